@@ -1,0 +1,96 @@
+"""leadrouter: decide which sales rep gets which lead, and show what a routing policy would
+have done on your own history.
+
+The curated public API is re-exported here; everything else is private. Importing leadrouter
+loads attrs and the standard library only: pandas, scipy and statsmodels load inside the
+functions that need them.
+"""
+
+from leadrouter import errors, events, rules
+from leadrouter.caps import Cap, FixedCap
+from leadrouter.clock import ManualClock, SystemClock
+from leadrouter.context import Context, TickContext
+from leadrouter.errors import (
+    ConfigError,
+    DuplicateLeadError,
+    EventBeforeArrivalError,
+    InvalidValueError,
+    LeadRouterError,
+    NaiveDatetimeError,
+    StrategyError,
+    TransitionError,
+    UnknownLeadError,
+    UnknownRepError,
+)
+from leadrouter.events import (
+    PUBLIC,
+    Arrived,
+    Assigned,
+    Claimed,
+    Converted,
+    Event,
+    Pooled,
+    Released,
+    Tagged,
+    Touched,
+)
+from leadrouter.ledger import Ledger, LedgerView, RepStats
+from leadrouter.lifecycle import Lifecycle
+from leadrouter.model import Decision, Lead, Reason, Rep, Shift
+from leadrouter.roster import Roster
+from leadrouter.router import Router
+from leadrouter.strategies.base import Pick, Release, Strategy, StrategyTags
+from leadrouter.strategies.equal_rotation import EqualRotation
+from leadrouter.strategies.hierarchical import Hierarchical
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "PUBLIC",
+    "Arrived",
+    "Assigned",
+    "Cap",
+    "Claimed",
+    "ConfigError",
+    "Context",
+    "Converted",
+    "Decision",
+    "DuplicateLeadError",
+    "EqualRotation",
+    "Event",
+    "EventBeforeArrivalError",
+    "FixedCap",
+    "Hierarchical",
+    "InvalidValueError",
+    "Lead",
+    "LeadRouterError",
+    "Ledger",
+    "LedgerView",
+    "Lifecycle",
+    "ManualClock",
+    "NaiveDatetimeError",
+    "Pick",
+    "Pooled",
+    "Reason",
+    "Release",
+    "Released",
+    "Rep",
+    "RepStats",
+    "Roster",
+    "Router",
+    "Shift",
+    "Strategy",
+    "StrategyError",
+    "StrategyTags",
+    "SystemClock",
+    "Tagged",
+    "TickContext",
+    "Touched",
+    "TransitionError",
+    "UnknownLeadError",
+    "UnknownRepError",
+    "__version__",
+    "errors",
+    "events",
+    "rules",
+]

@@ -1,0 +1,108 @@
+"""Small shared helpers: immutable mappings, time checks, stable hashing."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from functools import lru_cache
+from typing import Any, TypeVar
+
+from leadrouter.errors import InvalidValueError, NaiveDatetimeError
+
+V = TypeVar("V")
+
+
+class FrozenMap(Mapping[str, V]):
+    """A read-only, hashable mapping, so value objects holding one stay hashable and comparable."""
+
+    __slots__ = ("_data", "_hash")
+
+    def __init__(self, data: Mapping[str, V] | None = None) -> None:
+        self._data: dict[str, V] = dict(data) if data else {}
+        self._hash: int | None = None
+
+    def __getitem__(self, key: str) -> V:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __hash__(self) -> int:
+        if self._hash is None:
+            self._hash = hash(frozenset((k, _hashable(v)) for k, v in self._data.items()))
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            return self._data == dict(other)
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return repr(self._data)
+
+
+def _hashable(value: Any) -> Any:
+    try:
+        hash(value)
+    except TypeError:
+        return repr(value)
+    return value
+
+
+def freeze(value: Mapping[str, Any] | None) -> FrozenMap[Any]:
+    """Converter for mapping fields: reuse a FrozenMap, copy anything else."""
+    if isinstance(value, FrozenMap):
+        return value
+    return FrozenMap(value)
+
+
+EMPTY: FrozenMap[Any] = FrozenMap()
+
+
+def check_aware(value: datetime, what: str) -> datetime:
+    """Raise NaiveDatetimeError for a datetime without a time zone."""
+    if not isinstance(value, datetime):
+        raise InvalidValueError(
+            f"{what} must be a timezone-aware datetime, got {type(value).__name__} {value!r}"
+        )
+    if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+        raise NaiveDatetimeError(
+            f"{what} is a naive datetime ({value.isoformat()}): leadrouter never guesses a time "
+            "zone; pass an aware one, e.g. datetime(..., tzinfo=timezone.utc)"
+        )
+    return value
+
+
+def check_id(value: object, what: str) -> str:
+    """An id is a non-empty string without surrounding whitespace."""
+    if not isinstance(value, str):
+        raise InvalidValueError(f"{what} must be a string, got {type(value).__name__} {value!r}")
+    if not value or value != value.strip():
+        raise InvalidValueError(
+            f"{what} must be a non-empty string without surrounding spaces, got {value!r}"
+        )
+    return value
+
+
+def check_amount(value: object, what: str) -> float:
+    """A finite, non-negative number (cost, amount)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidValueError(f"{what} must be a number, got {type(value).__name__} {value!r}")
+    if math.isnan(value) or math.isinf(value) or value < 0:
+        raise InvalidValueError(f"{what} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+@lru_cache(maxsize=65536)
+def stable_key(seed: int, name: str) -> int:
+    """A 64-bit key from (seed, name) that is the same on every machine and Python run.
+
+    Used for seeded tie-breaks, so an order depends on who is tied, never on draw order.
+    """
+    digest = hashlib.blake2b(f"{seed}\x00{name}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big")

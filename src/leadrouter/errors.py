@@ -1,0 +1,61 @@
+"""Every error a user can cause, each a named subclass of `LeadRouterError` and of the builtin it
+resembles, so `except ValueError` in existing code keeps working.
+
+Messages say what was wrong, where, and how to fix it.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "DuplicateLeadError",
+    "EventBeforeArrivalError",
+    "InvalidValueError",
+    "LeadRouterError",
+    "NaiveDatetimeError",
+    "StrategyError",
+    "TransitionError",
+    "UnknownLeadError",
+    "UnknownRepError",
+]
+
+
+class LeadRouterError(Exception):
+    """Base class of every error leadrouter raises on purpose."""
+
+
+class InvalidValueError(LeadRouterError, ValueError):
+    """A field of a lead, rep or event has a value it may not have (empty id, negative cost,
+    NaN score)."""
+
+
+class NaiveDatetimeError(InvalidValueError):
+    """A datetime without a time zone: leadrouter never guesses which zone a time was meant in."""
+
+
+class ConfigError(LeadRouterError, ValueError):
+    """A Router, rule, cap, lifecycle or strategy was configured with settings that cannot work."""
+
+
+class DuplicateLeadError(LeadRouterError, ValueError):
+    """A lead id was reused for a lead whose fields differ from the first one."""
+
+
+class UnknownRepError(LeadRouterError, LookupError):
+    """A rep id that is not on the router's roster."""
+
+
+class TransitionError(LeadRouterError, ValueError):
+    """An event breaks the per-lead state machine; the ledger is left unchanged."""
+
+
+class UnknownLeadError(TransitionError, LookupError):
+    """An event or call names a lead the ledger has never seen arrive."""
+
+
+class EventBeforeArrivalError(TransitionError):
+    """An event, or a routing `now`, dated before the lead arrived."""
+
+
+class StrategyError(LeadRouterError, RuntimeError):
+    """A strategy returned a rep it was not offered, or one over a cap: a bug in the strategy."""

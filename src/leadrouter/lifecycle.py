@@ -1,0 +1,49 @@
+"""Lifecycle: the timers `Router.tick` runs on leads in reps' books."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import attrs
+
+from leadrouter.errors import ConfigError
+from leadrouter.rules import Schedule
+
+__all__ = ["Lifecycle"]
+
+
+def _v_positive(inst: object, attr: attrs.Attribute[Any], value: timedelta | None) -> None:
+    if value is None:
+        return
+    if not isinstance(value, timedelta) or value <= timedelta(0):
+        raise ConfigError(
+            f"Lifecycle.{attr.name} must be a positive timedelta or None, got {value!r}"
+        )
+
+
+@attrs.frozen
+class Lifecycle:
+    """Timers on held leads, run by `Router.tick(now)`; every outcome is an event.
+
+    - `first_touch_sla`: a lead its holder has not touched within this time is released with
+      reason "sla" (SLA reclaim, 超时回收). With `working_hours` (a `rules.schedule(...)`), only
+      the holder's working time counts, so a lead assigned at 17:55 is not lost overnight.
+    - `expire_after`: a lead held this long (touched or not) expires from the book back to the
+      public pool with reason "expired" (客保期到期).
+    - `reroute`: released leads go on to another rep at once (never the one who lost them);
+      otherwise they wait in the public pool for a claim.
+    """
+
+    first_touch_sla: timedelta | None = attrs.field(default=None, validator=_v_positive)
+    expire_after: timedelta | None = attrs.field(default=None, validator=_v_positive)
+    reroute: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+    working_hours: Schedule | None = attrs.field(
+        default=None,
+        kw_only=True,
+        validator=attrs.validators.optional(attrs.validators.instance_of(Schedule)),
+    )
+
+    @property
+    def has_timers(self) -> bool:
+        return self.first_touch_sla is not None or self.expire_after is not None

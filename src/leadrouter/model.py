@@ -1,0 +1,354 @@
+"""Value objects: Lead, Rep, Shift, Reason and Decision.
+
+All are frozen, slotted attrs classes with validators, so a bad value fails where it is made,
+with a message naming the field, instead of surfacing later as a wrong routing decision.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import attrs
+
+from leadrouter._util import EMPTY, FrozenMap, check_amount, check_aware, check_id, freeze
+from leadrouter.errors import ConfigError, InvalidValueError
+
+__all__ = ["Decision", "Lead", "Reason", "Rep", "Shift", "zone"]
+
+LEAD_FIELDS = (
+    "id",
+    "arrived_at",
+    "source",
+    "region",
+    "product",
+    "segment",
+    "grade",
+    "score",
+    "contact",
+    "cost",
+)
+
+
+def _v_id(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
+    check_id(value, f"{type(inst).__name__}.{attr.name}")
+
+
+def _v_aware(inst: object, attr: attrs.Attribute[Any], value: datetime) -> None:
+    check_aware(value, f"{type(inst).__name__}.{attr.name}")
+
+
+def _v_str(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, str):
+        raise InvalidValueError(
+            f"{type(inst).__name__}.{attr.name} must be a string, got {type(value).__name__} "
+            f"{value!r}"
+        )
+
+
+def _v_opt_str(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
+    if value is not None:
+        _v_str(inst, attr, value)
+
+
+def _v_amount(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
+    check_amount(value, f"{type(inst).__name__}.{attr.name}")
+
+
+def _v_score(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+        raise InvalidValueError(
+            f"{type(inst).__name__}.{attr.name} must be a number or None (not NaN), got {value!r}"
+        )
+
+
+def str_set(value: Iterable[str] | str) -> frozenset[str]:
+    if isinstance(value, str):
+        return frozenset({value}) if value else frozenset()
+    return frozenset(value)
+
+
+@attrs.frozen
+class Lead:
+    """A prospect's contact record bought or collected from a source (线索 / 资源).
+
+    Only `id` and `arrived_at` are required; the rest describe the lead for rules, strategies and
+    reports. `arrived_at` must be timezone-aware. `features` holds anything else an export carries.
+    """
+
+    id: str = attrs.field(validator=_v_id)
+    arrived_at: datetime = attrs.field(validator=_v_aware)
+    source: str = attrs.field(default="", kw_only=True, validator=_v_str)
+    region: str = attrs.field(default="", kw_only=True, validator=_v_str)
+    product: str = attrs.field(default="", kw_only=True, validator=_v_str)
+    segment: str = attrs.field(default="", kw_only=True, validator=_v_str)
+    grade: str | None = attrs.field(default=None, kw_only=True, validator=_v_opt_str)
+    score: float | None = attrs.field(default=None, kw_only=True, validator=_v_score)
+    contact: str | None = attrs.field(default=None, kw_only=True, validator=_v_opt_str)
+    cost: float = attrs.field(default=0.0, kw_only=True, validator=_v_amount)
+    features: FrozenMap[Any] = attrs.field(
+        default=EMPTY, kw_only=True, converter=freeze, repr=lambda f: repr(dict(f))
+    )
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any], *, tz: str | None = None) -> Lead:
+        """Build a Lead from one row of a CRM export or webhook payload.
+
+        Keys named like Lead fields fill them (`lead_id` is accepted for `id`); any other key goes
+        into `features`. Strings are parsed: ISO-8601 times, numbers for score and cost; empty
+        strings mean "not given". A naive time needs `tz` (an IANA zone such as "Asia/Shanghai").
+        Errors name the key that was wrong.
+        """
+        data = dict(row)
+        if "lead_id" in data and "id" not in data:
+            data["id"] = data.pop("lead_id")
+        for required in ("id", "arrived_at"):
+            if required not in data or data[required] in (None, ""):
+                raise InvalidValueError(
+                    f"Lead.from_row: the row has no {required!r} value: {row!r}"
+                )
+        kwargs: dict[str, Any] = {}
+        features: dict[str, Any] = dict(data.pop("features", None) or {})
+        for key, value in data.items():
+            if key not in LEAD_FIELDS:
+                features[key] = value
+                continue
+            try:
+                kwargs[key] = _parse_field(key, value, tz)
+            except (TypeError, ValueError) as exc:
+                raise InvalidValueError(f"Lead.from_row: column {key!r}: {exc}") from exc
+        return cls(**kwargs, features=features)
+
+
+def _parse_field(key: str, value: Any, tz: str | None) -> Any:
+    if key == "id":
+        return str(value).strip()
+    if key == "arrived_at":
+        return parse_time(value, tz)
+    if key in ("score", "cost"):
+        if value is None or value == "":
+            return None if key == "score" else 0.0
+        return float(value)
+    if key in ("grade", "contact"):
+        return None if value is None or value == "" else str(value)
+    return "" if value is None else str(value)
+
+
+def parse_time(value: Any, tz: str | None) -> datetime:
+    """A datetime from a datetime or ISO-8601 string; naive values get `tz`, or fail."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.strip())
+    if not isinstance(value, datetime):
+        raise InvalidValueError(f"expected a time, got {type(value).__name__} {value!r}")
+    if value.tzinfo is None:
+        if tz is None:
+            return check_aware(value, "time")
+        value = value.replace(tzinfo=zone(tz))
+    result: datetime = value
+    return result
+
+
+def zone(name: str) -> ZoneInfo | timezone:
+    """The tz database zone `name`, or a ConfigError that says how to spell one."""
+    if name.upper() == "UTC":
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(
+            f"unknown time zone {name!r}: use an IANA name such as 'UTC' or 'Asia/Shanghai'"
+        ) from exc
+
+
+def _v_quota(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
+    if value is not None:
+        _v_amount(inst, attr, value)
+
+
+@attrs.frozen
+class Rep:
+    """A sales person who follows leads up (销售员 / 顾问).
+
+    Empty `regions` (or `skills`) means a generalist who may take any region (skill). `tier` ranks
+    reps for tiered delay (0 = top). `quota` is the rep's target for the period; `profile` holds
+    what matching strategies compare with lead features. An inactive rep gets no new leads.
+    """
+
+    id: str = attrs.field(validator=_v_id)
+    team: str = attrs.field(default="", kw_only=True, validator=_v_str)
+    tier: int = attrs.field(default=0, kw_only=True, validator=attrs.validators.instance_of(int))
+    regions: frozenset[str] = attrs.field(default=frozenset(), kw_only=True, converter=str_set)
+    skills: frozenset[str] = attrs.field(default=frozenset(), kw_only=True, converter=str_set)
+    quota: float | None = attrs.field(default=None, kw_only=True, validator=_v_quota)
+    profile: FrozenMap[Any] = attrs.field(
+        default=EMPTY, kw_only=True, converter=freeze, repr=lambda f: repr(dict(f))
+    )
+    active: bool = attrs.field(
+        default=True, kw_only=True, validator=attrs.validators.instance_of(bool)
+    )
+
+
+def _weekdays(value: Iterable[int]) -> frozenset[int]:
+    days = frozenset(value)
+    if not days <= frozenset(range(7)):
+        raise ConfigError(f"Shift.weekdays must be 0 (Monday) to 6 (Sunday), got {sorted(days)}")
+    return days
+
+
+@attrs.frozen
+class Shift:
+    """Working hours of one rep: `start`-`end` local time on `weekdays` (0 = Monday), in `tz`,
+    except `days_off`. An `end` earlier than `start` is a night shift running past midnight.
+
+    Times are evaluated in the rep's own zone, never the machine's, so a Shanghai rep and a Berlin
+    rep are each on shift in their own daytime.
+    """
+
+    tz: str = attrs.field(default="UTC")
+    start: time = attrs.field(default=time(9), kw_only=True)
+    end: time = attrs.field(default=time(18), kw_only=True)
+    weekdays: frozenset[int] = attrs.field(
+        default=frozenset(range(5)), kw_only=True, converter=_weekdays
+    )
+    days_off: frozenset[date] = attrs.field(default=frozenset(), kw_only=True, converter=frozenset)
+
+    def __attrs_post_init__(self) -> None:
+        zone(self.tz)
+        if self.start == self.end:
+            raise ConfigError("Shift.start equals Shift.end: a shift must have some working time")
+
+    def _intervals(self, day: date) -> list[tuple[datetime, datetime]]:
+        """Working intervals that start on local `day`, as aware datetimes."""
+        if day.weekday() not in self.weekdays or day in self.days_off:
+            return []
+        tzinfo = zone(self.tz)
+        begin = datetime.combine(day, self.start, tzinfo)
+        finish = datetime.combine(
+            day if self.end > self.start else day + timedelta(days=1), self.end, tzinfo
+        )
+        return [(begin, finish)]
+
+    def _around(
+        self, at: datetime, days_back: int, days_ahead: int
+    ) -> list[tuple[datetime, datetime]]:
+        local = at.astimezone(zone(self.tz)).date()
+        out: list[tuple[datetime, datetime]] = []
+        for offset in range(-days_back, days_ahead + 1):
+            out.extend(self._intervals(local + timedelta(days=offset)))
+        return out
+
+    def is_on(self, at: datetime) -> bool:
+        """True when `at` falls inside a working interval."""
+        return any(begin <= at < finish for begin, finish in self._around(at, 1, 0))
+
+    def next_change(self, at: datetime) -> datetime:
+        """The first moment after `at` when `is_on` may flip (a shift starts or ends)."""
+        horizon = 8 + len(self.days_off)
+        edges = [t for pair in self._around(at, 1, horizon) for t in pair if t > at]
+        return min(edges) if edges else at + timedelta(days=horizon)
+
+    def working_time(self, begin: datetime, end: datetime) -> timedelta:
+        """Working time between two instants (zero if `end` <= `begin`)."""
+        if end <= begin:
+            return timedelta(0)
+        days = (end - begin).days + 2
+        total = timedelta(0)
+        for a, b in self._around(begin, 1, days):
+            lo, hi = max(a, begin), min(b, end)
+            if hi > lo:
+                total += hi - lo
+        return total
+
+    def add_working_time(self, begin: datetime, amount: timedelta) -> datetime:
+        """The instant when `amount` of working time has passed since `begin`."""
+        remaining = amount
+        cursor = begin
+        for _ in range(3660):
+            for a, b in self._around(cursor, 1, 7):
+                lo = max(a, cursor)
+                if b <= lo:
+                    continue
+                if b - lo >= remaining:
+                    return lo + remaining
+                remaining -= b - lo
+                cursor = b
+            cursor = max(cursor, (cursor.astimezone(zone(self.tz)) + timedelta(days=7)))
+        raise ConfigError(f"{self!r} has no working time in ten years: check weekdays and days_off")
+
+
+ReasonCode = Literal[
+    "chosen", "excluded", "capped", "pooled", "waiting", "refused", "retry", "dedup", "skipped"
+]
+
+
+@attrs.frozen
+class Reason:
+    """One line of a decision's explanation.
+
+    `code` says what kind of line it is; `reps` are the reps it concerns (e.g. every rep a rule
+    excluded); `rule` names the rule, cap or strategy; `detail` says why in words.
+    """
+
+    code: str
+    detail: str
+    reps: frozenset[str] = attrs.field(default=frozenset(), converter=str_set)
+    rule: str = ""
+
+    def __str__(self) -> str:
+        who = ""
+        if self.reps:
+            names = sorted(self.reps)
+            shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+            who = f" [{shown}]"
+        source = f" ({self.rule})" if self.rule else ""
+        return f"{self.code}{source}: {self.detail}{who}"
+
+
+Action = Literal["assigned", "pooled", "claimed", "refused"]
+
+
+@attrs.frozen
+class Decision:
+    """What the router did (or, from `preview`, would do) with one lead, and why.
+
+    `rep_id` is the rep who got the lead, or None when it was left in (or stays in) the pool
+    named by `pool`. `reasons` list every rep excluded and why, every cap hit and which rule sent
+    the lead to which pool. `scores` are the strategy's scores per rep, when it has any.
+    """
+
+    lead_id: str
+    rep_id: str | None
+    action: Action
+    at: datetime
+    by: str = ""
+    pool: str | None = None
+    reasons: tuple[Reason, ...] = ()
+    scores: FrozenMap[float] = attrs.field(
+        default=EMPTY, converter=freeze, repr=lambda f: repr(dict(f))
+    )
+    propensity: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the lead went to a rep (assigned or claimed)."""
+        return self.rep_id is not None
+
+    def explain(self) -> str:
+        """The decision as readable text, one reason a line."""
+        if self.action == "refused":
+            head = f"lead {self.lead_id}: claim refused"
+        elif self.rep_id is not None:
+            head = f"lead {self.lead_id} -> {self.rep_id} ({self.action} by {self.by or 'router'})"
+        else:
+            head = f"lead {self.lead_id} -> pool {self.pool!r}"
+        head += f" at {self.at.isoformat()}"
+        lines = [head, *(f"  - {reason}" for reason in self.reasons)]
+        if self.scores:
+            top = sorted(self.scores.items(), key=lambda kv: -kv[1])[:5]
+            lines.append("  scores: " + ", ".join(f"{rep}={score:.3g}" for rep, score in top))
+        return "\n".join(lines)

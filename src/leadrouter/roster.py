@@ -1,0 +1,67 @@
+"""The roster: the reps a router knows, as an immutable snapshot.
+
+Rules and strategies cache per roster (eligible sets by region, shifts by time), so a roster is
+never mutated: the router swaps in a new one when a rep joins, leaves or changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from leadrouter.errors import ConfigError, UnknownRepError
+from leadrouter.model import Rep
+
+__all__ = ["Roster"]
+
+
+class Roster(Mapping[str, Rep]):
+    """Reps by id (inactive ones included), with the active ones precomputed."""
+
+    __slots__ = ("_reps", "active", "active_ids", "cache")
+
+    def __init__(self, reps: Iterable[Rep]) -> None:
+        table: dict[str, Rep] = {}
+        for rep in reps:
+            if not isinstance(rep, Rep):
+                raise ConfigError(f"the roster takes Rep objects, got {type(rep).__name__} {rep!r}")
+            if rep.id in table:
+                raise ConfigError(
+                    f"rep id {rep.id!r} appears twice in the roster: ids must be unique"
+                )
+            table[rep.id] = rep
+        self._reps = table
+        self.active: tuple[Rep, ...] = tuple(rep for rep in table.values() if rep.active)
+        self.active_ids: frozenset[str] = frozenset(rep.id for rep in self.active)
+        self.cache: dict[Any, Any] = {}
+        """Per-roster memo for rules and strategies; discarded with the roster."""
+
+    def __getitem__(self, rep_id: str) -> Rep:
+        try:
+            return self._reps[rep_id]
+        except KeyError:
+            known = ", ".join(sorted(self._reps)[:10]) or "none"
+            raise UnknownRepError(
+                f"rep {rep_id!r} is not on the roster (known: {known}): add it with "
+                "Router.set_rep(Rep(...)) first"
+            ) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._reps)
+
+    def __len__(self) -> int:
+        return len(self._reps)
+
+    def __contains__(self, rep_id: object) -> bool:
+        return rep_id in self._reps
+
+    def replace(self, rep: Rep) -> Roster:
+        """A new roster with `rep` added, or replacing the rep with the same id."""
+        table = dict(self._reps)
+        table[rep.id] = rep
+        return Roster(table.values())
+
+    def subset(self, rep_ids: Iterable[str]) -> tuple[Rep, ...]:
+        """The reps with these ids, in roster order."""
+        wanted = set(rep_ids)
+        return tuple(rep for rep in self._reps.values() if rep.id in wanted)

@@ -1,0 +1,365 @@
+"""Rules: who may get a lead, which pool a lead goes to, and who should get it first.
+
+Three kinds, each a small frozen object holding configuration only:
+
+- filters (`region()`, `skill()`, `schedule()`, plain callables `f(lead, rep) -> bool`) narrow
+  the eligible reps; they compose with `&`, `|` and `~`. An inactive rep is never eligible.
+- pool rules (`nurture()`, `to_pool()`) send a lead to a named pool instead of a rep.
+- preference rules (`dedup_to_owner()`) name the rep who should get a lead when eligible.
+
+Filters return sets of rep ids and say what their result depends on (`key`), so the router
+computes an eligible set once per region (or shift change), not once per lead and rep.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Hashable, Mapping
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from leadrouter.context import Context
+from leadrouter.errors import ConfigError
+from leadrouter.model import Lead, Rep, Shift
+
+__all__ = [
+    "Filter",
+    "Predicate",
+    "Rule",
+    "Schedule",
+    "dedup_to_owner",
+    "nurture",
+    "region",
+    "schedule",
+    "skill",
+    "to_pool",
+]
+
+
+class Rule:
+    """Base of every rule; each hook defaults to "no opinion"."""
+
+    def pool_for(self, ctx: Context) -> tuple[str, str] | None:
+        """(pool name, why) to keep the lead away from reps, or None."""
+        return None
+
+    def prefer(self, ctx: Context) -> tuple[str, str] | None:
+        """(rep id, why) for a rep who should get the lead if eligible and under caps, or None."""
+        return None
+
+
+class Filter(Rule):
+    """A rule that narrows the eligible reps. Compose with `&` (both), `|` (either), `~` (not)."""
+
+    def eligible(self, ctx: Context) -> frozenset[str]:
+        """Ids of the active reps this rule allows for `ctx.lead`."""
+        raise NotImplementedError
+
+    def key(self, ctx: Context) -> Hashable | None:
+        """What `eligible` depends on besides the roster, or None if it cannot be cached."""
+        return None
+
+    def describe(self, ctx: Context) -> str:
+        """Why a rep this rule excludes is excluded, in words."""
+        return f"not allowed by {self!r}"
+
+    def __and__(self, other: Filter | Callable[[Lead, Rep], bool]) -> Filter:
+        return _And(self, as_filter(other))
+
+    def __rand__(self, other: Callable[[Lead, Rep], bool]) -> Filter:
+        return _And(as_filter(other), self)
+
+    def __or__(self, other: Filter | Callable[[Lead, Rep], bool]) -> Filter:
+        return _Or(self, as_filter(other))
+
+    def __ror__(self, other: Callable[[Lead, Rep], bool]) -> Filter:
+        return _Or(as_filter(other), self)
+
+    def __invert__(self) -> Filter:
+        return _Not(self)
+
+
+def as_filter(rule: Filter | Callable[[Lead, Rep], bool]) -> Filter:
+    """A Filter as is; a plain callable `f(lead, rep) -> bool` wrapped in `Predicate`."""
+    if isinstance(rule, Filter):
+        return rule
+    if callable(rule):
+        return Predicate(rule)
+    raise ConfigError(f"a rule must be a leadrouter rule or a callable, got {rule!r}")
+
+
+@attrs.frozen(repr=False)
+class Predicate(Filter):
+    """A plain callable `f(lead, rep) -> bool` as a filter (evaluated for every active rep)."""
+
+    func: Callable[[Lead, Rep], bool]
+
+    def eligible(self, ctx: Context) -> frozenset[str]:
+        lead, func = ctx.lead, self.func
+        return frozenset(rep.id for rep in ctx.roster.active if func(lead, rep))
+
+    def __repr__(self) -> str:
+        return getattr(self.func, "__name__", repr(self.func))
+
+
+@attrs.frozen(repr=False)
+class _And(Filter):
+    left: Filter
+    right: Filter
+
+    def eligible(self, ctx: Context) -> frozenset[str]:
+        return self.left.eligible(ctx) & self.right.eligible(ctx)
+
+    def key(self, ctx: Context) -> Hashable | None:
+        return _pair_key(self.left.key(ctx), self.right.key(ctx))
+
+    def __repr__(self) -> str:
+        return f"({self.left!r} & {self.right!r})"
+
+
+@attrs.frozen(repr=False)
+class _Or(Filter):
+    left: Filter
+    right: Filter
+
+    def eligible(self, ctx: Context) -> frozenset[str]:
+        return self.left.eligible(ctx) | self.right.eligible(ctx)
+
+    def key(self, ctx: Context) -> Hashable | None:
+        return _pair_key(self.left.key(ctx), self.right.key(ctx))
+
+    def __repr__(self) -> str:
+        return f"({self.left!r} | {self.right!r})"
+
+
+@attrs.frozen(repr=False)
+class _Not(Filter):
+    inner: Filter
+
+    def eligible(self, ctx: Context) -> frozenset[str]:
+        return ctx.roster.active_ids - self.inner.eligible(ctx)
+
+    def key(self, ctx: Context) -> Hashable | None:
+        return self.inner.key(ctx)
+
+    def __repr__(self) -> str:
+        return f"~{self.inner!r}"
+
+
+def _pair_key(left: Hashable | None, right: Hashable | None) -> Hashable | None:
+    return None if left is None or right is None else (left, right)
+
+
+_LEAD_ATTRS = frozenset(a.name for a in attrs.fields(Lead))
+
+
+def lead_value(lead: Lead, field: str) -> Any:
+    """A lead attribute, or a `features` entry when the Lead has no such attribute."""
+    if field in _LEAD_ATTRS:
+        return getattr(lead, field)
+    return lead.features.get(field)
+
+
+@attrs.frozen(repr=False)
+class _Membership(Filter):
+    """The lead's `field` value must be in the rep's `rep_attr` set; an empty set means the rep
+    takes every value, and a lead with no value may go to anyone."""
+
+    field: str
+    rep_attr: str
+    factory: str
+
+    def key(self, ctx: Context) -> Hashable:
+        return lead_value(ctx.lead, self.field) or ""
+
+    def eligible(self, ctx: Context) -> frozenset[str]:
+        value = self.key(ctx)
+        if not value:
+            return ctx.roster.active_ids
+        cache_key = (self, value)
+        found: frozenset[str] | None = ctx.roster.cache.get(cache_key)
+        if found is None:
+            found = frozenset(
+                rep.id
+                for rep in ctx.roster.active
+                if not getattr(rep, self.rep_attr) or value in getattr(rep, self.rep_attr)
+            )
+            ctx.roster.cache[cache_key] = found
+        return found
+
+    def describe(self, ctx: Context) -> str:
+        return f"lead {self.field} {self.key(ctx)!r} is not among the rep's {self.rep_attr}"
+
+    def __repr__(self) -> str:
+        default = "region" if self.rep_attr == "regions" else "product"
+        arg = "" if self.field == default else f"field={self.field!r}"
+        return f"{self.factory}({arg})"
+
+
+def region(field: str = "region") -> Filter:
+    """Reps whose `regions` include the lead's region (reps with no regions take any region).
+
+    `field` names the lead attribute (or `features` key) that holds the region.
+    """
+    return _Membership(field=field, rep_attr="regions", factory="region")
+
+
+def skill(field: str = "product") -> Filter:
+    """Reps whose `skills` include the lead's `field` value, by default its product (reps with no
+    skills take anything)."""
+    return _Membership(field=field, rep_attr="skills", factory="skill")
+
+
+def _shift_map(value: Mapping[str, Shift] | None) -> Mapping[str, Shift]:
+    return dict(value or {})
+
+
+@attrs.frozen(repr=False)
+class Schedule(Filter):
+    """Reps on shift now, each in their own time zone. A rep with no shift (and no `default`) is
+    always on. The eligible set is recomputed only when some shift starts or ends."""
+
+    shifts: Mapping[str, Shift] = attrs.field(converter=_shift_map, hash=False)
+    default: Shift | None = None
+
+    def shift_for(self, rep_id: str) -> Shift | None:
+        """The rep's shift, or the default, or None (always on)."""
+        return self.shifts.get(rep_id, self.default)
+
+    def _current(self, ctx: Context) -> tuple[datetime, datetime, frozenset[str]]:
+        now = ctx.now
+        cached: tuple[datetime, datetime, frozenset[str]] | None = ctx.roster.cache.get(self)
+        if cached is not None and cached[0] <= now < cached[1]:
+            return cached
+        on: set[str] = set()
+        until = now.max.replace(tzinfo=now.tzinfo)
+        for rep in ctx.roster.active:
+            shift = self.shift_for(rep.id)
+            if shift is None:
+                on.add(rep.id)
+                continue
+            if shift.is_on(now):
+                on.add(rep.id)
+            until = min(until, shift.next_change(now))
+        entry = (now, until, frozenset(on))
+        ctx.roster.cache[self] = entry
+        return entry
+
+    def key(self, ctx: Context) -> Hashable:
+        start, until, _ = self._current(ctx)
+        return (start, until)
+
+    def eligible(self, ctx: Context) -> frozenset[str]:
+        return self._current(ctx)[2]
+
+    def describe(self, ctx: Context) -> str:
+        return "off shift now"
+
+    def __hash__(self) -> int:
+        return hash((tuple(sorted(self.shifts.items())), self.default))
+
+    def __repr__(self) -> str:
+        default = f", default={self.default!r}" if self.default is not None else ""
+        return f"schedule({len(self.shifts)} shifts{default})"
+
+
+def schedule(shifts: Mapping[str, Shift] | None = None, default: Shift | None = None) -> Schedule:
+    """Only reps on shift may get leads: `shifts` maps rep id to `Shift` (working hours and days
+    off in the rep's time zone); reps not in it use `default`, or are always on if it is None.
+
+    Pass the same object as `Lifecycle(working_hours=...)` to count SLA time in working hours.
+    """
+    return Schedule(shifts=shifts, default=default)
+
+
+@attrs.frozen(repr=False)
+class _ToPool(Rule):
+    pool: str
+    when: Callable[[Lead], bool]
+    reason: str
+    label: str
+
+    def pool_for(self, ctx: Context) -> tuple[str, str] | None:
+        return (self.pool, self.reason) if self.when(ctx.lead) else None
+
+    def __repr__(self) -> str:
+        return self.label
+
+
+def to_pool(pool: str, when: Callable[[Lead], bool], reason: str = "") -> Rule:
+    """Leads for which `when(lead)` is true go to the named `pool`, not to a rep. They stay
+    there until a rep claims them or they are released."""
+    if not pool:
+        raise ConfigError("to_pool needs a pool name")
+    name = getattr(when, "__name__", "rule")
+    return _ToPool(
+        pool=pool,
+        when=when,
+        reason=reason or f"{name}(lead) is true",
+        label=f"to_pool({pool!r}, {name})",
+    )
+
+
+@attrs.frozen
+class _LowIntent:
+    below: float | None
+    grades: frozenset[str]
+    score: Callable[[Lead], float | None] | None
+
+    def __call__(self, lead: Lead) -> bool:
+        if lead.grade is not None and lead.grade in self.grades:
+            return True
+        if self.below is None:
+            return False
+        value = self.score(lead) if self.score is not None else lead.score
+        return value is not None and value < self.below
+
+
+def nurture(
+    below: float | None = None,
+    grades: Collection[str] = (),
+    score: Callable[[Lead], float | None] | None = None,
+    pool: str = "nurture",
+) -> Rule:
+    """Keep low-intent leads out of reps' books: a lead whose score is below `below`, or whose
+    grade is one of `grades`, goes to the `pool` (default "nurture"). `score` replaces
+    `Lead.score` with your own function (e.g. a fitted grader). A lead with neither a score
+    nor a grade is not nurtured: missing data never hides a lead from reps.
+    """
+    if below is None and not grades:
+        raise ConfigError("nurture needs a threshold: below=<score> and/or grades=[...]")
+    test = _LowIntent(below=below, grades=frozenset(grades), score=score)
+    parts = ([f"below={below!r}"] if below is not None else []) + (
+        [f"grades={sorted(grades)!r}"] if grades else []
+    )
+    why = " or ".join(
+        ([f"score below {below}"] if below is not None else [])
+        + ([f"grade in {sorted(grades)}"] if grades else [])
+    )
+    return _ToPool(
+        pool=pool, when=test, reason=f"low intent: {why}", label=f"nurture({', '.join(parts)})"
+    )
+
+
+@attrs.frozen
+class _DedupToOwner(Rule):
+    def prefer(self, ctx: Context) -> tuple[str, str] | None:
+        contact = ctx.lead.contact
+        if not contact:
+            return None
+        found = ctx.view.contact_holder(contact)
+        if found is None:
+            return None
+        lead_id, rep_id = found
+        return rep_id, f"contact matches lead {lead_id} held by {rep_id}"
+
+    def __repr__(self) -> str:
+        return "dedup_to_owner()"
+
+
+def dedup_to_owner() -> Rule:
+    """A lead whose contact matches a lead someone holds goes to that holder, when the holder is
+    eligible under the other rules and caps; otherwise it is routed as usual (the decision says
+    so)."""
+    return _DedupToOwner()

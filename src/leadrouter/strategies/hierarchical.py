@@ -1,0 +1,174 @@
+"""Hierarchical routing: choose a team first, then a rep within it (先分小组，再分销售)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import datetime, timedelta
+
+import attrs
+
+from leadrouter.context import Context
+from leadrouter.ledger import LedgerView, RepStats
+from leadrouter.model import Rep
+from leadrouter.roster import Roster
+from leadrouter.strategies.base import Pick, Strategy, StrategyTags, as_pick, as_strategy
+from leadrouter.strategies.equal_rotation import EqualRotation
+
+__all__ = ["NO_TEAM", "Hierarchical"]
+
+NO_TEAM = "(no team)"
+"""The team name used for reps whose `team` is empty."""
+
+
+def _team_of(rep: Rep) -> str:
+    return rep.team or NO_TEAM
+
+
+class _TeamView:
+    """The ledger seen at team level: each team is one "rep" whose history is its members'."""
+
+    def __init__(self, view: LedgerView, members: Mapping[str, frozenset[str]]) -> None:
+        self._view = view
+        self._members = members
+        self._team = {rep: team for team, reps in members.items() for rep in reps}
+
+    def __len__(self) -> int:
+        return len(self._view)
+
+    def holder(self, lead_id: str) -> str | None:
+        rep = self._view.holder(lead_id)
+        return None if rep is None else self._team.get(rep)
+
+    def book_size(self, rep_id: str) -> int:
+        return sum(self._view.book_size(rep) for rep in self._members.get(rep_id, ()))
+
+    def contact_holder(self, contact: str) -> tuple[str, str] | None:
+        found = self._view.contact_holder(contact)
+        if found is None or found[1] not in self._team:
+            return None
+        return found[0], self._team[found[1]]
+
+    def last_assigned(self, rep_id: str) -> datetime | None:
+        times = [
+            t
+            for rep in self._members.get(rep_id, ())
+            if (t := self._view.last_assigned(rep)) is not None
+        ]
+        return max(times) if times else None
+
+    def lru(self) -> Iterator[str]:
+        last: dict[str, int] = {}
+        for position, rep in enumerate(self._view.lru()):
+            team = self._team.get(rep)
+            if team is not None:
+                last[team] = position
+        return iter(sorted(last, key=last.__getitem__))
+
+    def never_assigned(self, rep_ids: frozenset[str]) -> frozenset[str]:
+        assigned = {self._team.get(rep) for rep in self._view.lru()}
+        return frozenset(team for team in rep_ids if team not in assigned)
+
+    def count(
+        self, rep_id: str, since: datetime | None = None, until: datetime | None = None
+    ) -> int:
+        return sum(self._view.count(rep, since, until) for rep in self._members.get(rep_id, ()))
+
+    def stats(
+        self,
+        rep_id: str,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        sla: timedelta | None = None,
+    ) -> RepStats:
+        parts = [self._view.stats(rep, since, until, sla) for rep in self._members.get(rep_id, ())]
+        sla_total = None if sla is None else sum(p.touched_within_sla or 0 for p in parts)
+        return RepStats(
+            rep_id=rep_id,
+            received=sum(p.received for p in parts),
+            touched=sum(p.touched for p in parts),
+            touched_within_sla=sla_total,
+            reached=sum(p.reached for p in parts),
+            valid=sum(p.valid for p in parts),
+            invalid=sum(p.invalid for p in parts),
+            converted=sum(p.converted for p in parts),
+            revenue=sum(p.revenue for p in parts),
+            released=sum(p.released for p in parts),
+        )
+
+
+def _teams(roster: Roster) -> tuple[Roster, dict[str, frozenset[str]]]:
+    """Team pseudo-reps (quota = members' quotas summed, tier = best member tier) and members."""
+    cached: tuple[Roster, dict[str, frozenset[str]]] | None = roster.cache.get("teams")
+    if cached is not None:
+        return cached
+    members: dict[str, set[str]] = {}
+    for rep_id in roster:
+        members.setdefault(_team_of(roster[rep_id]), set()).add(rep_id)
+    pseudo = []
+    for team, reps in members.items():
+        quotas = [q for r in reps if (q := roster[r].quota) is not None]
+        pseudo.append(
+            Rep(
+                team,
+                team=team,
+                tier=min(roster[r].tier for r in reps),
+                quota=sum(quotas) if quotas else None,
+            )
+        )
+    result = (Roster(pseudo), {team: frozenset(reps) for team, reps in members.items()})
+    roster.cache["teams"] = result
+    return result
+
+
+@attrs.frozen(repr=False)
+class Hierarchical(Strategy):
+    """Choose a team with `team` (any strategy, seeing teams as reps), then a rep of that team
+    with `rep`.
+
+    When to use it: several teams each with a manager, where leads are shared between teams
+    first (e.g. evenly, or by team quota) and each team's leads among its reps. A team is offered
+    only if at least one of its reps is eligible and under caps, so a lead never goes to a team
+    that cannot take it. Reps with no team form the team "(no team)".
+    """
+
+    team: Strategy = attrs.field(factory=EqualRotation, converter=as_strategy)
+    rep: Strategy = attrs.field(factory=EqualRotation, converter=as_strategy)
+
+    tags = StrategyTags()
+
+    def route(self, ctx: Context) -> Pick | None:
+        team_roster, members = _teams(ctx.roster)
+        groups: dict[str, frozenset[str]] = {team: reps & ctx.ids for team, reps in members.items()}
+        open_teams = frozenset(
+            team for team, reps in groups.items() if any(ctx.can_take(r) for r in reps)
+        )
+        team_ctx = Context(
+            ctx.lead,
+            team_roster,
+            _TeamView(ctx.view, members),
+            ctx.now,
+            ctx.seed,
+            ids=open_teams,
+            can_take=open_teams.__contains__,
+        )
+        team_pick = as_pick(self.team.route(team_ctx))
+        if team_pick.rep_id is None or team_pick.rep_id not in open_teams:
+            return None
+        team = team_pick.rep_id
+        rep_ctx = Context(
+            ctx.lead,
+            ctx.roster,
+            ctx.view,
+            ctx.now,
+            ctx.seed,
+            ids=groups[team],
+            can_take=ctx.can_take,
+        )
+        rep_pick = as_pick(self.rep.route(rep_ctx))
+        if rep_pick.rep_id is None:
+            return None
+        return Pick(
+            rep_pick.rep_id,
+            scores=rep_pick.scores,
+            reason=f"team {team} by {self.team.name}, then rep by {self.rep.name}",
+        )
