@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, TypeVar
 
+import attrs
+
 from leadrouter.errors import InvalidValueError, NaiveDatetimeError
 
 V = TypeVar("V")
+T = TypeVar("T")
 
 
 class FrozenMap(Mapping[str, V]):
@@ -96,6 +99,29 @@ def check_amount(value: object, what: str) -> float:
     if math.isnan(value) or math.isinf(value) or value < 0:
         raise InvalidValueError(f"{what} must be a finite number >= 0, got {value!r}")
     return float(value)
+
+
+def trusted_constructor(cls: type[T]) -> Callable[..., T]:
+    """A positional constructor for frozen attrs class `cls` that skips validators and
+    converters.
+
+    Only for values the caller has already validated (the router's own events and decisions,
+    whose parts come from validated leads, roster ids and checked times): it saves about two
+    microseconds per object on the routing hot path. Generated once per class, like attrs'
+    own `__init__`, so each field costs one bound-method call.
+    """
+    names = [field.name for field in attrs.fields(cls)]  # type: ignore[arg-type]
+    lines = [f"def make({', '.join(names)}):", "    self = _new(cls)", "    _s = _bind(self)"]
+    lines += [f"    _s({name!r}, {name})" for name in names]
+    lines.append("    return self")
+    namespace: dict[str, Any] = {
+        "_new": object.__new__,
+        "_bind": object.__setattr__.__get__,
+        "cls": cls,
+    }
+    exec("\n".join(lines), namespace)
+    maker: Callable[..., T] = namespace["make"]
+    return maker
 
 
 @lru_cache(maxsize=65536)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from leadrouter._util import check_aware
+from leadrouter._util import check_aware, trusted_constructor
 from leadrouter.caps import Cap
 from leadrouter.clock import SystemClock
 from leadrouter.context import Context, TickContext, _always
@@ -47,7 +47,7 @@ from leadrouter.lifecycle import Lifecycle
 from leadrouter.model import Decision, Lead, Reason, Rep
 from leadrouter.roster import Roster
 from leadrouter.rules import Filter, Rule, as_filter
-from leadrouter.strategies.base import Strategy, as_pick, as_strategy
+from leadrouter.strategies.base import Pick, Strategy, as_pick, as_strategy
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -55,6 +55,10 @@ if TYPE_CHECKING:
 __all__ = ["Router"]
 
 _REPORTED = (Touched, Tagged, Converted)
+_new_decision = trusted_constructor(Decision)
+_new_assigned = trusted_constructor(Assigned)
+_new_arrived = trusted_constructor(Arrived)
+_NO_NOTE = Pick(None)
 _WAIT_REASON = "no eligible rep is under their caps; it waits and is offered again at tick()"
 
 
@@ -106,6 +110,7 @@ class Router:
         self._deadlines: list[tuple[datetime, int, str, str, datetime, str]] = []
         self._counter = itertools.count()
         self._seen = len(self.ledger) if not len(self.ledger) else -1
+        self._timed = self.lifecycle.has_timers
 
     def _add_rule(self, rule: Rule | Callable[[Lead, Rep], bool]) -> None:
         if isinstance(rule, Filter) or (callable(rule) and not isinstance(rule, Rule)):
@@ -247,8 +252,10 @@ class Router:
                     repr(rule),
                 ),
             )
-        pick = as_pick(self.strategy.route(ctx))
-        if pick.rep_id is None:
+        result = self.strategy.route(ctx)
+        pick = _NO_NOTE if type(result) is str else as_pick(result)
+        chosen_id = result if type(result) is str else pick.rep_id
+        if chosen_id is None:
             reasons = (
                 *reasons,
                 *self._cap_reasons(capped),
@@ -257,7 +264,6 @@ class Router:
             return Decision(
                 lead.id, None, "pooled", now, self.strategy.name, PUBLIC, reasons, pick.scores
             ), True
-        chosen_id = pick.rep_id
         if chosen_id not in ids or not can_take(chosen_id):
             problem = "was not offered (not eligible)" if chosen_id not in ids else "is over a cap"
             raise StrategyError(
@@ -267,7 +273,7 @@ class Router:
         chosen = self._chosen(chosen_id, pick.reason)
         if capped:
             reasons = (*reasons, *self._cap_reasons(capped))
-        return Decision(
+        decision = _new_decision(
             lead.id,
             chosen_id,
             "assigned",
@@ -277,7 +283,8 @@ class Router:
             (*reasons, chosen),
             pick.scores,
             pick.propensity,
-        ), False
+        )
+        return decision, False
 
     def _cap_check(self, ctx: Context, capped: dict[str, tuple[str, str]]) -> Callable[[str], bool]:
         caps = self.caps
@@ -326,7 +333,7 @@ class Router:
         if not in_sync:
             return
         self._seen += 1
-        if type(event) is Assigned or type(event) is Claimed:
+        if self._timed and (type(event) is Assigned or type(event) is Claimed):
             self._schedule(event.lead_id, event.rep_id, event.at, touched=False)
 
     def _schedule(self, lead_id: str, rep_id: str, since: datetime, touched: bool) -> None:
@@ -354,18 +361,18 @@ class Router:
         """Write the event that carries out `decision` for a lead already in the ledger."""
         event: Event
         if decision.rep_id is not None:
-            event = Assigned(
+            event = _new_assigned(
                 decision.lead_id,
                 decision.rep_id,
                 decision.at,
                 decision.by,
-                propensity=decision.propensity,
+                decision.propensity,
             )
         else:
             assert decision.pool is not None
             reason = decision.reasons[-1].detail if decision.reasons else ""
-            self._remember(decision)
             if not waiting and decision.pool == self.ledger.pool_of(decision.lead_id):
+                self._remember(decision)
                 return []
             event = Pooled(decision.lead_id, decision.at, decision.pool, reason, waiting=waiting)
         self._write(event)
@@ -404,7 +411,7 @@ class Router:
             if lead.id in self.ledger:
                 return self._retry(lead)
             decision, waiting = self._decide(lead, now)
-            self._write(Arrived(lead))
+            self._write(_new_arrived(lead))
             self._commit(decision, waiting)
             return decision
 

@@ -33,7 +33,14 @@ class EqualRotation(Strategy):
         fresh = view.never_assigned(ids)
         if fresh:
             seed = ctx.seed
-            for rep_id in sorted(fresh, key=lambda r: stable_key(seed, r)):
+
+            def order(rep_id: str) -> int:
+                return stable_key(seed, rep_id)
+
+            first = min(fresh, key=order)
+            if can_take(first):
+                return first
+            for rep_id in sorted(fresh, key=order):
                 if can_take(rep_id):
                     return rep_id
         for rep_id in view.lru():
