@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import attrs
 
 from leadrouter._util import EMPTY, FrozenMap, check_amount, check_aware, check_id, freeze
-from leadrouter.errors import ConfigError, InvalidValueError
+from leadrouter.errors import ConfigError, InvalidValueError, NaiveDatetimeError
 
 __all__ = ["Decision", "Lead", "Reason", "Rep", "Shift", "zone"]
 
@@ -120,6 +120,11 @@ class Lead:
                 continue
             try:
                 kwargs[key] = _parse_field(key, value, tz)
+            except NaiveDatetimeError as exc:
+                raise NaiveDatetimeError(
+                    f"Lead.from_row: column {key!r} holds a time without a zone ({value!r}): "
+                    "pass tz='Asia/Shanghai' (or your zone) to Lead.from_row"
+                ) from exc
             except (TypeError, ValueError) as exc:
                 raise InvalidValueError(f"Lead.from_row: column {key!r}: {exc}") from exc
         return cls(**kwargs, features=features)

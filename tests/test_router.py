@@ -1,0 +1,399 @@
+"""Router behaviour: routing, retries, rules, caps, claims, reports and timers."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from datetime import time, timedelta
+
+import pytest
+
+import leadrouter as lr
+from leadrouter import rules
+from leadrouter.context import Context
+
+from .conftest import T0, at
+
+
+def team(n: int = 3, **kw: object) -> list[lr.Rep]:
+    return [lr.Rep(f"R{i}", **kw) for i in range(n)]  # type: ignore[arg-type]
+
+
+def lead(i: int | str, minutes: float = 0, **kw: object) -> lr.Lead:
+    return lr.Lead(f"L{i}", at(minutes), **kw)  # type: ignore[arg-type]
+
+
+def router(reps: list[lr.Rep] | None = None, **kw: object) -> lr.Router:
+    kw.setdefault("clock", lr.ManualClock(T0))
+    return lr.Router(kw.pop("strategy", lr.EqualRotation()), reps or team(), **kw)  # type: ignore[arg-type]
+
+
+def test_route_rotates_and_records_events() -> None:
+    r = router()
+    got = [r.route(lead(i), now=at(i)).rep_id for i in range(6)]
+    assert Counter(got) == {"R0": 2, "R1": 2, "R2": 2}
+    assert got[:3] == got[3:]
+    kinds = [type(e).__name__ for e in r.ledger.events()]
+    assert kinds == ["Arrived", "Assigned"] * 6
+    assert r.ledger.events()[1].by == "EqualRotation"
+
+
+def test_preview_writes_nothing() -> None:
+    r = router()
+    decision = r.preview(lead(1))
+    assert decision.rep_id is not None and len(r.ledger) == 0
+    assert r.route(lead(1)).rep_id == decision.rep_id
+
+
+def test_retry_returns_first_decision_and_reused_id_is_an_error() -> None:
+    r = router()
+    first = r.route(lead(1))
+    assert r.route(lead(1)) == first
+    assert len(r.ledger) == 2
+    with pytest.raises(lr.DuplicateLeadError, match="differs in region"):
+        r.route(lead(1, region="north"))
+
+
+def test_retry_after_restart_comes_from_the_ledger() -> None:
+    r = router()
+    first = r.route(lead(1))
+    restarted = router(ledger=r.ledger)
+    again = restarted.route(lead(1))
+    assert again.rep_id == first.rep_id and len(r.ledger) == 2
+
+
+def test_now_before_arrival_and_naive_now() -> None:
+    r = router()
+    with pytest.raises(lr.EventBeforeArrivalError):
+        r.route(lead(1, minutes=10), now=at(5))
+    with pytest.raises(lr.NaiveDatetimeError):
+        r.route(lead(1), now=at(5).replace(tzinfo=None))
+    assert len(r.ledger) == 0
+
+
+def test_region_rule_excludes_with_reasons() -> None:
+    reps = [lr.Rep("N", regions={"north"}), lr.Rep("S", regions={"south"}), lr.Rep("G")]
+    r = router(reps, rules=[rules.region()])
+    decisions = [r.route(lead(i, region="north"), now=at(i)) for i in range(4)]
+    assert {d.rep_id for d in decisions} == {"N", "G"}
+    excluded = decisions[0].reasons[0]
+    assert excluded.code == "excluded" and excluded.reps == {"S"} and "north" in excluded.detail
+    assert r.route(lead(9, region=""), now=at(9)).rep_id is not None
+
+
+def test_skill_rule_with_feature_field_and_composition() -> None:
+    reps = [
+        lr.Rep("A", skills={"loan"}, regions={"north"}),
+        lr.Rep("B", skills={"card"}),
+        lr.Rep("C", regions={"south"}),
+    ]
+    combined = rules.skill() & ~rules.region()
+    r = router(reps, rules=[combined])
+    d = r.route(lead(1, product="loan", region="north"))
+    # skill allows A and C; ~region removes the reps region() allows (A, B): only C is left.
+    assert d.rep_id == "C"
+    assert repr(combined) == "(skill() & ~region())"
+    by_feature = router(reps, rules=[rules.skill(field="industry")])
+    d2 = by_feature.route(lr.Lead("X", T0, features={"industry": "card"}))
+    assert d2.rep_id in {"B", "C"}
+
+
+def test_plain_callable_rule_and_or() -> None:
+    def seniors_only(ld: lr.Lead, rep: lr.Rep) -> bool:
+        return rep.profile.get("seniority", 0) >= 3
+
+    reps = [lr.Rep("J", profile={"seniority": 1}), lr.Rep("S", profile={"seniority": 4})]
+    r = router(reps, rules=[seniors_only])
+    assert {r.route(lead(i), now=at(i)).rep_id for i in range(3)} == {"S"}
+    r2 = router(reps, rules=[rules.as_filter(seniors_only) | rules.region()])
+    assert {r2.route(lead(i), now=at(i)).rep_id for i in range(4)} == {"J", "S"}
+
+
+def test_schedule_rule_each_rep_in_their_own_zone() -> None:
+    reps = [lr.Rep("SH"), lr.Rep("BER")]
+    shifts = {"SH": lr.Shift("Asia/Shanghai"), "BER": lr.Shift("Europe/Berlin")}
+    r = router(reps, rules=[rules.schedule(shifts)])
+    # Monday 08:30 UTC: 16:30 in Shanghai (on), 09:30 in Berlin (on).
+    assert {r.preview(lead(1, -30), now=at(-30)).rep_id} <= {"SH", "BER"}
+    # Monday 12:00 UTC: 20:00 in Shanghai (off), 13:00 in Berlin (on).
+    d = r.route(lead(2, 180), now=at(180))
+    assert d.rep_id == "BER" and any(x.detail == "off shift now" for x in d.reasons)
+    # Monday 23:00 UTC: both off; the lead waits.
+    assert r.route(lead(3, 840), now=at(840)).rep_id is None
+
+
+def test_nurture_sends_low_intent_to_its_pool_and_tick_leaves_it() -> None:
+    r = router(rules=[rules.nurture(below=0.3, grades=["D"])])
+    d = r.route(lead(1, score=0.1))
+    assert (d.rep_id, d.pool, d.action) == (None, "nurture", "pooled")
+    assert r.route(lead(2, grade="D")).pool == "nurture"
+    assert r.route(lead(3)).rep_id is not None  # no score, no grade: not nurtured
+    assert r.tick(at(60)) == []
+    assert r.ledger.pool("nurture") == ("L1", "L2")
+    claimed = r.claim("R1", "L1", now=at(61))
+    assert claimed.action == "claimed" and r.ledger.holder("L1") == "R1"
+
+
+def test_to_pool_rule() -> None:
+    def is_enterprise(ld: lr.Lead) -> bool:
+        return ld.segment == "enterprise"
+
+    r = router(rules=[rules.to_pool("key-accounts", is_enterprise)])
+    assert r.route(lead(1, segment="enterprise")).pool == "key-accounts"
+
+
+def test_dedup_to_owner_prefers_the_holder_when_eligible() -> None:
+    r = router(rules=[rules.dedup_to_owner()], caps=lr.FixedCap(open=2))
+    first = r.route(lead(1, contact="+86 138"))
+    r.route(lead(2), now=at(1))
+    again = r.route(lead(3, 2, contact="+86 138"), now=at(2))
+    assert again.rep_id == first.rep_id and again.reasons[-1].code == "dedup"
+    # Now the holder is at the open cap: the next duplicate is routed as usual, with a note.
+    later = r.route(lead(4, 3, contact="+86 138"), now=at(3))
+    assert later.rep_id != first.rep_id
+    assert any(x.code == "skipped" for x in later.reasons)
+
+
+def test_open_cap_never_exceeded_and_waiting_leads_offered_at_tick() -> None:
+    r = router(team(2), caps=lr.FixedCap(open=1))
+    decisions = [r.route(lead(i, i), now=at(i)) for i in range(4)]
+    assert [d.rep_id is None for d in decisions] == [False, False, True, True]
+    assert decisions[2].reasons[-1].code == "waiting"
+    assert {x.code for x in decisions[2].reasons} >= {"capped", "waiting"}
+    assert r.ledger.waiting() == ("L2", "L3")
+    holder = r.ledger.holder("L0")
+    assert holder is not None
+    r.record(lr.Converted("L0", holder, at(10), 100.0))
+    events = r.tick(at(11))
+    assert [(type(e).__name__, e.lead_id) for e in events] == [("Assigned", "L2")]
+    assert r.ledger.holder("L2") == holder and r.ledger.waiting() == ("L3",)
+
+
+def test_daily_cap_resets_at_midnight_in_its_zone() -> None:
+    r = router(team(1), caps=lr.FixedCap(daily=2, tz="Asia/Shanghai"))
+    for i in range(3):
+        r.route(lead(i, i), now=at(i))
+    assert r.ledger.waiting() == ("L2",)
+    # 15:59 UTC is 23:59 in Shanghai: still the same day.
+    assert r.tick(at(hours=6, minutes=59)) == []
+    events = r.tick(at(hours=7))
+    assert [e.lead_id for e in events] == ["L2"]
+
+
+def test_several_caps_all_apply() -> None:
+    r = router(team(1), caps=[lr.FixedCap(open=5), lr.FixedCap(daily=1)])
+    assert r.route(lead(1)).rep_id == "R0"
+    assert r.route(lead(2)).rep_id is None
+
+
+def test_claims_refuse_with_reasons_and_change_nothing() -> None:
+    reps = [lr.Rep("A", regions={"north"}), lr.Rep("B"), lr.Rep("C", active=False)]
+    r = router(reps, strategy=lambda ctx: None, rules=[rules.region()], caps=lr.FixedCap(open=1))
+    for i in range(3):
+        r.route(lead(i, region="south"))
+    size = len(r.ledger)
+    refused = {
+        "held": ("B", "L0"),
+        "eligible": ("A", "L1"),
+        "inactive": ("C", "L1"),
+    }
+    assert r.claim("B", "L0").action == "claimed"
+    size += 1
+    for words, (rep, lid) in refused.items():
+        d = r.claim(rep, lid)
+        assert d.action == "refused" and d.rep_id is None
+        assert words in str(d.reasons[0]) or words in d.explain()
+    cap = r.claim("B", "L1")
+    assert cap.action == "refused" and "cap" in cap.explain()
+    assert len(r.ledger) == size
+    with pytest.raises(lr.UnknownRepError):
+        r.claim("Z", "L1")
+    with pytest.raises(lr.UnknownLeadError):
+        r.claim("B", "nope")
+
+
+def test_two_threads_claiming_the_same_lead_one_wins() -> None:
+    r = router(team(8), strategy=lambda ctx: None)
+    for i in range(50):
+        r.route(lead(i))
+    wins: Counter[str] = Counter()
+    lock = threading.Lock()
+
+    def worker(rep: str) -> None:
+        for i in range(50):
+            if r.claim(rep, f"L{i}").ok:
+                with lock:
+                    wins[f"L{i}"] += 1
+
+    threads = [threading.Thread(target=worker, args=(f"R{k}",)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert set(wins.values()) == {1} and len(wins) == 50
+
+
+def test_concurrent_routing_never_exceeds_caps() -> None:
+    r = router(team(4), caps=lr.FixedCap(open=5))
+
+    def worker(k: int) -> None:
+        for i in range(20):
+            r.route(lead(f"{k}-{i}"))
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(r.ledger.book_size(rep.id) == 5 for rep in r.reps)
+    assert len(r.ledger.waiting()) == 80 - 20
+
+
+def test_record_checks_holder_and_event_kind() -> None:
+    r = router()
+    d = r.route(lead(1))
+    other = next(rep.id for rep in r.reps if rep.id != d.rep_id)
+    size = len(r.ledger)
+    with pytest.raises(lr.TransitionError, match="only the rep who holds"):
+        r.record(lr.Touched("L1", other, at(1)))
+    with pytest.raises(lr.UnknownRepError):
+        r.record(lr.Touched("L1", "ghost", at(1)))
+    with pytest.raises(lr.InvalidValueError, match="use route"):
+        r.record(lr.Assigned("L1", other, at(1), "x"))  # type: ignore[arg-type]
+    assert len(r.ledger) == size
+
+
+def test_release_to_pool_or_reroute_never_back() -> None:
+    r = router()
+    d = r.route(lead(1))
+    assert d.rep_id is not None
+    events = r.release("L1", "returned", now=at(5))
+    assert [type(e).__name__ for e in events] == ["Released"]
+    assert r.ledger.pool() == ("L1",) and r.ledger.waiting() == ()
+    r.claim(d.rep_id, "L1", now=at(6))
+    events = r.release("L1", "returned", now=at(7), reroute=True)
+    assert isinstance(events[-1], lr.Assigned) and events[-1].rep_id != d.rep_id
+    r.route(lead(2, 8), now=at(8))
+    holder = r.ledger.holder("L2")
+    assert holder is not None
+    r.record(lr.Converted("L2", holder, at(9)))
+    with pytest.raises(lr.TransitionError, match="nobody holds"):
+        r.release("L2", now=at(10))
+
+
+def test_sla_reclaim_reroutes_to_someone_else() -> None:
+    life = lr.Lifecycle(first_touch_sla=timedelta(minutes=30), reroute=True)
+    r = router(lifecycle=life)
+    a = r.route(lead(1))
+    b = r.route(lead(2))
+    assert a.rep_id and b.rep_id
+    r.record(lr.Touched("L2", b.rep_id, at(10)))
+    assert r.tick(at(29)) == []
+    events = r.tick(at(31))
+    assert [(type(e).__name__, e.lead_id) for e in events] == [
+        ("Released", "L1"),
+        ("Assigned", "L1"),
+    ]
+    released, assigned = events
+    assert isinstance(released, lr.Released) and released.reason == "sla"
+    assert isinstance(assigned, lr.Assigned) and assigned.rep_id != a.rep_id
+    assert r.ledger.holder("L2") == b.rep_id
+    # The new holder's SLA clock starts at the re-route.
+    assert r.tick(at(60)) == []
+    assert [e.lead_id for e in r.tick(at(62))] == ["L1", "L1"]
+
+
+def test_sla_counts_only_working_hours() -> None:
+    hours = rules.schedule(default=lr.Shift("UTC", start=time(9), end=time(17)))
+    life = lr.Lifecycle(first_touch_sla=timedelta(minutes=30), working_hours=hours)
+    r = router(team(1), lifecycle=life)
+    r.route(lead(1, hours_late := 7 * 60 + 50), now=at(hours_late))  # Monday 16:50
+    assert r.tick(at(hours=9)) == []  # Monday 18:00: only 10 working minutes used
+    assert r.tick(at(hours=24, minutes=19)) == []  # Tuesday 09:19
+    events = r.tick(at(hours=24, minutes=21))  # Tuesday 09:21: 31 working minutes
+    assert [getattr(e, "reason", None) for e in events] == ["sla"]
+
+
+def test_expiry_returns_to_public_pool() -> None:
+    r = router(lifecycle=lr.Lifecycle(expire_after=timedelta(days=7)))
+    d = r.route(lead(1))
+    assert d.rep_id
+    r.record(lr.Touched("L1", d.rep_id, at(5)))
+    assert r.tick(at(days=6)) == []
+    events = r.tick(at(days=7))
+    assert [(type(e).__name__, getattr(e, "reason", "")) for e in events] == [
+        ("Released", "expired")
+    ]
+    assert r.ledger.pool() == ("L1",)
+
+
+def test_timers_survive_a_restart() -> None:
+    life = lr.Lifecycle(first_touch_sla=timedelta(minutes=30))
+    first = router(lifecycle=life)
+    first.route(lead(1))
+    restarted = router(ledger=first.ledger, lifecycle=life)
+    assert [type(e).__name__ for e in restarted.tick(at(31))] == ["Released"]
+
+
+def test_handover_reroutes_the_whole_book() -> None:
+    r = router()
+    for i in range(6):
+        r.route(lead(i), now=at(i))
+    leaving = "R1"
+    book = r.ledger.book_order(leaving)
+    decisions = r.handover(leaving, now=at(30))
+    assert [d.lead_id for d in decisions] == list(book)
+    assert all(d.rep_id not in (None, leaving) for d in decisions)
+    assert r.ledger.book(leaving) == frozenset()
+    assert not r.roster[leaving].active
+    assert all(r.route(lead(10 + i), now=at(31)).rep_id != leaving for i in range(4))
+
+
+def test_new_rep_joins_at_the_front_of_the_rotation() -> None:
+    r = router()
+    for i in range(3):
+        r.route(lead(i), now=at(i))
+    r.set_rep(lr.Rep("NEW"))
+    assert r.route(lead(9), now=at(9)).rep_id == "NEW"
+
+
+def test_hierarchical_alternates_teams_then_reps() -> None:
+    reps = [lr.Rep("A1", team="A"), lr.Rep("A2", team="A"), lr.Rep("B1", team="B")]
+    r = router(reps, strategy=lr.Hierarchical(team=lr.EqualRotation(), rep=lr.EqualRotation()))
+    got = [r.route(lead(i), now=at(i)).rep_id for i in range(8)]
+    assert Counter(got) == {"B1": 4, "A1": 2, "A2": 2}
+    assert "team" in r.why("L0").reasons[-1].detail
+
+
+def test_strategy_picking_an_unoffered_rep_is_an_error() -> None:
+    def rogue(ctx: Context) -> str:
+        return "R0"
+
+    r = router(team(2), strategy=rogue, rules=[lambda ld, rep: rep.id != "R0"])
+    with pytest.raises(lr.StrategyError, match="not offered"):
+        r.route(lead(1))
+    assert len(r.ledger) == 0
+
+
+def test_why_and_explain_load() -> None:
+    reps = [lr.Rep("N", regions={"north"}), lr.Rep("S", regions={"south"})]
+    r = router(reps, rules=[rules.region()], caps=lr.FixedCap(open=2))
+    for i in range(4):
+        r.route(lead(i, i, region="north"), now=at(i))
+    assert r.why("L1").rep_id == "N"
+    table = r.explain_load()
+    assert table.loc["N", "received"] == 2 and table.loc["S", "excluded"] == 4
+    assert table.loc["N", "capped"] == 2
+
+
+def test_bad_configuration_is_named() -> None:
+    with pytest.raises(lr.ConfigError, match="twice"):
+        lr.Router(lr.EqualRotation(), [lr.Rep("A"), lr.Rep("A")])
+    with pytest.raises(lr.ConfigError, match="Cap"):
+        lr.Router(lr.EqualRotation(), team(), caps=[object()])  # type: ignore[list-item]
+    with pytest.raises(lr.ConfigError, match="time zone"):
+        lr.FixedCap(daily=3, tz="Mars/Base")
+    with pytest.raises(lr.ConfigError):
+        lr.Lifecycle(first_touch_sla=timedelta(0))
+    with pytest.raises(lr.ConfigError, match="threshold"):
+        rules.nurture()
