@@ -24,13 +24,18 @@ def _lead(lead_id: str = "L1", **kw: object) -> lr.Lead:
 
 def test_lead_moves_pool_book_closed() -> None:
     ledger = _ledger_with(lr.Arrived(_lead()))
-    assert ledger.pool() == ("L1",) and ledger.holder("L1") is None
+    assert ledger.pool() == ("L1",)
+    assert ledger.holder("L1") is None
     ledger.append(lr.Assigned("L1", "R1", at(1), "test"))
-    assert ledger.holder("L1") == "R1" and ledger.book("R1") == {"L1"} and ledger.pool() == ()
+    assert ledger.holder("L1") == "R1"
+    assert ledger.book("R1") == {"L1"}
+    assert ledger.pool() == ()
     ledger.append(lr.Touched("L1", "R1", at(5), reached=True))
     ledger.append(lr.Converted("L1", "R1", at(60), amount=500.0))
-    assert ledger.holder("L1") is None and ledger.owner("L1") == "R1"
-    assert ledger.book("R1") == frozenset() and ledger.status("L1") == "converted"
+    assert ledger.holder("L1") is None
+    assert ledger.owner("L1") == "R1"
+    assert ledger.book("R1") == frozenset()
+    assert ledger.status("L1") == "converted"
     stats = ledger.stats("R1", sla=timedelta(minutes=10))
     assert (
         stats.received,
@@ -45,7 +50,8 @@ def test_lead_moves_pool_book_closed() -> None:
 def test_invalid_tag_closes_lead_and_frees_the_book() -> None:
     ledger = _ledger_with(lr.Arrived(_lead()), lr.Assigned("L1", "R1", at(1), "t"))
     ledger.append(lr.Tagged("L1", "R1", at(2), valid=False, reason="wrong number"))
-    assert ledger.book_size("R1") == 0 and ledger.status("L1") == "invalid"
+    assert ledger.book_size("R1") == 0
+    assert ledger.status("L1") == "invalid"
     with pytest.raises(lr.TransitionError):
         ledger.append(lr.Released("L1", "R1", at(3), "returned"))
 
@@ -66,7 +72,8 @@ def test_illegal_transitions_raise_and_change_nothing(event: lr.Event, words: st
     before, size = ledger.snapshot(), len(ledger)
     with pytest.raises(lr.TransitionError, match=words):
         ledger.append(event)
-    assert ledger.snapshot() == before and len(ledger) == size
+    assert ledger.snapshot() == before
+    assert len(ledger) == size
 
 
 def test_release_of_pooled_lead_and_unknown_lead() -> None:
@@ -129,7 +136,8 @@ def test_to_frame_has_one_row_per_event() -> None:
     ledger = _ledger_with(lr.Arrived(_lead()), lr.Assigned("L1", "R1", at(1), "rot"))
     frame = ledger.to_frame()
     assert list(frame["event"]) == ["Arrived", "Assigned"]
-    assert frame.loc[1, "rep_id"] == "R1" and frame.loc[1, "by"] == "rot"
+    assert frame.loc[1, "rep_id"] == "R1"
+    assert frame.loc[1, "by"] == "rot"
 
 
 @settings(max_examples=60, deadline=None)
@@ -154,7 +162,9 @@ def test_every_lead_is_in_exactly_one_place(events: list[lr.Event]) -> None:
         pooled = ledger.pool_of(lead_id) is not None
         held = ledger.holder(lead_id) is not None
         if status in ("converted", "invalid"):
-            assert not pooled and not held and lead_id not in in_books
+            assert not pooled
+            assert not held
+            assert lead_id not in in_books
         else:
             assert pooled != held
             assert (lead_id in in_books) == held

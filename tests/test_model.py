@@ -70,7 +70,9 @@ def test_from_row_parses_strings_and_keeps_extra_columns() -> None:
     )
     assert lead.id == "L9"
     assert lead.arrived_at.utcoffset() == timedelta(hours=8)
-    assert lead.score == 0.4 and lead.cost == 0.0 and lead.grade is None
+    assert lead.score == 0.4
+    assert lead.cost == 0.0
+    assert lead.grade is None
     assert lead.features == {"campaign": "spring"}
 
 
@@ -85,7 +87,8 @@ def test_from_row_names_the_bad_column() -> None:
 
 def test_rep_sets_and_validation() -> None:
     rep = lr.Rep("R1", regions=["north", "south"], skills="loan")
-    assert rep.regions == frozenset({"north", "south"}) and rep.skills == frozenset({"loan"})
+    assert rep.regions == frozenset({"north", "south"})
+    assert rep.skills == frozenset({"loan"})
     with pytest.raises(InvalidValueError):
         lr.Rep("R1", quota=-2.0)
     with pytest.raises(InvalidValueError):
@@ -99,7 +102,8 @@ def test_shift_in_its_own_time_zone() -> None:
     assert not shanghai.is_on(at(hours=2))
     assert shanghai.next_change(at(0)) == at(hours=1)
     night = lr.Shift("UTC", start=time(22), end=time(6), weekdays=range(7))
-    assert night.is_on(at(hours=14)) and not night.is_on(at(hours=3))
+    assert night.is_on(at(hours=14))
+    assert not night.is_on(at(hours=3))
 
 
 def test_shift_working_time_skips_nights_weekends_and_days_off() -> None:
@@ -124,4 +128,7 @@ def test_decision_explain_is_readable() -> None:
         {"R1": 1.0},
     )
     text = decision.explain()
-    assert "L1 -> R1" in text and "off shift" in text and "R2" in text and "R1=1" in text
+    assert "L1 -> R1" in text
+    assert "off shift" in text
+    assert "R2" in text
+    assert "R1=1" in text

@@ -41,7 +41,8 @@ def test_route_rotates_and_records_events() -> None:
 def test_preview_writes_nothing() -> None:
     r = router()
     decision = r.preview(lead(1))
-    assert decision.rep_id is not None and len(r.ledger) == 0
+    assert decision.rep_id is not None
+    assert len(r.ledger) == 0
     assert r.route(lead(1)).rep_id == decision.rep_id
 
 
@@ -59,7 +60,8 @@ def test_retry_after_restart_comes_from_the_ledger() -> None:
     first = r.route(lead(1))
     restarted = router(ledger=r.ledger)
     again = restarted.route(lead(1))
-    assert again.rep_id == first.rep_id and len(r.ledger) == 2
+    assert again.rep_id == first.rep_id
+    assert len(r.ledger) == 2
 
 
 def test_now_before_arrival_and_naive_now() -> None:
@@ -77,7 +79,9 @@ def test_region_rule_excludes_with_reasons() -> None:
     decisions = [r.route(lead(i, region="north"), now=at(i)) for i in range(4)]
     assert {d.rep_id for d in decisions} == {"N", "G"}
     excluded = decisions[0].reasons[0]
-    assert excluded.code == "excluded" and excluded.reps == {"S"} and "north" in excluded.detail
+    assert excluded.code == "excluded"
+    assert excluded.reps == {"S"}
+    assert "north" in excluded.detail
     assert r.route(lead(9, region=""), now=at(9)).rep_id is not None
 
 
@@ -117,7 +121,8 @@ def test_schedule_rule_each_rep_in_their_own_zone() -> None:
     assert {r.preview(lead(1, -30), now=at(-30)).rep_id} <= {"SH", "BER"}
     # Monday 12:00 UTC: 20:00 in Shanghai (off), 13:00 in Berlin (on).
     d = r.route(lead(2, 180), now=at(180))
-    assert d.rep_id == "BER" and any(x.detail == "off shift now" for x in d.reasons)
+    assert d.rep_id == "BER"
+    assert any(x.detail == "off shift now" for x in d.reasons)
     # Monday 23:00 UTC: both off; the lead waits.
     assert r.route(lead(3, 840), now=at(840)).rep_id is None
 
@@ -131,7 +136,8 @@ def test_nurture_sends_low_intent_to_its_pool_and_tick_leaves_it() -> None:
     assert r.tick(at(60)) == []
     assert r.ledger.pool("nurture") == ("L1", "L2")
     claimed = r.claim("R1", "L1", now=at(61))
-    assert claimed.action == "claimed" and r.ledger.holder("L1") == "R1"
+    assert claimed.action == "claimed"
+    assert r.ledger.holder("L1") == "R1"
 
 
 def test_to_pool_rule() -> None:
@@ -147,7 +153,8 @@ def test_dedup_to_owner_prefers_the_holder_when_eligible() -> None:
     first = r.route(lead(1, contact="+86 138"))
     r.route(lead(2), now=at(1))
     again = r.route(lead(3, 2, contact="+86 138"), now=at(2))
-    assert again.rep_id == first.rep_id and again.reasons[-1].code == "dedup"
+    assert again.rep_id == first.rep_id
+    assert again.reasons[-1].code == "dedup"
     # Now the holder is at the open cap: the next duplicate is routed as usual, with a note.
     later = r.route(lead(4, 3, contact="+86 138"), now=at(3))
     assert later.rep_id != first.rep_id
@@ -166,7 +173,8 @@ def test_open_cap_never_exceeded_and_waiting_leads_offered_at_tick() -> None:
     r.record(lr.Converted("L0", holder, at(10), 100.0))
     events = r.tick(at(11))
     assert [(type(e).__name__, e.lead_id) for e in events] == [("Assigned", "L2")]
-    assert r.ledger.holder("L2") == holder and r.ledger.waiting() == ("L3",)
+    assert r.ledger.holder("L2") == holder
+    assert r.ledger.waiting() == ("L3",)
 
 
 def test_daily_cap_resets_at_midnight_in_its_zone() -> None:
@@ -201,10 +209,12 @@ def test_claims_refuse_with_reasons_and_change_nothing() -> None:
     size += 1
     for words, (rep, lid) in refused.items():
         d = r.claim(rep, lid)
-        assert d.action == "refused" and d.rep_id is None
+        assert d.action == "refused"
+        assert d.rep_id is None
         assert words in str(d.reasons[0]) or words in d.explain()
     cap = r.claim("B", "L1")
-    assert cap.action == "refused" and "cap" in cap.explain()
+    assert cap.action == "refused"
+    assert "cap" in cap.explain()
     assert len(r.ledger) == size
     with pytest.raises(lr.UnknownRepError):
         r.claim("Z", "L1")
@@ -230,7 +240,8 @@ def test_two_threads_claiming_the_same_lead_one_wins() -> None:
         t.start()
     for t in threads:
         t.join()
-    assert set(wins.values()) == {1} and len(wins) == 50
+    assert set(wins.values()) == {1}
+    assert len(wins) == 50
 
 
 def test_concurrent_routing_never_exceeds_caps() -> None:
@@ -269,10 +280,12 @@ def test_release_to_pool_or_reroute_never_back() -> None:
     assert d.rep_id is not None
     events = r.release("L1", "returned", now=at(5))
     assert [type(e).__name__ for e in events] == ["Released"]
-    assert r.ledger.pool() == ("L1",) and r.ledger.waiting() == ()
+    assert r.ledger.pool() == ("L1",)
+    assert r.ledger.waiting() == ()
     r.claim(d.rep_id, "L1", now=at(6))
     events = r.release("L1", "returned", now=at(7), reroute=True)
-    assert isinstance(events[-1], lr.Assigned) and events[-1].rep_id != d.rep_id
+    assert isinstance(events[-1], lr.Assigned)
+    assert events[-1].rep_id != d.rep_id
     r.route(lead(2, 8), now=at(8))
     holder = r.ledger.holder("L2")
     assert holder is not None
@@ -286,7 +299,8 @@ def test_sla_reclaim_reroutes_to_someone_else() -> None:
     r = router(lifecycle=life)
     a = r.route(lead(1))
     b = r.route(lead(2))
-    assert a.rep_id and b.rep_id
+    assert a.rep_id
+    assert b.rep_id
     r.record(lr.Touched("L2", b.rep_id, at(10)))
     assert r.tick(at(29)) == []
     events = r.tick(at(31))
@@ -295,8 +309,10 @@ def test_sla_reclaim_reroutes_to_someone_else() -> None:
         ("Assigned", "L1"),
     ]
     released, assigned = events
-    assert isinstance(released, lr.Released) and released.reason == "sla"
-    assert isinstance(assigned, lr.Assigned) and assigned.rep_id != a.rep_id
+    assert isinstance(released, lr.Released)
+    assert released.reason == "sla"
+    assert isinstance(assigned, lr.Assigned)
+    assert assigned.rep_id != a.rep_id
     assert r.ledger.holder("L2") == b.rep_id
     # The new holder's SLA clock starts at the re-route.
     assert r.tick(at(60)) == []
@@ -382,7 +398,8 @@ def test_why_and_explain_load() -> None:
         r.route(lead(i, i, region="north"), now=at(i))
     assert r.why("L1").rep_id == "N"
     table = r.explain_load()
-    assert table.loc["N", "received"] == 2 and table.loc["S", "excluded"] == 4
+    assert table.loc["N", "received"] == 2
+    assert table.loc["S", "excluded"] == 4
     assert table.loc["N", "capped"] == 2
 
 

@@ -108,7 +108,7 @@ def _first_free(ctx: Context) -> str | None:
     return min(ok, key=ctx.view.book_size) if ok else None
 
 
-def _scenarios(seed: int = 0, count: int = 12) -> Iterable[tuple[Context, frozenset[str]]]:
+def _scenarios(seed: int = 0, count: int = 18) -> Iterable[tuple[Context, frozenset[str]]]:
     """Contexts with varied rosters, histories, eligible subsets and cap verdicts; each with the
     set of reps its can_take allows."""
     rng = random.Random(seed)
@@ -119,6 +119,9 @@ def _scenarios(seed: int = 0, count: int = 12) -> Iterable[tuple[Context, frozen
         active = sorted(roster.active_ids)
         ids = frozenset(rng.sample(active, rng.randint(0, len(active))))
         allowed = frozenset(r for r in ids if rng.random() < 0.8)
+        if k % 3 == 0 and ids:
+            # Deny the rep a careless strategy would pick first (lowest id, or first in order).
+            allowed -= {min(ids)}
         at = START + timedelta(hours=k)
         ctx = Context(
             sample_lead(k, at, rng),
@@ -153,7 +156,9 @@ def check_deterministic(strategy: Strategy) -> None:
     assert first == second, (
         f"check_deterministic: {strategy!r} decided {first} then {second} for identical inputs"
     )
-    logs = [_router_run(strategy, seed=7)[0].ledger.events() for _ in range(2)]
+    logs = [
+        _router_run(strategy, "check_deterministic", seed=7)[0].ledger.events() for _ in range(2)
+    ]
     assert list(logs[0]) == list(logs[1]), (
         f"check_deterministic: two routers with the same seed wrote different events for "
         f"{strategy!r}"
@@ -200,7 +205,7 @@ def check_handles_one_rep(strategy: Strategy) -> None:
 
 def check_handles_no_history(strategy: Strategy) -> None:
     """With an empty ledger, a push strategy still routes every lead to some rep."""
-    _, decisions = _router_run(strategy, seed=8, leads=10, caps=None)
+    _, decisions = _router_run(strategy, "check_handles_no_history", seed=8, leads=10, caps=None)
     if strategy.tags.pull:
         return
     missing = [d.lead_id for d in decisions if d.rep_id is None]
@@ -212,7 +217,7 @@ def check_handles_no_history(strategy: Strategy) -> None:
 
 def check_never_picks_inactive(strategy: Strategy) -> None:
     """Through a Router, no lead ever goes to an inactive rep."""
-    router, decisions = _router_run(strategy, seed=9, inactive=2)
+    router, decisions = _router_run(strategy, "check_never_picks_inactive", seed=9, inactive=2)
     inactive = {rep.id for rep in router.reps if not rep.active}
     wrong = [(d.lead_id, d.rep_id) for d in decisions if d.rep_id in inactive]
     assert not wrong, f"check_never_picks_inactive: {strategy!r} assigned {wrong}"
@@ -222,7 +227,9 @@ def check_caps_through_router(strategy: Strategy) -> None:
     """Through a Router with FixedCap(open=3, daily=4) over three days, no rep ever holds more
     than 3 open leads or receives more than 4 in a day, and every lead is in exactly one place."""
     cap = FixedCap(open=3, daily=4)
-    router, _ = _router_run(strategy, seed=10, leads=90, caps=cap, days=3, claims=True)
+    router, _ = _router_run(
+        strategy, "check_caps_through_router", seed=10, leads=90, caps=cap, days=3, claims=True
+    )
     ledger = router.ledger
     for rep in router.reps:
         assert ledger.book_size(rep.id) <= 3, (
@@ -253,6 +260,7 @@ def check_claim_answers(strategy: Strategy) -> None:
 
 def _router_run(
     strategy: Strategy,
+    check: str,
     seed: int,
     leads: int = 40,
     caps: FixedCap | None = None,
@@ -274,7 +282,7 @@ def _router_run(
         try:
             decisions.append(router.route(lead, now=at))
         except StrategyError as exc:
-            raise AssertionError(f"{strategy!r} broke the router contract: {exc}") from exc
+            raise AssertionError(f"{check}: {strategy!r} broke the router contract: {exc}") from exc
         if claims and router.ledger.pool_of(lead.id) is not None:
             rep = rng.choice(reps)
             if rep.active:
