@@ -414,3 +414,35 @@ def test_bad_configuration_is_named() -> None:
         lr.Lifecycle(first_touch_sla=timedelta(0))
     with pytest.raises(lr.ConfigError, match="threshold"):
         rules.nurture()
+
+
+def test_waiting_lead_is_not_offered_back_to_the_rep_who_lost_it() -> None:
+    life = lr.Lifecycle(first_touch_sla=timedelta(minutes=30), reroute=True)
+    r = router(team(2), caps=lr.FixedCap(open=1), lifecycle=life)
+    first = r.route(lead(1))
+    r.route(lead(2))
+    assert first.rep_id
+    events = r.tick(at(31))  # both miss the SLA; each is re-routed to the other, or waits
+    assert {getattr(e, "reason", None) for e in events if isinstance(e, lr.Released)} == {"sla"}
+    for lead_id in ("L1", "L2"):
+        assert r.ledger.holder(lead_id) != r.ledger.last_holder(lead_id)
+    assert r.ledger.releases(first.rep_id, "sla") == 1
+    assert r.ledger.lead_releases("L1") == ("sla",)
+
+
+def test_strategy_tick_actions_release_and_reroute() -> None:
+    class ReturnsStale(lr.EqualRotation):
+        """Takes back any lead held for over an hour without a reached touch."""
+
+        def tick(self, ctx: lr.TickContext) -> list[lr.Release]:
+            ledger = ctx.view
+            assert isinstance(ledger, lr.Ledger)
+            return [lr.Release(lead_id, "stale") for lead_id, _, since in ledger.held()
+                    if ctx.now - since > timedelta(hours=1) and not ledger.reached(lead_id)]
+
+    r = router(strategy=ReturnsStale())
+    d = r.route(lead(1))
+    assert r.tick(at(30)) == []
+    events = r.tick(at(61))
+    assert [type(e).__name__ for e in events] == ["Released", "Assigned"]
+    assert events[1].rep_id != d.rep_id  # type: ignore[union-attr]

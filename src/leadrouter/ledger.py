@@ -55,7 +55,17 @@ POOLED, HELD, CONVERTED, INVALID = "pooled", "held", "converted", "invalid"
 class _LeadState:
     """Where one lead is now. One slotted object per lead keeps memory per event small."""
 
-    __slots__ = ("first_touch", "held_since", "lead", "pool", "reached", "rep", "status", "verdict")
+    __slots__ = (
+        "first_touch",
+        "held_since",
+        "last_holder",
+        "lead",
+        "pool",
+        "reached",
+        "rep",
+        "status",
+        "verdict",
+    )
 
     def __init__(self, lead: Lead) -> None:
         self.lead = lead
@@ -66,6 +76,7 @@ class _LeadState:
         self.first_touch: datetime | None = None
         self.reached = False
         self.verdict: bool | None = None
+        self.last_holder: str | None = None
 
 
 class _RepState:
@@ -78,6 +89,7 @@ class _RepState:
         "reached",
         "received",
         "released",
+        "released_for",
         "revenue",
         "touch_delays",
         "touched",
@@ -94,6 +106,7 @@ class _RepState:
         self.invalid: list[datetime] = []
         self.converted: list[tuple[datetime, float]] = []
         self.released: list[datetime] = []
+        self.released_for: dict[str, list[datetime]] = {}
         self.revenue = 0.0
 
 
@@ -192,6 +205,7 @@ class Ledger:
         self._lru: dict[str, int] = {}
         self._last_at: dict[str, datetime] = {}
         self._by_contact: dict[str, list[str]] = {}
+        self._lead_releases: dict[str, list[str]] = {}
         self._fresh_cache: dict[frozenset[str], tuple[int, frozenset[str]]] = {}
         self._handlers: dict[type, Callable[[Any], None]] = {
             Arrived: self._arrived,
@@ -379,6 +393,9 @@ class Ledger:
         rep = self._rep(event.rep_id)
         del rep.book[event.lead_id]
         _add_sorted(rep.released, event.at)
+        _add_sorted(rep.released_for.setdefault(event.reason, []), event.at)
+        self._lead_releases.setdefault(event.lead_id, []).append(event.reason)
+        state.last_holder = event.rep_id
         state.status, state.rep, state.pool = POOLED, None, None
         state.held_since, state.first_touch, state.reached = None, None, False
         self._move_to_pool(state, event.pool, waiting=False)
@@ -482,6 +499,36 @@ class Ledger:
                 assert since is not None
                 yield lead_id, rep_id, since
 
+    def last_holder(self, lead_id: str) -> str | None:
+        """The rep who last lost this lead by a release (None if it was never released)."""
+        state = self._leads.get(lead_id)
+        return None if state is None else state.last_holder
+
+    def lead_releases(self, lead_id: str) -> tuple[str, ...]:
+        """The reasons of every release of this lead, oldest first."""
+        return tuple(self._lead_releases.get(lead_id, ()))
+
+    def releases(
+        self,
+        rep_id: str,
+        reason: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> int:
+        """How many leads were released from the rep's book in `[since, until)`, for one
+        `reason` (e.g. "sla", "idle") or for any."""
+        rep = self._reps.get(rep_id)
+        if rep is None:
+            return 0
+        times = rep.released if reason is None else rep.released_for.get(reason, [])
+        return _window(times, since, until)
+
+    def last_release(self, rep_id: str, reason: str) -> datetime | None:
+        """When a lead was last released from the rep's book for `reason`."""
+        rep = self._reps.get(rep_id)
+        times = rep.released_for.get(reason) if rep is not None else None
+        return times[-1] if times else None
+
     def contact_holder(self, contact: str) -> tuple[str, str] | None:
         """(lead id, rep id) of a lead with this contact that someone holds now, if any."""
         for lead_id in reversed(self._by_contact.get(contact, ())):
@@ -571,7 +618,12 @@ class Ledger:
         """A rep's daily series of `metric` ("received", "touched", "reached", "valid",
         "invalid", "converted", "released"), days counted in time zone `tz`."""
         rep = self._reps.get(rep_id)
-        if metric not in _RepState.__slots__ or metric in ("book", "revenue", "touch_delays"):
+        if metric not in _RepState.__slots__ or metric in (
+            "book",
+            "revenue",
+            "touch_delays",
+            "released_for",
+        ):
             raise InvalidValueError(
                 f"unknown metric {metric!r}: use received, touched, reached, valid, invalid, "
                 "converted or released"
@@ -591,7 +643,17 @@ class Ledger:
         """Every view as plain data, for comparing two ledgers (e.g. a replay with its source)."""
         return {
             "leads": {
-                lid: (s.status, s.rep, s.pool, s.held_since, s.first_touch, s.reached, s.verdict)
+                lid: (
+                    s.status,
+                    s.rep,
+                    s.pool,
+                    s.held_since,
+                    s.first_touch,
+                    s.reached,
+                    s.verdict,
+                    s.last_holder,
+                    self.lead_releases(lid),
+                )
                 for lid, s in self._leads.items()
             },
             "books": {rid: set(r.book) for rid, r in self._reps.items() if r.book},

@@ -593,7 +593,9 @@ class Router:
                     )
             events += self._run_deadlines(now)
             for lead_id in self.ledger.waiting():
-                decision, _ = self._decide(self.ledger.lead(lead_id), now)
+                lost_by = self.ledger.last_holder(lead_id)
+                avoid = frozenset({lost_by}) if lost_by else frozenset()
+                decision, _ = self._decide(self.ledger.lead(lead_id), now, avoid)
                 if decision.rep_id is not None:
                     events += self._commit(decision, False)
             return events
