@@ -437,8 +437,11 @@ def test_strategy_tick_actions_release_and_reroute() -> None:
         def tick(self, ctx: lr.TickContext) -> list[lr.Release]:
             ledger = ctx.view
             assert isinstance(ledger, lr.Ledger)
-            return [lr.Release(lead_id, "stale") for lead_id, _, since in ledger.held()
-                    if ctx.now - since > timedelta(hours=1) and not ledger.reached(lead_id)]
+            return [
+                lr.Release(lead_id, "stale")
+                for lead_id, _, since in ledger.held()
+                if ctx.now - since > timedelta(hours=1) and not ledger.reached(lead_id)
+            ]
 
     r = router(strategy=ReturnsStale())
     d = r.route(lead(1))

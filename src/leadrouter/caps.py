@@ -7,7 +7,7 @@ it before every assignment and claim, so a cap is never exceeded. Several caps c
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 
 import attrs
@@ -16,7 +16,7 @@ from leadrouter.context import Context
 from leadrouter.errors import ConfigError
 from leadrouter.model import zone
 
-__all__ = ["Cap", "FixedCap", "day_start"]
+__all__ = ["PERIODS", "Cap", "FixedCap", "day_start", "period_start"]
 
 
 class Cap:
@@ -26,12 +26,34 @@ class Cap:
         """None if `rep_id` may take one more lead at `ctx.now`, else why not."""
         raise NotImplementedError
 
+    def remaining(self, rep_id: str, ctx: Context) -> int | None:
+        """How many more leads `rep_id` may take at `ctx.now` (None: no limit). Batch routing
+        uses it as the rep's capacity."""
+        raise NotImplementedError
+
 
 @lru_cache(maxsize=4096)
 def day_start(now: datetime, tz: str) -> datetime:
     """Midnight of `now`'s day in time zone `tz` (an aware datetime)."""
     local = now.astimezone(zone(tz))
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+PERIODS = ("day", "week", "month", "all")
+
+
+def period_start(now: datetime, period: str, tz: str) -> datetime | None:
+    """Start of the day, week (Monday) or month containing `now` in zone `tz`; None for "all"."""
+    if period == "all":
+        return None
+    start = day_start(now, tz)
+    if period == "week":
+        return day_start(start - timedelta(days=start.weekday()), tz)
+    if period == "month":
+        return day_start(start.replace(day=1), tz)
+    if period != "day":
+        raise ConfigError(f"unknown period {period!r}: use one of {', '.join(PERIODS)}")
+    return start
 
 
 def _v_limit(inst: object, attr: attrs.Attribute[int | None], value: int | None) -> None:
@@ -55,6 +77,14 @@ class FixedCap(Cap):
     open: int | None = attrs.field(default=None, validator=_v_limit)
     daily: int | None = attrs.field(default=None, validator=_v_limit)
     tz: str = attrs.field(default="UTC", validator=_v_tz)
+
+    def remaining(self, rep_id: str, ctx: Context) -> int | None:
+        room: list[int] = []
+        if self.open is not None:
+            room.append(self.open - ctx.view.book_size(rep_id))
+        if self.daily is not None:
+            room.append(self.daily - ctx.view.count(rep_id, since=day_start(ctx.now, self.tz)))
+        return max(min(room), 0) if room else None
 
     def check(self, rep_id: str, ctx: Context) -> str | None:
         view = ctx.view

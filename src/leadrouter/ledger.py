@@ -179,6 +179,15 @@ class LedgerView(Protocol):
     def count(
         self, rep_id: str, since: datetime | None = None, until: datetime | None = None
     ) -> int: ...
+    def received_total(self, since: datetime | None = None) -> int: ...
+    def last_position(self, rep_id: str) -> int | None: ...
+    def releases(
+        self,
+        rep_id: str,
+        reason: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> int: ...
     def stats(
         self,
         rep_id: str,
@@ -206,6 +215,9 @@ class Ledger:
         self._last_at: dict[str, datetime] = {}
         self._by_contact: dict[str, list[str]] = {}
         self._lead_releases: dict[str, list[str]] = {}
+        self._received_all: list[datetime] = []
+        self._received_count = 0
+        self._position: dict[str, int] = {}
         self._fresh_cache: dict[frozenset[str], tuple[int, frozenset[str]]] = {}
         self._handlers: dict[type, Callable[[Any], None]] = {
             Arrived: self._arrived,
@@ -332,6 +344,9 @@ class Ledger:
         rep = self._rep(event.rep_id)
         rep.book[event.lead_id] = None
         _add_sorted(rep.received, event.at)
+        _add_sorted(self._received_all, event.at)
+        self._position[event.rep_id] = self._received_count
+        self._received_count += 1
         return state
 
     def _assigned(self, event: Assigned) -> None:
@@ -564,6 +579,18 @@ class Ledger:
             self._fresh_cache.clear()
         self._fresh_cache[rep_ids] = (len(self._lru), fresh)
         return fresh
+
+    def received_total(self, since: datetime | None = None) -> int:
+        """Leads received by any rep (assigned or claimed), dated `since` or later."""
+        return _window(self._received_all, since, None)
+
+    def last_position(self, rep_id: str) -> int | None:
+        """How many receipts (by anyone) came before the rep's latest one; None if none.
+
+        `received_total() - 1 - last_position(rep)` is how many leads others received since
+        the rep last got one: the rep's gap, used by deficit strategies to pace catch-up.
+        """
+        return self._position.get(rep_id)
 
     def count(
         self, rep_id: str, since: datetime | None = None, until: datetime | None = None

@@ -204,13 +204,23 @@ class Router:
 
         Writes nothing: `preview` returns this, `route` writes it.
         """
+        prepared = self._prepare(lead, now, exclude)
+        if isinstance(prepared, Decision):
+            return prepared, False
+        return self._conclude(prepared, self.strategy.route(prepared.ctx))
+
+    def _prepare(self, lead: Lead, now: datetime, exclude: frozenset[str]) -> Decision | _Pending:
+        """Everything before the strategy runs: pool rules, filters, caps and preference rules.
+
+        Returns a finished Decision when a rule settles the lead, else what the strategy needs.
+        """
         ctx = Context(lead, self._roster, self.ledger, now, self.seed)
         for rule in self._pool_rules:
             hit = rule.pool_for(ctx)
             if hit is not None:
                 pool, why = hit
                 reason = Reason("pooled", why, frozenset(), repr(rule))
-                return Decision(lead.id, None, "pooled", now, repr(rule), pool, (reason,)), False
+                return Decision(lead.id, None, "pooled", now, repr(rule), pool, (reason,))
         ids, reasons = self._eligible(ctx)
         if exclude and not ids.isdisjoint(exclude):
             reasons = (
@@ -242,7 +252,7 @@ class Router:
                     repr(rule),
                     None,
                     (*reasons, *self._cap_reasons(capped), reason),
-                ), False
+                )
             reasons = (
                 *reasons,
                 Reason(
@@ -252,20 +262,32 @@ class Router:
                     repr(rule),
                 ),
             )
-        result = self.strategy.route(ctx)
+        return _Pending(ctx, reasons, capped)
+
+    def _conclude(self, pending: _Pending, result: Pick | str | None) -> tuple[Decision, bool]:
+        """Turn the strategy's answer into a Decision (and whether the lead waits), after
+        checking the strategy kept to what it was offered."""
+        ctx, reasons, capped = pending.ctx, pending.reasons, pending.capped
+        lead, now, name = ctx.lead, ctx.now, self.strategy.name
         pick = _NO_NOTE if type(result) is str else as_pick(result)
         chosen_id = result if type(result) is str else pick.rep_id
         if chosen_id is None:
+            if pick.pool is not None:
+                why = pick.reason or "left in the pool for reps to claim"
+                reasons = (*reasons, Reason("pooled", why, frozenset(), name))
+                return Decision(
+                    lead.id, None, "pooled", now, name, pick.pool, reasons, pick.scores
+                ), False
             reasons = (
                 *reasons,
                 *self._cap_reasons(capped),
-                Reason("waiting", _WAIT_REASON, frozenset(), self.strategy.name),
+                Reason("waiting", _WAIT_REASON, frozenset(), name),
             )
-            return Decision(
-                lead.id, None, "pooled", now, self.strategy.name, PUBLIC, reasons, pick.scores
-            ), True
-        if chosen_id not in ids or not can_take(chosen_id):
-            problem = "was not offered (not eligible)" if chosen_id not in ids else "is over a cap"
+            return Decision(lead.id, None, "pooled", now, name, PUBLIC, reasons, pick.scores), True
+        if chosen_id not in ctx.ids or not ctx.can_take(chosen_id):
+            problem = (
+                "was not offered (not eligible)" if chosen_id not in ctx.ids else "is over a cap"
+            )
             raise StrategyError(
                 f"{self.strategy!r} chose rep {chosen_id!r} for lead {lead.id!r}, but that rep "
                 f"{problem}: a strategy must pick from ctx.ids and check ctx.can_take"
@@ -278,7 +300,7 @@ class Router:
             chosen_id,
             "assigned",
             now,
-            self.strategy.name,
+            name,
             None,
             (*reasons, chosen),
             pick.scores,
@@ -416,8 +438,89 @@ class Router:
             return decision
 
     def route_many(self, leads: Iterable[Lead], now: datetime | None = None) -> list[Decision]:
-        """Route leads in order; each sees the assignments before it."""
-        return [self.route(lead, now) for lead in leads]
+        """Route a batch of leads, all at `now`.
+
+        A strategy that solves batches (`route_batch`, e.g. profile matching as an assignment
+        problem) sees them all at once, with each rep's remaining capacity under the caps;
+        otherwise leads are routed in order, each seeing the assignments before it. Retries
+        and rule outcomes are handled lead by lead exactly as in `route`.
+        """
+        batch = list(leads)
+        if not self.strategy.batches:
+            return [self.route(lead, now) for lead in batch]
+        with self._lock:
+            now = self._time(now)
+            for lead in batch:
+                self._not_before_arrival(lead, now)
+            results: list[Decision | None] = [None] * len(batch)
+            pending: list[tuple[int, _Pending]] = []
+            first: dict[str, Lead] = {}
+            for i, lead in enumerate(batch):
+                if lead.id in self.ledger:
+                    results[i] = self._retry(lead)
+                    continue
+                if lead.id in first:
+                    if first[lead.id] != lead:
+                        raise DuplicateLeadError(
+                            f"lead id {lead.id!r} appears twice in one batch with different "
+                            f"fields ({_diff(first[lead.id], lead)}): give each lead its own id"
+                        )
+                    continue
+                first[lead.id] = lead
+                prepared = self._prepare(lead, now, frozenset())
+                if isinstance(prepared, Decision):
+                    results[i] = prepared
+                else:
+                    pending.append((i, prepared))
+            if pending:
+                self._solve_batch(pending, results)
+            decided: dict[str, Decision] = {}
+            for i, lead in enumerate(batch):
+                decision = results[i]
+                if decision is None:
+                    results[i] = decided[lead.id]
+                    continue
+                decided.setdefault(lead.id, decision)
+                if lead.id not in self.ledger:
+                    self._write(_new_arrived(lead))
+                    self._commit(decision, decision.reasons[-1].code == "waiting")
+            return [d for d in results if d is not None]
+
+    def _solve_batch(
+        self, pending: list[tuple[int, _Pending]], results: list[Decision | None]
+    ) -> None:
+        """Ask the strategy for the whole batch and check it kept within capacity."""
+        ctxs = [p.ctx for _, p in pending]
+        reps = frozenset().union(*(ctx.ids for ctx in ctxs))
+        capacity = {rep: self._remaining(rep, ctxs[0]) for rep in sorted(reps)}
+        for decision in results:
+            if decision is not None and decision.rep_id in capacity:
+                room = capacity[decision.rep_id]
+                capacity[decision.rep_id] = None if room is None else room - 1
+        answers = list(self.strategy.route_batch(ctxs, capacity))
+        if len(answers) != len(ctxs):
+            raise StrategyError(
+                f"{self.strategy!r}.route_batch returned {len(answers)} answers for "
+                f"{len(ctxs)} leads: return one per lead"
+            )
+        used: dict[str, int] = {}
+        for (i, prepared), answer in zip(pending, answers, strict=True):
+            rep = answer if isinstance(answer, str) else as_pick(answer).rep_id
+            if rep is not None:
+                used[rep] = used.get(rep, 0) + 1
+                room = capacity.get(rep, 0)
+                if room is not None and used[rep] > room:
+                    raise StrategyError(
+                        f"{self.strategy!r}.route_batch gave rep {rep!r} {used[rep]} leads, "
+                        f"but its capacity is {room}"
+                    )
+                prepared.ctx.can_take = _always
+            results[i] = self._conclude(prepared, answer)[0]
+
+    def _remaining(self, rep_id: str, ctx: Context) -> int | None:
+        """How many more leads every cap lets `rep_id` take now (None: no cap limits it)."""
+        rooms = [room for cap in self.caps if (room := cap.remaining(rep_id, ctx)) is not None]
+        return min(rooms) if rooms else None
 
     def _retry(self, lead: Lead) -> Decision:
         known = self.ledger.lead(lead.id)
@@ -666,6 +769,20 @@ class Router:
 
     def __repr__(self) -> str:
         return f"Router({self.strategy!r}, {len(self._roster)} reps, {len(self.ledger)} events)"
+
+
+class _Pending:
+    """A lead between the rules and the strategy: its context, the reasons so far, and the
+    caps hit while the strategy looked."""
+
+    __slots__ = ("capped", "ctx", "reasons")
+
+    def __init__(
+        self, ctx: Context, reasons: tuple[Reason, ...], capped: dict[str, tuple[str, str]]
+    ) -> None:
+        self.ctx = ctx
+        self.reasons = reasons
+        self.capped = capped
 
 
 def _caps(caps: Cap | Iterable[Cap] | None) -> tuple[Cap, ...]:

@@ -15,7 +15,7 @@ generated test rosters can supply it without looking at class names.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import ClassVar
 
 import attrs
@@ -44,13 +44,18 @@ class StrategyTags:
 
 @attrs.frozen
 class Pick:
-    """A strategy's choice with its evidence: `rep_id` (None = leave in pool), per-rep `scores`,
-    a `reason` in words, and the `propensity` of this choice when the strategy randomises."""
+    """A strategy's choice with its evidence: `rep_id` (None = no rep now), per-rep `scores`,
+    a `reason` in words, and the `propensity` of this choice when the strategy randomises.
+
+    With `rep_id=None`, `pool` names the pool the lead is left in for reps to claim (a pull
+    strategy); without it the lead waits in the public pool and is offered again at tick.
+    """
 
     rep_id: str | None
     scores: FrozenMap[float] = attrs.field(default=EMPTY, converter=freeze)
     reason: str = ""
     propensity: float | None = None
+    pool: str | None = None
 
 
 @attrs.frozen
@@ -80,6 +85,22 @@ class Strategy:
     def claim(self, ctx: Context, rep_id: str) -> str | None:
         """Allow (None) or refuse (a reason) `rep_id` claiming `ctx.lead`; default allows."""
         return None
+
+    def route_batch(
+        self, ctxs: Sequence[Context], capacity: Mapping[str, int | None]
+    ) -> Sequence[Pick | str | None]:
+        """Choose for many leads at once (`Router.route_many`); one answer per context.
+
+        `capacity` is how many more leads each rep may take now (None: no limit); the answers
+        must respect it. A strategy that does not override this is called lead by lead, each
+        seeing the assignments before it.
+        """
+        raise NotImplementedError
+
+    @property
+    def batches(self) -> bool:
+        """True when the strategy overrides `route_batch`."""
+        return type(self).route_batch is not Strategy.route_batch
 
     def tick(self, ctx: TickContext) -> Sequence[Release]:
         """Leads to take back at `ctx.now`; the default takes none."""

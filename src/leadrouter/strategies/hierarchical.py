@@ -73,6 +73,28 @@ class _TeamView:
     ) -> int:
         return sum(self._view.count(rep, since, until) for rep in self._members.get(rep_id, ()))
 
+    def received_total(self, since: datetime | None = None) -> int:
+        return self._view.received_total(since)
+
+    def last_position(self, rep_id: str) -> int | None:
+        found = [
+            p
+            for rep in self._members.get(rep_id, ())
+            if (p := self._view.last_position(rep)) is not None
+        ]
+        return max(found) if found else None
+
+    def releases(
+        self,
+        rep_id: str,
+        reason: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> int:
+        return sum(
+            self._view.releases(rep, reason, since, until) for rep in self._members.get(rep_id, ())
+        )
+
     def stats(
         self,
         rep_id: str,

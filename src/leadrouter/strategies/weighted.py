@@ -1,0 +1,120 @@
+"""Deficit allocation: the engine shared by every weighted strategy.
+
+A weighted strategy only says how much each rep should get (`weights`); this base turns that
+into decisions. The next lead goes to the eligible rep furthest below their target share for
+the current period, so realised shares track targets exactly and deterministically.
+
+The rule, precisely. For the reps eligible now (after rules), with weights renormalised over
+them into shares `s`, counts `c` of leads received in the current period (a day by default,
+in the strategy's time zone) and `n = sum(c)`:
+
+    deficit(r) = s(r) * (n + 1) - c(r)
+
+While every rep stays eligible this keeps each rep within one lead of target at every prefix.
+
+Bounded catch-up. A rep who was away (leave, off shift, capped, excluded by a rule) has a large
+deficit when they come back, and the reps who covered for them have negative ones; taken
+literally, the returning rep would get every lead until level — a flood — and the others none.
+So each deficit is clipped to within `catch_up` leads of where a rep on schedule would be,
+judged from how many leads others got since the rep's last one (`gap`):
+
+    on_schedule(r) = s(r) * (gap(r) + 1) - 1/2
+    priority(r)    = clip(deficit(r), on_schedule(r) - catch_up, on_schedule(r) + catch_up)
+
+For reps who stayed eligible the clip never binds (their deficit is always within half a lead
+of `on_schedule`), so exact tracking is kept. A returning rep is repaid what the period owes
+them, but at a bounded pace — at most about `1 + 2 * catch_up` times their share (twice their
+share with the default 0.5) — and nobody is starved meanwhile. A weight change is absorbed the
+same way. A new period starts everyone at zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import attrs
+
+from leadrouter._util import stable_key
+from leadrouter.caps import PERIODS, period_start
+from leadrouter.context import Context
+from leadrouter.errors import ConfigError
+from leadrouter.model import zone
+from leadrouter.strategies.base import Pick, Strategy
+
+__all__ = ["Weighted"]
+
+
+def _v_period(inst: object, attr: attrs.Attribute[str], value: str) -> None:
+    if value not in PERIODS:
+        raise ConfigError(f"period must be one of {', '.join(PERIODS)}, got {value!r}")
+
+
+def _v_tz(inst: object, attr: attrs.Attribute[str], value: str) -> None:
+    zone(value)
+
+
+def _v_catch_up(inst: object, attr: attrs.Attribute[float], value: float) -> None:
+    if not isinstance(value, int | float) or value < 0.5:
+        raise ConfigError(
+            f"catch_up must be a number >= 0.5 (leads), got {value!r}: below 0.5 it would "
+            "disturb reps who never left"
+        )
+
+
+@attrs.frozen(repr=False)
+class Weighted(Strategy):
+    """Base for strategies that share leads by target weights (see the module docstring).
+
+    `period` ("day", "week", "month" or "all") is what deficits are counted over, with day
+    boundaries in `tz`; `catch_up` bounds how far ahead of their normal turn a rep who was away
+    is served (in leads).
+    """
+
+    period: str = attrs.field(default="day", kw_only=True, validator=_v_period)
+    tz: str = attrs.field(default="UTC", kw_only=True, validator=_v_tz)
+    catch_up: float = attrs.field(default=0.5, kw_only=True, validator=_v_catch_up)
+
+    def weights(self, ctx: Context) -> Mapping[str, float]:
+        """Target weight (>= 0, any scale) of each rep in `ctx.ids`."""
+        raise NotImplementedError
+
+    def route(self, ctx: Context) -> Pick | None:
+        if not ctx.ids:
+            return None
+        raw = self.weights(ctx)
+        positive = {r: float(raw.get(r, 0.0)) for r in ctx.ids}
+        positive = {r: w for r, w in positive.items() if w > 0}
+        if not positive:
+            return Pick(None, reason=f"every eligible rep has a target share of 0 ({self.name})")
+        total = sum(positive.values())
+        view = ctx.view
+        since = period_start(ctx.now, self.period, self.tz)
+        counts = {r: view.count(r, since=since) for r in positive}
+        n = sum(counts.values())
+        period_total = view.received_total(since)
+        flow = n / period_total if period_total else 1.0
+        everything = view.received_total()
+        priority: dict[str, float] = {}
+        for rep, weight in positive.items():
+            share = weight / total
+            deficit = share * (n + 1) - counts[rep]
+            last = view.last_position(rep)
+            gap = everything - 1 - last if last is not None else everything
+            on_schedule = share * (flow * gap + 1) - 0.5
+            priority[rep] = min(
+                max(deficit, on_schedule - self.catch_up), on_schedule + self.catch_up
+            )
+        seed = ctx.seed
+        ranked = sorted(positive, key=lambda r: (-priority[r], -positive[r], stable_key(seed, r)))
+        for rep in ranked:
+            if ctx.can_take(rep):
+                share = positive[rep] / total
+                return Pick(
+                    rep,
+                    scores=priority,
+                    reason=(
+                        f"furthest below target share {share:.1%} this {self.period} "
+                        f"({counts[rep]} of {n} leads so far)"
+                    ),
+                )
+        return None
