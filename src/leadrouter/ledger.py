@@ -9,6 +9,7 @@ Per-lead state machine::
 
     (new) --Arrived--> pooled --Assigned/Claimed--> held --Released--> pooled
     pooled --Pooled--> pooled (another pool)      held --Tagged(valid=False)--> invalid (closed)
+    held --Tagged(reason="blocked")--> held (a blocked lead stays open, e.g. to be escalated)
     held/invalid --Converted--> converted (closed)
 
 A closed lead stays attributed to its rep for statistics but is in nobody's book.
@@ -47,9 +48,14 @@ from leadrouter.model import Lead, zone
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Ledger", "LedgerView", "RepStats"]
+__all__ = ["BLOCKED", "Ledger", "LedgerView", "RepStats"]
 
 POOLED, HELD, CONVERTED, INVALID = "pooled", "held", "converted", "invalid"
+
+BLOCKED = "blocked"
+"""The tag reason for "I cannot make progress with this lead": a `Tagged` with this reason
+records the verdict and the reason but never closes the lead, even with `valid=False`, so the
+lead can still be escalated or re-routed (see `TieredDelay`)."""
 
 
 class _LeadState:
@@ -64,6 +70,7 @@ class _LeadState:
         "reached",
         "rep",
         "status",
+        "tag_reason",
         "verdict",
     )
 
@@ -77,6 +84,7 @@ class _LeadState:
         self.reached = False
         self.verdict: bool | None = None
         self.last_holder: str | None = None
+        self.tag_reason: str | None = None
 
 
 class _RepState:
@@ -104,7 +112,7 @@ class _RepState:
         self.reached: list[datetime] = []
         self.valid: list[datetime] = []
         self.invalid: list[datetime] = []
-        self.converted: list[tuple[datetime, float]] = []
+        self.converted: list[tuple[datetime, float, str]] = []
         self.released: list[datetime] = []
         self.released_for: dict[str, list[datetime]] = {}
         self.revenue = 0.0
@@ -341,6 +349,7 @@ class Ledger:
         self._waiting.pop(event.lead_id, None)
         state.status, state.pool, state.rep = HELD, None, event.rep_id
         state.held_since, state.first_touch, state.reached = event.at, None, False
+        state.tag_reason = None
         rep = self._rep(event.rep_id)
         rep.book[event.lead_id] = None
         _add_sorted(rep.received, event.at)
@@ -383,7 +392,8 @@ class Ledger:
         if state.verdict is None:
             _add_sorted(rep.valid if event.valid else rep.invalid, event.at)
         state.verdict = event.valid
-        if not event.valid:
+        state.tag_reason = event.reason
+        if not event.valid and event.reason != BLOCKED:
             state.status = INVALID
             del rep.book[event.lead_id]
 
@@ -399,7 +409,7 @@ class Ledger:
         if state.status == HELD:
             del rep.book[event.lead_id]
         state.status = CONVERTED
-        _add_sorted(rep.converted, (event.at, event.amount))
+        _add_sorted(rep.converted, (event.at, event.amount, event.lead_id))
         rep.revenue += event.amount
 
     def _released(self, event: Released) -> None:
@@ -413,6 +423,7 @@ class Ledger:
         state.last_holder = event.rep_id
         state.status, state.rep, state.pool = POOLED, None, None
         state.held_since, state.first_touch, state.reached = None, None, False
+        state.tag_reason = None
         self._move_to_pool(state, event.pool, waiting=False)
 
     # ------------------------------------------------------------------ views
@@ -505,6 +516,13 @@ class Ledger:
         """True once the current holder has reached the lead."""
         state = self._leads.get(lead_id)
         return state is not None and state.reached
+
+    def tag_reason(self, lead_id: str) -> str | None:
+        """The reason of the current holder's latest tag on the lead ("" for a tag without one);
+        None when nobody holds it or its holder has not tagged it. A closed lead keeps the
+        reason of its last tag."""
+        state = self._leads.get(lead_id)
+        return None if state is None else state.tag_reason
 
     def held(self) -> Iterator[tuple[str, str, datetime]]:
         """(lead id, rep id, held since) for every lead held now."""
@@ -637,9 +655,25 @@ class Ledger:
             valid=_window(rep.valid, since, until),
             invalid=_window(rep.invalid, since, until),
             converted=len(sales),
-            revenue=sum(amount for _, amount in sales),
+            revenue=sum(sale[1] for sale in sales),
             released=_window(rep.released, since, until),
         )
+
+    def conversions(
+        self, rep_id: str, since: datetime | None = None, until: datetime | None = None
+    ) -> list[tuple[datetime, str, float]]:
+        """The rep's sales dated in `[since, until)` as (at, lead id, amount), oldest first.
+
+        For measures that weigh each sale by its lead (e.g. by `Lead.grade`, via `lead()`);
+        bisected like `stats`, so the cost is the number of sales in the window.
+        """
+        rep = self._reps.get(rep_id)
+        if rep is None:
+            return []
+        series = rep.converted
+        lo = 0 if since is None else bisect_left(series, (since, float("-inf")))
+        hi = len(series) if until is None else bisect_left(series, (until, float("-inf")))
+        return [(at, lead_id, amount) for at, amount, lead_id in series[lo:hi]]
 
     def daily(self, rep_id: str, tz: str = "UTC", metric: str = "received") -> dict[date, int]:
         """A rep's daily series of `metric` ("received", "touched", "reached", "valid",
