@@ -449,3 +449,16 @@ def test_strategy_tick_actions_release_and_reroute() -> None:
     events = r.tick(at(61))
     assert [type(e).__name__ for e in events] == ["Released", "Assigned"]
     assert events[1].rep_id != d.rep_id  # type: ignore[union-attr]
+
+
+def test_late_retry_still_returns_the_first_decision_and_reroutes_say_why() -> None:
+    life = lr.Lifecycle(first_touch_sla=timedelta(minutes=30), reroute=True)
+    r = router(team(2), lifecycle=life)
+    first = r.route(lead(1))
+    r.tick(at(45))
+    assert r.route(lead(1), now=at(50)) == first
+    latest = r.why("L1")
+    assert latest.rep_id != first.rep_id
+    assert latest.reasons[0].code == "moved" and "(sla)" in latest.reasons[0].detail
+    decisions = r.handover(str(latest.rep_id), now=at(55))
+    assert decisions[0].reasons[0].detail.endswith("(rep_left)")

@@ -106,6 +106,7 @@ class Router:
         ] = {}
         self._chosen_cache: dict[str, Reason] = {}
         self._log: OrderedDict[str, Decision] = OrderedDict()
+        self._first: OrderedDict[str, Decision] = OrderedDict()
         self._log_size = decision_log
         self._deadlines: list[tuple[datetime, int, str, str, datetime, str]] = []
         self._counter = itertools.count()
@@ -402,12 +403,19 @@ class Router:
         return [event]
 
     def _remember(self, decision: Decision) -> None:
+        """Keep the latest decision per lead (for `why`) and the first (for retries), for the
+        most recent `decision_log` leads."""
         log = self._log
-        if decision.lead_id in log:
-            del log[decision.lead_id]
-        log[decision.lead_id] = decision
+        lead_id = decision.lead_id
+        if lead_id in log:
+            del log[lead_id]
+        log[lead_id] = decision
+        if lead_id not in self._first:
+            self._first[lead_id] = decision
         if len(log) > self._log_size:
             log.popitem(last=False)
+        if len(self._first) > self._log_size:
+            self._first.popitem(last=False)
 
     # ------------------------------------------------------------------ public API
 
@@ -530,7 +538,8 @@ class Router:
                 f"({_diff(known, lead)}): a retry must send the same lead; a new lead needs a "
                 "new id"
             )
-        return self.why(lead.id)
+        first = self._first.get(lead.id)
+        return first if first is not None else self.why(lead.id)
 
     def why(self, lead_id: str) -> Decision:
         """The decision that routed this lead: from the decision log, or, for a lead routed
@@ -648,13 +657,23 @@ class Router:
             return self._take_back(lead_id, holder, reason, now, again)
 
     def _take_back(
-        self, lead_id: str, rep_id: str, reason: str, now: datetime, reroute: bool
+        self,
+        lead_id: str,
+        rep_id: str,
+        reason: str,
+        now: datetime,
+        reroute: bool,
+        pool: str | None = None,
     ) -> list[Event]:
-        released = Released(lead_id, rep_id, now, reason)
+        released = Released(lead_id, rep_id, now, reason, pool=PUBLIC if pool is None else pool)
         self._write(released)
         if not reroute:
             return [released]
         decision, waiting = self._decide(self.ledger.lead(lead_id), now, frozenset({rep_id}))
+        moved = Reason(
+            "moved", f"taken back from {rep_id} ({reason})", frozenset({rep_id}), "release"
+        )
+        decision = attrs.evolve(decision, reasons=(moved, *decision.reasons))
         return [released, *self._commit(decision, waiting)]
 
     def handover(self, rep_id: str, now: datetime | None = None) -> list[Decision]:
@@ -666,12 +685,8 @@ class Router:
             self.set_rep(attrs.evolve(rep, active=False))
             decisions = []
             for lead_id in self.ledger.book_order(rep_id):
-                self._write(Released(lead_id, rep_id, now, "rep_left"))
-                decision, waiting = self._decide(
-                    self.ledger.lead(lead_id), now, frozenset({rep_id})
-                )
-                self._commit(decision, waiting)
-                decisions.append(decision)
+                self._take_back(lead_id, rep_id, "rep_left", now, reroute=True)
+                decisions.append(self._log[lead_id])
             return decisions
 
     def tick(self, now: datetime | None = None) -> list[Event]:
@@ -692,7 +707,7 @@ class Router:
                 holder = self.ledger.holder(action.lead_id)
                 if holder is not None:
                     events += self._take_back(
-                        action.lead_id, holder, action.reason, now, action.reroute
+                        action.lead_id, holder, action.reason, now, action.reroute, action.pool
                     )
             events += self._run_deadlines(now)
             for lead_id in self.ledger.waiting():

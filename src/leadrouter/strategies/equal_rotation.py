@@ -13,7 +13,7 @@ __all__ = ["EqualRotation"]
 
 @attrs.frozen(repr=False)
 class EqualRotation(Strategy):
-    """Equal counts among eligible reps, by least-recently-assigned.
+    """The next lead goes to the eligible rep whose last assignment is the oldest.
 
     When to use it: a small team, no data yet, or any team that wants leads shared evenly.
 
