@@ -62,6 +62,7 @@ class _LeadState:
     """Where one lead is now. One slotted object per lead keeps memory per event small."""
 
     __slots__ = (
+        "claimed_from",
         "first_touch",
         "held_since",
         "last_holder",
@@ -85,6 +86,7 @@ class _LeadState:
         self.verdict: bool | None = None
         self.last_holder: str | None = None
         self.tag_reason: str | None = None
+        self.claimed_from: str | None = None
 
 
 class _RepState:
@@ -347,6 +349,7 @@ class Ledger:
         assert state.pool is not None
         del self._pools[state.pool][event.lead_id]
         self._waiting.pop(event.lead_id, None)
+        state.claimed_from = state.pool if type(event) is Claimed else None
         state.status, state.pool, state.rep = HELD, None, event.rep_id
         state.held_since, state.first_touch, state.reached = event.at, None, False
         state.tag_reason = None
@@ -506,6 +509,12 @@ class Ledger:
         """When the current holder got the lead (None when nobody holds it)."""
         state = self._leads.get(lead_id)
         return state.held_since if state is not None and state.status == HELD else None
+
+    def claimed_from(self, lead_id: str) -> str | None:
+        """The pool the current holder claimed the lead from; None when nobody holds it or the
+        router assigned it. A pull strategy uses it to send a lead back where it came from."""
+        state = self._leads.get(lead_id)
+        return state.claimed_from if state is not None and state.status == HELD else None
 
     def first_touch(self, lead_id: str) -> datetime | None:
         """The current holder's first touch of the lead, if any."""

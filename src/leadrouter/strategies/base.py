@@ -61,11 +61,13 @@ class Pick:
 @attrs.frozen
 class Release:
     """A tick action: take `lead_id` back from its holder with `reason`; `reroute` sends it on
-    to another rep at once (never back to the one who lost it)."""
+    to another rep at once (never back to the one who lost it). `pool` names the pool it goes
+    back to (None: the public pool), e.g. the pool a rep claimed it from."""
 
     lead_id: str
     reason: str
     reroute: bool = True
+    pool: str | None = None
 
 
 class Strategy:
