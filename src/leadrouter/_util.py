@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, TypeVar
 
@@ -122,6 +122,22 @@ def trusted_constructor(cls: type[T]) -> Callable[..., T]:
     exec("\n".join(lines), namespace)
     maker: Callable[..., T] = namespace["make"]
     return maker
+
+
+def format_duration(value: timedelta | None) -> str:
+    """A duration as a playbook would write it: "30m", "4h", "7d" ("off" for None)."""
+    if value is None:
+        return "off"
+    seconds = int(value.total_seconds())
+    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def show(value: Any) -> str:
+    """repr, except durations, which read as "30m"."""
+    return repr(format_duration(value)) if isinstance(value, timedelta) else repr(value)
 
 
 @lru_cache(maxsize=65536)

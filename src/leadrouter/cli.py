@@ -18,6 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TextIO
 
+from leadrouter._util import format_duration
 from leadrouter.errors import LeadRouterError
 from leadrouter.lifecycle import Lifecycle
 from leadrouter.model import Decision, Lead
@@ -114,21 +115,11 @@ def _short_why(decision: Decision) -> str:
     return detail if len(detail) <= 70 else detail[:69] + "…"
 
 
-def _duration(value: timedelta | None) -> str:
-    if value is None:
-        return "off"
-    seconds = int(value.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
-
-
 def _describe_lifecycle(life: Lifecycle) -> str:
     hours = " (working hours only)" if life.working_hours is not None else ""
     return (
-        f"first-touch SLA {_duration(life.first_touch_sla)}{hours}, expiry "
-        f"{_duration(life.expire_after)}, re-route {'on' if life.reroute else 'off'}"
+        f"first-touch SLA {format_duration(life.first_touch_sla)}{hours}, expiry "
+        f"{format_duration(life.expire_after)}, re-route {'on' if life.reroute else 'off'}"
     )
 
 

@@ -20,7 +20,7 @@ from typing import ClassVar
 
 import attrs
 
-from leadrouter._util import EMPTY, FrozenMap, freeze
+from leadrouter._util import EMPTY, FrozenMap, freeze, show
 from leadrouter.context import Context, TickContext
 
 __all__ = ["Pick", "Release", "Strategy", "StrategyTags", "as_pick", "as_strategy"]
@@ -110,7 +110,7 @@ class Strategy:
 
     def __repr__(self) -> str:
         fields = getattr(type(self), "__attrs_attrs__", ())
-        args = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields)
+        args = ", ".join(f"{f.name}={show(getattr(self, f.name))}" for f in fields)
         return f"{self.name}({args})"
 
 

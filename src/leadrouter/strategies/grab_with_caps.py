@@ -1,0 +1,267 @@
+"""Grab with caps (抢单 / 公海领取 with 客保 limits): leads wait in a pool, reps claim them.
+
+The router never hands a lead to a rep. `route()` leaves every lead in a pool — the public pool,
+or one named after a lead field such as its region — and reps pull leads into their book with
+`Router.claim`. Grabbing invites hoarding: a fast rep claims everything and calls nothing. So a
+claim is refused when the rep already holds `held` open leads or has received `daily` leads
+today, and a lead its claimer leaves untouched for `idle_after` goes back to the pool it came
+from at `tick()` (reason "idle"), with a penalty for the rep.
+
+Everything the strategy knows is read from the ledger: book sizes, today's receipts, which pool
+a lead was claimed from, its first touch, and the rep's "idle" releases. A penalty is therefore
+exactly what the event log says it is: it survives a restart, replays identically, and a
+manager's manual `router.release(lead_id, "idle")` counts like a timer's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
+from typing import Any, Protocol, cast
+
+import attrs
+
+from leadrouter.caps import day_start
+from leadrouter.context import Context, TickContext
+from leadrouter.errors import ConfigError
+from leadrouter.events import PUBLIC
+from leadrouter.ledger import LedgerView
+from leadrouter.model import zone
+from leadrouter.rules import lead_value
+from leadrouter.strategies.base import Pick, Release, Strategy, StrategyTags
+
+__all__ = ["IDLE", "PENALTIES", "GrabWithCaps"]
+
+IDLE = "idle"
+"""The release reason for a claimed lead left untouched past `idle_after`."""
+
+PENALTIES = ("cooldown", "lower_caps")
+"""What an idle release costs the rep: no claims at all for `cooldown`, or caps lowered by one
+per idle release for `cooldown` after it."""
+
+_RESOLUTION = timedelta(microseconds=1)
+
+
+def _span(delta: timedelta) -> str:
+    """A duration in words: "30 min", "2 h", "1 h 30 min", "45 s"."""
+    seconds = int(delta.total_seconds())
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{hours} h"] if hours else []
+    parts += [f"{minutes} min"] if minutes else []
+    parts += [f"{secs} s"] if secs or not parts else []
+    return " ".join(parts)
+
+
+class _PullView(LedgerView, Protocol):
+    """The ledger views this strategy reads beyond `LedgerView`."""
+
+    def held(self) -> Iterator[tuple[str, str, datetime]]: ...
+    def first_touch(self, lead_id: str) -> datetime | None: ...
+    def claimed_from(self, lead_id: str) -> str | None: ...
+    def last_release(self, rep_id: str, reason: str) -> datetime | None: ...
+    def last_holder(self, lead_id: str) -> str | None: ...
+    def lead_releases(self, lead_id: str) -> tuple[str, ...]: ...
+
+
+_NEEDS = ("held", "first_touch", "claimed_from", "last_release", "last_holder", "lead_releases")
+
+
+def _pull_view(view: LedgerView) -> _PullView:
+    missing = [name for name in _NEEDS if not hasattr(view, name)]
+    if missing:
+        raise ConfigError(
+            f"GrabWithCaps reads claims and releases from the ledger, but the view it was given "
+            f"({type(view).__name__}) has no {', '.join(missing)}: use GrabWithCaps as a Router's "
+            "own strategy, not inside a composed strategy such as Hierarchical"
+        )
+    return cast(_PullView, view)
+
+
+def _v_limit(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise ConfigError(
+            f"GrabWithCaps.{attr.name} must be a whole number >= 0 or None (no cap), got {value!r}"
+        )
+
+
+def _v_duration(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
+    optional = attr.name == "idle_after"
+    if value is None and optional:
+        return
+    if not isinstance(value, timedelta) or value <= timedelta(0):
+        raise ConfigError(
+            f"GrabWithCaps.{attr.name} must be a positive timedelta"
+            f"{' or None (no idle limit)' if optional else ''}, got {value!r}"
+        )
+
+
+def _v_penalty(inst: object, attr: attrs.Attribute[str], value: object) -> None:
+    if value not in PENALTIES:
+        raise ConfigError(
+            f"GrabWithCaps.penalty must be one of {', '.join(map(repr, PENALTIES))}, got {value!r}"
+        )
+
+
+def _v_name(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
+    if value is None and attr.name == "pool_by":
+        return
+    if not isinstance(value, str) or not value or value != value.strip():
+        raise ConfigError(
+            f"GrabWithCaps.{attr.name} must be a non-empty name without surrounding spaces, "
+            f"got {value!r}"
+        )
+
+
+def _v_tz(inst: object, attr: attrs.Attribute[str], value: str) -> None:
+    zone(value)
+
+
+@attrs.frozen(repr=False)
+class GrabWithCaps(Strategy):
+    """Leads wait in a pool and reps claim them, within per-rep caps; idle claims are penalised.
+
+    When to use it: reps grab leads from a public pool (抢单 / 公海领取) and the team needs
+    risk control against hoarding — caps on how much a rep may hold (客保 limit) and take per
+    day, and a penalty for claiming a lead and not calling it.
+
+    Parameters:
+
+    - `held`: at most this many open leads in the rep's book for a claim to be allowed.
+    - `daily`: at most this many leads received (claimed or assigned) per calendar day in `tz`.
+    - `idle_after`: a claimed lead with no touch this long after the claim is released at
+      `tick()` with reason "idle", back to the pool it was claimed from (never re-routed).
+    - `cooldown` (default 1 hour): how long the penalty for an idle release lasts.
+    - `penalty`: "cooldown" (default) refuses every claim by the rep until `cooldown` after
+      their last idle release; "lower_caps" lowers `held` and `daily` by one for each idle
+      release in the last `cooldown` (never below 0). Either way the rep may not re-claim a
+      lead they left idle while the penalty lasts.
+    - `pool` (default "public"): the pool leads are left in; with `pool_by` (a lead field or
+      `features` key, e.g. "region") each lead goes to the pool named after its value, and a
+      lead with no value to `pool`. Combine with `rules.region()` so reps claim only from
+      their own region.
+    - `tz` (default "UTC"): where the day of the daily cap starts and ends.
+
+    Guarantee: `route()` never gives a lead to a rep; a claim that would take a rep past `held`
+    or `daily` (lowered by a "lower_caps" penalty) is refused with the cap in words, and a
+    refused claim changes nothing; a claimed lead untouched for `idle_after` is back in its
+    pool after the first `tick()` at or past that time, and a touched one is never released for
+    idleness. Under the Router's lock, of two claims for the same lead exactly one wins. Every
+    answer is a function of the ledger, so it needs no history and a restart loses nothing.
+    """
+
+    held: int | None = attrs.field(default=None, validator=_v_limit)
+    daily: int | None = attrs.field(default=None, validator=_v_limit)
+    idle_after: timedelta | None = attrs.field(default=None, validator=_v_duration)
+    cooldown: timedelta = attrs.field(
+        default=timedelta(hours=1), kw_only=True, validator=_v_duration
+    )
+    penalty: str = attrs.field(default="cooldown", kw_only=True, validator=_v_penalty)
+    pool: str = attrs.field(default=PUBLIC, kw_only=True, validator=_v_name)
+    pool_by: str | None = attrs.field(default=None, kw_only=True, validator=_v_name)
+    tz: str = attrs.field(default="UTC", kw_only=True, validator=_v_tz)
+
+    tags = StrategyTags(pull=True)
+
+    def __attrs_post_init__(self) -> None:
+        if self.penalty == "lower_caps" and self.held is None and self.daily is None:
+            raise ConfigError(
+                "GrabWithCaps(penalty='lower_caps') lowers the held and daily caps, but neither "
+                "is set: pass held= and/or daily=, or use penalty='cooldown'"
+            )
+
+    # ------------------------------------------------------------------ route
+
+    def pool_for(self, ctx: Context) -> str:
+        """The pool `ctx.lead` is left in: named after its `pool_by` value, else `pool`."""
+        return self._pool_and_value(ctx)[0]
+
+    def _pool_and_value(self, ctx: Context) -> tuple[str, object]:
+        if self.pool_by is None:
+            return self.pool, None
+        value = lead_value(ctx.lead, self.pool_by)
+        name = "" if value is None else str(value).strip()
+        return name or self.pool, value
+
+    def route(self, ctx: Context) -> Pick:
+        """Leave the lead in its pool for reps to claim; never choose a rep."""
+        pool, value = self._pool_and_value(ctx)
+        why = f"left in pool {pool!r} for reps to claim"
+        if self.pool_by is not None:
+            has = value is not None and str(value).strip()
+            why += f" (lead {self.pool_by} {value!r})" if has else f" (lead has no {self.pool_by})"
+        return Pick(None, pool=pool, reason=why)
+
+    # ------------------------------------------------------------------ claim
+
+    def claim(self, ctx: Context, rep_id: str) -> str | None:
+        """None to allow `rep_id` to claim `ctx.lead`, else why not (penalty first, then caps)."""
+        view = _pull_view(ctx.view)
+        now = ctx.now
+        strikes, until = self._strikes(view, rep_id, now)
+        if strikes:
+            assert until is not None
+            lead_id = ctx.lead.id
+            left = f"{strikes} claimed lead{'s' if strikes > 1 else ''} untouched"
+            if self.idle_after is not None:
+                left += f" for {_span(self.idle_after)}"
+            if self.penalty == "cooldown":
+                return (
+                    f"in cooldown until {until.isoformat()}: left {left} (penalty for idle "
+                    "claims); claims are allowed again then"
+                )
+            if view.last_holder(lead_id) == rep_id and view.lead_releases(lead_id)[-1:] == (IDLE,):
+                return (
+                    f"left this lead untouched and lost it; may not claim it again before "
+                    f"{until.isoformat()}"
+                )
+        lowered = (
+            f", lowered by {strikes} until {until.isoformat()} for idle claims"
+            if strikes and until is not None
+            else ""
+        )
+        if self.held is not None:
+            cap = max(self.held - strikes, 0)
+            holds = view.book_size(rep_id)
+            if holds >= cap:
+                return f"holds {holds} open leads (held cap {cap}{lowered})"
+        if self.daily is not None:
+            cap = max(self.daily - strikes, 0)
+            start = day_start(now, self.tz)
+            today = view.count(rep_id, since=start)
+            if today >= cap:
+                resets = day_start(start + timedelta(days=1, hours=12), self.tz)
+                return (
+                    f"received {today} leads today (daily cap {cap}{lowered}); the cap resets "
+                    f"at {resets.isoformat()} ({self.tz})"
+                )
+        return None
+
+    def _strikes(self, view: _PullView, rep_id: str, now: datetime) -> tuple[int, datetime | None]:
+        """How many of the rep's idle releases are still penalised at `now`, and when the
+        penalty of the last one ends. A release at t is penalised while now < t + cooldown."""
+        last = view.last_release(rep_id, IDLE)
+        if last is None or now >= last + self.cooldown:
+            return 0, None
+        count = view.releases(rep_id, IDLE, since=now - self.cooldown + _RESOLUTION)
+        return max(count, 1), last + self.cooldown
+
+    # ------------------------------------------------------------------ tick
+
+    def tick(self, ctx: TickContext) -> Sequence[Release]:
+        """Release every claimed lead its holder has not touched within `idle_after` of the
+        claim, back to the pool it was claimed from, oldest claim first. Leads the router
+        assigned (e.g. by `dedup_to_owner`) were not grabbed, so they are left alone."""
+        if self.idle_after is None:
+            return ()
+        view = _pull_view(ctx.view)
+        due = ctx.now - self.idle_after
+        idle: list[tuple[datetime, str, str]] = []
+        for lead_id, _, since in view.held():
+            if since > due or view.first_touch(lead_id) is not None:
+                continue
+            source = view.claimed_from(lead_id)
+            if source is not None:
+                idle.append((since, lead_id, source))
+        idle.sort()
+        return [Release(lead_id, IDLE, reroute=False, pool=source) for _, lead_id, source in idle]
