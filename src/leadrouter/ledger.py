@@ -709,6 +709,27 @@ class Ledger:
             out[day] = out.get(day, 0) + 1
         return out
 
+    def counts_between(
+        self, rep_id: str, edges: Sequence[datetime], metric: str = "received"
+    ) -> list[int]:
+        """How many of the rep's `metric` events ("received", "touched", "reached", "valid",
+        "invalid", "released") are dated in each `[edges[i], edges[i + 1])`; `edges` ascending.
+
+        One bisect per edge, so a daily series over a window costs as many bisects as days,
+        however long the history (DynamicCaps reads every rep's series this way once a day).
+        """
+        if metric not in ("received", "touched", "reached", "valid", "invalid", "released"):
+            raise InvalidValueError(
+                f"unknown metric {metric!r}: use received, touched, reached, valid, invalid or "
+                "released"
+            )
+        rep = self._reps.get(rep_id)
+        if rep is None:
+            return [0] * max(len(edges) - 1, 0)
+        times: list[datetime] = getattr(rep, metric)
+        cuts = [bisect_left(times, edge) for edge in edges]
+        return [cuts[i + 1] - cuts[i] for i in range(len(cuts) - 1)]
+
     def snapshot(self) -> dict[str, Any]:
         """Every view as plain data, for comparing two ledgers (e.g. a replay with its source)."""
         return {
