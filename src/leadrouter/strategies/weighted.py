@@ -16,16 +16,18 @@ Bounded catch-up. A rep who was away (leave, off shift, capped, excluded by a ru
 deficit when they come back, and the reps who covered for them have negative ones; taken
 literally, the returning rep would get every lead until level — a flood — and the others none.
 So each deficit is clipped to within `catch_up` leads of where a rep on schedule would be,
-judged from how many leads others got since the rep's last one (`gap`):
+judged from how many leads others got since the rep's last one in this period (`gap`; for a
+rep with no lead yet this period, every lead of the period):
 
     on_schedule(r) = s(r) * (gap(r) + 1) - 1/2
     priority(r)    = clip(deficit(r), on_schedule(r) - catch_up, on_schedule(r) + catch_up)
 
 For reps who stayed eligible the clip never binds (their deficit is always within half a lead
-of `on_schedule`), so exact tracking is kept. A returning rep is repaid what the period owes
-them, but at a bounded pace — at most about `1 + 2 * catch_up` times their share (twice their
-share with the default 0.5) — and nobody is starved meanwhile. A weight change is absorbed the
-same way. A new period starts everyone at zero.
+of `on_schedule`), so exact tracking is kept — also at the start of a period whose shares differ
+from the last one's, because the gap never reaches back past the period start. A returning rep
+is repaid what the period owes them, but at a bounded pace — at most about `1 + 2 * catch_up`
+times their share (twice their share with the default 0.5) — and nobody is starved meanwhile.
+A weight change is absorbed the same way. A new period starts everyone at zero.
 """
 
 from __future__ import annotations
@@ -99,7 +101,7 @@ class Weighted(Strategy):
             share = weight / total
             deficit = share * (n + 1) - counts[rep]
             last = view.last_position(rep)
-            gap = everything - 1 - last if last is not None else everything
+            gap = min(everything - 1 - last if last is not None else everything, period_total)
             on_schedule = share * (flow * gap + 1) - 0.5
             priority[rep] = min(
                 max(deficit, on_schedule - self.catch_up), on_schedule + self.catch_up
