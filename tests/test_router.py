@@ -462,3 +462,24 @@ def test_late_retry_still_returns_the_first_decision_and_reroutes_say_why() -> N
     assert latest.reasons[0].code == "moved" and "(sla)" in latest.reasons[0].detail
     decisions = r.handover(str(latest.rep_id), now=at(55))
     assert decisions[0].reasons[0].detail.endswith("(rep_left)")
+
+
+def test_reps_at_the_daily_cap_are_left_out_with_one_grouped_reason() -> None:
+    seen: list[frozenset[str]] = []
+
+    def spy(ctx: Context) -> str | None:
+        seen.append(ctx.ids)
+        return lr.EqualRotation().route(ctx)
+
+    r = router(team(4), strategy=spy, caps=lr.FixedCap(daily=1))
+    for i in range(4):
+        r.route(lead(i), now=at(i))
+    assert r.route(lead(8), now=at(8)).rep_id is None  # the caps find the reps full
+    late = r.route(lead(9), now=at(9))
+    assert late.rep_id is None
+    assert seen[-1] == frozenset()  # now the strategy is not walked past full reps
+    capped = [x for x in late.reasons if x.code == "capped"]
+    assert len(capped) == 1 and capped[0].reps == {"R0", "R1", "R2", "R3"}
+    assert "at a cap" in late.reasons[-1].detail
+    # The next day they are back.
+    assert r.route(lead("next", days_later := 24 * 60), now=at(days_later)).rep_id is not None

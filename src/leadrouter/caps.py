@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import Any
+from weakref import WeakKeyDictionary
 
 import attrs
 
@@ -30,6 +32,15 @@ class Cap:
         """How many more leads `rep_id` may take at `ctx.now` (None: no limit). Batch routing
         uses it as the rep's capacity."""
         raise NotImplementedError
+
+    def saturated(self, ctx: Context) -> frozenset[str]:
+        """Reps known to be unable to take any lead for the rest of `ctx.now`'s day, whatever
+        happens meanwhile (e.g. a daily cap reached: received counts only grow).
+
+        The router leaves them out before the strategy runs, so a strategy does not walk past
+        dozens of capped reps on every lead late in the day. The default knows none.
+        """
+        return frozenset()
 
 
 @lru_cache(maxsize=4096)
@@ -77,6 +88,29 @@ class FixedCap(Cap):
     open: int | None = attrs.field(default=None, validator=_v_limit)
     daily: int | None = attrs.field(default=None, validator=_v_limit)
     tz: str = attrs.field(default="UTC", validator=_v_tz)
+    _full: WeakKeyDictionary[Any, tuple[datetime, frozenset[str]]] = attrs.field(
+        factory=WeakKeyDictionary, init=False, eq=False, hash=False, repr=False
+    )
+
+    def saturated(self, ctx: Context) -> frozenset[str]:
+        """Reps found at the daily cap earlier today (cached per ledger and day)."""
+        if self.daily is None:
+            return frozenset()
+        try:
+            found = self._full.get(ctx.view)
+        except TypeError:
+            return frozenset()
+        if found is None or found[0] != day_start(ctx.now, self.tz):
+            return frozenset()
+        return found[1]
+
+    def _mark_full(self, rep_id: str, ctx: Context, today: datetime) -> None:
+        try:
+            found = self._full.get(ctx.view)
+            reps = found[1] if found is not None and found[0] == today else frozenset()
+            self._full[ctx.view] = (today, reps | {rep_id})
+        except TypeError:
+            return
 
     def remaining(self, rep_id: str, ctx: Context) -> int | None:
         room: list[int] = []
@@ -91,9 +125,11 @@ class FixedCap(Cap):
         if self.open is not None:
             held = view.book_size(rep_id)
             if held >= self.open:
-                return f"holds {held} open leads (cap {self.open})"
+                return f"open-lead cap {self.open} reached ({held} held)"
         if self.daily is not None:
-            today = view.count(rep_id, since=day_start(ctx.now, self.tz))
+            start = day_start(ctx.now, self.tz)
+            today = view.count(rep_id, since=start)
             if today >= self.daily:
-                return f"received {today} leads today (daily cap {self.daily}, {self.tz})"
+                self._mark_full(rep_id, ctx, start)
+                return f"daily cap {self.daily} reached ({today} received today, {self.tz})"
         return None

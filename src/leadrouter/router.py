@@ -59,7 +59,7 @@ _new_decision = trusted_constructor(Decision)
 _new_assigned = trusted_constructor(Assigned)
 _new_arrived = trusted_constructor(Arrived)
 _NO_NOTE = Pick(None)
-_WAIT_REASON = "no eligible rep is under their caps; it waits and is offered again at tick()"
+_WAIT_REASON = "it waits in the public pool and is offered again at tick()"
 
 
 class Router:
@@ -105,6 +105,9 @@ class Router:
             tuple[Hashable, ...], tuple[frozenset[str], tuple[Reason, ...]]
         ] = {}
         self._chosen_cache: dict[str, Reason] = {}
+        self._saturated_cache: dict[
+            tuple[frozenset[str], frozenset[str]], tuple[frozenset[str], Reason]
+        ] = {}
         self._log: OrderedDict[str, Decision] = OrderedDict()
         self._first: OrderedDict[str, Decision] = OrderedDict()
         self._log_size = decision_log
@@ -234,6 +237,8 @@ class Router:
                 ),
             )
             ids = ids - exclude
+        if self.caps:
+            ids, reasons = self._drop_saturated(ctx, ids, reasons)
         capped: dict[str, tuple[str, str]] = {}
         can_take = self._cap_check(ctx, capped)
         ctx.ids = ids
@@ -279,10 +284,16 @@ class Router:
                 return Decision(
                     lead.id, None, "pooled", now, name, pick.pool, reasons, pick.scores
                 ), False
+            if not ctx.ids:
+                why = "no rep is eligible (see the exclusions)"
+            elif capped or any(r.code == "capped" for r in reasons):
+                why = "every eligible rep is at a cap"
+            else:
+                why = f"{name} chose nobody"
             reasons = (
                 *reasons,
                 *self._cap_reasons(capped),
-                Reason("waiting", _WAIT_REASON, frozenset(), name),
+                Reason("waiting", f"{why}; {_WAIT_REASON}", frozenset(), name),
             )
             return Decision(lead.id, None, "pooled", now, name, PUBLIC, reasons, pick.scores), True
         if chosen_id not in ctx.ids or not ctx.can_take(chosen_id):
@@ -330,11 +341,39 @@ class Router:
 
         return can_take
 
+    def _drop_saturated(
+        self, ctx: Context, ids: frozenset[str], reasons: tuple[Reason, ...]
+    ) -> tuple[frozenset[str], tuple[Reason, ...]]:
+        """Leave out reps a cap knows are full for the rest of the day, with one reason."""
+        full: frozenset[str] = frozenset()
+        for cap in self.caps:
+            found = cap.saturated(ctx)
+            if found:
+                full = full | found if full else found
+        if not full or ids.isdisjoint(full):
+            return ids, reasons
+        key = (ids, full)
+        hit = self._saturated_cache.get(key)
+        if hit is None:
+            reason = Reason("capped", "at a daily cap for the rest of the day", ids & full, "caps")
+            hit = (ids - full, reason)
+            if len(self._saturated_cache) > 1024:
+                self._saturated_cache.clear()
+            self._saturated_cache[key] = hit
+        return hit[0], (*reasons, hit[1])
+
     @staticmethod
     def _cap_reasons(capped: dict[str, tuple[str, str]]) -> tuple[Reason, ...]:
-        return tuple(
-            Reason("capped", why, frozenset({rep}), cap) for rep, (why, cap) in capped.items()
-        )
+        """One reason per cap, naming every rep it stopped (the first rep's numbers shown)."""
+        by_cap: dict[str, list[tuple[str, str]]] = {}
+        for rep, (why, cap) in capped.items():
+            by_cap.setdefault(cap, []).append((rep, why))
+        out = []
+        for cap, hits in by_cap.items():
+            rep, why = hits[0]
+            detail = why if len(hits) == 1 else f"{why} for {rep}; {len(hits) - 1} more at it"
+            out.append(Reason("capped", detail, frozenset(r for r, _ in hits), cap))
+        return tuple(out)
 
     def _chosen(self, rep_id: str, note: str) -> Reason:
         if note:
