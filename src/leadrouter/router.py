@@ -284,10 +284,10 @@ class Router:
                 return Decision(
                     lead.id, None, "pooled", now, name, pick.pool, reasons, pick.scores
                 ), False
-            if not ctx.ids:
-                why = "no rep is eligible (see the exclusions)"
-            elif capped or any(r.code == "capped" for r in reasons):
+            if capped or any(r.code == "capped" for r in reasons):
                 why = "every eligible rep is at a cap"
+            elif not ctx.ids:
+                why = "no rep is eligible (see the exclusions)"
             else:
                 why = f"{name} chose nobody"
             reasons = (
