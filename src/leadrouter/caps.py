@@ -7,10 +7,11 @@ it before every assignment and claim, so a cap is never exceeded. Several caps c
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
-from weakref import WeakKeyDictionary
 
 import attrs
 
@@ -43,10 +44,18 @@ class Cap:
         return frozenset()
 
 
-@lru_cache(maxsize=4096)
 def day_start(now: datetime, tz: str) -> datetime:
-    """Midnight of `now`'s day in time zone `tz` (an aware datetime)."""
-    local = now.astimezone(zone(tz))
+    """Midnight of `now`'s day in time zone `tz` (an aware datetime).
+
+    Every zone's offset is a whole number of quarter hours, so all instants in one UTC quarter
+    hour share their local day: the answer is cached per quarter hour, not per instant.
+    """
+    return _day_start(int(now.timestamp()) // 900, tz)
+
+
+@lru_cache(maxsize=4096)
+def _day_start(quarter: int, tz: str) -> datetime:
+    local = datetime.fromtimestamp(quarter * 900, zone(tz))
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
@@ -65,6 +74,9 @@ def period_start(now: datetime, period: str, tz: str) -> datetime | None:
     if period != "day":
         raise ConfigError(f"unknown period {period!r}: use one of {', '.join(PERIODS)}")
     return start
+
+
+_NOBODY: frozenset[str] = frozenset()
 
 
 def _v_limit(inst: object, attr: attrs.Attribute[int | None], value: int | None) -> None:
@@ -88,29 +100,33 @@ class FixedCap(Cap):
     open: int | None = attrs.field(default=None, validator=_v_limit)
     daily: int | None = attrs.field(default=None, validator=_v_limit)
     tz: str = attrs.field(default="UTC", validator=_v_tz)
-    _full: WeakKeyDictionary[Any, tuple[datetime, frozenset[str]]] = attrs.field(
-        factory=WeakKeyDictionary, init=False, eq=False, hash=False, repr=False
+    _full: dict[int, tuple[Callable[[], Any], datetime, frozenset[str]]] = attrs.field(
+        factory=dict, init=False, eq=False, hash=False, repr=False
     )
 
     def saturated(self, ctx: Context) -> frozenset[str]:
         """Reps found at the daily cap earlier today (cached per ledger and day)."""
         if self.daily is None:
-            return frozenset()
-        try:
-            found = self._full.get(ctx.view)
-        except TypeError:
-            return frozenset()
-        if found is None or found[0] != day_start(ctx.now, self.tz):
-            return frozenset()
-        return found[1]
+            return _NOBODY
+        found = self._full.get(id(ctx.view))
+        if found is None or found[0]() is not ctx.view or found[1] != day_start(ctx.now, self.tz):
+            return _NOBODY
+        return found[2]
 
     def _mark_full(self, rep_id: str, ctx: Context, today: datetime) -> None:
+        """Remember a rep at the daily cap (keyed by the ledger's id, checked through a weak
+        reference, so a new ledger at a reused address never sees stale entries)."""
+        view = ctx.view
+        found = self._full.get(id(view))
+        if found is not None and found[0]() is view and found[1] == today:
+            reps = found[2] | {rep_id}
+        else:
+            reps = frozenset({rep_id})
         try:
-            found = self._full.get(ctx.view)
-            reps = found[1] if found is not None and found[0] == today else frozenset()
-            self._full[ctx.view] = (today, reps | {rep_id})
+            ref = weakref.ref(view)
         except TypeError:
             return
+        self._full[id(view)] = (ref, today, reps)
 
     def remaining(self, rep_id: str, ctx: Context) -> int | None:
         room: list[int] = []
