@@ -37,11 +37,18 @@ from leadrouter.events import (
 from leadrouter.ledger import Ledger, LedgerView, RepStats
 from leadrouter.lifecycle import Lifecycle
 from leadrouter.model import Decision, Lead, Reason, Rep, Shift
+from leadrouter.playbooks import PlaybookError, load_playbook
 from leadrouter.roster import Roster
 from leadrouter.router import Router
 from leadrouter.strategies.base import Pick, Release, Strategy, StrategyTags
 from leadrouter.strategies.equal_rotation import EqualRotation
+from leadrouter.strategies.grab_with_caps import GrabWithCaps
 from leadrouter.strategies.hierarchical import Hierarchical
+from leadrouter.strategies.performance_weighted import PerformanceWeighted
+from leadrouter.strategies.quota_proportional import QuotaProportional
+from leadrouter.strategies.tiered_delay import Tier, TieredDelay
+from leadrouter.strategies.utilization_weighted import UtilizationWeighted
+from leadrouter.strategies.weighted import Weighted
 
 __version__ = "0.1.0"
 
@@ -60,6 +67,7 @@ __all__ = [
     "Event",
     "EventBeforeArrivalError",
     "FixedCap",
+    "GrabWithCaps",
     "Hierarchical",
     "InvalidValueError",
     "Lead",
@@ -69,8 +77,11 @@ __all__ = [
     "Lifecycle",
     "ManualClock",
     "NaiveDatetimeError",
+    "PerformanceWeighted",
     "Pick",
+    "PlaybookError",
     "Pooled",
+    "QuotaProportional",
     "Reason",
     "Release",
     "Released",
@@ -85,12 +96,17 @@ __all__ = [
     "SystemClock",
     "Tagged",
     "TickContext",
+    "Tier",
+    "TieredDelay",
     "Touched",
     "TransitionError",
     "UnknownLeadError",
     "UnknownRepError",
+    "UtilizationWeighted",
+    "Weighted",
     "__version__",
     "errors",
     "events",
+    "load_playbook",
     "rules",
 ]
