@@ -10,6 +10,7 @@ from leadrouter import errors, events, rules
 from leadrouter.caps import Cap, FixedCap
 from leadrouter.clock import ManualClock, SystemClock
 from leadrouter.context import Context, TickContext
+from leadrouter.dynamic_caps import CapForecast, DynamicCaps
 from leadrouter.errors import (
     ConfigError,
     DuplicateLeadError,
@@ -57,12 +58,14 @@ __all__ = [
     "Arrived",
     "Assigned",
     "Cap",
+    "CapForecast",
     "Claimed",
     "ConfigError",
     "Context",
     "Converted",
     "Decision",
     "DuplicateLeadError",
+    "DynamicCaps",
     "EqualRotation",
     "Event",
     "EventBeforeArrivalError",
