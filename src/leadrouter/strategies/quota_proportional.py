@@ -40,25 +40,32 @@ class QuotaProportional(Weighted):
     tags = StrategyTags(needs_quota=True)
 
     def weights(self, ctx: Context) -> Mapping[str, float]:
-        roster = ctx.roster
+        table = ctx.roster.cache.get(("quota weights", self))
+        if table is None:
+            table = ctx.roster.cache[("quota weights", self)] = self._table(ctx)
+        missing = [rep for rep in ctx.ids if rep not in table]
+        if missing:
+            rep = ctx.roster[sorted(missing)[0]]
+            raise ConfigError(
+                f"QuotaProportional: rep {rep.id!r} has no quota and team {rep.team!r} has "
+                "none in team_quotas: set Rep(quota=...) or QuotaProportional(team_quotas="
+                "{team: quota})"
+            )
+        return table
+
+    def _table(self, ctx: Context) -> dict[str, float]:
+        """Every active rep's weight that can be known (computed once per roster)."""
         team_size: dict[str, int] = {}
-        for rep in roster.active:
+        for rep in ctx.roster.active:
             if rep.quota is None:
                 team_size[rep.team] = team_size.get(rep.team, 0) + 1
-        out: dict[str, float] = {}
-        for rep_id in ctx.ids:
-            rep = roster[rep_id]
+        table: dict[str, float] = {}
+        for rep in ctx.roster.active:
             if rep.quota is not None:
-                out[rep_id] = rep.quota
+                table[rep.id] = rep.quota
             elif rep.team in self.team_quotas:
-                out[rep_id] = self.team_quotas[rep.team] / team_size[rep.team]
-            else:
-                raise ConfigError(
-                    f"QuotaProportional: rep {rep_id!r} has no quota and team {rep.team!r} has "
-                    "none in team_quotas: set Rep(quota=...) or QuotaProportional(team_quotas="
-                    "{team: quota})"
-                )
-        return out
+                table[rep.id] = self.team_quotas[rep.team] / team_size[rep.team]
+        return table
 
     def __hash__(self) -> int:
         return hash(

@@ -81,42 +81,53 @@ class Weighted(Strategy):
         raise NotImplementedError
 
     def route(self, ctx: Context) -> Pick | None:
-        if not ctx.ids:
+        ids = ctx.ids
+        if not ids:
             return None
-        raw = self.weights(ctx)
-        positive = {r: float(raw.get(r, 0.0)) for r in ctx.ids}
-        positive = {r: w for r, w in positive.items() if w > 0}
+        weight_of = self.weights(ctx).get
+        positive = [(rep, w) for rep in ids if (w := float(weight_of(rep, 0.0))) > 0]
         if not positive:
             return Pick(None, reason=f"every eligible rep has a target share of 0 ({self.name})")
-        total = sum(positive.values())
+        total = sum(w for _, w in positive)
         view = ctx.view
         since = period_start(ctx.now, self.period, self.tz)
-        counts = {r: view.count(r, since=since) for r in positive}
-        n = sum(counts.values())
+        count, last_position = view.count, view.last_position
+        counts = [count(rep, since) for rep, _ in positive]
+        n = sum(counts)
         period_total = view.received_total(since)
         flow = n / period_total if period_total else 1.0
         everything = view.received_total()
+        catch_up = self.catch_up
         priority: dict[str, float] = {}
-        for rep, weight in positive.items():
+        for (rep, weight), received in zip(positive, counts, strict=True):
             share = weight / total
-            deficit = share * (n + 1) - counts[rep]
-            last = view.last_position(rep)
+            deficit = share * (n + 1) - received
+            last = last_position(rep)
             gap = min(everything - 1 - last if last is not None else everything, period_total)
             on_schedule = share * (flow * gap + 1) - 0.5
-            priority[rep] = min(
-                max(deficit, on_schedule - self.catch_up), on_schedule + self.catch_up
-            )
+            if deficit < on_schedule - catch_up:
+                deficit = on_schedule - catch_up
+            elif deficit > on_schedule + catch_up:
+                deficit = on_schedule + catch_up
+            priority[rep] = deficit
+        weights = dict(positive)
         seed = ctx.seed
-        ranked = sorted(positive, key=lambda r: (-priority[r], -positive[r], stable_key(seed, r)))
-        for rep in ranked:
+
+        def rank(rep: str) -> tuple[float, float, int]:
+            return (-priority[rep], -weights[rep], stable_key(seed, rep))
+
+        top = max(priority.values())
+        best = min((rep for rep, p in priority.items() if p == top), key=rank)
+        candidates = [best] if ctx.can_take(best) else sorted(priority, key=rank)
+        for rep in candidates:
             if ctx.can_take(rep):
-                share = positive[rep] / total
+                received = counts[[r for r, _ in positive].index(rep)]
                 return Pick(
                     rep,
                     scores=priority,
                     reason=(
-                        f"furthest below target share {share:.1%} this {self.period} "
-                        f"({counts[rep]} of {n} leads so far)"
+                        f"furthest below target share {weights[rep] / total:.1%} this "
+                        f"{self.period} ({received} of {n} leads so far)"
                     ),
                 )
         return None

@@ -1,0 +1,159 @@
+"""Benchmark: per-lead `Router.route()` cost of every strategy, as a ratio to EqualRotation.
+
+Run from the project root::
+
+    python benchmarks/bench_strategies.py            # 200 reps, 20,000 leads per strategy
+    python benchmarks/bench_strategies.py --quick    # 200 reps, 2,000 leads
+
+Every strategy routes the same leads over the same 200-rep roster, on a copy of the same
+history (30 days of routed leads with touches and sales, so learned strategies have data), with
+a FixedCap and the region rule. The leads are made before the clock starts. EqualRotation is
+measured in the same run, and the ratio to it is the figure to compare: these machines are
+shared and noisy, so absolute microseconds move from run to run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import random
+import statistics
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import leadrouter as lr
+from leadrouter import rules
+
+START = datetime(2026, 3, 2, tzinfo=UTC)
+REGIONS = ("north", "south", "east", "west")
+SEGMENTS = ("smb", "mid", "enterprise")
+
+
+def roster(n: int) -> list[lr.Rep]:
+    rng = random.Random(1)
+    return [
+        lr.Rep(
+            f"r{i:03d}",
+            team=f"t{i % 10}",
+            tier=i % 2,
+            quota=float(rng.randint(50, 150)),
+            regions={REGIONS[i % 4]} if i % 5 else set(),
+            profile={"segment": SEGMENTS[i % 3]},
+        )
+        for i in range(n)
+    ]
+
+
+def make_leads(n: int, start: datetime, seed: int, prefix: str) -> list[lr.Lead]:
+    rng = random.Random(seed)
+    step = timedelta(days=1) / max(n, 1)
+    return [
+        lr.Lead(
+            f"{prefix}{i}",
+            start + step * i,
+            region=rng.choice(REGIONS),
+            segment=rng.choice(SEGMENTS),
+        )
+        for i in range(n)
+    ]
+
+
+def history(reps: list[lr.Rep], days: int, per_day: int) -> list[lr.Event]:
+    """Events of `days` days of equal rotation with touches and sales, ending at START."""
+    rng = random.Random(2)
+    router = lr.Router(lr.EqualRotation(), reps, rules=[rules.region()])
+    first = START - timedelta(days=days)
+    for lead in make_leads(days * per_day, first, 3, "H"):
+        lead = lr.Lead(
+            lead.id,
+            first + (lead.arrived_at - first) * days,
+            region=lead.region,
+            segment=lead.segment,
+        )
+        decision = router.route(lead, now=lead.arrived_at)
+        if decision.rep_id is None:
+            continue
+        later = lead.arrived_at + timedelta(minutes=rng.randint(1, 90))
+        router.record(lr.Touched(lead.id, decision.rep_id, later, reached=rng.random() < 0.5))
+        if rng.random() < 0.08:
+            router.record(lr.Converted(lead.id, decision.rep_id, later, float(rng.randint(1, 9))))
+        elif rng.random() < 0.3:
+            router.record(lr.Tagged(lead.id, decision.rep_id, later, valid=False))
+    return list(router.ledger.events())
+
+
+def strategies() -> dict[str, Callable[[], lr.Strategy]]:
+    """One factory per strategy, so every run starts from a fresh instance."""
+    found: dict[str, Callable[[], lr.Strategy]] = {
+        "EqualRotation": lr.EqualRotation,
+        "Hierarchical": lr.Hierarchical,
+        "QuotaProportional": lr.QuotaProportional,
+        "PerformanceWeighted": lr.PerformanceWeighted,
+        "UtilizationWeighted": lr.UtilizationWeighted,
+        "GrabWithCaps": lambda: lr.GrabWithCaps(held=30, daily=40),
+        "TieredDelay": lambda: lr.TieredDelay(
+            [
+                lr.Tier(tier=0, strategy=lr.EqualRotation(), patience=timedelta(hours=2)),
+                lr.Tier(tier=1, strategy=lr.EqualRotation(), patience=timedelta(hours=4)),
+            ]
+        ),
+    }
+    if hasattr(lr, "ProfileMatching"):
+        found["ProfileMatching"] = lr.ProfileMatching
+    return found
+
+
+def time_strategy(
+    factory: Callable[[], lr.Strategy],
+    reps: list[lr.Rep],
+    past: list[lr.Event],
+    leads: list[lr.Lead],
+    repeat: int,
+) -> float:
+    runs = []
+    for _ in range(repeat):
+        router = lr.Router(
+            factory(),
+            reps,
+            ledger=lr.Ledger.from_events(past),
+            rules=[rules.region()],
+            caps=lr.FixedCap(daily=80),
+        )
+        gc.collect()  # start each run with no collection of the history pending
+        began = time.perf_counter()
+        for lead in leads:
+            router.route(lead, now=lead.arrived_at)
+        runs.append((time.perf_counter() - began) / len(leads) * 1e6)
+    return statistics.median(runs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reps", type=int, default=200)
+    parser.add_argument("--leads", type=int, default=20_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="2,000 leads, one run each")
+    args = parser.parse_args()
+    if args.quick:
+        args.leads, args.repeat = 2_000, 1
+    reps = roster(args.reps)
+    print(f"building 30 days of history for {args.reps} reps ...")
+    past = history(reps, days=30, per_day=400)
+    leads = make_leads(args.leads, START, 4, "N")
+    rows = []
+    for name, factory in strategies().items():
+        rows.append((name, time_strategy(factory, reps, past, leads, args.repeat)))
+    base = rows[0][1]
+    print(
+        f"\nroute() cost per lead, {args.reps} reps, {args.leads:,} leads, median of "
+        f"{args.repeat} run(s)"
+    )
+    print(f"{'strategy':<22}{'µs/lead':>10}{'× EqualRotation':>18}")
+    for name, cost in rows:
+        print(f"{name:<22}{cost:>10.1f}{cost / base:>18.2f}")
+    print("\nTimings are from a shared machine: compare the ratios, not the microseconds.")
+
+
+if __name__ == "__main__":
+    main()
