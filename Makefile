@@ -27,6 +27,9 @@ test: lint typecheck
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_route.py
+	$(BIN)/python benchmarks/bench_strategies.py
+	$(BIN)/python benchmarks/bench_matching.py
+	$(BIN)/python benchmarks/bench_dynamic_caps.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

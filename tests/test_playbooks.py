@@ -44,8 +44,9 @@ def test_every_playbook_routes_synthetic_leads_safely(path: Path) -> None:
         if decision.rep_id is not None:
             assert router.roster[decision.rep_id].active
             if rng.random() < 0.7:
-                router.record(lr.Touched(decision.lead_id, decision.rep_id, now,
-                                         reached=rng.random() < 0.5))
+                router.record(
+                    lr.Touched(decision.lead_id, decision.rep_id, now, reached=rng.random() < 0.5)
+                )
         pooled = [lid for lid in router.ledger.pool() if lid != decision.lead_id]
         if pooled and rng.random() < 0.3:
             router.claim(rng.choice(router.reps).id, pooled[0], now=now)
@@ -75,21 +76,26 @@ REPS = '\n[[reps]]\nid = "a"\n[[reps]]\nid = "b"\n'
     [
         ('[strategy]\nname = "Nope"' + REPS, "strategy.name: unknown name 'Nope'; allowed: Equal"),
         ('[strategy]\nname = "EqualRotation"\ncolour = 1' + REPS, "unknown key(s) ['colour']"),
-        ('[strategy]\nname = "EqualRotation"\n[lifecycle]\nfirst_touch_sla = "soon"' + REPS,
-         "lifecycle.first_touch_sla: expected a duration"),
+        (
+            '[strategy]\nname = "EqualRotation"\n[lifecycle]\nfirst_touch_sla = "soon"' + REPS,
+            "lifecycle.first_touch_sla: expected a duration",
+        ),
         ('[strategy]\nname = "EqualRotation"\n', "no reps"),
-        ('[strategy]\nname = "EqualRotation"\n[[rules]]\nname = "vip"' + REPS,
-         "rules[0].name: unknown rule 'vip'"),
+        (
+            '[strategy]\nname = "EqualRotation"\n[[rules]]\nname = "vip"' + REPS,
+            "rules[0].name: unknown rule 'vip'",
+        ),
         ('[strategy]\nname = "EqualRotation"\n[[caps]]\nopen = -1' + REPS, "caps[0]"),
         ('[strategy]\nname = "EqualRotation"' + REPS + REPS, "appear twice"),
         ('[strategy]\nname = "QuotaProportional"\nperiod = "fortnight"' + REPS, "period"),
-        ('strategy = 3' + REPS, "strategy: expected a table"),
-        ('[strategy\nname=', "not valid TOML"),
+        ("strategy = 3" + REPS, "strategy: expected a table"),
+        ("[strategy\nname=", "not valid TOML"),
         ('[stratgy]\nname = "EqualRotation"' + REPS, "unknown key(s) ['stratgy']"),
     ],
 )
-def test_bad_playbooks_name_file_key_and_allowed_values(tmp_path: Path, text: str,
-                                                        words: str) -> None:
+def test_bad_playbooks_name_file_key_and_allowed_values(
+    tmp_path: Path, text: str, words: str
+) -> None:
     path = _write(tmp_path, text)
     with pytest.raises(PlaybookError) as info:
         load_playbook(path)
@@ -106,7 +112,9 @@ def test_roster_file_rows_are_checked(tmp_path: Path) -> None:
 
 
 def test_durations_and_nested_settings(tmp_path: Path) -> None:
-    path = _write(tmp_path, """
+    path = _write(
+        tmp_path,
+        """
 [strategy]
 name = "Hierarchical"
 team = { name = "EqualRotation" }
@@ -125,7 +133,8 @@ quota = 2
 id = "b"
 team = "y"
 quota = 1
-""")
+""",
+    )
     settings = read_playbook(path)
     assert settings["lifecycle"].first_touch_sla == timedelta(minutes=45)
     assert settings["lifecycle"].expire_after == timedelta(weeks=2)
@@ -134,16 +143,16 @@ quota = 1
     assert load_playbook(path).seed == 5
 
 
-def test_cli_check_prints_settings_and_sample_decisions(capsys: pytest.CaptureFixture[str]
-                                                        ) -> None:
+def test_cli_check_prints_settings_and_sample_decisions(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(ROOT / "strategies" / "small-team-no-data.toml")]) == 0
     out = capsys.readouterr().out
     assert "OK" in out and "EqualRotation()" in out and "first-touch SLA 30m" in out
     assert out.count("lead") >= 12
 
 
-def test_cli_check_reports_bad_playbook_with_exit_2(tmp_path: Path,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_check_reports_bad_playbook_with_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = _write(tmp_path, '[strategy]\nname = "Nope"' + REPS)
     assert main(["check", str(path)]) == 2
     assert "unknown name 'Nope'" in capsys.readouterr().err
@@ -159,12 +168,28 @@ def _leads_csv(tmp_path: Path, rows: list[dict[str, str]]) -> Path:
 
 
 def test_cli_route_writes_decisions_with_reasons(tmp_path: Path) -> None:
-    rows = [{"lead_id": f"L{i}", "arrived_at": f"2026-01-05 09:{i:02d}",
-             "region": "north" if i % 2 else "south", "score": "0.5"} for i in range(20)]
+    rows = [
+        {
+            "lead_id": f"L{i}",
+            "arrived_at": f"2026-01-05 09:{i:02d}",
+            "region": "north" if i % 2 else "south",
+            "score": "0.5",
+        }
+        for i in range(20)
+    ]
     leads = _leads_csv(tmp_path, rows)
     out = tmp_path / "out" / "decisions.csv"
-    code = main(["route", str(ROOT / "strategies" / "small-team-no-data.toml"), str(leads),
-                 "--out", str(out), "--tz", "Asia/Shanghai"])
+    code = main(
+        [
+            "route",
+            str(ROOT / "strategies" / "small-team-no-data.toml"),
+            str(leads),
+            "--out",
+            str(out),
+            "--tz",
+            "Asia/Shanghai",
+        ]
+    )
     assert code == 0
     with out.open(encoding="utf-8") as handle:
         decided = list(csv.DictReader(handle))
@@ -176,16 +201,25 @@ def test_cli_route_writes_decisions_with_reasons(tmp_path: Path) -> None:
             assert row["rep_id"] in north
 
 
-def test_cli_route_rejects_bad_rows_naming_row_and_column(tmp_path: Path,
-                                                          capsys: pytest.CaptureFixture[str]
-                                                          ) -> None:
-    rows = [{"lead_id": "L1", "arrived_at": "2026-01-05T09:00+08:00", "region": "", "score": ""},
-            {"lead_id": "L2", "arrived_at": "yesterday", "region": "", "score": ""},
-            {"lead_id": "L1", "arrived_at": "2026-01-05T09:00+08:00", "region": "", "score": ""},
-            {"lead_id": "L4", "arrived_at": "2026-01-05T09:00+08:00", "region": "", "score": "x"}]
+def test_cli_route_rejects_bad_rows_naming_row_and_column(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = [
+        {"lead_id": "L1", "arrived_at": "2026-01-05T09:00+08:00", "region": "", "score": ""},
+        {"lead_id": "L2", "arrived_at": "yesterday", "region": "", "score": ""},
+        {"lead_id": "L1", "arrived_at": "2026-01-05T09:00+08:00", "region": "", "score": ""},
+        {"lead_id": "L4", "arrived_at": "2026-01-05T09:00+08:00", "region": "", "score": "x"},
+    ]
     out = tmp_path / "d.csv"
-    code = main(["route", str(ROOT / "strategies" / "small-team-no-data.toml"),
-                 str(_leads_csv(tmp_path, rows)), "--out", str(out)])
+    code = main(
+        [
+            "route",
+            str(ROOT / "strategies" / "small-team-no-data.toml"),
+            str(_leads_csv(tmp_path, rows)),
+            "--out",
+            str(out),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and not out.exists()
     assert "3 row(s) cannot be used" in err
@@ -195,8 +229,17 @@ def test_cli_route_rejects_bad_rows_naming_row_and_column(tmp_path: Path,
 
 
 def test_python_dash_m_works() -> None:
-    result = subprocess.run([sys.executable, "-m", "leadrouter", "check",
-                             str(ROOT / "strategies" / "quota-month.toml")],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "leadrouter",
+            "check",
+            str(ROOT / "strategies" / "quota-month.toml"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert "QuotaProportional" in result.stdout
