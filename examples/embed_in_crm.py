@@ -340,7 +340,7 @@ def outcome(decision: lr.Decision) -> str:
 def ruled_out_as(reason: lr.Reason) -> str | None:
     """A short label for a reason that ruled reps out ("off shift", "book full" ...), else None."""
     if reason.code == "capped":
-        return "book full" if reason.detail.startswith("holds") else "daily limit reached"
+        return "book full" if reason.detail.startswith("open-lead cap") else "daily limit reached"
     if reason.code != "excluded":
         return None
     if reason.rule.startswith("schedule"):

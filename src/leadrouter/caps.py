@@ -95,6 +95,9 @@ class FixedCap(Cap):
     """At most `open` leads in a rep's book at once, and at most `daily` leads received (assigned
     or claimed) per calendar day in time zone `tz` — never the machine's zone, so a team in
     Shanghai resets at its own midnight. None means no limit.
+
+    A refusal reason starts with "open-lead cap" or "daily cap", so code reading decisions can
+    tell a full book from a day's limit.
     """
 
     open: int | None = attrs.field(default=None, validator=_v_limit)
