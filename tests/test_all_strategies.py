@@ -26,6 +26,7 @@ STRATEGIES: dict[str, Callable[[], lr.Strategy]] = {
     "QuotaProportional": lr.QuotaProportional,
     "PerformanceWeighted": lr.PerformanceWeighted,
     "UtilizationWeighted": lr.UtilizationWeighted,
+    "ProfileMatching": lr.ProfileMatching,
     "GrabWithCaps": lambda: lr.GrabWithCaps(
         held=OPEN, daily=DAILY, idle_after=timedelta(minutes=45)
     ),

@@ -46,6 +46,7 @@ from leadrouter.strategies.equal_rotation import EqualRotation
 from leadrouter.strategies.grab_with_caps import GrabWithCaps
 from leadrouter.strategies.hierarchical import Hierarchical
 from leadrouter.strategies.performance_weighted import PerformanceWeighted
+from leadrouter.strategies.profile_matching import ProfileMatching
 from leadrouter.strategies.quota_proportional import QuotaProportional
 from leadrouter.strategies.tiered_delay import Tier, TieredDelay
 from leadrouter.strategies.utilization_weighted import UtilizationWeighted
@@ -84,6 +85,7 @@ __all__ = [
     "Pick",
     "PlaybookError",
     "Pooled",
+    "ProfileMatching",
     "QuotaProportional",
     "Reason",
     "Release",

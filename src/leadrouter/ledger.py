@@ -17,7 +17,7 @@ A closed lead stays attributed to its rep for statistics but is in nobody's book
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol, overload
@@ -98,6 +98,7 @@ class _RepState:
         "invalid",
         "reached",
         "received",
+        "received_ids",
         "released",
         "released_for",
         "revenue",
@@ -109,6 +110,7 @@ class _RepState:
     def __init__(self) -> None:
         self.book: dict[str, None] = {}
         self.received: list[datetime] = []
+        self.received_ids: list[str] = []
         self.touched: list[datetime] = []
         self.touch_delays: list[tuple[datetime, timedelta]] = []
         self.reached: list[datetime] = []
@@ -149,6 +151,17 @@ def _add_sorted(times: list[Any], item: Any) -> None:
         times.append(item)
     else:
         insort(times, item)
+
+
+def _add_sorted_pair(times: list[Any], item: Any, values: list[Any], value: Any) -> None:
+    """Insert `item` into sorted `times` and `value` at the same index of `values`."""
+    if not times or times[-1] <= item:
+        times.append(item)
+        values.append(value)
+    else:
+        index = bisect_right(times, item)
+        times.insert(index, item)
+        values.insert(index, value)
 
 
 class _EventLog(Sequence[Event]):
@@ -355,7 +368,7 @@ class Ledger:
         state.tag_reason = None
         rep = self._rep(event.rep_id)
         rep.book[event.lead_id] = None
-        _add_sorted(rep.received, event.at)
+        _add_sorted_pair(rep.received, event.at, rep.received_ids, event.lead_id)
         _add_sorted(self._received_all, event.at)
         self._position[event.rep_id] = self._received_count
         self._received_count += 1
@@ -684,6 +697,23 @@ class Ledger:
         hi = len(series) if until is None else bisect_left(series, (until, float("-inf")))
         return [(at, lead_id, amount) for at, amount, lead_id in series[lo:hi]]
 
+    def receipts(
+        self, rep_id: str, since: datetime | None = None, until: datetime | None = None
+    ) -> list[tuple[datetime, str]]:
+        """The leads the rep received (assigned or claimed) in `[since, until)` as (at, lead id),
+        oldest first.
+
+        For measures that look at each received lead (e.g. conversion by `Lead.segment`, via
+        `lead()`); bisected like `count`, so the cost is the number of leads in the window.
+        """
+        rep = self._reps.get(rep_id)
+        if rep is None:
+            return []
+        times = rep.received
+        lo = 0 if since is None else bisect_left(times, since)
+        hi = len(times) if until is None else bisect_left(times, until)
+        return list(zip(times[lo:hi], rep.received_ids[lo:hi], strict=True))
+
     def daily(self, rep_id: str, tz: str = "UTC", metric: str = "received") -> dict[date, int]:
         """A rep's daily series of `metric` ("received", "touched", "reached", "valid",
         "invalid", "converted", "released"), days counted in time zone `tz`."""
@@ -693,6 +723,7 @@ class Ledger:
             "revenue",
             "touch_delays",
             "released_for",
+            "received_ids",
         ):
             raise InvalidValueError(
                 f"unknown metric {metric!r}: use received, touched, reached, valid, invalid, "

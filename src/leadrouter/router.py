@@ -516,6 +516,10 @@ class Router:
                 first[lead.id] = lead
                 prepared = self._prepare(lead, now, frozenset())
                 if isinstance(prepared, Decision):
+                    # Settled by a rule (a pool, or dedup to the owner): written at once, so
+                    # the leads after it and the batch capacities see it.
+                    self._write(_new_arrived(lead))
+                    self._commit(prepared, False)
                     results[i] = prepared
                 else:
                     pending.append((i, prepared))
@@ -540,10 +544,6 @@ class Router:
         ctxs = [p.ctx for _, p in pending]
         reps = frozenset().union(*(ctx.ids for ctx in ctxs))
         capacity = {rep: self._remaining(rep, ctxs[0]) for rep in sorted(reps)}
-        for decision in results:
-            if decision is not None and decision.rep_id in capacity:
-                room = capacity[decision.rep_id]
-                capacity[decision.rep_id] = None if room is None else room - 1
         answers = list(self.strategy.route_batch(ctxs, capacity))
         if len(answers) != len(ctxs):
             raise StrategyError(
