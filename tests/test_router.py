@@ -486,8 +486,12 @@ def test_reps_at_the_daily_cap_are_left_out_with_one_grouped_reason() -> None:
 
 
 def test_batch_with_dedup_never_exceeds_a_cap() -> None:
-    r = router(team(3), strategy=lr.ProfileMatching(), rules=[rules.dedup_to_owner()],
-               caps=lr.FixedCap(open=2))
+    r = router(
+        team(3),
+        strategy=lr.ProfileMatching(),
+        rules=[rules.dedup_to_owner()],
+        caps=lr.FixedCap(open=2),
+    )
     owner = r.route(lead(0, contact="+86 1"))
     batch = [lead(i, 1, contact="+86 1") for i in range(1, 5)]
     decisions = r.route_many(batch, now=at(1))

@@ -9,10 +9,14 @@ from __future__ import annotations
 __all__ = [
     "ConfigError",
     "DuplicateLeadError",
+    "EmptyExportError",
     "EventBeforeArrivalError",
+    "InvalidExportError",
     "InvalidValueError",
     "LeadRouterError",
+    "MissingColumnError",
     "NaiveDatetimeError",
+    "NaiveExportTimeError",
     "StrategyError",
     "TransitionError",
     "UnknownLeadError",
@@ -59,3 +63,22 @@ class EventBeforeArrivalError(TransitionError):
 
 class StrategyError(LeadRouterError, RuntimeError):
     """A strategy returned a rep it was not offered, or one over a cap: a bug in the strategy."""
+
+
+class InvalidExportError(LeadRouterError, ValueError):
+    """An export file (CSV, Excel, Parquet) that cannot be loaded as it is: the message names the
+    file, the row and column when one is to blame, and how to fix it."""
+
+
+class MissingColumnError(InvalidExportError):
+    """An export lacks a required column (lead id, arrival time) under any header leadrouter
+    recognises: map your header with `load_export(..., columns={"your header": "lead_id"})`."""
+
+
+class EmptyExportError(InvalidExportError):
+    """An export with no usable row: empty, or every row rejected (the message lists why)."""
+
+
+class NaiveExportTimeError(InvalidExportError, NaiveDatetimeError):
+    """An export holds times without a zone and no `tz=` was given: leadrouter never guesses
+    which zone the CRM wrote them in."""

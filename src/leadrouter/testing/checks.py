@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from leadrouter.caps import FixedCap, day_start
 from leadrouter.context import Context
-from leadrouter.errors import StrategyError
+from leadrouter.errors import ConfigError, StrategyError
 from leadrouter.events import Touched
 from leadrouter.ledger import Ledger
 from leadrouter.model import Lead, Rep
@@ -317,7 +317,7 @@ def check_strategy(
     known = {check.__name__ for check in CHECKS}
     unknown = set(expected_failures) - known
     if unknown:
-        raise ValueError(
+        raise ConfigError(
             f"unknown checks in expected_failures: {sorted(unknown)}; known: {sorted(known)}"
         )
     target = as_strategy(strategy)

@@ -1,0 +1,531 @@
+"""History: a team's past leads, the assignments and outcomes logged for them, and its roster.
+
+A History is what the simulator learns from and replays. It is built by `load_export` (a CRM
+export), `synthetic` (a generated team) or `History.from_frame` (a DataFrame you already have),
+and all three hold the same thing: one canonical row per lead (`to_frame()`), from which the
+leads, the logged events and the roster are derived. Rows of the source that could not be used
+are listed in `rejected`; rows kept with a value adjusted are listed in `flagged`. Nothing is
+dropped silently.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from leadrouter._util import FrozenMap, trusted_constructor
+from leadrouter.errors import ConfigError, InvalidValueError, NaiveDatetimeError
+from leadrouter.events import Arrived, Assigned, Converted, Event, Tagged, Touched
+from leadrouter.model import Lead, Rep, zone
+
+if TYPE_CHECKING:
+    from leadrouter.sim.synthetic import SyntheticTruth
+
+__all__ = [
+    "BOOL_FIELDS",
+    "COLUMNS",
+    "FIELDS",
+    "FLAGGED_COLUMNS",
+    "LOGGED_BY",
+    "NUMBER_FIELDS",
+    "REJECTED_COLUMNS",
+    "TEXT_FIELDS",
+    "TIME_FIELDS",
+    "History",
+]
+
+FIELDS = (
+    "lead_id",
+    "arrived_at",
+    "source",
+    "region",
+    "product",
+    "segment",
+    "grade",
+    "score",
+    "cost",
+    "contact",
+    "rep_id",
+    "assigned_at",
+    "first_touch_at",
+    "reached",
+    "valid",
+    "converted_at",
+    "amount",
+)
+"""The export fields, in the order `to_frame()` and `to_csv()` give them. Only the first two
+are required in an export."""
+
+COLUMNS = (*FIELDS, "converted")
+"""`to_frame()`'s standard columns: the export fields and `converted`, True when the lead has a
+sale time, a positive amount, or a yes in a converted column. Any other column of the export
+follows them, unchanged, as a lead feature."""
+
+TIME_FIELDS = ("arrived_at", "assigned_at", "first_touch_at", "converted_at")
+NUMBER_FIELDS = ("score", "cost", "amount")
+BOOL_FIELDS = ("reached", "valid", "converted")
+TEXT_FIELDS = ("lead_id", "source", "region", "product", "segment", "grade", "contact", "rep_id")
+_BLANK_IS_EMPTY = ("source", "region", "product", "segment")
+"""Text fields that, like the Lead attributes they fill, are "" (not missing) when not given."""
+
+REJECTED_COLUMNS = ("row", "column", "reason")
+FLAGGED_COLUMNS = ("row", "column", "reason", "action")
+
+LOGGED_BY = "history"
+"""`Assigned.by` of the assignments a History logs: they come from the team's past, not from a
+strategy of this library."""
+
+TIME_DTYPE = pd.DatetimeTZDtype(unit="us", tz="UTC")
+"""The dtype of every time column: UTC, to the microsecond."""
+_STR: Any = "str" if int(pd.__version__.split(".")[0]) >= 3 else object
+_new_lead = trusted_constructor(Lead)
+_new_arrived = trusted_constructor(Arrived)
+_new_assigned = trusted_constructor(Assigned)
+_new_touched = trusted_constructor(Touched)
+_new_tagged = trusted_constructor(Tagged)
+_new_converted = trusted_constructor(Converted)
+
+
+def canonical(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with the standard columns first, in order, each in its one dtype.
+
+    Times are UTC (`datetime64[us, UTC]`), numbers float64 (NaN when not given), `reached` and
+    `valid` nullable booleans (NA = not known), `converted` a plain boolean, text columns strings
+    (source, region, product and segment "" when not given, the others missing). Every builder
+    of a History goes through here, so a synthetic History, a loaded one and a reloaded one
+    compare equal column by column.
+    """
+    missing = [name for name in COLUMNS if name not in frame.columns]
+    if missing:
+        raise InvalidValueError(
+            f"a History frame needs the columns {list(COLUMNS)}; missing {missing}"
+        )
+    out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
+    for name in COLUMNS:
+        column = frame[name].reset_index(drop=True)
+        if name in TIME_FIELDS:
+            column = _utc(column, name)
+        elif name in NUMBER_FIELDS:
+            column = column.astype("float64")
+        elif name == "converted":
+            column = column.fillna(False).astype(bool)
+        elif name in BOOL_FIELDS:
+            column = column.astype("boolean")
+        else:
+            if column.dtype == object or not pd.api.types.is_string_dtype(column.dtype):
+                column = pd.Series([None if _missing(v) else str(v) for v in column])
+            column = column.astype(_STR)
+            if name in _BLANK_IS_EMPTY:
+                column = column.fillna("")
+        out[name] = column
+    _check(out)
+    for name in frame.columns:
+        if name not in COLUMNS:
+            out[name] = frame[name].reset_index(drop=True)
+    return out
+
+
+def _utc(column: pd.Series[Any], name: str) -> pd.Series[Any]:
+    """A time column as UTC; naive times are an error here (`from_frame` takes `tz=`)."""
+    result: pd.Series[Any]
+    if isinstance(column.dtype, pd.DatetimeTZDtype):
+        result = column.dt.tz_convert("UTC").astype(TIME_DTYPE)
+        return result
+    given = [value for value in column if not _missing(value)]
+    if not given:
+        return pd.Series(pd.NaT, index=column.index, dtype=TIME_DTYPE)
+    if not all(isinstance(v, datetime) and v.utcoffset() is not None for v in given):
+        raise NaiveDatetimeError(
+            f"History: column {name!r} must hold timezone-aware times, got {given[0]!r}: read "
+            "text or naive times with History.from_frame(frame, tz='Asia/Shanghai')"
+        )
+    result = pd.to_datetime(column, utc=True).astype(TIME_DTYPE)
+    return result
+
+
+def _check(frame: pd.DataFrame) -> None:
+    """The values Lead and the events require, checked for all rows at once, so leads and events
+    can then be built without checking each one again."""
+    for name in ("lead_id", "rep_id"):
+        ids = frame[name].dropna()
+        bad = ids[(ids == "") | (ids.str.strip() != ids)]
+        if len(bad):
+            raise InvalidValueError(
+                f"History: {name} must be non-empty without surrounding spaces, got {bad.iloc[0]!r}"
+            )
+    for name in NUMBER_FIELDS:
+        values = frame[name].to_numpy()
+        bad_mask = np.isinf(values) | ((values < 0) & (name != "score"))
+        if bad_mask.any():
+            lead = frame["lead_id"].iloc[int(np.flatnonzero(bad_mask)[0])]
+            raise InvalidValueError(
+                f"History: {name} of lead {lead!r} must be finite"
+                + (" and >= 0" if name != "score" else "")
+            )
+
+
+def _missing(value: Any) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, float) and math.isnan(value)
+
+
+def _empty(columns: Sequence[str]) -> pd.DataFrame:
+    data: dict[str, pd.Series[Any]] = {
+        name: pd.Series([], dtype="int64" if name == "row" else _STR) for name in columns
+    }
+    return pd.DataFrame(data)
+
+
+def _table(
+    rows: Iterable[Sequence[Any]] | pd.DataFrame | None, columns: Sequence[str]
+) -> pd.DataFrame:
+    if rows is None:
+        return _empty(columns)
+    frame = rows.copy() if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
+    if frame.empty:
+        return _empty(columns)
+    if not isinstance(rows, pd.DataFrame):
+        frame.columns = pd.Index(columns)
+    frame = frame.loc[:, list(columns)].reset_index(drop=True)
+    frame["row"] = frame["row"].astype("int64")
+    for name in columns[1:]:
+        frame[name] = frame[name].astype(_STR)
+    return frame
+
+
+class History:
+    """A team's past: leads, the logged assignments and outcomes, and the roster.
+
+    - `leads`: one `Lead` per usable row, in order of arrival (times in `tz`).
+    - `events`: the logged events, in time order, valid under the ledger's state machine
+      (`Ledger.from_events(history.events)` succeeds): `Arrived` for every lead; for a lead with a
+      rep, `Assigned(by="history")` at `assigned_at` (the arrival time when the export has none),
+      `Touched` at the first touch (`reached` as recorded), `Tagged` with the valid verdict (at the
+      first touch, or the assignment when there is none) and `Converted` with the amount (at the
+      sale time, or the latest known time of the lead when only the amount says it converted). A
+      lead without a rep was never assigned (or its owner was not recorded): only `Arrived`.
+    - `roster`: one `Rep` per rep id seen (or, for `synthetic`, every generated rep).
+    - `rejected`: rows that could not be used (row, column, reason); `row` is the row as a
+      spreadsheet shows it, the header being row 1.
+    - `flagged`: rows kept with a value adjusted (row, column, reason, action), e.g. a local time
+      skipped by a daylight-saving jump, or a sale dated before its lead.
+    - `tz`: the zone local days and hours are read in; `truth`: for a synthetic History, the
+      parameters it was generated from (None otherwise); `columns`: which header each field was
+      read from.
+
+    A History is read-only: `to_frame()`, `leads`, `events`, `rejected` and `flagged` return
+    copies. Round trip: `load_export(h.to_csv(path))` has a `to_frame()` equal to `h`'s.
+    """
+
+    __slots__ = (
+        "_columns",
+        "_events",
+        "_flagged",
+        "_frame",
+        "_leads",
+        "_origin",
+        "_rejected",
+        "_roster",
+        "_truth",
+        "_tz",
+    )
+
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        *,
+        rejected: Iterable[Sequence[Any]] | pd.DataFrame | None = None,
+        flagged: Iterable[Sequence[Any]] | pd.DataFrame | None = None,
+        tz: str = "UTC",
+        roster: Iterable[Rep] | None = None,
+        truth: SyntheticTruth | None = None,
+        columns: Mapping[str, str] | None = None,
+        origin: str = "history",
+    ) -> None:
+        zone(tz)
+        frame = canonical(frame)
+        if frame["lead_id"].isna().any() or frame["arrived_at"].isna().any():
+            raise InvalidValueError("every lead of a History needs a lead_id and an arrived_at")
+        duplicated = frame["lead_id"][frame["lead_id"].duplicated()]
+        if len(duplicated):
+            raise InvalidValueError(
+                f"a History holds one row per lead; duplicate lead ids {list(duplicated[:5])}"
+            )
+        order = np.argsort(frame["arrived_at"].to_numpy(), kind="stable")
+        self._frame = frame.iloc[order].reset_index(drop=True)
+        self._rejected = _table(rejected, REJECTED_COLUMNS)
+        self._flagged = _table(flagged, FLAGGED_COLUMNS)
+        self._tz = tz
+        self._truth = truth
+        self._columns = dict(columns or {})
+        self._origin = origin
+        self._leads: list[Lead] | None = None
+        self._events: list[Event] | None = None
+        self._roster: list[Rep] | None = list(roster) if roster is not None else None
+
+    # ------------------------------------------------------------------ constructors
+
+    @classmethod
+    def from_frame(
+        cls,
+        frame: pd.DataFrame,
+        *,
+        columns: Mapping[str, str] | None = None,
+        dayfirst: bool = False,
+        tz: str | None = None,
+    ) -> History:
+        """A History from a DataFrame laid out like an export (one row per lead), read exactly
+        as `load_export` reads a file: same header recognition, parsing, rejections and flags.
+        Row numbers count the first row of `frame` as row 2, as if it were written to a sheet
+        under a header row."""
+        from leadrouter.sim.loader import build_history
+
+        return build_history(frame, origin="DataFrame", columns=columns, dayfirst=dayfirst, tz=tz)
+
+    # ------------------------------------------------------------------ views
+
+    @property
+    def tz(self) -> str:
+        """The zone of local days and hours: the `tz` the export was read with; else the zone
+        of a typed time column, or the one UTC offset all its arrival times carry ("Etc/GMT-8"
+        for +08:00); else UTC."""
+        return self._tz
+
+    @property
+    def truth(self) -> SyntheticTruth | None:
+        """For a synthetic History, the parameters it was generated from; else None."""
+        return self._truth
+
+    @property
+    def columns(self) -> dict[str, str]:
+        """Which source header each field was read from ({field: header})."""
+        return dict(self._columns)
+
+    @property
+    def origin(self) -> str:
+        """Where the History came from: the file, "DataFrame", or "synthetic(seed=…)"."""
+        return self._origin
+
+    @property
+    def rejected(self) -> pd.DataFrame:
+        """Rows that could not be used: `row` (header = row 1), `column` (the source header) and
+        `reason`. A row may appear once per problem."""
+        return self._rejected.copy()
+
+    @property
+    def flagged(self) -> pd.DataFrame:
+        """Rows kept with a value adjusted: `row`, `column`, `reason` and `action` (what was
+        done)."""
+        return self._flagged.copy()
+
+    @property
+    def leads(self) -> list[Lead]:
+        """The leads, oldest arrival first (a new list each call)."""
+        if self._leads is None:
+            self._leads = self._build_leads()
+        return list(self._leads)
+
+    @property
+    def events(self) -> list[Event]:
+        """The logged events in time order (a new list each call); see the class docstring."""
+        if self._events is None:
+            self._events = self._build_events()
+        return list(self._events)
+
+    @property
+    def roster(self) -> list[Rep]:
+        """One Rep per rep id, in order of first assignment (a new list each call)."""
+        if self._roster is None:
+            seen = dict.fromkeys(self._frame["rep_id"].dropna())
+            self._roster = [Rep(str(rep_id)) for rep_id in seen]
+        return list(self._roster)
+
+    def __len__(self) -> int:
+        return len(self._frame)
+
+    def __repr__(self) -> str:
+        start, end = self._frame["arrived_at"].min(), self._frame["arrived_at"].max()
+        span = f"{_local(start, self._tz):%Y-%m-%d} to {_local(end, self._tz):%Y-%m-%d}"
+        return (
+            f"<History {self._origin}: {len(self)} leads, {len(self.roster)} reps, {span}, "
+            f"{self._rejected['row'].nunique()} rows rejected, "
+            f"{self._flagged['row'].nunique()} flagged, tz={self._tz!r}>"
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per lead, oldest first: the export fields (`COLUMNS`), then any other column
+        of the export as it was read. Times are UTC; NaN / NA / NaT where the export had no
+        value."""
+        return self._frame.copy()
+
+    def to_csv(self, path: str | os.PathLike[str], encoding: str = "utf-8") -> Path:
+        """Write the History as an export and return its path.
+
+        Headers are the field names; times are local to `tz` with their UTC offset
+        ("2025-03-03 09:15:27+08:00"), so reading the file back needs no `tz`; booleans are
+        true / false, missing values empty. The file is written whole or not at all.
+        """
+        frame = self._frame.copy()
+        for name in TIME_FIELDS:
+            frame[name] = _iso(frame[name], self._tz)
+        for name in BOOL_FIELDS:
+            frame[name] = [_bool_text(v) for v in frame[name]]
+        text = frame.to_csv(index=False, lineterminator="\n")
+        try:
+            data = text.encode(encoding)
+        except LookupError as exc:
+            raise ConfigError(f"History.to_csv: unknown encoding {encoding!r}") from exc
+        except UnicodeEncodeError as exc:
+            raise InvalidValueError(
+                f"History.to_csv: {exc.object[exc.start : exc.end]!r} cannot be written in "
+                f"{encoding}: use encoding='utf-8' (or 'gb18030' for Chinese Excel)"
+            ) from exc
+        target = Path(path)
+        return _write_atomic(target, data)
+
+    # ------------------------------------------------------------------ derivation
+
+    def _build_leads(self) -> list[Lead]:
+        """Leads from the frame; `canonical` checked every value, so no per-lead validation."""
+        frame = self._frame
+        arrived = _datetimes(frame["arrived_at"], self._tz)
+        extra = {name: frame[name].tolist() for name in frame.columns if name not in COLUMNS}
+        columns = [
+            frame[name].tolist()
+            for name in ("lead_id", "source", "region", "product", "segment", "grade", "score")
+        ]
+        costs, contacts = frame["cost"].tolist(), frame["contact"].tolist()
+        leads = []
+        for i, (lead_id, source, region, product, segment, grade, score) in enumerate(
+            zip(*columns, strict=True)
+        ):
+            features = {
+                name: values[i] for name, values in extra.items() if not _missing(values[i])
+            }
+            leads.append(
+                _new_lead(
+                    id=lead_id,
+                    arrived_at=arrived[i],
+                    source=source,
+                    region=region,
+                    product=product,
+                    segment=segment,
+                    grade=None if _missing(grade) else grade,
+                    score=None if math.isnan(score) else score,
+                    contact=None if _missing(contacts[i]) else contacts[i],
+                    cost=0.0 if math.isnan(costs[i]) else costs[i],
+                    features=FrozenMap(features),
+                )
+            )
+        return leads
+
+    def _build_events(self) -> list[Event]:
+        """The logged events in time order (ties: arrival, assignment, touch, tag, sale)."""
+        frame = self._frame
+        if self._leads is None:
+            self._leads = self._build_leads()
+        leads = self._leads
+        assigned = _datetimes(frame["assigned_at"], self._tz)
+        touched = _datetimes(frame["first_touch_at"], self._tz)
+        sold = _datetimes(frame["converted_at"], self._tz)
+        events: list[Event] = []
+        keys: list[tuple[datetime, int, int]] = []
+        rows = zip(
+            frame["rep_id"].tolist(),
+            frame["reached"].tolist(),
+            frame["valid"].tolist(),
+            frame["converted"].tolist(),
+            frame["amount"].tolist(),
+            strict=True,
+        )
+        for i, (rep_id, reached, valid, converted, amount) in enumerate(rows):
+            lead = leads[i]
+            events.append(_new_arrived(lead))
+            keys.append((lead.arrived_at, 0, i))
+            if _missing(rep_id):
+                continue
+            at = assigned[i] or lead.arrived_at
+            events.append(_new_assigned(lead.id, rep_id, at, LOGGED_BY, None))
+            keys.append((at, 1, i))
+            latest = at
+            first = touched[i]
+            if first is not None:
+                hit = not _missing(reached) and bool(reached)
+                events.append(_new_touched(lead.id, rep_id, first, hit))
+                keys.append((first, 2, i))
+                latest = max(latest, first)
+            sale = (sold[i] or latest) if converted else None
+            if not _missing(valid):
+                tag_at = first or at
+                if sale is not None:
+                    tag_at = min(tag_at, sale)
+                events.append(_new_tagged(lead.id, rep_id, tag_at, bool(valid), ""))
+                keys.append((tag_at, 3, i))
+            if sale is not None:
+                value = 0.0 if math.isnan(amount) else float(amount)
+                events.append(_new_converted(lead.id, rep_id, sale, value))
+                keys.append((sale, 4, i))
+        order = sorted(range(len(events)), key=keys.__getitem__)
+        return [events[j] for j in order]
+
+
+def _local(value: pd.Timestamp, tz: str) -> datetime:
+    result: datetime = value.tz_convert(zone(tz)).to_pydatetime()
+    return result
+
+
+def _datetimes(column: pd.Series[Any], tz: str) -> list[datetime | None]:
+    """Aware datetimes in `tz` (None for NaT), exact to the microsecond."""
+    values = column.dt.tz_convert(zone(tz)).array.to_pydatetime()
+    if not column.hasnans:
+        result: list[datetime | None] = values.tolist()
+        return result
+    return [None if value is pd.NaT else value for value in values.tolist()]
+
+
+def _iso(column: pd.Series[Any], tz: str) -> list[str]:
+    """ISO 8601 local times in `tz` with their offset ("2025-03-03 09:15:27+08:00"), "" for NaT;
+    to the second unless some value has a fraction."""
+    wall = column.dt.tz_convert(zone(tz)).dt.tz_localize(None).to_numpy("datetime64[us]")
+    moment = column.dt.tz_localize(None).to_numpy("datetime64[us]")
+    known = ~np.isnat(wall)
+    whole = (wall[known].astype("int64") % 1_000_000 == 0).all()
+    text = np.datetime_as_string(wall, unit="s" if whole else "us")
+    minutes = np.where(known, (wall - moment).astype("timedelta64[m]").astype("int64"), 0)
+    labels = {
+        m: f"{'-' if m < 0 else '+'}{abs(m) // 60:02d}:{abs(m) % 60:02d}"
+        for m in set(minutes.tolist())
+    }
+    return [
+        f"{stamp[:10]} {stamp[11:]}{labels[offset]}" if ok else ""
+        for stamp, offset, ok in zip(text.tolist(), minutes.tolist(), known.tolist(), strict=True)
+    ]
+
+
+def _bool_text(value: Any) -> str:
+    if _missing(value):
+        return ""
+    return "true" if value else "false"
+
+
+def _write_atomic(target: Path, data: bytes) -> Path:
+    """Write `data` to `target` through a temporary file in the same folder, so a crash leaves
+    either the old file or the new one, never half of one."""
+    temp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
+    try:
+        with open(temp, "xb") as out:
+            out.write(data)
+        os.replace(temp, target)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    return target

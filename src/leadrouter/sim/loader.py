@@ -1,0 +1,905 @@
+"""load_export: a CRM or ad-platform export (CSV, Excel, Parquet) into a History.
+
+What it guarantees, and why:
+
+- **Nothing is dropped silently.** A row that cannot be used (no lead id, a time or number that
+  cannot be read, a lead id seen in an earlier row) is listed in `History.rejected` with its row
+  number as a spreadsheet shows it (the header is row 1), the column and the reason; a row kept
+  with a value adjusted is listed in `History.flagged`. One line on stderr says how many rows were
+  loaded and rejected. A file with no usable row, or without a required column, raises a named
+  error naming the file and the column.
+- **No guessing of time zones.** Times with an offset are read as written; times without one
+  need `tz=` (the zone the CRM wrote them in), else `NaiveExportTimeError` says so. A local time
+  that does not exist (the hour skipped when clocks jump forward) is moved forward, and an
+  ambiguous one (clocks going back) is read as the first occurrence; both are flagged.
+- **The team's file as it is.** Common English and Chinese CRM headers are recognised without a
+  map (case, spaces, underscores and bracketed units ignored); UTF-8 (with or without BOM),
+  UTF-16 with BOM and GBK/GB18030 files open without naming the encoding; ISO times,
+  `dd-mm-yyyy` (with `dayfirst=True`) or `mm/dd/yyyy`, `2025年3月3日`, Excel serial numbers and
+  Unix timestamps are read.
+"""
+
+from __future__ import annotations
+
+import difflib
+import io
+import re
+import sys
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from leadrouter.errors import (
+    ConfigError,
+    EmptyExportError,
+    InvalidExportError,
+    MissingColumnError,
+    NaiveExportTimeError,
+)
+from leadrouter.model import zone
+from leadrouter.sim.history import (
+    BOOL_FIELDS,
+    COLUMNS,
+    NUMBER_FIELDS,
+    TIME_DTYPE,
+    TIME_FIELDS,
+    History,
+)
+
+__all__ = ["ALIASES", "build_history", "load_export"]
+
+REQUIRED = ("lead_id", "arrived_at")
+
+ALIASES: dict[str, tuple[str, ...]] = {
+    "lead_id": (
+        "leadid", "leadno", "leadnumber", "leadcode", "lead", "id", "recordid",
+        "线索id", "线索编号", "线索编码", "线索号", "资源id", "资源编号", "客户id", "客户编号",
+    ),
+    "arrived_at": (
+        "arrivedat", "arrived", "arrivaltime", "createdat", "created", "createddate",
+        "createdtime", "createdon", "createtime", "createdate", "creationdate", "creationtime",
+        "leadcreated", "leadcreateddate", "submittedat", "submittime",
+        "创建时间", "进线时间", "线索创建时间", "获取时间", "录入时间", "提交时间", "留资时间",
+        "创建日期", "进线日期",
+    ),
+    "source": (
+        "source", "leadsource", "channel", "utmsource",
+        "来源", "渠道", "线索来源", "来源渠道", "推广渠道", "渠道来源",
+    ),
+    "region": (
+        "region", "area", "territory", "province",
+        "地区", "区域", "所属区域", "省份", "大区",
+    ),
+    "product": (
+        "product", "productinterest", "interestedproduct",
+        "产品", "意向产品", "咨询产品", "产品线",
+    ),
+    "segment": (
+        "segment", "customersegment", "customertype", "industry", "vertical",
+        "客户类型", "行业", "客户类别", "客户分类", "所属行业",
+    ),
+    "grade": (
+        "grade", "leadgrade", "rating", "leadrating",
+        "等级", "线索等级", "客户等级", "级别",
+    ),
+    "score": ("score", "leadscore", "评分", "线索评分", "分数", "得分"),
+    "cost": (
+        "cost", "leadcost", "cpl", "costperlead",
+        "成本", "线索成本", "获客成本", "线索单价",
+    ),
+    "contact": (
+        "contact", "phone", "mobile", "phonenumber", "mobilephone", "tel", "telephone", "email",
+        "联系方式", "手机号", "手机", "手机号码", "电话", "联系电话",
+    ),
+    "rep_id": (
+        "repid", "rep", "owner", "ownerid", "ownername", "leadowner", "assignedto", "assignee",
+        "salesrep", "salesperson", "agent",
+        "负责人", "销售", "跟进人", "销售员", "归属人", "所属销售", "顾问", "负责销售",
+        "销售顾问", "跟进销售",
+    ),
+    "assigned_at": (
+        "assignedat", "assigned", "assigneddate", "assignedtime", "assignmenttime", "assigntime",
+        "分配时间", "分派时间", "分配日期",
+    ),
+    "first_touch_at": (
+        "firsttouchat", "firsttouch", "firstcontact", "firstcontactat", "firstcontacted",
+        "firstcontactdate", "firstcontacttime", "firstcall", "firstcallat", "firstcalltime",
+        "firstresponse", "firstresponseat", "firstresponsetime", "firstactivity",
+        "firstactivityat",
+        "首次跟进时间", "首次联系时间", "首呼时间", "首次拨打时间", "首次跟进", "首次响应时间",
+    ),
+    "reached": (
+        "reached", "connected", "contacted", "isconnected", "callconnected",
+        "是否接通", "接通", "是否联系上", "已接通",
+    ),
+    "valid": ("valid", "isvalid", "qualified", "isqualified", "是否有效", "有效", "有效性"),
+    "converted_at": (
+        "convertedat", "converteddate", "convertedon", "convertedtime", "conversiondate",
+        "conversiontime", "closedate", "closedat", "wonat", "wondate", "dealdate",
+        "成交时间", "成交日期", "签约时间", "签单时间", "转化时间",
+    ),
+    "amount": (
+        "amount", "dealamount", "dealvalue", "revenue", "value", "saleamount",
+        "成交金额", "金额", "签约金额", "订单金额", "成交额",
+    ),
+    "converted": ("converted", "isconverted", "won", "iswon", "是否成交", "成交", "已成交"),
+}  # fmt: skip
+"""Headers recognised for each field without a `columns=` map, normalised (lower case; spaces,
+underscores, hyphens, dots and bracketed units removed), in order of preference."""
+
+_TARGETS = {"id": "lead_id", **{name: name for name in COLUMNS}}
+NULLS = frozenset({"", "-", "--", "—", "n/a", "na", "nan", "nat", "null", "none", "#n/a"})
+_TRUE = ("1", "true", "t", "yes", "y", "是", "对", "√", "✓", "有效", "接通", "已接通", "成交")
+_FALSE = ("0", "false", "f", "no", "n", "否", "错", "×", "✗", "无效", "未接通", "未成交")
+_WORDS = {**dict.fromkeys(_TRUE, True), **dict.fromkeys(_FALSE, False), "已成交": True}
+_NUMBER_JUNK = r"(?i)[\s,¥￥$€£%]|元|rmb|cny|usd"
+_TIME = r"(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*([aApP][mM])?"
+_ZONE = r"\s*([zZ]|[+-]\d{2}(?::?\d{2})?)?"
+_YMD = re.compile(rf"(\d{{4}})[-/.](\d{{1,2}})[-/.](\d{{1,2}})(?:[ T]+{_TIME})?{_ZONE}")
+_DMY = re.compile(rf"(\d{{1,2}})[-/.](\d{{1,2}})[-/.](\d{{4}}|\d{{2}})(?:[ T]+{_TIME})?{_ZONE}")
+_OFFSET_END = re.compile(r"(?:[zZ]|[+-]\d{2}:?\d{2})$")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_NAMED_MONTHS = (
+    "%b %d, %Y %I:%M %p",
+    "%b %d, %Y %H:%M",
+    "%b %d, %Y",
+    "%B %d, %Y %I:%M %p",
+    "%B %d, %Y %H:%M",
+    "%B %d, %Y",
+    "%d %b %Y %H:%M",
+    "%d %b %Y",
+    "%d %B %Y %H:%M",
+    "%d %B %Y",
+    "%d-%b-%Y %H:%M",
+    "%d-%b-%Y",
+)
+_EXCEL_EPOCH = datetime(1899, 12, 30)
+_EXCEL_RANGE = (20000.0, 80000.0)
+_STR_DTYPE: Any = "str" if int(pd.__version__.split(".")[0]) >= 3 else object
+
+
+def load_export(
+    path: str | PathLike[str],
+    columns: Mapping[str, str] | None = None,
+    dayfirst: bool = False,
+    encoding: str | None = None,
+    tz: str | None = None,
+) -> History:
+    """Read a CSV, Excel (.xlsx) or Parquet export into a History (one row per lead).
+
+    `columns` maps the file's headers to fields, like `DataFrame.rename` ({"Owner Name":
+    "rep_id"}); headers it does not name are recognised when they are common English or Chinese
+    CRM headers (`ALIASES`), and any other column is kept as a lead feature. Only `lead_id` and
+    `arrived_at` are required. `encoding` is detected when not given (UTF-8 with or without BOM,
+    UTF-16 with BOM, else GB18030, which reads GBK); an explicit one wins (CSV only: Excel and
+    Parquet files carry their own). `dayfirst=True` reads `03-04-2025` as 3 April (else as
+    March 4). `tz` is the zone of times written without an offset; a file with such times and no
+    `tz` raises `NaiveExportTimeError`.
+
+    The file type is read from its first bytes, not its name. Rejected rows are listed in
+    `History.rejected`, adjusted ones in `History.flagged`, and a one-line summary goes to
+    stderr. Raises `MissingColumnError` (no lead id or arrival time column), `EmptyExportError`
+    (no usable row) or `InvalidExportError` (unreadable file), each naming the file.
+    """
+    source = Path(path)
+    raw = _read(source, encoding)
+    return build_history(raw, origin=str(source), columns=columns, dayfirst=dayfirst, tz=tz)
+
+
+# --------------------------------------------------------------------------- reading files
+
+
+def _read(path: Path, encoding: str | None) -> pd.DataFrame:
+    data = path.read_bytes()
+    if data.startswith(b"PK\x03\x04"):
+        return _read_excel(path)
+    if data.startswith(b"PAR1"):
+        return _read_parquet(path)
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise InvalidExportError(
+            f"{path}: an old Excel .xls workbook: open it in Excel or WPS and save it as .xlsx "
+            "or CSV, then load that"
+        )
+    return _read_csv(path, data, encoding)
+
+
+def _need(module: str, path: Path, kind: str) -> None:
+    try:
+        __import__(module)
+    except ImportError as exc:
+        raise InvalidExportError(
+            f"{path}: reading {kind} needs {module}: pip install 'leadrouter[sim]'"
+        ) from exc
+
+
+def _read_excel(path: Path) -> pd.DataFrame:
+    _need("openpyxl", path, "Excel files")
+    try:
+        frame: pd.DataFrame = pd.read_excel(path, sheet_name=0, dtype=object, engine="openpyxl")
+    except Exception as exc:  # openpyxl raises many types for a damaged workbook
+        raise InvalidExportError(f"{path}: cannot read this Excel workbook: {exc}") from exc
+    return frame
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    _need("pyarrow", path, "Parquet files")
+    try:
+        frame: pd.DataFrame = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises its own error types for a damaged file
+        raise InvalidExportError(f"{path}: cannot read this Parquet file: {exc}") from exc
+    return frame
+
+
+def _decode(path: Path, data: bytes, encoding: str | None) -> str:
+    if encoding is not None:
+        try:
+            return data.decode(encoding)
+        except LookupError as exc:
+            raise ConfigError(
+                f"load_export: unknown encoding {encoding!r}: use e.g. 'utf-8' or 'gb18030'"
+            ) from exc
+        except UnicodeDecodeError as exc:
+            raise InvalidExportError(
+                f"{path}: not valid {encoding} at byte {exc.start} "
+                f"({data[exc.start : exc.start + 8]!r}): leave encoding unset to detect UTF-8 or "
+                "GBK/GB18030, or pass the encoding the file was saved in"
+            ) from exc
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    for candidate in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(candidate)
+        except UnicodeDecodeError:
+            continue
+    raise InvalidExportError(
+        f"{path}: neither UTF-8 nor GBK/GB18030 text: pass the file's encoding, e.g. "
+        "load_export(path, encoding='big5')"
+    )
+
+
+def _delimiter(text: str) -> str:
+    header = text.split("\n", 1)[0]
+    counts = {sep: header.count(sep) for sep in (",", ";", "\t", "|")}
+    best = max(counts, key=lambda sep: counts[sep])
+    return best if counts[best] else ","
+
+
+def _read_csv(path: Path, data: bytes, encoding: str | None) -> pd.DataFrame:
+    text = _decode(path, data, encoding).lstrip("\ufeff")
+    if not text.strip():
+        raise EmptyExportError(f"{path}: the file is empty: export the leads with a header row")
+    options: dict[str, Any] = {
+        "sep": _delimiter(text),
+        "dtype": str,
+        "keep_default_na": False,
+    }
+    body = text.rstrip()
+    if "\n\n" not in body.replace("\r", "") and _has("pyarrow"):
+        try:
+            frame: pd.DataFrame = pd.read_csv(
+                io.BytesIO(body.encode("utf-8")), engine="pyarrow", **options
+            )
+            return frame
+        except (ValueError, pd.errors.ParserError):
+            pass  # a ragged or unusual file: the C engine below reads it or says where it fails
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text), engine="c", na_filter=False, skip_blank_lines=False, **options
+        )
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise InvalidExportError(
+            f"{path}: cannot be read as CSV: {str(exc).strip()}: check the delimiter and the "
+            "quotes on that line (a cell holding the delimiter must be in double quotes)"
+        ) from exc
+    if not isinstance(frame.index, pd.RangeIndex):  # pandas took the first column as an index
+        raise InvalidExportError(
+            f"{path}: cannot be read as CSV: every row has more cells than the header: check "
+            "the delimiter and the quotes (a cell holding the delimiter must be in double quotes)"
+        )
+    return frame
+
+
+def _has(module: str) -> bool:
+    try:
+        __import__(module)
+    except ImportError:
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------- building
+
+
+class _Context:
+    """What every parser needs to report a problem: the source, its row numbers and options."""
+
+    def __init__(
+        self, origin: str, rows: np.ndarray[Any, Any], dayfirst: bool, tz: str | None
+    ) -> None:
+        self.origin = origin
+        self.rows = rows
+        self.dayfirst = dayfirst
+        self.tz = tz
+        self.rejected: list[tuple[int, str, str]] = []
+        self.flagged: list[tuple[int, str, str, str]] = []
+
+    def reject(self, position: int, header: str, reason: str) -> None:
+        self.rejected.append((position, header, reason))
+
+    def flag(self, position: int, header: str, reason: str, action: str) -> None:
+        self.flagged.append((position, header, reason, action))
+
+
+def build_history(
+    raw: pd.DataFrame,
+    *,
+    origin: str,
+    columns: Mapping[str, str] | None = None,
+    dayfirst: bool = False,
+    tz: str | None = None,
+) -> History:
+    """Read a table laid out like an export (one row per lead, headers as columns) into a
+    History; `load_export` and `History.from_frame` both end here. `origin` names the source in
+    messages; row numbers count the first data row as row 2."""
+    if tz is not None:
+        zone(tz)
+    raw = raw.copy()
+    raw.columns = pd.Index([str(header) for header in raw.columns])
+    texts = {header: _text(raw[header]) for header in raw.columns}
+    for header in list(texts):  # a header cell left empty above an empty column: nothing to keep
+        if re.fullmatch(r"Unnamed: \d+", header) and _blank(texts[header]).all():
+            del texts[header]
+            raw = raw.drop(columns=[header])
+    headers = list(raw.columns)
+    mapping = _resolve(headers, columns, origin)
+    for field in REQUIRED:
+        if field not in mapping:
+            looked = ", ".join(repr(alias) for alias in ALIASES[field][:6])
+            raise MissingColumnError(
+                f"{origin}: no {field} column: none of the headers {headers} is one leadrouter "
+                f"recognises for {field} (such as {looked}): name yours with "
+                f"load_export(..., columns={{'your header': {field!r}}})"
+            )
+    used = np.zeros(len(raw), dtype=bool)
+    for text in texts.values():
+        used |= ~_blank(text).to_numpy()
+    raw = raw.loc[used].reset_index(drop=True)
+    texts = {header: text.loc[used].reset_index(drop=True) for header, text in texts.items()}
+    rows = np.flatnonzero(used) + 2
+    if not len(raw):
+        raise EmptyExportError(
+            f"{origin}: no rows under the header: export the leads, one row per lead"
+        )
+    ctx = _Context(origin, rows, dayfirst, tz)
+    data: dict[str, Any] = {}
+    for field, header in mapping.items():
+        column, text = raw[header], texts[header]
+        if field in TIME_FIELDS:
+            data[field] = _times(column, text, header, ctx)
+        elif field in NUMBER_FIELDS:
+            data[field] = _numbers(column, text, header, field, ctx)
+        elif field in BOOL_FIELDS:
+            data[field] = _booleans(text, header, field, ctx)
+        else:
+            values = text.to_numpy(dtype=object).copy()
+            values[_blank(text).to_numpy()] = None
+            data[field] = values
+    _require(data, texts, mapping, ctx)
+    keep = np.ones(len(raw), dtype=bool)
+    for position, _, _ in ctx.rejected:
+        keep[position] = False
+    if not keep.any():
+        first = sorted(ctx.rejected, key=lambda item: item[0])[:3]
+        shown = "; ".join(f"row {rows[p]}, {h}: {r}" for p, h, r in first)
+        raise EmptyExportError(
+            f"{origin}: no usable rows: all {len(raw)} rows were rejected ({shown} ...): fix "
+            "those columns, or map the right headers with columns="
+        )
+    kept = np.flatnonzero(keep)
+    frame = _frame(data, raw, texts, mapping, kept)
+    _check_order(frame, mapping, kept, ctx)
+    _orphans(frame, mapping, kept, ctx)
+    rejected = sorted((int(rows[p]), h, r) for p, h, r in ctx.rejected)
+    flagged = sorted((int(rows[p]), h, r, a) for p, h, r, a in ctx.flagged if keep[p])
+    history = History(
+        frame,
+        rejected=rejected,
+        flagged=flagged,
+        tz=tz
+        or _zone_of(raw[mapping["arrived_at"]].iloc[kept], texts[mapping["arrived_at"]].iloc[kept]),
+        columns={field: mapping[field] for field in COLUMNS if field in mapping},
+        origin=origin,
+    )
+    n_rejected = len({row for row, _, _ in rejected})
+    n_flagged = len({row for row, _, _, _ in flagged})
+    summary = f"{origin}: {len(history)} loaded, {n_rejected} rejected, see History.rejected"
+    if n_flagged:
+        summary += f"; {n_flagged} flagged, see History.flagged"
+    print(summary, file=sys.stderr)
+    return history
+
+
+def _zone_of(column: pd.Series[Any], text: pd.Series[Any]) -> str:
+    """The zone to read local days in when no `tz` was given: a typed column's own zone, or the
+    one UTC offset every arrival time is written with (+08:00 -> "Etc/GMT-8"), else UTC."""
+    if isinstance(column.dtype, pd.DatetimeTZDtype):
+        name = str(column.dtype.tz)
+        try:
+            zone(name)
+        except ConfigError:
+            return "UTC"
+        return name
+    endings = set(text.str.slice(-6).unique().tolist())
+    offsets = set()
+    for ending in endings:
+        found = re.search(r"([zZ]|[+-]\d{2}:?\d{2})$", str(ending))
+        offsets.add(found.group(1) if found else None)
+    if len(offsets) != 1 or None in offsets:
+        return "UTC"
+    offset = offsets.pop()
+    if offset is None or offset in "zZ" or offset[-2:] != "00":
+        return "UTC"
+    hours = int(offset[:3])
+    return "UTC" if hours == 0 else f"Etc/GMT{-hours:+d}"
+
+
+def _norm(header: str) -> str:
+    """A header as ALIASES spell it: no BOM, bracketed units, spaces or separators; lower case."""
+    text = header.replace("\ufeff", "")
+    text = re.sub(r"[(（\[【][^)）\]】]*[)）\]】]", "", text)
+    return re.sub(r"[\s_\-./:：·]+", "", text).lower()
+
+
+def _resolve(headers: list[str], columns: Mapping[str, str] | None, origin: str) -> dict[str, str]:
+    """{field: header}: the explicit `columns` first, then recognised headers, best alias
+    first; a header serves one field."""
+    norms = {header: _norm(header) for header in headers}
+    mapping: dict[str, str] = {}
+    for given, field in (columns or {}).items():
+        target = _TARGETS.get(str(field))
+        if target is None:
+            close = difflib.get_close_matches(str(field), list(_TARGETS), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(
+                f"load_export: columns maps {given!r} to {field!r}, which is not a field{hint}; "
+                f"the fields are {', '.join(COLUMNS)}"
+            )
+        header = given if given in norms else None
+        if header is None:
+            header = next((h for h in headers if norms[h] == _norm(str(given))), None)
+        if header is None:
+            raise MissingColumnError(
+                f"{origin}: columns= names the header {given!r}, which is not in the file; its "
+                f"headers are {headers}"
+            )
+        if target in mapping:
+            raise ConfigError(
+                f"load_export: columns maps both {mapping[target]!r} and {given!r} to "
+                f"{target!r}: map one header per field"
+            )
+        mapping[target] = header
+    taken = set(mapping.values())
+    for field, aliases in ALIASES.items():
+        if field in mapping:
+            continue
+        for alias in aliases:
+            found = next((h for h in headers if h not in taken and norms[h] == alias), None)
+            if found is not None:
+                mapping[field] = found
+                taken.add(found)
+                break
+    return mapping
+
+
+# --------------------------------------------------------------------------- cells
+
+
+def _cell(value: Any) -> str:
+    """One cell as text, the way a spreadsheet shows it ("" when empty)."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return ""
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        number = float(value)
+        if number != number:
+            return ""
+        if number.is_integer() and abs(number) < 1e16:
+            return str(int(number))
+        return repr(number)
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, date | time):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _text(column: pd.Series[Any]) -> pd.Series[Any]:
+    """Every cell of a column as stripped text, "" for empty ones."""
+    result: pd.Series[Any]
+    if column.dtype != object and pd.api.types.is_string_dtype(column.dtype):
+        result = column.fillna("").str.strip().reset_index(drop=True)
+    else:
+        result = pd.Series([_cell(value) for value in column], dtype=_STR_DTYPE)
+    return result
+
+
+def _blank(text: pd.Series[Any]) -> pd.Series[Any]:
+    return text.str.lower().isin(NULLS)
+
+
+def _times(
+    column: pd.Series[Any], text: pd.Series[Any], header: str, ctx: _Context
+) -> pd.Series[Any]:
+    """A time column in UTC; unreadable cells rejected, naive ones localised to `ctx.tz`."""
+    n = len(column)
+    missing = _blank(text).to_numpy()
+    naive = np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")
+    utc = naive.copy()
+    if isinstance(column.dtype, pd.DatetimeTZDtype):
+        utc = column.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+        utc = utc.copy()
+    elif pd.api.types.is_datetime64_dtype(column.dtype):
+        naive = column.to_numpy(dtype="datetime64[us]").copy()
+    else:
+        numeric = text.str.fullmatch(r"\d+(?:\.\d+)?") & ~text.str.fullmatch(r"\d{8}")
+        aware = _has_offset(text) & ~missing
+        plain = ~missing & ~aware & ~numeric
+        naive = _iso(text.where(plain), utc=False)
+        utc = _iso(text.where(aware), utc=True)
+        failed = ~missing & np.isnat(naive) & np.isnat(utc)
+        for position in np.flatnonzero(failed).tolist():
+            parsed = _parse_one(str(text.iat[position]), ctx.dayfirst)
+            if isinstance(parsed, str):
+                ctx.reject(position, header, parsed)
+            elif parsed.tzinfo is None:
+                naive[position] = np.datetime64(parsed, "us")
+            else:
+                moment = parsed.astimezone(UTC).replace(tzinfo=None)
+                utc[position] = np.datetime64(moment, "us")
+    is_naive = ~np.isnat(naive)
+    if is_naive.any():
+        if ctx.tz is None:
+            first = int(np.flatnonzero(is_naive)[0])
+            raise NaiveExportTimeError(
+                f"{ctx.origin}: column {header!r} holds times without a time zone (row "
+                f"{ctx.rows[first]}: {text.iat[first]!r}) and no tz was given: pass the zone your "
+                "CRM writes times in, e.g. load_export(path, tz='Asia/Shanghai')"
+            )
+        utc = np.where(is_naive, _localize(naive, header, ctx), utc)
+    times: pd.Series[Any] = pd.Series(utc).dt.tz_localize("UTC").astype(TIME_DTYPE)
+    return times
+
+
+def _has_offset(text: pd.Series[Any]) -> pd.Series[Any]:
+    """Which texts end in a UTC offset or Z. Read from the last six characters, of which an
+    export has few distinct values, so the regex runs per distinct ending, not per row. (A
+    day-first date such as 03-04-2025 looks like one; the per-cell parser reads it right.)"""
+    endings = text.str.slice(-6)
+    aware = [e for e in endings.unique().tolist() if _OFFSET_END.search(str(e))]
+    return endings.isin(aware)
+
+
+def _iso(values: pd.Series[Any], utc: bool) -> np.ndarray[Any, Any]:
+    """The fast path: ISO 8601 texts parsed at once (NaT where that fails, for the per-cell
+    parser to retry); naive, or UTC when `utc`."""
+    try:
+        parsed = pd.to_datetime(values, format="ISO8601", errors="coerce", utc=utc)
+    except (ValueError, TypeError):  # e.g. offsets the ending check missed: retry per cell
+        return np.full(len(values), np.datetime64("NaT"), dtype="datetime64[us]")
+    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+        if not utc:
+            return np.full(len(values), np.datetime64("NaT"), dtype="datetime64[us]")
+        parsed = parsed.dt.tz_localize(None)
+    result: np.ndarray[Any, Any] = parsed.to_numpy(dtype="datetime64[us]").copy()
+    return result
+
+
+def _localize(naive: np.ndarray[Any, Any], header: str, ctx: _Context) -> np.ndarray[Any, Any]:
+    """Local wall-clock times in `ctx.tz` as UTC; times skipped or repeated by a daylight-saving
+    change are resolved (forward / first occurrence) and flagged."""
+    assert ctx.tz is not None
+    wall = pd.Series(naive)
+    where = zone(ctx.tz)
+    strict = wall.dt.tz_localize(where, ambiguous="NaT", nonexistent="NaT")
+    loose = wall.dt.tz_localize(
+        where, ambiguous=np.ones(len(wall), dtype=bool), nonexistent="shift_forward"
+    )
+    trouble = wall.notna().to_numpy() & strict.isna().to_numpy()
+    for position in np.flatnonzero(trouble).tolist():
+        clock, got = _at(wall, position), _at(loose, position)
+        shown = f"{clock:%Y-%m-%d %H:%M:%S}"
+        if got.tz_localize(None) != clock:
+            ctx.flag(
+                int(position),
+                header,
+                f"local time {shown} does not exist in {ctx.tz} (clocks jumped forward)",
+                f"moved forward to {got.isoformat(sep=' ')}",
+            )
+        else:
+            ctx.flag(
+                int(position),
+                header,
+                f"local time {shown} happens twice in {ctx.tz} (clocks went back)",
+                f"read as the first, {got.isoformat(sep=' ')}",
+            )
+    result: np.ndarray[Any, Any] = (
+        loose.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+    )
+    return result
+
+
+def _at(series: pd.Series[Any], position: int) -> Any:
+    return series.iat[position]
+
+
+def _parse_one(value: str, dayfirst: bool) -> datetime | str:
+    """One time the fast ISO parser could not read, or the reason it is not a time."""
+    text = value.strip()
+    if _NUMBER.fullmatch(text):
+        return _from_number(text)
+    text = _cjk(text)
+    match = _YMD.fullmatch(text)
+    if match:
+        year, month, day = match.group(1, 2, 3)
+        found = _assemble(int(year), int(month), int(day), match.groups()[3:])
+        return found or f"{value!r} is not a valid date and time"
+    match = _DMY.fullmatch(text)
+    if match:
+        first, second, year = match.group(1, 2, 3)
+        day, month = (first, second) if dayfirst else (second, first)
+        full_year = int(year) + 2000 if len(year) == 2 else int(year)
+        found = _assemble(full_year, int(month), int(day), match.groups()[3:])
+        if found is not None:
+            return found
+        if dayfirst:
+            return f"{value!r} is not a valid date read day first (dd-mm-yyyy)"
+        return (
+            f"{value!r} is not a valid date read month first (mm/dd/yyyy): if your dates are "
+            "written day first, pass dayfirst=True"
+        )
+    for layout in _NAMED_MONTHS:
+        try:
+            return datetime.strptime(text, layout)
+        except ValueError:
+            continue
+    return f"{value!r} is not a time leadrouter can read: write ISO 8601, e.g. 2025-03-03 09:15"
+
+
+def _from_number(text: str) -> datetime | str:
+    if "." not in text and len(text) == 10:
+        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=int(text))
+    if "." not in text and len(text) == 13:
+        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=int(text))
+    number = float(text)
+    low, high = _EXCEL_RANGE
+    if low <= number <= high:
+        return _EXCEL_EPOCH + timedelta(seconds=round(number * 86400))
+    return (
+        f"{text!r} is a number, not a time (Excel serial dates run from {low:.0f} to "
+        f"{high:.0f}, i.e. 1954 to 2119; Unix times have 10 or 13 digits)"
+    )
+
+
+def _cjk(text: str) -> str:
+    """ "2025年3月3日 9时15分" -> "2025-3-3 9:15"."""
+    if not re.search("[年月日时点分秒]", text):
+        return text
+    text = re.sub(r"(\d)\s*[年月]\s*", r"\1-", text)
+    text = re.sub(r"(\d)\s*日", r"\1", text)
+    text = re.sub(r"(\d)\s*[时点分]\s*(?=\d)", r"\1:", text)
+    return re.sub(r"(\d)\s*[时点分秒]\s*$", r"\1", text)
+
+
+def _assemble(year: int, month: int, day: int, rest: tuple[str | None, ...]) -> datetime | None:
+    hour, minute, second, fraction, half, offset = rest
+    try:
+        clock = int(hour or 0)
+        if half:
+            if not 1 <= clock <= 12:
+                return None
+            clock = clock % 12 + (12 if half.lower() == "pm" else 0)
+        micro = int((fraction or "0")[:6].ljust(6, "0"))
+        tzinfo: timezone | None = None
+        if offset:
+            if offset in "zZ":
+                tzinfo = UTC
+            else:
+                sign = -1 if offset[0] == "-" else 1
+                digits = offset[1:].replace(":", "")
+                delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0))
+                tzinfo = timezone(sign * delta)
+        return datetime(
+            year, month, day, clock, int(minute or 0), int(second or 0), micro, tzinfo=tzinfo
+        )
+    except ValueError:
+        return None
+
+
+def _numbers(
+    column: pd.Series[Any], text: pd.Series[Any], header: str, field: str, ctx: _Context
+) -> np.ndarray[Any, Any]:
+    missing = _blank(text).to_numpy()
+    if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
+        values = column.to_numpy(dtype="float64", na_value=np.nan)
+    else:
+        cleaned = text.str.replace(_NUMBER_JUNK, "", regex=True).where(~missing)
+        parsed = pd.to_numeric(cleaned, errors="coerce")
+        values = np.asarray(parsed, dtype="float64")
+    values = values.copy()
+    bad = ~missing & ~np.isfinite(values)
+    for position in np.flatnonzero(bad).tolist():
+        ctx.reject(int(position), header, f"{text.iat[position]!r} is not a number")
+    if field in ("cost", "amount"):
+        negative = np.isfinite(values) & (values < 0)
+        for position in np.flatnonzero(negative).tolist():
+            ctx.reject(
+                int(position), header, f"{text.iat[position]!r} is negative: a {field} is 0 or more"
+            )
+        bad |= negative
+    values[bad] = np.nan
+    return values
+
+
+def _booleans(text: pd.Series[Any], header: str, field: str, ctx: _Context) -> np.ndarray[Any, Any]:
+    missing = _blank(text).to_numpy()
+    lowered = text.str.lower()
+    values = np.full(len(text), None, dtype=object)
+    hint = ""
+    if field == "converted":
+        hint = f"; if the column holds sale dates, map it: columns={{{header!r}: 'converted_at'}}"
+    words = lowered.tolist()
+    originals = text.tolist()
+    for position in np.flatnonzero(~missing).tolist():
+        word = _WORDS.get(words[position])
+        if word is None:
+            ctx.reject(
+                position,
+                header,
+                f"{originals[position]!r} is not yes or no (write yes/no, true/false, 1/0 or "
+                f"是/否){hint}",
+            )
+        else:
+            values[position] = word
+    return values
+
+
+# --------------------------------------------------------------------------- rows
+
+
+def _require(
+    data: dict[str, Any], texts: dict[str, pd.Series[Any]], mapping: dict[str, str], ctx: _Context
+) -> None:
+    """Reject rows without a lead id or arrival time, and later rows repeating a lead id."""
+    id_header, at_header = mapping["lead_id"], mapping["arrived_at"]
+    ids = data["lead_id"]
+    for position in np.flatnonzero(_blank(texts[at_header]).to_numpy()).tolist():
+        ctx.reject(int(position), at_header, "no arrival time: every lead needs one")
+    first: dict[str, int] = {}
+    for position, lead_id in enumerate(ids):
+        if lead_id is None:
+            ctx.reject(position, id_header, "no lead id: every row needs one")
+        elif lead_id in first:
+            ctx.reject(
+                position,
+                id_header,
+                f"lead id {lead_id!r} is already in row {ctx.rows[first[lead_id]]}: one row per "
+                "lead, the first is kept",
+            )
+        else:
+            first[lead_id] = position
+
+
+def _frame(
+    data: dict[str, Any],
+    raw: pd.DataFrame,
+    texts: dict[str, pd.Series[Any]],
+    mapping: dict[str, str],
+    kept: np.ndarray[Any, Any],
+) -> pd.DataFrame:
+    """The kept rows as a History frame: parsed fields, defaults for absent ones, `converted`
+    derived, other columns as features."""
+    n = len(kept)
+    out: dict[str, Any] = {}
+    for name in COLUMNS:
+        value = data.get(name)
+        if isinstance(value, pd.Series):
+            out[name] = value.iloc[kept].reset_index(drop=True)
+        elif value is not None:
+            out[name] = np.asarray(value)[kept]
+        elif name in TIME_FIELDS:
+            out[name] = pd.Series(pd.NaT, index=pd.RangeIndex(n), dtype=TIME_DTYPE)
+        elif name in NUMBER_FIELDS:
+            out[name] = np.full(n, np.nan)
+        else:
+            out[name] = np.full(n, None, dtype=object)
+    sold = out["converted_at"].notna().to_numpy() | (np.nan_to_num(out["amount"]) > 0)
+    out["converted"] = np.array([flag is True for flag in out["converted"]]) | sold
+    frame = pd.DataFrame(out)
+    mapped = set(mapping.values())
+    for header in raw.columns:
+        if header in mapped:
+            continue
+        name = header if header not in COLUMNS else f"{header} (unmapped)"
+        column = raw[header]
+        if _is_text(column):
+            column = texts[header]
+        column = column.reset_index(drop=True).where(~_blank(texts[header]))
+        frame[name] = column.iloc[kept].reset_index(drop=True)
+    return frame
+
+
+def _is_text(column: pd.Series[Any]) -> bool:
+    """True for a column of strings (read from CSV, or built from Python strings)."""
+    if column.dtype != object:
+        return pd.api.types.is_string_dtype(column.dtype)
+    return all(isinstance(value, str) for value in column if not pd.isna(value))
+
+
+_WHAT = {"assigned_at": "assignment", "first_touch_at": "first touch", "converted_at": "sale"}
+
+
+def _check_order(
+    frame: pd.DataFrame, mapping: dict[str, str], kept: np.ndarray[Any, Any], ctx: _Context
+) -> None:
+    """Move an assignment, first touch or sale dated before the lead (or before the assignment)
+    to that time, and flag it, so the logged events replay in order."""
+    arrived = frame["arrived_at"]
+    assigned = frame["assigned_at"]
+    for field in ("assigned_at", "first_touch_at", "converted_at"):
+        values = frame[field]
+        floor = arrived if field == "assigned_at" else assigned.where(assigned.notna(), arrived)
+        early = (values.notna() & (values < floor)).to_numpy()
+        for position in np.flatnonzero(early).tolist():
+            before = (
+                "the assignment"
+                if field != "assigned_at" and not pd.isna(_at(assigned, position))
+                else "the lead arrived"
+            )
+            ctx.flag(
+                int(kept[position]),
+                mapping[field],
+                f"{_WHAT[field]} dated {_show(values.iat[position], ctx.tz)}, before {before}",
+                f"set to {_show(floor.iat[position], ctx.tz)}",
+            )
+        frame.loc[early, field] = floor[early]
+        if field == "assigned_at":
+            assigned = frame["assigned_at"]
+
+
+def _orphans(
+    frame: pd.DataFrame, mapping: dict[str, str], kept: np.ndarray[Any, Any], ctx: _Context
+) -> None:
+    """Flag leads with an outcome but no rep: kept, but they log no events beyond Arrived."""
+    sale_header = mapping.get("converted_at") or mapping.get("amount") or mapping.get("converted")
+    outcomes = (
+        ("first touch", mapping.get("first_touch_at"), frame["first_touch_at"].notna()),
+        ("verdict", mapping.get("valid"), frame["valid"].notna()),
+        ("sale", sale_header, frame["converted"]),
+    )
+    no_rep = frame["rep_id"].isna().to_numpy()
+    done = np.zeros(len(frame), dtype=bool)
+    for what, header, present in outcomes:
+        if header is None:
+            continue
+        for position in np.flatnonzero(no_rep & present.to_numpy(dtype=bool) & ~done).tolist():
+            done[position] = True
+            ctx.flag(
+                int(kept[position]),
+                header,
+                f"a {what} but no rep",
+                "kept in to_frame(); events log only its arrival (the ledger needs the rep who "
+                "held the lead)",
+            )
+
+
+def _show(value: Any, tz: str | None) -> str:
+    stamp = pd.Timestamp(value).tz_convert(zone(tz or "UTC"))
+    return stamp.isoformat(sep=" ")

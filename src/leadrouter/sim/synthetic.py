@@ -1,0 +1,559 @@
+"""synthetic(): a realistic sales team's history, generated from parameters you can see.
+
+The generator exists so that the demo, the docs and the tests walk the same path a real user takes
+(an export, loaded and compared), and so that calibration can be tested against a known truth:
+the returned History carries every generating parameter in `history.truth`.
+
+What it models, and where each default comes from (figures marked *assumption* are choices that
+make a plausible team, not findings; change them with the keyword arguments):
+
+- **Arrivals.** `n_leads` leads over `days` days from `start`, in local time `tz`
+  (Asia/Shanghai). Days are weighted by weekday (`WEEKLY`: weekdays 0.9-1.0, Saturday 0.5,
+  Sunday 0.4) and hours by `HOURLY`, which peaks 10:00-11:00 and 14:00-17:00 with an evening tail
+  and few leads at night: the shape of web-form and ad leads filled in during the working day
+  (*assumption*).
+- **Sources** (`SOURCES`): search, feed, social, website, referral and expo, with typical lead
+  costs from 40 to 320 (each lead's cost varies ±25%, so every cost lies in 30-400, the range
+  paid for bought leads) and valid-lead rates from 20% (social) to 60% (referral) - the 20-60%
+  range sales teams report for paid leads (*assumption* per source). A lead's own chance of being
+  valid moves with its latent intent, around its source's rate.
+- **Leads** get a region, product (`PRODUCTS`: basic, pro, enterprise, with close rates 35%, 25%
+  and 12% for a valid lead that was reached, and typical amounts 3,000 / 12,000 / 60,000) and
+  segment (industry). `score` (0-100) is a noisy reading of the latent intent and `grade` (A-D)
+  its quartile band, so a grader has something real, but imperfect, to learn.
+- **Reps** (`n_reps`, ids rep01...) work Monday-Friday 09:00-18:00 and Saturday 10:00-16:00 local
+  time (a six-day week is common in Chinese sales teams; *assumption*). Each has a daily capacity
+  for first touches (`capacity`: a multiple of the average daily leads per rep, drawn from
+  1.0-2.0, so the slowest reps just keep up on an average day and fall behind on busy ones), a
+  pick-up lag (mean 5-60 working minutes), a neglect rate (2-10% of their leads are never
+  touched), and a skill: a rep effect (normal, sd 0.35 on the log-odds of closing) plus a rep x
+  segment effect (sd 0.30) - odds of closing differ about threefold between the best and the
+  worst rep (*assumption*).
+- **Logged assignment** is equal rotation in order of arrival, seconds after the lead arrives;
+  every rep sees every kind of lead, as in a team that rotates.
+- **First touch** comes when the rep gets to the lead: each rep works their leads in order, one
+  first touch per `1/capacity` of a working day, after their pick-up lag, and only in working
+  hours - so a lead's delay grows with its rep's load and with nights and Sundays.
+- **Contact** decays with the first-touch delay (`ContactDecay`): the chance of reaching a valid
+  lead is `floor + (at_zero - floor) * 0.5 ** (delay / half_life)`, by default 75% at once, 30%
+  after a long wait, half-life one hour; an invalid lead (wrong number, no interest) is reached
+  0.6 times as often. The Lead Response Management study (MIT / InsideSales, 2007: odds of contact
+  100x lower at 30 than at 5 minutes) and HBR's "The Short Life of Online Sales Leads" (2011:
+  firms responding within an hour ~7x as likely to qualify the lead) motivate a decay; both are
+  observational and aggregated across firms, so the default is much gentler than those figures
+  and is a parameter, never a constant. The realised contact rate (reached / leads) lands in
+  the 20-55% typical of real-time web leads.
+- **Verdict and sale.** A touched lead is tagged with its true validity; a valid lead that was
+  reached buys with its product's close rate, moved by its rep's skill in its segment and its
+  intent; the sale comes on average two working days after the first touch. The realised close
+  rate (sales / leads) lands in the typical 2-15%.
+
+Every random number comes from one generator seeded by `seed`, so a seed gives the same History
+on every machine.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import attrs
+import numpy as np
+import pandas as pd
+
+from leadrouter._util import EMPTY, FrozenMap, freeze
+from leadrouter.errors import ConfigError
+from leadrouter.model import Rep, zone
+from leadrouter.sim.history import COLUMNS, History
+
+__all__ = [
+    "HOURLY",
+    "PRODUCTS",
+    "REGIONS",
+    "SEGMENTS",
+    "SOURCES",
+    "WEEKLY",
+    "WORK_HOURS",
+    "ContactDecay",
+    "Product",
+    "RepTruth",
+    "Source",
+    "SyntheticTruth",
+    "synthetic",
+]
+
+
+def _probability(inst: object, attr: attrs.Attribute[Any], value: float) -> None:
+    if not 0.0 < value < 1.0:
+        raise ConfigError(f"{type(inst).__name__}.{attr.name} must be in (0, 1), got {value!r}")
+
+
+def _positive(inst: object, attr: attrs.Attribute[Any], value: float) -> None:
+    if not value > 0:
+        raise ConfigError(f"{type(inst).__name__}.{attr.name} must be > 0, got {value!r}")
+
+
+@attrs.frozen
+class Source:
+    """Where leads come from: `share` of all leads (relative), typical `cost` per lead, and the
+    share of its leads that are valid (`valid_rate`)."""
+
+    name: str
+    share: float = attrs.field(validator=_positive)
+    cost: float = attrs.field(validator=_positive)
+    valid_rate: float = attrs.field(validator=_probability)
+
+
+@attrs.frozen
+class Product:
+    """What a lead asks about: `share` of leads (relative), `close_rate` (chance a valid lead
+    that was reached buys, for an average rep and lead) and typical sale `price`."""
+
+    name: str
+    share: float = attrs.field(validator=_positive)
+    close_rate: float = attrs.field(validator=_probability)
+    price: float = attrs.field(validator=_positive)
+
+
+@attrs.frozen
+class ContactDecay:
+    """The chance that the first touch reaches a valid lead, as the delay from assignment to
+    first touch grows: `floor + (at_zero - floor) * 0.5 ** (delay / half_life)`.
+
+    An invalid lead (wrong number, no interest) is reached `invalid` times as often.
+
+    Defaults: 75% when called at once, 30% after a long wait, half the difference lost every
+    hour; invalid leads reached 0.6 times as often (*assumption*, much gentler than the
+    observational figures that motivate a decay; see the module docstring).
+    """
+
+    at_zero: float = attrs.field(default=0.75, validator=_probability)
+    floor: float = attrs.field(default=0.30, validator=_probability)
+    half_life: timedelta = attrs.field(default=timedelta(hours=1))
+    invalid: float = attrs.field(default=0.6, validator=_probability)
+
+    def __attrs_post_init__(self) -> None:
+        if self.floor > self.at_zero:
+            raise ConfigError(
+                f"ContactDecay.floor ({self.floor}) must not exceed at_zero ({self.at_zero})"
+            )
+        if self.half_life <= timedelta(0):
+            raise ConfigError(f"ContactDecay.half_life must be positive, got {self.half_life}")
+
+    def __call__(self, delay: timedelta) -> float:
+        """The chance of reaching a valid lead first touched `delay` after assignment."""
+        return float(self.minutes(np.array([delay.total_seconds() / 60.0]))[0])
+
+    def minutes(self, delay: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        """`__call__` for an array of delays in minutes."""
+        half = self.half_life.total_seconds() / 60.0
+        decay = np.power(0.5, np.maximum(delay, 0.0) / half)
+        result: np.ndarray[Any, Any] = self.floor + (self.at_zero - self.floor) * decay
+        return result
+
+
+@attrs.frozen
+class RepTruth:
+    """One generated rep: `capacity` (first touches per full working day), `pickup` (mean
+    working minutes before picking up a new lead), `neglect` (chance a lead is never touched),
+    `effect` (log-odds shift of closing) and `segment_effects` (extra shift per segment)."""
+
+    id: str
+    capacity: float
+    pickup: float
+    neglect: float
+    effect: float
+    segment_effects: FrozenMap[float] = attrs.field(
+        default=EMPTY, converter=freeze, repr=lambda f: repr(dict(f))
+    )
+
+
+SOURCES = (
+    Source("search", share=0.30, cost=160.0, valid_rate=0.50),
+    Source("feed", share=0.30, cost=90.0, valid_rate=0.30),
+    Source("social", share=0.15, cost=60.0, valid_rate=0.20),
+    Source("website", share=0.12, cost=40.0, valid_rate=0.45),
+    Source("referral", share=0.08, cost=120.0, valid_rate=0.60),
+    Source("expo", share=0.05, cost=320.0, valid_rate=0.55),
+)
+"""Default sources: 搜索推广 search ads, 信息流 in-feed ads, social, the website form, 转介绍
+referrals (cost = the referral reward) and 展会 trade-show scans."""
+
+PRODUCTS = (
+    Product("basic", share=0.55, close_rate=0.35, price=3000.0),
+    Product("pro", share=0.35, close_rate=0.25, price=12000.0),
+    Product("enterprise", share=0.10, close_rate=0.12, price=60000.0),
+)
+"""Default products: cheaper products close more often."""
+
+SEGMENTS: Mapping[str, float] = FrozenMap(
+    {"education": 0.30, "retail": 0.30, "manufacturing": 0.20, "services": 0.20}
+)
+"""Default segments (customer industry) and their shares."""
+
+REGIONS: Mapping[str, float] = FrozenMap({"north": 0.30, "east": 0.30, "south": 0.25, "west": 0.15})
+"""Default regions and their shares."""
+
+HOURLY = (
+    0.2, 0.1, 0.1, 0.1, 0.1, 0.2, 0.4, 0.8, 1.6, 2.6, 3.0, 2.8,
+    1.8, 2.2, 2.8, 2.9, 2.6, 2.2, 1.6, 1.4, 1.3, 1.1, 0.7, 0.4,
+)  # fmt: skip
+"""Relative arrivals per local hour 0-23: business-hours peak, lunch dip, evening tail."""
+
+WEEKLY = (1.0, 1.0, 1.0, 0.95, 0.9, 0.5, 0.4)
+"""Relative arrivals per weekday, Monday first: fewer at weekends."""
+
+WORK_HOURS: tuple[tuple[int, int] | None, ...] = (
+    (9, 18),
+    (9, 18),
+    (9, 18),
+    (9, 18),
+    (9, 18),
+    (10, 16),
+    None,
+)
+"""Reps' working hours per weekday (local), Monday first; None = day off."""
+
+_FULL_DAY = 540.0
+"""Working minutes in a full day: capacity is first touches per this much working time."""
+_INTENT_VALID = 0.8
+_INTENT_CLOSE = 0.6
+_SALE_LAG = 2 * _FULL_DAY
+
+
+@attrs.frozen
+class SyntheticTruth:
+    """The parameters a synthetic History was generated from, for checks that compare what a
+    model learns with what is true.
+
+    `per_lead` has one row per lead: `lead_id`, `intent` (latent, standard normal), `p_valid`,
+    `valid` (true state), `touched`, `delay_minutes` (assignment to first touch; NaN when never
+    touched), `p_reach` (chance the first touch reached it), `p_close` (chance it buys if valid
+    and reached, with its rep) and `converted`.
+    """
+
+    seed: int
+    tz: str
+    start: date
+    days: int
+    sources: tuple[Source, ...]
+    products: tuple[Product, ...]
+    segments: FrozenMap[float] = attrs.field(converter=freeze)
+    regions: FrozenMap[float] = attrs.field(converter=freeze)
+    contact: ContactDecay
+    reps: tuple[RepTruth, ...]
+    hourly: tuple[float, ...]
+    weekly: tuple[float, ...]
+    work_hours: tuple[tuple[int, int] | None, ...]
+    intent_valid: float = _INTENT_VALID
+    intent_close: float = _INTENT_CLOSE
+    per_lead: pd.DataFrame = attrs.field(
+        factory=pd.DataFrame, eq=False, hash=False, repr=False, kw_only=True
+    )
+
+    def rep(self, rep_id: str) -> RepTruth:
+        """The generated rep with this id."""
+        for rep in self.reps:
+            if rep.id == rep_id:
+                return rep
+        raise KeyError(rep_id)
+
+    def close_probability(
+        self, rep_id: str, segment: str, product: str, intent: float = 0.0
+    ) -> float:
+        """The chance that a valid, reached lead of `segment` asking about `product` buys from
+        `rep_id` (at average intent unless given)."""
+        rep = self.rep(rep_id)
+        base = next(p.close_rate for p in self.products if p.name == product)
+        logit = (
+            _centred(base, self.intent_close)
+            + rep.effect
+            + rep.segment_effects.get(segment, 0.0)
+            + self.intent_close * intent
+        )
+        return float(1.0 / (1.0 + math.exp(-logit)))
+
+
+def _logit(p: float) -> float:
+    return math.log(p / (1.0 - p))
+
+
+def _centred(rate: float, spread: float) -> float:
+    """The log-odds whose average over a standard-normal intent shift of size `spread` gives
+    `rate` (probit approximation), so a source's or product's realised rate matches its rate."""
+    return _logit(rate) * math.sqrt(1.0 + math.pi * spread**2 / 8.0)
+
+
+def _sigmoid(x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    result: np.ndarray[Any, Any] = 1.0 / (1.0 + np.exp(-x))
+    return result
+
+
+def _shares(values: Sequence[float], what: str) -> np.ndarray[Any, Any]:
+    array = np.asarray(values, dtype=float)
+    if not len(array) or (array < 0).any() or not array.sum() > 0:
+        raise ConfigError(f"synthetic: {what} must be non-negative weights, not all zero")
+    result: np.ndarray[Any, Any] = array / array.sum()
+    return result
+
+
+class _WorkClock:
+    """Working minutes as a clock: `work(t)` counts working minutes from the start's midnight
+    to local minute `t`; `wall(w)` is the local minute when `w` working minutes have passed.
+    Touches and sales happen only on it, so nights and days off delay them."""
+
+    def __init__(
+        self, start: date, horizon: int, hours: tuple[tuple[int, int] | None, ...]
+    ) -> None:
+        opens = np.zeros(horizon)
+        lengths = np.zeros(horizon)
+        for day in range(horizon):
+            window = hours[(start + timedelta(days=day)).weekday()]
+            if window is not None:
+                opens[day] = window[0] * 60.0
+                lengths[day] = (window[1] - window[0]) * 60.0
+        self.opens = opens
+        self.lengths = lengths
+        self.before = np.concatenate([[0.0], np.cumsum(lengths)[:-1]])
+        self.after = self.before + lengths
+
+    def work(self, minutes: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        day = np.floor(minutes / 1440.0).astype(int)
+        into = minutes - day * 1440.0 - self.opens[day]
+        result: np.ndarray[Any, Any] = self.before[day] + np.clip(into, 0.0, self.lengths[day])
+        return result
+
+    def wall(self, work: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        day = np.searchsorted(self.after, work, side="left")
+        if (day >= len(self.after)).any():
+            raise ConfigError("synthetic: the reps' backlog runs past the generated calendar")
+        result: np.ndarray[Any, Any] = day * 1440.0 + self.opens[day] + (work - self.before[day])
+        return result
+
+
+def synthetic(
+    n_leads: int = 5000,
+    n_reps: int = 12,
+    days: int = 60,
+    seed: int = 0,
+    *,
+    start: date = date(2025, 3, 3),
+    tz: str = "Asia/Shanghai",
+    sources: Sequence[Source] = SOURCES,
+    products: Sequence[Product] = PRODUCTS,
+    segments: Mapping[str, float] = SEGMENTS,
+    regions: Mapping[str, float] = REGIONS,
+    contact: ContactDecay = ContactDecay(),
+    hourly: Sequence[float] = HOURLY,
+    weekly: Sequence[float] = WEEKLY,
+    work_hours: Sequence[tuple[int, int] | None] = WORK_HOURS,
+    capacity: tuple[float, float] = (1.0, 2.0),
+) -> History:
+    """A realistic team history of `n_leads` leads and `n_reps` reps over `days` days.
+
+    Every default and its source is described in this module's docstring (and in
+    docs/analyst/data.md): arrivals by hour (`hourly`) and weekday (`weekly`), `sources` with
+    their lead costs and valid rates, `products` with close rates and prices, `segments`,
+    `regions`, reps' `work_hours`, each rep's daily `capacity` (a multiple of the average daily
+    leads per rep, drawn uniformly from the range) and the `contact` decay with first-touch delay.
+    Assignments are logged as equal rotation. Deterministic for a `seed`.
+
+    Returns a History whose `truth` holds every generating parameter and, per lead, the true
+    chances (`truth.per_lead`); `to_csv()` writes it as an export.
+    """
+    if n_leads < 1 or n_reps < 1 or days < 1:
+        raise ConfigError(
+            f"synthetic: n_leads, n_reps and days must be at least 1, got {n_leads}, {n_reps}, "
+            f"{days}"
+        )
+    if len(hourly) != 24 or len(weekly) != 7 or len(work_hours) != 7:
+        raise ConfigError("synthetic: hourly needs 24 weights, weekly and work_hours 7 (Mon first)")
+    if not any(work_hours):
+        raise ConfigError("synthetic: work_hours has no working day")
+    low, high = capacity
+    if not 0 < low <= high:
+        raise ConfigError(f"synthetic: capacity must be a range (low, high) > 0, got {capacity}")
+    zone(tz)
+    sources, products = tuple(sources), tuple(products)
+    rng = np.random.default_rng(seed)
+    n = n_leads
+
+    # arrivals, local wall-clock minutes since the start's midnight
+    day_weights = [weekly[(start + timedelta(days=d)).weekday()] for d in range(days)]
+    day = rng.choice(days, size=n, p=_shares(day_weights, "weekly"))
+    hour = rng.choice(24, size=n, p=_shares(hourly, "hourly"))
+    second = rng.integers(0, 3600, size=n)
+    arrived = np.sort(day * 1440.0 + hour * 60.0 + second / 60.0)
+    assigned = arrived + rng.integers(5, 91, size=n) / 60.0
+
+    # what each lead is
+    src = rng.choice(len(sources), size=n, p=_shares([s.share for s in sources], "source shares"))
+    region_names = list(regions)
+    region = rng.choice(len(region_names), size=n, p=_shares(list(regions.values()), "regions"))
+    product = rng.choice(
+        len(products), size=n, p=_shares([p.share for p in products], "product shares")
+    )
+    segment_names = list(segments)
+    segment = rng.choice(len(segment_names), size=n, p=_shares(list(segments.values()), "segments"))
+    intent = rng.standard_normal(n)
+    noise = rng.standard_normal(n)
+    score = np.round(100.0 * _sigmoid(1.2 * (intent + 0.6 * noise)))
+    cost_noise = np.clip(rng.lognormal(0.0, 0.25, size=n), 0.75, 1.25)
+    cost = np.round(np.array([s.cost for s in sources])[src] * cost_noise, 2)
+    valid_logit = np.array([_centred(s.valid_rate, _INTENT_VALID) for s in sources])[src]
+    p_valid = _sigmoid(valid_logit + _INTENT_VALID * intent)
+    valid = rng.random(n) < p_valid
+    phone = _phones(rng, n)
+
+    # reps
+    width = max(2, len(str(n_reps)))
+    rep_ids = [f"rep{i + 1:0{width}d}" for i in range(n_reps)]
+    working_days = sum(1 for d in range(days) if work_hours[(start + timedelta(days=d)).weekday()])
+    demand = n / n_reps / max(working_days, 1)
+    reps = tuple(
+        RepTruth(
+            rep_id,
+            capacity=float(demand * rng.uniform(low, high)),
+            pickup=float(rng.uniform(5.0, 60.0)),
+            neglect=float(rng.uniform(0.02, 0.10)),
+            effect=float(rng.normal(0.0, 0.35)),
+            segment_effects={name: float(rng.normal(0.0, 0.30)) for name in segment_names},
+        )
+        for rep_id in rep_ids
+    )
+    rep = np.arange(n) % n_reps
+
+    # first touches: each rep works their leads in order, in working time
+    slowest = max((n / n_reps) / max(r.capacity, 1e-9) for r in reps)
+    horizon = days + int(slowest * 7 / 5) + 60
+    clock = _WorkClock(start, horizon, tuple(work_hours))
+    lag = rng.exponential(1.0, size=n) * np.array([r.pickup for r in reps])[rep]
+    neglected = rng.random(n) < np.array([r.neglect for r in reps])[rep]
+    ready = clock.work(assigned) + lag
+    touch_work = np.full(n, np.nan)
+    for index, member in enumerate(reps):
+        free = 0.0
+        service = _FULL_DAY / member.capacity
+        for i in np.flatnonzero((rep == index) & ~neglected):
+            begin = max(ready[i], free)
+            touch_work[i] = begin
+            free = begin + service
+    touched = ~neglected
+    touch = np.full(n, np.nan)
+    touch[touched] = clock.wall(touch_work[touched])
+
+    # outcomes
+    delay = np.where(touched, touch - assigned, np.nan)
+    p_reach = np.where(touched, contact.minutes(np.nan_to_num(delay)), 0.0)
+    p_reach = np.where(valid, p_reach, p_reach * contact.invalid)
+    reached = rng.random(n) < p_reach
+    close_logit = (
+        np.array([_centred(p.close_rate, _INTENT_CLOSE) for p in products])[product]
+        + np.array([r.effect for r in reps])[rep]
+        + np.array([[r.segment_effects[s] for s in segment_names] for r in reps])[rep, segment]
+        + _INTENT_CLOSE * intent
+    )
+    p_close = _sigmoid(close_logit)
+    converted = valid & reached & (rng.random(n) < p_close)
+    sale_work = clock.work(np.nan_to_num(touch)) + rng.exponential(_SALE_LAG, size=n)
+    sale = np.where(converted, clock.wall(np.where(converted, sale_work, 0.0)), np.nan)
+    price = np.array([p.price for p in products])[product]
+    amount = np.where(converted, np.round(price * rng.lognormal(0.0, 0.35, size=n), -1), np.nan)
+
+    lead_width = max(5, len(str(n)))
+    lead_ids = [f"L{i + 1:0{lead_width}d}" for i in range(n)]
+    grade = np.select([score >= 75, score >= 50, score >= 25], ["A", "B", "C"], "D")
+    frame = pd.DataFrame(
+        {
+            "lead_id": lead_ids,
+            "arrived_at": _aware(start, arrived, tz),
+            "source": np.array([s.name for s in sources])[src],
+            "region": np.array(region_names)[region],
+            "product": np.array([p.name for p in products])[product],
+            "segment": np.array(segment_names)[segment],
+            "grade": grade,
+            "score": score,
+            "cost": cost,
+            "contact": phone,
+            "rep_id": np.array(rep_ids)[rep],
+            "assigned_at": _aware(start, assigned, tz),
+            "first_touch_at": _aware(start, touch, tz),
+            "reached": np.where(touched, reached, False),
+            "valid": pd.array(
+                [bool(v) if t else None for v, t in zip(valid, touched, strict=True)],
+                dtype="boolean",
+            ),
+            "converted_at": _aware(start, sale, tz),
+            "amount": amount,
+            "converted": converted,
+        },
+        columns=list(COLUMNS),
+    )
+    per_lead = pd.DataFrame(
+        {
+            "lead_id": lead_ids,
+            "intent": intent,
+            "p_valid": p_valid,
+            "valid": valid,
+            "touched": touched,
+            "delay_minutes": delay,
+            "p_reach": p_reach,
+            "p_close": p_close,
+            "converted": converted,
+        }
+    )
+    truth = SyntheticTruth(
+        seed=seed,
+        tz=tz,
+        start=start,
+        days=days,
+        sources=sources,
+        products=products,
+        segments=dict(segments),
+        regions=dict(regions),
+        contact=contact,
+        reps=reps,
+        hourly=tuple(float(x) for x in hourly),
+        weekly=tuple(float(x) for x in weekly),
+        work_hours=tuple(work_hours),
+        per_lead=per_lead,
+    )
+    return History(
+        frame,
+        tz=tz,
+        roster=[Rep(rep_id) for rep_id in rep_ids],
+        truth=truth,
+        columns={name: name for name in COLUMNS},
+        origin=f"synthetic(seed={seed})",
+    )
+
+
+def _aware(start: date, minutes: np.ndarray[Any, Any], tz: str) -> pd.Series[Any]:
+    """Local wall-clock minutes since `start`'s midnight as UTC times, to the second. A local
+    time skipped by a daylight-saving jump moves forward; a repeated one is the first."""
+    seconds = np.round(np.nan_to_num(minutes, nan=0.0) * 60.0).astype("int64")
+    wall = np.datetime64(datetime.combine(start, datetime.min.time()), "s") + seconds.astype(
+        "timedelta64[s]"
+    )
+    local = pd.Series(wall.astype("datetime64[us]")).where(~np.isnan(minutes))
+    aware = local.dt.tz_localize(
+        zone(tz), ambiguous=np.ones(len(local), dtype=bool), nonexistent="shift_forward"
+    )
+    return aware.dt.tz_convert("UTC")
+
+
+def _phones(rng: np.random.Generator, n: int) -> list[str]:
+    """Distinct mainland-style mobile numbers (fictional)."""
+    prefixes = np.array(["13", "15", "17", "18", "19"])
+    numbers = rng.integers(0, 10**9, size=n)
+    head = rng.integers(0, len(prefixes), size=n)
+    result = [f"{prefixes[h]}{x:09d}" for h, x in zip(head, numbers, strict=True)]
+    seen: set[str] = set()
+    for i, phone in enumerate(result):
+        while phone in seen:
+            phone = f"{prefixes[rng.integers(0, len(prefixes))]}{rng.integers(0, 10**9):09d}"
+        seen.add(phone)
+        result[i] = phone
+    return result
