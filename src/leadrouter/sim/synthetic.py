@@ -545,15 +545,16 @@ def _aware(start: date, minutes: np.ndarray[Any, Any], tz: str) -> pd.Series[Any
 
 
 def _phones(rng: np.random.Generator, n: int) -> list[str]:
-    """Distinct mainland-style mobile numbers (fictional)."""
-    prefixes = np.array(["13", "15", "17", "18", "19"])
-    numbers = rng.integers(0, 10**9, size=n)
+    """Distinct 11-digit numbers starting "100", a prefix no mainland mobile number uses, so a
+    synthetic contact can never be a real person's."""
+    prefixes = np.array(["100"])
+    numbers = rng.integers(0, 10**8, size=n)
     head = rng.integers(0, len(prefixes), size=n)
-    result = [f"{prefixes[h]}{x:09d}" for h, x in zip(head, numbers, strict=True)]
+    result = [f"{prefixes[h]}{x:08d}" for h, x in zip(head, numbers, strict=True)]
     seen: set[str] = set()
     for i, phone in enumerate(result):
         while phone in seen:
-            phone = f"{prefixes[rng.integers(0, len(prefixes))]}{rng.integers(0, 10**9):09d}"
+            phone = f"{prefixes[rng.integers(0, len(prefixes))]}{rng.integers(0, 10**8):08d}"
         seen.add(phone)
         result[i] = phone
     return result
