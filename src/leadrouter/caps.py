@@ -15,6 +15,7 @@ from typing import Any
 
 import attrs
 
+from leadrouter._validators import cap_limit, valid_zone
 from leadrouter.context import Context
 from leadrouter.errors import ConfigError
 from leadrouter.model import zone
@@ -79,17 +80,6 @@ def period_start(now: datetime, period: str, tz: str) -> datetime | None:
 _NOBODY: frozenset[str] = frozenset()
 
 
-def _v_limit(inst: object, attr: attrs.Attribute[int | None], value: int | None) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-        raise ConfigError(
-            f"FixedCap.{attr.name} must be a whole number >= 0 or None, got {value!r}"
-        )
-
-
-def _v_tz(inst: object, attr: attrs.Attribute[str], value: str) -> None:
-    zone(value)
-
-
 @attrs.frozen
 class FixedCap(Cap):
     """At most `open` leads in a rep's book at once, and at most `daily` leads received (assigned
@@ -100,9 +90,9 @@ class FixedCap(Cap):
     tell a full book from a day's limit.
     """
 
-    open: int | None = attrs.field(default=None, validator=_v_limit)
-    daily: int | None = attrs.field(default=None, validator=_v_limit)
-    tz: str = attrs.field(default="UTC", validator=_v_tz)
+    open: int | None = attrs.field(default=None, validator=cap_limit)
+    daily: int | None = attrs.field(default=None, validator=cap_limit)
+    tz: str = attrs.field(default="UTC", validator=valid_zone)
     _full: dict[int, tuple[Callable[[], Any], datetime, frozenset[str]]] = attrs.field(
         factory=dict, init=False, eq=False, hash=False, repr=False
     )

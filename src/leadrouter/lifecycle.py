@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 import attrs
 
-from leadrouter.errors import ConfigError
+from leadrouter._validators import positive_duration
 from leadrouter.rules import Schedule
 
 __all__ = ["Lifecycle"]
-
-
-def _v_positive(inst: object, attr: attrs.Attribute[Any], value: timedelta | None) -> None:
-    if value is None:
-        return
-    if not isinstance(value, timedelta) or value <= timedelta(0):
-        raise ConfigError(
-            f"Lifecycle.{attr.name} must be a positive timedelta or None, got {value!r}"
-        )
 
 
 @attrs.frozen
@@ -35,8 +25,12 @@ class Lifecycle:
       otherwise they wait in the public pool for a claim.
     """
 
-    first_touch_sla: timedelta | None = attrs.field(default=None, validator=_v_positive)
-    expire_after: timedelta | None = attrs.field(default=None, validator=_v_positive)
+    first_touch_sla: timedelta | None = attrs.field(
+        default=None, validator=positive_duration("timedelta(minutes=30)", optional=True)
+    )
+    expire_after: timedelta | None = attrs.field(
+        default=None, validator=positive_duration("timedelta(minutes=30)", optional=True)
+    )
     reroute: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
     working_hours: Schedule | None = attrs.field(
         default=None,

@@ -3,16 +3,25 @@
 Importing this package loads numpy and pandas (`import leadrouter` alone does not).
 """
 
+from leadrouter.sim.anomalies import Anomaly, anomalies_frame, find_anomalies
+from leadrouter.sim.grading import Grader, fit_grader
 from leadrouter.sim.history import History
 from leadrouter.sim.loader import load_export
+from leadrouter.sim.sources import source_table
 from leadrouter.sim.synthetic import ContactDecay, Product, Source, SyntheticTruth, synthetic
 
 __all__ = [
+    "Anomaly",
     "ContactDecay",
+    "Grader",
     "History",
     "Product",
     "Source",
     "SyntheticTruth",
+    "anomalies_frame",
+    "find_anomalies",
+    "fit_grader",
     "load_export",
+    "source_table",
     "synthetic",
 ]

@@ -21,12 +21,12 @@ from typing import Any, Protocol, cast
 
 import attrs
 
+from leadrouter._validators import cap_limit, positive_duration, valid_zone
 from leadrouter.caps import day_start
 from leadrouter.context import Context, TickContext
 from leadrouter.errors import ConfigError
 from leadrouter.events import PUBLIC
 from leadrouter.ledger import LedgerView
-from leadrouter.model import zone
 from leadrouter.rules import lead_value
 from leadrouter.strategies.base import Pick, Release, Strategy, StrategyTags
 
@@ -78,24 +78,6 @@ def _pull_view(view: LedgerView) -> _PullView:
     return cast(_PullView, view)
 
 
-def _v_limit(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-        raise ConfigError(
-            f"GrabWithCaps.{attr.name} must be a whole number >= 0 or None (no cap), got {value!r}"
-        )
-
-
-def _v_duration(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
-    optional = attr.name == "idle_after"
-    if value is None and optional:
-        return
-    if not isinstance(value, timedelta) or value <= timedelta(0):
-        raise ConfigError(
-            f"GrabWithCaps.{attr.name} must be a positive timedelta"
-            f"{' or None (no idle limit)' if optional else ''}, got {value!r}"
-        )
-
-
 def _v_penalty(inst: object, attr: attrs.Attribute[str], value: object) -> None:
     if value not in PENALTIES:
         raise ConfigError(
@@ -111,10 +93,6 @@ def _v_name(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
             f"GrabWithCaps.{attr.name} must be a non-empty name without surrounding spaces, "
             f"got {value!r}"
         )
-
-
-def _v_tz(inst: object, attr: attrs.Attribute[str], value: str) -> None:
-    zone(value)
 
 
 @attrs.frozen(repr=False)
@@ -150,16 +128,18 @@ class GrabWithCaps(Strategy):
     answer is a function of the ledger, so it needs no history and a restart loses nothing.
     """
 
-    held: int | None = attrs.field(default=None, validator=_v_limit)
-    daily: int | None = attrs.field(default=None, validator=_v_limit)
-    idle_after: timedelta | None = attrs.field(default=None, validator=_v_duration)
+    held: int | None = attrs.field(default=None, validator=cap_limit)
+    daily: int | None = attrs.field(default=None, validator=cap_limit)
+    idle_after: timedelta | None = attrs.field(
+        default=None, validator=positive_duration("timedelta(minutes=30)", optional=True)
+    )
     cooldown: timedelta = attrs.field(
-        default=timedelta(hours=1), kw_only=True, validator=_v_duration
+        default=timedelta(hours=1), kw_only=True, validator=positive_duration("timedelta(hours=1)")
     )
     penalty: str = attrs.field(default="cooldown", kw_only=True, validator=_v_penalty)
     pool: str = attrs.field(default=PUBLIC, kw_only=True, validator=_v_name)
     pool_by: str | None = attrs.field(default=None, kw_only=True, validator=_v_name)
-    tz: str = attrs.field(default="UTC", kw_only=True, validator=_v_tz)
+    tz: str = attrs.field(default="UTC", kw_only=True, validator=valid_zone)
 
     tags = StrategyTags(pull=True)
 

@@ -21,6 +21,7 @@ from typing import Any, Protocol, runtime_checkable
 import attrs
 
 from leadrouter._util import FrozenMap, check_aware
+from leadrouter._validators import non_negative_number, positive_duration
 from leadrouter.caps import day_start
 from leadrouter.context import Context
 from leadrouter.errors import ConfigError
@@ -46,6 +47,10 @@ class _Fit:
     notes: dict[str, str]
 
 
+WINDOW = positive_duration("timedelta(days=30)")
+PRIOR = non_negative_number("pseudo-leads at the team rate; 20 is a good start, 0 means raw rates")
+
+
 def shrunk(value: float, n: float, team: float, prior_strength: float) -> float:
     """`(value + k * team) / (n + k)`: a per-lead rate from `value` over `n` leads, pulled toward
     the team's rate `team` as if the rep also had `k = prior_strength` leads at the team rate
@@ -53,28 +58,6 @@ def shrunk(value: float, n: float, team: float, prior_strength: float) -> float:
     if n + prior_strength <= 0:
         return team
     return (value + prior_strength * team) / (n + prior_strength)
-
-
-def _v_window(inst: object, attr: attrs.Attribute[timedelta], value: timedelta) -> None:
-    if not isinstance(value, timedelta) or value <= timedelta(0):
-        example = "timedelta(hours=1)" if attr.name == "sla" else "timedelta(days=30)"
-        raise ConfigError(
-            f"{type(inst).__name__}.{attr.name} must be a positive timedelta, e.g. {example}, "
-            f"got {value!r}"
-        )
-
-
-def _v_prior(inst: object, attr: attrs.Attribute[float], value: float) -> None:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or value < 0
-    ):
-        raise ConfigError(
-            f"{type(inst).__name__}.prior_strength must be a finite number >= 0 (pseudo-leads at "
-            f"the team rate; 20 is a good start, 0 means raw rates), got {value!r}"
-        )
 
 
 @attrs.frozen(repr=False)
@@ -94,8 +77,8 @@ class _DailyWeighted(Weighted):
         factory=weakref.WeakKeyDictionary, init=False, eq=False, repr=False, hash=False
     )
 
-    window: timedelta = attrs.field(validator=_v_window)
-    prior_strength: float = attrs.field(validator=_v_prior)
+    window: timedelta = attrs.field(validator=WINDOW)
+    prior_strength: float = attrs.field(validator=PRIOR)
 
     def _fit(
         self, view: LedgerView, ids: list[str], since: datetime, until: datetime
@@ -253,8 +236,8 @@ class PerformanceWeighted(_DailyWeighted):
     long a good or bad run is remembered) are the levers.
     """
 
-    window: timedelta = attrs.field(default=timedelta(days=30), validator=_v_window)
-    prior_strength: float = attrs.field(default=20.0, validator=_v_prior)
+    window: timedelta = attrs.field(default=timedelta(days=30), validator=WINDOW)
+    prior_strength: float = attrs.field(default=20.0, validator=PRIOR)
     measure: str = attrs.field(default="conversion", validator=_v_measure)
     points: FrozenMap[float] | None = attrs.field(default=None, converter=_points)
 

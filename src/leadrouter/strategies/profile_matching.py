@@ -43,11 +43,12 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import attrs
 
 from leadrouter._util import check_aware, stable_key
+from leadrouter._validators import non_negative_number, positive_duration, valid_zone
 from leadrouter.caps import day_start
 from leadrouter.context import Context
 from leadrouter.errors import ConfigError, InvalidValueError, StrategyError
 from leadrouter.ledger import LedgerView
-from leadrouter.model import Lead, Rep, zone
+from leadrouter.model import Lead, Rep
 from leadrouter.strategies.base import Pick, Strategy, StrategyTags
 
 if TYPE_CHECKING:
@@ -82,37 +83,12 @@ def _v_scorer(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
         )
 
 
-def _v_prior(inst: object, attr: attrs.Attribute[float], value: float) -> None:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or value < 0
-    ):
-        raise ConfigError(
-            f"ProfileMatching.prior_strength must be a finite number >= 0 (pseudo-leads at the "
-            f"segment rate; 20 is a good start, 0 means raw rates), got {value!r}"
-        )
-
-
-def _v_window(inst: object, attr: attrs.Attribute[timedelta], value: timedelta) -> None:
-    if not isinstance(value, timedelta) or value <= timedelta(0):
-        raise ConfigError(
-            f"ProfileMatching.window must be a positive timedelta, e.g. timedelta(days=90), "
-            f"got {value!r}"
-        )
-
-
 def _v_feature(inst: object, attr: attrs.Attribute[str], value: str) -> None:
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(
             f"ProfileMatching.feature must name a lead field (e.g. 'segment', 'product', "
             f"'region') or a key of Lead.features, got {value!r}"
         )
-
-
-def _v_tz(inst: object, attr: attrs.Attribute[str], value: str) -> None:
-    zone(value)
 
 
 def _feature(lead: Lead, name: str) -> str:
@@ -295,10 +271,18 @@ class ProfileMatching(Strategy):
     """
 
     scorer: Callable[[Lead, Rep], float] | None = attrs.field(default=None, validator=_v_scorer)
-    prior_strength: float = attrs.field(default=20.0, kw_only=True, validator=_v_prior)
-    window: timedelta = attrs.field(default=timedelta(days=90), kw_only=True, validator=_v_window)
+    prior_strength: float = attrs.field(
+        default=20.0,
+        kw_only=True,
+        validator=non_negative_number(
+            "pseudo-leads at the segment rate; 20 is a good start, 0 means raw rates"
+        ),
+    )
+    window: timedelta = attrs.field(
+        default=timedelta(days=90), kw_only=True, validator=positive_duration("timedelta(days=90)")
+    )
     feature: str = attrs.field(default="segment", kw_only=True, validator=_v_feature)
-    tz: str = attrs.field(default="UTC", kw_only=True, validator=_v_tz)
+    tz: str = attrs.field(default="UTC", kw_only=True, validator=valid_zone)
     _cache: weakref.WeakKeyDictionary[Any, tuple[date, LearnedRates]] = attrs.field(
         factory=weakref.WeakKeyDictionary, init=False, eq=False, repr=False, hash=False
     )

@@ -11,14 +11,15 @@ from datetime import datetime, timedelta
 
 import attrs
 
+from leadrouter._validators import positive_duration
 from leadrouter.ledger import LedgerView
 from leadrouter.strategies.base import StrategyTags
 from leadrouter.strategies.performance_weighted import (
+    PRIOR,
+    WINDOW,
     _DailyWeighted,
     _Fit,
     _span,
-    _v_prior,
-    _v_window,
     shrunk,
 )
 
@@ -52,9 +53,11 @@ class UtilizationWeighted(_DailyWeighted):
     touched, reached or tagged — every rep gets weight 1: equal rotation by deficit.
     """
 
-    window: timedelta = attrs.field(default=timedelta(days=14), validator=_v_window)
-    prior_strength: float = attrs.field(default=20.0, validator=_v_prior)
-    sla: timedelta = attrs.field(default=timedelta(hours=1), validator=_v_window)
+    window: timedelta = attrs.field(default=timedelta(days=14), validator=WINDOW)
+    prior_strength: float = attrs.field(default=20.0, validator=PRIOR)
+    sla: timedelta = attrs.field(
+        default=timedelta(hours=1), validator=positive_duration("timedelta(hours=1)")
+    )
 
     tags = StrategyTags(needs_history=True)
 

@@ -37,10 +37,10 @@ from collections.abc import Mapping
 import attrs
 
 from leadrouter._util import stable_key
+from leadrouter._validators import valid_zone
 from leadrouter.caps import PERIODS, period_start
 from leadrouter.context import Context
 from leadrouter.errors import ConfigError
-from leadrouter.model import zone
 from leadrouter.strategies.base import Pick, Strategy
 
 __all__ = ["Weighted"]
@@ -49,10 +49,6 @@ __all__ = ["Weighted"]
 def _v_period(inst: object, attr: attrs.Attribute[str], value: str) -> None:
     if value not in PERIODS:
         raise ConfigError(f"period must be one of {', '.join(PERIODS)}, got {value!r}")
-
-
-def _v_tz(inst: object, attr: attrs.Attribute[str], value: str) -> None:
-    zone(value)
 
 
 def _v_catch_up(inst: object, attr: attrs.Attribute[float], value: float) -> None:
@@ -73,7 +69,7 @@ class Weighted(Strategy):
     """
 
     period: str = attrs.field(default="day", kw_only=True, validator=_v_period)
-    tz: str = attrs.field(default="UTC", kw_only=True, validator=_v_tz)
+    tz: str = attrs.field(default="UTC", kw_only=True, validator=valid_zone)
     catch_up: float = attrs.field(default=0.5, kw_only=True, validator=_v_catch_up)
 
     def weights(self, ctx: Context) -> Mapping[str, float]:
