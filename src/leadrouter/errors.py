@@ -7,6 +7,7 @@ Messages say what was wrong, where, and how to fix it.
 from __future__ import annotations
 
 __all__ = [
+    "BehaviourNeededError",
     "ConfigError",
     "DuplicateLeadError",
     "EmptyExportError",
@@ -82,3 +83,9 @@ class EmptyExportError(InvalidExportError):
 class NaiveExportTimeError(InvalidExportError, NaiveDatetimeError):
     """An export holds times without a zone and no `tz=` was given: leadrouter never guesses
     which zone the CRM wrote them in."""
+
+
+class BehaviourNeededError(LeadRouterError, ValueError):
+    """A simulation needs a behaviour model of the reps and none was given or can be derived: a
+    synthetic History carries its truth, a loaded export does not (pass `behaviour=` a fitted
+    or given model)."""

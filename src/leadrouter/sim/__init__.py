@@ -4,6 +4,9 @@ Importing this package loads numpy and pandas (`import leadrouter` alone does no
 """
 
 from leadrouter.sim.anomalies import Anomaly, anomalies_frame, find_anomalies
+from leadrouter.sim.behaviour import Behaviour, FittedBehaviour, GivenBehaviour, fit_behaviour
+from leadrouter.sim.compare import Comparison, compare
+from leadrouter.sim.engine import SimRun, simulate
 from leadrouter.sim.grading import Grader, fit_grader
 from leadrouter.sim.history import History
 from leadrouter.sim.loader import load_export
@@ -12,16 +15,24 @@ from leadrouter.sim.synthetic import ContactDecay, Product, Source, SyntheticTru
 
 __all__ = [
     "Anomaly",
+    "Behaviour",
+    "Comparison",
     "ContactDecay",
+    "FittedBehaviour",
+    "GivenBehaviour",
     "Grader",
     "History",
     "Product",
+    "SimRun",
     "Source",
     "SyntheticTruth",
     "anomalies_frame",
+    "compare",
     "find_anomalies",
+    "fit_behaviour",
     "fit_grader",
     "load_export",
+    "simulate",
     "source_table",
     "synthetic",
 ]

@@ -1,0 +1,791 @@
+"""The behaviour model: what the simulator needs to know about reps, given or fitted from history.
+
+A routing policy decides who gets a lead; what happens next (how soon the rep touches it, whether
+the prospect is reached, whether it buys) is the team's behaviour, which no policy changes. The
+simulator asks a `Behaviour` for each of these numbers:
+
+- `capacity(rep)`: first touches a rep makes per working day;
+- `touch_delay_minutes(rep, backlog, u)`: minutes from assignment to first touch, given how many
+  leads the rep already has waiting untouched, for a uniform draw `u`;
+- `p_contact(rep, lead, delay)`: chance that a first touch `delay` minutes after assignment
+  reaches a valid prospect (an invalid one is reached `invalid_contact` times as often);
+- `p_valid(lead)`: chance the lead is valid (a real prospect);
+- `p_convert(rep, lead)`: chance of a sale once a valid lead was reached;
+- `amount(rep, lead, u)`: the sale amount for a uniform draw `u`.
+
+`GivenBehaviour` takes these from explicit numbers (or from a synthetic History's truth, so the
+simulator can be checked against the model that made the data); `fit_behaviour` learns them from a
+History and says, in `gaps` and `summary()`, what the data could not support.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from statistics import NormalDist
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import attrs
+
+from leadrouter._util import EMPTY, FrozenMap, freeze
+from leadrouter.errors import ConfigError
+from leadrouter.model import Lead
+
+if TYPE_CHECKING:
+    from leadrouter.sim.history import History
+    from leadrouter.sim.synthetic import SyntheticTruth
+
+__all__ = [
+    "WORKDAY_MINUTES",
+    "Behaviour",
+    "FittedBehaviour",
+    "GivenBehaviour",
+    "fit_behaviour",
+]
+
+WORKDAY_MINUTES = 540.0
+"""Working minutes in a working day (09:00-18:00): a rep with capacity c needs
+`WORKDAY_MINUTES / c` minutes per first touch."""
+
+_NORMAL = NormalDist()
+
+
+@runtime_checkable
+class Behaviour(Protocol):
+    """What the simulator needs to know about reps; fitted from history or given."""
+
+    def capacity(self, rep_id: str) -> float:
+        """Leads a rep works (first-touches) per working day; a lower bound when fitted."""
+        ...
+
+    def touch_delay_minutes(self, rep_id: str, backlog: int, u: float) -> float:
+        """Minutes from assignment to first touch, given the rep's open untouched backlog and a
+        uniform `u` in (0, 1); never negative, non-decreasing in `backlog` and in `u`."""
+        ...
+
+    def p_contact(self, rep_id: str, lead: Lead, delay_minutes: float) -> float:
+        """Probability the first-touch attempt reaches the (valid) prospect, decaying with
+        delay."""
+        ...
+
+    def p_valid(self, lead: Lead) -> float:
+        """Probability the lead is valid (a real prospect)."""
+        ...
+
+    def p_convert(self, rep_id: str, lead: Lead) -> float:
+        """Probability of a sale given the lead was reached (and valid)."""
+        ...
+
+    def amount(self, rep_id: str, lead: Lead, u: float) -> float:
+        """The sale amount for a uniform `u` in (0, 1), non-decreasing in `u`."""
+        ...
+
+
+# ---------------------------------------------------------------------- validators
+
+
+def _unit(inst: object, attr: attrs.Attribute[Any], value: float) -> None:
+    if not 0.0 <= value <= 1.0:
+        raise ConfigError(f"{type(inst).__name__}.{attr.name} must be in [0, 1], got {value!r}")
+
+
+def _positive(inst: object, attr: attrs.Attribute[Any], value: float) -> None:
+    if not value > 0:
+        raise ConfigError(f"{type(inst).__name__}.{attr.name} must be > 0, got {value!r}")
+
+
+def _non_negative(inst: object, attr: attrs.Attribute[Any], value: float) -> None:
+    if not value >= 0:
+        raise ConfigError(f"{type(inst).__name__}.{attr.name} must be >= 0, got {value!r}")
+
+
+def _map_of(check: Any) -> Any:
+    def validate(inst: object, attr: attrs.Attribute[Any], value: Mapping[str, float]) -> None:
+        for key, number in value.items():
+            try:
+                check(inst, attr, number)
+            except ConfigError as exc:
+                raise ConfigError(f"{exc} (key {key!r})") from None
+
+    return validate
+
+
+def _validate_conversion(
+    inst: object, attr: attrs.Attribute[Any], value: Mapping[str, Mapping[str, float]]
+) -> None:
+    for rep_id, row in value.items():
+        for segment, number in row.items():
+            if not 0.0 <= number <= 1.0:
+                raise ConfigError(
+                    f"{type(inst).__name__}.conversion[{rep_id!r}][{segment!r}] must be in "
+                    f"[0, 1], got {number!r}"
+                )
+
+
+def _freeze_table(value: Mapping[str, Mapping[str, float]] | None) -> FrozenMap[FrozenMap[float]]:
+    return FrozenMap({str(k): freeze(v) for k, v in (value or {}).items()})
+
+
+def _clip_u(u: float) -> float:
+    return min(max(u, 1e-12), 1.0 - 1e-12)
+
+
+def _queue_wait(backlog: int, capacity: float, workday: float) -> float:
+    return max(backlog, 0) * workday / capacity
+
+
+@attrs.frozen
+class GivenBehaviour:
+    """A Behaviour from explicit numbers: deterministic, every answer a pure function of its
+    arguments.
+
+    - **Capacity**: `capacity_per_day[rep]` first touches per working day (`default_capacity`
+      for a rep not listed).
+    - **Touch delay** (working minutes): `pickup * -ln(1 - u) + backlog * workday_minutes /
+      capacity` - an exponential pick-up lag with mean `pickup_minutes[rep]`
+      (`default_pickup`), plus the time to work through the `backlog` leads already waiting at
+      the rep's capacity. This is how `synthetic` generates first touches (a rep works leads in
+      order, one per `1 / capacity` of a working day, after a pick-up lag).
+    - **Contact**: `contact_floor + (contact_at_zero - contact_floor) * 0.5 ** (delay /
+      contact_half_life_minutes)`, the chance of reaching a valid lead; an invalid one is reached
+      `invalid_contact` times as often (not part of the Protocol: an engine that draws validity
+      can use it).
+    - **Validity**: `valid_rate[lead.source]`, else `default_valid`.
+    - **Conversion** (a valid lead that was reached): `conversion[rep][segment]`, else
+      `segment_conversion[segment]`, else `default_conversion`.
+    - **Amount**: lognormal around `amount_median[lead.product]` (else `default_amount`):
+      `median * exp(amount_sigma * z(u))`, z the standard normal quantile.
+    """
+
+    capacity_per_day: FrozenMap[float] = attrs.field(
+        default=EMPTY, converter=freeze, validator=_map_of(_positive)
+    )
+    default_capacity: float = attrs.field(default=20.0, validator=_positive)
+    pickup_minutes: FrozenMap[float] = attrs.field(
+        default=EMPTY, converter=freeze, validator=_map_of(_non_negative)
+    )
+    default_pickup: float = attrs.field(default=30.0, validator=_non_negative)
+    workday_minutes: float = attrs.field(default=WORKDAY_MINUTES, validator=_positive)
+    contact_at_zero: float = attrs.field(default=0.75, validator=_unit)
+    contact_floor: float = attrs.field(default=0.30, validator=_unit)
+    contact_half_life_minutes: float = attrs.field(default=60.0, validator=_positive)
+    invalid_contact: float = attrs.field(default=0.6, validator=_unit)
+    valid_rate: FrozenMap[float] = attrs.field(
+        default=EMPTY, converter=freeze, validator=_map_of(_unit)
+    )
+    default_valid: float = attrs.field(default=0.4, validator=_unit)
+    conversion: FrozenMap[FrozenMap[float]] = attrs.field(
+        factory=FrozenMap, converter=_freeze_table, validator=_validate_conversion
+    )
+    segment_conversion: FrozenMap[float] = attrs.field(
+        default=EMPTY, converter=freeze, validator=_map_of(_unit)
+    )
+    default_conversion: float = attrs.field(default=0.2, validator=_unit)
+    amount_median: FrozenMap[float] = attrs.field(
+        default=EMPTY, converter=freeze, validator=_map_of(_positive)
+    )
+    default_amount: float = attrs.field(default=10000.0, validator=_positive)
+    amount_sigma: float = attrs.field(default=0.35, validator=_non_negative)
+
+    def __attrs_post_init__(self) -> None:
+        if self.contact_floor > self.contact_at_zero:
+            raise ConfigError(
+                f"GivenBehaviour.contact_floor ({self.contact_floor}) must not exceed "
+                f"contact_at_zero ({self.contact_at_zero})"
+            )
+
+    @classmethod
+    def from_truth(cls, truth: SyntheticTruth) -> GivenBehaviour:
+        """The behaviour `synthetic` generated a History with (`history.truth`).
+
+        Capacity, pick-up lag, contact decay, valid rates and amounts are the generating figures.
+        Conversion per rep x segment is the generating close rate averaged over the products'
+        shares and over the latent intent of a valid lead (the generator's intent also raises
+        validity, so valid leads close a little more often than an average-intent lead); the
+        per-lead product and intent effects are thereby averaged out, which is as close as a
+        rep x segment table gets. The reps' neglect rate (leads never touched) has no place in
+        the Protocol and is left out.
+        """
+        import numpy as np
+
+        nodes, weights = np.polynomial.hermite_e.hermegauss(40)
+        weights = weights / weights.sum()
+        shares = np.array([s.share for s in truth.sources], dtype=float)
+        shares /= shares.sum()
+        centre = math.sqrt(1.0 + math.pi * truth.intent_valid**2 / 8.0)
+        p_valid = np.zeros_like(nodes)
+        for share, source in zip(shares, truth.sources, strict=True):
+            logit = math.log(source.valid_rate / (1 - source.valid_rate)) * centre
+            p_valid += share / (1.0 + np.exp(-(logit + truth.intent_valid * nodes)))
+        given_valid = weights * p_valid / float((weights * p_valid).sum())
+        product_shares = np.array([p.share for p in truth.products], dtype=float)
+        product_shares /= product_shares.sum()
+        conversion: dict[str, dict[str, float]] = {}
+        for rep in truth.reps:
+            row: dict[str, float] = {}
+            for segment in truth.segments:
+                total = 0.0
+                for share, product in zip(product_shares, truth.products, strict=True):
+                    at = [
+                        truth.close_probability(rep.id, segment, product.name, float(x))
+                        for x in nodes
+                    ]
+                    total += float(share) * float(np.dot(given_valid, at))
+                row[segment] = total
+            conversion[rep.id] = row
+        segment_conversion = {
+            segment: float(np.mean([conversion[r.id][segment] for r in truth.reps]))
+            for segment in truth.segments
+        }
+        overall = float(np.mean(list(segment_conversion.values()))) if segment_conversion else 0.2
+        contact = truth.contact
+        return cls(
+            capacity_per_day={r.id: r.capacity for r in truth.reps},
+            pickup_minutes={r.id: r.pickup for r in truth.reps},
+            workday_minutes=WORKDAY_MINUTES,
+            contact_at_zero=contact.at_zero,
+            contact_floor=contact.floor,
+            contact_half_life_minutes=contact.half_life.total_seconds() / 60.0,
+            invalid_contact=contact.invalid,
+            valid_rate={s.name: s.valid_rate for s in truth.sources},
+            default_valid=float(np.dot(shares, [s.valid_rate for s in truth.sources])),
+            conversion=conversion,
+            segment_conversion=segment_conversion,
+            default_conversion=overall,
+            amount_median={p.name: p.price for p in truth.products},
+            default_amount=float(np.dot(product_shares, [p.price for p in truth.products])),
+            amount_sigma=0.35,
+        )
+
+    def capacity(self, rep_id: str) -> float:
+        """First touches per working day."""
+        return self.capacity_per_day.get(rep_id, self.default_capacity)
+
+    def touch_delay_minutes(self, rep_id: str, backlog: int, u: float) -> float:
+        """`pickup * -ln(1 - u) + backlog * workday_minutes / capacity` working minutes."""
+        pickup = self.pickup_minutes.get(rep_id, self.default_pickup)
+        lag = -pickup * math.log1p(-_clip_u(u))
+        return lag + _queue_wait(backlog, self.capacity(rep_id), self.workday_minutes)
+
+    def p_contact(self, rep_id: str, lead: Lead, delay_minutes: float) -> float:
+        """The half-life decay from `contact_at_zero` toward `contact_floor`."""
+        decay: float = 0.5 ** (max(delay_minutes, 0.0) / self.contact_half_life_minutes)
+        return self.contact_floor + (self.contact_at_zero - self.contact_floor) * decay
+
+    def p_valid(self, lead: Lead) -> float:
+        """The valid rate of the lead's source."""
+        return self.valid_rate.get(lead.source, self.default_valid)
+
+    def p_convert(self, rep_id: str, lead: Lead) -> float:
+        """Pair rate, else segment rate, else the default."""
+        row = self.conversion.get(rep_id)
+        if row is not None and lead.segment in row:
+            return row[lead.segment]
+        return self.segment_conversion.get(lead.segment, self.default_conversion)
+
+    def amount(self, rep_id: str, lead: Lead, u: float) -> float:
+        """Lognormal around the product's median amount."""
+        median = self.amount_median.get(lead.product, self.default_amount)
+        return median * math.exp(self.amount_sigma * _NORMAL.inv_cdf(_clip_u(u)))
+
+
+# ---------------------------------------------------------------------- fitted
+
+
+_MIN_PICKUP_SAMPLE = 20
+"""A rep needs this many leads first-touched with nothing waiting before their own pick-up
+delays are used; fewer, and the team's are."""
+
+
+@attrs.frozen(eq=False)
+class FittedBehaviour:
+    """A Behaviour learned from a History by `fit_behaviour`; see its docstring for how.
+
+    `numbers` holds the fitted figures as a `GivenBehaviour` (capacity, valid rates, the shrunk
+    conversion table, amounts); contact probability is `sigmoid(contact_coef[0] + contact_coef[1]
+    * ln(1 + delay))`; touch delay is the rep's own empirical pick-up delay (quantile `u` of the
+    delays of leads first-touched when nothing else was waiting) plus `backlog * workday_minutes
+    / capacity`. `pairs` has one row per rep x segment seen (leads, reached_valid, sales, raw
+    rate, prior, estimate, data weight, flagged); `gaps` lists every figure the data could not
+    support and was assumed instead.
+    """
+
+    numbers: GivenBehaviour
+    contact_coef: tuple[float, float]
+    pickup_delays: FrozenMap[tuple[float, ...]]
+    team_pickup_delays: tuple[float, ...]
+    prior_strength: float
+    pairs: Any = attrs.field(repr=False)
+    rep_factor: FrozenMap[float]
+    gaps: tuple[str, ...]
+    notes: tuple[str, ...]
+    origin: str = "history"
+
+    @property
+    def invalid_contact(self) -> float:
+        """How often an invalid lead is reached, relative to a valid one at the same delay."""
+        return self.numbers.invalid_contact
+
+    def capacity(self, rep_id: str) -> float:
+        """A high quantile of the rep's daily first touches: a lower bound, since a rep can only
+        touch the leads they were given."""
+        return self.numbers.capacity(rep_id)
+
+    def touch_delay_minutes(self, rep_id: str, backlog: int, u: float) -> float:
+        """Quantile `u` of the rep's empirical pick-up delay plus the queue wait."""
+        sample = self.pickup_delays.get(rep_id, self.team_pickup_delays)
+        if sample:
+            position = _clip_u(u) * (len(sample) - 1)
+            below = int(position)
+            above = min(below + 1, len(sample) - 1)
+            lag = sample[below] + (sample[above] - sample[below]) * (position - below)
+        else:
+            lag = -self.numbers.default_pickup * math.log1p(-_clip_u(u))
+        wait = _queue_wait(backlog, self.capacity(rep_id), self.numbers.workday_minutes)
+        return max(lag, 0.0) + wait
+
+    def p_contact(self, rep_id: str, lead: Lead, delay_minutes: float) -> float:
+        """The fitted logit of reaching a valid lead on `ln(1 + delay)`."""
+        a, b = self.contact_coef
+        x = a + b * math.log1p(max(delay_minutes, 0.0))
+        return 1.0 / (1.0 + math.exp(-x)) if x > -700 else 0.0
+
+    def p_valid(self, lead: Lead) -> float:
+        """The source's valid rate, shrunk toward the team's."""
+        return self.numbers.p_valid(lead)
+
+    def p_convert(self, rep_id: str, lead: Lead) -> float:
+        """The shrunk rep x segment rate (see `fit_behaviour`)."""
+        row = self.numbers.conversion.get(rep_id)
+        if row is not None and lead.segment in row:
+            return row[lead.segment]
+        segment_rate = self.numbers.segment_conversion.get(
+            lead.segment, self.numbers.default_conversion
+        )
+        return min(segment_rate * self.rep_factor.get(rep_id, 1.0), 0.999)
+
+    def amount(self, rep_id: str, lead: Lead, u: float) -> float:
+        """Lognormal around the product's median sale amount in the history."""
+        return self.numbers.amount(rep_id, lead, u)
+
+    def extrapolated(self, rep_id: str, segment: str) -> bool:
+        """True when the history has no lead of `segment` assigned to `rep_id`: the estimate for
+        that pair is the segment rate times the rep's overall factor, not an observation."""
+        row = self.numbers.conversion.get(rep_id)
+        if row is None or segment not in row:
+            return True
+        pairs = self.pairs
+        hit = pairs[(pairs["rep_id"] == rep_id) & (pairs["segment"] == segment)]
+        return bool(hit.empty or int(hit["leads"].iloc[0]) == 0)
+
+    def flagged_pairs(self) -> list[tuple[str, str]]:
+        """Rep x segment pairs whose estimate leans on the shrinkage (less data than
+        `prior_strength`)."""
+        flagged = self.pairs[self.pairs["flagged"]]
+        return list(zip(flagged["rep_id"], flagged["segment"], strict=True))
+
+    def summary(self) -> str:
+        """What was fitted, what was assumed (gaps), and the pairs leaning on shrinkage."""
+        n = self.numbers
+        a, b = self.contact_coef
+        lines = [f"Behaviour model fitted from {self.origin}", ""]
+        lines.append("Fitted:")
+        lines.extend(f"  - {note}" for note in self.notes)
+        lines.append(
+            f"  - contact of a valid lead: logit = {a:.3f} {'-' if b < 0 else '+'} {abs(b):.3f}"
+            " * ln(1 + delay minutes) "
+            f"(at once {self.p_contact('', _PROBE, 0):.0%}, after 1 h "
+            f"{self.p_contact('', _PROBE, 60):.0%}, after 1 day "
+            f"{self.p_contact('', _PROBE, 1440):.0%})"
+            f"; invalid leads reached {n.invalid_contact:.2f} times as often"
+        )
+        caps = ", ".join(f"{r} {c:.1f}" for r, c in n.capacity_per_day.items())
+        lines.append(f"  - capacity (first touches per working day, a lower bound): {caps}")
+        seg = ", ".join(f"{s or '(none)'} {p:.1%}" for s, p in n.segment_conversion.items())
+        lines.append(f"  - conversion of reached valid leads by segment: {seg}")
+        lines.append("")
+        if self.gaps:
+            lines.append("Gaps (assumed, not fitted):")
+            lines.extend(f"  - {gap}" for gap in self.gaps)
+        else:
+            lines.append("Gaps: none")
+        lines.append("")
+        flagged = self.pairs[self.pairs["flagged"]]
+        lines.append(
+            f"Rep x segment pairs with too little data (fewer than {self.prior_strength:g} "
+            f"reached valid leads; estimates lean on the shrinkage): {len(flagged)} of "
+            f"{len(self.pairs)}"
+        )
+        for row in flagged.itertuples():
+            lines.append(
+                f"  - {row.rep_id} x {row.segment or '(none)'}: {row.sales} sales of "
+                f"{row.reached_valid}, estimate {row.estimate:.1%} "
+                f"(data weight {row.weight:.0%}, prior {row.prior:.1%})"
+            )
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (
+            f"<FittedBehaviour from {self.origin}: {len(self.numbers.capacity_per_day)} reps, "
+            f"{len(self.pairs)} rep x segment pairs ({int(self.pairs['flagged'].sum())} "
+            f"flagged), {len(self.gaps)} gaps>"
+        )
+
+
+_PROBE = Lead("probe", datetime(2000, 1, 1, tzinfo=UTC))
+"""A lead for describing lead-independent figures in `summary()`."""
+
+
+def fit_behaviour(history: History, prior_strength: float = 20.0) -> FittedBehaviour:
+    """Learn a Behaviour from a History; what the data cannot support is assumed and listed in
+    `model.gaps`, never filled in silently.
+
+    - **Conversion** (a sale, given a valid lead was reached; given only a touch, or only an
+      assignment, when the export lacks `reached` / `valid` - a gap says so), in three layers of
+      shrinkage with `prior_strength` pseudo-leads at each: the segment's rate shrinks toward the
+      team's; each rep's factor is observed sales over the sales a statsmodels GLM (Binomial) of
+      the lead mix (segment, product, source) expects for the rep's leads, shrunk toward 1 (so a
+      rep given harder leads is not called weak); each rep x segment pair's rate shrinks toward
+      segment rate x rep factor. A pair with fewer than `prior_strength` leads is flagged: its
+      estimate is mostly the prior.
+    - **Contact**: a GLM logit of `reached` on `ln(1 + delay minutes)` over first-touched valid
+      leads (all touched leads when validity is unknown); invalid leads' relative contact rate.
+    - **Capacity**: the 90th percentile of the rep's first touches per local day, over the days
+      the rep touched any lead. It is censored - a rep touches only leads they were given - so
+      it is a lower bound of what they could handle.
+    - **Touch delay**: the rep's empirical delays of leads first-touched when no other lead of
+      theirs was waiting (the team's when the rep has fewer than 20), plus the queue wait
+      `backlog * 540 / capacity`. Delays are elapsed minutes as in the history (nights
+      included); the queue term assumes a 540-minute working day.
+    - **Validity** per source and **amount** per product (median, log spread), shrunk / pooled.
+
+    Deterministic: the same History gives the same model.
+    """
+    import warnings
+
+    import numpy as np
+    import pandas as pd
+
+    if not prior_strength > 0:
+        raise ConfigError(f"fit_behaviour: prior_strength must be > 0, got {prior_strength!r}")
+    k = float(prior_strength)
+    frame = history.to_frame()
+    gaps: list[str] = []
+    notes: list[str] = []
+    assigned = frame[frame["rep_id"].notna()].copy()
+    if assigned.empty:
+        raise ConfigError(
+            f"fit_behaviour: {history.origin} has no lead with a rep (rep_id): a behaviour model "
+            "needs the logged assignments; map the owner column with columns={'rep_id': ...}"
+        )
+    reps = [rep.id for rep in history.roster]
+    assigned["assigned_at"] = assigned["assigned_at"].fillna(assigned["arrived_at"])
+    has_touch = bool(assigned["first_touch_at"].notna().any())
+    has_reached = bool(assigned["reached"].notna().any())
+    has_valid = bool(assigned["valid"].notna().any())
+    touched = assigned[assigned["first_touch_at"].notna()].copy()
+    delay = (touched["first_touch_at"] - touched["assigned_at"]).dt.total_seconds() / 60.0
+    touched["delay"] = delay.clip(lower=0.0)
+
+    # ---- validity by source
+    tagged = assigned[assigned["valid"].notna()]
+    if has_valid:
+        overall_valid = float(tagged["valid"].astype(bool).mean())
+        by_source = tagged.groupby("source")["valid"].agg(["sum", "count"])
+        valid_rate = {
+            str(s): float((row["sum"] + k * overall_valid) / (row["count"] + k))
+            for s, row in by_source.iterrows()
+        }
+        notes.append(
+            f"valid rate {overall_valid:.1%} over {len(tagged)} tagged leads, by source shrunk "
+            "toward it"
+        )
+    else:
+        overall_valid, valid_rate = 0.4, {}
+        gaps.append(
+            "no valid/invalid verdicts: every lead is assumed valid with probability 0.4, and "
+            "conversion is fitted over leads regardless of validity"
+        )
+
+    # ---- contact vs delay
+    contact_coef = (math.log(0.75 / 0.25), -0.2)
+    invalid_contact = 0.6
+    if has_touch and has_reached:
+        basis = touched[touched["reached"].notna()]
+        if has_valid:
+            valid_basis = basis[basis["valid"].fillna(False).astype(bool)]
+            invalid_basis = basis[
+                basis["valid"].notna() & ~basis["valid"].fillna(True).astype(bool)
+            ]
+            if len(invalid_basis) and len(valid_basis):
+                ratio = float(invalid_basis["reached"].astype(bool).mean()) / max(
+                    float(valid_basis["reached"].astype(bool).mean()), 1e-9
+                )
+                invalid_contact = min(max(ratio, 0.0), 1.0)
+            basis = valid_basis
+        if len(basis) >= 30 and basis["reached"].astype(bool).nunique() == 2:
+            contact_coef = _logit_fit(
+                basis["reached"].astype(bool).to_numpy(), np.log1p(basis["delay"].to_numpy())
+            )
+            notes.append(
+                f"contact vs first-touch delay: GLM logit on ln(1 + minutes) over {len(basis)} "
+                "first touches"
+                + (" of valid leads" if has_valid else " (validity unknown: all leads)")
+            )
+        else:
+            gaps.append(
+                f"only {len(basis)} first touches with a reached/not-reached outcome: contact "
+                "decay is the default assumption (75% at once, falling with ln(1 + delay))"
+            )
+    else:
+        missing = "first-touch times" if not has_touch else "reached / not reached"
+        gaps.append(
+            f"no {missing} in the export: contact probability vs delay is an assumption "
+            "(75% at once, falling with ln(1 + delay minutes)), not fitted"
+        )
+
+    # ---- capacity and pick-up delay
+    capacity: dict[str, float] = {}
+    pickups: dict[str, tuple[float, ...]] = {}
+    team_pickups: tuple[float, ...] = ()
+    if has_touch and len(touched):
+        local_day = touched["first_touch_at"].dt.tz_convert(history.tz).dt.date
+        daily = touched.groupby([touched["rep_id"], local_day]).size()
+        for rep_id, counts in daily.groupby(level=0):
+            capacity[str(rep_id)] = max(float(np.quantile(counts.to_numpy(), 0.9)), 1.0)
+        notes.append(
+            "capacity: 90th percentile of each rep's first touches per local day (a lower bound)"
+        )
+        backlog = _backlog_at_assignment(assigned)
+        touched["backlog"] = backlog.reindex(touched.index).fillna(0).to_numpy()
+        free = touched[touched["backlog"] == 0]
+        team_pickups = tuple(float(x) for x in np.sort(free["delay"].to_numpy()))
+        for rep_id, group in free.groupby("rep_id"):
+            if len(group) >= _MIN_PICKUP_SAMPLE:
+                pickups[str(rep_id)] = tuple(float(x) for x in np.sort(group["delay"].to_numpy()))
+        notes.append(
+            f"pick-up delay: empirical per rep over {len(free)} leads touched with nothing "
+            f"waiting ({len(pickups)} reps with their own, others the team's); queue wait "
+            "backlog * 540 / capacity"
+        )
+        for rep_id in reps:
+            if rep_id not in capacity:
+                gaps.append(f"{rep_id} never first-touched a lead: capacity is the team median")
+    else:
+        gaps.append(
+            "no first-touch times: capacity (assumed = 90th percentile of daily assignments) and "
+            "touch delay (assumed 30-minute mean pick-up plus the queue) are assumptions"
+        )
+        local_day = assigned["assigned_at"].dt.tz_convert(history.tz).dt.date
+        daily = assigned.groupby([assigned["rep_id"], local_day]).size()
+        for rep_id, counts in daily.groupby(level=0):
+            capacity[str(rep_id)] = max(float(np.quantile(counts.to_numpy(), 0.9)), 1.0)
+    team_capacity = float(np.median(list(capacity.values()))) if capacity else 20.0
+    for rep_id in reps:
+        capacity.setdefault(rep_id, team_capacity)
+
+    # ---- conversion: the leads at risk of a sale
+    if has_reached and has_valid:
+        at_risk = assigned[
+            assigned["reached"].fillna(False).astype(bool)
+            & assigned["valid"].fillna(False).astype(bool)
+        ]
+        basis_name = "reached valid leads"
+    elif has_reached:
+        at_risk = assigned[assigned["reached"].fillna(False).astype(bool)]
+        basis_name = "reached leads"
+        gaps.append("no validity verdicts: conversion is per reached lead, valid or not")
+    elif has_touch:
+        at_risk = touched
+        basis_name = "touched leads"
+        gaps.append("no reached / not reached: conversion is per touched lead, not per contact")
+    else:
+        at_risk = assigned
+        basis_name = "assigned leads"
+        gaps.append("no contact outcomes: conversion is per assigned lead, not per contact")
+    at_risk = at_risk.copy()
+    y = at_risk["converted"].astype(bool).to_numpy().astype(float)
+    overall = float((y.sum() + 1.0) / (len(y) + 2.0))
+    by_segment = at_risk.groupby("segment")["converted"].agg(["sum", "count"])
+    segment_rate = {
+        str(s): float((row["sum"] + k * overall) / (row["count"] + k))
+        for s, row in by_segment.iterrows()
+    }
+    for segment in assigned["segment"].unique():
+        segment_rate.setdefault(str(segment), overall)
+    expected = _mix_expectation(at_risk, y, overall, warnings, np, pd)
+    at_risk["expected"] = expected
+    rep_stats = at_risk.groupby("rep_id").agg(sales=("converted", "sum"), exp=("expected", "sum"))
+    prior_sales = k * overall
+    rep_factor = {
+        str(r): float((row["sales"] + prior_sales) / (row["exp"] + prior_sales))
+        for r, row in rep_stats.iterrows()
+    }
+    notes.append(
+        f"conversion over {len(at_risk)} {basis_name} ({int(y.sum())} sales): segment rate, rep "
+        f"factor vs a GLM of the lead mix, rep x segment pairs, each shrunk with {k:g} "
+        "pseudo-leads"
+    )
+    leads_per_pair = assigned.groupby(["rep_id", "segment"]).size()
+    risk_pair = at_risk.groupby(["rep_id", "segment"])["converted"].agg(["sum", "count"])
+    rows = []
+    conversion: dict[str, dict[str, float]] = {}
+    for key, leads in leads_per_pair.items():
+        rep_id, segment = key  # type: ignore[misc]
+        sales, count = (
+            (
+                int(risk_pair.loc[(rep_id, segment), "sum"]),
+                int(risk_pair.loc[(rep_id, segment), "count"]),
+            )
+            if (rep_id, segment) in risk_pair.index
+            else (0, 0)
+        )
+        prior = min(segment_rate[str(segment)] * rep_factor.get(str(rep_id), 1.0), 0.999)
+        estimate = (sales + k * prior) / (count + k)
+        weight = count / (count + k)
+        conversion.setdefault(str(rep_id), {})[str(segment)] = float(estimate)
+        rows.append(
+            {
+                "rep_id": str(rep_id),
+                "segment": str(segment),
+                "leads": int(leads),
+                "reached_valid": count,
+                "sales": sales,
+                "raw_rate": sales / count if count else float("nan"),
+                "prior": prior,
+                "estimate": float(estimate),
+                "weight": weight,
+                "flagged": count < k,
+            }
+        )
+    pairs = pd.DataFrame(
+        rows,
+        columns=[
+            "rep_id",
+            "segment",
+            "leads",
+            "reached_valid",
+            "sales",
+            "raw_rate",
+            "prior",
+            "estimate",
+            "weight",
+            "flagged",
+        ],
+    )
+
+    # ---- conversion measured over more than reached valid leads: put it on the Protocol's basis
+    if basis_name != "reached valid leads":
+        a, b = contact_coef
+        if basis_name == "reached leads":
+            share = overall_valid / (overall_valid + (1 - overall_valid) * invalid_contact)
+        else:
+            delays = touched["delay"].to_numpy() if has_touch else np.array([30.0])
+            reach = 1.0 / (1.0 + np.exp(-(a + b * np.log1p(delays))))
+            share = overall_valid * float(np.mean(reach))
+        share = max(share, 1e-6)
+        conversion = {
+            r: {g: min(p / share, 0.999) for g, p in row.items()} for r, row in conversion.items()
+        }
+        segment_rate = {g: min(p / share, 0.999) for g, p in segment_rate.items()}
+        overall = min(overall / share, 0.999)
+        gaps.append(
+            f"conversion was measured per {basis_name[:-1]}; it is divided by the modelled "
+            f"share of those that are valid and reached ({share:.1%}) so the simulator's sales "
+            "rate matches the history's - the split between contact and closing is assumed"
+        )
+
+    # ---- amounts
+    sold = assigned[assigned["converted"].astype(bool) & (assigned["amount"] > 0)]
+    if len(sold):
+        medians = sold.groupby("product")["amount"].median()
+        amount_median = {str(p): float(v) for p, v in medians.items()}
+        logs = np.log(sold["amount"].to_numpy() / sold["product"].map(medians).to_numpy())
+        sigma = float(np.std(logs)) if len(logs) > 1 else 0.35
+        default_amount = float(np.median(sold["amount"]))
+        notes.append(f"amount: median per product over {len(sold)} sales, log spread {sigma:.2f}")
+    else:
+        amount_median, sigma, default_amount = {}, 0.35, 10000.0
+        gaps.append("no sale amounts: every sale is assumed worth 10,000")
+
+    numbers = GivenBehaviour(
+        capacity_per_day=capacity,
+        default_capacity=team_capacity,
+        default_pickup=30.0,
+        invalid_contact=invalid_contact,
+        valid_rate=valid_rate,
+        default_valid=overall_valid,
+        conversion=conversion,
+        segment_conversion=segment_rate,
+        default_conversion=overall,
+        amount_median=amount_median,
+        default_amount=default_amount,
+        amount_sigma=sigma,
+    )
+    return FittedBehaviour(
+        numbers=numbers,
+        contact_coef=(float(contact_coef[0]), float(contact_coef[1])),
+        pickup_delays=FrozenMap(pickups),
+        team_pickup_delays=team_pickups,
+        prior_strength=k,
+        pairs=pairs,
+        rep_factor=FrozenMap(rep_factor),
+        gaps=tuple(gaps),
+        notes=tuple(notes),
+        origin=history.origin,
+    )
+
+
+def _logit_fit(y: Any, x: Any) -> tuple[float, float]:
+    """Intercept and slope of a statsmodels GLM Binomial (logit) of `y` on `x`."""
+    import warnings
+
+    import numpy as np
+    import statsmodels.api as sm
+
+    design = np.column_stack([np.ones(len(x)), x])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = sm.GLM(y.astype(float), design, family=sm.families.Binomial()).fit()
+    a, b = (float(v) for v in result.params)
+    return a, b
+
+
+def _mix_expectation(at_risk: Any, y: Any, overall: float, warnings: Any, np: Any, pd: Any) -> Any:
+    """Each lead's chance of a sale from its mix alone (segment, product, source), by a
+    statsmodels GLM Binomial without rep terms; the overall rate when it cannot be fitted."""
+    import statsmodels.api as sm
+
+    features = [name for name in ("segment", "product", "source") if at_risk[name].nunique() > 1]
+    if not features or len(at_risk) < 50 or y.sum() < 5:
+        return np.full(len(at_risk), overall)
+    design = pd.get_dummies(at_risk[features].astype(str), drop_first=True, dtype=float)
+    design.insert(0, "const", 1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            result = sm.GLM(y, design.to_numpy(), family=sm.families.Binomial()).fit_regularized(
+                alpha=1.0 / len(y), L1_wt=0.0
+            )
+        except (ValueError, np.linalg.LinAlgError):
+            return np.full(len(at_risk), overall)
+    return 1.0 / (1.0 + np.exp(-(design.to_numpy() @ np.asarray(result.params))))
+
+
+def _backlog_at_assignment(assigned: Any) -> Any:
+    """For each assigned lead, how many of its rep's earlier leads (ones eventually touched) were
+    still untouched when it was assigned."""
+    import numpy as np
+    import pandas as pd
+
+    out = pd.Series(0, index=assigned.index, dtype="int64")
+    for _, group in assigned.groupby("rep_id"):
+        order = group.sort_values("assigned_at", kind="stable")
+        at = order["assigned_at"].to_numpy("datetime64[us]")
+        touch = order["first_touch_at"].to_numpy("datetime64[us]")
+        touched = ~np.isnat(touch)
+        before = np.cumsum(touched) - touched
+        done = np.searchsorted(np.sort(touch[touched]), at, side="right")
+        out.loc[order.index] = np.maximum(before - done, 0)
+    return out

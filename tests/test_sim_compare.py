@@ -1,0 +1,130 @@
+"""compare(): common random numbers, paired intervals, the table's exact shape, named errors."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import leadrouter as lr
+from leadrouter.errors import BehaviourNeededError, ConfigError
+from leadrouter.sim import Comparison, History, compare, synthetic
+from leadrouter.sim.compare import METRICS, PER_REP_COLUMNS, _gini
+
+SUFFIXES = ("", "_lo", "_hi", "_diff", "_diff_lo", "_diff_hi")
+
+
+@pytest.fixture(scope="module")
+def history() -> History:
+    return synthetic(n_leads=240, n_reps=4, days=6, seed=5)
+
+
+def dump(reps: list[lr.Rep], seed: int) -> lr.Router:
+    """Every lead to the first rep, whose daily capacity is a fraction of the inflow: the rest
+    wait in their book, get touched late or never."""
+    first = reps[0].id
+    return lr.Router(lambda ctx: first, reps, seed=seed)
+
+
+@pytest.fixture(scope="module")
+def result(history: History) -> Comparison:
+    return compare(
+        history,
+        {"rotation": lr.EqualRotation(), "again": lr.EqualRotation(), "dump": dump},
+        seeds=4,
+    )
+
+
+def test_a_policy_compared_with_itself_differs_by_exactly_zero(result: Comparison) -> None:
+    table = result.table()
+    for metric in METRICS:
+        for name in ("rotation", "again"):
+            for suffix in ("_diff", "_diff_lo", "_diff_hi"):
+                value = table.loc[name, metric + suffix]
+                assert value == 0.0 or (math.isnan(value) and metric in {"roi", "cost_per_sale"})
+        assert table.loc["again", metric] == table.loc["rotation", metric] or (
+            math.isnan(table.loc["again", metric])
+        )
+
+
+def test_table_has_exactly_the_specified_index_and_columns(result: Comparison) -> None:
+    table = result.table()
+    assert list(table.index) == ["rotation", "again", "dump"]
+    assert table.index.name == "policy"
+    assert list(table.columns) == [m + s for m in METRICS for s in SUFFIXES]
+    for metric in ("conversion_rate", "speed_to_lead_median", "sla_breaches"):
+        assert table.loc["dump", metric + "_lo"] <= table.loc["dump", metric]
+        assert table.loc["dump", metric] <= table.loc["dump", metric + "_hi"]
+
+
+def test_a_clearly_better_policy_shows_an_interval_that_excludes_zero(
+    result: Comparison, history: History
+) -> None:
+    table = result.table()
+    assert table.loc["dump", "conversion_rate_diff_hi"] < 0
+    assert table.loc["dump", "wasted_diff_lo"] > 0
+    flipped = compare(history, {"dump": dump, "rotation": lr.EqualRotation()}, seeds=3).table()
+    assert flipped.loc["rotation", "conversion_rate_diff_lo"] > 0
+    assert flipped.loc["dump", "conversion_rate_diff"] == 0.0
+
+
+def test_difference_interval_is_the_paired_t_interval(result: Comparison) -> None:
+    from scipy import stats
+
+    frame = result.results
+    mine = frame[frame.policy == "dump"].set_index("seed")["revenue"]
+    base = frame[frame.policy == "rotation"].set_index("seed")["revenue"]
+    diffs = (mine - base).to_numpy()
+    half = stats.t.ppf(0.975, len(diffs) - 1) * diffs.std(ddof=1) / np.sqrt(len(diffs))
+    table = result.table()
+    assert table.loc["dump", "revenue_diff"] == pytest.approx(diffs.mean())
+    assert table.loc["dump", "revenue_diff_lo"] == pytest.approx(diffs.mean() - half)
+    assert table.loc["dump", "revenue_diff_hi"] == pytest.approx(diffs.mean() + half)
+    assert list(frame.columns) == ["policy", "seed", *METRICS]
+    assert len(frame) == 3 * 4
+
+
+def test_per_rep_tables_count_every_lead(result: Comparison, history: History) -> None:
+    rotation = result.per_rep["rotation"]
+    assert list(rotation.columns) == list(PER_REP_COLUMNS)
+    assert set(rotation.index) == {rep.id for rep in history.roster}
+    assert rotation["received"].sum() == pytest.approx(len(history.leads))
+
+
+def test_seeds_can_be_given_and_processes_give_the_same_table(history: History) -> None:
+    policies = {"rotation": lr.EqualRotation(), "weighted": lr.PerformanceWeighted()}
+    serial = compare(history, policies, seeds=[11, 12])
+    parallel = compare(history, policies, seeds=[11, 12], processes=2)
+    assert serial.seeds == (11, 12)
+    pd.testing.assert_frame_equal(serial.table(), parallel.table())
+
+
+def test_gini_of_equal_and_of_all_on_one() -> None:
+    assert _gini(np.array([5, 5, 5])) == 0.0
+    assert _gini(np.array([0, 0, 0, 12])) == pytest.approx(0.75)
+
+
+def test_bad_arguments_are_named_errors(history: History) -> None:
+    with pytest.raises(ConfigError, match="baseline"):
+        compare(history, {"a": lr.EqualRotation()}, seeds=1, baseline="b")
+    with pytest.raises(ConfigError, match="at least one policy"):
+        compare(history, {}, seeds=1)
+    with pytest.raises(ConfigError, match="seed"):
+        compare(history, {"a": lr.EqualRotation()}, seeds=0)
+    loaded = History.from_frame(history.to_frame())
+    with pytest.raises(BehaviourNeededError):
+        compare(loaded, {"a": lr.EqualRotation()}, seeds=1)
+
+
+@given(st.lists(st.integers(min_value=0, max_value=1000), min_size=1, max_size=30), st.randoms())
+def test_gini_is_between_zero_and_one_and_ignores_order(loads: list[int], rnd: Any) -> None:
+    shuffled = loads[:]
+    rnd.shuffle(shuffled)
+    value = _gini(np.array(loads))
+    assert 0.0 <= value < 1.0
+    assert _gini(np.array(shuffled)) == pytest.approx(value)
