@@ -90,7 +90,9 @@ class Router:
         self._filters: list[Filter] = []
         self._pool_rules: list[Rule] = []
         self._prefer_rules: list[Rule] = []
-        for rule in rules:
+        self.rules: tuple[Rule | Callable[[Lead, Rep], bool], ...] = tuple(rules)
+        """The rules as given, in order (read-only; e.g. to build a shadow router)."""
+        for rule in self.rules:
             self._add_rule(rule)
         self.caps: tuple[Cap, ...] = _caps(caps)
         self.lifecycle = lifecycle if lifecycle is not None else Lifecycle()

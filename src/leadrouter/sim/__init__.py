@@ -10,6 +10,7 @@ from leadrouter.sim.engine import SimRun, simulate
 from leadrouter.sim.grading import Grader, fit_grader
 from leadrouter.sim.history import History
 from leadrouter.sim.loader import load_export
+from leadrouter.sim.shadow import Shadow, ShadowPair, shadow
 from leadrouter.sim.sources import source_table
 from leadrouter.sim.synthetic import ContactDecay, Product, Source, SyntheticTruth, synthetic
 
@@ -23,6 +24,8 @@ __all__ = [
     "Grader",
     "History",
     "Product",
+    "Shadow",
+    "ShadowPair",
     "SimRun",
     "Source",
     "SyntheticTruth",
@@ -32,6 +35,7 @@ __all__ = [
     "fit_behaviour",
     "fit_grader",
     "load_export",
+    "shadow",
     "simulate",
     "source_table",
     "synthetic",
