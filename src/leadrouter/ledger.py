@@ -20,6 +20,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime, timedelta
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Protocol, overload
 
 import attrs
@@ -140,10 +141,25 @@ class RepStats:
     released: int
 
 
+def _span(
+    series: Sequence[Any],
+    since: datetime | None,
+    until: datetime | None,
+    key: Callable[[Any], datetime] | None = None,
+) -> tuple[int, int]:
+    """The part of a time-sorted series dated in `[since, until)` (by `key`, for tuples whose
+    first item is the time); every windowed view reads its series through this."""
+    lo = 0 if since is None else bisect_left(series, since, key=key)
+    hi = len(series) if until is None else bisect_left(series, until, key=key)
+    return lo, max(hi, lo)
+
+
 def _window(times: list[datetime], since: datetime | None, until: datetime | None) -> int:
-    lo = 0 if since is None else bisect_left(times, since)
-    hi = len(times) if until is None else bisect_left(times, until)
-    return max(hi - lo, 0)
+    lo, hi = _span(times, since, until)
+    return hi - lo
+
+
+_first: Callable[[Any], datetime] = itemgetter(0)
 
 
 def _add_sorted(times: list[Any], item: Any) -> None:
@@ -654,20 +670,11 @@ class Ledger:
         rep = self._reps.get(rep_id) or _RepState()
         within: int | None = None
         if sla is not None:
-            lo = 0 if since is None else bisect_left(rep.touch_delays, (since, timedelta.min))
-            hi = (
-                len(rep.touch_delays)
-                if until is None
-                else bisect_left(rep.touch_delays, (until, timedelta.min))
-            )
-            within = sum(1 for _, delay in rep.touch_delays[lo:hi] if delay <= sla)
-        lo_c = 0 if since is None else bisect_left(rep.converted, (since, float("-inf")))
-        hi_c = (
-            len(rep.converted)
-            if until is None
-            else bisect_left(rep.converted, (until, float("-inf")))
-        )
-        sales = rep.converted[lo_c:hi_c]
+            lo, hi = _span(rep.touch_delays, since, until, _first)
+            delays = rep.touch_delays[lo:hi]
+            within = sum(1 for _, delay in delays if delay <= sla)
+        lo, hi = _span(rep.converted, since, until, _first)
+        sales = rep.converted[lo:hi]
         return RepStats(
             rep_id=rep_id,
             received=_window(rep.received, since, until),
@@ -692,10 +699,8 @@ class Ledger:
         rep = self._reps.get(rep_id)
         if rep is None:
             return []
-        series = rep.converted
-        lo = 0 if since is None else bisect_left(series, (since, float("-inf")))
-        hi = len(series) if until is None else bisect_left(series, (until, float("-inf")))
-        return [(at, lead_id, amount) for at, amount, lead_id in series[lo:hi]]
+        lo, hi = _span(rep.converted, since, until, _first)
+        return [(at, lead_id, amount) for at, amount, lead_id in rep.converted[lo:hi]]
 
     def receipts(
         self, rep_id: str, since: datetime | None = None, until: datetime | None = None
@@ -709,10 +714,8 @@ class Ledger:
         rep = self._reps.get(rep_id)
         if rep is None:
             return []
-        times = rep.received
-        lo = 0 if since is None else bisect_left(times, since)
-        hi = len(times) if until is None else bisect_left(times, until)
-        return list(zip(times[lo:hi], rep.received_ids[lo:hi], strict=True))
+        lo, hi = _span(rep.received, since, until)
+        return list(zip(rep.received[lo:hi], rep.received_ids[lo:hi], strict=True))
 
     def daily(self, rep_id: str, tz: str = "UTC", metric: str = "received") -> dict[date, int]:
         """A rep's daily series of `metric` ("received", "touched", "reached", "valid",
