@@ -498,3 +498,17 @@ def test_batch_with_dedup_never_exceeds_a_cap() -> None:
     assert r.ledger.book_size(str(owner.rep_id)) == 2
     assert all(r.ledger.book_size(rep.id) <= 2 for rep in r.reps)
     assert len(decisions) == 4
+
+
+def test_a_cap_with_only_check_is_respected_by_batches() -> None:
+    class AtMostTwo(lr.Cap):
+        """At most two open leads, known only through check()."""
+
+        def check(self, rep_id: str, ctx: Context) -> str | None:
+            return "full" if ctx.view.book_size(rep_id) >= 2 else None
+
+    r = router(team(2), strategy=lr.ProfileMatching(), caps=AtMostTwo())
+    r.route_many([lead(i) for i in range(6)], now=at(0))
+    assert sorted(r.ledger.book_size(rep.id) for rep in r.reps) == [1, 1]
+    r.route_many([lead(i) for i in range(6, 12)], now=at(1))
+    assert all(r.ledger.book_size(rep.id) == 2 for rep in r.reps)

@@ -32,8 +32,13 @@ class Cap:
 
     def remaining(self, rep_id: str, ctx: Context) -> int | None:
         """How many more leads `rep_id` may take at `ctx.now` (None: no limit). Batch routing
-        uses it as the rep's capacity."""
-        raise NotImplementedError
+        uses it as the rep's capacity.
+
+        The default is derived from `check` and is conservative — one lead when `check` allows
+        one, none when it refuses — so a cap that only implements `check` still works, and is
+        never exceeded, under `Router.route_many`. Caps that know their room override it.
+        """
+        return 1 if self.check(rep_id, ctx) is None else 0
 
     def saturated(self, ctx: Context) -> frozenset[str]:
         """Reps known to be unable to take any lead for the rest of `ctx.now`'s day, whatever
