@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from collections import Counter
 from datetime import datetime, timedelta
 
 import pytest
@@ -15,7 +13,7 @@ from leadrouter import rules
 from leadrouter.strategies.grab_with_caps import IDLE, GrabWithCaps
 from leadrouter.testing import check_strategy
 
-from .conftest import T0, at
+from .conftest import T0, at, claim_race
 
 HALF_HOUR = timedelta(minutes=30)
 
@@ -181,20 +179,7 @@ def test_lower_caps_penalty_lowers_caps_and_blocks_the_lost_lead() -> None:
 def test_threads_claiming_the_same_leads_one_winner_each_and_caps_hold() -> None:
     r = grab_router(GrabWithCaps(held=10), n=6)
     ids = pool_leads(r, 50)
-    wins: Counter[str] = Counter()
-    lock = threading.Lock()
-
-    def worker(rep: str) -> None:
-        for lead_id in ids:
-            if r.claim(rep, lead_id, now=at(1)).ok:
-                with lock:
-                    wins[lead_id] += 1
-
-    threads = [threading.Thread(target=worker, args=(f"R{k}",)) for k in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    wins = claim_race(r, [f"R{k}" for k in range(6)], ids, now=at(1))
     assert set(wins.values()) == {1}
     assert len(wins) == 50
     assert all(r.ledger.book_size(f"R{k}") <= 10 for k in range(6))

@@ -12,7 +12,7 @@ import leadrouter as lr
 from leadrouter import rules
 from leadrouter.context import Context
 
-from .conftest import T0, at
+from .conftest import T0, at, claim_race
 
 
 def team(n: int = 3, **kw: object) -> list[lr.Rep]:
@@ -226,20 +226,7 @@ def test_two_threads_claiming_the_same_lead_one_wins() -> None:
     r = router(team(8), strategy=lambda ctx: None)
     for i in range(50):
         r.route(lead(i))
-    wins: Counter[str] = Counter()
-    lock = threading.Lock()
-
-    def worker(rep: str) -> None:
-        for i in range(50):
-            if r.claim(rep, f"L{i}").ok:
-                with lock:
-                    wins[f"L{i}"] += 1
-
-    threads = [threading.Thread(target=worker, args=(f"R{k}",)) for k in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    wins = claim_race(r, [f"R{k}" for k in range(8)], [f"L{i}" for i in range(50)])
     assert set(wins.values()) == {1}
     assert len(wins) == 50
 
