@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __all__ = [
     "BehaviourNeededError",
+    "CalibrationWarning",
     "ConfigError",
     "DuplicateLeadError",
     "EmptyExportError",
@@ -89,3 +90,9 @@ class BehaviourNeededError(LeadRouterError, ValueError):
     """A simulation needs a behaviour model of the reps and none was given or can be derived: a
     synthetic History carries its truth, a loaded export does not (pass `behaviour=` a fitted
     or given model)."""
+
+
+class CalibrationWarning(UserWarning):
+    """The behaviour model failed its calibration check: replaying the logged assignments did not
+    reproduce the history's rates within their predictive intervals, so what-ifs built on it
+    are not to be trusted until the model is fixed (see the verdict's reasons)."""

@@ -5,6 +5,7 @@ Importing this package loads numpy and pandas (`import leadrouter` alone does no
 
 from leadrouter.sim.anomalies import Anomaly, anomalies_frame, find_anomalies
 from leadrouter.sim.behaviour import Behaviour, FittedBehaviour, GivenBehaviour, fit_behaviour
+from leadrouter.sim.calibration import Calibration, calibrate
 from leadrouter.sim.compare import Comparison, compare
 from leadrouter.sim.engine import SimRun, simulate
 from leadrouter.sim.grading import Grader, fit_grader
@@ -17,6 +18,7 @@ from leadrouter.sim.synthetic import ContactDecay, Product, Source, SyntheticTru
 __all__ = [
     "Anomaly",
     "Behaviour",
+    "Calibration",
     "Comparison",
     "ContactDecay",
     "FittedBehaviour",
@@ -30,6 +32,7 @@ __all__ = [
     "Source",
     "SyntheticTruth",
     "anomalies_frame",
+    "calibrate",
     "compare",
     "find_anomalies",
     "fit_behaviour",

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import attrs
 
-from leadrouter._util import EMPTY, FrozenMap, freeze
+from leadrouter._util import EMPTY, FrozenMap, freeze, stable_key
 from leadrouter.errors import ConfigError
 from leadrouter.model import Lead
 
@@ -282,6 +282,11 @@ class GivenBehaviour:
         row = self.conversion.get(rep_id)
         if row is not None and lead.segment in row:
             return row[lead.segment]
+        return self.p_convert_team(lead)
+
+    def p_convert_team(self, lead: Lead) -> float:
+        """The segment rate (else the default), as if no rep were better than another: the
+        basis of `conversion_mechanical` in comparisons."""
         return self.segment_conversion.get(lead.segment, self.default_conversion)
 
     def amount(self, rep_id: str, lead: Lead, u: float) -> float:
@@ -321,6 +326,26 @@ class FittedBehaviour:
     gaps: tuple[str, ...]
     notes: tuple[str, ...]
     origin: str = "history"
+    assumptions: FrozenMap[str] = attrs.field(default=EMPTY)
+    basis: _Basis | None = attrs.field(default=None, repr=False)
+
+    def replicate(self, seed: int) -> FittedBehaviour:
+        """The model refitted on a Bayesian bootstrap of the history's leads: each lead weighted
+        by an Exp(1) draw keyed by (seed, lead id), i.e. a flat Dirichlet over the leads.
+
+        Validity, contact decay, segment rates, rep factors and rep x segment rates are
+        re-estimated with the weights, so a pair seen on few leads varies a lot between
+        replicates and one seen on many hardly at all; capacity, pick-up delays, amounts and the
+        lead-mix expectation stay as fitted. The same seed gives the same replicate.
+        """
+        if self.basis is None:
+            return self
+        return self.basis.fit(self.basis.bootstrap_weights(seed))
+
+    def refit(self, history: History) -> FittedBehaviour:
+        """The same kind of model fitted on another History (e.g. an earlier time split, for
+        calibration on held-out leads)."""
+        return fit_behaviour(history, prior_strength=self.prior_strength)
 
     @property
     def invalid_contact(self) -> float:
@@ -364,6 +389,10 @@ class FittedBehaviour:
             lead.segment, self.numbers.default_conversion
         )
         return min(segment_rate * self.rep_factor.get(rep_id, 1.0), 0.999)
+
+    def p_convert_team(self, lead: Lead) -> float:
+        """The team's rate for the lead's segment, as if no rep were better than another."""
+        return self.numbers.p_convert_team(lead)
 
     def amount(self, rep_id: str, lead: Lead, u: float) -> float:
         """Lognormal around the product's median sale amount in the history."""
@@ -419,8 +448,8 @@ class FittedBehaviour:
         )
         for row in flagged.itertuples():
             lines.append(
-                f"  - {row.rep_id} x {row.segment or '(none)'}: {row.sales} sales of "
-                f"{row.reached_valid}, estimate {row.estimate:.1%} "
+                f"  - {row.rep_id} x {row.segment or '(none)'}: {row.sales:.3g} sales of "
+                f"{row.reached_valid:.3g}, estimate {row.estimate:.1%} "
                 f"(data weight {row.weight:.0%}, prior {row.prior:.1%})"
             )
         return "\n".join(lines)
@@ -460,285 +489,408 @@ def fit_behaviour(history: History, prior_strength: float = 20.0) -> FittedBehav
       included); the queue term assumes a 540-minute working day.
     - **Validity** per source and **amount** per product (median, log spread), shrunk / pooled.
 
-    Deterministic: the same History gives the same model.
+    Deterministic: the same History gives the same model. `model.replicate(seed)` redraws the
+    parameters by a Bayesian bootstrap of the leads (see `FittedBehaviour.replicate`).
     """
-    import warnings
-
-    import numpy as np
-    import pandas as pd
-
     if not prior_strength > 0:
         raise ConfigError(f"fit_behaviour: prior_strength must be > 0, got {prior_strength!r}")
-    k = float(prior_strength)
-    frame = history.to_frame()
-    gaps: list[str] = []
-    notes: list[str] = []
-    assigned = frame[frame["rep_id"].notna()].copy()
-    if assigned.empty:
-        raise ConfigError(
-            f"fit_behaviour: {history.origin} has no lead with a rep (rep_id): a behaviour model "
-            "needs the logged assignments; map the owner column with columns={'rep_id': ...}"
-        )
-    reps = [rep.id for rep in history.roster]
-    assigned["assigned_at"] = assigned["assigned_at"].fillna(assigned["arrived_at"])
-    has_touch = bool(assigned["first_touch_at"].notna().any())
-    has_reached = bool(assigned["reached"].notna().any())
-    has_valid = bool(assigned["valid"].notna().any())
-    touched = assigned[assigned["first_touch_at"].notna()].copy()
-    delay = (touched["first_touch_at"] - touched["assigned_at"]).dt.total_seconds() / 60.0
-    touched["delay"] = delay.clip(lower=0.0)
+    return _Basis.read(history, float(prior_strength)).fit(None)
 
-    # ---- validity by source
-    tagged = assigned[assigned["valid"].notna()]
-    if has_valid:
-        overall_valid = float(tagged["valid"].astype(bool).mean())
-        by_source = tagged.groupby("source")["valid"].agg(["sum", "count"])
-        valid_rate = {
-            str(s): float((row["sum"] + k * overall_valid) / (row["count"] + k))
-            for s, row in by_source.iterrows()
-        }
-        notes.append(
-            f"valid rate {overall_valid:.1%} over {len(tagged)} tagged leads, by source shrunk "
-            "toward it"
-        )
-    else:
-        overall_valid, valid_rate = 0.4, {}
-        gaps.append(
-            "no valid/invalid verdicts: every lead is assumed valid with probability 0.4, and "
-            "conversion is fitted over leads regardless of validity"
-        )
 
-    # ---- contact vs delay
-    contact_coef = (math.log(0.75 / 0.25), -0.2)
-    invalid_contact = 0.6
-    if has_touch and has_reached:
-        basis = touched[touched["reached"].notna()]
-        if has_valid:
-            valid_basis = basis[basis["valid"].fillna(False).astype(bool)]
-            invalid_basis = basis[
-                basis["valid"].notna() & ~basis["valid"].fillna(True).astype(bool)
-            ]
-            if len(invalid_basis) and len(valid_basis):
-                ratio = float(invalid_basis["reached"].astype(bool).mean()) / max(
-                    float(valid_basis["reached"].astype(bool).mean()), 1e-9
-                )
-                invalid_contact = min(max(ratio, 0.0), 1.0)
-            basis = valid_basis
-        if len(basis) >= 30 and basis["reached"].astype(bool).nunique() == 2:
-            contact_coef = _logit_fit(
-                basis["reached"].astype(bool).to_numpy(), np.log1p(basis["delay"].to_numpy())
+@attrs.frozen(eq=False)
+class _Basis:
+    """What a fit reads from a History, prepared once: the assigned leads with the columns the
+    estimates need, and the figures a replicate keeps fixed (capacity and pick-up delays, which
+    are censored lower bounds and empirical samples; the lead-mix expectation; amounts)."""
+
+    k: float
+    origin: str
+    assigned: Any
+    touched: Any
+    at_risk: Any
+    basis_name: str
+    has_touch: bool
+    has_reached: bool
+    has_valid: bool
+    capacity: dict[str, float]
+    team_capacity: float
+    pickups: dict[str, tuple[float, ...]]
+    team_pickups: tuple[float, ...]
+    amount_median: dict[str, float]
+    amount_sigma: float
+    default_amount: float
+    gaps: tuple[str, ...]
+    notes: tuple[str, ...]
+    assumptions: dict[str, str]
+
+    @classmethod
+    def read(cls, history: History, k: float) -> _Basis:
+        import warnings
+
+        import numpy as np
+        import pandas as pd
+
+        frame = history.to_frame()
+        gaps: list[str] = []
+        notes: list[str] = []
+        assumptions: dict[str, str] = {}
+        assigned = frame[frame["rep_id"].notna()].copy()
+        if assigned.empty:
+            raise ConfigError(
+                f"fit_behaviour: {history.origin} has no lead with a rep (rep_id): a behaviour "
+                "model needs the logged assignments; map the owner column with "
+                "columns={'rep_id': ...}"
             )
+        reps = [rep.id for rep in history.roster]
+        assigned["assigned_at"] = assigned["assigned_at"].fillna(assigned["arrived_at"])
+        has_touch = bool(assigned["first_touch_at"].notna().any())
+        has_reached = bool(assigned["reached"].notna().any())
+        has_valid = bool(assigned["valid"].notna().any())
+        touched = assigned[assigned["first_touch_at"].notna()].copy()
+        delay = (touched["first_touch_at"] - touched["assigned_at"]).dt.total_seconds() / 60.0
+        touched["delay"] = delay.clip(lower=0.0)
+        if not has_valid:
+            gaps.append(
+                "no valid/invalid verdicts: every lead is assumed valid with probability 0.4, "
+                "and conversion is fitted over leads regardless of validity"
+            )
+            assumptions["validity"] = "the export has no valid/invalid verdicts"
+        if not (has_touch and has_reached):
+            missing = "first-touch times" if not has_touch else "reached / not reached"
+            gaps.append(
+                f"no {missing} in the export: contact probability vs delay is an assumption "
+                "(75% at once, falling with ln(1 + delay minutes)), not fitted"
+            )
+            assumptions["contact"] = f"the export has no {missing}"
+
+        # ---- capacity and pick-up delay: fixed across replicates
+        capacity: dict[str, float] = {}
+        pickups: dict[str, tuple[float, ...]] = {}
+        team_pickups: tuple[float, ...] = ()
+        if has_touch and len(touched):
+            local_day = touched["first_touch_at"].dt.tz_convert(history.tz).dt.date
+            daily = touched.groupby([touched["rep_id"], local_day]).size()
+            for rep_id, counts in daily.groupby(level=0):
+                capacity[str(rep_id)] = max(float(np.quantile(counts.to_numpy(), 0.9)), 1.0)
             notes.append(
-                f"contact vs first-touch delay: GLM logit on ln(1 + minutes) over {len(basis)} "
-                "first touches"
-                + (" of valid leads" if has_valid else " (validity unknown: all leads)")
+                "capacity: 90th percentile of each rep's first touches per local day (a lower "
+                "bound)"
             )
+            backlog = _backlog_at_assignment(assigned)
+            touched["backlog"] = backlog.reindex(touched.index).fillna(0).to_numpy()
+            free = touched[touched["backlog"] == 0]
+            team_pickups = tuple(float(x) for x in np.sort(free["delay"].to_numpy()))
+            for rep_id, group in free.groupby("rep_id"):
+                if len(group) >= _MIN_PICKUP_SAMPLE:
+                    pickups[str(rep_id)] = tuple(
+                        float(x) for x in np.sort(group["delay"].to_numpy())
+                    )
+            notes.append(
+                f"pick-up delay: empirical per rep over {len(free)} leads touched with nothing "
+                f"waiting ({len(pickups)} reps with their own, others the team's); queue wait "
+                "backlog * 540 / capacity"
+            )
+            for rep_id in reps:
+                if rep_id not in capacity:
+                    gaps.append(f"{rep_id} never first-touched a lead: capacity is the team median")
         else:
             gaps.append(
-                f"only {len(basis)} first touches with a reached/not-reached outcome: contact "
-                "decay is the default assumption (75% at once, falling with ln(1 + delay))"
+                "no first-touch times: capacity (assumed = 90th percentile of daily "
+                "assignments) and touch delay (assumed 30-minute mean pick-up plus the queue) "
+                "are assumptions"
             )
-    else:
-        missing = "first-touch times" if not has_touch else "reached / not reached"
-        gaps.append(
-            f"no {missing} in the export: contact probability vs delay is an assumption "
-            "(75% at once, falling with ln(1 + delay minutes)), not fitted"
-        )
-
-    # ---- capacity and pick-up delay
-    capacity: dict[str, float] = {}
-    pickups: dict[str, tuple[float, ...]] = {}
-    team_pickups: tuple[float, ...] = ()
-    if has_touch and len(touched):
-        local_day = touched["first_touch_at"].dt.tz_convert(history.tz).dt.date
-        daily = touched.groupby([touched["rep_id"], local_day]).size()
-        for rep_id, counts in daily.groupby(level=0):
-            capacity[str(rep_id)] = max(float(np.quantile(counts.to_numpy(), 0.9)), 1.0)
-        notes.append(
-            "capacity: 90th percentile of each rep's first touches per local day (a lower bound)"
-        )
-        backlog = _backlog_at_assignment(assigned)
-        touched["backlog"] = backlog.reindex(touched.index).fillna(0).to_numpy()
-        free = touched[touched["backlog"] == 0]
-        team_pickups = tuple(float(x) for x in np.sort(free["delay"].to_numpy()))
-        for rep_id, group in free.groupby("rep_id"):
-            if len(group) >= _MIN_PICKUP_SAMPLE:
-                pickups[str(rep_id)] = tuple(float(x) for x in np.sort(group["delay"].to_numpy()))
-        notes.append(
-            f"pick-up delay: empirical per rep over {len(free)} leads touched with nothing "
-            f"waiting ({len(pickups)} reps with their own, others the team's); queue wait "
-            "backlog * 540 / capacity"
-        )
+            assumptions["delay"] = "the export has no first-touch times"
+            local_day = assigned["assigned_at"].dt.tz_convert(history.tz).dt.date
+            daily = assigned.groupby([assigned["rep_id"], local_day]).size()
+            for rep_id, counts in daily.groupby(level=0):
+                capacity[str(rep_id)] = max(float(np.quantile(counts.to_numpy(), 0.9)), 1.0)
+        team_capacity = float(np.median(list(capacity.values()))) if capacity else 20.0
         for rep_id in reps:
-            if rep_id not in capacity:
-                gaps.append(f"{rep_id} never first-touched a lead: capacity is the team median")
-    else:
-        gaps.append(
-            "no first-touch times: capacity (assumed = 90th percentile of daily assignments) and "
-            "touch delay (assumed 30-minute mean pick-up plus the queue) are assumptions"
-        )
-        local_day = assigned["assigned_at"].dt.tz_convert(history.tz).dt.date
-        daily = assigned.groupby([assigned["rep_id"], local_day]).size()
-        for rep_id, counts in daily.groupby(level=0):
-            capacity[str(rep_id)] = max(float(np.quantile(counts.to_numpy(), 0.9)), 1.0)
-    team_capacity = float(np.median(list(capacity.values()))) if capacity else 20.0
-    for rep_id in reps:
-        capacity.setdefault(rep_id, team_capacity)
+            capacity.setdefault(rep_id, team_capacity)
 
-    # ---- conversion: the leads at risk of a sale
-    if has_reached and has_valid:
-        at_risk = assigned[
-            assigned["reached"].fillna(False).astype(bool)
-            & assigned["valid"].fillna(False).astype(bool)
-        ]
-        basis_name = "reached valid leads"
-    elif has_reached:
-        at_risk = assigned[assigned["reached"].fillna(False).astype(bool)]
-        basis_name = "reached leads"
-        gaps.append("no validity verdicts: conversion is per reached lead, valid or not")
-    elif has_touch:
-        at_risk = touched
-        basis_name = "touched leads"
-        gaps.append("no reached / not reached: conversion is per touched lead, not per contact")
-    else:
-        at_risk = assigned
-        basis_name = "assigned leads"
-        gaps.append("no contact outcomes: conversion is per assigned lead, not per contact")
-    at_risk = at_risk.copy()
-    y = at_risk["converted"].astype(bool).to_numpy().astype(float)
-    overall = float((y.sum() + 1.0) / (len(y) + 2.0))
-    by_segment = at_risk.groupby("segment")["converted"].agg(["sum", "count"])
-    segment_rate = {
-        str(s): float((row["sum"] + k * overall) / (row["count"] + k))
-        for s, row in by_segment.iterrows()
-    }
-    for segment in assigned["segment"].unique():
-        segment_rate.setdefault(str(segment), overall)
-    expected = _mix_expectation(at_risk, y, overall, warnings, np, pd)
-    at_risk["expected"] = expected
-    rep_stats = at_risk.groupby("rep_id").agg(sales=("converted", "sum"), exp=("expected", "sum"))
-    prior_sales = k * overall
-    rep_factor = {
-        str(r): float((row["sales"] + prior_sales) / (row["exp"] + prior_sales))
-        for r, row in rep_stats.iterrows()
-    }
-    notes.append(
-        f"conversion over {len(at_risk)} {basis_name} ({int(y.sum())} sales): segment rate, rep "
-        f"factor vs a GLM of the lead mix, rep x segment pairs, each shrunk with {k:g} "
-        "pseudo-leads"
-    )
-    leads_per_pair = assigned.groupby(["rep_id", "segment"]).size()
-    risk_pair = at_risk.groupby(["rep_id", "segment"])["converted"].agg(["sum", "count"])
-    rows = []
-    conversion: dict[str, dict[str, float]] = {}
-    for key, leads in leads_per_pair.items():
-        rep_id, segment = key  # type: ignore[misc]
-        sales, count = (
-            (
-                int(risk_pair.loc[(rep_id, segment), "sum"]),
-                int(risk_pair.loc[(rep_id, segment), "count"]),
-            )
-            if (rep_id, segment) in risk_pair.index
-            else (0, 0)
-        )
-        prior = min(segment_rate[str(segment)] * rep_factor.get(str(rep_id), 1.0), 0.999)
-        estimate = (sales + k * prior) / (count + k)
-        weight = count / (count + k)
-        conversion.setdefault(str(rep_id), {})[str(segment)] = float(estimate)
-        rows.append(
-            {
-                "rep_id": str(rep_id),
-                "segment": str(segment),
-                "leads": int(leads),
-                "reached_valid": count,
-                "sales": sales,
-                "raw_rate": sales / count if count else float("nan"),
-                "prior": prior,
-                "estimate": float(estimate),
-                "weight": weight,
-                "flagged": count < k,
-            }
-        )
-    pairs = pd.DataFrame(
-        rows,
-        columns=[
-            "rep_id",
-            "segment",
-            "leads",
-            "reached_valid",
-            "sales",
-            "raw_rate",
-            "prior",
-            "estimate",
-            "weight",
-            "flagged",
-        ],
-    )
-
-    # ---- conversion measured over more than reached valid leads: put it on the Protocol's basis
-    if basis_name != "reached valid leads":
-        a, b = contact_coef
-        if basis_name == "reached leads":
-            share = overall_valid / (overall_valid + (1 - overall_valid) * invalid_contact)
+        # ---- the leads at risk of a sale, and each one's chance from its mix alone
+        if has_reached and has_valid:
+            mask = assigned["reached"].fillna(False).astype(bool) & assigned["valid"].fillna(
+                False
+            ).astype(bool)
+            at_risk, basis_name = assigned[mask], "reached valid leads"
+        elif has_reached:
+            at_risk = assigned[assigned["reached"].fillna(False).astype(bool)]
+            basis_name = "reached leads"
+            gaps.append("no validity verdicts: conversion is per reached lead, valid or not")
+        elif has_touch:
+            at_risk, basis_name = touched, "touched leads"
+            gaps.append("no reached / not reached: conversion is per touched lead, not per contact")
         else:
-            delays = touched["delay"].to_numpy() if has_touch else np.array([30.0])
-            reach = 1.0 / (1.0 + np.exp(-(a + b * np.log1p(delays))))
-            share = overall_valid * float(np.mean(reach))
-        share = max(share, 1e-6)
-        conversion = {
-            r: {g: min(p / share, 0.999) for g, p in row.items()} for r, row in conversion.items()
-        }
-        segment_rate = {g: min(p / share, 0.999) for g, p in segment_rate.items()}
-        overall = min(overall / share, 0.999)
-        gaps.append(
-            f"conversion was measured per {basis_name[:-1]}; it is divided by the modelled "
-            f"share of those that are valid and reached ({share:.1%}) so the simulator's sales "
-            "rate matches the history's - the split between contact and closing is assumed"
+            at_risk, basis_name = assigned, "assigned leads"
+            gaps.append("no contact outcomes: conversion is per assigned lead, not per contact")
+        if basis_name != "reached valid leads":
+            assumptions["conversion"] = (
+                f"conversion was measured per {basis_name[:-1]}, so the split between contact "
+                "and closing is assumed"
+            )
+        at_risk = at_risk.copy()
+        y = at_risk["converted"].astype(bool).to_numpy().astype(float)
+        overall = float((y.sum() + 1.0) / (len(y) + 2.0))
+        at_risk["expected"] = _mix_expectation(at_risk, y, overall, warnings, np, pd)
+
+        # ---- amounts: fixed across replicates
+        sold = assigned[assigned["converted"].astype(bool) & (assigned["amount"] > 0)]
+        if len(sold):
+            medians = sold.groupby("product")["amount"].median()
+            amount_median = {str(p): float(v) for p, v in medians.items()}
+            logs = np.log(sold["amount"].to_numpy() / sold["product"].map(medians).to_numpy())
+            sigma = float(np.std(logs)) if len(logs) > 1 else 0.35
+            default_amount = float(np.median(sold["amount"]))
+            notes.append(
+                f"amount: median per product over {len(sold)} sales, log spread {sigma:.2f}"
+            )
+        else:
+            amount_median, sigma, default_amount = {}, 0.35, 10000.0
+            gaps.append("no sale amounts: every sale is assumed worth 10,000")
+            assumptions["amount"] = "the export has no sale amounts"
+        return cls(
+            k=k,
+            origin=history.origin,
+            assigned=assigned,
+            touched=touched,
+            at_risk=at_risk,
+            basis_name=basis_name,
+            has_touch=has_touch,
+            has_reached=has_reached,
+            has_valid=has_valid,
+            capacity=capacity,
+            team_capacity=team_capacity,
+            pickups=pickups,
+            team_pickups=team_pickups,
+            amount_median=amount_median,
+            amount_sigma=sigma,
+            default_amount=default_amount,
+            gaps=tuple(gaps),
+            notes=tuple(notes),
+            assumptions=assumptions,
         )
 
-    # ---- amounts
-    sold = assigned[assigned["converted"].astype(bool) & (assigned["amount"] > 0)]
-    if len(sold):
-        medians = sold.groupby("product")["amount"].median()
-        amount_median = {str(p): float(v) for p, v in medians.items()}
-        logs = np.log(sold["amount"].to_numpy() / sold["product"].map(medians).to_numpy())
-        sigma = float(np.std(logs)) if len(logs) > 1 else 0.35
-        default_amount = float(np.median(sold["amount"]))
-        notes.append(f"amount: median per product over {len(sold)} sales, log spread {sigma:.2f}")
-    else:
-        amount_median, sigma, default_amount = {}, 0.35, 10000.0
-        gaps.append("no sale amounts: every sale is assumed worth 10,000")
+    def fit(self, weights: Any) -> FittedBehaviour:
+        """The model estimated with one weight per assigned lead (a Series on `assigned`'s
+        index; None = every lead once). Every count below is a weighted sum, so unit weights
+        give the plain fit and Bayesian-bootstrap weights a replicate."""
+        import numpy as np
+        import pandas as pd
 
-    numbers = GivenBehaviour(
-        capacity_per_day=capacity,
-        default_capacity=team_capacity,
-        default_pickup=30.0,
-        invalid_contact=invalid_contact,
-        valid_rate=valid_rate,
-        default_valid=overall_valid,
-        conversion=conversion,
-        segment_conversion=segment_rate,
-        default_conversion=overall,
-        amount_median=amount_median,
-        default_amount=default_amount,
-        amount_sigma=sigma,
-    )
-    return FittedBehaviour(
-        numbers=numbers,
-        contact_coef=(float(contact_coef[0]), float(contact_coef[1])),
-        pickup_delays=FrozenMap(pickups),
-        team_pickup_delays=team_pickups,
-        prior_strength=k,
-        pairs=pairs,
-        rep_factor=FrozenMap(rep_factor),
-        gaps=tuple(gaps),
-        notes=tuple(notes),
-        origin=history.origin,
-    )
+        k = self.k
+        assigned = self.assigned
+        w = pd.Series(1.0, index=assigned.index) if weights is None else weights
+        gaps = list(self.gaps)
+        notes: list[str] = []
+        assumptions = dict(self.assumptions)
+
+        def rate(frame: Any, column: str, by: Any) -> Any:
+            """Weighted sum of `column` and weight total per group of `by`."""
+            weight = w.reindex(frame.index)
+            hits = frame[column].astype(float) * weight
+            return pd.DataFrame({"sum": hits.groupby(by).sum(), "count": weight.groupby(by).sum()})
+
+        # ---- validity by source
+        tagged = assigned[assigned["valid"].notna()]
+        if self.has_valid:
+            tag_w = w.reindex(tagged.index)
+            overall_valid = float((tagged["valid"].astype(float) * tag_w).sum() / tag_w.sum())
+            by_source = rate(tagged, "valid", tagged["source"])
+            valid_rate = {
+                str(s): float((row["sum"] + k * overall_valid) / (row["count"] + k))
+                for s, row in by_source.iterrows()
+            }
+            notes.append(
+                f"valid rate {overall_valid:.1%} over {len(tagged)} tagged leads, by source "
+                "shrunk toward it"
+            )
+        else:
+            overall_valid, valid_rate = 0.4, {}
+
+        # ---- contact vs delay
+        contact_coef = (math.log(0.75 / 0.25), -0.2)
+        invalid_contact = 0.6
+        if self.has_touch and self.has_reached:
+            basis = self.touched[self.touched["reached"].notna()]
+            if self.has_valid:
+                is_valid = basis["valid"].fillna(False).astype(bool)
+                is_invalid = basis["valid"].notna() & ~basis["valid"].fillna(True).astype(bool)
+                valid_basis, invalid_basis = basis[is_valid], basis[is_invalid]
+                if len(invalid_basis) and len(valid_basis):
+                    ratio = _weighted_mean(invalid_basis["reached"], w) / max(
+                        _weighted_mean(valid_basis["reached"], w), 1e-9
+                    )
+                    invalid_contact = min(max(ratio, 0.0), 1.0)
+                basis = valid_basis
+            if len(basis) >= 30 and basis["reached"].astype(bool).nunique() == 2:
+                contact_coef = _logit_fit(
+                    basis["reached"].astype(bool).to_numpy(),
+                    np.log1p(basis["delay"].to_numpy()),
+                    w.reindex(basis.index).to_numpy(),
+                )
+                notes.append(
+                    "contact vs first-touch delay: GLM logit on ln(1 + minutes) over "
+                    f"{len(basis)} first touches"
+                    + (" of valid leads" if self.has_valid else " (validity unknown: all leads)")
+                )
+            else:
+                gaps.append(
+                    f"only {len(basis)} first touches with a reached/not-reached outcome: "
+                    "contact decay is the default assumption (75% at once, falling with "
+                    "ln(1 + delay))"
+                )
+                assumptions["contact"] = "too few first touches with an outcome to fit it"
+        notes.extend(self.notes)
+
+        # ---- conversion: segment, rep factor against the lead mix, rep x segment pairs
+        at_risk = self.at_risk
+        risk_w = w.reindex(at_risk.index)
+        y = at_risk["converted"].astype(bool).astype(float)
+        overall = float(((y * risk_w).sum() + 1.0) / (risk_w.sum() + 2.0))
+        by_segment = rate(at_risk, "converted", at_risk["segment"])
+        segment_rate = {
+            str(s): float((row["sum"] + k * overall) / (row["count"] + k))
+            for s, row in by_segment.iterrows()
+        }
+        for segment in assigned["segment"].unique():
+            segment_rate.setdefault(str(segment), overall)
+        weighted = pd.DataFrame(
+            {"sales": y * risk_w, "exp": at_risk["expected"] * risk_w, "rep_id": at_risk["rep_id"]}
+        )
+        rep_stats = weighted.groupby("rep_id")[["sales", "exp"]].sum()
+        prior_sales = k * overall
+        rep_factor = {
+            str(r): float((row["sales"] + prior_sales) / (row["exp"] + prior_sales))
+            for r, row in rep_stats.iterrows()
+        }
+        notes.append(
+            f"conversion over {len(at_risk)} {self.basis_name} ({int(y.sum())} sales): segment "
+            f"rate, rep factor vs a GLM of the lead mix, rep x segment pairs, each shrunk with "
+            f"{k:g} pseudo-leads"
+        )
+        leads_per_pair = assigned.groupby(["rep_id", "segment"]).size()
+        risk_pair = rate(at_risk, "converted", [at_risk["rep_id"], at_risk["segment"]])
+        rows = []
+        conversion: dict[str, dict[str, float]] = {}
+        for key, leads in leads_per_pair.items():
+            rep_id, segment = key
+            found = (rep_id, segment) in risk_pair.index
+            sales = float(risk_pair.loc[(rep_id, segment), "sum"]) if found else 0.0
+            count = float(risk_pair.loc[(rep_id, segment), "count"]) if found else 0.0
+            prior = min(segment_rate[str(segment)] * rep_factor.get(str(rep_id), 1.0), 0.999)
+            estimate = (sales + k * prior) / (count + k)
+            conversion.setdefault(str(rep_id), {})[str(segment)] = float(estimate)
+            rows.append(
+                {
+                    "rep_id": str(rep_id),
+                    "segment": str(segment),
+                    "leads": int(leads),
+                    "reached_valid": count,
+                    "sales": sales,
+                    "raw_rate": sales / count if count else float("nan"),
+                    "prior": prior,
+                    "estimate": float(estimate),
+                    "weight": count / (count + k),
+                    "flagged": count < k,
+                }
+            )
+        pairs = pd.DataFrame(rows, columns=list(_PAIR_COLUMNS))
+        if weights is None:
+            pairs["reached_valid"] = pairs["reached_valid"].astype(int)
+            pairs["sales"] = pairs["sales"].astype(int)
+
+        # ---- conversion measured over more than reached valid leads: put it on the
+        # Protocol's basis
+        if self.basis_name != "reached valid leads":
+            a, b = contact_coef
+            if self.basis_name == "reached leads":
+                share = overall_valid / (overall_valid + (1 - overall_valid) * invalid_contact)
+            else:
+                delays = self.touched["delay"].to_numpy() if self.has_touch else np.array([30.0])
+                reach = 1.0 / (1.0 + np.exp(-(a + b * np.log1p(delays))))
+                share = overall_valid * float(np.mean(reach))
+            share = max(share, 1e-6)
+            conversion = {
+                r: {g: min(p / share, 0.999) for g, p in row.items()}
+                for r, row in conversion.items()
+            }
+            segment_rate = {g: min(p / share, 0.999) for g, p in segment_rate.items()}
+            overall = min(overall / share, 0.999)
+            gaps.append(
+                f"conversion was measured per {self.basis_name[:-1]}; it is divided by the "
+                f"modelled share of those that are valid and reached ({share:.1%}) so the "
+                "simulator's sales rate matches the history's - the split between contact "
+                "and closing is assumed"
+            )
+
+        numbers = GivenBehaviour(
+            capacity_per_day=self.capacity,
+            default_capacity=self.team_capacity,
+            default_pickup=30.0,
+            invalid_contact=invalid_contact,
+            valid_rate=valid_rate,
+            default_valid=overall_valid,
+            conversion=conversion,
+            segment_conversion=segment_rate,
+            default_conversion=overall,
+            amount_median=self.amount_median,
+            default_amount=self.default_amount,
+            amount_sigma=self.amount_sigma,
+        )
+        return FittedBehaviour(
+            numbers=numbers,
+            contact_coef=(float(contact_coef[0]), float(contact_coef[1])),
+            pickup_delays=FrozenMap(self.pickups),
+            team_pickup_delays=self.team_pickups,
+            prior_strength=k,
+            pairs=pairs,
+            rep_factor=FrozenMap(rep_factor),
+            gaps=tuple(gaps),
+            notes=tuple(notes),
+            origin=self.origin,
+            assumptions=FrozenMap(assumptions),
+            basis=self,
+        )
+
+    def bootstrap_weights(self, seed: int) -> Any:
+        """Bayesian bootstrap weights: one Exp(1) draw per lead keyed by (seed, lead id),
+        scaled to mean 1 - a flat Dirichlet over the leads, the same for a lead whatever
+        other leads the history holds or their order."""
+        import numpy as np
+        import pandas as pd
+
+        keys = np.array(
+            [stable_key(seed, f"boot\x00{lead}") for lead in self.assigned["lead_id"]],
+            dtype=np.uint64,
+        )
+        u = (keys >> np.uint64(11)).astype(float) * (1.0 / 9007199254740992.0)
+        draws = -np.log1p(-np.clip(u, 0.0, 1.0 - 1e-16))
+        return pd.Series(draws / draws.mean(), index=self.assigned.index)
 
 
-def _logit_fit(y: Any, x: Any) -> tuple[float, float]:
-    """Intercept and slope of a statsmodels GLM Binomial (logit) of `y` on `x`."""
+_PAIR_COLUMNS = (
+    "rep_id",
+    "segment",
+    "leads",
+    "reached_valid",
+    "sales",
+    "raw_rate",
+    "prior",
+    "estimate",
+    "weight",
+    "flagged",
+)
+
+
+def _weighted_mean(values: Any, w: Any) -> float:
+    weight = w.reindex(values.index)
+    return float((values.astype(bool).astype(float) * weight).sum() / max(weight.sum(), 1e-12))
+
+
+def _logit_fit(y: Any, x: Any, weights: Any = None) -> tuple[float, float]:
+    """Intercept and slope of a statsmodels GLM Binomial (logit) of `y` on `x`, each
+    observation counted `weights` times (frequency weights; None = once)."""
     import warnings
 
     import numpy as np
@@ -747,7 +899,9 @@ def _logit_fit(y: Any, x: Any) -> tuple[float, float]:
     design = np.column_stack([np.ones(len(x)), x])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = sm.GLM(y.astype(float), design, family=sm.families.Binomial()).fit()
+        result = sm.GLM(
+            y.astype(float), design, family=sm.families.Binomial(), freq_weights=weights
+        ).fit()
     a, b = (float(v) for v in result.params)
     return a, b
 

@@ -1,22 +1,28 @@
 """Compare routing policies on one History with common random numbers and paired intervals.
 
 `compare(history, {"name": policy, ...}, seeds=10)` runs every policy once per seed. A seed is a
-replicate: fresh outcome draws (every lead's row of uniforms and every rep-day uniform are keyed
-by the seed), shared by every policy within that seed, so each policy sees the same leads and the
-same luck (DESIGN §7). Levels are reported with a 95% predictive interval across replicates;
-differences to the baseline as a paired t-interval over seeds. A policy compared with itself gives
-exactly zero difference with a zero-width interval.
+replicate: a draw of the behaviour model's parameters (for a model that can redraw itself, such as
+a fitted one: a Bayesian bootstrap of the history's leads) plus fresh outcome draws (every lead's
+row of uniforms and every rep-day uniform are keyed by the seed), shared by every policy within
+that seed, so each policy sees the same leads, the same model and the same luck (DESIGN §7).
+Levels are reported with a 95% predictive interval across replicates; differences to the baseline
+as a paired t-interval over seeds. A policy compared with itself gives exactly zero difference
+with a zero-width interval.
 
-The intervals cover the randomness of outcomes under the behaviour model; they exclude model
-misspecification (a wrong contact decay, rep effects never seen in history) and, for now, the
-uncertainty of a fitted model's parameters (no Bayesian bootstrap of leads yet).
+The intervals cover the randomness of outcomes and the fitted model's parameter uncertainty; they
+exclude model misspecification (a wrong contact decay, rep effects never seen in history). Two
+diagnostics say how far to trust a difference: `extrapolated_share` (the share of a policy's
+assignments to rep x segment pairs the history never saw, whose conversion is extrapolated) and
+`conversion_mechanical` (the conversion a policy would get if every rep closed at the team's rate:
+its difference is what speed, contact and coverage alone explain; the rest of a conversion
+difference rests on the rep model).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from datetime import timedelta
 from multiprocessing import get_all_start_methods, get_context
 from typing import TYPE_CHECKING, Any
@@ -26,13 +32,22 @@ import numpy as np
 import pandas as pd
 
 from leadrouter.errors import ConfigError
-from leadrouter.events import Assigned, Claimed, Converted, Touched
+from leadrouter.events import Assigned, Claimed, Converted, Tagged, Touched
 from leadrouter.sim.engine import Behaviour, Policy, SimRun, default_behaviour, simulate
 
 if TYPE_CHECKING:
+    from leadrouter.sim.calibration import Calibration
     from leadrouter.sim.history import History
 
-__all__ = ["METRICS", "PER_REP_COLUMNS", "Comparison", "compare", "metrics", "per_rep"]
+__all__ = [
+    "METRICS",
+    "METRIC_KINDS",
+    "PER_REP_COLUMNS",
+    "Comparison",
+    "compare",
+    "metrics",
+    "per_rep",
+]
 
 METRICS = (
     "conversion_rate",
@@ -46,10 +61,35 @@ METRICS = (
     "max_over_mean",
     "sla_breaches",
     "reassignments",
+    "conversion_mechanical",
+    "extrapolated_share",
 )
-"""Every metric `metrics()` returns, in table order."""
+"""Every metric `compare` reports, in table order."""
+
+METRIC_KINDS: Mapping[str, str] = {
+    "conversion_rate": "model",
+    "revenue": "model",
+    "roi": "model",
+    "cost_per_sale": "model",
+    "speed_to_lead_median": "mechanical",
+    "coverage": "mechanical",
+    "wasted": "mechanical",
+    "gini": "mechanical",
+    "max_over_mean": "mechanical",
+    "sla_breaches": "mechanical",
+    "reassignments": "mechanical",
+    "conversion_mechanical": "mechanical",
+    "extrapolated_share": "diagnostic",
+}
+"""What each metric's differences rest on. `mechanical`: who got which lead when, queues, speed,
+load - the Router's own behaviour under the model's capacity and delays. `model`: sales and money,
+which also rest on the fitted (or given) contact, validity and rep x segment conversion rates.
+`diagnostic`: not an outcome, a measure of how much a result leans on extrapolation."""
 
 PER_REP_COLUMNS = ("received", "touched", "reached", "converted", "revenue", "speed_median")
+
+Progress = Callable[[int, int], None]
+"""`progress(done, total)`: called as (policy, seed) runs finish."""
 
 
 def _first_touches(run: SimRun) -> dict[str, tuple[str, Any, bool]]:
@@ -58,6 +98,15 @@ def _first_touches(run: SimRun) -> dict[str, tuple[str, Any, bool]]:
         if isinstance(event, Touched) and event.lead_id not in found:
             found[event.lead_id] = (event.rep_id, event.at, event.reached)
     return found
+
+
+def _speeds(run: SimRun, first: Mapping[str, tuple[str, Any, bool]]) -> np.ndarray[Any, Any]:
+    """Minutes from arrival to first touch, one per touched lead."""
+    arrived = {lead.id: lead.arrived_at for lead in run.leads}
+    return np.array(
+        [(at - arrived[lead_id]).total_seconds() / 60.0 for lead_id, (_, at, _) in first.items()],
+        dtype=float,
+    )
 
 
 def _gini(values: np.ndarray[Any, Any]) -> float:
@@ -69,8 +118,13 @@ def _gini(values: np.ndarray[Any, Any]) -> float:
     return float((2 * (ranks * ordered).sum()) / (n * ordered.sum()) - (n + 1) / n)
 
 
-def metrics(run: SimRun, sla: timedelta = timedelta(hours=1)) -> dict[str, float]:
-    """The run's metrics, read from its ledger.
+def metrics(
+    run: SimRun,
+    sla: timedelta = timedelta(hours=1),
+    behaviour: Behaviour | None = None,
+    seen_pairs: Iterable[tuple[str, str]] | None = None,
+) -> dict[str, float]:
+    """The run's metrics (every name in `METRICS`), read from its ledger.
 
     `conversion_rate`: sales / leads. `revenue`: sum of sale amounts. `roi`: (revenue − lead
     cost) / lead cost (NaN with no cost). `cost_per_sale`: lead cost / sales (NaN with no sale).
@@ -79,15 +133,23 @@ def metrics(run: SimRun, sla: timedelta = timedelta(hours=1)) -> dict[str, float
     touched. `sla_breaches`: leads touched, but later than `sla` (so coverage + breaches / leads +
     wasted = 1). `gini` and `max_over_mean`: of leads received (assigned or claimed) per rep on
     the roster. `reassignments`: receipts beyond each lead's first.
+
+    `conversion_mechanical`: the expected conversion rate had every rep closed the reached valid
+    leads at the team's rate for the segment (`behaviour.p_convert_team`; NaN for a behaviour
+    without it). `extrapolated_share`: the share of receipts whose (rep, lead segment) pair is not
+    in `seen_pairs` (the pairs the history holds; NaN when not given).
     """
     leads = run.leads
     n = len(leads)
-    arrived = {lead.id: lead.arrived_at for lead in leads}
+    by_id = {lead.id: lead for lead in leads}
     cost = float(sum(lead.cost for lead in leads))
     sales = 0
     revenue = 0.0
     receipts: dict[str, int] = {rep.id: 0 for rep in run.reps}
     per_lead: dict[str, int] = {}
+    seen = set(seen_pairs) if seen_pairs is not None else None
+    unseen = 0
+    valid: set[str] = set()
     for event in run.ledger.events():
         if isinstance(event, Converted):
             sales += 1
@@ -95,14 +157,26 @@ def metrics(run: SimRun, sla: timedelta = timedelta(hours=1)) -> dict[str, float
         elif isinstance(event, Assigned | Claimed):
             receipts[event.rep_id] = receipts.get(event.rep_id, 0) + 1
             per_lead[event.lead_id] = per_lead.get(event.lead_id, 0) + 1
+            if seen is not None and (event.rep_id, by_id[event.lead_id].segment) not in seen:
+                unseen += 1
+        elif isinstance(event, Tagged) and event.valid:
+            valid.add(event.lead_id)
     first = _first_touches(run)
-    speeds = np.array(
-        [(at - arrived[lead_id]).total_seconds() / 60.0 for lead_id, (_, at, _) in first.items()]
-    )
+    speeds = _speeds(run, first)
     limit = sla.total_seconds() / 60.0
     within = int((speeds <= limit).sum()) if len(speeds) else 0
     loads = np.array(list(receipts.values()), dtype=float)
     mean_load = loads.mean() if len(loads) else 0.0
+    team_rate = getattr(behaviour, "p_convert_team", None)
+    mechanical = math.nan
+    if team_rate is not None and n:
+        expected = sum(
+            team_rate(by_id[lead_id])
+            for lead_id, (_, _, reached) in first.items()
+            if reached and lead_id in valid
+        )
+        mechanical = float(expected) / n
+    total_receipts = sum(per_lead.values())
     return {
         "conversion_rate": sales / n if n else math.nan,
         "revenue": revenue,
@@ -115,6 +189,10 @@ def metrics(run: SimRun, sla: timedelta = timedelta(hours=1)) -> dict[str, float
         "max_over_mean": float(loads.max() / mean_load) if mean_load > 0 else math.nan,
         "sla_breaches": float(len(first) - within),
         "reassignments": float(sum(count - 1 for count in per_lead.values() if count > 1)),
+        "conversion_mechanical": mechanical,
+        "extrapolated_share": (
+            unseen / total_receipts if seen is not None and total_receipts else math.nan
+        ),
     }
 
 
@@ -148,15 +226,31 @@ def per_rep(run: SimRun, sla: timedelta = timedelta(hours=1)) -> pd.DataFrame:
 
 @attrs.frozen
 class Comparison:
-    """The result of `compare`: `results` holds one row per (policy, seed) with every metric;
-    `baseline` names the policy differences are taken to; `per_rep` one frame per policy (rep
-    tables summed over seeds, divided by the number of seeds)."""
+    """The result of `compare`.
+
+    - `results`: one row per (policy, seed) with every metric in `METRICS`;
+    - `baseline`: the policy differences are taken to; `policies`, `seeds`: as run;
+    - `per_rep`: one frame per policy (rep tables summed over seeds, divided by their number);
+    - `speeds`: per policy, minutes from arrival to first touch of every touched lead, pooled
+      over seeds (for distributions);
+    - `calibration`: the calibration verdict (`leadrouter.sim.calibration.Calibration`), None
+      when `compare` was asked not to check;
+    - `replicates`: what a seed redraws (model parameters and outcomes, or outcomes only);
+    - `assumption_driven`: per policy, the metrics whose values rest on an assumption rather
+      than on the history, each with why (see `caveats`).
+    """
 
     results: pd.DataFrame = attrs.field(eq=False, repr=False)
     baseline: str
     policies: tuple[str, ...]
     seeds: tuple[int, ...]
     per_rep: Mapping[str, pd.DataFrame] = attrs.field(eq=False, repr=False)
+    speeds: Mapping[str, np.ndarray[Any, Any]] = attrs.field(eq=False, repr=False, factory=dict)
+    calibration: Calibration | None = attrs.field(default=None, eq=False, repr=False)
+    replicates: str = "outcome draws"
+    assumption_driven: Mapping[str, Mapping[str, str]] = attrs.field(
+        eq=False, repr=False, factory=dict
+    )
 
     def table(self, level: float = 0.95) -> pd.DataFrame:
         """One row per policy (index = policy name, in the order given), per metric the columns
@@ -179,7 +273,7 @@ class Comparison:
                 row[metric] = _nanmean(values)
                 row[f"{metric}_lo"] = _quantile(values, alpha)
                 row[f"{metric}_hi"] = _quantile(values, 1.0 - alpha)
-                mean, half = _paired(diffs, t)
+                mean, half = _paired(diffs, t, level)
                 row[f"{metric}_diff"] = mean
                 row[f"{metric}_diff_lo"] = mean - half
                 row[f"{metric}_diff_hi"] = mean + half
@@ -193,6 +287,20 @@ class Comparison:
         frame.index.name = "policy"
         return frame
 
+    def caveats(self) -> list[str]:
+        """Plain sentences on what the results cannot show, for reports: what a replicate
+        redraws, what the intervals exclude, and each policy's assumption-driven metrics."""
+        lines = [
+            f"Each seed is a replicate: {self.replicates}. Intervals exclude model "
+            "misspecification (a wrong contact decay, rep effects the history never showed).",
+        ]
+        for name in self.policies:
+            driven = self.assumption_driven.get(name, {})
+            if driven:
+                why = "; ".join(sorted({part for v in driven.values() for part in v.split("; ")}))
+                lines.append(f"{name}: assumption-driven - {', '.join(driven)} (because {why}).")
+        return lines
+
 
 def _nanmean(values: np.ndarray[Any, Any]) -> float:
     kept = values[~np.isnan(values)]
@@ -204,7 +312,7 @@ def _quantile(values: np.ndarray[Any, Any], q: float) -> float:
     return float(np.quantile(kept, q)) if len(kept) else math.nan
 
 
-def _paired(diffs: np.ndarray[Any, Any], t: float) -> tuple[float, float]:
+def _paired(diffs: np.ndarray[Any, Any], t: float, level: float = 0.95) -> tuple[float, float]:
     """Mean of the paired differences and the half-width of its t-interval (0 when every
     difference is equal, NaN with fewer than two usable seeds)."""
     kept = diffs[~np.isnan(diffs)]
@@ -219,8 +327,26 @@ def _paired(diffs: np.ndarray[Any, Any], t: float) -> tuple[float, float]:
     if len(kept) != len(diffs):
         from scipy import stats
 
-        t = float(stats.t.ppf(0.975, len(kept) - 1))
+        t = float(stats.t.ppf(1.0 - (1.0 - level) / 2.0, len(kept) - 1))
     return mean, t * spread / math.sqrt(len(kept))
+
+
+def replicate(behaviour: Behaviour, seed: int) -> Behaviour:
+    """The behaviour model for one replicate: `behaviour.replicate(seed)` for a model that can
+    redraw its parameters (a fitted one: a Bayesian bootstrap of the history's leads), else the
+    model itself (given parameters are taken as known)."""
+    redraw = getattr(behaviour, "replicate", None)
+    if redraw is None:
+        return behaviour
+    drawn: Behaviour = redraw(seed)
+    return drawn
+
+
+@attrs.frozen
+class _Outcome:
+    rows: list[dict[str, Any]]
+    tables: dict[str, pd.DataFrame]
+    speeds: dict[str, np.ndarray[Any, Any]]
 
 
 def _run_seed(
@@ -229,14 +355,20 @@ def _run_seed(
     behaviour: Behaviour,
     seed: int,
     sla: timedelta,
-) -> tuple[list[dict[str, Any]], dict[str, pd.DataFrame]]:
-    rows: list[dict[str, Any]] = []
-    tables: dict[str, pd.DataFrame] = {}
+    seen_pairs: frozenset[tuple[str, str]],
+    draws: bool,
+    done: Callable[[], None] | None = None,
+) -> _Outcome:
+    model = replicate(behaviour, seed) if draws else behaviour
+    out = _Outcome([], {}, {})
     for name, policy in policies.items():
-        run = simulate(history, policy, behaviour, seed=seed)
-        rows.append({"policy": name, "seed": seed, **metrics(run, sla)})
-        tables[name] = per_rep(run, sla)
-    return rows, tables
+        run = simulate(history, policy, model, seed=seed)
+        out.rows.append({"policy": name, "seed": seed, **metrics(run, sla, model, seen_pairs)})
+        out.tables[name] = per_rep(run, sla)
+        out.speeds[name] = _speeds(run, _first_touches(run))
+        if done is not None:
+            done()
+    return out
 
 
 _SHARED: list[tuple[Any, ...]] = []
@@ -248,9 +380,19 @@ def _share(job: tuple[Any, ...]) -> None:
     _SHARED[:] = [job]
 
 
-def _shared_seed(seed: int) -> tuple[list[dict[str, Any]], dict[str, pd.DataFrame]]:
-    history, policies, behaviour, sla = _SHARED[0]
-    return _run_seed(history, policies, behaviour, seed, sla)
+def _shared_seed(seed: int) -> _Outcome:
+    history, policies, behaviour, sla, seen, draws = _SHARED[0]
+    return _run_seed(history, policies, behaviour, seed, sla, seen, draws)
+
+
+def seen_pairs(history: History) -> frozenset[tuple[str, str]]:
+    """The (rep, segment) pairs the history's logged assignments hold."""
+    frame = history.to_frame()
+    assigned = frame[frame["rep_id"].notna()]
+    return frozenset(
+        (str(rep), str(segment))
+        for rep, segment in zip(assigned["rep_id"], assigned["segment"], strict=True)
+    )
 
 
 def compare(
@@ -261,6 +403,9 @@ def compare(
     baseline: str | None = None,
     sla: timedelta = timedelta(hours=1),
     processes: int = 1,
+    calibrate: bool = True,
+    parameter_draws: bool = True,
+    progress: Progress | None = None,
 ) -> Comparison:
     """Simulate every policy on `history` once per seed, with common random numbers.
 
@@ -269,6 +414,13 @@ def compare(
     BehaviourNeededError for any other. `baseline`: the policy differences are taken to (the
     first by default). `processes > 1` runs seeds in parallel forked worker processes (where the
     platform can fork; elsewhere, e.g. Windows, seeds run one after another).
+
+    `calibrate`: first check the model against the history (`leadrouter.sim.calibrate`, on a
+    later time split held out from fitting) and keep the verdict in `.calibration`; a failed
+    check warns (CalibrationWarning) but the comparison still runs, so the report can show both.
+    `parameter_draws`: each seed redraws the model's parameters when the model can
+    (`behaviour.replicate(seed)`); off, a seed redraws outcomes only. `progress(done, total)` is
+    called as (policy, seed) runs finish.
     """
     if not policies:
         raise ConfigError("compare needs at least one policy: {'name': strategy, ...}")
@@ -286,21 +438,101 @@ def compare(
         raise ConfigError(f"processes must be >= 1, got {processes}")
     if behaviour is None:
         behaviour = default_behaviour(history)
-    job = (history, dict(policies), behaviour, sla)
+    verdict = None
+    if calibrate:
+        from leadrouter.sim.calibration import calibrate as check
+        from leadrouter.sim.calibration import warn_if_failed
+
+        verdict = check(history, behaviour, seeds=max(2, min(len(seed_list), 10)), warn=False)
+        warn_if_failed(verdict, stacklevel=2)
+    draws = parameter_draws and getattr(behaviour, "replicate", None) is not None
+    seen = seen_pairs(history)
+    total = len(seed_list) * len(names)
+    finished = 0
+
+    def one_done() -> None:
+        nonlocal finished
+        finished += 1
+        if progress is not None:
+            progress(finished, total)
+
+    job = (history, dict(policies), behaviour, sla, seen, draws)
     if processes == 1 or len(seed_list) == 1 or "fork" not in get_all_start_methods():
-        outputs = [_run_seed(*job[:3], seed, sla) for seed in seed_list]
+        outputs = [_run_seed(*job[:3], seed, *job[3:], one_done) for seed in seed_list]
     else:
         context = get_context("fork")
+        found: dict[int, _Outcome] = {}
         with ProcessPoolExecutor(
             max_workers=processes, mp_context=context, initializer=_share, initargs=(job,)
         ) as pool:
-            outputs = list(pool.map(_shared_seed, seed_list))
-    rows = [row for out, _ in outputs for row in out]
+            futures = {pool.submit(_shared_seed, seed): seed for seed in seed_list}
+            for future in as_completed(futures):
+                found[futures[future]] = future.result()
+                for _ in names:
+                    one_done()
+        outputs = [found[seed] for seed in seed_list]
+    rows = [row for out in outputs for row in out.rows]
     tables: dict[str, pd.DataFrame] = {}
+    speeds: dict[str, np.ndarray[Any, Any]] = {}
     for name in names:
-        total = outputs[0][1][name]
-        for _, out in outputs[1:]:
-            total = total.add(out[name], fill_value=0.0)
-        tables[name] = total / len(seed_list)
+        total_table = outputs[0].tables[name]
+        for out in outputs[1:]:
+            total_table = total_table.add(out.tables[name], fill_value=0.0)
+        tables[name] = total_table / len(seed_list)
+        speeds[name] = np.concatenate([out.speeds[name] for out in outputs])
     results = pd.DataFrame(rows, columns=["policy", "seed", *METRICS])
-    return Comparison(results, baseline, names, seed_list, tables)
+    return Comparison(
+        results,
+        baseline,
+        names,
+        seed_list,
+        tables,
+        speeds=speeds,
+        calibration=verdict,
+        replicates=(
+            "a Bayesian bootstrap draw of the model's parameters plus fresh outcome draws"
+            if draws
+            else "fresh outcome draws (the model's parameters are taken as known)"
+        ),
+        assumption_driven=_assumption_driven(history, policies, behaviour),
+    )
+
+
+_DEPENDS: Mapping[str, frozenset[str]] = {
+    "speed_to_lead_median": frozenset({"delay", "claiming"}),
+    "coverage": frozenset({"delay", "claiming"}),
+    "wasted": frozenset({"delay", "claiming"}),
+    "sla_breaches": frozenset({"delay", "claiming"}),
+    "gini": frozenset({"claiming"}),
+    "max_over_mean": frozenset({"claiming"}),
+    "reassignments": frozenset({"claiming"}),
+    "conversion_mechanical": frozenset({"delay", "claiming", "contact", "validity", "conversion"}),
+    "conversion_rate": frozenset({"delay", "claiming", "contact", "validity", "conversion"}),
+    "revenue": frozenset({"delay", "claiming", "contact", "validity", "conversion", "amount"}),
+    "roi": frozenset({"delay", "claiming", "contact", "validity", "conversion", "amount"}),
+    "cost_per_sale": frozenset({"delay", "claiming", "contact", "validity", "conversion"}),
+}
+"""Which parts of the model each metric rests on (see `FittedBehaviour.assumptions`)."""
+
+_CLAIMING = "how reps would claim from a pool cannot be learned from push-only history"
+
+
+def _assumption_driven(
+    history: History, policies: Mapping[str, Policy], behaviour: Behaviour
+) -> dict[str, dict[str, str]]:
+    """Per policy, each metric resting on an assumed part of the model, with why."""
+    from leadrouter.sim.engine import make_router
+
+    assumed = dict(getattr(behaviour, "assumptions", {}) or {})
+    reps = list(history.roster)
+    found: dict[str, dict[str, str]] = {}
+    for name, policy in policies.items():
+        parts = dict(assumed)
+        if make_router(policy, reps, 0, None).strategy.tags.pull:
+            parts["claiming"] = _CLAIMING
+        found[name] = {
+            metric: "; ".join(parts[part] for part in sorted(needs) if part in parts)
+            for metric, needs in _DEPENDS.items()
+            if needs & parts.keys()
+        }
+    return found
