@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import attrs
 import numpy as np
 import pandas as pd
 import pytest
@@ -128,3 +129,98 @@ def test_gini_is_between_zero_and_one_and_ignores_order(loads: list[int], rnd: A
     value = _gini(np.array(loads))
     assert 0.0 <= value < 1.0
     assert _gini(np.array(shuffled)) == pytest.approx(value)
+
+
+def only_to(rep_id: str) -> Any:
+    def factory(reps: list[lr.Rep], seed: int) -> lr.Router:
+        return lr.Router(lambda ctx: rep_id, reps, seed=seed)
+
+    return factory
+
+
+def test_extrapolated_share_counts_pairs_the_history_never_saw(history: History) -> None:
+    frame = history.to_frame()
+    segments = sorted(frame["segment"].unique())
+    rep = history.roster[0].id
+    # the history: the first rep only ever got the first segment
+    keep = ~((frame["rep_id"] == rep) & (frame["segment"] != segments[0]))
+    frame.loc[~keep, "rep_id"] = history.roster[1].id
+    narrow = History(frame, tz=history.tz, roster=history.roster, truth=history.truth)
+    result = compare(
+        narrow,
+        {"rotation": lr.EqualRotation(), "all to one": only_to(rep)},
+        seeds=2,
+        calibrate=False,
+    )
+    table = result.table()
+    expected = float((frame["segment"] != segments[0]).mean())
+    assert table.loc["all to one", "extrapolated_share"] == pytest.approx(expected)
+    assert 0 < table.loc["rotation", "extrapolated_share"] < expected
+
+
+def test_conversion_mechanical_separates_speed_from_rep_skill(history: History) -> None:
+    assert history.truth is not None
+    from leadrouter.sim import GivenBehaviour
+
+    truth = GivenBehaviour.from_truth(history.truth)
+    best = max(truth.conversion, key=lambda rep: sum(truth.conversion[rep].values()))
+    result = compare(
+        history,
+        {"rotation": lr.EqualRotation(), "dump": dump},
+        seeds=3,
+        behaviour=truth,
+        calibrate=False,
+    )
+    table = result.table()
+    # dumping everything on one rep wastes leads: a mechanical loss of expected conversion
+    assert table.loc["dump", "conversion_mechanical_diff_hi"] < 0
+    for name in ("rotation", "dump"):
+        assert 0 < table.loc[name, "conversion_mechanical"] < 1
+    # with every rep closing at the team's rate the mechanical figure is the expected rate
+    team = attrs.evolve(truth, conversion={})
+    neutral = compare(
+        history, {"rotation": lr.EqualRotation()}, seeds=4, behaviour=team, calibrate=False
+    ).table()
+    assert neutral.loc["rotation", "conversion_mechanical"] == pytest.approx(
+        neutral.loc["rotation", "conversion_rate"], abs=0.02
+    )
+    assert best in truth.conversion
+
+
+def test_assumption_driven_labels_follow_the_models_gaps(history: History) -> None:
+    from leadrouter.sim import fit_behaviour
+
+    frame = history.to_frame()
+    frame["first_touch_at"] = pd.NaT
+    frame["reached"] = None
+    blind = History(frame, tz=history.tz, roster=history.roster)
+    model = fit_behaviour(blind)
+    assert {"delay", "contact"} <= set(model.assumptions)
+    grab = lr.GrabWithCaps(held=5)
+    result = compare(
+        blind,
+        {"rotation": lr.EqualRotation(), "grab": grab},
+        seeds=2,
+        behaviour=model,
+        calibrate=False,
+    )
+    rotation, grabbing = result.assumption_driven["rotation"], result.assumption_driven["grab"]
+    assert (
+        "speed_to_lead_median" in rotation
+        and "first-touch times" in rotation["speed_to_lead_median"]
+    )
+    assert "gini" not in rotation
+    assert "gini" in grabbing and "claim" in grabbing["gini"]
+    assert any("grab: assumption-driven" in line for line in result.caveats())
+
+
+def test_progress_reports_every_run(history: History) -> None:
+    seen: list[tuple[int, int]] = []
+    compare(
+        history,
+        {"a": lr.EqualRotation(), "b": lr.EqualRotation()},
+        seeds=2,
+        calibrate=False,
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]

@@ -1,0 +1,202 @@
+"""Calibration first, and replicates as parameter draws.
+
+A model fitted on data generated from a known model passes its calibration on held-out leads; a
+deliberately wrong model fails, loudly; a history that cannot confirm a model says so. A fitted
+model's replicates redraw its parameters by a Bayesian bootstrap of the leads.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import attrs
+import numpy as np
+import pandas as pd
+import pytest
+
+import leadrouter as lr
+from leadrouter.errors import CalibrationWarning, ConfigError
+from leadrouter.sim import (
+    Calibration,
+    FittedBehaviour,
+    GivenBehaviour,
+    History,
+    calibrate,
+    compare,
+    fit_behaviour,
+    synthetic,
+)
+from leadrouter.sim.calibration import CHECK_COLUMNS, replay_policy
+from leadrouter.sim.engine import simulate
+
+
+@pytest.fixture(scope="module")
+def history() -> History:
+    return synthetic(n_leads=900, n_reps=6, days=14, seed=3)
+
+
+@pytest.fixture(scope="module")
+def fitted(history: History) -> FittedBehaviour:
+    return fit_behaviour(history)
+
+
+@pytest.fixture(scope="module")
+def verdict(history: History, fitted: FittedBehaviour) -> Calibration:
+    return calibrate(history, fitted, seeds=6)
+
+
+def test_a_model_fitted_on_data_from_a_known_model_passes(verdict: Calibration) -> None:
+    assert verdict.verdict == "pass", verdict.summary()
+    assert verdict.passed
+    assert list(verdict.checks.columns) == list(CHECK_COLUMNS)
+    assert set(verdict.checks["split"]) == {"fit", "held out"}
+    assert set(verdict.checks["metric"]) == {"conversion_rate", "contact_rate"}
+    assert verdict.checks["passed"].all()
+    assert (verdict.checks["lo"] <= verdict.checks["predicted"]).all()
+    assert (verdict.checks["predicted"] <= verdict.checks["hi"]).all()
+    assert verdict.split_at is not None
+    assert "refitted on the earlier 70%" in verdict.model
+    assert verdict.summary().startswith("Calibration: PASS")
+
+
+def test_the_held_out_split_is_the_later_leads(history: History, verdict: Calibration) -> None:
+    frame = history.to_frame()
+    held = verdict.checks[verdict.checks["split"] == "held out"]["leads"].iloc[0]
+    assert held == len(frame) - round(len(frame) * 0.7)
+    assert verdict.split_at == frame["arrived_at"].iloc[len(frame) - held].to_pydatetime()
+
+
+def test_a_deliberately_wrong_model_fails_loudly(history: History) -> None:
+    assert history.truth is not None
+    truth = GivenBehaviour.from_truth(history.truth)
+    wrong = attrs.evolve(
+        truth,
+        conversion={
+            rep: {segment: min(rate * 3, 1.0) for segment, rate in row.items()}
+            for rep, row in truth.conversion.items()
+        },
+        contact_at_zero=1.0,
+        contact_floor=0.95,
+    )
+    with pytest.warns(CalibrationWarning, match="failed calibration"):
+        result = calibrate(history, wrong, seeds=4)
+    assert result.verdict == "fail"
+    failed = result.checks[~result.checks["passed"]]
+    assert {"conversion_rate", "contact_rate"} <= set(failed["metric"])
+    assert any("outside the model's 95% interval" in reason for reason in result.reasons)
+    assert "given, used as is" in result.model
+    assert result.summary().startswith("Calibration: FAIL")
+
+
+def test_no_logged_assignment_is_not_checkable(history: History, fitted: FittedBehaviour) -> None:
+    frame = history.to_frame()
+    frame["rep_id"] = None
+    bare = History(frame, tz=history.tz, roster=history.roster)
+    result = calibrate(bare, fitted, seeds=2)
+    assert result.verdict == "not checkable"
+    assert "no assignment" in result.reasons[0]
+    assert result.checks.empty
+
+
+def test_too_few_leads_for_a_split_is_not_checkable_but_still_checks_the_fit() -> None:
+    small = synthetic(n_leads=80, n_reps=3, days=3, seed=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CalibrationWarning)
+        result = calibrate(small, fit_behaviour(small), seeds=3)
+    assert result.verdict in {"not checkable", "fail"}
+    assert any("too few leads for a held-out split" in reason for reason in result.reasons)
+    assert set(result.checks["split"]) == {"fit"}
+
+
+def test_bad_arguments_are_named_errors(history: History, fitted: FittedBehaviour) -> None:
+    with pytest.raises(ConfigError, match="holdout"):
+        calibrate(history, fitted, holdout=1.5)
+    with pytest.raises(ConfigError, match="at least 2"):
+        calibrate(history, fitted, seeds=1)
+
+
+def test_replay_sends_every_lead_to_its_logged_rep(history: History) -> None:
+    frame = history.to_frame().iloc[:60]
+    frame.loc[frame.index[:5], "rep_id"] = None
+    part = History(frame, tz=history.tz, roster=history.roster, truth=history.truth)
+    run = simulate(part, replay_policy(part), seed=0)
+    for lead_id, rep in zip(frame["lead_id"], frame["rep_id"], strict=True):
+        holder = run.ledger.holder(lead_id)
+        first = [e for e in run.ledger.events() if isinstance(e, lr.Assigned | lr.Claimed)]
+        if pd.isna(rep):
+            assert holder is None
+            assert all(e.lead_id != lead_id for e in first)
+        else:
+            assert next(e.rep_id for e in first if e.lead_id == lead_id) == rep
+
+
+# ---------------------------------------------------------------- replicates
+
+
+def test_a_replicate_redraws_parameters_deterministically(fitted: FittedBehaviour) -> None:
+    one, again, other = fitted.replicate(1), fitted.replicate(1), fitted.replicate(2)
+    assert one.numbers == again.numbers
+    assert one.contact_coef == again.contact_coef
+    assert one.numbers.conversion != other.numbers.conversion
+    assert one.contact_coef != fitted.contact_coef
+    # what a replicate keeps fixed
+    assert one.numbers.capacity_per_day == fitted.numbers.capacity_per_day
+    assert one.pickup_delays == fitted.pickup_delays
+
+
+def test_replicates_centre_on_the_fit_and_vary_less_where_data_is_plentiful(
+    fitted: FittedBehaviour,
+) -> None:
+    draws = [fitted.replicate(seed) for seed in range(40)]
+    segments = pd.Series([d.numbers.segment_conversion for d in draws])
+    for segment, estimate in fitted.numbers.segment_conversion.items():
+        values = np.array([row[segment] for row in segments])
+        assert abs(values.mean() - estimate) < 3 * values.std() / np.sqrt(len(values)) + 0.01
+    valid = np.array([d.numbers.default_valid for d in draws])
+    pair = fitted.pairs.sort_values("reached_valid")
+    few, many = pair.iloc[0], pair.iloc[-1]
+    spread_few = np.std([d.numbers.conversion[few.rep_id][few.segment] for d in draws])
+    spread_many = np.std([d.numbers.conversion[many.rep_id][many.segment] for d in draws])
+    assert valid.std() > 0
+    assert spread_many <= spread_few * 1.5
+
+
+def test_bootstrap_weights_are_keyed_by_lead(history: History, fitted: FittedBehaviour) -> None:
+    assert fitted.basis is not None
+    weights = fitted.basis.bootstrap_weights(7)
+    assert weights.mean() == pytest.approx(1.0)
+    assert (weights > 0).all()
+    part = History(history.to_frame().iloc[::2], tz=history.tz, roster=history.roster)
+    half = fit_behaviour(part)
+    assert half.basis is not None
+    mine = pd.Series(weights.to_numpy(), index=fitted.basis.assigned["lead_id"].to_numpy())
+    theirs = half.basis.bootstrap_weights(7)
+    theirs = pd.Series(theirs.to_numpy(), index=half.basis.assigned["lead_id"].to_numpy())
+    shared = theirs.index.intersection(mine.index)
+    assert len(shared) == len(theirs)
+    # the same raw draw per lead, whatever other leads exist: only the scale to mean 1 differs
+    ratio = (mine[shared] / theirs[shared]).to_numpy()
+    assert np.allclose(ratio, ratio[0])
+
+
+def test_compare_with_a_fitted_model_uses_parameter_draws(
+    history: History, fitted: FittedBehaviour
+) -> None:
+    policies = {"rotation": lr.EqualRotation(), "same": lr.EqualRotation()}
+    drawn = compare(history, policies, seeds=3, behaviour=fitted, calibrate=False)
+    fixed = compare(
+        history, policies, seeds=3, behaviour=fitted, calibrate=False, parameter_draws=False
+    )
+    assert "Bayesian bootstrap" in drawn.replicates
+    assert "taken as known" in fixed.replicates
+    assert drawn.calibration is None
+    table = drawn.table()
+    assert table.loc["same", "conversion_rate_diff"] == 0.0
+    assert table.loc["same", "conversion_rate_diff_hi"] == 0.0
+    assert not drawn.results["conversion_rate"].equals(fixed.results["conversion_rate"])
+
+
+def test_compare_states_the_calibration_verdict(history: History, fitted: FittedBehaviour) -> None:
+    result = compare(history, {"rotation": lr.EqualRotation()}, seeds=2, behaviour=fitted)
+    assert isinstance(result.calibration, Calibration)
+    assert result.calibration.verdict in {"pass", "fail", "not checkable"}
