@@ -200,3 +200,19 @@ def test_compare_states_the_calibration_verdict(history: History, fitted: Fitted
     result = compare(history, {"rotation": lr.EqualRotation()}, seeds=2, behaviour=fitted)
     assert isinstance(result.calibration, Calibration)
     assert result.calibration.verdict in {"pass", "fail", "not checkable"}
+
+
+def test_a_field_recorded_because_of_the_outcome_is_left_out(history: History) -> None:
+    frame = history.to_frame()
+    frame.loc[~frame["converted"], "segment"] = ""
+    leaky = History(frame, tz=history.tz, roster=history.roster)
+    model = fit_behaviour(leaky)
+    assert model.ignored == frozenset({"segment"})
+    assert any("segment is filled on 100% of converted leads" in gap for gap in model.gaps)
+    lead = leaky.leads[0]
+    rates = {
+        model.p_convert("rep01", attrs.evolve(lead, segment=name))
+        for name in ("retail", "education", "manufacturing", "")
+    }
+    assert len(rates) == 1
+    assert fit_behaviour(history).ignored == frozenset()

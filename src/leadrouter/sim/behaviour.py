@@ -328,6 +328,15 @@ class FittedBehaviour:
     origin: str = "history"
     assumptions: FrozenMap[str] = attrs.field(default=EMPTY)
     basis: _Basis | None = attrs.field(default=None, repr=False)
+    ignored: frozenset[str] = frozenset()
+    """Lead fields left out because they were recorded because of the outcome."""
+
+    def _seen(self, lead: Lead) -> Lead:
+        """The lead as the model sees it: fields it left out read as empty."""
+        if not self.ignored:
+            return lead
+        blank: dict[str, Any] = dict.fromkeys(self.ignored, "")
+        return attrs.evolve(lead, **blank)
 
     def replicate(self, seed: int) -> FittedBehaviour:
         """The model refitted on a Bayesian bootstrap of the history's leads: each lead weighted
@@ -378,10 +387,11 @@ class FittedBehaviour:
 
     def p_valid(self, lead: Lead) -> float:
         """The source's valid rate, shrunk toward the team's."""
-        return self.numbers.p_valid(lead)
+        return self.numbers.p_valid(self._seen(lead))
 
     def p_convert(self, rep_id: str, lead: Lead) -> float:
         """The shrunk rep x segment rate (see `fit_behaviour`)."""
+        lead = self._seen(lead)
         row = self.numbers.conversion.get(rep_id)
         if row is not None and lead.segment in row:
             return row[lead.segment]
@@ -392,11 +402,11 @@ class FittedBehaviour:
 
     def p_convert_team(self, lead: Lead) -> float:
         """The team's rate for the lead's segment, as if no rep were better than another."""
-        return self.numbers.p_convert_team(lead)
+        return self.numbers.p_convert_team(self._seen(lead))
 
     def amount(self, rep_id: str, lead: Lead, u: float) -> float:
         """Lognormal around the product's median sale amount in the history."""
-        return self.numbers.amount(rep_id, lead, u)
+        return self.numbers.amount(rep_id, self._seen(lead), u)
 
     def extrapolated(self, rep_id: str, segment: str) -> bool:
         """True when the history has no lead of `segment` assigned to `rep_id`: the estimate for
@@ -522,6 +532,7 @@ class _Basis:
     gaps: tuple[str, ...]
     notes: tuple[str, ...]
     assumptions: dict[str, str]
+    ignored: frozenset[str] = frozenset()
 
     @classmethod
     def read(cls, history: History, k: float) -> _Basis:
@@ -534,6 +545,19 @@ class _Basis:
         gaps: list[str] = []
         notes: list[str] = []
         assumptions: dict[str, str] = {}
+        ignored = _outcome_leaks(frame)
+        for name, (on_sales, on_others) in ignored.items():
+            gaps.append(
+                f"{name} is filled on {on_sales:.0%} of converted leads but {on_others:.0%} of "
+                "the others - recorded because of the outcome, so it is left out of the model "
+                "(every lead is treated as having none)"
+            )
+            if name in _LEAK_CLEARABLE:
+                frame[name] = ""
+            else:
+                assumptions["conversion"] = (
+                    f"{name} is recorded mostly for converted leads, so rates by it are biased"
+                )
         assigned = frame[frame["rep_id"].notna()].copy()
         if assigned.empty:
             raise ConfigError(
@@ -669,6 +693,7 @@ class _Basis:
             gaps=tuple(gaps),
             notes=tuple(notes),
             assumptions=assumptions,
+            ignored=frozenset(name for name in ignored if name in _LEAK_CLEARABLE),
         )
 
     def fit(self, weights: Any) -> FittedBehaviour:
@@ -851,6 +876,7 @@ class _Basis:
             origin=self.origin,
             assumptions=FrozenMap(assumptions),
             basis=self,
+            ignored=self.ignored,
         )
 
     def bootstrap_weights(self, seed: int) -> Any:
@@ -867,6 +893,28 @@ class _Basis:
         u = (keys >> np.uint64(11)).astype(float) * (1.0 / 9007199254740992.0)
         draws = -np.log1p(-np.clip(u, 0.0, 1.0 - 1e-16))
         return pd.Series(draws / draws.mean(), index=self.assigned.index)
+
+
+_LEAK_CLEARABLE = ("source", "region", "product", "segment")
+"""Fields the model can do without: a leaking one is blanked before fitting."""
+
+
+def _outcome_leaks(frame: Any) -> dict[str, tuple[float, float]]:
+    """Fields filled on (nearly) every converted lead but on far fewer of the others: recorded
+    because of the outcome (a CRM that fills the industry only when a deal is signed). Returns
+    each such field with its fill rate on converted and on other leads."""
+    converted = frame["converted"].astype(bool)
+    if converted.sum() < 5 or (~converted).sum() < 20:
+        return {}
+    found: dict[str, tuple[float, float]] = {}
+    for name in (*_LEAK_CLEARABLE, "rep_id"):
+        column = frame[name]
+        filled = column.notna() & (column.astype(str) != "")
+        on_sales = float(filled[converted].mean())
+        on_others = float(filled[~converted].mean())
+        if on_sales >= 0.9 and on_others <= 0.5 * on_sales:
+            found[name] = (on_sales, on_others)
+    return found
 
 
 _PAIR_COLUMNS = (
