@@ -216,3 +216,17 @@ def test_a_field_recorded_because_of_the_outcome_is_left_out(history: History) -
     }
     assert len(rates) == 1
     assert fit_behaviour(history).ignored == frozenset()
+
+
+def test_a_varied_model_moves_one_assumption(fitted: FittedBehaviour, history: History) -> None:
+    lead = history.leads[0]
+    flat = fitted.varied(rep_effects=False)
+    rates = {flat.p_convert(rep.id, lead) for rep in history.roster}
+    assert len(rates) == 1
+    assert len({fitted.p_convert(rep.id, lead) for rep in history.roster}) > 1
+    steep = fitted.varied(decay=2.0)
+    assert steep.p_contact("rep01", lead, 0) == pytest.approx(fitted.p_contact("rep01", lead, 0))
+    assert steep.p_contact("rep01", lead, 120) < fitted.p_contact("rep01", lead, 120)
+    assert steep.replicate(3) is steep
+    with pytest.raises(ConfigError, match="decay"):
+        fitted.varied(decay=0)

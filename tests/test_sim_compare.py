@@ -224,3 +224,34 @@ def test_progress_reports_every_run(history: History) -> None:
         progress=lambda done, total: seen.append((done, total)),
     )
     assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]
+
+
+def test_sensitivity_moves_the_assumptions_and_ranks_policies(history: History) -> None:
+    from leadrouter.sim import GivenBehaviour
+    from leadrouter.sim.compare import SCENARIOS, SENSITIVITY_COLUMNS, sensitivity
+
+    assert history.truth is not None
+    truth = GivenBehaviour.from_truth(history.truth)
+    frame = sensitivity(history, {"rotation": lr.EqualRotation(), "dump": dump}, truth, seeds=2)
+    assert list(frame.columns) == list(SENSITIVITY_COLUMNS)
+    assert list(frame["scenario"].unique()) == list(SCENARIOS)
+    for _, rows in frame.groupby("scenario"):
+        ranks = rows.set_index("policy")["rank"]
+        assert ranks["rotation"] == 1 and ranks["dump"] == 2
+        assert rows.set_index("policy").loc["rotation", "diff"] == 0.0
+    values = frame.set_index(["scenario", "policy"])["value"]
+    # a steeper decay loses contacts, so fewer sales; a gentler one gains them
+    assert values[("contact decays 2x as fast", "rotation")] < values[("as modelled", "rotation")]
+    assert values[("contact decays half as fast", "rotation")] > values[("as modelled", "rotation")]
+    speed = sensitivity(
+        history,
+        {"rotation": lr.EqualRotation(), "dump": dump},
+        truth,
+        seeds=2,
+        metric="speed_to_lead_median",
+    )
+    assert (speed[speed["policy"] == "rotation"]["rank"] == 1).all()
+    with pytest.raises(ConfigError, match="unknown metric"):
+        sensitivity(history, {"a": lr.EqualRotation()}, truth, metric="happiness")
+    with pytest.raises(ConfigError, match="varied"):
+        sensitivity(history, {"a": lr.EqualRotation()}, object(), seeds=1)  # type: ignore[arg-type]

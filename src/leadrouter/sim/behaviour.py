@@ -258,6 +258,18 @@ class GivenBehaviour:
             amount_sigma=0.35,
         )
 
+    def varied(self, rep_effects: bool = True, decay: float = 1.0) -> GivenBehaviour:
+        """The model with an assumption moved, for sensitivity checks: without rep effects
+        (every rep closes at the segment rate) and/or with contact decaying `decay` times as
+        fast (the half-life divided by `decay`)."""
+        if not decay > 0:
+            raise ConfigError(f"varied: decay must be > 0, got {decay!r}")
+        return attrs.evolve(
+            self,
+            conversion=self.conversion if rep_effects else {},
+            contact_half_life_minutes=self.contact_half_life_minutes / decay,
+        )
+
     def capacity(self, rep_id: str) -> float:
         """First touches per working day."""
         return self.capacity_per_day.get(rep_id, self.default_capacity)
@@ -350,6 +362,22 @@ class FittedBehaviour:
         if self.basis is None:
             return self
         return self.basis.fit(self.basis.bootstrap_weights(seed))
+
+    def varied(self, rep_effects: bool = True, decay: float = 1.0) -> FittedBehaviour:
+        """The model with an assumption moved, for sensitivity checks: without rep effects
+        (every rep closes at the segment rate) and/or with the contact logit's slope on
+        ln(1 + delay) times `decay` (the same contact at once, falling `decay` times as
+        steeply). A varied model does not redraw its parameters (`replicate` returns it)."""
+        if not decay > 0:
+            raise ConfigError(f"varied: decay must be > 0, got {decay!r}")
+        a, b = self.contact_coef
+        return attrs.evolve(
+            self,
+            numbers=self.numbers if rep_effects else attrs.evolve(self.numbers, conversion={}),
+            rep_factor=self.rep_factor if rep_effects else FrozenMap({}),
+            contact_coef=(a, b * decay),
+            basis=None,
+        )
 
     def refit(self, history: History) -> FittedBehaviour:
         """The same kind of model fitted on another History (e.g. an earlier time split, for

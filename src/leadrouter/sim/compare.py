@@ -43,10 +43,12 @@ __all__ = [
     "METRICS",
     "METRIC_KINDS",
     "PER_REP_COLUMNS",
+    "SCENARIOS",
     "Comparison",
     "compare",
     "metrics",
     "per_rep",
+    "sensitivity",
 ]
 
 METRICS = (
@@ -536,3 +538,101 @@ def _assumption_driven(
             if needs & parts.keys()
         }
     return found
+
+
+SCENARIOS: Mapping[str, Mapping[str, Any]] = {
+    "as modelled": {},
+    "no rep effects": {"rep_effects": False},
+    "contact decays 2x as fast": {"decay": 2.0},
+    "contact decays half as fast": {"decay": 0.5},
+}
+"""The assumptions `sensitivity` moves: `behaviour.varied(**arguments)` per scenario."""
+
+SENSITIVITY_COLUMNS = ("scenario", "policy", "value", "diff", "diff_lo", "diff_hi", "rank")
+
+
+def sensitivity(
+    history: History,
+    policies: Mapping[str, Policy],
+    behaviour: Behaviour | None = None,
+    seeds: int | Iterable[int] = 3,
+    metric: str = "conversion_rate",
+    baseline: str | None = None,
+    processes: int = 1,
+    progress: Progress | None = None,
+) -> pd.DataFrame:
+    """How the comparison moves when the model's least certain assumptions move (`SCENARIOS`):
+    rep effects removed (every rep closes at the team's rate), contact decaying twice as fast,
+    and half as fast.
+
+    Returns a tidy frame, one row per (scenario, policy), columns `SENSITIVITY_COLUMNS`: the
+    metric's mean, its paired difference to the baseline with the 95% interval, and the
+    policy's rank in that scenario (1 = highest; for `speed_to_lead_median`, `wasted`,
+    `cost_per_sale`, `sla_breaches`, `gini` and `max_over_mean` lower is better). A ranking that
+    holds in every scenario does not hinge on those assumptions; one that flips does. Model
+    parameters are not redrawn (each scenario is one fixed model), calibration is not re-run.
+    `behaviour` must have `varied(rep_effects=, decay=)` (GivenBehaviour and FittedBehaviour
+    do).
+    """
+    if metric not in METRICS:
+        raise ConfigError(f"sensitivity: unknown metric {metric!r}; one of {list(METRICS)}")
+    if behaviour is None:
+        behaviour = default_behaviour(history)
+    vary = getattr(behaviour, "varied", None)
+    if vary is None:
+        raise ConfigError(
+            f"sensitivity: {type(behaviour).__name__} has no varied(rep_effects=, decay=), so "
+            "its assumptions cannot be moved; use GivenBehaviour or fit_behaviour"
+        )
+    seed_list = tuple(range(seeds)) if isinstance(seeds, int) else tuple(seeds)
+    total = len(SCENARIOS) * len(seed_list) * len(policies)
+    offset = 0
+
+    def forward(done: int, _: int) -> None:
+        if progress is not None:
+            progress(offset + done, total)
+
+    lower_is_better = metric in _LOWER_IS_BETTER
+    rows: list[dict[str, Any]] = []
+    for scenario, arguments in SCENARIOS.items():
+        result = compare(
+            history,
+            policies,
+            seeds=seed_list,
+            behaviour=vary(**arguments),
+            baseline=baseline,
+            processes=processes,
+            calibrate=False,
+            parameter_draws=False,
+            progress=forward,
+        )
+        offset += len(seed_list) * len(policies)
+        table = result.table()
+        ranks = table[metric].rank(ascending=lower_is_better, method="min")
+        for name in result.policies:
+            rows.append(
+                {
+                    "scenario": scenario,
+                    "policy": name,
+                    "value": table.loc[name, metric],
+                    "diff": table.loc[name, f"{metric}_diff"],
+                    "diff_lo": table.loc[name, f"{metric}_diff_lo"],
+                    "diff_hi": table.loc[name, f"{metric}_diff_hi"],
+                    "rank": int(ranks[name]) if not math.isnan(ranks[name]) else 0,
+                }
+            )
+    return pd.DataFrame(rows, columns=list(SENSITIVITY_COLUMNS))
+
+
+_LOWER_IS_BETTER = frozenset(
+    {
+        "speed_to_lead_median",
+        "wasted",
+        "cost_per_sale",
+        "sla_breaches",
+        "gini",
+        "max_over_mean",
+        "reassignments",
+        "extrapolated_share",
+    }
+)
