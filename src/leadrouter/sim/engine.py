@@ -34,7 +34,8 @@ import heapq
 import itertools
 import math
 import os
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
@@ -43,9 +44,18 @@ from zoneinfo import ZoneInfo
 import attrs
 import numpy as np
 
-from leadrouter._util import stable_key
+from leadrouter._util import stable_key, trusted_constructor
 from leadrouter.errors import BehaviourNeededError, ConfigError
-from leadrouter.events import Assigned, Claimed, Converted, Tagged, Touched
+from leadrouter.events import (
+    Arrived,
+    Assigned,
+    Claimed,
+    Converted,
+    Pooled,
+    Released,
+    Tagged,
+    Touched,
+)
 from leadrouter.ledger import Ledger
 from leadrouter.model import Lead, Rep
 from leadrouter.router import Router
@@ -64,8 +74,10 @@ __all__ = [
     "SimRun",
     "default_behaviour",
     "lead_uniforms",
+    "lead_uniforms_many",
     "make_router",
     "rep_day_uniform",
+    "rep_day_uniforms",
     "simulate",
 ]
 
@@ -73,6 +85,8 @@ PURPOSES = ("delay", "reached", "valid", "converted", "amount")
 """The columns of a lead's row of uniforms, one per purpose; the same in every policy's run."""
 
 _SIM_BY = "sim"
+_new_touched = trusted_constructor(Touched)
+_new_tagged = trusted_constructor(Tagged)
 
 
 Factory = Callable[[list[Rep], int], Router]
@@ -81,20 +95,68 @@ Policy = Union[Strategy, str, "os.PathLike[str]", Factory]
 Router with a fresh, empty ledger."""
 
 
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+_UNIT = 2.0**-52
+
+
+def _salt(purpose: str) -> np.uint64:
+    return np.uint64(stable_key(0, f"purpose\x00{purpose}"))
+
+
+_LEAD_SALTS = np.array([_salt(name) for name in PURPOSES], dtype=np.uint64)
+_REP_DAY_SALT = _salt("rep-day")
+_key = stable_key.__wrapped__
+"""`stable_key` without its cache: one key per lead would only push routing's tie-break keys out."""
+
+
+def _uniform(keys: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """splitmix64's finaliser on each uint64 key, mapped to a float in (0, 1): the top 52 bits
+    plus one half, times 2**-52, so 0 and 1 are never drawn."""
+    with np.errstate(over="ignore"):
+        z = keys + _GOLDEN
+        z = (z ^ (z >> np.uint64(30))) * _MIX1
+        z = (z ^ (z >> np.uint64(27))) * _MIX2
+    z = z ^ (z >> np.uint64(31))
+    found: np.ndarray[Any, Any] = ((z >> np.uint64(12)).astype(np.float64) + 0.5) * _UNIT
+    return found
+
+
+def lead_uniforms_many(seed: int, lead_ids: Iterable[str]) -> np.ndarray[Any, Any]:
+    """Every lead's row of uniforms at once: one row per lead id, one column per purpose in
+    `PURPOSES`, each in (0, 1).
+
+    Entry (i, j) is a pure function of (seed, lead id i, purpose j): a 64-bit key per lead from
+    `stable_key(seed, "lead" + id)` (blake2b), mixed with a fixed salt per purpose by splitmix64's
+    finaliser. So a lead's row does not depend on which other leads are drawn, or in what order.
+    """
+    keys = np.fromiter((_key(seed, f"lead\x00{lead_id}") for lead_id in lead_ids), dtype=np.uint64)
+    return _uniform(keys[:, None] ^ _LEAD_SALTS[None, :])
+
+
 def lead_uniforms(seed: int, lead_id: str) -> np.ndarray[Any, Any]:
     """The lead's row of uniforms in (0, 1), one per purpose in `PURPOSES`.
 
-    A pure function of (seed, lead id): the same in every policy's run and on every machine.
+    A pure function of (seed, lead id): the same in every policy's run and on every machine, and
+    the same row `lead_uniforms_many` gives this lead.
     """
-    rng = np.random.default_rng(stable_key(seed, f"lead\x00{lead_id}"))
-    row: np.ndarray[Any, Any] = rng.random(len(PURPOSES))
+    row: np.ndarray[Any, Any] = lead_uniforms_many(seed, (lead_id,))[0]
     return row
+
+
+def rep_day_uniforms(seed: int, rep_ids: Iterable[str], day: str) -> np.ndarray[Any, Any]:
+    """Each rep's uniform for one local day (ISO date), in (0, 1): a pure function of (seed,
+    rep, day), whichever other reps are drawn with it."""
+    keys = np.fromiter(
+        (_key(seed, f"rep\x00{rep_id}\x00{day}") for rep_id in rep_ids), dtype=np.uint64
+    )
+    return _uniform(keys ^ _REP_DAY_SALT)
 
 
 def rep_day_uniform(seed: int, rep_id: str, day: str) -> float:
     """The rep's uniform for one local day (ISO date): a pure function of (seed, rep, day)."""
-    rng = np.random.default_rng(stable_key(seed, f"rep\x00{rep_id}\x00{day}"))
-    return float(rng.random())
+    return float(rep_day_uniforms(seed, (rep_id,), day)[0])
 
 
 def default_behaviour(history: History) -> Behaviour:
@@ -105,10 +167,21 @@ def default_behaviour(history: History) -> Behaviour:
             f"{history!r} has no known truth (it was loaded, not generated): pass behaviour= a "
             "model fitted from it or given by you (see leadrouter.sim.behaviour)"
         )
+    cached = _TRUE_BEHAVIOUR.get(id(truth))
+    if cached is not None and cached[0]() is truth:
+        return cached[1]
     from leadrouter.sim.behaviour import GivenBehaviour
 
     found: Behaviour = GivenBehaviour.from_truth(truth)
+    if len(_TRUE_BEHAVIOUR) >= 16:
+        _TRUE_BEHAVIOUR.clear()
+    _TRUE_BEHAVIOUR[id(truth)] = (weakref.ref(truth), found)
     return found
+
+
+_TRUE_BEHAVIOUR: dict[int, tuple[weakref.ref[Any], Behaviour]] = {}
+"""default_behaviour's answers by truth (both are immutable; deriving one takes ~0.5 s), checked
+through a weak reference so a new truth at a reused address never sees a stale entry."""
 
 
 @attrs.frozen
@@ -210,121 +283,180 @@ def simulate(
     tz = ZoneInfo(history.tz)
     pull = bool(router.strategy.tags.pull)
     by_id = {lead.id: lead for lead in leads}
-    draws = {lead.id: lead_uniforms(seed, lead.id) for lead in leads}
-    col = {name: i for i, name in enumerate(PURPOSES)}
+    ids = list(by_id)
+    matrix = lead_uniforms_many(seed, ids)
+    # one tuple of Python floats per lead: indexing a tuple is far cheaper than a numpy row
+    draws = dict(zip(ids, map(tuple, matrix.tolist()), strict=True))
+    i_delay, i_reached, i_valid, i_converted, i_amount = (
+        PURPOSES.index(name) for name in ("delay", "reached", "valid", "converted", "amount")
+    )
     active = [rep.id for rep in reps if rep.active]
     capacity = {rep: float(behaviour.capacity(rep)) for rep in active}
+    invalid_contact = float(getattr(behaviour, "invalid_contact", 1.0))
+    delay_of = behaviour.touch_delay_minutes
+    p_valid, p_contact, p_convert = behaviour.p_valid, behaviour.p_contact, behaviour.p_convert
+    record, holder = router.record, ledger.holder
+    all_events = ledger.events()
 
     untouched: dict[str, set[str]] = {rep.id: set() for rep in reps}
     touched: set[str] = set()
     used: dict[tuple[str, str], int] = {}
     seen = 0
-    heap: list[tuple[datetime, int, int, str, str]] = []
+    heap: list[tuple[datetime, int, str, str]] = []  # first touches due: (at, order, lead, rep)
     counter = itertools.count()
+    push = heapq.heappush
+    # Leads that may be in a pool, oldest arrival first, for claims. Entries go stale when a lead
+    # is claimed or assigned (dropped when they reach the top); a lead that comes back to a pool
+    # is pushed again.
+    pooled: list[tuple[datetime, str]] = []
+    day_span: list[Any] = [None, None, ""]  # [from, until, ISO day]: the local day of `now`
+    limits: dict[tuple[str, str], float] = {}
+    orders: dict[str, list[str]] = {}
 
     def day_of(at: datetime) -> str:
-        return at.astimezone(tz).date().isoformat()
+        lo, hi, day = day_span
+        if lo is not None and lo <= at < hi:
+            return str(day)
+        day = at.astimezone(tz).date().isoformat()
+        day_span[:] = [at, next_day(at), day]
+        return str(day)
 
     def next_day(at: datetime) -> datetime:
         local = at.astimezone(tz)
         midnight = datetime(local.year, local.month, local.day, tzinfo=tz) + timedelta(days=1)
         return midnight.astimezone(at.tzinfo)
 
+    def new_day(day: str) -> None:
+        """Draw every active rep's uniform for `day` at once: their first-touch limits and the
+        order they claim in."""
+        drawn = rep_day_uniforms(seed, active, day).tolist()
+        for rep, u in zip(active, drawn, strict=True):
+            cap = capacity[rep]
+            limits[(rep, day)] = cap if math.isinf(cap) else math.floor(cap + u)
+        by_rep = dict(zip(active, drawn, strict=True))
+        orders[day] = sorted(active, key=by_rep.__getitem__)
+
     def daily_limit(rep: str, day: str) -> float:
-        cap = capacity.get(rep, 0.0)
-        if math.isinf(cap):
-            return cap
-        return math.floor(cap + rep_day_uniform(seed, rep, day))
+        found = limits.get((rep, day))
+        if found is None:
+            if rep not in capacity:
+                return 0.0
+            new_day(day)
+            found = limits[(rep, day)]
+        return found
 
-    def room_today(rep: str, at: datetime) -> bool:
-        day = day_of(at)
-        return used.get((rep, day), 0) < daily_limit(rep, day)
-
-    def follow(now: datetime) -> None:
-        """Schedule first touches for leads the router just put in a book."""
+    def follow() -> None:
+        """Schedule first touches for leads the router just put in a book; note leads that
+        entered a pool."""
         nonlocal seen
-        events = ledger.events()
-        for event in events[seen:]:
-            if type(event) is Assigned or type(event) is Claimed:
+        end = len(all_events)
+        if seen == end:
+            return
+        for event in all_events[seen:end]:
+            kind = type(event)
+            if kind is Assigned or kind is Claimed:
                 lead_id, rep = event.lead_id, event.rep_id
                 if lead_id in touched or rep not in untouched:
                     continue
-                backlog = len(untouched[rep])
-                untouched[rep].add(lead_id)
-                u = float(draws[lead_id][col["delay"]])
-                delay = max(0.0, float(behaviour.touch_delay_minutes(rep, backlog, u)))
+                book = untouched[rep]
+                backlog = len(book)
+                book.add(lead_id)
+                u = draws[lead_id][i_delay]
+                delay = max(0.0, float(delay_of(rep, backlog, u)))
                 when = event.at + timedelta(minutes=delay)
-                heapq.heappush(heap, (when, _TOUCH, next(counter), lead_id, rep))
-        seen = len(events)
+                push(heap, (when, next(counter), lead_id, rep))
+            elif pull and (kind is Arrived or kind is Pooled or kind is Released):
+                lead_id = event.lead_id
+                push(pooled, (by_id[lead_id].arrived_at, lead_id))
+        seen = end
 
     def touch(now: datetime, lead_id: str, rep: str) -> None:
         untouched[rep].discard(lead_id)
-        if lead_id in touched or ledger.holder(lead_id) != rep:
+        if lead_id in touched or holder(lead_id) != rep:
             return
         day = day_of(now)
-        if used.get((rep, day), 0) >= daily_limit(rep, day):
+        done = used.get((rep, day), 0)
+        if done >= daily_limit(rep, day):
             untouched[rep].add(lead_id)
-            heapq.heappush(heap, (next_day(now), _TOUCH, next(counter), lead_id, rep))
+            push(heap, (next_day(now), next(counter), lead_id, rep))
             return
-        used[(rep, day)] = used.get((rep, day), 0) + 1
+        used[(rep, day)] = done + 1
         touched.add(lead_id)
         lead = by_id[lead_id]
         u = draws[lead_id]
         minutes = (now - lead.arrived_at).total_seconds() / 60.0
-        valid = bool(u[col["valid"]] < behaviour.p_valid(lead))
+        valid = bool(u[i_valid] < p_valid(lead))
         # p_contact is the chance of reaching a valid lead; invalid ones answer less often.
-        p_reach = behaviour.p_contact(rep, lead, minutes)
+        p_reach = p_contact(rep, lead, minutes)
         if not valid:
-            p_reach *= float(getattr(behaviour, "invalid_contact", 1.0))
-        reached = bool(u[col["reached"]] < p_reach)
-        router.record(Touched(lead_id, rep, now, reached=reached))
-        router.record(Tagged(lead_id, rep, now, valid=valid, reason=_SIM_BY))
-        if reached and valid and u[col["converted"]] < behaviour.p_convert(rep, lead):
-            amount = max(0.0, float(behaviour.amount(rep, lead, float(u[col["amount"]]))))
-            router.record(Converted(lead_id, rep, now, amount=amount))
+            p_reach *= invalid_contact
+        reached = bool(u[i_reached] < p_reach)
+        # every part is checked already (ids from the lead and roster, an aware time, bools)
+        record(_new_touched(lead_id, rep, now, reached))
+        record(_new_tagged(lead_id, rep, now, valid, _SIM_BY))
+        if reached and valid and u[i_converted] < p_convert(rep, lead):
+            amount = max(0.0, float(behaviour.amount(rep, lead, u[i_amount])))
+            record(Converted(lead_id, rep, now, amount=amount))
+
+    def oldest_pooled() -> str | None:
+        pool_of = ledger.pool_of
+        while pooled:
+            lead_id = pooled[0][1]
+            if pool_of(lead_id) is not None:
+                return lead_id
+            heapq.heappop(pooled)
+        return None
 
     def claims(now: datetime) -> None:
         day = day_of(now)
-        order = sorted(active, key=lambda rep: rep_day_uniform(seed, rep, day))
-        for rep in order:
-            while len(untouched[rep]) < claim_backlog and room_today(rep, now):
-                offered = [lead for name in ledger.pools() for lead in ledger.pool(name)]
-                if not offered:
+        if day not in orders:
+            new_day(day)
+        for rep in orders[day]:
+            while len(untouched[rep]) < claim_backlog and used.get((rep, day), 0) < daily_limit(
+                rep, day
+            ):
+                oldest = oldest_pooled()
+                if oldest is None:
                     return
-                oldest = min(offered, key=lambda lead_id: (by_id[lead_id].arrived_at, lead_id))
                 decision = router.claim(rep, oldest, now=now)
-                follow(now)
+                follow()
                 if decision.rep_id != rep:
                     break
 
-    for lead in leads:
-        heapq.heappush(heap, (lead.arrived_at, _ARRIVE, next(counter), lead.id, ""))
+    # Three streams merged in time order: arrivals (already sorted), touches (a heap) and ticks
+    # (every `tick_every`). At the same time an arrival runs first, then touches in the order they
+    # were scheduled, then the tick; nothing runs after `end`.
     end = leads[-1].arrived_at + horizon
     tick_at = start + tick_every
-    while tick_at <= end:
-        heapq.heappush(heap, (tick_at, _TICK, next(counter), "", ""))
-        tick_at += tick_every
-
-    while heap:
-        when, kind, _, lead_id, rep = heapq.heappop(heap)
-        if when > end:
+    route, tick, pop = router.route, router.tick, heapq.heappop
+    n, i = len(leads), 0
+    while True:
+        when: datetime | None = None
+        kind = _ARRIVE
+        if i < n:
+            when = leads[i].arrived_at
+        if heap and (when is None or heap[0][0] < when):
+            when, kind = heap[0][0], _TOUCH
+        if tick_at <= end and (when is None or tick_at < when):
+            when, kind = tick_at, _TICK
+        if when is None or when > end:
             break
         clock.now = when
         if kind == _ARRIVE:
-            router.route(by_id[lead_id], now=when)
-            follow(when)
+            route(leads[i], now=when)
+            i += 1
+            follow()
             if pull:
                 claims(when)
         elif kind == _TOUCH:
+            _, _, lead_id, rep = pop(heap)
             touch(when, lead_id, rep)
         else:
-            router.tick(now=when)
-            follow(when)
+            tick_at += tick_every
+            tick(now=when)
+            follow()
             if pull:
                 claims(when)
 
-    frame = pd.DataFrame.from_dict(
-        {lead_id: row for lead_id, row in draws.items()}, orient="index", columns=list(PURPOSES)
-    )
-    frame.index.name = "lead_id"
+    frame = pd.DataFrame(matrix, index=pd.Index(ids, name="lead_id"), columns=list(PURPOSES))
     return SimRun(ledger, tuple(leads), tuple(reps), seed, frame)
