@@ -38,7 +38,7 @@ import weakref
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any, Union, cast
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -355,7 +355,8 @@ def simulate(
         for event in all_events[seen:end]:
             kind = type(event)
             if kind is Assigned or kind is Claimed:
-                lead_id, rep = event.lead_id, event.rep_id
+                taken = cast(Assigned | Claimed, event)
+                lead_id, rep = taken.lead_id, taken.rep_id
                 if lead_id in touched or rep not in untouched:
                     continue
                 book = untouched[rep]
@@ -363,7 +364,7 @@ def simulate(
                 book.add(lead_id)
                 u = draws[lead_id][i_delay]
                 delay = max(0.0, float(delay_of(rep, backlog, u)))
-                when = event.at + timedelta(minutes=delay)
+                when = taken.at + timedelta(minutes=delay)
                 push(heap, (when, next(counter), lead_id, rep))
             elif pull and (kind is Arrived or kind is Pooled or kind is Released):
                 lead_id = event.lead_id
