@@ -43,6 +43,7 @@ from leadrouter.roster import Roster
 from leadrouter.router import Router
 from leadrouter.strategies.base import Pick, Release, Strategy, StrategyTags
 from leadrouter.strategies.equal_rotation import EqualRotation
+from leadrouter.strategies.explore import Explore
 from leadrouter.strategies.grab_with_caps import GrabWithCaps
 from leadrouter.strategies.hierarchical import Hierarchical
 from leadrouter.strategies.performance_weighted import PerformanceWeighted
@@ -70,6 +71,7 @@ __all__ = [
     "EqualRotation",
     "Event",
     "EventBeforeArrivalError",
+    "Explore",
     "FixedCap",
     "GrabWithCaps",
     "Hierarchical",
