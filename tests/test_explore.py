@@ -391,3 +391,15 @@ def test_explore_conforms(strategy: lr.Strategy, check: Callable[[lr.Strategy], 
 
 def test_check_strategy_accepts_explore_around_profile_matching() -> None:
     check_strategy(lr.Explore(lr.ProfileMatching(), share=0.2))
+
+
+def test_team_first_routing_keeps_the_joint_propensity() -> None:
+    reps = [lr.Rep(f"r{i}", team="ab"[i % 2]) for i in range(6)]
+    router = lr.Router(lr.Hierarchical(rep=lr.Explore(lr.EqualRotation(), share=0.5)), reps)
+    route_n(router, 60)
+    events = assigned(router)
+    assert len(events) == 60
+    for event in events:
+        # the team step is deterministic: the propensity is the rep step's, within the team
+        assert event.propensity is not None
+        assert min(abs(event.propensity - p) for p in (0.5 + 0.5 / 3, 0.5 / 3)) < 1e-9

@@ -193,4 +193,13 @@ class Hierarchical(Strategy):
             rep_pick.rep_id,
             scores=rep_pick.scores,
             reason=f"team {team} by {self.team.name}, then rep by {self.rep.name}",
+            propensity=_joint(team_pick.propensity, rep_pick.propensity),
         )
+
+
+def _joint(team: float | None, rep: float | None) -> float | None:
+    """The chance of the final pick: P(team) x P(rep | team), a deterministic step counting 1;
+    None when neither step randomised."""
+    if team is None and rep is None:
+        return None
+    return (1.0 if team is None else team) * (1.0 if rep is None else rep)
