@@ -1,0 +1,245 @@
+"""The eight built-in demo policies, and the demo history `leadrouter compare --demo` runs on.
+
+`demo_policies(history)` returns one policy per strategy family of the catalogue, each set up
+sensibly for the team in `history` (caps sized from its lead volume, so no policy starves the
+team or floods one rep):
+
+- `equal-rotation` — `EqualRotation()`: the baseline, what most teams do first.
+- `performance-weighted` — `PerformanceWeighted(window=14 days)`: shares follow each rep's
+  conversion in the simulated run so far, shrunk toward the team rate.
+- `utilization-weighted` — `UtilizationWeighted(window=14 days)`: shares follow how well each rep
+  uses leads (touched within the SLA, reached, tagged).
+- `quota-proportional` — `QuotaProportional()` over **illustrative quotas** (120, 100, 80, … in
+  roster order): an export has no targets, so the demo invents them to show the mechanism.
+- `grab-with-caps` — `GrabWithCaps(daily=…)`: leads wait in the public pool and reps claim them,
+  at most about one and a half average days' leads each per day. Neither a held cap nor an idle
+  penalty: the simulator keeps touched, unconverted leads open in the book (a held cap would
+  fill up and starve the team over a long history), and its reps touch in elapsed time, nights
+  included (an idle limit would penalise every overnight claim).
+- `dynamic-caps` — `EqualRotation()` under `DynamicCaps`: each rep's daily cap forecast from
+  their own daily first touches (exponential smoothing) with 20% headroom, a fixed fallback
+  while a rep has under 14 days of history, bounded so nobody gets fewer than half an average
+  day's leads.
+- `profile-matching` — `ProfileMatching()` (learned rep × segment conversion in the run so far,
+  shrunk) with a daily cap of one and a half average days' leads, so the best closer of a
+  segment is not flooded.
+- `tiered-delay` — `TieredDelay` over **illustrative tiers**: the two thirds of reps with the
+  best observed conversion in the history are tier 0 (premium, a day's patience), the rest tier
+  1 (two days); a lead its holder has not reached in time falls through to the next tier.
+
+Illustrative values (quotas, tiers) are given to copies of the history's reps inside factories
+(`attrs.evolve(rep, quota=…)`); the history itself is not changed. The strategies that learn
+(performance, utilization, profile matching) learn from the simulated run's own ledger, which
+starts empty: they begin as rotation and adapt as simulated sales come in.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+import attrs
+
+from leadrouter.caps import FixedCap
+from leadrouter.dynamic_caps import DynamicCaps
+from leadrouter.model import Rep
+from leadrouter.router import Router
+from leadrouter.strategies.equal_rotation import EqualRotation
+from leadrouter.strategies.grab_with_caps import GrabWithCaps
+from leadrouter.strategies.performance_weighted import PerformanceWeighted
+from leadrouter.strategies.profile_matching import ProfileMatching
+from leadrouter.strategies.quota_proportional import QuotaProportional
+from leadrouter.strategies.tiered_delay import Tier, TieredDelay
+from leadrouter.strategies.utilization_weighted import UtilizationWeighted
+
+if TYPE_CHECKING:
+    from leadrouter.sim.engine import Policy
+    from leadrouter.sim.history import History
+
+__all__ = [
+    "DEMO_DAYS",
+    "DEMO_LEADS",
+    "DEMO_POLICIES",
+    "DEMO_REPS",
+    "DEMO_SEEDS",
+    "ILLUSTRATIVE_QUOTAS",
+    "demo_history",
+    "demo_notes",
+    "demo_policies",
+]
+
+DEMO_POLICIES = (
+    "equal-rotation",
+    "performance-weighted",
+    "utilization-weighted",
+    "quota-proportional",
+    "grab-with-caps",
+    "dynamic-caps",
+    "profile-matching",
+    "tiered-delay",
+)
+"""The names `demo_policies` returns, in order (equal rotation first: the usual baseline)."""
+
+DEMO_LEADS = 3000
+DEMO_REPS = 8
+DEMO_DAYS = 35
+DEMO_SEEDS = 5
+"""The demo's size: sized so that `leadrouter compare --demo` (fit, calibration and 8 policies x
+5 seeds on two processes) runs in about two minutes on a two-core machine."""
+
+ILLUSTRATIVE_QUOTAS = (120.0, 100.0, 80.0)
+"""Quotas given to the reps in roster order, repeating: an export carries no targets."""
+
+
+def demo_history(
+    n_leads: int = DEMO_LEADS, n_reps: int = DEMO_REPS, days: int = DEMO_DAYS, seed: int = 7
+) -> History:
+    """The synthetic team history the demo compares policies on (`synthetic(...)`)."""
+    from leadrouter.sim.synthetic import synthetic
+
+    return synthetic(n_leads=n_leads, n_reps=n_reps, days=days, seed=seed)
+
+
+@attrs.frozen
+class _Volume:
+    """The history's lead volume, to size caps: `per_rep_day` is leads per rep per day with
+    leads (the average day's load of one rep)."""
+
+    per_rep_day: float
+    tz: str
+
+    @property
+    def daily_cap(self) -> int:
+        """One and a half average days' leads: room for busy days, a ceiling for one rep."""
+        return max(2, math.ceil(1.5 * self.per_rep_day))
+
+    @property
+    def floor(self) -> int:
+        """Half an average day's leads: the least a dynamic cap may give a rep."""
+        return max(1, math.floor(0.5 * self.per_rep_day))
+
+
+def _volume(history: History) -> _Volume:
+    frame = history.to_frame()
+    reps = max(1, len(history.roster))
+    days = frame["arrived_at"].dt.tz_convert(history.tz).dt.date.nunique()
+    return _Volume(len(frame) / reps / max(1, days), history.tz)
+
+
+def _premium(history: History) -> frozenset[str]:
+    """The two thirds of reps (at least one) with the best observed conversion in the
+    history."""
+    frame = history.to_frame()
+    roster = [rep.id for rep in history.roster]
+    assigned = frame[frame["rep_id"].notna()]
+    rates = assigned.groupby("rep_id")["converted"].mean().to_dict()
+    ranked = sorted(roster, key=lambda rep: (-float(rates.get(rep, 0.0)), rep))
+    return frozenset(ranked[: max(1, round(len(ranked) * 2 / 3))])
+
+
+def quota_factory(quotas: tuple[float, ...] = ILLUSTRATIVE_QUOTAS) -> Callable[..., Router]:
+    """A policy factory: `QuotaProportional` over copies of the reps given `quotas` in roster
+    order (repeating)."""
+
+    def factory(reps: list[Rep], seed: int) -> Router:
+        given = [
+            attrs.evolve(rep, quota=quotas[i % len(quotas)]) if rep.quota is None else rep
+            for i, rep in enumerate(reps)
+        ]
+        return Router(QuotaProportional(), given, seed=seed)
+
+    factory.__qualname__ = "quota_factory"
+    return factory
+
+
+def tiered_factory(premium: frozenset[str]) -> Callable[..., Router]:
+    """A policy factory: `TieredDelay` with the reps in `premium` as tier 0 (a day's patience)
+    and everyone else as tier 1 (two days), both rotating equally."""
+    tiers = [
+        Tier(tier=0, strategy=EqualRotation(), patience=timedelta(days=1)),
+        Tier(tier=1, strategy=EqualRotation(), patience=timedelta(days=2)),
+    ]
+
+    def factory(reps: list[Rep], seed: int) -> Router:
+        given = [attrs.evolve(rep, tier=0 if rep.id in premium else 1) for rep in reps]
+        return Router(TieredDelay(tiers), given, seed=seed)
+
+    factory.__qualname__ = "tiered_factory"
+    return factory
+
+
+def demo_policies(history: History) -> dict[str, Policy]:
+    """The eight demo policies (`DEMO_POLICIES`, in that order), set up for `history`'s team:
+    caps sized from its leads per rep per day, premium tier from its observed conversion."""
+    volume = _volume(history)
+    tz = volume.tz
+    cap = volume.daily_cap
+
+    def dynamic(reps: list[Rep], seed: int) -> Router:
+        caps = DynamicCaps(
+            FixedCap(daily=cap, tz=tz),
+            headroom=0.2,
+            bounds=(volume.floor, 4 * cap),
+            tz=tz,
+        )
+        return Router(EqualRotation(), reps, caps=[caps], seed=seed)
+
+    def matching(reps: list[Rep], seed: int) -> Router:
+        strategy = ProfileMatching(window=timedelta(days=28), tz=tz)
+        return Router(strategy, reps, caps=[FixedCap(daily=cap, tz=tz)], seed=seed)
+
+    policies: dict[str, Policy] = {
+        "equal-rotation": EqualRotation(),
+        "performance-weighted": PerformanceWeighted(window=timedelta(days=14), tz=tz),
+        "utilization-weighted": UtilizationWeighted(window=timedelta(days=14), tz=tz),
+        "quota-proportional": quota_factory(),
+        "grab-with-caps": GrabWithCaps(daily=cap, tz=tz),
+        "dynamic-caps": dynamic,
+        "profile-matching": matching,
+        "tiered-delay": tiered_factory(_premium(history)),
+    }
+    assert tuple(policies) == DEMO_POLICIES
+    return policies
+
+
+def demo_notes(history: History) -> dict[str, str]:
+    """One sentence per demo policy saying how it is set up for `history`'s team (for reports),
+    with the illustrative values marked as such."""
+    volume = _volume(history)
+    cap = volume.daily_cap
+    premium = sorted(_premium(history))
+    quotas = ", ".join(f"{q:g}" for q in ILLUSTRATIVE_QUOTAS)
+    return {
+        "equal-rotation": "EqualRotation: equal counts, least-recently-assigned first.",
+        "performance-weighted": (
+            "PerformanceWeighted over 14 days: shares follow each rep's conversion in the "
+            "simulated run so far, shrunk toward the team rate."
+        ),
+        "utilization-weighted": (
+            "UtilizationWeighted over 14 days: shares follow how well each rep uses leads "
+            "(touched within the SLA, reached, tagged)."
+        ),
+        "quota-proportional": (
+            f"QuotaProportional over illustrative quotas ({quotas}, ... in roster order): "
+            "the export has no targets, so these are invented to show the mechanism."
+        ),
+        "grab-with-caps": (
+            f"GrabWithCaps: reps claim from the public pool, at most {cap} leads a day each; "
+            "how reps would claim is an assumption of the simulator."
+        ),
+        "dynamic-caps": (
+            f"EqualRotation under DynamicCaps: each rep's daily cap forecast from their own "
+            f"daily first touches with 20% headroom, fallback {cap} a day for the first 14 "
+            f"days, never below {volume.floor}."
+        ),
+        "profile-matching": (
+            f"ProfileMatching: rep x segment conversion learned in the run so far, with a "
+            f"daily cap of {cap} leads so no rep is flooded."
+        ),
+        "tiered-delay": (
+            f"TieredDelay over illustrative tiers: tier 0 (a day's patience) = the reps with "
+            f"the best observed conversion ({', '.join(premium)}), tier 1 (two days) = the rest."
+        ),
+    }
