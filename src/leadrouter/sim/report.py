@@ -1,0 +1,1184 @@
+"""The report of a comparison: a terminal table, and self-contained HTML and Markdown files.
+
+`write_report(comparison, history, behaviour, out_dir)` writes `report.html` (one file: inline
+CSS, charts embedded as PNG data URIs, nothing fetched from anywhere) and `report.md` (charts as
+PNG files beside it, referenced relatively) into `out_dir`. Both say the same things in the same
+order, because the order is part of the honesty:
+
+1. the data: where it came from, how many leads and reps, the dates, rows rejected or flagged;
+2. the **calibration verdict first** - a model that cannot replay the history it was fitted on
+   has no business predicting other policies, so a failed or uncheckable calibration is a loud
+   box above every number;
+3. the comparison: each metric's level with its 95% interval across replicates and its paired
+   difference to the baseline with the paired interval, grouped into mechanical metrics (who got
+   which lead when) and model-driven ones (sales and money, which rest on the rep model), the
+   assumption-driven ones marked, and `extrapolated_share` per policy as the overlap diagnostic;
+4. what a replicate is and what the intervals exclude (`Comparison.caveats()`);
+5. charts: the differences to the baseline with intervals, load per rep per policy, and the
+   speed-to-lead distribution per policy;
+6. the behaviour model and its gaps, the per-source table and the anomaly flags;
+7. how to read it, and what would make a later evaluation unbiased.
+
+`comparison_tables(comparison)` and `calibration_panel(calibration)` render the same comparison
+and verdict for a terminal (rich); `leadrouter compare` prints them. Every text taken from the
+data (policy, rep and source names, reasons) is escaped in HTML and Markdown and never read as
+rich markup. matplotlib draws on its own Figure objects (Agg, no pyplot, no global backend), so
+writing a report changes nothing in the caller's plotting setup.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+import attrs
+import numpy as np
+
+from leadrouter.errors import ConfigError
+from leadrouter.sim.compare import METRIC_KINDS, METRICS, Comparison
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
+    from rich.console import RenderableType
+    from rich.table import Table
+
+    from leadrouter.sim.calibration import Calibration
+    from leadrouter.sim.history import History
+
+__all__ = [
+    "KEY_METRICS",
+    "ReportPaths",
+    "calibration_panel",
+    "comparison_tables",
+    "write_report",
+]
+
+KEY_METRICS = (
+    "conversion_rate",
+    "revenue",
+    "speed_to_lead_median",
+    "coverage",
+    "wasted",
+    "gini",
+    "extrapolated_share",
+)
+"""The metrics of the terminal table (the report shows every metric in `METRICS`)."""
+
+CHART_METRICS = (
+    "conversion_rate",
+    "revenue",
+    "speed_to_lead_median",
+    "coverage",
+    "wasted",
+    "gini",
+)
+"""The metrics of the differences chart (one panel each)."""
+
+ASSUMED = "†"
+"""The mark beside a value that rests on an assumption rather than on the history."""
+
+
+# ------------------------------------------------------------------------------ formats
+
+
+@attrs.frozen
+class _Format:
+    """How one metric reads: a label, a unit kind and which direction is better (+1 higher,
+    -1 lower, 0 neither: an uneven load or a reassignment can be intended)."""
+
+    label: str
+    kind: str
+    better: int
+    meaning: str
+
+
+FORMATS: Mapping[str, _Format] = {
+    "conversion_rate": _Format("conversion", "percent", 1, "sales / leads"),
+    "revenue": _Format("revenue", "money", 1, "sum of sale amounts"),
+    "roi": _Format("ROI", "percent0", 1, "(revenue - lead cost) / lead cost"),
+    "cost_per_sale": _Format("cost per sale", "money", -1, "lead cost / sales"),
+    "speed_to_lead_median": _Format(
+        "speed to lead", "minutes", -1, "median minutes from arrival to first touch"
+    ),
+    "coverage": _Format("coverage", "percent", 1, "share of leads touched within the SLA"),
+    "wasted": _Format("wasted", "percent", -1, "share of leads never touched"),
+    "gini": _Format("load Gini", "ratio", 0, "inequality of leads received per rep (0 = even)"),
+    "max_over_mean": _Format("max / mean load", "ratio", 0, "busiest rep's leads over the mean"),
+    "sla_breaches": _Format("SLA breaches", "count", -1, "leads touched later than the SLA"),
+    "reassignments": _Format(
+        "reassignments", "count", 0, "receipts beyond each lead's first (reclaims, re-routes)"
+    ),
+    "conversion_mechanical": _Format(
+        "conversion (mechanical)",
+        "percent",
+        1,
+        "conversion had every rep closed at the team's rate: what speed, contact and "
+        "coverage alone explain",
+    ),
+    "extrapolated_share": _Format(
+        "extrapolated",
+        "percent",
+        0,
+        "share of assignments to rep x segment pairs the history never saw (overlap "
+        "diagnostic: their conversion is extrapolated)",
+    ),
+}
+
+KIND_TITLES: Mapping[str, str] = {
+    "mechanical": "Mechanical metrics - who got which lead when: speed, queues, load",
+    "model": "Model-driven metrics - sales and money, resting on the rep model",
+    "diagnostic": "Overlap diagnostic - how far each policy leaves the history",
+}
+
+
+def _format(metric: str) -> _Format:
+    return FORMATS.get(metric, _Format(metric.replace("_", " "), "ratio", 0, metric))
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _number(metric: str, value: float, signed: bool = False) -> str:
+    """The bare number of a metric's value (no unit): percents as percent (points), money
+    compact (12.3k, 1.25M), minutes and counts whole."""
+    kind = _format(metric).kind
+    sign = "+" if signed else ""
+    if kind == "percent":
+        return f"{100 * value:{sign}.1f}"
+    if kind == "percent0":
+        return f"{100 * value:{sign}.0f}"
+    if kind == "money":
+        size = abs(value)
+        if size >= 1e6:
+            return f"{value / 1e6:{sign}.2f}M"
+        if size >= 1e4:
+            return f"{value / 1e3:{sign}.0f}k"
+        return f"{value:{sign},.0f}"
+    if kind in ("minutes", "count"):
+        return f"{value:{sign},.0f}"
+    return f"{value:{sign}.3f}"
+
+
+def _unit(metric: str, diff: bool) -> str:
+    kind = _format(metric).kind
+    if kind in ("percent", "percent0"):
+        return " pp" if diff else "%"
+    return " min" if kind == "minutes" else ""
+
+
+def fmt_level(metric: str, value: float) -> str:
+    """A metric's value as a reader wants it (12.3%, 45.6k, 17 min ...); "-" when unknown."""
+    if _missing(value):
+        return "-"
+    return _number(metric, value) + _unit(metric, diff=False)
+
+
+def fmt_diff(metric: str, value: float) -> str:
+    """A difference to the baseline, signed, in the metric's unit (percentage points for
+    rates); "-" when unknown."""
+    if _missing(value):
+        return "-"
+    return _number(metric, value, signed=True) + _unit(metric, diff=True)
+
+
+def fmt_range(metric: str, lo: float, hi: float, diff: bool = False) -> str:
+    """An interval, its unit once: "3.1-4.5%", "-1.4 to +0.2 pp"; "-" when unknown."""
+    if _missing(lo) or _missing(hi):
+        return "-"
+    low, high = _number(metric, lo, signed=diff), _number(metric, hi, signed=diff)
+    between = " to " if diff or lo < 0 else "–"
+    return f"{low}{between}{high}{_unit(metric, diff)}"
+
+
+def tone(metric: str, lo: float, hi: float) -> str:
+    """`better`, `worse`, `different` (the interval excludes 0 for a metric with no better
+    direction) or "" (the interval straddles 0: no difference the model's randomness cannot
+    explain)."""
+    if _missing(lo) or _missing(hi) or lo <= 0.0 <= hi:
+        return ""
+    better = _format(metric).better
+    if better == 0:
+        return "different"
+    return "better" if (lo > 0) == (better > 0) else "worse"
+
+
+# ------------------------------------------------------------------------------ a document
+
+
+@attrs.frozen
+class Cell:
+    """A table cell: the `text`, an optional second line (`note`, e.g. an interval), a `tone`
+    (better / worse / different) and a `mark` (the assumption mark)."""
+
+    text: str
+    note: str = ""
+    tone: str = ""
+    mark: str = ""
+
+
+@attrs.frozen
+class _Heading:
+    level: int
+    text: str
+    anchor: str = ""
+
+
+@attrs.frozen
+class _Para:
+    text: str
+    style: str = ""
+
+
+@attrs.frozen
+class _Bullets:
+    items: tuple[str, ...]
+
+
+@attrs.frozen
+class _Table:
+    header: tuple[str, ...]
+    rows: tuple[tuple[Cell, ...], ...]
+    caption: str = ""
+
+
+@attrs.frozen
+class _Pre:
+    text: str
+
+
+@attrs.frozen
+class _Box:
+    tone: str
+    title: str
+    lines: tuple[str, ...]
+
+
+@attrs.frozen
+class _Figure:
+    name: str
+    png: bytes = attrs.field(repr=False)
+    alt: str
+    caption: str
+
+
+_Values: TypeAlias = Mapping[str, Mapping[str, float]]
+"""`Comparison.table()` as plain floats: {policy: {column: value}}."""
+
+
+def _values(comparison: Comparison) -> dict[str, dict[str, float]]:
+    table = comparison.table()
+    return {
+        str(name): {str(column): float(value) for column, value in row.items()}
+        for name, row in table.to_dict(orient="index").items()
+    }
+
+
+_Block: TypeAlias = _Heading | _Para | _Bullets | _Table | _Pre | _Box | _Figure
+
+
+# ------------------------------------------------------------------------------ the report
+
+
+@attrs.frozen
+class ReportPaths:
+    """Where `write_report` wrote: the HTML file, the Markdown file and the chart PNGs the
+    Markdown file references."""
+
+    html: Path
+    markdown: Path
+    charts: tuple[Path, ...]
+
+
+def write_report(
+    comparison: Comparison,
+    history: History,
+    behaviour: Any = None,
+    out_dir: str | os.PathLike[str] = "report",
+    *,
+    title: str = "Routing policies compared",
+    notes: Mapping[str, str] | None = None,
+    sla: timedelta = timedelta(hours=1),
+    anomalies: bool = True,
+) -> ReportPaths:
+    """Write `report.html` (self-contained) and `report.md` (with `chart-*.png` beside it) into
+    `out_dir` (created if needed) and return their paths.
+
+    `behaviour` is the model the comparison ran with (its `summary()` and `gaps` are shown; None
+    says a synthetic history's own truth was used). `notes` maps a policy name to one sentence
+    on how it is set up (shown beside the policy). `sla` is the SLA the comparison used
+    (`compare(sla=...)`), drawn on the speed chart. `anomalies=False` leaves the anomaly checks
+    out (they read the whole history again).
+
+    Every file is written whole or not at all (a temporary file renamed into place). Raises
+    ConfigError when `out_dir` exists and is not a directory.
+    """
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"{out}: exists and is not a directory; choose another --out")
+    blocks = build_blocks(
+        comparison,
+        history,
+        behaviour,
+        title=title,
+        notes=notes or {},
+        sla=sla,
+        anomalies=anomalies,
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    charts: list[Path] = []
+    for block in blocks:
+        if isinstance(block, _Figure):
+            charts.append(_write(out / block.name, block.png))
+    markdown = _write(out / "report.md", render_markdown(blocks).encode("utf-8"))
+    page = _write(out / "report.html", render_html(blocks, title).encode("utf-8"))
+    return ReportPaths(page, markdown, tuple(charts))
+
+
+def _write(target: Path, data: bytes) -> Path:
+    """Write `data` to `target` whole or not at all."""
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, target)
+    finally:
+        if temporary.exists():
+            temporary.unlink()
+    return target
+
+
+def build_blocks(
+    comparison: Comparison,
+    history: History,
+    behaviour: Any,
+    *,
+    title: str,
+    notes: Mapping[str, str],
+    sla: timedelta,
+    anomalies: bool = True,
+) -> list[_Block]:
+    """The report as a list of blocks, in order, for either renderer."""
+    table = _values(comparison)
+    blocks: list[_Block] = [_Heading(1, title)]
+    blocks += _data_section(comparison, history)
+    blocks += _calibration_section(comparison.calibration)
+    blocks += _comparison_section(comparison, table, notes)
+    blocks += _caveats_section(comparison)
+    blocks += _charts_section(comparison, table, history, sla)
+    blocks += _behaviour_section(behaviour)
+    blocks += _sources_section(history)
+    if anomalies:
+        blocks += _anomalies_section(history)
+    blocks += _reading_section(comparison)
+    return blocks
+
+
+# ------------------------------------------------------------------------------ sections
+
+
+def _data_section(comparison: Comparison, history: History) -> list[_Block]:
+    frame = history.to_frame()
+    local = frame["arrived_at"].dt.tz_convert(history.tz)
+    span = f"{local.min():%Y-%m-%d} to {local.max():%Y-%m-%d}" if len(frame) else "-"
+    rejected, flagged = history.rejected, history.flagged
+    assigned = int(frame["rep_id"].notna().sum())
+    sales = int(frame["converted"].astype(bool).sum())
+    rows = [
+        ("source", history.origin),
+        ("leads", f"{len(frame):,}"),
+        ("reps", f"{len(history.roster):,}"),
+        ("arrivals", f"{span} ({history.tz})"),
+        ("logged assignments", f"{assigned:,} leads with a rep; {sales:,} sales"),
+        ("rows rejected", _count_rows(rejected, "left out")),
+        ("rows flagged", _count_rows(flagged, "kept with a value adjusted")),
+        ("policies", ", ".join(comparison.policies)),
+        ("baseline", comparison.baseline),
+        ("replicates", f"{len(comparison.seeds)} seeds ({comparison.replicates})"),
+    ]
+    blocks: list[_Block] = [
+        _Heading(2, "1. The data", "data"),
+        _Table(("", ""), tuple((Cell(k), Cell(v)) for k, v in rows)),
+    ]
+    for name, part, columns in (
+        ("Rejected rows", rejected, ("row", "column", "reason")),
+        ("Flagged rows", flagged, ("row", "column", "reason", "action")),
+    ):
+        if len(part):
+            shown = part.head(20)
+            blocks.append(
+                _Table(
+                    columns,
+                    tuple(
+                        tuple(Cell(_text(value)) for value in row)
+                        for row in shown.loc[:, list(columns)].itertuples(index=False)
+                    ),
+                    caption=f"{name}: the first {len(shown)} of {len(part)}",
+                )
+            )
+    return blocks
+
+
+def _count_rows(frame: pd.DataFrame, what: str) -> str:
+    rows = int(frame["row"].nunique())
+    return f"{rows:,} ({what}; listed below)" if rows else "0"
+
+
+def _text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value)
+
+
+_VERDICT_TONE = {"pass": "pass", "fail": "fail", "not checkable": "warn"}
+
+
+def _calibration_section(calibration: Calibration | None) -> list[_Block]:
+    blocks: list[_Block] = [_Heading(2, "2. Calibration (read this first)", "calibration")]
+    if calibration is None:
+        blocks.append(
+            _Box(
+                "warn",
+                "Calibration was not run",
+                (
+                    "The model was not checked against the history, so nothing below says "
+                    "whether it can reproduce what really happened. Treat every number as "
+                    "unchecked.",
+                ),
+            )
+        )
+        return blocks
+    verdict = calibration.verdict
+    head = {
+        "pass": "PASS: replaying the logged assignments through the model reproduces the history",
+        "fail": "FAIL: the model does not reproduce the history - do not trust the what-ifs below",
+        "not checkable": "NOT CHECKABLE: the history cannot confirm the model - the what-ifs "
+        "below are unchecked",
+    }.get(verdict, verdict.upper())
+    lines = list(calibration.reasons)
+    if calibration.model:
+        lines.append(f"Model: {calibration.model}.")
+    if calibration.split_at is not None:
+        lines.append(f"Held-out split: leads arriving from {calibration.split_at:%Y-%m-%d %H:%M}.")
+    blocks.append(_Box(_VERDICT_TONE.get(verdict, "warn"), head, tuple(lines)))
+    blocks.append(
+        _Para(
+            "How it is checked: the logged assignments (every lead to the rep who really got it) "
+            "are replayed through the behaviour model; the observed conversion and contact "
+            "rates must fall inside the model's predictive interval, which holds both the "
+            "model's parameter uncertainty and the observed rate's own binomial noise - on the "
+            "leads the model was fitted on and on a later time split held out from fitting."
+        )
+    )
+    checks = calibration.checks
+    if len(checks):
+        rows = []
+        for row in checks.to_dict(orient="records"):
+            passed = bool(row["passed"])
+            rows.append(
+                (
+                    Cell(str(row["split"])),
+                    Cell(str(row["metric"])),
+                    Cell(f"{row['observed']:.2%}"),
+                    Cell(f"{row['predicted']:.2%}"),
+                    Cell(f"{row['lo']:.2%} to {row['hi']:.2%}"),
+                    Cell(f"{int(row['leads']):,}"),
+                    Cell("inside" if passed else "OUTSIDE", tone="" if passed else "alert"),
+                )
+            )
+        blocks.append(
+            _Table(
+                ("split", "check", "observed", "model", f"{calibration.level:.0%} interval",
+                 "leads", "observed is"),
+                tuple(rows),
+                caption=f"{calibration.replicates} replicates per split",
+            )
+        )  # fmt: skip
+    return blocks
+
+
+def _level_cell(comparison: Comparison, table: _Values, name: str, metric: str) -> Cell:
+    row = table[name]
+    driven = comparison.assumption_driven.get(name, {})
+    return Cell(
+        fmt_level(metric, row[metric]),
+        fmt_range(metric, row[f"{metric}_lo"], row[f"{metric}_hi"]),
+        mark=ASSUMED if metric in driven else "",
+    )
+
+
+def _diff_cell(comparison: Comparison, table: _Values, name: str, metric: str) -> Cell:
+    if name == comparison.baseline:
+        return Cell("baseline")
+    row = table[name]
+    lo, hi = row[f"{metric}_diff_lo"], row[f"{metric}_diff_hi"]
+    return Cell(
+        fmt_diff(metric, row[f"{metric}_diff"]),
+        fmt_range(metric, lo, hi, diff=True),
+        tone=tone(metric, lo, hi),
+    )
+
+
+def _comparison_section(
+    comparison: Comparison, table: _Values, notes: Mapping[str, str]
+) -> list[_Block]:
+    n = len(comparison.seeds)
+    blocks: list[_Block] = [
+        _Heading(2, "3. The comparison", "comparison"),
+        _Para(
+            f"Every policy was run on the same leads with the same random numbers, {n} times "
+            f"(one per seed). Levels are the mean across seeds with a 95% predictive interval "
+            f"(what one run could show); differences are to the baseline, "
+            f"{comparison.baseline}, paired within each seed, with a 95% paired t-interval. "
+            f"A difference whose interval excludes 0 is marked better or worse (green or red), "
+            f"or in bold for a metric with no better direction. {ASSUMED} marks a value that "
+            f"rests on an assumption rather than on the history (see section 4)."
+        ),
+    ]
+    if notes:
+        blocks.append(_Heading(3, "Policies"))
+        blocks.append(
+            _Bullets(
+                tuple(
+                    f"{name}: {notes[name]}" if name in notes else name
+                    for name in comparison.policies
+                )
+            )
+        )
+    for kind in ("mechanical", "model", "diagnostic"):
+        metrics = [m for m in METRICS if METRIC_KINDS.get(m, "diagnostic") == kind]
+        if not metrics:
+            continue
+        blocks.append(_Heading(3, KIND_TITLES.get(kind, kind)))
+        header = ("policy", *(_format(m).label for m in metrics))
+        levels = tuple(
+            (Cell(name), *(_level_cell(comparison, table, name, m) for m in metrics))
+            for name in comparison.policies
+        )
+        blocks.append(_Table(header, levels, caption="Levels: mean across seeds, 95% interval"))
+        if kind == "diagnostic":
+            blocks.append(
+                _Para(
+                    "extrapolated share: of each policy's assignments, the share that went to a "
+                    "rep x segment pair the history never saw. Their conversion is the model's "
+                    "extrapolation (segment rate x the rep's overall factor), not an "
+                    "observation; the higher it is, the more a policy's sales figures rest on "
+                    "the model rather than on the history."
+                )
+            )
+            continue
+        diffs = tuple(
+            (Cell(name), *(_diff_cell(comparison, table, name, m) for m in metrics))
+            for name in comparison.policies
+        )
+        blocks.append(
+            _Table(
+                header,
+                diffs,
+                caption=f"Difference to {comparison.baseline}: paired mean, 95% interval",
+            )
+        )
+    blocks.append(_Heading(3, "What the metrics mean"))
+    blocks.append(
+        _Table(
+            ("metric", "column", "kind", "meaning"),
+            tuple(
+                (
+                    Cell(_format(m).label),
+                    Cell(m),
+                    Cell(METRIC_KINDS.get(m, "")),
+                    Cell(_format(m).meaning),
+                )
+                for m in METRICS
+            ),
+        )
+    )
+    return blocks
+
+
+def _caveats_section(comparison: Comparison) -> list[_Block]:
+    return [
+        _Heading(2, "4. What a replicate is, and what the intervals exclude", "caveats"),
+        _Bullets(tuple(comparison.caveats())),
+        _Para(
+            "The intervals cover the randomness of outcomes and the fitted model's parameter "
+            "uncertainty. They do not cover a wrong model: a contact decay that is not the "
+            "team's, rep x segment effects the history never showed, or claims reps would not "
+            "make. Mechanical differences (speed, coverage, waste, load) rest on the Router's "
+            "own behaviour under the model's capacity and delays and deserve more trust than "
+            "conversion and revenue differences, which also rest on the rep model."
+        ),
+    ]
+
+
+def _charts_section(
+    comparison: Comparison, table: _Values, history: History, sla: timedelta
+) -> list[_Block]:
+    base = comparison.baseline
+    return [
+        _Heading(2, "5. Charts", "charts"),
+        _Figure(
+            "chart-differences.png",
+            _chart_differences(comparison, table),
+            f"Differences to {base} with 95% paired intervals",
+            f"Each panel: every policy's difference to {base} (dot) with its 95% paired "
+            "interval (line); an interval that does not cross the dashed zero line is a "
+            "difference the model's randomness cannot explain. Green: better, red: worse, "
+            f"grey: no clear difference. {ASSUMED} after a name: assumption-driven for that "
+            "metric.",
+        ),
+        _Figure(
+            "chart-load.png",
+            _chart_load(comparison, history),
+            "Leads received per rep, per policy",
+            "Leads each rep received (assigned or claimed), mean per seed: how evenly each "
+            "policy spreads the load.",
+        ),
+        _Figure(
+            "chart-speed.png",
+            _chart_speed(comparison, history, sla),
+            "Speed to lead per policy",
+            "Share of all leads first touched within x minutes of arrival (log scale), pooled "
+            f"over seeds; the dashed line is the SLA ({sla.total_seconds() / 60:g} min). A "
+            "curve that ends below 100% leaves leads never touched.",
+        ),
+    ]
+
+
+def _behaviour_section(behaviour: Any) -> list[_Block]:
+    blocks: list[_Block] = [_Heading(2, "6. The behaviour model", "behaviour")]
+    if behaviour is None:
+        blocks.append(
+            _Para(
+                "No model was given: the synthetic history's own generating parameters (its "
+                "truth) were used, so the model is right by construction."
+            )
+        )
+        return blocks
+    summary = getattr(behaviour, "summary", None)
+    blocks.append(_Pre(summary() if callable(summary) else repr(behaviour)))
+    gaps = tuple(getattr(behaviour, "gaps", ()) or ())
+    if gaps:
+        blocks.append(_Heading(3, "Gaps: what the data could not support (assumed instead)"))
+        blocks.append(_Bullets(gaps))
+    else:
+        blocks.append(_Para("Gaps: none - every part of the model was fitted from the history."))
+    return blocks
+
+
+_SOURCE_FORMATS: Mapping[str, Callable[[Any], str]] = {
+    "leads": lambda v: f"{int(v):,}",
+    "cost": lambda v: f"{v:,.0f}",
+    "valid_rate": lambda v: "-" if _missing(v) else f"{v:.1%}",
+    "contact_rate": lambda v: "-" if _missing(v) else f"{v:.1%}",
+    "conversions": lambda v: f"{int(v):,}",
+    "conversion_rate": lambda v: "-" if _missing(v) else f"{v:.1%}",
+    "revenue": lambda v: f"{v:,.0f}",
+    "roi": lambda v: "-" if _missing(v) else f"{v:.0%}",
+    "cost_per_sale": lambda v: "-" if _missing(v) else f"{v:,.0f}",
+}
+
+
+def _sources_section(history: History) -> list[_Block]:
+    from leadrouter.sim.sources import source_table
+
+    frame = source_table(history)
+    columns = [c for c in _SOURCE_FORMATS if c in frame.columns]
+    rows = tuple(
+        (Cell(str(source)), *(Cell(_SOURCE_FORMATS[c](frame.loc[source, c])) for c in columns))
+        for source in frame.index
+    )
+    return [
+        _Heading(2, "7. Lead sources", "sources"),
+        _Para(
+            "What each source cost and brought in, counted from the history alone (no model): "
+            "every number can be checked by hand against the export."
+        ),
+        _Table(("source", *(c.replace("_", " ") for c in columns)), rows),
+    ]
+
+
+def _anomalies_section(history: History) -> list[_Block]:
+    from leadrouter.sim.anomalies import anomalies_frame
+
+    frame = anomalies_frame(history)
+    blocks: list[_Block] = [
+        _Heading(2, "8. Anomalies", "anomalies"),
+        _Para(
+            "Reps whose numbers deserve a human look, each with its evidence - prompts, never "
+            "verdicts. Each check compares a rep with their peers on comparable leads; a check "
+            "the data cannot support says so."
+        ),
+    ]
+    flags = frame[frame["kind"] != "not_checkable"]
+    skipped = frame[frame["kind"] == "not_checkable"]
+    if len(flags):
+        blocks.append(
+            _Table(
+                ("check", "rep", "evidence", "p-value", "leads behind it"),
+                tuple(
+                    (
+                        Cell(str(row["check"])),
+                        Cell(_text(row["rep_id"])),
+                        Cell(str(row["evidence"])),
+                        Cell("-" if _missing(row["p_value"]) else f"{row['p_value']:.2g}"),
+                        Cell(f"{len(row['lead_ids']):,}"),
+                    )
+                    for row in flags.to_dict(orient="records")
+                ),
+            )
+        )
+    else:
+        blocks.append(_Para("No rep was flagged by any check that could run."))
+    if len(skipped):
+        blocks.append(_Bullets(tuple(str(e) for e in skipped["evidence"])))
+    return blocks
+
+
+def _reading_section(comparison: Comparison) -> list[_Block]:
+    return [
+        _Heading(2, "9. How to read this", "reading"),
+        _Bullets(
+            (
+                "Start with the calibration verdict. If it failed, or could not be checked, the "
+                "numbers below it are a model's guesses, not predictions.",
+                "Read differences, not levels: each policy saw the same leads and the same luck, "
+                "so a difference whose interval excludes 0 is one the model's randomness cannot "
+                "explain. An interval that straddles 0 means the data cannot tell the two "
+                "policies apart - that is a finding too.",
+                "Trust mechanical differences (speed, coverage, waste, load) more than sales and "
+                "revenue ones, which also rest on the rep model; values marked "
+                f"{ASSUMED} rest on assumptions the history cannot check.",
+                "A high extrapolated share means the policy sends leads to rep x segment pairs "
+                "the history never saw: its sales figures are the model's extrapolation.",
+                "These are model-based what-ifs on past leads, not measurements. The history "
+                "was produced by one deterministic rule, so it cannot show unbiasedly what "
+                "another rule would have done.",
+            )
+        ),
+        _Para(
+            "What makes a later evaluation unbiased: an A/B test (leads split at random between "
+            "two policies), or a randomised router that logs Assigned.propensity - the chance "
+            "it gave the chosen rep - for every lead. With those logs, replay and "
+            "inverse-propensity estimates evaluate a new policy without a behaviour model.",
+            style="note",
+        ),
+    ]
+
+
+# ------------------------------------------------------------------------------ charts
+
+
+def _figure(width: float, height: float) -> Figure:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=100, layout="constrained")
+
+
+def _png(figure: Figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def _label(text: str) -> str:
+    """Text for a matplotlib label: `$` would start mathtext."""
+    return text.replace("$", r"\$")
+
+
+_TONE_COLOURS = {"better": "#1a7f37", "worse": "#cf222e", "different": "#0969da", "": "#6e7781"}
+
+
+def _chart_differences(comparison: Comparison, table: _Values) -> bytes:
+    others = [name for name in comparison.policies if name != comparison.baseline]
+    metrics = [m for m in CHART_METRICS if table and f"{m}_diff" in next(iter(table.values()))]
+    columns = 3
+    rows = max(1, math.ceil(len(metrics) / columns))
+    height = max(2.6, 0.32 * len(others) + 1.4)
+    figure = _figure(4.2 * columns, height * rows)
+    axes = figure.subplots(rows, columns, squeeze=False)
+    for index, axis in enumerate(axes.flat):
+        if index >= len(metrics):
+            axis.set_visible(False)
+            continue
+        metric = metrics[index]
+        spec = _format(metric)
+        scale = 100.0 if spec.kind in ("percent", "percent0") else 1.0
+        unit = {"percent": " (pp)", "percent0": " (pp)", "minutes": " (min)"}.get(spec.kind, "")
+        arrow = {1: "  higher is better", -1: "  lower is better"}.get(spec.better, "")
+        labels = []
+        for y, name in enumerate(reversed(others)):
+            row = table[name]
+            mean = row[f"{metric}_diff"] * scale
+            lo, hi = row[f"{metric}_diff_lo"] * scale, row[f"{metric}_diff_hi"] * scale
+            colour = _TONE_COLOURS[tone(metric, row[f"{metric}_diff_lo"], row[f"{metric}_diff_hi"])]
+            if not _missing(lo) and not _missing(hi):
+                axis.plot([lo, hi], [y, y], color=colour, linewidth=2.2, solid_capstyle="butt")
+            if not _missing(mean):
+                axis.plot([mean], [y], "o", color=colour, markersize=5)
+            mark = ASSUMED if metric in comparison.assumption_driven.get(name, {}) else ""
+            labels.append(_label(name + mark))
+        axis.axvline(0.0, color="#444", linestyle="--", linewidth=0.9)
+        axis.set_yticks(range(len(labels)), labels, fontsize=8)
+        axis.set_ylim(-0.7, max(len(labels), 1) - 0.3)
+        axis.set_title(f"{spec.label}{unit}", fontsize=10, loc="left")
+        axis.set_xlabel(f"difference to {_label(comparison.baseline)}{arrow}", fontsize=8)
+        axis.tick_params(axis="x", labelsize=8)
+        if spec.kind == "money":
+            axis.xaxis.set_major_formatter(_formatter(lambda v, m=metric: _number(m, v)))
+        axis.grid(axis="x", color="#ddd", linewidth=0.6)
+    return _png(figure)
+
+
+def _chart_load(comparison: Comparison, history: History) -> bytes:
+    reps = [rep.id for rep in history.roster]
+    for name in comparison.policies:
+        reps += [rep for rep in comparison.per_rep[name].index if rep not in reps]
+    policies = list(comparison.policies)
+    values = np.array(
+        [
+            [
+                float(comparison.per_rep[name]["received"].get(rep, 0.0))
+                if "received" in comparison.per_rep[name]
+                else 0.0
+                for rep in reps
+            ]
+            for name in policies
+        ]
+    )
+    figure = _figure(max(6.0, 0.55 * len(reps) + 3.0), max(2.4, 0.42 * len(policies) + 1.3))
+    axis = figure.subplots()
+    image = axis.imshow(values, aspect="auto", cmap="Blues")
+    axis.set_xticks(
+        range(len(reps)), [_label(r) for r in reps], rotation=45, ha="right", fontsize=8
+    )
+    axis.set_yticks(range(len(policies)), [_label(p) for p in policies], fontsize=8)
+    if values.size <= 400:
+        top = float(values.max()) if values.size else 0.0
+        for (i, j), value in np.ndenumerate(values):
+            axis.text(
+                j,
+                i,
+                f"{value:.0f}",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if top and value > 0.6 * top else "#222",
+            )
+    figure.colorbar(image, ax=axis, label="leads received (mean per seed)")
+    axis.set_title("Leads received per rep", fontsize=10, loc="left")
+    return _png(figure)
+
+
+def _chart_speed(comparison: Comparison, history: History, sla: timedelta) -> bytes:
+    figure = _figure(8.0, 4.6)
+    axis = figure.subplots()
+    total = max(1, len(history) * len(comparison.seeds))
+    colours = _palette(len(comparison.policies))
+    drawn = False
+    top = 1.0
+    for colour, name in zip(colours, comparison.policies, strict=True):
+        minutes = np.sort(np.asarray(comparison.speeds.get(name, np.array([])), dtype=float))
+        minutes = minutes[~np.isnan(minutes)]
+        if not len(minutes):
+            continue
+        shares = np.arange(1, len(minutes) + 1) / total
+        top = max(top, float(minutes[-1]))
+        axis.step(
+            np.maximum(minutes, 0.1),
+            shares,
+            where="post",
+            color=colour,
+            linewidth=1.4,
+            label=_label(name),
+        )
+        drawn = True
+    limit = sla.total_seconds() / 60.0
+    axis.axvline(limit, color="#444", linestyle="--", linewidth=0.9)
+    axis.text(limit, 1.01, " SLA", fontsize=8, va="bottom")
+    axis.set_xscale("log")
+    ticks = [t for t in _SPEED_TICKS if t[0] <= max(limit, top) * 1.5]
+    axis.set_xticks([t[0] for t in ticks], [t[1] for t in ticks], fontsize=8)
+    axis.minorticks_off()
+    axis.set_ylim(0.0, 1.05)
+    axis.set_xlabel("minutes from arrival to first touch (log scale)", fontsize=9)
+    axis.set_ylabel("share of leads touched", fontsize=9)
+    axis.yaxis.set_major_formatter(_percent_formatter())
+    axis.grid(color="#e5e5e5", linewidth=0.6)
+    if drawn:
+        axis.legend(fontsize=8, loc="upper left", frameon=False)
+    else:
+        axis.text(0.5, 0.5, "no lead was touched", transform=axis.transAxes, ha="center")
+    axis.set_title("Speed to lead", fontsize=10, loc="left")
+    return _png(figure)
+
+
+_SPEED_TICKS = (
+    (1.0, "1 min"),
+    (5.0, "5 min"),
+    (15.0, "15 min"),
+    (60.0, "1 h"),
+    (240.0, "4 h"),
+    (1440.0, "1 day"),
+    (10080.0, "1 week"),
+    (43200.0, "30 days"),
+)
+
+
+def _formatter(function: Callable[..., str]) -> Any:
+    from matplotlib.ticker import FuncFormatter
+
+    return FuncFormatter(lambda value, _: function(value))
+
+
+def _palette(n: int) -> list[Any]:
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab10" if n <= 10 else "tab20"]
+    return [cmap(i % cmap.N) for i in range(n)]
+
+
+def _percent_formatter() -> Any:
+    from matplotlib.ticker import PercentFormatter
+
+    return PercentFormatter(xmax=1.0, decimals=0)
+
+
+# ------------------------------------------------------------------------------ HTML
+
+
+_CSS = """
+body{font:15px/1.5 -apple-system,"Segoe UI",Roboto,"Noto Sans","PingFang SC","Microsoft YaHei",
+sans-serif;color:#1f2328;max-width:1180px;margin:2em auto;padding:0 1.2em;background:#fff}
+h1{font-size:1.8em;margin-bottom:.2em}h2{border-bottom:1px solid #d0d7de;padding-bottom:.2em;
+margin-top:2em}h3{margin-top:1.4em;font-size:1.05em}
+table{border-collapse:collapse;margin:.6em 0 1.2em;font-size:.86em}
+th,td{border:1px solid #d0d7de;padding:.3em .55em;text-align:left;vertical-align:top}
+th{background:#f6f8fa}caption{caption-side:top;text-align:left;color:#57606a;
+font-size:.95em;padding:.2em 0}
+td .note{display:block;color:#6e7781;font-size:.9em;white-space:nowrap}
+td.better{color:#1a7f37;font-weight:600}td.worse{color:#cf222e;font-weight:600}
+td.different{font-weight:600}td.alert{color:#cf222e;font-weight:700}.mark{color:#9a6700;font-weight:700}
+.box{border:2px solid;border-radius:6px;padding:.8em 1.1em;margin:1em 0}
+.box h3{margin:0 0 .4em}.box ul{margin:.2em 0 0}
+.box.fail{border-color:#cf222e;background:#ffebe9}.box.fail h3{color:#a40e26}
+.box.warn{border-color:#bf8700;background:#fff8c5}.box.warn h3{color:#7d4e00}
+.box.pass{border-color:#1a7f37;background:#dafbe1}.box.pass h3{color:#116329}
+pre{background:#f6f8fa;border:1px solid #d0d7de;padding:.8em;overflow-x:auto;font-size:.85em}
+figure{margin:1em 0 2em}figure img{max-width:100%;border:1px solid #d0d7de}
+figcaption{color:#57606a;font-size:.9em;margin-top:.3em}
+p.note{border-left:4px solid #0969da;background:#ddf4ff;padding:.6em 1em}
+.overflow{overflow-x:auto}
+"""
+
+
+def render_html(blocks: Sequence[_Block], title: str) -> str:
+    """The blocks as one self-contained HTML page: inline CSS, images as data URIs."""
+    e = _escape_html
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{e(title)}</title><style>{_CSS}</style></head><body>",
+    ]
+    for block in blocks:
+        parts.append(_html_block(block))
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def _escape_html(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def _html_cell(cell: Cell, tag: str = "td") -> str:
+    e = _escape_html
+    classes = f' class="{cell.tone}"' if cell.tone else ""
+    mark = f'<span class="mark">{e(cell.mark)}</span>' if cell.mark else ""
+    note = f'<span class="note">{e(cell.note)}</span>' if cell.note else ""
+    return f"<{tag}{classes}>{e(cell.text)}{mark}{note}</{tag}>"
+
+
+def _html_block(block: _Block) -> str:
+    e = _escape_html
+    if isinstance(block, _Heading):
+        anchor = f' id="{e(block.anchor)}"' if block.anchor else ""
+        return f"<h{block.level}{anchor}>{e(block.text)}</h{block.level}>"
+    if isinstance(block, _Para):
+        style = f' class="{block.style}"' if block.style else ""
+        return f"<p{style}>{e(block.text)}</p>"
+    if isinstance(block, _Bullets):
+        return "<ul>" + "".join(f"<li>{e(item)}</li>" for item in block.items) + "</ul>"
+    if isinstance(block, _Table):
+        caption = f"<caption>{e(block.caption)}</caption>" if block.caption else ""
+        head = ""
+        if any(block.header):
+            head = (
+                "<thead><tr>" + "".join(f"<th>{e(h)}</th>" for h in block.header) + "</tr></thead>"
+            )
+        body = "".join(
+            "<tr>" + "".join(_html_cell(cell) for cell in row) + "</tr>" for row in block.rows
+        )
+        return f'<div class="overflow"><table>{caption}{head}<tbody>{body}</tbody></table></div>'
+    if isinstance(block, _Pre):
+        return f"<pre>{e(block.text)}</pre>"
+    if isinstance(block, _Box):
+        items = "".join(f"<li>{e(line)}</li>" for line in block.lines)
+        listing = f"<ul>{items}</ul>" if items else ""
+        return f'<div class="box {block.tone}"><h3>{e(block.title)}</h3>{listing}</div>'
+    data = base64.b64encode(block.png).decode("ascii")
+    return (
+        f'<figure><img src="data:image/png;base64,{data}" alt="{e(block.alt)}">'
+        f"<figcaption>{e(block.caption)}</figcaption></figure>"
+    )
+
+
+# ------------------------------------------------------------------------------ Markdown
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|#])")
+
+
+def _escape_md(text: str) -> str:
+    """Text for Markdown: HTML-significant characters as entities (a renderer would read raw
+    HTML), Markdown punctuation backslash-escaped, newlines as spaces."""
+    text = html.escape(text, quote=False)
+    return _MD_SPECIAL.sub(r"\\\1", text).replace("\n", " ")
+
+
+def _md_cell(cell: Cell) -> str:
+    text = _escape_md(cell.text) + _escape_md(cell.mark)
+    if cell.tone in ("better", "worse", "different", "alert"):
+        word = {"better": " (better)", "worse": " (worse)"}.get(cell.tone, "")
+        text = f"**{text}**{word}"
+    if cell.note:
+        text += f"<br>{_escape_md(cell.note)}"
+    return text or " "
+
+
+def render_markdown(blocks: Sequence[_Block]) -> str:
+    """The blocks as Markdown; figures are referenced by their file names (written beside)."""
+    out: list[str] = []
+    for block in blocks:
+        if isinstance(block, _Heading):
+            out.append(f"{'#' * block.level} {_escape_md(block.text)}")
+        elif isinstance(block, _Para):
+            text = _escape_md(block.text)
+            out.append(f"> {text}" if block.style else text)
+        elif isinstance(block, _Bullets):
+            out.append("\n".join(f"- {_escape_md(item)}" for item in block.items))
+        elif isinstance(block, _Table):
+            lines = []
+            if block.caption:
+                lines.append(f"*{_escape_md(block.caption)}*")
+                lines.append("")
+            header = [_escape_md(h) or " " for h in block.header]
+            lines.append("| " + " | ".join(header) + " |")
+            lines.append("|" + "|".join("---" for _ in header) + "|")
+            lines.extend("| " + " | ".join(_md_cell(c) for c in row) + " |" for row in block.rows)
+            out.append("\n".join(lines))
+        elif isinstance(block, _Pre):
+            fence = "````" if "```" in block.text else "```"
+            out.append(f"{fence}text\n{block.text}\n{fence}")
+        elif isinstance(block, _Box):
+            mark = {"fail": "❌", "warn": "⚠️", "pass": "✅"}.get(block.tone, "")
+            lines = [f"> **{mark} {_escape_md(block.title)}**"]
+            if block.lines:
+                lines.append(">")
+                lines.extend(f"> - {_escape_md(line)}" for line in block.lines)
+            out.append("\n".join(lines))
+        else:
+            out.append(f"![{_escape_md(block.alt)}]({block.name})\n\n*{_escape_md(block.caption)}*")
+    return "\n\n".join(out) + "\n"
+
+
+# ------------------------------------------------------------------------------ terminal
+
+
+_RICH_TONES = {"better": "bold green", "worse": "bold red", "different": "bold"}
+
+
+def calibration_panel(calibration: Calibration | None) -> RenderableType:
+    """The calibration verdict as a rich Panel: red for fail, yellow for not checkable (or not
+    run), green for pass."""
+    from rich.panel import Panel
+    from rich.text import Text
+
+    if calibration is None:
+        return Panel(
+            Text("The model was not checked against the history: every number is unchecked."),
+            title="Calibration: NOT RUN",
+            border_style="yellow",
+        )
+    style = {"pass": "green", "fail": "bold red"}.get(calibration.verdict, "yellow")
+    lines = calibration.summary().splitlines()
+    body = Text("\n".join(lines[1:] if len(lines) > 1 else lines))
+    if calibration.verdict == "fail":
+        body.stylize("red")
+    head = lines[0].removeprefix("Calibration: ") if lines else calibration.verdict.upper()
+    return Panel(
+        body,
+        title=f"Calibration: {head}",
+        title_align="left",
+        border_style=style,
+    )
+
+
+def comparison_tables(comparison: Comparison, metrics: Iterable[str] = KEY_METRICS) -> list[Table]:
+    """Two rich tables for a terminal: levels with their 95% intervals, and differences to the
+    baseline with their paired intervals (green better, red worse), for `metrics`."""
+    from rich.table import Table
+    from rich.text import Text
+
+    chosen = [m for m in metrics if m in METRICS]
+    table = _values(comparison)
+    n = len(comparison.seeds)
+    levels = Table(
+        title=f"Levels - mean across {n} seeds, 95% interval",
+        title_justify="left",
+        caption=f"{ASSUMED} assumption-driven (see the caveats)",
+        caption_justify="left",
+    )
+    diffs = Table(
+        title=f"Difference to {comparison.baseline} - paired, 95% interval",
+        title_justify="left",
+        caption="green: better, red: worse (the interval excludes 0); plain: no clear difference",
+        caption_justify="left",
+    )
+    compared = [m for m in chosen if METRIC_KINDS.get(m) != "diagnostic"]
+    for grid, shown in ((levels, chosen), (diffs, compared)):
+        grid.add_column("policy", no_wrap=True)
+        for metric in shown:
+            kind = METRIC_KINDS.get(metric, "")
+            label = _format(metric).label + ("*" if kind == "model" else "")
+            grid.add_column(label, justify="right")
+    for name in comparison.policies:
+        level_cells: list[Text] = [Text(name)]
+        diff_cells: list[Text] = [Text(name)]
+        for metric in chosen:
+            cell = _level_cell(comparison, table, name, metric)
+            text = Text(cell.text)
+            if cell.mark:
+                text.append(cell.mark, style="yellow")
+            text.append("\n" + cell.note, style="dim")
+            level_cells.append(text)
+        for metric in compared:
+            cell = _diff_cell(comparison, table, name, metric)
+            text = Text(cell.text, style=_RICH_TONES.get(cell.tone, ""))
+            if cell.note:
+                text.append("\n" + cell.note, style="dim")
+            diff_cells.append(text)
+        levels.add_row(*level_cells)
+        diffs.add_row(*diff_cells)
+    levels.caption = (
+        f"* model-driven (rests on the rep model); {ASSUMED} assumption-driven for that policy"
+    )
+    return [levels, diffs]
