@@ -2,28 +2,38 @@
 
     leadrouter check PLAYBOOK...                      validate playbooks, show what they would do
     leadrouter route PLAYBOOK LEADS.csv --out F.csv   route a file of leads, with reasons
+    leadrouter compare EXPORT --policies strategies/*.toml --seeds 10 --out DIR
+                                                      compare policies on an export, write a report
+    leadrouter compare --demo --out DIR               the same on a synthetic team, all 8 strategies
 
-Exit codes: 0 success, 2 bad input (a playbook or leads file that cannot be used; the message
-names the file, row or key and how to fix it).
+Exit codes: 0 success, 2 bad input (a playbook, leads file, export or policy that cannot be used;
+the message names the file, row or key and how to fix it), 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import os
 import sys
 from collections import Counter
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from leadrouter._util import format_duration
-from leadrouter.errors import LeadRouterError
+from leadrouter.errors import ConfigError, InvalidExportError, LeadRouterError
 from leadrouter.lifecycle import Lifecycle
 from leadrouter.model import Decision, Lead
 from leadrouter.playbooks import load_playbook, read_playbook
 from leadrouter.router import Router
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from leadrouter.sim.engine import Policy
+    from leadrouter.sim.history import History
 
 __all__ = ["main"]
 
@@ -44,6 +54,21 @@ class LeadsFileError(LeadRouterError, ValueError):
     """A leads file with rows that cannot be used; lists each row, column and problem."""
 
 
+class UnknownPolicyError(LeadRouterError, LookupError):
+    """A `--policies` entry that is neither a playbook file, a pattern matching playbook files,
+    nor the name of a built-in policy; the message lists the built-in names."""
+
+
+class PolicyCannotRunError(LeadRouterError, ValueError):
+    """No policy (or not the baseline) can run on this history, e.g. a quota strategy on an
+    export whose reps have no quotas; the message says why and how to fix it."""
+
+
+class MissingExtraError(LeadRouterError, ImportError):
+    """A command needs an optional dependency that is not installed; names the extra to
+    install."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     parser = argparse.ArgumentParser(prog="leadrouter", description=__doc__.split("\n\n")[0])
@@ -58,16 +83,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     route.add_argument(
         "--tz", default=None, help="time zone for times without one, e.g. Asia/Shanghai"
     )
+    _compare_parser(commands)
     args = parser.parse_args(argv)
     try:
         if args.command == "check":
             for path in args.playbooks:
                 _check(path, args.sample, sys.stdout)
-        else:
+        elif args.command == "route":
             _route(args.playbook, args.leads, args.out, args.tz, sys.stdout)
+        else:
+            _compare(args)
     except LeadRouterError as exc:
         print(f"leadrouter: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("leadrouter: interrupted", file=sys.stderr)
+        return 130
     return 0
 
 
@@ -195,3 +226,410 @@ def _route(playbook: Path, leads_path: Path, out_path: Path, tz: str | None, out
     out.write(f"routed {len(leads)} leads from {leads_path} with {playbook} -> {out_path}\n")
     for where, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
         out.write(f"  {where:<20} {n}\n")
+
+
+# ---------------------------------------------------------------------------- compare
+
+_GLOB = frozenset("*?[")
+_EXPORT_SUFFIXES = frozenset({".csv", ".xlsx", ".parquet", ".pq", ".tsv", ".txt"})
+_PREFLIGHT_LEADS = 60
+"""Leads each policy routes in a trial run before the comparison, so a policy that cannot run
+on this history (a quota strategy and reps with no quota) is found at once, not mid-run."""
+
+
+def _compare_parser(commands: Any) -> None:
+    from leadrouter.sim.demo import DEMO_POLICIES
+
+    compare = commands.add_parser(
+        "compare",
+        help="compare routing policies on an export (or --demo) and write a report",
+        description=(
+            "Load an export, fit how the reps behave, check the model against the history "
+            "(calibration), simulate every policy on the same leads and random numbers over "
+            "several seeds, print the comparison and write an HTML and a Markdown report."
+        ),
+    )
+    compare.add_argument(
+        "export", nargs="?", type=Path, help="the CRM export: CSV, Excel (.xlsx) or Parquet"
+    )
+    compare.add_argument(
+        "--demo",
+        action="store_true",
+        help="compare the eight built-in policies on a synthetic team instead of an export",
+    )
+    compare.add_argument(
+        "--policies",
+        nargs="+",
+        metavar="POLICY",
+        help="playbook files (TOML; a glob pattern works too) and/or built-in policy names: "
+        f"{', '.join(DEMO_POLICIES)} (default: all eight built-in); a policy's name is its "
+        "file name without .toml",
+    )
+    compare.add_argument(
+        "--baseline", metavar="NAME", help="the policy differences are taken to (the first)"
+    )
+    compare.add_argument(
+        "--seeds", type=int, default=None, help="replicates per policy (10; 5 with --demo)"
+    )
+    compare.add_argument(
+        "--out", type=Path, default=None, help="where to write the report (--demo: demo-report)"
+    )
+    compare.add_argument("--title", default=None, help="the report's title")
+    compare.add_argument("--tz", default=None, help="time zone of export times written without one")
+    compare.add_argument(
+        "--dayfirst", action="store_true", help="read 03-04-2025 as 3 April, not March 4"
+    )
+    compare.add_argument("--encoding", default=None, help="the export's encoding (detected)")
+    compare.add_argument(
+        "--columns",
+        nargs="+",
+        metavar="FIELD=HEADER",
+        default=(),
+        help="which export header holds a field, e.g. rep_id='Owner Name' (common English "
+        "and Chinese headers are recognised without this)",
+    )
+    compare.add_argument(
+        "--roster",
+        type=Path,
+        default=None,
+        help="a CSV of reps (id, and any of team, tier, quota, regions, skills, active) "
+        "giving the export's reps what quota or tiered policies need",
+    )
+    # for tests and benchmarks: the demo's size and the worker processes
+    compare.add_argument("--processes", type=int, default=None, help=argparse.SUPPRESS)
+    compare.add_argument("--demo-leads", type=int, default=None, help=argparse.SUPPRESS)
+    compare.add_argument("--demo-reps", type=int, default=None, help=argparse.SUPPRESS)
+    compare.add_argument("--demo-days", type=int, default=None, help=argparse.SUPPRESS)
+
+
+def _need_extras() -> None:
+    missing = []
+    for module in ("matplotlib", "rich"):
+        try:
+            __import__(module)
+        except ImportError:
+            missing.append(module)
+    if missing:
+        raise MissingExtraError(
+            f"leadrouter compare needs {' and '.join(missing)} (charts, the terminal table and "
+            "the progress bar): pip install 'leadrouter[sim]'"
+        )
+
+
+def _column_map(pairs: Sequence[str]) -> dict[str, str]:
+    """`--columns field=header ...` as load_export's {header: field}."""
+    from leadrouter.sim.history import COLUMNS
+
+    found: dict[str, str] = {}
+    for pair in pairs:
+        field, sep, header = pair.partition("=")
+        field, header = field.strip(), header.strip()
+        if not sep or not field or not header:
+            raise ConfigError(f"--columns {pair!r}: write FIELD=HEADER, e.g. rep_id='Owner Name'")
+        if field not in COLUMNS:
+            raise ConfigError(
+                f"--columns {pair!r}: {field!r} is not a field; fields: {', '.join(COLUMNS)}"
+            )
+        found[header] = field
+    return found
+
+
+def _compare(args: argparse.Namespace) -> None:
+    """`leadrouter compare`: load, fit, calibrate, compare, print, write the report."""
+    from leadrouter.sim.demo import DEMO_SEEDS
+
+    if args.demo and args.export is not None:
+        raise ConfigError(
+            f"compare: give an export or --demo, not both (got {args.export} and --demo)"
+        )
+    if not args.demo and args.export is None:
+        raise ConfigError(
+            "compare: give an export file (leadrouter compare export.csv --out report) or "
+            "--demo for a synthetic team"
+        )
+    seeds = args.seeds if args.seeds is not None else (DEMO_SEEDS if args.demo else 10)
+    if seeds < 2:
+        raise ConfigError(f"--seeds {seeds}: intervals need at least 2 seeds; 10-20 are usual")
+    processes = args.processes or min(2, os.cpu_count() or 1)
+    if processes < 1:
+        raise ConfigError(f"--processes {processes}: must be at least 1")
+    if args.export is not None and not args.export.is_file():
+        raise InvalidExportError(
+            f"{args.export}: no such file"
+            + (" (it is a directory)" if args.export.is_dir() else "")
+            + "; give the path of a CSV, Excel (.xlsx) or Parquet export"
+        )
+    if args.out is None and not args.demo:
+        raise ConfigError("compare: --out DIR is needed: where to write the report")
+    out: Path = args.out if args.out is not None else Path("demo-report")
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out}: exists and is not a directory; choose another")
+    columns = _column_map(args.columns)
+    _need_extras()
+
+    from rich.console import Console
+
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
+    status = Console(stderr=True, highlight=False)
+
+    if args.demo:
+        history = _demo_history(args, out, status)
+    else:
+        from leadrouter.sim.loader import load_export
+
+        history = load_export(
+            args.export, columns=columns, dayfirst=args.dayfirst, encoding=args.encoding, tz=args.tz
+        )
+    if args.roster is not None:
+        history = _with_roster(history, args.roster, status)
+    policies, notes = _resolve_policies(args.policies, history)
+    if args.baseline is not None and args.baseline not in policies:
+        raise UnknownPolicyError(
+            f"--baseline {args.baseline!r} is not one of the policies: {', '.join(policies)}"
+        )
+    _run_comparison(args, history, policies, notes, seeds, processes, out, console, status)
+
+
+def _demo_history(args: argparse.Namespace, out: Path, status: Console) -> History:
+    """The demo walks the user's path: a synthetic history written as an export, read back."""
+    from leadrouter.sim.demo import DEMO_DAYS, DEMO_LEADS, DEMO_REPS, demo_history
+    from leadrouter.sim.loader import load_export
+
+    leads = args.demo_leads or DEMO_LEADS
+    reps = args.demo_reps or DEMO_REPS
+    days = args.demo_days or DEMO_DAYS
+    with status.status(f"generating a synthetic team: {leads} leads, {reps} reps, {days} days"):
+        synthetic = demo_history(n_leads=leads, n_reps=reps, days=days)
+        out.mkdir(parents=True, exist_ok=True)
+        path = synthetic.to_csv(out / "demo-export.csv")
+    status.print(f"wrote the synthetic history as an export: {path}")
+    return load_export(path)
+
+
+def _with_roster(history: History, path: Path, status: Console) -> History:
+    """The history with its reps replaced by the roster file's rows of the same id."""
+    from leadrouter.playbooks import _Reader
+    from leadrouter.sim.history import History as HistoryType
+
+    if not path.is_file():
+        raise ConfigError(f"--roster {path}: no such file; give a CSV with an id column")
+    given = {rep.id: rep for rep in _Reader(path).roster_file(path.name, "--roster")}
+    reps = [given.get(rep.id, rep) for rep in history.roster]
+    matched = sum(rep.id in given for rep in history.roster)
+    if not matched:
+        raise ConfigError(
+            f"--roster {path}: none of its {len(given)} rep ids is a rep of the export "
+            f"({', '.join(rep.id for rep in history.roster[:6])} ...): use the export's ids"
+        )
+    unknown = sorted(set(given) - {rep.id for rep in history.roster})
+    status.print(
+        f"roster {path}: {matched} of the export's {len(reps)} reps given"
+        + (f"; not in the export, ignored: {', '.join(unknown)}" if unknown else "")
+    )
+    return HistoryType(
+        history.to_frame(),
+        rejected=history.rejected,
+        flagged=history.flagged,
+        tz=history.tz,
+        roster=reps,
+        truth=history.truth,
+        columns=history.columns,
+        origin=history.origin,
+    )
+
+
+def _resolve_policies(
+    entries: Sequence[str] | None, history: History
+) -> tuple[dict[str, Policy], dict[str, str]]:
+    """`--policies` entries as {name: policy} and {name: note}: built-in names, playbook paths
+    and glob patterns, in the order given; a name is a playbook's file stem."""
+    import glob
+
+    from leadrouter.sim.demo import DEMO_POLICIES, demo_notes, demo_policies
+
+    wanted = list(entries) if entries else list(DEMO_POLICIES)
+    builtin = demo_policies(history)
+    builtin_notes = demo_notes(history)
+    policies: dict[str, Policy] = {}
+    notes: dict[str, str] = {}
+    origins: dict[str, str] = {}
+
+    def add(name: str, policy: Policy, note: str, origin: str) -> None:
+        if name in policies:
+            if origins[name] == origin:
+                return
+            raise ConfigError(
+                f"--policies: two policies are named {name!r} ({origins[name]} and {origin}); "
+                "a policy's name is its file name without .toml: rename one"
+            )
+        policies[name], notes[name], origins[name] = policy, note, origin
+
+    for entry in wanted:
+        if entry in builtin:
+            add(entry, builtin[entry], builtin_notes[entry], f"built-in {entry}")
+            continue
+        if _GLOB & set(entry):
+            matches = sorted(glob.glob(entry))
+            if not matches:
+                raise UnknownPolicyError(f"--policies {entry!r}: the pattern matches no file")
+            paths = [Path(match) for match in matches]
+        else:
+            paths = [Path(entry)]
+        for path in paths:
+            name, policy, note = _playbook_policy(path, entry, DEMO_POLICIES)
+            add(name, policy, note, str(path.resolve()))
+    return policies, notes
+
+
+def _playbook_policy(path: Path, entry: str, builtin: Sequence[str]) -> tuple[str, Policy, str]:
+    import difflib
+
+    from leadrouter.playbooks import read_playbook
+
+    if path.is_dir():
+        raise UnknownPolicyError(
+            f"--policies {entry!r}: {path} is a directory; give playbook files, e.g. {path}/*.toml"
+        )
+    if not path.is_file():
+        close = difflib.get_close_matches(entry, builtin, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise UnknownPolicyError(
+            f"--policies {entry!r}: no such playbook file and no built-in policy of that name."
+            f"{hint} Built-in policies: {', '.join(builtin)}"
+        )
+    if path.suffix.lower() in _EXPORT_SUFFIXES:
+        raise UnknownPolicyError(
+            f"--policies {entry!r}: {path} looks like an export, not a playbook; put the export "
+            "first: leadrouter compare EXPORT --policies PLAYBOOK.toml ..."
+        )
+    settings = read_playbook(path)
+    strategy = settings["strategy"]
+    note = (
+        f"playbook {path} ({type(strategy).__name__}); its rules, caps and timers over the "
+        "history's reps (the playbook's own roster is replaced)"
+    )
+    return path.stem, path, note
+
+
+def _plural(n: int, word: str) -> str:
+    return (
+        f"{n} {word}" if n == 1 else f"{n} {word[:-1]}ies" if word.endswith("y") else f"{n} {word}s"
+    )
+
+
+def _preflight(history: History, policies: dict[str, Policy], behaviour: Any) -> dict[str, str]:
+    """Route the history's first leads with each policy; {name: why} for those that cannot."""
+    from leadrouter.sim.engine import simulate
+    from leadrouter.sim.history import History as HistoryType
+
+    first = HistoryType(
+        history.to_frame().iloc[:_PREFLIGHT_LEADS],
+        tz=history.tz,
+        roster=history.roster,
+        truth=history.truth,
+        origin=history.origin,
+    )
+    failed: dict[str, str] = {}
+    for name, policy in policies.items():
+        try:
+            simulate(first, policy, behaviour, seed=0)
+        except LeadRouterError as exc:
+            failed[name] = (
+                f"{exc} (give the reps what it needs with --roster FILE, or leave it out)"
+            )
+    return failed
+
+
+def _run_comparison(
+    args: argparse.Namespace,
+    history: History,
+    policies: dict[str, Policy],
+    notes: dict[str, str],
+    seeds: int,
+    processes: int,
+    out: Path,
+    console: Console,
+    status: Console,
+) -> None:
+    import attrs
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from leadrouter.sim.behaviour import fit_behaviour
+    from leadrouter.sim.calibration import calibrate
+    from leadrouter.sim.compare import compare
+    from leadrouter.sim.report import calibration_panel, comparison_tables, write_report
+
+    with status.status("fitting the behaviour model"):
+        behaviour = fit_behaviour(history)
+    status.print(f"fitted the behaviour model: {len(behaviour.gaps)} gaps (see the report)")
+    replicates = max(seeds, 10)
+    with status.status(f"checking calibration: replaying the history, {replicates} replicates"):
+        verdict = calibrate(history, behaviour, seeds=replicates, warn=False)
+    console.print(calibration_panel(verdict))
+
+    failed = _preflight(history, policies, behaviour)
+    if failed:
+        for name, why in failed.items():
+            console.print(f"[bold yellow]skipped {name}:[/] cannot run on this history: ", end="")
+            console.print(why, markup=False)
+        runnable = {name: p for name, p in policies.items() if name not in failed}
+        if not runnable:
+            raise PolicyCannotRunError(
+                "no policy can run on this history: "
+                + "; ".join(f"{name}: {why}" for name, why in failed.items())
+            )
+        baseline = args.baseline or next(iter(policies))
+        if baseline in failed:
+            raise PolicyCannotRunError(
+                f"the baseline {baseline!r} cannot run on this history ({failed[baseline]}); "
+                f"choose another with --baseline (one of {', '.join(runnable)})"
+            )
+        policies = runnable
+    baseline = args.baseline or next(iter(policies))
+
+    runs = len(policies) * seeds
+    with Progress(
+        TextColumn("simulating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("runs ({task.fields[what]})"),
+        TimeElapsedColumn(),
+        console=status,
+        auto_refresh=False,  # no refresh thread: compare forks worker processes
+        transient=False,
+    ) as progress:
+        task = progress.add_task(
+            "compare", total=runs, what=f"{_plural(len(policies), 'policy')} x {seeds} seeds"
+        )
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+            progress.refresh()
+
+        result = compare(
+            history,
+            policies,
+            seeds=seeds,
+            behaviour=behaviour,
+            baseline=baseline,
+            processes=processes,
+            calibrate=False,
+            progress=advance,
+        )
+    result = attrs.evolve(result, calibration=verdict)
+    for table in comparison_tables(result):
+        console.print(table)
+    for line in result.caveats():
+        console.print(f"  - {line}", markup=False, style="dim")
+
+    title = args.title or (
+        "Demo: eight routing policies compared on a synthetic team"
+        if args.demo
+        else f"Routing policies compared on {Path(history.origin).name}"
+    )
+    with status.status("writing the report (charts, sources, anomalies)"):
+        paths = write_report(
+            result, history, behaviour, out, title=title, notes=notes, skipped=failed
+        )
+    console.print(f"\nReport: {paths.html}")
+    console.print(f"        {paths.markdown} (charts beside it)", markup=False)

@@ -7,10 +7,12 @@ from leadrouter.sim.anomalies import Anomaly, anomalies_frame, find_anomalies
 from leadrouter.sim.behaviour import Behaviour, FittedBehaviour, GivenBehaviour, fit_behaviour
 from leadrouter.sim.calibration import Calibration, calibrate
 from leadrouter.sim.compare import Comparison, compare
+from leadrouter.sim.demo import demo_history, demo_policies
 from leadrouter.sim.engine import SimRun, simulate
 from leadrouter.sim.grading import Grader, fit_grader
 from leadrouter.sim.history import History
 from leadrouter.sim.loader import load_export
+from leadrouter.sim.report import ReportPaths, calibration_panel, comparison_tables, write_report
 from leadrouter.sim.shadow import Shadow, ShadowPair, shadow
 from leadrouter.sim.sources import source_table
 from leadrouter.sim.synthetic import ContactDecay, Product, Source, SyntheticTruth, synthetic
@@ -26,6 +28,7 @@ __all__ = [
     "Grader",
     "History",
     "Product",
+    "ReportPaths",
     "Shadow",
     "ShadowPair",
     "SimRun",
@@ -33,7 +36,11 @@ __all__ = [
     "SyntheticTruth",
     "anomalies_frame",
     "calibrate",
+    "calibration_panel",
     "compare",
+    "comparison_tables",
+    "demo_history",
+    "demo_policies",
     "find_anomalies",
     "fit_behaviour",
     "fit_grader",
@@ -42,4 +49,5 @@ __all__ = [
     "simulate",
     "source_table",
     "synthetic",
+    "write_report",
 ]

@@ -309,6 +309,7 @@ def write_report(
     notes: Mapping[str, str] | None = None,
     sla: timedelta = timedelta(hours=1),
     anomalies: bool = True,
+    skipped: Mapping[str, str] | None = None,
 ) -> ReportPaths:
     """Write `report.html` (self-contained) and `report.md` (with `chart-*.png` beside it) into
     `out_dir` (created if needed) and return their paths.
@@ -317,7 +318,8 @@ def write_report(
     says a synthetic history's own truth was used). `notes` maps a policy name to one sentence
     on how it is set up (shown beside the policy). `sla` is the SLA the comparison used
     (`compare(sla=...)`), drawn on the speed chart. `anomalies=False` leaves the anomaly checks
-    out (they read the whole history again).
+    out (they read the whole history again). `skipped` maps a policy that was left out of the
+    comparison to why (it could not run on this history); they are listed in a warning box.
 
     Every file is written whole or not at all (a temporary file renamed into place). Raises
     ConfigError when `out_dir` exists and is not a directory.
@@ -333,6 +335,7 @@ def write_report(
         notes=notes or {},
         sla=sla,
         anomalies=anomalies,
+        skipped=skipped or {},
     )
     out.mkdir(parents=True, exist_ok=True)
     charts: list[Path] = []
@@ -365,13 +368,14 @@ def build_blocks(
     notes: Mapping[str, str],
     sla: timedelta,
     anomalies: bool = True,
+    skipped: Mapping[str, str] | None = None,
 ) -> list[_Block]:
     """The report as a list of blocks, in order, for either renderer."""
     table = _values(comparison)
     blocks: list[_Block] = [_Heading(1, title)]
     blocks += _data_section(comparison, history)
     blocks += _calibration_section(comparison.calibration)
-    blocks += _comparison_section(comparison, table, notes)
+    blocks += _comparison_section(comparison, table, notes, skipped or {})
     blocks += _caveats_section(comparison)
     blocks += _charts_section(comparison, table, history, sla)
     blocks += _behaviour_section(behaviour)
@@ -528,7 +532,10 @@ def _diff_cell(comparison: Comparison, table: _Values, name: str, metric: str) -
 
 
 def _comparison_section(
-    comparison: Comparison, table: _Values, notes: Mapping[str, str]
+    comparison: Comparison,
+    table: _Values,
+    notes: Mapping[str, str],
+    skipped: Mapping[str, str],
 ) -> list[_Block]:
     n = len(comparison.seeds)
     blocks: list[_Block] = [
@@ -551,6 +558,14 @@ def _comparison_section(
                     f"{name}: {notes[name]}" if name in notes else name
                     for name in comparison.policies
                 )
+            )
+        )
+    if skipped:
+        blocks.append(
+            _Box(
+                "warn",
+                "Left out: these policies cannot run on this history",
+                tuple(f"{name}: {why}" for name, why in skipped.items()),
             )
         )
     for kind in ("mechanical", "model", "diagnostic"):

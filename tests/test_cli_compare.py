@@ -1,0 +1,336 @@
+"""`leadrouter compare`: end to end on a small export and on a small demo, the eight demo
+policies, and bad input answered with a named one-line error and exit code 2."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from leadrouter.cli import main
+from leadrouter.sim import History, load_export, simulate, synthetic
+from leadrouter.sim.demo import (
+    DEMO_POLICIES,
+    ILLUSTRATIVE_QUOTAS,
+    demo_notes,
+    demo_policies,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+PLAYBOOKS = ROOT / "strategies"
+SMALL_DEMO = ["--demo-leads", "300", "--demo-reps", "4", "--demo-days", "10"]
+
+
+@pytest.fixture(scope="module")
+def small() -> History:
+    return synthetic(n_leads=300, n_reps=4, days=10, seed=5)
+
+
+@pytest.fixture(scope="module")
+def export(tmp_path_factory: pytest.TempPathFactory, small: History) -> Path:
+    return small.to_csv(tmp_path_factory.mktemp("export") / "team export.csv")
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def error_line(err: str) -> str:
+    """The one error line of a failed command, after checking there is exactly one and no
+    traceback."""
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.startswith("leadrouter: error:")]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+# --------------------------------------------------------------------------- end to end
+
+
+def test_compare_an_export_prints_verdict_then_table_and_writes_the_report(
+    export: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "report"
+    code, stdout, stderr = run(
+        [
+            "compare",
+            str(export),
+            "--policies",
+            "equal-rotation",
+            "performance-weighted",
+            "--seeds",
+            "2",
+            "--out",
+            str(out),
+        ],
+        capsys,
+    )
+    assert code == 0, stderr
+    assert stdout.index("Calibration") < stdout.index("Levels") < stdout.index("Difference to")
+    assert "equal-rotation" in stdout and "performance-weighted" in stdout
+    assert "simulating" in stderr and "4/4" in stderr
+    assert f"Report: {out / 'report.html'}" in stdout
+    for name in ("report.html", "report.md", "chart-differences.png"):
+        assert (out / name).is_file()
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "team export.csv" in html
+    assert "Difference to equal-rotation" in html
+
+
+def test_playbooks_by_path_and_by_pattern_are_named_by_their_stem(
+    export: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, stdout, stderr = run(
+        [
+            "compare",
+            str(export),
+            "--policies",
+            str(PLAYBOOKS / "small-team-no-data.toml"),
+            str(PLAYBOOKS / "performance-*.toml"),  # a pattern the shell did not expand
+            "equal-rotation",
+            "--baseline",
+            "equal-rotation",
+            "--seeds",
+            "2",
+            "--processes",
+            "1",
+            "--out",
+            str(tmp_path),
+        ],
+        capsys,
+    )
+    assert code == 0, stderr
+    assert "small-team-no-data" in stdout and "performance-after-ramp" in stdout
+    assert "Difference to equal-rotation" in stdout
+    markdown = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "playbook" in markdown and "small-team-no-data.toml" in markdown
+
+
+def test_a_playbook_that_cannot_run_on_the_history_is_skipped_loudly(
+    export: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, stdout, stderr = run(
+        [
+            "compare",
+            str(export),
+            "--policies",
+            "equal-rotation",
+            str(PLAYBOOKS / "quota-month.toml"),
+            "--seeds",
+            "2",
+            "--processes",
+            "1",
+            "--out",
+            str(tmp_path),
+        ],
+        capsys,
+    )
+    assert code == 0, stderr
+    assert "skipped quota-month" in stdout and "quota" in stdout
+    markdown = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "Left out: these policies cannot run on this history" in markdown
+    assert "quota-month: QuotaProportional: rep" in markdown
+
+
+def test_a_roster_file_gives_the_reps_what_a_playbook_needs(
+    export: Path, small: History, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    roster = tmp_path / "roster.csv"
+    rows = [f"{rep.id},{100 + 20 * i}" for i, rep in enumerate(small.roster)]
+    roster.write_text("id,quota\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    code, stdout, stderr = run(
+        [
+            "compare",
+            str(export),
+            "--policies",
+            "equal-rotation",
+            str(PLAYBOOKS / "quota-month.toml"),
+            "--roster",
+            str(roster),
+            "--seeds",
+            "2",
+            "--processes",
+            "1",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        capsys,
+    )
+    assert code == 0, stderr
+    assert "skipped" not in stdout
+    assert "quota-month" in stdout
+    assert f"{len(rows)} of the export's {len(rows)} reps given" in stderr
+
+
+def test_demo_writes_the_export_reads_it_back_and_compares_all_eight(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "demo-report"
+    code, stdout, stderr = run(
+        ["compare", "--demo", "--out", str(out), "--seeds", "2", *SMALL_DEMO], capsys
+    )
+    assert code == 0, stderr
+    export = out / "demo-export.csv"
+    assert export.is_file()
+    assert f"{export}: 300 loaded" in stderr  # read back with load_export, as a user would
+    for name in DEMO_POLICIES:
+        assert name in stdout
+    assert "16/16" in stderr
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "illustrative quotas" in html and "illustrative tiers" in html
+    assert html.index('id="calibration"') < html.index('id="comparison"')
+
+
+def test_python_dash_m_runs_the_same_command(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "leadrouter", "compare", str(tmp_path / "nope.csv"), "--out", "x"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert "no such file" in error_line(result.stderr)
+
+
+# --------------------------------------------------------------------------- the demo policies
+
+
+def test_demo_policies_cover_the_eight_strategies_and_each_runs(small: History) -> None:
+    policies = demo_policies(small)
+    assert tuple(policies) == DEMO_POLICIES
+    assert set(demo_notes(small)) == set(DEMO_POLICIES)
+    for name, policy in policies.items():
+        run = simulate(small, policy, seed=0)
+        received = run.per_rep()["received"]
+        assert received.sum() > 0, name
+        assert run.metrics()["wasted"] < 1.0, name
+
+
+def test_demo_factories_give_illustrative_quotas_and_tiers(small: History) -> None:
+    from leadrouter.sim.engine import make_router
+
+    policies = demo_policies(small)
+    quota = make_router(policies["quota-proportional"], small.roster, 0, None)
+    quotas = [rep.quota for rep in quota.roster.values()]
+    assert quotas[:3] == list(ILLUSTRATIVE_QUOTAS)
+    tiered = make_router(policies["tiered-delay"], small.roster, 0, None)
+    tiers = sorted(rep.tier for rep in tiered.roster.values())
+    assert set(tiers) == {0, 1} and tiers.count(0) >= tiers.count(1)
+    assert all(rep.quota is None and rep.tier == 0 for rep in small.roster)  # copies only
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["compare", "missing.csv", "--out", "r"], r"missing\.csv: no such file"),
+        (["compare", "--out", "r"], r"give an export file .* or --demo"),
+        (["compare", "EXPORT", "--demo", "--out", "r"], r"not both"),
+        (["compare", "EXPORT", "--seeds", "1", "--out", "r"], r"at least 2 seeds"),
+        (["compare", "EXPORT"], r"--out DIR is needed"),
+        (["compare", "EXPORT", "--columns", "rep=Owner", "--out", "r"], r"'rep' is not a field"),
+        (["compare", "EXPORT", "--columns", "rep_id", "--out", "r"], r"write FIELD=HEADER"),
+        (
+            ["compare", "EXPORT", "--policies", "equal-rotaton", "--out", "r"],
+            r"no built-in policy of that name\. Did you mean 'equal-rotation'\?",
+        ),
+        (
+            ["compare", "EXPORT", "--policies", "nothing-*.toml", "--out", "r"],
+            r"the pattern matches no file",
+        ),
+        (
+            ["compare", "EXPORT", "--policies", "EXPORT", "--out", "r"],
+            r"looks like an export, not a playbook",
+        ),
+        (
+            ["compare", "EXPORT", "--baseline", "nope", "--out", "r"],
+            r"--baseline 'nope' is not one of the policies",
+        ),
+    ],
+)
+def test_bad_input_is_a_named_one_line_error(
+    argv: list[str],
+    message: str,
+    export: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    argv = [str(export) if arg == "EXPORT" else arg for arg in argv]
+    code, _, stderr = run(argv, capsys)
+    assert code == 2
+    assert re.search(message, error_line(stderr))
+
+
+def test_an_unreadable_playbook_names_the_file(
+    export: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[strategy\nname = 'EqualRotation'\n", encoding="utf-8")
+    code, _, stderr = run(
+        ["compare", str(export), "--policies", str(broken), "--out", str(tmp_path / "r")], capsys
+    )
+    assert code == 2
+    line = error_line(stderr)
+    assert str(broken) in line and "not valid TOML" in line
+
+
+def test_an_out_path_that_is_a_file_is_refused(
+    export: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "taken"
+    target.write_text("x")
+    code, _, stderr = run(["compare", str(export), "--out", str(target)], capsys)
+    assert code == 2
+    assert "is not a directory" in error_line(stderr)
+
+
+def test_missing_report_dependencies_name_the_extra(
+    export: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now fails
+    code, _, stderr = run(["compare", str(export), "--out", str(tmp_path)], capsys)
+    assert code == 2
+    line = error_line(stderr)
+    assert "matplotlib" in line and "pip install 'leadrouter[sim]'" in line
+
+
+def test_columns_maps_an_unknown_header_to_a_field(
+    small: History, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = small.to_csv(tmp_path / "renamed.csv")
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("rep_id", "Betreuer", 1), encoding="utf-8")
+    assert not load_export(path).roster  # an unknown header: no rep would be known
+    code, _, stderr = run(
+        [
+            "compare",
+            str(path),
+            "--columns",
+            "rep_id=Betreuer",
+            "--policies",
+            "equal-rotation",
+            "--seeds",
+            "2",
+            "--processes",
+            "1",
+            "--out",
+            str(tmp_path / "r"),
+        ],
+        capsys,
+    )
+    assert code == 0, stderr
+    markdown = (tmp_path / "r" / "report.md").read_text(encoding="utf-8")
+    assert f"| logged assignments | {len(small):,} leads with a rep" in markdown
