@@ -369,7 +369,9 @@ def _compare(args: argparse.Namespace) -> None:
 
     from rich.console import Console
 
-    console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
+    # a pipe or a file gets 140 columns (rich would use 80) unless COLUMNS says otherwise
+    wide = sys.stdout.isatty() or "COLUMNS" in os.environ
+    console = Console(highlight=False, width=None if wide else 140)
     status = Console(stderr=True, highlight=False)
 
     if args.demo:

@@ -1118,6 +1118,14 @@ def render_markdown(blocks: Sequence[_Block]) -> str:
 # ------------------------------------------------------------------------------ terminal
 
 
+_SHORT = {
+    "conversion_rate": "conversion",
+    "speed_to_lead_median": "speed",
+    "gini": "Gini",
+    "extrapolated_share": "extrap.",
+}
+"""Column labels for a terminal, where width is scarce."""
+
 _RICH_TONES = {"better": "bold green", "worse": "bold red", "different": "bold"}
 
 
@@ -1173,8 +1181,8 @@ def comparison_tables(comparison: Comparison, metrics: Iterable[str] = KEY_METRI
         grid.add_column("policy", no_wrap=True)
         for metric in shown:
             kind = METRIC_KINDS.get(metric, "")
-            label = _format(metric).label + ("*" if kind == "model" else "")
-            grid.add_column(label, justify="right")
+            label = _SHORT.get(metric, _format(metric).label) + ("*" if kind == "model" else "")
+            grid.add_column(label, justify="right", overflow="fold")
     for name in comparison.policies:
         level_cells: list[Text] = [Text(name)]
         diff_cells: list[Text] = [Text(name)]
