@@ -31,6 +31,13 @@ import attrs
 from leadrouter._util import EMPTY, FrozenMap, freeze, stable_key
 from leadrouter.errors import ConfigError
 from leadrouter.model import Lead
+from leadrouter.sim.workweek import (
+    WorkClock,
+    WorkWeek,
+    check_work_week,
+    infer_work_week,
+    working_minutes_per_day,
+)
 
 if TYPE_CHECKING:
     from leadrouter.sim.history import History
@@ -156,6 +163,13 @@ class GivenBehaviour:
       `segment_conversion[segment]`, else `default_conversion`.
     - **Amount**: lognormal around `amount_median[lead.product]` (else `default_amount`):
       `median * exp(amount_sigma * z(u))`, z the standard normal quantile.
+    - **Neglect**: `neglect[rep]` (else `default_neglect`, 0) is the chance that a rep never
+      gets to a lead pushed to them at all (it stays untouched in their book).
+    - **Working hours**: `work_hours`, a work week (`leadrouter.sim.workweek`: one window of
+      local hours per weekday, Monday first, None for a day off) in the history's zone. With
+      one, touch delays are working minutes and the simulator counts them on the team's clock
+      (a lead assigned at night is touched after the next opening); None means reps work
+      around the clock and delays are elapsed minutes.
     """
 
     capacity_per_day: FrozenMap[float] = attrs.field(
@@ -187,6 +201,13 @@ class GivenBehaviour:
     )
     default_amount: float = attrs.field(default=10000.0, validator=_positive)
     amount_sigma: float = attrs.field(default=0.35, validator=_non_negative)
+    work_hours: WorkWeek | None = attrs.field(
+        default=None, converter=attrs.converters.optional(check_work_week)
+    )
+    neglect: FrozenMap[float] = attrs.field(
+        default=EMPTY, converter=freeze, validator=_map_of(_unit)
+    )
+    default_neglect: float = attrs.field(default=0.0, validator=_unit)
 
     def __attrs_post_init__(self) -> None:
         if self.contact_floor > self.contact_at_zero:
@@ -256,6 +277,8 @@ class GivenBehaviour:
             amount_median={p.name: p.price for p in truth.products},
             default_amount=float(np.dot(product_shares, [p.price for p in truth.products])),
             amount_sigma=0.35,
+            work_hours=truth.work_hours,
+            neglect={r.id: r.neglect for r in truth.reps},
         )
 
     def varied(self, rep_effects: bool = True, decay: float = 1.0) -> GivenBehaviour:
@@ -273,6 +296,10 @@ class GivenBehaviour:
     def capacity(self, rep_id: str) -> float:
         """First touches per working day."""
         return self.capacity_per_day.get(rep_id, self.default_capacity)
+
+    def p_neglect(self, rep_id: str) -> float:
+        """The chance the rep never gets to a lead pushed to them."""
+        return self.neglect.get(rep_id, self.default_neglect)
 
     def touch_delay_minutes(self, rep_id: str, backlog: int, u: float) -> float:
         """`pickup * -ln(1 - u) + backlog * workday_minutes / capacity` working minutes."""
@@ -389,6 +416,12 @@ class FittedBehaviour:
         """How often an invalid lead is reached, relative to a valid one at the same delay."""
         return self.numbers.invalid_contact
 
+    @property
+    def work_hours(self) -> WorkWeek | None:
+        """The team's work week read off the history's first touches (None when it could not
+        be: then delays are elapsed minutes)."""
+        return self.numbers.work_hours
+
     def capacity(self, rep_id: str) -> float:
         """A high quantile of the rep's daily first touches: a lower bound, since a rep can only
         touch the leads they were given."""
@@ -427,6 +460,12 @@ class FittedBehaviour:
             lead.segment, self.numbers.default_conversion
         )
         return min(segment_rate * self.rep_factor.get(rep_id, 1.0), 0.999)
+
+    def p_neglect(self, rep_id: str) -> float:
+        """The share of the rep's leads never touched in the history (leads assigned in the
+        export's last three days left out: their touch may simply not have come yet), shrunk
+        toward the team's."""
+        return self.numbers.p_neglect(rep_id)
 
     def p_convert_team(self, lead: Lead) -> float:
         """The team's rate for the lead's segment, as if no rep were better than another."""
@@ -523,8 +562,10 @@ def fit_behaviour(history: History, prior_strength: float = 20.0) -> FittedBehav
       it is a lower bound of what they could handle.
     - **Touch delay**: the rep's empirical delays of leads first-touched when no other lead of
       theirs was waiting (the team's when the rep has fewer than 20), plus the queue wait
-      `backlog * 540 / capacity`. Delays are elapsed minutes as in the history (nights
-      included); the queue term assumes a 540-minute working day.
+      `backlog * workday / capacity`. When the team's working hours can be read off the first
+      touches (`model.work_hours`, from 100 touches), delays are working minutes and `workday`
+      is the mean working day; otherwise delays are elapsed minutes (nights included) and the
+      working day is taken as 540 minutes.
     - **Validity** per source and **amount** per product (median, log spread), shrunk / pooled.
 
     Deterministic: the same History gives the same model. `model.replicate(seed)` redraws the
@@ -561,6 +602,9 @@ class _Basis:
     notes: tuple[str, ...]
     assumptions: dict[str, str]
     ignored: frozenset[str] = frozenset()
+    work_hours: WorkWeek | None = None
+    neglect: dict[str, float] = attrs.field(factory=dict)
+    team_neglect: float = 0.0
 
     @classmethod
     def read(cls, history: History, k: float) -> _Basis:
@@ -601,6 +645,15 @@ class _Basis:
         touched = assigned[assigned["first_touch_at"].notna()].copy()
         delay = (touched["first_touch_at"] - touched["assigned_at"]).dt.total_seconds() / 60.0
         touched["delay"] = delay.clip(lower=0.0)
+        work_hours = infer_work_week(touched["first_touch_at"], history.tz) if has_touch else None
+        touched["work_delay"] = touched["delay"]
+        workday = working_minutes_per_day(work_hours) if work_hours else WORKDAY_MINUTES
+        if work_hours is not None:
+            touched["work_delay"] = _working_delays(touched, history.tz, work_hours)
+            notes.append(
+                f"working hours read off the first touches ({_show_week(work_hours)}): pick-up "
+                "delays are working minutes, and the simulator counts them on that clock"
+            )
         if not has_valid:
             gaps.append(
                 "no valid/invalid verdicts: every lead is assumed valid with probability 0.4, "
@@ -631,16 +684,16 @@ class _Basis:
             backlog = _backlog_at_assignment(assigned)
             touched["backlog"] = backlog.reindex(touched.index).fillna(0).to_numpy()
             free = touched[touched["backlog"] == 0]
-            team_pickups = tuple(float(x) for x in np.sort(free["delay"].to_numpy()))
+            team_pickups = tuple(float(x) for x in np.sort(free["work_delay"].to_numpy()))
             for rep_id, group in free.groupby("rep_id"):
                 if len(group) >= _MIN_PICKUP_SAMPLE:
                     pickups[str(rep_id)] = tuple(
-                        float(x) for x in np.sort(group["delay"].to_numpy())
+                        float(x) for x in np.sort(group["work_delay"].to_numpy())
                     )
             notes.append(
                 f"pick-up delay: empirical per rep over {len(free)} leads touched with nothing "
                 f"waiting ({len(pickups)} reps with their own, others the team's); queue wait "
-                "backlog * 540 / capacity"
+                f"backlog * {workday:g} / capacity"
             )
             for rep_id in reps:
                 if rep_id not in capacity:
@@ -656,6 +709,12 @@ class _Basis:
             daily = assigned.groupby([assigned["rep_id"], local_day]).size()
             for rep_id, counts in daily.groupby(level=0):
                 capacity[str(rep_id)] = max(float(np.quantile(counts.to_numpy(), 0.9)), 1.0)
+        neglect, team_neglect = _neglect(assigned, k) if has_touch else ({}, 0.0)
+        if has_touch:
+            notes.append(
+                f"neglect: {team_neglect:.1%} of leads never touched (the last three days left "
+                "out), per rep shrunk toward it"
+            )
         team_capacity = float(np.median(list(capacity.values()))) if capacity else 20.0
         for rep_id in reps:
             capacity.setdefault(rep_id, team_capacity)
@@ -722,6 +781,9 @@ class _Basis:
             notes=tuple(notes),
             assumptions=assumptions,
             ignored=frozenset(name for name in ignored if name in _LEAK_CLEARABLE),
+            work_hours=work_hours,
+            neglect=neglect,
+            team_neglect=team_neglect,
         )
 
     def fit(self, weights: Any) -> FittedBehaviour:
@@ -890,6 +952,12 @@ class _Basis:
             amount_median=self.amount_median,
             default_amount=self.default_amount,
             amount_sigma=self.amount_sigma,
+            work_hours=self.work_hours,
+            neglect=self.neglect,
+            default_neglect=self.team_neglect,
+            workday_minutes=(
+                working_minutes_per_day(self.work_hours) if self.work_hours else WORKDAY_MINUTES
+            ),
         )
         return FittedBehaviour(
             numbers=numbers,
@@ -921,6 +989,48 @@ class _Basis:
         u = (keys >> np.uint64(11)).astype(float) * (1.0 / 9007199254740992.0)
         draws = -np.log1p(-np.clip(u, 0.0, 1.0 - 1e-16))
         return pd.Series(draws / draws.mean(), index=self.assigned.index)
+
+
+def _neglect(assigned: Any, k: float) -> tuple[dict[str, float], float]:
+    """Per rep, the share of their leads never first-touched, shrunk toward the team's with `k`
+    pseudo-leads; leads assigned in the last three days of the export are left out."""
+    import pandas as pd
+
+    cutoff = assigned["assigned_at"].max() - pd.Timedelta(days=3)
+    old = assigned[assigned["assigned_at"] <= cutoff]
+    if old.empty:
+        return {}, 0.0
+    never = old["first_touch_at"].isna()
+    team = float(never.mean())
+    per_rep = never.groupby(old["rep_id"]).agg(["sum", "count"])
+    return (
+        {
+            str(r): float((row["sum"] + k * team) / (row["count"] + k))
+            for r, row in per_rep.iterrows()
+        },
+        team,
+    )
+
+
+def _working_delays(touched: Any, tz: str, week: WorkWeek) -> Any:
+    """Working minutes from assignment to first touch on the team's clock."""
+    import pandas as pd
+
+    local_assigned = touched["assigned_at"].dt.tz_convert(tz).dt.tz_localize(None)
+    local_touch = touched["first_touch_at"].dt.tz_convert(tz).dt.tz_localize(None)
+    start = local_assigned.min().normalize() - pd.Timedelta(days=1)
+    days = int((local_touch.max() - start).days) + 2
+    clock = WorkClock(start.date(), days, week, tz)
+    a = clock.work(((local_assigned - start).dt.total_seconds() / 60.0).to_numpy())
+    t = clock.work(((local_touch - start).dt.total_seconds() / 60.0).to_numpy())
+    return pd.Series((t - a).clip(min=0.0), index=touched.index)
+
+
+def _show_week(week: WorkWeek) -> str:
+    names = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+    return ", ".join(
+        f"{name} {w[0]:02d}-{w[1]:02d}" for name, w in zip(names, week, strict=True) if w
+    )
 
 
 _LEAK_CLEARABLE = ("source", "region", "product", "segment")

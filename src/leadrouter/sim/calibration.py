@@ -157,16 +157,19 @@ def _simulated(events: Iterable[Any], leads: set[str]) -> dict[str, float]:
     return {"conversion_rate": len(sales) / n, "contact_rate": len(reached) / n}
 
 
-def _interval(values: np.ndarray[Any, Any], level: float) -> tuple[float, float, float]:
+def _interval(values: np.ndarray[Any, Any], level: float, n: int) -> tuple[float, float, float]:
+    """Mean and prediction interval of a rate over `n` leads from its replicates. The spread is
+    at least the binomial spread of a rate over `n` leads: with few replicates two can agree by
+    chance, and a zero-width interval would fail any observation."""
     from scipy import stats
 
     mean = float(values.mean())
     r = len(values)
     if r < 2:
         return mean, math.nan, math.nan
-    spread = float(values.std(ddof=1))
+    spread = max(float(values.std(ddof=1)), math.sqrt(max(mean * (1.0 - mean), 0.0) / n))
     half = float(stats.t.ppf(0.5 + level / 2.0, r - 1)) * spread * math.sqrt(1.0 + 1.0 / r)
-    return mean, mean - half, mean + half
+    return mean, max(mean - half, 0.0), min(mean + half, 1.0)
 
 
 def calibrate(
@@ -257,7 +260,7 @@ def calibrate(
                 continue
             if metric == "conversion_rate" and not frame["converted"].astype(bool).any():
                 continue
-            mean, lo, hi = _interval(np.array(sims[metric]), level)
+            mean, lo, hi = _interval(np.array(sims[metric]), level, len(part))
             rows.append(
                 {
                     "split": name,

@@ -408,6 +408,7 @@ def compare(
     calibrate: bool = True,
     parameter_draws: bool = True,
     progress: Progress | None = None,
+    calibration_seeds: int = 10,
 ) -> Comparison:
     """Simulate every policy on `history` once per seed, with common random numbers.
 
@@ -420,7 +421,8 @@ def compare(
     `calibrate`: first check the model against the history (`leadrouter.sim.calibrate`, on a
     later time split held out from fitting) and keep the verdict in `.calibration`; a failed
     check warns (CalibrationWarning) but the comparison still runs, so the report can show both.
-    `parameter_draws`: each seed redraws the model's parameters when the model can
+    `calibration_seeds` replicates (10 by default, whatever `seeds` is) build the calibration's
+    intervals. `parameter_draws`: each seed redraws the model's parameters when the model can
     (`behaviour.replicate(seed)`); off, a seed redraws outcomes only. `progress(done, total)` is
     called as (policy, seed) runs finish.
     """
@@ -445,7 +447,7 @@ def compare(
         from leadrouter.sim.calibration import calibrate as check
         from leadrouter.sim.calibration import warn_if_failed
 
-        verdict = check(history, behaviour, seeds=max(2, min(len(seed_list), 10)), warn=False)
+        verdict = check(history, behaviour, seeds=calibration_seeds, warn=False)
         warn_if_failed(verdict, stacklevel=2)
     draws = parameter_draws and getattr(behaviour, "replicate", None) is not None
     seen = seen_pairs(history)

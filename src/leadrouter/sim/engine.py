@@ -14,13 +14,18 @@ timing of their other leads), and two policies are compared on the same luck.
 
 Assumptions (each one names a choice the history cannot make for us):
 - A rep first-touches a lead `behaviour.touch_delay_minutes(rep, backlog, u)` after it enters
-  their book, `backlog` being their open untouched leads then. At most
-  `floor(capacity + u_rep_day)` first touches per rep per local day; a touch beyond that waits
-  for the next local day.
+  their book, `backlog` being their open untouched leads then. When the behaviour has working
+  hours (`behaviour.work_hours`, see `leadrouter.sim.workweek`) the delay is counted in working
+  minutes on the team's clock, so a lead assigned at night is touched after the next opening;
+  otherwise in elapsed minutes. At most `floor(capacity + u_rep_day)` first touches per rep per
+  local day; a touch beyond that waits for the next day's opening.
+- A pushed lead is never worked with the rep's `behaviour.p_neglect(rep)` (when the behaviour
+  has it), drawn from the lead's own `neglect` uniform; a lead a rep claimed is always worked.
 - Contact decays with the minutes from the lead's arrival to its first touch. Every first touch
   is followed by a tag (validity shows when the number is dialled); a reached, valid lead
-  converts with `p_convert`, at the touch time, for `behaviour.amount(...)`. Leads that are
-  touched but not converted stay open in the book (the Router's lifecycle may expire them).
+  converts with `p_convert`, at the touch time, for `behaviour.amount(...)`. A valid lead that
+  did not buy is worked for `follow_up` (3 days) and then closed as lost, so books and held
+  caps drain; `follow_up=None` keeps such leads open (only the policy's lifecycle drains them).
 - Pull policies (`strategy.tags.pull`): at every arrival and tick each active rep with fewer
   than `claim_backlog` untouched leads and first-touch capacity left today claims the oldest
   leads in the pools, reps in an order drawn per (seed, day); a refused claim ends that rep's
@@ -60,6 +65,7 @@ from leadrouter.ledger import Ledger
 from leadrouter.model import Lead, Rep
 from leadrouter.router import Router
 from leadrouter.sim.behaviour import Behaviour
+from leadrouter.sim.workweek import WorkClock
 from leadrouter.strategies.base import Strategy
 
 if TYPE_CHECKING:
@@ -81,7 +87,7 @@ __all__ = [
     "simulate",
 ]
 
-PURPOSES = ("delay", "reached", "valid", "converted", "amount")
+PURPOSES = ("delay", "reached", "valid", "converted", "amount", "neglect")
 """The columns of a lead's row of uniforms, one per purpose; the same in every policy's run."""
 
 _SIM_BY = "sim"
@@ -249,6 +255,18 @@ def make_router(policy: Policy, reps: list[Rep], seed: int, clock: _SimClock | N
 
 # event kinds, in the order they run when due at the same time
 _ARRIVE, _TOUCH, _TICK = 0, 1, 2
+_CLOSE = 3
+_LOST = "lost"
+
+
+def _work_clock(behaviour: Behaviour, tz: str, start: datetime, end: datetime) -> WorkClock | None:
+    """The team's working-hours clock over the run (with a year's margin for backlogs), when
+    the behaviour has working hours."""
+    hours = getattr(behaviour, "work_hours", None)
+    if not hours:
+        return None
+    first = start.astimezone(ZoneInfo(tz)).date() - timedelta(days=1)
+    return WorkClock(first, (end - start).days + 370, hours, tz)
 
 
 def simulate(
@@ -259,12 +277,16 @@ def simulate(
     tick_every: timedelta = timedelta(minutes=15),
     horizon: timedelta = timedelta(days=2),
     claim_backlog: int = 1,
+    follow_up: timedelta | None = timedelta(days=3),
 ) -> SimRun:
     """Run `history`'s leads through `policy` with reps acting as `behaviour` says.
 
     Deterministic for a seed. Leads are routed in arrival order at their arrival time; the run
     goes on `horizon` past the last arrival so late touches happen. The Router is built fresh
-    (see `make_router`), so one policy object can serve many runs.
+    (see `make_router`), so one policy object can serve many runs. A lead first-touched without
+    a sale is worked for `follow_up` and then closed as lost (`Tagged(valid=False,
+    reason="lost")`, which keeps its first verdict in the statistics), so books and held caps
+    drain as they do when reps give up on leads; None keeps such leads open for ever.
     """
     import pandas as pd
 
@@ -272,6 +294,8 @@ def simulate(
         behaviour = default_behaviour(history)
     if tick_every <= timedelta(0):
         raise ConfigError(f"tick_every must be positive, got {tick_every!r}")
+    if follow_up is not None and follow_up < timedelta(0):
+        raise ConfigError(f"follow_up must be >= 0 or None, got {follow_up!r}")
     leads = sorted(history.leads, key=lambda lead: (lead.arrived_at, lead.id))
     reps = list(history.roster)
     if not leads:
@@ -287,8 +311,9 @@ def simulate(
     matrix = lead_uniforms_many(seed, ids)
     # one tuple of Python floats per lead: indexing a tuple is far cheaper than a numpy row
     draws = dict(zip(ids, map(tuple, matrix.tolist()), strict=True))
-    i_delay, i_reached, i_valid, i_converted, i_amount = (
-        PURPOSES.index(name) for name in ("delay", "reached", "valid", "converted", "amount")
+    i_delay, i_reached, i_valid, i_converted, i_amount, i_neglect = (
+        PURPOSES.index(name)
+        for name in ("delay", "reached", "valid", "converted", "amount", "neglect")
     )
     active = [rep.id for rep in reps if rep.active]
     capacity = {rep: float(behaviour.capacity(rep)) for rep in active}
@@ -297,12 +322,15 @@ def simulate(
     p_valid, p_contact, p_convert = behaviour.p_valid, behaviour.p_contact, behaviour.p_convert
     record, holder = router.record, ledger.holder
     all_events = ledger.events()
+    neglect_of = getattr(behaviour, "p_neglect", None)
+    work = _work_clock(behaviour, history.tz, start, leads[-1].arrived_at + horizon)
 
     untouched: dict[str, set[str]] = {rep.id: set() for rep in reps}
     touched: set[str] = set()
     used: dict[tuple[str, str], int] = {}
     seen = 0
-    heap: list[tuple[datetime, int, str, str]] = []  # first touches due: (at, order, lead, rep)
+    # first touches and lost-closures due: (at, order, lead, rep, what)
+    heap: list[tuple[datetime, int, str, str, int]] = []
     counter = itertools.count()
     push = heapq.heappush
     # Leads that may be in a pool, oldest arrival first, for claims. Entries go stale when a lead
@@ -325,6 +353,13 @@ def simulate(
         local = at.astimezone(tz)
         midnight = datetime(local.year, local.month, local.day, tzinfo=tz) + timedelta(days=1)
         return midnight.astimezone(at.tzinfo)
+
+    def later(at: datetime, minutes: float) -> datetime | None:
+        """`minutes` after `at`: working minutes on the team's clock when the behaviour has
+        working hours, else elapsed; None when that is past the end of the calendar."""
+        if work is None:
+            return at + timedelta(minutes=minutes)
+        return work.after_working(at, minutes)
 
     def new_day(day: str) -> None:
         """Draw every active rep's uniform for `day` at once: their first-touch limits and the
@@ -359,13 +394,16 @@ def simulate(
                 lead_id, rep = taken.lead_id, taken.rep_id
                 if lead_id in touched or rep not in untouched:
                     continue
+                row = draws[lead_id]
+                if neglect_of is not None and kind is Assigned and row[i_neglect] < neglect_of(rep):
+                    continue  # the rep never gets to this lead
                 book = untouched[rep]
                 backlog = len(book)
-                book.add(lead_id)
-                u = draws[lead_id][i_delay]
-                delay = max(0.0, float(delay_of(rep, backlog, u)))
-                when = taken.at + timedelta(minutes=delay)
-                push(heap, (when, next(counter), lead_id, rep))
+                delay = max(0.0, float(delay_of(rep, backlog, row[i_delay])))
+                when = later(taken.at, delay)
+                if when is not None:
+                    book.add(lead_id)
+                    push(heap, (when, next(counter), lead_id, rep, _TOUCH))
             elif pull and (kind is Arrived or kind is Pooled or kind is Released):
                 lead_id = event.lead_id
                 push(pooled, (by_id[lead_id].arrived_at, lead_id))
@@ -378,8 +416,10 @@ def simulate(
         day = day_of(now)
         done = used.get((rep, day), 0)
         if done >= daily_limit(rep, day):
-            untouched[rep].add(lead_id)
-            push(heap, (next_day(now), next(counter), lead_id, rep))
+            tomorrow = later(next_day(now), 0.0)
+            if tomorrow is not None:
+                untouched[rep].add(lead_id)
+                push(heap, (tomorrow, next(counter), lead_id, rep, _TOUCH))
             return
         used[(rep, day)] = done + 1
         touched.add(lead_id)
@@ -398,6 +438,13 @@ def simulate(
         if reached and valid and u[i_converted] < p_convert(rep, lead):
             amount = max(0.0, float(behaviour.amount(rep, lead, u[i_amount])))
             record(Converted(lead_id, rep, now, amount=amount))
+        elif valid and follow_up is not None:
+            push(heap, (now + follow_up, next(counter), lead_id, rep, _CLOSE))
+
+    def close(now: datetime, lead_id: str, rep: str) -> None:
+        """The rep gives up on a lead still in their book after the follow-up window."""
+        if holder(lead_id) == rep:
+            record(_new_tagged(lead_id, rep, now, False, _LOST))
 
     def oldest_pooled() -> str | None:
         pool_of = ledger.pool_of
@@ -450,8 +497,11 @@ def simulate(
             if pull:
                 claims(when)
         elif kind == _TOUCH:
-            _, _, lead_id, rep = pop(heap)
-            touch(when, lead_id, rep)
+            _, _, lead_id, rep, what = pop(heap)
+            if what == _TOUCH:
+                touch(when, lead_id, rep)
+            else:
+                close(when, lead_id, rep)
         else:
             tick_at += tick_every
             tick(now=when)

@@ -67,6 +67,7 @@ from leadrouter._util import EMPTY, FrozenMap, freeze
 from leadrouter.errors import ConfigError
 from leadrouter.model import Rep, zone
 from leadrouter.sim.history import COLUMNS, History
+from leadrouter.sim.workweek import WorkClock
 
 __all__ = [
     "HOURLY",
@@ -299,40 +300,6 @@ def _shares(values: Sequence[float], what: str) -> np.ndarray[Any, Any]:
     return result
 
 
-class _WorkClock:
-    """Working minutes as a clock: `work(t)` counts working minutes from the start's midnight
-    to local minute `t`; `wall(w)` is the local minute when `w` working minutes have passed.
-    Touches and sales happen only on it, so nights and days off delay them."""
-
-    def __init__(
-        self, start: date, horizon: int, hours: tuple[tuple[int, int] | None, ...]
-    ) -> None:
-        opens = np.zeros(horizon)
-        lengths = np.zeros(horizon)
-        for day in range(horizon):
-            window = hours[(start + timedelta(days=day)).weekday()]
-            if window is not None:
-                opens[day] = window[0] * 60.0
-                lengths[day] = (window[1] - window[0]) * 60.0
-        self.opens = opens
-        self.lengths = lengths
-        self.before = np.concatenate([[0.0], np.cumsum(lengths)[:-1]])
-        self.after = self.before + lengths
-
-    def work(self, minutes: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-        day = np.floor(minutes / 1440.0).astype(int)
-        into = minutes - day * 1440.0 - self.opens[day]
-        result: np.ndarray[Any, Any] = self.before[day] + np.clip(into, 0.0, self.lengths[day])
-        return result
-
-    def wall(self, work: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-        day = np.searchsorted(self.after, work, side="left")
-        if (day >= len(self.after)).any():
-            raise ConfigError("synthetic: the reps' backlog runs past the generated calendar")
-        result: np.ndarray[Any, Any] = day * 1440.0 + self.opens[day] + (work - self.before[day])
-        return result
-
-
 def synthetic(
     n_leads: int = 5000,
     n_reps: int = 12,
@@ -428,7 +395,7 @@ def synthetic(
     # first touches: each rep works their leads in order, in working time
     slowest = max((n / n_reps) / max(r.capacity, 1e-9) for r in reps)
     horizon = days + int(slowest * 7 / 5) + 60
-    clock = _WorkClock(start, horizon, tuple(work_hours))
+    clock = WorkClock(start, horizon, tuple(work_hours), tz)
     lag = rng.exponential(1.0, size=n) * np.array([r.pickup for r in reps])[rep]
     neglected = rng.random(n) < np.array([r.neglect for r in reps])[rep]
     ready = clock.work(assigned) + lag
