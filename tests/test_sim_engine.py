@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import attrs
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given
@@ -14,10 +18,18 @@ from hypothesis import strategies as st
 
 import leadrouter as lr
 from leadrouter.errors import BehaviourNeededError, ConfigError
-from leadrouter.events import Assigned, Claimed, Converted, Released, Tagged, Touched
+from leadrouter.events import Assigned, Claimed, Converted, Event, Released, Tagged, Touched
 from leadrouter.model import Lead
 from leadrouter.sim import History, SimRun, simulate, synthetic
-from leadrouter.sim.engine import PURPOSES, lead_uniforms
+from leadrouter.sim.engine import (
+    PURPOSES,
+    lead_uniforms,
+    lead_uniforms_many,
+    rep_day_uniform,
+    rep_day_uniforms,
+)
+
+from .conftest import T0
 
 STRATEGIES = Path(__file__).resolve().parents[1] / "strategies"
 
@@ -201,3 +213,198 @@ def test_a_pull_playbook_claims_from_its_named_pools(history: History) -> None:
     assert list(run.ledger.events()) == list(
         simulate(history, STRATEGIES / "cross-region-grab.toml", seed=0).ledger.events()
     )
+
+
+# ------------------------------------------------------------------ uniforms, vectorised
+
+
+@given(st.integers(min_value=0, max_value=2**63), st.lists(st.text(min_size=1), max_size=8))
+def test_vectorised_uniforms_equal_the_scalar_functions(seed: int, lead_ids: list[str]) -> None:
+    many = lead_uniforms_many(seed, lead_ids)
+    assert many.shape == (len(lead_ids), len(PURPOSES))
+    for i, lead_id in enumerate(lead_ids):
+        assert list(many[i]) == list(lead_uniforms(seed, lead_id))
+    days = rep_day_uniforms(seed, lead_ids, "2025-03-04")
+    assert [rep_day_uniform(seed, rep, "2025-03-04") for rep in lead_ids] == list(days)
+
+
+def test_a_leads_row_depends_on_nothing_but_seed_and_lead() -> None:
+    ids = [f"L{i}" for i in range(200)]
+    rows = {
+        lead_id: list(row) for lead_id, row in zip(ids, lead_uniforms_many(5, ids), strict=True)
+    }
+    shuffled = [*ids[::-1][:50], "never-seen"]
+    again = lead_uniforms_many(5, shuffled)
+    assert all(list(again[i]) == rows[lead_id] for i, lead_id in enumerate(shuffled[:-1]))
+    # purposes and leads are not copies of one another
+    matrix = lead_uniforms_many(5, ids)
+    assert len({float(u) for u in matrix.ravel()}) == matrix.size
+    reps = rep_day_uniforms(5, ["a", "b", "c"], "2025-03-04")
+    assert rep_day_uniform(5, "b", "2025-03-04") == reps[1]
+    assert rep_day_uniform(5, "b", "2025-03-05") != reps[1]
+    assert rep_day_uniform(6, "b", "2025-03-04") != reps[1]
+
+
+def test_uniforms_are_strictly_inside_zero_and_one() -> None:
+    from leadrouter.sim.engine import _unit
+
+    extremes = _unit(np.array([0, 1, 2**12, 2**64 - 1, 2**64 - 2**12], dtype=np.uint64))
+    assert ((extremes > 0.0) & (extremes < 1.0)).all()
+    assert extremes[0] == extremes[1] == 2.0**-53
+    assert extremes[3] == 1.0 - 2.0**-53
+    matrix = lead_uniforms_many(0, [f"L{i}" for i in range(20_000)])
+    assert ((matrix > 0.0) & (matrix < 1.0)).all()
+    # roughly uniform: every tenth of (0, 1) holds about a tenth of the draws
+    counts = np.histogram(matrix, bins=10, range=(0.0, 1.0))[0] / matrix.size
+    assert np.abs(counts - 0.1).max() < 0.01
+
+
+def test_the_runs_draws_are_the_vectorised_rows(history: History) -> None:
+    run = simulate(history, lr.EqualRotation(), seed=4)
+    ids = list(run.draws.index)
+    assert sorted(ids) == sorted(lead.id for lead in history.leads)
+    np.testing.assert_array_equal(run.draws.to_numpy(), lead_uniforms_many(4, ids))
+
+
+def test_pull_policies_are_deterministic_for_a_seed(history: History) -> None:
+    grab = lr.GrabWithCaps(held=6, daily=20, idle_after=timedelta(minutes=45))
+    one = simulate(history, grab, seed=3)
+    two = simulate(history, grab, seed=3)
+    assert list(one.ledger.events()) == list(two.ledger.events())
+    assert one.metrics() == two.metrics()
+
+
+# ------------------------------------------------------------------ tick: re-offering waiting leads
+
+
+class ReferenceTick(lr.Router):
+    """Router.tick's re-offer as first written: every waiting lead decided in full at every
+    tick. The router's own re-offer skips work; it must write exactly the same events."""
+
+    def _offer_waiting(self, now: datetime) -> list[Event]:
+        events: list[Event] = []
+        for lead_id in self.ledger.waiting():
+            lost_by = self.ledger.last_holder(lead_id)
+            avoid = frozenset({lost_by}) if lost_by else frozenset()
+            decision, _ = self._decide(self.ledger.lead(lead_id), now, avoid)
+            if decision.rep_id is not None:
+                events += self._commit(decision, False)
+        return events
+
+
+def _both(build: Callable[[type[lr.Router], list[lr.Rep], int], lr.Router]) -> tuple[Any, Any]:
+    def fast(roster: list[lr.Rep], seed: int) -> lr.Router:
+        return build(lr.Router, roster, seed)
+
+    def reference(roster: list[lr.Rep], seed: int) -> lr.Router:
+        return build(ReferenceTick, roster, seed)
+
+    return fast, reference
+
+
+def _tiers(roster: list[lr.Rep]) -> list[lr.Rep]:
+    return [attrs.evolve(rep, tier=i % 2) for i, rep in enumerate(roster)]
+
+
+WAITING_POLICIES: dict[str, Callable[[type[lr.Router], list[lr.Rep], int], lr.Router]] = {
+    # every book fills (touched leads stay open): leads wait, and every rep is at the open cap
+    "rotation, open and daily caps": lambda cls, roster, seed: cls(
+        lr.EqualRotation(), roster, caps=lr.FixedCap(open=3, daily=5, tz="Asia/Shanghai"), seed=seed
+    ),
+    # a daily cap in one FixedCap, an open cap in another; books expire back to the pool
+    "weighted, two caps, expiry": lambda cls, roster, seed: cls(
+        lr.PerformanceWeighted(),
+        roster,
+        caps=[lr.FixedCap(daily=4, tz="Asia/Shanghai"), lr.FixedCap(open=6)],
+        lifecycle=lr.Lifecycle(expire_after=timedelta(days=1), reroute=True),
+        seed=seed,
+    ),
+    # the region rule leaves reps idle who could take a lead from another region
+    "regions, SLA re-routes": lambda cls, roster, seed: cls(
+        lr.UtilizationWeighted(),
+        roster,
+        rules=[lr.rules.region()],
+        caps=lr.FixedCap(open=4, daily=3, tz="Asia/Shanghai"),
+        lifecycle=lr.Lifecycle(first_touch_sla=timedelta(minutes=30), reroute=True),
+        seed=seed,
+    ),
+    # the strategy, not a cap, leaves leads waiting: tier 2 has no reps
+    "tiers": lambda cls, roster, seed: cls(
+        lr.TieredDelay(
+            [
+                lr.Tier(tier=0, strategy=lr.EqualRotation(), patience=timedelta(hours=1)),
+                lr.Tier(tier=1, strategy=lr.EqualRotation(), patience=timedelta(hours=2)),
+                lr.Tier(tier=2, strategy=lr.EqualRotation(), patience=timedelta(hours=2)),
+            ]
+        ),
+        _tiers(roster),
+        caps=lr.FixedCap(open=5),
+        seed=seed,
+    ),
+    # claims under a cap: refused claims and idle releases, no lead ever waits
+    "a claim policy with a cap": lambda cls, roster, seed: cls(
+        lr.GrabWithCaps(held=5, idle_after=timedelta(minutes=45)),
+        roster,
+        caps=lr.FixedCap(daily=6, tz="Asia/Shanghai"),
+        seed=seed,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(WAITING_POLICIES))
+def test_skipping_re_offers_writes_exactly_what_making_them_writes(
+    history: History, name: str
+) -> None:
+    fast, reference = _both(WAITING_POLICIES[name])
+    for seed in (0, 1):
+        got = simulate(history, fast, seed=seed)
+        want = simulate(history, reference, seed=seed)
+        assert list(got.ledger.events()) == list(want.ledger.events())
+        assert got.ledger.snapshot() == want.ledger.snapshot()
+    assert got.ledger.waiting() or name.startswith("a claim"), "the case must make leads wait"
+
+
+def test_when_no_rep_can_take_a_lead_tick_asks_the_strategy_nothing() -> None:
+    calls: list[str] = []
+
+    def first_free(ctx: lr.Context) -> str | None:
+        calls.append(ctx.lead.id)
+        return next((rep for rep in sorted(ctx.ids) if ctx.can_take(rep)), None)
+
+    reps = [lr.Rep("a"), lr.Rep("b")]
+    router = lr.Router(first_free, reps, caps=lr.FixedCap(open=1, daily=5))
+    t0 = T0
+    for i in range(4):
+        router.route(Lead(f"L{i}", t0 + timedelta(minutes=i)), now=t0 + timedelta(minutes=i))
+    assert router.ledger.waiting() == ("L2", "L3")
+    calls.clear()
+    assert router.tick(now=t0 + timedelta(hours=1)) == []
+    assert calls == [], "both books are full: no waiting lead can be placed"
+    router.record(Tagged("L0", "a", t0 + timedelta(hours=1), valid=False))
+    events = router.tick(now=t0 + timedelta(hours=2))
+    assert [(type(e).__name__, e.lead_id) for e in events] == [("Assigned", "L2")]
+    assert calls == ["L2"], "once a lead is placed and every book is full again, it stops"
+    assert router.ledger.waiting() == ("L3",)
+
+
+def test_waiting_order_follows_every_change() -> None:
+    reps = [lr.Rep("a"), lr.Rep("b")]
+    router = lr.Router(lr.EqualRotation(), reps, caps=lr.FixedCap(open=1))
+    t0 = T0
+    # arrival order differs from id order and from the order leads start waiting
+    for i, minutes in enumerate([5, 0, 7, 1, 3]):
+        router.route(Lead(f"L{i}", t0 + timedelta(minutes=minutes)), now=t0 + timedelta(minutes=9))
+    ledger = router.ledger
+
+    def fresh() -> tuple[str, ...]:
+        pooled = [lid for lid in ledger.lead_ids() if ledger.is_waiting(lid)]
+        return tuple(sorted(pooled, key=lambda lid: ledger.lead(lid).arrived_at))
+
+    assert ledger.waiting() == fresh() == ("L3", "L4", "L2")
+    holder = ledger.holder("L0")
+    assert holder is not None
+    router.record(Tagged("L0", holder, t0 + timedelta(minutes=10), valid=False))
+    router.tick(now=t0 + timedelta(minutes=11))
+    assert ledger.waiting() == fresh() == ("L4", "L2")
+    router.release(ledger.book_order("b")[0], now=t0 + timedelta(minutes=12), reroute=False)
+    assert ledger.waiting() == fresh() == ("L4", "L2")

@@ -53,6 +53,8 @@ __all__ = ["BLOCKED", "Ledger", "LedgerView", "RepStats"]
 
 POOLED, HELD, CONVERTED, INVALID = "pooled", "held", "converted", "invalid"
 
+_ABSENT: Any = object()
+
 BLOCKED = "blocked"
 """The tag reason for "I cannot make progress with this lead": a `Tagged` with this reason
 records the verdict and the reason but never closes the lead, even with `valid=False`, so the
@@ -250,6 +252,8 @@ class Ledger:
         self._reps: dict[str, _RepState] = {}
         self._pools: dict[str, dict[str, None]] = {PUBLIC: {}}
         self._waiting: dict[str, None] = {}
+        self._waiting_order: tuple[str, ...] | None = ()
+        """`waiting()` as last computed; None once the waiting set has changed since."""
         self._lru: dict[str, int] = {}
         self._last_at: dict[str, datetime] = {}
         self._by_contact: dict[str, list[str]] = {}
@@ -364,8 +368,9 @@ class Ledger:
         state.pool = pool
         if waiting and pool == PUBLIC:
             self._waiting[lead_id] = None
-        else:
-            self._waiting.pop(lead_id, None)
+            self._waiting_order = None
+        elif self._waiting.pop(lead_id, _ABSENT) is not _ABSENT:
+            self._waiting_order = None
 
     def _take(self, event: Assigned | Claimed) -> _LeadState:
         state = self._state(event)
@@ -377,7 +382,8 @@ class Ledger:
             )
         assert state.pool is not None
         del self._pools[state.pool][event.lead_id]
-        self._waiting.pop(event.lead_id, None)
+        if self._waiting.pop(event.lead_id, _ABSENT) is not _ABSENT:
+            self._waiting_order = None
         state.claimed_from = state.pool if type(event) is Claimed else None
         state.status, state.pool, state.rep = HELD, None, event.rep_id
         state.held_since, state.first_touch, state.reached = event.at, None, False
@@ -529,7 +535,12 @@ class Ledger:
 
     def waiting(self) -> tuple[str, ...]:
         """Leads left in the public pool because no rep could take them, oldest arrival first."""
-        return tuple(sorted(self._waiting, key=lambda lid: self._leads[lid].lead.arrived_at))
+        order = self._waiting_order
+        if order is None:
+            leads = self._leads
+            order = tuple(sorted(self._waiting, key=lambda lid: leads[lid].lead.arrived_at))
+            self._waiting_order = order
+        return order
 
     def is_waiting(self, lead_id: str) -> bool:
         return lead_id in self._waiting

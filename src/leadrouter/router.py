@@ -14,12 +14,12 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import attrs
 
 from leadrouter._util import check_aware, trusted_constructor
-from leadrouter.caps import Cap
+from leadrouter.caps import Cap, FixedCap, day_start
 from leadrouter.clock import SystemClock
 from leadrouter.context import Context, TickContext, _always
 from leadrouter.errors import (
@@ -327,15 +327,19 @@ class Router:
         if not caps:
             return _always
         memo: dict[str, bool] = {}
+        names: dict[int, str] = {}
 
         def can_take(rep_id: str) -> bool:
             known = memo.get(rep_id)
             if known is not None:
                 return known
-            for cap in caps:
+            for i, cap in enumerate(caps):
                 why = cap.check(rep_id, ctx)
                 if why is not None:
-                    capped[rep_id] = (why, repr(cap))
+                    name = names.get(i)
+                    if name is None:
+                        name = names[i] = repr(cap)
+                    capped[rep_id] = (why, name)
                     memo[rep_id] = False
                     return False
             memo[rep_id] = True
@@ -751,13 +755,90 @@ class Router:
                         action.lead_id, holder, action.reason, now, action.reroute, action.pool
                     )
             events += self._run_deadlines(now)
-            for lead_id in self.ledger.waiting():
-                lost_by = self.ledger.last_holder(lead_id)
-                avoid = frozenset({lost_by}) if lost_by else frozenset()
-                decision, _ = self._decide(self.ledger.lead(lead_id), now, avoid)
-                if decision.rep_id is not None:
-                    events += self._commit(decision, False)
+            events += self._offer_waiting(now)
             return events
+
+    def _offer_waiting(self, now: datetime) -> list[Event]:
+        """Offer each waiting lead again, oldest first, and write those a rep takes now.
+
+        An offer that leaves the lead waiting writes nothing, so it builds no Decision; and when
+        the caps show that no rep can take any lead (see `_all_capped`) the offers are skipped,
+        which writes exactly what making them would have: nothing.
+        """
+        ledger = self.ledger
+        waiting = ledger.waiting()
+        if not waiting:
+            return []
+        events: list[Event] = []
+        probe = Context(ledger.lead(waiting[0]), self._roster, ledger, now, self.seed)
+        gated = self._cap_gate()
+        known_full = self._full_count(probe) if gated else 0
+        if gated and self._all_capped(probe):
+            return events
+        for lead_id in waiting:
+            lost_by = ledger.last_holder(lead_id)
+            avoid = frozenset({lost_by}) if lost_by else frozenset()
+            decision = self._reoffer(ledger.lead(lead_id), now, avoid)
+            if decision is not None:
+                events += self._commit(decision, False)
+            if gated and (decision is not None or self._full_count(probe) != known_full):
+                # a lead taken or a rep found full: caps may now refuse everyone
+                known_full = self._full_count(probe)
+                if self._all_capped(probe):
+                    break
+        return events
+
+    def _reoffer(self, lead: Lead, now: datetime, avoid: frozenset[str]) -> Decision | None:
+        """`_decide` for a waiting lead: the Decision when it places the lead with a rep, None
+        when the lead would stay waiting (or go to a pool, which a waiting lead is already in)."""
+        prepared = self._prepare(lead, now, avoid)
+        if isinstance(prepared, Decision):
+            return prepared if prepared.rep_id is not None else None
+        result = self.strategy.route(prepared.ctx)
+        chosen = result if type(result) is str else as_pick(result).rep_id
+        if chosen is None:
+            return None
+        return self._conclude(prepared, result)[0]
+
+    def _cap_gate(self) -> bool:
+        """Whether `_all_capped` can answer for these caps: FixedCaps only (not subclasses),
+        whose rules the router knows exactly."""
+        return bool(self.caps) and all(type(cap) is FixedCap for cap in self.caps)
+
+    def _full_count(self, ctx: Context) -> int:
+        return sum(len(cap.saturated(ctx)) for cap in self.caps)
+
+    def _all_capped(self, ctx: Context) -> bool:
+        """True when the caps (all FixedCaps) refuse every active rep at `ctx.now` and asking
+        them again could not change what they remember, so offering a waiting lead can place it
+        with nobody and change nothing.
+
+        Reps a cap knows are full today are left out before any cap is asked about them
+        (`_drop_saturated`). Of the others, a rep refused by an open-lead cap is refused with
+        nothing remembered; a rep a daily cap would refuse is remembered as full by `check`, so
+        then the offers are made (and the next tick finds the rep known full).
+        """
+        view, now = ctx.view, ctx.now
+        caps = cast("tuple[FixedCap, ...]", self.caps)
+        full: frozenset[str] = frozenset()
+        for cap in caps:
+            found = cap.saturated(ctx)
+            if found:
+                full = full | found
+        for rep_id in ctx.roster.active_ids:
+            if rep_id in full:
+                continue
+            for cap in caps:
+                if cap.open is not None and view.book_size(rep_id) >= cap.open:
+                    break
+                if (
+                    cap.daily is not None
+                    and view.count(rep_id, since=day_start(now, cap.tz)) >= cap.daily
+                ):
+                    return False
+            else:
+                return False
+        return True
 
     def _run_deadlines(self, now: datetime) -> list[Event]:
         life, ledger, heap = self.lifecycle, self.ledger, self._deadlines

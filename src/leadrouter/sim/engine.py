@@ -118,14 +118,18 @@ _key = stable_key.__wrapped__
 
 
 def _uniform(keys: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    """splitmix64's finaliser on each uint64 key, mapped to a float in (0, 1): the top 52 bits
-    plus one half, times 2**-52, so 0 and 1 are never drawn."""
+    """splitmix64's finaliser on each uint64 key, as a float in (0, 1)."""
     with np.errstate(over="ignore"):
         z = keys + _GOLDEN
         z = (z ^ (z >> np.uint64(30))) * _MIX1
         z = (z ^ (z >> np.uint64(27))) * _MIX2
-    z = z ^ (z >> np.uint64(31))
-    found: np.ndarray[Any, Any] = ((z >> np.uint64(12)).astype(np.float64) + 0.5) * _UNIT
+    return _unit(z ^ (z >> np.uint64(31)))
+
+
+def _unit(bits: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """uint64 values as floats in (0, 1): the top 52 bits plus one half, times 2**-52, so the
+    least is 2**-53 and the most 1 - 2**-53 (both exact); 0 and 1 are never drawn."""
+    found: np.ndarray[Any, Any] = ((bits >> np.uint64(12)).astype(np.float64) + 0.5) * _UNIT
     return found
 
 
