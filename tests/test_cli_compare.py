@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from leadrouter.cli import main
+from leadrouter.cli import BUILTIN_POLICIES, main
 from leadrouter.sim import History, load_export, simulate, synthetic
 from leadrouter.sim.demo import (
     DEMO_POLICIES,
@@ -196,6 +196,19 @@ def test_demo_writes_the_export_reads_it_back_and_compares_all_eight(
     assert html.index('id="calibration"') < html.index('id="comparison"')
 
 
+def test_check_and_route_do_not_load_the_simulator() -> None:
+    code = (
+        "import sys\n"
+        "from leadrouter.cli import main\n"
+        "try:\n    main(['check', '--help'])\nexcept SystemExit:\n    pass\n"
+        "print('pandas' in sys.modules, 'leadrouter.sim' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip().splitlines()[-1] == "False False"
+
+
 def test_python_dash_m_runs_the_same_command(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "leadrouter", "compare", str(tmp_path / "nope.csv"), "--out", "x"],
@@ -213,7 +226,7 @@ def test_python_dash_m_runs_the_same_command(tmp_path: Path) -> None:
 
 def test_demo_policies_cover_the_eight_strategies_and_each_runs(small: History) -> None:
     policies = demo_policies(small)
-    assert tuple(policies) == DEMO_POLICIES
+    assert tuple(policies) == DEMO_POLICIES == BUILTIN_POLICIES
     assert set(demo_notes(small)) == set(DEMO_POLICIES)
     for name, policy in policies.items():
         run = simulate(small, policy, seed=0)

@@ -397,7 +397,7 @@ def _data_section(comparison: Comparison, history: History) -> list[_Block]:
     assigned = int(frame["rep_id"].notna().sum())
     sales = int(frame["converted"].astype(bool).sum())
     rows = [
-        ("source", history.origin),
+        ("data", history.origin),
         ("leads", f"{len(frame):,}"),
         ("reps", f"{len(history.roster):,}"),
         ("arrivals", f"{span} ({history.tz})"),
