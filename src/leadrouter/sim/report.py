@@ -113,7 +113,8 @@ FORMATS: Mapping[str, _Format] = {
     "wasted": _Format("wasted", "percent", -1, "share of leads never touched"),
     "gini": _Format("load Gini", "ratio", 0, "inequality of leads received per rep (0 = even)"),
     "max_over_mean": _Format("max / mean load", "ratio", 0, "busiest rep's leads over the mean"),
-    "sla_breaches": _Format("SLA breaches", "count", -1, "leads touched later than the SLA"),
+    # fewer breaches can mean fewer leads touched at all: read coverage and wasted for direction
+    "sla_breaches": _Format("SLA breaches", "count", 0, "leads touched later than the SLA"),
     "reassignments": _Format(
         "reassignments", "count", 0, "receipts beyond each lead's first (reclaims, re-routes)"
     ),
