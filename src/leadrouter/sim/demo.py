@@ -11,11 +11,11 @@ team or floods one rep):
   uses leads (touched within the SLA, reached, tagged).
 - `quota-proportional` — `QuotaProportional()` over **illustrative quotas** (120, 100, 80, … in
   roster order): an export has no targets, so the demo invents them to show the mechanism.
-- `grab-with-caps` — `GrabWithCaps(daily=…)`: leads wait in the public pool and reps claim them,
-  at most about one and a half average days' leads each per day. Neither a held cap nor an idle
-  penalty: the simulator keeps touched, unconverted leads open in the book (a held cap would
-  fill up and starve the team over a long history), and its reps touch in elapsed time, nights
-  included (an idle limit would penalise every overnight claim).
+- `grab-with-caps` — `GrabWithCaps(held=…, daily=…)`: leads wait in the public pool and reps
+  claim them, at most about one and a half average days' leads each per day and twice that held
+  open at once. No idle penalty: the simulator does not model one faithfully yet (a lead released
+  as idle keeps counting in its former holder's queue until the touch that would have come), so
+  an idle limit would measure that, not the policy.
 - `dynamic-caps` — `EqualRotation()` under `DynamicCaps`: each rep's daily cap forecast from
   their own daily first touches (exponential smoothing) with 20% headroom, a fixed fallback
   while a rep has under 14 days of history, bounded so nobody gets fewer than half an average
@@ -23,9 +23,11 @@ team or floods one rep):
 - `profile-matching` — `ProfileMatching()` (learned rep × segment conversion in the run so far,
   shrunk) with a daily cap of one and a half average days' leads, so the best closer of a
   segment is not flooded.
-- `tiered-delay` — `TieredDelay` over **illustrative tiers**: the two thirds of reps with the
-  best observed conversion in the history are tier 0 (premium, a day's patience), the rest tier
-  1 (two days); a lead its holder has not reached in time falls through to the next tier.
+- `tiered-delay` — `TieredDelay` over **illustrative tiers**: every rep but the weakest closers
+  (an eighth of the team, at least one) is tier 0 (premium, a day's patience); the weakest are
+  tier 1 (two days) and get what the premium tier did not reach in time. The premium tier is
+  most of the team on purpose: tier 0 gets every lead first, so a premium tier smaller than the
+  volume it can work builds a queue that only falls through by waiting out the patience.
 
 Illustrative values (quotas, tiers) are given to copies of the history's reps inside factories
 (`attrs.evolve(rep, quota=…)`); the history itself is not changed. The strategies that learn
@@ -129,14 +131,15 @@ def _volume(history: History) -> _Volume:
 
 
 def _premium(history: History) -> frozenset[str]:
-    """The two thirds of reps (at least one) with the best observed conversion in the
-    history."""
+    """Every rep but the weakest closers in the history (an eighth of the team, at least one
+    when there are two reps or more)."""
     frame = history.to_frame()
     roster = [rep.id for rep in history.roster]
     assigned = frame[frame["rep_id"].notna()]
     rates = assigned.groupby("rep_id")["converted"].mean().to_dict()
     ranked = sorted(roster, key=lambda rep: (-float(rates.get(rep, 0.0)), rep))
-    return frozenset(ranked[: max(1, round(len(ranked) * 2 / 3))])
+    standard = max(1, round(len(ranked) / 8)) if len(ranked) > 1 else 0
+    return frozenset(ranked[: len(ranked) - standard])
 
 
 def quota_factory(quotas: tuple[float, ...] = ILLUSTRATIVE_QUOTAS) -> Callable[..., Router]:
@@ -195,7 +198,7 @@ def demo_policies(history: History) -> dict[str, Policy]:
         "performance-weighted": PerformanceWeighted(window=timedelta(days=14), tz=tz),
         "utilization-weighted": UtilizationWeighted(window=timedelta(days=14), tz=tz),
         "quota-proportional": quota_factory(),
-        "grab-with-caps": GrabWithCaps(daily=cap, tz=tz),
+        "grab-with-caps": GrabWithCaps(held=2 * cap, daily=cap, tz=tz),
         "dynamic-caps": dynamic,
         "profile-matching": matching,
         "tiered-delay": tiered_factory(_premium(history)),
@@ -209,7 +212,8 @@ def demo_notes(history: History) -> dict[str, str]:
     with the illustrative values marked as such."""
     volume = _volume(history)
     cap = volume.daily_cap
-    premium = sorted(_premium(history))
+    premium = _premium(history)
+    standard = [rep.id for rep in history.roster if rep.id not in premium] or ["nobody"]
     quotas = ", ".join(f"{q:g}" for q in ILLUSTRATIVE_QUOTAS)
     return {
         "equal-rotation": "EqualRotation: equal counts, least-recently-assigned first.",
@@ -226,8 +230,9 @@ def demo_notes(history: History) -> dict[str, str]:
             "the export has no targets, so these are invented to show the mechanism."
         ),
         "grab-with-caps": (
-            f"GrabWithCaps: reps claim from the public pool, at most {cap} leads a day each; "
-            "how reps would claim is an assumption of the simulator."
+            f"GrabWithCaps: reps claim from the public pool, at most {cap} leads a day and "
+            f"{2 * cap} open at once each; how reps would claim is an assumption of the "
+            "simulator."
         ),
         "dynamic-caps": (
             f"EqualRotation under DynamicCaps: each rep's daily cap forecast from their own "
@@ -239,7 +244,7 @@ def demo_notes(history: History) -> dict[str, str]:
             f"daily cap of {cap} leads so no rep is flooded."
         ),
         "tiered-delay": (
-            f"TieredDelay over illustrative tiers: tier 0 (a day's patience) = the reps with "
-            f"the best observed conversion ({', '.join(premium)}), tier 1 (two days) = the rest."
+            f"TieredDelay over illustrative tiers: tier 0 (a day's patience) = every rep but "
+            f"the weakest closers in the history; tier 1 (two days) = {', '.join(standard)}."
         ),
     }
