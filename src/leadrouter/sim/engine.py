@@ -408,9 +408,16 @@ def simulate(
                 if when is not None:
                     book.add(lead_id)
                     push(heap, (when, next(counter), lead_id, rep, _TOUCH))
-            elif pull and (kind is Arrived or kind is Pooled or kind is Released):
-                lead_id = event.lead_id
-                push(pooled, (by_id[lead_id].arrived_at, lead_id))
+            else:
+                if kind is Released:
+                    # a lead taken back before its first touch no longer waits on that rep
+                    gone = cast(Released, event)
+                    waiting = untouched.get(gone.rep_id)
+                    if waiting is not None:
+                        waiting.discard(gone.lead_id)
+                if pull and (kind is Arrived or kind is Pooled or kind is Released):
+                    lead_id = event.lead_id
+                    push(pooled, (by_id[lead_id].arrived_at, lead_id))
         seen = end
 
     def touch(now: datetime, lead_id: str, rep: str) -> None:
