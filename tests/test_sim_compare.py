@@ -255,3 +255,15 @@ def test_sensitivity_moves_the_assumptions_and_ranks_policies(history: History) 
         sensitivity(history, {"a": lr.EqualRotation()}, truth, metric="happiness")
     with pytest.raises(ConfigError, match="varied"):
         sensitivity(history, {"a": lr.EqualRotation()}, object(), seeds=1)  # type: ignore[arg-type]
+
+
+def test_engine_options_reach_every_run(history: History) -> None:
+    policies = {"grab": lr.GrabWithCaps(held=50)}
+    eager = compare(history, policies, seeds=2, calibrate=False, engine={"claim_backlog": 5})
+    idle = compare(history, policies, seeds=2, calibrate=False)
+    assert (
+        eager.table().loc["grab", "speed_to_lead_median"]
+        != idle.table().loc["grab", "speed_to_lead_median"]
+    )
+    with pytest.raises(TypeError):
+        compare(history, policies, seeds=1, calibrate=False, engine={"no_such_option": 1})

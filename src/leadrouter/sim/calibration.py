@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -179,6 +179,7 @@ def calibrate(
     seeds: int = 10,
     level: float = 0.95,
     warn: bool = True,
+    engine: Mapping[str, Any] | None = None,
 ) -> Calibration:
     """Replay the logged assignments through the model and check the history's conversion and
     contact rates fall inside the model's predictive intervals.
@@ -188,7 +189,7 @@ def calibrate(
     earlier leads for the held-out check; a given model is used as is. The whole history is
     simulated in each replicate (so backlogs carry across the split) and rates are read per
     split. `seeds` replicates (at least 2). With `warn`, a failed verdict warns
-    (CalibrationWarning).
+    (CalibrationWarning). `engine`: keyword arguments for `simulate` (as in `compare`).
     """
     from leadrouter.sim.engine import default_behaviour, simulate
     from leadrouter.sim.history import History as HistoryType
@@ -252,7 +253,7 @@ def calibrate(
         sims: dict[str, list[float]] = {"conversion_rate": [], "contact_rate": []}
         for seed in range(seeds):
             drawn = model.replicate(seed) if hasattr(model, "replicate") else model
-            run = simulate(history, policy, drawn, seed=seed)
+            run = simulate(history, policy, drawn, seed=seed, **dict(engine or {}))
             for metric, rate in _simulated(run.ledger.events(), ids).items():
                 sims[metric].append(rate)
         for metric, value in observed.items():

@@ -351,40 +351,45 @@ class _Outcome:
     speeds: dict[str, np.ndarray[Any, Any]]
 
 
-def _run_seed(
-    history: History,
-    policies: Mapping[str, Policy],
-    behaviour: Behaviour,
-    seed: int,
-    sla: timedelta,
-    seen_pairs: frozenset[tuple[str, str]],
-    draws: bool,
-    done: Callable[[], None] | None = None,
-) -> _Outcome:
-    model = replicate(behaviour, seed) if draws else behaviour
-    out = _Outcome([], {}, {})
-    for name, policy in policies.items():
-        run = simulate(history, policy, model, seed=seed)
-        out.rows.append({"policy": name, "seed": seed, **metrics(run, sla, model, seen_pairs)})
-        out.tables[name] = per_rep(run, sla)
-        out.speeds[name] = _speeds(run, _first_touches(run))
-        if done is not None:
-            done()
-    return out
+@attrs.frozen(eq=False)
+class _Job:
+    """Everything a seed's runs need, shared by every seed (and inherited by forked workers)."""
+
+    history: History
+    policies: Mapping[str, Policy]
+    behaviour: Behaviour
+    sla: timedelta
+    seen: frozenset[tuple[str, str]]
+    draws: bool
+    engine: Mapping[str, Any]
+
+    def run(self, seed: int, done: Callable[[], None] | None = None) -> _Outcome:
+        """Every policy once with `seed`: the same model replicate and random numbers."""
+        model = replicate(self.behaviour, seed) if self.draws else self.behaviour
+        out = _Outcome([], {}, {})
+        for name, policy in self.policies.items():
+            run = simulate(self.history, policy, model, seed=seed, **self.engine)
+            out.rows.append(
+                {"policy": name, "seed": seed, **metrics(run, self.sla, model, self.seen)}
+            )
+            out.tables[name] = per_rep(run, self.sla)
+            out.speeds[name] = _speeds(run, _first_touches(run))
+            if done is not None:
+                done()
+        return out
 
 
-_SHARED: list[tuple[Any, ...]] = []
+_SHARED: list[_Job] = []
 
 
-def _share(job: tuple[Any, ...]) -> None:
+def _share(job: _Job) -> None:
     """Worker initializer: with the fork start method the job is inherited, never pickled (a
     History or a behaviour model need not be picklable)."""
     _SHARED[:] = [job]
 
 
 def _shared_seed(seed: int) -> _Outcome:
-    history, policies, behaviour, sla, seen, draws = _SHARED[0]
-    return _run_seed(history, policies, behaviour, seed, sla, seen, draws)
+    return _SHARED[0].run(seed)
 
 
 def seen_pairs(history: History) -> frozenset[tuple[str, str]]:
@@ -409,6 +414,7 @@ def compare(
     parameter_draws: bool = True,
     progress: Progress | None = None,
     calibration_seeds: int = 10,
+    engine: Mapping[str, Any] | None = None,
 ) -> Comparison:
     """Simulate every policy on `history` once per seed, with common random numbers.
 
@@ -421,6 +427,8 @@ def compare(
     `calibrate`: first check the model against the history (`leadrouter.sim.calibrate`, on a
     later time split held out from fitting) and keep the verdict in `.calibration`; a failed
     check warns (CalibrationWarning) but the comparison still runs, so the report can show both.
+    `engine`: keyword arguments for every `simulate` run (and the calibration's replays), e.g.
+    `{"claim_backlog": 3, "follow_up": timedelta(days=7)}` to move the engine's assumptions.
     `calibration_seeds` replicates (10 by default, whatever `seeds` is) build the calibration's
     intervals. `parameter_draws`: each seed redraws the model's parameters when the model can
     (`behaviour.replicate(seed)`); off, a seed redraws outcomes only. `progress(done, total)` is
@@ -447,7 +455,7 @@ def compare(
         from leadrouter.sim.calibration import calibrate as check
         from leadrouter.sim.calibration import warn_if_failed
 
-        verdict = check(history, behaviour, seeds=calibration_seeds, warn=False)
+        verdict = check(history, behaviour, seeds=calibration_seeds, warn=False, engine=engine)
         warn_if_failed(verdict, stacklevel=2)
     draws = parameter_draws and getattr(behaviour, "replicate", None) is not None
     seen = seen_pairs(history)
@@ -460,9 +468,9 @@ def compare(
         if progress is not None:
             progress(finished, total)
 
-    job = (history, dict(policies), behaviour, sla, seen, draws)
+    job = _Job(history, dict(policies), behaviour, sla, seen, draws, dict(engine or {}))
     if processes == 1 or len(seed_list) == 1 or "fork" not in get_all_start_methods():
-        outputs = [_run_seed(*job[:3], seed, *job[3:], one_done) for seed in seed_list]
+        outputs = [job.run(seed, one_done) for seed in seed_list]
     else:
         context = get_context("fork")
         found: dict[int, _Outcome] = {}
@@ -562,6 +570,7 @@ def sensitivity(
     baseline: str | None = None,
     processes: int = 1,
     progress: Progress | None = None,
+    engine: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """How the comparison moves when the model's least certain assumptions move (`SCENARIOS`):
     rep effects removed (every rep closes at the team's rate), contact decaying twice as fast,
@@ -607,6 +616,7 @@ def sensitivity(
             calibrate=False,
             parameter_draws=False,
             progress=forward,
+            engine=engine,
         )
         offset += len(seed_list) * len(policies)
         table = result.table()
