@@ -307,3 +307,15 @@ def test_tone_follows_the_better_direction() -> None:
     assert tone("gini", 0.01, 0.02) == "different"
     assert tone("conversion_rate", -0.01, 0.01) == ""
     assert tone("conversion_rate", math.nan, math.nan) == ""
+
+
+def test_names_the_chart_fonts_cannot_draw_are_labelled_by_code() -> None:
+    from leadrouter.sim.report import _chart_names, _drawable
+
+    names, key = _chart_names(["rotation"], ["rep01", "张伟"])
+    assert names["rotation"] == "rotation" and names["rep01"] == "rep01"
+    if _drawable("张"):
+        assert names["张伟"] == "张伟" and key == ""
+    else:
+        assert names["张伟"] == "R2"
+        assert "R2 = 张伟" in key

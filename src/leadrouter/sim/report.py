@@ -29,6 +29,7 @@ writing a report changes nothing in the caller's plotting setup.
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import io
 import math
@@ -638,12 +639,23 @@ def _caveats_section(comparison: Comparison) -> list[_Block]:
 def _charts_section(
     comparison: Comparison, table: _Values, history: History, sla: timedelta
 ) -> list[_Block]:
+    import matplotlib
+
     base = comparison.baseline
+    reps = [rep.id for rep in history.roster]
+    for name in comparison.policies:
+        reps += [rep for rep in comparison.per_rep[name].index if rep not in reps]
+    names, key = _chart_names(list(comparison.policies), reps)
+    with matplotlib.rc_context({"font.family": "sans-serif", "font.sans-serif": _fonts()}):
+        differences = _chart_differences(comparison, table, names)
+        load = _chart_load(comparison, reps, names)
+        speed = _chart_speed(comparison, history, sla, names)
     return [
         _Heading(2, "5. Charts", "charts"),
+        *([_Para(key)] if key else []),
         _Figure(
             "chart-differences.png",
-            _chart_differences(comparison, table),
+            differences,
             f"Differences to {base} with 95% paired intervals",
             f"Each panel: every policy's difference to {base} (dot) with its 95% paired "
             "interval (line); an interval that does not cross the dashed zero line is a "
@@ -653,14 +665,14 @@ def _charts_section(
         ),
         _Figure(
             "chart-load.png",
-            _chart_load(comparison, history),
+            load,
             "Leads received per rep, per policy",
             "Leads each rep received (assigned or claimed), mean per seed: how evenly each "
             "policy spreads the load.",
         ),
         _Figure(
             "chart-speed.png",
-            _chart_speed(comparison, history, sla),
+            speed,
             "Speed to lead per policy",
             "Share of all leads first touched within x minutes of arrival (log scale), pooled "
             f"over seeds; the dashed line is the SLA ({sla.total_seconds() / 60:g} min). A "
@@ -810,10 +822,73 @@ def _label(text: str) -> str:
     return text.replace("$", r"\$")
 
 
+_CJK_FAMILIES = (
+    "Noto Sans CJK SC",
+    "Noto Sans SC",
+    "Source Han Sans SC",
+    "WenQuanYi Zen Hei",
+    "WenQuanYi Micro Hei",
+    "Microsoft YaHei",
+    "SimHei",
+    "PingFang SC",
+    "Heiti SC",
+    "Arial Unicode MS",
+)
+"""Fonts that draw Chinese names, tried after matplotlib's own when they are installed."""
+
+
+@functools.cache
+def _font_files() -> tuple[tuple[str, str], ...]:
+    """(family, file) of matplotlib's default font and of every installed CJK family."""
+    from matplotlib import font_manager
+
+    found: list[tuple[str, str]] = [("DejaVu Sans", str(font_manager.findfont("DejaVu Sans")))]
+    for entry in font_manager.fontManager.ttflist:
+        if entry.name in _CJK_FAMILIES and entry.name not in {f for f, _ in found}:
+            found.append((entry.name, str(entry.fname)))
+    return tuple(found)
+
+
+def _fonts() -> list[str]:
+    return [family for family, _ in _font_files()]
+
+
+@functools.cache
+def _drawable(char: str) -> bool:
+    """True when one of the chart fonts has a glyph for `char`."""
+    from matplotlib.ft2font import FT2Font
+
+    return any(FT2Font(path).get_char_index(ord(char)) for _, path in _font_files())
+
+
+def _chart_names(policies: list[str], reps: list[str]) -> tuple[dict[str, str], str]:
+    """Chart labels for policy and rep names: the name itself when the chart fonts can draw
+    it, else a short code (P1, R1 ...) - with a key, in words, for the report's text (which
+    shows every name). No CJK font installed means Chinese rep names become codes rather than
+    empty boxes."""
+    names: dict[str, str] = {}
+    key: list[str] = []
+    for prefix, group in (("P", policies), ("R", reps)):
+        for index, name in enumerate(group, start=1):
+            if all(_drawable(char) for char in name):
+                names[name] = _label(name)
+            else:
+                names[name] = f"{prefix}{index}"
+                key.append(f"{prefix}{index} = {name}")
+    text = (
+        "The charts' fonts cannot draw some names; they are labelled by code: "
+        + ", ".join(key)
+        + "."
+        if key
+        else ""
+    )
+    return names, text
+
+
 _TONE_COLOURS = {"better": "#1a7f37", "worse": "#cf222e", "different": "#0969da", "": "#6e7781"}
 
 
-def _chart_differences(comparison: Comparison, table: _Values) -> bytes:
+def _chart_differences(comparison: Comparison, table: _Values, names: Mapping[str, str]) -> bytes:
     others = [name for name in comparison.policies if name != comparison.baseline]
     metrics = [m for m in CHART_METRICS if table and f"{m}_diff" in next(iter(table.values()))]
     columns = 3
@@ -841,12 +916,12 @@ def _chart_differences(comparison: Comparison, table: _Values) -> bytes:
             if not _missing(mean):
                 axis.plot([mean], [y], "o", color=colour, markersize=5)
             mark = ASSUMED if metric in comparison.assumption_driven.get(name, {}) else ""
-            labels.append(_label(name + mark))
+            labels.append(names[name] + mark)
         axis.axvline(0.0, color="#444", linestyle="--", linewidth=0.9)
         axis.set_yticks(range(len(labels)), labels, fontsize=8)
         axis.set_ylim(-0.7, max(len(labels), 1) - 0.3)
         axis.set_title(f"{spec.label}{unit}", fontsize=10, loc="left")
-        axis.set_xlabel(f"difference to {_label(comparison.baseline)}{arrow}", fontsize=8)
+        axis.set_xlabel(f"difference to {names[comparison.baseline]}{arrow}", fontsize=8)
         axis.tick_params(axis="x", labelsize=8)
         if spec.kind == "money":
             axis.xaxis.set_major_formatter(_formatter(lambda v, m=metric: _number(m, v)))
@@ -854,10 +929,7 @@ def _chart_differences(comparison: Comparison, table: _Values) -> bytes:
     return _png(figure)
 
 
-def _chart_load(comparison: Comparison, history: History) -> bytes:
-    reps = [rep.id for rep in history.roster]
-    for name in comparison.policies:
-        reps += [rep for rep in comparison.per_rep[name].index if rep not in reps]
+def _chart_load(comparison: Comparison, reps: list[str], names: Mapping[str, str]) -> bytes:
     policies = list(comparison.policies)
     values = np.array(
         [
@@ -872,11 +944,9 @@ def _chart_load(comparison: Comparison, history: History) -> bytes:
     )
     figure = _figure(max(6.0, 0.55 * len(reps) + 3.0), max(2.4, 0.42 * len(policies) + 1.3))
     axis = figure.subplots()
-    image = axis.imshow(values, aspect="auto", cmap="Blues")
-    axis.set_xticks(
-        range(len(reps)), [_label(r) for r in reps], rotation=45, ha="right", fontsize=8
-    )
-    axis.set_yticks(range(len(policies)), [_label(p) for p in policies], fontsize=8)
+    image = axis.imshow(values, aspect="auto", cmap="Blues", vmin=0.0)
+    axis.set_xticks(range(len(reps)), [names[r] for r in reps], rotation=45, ha="right", fontsize=8)
+    axis.set_yticks(range(len(policies)), [names[p] for p in policies], fontsize=8)
     if values.size <= 400:
         top = float(values.max()) if values.size else 0.0
         for (i, j), value in np.ndenumerate(values):
@@ -894,7 +964,9 @@ def _chart_load(comparison: Comparison, history: History) -> bytes:
     return _png(figure)
 
 
-def _chart_speed(comparison: Comparison, history: History, sla: timedelta) -> bytes:
+def _chart_speed(
+    comparison: Comparison, history: History, sla: timedelta, names: Mapping[str, str]
+) -> bytes:
     figure = _figure(8.0, 4.6)
     axis = figure.subplots()
     total = max(1, len(history) * len(comparison.seeds))
@@ -914,7 +986,7 @@ def _chart_speed(comparison: Comparison, history: History, sla: timedelta) -> by
             where="post",
             color=colour,
             linewidth=1.4,
-            label=_label(name),
+            label=names[name],
         )
         drawn = True
     limit = sla.total_seconds() / 60.0
