@@ -408,3 +408,39 @@ def test_waiting_order_follows_every_change() -> None:
     assert ledger.waiting() == fresh() == ("L4", "L2")
     router.release(ledger.book_order("b")[0], now=t0 + timedelta(minutes=12), reroute=False)
     assert ledger.waiting() == fresh() == ("L4", "L2")
+
+
+# ------------------------------------------------------------- ledger counts strategies ask for
+
+ZONES = (ZoneInfo("UTC"), ZoneInfo("Asia/Shanghai"), ZoneInfo("America/New_York"))
+STEPS = st.lists(
+    st.tuples(
+        st.sampled_from(("assign", "assign", "ask")),
+        st.integers(0, 2),  # the rep assigned to
+        st.integers(0, 20),  # when: T0 + 30 minutes x this (assign) or x 8 (ask)
+        st.integers(0, len(ZONES) - 1),  # the zone the time is written in
+    ),
+    max_size=60,
+)
+
+
+@given(STEPS)
+def test_remembered_counts_equal_counting_from_scratch(
+    steps: list[tuple[str, int, int, int]],
+) -> None:
+    """count(rep, since) and received_total(since) remember where `since` falls in a series;
+    assignments out of time order, asks in other zones and repeated asks must not fool them."""
+    ledger = lr.Ledger()
+    received: dict[str, list[datetime]] = {"r0": [], "r1": [], "r2": []}
+    for i, (kind, rep_number, step, zone) in enumerate(steps):
+        if kind == "assign":
+            at = (T0 + timedelta(minutes=30 * step)).astimezone(ZONES[zone])
+            ledger.append(lr.Arrived(Lead(f"L{i}", T0)))
+            ledger.append(Assigned(f"L{i}", f"r{rep_number}", at))
+            received[f"r{rep_number}"].append(at)
+            continue
+        since = (T0 + timedelta(minutes=30 * 8 * (step % 3))).astimezone(ZONES[zone])
+        for rep, times in received.items():
+            assert ledger.count(rep, since) == sum(1 for t in times if t >= since)
+        every = [t for times in received.values() for t in times]
+        assert ledger.received_total(since) == sum(1 for t in every if t >= since)

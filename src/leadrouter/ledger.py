@@ -102,6 +102,7 @@ class _RepState:
         "reached",
         "received",
         "received_ids",
+        "received_starts",
         "released",
         "released_for",
         "revenue",
@@ -114,6 +115,7 @@ class _RepState:
         self.book: dict[str, None] = {}
         self.received: list[datetime] = []
         self.received_ids: list[str] = []
+        self.received_starts = _Starts()
         self.touched: list[datetime] = []
         self.touch_delays: list[tuple[datetime, timedelta]] = []
         self.reached: list[datetime] = []
@@ -180,6 +182,38 @@ def _add_sorted_pair(times: list[Any], item: Any, values: list[Any], value: Any)
         index = bisect_right(times, item)
         times.insert(index, item)
         values.insert(index, value)
+
+
+class _Starts:
+    """`bisect_left(series, since)` for one time-sorted series that only grows, remembered per
+    `since`: a strategy asks for every rep's receipts since the same midnight on every lead, and
+    between two asks the series has grown by an item or so.
+
+    A remembered index `lo` stays a lower bound however the series grew: the items before it
+    were all earlier than `since`, and an insertion before it shifts one of those to `lo` (so
+    `series[lo] < since` and the search goes on from `lo + 1`), while one at or after it is not
+    earlier than `since`. So the answer is `lo` unless `series[lo]` is earlier, one comparison
+    in the usual case. An index is reused only for a `since` with the same tzinfo object, fold
+    and wall time, which compares with every item exactly as the one remembered did.
+    """
+
+    __slots__ = ("memo",)
+
+    def __init__(self) -> None:
+        self.memo: dict[datetime, list[Any]] = {}
+
+    def index(self, series: list[datetime], since: datetime) -> int:
+        found = self.memo.get(since)
+        if found is not None and found[0].tzinfo is since.tzinfo and found[0].fold == since.fold:
+            lo: int = found[1]
+            if lo < len(series) and series[lo] < since:
+                lo = found[1] = bisect_left(series, since, lo + 1)
+            return lo
+        lo = bisect_left(series, since)
+        if len(self.memo) >= 8:
+            self.memo.clear()
+        self.memo[since] = [since, lo]
+        return lo
 
 
 class _EventLog(Sequence[Event]):
@@ -259,6 +293,7 @@ class Ledger:
         self._by_contact: dict[str, list[str]] = {}
         self._lead_releases: dict[str, list[str]] = {}
         self._received_all: list[datetime] = []
+        self._received_all_starts = _Starts()
         self._received_count = 0
         self._position: dict[str, int] = {}
         self._fresh_cache: dict[frozenset[str], tuple[int, frozenset[str]]] = {}
@@ -649,7 +684,10 @@ class Ledger:
 
     def received_total(self, since: datetime | None = None) -> int:
         """Leads received by any rep (assigned or claimed), dated `since` or later."""
-        return _window(self._received_all, since, None)
+        if since is None:
+            return len(self._received_all)
+        series = self._received_all
+        return len(series) - self._received_all_starts.index(series, since)
 
     def last_position(self, rep_id: str) -> int | None:
         """How many receipts (by anyone) came before the rep's latest one; None if none.
@@ -664,7 +702,11 @@ class Ledger:
     ) -> int:
         """Leads the rep received (assigned or claimed) with `since <= at < until`."""
         rep = self._reps.get(rep_id)
-        return 0 if rep is None else _window(rep.received, since, until)
+        if rep is None:
+            return 0
+        if since is not None and until is None:
+            return len(rep.received) - rep.received_starts.index(rep.received, since)
+        return _window(rep.received, since, until)
 
     def stats(
         self,
@@ -738,6 +780,7 @@ class Ledger:
             "touch_delays",
             "released_for",
             "received_ids",
+            "received_starts",
         ):
             raise InvalidValueError(
                 f"unknown metric {metric!r}: use received, touched, reached, valid, invalid, "
