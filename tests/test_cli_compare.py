@@ -88,6 +88,10 @@ def test_compare_an_export_prints_verdict_then_table_and_writes_the_report(
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "team export.csv" in html
     assert "Difference to equal-rotation" in html
+    # the sensitivity check runs by default, after the table, and lands in the report
+    assert stdout.index("Difference to") < stdout.index("Sensitivity:")
+    assert "sensitivity" in stderr and "16/16" in stderr
+    assert "Does the ranking hinge on an assumption?" in html
 
 
 def test_playbooks_by_path_and_by_pattern_are_named_by_their_stem(
@@ -107,12 +111,16 @@ def test_playbooks_by_path_and_by_pattern_are_named_by_their_stem(
             "2",
             "--processes",
             "1",
+            "--sensitivity-seeds",
+            "0",
             "--out",
             str(tmp_path),
         ],
         capsys,
     )
     assert code == 0, stderr
+    assert "Sensitivity:" not in stdout
+    assert "hinge on an assumption" not in (tmp_path / "report.md").read_text(encoding="utf-8")
     assert "small-team-no-data" in stdout and "performance-after-ramp" in stdout
     assert "Difference to equal-rotation" in stdout
     markdown = (tmp_path / "report.md").read_text(encoding="utf-8")

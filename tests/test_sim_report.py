@@ -319,3 +319,25 @@ def test_names_the_chart_fonts_cannot_draw_are_labelled_by_code() -> None:
     else:
         assert names["张伟"] == "R2"
         assert "R2 = 张伟" in key
+
+
+def test_the_sensitivity_section_names_the_leader_in_every_scenario() -> None:
+    import pandas as pd
+
+    from leadrouter.sim.compare import SENSITIVITY_COLUMNS
+    from leadrouter.sim.report import _sensitivity_section, render_markdown, sensitivity_line
+
+    rows = []
+    for scenario in ("as modelled", "no rep effects"):
+        for rank, name in enumerate(("rotation", "grab"), start=1):
+            rows.append((scenario, name, 0.05, -0.01 * (rank - 1), -0.02, 0.0, rank))
+    frame = pd.DataFrame(rows, columns=list(SENSITIVITY_COLUMNS))
+    frame.attrs.update(metric="conversion_rate", seeds=3)
+    text = render_markdown(_sensitivity_section(frame))
+    assert "rotation leads by conversion in every scenario" in text
+    assert "| grab | #2" in text.replace("\\#", "#")
+    flipped = frame.copy()
+    flipped.loc[(flipped["scenario"] == "no rep effects"), "rank"] = [2, 1]
+    flipped.attrs.update(frame.attrs)
+    assert "changes when the assumptions move" in sensitivity_line(flipped)
+    assert "no rep effects: grab" in sensitivity_line(flipped)

@@ -13,11 +13,12 @@ the message names the file, row or key and how to fix it), 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import os
 import sys
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -30,6 +31,7 @@ from leadrouter.playbooks import load_playbook, read_playbook
 from leadrouter.router import Router
 
 if TYPE_CHECKING:
+    import pandas as pd
     from rich.console import Console
 
     from leadrouter.sim.engine import Policy
@@ -285,6 +287,15 @@ def _compare_parser(commands: Any) -> None:
         "--seeds", type=int, default=None, help="replicates per policy (10; 5 with --demo)"
     )
     compare.add_argument(
+        "--sensitivity-seeds",
+        type=int,
+        default=2,
+        metavar="N",
+        help="seeds per scenario for the sensitivity check, which re-runs the comparison "
+        "without rep effects and with contact decaying twice as fast and half as fast "
+        "(2; 0 skips it)",
+    )
+    compare.add_argument(
         "--out", type=Path, default=None, help="where to write the report (--demo: demo-report)"
     )
     compare.add_argument("--title", default=None, help="the report's title")
@@ -526,6 +537,56 @@ def _playbook_policy(path: Path, entry: str, builtin: Sequence[str]) -> tuple[st
     return path.stem, path, note
 
 
+@contextlib.contextmanager
+def _progress(status: Console, label: str, what: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on `status` for work that reports `progress(done, total)`; no refresh
+    thread, because compare forks worker processes."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(f"runs ({what})"),
+        TimeElapsedColumn(),
+        console=status,
+        auto_refresh=False,
+        transient=False,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+            bar.refresh()
+
+        yield advance
+
+
+def _sensitivity(
+    history: History,
+    policies: dict[str, Policy],
+    behaviour: Any,
+    baseline: str,
+    seeds: int,
+    processes: int,
+    status: Console,
+) -> pd.DataFrame:
+    """The comparison re-run with the model's assumptions moved (`compare.sensitivity`)."""
+    from leadrouter.sim.compare import SCENARIOS, sensitivity
+
+    what = f"{len(SCENARIOS)} scenarios x {_plural(len(policies), 'policy')} x {seeds} seeds"
+    with _progress(status, "sensitivity", what) as advance:
+        return sensitivity(
+            history,
+            policies,
+            behaviour,
+            seeds=seeds,
+            baseline=baseline,
+            processes=processes,
+            progress=advance,
+        )
+
+
 def _plural(n: int, word: str) -> str:
     return (
         f"{n} {word}" if n == 1 else f"{n} {word[:-1]}ies" if word.endswith("y") else f"{n} {word}s"
@@ -567,12 +628,16 @@ def _run_comparison(
     status: Console,
 ) -> None:
     import attrs
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from leadrouter.sim.behaviour import fit_behaviour
     from leadrouter.sim.calibration import calibrate
     from leadrouter.sim.compare import compare
-    from leadrouter.sim.report import calibration_panel, comparison_tables, write_report
+    from leadrouter.sim.report import (
+        calibration_panel,
+        comparison_tables,
+        sensitivity_line,
+        write_report,
+    )
 
     with status.status("fitting the behaviour model"):
         behaviour = fit_behaviour(history)
@@ -602,25 +667,9 @@ def _run_comparison(
         policies = runnable
     baseline = args.baseline or next(iter(policies))
 
-    runs = len(policies) * seeds
-    with Progress(
-        TextColumn("simulating"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("runs ({task.fields[what]})"),
-        TimeElapsedColumn(),
-        console=status,
-        auto_refresh=False,  # no refresh thread: compare forks worker processes
-        transient=False,
-    ) as progress:
-        task = progress.add_task(
-            "compare", total=runs, what=f"{_plural(len(policies), 'policy')} x {seeds} seeds"
-        )
-
-        def advance(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
-            progress.refresh()
-
+    with _progress(
+        status, "simulating", f"{_plural(len(policies), 'policy')} x {seeds} seeds"
+    ) as advance:
         result = compare(
             history,
             policies,
@@ -636,6 +685,12 @@ def _run_comparison(
         console.print(table)
     for line in result.caveats():
         console.print(f"  - {line}", markup=False, style="dim")
+    moved = None
+    if args.sensitivity_seeds > 0 and len(policies) > 1:
+        moved = _sensitivity(
+            history, policies, behaviour, baseline, args.sensitivity_seeds, processes, status
+        )
+        console.print(sensitivity_line(moved), markup=False)
 
     title = args.title or (
         "Demo: eight routing policies compared on a synthetic team"
@@ -644,7 +699,14 @@ def _run_comparison(
     )
     with status.status("writing the report (charts, sources, anomalies)"):
         paths = write_report(
-            result, history, behaviour, out, title=title, notes=notes, skipped=failed
+            result,
+            history,
+            behaviour,
+            out,
+            title=title,
+            notes=notes,
+            skipped=failed,
+            sensitivity=moved,
         )
     console.print(f"\nReport: {paths.html}")
     console.print(f"        {paths.markdown} (charts beside it)", markup=False)

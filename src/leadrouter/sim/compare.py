@@ -576,7 +576,8 @@ def sensitivity(
     rep effects removed (every rep closes at the team's rate), contact decaying twice as fast,
     and half as fast.
 
-    Returns a tidy frame, one row per (scenario, policy), columns `SENSITIVITY_COLUMNS`: the
+    Returns a tidy frame (`frame.attrs` holds the `metric` and the number of `seeds`), one row
+    per (scenario, policy), columns `SENSITIVITY_COLUMNS`: the
     metric's mean, its paired difference to the baseline with the 95% interval, and the
     policy's rank in that scenario (1 = highest; for `speed_to_lead_median`, `wasted`,
     `cost_per_sale`, `sla_breaches`, `gini` and `max_over_mean` lower is better). A ranking that
@@ -633,7 +634,9 @@ def sensitivity(
                     "rank": int(ranks[name]) if not math.isnan(ranks[name]) else 0,
                 }
             )
-    return pd.DataFrame(rows, columns=list(SENSITIVITY_COLUMNS))
+    frame = pd.DataFrame(rows, columns=list(SENSITIVITY_COLUMNS))
+    frame.attrs.update(metric=metric, seeds=len(seed_list))
+    return frame
 
 
 _LOWER_IS_BETTER = frozenset(

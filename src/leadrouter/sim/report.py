@@ -312,6 +312,7 @@ def write_report(
     sla: timedelta = timedelta(hours=1),
     anomalies: bool = True,
     skipped: Mapping[str, str] | None = None,
+    sensitivity: pd.DataFrame | None = None,
 ) -> ReportPaths:
     """Write `report.html` (self-contained) and `report.md` (with `chart-*.png` beside it) into
     `out_dir` (created if needed) and return their paths.
@@ -322,6 +323,8 @@ def write_report(
     (`compare(sla=...)`), drawn on the speed chart. `anomalies=False` leaves the anomaly checks
     out (they read the whole history again). `skipped` maps a policy that was left out of the
     comparison to why (it could not run on this history); they are listed in a warning box.
+    `sensitivity`: the frame `leadrouter.sim.compare.sensitivity` returned, shown as how each
+    policy's rank moves when the model's assumptions move.
 
     Every file is written whole or not at all (a temporary file renamed into place). Raises
     ConfigError when `out_dir` exists and is not a directory.
@@ -338,6 +341,7 @@ def write_report(
         sla=sla,
         anomalies=anomalies,
         skipped=skipped or {},
+        sensitivity=sensitivity,
     )
     out.mkdir(parents=True, exist_ok=True)
     charts: list[Path] = []
@@ -371,6 +375,7 @@ def build_blocks(
     sla: timedelta,
     anomalies: bool = True,
     skipped: Mapping[str, str] | None = None,
+    sensitivity: pd.DataFrame | None = None,
 ) -> list[_Block]:
     """The report as a list of blocks, in order, for either renderer."""
     table = _values(comparison)
@@ -379,6 +384,8 @@ def build_blocks(
     blocks += _calibration_section(comparison.calibration)
     blocks += _comparison_section(comparison, table, notes, skipped or {})
     blocks += _caveats_section(comparison)
+    if sensitivity is not None and len(sensitivity):
+        blocks += _sensitivity_section(sensitivity)
     blocks += _charts_section(comparison, table, history, sla)
     blocks += _behaviour_section(behaviour)
     blocks += _sources_section(history)
@@ -633,6 +640,69 @@ def _caveats_section(comparison: Comparison) -> list[_Block]:
             "own behaviour under the model's capacity and delays and deserve more trust than "
             "conversion and revenue differences, which also rest on the rep model."
         ),
+    ]
+
+
+def _leaders(frame: pd.DataFrame) -> dict[str, tuple[str, ...]]:
+    """Per scenario, the policies ranked first (ties share the rank)."""
+    first = frame[frame["rank"] == 1]
+    return {
+        str(scenario): tuple(sorted(str(p) for p in group["policy"]))
+        for scenario, group in first.groupby("scenario", sort=False)
+    }
+
+
+def _sensitivity_verdict(frame: pd.DataFrame) -> str:
+    metric = _format(str(frame.attrs.get("metric", "conversion_rate"))).label.lower()
+    leaders = _leaders(frame)
+    distinct = set(leaders.values())
+    if len(distinct) == 1:
+        names = " and ".join(next(iter(distinct)))
+        return (
+            f"{names} leads by {metric} in every scenario: that conclusion does not hinge on the "
+            "rep effects or on the contact decay."
+        )
+    named = "; ".join(f"{scenario}: {', '.join(names)}" for scenario, names in leaders.items())
+    return (
+        f"The policy leading by {metric} changes when the assumptions move ({named}): which "
+        "policy is best rests on them; read small differences as ties."
+    )
+
+
+def sensitivity_line(frame: pd.DataFrame) -> str:
+    """One sentence for the terminal: does the leader hold when the assumptions move?"""
+    return f"Sensitivity: {_sensitivity_verdict(frame)}"
+
+
+def _sensitivity_section(frame: pd.DataFrame) -> list[_Block]:
+    """How each policy's rank (and difference to the baseline) moves across the scenarios."""
+    scenarios = list(dict.fromkeys(frame["scenario"]))
+    policies = list(dict.fromkeys(frame["policy"]))
+    metric = str(frame.attrs.get("metric", "conversion_rate"))
+    cells = frame.set_index(["scenario", "policy"])
+    rows: list[tuple[Cell, ...]] = []
+    for name in policies:
+        row: list[Cell] = [Cell(name)]
+        for scenario in scenarios:
+            found = cells.loc[(scenario, name)]
+            row.append(
+                Cell(
+                    f"#{int(found['rank'])} ({fmt_diff(metric, float(found['diff']))})",
+                    tone=tone(metric, float(found["diff_lo"]), float(found["diff_hi"])),
+                )
+            )
+        rows.append(tuple(row))
+    verdict = _sensitivity_verdict(frame)
+    return [
+        _Heading(2, "Does the ranking hinge on an assumption?", "sensitivity"),
+        _Para(
+            f"Each column re-runs the comparison with one assumption moved (rep effects removed; "
+            f"contact decaying twice as fast, or half as fast) and ranks the policies by "
+            f"{_format(metric).label.lower()}, with the difference to the baseline in brackets "
+            f"({int(frame.attrs.get('seeds', 0)) or 'a few'} seeds each, model parameters fixed). "
+            + verdict
+        ),
+        _Table(("policy", *scenarios), tuple(rows)),
     ]
 
 
