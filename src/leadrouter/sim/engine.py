@@ -197,20 +197,26 @@ through a weak reference so a new truth at a reused address never sees a stale e
 @attrs.frozen
 class SimRun:
     """One simulated run: the Router's ledger (every event the run wrote), the leads, roster and
-    seed, and the per-lead uniforms it drew (`draws`: one row per lead id, one column per
-    purpose)."""
+    seed, the per-lead uniforms it drew (`draws`: one row per lead id, one column per purpose)
+    and the behaviour model the reps followed."""
 
     ledger: Ledger
     leads: tuple[Lead, ...]
     reps: tuple[Rep, ...]
     seed: int
     draws: pd.DataFrame = attrs.field(eq=False, repr=False)
+    behaviour: Behaviour | None = attrs.field(default=None, eq=False, repr=False)
 
-    def metrics(self, sla: timedelta = timedelta(hours=1)) -> dict[str, float]:
-        """The run's metrics (see `leadrouter.sim.compare.metrics`)."""
+    def metrics(
+        self,
+        sla: timedelta = timedelta(hours=1),
+        seen_pairs: Iterable[tuple[str, str]] | None = None,
+    ) -> dict[str, float]:
+        """The run's metrics (see `leadrouter.sim.compare.metrics`); `extrapolated_share` needs
+        the history's (rep, segment) pairs (`leadrouter.sim.compare.seen_pairs(history)`)."""
         from leadrouter.sim.compare import metrics
 
-        return metrics(self, sla)
+        return metrics(self, sla, self.behaviour, seen_pairs)
 
     def per_rep(self, sla: timedelta = timedelta(hours=1)) -> pd.DataFrame:
         """One row per rep (see `leadrouter.sim.compare.per_rep`)."""
@@ -467,6 +473,8 @@ def simulate(
         return None
 
     def claims(now: datetime) -> None:
+        if not pooled or oldest_pooled() is None:
+            return  # nothing to claim: no rep's turn could change anything
         day = day_of(now)
         if day not in orders:
             new_day(day)
@@ -521,4 +529,4 @@ def simulate(
                 claims(when)
 
     frame = pd.DataFrame(matrix, index=pd.Index(ids, name="lead_id"), columns=list(PURPOSES))
-    return SimRun(ledger, tuple(leads), tuple(reps), seed, frame)
+    return SimRun(ledger, tuple(leads), tuple(reps), seed, frame, behaviour)
