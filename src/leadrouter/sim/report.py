@@ -74,15 +74,8 @@ KEY_METRICS = (
 )
 """The metrics of the terminal table (the report shows every metric in `METRICS`)."""
 
-CHART_METRICS = (
-    "conversion_rate",
-    "revenue",
-    "speed_to_lead_median",
-    "coverage",
-    "wasted",
-    "gini",
-)
-"""The metrics of the differences chart (one panel each)."""
+CHART_METRICS = tuple(metric for metric in KEY_METRICS if metric != "extrapolated_share")
+"""The metrics of the differences chart (one panel each): the outcomes of the terminal table."""
 
 ASSUMED = "†"
 """The mark beside a value that rests on an assumption rather than on the history."""
