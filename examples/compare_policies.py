@@ -1,13 +1,17 @@
 """Compare routing policies on the bundled sample export, with a behaviour model fitted from it.
 
-Run it with ``python examples/compare_policies.py``. It is the analyst's path end to end as far
-as it goes today: load an export (the GBK file with Chinese headers), fit how the reps behave,
-then replay the same leads through three policies with the same random numbers and print each
-metric with its 95% range across seeds and the paired difference to equal rotation.
+Run it with ``python examples/compare_policies.py``. It is the analyst's path end to end in
+Python (``leadrouter compare`` does the same from the command line, with a report): load an
+export (the GBK file with Chinese headers), fit how the reps behave, check that the model
+reproduces the history (the calibration verdict, printed first), then replay the same leads
+through three policies with the same random numbers and print each metric with its 95% range
+across seeds and the paired difference to equal rotation.
 
-Read the differences with the caveats of docs/analyst/compare.md: intervals cover the randomness
-of outcomes, not errors in the behaviour model, and conversion differences rest on the fitted rep
-model while speed, load and fairness differences are mechanical.
+Read the differences with the caveats of docs/analyst/limits.md: intervals cover the randomness
+of outcomes and the fitted parameters, not errors in the model's form; conversion differences
+rest on the fitted rep model while speed, load and fairness differences are mechanical
+(``conversion_mechanical_diff`` is the part of a conversion difference that speed and contact
+alone explain).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from leadrouter.sim import compare, fit_behaviour, load_export
 
 SAMPLE = Path(__file__).parent / "data" / "sample_export_gbk.csv"
 METRICS = ["conversion_rate", "speed_to_lead_median", "coverage", "wasted", "gini"]
+DIFFS = ["conversion_rate_diff", "conversion_rate_diff_lo", "conversion_rate_diff_hi"]
 
 
 def main(seeds: int = 4) -> pd.DataFrame:
@@ -31,7 +36,7 @@ def main(seeds: int = 4) -> pd.DataFrame:
     print(f"{len(history.leads)} leads, {len(history.roster)} reps from {SAMPLE.name}")
     for gap in behaviour.gaps:
         print(f"  model gap: {gap}")
-    table = compare(
+    result = compare(
         history,
         {
             "equal rotation": lr.EqualRotation(),
@@ -40,11 +45,12 @@ def main(seeds: int = 4) -> pd.DataFrame:
         },
         seeds=seeds,
         behaviour=behaviour,
-    ).table()
-    shown = table[
-        [*METRICS, "conversion_rate_diff", "conversion_rate_diff_lo", "conversion_rate_diff_hi"]
-    ]
-    with pd.option_context("display.width", 140, "display.max_columns", 20):
+    )
+    assert result.calibration is not None
+    print(result.calibration.summary())
+    table = result.table()
+    shown = table[[*METRICS, *DIFFS, "conversion_mechanical_diff"]]
+    with pd.option_context("display.width", 160, "display.max_columns", 20):
         print(shown.round(3))
     return table
 

@@ -25,3 +25,4 @@ def test_compare_example_runs_and_baseline_difference_is_zero(
         assert 0.0 <= low <= mid <= high <= 1.0
     out = capsys.readouterr().out
     assert "300 leads, 6 reps" in out and "conversion_rate" in out
+    assert out.index("Calibration:") < out.index("conversion_rate")
