@@ -192,9 +192,10 @@ class _Starts:
     A remembered index `lo` stays a lower bound however the series grew: the items before it
     were all earlier than `since`, and an insertion before it shifts one of those to `lo` (so
     `series[lo] < since` and the search goes on from `lo + 1`), while one at or after it is not
-    earlier than `since`. So the answer is `lo` unless `series[lo]` is earlier, one comparison
-    in the usual case. An index is reused only for a `since` with the same tzinfo object, fold
-    and wall time, which compares with every item exactly as the one remembered did.
+    earlier than `since`. So the answer is `lo` unless `series[lo]` is earlier: one comparison,
+    none when `series[lo]` is the very item found not earlier last time. An index is reused only
+    for a `since` with the same tzinfo object, fold and wall time, which compares with every item
+    exactly as the one remembered did.
     """
 
     __slots__ = ("memo",)
@@ -206,13 +207,17 @@ class _Starts:
         found = self.memo.get(since)
         if found is not None and found[0].tzinfo is since.tzinfo and found[0].fold == since.fold:
             lo: int = found[1]
-            if lo < len(series) and series[lo] < since:
-                lo = found[1] = bisect_left(series, since, lo + 1)
+            if lo < len(series):
+                item = series[lo]
+                if item is not found[2]:  # else: the very item found not earlier last time
+                    if item < since:
+                        lo = found[1] = bisect_left(series, since, lo + 1)
+                    found[2] = series[lo] if lo < len(series) else None
             return lo
         lo = bisect_left(series, since)
         if len(self.memo) >= 8:
             self.memo.clear()
-        self.memo[since] = [since, lo]
+        self.memo[since] = [since, lo, series[lo] if lo < len(series) else None]
         return lo
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, cast
 
 import attrs
 
-from leadrouter._util import check_aware, trusted_constructor
+from leadrouter._util import EMPTY, check_aware, trusted_constructor
 from leadrouter.caps import Cap, FixedCap, day_start
 from leadrouter.clock import SystemClock
 from leadrouter.context import Context, TickContext, _always
@@ -58,6 +58,7 @@ _REPORTED = (Touched, Tagged, Converted)
 _new_decision = trusted_constructor(Decision)
 _new_assigned = trusted_constructor(Assigned)
 _new_arrived = trusted_constructor(Arrived)
+_new_reason = trusted_constructor(Reason)
 _NO_NOTE = Pick(None)
 _WAIT_REASON = "it waits in the public pool and is offered again at tick()"
 
@@ -621,10 +622,7 @@ class Router:
             self._not_before_arrival(lead, now)
 
             def refuse(why: str, rule: str = "") -> Decision:
-                reason = Reason("refused", why, frozenset({rep_id}), rule)
-                return Decision(
-                    lead_id, None, "refused", now, "claim", self.ledger.pool_of(lead_id), (reason,)
-                )
+                return self._refusal(lead_id, rep_id, now, why, rule)
 
             status = self.ledger.status(lead_id)
             if status != "pooled":
@@ -660,6 +658,14 @@ class Router:
             )
             self._remember(decision)
             return decision
+
+    def _refusal(self, lead_id: str, rep_id: str, now: datetime, why: str, rule: str) -> Decision:
+        """A refused claim's Decision. Refusals are the common answer when many reps claim
+        (each rep asks again until a claim succeeds), so it is built without re-checking parts
+        that are checked already: ids from the roster and ledger, an aware time, words."""
+        reason = _new_reason("refused", why, frozenset({rep_id}), rule)
+        pool = self.ledger.pool_of(lead_id)
+        return _new_decision(lead_id, None, "refused", now, "claim", pool, (reason,), EMPTY, None)
 
     def record(self, event: Touched | Tagged | Converted) -> None:
         """Record what the CRM reports: a touch, a valid/invalid tag, or a sale.
