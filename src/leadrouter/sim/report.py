@@ -664,7 +664,10 @@ def _sensitivity_verdict(frame: pd.DataFrame) -> str:
 
 def sensitivity_line(frame: pd.DataFrame) -> str:
     """One sentence for the terminal: does the leader hold when the assumptions move?"""
-    return f"Sensitivity: {_sensitivity_verdict(frame)}"
+    verdict = _sensitivity_verdict(frame)
+    if verdict.startswith("The "):
+        verdict = "the " + verdict[4:]
+    return f"Sensitivity: {verdict}"
 
 
 def _sensitivity_section(frame: pd.DataFrame) -> list[_Block]:
