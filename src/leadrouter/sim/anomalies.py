@@ -319,6 +319,46 @@ def _tail(k: int, n: int, p: float) -> float:
     return float(binom.sf(k - 1, n, min(max(p, 0.0), 1.0)))
 
 
+def _excess(k: int, n: int, expected: float, tests: int, settings: _Settings) -> float | None:
+    """The p-value of `k` hits of `n` against `expected` (binomial tail at rate expected / n,
+    Bonferroni-corrected for `tests` reps), or None when the excess is not a flag: fewer than
+    `min_count` hits, an odds ratio under `min_odds_ratio`, or p at or above `alpha`."""
+    if k < settings.min_count or _odds_ratio(k, expected, n) < settings.min_odds_ratio:
+        return None
+    p = min(1.0, _tail(k, n, expected / n) * tests)
+    return p if p < settings.alpha else None
+
+
+def _flag(
+    kind: str,
+    rep: str,
+    evidence: str,
+    p: float,
+    k: int,
+    expected: float,
+    n: int,
+    ids: tuple[str, ...],
+) -> Anomaly:
+    """A rep's anomaly of `kind`: `k` of `n` observed where `expected` were, on leads `ids`."""
+    return Anomaly(
+        kind=kind,
+        check=kind,
+        rep_id=rep,
+        evidence=evidence,
+        p_value=p,
+        observed=float(k),
+        expected=expected,
+        n=n,
+        lead_ids=ids,
+    )
+
+
+def _peer_share(peer_k: int, peer_n: int) -> float:
+    """Peers' rate, with half a hit of continuity so a zero never makes any count look
+    infinitely unlikely."""
+    return (peer_k + 0.5) / (peer_n + 1.0)
+
+
 def _peer_expected(
     strata: np.ndarray[Any, Any],
     hits: np.ndarray[Any, Any],
@@ -369,30 +409,17 @@ def _rate_flags(
         n = int(mine.sum())
         k = int(hits[mine].sum())
         expected = _peer_expected(strata, hits, mine, known, settings.prior_strength)
-        if k < settings.min_count or _odds_ratio(k, expected, n) < settings.min_odds_ratio:
-            continue
-        p = min(1.0, _tail(k, n, expected / n) * len(tested))
-        if p >= settings.alpha:
+        p = _excess(k, n, expected, len(tested), settings)
+        if p is None:
             continue
         ids = tuple(table["lead_id"].to_numpy()[mine & hits].tolist())
-        flags.append(
-            Anomaly(
-                kind=kind,
-                check=kind,
-                rep_id=rep,
-                evidence=(
-                    f"{rep}: {k} of {n} leads {noun} ({k / n:.1%}); their lead mix at peers' "
-                    f"rates by {_by_text(settings)} predicts {expected:.1f} ({expected / n:.1%}), "
-                    f"odds ratio {_odds_ratio(k, expected, n):.1f}; "
-                    f"p = {p:.2g} (corrected for {len(tested)} reps)"
-                ),
-                p_value=p,
-                observed=float(k),
-                expected=expected,
-                n=n,
-                lead_ids=ids,
-            )
+        evidence = (
+            f"{rep}: {k} of {n} leads {noun} ({k / n:.1%}); their lead mix at peers' "
+            f"rates by {_by_text(settings)} predicts {expected:.1f} ({expected / n:.1%}), "
+            f"odds ratio {_odds_ratio(k, expected, n):.1f}; "
+            f"p = {p:.2g} (corrected for {len(tested)} reps)"
         )
+        flags.append(_flag(kind, rep, evidence, p, k, expected, n, ids))
     return flags
 
 
@@ -444,31 +471,17 @@ def _fast(table: pd.DataFrame, settings: _Settings) -> list[Anomaly] | str:
         mine = rep_of == rep
         n, k = int(mine.sum()), int(fast[mine].sum())
         peer_n, peer_k = int((~mine).sum()), int(fast[~mine].sum())
-        share = (peer_k + 0.5) / (peer_n + 1.0)
-        expected = share * n
-        if k < settings.min_count or _odds_ratio(k, expected, n) < settings.min_odds_ratio:
-            continue
-        p = min(1.0, _tail(k, n, share) * len(reps))
-        if p >= settings.alpha:
+        expected = _peer_share(peer_k, peer_n) * n
+        p = _excess(k, n, expected, len(reps), settings)
+        if p is None:
             continue
         ids = tuple(timed["lead_id"].to_numpy()[mine & fast].tolist())
-        flags.append(
-            Anomaly(
-                kind="fast_conversion",
-                check="fast_conversion",
-                rep_id=rep,
-                evidence=(
-                    f"{rep}: {k} of {n} sales ({k / n:.1%}) came within {window} of getting the "
-                    f"lead; peers {peer_k} of {peer_n} ({peer_k / max(peer_n, 1):.1%}); "
-                    f"p = {p:.2g} (corrected for {len(reps)} reps)"
-                ),
-                p_value=p,
-                observed=float(k),
-                expected=expected,
-                n=n,
-                lead_ids=ids,
-            )
+        evidence = (
+            f"{rep}: {k} of {n} sales ({k / n:.1%}) came within {window} of getting the "
+            f"lead; peers {peer_k} of {peer_n} ({peer_k / max(peer_n, 1):.1%}); "
+            f"p = {p:.2g} (corrected for {len(reps)} reps)"
         )
+        flags.append(_flag("fast_conversion", rep, evidence, p, k, expected, n, ids))
     return flags
 
 
@@ -506,35 +519,21 @@ def _cycling(
         n, k = claims[rep], len(cycles[rep])
         peer_n = sum(claims[r] for r in reps if r != rep)
         peer_k = sum(len(cycles[r]) for r in reps if r != rep)
-        share = (peer_k + 0.5) / (peer_n + 1.0)
-        expected = share * n
-        if k < settings.min_count or _odds_ratio(k, expected, n) < settings.min_odds_ratio:
-            continue
-        p = min(1.0, _tail(k, n, share) * len(reps))
-        if p >= settings.alpha:
+        expected = _peer_share(peer_k, peer_n) * n
+        p = _excess(k, n, expected, len(reps), settings)
+        if p is None:
             continue
         ids = tuple(dict.fromkeys(cycles[rep]))
         again = k - len(ids)
         reasons_text = ", ".join(f"{r} {c}" for r, c in sorted(why[rep].items()))
-        flags.append(
-            Anomaly(
-                kind="claim_return_cycling",
-                check="claim_return_cycling",
-                rep_id=rep,
-                evidence=(
-                    f"{rep}: {k} of {n} claims ({k / n:.1%}) ended in a release by the same rep "
-                    f"({reasons_text}) on {len(ids)} leads"
-                    + (f", {again} of them re-claims of a lead already returned" if again else "")
-                    + f"; peers {peer_k} of {peer_n} ({peer_k / max(peer_n, 1):.1%}); "
-                    f"p = {p:.2g} (corrected for {len(reps)} reps)"
-                ),
-                p_value=p,
-                observed=float(k),
-                expected=expected,
-                n=n,
-                lead_ids=ids,
-            )
+        evidence = (
+            f"{rep}: {k} of {n} claims ({k / n:.1%}) ended in a release by the same rep "
+            f"({reasons_text}) on {len(ids)} leads"
+            + (f", {again} of them re-claims of a lead already returned" if again else "")
+            + f"; peers {peer_k} of {peer_n} ({peer_k / max(peer_n, 1):.1%}); "
+            f"p = {p:.2g} (corrected for {len(reps)} reps)"
         )
+        flags.append(_flag("claim_return_cycling", rep, evidence, p, k, expected, n, ids))
     return flags
 
 
