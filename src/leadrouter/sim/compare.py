@@ -94,21 +94,24 @@ Progress = Callable[[int, int], None]
 """`progress(done, total)`: called as (policy, seed) runs finish."""
 
 
-def _first_touches(run: SimRun) -> dict[str, tuple[str, Any, bool]]:
-    found: dict[str, tuple[str, Any, bool]] = {}
+FirstTouches = dict[str, tuple[str, float, bool]]
+"""Each touched lead's first touch: (rep, minutes from the lead's arrival, reached)."""
+
+
+def _first_touches(run: SimRun) -> FirstTouches:
+    """Every touched lead's first touch, read from the run's ledger once for all the tables."""
+    arrived = {lead.id: lead.arrived_at for lead in run.leads}
+    found: FirstTouches = {}
     for event in run.ledger.events():
         if isinstance(event, Touched) and event.lead_id not in found:
-            found[event.lead_id] = (event.rep_id, event.at, event.reached)
+            minutes = (event.at - arrived[event.lead_id]).total_seconds() / 60.0
+            found[event.lead_id] = (event.rep_id, minutes, event.reached)
     return found
 
 
-def _speeds(run: SimRun, first: Mapping[str, tuple[str, Any, bool]]) -> np.ndarray[Any, Any]:
+def _speeds(first: FirstTouches) -> np.ndarray[Any, Any]:
     """Minutes from arrival to first touch, one per touched lead."""
-    arrived = {lead.id: lead.arrived_at for lead in run.leads}
-    return np.array(
-        [(at - arrived[lead_id]).total_seconds() / 60.0 for lead_id, (_, at, _) in first.items()],
-        dtype=float,
-    )
+    return np.array([minutes for _, minutes, _ in first.values()], dtype=float)
 
 
 def _gini(values: np.ndarray[Any, Any]) -> float:
@@ -141,6 +144,16 @@ def metrics(
     without it). `extrapolated_share`: the share of receipts whose (rep, lead segment) pair is not
     in `seen_pairs` (the pairs the history holds; NaN when not given).
     """
+    return _metrics(run, sla, behaviour, seen_pairs, _first_touches(run))
+
+
+def _metrics(
+    run: SimRun,
+    sla: timedelta,
+    behaviour: Behaviour | None,
+    seen_pairs: Iterable[tuple[str, str]] | None,
+    first: FirstTouches,
+) -> dict[str, float]:
     leads = run.leads
     n = len(leads)
     by_id = {lead.id: lead for lead in leads}
@@ -163,8 +176,7 @@ def metrics(
                 unseen += 1
         elif isinstance(event, Tagged) and event.valid:
             valid.add(event.lead_id)
-    first = _first_touches(run)
-    speeds = _speeds(run, first)
+    speeds = _speeds(first)
     limit = sla.total_seconds() / 60.0
     within = int((speeds <= limit).sum()) if len(speeds) else 0
     loads = np.array(list(receipts.values()), dtype=float)
@@ -201,9 +213,12 @@ def metrics(
 def per_rep(run: SimRun, sla: timedelta = timedelta(hours=1)) -> pd.DataFrame:
     """One row per rep on the roster (index `rep_id`), columns `PER_REP_COLUMNS`: leads
     received, first touches made, of them reached, sales, revenue, and median minutes from
-    arrival to their first touches."""
+    arrival to their first touches. (`sla` is accepted for symmetry with `metrics`.)"""
     del sla
-    arrived = {lead.id: lead.arrived_at for lead in run.leads}
+    return _per_rep(run, _first_touches(run))
+
+
+def _per_rep(run: SimRun, first: FirstTouches) -> pd.DataFrame:
     rows: dict[str, dict[str, float]] = {
         rep.id: {name: 0.0 for name in PER_REP_COLUMNS} for rep in run.reps
     }
@@ -215,10 +230,10 @@ def per_rep(run: SimRun, sla: timedelta = timedelta(hours=1)) -> pd.DataFrame:
         elif isinstance(event, Converted):
             rows[event.rep_id]["converted"] += 1
             rows[event.rep_id]["revenue"] += event.amount
-    for lead_id, (rep, at, reached) in _first_touches(run).items():
+    for rep, minutes, reached in first.values():
         rows[rep]["touched"] += 1
         rows[rep]["reached"] += int(reached)
-        speeds.setdefault(rep, []).append((at - arrived[lead_id]).total_seconds() / 60.0)
+        speeds.setdefault(rep, []).append(minutes)
     for rep, values in speeds.items():
         rows[rep]["speed_median"] = float(np.median(values)) if values else math.nan
     frame = pd.DataFrame.from_dict(rows, orient="index", columns=list(PER_REP_COLUMNS))
@@ -369,11 +384,12 @@ class _Job:
         out = _Outcome([], {}, {})
         for name, policy in self.policies.items():
             run = simulate(self.history, policy, model, seed=seed, **self.engine)
+            first = _first_touches(run)
             out.rows.append(
-                {"policy": name, "seed": seed, **metrics(run, self.sla, model, self.seen)}
+                {"policy": name, "seed": seed, **_metrics(run, self.sla, model, self.seen, first)}
             )
-            out.tables[name] = per_rep(run, self.sla)
-            out.speeds[name] = _speeds(run, _first_touches(run))
+            out.tables[name] = _per_rep(run, first)
+            out.speeds[name] = _speeds(first)
             if done is not None:
                 done()
         return out
