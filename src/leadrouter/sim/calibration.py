@@ -191,6 +191,7 @@ def calibrate(
     split. `seeds` replicates (at least 2). With `warn`, a failed verdict warns
     (CalibrationWarning). `engine`: keyword arguments for `simulate` (as in `compare`).
     """
+    from leadrouter.sim.compare import replicate
     from leadrouter.sim.engine import default_behaviour, simulate
     from leadrouter.sim.history import History as HistoryType
 
@@ -246,22 +247,28 @@ def calibrate(
     splits = [("fit", early if len(late) else frame, behaviour)]
     if len(late):
         splits.append(("held out", late, held_model))
-    rows: list[dict[str, Any]] = []
-    for name, part, model in splits:
-        ids = set(part["lead_id"])
-        observed = _observed(part)
-        sims: dict[str, list[float]] = {"conversion_rate": [], "contact_rate": []}
+    # one run per (model, replicate) serves every split checked with that model: a given model
+    # checks both splits on the same runs
+    sims: dict[str, dict[str, list[float]]] = {
+        name: {"conversion_rate": [], "contact_rate": []} for name, _, _ in splits
+    }
+    for model in {id(model): model for _, _, model in splits}.values():
+        parts = [(name, set(part["lead_id"])) for name, part, used in splits if used is model]
         for seed in range(seeds):
-            drawn = model.replicate(seed) if hasattr(model, "replicate") else model
-            run = simulate(history, policy, drawn, seed=seed, **dict(engine or {}))
-            for metric, rate in _simulated(run.ledger.events(), ids).items():
-                sims[metric].append(rate)
+            run = simulate(history, policy, replicate(model, seed), seed=seed, **dict(engine or {}))
+            events = run.ledger.events()
+            for name, ids in parts:
+                for metric, rate in _simulated(events, ids).items():
+                    sims[name][metric].append(rate)
+    rows: list[dict[str, Any]] = []
+    for name, part, _ in splits:
+        observed = _observed(part)
         for metric, value in observed.items():
             if value is None:
                 continue
             if metric == "conversion_rate" and not frame["converted"].astype(bool).any():
                 continue
-            mean, lo, hi = _interval(np.array(sims[metric]), level, len(part))
+            mean, lo, hi = _interval(np.array(sims[name][metric]), level, len(part))
             rows.append(
                 {
                     "split": name,
