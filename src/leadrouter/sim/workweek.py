@@ -103,12 +103,15 @@ class WorkClock:
         ends one working day is the next day's opening (where work resumes)."""
         day = np.searchsorted(self.after, work, side="right")
         if (day >= len(self.after)).any():
-            raise ConfigError(
-                f"the working-hours calendar ({len(self.after)} days from {self.start}) ends "
-                "before the work does: a rep's backlog runs past it"
-            )
+            raise self._past_the_end()
         result: np.ndarray[Any, Any] = day * 1440.0 + self.opens[day] + (work - self.before[day])
         return result
+
+    def _past_the_end(self) -> ConfigError:
+        return ConfigError(
+            f"the working-hours calendar ({len(self.after)} days from {self.start}) ends "
+            "before the work does: a rep's backlog runs past it"
+        )
 
     def minute_of(self, at: datetime) -> float:
         """`at` as local wall-clock minutes since the start's midnight."""
@@ -133,7 +136,7 @@ class WorkClock:
         (`wall` for one amount)."""
         day = bisect_right(self._after, work)
         if day >= len(self._after):
-            self.wall(np.array([work]))  # raises the calendar error
+            raise self._past_the_end()
         opens, _, before = self._day[day]
         return self.instant(day * 1440.0 + opens + (work - before))
 
