@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import leadrouter as lr
 from leadrouter.errors import BehaviourNeededError, ConfigError
 from leadrouter.sim import Comparison, History, compare, synthetic
-from leadrouter.sim.compare import METRICS, PER_REP_COLUMNS, _gini
+from leadrouter.sim.metrics import METRICS, PER_REP_COLUMNS, _gini
 
 SUFFIXES = ("", "_lo", "_hi", "_diff", "_diff_lo", "_diff_hi")
 

@@ -65,6 +65,7 @@ from leadrouter.ledger import Ledger
 from leadrouter.model import Lead, Rep
 from leadrouter.router import Router
 from leadrouter.sim.behaviour import Behaviour
+from leadrouter.sim.metrics import metrics, per_rep
 from leadrouter.sim.workweek import WorkClock
 from leadrouter.strategies.base import Strategy
 
@@ -212,16 +213,12 @@ class SimRun:
         sla: timedelta = timedelta(hours=1),
         seen_pairs: Iterable[tuple[str, str]] | None = None,
     ) -> dict[str, float]:
-        """The run's metrics (see `leadrouter.sim.compare.metrics`); `extrapolated_share` needs
-        the history's (rep, segment) pairs (`leadrouter.sim.compare.seen_pairs(history)`)."""
-        from leadrouter.sim.compare import metrics
-
+        """The run's metrics (see `leadrouter.sim.metrics.metrics`); `extrapolated_share` needs
+        the history's (rep, segment) pairs (`leadrouter.sim.metrics.seen_pairs(history)`)."""
         return metrics(self, sla, self.behaviour, seen_pairs)
 
     def per_rep(self, sla: timedelta = timedelta(hours=1)) -> pd.DataFrame:
-        """One row per rep (see `leadrouter.sim.compare.per_rep`)."""
-        from leadrouter.sim.compare import per_rep
-
+        """One row per rep (see `leadrouter.sim.metrics.per_rep`)."""
         return per_rep(self, sla)
 
 

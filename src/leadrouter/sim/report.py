@@ -44,7 +44,8 @@ import attrs
 import numpy as np
 
 from leadrouter.errors import ConfigError
-from leadrouter.sim.compare import METRIC_KINDS, METRICS, Comparison
+from leadrouter.sim.compare import Comparison
+from leadrouter.sim.metrics import METRIC_KINDS, METRICS
 
 if TYPE_CHECKING:
     import pandas as pd
