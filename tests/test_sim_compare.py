@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import leadrouter as lr
 from leadrouter.errors import BehaviourNeededError, ConfigError
-from leadrouter.sim import Comparison, History, compare, synthetic
+from leadrouter.sim import Comparison, History, compare, fit_behaviour, simulate, synthetic
 from leadrouter.sim.metrics import METRICS, PER_REP_COLUMNS, _gini
 
 SUFFIXES = ("", "_lo", "_hi", "_diff", "_diff_lo", "_diff_hi")
@@ -73,7 +73,7 @@ def test_a_clearly_better_policy_shows_an_interval_that_excludes_zero(
     table = result.table()
     assert table.loc["dump", "conversion_rate_diff_hi"] < 0
     assert table.loc["dump", "wasted_diff_lo"] > 0
-    flipped = compare(history, {"dump": dump, "rotation": lr.EqualRotation()}, seeds=3).table()
+    flipped = compare(history, {"dump": dump, "rotation": lr.EqualRotation()}, seeds=6).table()
     assert flipped.loc["rotation", "conversion_rate_diff_lo"] > 0
     assert flipped.loc["dump", "conversion_rate_diff"] == 0.0
 
@@ -123,7 +123,17 @@ def test_bad_arguments_are_named_errors(history: History) -> None:
         compare(history, {"a": lr.EqualRotation()}, seeds=0)
     loaded = History.from_frame(history.to_frame())
     with pytest.raises(BehaviourNeededError):
-        compare(loaded, {"a": lr.EqualRotation()}, seeds=1)
+        simulate(loaded, lr.EqualRotation())
+
+
+def test_a_loaded_history_is_compared_under_the_model_fitted_from_it(history: History) -> None:
+    loaded = History.from_frame(history.to_frame())
+    policies = {"a": lr.EqualRotation(), "b": dump}
+    implicit = compare(loaded, policies, seeds=2, calibrate=False).table()
+    explicit = compare(
+        loaded, policies, seeds=2, calibrate=False, behaviour=fit_behaviour(loaded)
+    ).table()
+    pd.testing.assert_frame_equal(implicit, explicit)
 
 
 @given(st.lists(st.integers(min_value=0, max_value=1000), min_size=1, max_size=30), st.randoms())

@@ -1,16 +1,16 @@
 """Compare routing policies on one History with common random numbers and paired intervals.
 
-`compare(history, {"name": policy, ...}, seeds=10)` runs every policy once per seed. A seed is a
+`compare(history, {"name": policy, ...}, seeds=20)` runs every policy once per seed. A seed is a
 replicate: a draw of the behaviour model's parameters (for a model that can redraw itself, such as
-a fitted one: a Bayesian bootstrap of the history's leads) plus fresh outcome draws (every lead's
-row of uniforms and every rep-day uniform are keyed by the seed), shared by every policy within
-that seed, so each policy sees the same leads, the same model and the same luck (DESIGN §7).
-Levels are reported with a 95% predictive interval across replicates; differences to the baseline
-as a paired t-interval over seeds. A policy compared with itself gives exactly zero difference
-with a zero-width interval.
+a fitted one: a Bayesian bootstrap of the history's leads; two consecutive seeds share one draw)
+plus fresh outcome draws (every lead's row of uniforms and every rep-day uniform are keyed by the
+seed), shared by every policy within that seed, so each policy sees the same leads, the same model
+and the same luck (DESIGN §7). Each policy's expected outcome on this lead stream, and each paired
+difference to the baseline, is reported with a 95% interval that carries the parameter
+uncertainty and the Monte Carlo error (`leadrouter.sim.intervals`). A policy compared with itself
+gives exactly zero difference with a zero-width interval.
 
-The intervals cover the randomness of outcomes and the fitted model's parameter uncertainty; they
-exclude model misspecification (a wrong contact decay, rep effects never seen in history). Two
+The intervals cover the fitted model's parameter uncertainty; they exclude model misspecification (a wrong contact decay, rep effects never seen in history). Two
 diagnostics say how far to trust a difference: `extrapolated_share` (the share of a policy's
 assignments to rep x segment pairs the history never saw, whose conversion is extrapolated) and
 `conversion_mechanical` (the conversion a policy would get if every rep closed at the team's rate:
@@ -33,6 +33,7 @@ import pandas as pd
 
 from leadrouter.errors import ConfigError
 from leadrouter.sim.engine import Behaviour, Policy, default_behaviour, simulate
+from leadrouter.sim.intervals import expected_interval, pair_draws
 from leadrouter.sim.metrics import (
     LOWER_IS_BETTER,
     METRIC_KINDS,
@@ -81,7 +82,9 @@ class Comparison:
       when `compare` was asked not to check;
     - `replicates`: what a seed redraws (model parameters and outcomes, or outcomes only);
     - `assumption_driven`: per policy, the metrics whose values rest on an assumption rather
-      than on the history, each with why (see `caveats`).
+      than on the history, each with why (see `caveats`);
+    - `draws`: the parameter draw each seed used (seeds paired on one draw, see
+      `leadrouter.sim.intervals`), None when the model's parameters were taken as known.
     """
 
     results: pd.DataFrame = attrs.field(eq=False, repr=False)
@@ -95,32 +98,40 @@ class Comparison:
     assumption_driven: Mapping[str, Mapping[str, str]] = attrs.field(
         eq=False, repr=False, factory=dict
     )
+    draws: tuple[int, ...] | None = None
+    not_identified: Mapping[str, Mapping[str, str]] = attrs.field(
+        eq=False, repr=False, factory=dict
+    )
+    """Per policy, the metrics whose difference to the baseline the history cannot identify,
+    each with why: their `_diff`, `_diff_lo`, `_diff_hi` cells in `table()` are NaN (see
+    `_not_identified`)."""
 
     def table(self, level: float = 0.95) -> pd.DataFrame:
         """One row per policy (index = policy name, in the order given), per metric the columns
-        `<metric>`, `<metric>_lo`, `<metric>_hi` (mean across seeds and a `level` predictive
-        interval: the quantiles of the seeds' values) and `<metric>_diff`, `<metric>_diff_lo`,
-        `<metric>_diff_hi` (mean paired difference to the baseline and its t-interval)."""
-        from scipy import stats
+        `<metric>`, `<metric>_lo`, `<metric>_hi` (the expected outcome over the replicates and
+        its `level` interval) and `<metric>_diff`, `<metric>_diff_lo`, `<metric>_diff_hi` (the
+        expected paired difference to the baseline and its interval).
 
-        alpha = (1.0 - level) / 2.0
+        The estimand is the policy's expected outcome on this lead stream; the interval carries
+        the model's parameter uncertainty (told apart from outcome noise by replicates paired
+        on one parameter draw) and the Monte Carlo error, so it does not shrink to nothing as
+        seeds grow (`leadrouter.sim.intervals`)."""
         base = self.results[self.results["policy"] == self.baseline].set_index("seed")
+        draws = self.draws
         rows: dict[str, dict[str, float]] = {}
-        n = len(self.seeds)
-        t = float(stats.t.ppf(1.0 - alpha, n - 1)) if n > 1 else math.nan
         for name in self.policies:
             own = self.results[self.results["policy"] == name].set_index("seed")
             row: dict[str, float] = {}
             for metric in METRICS:
-                values = own[metric].to_numpy(dtype=float)
-                diffs = (own[metric] - base[metric]).to_numpy(dtype=float)
-                row[metric] = _nanmean(values)
-                row[f"{metric}_lo"] = _quantile(values, alpha)
-                row[f"{metric}_hi"] = _quantile(values, 1.0 - alpha)
-                mean, half = _paired(diffs, t, level)
-                row[f"{metric}_diff"] = mean
-                row[f"{metric}_diff_lo"] = mean - half
-                row[f"{metric}_diff_hi"] = mean + half
+                values = own.loc[list(self.seeds), metric].to_numpy(dtype=float)
+                diffs = values - base.loc[list(self.seeds), metric].to_numpy(dtype=float)
+                for suffix, found in (
+                    ("", expected_interval(values, draws, level)),
+                    ("_diff", expected_interval(diffs, draws, level)),
+                ):
+                    row[f"{metric}{suffix}"] = found[0]
+                    row[f"{metric}{suffix}_lo"] = found[1]
+                    row[f"{metric}{suffix}_hi"] = found[2]
             rows[name] = row
         columns = [
             f"{metric}{suffix}"
@@ -129,11 +140,13 @@ class Comparison:
         ]
         frame = pd.DataFrame.from_dict(rows, orient="index", columns=columns)
         frame.index.name = "policy"
-        return frame
+        return _blank_not_identified(frame, self.not_identified)
 
     def caveats(self) -> list[str]:
         """Plain sentences on what the results cannot show, for reports: what a replicate
-        redraws, what the intervals exclude, and each policy's assumption-driven metrics."""
+        redraws, what the intervals exclude, which differences the export cannot identify
+        (`not_identified`: "this export cannot tell these policies apart on sales", with why)
+        and each policy's assumption-driven metrics."""
         lines = [
             f"Each seed is a replicate: {self.replicates}. Intervals exclude model "
             "misspecification (a wrong contact decay, rep effects the history never showed).",
@@ -143,36 +156,20 @@ class Comparison:
             if driven:
                 why = "; ".join(sorted({part for v in driven.values() for part in v.split("; ")}))
                 lines.append(f"{name}: assumption-driven - {', '.join(driven)} (because {why}).")
+        blank: dict[tuple[str, str], list[str]] = {}
+        for name in self.policies:
+            for metric, why in self.not_identified.get(name, {}).items():
+                blank.setdefault((metric, why), []).append(name)
+        for at, why in enumerate(dict.fromkeys(why for _, why in blank), start=1):
+            metrics = [m for m, w in blank if w == why]
+            names = list(dict.fromkeys(n for (_, w), ns in blank.items() if w == why for n in ns))
+            lines.insert(
+                at,
+                f"{CANNOT_TELL[0].upper()}{CANNOT_TELL[1:]}: {why}. The differences to "
+                f"{self.baseline} in {', '.join(metrics)} of {', '.join(names)} are not "
+                "identifiable (left blank).",
+            )
         return lines
-
-
-def _nanmean(values: np.ndarray[Any, Any]) -> float:
-    kept = values[~np.isnan(values)]
-    return float(kept.mean()) if len(kept) else math.nan
-
-
-def _quantile(values: np.ndarray[Any, Any], q: float) -> float:
-    kept = values[~np.isnan(values)]
-    return float(np.quantile(kept, q)) if len(kept) else math.nan
-
-
-def _paired(diffs: np.ndarray[Any, Any], t: float, level: float = 0.95) -> tuple[float, float]:
-    """Mean of the paired differences and the half-width of its t-interval (0 when every
-    difference is equal, NaN with fewer than two usable seeds)."""
-    kept = diffs[~np.isnan(diffs)]
-    if len(kept) == 0:
-        return math.nan, math.nan
-    mean = float(kept.mean())
-    if len(kept) < 2:
-        return mean, math.nan
-    spread = float(kept.std(ddof=1))
-    if spread == 0.0:
-        return mean, 0.0
-    if len(kept) != len(diffs):
-        from scipy import stats
-
-        t = float(stats.t.ppf(1.0 - (1.0 - level) / 2.0, len(kept) - 1))
-    return mean, t * spread / math.sqrt(len(kept))
 
 
 def replicate(behaviour: Behaviour, seed: int) -> Behaviour:
@@ -205,9 +202,10 @@ class _Job:
     draws: bool
     engine: Mapping[str, Any]
 
-    def run(self, seed: int, done: Callable[[], None] | None = None) -> _Outcome:
-        """Every policy once with `seed`: the same model replicate and random numbers."""
-        model = replicate(self.behaviour, seed) if self.draws else self.behaviour
+    def run(self, seed: int, draw: int, done: Callable[[], None] | None = None) -> _Outcome:
+        """Every policy once with `seed`'s random numbers and the model's parameter draw
+        `draw`: the same model replicate and luck for every policy."""
+        model = replicate(self.behaviour, draw) if self.draws else self.behaviour
         out = _Outcome([], {}, {})
         for name, policy in self.policies.items():
             run = simulate(self.history, policy, model, seed=seed, **self.engine)
@@ -235,14 +233,14 @@ def _share(job: _Job) -> None:
     _SHARED[:] = [job]
 
 
-def _shared_seed(seed: int) -> _Outcome:
-    return _SHARED[0].run(seed)
+def _shared_seed(seed: int, draw: int) -> _Outcome:
+    return _SHARED[0].run(seed, draw)
 
 
 def compare(
     history: History,
     policies: Mapping[str, Policy],
-    seeds: int | Iterable[int] = 10,
+    seeds: int | Iterable[int] = 20,
     behaviour: Behaviour | None = None,
     baseline: str | None = None,
     sla: timedelta = timedelta(hours=1),
@@ -255,9 +253,11 @@ def compare(
 ) -> Comparison:
     """Simulate every policy on `history` once per seed, with common random numbers.
 
-    `seeds`: a count (seeds 0 … n−1) or the seeds themselves. `behaviour`: any object with the
-    `Behaviour` methods; None takes the truth of a synthetic History and raises
-    BehaviourNeededError for any other. `baseline`: the policy differences are taken to (the
+    `seeds`: a count (seeds 0 … n−1) or the seeds themselves; 20 or more give intervals whose
+    parameter spread is well estimated (two consecutive seeds share a parameter draw).
+    `behaviour`: any object with the `Behaviour` methods; None takes the exact truth of a
+    synthetic History (`history.truth.behaviour()`) and `fit_behaviour(history)` for any other,
+    as `leadrouter compare` does. `baseline`: the policy differences are taken to (the
     first by default). `processes > 1` runs seeds in parallel forked worker processes (where the
     platform can fork; elsewhere, e.g. Windows, seeds run one after another).
 
@@ -286,7 +286,7 @@ def compare(
     if processes < 1:
         raise ConfigError(f"processes must be >= 1, got {processes}")
     if behaviour is None:
-        behaviour = default_behaviour(history)
+        behaviour = default_behaviour(history, fit=True)
     verdict = None
     if calibrate:
         from leadrouter.sim.calibration import calibrate as check
@@ -305,16 +305,22 @@ def compare(
         if progress is not None:
             progress(finished, total)
 
+    pairs = pair_draws(seed_list)
     job = _Job(history, dict(policies), behaviour, sla, seen, draws, dict(engine or {}))
     if processes == 1 or len(seed_list) == 1 or "fork" not in get_all_start_methods():
-        outputs = [job.run(seed, one_done) for seed in seed_list]
+        outputs = [
+            job.run(seed, draw, one_done) for seed, draw in zip(seed_list, pairs, strict=True)
+        ]
     else:
         context = get_context("fork")
         found: dict[int, _Outcome] = {}
         with ProcessPoolExecutor(
             max_workers=processes, mp_context=context, initializer=_share, initargs=(job,)
         ) as pool:
-            futures = {pool.submit(_shared_seed, seed): seed for seed in seed_list}
+            futures = {
+                pool.submit(_shared_seed, seed, draw): seed
+                for seed, draw in zip(seed_list, pairs, strict=True)
+            }
             for future in as_completed(futures):
                 found[futures[future]] = future.result()
                 for _ in names:
@@ -339,11 +345,14 @@ def compare(
         speeds=speeds,
         calibration=verdict,
         replicates=(
-            "a Bayesian bootstrap draw of the model's parameters plus fresh outcome draws"
+            "a Bayesian bootstrap draw of the model's parameters (shared by a pair of seeds) plus "
+            "fresh outcome draws"
             if draws
             else "fresh outcome draws (the model's parameters are taken as known)"
         ),
         assumption_driven=_assumption_driven(history, policies, behaviour),
+        draws=pairs if draws else None,
+        not_identified=_not_identified(names, baseline, behaviour),
     )
 
 
@@ -356,14 +365,57 @@ _DEPENDS: Mapping[str, frozenset[str]] = {
     "max_over_mean": frozenset({"claiming"}),
     "reassignments": frozenset({"claiming"}),
     "conversion_mechanical": frozenset({"delay", "claiming", "contact", "validity", "conversion"}),
-    "conversion_rate": frozenset({"delay", "claiming", "contact", "validity", "conversion"}),
-    "revenue": frozenset({"delay", "claiming", "contact", "validity", "conversion", "amount"}),
-    "roi": frozenset({"delay", "claiming", "contact", "validity", "conversion", "amount"}),
-    "cost_per_sale": frozenset({"delay", "claiming", "contact", "validity", "conversion"}),
+    "conversion_rate": frozenset(
+        {"delay", "claiming", "contact", "validity", "conversion", "reps"}
+    ),
+    "revenue": frozenset(
+        {"delay", "claiming", "contact", "validity", "conversion", "amount", "reps"}
+    ),
+    "roi": frozenset({"delay", "claiming", "contact", "validity", "conversion", "amount", "reps"}),
+    "cost_per_sale": frozenset({"delay", "claiming", "contact", "validity", "conversion", "reps"}),
 }
-"""Which parts of the model each metric rests on (see `FittedBehaviour.assumptions`)."""
+"""Which parts of the model each metric rests on (see `FittedBehaviour.assumptions`; `reps`:
+rep effects, unknown when the owner was recorded because of the outcome)."""
 
 _CLAIMING = "how reps would claim from a pool cannot be learned from push-only history"
+
+CANNOT_TELL = "this export cannot tell these policies apart on sales"
+"""The plain words for a comparison whose sales differences are not identifiable."""
+
+_ON_SALES = tuple(metric for metric, kind in METRIC_KINDS.items() if kind == "model")
+"""The metrics that rest on the rep model (`METRIC_KINDS` "model"): conversion and money."""
+
+
+def _not_identified(
+    names: Iterable[str], baseline: str, behaviour: Behaviour
+) -> dict[str, dict[str, str]]:
+    """Per policy, the metrics whose difference to the baseline the history cannot identify.
+
+    The rule: when the model says rep effects are unknown (`rep_effects_known` False: the
+    export recorded the owner because of the outcome), every policy but the baseline has its
+    sales differences (`_ON_SALES`) not identified - with no rep told apart from another, any
+    sales difference would rest on the model's assumed contact, delays and capacity, which the
+    export cannot check, and calibration cannot replay the logged assignments."""
+    if getattr(behaviour, "rep_effects_known", True):
+        return {}
+    why = str(
+        dict(getattr(behaviour, "assumptions", {}) or {}).get(
+            "reps", "the behaviour model does not know the reps' effects"
+        )
+    )
+    return {name: dict.fromkeys(_ON_SALES, why) for name in names if name != baseline}
+
+
+def _blank_not_identified(
+    frame: pd.DataFrame, not_identified: Mapping[str, Mapping[str, str]]
+) -> pd.DataFrame:
+    """`frame` (a `table()`) with the difference cells of `not_identified` set to NaN."""
+    for name, blank in not_identified.items():
+        for metric in blank:
+            columns = [f"{metric}_diff", f"{metric}_diff_lo", f"{metric}_diff_hi"]
+            if name in frame.index and set(columns) <= set(frame.columns):
+                frame.loc[name, columns] = math.nan
+    return frame
 
 
 def _assumption_driven(
@@ -413,7 +465,8 @@ def sensitivity(
     rep effects removed (every rep closes at the team's rate), contact decaying twice as fast,
     and half as fast.
 
-    Returns a tidy frame (`frame.attrs` holds the `metric` and the number of `seeds`), one row
+    Returns a tidy frame (`frame.attrs` holds the `metric`, the number of `seeds` and
+    `not_identified`: why the metric's differences are not identifiable, "" if they are), one row
     per (scenario, policy), columns `SENSITIVITY_COLUMNS`: the
     metric's mean, its paired difference to the baseline with the 95% interval, and the
     policy's rank in that scenario (1 = highest; for `speed_to_lead_median`, `wasted`,
@@ -426,7 +479,7 @@ def sensitivity(
     if metric not in METRICS:
         raise ConfigError(f"sensitivity: unknown metric {metric!r}; one of {list(METRICS)}")
     if behaviour is None:
-        behaviour = default_behaviour(history)
+        behaviour = default_behaviour(history, fit=True)
     vary = getattr(behaviour, "varied", None)
     if vary is None:
         raise ConfigError(
@@ -472,5 +525,6 @@ def sensitivity(
                 }
             )
     frame = pd.DataFrame(rows, columns=list(SENSITIVITY_COLUMNS))
-    frame.attrs.update(metric=metric, seeds=len(seed_list))
+    blank = {why for row in result.not_identified.values() for m, why in row.items() if m == metric}
+    frame.attrs.update(metric=metric, seeds=len(seed_list), not_identified="; ".join(sorted(blank)))
     return frame

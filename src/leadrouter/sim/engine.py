@@ -39,7 +39,6 @@ import heapq
 import itertools
 import math
 import os
-import weakref
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -170,29 +169,23 @@ def rep_day_uniform(seed: int, rep_id: str, day: str) -> float:
     return float(rep_day_uniforms(seed, (rep_id,), day)[0])
 
 
-def default_behaviour(history: History) -> Behaviour:
-    """The true behaviour of a synthetic History; a named error for any other History."""
+def default_behaviour(history: History, fit: bool = False) -> Behaviour:
+    """The model to use when none is given: the exact generating process of a synthetic History
+    (`history.truth.behaviour()`); for any other History, with `fit`, the model
+    `fit_behaviour(history)` learns from it, and without, a named error (a single run should
+    say which model it runs)."""
     truth = history.truth
-    if truth is None:
-        raise BehaviourNeededError(
-            f"{history!r} has no known truth (it was loaded, not generated): pass behaviour= a "
-            "model fitted from it or given by you (see leadrouter.sim.behaviour)"
-        )
-    cached = _TRUE_BEHAVIOUR.get(id(truth))
-    if cached is not None and cached[0]() is truth:
-        return cached[1]
-    from leadrouter.sim.behaviour import GivenBehaviour
+    if truth is not None:
+        return truth.behaviour()
+    if fit:
+        from leadrouter.sim.behaviour import fit_behaviour
 
-    found: Behaviour = GivenBehaviour.from_truth(truth)
-    if len(_TRUE_BEHAVIOUR) >= 16:
-        _TRUE_BEHAVIOUR.clear()
-    _TRUE_BEHAVIOUR[id(truth)] = (weakref.ref(truth), found)
-    return found
-
-
-_TRUE_BEHAVIOUR: dict[int, tuple[weakref.ref[Any], Behaviour]] = {}
-"""default_behaviour's answers by truth (both are immutable; deriving one takes ~0.5 s), checked
-through a weak reference so a new truth at a reused address never sees a stale entry."""
+        return fit_behaviour(history)
+    raise BehaviourNeededError(
+        f"{history!r} has no known truth (it was loaded, not generated): pass behaviour= a "
+        "model fitted from it (fit_behaviour(history)) or given by you (see "
+        "leadrouter.sim.behaviour)"
+    )
 
 
 @attrs.frozen

@@ -57,7 +57,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
@@ -68,6 +68,9 @@ from leadrouter.errors import ConfigError
 from leadrouter.model import Rep, zone
 from leadrouter.sim.history import COLUMNS, History
 from leadrouter.sim.workweek import WorkClock
+
+if TYPE_CHECKING:
+    from leadrouter.sim.truth import TrueBehaviour
 
 __all__ = [
     "HOURLY",
@@ -253,6 +256,14 @@ class SyntheticTruth:
     per_lead: pd.DataFrame = attrs.field(
         factory=pd.DataFrame, eq=False, hash=False, repr=False, kw_only=True
     )
+
+    def behaviour(self) -> TrueBehaviour:
+        """The exact process the History was generated with, as a Behaviour for the simulator:
+        per-lead intent and validity, product and source effects, rep skill, capacity, pick-up
+        lag, neglect, contact decay and amounts (`leadrouter.sim.truth.TrueBehaviour`)."""
+        from leadrouter.sim.truth import TrueBehaviour
+
+        return TrueBehaviour(self)
 
     def rep(self, rep_id: str) -> RepTruth:
         """The generated rep with this id."""
