@@ -27,8 +27,8 @@ make a plausible team, not findings; change them with the keyword arguments):
   1.0-2.0, so the slowest reps just keep up on an average day and fall behind on busy ones), a
   pick-up lag (mean 5-60 working minutes), a neglect rate (2-10% of their leads are never
   touched), and a skill: a rep effect (normal, sd 0.35 on the log-odds of closing) plus a rep x
-  segment effect (sd 0.30) - odds of closing differ about threefold between the best and the
-  worst rep (*assumption*).
+  segment effect (sd 0.30; both set by `rep_spread`) - odds of closing differ about threefold
+  between the best and the worst rep (*assumption*).
 - **Logged assignment** is equal rotation in order of arrival, seconds after the lead arrives;
   every rep sees every kind of lead, as in a team that rotates.
 - **First touch** comes when the rep gets to the lead: each rep works their leads in order, one
@@ -328,6 +328,7 @@ def synthetic(
     weekly: Sequence[float] = WEEKLY,
     work_hours: Sequence[tuple[int, int] | None] = WORK_HOURS,
     capacity: tuple[float, float] = (1.0, 2.0),
+    rep_spread: tuple[float, float] = (0.35, 0.30),
 ) -> History:
     """A realistic team history of `n_leads` leads and `n_reps` reps over `days` days.
 
@@ -335,8 +336,10 @@ def synthetic(
     docs/analyst/data.md): arrivals by hour (`hourly`) and weekday (`weekly`), `sources` with
     their lead costs and valid rates, `products` with close rates and prices, `segments`,
     `regions`, reps' `work_hours`, each rep's daily `capacity` (a multiple of the average daily
-    leads per rep, drawn uniformly from the range) and the `contact` decay with first-touch delay.
-    Assignments are logged as equal rotation. Deterministic for a `seed`.
+    leads per rep, drawn uniformly from the range), how much reps differ in closing (`rep_spread`:
+    the standard deviations of the rep effect and of the rep x segment effects on the log-odds)
+    and the `contact` decay with first-touch delay. Assignments are logged as equal rotation.
+    Deterministic for a `seed`.
 
     Returns a History whose `truth` holds every generating parameter and, per lead, the true
     chances (`truth.per_lead`); `to_csv()` writes it as an export.
@@ -353,6 +356,11 @@ def synthetic(
     low, high = capacity
     if not 0 < low <= high:
         raise ConfigError(f"synthetic: capacity must be a range (low, high) > 0, got {capacity}")
+    rep_sd, pair_sd = rep_spread
+    if not (rep_sd >= 0 and pair_sd >= 0):
+        raise ConfigError(
+            f"synthetic: rep_spread must be two standard deviations >= 0, got {rep_spread}"
+        )
     zone(tz)
     sources, products = tuple(sources), tuple(products)
     rng = np.random.default_rng(seed)
@@ -396,8 +404,8 @@ def synthetic(
             capacity=float(demand * rng.uniform(low, high)),
             pickup=float(rng.uniform(5.0, 60.0)),
             neglect=float(rng.uniform(0.02, 0.10)),
-            effect=float(rng.normal(0.0, 0.35)),
-            segment_effects={name: float(rng.normal(0.0, 0.30)) for name in segment_names},
+            effect=float(rng.normal(0.0, rep_sd)),
+            segment_effects={name: float(rng.normal(0.0, pair_sd)) for name in segment_names},
         )
         for rep_id in rep_ids
     )
