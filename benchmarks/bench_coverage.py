@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         processes=args.processes,
         progress=progress,
     )
+    rows.to_json(args.json.with_suffix(".rows.json"), orient="records")
     summary = summarise(rows)
     summary["aim"] = summary.apply(_mark, axis=1)
     overall = summarise(rows.assign(all="all"), by=("all", "kind"))

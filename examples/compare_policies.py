@@ -4,11 +4,11 @@ Run it with ``python examples/compare_policies.py``. It is the analyst's path en
 Python (``leadrouter compare`` does the same from the command line, with a report): load an
 export (the GBK file with Chinese headers), fit how the reps behave, check that the model
 reproduces the history (the calibration verdict, printed first), then replay the same leads
-through three policies with the same random numbers and print each metric with its 95% range
-across seeds and the paired difference to equal rotation.
+through three policies with the same random numbers and print each metric's expected value with
+its 95% interval and the paired difference to equal rotation.
 
-Read the differences with the caveats of docs/analyst/limits.md: intervals cover the randomness
-of outcomes and the fitted parameters, not errors in the model's form; conversion differences
+Read the differences with the caveats of docs/analyst/limits.md: intervals cover the fitted
+parameters' uncertainty, not errors in the model's form; conversion differences
 rest on the fitted rep model while speed, load and fairness differences are mechanical
 (``conversion_mechanical_diff`` is the part of a conversion difference that speed and contact
 alone explain).
@@ -29,7 +29,7 @@ METRICS = ["conversion_rate", "speed_to_lead_median", "coverage", "wasted", "gin
 DIFFS = ["conversion_rate_diff", "conversion_rate_diff_lo", "conversion_rate_diff_hi"]
 
 
-def main(seeds: int = 4) -> pd.DataFrame:
+def main(seeds: int = 20) -> pd.DataFrame:
     """Load, fit, compare; print and return the comparison table."""
     history = load_export(SAMPLE, tz="Asia/Shanghai")
     behaviour = fit_behaviour(history)

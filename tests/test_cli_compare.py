@@ -72,7 +72,7 @@ def test_compare_an_export_prints_verdict_then_table_and_writes_the_report(
             "equal-rotation",
             "performance-weighted",
             "--seeds",
-            "2",
+            "4",
             "--out",
             str(out),
         ],
@@ -81,7 +81,7 @@ def test_compare_an_export_prints_verdict_then_table_and_writes_the_report(
     assert code == 0, stderr
     assert stdout.index("Calibration") < stdout.index("Levels") < stdout.index("Difference to")
     assert "equal-rotation" in stdout and "performance-weighted" in stdout
-    assert "simulating" in stderr and "4/4" in stderr
+    assert "simulating" in stderr and "8/8" in stderr
     assert f"Report: {out / 'report.html'}" in stdout
     for name in ("report.html", "report.md", "chart-differences.png"):
         assert (out / name).is_file()
@@ -90,7 +90,7 @@ def test_compare_an_export_prints_verdict_then_table_and_writes_the_report(
     assert "Difference to equal-rotation" in html
     # the sensitivity check runs by default, after the table, and lands in the report
     assert stdout.index("Difference to") < stdout.index("Sensitivity:")
-    assert "sensitivity" in stderr and "16/16" in stderr
+    assert "sensitivity" in stderr and "24/24" in stderr
     assert "Does the ranking hinge on an assumption?" in html
 
 
@@ -108,7 +108,7 @@ def test_playbooks_by_path_and_by_pattern_are_named_by_their_stem(
             "--baseline",
             "equal-rotation",
             "--seeds",
-            "2",
+            "4",
             "--processes",
             "1",
             "--sensitivity-seeds",
@@ -138,7 +138,7 @@ def test_a_playbook_that_cannot_run_on_the_history_is_skipped_loudly(
             "equal-rotation",
             str(PLAYBOOKS / "quota-month.toml"),
             "--seeds",
-            "2",
+            "4",
             "--processes",
             "1",
             "--out",
@@ -171,7 +171,7 @@ def test_a_roster_file_gives_the_reps_what_a_playbook_needs(
             "--roster",
             str(roster),
             "--seeds",
-            "2",
+            "4",
             "--processes",
             "1",
             "--out",
@@ -190,7 +190,7 @@ def test_demo_writes_the_export_reads_it_back_and_compares_all_eight(
 ) -> None:
     out = tmp_path / "demo-report"
     code, stdout, stderr = run(
-        ["compare", "--demo", "--out", str(out), "--seeds", "2", *SMALL_DEMO], capsys
+        ["compare", "--demo", "--out", str(out), "--seeds", "4", *SMALL_DEMO], capsys
     )
     assert code == 0, stderr
     export = out / "demo-export.csv"
@@ -198,7 +198,7 @@ def test_demo_writes_the_export_reads_it_back_and_compares_all_eight(
     assert f"{export}: 300 loaded" in stderr  # read back with load_export, as a user would
     for name in DEMO_POLICIES:
         assert name in stdout
-    assert "16/16" in stderr
+    assert "32/32" in stderr
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "illustrative quotas" in html and "illustrative tiers" in html
     assert html.index('id="calibration"') < html.index('id="comparison"')
@@ -265,7 +265,7 @@ def test_demo_factories_give_illustrative_quotas_and_tiers(small: History) -> No
         (["compare", "missing.csv", "--out", "r"], r"missing\.csv: no such file"),
         (["compare", "--out", "r"], r"give an export file .* or --demo"),
         (["compare", "EXPORT", "--demo", "--out", "r"], r"not both"),
-        (["compare", "EXPORT", "--seeds", "1", "--out", "r"], r"at least 2 seeds"),
+        (["compare", "EXPORT", "--seeds", "3", "--out", "r"], r"at least 4 seeds"),
         (["compare", "EXPORT"], r"--out DIR is needed"),
         (["compare", "EXPORT", "--columns", "rep=Owner", "--out", "r"], r"'rep' is not a field"),
         (["compare", "EXPORT", "--columns", "rep_id", "--out", "r"], r"write FIELD=HEADER"),
@@ -354,7 +354,7 @@ def test_columns_maps_an_unknown_header_to_a_field(
             "--policies",
             "equal-rotation",
             "--seeds",
-            "2",
+            "4",
             "--processes",
             "1",
             "--out",

@@ -14,7 +14,7 @@ def test_compare_example_runs_and_baseline_difference_is_zero(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     module = runpy.run_path(str(ROOT / "examples" / "compare_policies.py"))
-    table = module["main"](seeds=2)
+    table = module["main"](seeds=4)
     assert list(table.index) == ["equal rotation", "performance", "utilization"]
     assert table.loc["equal rotation", "conversion_rate_diff"] == 0.0
     for policy in table.index:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 
+import attrs
 import numpy as np
 import pytest
 from hypothesis import given
@@ -20,6 +21,7 @@ from leadrouter.sim import (
     fit_behaviour,
     synthetic,
 )
+from leadrouter.sim.behaviour import _PRODUCT_COLUMNS
 
 LEAD = Lead("L1", datetime(2026, 1, 5, 9, tzinfo=UTC), source="search", segment="retail")
 
@@ -91,6 +93,24 @@ def test_lookups_fall_back_pair_segment_default() -> None:
     assert model.capacity("r1") == 7.0 and model.capacity("r2") == 9.0
 
 
+def test_a_product_factor_multiplies_the_rate_it_falls_back_to() -> None:
+    model = GivenBehaviour(
+        conversion={"r1": {"retail": 0.2}},
+        segment_conversion={"retail": 0.1},
+        product_conversion={"basic": 1.5, "enterprise": 0.25, "bundle": 20.0},
+    )
+
+    def lead(product: str) -> Lead:
+        return Lead("L4", LEAD.arrived_at, segment="retail", product=product)
+
+    assert model.p_convert("r1", lead("basic")) == pytest.approx(0.3)
+    assert model.p_convert("r1", lead("enterprise")) == pytest.approx(0.05)
+    assert model.p_convert("r1", lead("other")) == pytest.approx(0.2)  # not listed: factor 1
+    assert model.p_convert("r2", lead("basic")) == pytest.approx(0.15)
+    assert model.p_convert_team(lead("enterprise")) == pytest.approx(0.025)
+    assert model.p_convert("r1", lead("bundle")) == 1.0  # capped
+
+
 @given(u1=st.floats(0.0, 1.0), u2=st.floats(0.0, 1.0))
 def test_amount_positive_and_monotone_in_u(u1: float, u2: float) -> None:
     model = GivenBehaviour(amount_median={"pro": 12000.0})
@@ -140,6 +160,7 @@ def test_from_truth_reproduces_generating_figures(
         {"default_capacity": 0.0},
         {"conversion": {"r": {"retail": 1.5}}},
         {"valid_rate": {"search": -0.1}},
+        {"product_conversion": {"basic": -0.5}},
     ],
 )
 def test_bad_numbers_are_named_errors(kwargs: dict[str, object]) -> None:
@@ -192,12 +213,12 @@ def test_fit_recovers_overall_conversion_and_contact_decay(
     assert abs(fitted.invalid_contact - truth_behaviour.invalid_contact) < 0.15
 
 
-def test_capacity_is_a_lower_bound_near_the_truth(
-    history: History, fitted: FittedBehaviour
-) -> None:
+def test_capacity_is_near_the_truth(history: History, fitted: FittedBehaviour) -> None:
     assert history.truth is not None
+    # the truth is per 540 working minutes, the fit per the work week's mean day
+    per_full_day = 540.0 / fitted.numbers.workday_minutes
     for rep in history.truth.reps:
-        assert 0.4 * rep.capacity < fitted.capacity(rep.id) < 1.15 * rep.capacity
+        assert abs(math.log(fitted.capacity(rep.id) * per_full_day / rep.capacity)) < 0.15
 
 
 def test_strong_rep_above_weak_rep() -> None:
@@ -297,3 +318,72 @@ def test_export_without_contact_outcomes_still_reproduces_the_sales_rate(
     )
     observed = frame["converted"].mean()
     assert abs(model_rate - observed) < 0.3 * observed
+
+
+# ---------------------------------------------------------------------- conversion by product
+
+
+def test_fitted_product_factors_track_the_truth(history: History, fitted: FittedBehaviour) -> None:
+    """synthetic()'s close rates fall from basic (35%) to pro (25%) to enterprise (12%): the
+    fitted factors keep that order, and per product the model expects about the sales the
+    history had among its reached valid leads."""
+    assert history.truth is not None
+    truth = {p.name: p.close_rate for p in history.truth.products}
+    assert truth["basic"] > truth["pro"] > truth["enterprise"]
+    products = fitted.products
+    assert products is not None
+    assert list(products.columns) == list(_PRODUCT_COLUMNS)
+    factor = dict(zip(products["product"], products["factor"], strict=True))
+    assert factor == dict(fitted.numbers.product_conversion)
+    assert factor["basic"] > factor["pro"] > factor["enterprise"]
+    # factors are relative to the average lead at risk (mean 1), so rates keep their meaning
+    mean = (products["reached_valid"] * products["factor"]).sum() / products["reached_valid"].sum()
+    assert mean == pytest.approx(1.0)
+    # the same rep and segment close a basic lead more often than an enterprise one
+    base = Lead("L5", LEAD.arrived_at, segment="retail")
+    rates = {
+        name: fitted.p_convert("rep01", attrs.evolve(base, product=name))
+        for name in ("basic", "pro", "enterprise")
+    }
+    assert rates["basic"] > rates["pro"] > rates["enterprise"]
+    # per product, expected sales among reached valid leads match the history's
+    frame = history.to_frame()
+    at_risk = frame[frame["reached"].fillna(False) & frame["valid"].fillna(False)]
+    leads = {lead.id: lead for lead in history.leads}
+    for name, group in at_risk.groupby("product"):
+        expected = sum(
+            fitted.p_convert(rep, leads[lead_id])
+            for lead_id, rep in zip(group["lead_id"], group["rep_id"], strict=True)
+        )
+        observed = int(group["converted"].sum())
+        assert abs(observed - expected) < 3 * math.sqrt(expected) + 2, name
+    assert "conversion by product" in fitted.summary()
+    assert "median sale amount by product" in fitted.summary()
+
+
+def test_amounts_per_product_match_the_history(history: History, fitted: FittedBehaviour) -> None:
+    frame = history.to_frame()
+    sold = frame[frame["converted"] & (frame["amount"] > 0)]
+    for name, group in sold.groupby("product"):
+        median = float(group["amount"].median())
+        assert fitted.numbers.amount_median[name] == pytest.approx(median)
+        lead = Lead("L6", LEAD.arrived_at, product=str(name))
+        assert fitted.amount("rep01", lead, 0.5) == pytest.approx(median)
+
+
+def test_a_replicate_redraws_product_factors_and_amounts(fitted: FittedBehaviour) -> None:
+    one, again, other = fitted.replicate(1), fitted.replicate(1), fitted.replicate(2)
+    assert one.numbers.product_conversion == again.numbers.product_conversion
+    assert one.numbers.product_conversion != other.numbers.product_conversion
+    assert one.numbers.amount_median == again.numbers.amount_median
+    assert one.numbers.amount_median != fitted.numbers.amount_median
+    assert set(one.numbers.product_conversion) == set(fitted.numbers.product_conversion)
+
+
+def test_one_product_means_no_product_factor(history: History) -> None:
+    frame = history.to_frame().iloc[:1500]
+    frame["product"] = "basic"
+    single = fit_behaviour(History(frame, tz=history.tz, roster=history.roster))
+    assert single.products is None
+    assert single.numbers.product_conversion == {}
+    assert "conversion by product" not in single.summary()

@@ -7,6 +7,7 @@ model's replicates redraw its parameters by a Bayesian bootstrap of the leads.
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import attrs
@@ -21,12 +22,19 @@ from leadrouter.sim import (
     FittedBehaviour,
     GivenBehaviour,
     History,
+    Product,
     calibrate,
     compare,
     fit_behaviour,
     synthetic,
 )
-from leadrouter.sim.calibration import CHECK_COLUMNS, replay_policy
+from leadrouter.sim.calibration import (
+    BY_PRODUCT,
+    CHECK_COLUMNS,
+    REVENUE,
+    fmt_check,
+    replay_policy,
+)
 from leadrouter.sim.engine import simulate
 
 
@@ -50,10 +58,21 @@ def test_a_model_fitted_on_data_from_a_known_model_passes(verdict: Calibration) 
     assert verdict.passed
     assert list(verdict.checks.columns) == list(CHECK_COLUMNS)
     assert set(verdict.checks["split"]) == {"fit", "held out"}
-    assert set(verdict.checks["metric"]) == {"conversion_rate", "contact_rate"}
-    assert verdict.checks["passed"].all()
-    assert (verdict.checks["lo"] <= verdict.checks["predicted"]).all()
-    assert (verdict.checks["predicted"] <= verdict.checks["hi"]).all()
+    assert set(verdict.checks["metric"]) == {
+        "conversion_rate",
+        "contact_rate",
+        "revenue_per_lead",
+        "conversion_rate[basic]",
+        "conversion_rate[pro]",
+        "conversion_rate[enterprise]",
+    }
+    checked = verdict.checks[verdict.checks["status"] != "not checkable"]
+    assert (checked["status"] == "pass").all() and checked["passed"].all()
+    assert (checked["lo"] <= checked["predicted"]).all()
+    assert (checked["predicted"] <= checked["hi"]).all()
+    # a product with too few leads in a split is listed, with why, not silently dropped
+    unchecked = verdict.checks[verdict.checks["status"] == "not checkable"]
+    assert (unchecked["note"].str.contains("leads of")).all()
     assert verdict.split_at is not None
     assert "refitted on the earlier 70%" in verdict.model
     assert verdict.summary().startswith("Calibration: PASS")
@@ -139,9 +158,14 @@ def test_a_replicate_redraws_parameters_deterministically(fitted: FittedBehaviou
     assert one.contact_coef == again.contact_coef
     assert one.numbers.conversion != other.numbers.conversion
     assert one.contact_coef != fitted.contact_coef
-    # what a replicate keeps fixed
-    assert one.numbers.capacity_per_day == fitted.numbers.capacity_per_day
-    assert one.pickup_delays == fitted.pickup_delays
+    # capacity is redrawn from the censored fit (tests/test_sim_capacity.py); pick-up delays are
+    # resampled, the same for the same seed
+    assert one.numbers.capacity_per_day != fitted.numbers.capacity_per_day
+    assert one.pickup_delays == again.pickup_delays != fitted.pickup_delays
+    for rep, sample in one.pickup_delays.items():
+        assert set(sample) <= set(fitted.pickup_delays[rep]) and len(sample) == len(
+            fitted.pickup_delays[rep]
+        )
 
 
 def test_replicates_centre_on_the_fit_and_vary_less_where_data_is_plentiful(
@@ -230,3 +254,121 @@ def test_a_varied_model_moves_one_assumption(fitted: FittedBehaviour, history: H
     assert steep.replicate(3) is steep
     with pytest.raises(ConfigError, match="decay"):
         fitted.varied(decay=0)
+
+
+# ---------------------------------------------------------------- revenue and sales by product
+
+# two products that differ strongly in close rate and price: the shape of the demo's mismatch
+# (enterprise leads 9% of leads but 2% of sales), made plain
+LOPSIDED = (
+    Product("basic", share=0.6, close_rate=0.45, price=2000.0),
+    Product("enterprise", share=0.4, close_rate=0.05, price=40000.0),
+)
+
+
+@pytest.fixture(scope="module")
+def lopsided() -> History:
+    return synthetic(n_leads=1200, n_reps=5, days=14, seed=1, products=LOPSIDED)
+
+
+def _rows(result: Calibration, metric: str) -> pd.DataFrame:
+    return result.checks[result.checks["metric"] == metric]
+
+
+def test_revenue_is_checked_as_money_and_the_fitted_model_passes(verdict: Calibration) -> None:
+    revenue = _rows(verdict, REVENUE)
+    assert list(revenue["split"]) == ["fit", "held out"]
+    assert (revenue["status"] == "pass").all()
+    assert (revenue["observed"] > 0).all() and (revenue["lo"] < revenue["hi"]).all()
+    line = next(line for line in verdict.summary().splitlines() if REVENUE in line)
+    # money, not a percentage
+    assert re.search(r"observed\s+[\d,]+\.\d\d\s+model\s+[\d,.]+\s", line), line
+    assert re.search(r"interval [\d,.]+ to [\d,.]+, \d+ leads", line), line
+    assert fmt_check(REVENUE, 1234567.8) == "1,234,568"
+    assert fmt_check(REVENUE, 456.4) == "456.40"
+    assert fmt_check("conversion_rate", 0.059) == "5.90%"
+
+
+def test_the_true_model_passes_revenue_and_sales_by_product(history: History) -> None:
+    assert history.truth is not None
+    result = calibrate(history, history.truth.behaviour(), seeds=6)
+    assert result.verdict == "pass", result.summary()
+    checked = result.checks[result.checks["status"] != "not checkable"]
+    assert {REVENUE, "conversion_rate[basic]", "conversion_rate[pro]"} <= set(checked["metric"])
+    assert (checked["status"] == "pass").all()
+    # sales by product are checked jointly: each product's interval at 1 - 5% / products
+    products = checked[checked["metric"].str.startswith("conversion_rate[")]
+    assert (products["level"] > 0.95).all()
+
+
+def test_a_model_without_the_product_effect_fails(lopsided: History) -> None:
+    """The demo bug: conversion by rep x segment only, amounts by product - so the model sells
+    as many dear products as cheap ones and overstates revenue. Calibration must catch it."""
+    fitted = fit_behaviour(lopsided)
+    assert fitted.products is not None
+    factors = dict(zip(fitted.products["product"], fitted.products["factor"], strict=True))
+    assert factors["basic"] > 1.0 > factors["enterprise"]
+    flat = attrs.evolve(fitted.numbers, product_conversion={})
+    with pytest.warns(CalibrationWarning):
+        result = calibrate(lopsided, flat, seeds=10)
+    assert result.verdict == "fail", result.summary()
+    failed = set(result.checks[result.checks["status"] == "fail"]["metric"])
+    assert REVENUE in failed and "conversion_rate[enterprise]" in failed
+    assert any(reason.startswith("fit: revenue_per_lead observed") for reason in result.reasons)
+    # the fitted model, with its product factors, reproduces the same history
+    assert calibrate(lopsided, fitted, seeds=10).verdict == "pass"
+
+
+def test_wrong_amounts_fail_on_revenue_alone() -> None:
+    # prices close enough that revenue is not a few lumpy sales: a history that can tell
+    even = (
+        Product("basic", share=0.5, close_rate=0.4, price=5000.0),
+        Product("pro", share=0.5, close_rate=0.2, price=10000.0),
+    )
+    history = synthetic(n_leads=1000, n_reps=5, days=14, seed=2, products=even)
+    fitted = fit_behaviour(history)
+    cheap = attrs.evolve(
+        fitted.numbers,
+        amount_median={name: value / 3 for name, value in fitted.numbers.amount_median.items()},
+    )
+    with pytest.warns(CalibrationWarning):
+        result = calibrate(history, cheap, seeds=10)
+    failed = result.checks[result.checks["status"] == "fail"]
+    assert set(failed["metric"]) == {REVENUE}, result.summary()
+
+
+def test_without_amounts_or_products_those_checks_say_why_not(history: History) -> None:
+    frame = history.to_frame()
+    frame["amount"] = np.nan
+    frame["product"] = ""
+    bare = History(frame, tz=history.tz, roster=history.roster)
+    result = calibrate(bare, fit_behaviour(bare), seeds=3, warn=False)
+    revenue = _rows(result, REVENUE)
+    assert list(revenue["split"]) == ["fit", "held out"]
+    assert (revenue["status"] == "not checkable").all()
+    assert not revenue["passed"].any() and revenue["observed"].isna().all()
+    assert "no sale amounts" in revenue["note"].iloc[0]
+    by_product = _rows(result, BY_PRODUCT)
+    assert (by_product["status"] == "not checkable").all()
+    assert "no products" in by_product["note"].iloc[0]
+    assert any("no sale amounts" in reason for reason in result.reasons)
+    text = result.summary()
+    assert f"{REVENUE} not checkable (fit, held out): the history has no sale amounts" in text
+    assert text.count("no sale amounts") == 1  # the reason is printed with its row, once
+    # what was checked still decides the verdict
+    assert result.verdict in {"pass", "fail"}
+    assert (result.checks["status"] != "not checkable").sum() == 4
+
+
+def test_a_single_product_is_named_and_sales_without_amounts_scale_revenue(
+    history: History,
+) -> None:
+    frame = history.to_frame()
+    frame["product"] = "basic"
+    sold = frame.index[frame["converted"]]
+    frame.loc[sold[:3], "amount"] = np.nan  # a few sales without an amount
+    single = History(frame, tz=history.tz, roster=history.roster)
+    result = calibrate(single, fit_behaviour(single), seeds=3, warn=False)
+    assert "single product (basic)" in _rows(result, BY_PRODUCT)["note"].iloc[0]
+    assert (_rows(result, REVENUE)["status"] != "not checkable").all()
+    assert fit_behaviour(single).products is None

@@ -20,6 +20,7 @@ from leadrouter.sim import History
 from leadrouter.sim.coverage import (
     ROW_COLUMNS,
     SUMMARY_COLUMNS,
+    SUMMARY_STATS,
     Shape,
     coverage_study,
     summarise,
@@ -63,6 +64,9 @@ def test_the_summary_has_one_row_per_policy_metric_and_kind(rows: pd.DataFrame) 
     assert len(summary) == 8 + 4
     assert (summary["histories"] == 4).all()
     assert summary["coverage"].between(0, 1).all()
+    overall = summarise(rows.assign(all="all"), by=("all", "kind"))
+    assert list(overall.columns) == ["all", "kind", *SUMMARY_STATS]
+    assert overall.set_index("kind")["histories"].to_dict() == {"level": 32, "diff": 16}
 
 
 def test_a_study_of_nothing_is_a_named_error() -> None:

@@ -61,7 +61,7 @@ def comparison(history: History, behaviour: Any) -> Comparison:
     result = compare(
         history,
         {"rotation": lr.EqualRotation(), EVIL_POLICY: lr.GrabWithCaps(daily=60)},
-        seeds=2,
+        seeds=4,
         behaviour=behaviour,
         calibrate=False,
     )

@@ -2,7 +2,7 @@
 
     leadrouter check PLAYBOOK...                      validate playbooks, show what they would do
     leadrouter route PLAYBOOK LEADS.csv --out F.csv   route a file of leads, with reasons
-    leadrouter compare EXPORT --policies strategies/*.toml --seeds 10 --out DIR
+    leadrouter compare EXPORT --policies strategies/*.toml --seeds 20 --out DIR
                                                       compare policies on an export, write a report
     leadrouter compare --demo --out DIR               the same on a synthetic team, all 8 strategies
 
@@ -18,20 +18,23 @@ import csv
 import os
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from leadrouter._util import format_duration
-from leadrouter.errors import ConfigError, InvalidExportError, LeadRouterError
+from leadrouter.errors import (
+    ConfigError,
+    InvalidExportError,
+    LeadRouterError,
+)
 from leadrouter.lifecycle import Lifecycle
 from leadrouter.model import Decision, Lead
 from leadrouter.playbooks import load_playbook, read_playbook
 from leadrouter.router import Router
 
 if TYPE_CHECKING:
-    import pandas as pd
     from rich.console import Console
 
     from leadrouter.sim.engine import Policy
@@ -59,11 +62,6 @@ class LeadsFileError(LeadRouterError, ValueError):
 class UnknownPolicyError(LeadRouterError, LookupError):
     """A `--policies` entry that is neither a playbook file, a pattern matching playbook files,
     nor the name of a built-in policy; the message lists the built-in names."""
-
-
-class PolicyCannotRunError(LeadRouterError, ValueError):
-    """No policy (or not the baseline) can run on this history, e.g. a quota strategy on an
-    export whose reps have no quotas; the message says why and how to fix it."""
 
 
 class MissingExtraError(LeadRouterError, ImportError):
@@ -247,9 +245,6 @@ from the simulator (a test checks the two agree)."""
 
 _GLOB = frozenset("*?[")
 _EXPORT_SUFFIXES = frozenset({".csv", ".xlsx", ".parquet", ".pq", ".tsv", ".txt"})
-_PREFLIGHT_LEADS = 60
-"""Leads each policy routes in a trial run before the comparison, so a policy that cannot run
-on this history (a quota strategy and reps with no quota) is found at once, not mid-run."""
 
 
 def _compare_parser(commands: Any) -> None:
@@ -284,7 +279,10 @@ def _compare_parser(commands: Any) -> None:
         "--baseline", metavar="NAME", help="the policy differences are taken to (the first)"
     )
     compare.add_argument(
-        "--seeds", type=int, default=None, help="replicates per policy (10; 5 with --demo)"
+        "--seeds",
+        type=int,
+        default=None,
+        help="replicates per policy, two per parameter draw (20; 12 with --demo)",
     )
     compare.add_argument(
         "--sensitivity-seeds",
@@ -292,8 +290,8 @@ def _compare_parser(commands: Any) -> None:
         default=2,
         metavar="N",
         help="seeds per scenario for the sensitivity check, which re-runs the comparison "
-        "without rep effects and with contact decaying twice as fast and half as fast "
-        "(2; 0 skips it)",
+        "without rep effects, with contact decaying twice as fast and half as fast, and with "
+        "every rep's capacity x0.75 and x1.5 (2; 0 skips it)",
     )
     compare.add_argument(
         "--out", type=Path, default=None, help="where to write the report (--demo: demo-report)"
@@ -371,9 +369,11 @@ def _compare(args: argparse.Namespace) -> None:
             "compare: give an export file (leadrouter compare export.csv --out report) or "
             "--demo for a synthetic team"
         )
-    seeds = args.seeds if args.seeds is not None else (DEMO_SEEDS if args.demo else 10)
-    if seeds < 2:
-        raise ConfigError(f"--seeds {seeds}: intervals need at least 2 seeds; 10-20 are usual")
+    seeds = args.seeds if args.seeds is not None else (DEMO_SEEDS if args.demo else 20)
+    if seeds < 4:
+        raise ConfigError(
+            f"--seeds {seeds}: intervals need at least 4 seeds (two parameter draws); 20 is usual"
+        )
     processes = args.processes or min(2, os.cpu_count() or 1)
     if processes < 1:
         raise ConfigError(f"--processes {processes}: must be at least 1")
@@ -562,58 +562,65 @@ def _progress(status: Console, label: str, what: str) -> Iterator[Callable[[int,
         yield advance
 
 
-def _sensitivity(
-    history: History,
-    policies: dict[str, Policy],
-    behaviour: Any,
-    baseline: str,
-    seeds: int,
-    processes: int,
-    status: Console,
-) -> pd.DataFrame:
-    """The comparison re-run with the model's assumptions moved (`compare.sensitivity`)."""
-    from leadrouter.sim.compare import SCENARIOS, sensitivity
-
-    what = f"{len(SCENARIOS)} scenarios x {_plural(len(policies), 'policy')} x {seeds} seeds"
-    with _progress(status, "sensitivity", what) as advance:
-        return sensitivity(
-            history,
-            policies,
-            behaviour,
-            seeds=seeds,
-            baseline=baseline,
-            processes=processes,
-            progress=advance,
-        )
-
-
 def _plural(n: int, word: str) -> str:
     return (
         f"{n} {word}" if n == 1 else f"{n} {word[:-1]}ies" if word.endswith("y") else f"{n} {word}s"
     )
 
 
-def _preflight(history: History, policies: dict[str, Policy], behaviour: Any) -> dict[str, str]:
-    """Route the history's first leads with each policy; {name: why} for those that cannot."""
-    from leadrouter.sim.engine import simulate
-    from leadrouter.sim.history import History as HistoryType
+class _Screen:
+    """What `leadrouter compare` shows while `analyse` works: a spinner while the model is fitted
+    and checked, a progress bar per simulation stage, and each result as soon as it is known."""
 
-    first = HistoryType(
-        history.to_frame().iloc[:_PREFLIGHT_LEADS],
-        tz=history.tz,
-        roster=history.roster,
-        truth=history.truth,
-        origin=history.origin,
-    )
-    failed: dict[str, str] = {}
-    for name, policy in policies.items():
-        try:
-            simulate(first, policy, behaviour, seed=0)
-        except LeadRouterError as exc:
-            failed[name] = (
-                f"{exc} (give the reps what it needs with --roster FILE, or leave it out)"
+    def __init__(self, console: Console, status: Console, what: Mapping[str, str]) -> None:
+        self.console, self.status, self.what = console, status, what
+        self.stack = contextlib.ExitStack()
+        self.spinner: Any = None
+        self.stage = ""
+        self.bar: Callable[[int, int], None] | None = None
+
+    def __enter__(self) -> _Screen:
+        self.spinner = self.stack.enter_context(self.status.status("fitting the behaviour model"))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stack.close()
+
+    def progress(self, stage: str, done: int, total: int) -> None:
+        if stage != self.stage:
+            self.stack.close()
+            self.stage = stage
+            self.bar = self.stack.enter_context(_progress(self.status, stage, self.what[stage]))
+        assert self.bar is not None
+        self.bar(done, total)
+
+    def on_stage(self, name: str, value: Any) -> None:
+        from leadrouter.sim.report import calibration_panel, comparison_tables, sensitivity_line
+
+        console = self.console
+        if name == "model":
+            self.status.print(
+                f"fitted the behaviour model: {len(value.gaps)} gaps (see the report)"
             )
-    return failed
+            self.spinner.update("checking calibration: replaying the history")
+        elif name == "calibration":
+            self.stack.close()
+            console.print(calibration_panel(value))
+        elif name == "skipped":
+            for policy, why in value.items():
+                console.print(
+                    f"[bold yellow]skipped {policy}:[/] cannot run on this history: ", end=""
+                )
+                console.print(why, markup=False)
+        elif name == "comparison":
+            self.stack.close()
+            for table in comparison_tables(value):
+                console.print(table)
+            for line in value.caveats():
+                console.print(f"  - {line}", markup=False, style="dim")
+        elif name == "sensitivity":
+            self.stack.close()
+            console.print(sensitivity_line(value), markup=False)
 
 
 def _run_comparison(
@@ -627,70 +634,27 @@ def _run_comparison(
     console: Console,
     status: Console,
 ) -> None:
-    import attrs
+    from leadrouter.sim.analysis import analyse
+    from leadrouter.sim.compare import SCENARIOS
 
-    from leadrouter.sim.behaviour import fit_behaviour
-    from leadrouter.sim.calibration import calibrate
-    from leadrouter.sim.compare import compare
-    from leadrouter.sim.report import (
-        calibration_panel,
-        comparison_tables,
-        sensitivity_line,
-        write_report,
-    )
-
-    with status.status("fitting the behaviour model"):
-        behaviour = fit_behaviour(history)
-    status.print(f"fitted the behaviour model: {len(behaviour.gaps)} gaps (see the report)")
-    replicates = max(seeds, 10)
-    with status.status(f"checking calibration: replaying the history, {replicates} replicates"):
-        verdict = calibrate(history, behaviour, seeds=replicates, warn=False)
-    console.print(calibration_panel(verdict))
-
-    failed = _preflight(history, policies, behaviour)
-    if failed:
-        for name, why in failed.items():
-            console.print(f"[bold yellow]skipped {name}:[/] cannot run on this history: ", end="")
-            console.print(why, markup=False)
-        runnable = {name: p for name, p in policies.items() if name not in failed}
-        if not runnable:
-            raise PolicyCannotRunError(
-                "no policy can run on this history: "
-                + "; ".join(f"{name}: {why}" for name, why in failed.items())
-            )
-        baseline = args.baseline or next(iter(policies))
-        if baseline in failed:
-            raise PolicyCannotRunError(
-                f"the baseline {baseline!r} cannot run on this history ({failed[baseline]}); "
-                f"choose another with --baseline (one of {', '.join(runnable)})"
-            )
-        policies = runnable
-    baseline = args.baseline or next(iter(policies))
-
-    with _progress(
-        status, "simulating", f"{_plural(len(policies), 'policy')} x {seeds} seeds"
-    ) as advance:
-        result = compare(
+    runs = _plural(len(policies), "policy")
+    what = {
+        "simulating": f"{runs} x {seeds} seeds",
+        "sensitivity": f"{len(SCENARIOS)} scenarios x {runs} x {args.sensitivity_seeds} seeds",
+    }
+    with _Screen(console, status, what) as screen:
+        analysis = analyse(
             history,
             policies,
             seeds=seeds,
-            behaviour=behaviour,
-            baseline=baseline,
+            baseline=args.baseline,
             processes=processes,
-            calibrate=False,
-            progress=advance,
+            sensitivity_seeds=args.sensitivity_seeds,
+            notes=notes,
+            remedy="give the reps what it needs with --roster FILE, or leave it out",
+            on_stage=screen.on_stage,
+            progress=screen.progress,
         )
-    result = attrs.evolve(result, calibration=verdict)
-    for table in comparison_tables(result):
-        console.print(table)
-    for line in result.caveats():
-        console.print(f"  - {line}", markup=False, style="dim")
-    moved = None
-    if args.sensitivity_seeds > 0 and len(policies) > 1:
-        moved = _sensitivity(
-            history, policies, behaviour, baseline, args.sensitivity_seeds, processes, status
-        )
-        console.print(sensitivity_line(moved), markup=False)
 
     title = args.title or (
         "Demo: eight routing policies compared on a synthetic team"
@@ -698,15 +662,6 @@ def _run_comparison(
         else f"Routing policies compared on {Path(history.origin).name}"
     )
     with status.status("writing the report (charts, sources, anomalies)"):
-        paths = write_report(
-            result,
-            history,
-            behaviour,
-            out,
-            title=title,
-            notes=notes,
-            skipped=failed,
-            sensitivity=moved,
-        )
+        paths = analysis.write_report(out, title=title)
     console.print(f"\nReport: {paths.html}")
     console.print(f"        {paths.markdown} (charts beside it)", markup=False)

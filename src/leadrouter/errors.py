@@ -19,6 +19,7 @@ __all__ = [
     "MissingColumnError",
     "NaiveDatetimeError",
     "NaiveExportTimeError",
+    "PolicyCannotRunError",
     "StrategyError",
     "TransitionError",
     "UnknownLeadError",
@@ -90,6 +91,11 @@ class BehaviourNeededError(LeadRouterError, ValueError):
     """A simulation needs a behaviour model of the reps and none was given or can be derived: a
     synthetic History carries its truth, a loaded export does not (pass `behaviour=` a fitted
     or given model)."""
+
+
+class PolicyCannotRunError(LeadRouterError, ValueError):
+    """No policy (or not the baseline) can run on this history, e.g. a quota strategy on an
+    export whose reps have no quotas; the message says why and how to fix it."""
 
 
 class CalibrationWarning(UserWarning):

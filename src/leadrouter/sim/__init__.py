@@ -3,10 +3,12 @@
 Importing this package loads numpy and pandas (`import leadrouter` alone does not).
 """
 
+from leadrouter.sim.analysis import Analysis, analyse
 from leadrouter.sim.anomalies import Anomaly, anomalies_frame, find_anomalies
 from leadrouter.sim.behaviour import Behaviour, FittedBehaviour, GivenBehaviour, fit_behaviour
 from leadrouter.sim.calibration import Calibration, calibrate
 from leadrouter.sim.compare import Comparison, compare
+from leadrouter.sim.coverage import coverage_study
 from leadrouter.sim.demo import demo_history, demo_policies
 from leadrouter.sim.engine import SimRun, simulate
 from leadrouter.sim.grading import Grader, fit_grader
@@ -16,8 +18,10 @@ from leadrouter.sim.report import ReportPaths, calibration_panel, comparison_tab
 from leadrouter.sim.shadow import Shadow, ShadowPair, shadow
 from leadrouter.sim.sources import source_table
 from leadrouter.sim.synthetic import ContactDecay, Product, Source, SyntheticTruth, synthetic
+from leadrouter.sim.truth import TrueBehaviour
 
 __all__ = [
+    "Analysis",
     "Anomaly",
     "Behaviour",
     "Calibration",
@@ -34,11 +38,14 @@ __all__ = [
     "SimRun",
     "Source",
     "SyntheticTruth",
+    "TrueBehaviour",
+    "analyse",
     "anomalies_frame",
     "calibrate",
     "calibration_panel",
     "compare",
     "comparison_tables",
+    "coverage_study",
     "demo_history",
     "demo_policies",
     "find_anomalies",

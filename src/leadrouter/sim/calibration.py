@@ -2,16 +2,26 @@
 
 Before any what-if, the simulator replays the history's own logged assignments (every lead to the
 rep who really got it, at its arrival) through the behaviour model and checks that the simulated
-conversion and contact rates match the observed ones within predictive intervals - on the leads
-the model was fitted on and, more tellingly, on a later time split held out from fitting (a fitted
-model is refitted on the earlier leads for that check). A model that cannot reproduce the policy
-that was really used has no business predicting other policies.
+figures match the observed ones within predictive intervals - on the leads the model was fitted
+on and, more tellingly, on a later time split held out from fitting (a fitted model is refitted on
+the earlier leads for that check). A model that cannot reproduce the policy that was really used
+has no business predicting other policies.
+
+The figures: the conversion rate (when the history has a sale), the contact rate (when it has
+reached flags), revenue per lead (`REVENUE`, when its sales carry amounts) and each product's
+conversion rate (`product_metric(product)`, when the export has more than one product; the
+products of a split are checked jointly, each at level 1 - (1 - level) / m). A model can match
+the conversion rate and still sell the wrong things - too many dear products - so revenue and
+sales by product are checked too. A figure the history cannot check has a row saying why.
 
 The predictive interval is built from replicates: each replicate redraws the model's parameters
 when the model can (`behaviour.replicate(seed)`, a Bayesian bootstrap for a fitted model) and
 draws fresh outcomes for the same leads, so its spread holds both the parameter uncertainty and the
-binomial noise the observed rate has. With R replicates of mean m and standard deviation s, the
-interval is m ± t(R−1) · s · sqrt(1 + 1/R) (a prediction interval for one more realisation).
+noise the observed figure has. With R replicates of mean m and standard deviation s, the interval
+is m ± t(R−1) · s · sqrt(1 + 1/R) (a prediction interval for one more realisation); s is at least
+the figure's own sampling noise (a rate's binomial spread; revenue per lead's standard error, in
+the history or under the model, whichever is larger), and when that computed floor sets s the
+normal quantile replaces t.
 
 The verdict is `pass`, `fail` (which check, by how much) or `not checkable` (why: no logged
 assignments, no sales, too few leads after the split ...). A failed verdict warns with
@@ -42,15 +52,83 @@ if TYPE_CHECKING:
     from leadrouter.sim.engine import Behaviour
     from leadrouter.sim.history import History
 
-__all__ = ["CHECK_COLUMNS", "Calibration", "calibrate", "replay_policy", "warn_if_failed"]
+__all__ = [
+    "BY_PRODUCT",
+    "CHECK_COLUMNS",
+    "REVENUE",
+    "Calibration",
+    "calibrate",
+    "fmt_check",
+    "product_metric",
+    "replay_policy",
+    "warn_if_failed",
+]
 
-CHECK_COLUMNS = ("split", "metric", "observed", "predicted", "lo", "hi", "leads", "passed")
-"""The columns of `Calibration.checks`: one row per (split, metric)."""
+CHECK_COLUMNS = (
+    "split",
+    "metric",
+    "observed",
+    "predicted",
+    "lo",
+    "hi",
+    "leads",
+    "passed",
+    "status",
+    "note",
+    "level",
+)
+"""The columns of `Calibration.checks`: one row per (split, metric). `status` is `pass`, `fail`
+or `not checkable`; a metric the history cannot check has a row too, its numbers NaN, `passed`
+False and `note` saying why (no amounts, no products, no reached flags ...). `level`: the
+interval's level - the calibration's, or for the m products of a split 1 - (1 - level) / m each,
+so that sales by product, checked jointly, err as rarely as one check."""
 
 PASS, FAIL, NOT_CHECKABLE = "pass", "fail", "not checkable"
 
+REVENUE = "revenue_per_lead"
+"""The revenue check: the sale amounts of a split's leads over its lead count (money, not a
+rate)."""
+
+BY_PRODUCT = "conversion_by_product"
+"""The row that says why sales by product could not be checked at all; checked, each product
+has its own row, `product_metric(product)`."""
+
 _MIN_LEADS = 50
 """A split needs this many leads to be checked at all."""
+
+_REVENUE_NOISE = "revenue_per_lead noise"
+"""A run's standard error of revenue per lead (a floor of the revenue interval's spread); not a
+check."""
+
+_MIN_PRODUCT_LEADS = 30
+"""A product needs this many leads in a split for its conversion to be checked there."""
+
+_MIN_AMOUNT_SHARE = 0.8
+"""Revenue is checked when at least this share of the sales carry an amount (the model's
+revenue is then scaled by that share); fewer, and the history's revenue is too incomplete."""
+
+
+def product_metric(product: str) -> str:
+    """The `metric` of the check of `product`'s conversion rate: `conversion_rate[product]`."""
+    return f"conversion_rate[{product}]"
+
+
+def fmt_check(metric: Any, value: Any) -> str:
+    """A check's number as text: revenue as money (thousands separated, cents below 1,000),
+    every other metric as a percentage; a missing number as `-`."""
+    number = math.nan if value is None else float(value)
+    if math.isnan(number):
+        return "-"
+    if metric == REVENUE:
+        return f"{number:,.2f}" if abs(number) < 1000 else f"{number:,.0f}"
+    return f"{number:.2%}"
+
+
+def _fmt_level(level: Any) -> str:
+    """95%, or 98.3% for a level that is not a whole percentage."""
+    text = f"{float(level):.1%}"
+    return text.replace(".0%", "%")
+
 
 _UNASSIGNED = "never assigned"
 
@@ -61,8 +139,10 @@ class Calibration:
 
     `verdict`: `pass`, `fail` or `not checkable`. `reasons`: why, in sentences (the failed
     checks, or what made a check impossible). `checks`: one row per (split, metric) with the
-    observed rate, the replicates' mean (`predicted`), the predictive interval `lo`-`hi`, the
-    split's lead count and whether the observed rate lies inside. `split_at`: where the held-out
+    observed figure, the replicates' mean (`predicted`), the predictive interval `lo`-`hi`, the
+    split's lead count (a product's: its leads), whether the observed figure lies inside, the
+    `status` (`pass`, `fail`, `not checkable`), a `note` (why not checkable) and the interval's
+    `level` (see `CHECK_COLUMNS`); `fmt_check` formats a figure. `split_at`: where the held-out
     split begins (None when there is none). `model`: how the model was obtained for the held-out
     check (refitted on the earlier leads, or given and used as is).
     """
@@ -92,14 +172,28 @@ class Calibration:
             lines.append(f"  model: {self.model}")
         if self.split_at is not None:
             lines.append(f"  held-out split: leads arriving from {self.split_at:%Y-%m-%d %H:%M}")
-        lines.extend(f"  - {reason}" for reason in self.reasons)
-        for row in self.checks.itertuples():
+        checks = self.checks
+        status = checks["status"] if "status" in checks else pd.Series(PASS, index=checks.index)
+        unchecked = checks[status == NOT_CHECKABLE]
+        notes = set(unchecked["note"]) if len(unchecked) else set()
+        # a reason that a not-checkable row says is printed with the row, not twice
+        lines.extend(f"  - {reason}" for reason in self.reasons if reason not in notes)
+        checked = checks[status != NOT_CHECKABLE]
+        width = max([15, *(len(str(m)) for m in checked["metric"])])
+        for row in checked.itertuples():
             mark = "ok " if row.passed else "OUT"
+            observed = fmt_check(row.metric, row.observed)
+            predicted = fmt_check(row.metric, row.predicted)
+            at = getattr(row, "level", self.level)
             lines.append(
-                f"  [{mark}] {row.split:<9} {row.metric:<15} observed {row.observed:7.2%}  "
-                f"model {row.predicted:7.2%}  ({self.level:.0%} interval {row.lo:.2%} to "
-                f"{row.hi:.2%}, {row.leads} leads)"
+                f"  [{mark}] {row.split:<9} {row.metric:<{width}} observed {observed:>7}  "
+                f"model {predicted:>7}  ({_fmt_level(at)} interval "
+                f"{fmt_check(row.metric, row.lo)} to {fmt_check(row.metric, row.hi)}, "
+                f"{row.leads} leads)"
             )
+        for (metric, note), group in unchecked.groupby(["metric", "note"], sort=False):
+            splits = ", ".join(dict.fromkeys(group["split"]))
+            lines.append(f"  [ - ] {metric} not checkable ({splits}): {note}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -129,47 +223,213 @@ def replay_policy(history: History) -> Any:
     return factory
 
 
-def _observed(frame: pd.DataFrame) -> dict[str, float | None]:
-    n = len(frame)
-    reached = frame["reached"]
-    return {
-        "conversion_rate": float(frame["converted"].astype(bool).sum()) / n,
-        "contact_rate": (
-            float(reached.fillna(False).astype(bool).sum()) / n if reached.notna().any() else None
-        ),
-    }
+@attrs.frozen
+class _Scope:
+    """What a history lets calibration check, read once: why each metric cannot be checked (a
+    metric not in `why_not` can be), the share of sales that carry an amount, the products."""
+
+    why_not: dict[str, str]
+    amount_share: float
+    products: tuple[str, ...]
 
 
-def _simulated(events: Iterable[Any], leads: set[str]) -> dict[str, float]:
+def _scope(frame: pd.DataFrame) -> _Scope:
+    sold = frame["converted"].astype(bool)
+    sales = int(sold.sum())
+    why: dict[str, str] = {}
+    if not sales:
+        why["conversion_rate"] = "the history has no sale, so conversion cannot be checked"
+    if frame["reached"].isna().all():
+        why["contact_rate"] = (
+            "the history records no reached / not reached: contact cannot be checked"
+        )
+    amount = pd.to_numeric(frame["amount"], errors="coerce")
+    priced = int((sold & (amount > 0)).sum())
+    share = priced / sales if sales else 0.0
+    if not sales:
+        why[REVENUE] = "the history has no sale, so revenue cannot be checked"
+    elif not priced:
+        why[REVENUE] = "the history has no sale amounts, so revenue cannot be checked"
+    elif share < _MIN_AMOUNT_SHARE:
+        why[REVENUE] = (
+            f"only {priced} of {sales} sales carry an amount ({share:.0%}): the history's "
+            "revenue is too incomplete to check"
+        )
+    products = sorted(set(frame["product"].fillna("").astype(str)) - {""})
+    if len(products) < 2:
+        why[BY_PRODUCT] = (
+            f"the export has a single product ({products[0]}), so sales by product cannot be "
+            "checked"
+            if products
+            else "the export has no products, so sales by product cannot be checked"
+        )
+    elif not sales:
+        why[BY_PRODUCT] = "the history has no sale, so sales by product cannot be checked"
+    return _Scope(why, share, tuple(products) if BY_PRODUCT not in why else ())
+
+
+def _simulated(
+    events: Iterable[Any], leads: set[str], product_of: Mapping[str, str]
+) -> dict[str, float]:
+    """A run's figures over `leads`: conversion, contact, revenue per lead (and its standard
+    error over the leads, `_REVENUE_NOISE`) and, for the products in `product_of` (lead id ->
+    product), each product's conversion rate."""
     sales: set[str] = set()
     reached: set[str] = set()
     touched: set[str] = set()
+    revenue: dict[str, float] = {}
     for event in events:
         if event.lead_id not in leads:
             continue
         if type(event) is Converted:
             sales.add(event.lead_id)
+            revenue[event.lead_id] = revenue.get(event.lead_id, 0.0) + event.amount
         elif type(event) is Touched and event.lead_id not in touched:
             touched.add(event.lead_id)
             if event.reached:
                 reached.add(event.lead_id)
     n = len(leads)
-    return {"conversion_rate": len(sales) / n, "contact_rate": len(reached) / n}
+    mean = sum(revenue.values()) / n
+    spread = max(sum(x * x for x in revenue.values()) / n - mean * mean, 0.0)
+    out = {
+        "conversion_rate": len(sales) / n,
+        "contact_rate": len(reached) / n,
+        REVENUE: mean,
+        _REVENUE_NOISE: math.sqrt(spread / max(n - 1, 1)),
+    }
+    if product_of:
+        counts: dict[str, int] = {}
+        sold: dict[str, int] = {}
+        for lead in leads:
+            product = product_of.get(lead)
+            if product is not None:
+                counts[product] = counts.get(product, 0) + 1
+                sold[product] = sold.get(product, 0) + (lead in sales)
+        for product, count in counts.items():
+            out[product_metric(product)] = sold[product] / count
+    return out
 
 
-def _interval(values: np.ndarray[Any, Any], level: float, n: int) -> tuple[float, float, float]:
-    """Mean and prediction interval of a rate over `n` leads from its replicates. The spread is
-    at least the binomial spread of a rate over `n` leads: with few replicates two can agree by
-    chance, and a zero-width interval would fail any observation."""
+def _interval(
+    values: np.ndarray[Any, Any], level: float, floor: float, upper: float = 1.0
+) -> tuple[float, float, float]:
+    """Mean and prediction interval of a figure from its replicates: m ± q · s · √(1 + 1/R).
+    The spread s is the replicates' standard deviation, but at least `floor`, the figure's own
+    sampling noise (the binomial spread of a rate over its leads; the standard error of revenue
+    per lead): with few replicates two can agree by chance, and a zero-width interval would
+    fail any observation. q is Student's t on R - 1 degrees of freedom when s was estimated from
+    the replicates, the normal quantile when the floor - computed, not estimated - set it.
+    Clipped to [0, `upper`]."""
     from scipy import stats
 
-    mean = float(values.mean())
+    mean = float(values.mean()) if len(values) else math.nan
     r = len(values)
     if r < 2:
         return mean, math.nan, math.nan
-    spread = max(float(values.std(ddof=1)), math.sqrt(max(mean * (1.0 - mean), 0.0) / n))
-    half = float(stats.t.ppf(0.5 + level / 2.0, r - 1)) * spread * math.sqrt(1.0 + 1.0 / r)
-    return mean, max(mean - half, 0.0), min(mean + half, 1.0)
+    spread = float(values.std(ddof=1))
+    if spread >= floor:
+        q = float(stats.t.ppf(0.5 + level / 2.0, r - 1))
+    else:
+        spread, q = floor, float(stats.norm.ppf(0.5 + level / 2.0))
+    half = q * spread * math.sqrt(1.0 + 1.0 / r)
+    return mean, max(mean - half, 0.0), min(mean + half, upper)
+
+
+def _rows(
+    split: str, part: pd.DataFrame, sims: Mapping[str, list[float]], scope: _Scope, level: float
+) -> list[dict[str, Any]]:
+    """The check rows of one split: each metric checked against its replicates, or said not
+    checkable (with why)."""
+    n = len(part)
+    sold = part["converted"].astype(bool)
+    rows: list[dict[str, Any]] = []
+
+    def unchecked(metric: str, leads: int, note: str) -> None:
+        rows.append(
+            {
+                "split": split,
+                "metric": metric,
+                "observed": math.nan,
+                "predicted": math.nan,
+                "lo": math.nan,
+                "hi": math.nan,
+                "leads": leads,
+                "passed": False,
+                "status": NOT_CHECKABLE,
+                "note": note,
+                "level": math.nan,
+            }
+        )
+
+    def check(
+        metric: str,
+        value: float,
+        leads: int,
+        floor: float | None,
+        scale: float = 1.0,
+        at: float = level,
+    ) -> None:
+        values = np.asarray(sims.get(metric, []), dtype=float) * scale
+        if floor is None:  # a rate: the binomial spread over its leads
+            mean = float(values.mean()) if len(values) else 0.0
+            floor = math.sqrt(max(mean * (1.0 - mean), 0.0) / max(leads, 1))
+            mean, lo, hi = _interval(values, at, floor)
+        else:
+            mean, lo, hi = _interval(values, at, floor, upper=math.inf)
+        passed = bool(lo <= value <= hi)
+        rows.append(
+            {
+                "split": split,
+                "metric": metric,
+                "observed": value,
+                "predicted": mean,
+                "lo": lo,
+                "hi": hi,
+                "leads": leads,
+                "passed": passed,
+                "status": PASS if passed else FAIL,
+                "note": "",
+                "level": at,
+            }
+        )
+
+    for metric in ("conversion_rate", "contact_rate"):
+        if metric in scope.why_not:
+            unchecked(metric, n, scope.why_not[metric])
+        elif metric == "conversion_rate":
+            check(metric, float(sold.sum()) / n, n, None, 1.0)
+        else:
+            reached = part["reached"].fillna(False).astype(bool)
+            check(metric, float(reached.sum()) / n, n, None, 1.0)
+    if REVENUE in scope.why_not:
+        unchecked(REVENUE, n, scope.why_not[REVENUE])
+    else:
+        amount = pd.to_numeric(part["amount"], errors="coerce")
+        per_lead = amount.where(sold & (amount > 0), 0.0).fillna(0.0).to_numpy(dtype=float)
+        # revenue per lead's sampling noise: its standard error over the split's leads, in the
+        # history or under the model, whichever is larger - a few large sales make revenue
+        # lumpy, and a few replicates can miss how lumpy
+        observed = float(per_lead.std(ddof=1)) / math.sqrt(n) if n > 1 else 0.0
+        modelled = float(np.mean(sims.get(_REVENUE_NOISE, [0.0]))) * scope.amount_share
+        check(REVENUE, float(per_lead.sum()) / n, n, max(observed, modelled), scope.amount_share)
+    if BY_PRODUCT in scope.why_not:
+        unchecked(BY_PRODUCT, n, scope.why_not[BY_PRODUCT])
+    product = part["product"].fillna("").astype(str)
+    leads_of = {name: int((product == name).sum()) for name in scope.products}
+    checked = sum(leads >= _MIN_PRODUCT_LEADS for leads in leads_of.values())
+    joint = 1.0 - (1.0 - level) / max(checked, 1)
+    for name, leads in leads_of.items():
+        if leads < _MIN_PRODUCT_LEADS:
+            unchecked(
+                product_metric(name),
+                leads,
+                f"only {leads} leads of {name} in this split (a product needs "
+                f"{_MIN_PRODUCT_LEADS} to be checked)",
+            )
+        else:
+            rate = float(sold[product == name].sum()) / leads
+            check(product_metric(name), rate, leads, None, at=joint)
+    return rows
 
 
 def calibrate(
@@ -182,7 +442,9 @@ def calibrate(
     engine: Mapping[str, Any] | None = None,
 ) -> Calibration:
     """Replay the logged assignments through the model and check the history's conversion and
-    contact rates fall inside the model's predictive intervals.
+    contact rates, revenue per lead and each product's conversion fall inside the model's
+    predictive intervals (see the module docstring); a figure the history cannot check gets a
+    `not checkable` row with why.
 
     Leads are split in time: the last `holdout` share (by arrival) is the held-out split. A
     fitted model (one with `refit(history)`, e.g. from `fit_behaviour`) is refitted on the
@@ -200,7 +462,7 @@ def calibrate(
     if seeds < 2:
         raise ConfigError(f"calibrate: needs at least 2 replicates for an interval, got {seeds}")
     if behaviour is None:
-        behaviour = default_behaviour(history)
+        behaviour = default_behaviour(history, fit=True)
     frame = history.to_frame()
     reasons: list[str] = []
     empty = pd.DataFrame(columns=list(CHECK_COLUMNS))
@@ -215,8 +477,23 @@ def calibrate(
             level,
             warn,
         )
-    if not frame["converted"].astype(bool).any():
-        reasons.append("the history has no sale, so conversion cannot be checked")
+    from leadrouter.sim.behaviour import owner_leaked
+
+    if owner_leaked(frame):
+        return _verdict(
+            NOT_CHECKABLE,
+            [
+                "the owner (rep_id) is recorded mostly on converted leads - because of the "
+                "outcome - so the logged assignments are the sales alone and cannot be replayed"
+            ],
+            empty,
+            None,
+            "",
+            0,
+            level,
+            warn,
+        )
+    scope = _scope(frame)
     cut = round(len(frame) * (1.0 - holdout))
     early, late = frame.iloc[:cut], frame.iloc[cut:]
     split_at: datetime | None = None
@@ -247,52 +524,39 @@ def calibrate(
     splits = [("fit", early if len(late) else frame, behaviour)]
     if len(late):
         splits.append(("held out", late, held_model))
+    product_of: dict[str, str] = {}
+    if scope.products:
+        product_of = {
+            str(lead): str(product)
+            for lead, product in zip(frame["lead_id"], frame["product"], strict=True)
+            if product in scope.products
+        }
     # one run per (model, replicate) serves every split checked with that model: a given model
     # checks both splits on the same runs
-    sims: dict[str, dict[str, list[float]]] = {
-        name: {"conversion_rate": [], "contact_rate": []} for name, _, _ in splits
-    }
+    sims: dict[str, dict[str, list[float]]] = {name: {} for name, _, _ in splits}
     for model in {id(model): model for _, _, model in splits}.values():
         parts = [(name, set(part["lead_id"])) for name, part, used in splits if used is model]
         for seed in range(seeds):
             run = simulate(history, policy, replicate(model, seed), seed=seed, **dict(engine or {}))
             events = run.ledger.events()
             for name, ids in parts:
-                for metric, rate in _simulated(events, ids).items():
-                    sims[name][metric].append(rate)
+                for metric, value in _simulated(events, ids, product_of).items():
+                    sims[name].setdefault(metric, []).append(value)
     rows: list[dict[str, Any]] = []
     for name, part, _ in splits:
-        observed = _observed(part)
-        for metric, value in observed.items():
-            if value is None:
-                continue
-            if metric == "conversion_rate" and not frame["converted"].astype(bool).any():
-                continue
-            mean, lo, hi = _interval(np.array(sims[name][metric]), level, len(part))
-            rows.append(
-                {
-                    "split": name,
-                    "metric": metric,
-                    "observed": value,
-                    "predicted": mean,
-                    "lo": lo,
-                    "hi": hi,
-                    "leads": len(part),
-                    "passed": bool(lo <= value <= hi),
-                }
-            )
-    if frame["reached"].isna().all():
-        reasons.append("the history records no reached / not reached: contact cannot be checked")
+        rows.extend(_rows(name, part, sims[name], scope, level))
+    reasons.extend(scope.why_not.values())
     checks = pd.DataFrame(rows, columns=list(CHECK_COLUMNS))
-    failed = checks[~checks["passed"].astype(bool)]
+    failed = checks[checks["status"] == FAIL]
     if len(failed):
         verdict = FAIL
         reasons[:0] = [
-            f"{row.split}: {row.metric} observed {row.observed:.2%} is outside the model's "
-            f"{level:.0%} interval {row.lo:.2%} to {row.hi:.2%}"
+            f"{row.split}: {row.metric} observed {fmt_check(row.metric, row.observed)} is "
+            f"outside the model's {_fmt_level(row.level)} interval "
+            f"{fmt_check(row.metric, row.lo)} to {fmt_check(row.metric, row.hi)}"
             for row in failed.itertuples()
         ]
-    elif checks.empty or not len(late):
+    elif (checks["status"] == NOT_CHECKABLE).all() or not len(late):
         verdict = NOT_CHECKABLE
     else:
         verdict = PASS

@@ -10,12 +10,12 @@ difference to the baseline, is reported with a 95% interval that carries the par
 uncertainty and the Monte Carlo error (`leadrouter.sim.intervals`). A policy compared with itself
 gives exactly zero difference with a zero-width interval.
 
-The intervals cover the fitted model's parameter uncertainty; they exclude model misspecification (a wrong contact decay, rep effects never seen in history). Two
-diagnostics say how far to trust a difference: `extrapolated_share` (the share of a policy's
-assignments to rep x segment pairs the history never saw, whose conversion is extrapolated) and
-`conversion_mechanical` (the conversion a policy would get if every rep closed at the team's rate:
-its difference is what speed, contact and coverage alone explain; the rest of a conversion
-difference rests on the rep model).
+The intervals cover the fitted model's parameter uncertainty; they exclude model misspecification
+(a wrong contact decay, rep effects never seen in history). Two diagnostics say how far to trust
+a difference: `extrapolated_share` (the share of a policy's assignments to rep x segment pairs the
+history never saw, whose conversion is extrapolated) and `conversion_mechanical` (the conversion a
+policy would get if every rep closed at the team's rate: its difference is what speed, contact and
+coverage alone explain; the rest of a conversion difference rests on the rep model).
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from leadrouter.sim.intervals import expected_interval, pair_draws
 from leadrouter.sim.metrics import (
     LOWER_IS_BETTER,
     METRIC_KINDS,
+    METRIC_RANGE,
     METRICS,
     PER_REP_COLUMNS,
     first_touches,
@@ -125,13 +126,15 @@ class Comparison:
             for metric in METRICS:
                 values = own.loc[list(self.seeds), metric].to_numpy(dtype=float)
                 diffs = values - base.loc[list(self.seeds), metric].to_numpy(dtype=float)
-                for suffix, found in (
-                    ("", expected_interval(values, draws, level)),
-                    ("_diff", expected_interval(diffs, draws, level)),
-                ):
-                    row[f"{metric}{suffix}"] = found[0]
-                    row[f"{metric}{suffix}_lo"] = found[1]
-                    row[f"{metric}{suffix}_hi"] = found[2]
+                low, high = METRIC_RANGE[metric]
+                mean, lo, hi = expected_interval(values, draws, level)
+                row[metric] = mean
+                row[f"{metric}_lo"] = lo if math.isnan(lo) else max(lo, low)
+                row[f"{metric}_hi"] = hi if math.isnan(hi) else min(hi, high)
+                mean, lo, hi = expected_interval(diffs, draws, level)
+                row[f"{metric}_diff"] = mean
+                row[f"{metric}_diff_lo"] = lo
+                row[f"{metric}_diff_hi"] = hi
             rows[name] = row
         columns = [
             f"{metric}{suffix}"
@@ -198,7 +201,7 @@ class _Job:
     policies: Mapping[str, Policy]
     behaviour: Behaviour
     sla: timedelta
-    seen: frozenset[tuple[str, str]]
+    seen: frozenset[tuple[str, str]] | None
     draws: bool
     engine: Mapping[str, Any]
 
@@ -295,7 +298,10 @@ def compare(
         verdict = check(history, behaviour, seeds=calibration_seeds, warn=False, engine=engine)
         warn_if_failed(verdict, stacklevel=2)
     draws = parameter_draws and getattr(behaviour, "replicate", None) is not None
-    seen = seen_pairs(history)
+    # with the owner recorded because of the outcome, the history's pairs say nothing about
+    # which pairs a policy extrapolates to
+    known = getattr(behaviour, "rep_effects_known", True)
+    seen = seen_pairs(history) if known else None
     total = len(seed_list) * len(names)
     finished = 0
 
@@ -444,6 +450,8 @@ SCENARIOS: Mapping[str, Mapping[str, Any]] = {
     "no rep effects": {"rep_effects": False},
     "contact decays 2x as fast": {"decay": 2.0},
     "contact decays half as fast": {"decay": 0.5},
+    "capacity x0.75": {"capacity": 0.75},
+    "capacity x1.5": {"capacity": 1.5},
 }
 """The assumptions `sensitivity` moves: `behaviour.varied(**arguments)` per scenario."""
 
@@ -463,7 +471,8 @@ def sensitivity(
 ) -> pd.DataFrame:
     """How the comparison moves when the model's least certain assumptions move (`SCENARIOS`):
     rep effects removed (every rep closes at the team's rate), contact decaying twice as fast,
-    and half as fast.
+    and half as fast, and every rep's capacity times 0.75 and times 1.5 (capacity is estimated
+    from the stretches a rep was backlogged, and is an estimate where they never were).
 
     Returns a tidy frame (`frame.attrs` holds the `metric`, the number of `seeds` and
     `not_identified`: why the metric's differences are not identifiable, "" if they are), one row
@@ -473,8 +482,8 @@ def sensitivity(
     `cost_per_sale`, `sla_breaches`, `gini` and `max_over_mean` lower is better). A ranking that
     holds in every scenario does not hinge on those assumptions; one that flips does. Model
     parameters are not redrawn (each scenario is one fixed model), calibration is not re-run.
-    `behaviour` must have `varied(rep_effects=, decay=)` (GivenBehaviour and FittedBehaviour
-    do).
+    `behaviour` must have `varied(rep_effects=, decay=, capacity=)` (GivenBehaviour and
+    FittedBehaviour do).
     """
     if metric not in METRICS:
         raise ConfigError(f"sensitivity: unknown metric {metric!r}; one of {list(METRICS)}")
@@ -483,8 +492,8 @@ def sensitivity(
     vary = getattr(behaviour, "varied", None)
     if vary is None:
         raise ConfigError(
-            f"sensitivity: {type(behaviour).__name__} has no varied(rep_effects=, decay=), so "
-            "its assumptions cannot be moved; use GivenBehaviour or fit_behaviour"
+            f"sensitivity: {type(behaviour).__name__} has no varied(rep_effects=, decay=, "
+            "capacity=), so its assumptions cannot be moved; use GivenBehaviour or fit_behaviour"
         )
     seed_list = tuple(range(seeds)) if isinstance(seeds, int) else tuple(seeds)
     total = len(SCENARIOS) * len(seed_list) * len(policies)

@@ -24,7 +24,6 @@ times `seeds`.
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_all_start_methods, get_context
@@ -34,7 +33,7 @@ import attrs
 import numpy as np
 import pandas as pd
 
-from leadrouter.errors import CalibrationWarning, ConfigError
+from leadrouter.errors import ConfigError
 
 if TYPE_CHECKING:
     from leadrouter.sim.engine import Policy
@@ -45,6 +44,7 @@ __all__ = [
     "ROW_COLUMNS",
     "SHAPES",
     "SUMMARY_COLUMNS",
+    "SUMMARY_STATS",
     "Shape",
     "coverage_study",
     "study_policies",
@@ -107,10 +107,7 @@ ROW_COLUMNS = (
 )
 """One row per (history, policy, metric, kind): kind is `level` or `diff`."""
 
-SUMMARY_COLUMNS = (
-    "policy",
-    "metric",
-    "kind",
+SUMMARY_STATS = (
     "histories",
     "coverage",
     "mean_error",
@@ -118,6 +115,10 @@ SUMMARY_COLUMNS = (
     "error_over_half_width",
     "truth_se",
 )
+"""What `summarise` gives per group."""
+
+SUMMARY_COLUMNS = ("policy", "metric", "kind", *SUMMARY_STATS)
+"""`summarise`'s columns with its default grouping."""
 
 
 def study_policies(history: History) -> dict[str, Policy]:
@@ -166,9 +167,9 @@ def _one(
         calibrate=False,
         parameter_draws=False,
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", CalibrationWarning)
-        fitted = compare(history, policies, seeds=seeds, behaviour=fit_behaviour(history))
+    fitted = compare(
+        history, policies, seeds=seeds, behaviour=fit_behaviour(history), calibrate=False
+    )
     true_table: dict[str, dict[str, float]] = truth.table().to_dict("index")  # type: ignore[assignment]
     table: dict[str, dict[str, float]] = fitted.table().to_dict("index")  # type: ignore[assignment]
     t = float(stats.t.ppf(0.975, truth_seeds - 1))
@@ -278,4 +279,4 @@ def summarise(rows: pd.DataFrame, by: Iterable[str] = ("policy", "metric", "kind
     summary["error_over_half_width"] = (
         summary["mean_error"].abs() / summary["mean_half_width"]
     ).replace([np.inf], np.nan)
-    return summary.reset_index()[[*keys, *[c for c in SUMMARY_COLUMNS if c not in keys]]]
+    return summary.reset_index()[[*keys, *SUMMARY_STATS]]

@@ -24,6 +24,7 @@ __all__ = [
     "LOWER_IS_BETTER",
     "METRICS",
     "METRIC_KINDS",
+    "METRIC_RANGE",
     "PER_REP_COLUMNS",
     "FirstTouches",
     "first_touches",
@@ -71,6 +72,26 @@ METRIC_KINDS: Mapping[str, str] = {
 load - the Router's own behaviour under the model's capacity and delays. `model`: sales and money,
 which also rest on the fitted (or given) contact, validity and rep x segment conversion rates.
 `diagnostic`: not an outcome, a measure of how much a result leans on extrapolation."""
+
+_SHARE = (0.0, 1.0)
+_NON_NEGATIVE = (0.0, math.inf)
+METRIC_RANGE: Mapping[str, tuple[float, float]] = {
+    "conversion_rate": _SHARE,
+    "revenue": _NON_NEGATIVE,
+    "roi": (-1.0, math.inf),
+    "cost_per_sale": _NON_NEGATIVE,
+    "speed_to_lead_median": _NON_NEGATIVE,
+    "coverage": _SHARE,
+    "wasted": _SHARE,
+    "gini": _SHARE,
+    "max_over_mean": _NON_NEGATIVE,
+    "sla_breaches": _NON_NEGATIVE,
+    "reassignments": _NON_NEGATIVE,
+    "conversion_mechanical": _SHARE,
+    "extrapolated_share": _SHARE,
+}
+"""The values each metric can take: level intervals are clipped to them (a conversion rate's
+interval never reaches below 0)."""
 
 PER_REP_COLUMNS = ("received", "touched", "reached", "converted", "revenue", "speed_median")
 

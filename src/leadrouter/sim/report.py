@@ -44,7 +44,8 @@ import attrs
 import numpy as np
 
 from leadrouter.errors import ConfigError
-from leadrouter.sim.compare import Comparison
+from leadrouter.sim.calibration import fmt_check
+from leadrouter.sim.compare import CANNOT_TELL, Comparison
 from leadrouter.sim.metrics import METRIC_KINDS, METRICS
 
 if TYPE_CHECKING:
@@ -80,6 +81,18 @@ CHART_METRICS = tuple(metric for metric in KEY_METRICS if metric != "extrapolate
 
 ASSUMED = "†"
 """The mark beside a value that rests on an assumption rather than on the history."""
+
+NOT_IDENTIFIED = "not identifiable"
+"""The text of a difference the export cannot identify (NaN in `Comparison.table()`, listed in
+`Comparison.not_identified`)."""
+
+
+def _cannot_tell(comparison: Comparison) -> str:
+    """The plain sentence when the export cannot tell the policies apart on sales, else ""."""
+    if not any(comparison.not_identified.values()):
+        return ""
+    why = sorted({v for row in comparison.not_identified.values() for v in row.values()})
+    return f"{CANNOT_TELL[0].upper()}{CANNOT_TELL[1:]}: {'; '.join(why)}."
 
 
 # ------------------------------------------------------------------------------ formats
@@ -480,9 +493,10 @@ def _calibration_section(calibration: Calibration | None) -> list[_Block]:
         _Para(
             "How it is checked: the logged assignments (every lead to the rep who really got it) "
             "are replayed through the behaviour model; the observed conversion and contact "
-            "rates must fall inside the model's predictive interval, which holds both the "
-            "model's parameter uncertainty and the observed rate's own binomial noise - on the "
-            "leads the model was fitted on and on a later time split held out from fitting."
+            "rates, revenue per lead and each product's conversion must fall inside the model's "
+            "predictive interval, which holds both the model's parameter uncertainty and the "
+            "observed figure's own sampling noise - on the leads the model was fitted on and on "
+            "a later time split held out from fitting."
         )
     )
     checks = calibration.checks
@@ -490,15 +504,21 @@ def _calibration_section(calibration: Calibration | None) -> list[_Block]:
         rows = []
         for row in checks.to_dict(orient="records"):
             passed = bool(row["passed"])
+            metric, at = row["metric"], row.get("level", calibration.level)
+            interval = f"{fmt_check(metric, row['lo'])} to {fmt_check(metric, row['hi'])}"
+            if row.get("status") == "not checkable":
+                outcome, interval, at = Cell(f"not checkable: {row['note']}"), "-", None
+            else:
+                outcome = Cell("inside" if passed else "OUTSIDE", tone="" if passed else "alert")
             rows.append(
                 (
                     Cell(str(row["split"])),
-                    Cell(str(row["metric"])),
-                    Cell(f"{row['observed']:.2%}"),
-                    Cell(f"{row['predicted']:.2%}"),
-                    Cell(f"{row['lo']:.2%} to {row['hi']:.2%}"),
+                    Cell(str(metric)),
+                    Cell(fmt_check(metric, row["observed"])),
+                    Cell(fmt_check(metric, row["predicted"])),
+                    Cell(interval + ("" if at in (None, calibration.level) else f" ({at:.1%})")),
                     Cell(f"{int(row['leads']):,}"),
-                    Cell("inside" if passed else "OUTSIDE", tone="" if passed else "alert"),
+                    outcome,
                 )
             )
         blocks.append(
@@ -525,6 +545,8 @@ def _level_cell(comparison: Comparison, table: _Values, name: str, metric: str) 
 def _diff_cell(comparison: Comparison, table: _Values, name: str, metric: str) -> Cell:
     if name == comparison.baseline:
         return Cell("baseline")
+    if metric in comparison.not_identified.get(name, {}):
+        return Cell(NOT_IDENTIFIED)
     row = table[name]
     lo, hi = row[f"{metric}_diff_lo"], row[f"{metric}_diff_hi"]
     return Cell(
@@ -569,6 +591,22 @@ def _comparison_section(
                 "warn",
                 "Left out: these policies cannot run on this history",
                 tuple(f"{name}: {why}" for name, why in skipped.items()),
+            )
+        )
+    cannot_tell = _cannot_tell(comparison)
+    if cannot_tell:
+        title = CANNOT_TELL[0].upper() + CANNOT_TELL[1:]
+        blocks.append(
+            _Box(
+                "warn",
+                title,
+                (
+                    f"Why: {cannot_tell.removeprefix(f'{title}: ')}",
+                    "Their differences in conversion, revenue, ROI and cost per sale read "
+                    f'"{NOT_IDENTIFIED}" below: they would rest on rep effects and assumptions '
+                    "the export cannot check. Levels and mechanical differences are still "
+                    "shown, marked where they rest on assumptions (see section 4).",
+                ),
             )
         )
     for kind in ("mechanical", "model", "diagnostic"):
@@ -648,13 +686,19 @@ def _leaders(frame: pd.DataFrame) -> dict[str, tuple[str, ...]]:
 
 def _sensitivity_verdict(frame: pd.DataFrame) -> str:
     metric = _format(str(frame.attrs.get("metric", "conversion_rate"))).label.lower()
+    if frame.attrs.get("not_identified"):
+        return (
+            f"{CANNOT_TELL[0].upper()}{CANNOT_TELL[1:]} ({frame.attrs['not_identified']}); "
+            f"ranks by {metric} only order the model's levels, not differences the export "
+            "supports."
+        )
     leaders = _leaders(frame)
     distinct = set(leaders.values())
     if len(distinct) == 1:
         names = " and ".join(next(iter(distinct)))
         return (
             f"{names} leads by {metric} in every scenario: that conclusion does not hinge on the "
-            "rep effects or on the contact decay."
+            "rep effects, the contact decay or the reps' capacity."
         )
     named = "; ".join(f"{scenario}: {', '.join(names)}" for scenario, names in leaders.items())
     return (
@@ -694,7 +738,8 @@ def _sensitivity_section(frame: pd.DataFrame) -> list[_Block]:
         _Heading(2, "Does the ranking hinge on an assumption?", "sensitivity"),
         _Para(
             f"Each column re-runs the comparison with one assumption moved (rep effects removed; "
-            f"contact decaying twice as fast, or half as fast) and ranks the policies by "
+            f"contact decaying twice as fast, or half as fast; every rep's capacity x0.75 or "
+            f"x1.5) and ranks the policies by "
             f"{_format(metric).label.lower()}, with the difference to the baseline in brackets "
             f"({int(frame.attrs.get('seeds', 0)) or 'a few'} seeds each, model parameters fixed). "
             + verdict
@@ -982,6 +1027,16 @@ def _chart_differences(comparison: Comparison, table: _Values, names: Mapping[st
                 axis.plot([lo, hi], [y, y], color=colour, linewidth=2.2, solid_capstyle="butt")
             if not _missing(mean):
                 axis.plot([mean], [y], "o", color=colour, markersize=5)
+            elif metric in comparison.not_identified.get(name, {}):
+                axis.annotate(
+                    NOT_IDENTIFIED,
+                    (0.0, y),
+                    xytext=(4, 0),
+                    textcoords="offset points",
+                    va="center",
+                    fontsize=7,
+                    color=_TONE_COLOURS[""],
+                )
             mark = ASSUMED if metric in comparison.assumption_driven.get(name, {}) else ""
             labels.append(names[name] + mark)
         axis.axvline(0.0, color="#444", linestyle="--", linewidth=0.9)
@@ -1344,4 +1399,7 @@ def comparison_tables(comparison: Comparison, metrics: Iterable[str] = KEY_METRI
     levels.caption = (
         f"* model-driven (rests on the rep model); {ASSUMED} assumption-driven for that policy"
     )
+    cannot_tell = _cannot_tell(comparison)
+    if cannot_tell:
+        diffs.caption = f"{diffs.caption}\n{cannot_tell}"
     return [levels, diffs]
