@@ -21,7 +21,7 @@ from leadrouter.sim import (
     fit_behaviour,
     synthetic,
 )
-from leadrouter.sim.behaviour import _PRODUCT_COLUMNS
+from leadrouter.sim.products import _PRODUCT_COLUMNS
 
 LEAD = Lead("L1", datetime(2026, 1, 5, 9, tzinfo=UTC), source="search", segment="retail")
 

@@ -102,7 +102,10 @@ def test_a_deliberately_wrong_model_fails_loudly(history: History) -> None:
     assert result.verdict == "fail"
     failed = result.checks[~result.checks["passed"]]
     assert {"conversion_rate", "contact_rate"} <= set(failed["metric"])
-    assert any("outside the model's 95% interval" in reason for reason in result.reasons)
+    # every check at 1 - 5% / F, so that the verdict as a whole errs in 5% of histories
+    families = result.checks[result.checks["status"] != "not checkable"]["level"]
+    assert (families >= 0.95).all() and families.max() < 1.0
+    assert any("outside the model's 99" in reason for reason in result.reasons)
     assert "given, used as is" in result.model
     assert result.summary().startswith("Calibration: FAIL")
 

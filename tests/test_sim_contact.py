@@ -13,7 +13,7 @@ import pytest
 
 from leadrouter.model import Lead
 from leadrouter.sim import fit_behaviour, synthetic
-from leadrouter.sim.behaviour import HALF_LIFE, LOG_LOGIT, _contact_curve, _contact_fit
+from leadrouter.sim.contact import HALF_LIFE, LOG_LOGIT, _contact_curve, _contact_fit
 
 LEAD = Lead("L1", datetime(2026, 1, 5, 9, tzinfo=UTC))
 

@@ -24,7 +24,11 @@ the history or under the model, whichever is larger), and when that computed flo
 normal quantile replaces t.
 
 The verdict is `pass`, `fail` (which check, by how much) or `not checkable` (why: no logged
-assignments, no sales, too few leads after the split ...). A failed verdict warns with
+assignments, no sales, too few leads after the split ...). It fails when any check fails, so the
+checks are made jointly: with F checks over both splits (conversion, contact, revenue and sales
+by product, each where checkable), each interval's level is 1 - (1 - level) / F (Bonferroni), and
+a model that is right fails calibration in at most 1 - level (5%) of histories rather than in one
+of three, as eight separate 95% checks would. A failed verdict warns with
 `CalibrationWarning`; `compare` keeps it in `Comparison.calibration` and reports state it before
 any comparison.
 """
@@ -335,6 +339,20 @@ def _interval(
     return mean, max(mean - half, 0.0), min(mean + half, upper)
 
 
+def _product_leads(part: pd.DataFrame, scope: _Scope) -> dict[str, int]:
+    product = part["product"].fillna("").astype(str)
+    return {name: int((product == name).sum()) for name in scope.products}
+
+
+def _families(part: pd.DataFrame, scope: _Scope) -> int:
+    """How many checks a split makes: conversion, contact, revenue (each when checkable) and
+    sales by product (one check of all products with enough leads)."""
+    found = sum(metric not in scope.why_not for metric in ("conversion_rate", "contact_rate"))
+    found += REVENUE not in scope.why_not
+    leads = _product_leads(part, scope).values()
+    return found + any(count >= _MIN_PRODUCT_LEADS for count in leads)
+
+
 def _rows(
     split: str, part: pd.DataFrame, sims: Mapping[str, list[float]], scope: _Scope, level: float
 ) -> list[dict[str, Any]]:
@@ -415,7 +433,7 @@ def _rows(
     if BY_PRODUCT in scope.why_not:
         unchecked(BY_PRODUCT, n, scope.why_not[BY_PRODUCT])
     product = part["product"].fillna("").astype(str)
-    leads_of = {name: int((product == name).sum()) for name in scope.products}
+    leads_of = _product_leads(part, scope)
     checked = sum(leads >= _MIN_PRODUCT_LEADS for leads in leads_of.values())
     joint = 1.0 - (1.0 - level) / max(checked, 1)
     for name, leads in leads_of.items():
@@ -542,9 +560,13 @@ def calibrate(
             for name, ids in parts:
                 for metric, value in _simulated(events, ids, product_of).items():
                     sims[name].setdefault(metric, []).append(value)
+    # the verdict fails when any check fails: each of the F checks is made at 1 - (1 - level) / F
+    # (Bonferroni), so a model that is right fails in at most 1 - level of histories
+    families = sum(_families(part, scope) for _, part, _ in splits)
+    each = 1.0 - (1.0 - level) / max(families, 1)
     rows: list[dict[str, Any]] = []
     for name, part, _ in splits:
-        rows.extend(_rows(name, part, sims[name], scope, level))
+        rows.extend(_rows(name, part, sims[name], scope, each))
     reasons.extend(scope.why_not.values())
     checks = pd.DataFrame(rows, columns=list(CHECK_COLUMNS))
     failed = checks[checks["status"] == FAIL]

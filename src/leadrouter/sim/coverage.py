@@ -123,10 +123,12 @@ SUMMARY_COLUMNS = ("policy", "metric", "kind", *SUMMARY_STATS)
 
 def study_policies(history: History) -> dict[str, Policy]:
     """The policies the study compares: equal rotation (the baseline, and the policy the
-    history was logged with) against performance-, utilisation- and quota-weighted routing,
-    profile matching and tiered delay, set up for the history's team as the demo sets them up
+    history was logged with) against performance- and utilisation-weighted routing, profile
+    matching and tiered delay, set up for the history's team as the demo sets them up
     (`leadrouter.sim.demo.demo_policies`). Pull policies are left out: how reps claim is an
-    assumption of the simulator, not something a model fitted from push-only history knows."""
+    assumption of the simulator, not something a model fitted from push-only history knows;
+    quota-proportional routing too: its quotas would be invented, and its mechanics are those
+    of the other weighted strategies."""
     from leadrouter.sim.demo import demo_policies
 
     every = demo_policies(history)
@@ -134,7 +136,6 @@ def study_policies(history: History) -> dict[str, Policy]:
         "equal-rotation",
         "performance-weighted",
         "utilization-weighted",
-        "quota-proportional",
         "profile-matching",
         "tiered-delay",
     )
@@ -216,7 +217,7 @@ def _share(job: Any) -> None:
 def coverage_study(
     histories: int = 100,
     seeds: int = 20,
-    truth_seeds: int = 60,
+    truth_seeds: int = 30,
     shapes: Sequence[Shape] = SHAPES,
     metrics: Sequence[str] = COVERAGE_METRICS,
     policies: Callable[[History], Mapping[str, Policy]] = study_policies,

@@ -17,8 +17,9 @@ Assumptions (each one names a choice the history cannot make for us):
   their book, `backlog` being their open untouched leads then. When the behaviour has working
   hours (`behaviour.work_hours`, see `leadrouter.sim.workweek`) the delay is counted in working
   minutes on the team's clock, so a lead assigned at night is touched after the next opening;
-  otherwise in elapsed minutes. At most `floor(capacity + u_rep_day)` first touches per rep per
-  local day; a touch beyond that waits for the next day's opening.
+  otherwise in elapsed minutes. At most `floor(capacity * share + u_rep_day)` first touches per
+  rep per local day, `share` being the day's working minutes over `behaviour.workday_minutes`
+  (1 without working hours); a touch beyond that waits for the next day's opening.
 - A pushed lead is never worked with the rep's `behaviour.p_neglect(rep)` (when the behaviour
   has it), drawn from the lead's own `neglect` uniform; a lead a rep claimed is always worked.
 - Contact decays with the minutes from the lead's arrival to its first touch. Every first touch
@@ -40,7 +41,7 @@ import itertools
 import math
 import os
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union, cast
 from zoneinfo import ZoneInfo
@@ -269,6 +270,22 @@ def _work_clock(behaviour: Behaviour, tz: str, start: datetime, end: datetime) -
     return WorkClock(first, (end - start).days + 370, hours, tz)
 
 
+def _day_share(behaviour: Behaviour) -> Callable[[str], float]:
+    """`share(iso_day)`: the day's working minutes over the behaviour's working day, by which a
+    rep's capacity (first touches per working day) scales on that day - a short Saturday holds
+    fewer first touches than a full weekday. 1 for every day without working hours."""
+    hours = getattr(behaviour, "work_hours", None)
+    workday = float(getattr(behaviour, "workday_minutes", 0.0) or 0.0)
+    if not hours or workday <= 0:
+        return lambda day: 1.0
+
+    def share(day: str) -> float:
+        window = hours[date.fromisoformat(day).weekday()]
+        return (window[1] - window[0]) * 60.0 / workday if window else 0.0
+
+    return share
+
+
 def simulate(
     history: History,
     policy: Policy,
@@ -317,6 +334,7 @@ def simulate(
     )
     active = [rep.id for rep in reps if rep.active]
     capacity = {rep: float(behaviour.capacity(rep)) for rep in active}
+    day_share = _day_share(behaviour)
     invalid_contact = float(getattr(behaviour, "invalid_contact", 1.0))
     delay_of = behaviour.touch_delay_minutes
     p_valid, p_contact, p_convert = behaviour.p_valid, behaviour.p_contact, behaviour.p_convert
@@ -365,9 +383,10 @@ def simulate(
         """Draw every active rep's uniform for `day` at once: their first-touch limits and the
         order they claim in."""
         drawn = rep_day_uniforms(seed, active, day).tolist()
+        scale = day_share(day)
         for rep, u in zip(active, drawn, strict=True):
             cap = capacity[rep]
-            limits[(rep, day)] = cap if math.isinf(cap) else math.floor(cap + u)
+            limits[(rep, day)] = cap if math.isinf(cap) else math.floor(cap * scale + u)
         by_rep = dict(zip(active, drawn, strict=True))
         orders[day] = sorted(active, key=by_rep.__getitem__)
 

@@ -111,6 +111,11 @@ class TrueBehaviour:
         return self.truth.work_hours
 
     @property
+    def workday_minutes(self) -> float:
+        """A capacity is first touches per 540 working minutes, as `synthetic` paces reps."""
+        return WORKDAY_MINUTES
+
+    @property
     def invalid_contact(self) -> float:
         """How often an invalid lead is reached, relative to a valid one at the same delay."""
         return self.truth.contact.invalid

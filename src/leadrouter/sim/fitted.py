@@ -1,0 +1,314 @@
+"""A behaviour model learned from a History: `FittedBehaviour`, what `fit_behaviour` returns.
+
+It answers the simulator's questions from the fitted figures (held as a `GivenBehaviour` in
+`numbers`) and from what a fit knows beyond them: the contact curve's shape and floor, each rep's
+empirical pick-up delays, the rep x segment pairs and product factors behind the conversion
+table, and the gaps - what the data could not support and was assumed instead - which
+`summary()` puts in words. It keeps what the fit read (`basis`), so `replicate(seed)` refits on a
+Bayesian bootstrap of the leads and a comparison's intervals carry the parameters' uncertainty.
+How each figure is estimated is in `leadrouter.sim.estimation`.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from leadrouter._util import EMPTY, FrozenMap, stable_key
+from leadrouter.errors import ConfigError
+from leadrouter.model import Lead
+from leadrouter.sim.contact import HALF_LIFE, LOG_LOGIT
+from leadrouter.sim.given import GivenBehaviour, _clip_u, _queue_wait
+
+if TYPE_CHECKING:
+    from leadrouter.sim.estimation import _Basis
+    from leadrouter.sim.history import History
+    from leadrouter.sim.workweek import WorkWeek
+
+__all__ = ["FittedBehaviour"]
+
+
+@attrs.frozen(eq=False)
+class FittedBehaviour:
+    """A Behaviour learned from a History by `fit_behaviour`; see its docstring for how.
+
+    `numbers` holds the fitted figures as a `GivenBehaviour` (capacity, valid rates, the shrunk
+    conversion table for a lead of product factor 1, the product factors, amounts); `pairs` keep
+    each rep x segment rate over its own product mix, `products` the factors' evidence; contact
+    probability is `contact_floor + (1 - contact_floor) * sigmoid(contact_coef[0] +
+    contact_coef[1] * ln(1 + delay))`; touch delay is the rep's own empirical pick-up delay
+    (quantile `u` of the delays of leads first-touched when nothing else was waiting) plus
+    `backlog * workday_minutes / capacity`. `pairs` has one row per rep x segment seen (leads,
+    reached_valid, sales, raw rate, prior, estimate, data weight, flagged); `gaps` lists every
+    figure the data could not support and was assumed instead.
+    """
+
+    numbers: GivenBehaviour
+    contact_coef: tuple[float, float]
+    pickup_delays: FrozenMap[tuple[float, ...]]
+    team_pickup_delays: tuple[float, ...]
+    prior_strength: float
+    pairs: Any = attrs.field(repr=False)
+    rep_factor: FrozenMap[float]
+    gaps: tuple[str, ...]
+    notes: tuple[str, ...]
+    origin: str = "history"
+    contact_floor: float = 0.0
+    """Where contact levels off for long delays (0: a plain logit)."""
+    contact_shape: str = LOG_LOGIT
+    """The shape of the contact decay (`LOG_LOGIT` or `HALF_LIFE`, see `_contact_fit`)."""
+    assumptions: FrozenMap[str] = attrs.field(default=EMPTY)
+    basis: _Basis | None = attrs.field(default=None, repr=False)
+    ignored: frozenset[str] = frozenset()
+    """Lead fields left out because they were recorded because of the outcome."""
+    rep_effects_known: bool = True
+    """False when the export recorded the owner (rep_id) because of the outcome (only on
+    converted leads): conversion is then fitted over every lead, every rep closes at the team's
+    rate, and a comparison reports sales differences between policies as not identifiable."""
+    products: Any = attrs.field(default=None, repr=False)
+    """One row per product (when the export has more than one): `_PRODUCT_COLUMNS` - reached
+    valid leads, sales, the sales the rep x segment rates expect, the raw and the shrunk factor
+    (`numbers.product_conversion`), and the sales amounts' median. None without products."""
+    segment_rate: FrozenMap[float] = attrs.field(default=EMPTY)
+    """Each segment's conversion over its own product mix (`numbers.segment_conversion` is for a
+    lead of product factor 1)."""
+
+    def _seen(self, lead: Lead) -> Lead:
+        """The lead as the model sees it: fields it left out read as empty."""
+        if not self.ignored:
+            return lead
+        blank: dict[str, Any] = dict.fromkeys(self.ignored, "")
+        return attrs.evolve(lead, **blank)
+
+    def replicate(self, seed: int) -> FittedBehaviour:
+        """The model refitted on a Bayesian bootstrap of the history's leads: each lead weighted
+        by an Exp(1) draw keyed by (seed, lead id), i.e. a flat Dirichlet over the leads.
+
+        Validity, contact decay, segment rates, rep factors and rep x segment rates are
+        re-estimated with the weights, so a pair seen on few leads varies a lot between
+        replicates and one seen on many hardly at all. Every rep's capacity is drawn from the
+        censored capacity fit's posterior (the team's capacity-to-demand mean redrawn from its
+        standard error, then each rep given it; keyed by (seed, rep), see
+        `leadrouter.sim.capacity`), so a rep measured over many backlogged touches varies little
+        and a never-backlogged one as much as the team does. Product factors and each product's
+        median sale amount and log spread are re-estimated with the weights too. Each rep's
+        empirical pick-up delays (and the team's) are resampled with replacement, keyed by
+        (seed, rep), so speed carries the uncertainty of a sample of a few dozen delays. The
+        lead-mix expectation stays as fitted. The same seed gives the same replicate.
+        """
+        if self.basis is None:
+            return self
+        basis = self.basis
+        drawn = basis.fit(basis.bootstrap_weights(seed), capacity=basis.capacity_draw(seed))
+        return attrs.evolve(
+            drawn,
+            pickup_delays=FrozenMap(
+                {rep: _resample(seed, rep, sample) for rep, sample in drawn.pickup_delays.items()}
+            ),
+            team_pickup_delays=_resample(seed, "", drawn.team_pickup_delays),
+        )
+
+    def varied(
+        self, rep_effects: bool = True, decay: float = 1.0, capacity: float = 1.0
+    ) -> FittedBehaviour:
+        """The model with an assumption moved, for sensitivity checks: without rep effects
+        (every rep closes at the segment rate), with the contact curve's slope times `decay`
+        (the same contact at once, falling `decay` times as steeply toward the same floor),
+        and/or with every rep's capacity times `capacity`. A varied model does not redraw its
+        parameters (`replicate` returns it)."""
+        if not decay > 0:
+            raise ConfigError(f"varied: decay must be > 0, got {decay!r}")
+        a, b = self.contact_coef
+        return attrs.evolve(
+            self,
+            numbers=self.numbers.varied(rep_effects=rep_effects, capacity=capacity),
+            rep_factor=self.rep_factor if rep_effects else FrozenMap({}),
+            contact_coef=(a, b * decay),
+            basis=None,
+        )
+
+    def refit(self, history: History) -> FittedBehaviour:
+        """The same kind of model fitted on another History (e.g. an earlier time split, for
+        calibration on held-out leads)."""
+        from leadrouter.sim.estimation import fit_behaviour
+
+        return fit_behaviour(history, prior_strength=self.prior_strength)
+
+    @property
+    def invalid_contact(self) -> float:
+        """How often an invalid lead is reached, relative to a valid one at the same delay."""
+        return self.numbers.invalid_contact
+
+    @property
+    def work_hours(self) -> WorkWeek | None:
+        """The team's work week read off the history's first touches (None when it could not
+        be: then delays are elapsed minutes)."""
+        return self.numbers.work_hours
+
+    @property
+    def workday_minutes(self) -> float:
+        """The working minutes a capacity is counted over (the mean working day)."""
+        return self.numbers.workday_minutes
+
+    def capacity(self, rep_id: str) -> float:
+        """First touches per working day, estimated with its censoring: the rep's pace while a
+        lead of theirs waited, pooled across the team (see `fit_behaviour`)."""
+        return self.numbers.capacity(rep_id)
+
+    def touch_delay_minutes(self, rep_id: str, backlog: int, u: float) -> float:
+        """Quantile `u` of the rep's empirical pick-up delay plus the queue wait."""
+        sample = self.pickup_delays.get(rep_id, self.team_pickup_delays)
+        if sample:
+            position = _clip_u(u) * (len(sample) - 1)
+            below = int(position)
+            above = min(below + 1, len(sample) - 1)
+            lag = sample[below] + (sample[above] - sample[below]) * (position - below)
+        else:
+            lag = -self.numbers.default_pickup * math.log1p(-_clip_u(u))
+        wait = _queue_wait(backlog, self.capacity(rep_id), self.numbers.workday_minutes)
+        return max(lag, 0.0) + wait
+
+    def p_contact(self, rep_id: str, lead: Lead, delay_minutes: float) -> float:
+        """The fitted chance of reaching a valid lead: the fitted curve (`contact_shape`)
+        falling toward the floor `contact_floor`."""
+        a, b = self.contact_coef
+        floor, delay = self.contact_floor, max(delay_minutes, 0.0)
+        if self.contact_shape == HALF_LIFE:
+            return floor + (1.0 / (1.0 + math.exp(-a)) - floor) * math.exp(b * delay)
+        x = a + b * math.log1p(delay)
+        return floor + (1.0 - floor) / (1.0 + math.exp(-x)) if x > -700 else floor
+
+    def p_valid(self, lead: Lead) -> float:
+        """The source's valid rate, shrunk toward the team's."""
+        return self.numbers.p_valid(self._seen(lead))
+
+    def p_convert(self, rep_id: str, lead: Lead) -> float:
+        """The shrunk rep x segment rate (else segment rate x rep factor) times the lead's
+        product factor (see `fit_behaviour`)."""
+        lead = self._seen(lead)
+        factor = self.numbers.product_factor(lead)
+        row = self.numbers.conversion.get(rep_id)
+        if row is not None and lead.segment in row:
+            return min(row[lead.segment] * factor, 0.999)
+        segment_rate = self.numbers.segment_conversion.get(
+            lead.segment, self.numbers.default_conversion
+        )
+        return min(segment_rate * self.rep_factor.get(rep_id, 1.0) * factor, 0.999)
+
+    def p_neglect(self, rep_id: str) -> float:
+        """The share of the rep's leads never touched in the history (leads assigned in the
+        export's last three days left out: their touch may simply not have come yet), shrunk
+        toward the team's."""
+        return self.numbers.p_neglect(rep_id)
+
+    def p_convert_team(self, lead: Lead) -> float:
+        """The team's rate for the lead's segment times its product factor, as if no rep were
+        better than another."""
+        return self.numbers.p_convert_team(self._seen(lead))
+
+    def amount(self, rep_id: str, lead: Lead, u: float) -> float:
+        """Lognormal around the product's median sale amount in the history."""
+        return self.numbers.amount(rep_id, self._seen(lead), u)
+
+    def extrapolated(self, rep_id: str, segment: str) -> bool:
+        """True when the history has no lead of `segment` assigned to `rep_id`: the estimate for
+        that pair is the segment rate times the rep's overall factor, not an observation."""
+        row = self.numbers.conversion.get(rep_id)
+        if row is None or segment not in row:
+            return True
+        pairs = self.pairs
+        hit = pairs[(pairs["rep_id"] == rep_id) & (pairs["segment"] == segment)]
+        return bool(hit.empty or int(hit["leads"].iloc[0]) == 0)
+
+    def flagged_pairs(self) -> list[tuple[str, str]]:
+        """Rep x segment pairs whose estimate leans on the shrinkage (less data than
+        `prior_strength`)."""
+        flagged = self.pairs[self.pairs["flagged"]]
+        return list(zip(flagged["rep_id"], flagged["segment"], strict=True))
+
+    def _contact_formula(self) -> str:
+        a, b = self.contact_coef
+        if self.contact_shape == HALF_LIFE:
+            top = 1.0 / (1.0 + math.exp(-a))
+            half = math.log(2.0) / -b if b < 0 else math.inf
+            return f"{top:.0%} at once, halfway to the floor every {half:.0f} minutes"
+        return f"logit = {a:.3f} {'-' if b < 0 else '+'} {abs(b):.3f} * ln(1 + delay minutes)"
+
+    def summary(self) -> str:
+        """What was fitted, what was assumed (gaps), and the pairs leaning on shrinkage."""
+        n = self.numbers
+        lines = [f"Behaviour model fitted from {self.origin}", ""]
+        lines.append("Fitted:")
+        lines.extend(f"  - {note}" for note in self.notes)
+        lines.append(
+            f"  - contact of a valid lead: {self._contact_formula()}, levelling off at "
+            f"{self.contact_floor:.0%} "
+            f"(at once {self.p_contact('', _PROBE, 0):.0%}, after 1 h "
+            f"{self.p_contact('', _PROBE, 60):.0%}, after 1 day "
+            f"{self.p_contact('', _PROBE, 1440):.0%})"
+            f"; invalid leads reached {n.invalid_contact:.2f} times as often"
+        )
+        caps = ", ".join(f"{r} {c:.1f}" for r, c in n.capacity_per_day.items())
+        lines.append(f"  - capacity (first touches per working day): {caps}")
+        rates = self.segment_rate or n.segment_conversion
+        seg = ", ".join(f"{s or '(none)'} {p:.1%}" for s, p in rates.items())
+        lines.append(f"  - conversion of reached valid leads by segment: {seg}")
+        if self.products is not None:
+            by_product = ", ".join(
+                f"{row.product} {row.factor:.2f}x ({row.sales:.3g} sales of "
+                f"{row.reached_valid:.3g}, {row.expected:.3g} expected)"
+                for row in self.products.itertuples()
+            )
+            lines.append(f"  - conversion by product, a factor on those rates: {by_product}")
+            amounts = ", ".join(
+                f"{row.product} {row.amount_median:,.0f}"
+                for row in self.products.itertuples()
+                if not math.isnan(row.amount_median)
+            )
+            if amounts:
+                lines.append(f"  - median sale amount by product: {amounts}")
+        lines.append("")
+        if self.gaps:
+            lines.append("Gaps (assumed, not fitted):")
+            lines.extend(f"  - {gap}" for gap in self.gaps)
+        else:
+            lines.append("Gaps: none")
+        lines.append("")
+        flagged = self.pairs[self.pairs["flagged"]]
+        lines.append(
+            f"Rep x segment pairs with too little data (fewer than {self.prior_strength:g} "
+            f"reached valid leads; estimates lean on the shrinkage): {len(flagged)} of "
+            f"{len(self.pairs)}"
+        )
+        for row in flagged.itertuples():
+            lines.append(
+                f"  - {row.rep_id} x {row.segment or '(none)'}: {row.sales:.3g} sales of "
+                f"{row.reached_valid:.3g}, estimate {row.estimate:.1%} "
+                f"(data weight {row.weight:.0%}, prior {row.prior:.1%})"
+            )
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (
+            f"<FittedBehaviour from {self.origin}: {len(self.numbers.capacity_per_day)} reps, "
+            f"{len(self.pairs)} rep x segment pairs ({int(self.pairs['flagged'].sum())} "
+            f"flagged), {len(self.gaps)} gaps>"
+        )
+
+
+_PROBE = Lead("probe", datetime(2000, 1, 1, tzinfo=UTC))
+"""A lead for describing lead-independent figures in `summary()`."""
+
+
+def _resample(seed: int, rep_id: str, sample: tuple[float, ...]) -> tuple[float, ...]:
+    """A bootstrap resample of a sorted sample (with replacement, sorted), keyed by (seed,
+    rep): the same for a rep whatever other reps are drawn."""
+    import numpy as np
+
+    if len(sample) < 2:
+        return sample
+    rng = np.random.default_rng(stable_key(seed, f"pickup\x00{rep_id}"))
+    return tuple(float(x) for x in np.sort(rng.choice(np.asarray(sample), size=len(sample))))
