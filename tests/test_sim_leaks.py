@@ -124,17 +124,23 @@ def test_conversion_over_all_leads_reproduces_the_history(
         ]
     )
     assert _within_binomial(float(rate), observed, n)
+    simulated = _rotation_rate(leaked, model)
+    assert _within_binomial(simulated, observed, n, slack=0.005)
+    assert simulated < 1.3 * observed
+
+
+def _rotation_rate(history: History, model: FittedBehaviour) -> float:
+    """The conversion rate equal rotation simulates under `model` (its parameters fixed),
+    averaged over four seeds."""
     run = compare(
-        leaked,
+        history,
         {"rotation": lr.EqualRotation()},
         seeds=4,
         behaviour=model,
         calibrate=False,
         parameter_draws=False,
     )
-    simulated = float(run.results["conversion_rate"].mean())
-    assert _within_binomial(simulated, observed, n, slack=0.005)
-    assert simulated < 1.3 * observed
+    return float(run.results["conversion_rate"].mean())
 
 
 def test_touches_on_every_lead_still_fit_contact_but_not_reps(clean: History) -> None:
@@ -150,15 +156,7 @@ def test_touches_on_every_lead_still_fit_contact_but_not_reps(clean: History) ->
     assert "contact" not in fitted.assumptions
     assert len(set(fitted.numbers.capacity_per_day.values())) == 1
     observed = float(frame["converted"].mean())
-    run = compare(
-        owner_only,
-        {"rotation": lr.EqualRotation()},
-        seeds=4,
-        behaviour=fitted,
-        calibrate=False,
-        parameter_draws=False,
-    )
-    simulated = float(run.results["conversion_rate"].mean())
+    simulated = _rotation_rate(owner_only, fitted)
     assert _within_binomial(simulated, observed, len(frame), slack=0.005)
 
 
