@@ -9,10 +9,10 @@ has no business predicting other policies.
 
 The figures: the conversion rate (when the history has a sale), the contact rate (when it has
 reached flags), revenue per lead (`REVENUE`, when its sales carry amounts) and each product's
-conversion rate (`product_metric(product)`, when the export has more than one product; the
-products of a split are checked jointly, each at level 1 - (1 - level) / m). A model can match
-the conversion rate and still sell the wrong things - too many dear products - so revenue and
-sales by product are checked too. A figure the history cannot check has a row saying why.
+conversion rate (`product_metric(product)`, when the export has more than one product; the m
+products of a split make one check, its error shared out over the m). A model can match the
+conversion rate and still sell the wrong things - too many dear products - so revenue and sales
+by product are checked too. A figure the history cannot check has a row saying why.
 
 The predictive interval is built from replicates: each replicate redraws the model's parameters
 when the model can (`behaviour.replicate(seed)`, a Bayesian bootstrap for a fitted model) and
@@ -84,8 +84,9 @@ CHECK_COLUMNS = (
 """The columns of `Calibration.checks`: one row per (split, metric). `status` is `pass`, `fail`
 or `not checkable`; a metric the history cannot check has a row too, its numbers NaN, `passed`
 False and `note` saying why (no amounts, no products, no reached flags ...). `level`: the
-interval's level - the calibration's, or for the m products of a split 1 - (1 - level) / m each,
-so that sales by product, checked jointly, err as rarely as one check."""
+interval's level - 1 - (1 - level) / F for each of the F checks the verdict rests on, and that
+error divided again over the m products of a split, so the checks together err as rarely as one
+check at the calibration's level."""
 
 PASS, FAIL, NOT_CHECKABLE = "pass", "fail", "not checkable"
 

@@ -113,9 +113,9 @@ class Comparison:
         its `level` interval) and `<metric>_diff`, `<metric>_diff_lo`, `<metric>_diff_hi` (the
         expected paired difference to the baseline and its interval).
 
-        The estimand is the policy's expected outcome on this lead stream; the interval carries
-        the model's parameter uncertainty (told apart from outcome noise by replicates paired
-        on one parameter draw) and the Monte Carlo error, so it does not shrink to nothing as
+        The estimand is the policy's expected outcome on this lead stream; the interval is the
+        prediction interval of one more parameter draw over the means of seeds paired on one
+        draw, so it carries the model's parameter uncertainty and does not shrink to nothing as
         seeds grow (`leadrouter.sim.intervals`)."""
         base = self.results[self.results["policy"] == self.baseline].set_index("seed")
         draws = self.draws

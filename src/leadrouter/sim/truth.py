@@ -28,7 +28,7 @@ import attrs
 
 from leadrouter.errors import ConfigError
 from leadrouter.model import Lead
-from leadrouter.sim.behaviour import WORKDAY_MINUTES
+from leadrouter.sim.given import WORKDAY_MINUTES, _clip_u
 from leadrouter.sim.synthetic import _centred, _logit
 from leadrouter.sim.workweek import WorkWeek
 
@@ -44,10 +44,6 @@ _AMOUNT_SIGMA = 0.35
 
 def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x)) if x > -700 else 0.0
-
-
-def _clip(u: float) -> float:
-    return min(max(u, 1e-12), 1.0 - 1e-12)
 
 
 @attrs.frozen(eq=False)
@@ -131,7 +127,7 @@ class TrueBehaviour:
     def touch_delay_minutes(self, rep_id: str, backlog: int, u: float) -> float:
         """An exponential pick-up lag with the rep's mean, plus working through `backlog`
         waiting leads at one per `540 / capacity` working minutes - how `synthetic` queues."""
-        lag = -self._rep(rep_id).pickup * math.log1p(-_clip(u))
+        lag = -self._rep(rep_id).pickup * math.log1p(-_clip_u(u))
         return lag + max(backlog, 0) * WORKDAY_MINUTES / self.capacity(rep_id)
 
     def p_contact(self, rep_id: str, lead: Lead, delay_minutes: float) -> float:
@@ -162,7 +158,7 @@ class TrueBehaviour:
     def amount(self, rep_id: str, lead: Lead, u: float) -> float:
         """The product's price times a lognormal draw (spread 0.35), rounded to tens."""
         price = self._product.get(lead.product, (0.0, self._mean_price()))[1]
-        return float(round(price * math.exp(_AMOUNT_SIGMA * _NORMAL.inv_cdf(_clip(u))), -1))
+        return float(round(price * math.exp(_AMOUNT_SIGMA * _NORMAL.inv_cdf(_clip_u(u))), -1))
 
     def _close(self, lead: Lead, shift: float) -> float:
         known = self._leads.get(lead.id)
