@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 from typing import Any
 
 import attrs
@@ -281,3 +282,26 @@ def test_engine_options_reach_every_run(history: History) -> None:
     )
     with pytest.raises(TypeError):
         compare(history, policies, seeds=1, calibrate=False, engine={"no_such_option": 1})
+
+
+def test_expected_sales_are_unbiased_and_quieter_than_counted_sales() -> None:
+    """`compare` counts a run's sales as their expectation given its path (metrics
+    `_expected_sales`): over many seeds the mean must match the counted sales within Monte Carlo
+    error, and the spread across seeds must be smaller (the coin flips of each touch are gone)."""
+    from leadrouter.sim.metrics import first_touches, run_metrics
+
+    history = synthetic(400, 5, 12, seed=3)
+    truth = history.truth.behaviour()
+    policy = lr.EqualRotation()
+    counted, expected = [], []
+    for seed in range(40):
+        run = simulate(history, policy, truth, seed=seed)
+        first = first_touches(run)
+        plain = run_metrics(run, timedelta(hours=1), truth, None, first)
+        smooth = run_metrics(run, timedelta(hours=1), truth, None, first, expected=True)
+        counted.append((plain["conversion_rate"], plain["revenue"]))
+        expected.append((smooth["conversion_rate"], smooth["revenue"]))
+    c, e = np.array(counted), np.array(expected)
+    se = c.std(axis=0, ddof=1) / math.sqrt(len(c))
+    assert np.all(np.abs(c.mean(axis=0) - e.mean(axis=0)) < 4 * se)
+    assert np.all(e.std(axis=0) < 0.7 * c.std(axis=0))

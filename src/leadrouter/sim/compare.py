@@ -217,7 +217,7 @@ class _Job:
                 {
                     "policy": name,
                     "seed": seed,
-                    **run_metrics(run, self.sla, model, self.seen, first),
+                    **run_metrics(run, self.sla, model, self.seen, first, expected=True),
                 }
             )
             out.tables[name] = run_per_rep(run, first)

@@ -47,6 +47,8 @@ __all__ = ["fit_behaviour"]
 
 
 _MIN_PICKUP_SAMPLE = 20
+_PICKUP_PRIOR = 5.0
+"""Pseudo-leads at the team's pace a rep's few pick-up delays are shrunk toward (`_pickups`)."""
 """A rep needs this many leads first-touched with nothing waiting before their own pick-up
 delays are used; fewer, and the team's are."""
 
@@ -252,7 +254,8 @@ class _Basis:
             notes.append(
                 f"pick-up delay: empirical per rep over {len(free)} leads touched with nothing "
                 "waiting and their rep done with the last first touch "
-                f"({len(pickups)} reps with their own, others the team's); queue wait "
+                f"(a rep's own with {_MIN_PICKUP_SAMPLE}+ such leads, else the team's scaled to "
+                "their few); queue wait "
                 f"backlog * {workday:g} / capacity"
             )
             for rep_id in reps:
@@ -661,14 +664,22 @@ def _mix_expectation(at_risk: Any, y: Any, overall: float, warnings: Any, np: An
 
 
 def _pickups(free: Any) -> tuple[tuple[float, ...], dict[str, tuple[float, ...]]]:
-    """The team's sorted pick-up delays and each rep's (reps with `_MIN_PICKUP_SAMPLE` or more)
-    from leads first-touched with nothing waiting."""
+    """The team's sorted pick-up delays and each rep's, from leads first-touched with nothing
+    waiting: a rep with `_MIN_PICKUP_SAMPLE` or more such leads gets their own delays; a rep with
+    fewer gets the team's scaled by how slow their few are (the mean of ln(1 + delay) against
+    the team's, shrunk with `_PICKUP_PRIOR` pseudo-leads), so a slow rep the queue seldom left
+    idle is not given the quick reps' habits."""
     import numpy as np
 
-    team = tuple(float(x) for x in np.sort(free["work_delay"].to_numpy()))
-    own = {
-        str(rep_id): tuple(float(x) for x in np.sort(group["work_delay"].to_numpy()))
-        for rep_id, group in free.groupby("rep_id")
-        if len(group) >= _MIN_PICKUP_SAMPLE
-    }
+    sorted_team = np.sort(free["work_delay"].to_numpy(dtype=float))
+    team = tuple(float(x) for x in sorted_team)
+    centre = float(np.log1p(sorted_team).mean()) if len(team) else 0.0
+    own: dict[str, tuple[float, ...]] = {}
+    for rep_id, group in free.groupby("rep_id"):
+        delays = np.sort(group["work_delay"].to_numpy(dtype=float))
+        if len(delays) >= _MIN_PICKUP_SAMPLE:
+            own[str(rep_id)] = tuple(float(x) for x in delays)
+        else:
+            shift = float((np.log1p(delays) - centre).sum()) / (len(delays) + _PICKUP_PRIOR)
+            own[str(rep_id)] = tuple(float(x) for x in sorted_team * math.exp(shift))
     return team, own

@@ -9,7 +9,10 @@ the history, for a fitted model) and one set of outcomes; its value for a metric
     value = g(parameters) + outcome noise,
 
 where g is the expected outcome under those parameters. The spread of g over parameter draws is
-what we do not know about the truth; the outcome noise is not part of the estimand.
+what we do not know about the truth; the outcome noise is not part of the estimand. Sales and
+revenue are taken out of most of it at the source: `compare` counts each run's sales as their
+expectation given the run's path (`leadrouter.sim.metrics._expected_sales`), so what remains is
+the noise of the path (who was touched, when), not the coin flip of every sale.
 
 - Replicates come in **pairs that share one parameter draw** (seeds at positions 0 and 1 use the
   first seed's draw, 2 and 3 the third's, ...). A pair's mean is one draw of the model's answer,

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from leadrouter.events import Assigned, Claimed, Converted, Tagged, Touched
+from leadrouter.model import Lead
 
 if TYPE_CHECKING:
     from leadrouter.sim.engine import Behaviour, SimRun
@@ -115,6 +116,35 @@ def touch_speeds(first: FirstTouches) -> np.ndarray[Any, Any]:
     return np.array([minutes for _, minutes, _ in first.values()], dtype=float)
 
 
+def _expected_sales(
+    run: SimRun, behaviour: Behaviour, first: FirstTouches, by_id: Mapping[str, Lead]
+) -> tuple[float, float, float | None]:
+    """Expected sales, revenue and sales at the team's rate (None without `p_convert_team`)
+    given the run's path: the sum over first-touched leads of the engine's chance of a sale at
+    that touch, p_valid x p_contact x p_convert, and that chance times the amount at the lead's
+    own `amount` uniform.
+
+    Why: a lead's validity, reach and purchase are drawn from its own uniforms at its first touch
+    and at no other time, so its sale indicator minus this chance has mean zero whatever happened
+    before (which rep, how late). The sums are therefore unbiased for the run's expected sales
+    and revenue, and leave out the coin flips of every touch: with them left in, each replicate
+    carries outcome noise that widens the intervals well past what the parameters' uncertainty
+    warrants (docs/analyst/limits.md)."""
+    amounts = dict(zip(run.draws.index, run.draws["amount"].tolist(), strict=True))
+    team_rate = getattr(behaviour, "p_convert_team", None)
+    sales = revenue = team = 0.0
+    for lead_id, (rep, minutes, _) in first.items():
+        lead = by_id[lead_id]
+        reach = behaviour.p_valid(lead) * behaviour.p_contact(rep, lead, minutes)
+        chance = reach * behaviour.p_convert(rep, lead)
+        sales += chance
+        if chance > 0:
+            revenue += chance * max(0.0, float(behaviour.amount(rep, lead, amounts[lead_id])))
+        if team_rate is not None:
+            team += reach * team_rate(lead)
+    return sales, revenue, (team if team_rate is not None else None)
+
+
 def _gini(values: np.ndarray[Any, Any]) -> float:
     if len(values) == 0 or values.sum() == 0:
         return 0.0
@@ -154,12 +184,15 @@ def run_metrics(
     behaviour: Behaviour | None,
     seen_pairs: Iterable[tuple[str, str]] | None,
     first: FirstTouches,
+    expected: bool = False,
 ) -> dict[str, float]:
+    """`metrics` with the first touches read already. `expected=True` (what `compare` uses)
+    counts sales and revenue as their expectation given the run's path (`_expected_sales`)."""
     leads = run.leads
     n = len(leads)
     by_id = {lead.id: lead for lead in leads}
     cost = float(sum(lead.cost for lead in leads))
-    sales = 0
+    sales: float = 0
     revenue = 0.0
     receipts: dict[str, int] = {rep.id: 0 for rep in run.reps}
     per_lead: dict[str, int] = {}
@@ -184,13 +217,21 @@ def run_metrics(
     mean_load = loads.mean() if len(loads) else 0.0
     team_rate = getattr(behaviour, "p_convert_team", None)
     mechanical = math.nan
-    if team_rate is not None and n:
-        expected = sum(
-            team_rate(by_id[lead_id])
-            for lead_id, (_, _, reached) in first.items()
-            if reached and lead_id in valid
+    if expected and behaviour is not None:
+        sales_, revenue, team_sales = _expected_sales(run, behaviour, first, by_id)
+        if team_sales is not None and n:
+            mechanical = team_sales / n
+    elif team_rate is not None and n:
+        mechanical = (
+            sum(
+                team_rate(by_id[lead_id])
+                for lead_id, (_, _, reached) in first.items()
+                if reached and lead_id in valid
+            )
+            / n
         )
-        mechanical = float(expected) / n
+    if expected and behaviour is not None:
+        sales = sales_
     total_receipts = sum(per_lead.values())
     return {
         "conversion_rate": sales / n if n else math.nan,
