@@ -74,3 +74,27 @@ def test_a_study_of_nothing_is_a_named_error() -> None:
         coverage_study(histories=0)
     with pytest.raises(ConfigError, match="Shape"):
         coverage_study(histories=1, shapes=())
+
+
+def test_the_binomial_test_tells_chance_from_a_real_departure_from_95() -> None:
+    """A row covered 95 times in 100 is exactly on promise (p = 1); 80 in 100 is far off
+    (p < 1e-6), and so is 100 in 100 over 300 histories (too wide, p < 1e-6)."""
+
+    def row(covered: int, n: int) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "policy": "p",
+                "metric": "m",
+                "kind": "diff",
+                "truth": 0.0,
+                "truth_se": 0.0,
+                "estimate": 0.0,
+                "lo": -1.0,
+                "hi": 1.0,
+                "covered": [True] * covered + [False] * (n - covered),
+            }
+        )
+
+    assert summarise(row(95, 100))["p_nominal"].iloc[0] == pytest.approx(1.0)
+    assert summarise(row(80, 100))["p_nominal"].iloc[0] < 1e-6
+    assert summarise(row(300, 300))["p_nominal"].iloc[0] < 1e-6

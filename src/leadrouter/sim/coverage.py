@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COVERAGE_METRICS",
+    "NOMINAL",
     "ROW_COLUMNS",
     "SHAPES",
     "SUMMARY_COLUMNS",
@@ -50,6 +51,9 @@ __all__ = [
     "study_policies",
     "summarise",
 ]
+
+NOMINAL = 0.95
+"""The coverage every interval promises."""
 
 COVERAGE_METRICS = ("conversion_rate", "revenue", "speed_to_lead_median", "coverage")
 """The metrics whose intervals are checked: sales, money, speed and the SLA."""
@@ -114,6 +118,7 @@ SUMMARY_STATS = (
     "mean_half_width",
     "error_over_half_width",
     "truth_se",
+    "p_nominal",
 )
 """What `summarise` gives per group."""
 
@@ -262,7 +267,15 @@ def coverage_study(
 def summarise(rows: pd.DataFrame, by: Iterable[str] = ("policy", "metric", "kind")) -> pd.DataFrame:
     """One row per group of `by` (`SUMMARY_COLUMNS`): how many histories, the share whose
     interval covered the truth, the mean signed error (estimate - truth), the mean half-width,
-    their ratio (the aim: under 0.2) and the truth's mean standard error."""
+    their ratio (the aim: under 0.2), the truth's mean standard error, and `p_nominal`: the
+    two-sided binomial test of the covered count against the promised 95%.
+
+    Why the test: a coverage share over n histories is itself a binomial estimate. With n = 102
+    and intervals that cover exactly 95%, a row's share falls outside 93-97% about one time in
+    three by chance alone, so across 36 rows some always will; `p_nominal` says which rows depart
+    from 95% by more than chance (small p), so over- and under-coverage can be told from luck."""
+    from scipy import stats
+
     keys = list(by)
     frame = rows.assign(
         error=rows["estimate"] - rows["truth"], half_width=(rows["hi"] - rows["lo"]) / 2.0
@@ -280,4 +293,9 @@ def summarise(rows: pd.DataFrame, by: Iterable[str] = ("policy", "metric", "kind
     summary["error_over_half_width"] = (
         summary["mean_error"].abs() / summary["mean_half_width"]
     ).replace([np.inf], np.nan)
+    covered = grouped["covered"].sum()
+    summary["p_nominal"] = [
+        stats.binomtest(int(k), int(n), NOMINAL).pvalue
+        for k, n in zip(covered, summary["histories"], strict=True)
+    ]
     return summary.reset_index()[[*keys, *SUMMARY_STATS]]
