@@ -107,3 +107,25 @@ def _logit_fit(y: Any, x: Any, weights: Any = None) -> tuple[float, float]:
         ).fit()
     a, b = (float(v) for v in result.params)
     return a, b
+
+
+def _contact_level(
+    shape: str, a: float, b: float, floor: float, delay: Any, target: float
+) -> float:
+    """The intercept `a` that moves the curve's mean over `delay` to `target` (its shape, slope
+    and floor kept): how an assumed curve is brought to the reach share an export shows.
+    Bisection on `a`, as the mean rises with it; a target beyond the curve's reach (below its
+    floor, or 1) gives the nearest `a` the search allows."""
+    import numpy as np
+
+    def mean(level: float) -> float:
+        return float(np.mean(_contact_curve(shape, level, b, floor, delay)))
+
+    low, high = a - 30.0, a + 30.0
+    for _ in range(80):
+        middle = (low + high) / 2.0
+        if mean(middle) < target:
+            low = middle
+        else:
+            high = middle
+    return (low + high) / 2.0

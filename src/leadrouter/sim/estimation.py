@@ -26,7 +26,7 @@ import attrs
 from leadrouter._util import FrozenMap, stable_key
 from leadrouter.errors import ConfigError
 from leadrouter.sim.capacity import CapacityFit, fit_capacity
-from leadrouter.sim.contact import LOG_LOGIT, _contact_curve, _contact_fit
+from leadrouter.sim.contact import LOG_LOGIT, _contact_curve, _contact_fit, _contact_level
 from leadrouter.sim.fitted import FittedBehaviour
 from leadrouter.sim.given import WORKDAY_MINUTES, GivenBehaviour
 from leadrouter.sim.leaks import _LEAK_CLEARABLE, _forget_owner, _outcome_leaks, _without_owner
@@ -47,10 +47,14 @@ __all__ = ["fit_behaviour"]
 
 
 _MIN_PICKUP_SAMPLE = 20
+"""A rep needs this many leads first-touched with nothing waiting before their own pick-up
+delays are used; fewer, and the team's are scaled to theirs."""
 _PICKUP_PRIOR = 5.0
 """Pseudo-leads at the team's pace a rep's few pick-up delays are shrunk toward (`_pickups`)."""
-"""A rep needs this many leads first-touched with nothing waiting before their own pick-up
-delays are used; fewer, and the team's are."""
+_ASSUMED_PICKUP = 30.0
+"""Mean pick-up delay in minutes assumed without first-touch times."""
+_MAX_CONVERT = 0.95
+"""The highest chance of a sale an assumption may leave a reached valid lead (`_basis_share`)."""
 
 
 def fit_behaviour(history: History, prior_strength: float = 20.0) -> FittedBehaviour:
@@ -97,6 +101,15 @@ def fit_behaviour(history: History, prior_strength: float = 20.0) -> FittedBehav
       working day is taken as 540 minutes.
     - **Validity** per source, shrunk, and **amount** per product (median; one log spread
       pooled over the products); a replicate re-estimates both with its weights.
+    - **Assumptions give way to the data.** Without verdicts, invalid leads are reached as
+      often as valid ones (nothing tells them apart). Without first-touch times but with
+      reached flags, the assumed contact curve is levelled to the reach share the export
+      shows. When conversion is measured over more than reached valid leads, it is divided by
+      the modelled share of them that are valid and reached; if an assumed valid share or
+      contact level makes that share too small for the sales seen (a chance above 95% would be
+      needed), it is raised to fit - validity first, then contact - and the raise is listed in
+      `gaps`. So replaying the logged assignments gives back the history's sales whatever
+      columns it lacks (tests/test_sim_replay.py).
     - **Fields recorded because of the outcome** (filled on nearly every converted lead, on at
       most half as many of the others) are left out. A source, region, product or segment is
       blanked (`model.ignored`). An owner (rep_id) recorded that way leaves the reps unknown
@@ -352,6 +365,61 @@ class _Basis:
             capacity_fit=capacity_fit,
         )
 
+    def _basis_share(
+        self,
+        needed: float,
+        valid: float,
+        invalid_contact: float,
+        curve: tuple[str, float, float, float],
+        delays: Any,
+        gaps: list[str],
+    ) -> tuple[float, float, tuple[float, float]]:
+        """The modelled share of the basis's leads that are valid and reached, with the valid
+        share and contact coefficients that give it: (share, valid, (a, b)).
+
+        Conversion measured per touched (or assigned, or reached) lead is divided by this share
+        to give the chance a reached valid lead buys. When an assumption makes the share smaller
+        than the sales seen need (the highest rate measured, `needed`, would call for a chance
+        above `_MAX_CONVERT`), the data contradict it: the assumed valid share is raised first
+        (up to every lead), then the assumed contact level, and each raise is listed in `gaps`.
+        Without this the chances are clipped and the model sells less than the history it was
+        fitted on (B2B deals close at 30-70%, where the consumer-lead defaults allow ~24%)."""
+        import numpy as np
+
+        shape, a, b, floor = curve
+        reached_basis = self.basis_name == "reached leads"
+
+        def share_of(v: float, level: float) -> float:
+            if reached_basis:
+                return v / (v + (1.0 - v) * invalid_contact)
+            reach = float(np.mean(_contact_curve(shape, level, b, floor, delays)))
+            return v * reach
+
+        share = max(share_of(valid, a), 1e-6)
+        want = needed / _MAX_CONVERT
+        if want > share and not self.has_valid:
+            # without verdicts invalid_contact is 1, so the share is linear in the valid share
+            raised = min(1.0, valid * want / share)
+            if raised > valid:
+                gaps.append(
+                    f"the assumed valid share ({valid:.0%}) is too low for the sales seen (up to "
+                    f"{needed:.0%} per {self.basis_name[:-1]}): raised to {raised:.0%}"
+                )
+                valid = raised
+                share = max(share_of(valid, a), 1e-6)
+        if want > share and not reached_basis and not (self.has_touch and self.has_reached):
+            before = float(np.mean(_contact_curve(shape, a, b, floor, delays)))
+            goal = min(want / valid, 0.99)
+            if goal > before:
+                a = _contact_level(shape, a, b, floor, delays, goal)
+                gaps.append(
+                    f"the assumed contact ({before:.0%} of leads reached) is too low for the "
+                    f"sales seen (up to {needed:.0%} per {self.basis_name[:-1]}): raised to "
+                    f"{goal:.0%}"
+                )
+                share = max(share_of(valid, a), 1e-6)
+        return share, valid, (a, b)
+
     def capacity_draw(self, seed: int) -> dict[str, float]:
         """Every rep's capacity for replicate `seed`: a draw from the censored fit's posterior
         keyed by (seed, rep) (`CapacityFit.draw`); reps it has no figure for keep theirs. The
@@ -367,7 +435,6 @@ class _Basis:
         index; None = every lead once). Every count below is a weighted sum, so unit weights
         give the plain fit and Bayesian-bootstrap weights a replicate. `capacity` replaces the
         fitted capacities (a replicate's draw, `capacity_draw`)."""
-        import numpy as np
         import pandas as pd
 
         k = self.k
@@ -404,7 +471,9 @@ class _Basis:
         contact_coef = (math.log(0.75 / 0.25), -0.2)
         contact_floor = 0.0
         contact_shape = LOG_LOGIT
-        invalid_contact = 0.6
+        # without verdicts nothing tells invalid leads' contact from valid ones': the curve
+        # read off the touches (or assumed) is every lead's
+        invalid_contact = 0.6 if self.has_valid else 1.0
         if self.has_touch and self.has_reached:
             basis = self.touched[self.touched["reached"].notna()]
             if self.has_valid:
@@ -436,6 +505,22 @@ class _Basis:
                     "ln(1 + delay))"
                 )
                 assumptions["contact"] = "too few first touches with an outcome to fit it"
+        elif self.has_reached:
+            seen = assigned[assigned["reached"].notna()]
+            if self.has_valid:
+                seen = seen[seen["valid"].fillna(False).astype(bool)]
+            if len(seen):
+                target = _weighted_mean(seen["reached"], w)
+                a, b = contact_coef
+                level = _contact_level(
+                    contact_shape, a, b, contact_floor, _assumed_delays(), target
+                )
+                contact_coef = (level, b)
+                gaps.append(
+                    "no first-touch times: the assumed contact curve is levelled so that "
+                    f"{target:.0%} of {'valid ' if self.has_valid else ''}leads are reached, "
+                    "as in the export"
+                )
         notes.extend(self.notes)
 
         # ---- conversion: segment, rep factor against the lead mix, rep x segment pairs
@@ -522,14 +607,24 @@ class _Basis:
         # ---- conversion measured over more than reached valid leads: put it on the
         # Protocol's basis
         if self.basis_name != "reached valid leads":
-            a, b = contact_coef
-            if self.basis_name == "reached leads":
-                share = overall_valid / (overall_valid + (1 - overall_valid) * invalid_contact)
-            else:
-                delays = self.touched["delay"].to_numpy() if self.has_touch else np.array([30.0])
-                reach = _contact_curve(contact_shape, a, b, contact_floor, delays)
-                share = overall_valid * float(np.mean(reach))
-            share = max(share, 1e-6)
+            delays = self.touched["delay"].to_numpy() if self.has_touch else _assumed_delays()
+            top_factor = max([1.0, *product_factor.values()])
+            needed = top_factor * max(
+                [
+                    p / product_norm.get(g, 1.0)
+                    for row in conversion.values()
+                    for g, p in row.items()
+                ]
+                + [p / product_norm.get(g, 1.0) for g, p in segment_rate.items()]
+            )
+            share, overall_valid, contact_coef = self._basis_share(
+                needed,
+                overall_valid,
+                invalid_contact,
+                (contact_shape, *contact_coef, contact_floor),
+                delays,
+                gaps,
+            )
             conversion = {
                 r: {g: min(p / share, 0.999) for g, p in row.items()}
                 for r, row in conversion.items()
@@ -568,7 +663,7 @@ class _Basis:
         numbers = GivenBehaviour(
             capacity_per_day=self.capacity if capacity is None else capacity,
             default_capacity=self.team_capacity,
-            default_pickup=30.0,
+            default_pickup=_ASSUMED_PICKUP,
             invalid_contact=invalid_contact,
             valid_rate=valid_rate,
             default_valid=overall_valid,
@@ -635,6 +730,14 @@ _PAIR_COLUMNS = (
     "weight",
     "flagged",
 )
+
+
+def _assumed_delays() -> Any:
+    """First-touch delays in minutes when the export has no touch times: quantiles of the
+    exponential pick-up the simulator then assumes (`GivenBehaviour.default_pickup`)."""
+    import numpy as np
+
+    return -_ASSUMED_PICKUP * np.log1p(-(np.arange(50) + 0.5) / 50.0)
 
 
 def _weighted_mean(values: Any, w: Any) -> float:
