@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench clean
+.PHONY: demo test lint typecheck browser bench clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -24,7 +24,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck
+# Chromium and a Chinese font, for tests/test_report_browser.py (the report as a browser shows
+# it): apt-get as root or with sudo; quick when present; says why when it cannot (the test skips)
+browser:
+	@.ci/install-browser
+
+test: lint typecheck browser
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

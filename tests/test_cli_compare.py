@@ -30,6 +30,17 @@ name = "QuotaProportional"
 id = "someone"
 quota = 100
 """
+HASTY_PLAYBOOK = """
+[strategy]
+name = "EqualRotation"
+
+[lifecycle]
+first_touch_sla = "5m"
+reroute = true
+
+[[reps]]
+id = "someone"
+"""
 
 
 @pytest.fixture(scope="module")
@@ -151,6 +162,48 @@ def test_a_playbook_that_cannot_run_on_the_history_is_skipped_loudly(
     markdown = (tmp_path / "report.md").read_text(encoding="utf-8")
     assert "Left out: these policies cannot run on this history" in markdown
     assert "quota-month: QuotaProportional: rep" in markdown
+
+
+def test_without_baseline_equal_rotation_is_added_and_the_bottom_line_and_warnings_come_first(
+    export: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    playbook = tmp_path / "hasty.toml"
+    playbook.write_text(HASTY_PLAYBOOK, encoding="utf-8")
+    out = tmp_path / "report"
+    code, stdout, stderr = run(
+        [
+            "compare",
+            str(export),
+            "--policies",
+            str(playbook),
+            "--seeds",
+            "4",
+            "--processes",
+            "1",
+            "--sensitivity-seeds",
+            "0",
+            "--out",
+            str(out),
+        ],
+        capsys,
+    )
+    assert code == 0, stderr
+    baseline = "equal-rotation (built in)"
+    assert "8/8" in stderr  # the added baseline is simulated too: 2 policies x 4 seeds
+    assert "checked the policies' timers before simulating: 1 warning" in stderr
+    # the bottom line opens the output, then the warnings, then the calibration and the tables
+    first = stdout.index("Bottom line")
+    assert stdout[:first].strip(" \n╭─") == ""
+    warning = stdout.index("warning hasty: its first-touch SLA")
+    assert first < warning < stdout.index("Calibration", warning) < stdout.index("Levels")
+    assert "[lifecycle] first_touch_sla" in stdout and baseline in stdout
+    markdown = (out / "report.md").read_text(encoding="utf-8")
+    title = markdown.index("# Routing policies compared")
+    line = markdown.index("> Bottom line: Calibration")
+    box = markdown.index("Check these settings before the numbers")
+    assert title < line < box < markdown.index("Calibration", box)
+    assert "hasty: its first-touch SLA (\\[lifecycle\\] first\\_touch\\_sla = 5m)" in markdown
+    assert "Added as the baseline because none was named" in markdown
 
 
 def test_a_roster_file_gives_the_reps_what_a_playbook_needs(
@@ -284,6 +337,21 @@ def test_demo_factories_give_illustrative_quotas_and_tiers(small: History) -> No
         (
             ["compare", "EXPORT", "--baseline", "nope", "--out", "r"],
             r"--baseline 'nope' is not one of the policies",
+        ),
+        (
+            [
+                "compare",
+                "EXPORT",
+                "--policies",
+                "equal-rotation",
+                "performance-weighted",
+                "--baseline",
+                "quota-proportional",
+                "--out",
+                "r",
+            ],
+            r"'quota-proportional' is not one of the policies: equal-rotation, "
+            r"performance-weighted; give one of these names .* or leave --baseline out",
         ),
     ],
 )

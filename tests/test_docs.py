@@ -1,40 +1,241 @@
-"""Every page's Python examples run: the blocks of a page, in order, as one program."""
+"""Every page's examples run and print what the page says they print.
+
+Pages: README.md, examples/README.md and docs/**/*.md.
+
+Code. The ```python blocks of a page run in page order as one program (one namespace, a fresh
+interpreter per page, the repository root as working directory). A traceback names the page and
+the line in it. A `$ command` line in a ```console block is run in a shell at the repository root,
+with the test's interpreter's bin directory (.venv/bin) first on PATH.
+
+Outputs. A ```text block is the documented output of the ```python block before it when only
+blank lines, or one line of lead-in prose (such as "prints" or "This printed (five seeds):"), stand
+between them; it is compared with what that block wrote to stdout and stderr (one unbuffered
+stream, as a terminal or a notebook shows them). In a ```console block, the
+lines under a `$ command` line, up to the next `$` line, are compared with what the command wrote
+to stdout and stderr together, as a terminal shows them. A line `...` in an output block stands
+for any number of printed lines left out (an excerpt): the lines shown must appear in that order,
+the first run at the start of the output unless the block starts with `...`, the last at its end
+unless the block ends with `...`.
+
+Normalised, on both sides, before comparing — only what changes from run to run or machine to
+machine without the code changing (tests/docs_blocks.py, NORMALISE):
+- trailing spaces and trailing blank lines: Markdown does not show them and editors strip them;
+- temporary directory names (/tmp/tmpab12cd…): random per run.
+No printed output of the checked blocks holds a timing or a progress bar (the one page that shows
+them, the `make demo` excerpt, is not checked); add a pattern to NORMALISE if one ever does.
+The examples run with NO_COLOR=1, TERM=dumb and COLUMNS=140, so rich prints the same plain text
+on a laptop and in CI. Nothing else is normalised: numbers, names and counts must match exactly.
+
+Not checked. An output block that cannot be compared (it needs the network, or a run too slow
+for CI) carries `<!-- output: not checked, because REASON -->` in the prose right before it.
+UNCHECKED below counts them per page, so adding one is a visible change to this file.
+
+Updating. After an intended change of output, re-sync the pages in one command:
+
+    LEADROUTER_UPDATE_DOCS=1 .venv/bin/pytest tests/test_docs.py
+
+rewrites each output block in place from what its code printed (an excerpt keeps its `...`
+lines, each run of shown lines replaced by the printed lines most like it) and warns with the
+list of blocks it rewrote; then read the diff, and fix the prose around each block that no longer
+says what the output shows. See docs/testing.md.
+"""
 
 from __future__ import annotations
 
-import re
-import subprocess
-import sys
+import os
+import warnings
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-PAGES = sorted(
+from tests import docs_blocks as db
+
+ROOT = db.ROOT
+PAGES = sorted([ROOT / "README.md", ROOT / "examples" / "README.md", *ROOT.glob("docs/**/*.md")])
+CODE_PAGES = [
     page
-    for page in [ROOT / "README.md", *ROOT.glob("docs/**/*.md")]
-    if "```python" in page.read_text(encoding="utf-8")
-)
+    for page in PAGES
+    if any(f"```{lang}" in page.read_text(encoding="utf-8") for lang in ("python", "console"))
+]
+
+UNCHECKED = {"docs/analyst/report.md": 1}
 
 
-@pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(ROOT)) for p in PAGES])
-def test_page_examples_run(page: Path) -> None:
-    blocks = re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), re.S)
-    result = subprocess.run(
-        [sys.executable, "-c", "\n".join(blocks)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=600,
-        check=False,
-    )
-    assert result.returncode == 0, f"{page.name}: {result.stderr[-2000:]}"
+def _updating() -> bool:
+    return os.environ.get(db.UPDATE_ENV, "") not in {"", "0"}
+
+
+@pytest.mark.parametrize("path", CODE_PAGES, ids=[str(p.relative_to(ROOT)) for p in CODE_PAGES])
+def test_page_prints_what_it_documents(path: Path) -> None:
+    page = db.parse(path)
+    failures: list[str] = []
+    updates: list[tuple[db.Expected, list[str]]] = []
+
+    def check(expected: db.Expected, printed: list[str], what: str) -> None:
+        diff = db.mismatch(page, expected, printed, what)
+        if diff is not None:
+            failures.append(diff)
+            updates.append((expected, db.replacement(expected, printed)))
+
+    if page.python:
+        run = db.run_python(page)
+        assert run.returncode == 0, f"{page.name}: the examples failed\n{run.rest[-3000:]}"
+        for index, expected in page.outputs.items():
+            what = f"the python block at line {page.python[index].start}"
+            check(expected, db.printed_lines(run.outputs[index]), what)
+    for command in page.commands:
+        returncode, printed = db.run_console(command)
+        what = f"`{command.command}` (exit code {returncode})"
+        check(command.expected, db.printed_lines(printed), what)
+
+    if _updating() and updates:
+        db.rewrite(page, updates)
+        names = ", ".join(f"{page.name}:{expected.first}" for expected, _ in updates)
+        warnings.warn(f"rewrote {len(updates)} output block(s): {names}", stacklevel=1)
+        return
+    hint = f"\nIf the new output is intended: {db.UPDATE_ENV}=1 .venv/bin/pytest tests/test_docs.py"
+    assert not failures, "\n\n".join(failures) + hint
+
+
+def test_unchecked_outputs_are_counted() -> None:
+    found: dict[str, int] = {}
+    for path in PAGES:
+        page = db.parse(path)
+        if page.unchecked:
+            found[page.name] = len(page.unchecked)
+    assert found == UNCHECKED
 
 
 def test_relative_links_resolve() -> None:
     missing = []
-    for page in [ROOT / "README.md", *ROOT.glob("docs/**/*.md")]:
-        for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", page.read_text(encoding="utf-8")):
+    for page in PAGES:
+        for target in db.links(page.read_text(encoding="utf-8")):
             if not (page.parent / target).exists():
                 missing.append(f"{page.relative_to(ROOT)} -> {target}")
     assert missing == []
+
+
+# The conventions themselves, on small made-up pages.
+
+SAMPLE = """\
+# A page
+
+```python
+print("a")
+```
+
+```text
+a
+```
+
+```python
+print("b")
+print("c")
+```
+
+prints
+
+```text
+b
+```
+
+```python
+x = 1
+```
+
+Some prose, naming `<!-- output: not checked, because ... -->`,
+in two lines.
+
+```text
+a formula, not an output
+```
+
+<!-- output: not checked, because it needs the network -->
+
+```text
+fetched
+```
+
+```console
+$ echo one; echo two; echo three
+one
+...
+```
+"""
+
+
+def test_text_after_python_or_a_lead_in_line_is_its_output(tmp_path: Path) -> None:
+    page = db.parse(tmp_path / "page.md", SAMPLE)
+    assert {i: e.lines for i, e in page.outputs.items()} == {0: ("a",), 1: ("b",)}
+    assert [(b.start, reason) for b, reason in page.unchecked] == [(35, "it needs the network")]
+    assert [(c.line, c.command, c.expected.lines) for c in page.commands] == [
+        (40, "echo one; echo two; echo three", ("one", "..."))
+    ]
+
+
+def test_outputs_are_split_per_block_and_compared_with_a_diff(tmp_path: Path) -> None:
+    path = tmp_path / "page.md"
+    path.write_text(SAMPLE, encoding="utf-8")
+    page = db.parse(path)
+    run = db.run_python(page)
+    assert run.returncode == 0
+    assert [db.printed_lines(out) for out in run.outputs] == [["a"], ["b", "c"], []]
+    assert db.mismatch(page, page.outputs[0], ["a"], "block") is None
+    diff = db.mismatch(page, page.outputs[1], ["b", "c"], "block")
+    assert diff is not None
+    assert f"{path}:19 (documented output of block)" in diff
+    assert "+c" in diff
+
+
+def test_stderr_is_read_in_order_and_a_failure_names_the_page_line(tmp_path: Path) -> None:
+    path = tmp_path / "page.md"
+    path.write_text(
+        "```python\nimport sys\nprint('a')\nprint('b', file=sys.stderr)\nprint('c')\n```\n\n"
+        "```python\nx = 1\nraise ValueError('boom')\n```\n",
+        encoding="utf-8",
+    )
+    run = db.run_python(db.parse(path))
+    assert run.returncode != 0
+    assert [db.printed_lines(out) for out in run.outputs] == [["a", "b", "c"]]
+    assert f'File "{path}", line 10' in run.rest
+    assert "ValueError: boom" in run.rest
+
+
+def test_an_excerpt_compares_the_lines_it_shows_and_update_keeps_its_shape(tmp_path: Path) -> None:
+    page = db.parse(tmp_path / "page.md", SAMPLE)
+    head = page.commands[0].expected
+    assert db.mismatch(page, head, ["one", "two", "three"], "cmd") is None
+    assert db.mismatch(page, head, ["uno", "two"], "cmd") is not None
+    assert db.replacement(head, ["uno", "two", "three"]) == ["uno", "..."]
+
+    middle = db.Expected(1, 6, ("a: 1", "  ...", "d: 4", "e: 5", "..."))
+    printed = ["a: 1", "b: 2", "c: 3", "d: 4", "e: 5", "f: 6"]
+    assert db.mismatch(page, middle, printed, "cmd") is None
+    assert db.mismatch(page, middle, ["a: 1", "d: 4", "x: 0", "e: 5"], "cmd") is not None
+    changed = ["a: 1", "b: 2", "d: 40", "e: 5", "f: 6"]
+    diff = db.mismatch(page, middle, changed, "cmd")
+    assert diff is not None and "+d: 40" in diff
+    assert db.replacement(middle, changed) == ["a: 1", "  ...", "d: 40", "e: 5", "..."]
+
+
+def test_only_what_varies_is_normalised() -> None:
+    varying = ["report in /tmp/tmpa1b2c3/report.html  ", ""]
+    assert db.normalise(varying) == db.normalise(["report in /tmp/tmpzz9/report.html"])
+    assert db.normalise(["3 seeds, 5.90%"]) != db.normalise(["3 seeds, 5.91%"])
+    assert db.normalise(["2025-03-02 16:00:00"]) != db.normalise(["2025-03-02 17:00:00"])
+
+
+def test_update_rewrites_the_blocks_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "page.md"
+    path.write_text(SAMPLE, encoding="utf-8")
+    page = db.parse(path)
+    db.rewrite(page, [(page.outputs[1], ["b", "c"]), (page.outputs[0], ["A"])])
+    again = db.parse(path)
+    assert {i: e.lines for i, e in again.outputs.items()} == {0: ("A",), 1: ("b", "c")}
+    assert path.read_text(encoding="utf-8").count("\n") == SAMPLE.count("\n") + 1
+
+
+def test_a_stray_marker_is_an_error(tmp_path: Path) -> None:
+    text = "<!-- output: not checked, because slow -->\n\n```python\nx = 1\n```\n"
+    with pytest.raises(db.DocsFormatError, match=r"page\.md:1: an 'output: not checked' marker"):
+        db.parse(tmp_path / "page.md", text)

@@ -7,9 +7,11 @@ from datetime import datetime, time, timedelta
 
 import attrs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import leadrouter as lr
-from leadrouter.errors import InvalidValueError, NaiveDatetimeError
+from leadrouter.errors import InvalidValueError, NaiveDatetimeError, OutOfRangeError
 
 from .conftest import T0, at
 
@@ -36,8 +38,12 @@ def test_lead_defaults_and_immutability() -> None:
         ({"id": "", "arrived_at": T0}, InvalidValueError, "non-empty"),
         ({"id": " L1", "arrived_at": T0}, InvalidValueError, "surrounding"),
         ({"id": "L1", "arrived_at": datetime(2026, 1, 5)}, NaiveDatetimeError, "naive"),
-        ({"id": "L1", "arrived_at": T0, "cost": -1.0}, InvalidValueError, ">= 0"),
+        ({"id": "L1", "arrived_at": T0, "cost": -1.0}, OutOfRangeError, ">= 0"),
+        ({"id": "L1", "arrived_at": T0, "cost": math.inf}, OutOfRangeError, "finite"),
         ({"id": "L1", "arrived_at": T0, "score": math.nan}, InvalidValueError, "NaN"),
+        ({"id": "L1", "arrived_at": T0, "score": "0.5"}, InvalidValueError, "a number"),
+        ({"id": "L1", "arrived_at": T0, "score": 85.0}, OutOfRangeError, r"85 -> 0\.85"),
+        ({"id": "L1", "arrived_at": T0, "score": -0.1}, OutOfRangeError, "scores are 0-1"),
     ],
 )
 def test_lead_rejects_bad_values(
@@ -47,11 +53,43 @@ def test_lead_rejects_bad_values(
         lr.Lead(**kwargs)  # type: ignore[arg-type]
 
 
+@given(st.none() | st.floats(0.0, 1.0))
+def test_any_score_in_0_to_1_is_accepted_as_given(score: float | None) -> None:
+    assert lr.Lead("L1", T0, score=score).score == score
+
+
+@given(
+    st.floats(allow_nan=False).filter(lambda x: not 0.0 <= x <= 1.0)
+    | st.integers().filter(lambda x: x not in (0, 1))
+)
+def test_any_score_outside_0_to_1_is_out_of_range_and_says_the_scale(score: float) -> None:
+    with pytest.raises(OutOfRangeError, match="scores are 0-1") as caught:
+        lr.Lead("L1", T0, score=score)
+    assert isinstance(caught.value, ValueError) and isinstance(caught.value, lr.LeadRouterError)
+    if 1 < score <= 100:
+        assert "divide a 0-100 score by 100" in str(caught.value)
+
+
+def test_a_0_to_100_score_from_a_row_is_out_of_range_not_rescaled() -> None:
+    """One row cannot show its scale: from_row never guesses, it says how to fix the value."""
+    with pytest.raises(OutOfRangeError, match=r"Lead\.score .* divide a 0-100 score by 100"):
+        lr.Lead.from_row({"id": "L1", "arrived_at": T0, "score": "85"})
+
+
+def test_rep_quota_is_a_finite_number_at_least_zero() -> None:
+    with pytest.raises(OutOfRangeError, match=r"Rep\.quota must be a finite number >= 0"):
+        lr.Rep("wang", quota=-10)
+    assert lr.Rep("wang", quota=0).quota == 0
+
+
 def test_errors_subclass_the_fitting_builtin() -> None:
     assert issubclass(lr.NaiveDatetimeError, ValueError)
     assert issubclass(lr.TransitionError, ValueError)
     assert issubclass(lr.UnknownRepError, LookupError)
     assert issubclass(lr.UnknownLeadError, lr.TransitionError)
+    assert issubclass(lr.OutOfRangeError, lr.InvalidValueError)
+    assert issubclass(lr.NotALeadError, TypeError)
+    assert issubclass(lr.NotALeadError, lr.LeadRouterError)
     for name in lr.errors.__all__:
         found = getattr(lr.errors, name)
         # warnings are the one other kind of class the module holds

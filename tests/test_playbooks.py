@@ -223,9 +223,9 @@ def test_cli_route_rejects_bad_rows_naming_row_and_column(
     err = capsys.readouterr().err
     assert code == 2 and not out.exists()
     assert "3 row(s) cannot be used" in err
-    assert "row 3: Lead.from_row: column 'arrived_at'" in err
-    assert "row 4: lead id 'L1' already used in row 2" in err
-    assert "row 5: Lead.from_row: column 'score'" in err
+    assert "row 3, column 'arrived_at': 'yesterday' is not a time" in err
+    assert "row 4, column 'lead_id': lead id 'L1' is already in row 2" in err
+    assert "row 5, column 'score': 'x' is not a number" in err
 
 
 def test_python_dash_m_works() -> None:

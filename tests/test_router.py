@@ -7,6 +7,8 @@ from collections import Counter
 from datetime import time, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import leadrouter as lr
 from leadrouter import rules
@@ -125,6 +127,68 @@ def test_schedule_rule_each_rep_in_their_own_zone() -> None:
     assert any(x.detail == "off shift now" for x in d.reasons)
     # Monday 23:00 UTC: both off; the lead waits.
     assert r.route(lead(3, 840), now=at(840)).rep_id is None
+
+
+NOT_LEADS = (
+    st.text(max_size=8)
+    | st.integers()
+    | st.none()
+    | st.dictionaries(st.sampled_from(["id", "arrived_at", "score"]), st.text(max_size=4))
+    | st.builds(lr.Rep, st.just("R0"))
+)
+
+
+@given(thing=NOT_LEADS, method=st.sampled_from(["route", "preview"]))
+def test_anything_but_a_lead_is_a_named_type_error_that_writes_nothing(
+    thing: object, method: str
+) -> None:
+    r = router()
+    with pytest.raises(lr.NotALeadError, match=rf"Router\.{method} takes a Lead, got") as caught:
+        getattr(r, method)(thing, now=T0)
+    assert isinstance(caught.value, TypeError)
+    assert "Lead(" in str(caught.value)  # says how to build one
+    assert len(r.ledger) == 0
+
+
+def test_a_lead_id_where_a_lead_belongs_shows_how_to_build_that_lead() -> None:
+    with pytest.raises(lr.NotALeadError) as caught:
+        router().route("L-9")  # type: ignore[arg-type]
+    assert "got the string 'L-9'" in str(caught.value)
+    assert "Lead(id='L-9', arrived_at=" in str(caught.value)
+    with pytest.raises(lr.NotALeadError, match=r"Lead\.from_row\(row\)"):
+        router().route({"id": "L-9", "arrived_at": "2026-01-05T09:00Z"})  # type: ignore[arg-type]
+
+
+def test_route_many_checks_every_item_before_routing_any() -> None:
+    r = router()
+    with pytest.raises(lr.NotALeadError, match=r"leads\[1\] takes a Lead, got the string 'L1'"):
+        r.route_many([lead(0), "L1", lead(2)], now=T0)  # type: ignore[list-item]
+    assert len(r.ledger) == 0
+    with pytest.raises(lr.NotALeadError, match=r"got a single Lead \('L0'\): pass \[lead\]"):
+        r.route_many(lead(0), now=T0)  # type: ignore[arg-type]
+    assert len(r.ledger) == 0
+    fresh = [d.rep_id for d in router().route_many([lead(0), lead(1)], now=T0)]
+    assert [d.rep_id for d in r.route_many([lead(0), lead(1)], now=T0)] == fresh
+
+
+def test_a_lead_where_a_lead_id_belongs_says_pass_its_id() -> None:
+    r = router()
+    first = lead(1)
+    r.route(first)
+    for call in (
+        lambda: r.claim("R0", first),  # type: ignore[arg-type]
+        lambda: r.release(first),  # type: ignore[arg-type]
+        lambda: r.why(first),  # type: ignore[arg-type]
+    ):
+        with pytest.raises(lr.InvalidValueError, match=r"takes a lead id, got the Lead 'L1'"):
+            call()
+    assert r.why("L1").rep_id == r.ledger.holder("L1")
+
+
+@pytest.mark.parametrize("below", [15, -0.1, 1.5, "0.2"])
+def test_nurture_threshold_is_on_the_0_to_1_score_scale(below: object) -> None:
+    with pytest.raises(lr.ConfigError, match=r"nurture\(below=\.\.\.\) must be .*between 0 and 1"):
+        rules.nurture(below=below)  # type: ignore[arg-type]
 
 
 def test_nurture_sends_low_intent_to_its_pool_and_tick_leaves_it() -> None:

@@ -49,7 +49,15 @@ def found(loaded: History) -> tuple[Analysis, list[str]]:
 
 
 def test_the_stages_run_in_the_commands_order(found: tuple[Analysis, list[str]]) -> None:
-    assert found[1] == ["model", "calibration", "skipped", "comparison", "sensitivity"]
+    assert found[1] == [
+        "model",
+        "calibration",
+        "skipped",
+        "checks",
+        "comparison",
+        "warnings",
+        "sensitivity",
+    ]
 
 
 def test_a_policy_that_cannot_run_is_skipped_with_why(found: tuple[Analysis, list[str]]) -> None:

@@ -166,7 +166,7 @@ def export_rows(draw: st.DrawFn) -> pd.DataFrame:
                 "source": draw(TEXT),
                 "segment": draw(TEXT),
                 "grade": draw(st.none() | TEXT),
-                "score": draw(st.none() | st.floats(-100, 100, allow_nan=False)),
+                "score": draw(st.none() | st.floats(0, 100, allow_nan=False)),  # 0-1 or 0-100
                 "cost": draw(MONEY),
                 "rep_id": draw(st.sampled_from([None, "wang", "李娜"])),
                 "assigned_at": draw(MAYBE_TIME),

@@ -4,6 +4,7 @@ silently."""
 from __future__ import annotations
 
 import importlib.util
+import math
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -11,6 +12,8 @@ from types import ModuleType
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import leadrouter as lr
 from leadrouter.errors import (
@@ -20,7 +23,10 @@ from leadrouter.errors import (
     MissingColumnError,
     NaiveDatetimeError,
     NaiveExportTimeError,
+    OutOfRangeError,
+    ScoreScaleError,
 )
+from leadrouter.playbooks import load_playbook, read_playbook
 from leadrouter.sim import History, load_export
 from leadrouter.sim.history import COLUMNS
 from leadrouter.sim.loader import ALIASES, _norm
@@ -468,3 +474,97 @@ def test_utf16_with_bom_opens_too(tmp_path: Path) -> None:
 def test_trailing_delimiters_leave_no_empty_column(tmp_path: Path) -> None:
     path = write(tmp_path / "trailing.csv", "id,created,\nA,2025-03-03 09:00,\n")
     assert list(load_export(path, tz="UTC").to_frame().columns) == list(COLUMNS)
+
+
+# --------------------------------------------------------------------------- the score scale
+
+STAMP = datetime(2025, 3, 3, 9, tzinfo=UTC)
+
+
+def scored(scores: list[float | None]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "lead_id": [f"L{i}" for i in range(len(scores))],
+            "arrived_at": [STAMP] * len(scores),
+            "Lead Score": scores,
+        }
+    )
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.none() | st.floats(0, 100), min_size=1, max_size=8).filter(
+        lambda xs: any(x is not None and x > 1 for x in xs)
+    )
+)
+def test_a_0_to_100_score_column_becomes_score_over_100_with_every_row_flagged(
+    scores: list[float | None],
+) -> None:
+    history = History.from_frame(scored(scores))
+    got = history.to_frame()["score"].tolist()
+    for value, read in zip(scores, got, strict=True):
+        assert math.isnan(read) if value is None else read == value / 100, (value, read)
+    flagged = history.flagged
+    assert flagged["row"].tolist() == [i + 2 for i, x in enumerate(scores) if x is not None]
+    assert set(flagged["column"]) == {"Lead Score"}
+    assert all("0-100 scale" in reason for reason in flagged["reason"])
+    assert all(action.startswith("divided by 100: ") for action in flagged["action"])
+    assert all(lead.score is None or 0 <= lead.score <= 1 for lead in history.leads)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.none() | st.floats(0, 1), min_size=1, max_size=8))
+def test_a_0_to_1_score_column_is_kept_as_it_is_and_nothing_is_flagged(
+    scores: list[float | None],
+) -> None:
+    history = History.from_frame(scored(scores))
+    got = history.to_frame()["score"].tolist()
+    assert [None if math.isnan(v) else v for v in got] == scores
+    assert history.flagged.empty
+
+
+@pytest.mark.parametrize("bad", ["140", "-5"])
+def test_a_score_column_outside_0_to_100_names_file_row_and_column(
+    tmp_path: Path, bad: str
+) -> None:
+    path = write(
+        tmp_path / "march.csv",
+        f"id,created,Lead Score\nA,2025-03-03 09:00,80\nB,2025-03-03 09:10,{bad}\n",
+    )
+    with pytest.raises(ScoreScaleError) as caught:
+        load_export(path, tz="UTC")
+    message = str(caught.value)
+    assert "march.csv: column 'Lead Score' holds scores outside 0-100" in message
+    assert f"row 3: '{bad}'" in message
+    assert "rescale this column to 0-1" in message
+    assert isinstance(caught.value, OutOfRangeError) and isinstance(
+        caught.value, InvalidExportError
+    )
+
+
+def test_the_sample_exports_0_to_100_scores_load_as_0_to_1_and_say_so() -> None:
+    """The bundled samples write scores 0-100, as many CRMs do; both load on the one scale."""
+    english = load_export(SAMPLES / "sample_export.csv")
+    chinese = load_export(SAMPLES / "sample_export_gbk.csv", tz="Asia/Shanghai")
+    raw = pd.read_csv(SAMPLES / "sample_export.csv")["score"]
+    assert raw.max() > 1
+    pd.testing.assert_series_equal(english.to_frame()["score"], raw / 100, check_names=False)
+    pd.testing.assert_series_equal(english.to_frame()["score"], chinese.to_frame()["score"])
+    assert len(english.flagged) == len(chinese.flagged) == raw.notna().sum()
+    assert set(chinese.flagged["column"]) == {"评分"}
+
+
+def test_every_playbook_nurture_threshold_nurtures_some_sample_leads() -> None:
+    """A playbook's `nurture below=` is on the 0-1 scale, so on the sample export it keeps some
+    leads, but not all, away from reps (on 0-100 scores it would nurture none)."""
+    sample = load_export(SAMPLES / "sample_export.csv")
+    checked = []
+    for path in sorted((ROOT / "strategies").glob("*.toml")):
+        if not any(repr(rule).startswith("nurture(") for rule in read_playbook(path)["rules"]):
+            continue
+        router = load_playbook(path)
+        pools = [router.route(lead, now=lead.arrived_at).pool for lead in sample.leads]
+        nurtured = pools.count("nurture")
+        assert 0 < nurtured < len(sample) // 2, (path.name, nurtured)
+        checked.append(path.name)
+    assert checked, "no playbook has a nurture rule to check"

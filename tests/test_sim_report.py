@@ -1,11 +1,14 @@
 """The comparison report: files written whole, HTML self-contained and escaped, the calibration
-verdict before any comparison, Markdown charts that exist, and a terminal table that reads data
-as text."""
+verdict before the data and any comparison, every section numbered, Markdown charts that exist,
+a terminal table that reads data as text - and, in both, plain words: one label and definition
+per metric, its better direction, one scale per interval and column, bold for one thing only,
+time zones as UTC offsets."""
 
 from __future__ import annotations
 
 import math
 import re
+from datetime import UTC, datetime, timedelta, timezone
 from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
@@ -14,6 +17,8 @@ from typing import Any
 import attrs
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import leadrouter as lr
 from leadrouter.errors import ConfigError
@@ -27,9 +32,13 @@ from leadrouter.sim import (
     fit_behaviour,
     synthetic,
 )
+from leadrouter.sim.labels import METRIC_LABELS, better, plain, zone_label
+from leadrouter.sim.metrics import LOWER_IS_BETTER, METRICS
 from leadrouter.sim.report import (
+    BOLD_MEANS,
     ReportPaths,
     calibration_panel,
+    caveats,
     comparison_tables,
     fmt_diff,
     fmt_level,
@@ -82,12 +91,16 @@ def report(
 
 
 class _Refs(HTMLParser):
-    """Every tag and every src / href an HTML page holds."""
+    """Every tag, every src / href and the text an HTML page holds."""
 
     def __init__(self) -> None:
         super().__init__()
         self.tags: list[str] = []
         self.refs: list[tuple[str, str, str]] = []
+        self.text: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.tags.append(tag)
@@ -135,18 +148,19 @@ def test_calibration_verdict_comes_before_the_comparison(report: ReportPaths) ->
     html = report.html.read_text(encoding="utf-8")
     verdict = re.search(r'class="box (pass|fail|warn)"', html)
     assert verdict is not None
-    assert html.index('id="calibration"') < verdict.start() < html.index('id="comparison"')
+    assert html.index('id="calibration"') < verdict.start() < html.index('id="data"')
+    assert html.index('id="data"') < html.index('id="comparison"')
     markdown = report.markdown.read_text(encoding="utf-8")
-    assert markdown.index("Calibration") < markdown.index("The comparison")
+    assert markdown.index("Calibration (read this first)") < markdown.index(". The data\n")
+    assert markdown.index(". The data\n") < markdown.index(". The comparison\n")
     assert markdown.index("The comparison") < markdown.index("| policy |")
 
 
 def test_sections_come_in_the_documented_order(report: ReportPaths) -> None:
     html = report.html.read_text(encoding="utf-8")
-    anchors = re.findall(r'<h2 id="([a-z]+)"', html)
-    assert anchors == [
-        "data",
+    sections = (
         "calibration",
+        "data",
         "comparison",
         "caveats",
         "charts",
@@ -154,7 +168,10 @@ def test_sections_come_in_the_documented_order(report: ReportPaths) -> None:
         "sources",
         "anomalies",
         "reading",
-    ]
+    )
+    anchors = re.findall(r'<h2 id="([a-z-]+)"', html)
+    # a section inserted by another feature (a summary on top) does not change this order
+    assert [anchor for anchor in anchors if anchor in sections] == list(sections)
     assert "Assigned.propensity" in html and "A/B test" in html
 
 
@@ -184,11 +201,11 @@ def test_every_metric_and_the_assumption_mark_are_shown(
 ) -> None:
     html = report.html.read_text(encoding="utf-8")
     assert "Mechanical metrics" in html and "Model-driven metrics" in html
-    assert "Overlap diagnostic" in html and "extrapolated" in html
+    assert "Overlap diagnostic" in html and "unseen pairs" in html
     # the pull policy's results rest on the claim assumption, the push baseline's do not
     assert comparison.assumption_driven[EVIL_POLICY]
     assert '<span class="mark">†</span>' in html
-    for line in comparison.caveats():
+    for line in caveats(comparison):
         assert escape(line) in html
 
 
@@ -254,9 +271,10 @@ def test_terminal_tables_show_levels_intervals_and_differences(comparison: Compa
     assert text.index("Levels") < text.index("Difference to rotation")
     assert EVIL_POLICY in text  # shown as text, not read as markup
     assert "baseline" in text and "conversion" in text and "speed" in text
-    assert "extrap." in text and "†" in text
+    assert "unseen pairs" in text and "†" in text
     assert re.search(r"\d+\.\d%\s*│", text)  # a level
-    assert re.search(r"[+-]\d+\.\d to [+-]\d+\.\d pp", text)  # a paired interval
+    assert re.search(r"[+-]\d+\.\d points", text)  # a difference of rates
+    assert re.search(r"[+-]\d+\.\d to [+-]\d+\.\d\s*│", text)  # its interval, same unit
 
 
 def test_terminal_table_reads_markup_in_names_as_text(history: History, behaviour: Any) -> None:
@@ -288,13 +306,17 @@ def test_calibration_panel_without_a_verdict() -> None:
 
 def test_formats_read_as_people_write_them() -> None:
     assert fmt_level("conversion_rate", 0.0634) == "6.3%"
-    assert fmt_diff("conversion_rate", -0.003) == "-0.3 pp"
+    assert fmt_diff("conversion_rate", -0.003) == "-0.3 points"
     assert fmt_level("revenue", 2_412_345.0) == "2.41M"
-    assert fmt_level("revenue", 56_478.0) == "56k"
+    assert fmt_level("revenue", 56_478.0) == "56.5k"
+    assert fmt_level("revenue", 256_478.0) == "256k"
     assert fmt_level("cost_per_sale", 3012.4) == "3,012"
     assert fmt_level("speed_to_lead_median", 209.4) == "209 min"
     assert fmt_range("coverage", 0.117, 0.174) == "11.7\u201317.4%"
-    assert fmt_range("conversion_rate", -0.014, 0.001, diff=True) == "-1.4 to +0.1 pp"
+    assert fmt_range("conversion_rate", -0.014, 0.001, diff=True) == "-1.4 to +0.1 points"
+    assert fmt_range("revenue", -236_000.0, 7_313.0, diff=True) == "-236k to +7k"
+    assert fmt_range("cost_per_sale", 0.0, 28_311.0) == "0.0k\u201328.3k"
+    assert fmt_diff("conversion_rate", -0.00001) == "+0.0 points"  # no "-0.0"
     assert fmt_level("gini", math.nan) == "-"
     assert fmt_range("gini", math.nan, 0.2) == "-"
 
@@ -304,7 +326,10 @@ def test_tone_follows_the_better_direction() -> None:
     assert tone("conversion_rate", -0.02, -0.001) == "worse"
     assert tone("speed_to_lead_median", -30.0, -5.0) == "better"
     assert tone("wasted", 0.01, 0.02) == "worse"
-    assert tone("gini", 0.01, 0.02) == "different"
+    assert tone("gini", 0.01, 0.02) == "worse"  # lower is better (LOWER_IS_BETTER)
+    assert tone("sla_breaches", -9.0, -1.0) == "better"
+    assert tone("reassignments", 1.0, 3.0) == "worse"
+    assert tone("not_a_metric", 0.01, 0.02) == "different"
     assert tone("conversion_rate", -0.01, 0.01) == ""
     assert tone("conversion_rate", math.nan, math.nan) == ""
 
@@ -341,3 +366,243 @@ def test_the_sensitivity_section_names_the_leader_in_every_scenario() -> None:
     flipped.attrs.update(frame.attrs)
     assert "changes when the assumptions move" in sensitivity_line(flipped)
     assert "no rep effects: grab" in sensitivity_line(flipped)
+
+
+# --------------------------------------------------------------------------- plain words
+
+
+JARGON = (
+    re.compile(r"\bpp\b"),
+    re.compile(r"gini", re.IGNORECASE),
+    re.compile(r"extrap\."),
+    re.compile(r"bayesian|bootstrap", re.IGNORECASE),
+    re.compile(r"t-interval|misspecification|predictive interval"),
+    re.compile(r"Etc/GMT"),
+    re.compile(r"conversion_rate\["),
+    *(re.compile(rf"\b{name}\b") for name in METRICS if "_" in name),
+    re.compile(r"\b(contact_rate|revenue_per_lead|conversion_by_product)\b"),
+)
+"""What a new user should never meet: statisticians' words and the metrics' code names."""
+
+
+def _jargon(text: str) -> list[str]:
+    return [found.group(0) for pattern in JARGON for found in pattern.finditer(text)]
+
+
+def _terminal(comparison: Comparison) -> str:
+    """What `leadrouter compare` prints for a comparison: the verdict, the tables, the caveats."""
+    from rich.console import Console
+
+    console = Console(record=True, width=160, color_system=None)
+    console.print(calibration_panel(comparison.calibration))
+    for table in comparison_tables(comparison):
+        console.print(table)
+    for line in caveats(comparison):
+        console.print(f"  - {line}", markup=False)
+    return console.export_text()
+
+
+def test_no_jargon_on_the_terminal_or_in_the_report(
+    report: ReportPaths, comparison: Comparison
+) -> None:
+    terminal = _terminal(comparison)
+    assert _jargon(terminal) == []
+    markdown = report.markdown.read_text(encoding="utf-8").replace("\\", "")
+    assert _jargon(markdown) == []
+    page = _parse(report.html.read_text(encoding="utf-8"))
+    assert _jargon(" ".join(page.text)) == []
+
+
+def test_every_metric_is_defined_once_with_its_better_direction(
+    report: ReportPaths, comparison: Comparison
+) -> None:
+    markdown = report.markdown.read_text(encoding="utf-8")
+    for metric in METRICS:
+        label = METRIC_LABELS[metric]
+        # one definition, in the table of what the columns mean, before the first level
+        assert markdown.count(label.meaning) == 1, metric
+        assert markdown.index(label.meaning) < markdown.index("Levels: average")
+        arrow = "\u2193" if metric in LOWER_IS_BETTER else "\u2191"
+        assert f"| {label.label} {arrow} |" in markdown.replace("\\", "")
+    legend = markdown[markdown.index("What the columns mean") :]
+    assert "\u2191 higher is better, \u2193 lower is better" in legend
+    assert BOLD_MEANS.replace("-", "\\-") in legend or BOLD_MEANS in legend
+    terminal = _terminal(comparison)
+    assert "What the columns mean" in terminal and "lower is better" in terminal
+    assert "Bold marks a difference whose 95% interval excludes zero" in terminal
+    assert "| SLA breaches \u2193 |" in markdown and "| reassignments \u2193 |" in markdown
+
+
+def test_every_heading_is_numbered_in_order(
+    tmp_path: Path, comparison: Comparison, history: History, behaviour: Any
+) -> None:
+    from leadrouter.sim.compare import SENSITIVITY_COLUMNS
+
+    rows = [
+        (scenario, name, 0.05, 0.0, -0.01, 0.01, 1)
+        for scenario in ("as modelled", "no rep effects")
+        for name in comparison.policies
+    ]
+    moved = pd.DataFrame(rows, columns=list(SENSITIVITY_COLUMNS))
+    moved.attrs.update(metric="conversion_rate", seeds=2)
+    paths = write_report(
+        comparison, history, behaviour, tmp_path, anomalies=False, sensitivity=moved
+    )
+    markdown = paths.markdown.read_text(encoding="utf-8")
+    headings = re.findall(r"^(#{2,3}) (.*)$", markdown, re.MULTILINE)
+    sections = [text for level, text in headings if level == "##"]
+    assert any("hinge on an assumption" in text for text in sections)  # once unnumbered
+    assert [text.split(". ", 1)[0] for text in sections] == [
+        str(n) for n in range(1, len(sections) + 1)
+    ]
+    section = "0"
+    for level, text in headings:
+        if level == "##":
+            section = text.split(".", 1)[0]
+        else:
+            assert re.match(rf"{section}\.\d+ ", text), text
+    html = paths.html.read_text(encoding="utf-8")
+    assert all(re.match(r"\d+\. ", text) for text in re.findall(r"<h2[^>]*>([^<]*)</h2>", html))
+
+
+_AMOUNT = r"([+-]?[\d,]+(?:\.\d+)?)([kM]?)"
+_ENDS = re.compile(rf"^{_AMOUNT}(?: to |\u2013){_AMOUNT}$")
+
+
+def _ends(text: str, metric: str, diff: bool) -> tuple[tuple[float, str], tuple[float, str]]:
+    """The two ends of a formatted interval: (value in the metric's units, suffix) each."""
+    for unit in (" points", "%", " min"):
+        text = text.removesuffix(unit)
+    found = _ENDS.match(text)
+    assert found is not None, text
+    size = {"": 1.0, "k": 1e3, "M": 1e6}
+    percent = METRIC_LABELS[metric].kind in ("percent", "percent0")
+    ends = []
+    for number, suffix in (found.group(1, 2), found.group(3, 4)):
+        value = float(number.replace(",", "")) * size[suffix]
+        ends.append((value / 100 if percent else value, suffix))
+    return ends[0], ends[1]
+
+
+@given(
+    metric=st.sampled_from(METRICS),
+    ends=st.tuples(
+        st.floats(-5e8, 5e8, allow_nan=False), st.floats(-5e8, 5e8, allow_nan=False)
+    ).map(sorted),
+    diff=st.booleans(),
+)
+def test_both_ends_of_an_interval_share_one_scale(
+    metric: str, ends: list[float], diff: bool
+) -> None:
+    lo, hi = ends
+    text = fmt_range(metric, lo, hi, diff=diff)
+    (low, low_suffix), (high, high_suffix) = _ends(text, metric, diff)
+    assert low_suffix == high_suffix, text
+    # and each end is its value, rounded on that one scale
+    step = {"": 1.0, "k": 1e3, "M": 1e6}[low_suffix] * (
+        0.01 if METRIC_LABELS[metric].kind in ("percent", "percent0") else 1.0
+    )
+    assert abs(low - lo) <= step and abs(high - hi) <= step, text
+
+
+def test_a_table_column_shares_one_scale(comparison: Comparison) -> None:
+    from leadrouter.sim.report import _metric_tables
+
+    names = list(comparison.policies)
+    values = {"cost_per_sale": 3_012.0, "cost_per_sale_lo": 900.0, "cost_per_sale_hi": 5_000.0}
+    table = {
+        names[0]: {
+            **values,
+            **{f"cost_per_sale{p}": 0.0 for p in ("_diff", "_diff_lo", "_diff_hi")},
+        },
+        names[1]: {
+            "cost_per_sale": 56_478.0,
+            "cost_per_sale_lo": 20_000.0,
+            "cost_per_sale_hi": 99_000.0,
+            "cost_per_sale_diff": 53_466.0,
+            "cost_per_sale_diff_lo": -236_000.0,
+            "cost_per_sale_diff_hi": 7_313.0,
+        },
+    }
+    levels, diffs = _metric_tables(comparison, table, ["cost_per_sale"])
+    level_cells = [row[1] for row in levels.rows]
+    assert [cell.text for cell in level_cells] == ["3.0k", "56.5k"]
+    assert [cell.note for cell in level_cells] == ["0.9k\u20135.0k", "20.0k\u201399.0k"]
+    assert diffs.rows[1][1].text == "+53k" and diffs.rows[1][1].note == "-236k to +7k"
+
+
+def _cells(markdown: str) -> list[tuple[bool, str]]:
+    """Every difference cell with an interval: (bold, interval text)."""
+    found = re.findall(
+        r"\| (\*\*)?[+-][^|<]*?(?:\*\* \((?:better|worse)\)|\*\*)?<br>([+-][^|]* to [^|]*?) (?=\|)",
+        markdown,
+    )
+    return [(bool(bold), interval) for bold, interval in found]
+
+
+def test_bold_means_one_thing_the_interval_excludes_zero(report: ReportPaths) -> None:
+    from leadrouter.sim.report import _CSS, Cell, _md_cell
+
+    markdown = report.markdown.read_text(encoding="utf-8").replace("\\", "")
+    cells = _cells(markdown)
+    assert any(bold for bold, _ in cells) and any(not bold for bold, _ in cells)
+    for bold, interval in cells:
+        lo, hi = (float(re.sub(r"[^\d.+-]", "", end)) for end in interval.split(" to ", 1))
+        assert (lo >= 0 or hi <= 0) if bold else (lo <= 0 <= hi), (bold, interval)
+    # nothing else is bold: not a calibration check outside its interval, not the mark
+    assert "**" not in _md_cell(Cell("OUTSIDE", tone="alert"))
+    bold_rules = re.findall(r"([^{}]+)\{[^}]*font-weight", _CSS)
+    assert {rule.strip() for rule in bold_rules} == {"td.better", "td.worse", "td.different"}
+    legend = "Bold marks a difference whose 95% interval excludes zero"
+    assert legend in markdown and legend in report.html.read_text(encoding="utf-8")
+
+
+WINTER = datetime(2025, 1, 15, 12, tzinfo=UTC)
+SUMMER = datetime(2025, 7, 15, 12, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("tz", "at", "until", "expected"),
+    [
+        ("Asia/Shanghai", WINTER, None, "UTC+8 (Asia/Shanghai)"),
+        ("Etc/GMT-8", WINTER, None, "UTC+8"),  # the POSIX sign: Etc/GMT-8 is 8 hours ahead
+        ("Etc/GMT+5", SUMMER, None, "UTC-5"),
+        ("UTC", SUMMER, None, "UTC"),
+        ("Etc/UTC", WINTER, None, "UTC"),
+        ("America/New_York", WINTER, None, "UTC-5 (America/New_York)"),
+        ("America/New_York", SUMMER, None, "UTC-4 (America/New_York)"),
+        ("America/New_York", WINTER, SUMMER, "UTC-5/UTC-4 (America/New_York)"),
+        ("Europe/London", WINTER, None, "UTC+0 (Europe/London)"),
+        ("Asia/Kolkata", WINTER, None, "UTC+5:30 (Asia/Kolkata)"),
+        (timezone(timedelta(hours=8)), WINTER, None, "UTC+8"),
+    ],
+)
+def test_zones_read_as_utc_offsets(
+    tz: Any, at: datetime, until: datetime | None, expected: str
+) -> None:
+    assert zone_label(tz, at, until) == expected
+
+
+def test_the_report_shows_a_fixed_offset_zone_as_its_offset(
+    comparison: Comparison, history: History
+) -> None:
+    from leadrouter.sim.report import _data_section, render_markdown
+
+    shown = render_markdown(_data_section(comparison, history))
+    assert "local time UTC+8 (Asia/Shanghai)" in shown
+    fixed = History(history.to_frame(), tz="Etc/GMT-8", roster=history.roster, origin="x.csv")
+    shown = render_markdown(_data_section(comparison, fixed))
+    assert "local time UTC+8 |" in shown and "GMT" not in shown
+
+
+def test_labels_cover_every_metric_and_plain_translates_code_names() -> None:
+    assert set(METRIC_LABELS) == set(METRICS)
+    assert all(better(m) == (-1 if m in LOWER_IS_BETTER else 1) for m in METRICS)
+    text = plain(
+        "held out: conversion_rate[pro] and speed_to_lead_median, gini; a Bayesian bootstrap"
+    )
+    assert (
+        text
+        == "held out: conversion of pro and speed to lead, load inequality; a random reweighting"
+    )
+    assert plain("leads wasted by no one") == "leads wasted by no one"

@@ -44,6 +44,18 @@ def test_defaults_give_the_documented_shape(teams: list[History]) -> None:
     assert history.truth is not None and history.truth.seed == 0
 
 
+def test_scores_are_on_the_0_to_1_scale_with_grades_as_their_bands(teams: list[History]) -> None:
+    """One score scale: synthetic writes what `Lead.score` and `nurture(below=...)` read."""
+    frame = teams[0].to_frame()
+    score = frame["score"]
+    assert score.between(0, 1).all() and score.max() > 0.9 and score.min() < 0.1
+    assert np.array_equal(score, np.round(score * 100) / 100)  # two decimals
+    bands = pd.cut(score, [0, 0.25, 0.5, 0.75, 1.0001], right=False, labels=["D", "C", "B", "A"])
+    assert (frame["grade"] == bands.astype(str)).all()
+    assert [lead.score for lead in teams[0].leads[:50]] == score.iloc[:50].tolist()
+    assert 0.05 < (score < 0.15).mean() < 0.25  # nurture(below=0.15) keeps some leads back
+
+
 @pytest.mark.parametrize("index", range(len(SEEDS)))
 def test_realised_rates_fall_in_the_documented_ranges(teams: list[History], index: int) -> None:
     frame = teams[index].to_frame()

@@ -1,7 +1,8 @@
 """Write the sample exports in this folder, deterministically, from `leadrouter.sim.synthetic`.
 
 - `sample_export.csv`: what `History.to_csv()` writes (UTF-8, English field names, local times
-  with their UTC offset), so it loads with no options: `load_export("sample_export.csv")`.
+  with their UTC offset), so it loads with no options: `load_export("sample_export.csv")`; its
+  scores are written 0-100, as many CRMs write them (`load_export` rescales them to 0-1, flagged).
 - `sample_export_gbk.csv`: the same leads as a Chinese CRM would export them: GBK-encoded,
   Chinese headers (线索ID, 创建时间, 负责人 ...), Chinese category names and rep names, 是/否 for
   yes/no, and times without a zone, so it needs `tz`:
@@ -71,6 +72,14 @@ def sample() -> History:
     return synthetic(n_leads=300, n_reps=6, days=14, seed=7)
 
 
+def crm_scores(history: History) -> History:
+    """The history with scores written 0-100, as many CRMs do (`Lead.score` is 0-1):
+    `load_export` divides such a column by 100 and lists each row in `History.flagged`."""
+    frame = history.to_frame()
+    frame["score"] = (frame["score"] * 100.0).round()
+    return History(frame, tz=history.tz)
+
+
 def chinese_export(history: History) -> pd.DataFrame:
     """The history as a Chinese CRM exports it: local times without a zone, 是/否, Chinese
     names; no converted column (a sale time or amount says it)."""
@@ -88,7 +97,7 @@ def chinese_export(history: History) -> pd.DataFrame:
 
 def write(folder: Path = HERE) -> list[Path]:
     """Write both samples into `folder` and return their paths."""
-    history = sample()
+    history = crm_scores(sample())
     english = history.to_csv(folder / "sample_export.csv")
     chinese = folder / "sample_export_gbk.csv"
     text = chinese_export(history).to_csv(index=False, lineterminator="\n")

@@ -1,26 +1,55 @@
-"""attrs validators shared by caps, lifecycle and strategies, so every setting of one kind is
-checked the same way and fails with the same kind of message (a ConfigError naming the class,
-the setting and what is allowed)."""
+"""Validators shared by the value objects, caps, lifecycle, rules and strategies, so every value
+of one kind is checked the same way and fails with the same kind of message.
+
+Settings (caps, lifecycle, strategies, rule thresholds) fail with a ConfigError naming the class,
+the setting and what is allowed. Lead and Rep fields fail with an InvalidValueError (a value of
+the wrong kind) or its subclass OutOfRangeError (a number outside its range). Anything other than
+a Lead where a Lead is needed is a NotALeadError that says how to build one.
+
+This module imports only `leadrouter.errors` at load time, so `leadrouter.model` can use it.
+"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
 import attrs
 
-from leadrouter.errors import ConfigError
-from leadrouter.model import zone
+from leadrouter.errors import (
+    ConfigError,
+    InvalidValueError,
+    LeadRouterError,
+    NotALeadError,
+    OutOfRangeError,
+)
 
-__all__ = ["cap_limit", "non_negative_number", "positive_duration", "valid_zone"]
+__all__ = [
+    "SCORE_SCALE",
+    "amount_field",
+    "cap_limit",
+    "lead_id_arg",
+    "non_negative_number",
+    "not_a_lead",
+    "optional_amount_field",
+    "positive_duration",
+    "score_field",
+    "score_threshold",
+    "valid_zone",
+]
 
 Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
+
+SCORE_SCALE = "scores are 0-1"
+"""What every message about a score outside 0-1 says: the one scale leadrouter uses."""
 
 
 def valid_zone(inst: object, attr: attrs.Attribute[Any], value: str) -> None:
     """An IANA time zone name (ConfigError from `zone` otherwise)."""
+    from leadrouter.model import zone  # model imports this module: import on use
+
     zone(value)
 
 
@@ -65,3 +94,122 @@ def non_negative_number(hint: str) -> Validator:
             )
 
     return check
+
+
+def _number(value: object) -> float | None:
+    """`value` as a float (an int too large for one as +-inf), or None when it is not a number
+    (bool, text, None) or is NaN."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf if value > 0 else -math.inf
+    return None if math.isnan(number) else number
+
+
+def _check_score(
+    value: object, what: str, kind_error: type[LeadRouterError], range_error: type[LeadRouterError]
+) -> float:
+    """`value` as a score in [0, 1]; `kind_error` when it is no number (or NaN), `range_error`
+    when it is outside 0-1, with the 0-100 hint when it looks like a percentage."""
+    number = _number(value)
+    if number is None:
+        raise kind_error(f"{what} must be a number between 0 and 1 (not NaN), got {value!r}")
+    if not 0.0 <= number <= 1.0:
+        hint = (
+            f"; divide a 0-100 score by 100 ({number:g} -> {number / 100:g})"
+            if 1.0 < number <= 100.0
+            else ""
+        )
+        raise range_error(f"{what} must be between 0 and 1, got {value!r}: {SCORE_SCALE}{hint}")
+    return number
+
+
+def score_field(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
+    """A lead score: None (not scored) or a number in [0, 1].
+
+    One scale everywhere, so a rule such as `nurture(below=0.15)` means the same on every lead:
+    a number that is not one is an InvalidValueError, one outside 0-1 an OutOfRangeError.
+    """
+    if value is not None:
+        _check_score(
+            value, f"{type(inst).__name__}.{attr.name}", InvalidValueError, OutOfRangeError
+        )
+
+
+def score_threshold(value: object, what: str) -> float:
+    """A setting compared with lead scores (e.g. `nurture(below=...)`): a number in [0, 1],
+    else a ConfigError saying scores are 0-1. A threshold of 15 meant for 0-100 scores would
+    otherwise send every lead to the pool without a word."""
+    return _check_score(value, what, ConfigError, ConfigError)
+
+
+def amount_field(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
+    """A money amount or count (Lead.cost, Rep.quota): a finite number >= 0.
+
+    Not a number (or NaN): InvalidValueError; negative or infinite: OutOfRangeError.
+    """
+    what = f"{type(inst).__name__}.{attr.name}"
+    number = _number(value)
+    if number is None:
+        kind = "finite number >= 0" if isinstance(value, float) else "number"
+        raise InvalidValueError(f"{what} must be a {kind}, got {type(value).__name__} {value!r}")
+    if math.isinf(number) or number < 0:
+        raise OutOfRangeError(f"{what} must be a finite number >= 0, got {value!r}")
+
+
+def optional_amount_field(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
+    """None, or what `amount_field` allows."""
+    if value is not None:
+        amount_field(inst, attr, value)
+
+
+def not_a_lead(value: object, where: str, *, many: bool = False) -> NotALeadError:
+    """The error for `value` passed to `where` in place of a Lead (with `many`, in place of a
+    list of Leads), saying how to build one: from an id (`Lead(id=..., arrived_at=...)`) or from
+    a CRM row (`Lead.from_row(row)`)."""
+    from leadrouter.model import Lead  # model imports this module: import on use
+
+    wanted = "a list of Leads" if many else "a Lead"
+    build = 'Lead(id="L-9", arrived_at=datetime(..., tzinfo=timezone.utc), ...)'
+    if many and isinstance(value, Lead):
+        return NotALeadError(
+            f"{where} takes {wanted}, got a single Lead ({value.id!r}): pass [lead], or call "
+            "route(lead)"
+        )
+    if isinstance(value, str):
+        return NotALeadError(
+            f"{where} takes {wanted}, got the string {value!r}: build a Lead with "
+            f"Lead(id={value!r}, arrived_at=datetime(..., tzinfo=timezone.utc), ...); to act on "
+            "a lead already routed, pass its id to claim(), release() or why()"
+        )
+    if isinstance(value, Mapping):
+        return NotALeadError(
+            f"{where} takes {wanted}, got a {type(value).__name__}: build a Lead with "
+            f"Lead.from_row(row) (keys named like Lead fields fill them, others go to features) "
+            f"or {build}"
+        )
+    shown = repr(value)
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    return NotALeadError(
+        f"{where} takes {wanted}, got {type(value).__name__} {shown}: build a Lead with {build} "
+        "or Lead.from_row(row)"
+    )
+
+
+def lead_id_arg(value: object, where: str) -> str:
+    """`value` as the lead id a method such as `Router.claim` takes; a Lead passed in its place
+    is an InvalidValueError saying to pass `lead.id` (else the lookup would report a lead that
+    "never arrived")."""
+    if isinstance(value, str):
+        return value
+    from leadrouter.model import Lead  # model imports this module: import on use
+
+    if isinstance(value, Lead):
+        raise InvalidValueError(
+            f"{where} takes a lead id, got the Lead {value.id!r} itself: pass lead.id"
+        )
+    raise InvalidValueError(
+        f"{where} takes a lead id (a string), got {type(value).__name__} {value!r}"
+    )

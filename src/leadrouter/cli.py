@@ -1,13 +1,18 @@
 """The `leadrouter` command (also `python -m leadrouter`).
 
     leadrouter check PLAYBOOK...                      validate playbooks, show what they would do
-    leadrouter route PLAYBOOK LEADS.csv --out F.csv   route a file of leads, with reasons
+    leadrouter route PLAYBOOK LEADS --out F.csv       route a file of leads, with reasons
     leadrouter compare EXPORT --policies strategies/*.toml --seeds 20 --out DIR
                                                       compare policies on an export, write a report
     leadrouter compare --demo --out DIR               the same on a synthetic team, all 8 strategies
 
+`route` and `compare` read their file with the same reader as `leadrouter.sim.load_export` (CSV
+in any common encoding, Excel, Parquet; English and Chinese headers) and take the same reading
+flags (`--tz`, `--dayfirst`, `--encoding`, `--columns`); an error names the flag that fixes it.
+
 Exit codes: 0 success, 2 bad input (a playbook, leads file, export or policy that cannot be used;
-the message names the file, row or key and how to fix it), 130 interrupted.
+the message names the file, row or key and the flag that fixes it), 130 interrupted, 141 when
+the reader of the output went away (`leadrouter check ... | head`), without a traceback.
 """
 
 from __future__ import annotations
@@ -16,25 +21,31 @@ import argparse
 import contextlib
 import csv
 import os
+import shutil
 import sys
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+import leadrouter
 from leadrouter._util import format_duration
 from leadrouter.errors import (
     ConfigError,
     InvalidExportError,
     LeadRouterError,
 )
+from leadrouter.events import Released
+from leadrouter.ledger import Ledger
 from leadrouter.lifecycle import Lifecycle
-from leadrouter.model import Decision, Lead
+from leadrouter.model import Decision
 from leadrouter.playbooks import load_playbook, read_playbook
 from leadrouter.router import Router
 
 if TYPE_CHECKING:
+    import pandas as pd
     from rich.console import Console
 
     from leadrouter.sim.engine import Policy
@@ -54,6 +65,9 @@ DECISION_COLUMNS = (
     "final_pool",
 )
 
+SHOWN_ROWS = 20
+"""Rows listed in a message about a file's rows; the rest are counted."""
+
 
 class LeadsFileError(LeadRouterError, ValueError):
     """A leads file with rows that cannot be used; lists each row, column and problem."""
@@ -70,36 +84,154 @@ class MissingExtraError(LeadRouterError, ImportError):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
-    parser = argparse.ArgumentParser(prog="leadrouter", description=__doc__.split("\n\n")[0])
-    commands = parser.add_subparsers(dest="command", required=True)
-    check = commands.add_parser("check", help="validate playbooks and show what they would do")
-    check.add_argument("playbooks", nargs="+", type=Path)
-    check.add_argument("--sample", type=int, default=12, help="sample leads to route (12)")
-    route = commands.add_parser("route", help="route a CSV file of leads with a playbook")
-    route.add_argument("playbook", type=Path)
-    route.add_argument("leads", type=Path)
-    route.add_argument("--out", type=Path, required=True, help="where to write decisions (CSV)")
-    route.add_argument(
-        "--tz", default=None, help="time zone for times without one, e.g. Asia/Shanghai"
-    )
-    _compare_parser(commands)
-    args = parser.parse_args(argv)
+    """Run the command line; returns the exit code.
+
+    Bad input is one `leadrouter: error:` line on stderr (exit 2), never a traceback. When the
+    reader of the output goes away (`leadrouter check ... | head -3`) the command stops
+    quietly with 141, as a shell reports a program ended by SIGPIPE."""
     try:
+        args = _parser().parse_args(argv)
         if args.command == "check":
             for path in args.playbooks:
                 _check(path, args.sample, sys.stdout)
         elif args.command == "route":
-            _route(args.playbook, args.leads, args.out, args.tz, sys.stdout)
+            _route(args, sys.stdout)
         else:
             _compare(args)
+        sys.stdout.flush()
     except LeadRouterError as exc:
         print(f"leadrouter: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("leadrouter: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        _discard_stdout()
+        return 141
     return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="leadrouter", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {leadrouter.__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    check = commands.add_parser("check", help="validate playbooks and show what they would do")
+    check.add_argument("playbooks", nargs="+", type=Path)
+    check.add_argument("--sample", type=int, default=12, help="sample leads to route (12)")
+    route = commands.add_parser(
+        "route",
+        help="route a file of leads (CSV, Excel or Parquet) with a playbook",
+        description=(
+            "Route every lead of the file in arrival order, running the playbook's timers "
+            "between arrivals; write each decision with its reasons and where the lead ended."
+        ),
+    )
+    route.add_argument("playbook", type=Path)
+    route.add_argument(
+        "leads", type=Path, help="the leads: CSV, Excel (.xlsx) or Parquet, as an export"
+    )
+    route.add_argument("--out", type=Path, required=True, help="where to write decisions (CSV)")
+    _reading_flags(route)
+    _compare_parser(commands)
+    return parser
+
+
+def _discard_stdout() -> None:
+    """Point stdout at the null device, so the interpreter's last flush of what the closed
+    pipe did not take ends quietly instead of printing an ignored BrokenPipeError."""
+    with contextlib.suppress(OSError, ValueError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+
+
+def _reading_flags(command: argparse.ArgumentParser) -> None:
+    """How to read the file, the same flags on `route` and `compare`, named as
+    `load_export`'s keywords: an error's advice (`--tz Asia/Shanghai`) fits both commands."""
+    command.add_argument(
+        "--tz",
+        default=None,
+        help="time zone of times written without one, e.g. Asia/Shanghai; a local time a "
+        "daylight-saving change skips is moved forward, a repeated one read as the first, "
+        "and both are listed",
+    )
+    command.add_argument(
+        "--dayfirst", action="store_true", help="read 03-04-2025 as 3 April, not March 4"
+    )
+    command.add_argument(
+        "--encoding",
+        default=None,
+        help="the file's encoding, e.g. big5 (detected: UTF-8, UTF-16 with BOM, GBK/GB18030)",
+    )
+    command.add_argument(
+        "--columns",
+        nargs="+",
+        metavar="FIELD=HEADER",
+        default=(),
+        help="which header holds a field, the field first, e.g. rep_id='Owner Name' (common "
+        "English and Chinese headers are recognised without this)",
+    )
+
+
+def _read_export(path: Path, args: argparse.Namespace) -> History:
+    """The file at `path` read by `load_export` with the command's reading flags; its messages
+    (errors, rejected rows) name those flags."""
+    from leadrouter.sim.loader import columns_from_flags, load_export
+
+    return load_export(
+        path,
+        columns=columns_from_flags(args.columns),
+        dayfirst=args.dayfirst,
+        encoding=args.encoding,
+        tz=args.tz,
+        audience="command",
+    )
+
+
+# ---------------------------------------------------------------------------- terminal text
+
+
+def _width(text: str) -> int:
+    """Terminal columns `text` takes: East Asian wide and full-width characters (张伟, Ａ) take
+    two, combining marks none, so tables line up whatever script rep ids are written in."""
+    return sum(
+        0 if unicodedata.combining(char) else 2 if unicodedata.east_asian_width(char) in "WF" else 1
+        for char in text
+    )
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * max(0, width - _width(text))
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """`text` in lines of at most `width` columns, broken only between words; a word wider
+    than a line gets a line of its own, whole."""
+    lines: list[str] = []
+    line = ""
+    for word in text.split():
+        if line and _width(line) + 1 + _width(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    return [*lines, line] if line else lines
+
+
+def _table(rows: Sequence[Sequence[str]], indent: int, out: TextIO) -> None:
+    """Rows as aligned columns; the last column is wrapped at word boundaries to the terminal's
+    width (100 when not a terminal), its further lines starting under its first."""
+    widths = [max(_width(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    lead = indent + sum(widths) + len(widths)
+    room = max(30, shutil.get_terminal_size((100, 24)).columns - lead)
+    for row in rows:
+        cells = " ".join(_pad(cell, width) for cell, width in zip(row, widths, strict=False))
+        lines = _wrap(row[-1], room) or [""]
+        out.write(f"{' ' * indent}{cells} {lines[0]}".rstrip() + "\n")
+        for more in lines[1:]:
+            out.write(f"{' ' * lead}{more}\n")
+
+
+# ---------------------------------------------------------------------------- check
 
 
 def _check(path: Path, sample: int, out: TextIO) -> None:
@@ -126,24 +258,18 @@ def _check(path: Path, sample: int, out: TextIO) -> None:
     router = load_playbook(path, clock=ManualClock(START))
     rng = random.Random(0)
     out.write(f"  what it would do with {sample} sample leads:\n")
+    rows = []
     for i in range(sample):
         lead = sample_lead(i, START + timedelta(minutes=7 * i), rng)
         decision = router.route(lead, now=lead.arrived_at)
-        out.write(
-            f"    {lead.id:<7} {lead.region:<6} {lead.segment:<10} -> "
-            f"{_where(decision):<16} {_short_why(decision)}\n"
-        )
+        why = decision.reasons[-1].detail if decision.reasons else ""
+        rows.append((lead.id, lead.region, lead.segment, "->", _where(decision), why))
+    if rows:
+        _table(rows, 4, out)
 
 
 def _where(decision: Decision) -> str:
     return decision.rep_id if decision.rep_id else f"pool:{decision.pool}"
-
-
-def _short_why(decision: Decision) -> str:
-    if not decision.reasons:
-        return ""
-    detail = decision.reasons[-1].detail
-    return detail if len(detail) <= 70 else detail[:69] + "…"
 
 
 def _describe_lifecycle(life: Lifecycle) -> str:
@@ -154,78 +280,118 @@ def _describe_lifecycle(life: Lifecycle) -> str:
     )
 
 
-def read_leads(path: Path, tz: str | None) -> list[Lead]:
-    """Leads from a CSV file (UTF-8, with or without BOM). Every unusable row is reported with
-    its row number and column; none is dropped silently."""
-    if not path.is_file():
-        raise LeadsFileError(f"{path}: no such file")
-    leads: list[Lead] = []
-    problems: list[str] = []
-    seen: dict[str, int] = {}
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        header = reader.fieldnames or []
-        if not {"id", "lead_id"} & set(header) or "arrived_at" not in header:
-            raise LeadsFileError(
-                f"{path}: needs columns 'lead_id' (or 'id') and 'arrived_at'; found {header}"
-            )
-        for number, row in enumerate(reader, start=2):
-            data = {k: v for k, v in row.items() if k is not None}
-            try:
-                lead = Lead.from_row(data, tz=tz)
-            except LeadRouterError as exc:
-                problems.append(f"row {number}: {exc}")
-                continue
-            if lead.id in seen:
-                problems.append(
-                    f"row {number}: lead id {lead.id!r} already used in row {seen[lead.id]}"
-                )
-                continue
-            seen[lead.id] = number
-            leads.append(lead)
-    if problems:
-        shown = "\n  ".join(problems[:20])
-        more = f"\n  … and {len(problems) - 20} more" if len(problems) > 20 else ""
-        raise LeadsFileError(
-            f"{path}: {len(problems)} row(s) cannot be used; nothing was routed:\n  {shown}{more}"
+# ---------------------------------------------------------------------------- route
+
+
+def _listed(rows: pd.DataFrame) -> str:
+    """Rows of `History.rejected` or `.flagged`, one line per column and reason (rows sharing
+    both are one line: how many, and the first one's action), at most SHOWN_ROWS lines."""
+    lines = []
+    for (column, reason), group in rows.groupby(["column", "reason"], sort=False):
+        first = group.iloc[0]
+        action = f": {first['action']}" if "action" in group.columns else ""
+        where = (
+            f"row {first['row']}"
+            if len(group) == 1
+            else f"{len(group)} rows ({group['row'].min()} to {group['row'].max()})"
         )
-    return leads
+        alike = f" in row {first['row']}, alike in the others" if len(group) > 1 and action else ""
+        lines.append(f"{where}, column {column!r}: {reason}{action}{alike}")
+    if len(lines) > SHOWN_ROWS:
+        lines[SHOWN_ROWS:] = [f"… and {len(lines) - SHOWN_ROWS} more"]
+    return "\n  ".join(lines)
 
 
-def _route(playbook: Path, leads_path: Path, out_path: Path, tz: str | None, out: TextIO) -> None:
-    leads = sorted(read_leads(leads_path, tz), key=lambda lead: lead.arrived_at)
-    if not leads:
-        raise LeadsFileError(f"{leads_path}: no leads in the file")
+def _final(ledger: Ledger, lead_id: str) -> tuple[str, str]:
+    """(rep, pool) where the lead is now: the rep it is with, or the pool it waits in."""
+    rep = ledger.owner(lead_id)
+    return (rep, "") if rep else ("", ledger.pool_of(lead_id) or "")
+
+
+def _route(args: argparse.Namespace, out: TextIO) -> None:
+    """`leadrouter route`: every lead in arrival order, the timers run between arrivals; the
+    decisions (with where each lead ended) to `--out`, and a summary of where the leads ended.
+
+    A file with any row that cannot be used routes nothing: routing is acting, and a lead left
+    out of a batch would be lost without anyone noticing."""
+    history = _read_export(args.leads, args)
+    if len(history.rejected):
+        rows = history.rejected["row"].nunique()
+        raise LeadsFileError(
+            f"{args.leads}: {rows} row(s) cannot be used; nothing was routed:\n  "
+            + _listed(history.rejected)
+        )
+    if len(history.flagged):
+        print(
+            f"{args.leads}: {history.flagged['row'].nunique()} row(s) kept with a value "
+            f"adjusted:\n  {_listed(history.flagged)}",
+            file=sys.stderr,
+        )
+    leads = history.leads
     from leadrouter.clock import ManualClock
 
-    router: Router = load_playbook(playbook, clock=ManualClock(leads[0].arrived_at))
+    router: Router = load_playbook(args.playbook, clock=ManualClock(leads[0].arrived_at))
     decisions = []
     for lead in leads:
         router.tick(lead.arrived_at)
         decisions.append(router.route(lead, now=lead.arrived_at))
     ledger = router.ledger
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    with out_path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(DECISION_COLUMNS)
-        for lead, decision in zip(leads, decisions, strict=True):
-            writer.writerow(
-                [
-                    lead.id,
-                    lead.arrived_at.isoformat(),
-                    decision.action,
-                    decision.rep_id or "",
-                    decision.pool or "",
-                    decision.by,
-                    " | ".join(map(str, decision.reasons)),
-                    ledger.owner(lead.id) or "",
-                    ledger.pool_of(lead.id) or "",
-                ]
-            )
-    counts = Counter(_where(d) for d in decisions)
-    out.write(f"routed {len(leads)} leads from {leads_path} with {playbook} -> {out_path}\n")
-    for where, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
-        out.write(f"  {where:<20} {n}\n")
+    ended = {lead.id: _final(ledger, lead.id) for lead in leads}
+    try:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        with args.out.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(DECISION_COLUMNS)
+            for lead, decision in zip(leads, decisions, strict=True):
+                writer.writerow(
+                    [
+                        lead.id,
+                        lead.arrived_at.isoformat(),
+                        decision.action,
+                        decision.rep_id or "",
+                        decision.pool or "",
+                        decision.by,
+                        " | ".join(map(str, decision.reasons)),
+                        *ended[lead.id],
+                    ]
+                )
+    except OSError as exc:
+        raise ConfigError(
+            f"--out {args.out}: cannot write the decisions ({exc.strerror or exc}): give a file "
+            "path in a folder you can write to"
+        ) from exc
+    routed = _plural(len(leads), "lead")
+    out.write(f"routed {routed} from {args.leads} with {args.playbook} -> {args.out}\n")
+    _summary(decisions, ended, ledger, out)
+
+
+def _summary(
+    decisions: Sequence[Decision],
+    ended: Mapping[str, tuple[str, str]],
+    ledger: Ledger,
+    out: TextIO,
+) -> None:
+    """Where the leads ended (a rep or a pool), then how that differs from the first
+    decisions: the timers' releases, by reason. A first decision is not where a lead is: with a
+    first-touch SLA and no touches in the file, every assigned lead is taken back."""
+    places = Counter(rep or f"pool:{pool}" for rep, pool in ended.values())
+    ranked = sorted(places.items(), key=lambda kv: (-kv[1], kv[0]))
+    width = max(_width("where the leads ended"), *(_width(where) for where, _ in ranked))
+    digits = max(len("leads"), *(len(str(n)) for _, n in ranked))
+    out.write(f"  {_pad('where the leads ended', width)}  {'leads':>{digits}}\n")
+    for where, n in ranked:
+        out.write(f"  {_pad(where, width)}  {n:>{digits}}\n")
+    assigned = sum(d.rep_id is not None for d in decisions)
+    releases = Counter(e.reason for e in ledger.events() if isinstance(e, Released))
+    line = f"first decisions: {assigned} to a rep, {len(decisions) - assigned} to a pool"
+    if releases:
+        line += f"; taken back by the timers {sum(releases.values())} times (" + ", ".join(
+            f"{why} {n}" for why, n in releases.most_common()
+        )
+        line += ")"
+    if releases.get("sla"):
+        line += ": the file records no touches, so no first-touch SLA was met"
+    out.write(line + "\n")
 
 
 # ---------------------------------------------------------------------------- compare
@@ -276,7 +442,10 @@ def _compare_parser(commands: Any) -> None:
         "file name without .toml",
     )
     compare.add_argument(
-        "--baseline", metavar="NAME", help="the policy differences are taken to (the first)"
+        "--baseline",
+        metavar="NAME",
+        help="the policy differences are taken to (default: the built-in equal rotation, "
+        "added as 'equal-rotation (built in)' when it is not among the policies)",
     )
     compare.add_argument(
         "--seeds",
@@ -297,19 +466,7 @@ def _compare_parser(commands: Any) -> None:
         "--out", type=Path, default=None, help="where to write the report (--demo: demo-report)"
     )
     compare.add_argument("--title", default=None, help="the report's title")
-    compare.add_argument("--tz", default=None, help="time zone of export times written without one")
-    compare.add_argument(
-        "--dayfirst", action="store_true", help="read 03-04-2025 as 3 April, not March 4"
-    )
-    compare.add_argument("--encoding", default=None, help="the export's encoding (detected)")
-    compare.add_argument(
-        "--columns",
-        nargs="+",
-        metavar="FIELD=HEADER",
-        default=(),
-        help="which export header holds a field, e.g. rep_id='Owner Name' (common English "
-        "and Chinese headers are recognised without this)",
-    )
+    _reading_flags(compare)
     compare.add_argument(
         "--roster",
         type=Path,
@@ -336,24 +493,6 @@ def _need_extras() -> None:
             f"leadrouter compare needs {' and '.join(missing)} (charts, the terminal table and "
             "the progress bar): pip install 'leadrouter[sim]'"
         )
-
-
-def _column_map(pairs: Sequence[str]) -> dict[str, str]:
-    """`--columns field=header ...` as load_export's {header: field}."""
-    from leadrouter.sim.history import COLUMNS
-
-    found: dict[str, str] = {}
-    for pair in pairs:
-        field, sep, header = pair.partition("=")
-        field, header = field.strip(), header.strip()
-        if not sep or not field or not header:
-            raise ConfigError(f"--columns {pair!r}: write FIELD=HEADER, e.g. rep_id='Owner Name'")
-        if field not in COLUMNS:
-            raise ConfigError(
-                f"--columns {pair!r}: {field!r} is not a field; fields: {', '.join(COLUMNS)}"
-            )
-        found[header] = field
-    return found
 
 
 def _compare(args: argparse.Namespace) -> None:
@@ -388,7 +527,9 @@ def _compare(args: argparse.Namespace) -> None:
     out: Path = args.out if args.out is not None else Path("demo-report")
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out}: exists and is not a directory; choose another")
-    columns = _column_map(args.columns)
+    from leadrouter.sim.loader import columns_from_flags
+
+    columns_from_flags(args.columns)  # a wrong --columns fails before the slow imports
     _need_extras()
 
     from rich.console import Console
@@ -398,21 +539,19 @@ def _compare(args: argparse.Namespace) -> None:
     console = Console(highlight=False, width=None if wide else 140)
     status = Console(stderr=True, highlight=False)
 
-    if args.demo:
-        history = _demo_history(args, out, status)
-    else:
-        from leadrouter.sim.loader import load_export
-
-        history = load_export(
-            args.export, columns=columns, dayfirst=args.dayfirst, encoding=args.encoding, tz=args.tz
-        )
+    history = _demo_history(args, out, status) if args.demo else _read_export(args.export, args)
     if args.roster is not None:
         history = _with_roster(history, args.roster, status)
     policies, notes = _resolve_policies(args.policies, history)
     if args.baseline is not None and args.baseline not in policies:
         raise UnknownPolicyError(
-            f"--baseline {args.baseline!r} is not one of the policies: {', '.join(policies)}"
+            f"--baseline {args.baseline!r} is not one of the policies: {', '.join(policies)}; "
+            "give one of these names (a built-in policy is named by adding it to --policies), "
+            "or leave --baseline out to compare against the built-in equal rotation"
         )
+    from leadrouter.sim.analysis import choose_baseline
+
+    policies, args.baseline = choose_baseline(policies, args.baseline)
     _run_comparison(args, history, policies, notes, seeds, processes, out, console, status)
 
 
@@ -429,7 +568,7 @@ def _demo_history(args: argparse.Namespace, out: Path, status: Console) -> Histo
         out.mkdir(parents=True, exist_ok=True)
         path = synthetic.to_csv(out / "demo-export.csv")
     status.print(f"wrote the synthetic history as an export: {path}")
-    return load_export(path)
+    return load_export(path, audience="command")
 
 
 def _with_roster(history: History, path: Path, status: Console) -> History:
@@ -570,7 +709,14 @@ def _plural(n: int, word: str) -> str:
 
 class _Screen:
     """What `leadrouter compare` shows while `analyse` works: a spinner while the model is fitted
-    and checked, a progress bar per simulation stage, and each result as soon as it is known."""
+    and checked, a progress bar per simulation stage, and the results.
+
+    The output opens with the bottom line (`leadrouter.sim.preflight.bottom_line`) and the
+    warnings, which need the comparison: the calibration panel, the skipped policies and the
+    comparison are held until then (`HELD`; the status line says each verdict as it comes),
+    and shown after it. Whatever was held is shown even when `analyse` stops with an error."""
+
+    HELD = ("calibration", "skipped", "comparison")
 
     def __init__(self, console: Console, status: Console, what: Mapping[str, str]) -> None:
         self.console, self.status, self.what = console, status, what
@@ -578,6 +724,8 @@ class _Screen:
         self.spinner: Any = None
         self.stage = ""
         self.bar: Callable[[int, int], None] | None = None
+        self.held: list[tuple[str, Any]] = []
+        self.opened = False
 
     def __enter__(self) -> _Screen:
         self.spinner = self.stack.enter_context(self.status.status("fitting the behaviour model"))
@@ -585,6 +733,29 @@ class _Screen:
 
     def __exit__(self, *exc: object) -> None:
         self.stack.close()
+        self._release()
+
+    def _release(self) -> None:
+        """Show what was held, in the order it came."""
+        self.opened = True
+        held, self.held = self.held, []
+        for name, value in held:
+            self.on_stage(name, value)
+
+    def _open(self, warnings: Sequence[Any]) -> None:
+        """The bottom line and the warnings, then what was held."""
+        from rich.panel import Panel
+        from rich.text import Text
+
+        from leadrouter.sim.preflight import bottom_line
+
+        comparison = next(value for name, value in self.held if name == "comparison")
+        self.stack.close()
+        self.console.print(Panel(Text(bottom_line(comparison, warnings)), title="Bottom line"))
+        for warning in warnings:
+            self.console.print("[bold yellow]warning[/] ", end="")
+            self.console.print(str(warning), markup=False)
+        self._release()
 
     def progress(self, stage: str, done: int, total: int) -> None:
         if stage != self.stage:
@@ -595,10 +766,28 @@ class _Screen:
         self.bar(done, total)
 
     def on_stage(self, name: str, value: Any) -> None:
-        from leadrouter.sim.report import calibration_panel, comparison_tables, sensitivity_line
+        from leadrouter.sim.report import (
+            calibration_panel,
+            caveats,
+            comparison_tables,
+            sensitivity_line,
+        )
 
         console = self.console
-        if name == "model":
+        if name in self.HELD and not self.opened:
+            self.held.append((name, value))
+            if name == "calibration":
+                self.status.print(f"calibration: {value.verdict} (shown with the results)")
+                self.spinner.update("checking the policies")
+            return
+        if name == "checks":
+            self.status.print(
+                f"checked the policies' timers before simulating: {_plural(len(value), 'warning')}"
+                + (" (shown with the results)" if value else "")
+            )
+        elif name == "warnings":
+            self._open(value)
+        elif name == "model":
             self.status.print(
                 f"fitted the behaviour model: {len(value.gaps)} gaps (see the report)"
             )
@@ -616,7 +805,7 @@ class _Screen:
             self.stack.close()
             for table in comparison_tables(value):
                 console.print(table)
-            for line in value.caveats():
+            for line in caveats(value):
                 console.print(f"  - {line}", markup=False, style="dim")
         elif name == "sensitivity":
             self.stack.close()

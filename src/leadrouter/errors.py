@@ -6,6 +6,11 @@ Messages say what was wrong, where, and how to fix it.
 
 from __future__ import annotations
 
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
 __all__ = [
     "BehaviourNeededError",
     "CalibrationWarning",
@@ -19,7 +24,10 @@ __all__ = [
     "MissingColumnError",
     "NaiveDatetimeError",
     "NaiveExportTimeError",
+    "NotALeadError",
+    "OutOfRangeError",
     "PolicyCannotRunError",
+    "ScoreScaleError",
     "StrategyError",
     "TransitionError",
     "UnknownLeadError",
@@ -38,6 +46,16 @@ class InvalidValueError(LeadRouterError, ValueError):
 
 class NaiveDatetimeError(InvalidValueError):
     """A datetime without a time zone: leadrouter never guesses which zone a time was meant in."""
+
+
+class OutOfRangeError(InvalidValueError):
+    """A number outside the range its field allows: a score outside 0-1 (a 0-100 score divided
+    by 100 fits), a negative or infinite cost or quota."""
+
+
+class NotALeadError(LeadRouterError, TypeError):
+    """Something other than a `Lead` was passed where a Lead is needed (e.g. a lead id or a dict
+    to `Router.route`): build one with `Lead(id=..., arrived_at=...)` or `Lead.from_row(row)`."""
 
 
 class ConfigError(LeadRouterError, ValueError):
@@ -78,6 +96,12 @@ class MissingColumnError(InvalidExportError):
     recognises: map your header with `load_export(..., columns={"your header": "lead_id"})`."""
 
 
+class ScoreScaleError(InvalidExportError, OutOfRangeError):
+    """An export's score column holds values outside 0-100, so neither the 0-1 scale nor a
+    0-100 scale (which `load_export` divides by 100) fits: the message names the file, the
+    column and the rows."""
+
+
 class EmptyExportError(InvalidExportError):
     """An export with no usable row: empty, or every row rejected (the message lists why)."""
 
@@ -102,3 +126,40 @@ class CalibrationWarning(UserWarning):
     """The behaviour model failed its calibration check: replaying the logged assignments did not
     reproduce the history's rates within their predictive intervals, so what-ifs built on it
     are not to be trusted until the model is fixed (see the verdict's reasons)."""
+
+
+Audience = Literal["python", "command"]
+"""Who reads a message about reading an export: a Python caller, who sets options as keyword
+arguments (`tz='UTC'`), or a user of the `leadrouter` command, who sets the same options as
+flags (`--tz UTC`)."""
+
+
+@dataclass(frozen=True)
+class ExportOption:
+    """An option for reading an export: `load_export` takes it as a keyword argument, the
+    `leadrouter route` and `compare` commands as the flag of the same name (`encoding`,
+    `columns`, `tz`, `dayfirst`).
+
+    A message that says which option fixes a problem names it through this class, so the
+    advice is written once and reads right to whoever gets it: `tz='Asia/Shanghai'` in Python,
+    `--tz Asia/Shanghai` on the command line. A `columns` map is {file header: field} in Python
+    and `FIELD=HEADER` on the command line; `given` turns one into the other.
+    """
+
+    name: str
+
+    def named(self, audience: Audience) -> str:
+        """The option's name as the audience types it: `tz` or `--tz`."""
+        return f"--{self.name}" if audience == "command" else self.name
+
+    def given(self, value: object, audience: Audience) -> str:
+        """The option set to `value`, ready to paste: `columns={'Owner': 'rep_id'}` or
+        `--columns rep_id=Owner`; `dayfirst=True` or `--dayfirst`."""
+        if audience == "python":
+            return f"{self.name}={value!r}"
+        if value is True:
+            return self.named(audience)
+        if isinstance(value, Mapping):
+            pairs = (f"{field}={shlex.quote(str(header))}" for header, field in value.items())
+            return f"{self.named(audience)} {' '.join(pairs)}"
+        return f"{self.named(audience)} {shlex.quote(str(value))}"

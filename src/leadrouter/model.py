@@ -6,7 +6,6 @@ with a message naming the field, instead of surfacing later as a wrong routing d
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any, Literal
@@ -14,7 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
-from leadrouter._util import EMPTY, FrozenMap, check_amount, check_aware, check_id, freeze
+from leadrouter._util import EMPTY, FrozenMap, check_aware, check_id, freeze
+from leadrouter._validators import amount_field, optional_amount_field, score_field
 from leadrouter.errors import ConfigError, InvalidValueError, NaiveDatetimeError
 
 __all__ = ["Decision", "Lead", "Reason", "Rep", "Shift", "zone"]
@@ -54,19 +54,6 @@ def _v_opt_str(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
         _v_str(inst, attr, value)
 
 
-def _v_amount(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
-    check_amount(value, f"{type(inst).__name__}.{attr.name}")
-
-
-def _v_score(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
-        raise InvalidValueError(
-            f"{type(inst).__name__}.{attr.name} must be a number or None (not NaN), got {value!r}"
-        )
-
-
 def str_set(value: Iterable[str] | str) -> frozenset[str]:
     if isinstance(value, str):
         return frozenset({value}) if value else frozenset()
@@ -79,6 +66,11 @@ class Lead:
 
     Only `id` and `arrived_at` are required; the rest describe the lead for rules, strategies and
     reports. `arrived_at` must be timezone-aware. `features` holds anything else an export carries.
+
+    Ranges, checked here so a wrong scale fails where the lead is made rather than silently
+    changing what rules do: `score` is None or in 0-1 (the one scale of every rule, playbook and
+    grader; divide a 0-100 score by 100), `cost` a finite number >= 0. Out of range raises
+    `OutOfRangeError`; a value of the wrong kind (text, NaN) `InvalidValueError`.
     """
 
     id: str = attrs.field(validator=_v_id)
@@ -88,9 +80,9 @@ class Lead:
     product: str = attrs.field(default="", kw_only=True, validator=_v_str)
     segment: str = attrs.field(default="", kw_only=True, validator=_v_str)
     grade: str | None = attrs.field(default=None, kw_only=True, validator=_v_opt_str)
-    score: float | None = attrs.field(default=None, kw_only=True, validator=_v_score)
+    score: float | None = attrs.field(default=None, kw_only=True, validator=score_field)
     contact: str | None = attrs.field(default=None, kw_only=True, validator=_v_opt_str)
-    cost: float = attrs.field(default=0.0, kw_only=True, validator=_v_amount)
+    cost: float = attrs.field(default=0.0, kw_only=True, validator=amount_field)
     features: FrozenMap[Any] = attrs.field(
         default=EMPTY, kw_only=True, converter=freeze, repr=lambda f: repr(dict(f))
     )
@@ -102,6 +94,8 @@ class Lead:
         Keys named like Lead fields fill them (`lead_id` is accepted for `id`); any other key goes
         into `features`. Strings are parsed: ISO-8601 times, numbers for score and cost; empty
         strings mean "not given". A naive time needs `tz` (an IANA zone such as "Asia/Shanghai").
+        A score must already be 0-1: one row cannot show its scale, so a 0-100 score raises
+        `OutOfRangeError` (divide it by 100; `load_export` does that for a whole 0-100 column).
         Errors name the key that was wrong.
         """
         data = dict(row)
@@ -170,11 +164,6 @@ def zone(name: str) -> ZoneInfo | timezone:
         ) from exc
 
 
-def _v_quota(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
-    if value is not None:
-        _v_amount(inst, attr, value)
-
-
 @attrs.frozen
 class Rep:
     """A sales person who follows leads up (销售员 / 顾问).
@@ -189,7 +178,7 @@ class Rep:
     tier: int = attrs.field(default=0, kw_only=True, validator=attrs.validators.instance_of(int))
     regions: frozenset[str] = attrs.field(default=frozenset(), kw_only=True, converter=str_set)
     skills: frozenset[str] = attrs.field(default=frozenset(), kw_only=True, converter=str_set)
-    quota: float | None = attrs.field(default=None, kw_only=True, validator=_v_quota)
+    quota: float | None = attrs.field(default=None, kw_only=True, validator=optional_amount_field)
     profile: FrozenMap[Any] = attrs.field(
         default=EMPTY, kw_only=True, converter=freeze, repr=lambda f: repr(dict(f))
     )
@@ -357,3 +346,14 @@ class Decision:
             top = sorted(self.scores.items(), key=lambda kv: -kv[1])[:5]
             lines.append("  scores: " + ", ".join(f"{rep}={score:.3g}" for rep, score in top))
         return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        """The decision in a notebook: the head line of `explain()` (lead, rep or pool, by
+        whom, when), one row per reason, and the top scores."""
+        from leadrouter._html import render
+
+        head, *lines = self.explain().splitlines()
+        rows = [(r.code, r.rule, r.detail, ", ".join(sorted(r.reps))) for r in self.reasons]
+        notes = [line.strip() for line in lines[len(self.reasons) :]]
+        header = ("reason", "rule", "detail", "reps")
+        return render(f"Decision: {head}", rows, header=header, notes=notes)

@@ -15,7 +15,7 @@ Format (every section but `[strategy]` is optional)::
     name = "region"                # region, skill, schedule, dedup_to_owner, nurture
     [[rules]]
     name = "nurture"
-    below = 0.3
+    below = 0.3                    # Lead.score is 0-1
 
     [[caps]]
     name = "FixedCap"              # or DynamicCaps

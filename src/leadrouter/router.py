@@ -12,13 +12,14 @@ import heapq
 import itertools
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, cast
 
 import attrs
 
 from leadrouter._util import EMPTY, check_aware, trusted_constructor
+from leadrouter._validators import lead_id_arg, not_a_lead
 from leadrouter.caps import Cap, FixedCap, day_start
 from leadrouter.clock import SystemClock
 from leadrouter.context import Context, TickContext, _always
@@ -109,7 +110,8 @@ class Router:
         ] = {}
         self._chosen_cache: dict[str, Reason] = {}
         self._saturated_cache: dict[
-            tuple[frozenset[str], frozenset[str]], tuple[frozenset[str], Reason]
+            tuple[frozenset[str], tuple[frozenset[str], ...]],
+            tuple[frozenset[str], tuple[tuple[Cap, str, tuple[str, ...]], ...]],
         ] = {}
         self._log: OrderedDict[str, Decision] = OrderedDict()
         self._first: OrderedDict[str, Decision] = OrderedDict()
@@ -240,9 +242,9 @@ class Router:
                 ),
             )
             ids = ids - exclude
-        if self.caps:
-            ids, reasons = self._drop_saturated(ctx, ids, reasons)
         capped: dict[str, tuple[str, str]] = {}
+        if self.caps:
+            ids = self._drop_saturated(ctx, ids, capped)
         can_take = self._cap_check(ctx, capped)
         ctx.ids = ids
         ctx.can_take = can_take
@@ -349,25 +351,33 @@ class Router:
         return can_take
 
     def _drop_saturated(
-        self, ctx: Context, ids: frozenset[str], reasons: tuple[Reason, ...]
-    ) -> tuple[frozenset[str], tuple[Reason, ...]]:
-        """Leave out reps a cap knows are full for the rest of the day, with one reason."""
-        full: frozenset[str] = frozenset()
-        for cap in self.caps:
-            found = cap.saturated(ctx)
-            if found:
-                full = full | found if full else found
+        self, ctx: Context, ids: frozenset[str], capped: dict[str, tuple[str, str]]
+    ) -> frozenset[str]:
+        """Leave out reps a cap knows are full for the rest of the day, entered in `capped`
+        under that cap with its own words (its `check` of the first of them), so a cap that
+        stops reps both ways is explained once, one way, in `_cap_reasons`."""
+        found = tuple(cap.saturated(ctx) for cap in self.caps)
+        full = frozenset().union(*found)
         if not full or ids.isdisjoint(full):
-            return ids, reasons
-        key = (ids, full)
+            return ids
+        key = (ids, found)
         hit = self._saturated_cache.get(key)
         if hit is None:
-            reason = Reason("capped", "at a daily cap for the rest of the day", ids & full, "caps")
-            hit = (ids - full, reason)
+            left, stopped = ids & full, []
+            for cap, reps in zip(self.caps, found, strict=True):
+                mine = sorted(left & reps)
+                if mine:
+                    stopped.append((cap, repr(cap), tuple(mine)))
+                    left -= reps
+            hit = (ids - full, tuple(stopped))
             if len(self._saturated_cache) > 1024:
                 self._saturated_cache.clear()
             self._saturated_cache[key] = hit
-        return hit[0], (*reasons, hit[1])
+        for cap, name, held_back in hit[1]:
+            why = cap.check(held_back[0], ctx) or "full for the rest of the day"
+            for rep in held_back:
+                capped[rep] = (why, name)
+        return hit[0]
 
     @staticmethod
     def _cap_reasons(capped: dict[str, tuple[str, str]]) -> tuple[Reason, ...]:
@@ -466,7 +476,11 @@ class Router:
     # ------------------------------------------------------------------ public API
 
     def preview(self, lead: Lead, now: datetime | None = None) -> Decision:
-        """What `route(lead)` would decide now, with its reasons. Writes nothing."""
+        """What `route(lead)` would decide now, with its reasons. Writes nothing.
+
+        Raises NotALeadError (a TypeError) for anything but a Lead."""
+        if not isinstance(lead, Lead):
+            raise not_a_lead(lead, "Router.preview")
         with self._lock:
             now = self._time(now)
             self._not_before_arrival(lead, now)
@@ -480,7 +494,11 @@ class Router:
         Never raises because no rep can take the lead: it waits in the public pool (offered
         again at `tick`), with the reasons. Routing the same lead again (a webhook retry)
         returns the first decision; another lead with a used id raises DuplicateLeadError.
+        Anything but a Lead (an id, a dict) raises NotALeadError, a TypeError, before anything
+        is written.
         """
+        if not isinstance(lead, Lead):
+            raise not_a_lead(lead, "Router.route")
         with self._lock:
             now = self._time(now)
             self._not_before_arrival(lead, now)
@@ -497,9 +515,15 @@ class Router:
         A strategy that solves batches (`route_batch`, e.g. profile matching as an assignment
         problem) sees them all at once, with each rep's remaining capacity under the caps;
         otherwise leads are routed in order, each seeing the assignments before it. Retries
-        and rule outcomes are handled lead by lead exactly as in `route`.
+        and rule outcomes are handled lead by lead exactly as in `route`. Every item is checked
+        to be a Lead (NotALeadError naming its position) before any is routed.
         """
+        if isinstance(leads, Lead | str | Mapping):
+            raise not_a_lead(leads, "Router.route_many", many=True)
         batch = list(leads)
+        for i, lead in enumerate(batch):
+            if not isinstance(lead, Lead):
+                raise not_a_lead(lead, f"Router.route_many: leads[{i}]")
         if not self.strategy.batches:
             return [self.route(lead, now) for lead in batch]
         with self._lock:
@@ -591,6 +615,7 @@ class Router:
         """The decision that routed this lead: from the decision log, or, for a lead routed
         before this router started (or pushed out of the log), its current place per the ledger.
         """
+        lead_id = lead_id_arg(lead_id, "Router.why")
         with self._lock:
             found = self._log.get(lead_id)
             if found is not None:
@@ -615,6 +640,7 @@ class Router:
         the lead is held or closed, the rep is inactive or not eligible, a cap is reached, or the
         strategy refuses (e.g. a cooldown). Of two claims for the same lead exactly one wins.
         """
+        lead_id = lead_id_arg(lead_id, "Router.claim")
         with self._lock:
             now = self._time(now)
             rep = self._roster[rep_id]
@@ -695,6 +721,7 @@ class Router:
         With `reroute` (default: the lifecycle's setting) it goes on to another rep at once,
         never back to the one who released it. Returns the events written.
         """
+        lead_id = lead_id_arg(lead_id, "Router.release")
         with self._lock:
             now = self._time(now)
             holder = self.ledger.holder(lead_id)

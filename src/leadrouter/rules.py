@@ -19,6 +19,7 @@ from typing import Any
 
 import attrs
 
+from leadrouter._validators import score_threshold
 from leadrouter.context import Context
 from leadrouter.errors import ConfigError
 from leadrouter.model import Lead, Rep, Shift
@@ -324,11 +325,17 @@ def nurture(
 ) -> Rule:
     """Keep low-intent leads out of reps' books: a lead whose score is below `below`, or whose
     grade is one of `grades`, goes to the `pool` (default "nurture"). `score` replaces
-    `Lead.score` with your own function (e.g. a fitted grader). A lead with neither a score
-    nor a grade is not nurtured: missing data never hides a lead from reps.
+    `Lead.score` with your own function (e.g. a fitted grader's probability). A lead with
+    neither a score nor a grade is not nurtured: missing data never hides a lead from reps.
+
+    `below` is on the 0-1 scale of `Lead.score` (and of a grader's probability): a threshold
+    outside 0-1 is a ConfigError, because `below=15` meant for 0-100 scores would send every
+    lead to the pool.
     """
     if below is None and not grades:
         raise ConfigError("nurture needs a threshold: below=<score> and/or grades=[...]")
+    if below is not None:
+        score_threshold(below, "nurture(below=...)")
     test = _LowIntent(below=below, grades=frozenset(grades), score=score)
     parts = ([f"below={below!r}"] if below is not None else []) + (
         [f"grades={sorted(grades)!r}"] if grades else []

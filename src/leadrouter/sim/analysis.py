@@ -9,14 +9,20 @@ the same defaults, so a notebook and the command give the same answer:
    what-if, with at least 10 replicates;
 3. **preflight**: each policy routes the history's first leads; a policy that cannot run on this
    history (a quota strategy on reps without quotas) is skipped with why, never silently;
-4. **comparison**: every remaining policy simulated once per seed (`compare`);
-5. **sensitivity**: the comparison re-run with the model's least certain assumptions moved
+4. **checks**: each policy's timers against the reps' pick-up delays
+   (`leadrouter.sim.preflight.check_timers`), before any simulation;
+5. **comparison**: every remaining policy simulated once per seed (`compare`), against the
+   baseline: the one named, else the built-in equal rotation (`choose_baseline`), then the
+   outcomes checked for policies that leave most leads untouched or bounce them between reps
+   (`check_outcomes`);
+6. **sensitivity**: the comparison re-run with the model's least certain assumptions moved
    (`compare.sensitivity`), when `sensitivity_seeds` > 0 and there are two policies or more.
 
 `on_stage(name, value)` is called as each step finishes ("model", "calibration", "skipped",
-"comparison", "sensitivity"), so a caller can show results as they come; `progress(stage, done,
-total)` as simulation runs finish. `Analysis.write_report(out)` writes the HTML and Markdown
-report.
+"checks" with the timer warnings, "comparison", "warnings" with every warning, "sensitivity"), so
+a caller can show results as they come; `progress(stage, done, total)` as simulation runs finish.
+`Analysis.bottom_line()` is the result in one paragraph; `Analysis.write_report(out)` writes the
+HTML and Markdown report.
 """
 
 from __future__ import annotations
@@ -37,9 +43,18 @@ if TYPE_CHECKING:
     from leadrouter.sim.compare import Comparison
     from leadrouter.sim.engine import Policy
     from leadrouter.sim.history import History
+    from leadrouter.sim.preflight import PolicyWarning
     from leadrouter.sim.report import ReportPaths
 
-__all__ = ["PREFLIGHT_LEADS", "REMEDY", "Analysis", "analyse", "preflight"]
+__all__ = [
+    "BUILTIN_BASELINE",
+    "PREFLIGHT_LEADS",
+    "REMEDY",
+    "Analysis",
+    "analyse",
+    "choose_baseline",
+    "preflight",
+]
 
 PREFLIGHT_LEADS = 60
 """How many of the history's first leads each policy routes before the comparison starts."""
@@ -51,8 +66,9 @@ StageProgress = Callable[[str, int, int], None]
 @attrs.frozen(eq=False)
 class Analysis:
     """What `analyse` found: the model, its calibration verdict, the comparison, the
-    sensitivity frame (None when not run), the policies skipped with why, and the notes on how
-    each policy is set up (shown in the report)."""
+    sensitivity frame (None when not run), the policies skipped with why, the notes on how
+    each policy is set up (shown in the report) and the warnings on the policies' settings
+    (`leadrouter.sim.preflight`)."""
 
     history: History
     behaviour: Behaviour
@@ -61,6 +77,14 @@ class Analysis:
     sensitivity: pd.DataFrame | None = attrs.field(default=None, repr=False)
     skipped: Mapping[str, str] = attrs.field(factory=dict)
     notes: Mapping[str, str] = attrs.field(factory=dict, repr=False)
+    warnings: tuple[PolicyWarning, ...] = ()
+
+    def bottom_line(self) -> str:
+        """The result in one paragraph (`leadrouter.sim.preflight.bottom_line`): the words that
+        open the terminal output and the report."""
+        from leadrouter.sim.preflight import bottom_line
+
+        return bottom_line(self.comparison, self.warnings)
 
     def write_report(
         self, out: str | os.PathLike[str], title: str = "Routing policies compared"
@@ -77,11 +101,75 @@ class Analysis:
             notes=self.notes,
             skipped=self.skipped,
             sensitivity=self.sensitivity,
+            warnings=self.warnings,
         )
+
+    def _repr_html_(self) -> str:
+        """The analysis in a notebook: what was analysed and how, then the bottom line, the
+        warnings on the policies' settings, the policies skipped with why and the sensitivity
+        verdict, followed by the calibration and the comparison."""
+        from leadrouter._html import render
+        from leadrouter.sim.labels import plain
+        from leadrouter.sim.report import sensitivity_line
+
+        history, comparison = self.history, self.comparison
+        rows = [
+            ("data", f"{history.origin}: {len(history):,} leads, {len(history.roster):,} reps"),
+            ("model", repr(self.behaviour).strip("<>")),
+            ("calibration", self.calibration.verdict),
+            ("policies", ", ".join(comparison.policies)),
+            ("baseline", comparison.baseline),
+            ("replicates", f"{len(comparison.seeds)} seeds ({plain(comparison.replicates)})"),
+            ("skipped", ", ".join(self.skipped) or "none"),
+        ]
+        notes = [f"Bottom line: {self.bottom_line()}", *map(str, self.warnings)]
+        notes += [f"{name} skipped: {why}" for name, why in self.skipped.items()]
+        if self.sensitivity is not None and len(self.sensitivity):
+            notes.append(sensitivity_line(self.sensitivity))
+        summary = render("Analysis", rows, notes=notes)
+        return summary + self.calibration._repr_html_() + comparison._repr_html_()
 
 
 REMEDY = "give the reps what it needs in the history's roster, or leave it out"
 """What `preflight` suggests for a policy that cannot run (the command names its --roster)."""
+
+BUILTIN_BASELINE = "equal-rotation (built in)"
+"""The name of the equal rotation `choose_baseline` adds when no baseline is named and none of
+the policies is a plain `EqualRotation()`: the name says it was added, not asked for."""
+
+BUILTIN_NOTE = (
+    "EqualRotation: equal counts, least-recently-assigned first. Added as the baseline because "
+    "none was named (name one of the policies with --baseline NAME, or baseline= in Python)."
+)
+"""The report's note on the added baseline."""
+
+
+def choose_baseline(
+    policies: Mapping[str, Policy], baseline: str | None = None
+) -> tuple[dict[str, Policy], str]:
+    """The policies to compare and the baseline's name.
+
+    A named `baseline` must be one of `policies` (else a ConfigError listing their names).
+    Without one, the baseline is the built-in equal rotation - what most teams do first, so
+    every difference reads as "against sharing leads evenly" rather than against whichever
+    policy happens to come first: a policy that is exactly `EqualRotation()` is used when there
+    is one, else `EqualRotation()` is added first under `BUILTIN_BASELINE`.
+    """
+    from leadrouter.strategies.equal_rotation import EqualRotation
+
+    if baseline is not None:
+        if baseline not in policies:
+            raise ConfigError(
+                f"baseline {baseline!r} is not one of the policies: {', '.join(policies)}; "
+                "give one of these names, or leave baseline out to compare against the built-in "
+                "equal rotation"
+            )
+        return dict(policies), baseline
+    plain = EqualRotation()
+    for name, policy in policies.items():
+        if isinstance(policy, EqualRotation) and policy == plain:
+            return dict(policies), name
+    return {BUILTIN_BASELINE: plain, **policies}, BUILTIN_BASELINE
 
 
 def preflight(
@@ -125,20 +213,26 @@ def analyse(
     on_stage: Stage | None = None,
     progress: StageProgress | None = None,
 ) -> Analysis:
-    """Fit, calibrate, preflight, compare and move the assumptions (see the module docstring).
+    """Fit, calibrate, preflight, check, compare and move the assumptions (see the module
+    docstring).
 
-    `baseline` defaults to the first policy that can run; `remedy` is the advice given with a
-    policy that cannot run (`preflight`). Raises PolicyCannotRunError when no
-    policy, or the chosen baseline, can run on this history.
+    `baseline` names one of `policies`; without it the built-in equal rotation is the baseline,
+    added when none of the policies is one (`choose_baseline`). `remedy` is the advice given
+    with a policy that cannot run (`preflight`). Raises ConfigError for an unknown baseline,
+    PolicyCannotRunError when none of `policies`, or the chosen baseline, can run on this
+    history.
     """
     from leadrouter.sim.behaviour import fit_behaviour
     from leadrouter.sim.calibration import calibrate
     from leadrouter.sim.compare import compare, sensitivity
+    from leadrouter.sim.preflight import check_outcomes, check_timers
 
     if not policies:
         raise ConfigError("analyse needs at least one policy: {'name': strategy, ...}")
-    if baseline is not None and baseline not in policies:
-        raise ConfigError(f"baseline {baseline!r} is not one of the policies {list(policies)}")
+    policies, chosen = choose_baseline(policies, baseline)
+    notes = dict(notes or {})
+    if chosen == BUILTIN_BASELINE:
+        notes.setdefault(chosen, BUILTIN_NOTE)
 
     def stage(name: str, value: Any) -> None:
         if on_stage is not None:
@@ -157,17 +251,18 @@ def analyse(
     skipped = preflight(history, policies, model, remedy)
     stage("skipped", skipped)
     runnable = {name: policy for name, policy in policies.items() if name not in skipped}
-    if not runnable:
+    if not set(runnable) - {BUILTIN_BASELINE}:
         raise PolicyCannotRunError(
             "no policy can run on this history: "
             + "; ".join(f"{name}: {why}" for name, why in skipped.items())
         )
-    if baseline in skipped:
+    if chosen in skipped:
         raise PolicyCannotRunError(
-            f"the baseline {baseline!r} cannot run on this history ({skipped[baseline]}); "
+            f"the baseline {chosen!r} cannot run on this history ({skipped[chosen]}); "
             f"choose another baseline (one of {', '.join(runnable)})"
         )
-    chosen = baseline or next(iter(runnable))
+    before = check_timers(history, runnable, model)
+    stage("checks", before)
     result = compare(
         history,
         runnable,
@@ -180,6 +275,10 @@ def analyse(
     )
     result = attrs.evolve(result, calibration=verdict)
     stage("comparison", result)
+    after = check_outcomes(result, history, runnable, before)
+    order = {name: at for at, name in enumerate(result.policies)}
+    warnings = tuple(sorted((*before, *after), key=lambda warning: order[warning.policy]))
+    stage("warnings", warnings)
     moved = None
     if sensitivity_seeds > 0 and len(runnable) > 1:
         moved = sensitivity(
@@ -199,5 +298,6 @@ def analyse(
         result,
         sensitivity=moved,
         skipped=skipped,
-        notes=dict(notes or {}),
+        notes=notes,
+        warnings=warnings,
     )

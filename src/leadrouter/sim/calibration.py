@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from leadrouter.context import Context
     from leadrouter.sim.engine import Behaviour
     from leadrouter.sim.history import History
+    from leadrouter.sim.repspread import RepSpread
 
 __all__ = [
     "BY_PRODUCT",
@@ -159,6 +160,10 @@ class Calibration:
     model: str = ""
     replicates: int = 0
     level: float = 0.95
+    rep_spread: RepSpread | None = None
+    """How much the model found reps differ in closing (`leadrouter.sim.repspread`), shown with
+    the verdict: it is what every policy that routes by rep skill rests on. None when the model
+    does not estimate it."""
 
     @property
     def passed(self) -> bool:
@@ -203,6 +208,38 @@ class Calibration:
 
     def __repr__(self) -> str:
         return f"<Calibration {self.verdict}: {len(self.checks)} checks>"
+
+    def _repr_html_(self) -> str:
+        """The verdict in a notebook: the verdict's line of `summary()` as the title, then one
+        row per check (observed, model, interval, whether the observed figure lies inside), the
+        figures written and named as the report writes them."""
+        from leadrouter._html import render
+        from leadrouter.sim.labels import metric_label, plain
+        from leadrouter.sim.report import fmt_level, fmt_range
+
+        rows = []
+        for row in self.checks.to_dict(orient="records"):
+            metric, leads = str(row["metric"]), f"{int(row['leads']):,}"
+            label = metric_label(metric).label
+            if row.get("status") == NOT_CHECKABLE:
+                rows.append((row["split"], label, "-", "-", "-", leads, plain(str(row["note"]))))
+                continue
+            interval = fmt_range(metric, row["lo"], row["hi"])
+            at = _fmt_level(row.get("level", self.level))
+            observed, predicted = (fmt_level(metric, row[k]) for k in ("observed", "predicted"))
+            outcome = "inside" if row["passed"] else "OUTSIDE"
+            rows.append(
+                (row["split"], label, observed, predicted, f"{interval} ({at})", leads, outcome)
+            )
+        head, *lines = self.summary().splitlines()
+        # summary() gives the model, the split and the reasons no row already says before the checks
+        notes = [
+            plain(line.strip().removeprefix("- "))
+            for line in lines
+            if not line.strip().startswith("[")
+        ]
+        header = ("split", "check", "observed", "model", "interval", "leads", "observed is")
+        return render(head, rows, header=header, notes=notes)
 
 
 def replay_policy(history: History) -> Any:
@@ -482,6 +519,7 @@ def calibrate(
         raise ConfigError(f"calibrate: needs at least 2 replicates for an interval, got {seeds}")
     if behaviour is None:
         behaviour = default_behaviour(history, fit=True)
+    spread = getattr(behaviour, "rep_spread", None)
     frame = history.to_frame()
     reasons: list[str] = []
     empty = pd.DataFrame(columns=list(CHECK_COLUMNS))
@@ -495,6 +533,7 @@ def calibrate(
             0,
             level,
             warn,
+            spread,
         )
     from leadrouter.sim.behaviour import owner_leaked
 
@@ -511,6 +550,7 @@ def calibrate(
             0,
             level,
             warn,
+            spread,
         )
     scope = _scope(frame)
     cut = round(len(frame) * (1.0 - holdout))
@@ -583,7 +623,7 @@ def calibrate(
         verdict = NOT_CHECKABLE
     else:
         verdict = PASS
-    return _verdict(verdict, reasons, checks, split_at, how, seeds, level, warn)
+    return _verdict(verdict, reasons, checks, split_at, how, seeds, level, warn, spread)
 
 
 def _verdict(
@@ -595,8 +635,9 @@ def _verdict(
     seeds: int,
     level: float,
     warn: bool,
+    spread: RepSpread | None,
 ) -> Calibration:
-    result = Calibration(verdict, tuple(reasons), checks, split_at, how, seeds, level)
+    result = Calibration(verdict, tuple(reasons), checks, split_at, how, seeds, level, spread)
     if warn:
         warn_if_failed(result, stacklevel=4)
     return result

@@ -174,6 +174,45 @@ class Comparison:
             )
         return lines
 
+    def _repr_html_(self) -> str:
+        """The comparison in a notebook: one row per key metric, each policy's level as
+        "x (lo-hi)" and each paired difference to the baseline as "d (lo to hi)", marked
+        better / worse / different when its interval excludes 0 (95% intervals, written as the
+        report writes them), then the calibration verdict and the caveats in plain words."""
+        from leadrouter._html import render
+        from leadrouter.sim import report
+        from leadrouter.sim.labels import metric_label
+
+        table = self.table().to_dict(orient="index")
+        others = [name for name in self.policies if name != self.baseline]
+
+        def level(name: str, metric: str) -> str:
+            mean, lo, hi = (table[name][f"{metric}{part}"] for part in ("", "_lo", "_hi"))
+            mark = report.ASSUMED if metric in self.assumption_driven.get(name, {}) else ""
+            return f"{report.fmt_level(metric, mean)}{mark} ({report.fmt_range(metric, lo, hi)})"
+
+        def diff(name: str, metric: str) -> str:
+            if metric in self.not_identified.get(name, {}):
+                return report.NOT_IDENTIFIED
+            mean, lo, hi = (table[name][f"{metric}_diff{part}"] for part in ("", "_lo", "_hi"))
+            told = report.tone(metric, lo, hi)
+            shown = f"{report.fmt_diff(metric, mean)} ({report.fmt_range(metric, lo, hi, True)})"
+            return shown + (f": {told}" if told else "")
+
+        rows = [
+            (
+                metric_label(metric).label,
+                *(level(name, metric) for name in self.policies),
+                *(diff(name, metric) for name in others),
+            )
+            for metric in report.KEY_METRICS
+        ]
+        header = ("metric", *self.policies, *(f"{name} - {self.baseline}" for name in others))
+        verdict = self.calibration.summary().splitlines()[0] if self.calibration else None
+        notes = [verdict or "Calibration was not run: every number is unchecked."]
+        title = f"Comparison over {len(self.seeds)} seeds, differences to {self.baseline}"
+        return render(title, rows, header=header, notes=[*notes, *report.caveats(self)])
+
 
 def replicate(behaviour: Behaviour, seed: int) -> Behaviour:
     """The behaviour model for one replicate: `behaviour.replicate(seed)` for a model that can

@@ -31,6 +31,7 @@ from leadrouter.sim.fitted import FittedBehaviour
 from leadrouter.sim.given import WORKDAY_MINUTES, GivenBehaviour
 from leadrouter.sim.leaks import _LEAK_CLEARABLE, _forget_owner, _outcome_leaks, _without_owner
 from leadrouter.sim.products import _PRODUCT_PRIOR_SD, _amounts, _product_factors
+from leadrouter.sim.repspread import rep_spread
 from leadrouter.sim.touches import (
     _backlog_at_assignment,
     _neglect,
@@ -700,6 +701,11 @@ class _Basis:
             rep_effects_known=self.owner_known,
             products=products,
             segment_rate=FrozenMap(segment_mix),
+            rep_spread=(
+                rep_spread(y, at_risk["expected"], at_risk["rep_id"].astype(str))
+                if weights is None and self.owner_known
+                else None
+            ),
         )
 
     def bootstrap_weights(self, seed: int) -> Any:

@@ -26,6 +26,7 @@ from leadrouter.sim.given import GivenBehaviour, _clip_u, _queue_wait
 if TYPE_CHECKING:
     from leadrouter.sim.estimation import _Basis
     from leadrouter.sim.history import History
+    from leadrouter.sim.repspread import RepSpread
     from leadrouter.sim.workweek import WorkWeek
 
 __all__ = ["FittedBehaviour"]
@@ -72,6 +73,10 @@ class FittedBehaviour:
     """One row per product (when the export has more than one): `_PRODUCT_COLUMNS` - reached
     valid leads, sales, the sales the rep x segment rates expect, the raw and the shrunk factor
     (`numbers.product_conversion`), and the sales amounts' median. None without products."""
+    rep_spread: RepSpread | None = attrs.field(default=None, repr=False)
+    """How much reps really differ in closing once sampling noise is taken out, with the test of
+    "no differences" (`leadrouter.sim.repspread`); None when the reps are unknown or there is
+    nothing to tell apart. A replicate does not recompute it."""
     segment_rate: FrozenMap[float] = attrs.field(default=EMPTY)
     """Each segment's conversion over its own product mix (`numbers.segment_conversion` is for a
     lead of product factor 1)."""
@@ -270,6 +275,8 @@ class FittedBehaviour:
             )
             if amounts:
                 lines.append(f"  - median sale amount by product: {amounts}")
+        if self.rep_spread is not None:
+            lines.append(f"  - how much reps differ in closing: {self.rep_spread.describe()}")
         lines.append("")
         if self.gaps:
             lines.append("Gaps (assumed, not fitted):")

@@ -36,7 +36,9 @@ __all__ = [
     "FLAGGED_COLUMNS",
     "LOGGED_BY",
     "NUMBER_FIELDS",
+    "OPTIONAL_COLUMNS",
     "REJECTED_COLUMNS",
+    "STATUSES",
     "TEXT_FIELDS",
     "TIME_FIELDS",
     "History",
@@ -60,19 +62,34 @@ FIELDS = (
     "valid",
     "converted_at",
     "amount",
+    "status",
+    "lost_at",
 )
 """The export fields, in the order `to_frame()` and `to_csv()` give them. Only the first two
-are required in an export."""
+are required in an export.
+
+`status` is the deal's outcome as of the export (`History.as_of`): exactly "won", "lost" or
+"open", or missing when the export says nothing about outcomes beyond a sale (a plain lead
+export: `converted` alone tells sold from not sold, and an unsold lead may be lost or still
+open). `lost_at` is when a lost deal was closed (a close date on a lost row)."""
 
 COLUMNS = (*FIELDS, "converted")
-"""`to_frame()`'s standard columns: the export fields and `converted`, True when the lead has a
-sale time, a positive amount, or a yes in a converted column. Any other column of the export
-follows them, unchanged, as a lead feature."""
+"""`to_frame()`'s standard columns: the export fields and `converted`, True when the lead is
+won: status "won", or (status missing) a sale time, a positive amount, or a yes in a converted
+column. Any other column of the export follows them, unchanged, as a lead feature."""
 
-TIME_FIELDS = ("arrived_at", "assigned_at", "first_touch_at", "converted_at")
+STATUSES = ("won", "lost", "open")
+"""The values of `status` (missing = not known: a plain lead export)."""
+OPTIONAL_COLUMNS = ("status", "lost_at")
+"""Columns `canonical` fills as missing when a frame lacks them (frames built before outcomes
+had a status, e.g. `to_frame()` of an older History, stay valid)."""
+
+TIME_FIELDS = ("arrived_at", "assigned_at", "first_touch_at", "converted_at", "lost_at")
 NUMBER_FIELDS = ("score", "cost", "amount")
 BOOL_FIELDS = ("reached", "valid", "converted")
-TEXT_FIELDS = ("lead_id", "source", "region", "product", "segment", "grade", "contact", "rep_id")
+TEXT_FIELDS = (
+    "lead_id", "source", "region", "product", "segment", "grade", "contact", "rep_id", "status",
+)  # fmt: skip
 _BLANK_IS_EMPTY = ("source", "region", "product", "segment")
 """Text fields that, like the Lead attributes they fill, are "" (not missing) when not given."""
 
@@ -102,7 +119,14 @@ def canonical(frame: pd.DataFrame) -> pd.DataFrame:
     (source, region, product and segment "" when not given, the others missing). Every builder
     of a History goes through here, so a synthetic History, a loaded one and a reloaded one
     compare equal column by column.
+
+    `status` must be "won", "lost", "open" or missing (`OPTIONAL_COLUMNS` may be absent: all
+    missing); a "won" row is converted, and a converted row whose status is "lost" or "open"
+    is an `InvalidValueError` naming the lead, since the two columns would say opposite things.
     """
+    frame = frame.assign(
+        **{name: None for name in OPTIONAL_COLUMNS if name not in frame.columns}
+    )
     missing = [name for name in COLUMNS if name not in frame.columns]
     if missing:
         raise InvalidValueError(
@@ -127,6 +151,7 @@ def canonical(frame: pd.DataFrame) -> pd.DataFrame:
                 column = column.fillna("")
         out[name] = column
     _check(out)
+    _check_status(out)
     for name in frame.columns:
         if name not in COLUMNS:
             out[name] = frame[name].reset_index(drop=True)
@@ -170,6 +195,30 @@ def _check(frame: pd.DataFrame) -> None:
                 f"History: {name} of lead {lead!r} must be finite"
                 + (" and >= 0" if name != "score" else "")
             )
+
+
+def _check_status(frame: pd.DataFrame) -> None:
+    """`status` holds only `STATUSES` (or is missing); "won" sets `converted`; a converted lead
+    marked lost or open is a contradiction, not something to pick a side of."""
+    status = frame["status"]
+    bad = status.notna() & ~status.isin(STATUSES)
+    if bad.any():
+        first = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InvalidValueError(
+            f"History: status of lead {frame['lead_id'].iat[first]!r} is "
+            f"{status.iat[first]!r}: a status is 'won', 'lost', 'open' or missing (map a CRM's "
+            "stage names with load_export(..., won=[...], lost=[...]))"
+        )
+    won = (status == "won").fillna(False).to_numpy(dtype=bool)
+    converted = frame["converted"].to_numpy(dtype=bool)
+    clash = converted & status.isin(("lost", "open")).to_numpy(dtype=bool)
+    if clash.any():
+        first = int(np.flatnonzero(clash)[0])
+        raise InvalidValueError(
+            f"History: lead {frame['lead_id'].iat[first]!r} is converted but its status is "
+            f"{status.iat[first]!r}: a converted lead is 'won'; fix one of the two columns"
+        )
+    frame["converted"] = converted | won
 
 
 def _missing(value: Any) -> bool:
@@ -353,10 +402,8 @@ class History:
         return len(self._frame)
 
     def __repr__(self) -> str:
-        start, end = self._frame["arrived_at"].min(), self._frame["arrived_at"].max()
-        span = f"{_local(start, self._tz):%Y-%m-%d} to {_local(end, self._tz):%Y-%m-%d}"
         return (
-            f"<History {self._origin}: {len(self)} leads, {len(self.roster)} reps, {span}, "
+            f"<History {self._origin}: {len(self)} leads, {len(self.roster)} reps, {self._span()}, "
             f"{self._rejected['row'].nunique()} rows rejected, "
             f"{self._flagged['row'].nunique()} flagged, tz={self._tz!r}>"
         )
@@ -476,6 +523,36 @@ class History:
                 keys.append((sale, 4, i))
         order = sorted(range(len(events)), key=keys.__getitem__)
         return [events[j] for j in order]
+
+    def _span(self) -> str:
+        """The local dates of the first and last arrival: "2025-03-03 to 2025-03-16"."""
+        start, end = self._frame["arrived_at"].min(), self._frame["arrived_at"].max()
+        return f"{_local(start, self._tz):%Y-%m-%d} to {_local(end, self._tz):%Y-%m-%d}"
+
+    def _repr_html_(self) -> str:
+        """The History in a notebook: its size, dates, zone and what the export lost."""
+        from leadrouter._html import render
+
+        rejected, flagged = self._rejected["row"].nunique(), self._flagged["row"].nunique()
+        rows = [
+            ("leads", f"{len(self):,}"),
+            ("reps", f"{len(self.roster):,}"),
+            ("arrivals", self._span() if len(self) else "-"),
+            ("time zone", self._tz),
+            ("leads with a rep", f"{int(self._frame['rep_id'].notna().sum()):,}"),
+            ("sales", f"{int(self._frame['converted'].sum()):,}"),
+            ("rows rejected", f"{rejected:,}"),
+            ("rows flagged", f"{flagged:,}"),
+        ]
+        notes = [
+            text
+            for count, text in (
+                (rejected, "History.rejected lists the rows left out, and why"),
+                (flagged, "History.flagged lists the rows kept with a value adjusted"),
+            )
+            if count
+        ]
+        return render(f"History: {self._origin}", rows, notes=notes)
 
 
 def _local(value: pd.Timestamp, tz: str) -> datetime:

@@ -25,7 +25,7 @@ import difflib
 import io
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from os import PathLike
 from pathlib import Path
@@ -35,11 +35,14 @@ import numpy as np
 import pandas as pd
 
 from leadrouter.errors import (
+    Audience,
     ConfigError,
     EmptyExportError,
+    ExportOption,
     InvalidExportError,
     MissingColumnError,
     NaiveExportTimeError,
+    ScoreScaleError,
 )
 from leadrouter.model import zone
 from leadrouter.sim.history import (
@@ -51,7 +54,7 @@ from leadrouter.sim.history import (
     History,
 )
 
-__all__ = ["ALIASES", "build_history", "load_export"]
+__all__ = ["ALIASES", "build_history", "column_map_direction", "columns_from_flags", "load_export"]
 
 REQUIRED = ("lead_id", "arrived_at")
 
@@ -161,6 +164,8 @@ _NAMED_MONTHS = (
 _EXCEL_EPOCH = datetime(1899, 12, 30)
 _EXCEL_RANGE = (20000.0, 80000.0)
 _STR_DTYPE: Any = "str" if int(pd.__version__.split(".")[0]) >= 3 else object
+_ENCODING, _COLUMNS, _TZ, _DAYFIRST = map(ExportOption, ("encoding", "columns", "tz", "dayfirst"))
+"""The options a message may name as the fix, as keywords or as the command's flags."""
 
 
 def load_export(
@@ -169,6 +174,8 @@ def load_export(
     dayfirst: bool = False,
     encoding: str | None = None,
     tz: str | None = None,
+    *,
+    audience: Audience = "python",
 ) -> History:
     """Read a CSV, Excel (.xlsx) or Parquet export into a History (one row per lead).
 
@@ -184,18 +191,48 @@ def load_export(
     The file type is read from its first bytes, not its name. Rejected rows are listed in
     `History.rejected`, adjusted ones in `History.flagged`, and a one-line summary goes to
     stderr. Raises `MissingColumnError` (no lead id or arrival time column), `EmptyExportError`
-    (no usable row) or `InvalidExportError` (unreadable file), each naming the file.
+    (no usable row) or `InvalidExportError` (a file that is missing, unreadable, binary or not
+    a table), each naming the file. `audience="command"` words every message, and the reasons in
+    `History.rejected`, for the `leadrouter` commands: the option that fixes a problem is named
+    as their flag (`--tz Asia/Shanghai`) rather than as a keyword (`tz='Asia/Shanghai'`), so
+    the commands and Python share this one reader and its one set of messages.
     """
     source = Path(path)
-    raw = _read(source, encoding)
-    return build_history(raw, origin=str(source), columns=columns, dayfirst=dayfirst, tz=tz)
+    raw = _read(source, encoding, audience)
+    return build_history(
+        raw, origin=str(source), columns=columns, dayfirst=dayfirst, tz=tz, audience=audience
+    )
 
 
 # --------------------------------------------------------------------------- reading files
 
 
-def _read(path: Path, encoding: str | None) -> pd.DataFrame:
-    data = path.read_bytes()
+_BINARY = {
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"GIF8": "a GIF image",
+    b"%PDF": "a PDF document",
+    b"\x1f\x8b": "a gzip archive",
+    b"Rar!": "a RAR archive",
+    b"7z\xbc\xaf": "a 7-Zip archive",
+    b"SQLite format 3": "an SQLite database",
+    b"\x7fELF": "a program",
+    b"MZ": "a Windows program",
+}
+"""First bytes of files people pick by mistake, named so the message says what the file is."""
+
+
+def _read(path: Path, encoding: str | None, audience: Audience) -> pd.DataFrame:
+    """The file as a table of cells; anything that is not a readable table (no such file, a
+    directory, no permission, binary data) is an `InvalidExportError` naming the file."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        what = "it is a directory" if path.is_dir() else (exc.strerror or str(exc)).lower()
+        raise InvalidExportError(
+            f"{path}: cannot be read ({what}): give the path of a CSV, Excel (.xlsx) or "
+            "Parquet export"
+        ) from exc
     if data.startswith(b"PK\x03\x04"):
         return _read_excel(path)
     if data.startswith(b"PAR1"):
@@ -205,7 +242,17 @@ def _read(path: Path, encoding: str | None) -> pd.DataFrame:
             f"{path}: an old Excel .xls workbook: open it in Excel or WPS and save it as .xlsx "
             "or CSV, then load that"
         )
-    return _read_csv(path, data, encoding)
+    if encoding is None and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        kind = next((name for magic, name in _BINARY.items() if data.startswith(magic)), None)
+        if kind is not None or b"\x00" in data[:65536]:
+            raise InvalidExportError(
+                f"{path}: not a CSV, Excel (.xlsx) or Parquet export: it holds binary data"
+                + (f" ({kind})" if kind else "")
+                + ": export the leads from the CRM as CSV or Excel; if it is text in an "
+                "encoding with zero bytes (UTF-16 without a byte-order mark), name it: "
+                + _ENCODING.given("utf-16-le", audience)
+            )
+    return _read_csv(path, data, encoding, audience)
 
 
 def _need(module: str, path: Path, kind: str) -> None:
@@ -235,19 +282,21 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     return frame
 
 
-def _decode(path: Path, data: bytes, encoding: str | None) -> str:
+def _decode(path: Path, data: bytes, encoding: str | None, audience: Audience) -> str:
     if encoding is not None:
         try:
             return data.decode(encoding)
         except LookupError as exc:
             raise ConfigError(
-                f"load_export: unknown encoding {encoding!r}: use e.g. 'utf-8' or 'gb18030'"
+                f"{_ENCODING.given(encoding, audience)}: unknown encoding: use one such as "
+                f"{_ENCODING.given('utf-8', audience)} or {_ENCODING.given('gb18030', audience)}"
             ) from exc
         except UnicodeDecodeError as exc:
             raise InvalidExportError(
                 f"{path}: not valid {encoding} at byte {exc.start} "
-                f"({data[exc.start : exc.start + 8]!r}): leave encoding unset to detect UTF-8 or "
-                "GBK/GB18030, or pass the encoding the file was saved in"
+                f"({data[exc.start : exc.start + 8]!r}): leave out "
+                f"{_ENCODING.named(audience)} to detect UTF-8 or GBK/GB18030, or give the "
+                f"encoding the file was saved in, e.g. {_ENCODING.given('big5', audience)}"
             ) from exc
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16")
@@ -257,8 +306,8 @@ def _decode(path: Path, data: bytes, encoding: str | None) -> str:
         except UnicodeDecodeError:
             continue
     raise InvalidExportError(
-        f"{path}: neither UTF-8 nor GBK/GB18030 text: pass the file's encoding, e.g. "
-        "load_export(path, encoding='big5')"
+        f"{path}: neither UTF-8 nor GBK/GB18030 text: give the encoding the file was saved in, "
+        f"e.g. {_ENCODING.given('big5', audience)}"
     )
 
 
@@ -269,8 +318,8 @@ def _delimiter(text: str) -> str:
     return best if counts[best] else ","
 
 
-def _read_csv(path: Path, data: bytes, encoding: str | None) -> pd.DataFrame:
-    text = _decode(path, data, encoding).lstrip("\ufeff")
+def _read_csv(path: Path, data: bytes, encoding: str | None, audience: Audience) -> pd.DataFrame:
+    text = _decode(path, data, encoding, audience).lstrip("\ufeff")
     if not text.strip():
         raise EmptyExportError(f"{path}: the file is empty: export the leads with a header row")
     options: dict[str, Any] = {
@@ -319,12 +368,18 @@ class _Context:
     """What every parser needs to report a problem: the source, its row numbers and options."""
 
     def __init__(
-        self, origin: str, rows: np.ndarray[Any, Any], dayfirst: bool, tz: str | None
+        self,
+        origin: str,
+        rows: np.ndarray[Any, Any],
+        dayfirst: bool,
+        tz: str | None,
+        audience: Audience = "python",
     ) -> None:
         self.origin = origin
         self.rows = rows
         self.dayfirst = dayfirst
         self.tz = tz
+        self.audience = audience
         self.rejected: list[tuple[int, str, str]] = []
         self.flagged: list[tuple[int, str, str, str]] = []
 
@@ -342,12 +397,18 @@ def build_history(
     columns: Mapping[str, str] | None = None,
     dayfirst: bool = False,
     tz: str | None = None,
+    audience: Audience = "python",
 ) -> History:
     """Read a table laid out like an export (one row per lead, headers as columns) into a
     History; `load_export` and `History.from_frame` both end here. `origin` names the source in
-    messages; row numbers count the first data row as row 2."""
+    messages; row numbers count the first data row as row 2; `audience` is `load_export`'s."""
     if tz is not None:
-        zone(tz)
+        try:
+            zone(tz)
+        except ConfigError as exc:
+            if audience == "python":
+                raise
+            raise ConfigError(f"{_TZ.given(tz, audience)}: {exc}") from exc
     raw = raw.copy()
     raw.columns = pd.Index([str(header) for header in raw.columns])
     texts = {header: _text(raw[header]) for header in raw.columns}
@@ -356,14 +417,15 @@ def build_history(
             del texts[header]
             raw = raw.drop(columns=[header])
     headers = list(raw.columns)
-    mapping = _resolve(headers, columns, origin)
+    mapping = _resolve(headers, columns, origin, audience)
     for field in REQUIRED:
         if field not in mapping:
             looked = ", ".join(repr(alias) for alias in ALIASES[field][:6])
             raise MissingColumnError(
                 f"{origin}: no {field} column: none of the headers {headers} is one leadrouter "
                 f"recognises for {field} (such as {looked}): name yours with "
-                f"load_export(..., columns={{'your header': {field!r}}})"
+                f"{_COLUMNS.given({'your header': field}, audience)} "
+                f"({column_map_direction(audience)})"
             )
     used = np.zeros(len(raw), dtype=bool)
     for text in texts.values():
@@ -375,7 +437,7 @@ def build_history(
         raise EmptyExportError(
             f"{origin}: no rows under the header: export the leads, one row per lead"
         )
-    ctx = _Context(origin, rows, dayfirst, tz)
+    ctx = _Context(origin, rows, dayfirst, tz, audience)
     data: dict[str, Any] = {}
     for field, header in mapping.items():
         column, text = raw[header], texts[header]
@@ -389,6 +451,8 @@ def build_history(
             values = text.to_numpy(dtype=object).copy()
             values[_blank(text).to_numpy()] = None
             data[field] = values
+    if "score" in data:
+        data["score"] = _score_scale(data["score"], texts[mapping["score"]], mapping["score"], ctx)
     _require(data, texts, mapping, ctx)
     keep = np.ones(len(raw), dtype=bool)
     for position, _, _ in ctx.rejected:
@@ -398,7 +462,8 @@ def build_history(
         shown = "; ".join(f"row {rows[p]}, {h}: {r}" for p, h, r in first)
         raise EmptyExportError(
             f"{origin}: no usable rows: all {len(raw)} rows were rejected ({shown} ...): fix "
-            "those columns, or map the right headers with columns="
+            f"those columns, or map the right headers with {_COLUMNS.named(audience)} "
+            f"({column_map_direction(audience)})"
         )
     kept = np.flatnonzero(keep)
     frame = _frame(data, raw, texts, mapping, kept)
@@ -417,9 +482,11 @@ def build_history(
     )
     n_rejected = len({row for row, _, _ in rejected})
     n_flagged = len({row for row, _, _, _ in flagged})
-    summary = f"{origin}: {len(history)} loaded, {n_rejected} rejected, see History.rejected"
+    python = audience == "python"
+    summary = f"{origin}: {len(history)} loaded, {n_rejected} rejected"
+    summary += ", see History.rejected" if python else ""
     if n_flagged:
-        summary += f"; {n_flagged} flagged, see History.flagged"
+        summary += f"; {n_flagged} flagged" + (", see History.flagged" if python else "")
     print(summary, file=sys.stderr)
     return history
 
@@ -455,34 +522,93 @@ def _norm(header: str) -> str:
     return re.sub(r"[\s_\-./:：·]+", "", text).lower()
 
 
-def _resolve(headers: list[str], columns: Mapping[str, str] | None, origin: str) -> dict[str, str]:
+def column_map_direction(audience: Audience) -> str:
+    """How a column map is written, for every message about one: a Python `columns=` map
+    renames like `DataFrame.rename` ({file header: field}); the command's `--columns` names the
+    field first (FIELD=HEADER), as in "rep_id is held by 'Owner Name'"."""
+    if audience == "python":
+        return "columns= maps each file header to its field ({'file header': 'field'})"
+    return "--columns takes FIELD=HEADER, the field first"
+
+
+def _not_a_field(header: str, field: str, headers: list[str] | None, audience: Audience) -> str:
+    """Why the entry {header: field} is wrong, and the entry meant: the same turned round when
+    `header` is a field and `field` is not (and is a header of the file, when `headers` are
+    known), else the closest field."""
+    direction = column_map_direction(audience)
+    known = None if headers is None else {_norm(h) for h in headers}
+    if header in _TARGETS and (known is None or _norm(field) in known):
+        return (
+            f"{field!r} is not a field but {header!r} is: the map is the wrong way round: "
+            f"{direction}, so write {_COLUMNS.given({field: header}, audience)}"
+        )
+    close = difflib.get_close_matches(field, list(_TARGETS), n=1)
+    meant = (
+        f" (did you mean {close[0]!r}?); {direction}, so write "
+        f"{_COLUMNS.given({header: close[0]}, audience)}"
+        if close
+        else f"; {direction}"
+    )
+    return f"{field!r} is not a field{meant}; the fields are {', '.join(COLUMNS)}"
+
+
+def columns_from_flags(pairs: Sequence[str]) -> dict[str, str]:
+    """The command's `--columns FIELD=HEADER ...` as `load_export`'s {header: field}, checked
+    before any file is read: each entry has both sides and names a field, and a header or a
+    field is given once. Errors show the entry as it should be written."""
+    found: dict[str, str] = {}
+    for pair in pairs:
+        field, sep, header = (part.strip() for part in pair.partition("="))
+        if not sep or not field or not header:
+            example = f"{field}='Owner Name'" if field in _TARGETS else "rep_id='Owner Name'"
+            raise ConfigError(
+                f"--columns {pair!r}: write FIELD=HEADER, the field first, e.g. --columns {example}"
+            )
+        if field not in _TARGETS:
+            raise ConfigError(f"--columns {pair!r}: {_not_a_field(header, field, None, 'command')}")
+        if header in found:
+            raise ConfigError(
+                f"--columns: the header {header!r} is given for both {found[header]} and "
+                f"{field}: a header holds one field"
+            )
+        found[header] = field
+    return found
+
+
+def _resolve(
+    headers: list[str], columns: Mapping[str, str] | None, origin: str, audience: Audience
+) -> dict[str, str]:
     """{field: header}: the explicit `columns` first, then recognised headers, best alias
     first; a header serves one field."""
     norms = {header: _norm(header) for header in headers}
     mapping: dict[str, str] = {}
+    given_for: dict[str, str] = {}
     for given, field in (columns or {}).items():
         target = _TARGETS.get(str(field))
         if target is None:
-            close = difflib.get_close_matches(str(field), list(_TARGETS), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ConfigError(
-                f"load_export: columns maps {given!r} to {field!r}, which is not a field{hint}; "
-                f"the fields are {', '.join(COLUMNS)}"
+                f"{_COLUMNS.given({given: field}, audience)}: "
+                + _not_a_field(str(given), str(field), headers, audience)
             )
         header = given if given in norms else None
         if header is None:
             header = next((h for h in headers if norms[h] == _norm(str(given))), None)
         if header is None:
+            close = difflib.get_close_matches(str(given), headers, n=1)
+            meant = _COLUMNS.given({close[0] if close else "your header": field}, audience)
             raise MissingColumnError(
-                f"{origin}: columns= names the header {given!r}, which is not in the file; its "
-                f"headers are {headers}"
+                f"{origin}: {_COLUMNS.given({given: field}, audience)} names the header "
+                f"{given!r}, which is not in the file; its headers are {headers}; "
+                f"{column_map_direction(audience)}, e.g. {meant}"
             )
         if target in mapping:
             raise ConfigError(
-                f"load_export: columns maps both {mapping[target]!r} and {given!r} to "
-                f"{target!r}: map one header per field"
+                f"{_COLUMNS.named(audience)}: both {given_for[target]!r} and {given!r} are "
+                f"mapped to {target!r}: map one header per field, e.g. "
+                f"{_COLUMNS.given({given_for[target]: target}, audience)}"
             )
         mapping[target] = header
+        given_for[target] = str(given)
     taken = set(mapping.values())
     for field, aliases in ALIASES.items():
         if field in mapping:
@@ -556,7 +682,7 @@ def _times(
         utc = _iso(text.where(aware), utc=True)
         failed = ~missing & np.isnat(naive) & np.isnat(utc)
         for position in np.flatnonzero(failed).tolist():
-            parsed = _parse_one(str(text.iat[position]), ctx.dayfirst)
+            parsed = _parse_one(str(text.iat[position]), ctx.dayfirst, ctx.audience)
             if isinstance(parsed, str):
                 ctx.reject(position, header, parsed)
             elif parsed.tzinfo is None:
@@ -570,8 +696,9 @@ def _times(
             first = int(np.flatnonzero(is_naive)[0])
             raise NaiveExportTimeError(
                 f"{ctx.origin}: column {header!r} holds times without a time zone (row "
-                f"{ctx.rows[first]}: {text.iat[first]!r}) and no tz was given: pass the zone your "
-                "CRM writes times in, e.g. load_export(path, tz='Asia/Shanghai')"
+                f"{ctx.rows[first]}: {text.iat[first]!r}) and no {_TZ.named(ctx.audience)} was "
+                "given: name the zone your CRM writes times in, e.g. "
+                + _TZ.given("Asia/Shanghai", ctx.audience)
             )
         utc = np.where(is_naive, _localize(naive, header, ctx), utc)
     times: pd.Series[Any] = pd.Series(utc).dt.tz_localize("UTC").astype(TIME_DTYPE)
@@ -640,7 +767,7 @@ def _at(series: pd.Series[Any], position: int) -> Any:
     return series.iat[position]
 
 
-def _parse_one(value: str, dayfirst: bool) -> datetime | str:
+def _parse_one(value: str, dayfirst: bool, audience: Audience = "python") -> datetime | str:
     """One time the fast ISO parser could not read, or the reason it is not a time."""
     text = value.strip()
     if _NUMBER.fullmatch(text):
@@ -663,7 +790,7 @@ def _parse_one(value: str, dayfirst: bool) -> datetime | str:
             return f"{value!r} is not a valid date read day first (dd-mm-yyyy)"
         return (
             f"{value!r} is not a valid date read month first (mm/dd/yyyy): if your dates are "
-            "written day first, pass dayfirst=True"
+            f"written day first, give {_DAYFIRST.given(True, audience)}"
         )
     for layout in _NAMED_MONTHS:
         try:
@@ -748,13 +875,52 @@ def _numbers(
     return values
 
 
+def _score_scale(
+    values: np.ndarray[Any, Any], text: pd.Series[Any], header: str, ctx: _Context
+) -> np.ndarray[Any, Any]:
+    """The score column on the 0-1 scale of `Lead.score`.
+
+    A column within 0-1 is kept. A column within 0-100 with some value above 1 is a 0-100
+    score (CRMs often write them so): every score is divided by 100 and each row is flagged, so
+    the rescaling is visible in `History.flagged` and never silent. Any value outside 0-100
+    leaves no scale to read the column on, so it is a `ScoreScaleError` naming the rows, since
+    guessing would move every lead across every `nurture(below=...)` threshold.
+    """
+    given = np.isfinite(values)
+    outside = given & ((values < 0.0) | (values > 100.0))
+    if outside.any():
+        positions = np.flatnonzero(outside).tolist()
+        shown = "; ".join(f"row {ctx.rows[p]}: {text.iat[p]!r}" for p in positions[:3])
+        more = f" and {len(positions) - 3} more rows" if len(positions) > 3 else ""
+        raise ScoreScaleError(
+            f"{ctx.origin}: column {header!r} holds scores outside 0-100 ({shown}{more}): "
+            "leadrouter reads scores as 0-1, and divides a column of 0-100 scores by 100; "
+            "rescale this column to 0-1 before loading, e.g. (score - min) / (max - min)"
+        )
+    if not (given & (values > 1.0)).any():
+        return values
+    top = float(values[given].max())
+    reason = f"score column on a 0-100 scale (values up to {top:g}); Lead.score is 0-1"
+    rescaled = values / 100.0
+    for position in np.flatnonzero(given).tolist():
+        ctx.flag(
+            int(position),
+            header,
+            reason,
+            f"divided by 100: {text.iat[position]} -> {rescaled[position]:g}",
+        )
+    return rescaled
+
+
 def _booleans(text: pd.Series[Any], header: str, field: str, ctx: _Context) -> np.ndarray[Any, Any]:
     missing = _blank(text).to_numpy()
     lowered = text.str.lower()
     values = np.full(len(text), None, dtype=object)
     hint = ""
     if field == "converted":
-        hint = f"; if the column holds sale dates, map it: columns={{{header!r}: 'converted_at'}}"
+        hint = "; if the column holds sale dates, map it: " + _COLUMNS.given(
+            {header: "converted_at"}, ctx.audience
+        )
     words = lowered.tolist()
     originals = text.tolist()
     for position in np.flatnonzero(~missing).tolist():

@@ -5,22 +5,31 @@ CSS, charts embedded as PNG data URIs, nothing fetched from anywhere) and `repor
 PNG files beside it, referenced relatively) into `out_dir`. Both say the same things in the same
 order, because the order is part of the honesty:
 
-1. the data: where it came from, how many leads and reps, the dates, rows rejected or flagged;
-2. the **calibration verdict first** - a model that cannot replay the history it was fitted on
+1. the **calibration verdict first** - a model that cannot replay the history it was fitted on
    has no business predicting other policies, so a failed or uncheckable calibration is a loud
    box above every number;
-3. the comparison: each metric's level with its 95% interval across replicates and its paired
-   difference to the baseline with the paired interval, grouped into mechanical metrics (who got
-   which lead when) and model-driven ones (sales and money, which rest on the rep model), the
-   assumption-driven ones marked, and `extrapolated_share` per policy as the overlap diagnostic;
-4. what a replicate is and what the intervals exclude (`Comparison.caveats()`);
-5. charts: the differences to the baseline with intervals, load per rep per policy, and the
+2. the data: where it came from, how many leads and reps, the dates and time zone, rows rejected
+   or flagged;
+3. the comparison: what the columns mean (each metric's plain label, definition and better
+   direction, and what bold, arrows and units mean), then each metric's level with its 95%
+   interval and its difference to the baseline with its interval, grouped into mechanical
+   metrics (who got which lead when) and model-driven ones (sales and money, which rest on the
+   rep model), the assumption-driven ones marked, and the overlap diagnostic per policy;
+4. what a replicate is and what the intervals exclude (`caveats`);
+5. whether the ranking hinges on an assumption (when a sensitivity check ran);
+6. charts: the differences to the baseline with intervals, load per rep per policy, and the
    speed-to-lead distribution per policy;
-6. the behaviour model and its gaps, the per-source table and the anomaly flags;
-7. how to read it, and what would make a later evaluation unbiased.
+7. the behaviour model and its gaps, the per-source table and the anomaly flags;
+8. how to read it, and what would make a later evaluation unbiased.
+
+Sections are numbered as they are built (`_numbered`), so none goes unnumbered. Metrics are
+named by their plain labels (`leadrouter.sim.labels`), never by their code names; the numbers of
+an interval, and of a table column, share one scale; bold means one thing - a difference whose
+interval excludes zero (`BOLD_MEANS`).
 
 `comparison_tables(comparison)` and `calibration_panel(calibration)` render the same comparison
-and verdict for a terminal (rich); `leadrouter compare` prints them. Every text taken from the
+and verdict for a terminal (rich), in the same words; `leadrouter compare` prints them with
+`caveats(comparison)`. Every text taken from the
 data (policy, rep and source names, reasons) is escaped in HTML and Markdown and never read as
 rich markup. matplotlib draws on its own Figure objects (Agg, no pyplot, no global backend), so
 writing a report changes nothing in the caller's plotting setup.
@@ -36,7 +45,7 @@ import math
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -44,8 +53,9 @@ import attrs
 import numpy as np
 
 from leadrouter.errors import ConfigError
-from leadrouter.sim.calibration import fmt_check
+from leadrouter.model import zone
 from leadrouter.sim.compare import CANNOT_TELL, Comparison
+from leadrouter.sim.labels import ARROWS, better, direction, metric_label, plain, zone_label
 from leadrouter.sim.metrics import METRIC_KINDS, METRICS
 
 if TYPE_CHECKING:
@@ -53,14 +63,17 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
     from rich.console import RenderableType
     from rich.table import Table
+    from rich.text import Text
 
     from leadrouter.sim.calibration import Calibration
     from leadrouter.sim.history import History
+    from leadrouter.sim.preflight import PolicyWarning
 
 __all__ = [
     "KEY_METRICS",
     "ReportPaths",
     "calibration_panel",
+    "caveats",
     "comparison_tables",
     "write_report",
 ]
@@ -98,50 +111,6 @@ def _cannot_tell(comparison: Comparison) -> str:
 # ------------------------------------------------------------------------------ formats
 
 
-@attrs.frozen
-class _Format:
-    """How one metric reads: a label, a unit kind and which direction is better (+1 higher,
-    -1 lower, 0 neither: an uneven load or a reassignment can be intended)."""
-
-    label: str
-    kind: str
-    better: int
-    meaning: str
-
-
-FORMATS: Mapping[str, _Format] = {
-    "conversion_rate": _Format("conversion", "percent", 1, "sales / leads"),
-    "revenue": _Format("revenue", "money", 1, "sum of sale amounts"),
-    "roi": _Format("ROI", "percent0", 1, "(revenue - lead cost) / lead cost"),
-    "cost_per_sale": _Format("cost per sale", "money", -1, "lead cost / sales"),
-    "speed_to_lead_median": _Format(
-        "speed to lead", "minutes", -1, "median minutes from arrival to first touch"
-    ),
-    "coverage": _Format("coverage", "percent", 1, "share of leads touched within the SLA"),
-    "wasted": _Format("wasted", "percent", -1, "share of leads never touched"),
-    "gini": _Format("load Gini", "ratio", 0, "inequality of leads received per rep (0 = even)"),
-    "max_over_mean": _Format("max / mean load", "ratio", 0, "busiest rep's leads over the mean"),
-    # fewer breaches can mean fewer leads touched at all: read coverage and wasted for direction
-    "sla_breaches": _Format("SLA breaches", "count", 0, "leads touched later than the SLA"),
-    "reassignments": _Format(
-        "reassignments", "count", 0, "receipts beyond each lead's first (reclaims, re-routes)"
-    ),
-    "conversion_mechanical": _Format(
-        "conversion (mechanical)",
-        "percent",
-        1,
-        "conversion had every rep closed at the team's rate: what speed, contact and "
-        "coverage alone explain",
-    ),
-    "extrapolated_share": _Format(
-        "extrapolated",
-        "percent",
-        0,
-        "share of assignments to rep x segment pairs the history never saw (overlap "
-        "diagnostic: their conversion is extrapolated)",
-    ),
-}
-
 KIND_TITLES: Mapping[str, str] = {
     "mechanical": "Mechanical metrics - who got which lead when: speed, queues, load",
     "model": "Model-driven metrics - sales and money, resting on the rep model",
@@ -149,76 +118,139 @@ KIND_TITLES: Mapping[str, str] = {
 }
 
 
-def _format(metric: str) -> _Format:
-    return FORMATS.get(metric, _Format(metric.replace("_", " "), "ratio", 0, metric))
-
-
 def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def _number(metric: str, value: float, signed: bool = False) -> str:
-    """The bare number of a metric's value (no unit): percents as percent (points), money
-    compact (12.3k, 1.25M), minutes and counts whole."""
-    kind = _format(metric).kind
-    sign = "+" if signed else ""
-    if kind == "percent":
-        return f"{100 * value:{sign}.1f}"
-    if kind == "percent0":
-        return f"{100 * value:{sign}.0f}"
+@attrs.frozen
+class _Scale:
+    """How the numbers of one interval or one table column are written: divided by `divisor`,
+    with `decimals` and the `suffix` (k, M) - one scale for all of them, so "-236k to +7k",
+    never "-236k to +7,313"."""
+
+    divisor: float
+    decimals: int
+    suffix: str = ""
+
+
+def _scale(metric: str, values: Iterable[float]) -> _Scale:
+    """The one scale for `values` of `metric`: percents as percent, money by its largest
+    magnitude (plain below 10,000, then thousands - one decimal below 100k - then millions),
+    minutes and counts whole."""
+    kind = metric_label(metric).kind
+    if kind in ("percent", "percent0"):
+        return _Scale(0.01, 1 if kind == "percent" else 0)
     if kind == "money":
-        size = abs(value)
-        if size >= 1e6:
-            return f"{value / 1e6:{sign}.2f}M"
-        if size >= 1e4:
-            return f"{value / 1e3:{sign}.0f}k"
-        return f"{value:{sign},.0f}"
-    if kind in ("minutes", "count"):
-        return f"{value:{sign},.0f}"
-    return f"{value:{sign}.3f}"
+        size = max((abs(v) for v in values if not _missing(v)), default=0.0)
+        if round(size / 1e3) >= 1000:
+            return _Scale(1e6, 2, "M")
+        if round(size) >= 10_000:
+            return _Scale(1e3, 0 if round(size / 1e3) >= 100 else 1, "k")
+        return _Scale(1.0, 0)
+    return _Scale(1.0, 0) if kind in ("minutes", "count") else _Scale(1.0, 3)
+
+
+def _number(metric: str, value: float, signed: bool = False, scale: _Scale | None = None) -> str:
+    """The bare number of a metric's value (no unit) on `scale` (by default the value's own):
+    percents as percent (points), money compact (12k, 1.25M), minutes and counts whole. A value
+    that rounds to zero is written without a minus sign."""
+    scale = scale or _scale(metric, (value,))
+    shown = round(value / scale.divisor, scale.decimals) or 0.0
+    return f"{shown:{'+' if signed else ''},.{scale.decimals}f}{scale.suffix}"
 
 
 def _unit(metric: str, diff: bool) -> str:
-    kind = _format(metric).kind
+    kind = metric_label(metric).kind
     if kind in ("percent", "percent0"):
-        return " pp" if diff else "%"
+        return " points" if diff else "%"
     return " min" if kind == "minutes" else ""
 
 
-def fmt_level(metric: str, value: float) -> str:
-    """A metric's value as a reader wants it (12.3%, 45.6k, 17 min ...); "-" when unknown."""
+def fmt_level(metric: str, value: float, scale: _Scale | None = None) -> str:
+    """A metric's value as a reader wants it (12.3%, 45.6k, 17 min ...); "-" when unknown.
+    `scale`: the column's, so every number of a column has the same suffix."""
     if _missing(value):
         return "-"
-    return _number(metric, value) + _unit(metric, diff=False)
+    return _number(metric, value, scale=scale) + _unit(metric, diff=False)
 
 
-def fmt_diff(metric: str, value: float) -> str:
-    """A difference to the baseline, signed, in the metric's unit (percentage points for
-    rates); "-" when unknown."""
+def fmt_diff(metric: str, value: float, scale: _Scale | None = None) -> str:
+    """A difference to the baseline, signed, in the metric's unit (points - percentage points
+    - for rates); "-" when unknown."""
     if _missing(value):
         return "-"
-    return _number(metric, value, signed=True) + _unit(metric, diff=True)
+    return _number(metric, value, signed=True, scale=scale) + _unit(metric, diff=True)
 
 
-def fmt_range(metric: str, lo: float, hi: float, diff: bool = False) -> str:
-    """An interval, its unit once: "3.1-4.5%", "-1.4 to +0.2 pp"; "-" when unknown."""
+def fmt_range(
+    metric: str,
+    lo: float,
+    hi: float,
+    diff: bool = False,
+    scale: _Scale | None = None,
+    unit: bool = True,
+) -> str:
+    """An interval, its unit once and both ends on one scale: "3.1-4.5%", "-1.4 to +0.2
+    points", "-236k to +7k"; "-" when unknown. `scale` defaults to the one both ends fit;
+    `unit=False` leaves the unit out (under a value that carries it, in a table cell)."""
     if _missing(lo) or _missing(hi):
         return "-"
-    low, high = _number(metric, lo, signed=diff), _number(metric, hi, signed=diff)
+    scale = scale or _scale(metric, (lo, hi))
+    low, high = _number(metric, lo, diff, scale), _number(metric, hi, diff, scale)
     between = " to " if diff or lo < 0 else "–"
-    return f"{low}{between}{high}{_unit(metric, diff)}"
+    return f"{low}{between}{high}{_unit(metric, diff) if unit else ''}"
 
 
 def tone(metric: str, lo: float, hi: float) -> str:
-    """`better`, `worse`, `different` (the interval excludes 0 for a metric with no better
+    """`better`, `worse`, `different` (the interval excludes 0 for a name with no better
     direction) or "" (the interval straddles 0: no difference the model's randomness cannot
-    explain)."""
+    explain). Every tone but "" is shown in bold, and only they are."""
     if _missing(lo) or _missing(hi) or lo <= 0.0 <= hi:
         return ""
-    better = _format(metric).better
-    if better == 0:
+    way = better(metric)
+    if way == 0:
         return "different"
-    return "better" if (lo > 0) == (better > 0) else "worse"
+    return "better" if (lo > 0) == (way > 0) else "worse"
+
+
+def _header(metric: str) -> str:
+    """A column's header: the metric's label and the arrow of its better direction."""
+    arrow = ARROWS.get(better(metric), "")
+    return f"{metric_label(metric).label} {arrow}".strip()
+
+
+BOLD_MEANS = (
+    "Bold marks a difference whose 95% interval excludes zero - one the simulation's "
+    "randomness and the model's uncertainty cannot explain - green (better) or red (worse) by "
+    "the metric's direction; a difference not in bold is no clear difference, however large it "
+    "looks."
+)
+"""What bold means, in every table of the report and the terminal (and nothing else is bold
+there)."""
+
+ARROWS_MEAN = "↑ higher is better, ↓ lower is better"
+UNITS_MEAN = (
+    "Rates are in %, their differences in points (percentage points: 6.0% against 5.5% is "
+    "+0.5 points); money in the export's currency (k = thousand, M = million), one scale per "
+    "column."
+)
+
+
+def _definitions(metrics: Iterable[str]) -> list[str]:
+    """One line per metric: its label, its definition and its better direction."""
+    return [
+        f"{metric_label(m).label}: {metric_label(m).meaning} ({direction(m)})"
+        if direction(m)
+        else f"{metric_label(m).label}: {metric_label(m).meaning}"
+        for m in metrics
+    ]
+
+
+def caveats(comparison: Comparison) -> list[str]:
+    """`Comparison.caveats()` in plain words (`leadrouter.sim.labels.plain`): what a replicate
+    is, what the intervals exclude, which results rest on assumptions - for the terminal and the
+    report alike."""
+    return [plain(line) for line in comparison.caveats()]
 
 
 # ------------------------------------------------------------------------------ a document
@@ -320,6 +352,7 @@ def write_report(
     anomalies: bool = True,
     skipped: Mapping[str, str] | None = None,
     sensitivity: pd.DataFrame | None = None,
+    warnings: Sequence[PolicyWarning] = (),
 ) -> ReportPaths:
     """Write `report.html` (self-contained) and `report.md` (with `chart-*.png` beside it) into
     `out_dir` (created if needed) and return their paths.
@@ -331,7 +364,8 @@ def write_report(
     out (they read the whole history again). `skipped` maps a policy that was left out of the
     comparison to why (it could not run on this history); they are listed in a warning box.
     `sensitivity`: the frame `leadrouter.sim.compare.sensitivity` returned, shown as how each
-    policy's rank moves when the model's assumptions move.
+    policy's rank moves when the model's assumptions move. `warnings`: the findings of
+    `leadrouter.sim.preflight` on the policies' settings, listed under the bottom line.
 
     Every file is written whole or not at all (a temporary file renamed into place). Raises
     ConfigError when `out_dir` exists and is not a directory.
@@ -349,6 +383,7 @@ def write_report(
         anomalies=anomalies,
         skipped=skipped or {},
         sensitivity=sensitivity,
+        warnings=warnings,
     )
     out.mkdir(parents=True, exist_ok=True)
     charts: list[Path] = []
@@ -383,12 +418,24 @@ def build_blocks(
     anomalies: bool = True,
     skipped: Mapping[str, str] | None = None,
     sensitivity: pd.DataFrame | None = None,
+    warnings: Sequence[PolicyWarning] = (),
 ) -> list[_Block]:
-    """The report as a list of blocks, in order, for either renderer."""
+    """The report as a list of blocks, in order, for either renderer: the bottom line and the
+    warnings on the policies' settings first, then the calibration verdict before the data and
+    every comparison, every section heading numbered in order."""
+    from leadrouter.sim.preflight import bottom_line
+
     table = _values(comparison)
-    blocks: list[_Block] = [_Heading(1, title)]
+    blocks: list[_Block] = [
+        _Heading(1, title),
+        _Para(f"Bottom line: {bottom_line(comparison, warnings)}", style="note"),
+    ]
+    if warnings:
+        blocks.append(
+            _Box("warn", "Check these settings before the numbers", tuple(map(str, warnings)))
+        )
+    blocks += _calibration_section(comparison.calibration, history.tz)
     blocks += _data_section(comparison, history)
-    blocks += _calibration_section(comparison.calibration)
     blocks += _comparison_section(comparison, table, notes, skipped or {})
     blocks += _caveats_section(comparison)
     if sensitivity is not None and len(sensitivity):
@@ -399,7 +446,24 @@ def build_blocks(
     if anomalies:
         blocks += _anomalies_section(history)
     blocks += _reading_section(comparison)
-    return blocks
+    return _numbered(blocks)
+
+
+def _numbered(blocks: Sequence[_Block]) -> list[_Block]:
+    """`blocks` with every section heading numbered in order ("2. The data") and every
+    subsection within it ("3.1 Policies"), so no section goes unnumbered and a section moved or
+    left out renumbers the rest."""
+    numbered: list[_Block] = []
+    section = subsection = 0
+    for block in blocks:
+        if isinstance(block, _Heading) and block.level == 2:
+            section, subsection = section + 1, 0
+            block = attrs.evolve(block, text=f"{section}. {block.text}")
+        elif isinstance(block, _Heading) and block.level == 3 and section:
+            subsection += 1
+            block = attrs.evolve(block, text=f"{section}.{subsection} {block.text}")
+        numbered.append(block)
+    return numbered
 
 
 # ------------------------------------------------------------------------------ sections
@@ -408,7 +472,11 @@ def build_blocks(
 def _data_section(comparison: Comparison, history: History) -> list[_Block]:
     frame = history.to_frame()
     local = frame["arrived_at"].dt.tz_convert(history.tz)
-    span = f"{local.min():%Y-%m-%d} to {local.max():%Y-%m-%d}" if len(frame) else "-"
+    span = "-"
+    if len(frame):
+        first, last = local.min().to_pydatetime(), local.max().to_pydatetime()
+        where = zone_label(history.tz, first, last)
+        span = f"{first:%Y-%m-%d} to {last:%Y-%m-%d}, local time {where}"
     rejected, flagged = history.rejected, history.flagged
     assigned = int(frame["rep_id"].notna().sum())
     sales = int(frame["converted"].astype(bool).sum())
@@ -416,16 +484,16 @@ def _data_section(comparison: Comparison, history: History) -> list[_Block]:
         ("data", history.origin),
         ("leads", f"{len(frame):,}"),
         ("reps", f"{len(history.roster):,}"),
-        ("arrivals", f"{span} ({history.tz})"),
+        ("arrivals", span),
         ("logged assignments", f"{assigned:,} leads with a rep; {sales:,} sales"),
         ("rows rejected", _count_rows(rejected, "left out")),
         ("rows flagged", _count_rows(flagged, "kept with a value adjusted")),
         ("policies", ", ".join(comparison.policies)),
         ("baseline", comparison.baseline),
-        ("replicates", f"{len(comparison.seeds)} seeds ({comparison.replicates})"),
+        ("replicates", plain(f"{len(comparison.seeds)} seeds: {comparison.replicates}")),
     ]
     blocks: list[_Block] = [
-        _Heading(2, "1. The data", "data"),
+        _Heading(2, "The data", "data"),
         _Table(("", ""), tuple((Cell(k), Cell(v)) for k, v in rows)),
     ]
     for name, part, columns in (
@@ -460,100 +528,190 @@ def _text(value: Any) -> str:
 
 _VERDICT_TONE = {"pass": "pass", "fail": "fail", "not checkable": "warn"}
 
+_VERDICT_HEADS = {
+    "pass": "PASS: replaying the logged assignments through the model reproduces the history",
+    "fail": "FAIL: the model does not reproduce the history - do not trust the what-ifs below",
+    "not checkable": "NOT CHECKABLE: the history cannot confirm the model - the what-ifs "
+    "below are unchecked",
+}
+"""The verdict's headline, in the report's box and on the terminal's panel."""
 
-def _calibration_section(calibration: Calibration | None) -> list[_Block]:
-    blocks: list[_Block] = [_Heading(2, "2. Calibration (read this first)", "calibration")]
-    if calibration is None:
-        blocks.append(
-            _Box(
-                "warn",
-                "Calibration was not run",
-                (
-                    "The model was not checked against the history, so nothing below says "
-                    "whether it can reproduce what really happened. Treat every number as "
-                    "unchecked.",
-                ),
-            )
-        )
-        return blocks
-    verdict = calibration.verdict
-    head = {
-        "pass": "PASS: replaying the logged assignments through the model reproduces the history",
-        "fail": "FAIL: the model does not reproduce the history - do not trust the what-ifs below",
-        "not checkable": "NOT CHECKABLE: the history cannot confirm the model - the what-ifs "
-        "below are unchecked",
-    }.get(verdict, verdict.upper())
-    lines = list(calibration.reasons)
+_NOT_RUN = (
+    "Calibration was not run",
+    "The model was not checked against the history, so nothing below says whether it can "
+    "reproduce what really happened. Treat every number as unchecked.",
+)
+
+
+def _calibration_lines(calibration: Calibration, tz: str | None) -> list[str]:
+    """The verdict's reasons in plain words, how the model was obtained and where the held-out
+    split begins (in `tz`, the history's zone, else the split time's own)."""
+    lines = [plain(reason) for reason in calibration.reasons]
     if calibration.model:
         lines.append(f"Model: {calibration.model}.")
-    if calibration.split_at is not None:
-        lines.append(f"Held-out split: leads arriving from {calibration.split_at:%Y-%m-%d %H:%M}.")
+    split = calibration.split_at
+    if split is not None:
+        local = split.astimezone(zone(tz)) if tz else split
+        where = zone_label(tz or local.tzinfo or UTC, local)
+        lines.append(f"Held-out split: leads arriving from {local:%Y-%m-%d %H:%M} {where}.")
+    if calibration.rep_spread is not None:
+        lines.append(f"How much reps differ in closing: {calibration.rep_spread.describe()}.")
+    return lines
+
+
+def _check_table(calibration: Calibration) -> _Table | None:
+    """The calibration's checks, one row per split and figure, each row's numbers on one scale;
+    None when there are none."""
+    if not len(calibration.checks):
+        return None
+    rows = []
+    for row in calibration.checks.to_dict(orient="records"):
+        metric, at = str(row["metric"]), row.get("level", calibration.level)
+        figures = (row["observed"], row["predicted"], row["lo"], row["hi"])
+        scale = _scale(metric, figures)
+        interval = fmt_range(metric, row["lo"], row["hi"], scale=scale)
+        if row.get("status") == "not checkable":
+            outcome, interval, at = Cell(f"not checkable: {plain(str(row['note']))}"), "-", None
+        else:
+            passed = bool(row["passed"])
+            outcome = Cell("inside" if passed else "OUTSIDE", tone="" if passed else "alert")
+        rows.append(
+            (
+                Cell(str(row["split"])),
+                Cell(metric_label(metric).label),
+                Cell(fmt_level(metric, row["observed"], scale)),
+                Cell(fmt_level(metric, row["predicted"], scale)),
+                Cell(interval + ("" if at in (None, calibration.level) else f" ({at:.1%})")),
+                Cell(f"{int(row['leads']):,}"),
+                outcome,
+            )
+        )
+    return _Table(
+        ("split", "check", "observed", "model", f"{calibration.level:.0%} interval", "leads",
+         "observed is"),
+        tuple(rows),
+        caption=f"{calibration.replicates} replicates per split; a level in brackets after an "
+        "interval: several figures are checked together, each at that wider level, so a right "
+        "model fails in at most 5% of histories",
+    )  # fmt: skip
+
+
+def _calibration_section(calibration: Calibration | None, tz: str | None = None) -> list[_Block]:
+    blocks: list[_Block] = [_Heading(2, "Calibration (read this first)", "calibration")]
+    if calibration is None:
+        blocks.append(_Box("warn", _NOT_RUN[0], (_NOT_RUN[1],)))
+        return blocks
+    verdict = calibration.verdict
+    head = _VERDICT_HEADS.get(verdict, verdict.upper())
+    lines = _calibration_lines(calibration, tz)
     blocks.append(_Box(_VERDICT_TONE.get(verdict, "warn"), head, tuple(lines)))
     blocks.append(
         _Para(
             "How it is checked: the logged assignments (every lead to the rep who really got it) "
             "are replayed through the behaviour model; the observed conversion and contact "
-            "rates, revenue per lead and each product's conversion must fall inside the model's "
-            "predictive interval, which holds both the model's parameter uncertainty and the "
-            "observed figure's own sampling noise - on the leads the model was fitted on and on "
-            "a later time split held out from fitting."
+            "rates, revenue per lead and each product's conversion must fall inside the range "
+            "the model predicts, which allows both for what the model is unsure of and for the "
+            "chance in the observed figure itself - on the leads the model was fitted on and on "
+            "later leads held out from fitting."
         )
     )
-    checks = calibration.checks
-    if len(checks):
-        rows = []
-        for row in checks.to_dict(orient="records"):
-            passed = bool(row["passed"])
-            metric, at = row["metric"], row.get("level", calibration.level)
-            interval = f"{fmt_check(metric, row['lo'])} to {fmt_check(metric, row['hi'])}"
-            if row.get("status") == "not checkable":
-                outcome, interval, at = Cell(f"not checkable: {row['note']}"), "-", None
-            else:
-                outcome = Cell("inside" if passed else "OUTSIDE", tone="" if passed else "alert")
-            rows.append(
-                (
-                    Cell(str(row["split"])),
-                    Cell(str(metric)),
-                    Cell(fmt_check(metric, row["observed"])),
-                    Cell(fmt_check(metric, row["predicted"])),
-                    Cell(interval + ("" if at in (None, calibration.level) else f" ({at:.1%})")),
-                    Cell(f"{int(row['leads']):,}"),
-                    outcome,
-                )
-            )
-        blocks.append(
-            _Table(
-                ("split", "check", "observed", "model", f"{calibration.level:.0%} interval",
-                 "leads", "observed is"),
-                tuple(rows),
-                caption=f"{calibration.replicates} replicates per split",
-            )
-        )  # fmt: skip
+    checks = _check_table(calibration)
+    if checks is not None:
+        blocks.append(checks)
     return blocks
 
 
-def _level_cell(comparison: Comparison, table: _Values, name: str, metric: str) -> Cell:
+_LEVEL = ("", "_lo", "_hi")
+_DIFF = ("_diff", "_diff_lo", "_diff_hi")
+
+
+def _column_scale(table: _Values, metric: str, parts: Sequence[str]) -> _Scale:
+    """One scale for a table column: every policy's `metric` value and interval ends (`parts`:
+    `_LEVEL` or `_DIFF`), so the column reads in one unit."""
+    return _scale(metric, (row.get(f"{metric}{part}", math.nan) for row in table.values()
+                           for part in parts))  # fmt: skip
+
+
+def _level_cell(
+    comparison: Comparison, table: _Values, name: str, metric: str, scale: _Scale | None = None
+) -> Cell:
     row = table[name]
     driven = comparison.assumption_driven.get(name, {})
+    scale = scale or _column_scale(table, metric, _LEVEL)
     return Cell(
-        fmt_level(metric, row[metric]),
-        fmt_range(metric, row[f"{metric}_lo"], row[f"{metric}_hi"]),
+        fmt_level(metric, row[metric], scale),
+        fmt_range(metric, row[f"{metric}_lo"], row[f"{metric}_hi"], scale=scale, unit=False),
         mark=ASSUMED if metric in driven else "",
     )
 
 
-def _diff_cell(comparison: Comparison, table: _Values, name: str, metric: str) -> Cell:
+def _diff_cell(
+    comparison: Comparison, table: _Values, name: str, metric: str, scale: _Scale | None = None
+) -> Cell:
     if name == comparison.baseline:
         return Cell("baseline")
     if metric in comparison.not_identified.get(name, {}):
         return Cell(NOT_IDENTIFIED)
     row = table[name]
     lo, hi = row[f"{metric}_diff_lo"], row[f"{metric}_diff_hi"]
+    scale = scale or _column_scale(table, metric, _DIFF)
     return Cell(
-        fmt_diff(metric, row[f"{metric}_diff"]),
-        fmt_range(metric, lo, hi, diff=True),
+        fmt_diff(metric, row[f"{metric}_diff"], scale),
+        fmt_range(metric, lo, hi, diff=True, scale=scale, unit=False),
         tone=tone(metric, lo, hi),
     )
+
+
+def _metric_tables(
+    comparison: Comparison, table: _Values, metrics: Sequence[str], star: bool = False
+) -> tuple[_Table, _Table]:
+    """The levels and the differences to the baseline of `metrics`, one column each (its label
+    and better direction; `star`: a `*` on model-driven ones), every column on one scale."""
+    header = (
+        "policy",
+        *(_header(m) + ("*" if star and METRIC_KINDS.get(m) == "model" else "") for m in metrics),
+    )
+    tables = []
+    for parts, cell in ((_LEVEL, _level_cell), (_DIFF, _diff_cell)):
+        scales = {m: _column_scale(table, m, parts) for m in metrics}
+        rows = tuple(
+            (Cell(name), *(cell(comparison, table, name, m, scales[m]) for m in metrics))
+            for name in comparison.policies
+        )
+        tables.append(_Table(header, rows))
+    return tables[0], tables[1]
+
+
+_RESTS_ON: Mapping[str, str] = {
+    "mechanical": "who got which lead when",
+    "model": "the rep model too",
+    "diagnostic": "(a diagnostic)",
+}
+"""What a metric kind's differences rest on, in a few words (`METRIC_KINDS`)."""
+
+
+def _legend() -> list[_Block]:
+    """What the columns mean, before the first table: each metric's label, definition, better
+    direction and what it rests on, then what the arrows, bold, units and marks mean."""
+    rows = tuple(
+        (
+            Cell(_header(m)),
+            Cell(metric_label(m).meaning),
+            Cell(direction(m)),
+            Cell(_RESTS_ON.get(METRIC_KINDS.get(m, ""), "")),
+        )
+        for m in METRICS
+    )
+    return [
+        _Heading(3, "What the columns mean"),
+        _Table(("column", "what it is", "better", "rests on"), rows),
+        _Para(
+            f"{ARROWS_MEAN}. Under each level, its 95% interval; under each difference, the "
+            f"difference's 95% interval, in the same unit. {BOLD_MEANS} {UNITS_MEAN} "
+            f"{ASSUMED} marks a value that rests on an assumption rather than on the history "
+            "(see the section on what the intervals exclude)."
+        ),
+    ]
 
 
 def _comparison_section(
@@ -564,16 +722,16 @@ def _comparison_section(
 ) -> list[_Block]:
     n = len(comparison.seeds)
     blocks: list[_Block] = [
-        _Heading(2, "3. The comparison", "comparison"),
+        _Heading(2, "The comparison", "comparison"),
         _Para(
             f"Every policy was run on the same leads with the same random numbers, {n} times "
-            f"(one per seed). Levels are the mean across seeds with a 95% predictive interval "
-            f"(what one run could show); differences are to the baseline, "
-            f"{comparison.baseline}, paired within each seed, with a 95% paired t-interval. "
-            f"A difference whose interval excludes 0 is marked better or worse (green or red), "
-            f"or in bold for a metric with no better direction. {ASSUMED} marks a value that "
-            f"rests on an assumption rather than on the history (see section 4)."
+            f"(one run per seed). A level is the policy's average over the runs, with a 95% "
+            f"interval: the range its expected result lies in, given the chance in outcomes and "
+            f"what the model is unsure of. A difference is to the baseline, "
+            f"{comparison.baseline}, taken run by run (same leads, same luck), with its own 95% "
+            f"interval."
         ),
+        *_legend(),
     ]
     if notes:
         blocks.append(_Heading(3, "Policies"))
@@ -596,16 +754,18 @@ def _comparison_section(
     cannot_tell = _cannot_tell(comparison)
     if cannot_tell:
         title = CANNOT_TELL[0].upper() + CANNOT_TELL[1:]
+        blank = dict.fromkeys(m for row in comparison.not_identified.values() for m in row)
         blocks.append(
             _Box(
                 "warn",
                 title,
                 (
                     f"Why: {cannot_tell.removeprefix(f'{title}: ')}",
-                    "Their differences in conversion, revenue, ROI and cost per sale read "
-                    f'"{NOT_IDENTIFIED}" below: they would rest on rep effects and assumptions '
-                    "the export cannot check. Levels and mechanical differences are still "
-                    "shown, marked where they rest on assumptions (see section 4).",
+                    f"Their differences in {', '.join(metric_label(m).label for m in blank)} "
+                    f'read "{NOT_IDENTIFIED}" below: they would rest on rep effects and '
+                    "assumptions the export cannot check. Levels and mechanical differences are "
+                    "still shown, marked where they rest on assumptions (see the section on what "
+                    "the intervals exclude).",
                 ),
             )
         )
@@ -614,59 +774,26 @@ def _comparison_section(
         if not metrics:
             continue
         blocks.append(_Heading(3, KIND_TITLES.get(kind, kind)))
-        header = ("policy", *(_format(m).label for m in metrics))
-        levels = tuple(
-            (Cell(name), *(_level_cell(comparison, table, name, m) for m in metrics))
-            for name in comparison.policies
-        )
-        blocks.append(_Table(header, levels, caption="Levels: mean across seeds, 95% interval"))
-        if kind == "diagnostic":
-            blocks.append(
-                _Para(
-                    "extrapolated share: of each policy's assignments, the share that went to a "
-                    "rep x segment pair the history never saw. Their conversion is the model's "
-                    "extrapolation (segment rate x the rep's overall factor), not an "
-                    "observation; the higher it is, the more a policy's sales figures rest on "
-                    "the model rather than on the history."
-                )
+        levels, diffs = _metric_tables(comparison, table, metrics)
+        blocks.append(attrs.evolve(levels, caption="Levels: average over the runs, 95% interval"))
+        if kind != "diagnostic":
+            caption = (
+                f"Difference to {comparison.baseline}: average over the runs, 95% interval "
+                "(bold: the interval excludes zero)"
             )
-            continue
-        diffs = tuple(
-            (Cell(name), *(_diff_cell(comparison, table, name, m) for m in metrics))
-            for name in comparison.policies
-        )
-        blocks.append(
-            _Table(
-                header,
-                diffs,
-                caption=f"Difference to {comparison.baseline}: paired mean, 95% interval",
-            )
-        )
-    blocks.append(_Heading(3, "What the metrics mean"))
-    blocks.append(
-        _Table(
-            ("metric", "column", "kind", "meaning"),
-            tuple(
-                (
-                    Cell(_format(m).label),
-                    Cell(m),
-                    Cell(METRIC_KINDS.get(m, "")),
-                    Cell(_format(m).meaning),
-                )
-                for m in METRICS
-            ),
-        )
-    )
+            blocks.append(attrs.evolve(diffs, caption=caption))
     return blocks
 
 
 def _caveats_section(comparison: Comparison) -> list[_Block]:
     return [
-        _Heading(2, "4. What a replicate is, and what the intervals exclude", "caveats"),
-        _Bullets(tuple(comparison.caveats())),
+        _Heading(2, "What a replicate is, and what the intervals exclude", "caveats"),
+        _Bullets(tuple(caveats(comparison))),
         _Para(
-            "The intervals cover the randomness of outcomes and the fitted model's parameter "
-            "uncertainty. They do not cover a wrong model: a contact decay that is not the "
+            "A random reweighting gives every lead of the history a random weight, so each "
+            "refit sees a slightly different history and the model's parameters vary as much "
+            "as the data leave them uncertain. The intervals cover that uncertainty and the "
+            "chance in outcomes. They do not cover a wrong model: a contact decay that is not the "
             "team's, rep x segment effects the history never showed, or claims reps would not "
             "make. Mechanical differences (speed, coverage, waste, load) rest on the Router's "
             "own behaviour under the model's capacity and delays and deserve more trust than "
@@ -685,7 +812,7 @@ def _leaders(frame: pd.DataFrame) -> dict[str, tuple[str, ...]]:
 
 
 def _sensitivity_verdict(frame: pd.DataFrame) -> str:
-    metric = _format(str(frame.attrs.get("metric", "conversion_rate"))).label.lower()
+    metric = metric_label(str(frame.attrs.get("metric", "conversion_rate"))).label
     if frame.attrs.get("not_identified"):
         return (
             f"{CANNOT_TELL[0].upper()}{CANNOT_TELL[1:]} ({frame.attrs['not_identified']}); "
@@ -721,6 +848,7 @@ def _sensitivity_section(frame: pd.DataFrame) -> list[_Block]:
     policies = list(dict.fromkeys(frame["policy"]))
     metric = str(frame.attrs.get("metric", "conversion_rate"))
     cells = frame.set_index(["scenario", "policy"])
+    scale = _scale(metric, frame["diff"].astype(float))
     rows: list[tuple[Cell, ...]] = []
     for name in policies:
         row: list[Cell] = [Cell(name)]
@@ -728,7 +856,7 @@ def _sensitivity_section(frame: pd.DataFrame) -> list[_Block]:
             found = cells.loc[(scenario, name)]
             row.append(
                 Cell(
-                    f"#{int(found['rank'])} ({fmt_diff(metric, float(found['diff']))})",
+                    f"#{int(found['rank'])} ({fmt_diff(metric, float(found['diff']), scale)})",
                     tone=tone(metric, float(found["diff_lo"]), float(found["diff_hi"])),
                 )
             )
@@ -737,12 +865,12 @@ def _sensitivity_section(frame: pd.DataFrame) -> list[_Block]:
     return [
         _Heading(2, "Does the ranking hinge on an assumption?", "sensitivity"),
         _Para(
-            f"Each column re-runs the comparison with one assumption moved (rep effects removed; "
-            f"contact decaying twice as fast, or half as fast; every rep's capacity x0.75 or "
-            f"x1.5) and ranks the policies by "
-            f"{_format(metric).label.lower()}, with the difference to the baseline in brackets "
-            f"({int(frame.attrs.get('seeds', 0)) or 'a few'} seeds each, model parameters fixed). "
-            + verdict
+            f"Each column re-runs the comparison "
+            f"({int(frame.attrs.get('seeds', 0)) or 'a few'} seeds each, model parameters fixed) "
+            f"with one assumption moved (rep effects removed; contact decaying twice as fast, or "
+            f"half as fast; every rep's capacity x0.75 or x1.5) and ranks the policies by "
+            f"{metric_label(metric).label} ({direction(metric)}); in brackets, the difference to "
+            f"the baseline, in bold when its interval excludes zero. " + verdict
         ),
         _Table(("policy", *scenarios), tuple(rows)),
     ]
@@ -758,19 +886,21 @@ def _charts_section(
     for name in comparison.policies:
         reps += [rep for rep in comparison.per_rep[name].index if rep not in reps]
     names, key = _chart_names(list(comparison.policies), reps)
-    with matplotlib.rc_context({"font.family": "sans-serif", "font.sans-serif": _fonts()}):
+    # a list of families makes matplotlib fall back glyph by glyph; the generic "sans-serif"
+    # would resolve to its first installed font only, and Chinese names draw as empty boxes
+    with matplotlib.rc_context({"font.family": _fonts()}):
         differences = _chart_differences(comparison, table, names)
         load = _chart_load(comparison, reps, names)
         speed = _chart_speed(comparison, history, sla, names)
     return [
-        _Heading(2, "5. Charts", "charts"),
+        _Heading(2, "Charts", "charts"),
         *([_Para(key)] if key else []),
         _Figure(
             "chart-differences.png",
             differences,
-            f"Differences to {base} with 95% paired intervals",
-            f"Each panel: every policy's difference to {base} (dot) with its 95% paired "
-            "interval (line); an interval that does not cross the dashed zero line is a "
+            f"Differences to {base} with their 95% intervals",
+            f"Each panel: every policy's difference to {base} (dot) with its 95% interval "
+            "(line); an interval that does not cross the dashed zero line is a "
             "difference the model's randomness cannot explain. Green: better, red: worse, "
             f"grey: no clear difference. {ASSUMED} after a name: assumption-driven for that "
             "metric.",
@@ -794,7 +924,7 @@ def _charts_section(
 
 
 def _behaviour_section(behaviour: Any) -> list[_Block]:
-    blocks: list[_Block] = [_Heading(2, "6. The behaviour model", "behaviour")]
+    blocks: list[_Block] = [_Heading(2, "The behaviour model", "behaviour")]
     if behaviour is None:
         blocks.append(
             _Para(
@@ -837,12 +967,12 @@ def _sources_section(history: History) -> list[_Block]:
         for source in frame.index
     )
     return [
-        _Heading(2, "7. Lead sources", "sources"),
+        _Heading(2, "Lead sources", "sources"),
         _Para(
             "What each source cost and brought in, counted from the history alone (no model): "
             "every number can be checked by hand against the export."
         ),
-        _Table(("source", *(c.replace("_", " ") for c in columns)), rows),
+        _Table(("source", *(metric_label(c).label for c in columns)), rows),
     ]
 
 
@@ -851,7 +981,7 @@ def _anomalies_section(history: History) -> list[_Block]:
 
     frame = anomalies_frame(history)
     blocks: list[_Block] = [
-        _Heading(2, "8. Anomalies", "anomalies"),
+        _Heading(2, "Anomalies", "anomalies"),
         _Para(
             "Reps whose numbers deserve a human look, each with its evidence - prompts, never "
             "verdicts. Each check compares a rep with their peers on comparable leads; a check "
@@ -885,7 +1015,7 @@ def _anomalies_section(history: History) -> list[_Block]:
 
 def _reading_section(comparison: Comparison) -> list[_Block]:
     return [
-        _Heading(2, "9. How to read this", "reading"),
+        _Heading(2, "How to read this", "reading"),
         _Bullets(
             (
                 "Start with the calibration verdict. If it failed, or could not be checked, the "
@@ -897,8 +1027,10 @@ def _reading_section(comparison: Comparison) -> list[_Block]:
                 "Trust mechanical differences (speed, coverage, waste, load) more than sales and "
                 "revenue ones, which also rest on the rep model; values marked "
                 f"{ASSUMED} rest on assumptions the history cannot check.",
-                "A high extrapolated share means the policy sends leads to rep x segment pairs "
-                "the history never saw: its sales figures are the model's extrapolation.",
+                f"A high share of {metric_label('extrapolated_share').label} means the policy "
+                "sends leads to reps for segments they never had in the history: the more it "
+                "does, the more its sales figures are the model's guess rather than the "
+                "history's.",
                 "These are model-based what-ifs on past leads, not measurements. The history "
                 "was produced by one deterministic rule, so it cannot show unbiasedly what "
                 "another rule would have done.",
@@ -997,6 +1129,9 @@ def _chart_names(policies: list[str], reps: list[str]) -> tuple[dict[str, str], 
     return names, text
 
 
+_BOLD_TONES = ("better", "worse", "different")
+"""The tones shown in bold (`BOLD_MEANS`): a difference whose interval excludes zero."""
+
 _TONE_COLOURS = {"better": "#1a7f37", "worse": "#cf222e", "different": "#0969da", "": "#6e7781"}
 
 
@@ -1013,10 +1148,12 @@ def _chart_differences(comparison: Comparison, table: _Values, names: Mapping[st
             axis.set_visible(False)
             continue
         metric = metrics[index]
-        spec = _format(metric)
+        spec = metric_label(metric)
         scale = 100.0 if spec.kind in ("percent", "percent0") else 1.0
-        unit = {"percent": " (pp)", "percent0": " (pp)", "minutes": " (min)"}.get(spec.kind, "")
-        arrow = {1: "  higher is better", -1: "  lower is better"}.get(spec.better, "")
+        unit = {"percent": " (points)", "percent0": " (points)", "minutes": " (min)"}.get(
+            spec.kind, ""
+        )
+        arrow = f"  {direction(metric)}" if direction(metric) else ""
         labels = []
         for y, name in enumerate(reversed(others)):
             row = table[name]
@@ -1046,7 +1183,10 @@ def _chart_differences(comparison: Comparison, table: _Values, names: Mapping[st
         axis.set_xlabel(f"difference to {names[comparison.baseline]}{arrow}", fontsize=8)
         axis.tick_params(axis="x", labelsize=8)
         if spec.kind == "money":
-            axis.xaxis.set_major_formatter(_formatter(lambda v, m=metric: _number(m, v)))
+            ticks = _column_scale(table, metric, _DIFF)
+            axis.xaxis.set_major_formatter(
+                _formatter(lambda v, t=ticks: f"{v / t.divisor:,g}{t.suffix}")
+            )
         axis.grid(axis="x", color="#ddd", linewidth=0.6)
     return _png(figure)
 
@@ -1064,7 +1204,7 @@ def _chart_load(comparison: Comparison, reps: list[str], names: Mapping[str, str
             for name in policies
         ]
     )
-    figure = _figure(max(6.0, 0.55 * len(reps) + 3.0), max(2.4, 0.42 * len(policies) + 1.3))
+    figure = _figure(max(6.0, 0.55 * len(reps) + 3.0), max(3.2, 0.42 * len(policies) + 1.3))
     axis = figure.subplots()
     image = axis.imshow(values, aspect="auto", cmap="Blues", vmin=0.0)
     axis.set_xticks(range(len(reps)), [names[r] for r in reps], rotation=45, ha="right", fontsize=8)
@@ -1081,7 +1221,7 @@ def _chart_load(comparison: Comparison, reps: list[str], names: Mapping[str, str
                 fontsize=7,
                 color="white" if top and value > 0.6 * top else "#222",
             )
-    figure.colorbar(image, ax=axis, label="leads received (mean per seed)")
+    figure.colorbar(image, ax=axis, label="leads per seed")
     axis.set_title("Leads received per rep", fontsize=10, loc="left")
     return _png(figure)
 
@@ -1176,7 +1316,7 @@ th{background:#f6f8fa}caption{caption-side:top;text-align:left;color:#57606a;
 font-size:.95em;padding:.2em 0}
 td .note{display:block;color:#6e7781;font-size:.9em;white-space:nowrap}
 td.better{color:#1a7f37;font-weight:600}td.worse{color:#cf222e;font-weight:600}
-td.different{font-weight:600}td.alert{color:#cf222e;font-weight:700}.mark{color:#9a6700;font-weight:700}
+td.different{font-weight:600}td.alert{color:#cf222e}.mark{color:#9a6700}
 .box{border:2px solid;border-radius:6px;padding:.8em 1.1em;margin:1em 0}
 .box h3{margin:0 0 .4em}.box ul{margin:.2em 0 0}
 .box.fail{border-color:#cf222e;background:#ffebe9}.box.fail h3{color:#a40e26}
@@ -1266,7 +1406,7 @@ def _escape_md(text: str) -> str:
 
 def _md_cell(cell: Cell) -> str:
     text = _escape_md(cell.text) + _escape_md(cell.mark)
-    if cell.tone in ("better", "worse", "different", "alert"):
+    if cell.tone in _BOLD_TONES:
         word = {"better": " (better)", "worse": " (worse)"}.get(cell.tone, "")
         text = f"**{text}**{word}"
     if cell.note:
@@ -1313,37 +1453,63 @@ def render_markdown(blocks: Sequence[_Block]) -> str:
 # ------------------------------------------------------------------------------ terminal
 
 
-_SHORT = {
-    "conversion_rate": "conversion",
-    "speed_to_lead_median": "speed",
-    "gini": "Gini",
-    "extrapolated_share": "extrap.",
-}
-"""Column labels for a terminal, where width is scarce."""
-
-_RICH_TONES = {"better": "bold green", "worse": "bold red", "different": "bold"}
+_RICH_TONES = {"better": "bold green", "worse": "bold red", "different": "bold", "alert": "red"}
+"""A cell's tone on a terminal: bold only for `_BOLD_TONES`, as in the report."""
 
 
-def calibration_panel(calibration: Calibration | None) -> RenderableType:
+def _rich_cell(cell: Cell) -> Text:
+    from rich.text import Text
+
+    text = Text(cell.text, style=_RICH_TONES.get(cell.tone, ""))
+    if cell.mark:
+        text.append(cell.mark, style="yellow")
+    if cell.note:
+        text.append("\n" + cell.note, style="dim")
+    return text
+
+
+def _rich_table(block: _Table, title: str = "") -> Table:
+    """A report table as a rich Table: the same header, cells and caption. Data is text, never
+    markup."""
+    from rich.table import Table
+
+    grid = Table(
+        title=title or None,
+        title_justify="left",
+        caption=block.caption or None,
+        caption_justify="left",
+    )
+    for index, name in enumerate(block.header):
+        first = index == 0
+        grid.add_column(name, justify="left" if first else "right", overflow="fold", no_wrap=first)
+    for row in block.rows:
+        grid.add_row(*(_rich_cell(cell) for cell in row))
+    return grid
+
+
+def calibration_panel(calibration: Calibration | None, tz: str | None = None) -> RenderableType:
     """The calibration verdict as a rich Panel: red for fail, yellow for not checkable (or not
-    run), green for pass."""
+    run), green for pass - the report's headline, reasons and table of checks, in the same
+    words. `tz`: the history's zone, for the held-out split's time."""
+    from rich.console import Group
     from rich.panel import Panel
     from rich.text import Text
 
     if calibration is None:
         return Panel(
-            Text("The model was not checked against the history: every number is unchecked."),
+            Text(_NOT_RUN[1]),
             title="Calibration: NOT RUN",
+            title_align="left",
             border_style="yellow",
         )
     style = {"pass": "green", "fail": "bold red"}.get(calibration.verdict, "yellow")
-    lines = calibration.summary().splitlines()
-    body = Text("\n".join(lines[1:] if len(lines) > 1 else lines))
+    body = Text("\n".join(f"- {line}" for line in _calibration_lines(calibration, tz)))
     if calibration.verdict == "fail":
         body.stylize("red")
-    head = lines[0].removeprefix("Calibration: ") if lines else calibration.verdict.upper()
+    checks = _check_table(calibration)
+    head = _VERDICT_HEADS.get(calibration.verdict, calibration.verdict.upper())
     return Panel(
-        body,
+        Group(body, _rich_table(checks)) if checks is not None else body,
         title=f"Calibration: {head}",
         title_align="left",
         border_style=style,
@@ -1352,54 +1518,31 @@ def calibration_panel(calibration: Calibration | None) -> RenderableType:
 
 def comparison_tables(comparison: Comparison, metrics: Iterable[str] = KEY_METRICS) -> list[Table]:
     """Two rich tables for a terminal: levels with their 95% intervals, and differences to the
-    baseline with their paired intervals (green better, red worse), for `metrics`."""
-    from rich.table import Table
-    from rich.text import Text
-
+    baseline with their intervals, for `metrics` - labelled, scaled and marked as in the report
+    (bold: the interval excludes zero; green better, red worse), with what the columns mean
+    under the levels."""
     chosen = [m for m in metrics if m in METRICS]
-    table = _values(comparison)
-    n = len(comparison.seeds)
-    levels = Table(
-        title=f"Levels - mean across {n} seeds, 95% interval",
-        title_justify="left",
-        caption=f"{ASSUMED} assumption-driven (see the caveats)",
-        caption_justify="left",
-    )
-    diffs = Table(
-        title=f"Difference to {comparison.baseline} - paired, 95% interval",
-        title_justify="left",
-        caption="green: better, red: worse (the interval excludes 0); plain: no clear difference",
-        caption_justify="left",
-    )
     compared = [m for m in chosen if METRIC_KINDS.get(m) != "diagnostic"]
-    for grid, shown in ((levels, chosen), (diffs, compared)):
-        grid.add_column("policy", no_wrap=True)
-        for metric in shown:
-            kind = METRIC_KINDS.get(metric, "")
-            label = _SHORT.get(metric, _format(metric).label) + ("*" if kind == "model" else "")
-            grid.add_column(label, justify="right", overflow="fold")
-    for name in comparison.policies:
-        level_cells: list[Text] = [Text(name)]
-        diff_cells: list[Text] = [Text(name)]
-        for metric in chosen:
-            cell = _level_cell(comparison, table, name, metric)
-            text = Text(cell.text)
-            if cell.mark:
-                text.append(cell.mark, style="yellow")
-            text.append("\n" + cell.note, style="dim")
-            level_cells.append(text)
-        for metric in compared:
-            cell = _diff_cell(comparison, table, name, metric)
-            text = Text(cell.text, style=_RICH_TONES.get(cell.tone, ""))
-            if cell.note:
-                text.append("\n" + cell.note, style="dim")
-            diff_cells.append(text)
-        levels.add_row(*level_cells)
-        diffs.add_row(*diff_cells)
-    levels.caption = (
-        f"* model-driven (rests on the rep model); {ASSUMED} assumption-driven for that policy"
-    )
+    table = _values(comparison)
+    levels, _ = _metric_tables(comparison, table, chosen, star=True)
+    _, diffs = _metric_tables(comparison, table, compared, star=True)
+    legend = [
+        f"What the columns mean ({ARROWS_MEAN}):",
+        *(f"  {line}" for line in _definitions(chosen)),
+        "* rests on the rep model too (sales and money); "
+        f"{ASSUMED} rests on an assumption for that policy (see the notes below).",
+        UNITS_MEAN,
+    ]
     cannot_tell = _cannot_tell(comparison)
-    if cannot_tell:
-        diffs.caption = f"{diffs.caption}\n{cannot_tell}"
-    return [levels, diffs]
+    n = len(comparison.seeds)
+    return [
+        _rich_table(
+            attrs.evolve(levels, caption="\n".join(legend)),
+            f"Levels - average over {n} runs (seeds), the 95% interval below each",
+        ),
+        _rich_table(
+            attrs.evolve(diffs, caption="\n".join(filter(None, (BOLD_MEANS, cannot_tell)))),
+            f"Difference to {comparison.baseline} - same leads, same luck, the 95% interval "
+            "below each",
+        ),
+    ]

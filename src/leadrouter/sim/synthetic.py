@@ -19,8 +19,9 @@ make a plausible team, not findings; change them with the keyword arguments):
   valid moves with its latent intent, around its source's rate.
 - **Leads** get a region, product (`PRODUCTS`: basic, pro, enterprise, with close rates 35%, 25%
   and 12% for a valid lead that was reached, and typical amounts 3,000 / 12,000 / 60,000) and
-  segment (industry). `score` (0-100) is a noisy reading of the latent intent and `grade` (A-D)
-  its quartile band, so a grader has something real, but imperfect, to learn.
+  segment (industry). `score` (0-1, two decimals, the scale of `Lead.score`) is a noisy reading
+  of the latent intent and `grade` (A-D) its quartile band, so a grader has something real, but
+  imperfect, to learn.
 - **Reps** (`n_reps`, ids rep01...) work Monday-Friday 09:00-18:00 and Saturday 10:00-16:00 local
   time (a six-day week is common in Chinese sales teams; *assumption*). Each has a daily capacity
   for first touches (`capacity`: a multiple of the average daily leads per rep, drawn from
@@ -385,7 +386,8 @@ def synthetic(
     segment = rng.choice(len(segment_names), size=n, p=_shares(list(segments.values()), "segments"))
     intent = rng.standard_normal(n)
     noise = rng.standard_normal(n)
-    score = np.round(100.0 * _sigmoid(1.2 * (intent + 0.6 * noise)))
+    percent = np.round(100.0 * _sigmoid(1.2 * (intent + 0.6 * noise)))
+    score = percent / 100.0
     cost_noise = np.clip(rng.lognormal(0.0, 0.25, size=n), 0.75, 1.25)
     cost = np.round(np.array([s.cost for s in sources])[src] * cost_noise, 2)
     valid_logit = np.array([_centred(s.valid_rate, _INTENT_VALID) for s in sources])[src]
@@ -450,7 +452,7 @@ def synthetic(
 
     lead_width = max(5, len(str(n)))
     lead_ids = [f"L{i + 1:0{lead_width}d}" for i in range(n)]
-    grade = np.select([score >= 75, score >= 50, score >= 25], ["A", "B", "C"], "D")
+    grade = np.select([percent >= 75, percent >= 50, percent >= 25], ["A", "B", "C"], "D")
     frame = pd.DataFrame(
         {
             "lead_id": lead_ids,

@@ -1,0 +1,81 @@
+"""`leadrouter check`: the sample decisions' reasons are shown whole, wrapped between words to
+the terminal's width, and the table lines up whatever script rep ids are written in."""
+
+from __future__ import annotations
+
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+import leadrouter as lr
+from leadrouter.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL_TEAM = ROOT / "strategies" / "small-team-no-data.toml"
+ROTATION_REASON = (lr.EqualRotation.__doc__ or "").strip().split("\n")[0].rstrip(".")
+"""What the router says when EqualRotation chose a rep (the first line of its docstring)."""
+
+CJK_PLAYBOOK = """
+[strategy]
+name = "EqualRotation"
+
+[[reps]]
+id = "张伟"
+
+[[reps]]
+id = "li"
+
+[[reps]]
+id = "王芳芳"
+"""
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _samples(out: str) -> list[list[str]]:
+    """Each sample decision as its lines: the row, then the lines its reason wrapped onto."""
+    lines = out.split("what it would do with")[1].splitlines()[1:]
+    rows: list[list[str]] = []
+    for line in lines:
+        if line.startswith("    lead"):
+            rows.append([line])
+        else:
+            rows[-1].append(line)
+    return rows
+
+
+def test_reasons_wrap_between_words_and_are_never_cut(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("COLUMNS", "70")
+    assert main(["check", str(SMALL_TEAM)]) == 0
+    out = capsys.readouterr().out
+    assert "…" not in out
+    rows = _samples(out)
+    assert len(rows) == 12
+    wrapped = 0
+    for row in rows:
+        reason_at = row[0].index(ROTATION_REASON.split()[0])
+        assert all(len(line) <= 70 for line in row)
+        assert all(line[:reason_at].strip() == "" for line in row[1:])  # under the reason
+        text = " ".join([row[0][reason_at:], *(line.strip() for line in row[1:])])
+        assert text == ROTATION_REASON
+        wrapped += len(row) > 1
+    assert wrapped == 12  # the reason is longer than 70 columns allow: every row wrapped
+
+
+def test_sample_table_lines_up_with_east_asian_rep_ids(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    playbook = tmp_path / "cjk.toml"
+    playbook.write_text(CJK_PLAYBOOK, encoding="utf-8")
+    assert main(["check", str(playbook)]) == 0
+    rows = [row[0] for row in _samples(capsys.readouterr().out)]
+    reps = {row.split()[4] for row in rows}
+    assert reps == {"张伟", "li", "王芳芳"}
+    starts = {_width(row[: row.index(ROTATION_REASON)]) for row in rows}
+    assert len(starts) == 1  # every reason starts in the same terminal column

@@ -1,0 +1,298 @@
+"""`leadrouter route` reads what `compare` and `load_export` read (GBK, Excel, Parquet, header
+aliases, daylight-saving flags), answers bad files with a named one-line error that names the
+flag that fixes it, sums up where the leads ended, and lines its table up in any script."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+import leadrouter
+from leadrouter.cli import main
+from leadrouter.errors import ConfigError, MissingColumnError
+from leadrouter.sim import load_export
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL_TEAM = ROOT / "strategies" / "small-team-no-data.toml"
+GBK = ROOT / "examples" / "data" / "sample_export_gbk.csv"
+READING_FLAGS = {"--tz", "--dayfirst", "--encoding", "--columns"}
+
+# two reps, no caps; a lead untouched 30 minutes after assignment goes back to the public pool
+SLA_PLAYBOOK = """
+[strategy]
+name = "EqualRotation"
+
+[lifecycle]
+first_touch_sla = "30m"
+reroute = false
+
+[[reps]]
+id = "{first}"
+
+[[reps]]
+id = "{second}"
+"""
+
+
+def _route(*args: str | Path) -> list[str]:
+    return ["route", str(SMALL_TEAM), *map(str, args)]
+
+
+def _decisions(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _playbook(tmp_path: Path, first: str, second: str) -> Path:
+    path = tmp_path / "sla.toml"
+    path.write_text(SLA_PLAYBOOK.format(first=first, second=second), encoding="utf-8")
+    return path
+
+
+def _leads(tmp_path: Path, times: list[str]) -> Path:
+    path = tmp_path / "leads.csv"
+    rows = [f"L{i + 1},{at}" for i, at in enumerate(times)]
+    path.write_text("lead_id,arrived_at\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+# ---------------------------------------------------------------------------- files it reads
+
+
+def test_routes_the_bundled_gbk_export_with_chinese_headers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "decisions.csv"
+    assert main(_route(GBK, "--out", out, "--tz", "Asia/Shanghai")) == 0
+    decided = _decisions(out)
+    assert len(decided) == 300
+    assert decided[0]["lead_id"] == "L00001"  # 线索ID, recognised without --columns
+    assert decided[0]["arrived_at"] == "2025-03-03T06:18:52+08:00"  # 创建时间 read in --tz
+    captured = capsys.readouterr()
+    assert "routed 300 leads" in captured.out
+    assert "Traceback" not in captured.err
+
+
+def test_routes_an_excel_file_with_a_header_mapped_by_columns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Ticket", "创建时间", "地区"])
+    sheet.append(["T1", "2026-01-05 09:00", "north"])
+    sheet.append(["T2", "2026-01-05 09:05", "south"])
+    path = tmp_path / "leads.xlsx"
+    book.save(path)
+    out = tmp_path / "d.csv"
+    code = main(_route(path, "--out", out, "--tz", "UTC", "--columns", "lead_id=Ticket"))
+    assert code == 0, capsys.readouterr().err
+    decided = _decisions(out)
+    assert [row["lead_id"] for row in decided] == ["T1", "T2"]
+    assert decided[0]["rep_id"] in {"wang", "li", "chen", "yang"}  # 地区 read as the region
+
+
+def test_routes_a_parquet_file(tmp_path: Path) -> None:
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    path = tmp_path / "leads.parquet"
+    frame = pd.DataFrame({"lead_id": ["P1", "P2"], "arrived_at": ["2026-01-05T09:00Z"] * 2})
+    frame.to_parquet(path)
+    out = tmp_path / "d.csv"
+    assert main(_route(path, "--out", out)) == 0
+    assert [row["lead_id"] for row in _decisions(out)] == ["P1", "P2"]
+
+
+@pytest.mark.parametrize(
+    ("content", "what"),
+    [
+        (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, "binary data (a PNG image)"),
+        (bytes(range(256)) * 4, "binary data"),
+    ],
+    ids=["png", "bytes"],
+)
+def test_a_binary_file_is_a_named_error_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, what: str
+) -> None:
+    path = tmp_path / "leads.csv"
+    path.write_bytes(content)
+    assert main(_route(path, "--out", tmp_path / "d.csv")) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"leadrouter: error: {path}: not a CSV, Excel (.xlsx) or Parquet")
+    assert what in err and "Traceback" not in err
+    assert not (tmp_path / "d.csv").exists()
+
+
+def test_a_daylight_saving_gap_is_moved_and_listed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    leads = _leads(tmp_path, ["2025-03-09 01:30", "2025-03-09 02:30"])
+    out = tmp_path / "d.csv"
+    assert main(_route(leads, "--out", out, "--tz", "America/New_York")) == 0
+    assert _decisions(out)[1]["arrived_at"] == "2025-03-09T03:00:00-04:00"
+    err = capsys.readouterr().err
+    assert "1 row(s) kept with a value adjusted" in err
+    assert "row 3, column 'arrived_at': local time 2025-03-09 02:30:00 does not exist" in err
+
+
+def test_compare_reads_with_the_same_reader_and_words(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["compare", str(GBK), "--out", str(tmp_path / "r"), "--encoding", "utf-8"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"leadrouter: error: {GBK}: not valid utf-8 at byte 0")
+    assert "leave out --encoding" in err and "encoding=" not in err
+
+
+def test_route_and_compare_take_the_same_reading_flags() -> None:
+    for command in ("route", "compare"):
+        result = subprocess.run(
+            [sys.executable, "-m", "leadrouter", command, "--help"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert all(flag in result.stdout for flag in READING_FLAGS), command
+
+
+# ---------------------------------------------------------------------------- errors name flags
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--tz", "Asia/Shanghai", "--encoding", "utf-8"], "leave out --encoding"),
+        (["--tz", "Asia/Shanghai", "--encoding", "nope"], "--encoding nope: unknown encoding"),
+        ([], "no --tz was given: name the zone your CRM writes times in, e.g. --tz Asia/Shanghai"),
+        (["--tz", "Beijing"], "--tz Beijing: unknown time zone 'Beijing'"),
+        (
+            ["--tz", "UTC", "--columns", "负责人=rep_id"],
+            "the map is the wrong way round: --columns takes FIELD=HEADER, the field first, so "
+            "write --columns rep_id='负责人'",
+        ),
+        (
+            ["--tz", "UTC", "--columns", "rep_id=Owner"],
+            "--columns rep_id=Owner names the header 'Owner', which is not in the file",
+        ),
+    ],
+    ids=["wrong-encoding", "unknown-encoding", "no-tz", "bad-tz", "map-backwards", "no-header"],
+)
+def test_errors_name_the_flag_that_fixes_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], says: str
+) -> None:
+    assert main(_route(GBK, "--out", tmp_path / "d.csv", *args)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("leadrouter: error: ") and says in err
+    for python in ("load_export", "tz='", "encoding='", "columns={", "History."):
+        assert python not in err
+
+
+def test_a_missing_column_and_day_first_dates_name_their_flags(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "leads.csv"
+    path.write_text("Ticket,arrived_at\nT1,2026-01-05 09:00\n", encoding="utf-8")
+    assert main(_route(path, "--out", tmp_path / "d.csv", "--tz", "UTC")) == 2
+    err = capsys.readouterr().err
+    assert "name yours with --columns lead_id='your header'" in err
+    assert "--columns takes FIELD=HEADER" in err
+
+    path.write_text("lead_id,arrived_at\nT1,31/12/2025 09:00\nT2,2026-01-05 09:00\n")
+    assert main(_route(path, "--out", tmp_path / "d.csv", "--tz", "UTC")) == 2
+    err = capsys.readouterr().err
+    assert "1 row(s) cannot be used; nothing was routed" in err
+    assert "row 2, column 'arrived_at'" in err and "give --dayfirst" in err
+    assert main(_route(path, "--out", tmp_path / "d.csv", "--tz", "UTC", "--dayfirst")) == 0
+
+
+def test_one_column_map_fact_two_renderings(tmp_path: Path) -> None:
+    """The same backwards map is refused with its corrected form: as a keyword in Python, as a
+    flag on the command line (above)."""
+    path = tmp_path / "leads.csv"
+    path.write_text("Ticket,When,Owner Name\nT1,2026-01-05 09:00,wang\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_export(path, columns={"rep_id": "Owner Name"}, tz="UTC")
+    message = str(caught.value)
+    assert "the map is the wrong way round" in message
+    assert "columns= maps each file header to its field" in message
+    assert "so write columns={'Owner Name': 'rep_id'}" in message
+    with pytest.raises(MissingColumnError, match=r"e\.g\. columns=\{'Owner Name': 'rep_id'\}"):
+        load_export(path, columns={"Owner Nam": "rep_id"}, tz="UTC")
+
+
+# ---------------------------------------------------------------------------- summary
+
+
+def test_summary_counts_where_leads_ended_not_first_decisions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    playbook = _playbook(tmp_path, "ana", "bo")
+    # L1 and L2 go to ana and bo; at 10:00 both SLAs have run out (back to the pool), L3 is new
+    leads = _leads(tmp_path, ["2026-01-05T09:00Z", "2026-01-05T09:10Z", "2026-01-05T10:00Z"])
+    out = tmp_path / "d.csv"
+    assert main(["route", str(playbook), str(leads), "--out", str(out)]) == 0
+    decided = _decisions(out)
+    first, second, third = (row["rep_id"] for row in decided)  # the first decisions
+    assert {first, second} == {"ana", "bo"} and third == first
+    assert [row["final_pool"] for row in decided] == ["public", "public", ""]
+    printed = capsys.readouterr().out.splitlines()
+    table = {line.split()[0]: int(line.split()[1]) for line in printed[2:4]}
+    assert table == {"pool:public": 2, first: 1}  # not 2 for one rep and 1 for the other
+    assert "where the leads ended" in printed[1]
+    assert printed[4].startswith("first decisions: 3 to a rep, 0 to a pool; taken back by the")
+    assert "(sla 2)" in printed[4]
+
+
+def test_summary_columns_line_up_with_chinese_rep_ids(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    playbook = _playbook(tmp_path, "张伟", "li")
+    times = [f"2026-01-05T09:{m:02d}Z" for m in range(0, 25, 5)]
+    leads = _leads(tmp_path, times)
+    assert main(["route", str(playbook), str(leads), "--out", str(tmp_path / "d.csv")]) == 0
+    rows = capsys.readouterr().out.splitlines()[1:4]
+    assert {row.split()[0] for row in rows[1:]} == {"张伟", "li"}
+    assert len({_width(row) for row in rows}) == 1  # counts end in one column
+
+
+# ---------------------------------------------------------------------------- the process
+
+
+def test_version_prints_the_version() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "leadrouter", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"leadrouter {leadrouter.__version__}"
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly() -> None:
+    """`leadrouter check ... | head -3`: far more output than a pipe holds, the reader closes
+    after one line; the command ends without a traceback, as 0 or 141 (SIGPIPE)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "leadrouter", "check", str(SMALL_TEAM), "--sample", "3000"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    first = process.stdout.readline()
+    process.stdout.close()
+    err = process.stderr.read().decode()
+    code = process.wait(timeout=120)
+    assert first.decode().startswith(f"{SMALL_TEAM}: OK")
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
+    assert err == ""
+    assert code in (0, 141)
