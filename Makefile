@@ -29,8 +29,10 @@ typecheck: $(STAMP)
 browser:
 	@.ci/install-browser
 
+# .ci/postgres: a throwaway PostgreSQL for the SQL-ledger tests (unless LEADROUTER_TEST_PG names
+# one), stopped when pytest ends; the PostgreSQL tests skip with the reason when it cannot start
 test: lint typecheck browser
-	$(BIN)/python -m pytest
+	.ci/postgres $(BIN)/python -m pytest
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_route.py
@@ -38,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_matching.py
 	$(BIN)/python benchmarks/bench_dynamic_caps.py
 	$(BIN)/python benchmarks/bench_sim.py
+	$(BIN)/python benchmarks/bench_store.py --quick
 	$(BIN)/python benchmarks/bench_coverage.py --json coverage.json
 
 clean:

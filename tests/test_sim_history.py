@@ -209,3 +209,23 @@ def test_a_history_frame_needs_aware_times(team: History) -> None:
     frame["arrived_at"] = frame["arrived_at"].dt.tz_localize(None)
     with pytest.raises(NaiveDatetimeError, match=r"History\.from_frame"):
         History(frame)
+
+
+def test_stage_and_lost_at_round_trip_and_as_of_is_kept(tmp_path: Path) -> None:
+    data = Path(__file__).parent / "data" / "pipedrive_deals.csv"
+    history = load_export(data, tz="UTC", as_of="2025-06-30")
+    assert set(history.to_frame()["stage"]) == {"won", "lost", "open"}
+    again = load_export(history.to_csv(tmp_path / "deals.csv"))
+    pd.testing.assert_frame_equal(again.to_frame(), history.to_frame())
+    assert history.as_of == datetime(2025, 6, 30, 23, 59, 59, 999999, tzinfo=UTC)
+
+
+def test_a_plain_history_writes_no_stage_columns_and_its_as_of_is_its_latest_time(
+    team: History, tmp_path: Path
+) -> None:
+    header = team.to_csv(tmp_path / "t.csv").read_text(encoding="utf-8").split("\n", 1)[0]
+    assert "stage" not in header and "lost_at" not in header
+    frame = team.to_frame()
+    assert frame["stage"].isna().all()
+    latest = max(frame[c].max() for c in ("arrived_at", "first_touch_at", "converted_at"))
+    assert team.as_of == latest.to_pydatetime()

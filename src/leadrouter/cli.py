@@ -1,14 +1,16 @@
 """The `leadrouter` command (also `python -m leadrouter`).
 
     leadrouter check PLAYBOOK...                      validate playbooks, show what they would do
+    leadrouter inspect EXPORT                         show how an export is read, before a fit
     leadrouter route PLAYBOOK LEADS --out F.csv       route a file of leads, with reasons
     leadrouter compare EXPORT --policies strategies/*.toml --seeds 20 --out DIR
                                                       compare policies on an export, write a report
     leadrouter compare --demo --out DIR               the same on a synthetic team, all 8 strategies
 
-`route` and `compare` read their file with the same reader as `leadrouter.sim.load_export` (CSV
-in any common encoding, Excel, Parquet; English and Chinese headers) and take the same reading
-flags (`--tz`, `--dayfirst`, `--encoding`, `--columns`); an error names the flag that fixes it.
+`route`, `compare` and `inspect` read their file with the same reader as
+`leadrouter.sim.load_export` (CSV in any common encoding, Excel, Parquet; English and Chinese
+headers; CRM export profiles) and take the same reading flags (`--tz`, `--dayfirst`,
+`--encoding`, `--columns`, `--won`, `--lost`, `--as-of`); an error names the flag that fixes it.
 
 Exit codes: 0 success, 2 bad input (a playbook, leads file, export or policy that cannot be used;
 the message names the file, row or key and the flag that fixes it), 130 interrupted, 141 when
@@ -96,6 +98,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 _check(path, args.sample, sys.stdout)
         elif args.command == "route":
             _route(args, sys.stdout)
+        elif args.command == "inspect":
+            sys.stdout.write(_read_export(args.export, args).inspect() + "\n")
+        elif args.command == "db":
+            _db(args, sys.stdout)
         else:
             _compare(args)
         sys.stdout.flush()
@@ -132,7 +138,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     route.add_argument("--out", type=Path, required=True, help="where to write decisions (CSV)")
     _reading_flags(route)
+    inspect = commands.add_parser(
+        "inspect",
+        help="show how an export is read, before anything is fitted",
+        description=(
+            "Read the export as compare would and show it: the CRM profile, which header gave "
+            "each field, the stage values and whether each counts as won, lost or open, the "
+            "won / lost / open / rejected counts with reasons, dates, reps, segments, and what "
+            "the model will assume for each missing field."
+        ),
+    )
+    inspect.add_argument("export", type=Path, help="the CRM export: CSV, Excel (.xlsx) or Parquet")
+    _reading_flags(inspect)
     _compare_parser(commands)
+    _db_parser(commands)
     return parser
 
 
@@ -145,8 +164,8 @@ def _discard_stdout() -> None:
 
 
 def _reading_flags(command: argparse.ArgumentParser) -> None:
-    """How to read the file, the same flags on `route` and `compare`, named as
-    `load_export`'s keywords: an error's advice (`--tz Asia/Shanghai`) fits both commands."""
+    """How to read the file, the same flags on `route`, `compare` and `inspect`, named as
+    `load_export`'s keywords: an error's advice (`--tz Asia/Shanghai`) fits every command."""
     command.add_argument(
         "--tz",
         default=None,
@@ -170,6 +189,31 @@ def _reading_flags(command: argparse.ArgumentParser) -> None:
         help="which header holds a field, the field first, e.g. rep_id='Owner Name' (common "
         "English and Chinese headers are recognised without this)",
     )
+    command.add_argument(
+        "--won",
+        nargs="+",
+        metavar="STAGE",
+        default=(),
+        help="stage or status values of yours that mean won, e.g. --won Signed 'Paid in full' "
+        "(Closed Won, closedwon, Won, 成交 ... are recognised without this)",
+    )
+    command.add_argument(
+        "--lost",
+        nargs="+",
+        metavar="STAGE",
+        default=(),
+        help="stage or status values of yours that mean lost (Closed Lost, Lost, 输单 ... are "
+        "recognised); any other stage is an open deal",
+    )
+    command.add_argument(
+        "--as-of",
+        dest="as_of",
+        default=None,
+        metavar="TIME",
+        help="when the export was taken, e.g. 2025-03-31 (the end of that day) or "
+        "'2025-03-31 18:00+08:00'; open deals are censored then (default: the export's "
+        "latest time)",
+    )
 
 
 def _read_export(path: Path, args: argparse.Namespace) -> History:
@@ -183,6 +227,9 @@ def _read_export(path: Path, args: argparse.Namespace) -> History:
         dayfirst=args.dayfirst,
         encoding=args.encoding,
         tz=args.tz,
+        won=args.won,
+        lost=args.lost,
+        as_of=args.as_of,
         audience="command",
     )
 
@@ -537,7 +584,7 @@ def _compare(args: argparse.Namespace) -> None:
     # a pipe or a file gets 140 columns (rich would use 80) unless COLUMNS says otherwise
     wide = sys.stdout.isatty() or "COLUMNS" in os.environ
     console = Console(highlight=False, width=None if wide else 140)
-    status = Console(stderr=True, highlight=False)
+    status = Console(stderr=True, highlight=False, soft_wrap=True)
 
     history = _demo_history(args, out, status) if args.demo else _read_export(args.export, args)
     if args.roster is not None:
@@ -600,6 +647,9 @@ def _with_roster(history: History, path: Path, status: Console) -> History:
         truth=history.truth,
         columns=history.columns,
         origin=history.origin,
+        as_of=history.as_of,
+        profile=history.profile,
+        outcomes=history.outcomes,
     )
 
 
@@ -854,3 +904,43 @@ def _run_comparison(
         paths = analysis.write_report(out, title=title)
     console.print(f"\nReport: {paths.html}")
     console.print(f"        {paths.markdown} (charts beside it)", markup=False)
+
+
+# ---------------------------------------------------------------------- db
+
+
+def _db_parser(commands: Any) -> None:
+    """`leadrouter db upgrade URL`: create or migrate the schema of a SQL ledger database."""
+    db = commands.add_parser("db", help="create or migrate a SQL ledger database")
+    actions = db.add_subparsers(dest="db_command", required=True)
+    upgrade = actions.add_parser(
+        "upgrade",
+        help="create the ledger tables, or migrate them to this leadrouter's schema",
+        description=(
+            "Create the ledger tables in an empty database, or migrate older ones to this "
+            "leadrouter's schema, in one transaction (workers upgrading at once do it once). "
+            "URL: sqlite:///path/to/file.db or postgresql://user:password@host/dbname."
+        ),
+    )
+    upgrade.add_argument("url", help="the database, as Ledger.open takes it")
+
+
+def _db(args: argparse.Namespace, out: TextIO) -> None:
+    try:
+        from leadrouter.stores.sql import SqlStore, public_url
+    except ImportError as exc:
+        raise MissingExtraError(
+            f"leadrouter db needs SQLAlchemy and psycopg ({exc}): pip install 'leadrouter[db]'"
+        ) from exc
+    store = SqlStore(args.url, "default")
+    try:
+        before, now = store.upgrade()
+    finally:
+        store.dispose()
+    where = public_url(store.url)
+    if before == now:
+        out.write(f"{where}: already at schema version {now}\n")
+    elif before is None:
+        out.write(f"{where}: created the ledger schema, version {now}\n")
+    else:
+        out.write(f"{where}: migrated the ledger schema from version {before} to {now}\n")

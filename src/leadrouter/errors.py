@@ -21,13 +21,19 @@ __all__ = [
     "InvalidExportError",
     "InvalidValueError",
     "LeadRouterError",
+    "LockTimeoutError",
     "MissingColumnError",
     "NaiveDatetimeError",
     "NaiveExportTimeError",
     "NotALeadError",
     "OutOfRangeError",
     "PolicyCannotRunError",
+    "RosterMismatchError",
+    "SchemaVersionError",
     "ScoreScaleError",
+    "SnapshotWarning",
+    "StageAsConvertedError",
+    "StoreUnavailableError",
     "StrategyError",
     "TransitionError",
     "UnknownLeadError",
@@ -102,6 +108,11 @@ class ScoreScaleError(InvalidExportError, OutOfRangeError):
     column and the rows."""
 
 
+class StageAsConvertedError(InvalidExportError):
+    """A stage or status column (Won, Closed Lost, Prospecting ...) was read as `converted`, which
+    holds yes / no: map it to `stage` instead, which reads stages as won / lost / open."""
+
+
 class EmptyExportError(InvalidExportError):
     """An export with no usable row: empty, or every row rejected (the message lists why)."""
 
@@ -120,6 +131,34 @@ class BehaviourNeededError(LeadRouterError, ValueError):
 class PolicyCannotRunError(LeadRouterError, ValueError):
     """No policy (or not the baseline) can run on this history, e.g. a quota strategy on an
     export whose reps have no quotas; the message says why and how to fix it."""
+
+
+class StoreUnavailableError(LeadRouterError, ConnectionError):
+    """The database behind a SQL ledger could not be reached (after the bounded retries), or
+    the connection broke during an operation, which then wrote nothing; the message names the
+    URL without its password."""
+
+
+class LockTimeoutError(LeadRouterError, TimeoutError):
+    """An operation waited longer than `lock_timeout` for a SQL ledger's write lock (another
+    worker holds it); nothing was written, so the operation can simply be retried."""
+
+
+class SchemaVersionError(LeadRouterError, RuntimeError):
+    """A SQL ledger's schema is newer than this leadrouter knows (upgrade leadrouter), or older
+    (run `leadrouter db upgrade URL`)."""
+
+
+class RosterMismatchError(ConfigError):
+    """A Router's roster differs from the roster last used on the same SQL ledger (another
+    process has other reps, or changed them with `set_rep` or `handover`): mixing two rosters on
+    one ledger would route by two different teams, so the operation is refused."""
+
+
+class SnapshotWarning(UserWarning):
+    """A SQL ledger's stored snapshot was not used (from another leadrouter version, corrupt,
+    or not matching the log) or could not be written: the views are folded from the log
+    instead, which is always right, only slower to open."""
 
 
 class CalibrationWarning(UserWarning):
@@ -149,8 +188,8 @@ class ExportOption:
     name: str
 
     def named(self, audience: Audience) -> str:
-        """The option's name as the audience types it: `tz` or `--tz`."""
-        return f"--{self.name}" if audience == "command" else self.name
+        """The option's name as the audience types it: `tz` or `--tz` (`as_of`: `--as-of`)."""
+        return f"--{self.name.replace('_', '-')}" if audience == "command" else self.name
 
     def given(self, value: object, audience: Audience) -> str:
         """The option set to `value`, ready to paste: `columns={'Owner': 'rep_id'}` or

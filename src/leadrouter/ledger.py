@@ -19,13 +19,15 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import date, datetime, timedelta
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, Protocol, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, overload
 
 import attrs
 
 from leadrouter.errors import (
+    ConfigError,
     DuplicateLeadError,
     EventBeforeArrivalError,
     InvalidValueError,
@@ -49,11 +51,15 @@ from leadrouter.model import Lead, zone
 if TYPE_CHECKING:
     import pandas as pd
 
+    from leadrouter.model import Decision
+
 __all__ = ["BLOCKED", "Ledger", "LedgerView", "RepStats"]
 
 POOLED, HELD, CONVERTED, INVALID = "pooled", "held", "converted", "invalid"
 
 _ABSENT: Any = object()
+
+_NO_TRANSACTION: AbstractContextManager[None] = nullcontext()
 
 BLOCKED = "blocked"
 """The tag reason for "I cannot make progress with this lead": a `Tagged` with this reason
@@ -221,12 +227,41 @@ class _Starts:
         return lo
 
 
+class _Log(Protocol):
+    """What a ledger keeps its events in: a list in memory; a stored ledger opened from a
+    snapshot uses a log that reads the events before the snapshot from the database on demand."""
+
+    def append(self, event: Event, /) -> None: ...
+    def __len__(self) -> int: ...
+    def __iter__(self) -> Iterator[Event]: ...
+    @overload
+    def __getitem__(self, index: int, /) -> Event: ...
+    @overload
+    def __getitem__(self, index: slice, /) -> Sequence[Event]: ...
+
+
+_FOLDED = (
+    "_leads",
+    "_reps",
+    "_pools",
+    "_waiting",
+    "_lru",
+    "_last_at",
+    "_by_contact",
+    "_lead_releases",
+    "_received_all",
+    "_received_count",
+    "_position",
+)
+"""The attributes that hold the state folded from the events (the rest are caches)."""
+
+
 class _EventLog(Sequence[Event]):
     """A read-only window on the ledger's event list (no copy)."""
 
     __slots__ = ("_events",)
 
-    def __init__(self, events: list[Event]) -> None:
+    def __init__(self, events: _Log) -> None:
         self._events = events
 
     @overload
@@ -283,10 +318,20 @@ class Ledger:
     Guarantees: a lead is always in exactly one place (a pool or one rep's book); an event that
     breaks the state machine raises and changes nothing; `Ledger.from_events(ledger.events())`
     rebuilds identical views.
+
+    `Ledger()` lives in one process's memory. `Ledger.open(url)` keeps the log in SQLite or
+    PostgreSQL for many processes (see docs/stores.md); it answers the same views.
     """
 
+    durable: ClassVar[bool] = False
+    """True for a ledger whose log lives in a database shared with other processes."""
+
     def __init__(self) -> None:
-        self._events: list[Event] = []
+        self._clear()
+
+    def _clear(self) -> None:
+        """Start every view (and the log) empty."""
+        self._events: _Log = []
         self._leads: dict[str, _LeadState] = {}
         self._reps: dict[str, _RepState] = {}
         self._pools: dict[str, dict[str, None]] = {PUBLIC: {}}
@@ -312,6 +357,70 @@ class Ledger:
             Released: self._released,
             Pooled: self._pooled,
         }
+
+    # ------------------------------------------------------------------ stores
+
+    @classmethod
+    def open(
+        cls,
+        url: str,
+        name: str = "default",
+        *,
+        create: bool = True,
+        lock_timeout: float = 30.0,
+        retries: int = 5,
+        snapshot_every: int = 50_000,
+    ) -> Ledger:
+        """The ledger `name` in the database at `url` (`sqlite:///path.db` or
+        `postgresql://user:password@host/db`), with its views folded from the stored log.
+
+        Several ledgers (one per team) share a database under different names, each with its
+        own write lock. `create` makes the schema in an empty database (else run `leadrouter db
+        upgrade URL`); `lock_timeout` bounds the wait for the write lock (LockTimeoutError);
+        `retries` bounds the tries to connect, with backoff (StoreUnavailableError).
+        `snapshot_every` events, the process that commits past the mark stores a snapshot of
+        the folded views beside the log, and opening loads the latest good one and folds only
+        the events after it (0: never write one). The log stays the truth: a snapshot from
+        another leadrouter version, corrupt or not matching the log is ignored with a
+        SnapshotWarning, and `verify()` recomputes the views from the log. Needs the `db` extra:
+        `pip install 'leadrouter[db]'`.
+        """
+        try:
+            from leadrouter.stores.durable import StoredLedger
+        except ImportError as exc:
+            raise ConfigError(
+                f"Ledger.open needs SQLAlchemy and psycopg ({exc}): pip install 'leadrouter[db]'"
+            ) from exc
+        return StoredLedger.connect(
+            url,
+            name,
+            create=create,
+            lock_timeout=lock_timeout,
+            retries=retries,
+            snapshot_every=snapshot_every,
+        )
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """A block in which the views are current and appends commit together. In memory there
+        is nothing to do: the same do-nothing context every time."""
+        return _NO_TRANSACTION
+
+    def guard(
+        self, lock: AbstractContextManager[Any], roster: Callable[[], str]
+    ) -> AbstractContextManager[Any]:
+        """What a Router holds around each operation: its own lock (in memory), or the lock and
+        one transaction in which `roster()` is checked against the ledger's (stored ledgers)."""
+        return lock
+
+    def refresh(self) -> None:
+        """Fold in events other processes committed (nothing to do in memory)."""
+
+    def note_decision(self, decision: Decision) -> None:
+        """Keep a lead's first decision beside a stored log (in memory the Router keeps it)."""
+
+    def first_decision(self, lead_id: str) -> Decision | None:
+        """The first decision stored for a lead by any process (None in memory)."""
+        return None
 
     # ------------------------------------------------------------------ writing
 
@@ -846,6 +955,49 @@ class Ledger:
             "lru": list(self._lru),
             "stats": {rid: self.stats(rid) for rid in self._reps},
         }
+
+    def verify(self) -> list[str]:
+        """Recompute every view from the log and say where the views held differ: one line per
+        difference, none when they agree. A stored ledger reads its log from the database, so
+        this checks what this process answers against what the database records."""
+        self.refresh()
+        replayed = self._replay().snapshot()
+        held = self.snapshot()
+        drift: list[str] = []
+        for view, expected in replayed.items():
+            found = held[view]
+            if found == expected:
+                continue
+            if isinstance(expected, dict) and isinstance(found, dict):
+                keys = sorted({*expected, *found}, key=str)
+                wrong = [k for k in keys if expected.get(k, _ABSENT) != found.get(k, _ABSENT)]
+                shown = ", ".join(map(repr, wrong[:10])) + (" ..." if len(wrong) > 10 else "")
+                drift.append(f"{view}: {len(wrong)} entries differ from the log ({shown})")
+            else:
+                drift.append(f"{view}: {found!r} held, {expected!r} from the log")
+        return drift
+
+    def _replay(self) -> Ledger:
+        """A new in-memory ledger folded from this ledger's log."""
+        return Ledger.from_events(self._events)
+
+    def _export_state(self) -> dict[str, Any]:
+        """The folded state (every view, no cache, not the events) as live objects, for a
+        stored snapshot to serialise at once; `_import_state` puts it back."""
+        state = {name: getattr(self, name) for name in _FOLDED}
+        state["events"] = len(self._events)
+        return state
+
+    def _import_state(self, state: dict[str, Any], log: _Log) -> None:
+        """Replace every view with `state` from `_export_state` (of a ledger folded from the
+        events in `log`); caches start empty."""
+        self._clear()
+        for name in _FOLDED:
+            setattr(self, name, state[name])
+        for rep in self._reps.values():
+            rep.received_starts = _Starts()
+        self._waiting_order = None
+        self._events = log
 
     def to_frame(self) -> pd.DataFrame:
         """The event log as a DataFrame, one row per event (imports pandas on first use)."""

@@ -3,7 +3,9 @@
 Every public method takes `now=` (or reads the router's clock) and writes only through the
 ledger, which validates each event; a method that raises has written nothing it should not have.
 All methods are serialised by one lock, so a router shared by threads never exceeds a cap or
-lets two claims win the same lead.
+lets two claims win the same lead. On a ledger opened with `Ledger.open(url)` each operation is
+also one database transaction under the ledger's write lock, which gives the same guarantees
+across processes and hosts (docs/stores.md).
 """
 
 from __future__ import annotations
@@ -119,6 +121,11 @@ class Router:
         self._deadlines: list[tuple[datetime, int, str, str, datetime, str]] = []
         self._counter = itertools.count()
         self._seen = len(self.ledger) if not len(self.ledger) else -1
+        self._durable = self.ledger.durable
+        self._roster_digest: tuple[Roster, str] | None = None
+        self._op = self.ledger.guard(self._lock, self._roster_key)
+        """Held around every operation: the lock itself in memory; for a stored ledger also one
+        database transaction (write lock, catch-up, commit), so the operation is atomic."""
         self._timed = self.lifecycle.has_timers
 
     def _add_rule(self, rule: Rule | Callable[[Lead, Rep], bool]) -> None:
@@ -144,12 +151,22 @@ class Router:
     def roster(self) -> Roster:
         return self._roster
 
+    def _roster_key(self) -> str:
+        """The roster's digest, which a stored ledger compares across processes (computed once
+        per roster: `set_rep` makes a new one)."""
+        from leadrouter.stores.durable import roster_key
+
+        cached = self._roster_digest
+        if cached is None or cached[0] is not self._roster:
+            cached = self._roster_digest = (self._roster, roster_key(self.reps))
+        return cached[1]
+
     def set_rep(self, rep: Rep) -> None:
         """Add a rep, or replace the rep with the same id (e.g. to deactivate or re-skill).
 
         A new rep joins the rotation at the front; nothing about other reps changes.
         """
-        with self._lock:
+        with self._op:
             self._roster = self._roster.replace(rep)
             self._eligible_cache.clear()
 
@@ -456,6 +473,8 @@ class Router:
             event = Pooled(decision.lead_id, decision.at, decision.pool, reason, waiting=waiting)
         self._write(event)
         self._remember(decision)
+        if self._durable:
+            self.ledger.note_decision(decision)
         return [event]
 
     def _remember(self, decision: Decision) -> None:
@@ -481,7 +500,7 @@ class Router:
         Raises NotALeadError (a TypeError) for anything but a Lead."""
         if not isinstance(lead, Lead):
             raise not_a_lead(lead, "Router.preview")
-        with self._lock:
+        with self._op:
             now = self._time(now)
             self._not_before_arrival(lead, now)
             if lead.id in self.ledger:
@@ -499,7 +518,7 @@ class Router:
         """
         if not isinstance(lead, Lead):
             raise not_a_lead(lead, "Router.route")
-        with self._lock:
+        with self._op:
             now = self._time(now)
             self._not_before_arrival(lead, now)
             if lead.id in self.ledger:
@@ -526,7 +545,7 @@ class Router:
                 raise not_a_lead(lead, f"Router.route_many: leads[{i}]")
         if not self.strategy.batches:
             return [self.route(lead, now) for lead in batch]
-        with self._lock:
+        with self._op:
             now = self._time(now)
             for lead in batch:
                 self._not_before_arrival(lead, now)
@@ -608,7 +627,8 @@ class Router:
                 f"({_diff(known, lead)}): a retry must send the same lead; a new lead needs a "
                 "new id"
             )
-        first = self._first.get(lead.id)
+        first = self.ledger.first_decision(lead.id) if self._durable else None
+        first = first or self._first.get(lead.id)
         return first if first is not None else self.why(lead.id)
 
     def why(self, lead_id: str) -> Decision:
@@ -616,7 +636,7 @@ class Router:
         before this router started (or pushed out of the log), its current place per the ledger.
         """
         lead_id = lead_id_arg(lead_id, "Router.why")
-        with self._lock:
+        with self._op:
             found = self._log.get(lead_id)
             if found is not None:
                 return found
@@ -641,7 +661,7 @@ class Router:
         strategy refuses (e.g. a cooldown). Of two claims for the same lead exactly one wins.
         """
         lead_id = lead_id_arg(lead_id, "Router.claim")
-        with self._lock:
+        with self._op:
             now = self._time(now)
             rep = self._roster[rep_id]
             lead = self.ledger.lead(lead_id)
@@ -704,7 +724,7 @@ class Router:
                 f"record takes Touched, Tagged or Converted, got {type(event).__name__}: use "
                 "route() for new leads, claim() for claims and release() to take a lead back"
             )
-        with self._lock:
+        with self._op:
             self._roster[event.rep_id]
             self._write(event)
 
@@ -722,7 +742,7 @@ class Router:
         never back to the one who released it. Returns the events written.
         """
         lead_id = lead_id_arg(lead_id, "Router.release")
-        with self._lock:
+        with self._op:
             now = self._time(now)
             holder = self.ledger.holder(lead_id)
             if holder is None:
@@ -757,7 +777,7 @@ class Router:
     def handover(self, rep_id: str, now: datetime | None = None) -> list[Decision]:
         """A rep leaves (离职交接): they become inactive and every lead in their book is
         released with reason "rep_left" and routed to someone else, oldest first."""
-        with self._lock:
+        with self._op:
             now = self._time(now)
             rep = self._roster[rep_id]
             self.set_rep(attrs.evolve(rep, active=False))
@@ -775,7 +795,7 @@ class Router:
         3. leads waiting in the public pool, oldest first, offered again to reps who can now
            take them (a daily cap reset, a book freed, a rep on shift).
         """
-        with self._lock:
+        with self._op:
             now = self._time(now)
             if self._seen != len(self.ledger):
                 self._resync()
@@ -910,7 +930,7 @@ class Router:
         a rule, or skipped because of a cap."""
         import pandas as pd
 
-        with self._lock:
+        with self._op:
             chosen: dict[str, int] = {}
             excluded: dict[str, int] = {}
             capped: dict[str, int] = {}

@@ -14,7 +14,9 @@ from leadrouter.sim.engine import SimRun, simulate
 from leadrouter.sim.grading import Grader, fit_grader
 from leadrouter.sim.history import History
 from leadrouter.sim.loader import load_export
+from leadrouter.sim.preflight import PolicyWarning, bottom_line, check_outcomes, check_timers
 from leadrouter.sim.report import ReportPaths, calibration_panel, comparison_tables, write_report
+from leadrouter.sim.repspread import RepSpread
 from leadrouter.sim.shadow import Shadow, ShadowPair, shadow
 from leadrouter.sim.sources import source_table
 from leadrouter.sim.synthetic import ContactDecay, Product, Source, SyntheticTruth, synthetic
@@ -31,7 +33,9 @@ __all__ = [
     "GivenBehaviour",
     "Grader",
     "History",
+    "PolicyWarning",
     "Product",
+    "RepSpread",
     "ReportPaths",
     "Shadow",
     "ShadowPair",
@@ -41,8 +45,11 @@ __all__ = [
     "TrueBehaviour",
     "analyse",
     "anomalies_frame",
+    "bottom_line",
     "calibrate",
     "calibration_panel",
+    "check_outcomes",
+    "check_timers",
     "compare",
     "comparison_tables",
     "coverage_study",

@@ -24,9 +24,11 @@ Assumptions (each one names a choice the history cannot make for us):
   has it), drawn from the lead's own `neglect` uniform; a lead a rep claimed is always worked.
 - Contact decays with the minutes from the lead's arrival to its first touch. Every first touch
   is followed by a tag (validity shows when the number is dialled); a reached, valid lead
-  converts with `p_convert`, at the touch time, for `behaviour.amount(...)`. A valid lead that
-  did not buy is worked for `follow_up` (3 days) and then closed as lost, so books and held
-  caps drain; `follow_up=None` keeps such leads open (only the policy's lifecycle drains them).
+  converts with `p_convert`, at the touch time, for `behaviour.amount(...)` (a model fitted on
+  an export with open deals gives the chance of a sale within its `fit_behaviour(horizon=)`, so
+  a run's sales are sales within that horizon). A valid lead that did not buy is worked for
+  `follow_up` (3 days) and then closed as lost, so books and held caps drain; `follow_up=None`
+  keeps such leads open (only the policy's lifecycle drains them).
 - Pull policies (`strategy.tags.pull`): at every arrival and tick each active rep with fewer
   than `claim_backlog` untouched leads and first-touch capacity left today claims the oldest
   leads in the pools, reps in an order drawn per (seed, day); a refused claim ends that rep's
@@ -299,11 +301,13 @@ def simulate(
     """Run `history`'s leads through `policy` with reps acting as `behaviour` says.
 
     Deterministic for a seed. Leads are routed in arrival order at their arrival time; the run
-    goes on `horizon` past the last arrival so late touches happen. The Router is built fresh
-    (see `make_router`), so one policy object can serve many runs. A lead first-touched without
-    a sale is worked for `follow_up` and then closed as lost (`Tagged(valid=False,
-    reason="lost")`, which keeps its first verdict in the statistics), so books and held caps
-    drain as they do when reps give up on leads; None keeps such leads open for ever.
+    goes on `horizon` past the last arrival so late touches happen (`horizon` bounds the run;
+    what a sale means - one within the model's conversion horizon - is the behaviour's). The
+    Router is built fresh (see `make_router`), so one policy object can serve many runs. A lead
+    first-touched without a sale is worked for `follow_up` and then closed as lost
+    (`Tagged(valid=False, reason="lost")`, which keeps its first verdict in the statistics), so
+    books and held caps drain as they do when reps give up on leads; None keeps such leads open
+    for ever.
     """
     import pandas as pd
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -26,6 +27,7 @@ import attrs
 from leadrouter._util import FrozenMap, stable_key
 from leadrouter.errors import ConfigError
 from leadrouter.sim.capacity import CapacityFit, fit_capacity
+from leadrouter.sim.censoring import DEFAULT_HORIZON, Censoring, censoring, history_as_of
 from leadrouter.sim.contact import LOG_LOGIT, _contact_curve, _contact_fit, _contact_level
 from leadrouter.sim.fitted import FittedBehaviour
 from leadrouter.sim.given import WORKDAY_MINUTES, GivenBehaviour
@@ -58,7 +60,9 @@ _MAX_CONVERT = 0.95
 """The highest chance of a sale an assumption may leave a reached valid lead (`_basis_share`)."""
 
 
-def fit_behaviour(history: History, prior_strength: float = 20.0) -> FittedBehaviour:
+def fit_behaviour(
+    history: History, prior_strength: float = 20.0, horizon: timedelta = DEFAULT_HORIZON
+) -> FittedBehaviour:
     """Learn a Behaviour from a History; what the data cannot support is assumed and listed in
     `model.gaps`, never filled in silently.
 
@@ -111,6 +115,23 @@ def fit_behaviour(history: History, prior_strength: float = 20.0) -> FittedBehav
       needed), it is raised to fit - validity first, then contact - and the raise is listed in
       `gaps`. So replaying the logged assignments gives back the history's sales whatever
       columns it lacks (tests/test_sim_replay.py).
+    - **Open deals are censored, not lost** (`leadrouter.sim.censoring`). When the export has
+      deals still open at `history.as_of` (`stage` "open"), conversion is "sold within
+      `horizon` of arrival" (default 30 days: long enough for nearly every sale an inbound
+      lead brings, short enough that a few months of history follow most leads that far) and
+      every conversion sum - segment, rep factor and its lead-mix GLM, rep x segment pairs,
+      product factors, amounts - counts each lead with its inverse probability of censoring
+      weight: 1 / G(D-) when its outcome by the horizon is known at D (won or lost by then, or
+      followed beyond the horizon), 0 when it was still open, followed less; G is the
+      Kaplan-Meier survival of censoring among the leads that arrived on its weekday. So the
+      rates estimate P(sold within the horizon) without counting open deals as lost (which
+      biases rates down, most for recent leads and busy reps) or dropping them (which keeps the
+      quickly decided). The notes say "N open deals
+      treated as censored; conversion is sold within H days", and the simulator's sales are
+      then sales within the horizon. Validity and contact are read off every touched lead as
+      before (open deals know theirs). With nothing open every weight is 1, a sale counts
+      whenever it came, and the fit is exactly what it was; `horizon` then changes nothing.
+      Must be positive.
     - **Fields recorded because of the outcome** (filled on nearly every converted lead, on at
       most half as many of the others) are left out. A source, region, product or segment is
       blanked (`model.ignored`). An owner (rep_id) recorded that way leaves the reps unknown
@@ -125,7 +146,7 @@ def fit_behaviour(history: History, prior_strength: float = 20.0) -> FittedBehav
     """
     if not prior_strength > 0:
         raise ConfigError(f"fit_behaviour: prior_strength must be > 0, got {prior_strength!r}")
-    basis = _Basis.read(history, float(prior_strength))
+    basis = _Basis.read(history, float(prior_strength), horizon)
     if not basis.owner_known:
         basis = _without_owner(basis, history)
     return basis.fit(None)
@@ -169,9 +190,26 @@ class _Basis:
     team_neglect: float = 0.0
     capacity_fit: CapacityFit | None = None
     """The censored capacity estimate behind `capacity` (None without first-touch times)."""
+    horizon: timedelta = DEFAULT_HORIZON
+    """Conversion is "sold within `horizon` of arrival" when the history has open deals."""
+    censored: Censoring | None = None
+    """The open deals' censoring (`leadrouter.sim.censoring`) on `assigned`'s index: its
+    weights multiply every conversion sum. None when no deal is open (every weight 1)."""
+
+    def conversion_weights(self, weights: Any) -> Any:
+        """The weight of each assigned lead in the conversion sums: `weights` (None = 1) times
+        its censoring weight, the Kaplan-Meier curve re-estimated under `weights` for a
+        replicate; `weights` itself when no deal is open."""
+        import pandas as pd
+
+        w = pd.Series(1.0, index=self.assigned.index) if weights is None else weights
+        if self.censored is None:
+            return w
+        found = self.censored if weights is None else self.censored.reweighted(weights)
+        return w * found.weight
 
     @classmethod
-    def read(cls, history: History, k: float) -> _Basis:
+    def read(cls, history: History, k: float, horizon: timedelta = DEFAULT_HORIZON) -> _Basis:
         import warnings
 
         import numpy as np
@@ -318,13 +356,39 @@ class _Basis:
                 "and closing is assumed"
             )
         at_risk = at_risk.copy()
+        # ---- open deals: censored at the export, conversion is sold within the horizon
+        deals = censoring(assigned, history_as_of(history), horizon, history.tz)
+        censored = deals if deals.active else None
+        risk_weight = None
+        if censored is not None:
+            at_risk["converted"] = deals.sold.reindex(at_risk.index)
+            risk_weight = deals.weight.reindex(at_risk.index).to_numpy()
+            notes.append(deals.describe())
+            gap = deals.gap()
+            if gap is not None:
+                gaps.append(gap)
         y = at_risk["converted"].astype(bool).to_numpy().astype(float)
-        overall = float((y.sum() + 1.0) / (len(y) + 2.0))
-        at_risk["expected"] = _mix_expectation(at_risk, y, overall, warnings, np, pd)
+        if risk_weight is None:
+            overall = float((y.sum() + 1.0) / (len(y) + 2.0))
+        else:
+            overall = float(((y * risk_weight).sum() + 1.0) / (risk_weight.sum() + 2.0))
+        at_risk["expected"] = _mix_expectation(
+            at_risk, y, overall, warnings, np, pd, weights=risk_weight
+        )
 
         # ---- amounts (a replicate re-estimates them from `sold` with its weights)
-        sold = assigned[assigned["converted"].astype(bool) & (assigned["amount"] > 0)]
-        if len(sold):
+        if censored is None:
+            sold = assigned[assigned["converted"].astype(bool) & (assigned["amount"] > 0)]
+        else:
+            # the sales within the horizon, each standing for 1 / G of them
+            sold = assigned[deals.sold & deals.weight.gt(0) & (assigned["amount"] > 0)]
+        if len(sold) and censored is not None:
+            amount_median, sigma, default_amount = _amounts(sold, deals.weight)
+            notes.append(
+                f"amount: median per product over {len(sold)} sales within the horizon "
+                f"(censoring-weighted), log spread {sigma:.2f}"
+            )
+        elif len(sold):
             medians = sold.groupby("product")["amount"].median()
             amount_median = {str(p): float(v) for p, v in medians.items()}
             logs = np.log(sold["amount"].to_numpy() / sold["product"].map(medians).to_numpy())
@@ -364,6 +428,8 @@ class _Basis:
             neglect=neglect,
             team_neglect=team_neglect,
             capacity_fit=capacity_fit,
+            horizon=horizon,
+            censored=censored,
         )
 
     def _basis_share(
@@ -445,9 +511,12 @@ class _Basis:
         notes: list[str] = []
         assumptions = dict(self.assumptions)
 
-        def rate(frame: Any, column: str, by: Any) -> Any:
+        # the conversion sums count each lead with its censoring weight too (open deals)
+        cw = self.conversion_weights(weights)
+
+        def rate(frame: Any, column: str, by: Any, weights: Any = w) -> Any:
             """Weighted sum of `column` and weight total per group of `by`."""
-            weight = w.reindex(frame.index)
+            weight = weights.reindex(frame.index)
             hits = frame[column].astype(float) * weight
             return pd.DataFrame({"sum": hits.groupby(by).sum(), "count": weight.groupby(by).sum()})
 
@@ -526,10 +595,10 @@ class _Basis:
 
         # ---- conversion: segment, rep factor against the lead mix, rep x segment pairs
         at_risk = self.at_risk
-        risk_w = w.reindex(at_risk.index)
+        risk_w = cw.reindex(at_risk.index)
         y = at_risk["converted"].astype(bool).astype(float)
         overall = float(((y * risk_w).sum() + 1.0) / (risk_w.sum() + 2.0))
-        by_segment = rate(at_risk, "converted", at_risk["segment"])
+        by_segment = rate(at_risk, "converted", at_risk["segment"], cw)
         segment_rate = {
             str(s): float((row["sum"] + k * overall) / (row["count"] + k))
             for s, row in by_segment.iterrows()
@@ -551,7 +620,7 @@ class _Basis:
             f"{k:g} pseudo-leads"
         )
         leads_per_pair = assigned.groupby(["rep_id", "segment"]).size()
-        risk_pair = rate(at_risk, "converted", [at_risk["rep_id"], at_risk["segment"]])
+        risk_pair = rate(at_risk, "converted", [at_risk["rep_id"], at_risk["segment"]], cw)
         rows = []
         conversion: dict[str, dict[str, float]] = {}
         for key, leads in leads_per_pair.items():
@@ -578,8 +647,9 @@ class _Basis:
             )
         pairs = pd.DataFrame(rows, columns=list(_PAIR_COLUMNS))
         if weights is None:
-            pairs["reached_valid"] = pairs["reached_valid"].astype(int)
-            pairs["sales"] = pairs["sales"].astype(int)
+            # with open deals, censoring-weighted counts: the leads and sales they stand for
+            pairs["reached_valid"] = pairs["reached_valid"].round().astype(int)
+            pairs["sales"] = pairs["sales"].round().astype(int)
         if not self.owner_known:
             # the owned leads were picked by their outcome: no rep is told apart from another
             conversion, rep_factor, pairs = {}, {}, pairs.iloc[:0]
@@ -590,15 +660,15 @@ class _Basis:
             conversion.get(str(r), {}).get(str(g), segment_rate.get(str(g), overall))
             for r, g in zip(at_risk["rep_id"], at_risk["segment"], strict=True)
         ]
-        product_factor, product_norm, products = _product_factors(at_risk, w, cell_rate, k)
+        product_factor, product_norm, products = _product_factors(at_risk, cw, cell_rate, k)
         if products is not None:
             leads_per_product = assigned["product"].fillna("").astype(str).value_counts()
             products.insert(
                 1, "leads", [int(leads_per_product.get(p, 0)) for p in products["product"]]
             )
             if weights is None:
-                products["reached_valid"] = products["reached_valid"].astype(int)
-                products["sales"] = products["sales"].astype(int)
+                products["reached_valid"] = products["reached_valid"].round().astype(int)
+                products["sales"] = products["sales"].round().astype(int)
             notes.append(
                 f"conversion by product over {len(products)} products: a factor on the rep x "
                 "segment rates, its sales against the sales those rates expect for its leads "
@@ -655,7 +725,7 @@ class _Basis:
             self.default_amount,
         )
         if weights is not None and len(self.sold):
-            amount_median, amount_sigma, default_amount = _amounts(self.sold, w)
+            amount_median, amount_sigma, default_amount = _amounts(self.sold, cw)
         if products is not None:
             products["amount_median"] = [
                 amount_median.get(p, math.nan) for p in products["product"]
@@ -702,7 +772,7 @@ class _Basis:
             products=products,
             segment_rate=FrozenMap(segment_mix),
             rep_spread=(
-                rep_spread(y, at_risk["expected"], at_risk["rep_id"].astype(str))
+                rep_spread(*_known_outcomes(y, at_risk, self.censored))
                 if weights is None and self.owner_known
                 else None
             ),
@@ -751,9 +821,33 @@ def _weighted_mean(values: Any, w: Any) -> float:
     return float((values.astype(bool).astype(float) * weight).sum() / max(weight.sum(), 1e-12))
 
 
-def _mix_expectation(at_risk: Any, y: Any, overall: float, warnings: Any, np: Any, pd: Any) -> Any:
+def _known_outcomes(y: Any, at_risk: Any, censored: Censoring | None) -> tuple[Any, Any, Any]:
+    """`rep_spread`'s arguments (sold, expected, rep) over the leads whose outcome within the
+    horizon is known: all of them without open deals. Unweighted - the spread's likelihood
+    counts leads - so it leans a little toward leads decided quickly."""
+    keep = (
+        slice(None) if censored is None else censored.weight.reindex(at_risk.index).to_numpy() > 0
+    )
+    return (
+        y.to_numpy()[keep],
+        at_risk["expected"].to_numpy()[keep],
+        at_risk["rep_id"].astype(str).to_numpy()[keep],
+    )
+
+
+def _mix_expectation(
+    at_risk: Any,
+    y: Any,
+    overall: float,
+    warnings: Any,
+    np: Any,
+    pd: Any,
+    weights: Any = None,
+) -> Any:
     """Each lead's chance of a sale from its mix alone (segment, product, source), by a
-    statsmodels GLM Binomial without rep terms; the overall rate when it cannot be fitted."""
+    statsmodels GLM Binomial without rep terms; the overall rate when it cannot be fitted.
+    `weights` (None = 1): each lead's censoring weight, the GLM fitted over the leads whose
+    outcome is known, each counted that many times."""
     import statsmodels.api as sm
 
     features = [name for name in ("segment", "product", "source") if at_risk[name].nunique() > 1]
@@ -761,12 +855,14 @@ def _mix_expectation(at_risk: Any, y: Any, overall: float, warnings: Any, np: An
         return np.full(len(at_risk), overall)
     design = pd.get_dummies(at_risk[features].astype(str), drop_first=True, dtype=float)
     design.insert(0, "const", 1.0)
+    known = slice(None) if weights is None else weights > 0
+    counted = {} if weights is None else {"freq_weights": weights[known]}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            result = sm.GLM(y, design.to_numpy(), family=sm.families.Binomial()).fit_regularized(
-                alpha=1.0 / len(y), L1_wt=0.0
-            )
+            result = sm.GLM(
+                y[known], design.to_numpy()[known], family=sm.families.Binomial(), **counted
+            ).fit_regularized(alpha=1.0 / len(y), L1_wt=0.0)
         except (ValueError, np.linalg.LinAlgError):
             return np.full(len(at_risk), overall)
     return 1.0 / (1.0 + np.exp(-(design.to_numpy() @ np.asarray(result.params))))

@@ -140,7 +140,8 @@ class FittedBehaviour:
         calibration on held-out leads)."""
         from leadrouter.sim.estimation import fit_behaviour
 
-        return fit_behaviour(history, prior_strength=self.prior_strength)
+        horizon = {} if self.basis is None else {"horizon": self.basis.horizon}
+        return fit_behaviour(history, prior_strength=self.prior_strength, **horizon)
 
     @property
     def invalid_contact(self) -> float:

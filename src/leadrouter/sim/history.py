@@ -37,6 +37,7 @@ __all__ = [
     "LOGGED_BY",
     "NUMBER_FIELDS",
     "OPTIONAL_COLUMNS",
+    "OUTCOME_COLUMNS",
     "REJECTED_COLUMNS",
     "STATUSES",
     "TEXT_FIELDS",
@@ -62,33 +63,33 @@ FIELDS = (
     "valid",
     "converted_at",
     "amount",
-    "status",
+    "stage",
     "lost_at",
 )
 """The export fields, in the order `to_frame()` and `to_csv()` give them. Only the first two
 are required in an export.
 
-`status` is the deal's outcome as of the export (`History.as_of`): exactly "won", "lost" or
+`stage` is the deal's outcome as of the export (`History.as_of`): exactly "won", "lost" or
 "open", or missing when the export says nothing about outcomes beyond a sale (a plain lead
 export: `converted` alone tells sold from not sold, and an unsold lead may be lost or still
 open). `lost_at` is when a lost deal was closed (a close date on a lost row)."""
 
 COLUMNS = (*FIELDS, "converted")
 """`to_frame()`'s standard columns: the export fields and `converted`, True when the lead is
-won: status "won", or (status missing) a sale time, a positive amount, or a yes in a converted
+won: stage "won", or (stage missing) a sale time, a positive amount, or a yes in a converted
 column. Any other column of the export follows them, unchanged, as a lead feature."""
 
 STATUSES = ("won", "lost", "open")
-"""The values of `status` (missing = not known: a plain lead export)."""
-OPTIONAL_COLUMNS = ("status", "lost_at")
+"""The values of `stage` (missing = not known: a plain lead export)."""
+OPTIONAL_COLUMNS = ("stage", "lost_at")
 """Columns `canonical` fills as missing when a frame lacks them (frames built before outcomes
-had a status, e.g. `to_frame()` of an older History, stay valid)."""
+had a stage, e.g. `to_frame()` of an older History, stay valid)."""
 
 TIME_FIELDS = ("arrived_at", "assigned_at", "first_touch_at", "converted_at", "lost_at")
 NUMBER_FIELDS = ("score", "cost", "amount")
 BOOL_FIELDS = ("reached", "valid", "converted")
 TEXT_FIELDS = (
-    "lead_id", "source", "region", "product", "segment", "grade", "contact", "rep_id", "status",
+    "lead_id", "source", "region", "product", "segment", "grade", "contact", "rep_id", "stage",
 )  # fmt: skip
 _BLANK_IS_EMPTY = ("source", "region", "product", "segment")
 """Text fields that, like the Lead attributes they fill, are "" (not missing) when not given."""
@@ -120,13 +121,11 @@ def canonical(frame: pd.DataFrame) -> pd.DataFrame:
     of a History goes through here, so a synthetic History, a loaded one and a reloaded one
     compare equal column by column.
 
-    `status` must be "won", "lost", "open" or missing (`OPTIONAL_COLUMNS` may be absent: all
-    missing); a "won" row is converted, and a converted row whose status is "lost" or "open"
+    `stage` must be "won", "lost", "open" or missing (`OPTIONAL_COLUMNS` may be absent: all
+    missing); a "won" row is converted, and a converted row whose stage is "lost" or "open"
     is an `InvalidValueError` naming the lead, since the two columns would say opposite things.
     """
-    frame = frame.assign(
-        **{name: None for name in OPTIONAL_COLUMNS if name not in frame.columns}
-    )
+    frame = frame.assign(**{name: None for name in OPTIONAL_COLUMNS if name not in frame.columns})
     missing = [name for name in COLUMNS if name not in frame.columns]
     if missing:
         raise InvalidValueError(
@@ -198,15 +197,15 @@ def _check(frame: pd.DataFrame) -> None:
 
 
 def _check_status(frame: pd.DataFrame) -> None:
-    """`status` holds only `STATUSES` (or is missing); "won" sets `converted`; a converted lead
+    """`stage` holds only `STATUSES` (or is missing); "won" sets `converted`; a converted lead
     marked lost or open is a contradiction, not something to pick a side of."""
-    status = frame["status"]
+    status = frame["stage"]
     bad = status.notna() & ~status.isin(STATUSES)
     if bad.any():
         first = int(np.flatnonzero(bad.to_numpy())[0])
         raise InvalidValueError(
-            f"History: status of lead {frame['lead_id'].iat[first]!r} is "
-            f"{status.iat[first]!r}: a status is 'won', 'lost', 'open' or missing (map a CRM's "
+            f"History: stage of lead {frame['lead_id'].iat[first]!r} is "
+            f"{status.iat[first]!r}: a stage is 'won', 'lost', 'open' or missing (map a CRM's "
             "stage names with load_export(..., won=[...], lost=[...]))"
         )
     won = (status == "won").fillna(False).to_numpy(dtype=bool)
@@ -215,7 +214,7 @@ def _check_status(frame: pd.DataFrame) -> None:
     if clash.any():
         first = int(np.flatnonzero(clash)[0])
         raise InvalidValueError(
-            f"History: lead {frame['lead_id'].iat[first]!r} is converted but its status is "
+            f"History: lead {frame['lead_id'].iat[first]!r} is converted but its stage is "
             f"{status.iat[first]!r}: a converted lead is 'won'; fix one of the two columns"
         )
     frame["converted"] = converted | won
@@ -276,12 +275,15 @@ class History:
     """
 
     __slots__ = (
+        "_as_of",
         "_columns",
         "_events",
         "_flagged",
         "_frame",
         "_leads",
         "_origin",
+        "_outcomes",
+        "_profile",
         "_rejected",
         "_roster",
         "_truth",
@@ -299,6 +301,9 @@ class History:
         truth: SyntheticTruth | None = None,
         columns: Mapping[str, str] | None = None,
         origin: str = "history",
+        as_of: datetime | None = None,
+        profile: str = "",
+        outcomes: pd.DataFrame | None = None,
     ) -> None:
         zone(tz)
         frame = canonical(frame)
@@ -317,6 +322,9 @@ class History:
         self._truth = truth
         self._columns = dict(columns or {})
         self._origin = origin
+        self._as_of = _checked_as_of(as_of, self._frame)
+        self._profile = profile
+        self._outcomes = _outcome_table(outcomes, self._frame)
         self._leads: list[Lead] | None = None
         self._events: list[Event] | None = None
         self._roster: list[Rep] | None = list(roster) if roster is not None else None
@@ -358,6 +366,32 @@ class History:
     def columns(self) -> dict[str, str]:
         """Which source header each field was read from ({field: header})."""
         return dict(self._columns)
+
+    @property
+    def as_of(self) -> datetime:
+        """The moment the export's outcomes are known as of, in `tz`: the `as_of` it was built
+        with, else the latest time the frame holds (any time field). A lead still open then
+        may yet be won: it is censored at `as_of`, not lost."""
+        if self._as_of is not None:
+            return _local(pd.Timestamp(self._as_of), self._tz)
+        latest = _latest(self._frame)
+        if latest is None:
+            raise InvalidValueError("History.as_of: an empty History holds no time")
+        return _local(latest, self._tz)
+
+    @property
+    def profile(self) -> str:
+        """The export profile whose headers were recognised ("Salesforce Opportunities",
+        "HubSpot deals", "generic" ...); "" when the History was not read from an export."""
+        return self._profile
+
+    @property
+    def outcomes(self) -> pd.DataFrame:
+        """The stage / status values of the export, one row each, most frequent first: `value`
+        (as written), `count` (rows kept), `stage` (won / lost / open) and `why` (how the value
+        was mapped: a recognised stage name, `won=` / `lost=`, or "any other value is open").
+        Without a stage column: one row per `stage` value of the frame."""
+        return self._outcomes.copy()
 
     @property
     def origin(self) -> str:
@@ -408,6 +442,15 @@ class History:
             f"{self._flagged['row'].nunique()} flagged, tz={self._tz!r}>"
         )
 
+    def inspect(self) -> str:
+        """What the History holds, as text, before anything is fitted: the profile, which
+        header gave each field, the stage values and their mapping, won / lost / open and
+        rejected counts with reasons, dates, reps, segments, and each missing field with what
+        the model assumes without it (`leadrouter inspect EXPORT` prints the same text)."""
+        from leadrouter.sim.inspection import inspect_text
+
+        return inspect_text(self)
+
     def to_frame(self) -> pd.DataFrame:
         """One row per lead, oldest first: the export fields (`COLUMNS`), then any other column
         of the export as it was read. Times are UTC; NaN / NA / NaT where the export had no
@@ -419,11 +462,15 @@ class History:
 
         Headers are the field names; times are local to `tz` with their UTC offset
         ("2025-03-03 09:15:27+08:00"), so reading the file back needs no `tz`; booleans are
-        true / false, missing values empty. The file is written whole or not at all.
+        true / false, missing values empty. `stage` and `lost_at` are written when some lead
+        has one (a plain lead export stays as it was; reading it back gives them missing). The
+        file is written whole or not at all.
         """
-        frame = self._frame.copy()
+        empty = [name for name in OPTIONAL_COLUMNS if self._frame[name].isna().all()]
+        frame = self._frame.drop(columns=empty)
         for name in TIME_FIELDS:
-            frame[name] = _iso(frame[name], self._tz)
+            if name in frame.columns:
+                frame[name] = _iso(frame[name], self._tz)
         for name in BOOL_FIELDS:
             frame[name] = [_bool_text(v) for v in frame[name]]
         text = frame.to_csv(index=False, lineterminator="\n")
@@ -553,6 +600,54 @@ class History:
             if count
         ]
         return render(f"History: {self._origin}", rows, notes=notes)
+
+
+OUTCOME_COLUMNS = ("value", "count", "outcome", "why")
+
+
+def _outcome_table(given: pd.DataFrame | None, frame: pd.DataFrame) -> pd.DataFrame:
+    """`History.outcomes`: the table a loader made, else the frame's own status values."""
+    if given is not None:
+        table = given.loc[:, list(OUTCOME_COLUMNS)].reset_index(drop=True)
+        table["count"] = table["count"].astype("int64")
+        return table
+    counts = frame["stage"].value_counts(sort=True)
+    return pd.DataFrame(
+        {
+            "value": [str(v) for v in counts.index],
+            "count": counts.to_numpy(dtype="int64"),
+            "outcome": [str(v) for v in counts.index],
+            "why": ["the stage field"] * len(counts),
+        },
+        columns=list(OUTCOME_COLUMNS),
+    )
+
+
+def _latest(frame: pd.DataFrame) -> pd.Timestamp | None:
+    """The latest time of any time field, or None for a frame without one."""
+    found = [frame[name].max() for name in TIME_FIELDS if frame[name].notna().any()]
+    return max(found) if found else None
+
+
+def _checked_as_of(as_of: datetime | None, frame: pd.DataFrame) -> datetime | None:
+    """`as_of` if it is aware and not before anything the frame records (outcomes cannot be
+    known as of a moment earlier than a time they hold)."""
+    if as_of is None:
+        return None
+    if not isinstance(as_of, datetime) or as_of.utcoffset() is None:
+        raise NaiveDatetimeError(
+            f"History: as_of must be a timezone-aware datetime, got {as_of!r}: e.g. "
+            "datetime(2025, 3, 31, 18, tzinfo=ZoneInfo('Asia/Shanghai'))"
+        )
+    latest = _latest(frame)
+    if latest is not None and pd.Timestamp(as_of) < latest:
+        field = next(name for name in TIME_FIELDS if frame[name].max() == latest)
+        raise InvalidValueError(
+            f"History: as_of {as_of.isoformat(sep=' ')} is before the latest {field} of the "
+            f"export ({latest.isoformat(sep=' ')}): outcomes are known as of a moment after "
+            "everything the export records; give a later as_of, or none (the latest time)"
+        )
+    return as_of
 
 
 def _local(value: pd.Timestamp, tz: str) -> datetime:

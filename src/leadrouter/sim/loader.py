@@ -24,6 +24,7 @@ from __future__ import annotations
 import difflib
 import io
 import re
+import shlex
 import sys
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta, timezone
@@ -43,16 +44,20 @@ from leadrouter.errors import (
     MissingColumnError,
     NaiveExportTimeError,
     ScoreScaleError,
+    StageAsConvertedError,
 )
 from leadrouter.model import zone
 from leadrouter.sim.history import (
     BOOL_FIELDS,
     COLUMNS,
     NUMBER_FIELDS,
+    OUTCOME_COLUMNS,
+    STATUSES,
     TIME_DTYPE,
     TIME_FIELDS,
     History,
 )
+from leadrouter.sim.profiles import GENERIC, Outcomes, Profile, detect
 
 __all__ = ["ALIASES", "build_history", "column_map_direction", "columns_from_flags", "load_export"]
 
@@ -60,7 +65,8 @@ REQUIRED = ("lead_id", "arrived_at")
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "lead_id": (
-        "leadid", "leadno", "leadnumber", "leadcode", "lead", "id", "recordid",
+        "leadid", "leadno", "leadnumber", "leadcode", "lead", "id", "recordid", "opportunityid",
+        "dealid",
         "线索id", "线索编号", "线索编码", "线索号", "资源id", "资源编号", "客户id", "客户编号",
     ),
     "arrived_at": (
@@ -68,7 +74,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "createdtime", "createdon", "createtime", "createdate", "creationdate", "creationtime",
         "leadcreated", "leadcreateddate", "submittedat", "submittime",
         "创建时间", "进线时间", "线索创建时间", "获取时间", "录入时间", "提交时间", "留资时间",
-        "创建日期", "进线日期",
+        "创建日期", "进线日期", "engagedate", "engagedat",
     ),
     "source": (
         "source", "leadsource", "channel", "utmsource",
@@ -101,7 +107,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
     ),
     "rep_id": (
         "repid", "rep", "owner", "ownerid", "ownername", "leadowner", "assignedto", "assignee",
-        "salesrep", "salesperson", "agent",
+        "salesrep", "salesperson", "agent", "salesagent", "dealowner", "opportunityowner",
+        "contactowner",
         "负责人", "销售", "跟进人", "销售员", "归属人", "所属销售", "顾问", "负责销售",
         "销售顾问", "跟进销售",
     ),
@@ -123,19 +130,42 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "valid": ("valid", "isvalid", "qualified", "isqualified", "是否有效", "有效", "有效性"),
     "converted_at": (
         "convertedat", "converteddate", "convertedon", "convertedtime", "conversiondate",
-        "conversiontime", "closedate", "closedat", "wonat", "wondate", "dealdate",
+        "conversiontime", "closedate", "closedat", "wonat", "wondate", "wontime", "dealdate",
+        "closeddate",
         "成交时间", "成交日期", "签约时间", "签单时间", "转化时间",
     ),
     "amount": (
-        "amount", "dealamount", "dealvalue", "revenue", "value", "saleamount",
+        "amount", "dealamount", "dealvalue", "closevalue", "revenue", "value", "saleamount",
+        "expectedrevenue",
         "成交金额", "金额", "签约金额", "订单金额", "成交额",
+    ),
+    "stage": (
+        "status", "dealstatus", "leadstatus", "opportunitystatus", "stage", "dealstage",
+        "opportunitystage", "stagename", "salesstage", "pipelinestage",
+        "状态", "线索状态", "阶段", "销售阶段", "商机阶段", "跟进状态", "商机状态",
+    ),
+    "lost_at": (
+        "lostat", "losttime", "lostdate", "lostdatetime", "closedlostdate",
+        "输单时间", "输单日期", "丢单时间",
+    ),
+    "lost_reason": (
+        "lostreason", "closedlostreason", "lossreason", "deallostreason",
+        "输单原因", "丢单原因", "战败原因",
     ),
     "converted": ("converted", "isconverted", "won", "iswon", "是否成交", "成交", "已成交"),
 }  # fmt: skip
 """Headers recognised for each field without a `columns=` map, normalised (lower case; spaces,
 underscores, hyphens, dots and bracketed units removed), in order of preference."""
 
-_TARGETS = {"id": "lead_id", **{name: name for name in COLUMNS}}
+LOST_REASON = "lost_reason"
+"""Not a History field: a column whose non-blank value marks a deal lost (unless it is won);
+it stays in the History as a lead feature."""
+_TARGETS = {
+    "id": "lead_id",
+    "status": "stage",
+    LOST_REASON: LOST_REASON,
+    **{name: name for name in COLUMNS},
+}
 NULLS = frozenset({"", "-", "--", "—", "n/a", "na", "nan", "nat", "null", "none", "#n/a"})
 _TRUE = ("1", "true", "t", "yes", "y", "是", "对", "√", "✓", "有效", "接通", "已接通", "成交")
 _FALSE = ("0", "false", "f", "no", "n", "否", "错", "×", "✗", "无效", "未接通", "未成交")
@@ -165,6 +195,7 @@ _EXCEL_EPOCH = datetime(1899, 12, 30)
 _EXCEL_RANGE = (20000.0, 80000.0)
 _STR_DTYPE: Any = "str" if int(pd.__version__.split(".")[0]) >= 3 else object
 _ENCODING, _COLUMNS, _TZ, _DAYFIRST = map(ExportOption, ("encoding", "columns", "tz", "dayfirst"))
+_WON, _LOST, _AS_OF = ExportOption("won"), ExportOption("lost"), ExportOption("as_of")
 """The options a message may name as the fix, as keywords or as the command's flags."""
 
 
@@ -175,6 +206,9 @@ def load_export(
     encoding: str | None = None,
     tz: str | None = None,
     *,
+    won: Sequence[str] = (),
+    lost: Sequence[str] = (),
+    as_of: datetime | str | None = None,
     audience: Audience = "python",
 ) -> History:
     """Read a CSV, Excel (.xlsx) or Parquet export into a History (one row per lead).
@@ -188,6 +222,15 @@ def load_export(
     March 4). `tz` is the zone of times written without an offset; a file with such times and no
     `tz` raises `NaiveExportTimeError`.
 
+    Headers are read through the export's profile when it is one of a CRM's default exports
+    (`leadrouter.sim.profiles`: Salesforce, HubSpot, Pipedrive, Zoho, Odoo; `History.profile`
+    names it). A stage or status column gives `stage`: recognised stage names map to won /
+    lost / open, `won` and `lost` list the team's own values (they win), and any other value
+    is open; `History.outcomes` lists every value with its count and mapping. On rows with a
+    status, a close date is the sale time (`converted_at`) only on won rows and the loss time
+    (`lost_at`) on lost rows, and only won rows are converted. `as_of` is when the export was
+    taken (default: its latest time; a text is read like the file's times).
+
     The file type is read from its first bytes, not its name. Rejected rows are listed in
     `History.rejected`, adjusted ones in `History.flagged`, and a one-line summary goes to
     stderr. Raises `MissingColumnError` (no lead id or arrival time column), `EmptyExportError`
@@ -200,7 +243,15 @@ def load_export(
     source = Path(path)
     raw = _read(source, encoding, audience)
     return build_history(
-        raw, origin=str(source), columns=columns, dayfirst=dayfirst, tz=tz, audience=audience
+        raw,
+        origin=str(source),
+        columns=columns,
+        dayfirst=dayfirst,
+        tz=tz,
+        won=won,
+        lost=lost,
+        as_of=as_of,
+        audience=audience,
     )
 
 
@@ -397,11 +448,15 @@ def build_history(
     columns: Mapping[str, str] | None = None,
     dayfirst: bool = False,
     tz: str | None = None,
+    won: Sequence[str] = (),
+    lost: Sequence[str] = (),
+    as_of: datetime | str | None = None,
     audience: Audience = "python",
 ) -> History:
     """Read a table laid out like an export (one row per lead, headers as columns) into a
     History; `load_export` and `History.from_frame` both end here. `origin` names the source in
-    messages; row numbers count the first data row as row 2; `audience` is `load_export`'s."""
+    messages; row numbers count the first data row as row 2; the other options are
+    `load_export`'s."""
     if tz is not None:
         try:
             zone(tz)
@@ -417,7 +472,16 @@ def build_history(
             del texts[header]
             raw = raw.drop(columns=[header])
     headers = list(raw.columns)
-    mapping = _resolve(headers, columns, origin, audience)
+    profile = detect(_norm(header) for header in headers)
+    reading = Outcomes(profile, tuple(map(str, won)), tuple(map(str, lost)))
+    if reading.both():
+        raise ConfigError(
+            f"{_WON.named(audience)} and {_LOST.named(audience)} both name "
+            f"{reading.both()!r}: a stage is won or lost, not both"
+        )
+    mapping = _resolve(headers, columns, origin, audience, profile)
+    if "converted" in mapping:
+        _not_a_stage(texts[mapping["converted"]], mapping["converted"], origin, reading, audience)
     for field in REQUIRED:
         if field not in mapping:
             looked = ", ".join(repr(alias) for alias in ALIASES[field][:6])
@@ -453,6 +517,7 @@ def build_history(
             data[field] = values
     if "score" in data:
         data["score"] = _score_scale(data["score"], texts[mapping["score"]], mapping["score"], ctx)
+    why = _statuses(data, mapping, reading, ctx)
     _require(data, texts, mapping, ctx)
     keep = np.ones(len(raw), dtype=bool)
     for position, _, _ in ctx.rejected:
@@ -467,8 +532,9 @@ def build_history(
         )
     kept = np.flatnonzero(keep)
     frame = _frame(data, raw, texts, mapping, kept)
-    _check_order(frame, mapping, kept, ctx)
-    _orphans(frame, mapping, kept, ctx)
+    fields = _split_close_dates(frame, mapping)
+    _check_order(frame, fields, kept, ctx)
+    _orphans(frame, fields, kept, ctx)
     rejected = sorted((int(rows[p]), h, r) for p, h, r in ctx.rejected)
     flagged = sorted((int(rows[p]), h, r, a) for p, h, r, a in ctx.flagged if keep[p])
     history = History(
@@ -477,13 +543,20 @@ def build_history(
         flagged=flagged,
         tz=tz
         or _zone_of(raw[mapping["arrived_at"]].iloc[kept], texts[mapping["arrived_at"]].iloc[kept]),
-        columns={field: mapping[field] for field in COLUMNS if field in mapping},
+        columns={field: fields[field] for field in COLUMNS if field in fields},
         origin=origin,
+        as_of=_as_of(as_of, ctx),
+        profile=profile.name if profile is not None else GENERIC,
+        outcomes=_outcome_table(why, kept) if "stage" in mapping else None,
     )
     n_rejected = len({row for row, _, _ in rejected})
     n_flagged = len({row for row, _, _, _ in flagged})
     python = audience == "python"
-    summary = f"{origin}: {len(history)} loaded, {n_rejected} rejected"
+    summary = f"{origin}: {len(history)} loaded"
+    if "stage" in mapping and frame["stage"].notna().any():
+        counts = frame["stage"].value_counts()
+        summary += " (" + ", ".join(f"{counts.get(s, 0)} {s}" for s in STATUSES) + ")"
+    summary += f", {n_rejected} rejected"
     summary += ", see History.rejected" if python else ""
     if n_flagged:
         summary += f"; {n_flagged} flagged" + (", see History.flagged" if python else "")
@@ -576,10 +649,14 @@ def columns_from_flags(pairs: Sequence[str]) -> dict[str, str]:
 
 
 def _resolve(
-    headers: list[str], columns: Mapping[str, str] | None, origin: str, audience: Audience
+    headers: list[str],
+    columns: Mapping[str, str] | None,
+    origin: str,
+    audience: Audience,
+    profile: Profile | None = None,
 ) -> dict[str, str]:
-    """{field: header}: the explicit `columns` first, then recognised headers, best alias
-    first; a header serves one field."""
+    """{field: header}: the explicit `columns` first, then the profile's headers, then
+    recognised headers, best alias first; a header serves one field."""
     norms = {header: _norm(header) for header in headers}
     mapping: dict[str, str] = {}
     given_for: dict[str, str] = {}
@@ -610,7 +687,8 @@ def _resolve(
         mapping[target] = header
         given_for[target] = str(given)
     taken = set(mapping.values())
-    for field, aliases in ALIASES.items():
+    preferred = list(profile.headers.items()) if profile is not None else []
+    for field, aliases in [*preferred, *ALIASES.items()]:
         if field in mapping:
             continue
         for alias in aliases:
@@ -989,7 +1067,7 @@ def _frame(
     sold = out["converted_at"].notna().to_numpy() | (np.nan_to_num(out["amount"]) > 0)
     out["converted"] = np.array([flag is True for flag in out["converted"]]) | sold
     frame = pd.DataFrame(out)
-    mapped = set(mapping.values())
+    mapped = {header for field, header in mapping.items() if field != LOST_REASON}
     for header in raw.columns:
         if header in mapped:
             continue
@@ -1002,6 +1080,151 @@ def _frame(
     return frame
 
 
+_UNRECOGNISED = "not recognised, so open"
+
+
+def _not_a_stage(
+    text: pd.Series[Any], header: str, origin: str, reading: Outcomes, audience: Audience
+) -> None:
+    """A column read as `converted` whose values are stages, not yes / no, is a
+    `StageAsConvertedError` (rejecting every row as "not yes or no" would hide the fix)."""
+    values = [
+        value
+        for value in dict.fromkeys(text.tolist())
+        if value.lower() not in NULLS and value.lower() not in _WORDS
+    ]
+    stages = [value for value in values if reading.outcome_of(value)[1] != _UNRECOGNISED]
+    if not values or (not stages and _norm(header) not in ALIASES["stage"]):
+        return
+    shown = ", ".join(repr(value) for value in values[:4])
+    raise StageAsConvertedError(
+        f"{origin}: column {header!r} holds stages ({shown}), not yes / no, and is read as "
+        f"converted: map it to stage, which reads stages as won / lost / open: "
+        f"{_COLUMNS.given({header: 'stage'}, audience)} (name a stage of your own that means "
+        f"won or lost with {_listed(_WON, ['Signed'], audience)} or "
+        f"{_listed(_LOST, ['Dropped'], audience)})"
+    )
+
+
+def _listed(option: ExportOption, values: Sequence[str], audience: Audience) -> str:
+    """`won=['Signed']` or `--won Signed`: a list option as the audience writes it."""
+    if audience == "python":
+        return option.given(list(values), audience)
+    return f"{option.named(audience)} " + " ".join(shlex.quote(value) for value in values)
+
+
+def _statuses(
+    data: dict[str, Any], mapping: dict[str, str], reading: Outcomes, ctx: _Context
+) -> tuple[np.ndarray[Any, Any], dict[str, tuple[str, str]]]:
+    """Turn the stage / status texts in `data` into won / lost / open (None where blank);
+    a row with a lost reason whose stage is neither won nor lost is lost. Rows whose converted
+    column says yes while the stage says lost or open are rejected. Returns each row's value as
+    `History.outcomes` shows it, and (status, why) per shown value."""
+    if "stage" not in mapping:
+        return np.full(0, None, dtype=object), {}
+    texts = data["stage"]
+    status = np.full(len(texts), None, dtype=object)
+    labels = np.array(texts, dtype=object)
+    seen: dict[str, tuple[str, str]] = {}
+    for position, value in enumerate(texts.tolist()):
+        if value is None:
+            continue
+        if value not in seen:
+            seen[value] = reading.outcome_of(value)
+        status[position] = seen[value][0]
+    reasons = data.get(LOST_REASON)
+    if reasons is not None:
+        marked = np.array([reason is not None for reason in reasons]) & ~np.isin(
+            status.astype(str), ("won", "lost")
+        )
+        for position in np.flatnonzero(marked).tolist():
+            label = f"{texts[position] or '(blank)'} + {mapping[LOST_REASON]}"
+            seen[label] = ("lost", f"{mapping[LOST_REASON]!r} given")
+            labels[position] = label
+        status[marked] = "lost"
+    converted = data.get("converted")
+    if converted is not None:
+        clash = np.array([flag is True for flag in converted]) & np.isin(
+            status.astype(str), ("lost", "open")
+        )
+        for position in np.flatnonzero(clash).tolist():
+            ctx.reject(
+                position,
+                mapping["converted"],
+                f"converted, but {mapping['stage']!r} is {texts[position]!r} "
+                f"({status[position]}): a converted lead is won; fix one of the two",
+            )
+    data["stage"] = status
+    return labels, seen
+
+
+def _outcome_table(
+    found: tuple[np.ndarray[Any, Any], dict[str, tuple[str, str]]],
+    kept: np.ndarray[Any, Any],
+) -> pd.DataFrame:
+    """`History.outcomes`: each stage value of the kept rows, its count and mapping."""
+    labels, seen = found
+    counts = pd.Series(labels[kept]).dropna().value_counts(sort=True)
+    return pd.DataFrame(
+        {
+            "value": [str(value) for value in counts.index],
+            "count": counts.to_numpy(dtype="int64"),
+            "outcome": [seen[value][0] for value in counts.index],
+            "why": [seen[value][1] for value in counts.index],
+        },
+        columns=list(OUTCOME_COLUMNS),
+    )
+
+
+def _split_close_dates(frame: pd.DataFrame, mapping: dict[str, str]) -> dict[str, str]:
+    """On rows with a status, only won rows are converted, and a close date is a sale date on
+    won rows only: on lost rows it is the loss time (unless a loss time column is given), on
+    open rows an expected date, dropped. Returns {field: header}, `lost_at` included when the
+    close date column gave it."""
+    fields = {field: header for field, header in mapping.items() if field != LOST_REASON}
+    status = frame["stage"]
+    known = status.notna().to_numpy()
+    if not known.any():
+        return fields
+    won = (status == "won").to_numpy()
+    lost = (status == "lost").to_numpy()
+    sale = frame["converted_at"]
+    if "converted_at" in mapping and "lost_at" not in mapping:
+        moved = lost & sale.notna().to_numpy()
+        if moved.any():
+            frame.loc[moved, "lost_at"] = sale[moved]
+            fields["lost_at"] = mapping["converted_at"]
+    frame.loc[known & ~won, "converted_at"] = pd.NaT
+    frame["converted"] = np.where(known, won, frame["converted"].to_numpy(dtype=bool))
+    return fields
+
+
+def _as_of(value: datetime | str | None, ctx: _Context) -> datetime | None:
+    """`as_of` as an aware time: a datetime as given (History checks it), a text read like
+    the export's times (in `tz` when it has no offset); a date alone is the end of that day."""
+    if value is None or isinstance(value, datetime):
+        return value
+    parsed = _parse_one(str(value), ctx.dayfirst, ctx.audience)
+    if isinstance(parsed, str):
+        raise ConfigError(f"{_AS_OF.given(value, ctx.audience)}: {parsed}")
+    if ":" not in str(value) and not re.search("[时点分]", str(value)):
+        parsed = parsed + timedelta(days=1, microseconds=-1)
+    if parsed.tzinfo is None:
+        if ctx.tz is None:
+            raise NaiveExportTimeError(
+                f"{_AS_OF.given(value, ctx.audience)}: a time without a zone and no "
+                f"{_TZ.named(ctx.audience)} was given: write its offset, e.g. "
+                f"{_AS_OF.given('2025-03-31 18:00+08:00', ctx.audience)}, or give "
+                + _TZ.given("Asia/Shanghai", ctx.audience)
+            )
+        stamp = pd.Timestamp(parsed).tz_localize(
+            zone(ctx.tz), nonexistent="shift_forward", ambiguous=True
+        )
+        result: datetime = stamp.to_pydatetime()
+        return result
+    return parsed
+
+
 def _is_text(column: pd.Series[Any]) -> bool:
     """True for a column of strings (read from CSV, or built from Python strings)."""
     if column.dtype != object:
@@ -1009,7 +1232,12 @@ def _is_text(column: pd.Series[Any]) -> bool:
     return all(isinstance(value, str) for value in column if not pd.isna(value))
 
 
-_WHAT = {"assigned_at": "assignment", "first_touch_at": "first touch", "converted_at": "sale"}
+_WHAT = {
+    "assigned_at": "assignment",
+    "first_touch_at": "first touch",
+    "converted_at": "sale",
+    "lost_at": "loss",
+}
 
 
 def _check_order(
@@ -1019,7 +1247,9 @@ def _check_order(
     to that time, and flag it, so the logged events replay in order."""
     arrived = frame["arrived_at"]
     assigned = frame["assigned_at"]
-    for field in ("assigned_at", "first_touch_at", "converted_at"):
+    for field in _WHAT:
+        if field not in mapping:
+            continue
         values = frame[field]
         floor = arrived if field == "assigned_at" else assigned.where(assigned.notna(), arrived)
         early = (values.notna() & (values < floor)).to_numpy()

@@ -48,6 +48,15 @@ make a plausible team, not findings; change them with the keyword arguments):
   reached buys with its product's close rate, moved by its rep's skill in its segment and its
   intent; the sale comes on average two working days after the first touch. The realised close
   rate (sales / leads) lands in the typical 2-15%.
+- **An export taken mid-stream** (`as_of`). Without it every outcome is final and `stage` is
+  missing, as in a plain lead export. With it the History is the CRM export taken at that moment:
+  leads that arrived later are not in it, nor touches or sales that came later; a lead whose sale
+  came later is "open" (not converted, no sale time or amount); a lead that never buys is "lost"
+  at `lost_at` = its first touch plus `FOLLOW_UP` (3 days: the simulator's `follow_up`, after
+  which a rep gives up), or - never touched - `STALE` (7 days: a weekly clean-up of stale leads,
+  *assumption*) after it arrived, when that is before `as_of`, else "open"; a sale before `as_of`
+  is "won". `history.truth` keeps the uncut process (`truth.per_lead` covers every generated
+  lead), so a check can compare what a fit makes of the open deals with the truth.
 
 Every random number comes from one generator seeded by `seed`, so a seed gives the same History
 on every machine.
@@ -65,7 +74,7 @@ import numpy as np
 import pandas as pd
 
 from leadrouter._util import EMPTY, FrozenMap, freeze
-from leadrouter.errors import ConfigError
+from leadrouter.errors import ConfigError, NaiveDatetimeError
 from leadrouter.model import Rep, zone
 from leadrouter.sim.history import COLUMNS, History
 from leadrouter.sim.workweek import WorkClock
@@ -74,11 +83,13 @@ if TYPE_CHECKING:
     from leadrouter.sim.truth import TrueBehaviour
 
 __all__ = [
+    "FOLLOW_UP",
     "HOURLY",
     "PRODUCTS",
     "REGIONS",
     "SEGMENTS",
     "SOURCES",
+    "STALE",
     "WEEKLY",
     "WORK_HOURS",
     "ContactDecay",
@@ -223,6 +234,12 @@ WORK_HOURS: tuple[tuple[int, int] | None, ...] = (
 
 _FULL_DAY = 540.0
 """Working minutes in a full day: capacity is first touches per this much working time."""
+FOLLOW_UP = timedelta(days=3)
+"""With `as_of`: a touched lead that never buys is closed lost this long after its first touch
+(the simulator's default `follow_up`)."""
+STALE = timedelta(days=7)
+"""With `as_of`: a lead never touched is closed lost this long after it arrived (*assumption*:
+a weekly clean-up of stale leads)."""
 _INTENT_VALID = 0.8
 _INTENT_CLOSE = 0.6
 _SALE_LAG = 2 * _FULL_DAY
@@ -233,10 +250,12 @@ class SyntheticTruth:
     """The parameters a synthetic History was generated from, for checks that compare what a
     model learns with what is true.
 
-    `per_lead` has one row per lead: `lead_id`, `intent` (latent, standard normal), `p_valid`,
-    `valid` (true state), `touched`, `delay_minutes` (assignment to first touch; NaN when never
-    touched), `p_reach` (chance the first touch reached it), `p_close` (chance it buys if valid
-    and reached, with its rep) and `converted`.
+    `per_lead` has one row per generated lead (also those an export cut at `as_of` leaves out
+    or leaves open): `lead_id`, `intent` (latent, standard normal), `p_valid`, `valid` (true
+    state), `touched`, `delay_minutes` (assignment to first touch; NaN when never touched),
+    `p_reach` (chance the first touch reached it), `p_close` (chance it buys if valid and
+    reached, with its rep), `converted` (it buys, whenever), `arrived_at` and `first_touch_at`
+    (UTC; NaT when never touched).
     """
 
     seed: int
@@ -265,6 +284,35 @@ class SyntheticTruth:
         from leadrouter.sim.truth import TrueBehaviour
 
         return TrueBehaviour(self)
+
+    def sold_within(self, horizon: timedelta) -> pd.Series[float]:
+        """Each lead's true chance of a sale within `horizon` of its arrival, given when it was
+        first touched (a Series by lead id): p_valid x the chance of reaching a valid lead at its
+        delay x p_close x the chance its sale lag (exponential, two working days on average
+        after the first touch) ends within the horizon; 0 for a lead never touched. The mean
+        over an export's leads is the conversion within `horizon` a censoring-aware estimate
+        should find."""
+        lead = self.per_lead
+        midnight = pd.Timestamp(datetime.combine(self.start, datetime.min.time()))
+
+        def wall(name: str) -> np.ndarray[Any, Any]:
+            local = lead[name].dt.tz_convert(zone(self.tz)).dt.tz_localize(None)
+            minutes: np.ndarray[Any, Any] = (
+                (local - midnight).dt.total_seconds() / 60.0
+            ).to_numpy()
+            return minutes
+
+        arrived, touch = wall("arrived_at"), wall("first_touch_at")
+        deadline = arrived + horizon.total_seconds() / 60.0
+        clock = WorkClock(self.start, int(deadline.max() // 1440) + 2, self.work_hours, self.tz)
+        touched = ~np.isnan(touch)
+        room = clock.work(deadline) - clock.work(np.nan_to_num(touch))
+        in_time = 1.0 - np.exp(-np.maximum(room, 0.0) / _SALE_LAG)
+        reach = self.contact.minutes(np.nan_to_num(lead["delay_minutes"].to_numpy(dtype=float)))
+        chance = np.where(
+            touched, lead["p_valid"].to_numpy() * reach * lead["p_close"].to_numpy() * in_time, 0.0
+        )
+        return pd.Series(chance, index=pd.Index(lead["lead_id"], name="lead_id"))
 
     def rep(self, rep_id: str) -> RepTruth:
         """The generated rep with this id."""
@@ -330,6 +378,7 @@ def synthetic(
     work_hours: Sequence[tuple[int, int] | None] = WORK_HOURS,
     capacity: tuple[float, float] = (1.0, 2.0),
     rep_spread: tuple[float, float] = (0.35, 0.30),
+    as_of: datetime | float | None = None,
 ) -> History:
     """A realistic team history of `n_leads` leads and `n_reps` reps over `days` days.
 
@@ -342,8 +391,15 @@ def synthetic(
     and the `contact` decay with first-touch delay. Assignments are logged as equal rotation.
     Deterministic for a `seed`.
 
+    `as_of` (an aware datetime, or a number of days before the end of the `days` window) takes
+    the export at that moment: later leads, touches and sales are left out, and each lead's
+    `stage` is "won", "lost" (`lost_at` its first touch plus `FOLLOW_UP`, or its arrival plus
+    `STALE` when never touched) or "open" (see the module docstring); `History.as_of` is it.
+    Without it every outcome is final and `stage` is missing. Either way the same seed draws
+    the same team and outcomes, so a cut History is its uncut one as seen at `as_of`.
+
     Returns a History whose `truth` holds every generating parameter and, per lead, the true
-    chances (`truth.per_lead`); `to_csv()` writes it as an export.
+    chances (`truth.per_lead`, every generated lead); `to_csv()` writes it as an export.
     """
     if n_leads < 1 or n_reps < 1 or days < 1:
         raise ConfigError(
@@ -362,7 +418,7 @@ def synthetic(
         raise ConfigError(
             f"synthetic: rep_spread must be two standard deviations >= 0, got {rep_spread}"
         )
-    zone(tz)
+    cut = _as_of(as_of, start, days, tz)
     sources, products = tuple(sources), tuple(products)
     rng = np.random.default_rng(seed)
     n = n_leads
@@ -490,8 +546,12 @@ def synthetic(
             "p_reach": p_reach,
             "p_close": p_close,
             "converted": converted,
+            "arrived_at": frame["arrived_at"],
+            "first_touch_at": frame["first_touch_at"],
         }
     )
+    if cut is not None:
+        frame = _export_at(frame, cut)
     truth = SyntheticTruth(
         seed=seed,
         tz=tz,
@@ -514,8 +574,64 @@ def synthetic(
         roster=[Rep(rep_id) for rep_id in rep_ids],
         truth=truth,
         columns={name: name for name in COLUMNS},
-        origin=f"synthetic(seed={seed})",
+        origin=f"synthetic(seed={seed})" if cut is None else f"synthetic(seed={seed}, as_of)",
+        as_of=cut,
     )
+
+
+def _as_of(as_of: datetime | float | None, start: date, days: int, tz: str) -> datetime | None:
+    """`synthetic`'s `as_of` as an aware datetime: given, or that many days before the end of
+    the arrival window (local midnight after its last day); None without one."""
+    local = zone(tz)
+    if as_of is None:
+        return None
+    first = datetime.combine(start, datetime.min.time(), tzinfo=local)
+    if isinstance(as_of, datetime):
+        if as_of.utcoffset() is None:
+            raise NaiveDatetimeError(
+                f"synthetic: as_of must be timezone-aware, got {as_of!r}: e.g. "
+                f"datetime(2025, 3, 31, 18, tzinfo=ZoneInfo({tz!r})), or a number of days "
+                "before the end"
+            )
+        cut = as_of
+    elif isinstance(as_of, int | float) and not isinstance(as_of, bool) and math.isfinite(as_of):
+        cut = first + timedelta(days=days) - timedelta(days=float(as_of))
+    else:
+        raise ConfigError(
+            f"synthetic: as_of is an aware datetime or a number of days before the end, got "
+            f"{as_of!r}"
+        )
+    if cut <= first:
+        raise ConfigError(
+            f"synthetic: as_of {cut.isoformat(sep=' ')} is not after the first day "
+            f"({start}): no lead would be in the export"
+        )
+    return cut
+
+
+def _export_at(frame: pd.DataFrame, as_of: datetime) -> pd.DataFrame:
+    """The uncut `frame` as a CRM export taken at `as_of` (see the module docstring): leads
+    arrived by then; assignments, touches and sales after it undone; each lead's stage."""
+    cut = pd.Timestamp(as_of).tz_convert("UTC")
+    out = frame[frame["arrived_at"] <= cut].copy()
+    later = out["assigned_at"] > cut
+    out["rep_id"] = out["rep_id"].mask(later)
+    out["assigned_at"] = out["assigned_at"].mask(later)
+    never = out["first_touch_at"].isna()
+    closes = (out["first_touch_at"] + FOLLOW_UP).where(~never, out["arrived_at"] + STALE)
+    untouched = ~(out["first_touch_at"] <= cut)
+    out["first_touch_at"] = out["first_touch_at"].mask(untouched)
+    out["reached"] = out["reached"] & ~untouched
+    out["valid"] = out["valid"].astype("boolean").mask(untouched)
+    won = out["converted"] & (out["converted_at"] <= cut)
+    pending = out["converted"] & ~won
+    out["converted_at"] = out["converted_at"].mask(pending)
+    out["amount"] = out["amount"].mask(pending)
+    out["converted"] = won
+    lost = ~out["converted"].astype(bool) & ~pending & (closes <= cut)
+    out["lost_at"] = closes.where(lost)
+    out["stage"] = np.select([won, lost], ["won", "lost"], "open")
+    return out.reset_index(drop=True)
 
 
 def _aware(start: date, minutes: np.ndarray[Any, Any], tz: str) -> pd.Series[Any]:

@@ -1,0 +1,102 @@
+"""A webhook endpoint that routes a lead and answers with the decision, on a shared ledger.
+
+Plain WSGI (the standard library's `wsgiref`; any WSGI server such as gunicorn runs it with
+several worker processes): `POST /leads` with a lead as JSON (`{"id": "L-1", "arrived_at":
+"2026-01-05T09:00:00+08:00", "region": "north"}`) answers with the rep who got it and why. Every
+worker process opens the same ledger, so caps and rotation hold across them, and a webhook
+retry of a lead gets the first decision back, whichever worker answers it.
+
+    python examples/store_webhook.py sqlite:///routing.db --port 8000
+    curl -d '{"id": "L-1", "arrived_at": "2026-01-05T09:00:00+08:00"}' localhost:8000/leads
+
+`build_router` is the one place the team's routing is defined; `store_tick_worker.py` imports
+it, so the scheduler runs the same timers on the same ledger.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable, Iterable
+from datetime import timedelta
+from typing import Any
+from wsgiref.simple_server import make_server
+
+import leadrouter as lr
+from leadrouter import rules
+from leadrouter.errors import LockTimeoutError, StoreUnavailableError
+
+REPS = [
+    lr.Rep("ana", regions={"north"}),
+    lr.Rep("bo", regions={"north", "south"}),
+    lr.Rep("cy", regions={"south"}),
+]
+
+
+def build_router(url: str, team: str = "sales") -> lr.Router:
+    """The team's router on the ledger `team` in the database at `url`."""
+    return lr.Router(
+        lr.EqualRotation(),
+        REPS,
+        ledger=lr.Ledger.open(url, team),
+        rules=[rules.region()],
+        caps=lr.FixedCap(open=20, daily=30, tz="Asia/Shanghai"),
+        lifecycle=lr.Lifecycle(first_touch_sla=timedelta(minutes=30), reroute=True),
+    )
+
+
+Respond = Callable[[str, list[tuple[str, str]]], Any]
+
+
+def make_app(url: str, team: str = "sales") -> Callable[[dict[str, Any], Respond], Iterable[bytes]]:
+    """The WSGI application. The router is built on the first request, in the worker process
+    that serves it (a database connection must not cross a fork)."""
+    routers: list[lr.Router] = []
+
+    def app(environ: dict[str, Any], respond: Respond) -> Iterable[bytes]:
+        def answer(status: str, body: dict[str, Any], *extra: tuple[str, str]) -> list[bytes]:
+            respond(status, [("Content-Type", "application/json"), *extra])
+            return [json.dumps(body).encode()]
+
+        if environ["REQUEST_METHOD"] != "POST" or environ["PATH_INFO"] != "/leads":
+            return answer("404 Not Found", {"error": "POST a lead as JSON to /leads"})
+        size = int(environ.get("CONTENT_LENGTH") or 0)
+        try:
+            row = json.loads(environ["wsgi.input"].read(size) or b"null")
+            if not isinstance(row, dict):
+                raise lr.InvalidValueError("the body must be a JSON object: one lead")
+            if not routers:
+                routers.append(build_router(url, team))
+            decision = routers[0].route(lr.Lead.from_row(row))
+        except (LockTimeoutError, StoreUnavailableError) as exc:
+            # nothing was written: the CRM's webhook retries, and a retry is safe
+            return answer("503 Service Unavailable", {"error": str(exc)}, ("Retry-After", "5"))
+        except (lr.LeadRouterError, json.JSONDecodeError) as exc:
+            return answer("400 Bad Request", {"error": str(exc)})
+        return answer(
+            "200 OK",
+            {
+                "lead_id": decision.lead_id,
+                "rep_id": decision.rep_id,
+                "action": decision.action,
+                "pool": decision.pool,
+                "reasons": [str(reason) for reason in decision.reasons],
+            },
+        )
+
+    return app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="route leads posted to /leads")
+    parser.add_argument("url", help="sqlite:///routing.db or postgresql://user:pw@host/db")
+    parser.add_argument("--team", default="sales")
+    parser.add_argument("--port", type=int, default=8000)
+    args = parser.parse_args()
+    with make_server("127.0.0.1", args.port, make_app(args.url, args.team)) as server:
+        print(f"routing leads posted to http://127.0.0.1:{args.port}/leads")
+        server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

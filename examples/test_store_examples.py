@@ -1,0 +1,87 @@
+"""The two shared-ledger recipes work on SQLite and PostgreSQL: the webhook routes leads and
+answers a retry with the first decision; the tick worker runs as a script and takes back leads
+nobody touched within the SLA."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from wsgiref.util import setup_testing_defaults
+
+import pytest
+
+import leadrouter as lr
+
+pytest.importorskip("sqlalchemy", reason="the SQL ledgers need: pip install 'leadrouter[db]'")
+
+EXAMPLES = Path(__file__).resolve().parent
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'routing.db'}"
+    found = os.environ.get("LEADROUTER_TEST_PG")
+    if not found:
+        pytest.skip("no PostgreSQL: run `make test` (it starts one) or set LEADROUTER_TEST_PG")
+    return found
+
+
+def post(app: Any, path: str, body: bytes) -> tuple[str, dict[str, Any]]:
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": path,
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": io.BytesIO(body),
+    }
+    setup_testing_defaults(environ)
+    statuses: list[str] = []
+    chunks = app(environ, lambda status, headers: statuses.append(status))
+    return statuses[0], json.loads(b"".join(chunks))
+
+
+def test_webhook_and_tick_worker_share_one_ledger(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    import store_tick_worker
+    import store_webhook
+
+    team = f"sales-{uuid.uuid4().hex[:8]}"
+    app = store_webhook.make_app(url, team)
+    arrived = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    answers = []
+    for i, region in enumerate(["north", "south", "north"]):
+        lead = {"id": f"L-{i}", "arrived_at": arrived, "region": region, "source": "ads"}
+        status, body = post(app, "/leads", json.dumps(lead).encode())
+        assert status == "200 OK" and body["action"] == "assigned", body
+        answers.append(body)
+    assert [a["rep_id"] for a in answers] == ["bo", "cy", "ana"]
+    retry = json.dumps({"id": "L-0", "arrived_at": arrived, "region": "north", "source": "ads"})
+    again = store_webhook.make_app(url, team)  # another worker process answers the retry
+    assert post(again, "/leads", retry.encode()) == ("200 OK", answers[0])
+    status, body = post(app, "/leads", b'{"id": "L-9"}')
+    assert status == "400 Bad Request" and "arrived_at" in body["error"]
+    assert post(app, "/nowhere", b"")[0] == "404 Not Found"
+
+    script = subprocess.run(
+        [sys.executable, str(EXAMPLES / "store_tick_worker.py"), url, "--team", team, "--once"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert script.stdout == "tick: 0 taken back, 0 (re-)assigned\n"  # nothing is due yet
+
+    router = store_webhook.build_router(url, team)
+    later = datetime.now(UTC) + timedelta(minutes=31)  # nobody touched a lead within the SLA
+    events = store_tick_worker.tick_once(router, later)
+    assert sorted(e.lead_id for e in events if isinstance(e, lr.Released)) == ["L-0", "L-1", "L-2"]
+    assert router.ledger.verify() == []

@@ -1,0 +1,141 @@
+"""What a loaded export holds, before anything is fitted: `History.inspect()` and
+`leadrouter inspect EXPORT` print this one text.
+
+It shows the profile, which header gave each field, the stage values and their mapping, the
+won / lost / open / rejected counts with the reasons, the dates, reps and segments, and each
+missing field with what the behaviour model assumes without it (`MISSING_FIELD_ASSUMPTIONS`,
+the sentences of `leadrouter.sim.estimation.fit_behaviour`'s docstring, written once here so the
+inspection and the fit's gaps can say the same thing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from leadrouter.sim.history import FIELDS, STATUSES
+
+if TYPE_CHECKING:
+    from leadrouter.sim.history import History
+
+__all__ = ["MISSING_FIELD_ASSUMPTIONS", "inspect_text"]
+
+MISSING_FIELD_ASSUMPTIONS: dict[str, str] = {
+    "rep_id": "no owners: no lead was assigned, so rep effects cannot be fitted",
+    "assigned_at": "each lead is taken as assigned when it arrived",
+    "first_touch_at": "contact and touch delay are assumed (the contact curve is levelled to "
+    "the reach share the export shows, when it has reached flags)",
+    "reached": "conversion is measured over touched (or assigned) leads, not reached ones",
+    "valid": "validity is assumed; invalid leads are reached as often as valid ones",
+    "converted_at": "a sale is dated at the lead's latest known time",
+    "amount": "sales carry no amount, so revenue is not compared",
+    "source": "one validity rate for every lead",
+    "segment": "one segment: rep x segment rates are each rep's overall rate",
+    "product": "one product: no product factors, one amount distribution",
+    "stage": "no stage: a lead without a sale counts as not converted, whether lost or "
+    "still open (nothing is censored)",
+    "lost_at": "lost deals have no loss time: how long a deal stayed open before it was lost "
+    "is not known",
+}
+"""What the model assumes when an export lacks a field ({field: sentence}); fields not listed
+(region, grade, score, cost, contact) are lead attributes a policy may use, nothing is assumed
+for them."""
+
+SHOWN = 8
+"""Reps, segments and rejection reasons listed by name; the rest are counted."""
+
+
+def inspect_text(history: History) -> str:
+    """The inspection of `history` as plain text (see the module docstring)."""
+    frame = history.to_frame()
+    columns = {
+        name: header for name, header in history.columns.items() if frame[name].notna().any()
+    }
+    lines = [f"{history.origin}"]
+    profile = history.profile or "none (not read from an export)"
+    lines.append(f"  profile   {profile}")
+    rejected = history.rejected
+    n_rejected = int(rejected["row"].nunique())
+    lines.append(
+        f"  rows      {len(history)} kept, {n_rejected} rejected, "
+        f"{int(history.flagged['row'].nunique())} flagged"
+    )
+    status = frame["stage"]
+    if status.notna().any():
+        counts = status.value_counts()
+        told = ", ".join(f"{int(counts.get(name, 0))} {name}" for name in STATUSES)
+        unknown = int(status.isna().sum())
+        lines.append(
+            f"  outcomes  {told}"
+            + (f", {unknown} without a stage" if unknown else "")
+            + " (an open deal may still be won: it is censored at as_of, not lost)"
+        )
+    else:
+        lines.append(f"  outcomes  {int(frame['converted'].sum())} converted (no stage column)")
+    if len(history):
+        lines.append(f"  as of     {history.as_of:%Y-%m-%d %H:%M} ({history.tz})")
+        local = frame["arrived_at"].dt.tz_convert(history.tz)
+        lines.append(f"  arrivals  {local.min():%Y-%m-%d} to {local.max():%Y-%m-%d}")
+    lines.append("  reps      " + _tally(frame["rep_id"].dropna()))
+    segments = frame["segment"][frame["segment"] != ""]
+    lines.append("  segments  " + (_tally(segments) if len(segments) else "none"))
+    lines.append("fields (field <- header)")
+    width = max(len(name) for name in FIELDS)
+    split = columns.get("lost_at") is not None and columns.get("lost_at") == columns.get(
+        "converted_at"
+    )
+    rows = {"converted_at": " (won rows)", "lost_at": " (lost rows)"} if split else {}
+    for name in FIELDS:
+        if name in columns:
+            lines.append(f"  {name:<{width}}  {columns[name]}{rows.get(name, '')}")
+    outcomes = history.outcomes
+    if len(outcomes) and "stage" in columns:
+        lines.append(f"stage values ({columns['stage']})")
+        lines.extend(
+            _aligned(
+                [("value", "rows", "outcome", "mapping")]
+                + [
+                    (str(r.value), str(r.count), str(r.outcome), str(r.why))
+                    for r in outcomes.itertuples(index=False)
+                ]
+            )
+        )
+    if n_rejected:
+        lines.append("rejected rows")
+        grouped = rejected.groupby(["column", "reason"], sort=False)["row"]
+        reasons = [(len(rows), column, reason) for (column, reason), rows in grouped]
+        for n, column, reason in reasons[:SHOWN]:
+            lines.append(f"  {n:>4} x {column}: {reason}")
+        if len(reasons) > SHOWN:
+            lines.append(f"  ... and {len(reasons) - SHOWN} more reasons (History.rejected)")
+    missing = [
+        name
+        for name in MISSING_FIELD_ASSUMPTIONS
+        if name not in columns and (name != "lost_at" or "stage" in columns)
+    ]
+    if missing:
+        lines.append("missing fields, and what the model assumes without them")
+        width = max(len(name) for name in missing)
+        lines.extend(f"  {name:<{width}}  {MISSING_FIELD_ASSUMPTIONS[name]}" for name in missing)
+    return "\n".join(lines)
+
+
+def _tally(values: pd.Series[str]) -> str:
+    """ "4: Ann 15, Ben 12, ..." with the most frequent first."""
+    counts = values.value_counts()
+    shown = ", ".join(f"{name} {n}" for name, n in counts.iloc[:SHOWN].items())
+    more = f", and {len(counts) - SHOWN} more" if len(counts) > SHOWN else ""
+    return f"{len(counts)}: {shown}{more}" if len(counts) else "none"
+
+
+def _aligned(rows: Sequence[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    return [
+        "  "
+        + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False))
+        + "  "
+        + row[-1]
+        for row in rows
+    ]

@@ -1,0 +1,302 @@
+"""Export profiles and outcome values: how the big CRMs name their export columns and stages.
+
+A profile is the set of default headers of one CRM report or export (Salesforce Opportunities,
+HubSpot deals, Pipedrive deals ...). `detect` picks the profile whose identifying headers a file
+has, and `load_export` maps that profile's headers first, so a header that means different
+things in different CRMs (a close date: a sale date on won rows only; a status: a lead's or a
+deal's) is read the way that CRM means it. A file matching no profile is read with the generic
+headers of `leadrouter.sim.loader.ALIASES`.
+
+`outcome_of` maps a stage or status value to won / lost / open: recognised stage names of these
+CRMs (and common English and Chinese ones), then the team's own `won=` / `lost=` values, which
+win; any other value is an open deal. Headers and values are compared normalised (lower case,
+no spaces or punctuation), so "Closed - Won", "closed_won" and "closedwon" are one value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+__all__ = [
+    "GENERIC",
+    "LOST_VALUES",
+    "OPEN_VALUES",
+    "PROFILES",
+    "WON_VALUES",
+    "Outcomes",
+    "Profile",
+    "detect",
+    "norm_value",
+]
+
+
+def norm_value(value: str) -> str:
+    """A stage value as the tables below spell it: lower case, letters and digits only."""
+    return re.sub(r"[\W_]+", "", value).lower()
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One CRM export's default headers.
+
+    `headers` maps a field (an export field, or `lost_reason`: a column whose non-blank value
+    marks a deal lost) to the normalised headers that hold it, best first; `signatures` are
+    sets of normalised headers, any one of which, all present, identifies the export; `won` /
+    `lost` are stage values that mean won / lost in this CRM only (HubSpot's lifecycle stage
+    "customer"); `report` says which report or export to run."""
+
+    name: str
+    report: str
+    headers: Mapping[str, tuple[str, ...]]
+    signatures: tuple[frozenset[str], ...]
+    won: tuple[str, ...] = ()
+    lost: tuple[str, ...] = ()
+
+    def matches(self, headers: Iterable[str]) -> int:
+        """How many identifying headers of the best signature the normalised `headers` hold
+        (0: no signature complete)."""
+        have = set(headers)
+        return max((len(sig) for sig in self.signatures if sig <= have), default=0)
+
+
+def _sig(*headers: str) -> frozenset[str]:
+    return frozenset(headers)
+
+
+PROFILES: tuple[Profile, ...] = (
+    Profile(
+        name="Salesforce Opportunities",
+        report="Reports > New Report > Opportunities, with Opportunity ID, Opportunity Owner, "
+        "Stage, Created Date, Close Date, Amount and Lead Source; Export > Details Only (CSV)",
+        headers={
+            "lead_id": ("opportunityid", "opportunityname"),
+            "arrived_at": ("createddate", "createdate"),
+            "rep_id": ("opportunityowner", "owner"),
+            "stage": ("stage", "stagename"),
+            "converted_at": ("closedate",),
+            "amount": ("amount",),
+            "source": ("leadsource",),
+        },
+        signatures=(
+            _sig("opportunityowner", "stage", "closedate"),
+            _sig("opportunityid", "stage", "closedate"),
+        ),
+    ),
+    Profile(
+        name="Salesforce Leads",
+        report="Reports > New Report > Leads, with Lead ID, Lead Owner, Lead Status, Create "
+        "Date, Lead Source, Rating (and Converted Date); Export > Details Only (CSV)",
+        headers={
+            "lead_id": ("leadid",),
+            "arrived_at": ("createdate", "createddate"),
+            "rep_id": ("leadowner",),
+            "stage": ("leadstatus", "status"),
+            "converted_at": ("converteddate",),
+            "source": ("leadsource",),
+            "grade": ("rating",),
+            "segment": ("industry",),
+            "contact": ("email", "phone"),
+        },
+        signatures=(_sig("leadowner", "leadstatus", "createdate"), _sig("leadid", "leadstatus")),
+    ),
+    Profile(
+        name="HubSpot deals",
+        report="CRM > Deals > Export (all properties, or Record ID, Deal Name, Deal Stage, "
+        "Deal owner, Create Date, Close Date, Amount), CSV or XLSX",
+        headers={
+            "lead_id": ("recordid", "dealid"),
+            "arrived_at": ("createdate",),
+            "rep_id": ("dealowner",),
+            "stage": ("dealstage",),
+            "converted_at": ("closedate",),
+            "amount": ("amount",),
+            "lost_reason": ("closedlostreason",),
+        },
+        signatures=(_sig("dealname", "dealstage", "createdate"), _sig("recordid", "dealstage")),
+    ),
+    Profile(
+        name="HubSpot contacts",
+        report="CRM > Contacts > Export (Record ID, Contact owner, Create Date, Lifecycle "
+        "Stage, Became a Customer Date, Original Source, Lead Status), CSV or XLSX",
+        headers={
+            "lead_id": ("recordid", "contactid"),
+            "arrived_at": ("createdate",),
+            "rep_id": ("contactowner",),
+            "stage": ("lifecyclestage",),
+            "converted_at": ("becameacustomerdate",),
+            "source": ("originalsource", "originaltrafficsource"),
+            "contact": ("email", "phonenumber"),
+        },
+        signatures=(_sig("recordid", "contactowner"), _sig("contactowner", "lifecyclestage")),
+        won=("customer",),
+    ),
+    Profile(
+        name="Pipedrive deals",
+        report="Deals > ... > Export filter results (Deal - ID, Deal - Owner, Deal - Status, "
+        "Deal - Deal created, Deal - Won time, Deal - Lost time, Deal - Value), CSV or XLSX",
+        headers={
+            "lead_id": ("dealid", "id"),
+            "arrived_at": ("dealdealcreated", "dealcreated", "dealaddtime"),
+            "rep_id": ("dealowner", "owner"),
+            "stage": ("dealstatus", "status"),
+            "converted_at": ("dealwontime", "wontime"),
+            "lost_at": ("deallosttime", "losttime"),
+            "amount": ("dealvalue", "value"),
+            "source": ("dealsourcechannel", "dealsource"),
+            "lost_reason": ("deallostreason", "lostreason"),
+        },
+        signatures=(_sig("dealid", "dealstatus"), _sig("dealstatus", "dealdealcreated")),
+    ),
+    Profile(
+        name="Zoho CRM deals",
+        report="Deals > Actions > Export (Record Id, Deal Owner, Stage, Created Time, Closing "
+        "Date, Amount, Lead Source), CSV",
+        headers={
+            "lead_id": ("recordid", "dealid"),
+            "arrived_at": ("createdtime",),
+            "rep_id": ("dealowner",),
+            "stage": ("stage",),
+            "converted_at": ("closingdate",),
+            "amount": ("amount",),
+            "source": ("leadsource",),
+        },
+        signatures=(_sig("dealowner", "closingdate", "stage"),),
+    ),
+    Profile(
+        name="Zoho CRM leads",
+        report="Leads > Actions > Export (Record Id, Lead Owner, Lead Status, Created Time, "
+        "Lead Source, Industry, Rating), CSV",
+        headers={
+            "lead_id": ("recordid", "leadid"),
+            "arrived_at": ("createdtime",),
+            "rep_id": ("leadowner",),
+            "stage": ("leadstatus",),
+            "source": ("leadsource",),
+            "segment": ("industry",),
+            "grade": ("rating",),
+            "contact": ("email", "mobile", "phone"),
+        },
+        signatures=(_sig("leadowner", "leadstatus", "createdtime"),),
+    ),
+    Profile(
+        name="Odoo CRM (crm.lead)",
+        report="CRM > Pipeline, list view, filter Archived + Active (lost opportunities are "
+        "archived), select all > Export: ID, Created on, Salesperson, Stage, Closed Date, "
+        "Expected Revenue, Lost Reason, Source",
+        headers={
+            "lead_id": ("id", "externalid"),
+            "arrived_at": ("createdon",),
+            "rep_id": ("salesperson",),
+            "stage": ("stage",),
+            "converted_at": ("closeddate",),
+            "amount": ("expectedrevenue",),
+            "source": ("source",),
+            "segment": ("salesteam",),
+            "lost_reason": ("lostreason",),
+        },
+        signatures=(
+            _sig("createdon", "salesperson", "stage"),
+            _sig("expectedrevenue", "stage", "lostreason"),
+        ),
+    ),
+)
+"""The recognised CRM exports; `docs/analyst/data.md` cites where each header list comes
+from."""
+
+GENERIC = "generic"
+"""The profile name of a file matching no CRM profile: read with the generic headers."""
+
+
+def detect(headers: Iterable[str]) -> Profile | None:
+    """The profile whose identifying headers the normalised `headers` hold (the one with the
+    most of them when several do), or None."""
+    have = list(headers)
+    best: Profile | None = None
+    score = 0
+    for profile in PROFILES:
+        found = profile.matches(have)
+        if found > score:
+            best, score = profile, found
+    return best
+
+
+WON_VALUES = frozenset(
+    norm_value(v)
+    for v in (
+        "won", "closed won", "closed-won", "deal won", "converted", "closed - converted",
+        "qualified - converted", "customer", "signed", "成交", "已成交", "赢单", "已赢单", "签约",
+        "已签约", "已签单", "成单",
+    )
+)  # fmt: skip
+"""Stage / status values recognised as won."""
+LOST_VALUES = frozenset(
+    norm_value(v)
+    for v in (
+        "lost", "closed lost", "closed-lost", "deal lost", "closed - not converted",
+        "closed-lost to competition", "lost lead", "junk lead", "not qualified",
+        "unqualified", "disqualified", "dead", "输单", "丢单", "已输单", "战败", "已流失",
+        "流失", "失败", "无效", "关闭", "已关闭",
+    )
+)  # fmt: skip
+"""Stage / status values recognised as lost (closed without a sale)."""
+OPEN_VALUES = frozenset(
+    norm_value(v)
+    for v in (
+        "open", "new", "in progress", "open - not contacted", "working - contacted",
+        "not contacted", "attempted to contact", "contacted", "contact in future",
+        "pre-qualified", "open deal", "connected", "bad timing", "engaging", "prospecting",
+        "qualification", "needs analysis", "value proposition", "id. decision makers",
+        "perception analysis", "proposal/price quote", "negotiation/review",
+        "appointmentscheduled", "qualifiedtobuy", "presentationscheduled",
+        "decisionmakerboughtin", "contractsent", "lead", "subscriber", "marketingqualifiedlead",
+        "salesqualifiedlead", "opportunity", "qualified", "proposition", "跟进中", "跟进",
+        "新线索", "待跟进", "意向", "洽谈中", "报价", "谈判",
+    )
+)  # fmt: skip
+"""Stage / status values recognised as open (a deal still being worked); any value in none of
+the three sets is open too, but `History.outcomes` says it was not recognised."""
+
+
+@dataclass
+class Outcomes:
+    """Maps the values of one stage / status column to won / lost / open and counts them.
+
+    The team's `won` / `lost` values win over the recognised ones (a team whose "Closed" means
+    won says so); a value in both is a contradiction the caller reports. `why` of a value says
+    which rule mapped it, so `History.outcomes` shows a mis-mapping at once."""
+
+    profile: Profile | None = None
+    won: tuple[str, ...] = ()
+    lost: tuple[str, ...] = ()
+    _won: frozenset[str] = field(init=False)
+    _lost: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._won = frozenset(map(norm_value, self.won))
+        self._lost = frozenset(map(norm_value, self.lost))
+
+    def both(self) -> list[str]:
+        """Values given as both won and lost."""
+        return [value for value in self.won if norm_value(value) in self._lost]
+
+    def outcome_of(self, value: str) -> tuple[str, str]:
+        """(status, why) of one non-blank stage or status value."""
+        key = norm_value(value)
+        if key in self._won:
+            return "won", "given as won"
+        if key in self._lost:
+            return "lost", "given as lost"
+        if self.profile is not None:
+            if key in map(norm_value, self.profile.won):
+                return "won", f"{self.profile.name}: won"
+            if key in map(norm_value, self.profile.lost):
+                return "lost", f"{self.profile.name}: lost"
+        if key in WON_VALUES:
+            return "won", "recognised: won"
+        if key in LOST_VALUES:
+            return "lost", "recognised: lost"
+        if key in OPEN_VALUES:
+            return "open", "recognised: open"
+        return "open", "not recognised, so open"

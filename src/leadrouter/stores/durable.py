@@ -1,0 +1,439 @@
+"""`StoredLedger`: a Ledger whose event log lives in a SQL database shared by many processes.
+
+Each process keeps the folded views in memory, as the in-memory ledger does, and brings them up
+to date at the start of every transaction: take the ledger's write lock, fold in the events
+appended since this process last looked, let the caller read and append, write the new events,
+commit. So an operation sees every event committed before it, nothing is committed by anyone
+else while it decides, and a crash anywhere (of the process or the database connection) leaves
+the whole operation or none of it.
+
+Opening a long log is fast because of snapshots: every `snapshot_every` events, the process
+that committed past the mark stores its folded state beside the log (`snapshot.py`), and a
+process opening the ledger loads the latest snapshot and folds only the events after it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, suppress
+from typing import TYPE_CHECKING, Any, ClassVar, overload
+
+import attrs
+
+from leadrouter.errors import LeadRouterError, RosterMismatchError, SnapshotWarning
+from leadrouter.events import Event
+from leadrouter.ledger import Ledger
+from leadrouter.model import Decision, Rep
+from leadrouter.stores import snapshot
+from leadrouter.stores.codec import (
+    decode_decision,
+    decode_event,
+    encode_decision,
+    encode_event,
+    idempotency_key,
+)
+from leadrouter.stores.sql import SqlStore, public_url
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+__all__ = ["SNAPSHOT_EVERY", "StoredLedger", "roster_key"]
+
+SNAPSHOT_EVERY = 50_000
+"""Events between two snapshots by default: a process opening the ledger folds at most about
+this many events after loading the latest snapshot (some 1.5 s at 30 µs an event)."""
+
+_ROSTER = "_roster"
+"""The kind of the log rows that record which roster the routers on this ledger use."""
+
+
+def _canonical(value: Any) -> str:
+    """`repr` with sets and mappings in sorted order: the same text in every process (a set's
+    own repr follows string hashing, which differs per process)."""
+    if attrs.has(type(value)):
+        fields = (
+            f"{f.name}={_canonical(getattr(value, f.name))}" for f in attrs.fields(type(value))
+        )
+        return f"{type(value).__name__}({', '.join(fields)})"
+    if isinstance(value, set | frozenset):
+        return "{" + ", ".join(sorted(_canonical(item) for item in value)) + "}"
+    if isinstance(value, Mapping):
+        items = sorted(f"{_canonical(k)}: {_canonical(v)}" for k, v in value.items())
+        return "{" + ", ".join(items) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_canonical(item) for item in value) + "]"
+    return repr(value)
+
+
+def roster_key(reps: Iterable[Rep]) -> str:
+    """A digest of a roster (every rep's fields), equal in every process for equal rosters."""
+    text = "\n".join(_canonical(rep) for rep in sorted(reps, key=lambda rep: rep.id))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+class StoredLedger(Ledger):
+    """A Ledger backed by a SQL event log (open one with `Ledger.open(url, name)`).
+
+    The views answer as of this process's latest transaction; every Router operation runs in
+    one, so a Router always decides on the whole log. Code reading views outside a Router calls
+    `refresh()` first. `append` outside a transaction runs in its own.
+
+    A transaction that raises after appending is rolled back in the database and the views are
+    rebuilt from the log, so memory never holds an event the database does not.
+    """
+
+    durable: ClassVar[bool] = True
+
+    def __init__(self, store: SqlStore, snapshot_every: int = SNAPSHOT_EVERY) -> None:
+        super().__init__()
+        self.store = store
+        self.snapshot_every = snapshot_every
+        self._snapshot_events = 0
+        """The event count of the latest snapshot this process loaded or wrote."""
+        self._snapshot_bad = False
+        """Whether the stored snapshot failed its checks here (the next one replaces it)."""
+        self._seq = 0
+        self._conn: Connection | None = None
+        self._pending: list[tuple[str, dict[str, Any], str | None]] = []
+        self._pending_keys: set[str] = set()
+        self._decisions: list[tuple[str, dict[str, Any]]] = []
+        self._roster: str | None = None
+        self._thread_lock = threading.RLock()
+
+    @classmethod
+    def connect(
+        cls,
+        url: str,
+        name: str,
+        *,
+        create: bool = True,
+        lock_timeout: float = 30.0,
+        retries: int = 5,
+        snapshot_every: int = SNAPSHOT_EVERY,
+    ) -> StoredLedger:
+        store = SqlStore(url, name, lock_timeout=lock_timeout, retries=retries)
+        store.check_schema(create)
+        ledger = cls(store, snapshot_every)
+        ledger._fold_views()
+        return ledger
+
+    def _fold_views(self) -> None:
+        """Bring the empty views up to the log: from the latest good snapshot, then the events
+        after it (the whole log when there is none)."""
+        with snapshot.paused_gc():
+            self._load_snapshot()
+            self.refresh()
+
+    def __repr__(self) -> str:
+        return (
+            f"<StoredLedger {self.store.name!r} at {public_url(self.store.url)}, "
+            f"{len(self)} events>"
+        )
+
+    # ------------------------------------------------------------------ transactions
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """Hold the ledger's write lock with the views up to date; commit on exit.
+
+        Nested calls join the outer transaction."""
+        return self._transaction()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        with self._thread_lock:
+            if self._conn is not None:
+                yield
+                return
+            try:
+                with self.store.locked() as conn:
+                    self._conn = conn
+                    self._catch_up(conn)
+                    yield
+                    if self._pending or self._decisions:
+                        last = self.store.write(conn, self._pending, self._decisions)
+                        self._seq = max(self._seq, last)
+            except BaseException:
+                if self._pending:
+                    self._conn = None
+                    self._rebuild()
+                raise
+            finally:
+                self._conn = None
+                self._pending = []
+                self._pending_keys = set()
+                self._decisions = []
+            if 0 < self.snapshot_every <= len(self) - self._snapshot_events:
+                self._write_snapshot()
+
+    def guard(self, lock: AbstractContextManager[Any], roster: Callable[[], str]) -> _Guard:
+        return _Guard(self, lock, roster)
+
+    def refresh(self) -> None:
+        """Fold in the events other processes committed since this one last looked."""
+        with self.transaction():
+            pass
+
+    def _catch_up(self, conn: Connection) -> None:
+        fold = Ledger.append
+        for seq, kind, payload in self.store.since(conn, self._seq):
+            if kind == _ROSTER:
+                self._roster = payload["key"]
+            else:
+                fold(self, decode_event(kind, payload))
+            self._seq = seq
+
+    def _replay(self) -> Ledger:
+        """A new in-memory ledger folded from the whole log as the database holds it now (never
+        from a snapshot)."""
+        return Ledger.from_events(self._read_events(None))
+
+    def _read_events(self, upto: int | None) -> list[Event]:
+        """The log's events (up to sequence `upto`), read in this process's transaction if one
+        is open (a second one would wait for the lock this process holds), else in one."""
+        if self._conn is not None:
+            return self._decode(self._conn, upto)
+        with self.store.locked() as conn:
+            return self._decode(conn, upto)
+
+    def _decode(self, conn: Connection, upto: int | None) -> list[Event]:
+        rows = self.store.since(conn, 0, upto)
+        return [decode_event(kind, payload) for _, kind, payload in rows if kind != _ROSTER]
+
+    def _rebuild(self) -> None:
+        """Drop every view and fold the committed log again (after a rolled-back write), from
+        the snapshot if there is a good one. If the database cannot be read now, the views stay
+        empty and the next transaction folds the whole log."""
+        self._clear()
+        self._seq = 0
+        self._roster = None
+        self._snapshot_events = 0
+        self._snapshot_bad = False
+        self._pending, self._pending_keys, self._decisions = [], set(), []
+        with suppress(LeadRouterError):
+            self._fold_views()
+
+    def verify(self) -> list[str]:
+        """Recompute every view from the whole log (never from a snapshot) and say where the
+        views this process holds differ, one line per difference; none when they agree.
+
+        Besides the views `snapshot()` shows, compares the counters behind them (the number of
+        events, the receipt positions and times, the last assignment times, the contacts), so
+        a snapshot that loaded wrong state is found whichever part is wrong."""
+        drift = super().verify()
+        replayed = self._replay()._export_state()
+        held = self._export_state()
+        for name in ("events", "_received_count", "_received_all", "_position", "_last_at"):
+            if held[name] != replayed[name]:
+                drift.append(f"{name.lstrip('_')}: differs from the log")
+        if held["_by_contact"] != replayed["_by_contact"]:
+            drift.append("by_contact: differs from the log")
+        return drift
+
+    # ------------------------------------------------------------------ snapshots
+
+    def _load_snapshot(self) -> None:
+        """Take the views from the stored snapshot if it passes every check (see snapshot.py);
+        else warn and leave them empty, so the next transaction folds the whole log."""
+        with self.store.locked() as conn:
+            row = self.store.snapshot(conn)
+            if row is None:
+                return
+            counted, last = self.store.count(conn, row["seq"], _ROSTER)
+        if row["seq"] > last or counted != row["events"]:
+            why: dict[str, Any] | str = (
+                f"it stands for {row['events']} events up to sequence number {row['seq']}, but "
+                f"the log holds {counted} events up to there (and ends at {last})"
+            )
+        else:
+            why = snapshot.load(row)
+        if isinstance(why, str):
+            self._snapshot_bad = True
+            warnings.warn(
+                SnapshotWarning(
+                    f"ignored the snapshot of ledger {self.store.name!r} in "
+                    f"{public_url(self.store.url)}: {why}; folding the whole log instead (slower "
+                    "to open, never wrong); the next snapshot will replace it"
+                ),
+                stacklevel=5,
+            )
+            return
+        state = why
+        self._import_state(state, _StoredEvents(state["events"], row["seq"], self._read_events))
+        self._roster = state["roster"]
+        self._seq = row["seq"]
+        self._snapshot_events = state["events"]
+
+    def _write_snapshot(self) -> None:
+        """Store the views as of `self._seq` as this ledger's snapshot.
+
+        Done right after the operation's commit, not inside its transaction: serialising a long
+        state takes a while and would hold every worker's write lock, and the snapshot, a cache,
+        must not be able to fail an operation. It stays right without the lock: it is the fold
+        of the log up to `self._seq`, which no later commit changes. A failure to write it only
+        warns (the next mark tries again)."""
+        self._snapshot_events = len(self)
+        state = self._export_state()
+        state["roster"] = self._roster
+        row = snapshot.dump(state, self._seq, state["events"])
+        try:
+            with self.store.locked() as conn:
+                self.store.save_snapshot(conn, row, replace=self._snapshot_bad)
+            self._snapshot_bad = False
+        except LeadRouterError as exc:
+            warnings.warn(
+                SnapshotWarning(
+                    f"could not store a snapshot of ledger {self.store.name!r} ({exc}); the "
+                    "operation itself was committed"
+                ),
+                stacklevel=2,
+            )
+
+    # ------------------------------------------------------------------ writing
+
+    def append(self, event: Event) -> None:
+        """Validate and record `event`, in this process's transaction or in one of its own.
+
+        A touch, tag or sale already in the log (the CRM sent it twice) is not recorded again."""
+        if self._conn is None:
+            with self.transaction():
+                self.append(event)
+            return
+        key = idempotency_key(event)
+        if key is not None and (key in self._pending_keys or self.store.has_key(self._conn, key)):
+            return
+        kind, payload = encode_event(event)
+        Ledger.append(self, event)
+        self._pending.append((kind, payload, key))
+        if key is not None:
+            self._pending_keys.add(key)
+
+    def note_decision(self, decision: Decision) -> None:
+        """Keep the first decision for a lead beside the log (a retry in any process returns
+        it); a decision already stored for the lead is kept."""
+        self._decisions.append((decision.lead_id, encode_decision(decision)))
+
+    def first_decision(self, lead_id: str) -> Decision | None:
+        """The decision stored for a lead by whichever process routed it first."""
+        pending = [p for lid, p in self._decisions if lid == lead_id]
+        if pending:
+            return decode_decision(pending[0])
+        if self._conn is None:
+            with self.transaction():
+                return self.first_decision(lead_id)
+        found = self.store.decision(self._conn, lead_id)
+        return None if found is None else decode_decision(found)
+
+    def check_roster(self, key: str) -> None:
+        """Refuse a roster other than the one last recorded on this ledger; record it if none."""
+        if self._roster is None:
+            self.note_roster(key)
+        elif self._roster != key:
+            raise RosterMismatchError(
+                f"this Router's reps differ from those last used on ledger {self.store.name!r} "
+                f"in {public_url(self.store.url)} (another process has other reps, or changed "
+                "them with set_rep or handover): build every Router on one ledger with the same "
+                "reps; to change them for all, call ledger.use_roster(new_reps) once (e.g. at a "
+                "deploy) and rebuild the Routers with the new reps"
+            )
+
+    def use_roster(self, reps: Iterable[Rep]) -> None:
+        """Make `reps` the roster of this ledger from now on: a deliberate change, e.g. in a
+        deploy script before the workers restart with new reps. Routers built with other reps
+        are refused from then on."""
+        with self.transaction():
+            self.note_roster(roster_key(reps))
+
+    def note_roster(self, key: str) -> None:
+        """Record that routers on this ledger now use the roster with this key."""
+        if key != self._roster:
+            self._roster = key
+            self._pending.append((_ROSTER, {"key": key}, None))
+
+
+class _StoredEvents:
+    """The event log of a ledger opened from a snapshot: the events the snapshot folded are read
+    from the database the first time anything asks for them (most workers never do), the
+    events folded since are kept as usual."""
+
+    __slots__ = ("_items", "_load", "_lock", "_missing", "_upto")
+
+    def __init__(self, missing: int, upto: int, load: Callable[[int], list[Event]]) -> None:
+        self._missing = missing
+        self._upto = upto
+        self._load = load
+        self._items: list[Event] = []
+        self._lock = threading.Lock()
+
+    def _all(self) -> list[Event]:
+        if self._missing:
+            with self._lock:
+                if self._missing:
+                    self._items[:0] = self._load(self._upto)
+                    self._missing = 0
+        return self._items
+
+    def append(self, event: Event, /) -> None:
+        self._items.append(event)
+
+    def __len__(self) -> int:
+        return self._missing + len(self._items)
+
+    def __iter__(self) -> Iterator[Event]:
+        return iter(self._all())
+
+    @overload
+    def __getitem__(self, index: int, /) -> Event: ...
+    @overload
+    def __getitem__(self, index: slice, /) -> Sequence[Event]: ...
+    def __getitem__(self, index: int | slice, /) -> Event | Sequence[Event]:
+        return self._all()[index]
+
+
+class _Guard:
+    """A Router operation on a stored ledger: the router's lock, then one transaction in which
+    the router's roster is checked against the ledger's (and recorded when it changed)."""
+
+    __slots__ = ("_depth", "_ledger", "_lock", "_roster", "_txn")
+
+    def __init__(
+        self, ledger: StoredLedger, lock: AbstractContextManager[Any], roster: Callable[[], str]
+    ) -> None:
+        self._ledger = ledger
+        self._lock = lock
+        self._roster = roster
+        self._depth = 0
+        self._txn: AbstractContextManager[None] | None = None
+
+    def __enter__(self) -> None:
+        self._lock.__enter__()
+        self._depth += 1
+        if self._depth > 1:
+            return
+        try:
+            txn = self._ledger.transaction()
+            txn.__enter__()
+            self._txn = txn
+            try:
+                self._ledger.check_roster(self._roster())
+            except BaseException as exc:
+                self._txn = None
+                txn.__exit__(type(exc), exc, exc.__traceback__)
+                raise
+        except BaseException:
+            self._depth -= 1
+            self._lock.__exit__(None, None, None)
+            raise
+
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
+        try:
+            self._depth -= 1
+            if self._depth == 0 and self._txn is not None:
+                txn, self._txn = self._txn, None
+                if exc is None:
+                    self._ledger.note_roster(self._roster())
+                txn.__exit__(kind, exc, tb)
+        finally:
+            self._lock.__exit__(kind, exc, tb)

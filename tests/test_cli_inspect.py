@@ -1,0 +1,85 @@
+"""`leadrouter inspect EXPORT`, and a comparison on a stage-column export with open deals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from leadrouter.cli import main
+
+DATA = Path(__file__).parent / "data"
+B2B = DATA / "b2b_pipeline.csv"
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_inspect_prints_what_load_export_inspect_says(capsys: pytest.CaptureFixture[str]) -> None:
+    from leadrouter.sim.loader import load_export
+
+    code, out, err = run(["inspect", str(B2B), "--tz", "UTC"], capsys)
+    assert code == 0, err
+    assert out == load_export(B2B, tz="UTC").inspect() + "\n"
+    assert "52 loaded (22 won, 15 lost, 15 open), 8 rejected" in err
+
+
+def test_inspect_takes_won_lost_and_as_of(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(
+        ["inspect", str(B2B), "--tz", "UTC", "--lost", "Engaging", "--as-of", "2025-07-01"],
+        capsys,
+    )
+    assert code == 0, err
+    assert "outcomes  22 won, 30 lost, 0 open" in out
+    assert "Engaging  15    lost     given as lost" in out
+    assert "as of     2025-07-01 23:59 (UTC)" in out
+
+
+def test_a_stage_read_as_converted_names_the_flag_that_fixes_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, _, err = run(
+        ["inspect", str(B2B), "--tz", "UTC", "--columns", "converted=deal_stage"], capsys
+    )
+    assert code == 2
+    assert "Traceback" not in err
+    assert "--columns stage=deal_stage" in err
+
+
+def test_an_as_of_before_the_export_ends_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["inspect", str(B2B), "--tz", "UTC", "--as-of", "2025-03-05"], capsys)
+    assert code == 2
+    assert "before the latest" in err
+
+
+def test_compare_runs_on_a_stage_export_with_open_deals(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "report"
+    code, stdout, stderr = run(
+        [
+            "compare",
+            str(B2B),
+            "--tz",
+            "UTC",
+            "--policies",
+            "equal-rotation",
+            "performance-weighted",
+            "--seeds",
+            "4",
+            "--sensitivity-seeds",
+            "0",
+            "--processes",
+            "1",
+            "--out",
+            str(out),
+        ],
+        capsys,
+    )
+    assert code == 0, stderr
+    assert "52 loaded (22 won, 15 lost, 15 open)" in stderr
+    assert "performance-weighted" in stdout
+    assert (out / "report.html").is_file()

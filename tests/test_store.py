@@ -1,0 +1,624 @@
+"""Ledgers stored in SQLite and PostgreSQL answer exactly as the in-memory ledger does, each
+Router operation is one transaction, and what goes wrong gets a named error that loses nothing.
+
+PostgreSQL tests use the database named by LEADROUTER_TEST_PG (`make test` starts a throwaway
+one with .ci/postgres); each test works in a ledger of its own name, so a shared database is
+fine.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+import uuid
+import warnings
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+import leadrouter as lr
+from leadrouter.errors import (
+    LockTimeoutError,
+    RosterMismatchError,
+    SchemaVersionError,
+    SnapshotWarning,
+    StoreUnavailableError,
+)
+
+from .conftest import T0, at
+
+sa = pytest.importorskip("sqlalchemy", reason="the SQL ledgers need: pip install 'leadrouter[db]'")
+pytest.importorskip("psycopg", reason="the PostgreSQL ledger needs: pip install 'leadrouter[db]'")
+
+from leadrouter.stores import durable, snapshot  # noqa: E402
+from leadrouter.stores.codec import decode_event, encode_event  # noqa: E402
+from leadrouter.stores.sql import SCHEMA_VERSION  # noqa: E402
+
+STORES = ("memory", "sqlite", "postgresql")
+
+
+def postgres_url() -> str:
+    """LEADROUTER_TEST_PG, or skip saying how to get one."""
+    url = os.environ.get("LEADROUTER_TEST_PG")
+    if not url:
+        why = os.environ.get("LEADROUTER_TEST_PG_MISSING", "LEADROUTER_TEST_PG is not set")
+        pytest.skip(
+            f"no PostgreSQL for the SQL-ledger tests ({why}): run `make test`, which starts a "
+            "throwaway one, or set LEADROUTER_TEST_PG=postgresql://user@host/db"
+        )
+    return url
+
+
+def store_url(kind: str, tmp_path: Path) -> str | None:
+    """The URL of a fresh database of this kind (None: in memory)."""
+    if kind == "memory":
+        return None
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path / 'ledger.db'}"
+    return postgres_url()
+
+
+class Opener:
+    """Opens the same ledger (a name of its own) of one store as often as a test likes: each
+    open is what another process would see."""
+
+    def __init__(self, kind: str, url: str | None) -> None:
+        self.kind = kind
+        self.url = url
+        self.name = f"t-{uuid.uuid4().hex[:12]}"
+        self.opened: list[lr.Ledger] = []
+
+    def __call__(self, **kw: Any) -> lr.Ledger:
+        if self.url is None:
+            return lr.Ledger()
+        ledger = lr.Ledger.open(self.url, self.name, **kw)
+        self.opened.append(ledger)
+        return ledger
+
+    def close(self) -> None:
+        for ledger in self.opened:
+            ledger.store.dispose()  # type: ignore[attr-defined]
+
+
+@pytest.fixture(params=STORES)
+def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
+    found = Opener(request.param, store_url(request.param, tmp_path))
+    yield found
+    found.close()
+
+
+@pytest.fixture(params=STORES[1:])
+def sql_opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
+    found = Opener(request.param, store_url(request.param, tmp_path))
+    yield found
+    found.close()
+
+
+def team(n: int = 4) -> list[lr.Rep]:
+    return [lr.Rep(f"r{i}") for i in range(n)]
+
+
+def make_router(ledger: lr.Ledger, reps: list[lr.Rep] | None = None, **kw: Any) -> lr.Router:
+    kw.setdefault("caps", lr.FixedCap(open=3, daily=6))
+    kw.setdefault(
+        "lifecycle",
+        lr.Lifecycle(
+            first_touch_sla=timedelta(minutes=40), expire_after=timedelta(hours=3), reroute=True
+        ),
+    )
+    return lr.Router(lr.EqualRotation(), reps or team(), ledger=ledger, **kw)
+
+
+# ---------------------------------------------------------------------- the event codec
+
+
+def test_every_event_kind_survives_json_with_its_zone() -> None:
+    shanghai = datetime(2026, 1, 5, 17, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    lead = lr.Lead(
+        "L1",
+        shanghai,
+        source="ads",
+        region="east",
+        grade="A",
+        score=0.5,
+        contact="c1",
+        cost=3.5,
+        features={"campaign": "x", "visits": 3, "seen": shanghai, "tags": ["a", "b"]},
+    )
+    events = [
+        lr.Arrived(lead),
+        lr.Assigned("L1", "r1", shanghai, "S", propensity=0.25),
+        lr.Claimed("L1", "r1", shanghai),
+        lr.Touched("L1", "r1", shanghai, reached=True),
+        lr.Tagged("L1", "r1", shanghai, valid=False, reason="blocked"),
+        lr.Converted("L1", "r1", shanghai, amount=99.5),
+        lr.Released("L1", "r1", shanghai, "sla", pool="vip"),
+        lr.Pooled("L1", shanghai, "vip", "rule", waiting=True),
+    ]
+    for event in events:
+        back = decode_event(*encode_event(event))
+        assert back == event
+        assert back.at.tzinfo == ZoneInfo("Asia/Shanghai")
+
+
+# ---------------------------------------------------------------------- same answers
+
+
+def workload(router: lr.Router, seed: int, steps: int, later: int = 0) -> list[object]:
+    """A random mix of every Router operation; returns what each answered. `later` starts the
+    lead ids and the clock further on, to continue an earlier workload."""
+    rng = random.Random(seed)
+    ledger = router.ledger
+    answers: list[object] = []
+    now = T0 + timedelta(days=later)
+    for step in range(later, later + steps):
+        now += timedelta(minutes=rng.choice((1, 3, 7, 20)))
+        roll = rng.random()
+        held = sorted((lead_id, rep) for lead_id, rep, _ in ledger.held())
+        pooled = sorted(ledger.pool())
+        if roll < 0.35 or not (held or pooled):
+            lead = lr.Lead(f"L{step}", now - timedelta(minutes=1), region=rng.choice("ab"))
+            answers.append(router.route(lead, now=now))
+        elif roll < 0.5 and pooled:
+            answers.append(router.claim(rng.choice(team()).id, rng.choice(pooled), now=now))
+        elif roll < 0.6 and held:
+            answers.append(router.release(rng.choice(held)[0], now=now, reroute=rng.random() < 0.5))
+        elif roll < 0.85 and held:
+            lead_id, rep = rng.choice(held)
+            kind = rng.random()
+            if kind < 0.6:
+                event: Any = lr.Touched(lead_id, rep, now, reached=rng.random() < 0.5)
+            elif kind < 0.8:
+                event = lr.Tagged(lead_id, rep, now, valid=rng.random() < 0.7)
+            else:
+                event = lr.Converted(lead_id, rep, now, amount=float(rng.randint(1, 9)))
+            router.record(event)
+            answers.append(event)
+        else:
+            answers.append(router.tick(now=now))
+    return answers
+
+
+def test_a_stored_router_decides_as_the_in_memory_one(sql_opener: Opener) -> None:
+    memory = make_router(lr.Ledger())
+    stored = make_router(sql_opener())
+    assert workload(stored, seed=7, steps=160) == workload(memory, seed=7, steps=160)
+    assert stored.ledger.snapshot() == memory.ledger.snapshot()
+    assert list(stored.ledger.events()) == list(memory.ledger.events())
+    reopened = sql_opener()
+    assert reopened.snapshot() == memory.ledger.snapshot()
+    assert lr.Ledger.from_events(reopened.events()).snapshot() == reopened.snapshot()
+
+
+def test_routers_in_two_processes_share_one_log(opener: Opener) -> None:
+    """Two routers on two opens of one ledger (what two workers hold) alternate: each sees
+    the other's events, so caps and rotation hold across them as in one router."""
+    first = opener()
+    second = first if opener.kind == "memory" else opener()
+    a, b = make_router(first), make_router(second)
+    one = make_router(lr.Ledger())
+    for i in range(12):
+        lead = lr.Lead(f"L{i}", at(i))
+        router = a if i % 2 else b
+        assert router.route(lead, now=at(i)).rep_id == one.route(lead, now=at(i)).rep_id
+    first.refresh()  # views outside a Router are as of this process's last transaction
+    second.refresh()
+    assert first.snapshot() == second.snapshot() == one.ledger.snapshot()
+    assert max(first.book_size(rep.id) for rep in team()) <= 3
+
+
+# ---------------------------------------------------------------------- idempotency
+
+
+def test_a_retry_in_another_process_returns_the_stored_decision(opener: Opener) -> None:
+    first = opener()
+    a = make_router(first)
+    lead = lr.Lead("L1", T0, region="a")
+    decision = a.route(lead, now=at(1))
+    a.claim("r2", "L1", now=at(2))  # later events do not change what a retry answers
+    other = first if opener.kind == "memory" else opener()
+    b = a if opener.kind == "memory" else make_router(other)
+    assert b.route(lead, now=at(5)) == decision
+    assert len(other) == 2
+
+
+def test_a_resent_report_is_one_event(sql_opener: Opener) -> None:
+    a = make_router(sql_opener())
+    a.route(lr.Lead("L1", T0), now=T0)
+    rep = a.ledger.holder("L1")
+    assert rep is not None
+    touch = lr.Touched("L1", rep, at(3), reached=True)
+    sale = lr.Converted("L1", rep, at(9), amount=5.0)
+    a.record(touch)
+    b = make_router(sql_opener())
+    b.record(touch)  # the CRM's webhook retried from another worker
+    b.record(sale)
+    b.record(sale)  # a resent sale is not a second sale (nor an error)
+    assert [type(e).__name__ for e in sql_opener().events()] == [
+        "Arrived",
+        "Assigned",
+        "Touched",
+        "Converted",
+    ]
+
+
+# ---------------------------------------------------------------------- atomicity
+
+
+def test_an_operation_that_raises_writes_none_of_its_events(sql_opener: Opener) -> None:
+    failing = False
+
+    def first_rep(ctx: Any) -> str:
+        if failing:
+            raise RuntimeError("strategy crashed")
+        return str(sorted(ctx.ids)[0])
+
+    router = lr.Router(first_rep, team(), ledger=sql_opener())
+    router.route(lr.Lead("L1", T0), now=T0)
+    before = router.ledger.snapshot()
+    failing = True
+    with pytest.raises(RuntimeError, match="strategy crashed"):
+        router.release("L1", now=at(5), reroute=True)  # Released written, then the re-route fails
+    assert router.ledger.snapshot() == before
+    assert sql_opener().snapshot() == before
+    assert len(sql_opener()) == 2
+
+
+def test_verify_finds_no_drift_and_names_views_that_drift(opener: Opener) -> None:
+    ledger = opener()
+    router = make_router(ledger)
+    workload(router, seed=3, steps=40)
+    assert ledger.verify() == []
+    held = next(iter(ledger.held()))
+    ledger._leads[held[0]].rep = "ghost"  # corrupt one view, as a bug would
+    assert ledger.verify() == [f"leads: 1 entries differ from the log ({held[0]!r})"]
+
+
+def test_the_roster_key_is_the_same_in_every_process() -> None:
+    """Set-valued fields (regions, skills) print in a per-process order; the key must not."""
+    code = (
+        "import leadrouter as lr; from leadrouter.stores.durable import roster_key; "
+        "print(roster_key([lr.Rep('a', regions={'north', 'south', 'east'}, skills={'x', 'y'}, "
+        "profile={'b': 1, 'a': 2})]))"
+    )
+    keys = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert len(keys) == 1
+
+
+def test_the_in_memory_router_holds_only_its_lock() -> None:
+    router = make_router(lr.Ledger())
+    assert router._op is router._lock
+    assert lr.Ledger().transaction() is lr.Ledger().transaction()
+
+
+# ---------------------------------------------------------------------- ledgers and schema
+
+
+def test_each_team_has_its_own_ledger_in_one_database(sql_opener: Opener) -> None:
+    east = make_router(sql_opener())
+    west_ledger = lr.Ledger.open(sql_opener.url or "", sql_opener.name + "-west")
+    sql_opener.opened.append(west_ledger)
+    west = make_router(west_ledger, [lr.Rep("w1")])
+    east.route(lr.Lead("L1", T0), now=T0)
+    west.route(lr.Lead("L1", T0), now=T0)  # the same id in another team's ledger
+    assert west_ledger.holder("L1") == "w1"
+    assert east.ledger.holder("L1") in {rep.id for rep in team()}
+    assert len(sql_opener()) == 2
+
+
+def _set_version(url: str, version: int) -> None:
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE leadrouter_schema SET version = :v"), {"v": version})
+    engine.dispose()
+
+
+def test_a_newer_schema_is_a_named_error(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    lr.Ledger.open(url).store.dispose()  # type: ignore[attr-defined]
+    _set_version(url, SCHEMA_VERSION + 1)
+    with pytest.raises(SchemaVersionError, match="newer than this leadrouter"):
+        lr.Ledger.open(url)
+
+
+def test_an_empty_database_without_create_asks_for_db_upgrade(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    with pytest.raises(SchemaVersionError, match="leadrouter db upgrade"):
+        lr.Ledger.open(url, create=False)
+
+
+def test_db_upgrade_creates_the_schema(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from leadrouter.cli import main
+
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    assert main(["db", "upgrade", url]) == 0
+    assert f"version {SCHEMA_VERSION}" in capsys.readouterr().out
+    assert len(lr.Ledger.open(url, create=False)) == 0
+    assert main(["db", "upgrade", url]) == 0
+    assert "already" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------- named errors
+
+
+def test_an_unreachable_database_names_the_url_without_its_password() -> None:
+    url = "postgresql://sales:s3cret@127.0.0.1:9/crm"  # port 9 (discard): nothing listens
+    with pytest.raises(StoreUnavailableError, match="after 2 tries") as found:
+        lr.Ledger.open(url, retries=2)
+    assert "s3cret" not in str(found.value)
+    assert "127.0.0.1:9/crm" in str(found.value)
+
+
+def test_an_unreachable_sqlite_file_is_a_named_error(tmp_path: Path) -> None:
+    with pytest.raises(StoreUnavailableError, match="no-such-dir"):
+        lr.Ledger.open(f"sqlite:///{tmp_path / 'no-such-dir' / 'x.db'}", retries=1)
+
+
+def test_waiting_too_long_for_the_lock_is_a_named_error_and_writes_nothing(
+    sql_opener: Opener,
+) -> None:
+    holder = sql_opener()
+    waiter = sql_opener(lock_timeout=0.3)
+    with holder.transaction(), pytest.raises(LockTimeoutError, match="retry the operation"):
+        waiter.append(lr.Arrived(lr.Lead("L1", T0)))
+    assert len(waiter) == 0
+    waiter.append(lr.Arrived(lr.Lead("L1", T0)))  # the lock is free again
+    assert len(sql_opener()) == 1
+
+
+def test_a_second_roster_on_one_ledger_is_refused(sql_opener: Opener) -> None:
+    a = make_router(sql_opener())
+    a.route(lr.Lead("L1", T0), now=T0)
+    with pytest.raises(RosterMismatchError, match="same reps"):
+        make_router(sql_opener(), team(3)).route(lr.Lead("L2", T0), now=T0)
+    b = make_router(sql_opener())
+    b.route(lr.Lead("L2", T0), now=at(1))
+    a.set_rep(lr.Rep("r9"))  # a deliberate change, recorded on the ledger
+    with pytest.raises(RosterMismatchError):
+        b.route(lr.Lead("L3", T0), now=at(2))
+    assert "L3" not in sql_opener()
+    deploy = sql_opener()
+    deploy.use_roster(team(2))  # type: ignore[attr-defined]
+    with pytest.raises(RosterMismatchError, match="use_roster"):
+        a.route(lr.Lead("L3", T0), now=at(3))
+    assert make_router(sql_opener(), team(2)).route(lr.Lead("L3", T0), now=at(3)).ok
+
+
+def test_a_connection_lost_mid_operation_commits_nothing_and_recovers() -> None:
+    url = postgres_url()
+    opener = Opener("postgresql", url)
+    ledger = opener()
+    router = make_router(ledger)
+    router.route(lr.Lead("L1", T0), now=T0)
+    killer = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+
+    def append_and_lose_the_connection() -> None:
+        with ledger.transaction():
+            ledger.append(lr.Arrived(lr.Lead("L2", T0)))
+            conn = ledger._conn  # type: ignore[attr-defined]
+            pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+            with killer.begin() as other:
+                other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+
+    with pytest.raises(StoreUnavailableError, match="not committed"):
+        append_and_lose_the_connection()
+    killer.dispose()
+    assert "L2" not in ledger and len(ledger) == 2
+    assert router.route(lr.Lead("L3", T0), now=at(1)).ok  # the next operation reconnects
+    assert [e.lead_id for e in opener().events()] == ["L1", "L1", "L3", "L3"]
+    opener.close()
+
+
+@pytest.mark.parametrize("url", ["mysql://x@y/z", "sqlite://", "not a url"])
+def test_an_unsupported_url_is_a_config_error(url: str) -> None:
+    with pytest.raises(lr.errors.ConfigError):
+        lr.Ledger.open(url)
+
+
+# ---------------------------------------------------------------------- the router suite
+
+
+Scenario = Callable[[lr.Ledger], None]
+
+
+def _caps_and_claims(ledger: lr.Ledger) -> None:
+    router = make_router(ledger, caps=lr.FixedCap(open=2))
+    for i in range(10):
+        router.route(lr.Lead(f"L{i}", T0), now=T0)
+    assert all(ledger.book_size(rep.id) == 2 for rep in team())
+    assert ledger.waiting() == ("L8", "L9")
+    router.release(ledger.book_order("r0")[0], now=at(1), reroute=False)
+    assert not router.claim("r1", "L8", now=at(2)).ok  # r1 is at its cap
+    assert router.claim("r0", "L8", now=at(2)).ok
+    assert not router.claim("r0", "L8", now=at(2)).ok  # held now
+
+
+def _timers_and_handover(ledger: lr.Ledger) -> None:
+    router = make_router(ledger)
+    for i in range(4):
+        router.route(lr.Lead(f"L{i}", T0), now=T0)
+    router.record(lr.Touched("L0", ledger.holder("L0") or "", at(5)))
+    released = router.tick(now=at(41))
+    assert sorted(e.lead_id for e in released if isinstance(e, lr.Released)) == ["L1", "L2", "L3"]
+    holder = ledger.holder("L0")
+    assert holder is not None
+    book = ledger.book_order(holder)
+    assert "L0" in book
+    moved = router.handover(holder, now=at(50))
+    assert [d.lead_id for d in moved] == list(book)
+    assert all(d.rep_id not in (None, holder) for d in moved)
+    assert ledger.book_size(holder) == 0
+
+
+@pytest.mark.parametrize("scenario", [_caps_and_claims, _timers_and_handover])
+def test_router_behaviour_on_every_store(opener: Opener, scenario: Scenario) -> None:
+    ledger = opener()
+    scenario(ledger)
+    if opener.kind != "memory":
+        assert opener().snapshot() == ledger.snapshot()
+
+
+# ---------------------------------------------------------------------- snapshots
+
+
+def _snapshot_row(opener: Opener) -> dict[str, Any]:
+    engine = sa.create_engine((opener.url or "").replace("postgresql://", "postgresql+psycopg://"))
+    with engine.connect() as conn:
+        row = (
+            conn.execute(
+                sa.text("SELECT * FROM leadrouter_snapshots WHERE ledger = :name"),
+                {"name": opener.name},
+            )
+            .mappings()
+            .one()
+        )
+    engine.dispose()
+    return dict(row)
+
+
+def _set_snapshot(opener: Opener, **values: Any) -> None:
+    engine = sa.create_engine((opener.url or "").replace("postgresql://", "postgresql+psycopg://"))
+    columns = ", ".join(f"{column} = :{column}" for column in values)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(f"UPDATE leadrouter_snapshots SET {columns} WHERE ledger = :name"),
+            {**values, "name": opener.name},
+        )
+    engine.dispose()
+
+
+def _folded(ledger: lr.Ledger) -> dict[str, Any]:
+    """Every part of the folded state as comparable data (the per-lead and per-rep records by
+    their fields, caches left out)."""
+
+    def fields(record: Any) -> tuple[Any, ...]:
+        slots = [slot for slot in type(record).__slots__ if slot != "received_starts"]
+        return tuple(getattr(record, slot) for slot in slots)
+
+    state = ledger._export_state()
+    state["_leads"] = {lid: fields(lead) for lid, lead in state["_leads"].items()}
+    state["_reps"] = {rid: fields(rep) for rid, rep in state["_reps"].items()}
+    return {
+        name: list(value.items()) if isinstance(value, dict) else value
+        for name, value in state.items()
+    }
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_ledger_opened_from_a_snapshot_answers_as_full_replay(
+    sql_opener: Opener, seed: int
+) -> None:
+    memory = make_router(lr.Ledger())
+    stored = make_router(sql_opener(snapshot_every=7))
+    assert workload(stored, seed, steps=90) == workload(memory, seed, steps=90)
+    reopened = sql_opener(snapshot_every=7)
+    assert isinstance(reopened._events, durable._StoredEvents)  # opened from a snapshot...
+    assert len(reopened) - reopened._snapshot_events < 7  # type: ignore[attr-defined]
+    assert reopened.snapshot() == memory.ledger.snapshot()
+    assert _folded(reopened) == _folded(memory.ledger)  # in order, not only as views
+
+    assert reopened.verify() == []
+    with pytest.raises(RosterMismatchError):  # the roster came back with the snapshot
+        make_router(reopened, team(3)).route(lr.Lead("X", T0), now=T0)
+    again = make_router(reopened)  # a worker restarted from the snapshot goes on deciding
+    assert workload(again, seed + 10, steps=60, later=1000) == workload(
+        memory, seed + 10, steps=60, later=1000
+    )
+    assert reopened.snapshot() == memory.ledger.snapshot()
+    assert list(reopened.events()) == list(memory.ledger.events())
+    assert lr.Ledger.from_events(sql_opener(snapshot_every=0).events()).snapshot() == (
+        memory.ledger.snapshot()
+    )
+
+
+def _code_in_a_pickle(row: dict[str, Any]) -> dict[str, Any]:
+    import hashlib
+    import pickle
+
+    data = pickle.dumps({"events": row["events"], "payload": print})
+    return {"data": data, "digest": hashlib.sha256(data).hexdigest()}
+
+
+@pytest.mark.parametrize(
+    ("tamper", "why"),
+    [
+        (lambda row: {"data": bytes(row["data"])[:-9] + b"x" * 9}, "digest"),
+        (lambda row: {"version": "0.0.1"}, "written by leadrouter 0.0.1"),
+        (lambda row: {"events": row["events"] - 1}, "the log holds"),
+        (_code_in_a_pickle, "builtins.print is not part of a ledger's state"),
+    ],
+    ids=["corrupt", "other-version", "not-the-log", "code"],
+)
+def test_a_bad_snapshot_is_ignored_with_a_warning_and_the_log_replayed(
+    sql_opener: Opener, tamper: Callable[[dict[str, Any]], dict[str, Any]], why: str
+) -> None:
+    router = make_router(sql_opener(snapshot_every=5))
+    workload(router, seed=5, steps=40)
+    expected = router.ledger.snapshot()
+    _set_snapshot(sql_opener, **tamper(_snapshot_row(sql_opener)))
+    with pytest.warns(SnapshotWarning, match=why):
+        replayed = sql_opener(snapshot_every=5)
+    assert replayed._snapshot_events == len(replayed)  # type: ignore[attr-defined]
+    assert replayed.snapshot() == expected
+    assert replayed.verify() == []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the bad snapshot was replaced by a good one
+        reopened = sql_opener(snapshot_every=5)
+    assert isinstance(reopened._events, durable._StoredEvents)  # type: ignore[attr-defined]
+    assert reopened.snapshot() == expected
+
+
+def test_verify_reports_drift_from_a_tampered_snapshot(sql_opener: Opener) -> None:
+    router = make_router(sql_opener(snapshot_every=5))
+    workload(router, seed=8, steps=40)
+    row = _snapshot_row(sql_opener)
+    state = snapshot.load(row)
+    assert isinstance(state, dict)
+    lead_id = next(lid for lid, s in state["_leads"].items() if s.status == "held")
+    state["_leads"][lead_id].rep = "ghost"
+    state["_received_count"] += 1
+    forged = snapshot.dump(state, row["seq"], row["events"])
+    _set_snapshot(sql_opener, data=forged["data"], digest=forged["digest"])
+    ledger = sql_opener(snapshot_every=5)  # the checks pass: only a replay can tell
+    assert ledger.verify() == [
+        f"leads: 1 entries differ from the log ({lead_id!r})",
+        "received_count: differs from the log",
+    ]
+
+
+def test_db_upgrade_migrates_a_version_1_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from leadrouter.cli import main
+
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    old = lr.Ledger.open(url, snapshot_every=0)
+    make_router(old).route(lr.Lead("L1", T0), now=T0)
+    old.store.dispose()  # type: ignore[attr-defined]
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:  # what a version-1 database holds
+        conn.execute(sa.text("DROP TABLE leadrouter_snapshots"))
+    engine.dispose()
+    _set_version(url, 1)
+    with pytest.raises(SchemaVersionError, match=r"schema version 1.*leadrouter db upgrade"):
+        lr.Ledger.open(url)
+    assert main(["db", "upgrade", url]) == 0
+    assert f"from version 1 to {SCHEMA_VERSION}" in capsys.readouterr().out
+    ledger = lr.Ledger.open(url, snapshot_every=1, create=False)
+    assert ledger.holder("L1") is not None  # the log was kept
+    assert isinstance(lr.Ledger.open(url)._events, durable._StoredEvents)  # type: ignore[attr-defined]
