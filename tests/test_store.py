@@ -527,11 +527,10 @@ def test_a_ledger_opened_from_a_snapshot_answers_as_full_replay(
     stored = make_router(sql_opener(snapshot_every=7))
     assert workload(stored, seed, steps=90) == workload(memory, seed, steps=90)
     reopened = sql_opener(snapshot_every=7)
-    assert isinstance(reopened._events, durable._StoredEvents)  # opened from a snapshot...
+    assert isinstance(reopened._events, durable._StoredEvents)  # opened from a snapshot
     assert len(reopened) - reopened._snapshot_events < 7  # type: ignore[attr-defined]
     assert reopened.snapshot() == memory.ledger.snapshot()
     assert _folded(reopened) == _folded(memory.ledger)  # in order, not only as views
-
     assert reopened.verify() == []
     with pytest.raises(RosterMismatchError):  # the roster came back with the snapshot
         make_router(reopened, team(3)).route(lr.Lead("X", T0), now=T0)
@@ -587,7 +586,7 @@ def test_verify_reports_drift_from_a_tampered_snapshot(sql_opener: Opener) -> No
     router = make_router(sql_opener(snapshot_every=5))
     workload(router, seed=8, steps=40)
     row = _snapshot_row(sql_opener)
-    state = snapshot.load(row)
+    state = snapshot.load(row, durable._SNAPSHOT_KEYS)
     assert isinstance(state, dict)
     lead_id = next(lid for lid, s in state["_leads"].items() if s.status == "held")
     state["_leads"][lead_id].rep = "ghost"
@@ -622,3 +621,34 @@ def test_db_upgrade_migrates_a_version_1_database(
     ledger = lr.Ledger.open(url, snapshot_every=1, create=False)
     assert ledger.holder("L1") is not None  # the log was kept
     assert isinstance(lr.Ledger.open(url)._events, durable._StoredEvents)  # type: ignore[attr-defined]
+
+
+def test_a_snapshot_that_cannot_be_stored_warns_and_the_operation_stands(
+    sql_opener: Opener, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(snapshot, "dump", broken)
+    router = make_router(sql_opener(snapshot_every=2))
+    with pytest.warns(SnapshotWarning, match="disk full.*the operation itself was committed"):
+        router.route(lr.Lead("L1", T0), now=T0)
+    assert sql_opener(snapshot_every=0).holder("L1") is not None
+
+
+def test_a_worker_skips_the_snapshot_another_one_just_stored(sql_opener: Opener) -> None:
+    early = make_router(sql_opener(snapshot_every=6))
+    late = make_router(sql_opener(snapshot_every=6))
+    for i in range(4):  # 8 events by `late`: it stores a snapshot at its mark
+        late.route(lr.Lead(f"L{i}", T0), now=T0)
+    stored = _snapshot_row(sql_opener)
+    early.route(lr.Lead("L9", T0), now=T0)  # past its own mark, but one was just stored
+    assert _snapshot_row(sql_opener)["seq"] == stored["seq"]
+    assert early.ledger._snapshot_events == stored["events"]  # type: ignore[attr-defined]
+
+
+def test_ledger_open_defaults_to_the_stores_snapshot_interval() -> None:
+    import inspect
+
+    default = inspect.signature(lr.Ledger.open).parameters["snapshot_every"].default
+    assert default == durable.SNAPSHOT_EVERY

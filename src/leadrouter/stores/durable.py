@@ -25,7 +25,7 @@ import attrs
 
 from leadrouter.errors import LeadRouterError, RosterMismatchError, SnapshotWarning
 from leadrouter.events import Event
-from leadrouter.ledger import Ledger
+from leadrouter.ledger import _FOLDED, Ledger
 from leadrouter.model import Decision, Rep
 from leadrouter.stores import snapshot
 from leadrouter.stores.codec import (
@@ -48,6 +48,9 @@ this many events after loading the latest snapshot (some 1.5 s at 30 µs an even
 
 _ROSTER = "_roster"
 """The kind of the log rows that record which roster the routers on this ledger use."""
+
+_SNAPSHOT_KEYS = frozenset({*_FOLDED, "events", "roster"})
+"""What a snapshot's state holds: the folded views, their event count, the ledger's roster."""
 
 
 def _canonical(value: Any) -> str:
@@ -243,28 +246,27 @@ class StoredLedger(Ledger):
                 return
             counted, last = self.store.count(conn, row["seq"], _ROSTER)
         if row["seq"] > last or counted != row["events"]:
-            why: dict[str, Any] | str = (
+            found: dict[str, Any] | str = (
                 f"it stands for {row['events']} events up to sequence number {row['seq']}, but "
                 f"the log holds {counted} events up to there (and ends at {last})"
             )
         else:
-            why = snapshot.load(row)
-        if isinstance(why, str):
+            found = snapshot.load(row, _SNAPSHOT_KEYS)
+        if isinstance(found, str):
             self._snapshot_bad = True
             warnings.warn(
                 SnapshotWarning(
                     f"ignored the snapshot of ledger {self.store.name!r} in "
-                    f"{public_url(self.store.url)}: {why}; folding the whole log instead (slower "
+                    f"{public_url(self.store.url)}: {found}; folding the whole log instead (slower "
                     "to open, never wrong); the next snapshot will replace it"
                 ),
                 stacklevel=5,
             )
             return
-        state = why
-        self._import_state(state, _StoredEvents(state["events"], row["seq"], self._read_events))
-        self._roster = state["roster"]
+        self._import_state(found, _StoredEvents(found["events"], row["seq"], self._read_events))
+        self._roster = found["roster"]
         self._seq = row["seq"]
-        self._snapshot_events = state["events"]
+        self._snapshot_events = found["events"]
 
     def _write_snapshot(self) -> None:
         """Store the views as of `self._seq` as this ledger's snapshot.
@@ -273,20 +275,28 @@ class StoredLedger(Ledger):
         state takes a while and would hold every worker's write lock, and the snapshot, a cache,
         must not be able to fail an operation. It stays right without the lock: it is the fold
         of the log up to `self._seq`, which no later commit changes. A failure to write it only
-        warns (the next mark tries again)."""
-        self._snapshot_events = len(self)
-        state = self._export_state()
-        state["roster"] = self._roster
-        row = snapshot.dump(state, self._seq, state["events"])
+        warns (the next mark tries again). When another process stored one since this process
+        last did, the mark moves to it instead (no two workers pay for the same snapshot)."""
         try:
+            with self.store.locked() as conn:
+                stored = self.store.snapshot_events(conn)
+            if not self._snapshot_bad and stored is not None and stored > self._snapshot_events:
+                self._snapshot_events = stored
+                if len(self) - stored < self.snapshot_every:
+                    return
+            self._snapshot_events = len(self)
+            state = self._export_state()
+            state["roster"] = self._roster
+            row = snapshot.dump(state, self._seq, state["events"])
             with self.store.locked() as conn:
                 self.store.save_snapshot(conn, row, replace=self._snapshot_bad)
             self._snapshot_bad = False
-        except LeadRouterError as exc:
+        except Exception as exc:  # the operation is committed: a cache must not fail it
             warnings.warn(
                 SnapshotWarning(
-                    f"could not store a snapshot of ledger {self.store.name!r} ({exc}); the "
-                    "operation itself was committed"
+                    f"could not store a snapshot of ledger {self.store.name!r} "
+                    f"({type(exc).__name__}: {exc}); the operation itself was committed, and "
+                    f"the next {self.snapshot_every} events will try again"
                 ),
                 stacklevel=2,
             )

@@ -2,7 +2,9 @@
 
 One table holds the events of every ledger in the database, each row with a sequence number,
 the ledger's name, the event's kind, its JSON payload and, for what the CRM reports, an
-idempotency key unique per ledger. A transaction on a ledger first takes that ledger's write
+idempotency key unique per ledger. Beside it, `leadrouter_snapshots` keeps each ledger's
+latest snapshot of its folded views (a cache: see durable.py), and `leadrouter_decisions` each
+lead's first decision. A transaction on a ledger first takes that ledger's write
 lock, so all writers to one ledger are serialised and each sees every event committed before it:
 
 - PostgreSQL: `pg_advisory_xact_lock` on a 64-bit key derived from the ledger's name (released
@@ -383,6 +385,13 @@ class SqlStore:
         with self._named_errors():
             row = conn.execute(query).mappings().first()
         return None if row is None else dict(row)
+
+    def snapshot_events(self, conn: Connection) -> int | None:
+        """The event count of this ledger's stored snapshot, if any (without reading it)."""
+        query = sa.select(_snapshots.c.events).where(_snapshots.c.ledger == self.name)
+        with self._named_errors():
+            found = conn.execute(query).scalar()
+        return None if found is None else int(found)
 
     def save_snapshot(self, conn: Connection, row: dict[str, Any], replace: bool = False) -> bool:
         """Keep `row` as this ledger's snapshot unless one at the same or a later sequence
