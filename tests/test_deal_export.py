@@ -16,18 +16,9 @@ from pathlib import Path
 import pytest
 
 from leadrouter.sim import calibrate, fit_behaviour, load_export, synthetic
-from leadrouter.sim.synthetic import ContactDecay, Product, Source
+from tests.test_sim_replay import B2B as B2B_DEALS
 
-B2B = {
-    "products": (
-        Product("basic", 0.55, 0.85, 3000.0),
-        Product("pro", 0.35, 0.7, 12000.0),
-        Product("enterprise", 0.10, 0.5, 60000.0),
-    ),
-    "sources": (Source("inbound", 0.6, 200.0, 0.95), Source("outbound", 0.4, 100.0, 0.9)),
-    "contact": ContactDecay(at_zero=0.95, floor=0.8),
-    "rep_spread": (0.5, 0.2),
-}
+B2B = {**B2B_DEALS, "rep_spread": (0.5, 0.2)}
 
 
 @pytest.fixture(scope="module")
