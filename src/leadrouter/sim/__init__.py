@@ -7,6 +7,7 @@ from leadrouter.sim.analysis import Analysis, analyse
 from leadrouter.sim.anomalies import Anomaly, anomalies_frame, find_anomalies
 from leadrouter.sim.behaviour import Behaviour, FittedBehaviour, GivenBehaviour, fit_behaviour
 from leadrouter.sim.calibration import Calibration, calibrate
+from leadrouter.sim.censoring import DEFAULT_HORIZON, SoldWithin, sold_within
 from leadrouter.sim.compare import Comparison, compare
 from leadrouter.sim.coverage import coverage_study
 from leadrouter.sim.demo import demo_history, demo_policies
@@ -23,6 +24,7 @@ from leadrouter.sim.synthetic import ContactDecay, Product, Source, SyntheticTru
 from leadrouter.sim.truth import TrueBehaviour
 
 __all__ = [
+    "DEFAULT_HORIZON",
     "Analysis",
     "Anomaly",
     "Behaviour",
@@ -40,6 +42,7 @@ __all__ = [
     "Shadow",
     "ShadowPair",
     "SimRun",
+    "SoldWithin",
     "Source",
     "SyntheticTruth",
     "TrueBehaviour",
@@ -61,6 +64,7 @@ __all__ = [
     "load_export",
     "shadow",
     "simulate",
+    "sold_within",
     "source_table",
     "synthetic",
     "write_report",
