@@ -621,7 +621,6 @@ def _demo_history(args: argparse.Namespace, out: Path, status: Console) -> Histo
 def _with_roster(history: History, path: Path, status: Console) -> History:
     """The history with its reps replaced by the roster file's rows of the same id."""
     from leadrouter.playbooks import _Reader
-    from leadrouter.sim.history import History as HistoryType
 
     if not path.is_file():
         raise ConfigError(f"--roster {path}: no such file; give a CSV with an id column")
@@ -638,19 +637,7 @@ def _with_roster(history: History, path: Path, status: Console) -> History:
         f"roster {path}: {matched} of the export's {len(reps)} reps given"
         + (f"; not in the export, ignored: {', '.join(unknown)}" if unknown else "")
     )
-    return HistoryType(
-        history.to_frame(),
-        rejected=history.rejected,
-        flagged=history.flagged,
-        tz=history.tz,
-        roster=reps,
-        truth=history.truth,
-        columns=history.columns,
-        origin=history.origin,
-        as_of=history.as_of,
-        profile=history.profile,
-        outcomes=history.outcomes,
-    )
+    return history.with_roster(reps)
 
 
 def _resolve_policies(

@@ -565,36 +565,19 @@ def calibrate(
     spread = getattr(behaviour, "rep_spread", None)
     frame = history.to_frame()
     reasons: list[str] = []
-    empty = pd.DataFrame(columns=list(CHECK_COLUMNS))
-    if frame["rep_id"].isna().all():
-        return _verdict(
-            NOT_CHECKABLE,
-            ["the history logs no assignment (no rep_id), so there is nothing to replay"],
-            empty,
-            None,
-            "",
-            0,
-            level,
-            warn,
-            spread,
-        )
     from leadrouter.sim.behaviour import owner_leaked
 
-    if owner_leaked(frame):
-        return _verdict(
-            NOT_CHECKABLE,
-            [
-                "the owner (rep_id) is recorded mostly on converted leads - because of the "
-                "outcome - so the logged assignments are the sales alone and cannot be replayed"
-            ],
-            empty,
-            None,
-            "",
-            0,
-            level,
-            warn,
-            spread,
+    unreplayable = None
+    if frame["rep_id"].isna().all():
+        unreplayable = "the history logs no assignment (no rep_id), so there is nothing to replay"
+    elif owner_leaked(frame):
+        unreplayable = (
+            "the owner (rep_id) is recorded mostly on converted leads - because of the "
+            "outcome - so the logged assignments are the sales alone and cannot be replayed"
         )
+    if unreplayable is not None:
+        empty = pd.DataFrame(columns=list(CHECK_COLUMNS))
+        return _verdict(NOT_CHECKABLE, [unreplayable], empty, None, "", 0, level, warn, spread)
     scope = _scope(frame)
     cut = round(len(frame) * (1.0 - holdout))
     early, late = frame.iloc[:cut], frame.iloc[cut:]

@@ -388,10 +388,29 @@ class History:
     @property
     def outcomes(self) -> pd.DataFrame:
         """The stage / status values of the export, one row each, most frequent first: `value`
-        (as written), `count` (rows kept), `stage` (won / lost / open) and `why` (how the value
-        was mapped: a recognised stage name, `won=` / `lost=`, or "any other value is open").
-        Without a stage column: one row per `stage` value of the frame."""
+        (as written), `count` (rows kept), `outcome` (won / lost / open) and `why` (how the
+        value was mapped: a recognised stage name, `won=` / `lost=`, or "any other value is
+        open"). Without a stage column: one row per `stage` value of the frame."""
         return self._outcomes.copy()
+
+    def with_roster(self, roster: Iterable[Rep]) -> History:
+        """The same History with `roster` for its reps (e.g. skills and quotas from a roster
+        file): every lead, rejected and flagged row, zone, truth, column map, profile, outcome
+        table and as-of time kept. Written here, beside the constructor, so a new attribute is
+        carried over where it is defined rather than wherever a copy is made."""
+        return History(
+            self._frame,
+            rejected=self._rejected,
+            flagged=self._flagged,
+            tz=self._tz,
+            roster=roster,
+            truth=self._truth,
+            columns=self._columns,
+            origin=self._origin,
+            as_of=self._as_of,
+            profile=self._profile,
+            outcomes=self._outcomes,
+        )
 
     @property
     def origin(self) -> str:

@@ -216,22 +216,16 @@ def run_metrics(
     loads = np.array(list(receipts.values()), dtype=float)
     mean_load = loads.mean() if len(loads) else 0.0
     team_rate = getattr(behaviour, "p_convert_team", None)
-    mechanical = math.nan
+    team_sales: float | None = None
     if expected and behaviour is not None:
-        sales_, revenue, team_sales = _expected_sales(run, behaviour, first, by_id)
-        if team_sales is not None and n:
-            mechanical = team_sales / n
-    elif team_rate is not None and n:
-        mechanical = (
-            sum(
-                team_rate(by_id[lead_id])
-                for lead_id, (_, _, reached) in first.items()
-                if reached and lead_id in valid
-            )
-            / n
+        sales, revenue, team_sales = _expected_sales(run, behaviour, first, by_id)
+    elif team_rate is not None:
+        team_sales = sum(
+            team_rate(by_id[lead_id])
+            for lead_id, (_, _, reached) in first.items()
+            if reached and lead_id in valid
         )
-    if expected and behaviour is not None:
-        sales = sales_
+    mechanical = team_sales / n if team_sales is not None and n else math.nan
     total_receipts = sum(per_lead.values())
     return {
         "conversion_rate": sales / n if n else math.nan,
