@@ -22,12 +22,11 @@ What it guarantees, and why:
 from __future__ import annotations
 
 import difflib
-import io
 import re
 import shlex
 import sys
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import datetime, timedelta
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -40,13 +39,26 @@ from leadrouter.errors import (
     ConfigError,
     EmptyExportError,
     ExportOption,
-    InvalidExportError,
     MissingColumnError,
     NaiveExportTimeError,
-    ScoreScaleError,
     StageAsConvertedError,
 )
 from leadrouter.model import zone
+from leadrouter.sim.cells import (
+    _COLUMNS,
+    _TZ,
+    _WORDS,
+    NULLS,
+    _at,
+    _blank,
+    _booleans,
+    _Context,
+    _numbers,
+    _parse_one,
+    _score_scale,
+    _text,
+    _times,
+)
 from leadrouter.sim.history import (
     BOOL_FIELDS,
     COLUMNS,
@@ -58,6 +70,7 @@ from leadrouter.sim.history import (
     History,
 )
 from leadrouter.sim.profiles import GENERIC, Outcomes, Profile, detect
+from leadrouter.sim.reading import read_table
 
 __all__ = ["ALIASES", "build_history", "column_map_direction", "columns_from_flags", "load_export"]
 
@@ -166,35 +179,6 @@ _TARGETS = {
     LOST_REASON: LOST_REASON,
     **{name: name for name in COLUMNS},
 }
-NULLS = frozenset({"", "-", "--", "—", "n/a", "na", "nan", "nat", "null", "none", "#n/a"})
-_TRUE = ("1", "true", "t", "yes", "y", "是", "对", "√", "✓", "有效", "接通", "已接通", "成交")
-_FALSE = ("0", "false", "f", "no", "n", "否", "错", "×", "✗", "无效", "未接通", "未成交")
-_WORDS = {**dict.fromkeys(_TRUE, True), **dict.fromkeys(_FALSE, False), "已成交": True}
-_NUMBER_JUNK = r"(?i)[\s,¥￥$€£%]|元|rmb|cny|usd"
-_TIME = r"(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*([aApP][mM])?"
-_ZONE = r"\s*([zZ]|[+-]\d{2}(?::?\d{2})?)?"
-_YMD = re.compile(rf"(\d{{4}})[-/.](\d{{1,2}})[-/.](\d{{1,2}})(?:[ T]+{_TIME})?{_ZONE}")
-_DMY = re.compile(rf"(\d{{1,2}})[-/.](\d{{1,2}})[-/.](\d{{4}}|\d{{2}})(?:[ T]+{_TIME})?{_ZONE}")
-_OFFSET_END = re.compile(r"(?:[zZ]|[+-]\d{2}:?\d{2})$")
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
-_NAMED_MONTHS = (
-    "%b %d, %Y %I:%M %p",
-    "%b %d, %Y %H:%M",
-    "%b %d, %Y",
-    "%B %d, %Y %I:%M %p",
-    "%B %d, %Y %H:%M",
-    "%B %d, %Y",
-    "%d %b %Y %H:%M",
-    "%d %b %Y",
-    "%d %B %Y %H:%M",
-    "%d %B %Y",
-    "%d-%b-%Y %H:%M",
-    "%d-%b-%Y",
-)
-_EXCEL_EPOCH = datetime(1899, 12, 30)
-_EXCEL_RANGE = (20000.0, 80000.0)
-_STR_DTYPE: Any = "str" if int(pd.__version__.split(".")[0]) >= 3 else object
-_ENCODING, _COLUMNS, _TZ, _DAYFIRST = map(ExportOption, ("encoding", "columns", "tz", "dayfirst"))
 _WON, _LOST, _AS_OF = ExportOption("won"), ExportOption("lost"), ExportOption("as_of")
 """The options a message may name as the fix, as keywords or as the command's flags."""
 
@@ -241,7 +225,7 @@ def load_export(
     the commands and Python share this one reader and its one set of messages.
     """
     source = Path(path)
-    raw = _read(source, encoding, audience)
+    raw = read_table(source, encoding, audience)
     return build_history(
         raw,
         origin=str(source),
@@ -255,190 +239,7 @@ def load_export(
     )
 
 
-# --------------------------------------------------------------------------- reading files
-
-
-_BINARY = {
-    b"\x89PNG": "a PNG image",
-    b"\xff\xd8\xff": "a JPEG image",
-    b"GIF8": "a GIF image",
-    b"%PDF": "a PDF document",
-    b"\x1f\x8b": "a gzip archive",
-    b"Rar!": "a RAR archive",
-    b"7z\xbc\xaf": "a 7-Zip archive",
-    b"SQLite format 3": "an SQLite database",
-    b"\x7fELF": "a program",
-    b"MZ": "a Windows program",
-}
-"""First bytes of files people pick by mistake, named so the message says what the file is."""
-
-
-def _read(path: Path, encoding: str | None, audience: Audience) -> pd.DataFrame:
-    """The file as a table of cells; anything that is not a readable table (no such file, a
-    directory, no permission, binary data) is an `InvalidExportError` naming the file."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        what = "it is a directory" if path.is_dir() else (exc.strerror or str(exc)).lower()
-        raise InvalidExportError(
-            f"{path}: cannot be read ({what}): give the path of a CSV, Excel (.xlsx) or "
-            "Parquet export"
-        ) from exc
-    if data.startswith(b"PK\x03\x04"):
-        return _read_excel(path)
-    if data.startswith(b"PAR1"):
-        return _read_parquet(path)
-    if data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise InvalidExportError(
-            f"{path}: an old Excel .xls workbook: open it in Excel or WPS and save it as .xlsx "
-            "or CSV, then load that"
-        )
-    if encoding is None and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        kind = next((name for magic, name in _BINARY.items() if data.startswith(magic)), None)
-        if kind is not None or b"\x00" in data[:65536]:
-            raise InvalidExportError(
-                f"{path}: not a CSV, Excel (.xlsx) or Parquet export: it holds binary data"
-                + (f" ({kind})" if kind else "")
-                + ": export the leads from the CRM as CSV or Excel; if it is text in an "
-                "encoding with zero bytes (UTF-16 without a byte-order mark), name it: "
-                + _ENCODING.given("utf-16-le", audience)
-            )
-    return _read_csv(path, data, encoding, audience)
-
-
-def _need(module: str, path: Path, kind: str) -> None:
-    try:
-        __import__(module)
-    except ImportError as exc:
-        raise InvalidExportError(
-            f"{path}: reading {kind} needs {module}: pip install 'leadrouter[sim]'"
-        ) from exc
-
-
-def _read_excel(path: Path) -> pd.DataFrame:
-    _need("openpyxl", path, "Excel files")
-    try:
-        frame: pd.DataFrame = pd.read_excel(path, sheet_name=0, dtype=object, engine="openpyxl")
-    except Exception as exc:  # openpyxl raises many types for a damaged workbook
-        raise InvalidExportError(f"{path}: cannot read this Excel workbook: {exc}") from exc
-    return frame
-
-
-def _read_parquet(path: Path) -> pd.DataFrame:
-    _need("pyarrow", path, "Parquet files")
-    try:
-        frame: pd.DataFrame = pd.read_parquet(path)
-    except Exception as exc:  # pyarrow raises its own error types for a damaged file
-        raise InvalidExportError(f"{path}: cannot read this Parquet file: {exc}") from exc
-    return frame
-
-
-def _decode(path: Path, data: bytes, encoding: str | None, audience: Audience) -> str:
-    if encoding is not None:
-        try:
-            return data.decode(encoding)
-        except LookupError as exc:
-            raise ConfigError(
-                f"{_ENCODING.given(encoding, audience)}: unknown encoding: use one such as "
-                f"{_ENCODING.given('utf-8', audience)} or {_ENCODING.given('gb18030', audience)}"
-            ) from exc
-        except UnicodeDecodeError as exc:
-            raise InvalidExportError(
-                f"{path}: not valid {encoding} at byte {exc.start} "
-                f"({data[exc.start : exc.start + 8]!r}): leave out "
-                f"{_ENCODING.named(audience)} to detect UTF-8 or GBK/GB18030, or give the "
-                f"encoding the file was saved in, e.g. {_ENCODING.given('big5', audience)}"
-            ) from exc
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    for candidate in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(candidate)
-        except UnicodeDecodeError:
-            continue
-    raise InvalidExportError(
-        f"{path}: neither UTF-8 nor GBK/GB18030 text: give the encoding the file was saved in, "
-        f"e.g. {_ENCODING.given('big5', audience)}"
-    )
-
-
-def _delimiter(text: str) -> str:
-    header = text.split("\n", 1)[0]
-    counts = {sep: header.count(sep) for sep in (",", ";", "\t", "|")}
-    best = max(counts, key=lambda sep: counts[sep])
-    return best if counts[best] else ","
-
-
-def _read_csv(path: Path, data: bytes, encoding: str | None, audience: Audience) -> pd.DataFrame:
-    text = _decode(path, data, encoding, audience).lstrip("\ufeff")
-    if not text.strip():
-        raise EmptyExportError(f"{path}: the file is empty: export the leads with a header row")
-    options: dict[str, Any] = {
-        "sep": _delimiter(text),
-        "dtype": str,
-        "keep_default_na": False,
-    }
-    body = text.rstrip()
-    if "\n\n" not in body.replace("\r", "") and _has("pyarrow"):
-        try:
-            frame: pd.DataFrame = pd.read_csv(
-                io.BytesIO(body.encode("utf-8")), engine="pyarrow", **options
-            )
-            return frame
-        except (ValueError, pd.errors.ParserError):
-            pass  # a ragged or unusual file: the C engine below reads it or says where it fails
-    try:
-        frame = pd.read_csv(
-            io.StringIO(text), engine="c", na_filter=False, skip_blank_lines=False, **options
-        )
-    except (ValueError, pd.errors.ParserError) as exc:
-        raise InvalidExportError(
-            f"{path}: cannot be read as CSV: {str(exc).strip()}: check the delimiter and the "
-            "quotes on that line (a cell holding the delimiter must be in double quotes)"
-        ) from exc
-    if not isinstance(frame.index, pd.RangeIndex):  # pandas took the first column as an index
-        raise InvalidExportError(
-            f"{path}: cannot be read as CSV: every row has more cells than the header: check "
-            "the delimiter and the quotes (a cell holding the delimiter must be in double quotes)"
-        )
-    return frame
-
-
-def _has(module: str) -> bool:
-    try:
-        __import__(module)
-    except ImportError:
-        return False
-    return True
-
-
 # --------------------------------------------------------------------------- building
-
-
-class _Context:
-    """What every parser needs to report a problem: the source, its row numbers and options."""
-
-    def __init__(
-        self,
-        origin: str,
-        rows: np.ndarray[Any, Any],
-        dayfirst: bool,
-        tz: str | None,
-        audience: Audience = "python",
-    ) -> None:
-        self.origin = origin
-        self.rows = rows
-        self.dayfirst = dayfirst
-        self.tz = tz
-        self.audience = audience
-        self.rejected: list[tuple[int, str, str]] = []
-        self.flagged: list[tuple[int, str, str, str]] = []
-
-    def reject(self, position: int, header: str, reason: str) -> None:
-        self.rejected.append((position, header, reason))
-
-    def flag(self, position: int, header: str, reason: str, action: str) -> None:
-        self.flagged.append((position, header, reason, action))
 
 
 def build_history(
@@ -698,321 +499,6 @@ def _resolve(
                 taken.add(found)
                 break
     return mapping
-
-
-# --------------------------------------------------------------------------- cells
-
-
-def _cell(value: Any) -> str:
-    """One cell as text, the way a spreadsheet shows it ("" when empty)."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return ""
-    if isinstance(value, bool | np.bool_):
-        return "true" if value else "false"
-    if isinstance(value, int | np.integer):
-        return str(int(value))
-    if isinstance(value, float | np.floating):
-        number = float(value)
-        if number != number:
-            return ""
-        if number.is_integer() and abs(number) < 1e16:
-            return str(int(number))
-        return repr(number)
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, date | time):
-        return value.isoformat()
-    return str(value).strip()
-
-
-def _text(column: pd.Series[Any]) -> pd.Series[Any]:
-    """Every cell of a column as stripped text, "" for empty ones."""
-    result: pd.Series[Any]
-    if column.dtype != object and pd.api.types.is_string_dtype(column.dtype):
-        result = column.fillna("").str.strip().reset_index(drop=True)
-    else:
-        result = pd.Series([_cell(value) for value in column], dtype=_STR_DTYPE)
-    return result
-
-
-def _blank(text: pd.Series[Any]) -> pd.Series[Any]:
-    return text.str.lower().isin(NULLS)
-
-
-def _times(
-    column: pd.Series[Any], text: pd.Series[Any], header: str, ctx: _Context
-) -> pd.Series[Any]:
-    """A time column in UTC; unreadable cells rejected, naive ones localised to `ctx.tz`."""
-    n = len(column)
-    missing = _blank(text).to_numpy()
-    naive = np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")
-    utc = naive.copy()
-    if isinstance(column.dtype, pd.DatetimeTZDtype):
-        utc = column.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
-        utc = utc.copy()
-    elif pd.api.types.is_datetime64_dtype(column.dtype):
-        naive = column.to_numpy(dtype="datetime64[us]").copy()
-    else:
-        numeric = text.str.fullmatch(r"\d+(?:\.\d+)?") & ~text.str.fullmatch(r"\d{8}")
-        aware = _has_offset(text) & ~missing
-        plain = ~missing & ~aware & ~numeric
-        naive = _iso(text.where(plain), utc=False)
-        utc = _iso(text.where(aware), utc=True)
-        failed = ~missing & np.isnat(naive) & np.isnat(utc)
-        for position in np.flatnonzero(failed).tolist():
-            parsed = _parse_one(str(text.iat[position]), ctx.dayfirst, ctx.audience)
-            if isinstance(parsed, str):
-                ctx.reject(position, header, parsed)
-            elif parsed.tzinfo is None:
-                naive[position] = np.datetime64(parsed, "us")
-            else:
-                moment = parsed.astimezone(UTC).replace(tzinfo=None)
-                utc[position] = np.datetime64(moment, "us")
-    is_naive = ~np.isnat(naive)
-    if is_naive.any():
-        if ctx.tz is None:
-            first = int(np.flatnonzero(is_naive)[0])
-            raise NaiveExportTimeError(
-                f"{ctx.origin}: column {header!r} holds times without a time zone (row "
-                f"{ctx.rows[first]}: {text.iat[first]!r}) and no {_TZ.named(ctx.audience)} was "
-                "given: name the zone your CRM writes times in, e.g. "
-                + _TZ.given("Asia/Shanghai", ctx.audience)
-            )
-        utc = np.where(is_naive, _localize(naive, header, ctx), utc)
-    times: pd.Series[Any] = pd.Series(utc).dt.tz_localize("UTC").astype(TIME_DTYPE)
-    return times
-
-
-def _has_offset(text: pd.Series[Any]) -> pd.Series[Any]:
-    """Which texts end in a UTC offset or Z. Read from the last six characters, of which an
-    export has few distinct values, so the regex runs per distinct ending, not per row. (A
-    day-first date such as 03-04-2025 looks like one; the per-cell parser reads it right.)"""
-    endings = text.str.slice(-6)
-    aware = [e for e in endings.unique().tolist() if _OFFSET_END.search(str(e))]
-    return endings.isin(aware)
-
-
-def _iso(values: pd.Series[Any], utc: bool) -> np.ndarray[Any, Any]:
-    """The fast path: ISO 8601 texts parsed at once (NaT where that fails, for the per-cell
-    parser to retry); naive, or UTC when `utc`."""
-    try:
-        parsed = pd.to_datetime(values, format="ISO8601", errors="coerce", utc=utc)
-    except (ValueError, TypeError):  # e.g. offsets the ending check missed: retry per cell
-        return np.full(len(values), np.datetime64("NaT"), dtype="datetime64[us]")
-    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
-        if not utc:
-            return np.full(len(values), np.datetime64("NaT"), dtype="datetime64[us]")
-        parsed = parsed.dt.tz_localize(None)
-    result: np.ndarray[Any, Any] = parsed.to_numpy(dtype="datetime64[us]").copy()
-    return result
-
-
-def _localize(naive: np.ndarray[Any, Any], header: str, ctx: _Context) -> np.ndarray[Any, Any]:
-    """Local wall-clock times in `ctx.tz` as UTC; times skipped or repeated by a daylight-saving
-    change are resolved (forward / first occurrence) and flagged."""
-    assert ctx.tz is not None
-    wall = pd.Series(naive)
-    where = zone(ctx.tz)
-    strict = wall.dt.tz_localize(where, ambiguous="NaT", nonexistent="NaT")
-    loose = wall.dt.tz_localize(
-        where, ambiguous=np.ones(len(wall), dtype=bool), nonexistent="shift_forward"
-    )
-    trouble = wall.notna().to_numpy() & strict.isna().to_numpy()
-    for position in np.flatnonzero(trouble).tolist():
-        clock, got = _at(wall, position), _at(loose, position)
-        shown = f"{clock:%Y-%m-%d %H:%M:%S}"
-        if got.tz_localize(None) != clock:
-            ctx.flag(
-                int(position),
-                header,
-                f"local time {shown} does not exist in {ctx.tz} (clocks jumped forward)",
-                f"moved forward to {got.isoformat(sep=' ')}",
-            )
-        else:
-            ctx.flag(
-                int(position),
-                header,
-                f"local time {shown} happens twice in {ctx.tz} (clocks went back)",
-                f"read as the first, {got.isoformat(sep=' ')}",
-            )
-    result: np.ndarray[Any, Any] = (
-        loose.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
-    )
-    return result
-
-
-def _at(series: pd.Series[Any], position: int) -> Any:
-    return series.iat[position]
-
-
-def _parse_one(value: str, dayfirst: bool, audience: Audience = "python") -> datetime | str:
-    """One time the fast ISO parser could not read, or the reason it is not a time."""
-    text = value.strip()
-    if _NUMBER.fullmatch(text):
-        return _from_number(text)
-    text = _cjk(text)
-    match = _YMD.fullmatch(text)
-    if match:
-        year, month, day = match.group(1, 2, 3)
-        found = _assemble(int(year), int(month), int(day), match.groups()[3:])
-        return found or f"{value!r} is not a valid date and time"
-    match = _DMY.fullmatch(text)
-    if match:
-        first, second, year = match.group(1, 2, 3)
-        day, month = (first, second) if dayfirst else (second, first)
-        full_year = int(year) + 2000 if len(year) == 2 else int(year)
-        found = _assemble(full_year, int(month), int(day), match.groups()[3:])
-        if found is not None:
-            return found
-        if dayfirst:
-            return f"{value!r} is not a valid date read day first (dd-mm-yyyy)"
-        return (
-            f"{value!r} is not a valid date read month first (mm/dd/yyyy): if your dates are "
-            f"written day first, give {_DAYFIRST.given(True, audience)}"
-        )
-    for layout in _NAMED_MONTHS:
-        try:
-            return datetime.strptime(text, layout)
-        except ValueError:
-            continue
-    return f"{value!r} is not a time leadrouter can read: write ISO 8601, e.g. 2025-03-03 09:15"
-
-
-def _from_number(text: str) -> datetime | str:
-    if "." not in text and len(text) == 10:
-        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=int(text))
-    if "." not in text and len(text) == 13:
-        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=int(text))
-    number = float(text)
-    low, high = _EXCEL_RANGE
-    if low <= number <= high:
-        return _EXCEL_EPOCH + timedelta(seconds=round(number * 86400))
-    return (
-        f"{text!r} is a number, not a time (Excel serial dates run from {low:.0f} to "
-        f"{high:.0f}, i.e. 1954 to 2119; Unix times have 10 or 13 digits)"
-    )
-
-
-def _cjk(text: str) -> str:
-    """ "2025年3月3日 9时15分" -> "2025-3-3 9:15"."""
-    if not re.search("[年月日时点分秒]", text):
-        return text
-    text = re.sub(r"(\d)\s*[年月]\s*", r"\1-", text)
-    text = re.sub(r"(\d)\s*日", r"\1", text)
-    text = re.sub(r"(\d)\s*[时点分]\s*(?=\d)", r"\1:", text)
-    return re.sub(r"(\d)\s*[时点分秒]\s*$", r"\1", text)
-
-
-def _assemble(year: int, month: int, day: int, rest: tuple[str | None, ...]) -> datetime | None:
-    hour, minute, second, fraction, half, offset = rest
-    try:
-        clock = int(hour or 0)
-        if half:
-            if not 1 <= clock <= 12:
-                return None
-            clock = clock % 12 + (12 if half.lower() == "pm" else 0)
-        micro = int((fraction or "0")[:6].ljust(6, "0"))
-        tzinfo: timezone | None = None
-        if offset:
-            if offset in "zZ":
-                tzinfo = UTC
-            else:
-                sign = -1 if offset[0] == "-" else 1
-                digits = offset[1:].replace(":", "")
-                delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0))
-                tzinfo = timezone(sign * delta)
-        return datetime(
-            year, month, day, clock, int(minute or 0), int(second or 0), micro, tzinfo=tzinfo
-        )
-    except ValueError:
-        return None
-
-
-def _numbers(
-    column: pd.Series[Any], text: pd.Series[Any], header: str, field: str, ctx: _Context
-) -> np.ndarray[Any, Any]:
-    missing = _blank(text).to_numpy()
-    if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
-        values = column.to_numpy(dtype="float64", na_value=np.nan)
-    else:
-        cleaned = text.str.replace(_NUMBER_JUNK, "", regex=True).where(~missing)
-        parsed = pd.to_numeric(cleaned, errors="coerce")
-        values = np.asarray(parsed, dtype="float64")
-    values = values.copy()
-    bad = ~missing & ~np.isfinite(values)
-    for position in np.flatnonzero(bad).tolist():
-        ctx.reject(int(position), header, f"{text.iat[position]!r} is not a number")
-    if field in ("cost", "amount"):
-        negative = np.isfinite(values) & (values < 0)
-        for position in np.flatnonzero(negative).tolist():
-            ctx.reject(
-                int(position), header, f"{text.iat[position]!r} is negative: a {field} is 0 or more"
-            )
-        bad |= negative
-    values[bad] = np.nan
-    return values
-
-
-def _score_scale(
-    values: np.ndarray[Any, Any], text: pd.Series[Any], header: str, ctx: _Context
-) -> np.ndarray[Any, Any]:
-    """The score column on the 0-1 scale of `Lead.score`.
-
-    A column within 0-1 is kept. A column within 0-100 with some value above 1 is a 0-100
-    score (CRMs often write them so): every score is divided by 100 and each row is flagged, so
-    the rescaling is visible in `History.flagged` and never silent. Any value outside 0-100
-    leaves no scale to read the column on, so it is a `ScoreScaleError` naming the rows, since
-    guessing would move every lead across every `nurture(below=...)` threshold.
-    """
-    given = np.isfinite(values)
-    outside = given & ((values < 0.0) | (values > 100.0))
-    if outside.any():
-        positions = np.flatnonzero(outside).tolist()
-        shown = "; ".join(f"row {ctx.rows[p]}: {text.iat[p]!r}" for p in positions[:3])
-        more = f" and {len(positions) - 3} more rows" if len(positions) > 3 else ""
-        raise ScoreScaleError(
-            f"{ctx.origin}: column {header!r} holds scores outside 0-100 ({shown}{more}): "
-            "leadrouter reads scores as 0-1, and divides a column of 0-100 scores by 100; "
-            "rescale this column to 0-1 before loading, e.g. (score - min) / (max - min)"
-        )
-    if not (given & (values > 1.0)).any():
-        return values
-    top = float(values[given].max())
-    reason = f"score column on a 0-100 scale (values up to {top:g}); Lead.score is 0-1"
-    rescaled = values / 100.0
-    for position in np.flatnonzero(given).tolist():
-        ctx.flag(
-            int(position),
-            header,
-            reason,
-            f"divided by 100: {text.iat[position]} -> {rescaled[position]:g}",
-        )
-    return rescaled
-
-
-def _booleans(text: pd.Series[Any], header: str, field: str, ctx: _Context) -> np.ndarray[Any, Any]:
-    missing = _blank(text).to_numpy()
-    lowered = text.str.lower()
-    values = np.full(len(text), None, dtype=object)
-    hint = ""
-    if field == "converted":
-        hint = "; if the column holds sale dates, map it: " + _COLUMNS.given(
-            {header: "converted_at"}, ctx.audience
-        )
-    words = lowered.tolist()
-    originals = text.tolist()
-    for position in np.flatnonzero(~missing).tolist():
-        word = _WORDS.get(words[position])
-        if word is None:
-            ctx.reject(
-                position,
-                header,
-                f"{originals[position]!r} is not yes or no (write yes/no, true/false, 1/0 or "
-                f"是/否){hint}",
-            )
-        else:
-            values[position] = word
-    return values
 
 
 # --------------------------------------------------------------------------- rows

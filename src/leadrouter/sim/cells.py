@@ -1,0 +1,389 @@
+"""Reading the cells of an export: times, numbers, yes / no, scores, each with its row reported.
+
+The second layer of `load_export` (the first, `leadrouter.sim.reading`, turns a file into a table
+of text cells). Every parser here takes a column and a `_Context` - the source, the row numbers
+as a spreadsheet shows them and the reading options - and returns the parsed values, reporting
+each cell it cannot use (`_Context.reject`) or had to adjust (`_Context.flag`), so `load_export`
+lists them in `History.rejected` and `History.flagged` and nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from leadrouter.errors import Audience, ExportOption, NaiveExportTimeError, ScoreScaleError
+from leadrouter.model import zone
+from leadrouter.sim.history import TIME_DTYPE
+
+NULLS = frozenset({"", "-", "--", "—", "n/a", "na", "nan", "nat", "null", "none", "#n/a"})
+_TRUE = ("1", "true", "t", "yes", "y", "是", "对", "√", "✓", "有效", "接通", "已接通", "成交")
+_FALSE = ("0", "false", "f", "no", "n", "否", "错", "×", "✗", "无效", "未接通", "未成交")
+_WORDS = {**dict.fromkeys(_TRUE, True), **dict.fromkeys(_FALSE, False), "已成交": True}
+_NUMBER_JUNK = r"(?i)[\s,¥￥$€£%]|元|rmb|cny|usd"
+_TIME = r"(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*([aApP][mM])?"
+_ZONE = r"\s*([zZ]|[+-]\d{2}(?::?\d{2})?)?"
+_YMD = re.compile(rf"(\d{{4}})[-/.](\d{{1,2}})[-/.](\d{{1,2}})(?:[ T]+{_TIME})?{_ZONE}")
+_DMY = re.compile(rf"(\d{{1,2}})[-/.](\d{{1,2}})[-/.](\d{{4}}|\d{{2}})(?:[ T]+{_TIME})?{_ZONE}")
+_OFFSET_END = re.compile(r"(?:[zZ]|[+-]\d{2}:?\d{2})$")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_NAMED_MONTHS = (
+    "%b %d, %Y %I:%M %p",
+    "%b %d, %Y %H:%M",
+    "%b %d, %Y",
+    "%B %d, %Y %I:%M %p",
+    "%B %d, %Y %H:%M",
+    "%B %d, %Y",
+    "%d %b %Y %H:%M",
+    "%d %b %Y",
+    "%d %B %Y %H:%M",
+    "%d %B %Y",
+    "%d-%b-%Y %H:%M",
+    "%d-%b-%Y",
+)
+_EXCEL_EPOCH = datetime(1899, 12, 30)
+_EXCEL_RANGE = (20000.0, 80000.0)
+_STR_DTYPE: Any = "str" if int(pd.__version__.split(".")[0]) >= 3 else object
+_COLUMNS, _TZ, _DAYFIRST = map(ExportOption, ("columns", "tz", "dayfirst"))
+
+
+class _Context:
+    """What every parser needs to report a problem: the source, its row numbers and options."""
+
+    def __init__(
+        self,
+        origin: str,
+        rows: np.ndarray[Any, Any],
+        dayfirst: bool,
+        tz: str | None,
+        audience: Audience = "python",
+    ) -> None:
+        self.origin = origin
+        self.rows = rows
+        self.dayfirst = dayfirst
+        self.tz = tz
+        self.audience = audience
+        self.rejected: list[tuple[int, str, str]] = []
+        self.flagged: list[tuple[int, str, str, str]] = []
+
+    def reject(self, position: int, header: str, reason: str) -> None:
+        self.rejected.append((position, header, reason))
+
+    def flag(self, position: int, header: str, reason: str, action: str) -> None:
+        self.flagged.append((position, header, reason, action))
+
+
+def _cell(value: Any) -> str:
+    """One cell as text, the way a spreadsheet shows it ("" when empty)."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return ""
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        number = float(value)
+        if number != number:
+            return ""
+        if number.is_integer() and abs(number) < 1e16:
+            return str(int(number))
+        return repr(number)
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, date | time):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _text(column: pd.Series[Any]) -> pd.Series[Any]:
+    """Every cell of a column as stripped text, "" for empty ones."""
+    result: pd.Series[Any]
+    if column.dtype != object and pd.api.types.is_string_dtype(column.dtype):
+        result = column.fillna("").str.strip().reset_index(drop=True)
+    else:
+        result = pd.Series([_cell(value) for value in column], dtype=_STR_DTYPE)
+    return result
+
+
+def _blank(text: pd.Series[Any]) -> pd.Series[Any]:
+    return text.str.lower().isin(NULLS)
+
+
+def _times(
+    column: pd.Series[Any], text: pd.Series[Any], header: str, ctx: _Context
+) -> pd.Series[Any]:
+    """A time column in UTC; unreadable cells rejected, naive ones localised to `ctx.tz`."""
+    n = len(column)
+    missing = _blank(text).to_numpy()
+    naive = np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")
+    utc = naive.copy()
+    if isinstance(column.dtype, pd.DatetimeTZDtype):
+        utc = column.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+        utc = utc.copy()
+    elif pd.api.types.is_datetime64_dtype(column.dtype):
+        naive = column.to_numpy(dtype="datetime64[us]").copy()
+    else:
+        numeric = text.str.fullmatch(r"\d+(?:\.\d+)?") & ~text.str.fullmatch(r"\d{8}")
+        aware = _has_offset(text) & ~missing
+        plain = ~missing & ~aware & ~numeric
+        naive = _iso(text.where(plain), utc=False)
+        utc = _iso(text.where(aware), utc=True)
+        failed = ~missing & np.isnat(naive) & np.isnat(utc)
+        for position in np.flatnonzero(failed).tolist():
+            parsed = _parse_one(str(text.iat[position]), ctx.dayfirst, ctx.audience)
+            if isinstance(parsed, str):
+                ctx.reject(position, header, parsed)
+            elif parsed.tzinfo is None:
+                naive[position] = np.datetime64(parsed, "us")
+            else:
+                moment = parsed.astimezone(UTC).replace(tzinfo=None)
+                utc[position] = np.datetime64(moment, "us")
+    is_naive = ~np.isnat(naive)
+    if is_naive.any():
+        if ctx.tz is None:
+            first = int(np.flatnonzero(is_naive)[0])
+            raise NaiveExportTimeError(
+                f"{ctx.origin}: column {header!r} holds times without a time zone (row "
+                f"{ctx.rows[first]}: {text.iat[first]!r}) and no {_TZ.named(ctx.audience)} was "
+                "given: name the zone your CRM writes times in, e.g. "
+                + _TZ.given("Asia/Shanghai", ctx.audience)
+            )
+        utc = np.where(is_naive, _localize(naive, header, ctx), utc)
+    times: pd.Series[Any] = pd.Series(utc).dt.tz_localize("UTC").astype(TIME_DTYPE)
+    return times
+
+
+def _has_offset(text: pd.Series[Any]) -> pd.Series[Any]:
+    """Which texts end in a UTC offset or Z. Read from the last six characters, of which an
+    export has few distinct values, so the regex runs per distinct ending, not per row. (A
+    day-first date such as 03-04-2025 looks like one; the per-cell parser reads it right.)"""
+    endings = text.str.slice(-6)
+    aware = [e for e in endings.unique().tolist() if _OFFSET_END.search(str(e))]
+    return endings.isin(aware)
+
+
+def _iso(values: pd.Series[Any], utc: bool) -> np.ndarray[Any, Any]:
+    """The fast path: ISO 8601 texts parsed at once (NaT where that fails, for the per-cell
+    parser to retry); naive, or UTC when `utc`."""
+    try:
+        parsed = pd.to_datetime(values, format="ISO8601", errors="coerce", utc=utc)
+    except (ValueError, TypeError):  # e.g. offsets the ending check missed: retry per cell
+        return np.full(len(values), np.datetime64("NaT"), dtype="datetime64[us]")
+    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+        if not utc:
+            return np.full(len(values), np.datetime64("NaT"), dtype="datetime64[us]")
+        parsed = parsed.dt.tz_localize(None)
+    result: np.ndarray[Any, Any] = parsed.to_numpy(dtype="datetime64[us]").copy()
+    return result
+
+
+def _localize(naive: np.ndarray[Any, Any], header: str, ctx: _Context) -> np.ndarray[Any, Any]:
+    """Local wall-clock times in `ctx.tz` as UTC; times skipped or repeated by a daylight-saving
+    change are resolved (forward / first occurrence) and flagged."""
+    assert ctx.tz is not None
+    wall = pd.Series(naive)
+    where = zone(ctx.tz)
+    strict = wall.dt.tz_localize(where, ambiguous="NaT", nonexistent="NaT")
+    loose = wall.dt.tz_localize(
+        where, ambiguous=np.ones(len(wall), dtype=bool), nonexistent="shift_forward"
+    )
+    trouble = wall.notna().to_numpy() & strict.isna().to_numpy()
+    for position in np.flatnonzero(trouble).tolist():
+        clock, got = _at(wall, position), _at(loose, position)
+        shown = f"{clock:%Y-%m-%d %H:%M:%S}"
+        if got.tz_localize(None) != clock:
+            ctx.flag(
+                int(position),
+                header,
+                f"local time {shown} does not exist in {ctx.tz} (clocks jumped forward)",
+                f"moved forward to {got.isoformat(sep=' ')}",
+            )
+        else:
+            ctx.flag(
+                int(position),
+                header,
+                f"local time {shown} happens twice in {ctx.tz} (clocks went back)",
+                f"read as the first, {got.isoformat(sep=' ')}",
+            )
+    result: np.ndarray[Any, Any] = (
+        loose.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+    )
+    return result
+
+
+def _at(series: pd.Series[Any], position: int) -> Any:
+    return series.iat[position]
+
+
+def _parse_one(value: str, dayfirst: bool, audience: Audience = "python") -> datetime | str:
+    """One time the fast ISO parser could not read, or the reason it is not a time."""
+    text = value.strip()
+    if _NUMBER.fullmatch(text):
+        return _from_number(text)
+    text = _cjk(text)
+    match = _YMD.fullmatch(text)
+    if match:
+        year, month, day = match.group(1, 2, 3)
+        found = _assemble(int(year), int(month), int(day), match.groups()[3:])
+        return found or f"{value!r} is not a valid date and time"
+    match = _DMY.fullmatch(text)
+    if match:
+        first, second, year = match.group(1, 2, 3)
+        day, month = (first, second) if dayfirst else (second, first)
+        full_year = int(year) + 2000 if len(year) == 2 else int(year)
+        found = _assemble(full_year, int(month), int(day), match.groups()[3:])
+        if found is not None:
+            return found
+        if dayfirst:
+            return f"{value!r} is not a valid date read day first (dd-mm-yyyy)"
+        return (
+            f"{value!r} is not a valid date read month first (mm/dd/yyyy): if your dates are "
+            f"written day first, give {_DAYFIRST.given(True, audience)}"
+        )
+    for layout in _NAMED_MONTHS:
+        try:
+            return datetime.strptime(text, layout)
+        except ValueError:
+            continue
+    return f"{value!r} is not a time leadrouter can read: write ISO 8601, e.g. 2025-03-03 09:15"
+
+
+def _from_number(text: str) -> datetime | str:
+    if "." not in text and len(text) == 10:
+        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=int(text))
+    if "." not in text and len(text) == 13:
+        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=int(text))
+    number = float(text)
+    low, high = _EXCEL_RANGE
+    if low <= number <= high:
+        return _EXCEL_EPOCH + timedelta(seconds=round(number * 86400))
+    return (
+        f"{text!r} is a number, not a time (Excel serial dates run from {low:.0f} to "
+        f"{high:.0f}, i.e. 1954 to 2119; Unix times have 10 or 13 digits)"
+    )
+
+
+def _cjk(text: str) -> str:
+    """ "2025年3月3日 9时15分" -> "2025-3-3 9:15"."""
+    if not re.search("[年月日时点分秒]", text):
+        return text
+    text = re.sub(r"(\d)\s*[年月]\s*", r"\1-", text)
+    text = re.sub(r"(\d)\s*日", r"\1", text)
+    text = re.sub(r"(\d)\s*[时点分]\s*(?=\d)", r"\1:", text)
+    return re.sub(r"(\d)\s*[时点分秒]\s*$", r"\1", text)
+
+
+def _assemble(year: int, month: int, day: int, rest: tuple[str | None, ...]) -> datetime | None:
+    hour, minute, second, fraction, half, offset = rest
+    try:
+        clock = int(hour or 0)
+        if half:
+            if not 1 <= clock <= 12:
+                return None
+            clock = clock % 12 + (12 if half.lower() == "pm" else 0)
+        micro = int((fraction or "0")[:6].ljust(6, "0"))
+        tzinfo: timezone | None = None
+        if offset:
+            if offset in "zZ":
+                tzinfo = UTC
+            else:
+                sign = -1 if offset[0] == "-" else 1
+                digits = offset[1:].replace(":", "")
+                delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0))
+                tzinfo = timezone(sign * delta)
+        return datetime(
+            year, month, day, clock, int(minute or 0), int(second or 0), micro, tzinfo=tzinfo
+        )
+    except ValueError:
+        return None
+
+
+def _numbers(
+    column: pd.Series[Any], text: pd.Series[Any], header: str, field: str, ctx: _Context
+) -> np.ndarray[Any, Any]:
+    missing = _blank(text).to_numpy()
+    if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
+        values = column.to_numpy(dtype="float64", na_value=np.nan)
+    else:
+        cleaned = text.str.replace(_NUMBER_JUNK, "", regex=True).where(~missing)
+        parsed = pd.to_numeric(cleaned, errors="coerce")
+        values = np.asarray(parsed, dtype="float64")
+    values = values.copy()
+    bad = ~missing & ~np.isfinite(values)
+    for position in np.flatnonzero(bad).tolist():
+        ctx.reject(int(position), header, f"{text.iat[position]!r} is not a number")
+    if field in ("cost", "amount"):
+        negative = np.isfinite(values) & (values < 0)
+        for position in np.flatnonzero(negative).tolist():
+            ctx.reject(
+                int(position), header, f"{text.iat[position]!r} is negative: a {field} is 0 or more"
+            )
+        bad |= negative
+    values[bad] = np.nan
+    return values
+
+
+def _score_scale(
+    values: np.ndarray[Any, Any], text: pd.Series[Any], header: str, ctx: _Context
+) -> np.ndarray[Any, Any]:
+    """The score column on the 0-1 scale of `Lead.score`.
+
+    A column within 0-1 is kept. A column within 0-100 with some value above 1 is a 0-100
+    score (CRMs often write them so): every score is divided by 100 and each row is flagged, so
+    the rescaling is visible in `History.flagged` and never silent. Any value outside 0-100
+    leaves no scale to read the column on, so it is a `ScoreScaleError` naming the rows, since
+    guessing would move every lead across every `nurture(below=...)` threshold.
+    """
+    given = np.isfinite(values)
+    outside = given & ((values < 0.0) | (values > 100.0))
+    if outside.any():
+        positions = np.flatnonzero(outside).tolist()
+        shown = "; ".join(f"row {ctx.rows[p]}: {text.iat[p]!r}" for p in positions[:3])
+        more = f" and {len(positions) - 3} more rows" if len(positions) > 3 else ""
+        raise ScoreScaleError(
+            f"{ctx.origin}: column {header!r} holds scores outside 0-100 ({shown}{more}): "
+            "leadrouter reads scores as 0-1, and divides a column of 0-100 scores by 100; "
+            "rescale this column to 0-1 before loading, e.g. (score - min) / (max - min)"
+        )
+    if not (given & (values > 1.0)).any():
+        return values
+    top = float(values[given].max())
+    reason = f"score column on a 0-100 scale (values up to {top:g}); Lead.score is 0-1"
+    rescaled = values / 100.0
+    for position in np.flatnonzero(given).tolist():
+        ctx.flag(
+            int(position),
+            header,
+            reason,
+            f"divided by 100: {text.iat[position]} -> {rescaled[position]:g}",
+        )
+    return rescaled
+
+
+def _booleans(text: pd.Series[Any], header: str, field: str, ctx: _Context) -> np.ndarray[Any, Any]:
+    missing = _blank(text).to_numpy()
+    lowered = text.str.lower()
+    values = np.full(len(text), None, dtype=object)
+    hint = ""
+    if field == "converted":
+        hint = "; if the column holds sale dates, map it: " + _COLUMNS.given(
+            {header: "converted_at"}, ctx.audience
+        )
+    words = lowered.tolist()
+    originals = text.tolist()
+    for position in np.flatnonzero(~missing).tolist():
+        word = _WORDS.get(words[position])
+        if word is None:
+            ctx.reject(
+                position,
+                header,
+                f"{originals[position]!r} is not yes or no (write yes/no, true/false, 1/0 or "
+                f"是/否){hint}",
+            )
+        else:
+            values[position] = word
+    return values
