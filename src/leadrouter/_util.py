@@ -148,3 +148,10 @@ def stable_key(seed: int, name: str) -> int:
     """
     digest = hashlib.blake2b(f"{seed}\x00{name}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big")
+
+
+def plural(n: int, word: str) -> str:
+    """`n` and `word`, plural when n is not 1: "1 lead", "3 leads", "2 policies"."""
+    return (
+        f"{n} {word}" if n == 1 else f"{n} {word[:-1]}ies" if word.endswith("y") else f"{n} {word}s"
+    )

@@ -21,8 +21,10 @@ __all__ = [
     "InvalidExportError",
     "InvalidValueError",
     "LeadRouterError",
+    "LeadsFileError",
     "LockTimeoutError",
     "MissingColumnError",
+    "MissingExtraError",
     "NaiveDatetimeError",
     "NaiveExportTimeError",
     "NotALeadError",
@@ -37,6 +39,7 @@ __all__ = [
     "StrategyError",
     "TransitionError",
     "UnknownLeadError",
+    "UnknownPolicyError",
     "UnknownRepError",
 ]
 
@@ -202,3 +205,17 @@ class ExportOption:
             pairs = (f"{field}={shlex.quote(str(header))}" for header, field in value.items())
             return f"{self.named(audience)} {' '.join(pairs)}"
         return f"{self.named(audience)} {shlex.quote(str(value))}"
+
+
+class LeadsFileError(LeadRouterError, ValueError):
+    """A leads file with rows that cannot be used; lists each row, column and problem."""
+
+
+class UnknownPolicyError(LeadRouterError, LookupError):
+    """A `--policies` entry that is neither a playbook file, a pattern matching playbook files,
+    nor the name of a built-in policy; the message lists the built-in names."""
+
+
+class MissingExtraError(LeadRouterError, ImportError):
+    """A command needs an optional dependency that is not installed; names the extra to
+    install."""

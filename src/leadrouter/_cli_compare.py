@@ -1,0 +1,474 @@
+"""The `leadrouter compare` command: its arguments, the policies it resolves from playbooks and
+built-in names, the terminal view while it runs and its report. Nothing heavy is imported when
+the parser is built, so `check` and `route` stay fast; the simulator is imported when the
+command runs."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from leadrouter._cli_reading import read_export, reading_flags
+from leadrouter._util import plural
+from leadrouter.errors import (
+    ConfigError,
+    InvalidExportError,
+    MissingExtraError,
+    UnknownPolicyError,
+)
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from leadrouter.sim.engine import Policy
+    from leadrouter.sim.history import History
+
+__all__ = ["BUILTIN_POLICIES", "compare", "compare_parser"]
+
+BUILTIN_POLICIES = (
+    "equal-rotation",
+    "performance-weighted",
+    "utilization-weighted",
+    "quota-proportional",
+    "grab-with-caps",
+    "dynamic-caps",
+    "profile-matching",
+    "tiered-delay",
+)
+"""`leadrouter.sim.demo.DEMO_POLICIES`, spelled out so that building the parser imports nothing
+from the simulator (a test checks the two agree)."""
+
+_GLOB = frozenset("*?[")
+_EXPORT_SUFFIXES = frozenset({".csv", ".xlsx", ".parquet", ".pq", ".tsv", ".txt"})
+
+
+def compare_parser(commands: Any) -> None:
+    """The `compare` sub-command's arguments (nothing heavy is imported here, so `check` and
+    `route` stay fast)."""
+    compare = commands.add_parser(
+        "compare",
+        help="compare routing policies on an export (or --demo) and write a report",
+        description=(
+            "Load an export, fit how the reps behave, check the model against the history "
+            "(calibration), simulate every policy on the same leads and random numbers over "
+            "several seeds, print the comparison and write an HTML and a Markdown report."
+        ),
+    )
+    compare.add_argument(
+        "export", nargs="?", type=Path, help="the CRM export: CSV, Excel (.xlsx) or Parquet"
+    )
+    compare.add_argument(
+        "--demo",
+        action="store_true",
+        help="compare the eight built-in policies on a synthetic team instead of an export",
+    )
+    compare.add_argument(
+        "--policies",
+        nargs="+",
+        metavar="POLICY",
+        help="playbook files (TOML; a glob pattern works too) and/or built-in policy names: "
+        f"{', '.join(BUILTIN_POLICIES)} (default: all eight built-in); a policy's name is its "
+        "file name without .toml",
+    )
+    compare.add_argument(
+        "--baseline",
+        metavar="NAME",
+        help="the policy differences are taken to (default: the built-in equal rotation, "
+        "added as 'equal-rotation (built in)' when it is not among the policies)",
+    )
+    compare.add_argument(
+        "--seeds",
+        type=int,
+        default=None,
+        help="replicates per policy, two per parameter draw (20; 12 with --demo)",
+    )
+    compare.add_argument(
+        "--sensitivity-seeds",
+        type=int,
+        default=2,
+        metavar="N",
+        help="seeds per scenario for the sensitivity check, which re-runs the comparison "
+        "without rep effects, with contact decaying twice as fast and half as fast, and with "
+        "every rep's capacity x0.75 and x1.5 (2; 0 skips it)",
+    )
+    compare.add_argument(
+        "--out", type=Path, default=None, help="where to write the report (--demo: demo-report)"
+    )
+    compare.add_argument("--title", default=None, help="the report's title")
+    reading_flags(compare)
+    compare.add_argument(
+        "--roster",
+        type=Path,
+        default=None,
+        help="a CSV of reps (id, and any of team, tier, quota, regions, skills, active) "
+        "giving the export's reps what quota or tiered policies need",
+    )
+    # for tests and benchmarks: the demo's size and the worker processes
+    compare.add_argument("--processes", type=int, default=None, help=argparse.SUPPRESS)
+    compare.add_argument("--demo-leads", type=int, default=None, help=argparse.SUPPRESS)
+    compare.add_argument("--demo-reps", type=int, default=None, help=argparse.SUPPRESS)
+    compare.add_argument("--demo-days", type=int, default=None, help=argparse.SUPPRESS)
+
+
+def _need_extras() -> None:
+    missing = []
+    for module in ("matplotlib", "rich"):
+        try:
+            __import__(module)
+        except ImportError:
+            missing.append(module)
+    if missing:
+        raise MissingExtraError(
+            f"leadrouter compare needs {' and '.join(missing)} (charts, the terminal table and "
+            "the progress bar): pip install 'leadrouter[sim]'"
+        )
+
+
+def compare(args: argparse.Namespace) -> None:
+    """`leadrouter compare`: load, fit, calibrate, compare, print, write the report."""
+    from leadrouter.sim.demo import DEMO_SEEDS
+
+    if args.demo and args.export is not None:
+        raise ConfigError(
+            f"compare: give an export or --demo, not both (got {args.export} and --demo)"
+        )
+    if not args.demo and args.export is None:
+        raise ConfigError(
+            "compare: give an export file (leadrouter compare export.csv --out report) or "
+            "--demo for a synthetic team"
+        )
+    seeds = args.seeds if args.seeds is not None else (DEMO_SEEDS if args.demo else 20)
+    if seeds < 4:
+        raise ConfigError(
+            f"--seeds {seeds}: intervals need at least 4 seeds (two parameter draws); 20 is usual"
+        )
+    processes = args.processes or min(2, os.cpu_count() or 1)
+    if processes < 1:
+        raise ConfigError(f"--processes {processes}: must be at least 1")
+    if args.export is not None and not args.export.is_file():
+        raise InvalidExportError(
+            f"{args.export}: no such file"
+            + (" (it is a directory)" if args.export.is_dir() else "")
+            + "; give the path of a CSV, Excel (.xlsx) or Parquet export"
+        )
+    if args.out is None and not args.demo:
+        raise ConfigError("compare: --out DIR is needed: where to write the report")
+    out: Path = args.out if args.out is not None else Path("demo-report")
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out}: exists and is not a directory; choose another")
+    from leadrouter.sim.loader import columns_from_flags
+
+    columns_from_flags(args.columns)  # a wrong --columns fails before the slow imports
+    _need_extras()
+
+    from rich.console import Console
+
+    # a pipe or a file gets 140 columns (rich would use 80) unless COLUMNS says otherwise
+    wide = sys.stdout.isatty() or "COLUMNS" in os.environ
+    console = Console(highlight=False, width=None if wide else 140)
+    status = Console(stderr=True, highlight=False, soft_wrap=True)
+
+    history = _demo_history(args, out, status) if args.demo else read_export(args.export, args)
+    if args.roster is not None:
+        history = _with_roster(history, args.roster, status)
+    policies, notes = _resolve_policies(args.policies, history)
+    if args.baseline is not None and args.baseline not in policies:
+        raise UnknownPolicyError(
+            f"--baseline {args.baseline!r} is not one of the policies: {', '.join(policies)}; "
+            "give one of these names (a built-in policy is named by adding it to --policies), "
+            "or leave --baseline out to compare against the built-in equal rotation"
+        )
+    from leadrouter.sim.analysis import choose_baseline
+
+    policies, args.baseline = choose_baseline(policies, args.baseline)
+    _run_comparison(args, history, policies, notes, seeds, processes, out, console, status)
+
+
+def _demo_history(args: argparse.Namespace, out: Path, status: Console) -> History:
+    """The demo walks the user's path: a synthetic history written as an export, read back."""
+    from leadrouter.sim.demo import DEMO_DAYS, DEMO_LEADS, DEMO_REPS, demo_history
+    from leadrouter.sim.loader import load_export
+
+    leads = args.demo_leads or DEMO_LEADS
+    reps = args.demo_reps or DEMO_REPS
+    days = args.demo_days or DEMO_DAYS
+    with status.status(f"generating a synthetic team: {leads} leads, {reps} reps, {days} days"):
+        synthetic = demo_history(n_leads=leads, n_reps=reps, days=days)
+        out.mkdir(parents=True, exist_ok=True)
+        path = synthetic.to_csv(out / "demo-export.csv")
+    status.print(f"wrote the synthetic history as an export: {path}")
+    return load_export(path, audience="command")
+
+
+def _with_roster(history: History, path: Path, status: Console) -> History:
+    """The history with its reps replaced by the roster file's rows of the same id."""
+    from leadrouter.playbooks import _Reader
+
+    if not path.is_file():
+        raise ConfigError(f"--roster {path}: no such file; give a CSV with an id column")
+    given = {rep.id: rep for rep in _Reader(path).roster_file(path.name, "--roster")}
+    reps = [given.get(rep.id, rep) for rep in history.roster]
+    matched = sum(rep.id in given for rep in history.roster)
+    if not matched:
+        raise ConfigError(
+            f"--roster {path}: none of its {len(given)} rep ids is a rep of the export "
+            f"({', '.join(rep.id for rep in history.roster[:6])} ...): use the export's ids"
+        )
+    unknown = sorted(set(given) - {rep.id for rep in history.roster})
+    status.print(
+        f"roster {path}: {matched} of the export's {len(reps)} reps given"
+        + (f"; not in the export, ignored: {', '.join(unknown)}" if unknown else "")
+    )
+    return history.with_roster(reps)
+
+
+def _resolve_policies(
+    entries: Sequence[str] | None, history: History
+) -> tuple[dict[str, Policy], dict[str, str]]:
+    """`--policies` entries as {name: policy} and {name: note}: built-in names, playbook paths
+    and glob patterns, in the order given; a name is a playbook's file stem."""
+    import glob
+
+    from leadrouter.sim.demo import DEMO_POLICIES, demo_notes, demo_policies
+
+    wanted = list(entries) if entries else list(DEMO_POLICIES)
+    builtin = demo_policies(history)
+    builtin_notes = demo_notes(history)
+    policies: dict[str, Policy] = {}
+    notes: dict[str, str] = {}
+    origins: dict[str, str] = {}
+
+    def add(name: str, policy: Policy, note: str, origin: str) -> None:
+        if name in policies:
+            if origins[name] == origin:
+                return
+            raise ConfigError(
+                f"--policies: two policies are named {name!r} ({origins[name]} and {origin}); "
+                "a policy's name is its file name without .toml: rename one"
+            )
+        policies[name], notes[name], origins[name] = policy, note, origin
+
+    for entry in wanted:
+        if entry in builtin:
+            add(entry, builtin[entry], builtin_notes[entry], f"built-in {entry}")
+            continue
+        if _GLOB & set(entry):
+            matches = sorted(glob.glob(entry))
+            if not matches:
+                raise UnknownPolicyError(f"--policies {entry!r}: the pattern matches no file")
+            paths = [Path(match) for match in matches]
+        else:
+            paths = [Path(entry)]
+        for path in paths:
+            name, policy, note = _playbook_policy(path, entry, DEMO_POLICIES)
+            add(name, policy, note, str(path.resolve()))
+    return policies, notes
+
+
+def _playbook_policy(path: Path, entry: str, builtin: Sequence[str]) -> tuple[str, Policy, str]:
+    import difflib
+
+    from leadrouter.playbooks import read_playbook
+
+    if path.is_dir():
+        raise UnknownPolicyError(
+            f"--policies {entry!r}: {path} is a directory; give playbook files, e.g. {path}/*.toml"
+        )
+    if not path.is_file():
+        close = difflib.get_close_matches(entry, builtin, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise UnknownPolicyError(
+            f"--policies {entry!r}: no such playbook file and no built-in policy of that name."
+            f"{hint} Built-in policies: {', '.join(builtin)}"
+        )
+    if path.suffix.lower() in _EXPORT_SUFFIXES:
+        raise UnknownPolicyError(
+            f"--policies {entry!r}: {path} looks like an export, not a playbook; put the export "
+            "first: leadrouter compare EXPORT --policies PLAYBOOK.toml ..."
+        )
+    settings = read_playbook(path)
+    strategy = settings["strategy"]
+    note = (
+        f"playbook {path} ({type(strategy).__name__}); its rules, caps and timers over the "
+        "history's reps (the playbook's own roster is replaced)"
+    )
+    return path.stem, path, note
+
+
+@contextlib.contextmanager
+def _progress(status: Console, label: str, what: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on `status` for work that reports `progress(done, total)`; no refresh
+    thread, because compare forks worker processes."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(f"runs ({what})"),
+        TimeElapsedColumn(),
+        console=status,
+        auto_refresh=False,
+        transient=False,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+            bar.refresh()
+
+        yield advance
+
+
+class _Screen:
+    """What `leadrouter compare` shows while `analyse` works: a spinner while the model is fitted
+    and checked, a progress bar per simulation stage, and the results.
+
+    The output opens with the bottom line (`leadrouter.sim.preflight.bottom_line`) and the
+    warnings, which need the comparison: the calibration panel, the skipped policies and the
+    comparison are held until then (`HELD`; the status line says each verdict as it comes),
+    and shown after it. Whatever was held is shown even when `analyse` stops with an error."""
+
+    HELD = ("calibration", "skipped", "comparison")
+
+    def __init__(self, console: Console, status: Console, what: Mapping[str, str]) -> None:
+        self.console, self.status, self.what = console, status, what
+        self.stack = contextlib.ExitStack()
+        self.spinner: Any = None
+        self.stage = ""
+        self.bar: Callable[[int, int], None] | None = None
+        self.held: list[tuple[str, Any]] = []
+        self.opened = False
+
+    def __enter__(self) -> _Screen:
+        self.spinner = self.stack.enter_context(self.status.status("fitting the behaviour model"))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stack.close()
+        self._release()
+
+    def _release(self) -> None:
+        """Show what was held, in the order it came."""
+        self.opened = True
+        held, self.held = self.held, []
+        for name, value in held:
+            self.on_stage(name, value)
+
+    def _open(self, warnings: Sequence[Any]) -> None:
+        """The bottom line and the warnings, then what was held."""
+        from rich.panel import Panel
+        from rich.text import Text
+
+        from leadrouter.sim.preflight import bottom_line
+
+        comparison = next(value for name, value in self.held if name == "comparison")
+        self.stack.close()
+        self.console.print(Panel(Text(bottom_line(comparison, warnings)), title="Bottom line"))
+        for warning in warnings:
+            self.console.print("[bold yellow]warning[/] ", end="")
+            self.console.print(str(warning), markup=False)
+        self._release()
+
+    def progress(self, stage: str, done: int, total: int) -> None:
+        if stage != self.stage:
+            self.stack.close()
+            self.stage = stage
+            self.bar = self.stack.enter_context(_progress(self.status, stage, self.what[stage]))
+        assert self.bar is not None
+        self.bar(done, total)
+
+    def on_stage(self, name: str, value: Any) -> None:
+        from leadrouter.sim.report import (
+            calibration_panel,
+            caveats,
+            comparison_tables,
+            sensitivity_line,
+        )
+
+        console = self.console
+        if name in self.HELD and not self.opened:
+            self.held.append((name, value))
+            if name == "calibration":
+                self.status.print(f"calibration: {value.verdict} (shown with the results)")
+                self.spinner.update("checking the policies")
+            return
+        if name == "checks":
+            self.status.print(
+                f"checked the policies' timers before simulating: {plural(len(value), 'warning')}"
+                + (" (shown with the results)" if value else "")
+            )
+        elif name == "warnings":
+            self._open(value)
+        elif name == "model":
+            self.status.print(
+                f"fitted the behaviour model: {len(value.gaps)} gaps (see the report)"
+            )
+            self.spinner.update("checking calibration: replaying the history")
+        elif name == "calibration":
+            self.stack.close()
+            console.print(calibration_panel(value))
+        elif name == "skipped":
+            for policy, why in value.items():
+                console.print(
+                    f"[bold yellow]skipped {policy}:[/] cannot run on this history: ", end=""
+                )
+                console.print(why, markup=False)
+        elif name == "comparison":
+            self.stack.close()
+            for table in comparison_tables(value):
+                console.print(table)
+            for line in caveats(value):
+                console.print(f"  - {line}", markup=False, style="dim")
+        elif name == "sensitivity":
+            self.stack.close()
+            console.print(sensitivity_line(value), markup=False)
+
+
+def _run_comparison(
+    args: argparse.Namespace,
+    history: History,
+    policies: dict[str, Policy],
+    notes: dict[str, str],
+    seeds: int,
+    processes: int,
+    out: Path,
+    console: Console,
+    status: Console,
+) -> None:
+    from leadrouter.sim.analysis import analyse
+    from leadrouter.sim.compare import SCENARIOS
+
+    runs = plural(len(policies), "policy")
+    what = {
+        "simulating": f"{runs} x {seeds} seeds",
+        "sensitivity": f"{len(SCENARIOS)} scenarios x {runs} x {args.sensitivity_seeds} seeds",
+    }
+    with _Screen(console, status, what) as screen:
+        analysis = analyse(
+            history,
+            policies,
+            seeds=seeds,
+            baseline=args.baseline,
+            processes=processes,
+            sensitivity_seeds=args.sensitivity_seeds,
+            notes=notes,
+            remedy="give the reps what it needs with --roster FILE, or leave it out",
+            on_stage=screen.on_stage,
+            progress=screen.progress,
+        )
+
+    title = args.title or (
+        "Demo: eight routing policies compared on a synthetic team"
+        if args.demo
+        else f"Routing policies compared on {Path(history.origin).name}"
+    )
+    with status.status("writing the report (charts, sources, anomalies)"):
+        paths = analysis.write_report(out, title=title)
+    console.print(f"\nReport: {paths.html}")
+    console.print(f"        {paths.markdown} (charts beside it)", markup=False)
