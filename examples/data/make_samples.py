@@ -83,7 +83,7 @@ def crm_scores(history: History) -> History:
 def chinese_export(history: History) -> pd.DataFrame:
     """The history as a Chinese CRM exports it: local times without a zone, 是/否, Chinese
     names; no converted column (a sale time or amount says it)."""
-    frame = history.to_frame().drop(columns=["converted", "stage", "lost_at"])
+    frame = history.to_frame().drop(columns=["converted", "stage", "lost_at", "propensity"])
     for name in TIMES:
         local = frame[name].dt.tz_convert(history.tz).dt.strftime("%Y-%m-%d %H:%M:%S")
         frame[name] = local.fillna("")

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from leadrouter.sim.engine import Policy
     from leadrouter.sim.history import History
 
-__all__ = ["BUILTIN_POLICIES", "compare", "compare_parser"]
+__all__ = ["BUILTIN_POLICIES", "compare", "compare_parser", "resolve_policies", "with_roster"]
 
 BUILTIN_POLICIES = (
     "equal-rotation",
@@ -175,8 +175,9 @@ def compare(args: argparse.Namespace) -> None:
 
     history = _demo_history(args, out, status) if args.demo else read_export(args.export, args)
     if args.roster is not None:
-        history = _with_roster(history, args.roster, status)
-    policies, notes = _resolve_policies(args.policies, history)
+        history, said = with_roster(history, args.roster)
+        status.print(said)
+    policies, notes = resolve_policies(args.policies, history)
     if args.baseline is not None and args.baseline not in policies:
         raise UnknownPolicyError(
             f"--baseline {args.baseline!r} is not one of the policies: {', '.join(policies)}; "
@@ -205,8 +206,9 @@ def _demo_history(args: argparse.Namespace, out: Path, status: Console) -> Histo
     return load_export(path, audience="command")
 
 
-def _with_roster(history: History, path: Path, status: Console) -> History:
-    """The history with its reps replaced by the roster file's rows of the same id."""
+def with_roster(history: History, path: Path) -> tuple[History, str]:
+    """The history with its reps replaced by the roster file's rows of the same id, and a line
+    saying how many matched."""
     from leadrouter.playbooks import _Reader
 
     if not path.is_file():
@@ -220,14 +222,13 @@ def _with_roster(history: History, path: Path, status: Console) -> History:
             f"({', '.join(rep.id for rep in history.roster[:6])} ...): use the export's ids"
         )
     unknown = sorted(set(given) - {rep.id for rep in history.roster})
-    status.print(
-        f"roster {path}: {matched} of the export's {len(reps)} reps given"
-        + (f"; not in the export, ignored: {', '.join(unknown)}" if unknown else "")
+    said = f"roster {path}: {matched} of the export's {len(reps)} reps given" + (
+        f"; not in the export, ignored: {', '.join(unknown)}" if unknown else ""
     )
-    return history.with_roster(reps)
+    return history.with_roster(reps), said
 
 
-def _resolve_policies(
+def resolve_policies(
     entries: Sequence[str] | None, history: History
 ) -> tuple[dict[str, Policy], dict[str, str]]:
     """`--policies` entries as {name: policy} and {name: note}: built-in names, playbook paths
@@ -468,6 +469,13 @@ def _run_comparison(
         if args.demo
         else f"Routing policies compared on {Path(history.origin).name}"
     )
+    from leadrouter._cli_evaluate import off_policy_text
+
+    with status.status("estimating the policies off-policy from the logged propensities"):
+        off_policy = off_policy_text(history, policies)
+    if off_policy is not None:
+        console.print("\nBeside the what-if, from the logged propensities alone:", markup=False)
+        console.print(off_policy, markup=False)
     with status.status("writing the report (charts, sources, anomalies)"):
         paths = analysis.write_report(out, title=title)
     console.print(f"\nReport: {paths.html}")

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import leadrouter
 from leadrouter._cli_compare import BUILTIN_POLICIES, compare, compare_parser
+from leadrouter._cli_evaluate import evaluate, evaluate_parser
 from leadrouter._cli_reading import read_export, reading_flags
 from leadrouter._util import format_duration, plural
 from leadrouter.errors import (
@@ -88,6 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stdout.write(read_export(args.export, args).inspect() + "\n")
         elif args.command == "db":
             _db(args, sys.stdout)
+        elif args.command == "evaluate":
+            evaluate(args, sys.stdout)
         else:
             compare(args)
         sys.stdout.flush()
@@ -137,6 +140,7 @@ def _parser() -> argparse.ArgumentParser:
     inspect.add_argument("export", type=Path, help="the CRM export: CSV, Excel (.xlsx) or Parquet")
     reading_flags(inspect)
     compare_parser(commands)
+    evaluate_parser(commands)
     _db_parser(commands)
     return parser
 

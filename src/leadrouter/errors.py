@@ -25,6 +25,7 @@ __all__ = [
     "LockTimeoutError",
     "MissingColumnError",
     "MissingExtraError",
+    "MissingPropensityError",
     "NaiveDatetimeError",
     "NaiveExportTimeError",
     "NotALeadError",
@@ -134,6 +135,12 @@ class BehaviourNeededError(LeadRouterError, ValueError):
 class PolicyCannotRunError(LeadRouterError, ValueError):
     """No policy (or not the baseline) can run on this history, e.g. a quota strategy on an
     export whose reps have no quotas; the message says why and how to fix it."""
+
+
+class MissingPropensityError(LeadRouterError, ValueError):
+    """Off-policy evaluation needs the chance each logged assignment had (`propensity`), and the
+    history has none: route with `Explore(your strategy, share=0.05)` for a while and export
+    the propensity of each assignment (`leadrouter.sim.evaluate`)."""
 
 
 class StoreUnavailableError(LeadRouterError, ConnectionError):

@@ -12,6 +12,7 @@ from leadrouter.sim.compare import Comparison, compare
 from leadrouter.sim.coverage import coverage_study
 from leadrouter.sim.demo import demo_history, demo_policies
 from leadrouter.sim.engine import SimRun, simulate
+from leadrouter.sim.evaluate import Evaluation, evaluate
 from leadrouter.sim.grading import Grader, fit_grader
 from leadrouter.sim.history import History
 from leadrouter.sim.loader import load_export
@@ -31,6 +32,7 @@ __all__ = [
     "Calibration",
     "Comparison",
     "ContactDecay",
+    "Evaluation",
     "FittedBehaviour",
     "GivenBehaviour",
     "Grader",
@@ -58,6 +60,7 @@ __all__ = [
     "coverage_study",
     "demo_history",
     "demo_policies",
+    "evaluate",
     "find_anomalies",
     "fit_behaviour",
     "fit_grader",

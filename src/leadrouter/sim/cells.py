@@ -364,6 +364,40 @@ def _score_scale(
     return rescaled
 
 
+def _propensities(
+    values: np.ndarray[Any, Any],
+    text: pd.Series[Any],
+    header: str,
+    reps: np.ndarray[Any, Any] | None,
+    ctx: _Context,
+) -> np.ndarray[Any, Any]:
+    """The propensity column, each value a probability in (0, 1] on a row with a rep.
+
+    A value outside (0, 1] ("7%" is read as 7) or on a row without a rep cannot be the chance
+    of a logged assignment: it is left blank and flagged, so the lead stays in every analysis
+    and only off-policy evaluation treats its assignment as not randomised."""
+    values = values.copy()
+    given = np.isfinite(values)
+    no_rep = np.ones(len(values), dtype=bool) if reps is None else pd.isna(reps)
+    for position in np.flatnonzero(given & ((values <= 0.0) | (values > 1.0))).tolist():
+        ctx.flag(
+            int(position),
+            header,
+            f"{text.iat[position]!r} is not a probability in (0, 1] (write 0.07 for 7%)",
+            "left blank: evaluate() treats this assignment as not randomised",
+        )
+        values[position] = np.nan
+    for position in np.flatnonzero(np.isfinite(values) & no_rep).tolist():
+        ctx.flag(
+            int(position),
+            header,
+            "a propensity but no rep",
+            "left blank: a propensity is the chance of the logged rep",
+        )
+        values[position] = np.nan
+    return values
+
+
 def _booleans(text: pd.Series[Any], header: str, field: str, ctx: _Context) -> np.ndarray[Any, Any]:
     missing = _blank(text).to_numpy()
     lowered = text.str.lower()

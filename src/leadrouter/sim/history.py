@@ -65,6 +65,7 @@ FIELDS = (
     "amount",
     "stage",
     "lost_at",
+    "propensity",
 )
 """The export fields, in the order `to_frame()` and `to_csv()` give them. Only the first two
 are required in an export.
@@ -72,7 +73,10 @@ are required in an export.
 `stage` is the deal's outcome as of the export (`History.as_of`): exactly "won", "lost" or
 "open", or missing when the export says nothing about outcomes beyond a sale (a plain lead
 export: `converted` alone tells sold from not sold, and an unsold lead may be lost or still
-open). `lost_at` is when a lost deal was closed (a close date on a lost row)."""
+open). `lost_at` is when a lost deal was closed (a close date on a lost row). `propensity` is
+the probability with which the logging policy gave the lead to its rep (`Assigned.propensity`,
+written by a randomising strategy such as `Explore`), in (0, 1]; missing when the assignment was
+not randomised. `leadrouter.sim.evaluate` reads it."""
 
 COLUMNS = (*FIELDS, "converted")
 """`to_frame()`'s standard columns: the export fields and `converted`, True when the lead is
@@ -81,12 +85,12 @@ column. Any other column of the export follows them, unchanged, as a lead featur
 
 STATUSES = ("won", "lost", "open")
 """The values of `stage` (missing = not known: a plain lead export)."""
-OPTIONAL_COLUMNS = ("stage", "lost_at")
+OPTIONAL_COLUMNS = ("stage", "lost_at", "propensity")
 """Columns `canonical` fills as missing when a frame lacks them (frames built before outcomes
 had a stage, e.g. `to_frame()` of an older History, stay valid)."""
 
 TIME_FIELDS = ("arrived_at", "assigned_at", "first_touch_at", "converted_at", "lost_at")
-NUMBER_FIELDS = ("score", "cost", "amount")
+NUMBER_FIELDS = ("score", "cost", "amount", "propensity")
 BOOL_FIELDS = ("reached", "valid", "converted")
 TEXT_FIELDS = (
     "lead_id", "source", "region", "product", "segment", "grade", "contact", "rep_id", "stage",
@@ -194,6 +198,18 @@ def _check(frame: pd.DataFrame) -> None:
                 f"History: {name} of lead {lead!r} must be finite"
                 + (" and >= 0" if name != "score" else "")
             )
+    propensity = frame["propensity"]
+    given = propensity.notna().to_numpy()
+    bad_mask = given & ~((propensity > 0) & (propensity <= 1)).to_numpy()
+    bad_mask |= given & frame["rep_id"].isna().to_numpy()
+    if bad_mask.any():
+        first = int(np.flatnonzero(bad_mask)[0])
+        raise InvalidValueError(
+            f"History: propensity of lead {frame['lead_id'].iat[first]!r} is "
+            f"{propensity.iat[first]!r}: a propensity is the probability of the logged assignment, "
+            "in (0, 1], on a lead with a rep_id; leave it missing where the assignment was not "
+            "randomised"
+        )
 
 
 def _check_status(frame: pd.DataFrame) -> None:
@@ -558,16 +574,18 @@ class History:
             frame["valid"].tolist(),
             frame["converted"].tolist(),
             frame["amount"].tolist(),
+            frame["propensity"].tolist(),
             strict=True,
         )
-        for i, (rep_id, reached, valid, converted, amount) in enumerate(rows):
+        for i, (rep_id, reached, valid, converted, amount, chance) in enumerate(rows):
             lead = leads[i]
             events.append(_new_arrived(lead))
             keys.append((lead.arrived_at, 0, i))
             if _missing(rep_id):
                 continue
             at = assigned[i] or lead.arrived_at
-            events.append(_new_assigned(lead.id, rep_id, at, LOGGED_BY, None))
+            propensity = None if math.isnan(chance) else chance
+            events.append(_new_assigned(lead.id, rep_id, at, LOGGED_BY, propensity))
             keys.append((at, 1, i))
             latest = at
             first = touched[i]

@@ -55,6 +55,7 @@ from leadrouter.sim.cells import (
     _Context,
     _numbers,
     _parse_one,
+    _propensities,
     _score_scale,
     _text,
     _times,
@@ -166,6 +167,10 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "输单原因", "丢单原因", "战败原因",
     ),
     "converted": ("converted", "isconverted", "won", "iswon", "是否成交", "成交", "已成交"),
+    "propensity": (
+        "propensity", "assignmentpropensity", "assignmentprobability", "pscore",
+        "分配概率",
+    ),
 }  # fmt: skip
 """Headers recognised for each field without a `columns=` map, normalised (lower case; spaces,
 underscores, hyphens, dots and bracketed units removed), in order of preference."""
@@ -318,6 +323,11 @@ def build_history(
             data[field] = values
     if "score" in data:
         data["score"] = _score_scale(data["score"], texts[mapping["score"]], mapping["score"], ctx)
+    if "propensity" in data:
+        header = mapping["propensity"]
+        data["propensity"] = _propensities(
+            data["propensity"], texts[header], header, data.get("rep_id"), ctx
+        )
     why = _statuses(data, mapping, reading, ctx)
     _require(data, texts, mapping, ctx)
     keep = np.ones(len(raw), dtype=bool)

@@ -77,10 +77,12 @@ from leadrouter._util import EMPTY, FrozenMap, freeze
 from leadrouter.errors import ConfigError, NaiveDatetimeError
 from leadrouter.model import Rep, zone
 from leadrouter.sim.history import COLUMNS, History
+from leadrouter.sim.stream import Stream, route_logged, sigmoid
 from leadrouter.sim.workweek import WorkClock
 
 if TYPE_CHECKING:
     from leadrouter.sim.truth import TrueBehaviour
+    from leadrouter.strategies.base import Strategy
 
 __all__ = [
     "FOLLOW_UP",
@@ -243,6 +245,8 @@ a weekly clean-up of stale leads)."""
 _INTENT_VALID = 0.8
 _INTENT_CLOSE = 0.6
 _SALE_LAG = 2 * _FULL_DAY
+_AMOUNT_SD = 0.35
+"""Standard deviation of the log of a sale's amount around its product's price."""
 
 
 @attrs.frozen
@@ -255,7 +259,12 @@ class SyntheticTruth:
     state), `touched`, `delay_minutes` (assignment to first touch; NaN when never touched),
     `p_reach` (chance the first touch reached it), `p_close` (chance it buys if valid and
     reached, with its rep), `converted` (it buys, whenever), `arrived_at` and `first_touch_at`
-    (UTC; NaT when never touched).
+    (UTC; NaT when never touched), and `amount_mean` (its expected amount if it buys).
+
+    `if_assigned` (a history generated with `logging=`; None otherwise) has one row per lead id
+    and one column per rep: the lead's chance of a sale had it gone to that rep, everything
+    logged before it unchanged (that rep's queue as it stood, the lead's own pick-up lag and
+    validity) - the truth an off-policy estimate of a policy's conversion is measured against.
     """
 
     seed: int
@@ -275,6 +284,9 @@ class SyntheticTruth:
     intent_close: float = _INTENT_CLOSE
     per_lead: pd.DataFrame = attrs.field(
         factory=pd.DataFrame, eq=False, hash=False, repr=False, kw_only=True
+    )
+    if_assigned: pd.DataFrame | None = attrs.field(
+        default=None, eq=False, hash=False, repr=False, kw_only=True
     )
 
     def behaviour(self) -> TrueBehaviour:
@@ -347,11 +359,6 @@ def _centred(rate: float, spread: float) -> float:
     return _logit(rate) * math.sqrt(1.0 + math.pi * spread**2 / 8.0)
 
 
-def _sigmoid(x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    result: np.ndarray[Any, Any] = 1.0 / (1.0 + np.exp(-x))
-    return result
-
-
 def _shares(values: Sequence[float], what: str) -> np.ndarray[Any, Any]:
     array = np.asarray(values, dtype=float)
     if not len(array) or (array < 0).any() or not array.sum() > 0:
@@ -379,6 +386,7 @@ def synthetic(
     capacity: tuple[float, float] = (1.0, 2.0),
     rep_spread: tuple[float, float] = (0.35, 0.30),
     as_of: datetime | float | None = None,
+    logging: Strategy | None = None,
 ) -> History:
     """A realistic team history of `n_leads` leads and `n_reps` reps over `days` days.
 
@@ -388,8 +396,14 @@ def synthetic(
     `regions`, reps' `work_hours`, each rep's daily `capacity` (a multiple of the average daily
     leads per rep, drawn uniformly from the range), how much reps differ in closing (`rep_spread`:
     the standard deviations of the rep effect and of the rep x segment effects on the log-odds)
-    and the `contact` decay with first-touch delay. Assignments are logged as equal rotation.
-    Deterministic for a `seed`.
+    and the `contact` decay with first-touch delay. Deterministic for a `seed`.
+
+    `logging`: the push strategy that routed the team, lead by lead at each assignment time, told
+    each first touch, verdict and sale as it happened; its propensities fill `propensity`, so
+    `synthetic(..., logging=Explore(EqualRotation(), share=0.1))` gives a history that
+    `leadrouter.sim.evaluate` can evaluate any policy on. None (the default) logs equal rotation
+    without a router, as fast as the rest of the generator; the same seed draws the same leads,
+    reps and random numbers either way, so only what follows from who got each lead differs.
 
     `as_of` (an aware datetime, or a number of days before the end of the `days` window) takes
     the export at that moment: later leads, touches and sales are left out, and each lead's
@@ -399,7 +413,8 @@ def synthetic(
     the same team and outcomes, so a cut History is its uncut one as seen at `as_of`.
 
     Returns a History whose `truth` holds every generating parameter and, per lead, the true
-    chances (`truth.per_lead`, every generated lead); `to_csv()` writes it as an export.
+    chances (`truth.per_lead`, every generated lead; with `logging`, also `truth.if_assigned`,
+    each lead's chance of a sale with each rep); `to_csv()` writes it as an export.
     """
     if n_leads < 1 or n_reps < 1 or days < 1:
         raise ConfigError(
@@ -442,12 +457,12 @@ def synthetic(
     segment = rng.choice(len(segment_names), size=n, p=_shares(list(segments.values()), "segments"))
     intent = rng.standard_normal(n)
     noise = rng.standard_normal(n)
-    percent = np.round(100.0 * _sigmoid(1.2 * (intent + 0.6 * noise)))
+    percent = np.round(100.0 * sigmoid(1.2 * (intent + 0.6 * noise)))
     score = percent / 100.0
     cost_noise = np.clip(rng.lognormal(0.0, 0.25, size=n), 0.75, 1.25)
     cost = np.round(np.array([s.cost for s in sources])[src] * cost_noise, 2)
     valid_logit = np.array([_centred(s.valid_rate, _INTENT_VALID) for s in sources])[src]
-    p_valid = _sigmoid(valid_logit + _INTENT_VALID * intent)
+    p_valid = sigmoid(valid_logit + _INTENT_VALID * intent)
     valid = rng.random(n) < p_valid
     phone = _phones(rng, n)
 
@@ -467,45 +482,29 @@ def synthetic(
         )
         for rep_id in rep_ids
     )
-    rep = np.arange(n) % n_reps
-
-    # first touches: each rep works their leads in order, in working time
     slowest = max((n / n_reps) / max(r.capacity, 1e-9) for r in reps)
     horizon = days + int(slowest * 7 / 5) + 60
-    clock = WorkClock(start, horizon, tuple(work_hours), tz)
-    lag = rng.exponential(1.0, size=n) * np.array([r.pickup for r in reps])[rep]
-    neglected = rng.random(n) < np.array([r.neglect for r in reps])[rep]
-    ready = clock.work(assigned) + lag
-    touch_work = np.full(n, np.nan)
-    for index, member in enumerate(reps):
-        free = 0.0
-        service = _FULL_DAY / member.capacity
-        for i in np.flatnonzero((rep == index) & ~neglected):
-            begin = max(ready[i], free)
-            touch_work[i] = begin
-            free = begin + service
-    touched = ~neglected
-    touch = np.full(n, np.nan)
-    touch[touched] = clock.wall(touch_work[touched])
-
-    # outcomes
-    delay = np.where(touched, touch - assigned, np.nan)
-    p_reach = np.where(touched, contact.minutes(np.nan_to_num(delay)), 0.0)
-    p_reach = np.where(valid, p_reach, p_reach * contact.invalid)
-    reached = rng.random(n) < p_reach
-    close_logit = (
-        np.array([_centred(p.close_rate, _INTENT_CLOSE) for p in products])[product]
-        + np.array([r.effect for r in reps])[rep]
-        + np.array([[r.segment_effects[s] for s in segment_names] for r in reps])[rep, segment]
-        + _INTENT_CLOSE * intent
+    stream = Stream(
+        clock=WorkClock(start, horizon, tuple(work_hours), tz),
+        contact=contact,
+        assigned=assigned,
+        valid=valid,
+        product_logit=np.array([_centred(p.close_rate, _INTENT_CLOSE) for p in products])[product],
+        intent_logit=_INTENT_CLOSE * intent,
+        segment=segment,
+        price=np.array([p.price for p in products])[product],
+        lag=rng.exponential(1.0, size=n),
+        neglect_u=rng.random(n),
+        reach_u=rng.random(n),
+        close_u=rng.random(n),
+        sale_lag=rng.exponential(_SALE_LAG, size=n),
+        amount_noise=rng.lognormal(0.0, _AMOUNT_SD, size=n),
+        pickup=np.array([r.pickup for r in reps]),
+        neglect=np.array([r.neglect for r in reps]),
+        service=np.array([_FULL_DAY / r.capacity for r in reps]),
+        effect=np.array([r.effect for r in reps]),
+        pair=np.array([[r.segment_effects[name] for name in segment_names] for r in reps]),
     )
-    p_close = _sigmoid(close_logit)
-    converted = valid & reached & (rng.random(n) < p_close)
-    sale_work = clock.work(np.nan_to_num(touch)) + rng.exponential(_SALE_LAG, size=n)
-    sale = np.where(converted, clock.wall(np.where(converted, sale_work, 0.0)), np.nan)
-    price = np.array([p.price for p in products])[product]
-    amount = np.where(converted, np.round(price * rng.lognormal(0.0, 0.35, size=n), -1), np.nan)
-
     lead_width = max(5, len(str(n)))
     lead_ids = [f"L{i + 1:0{lead_width}d}" for i in range(n)]
     grade = np.select([percent >= 75, percent >= 50, percent >= 25], ["A", "B", "C"], "D")
@@ -521,20 +520,45 @@ def synthetic(
             "score": score,
             "cost": cost,
             "contact": phone,
-            "rep_id": np.array(rep_ids)[rep],
             "assigned_at": _aware(start, assigned, tz),
-            "first_touch_at": _aware(start, touch, tz),
-            "reached": np.where(touched, reached, False),
-            "valid": pd.array(
-                [bool(v) if t else None for v, t in zip(valid, touched, strict=True)],
-                dtype="boolean",
-            ),
-            "converted_at": _aware(start, sale, tz),
-            "amount": amount,
-            "converted": converted,
         },
-        columns=list(COLUMNS),
     )
+    roster = [Rep(rep_id) for rep_id in rep_ids]
+    if_assigned: pd.DataFrame | None = None
+    propensity = np.full(n, np.nan)
+    if logging is None:
+        rep = np.arange(n) % n_reps
+        touch_work = stream.queue(rep)
+    else:
+        unrouted = frame.reindex(columns=list(COLUMNS)).assign(converted=False)
+        leads = History(unrouted, tz=tz, roster=roster).leads
+        rep, touch_work, propensity, chances = route_logged(
+            stream,
+            leads,
+            [stamp.to_pydatetime() for stamp in frame["assigned_at"]],
+            rep_ids,
+            logging,
+            seed,
+            start,
+            tz,
+        )
+        if_assigned = pd.DataFrame(
+            chances, index=pd.Index(lead_ids, name="lead_id"), columns=rep_ids
+        )
+    out = stream.outcomes(np.arange(n), rep, touch_work)
+    touched = out.touched
+    frame = frame.assign(
+        rep_id=np.array(rep_ids)[rep],
+        first_touch_at=_aware(start, out.touch, tz),
+        reached=np.where(touched, out.reached, False),
+        valid=pd.array(
+            [bool(v) if t else None for v, t in zip(valid, touched, strict=True)], dtype="boolean"
+        ),
+        converted_at=_aware(start, out.sale, tz),
+        amount=out.amount,
+        converted=out.converted,
+        propensity=propensity,
+    ).reindex(columns=list(COLUMNS))
     per_lead = pd.DataFrame(
         {
             "lead_id": lead_ids,
@@ -542,12 +566,13 @@ def synthetic(
             "p_valid": p_valid,
             "valid": valid,
             "touched": touched,
-            "delay_minutes": delay,
-            "p_reach": p_reach,
-            "p_close": p_close,
-            "converted": converted,
+            "delay_minutes": out.delay,
+            "p_reach": out.p_reach,
+            "p_close": out.p_close,
+            "converted": out.converted,
             "arrived_at": frame["arrived_at"],
             "first_touch_at": frame["first_touch_at"],
+            "amount_mean": stream.price * math.exp(_AMOUNT_SD**2 / 2.0),
         }
     )
     if cut is not None:
@@ -567,11 +592,12 @@ def synthetic(
         weekly=tuple(float(x) for x in weekly),
         work_hours=tuple(work_hours),
         per_lead=per_lead,
+        if_assigned=if_assigned,
     )
     return History(
         frame,
         tz=tz,
-        roster=[Rep(rep_id) for rep_id in rep_ids],
+        roster=roster,
         truth=truth,
         columns={name: name for name in COLUMNS},
         origin=f"synthetic(seed={seed})" if cut is None else f"synthetic(seed={seed}, as_of)",

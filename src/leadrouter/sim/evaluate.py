@@ -1,0 +1,487 @@
+"""Off-policy evaluation: what a policy would have sold, estimated from logged propensities.
+
+A team that routes with a little randomisation (`Explore(base, share=0.05)`) logs, with every
+assignment, the exact chance it had (`Assigned.propensity`, the export's `propensity` column).
+From that log any other policy can be evaluated without a model of the team:
+
+1. **Replay.** The logged events are appended, in time order, to each candidate policy's own
+   ledger. Just before each logged lead is routed, the candidate previews it
+   (`Router.preview`) on the ledger as it stood then, so a stateful policy (rotation pointer,
+   caps, dynamic caps) decides from the state it would have seen. Its choice `a*` is compared
+   with the logged rep `a` and the logged chance `p`.
+2. **Weights.** `w = 1/p` when `a* == a`, else 0 (Li et al. 2011). A lead whose assignment was
+   not randomised (no propensity) has `p = 1` for its logged rep and no chance for any other:
+   where the policy would choose another rep, or hold the lead in a pool, the log says nothing
+   about it, and the lead has **no support**.
+3. **Estimators**, each a mean over the supported leads with a normal 95% interval (cut at 0,
+   and at 1 for conversion: no truth lies beyond), whose variance is the larger of the
+   empirical one and the direct model's (see `_mean`):
+   - inverse propensity (`_ips`): mean of `w y` - unbiased, its variance grows with the weights;
+   - self-normalised (`_snips`): `sum(w y) / sum(w)` - slightly biased, far steadier when the
+     weights are large (delta-method interval);
+   - doubly robust (no suffix, the headline): mean of `q(a*) + w (y - q(a))`, where `q` is the
+     direct model, a fitted Behaviour's expected sale for that rep (its valid, contact and
+     conversion chances at the rep's backlog then); unbiased whenever the propensities are
+     right, however wrong the model, and tighter the better the model is.
+
+`y` is the lead's sale (conversion) or its amount (revenue per lead). The estimand: the mean
+outcome per lead had each lead gone where the policy sends it, everything logged before it as
+it was; for a synthetic history generated with `logging=`, `Evaluation.truth()` computes it
+exactly, and `benchmarks/bench_evaluate.py` measures how often the intervals cover it.
+
+Assumption the log cannot check: when a lead's assignment was randomised, every rep the policy
+may choose had a chance (true of Explore, which spreads its share over every rep that could
+take the lead under the router's rules); a policy that sends a lead to a rep the logging
+rules excluded is then silently counted as a non-match.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from leadrouter.errors import MissingPropensityError
+from leadrouter.events import Arrived, Assigned, Touched
+from leadrouter.model import Lead
+from leadrouter.sim.engine import Policy, make_router
+
+if TYPE_CHECKING:
+    from leadrouter.router import Router
+    from leadrouter.sim.behaviour import Behaviour
+    from leadrouter.sim.history import History
+
+__all__ = ["ESTIMATORS", "METRICS", "Evaluation", "evaluate"]
+
+Array = np.ndarray[Any, Any]
+Progress = Callable[[int, int], None]
+
+METRICS = ("conversion_rate", "revenue")
+"""What is estimated per lead: the chance of a sale, and the amount sold."""
+ESTIMATORS = ("dr", "ips", "snips")
+"""Doubly robust (the table's unsuffixed columns), inverse propensity, self-normalised."""
+_GRID = (0.1, 0.3, 0.5, 0.7, 0.9)
+"""Quantiles at which the direct model averages a rep's delay and a sale's amount."""
+FEW = 30.0
+"""An effective sample size below this leaves the normal interval untrustworthy; the table's
+note says so."""
+
+
+@attrs.frozen(eq=False)
+class _Policy:
+    """One policy replayed on the log: per lead its choice, whether the log supports it, the
+    weight, and the direct model's expected sale and amount for its choice."""
+
+    choice: list[str | None]
+    supported: Array
+    weight: Array
+    q: Array
+
+
+@attrs.frozen(eq=False)
+class Evaluation:
+    """The result of `evaluate`: one replayed policy per name, over the same logged leads.
+
+    `lead_ids`, `logged` (rep per lead, None when the log left it without one), `propensity`
+    (NaN when not randomised), `sale` (1 when the lead bought) and `amount` (0 unless it
+    bought), `q` (the direct model's expected sale, amount and squared amount per lead for the
+    logged rep), `level` (0.95)."""
+
+    history: History
+    lead_ids: tuple[str, ...]
+    logged: tuple[str | None, ...]
+    propensity: Array
+    sale: Array
+    amount: Array
+    q: Array
+    policies: Mapping[str, _Policy]
+    level: float = 0.95
+
+    @property
+    def choices(self) -> pd.DataFrame:
+        """The rep each policy would have chosen for each logged lead (None: kept in a pool)."""
+        data = {name: policy.choice for name, policy in self.policies.items()}
+        return pd.DataFrame(data, index=pd.Index(self.lead_ids, name="lead_id"))
+
+    def table(self) -> pd.DataFrame:
+        """One row per policy (index: its name).
+
+        - `conversion_rate`, `revenue` (per lead) with `_lo` / `_hi`: the doubly robust estimate
+          and its interval (the headline);
+        - the same with `_ips` (inverse propensity) and `_snips` (self-normalised) suffixes;
+        - `matched`: the share of leads where the policy chose the logged rep;
+        - `ess`: the effective sample size of the weights, (sum w)^2 / sum w^2, leads whose
+          information the estimate really rests on;
+        - `no_support`: the share of leads where the policy's choice had no logged chance; they
+          are left out (the estimate is over the others), and `note` says so;
+        - `note`: what limits the row, in words ("" when nothing does).
+        """
+        rows = {name: self._row(policy) for name, policy in self.policies.items()}
+        frame = pd.DataFrame.from_dict(rows, orient="index")
+        frame.index.name = "policy"
+        return frame
+
+    def logged_outcome(self) -> pd.Series[float]:
+        """The logged policy's own per-lead conversion and revenue, with intervals: the
+        baseline every estimate is beside."""
+        row: dict[str, float] = {}
+        for metric, y in (("conversion_rate", self.sale), ("revenue", self.amount)):
+            mean, half = _mean(y, np.zeros(len(y)), self.level)
+            row.update({metric: mean, f"{metric}_lo": mean - half, f"{metric}_hi": mean + half})
+        return pd.Series(row, name="logged")
+
+    def truth(self) -> pd.DataFrame:
+        """The exact per-lead conversion and revenue of each policy on the supported leads, for
+        a synthetic history generated with `logging=` (`SyntheticTruth.if_assigned`): what the
+        intervals should cover. Raises MissingPropensityError for any other history."""
+        truth = self.history.truth
+        chances = None if truth is None else truth.if_assigned
+        if truth is None or chances is None:
+            raise MissingPropensityError(
+                "Evaluation.truth() needs a synthetic history generated with logging=, e.g. "
+                "synthetic(..., logging=Explore(EqualRotation(), share=0.1))"
+            )
+        table = chances.loc[list(self.lead_ids)]
+        columns = {rep: k for k, rep in enumerate(table.columns)}
+        values = table.to_numpy()
+        amount = truth.per_lead.set_index("lead_id").loc[list(self.lead_ids), "amount_mean"]
+        amount_mean = amount.to_numpy(dtype=float)
+        rows = {}
+        for name, policy in self.policies.items():
+            keep = np.flatnonzero(policy.supported)
+            picked = np.array([columns[str(policy.choice[i])] for i in keep], dtype=np.int64)
+            chance = values[keep, picked]
+            rows[name] = {
+                "conversion_rate": float(chance.mean()) if len(keep) else math.nan,
+                "revenue": float((chance * amount_mean[keep]).mean()) if len(keep) else math.nan,
+            }
+        frame = pd.DataFrame.from_dict(rows, orient="index")
+        frame.index.name = "policy"
+        return frame
+
+    def __str__(self) -> str:
+        return self.text()
+
+    def text(self) -> str:
+        """The estimates as plain text: the logged policy's own outcome, then each policy's
+        doubly robust estimate with its interval, how much of the log it rests on, and what
+        limits it; then the same by the two other estimators."""
+        n = len(self.lead_ids)
+        randomised = int(np.isfinite(self.propensity).sum())
+        own = self.logged_outcome()
+        lines = [
+            f"Off-policy estimates from {n:,} logged leads ({randomised:,} assignments with a "
+            f"propensity); {self.level:.0%} intervals",
+            f"  logged policy: conversion {_range(own, 'conversion_rate', True)}, revenue per "
+            f"lead {_range(own, 'revenue', False)}",
+            "",
+        ]
+        table = self.table()
+        width = max(len(str(name)) for name in table.index)
+        lines.append(
+            f"  {'policy':<{width}}  {'conversion (doubly robust)':<26}  "
+            f"{'revenue per lead':<24}  matched  effective n"
+        )
+        for name, row in table.iterrows():
+            lines.append(
+                f"  {name!s:<{width}}  {_range(row, 'conversion_rate', True):<26}  "
+                f"{_range(row, 'revenue', False):<24}  {row['matched']:>7.0%}  {row['ess']:>11,.0f}"
+            )
+            if row["note"]:
+                lines.append(f"  {'':<{width}}  {row['note']}")
+        lines += ["", "  by estimator (conversion): inverse propensity | self-normalised"]
+        for name, row in table.iterrows():
+            lines.append(
+                f"  {name!s:<{width}}  {_range(row, 'conversion_rate_ips', True)} | "
+                f"{_range(row, 'conversion_rate_snips', True)}"
+            )
+        return "\n".join(lines)
+
+    def _row(self, policy: _Policy) -> dict[str, Any]:
+        keep = policy.supported
+        n = int(keep.sum())
+        w = policy.weight[keep]
+        row: dict[str, Any] = {}
+        estimates: dict[str, tuple[float, float]] = {}
+        for metric, y, column, square in (
+            ("conversion_rate", self.sale[keep], 0, 0),
+            ("revenue", self.amount[keep], 1, 2),
+        ):
+            q_logged, q_choice = self.q[keep, column], policy.q[keep, column]
+            second = policy.q[keep, square]
+            level = self.level
+            dr_terms = w**2 * (second - q_choice**2)
+            estimates["dr"] = _mean(q_choice + w * (y - q_logged), dr_terms, level)
+            estimates["ips"] = _mean(w * y, w**2 * second - q_choice**2, level)
+            estimates["snips"] = _ratio(w * y, w, second, q_choice, level)
+            ceiling = 1.0 if metric == "conversion_rate" else math.inf
+            for estimator in ESTIMATORS:
+                mean, half = estimates[estimator]
+                name = metric if estimator == "dr" else f"{metric}_{estimator}"
+                low, high = max(mean - half, 0.0), min(mean + half, ceiling)
+                row.update({name: mean, f"{name}_lo": low, f"{name}_hi": high})
+        order = [
+            f"{metric}{suffix}{end}"
+            for suffix in ("", "_ips", "_snips")
+            for metric in METRICS
+            for end in ("", "_lo", "_hi")
+        ]
+        ess = float(w.sum() ** 2 / (w**2).sum()) if n and (w**2).sum() > 0 else 0.0
+        total = len(self.lead_ids)
+        matched = sum(
+            1 for i, rep in enumerate(policy.choice) if rep is not None and rep == self.logged[i]
+        )
+        out = {name: row[name] for name in order}
+        out.update(
+            matched=matched / total,
+            ess=ess,
+            no_support=1.0 - n / total,
+            note=_note(n, total, ess),
+        )
+        return out
+
+
+def _range(row: pd.Series[Any], name: str, percent: bool) -> str:
+    """ "6.1% (4.9% to 7.3%)" or "812 (640 to 990)"; "no estimate" for NaN."""
+    value, low, high = row[name], row[f"{name}_lo"], row[f"{name}_hi"]
+    if not math.isfinite(value):
+        return "no estimate"
+    if percent:
+        return f"{value:.1%} ({low:.1%} to {high:.1%})"
+    return f"{value:,.0f} ({low:,.0f} to {high:,.0f})"
+
+
+def _note(n: int, total: int, ess: float) -> str:
+    notes = []
+    if n == 0:
+        return "no estimate: no lead's choice had a logged chance"
+    if n < total:
+        notes.append(f"over the {n:,} of {total:,} leads whose choice had a logged chance")
+    if ess < FEW:
+        notes.append(
+            f"effective sample {ess:.0f} leads: too few for a normal interval; log longer or "
+            "explore more"
+        )
+    return "; ".join(notes)
+
+
+def _z(level: float) -> float:
+    return float(stats.norm.ppf(0.5 + level / 2.0))
+
+
+def _interval(values: Array, variance: float, model: float, level: float) -> tuple[float, float]:
+    """The mean of `values` and the half-width of its normal interval, from the larger of the
+    empirical variance of the mean and the direct model's (`model`); NaN for no values."""
+    n = len(values)
+    if n == 0:
+        return math.nan, math.nan
+    spread = math.sqrt(max(variance / n, model))
+    return float(values.mean()), _z(level) * spread
+
+
+def _mean(values: Array, model_terms: Array, level: float) -> tuple[float, float]:
+    """A mean estimator's interval. `model_terms` are each lead's variance under the direct
+    model (the model's second moment of the outcome for the policy's choice, times the squared
+    weight, less the squared mean): with a weight of 50 on a rare sale, a log that happened to
+    show no sale among the few matched leads has an empirical variance near 0, and the
+    interval would shrink to the estimate exactly when it is least informed; the model's
+    variance depends only on which leads matched, not on whether they bought."""
+    n = len(values)
+    empirical = float(values.var(ddof=1)) if n > 1 else math.inf
+    model = float(model_terms.sum()) / n**2 if n else 0.0
+    return _interval(values, empirical, model, level)
+
+
+def _ratio(
+    numerator: Array, weight: Array, second: Array, q: Array, level: float
+) -> tuple[float, float]:
+    """sum(numerator) / sum(weight) with its delta-method half-width (the model's variance
+    as in `_mean`, centred on the ratio)."""
+    n = len(numerator)
+    total = float(weight.sum())
+    if n == 0 or total <= 0:
+        return math.nan, math.nan
+    ratio = float(numerator.sum()) / total
+    scale = total / n
+    influence = (numerator - ratio * weight) / scale
+    empirical = float(influence.var(ddof=1)) if n > 1 else math.inf
+    model_terms = weight**2 * (second - 2.0 * ratio * q + ratio**2) / scale**2
+    spread = math.sqrt(max(empirical / n, float(model_terms.sum()) / n**2))
+    return ratio, _z(level) * spread
+
+
+class _DirectModel:
+    """A Behaviour's expected sale, amount and squared amount for a lead with a rep at that
+    rep's backlog: p_valid x mean over delay quantiles of p_contact x p_convert, times the mean
+    (and the mean square) of the amount over its quantiles; zeros for no rep. Cached per (lead,
+    rep, backlog)."""
+
+    def __init__(self, behaviour: Behaviour) -> None:
+        self.behaviour = behaviour
+        self._cache: dict[tuple[str, str, int], tuple[float, float, float]] = {}
+
+    def __call__(self, lead: Lead, rep: str | None, backlog: int) -> tuple[float, float, float]:
+        if rep is None:
+            return 0.0, 0.0, 0.0
+        key = (lead.id, rep, backlog)
+        found = self._cache.get(key)
+        if found is not None:
+            return found
+        model = self.behaviour
+        contact = sum(
+            model.p_contact(rep, lead, model.touch_delay_minutes(rep, backlog, u)) for u in _GRID
+        ) / len(_GRID)
+        sale = model.p_valid(lead) * contact * model.p_convert(rep, lead)
+        amounts = [model.amount(rep, lead, u) for u in _GRID]
+        amount = sum(amounts) / len(_GRID)
+        square = sum(a * a for a in amounts) / len(_GRID)
+        result = (float(sale), float(sale * amount), float(sale * square))
+        self._cache[key] = result
+        return result
+
+
+def evaluate(
+    history: History,
+    policies: Mapping[str, Policy],
+    *,
+    behaviour: Behaviour | None = None,
+    level: float = 0.95,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> Evaluation:
+    """Estimate each policy's per-lead conversion and revenue from `history`'s logged
+    propensities, without simulating (see the module docstring for the method).
+
+    `policies`: {name: policy} as for `compare` (a Strategy, a playbook path or a factory).
+    `behaviour`: the direct model of the doubly robust estimator; `fit_behaviour(history)` by
+    default. `seed`: the seed of each policy's router (a randomised policy draws its choice).
+    `progress(done, total)` is called as leads are replayed.
+
+    Raises MissingPropensityError when no assignment in `history` has a propensity, saying
+    how to log them.
+    """
+    if not policies:
+        from leadrouter.errors import ConfigError
+
+        raise ConfigError("evaluate needs at least one policy: {'name': strategy, ...}")
+    frame = history.to_frame()
+    propensity = frame["propensity"].to_numpy(dtype=float)
+    if not np.isfinite(propensity).any():
+        raise MissingPropensityError(
+            f"{history.origin}: no assignment has a propensity, so nothing says what another "
+            "policy would have sold. Route with a little randomisation - Router(Explore(your "
+            "strategy, share=0.05 to 0.10), ...) logs each assignment's chance in "
+            "Assigned.propensity - and export it as a 'propensity' column; until then, use "
+            "compare() (a model-based what-if)"
+        )
+    if behaviour is None:
+        from leadrouter.sim.estimation import fit_behaviour
+
+        behaviour = fit_behaviour(history)
+    rep_ids = frame["rep_id"].tolist()
+    logged: tuple[str | None, ...] = tuple(None if pd.isna(r) else str(r) for r in rep_ids)
+    sale = frame["converted"].to_numpy(dtype=float)
+    amount = np.where(sale > 0, np.nan_to_num(frame["amount"].to_numpy(dtype=float)), 0.0)
+    replay = _Replay(history, policies, seed, _DirectModel(behaviour), progress)
+    replay.run()
+    chance = np.where(np.isfinite(propensity), propensity, 1.0)
+    named = {}
+    for k, name in enumerate(policies):
+        choice = replay.choices[k]
+        same = np.array([c is not None and c == a for c, a in zip(choice, logged, strict=True)])
+        randomised = np.isfinite(propensity)
+        chose_rep = np.array([c is not None for c in choice])
+        supported = same | (randomised & chose_rep)
+        named[name] = _Policy(
+            choice=choice,
+            supported=supported,
+            weight=np.where(same, 1.0 / chance, 0.0),
+            q=replay.q[k],
+        )
+    return Evaluation(
+        history=history,
+        lead_ids=tuple(frame["lead_id"].tolist()),
+        logged=logged,
+        propensity=propensity,
+        sale=sale,
+        amount=amount,
+        q=replay.logged,
+        policies=named,
+        level=level,
+    )
+
+
+class _Replay:
+    """The logged events appended in time order to every policy's ledger, with each policy's
+    preview of each lead just before its logged assignment (or arrival, for a lead the log left
+    without a rep), and the direct model's expectations at the reps' backlogs then."""
+
+    def __init__(
+        self,
+        history: History,
+        policies: Mapping[str, Policy],
+        seed: int,
+        model: _DirectModel,
+        progress: Progress | None,
+    ) -> None:
+        reps = history.roster
+        self.routers: list[Router] = [make_router(p, reps, seed, None) for p in policies.values()]
+        self.history = history
+        self.model = model
+        self.progress = progress
+        n = len(history)
+        self.position = {lead.id: i for i, lead in enumerate(history.leads)}
+        self.choices: list[list[str | None]] = [[None] * n for _ in self.routers]
+        self.q = [np.zeros((n, 3)) for _ in self.routers]
+        self.logged = np.zeros((n, 3))
+        self.untouched: dict[str, int] = {}
+        self.open: dict[str, str] = {}
+
+    def run(self) -> None:
+        leads = self.history.leads
+        assigned = {e.lead_id for e in self.history.events if isinstance(e, Assigned)}
+        waiting: dict[str, Arrived] = {}
+        done, total = 0, len(leads)
+        for event in self.history.events:
+            if isinstance(event, Arrived) and event.lead.id in assigned:
+                waiting[event.lead.id] = event
+                continue
+            if isinstance(event, Arrived):
+                self._decide(event.lead, event.lead.arrived_at, None)
+                self._append(event)
+            elif isinstance(event, Assigned) and event.lead_id in waiting:
+                lead = leads[self.position[event.lead_id]]
+                self._decide(lead, event.at, event.rep_id)
+                self._append(waiting.pop(event.lead_id))
+                self._append(event)
+            else:
+                self._append(event)
+                continue
+            done += 1
+            if self.progress is not None and (done % 500 == 0 or done == total):
+                self.progress(done, total)
+
+    def _decide(self, lead: Lead, now: datetime, logged: str | None) -> None:
+        i = self.position[lead.id]
+        self.logged[i] = self.model(lead, logged, self.untouched.get(logged or "", 0))
+        for k, router in enumerate(self.routers):
+            rep = router.preview(lead, now).rep_id
+            self.choices[k][i] = rep
+            self.q[k][i] = self.model(lead, rep, self.untouched.get(rep or "", 0))
+
+    def _append(self, event: Any) -> None:
+        for router in self.routers:
+            router.ledger.append(event)
+        if isinstance(event, Assigned):
+            self.untouched[event.rep_id] = self.untouched.get(event.rep_id, 0) + 1
+            self.open[event.lead_id] = event.rep_id
+        elif isinstance(event, Touched):
+            rep = self.open.pop(event.lead_id, None)
+            if rep is not None:
+                self.untouched[rep] -= 1

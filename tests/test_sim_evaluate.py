@@ -1,0 +1,203 @@
+"""Off-policy evaluation: the propensity field, synthetic logging, the estimators and the
+command, measured against the exact truth of histories generated with `logging=`."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import leadrouter as lr
+from leadrouter.cli import main
+from leadrouter.errors import MissingPropensityError
+from leadrouter.events import Assigned
+from leadrouter.sim import History, evaluate, load_export, synthetic
+
+EXPLORE = 0.2
+
+
+def logged(seed: int, n: int = 900, reps: int = 6, share: float = EXPLORE) -> History:
+    return synthetic(n, reps, 21, seed=seed, logging=lr.Explore(lr.EqualRotation(), share=share))
+
+
+@pytest.fixture(scope="module")
+def history() -> History:
+    return logged(3)
+
+
+# ---------------------------------------------------------------- the propensity field
+
+
+def test_propensity_round_trips_exactly_through_an_export(history: History, tmp_path) -> None:
+    path = history.to_csv(tmp_path / "explored.csv")
+    again = load_export(path)
+    before = history.to_frame()["propensity"].to_numpy()
+    after = again.to_frame()["propensity"].to_numpy()
+    assert np.isfinite(before).all()
+    assert np.array_equal(before, after)
+    chances = [e.propensity for e in again.events if isinstance(e, Assigned)]
+    assert sorted(chances) == sorted(before.tolist())
+
+
+def test_an_export_without_propensities_writes_no_column(tmp_path) -> None:
+    path = synthetic(200, 4, 7, seed=1).to_csv(tmp_path / "plain.csv")
+    assert "propensity" not in path.read_text().splitlines()[0].split(",")
+
+
+def test_a_propensity_that_is_not_a_probability_is_flagged_and_left_blank(tmp_path) -> None:
+    frame = synthetic(60, 3, 5, seed=2).to_frame()
+    frame["propensity"] = 0.5
+    frame.loc[3, "propensity"] = 7.0
+    frame.loc[5, "propensity"] = 0.0
+    history = History.from_frame(frame)
+    values = history.to_frame()["propensity"]
+    assert values.isna().sum() == 2 and values.iloc[3] != values.iloc[3]
+    flagged = history.flagged
+    assert sorted(flagged["row"].tolist()) == [5, 7]
+    assert flagged["column"].eq("propensity").all()
+    assert flagged["reason"].str.contains("not a probability").all()
+
+
+def test_a_history_frame_rejects_a_propensity_outside_zero_one() -> None:
+    frame = synthetic(20, 2, 3, seed=2).to_frame()
+    frame["propensity"] = 1.5
+    with pytest.raises(lr.InvalidValueError, match="propensity of lead 'L00001'"):
+        History(frame, tz="Asia/Shanghai")
+
+
+# ---------------------------------------------------------------- synthetic(logging=)
+
+
+def test_logging_keeps_the_leads_and_the_random_numbers_of_the_seed(history: History) -> None:
+    plain = synthetic(900, 6, 21, seed=3).to_frame()
+    explored = history.to_frame()
+    same = ["lead_id", "arrived_at", "source", "segment", "score", "cost", "assigned_at"]
+    pd.testing.assert_frame_equal(plain[same], explored[same])
+    rotated = synthetic(900, 6, 21, seed=3, logging=lr.EqualRotation()).to_frame()
+    counts = rotated["rep_id"].value_counts()
+    assert counts.max() - counts.min() <= 1 and rotated["propensity"].isna().all()
+
+
+def test_explore_propensities_are_its_two_chances(history: History) -> None:
+    chances = history.to_frame()["propensity"]
+    base, other = 1 - EXPLORE + EXPLORE / 6, EXPLORE / 6
+    assert set(np.round(chances, 9)) == {round(base, 9), round(other, 9)}
+    explored = float((np.isclose(chances, other)).mean())
+    assert abs(explored - EXPLORE * 5 / 6) < 0.05
+
+
+def test_the_truth_of_the_logged_reps_matches_the_logged_sales() -> None:
+    rows = []
+    for seed in range(4):
+        h = logged(seed, n=1500, reps=8)
+        chances = h.truth.if_assigned.to_numpy()
+        frame = h.to_frame()
+        column = {rep: k for k, rep in enumerate(h.truth.if_assigned.columns)}
+        picked = chances[np.arange(len(frame)), [column[r] for r in frame["rep_id"]]]
+        rows.append((picked.sum(), frame["converted"].sum()))
+    expected, observed = map(sum, zip(*rows, strict=True))
+    assert abs(observed - expected) < 3 * math.sqrt(expected)
+
+
+# ---------------------------------------------------------------- evaluate
+
+
+def test_a_history_without_propensities_is_a_named_error() -> None:
+    with pytest.raises(MissingPropensityError, match="Explore"):
+        evaluate(synthetic(200, 4, 7, seed=1), {"rotation": lr.EqualRotation()})
+
+
+def test_policies_decide_on_the_ledger_as_it_stood(history: History) -> None:
+    result = evaluate(history, {"rotation": lr.EqualRotation()}, seed=3)
+    chances = history.to_frame()["propensity"].to_numpy()
+    base = chances > 0.5
+    choice = result.choices["rotation"].to_numpy()
+    rep = history.to_frame()["rep_id"].to_numpy()
+    assert (choice[base] == rep[base]).all()
+    assert (choice[~base] != rep[~base]).all()
+
+
+def test_the_logging_base_is_estimated_near_what_the_log_shows(history: History) -> None:
+    result = evaluate(history, {"rotation": lr.EqualRotation()}, seed=3)
+    row = result.table().loc["rotation"]
+    own = result.logged_outcome()
+    for suffix in ("", "_ips", "_snips"):
+        assert row[f"conversion_rate{suffix}_lo"] <= own["conversion_rate"]
+        assert own["conversion_rate"] <= row[f"conversion_rate{suffix}_hi"]
+    assert row["no_support"] == 0 and row["note"] == ""
+    assert row["matched"] == pytest.approx((history.to_frame()["propensity"] > 0.5).mean())
+
+
+def test_the_table_names_every_estimator_and_the_support(history: History) -> None:
+    table = evaluate(history, {"perf": lr.PerformanceWeighted()}).table()
+    assert table.index.tolist() == ["perf"] and table.index.name == "policy"
+    for metric in ("conversion_rate", "revenue"):
+        for suffix in ("", "_ips", "_snips"):
+            lo, mid, hi = (table[f"{metric}{suffix}{end}"].iat[0] for end in ("_lo", "", "_hi"))
+            assert 0 <= lo <= max(mid, 0) <= hi
+    assert {"matched", "ess", "no_support", "note"} <= set(table.columns)
+    assert 0 < table["ess"].iat[0] < len(history)
+
+
+def test_leads_without_a_randomised_assignment_have_no_support_elsewhere() -> None:
+    frame = logged(4, n=400, reps=4).to_frame()
+    frame.loc[:99, "propensity"] = np.nan
+    history = History(frame, tz="Asia/Shanghai")
+    result = evaluate(history, {"perf": lr.PerformanceWeighted()})
+    choice = result.choices["perf"].to_numpy()
+    unsupported = float((choice[:100] != frame["rep_id"].to_numpy()[:100]).mean()) / 4
+    row = result.table().loc["perf"]
+    assert row["no_support"] == pytest.approx(unsupported)
+    assert "logged chance" in row["note"]
+
+
+def test_estimators_are_unbiased_against_the_exact_truth() -> None:
+    """Over several logged histories the inverse propensity estimate's mean error is within
+    chance of zero, and the intervals cover the truth (a loose bound for the suite; the
+    benchmark measures the rate)."""
+    errors, covered, total = [], 0, 0
+    policies = {"perf": lr.PerformanceWeighted(), "util": lr.UtilizationWeighted()}
+    for seed in range(6):
+        h = logged(seed, n=1200, reps=6, share=0.3)
+        result = evaluate(h, policies)
+        table, truth = result.table(), result.truth()
+        for name in policies:
+            true = truth.loc[name, "conversion_rate"]
+            half = (
+                table.loc[name, "conversion_rate_hi"] - table.loc[name, "conversion_rate_lo"]
+            ) / 2
+            errors.append((table.loc[name, "conversion_rate_ips"] - true) / half)
+            for suffix in ("", "_ips", "_snips"):
+                total += 1
+                lo = table.loc[name, f"conversion_rate{suffix}_lo"]
+                hi = table.loc[name, f"conversion_rate{suffix}_hi"]
+                covered += lo <= true <= hi
+    assert abs(float(np.mean(errors))) < 0.5
+    assert covered / total >= 0.8
+
+
+# ---------------------------------------------------------------- the command
+
+
+def test_evaluate_command_prints_and_writes_the_table(history: History, tmp_path, capsys) -> None:
+    path = history.to_csv(tmp_path / "explored.csv")
+    out = tmp_path / "estimates.csv"
+    code = main(
+        ["evaluate", str(path), "--policies", "equal-rotation", "performance-weighted",
+         "--csv", str(out)]
+    )  # fmt: skip
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "Off-policy estimates from 900 logged leads" in printed
+    assert "equal-rotation" in printed and "performance-weighted" in printed
+    table = pd.read_csv(out, index_col="policy")
+    assert table.index.tolist() == ["equal-rotation", "performance-weighted"]
+
+
+def test_evaluate_command_without_propensities_says_how_to_get_them(tmp_path, capsys) -> None:
+    path = synthetic(200, 4, 7, seed=1).to_csv(tmp_path / "plain.csv")
+    assert main(["evaluate", str(path), "--policies", "equal-rotation"]) == 2
+    err = capsys.readouterr().err
+    assert "no assignment has a propensity" in err and "Explore" in err
