@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_sim.py
 	$(BIN)/python benchmarks/bench_store.py --quick
 	$(BIN)/python benchmarks/bench_coverage.py --json coverage.json
+	$(BIN)/python benchmarks/bench_evaluate.py --json evaluate-coverage.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

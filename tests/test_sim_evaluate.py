@@ -201,3 +201,39 @@ def test_evaluate_command_without_propensities_says_how_to_get_them(tmp_path, ca
     assert main(["evaluate", str(path), "--policies", "equal-rotation"]) == 2
     err = capsys.readouterr().err
     assert "no assignment has a propensity" in err and "Explore" in err
+
+
+# ---------------------------------------------------------------- planning the exploration
+
+
+def test_leads_needed_follows_the_variance_of_the_weights() -> None:
+    from leadrouter.sim.evaluate import leads_needed
+
+    small, large = leads_needed(0.1, 10, 0.3, 0.06, 0.01), leads_needed(0.2, 10, 0.3, 0.06, 0.01)
+    assert 1.9 < small / large < 2.1
+    assert leads_needed(0.1, 10, 0.3, 0.06, 0.02) == pytest.approx(small / 4, rel=1e-4)
+    assert leads_needed(0.1, 10, 0.9, 0.06, 0.01) < leads_needed(0.1, 10, 0.3, 0.06, 0.01)
+    # the formula: z^2 * rate * (E[1/p] - 1) / difference^2
+    inverse = 0.3 / (1 - 0.1 + 0.01) + 0.7 * 100
+    expected = (1.959964 + 0.841621) ** 2 * 0.06 * (inverse - 1) / 0.01**2
+    assert small == pytest.approx(expected, rel=1e-5)
+
+
+def test_leads_needed_rejects_what_cannot_be_planned() -> None:
+    from leadrouter.sim.evaluate import leads_needed
+
+    with pytest.raises(lr.InvalidValueError, match="share must be in"):
+        leads_needed(0.0, 10, 0.5, 0.06, 0.01)
+    with pytest.raises(lr.InvalidValueError, match="difference not 0"):
+        leads_needed(0.1, 10, 0.5, 0.06, 0.0)
+
+
+def test_compare_shows_off_policy_estimates_only_when_the_export_has_propensities(
+    history: History,
+) -> None:
+    from leadrouter._cli_evaluate import off_policy_text
+
+    policies = {"rotation": lr.EqualRotation()}
+    assert off_policy_text(synthetic(200, 4, 7, seed=1), policies) is None
+    text = off_policy_text(history, policies)
+    assert text is not None and text.startswith("Off-policy estimates from 900 logged leads")
