@@ -237,3 +237,10 @@ def test_compare_shows_off_policy_estimates_only_when_the_export_has_propensitie
     assert off_policy_text(synthetic(200, 4, 7, seed=1), policies) is None
     text = off_policy_text(history, policies)
     assert text is not None and text.startswith("Off-policy estimates from 900 logged leads")
+
+
+def test_a_pull_policy_gets_no_estimate_and_says_why(history: History) -> None:
+    row = evaluate(history, {"grab": lr.GrabWithCaps()}).table().loc["grab"]
+    assert row["no_support"] == 1.0 and math.isnan(row["conversion_rate"])
+    assert "hold 900 in a pool" in row["note"]
+    assert "no estimate" in str(evaluate(history, {"grab": lr.GrabWithCaps()}))

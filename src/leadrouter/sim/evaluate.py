@@ -242,7 +242,7 @@ class Evaluation:
             matched=matched / total,
             ess=ess,
             no_support=1.0 - n / total,
-            note=_note(n, total, ess),
+            note=_note(n, total, ess, sum(rep is None for rep in policy.choice)),
         )
         return out
 
@@ -257,12 +257,18 @@ def _range(row: pd.Series[Any], name: str, percent: bool) -> str:
     return f"{value:,.0f} ({low:,.0f} to {high:,.0f})"
 
 
-def _note(n: int, total: int, ess: float) -> str:
+def _note(n: int, total: int, ess: float, pooled: int) -> str:
+    """What limits a row: leads without support (and how many of them the policy would hold in
+    a pool, which no logged assignment did), and too small an effective sample."""
     notes = []
+    held = f"; it would hold {pooled:,} in a pool or for a tier, which the log never did"
     if n == 0:
-        return "no estimate: no lead's choice had a logged chance"
+        return "no estimate: no lead's choice had a logged chance" + (held if pooled else "")
     if n < total:
-        notes.append(f"over the {n:,} of {total:,} leads whose choice had a logged chance")
+        notes.append(
+            f"over the {n:,} of {total:,} leads whose choice had a logged chance"
+            + (held if pooled else "")
+        )
     if ess < FEW:
         notes.append(
             f"effective sample {ess:.0f} leads: too few for a normal interval; log longer or "
