@@ -7,14 +7,12 @@ it before every assignment and claim, so a cap is never exceeded. Several caps c
 
 from __future__ import annotations
 
-import weakref
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any
 
 import attrs
 
+from leadrouter._memo import LedgerMemo
 from leadrouter._validators import cap_limit, valid_zone
 from leadrouter.context import Context
 from leadrouter.errors import ConfigError
@@ -98,33 +96,20 @@ class FixedCap(Cap):
     open: int | None = attrs.field(default=None, validator=cap_limit)
     daily: int | None = attrs.field(default=None, validator=cap_limit)
     tz: str = attrs.field(default="UTC", validator=valid_zone)
-    _full: dict[int, tuple[Callable[[], Any], datetime, frozenset[str]]] = attrs.field(
-        factory=dict, init=False, eq=False, hash=False, repr=False
+    _full: LedgerMemo[frozenset[str]] = attrs.field(
+        factory=LedgerMemo, init=False, eq=False, hash=False, repr=False
     )
 
     def saturated(self, ctx: Context) -> frozenset[str]:
         """Reps found at the daily cap earlier today (cached per ledger and day)."""
         if self.daily is None:
             return _NOBODY
-        found = self._full.get(id(ctx.view))
-        if found is None or found[0]() is not ctx.view or found[1] != day_start(ctx.now, self.tz):
-            return _NOBODY
-        return found[2]
+        return self._full.get(ctx.view, day_start(ctx.now, self.tz)) or _NOBODY
 
     def _mark_full(self, rep_id: str, ctx: Context, today: datetime) -> None:
-        """Remember a rep at the daily cap (keyed by the ledger's id, checked through a weak
-        reference, so a new ledger at a reused address never sees stale entries)."""
-        view = ctx.view
-        found = self._full.get(id(view))
-        if found is not None and found[0]() is view and found[1] == today:
-            reps = found[2] | {rep_id}
-        else:
-            reps = frozenset({rep_id})
-        try:
-            ref = weakref.ref(view)
-        except TypeError:
-            return
-        self._full[id(view)] = (ref, today, reps)
+        """Remember a rep at the daily cap for the rest of `today` on this ledger."""
+        found = self._full.get(ctx.view, today) or _NOBODY
+        self._full.put(ctx.view, found | {rep_id}, today)
 
     def remaining(self, rep_id: str, ctx: Context) -> int | None:
         room: list[int] = []

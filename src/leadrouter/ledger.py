@@ -330,7 +330,11 @@ class Ledger:
         self._clear()
 
     def _clear(self) -> None:
-        """Start every view (and the log) empty."""
+        """Start every view (and the log) empty, and bump `generation`."""
+        self.generation: int = getattr(self, "generation", -1) + 1
+        """How many times the views were started over: 0 for a new ledger, more after a stored
+        ledger rebuilt them from its log (a rolled-back operation). What strategies and caps
+        derive from the views (`leadrouter._memo.LedgerMemo`) is dropped when it changes."""
         self._events: _Log = []
         self._leads: dict[str, _LeadState] = {}
         self._reps: dict[str, _RepState] = {}

@@ -20,9 +20,10 @@ coverage alone explain; the rest of a conversion difference rests on the rep mod
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from datetime import timedelta
 from multiprocessing import get_all_start_methods, get_context
 from typing import TYPE_CHECKING, Any
@@ -31,7 +32,7 @@ import attrs
 import numpy as np
 import pandas as pd
 
-from leadrouter.errors import ConfigError
+from leadrouter.errors import ConfigError, MissingExtraError
 from leadrouter.sim.engine import Behaviour, Policy, default_behaviour, simulate
 from leadrouter.sim.intervals import expected_interval, pair_draws
 from leadrouter.sim.metrics import (
@@ -279,6 +280,52 @@ def _shared_seed(seed: int, draw: int) -> _Outcome:
     return _SHARED[0].run(seed, draw)
 
 
+def _collect(
+    futures: Mapping[Future[_Outcome], int],
+    seeds: Iterable[int],
+    policies: int,
+    one_done: Callable[[], None],
+) -> list[_Outcome]:
+    """The seeds' outcomes in seed order, reporting progress as each finishes."""
+    found: dict[int, _Outcome] = {}
+    for future in as_completed(futures):
+        found[futures[future]] = future.result()
+        for _ in range(policies):
+            one_done()
+    return [found[seed] for seed in seeds]
+
+
+@contextlib.contextmanager
+def _executor(given: Executor | Any) -> Iterator[Executor]:
+    """`compare`'s `executor` as a `concurrent.futures.Executor`: as given, a Dask Client's
+    executor, or for "dask" the current Dask client's (one started on a local cluster, and
+    closed after, when there is none)."""
+    if isinstance(given, Executor):
+        yield given
+        return
+    if given == "dask":
+        try:
+            from distributed import Client, default_client
+        except ImportError as exc:
+            raise MissingExtraError(
+                "compare(executor='dask') needs Dask distributed: pip install 'leadrouter[dask]'"
+            ) from exc
+        try:
+            client = default_client()  # type: ignore[no-untyped-call]
+        except ValueError:
+            with Client() as started:  # type: ignore[no-untyped-call]
+                yield started.get_executor()
+            return
+        yield client.get_executor()
+        return
+    if callable(getattr(given, "get_executor", None)):
+        yield given.get_executor()
+        return
+    raise ConfigError(
+        f"executor must be a concurrent.futures.Executor, a Dask Client or 'dask'; got {given!r}"
+    )
+
+
 def compare(
     history: History,
     policies: Mapping[str, Policy],
@@ -292,6 +339,7 @@ def compare(
     progress: Progress | None = None,
     calibration_seeds: int = 10,
     engine: Mapping[str, Any] | None = None,
+    executor: Executor | Any | None = None,
 ) -> Comparison:
     """Simulate every policy on `history` once per seed, with common random numbers.
 
@@ -312,6 +360,13 @@ def compare(
     intervals. `parameter_draws`: each seed redraws the model's parameters when the model can
     (`behaviour.replicate(seed)`); off, a seed redraws outcomes only. `progress(done, total)` is
     called as (policy, seed) runs finish.
+
+    `executor`: where the seeds run, instead of `processes`: any `concurrent.futures.Executor`
+    (a thread pool, a process pool, a cluster's executor), a Dask distributed `Client`, or
+    "dask" for the current Dask client (a local cluster started, and closed after, when there is
+    none; `pip install 'leadrouter[dask]'`). Each seed is one task; its policies, history and
+    model travel with it, so they must pickle for an executor in other processes. The result is
+    the same as the serial run's for the same seeds, wherever the seeds ran.
     """
     if not policies:
         raise ConfigError("compare needs at least one policy: {'name': strategy, ...}")
@@ -352,13 +407,19 @@ def compare(
 
     pairs = pair_draws(seed_list)
     job = _Job(history, dict(policies), behaviour, sla, seen, draws, dict(engine or {}))
-    if processes == 1 or len(seed_list) == 1 or "fork" not in get_all_start_methods():
+    if executor is not None:
+        with _executor(executor) as pool:
+            futures = {
+                pool.submit(job.run, seed, draw): seed
+                for seed, draw in zip(seed_list, pairs, strict=True)
+            }
+            outputs = _collect(futures, seed_list, len(names), one_done)
+    elif processes == 1 or len(seed_list) == 1 or "fork" not in get_all_start_methods():
         outputs = [
             job.run(seed, draw, one_done) for seed, draw in zip(seed_list, pairs, strict=True)
         ]
     else:
         context = get_context("fork")
-        found: dict[int, _Outcome] = {}
         with ProcessPoolExecutor(
             max_workers=processes, mp_context=context, initializer=_share, initargs=(job,)
         ) as pool:
@@ -366,11 +427,7 @@ def compare(
                 pool.submit(_shared_seed, seed, draw): seed
                 for seed, draw in zip(seed_list, pairs, strict=True)
             }
-            for future in as_completed(futures):
-                found[futures[future]] = future.result()
-                for _ in names:
-                    one_done()
-        outputs = [found[seed] for seed in seed_list]
+            outputs = _collect(futures, seed_list, len(names), one_done)
     rows = [row for out in outputs for row in out.rows]
     tables: dict[str, pd.DataFrame] = {}
     speeds: dict[str, np.ndarray[Any, Any]] = {}

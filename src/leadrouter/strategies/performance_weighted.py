@@ -13,13 +13,13 @@ per (ledger, day, eligible reps) and cached.
 from __future__ import annotations
 
 import math
-import weakref
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, timedelta
-from typing import Any, Protocol, runtime_checkable
+from datetime import datetime, timedelta
+from typing import Protocol, runtime_checkable
 
 import attrs
 
+from leadrouter._memo import LedgerMemo
 from leadrouter._util import FrozenMap, check_aware
 from leadrouter._validators import non_negative_number, positive_duration
 from leadrouter.caps import day_start
@@ -73,8 +73,8 @@ class _DailyWeighted(Weighted):
     A subclass implements `_fit`; None from it (no data to tell reps apart) means equal weights.
     """
 
-    _cache: weakref.WeakKeyDictionary[Any, tuple[date, dict[frozenset[str], _Fit]]] = attrs.field(
-        factory=weakref.WeakKeyDictionary, init=False, eq=False, repr=False, hash=False
+    _cache: LedgerMemo[dict[frozenset[str], _Fit]] = attrs.field(
+        factory=LedgerMemo, init=False, eq=False, repr=False, hash=False
     )
 
     window: timedelta = attrs.field(validator=WINDOW)
@@ -118,15 +118,7 @@ class _DailyWeighted(Weighted):
 
     def _fitted(self, view: LedgerView, ids: frozenset[str], now: datetime) -> _Fit:
         midnight = day_start(now, self.tz)
-        day = midnight.date()
-        try:
-            entry = self._cache.get(view)
-        except TypeError:  # a view that cannot be weakly referenced: compute, do not cache
-            return self._compute(view, ids, midnight)
-        if entry is None or entry[0] != day:
-            entry = (day, {})
-            self._cache[view] = entry
-        sets = entry[1]
+        sets = self._cache.setdefault(view, dict, midnight.date())
         found = sets.get(ids)
         if found is None:
             if len(sets) >= _MAX_SETS:

@@ -1,0 +1,91 @@
+"""LedgerMemo: the one place where strategies and caps keep what they derive from a ledger.
+
+Strategies and caps are configuration: frozen, compared and hashed by their settings, shared by
+many routers, pickled to worker processes. What they compute from a ledger (today's weights,
+today's learnt rates, the reps already at today's cap, a rep's latest forecast fit) is a cache
+beside that configuration, kept here:
+
+- **Per ledger.** Entries are held by a weak reference to the ledger, so a strategy serving many
+  routers keeps one entry per ledger and a dropped ledger frees its entry. A ledger that cannot
+  be weakly referenced is served uncached (correct, only slower).
+- **Per day, when asked.** An entry stored with a `day` is returned only for that day, so
+  "today's" values are recomputed on the first lead of the next day.
+- **Never stale.** An entry also records the ledger's `generation` (a counter a ledger bumps
+  when it rebuilds its views from its log, e.g. a SQL ledger after a rolled-back operation):
+  an entry from before a rebuild is not returned.
+- **Not state.** A memo copies, deep-copies and pickles as empty, so a strategy sent to another
+  process (a Dask worker, a process pool) arrives as its configuration, and two strategies
+  with the same settings stay equal whatever they have cached.
+
+Thread-safety: one Router serialises its operations on its lock, so one ledger's entry is read
+and written by one operation at a time; a strategy shared by routers over different ledgers
+touches different entries, and a dictionary's get and set are atomic in CPython. Two routers
+over the same in-memory ledger in two threads would race on the ledger itself before the memo,
+which the Router's documentation rules out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import weakref
+from collections.abc import Callable, Hashable
+from typing import Any, Generic, TypeVar
+
+__all__ = ["LedgerMemo"]
+
+T = TypeVar("T")
+_ANY_DAY: Hashable = object()
+
+
+class LedgerMemo(Generic[T]):
+    """A cache of one value per ledger (and day): see the module docstring."""
+
+    __slots__ = ("_entries",)
+
+    def __init__(self) -> None:
+        self._entries: weakref.WeakKeyDictionary[Any, tuple[int, Hashable, T]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def get(self, ledger: Any, day: Hashable = _ANY_DAY) -> T | None:
+        """The value stored for `ledger` (and `day`), or None."""
+        try:
+            entry = self._entries.get(ledger)
+        except TypeError:
+            return None
+        if entry is None or entry[0] != _generation(ledger) or entry[1] != day:
+            return None
+        return entry[2]
+
+    def put(self, ledger: Any, value: T, day: Hashable = _ANY_DAY) -> T:
+        """Store `value` for `ledger` (and `day`) and return it; a ledger that cannot be weakly
+        referenced stores nothing."""
+        with contextlib.suppress(TypeError):
+            self._entries[ledger] = (_generation(ledger), day, value)
+        return value
+
+    def setdefault(self, ledger: Any, make: Callable[[], T], day: Hashable = _ANY_DAY) -> T:
+        """The value stored for `ledger` (and `day`), made with `make()` and stored when
+        there is none."""
+        found = self.get(ledger, day)
+        return self.put(ledger, make(), day) if found is None else found
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__()  # type: ignore[misc]
+
+    def __copy__(self) -> LedgerMemo[T]:
+        return LedgerMemo()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> LedgerMemo[T]:
+        return LedgerMemo()
+
+    def __repr__(self) -> str:
+        return f"LedgerMemo({len(self._entries)} ledgers)"
+
+
+def _generation(ledger: Any) -> int:
+    generation: int = getattr(ledger, "generation", 0)
+    return generation

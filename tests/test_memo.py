@@ -1,0 +1,65 @@
+"""LedgerMemo: what strategies and caps derive from a ledger is kept per ledger and day, dropped
+when the ledger rebuilds its views, and never travels with the strategy."""
+
+from __future__ import annotations
+
+import copy
+import gc
+import pickle
+from datetime import UTC, date, datetime, timedelta
+
+import leadrouter as lr
+from leadrouter._memo import LedgerMemo
+
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+def test_a_value_is_kept_per_ledger_and_day() -> None:
+    memo: LedgerMemo[int] = LedgerMemo()
+    one, two = lr.Ledger(), lr.Ledger()
+    memo.put(one, 1, date(2026, 1, 5))
+    assert memo.get(one, date(2026, 1, 5)) == 1
+    assert memo.get(one, date(2026, 1, 6)) is None
+    assert memo.get(two, date(2026, 1, 5)) is None
+    assert memo.setdefault(two, lambda: 2) == 2 and memo.get(two) == 2
+
+
+def test_a_dropped_ledger_frees_its_entry() -> None:
+    memo: LedgerMemo[int] = LedgerMemo()
+    ledger = lr.Ledger()
+    memo.put(ledger, 1)
+    del ledger
+    gc.collect()
+    assert repr(memo) == "LedgerMemo(0 ledgers)"
+
+
+def test_an_entry_from_before_a_rebuild_is_not_returned() -> None:
+    memo: LedgerMemo[int] = LedgerMemo()
+    ledger = lr.Ledger()
+    memo.put(ledger, 1)
+    before = ledger.generation
+    ledger._clear()  # what a stored ledger does when it rebuilds its views from its log
+    assert ledger.generation == before + 1
+    assert memo.get(ledger) is None
+
+
+def test_a_ledger_that_cannot_be_weakly_referenced_is_served_uncached() -> None:
+    memo: LedgerMemo[list[int]] = LedgerMemo()
+    key = (1, 2)  # tuples take no weak references
+    made = memo.setdefault(key, list)
+    assert made == [] and memo.get(key) is None
+
+
+def test_strategies_and_caps_travel_as_their_configuration() -> None:
+    reps = [lr.Rep(f"r{i}") for i in range(3)]
+    cap = lr.FixedCap(daily=1)
+    strategy = lr.PerformanceWeighted()
+    router = lr.Router(strategy, reps, caps=cap)
+    for i in range(4):
+        router.route(lr.Lead(f"L{i}", T0 + timedelta(minutes=i)), now=T0 + timedelta(minutes=i))
+    assert "1 ledgers" in repr(cap._full)
+    for value in (cap, strategy):
+        for moved in (pickle.loads(pickle.dumps(value)), copy.deepcopy(value)):
+            assert moved == value
+            memo = moved._full if isinstance(moved, lr.FixedCap) else moved._cache
+            assert repr(memo) == "LedgerMemo(0 ledgers)"
