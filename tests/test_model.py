@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import datetime, time, timedelta
 
 import attrs
@@ -173,3 +174,20 @@ def test_decision_explain_is_readable() -> None:
     assert "off shift" in text
     assert "R2" in text
     assert "R1=1" in text
+
+
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        (lambda: lr.Rep("a", tier="x"), "Rep.tier must be a whole number, got str 'x'"),
+        (lambda: lr.Rep("a", tier=True), "Rep.tier must be a whole number, got bool True"),
+        (lambda: lr.Rep("a", active="no"), "Rep.active must be True or False"),
+        (lambda: lr.Lifecycle(reroute="yes"), "Lifecycle.reroute must be True or False"),
+        (lambda: lr.Lifecycle(working_hours=3), "Lifecycle.working_hours must be a Schedule"),
+        (lambda: lr.Arrived("L-1"), "Arrived.lead must be a Lead, got str 'L-1'"),
+    ],
+)
+def test_a_value_of_the_wrong_type_is_a_named_type_error(make, says) -> None:
+    with pytest.raises(lr.errors.InvalidTypeError, match=re.escape(says)) as caught:
+        make()
+    assert isinstance(caught.value, TypeError) and "write e.g." in str(caught.value)

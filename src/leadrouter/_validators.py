@@ -20,6 +20,7 @@ import attrs
 
 from leadrouter.errors import (
     ConfigError,
+    InvalidTypeError,
     InvalidValueError,
     LeadRouterError,
     NotALeadError,
@@ -33,6 +34,7 @@ __all__ = [
     "lead_id_arg",
     "non_negative_number",
     "not_a_lead",
+    "of_type",
     "optional_amount_field",
     "positive_duration",
     "score_field",
@@ -51,6 +53,30 @@ def valid_zone(inst: object, attr: attrs.Attribute[Any], value: str) -> None:
     from leadrouter.model import zone  # model imports this module: import on use
 
     zone(value)
+
+
+def of_type(kind: type, example: str, optional: bool = False) -> Validator:
+    """A value of `kind` (None too when `optional`), else InvalidTypeError naming the class,
+    the field, the value and an `example` of a right one. A bool is not taken for an int: a
+    `tier=True` is a mistake, not tier 1."""
+
+    def check(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
+        if value is None and optional:
+            return
+        if isinstance(value, kind) and not (isinstance(value, bool) and kind is int):
+            return
+        raise InvalidTypeError(
+            f"{type(inst).__name__}.{attr.name} must be {_article(kind)}"
+            + (" or None" if optional else "")
+            + f", got {type(value).__name__} {value!r}: write e.g. {attr.name}={example}"
+        )
+
+    return check
+
+
+def _article(kind: type) -> str:
+    names = {bool: "True or False", int: "a whole number", float: "a number", str: "text"}
+    return names.get(kind, f"a {kind.__name__}")
 
 
 def cap_limit(inst: object, attr: attrs.Attribute[Any], value: object) -> None:

@@ -18,7 +18,9 @@ __all__ = [
     "DuplicateLeadError",
     "EmptyExportError",
     "EventBeforeArrivalError",
+    "ForecastFitWarning",
     "InvalidExportError",
+    "InvalidTypeError",
     "InvalidValueError",
     "LeadRouterError",
     "LeadsFileError",
@@ -61,6 +63,11 @@ class NaiveDatetimeError(InvalidValueError):
 class OutOfRangeError(InvalidValueError):
     """A number outside the range its field allows: a score outside 0-1 (a 0-100 score divided
     by 100 fits), a negative or infinite cost or quota."""
+
+
+class InvalidTypeError(LeadRouterError, TypeError):
+    """A setting or field of the wrong type (`Rep(tier="x")`, `Lifecycle(reroute="yes")`); the
+    message names the class, the field, the value given and what to write instead."""
 
 
 class NotALeadError(LeadRouterError, TypeError):
@@ -175,6 +182,13 @@ class CalibrationWarning(UserWarning):
     """The behaviour model failed its calibration check: replaying the logged assignments did not
     reproduce the history's rates within their predictive intervals, so what-ifs built on it
     are not to be trusted until the model is fixed (see the verdict's reasons)."""
+
+
+class ForecastFitWarning(UserWarning):
+    """A rep's `DynamicCaps` forecast model was fitted but statsmodels' optimiser did not
+    converge: its last parameters are used (the caps stay within `bounds`), and each
+    `CapForecast` built on it says so in its `note`. Usually an outlier day in the rep's series;
+    `DynamicCaps.explain` shows the series and the parameters."""
 
 
 Audience = Literal["python", "command"]

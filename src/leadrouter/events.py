@@ -14,6 +14,7 @@ from typing import Any
 import attrs
 
 from leadrouter._util import check_amount, check_aware, check_id
+from leadrouter._validators import of_type
 from leadrouter.errors import InvalidValueError
 from leadrouter.model import Lead
 
@@ -64,7 +65,7 @@ def _v_propensity(inst: object, attr: attrs.Attribute[Any], value: float | None)
 class Arrived:
     """A lead entered the system; it starts in the public pool."""
 
-    lead: Lead = attrs.field(validator=attrs.validators.instance_of(Lead))
+    lead: Lead = attrs.field(validator=of_type(Lead, "Lead('L-1', arrived_at)"))
 
     @property
     def lead_id(self) -> str:

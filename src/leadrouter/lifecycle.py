@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import attrs
 
-from leadrouter._validators import positive_duration
+from leadrouter._validators import of_type, positive_duration
 from leadrouter.rules import Schedule
 
 __all__ = ["Lifecycle"]
@@ -31,11 +31,11 @@ class Lifecycle:
     expire_after: timedelta | None = attrs.field(
         default=None, validator=positive_duration("timedelta(minutes=30)", optional=True)
     )
-    reroute: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+    reroute: bool = attrs.field(default=False, validator=of_type(bool, "True"))
     working_hours: Schedule | None = attrs.field(
         default=None,
         kw_only=True,
-        validator=attrs.validators.optional(attrs.validators.instance_of(Schedule)),
+        validator=of_type(Schedule, "rules.schedule(default=Shift(...))", optional=True),
     )
 
     @property

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import attrs
 
 from leadrouter._util import EMPTY, FrozenMap, check_aware, check_id, freeze
-from leadrouter._validators import amount_field, optional_amount_field, score_field
+from leadrouter._validators import amount_field, of_type, optional_amount_field, score_field
 from leadrouter.errors import ConfigError, InvalidValueError, NaiveDatetimeError
 
 __all__ = ["Decision", "Lead", "Reason", "Rep", "Shift", "zone"]
@@ -175,16 +175,14 @@ class Rep:
 
     id: str = attrs.field(validator=_v_id)
     team: str = attrs.field(default="", kw_only=True, validator=_v_str)
-    tier: int = attrs.field(default=0, kw_only=True, validator=attrs.validators.instance_of(int))
+    tier: int = attrs.field(default=0, kw_only=True, validator=of_type(int, "1"))
     regions: frozenset[str] = attrs.field(default=frozenset(), kw_only=True, converter=str_set)
     skills: frozenset[str] = attrs.field(default=frozenset(), kw_only=True, converter=str_set)
     quota: float | None = attrs.field(default=None, kw_only=True, validator=optional_amount_field)
     profile: FrozenMap[Any] = attrs.field(
         default=EMPTY, kw_only=True, converter=freeze, repr=lambda f: repr(dict(f))
     )
-    active: bool = attrs.field(
-        default=True, kw_only=True, validator=attrs.validators.instance_of(bool)
-    )
+    active: bool = attrs.field(default=True, kw_only=True, validator=of_type(bool, "False"))
 
 
 def _weekdays(value: Iterable[int]) -> frozenset[int]:
