@@ -335,7 +335,7 @@ def test_tone_follows_the_better_direction() -> None:
 
 
 def test_names_the_chart_fonts_cannot_draw_are_labelled_by_code() -> None:
-    from leadrouter.sim.report import _chart_names, _drawable
+    from leadrouter.sim.report.charts import _chart_names, _drawable
 
     names, key = _chart_names(["rotation"], ["rep01", "张伟"])
     assert names["rotation"] == "rotation" and names["rep01"] == "rep01"
@@ -350,7 +350,8 @@ def test_the_sensitivity_section_names_the_leader_in_every_scenario() -> None:
     import pandas as pd
 
     from leadrouter.sim.compare import SENSITIVITY_COLUMNS
-    from leadrouter.sim.report import _sensitivity_section, render_markdown, sensitivity_line
+    from leadrouter.sim.report import render_markdown, sensitivity_line
+    from leadrouter.sim.report.analysis_sections import sensitivity_section
 
     rows = []
     for scenario in ("as modelled", "no rep effects"):
@@ -358,7 +359,7 @@ def test_the_sensitivity_section_names_the_leader_in_every_scenario() -> None:
             rows.append((scenario, name, 0.05, -0.01 * (rank - 1), -0.02, 0.0, rank))
     frame = pd.DataFrame(rows, columns=list(SENSITIVITY_COLUMNS))
     frame.attrs.update(metric="conversion_rate", seeds=3)
-    text = render_markdown(_sensitivity_section(frame))
+    text = render_markdown(sensitivity_section(frame))
     assert "rotation leads by conversion in every scenario" in text
     assert "| grab | #2" in text.replace("\\#", "#")
     flipped = frame.copy()
@@ -506,7 +507,7 @@ def test_both_ends_of_an_interval_share_one_scale(
 
 
 def test_a_table_column_shares_one_scale(comparison: Comparison) -> None:
-    from leadrouter.sim.report import _metric_tables
+    from leadrouter.sim.report.sections import metric_tables
 
     names = list(comparison.policies)
     values = {"cost_per_sale": 3_012.0, "cost_per_sale_lo": 900.0, "cost_per_sale_hi": 5_000.0}
@@ -524,7 +525,7 @@ def test_a_table_column_shares_one_scale(comparison: Comparison) -> None:
             "cost_per_sale_diff_hi": 7_313.0,
         },
     }
-    levels, diffs = _metric_tables(comparison, table, ["cost_per_sale"])
+    levels, diffs = metric_tables(comparison, table, ["cost_per_sale"])
     level_cells = [row[1] for row in levels.rows]
     assert [cell.text for cell in level_cells] == ["3.0k", "56.5k"]
     assert [cell.note for cell in level_cells] == ["0.9k\u20135.0k", "20.0k\u201399.0k"]
@@ -541,7 +542,8 @@ def _cells(markdown: str) -> list[tuple[bool, str]]:
 
 
 def test_bold_means_one_thing_the_interval_excludes_zero(report: ReportPaths) -> None:
-    from leadrouter.sim.report import _CSS, Cell, _md_cell
+    from leadrouter.sim.report import Cell
+    from leadrouter.sim.report.render import _CSS, _md_cell
 
     markdown = report.markdown.read_text(encoding="utf-8").replace("\\", "")
     cells = _cells(markdown)
@@ -586,12 +588,13 @@ def test_zones_read_as_utc_offsets(
 def test_the_report_shows_a_fixed_offset_zone_as_its_offset(
     comparison: Comparison, history: History
 ) -> None:
-    from leadrouter.sim.report import _data_section, render_markdown
+    from leadrouter.sim.report import render_markdown
+    from leadrouter.sim.report.sections import data_section
 
-    shown = render_markdown(_data_section(comparison, history))
+    shown = render_markdown(data_section(comparison, history))
     assert "local time UTC+8 (Asia/Shanghai)" in shown
     fixed = History(history.to_frame(), tz="Etc/GMT-8", roster=history.roster, origin="x.csv")
-    shown = render_markdown(_data_section(comparison, fixed))
+    shown = render_markdown(data_section(comparison, fixed))
     assert "local time UTC+8 |" in shown and "GMT" not in shown
 
 

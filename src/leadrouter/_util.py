@@ -1,12 +1,15 @@
-"""Small shared helpers: immutable mappings, time checks, stable hashing."""
+"""Small shared helpers: immutable mappings, time checks, stable hashing, atomic writes."""
 
 from __future__ import annotations
 
 import hashlib
 import math
+import os
+import secrets
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, TypeVar
 
 import attrs
@@ -155,3 +158,19 @@ def plural(n: int, word: str) -> str:
     return (
         f"{n} {word}" if n == 1 else f"{n} {word[:-1]}ies" if word.endswith("y") else f"{n} {word}s"
     )
+
+
+def write_atomic(target: Path, data: bytes) -> Path:
+    """Write `data` to `target` through a temporary file in the same folder, renamed into place,
+    so a crash or a reader at the wrong moment sees the old file or the new one, never half of
+    one; the temporary file has a random name (two writers never share it) and is removed when
+    the write fails. Returns `target`."""
+    temp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
+    try:
+        with open(temp, "xb") as out:
+            out.write(data)
+        os.replace(temp, target)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    return target

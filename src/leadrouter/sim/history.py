@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import os
-import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from leadrouter._util import FrozenMap, trusted_constructor
+from leadrouter._util import FrozenMap, trusted_constructor, write_atomic
 from leadrouter.errors import ConfigError, InvalidValueError, NaiveDatetimeError
 from leadrouter.events import Arrived, Assigned, Converted, Event, Tagged, Touched
 from leadrouter.model import Lead, Rep, zone
@@ -519,7 +518,7 @@ class History:
                 f"{encoding}: use encoding='utf-8' (or 'gb18030' for Chinese Excel)"
             ) from exc
         target = Path(path)
-        return _write_atomic(target, data)
+        return write_atomic(target, data)
 
     # ------------------------------------------------------------------ derivation
 
@@ -724,17 +723,3 @@ def _bool_text(value: Any) -> str:
     if _missing(value):
         return ""
     return "true" if value else "false"
-
-
-def _write_atomic(target: Path, data: bytes) -> Path:
-    """Write `data` to `target` through a temporary file in the same folder, so a crash leaves
-    either the old file or the new one, never half of one."""
-    temp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
-    try:
-        with open(temp, "xb") as out:
-            out.write(data)
-        os.replace(temp, target)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    return target

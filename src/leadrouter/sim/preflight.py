@@ -37,7 +37,8 @@ from leadrouter._util import format_duration
 from leadrouter.rules import Rule
 from leadrouter.sim.compare import CANNOT_TELL, Comparison
 from leadrouter.sim.metrics import LOWER_IS_BETTER
-from leadrouter.sim.report import _values, fmt_diff, fmt_level, fmt_range, tone
+from leadrouter.sim.report import fmt_diff, fmt_level, fmt_range, tone
+from leadrouter.sim.report import values_table as _values
 
 if TYPE_CHECKING:
     from leadrouter.router import Router
