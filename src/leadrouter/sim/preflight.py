@@ -37,8 +37,7 @@ from leadrouter._util import format_duration
 from leadrouter.rules import Rule
 from leadrouter.sim.compare import CANNOT_TELL, Comparison
 from leadrouter.sim.metrics import LOWER_IS_BETTER
-from leadrouter.sim.report import fmt_diff, fmt_level, fmt_range, tone
-from leadrouter.sim.report import values_table as _values
+from leadrouter.sim.report import fmt_diff, fmt_level, fmt_range, tone, values_table
 
 if TYPE_CHECKING:
     from leadrouter.router import Router
@@ -319,7 +318,7 @@ def check_outcomes(
     the policy's settings that can cause it - its timers flagged in `timers` (what
     `check_timers` found) first. A policy not in `policies` is checked, but its settings are not
     named."""
-    table = _values(comparison)
+    table = values_table(comparison)
     leads = max(1, len(history.leads))
     base = comparison.baseline
     warnings: list[PolicyWarning] = []
@@ -487,7 +486,7 @@ def bottom_line(comparison: Comparison, warnings: Sequence[PolicyWarning] = ()) 
     on sales"); when the model cannot tell reps apart in closing, that rep-skill routing has no
     demonstrable gain on this data; and how many warnings there are. A policy leads only when
     its interval excludes 0 in the better direction."""
-    table = _values(comparison)
+    table = values_table(comparison)
     flagged = [warning.policy for warning in warnings]
     count = len(warnings)
     closing = (
