@@ -32,6 +32,7 @@ __all__ = [
     "NaiveExportTimeError",
     "NotALeadError",
     "OutOfRangeError",
+    "PlaybookError",
     "PolicyCannotRunError",
     "RosterMismatchError",
     "SchemaVersionError",
@@ -77,6 +78,10 @@ class NotALeadError(LeadRouterError, TypeError):
 
 class ConfigError(LeadRouterError, ValueError):
     """A Router, rule, cap, lifecycle or strategy was configured with settings that cannot work."""
+
+
+class PlaybookError(ConfigError):
+    """A playbook that cannot work: the message names the file, the key and what is allowed."""
 
 
 class DuplicateLeadError(LeadRouterError, ValueError):

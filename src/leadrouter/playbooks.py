@@ -55,17 +55,13 @@ from typing import Any
 import attrs
 
 from leadrouter.caps import Cap
-from leadrouter.errors import ConfigError
+from leadrouter.errors import ConfigError, PlaybookError
 from leadrouter.lifecycle import Lifecycle
 from leadrouter.model import Rep, Shift
 from leadrouter.router import Router
 from leadrouter.rules import Rule
 
 __all__ = ["CAPS", "STRATEGIES", "PlaybookError", "load_playbook", "read_playbook"]
-
-
-class PlaybookError(ConfigError):
-    """A playbook that cannot work: the message names the file, the key and what is allowed."""
 
 
 STRATEGIES: dict[str, str] = {
