@@ -28,6 +28,7 @@ __all__ = [
     "MissingColumnError",
     "MissingExtraError",
     "MissingPropensityError",
+    "ModelFitWarning",
     "NaiveDatetimeError",
     "NaiveExportTimeError",
     "NotALeadError",
@@ -187,6 +188,13 @@ class CalibrationWarning(UserWarning):
     """The behaviour model failed its calibration check: replaying the logged assignments did not
     reproduce the history's rates within their predictive intervals, so what-ifs built on it
     are not to be trusted until the model is fixed (see the verdict's reasons)."""
+
+
+class ModelFitWarning(UserWarning):
+    """A statistical fit of the simulator (contact decay, a grader, a behaviour model's GLM)
+    stopped before its optimiser converged: its estimates are the last step's, and the message
+    names what was being fitted. Other numeric warnings of statsmodels are kept quiet
+    (`leadrouter.sim.fitting`)."""
 
 
 class ForecastFitWarning(UserWarning):

@@ -15,6 +15,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from leadrouter.sim.fitting import fitted
+
 __all__ = ["HALF_LIFE", "LOG_LOGIT"]
 
 
@@ -94,17 +96,13 @@ def _contact_fit(y: Any, x: Any, weights: Any = None) -> tuple[str, float, float
 def _logit_fit(y: Any, x: Any, weights: Any = None) -> tuple[float, float]:
     """Intercept and slope of a statsmodels GLM Binomial (logit) of `y` on `x`, each
     observation counted `weights` times (frequency weights; None = once)."""
-    import warnings
 
     import numpy as np
     import statsmodels.api as sm
 
     design = np.column_stack([np.ones(len(x)), x])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        result = sm.GLM(
-            y.astype(float), design, family=sm.families.Binomial(), freq_weights=weights
-        ).fit()
+    model = sm.GLM(y.astype(float), design, family=sm.families.Binomial(), freq_weights=weights)
+    result = fitted(model.fit, "the contact-decay logit (reached on first-touch delay)")
     a, b = (float(v) for v in result.params)
     return a, b
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
@@ -26,6 +25,7 @@ import pandas as pd
 from leadrouter._util import FrozenMap, freeze
 from leadrouter.errors import ConfigError, InvalidExportError
 from leadrouter.model import Lead, zone
+from leadrouter.sim.fitting import fitted
 from leadrouter.sim.history import COLUMNS, History
 
 __all__ = [
@@ -495,17 +495,17 @@ def _fit(
         design = np.column_stack([np.ones(n), *columns])
         penalty = np.full(design.shape[1], alpha / n)
         penalty[0] = 0.0
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                result = sm.GLM(target, design, family=sm.families.Binomial()).fit_regularized(
-                    alpha=penalty, L1_wt=0.0
-                )
-            except (np.linalg.LinAlgError, ValueError) as exc:
-                raise InvalidExportError(
-                    f"fit_grader: the model could not be fitted on {history.origin} ({exc}); "
-                    "use fewer features or a larger alpha"
-                ) from exc
+        model = sm.GLM(target, design, family=sm.families.Binomial())
+        try:
+            result = fitted(
+                lambda: model.fit_regularized(alpha=penalty, L1_wt=0.0),
+                f"fit_grader's logistic model on {history.origin}",
+            )
+        except (np.linalg.LinAlgError, ValueError) as exc:
+            raise InvalidExportError(
+                f"fit_grader: the model could not be fitted on {history.origin} ({exc}); "
+                "use fewer features or a larger alpha"
+            ) from exc
         params = np.asarray(result.params, dtype=float)
         if not np.isfinite(params).all():
             raise InvalidExportError(
@@ -532,12 +532,12 @@ def _fit(
     if len(coefficients):
         order = np.argsort(-np.abs(coefficients["coef"].to_numpy()), kind="stable")
         coefficients = coefficients.iloc[order].reset_index(drop=True)
-    fitted = _Fitted(float(params[0]), terms, known, references, coefficients)
-    probabilities = fitted.probabilities(encoded, rows)
-    fitted.cuts = tuple(
+    model_fit = _Fitted(float(params[0]), terms, known, references, coefficients)
+    probabilities = model_fit.probabilities(encoded, rows)
+    model_fit.cuts = tuple(
         float(np.quantile(probabilities, 1.0 - (j + 1) / n_grades)) for j in range(n_grades - 1)
     )
-    return fitted
+    return model_fit
 
 
 def _sigmoid(x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
