@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import random
+import warnings
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -19,6 +20,7 @@ from leadrouter import dynamic_caps as dc
 from leadrouter.context import Context
 from leadrouter.dynamic_caps import METRICS, CapForecast, DynamicCaps
 from leadrouter.events import Arrived, Assigned, Event, Touched
+from leadrouter.forecast import fit_smoothing
 from leadrouter.roster import Roster
 from leadrouter.strategies.base import Pick
 from leadrouter.strategies.grab_with_caps import GrabWithCaps
@@ -188,6 +190,70 @@ def test_numpy_update_reproduces_the_statsmodels_forecast() -> None:
             assert plan.forecast == pytest.approx(fit.forecast(on - 32)[-1], rel=1e-9)
 
 
+SPIKE = [3] * 20 + [10**9] + [3] * 9
+"""A series statsmodels' optimiser cannot fit: one day a billion times the others (SLSQP stops
+at its first step, "Inequality constraints incompatible"). No ledger could hold it; `DailyView`
+can."""
+
+
+class DailyView:
+    """Stands in for a ledger with fixed daily counts (index 0 = START's day), through
+    `counts_between`, the one call `DynamicCaps` makes to read a rep's series."""
+
+    def __init__(self, series: Sequence[int]) -> None:
+        self.series = series
+
+    def counts_between(
+        self, rep_id: str, edges: Sequence[datetime], metric: str = "received"
+    ) -> list[int]:
+        days = [(edge - START).days for edge in edges[:-1]]
+        return [self.series[d] if 0 <= d < len(self.series) else 0 for d in days]
+
+
+@pytest.mark.parametrize("seasonal", [False, True])
+@pytest.mark.parametrize("trend", [False, True])
+def test_a_fit_that_does_not_converge_says_so_without_statsmodels_warnings(
+    seasonal: bool, trend: bool
+) -> None:
+    rng = random.Random(4)
+    normal = [rng.randint(0, 6) + (20 if i % 7 < 5 else 0) for i in range(33)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        bad = fit_smoothing(SPIKE, seasonal, trend, key=())
+        good = fit_smoothing(normal, seasonal, trend, key=())
+        exact = fit_smoothing([5] * 7, False, trend, key=())  # zero error: log(0) in its AIC
+    assert bad.note.startswith("the fit did not converge (statsmodels' optimiser: ")
+    assert bad.note.endswith("); the parameters are its last step")
+    assert good.note == exact.note == ""
+    assert exact.level == pytest.approx(5.0)
+    assert [str(w.message) for w in caught] == []  # the ConvergenceWarning became the note
+
+
+def test_dynamic_caps_warns_once_per_fit_that_did_not_converge_and_notes_it_daily() -> None:
+    caps = DynamicCaps(lr.FixedCap(daily=3), seasonal_after=None, refit_every=1)
+    view = DailyView(SPIKE)
+    with pytest.warns(lr.errors.ForecastFitWarning) as warned:
+        plan = caps.explain("a", view, day(30))  # type: ignore[arg-type]
+    assert len(warned) == 1
+    assert issubclass(lr.errors.ForecastFitWarning, lr.errors.ModelFitWarning)
+    message = str(warned[0].message)
+    assert message.startswith(
+        "DynamicCaps: the simple exponential smoothing model of rep 'a', fitted on the days "
+        "before 2026-02-04: the fit did not converge (statsmodels' optimiser: "
+    )
+    assert "within bounds=(1, 500), until the next refit" in message
+    assert "DynamicCaps.explain('a', ledger, now)" in message
+    assert plan.model == "non-seasonal"
+    assert plan.cap == 500
+    assert plan.note.startswith("held at the upper bound 500; the fit did not converge")
+    assert "the fit did not converge" in str(plan)
+    # The next day reuses the same fit (no new data): no second warning, the same note.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", lr.errors.ForecastFitWarning)
+        later = caps.explain("a", view, day(31))  # type: ignore[arg-type]
+    assert later.note == plan.note
+
+
 # ---------------------------------------------------------------------------- headroom, bounds
 
 
@@ -270,7 +336,7 @@ def test_forecast_is_computed_once_per_day_and_fitted_rarely(
 ) -> None:
     fitted: list[tuple[int, tuple[Any, ...]]] = []
     computed: list[list[str]] = []
-    real_fit, real_compute = dc._fit, DynamicCaps._compute
+    real_fit, real_compute = dc.fit_smoothing, DynamicCaps._compute
     today = [0]
 
     def fit(y: Sequence[float], seasonal: bool, trend: bool, key: tuple[Any, ...]) -> Any:
@@ -281,7 +347,7 @@ def test_forecast_is_computed_once_per_day_and_fitted_rarely(
         computed.append(list(rep_ids))
         return real_compute(self, rep_ids, *args)
 
-    monkeypatch.setattr(dc, "_fit", fit)
+    monkeypatch.setattr(dc, "fit_smoothing", fit)
     monkeypatch.setattr(DynamicCaps, "_compute", compute)
 
     reps = [lr.Rep(x) for x in "abc"]

@@ -14,14 +14,12 @@ from hypothesis import strategies as st
 
 import leadrouter as lr
 from leadrouter import rules
+from leadrouter.assignment import optimal_assignment, solve
 from leadrouter.context import Context
 from leadrouter.roster import Roster
+from leadrouter.strategies import profile_matching
 from leadrouter.strategies.equal_rotation import EqualRotation
-from leadrouter.strategies.profile_matching import (
-    ProfileMatching,
-    _solve,
-    optimal_assignment,
-)
+from leadrouter.strategies.profile_matching import ProfileMatching
 from leadrouter.testing import check_strategy
 
 from .conftest import T0, at
@@ -136,7 +134,7 @@ def test_column_generation_path_is_exact(case: tuple[list[list[float]], list[int
     scores, cap = case
     matrix = np.array(scores, dtype=float).reshape(len(scores), len(cap))
     room = np.minimum(np.array(cap, dtype=np.int64), len(scores))
-    assign = _solve(matrix, room, method="matching", first_k=1, full_edges=0)
+    assign = solve(matrix, room, method="matching", first_k=1, full_edges=0)
     picks = [None if j < 0 else int(j) for j in assign]
     check_feasible(scores, cap, picks)
     assert outcome(scores, picks)[0] == brute_force(scores, cap)[0]
@@ -186,6 +184,12 @@ def test_optimal_assignment_rejects_bad_input() -> None:
     with pytest.raises(lr.InvalidValueError, match="whole number"):
         optimal_assignment([[1.0]], [1.5])  # type: ignore[list-item]
     assert optimal_assignment([], [1, 2]) == []
+
+
+def test_solver_is_still_importable_from_profile_matching() -> None:
+    """The solver moved to `leadrouter.assignment`; the old import path keeps working."""
+    assert profile_matching.optimal_assignment is optimal_assignment
+    assert profile_matching.METHODS == ("auto", "flow", "matching")
 
 
 # ----------------------------------------------------------------------------- route_batch

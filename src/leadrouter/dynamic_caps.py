@@ -18,6 +18,11 @@ every day. So the work is split:
 - *The forecast* is recomputed once per local day: the same smoothing recursion, run in numpy
   for all reps at once with their fitted parameters over the series up to yesterday.
 
+The model, its fit and the recursion live in `leadrouter.forecast`; this module decides which
+series to fit when, and turns forecasts into caps. A fit whose optimiser did not converge is
+still used (the bounds apply), and is reported: a `ForecastFitWarning` when it is fitted, and a
+note on every `CapForecast` built from it.
+
 Both depend only on the ledger and the day, never on when the router happened to ask, so two
 routers over the same ledger, or a restart, give the same caps.
 """
@@ -37,7 +42,8 @@ import attrs
 from leadrouter._util import EMPTY, FrozenMap, check_aware, freeze, stable_key
 from leadrouter.caps import Cap, FixedCap, day_start
 from leadrouter.context import Context
-from leadrouter.errors import ConfigError
+from leadrouter.errors import ConfigError, ForecastFitWarning
+from leadrouter.forecast import SEASON, Fit, fit_smoothing, run_smoothing
 from leadrouter.model import zone
 
 if TYPE_CHECKING:
@@ -51,7 +57,6 @@ __all__ = ["METRICS", "CapForecast", "DynamicCaps"]
 METRICS = ("touched", "received")
 """The daily series a cap can be forecast from: leads first touched, or leads received."""
 
-SEASON = 7
 RECENT = 14
 """How many of the latest daily values `CapForecast.recent` shows."""
 
@@ -72,7 +77,8 @@ class CapForecast:
     beta: trend, phi: damping, gamma: season), fitted on the days before `fitted_on`.
     `components` split the forecast into level, trend and today's seasonal effect.
     `cap` is today's daily cap: round(forecast × (1 + headroom)) clamped to `bounds`, or the
-    fallback's daily limit (None: no daily limit).
+    fallback's daily limit (None: no daily limit). `note` says when the cap was clamped to the
+    bounds, and when the fit's optimiser did not converge (the parameters are its last step).
     """
 
     rep_id: str
@@ -130,94 +136,6 @@ class CapForecast:
             f"{self.first_day:%Y-%m-%d} to {self.last_day:%Y-%m-%d}; last {len(self.recent)}: "
             f"{recent}"
         )
-
-
-# ------------------------------------------------------------------------------ fitting
-
-
-@attrs.frozen
-class _Fit:
-    """Smoothing parameters and the initial state, fitted once on `key`'s stretch of a series.
-
-    The additive recursion (Hyndman's error-correction form, as statsmodels runs it):
-
-        level  = alpha (y - s) + (1 - alpha) (level' + phi trend')
-        trend  = beta (level - level') + (1 - beta) phi trend'
-        s      = gamma (y - level' - phi trend') + (1 - gamma) s        (s: this weekday's effect)
-
-    A non-seasonal model is the same with gamma = 0 and s = 0; no trend: beta = 0, trend = 0.
-    """
-
-    key: tuple[Any, ...]
-    method: str
-    alpha: float
-    beta: float
-    gamma: float
-    phi: float
-    level: float
-    trend: float
-    seasons: tuple[float, ...]
-    """Initial seasonal effects of the first `SEASON` days of the fitted stretch, in order."""
-
-    def params(self, seasonal: bool, trend: bool) -> dict[str, float]:
-        out = {"alpha": self.alpha}
-        if trend:
-            out.update(beta=self.beta, phi=self.phi)
-        if seasonal:
-            out["gamma"] = self.gamma
-        return out
-
-
-def _describe(seasonal: bool, trend: bool) -> str:
-    if seasonal:
-        base = "Holt-Winters with additive weekly seasonality"
-        return base + (" and a damped trend" if trend else "")
-    return "Holt's damped trend" if trend else "simple exponential smoothing"
-
-
-def _fit(y: Sequence[float], seasonal: bool, trend: bool, key: tuple[Any, ...]) -> _Fit:
-    """Fit the smoothing parameters of one series with statsmodels (the expensive step).
-
-    Heuristic initialisation (from the first two weeks) leaves only the smoothing weights to
-    optimise, which is several times faster than estimating the initial state too; it needs ten
-    days (two weeks with seasonality), so shorter series estimate it.
-    """
-    import numpy as np
-    from statsmodels.tsa.holtwinters import ExponentialSmoothing
-
-    series = np.asarray(y, dtype=float)
-    heuristic = len(series) >= (2 * SEASON if seasonal else 10)
-    model = ExponentialSmoothing(
-        series,
-        trend="add" if trend else None,
-        damped_trend=trend,
-        seasonal="add" if seasonal else None,
-        seasonal_periods=SEASON if seasonal else None,
-        initialization_method="heuristic" if heuristic else "estimated",
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # convergence chatter on flat series; checked below
-        params = model.fit(use_brute=False, method="SLSQP").params
-
-    def get(name: str, default: float) -> float:
-        value = params.get(name)
-        return default if value is None or not np.isfinite(value) else float(value)
-
-    seasons = tuple(float(s) for s in np.asarray(params["initial_seasons"]).ravel())
-    fit = _Fit(
-        key=key,
-        method=_describe(seasonal, trend),
-        alpha=get("smoothing_level", math.nan),
-        beta=get("smoothing_trend", 0.0) if trend else 0.0,
-        gamma=get("smoothing_seasonal", 0.0) if seasonal else 0.0,
-        phi=get("damping_trend", 1.0) if trend else 1.0,
-        level=get("initial_level", math.nan),
-        trend=get("initial_trend", 0.0) if trend else 0.0,
-        seasons=seasons if seasonal else (0.0,) * SEASON,
-    )
-    if not all(math.isfinite(v) for v in (fit.alpha, fit.level, *fit.seasons)):
-        raise ValueError(f"statsmodels returned non-finite parameters {dict(params)}")
-    return fit
 
 
 # ------------------------------------------------------------------------------ validators
@@ -314,13 +232,15 @@ class _Memo:
     """One ledger's cached state: today's forecasts, and every rep's latest fit (kept across
     days until the rep's next refit)."""
 
-    __slots__ = ("day", "fits", "full", "plans")
+    __slots__ = ("day", "fits", "full", "generation", "plans")
 
     def __init__(self) -> None:
+        self.generation: int = 0
+        """The ledger's `generation` this cache was made for (rebuilt views drop it)."""
         self.day: date | None = None
         self.plans: dict[str, CapForecast] = {}
         self.full: frozenset[str] = frozenset()
-        self.fits: dict[str, _Fit] = {}
+        self.fits: dict[str, Fit] = {}
 
 
 @attrs.frozen(repr=False)
@@ -467,11 +387,18 @@ class DynamicCaps(Cap):
 
     def _memo(self, view: LedgerView, create: bool) -> _Memo | None:
         """The cache for this ledger; a view that cannot be weakly referenced gets a fresh one
-        each time (correct, but uncached)."""
+        each time (correct, but uncached). A ledger that rebuilt its views since (a stored
+        ledger after a rolled-back operation: its `generation` moved on) gets a fresh one too,
+        so no rep stays "full today" because of leads the rollback took back."""
+        generation = getattr(view, "generation", 0)
         try:
             memo = self._memos.get(view)
+            if memo is not None and memo.generation != generation:
+                del self._memos[view]
+                memo = None
             if memo is None and create:
                 memo = self._memos[view] = _Memo()
+                memo.generation = generation
         except TypeError:
             return _Memo() if create else None
         return memo
@@ -479,7 +406,7 @@ class DynamicCaps(Cap):
     # -------------------------------------------------------------- computing
 
     def _compute(
-        self, rep_ids: Sequence[str], view: LedgerView, day: date, fits: dict[str, _Fit]
+        self, rep_ids: Sequence[str], view: LedgerView, day: date, fits: dict[str, Fit]
     ) -> dict[str, CapForecast]:
         """Forecast `day`'s cap for every rep in `rep_ids`: series, fits where due, then one
         vectorised smoothing pass."""
@@ -488,7 +415,7 @@ class DynamicCaps(Cap):
         where = zone(self.tz)
         edges = [_midnight(start + timedelta(days=i), where) for i in range(span + 1)]
         out: dict[str, CapForecast] = {}
-        ready: list[tuple[str, list[int], int, int, _Fit, date]] = []
+        ready: list[tuple[str, list[int], int, int, Fit, date]] = []
         for rep in rep_ids:
             counts = _daily_counts(view, rep, edges, self.metric)
             since_refit = (day.toordinal() + stable_key(0, rep)) % self.refit_every
@@ -522,12 +449,14 @@ class DynamicCaps(Cap):
             fit = fits.get(rep)
             if fit is None or fit.key != key:
                 try:
-                    fit = _fit(counts[first : fit_last + 1], seasonal, self.trend, key)
+                    fit = fit_smoothing(counts[first : fit_last + 1], seasonal, self.trend, key)
                 except Exception as exc:  # any statsmodels failure: the fallback is safe
                     why = f"the forecast model could not be fitted ({type(exc).__name__}: {exc})"
                     out[rep] = self._fallback(rep, day, why, counts, first, last, start)
                     continue
                 fits[rep] = fit
+                if fit.note:
+                    self._warn_fit(rep, fit, fitted_on)
             ready.append((rep, counts, first, last, fit, fitted_on))
         if ready:
             out.update(self._smooth(ready, day, start, span))
@@ -535,7 +464,7 @@ class DynamicCaps(Cap):
 
     def _smooth(
         self,
-        ready: list[tuple[str, list[int], int, int, _Fit, date]],
+        ready: list[tuple[str, list[int], int, int, Fit, date]],
         day: date,
         start: date,
         span: int,
@@ -547,49 +476,22 @@ class DynamicCaps(Cap):
         y: npt.NDArray[np.float64] = np.array([r[1] for r in ready], dtype=float)
         first = np.array([r[2] for r in ready])
         last = np.array([r[3] for r in ready])
-        fits = [r[4] for r in ready]
-        alpha = np.array([f.alpha for f in fits])
-        beta = np.array([f.beta for f in fits])
-        gamma = np.array([f.gamma for f in fits])
-        phi = np.array([f.phi for f in fits])
-        level = np.array([f.level for f in fits])
-        trend = np.array([f.trend for f in fits])
-        season = np.zeros((len(ready), SEASON))
-        rows = np.arange(len(ready))
-        for j in range(SEASON):
-            weekday = (start.weekday() + first + j) % SEASON
-            season[rows, weekday] = [f.seasons[j] for f in fits]
-        for t in range(int(first.min()), int(last.max()) + 1):
-            on = (first <= t) & (t <= last)
-            w = (start.weekday() + t) % SEASON
-            obs, s_old = y[:, t], season[:, w]
-            damped = phi * trend
-            new_level = alpha * (obs - s_old) + (1 - alpha) * (level + damped)
-            new_trend = beta * (new_level - level) + (1 - beta) * damped
-            new_season = gamma * (obs - level - damped) + (1 - gamma) * s_old
-            level = np.where(on, new_level, level)
-            trend = np.where(on, new_trend, trend)
-            season[:, w] = np.where(on, new_season, s_old)
-        ahead = span - last
-        damping = np.where(
-            phi == 1.0, ahead, phi * (1 - phi**ahead) / np.where(phi == 1.0, 1.0, 1 - phi)
-        )
-        today = season[:, day.weekday()]
-        forecast = level + damping * trend + today
+        smoothed = run_smoothing(y, first, last, [r[4] for r in ready], start.weekday(), span)
         out: dict[str, CapForecast] = {}
         for i, (rep, counts, lo_i, hi_i, fit, fitted_on) in enumerate(ready):
-            value = float(forecast[i])
+            value = float(smoothed.forecast[i])
             if not math.isfinite(value):
                 why = "the forecast was not a finite number"
                 out[rep] = self._fallback(rep, day, why, counts, lo_i, hi_i, start)
                 continue
             seasonal = bool(fit.key[0])
-            components = {"level": float(level[i])}
+            components = {"level": float(smoothed.level[i])}
             if self.trend:
-                components["trend"] = float(damping[i] * trend[i])
+                components["trend"] = float(smoothed.trend[i])
             if seasonal:
-                components["season"] = float(today[i])
-            cap, note = self._cap_from(value)
+                components["season"] = float(smoothed.season[i])
+            cap, bounded = self._cap_from(value)
+            note = "; ".join(part for part in (bounded, fit.note) if part)
             out[rep] = CapForecast(
                 rep_id=rep,
                 day=day,
@@ -611,6 +513,18 @@ class DynamicCaps(Cap):
                 note=note,
             )
         return out
+
+    def _warn_fit(self, rep: str, fit: Fit, fitted_on: date) -> None:
+        """Say, once per fit, that `rep`'s forecast rests on a fit that did not converge."""
+        warnings.warn(
+            ForecastFitWarning(
+                f"DynamicCaps: the {fit.method} model of rep {rep!r}, fitted on the days before "
+                f"{fitted_on:%Y-%m-%d}: {fit.note}; its caps are used, within bounds="
+                f"{self.bounds}, until the next refit. Check the series and parameters with "
+                f"DynamicCaps.explain({rep!r}, ledger, now): an outlier day is the usual cause"
+            ),
+            stacklevel=2,
+        )
 
     def _cap_from(self, forecast: float) -> tuple[int, str]:
         """round(forecast × (1 + headroom)) clamped to the bounds, and a note when clamped."""

@@ -197,11 +197,13 @@ class ModelFitWarning(UserWarning):
     (`leadrouter.sim.fitting`)."""
 
 
-class ForecastFitWarning(UserWarning):
+class ForecastFitWarning(ModelFitWarning):
     """A rep's `DynamicCaps` forecast model was fitted but statsmodels' optimiser did not
     converge: its last parameters are used (the caps stay within `bounds`), and each
     `CapForecast` built on it says so in its `note`. Usually an outlier day in the rep's series;
-    `DynamicCaps.explain` shows the series and the parameters."""
+    `DynamicCaps.explain` shows the series and the parameters. A `ModelFitWarning`, so one
+    filter on that class covers every fit that did not converge, the router's and the
+    simulator's."""
 
 
 Audience = Literal["python", "command"]
