@@ -643,3 +643,13 @@ def test_a_playbook_configures_dynamic_caps_beside_a_held_cap(tmp_path: Any) -> 
         lr.FixedCap(daily=20, tz="Asia/Shanghai"), headroom=0.3, bounds=(2, 60), tz="Asia/Shanghai"
     )
     assert held == lr.FixedCap(open=40)
+
+
+def test_a_seasonal_model_is_fitted_from_the_first_seasonal_day() -> None:
+    """statsmodels' heuristic start needs 16 days with weekly seasonality: from 14 (the
+    smallest seasonal_after) the initial state is estimated instead, never the fallback."""
+    caps = DynamicCaps(lr.FixedCap(daily=20), seasonal_after=14, min_history_days=7)
+    for n in (14, 15, 16):
+        forecast = caps.explain("a", history({"a": list(WEEK) * 4}), day(n))
+        assert forecast.model == "seasonal", str(forecast)
+        assert forecast.cap is not None and 30 <= forecast.cap <= 40

@@ -116,17 +116,18 @@ def describe(seasonal: bool, trend: bool) -> str:
 def fit_smoothing(y: Sequence[float], seasonal: bool, trend: bool, key: tuple[Any, ...]) -> Fit:
     """Fit the smoothing parameters of one series with statsmodels (the expensive step).
 
-    Heuristic initialisation (from the first two weeks) leaves only the smoothing weights to
-    optimise, which is several times faster than estimating the initial state too; it needs ten
-    days (two weeks with seasonality), so shorter series estimate it. Raises ValueError when
-    statsmodels returns non-finite parameters (and passes on whatever statsmodels raises).
+    Heuristic initialisation (from the first weeks) leaves only the smoothing weights to
+    optimise, which is several times faster than estimating the initial state too; statsmodels
+    needs ten days for it (sixteen with weekly seasonality), so shorter series estimate it.
+    Raises ValueError when statsmodels returns non-finite parameters (and passes on whatever
+    statsmodels raises).
     """
     import numpy as np
     from statsmodels.tools.sm_exceptions import ConvergenceWarning
     from statsmodels.tsa.holtwinters import ExponentialSmoothing
 
     series = np.asarray(y, dtype=float)
-    heuristic = len(series) >= (2 * SEASON if seasonal else 10)
+    heuristic = len(series) >= (10 + 2 * (SEASON // 2) if seasonal else 10)
     model = ExponentialSmoothing(
         series,
         trend="add" if trend else None,
