@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import math
 import warnings
-import weakref
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta, tzinfo
 from itertools import pairwise
@@ -39,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from leadrouter._memo import LedgerMemo
 from leadrouter._util import EMPTY, FrozenMap, check_aware, freeze, stable_key
 from leadrouter.caps import Cap, FixedCap, day_start
 from leadrouter.context import Context
@@ -232,11 +232,9 @@ class _Memo:
     """One ledger's cached state: today's forecasts, and every rep's latest fit (kept across
     days until the rep's next refit)."""
 
-    __slots__ = ("day", "fits", "full", "generation", "plans")
+    __slots__ = ("day", "fits", "full", "plans")
 
     def __init__(self) -> None:
-        self.generation: int = 0
-        """The ledger's `generation` this cache was made for (rebuilt views drop it)."""
         self.day: date | None = None
         self.plans: dict[str, CapForecast] = {}
         self.full: frozenset[str] = frozenset()
@@ -290,8 +288,8 @@ class DynamicCaps(Cap):
     trend: bool = attrs.field(
         default=False, kw_only=True, validator=attrs.validators.instance_of(bool)
     )
-    _memos: weakref.WeakKeyDictionary[Any, _Memo] = attrs.field(
-        factory=weakref.WeakKeyDictionary, init=False, eq=False, repr=False, hash=False
+    _memos: LedgerMemo[_Memo] = attrs.field(
+        factory=LedgerMemo, init=False, eq=False, repr=False, hash=False
     )
 
     def __repr__(self) -> str:
@@ -386,22 +384,12 @@ class DynamicCaps(Cap):
         return plan
 
     def _memo(self, view: LedgerView, create: bool) -> _Memo | None:
-        """The cache for this ledger; a view that cannot be weakly referenced gets a fresh one
-        each time (correct, but uncached). A ledger that rebuilt its views since (a stored
-        ledger after a rolled-back operation: its `generation` moved on) gets a fresh one too,
-        so no rep stays "full today" because of leads the rollback took back."""
-        generation = getattr(view, "generation", 0)
-        try:
-            memo = self._memos.get(view)
-            if memo is not None and memo.generation != generation:
-                del self._memos[view]
-                memo = None
-            if memo is None and create:
-                memo = self._memos[view] = _Memo()
-                memo.generation = generation
-        except TypeError:
-            return _Memo() if create else None
-        return memo
+        """The cache for this ledger (`LedgerMemo`: none from before the ledger rebuilt its
+        views, so no rep stays "full today" because of leads a rollback took back); a view
+        that cannot be weakly referenced gets a fresh one each time (correct, but uncached)."""
+        if create:
+            return self._memos.setdefault(view, _Memo)
+        return self._memos.get(view)
 
     # -------------------------------------------------------------- computing
 

@@ -38,16 +38,16 @@ starts empty: they begin as rotation and adapt as simulated sales come in.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import attrs
 
-from leadrouter.caps import FixedCap
+from leadrouter.caps import Cap, FixedCap
 from leadrouter.dynamic_caps import DynamicCaps
 from leadrouter.model import Rep
 from leadrouter.router import Router
+from leadrouter.strategies.base import Strategy
 from leadrouter.strategies.equal_rotation import EqualRotation
 from leadrouter.strategies.grab_with_caps import GrabWithCaps
 from leadrouter.strategies.performance_weighted import PerformanceWeighted
@@ -143,35 +143,48 @@ def _premium(history: History) -> frozenset[str]:
     return frozenset(ranked[: len(ranked) - standard])
 
 
-def quota_factory(quotas: tuple[float, ...] = ILLUSTRATIVE_QUOTAS) -> Callable[..., Router]:
+@attrs.frozen
+class QuotaFactory:
     """A policy factory: `QuotaProportional` over copies of the reps given `quotas` in roster
-    order (repeating)."""
+    order (repeating) where they have none. A class, not a closure, so it pickles to worker
+    processes (`compare(executor=...)`)."""
 
-    def factory(reps: list[Rep], seed: int) -> Router:
+    quotas: tuple[float, ...] = ILLUSTRATIVE_QUOTAS
+
+    def __call__(self, reps: list[Rep], seed: int) -> Router:
+        quotas = self.quotas
         given = [
             attrs.evolve(rep, quota=quotas[i % len(quotas)]) if rep.quota is None else rep
             for i, rep in enumerate(reps)
         ]
         return Router(QuotaProportional(), given, seed=seed)
 
-    factory.__qualname__ = "quota_factory"
-    return factory
 
-
-def tiered_factory(premium: frozenset[str]) -> Callable[..., Router]:
+@attrs.frozen
+class TieredFactory:
     """A policy factory: `TieredDelay` with the reps in `premium` as tier 0 (a day's patience)
-    and everyone else as tier 1 (two days), both rotating equally."""
-    tiers = [
-        Tier(tier=0, strategy=EqualRotation(), patience=timedelta(days=1)),
-        Tier(tier=1, strategy=EqualRotation(), patience=timedelta(days=2)),
-    ]
+    and everyone else as tier 1 (two days), both rotating equally. A class, so it pickles."""
 
-    def factory(reps: list[Rep], seed: int) -> Router:
-        given = [attrs.evolve(rep, tier=0 if rep.id in premium else 1) for rep in reps]
+    premium: frozenset[str]
+
+    def __call__(self, reps: list[Rep], seed: int) -> Router:
+        tiers = [
+            Tier(tier=0, strategy=EqualRotation(), patience=timedelta(days=1)),
+            Tier(tier=1, strategy=EqualRotation(), patience=timedelta(days=2)),
+        ]
+        given = [attrs.evolve(rep, tier=0 if rep.id in self.premium else 1) for rep in reps]
         return Router(TieredDelay(tiers), given, seed=seed)
 
-    factory.__qualname__ = "tiered_factory"
-    return factory
+
+@attrs.frozen
+class CappedFactory:
+    """A policy factory: `strategy` under `caps` over the reps given. A class, so it pickles."""
+
+    strategy: Strategy
+    caps: tuple[Cap, ...]
+
+    def __call__(self, reps: list[Rep], seed: int) -> Router:
+        return Router(self.strategy, reps, caps=list(self.caps), seed=seed)
 
 
 def demo_policies(history: History) -> dict[str, Policy]:
@@ -181,28 +194,27 @@ def demo_policies(history: History) -> dict[str, Policy]:
     tz = volume.tz
     cap = volume.daily_cap
 
-    def dynamic(reps: list[Rep], seed: int) -> Router:
-        caps = DynamicCaps(
-            FixedCap(daily=cap, tz=tz),
-            headroom=0.2,
-            bounds=(volume.floor, 4 * cap),
-            tz=tz,
-        )
-        return Router(EqualRotation(), reps, caps=[caps], seed=seed)
-
-    def matching(reps: list[Rep], seed: int) -> Router:
-        strategy = ProfileMatching(window=timedelta(days=28), tz=tz)
-        return Router(strategy, reps, caps=[FixedCap(daily=cap, tz=tz)], seed=seed)
+    dynamic = CappedFactory(
+        EqualRotation(),
+        (
+            DynamicCaps(
+                FixedCap(daily=cap, tz=tz), headroom=0.2, bounds=(volume.floor, 4 * cap), tz=tz
+            ),
+        ),
+    )
+    matching = CappedFactory(
+        ProfileMatching(window=timedelta(days=28), tz=tz), (FixedCap(daily=cap, tz=tz),)
+    )
 
     policies: dict[str, Policy] = {
         "equal-rotation": EqualRotation(),
         "performance-weighted": PerformanceWeighted(window=timedelta(days=14), tz=tz),
         "utilization-weighted": UtilizationWeighted(window=timedelta(days=14), tz=tz),
-        "quota-proportional": quota_factory(),
+        "quota-proportional": QuotaFactory(),
         "grab-with-caps": GrabWithCaps(held=2 * cap, daily=cap, tz=tz),
         "dynamic-caps": dynamic,
         "profile-matching": matching,
-        "tiered-delay": tiered_factory(_premium(history)),
+        "tiered-delay": TieredFactory(_premium(history)),
     }
     assert tuple(policies) == DEMO_POLICIES
     return policies

@@ -25,13 +25,13 @@ from __future__ import annotations
 
 import math
 import numbers
-import weakref
 from collections.abc import Callable, Collection, Mapping, Sequence
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import attrs
 
+from leadrouter._memo import LedgerMemo
 from leadrouter._util import check_aware, stable_key
 from leadrouter._validators import non_negative_number, positive_duration, valid_zone
 from leadrouter.assignment import METHODS, optimal_assignment, solve
@@ -269,8 +269,8 @@ class ProfileMatching(Strategy):
     )
     feature: str = attrs.field(default="segment", kw_only=True, validator=_v_feature)
     tz: str = attrs.field(default="UTC", kw_only=True, validator=valid_zone)
-    _cache: weakref.WeakKeyDictionary[Any, tuple[date, LearnedRates]] = attrs.field(
-        factory=weakref.WeakKeyDictionary, init=False, eq=False, repr=False, hash=False
+    _cache: LedgerMemo[LearnedRates] = attrs.field(
+        factory=LedgerMemo, init=False, eq=False, repr=False, hash=False
     )
 
     tags = StrategyTags(needs_profile=True, needs_history=True)
@@ -284,14 +284,7 @@ class ProfileMatching(Strategy):
 
     def _rates(self, view: LedgerView, now: datetime) -> LearnedRates:
         midnight = day_start(now, self.tz)
-        try:
-            entry = self._cache.get(view)
-        except TypeError:  # a view that cannot be weakly referenced: compute, do not cache
-            return self._learn(view, midnight)
-        if entry is None or entry[0] != midnight.date():
-            entry = (midnight.date(), self._learn(view, midnight))
-            self._cache[view] = entry
-        return entry[1]
+        return self._cache.setdefault(view, lambda: self._learn(view, midnight), midnight.date())
 
     def _learn(self, view: LedgerView, midnight: datetime) -> LearnedRates:
         return _learn(view, self.feature, self.prior_strength, midnight - self.window, midnight)
