@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 
 import leadrouter as lr
 from leadrouter import rules
+from leadrouter._memo import LedgerMemo
 from leadrouter.strategies.quota_proportional import QuotaProportional
 from leadrouter.testing import check_strategy
 
@@ -119,3 +121,64 @@ def test_quota_proportional_conforms() -> None:
     check_strategy(QuotaProportional())
     with pytest.raises(lr.ConfigError):
         QuotaProportional(period="fortnight")
+
+
+class _NoMemo(LedgerMemo):  # type: ignore[type-arg]
+    """A memo that keeps nothing: every lead counts every rep's receipts afresh (the plain
+    path the tally must agree with)."""
+
+    def put(self, ledger: object, value: object, day: object = None) -> object:
+        return value
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.sampled_from(["lead", "lead", "lead", "release", "sale", "hours"]),
+            st.sampled_from(["north", "south", ""]),
+            st.integers(0, 99),
+        ),
+        min_size=5,
+        max_size=120,
+    ),
+    period=st.sampled_from(["day", "week", "all"]),
+)
+def test_the_receipt_tally_decides_exactly_as_counting_afresh(
+    steps: list[tuple[str, str, int]], period: str
+) -> None:
+    """Routing with the per-ledger tally of receipts gives the same decisions as counting every
+    rep's receipts on every lead, through releases, sales, rules, caps and new days."""
+    reps = [
+        lr.Rep("a", quota=3.0, regions={"north"}),
+        lr.Rep("b", quota=1.0),
+        lr.Rep("c", quota=2.0, regions={"south"}),
+        lr.Rep("d", quota=1.0),
+    ]
+
+    def router(plain: bool) -> lr.Router:
+        strategy = QuotaProportional(period=period)
+        if plain:
+            object.__setattr__(strategy, "_tallies", _NoMemo())
+        return lr.Router(strategy, reps, rules=[rules.region()], caps=lr.FixedCap(daily=6))
+
+    fast, plain = router(False), router(True)
+    now = T0
+    for i, (kind, region, pick) in enumerate(steps):
+        if kind == "hours":
+            now += timedelta(hours=1 + pick % 30)
+            continue
+        if kind == "lead":
+            lead = lr.Lead(f"L{i}", now, region=region)
+            assert fast.route(lead, now=now) == plain.route(lead, now=now)
+            continue
+        held = sorted(fast.ledger.held())
+        if not held:
+            continue
+        lead_id, rep_id, _ = held[pick % len(held)]
+        for r in (fast, plain):
+            if kind == "release":
+                r.release(lead_id, now=now)
+            else:
+                r.record(lr.Converted(lead_id, rep_id, now, 1.0))
+    assert list(fast.ledger.events()) == list(plain.ledger.events())

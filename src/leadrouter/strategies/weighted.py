@@ -36,6 +36,7 @@ from collections.abc import Mapping
 
 import attrs
 
+from leadrouter._memo import LedgerMemo
 from leadrouter._util import stable_key
 from leadrouter._validators import valid_zone
 from leadrouter.caps import PERIODS, period_start
@@ -68,6 +69,11 @@ class Weighted(Strategy):
     is served (in leads).
     """
 
+    _tallies: LedgerMemo[dict[str, tuple[int, int]]] = attrs.field(
+        factory=LedgerMemo, init=False, eq=False, repr=False, hash=False
+    )
+    """Per ledger and period start: each rep's receipts since the start, with the ledger's
+    receipt total when that was counted (a cache: see `route`)."""
     period: str = attrs.field(default="day", kw_only=True, validator=_v_period)
     tz: str = attrs.field(default="UTC", kw_only=True, validator=valid_zone)
     catch_up: float = attrs.field(default=0.5, kw_only=True, validator=_v_catch_up)
@@ -88,17 +94,30 @@ class Weighted(Strategy):
         view = ctx.view
         since = period_start(ctx.now, self.period, self.tz)
         count, last_position = view.count, view.last_position
-        counts = [count(rep, since) for rep, _ in positive]
+        everything = view.received_total()
+        known = self._tallies.setdefault(view, dict, since)
+        counts = []
+        lasts = []
+        for rep, _ in positive:
+            last = last_position(rep)
+            found = known.get(rep)
+            # a rep's count since the period start moves only when they receive a lead, which
+            # puts their last position at or after the receipt total the count was taken at
+            if found is None or (last is not None and last >= found[1]):
+                received = count(rep, since)
+            else:
+                received = found[0]
+            known[rep] = (received, everything)
+            counts.append(received)
+            lasts.append(last)
         n = sum(counts)
         period_total = view.received_total(since)
         flow = n / period_total if period_total else 1.0
-        everything = view.received_total()
         catch_up = self.catch_up
         priority: dict[str, float] = {}
-        for (rep, weight), received in zip(positive, counts, strict=True):
+        for (rep, weight), received, last in zip(positive, counts, lasts, strict=True):
             share = weight / total
             deficit = share * (n + 1) - received
-            last = last_position(rep)
             gap = min(everything - 1 - last if last is not None else everything, period_total)
             on_schedule = share * (flow * gap + 1) - 0.5
             if deficit < on_schedule - catch_up:
