@@ -12,6 +12,7 @@ import os
 import random
 import subprocess
 import sys
+import time
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
@@ -77,11 +78,18 @@ class Opener:
     def __call__(self, **kw: Any) -> lr.Ledger:
         if self.url is None:
             return lr.Ledger()
+        self.settle()
         ledger = lr.Ledger.open(self.url, self.name, **kw)
         self.opened.append(ledger)
         return ledger
 
+    def settle(self) -> None:
+        """Wait for the snapshots the opened ledgers are storing (in a thread of their own)."""
+        for ledger in self.opened:
+            ledger._await_snapshot()  # type: ignore[attr-defined]
+
     def close(self) -> None:
+        self.settle()
         for ledger in self.opened:
             ledger.store.dispose()  # type: ignore[attr-defined]
 
@@ -410,8 +418,8 @@ def test_a_connection_lost_mid_operation_commits_nothing_and_recovers() -> None:
     def append_and_lose_the_connection() -> None:
         with ledger.transaction():
             ledger.append(lr.Arrived(lr.Lead("L2", T0)))
-            conn = ledger._conn  # type: ignore[attr-defined]
-            pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+            conn = ledger._txn.conn  # type: ignore[attr-defined]
+            pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
             with killer.begin() as other:
                 other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
 
@@ -476,13 +484,16 @@ def test_router_behaviour_on_every_store(opener: Opener, scenario: Scenario) -> 
 # ---------------------------------------------------------------------- snapshots
 
 
-def _snapshot_row(opener: Opener) -> dict[str, Any]:
+def _snapshot_row(opener: Opener, name: str | None = None) -> dict[str, Any]:
+    """The stored snapshot row of the opener's ledger (of `name`, if given), once the snapshots
+    the opener's ledgers are writing are stored."""
+    opener.settle()
     engine = sa.create_engine((opener.url or "").replace("postgresql://", "postgresql+psycopg://"))
     with engine.connect() as conn:
         row = (
             conn.execute(
                 sa.text("SELECT * FROM leadrouter_snapshots WHERE ledger = :name"),
-                {"name": opener.name},
+                {"name": name or opener.name},
             )
             .mappings()
             .one()
@@ -492,6 +503,7 @@ def _snapshot_row(opener: Opener) -> dict[str, Any]:
 
 
 def _set_snapshot(opener: Opener, **values: Any) -> None:
+    opener.settle()
     engine = sa.create_engine((opener.url or "").replace("postgresql://", "postgresql+psycopg://"))
     columns = ", ".join(f"{column} = :{column}" for column in values)
     with engine.begin() as conn:
@@ -620,6 +632,7 @@ def test_db_upgrade_migrates_a_version_1_database(
     assert f"from version 1 to {SCHEMA_VERSION}" in capsys.readouterr().out
     ledger = lr.Ledger.open(url, snapshot_every=1, create=False)
     assert ledger.holder("L1") is not None  # the log was kept
+    ledger._await_snapshot()  # type: ignore[attr-defined]
     assert isinstance(lr.Ledger.open(url)._events, durable._StoredEvents)  # type: ignore[attr-defined]
 
 
@@ -631,9 +644,51 @@ def test_a_snapshot_that_cannot_be_stored_warns_and_the_operation_stands(
 
     monkeypatch.setattr(snapshot, "dump", broken)
     router = make_router(sql_opener(snapshot_every=2))
+
+    def route_then_settle() -> None:
+        router.route(lr.Lead("L1", T0), now=T0)  # the dump fails in a child process
+        sql_opener.settle()  # the thread waiting for the child warns
+
     with pytest.warns(SnapshotWarning, match="disk full.*the operation itself was committed"):
-        router.route(lr.Lead("L1", T0), now=T0)
+        route_then_settle()
     assert sql_opener(snapshot_every=0).holder("L1") is not None
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="without fork the dump runs in the operation")
+def test_the_operation_passing_the_mark_does_not_wait_for_the_snapshot(
+    sql_opener: Opener, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    go, dump = tmp_path / "go", snapshot.dump
+
+    def held_back(state: dict[str, Any], seq: int, events: int) -> dict[str, Any]:
+        deadline = time.monotonic() + 30  # a dump in the operation itself fails the test
+        while not go.exists():
+            if time.monotonic() > deadline:
+                raise TimeoutError("the dump was never let go")
+            time.sleep(0.01)
+        return dump(state, seq, events)
+
+    monkeypatch.setattr(snapshot, "dump", held_back)
+    ledger = sql_opener(snapshot_every=4)
+    router = make_router(ledger)
+    memory = make_router(lr.Ledger())
+    for i in range(2):  # four events: the second route passes the mark
+        for each in (router, memory):
+            each.route(lr.Lead(f"L{i}", T0), now=at(i))
+    marked = memory.ledger.snapshot()
+    for each in (router, memory):  # the next operation goes on while the dump waits
+        each.route(lr.Lead("L2", T0), now=at(2))
+    with pytest.raises(sa.exc.NoResultFound):  # nothing stored yet
+        _snapshot_row(Opener(sql_opener.kind, sql_opener.url), name=sql_opener.name)
+    go.touch()
+    row = _snapshot_row(sql_opener)
+    assert row["events"] == 4  # the state as of the mark, not as of when it was pickled
+    state = snapshot.load(row, durable._SNAPSHOT_KEYS)
+    assert isinstance(state, dict)
+    from_snapshot = lr.Ledger()
+    from_snapshot._import_state(state, [])
+    assert from_snapshot.snapshot() == marked
+    assert sql_opener(snapshot_every=0).snapshot() == memory.ledger.snapshot()
 
 
 def test_a_worker_skips_the_snapshot_another_one_just_stored(sql_opener: Opener) -> None:
@@ -652,3 +707,39 @@ def test_ledger_open_defaults_to_the_stores_snapshot_interval() -> None:
 
     default = inspect.signature(lr.Ledger.open).parameters["snapshot_every"].default
     assert default == durable.SNAPSHOT_EVERY
+
+
+# ---------------------------------------------------------------------- caches after a rollback
+
+
+def _at_cap_then_fail(ctx: Any) -> str:
+    """The first rep the caps let take the lead; fails on lead "BOOM", after asking the caps."""
+    room = [rep for rep in sorted(ctx.ids) if ctx.can_take(rep)]
+    if ctx.lead.id == "BOOM":
+        raise RuntimeError("strategy crashed")
+    return room[0]
+
+
+@pytest.mark.parametrize(
+    "cap",
+    [
+        lr.FixedCap(daily=1),
+        lr.DynamicCaps(lr.FixedCap(daily=1), min_history_days=14),
+    ],
+    ids=["FixedCap", "DynamicCaps"],
+)
+def test_a_rolled_back_operation_leaves_no_rep_marked_full(sql_opener: Opener, cap: Any) -> None:
+    """In one transaction r0 takes its one lead of the day and is then found full; the
+    transaction rolls back, so r0 has no lead today and must not stay marked full."""
+    ledger = sql_opener()
+    router = lr.Router(_at_cap_then_fail, team(2), ledger=ledger, caps=cap)
+
+    def one_transaction() -> None:
+        with ledger.transaction():
+            assert router.route(lr.Lead("L1", T0), now=at(1)).rep_id == "r0"
+            router.route(lr.Lead("BOOM", T0), now=at(1))  # finds r0 full, then fails
+
+    with pytest.raises(RuntimeError, match="strategy crashed"):
+        one_transaction()
+    assert "L1" not in ledger
+    assert router.route(lr.Lead("L2", T0), now=at(2)).rep_id == "r0"

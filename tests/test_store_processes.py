@@ -1,10 +1,15 @@
-"""Many worker processes on one stored ledger, one of them killed mid-run (SIGKILL, most likely
-inside a transaction, where a worker spends nearly all its time): afterwards no lead is lost,
+"""Many worker processes on one stored ledger, one of them killed mid-run (SIGKILL while it holds
+the write lock, its transaction's rows written but not committed): afterwards no lead is lost,
 none was ever held by two reps, no cap was ever exceeded, and replaying the log gives exactly
-the state every surviving worker sees."""
+the state every surviving worker sees.
+
+At the issue's scale: 6 claimers and 6 pushers, 250 operations each (3,000 in all) per store,
+which takes some 10 to 30 s a store on a 2-core machine. LEADROUTER_STRESS_OPS=2000 runs the
+same test with that many operations per worker (24,000 in all; minutes)."""
 
 from __future__ import annotations
 
+import json
 import multiprocessing as mp
 import os
 import random
@@ -24,9 +29,17 @@ from .test_store import postgres_url
 
 pytest.importorskip("sqlalchemy", reason="the SQL ledgers need: pip install 'leadrouter[db]'")
 
-PUSHERS, CLAIMERS, OPERATIONS, OPEN_CAP = 4, 4, 120, 4
+PUSHERS, CLAIMERS, OPEN_CAP = 6, 6, 4
+OPERATIONS = int(os.environ.get("LEADROUTER_STRESS_OPS", "250"))
+"""Operations per worker."""
+WAIT = 120 + OPERATIONS * (PUSHERS + CLAIMERS) / 50
+"""Seconds to wait for the workers: generous, so a slow machine fails no assertion."""
 MINUTE = timedelta(minutes=1)
 REPS = [lr.Rep(f"r{i}") for i in range(6)]
+
+
+VICTIM = ("claimer", 0)
+DOOMED = "routed-by-the-killed-worker"
 
 
 def _router(url: str, name: str) -> lr.Router:
@@ -34,7 +47,9 @@ def _router(url: str, name: str) -> lr.Router:
     return lr.Router(lr.EqualRotation(), REPS, ledger=ledger, caps=lr.FixedCap(open=OPEN_CAP))
 
 
-def _worker(role: str, index: int, url: str, name: str, out: Any, finish: Any) -> None:
+def _worker(
+    role: str, index: int, url: str, name: str, out: Any, finish: Any, holding: Any
+) -> None:
     """A pusher routes new leads (retrying some, as a webhook does); a claimer claims pooled
     leads for its rep and works its book (touch, sale, release). Reports what it wrote, then,
     once every worker is done, the state it sees."""
@@ -45,6 +60,8 @@ def _worker(role: str, index: int, url: str, name: str, out: Any, finish: Any) -
     now = T0
     for step in range(OPERATIONS):
         now = T0 + (step + 1) * MINUTE
+        if (role, index) == VICTIM and step == OPERATIONS // 4:
+            _wait_to_be_killed_in_a_transaction(router, now, holding)
         if role == "pusher":
             if routed and rng.random() < 0.1:
                 lead_id = rng.choice(sorted(routed))
@@ -70,9 +87,26 @@ def _worker(role: str, index: int, url: str, name: str, out: Any, finish: Any) -
             else:
                 ledger.refresh()
     out.put(("done", role, index, sorted(routed)))
-    finish.wait(120)
+    finish.wait(WAIT)
     ledger.refresh()
     out.put(("state", role, index, ledger.snapshot()))
+
+
+def _wait_to_be_killed_in_a_transaction(router: lr.Router, now: Any, holding: Any) -> None:
+    """Route a lead in a transaction, write its rows to the database without committing them
+    (the ledger's write lock held), tell the test, and wait there for SIGKILL.
+
+    Told by an Event, not the queue: a queue's feeder thread may still be writing, holding the
+    queue's lock shared with the other workers, when the kill comes."""
+    ledger: Any = router.ledger
+    with ledger.transaction():
+        router.route(lr.Lead(DOOMED, T0), now=now)  # joins the open transaction
+        store, txn = ledger.store, ledger._txn
+        for kind, payload, key in txn.events:
+            values = (store.name, kind, json.dumps(payload), key)
+            txn.conn.execute(store._sql.insert_events(1), values).fetchall()
+        holding.set()
+        time.sleep(WAIT)
 
 
 def _check_log(events: list[lr.events.Event]) -> None:
@@ -92,38 +126,35 @@ def test_workers_killed_mid_run_lose_nothing(kind: str, tmp_path: Path) -> None:
     name = f"procs-{uuid.uuid4().hex[:10]}"
     lr.Ledger.open(url, name).store.dispose()  # type: ignore[attr-defined]
     spawn = mp.get_context("spawn")
-    out, finish = spawn.Queue(), spawn.Event()
+    out, finish, holding = spawn.Queue(), spawn.Event(), spawn.Event()
     workers = {
-        (role, i): spawn.Process(target=_worker, args=(role, i, url, name, out, finish))
+        (role, i): spawn.Process(target=_worker, args=(role, i, url, name, out, finish, holding))
         for role, count in (("pusher", PUSHERS), ("claimer", CLAIMERS))
         for i in range(count)
     }
     for process in workers.values():
         process.start()
-    victim = workers[("claimer", 0)]
-    watcher = lr.Ledger.open(url, name)
-    deadline = time.monotonic() + 60
-    while len(watcher) < 150 and time.monotonic() < deadline:  # well under way
-        time.sleep(0.05)
-        watcher.refresh()
+    victim = workers[VICTIM]
+    assert holding.wait(WAIT)
     assert victim.pid is not None
     os.kill(victim.pid, signal.SIGKILL)
     victim.join(10)
 
-    pushed: list[str] = []
-    for _ in range(len(workers) - 1):
-        message = out.get(timeout=120)
-        assert message[0] == "done" and message[1:3] != ("claimer", 0)  # killed before done
-        pushed += message[3]
+    messages = [out.get(timeout=WAIT) for _ in range(len(workers) - 1)]
+    pushed = [lead_id for message in messages for lead_id in message[3]]
+    assert sorted(m[:3] for m in messages) == sorted(
+        ("done", *key) for key in workers if key != VICTIM
+    )
     finish.set()
-    states = [out.get(timeout=60) for _ in range(len(workers) - 1)]
+    states = [out.get(timeout=WAIT) for _ in range(len(workers) - 1)]
     for key, process in workers.items():
         process.join(30)
-        assert process.exitcode == (-signal.SIGKILL if key == ("claimer", 0) else 0), key
+        assert process.exitcode == (-signal.SIGKILL if key == VICTIM else 0), key
 
     final = lr.Ledger.open(url, name)
     events = list(final.events())
     _check_log(events)
+    assert DOOMED not in final  # the killed transaction left none of its rows
     assert all(lead_id in final for lead_id in pushed)  # no lead lost
     assert len(pushed) > PUSHERS * OPERATIONS * 0.8
     arrived = [e.lead_id for e in events if isinstance(e, lr.Arrived)]
@@ -132,5 +163,4 @@ def test_workers_killed_mid_run_lose_nothing(kind: str, tmp_path: Path) -> None:
     assert final.snapshot() == replayed
     for message in states:
         assert message[3] == replayed, message[:3]
-    for ledger in (watcher, final):
-        ledger.store.dispose()  # type: ignore[attr-defined]
+    final.store.dispose()  # type: ignore[attr-defined]

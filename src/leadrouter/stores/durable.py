@@ -19,7 +19,7 @@ import threading
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
-from typing import TYPE_CHECKING, Any, ClassVar, overload
+from typing import Any, ClassVar, overload
 
 import attrs
 
@@ -35,10 +35,7 @@ from leadrouter.stores.codec import (
     encode_event,
     idempotency_key,
 )
-from leadrouter.stores.sql import SqlStore, public_url
-
-if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection
+from leadrouter.stores.sql import Row, SqlStore, Transaction, public_url
 
 __all__ = ["SNAPSHOT_EVERY", "StoredLedger", "roster_key"]
 
@@ -98,11 +95,11 @@ class StoredLedger(Ledger):
         """The event count of the latest snapshot this process loaded or wrote."""
         self._snapshot_bad = False
         """Whether the stored snapshot failed its checks here (the next one replaces it)."""
+        self._snapshot_writer: threading.Thread | None = None
+        """The thread storing the snapshot this process last started, until it is awaited."""
         self._seq = 0
-        self._conn: Connection | None = None
-        self._pending: list[tuple[str, dict[str, Any], str | None]] = []
-        self._pending_keys: set[str] = set()
-        self._decisions: list[tuple[str, dict[str, Any]]] = []
+        self._txn: Transaction | None = None
+        """The transaction this process holds, if any (its events are not yet committed)."""
         self._roster: str | None = None
         self._thread_lock = threading.RLock()
 
@@ -147,27 +144,23 @@ class StoredLedger(Ledger):
     @contextmanager
     def _transaction(self) -> Iterator[None]:
         with self._thread_lock:
-            if self._conn is not None:
+            if self._txn is not None:
                 yield
                 return
+            txn = None
             try:
-                with self.store.locked() as conn:
-                    self._conn = conn
-                    self._catch_up(conn)
+                with self.store.locked(self._seq) as txn:
+                    self._txn = txn
+                    self._catch_up(txn.caught)
                     yield
-                    if self._pending or self._decisions:
-                        last = self.store.write(conn, self._pending, self._decisions)
-                        self._seq = max(self._seq, last)
+                self._seq = max(self._seq, txn.last)
             except BaseException:
-                if self._pending:
-                    self._conn = None
+                self._txn = None
+                if txn is not None and txn.events:
                     self._rebuild()
                 raise
             finally:
-                self._conn = None
-                self._pending = []
-                self._pending_keys = set()
-                self._decisions = []
+                self._txn = None
             if 0 < self.snapshot_every <= len(self) - self._snapshot_events:
                 self._write_snapshot()
 
@@ -179,9 +172,10 @@ class StoredLedger(Ledger):
         with self.transaction():
             pass
 
-    def _catch_up(self, conn: Connection) -> None:
+    def _catch_up(self, rows: Iterable[Row]) -> None:
+        """Fold in `rows`, the events committed after `self._seq`, in order."""
         fold = Ledger.append
-        for seq, kind, payload in self.store.since(conn, self._seq):
+        for seq, kind, payload in rows:
             if kind == _ROSTER:
                 self._roster = payload["key"]
             else:
@@ -189,20 +183,22 @@ class StoredLedger(Ledger):
             self._seq = seq
 
     def _replay(self) -> Ledger:
-        """A new in-memory ledger folded from the whole log as the database holds it now (never
-        from a snapshot)."""
+        """A new in-memory ledger folded from the whole log up to what this process last
+        folded, as the database holds it (never from a snapshot)."""
         return Ledger.from_events(self._read_events(None))
 
     def _read_events(self, upto: int | None) -> list[Event]:
-        """The log's events (up to sequence `upto`), read in this process's transaction if one
-        is open (a second one would wait for the lock this process holds), else in one."""
-        if self._conn is not None:
-            return self._decode(self._conn, upto)
-        with self.store.locked() as conn:
-            return self._decode(conn, upto)
+        """The log's events (up to sequence `upto`, else up to what this process last folded),
+        read in this process's transaction if one is open (a second one would wait for the lock
+        this process holds), else in one."""
+        with self._thread_lock:
+            if self._txn is not None:
+                return self._decode(self._txn, upto)
+            with self.store.locked() as txn:
+                return self._decode(txn, upto)
 
-    def _decode(self, conn: Connection, upto: int | None) -> list[Event]:
-        rows = self.store.since(conn, 0, upto)
+    def _decode(self, txn: Transaction, upto: int | None) -> list[Event]:
+        rows = self.store.since(txn, 0, self._seq if upto is None else upto)
         return [decode_event(kind, payload) for _, kind, payload in rows if kind != _ROSTER]
 
     def _rebuild(self) -> None:
@@ -214,7 +210,6 @@ class StoredLedger(Ledger):
         self._roster = None
         self._snapshot_events = 0
         self._snapshot_bad = False
-        self._pending, self._pending_keys, self._decisions = [], set(), []
         with suppress(LeadRouterError):
             self._fold_views()
 
@@ -240,11 +235,11 @@ class StoredLedger(Ledger):
     def _load_snapshot(self) -> None:
         """Take the views from the stored snapshot if it passes every check (see snapshot.py);
         else warn and leave them empty, so the next transaction folds the whole log."""
-        with self.store.locked() as conn:
-            row = self.store.snapshot(conn)
+        with self.store.locked() as txn:
+            row = self.store.snapshot(txn)
             if row is None:
                 return
-            counted, last = self.store.count(conn, row["seq"], _ROSTER)
+            counted, last = self.store.count(txn, row["seq"], _ROSTER)
         if row["seq"] > last or counted != row["events"]:
             found: dict[str, Any] | str = (
                 f"it stands for {row['events']} events up to sequence number {row['seq']}, but "
@@ -269,37 +264,64 @@ class StoredLedger(Ledger):
         self._snapshot_events = found["events"]
 
     def _write_snapshot(self) -> None:
-        """Store the views as of `self._seq` as this ledger's snapshot.
+        """Store the views as of `self._seq` as this ledger's snapshot, without making the
+        operation that passed the mark wait for it.
 
-        Done right after the operation's commit, not inside its transaction: serialising a long
-        state takes a while and would hold every worker's write lock, and the snapshot, a cache,
-        must not be able to fail an operation. It stays right without the lock: it is the fold
-        of the log up to `self._seq`, which no later commit changes. A failure to write it only
+        Done after the operation's commit, not inside its transaction (serialising a long state
+        takes seconds, and would hold every worker's write lock), and not in the operation
+        either: a forked child pickles the state as of now (`snapshot.dump_apart`) and a
+        thread of this process stores the row it sends, in a short transaction of its own.
+        That is right without the lock: it is the fold of the log up to `self._seq`, which no
+        later commit changes. A cache must not fail an operation: a failure to write it only
         warns (the next mark tries again). When another process stored one since this process
         last did, the mark moves to it instead (no two workers pay for the same snapshot)."""
         try:
-            with self.store.locked() as conn:
-                stored = self.store.snapshot_events(conn)
+            self._await_snapshot()
+            with self.store.locked() as txn:
+                stored = self.store.snapshot_events(txn)
             if not self._snapshot_bad and stored is not None and stored > self._snapshot_events:
                 self._snapshot_events = stored
                 if len(self) - stored < self.snapshot_every:
                     return
             self._snapshot_events = len(self)
+            replace, self._snapshot_bad = self._snapshot_bad, False
             state = self._export_state()
             state["roster"] = self._roster
-            row = snapshot.dump(state, self._seq, state["events"])
-            with self.store.locked() as conn:
-                self.store.save_snapshot(conn, row, replace=self._snapshot_bad)
-            self._snapshot_bad = False
+            dumped = snapshot.dump_apart(state, self._seq, state["events"])
         except Exception as exc:  # the operation is committed: a cache must not fail it
-            warnings.warn(
-                SnapshotWarning(
-                    f"could not store a snapshot of ledger {self.store.name!r} "
-                    f"({type(exc).__name__}: {exc}); the operation itself was committed, and "
-                    f"the next {self.snapshot_every} events will try again"
-                ),
-                stacklevel=2,
-            )
+            self._snapshot_failed(exc)
+            return
+        self._snapshot_writer = threading.Thread(
+            target=self._store_snapshot,
+            args=(dumped, replace),
+            name=f"leadrouter snapshot of {self.store.name}",
+            daemon=False,  # a process exiting (a cron job's one tick) stores it first
+        )
+        self._snapshot_writer.start()
+
+    def _store_snapshot(self, dumped: Callable[[], dict[str, Any]], replace: bool) -> None:
+        """Wait for the dumped row and store it (the snapshot writer thread)."""
+        try:
+            self.store.save_snapshot(dumped(), replace=replace)
+        except Exception as exc:
+            self._snapshot_bad = self._snapshot_bad or replace
+            self._snapshot_failed(exc)
+
+    def _await_snapshot(self) -> None:
+        """Wait until the snapshot this process started, if any, is stored (or failed)."""
+        writer, self._snapshot_writer = self._snapshot_writer, None
+        if writer is not None:
+            writer.join()
+
+    def _snapshot_failed(self, exc: Exception) -> None:
+        warnings.warn(
+            SnapshotWarning(
+                f"could not store a snapshot of ledger {self.store.name!r} "
+                f"({type(exc).__name__}: {exc}); the operation itself was committed, and "
+                f"the next {self.snapshot_every} events will try again"
+            ),
+            stacklevel=3,
+        )
 
     # ------------------------------------------------------------------ writing
 
@@ -307,33 +329,34 @@ class StoredLedger(Ledger):
         """Validate and record `event`, in this process's transaction or in one of its own.
 
         A touch, tag or sale already in the log (the CRM sent it twice) is not recorded again."""
-        if self._conn is None:
-            with self.transaction():
-                self.append(event)
-            return
-        key = idempotency_key(event)
-        if key is not None and (key in self._pending_keys or self.store.has_key(self._conn, key)):
-            return
-        kind, payload = encode_event(event)
-        Ledger.append(self, event)
-        self._pending.append((kind, payload, key))
-        if key is not None:
-            self._pending_keys.add(key)
+        with self.transaction():
+            txn = self._open()
+            key = idempotency_key(event)
+            if key is not None and (key in txn.keys or self.store.has_key(txn, key)):
+                return
+            kind, payload = encode_event(event)
+            Ledger.append(self, event)
+            txn.events.append((kind, payload, key))
+            if key is not None:
+                txn.keys.add(key)
+
+    def _open(self) -> Transaction:
+        """The transaction this process holds (called inside `transaction()`)."""
+        assert self._txn is not None, "called outside a transaction"
+        return self._txn
 
     def note_decision(self, decision: Decision) -> None:
         """Keep the first decision for a lead beside the log (a retry in any process returns
         it); a decision already stored for the lead is kept."""
-        self._decisions.append((decision.lead_id, encode_decision(decision)))
+        with self.transaction():
+            self._open().decisions.append((decision.lead_id, encode_decision(decision)))
 
     def first_decision(self, lead_id: str) -> Decision | None:
         """The decision stored for a lead by whichever process routed it first."""
-        pending = [p for lid, p in self._decisions if lid == lead_id]
-        if pending:
-            return decode_decision(pending[0])
-        if self._conn is None:
-            with self.transaction():
-                return self.first_decision(lead_id)
-        found = self.store.decision(self._conn, lead_id)
+        with self.transaction():
+            txn = self._open()
+            pending = [p for lid, p in txn.decisions if lid == lead_id]
+            found = pending[0] if pending else self.store.decision(txn, lead_id)
         return None if found is None else decode_decision(found)
 
     def check_roster(self, key: str) -> None:
@@ -359,8 +382,9 @@ class StoredLedger(Ledger):
     def note_roster(self, key: str) -> None:
         """Record that routers on this ledger now use the roster with this key."""
         if key != self._roster:
-            self._roster = key
-            self._pending.append((_ROSTER, {"key": key}, None))
+            with self.transaction():
+                self._open().events.append((_ROSTER, {"key": key}, None))
+                self._roster = key
 
 
 class _StoredEvents:

@@ -24,8 +24,9 @@ from __future__ import annotations
 import gc
 import hashlib
 import io
+import os
 import pickle
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from operator import attrgetter
 from typing import Any
@@ -37,7 +38,7 @@ import leadrouter
 from leadrouter.ledger import _LeadState
 from leadrouter.model import Lead
 
-__all__ = ["FORMAT", "dump", "load", "paused_gc"]
+__all__ = ["FORMAT", "dump", "dump_apart", "load", "paused_gc"]
 
 FORMAT = 1
 """The layout of the pickled state; bump it when `Ledger._export_state` changes shape."""
@@ -209,6 +210,49 @@ def dump(state: dict[str, Any], seq: int, events: int) -> dict[str, Any]:
         "digest": hashlib.sha256(data).hexdigest(),
         "data": data,
     }
+
+
+def dump_apart(state: dict[str, Any], seq: int, events: int) -> Callable[[], dict[str, Any]]:
+    """Start `dump(state, seq, events)` in a child process; returns the function that waits for
+    its row (raising ChildProcessError if the child failed).
+
+    The child is forked, so it holds a copy-on-write copy of `state` exactly as it is now,
+    while this process goes on changing its own (the next operations run at once, not after
+    seconds of pickling). The child only pickles, hashes and writes the row to a pipe, then
+    exits without running this process's cleanup: it touches no database connection, lock or
+    file this process holds. Where there is no `fork` (Windows) the dump runs here and now."""
+    if not hasattr(os, "fork"):
+        row = dump(state, seq, events)
+        return lambda: row
+    readable, writable = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        status = 1
+        try:
+            os.close(readable)
+            try:
+                found: tuple[str, Any] = ("row", dump(state, seq, events))
+            except Exception as exc:  # told to the parent, which warns
+                found = ("error", f"{type(exc).__name__}: {exc}")
+            with open(writable, "wb") as pipe:
+                pickle.dump(found, pipe, protocol=5)
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(writable)
+
+    def result() -> dict[str, Any]:
+        with open(readable, "rb") as pipe:
+            sent = pipe.read()
+        _, status = os.waitpid(pid, 0)
+        if not sent:
+            raise ChildProcessError(f"the process dumping it ended (wait status {status})")
+        kind, value = pickle.loads(sent)  # from this process's own child, over its own pipe
+        if kind != "row":
+            raise ChildProcessError(f"the process dumping it failed: {value}")
+        return dict(value)
+
+    return result
 
 
 def load(row: dict[str, Any], keys: frozenset[str]) -> dict[str, Any] | str:

@@ -11,21 +11,30 @@ lock, so all writers to one ledger are serialised and each sees every event comm
   at commit, rollback, or when the session dies with its process), waited for at most
   `lock_timeout` seconds;
 - SQLite: `BEGIN IMMEDIATE`, which takes the database's write lock (one lock for every ledger in
-  the file), waited for by SQLite's busy timeout.
+  the file), waited for by SQLite's busy timeout. The journal is a write-ahead log with
+  `synchronous=NORMAL`: a commit is durable once it returns as far as any crash of a process
+  goes (the data is in the operating system's hands); a power loss or OS crash can undo the
+  last commits before the next checkpoint, never tear one (SQLite's WAL guarantee), and saves
+  the fsync that otherwise bounds a ledger to one commit per disk flush.
+
+SQLAlchemy creates the schema and pools the connections; the per-operation statements go to the
+driver as fixed SQL text (see `SqlStore`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext, suppress
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.pool import PoolProxiedConnection
 
 from leadrouter.errors import (
     ConfigError,
@@ -104,12 +113,43 @@ def _lock_key(name: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-def _is_lock_timeout(exc: DBAPIError) -> bool:
-    code = getattr(exc.orig, "sqlstate", None)
-    if code == "55P03":  # PostgreSQL lock_not_available
+def _is_lock_timeout(exc: BaseException | None) -> bool:
+    if getattr(exc, "sqlstate", None) == "55P03":  # PostgreSQL lock_not_available
         return True
-    text = str(exc.orig).lower()
+    text = str(exc).lower()
     return "database is locked" in text or "database is busy" in text
+
+
+_BATCH = 200
+"""Rows per multi-row INSERT: well under both databases' limits on bound parameters."""
+
+_LONG_READ = 5000
+"""Rows fetched at a time when reading a long stretch of the log (from the start, or up to a
+snapshot), so memory holds a batch of rows, not the whole log, besides the decoded events."""
+
+Row = tuple[int, str, dict[str, Any]]
+"""One event of the log as stored: (sequence number, kind, JSON payload)."""
+
+
+class Transaction:
+    """One transaction holding a ledger's write lock, on the store's connection.
+
+    `caught` holds the events committed after the sequence number the transaction was opened
+    at, read under the lock; `events` (kind, payload, idempotency key) and `decisions` (lead
+    id, payload) are what the caller appends, written together with the commit; `last` is
+    the sequence number of the last event written, once committed."""
+
+    __slots__ = ("caught", "conn", "decisions", "events", "keys", "last")
+
+    def __init__(self, conn: Any, caught: list[Row]) -> None:
+        self.conn = conn
+        """The driver's connection (`sqlite3.Connection` or `psycopg.Connection`)."""
+        self.caught = caught
+        self.events: list[tuple[str, dict[str, Any], str | None]] = []
+        self.keys: set[str] = set()
+        """The idempotency keys among `events`."""
+        self.decisions: list[tuple[str, dict[str, Any]]] = []
+        self.last = 0
 
 
 class SqlStore:
@@ -118,6 +158,13 @@ class SqlStore:
     `retries` bounds how often connecting is tried (with doubling waits from `backoff` seconds)
     before `StoreUnavailableError`; `lock_timeout` bounds the wait for the write lock before
     `LockTimeoutError`. Neither error leaves anything written.
+
+    The store keeps one connection open (reconnecting after one is lost) and talks to it through
+    the database driver with fixed SQL text, not through SQLAlchemy's statement compiler: an
+    operation is a handful of short statements under the lock, and each microsecond spent in
+    Python there is a microsecond every other worker waits. On PostgreSQL the statements are
+    pipelined: taking the lock and reading the new events is one round trip, appending and
+    committing another. Not thread-safe: `StoredLedger` serialises its use.
     """
 
     def __init__(
@@ -154,10 +201,14 @@ class SqlStore:
         self.retries = max(1, retries)
         self.backoff = backoff
         self._key = _lock_key(name)
-        self._lock_query = sa.text(
-            "SELECT set_config('lock_timeout', :timeout, true), pg_advisory_xact_lock(:key)"
-        )
+        self._pg = backend == "postgresql"
         self.engine = self._engine()
+        self._dbapi: Any = self.engine.dialect.dbapi
+        self._held: PoolProxiedConnection | None = None
+        self._sql = _Statements(self._pg)
+        self._loads: Callable[[Any], dict[str, Any]] = (
+            _as_is if self._pg else json.loads  # psycopg decodes jsonb itself
+        )
 
     def _engine(self) -> Engine:
         if self.dialect == "sqlite":
@@ -174,7 +225,7 @@ class SqlStore:
             def _pragmas(dbapi_connection: Any, _record: Any) -> None:
                 cursor = dbapi_connection.cursor()
                 cursor.execute("PRAGMA journal_mode=WAL")
-                cursor.execute("PRAGMA synchronous=FULL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
                 cursor.close()
 
             @sa.event.listens_for(engine, "begin")
@@ -183,17 +234,17 @@ class SqlStore:
 
             return engine
         # no pre-ping: a connection found dead mid-operation fails that operation (nothing
-        # committed) and SQLAlchemy then drops the pool's connections, so the next reconnects
+        # committed) and is dropped, so the next operation reconnects
         return sa.create_engine(self.url, pool_size=2, max_overflow=2)
 
     # ------------------------------------------------------------------ connecting
 
-    def _connect(self) -> Connection:
-        """A connection, retried with backoff while the database cannot be reached."""
+    def _retrying(self, connect: Callable[[], _C]) -> _C:
+        """`connect()`, retried with backoff while the database cannot be reached."""
         wait = self.backoff
         for attempt in range(1, self.retries + 1):
             try:
-                return self.engine.connect()
+                return connect()
             except OperationalError as exc:
                 if attempt == self.retries:
                     raise StoreUnavailableError(
@@ -205,45 +256,104 @@ class SqlStore:
                 wait = min(wait * 2, 5.0)
         raise AssertionError("unreachable")
 
+    def _connect(self) -> Connection:
+        """A SQLAlchemy connection (for the schema), retried while the database is away."""
+        return self._retrying(self.engine.connect)
+
+    def _driver(self) -> Any:
+        """The driver connection this store keeps, connecting (with retries) if it has none."""
+        if self._held is None:
+            self._held = self._retrying(self.engine.raw_connection)
+        return self._held.driver_connection
+
+    def _drop(self) -> None:
+        """Forget the kept connection (it broke, or its state is unknown): the next use
+        connects anew."""
+        held, self._held = self._held, None
+        if held is not None:
+            with suppress(Exception):
+                held.invalidate()
+
     @contextmanager
-    def locked(self) -> Iterator[Connection]:
-        """A transaction holding this ledger's write lock; committed when the block ends,
-        rolled back if it raises. Database errors come out as the named errors."""
-        conn = self._connect()
+    def locked(self, after: int | None = None) -> Iterator[Transaction]:
+        """A transaction holding this ledger's write lock, with the events after sequence
+        number `after` read under it (none read when None); its `events` and `decisions` are
+        written and committed when the block ends, nothing is if it raises. Database errors
+        come out as the named errors."""
+        conn = self._driver()
         try:
             with self._named_errors():
-                conn.begin()
-                if self.dialect == "postgresql":
-                    timeout_ms = str(max(1, int(self.lock_timeout * 1000)))
-                    conn.execute(self._lock_query, {"timeout": timeout_ms, "key": self._key})
-                else:
-                    # the BEGIN IMMEDIATE of the begin event runs at the first statement
-                    conn.exec_driver_sql("SELECT 1").close()
+                txn = Transaction(conn, self._begin(conn, after))
+            yield txn
+            with self._named_errors():
+                txn.last = self._commit(conn, txn)
+        except BaseException as exc:
             try:
-                yield conn
-                with self._named_errors():
-                    conn.commit()
-            except BaseException:
                 conn.rollback()
-                raise
-        finally:
-            conn.close()
+            except Exception:
+                self._drop()
+            else:
+                if isinstance(exc, StoreUnavailableError):
+                    self._drop()
+            raise
+
+    def _begin(self, conn: Any, after: int | None) -> list[Row]:
+        """Take the write lock, then read the events after `after`: one round trip on
+        PostgreSQL (pipelined: the read is a statement of its own, so its snapshot is taken
+        once the lock is held and sees every commit before it)."""
+        since = (self.name, after)
+        if not self._pg:
+            conn.execute("BEGIN IMMEDIATE")
+            rows = [] if after is None else conn.execute(self._sql.since, since).fetchall()
+        else:
+            timeout_ms = str(max(1, int(self.lock_timeout * 1000)))
+            with conn.pipeline():
+                conn.execute(self._sql.lock, (timeout_ms, self._key))
+                cursor = None if after is None else conn.execute(self._sql.since, since)
+            rows = [] if cursor is None else cursor.fetchall()
+        loads = self._loads
+        return [(seq, kind, loads(payload)) for seq, kind, payload in rows]
+
+    def _commit(self, conn: Any, txn: Transaction) -> int:
+        """Write the transaction's events and decisions and commit (one round trip on
+        PostgreSQL); the last sequence number written, 0 when no event."""
+        events, name = txn.events, self.name
+        batches = [events[i : i + _BATCH] for i in range(0, len(events), _BATCH)]
+        dump, insert = json.dumps, self._sql.insert_events
+        decisions = [(name, lead_id, dump(payload)) for lead_id, payload in txn.decisions]
+        with conn.pipeline() if self._pg else nullcontext():
+            cursors = [
+                conn.execute(
+                    insert(len(batch)),
+                    [v for kind, p, key in batch for v in (name, kind, dump(p), key)],
+                )
+                for batch in batches
+            ]
+            if decisions:
+                conn.cursor().executemany(self._sql.add_decision, decisions)
+            if self._pg:
+                conn.commit()
+            seqs = [row[0] for cursor in cursors for row in cursor.fetchall()]
+        if not self._pg:
+            conn.commit()
+        return max(seqs, default=0)
 
     @contextmanager
     def _named_errors(self) -> Iterator[None]:
         try:
             yield
-        except DBAPIError as exc:
-            if _is_lock_timeout(exc):
+        except (DBAPIError, self._dbapi.Error) as exc:
+            orig = exc.orig if isinstance(exc, DBAPIError) else exc
+            if _is_lock_timeout(orig):
                 raise LockTimeoutError(
                     f"waited more than {self.lock_timeout:g} s for the write lock of ledger "
                     f"{self.name!r} in {public_url(self.url)}; another worker holds it: nothing "
                     "was written, retry the operation (or raise lock_timeout)"
                 ) from exc
-            if isinstance(exc, OperationalError):
+            if isinstance(orig, self._dbapi.OperationalError):
                 raise StoreUnavailableError(
                     f"lost the ledger database {public_url(self.url)} during an operation on "
-                    f"ledger {self.name!r} ({str(exc.orig).strip()}): the operation was not "
+                    f"ledger {self.name!r} ({str(orig).strip()}): the operation was not "
                     "committed; retry it once the database is back"
                 ) from exc
             raise
@@ -308,103 +418,137 @@ class SqlStore:
 
     # ------------------------------------------------------------------ rows
 
-    def since(
-        self, conn: Connection, seq: int, upto: int | None = None
-    ) -> Iterator[tuple[int, str, dict[str, Any]]]:
-        """(seq, kind, payload) of this ledger's events after `seq` (up to `upto` included), in
-        order. A long read (from 0, or bounded) is streamed in batches; a catch-up, a few rows,
-        is one round trip."""
-        query = (
-            sa.select(_events.c.seq, _events.c.kind, _events.c.payload)
-            .where(_events.c.ledger == self.name, _events.c.seq > seq)
-            .order_by(_events.c.seq)
-        )
-        if upto is not None:
-            query = query.where(_events.c.seq <= upto)
-        if seq == 0 or upto is not None:
-            query = query.execution_options(yield_per=5000)
+    def _one(self, txn: Transaction, sql: str, *params: Any) -> Any:
+        """The first row of a query in `txn`, or None."""
         with self._named_errors():
-            for row in conn.execute(query):
-                yield row[0], row[1], row[2]
+            return txn.conn.execute(sql, params).fetchone()
 
-    def has_key(self, conn: Connection, key: str) -> bool:
+    def since(self, txn: Transaction, seq: int, upto: int) -> Iterator[Row]:
+        """(seq, kind, payload) of this ledger's events after `seq` up to `upto` (included),
+        in order, read in batches (a long read: the transaction's own catch-up covers the
+        short ones)."""
+        loads = self._loads
+        with self._named_errors():
+            cursor = txn.conn.cursor(name="leadrouter_log") if self._pg else txn.conn.cursor()
+            try:
+                cursor.execute(self._sql.since_upto, (self.name, seq, upto))
+                while batch := cursor.fetchmany(_LONG_READ):
+                    for found, kind, payload in batch:
+                        yield found, kind, loads(payload)
+            finally:
+                cursor.close()
+
+    def has_key(self, txn: Transaction, key: str) -> bool:
         """Whether an event with this idempotency key is in the log."""
-        query = sa.select(_events.c.seq).where(
-            _events.c.ledger == self.name, _events.c.idem_key == key
-        )
-        with self._named_errors():
-            return conn.execute(query).first() is not None
+        return self._one(txn, self._sql.has_key, self.name, key) is not None
 
-    def write(
-        self,
-        conn: Connection,
-        events: Sequence[tuple[str, dict[str, Any], str | None]],
-        decisions: Sequence[tuple[str, dict[str, Any]]],
-    ) -> int:
-        """Append events (kind, payload, key) and first decisions (lead id, payload); returns
-        the last sequence number written (0 when no event)."""
-        last = 0
-        with self._named_errors():
-            if events:
-                rows = [
-                    {"ledger": self.name, "kind": kind, "payload": payload, "idem_key": key}
-                    for kind, payload, key in events
-                ]
-                result = conn.execute(sa.insert(_events).returning(_events.c.seq), rows)
-                last = max(result.scalars().all())
-            if decisions:
-                insert = (postgresql if self.dialect == "postgresql" else sqlite).insert(_decisions)
-                conn.execute(
-                    insert.on_conflict_do_nothing(),
-                    [{"ledger": self.name, "lead_id": lid, "payload": p} for lid, p in decisions],
-                )
-        return last
-
-    def decision(self, conn: Connection, lead_id: str) -> dict[str, Any] | None:
+    def decision(self, txn: Transaction, lead_id: str) -> dict[str, Any] | None:
         """The stored first decision for a lead, if any."""
-        query = sa.select(_decisions.c.payload).where(
-            _decisions.c.ledger == self.name, _decisions.c.lead_id == lead_id
-        )
-        with self._named_errors():
-            found = conn.execute(query).scalar()
-        return found if isinstance(found, dict) else None
+        found = self._one(txn, self._sql.decision, self.name, lead_id)
+        return None if found is None else self._loads(found[0])
 
-    def count(self, conn: Connection, upto: int, skip_kind: str) -> tuple[int, int]:
+    def count(self, txn: Transaction, upto: int, skip_kind: str) -> tuple[int, int]:
         """(rows up to `upto` of any kind but `skip_kind`, this ledger's last sequence number)."""
-        log = _events.c
-        counted = sa.select(sa.func.count()).where(
-            log.ledger == self.name, log.seq <= upto, log.kind != skip_kind
-        )
-        last = sa.select(sa.func.max(log.seq)).where(log.ledger == self.name)
-        with self._named_errors():
-            return conn.execute(counted).scalar() or 0, conn.execute(last).scalar() or 0
+        counted = self._one(txn, self._sql.count, self.name, upto, skip_kind)
+        last = self._one(txn, self._sql.last, self.name)
+        return counted[0] or 0, last[0] or 0
 
-    def snapshot(self, conn: Connection) -> dict[str, Any] | None:
+    def snapshot(self, txn: Transaction) -> dict[str, Any] | None:
         """This ledger's stored snapshot row (seq, events, format, version, digest, data)."""
-        query = sa.select(_snapshots).where(_snapshots.c.ledger == self.name)
-        with self._named_errors():
-            row = conn.execute(query).mappings().first()
-        return None if row is None else dict(row)
+        found = self._one(txn, self._sql.snapshot, self.name)
+        return None if found is None else dict(zip(_SNAPSHOT_COLUMNS, found, strict=True))
 
-    def snapshot_events(self, conn: Connection) -> int | None:
+    def snapshot_events(self, txn: Transaction) -> int | None:
         """The event count of this ledger's stored snapshot, if any (without reading it)."""
-        query = sa.select(_snapshots.c.events).where(_snapshots.c.ledger == self.name)
-        with self._named_errors():
-            found = conn.execute(query).scalar()
-        return None if found is None else int(found)
+        found = self._one(txn, self._sql.snapshot_events, self.name)
+        return None if found is None else int(found[0])
 
-    def save_snapshot(self, conn: Connection, row: dict[str, Any], replace: bool = False) -> bool:
+    def save_snapshot(self, row: dict[str, Any], replace: bool = False) -> bool:
         """Keep `row` as this ledger's snapshot unless one at the same or a later sequence
         number is stored (two processes may write one at once) and not to be `replace`d (it
-        failed its checks); whether it was written."""
-        table = _snapshots.c
-        with self._named_errors():
-            stored = conn.execute(sa.select(table.seq).where(table.ledger == self.name)).scalar()
-            if stored is not None and stored >= row["seq"] and not replace:
-                return False
-            conn.execute(sa.delete(_snapshots).where(table.ledger == self.name))
-            conn.execute(sa.insert(_snapshots).values(ledger=self.name, **row))
-        return True
+        failed its checks); whether it was written.
+
+        One statement (an upsert, atomic without the ledger's write lock), on a connection of
+        its own: it runs in a thread beside the operations, which use the kept connection."""
+        values = (self.name, *(row[column] for column in _SNAPSHOT_COLUMNS))
+        sql = self._sql.replace_snapshot if replace else self._sql.save_snapshot
+        conn = self._retrying(self.engine.raw_connection)
+        try:
+            with self._named_errors():
+                written = conn.cursor()
+                written.execute(sql, values)
+                conn.commit()
+                return bool(written.rowcount)
+        finally:
+            conn.close()
 
     def dispose(self) -> None:
+        """Close the kept connection and every pooled one."""
+        held, self._held = self._held, None
+        if held is not None:
+            with suppress(Exception):
+                held.close()
         self.engine.dispose()
+
+
+_C = TypeVar("_C")
+
+_SNAPSHOT_COLUMNS = ("seq", "events", "format", "version", "digest", "data")
+
+
+def _as_is(payload: Any) -> Any:
+    return payload
+
+
+class _Statements:
+    """The SQL text of every statement the store runs per operation, in the driver's
+    placeholder style (`?` for sqlite3, `%s` for psycopg), written once."""
+
+    def __init__(self, pg: bool) -> None:
+        mark = "%s" if pg else "?"
+        self._row = f"({mark}, {mark}, {'CAST(%s AS jsonb)' if pg else '?'}, {mark})"
+        self._inserts: dict[int, str] = {}
+
+        def sql(text: str) -> str:
+            return text.replace("?", mark)
+
+        log, snaps = _events.name, _snapshots.name
+        self.lock = "SELECT set_config('lock_timeout', %s, true), pg_advisory_xact_lock(%s)"
+        self.since = sql(
+            f"SELECT seq, kind, payload FROM {log} WHERE ledger = ? AND seq > ? ORDER BY seq"
+        )
+        self.since_upto = sql(
+            f"SELECT seq, kind, payload FROM {log} WHERE ledger = ? AND seq > ? AND seq <= ? "
+            "ORDER BY seq"
+        )
+        self.has_key = sql(f"SELECT 1 FROM {log} WHERE ledger = ? AND idem_key = ?")
+        self.count = sql(f"SELECT count(*) FROM {log} WHERE ledger = ? AND seq <= ? AND kind <> ?")
+        self.last = sql(f"SELECT max(seq) FROM {log} WHERE ledger = ?")
+        payload = "CAST(%s AS jsonb)" if pg else "?"
+        self.add_decision = sql(
+            f"INSERT INTO {_decisions.name} (ledger, lead_id, payload) VALUES (?, ?, {payload}) "
+            "ON CONFLICT DO NOTHING"
+        )
+        self.decision = sql(
+            f"SELECT payload FROM {_decisions.name} WHERE ledger = ? AND lead_id = ?"
+        )
+        columns = ", ".join(_SNAPSHOT_COLUMNS)
+        self.snapshot = sql(f"SELECT {columns} FROM {snaps} WHERE ledger = ?")
+        self.snapshot_events = sql(f"SELECT events FROM {snaps} WHERE ledger = ?")
+        updates = ", ".join(f"{column} = excluded.{column}" for column in _SNAPSHOT_COLUMNS)
+        self.replace_snapshot = sql(
+            f"INSERT INTO {snaps} (ledger, {columns}) VALUES (?, ?, ?, ?, ?, ?, ?) "
+            f"ON CONFLICT (ledger) DO UPDATE SET {updates}"
+        )
+        self.save_snapshot = f"{self.replace_snapshot} WHERE {snaps}.seq < excluded.seq"
+
+    def insert_events(self, rows: int) -> str:
+        """One INSERT of `rows` events, returning their sequence numbers."""
+        text = self._inserts.get(rows)
+        if text is None:
+            text = self._inserts[rows] = (
+                f"INSERT INTO {_events.name} (ledger, kind, payload, idem_key) VALUES "
+                + ", ".join([self._row] * rows)
+                + " RETURNING seq"
+            )
+        return text
