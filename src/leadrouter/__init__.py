@@ -7,6 +7,7 @@ functions that need them.
 """
 
 from leadrouter import errors, events, rules
+from leadrouter._version import __version__
 from leadrouter.caps import Cap, FixedCap
 from leadrouter.clock import ManualClock, SystemClock
 from leadrouter.context import Context, TickContext
@@ -58,8 +59,6 @@ from leadrouter.strategies.quota_proportional import QuotaProportional
 from leadrouter.strategies.tiered_delay import Tier, TieredDelay
 from leadrouter.strategies.utilization_weighted import UtilizationWeighted
 from leadrouter.strategies.weighted import Weighted
-
-__version__ = "0.1.0"
 
 __all__ = [
     "PUBLIC",

@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
-import leadrouter
+from leadrouter._version import __version__
 from leadrouter.ledger import _LeadState
 from leadrouter.model import Lead
 
@@ -206,7 +206,7 @@ def dump(state: dict[str, Any], seq: int, events: int) -> dict[str, Any]:
         "seq": seq,
         "events": events,
         "format": FORMAT,
-        "version": leadrouter.__version__,
+        "version": __version__,
         "digest": hashlib.sha256(data).hexdigest(),
         "data": data,
     }
@@ -258,10 +258,10 @@ def dump_apart(state: dict[str, Any], seq: int, events: int) -> Callable[[], dic
 def load(row: dict[str, Any], keys: frozenset[str]) -> dict[str, Any] | str:
     """The state (a mapping with exactly `keys`) a snapshot row holds, or why it cannot be used
     (a sentence)."""
-    if row["format"] != FORMAT or row["version"] != leadrouter.__version__:
+    if row["format"] != FORMAT or row["version"] != __version__:
         return (
             f"it was written by leadrouter {row['version']} (snapshot format {row['format']}), "
-            f"not by this leadrouter {leadrouter.__version__} (format {FORMAT})"
+            f"not by this leadrouter {__version__} (format {FORMAT})"
         )
     data = bytes(row["data"])
     if hashlib.sha256(data).hexdigest() != row["digest"]:
