@@ -110,7 +110,7 @@ class Strategy:
 
     def __repr__(self) -> str:
         fields = getattr(type(self), "__attrs_attrs__", ())
-        args = ", ".join(f"{f.name}={show(getattr(self, f.name))}" for f in fields)
+        args = ", ".join(f"{f.name}={show(getattr(self, f.name))}" for f in fields if f.repr)
         return f"{self.name}({args})"
 
 
