@@ -20,6 +20,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests examples benchmarks
 	$(BIN)/ruff format --check src tests examples benchmarks
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -34,13 +35,10 @@ browser:
 test: lint typecheck browser
 	.ci/postgres $(BIN)/python -m pytest
 
+# the speed benchmarks in one table, each figure beside its baseline and aim (bench.json keeps the
+# rows); PostgreSQL store figures need the throwaway server; then the two honesty studies
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_route.py
-	$(BIN)/python benchmarks/bench_strategies.py
-	$(BIN)/python benchmarks/bench_matching.py
-	$(BIN)/python benchmarks/bench_dynamic_caps.py
-	$(BIN)/python benchmarks/bench_sim.py
-	$(BIN)/python benchmarks/bench_store.py --quick
+	.ci/postgres $(BIN)/python benchmarks/run_all.py --json bench.json
 	$(BIN)/python benchmarks/bench_coverage.py --json coverage.json
 	$(BIN)/python benchmarks/bench_evaluate.py --json evaluate-coverage.json
 
