@@ -61,6 +61,7 @@ from leadrouter.sim.censoring import (
     censoring,
     history_as_of,
 )
+from leadrouter.sim.metrics import BY_PRODUCT, REVENUE
 from leadrouter.strategies.base import Pick
 
 if TYPE_CHECKING:
@@ -103,13 +104,6 @@ check at the calibration's level."""
 
 PASS, FAIL, NOT_CHECKABLE = "pass", "fail", "not checkable"
 
-REVENUE = "revenue_per_lead"
-"""The revenue check: the sale amounts of a split's leads over its lead count (money, not a
-rate)."""
-
-BY_PRODUCT = "conversion_by_product"
-"""The row that says why sales by product could not be checked at all; checked, each product
-has its own row, `product_metric(product)`."""
 
 _MIN_LEADS = 50
 """A split needs this many leads to be checked at all."""
@@ -552,8 +546,7 @@ def calibrate(
     split. `seeds` replicates (at least 2). With `warn`, a failed verdict warns
     (CalibrationWarning). `engine`: keyword arguments for `simulate` (as in `compare`).
     """
-    from leadrouter.sim.compare import replicate
-    from leadrouter.sim.engine import default_behaviour, simulate
+    from leadrouter.sim.engine import default_behaviour, replicate, simulate
     from leadrouter.sim.history import History as HistoryType
 
     if not 0.0 < holdout < 1.0:

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from leadrouter.errors import ConfigError, MissingExtraError
-from leadrouter.sim.engine import Behaviour, Policy, default_behaviour, simulate
+from leadrouter.sim.engine import Behaviour, Policy, default_behaviour, replicate, simulate
 from leadrouter.sim.intervals import expected_interval, pair_draws
 from leadrouter.sim.metrics import (
     LOWER_IS_BETTER,
@@ -213,17 +213,6 @@ class Comparison:
         notes = [verdict or "Calibration was not run: every number is unchecked."]
         title = f"Comparison over {len(self.seeds)} seeds, differences to {self.baseline}"
         return render(title, rows, header=header, notes=[*notes, *report.caveats(self)])
-
-
-def replicate(behaviour: Behaviour, seed: int) -> Behaviour:
-    """The behaviour model for one replicate: `behaviour.replicate(seed)` for a model that can
-    redraw its parameters (a fitted one: a Bayesian bootstrap of the history's leads), else the
-    model itself (given parameters are taken as known)."""
-    redraw = getattr(behaviour, "replicate", None)
-    if redraw is None:
-        return behaviour
-    drawn: Behaviour = redraw(seed)
-    return drawn
 
 
 @attrs.frozen

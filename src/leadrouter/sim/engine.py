@@ -87,6 +87,7 @@ __all__ = [
     "make_router",
     "rep_day_uniform",
     "rep_day_uniforms",
+    "replicate",
     "simulate",
 ]
 
@@ -224,6 +225,17 @@ class _SimClock:
 
     def __call__(self) -> datetime:
         return self.now
+
+
+def replicate(behaviour: Behaviour, seed: int) -> Behaviour:
+    """The behaviour model for one replicate: `behaviour.replicate(seed)` for a model that can
+    redraw its parameters (a fitted one: a Bayesian bootstrap of the history's leads), else the
+    model itself (given parameters are taken as known)."""
+    redraw = getattr(behaviour, "replicate", None)
+    if redraw is None:
+        return behaviour
+    drawn: Behaviour = redraw(seed)
+    return drawn
 
 
 def make_router(policy: Policy, reps: list[Rep], seed: int, clock: _SimClock | None) -> Router:

@@ -20,8 +20,7 @@ from datetime import datetime, timedelta, tzinfo
 import attrs
 
 from leadrouter.model import zone
-from leadrouter.sim.calibration import BY_PRODUCT, REVENUE
-from leadrouter.sim.metrics import LOWER_IS_BETTER, METRICS
+from leadrouter.sim.metrics import BY_PRODUCT, LOWER_IS_BETTER, METRICS, REVENUE
 
 __all__ = [
     "ARROWS",

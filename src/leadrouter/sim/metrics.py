@@ -22,11 +22,13 @@ if TYPE_CHECKING:
     from leadrouter.sim.history import History
 
 __all__ = [
+    "BY_PRODUCT",
     "LOWER_IS_BETTER",
     "METRICS",
     "METRIC_KINDS",
     "METRIC_RANGE",
     "PER_REP_COLUMNS",
+    "REVENUE",
     "FirstTouches",
     "first_touches",
     "metrics",
@@ -286,6 +288,14 @@ def seen_pairs(history: History) -> frozenset[tuple[str, str]]:
         for rep, segment in zip(assigned["rep_id"], assigned["segment"], strict=True)
     )
 
+
+REVENUE = "revenue_per_lead"
+"""The calibration's revenue check: the sale amounts of a split's leads over its lead count
+(money, not a rate)."""
+
+BY_PRODUCT = "conversion_by_product"
+"""The calibration row that says why sales by product could not be checked at all; checked,
+each product has its own row, `calibration.product_metric(product)`."""
 
 LOWER_IS_BETTER = frozenset(
     {
