@@ -182,3 +182,32 @@ def test_the_receipt_tally_decides_exactly_as_counting_afresh(
             else:
                 r.record(lr.Converted(lead_id, rep_id, now, 1.0))
     assert list(fast.ledger.events()) == list(plain.ledger.events())
+
+
+def test_decisions_do_not_depend_on_the_process_hash_seed() -> None:
+    """The eligible reps come as a set, whose order changes with PYTHONHASHSEED; the shares are
+    computed from an exact sum, so every process decides the same."""
+    import subprocess
+    import sys
+
+    code = (
+        "import leadrouter as lr\n"
+        "from datetime import datetime, timedelta, timezone\n"
+        "from leadrouter.strategies.quota_proportional import QuotaProportional\n"
+        "quotas = [0.1, 0.2, 0.3, 0.7, 1.1, 1.3, 2.9, 0.6]\n"
+        "reps = [lr.Rep(f'r{i}', quota=q) for i, q in enumerate(quotas)]\n"
+        "router = lr.Router(QuotaProportional(), reps)\n"
+        "t = datetime(2026, 1, 5, tzinfo=timezone.utc)\n"
+        "print(''.join(router.route(lr.Lead(f'L{i}', t), now=t).rep_id[1:] for i in range(400)))\n"
+    )
+    runs = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={"PYTHONHASHSEED": str(seed), "PATH": ""},
+        ).stdout
+        for seed in range(4)
+    }
+    assert len(runs) == 1

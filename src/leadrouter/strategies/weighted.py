@@ -32,6 +32,7 @@ A weight change is absorbed the same way. A new period starts everyone at zero.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import attrs
@@ -90,7 +91,7 @@ class Weighted(Strategy):
         positive = [(rep, w) for rep in ids if (w := float(weight_of(rep, 0.0))) > 0]
         if not positive:
             return Pick(None, reason=f"every eligible rep has a target share of 0 ({self.name})")
-        total = sum(w for _, w in positive)
+        total = math.fsum(w for _, w in positive)  # exact: the same whatever order ids iterate in
         view = ctx.view
         since = period_start(ctx.now, self.period, self.tz)
         count, last_position = view.count, view.last_position
