@@ -30,6 +30,7 @@ from leadrouter.sim.capacity import CapacityFit, fit_capacity
 from leadrouter.sim.censoring import DEFAULT_HORIZON, Censoring, censoring, history_as_of
 from leadrouter.sim.contact import LOG_LOGIT, _contact_curve, _contact_fit, _contact_level
 from leadrouter.sim.fitted import FittedBehaviour
+from leadrouter.sim.fitting import fitted
 from leadrouter.sim.given import WORKDAY_MINUTES, GivenBehaviour
 from leadrouter.sim.leaks import _LEAK_CLEARABLE, _forget_owner, _outcome_leaks, _without_owner
 from leadrouter.sim.products import _PRODUCT_PRIOR_SD, _amounts, _product_factors
@@ -210,8 +211,6 @@ class _Basis:
 
     @classmethod
     def read(cls, history: History, k: float, horizon: timedelta = DEFAULT_HORIZON) -> _Basis:
-        import warnings
-
         import numpy as np
         import pandas as pd
 
@@ -372,9 +371,7 @@ class _Basis:
             overall = float((y.sum() + 1.0) / (len(y) + 2.0))
         else:
             overall = float(((y * risk_weight).sum() + 1.0) / (risk_weight.sum() + 2.0))
-        at_risk["expected"] = _mix_expectation(
-            at_risk, y, overall, warnings, np, pd, weights=risk_weight
-        )
+        at_risk["expected"] = _mix_expectation(at_risk, y, overall, np, pd, weights=risk_weight)
 
         # ---- amounts (a replicate re-estimates them from `sold` with its weights)
         if censored is None:
@@ -839,7 +836,6 @@ def _mix_expectation(
     at_risk: Any,
     y: Any,
     overall: float,
-    warnings: Any,
     np: Any,
     pd: Any,
     weights: Any = None,
@@ -857,14 +853,14 @@ def _mix_expectation(
     design.insert(0, "const", 1.0)
     known = slice(None) if weights is None else weights > 0
     counted = {} if weights is None else {"freq_weights": weights[known]}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            result = sm.GLM(
-                y[known], design.to_numpy()[known], family=sm.families.Binomial(), **counted
-            ).fit_regularized(alpha=1.0 / len(y), L1_wt=0.0)
-        except (ValueError, np.linalg.LinAlgError):
-            return np.full(len(at_risk), overall)
+    model = sm.GLM(y[known], design.to_numpy()[known], family=sm.families.Binomial(), **counted)
+    try:
+        result = fitted(
+            lambda: model.fit_regularized(alpha=1.0 / len(y), L1_wt=0.0),
+            "the lead-mix logistic model of conversion (segment, product, source)",
+        )
+    except (ValueError, np.linalg.LinAlgError):
+        return np.full(len(at_risk), overall)
     return 1.0 / (1.0 + np.exp(-(design.to_numpy() @ np.asarray(result.params))))
 
 
