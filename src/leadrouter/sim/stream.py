@@ -119,16 +119,19 @@ class Stream:
         n = len(rep)
         lead = np.arange(n)
         ready = self.ready(lead, rep)
-        neglected = self.neglected(lead, rep)
         touch_work = np.full(n, np.nan)
-        for index in range(len(self.pickup)):
-            free = 0.0
-            service = float(self.service[index])
-            for i in np.flatnonzero((rep == index) & ~neglected):
-                begin = max(ready[i], free)
-                touch_work[i] = begin
-                free = begin + service
+        free = [0.0] * len(self.pickup)
+        for i in np.flatnonzero(~self.neglected(lead, rep)).tolist():
+            touch_work[i] = self.serve(ready[i], int(rep[i]), free)
         return touch_work
+
+    def serve(self, ready: float, rep: int, free: Array | list[float]) -> float:
+        """When `rep`, free from `free[rep]`, first touches a lead ready at `ready` (working
+        minutes): not before either; the rep is then busy for one `service`, so `free[rep]`
+        moves on. The one rule of the queue, for both ways of routing."""
+        begin = max(ready, free[rep])
+        free[rep] = begin + self.service[rep]
+        return begin
 
     def outcomes(self, lead: Array, rep: Array, touch_work: Array) -> Outcomes:
         """Touch, contact, sale and amount of each `lead` held by `rep`, first touched at
@@ -228,9 +231,7 @@ def route_logged(
             propensity[i] = decision.propensity
         one, who = np.array([i]), np.array([a])
         if not stream.neglected(one, who)[0]:
-            begin = max(float(stream.ready(one, who)[0]), float(free[a]))
-            touch_work[i] = begin
-            free[a] = begin + float(stream.service[a])
+            touch_work[i] = stream.serve(stream.ready(one, who)[0], a, free)
         out = stream.outcomes(one, who, touch_work[one])
         if out.touched[0]:
             at = when(float(out.touch[0]))
