@@ -209,13 +209,13 @@ class Evaluation:
         w = policy.weight[keep]
         row: dict[str, Any] = {}
         estimates: dict[str, tuple[float, float]] = {}
+        level = self.level
         for metric, y, column, square in (
             ("conversion_rate", self.sale[keep], 0, 0),
             ("revenue", self.amount[keep], 1, 2),
         ):
             q_logged, q_choice = self.q[keep, column], policy.q[keep, column]
             second = policy.q[keep, square]
-            level = self.level
             dr_terms = w**2 * (second - q_choice**2)
             estimates["dr"] = _mean(q_choice + w * (y - q_logged), dr_terms, level)
             estimates["ips"] = _mean(w * y, w**2 * second - q_choice**2, level)
@@ -234,12 +234,9 @@ class Evaluation:
         ]
         ess = float(w.sum() ** 2 / (w**2).sum()) if n and (w**2).sum() > 0 else 0.0
         total = len(self.lead_ids)
-        matched = sum(
-            1 for i, rep in enumerate(policy.choice) if rep is not None and rep == self.logged[i]
-        )
         out = {name: row[name] for name in order}
         out.update(
-            matched=matched / total,
+            matched=np.count_nonzero(policy.weight) / total,  # weighted exactly where matched
             ess=ess,
             no_support=1.0 - n / total,
             note=_note(n, total, ess, sum(rep is None for rep in policy.choice)),
@@ -394,12 +391,12 @@ def evaluate(
     amount = np.where(sale > 0, np.nan_to_num(frame["amount"].to_numpy(dtype=float)), 0.0)
     replay = _Replay(history, policies, seed, _DirectModel(behaviour), progress)
     replay.run()
-    chance = np.where(np.isfinite(propensity), propensity, 1.0)
+    randomised = np.isfinite(propensity)
+    chance = np.where(randomised, propensity, 1.0)
     named = {}
     for k, name in enumerate(policies):
         choice = replay.choices[k]
         same = np.array([c is not None and c == a for c, a in zip(choice, logged, strict=True)])
-        randomised = np.isfinite(propensity)
         chose_rep = np.array([c is not None for c in choice])
         supported = same | (randomised & chose_rep)
         named[name] = _Policy(

@@ -102,13 +102,13 @@ class Weighted(Strategy):
         for rep, _ in positive:
             last = last_position(rep)
             found = known.get(rep)
-            # a rep's count since the period start moves only when they receive a lead, which
-            # puts their last position at or after the receipt total the count was taken at
+            # a count taken when the ledger held `total` receipts covers positions below it; a
+            # rep's count moves only when they receive a lead, at a position >= that total
             if found is None or (last is not None and last >= found[1]):
                 received = count(rep, since)
+                known[rep] = (received, everything)
             else:
                 received = found[0]
-            known[rep] = (received, everything)
             counts.append(received)
             lasts.append(last)
         n = sum(counts)
