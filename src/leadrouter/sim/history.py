@@ -24,6 +24,22 @@ from leadrouter._util import FrozenMap, trusted_constructor, write_atomic
 from leadrouter.errors import ConfigError, InvalidValueError, NaiveDatetimeError
 from leadrouter.events import Arrived, Assigned, Converted, Event, Tagged, Touched
 from leadrouter.model import Lead, Rep, zone
+from leadrouter.sim.fields import (
+    BOOL_FIELDS,
+    COLUMNS,
+    FIELDS,
+    FLAGGED_COLUMNS,
+    NUMBER_FIELDS,
+    OPTIONAL_COLUMNS,
+    REJECTED_COLUMNS,
+    STATUSES,
+    TEXT_FIELDS,
+    TIME_DTYPE,
+    TIME_FIELDS,
+    canonical,
+    is_missing,
+    row_table,
+)
 
 if TYPE_CHECKING:
     from leadrouter.sim.synthetic import SyntheticTruth
@@ -40,229 +56,22 @@ __all__ = [
     "REJECTED_COLUMNS",
     "STATUSES",
     "TEXT_FIELDS",
+    "TIME_DTYPE",
     "TIME_FIELDS",
     "History",
+    "canonical",
 ]
-
-FIELDS = (
-    "lead_id",
-    "arrived_at",
-    "source",
-    "region",
-    "product",
-    "segment",
-    "grade",
-    "score",
-    "cost",
-    "contact",
-    "rep_id",
-    "assigned_at",
-    "first_touch_at",
-    "reached",
-    "valid",
-    "converted_at",
-    "amount",
-    "stage",
-    "lost_at",
-    "propensity",
-)
-"""The export fields, in the order `to_frame()` and `to_csv()` give them. Only the first two
-are required in an export.
-
-`stage` is the deal's outcome as of the export (`History.as_of`): exactly "won", "lost" or
-"open", or missing when the export says nothing about outcomes beyond a sale (a plain lead
-export: `converted` alone tells sold from not sold, and an unsold lead may be lost or still
-open). `lost_at` is when a lost deal was closed (a close date on a lost row). `propensity` is
-the probability with which the logging policy gave the lead to its rep (`Assigned.propensity`,
-written by a randomising strategy such as `Explore`), in (0, 1]; missing when the assignment was
-not randomised. `leadrouter.sim.evaluate` reads it."""
-
-COLUMNS = (*FIELDS, "converted")
-"""`to_frame()`'s standard columns: the export fields and `converted`, True when the lead is
-won: stage "won", or (stage missing) a sale time, a positive amount, or a yes in a converted
-column. Any other column of the export follows them, unchanged, as a lead feature."""
-
-STATUSES = ("won", "lost", "open")
-"""The values of `stage` (missing = not known: a plain lead export)."""
-OPTIONAL_COLUMNS = ("stage", "lost_at", "propensity")
-"""Columns `canonical` fills as missing when a frame lacks them (frames built before outcomes
-had a stage, e.g. `to_frame()` of an older History, stay valid)."""
-
-TIME_FIELDS = ("arrived_at", "assigned_at", "first_touch_at", "converted_at", "lost_at")
-NUMBER_FIELDS = ("score", "cost", "amount", "propensity")
-BOOL_FIELDS = ("reached", "valid", "converted")
-TEXT_FIELDS = (
-    "lead_id", "source", "region", "product", "segment", "grade", "contact", "rep_id", "stage",
-)  # fmt: skip
-_BLANK_IS_EMPTY = ("source", "region", "product", "segment")
-"""Text fields that, like the Lead attributes they fill, are "" (not missing) when not given."""
-
-REJECTED_COLUMNS = ("row", "column", "reason")
-FLAGGED_COLUMNS = ("row", "column", "reason", "action")
 
 LOGGED_BY = "history"
 """`Assigned.by` of the assignments a History logs: they come from the team's past, not from a
 strategy of this library."""
 
-TIME_DTYPE = pd.DatetimeTZDtype(unit="us", tz="UTC")
-"""The dtype of every time column: UTC, to the microsecond."""
-_STR: Any = "str" if int(pd.__version__.split(".")[0]) >= 3 else object
 _new_lead = trusted_constructor(Lead)
 _new_arrived = trusted_constructor(Arrived)
 _new_assigned = trusted_constructor(Assigned)
 _new_touched = trusted_constructor(Touched)
 _new_tagged = trusted_constructor(Tagged)
 _new_converted = trusted_constructor(Converted)
-
-
-def canonical(frame: pd.DataFrame) -> pd.DataFrame:
-    """`frame` with the standard columns first, in order, each in its one dtype.
-
-    Times are UTC (`datetime64[us, UTC]`), numbers float64 (NaN when not given), `reached` and
-    `valid` nullable booleans (NA = not known), `converted` a plain boolean, text columns strings
-    (source, region, product and segment "" when not given, the others missing). Every builder
-    of a History goes through here, so a synthetic History, a loaded one and a reloaded one
-    compare equal column by column.
-
-    `stage` must be "won", "lost", "open" or missing (`OPTIONAL_COLUMNS` may be absent: all
-    missing); a "won" row is converted, and a converted row whose stage is "lost" or "open"
-    is an `InvalidValueError` naming the lead, since the two columns would say opposite things.
-    """
-    frame = frame.assign(**{name: None for name in OPTIONAL_COLUMNS if name not in frame.columns})
-    missing = [name for name in COLUMNS if name not in frame.columns]
-    if missing:
-        raise InvalidValueError(
-            f"a History frame needs the columns {list(COLUMNS)}; missing {missing}"
-        )
-    out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
-    for name in COLUMNS:
-        column = frame[name].reset_index(drop=True)
-        if name in TIME_FIELDS:
-            column = _utc(column, name)
-        elif name in NUMBER_FIELDS:
-            column = column.astype("float64")
-        elif name == "converted":
-            column = column.fillna(False).astype(bool)
-        elif name in BOOL_FIELDS:
-            column = column.astype("boolean")
-        else:
-            if column.dtype == object or not pd.api.types.is_string_dtype(column.dtype):
-                column = pd.Series([None if _missing(v) else str(v) for v in column])
-            column = column.astype(_STR)
-            if name in _BLANK_IS_EMPTY:
-                column = column.fillna("")
-        out[name] = column
-    _check(out)
-    _check_status(out)
-    for name in frame.columns:
-        if name not in COLUMNS:
-            out[name] = frame[name].reset_index(drop=True)
-    return out
-
-
-def _utc(column: pd.Series[Any], name: str) -> pd.Series[Any]:
-    """A time column as UTC; naive times are an error here (`from_frame` takes `tz=`)."""
-    result: pd.Series[Any]
-    if isinstance(column.dtype, pd.DatetimeTZDtype):
-        result = column.dt.tz_convert("UTC").astype(TIME_DTYPE)
-        return result
-    given = [value for value in column if not _missing(value)]
-    if not given:
-        return pd.Series(pd.NaT, index=column.index, dtype=TIME_DTYPE)
-    if not all(isinstance(v, datetime) and v.utcoffset() is not None for v in given):
-        raise NaiveDatetimeError(
-            f"History: column {name!r} must hold timezone-aware times, got {given[0]!r}: read "
-            "text or naive times with History.from_frame(frame, tz='Asia/Shanghai')"
-        )
-    result = pd.to_datetime(column, utc=True).astype(TIME_DTYPE)
-    return result
-
-
-def _check(frame: pd.DataFrame) -> None:
-    """The values Lead and the events require, checked for all rows at once, so leads and events
-    can then be built without checking each one again."""
-    for name in ("lead_id", "rep_id"):
-        ids = frame[name].dropna()
-        bad = ids[(ids == "") | (ids.str.strip() != ids)]
-        if len(bad):
-            raise InvalidValueError(
-                f"History: {name} must be non-empty without surrounding spaces, got {bad.iloc[0]!r}"
-            )
-    for name in NUMBER_FIELDS:
-        values = frame[name].to_numpy()
-        bad_mask = np.isinf(values) | ((values < 0) & (name != "score"))
-        if bad_mask.any():
-            lead = frame["lead_id"].iloc[int(np.flatnonzero(bad_mask)[0])]
-            raise InvalidValueError(
-                f"History: {name} of lead {lead!r} must be finite"
-                + (" and >= 0" if name != "score" else "")
-            )
-    propensity = frame["propensity"]
-    given = propensity.notna().to_numpy()
-    bad_mask = given & ~((propensity > 0) & (propensity <= 1)).to_numpy()
-    bad_mask |= given & frame["rep_id"].isna().to_numpy()
-    if bad_mask.any():
-        first = int(np.flatnonzero(bad_mask)[0])
-        raise InvalidValueError(
-            f"History: propensity of lead {frame['lead_id'].iat[first]!r} is "
-            f"{propensity.iat[first]!r}: a propensity is the probability of the logged assignment, "
-            "in (0, 1], on a lead with a rep_id; leave it missing where the assignment was not "
-            "randomised"
-        )
-
-
-def _check_status(frame: pd.DataFrame) -> None:
-    """`stage` holds only `STATUSES` (or is missing); "won" sets `converted`; a converted lead
-    marked lost or open is a contradiction, not something to pick a side of."""
-    status = frame["stage"]
-    bad = status.notna() & ~status.isin(STATUSES)
-    if bad.any():
-        first = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InvalidValueError(
-            f"History: stage of lead {frame['lead_id'].iat[first]!r} is "
-            f"{status.iat[first]!r}: a stage is 'won', 'lost', 'open' or missing (map a CRM's "
-            "stage names with load_export(..., won=[...], lost=[...]))"
-        )
-    won = (status == "won").fillna(False).to_numpy(dtype=bool)
-    converted = frame["converted"].to_numpy(dtype=bool)
-    clash = converted & status.isin(("lost", "open")).to_numpy(dtype=bool)
-    if clash.any():
-        first = int(np.flatnonzero(clash)[0])
-        raise InvalidValueError(
-            f"History: lead {frame['lead_id'].iat[first]!r} is converted but its stage is "
-            f"{status.iat[first]!r}: a converted lead is 'won'; fix one of the two columns"
-        )
-    frame["converted"] = converted | won
-
-
-def _missing(value: Any) -> bool:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    return isinstance(value, float) and math.isnan(value)
-
-
-def _empty(columns: Sequence[str]) -> pd.DataFrame:
-    data: dict[str, pd.Series[Any]] = {
-        name: pd.Series([], dtype="int64" if name == "row" else _STR) for name in columns
-    }
-    return pd.DataFrame(data)
-
-
-def _table(
-    rows: Iterable[Sequence[Any]] | pd.DataFrame | None, columns: Sequence[str]
-) -> pd.DataFrame:
-    if rows is None:
-        return _empty(columns)
-    frame = rows.copy() if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
-    if frame.empty:
-        return _empty(columns)
-    if not isinstance(rows, pd.DataFrame):
-        frame.columns = pd.Index(columns)
-    frame = frame.loc[:, list(columns)].reset_index(drop=True)
-    frame["row"] = frame["row"].astype("int64")
-    for name in columns[1:]:
-        frame[name] = frame[name].astype(_STR)
-    return frame
 
 
 class History:
@@ -331,8 +140,8 @@ class History:
             )
         order = np.argsort(frame["arrived_at"].to_numpy(), kind="stable")
         self._frame = frame.iloc[order].reset_index(drop=True)
-        self._rejected = _table(rejected, REJECTED_COLUMNS)
-        self._flagged = _table(flagged, FLAGGED_COLUMNS)
+        self._rejected = row_table(rejected, REJECTED_COLUMNS)
+        self._flagged = row_table(flagged, FLAGGED_COLUMNS)
         self._tz = tz
         self._truth = truth
         self._columns = dict(columns or {})
@@ -537,7 +346,7 @@ class History:
             zip(*columns, strict=True)
         ):
             features = {
-                name: values[i] for name, values in extra.items() if not _missing(values[i])
+                name: values[i] for name, values in extra.items() if not is_missing(values[i])
             }
             leads.append(
                 _new_lead(
@@ -547,9 +356,9 @@ class History:
                     region=region,
                     product=product,
                     segment=segment,
-                    grade=None if _missing(grade) else grade,
+                    grade=None if is_missing(grade) else grade,
                     score=None if math.isnan(score) else score,
-                    contact=None if _missing(contacts[i]) else contacts[i],
+                    contact=None if is_missing(contacts[i]) else contacts[i],
                     cost=0.0 if math.isnan(costs[i]) else costs[i],
                     features=FrozenMap(features),
                 )
@@ -580,7 +389,7 @@ class History:
             lead = leads[i]
             events.append(_new_arrived(lead))
             keys.append((lead.arrived_at, 0, i))
-            if _missing(rep_id):
+            if is_missing(rep_id):
                 continue
             at = assigned[i] or lead.arrived_at
             propensity = None if math.isnan(chance) else chance
@@ -589,12 +398,12 @@ class History:
             latest = at
             first = touched[i]
             if first is not None:
-                hit = not _missing(reached) and bool(reached)
+                hit = not is_missing(reached) and bool(reached)
                 events.append(_new_touched(lead.id, rep_id, first, hit))
                 keys.append((first, 2, i))
                 latest = max(latest, first)
             sale = (sold[i] or latest) if converted else None
-            if not _missing(valid):
+            if not is_missing(valid):
                 tag_at = first or at
                 if sale is not None:
                     tag_at = min(tag_at, sale)
@@ -720,6 +529,6 @@ def _iso(column: pd.Series[Any], tz: str) -> list[str]:
 
 
 def _bool_text(value: Any) -> str:
-    if _missing(value):
+    if is_missing(value):
         return ""
     return "true" if value else "false"
