@@ -471,7 +471,9 @@ def test_profile_matching_conforms() -> None:
 
     check_strategy(ProfileMatching())
     check_strategy(ProfileMatching(seniority))
-    assert ProfileMatching().tags == lr.StrategyTags(needs_profile=True, needs_history=True)
+    assert ProfileMatching().tags == lr.StrategyTags(
+        needs_profile=True, needs_history=True, batching=True
+    )
     assert ProfileMatching().batches
 
 

@@ -32,6 +32,7 @@ class StrategyTags:
 
     `needs_*`: the roster fields or history it reads. `pull`: route() leaves leads in a pool and
     reps claim them. `randomized`: it draws from `ctx.rng` (and records propensities).
+    `batching`: it solves a batch of leads together in `route_batch` (`Router.route_many`).
     """
 
     needs_quota: bool = False
@@ -40,6 +41,7 @@ class StrategyTags:
     needs_history: bool = False
     pull: bool = False
     randomized: bool = False
+    batching: bool = False
 
 
 @attrs.frozen
@@ -101,8 +103,9 @@ class Strategy:
 
     @property
     def batches(self) -> bool:
-        """True when the strategy overrides `route_batch`."""
-        return type(self).route_batch is not Strategy.route_batch
+        """True when the strategy declares `batching` in its tags (and so overrides
+        `route_batch`)."""
+        return self.tags.batching
 
     def tick(self, ctx: TickContext) -> Sequence[Release]:
         """Leads to take back at `ctx.now`; the default takes none."""

@@ -273,7 +273,7 @@ class ProfileMatching(Strategy):
         factory=LedgerMemo, init=False, eq=False, repr=False, hash=False
     )
 
-    tags = StrategyTags(needs_profile=True, needs_history=True)
+    tags = StrategyTags(needs_profile=True, needs_history=True, batching=True)
 
     # -- learned rates
 
