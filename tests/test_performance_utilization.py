@@ -16,8 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import leadrouter as lr
+from leadrouter._util import shrunk
 from leadrouter.strategies.hierarchical import Hierarchical
-from leadrouter.strategies.performance_weighted import PerformanceWeighted, shrunk
+from leadrouter.strategies.performance_weighted import PerformanceWeighted
 from leadrouter.strategies.quota_proportional import QuotaProportional
 from leadrouter.strategies.utilization_weighted import UtilizationWeighted
 from leadrouter.testing import check_strategy

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import attrs
 
@@ -151,6 +151,21 @@ def stable_key(seed: int, name: str) -> int:
     """
     digest = hashlib.blake2b(f"{seed}\x00{name}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big")
+
+
+@overload
+def shrunk(value: float, n: float, prior: float, k: float) -> float: ...
+@overload
+def shrunk(value: Any, n: Any, prior: Any, k: float) -> Any: ...
+def shrunk(value: Any, n: Any, prior: Any, k: float) -> Any:
+    """`(value + k * prior) / (n + k)`: a rate from `value` over `n` leads, pulled toward
+    `prior` as if there were also `k` pseudo-leads at that rate (the posterior mean under a beta
+    prior), so a short lucky run does not read as skill. With no leads and no pseudo-leads it is
+    `prior`. Every shrunk rate in the library (strategies and the fitted model) is this one
+    formula; it also takes numpy arrays and pandas columns, elementwise."""
+    if isinstance(n, int | float) and n + k <= 0:
+        return prior
+    return (value + k * prior) / (n + k)
 
 
 def plural(n: int, word: str) -> str:

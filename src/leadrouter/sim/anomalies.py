@@ -40,6 +40,7 @@ import attrs
 import numpy as np
 import pandas as pd
 
+from leadrouter._util import shrunk
 from leadrouter.errors import ConfigError
 from leadrouter.events import Arrived, Assigned, Claimed, Converted, Event, Released, Tagged
 from leadrouter.ledger import Ledger
@@ -375,7 +376,7 @@ def _peer_expected(
     overall = float(peer_k.sum() / peer_n.sum()) if peer_n.sum() > 0 else 0.0
     total = peer_n + prior_strength
     with np.errstate(invalid="ignore", divide="ignore"):
-        rate = np.where(total > 0, (peer_k + prior_strength * overall) / total, overall)
+        rate = np.where(total > 0, shrunk(peer_k, peer_n, overall, prior_strength), overall)
     return float(rate[strata[mine]].sum())
 
 

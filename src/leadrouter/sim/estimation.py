@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from leadrouter._util import FrozenMap, stable_key
+from leadrouter._util import FrozenMap, shrunk, stable_key
 from leadrouter.errors import ConfigError
 from leadrouter.sim.capacity import CapacityFit, fit_capacity
 from leadrouter.sim.censoring import DEFAULT_HORIZON, Censoring, censoring, history_as_of
@@ -524,7 +524,7 @@ class _Basis:
             overall_valid = float((tagged["valid"].astype(float) * tag_w).sum() / tag_w.sum())
             by_source = rate(tagged, "valid", tagged["source"])
             valid_rate = {
-                str(s): float((row["sum"] + k * overall_valid) / (row["count"] + k))
+                str(s): float(shrunk(row["sum"], row["count"], overall_valid, k))
                 for s, row in by_source.iterrows()
             }
             notes.append(
@@ -597,7 +597,7 @@ class _Basis:
         overall = float(((y * risk_w).sum() + 1.0) / (risk_w.sum() + 2.0))
         by_segment = rate(at_risk, "converted", at_risk["segment"], cw)
         segment_rate = {
-            str(s): float((row["sum"] + k * overall) / (row["count"] + k))
+            str(s): float(shrunk(row["sum"], row["count"], overall, k))
             for s, row in by_segment.iterrows()
         }
         for segment in assigned["segment"].unique():
@@ -626,7 +626,7 @@ class _Basis:
             sales = float(risk_pair.loc[(rep_id, segment), "sum"]) if found else 0.0
             count = float(risk_pair.loc[(rep_id, segment), "count"]) if found else 0.0
             prior = min(segment_rate[str(segment)] * rep_factor.get(str(rep_id), 1.0), 0.999)
-            estimate = (sales + k * prior) / (count + k)
+            estimate = shrunk(sales, count, prior, k)
             conversion.setdefault(str(rep_id), {})[str(segment)] = float(estimate)
             rows.append(
                 {

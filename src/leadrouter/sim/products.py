@@ -14,6 +14,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from leadrouter._util import shrunk
+
 _PRODUCT_PRIOR_SD = 1.0
 """The prior spread of a product's log conversion factor (a normal centred on 1x): the same
 weight the lead-mix GLM's ridge gives a product term. Weaker than the `prior_strength`
@@ -85,7 +87,7 @@ def _product_factors(
     for _ in range(50):
         factor = np.append(np.exp(theta), 1.0)[code]
         mean = float((weight * factor).sum() / max(weight.sum(), 1e-12))
-        norm = (np.bincount(seg_code, weight * factor, len(segments)) + k * mean) / (seg_w + k)
+        norm = shrunk(np.bincount(seg_code, weight * factor, len(segments)), seg_w, mean, k)
         expected = np.bincount(code, weight * base / norm[seg_code], n + 1)[:n]
         new = np.array(
             [

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from leadrouter._util import shrunk
 from leadrouter.sim.workweek import WorkClock, WorkWeek
 
 
@@ -28,10 +29,7 @@ def _neglect(assigned: Any, k: float) -> tuple[dict[str, float], float]:
     team = float(never.mean())
     per_rep = never.groupby(old["rep_id"]).agg(["sum", "count"])
     return (
-        {
-            str(r): float((row["sum"] + k * team) / (row["count"] + k))
-            for r, row in per_rep.iterrows()
-        },
+        {str(r): float(shrunk(row["sum"], row["count"], team, k)) for r, row in per_rep.iterrows()},
         team,
     )
 

@@ -20,7 +20,7 @@ from typing import Protocol, runtime_checkable
 import attrs
 
 from leadrouter._memo import LedgerMemo
-from leadrouter._util import FrozenMap, check_aware
+from leadrouter._util import FrozenMap, check_aware, shrunk
 from leadrouter._validators import non_negative_number, positive_duration
 from leadrouter.caps import day_start
 from leadrouter.context import Context
@@ -49,15 +49,6 @@ class _Fit:
 
 WINDOW = positive_duration("timedelta(days=30)")
 PRIOR = non_negative_number("pseudo-leads at the team rate; 20 is a good start, 0 means raw rates")
-
-
-def shrunk(value: float, n: float, team: float, prior_strength: float) -> float:
-    """`(value + k * team) / (n + k)`: a per-lead rate from `value` over `n` leads, pulled toward
-    the team's rate `team` as if the rep also had `k = prior_strength` leads at the team rate
-    (the posterior mean under a beta prior). With no leads and no prior it is the team rate."""
-    if n + prior_strength <= 0:
-        return team
-    return (value + prior_strength * team) / (n + prior_strength)
 
 
 @attrs.frozen(repr=False)

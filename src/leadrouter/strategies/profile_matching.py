@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import attrs
 
 from leadrouter._memo import LedgerMemo
-from leadrouter._util import check_aware, stable_key
+from leadrouter._util import check_aware, shrunk, stable_key
 from leadrouter._validators import non_negative_number, positive_duration, valid_zone
 from leadrouter.assignment import METHODS, optimal_assignment, solve
 from leadrouter.caps import day_start
@@ -107,10 +107,6 @@ class _HistoryView(Protocol):
     ) -> list[tuple[datetime, str, float]]: ...
 
     def lead(self, lead_id: str) -> Lead: ...
-
-
-def _shrunk(value: float, n: float, prior: float, k: float) -> float:
-    return prior if n + k <= 0 else (value + k * prior) / (n + k)
 
 
 @attrs.frozen(eq=False)
@@ -204,8 +200,8 @@ def _learn(
         acc = by_value.setdefault(value, [0, 0])
         acc[0] += n
         acc[1] += s
-    values = {v: _shrunk(s, n, overall, k) for v, (n, s) in by_value.items()}
-    pairs = {key: _shrunk(s, n, values[key[1]], k) for key, (n, s) in frozen.items()}
+    values = {v: shrunk(s, n, overall, k) for v, (n, s) in by_value.items()}
+    pairs = {key: shrunk(s, n, values[key[1]], k) for key, (n, s) in frozen.items()}
     return LearnedRates(feature, since, until, k, overall, values, pairs, frozen)
 
 

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 import attrs
 
+from leadrouter._util import shrunk
 from leadrouter._validators import positive_duration
 from leadrouter.ledger import LedgerView
 from leadrouter.strategies.base import StrategyTags
@@ -20,7 +21,6 @@ from leadrouter.strategies.performance_weighted import (
     _DailyWeighted,
     _Fit,
     _span,
-    shrunk,
 )
 
 __all__ = ["UtilizationWeighted"]
