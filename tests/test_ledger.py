@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import leadrouter as lr
 from leadrouter.errors import EventBeforeArrivalError, UnknownLeadError
@@ -168,3 +169,83 @@ def test_every_lead_is_in_exactly_one_place(events: list[lr.Event]) -> None:
         else:
             assert pooled != held
             assert (lead_id in in_books) == held
+
+
+LEDGER_API = frozenset(
+    {
+        *("append", "extend", "from_events", "events", "to_frame", "snapshot", "verify"),
+        *("open", "durable", "transaction", "guard", "refresh", "note_decision", "first_decision"),
+        *("lead", "lead_ids", "status", "holder", "owner", "pool_of", "held_since", "held"),
+        *("claimed_from", "first_touch", "reached", "tag_reason", "last_holder", "lead_releases"),
+        *("book", "book_size", "book_order", "pool", "pools", "waiting", "is_waiting"),
+        *("reps", "last_assigned", "lru", "never_assigned", "received_total", "last_position"),
+        *("count", "stats", "releases", "last_release", "contact_holder", "conversions"),
+        *("receipts", "daily", "counts_between"),
+    }
+)
+
+
+def test_public_names_are_unchanged() -> None:
+    """`leadrouter.ledger` offers these names, the very objects `leadrouter` offers, and a
+    `Ledger` with these methods and views: the public contract, whatever modules inside the
+    package implement them (changing this list is changing the API)."""
+    import leadrouter.ledger as module
+
+    assert module.__all__ == ["BLOCKED", "Ledger", "LedgerView", "RepStats"]
+    assert module.BLOCKED == "blocked"
+    for name in ("Ledger", "LedgerView", "RepStats"):
+        assert getattr(lr, name) is getattr(module, name)
+    assert module.Ledger.__module__ == "leadrouter.ledger"  # how pickles and reprs name it
+    assert {name for name in dir(module.Ledger) if not name.startswith("_")} == LEDGER_API
+    protocol = {n for n, v in vars(module.LedgerView).items() if callable(v) and n[0] != "_"}
+    assert protocol <= LEDGER_API and hasattr(module.Ledger, "__len__")
+
+
+_REPS = ("R0", "R1", "R2")
+
+
+def _indexed_reads(ledger: lr.Ledger, minutes: list[int]) -> object:
+    """The reads that keep an index beside the views, each asked for several times."""
+    return (
+        [ledger.count(rep, at(m)) for rep in _REPS for m in minutes],
+        [ledger.received_total(at(m)) for m in minutes],
+        ledger.waiting(),
+        [ledger.never_assigned(frozenset(_REPS[:k])) for k in range(len(_REPS) + 1)],
+    )
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(("assign", "claim", "wait", "take waiting", "release")),
+            st.sampled_from(_REPS),
+            st.integers(0, 120),
+        ),
+        max_size=30,
+    ),
+    st.lists(st.integers(0, 120), min_size=1, max_size=3),
+)
+def test_indexed_reads_between_appends_answer_as_a_replay(
+    steps: list[tuple[str, str, int]], minutes: list[int]
+) -> None:
+    """Asked between every two appends, also of events dated before earlier ones, the reads
+    that keep an index (where `count` and `received_total` last found a time, the order of
+    `waiting()`, `never_assigned()` per set) answer what a ledger folded afresh answers."""
+    ledger = lr.Ledger()
+    for i, (action, rep, minute) in enumerate(steps):
+        lead_id = f"L{i}"
+        ledger.append(lr.Arrived(_lead(lead_id)))
+        if action == "assign":
+            ledger.append(lr.Assigned(lead_id, rep, at(minute), "test"))
+        elif action == "claim":
+            ledger.append(lr.Claimed(lead_id, rep, at(minute)))
+        elif action == "wait":
+            ledger.append(lr.Pooled(lead_id, at(minute), waiting=True))
+        elif action == "take waiting" and ledger.waiting():
+            ledger.append(lr.Assigned(ledger.waiting()[0], rep, at(minute), "test"))
+        elif action == "release" and ledger.book_size(rep):
+            ledger.append(lr.Released(ledger.book_order(rep)[0], rep, at(minute)))
+        fresh = lr.Ledger.from_events(ledger.events())
+        asked = _indexed_reads(ledger, minutes)
+        assert asked == _indexed_reads(fresh, minutes) == _indexed_reads(ledger, minutes)

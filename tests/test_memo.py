@@ -6,6 +6,8 @@ from __future__ import annotations
 import copy
 import gc
 import pickle
+import sys
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 
 import leadrouter as lr
@@ -80,3 +82,29 @@ def test_every_built_in_policy_pickles_after_routing() -> None:
         moved = pickle.loads(pickle.dumps(policy))
         assert moved == policy, name
         assert "1 ledgers" not in repr(pickle.loads(pickle.dumps(router.strategy))), name
+
+
+def test_one_policy_serves_routers_in_several_threads() -> None:
+    """A strategy and a cap shared by routers over different ledgers, routing in different
+    threads at once (switching threads as often as the interpreter allows), decide for each
+    ledger what they decide when each router runs alone."""
+    strategy, cap = lr.PerformanceWeighted(), lr.FixedCap(daily=3)
+    reps = [lr.Rep(f"r{i}") for i in range(4)]
+
+    def run(team: int) -> list[tuple[str, str, object]]:
+        router = lr.Router(strategy, reps, caps=cap)
+        for i in range(150):
+            when = T0 + timedelta(minutes=(11 + 9 * team) * i)
+            router.route(lr.Lead(f"T{team}-L{i}", when), now=when)
+        events = router.ledger.events()
+        return [(type(e).__name__, e.lead_id, getattr(e, "rep_id", None)) for e in events]
+
+    alone = [run(team) for team in range(4)]
+    switching = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            together = list(pool.map(run, range(4)))
+    finally:
+        sys.setswitchinterval(switching)
+    assert together == alone

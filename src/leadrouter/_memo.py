@@ -17,11 +17,16 @@ beside that configuration, kept here:
   process (a Dask worker, a process pool) arrives as its configuration, and two strategies
   with the same settings stay equal whatever they have cached.
 
-Thread-safety: one Router serialises its operations on its lock, so one ledger's entry is read
-and written by one operation at a time; a strategy shared by routers over different ledgers
-touches different entries, and a dictionary's get and set are atomic in CPython. Two routers
-over the same in-memory ledger in two threads would race on the ledger itself before the memo,
-which the Router's documentation rules out.
+Thread-safety, one rule for everything derived from a ledger (these entries, and the indexes a
+ledger keeps beside its own views to answer the next read faster): it is read and written only
+inside an operation on that ledger, and one ledger's operations run one at a time. A Router
+serialises its operations on its lock (for a stored ledger, also in one transaction), and each
+ledger has one router (docs/embedding.md, "Threads"); so one ledger's entry is never touched by
+two threads at once and needs no lock of its own. A strategy shared by routers over different
+ledgers, in different threads, touches one memo but each thread its own entry: getting or
+storing an entry is one operation on a weak dictionary, atomic in CPython, as is the removal of
+the entry of a ledger that was dropped. Reading a ledger from another thread while its router
+works is outside the rule: even a ledger's reads update its indexes.
 """
 
 from __future__ import annotations

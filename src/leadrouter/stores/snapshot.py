@@ -35,13 +35,14 @@ from zoneinfo import ZoneInfo
 import attrs
 
 from leadrouter._version import __version__
-from leadrouter.ledger import _LeadState
+from leadrouter.ledger._state import _LeadState
 from leadrouter.model import Lead
 
 __all__ = ["FORMAT", "dump", "dump_apart", "load", "paused_gc"]
 
-FORMAT = 1
-"""The layout of the pickled state; bump it when `Ledger._export_state` changes shape."""
+FORMAT = 2
+"""The layout of the pickled state; bump it when `Ledger._export_state` changes shape or a
+class it holds moves to another module."""
 
 _ALLOWED = frozenset(
     {
@@ -51,8 +52,8 @@ _ALLOWED = frozenset(
         ("datetime", "timezone"),
         ("leadrouter._util", "FrozenMap"),
         ("leadrouter.model", "Lead"),
-        ("leadrouter.ledger", "_RepState"),
-        ("leadrouter.ledger", "_Starts"),
+        ("leadrouter.ledger._state", "_RepState"),
+        ("leadrouter.ledger._state", "_Starts"),
         ("leadrouter.stores.snapshot", "_zone"),
         ("leadrouter.stores.snapshot", "_lead"),
         ("leadrouter.stores.snapshot", "_lead_state"),

@@ -1,0 +1,157 @@
+"""The ledger: the append-only record of every event, and the state folded from it.
+
+The ledger is the source of truth. `append` validates an event against the per-lead state
+machine and, only if it is valid, records it and updates every view incrementally, so a view
+costs the same whether the log holds a hundred events or ten million. An invalid event raises
+`TransitionError` (or a subclass) and leaves the ledger exactly as it was.
+
+Per-lead state machine::
+
+    (new) --Arrived--> pooled --Assigned/Claimed--> held --Released--> pooled
+    pooled --Pooled--> pooled (another pool)      held --Tagged(valid=False)--> invalid (closed)
+    held --Tagged(reason="blocked")--> held (a blocked lead stays open, e.g. to be escalated)
+    held/invalid --Converted--> converted (closed)
+
+A closed lead stays attributed to its rep for statistics but is in nobody's book.
+
+The modules, each building on the ones before it: `_state` holds the records a lead's and a
+rep's state is folded into; `_types` the read side's types (`LedgerView`, `RepStats`, the
+read-only event log); `_fold` the log and the state machine that folds each event in; `_views`
+every read of the folded state; and this module `Ledger`, with what a stored ledger
+(`leadrouter.stores.durable`) overrides and the checks of the views against the log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from leadrouter.errors import ConfigError
+from leadrouter.ledger._fold import _FOLDED as _FOLDED
+from leadrouter.ledger._state import _ABSENT, BLOCKED
+from leadrouter.ledger._types import LedgerView, RepStats, _event_frame
+from leadrouter.ledger._views import _Views
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from leadrouter.model import Decision
+
+__all__ = ["BLOCKED", "Ledger", "LedgerView", "RepStats"]
+
+_NO_TRANSACTION: AbstractContextManager[None] = nullcontext()
+
+
+class Ledger(_Views):
+    """Append-only event log plus incrementally folded views (in memory).
+
+    Guarantees: a lead is always in exactly one place (a pool or one rep's book); an event that
+    breaks the state machine raises and changes nothing; `Ledger.from_events(ledger.events())`
+    rebuilds identical views.
+
+    `Ledger()` lives in one process's memory. `Ledger.open(url)` keeps the log in SQLite or
+    PostgreSQL for many processes (see docs/stores.md); it answers the same views.
+
+    A ledger takes no lock of its own: its operations, reads included (some keep an index for
+    the next read), run one at a time under the one Router that owns it (docs/embedding.md,
+    "Threads").
+    """
+
+    durable: ClassVar[bool] = False
+    """True for a ledger whose log lives in a database shared with other processes."""
+
+    # ------------------------------------------------------------------ stores
+
+    @classmethod
+    def open(
+        cls,
+        url: str,
+        name: str = "default",
+        *,
+        create: bool = True,
+        lock_timeout: float = 30.0,
+        retries: int = 5,
+        snapshot_every: int = 50_000,
+    ) -> Ledger:
+        """The ledger `name` in the database at `url` (`sqlite:///path.db` or
+        `postgresql://user:password@host/db`), with its views folded from the stored log.
+
+        Several ledgers (one per team) share a database under different names, each with its
+        own write lock. `create` makes the schema in an empty database (else run `leadrouter db
+        upgrade URL`); `lock_timeout` bounds the wait for the write lock (LockTimeoutError);
+        `retries` bounds the tries to connect, with backoff (StoreUnavailableError).
+        `snapshot_every` events, the process that commits past the mark stores a snapshot of
+        the folded views beside the log, and opening loads the latest good one and folds only
+        the events after it (0: never write one). The log stays the truth: a snapshot from
+        another leadrouter version, corrupt or not matching the log is ignored with a
+        SnapshotWarning, and `verify()` recomputes the views from the log. Needs the `db` extra:
+        `pip install 'leadrouter[db]'`.
+        """
+        try:
+            from leadrouter.stores.durable import StoredLedger
+        except ImportError as exc:
+            raise ConfigError(
+                f"Ledger.open needs SQLAlchemy and psycopg ({exc}): pip install 'leadrouter[db]'"
+            ) from exc
+        return StoredLedger.connect(
+            url,
+            name,
+            create=create,
+            lock_timeout=lock_timeout,
+            retries=retries,
+            snapshot_every=snapshot_every,
+        )
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """A block in which the views are current and appends commit together. In memory there
+        is nothing to do: the same do-nothing context every time."""
+        return _NO_TRANSACTION
+
+    def guard(
+        self, lock: AbstractContextManager[Any], roster: Callable[[], str]
+    ) -> AbstractContextManager[Any]:
+        """What a Router holds around each operation: its own lock (in memory), or the lock and
+        one transaction in which `roster()` is checked against the ledger's (stored ledgers)."""
+        return lock
+
+    def refresh(self) -> None:
+        """Fold in events other processes committed (nothing to do in memory)."""
+
+    def note_decision(self, decision: Decision) -> None:
+        """Keep a lead's first decision beside a stored log (in memory the Router keeps it)."""
+
+    def first_decision(self, lead_id: str) -> Decision | None:
+        """The first decision stored for a lead by any process (None in memory)."""
+        return None
+
+    # ------------------------------------------------------------------ the log as a whole
+
+    def verify(self) -> list[str]:
+        """Recompute every view from the log and say where the views held differ: one line per
+        difference, none when they agree. A stored ledger reads its log from the database, so
+        this checks what this process answers against what the database records."""
+        self.refresh()
+        replayed = self._replay().snapshot()
+        held = self.snapshot()
+        drift: list[str] = []
+        for view, expected in replayed.items():
+            found = held[view]
+            if found == expected:
+                continue
+            if isinstance(expected, dict) and isinstance(found, dict):
+                keys = sorted({*expected, *found}, key=str)
+                wrong = [k for k in keys if expected.get(k, _ABSENT) != found.get(k, _ABSENT)]
+                shown = ", ".join(map(repr, wrong[:10])) + (" ..." if len(wrong) > 10 else "")
+                drift.append(f"{view}: {len(wrong)} entries differ from the log ({shown})")
+            else:
+                drift.append(f"{view}: {found!r} held, {expected!r} from the log")
+        return drift
+
+    def _replay(self) -> Ledger:
+        """A new in-memory ledger folded from this ledger's log."""
+        return Ledger.from_events(self._events)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The event log as a DataFrame, one row per event (imports pandas on first use)."""
+        return _event_frame(self._events)

@@ -1,0 +1,315 @@
+"""The event log and the per-lead state machine that folds each event into the views.
+
+This is the write side of `Ledger` (the package docstring draws the state machine): `append`
+checks an event against the lead's record and raises before changing anything, then updates
+every record the event touches, so the views stay current at the cost of one event, whatever
+the length of the log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any, Self
+
+from leadrouter.errors import (
+    DuplicateLeadError,
+    EventBeforeArrivalError,
+    InvalidValueError,
+    TransitionError,
+    UnknownLeadError,
+)
+from leadrouter.events import (
+    PUBLIC,
+    Arrived,
+    Assigned,
+    Claimed,
+    Converted,
+    Event,
+    Pooled,
+    Released,
+    Tagged,
+    Touched,
+)
+from leadrouter.ledger._state import (
+    _ABSENT,
+    BLOCKED,
+    CONVERTED,
+    HELD,
+    INVALID,
+    POOLED,
+    _add_sorted,
+    _add_sorted_pair,
+    _LeadState,
+    _RepState,
+    _Starts,
+)
+from leadrouter.ledger._types import _Log
+
+_FOLDED = (
+    "_leads",
+    "_reps",
+    "_pools",
+    "_waiting",
+    "_lru",
+    "_last_at",
+    "_by_contact",
+    "_lead_releases",
+    "_received_all",
+    "_received_count",
+    "_position",
+)
+"""The attributes that hold the state folded from the events (the rest are caches)."""
+
+
+class _Fold:
+    """The event log and the state folded from it; `Ledger` adds the views and the store hooks.
+
+    The folded state is the attributes `_FOLDED` names; `_clear`, `_export_state` and
+    `_import_state` start it empty, hand it out and put it back whole (a stored ledger rebuilding
+    its views from its log, or loading a snapshot). The other attributes are the log, the event
+    handlers and the views' indexes, which start empty with the state.
+    """
+
+    def __init__(self) -> None:
+        self._clear()
+
+    def _clear(self) -> None:
+        """Start every view (and the log) empty, and bump `generation`."""
+        self.generation: int = getattr(self, "generation", -1) + 1
+        """How many times the views were started over: 0 for a new ledger, more after a stored
+        ledger rebuilt them from its log (a rolled-back operation). What strategies and caps
+        derive from the views (`leadrouter._memo.LedgerMemo`) is dropped when it changes."""
+        self._events: _Log = []
+        self._leads: dict[str, _LeadState] = {}
+        self._reps: dict[str, _RepState] = {}
+        self._pools: dict[str, dict[str, None]] = {PUBLIC: {}}
+        self._waiting: dict[str, None] = {}
+        self._waiting_order: tuple[str, ...] | None = ()
+        """`waiting()` as last computed; None once the waiting set has changed since."""
+        self._lru: dict[str, int] = {}
+        self._last_at: dict[str, datetime] = {}
+        self._by_contact: dict[str, list[str]] = {}
+        self._lead_releases: dict[str, list[str]] = {}
+        self._received_all: list[datetime] = []
+        self._received_all_starts = _Starts()
+        self._received_count = 0
+        self._position: dict[str, int] = {}
+        self._fresh_cache: dict[frozenset[str], tuple[int, frozenset[str]]] = {}
+        self._handlers: dict[type, Callable[[Any], None]] = {
+            Arrived: self._arrived,
+            Assigned: self._assigned,
+            Claimed: self._claimed,
+            Touched: self._touched,
+            Tagged: self._tagged,
+            Converted: self._converted,
+            Released: self._released,
+            Pooled: self._pooled,
+        }
+
+    @classmethod
+    def from_events(cls, events: Iterable[Event]) -> Self:
+        """Replay `events` into a new ledger; raises at the first event that is not valid."""
+        ledger = cls()
+        for event in events:
+            ledger.append(event)
+        return ledger
+
+    def append(self, event: Event) -> None:
+        """Validate `event` against current state and record it; on error nothing changes."""
+        handler = self._handlers.get(type(event))
+        if handler is None:
+            raise InvalidValueError(
+                f"Ledger.append takes a leadrouter event, got {type(event).__name__}"
+            )
+        handler(event)
+        self._events.append(event)
+
+    def extend(self, events: Iterable[Event]) -> None:
+        """Append events in order (each validated; stops at the first invalid one)."""
+        for event in events:
+            self.append(event)
+
+    def _state(self, event: Event) -> _LeadState:
+        state = self._leads.get(event.lead_id)
+        if state is None:
+            raise UnknownLeadError(
+                f"{type(event).__name__} for lead {event.lead_id!r}, which never arrived: "
+                "append Arrived(lead) (or route the lead) first"
+            )
+        if event.at < state.lead.arrived_at:
+            raise EventBeforeArrivalError(
+                f"{type(event).__name__} for lead {event.lead_id!r} is dated "
+                f"{event.at.isoformat()}, before the lead arrived at "
+                f"{state.lead.arrived_at.isoformat()}: check the event's time and time zone"
+            )
+        return state
+
+    def _rep(self, rep_id: str) -> _RepState:
+        rep = self._reps.get(rep_id)
+        if rep is None:
+            rep = self._reps[rep_id] = _RepState()
+        return rep
+
+    @staticmethod
+    def _where(state: _LeadState) -> str:
+        if state.status == HELD:
+            return f"held by {state.rep!r}"
+        if state.status == POOLED:
+            return f"in pool {state.pool!r}"
+        return f"closed ({state.status}, attributed to {state.rep!r})"
+
+    def _require_held_by(
+        self, event: Touched | Tagged | Converted | Released, state: _LeadState, closed_ok: bool
+    ) -> None:
+        if state.rep == event.rep_id and (state.status == HELD or closed_ok):
+            return
+        raise TransitionError(
+            f"{type(event).__name__} of lead {event.lead_id!r} by rep {event.rep_id!r}, but the "
+            f"lead is {self._where(state)}: only the rep who holds a lead can report on it"
+        )
+
+    def _arrived(self, event: Arrived) -> None:
+        lead = event.lead
+        previous = self._leads.get(lead.id)
+        if previous is not None:
+            same = "the same lead" if previous.lead == lead else "a different lead"
+            raise DuplicateLeadError(
+                f"lead id {lead.id!r} already arrived at {previous.lead.arrived_at.isoformat()}; "
+                f"this is {same} with that id: give each lead its own id"
+            )
+        self._leads[lead.id] = _LeadState(lead)
+        self._pools[PUBLIC][lead.id] = None
+        if lead.contact:
+            self._by_contact.setdefault(lead.contact, []).append(lead.id)
+
+    def _pooled(self, event: Pooled) -> None:
+        state = self._state(event)
+        if state.status != POOLED:
+            raise TransitionError(
+                f"Pooled for lead {event.lead_id!r}, which is {self._where(state)}: "
+                "only a lead nobody holds can move between pools (release it first)"
+            )
+        self._move_to_pool(state, event.pool, event.waiting)
+
+    def _move_to_pool(self, state: _LeadState, pool: str, waiting: bool) -> None:
+        lead_id = state.lead.id
+        if state.pool is not None:
+            del self._pools[state.pool][lead_id]
+        self._pools.setdefault(pool, {})[lead_id] = None
+        state.pool = pool
+        if waiting and pool == PUBLIC:
+            self._waiting[lead_id] = None
+            self._waiting_order = None
+        elif self._waiting.pop(lead_id, _ABSENT) is not _ABSENT:
+            self._waiting_order = None
+
+    def _take(self, event: Assigned | Claimed) -> _LeadState:
+        state = self._state(event)
+        if state.status != POOLED:
+            raise TransitionError(
+                f"{type(event).__name__} of lead {event.lead_id!r} to rep {event.rep_id!r}, but "
+                f"the lead is {self._where(state)}: a lead can be in one book only"
+                + (" (release it first)" if state.status == HELD else "")
+            )
+        assert state.pool is not None
+        del self._pools[state.pool][event.lead_id]
+        if self._waiting.pop(event.lead_id, _ABSENT) is not _ABSENT:
+            self._waiting_order = None
+        state.claimed_from = state.pool if type(event) is Claimed else None
+        state.status, state.pool, state.rep = HELD, None, event.rep_id
+        state.held_since, state.first_touch, state.reached = event.at, None, False
+        state.tag_reason = None
+        rep = self._rep(event.rep_id)
+        rep.book[event.lead_id] = None
+        _add_sorted_pair(rep.received, event.at, rep.received_ids, event.lead_id)
+        _add_sorted(self._received_all, event.at)
+        self._position[event.rep_id] = self._received_count
+        self._received_count += 1
+        return state
+
+    def _assigned(self, event: Assigned) -> None:
+        self._take(event)
+        self._lru.pop(event.rep_id, None)
+        self._lru[event.rep_id] = len(self._events)
+        self._last_at[event.rep_id] = event.at
+
+    def _claimed(self, event: Claimed) -> None:
+        self._take(event)
+
+    def _touched(self, event: Touched) -> None:
+        state = self._state(event)
+        self._require_held_by(event, state, closed_ok=True)
+        rep = self._rep(event.rep_id)
+        if state.first_touch is None and state.status == HELD:
+            assert state.held_since is not None
+            state.first_touch = event.at
+            _add_sorted(rep.touched, event.at)
+            _add_sorted(rep.touch_delays, (event.at, event.at - state.held_since))
+        if event.reached and not state.reached:
+            state.reached = True
+            _add_sorted(rep.reached, event.at)
+
+    def _tagged(self, event: Tagged) -> None:
+        state = self._state(event)
+        self._require_held_by(event, state, closed_ok=True)
+        if state.status == INVALID or (state.status == CONVERTED and not event.valid):
+            raise TransitionError(
+                f"Tagged(valid={event.valid}) for lead {event.lead_id!r}, which is already "
+                f"closed as {state.status}: a closed lead keeps its verdict"
+            )
+        rep = self._rep(event.rep_id)
+        if state.verdict is None:
+            _add_sorted(rep.valid if event.valid else rep.invalid, event.at)
+        state.verdict = event.valid
+        state.tag_reason = event.reason
+        if not event.valid and event.reason != BLOCKED:
+            state.status = INVALID
+            del rep.book[event.lead_id]
+
+    def _converted(self, event: Converted) -> None:
+        state = self._state(event)
+        self._require_held_by(event, state, closed_ok=True)
+        if state.status == CONVERTED:
+            raise TransitionError(
+                f"Converted for lead {event.lead_id!r}, which already converted: record one sale "
+                "per lead (add later amounts to your CRM, not the ledger)"
+            )
+        rep = self._rep(event.rep_id)
+        if state.status == HELD:
+            del rep.book[event.lead_id]
+        state.status = CONVERTED
+        _add_sorted(rep.converted, (event.at, event.amount, event.lead_id))
+        rep.revenue += event.amount
+
+    def _released(self, event: Released) -> None:
+        state = self._state(event)
+        self._require_held_by(event, state, closed_ok=False)
+        rep = self._rep(event.rep_id)
+        del rep.book[event.lead_id]
+        _add_sorted(rep.released, event.at)
+        _add_sorted(rep.released_for.setdefault(event.reason, []), event.at)
+        self._lead_releases.setdefault(event.lead_id, []).append(event.reason)
+        state.last_holder = event.rep_id
+        state.status, state.rep, state.pool = POOLED, None, None
+        state.held_since, state.first_touch, state.reached = None, None, False
+        state.tag_reason = None
+        self._move_to_pool(state, event.pool, waiting=False)
+
+    def _export_state(self) -> dict[str, Any]:
+        """The folded state (every view, no cache, not the events) as live objects, for a
+        stored snapshot to serialise at once; `_import_state` puts it back."""
+        state = {name: getattr(self, name) for name in _FOLDED}
+        state["events"] = len(self._events)
+        return state
+
+    def _import_state(self, state: dict[str, Any], log: _Log) -> None:
+        """Replace every view with `state` from `_export_state` (of a ledger folded from the
+        events in `log`); caches start empty."""
+        self._clear()
+        for name in _FOLDED:
+            setattr(self, name, state[name])
+        for rep in self._reps.values():
+            rep.received_starts = _Starts()
+        self._waiting_order = None
+        self._events = log

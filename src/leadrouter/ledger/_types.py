@@ -1,0 +1,140 @@
+"""The ledger's read side as types: the `LedgerView` protocol rules, caps and strategies read
+through, the `RepStats` a view returns, and the event log as a read-only sequence or a table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol, overload
+
+import attrs
+
+from leadrouter.events import Event
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+@attrs.frozen
+class RepStats:
+    """A rep's outcomes in a window: leads received (assigned or claimed), first touches, first
+    touches within the SLA (None when no SLA was asked for), first reached touches, leads tagged
+    valid and invalid, conversions and revenue, and leads released from their book."""
+
+    rep_id: str
+    received: int
+    touched: int
+    touched_within_sla: int | None
+    reached: int
+    valid: int
+    invalid: int
+    converted: int
+    revenue: float
+    released: int
+
+
+class _Log(Protocol):
+    """What a ledger keeps its events in: a list in memory; a stored ledger opened from a
+    snapshot uses a log that reads the events before the snapshot from the database on demand."""
+
+    def append(self, event: Event, /) -> None: ...
+    def __len__(self) -> int: ...
+    def __iter__(self) -> Iterator[Event]: ...
+    @overload
+    def __getitem__(self, index: int, /) -> Event: ...
+    @overload
+    def __getitem__(self, index: slice, /) -> Sequence[Event]: ...
+
+
+class _EventLog(Sequence[Event]):
+    """A read-only window on the ledger's event list (no copy)."""
+
+    __slots__ = ("_events",)
+
+    def __init__(self, events: _Log) -> None:
+        self._events = events
+
+    @overload
+    def __getitem__(self, index: int) -> Event: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Event]: ...
+    def __getitem__(self, index: int | slice) -> Event | Sequence[Event]:
+        return self._events[index]
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def __iter__(self) -> Iterator[Event]:
+        return iter(self._events)
+
+
+class LedgerView(Protocol):
+    """The read side of a ledger: what rules, caps and strategies may look at.
+
+    `Ledger` is one; a strategy composed over teams sees a view whose "reps" are teams.
+    """
+
+    def __len__(self) -> int: ...
+    def holder(self, lead_id: str) -> str | None: ...
+    def book_size(self, rep_id: str) -> int: ...
+    def contact_holder(self, contact: str) -> tuple[str, str] | None: ...
+    def last_assigned(self, rep_id: str) -> datetime | None: ...
+    def lru(self) -> Iterator[str]: ...
+    def never_assigned(self, rep_ids: frozenset[str]) -> frozenset[str]: ...
+    def count(
+        self, rep_id: str, since: datetime | None = None, until: datetime | None = None
+    ) -> int: ...
+    def received_total(self, since: datetime | None = None) -> int: ...
+    def last_position(self, rep_id: str) -> int | None: ...
+    def releases(
+        self,
+        rep_id: str,
+        reason: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> int: ...
+    def stats(
+        self,
+        rep_id: str,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        sla: timedelta | None = None,
+    ) -> RepStats: ...
+
+
+_FRAME_COLUMNS = (
+    "seq",
+    "event",
+    "lead_id",
+    "rep_id",
+    "at",
+    "by",
+    "pool",
+    "reason",
+    "reached",
+    "valid",
+    "amount",
+    "propensity",
+)
+
+
+def _event_frame(events: Iterable[Event]) -> pd.DataFrame:
+    """`events` as a DataFrame, one row per event numbered from 0 (imports pandas on first use)."""
+    import pandas as pd
+
+    rows = [_event_row(i, event) for i, event in enumerate(events)]
+    return pd.DataFrame(rows, columns=list(_FRAME_COLUMNS))
+
+
+def _event_row(seq: int, event: Event) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "seq": seq,
+        "event": type(event).__name__,
+        "lead_id": event.lead_id,
+        "at": event.at,
+    }
+    for name in ("rep_id", "by", "pool", "reason", "reached", "valid", "amount", "propensity"):
+        if hasattr(event, name):
+            row[name] = getattr(event, name)
+    return row
