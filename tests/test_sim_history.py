@@ -115,6 +115,33 @@ def test_lead_without_rep_only_arrives(tmp_path: Path) -> None:
     assert [rep.id for rep in history.roster] == ["wang"]
 
 
+def test_from_frame_reads_a_table_as_load_export_reads_it_from_a_file(tmp_path: Path) -> None:
+    """History.from_frame reads with the export reader (registered by leadrouter.sim.loader):
+    the same headers recognised, the same rows rejected, numbered as a sheet numbers them."""
+    table = pd.DataFrame(
+        {
+            "Lead ID": ["A", "B", "B", "C"],
+            "Created": ["2025-03-03 09:00+08:00", "2025-03-03 10:00+08:00"] * 2,
+            "Owner": ["wang", "li", "wang", "li"],
+            "Deal Amount": ["", "300", "", "twelve"],
+        }
+    )
+    path = tmp_path / "export.csv"
+    table.to_csv(path, index=False)
+    read, loaded = History.from_frame(table), load_export(path)
+    pd.testing.assert_frame_equal(read.to_frame(), loaded.to_frame())
+    pd.testing.assert_frame_equal(read.rejected, loaded.rejected)
+    headers = {
+        "lead_id": "Lead ID",
+        "arrived_at": "Created",
+        "rep_id": "Owner",
+        "amount": "Deal Amount",
+    }
+    assert read.columns == loaded.columns == headers
+    assert sorted(read.rejected["row"]) == [4, 5]
+    assert (read.origin, loaded.origin) == ("DataFrame", str(path))
+
+
 def test_to_csv_is_all_or_nothing(team: History, tmp_path: Path) -> None:
     frame = team.to_frame()
     frame.loc[0, "source"] = "😀"

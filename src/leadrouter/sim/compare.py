@@ -181,7 +181,7 @@ class Comparison:
         better / worse / different when its interval excludes 0 (95% intervals, written as the
         report writes them), then the calibration verdict and the caveats in plain words."""
         from leadrouter._html import render
-        from leadrouter.sim import report
+        from leadrouter.sim import formats
         from leadrouter.sim.labels import metric_label
 
         table = self.table().to_dict(orient="index")
@@ -189,15 +189,15 @@ class Comparison:
 
         def level(name: str, metric: str) -> str:
             mean, lo, hi = (table[name][f"{metric}{part}"] for part in ("", "_lo", "_hi"))
-            mark = report.ASSUMED if metric in self.assumption_driven.get(name, {}) else ""
-            return f"{report.fmt_level(metric, mean)}{mark} ({report.fmt_range(metric, lo, hi)})"
+            mark = formats.ASSUMED if metric in self.assumption_driven.get(name, {}) else ""
+            return f"{formats.fmt_level(metric, mean)}{mark} ({formats.fmt_range(metric, lo, hi)})"
 
         def diff(name: str, metric: str) -> str:
             if metric in self.not_identified.get(name, {}):
-                return report.NOT_IDENTIFIED
+                return formats.NOT_IDENTIFIED
             mean, lo, hi = (table[name][f"{metric}_diff{part}"] for part in ("", "_lo", "_hi"))
-            told = report.tone(metric, lo, hi)
-            shown = f"{report.fmt_diff(metric, mean)} ({report.fmt_range(metric, lo, hi, True)})"
+            told = formats.tone(metric, lo, hi)
+            shown = f"{formats.fmt_diff(metric, mean)} ({formats.fmt_range(metric, lo, hi, True)})"
             return shown + (f": {told}" if told else "")
 
         rows = [
@@ -206,13 +206,13 @@ class Comparison:
                 *(level(name, metric) for name in self.policies),
                 *(diff(name, metric) for name in others),
             )
-            for metric in report.KEY_METRICS
+            for metric in formats.KEY_METRICS
         ]
         header = ("metric", *self.policies, *(f"{name} - {self.baseline}" for name in others))
         verdict = self.calibration.summary().splitlines()[0] if self.calibration else None
         notes = [verdict or "Calibration was not run: every number is unchecked."]
         title = f"Comparison over {len(self.seeds)} seeds, differences to {self.baseline}"
-        return render(title, rows, header=header, notes=[*notes, *report.caveats(self)])
+        return render(title, rows, header=header, notes=[*notes, *formats.caveats(self)])
 
 
 @attrs.frozen

@@ -6,6 +6,16 @@ and all three hold the same thing: one canonical row per lead (`to_frame()`), fr
 leads, the logged events and the roster are derived. Rows of the source that could not be used
 are listed in `rejected`; rows kept with a value adjusted are listed in `flagged`. Nothing is
 dropped silently.
+
+Everything else in the simulator is built on a History, so this module imports nothing above it:
+`inspect()` calls `leadrouter.sim.inspection`, which sits below it (it reads a History through its
+public views alone). `History.from_frame` reads a DataFrame exactly as `load_export` reads a file,
+which needs the export reader of `leadrouter.sim.loader` - a layer above, since the reader builds
+Histories. Rather than reach up into it, `from_frame` calls the reader registered here
+(`read_frames_with`), and `leadrouter.sim.loader` registers `build_history` when it is imported.
+The package's `__init__` imports the loader, and importing any module of `leadrouter.sim` runs the
+package's `__init__` first, so the reader is registered before any History can be asked for one:
+the call form stays `History.from_frame(frame)` and the dependency points one way.
 """
 
 from __future__ import annotations
@@ -15,7 +25,7 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -40,6 +50,7 @@ from leadrouter.sim.fields import (
     is_missing,
     row_table,
 )
+from leadrouter.sim.inspection import inspect_text
 
 if TYPE_CHECKING:
     from leadrouter.sim.synthetic import SyntheticTruth
@@ -58,13 +69,43 @@ __all__ = [
     "TEXT_FIELDS",
     "TIME_DTYPE",
     "TIME_FIELDS",
+    "FrameReader",
     "History",
     "canonical",
+    "read_frames_with",
 ]
 
 LOGGED_BY = "history"
 """`Assigned.by` of the assignments a History logs: they come from the team's past, not from a
 strategy of this library."""
+
+
+class FrameReader(Protocol):
+    """What `History.from_frame` reads a DataFrame with: a table laid out like an export, its
+    `origin` for messages and `load_export`'s options, into a History
+    (`leadrouter.sim.loader.build_history`)."""
+
+    def __call__(
+        self,
+        raw: pd.DataFrame,
+        *,
+        origin: str,
+        columns: Mapping[str, str] | None,
+        dayfirst: bool,
+        tz: str | None,
+    ) -> History: ...
+
+
+_frame_reader: FrameReader | None = None
+
+
+def read_frames_with(reader: FrameReader) -> None:
+    """Make `reader` the one `History.from_frame` reads with. `leadrouter.sim.loader` registers
+    its `build_history` when it is imported (see the module docstring), so a DataFrame is read
+    by the same reader as a file."""
+    global _frame_reader
+    _frame_reader = reader
+
 
 _new_lead = trusted_constructor(Lead)
 _new_arrived = trusted_constructor(Arrived)
@@ -168,9 +209,8 @@ class History:
         as `load_export` reads a file: same header recognition, parsing, rejections and flags.
         Row numbers count the first row of `frame` as row 2, as if it were written to a sheet
         under a header row."""
-        from leadrouter.sim.loader import build_history
-
-        return build_history(frame, origin="DataFrame", columns=columns, dayfirst=dayfirst, tz=tz)
+        assert _frame_reader is not None, "leadrouter.sim.loader registers it on import"
+        return _frame_reader(frame, origin="DataFrame", columns=columns, dayfirst=dayfirst, tz=tz)
 
     # ------------------------------------------------------------------ views
 
@@ -290,8 +330,6 @@ class History:
         header gave each field, the stage values and their mapping, won / lost / open and
         rejected counts with reasons, dates, reps, segments, and each missing field with what
         the model assumes without it (`leadrouter inspect EXPORT` prints the same text)."""
-        from leadrouter.sim.inspection import inspect_text
-
         return inspect_text(self)
 
     def to_frame(self) -> pd.DataFrame:

@@ -6,6 +6,10 @@ won / lost / open / rejected counts with the reasons, the dates, reps and segmen
 missing field with what the behaviour model assumes without it (`MISSING_FIELD_ASSUMPTIONS`,
 the sentences of `leadrouter.sim.estimation.fit_behaviour`'s docstring, written once here so the
 inspection and the fit's gaps can say the same thing).
+
+It reads a History only through its public views (`to_frame`, `columns`, `rejected`, `outcomes`
+...) and imports nothing above `leadrouter.sim.fields` at run time, so it sits below
+`leadrouter.sim.history`, whose `inspect()` calls it.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from leadrouter.sim.history import FIELDS, STATUSES
+from leadrouter.sim.fields import FIELDS, STATUSES
 
 if TYPE_CHECKING:
     from leadrouter.sim.history import History

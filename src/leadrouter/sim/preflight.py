@@ -36,8 +36,8 @@ import numpy as np
 from leadrouter._util import format_duration
 from leadrouter.rules import Rule
 from leadrouter.sim.compare import CANNOT_TELL, Comparison
+from leadrouter.sim.formats import fmt_diff, fmt_level, fmt_range, tone, values_table
 from leadrouter.sim.metrics import LOWER_IS_BETTER
-from leadrouter.sim.report import fmt_diff, fmt_level, fmt_range, tone, values_table
 
 if TYPE_CHECKING:
     from leadrouter.router import Router

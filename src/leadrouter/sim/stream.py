@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -48,6 +49,19 @@ Array = np.ndarray[Any, Any]
 def sigmoid(x: Array) -> Array:
     result: Array = 1.0 / (1.0 + np.exp(-x))
     return result
+
+
+def logit(p: float) -> float:
+    """The log-odds of a chance `p` (0 < p < 1): the inverse of `sigmoid`."""
+    return math.log(p / (1.0 - p))
+
+
+def centred_logit(rate: float, spread: float) -> float:
+    """The log-odds whose average over a standard-normal intent shift of size `spread` gives
+    `rate` (probit approximation), so a source's or product's realised rate matches its rate.
+    The generator (`leadrouter.sim.synthetic`) draws with it and the truth
+    (`leadrouter.sim.truth`) answers with it, so both read one formula."""
+    return logit(rate) * math.sqrt(1.0 + math.pi * spread**2 / 8.0)
 
 
 @attrs.frozen

@@ -60,6 +60,11 @@ make a plausible team, not findings; change them with the keyword arguments):
 
 Every random number comes from one generator seeded by `seed`, so a seed gives the same History
 on every machine.
+
+`history.truth.behaviour()` is the generating process as a Behaviour (`leadrouter.sim.truth`). A
+synthetic team is data drawn from a known behaviour, so this module sits above the behaviour model
+and imports it; the truth imports nothing of this module at run time (the log-odds formula both
+use is `leadrouter.sim.stream.centred_logit`).
 """
 
 from __future__ import annotations
@@ -77,11 +82,11 @@ from leadrouter._util import EMPTY, FrozenMap, freeze
 from leadrouter.errors import ConfigError, NaiveDatetimeError
 from leadrouter.model import Rep, zone
 from leadrouter.sim.history import COLUMNS, History
-from leadrouter.sim.stream import Stream, route_logged, sigmoid
+from leadrouter.sim.stream import Stream, centred_logit, route_logged, sigmoid
+from leadrouter.sim.truth import TrueBehaviour
 from leadrouter.sim.workweek import WorkClock
 
 if TYPE_CHECKING:
-    from leadrouter.sim.truth import TrueBehaviour
     from leadrouter.strategies.base import Strategy
 
 __all__ = [
@@ -293,8 +298,6 @@ class SyntheticTruth:
         """The exact process the History was generated with, as a Behaviour for the simulator:
         per-lead intent and validity, product and source effects, rep skill, capacity, pick-up
         lag, neglect, contact decay and amounts (`leadrouter.sim.truth.TrueBehaviour`)."""
-        from leadrouter.sim.truth import TrueBehaviour
-
         return TrueBehaviour(self)
 
     def sold_within(self, horizon: timedelta) -> pd.Series[float]:
@@ -341,22 +344,12 @@ class SyntheticTruth:
         rep = self.rep(rep_id)
         base = next(p.close_rate for p in self.products if p.name == product)
         logit = (
-            _centred(base, self.intent_close)
+            centred_logit(base, self.intent_close)
             + rep.effect
             + rep.segment_effects.get(segment, 0.0)
             + self.intent_close * intent
         )
         return float(1.0 / (1.0 + math.exp(-logit)))
-
-
-def _logit(p: float) -> float:
-    return math.log(p / (1.0 - p))
-
-
-def _centred(rate: float, spread: float) -> float:
-    """The log-odds whose average over a standard-normal intent shift of size `spread` gives
-    `rate` (probit approximation), so a source's or product's realised rate matches its rate."""
-    return _logit(rate) * math.sqrt(1.0 + math.pi * spread**2 / 8.0)
 
 
 def _shares(values: Sequence[float], what: str) -> np.ndarray[Any, Any]:
@@ -461,7 +454,7 @@ def synthetic(
     score = percent / 100.0
     cost_noise = np.clip(rng.lognormal(0.0, 0.25, size=n), 0.75, 1.25)
     cost = np.round(np.array([s.cost for s in sources])[src] * cost_noise, 2)
-    valid_logit = np.array([_centred(s.valid_rate, _INTENT_VALID) for s in sources])[src]
+    valid_logit = np.array([centred_logit(s.valid_rate, _INTENT_VALID) for s in sources])[src]
     p_valid = sigmoid(valid_logit + _INTENT_VALID * intent)
     valid = rng.random(n) < p_valid
     phone = _phones(rng, n)
@@ -489,7 +482,9 @@ def synthetic(
         contact=contact,
         assigned=assigned,
         valid=valid,
-        product_logit=np.array([_centred(p.close_rate, _INTENT_CLOSE) for p in products])[product],
+        product_logit=np.array([centred_logit(p.close_rate, _INTENT_CLOSE) for p in products])[
+            product
+        ],
         intent_logit=_INTENT_CLOSE * intent,
         segment=segment,
         price=np.array([p.price for p in products])[product],

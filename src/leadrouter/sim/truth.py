@@ -29,7 +29,7 @@ import attrs
 from leadrouter.errors import ConfigError
 from leadrouter.model import Lead
 from leadrouter.sim.given import WORKDAY_MINUTES, _clip_u
-from leadrouter.sim.synthetic import _centred, _logit
+from leadrouter.sim.stream import centred_logit, logit
 from leadrouter.sim.workweek import WorkWeek
 
 if TYPE_CHECKING:
@@ -82,12 +82,15 @@ class TrueBehaviour:
         object.__setattr__(
             self,
             "_product",
-            {p.name: (_centred(p.close_rate, truth.intent_close), p.price) for p in truth.products},
+            {
+                p.name: (centred_logit(p.close_rate, truth.intent_close), p.price)
+                for p in truth.products
+            },
         )
         object.__setattr__(
             self,
             "_source",
-            {s.name: _centred(s.valid_rate, truth.intent_valid) for s in truth.sources},
+            {s.name: centred_logit(s.valid_rate, truth.intent_valid) for s in truth.sources},
         )
 
     def varied(
@@ -164,8 +167,8 @@ class TrueBehaviour:
         known = self._leads.get(lead.id)
         intent = known[1] if known is not None else 0.0
         base = self._product.get(lead.product)
-        logit = base[0] if base is not None else _logit(self._mean_close())
-        return _sigmoid(logit + shift + self.truth.intent_close * intent)
+        product = base[0] if base is not None else logit(self._mean_close())
+        return _sigmoid(product + shift + self.truth.intent_close * intent)
 
     def _rep(self, rep_id: str) -> RepTruth:
         rep = self._reps.get(rep_id)

@@ -34,7 +34,8 @@ data (policy, rep and source names, reasons) is escaped in HTML and Markdown and
 rich markup. matplotlib draws on its own Figure objects (Agg, no pyplot, no global backend), so
 writing a report changes nothing in the caller's plotting setup.
 
-The package, one concern per module: `formats` (numbers, scales, tones, definitions, caveats),
+The package, one concern per module: `formats` (numbers, scales, tones - written by
+`leadrouter.sim.formats`, which the results below the report share - definitions, caveats),
 `document` (`Cell` and the blocks), `sections` and `analysis_sections` (the sections, as blocks),
 `charts` (matplotlib charts, fonts), `render` (HTML and Markdown), `terminal` (rich tables and the
 calibration panel); this module writes the files. The names below are re-exported here.
@@ -67,7 +68,6 @@ from leadrouter.sim.report.document import (
     Heading,
     Para,
     number_sections,
-    values_table,
 )
 from leadrouter.sim.report.formats import (
     ASSUMED,
@@ -79,6 +79,7 @@ from leadrouter.sim.report.formats import (
     fmt_level,
     fmt_range,
     tone,
+    values_table,
 )
 from leadrouter.sim.report.render import render_html, render_markdown
 from leadrouter.sim.report.sections import (

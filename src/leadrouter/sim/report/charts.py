@@ -20,12 +20,13 @@ import numpy as np
 
 from leadrouter.sim.compare import Comparison
 from leadrouter.sim.labels import direction, metric_label
-from leadrouter.sim.report.document import Block, Figure, Heading, Para, Values
+from leadrouter.sim.report.document import Block, Figure, Heading, Para
 from leadrouter.sim.report.formats import (
     ASSUMED,
     CHART_METRICS,
     DIFF,
     NOT_IDENTIFIED,
+    Values,
     column_scale,
     missing,
     tone,

@@ -5,13 +5,10 @@ their own way - one document for all three, so they say the same things in the s
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, TypeAlias
+from collections.abc import Sequence
+from typing import TypeAlias
 
 import attrs
-
-if TYPE_CHECKING:
-    from leadrouter.sim.compare import Comparison
 
 
 @attrs.frozen
@@ -84,20 +81,6 @@ class Figure:
     png: bytes = attrs.field(repr=False)
     alt: str
     caption: str
-
-
-Values: TypeAlias = Mapping[str, Mapping[str, float]]
-"""`Comparison.table()` as plain floats: {policy: {column: value}}."""
-
-
-def values_table(comparison: Comparison) -> dict[str, dict[str, float]]:
-    """`Comparison.table()` as plain floats, {policy: {column: value}}: what the sections, the
-    charts, the terminal and `leadrouter.sim.preflight` read, so none depends on pandas types."""
-    table = comparison.table()
-    return {
-        str(name): {str(column): float(value) for column, value in row.items()}
-        for name, row in table.to_dict(orient="index").items()
-    }
 
 
 Block: TypeAlias = Heading | Para | Bullets | Table | Pre | Box | Figure

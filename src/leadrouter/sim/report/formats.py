@@ -1,48 +1,73 @@
 """How the report writes numbers and words, shared by its sections, its charts and the terminal.
 
-A metric's level, difference and interval (`fmt_level`, `fmt_diff`, `fmt_range`) are written on
-one scale per interval and per table column (`Scale`, `scale_for`, `column_scale`), so "-236k to
-+7k", never "-236k to +7,313"; `tone` says better / worse / different, the only things shown in
-bold (`BOLD_MEANS`, `BOLD_TONES`). Metrics are named by their plain labels and definitions
-(`leadrouter.sim.labels`), never by their code names, and the sentences every view repeats
-(`caveats`, `cannot_tell_sentence`) are written here once.
+The numbers themselves - a metric's level, difference and interval (`fmt_level`, `fmt_diff`,
+`fmt_range`) on one scale per interval (`Scale`, `scale_for`), and its `tone` - are written by
+`leadrouter.sim.formats`, below every result that shows itself, and re-exported here. This module
+adds what only the report and the terminal say: one scale per table column (`column_scale`), so
+"-236k to +7k", never "-236k to +7,313"; what bold means - better / worse / different, the only
+things shown in bold (`BOLD_MEANS`, `BOLD_TONES`); the column headers and the metrics'
+definitions; and the sentence the report and the terminal both say when the export cannot tell
+the policies apart (`cannot_tell_sentence`), written here once.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import attrs
-
-from leadrouter.sim.compare import CANNOT_TELL, Comparison
-from leadrouter.sim.labels import ARROWS, better, direction, metric_label, plain
+from leadrouter.sim.compare import CANNOT_TELL
+from leadrouter.sim.formats import (
+    ASSUMED,
+    KEY_METRICS,
+    NOT_IDENTIFIED,
+    Scale,
+    Values,
+    as_text,
+    caveats,
+    fmt_diff,
+    fmt_level,
+    fmt_range,
+    missing,
+    scale_for,
+    tone,
+    values_table,
+)
+from leadrouter.sim.labels import ARROWS, better, direction, metric_label
 
 if TYPE_CHECKING:
-    from leadrouter.sim.report.document import Values
+    from leadrouter.sim.compare import Comparison
 
-
-KEY_METRICS = (
-    "conversion_rate",
-    "revenue",
-    "speed_to_lead_median",
-    "coverage",
-    "wasted",
-    "gini",
-    "extrapolated_share",
-)
-"""The metrics of the terminal table (the report shows every metric in `METRICS`)."""
+__all__ = [
+    "ARROWS_MEAN",
+    "ASSUMED",
+    "BOLD_MEANS",
+    "BOLD_TONES",
+    "CHART_METRICS",
+    "DIFF",
+    "KEY_METRICS",
+    "LEVEL",
+    "NOT_IDENTIFIED",
+    "UNITS_MEAN",
+    "Scale",
+    "Values",
+    "as_text",
+    "cannot_tell_sentence",
+    "caveats",
+    "column_header",
+    "column_scale",
+    "definitions",
+    "fmt_diff",
+    "fmt_level",
+    "fmt_range",
+    "missing",
+    "scale_for",
+    "tone",
+    "values_table",
+]
 
 CHART_METRICS = tuple(metric for metric in KEY_METRICS if metric != "extrapolated_share")
 """The metrics of the differences chart (one panel each): the outcomes of the terminal table."""
-
-ASSUMED = "†"
-"""The mark beside a value that rests on an assumption rather than on the history."""
-
-NOT_IDENTIFIED = "not identifiable"
-"""The text of a difference the export cannot identify (NaN in `Comparison.table()`, listed in
-`Comparison.not_identified`)."""
 
 
 def cannot_tell_sentence(comparison: Comparison) -> str:
@@ -51,107 +76,6 @@ def cannot_tell_sentence(comparison: Comparison) -> str:
         return ""
     why = sorted({v for row in comparison.not_identified.values() for v in row.values()})
     return f"{CANNOT_TELL[0].upper()}{CANNOT_TELL[1:]}: {'; '.join(why)}."
-
-
-def missing(value: Any) -> bool:
-    """True for an unknown value: None or NaN (shown as "-" or left blank, never as "nan")."""
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def as_text(value: Any) -> str:
-    """A value taken from the data as cell text: "" when `missing`, else `str(value)`."""
-    return "" if missing(value) else str(value)
-
-
-@attrs.frozen
-class Scale:
-    """How the numbers of one interval or one table column are written: divided by `divisor`,
-    with `decimals` and the `suffix` (k, M) - one scale for all of them, so "-236k to +7k",
-    never "-236k to +7,313"."""
-
-    divisor: float
-    decimals: int
-    suffix: str = ""
-
-
-def scale_for(metric: str, values: Iterable[float]) -> Scale:
-    """The one scale for `values` of `metric`: percents as percent, money by its largest
-    magnitude (plain below 10,000, then thousands - one decimal below 100k - then millions),
-    minutes and counts whole."""
-    kind = metric_label(metric).kind
-    if kind in ("percent", "percent0"):
-        return Scale(0.01, 1 if kind == "percent" else 0)
-    if kind == "money":
-        size = max((abs(v) for v in values if not missing(v)), default=0.0)
-        if round(size / 1e3) >= 1000:
-            return Scale(1e6, 2, "M")
-        if round(size) >= 10_000:
-            return Scale(1e3, 0 if round(size / 1e3) >= 100 else 1, "k")
-        return Scale(1.0, 0)
-    return Scale(1.0, 0) if kind in ("minutes", "count") else Scale(1.0, 3)
-
-
-def _number(metric: str, value: float, signed: bool = False, scale: Scale | None = None) -> str:
-    """The bare number of a metric's value (no unit) on `scale` (by default the value's own):
-    percents as percent (points), money compact (12k, 1.25M), minutes and counts whole. A value
-    that rounds to zero is written without a minus sign."""
-    scale = scale or scale_for(metric, (value,))
-    shown = round(value / scale.divisor, scale.decimals) or 0.0
-    return f"{shown:{'+' if signed else ''},.{scale.decimals}f}{scale.suffix}"
-
-
-def _unit(metric: str, diff: bool) -> str:
-    kind = metric_label(metric).kind
-    if kind in ("percent", "percent0"):
-        return " points" if diff else "%"
-    return " min" if kind == "minutes" else ""
-
-
-def fmt_level(metric: str, value: float, scale: Scale | None = None) -> str:
-    """A metric's value as a reader wants it (12.3%, 45.6k, 17 min ...); "-" when unknown.
-    `scale`: the column's, so every number of a column has the same suffix."""
-    if missing(value):
-        return "-"
-    return _number(metric, value, scale=scale) + _unit(metric, diff=False)
-
-
-def fmt_diff(metric: str, value: float, scale: Scale | None = None) -> str:
-    """A difference to the baseline, signed, in the metric's unit (points - percentage points
-    - for rates); "-" when unknown."""
-    if missing(value):
-        return "-"
-    return _number(metric, value, signed=True, scale=scale) + _unit(metric, diff=True)
-
-
-def fmt_range(
-    metric: str,
-    lo: float,
-    hi: float,
-    diff: bool = False,
-    scale: Scale | None = None,
-    unit: bool = True,
-) -> str:
-    """An interval, its unit once and both ends on one scale: "3.1-4.5%", "-1.4 to +0.2
-    points", "-236k to +7k"; "-" when unknown. `scale` defaults to the one both ends fit;
-    `unit=False` leaves the unit out (under a value that carries it, in a table cell)."""
-    if missing(lo) or missing(hi):
-        return "-"
-    scale = scale or scale_for(metric, (lo, hi))
-    low, high = _number(metric, lo, diff, scale), _number(metric, hi, diff, scale)
-    between = " to " if diff or lo < 0 else "–"
-    return f"{low}{between}{high}{_unit(metric, diff) if unit else ''}"
-
-
-def tone(metric: str, lo: float, hi: float) -> str:
-    """`better`, `worse`, `different` (the interval excludes 0 for a name with no better
-    direction) or "" (the interval straddles 0: no difference the model's randomness cannot
-    explain). Every tone but "" is shown in bold, and only they are."""
-    if missing(lo) or missing(hi) or lo <= 0.0 <= hi:
-        return ""
-    way = better(metric)
-    if way == 0:
-        return "different"
-    return "better" if (lo > 0) == (way > 0) else "worse"
 
 
 def column_header(metric: str) -> str:
@@ -190,13 +114,6 @@ def definitions(metrics: Iterable[str]) -> list[str]:
         else f"{metric_label(m).label}: {metric_label(m).meaning}"
         for m in metrics
     ]
-
-
-def caveats(comparison: Comparison) -> list[str]:
-    """`Comparison.caveats()` in plain words (`leadrouter.sim.labels.plain`): what a replicate
-    is, what the intervals exclude, which results rest on assumptions - for the terminal and the
-    report alike."""
-    return [plain(line) for line in comparison.caveats()]
 
 
 LEVEL = ("", "_lo", "_hi")

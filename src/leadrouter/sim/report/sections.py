@@ -24,7 +24,6 @@ from leadrouter.sim.report.document import (
     Para,
     Pre,
     Table,
-    Values,
 )
 from leadrouter.sim.report.formats import (
     ARROWS_MEAN,
@@ -35,6 +34,7 @@ from leadrouter.sim.report.formats import (
     NOT_IDENTIFIED,
     UNITS_MEAN,
     Scale,
+    Values,
     as_text,
     cannot_tell_sentence,
     caveats,

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from leadrouter.sim.metrics import METRIC_KINDS, METRICS
-from leadrouter.sim.report.document import Cell, Table, values_table
+from leadrouter.sim.report.document import Cell, Table
 from leadrouter.sim.report.formats import (
     ARROWS_MEAN,
     ASSUMED,
@@ -20,6 +20,7 @@ from leadrouter.sim.report.formats import (
     UNITS_MEAN,
     cannot_tell_sentence,
     definitions,
+    values_table,
 )
 from leadrouter.sim.report.sections import (
     NOT_RUN,
