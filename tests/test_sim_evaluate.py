@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import attrs
 import numpy as np
 import pandas as pd
 import pytest
@@ -176,6 +177,31 @@ def test_estimators_are_unbiased_against_the_exact_truth() -> None:
                 covered += lo <= true <= hi
     assert abs(float(np.mean(errors))) < 0.5
     assert covered / total >= 0.8
+
+
+def test_interval_widths_do_not_move_with_which_leads_bought(history: History) -> None:
+    """The variance comes from the recalibrated model, not from the outcomes: moving the sales
+    to other leads (same totals) leaves the doubly robust and inverse propensity half-widths as
+    they were, while the outcomes' own variance would change with them. (The self-normalised
+    one is centred on its own ratio, so it moves with the estimate.)"""
+    result = evaluate(history, {"perf": lr.PerformanceWeighted()})
+    rng = np.random.default_rng(0)
+    order = rng.permutation(len(result.sale))
+    moved = attrs.evolve(result, sale=result.sale[order], amount=result.amount[order])
+    assert np.allclose(moved.calibration, result.calibration)
+    before, after = result.table().loc["perf"], moved.table().loc["perf"]
+    assert not np.isclose(before["conversion_rate"], after["conversion_rate"])
+    for name in ("conversion_rate", "conversion_rate_ips", "revenue", "revenue_ips"):
+        half = before[f"{name}_hi"] - before[name]
+        assert after[f"{name}_hi"] - after[name] == pytest.approx(half)
+
+
+def test_calibration_scales_the_model_to_the_logged_totals(history: History) -> None:
+    result = evaluate(history, {"rotation": lr.EqualRotation()})
+    factors = result.calibration
+    assert factors[0] == pytest.approx(result.sale.sum() / result.q[:, 0].sum())
+    assert factors[1] == pytest.approx(result.amount.sum() / result.q[:, 1].sum())
+    assert 0.5 < factors[0] < 2.0
 
 
 # ---------------------------------------------------------------- the command

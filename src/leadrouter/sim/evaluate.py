@@ -14,8 +14,9 @@ From that log any other policy can be evaluated without a model of the team:
    where the policy would choose another rep, or hold the lead in a pool, the log says nothing
    about it, and the lead has **no support**.
 3. **Estimators**, each a mean over the supported leads with a normal 95% interval (cut at 0,
-   and at 1 for conversion: no truth lies beyond), whose variance is the larger of the
-   empirical one and the direct model's (see `_mean`):
+   and at 1 for conversion: no truth lies beyond), whose variance is the direct model's,
+   recalibrated to the log's own totals - never the outcomes' own variance, which moves with
+   the estimate (see `_Moments`):
    - inverse propensity (`_ips`): mean of `w y` - unbiased, its variance grows with the weights;
    - self-normalised (`_snips`): `sum(w y) / sum(w)` - slightly biased, far steadier when the
      weights are large (delta-method interval);
@@ -132,7 +133,7 @@ class Evaluation:
         baseline every estimate is beside."""
         row: dict[str, float] = {}
         for metric, y in (("conversion_rate", self.sale), ("revenue", self.amount)):
-            mean, half = _mean(y, np.zeros(len(y)), self.level)
+            mean, half = _plain(y, self.level)
             row.update({metric: mean, f"{metric}_lo": mean - half, f"{metric}_hi": mean + half})
         return pd.Series(row, name="logged")
 
@@ -203,23 +204,43 @@ class Evaluation:
             )
         return "\n".join(lines)
 
+    @property
+    def calibration(self) -> Array:
+        """The direct model's expected sale, amount and squared amount recalibrated to the log:
+        per column, the logged total over the model's total for the logged reps (1 where the
+        model predicts nothing). The intervals' variances use the model times these factors, so
+        a model that is right about which leads and reps sell but off in level (a fitted model
+        typically is, by 10-20%) does not make every interval too narrow or too wide."""
+        observed = np.array(
+            [self.sale.sum(), self.amount.sum(), (self.amount**2).sum()], dtype=float
+        )
+        predicted = self.q.sum(axis=0)
+        factors: Array = np.divide(observed, predicted, out=np.ones(3), where=predicted > 0)
+        return factors
+
     def _row(self, policy: _Policy) -> dict[str, Any]:
         keep = policy.supported
         n = int(keep.sum())
         w = policy.weight[keep]
         row: dict[str, Any] = {}
-        estimates: dict[str, tuple[float, float]] = {}
         level = self.level
+        scale = self.calibration
         for metric, y, column, square in (
             ("conversion_rate", self.sale[keep], 0, 0),
             ("revenue", self.amount[keep], 1, 2),
         ):
-            q_logged, q_choice = self.q[keep, column], policy.q[keep, column]
-            second = policy.q[keep, square]
-            dr_terms = w**2 * (second - q_choice**2)
-            estimates["dr"] = _mean(q_choice + w * (y - q_logged), dr_terms, level)
-            estimates["ips"] = _mean(w * y, w**2 * second - q_choice**2, level)
-            estimates["snips"] = _ratio(w * y, w, second, q_choice, level)
+            moments = _Moments(
+                w=w,
+                q_logged=self.q[keep, column],
+                q=policy.q[keep, column],
+                mean=policy.q[keep, column] * scale[column],
+                second=policy.q[keep, square] * scale[square],
+            )
+            estimates = {
+                "dr": moments.doubly_robust(y, level),
+                "ips": moments.inverse_propensity(y, level),
+                "snips": moments.self_normalised(y, level),
+            }
             ceiling = 1.0 if metric == "conversion_rate" else math.inf
             for estimator in ESTIMATORS:
                 mean, half = estimates[estimator]
@@ -278,45 +299,74 @@ def _z(level: float) -> float:
     return float(stats.norm.ppf(0.5 + level / 2.0))
 
 
-def _interval(values: Array, variance: float, model: float, level: float) -> tuple[float, float]:
-    """The mean of `values` and the half-width of its normal interval, from the larger of the
-    empirical variance of the mean and the direct model's (`model`); NaN for no values."""
+@attrs.frozen(eq=False)
+class _Moments:
+    """One policy's supported leads for one metric, and the three estimators' intervals.
+
+    The variance of each estimator is computed from the direct model, recalibrated to the log
+    (`mean`, `second`: the model's first and second moment of the outcome for the policy's
+    choice, times `Evaluation.calibration`), never from the outcomes themselves. Why: with
+    weights of 30 to 50, the outcomes' own variance moves with the estimate - a log in which
+    few of the matched leads happened to buy gives both a low estimate and a near-zero
+    variance, so the interval is narrowest exactly when it is most wrong (measured: two in
+    three covered), and taking the larger of the two variances over-covers (99%). The model's
+    variance depends only on which leads matched, not on whether they bought, so the error
+    over its standard error is close to normal (measured coverage 94-97%, docs/analyst/
+    evaluate.md).
+
+    Per lead, with `p` the logged chance of the policy's choice (so `w = 1/p` when matched and
+    0 otherwise), the variance of each term is estimated without bias by its matched part
+    `w^2 E[...]` less the square of its expectation, the unmatched leads contributing only the
+    latter.
+    """
+
+    w: Array
+    q_logged: Array
+    q: Array
+    mean: Array
+    second: Array
+
+    def doubly_robust(self, y: Array, level: float) -> tuple[float, float]:
+        """Mean of `q(a*) + w (y - q(a))`: the residual `y - q` has second moment
+        `second - 2 q mean + q^2` and mean `mean - q` under the recalibrated model."""
+        residual = self.second - 2.0 * self.q * self.mean + self.q**2
+        terms = self.w**2 * residual - (self.mean - self.q) ** 2
+        return _interval(self.q + self.w * (y - self.q_logged), terms, level)
+
+    def inverse_propensity(self, y: Array, level: float) -> tuple[float, float]:
+        """Mean of `w y`: per lead `w^2 second - mean^2`."""
+        return _interval(self.w * y, self.w**2 * self.second - self.mean**2, level)
+
+    def self_normalised(self, y: Array, level: float) -> tuple[float, float]:
+        """`sum(w y) / sum(w)` with its delta-method variance: the influence of a lead is
+        `w (y - ratio)` over the mean weight, its second moment taken under the model and
+        centred on the estimate itself (so this one half-width moves with the estimate)."""
+        n = len(y)
+        total = float(self.w.sum())
+        if n == 0 or total <= 0:
+            return math.nan, math.nan
+        ratio = float((self.w * y).sum()) / total
+        scale = total / n
+        terms = self.w**2 * (self.second - 2.0 * ratio * self.mean + ratio**2) / scale**2
+        return ratio, _z(level) * math.sqrt(max(float(terms.sum()), 0.0)) / n
+
+
+def _plain(values: Array, level: float) -> tuple[float, float]:
+    """The mean of observed outcomes with its normal half-width from their own variance (no
+    weights, many leads: the case the empirical variance is right for)."""
+    n = len(values)
+    if n < 2:
+        return (float(values.mean()) if n else math.nan), math.inf if n else math.nan
+    return float(values.mean()), _z(level) * float(values.std(ddof=1)) / math.sqrt(n)
+
+
+def _interval(values: Array, terms: Array, level: float) -> tuple[float, float]:
+    """The mean of `values` and the half-width of its normal interval, the variance of the mean
+    being `sum(terms) / n^2` (each lead's variance under the model); NaN for no values."""
     n = len(values)
     if n == 0:
         return math.nan, math.nan
-    spread = math.sqrt(max(variance / n, model))
-    return float(values.mean()), _z(level) * spread
-
-
-def _mean(values: Array, model_terms: Array, level: float) -> tuple[float, float]:
-    """A mean estimator's interval. `model_terms` are each lead's variance under the direct
-    model (the model's second moment of the outcome for the policy's choice, times the squared
-    weight, less the squared mean): with a weight of 50 on a rare sale, a log that happened to
-    show no sale among the few matched leads has an empirical variance near 0, and the
-    interval would shrink to the estimate exactly when it is least informed; the model's
-    variance depends only on which leads matched, not on whether they bought."""
-    n = len(values)
-    empirical = float(values.var(ddof=1)) if n > 1 else math.inf
-    model = float(model_terms.sum()) / n**2 if n else 0.0
-    return _interval(values, empirical, model, level)
-
-
-def _ratio(
-    numerator: Array, weight: Array, second: Array, q: Array, level: float
-) -> tuple[float, float]:
-    """sum(numerator) / sum(weight) with its delta-method half-width (the model's variance
-    as in `_mean`, centred on the ratio)."""
-    n = len(numerator)
-    total = float(weight.sum())
-    if n == 0 or total <= 0:
-        return math.nan, math.nan
-    ratio = float(numerator.sum()) / total
-    scale = total / n
-    influence = (numerator - ratio * weight) / scale
-    empirical = float(influence.var(ddof=1)) if n > 1 else math.inf
-    model_terms = weight**2 * (second - 2.0 * ratio * q + ratio**2) / scale**2
-    spread = math.sqrt(max(empirical / n, float(model_terms.sum()) / n**2))
-    return ratio, _z(level) * spread
+    return float(values.mean()), _z(level) * math.sqrt(max(float(terms.sum()), 0.0)) / n
 
 
 class _DirectModel:
