@@ -9,12 +9,14 @@ The team's policy, in the words of their sales-ops manager:
 - "Give each lead to the rep with the fewest open leads; on a tie, alphabetical." A small
   `Strategy` subclass, `SmallestBook`.
 
-Four kinds of test, from the cheapest to the broadest:
+Five kinds of test, from the cheapest to the broadest:
 
 1. plain asserts on the rule;
 2. the conformance suite every strategy must pass (`check_strategy`, `parametrize_with_checks`);
 3. hypothesis properties over generated rosters and lead streams (`leadrouter.testing.generators`);
-4. scenario tests with the plugin's `router_factory` and `clock` fixtures.
+4. scenario tests with the plugin's `router_factory` and `clock` fixtures;
+5. a hypothesis state machine (`router_machine`) that runs the team's router through random
+   working days and checks the router's invariants, and the team's own, after every step.
 """
 
 from __future__ import annotations
@@ -24,9 +26,10 @@ from datetime import timedelta
 
 import pytest
 from hypothesis import given, settings
+from hypothesis.stateful import invariant
 
 import leadrouter as lr
-from leadrouter.testing import check_strategy, parametrize_with_checks
+from leadrouter.testing import check_strategy, parametrize_with_checks, router_machine
 from leadrouter.testing import generators as gen
 
 # The plugin adds the `clock`, `ledger` and `router_factory` fixtures used at the end.
@@ -89,11 +92,13 @@ def test_vip_rule_treats_a_rep_without_seniority_as_junior() -> None:
 # --------------------------------------------------------------------------- 2. conformance
 
 
-@parametrize_with_checks([SmallestBook()])
+@parametrize_with_checks([SmallestBook])
 def test_smallest_book_conforms(
     strategy: lr.Strategy, check: Callable[[lr.Strategy], None]
 ) -> None:
-    """One test per conformance check, so a failure names the rule that broke."""
+    """One test per conformance check that applies to SmallestBook (a push strategy: no pull,
+    batching or propensity checks), each on a fresh instance made by the class, so a failure
+    names the rule that broke."""
     check(strategy)
 
 
@@ -199,3 +204,29 @@ def test_ordinary_leads_go_to_the_smallest_book(
     assert got == ["R0", "R1", "R2", "R3"] * 2
     vip = router.route(lr.Lead("VIP", clock(), score=0.99))
     assert vip.rep_id is None  # nobody on the default roster is senior: it waits
+
+
+# --------------------------------------------------------------------------- 5. state machine
+
+
+TeamRouter = router_machine(SmallestBook, rules=[vip_to_seniors], caps=lr.FixedCap(open=2))
+
+
+class TeamMachine(TeamRouter):  # type: ignore[misc,valid-type]  # a class made at run time
+    """Random working days of the team's router: leads arrive, reps claim, call, sell, return
+    leads, go off shift and leave; time passes and timers fire. The machine checks the router's
+    invariants after every step (every lead in one place, caps kept, the ledger replays); this
+    subclass adds the team's own."""
+
+    @invariant()
+    def vip_leads_are_only_held_by_seniors(self) -> None:
+        ledger = self.router.ledger
+        for lead_id, rep_id, _ in ledger.held():
+            score = ledger.lead(lead_id).score
+            if score is not None and score >= VIP_SCORE:
+                seniority = self.router.roster[rep_id].profile.get("seniority", 0)
+                assert seniority >= SENIOR, f"VIP lead {lead_id} is held by {rep_id}"
+
+
+TestTeamMachine = TeamMachine.TestCase
+TestTeamMachine.settings = settings(max_examples=20, stateful_step_count=30, deadline=None)

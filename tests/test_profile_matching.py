@@ -465,10 +465,12 @@ def test_repr_names_the_scorer() -> None:
     assert "prior_strength=20.0" in repr(ProfileMatching())
 
 
-def test_profile_matching_conforms() -> None:
-    def seniority(lead: lr.Lead, rep: lr.Rep) -> float:
-        return float(rep.profile.get("seniority", 0)) + (lead.score or 0.0)
+def seniority(lead: lr.Lead, rep: lr.Rep) -> float:
+    """A scorer at module level, so the strategy holding it pickles (check_pickling)."""
+    return float(rep.profile.get("seniority", 0)) + (lead.score or 0.0)
 
+
+def test_profile_matching_conforms() -> None:
     check_strategy(ProfileMatching())
     check_strategy(ProfileMatching(seniority))
     assert ProfileMatching().tags == lr.StrategyTags(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from datetime import time, timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -563,3 +564,13 @@ def test_a_cap_with_only_check_is_respected_by_batches() -> None:
     assert sorted(r.ledger.book_size(rep.id) for rep in r.reps) == [1, 1]
     r.route_many([lead(i) for i in range(6, 12)], now=at(1))
     assert all(r.ledger.book_size(rep.id) == 2 for rep in r.reps)
+
+
+def test_the_router_package_keeps_its_import_path_and_module_sizes() -> None:
+    import leadrouter.router
+    from leadrouter.router import Router
+
+    assert Router is lr.Router and leadrouter.router.__all__ == ["Router"]
+    package = Path(leadrouter.router.__file__).parent
+    sizes = {p.name: len(p.read_text().splitlines()) for p in package.glob("*.py")}
+    assert max(sizes.values()) <= 700, sizes

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import leadrouter as lr
 from leadrouter.context import Context, TickContext
-from leadrouter.errors import ConfigError, StrategyError
+from leadrouter.errors import CapabilityError, ConfigError, StrategyError
 from leadrouter.events import Assigned, Claimed, Released
 from leadrouter.ledger import BLOCKED
 from leadrouter.strategies.base import Release, Strategy
@@ -268,10 +268,17 @@ def test_a_tier_strategy_that_picks_outside_its_tier_is_a_strategy_error() -> No
         _route(router)
 
 
-def test_a_view_without_lead_history_is_a_clear_error() -> None:
-    router = lr.Router(Hierarchical(team=_two_tiers()), [*PREMIUM, *STANDARD])
-    with pytest.raises(StrategyError, match="TieredDelay reads each lead's escalations"):
-        _route(router)
+def test_a_view_without_lead_history_fails_when_hierarchical_is_built() -> None:
+    with pytest.raises(CapabilityError, match="TieredDelay, Hierarchical's team strategy") as got:
+        Hierarchical(team=_two_tiers())
+    assert "no lead_releases, held, reached, tag_reason" in str(got.value)
+    assert "rep strategy" in str(got.value)
+
+
+def test_as_hierarchical_rep_strategy_it_reads_the_routers_ledger() -> None:
+    reps = [lr.Rep(r.id, tier=r.tier, team="t") for r in [*PREMIUM, *STANDARD]]
+    router = lr.Router(Hierarchical(rep=_two_tiers()), reps)
+    assert _route(router) == "p1"
 
 
 def test_a_plain_function_can_be_a_tier_strategy() -> None:

@@ -13,6 +13,7 @@ from leadrouter.clock import ManualClock, SystemClock
 from leadrouter.context import Context, TickContext
 from leadrouter.dynamic_caps import CapForecast, DynamicCaps
 from leadrouter.errors import (
+    CapabilityError,
     ConfigError,
     DuplicateLeadError,
     EventBeforeArrivalError,
@@ -67,6 +68,7 @@ __all__ = [
     "Cap",
     "CapForecast",
     "Claimed",
+    "CapabilityError",
     "ConfigError",
     "Context",
     "Converted",

@@ -47,6 +47,20 @@ class Cap:
         """
         return frozenset()
 
+    def would_refuse(self, rep_id: str, ctx: Context) -> bool | None:
+        """What `check(rep_id, ctx)` would answer, known without asking it: True when it would
+        refuse the rep and asking would change nothing the cap remembers, False when it would
+        allow the rep, None when the cap cannot tell without asking `check` (the default).
+
+        At `tick()` the router asks this about every active rep not `saturated`: when each is
+        refused, quietly, by the first cap that refuses them, no waiting lead can be placed
+        and offering them would write nothing and teach no cap anything, so the offers are
+        skipped. One None (or one rep allowed by every cap) means the offers are made. A cap
+        whose `check` remembers what it finds (FixedCap marks a rep at its daily cap as full)
+        answers None there, so the router asks and it learns.
+        """
+        return None
+
 
 def day_start(now: datetime, tz: str) -> datetime:
     """Midnight of `now`'s day in time zone `tz` (an aware datetime).
@@ -118,6 +132,19 @@ class FixedCap(Cap):
         if self.daily is not None:
             room.append(self.daily - ctx.view.count(rep_id, since=day_start(ctx.now, self.tz)))
         return max(min(room), 0) if room else None
+
+    def would_refuse(self, rep_id: str, ctx: Context) -> bool | None:
+        """True at the open-lead cap (a refusal that remembers nothing), None at the daily cap
+        (`check` would remember the rep as full for the day), False otherwise: the order of
+        `check`, which looks at the open-lead cap first."""
+        view = ctx.view
+        if self.open is not None and view.book_size(rep_id) >= self.open:
+            return True
+        if self.daily is not None and view.count(rep_id, since=day_start(ctx.now, self.tz)) >= (
+            self.daily
+        ):
+            return None
+        return False
 
     def check(self, rep_id: str, ctx: Context) -> str | None:
         view = ctx.view

@@ -14,6 +14,7 @@ from typing import Literal
 __all__ = [
     "BehaviourNeededError",
     "CalibrationWarning",
+    "CapabilityError",
     "ConfigError",
     "DuplicateLeadError",
     "EmptyExportError",
@@ -255,3 +256,14 @@ class UnknownPolicyError(LeadRouterError, LookupError):
 class MissingExtraError(LeadRouterError, ImportError):
     """A command needs an optional dependency that is not installed; names the extra to
     install."""
+
+
+class CapabilityError(ConfigError):
+    """A strategy, rule or cap does not declare what it does, or is used where it cannot get
+    what it declares it needs: a strategy that overrides `route_batch` without
+    `StrategyTags(batching=True)` (or the reverse), a rule that answers a family's question
+    without subclassing that family, or a strategy that needs a ledger view (`needs_views`) its
+    ledger, or the composed strategy around it, does not offer. Raised when the class is defined
+    or the Router (or composed strategy) is built, so a misfit never gets as far as a lead; a
+    strategy called directly, outside a Router, with a view that lacks what it reads raises it
+    then."""

@@ -1,11 +1,19 @@
 """Rules: who may get a lead, which pool a lead goes to, and who should get it first.
 
-Three kinds, each a small frozen object holding configuration only:
+Three families, each a base class whose one question the router asks, and each rule a small
+frozen object holding configuration only:
 
-- filters (`region()`, `skill()`, `schedule()`, plain callables `f(lead, rep) -> bool`) narrow
-  the eligible reps; they compose with `&`, `|` and `~`. An inactive rep is never eligible.
-- pool rules (`nurture()`, `to_pool()`) send a lead to a named pool instead of a rep.
-- preference rules (`dedup_to_owner()`) name the rep who should get a lead when eligible.
+- filters (`Filter`: `region()`, `skill()`, `schedule()`, plain callables `f(lead, rep) -> bool`)
+  narrow the eligible reps through `eligible(ctx)`; they compose with `&`, `|` and `~`. An
+  inactive rep is never eligible.
+- pool rules (`PoolRule`: `nurture()`, `to_pool()`) send a lead to a named pool instead of a rep
+  through `pool_for(ctx)`.
+- preference rules (`PreferenceRule`: `dedup_to_owner()`) name the rep who should get a lead when
+  eligible through `prefer(ctx)`.
+
+The router files each rule under the families it subclasses (a class may subclass more than
+one), never by looking at which methods it overrides. A `Rule` subclass that answers a family's
+question without subclassing that family is a CapabilityError when the class is defined.
 
 Filters return sets of rep ids and say what their result depends on (`key`), so the router
 computes an eligible set once per region (or shift change), not once per lead and rep.
@@ -15,18 +23,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Hashable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 
 from leadrouter._validators import score_threshold
 from leadrouter.context import Context
-from leadrouter.errors import ConfigError
+from leadrouter.errors import CapabilityError, ConfigError
 from leadrouter.model import Lead, Rep, Shift
 
 __all__ = [
     "Filter",
+    "PoolRule",
     "Predicate",
+    "PreferenceRule",
     "Rule",
     "Schedule",
     "dedup_to_owner",
@@ -37,21 +47,70 @@ __all__ = [
     "to_pool",
 ]
 
+_FAMILY_OF = {"eligible": "Filter", "pool_for": "PoolRule", "prefer": "PreferenceRule"}
+"""Each family's question (its method) and the family's name, for the definition check."""
+
 
 class Rule:
-    """Base of every rule; each hook defaults to "no opinion"."""
+    """Base of the rule families (`Filter`, `PoolRule`, `PreferenceRule`); subclass one of them.
+
+    A subclass that defines a family's method (`eligible`, `pool_for`, `prefer`) without
+    subclassing that family raises CapabilityError when the class is defined: the router asks a
+    rule only its families' questions, so the method would never be called.
+
+    `pool_for` and `prefer` answer "no opinion" here, so code that asks any rule either question
+    keeps working; the router itself asks only the rules of the matching family.
+    """
+
+    _family: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        families = {vars(k).get("_family") for k in cls.__mro__}
+        for method, family in _FAMILY_OF.items():
+            owner = next((k for k in cls.__mro__ if method in vars(k)), Rule)
+            if family not in families and owner is not Rule:
+                raise CapabilityError(
+                    f"{cls.__name__} defines {method}() but is not a {family}, so the router "
+                    f"would never call it: subclass leadrouter.rules.{family} (class "
+                    f"{cls.__name__}({family}): ...)"
+                )
 
     def pool_for(self, ctx: Context) -> tuple[str, str] | None:
-        """(pool name, why) to keep the lead away from reps, or None."""
+        """No pool: only a `PoolRule` sends leads to pools."""
         return None
 
     def prefer(self, ctx: Context) -> tuple[str, str] | None:
-        """(rep id, why) for a rep who should get the lead if eligible and under caps, or None."""
+        """No preference: only a `PreferenceRule` names reps."""
         return None
+
+
+class PoolRule(Rule):
+    """A rule that can send a lead to a named pool instead of a rep. Pool rules are asked first,
+    in order; the first that answers wins."""
+
+    _family = "PoolRule"
+
+    def pool_for(self, ctx: Context) -> tuple[str, str] | None:
+        """(pool name, why) to keep the lead away from reps, or None."""
+        raise NotImplementedError
+
+
+class PreferenceRule(Rule):
+    """A rule that can name the rep who should get a lead, if that rep is eligible and under
+    every cap; otherwise the lead is routed as usual and the decision says so."""
+
+    _family = "PreferenceRule"
+
+    def prefer(self, ctx: Context) -> tuple[str, str] | None:
+        """(rep id, why) for a rep who should get the lead if eligible and under caps, or None."""
+        raise NotImplementedError
 
 
 class Filter(Rule):
     """A rule that narrows the eligible reps. Compose with `&` (both), `|` (either), `~` (not)."""
+
+    _family = "Filter"
 
     def eligible(self, ctx: Context) -> frozenset[str]:
         """Ids of the active reps this rule allows for `ctx.lead`."""
@@ -275,7 +334,7 @@ def schedule(shifts: Mapping[str, Shift] | None = None, default: Shift | None = 
 
 
 @attrs.frozen(repr=False)
-class _ToPool(Rule):
+class _ToPool(PoolRule):
     pool: str
     when: Callable[[Lead], bool]
     reason: str
@@ -288,7 +347,7 @@ class _ToPool(Rule):
         return self.label
 
 
-def to_pool(pool: str, when: Callable[[Lead], bool], reason: str = "") -> Rule:
+def to_pool(pool: str, when: Callable[[Lead], bool], reason: str = "") -> PoolRule:
     """Leads for which `when(lead)` is true go to the named `pool`, not to a rep. They stay
     there until a rep claims them or they are released."""
     if not pool:
@@ -322,7 +381,7 @@ def nurture(
     grades: Collection[str] = (),
     score: Callable[[Lead], float | None] | None = None,
     pool: str = "nurture",
-) -> Rule:
+) -> PoolRule:
     """Keep low-intent leads out of reps' books: a lead whose score is below `below`, or whose
     grade is one of `grades`, goes to the `pool` (default "nurture"). `score` replaces
     `Lead.score` with your own function (e.g. a fitted grader's probability). A lead with
@@ -350,7 +409,7 @@ def nurture(
 
 
 @attrs.frozen
-class _DedupToOwner(Rule):
+class _DedupToOwner(PreferenceRule):
     def prefer(self, ctx: Context) -> tuple[str, str] | None:
         contact = ctx.lead.contact
         if not contact:
@@ -365,7 +424,7 @@ class _DedupToOwner(Rule):
         return "dedup_to_owner()"
 
 
-def dedup_to_owner() -> Rule:
+def dedup_to_owner() -> PreferenceRule:
     """A lead whose contact matches a lead someone holds goes to that holder, when the holder is
     eligible under the other rules and caps; otherwise it is routed as usual (the decision says
     so)."""

@@ -34,7 +34,7 @@ import attrs
 import numpy as np
 
 from leadrouter._util import format_duration
-from leadrouter.rules import Rule
+from leadrouter.rules import PoolRule
 from leadrouter.sim.compare import CANNOT_TELL, Comparison
 from leadrouter.sim.formats import fmt_diff, fmt_level, fmt_range, tone, values_table
 from leadrouter.sim.metrics import LOWER_IS_BETTER
@@ -289,7 +289,7 @@ def _levers(router: Router) -> list[tuple[str, str]]:
     levers += [
         (f"[[rules]] {rule!r}", f"[[rules]] {rule!r} (its leads wait in a pool no rep is pushed)")
         for rule in router.rules
-        if isinstance(rule, Rule) and type(rule).pool_for is not Rule.pool_for
+        if isinstance(rule, PoolRule)
     ]
     if router.caps:
         levers.append(("[[caps]]", "the [[caps]] limits (open, daily)"))

@@ -9,30 +9,56 @@ A strategy decides at up to three moments and implements only the ones it needs:
 
 A strategy holds configuration only. Everything it remembers is in the ledger (`ctx.view`), so
 the same inputs give the same decision, one instance can serve many routers, and a restart loses
-nothing. What it needs from the roster is declared in `tags` (e.g. quotas, tiers), so checks and
-generated test rosters can supply it without looking at class names.
+nothing. What it needs and does is declared in `tags` (quotas, tiers, ledger views, batching,
+pull), so the router, checks and generated test rosters can rely on it without looking at class
+names or at which methods a class overrides.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import ClassVar
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, ClassVar
 
 import attrs
 
 from leadrouter._util import EMPTY, FrozenMap, freeze, show
 from leadrouter.context import Context, TickContext
+from leadrouter.errors import CapabilityError, ConfigError
 
-__all__ = ["Pick", "Release", "Strategy", "StrategyTags", "as_pick", "as_strategy"]
+__all__ = [
+    "Pick",
+    "Release",
+    "Strategy",
+    "StrategyTags",
+    "as_pick",
+    "as_strategy",
+    "check_batching",
+    "with_views",
+]
+
+
+def _views(value: Iterable[type]) -> tuple[type, ...]:
+    found = (value,) if isinstance(value, type) else tuple(value)
+    for need in found:
+        if not isinstance(need, type):
+            raise ConfigError(
+                f"StrategyTags.needs_views takes view protocols such as "
+                f"leadrouter.capabilities.ClaimsView, got {need!r}"
+            )
+    return tuple(dict.fromkeys(found))
 
 
 @attrs.frozen
 class StrategyTags:
     """What a strategy needs and does, as data (never inferred from its class name).
 
-    `needs_*`: the roster fields or history it reads. `pull`: route() leaves leads in a pool and
-    reps claim them. `randomized`: it draws from `ctx.rng` (and records propensities).
-    `batching`: it solves a batch of leads together in `route_batch` (`Router.route_many`).
+    `needs_*`: the roster fields or history it reads. `needs_views`: the ledger views beyond
+    `LedgerView` it reads (protocols from `leadrouter.capabilities`, e.g. `ClaimsView`); the
+    Router, and a composed strategy for its inner ones, checks them when it is built. `pull`:
+    route() leaves leads in a pool and reps claim them. `randomized`: it draws from `ctx.rng`
+    (and records propensities). `batching`: it solves a batch of leads together in
+    `route_batch` (`Router.route_many`); a class that overrides `route_batch` must declare it,
+    and one that declares it must override it (CapabilityError when the class is defined).
     """
 
     needs_quota: bool = False
@@ -42,6 +68,7 @@ class StrategyTags:
     pull: bool = False
     randomized: bool = False
     batching: bool = False
+    needs_views: tuple[type, ...] = attrs.field(default=(), converter=_views)
 
 
 @attrs.frozen
@@ -77,6 +104,12 @@ class Strategy:
 
     tags: ClassVar[StrategyTags] = StrategyTags()
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        tags = getattr(cls, "tags", None)
+        if isinstance(tags, StrategyTags):
+            check_batching(cls, tags)
+
     @property
     def name(self) -> str:
         """The name written into `Assigned.by` and decisions."""
@@ -96,15 +129,15 @@ class Strategy:
         """Choose for many leads at once (`Router.route_many`); one answer per context.
 
         `capacity` is how many more leads each rep may take now (None: no limit); the answers
-        must respect it. A strategy that does not override this is called lead by lead, each
-        seeing the assignments before it.
+        must respect it. Override it together with `StrategyTags(batching=True)`; a strategy
+        that does not is called lead by lead, each seeing the assignments before it.
         """
         raise NotImplementedError
 
     @property
     def batches(self) -> bool:
         """True when the strategy declares `batching` in its tags (and so overrides
-        `route_batch`)."""
+        `route_batch`: `check_batching` holds every class to that)."""
         return self.tags.batching
 
     def tick(self, ctx: TickContext) -> Sequence[Release]:
@@ -115,6 +148,36 @@ class Strategy:
         fields = getattr(type(self), "__attrs_attrs__", ())
         args = ", ".join(f"{f.name}={show(getattr(self, f.name))}" for f in fields if f.repr)
         return f"{self.name}({args})"
+
+
+def check_batching(cls: type[Strategy], tags: StrategyTags) -> None:
+    """CapabilityError unless `cls` overrides `route_batch` exactly when `tags` declares
+    `batching`: the router calls `route_batch` on the tag alone, so a batch solver without the
+    tag would never run, and the tag without a solver would fail in `route_many`.
+
+    Run when a Strategy subclass with class-level tags is defined, and by the Router for
+    strategies whose tags depend on the instance (a wrapper such as `Explore`)."""
+    overrides = cls.route_batch is not Strategy.route_batch
+    if overrides and not tags.batching:
+        raise CapabilityError(
+            f"{cls.__name__} overrides route_batch but its tags do not declare batching, so "
+            "Router.route_many would never call it: declare tags = StrategyTags(..., "
+            "batching=True), or remove route_batch"
+        )
+    if tags.batching and not overrides:
+        raise CapabilityError(
+            f"{cls.__name__} declares StrategyTags(batching=True) but does not override "
+            "route_batch, so Router.route_many would fail: implement route_batch(ctxs, "
+            "capacity), or drop batching=True"
+        )
+
+
+def with_views(tags: StrategyTags, *inner: Strategy) -> StrategyTags:
+    """`tags` with the views of the `inner` strategies added: the tags of a strategy that hands
+    its own ledger view on to them (a tier's strategy, Hierarchical's rep strategy), so the
+    Router's check at build time covers them too."""
+    views = [*tags.needs_views, *(view for s in inner for view in s.tags.needs_views)]
+    return attrs.evolve(tags, needs_views=tuple(views))
 
 
 @attrs.frozen(repr=False)
@@ -140,8 +203,6 @@ def as_strategy(strategy: Strategy | Callable[[Context], Pick | str | None]) -> 
         return strategy
     if callable(strategy):
         return _FunctionStrategy(strategy)
-    from leadrouter.errors import ConfigError
-
     raise ConfigError(f"a strategy must be a Strategy or a callable, got {strategy!r}")
 
 

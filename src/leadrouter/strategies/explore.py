@@ -121,8 +121,9 @@ class Explore(Strategy):
 
     @property
     def tags(self) -> StrategyTags:  # type: ignore[override]  # the base's tags, per instance
-        """The base's needs, marked randomised."""
-        return attrs.evolve(self.base.tags, randomized=True)
+        """The base's needs, marked randomised; not batching, since Explore routes a batch lead
+        by lead (it has no `route_batch`)."""
+        return attrs.evolve(self.base.tags, randomized=True, batching=False)
 
     @property
     def name(self) -> str:

@@ -15,18 +15,18 @@ manager's manual `router.release(lead_id, "idle")` counts like a timer's.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, Protocol, cast
+from typing import Any
 
 import attrs
 
 from leadrouter._validators import cap_limit, positive_duration, valid_zone
+from leadrouter.capabilities import ClaimsView, claims_view
 from leadrouter.caps import day_start
 from leadrouter.context import Context, TickContext
 from leadrouter.errors import ConfigError
 from leadrouter.events import PUBLIC
-from leadrouter.ledger import LedgerView
 from leadrouter.rules import lead_value
 from leadrouter.strategies.base import Pick, Release, Strategy, StrategyTags
 
@@ -51,31 +51,6 @@ def _span(delta: timedelta) -> str:
     parts += [f"{minutes} min"] if minutes else []
     parts += [f"{secs} s"] if secs or not parts else []
     return " ".join(parts)
-
-
-class _PullView(LedgerView, Protocol):
-    """The ledger views this strategy reads beyond `LedgerView`."""
-
-    def held(self) -> Iterator[tuple[str, str, datetime]]: ...
-    def first_touch(self, lead_id: str) -> datetime | None: ...
-    def claimed_from(self, lead_id: str) -> str | None: ...
-    def last_release(self, rep_id: str, reason: str) -> datetime | None: ...
-    def last_holder(self, lead_id: str) -> str | None: ...
-    def lead_releases(self, lead_id: str) -> tuple[str, ...]: ...
-
-
-_NEEDS = ("held", "first_touch", "claimed_from", "last_release", "last_holder", "lead_releases")
-
-
-def _pull_view(view: LedgerView) -> _PullView:
-    missing = [name for name in _NEEDS if not hasattr(view, name)]
-    if missing:
-        raise ConfigError(
-            f"GrabWithCaps reads claims and releases from the ledger, but the view it was given "
-            f"({type(view).__name__}) has no {', '.join(missing)}: use GrabWithCaps as a Router's "
-            "own strategy, not inside a composed strategy such as Hierarchical"
-        )
-    return cast(_PullView, view)
 
 
 def _v_penalty(inst: object, attr: attrs.Attribute[str], value: object) -> None:
@@ -141,7 +116,7 @@ class GrabWithCaps(Strategy):
     pool_by: str | None = attrs.field(default=None, kw_only=True, validator=_v_name)
     tz: str = attrs.field(default="UTC", kw_only=True, validator=valid_zone)
 
-    tags = StrategyTags(pull=True)
+    tags = StrategyTags(pull=True, needs_views=(ClaimsView,))
 
     def __attrs_post_init__(self) -> None:
         if self.penalty == "lower_caps" and self.held is None and self.daily is None:
@@ -176,7 +151,7 @@ class GrabWithCaps(Strategy):
 
     def claim(self, ctx: Context, rep_id: str) -> str | None:
         """None to allow `rep_id` to claim `ctx.lead`, else why not (penalty first, then caps)."""
-        view = _pull_view(ctx.view)
+        view = claims_view(ctx.view, "GrabWithCaps")
         now = ctx.now
         strikes, until = self._strikes(view, rep_id, now)
         if strikes:
@@ -217,7 +192,7 @@ class GrabWithCaps(Strategy):
                 )
         return None
 
-    def _strikes(self, view: _PullView, rep_id: str, now: datetime) -> tuple[int, datetime | None]:
+    def _strikes(self, view: ClaimsView, rep_id: str, now: datetime) -> tuple[int, datetime | None]:
         """How many of the rep's idle releases are still penalised at `now`, and when the
         penalty of the last one ends. A release at t is penalised while now < t + cooldown."""
         last = view.last_release(rep_id, IDLE)
@@ -234,7 +209,7 @@ class GrabWithCaps(Strategy):
         assigned (e.g. by `dedup_to_owner`) were not grabbed, so they are left alone."""
         if self.idle_after is None:
             return ()
-        view = _pull_view(ctx.view)
+        view = claims_view(ctx.view, "GrabWithCaps")
         due = ctx.now - self.idle_after
         idle: list[tuple[datetime, str, str]] = []
         for lead_id, _, since in view.held():

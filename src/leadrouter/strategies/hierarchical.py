@@ -7,11 +7,19 @@ from datetime import datetime, timedelta
 
 import attrs
 
+from leadrouter.capabilities import check_views
 from leadrouter.context import Context
 from leadrouter.ledger import LedgerView, RepStats
 from leadrouter.model import Rep
 from leadrouter.roster import Roster
-from leadrouter.strategies.base import Pick, Strategy, StrategyTags, as_pick, as_strategy
+from leadrouter.strategies.base import (
+    Pick,
+    Strategy,
+    StrategyTags,
+    as_pick,
+    as_strategy,
+    with_views,
+)
 from leadrouter.strategies.equal_rotation import EqualRotation
 
 __all__ = ["NO_TEAM", "Hierarchical"]
@@ -151,12 +159,31 @@ class Hierarchical(Strategy):
     first (e.g. evenly, or by team quota) and each team's leads among its reps. A team is offered
     only if at least one of its reps is eligible and under caps, so a lead never goes to a team
     that cannot take it. Reps with no team form the team "(no team)".
+
+    The team strategy sees a team-level ledger view that answers `LedgerView` only (each team
+    one "rep" whose history is its members'); a team strategy that needs more (`needs_views`,
+    e.g. TieredDelay or GrabWithCaps) is a CapabilityError here, when Hierarchical is built. The
+    rep strategy sees the router's ledger, so its views are Hierarchical's own needs.
     """
 
     team: Strategy = attrs.field(factory=EqualRotation, converter=as_strategy)
     rep: Strategy = attrs.field(factory=EqualRotation, converter=as_strategy)
 
-    tags = StrategyTags()
+    def __attrs_post_init__(self) -> None:
+        check_views(
+            f"{self.team.name}, Hierarchical's team strategy,",
+            self.team.tags.needs_views,
+            _TeamView,
+            "the team level's view (each team one rep, answering LedgerView only)",
+            f"use {self.team.name} as Hierarchical's rep strategy (rep=...) or as a Router's own "
+            "strategy, where it sees the router's ledger",
+        )
+
+    @property
+    def tags(self) -> StrategyTags:  # type: ignore[override]  # per instance: the rep's views
+        """No roster needs of its own; the views of the rep strategy, which reads the router's
+        ledger view."""
+        return with_views(StrategyTags(), self.rep)
 
     def route(self, ctx: Context) -> Pick | None:
         team_roster, members = _teams(ctx.roster)

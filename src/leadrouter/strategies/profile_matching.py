@@ -27,7 +27,7 @@ import math
 import numbers
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -35,6 +35,7 @@ from leadrouter._memo import LedgerMemo
 from leadrouter._util import check_aware, shrunk, stable_key
 from leadrouter._validators import non_negative_number, positive_duration, valid_zone
 from leadrouter.assignment import METHODS, optimal_assignment, solve
+from leadrouter.capabilities import is_history_view
 from leadrouter.caps import day_start
 from leadrouter.context import Context
 from leadrouter.errors import ConfigError, StrategyError
@@ -90,23 +91,6 @@ def _scorer_name(scorer: Scorer | None) -> str:
 
 
 # ----------------------------------------------------------------------------- learned rates
-
-
-@runtime_checkable
-class _HistoryView(Protocol):
-    """What the learned scorer reads beyond `LedgerView`: each received and sold lead."""
-
-    def reps(self) -> frozenset[str]: ...
-
-    def receipts(
-        self, rep_id: str, since: datetime | None = None, until: datetime | None = None
-    ) -> list[tuple[datetime, str]]: ...
-
-    def conversions(
-        self, rep_id: str, since: datetime | None = None, until: datetime | None = None
-    ) -> list[tuple[datetime, str, float]]: ...
-
-    def lead(self, lead_id: str) -> Lead: ...
 
 
 @attrs.frozen(eq=False)
@@ -181,7 +165,7 @@ def _learn(
     view: LedgerView, feature: str, k: float, since: datetime, until: datetime
 ) -> LearnedRates:
     counts: dict[tuple[str, str], list[int]] = {}
-    if isinstance(view, _HistoryView):
+    if is_history_view(view):
         for rep in sorted(view.reps()):
             for _, lead_id in view.receipts(rep, since, until):
                 key = (rep, _feature(view.lead(lead_id), feature))

@@ -11,19 +11,28 @@ same tier, and the escalation path of every lead can be read back from its event
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from itertools import pairwise
-from typing import Any, Protocol, cast
+from typing import Any
 
 import attrs
 
+from leadrouter.capabilities import TierView, tier_view
 from leadrouter.context import Context, TickContext
 from leadrouter.errors import ConfigError, StrategyError
 from leadrouter.events import PUBLIC
 from leadrouter.ledger import BLOCKED
 from leadrouter.roster import Roster
-from leadrouter.strategies.base import Pick, Release, Strategy, StrategyTags, as_pick, as_strategy
+from leadrouter.strategies.base import (
+    Pick,
+    Release,
+    Strategy,
+    StrategyTags,
+    as_pick,
+    as_strategy,
+    with_views,
+)
 
 __all__ = ["BLOCKED", "ESCALATED", "Tier", "TieredDelay"]
 
@@ -33,26 +42,7 @@ ESCALATED = "escalated"
 _BY_TIER = "leadrouter.tiered_delay.by_tier"
 
 
-class _TierView(Protocol):
-    """The ledger views TieredDelay reads (all of them on `Ledger`)."""
-
-    def lead_releases(self, lead_id: str) -> tuple[str, ...]: ...
-    def held(self) -> Iterator[tuple[str, str, datetime]]: ...
-    def reached(self, lead_id: str) -> bool: ...
-    def tag_reason(self, lead_id: str) -> str | None: ...
-
-
-def _view(view: object) -> _TierView:
-    if not hasattr(view, "tag_reason"):
-        raise StrategyError(
-            f"TieredDelay reads each lead's escalations from the ledger, but got a "
-            f"{type(view).__name__} without lead_releases/held/reached/tag_reason: use "
-            "TieredDelay on a Router's ledger (not as the team strategy of Hierarchical)"
-        )
-    return cast(_TierView, view)
-
-
-def _stage(view: _TierView, lead_id: str) -> int:
+def _stage(view: TierView, lead_id: str) -> int:
     """How many times the lead was escalated: its index in the tier list."""
     releases = view.lead_releases(lead_id)
     return releases.count(ESCALATED) if releases else 0
@@ -118,6 +108,9 @@ def _tiers(value: Iterable[Tier]) -> tuple[Tier, ...]:
     return tiers
 
 
+_TAGS = StrategyTags(needs_tier=True, needs_views=(TierView,))
+
+
 @attrs.frozen(repr=False)
 class TieredDelay(Strategy):
     """Premium first, then standard: each lead goes down the `tiers` in order until a tier makes
@@ -151,10 +144,14 @@ class TieredDelay(Strategy):
 
     tiers: tuple[Tier, ...] = attrs.field(converter=_tiers)
 
-    tags = StrategyTags(needs_tier=True)
+    @property
+    def tags(self) -> StrategyTags:  # type: ignore[override]  # per instance: the tiers' views
+        """Needs tiers and the `TierView`, plus the views the tiers' strategies read (they see
+        the same ledger view)."""
+        return with_views(_TAGS, *(tier.strategy for tier in self.tiers))
 
     def route(self, ctx: Context) -> Pick | None:
-        view = _view(ctx.view)
+        view = tier_view(ctx.view, "TieredDelay")
         stage = _stage(view, ctx.lead.id)
         if stage >= len(self.tiers):
             return Pick(
@@ -188,7 +185,7 @@ class TieredDelay(Strategy):
 
     def claim(self, ctx: Context, rep_id: str) -> str | None:
         """Only reps of the lead's current tier may claim it; past the last tier, anyone."""
-        stage = _stage(_view(ctx.view), ctx.lead.id)
+        stage = _stage(tier_view(ctx.view, "TieredDelay"), ctx.lead.id)
         if stage >= len(self.tiers):
             return None
         tier = self.tiers[stage]
@@ -206,7 +203,7 @@ class TieredDelay(Strategy):
     def tick(self, ctx: TickContext) -> Sequence[Release]:
         """Escalations (oldest holding first), then the tier strategies' own timer actions for
         leads at their tier."""
-        view = _view(ctx.view)
+        view = tier_view(ctx.view, "TieredDelay")
         last = len(self.tiers)
         due: list[tuple[datetime, str]] = []
         for lead_id, _, since in view.held():
@@ -223,7 +220,7 @@ class TieredDelay(Strategy):
         seen: set[int] = set()
         for tier in self.tiers:
             inner = tier.strategy
-            if id(inner) in seen or type(inner).tick is Strategy.tick:
+            if id(inner) in seen:
                 continue
             seen.add(id(inner))
             for action in inner.tick(ctx):

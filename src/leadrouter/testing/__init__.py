@@ -1,17 +1,43 @@
 """leadrouter.testing: tools for teams unit-testing their own routing rules and strategies.
 
-- `check_strategy(strategy)` runs the conformance checks every strategy must pass;
-- `parametrize_with_checks([...])` turns them into one pytest test per (strategy, check);
-- `leadrouter.testing.generators` has hypothesis strategies for leads, rosters and event streams
+- `check_strategy(strategy)` runs the conformance checks that apply to the strategy (chosen by
+  its `StrategyTags`, listed by `checks_for(strategy)`), each on a fresh instance;
+- `parametrize_with_checks([...])` turns them into one pytest test per (strategy, check), with
+  expected failures as strict xfails carrying their reason;
+- `router_machine(strategy)` is a hypothesis state machine running the strategy through a Router
   (imported on demand: it needs the `testing` extra);
+- `leadrouter.testing.generators` has hypothesis strategies for leads, rosters and event streams
+  (also the `testing` extra);
 - `-p leadrouter.testing.plugin` adds `clock`, `ledger` and `router_factory` fixtures.
 """
 
-from leadrouter.testing.checks import (
-    CHECKS,
-    check_strategy,
-    parametrize_with_checks,
-    sample_roster,
-)
+from __future__ import annotations
 
-__all__ = ["CHECKS", "check_strategy", "parametrize_with_checks", "sample_roster"]
+from typing import TYPE_CHECKING
+
+from leadrouter.testing.checks import CHECKS, AppliesTo, applies_to, sample_roster
+from leadrouter.testing.suite import check_strategy, checks_for, parametrize_with_checks
+
+if TYPE_CHECKING:
+    from leadrouter.testing.machine import router_machine
+
+__all__ = [
+    "CHECKS",
+    "AppliesTo",
+    "applies_to",
+    "check_strategy",
+    "checks_for",
+    "parametrize_with_checks",
+    "router_machine",
+    "sample_roster",
+]
+
+
+def __getattr__(name: str) -> object:
+    """`router_machine` is imported on first use, so `import leadrouter.testing` does not load
+    hypothesis."""
+    if name == "router_machine":
+        from leadrouter.testing.machine import router_machine
+
+        return router_machine
+    raise AttributeError(f"module 'leadrouter.testing' has no attribute {name!r}")

@@ -1,36 +1,48 @@
 """The conformance suite every strategy must pass, as plain `check_*` functions.
 
 Each check takes a strategy, builds small deterministic scenarios (seeded, so a failure is
-reproducible) and raises AssertionError naming the rule that broke. `check_strategy` runs them
-all; `parametrize_with_checks` gives pytest one test per (strategy, check).
-
-The scenarios' rosters give every rep a quota, a tier and a profile, so strategies that need
-them (see `StrategyTags`) can run; a strategy tagged `pull` is expected to leave leads in the
-pool at route time and is checked through claims instead.
+reproducible) and raises AssertionError naming the rule that broke. Each declares, where it is
+defined, which strategies it applies to by their `StrategyTags` (e.g. only `pull` strategies,
+only `randomized` ones); `checks_for_tags(tags)` is that selection, made before any check runs, so a
+check's body never looks at tags to skip itself. `check_strategy` and `parametrize_with_checks`
+(in `leadrouter.testing.suite`) run the selected checks, each on a fresh instance.
 """
 
 from __future__ import annotations
 
+import math
+import pickle
 import random
-from collections.abc import Callable, Collection, Iterable, Sequence
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from collections import Counter
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 
-from leadrouter.caps import FixedCap, day_start
-from leadrouter.context import Context
-from leadrouter.errors import ConfigError, StrategyError
-from leadrouter.events import Touched
+import attrs
+
+from leadrouter._util import stable_key
+from leadrouter.caps import FixedCap
+from leadrouter.context import Context, TickContext
+from leadrouter.errors import ConfigError
+from leadrouter.events import Assigned
 from leadrouter.ledger import Ledger
-from leadrouter.model import Lead, Rep
+from leadrouter.lifecycle import Lifecycle
 from leadrouter.roster import Roster
 from leadrouter.router import Router
-from leadrouter.strategies.base import Pick, Strategy, as_strategy
-
-if TYPE_CHECKING:
-    import pytest
+from leadrouter.strategies.base import Pick, Release, Strategy, StrategyTags, as_pick
+from leadrouter.testing._invariants import assert_caps_kept, assert_one_place
+from leadrouter.testing._scenarios import (
+    START,
+    router_run,
+    sample_lead,
+    sample_roster,
+    scenarios,
+)
 
 __all__ = [
     "CHECKS",
+    "START",
+    "AppliesTo",
+    "applies_to",
     "check_caps_through_router",
     "check_claim_answers",
     "check_deterministic",
@@ -39,109 +51,83 @@ __all__ = [
     "check_handles_no_reps",
     "check_handles_one_rep",
     "check_never_picks_inactive",
+    "check_pickling",
     "check_picks_offered_or_none",
-    "check_strategy",
-    "parametrize_with_checks",
+    "check_propensities",
+    "check_pull_leaves_leads_in_pool",
+    "check_route_batch",
+    "check_tick",
+    "checks_for_tags",
+    "sample_lead",
     "sample_roster",
 ]
 
-START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-REGIONS = ("north", "south", "east")
-SEGMENTS = ("smb", "mid", "enterprise")
+CheckFunction = Callable[[Strategy], None]
+"""A conformance check: takes a strategy, raises AssertionError naming the rule it broke."""
+
+_TAG_NAMES = frozenset(field.name for field in attrs.fields(StrategyTags))
 
 
-def sample_roster(n: int, rng: random.Random, *, inactive: int = 0) -> list[Rep]:
-    """`n` reps with a team, tier, quota, regions and profile each; the last `inactive` are
-    inactive."""
-    reps = []
-    for i in range(n):
-        regions = frozenset(rng.sample(REGIONS, rng.randint(0, 2)))
-        reps.append(
-            Rep(
-                f"rep{i}",
-                team=f"team{i % 2}",
-                tier=i % 2,
-                regions=regions,
-                quota=float(rng.randint(1, 5)),
-                profile={"segment": rng.choice(SEGMENTS), "seniority": rng.randint(1, 5)},
-                active=i < n - inactive,
-            )
+@attrs.frozen
+class AppliesTo:
+    """The strategies a check applies to: those whose tags have every value in `tags` (pairs of
+    a `StrategyTags` field name and the value it must have); with none, every strategy."""
+
+    tags: tuple[tuple[str, bool], ...] = ()
+
+    def __call__(self, tags: StrategyTags) -> bool:
+        return all(getattr(tags, name) == value for name, value in self.tags)
+
+    def __str__(self) -> str:
+        if not self.tags:
+            return "every strategy"
+        return " and ".join(name if value else f"not {name}" for name, value in self.tags)
+
+
+_APPLIES: dict[str, AppliesTo] = {}
+_REGISTERED: list[CheckFunction] = []
+
+
+def _check(**tags: bool) -> Callable[[CheckFunction], CheckFunction]:
+    """Register the decorated function as a check for strategies whose tags have these values
+    (`_check(pull=True)`: pull strategies only; `_check()`: every strategy)."""
+    unknown = sorted(set(tags) - _TAG_NAMES)
+    if unknown:
+        raise ConfigError(
+            f"a check can only select by StrategyTags fields ({', '.join(sorted(_TAG_NAMES))}), "
+            f"got {', '.join(unknown)}"
         )
-    return reps
+
+    def register(func: CheckFunction) -> CheckFunction:
+        _APPLIES[func.__name__] = AppliesTo(tuple(sorted(tags.items())))
+        _REGISTERED.append(func)
+        return func
+
+    return register
 
 
-def sample_lead(i: int, at: datetime, rng: random.Random) -> Lead:
-    return Lead(
-        f"lead{i}",
-        at,
-        source=rng.choice(("ads", "web", "referral")),
-        region=rng.choice(REGIONS),
-        segment=rng.choice(SEGMENTS),
-        grade=rng.choice("ABCD"),
-        score=round(rng.random(), 3),
-        cost=float(rng.randint(30, 400)),
-    )
+def applies_to(check: CheckFunction | str) -> AppliesTo:
+    """Which strategies `check` (a check function or its name) applies to."""
+    name = check if isinstance(check, str) else check.__name__
+    found = _APPLIES.get(name)
+    if found is None:
+        raise ConfigError(f"{name!r} is not a conformance check; known: {sorted(_APPLIES)}")
+    return found
 
 
-def _history(rng: random.Random, reps: Sequence[Rep], n: int) -> Ledger:
-    """A ledger with `n` leads routed by rotation among active reps, some touched."""
-    router = Router(_first_free, reps, seed=rng.randint(0, 10**6))
-    at = START - timedelta(days=3)
-    for i in range(n):
-        at += timedelta(minutes=rng.randint(1, 30))
-        decision = router.route(sample_lead(10_000 + i, at, rng), now=at)
-        if decision.rep_id is not None and rng.random() < 0.6:
-            router.record(
-                Touched(
-                    decision.lead_id,
-                    decision.rep_id,
-                    at + timedelta(minutes=5),
-                    reached=rng.random() < 0.5,
-                )
-            )
-    return router.ledger
-
-
-def _first_free(ctx: Context) -> str | None:
-    """A trivial strategy used only to build history: least-loaded eligible rep."""
-    ok = [rep for rep in sorted(ctx.ids) if ctx.can_take(rep)]
-    return min(ok, key=ctx.view.book_size) if ok else None
-
-
-def _scenarios(seed: int = 0, count: int = 18) -> Iterable[tuple[Context, frozenset[str]]]:
-    """Contexts with varied rosters, histories, eligible subsets and cap verdicts; each with the
-    set of reps its can_take allows."""
-    rng = random.Random(seed)
-    for k in range(count):
-        reps = sample_roster(rng.randint(1, 7), rng, inactive=rng.randint(0, 1))
-        roster = Roster(reps)
-        ledger = _history(rng, reps, rng.choice((0, 0, 5, 30)))
-        active = sorted(roster.active_ids)
-        ids = frozenset(rng.sample(active, rng.randint(0, len(active))))
-        allowed = frozenset(r for r in ids if rng.random() < 0.8)
-        if k % 3 == 0 and ids:
-            # Deny the rep a careless strategy would pick first (lowest id, or first in order).
-            allowed -= {min(ids)}
-        at = START + timedelta(hours=k)
-        ctx = Context(
-            sample_lead(k, at, rng),
-            roster,
-            ledger,
-            at,
-            seed=k,
-            ids=ids,
-            can_take=allowed.__contains__,
-        )
-        yield ctx, allowed
+def checks_for_tags(tags: StrategyTags) -> tuple[CheckFunction, ...]:
+    """The checks that apply to a strategy with these tags, in the order they run."""
+    return tuple(check for check in CHECKS if _APPLIES[check.__name__](tags))
 
 
 def _rep_of(result: Pick | str | None) -> str | None:
     return result.rep_id if isinstance(result, Pick) else result
 
 
+@_check()
 def check_picks_offered_or_none(strategy: Strategy) -> None:
     """route() returns None or a rep that was offered (in ctx.ids) and that ctx.can_take."""
-    for ctx, allowed in _scenarios(1):
+    for ctx, allowed in scenarios(1):
         rep = _rep_of(strategy.route(ctx))
         assert rep is None or rep in allowed, (
             f"check_picks_offered_or_none: {strategy!r} picked {rep!r} for {ctx.lead.id}, but "
@@ -149,15 +135,16 @@ def check_picks_offered_or_none(strategy: Strategy) -> None:
         )
 
 
+@_check()
 def check_deterministic(strategy: Strategy) -> None:
     """Same lead, reps, history, time and seed give the same decision, also via a Router."""
-    first = [_rep_of(strategy.route(ctx)) for ctx, _ in _scenarios(2)]
-    second = [_rep_of(strategy.route(ctx)) for ctx, _ in _scenarios(2)]
+    first = [_rep_of(strategy.route(ctx)) for ctx, _ in scenarios(2)]
+    second = [_rep_of(strategy.route(ctx)) for ctx, _ in scenarios(2)]
     assert first == second, (
         f"check_deterministic: {strategy!r} decided {first} then {second} for identical inputs"
     )
     logs = [
-        _router_run(strategy, "check_deterministic", seed=7)[0].ledger.events() for _ in range(2)
+        router_run(strategy, "check_deterministic", seed=7).router.ledger.events() for _ in range(2)
     ]
     assert list(logs[0]) == list(logs[1]), (
         f"check_deterministic: two routers with the same seed wrote different events for "
@@ -165,9 +152,10 @@ def check_deterministic(strategy: Strategy) -> None:
     )
 
 
+@_check()
 def check_does_not_mutate_view(strategy: Strategy) -> None:
     """route() only reads the ledger: no events appended, no view changed."""
-    for ctx, _ in _scenarios(3):
+    for ctx, _ in scenarios(3):
         ledger = ctx.view
         assert isinstance(ledger, Ledger)
         before, size = ledger.snapshot(), len(ledger)
@@ -181,6 +169,7 @@ def check_does_not_mutate_view(strategy: Strategy) -> None:
         )
 
 
+@_check()
 def check_handles_no_reps(strategy: Strategy) -> None:
     """With no eligible reps, route() returns None (and does not raise)."""
     rng = random.Random(4)
@@ -190,66 +179,76 @@ def check_handles_no_reps(strategy: Strategy) -> None:
     assert rep is None, f"check_handles_no_reps: {strategy!r} picked {rep!r} from no reps"
 
 
-def check_handles_one_rep(strategy: Strategy) -> None:
-    """With one eligible rep under caps, a push strategy gives it the lead."""
+def _one_free_rep() -> Context:
     rng = random.Random(5)
-    roster = Roster(sample_roster(1, rng))
-    ctx = Context(sample_lead(0, START, rng), roster, Ledger(), START)
-    rep = _rep_of(strategy.route(ctx))
-    expected = None if strategy.tags.pull else "rep0"
-    assert rep == expected, (
-        f"check_handles_one_rep: {strategy!r} returned {rep!r} with one free rep, expected "
-        f"{expected!r}"
+    return Context(sample_lead(0, START, rng), Roster(sample_roster(1, rng)), Ledger(), START)
+
+
+@_check(pull=False)
+def check_handles_one_rep(strategy: Strategy) -> None:
+    """With one eligible rep under caps and no history, a push strategy gives it the lead."""
+    rep = _rep_of(strategy.route(_one_free_rep()))
+    assert rep == "rep0", (
+        f"check_handles_one_rep: {strategy!r} returned {rep!r} with one free rep, expected 'rep0'"
     )
 
 
+@_check(pull=True)
+def check_pull_leaves_leads_in_pool(strategy: Strategy) -> None:
+    """A pull strategy's route() leaves the lead in a pool even with a free rep, and through a
+    Router reps' claims put leads in their books."""
+    rep = _rep_of(strategy.route(_one_free_rep()))
+    assert rep is None, (
+        f"check_pull_leaves_leads_in_pool: {strategy!r} is tagged pull but route() gave the "
+        f"lead to {rep!r}; leave it in a pool (return None or Pick(None, pool=...)) for reps "
+        "to claim, or drop the pull tag"
+    )
+    run = router_run(strategy, "check_pull_leaves_leads_in_pool", seed=6, leads=20, claims=True)
+    pushed = [d.lead_id for d in run.decisions if d.action == "assigned"]
+    claimed = [d.lead_id for d in run.decisions if d.action == "claimed"]
+    assert not pushed, f"check_pull_leaves_leads_in_pool: {strategy!r} assigned {pushed}"
+    assert claimed, (
+        f"check_pull_leaves_leads_in_pool: {strategy!r} refused every one of "
+        f"{sum(d.action == 'refused' for d in run.decisions)} claims with free reps and no caps"
+    )
+
+
+@_check(pull=False)
 def check_handles_no_history(strategy: Strategy) -> None:
     """With an empty ledger, a push strategy still routes every lead to some rep."""
-    _, decisions = _router_run(strategy, "check_handles_no_history", seed=8, leads=10, caps=None)
-    if strategy.tags.pull:
-        return
-    missing = [d.lead_id for d in decisions if d.rep_id is None]
+    run = router_run(strategy, "check_handles_no_history", seed=8, leads=10)
+    missing = [d.lead_id for d in run.decisions if d.rep_id is None]
     assert not missing, (
         f"check_handles_no_history: {strategy!r} left {missing} unrouted with free reps and no "
         "history"
     )
 
 
+@_check()
 def check_never_picks_inactive(strategy: Strategy) -> None:
     """Through a Router, no lead ever goes to an inactive rep."""
-    router, decisions = _router_run(strategy, "check_never_picks_inactive", seed=9, inactive=2)
-    inactive = {rep.id for rep in router.reps if not rep.active}
-    wrong = [(d.lead_id, d.rep_id) for d in decisions if d.rep_id in inactive]
+    run = router_run(strategy, "check_never_picks_inactive", seed=9, inactive=2)
+    inactive = {rep.id for rep in run.router.reps if not rep.active}
+    wrong = [(d.lead_id, d.rep_id) for d in run.decisions if d.rep_id in inactive]
     assert not wrong, f"check_never_picks_inactive: {strategy!r} assigned {wrong}"
 
 
+@_check()
 def check_caps_through_router(strategy: Strategy) -> None:
     """Through a Router with FixedCap(open=3, daily=4) over three days, no rep ever holds more
     than 3 open leads or receives more than 4 in a day, and every lead is in exactly one place."""
     cap = FixedCap(open=3, daily=4)
-    router, _ = _router_run(
+    run = router_run(
         strategy, "check_caps_through_router", seed=10, leads=90, caps=cap, days=3, claims=True
     )
-    ledger = router.ledger
-    for rep in router.reps:
-        assert ledger.book_size(rep.id) <= 3, (
-            f"check_caps_through_router: {rep.id} holds {ledger.book_size(rep.id)} leads (cap 3)"
-        )
-        for day, count in ledger.daily(rep.id).items():
-            assert count <= 4, (
-                f"check_caps_through_router: {rep.id} received {count} leads on {day} (cap 4)"
-            )
-    for lead_id in ledger.lead_ids():
-        holder, pool = ledger.holder(lead_id), ledger.pool_of(lead_id)
-        assert (holder is None) != (pool is None) or ledger.status(lead_id) in (
-            "converted",
-            "invalid",
-        ), f"check_caps_through_router: lead {lead_id} is lost"
+    assert_caps_kept(run.router.ledger, [cap], f"check_caps_through_router ({strategy!r})")
+    assert_one_place(run.router.ledger, f"check_caps_through_router ({strategy!r})")
 
 
+@_check()
 def check_claim_answers(strategy: Strategy) -> None:
     """claim() answers None (allow) or a non-empty reason string, for any lead and rep."""
-    for ctx, _ in _scenarios(11, count=6):
+    for ctx, _ in scenarios(11, count=6):
         for rep_id in sorted(ctx.roster.active_ids):
             answer = strategy.claim(ctx, rep_id)
             assert answer is None or (isinstance(answer, str) and answer), (
@@ -258,88 +257,205 @@ def check_claim_answers(strategy: Strategy) -> None:
             )
 
 
-def _router_run(
-    strategy: Strategy,
-    check: str,
-    seed: int,
-    leads: int = 40,
-    caps: FixedCap | None = None,
-    days: int = 1,
-    inactive: int = 0,
-    claims: bool = False,
-) -> tuple[Router, list[Any]]:
-    """Route `leads` leads spread over `days` days through a Router; with `claims`, reps also
-    try to claim waiting leads (so pull strategies are exercised)."""
-    rng = random.Random(seed)
-    reps = sample_roster(6, rng, inactive=inactive)
-    router = Router(strategy, reps, caps=caps, seed=seed)
-    decisions = []
-    step = timedelta(days=days) / max(leads, 1)
-    at = START
-    for i in range(leads):
-        at += step
-        lead = sample_lead(i, at, rng)
-        try:
-            decisions.append(router.route(lead, now=at))
-        except StrategyError as exc:
-            raise AssertionError(f"{check}: {strategy!r} broke the router contract: {exc}") from exc
-        if claims and router.ledger.pool_of(lead.id) is not None:
-            rep = rng.choice(reps)
-            if rep.active:
-                decisions.append(router.claim(rep.id, lead.id, now=at))
-        if at >= day_start(at, "UTC") + timedelta(hours=20):
-            router.tick(at)
-    return router, decisions
+_LATER = (timedelta(0), timedelta(hours=2), timedelta(days=1), timedelta(days=4))
 
 
-CHECKS: tuple[Callable[[Strategy], None], ...] = (
-    check_picks_offered_or_none,
-    check_deterministic,
-    check_does_not_mutate_view,
-    check_handles_no_reps,
-    check_handles_one_rep,
-    check_handles_no_history,
-    check_never_picks_inactive,
-    check_caps_through_router,
-    check_claim_answers,
-)
-"""Every conformance check, in the order `check_strategy` runs them."""
+@_check()
+def check_tick(strategy: Strategy) -> None:
+    """tick() returns nothing on an empty ledger; through a Router with a Lifecycle (SLA, expiry,
+    re-routing), claims, touches and sales, after every tick every lead is in exactly one place,
+    and tick() asked then, or at any later time, returns only Release actions for leads someone
+    holds (not for pooled or closed ones)."""
+    where = f"check_tick ({strategy!r})"
+    roster = Roster(sample_roster(3, random.Random(12)))
+    for later in _LATER:
+        actions = list(strategy.tick(TickContext(roster, Ledger(), START + later)))
+        assert not actions, f"{where}: tick on an empty ledger returned {actions}"
+
+    def after_tick(router: Router, now: datetime) -> None:
+        ledger = router.ledger
+        assert_one_place(ledger, where)
+        for later in _LATER:
+            for action in strategy.tick(TickContext(router.roster, ledger, now + later, 12)):
+                assert isinstance(action, Release), (
+                    f"{where}: tick returned {action!r}; return Release actions"
+                )
+                assert ledger.holder(action.lead_id) is not None, (
+                    f"{where}: tick at {now + later} released {action.lead_id!r}, which nobody "
+                    f"holds (it is {ledger.status(action.lead_id)})"
+                )
+
+    lifecycle = Lifecycle(
+        first_touch_sla=timedelta(minutes=30), expire_after=timedelta(days=1), reroute=True
+    )
+    router_run(
+        strategy,
+        "check_tick",
+        seed=12,
+        leads=60,
+        days=3,
+        claims=True,
+        touches=True,
+        lifecycle=lifecycle,
+        after_tick=after_tick,
+    )
 
 
-def check_strategy(
-    strategy: Strategy | Callable[[Context], Any], expected_failures: Collection[str] = ()
-) -> None:
-    """Run every check on `strategy`; raise AssertionError naming the first broken rule.
-
-    `expected_failures` names checks (e.g. "check_deterministic" for a deliberately random
-    strategy) whose failure is tolerated; a name that is not a check is an error.
-    """
-    known = {check.__name__ for check in CHECKS}
-    unknown = set(expected_failures) - known
-    if unknown:
-        raise ConfigError(
-            f"unknown checks in expected_failures: {sorted(unknown)}; known: {sorted(known)}"
+@_check(batching=True)
+def check_route_batch(strategy: Strategy) -> None:
+    """route_batch() answers once per lead, only with reps offered for that lead, and gives no
+    rep more leads than its capacity; through `Router.route_many` with FixedCap(open=3,
+    daily=5), every batch gets one decision per lead and no cap is exceeded."""
+    where = f"check_route_batch ({strategy!r})"
+    rng = random.Random(13)
+    for ctx, _ in scenarios(13, count=8):
+        capacity: dict[str, int | None] = {
+            rep: rng.choice((0, 1, 2, None)) for rep in sorted(ctx.roster.active_ids)
+        }
+        active = sorted(ctx.roster.active_ids)
+        has_room = frozenset(rep for rep, room in capacity.items() if room != 0).__contains__
+        batch = []
+        for i in range(rng.randint(1, 6)):
+            lead = sample_lead(100 + i, ctx.now, rng)
+            ids = frozenset(rng.sample(active, rng.randint(0, len(active))))
+            batch.append(
+                Context(
+                    lead,
+                    ctx.roster,
+                    ctx.view,
+                    ctx.now,
+                    ctx.seed,
+                    ids,
+                    has_room,
+                )
+            )
+        offered = {rep: capacity[rep] for rep in frozenset().union(*(c.ids for c in batch))}
+        answers = list(strategy.route_batch(batch, offered))
+        assert len(answers) == len(batch), (
+            f"{where}: {len(answers)} answers for a batch of {len(batch)} leads"
         )
-    target = as_strategy(strategy)
-    for check in CHECKS:
-        try:
-            check(target)
-        except AssertionError:
-            if check.__name__ not in expected_failures:
-                raise
+        given: Counter[str] = Counter()
+        for lead_ctx, answer in zip(batch, answers, strict=True):
+            rep = _rep_of(answer)
+            assert rep is None or rep in lead_ctx.ids, (
+                f"{where}: gave {lead_ctx.lead.id} to {rep!r}, offered {sorted(lead_ctx.ids)}"
+            )
+            if rep is not None:
+                given[rep] += 1
+        for rep, n in sorted(given.items()):
+            room = offered[rep]
+            assert room is None or n <= room, (
+                f"{where}: gave {rep} {n} leads of one batch, over its capacity {room}"
+            )
+    cap = FixedCap(open=3, daily=5)
+    run = router_run(strategy, "check_route_batch", seed=13, leads=48, caps=cap, days=2, batch=6)
+    assert len(run.decisions) == 48, f"{where}: {len(run.decisions)} decisions for 48 leads"
+    assert_caps_kept(run.router.ledger, [cap], where)
+    assert_one_place(run.router.ledger, where)
 
 
-def parametrize_with_checks(
-    strategies: Sequence[Strategy | Callable[[Context], Any]],
-) -> pytest.MarkDecorator:
-    """A pytest decorator giving one test per (strategy, check), with readable ids::
+class _GivenDraws(Context):
+    """A copy of a Context whose `rng` is a given generator: the strategy's random draws vary
+    while every other input, the seed-keyed tie-breaks included, stays the same."""
 
-    @parametrize_with_checks([EqualRotation(), MyRule()])
-    def test_conformance(strategy, check):
-        check(strategy)
-    """
-    import pytest
+    __slots__ = ("_draws",)
 
-    cases = [(as_strategy(s), check) for s in strategies for check in CHECKS]
-    ids = [f"{strategy!r}-{check.__name__}" for strategy, check in cases]
-    return pytest.mark.parametrize(("strategy", "check"), cases, ids=ids)
+    def __init__(self, ctx: Context, draws: random.Random) -> None:
+        super().__init__(ctx.lead, ctx.roster, ctx.view, ctx.now, ctx.seed, ctx.ids, ctx.can_take)
+        self._draws = draws
+
+    @property
+    def rng(self) -> random.Random:
+        return self._draws
+
+
+_DRAWS = 400
+"""Draws per context for the frequency test of `check_propensities`."""
+
+
+def _stated(strategy: Strategy, ctx: Context, where: str) -> Mapping[str, list[float]]:
+    """`_DRAWS` decisions on `ctx` with differently seeded `ctx.rng`: the propensities stated
+    for each rep chosen."""
+    stated: dict[str, list[float]] = {}
+    for draw in range(_DRAWS):
+        pick = as_pick(strategy.route(_GivenDraws(ctx, random.Random(stable_key(where, draw)))))
+        if pick.rep_id is not None and pick.propensity is not None:
+            stated.setdefault(pick.rep_id, []).append(pick.propensity)
+    return stated
+
+
+@_check(randomized=True)
+def check_propensities(strategy: Strategy) -> None:
+    """A randomised strategy states the probability of each choice: every Pick of a rep carries
+    a propensity in (0, 1]; the router records it in `Assigned.propensity`; the same choice on
+    the same inputs has the same propensity; and over 400 seeded draws of `ctx.rng` each rep is
+    chosen with a frequency within four standard errors (plus 1/400) of its stated propensity,
+    a bound loose enough never to fail for a correct strategy, tight enough to catch a wrong
+    propensity."""
+    where = f"check_propensities ({strategy!r})"
+    varied = []
+    for ctx, allowed in scenarios(14):
+        pick = as_pick(strategy.route(ctx))
+        if pick.rep_id is None:
+            continue
+        p = pick.propensity
+        assert p is not None and 0 < p <= 1, (
+            f"{where}: picked {pick.rep_id} for {ctx.lead.id} with propensity {p!r}; a "
+            "randomised strategy returns Pick(rep_id, propensity=P) with P in (0, 1], the "
+            "probability of this choice"
+        )
+        if len(allowed) > 1:
+            varied.append(ctx)
+    run = router_run(strategy, "check_propensities", seed=14, leads=30)
+    decided = {d.lead_id: d.propensity for d in run.decisions if d.action == "assigned"}
+    for event in run.router.ledger.events():
+        if isinstance(event, Assigned) and event.lead_id in decided:
+            recorded = event.propensity
+            assert recorded is not None and recorded == decided[event.lead_id], (
+                f"{where}: lead {event.lead_id} was decided with propensity "
+                f"{decided[event.lead_id]!r} but Assigned records {recorded!r}"
+            )
+    for ctx in varied[:3]:
+        stated = _stated(strategy, ctx, where)
+        total = 0.0
+        for rep, ps in sorted(stated.items()):
+            p = ps[0]
+            assert max(ps) - min(ps) <= 1e-9, (
+                f"{where}: choosing {rep} for {ctx.lead.id} on the same inputs was stated with "
+                f"propensities from {min(ps)} to {max(ps)}; it is one probability"
+            )
+            frequency = len(ps) / _DRAWS
+            bound = 4 * math.sqrt(p * (1 - p) / _DRAWS) + 1 / _DRAWS
+            assert abs(frequency - p) <= bound, (
+                f"{where}: {rep} was chosen for {ctx.lead.id} in {frequency:.3f} of {_DRAWS} "
+                f"seeded draws, but its stated propensity is {p:.3f} (allowed +/- {bound:.3f})"
+            )
+            total += p
+        assert total <= 1 + 1e-9, (
+            f"{where}: the propensities stated for {ctx.lead.id} add up to {total:.4f} > 1"
+        )
+
+
+@_check()
+def check_pickling(strategy: Strategy) -> None:
+    """The strategy pickles, and the unpickled copy decides exactly as the original on the same
+    scenarios: what sending a strategy to worker processes (a simulation over many seeds, a
+    pool of webhook workers) needs."""
+    try:
+        copy = pickle.loads(pickle.dumps(strategy))
+    except Exception as exc:
+        raise AssertionError(
+            f"check_pickling: {strategy!r} cannot be pickled ({type(exc).__name__}: {exc}); "
+            "define the strategy (and any function it holds) at module level and keep only "
+            "configuration in it"
+        ) from exc
+    for (ctx, _), (same, _) in zip(scenarios(15), scenarios(15), strict=True):
+        mine, theirs = as_pick(strategy.route(ctx)), as_pick(copy.route(same))
+        assert mine == theirs, (
+            f"check_pickling: {strategy!r} decided {mine!r} for {ctx.lead.id}, its unpickled "
+            f"copy {theirs!r}"
+        )
+
+
+CHECKS: tuple[CheckFunction, ...] = tuple(_REGISTERED)
+"""Every conformance check, in the order they run; `checks_for_tags(tags)` selects among them."""

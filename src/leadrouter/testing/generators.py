@@ -31,7 +31,7 @@ from leadrouter.events import (
 )
 from leadrouter.ledger import Ledger
 from leadrouter.model import Lead, Rep
-from leadrouter.testing.checks import START
+from leadrouter.testing._scenarios import START
 
 __all__ = ["START", "event_streams", "lead_streams", "leads", "reps", "rosters"]
 

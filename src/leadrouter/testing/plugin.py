@@ -19,7 +19,7 @@ from leadrouter.clock import ManualClock
 from leadrouter.ledger import Ledger
 from leadrouter.model import Rep
 from leadrouter.router import Router
-from leadrouter.testing.checks import START
+from leadrouter.testing._scenarios import START
 
 
 @pytest.fixture

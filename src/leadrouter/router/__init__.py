@@ -1,0 +1,514 @@
+"""The Router: decides who gets each lead, records every change in the ledger, runs timers.
+
+Every public method takes `now=` (or reads the router's clock) and writes only through the
+ledger, which validates each event; a method that raises has written nothing it should not have.
+All methods are serialised by one lock, so a router shared by threads never exceeds a cap or
+lets two claims win the same lead. On a ledger opened with `Ledger.open(url)` each operation is
+also one database transaction under the ledger's write lock, which gives the same guarantees
+across processes and hosts (docs/stores.md).
+
+The parts: `_deciding` (rules, caps and the strategy turn a lead into a Decision, writing
+nothing), `_capping` (the router's side of caps), `_batch` (`route_many` for batch solvers),
+`_timers` (lifecycle deadlines) and `_log` (recent decisions). This module writes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import attrs
+
+from leadrouter._util import EMPTY, check_aware, trusted_constructor
+from leadrouter._validators import lead_id_arg, not_a_lead
+from leadrouter.caps import Cap
+from leadrouter.clock import SystemClock
+from leadrouter.context import Context, TickContext
+from leadrouter.errors import (
+    ConfigError,
+    DuplicateLeadError,
+    EventBeforeArrivalError,
+    InvalidValueError,
+    TransitionError,
+)
+from leadrouter.events import (
+    PUBLIC,
+    Arrived,
+    Assigned,
+    Claimed,
+    Converted,
+    Event,
+    Pooled,
+    Released,
+    Tagged,
+    Touched,
+)
+from leadrouter.ledger import Ledger
+from leadrouter.lifecycle import Lifecycle
+from leadrouter.model import Decision, Lead, Reason, Rep
+from leadrouter.roster import Roster
+from leadrouter.router._batch import lead_diff, route_batch
+from leadrouter.router._capping import Caps, as_caps
+from leadrouter.router._deciding import Decider, check_strategy
+from leadrouter.router._log import DecisionLog, load_table
+from leadrouter.router._timers import Timers
+from leadrouter.rules import Rule
+from leadrouter.strategies.base import Strategy, as_strategy
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["Router"]
+
+_REPORTED = (Touched, Tagged, Converted)
+_new_decision = trusted_constructor(Decision)
+_new_assigned = trusted_constructor(Assigned)
+_new_arrived = trusted_constructor(Arrived)
+_new_reason = trusted_constructor(Reason)
+
+
+class Router:
+    """Routes leads to reps with a strategy, under rules, caps and lifecycle timers.
+
+    `strategy` is any Strategy (or a callable `f(ctx) -> rep id | None`); `reps` the roster;
+    `ledger` the event store (a new in-memory one by default); `rules` filters, pool rules and
+    preference rules in any order; `caps` one cap or several (all apply); `lifecycle` the timers
+    `tick` runs; `clock` where `now` comes from when a call omits it (the wall clock, in UTC, if
+    None); `seed` fixes every tie-break and random draw.
+
+    A strategy whose tags disagree with its code about batching, or that needs a ledger view
+    (`StrategyTags.needs_views`) the ledger does not offer, is a CapabilityError here.
+    """
+
+    def __init__(
+        self,
+        strategy: Strategy | Callable[[Context], object],
+        reps: Iterable[Rep],
+        ledger: Ledger | None = None,
+        rules: Iterable[Rule | Callable[[Lead, Rep], bool]] = (),
+        caps: Cap | Iterable[Cap] | None = None,
+        lifecycle: Lifecycle | None = None,
+        clock: Callable[[], datetime] | None = None,
+        seed: int = 0,
+        decision_log: int = 10_000,
+    ) -> None:
+        self.strategy = as_strategy(strategy)  # type: ignore[arg-type]
+        self._roster = Roster(reps)
+        self.ledger = ledger if ledger is not None else Ledger()
+        check_strategy(self.strategy, self.ledger)
+        self.rules: tuple[Rule | Callable[[Lead, Rep], bool], ...] = tuple(rules)
+        """The rules as given, in order (read-only; e.g. to build a shadow router)."""
+        self.caps: tuple[Cap, ...] = as_caps(caps)
+        self._decider = Decider(self.strategy, self.rules, Caps(self.caps))
+        self.lifecycle = lifecycle if lifecycle is not None else Lifecycle()
+        if not isinstance(self.lifecycle, Lifecycle):
+            raise ConfigError(f"lifecycle must be a Lifecycle, got {lifecycle!r}")
+        self.clock: Callable[[], datetime] = clock if clock is not None else SystemClock()
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise ConfigError(f"seed must be an int, got {seed!r}")
+        self.seed = seed
+        self._lock = threading.RLock()
+        self._log = DecisionLog(decision_log)
+        self._timers = Timers(self.lifecycle)
+        self._seen = len(self.ledger) if not len(self.ledger) else -1
+        self._durable = self.ledger.durable
+        self._roster_digest: tuple[Roster, str] | None = None
+        self._op = self.ledger.guard(self._lock, self._roster_key)
+        """Held around every operation: the lock itself in memory; for a stored ledger also one
+        database transaction (write lock, catch-up, commit), so the operation is atomic."""
+        self._timed = self.lifecycle.has_timers
+
+    # ------------------------------------------------------------------ roster
+
+    @property
+    def reps(self) -> tuple[Rep, ...]:
+        """Every rep on the roster, inactive ones included."""
+        return tuple(self._roster[rep_id] for rep_id in self._roster)
+
+    @property
+    def roster(self) -> Roster:
+        return self._roster
+
+    def _roster_key(self) -> str:
+        """The roster's digest, which a stored ledger compares across processes (computed once
+        per roster: `set_rep` makes a new one)."""
+        from leadrouter.stores.durable import roster_key
+
+        cached = self._roster_digest
+        if cached is None or cached[0] is not self._roster:
+            cached = self._roster_digest = (self._roster, roster_key(self.reps))
+        return cached[1]
+
+    def set_rep(self, rep: Rep) -> None:
+        """Add a rep, or replace the rep with the same id (e.g. to deactivate or re-skill).
+
+        A new rep joins the rotation at the front; nothing about other reps changes.
+        """
+        with self._op:
+            self._roster = self._roster.replace(rep)
+            self._decider.roster_changed()
+
+    # ------------------------------------------------------------------ time
+
+    def _time(self, now: datetime | None) -> datetime:
+        return check_aware(self.clock() if now is None else now, "now")
+
+    @staticmethod
+    def _not_before_arrival(lead: Lead, now: datetime) -> None:
+        if now < lead.arrived_at:
+            raise EventBeforeArrivalError(
+                f"now={now.isoformat()} is before lead {lead.id!r} arrived at "
+                f"{lead.arrived_at.isoformat()}: pass a later now= or fix the lead's arrived_at"
+            )
+
+    def _context(self, lead: Lead, now: datetime) -> Context:
+        return Context(lead, self._roster, self.ledger, now, self.seed)
+
+    def _decide(
+        self, lead: Lead, now: datetime, exclude: frozenset[str] = frozenset()
+    ) -> tuple[Decision, bool]:
+        """The decision for `lead` at `now` and whether it leaves the lead waiting.
+
+        Writes nothing: `preview` returns this, `route` writes it.
+        """
+        return self._decider.decide(self._context(lead, now), exclude)
+
+    # ------------------------------------------------------------------ writing
+
+    def _write(self, event: Event) -> None:
+        in_sync = len(self.ledger) == self._seen
+        self.ledger.append(event)
+        if not in_sync:
+            return
+        self._seen += 1
+        if self._timed and (type(event) is Assigned or type(event) is Claimed):
+            self._timers.schedule(event.lead_id, event.rep_id, event.at, touched=False)
+
+    def _resync(self) -> None:
+        """Rebuild timer deadlines from the ledger (after a restart or foreign writes)."""
+        self._timers.rebuild(self.ledger)
+        self._seen = len(self.ledger)
+
+    def _commit(self, decision: Decision, waiting: bool) -> list[Event]:
+        """Write the event that carries out `decision` for a lead already in the ledger."""
+        event: Event
+        if decision.rep_id is not None:
+            event = _new_assigned(
+                decision.lead_id,
+                decision.rep_id,
+                decision.at,
+                decision.by,
+                decision.propensity,
+            )
+        else:
+            assert decision.pool is not None
+            reason = decision.reasons[-1].detail if decision.reasons else ""
+            if not waiting and decision.pool == self.ledger.pool_of(decision.lead_id):
+                self._log.remember(decision)
+                return []
+            event = Pooled(decision.lead_id, decision.at, decision.pool, reason, waiting=waiting)
+        self._write(event)
+        self._log.remember(decision)
+        if self._durable:
+            self.ledger.note_decision(decision)
+        return [event]
+
+    # ------------------------------------------------------------------ public API
+
+    def preview(self, lead: Lead, now: datetime | None = None) -> Decision:
+        """What `route(lead)` would decide now, with its reasons. Writes nothing.
+
+        Raises NotALeadError (a TypeError) for anything but a Lead."""
+        if not isinstance(lead, Lead):
+            raise not_a_lead(lead, "Router.preview")
+        with self._op:
+            now = self._time(now)
+            self._not_before_arrival(lead, now)
+            if lead.id in self.ledger:
+                return self._retry(lead)
+            return self._decide(lead, now)[0]
+
+    def route(self, lead: Lead, now: datetime | None = None) -> Decision:
+        """Give `lead` to a rep, or leave it in a pool, and record it.
+
+        Never raises because no rep can take the lead: it waits in the public pool (offered
+        again at `tick`), with the reasons. Routing the same lead again (a webhook retry)
+        returns the first decision; another lead with a used id raises DuplicateLeadError.
+        Anything but a Lead (an id, a dict) raises NotALeadError, a TypeError, before anything
+        is written.
+        """
+        if not isinstance(lead, Lead):
+            raise not_a_lead(lead, "Router.route")
+        with self._op:
+            now = self._time(now)
+            self._not_before_arrival(lead, now)
+            if lead.id in self.ledger:
+                return self._retry(lead)
+            decision, waiting = self._decide(lead, now)
+            self._write(_new_arrived(lead))
+            self._commit(decision, waiting)
+            return decision
+
+    def route_many(self, leads: Iterable[Lead], now: datetime | None = None) -> list[Decision]:
+        """Route a batch of leads, all at `now`.
+
+        A strategy that solves batches (`route_batch`, e.g. profile matching as an assignment
+        problem) sees them all at once, with each rep's remaining capacity under the caps;
+        otherwise leads are routed in order, each seeing the assignments before it. Retries
+        and rule outcomes are handled lead by lead exactly as in `route`. Every item is checked
+        to be a Lead (NotALeadError naming its position) before any is routed.
+        """
+        if isinstance(leads, Lead | str | Mapping):
+            raise not_a_lead(leads, "Router.route_many", many=True)
+        batch = list(leads)
+        for i, lead in enumerate(batch):
+            if not isinstance(lead, Lead):
+                raise not_a_lead(lead, f"Router.route_many: leads[{i}]")
+        if not self.strategy.batches:
+            return [self.route(lead, now) for lead in batch]
+        with self._op:
+            return route_batch(self, batch, self._time(now))
+
+    def _retry(self, lead: Lead) -> Decision:
+        known = self.ledger.lead(lead.id)
+        if known != lead:
+            raise DuplicateLeadError(
+                f"lead id {lead.id!r} was already routed with different fields "
+                f"({lead_diff(known, lead)}): a retry must send the same lead; a new lead needs "
+                "a new id"
+            )
+        first = self.ledger.first_decision(lead.id) if self._durable else None
+        first = first or self._log.first.get(lead.id)
+        return first if first is not None else self.why(lead.id)
+
+    def why(self, lead_id: str) -> Decision:
+        """The decision that routed this lead: from the decision log, or, for a lead routed
+        before this router started (or pushed out of the log), its current place per the ledger.
+        """
+        lead_id = lead_id_arg(lead_id, "Router.why")
+        with self._op:
+            found = self._log.latest.get(lead_id)
+            if found is not None:
+                return found
+            lead = self.ledger.lead(lead_id)
+            owner = self.ledger.owner(lead_id)
+            note = Reason("retry", "routed earlier; this is its place now, from the ledger")
+            return Decision(
+                lead_id,
+                owner,
+                "assigned" if owner else "pooled",
+                lead.arrived_at,
+                "ledger",
+                self.ledger.pool_of(lead_id),
+                (note,),
+            )
+
+    def claim(self, rep_id: str, lead_id: str, now: datetime | None = None) -> Decision:
+        """A rep pulls a lead from a pool into their book (领取).
+
+        Refused claims return a Decision with action "refused" saying why, and change nothing:
+        the lead is held or closed, the rep is inactive or not eligible, a cap is reached, or the
+        strategy refuses (e.g. a cooldown). Of two claims for the same lead exactly one wins.
+        """
+        lead_id = lead_id_arg(lead_id, "Router.claim")
+        with self._op:
+            now = self._time(now)
+            rep = self._roster[rep_id]
+            lead = self.ledger.lead(lead_id)
+            self._not_before_arrival(lead, now)
+
+            def refuse(why: str, rule: str = "") -> Decision:
+                return self._refusal(lead_id, rep_id, now, why, rule)
+
+            status = self.ledger.status(lead_id)
+            if status != "pooled":
+                holder = self.ledger.holder(lead_id)
+                return refuse(f"lead is held by {holder}" if holder else f"lead is {status}")
+            if not rep.active:
+                return refuse("rep is inactive", "active")
+            ctx = self._context(lead, now)
+            ids, reasons = self._decider.eligible(ctx)
+            if rep_id not in ids:
+                why = next((r for r in reasons if rep_id in r.reps), None)
+                return refuse(
+                    f"not eligible: {why.detail if why else 'excluded'}", why.rule if why else ""
+                )
+            for cap in self.caps:
+                capped = cap.check(rep_id, ctx)
+                if capped is not None:
+                    return refuse(f"cap reached: {capped}", repr(cap))
+            ctx.ids = ids
+            refusal = self.strategy.claim(ctx, rep_id)
+            if refusal:
+                return refuse(refusal, self.strategy.name)
+            pool = self.ledger.pool_of(lead_id)
+            self._write(Claimed(lead_id, rep_id, now))
+            decision = Decision(
+                lead_id,
+                rep_id,
+                "claimed",
+                now,
+                "claim",
+                pool,
+                (Reason("chosen", f"claimed from pool {pool!r}", frozenset({rep_id}), "claim"),),
+            )
+            self._log.remember(decision)
+            return decision
+
+    def _refusal(self, lead_id: str, rep_id: str, now: datetime, why: str, rule: str) -> Decision:
+        """A refused claim's Decision. Refusals are the common answer when many reps claim
+        (each rep asks again until a claim succeeds), so it is built without re-checking parts
+        that are checked already: ids from the roster and ledger, an aware time, words."""
+        reason = _new_reason("refused", why, frozenset({rep_id}), rule)
+        pool = self.ledger.pool_of(lead_id)
+        return _new_decision(lead_id, None, "refused", now, "claim", pool, (reason,), EMPTY, None)
+
+    def record(self, event: Touched | Tagged | Converted) -> None:
+        """Record what the CRM reports: a touch, a valid/invalid tag, or a sale.
+
+        The ledger checks the rep holds the lead (or, for a closed lead, that it is theirs);
+        a rep not on the roster raises UnknownRepError.
+        """
+        if not isinstance(event, _REPORTED):
+            raise InvalidValueError(
+                f"record takes Touched, Tagged or Converted, got {type(event).__name__}: use "
+                "route() for new leads, claim() for claims and release() to take a lead back"
+            )
+        with self._op:
+            self._roster[event.rep_id]
+            self._write(event)
+
+    def release(
+        self,
+        lead_id: str,
+        reason: str = "returned",
+        now: datetime | None = None,
+        *,
+        reroute: bool | None = None,
+    ) -> list[Event]:
+        """Take a lead out of its holder's book into the public pool (退回).
+
+        With `reroute` (default: the lifecycle's setting) it goes on to another rep at once,
+        never back to the one who released it. Returns the events written.
+        """
+        lead_id = lead_id_arg(lead_id, "Router.release")
+        with self._op:
+            now = self._time(now)
+            holder = self.ledger.holder(lead_id)
+            if holder is None:
+                status = self.ledger.status(lead_id)
+                raise TransitionError(
+                    f"release of lead {lead_id!r}, which nobody holds (it is {status}): only a "
+                    "lead in a rep's book can be released"
+                )
+            again = self.lifecycle.reroute if reroute is None else reroute
+            return self._take_back(lead_id, holder, reason, now, again)
+
+    def _take_back(
+        self,
+        lead_id: str,
+        rep_id: str,
+        reason: str,
+        now: datetime,
+        reroute: bool,
+        pool: str | None = None,
+    ) -> list[Event]:
+        released = Released(lead_id, rep_id, now, reason, pool=PUBLIC if pool is None else pool)
+        self._write(released)
+        if not reroute:
+            return [released]
+        decision, waiting = self._decide(self.ledger.lead(lead_id), now, frozenset({rep_id}))
+        moved = Reason(
+            "moved", f"taken back from {rep_id} ({reason})", frozenset({rep_id}), "release"
+        )
+        decision = attrs.evolve(decision, reasons=(moved, *decision.reasons))
+        return [released, *self._commit(decision, waiting)]
+
+    def handover(self, rep_id: str, now: datetime | None = None) -> list[Decision]:
+        """A rep leaves (离职交接): they become inactive and every lead in their book is
+        released with reason "rep_left" and routed to someone else, oldest first."""
+        with self._op:
+            now = self._time(now)
+            rep = self._roster[rep_id]
+            self.set_rep(attrs.evolve(rep, active=False))
+            decisions = []
+            for lead_id in self.ledger.book_order(rep_id):
+                self._take_back(lead_id, rep_id, "rep_left", now, reroute=True)
+                decisions.append(self._log.latest[lead_id])
+            return decisions
+
+    def tick(self, now: datetime | None = None) -> list[Event]:
+        """Run the timers at `now`, in this order, and return every event written:
+
+        1. the strategy's own timers (e.g. escalation, penalties);
+        2. SLA misses and book expiries from the lifecycle (released, re-routed if asked);
+        3. leads waiting in the public pool, oldest first, offered again to reps who can now
+           take them (a daily cap reset, a book freed, a rep on shift).
+        """
+        with self._op:
+            now = self._time(now)
+            if self._seen != len(self.ledger):
+                self._resync()
+            events: list[Event] = []
+            tick_ctx = TickContext(self._roster, self.ledger, now, self.seed)
+            for action in self.strategy.tick(tick_ctx):
+                holder = self.ledger.holder(action.lead_id)
+                if holder is not None:
+                    events += self._take_back(
+                        action.lead_id, holder, action.reason, now, action.reroute, action.pool
+                    )
+            reroute = self.lifecycle.reroute
+            for lead_id, rep_id, kind in self._timers.due(now, self.ledger):
+                events += self._take_back(lead_id, rep_id, kind, now, reroute)
+            events += self._offer_waiting(now)
+            return events
+
+    def _offer_waiting(self, now: datetime) -> list[Event]:
+        """Offer each waiting lead again, oldest first, and write those a rep takes now.
+
+        An offer that leaves the lead waiting writes nothing, so it builds no Decision; and when
+        the caps show that no rep can take any lead (`Cap.would_refuse`, see `all_capped`) the
+        offers are skipped, which writes exactly what making them would have: nothing.
+        """
+        ledger, decider = self.ledger, self._decider
+        waiting = ledger.waiting()
+        if not waiting:
+            return []
+        events: list[Event] = []
+        caps = decider.caps
+        probe = self._context(ledger.lead(waiting[0]), now)
+        gated = bool(self.caps)
+        known_full = caps.full_count(probe) if gated else 0
+        if gated and caps.all_capped(probe):
+            return events
+        for lead_id in waiting:
+            lost_by = ledger.last_holder(lead_id)
+            avoid = frozenset({lost_by}) if lost_by else frozenset()
+            decision = decider.reoffer(self._context(ledger.lead(lead_id), now), avoid)
+            if decision is not None:
+                events += self._commit(decision, False)
+            if gated and (decision is not None or caps.full_count(probe) != known_full):
+                # a lead taken or a rep found full: caps may now refuse everyone
+                known_full = caps.full_count(probe)
+                if caps.all_capped(probe):
+                    break
+        return events
+
+    # ------------------------------------------------------------------ reports
+
+    def decisions(self) -> Sequence[Decision]:
+        """The most recent decisions (up to `decision_log` of them), oldest first."""
+        with self._lock:
+            return tuple(self._log.latest.values())
+
+    def explain_load(self, since: datetime | None = None) -> pd.DataFrame:
+        """Why is it uneven? One row per rep: leads received since `since`, book size, whether
+        active, and — over the decisions in the log — how often the rep was chosen, excluded by
+        a rule, or skipped because of a cap."""
+        with self._op:
+            return load_table(self._log.latest.values(), self.ledger, self.reps, since)
+
+    def __repr__(self) -> str:
+        return f"Router({self.strategy!r}, {len(self._roster)} reps, {len(self.ledger)} events)"

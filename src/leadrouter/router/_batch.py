@@ -1,0 +1,108 @@
+"""`Router.route_many` for a strategy that solves batches (`StrategyTags(batching=True)`).
+
+Retries and leads a rule settles are handled one by one, exactly as `route` would; the rest go
+to the strategy's `route_batch` together, with each rep's remaining capacity under the caps,
+and its answers are checked against that capacity before anything of the batch is written.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import attrs
+
+from leadrouter._util import trusted_constructor
+from leadrouter.context import _always
+from leadrouter.errors import DuplicateLeadError, StrategyError
+from leadrouter.events import Arrived
+from leadrouter.model import Decision, Lead
+from leadrouter.router._deciding import Pending
+from leadrouter.strategies.base import as_pick
+
+if TYPE_CHECKING:
+    from leadrouter.router import Router
+
+__all__ = ["lead_diff", "route_batch"]
+
+_new_arrived = trusted_constructor(Arrived)
+
+
+def lead_diff(old: Lead, new: Lead) -> str:
+    """Which fields of two leads with one id differ, in words."""
+    names = [f.name for f in attrs.fields(Lead) if getattr(old, f.name) != getattr(new, f.name)]
+    return "differs in " + ", ".join(names)
+
+
+def route_batch(router: Router, batch: list[Lead], now: datetime) -> list[Decision]:
+    """Route `batch` at `now` through the strategy's `route_batch`; the caller holds the
+    router's operation lock and has checked every item is a Lead."""
+    ledger, decider = router.ledger, router._decider
+    for lead in batch:
+        router._not_before_arrival(lead, now)
+    results: list[Decision | None] = [None] * len(batch)
+    pending: list[tuple[int, Pending]] = []
+    first: dict[str, Lead] = {}
+    for i, lead in enumerate(batch):
+        if lead.id in ledger:
+            results[i] = router._retry(lead)
+            continue
+        if lead.id in first:
+            if first[lead.id] != lead:
+                raise DuplicateLeadError(
+                    f"lead id {lead.id!r} appears twice in one batch with different "
+                    f"fields ({lead_diff(first[lead.id], lead)}): give each lead its own id"
+                )
+            continue
+        first[lead.id] = lead
+        prepared = decider.prepare(router._context(lead, now), frozenset())
+        if isinstance(prepared, Decision):
+            # Settled by a rule (a pool, or dedup to the owner): written at once, so
+            # the leads after it and the batch capacities see it.
+            router._write(_new_arrived(lead))
+            router._commit(prepared, False)
+            results[i] = prepared
+        else:
+            pending.append((i, prepared))
+    if pending:
+        _solve(router, pending, results)
+    decided: dict[str, Decision] = {}
+    for i, lead in enumerate(batch):
+        decision = results[i]
+        if decision is None:
+            results[i] = decided[lead.id]
+            continue
+        decided.setdefault(lead.id, decision)
+        if lead.id not in ledger:
+            router._write(_new_arrived(lead))
+            router._commit(decision, decision.reasons[-1].code == "waiting")
+    return [d for d in results if d is not None]
+
+
+def _solve(
+    router: Router, pending: list[tuple[int, Pending]], results: list[Decision | None]
+) -> None:
+    """Ask the strategy for the whole batch and check it kept within capacity."""
+    strategy, decider = router.strategy, router._decider
+    ctxs = [p.ctx for _, p in pending]
+    reps = frozenset().union(*(ctx.ids for ctx in ctxs))
+    capacity = {rep: decider.caps.remaining(rep, ctxs[0]) for rep in sorted(reps)}
+    answers = list(strategy.route_batch(ctxs, capacity))
+    if len(answers) != len(ctxs):
+        raise StrategyError(
+            f"{strategy!r}.route_batch returned {len(answers)} answers for "
+            f"{len(ctxs)} leads: return one per lead"
+        )
+    used: dict[str, int] = {}
+    for (i, prepared), answer in zip(pending, answers, strict=True):
+        rep = answer if isinstance(answer, str) else as_pick(answer).rep_id
+        if rep is not None:
+            used[rep] = used.get(rep, 0) + 1
+            room = capacity.get(rep, 0)
+            if room is not None and used[rep] > room:
+                raise StrategyError(
+                    f"{strategy!r}.route_batch gave rep {rep!r} {used[rep]} leads, "
+                    f"but its capacity is {room}"
+                )
+            prepared.ctx.can_take = _always
+        results[i] = decider.conclude(prepared, answer)[0]

@@ -1,0 +1,287 @@
+"""Deciding, without writing: rules, caps and the strategy turn one lead into a Decision.
+
+`Decider.prepare` runs everything before the strategy (pool rules, filters, caps, preference
+rules) and either settles the lead or hands the strategy a Context; `Decider.conclude` checks
+the strategy's answer and words the Decision. The Router writes what they decide.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable
+
+from leadrouter._util import trusted_constructor
+from leadrouter.capabilities import check_views
+from leadrouter.context import Context
+from leadrouter.errors import ConfigError, StrategyError
+from leadrouter.events import PUBLIC
+from leadrouter.ledger import LedgerView
+from leadrouter.model import Decision, Lead, Reason, Rep
+from leadrouter.router._capping import Capped, Caps
+from leadrouter.rules import Filter, PoolRule, PreferenceRule, Rule, as_filter
+from leadrouter.strategies.base import Pick, Strategy, as_pick, check_batching
+
+__all__ = ["Decider", "Pending", "check_strategy"]
+
+_new_decision = trusted_constructor(Decision)
+_NO_NOTE = Pick(None)
+_WAIT_REASON = "it waits in the public pool and is offered again at tick()"
+
+
+def check_strategy(strategy: Strategy, ledger: LedgerView) -> None:
+    """CapabilityError when the strategy's tags and its code disagree about batching, or when
+    `ledger` lacks a view the strategy (or a strategy inside it) declares it needs. Run when
+    the Router is built, so a misfit fails there, not at the first lead."""
+    check_batching(type(strategy), strategy.tags)
+    check_views(
+        repr(strategy),
+        strategy.tags.needs_views,
+        ledger,
+        f"the router's ledger ({type(ledger).__name__})",
+        "pass a Ledger (Ledger() or Ledger.open(url)), or a ledger whose class defines these "
+        "methods",
+    )
+
+
+class Pending:
+    """A lead between the rules and the strategy: its context, the reasons so far, and the
+    caps hit while the strategy looked."""
+
+    __slots__ = ("capped", "ctx", "reasons")
+
+    def __init__(self, ctx: Context, reasons: tuple[Reason, ...], capped: Capped) -> None:
+        self.ctx = ctx
+        self.reasons = reasons
+        self.capped = capped
+
+
+class Decider:
+    """The rules (filed by family), the caps and the strategy of one router, and what it caches
+    about them: eligible sets by what the filters depend on, and the wording of choices."""
+
+    __slots__ = (
+        "_chosen_cache",
+        "_eligible_cache",
+        "caps",
+        "filters",
+        "pool_rules",
+        "prefer_rules",
+        "strategy",
+    )
+
+    def __init__(
+        self,
+        strategy: Strategy,
+        rules: Iterable[Rule | Callable[[Lead, Rep], bool]],
+        caps: Caps,
+    ) -> None:
+        self.strategy = strategy
+        self.caps = caps
+        self.filters: list[Filter] = []
+        self.pool_rules: list[PoolRule] = []
+        self.prefer_rules: list[PreferenceRule] = []
+        for rule in rules:
+            self._add_rule(rule)
+        self._eligible_cache: dict[
+            tuple[Hashable, ...], tuple[frozenset[str], tuple[Reason, ...]]
+        ] = {}
+        self._chosen_cache: dict[str, Reason] = {}
+
+    def _add_rule(self, rule: Rule | Callable[[Lead, Rep], bool]) -> None:
+        """File `rule` under each family it belongs to; a plain callable is a filter."""
+        if not isinstance(rule, Rule):
+            if not callable(rule):
+                raise ConfigError(f"rules takes leadrouter rules or callables, got {rule!r}")
+            self.filters.append(as_filter(rule))
+            return
+        if not isinstance(rule, Filter | PoolRule | PreferenceRule):
+            raise ConfigError(
+                f"{rule!r} is a Rule of no family: subclass leadrouter.rules.Filter, PoolRule or "
+                "PreferenceRule, or pass a callable f(lead, rep) -> bool"
+            )
+        if isinstance(rule, Filter):
+            self.filters.append(rule)
+        if isinstance(rule, PoolRule):
+            self.pool_rules.append(rule)
+        if isinstance(rule, PreferenceRule):
+            self.prefer_rules.append(rule)
+
+    def roster_changed(self) -> None:
+        """Forget eligible sets: they were computed for another roster."""
+        self._eligible_cache.clear()
+
+    def eligible(self, ctx: Context) -> tuple[frozenset[str], tuple[Reason, ...]]:
+        """Eligible rep ids after every filter, and why each other rep was excluded.
+
+        Cached by what the filters depend on (region, shift window ...), so routing many leads
+        for the same region costs one dictionary lookup here.
+        """
+        keys: list[Hashable] | None = []
+        for rule in self.filters:
+            key = rule.key(ctx)
+            if key is None:
+                keys = None
+                break
+            assert keys is not None
+            keys.append(key)
+        cache_key = tuple(keys) if keys is not None else None
+        if cache_key is not None:
+            hit = self._eligible_cache.get(cache_key)
+            if hit is not None:
+                return hit
+        roster = ctx.roster
+        ids = roster.active_ids
+        reasons: list[Reason] = []
+        inactive = frozenset(roster) - ids
+        if inactive:
+            reasons.append(Reason("excluded", "inactive", inactive, "active"))
+        for rule in self.filters:
+            allowed = rule.eligible(ctx)
+            removed = ids - allowed
+            if removed:
+                reasons.append(Reason("excluded", rule.describe(ctx), removed, repr(rule)))
+                ids = ids & allowed
+        result = (ids, tuple(reasons))
+        if cache_key is not None:
+            if len(self._eligible_cache) > 4096:
+                self._eligible_cache.clear()
+            self._eligible_cache[cache_key] = result
+        return result
+
+    def decide(self, ctx: Context, exclude: frozenset[str]) -> tuple[Decision, bool]:
+        """The decision for `ctx.lead` at `ctx.now` and whether it leaves the lead waiting."""
+        prepared = self.prepare(ctx, exclude)
+        if isinstance(prepared, Decision):
+            return prepared, False
+        return self.conclude(prepared, self.strategy.route(prepared.ctx))
+
+    def reoffer(self, ctx: Context, avoid: frozenset[str]) -> Decision | None:
+        """`decide` for a waiting lead: the Decision when it places the lead with a rep, None
+        when the lead would stay waiting (or go to a pool, which a waiting lead is already in)."""
+        prepared = self.prepare(ctx, avoid)
+        if isinstance(prepared, Decision):
+            return prepared if prepared.rep_id is not None else None
+        result = self.strategy.route(prepared.ctx)
+        chosen = result if type(result) is str else as_pick(result).rep_id
+        if chosen is None:
+            return None
+        return self.conclude(prepared, result)[0]
+
+    def prepare(self, ctx: Context, exclude: frozenset[str]) -> Decision | Pending:
+        """Everything before the strategy runs: pool rules, filters, caps and preference rules.
+
+        Returns a finished Decision when a rule settles the lead, else what the strategy needs.
+        """
+        lead, now = ctx.lead, ctx.now
+        for pool_rule in self.pool_rules:
+            hit = pool_rule.pool_for(ctx)
+            if hit is not None:
+                pool, why = hit
+                reason = Reason("pooled", why, frozenset(), repr(pool_rule))
+                return Decision(lead.id, None, "pooled", now, repr(pool_rule), pool, (reason,))
+        ids, reasons = self.eligible(ctx)
+        if exclude and not ids.isdisjoint(exclude):
+            reasons = (
+                *reasons,
+                Reason(
+                    "excluded",
+                    "just lost this lead; a re-route never goes back to them",
+                    ids & exclude,
+                    "reroute",
+                ),
+            )
+            ids = ids - exclude
+        capped: Capped = {}
+        caps = self.caps
+        if caps.caps:
+            ids = caps.drop_saturated(ctx, ids, capped)
+        can_take = caps.can_take(ctx, capped)
+        ctx.ids = ids
+        ctx.can_take = can_take
+        for rule in self.prefer_rules:
+            hit = rule.prefer(ctx)
+            if hit is None:
+                continue
+            rep_id, why = hit
+            if rep_id in ids and can_take(rep_id):
+                reason = Reason("dedup", why, frozenset({rep_id}), repr(rule))
+                return Decision(
+                    lead.id,
+                    rep_id,
+                    "assigned",
+                    now,
+                    repr(rule),
+                    None,
+                    (*reasons, *caps.reasons(capped), reason),
+                )
+            reasons = (
+                *reasons,
+                Reason(
+                    "skipped",
+                    f"{why}, but that rep is not eligible or is capped; routed as usual",
+                    frozenset({rep_id}),
+                    repr(rule),
+                ),
+            )
+        return Pending(ctx, reasons, capped)
+
+    def conclude(self, pending: Pending, result: Pick | str | None) -> tuple[Decision, bool]:
+        """Turn the strategy's answer into a Decision (and whether the lead waits), after
+        checking the strategy kept to what it was offered."""
+        ctx, reasons, capped = pending.ctx, pending.reasons, pending.capped
+        lead, now, name = ctx.lead, ctx.now, self.strategy.name
+        pick = _NO_NOTE if type(result) is str else as_pick(result)
+        chosen_id = result if type(result) is str else pick.rep_id
+        if chosen_id is None:
+            if pick.pool is not None:
+                why = pick.reason or "left in the pool for reps to claim"
+                reasons = (*reasons, Reason("pooled", why, frozenset(), name))
+                return Decision(
+                    lead.id, None, "pooled", now, name, pick.pool, reasons, pick.scores
+                ), False
+            if capped or any(r.code == "capped" for r in reasons):
+                why = "every eligible rep is at a cap"
+            elif not ctx.ids:
+                why = "no rep is eligible (see the exclusions)"
+            else:
+                why = f"{name} chose nobody"
+            reasons = (
+                *reasons,
+                *self.caps.reasons(capped),
+                Reason("waiting", f"{why}; {_WAIT_REASON}", frozenset(), name),
+            )
+            return Decision(lead.id, None, "pooled", now, name, PUBLIC, reasons, pick.scores), True
+        if chosen_id not in ctx.ids or not ctx.can_take(chosen_id):
+            problem = (
+                "was not offered (not eligible)" if chosen_id not in ctx.ids else "is over a cap"
+            )
+            raise StrategyError(
+                f"{self.strategy!r} chose rep {chosen_id!r} for lead {lead.id!r}, but that rep "
+                f"{problem}: a strategy must pick from ctx.ids and check ctx.can_take"
+            )
+        chosen = self._chosen(chosen_id, pick.reason)
+        if capped:
+            reasons = (*reasons, *self.caps.reasons(capped))
+        decision = _new_decision(
+            lead.id,
+            chosen_id,
+            "assigned",
+            now,
+            name,
+            None,
+            (*reasons, chosen),
+            pick.scores,
+            pick.propensity,
+        )
+        return decision, False
+
+    def _chosen(self, rep_id: str, note: str) -> Reason:
+        if note:
+            return Reason("chosen", note, frozenset({rep_id}), self.strategy.name)
+        found = self._chosen_cache.get(rep_id)
+        if found is None:
+            doc = (type(self.strategy).__doc__ or "").strip().split("\n")[0].rstrip(".")
+            found = Reason(
+                "chosen", doc or "chosen by the strategy", frozenset({rep_id}), self.strategy.name
+            )
+            self._chosen_cache[rep_id] = found
+        return found

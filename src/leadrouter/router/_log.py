@@ -1,0 +1,76 @@
+"""The router's memory of its recent decisions: the latest per lead (for `why`, `explain_load`)
+and the first (what a retry of the same lead returns), for a bounded number of leads."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from leadrouter.ledger import Ledger
+from leadrouter.model import Decision, Rep
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["DecisionLog", "load_table"]
+
+
+class DecisionLog:
+    """The latest and the first decision of each of the `size` most recent leads."""
+
+    __slots__ = ("first", "latest", "size")
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.latest: OrderedDict[str, Decision] = OrderedDict()
+        self.first: OrderedDict[str, Decision] = OrderedDict()
+
+    def remember(self, decision: Decision) -> None:
+        """Keep `decision` as its lead's latest (and, the first time, its first); forget the
+        oldest lead beyond `size`."""
+        log = self.latest
+        lead_id = decision.lead_id
+        if lead_id in log:
+            del log[lead_id]
+        log[lead_id] = decision
+        if lead_id not in self.first:
+            self.first[lead_id] = decision
+        if len(log) > self.size:
+            log.popitem(last=False)
+        if len(self.first) > self.size:
+            self.first.popitem(last=False)
+
+
+def load_table(
+    decisions: Iterable[Decision], ledger: Ledger, reps: Iterable[Rep], since: datetime | None
+) -> pd.DataFrame:
+    """`Router.explain_load`: one row per rep, from the ledger and the logged decisions."""
+    import pandas as pd
+
+    chosen: dict[str, int] = {}
+    excluded: dict[str, int] = {}
+    capped: dict[str, int] = {}
+    for decision in decisions:
+        if decision.rep_id is not None:
+            chosen[decision.rep_id] = chosen.get(decision.rep_id, 0) + 1
+        for reason in decision.reasons:
+            table = {"excluded": excluded, "capped": capped}.get(reason.code)
+            if table is not None:
+                for rep in reason.reps:
+                    table[rep] = table.get(rep, 0) + 1
+    rows = [
+        {
+            "rep_id": rep.id,
+            "team": rep.team,
+            "active": rep.active,
+            "received": ledger.count(rep.id, since=since),
+            "book": ledger.book_size(rep.id),
+            "chosen": chosen.get(rep.id, 0),
+            "excluded": excluded.get(rep.id, 0),
+            "capped": capped.get(rep.id, 0),
+        }
+        for rep in reps
+    ]
+    return pd.DataFrame(rows).set_index("rep_id")

@@ -1,0 +1,77 @@
+"""The lifecycle's timers: when each held lead's first-touch SLA and expiry fall due.
+
+Deadlines are kept in a heap built from the ledger, so `tick()` looks only at what is due. A
+deadline is a promise to look, not a verdict: when it comes up, the lead must still be held by
+the same rep since the same time (and, for the SLA, still untouched) for it to count.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Iterator
+from datetime import datetime
+
+from leadrouter.ledger import Ledger
+from leadrouter.lifecycle import Lifecycle
+
+__all__ = ["Timers"]
+
+
+class Timers:
+    """The deadlines of one router's lifecycle, in due order."""
+
+    __slots__ = ("_counter", "_heap", "lifecycle")
+
+    def __init__(self, lifecycle: Lifecycle) -> None:
+        self.lifecycle = lifecycle
+        self._heap: list[tuple[datetime, int, str, str, datetime, str]] = []
+        self._counter = itertools.count()
+
+    def schedule(self, lead_id: str, rep_id: str, since: datetime, touched: bool) -> None:
+        """Set the deadlines of a lead `rep_id` holds since `since`."""
+        life = self.lifecycle
+        if life.first_touch_sla is not None and not touched:
+            heapq.heappush(
+                self._heap,
+                (since + life.first_touch_sla, next(self._counter), lead_id, rep_id, since, "sla"),
+            )
+        if life.expire_after is not None:
+            heapq.heappush(
+                self._heap,
+                (since + life.expire_after, next(self._counter), lead_id, rep_id, since, "expired"),
+            )
+
+    def rebuild(self, ledger: Ledger) -> None:
+        """Every deadline again, from who holds what in `ledger` (after a restart or writes by
+        another router)."""
+        self._heap = []
+        for lead_id, rep_id, since in ledger.held():
+            touched = ledger.first_touch(lead_id) is not None
+            self.schedule(lead_id, rep_id, since, touched)
+
+    def due(self, now: datetime, ledger: Ledger) -> Iterator[tuple[str, str, str]]:
+        """(lead id, rep id, "sla" or "expired") for each deadline due at `now` that still
+        holds, earliest first. An SLA counted in working hours that is not really due yet goes
+        back on the heap at its real time. The caller may schedule new deadlines between
+        items (a re-route); those due by `now` come up in this same pass."""
+        life, heap = self.lifecycle, self._heap
+        while heap and heap[0][0] <= now:
+            _, _, lead_id, rep_id, since, kind = heapq.heappop(heap)
+            if ledger.holder(lead_id) != rep_id or ledger.held_since(lead_id) != since:
+                continue
+            if kind == "sla":
+                if ledger.first_touch(lead_id) is not None:
+                    continue
+                shift = (
+                    life.working_hours.shift_for(rep_id) if life.working_hours is not None else None
+                )
+                if shift is not None:
+                    assert life.first_touch_sla is not None
+                    real_due = shift.add_working_time(since, life.first_touch_sla)
+                    if real_due > now:
+                        heapq.heappush(
+                            heap, (real_due, next(self._counter), lead_id, rep_id, since, kind)
+                        )
+                        continue
+            yield lead_id, rep_id, kind
