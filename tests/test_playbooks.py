@@ -4,23 +4,43 @@ the CLI validates playbooks and routes files of leads."""
 from __future__ import annotations
 
 import csv
+import enum
+import importlib
+import math
 import random
 import subprocess
 import sys
+import tomllib
 from collections import Counter
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any, Literal
 
+import attrs
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import leadrouter as lr
+from leadrouter import rules
+from leadrouter._convert import duration
+from leadrouter._util import FrozenMap
 from leadrouter.cli import main
-from leadrouter.playbooks import PlaybookError, load_playbook, read_playbook
+from leadrouter.playbooks import (
+    STRATEGIES,
+    Playbook,
+    PlaybookError,
+    load_playbook,
+    read_playbook,
+    reader,
+)
 from leadrouter.testing.checks import sample_lead
 
 from .conftest import T0
 
 ROOT = Path(__file__).resolve().parents[1]
+STRATEGY_NAMES = list(STRATEGIES)
 PLAYBOOKS = sorted((ROOT / "strategies").glob("*.toml"))
 
 
@@ -62,6 +82,184 @@ def test_every_playbook_routes_synthetic_leads_safely(path: Path) -> None:
             assert all(ledger.book_size(rep.id) <= cap.open for rep in router.reps)
 
 
+SHANGHAI_HOURS = rules.schedule(
+    default=lr.Shift("Asia/Shanghai", start=time(9), end=time(18), weekdays=frozenset(range(5)))
+)
+
+
+def _reps(*rows: tuple[str, str], **fields: Any) -> list[lr.Rep]:
+    """Reps from (id, team) pairs; keyword arguments map a rep id to its other fields."""
+    return [
+        lr.Rep(rep_id, team=team, **fields.get(rep_id.replace("-", "_"), {}))
+        for rep_id, team in rows
+    ]
+
+
+BUNDLED: dict[str, dict[str, Any]] = {
+    "cross-region-grab": {
+        "strategy": lr.GrabWithCaps(
+            held=15,
+            daily=25,
+            idle_after=timedelta(minutes=30),
+            cooldown=timedelta(hours=2),
+            penalty="cooldown",
+            pool_by="region",
+            tz="Asia/Shanghai",
+        ),
+        "rules": [rules.region(), rules.nurture(below=0.15)],
+        "caps": [],
+        "lifecycle": lr.Lifecycle(expire_after=timedelta(days=5)),
+        "reps": _reps(
+            ("wang", "north"),
+            ("li", "north"),
+            ("zhang", "south"),
+            ("liu", "south"),
+            ("chen", "floaters"),
+            wang={"regions": {"north"}},
+            li={"regions": {"north", "east"}},
+            zhang={"regions": {"south"}},
+            liu={"regions": {"south", "east"}},
+        ),
+        "seed": 0,
+    },
+    "performance-after-ramp": {
+        "strategy": lr.PerformanceWeighted(
+            window=timedelta(days=30), prior_strength=20.0, measure="conversion"
+        ),
+        "rules": [rules.nurture(below=0.2)],
+        "caps": [lr.FixedCap(open=40, daily=35)],
+        "lifecycle": lr.Lifecycle(
+            first_touch_sla=timedelta(minutes=20), reroute=True, working_hours=SHANGHAI_HOURS
+        ),
+        "reps": _reps(("ana", "inside"), ("ben", "inside"), ("caro", "inside"), ("dev", "inside")),
+        "seed": 0,
+    },
+    "premium-then-standard": {
+        "strategy": lr.TieredDelay(
+            [
+                lr.Tier(tier=0, strategy=lr.EqualRotation(), patience=timedelta(hours=2)),
+                lr.Tier(tier=1, strategy=lr.EqualRotation(), patience=timedelta(hours=4)),
+            ]
+        ),
+        "rules": [],
+        "caps": [lr.FixedCap(open=25)],
+        "lifecycle": lr.Lifecycle(
+            first_touch_sla=timedelta(minutes=30), reroute=True, working_hours=SHANGHAI_HOURS
+        ),
+        "reps": _reps(
+            ("senior-amy", "premium"),
+            ("senior-bo", "premium"),
+            ("cai", "standard"),
+            ("dina", "standard"),
+            ("eli", "standard"),
+            cai={"tier": 1},
+            dina={"tier": 1},
+            eli={"tier": 1},
+        ),
+        "seed": 0,
+    },
+    "profile-matching": {
+        "strategy": lr.ProfileMatching(
+            window=timedelta(days=90), prior_strength=20.0, feature="segment"
+        ),
+        "rules": [rules.region()],
+        "caps": [lr.FixedCap(open=40, daily=30)],
+        "lifecycle": lr.Lifecycle(
+            first_touch_sla=timedelta(minutes=30), reroute=True, working_hours=SHANGHAI_HOURS
+        ),
+        "reps": _reps(
+            ("ent-ivy", "enterprise"),
+            ("ent-jo", "enterprise"),
+            ("mid-kai", "midmarket"),
+            ("smb-lu", "smb"),
+            ("smb-mo", "smb"),
+            ent_ivy={"profile": {"segment": "enterprise", "languages": "en;zh"}},
+            ent_jo={"profile": {"segment": "enterprise", "languages": "zh"}},
+            mid_kai={"profile": {"segment": "mid", "languages": "zh"}},
+            smb_lu={"profile": {"segment": "smb", "languages": "zh"}},
+            smb_mo={"profile": {"segment": "smb", "languages": "en"}},
+        ),
+        "seed": 0,
+    },
+    "quota-month": {
+        "strategy": lr.QuotaProportional(period="month", tz="Asia/Shanghai"),
+        "rules": [rules.region()],
+        "caps": [lr.FixedCap(open=50, tz="Asia/Shanghai")],
+        "lifecycle": lr.Lifecycle(
+            first_touch_sla=timedelta(hours=1), reroute=True, working_hours=SHANGHAI_HOURS
+        ),
+        "reps": _reps(
+            ("wang", "north"),
+            ("li", "north"),
+            ("zhang", "south"),
+            ("liu", "south"),
+            ("chen", "east"),
+            wang={"regions": {"north"}, "quota": 120.0},
+            li={"regions": {"north"}, "quota": 80.0},
+            zhang={"regions": {"south"}, "quota": 100.0},
+            liu={"regions": {"south"}, "quota": 100.0},
+            chen={"quota": 60.0},
+        ),
+        "seed": 0,
+    },
+    "small-team-no-data": {
+        "strategy": lr.EqualRotation(),
+        "rules": [rules.region(), rules.dedup_to_owner()],
+        "caps": [lr.FixedCap(open=30, daily=40, tz="Asia/Shanghai")],
+        "lifecycle": lr.Lifecycle(
+            first_touch_sla=timedelta(minutes=30),
+            expire_after=timedelta(days=7),
+            reroute=True,
+            working_hours=SHANGHAI_HOURS,
+        ),
+        "reps": _reps(
+            ("wang", "north"),
+            ("li", "north"),
+            ("zhang", "south"),
+            ("liu", "south"),
+            ("chen", "east"),
+            ("yang", "east"),
+            wang={"regions": {"north"}},
+            li={"regions": {"north"}},
+            zhang={"regions": {"south"}},
+            liu={"regions": {"south"}},
+        ),
+        "seed": 0,
+    },
+}
+"""What each bundled playbook builds, written out as the Python a user would write instead."""
+
+
+def _anatomy(value: Any) -> Any:
+    """`value` spelled out with the type of every part (attrs fields compared by equality), so
+    20 and 20.0, or a list and a tuple, differ."""
+    if attrs.has(type(value)):
+        fields = attrs.fields(type(value))
+        return (
+            type(value),
+            tuple((f.name, _anatomy(getattr(value, f.name))) for f in fields if f.eq),
+        )
+    if isinstance(value, list | tuple):
+        return (type(value), tuple(_anatomy(item) for item in value))
+    if isinstance(value, frozenset | set):
+        return (type(value), frozenset(map(repr, map(_anatomy, value))))
+    if isinstance(value, dict) or type(value).__name__ == "FrozenMap":
+        return (type(value), tuple(sorted((k, _anatomy(v)) for k, v in value.items())))
+    return (type(value), value)
+
+
+def test_every_bundled_playbook_is_listed() -> None:
+    assert sorted(BUNDLED) == [path.stem for path in PLAYBOOKS]
+
+
+@pytest.mark.parametrize("path", PLAYBOOKS, ids=[p.stem for p in PLAYBOOKS])
+def test_bundled_playbooks_build_exactly_the_written_out_objects(path: Path) -> None:
+    built = read_playbook(path)
+    expected = BUNDLED[path.stem]
+    assert built == expected
+    assert _anatomy(built) == _anatomy(expected)
+
+
 def _write(tmp_path: Path, text: str, name: str = "p.toml") -> Path:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
@@ -74,7 +272,10 @@ REPS = '\n[[reps]]\nid = "a"\n[[reps]]\nid = "b"\n'
 @pytest.mark.parametrize(
     ("text", "words"),
     [
-        ('[strategy]\nname = "Nope"' + REPS, "strategy.name: unknown name 'Nope'; allowed: Equal"),
+        (
+            '[strategy]\nname = "Nope"' + REPS,
+            'strategy.name: unknown strategy "Nope"; allowed: Equal',
+        ),
         ('[strategy]\nname = "EqualRotation"\ncolour = 1' + REPS, "unknown key(s) ['colour']"),
         (
             '[strategy]\nname = "EqualRotation"\n[lifecycle]\nfirst_touch_sla = "soon"' + REPS,
@@ -83,7 +284,7 @@ REPS = '\n[[reps]]\nid = "a"\n[[reps]]\nid = "b"\n'
         ('[strategy]\nname = "EqualRotation"\n', "no reps"),
         (
             '[strategy]\nname = "EqualRotation"\n[[rules]]\nname = "vip"' + REPS,
-            "rules[0].name: unknown rule 'vip'",
+            'rules[0].name: unknown rule "vip"',
         ),
         ('[strategy]\nname = "EqualRotation"\n[[caps]]\nopen = -1' + REPS, "caps[0]"),
         ('[strategy]\nname = "EqualRotation"' + REPS + REPS, "appear twice"),
@@ -107,8 +308,12 @@ def test_bad_playbooks_name_file_key_and_allowed_values(
 def test_roster_file_rows_are_checked(tmp_path: Path) -> None:
     (tmp_path / "reps.csv").write_text("id,quota\na,1\nb,lots\n", encoding="utf-8")
     path = _write(tmp_path, 'roster = "reps.csv"\n[strategy]\nname = "EqualRotation"\n')
-    with pytest.raises(PlaybookError, match=r"reps.csv row 3.*quota: expected a number"):
+    with pytest.raises(PlaybookError) as info:
         read_playbook(path)
+    assert str(info.value) == (
+        f'{tmp_path / "reps.csv"}: row 3, column quota: expected a number, got "lots": '
+        "write e.g. 0.5"
+    )
 
 
 def test_durations_and_nested_settings(tmp_path: Path) -> None:
@@ -155,7 +360,7 @@ def test_cli_check_reports_bad_playbook_with_exit_2(
 ) -> None:
     path = _write(tmp_path, '[strategy]\nname = "Nope"' + REPS)
     assert main(["check", str(path)]) == 2
-    assert "unknown name 'Nope'" in capsys.readouterr().err
+    assert 'unknown strategy "Nope"' in capsys.readouterr().err
 
 
 def _leads_csv(tmp_path: Path, rows: list[dict[str, str]]) -> Path:
@@ -243,3 +448,221 @@ def test_python_dash_m_works() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "QuotaProportional" in result.stdout
+
+
+def test_every_problem_of_a_playbook_is_listed_with_key_value_and_fix(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        """
+[strategy]
+name = "TieredDelay"
+[[strategy.tiers]]
+tier = "top"
+patience = "2 hours"
+strategy = { name = "EqualRotation", colour = "red" }
+[lifecycle]
+reroute = "yes"
+working_hours = { start = "9am" }
+"""
+        + REPS,
+    )
+    with pytest.raises(PlaybookError) as info:
+        read_playbook(path)
+    assert str(info.value) == (
+        f"{path}: 5 problems:\n"
+        '  strategy.tiers[0].tier: expected a whole number, got "top": write e.g. tier = 1\n'
+        "  strategy.tiers[0].strategy: unknown key(s) ['colour'] for EqualRotation; "
+        "EqualRotation takes no settings\n"
+        '  strategy.tiers[0].patience: expected a duration ("45s", "30m", "4h", "7d", "1w" or '
+        'ISO "PT30M"), got "2 hours": write e.g. patience = "30m"\n'
+        '  lifecycle.reroute: expected true or false, got "yes": write e.g. reroute = true\n'
+        '  lifecycle.working_hours.start: expected a time of day, got "9am": write e.g. '
+        'start = "09:00"'
+    )
+
+
+def test_cli_check_prints_the_playbook_error_and_nothing_of_its_machinery(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(
+        tmp_path, '[strategy]\nname = "GrabWithCaps"\nheld = "15"\nidle_after = 30.5' + REPS
+    )
+    assert main(["check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f'leadrouter: error: {path}: strategy.held: expected a whole number, got "15": '
+        "write e.g. held = 1\n"
+    )
+
+
+TOML_VALUES = st.recursive(
+    st.one_of(
+        st.booleans(),
+        st.integers(-(2**63), 2**63 - 1),
+        st.floats(allow_nan=False),
+        st.text(max_size=8),
+        st.sampled_from(["30m", "PT2H", "09:00", "UTC", "Asia/Shanghai", "month", "EqualRotation"]),
+    ),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.sampled_from(["name", "open", "tier", "x"]), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+SETTING_GAPS = {
+    ("TieredDelay", "tiers"): "an empty list is refused without naming `tiers`",
+    ("DynamicCaps", "tz"): "an unknown zone is refused without naming `tz`",
+}
+"""Settings whose refusal does not yet name the setting."""
+
+
+def _settings() -> list[Any]:
+    """(table, class name, setting) for every setting of every strategy and cap a playbook
+    may name, of the lifecycle and of a rep."""
+    from leadrouter.playbooks import CAPS
+
+    out = []
+    tables = [
+        *(("strategy", name, module) for name, module in STRATEGIES.items()),
+        *(("caps", name, module) for name, module in CAPS.items()),
+        ("lifecycle", "Lifecycle", "leadrouter.lifecycle"),
+        ("reps", "Rep", "leadrouter.model"),
+    ]
+    for table, name, module in tables:
+        cls = getattr(importlib.import_module(module), name)
+        for key in (f.alias for f in attrs.fields(cls) if f.init):
+            gap = SETTING_GAPS.get((name, key))
+            marks = [pytest.mark.xfail(reason=gap, strict=True)] if gap else []
+            out.append(pytest.param(table, name, key, marks=marks, id=f"{name}.{key}"))
+    return out
+
+
+@pytest.mark.parametrize(("table", "name", "key"), _settings())
+@settings(max_examples=30, deadline=None)
+@given(value=TOML_VALUES)
+def test_any_value_of_any_setting_loads_or_is_a_playbook_error_naming_it(
+    table: str, name: str, key: str, value: Any
+) -> None:
+    data: dict[str, Any] = {"strategy": {"name": "EqualRotation"}, "reps": [{"id": "a"}]}
+    settings = {"name": name, key: value} if table in ("strategy", "caps") else {key: value}
+    if name == "DynamicCaps" and key != "fallback":
+        settings["fallback"] = {"daily": 5}
+    if table == "reps":
+        settings = {"id": "a", **settings}
+    data[table] = [settings] if table in ("caps", "reps") else settings
+    try:
+        reader().read(data, Playbook, file="p.toml")
+    except PlaybookError as exc:
+        said = str(exc)
+    else:
+        return
+    assert key in said or f"{name}." in said, said
+    assert "cattrs" not in said and "While structuring" not in said
+
+
+@given(
+    amount=st.integers(0, 10_000),
+    unit=st.sampled_from(["s", "m", "h", "d", "w"]),
+)
+def test_durations_read_as_written(amount: int, unit: str) -> None:
+    names = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+    assert duration(f"{amount}{unit}") == timedelta(**{names[unit]: amount})
+    assert duration(f"PT{amount}M") == timedelta(minutes=amount)
+
+
+class Colour(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+@attrs.frozen
+class Everything:
+    """A class with a field of every kind the reader knows, and no reading code of its own."""
+
+    wait: timedelta
+    opens: time
+    starts: datetime
+    holidays: frozenset[date]
+    weekdays: tuple[int, ...]
+    bounds: tuple[int, int]
+    weights: FrozenMap[float]
+    colour: Colour
+    mode: Literal["fast", "slow"]
+    scorer: Callable[..., Any]
+    strategy: lr.Strategy
+    shifts: list[lr.Shift]
+    note: str | None = None
+
+
+def test_a_new_field_of_a_known_type_needs_no_reading_code() -> None:
+    text = """
+wait = "90m"
+opens = 09:30:00
+starts = 2026-01-05T09:00:00+08:00
+holidays = [2026-01-01, "2026-05-01"]
+weekdays = [0, 1]
+bounds = [1, 500]
+weights = { a = 1, b = 0.5 }
+colour = "blue"
+mode = "slow"
+scorer = "math:sqrt"
+strategy = { name = "QuotaProportional", period = "week" }
+shifts = [{ tz = "Asia/Shanghai", start = "08:00", end = "17:00" }]
+"""
+    built = reader().read(tomllib.loads(text), Everything, file="x.toml")
+    assert built == Everything(
+        wait=timedelta(minutes=90),
+        opens=time(9, 30),
+        starts=datetime.fromisoformat("2026-01-05T09:00:00+08:00"),
+        holidays=frozenset({date(2026, 1, 1), date(2026, 5, 1)}),
+        weekdays=(0, 1),
+        bounds=(1, 500),
+        weights=FrozenMap({"a": 1.0, "b": 0.5}),
+        colour=Colour.BLUE,
+        mode="slow",
+        scorer=math.sqrt,
+        strategy=lr.QuotaProportional(period="week"),
+        shifts=[lr.Shift("Asia/Shanghai", start=time(8), end=time(17))],
+    )
+    assert isinstance(built.weights["a"], float)
+
+
+def test_naive_times_and_unknown_choices_are_named_with_the_fix() -> None:
+    text = """
+wait = 5
+opens = "noon"
+starts = 2026-01-05T09:00:00
+holidays = "2026-01-01"
+weekdays = [0, true]
+bounds = [1]
+weights = [1]
+colour = "green"
+mode = "medium"
+scorer = "math:nothing"
+strategy = { name = "Nope" }
+shifts = { tz = "Mars/Base" }
+"""
+    with pytest.raises(PlaybookError) as info:
+        reader().read(tomllib.loads(text), Everything, file="x.toml")
+    assert str(info.value).splitlines() == [
+        "x.toml: 11 problems:",
+        '  opens: expected a time of day, got "noon": write e.g. opens = "09:00"',
+        "  starts: 2026-01-05T09:00:00 has no UTC offset, and leadrouter never guesses a time "
+        "zone: write it with its offset, e.g. 2026-01-05T09:00:00+08:00",
+        '  holidays: expected a list, each item a date, got "2026-01-01": '
+        "write e.g. holidays = [2026-01-05]",
+        "  weekdays[1]: expected a whole number, got true: write e.g. 1",
+        "  bounds: expected a list of 2 items, each a whole number, got [1]: "
+        "write e.g. bounds = [1, 1]",
+        "  weights: expected a table, each value a number, got [1]: "
+        "write e.g. weights = { key = 0.5 }",
+        '  colour: expected one of "red", "blue", got "green": write e.g. colour = "red"',
+        '  mode: expected one of "fast", "slow", got "medium": write e.g. mode = "fast"',
+        "  scorer: cannot import 'math:nothing': write it as \"package.module:name\" of an "
+        "importable function",
+        '  strategy.name: unknown strategy "Nope"; allowed: ' + ", ".join(STRATEGY_NAMES),
+        "  shifts[0]: Shift.tz: unknown time zone 'Mars/Base': use an IANA name such as 'UTC' "
+        "or 'Asia/Shanghai'",
+    ]

@@ -209,11 +209,11 @@ def _demo_history(args: argparse.Namespace, out: Path, status: Console) -> Histo
 def with_roster(history: History, path: Path) -> tuple[History, str]:
     """The history with its reps replaced by the roster file's rows of the same id, and a line
     saying how many matched."""
-    from leadrouter.playbooks import _Reader
+    from leadrouter.playbooks import read_roster
 
     if not path.is_file():
         raise ConfigError(f"--roster {path}: no such file; give a CSV with an id column")
-    given = {rep.id: rep for rep in _Reader(path).roster_file(path.name, "--roster")}
+    given = {rep.id: rep for rep in read_roster(path)}
     reps = [given.get(rep.id, rep) for rep in history.roster]
     matched = sum(rep.id in given for rep in history.roster)
     if not matched:

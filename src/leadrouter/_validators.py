@@ -12,9 +12,9 @@ This module imports only `leadrouter.errors` at load time, so `leadrouter.model`
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -31,7 +31,10 @@ __all__ = [
     "SCORE_SCALE",
     "amount_field",
     "cap_limit",
+    "is_iterable",
     "lead_id_arg",
+    "lenient",
+    "mapping_field",
     "non_negative_number",
     "not_a_lead",
     "of_type",
@@ -39,20 +42,83 @@ __all__ = [
     "positive_duration",
     "score_field",
     "score_threshold",
+    "set_of",
     "valid_zone",
 ]
 
 Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
+T = TypeVar("T")
 
 SCORE_SCALE = "scores are 0-1"
 """What every message about a score outside 0-1 says: the one scale leadrouter uses."""
 
 
-def valid_zone(inst: object, attr: attrs.Attribute[Any], value: str) -> None:
-    """An IANA time zone name (ConfigError from `zone` otherwise)."""
+def valid_zone(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
+    """An IANA time zone name: text (else InvalidTypeError) that names a zone of the tz
+    database (else ConfigError), each naming the class and the field."""
     from leadrouter.model import zone  # model imports this module: import on use
 
-    zone(value)
+    of_type(str, "'Asia/Shanghai'")(inst, attr, value)
+    try:
+        zone(str(value))
+    except ConfigError as exc:
+        raise ConfigError(f"{type(inst).__name__}.{attr.name}: {exc}") from None
+
+
+def lenient(convert: Callable[[Any], T], value: Any) -> T | Any:
+    """`convert(value)` where it works, else `value` as given: for attrs converters, so that
+    the field's validator rejects the value with a message naming the class and the field (a
+    converter is not told which field it converts)."""
+    try:
+        return convert(value)
+    except (TypeError, ValueError):
+        return value
+
+
+def set_of(kind: type | tuple[type, ...], example: str) -> Validator:
+    """A frozenset whose items are all of `kind` (a bool is not taken for an int), else
+    InvalidTypeError naming the class, the field, the value and an `example` of a right one."""
+
+    def check(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
+        if isinstance(value, frozenset) and all(
+            isinstance(item, kind) and not (isinstance(item, bool) and kind is int)
+            for item in value
+        ):
+            return
+        raise InvalidTypeError(
+            f"{type(inst).__name__}.{attr.name} must be a set of {_plural(kind)}, got "
+            f"{type(value).__name__} {value!r}: write e.g. {attr.name}={example}"
+        )
+
+    return check
+
+
+def _plural(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    names = {str: "text", int: "whole numbers"}
+    return " or ".join(names.get(k, f"{k.__name__} values") for k in kinds)
+
+
+def mapping_field(example: str) -> Validator:
+    """A mapping (the field's converter freezes any dict), else InvalidTypeError naming the
+    class, the field, the value and an `example`."""
+
+    def check(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
+        if not isinstance(value, Mapping):
+            raise InvalidTypeError(
+                f"{type(inst).__name__}.{attr.name} must be a mapping (a dict), got "
+                f"{type(value).__name__} {value!r}: write e.g. {attr.name}={example}"
+            )
+
+    return check
+
+
+def is_iterable(value: object) -> Iterable[Any]:
+    """`value` itself when it can be iterated over as a collection (not text, not a mapping),
+    else TypeError: for converters that build a set from a list."""
+    if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
+        raise TypeError(f"{value!r} is not a collection")
+    return value
 
 
 def of_type(kind: type, example: str, optional: bool = False) -> Validator:

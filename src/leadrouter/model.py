@@ -6,6 +6,7 @@ with a message naming the field, instead of surfacing later as a wrong routing d
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any, Literal
@@ -14,8 +15,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import attrs
 
 from leadrouter._util import EMPTY, FrozenMap, check_aware, check_id, freeze
-from leadrouter._validators import amount_field, of_type, optional_amount_field, score_field
-from leadrouter.errors import ConfigError, InvalidValueError, NaiveDatetimeError
+from leadrouter._validators import (
+    amount_field,
+    is_iterable,
+    lenient,
+    mapping_field,
+    of_type,
+    optional_amount_field,
+    score_field,
+    set_of,
+    valid_zone,
+)
+from leadrouter.errors import ConfigError, InvalidTypeError, InvalidValueError, NaiveDatetimeError
 
 __all__ = ["Decision", "Lead", "Reason", "Rep", "Shift", "zone"]
 
@@ -55,9 +66,31 @@ def _v_opt_str(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
 
 
 def str_set(value: Iterable[str] | str) -> frozenset[str]:
+    """A set of names from a collection of them, or one name ("" for none)."""
     if isinstance(value, str):
         return frozenset({value}) if value else frozenset()
-    return frozenset(value)
+    return frozenset(is_iterable(value))
+
+
+def _v_number(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+        raise InvalidTypeError(
+            f"{type(inst).__name__}.{attr.name} must be a number or None, got "
+            f"{type(value).__name__} {value!r}"
+        )
+
+
+def _to_names(value: Any) -> Any:
+    return lenient(str_set, value)
+
+
+def _to_map(value: Any) -> Any:
+    """A mapping frozen; anything else as given, for the field's validator to name."""
+    return freeze(value) if isinstance(value, Mapping) else value
+
+
+def _dict_repr(value: FrozenMap[Any]) -> str:
+    return repr(dict(value))
 
 
 @attrs.frozen
@@ -84,7 +117,11 @@ class Lead:
     contact: str | None = attrs.field(default=None, kw_only=True, validator=_v_opt_str)
     cost: float = attrs.field(default=0.0, kw_only=True, validator=amount_field)
     features: FrozenMap[Any] = attrs.field(
-        default=EMPTY, kw_only=True, converter=freeze, repr=lambda f: repr(dict(f))
+        default=EMPTY,
+        kw_only=True,
+        converter=_to_map,
+        validator=mapping_field("{'campaign': 'spring'}"),
+        repr=_dict_repr,
     )
 
     @classmethod
@@ -176,20 +213,38 @@ class Rep:
     id: str = attrs.field(validator=_v_id)
     team: str = attrs.field(default="", kw_only=True, validator=_v_str)
     tier: int = attrs.field(default=0, kw_only=True, validator=of_type(int, "1"))
-    regions: frozenset[str] = attrs.field(default=frozenset(), kw_only=True, converter=str_set)
-    skills: frozenset[str] = attrs.field(default=frozenset(), kw_only=True, converter=str_set)
+    regions: frozenset[str] = attrs.field(
+        default=frozenset(),
+        kw_only=True,
+        converter=_to_names,
+        validator=set_of(str, "{'north', 'east'}"),
+    )
+    skills: frozenset[str] = attrs.field(
+        default=frozenset(), kw_only=True, converter=_to_names, validator=set_of(str, "{'solar'}")
+    )
     quota: float | None = attrs.field(default=None, kw_only=True, validator=optional_amount_field)
     profile: FrozenMap[Any] = attrs.field(
-        default=EMPTY, kw_only=True, converter=freeze, repr=lambda f: repr(dict(f))
+        default=EMPTY,
+        kw_only=True,
+        converter=_to_map,
+        validator=mapping_field("{'segment': 'smb'}"),
+        repr=_dict_repr,
     )
     active: bool = attrs.field(default=True, kw_only=True, validator=of_type(bool, "False"))
 
 
-def _weekdays(value: Iterable[int]) -> frozenset[int]:
-    days = frozenset(value)
-    if not days <= frozenset(range(7)):
-        raise ConfigError(f"Shift.weekdays must be 0 (Monday) to 6 (Sunday), got {sorted(days)}")
-    return days
+def _v_weekdays(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
+    set_of(int, "{0, 1, 2, 3, 4}")(inst, attr, value)
+    assert isinstance(value, frozenset)
+    if not value <= frozenset(range(7)):
+        raise ConfigError(
+            f"Shift.weekdays must be 0 (Monday) to 6 (Sunday), got {sorted(value)}: write e.g. "
+            "weekdays={0, 1, 2, 3, 4} for Monday to Friday"
+        )
+
+
+def _to_days(value: Any) -> Any:
+    return lenient(lambda days: frozenset(is_iterable(days)), value)
 
 
 @attrs.frozen
@@ -201,16 +256,23 @@ class Shift:
     rep are each on shift in their own daytime.
     """
 
-    tz: str = attrs.field(default="UTC")
-    start: time = attrs.field(default=time(9), kw_only=True)
-    end: time = attrs.field(default=time(18), kw_only=True)
+    tz: str = attrs.field(default="UTC", validator=valid_zone)
+    start: time = attrs.field(default=time(9), kw_only=True, validator=of_type(time, "time(9)"))
+    end: time = attrs.field(default=time(18), kw_only=True, validator=of_type(time, "time(18)"))
     weekdays: frozenset[int] = attrs.field(
-        default=frozenset(range(5)), kw_only=True, converter=_weekdays
+        default=frozenset(range(5)),
+        kw_only=True,
+        converter=_to_days,
+        validator=_v_weekdays,
     )
-    days_off: frozenset[date] = attrs.field(default=frozenset(), kw_only=True, converter=frozenset)
+    days_off: frozenset[date] = attrs.field(
+        default=frozenset(),
+        kw_only=True,
+        converter=_to_days,
+        validator=set_of(date, "{date(2026, 1, 1)}"),
+    )
 
     def __attrs_post_init__(self) -> None:
-        zone(self.tz)
         if self.start == self.end:
             raise ConfigError("Shift.start equals Shift.end: a shift must have some working time")
 
@@ -286,10 +348,12 @@ class Reason:
     excluded); `rule` names the rule, cap or strategy; `detail` says why in words.
     """
 
-    code: str
-    detail: str
-    reps: frozenset[str] = attrs.field(default=frozenset(), converter=str_set)
-    rule: str = ""
+    code: str = attrs.field(validator=_v_str)
+    detail: str = attrs.field(validator=_v_str)
+    reps: frozenset[str] = attrs.field(
+        default=frozenset(), converter=_to_names, validator=set_of(str, "{'wang'}")
+    )
+    rule: str = attrs.field(default="", validator=_v_str)
 
     def __str__(self) -> str:
         who = ""
@@ -302,6 +366,22 @@ class Reason:
 
 
 Action = Literal["assigned", "pooled", "claimed", "refused"]
+ACTIONS: tuple[Action, ...] = typing.get_args(Action)
+
+
+def _v_action(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
+    if value not in ACTIONS:
+        raise InvalidValueError(
+            f"Decision.action must be one of {', '.join(ACTIONS)}, got {value!r}"
+        )
+
+
+def _v_reasons(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, tuple) or not all(isinstance(r, Reason) for r in value):
+        raise InvalidTypeError(
+            f"Decision.reasons must be a tuple of Reason, got {type(value).__name__} {value!r}: "
+            'write e.g. reasons=(Reason("chosen", "why"),)'
+        )
 
 
 @attrs.frozen
@@ -313,17 +393,17 @@ class Decision:
     the lead to which pool. `scores` are the strategy's scores per rep, when it has any.
     """
 
-    lead_id: str
-    rep_id: str | None
-    action: Action
-    at: datetime
-    by: str = ""
-    pool: str | None = None
-    reasons: tuple[Reason, ...] = ()
+    lead_id: str = attrs.field(validator=_v_str)
+    rep_id: str | None = attrs.field(validator=_v_opt_str)
+    action: Action = attrs.field(validator=_v_action)
+    at: datetime = attrs.field(validator=_v_aware)
+    by: str = attrs.field(default="", validator=_v_str)
+    pool: str | None = attrs.field(default=None, validator=_v_opt_str)
+    reasons: tuple[Reason, ...] = attrs.field(default=(), validator=_v_reasons)
     scores: FrozenMap[float] = attrs.field(
-        default=EMPTY, converter=freeze, repr=lambda f: repr(dict(f))
+        default=EMPTY, converter=_to_map, validator=mapping_field("{'wang': 0.5}"), repr=_dict_repr
     )
-    propensity: float | None = None
+    propensity: float | None = attrs.field(default=None, validator=_v_number)
 
     @property
     def ok(self) -> bool:
