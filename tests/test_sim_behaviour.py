@@ -387,3 +387,33 @@ def test_one_product_means_no_product_factor(history: History) -> None:
     assert single.products is None
     assert single.numbers.product_conversion == {}
     assert "conversion by product" not in single.summary()
+
+
+def test_a_read_basis_fits_the_same_model_every_time(fitted: FittedBehaviour) -> None:
+    """A fit reads the history once (`_Basis.read`) and estimates from it as often as asked
+    (`_Basis.fit`: the model, then each replicate): estimating must leave what was read as it
+    was, so fitting again gives the very same model, and a replicate in between changes
+    nothing."""
+    basis = fitted.basis
+    assert basis is not None
+    fitted.replicate(4)
+    again = basis.fit(None)
+    assert again.numbers == fitted.numbers
+    assert (again.contact_coef, again.gaps, again.notes) == (
+        fitted.contact_coef,
+        fitted.gaps,
+        fitted.notes,
+    )
+    assert again.pairs.equals(fitted.pairs)
+
+
+def test_the_fits_names_stay_importable_from_estimation() -> None:
+    """Reading and estimating live in two modules; `leadrouter.sim.estimation` keeps the names
+    it always had."""
+    from leadrouter.sim import estimation, estimation_fit, estimation_read
+
+    for name in ("_Basis", "_mix_expectation", "_pickups", "_MIN_PICKUP_SAMPLE", "_PICKUP_PRIOR"):
+        assert getattr(estimation, name) is getattr(estimation_read, name)
+    for name in ("_assumed_delays", "_weighted_mean", "_known_outcomes", "_PAIR_COLUMNS"):
+        assert getattr(estimation, name) is getattr(estimation_fit, name)
+    assert estimation.fit_behaviour(synthetic(300, 3, 5, seed=2)).numbers is not None

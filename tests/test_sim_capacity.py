@@ -169,3 +169,22 @@ def test_without_touch_times_capacity_is_assumed_and_fixed(histories: list[Histo
     model = fit_behaviour(History.from_frame(frame))
     assert model.basis is not None and model.basis.capacity_fit is None
     assert model.replicate(1).numbers.capacity_per_day == model.numbers.capacity_per_day
+
+
+def test_a_seeds_capacity_draw_is_the_one_it_always_was() -> None:
+    """`CapacityFit.draw` for two measured reps and one never backlogged, as recorded before
+    the key-to-uniform mapping was shared with the engine (`leadrouter._util.unit_uniform`): a
+    replicate's capacities for a seed must not move."""
+    fit = CapacityFit(
+        workday=480.0,
+        demand={"a": 10.0, "b": 12.0, "c": 8.0},
+        handled={"a": 14.0, "b": 15.0, "c": 11.0},
+        measured={"a": (0.3, 0.02), "b": (0.1, 0.05)},
+        busy={"a": 40, "b": 25},
+        mu=0.2,
+        tau=0.25,
+        mu_se=0.05,
+    )
+    assert fit.draw(0) == {"a": 11.672781539185564, "b": 16.18773378994539, "c": 16.60221020863896}
+    assert fit.draw(3) == {"a": 14.874178345552338, "b": 14.03829148775774, "c": 12.7305905884888}
+    assert fit.draw(3) == fit.draw(3) != fit.draw(11)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -17,6 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import leadrouter as lr
+from leadrouter._util import unit_uniform
 from leadrouter.errors import BehaviourNeededError, ConfigError
 from leadrouter.events import Assigned, Claimed, Converted, Event, Released, Tagged, Touched
 from leadrouter.model import Lead
@@ -246,9 +248,10 @@ def test_a_leads_row_depends_on_nothing_but_seed_and_lead() -> None:
 
 
 def test_uniforms_are_strictly_inside_zero_and_one() -> None:
-    from leadrouter.sim.engine import _unit
+    from leadrouter.sim.engine import _BITS
 
-    extremes = _unit(np.array([0, 1, 2**12, 2**64 - 1, 2**64 - 2**12], dtype=np.uint64))
+    keys = np.array([0, 1, 2**12, 2**64 - 1, 2**64 - 2**12], dtype=np.uint64)
+    extremes = unit_uniform(keys, _BITS)
     assert ((extremes > 0.0) & (extremes < 1.0)).all()
     assert extremes[0] == extremes[1] == 2.0**-53
     assert extremes[3] == 1.0 - 2.0**-53
@@ -257,6 +260,20 @@ def test_uniforms_are_strictly_inside_zero_and_one() -> None:
     # roughly uniform: every tenth of (0, 1) holds about a tenth of the draws
     counts = np.histogram(matrix, bins=10, range=(0.0, 1.0))[0] / matrix.size
     assert np.abs(counts - 0.1).max() < 0.01
+
+
+@given(st.integers(min_value=0, max_value=2**64 - 1), st.integers(min_value=1, max_value=53))
+def test_a_key_gives_the_same_uniform_as_an_int_and_in_an_array(key: int, bits: int) -> None:
+    """One mapping serves scalar keys (capacity draws) and arrays (the engine): the same float
+    for the same key, the centre of its cell of width 2**-bits, never 0."""
+    one = unit_uniform(key, bits)
+    assert isinstance(one, float)
+    assert float(unit_uniform(np.array([key], dtype=np.uint64), bits)[0]) == one
+    cell = key >> (64 - bits)
+    assert 0.0 < one <= 1.0
+    assert abs(one - (cell + 0.5) / 2**bits) <= 2.0**-54
+    if bits <= 52:
+        assert one == (cell + 0.5) / 2**bits < 1.0
 
 
 def test_the_runs_draws_are_the_vectorised_rows(history: History) -> None:
@@ -444,3 +461,59 @@ def test_remembered_counts_equal_counting_from_scratch(
             assert ledger.count(rep, since) == sum(1 for t in times if t >= since)
         every = [t for times in received.values() for t in times]
         assert ledger.received_total(since) == sum(1 for t in every if t >= since)
+
+
+# ------------------------------------------------------------- recorded runs
+
+
+def _line(event: Event) -> str:
+    """An event as what it says happened: its kind and every field, times as ISO text, an
+    arrival as its lead's id and time (so the digest does not move with how a Lead prints)."""
+    if isinstance(event, lr.Arrived):
+        return f"Arrived|{event.lead.id}|{event.lead.arrived_at.isoformat()}"
+    values = [getattr(event, field.name) for field in attrs.fields(type(event))]
+    shown = [v.isoformat() if isinstance(v, datetime) else repr(v) for v in values]
+    return "|".join([type(event).__name__, *shown])
+
+
+def _digest(run: SimRun) -> str:
+    text = "\n".join(map(_line, run.ledger.events()))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+RECORDED: dict[tuple[str, int], str] = {
+    ("rotation", 0): "87ffb127d38aeb0f",
+    ("rotation", 5): "14bcfe1d42e3824b",
+    ("weighted", 0): "9300f50061005003",
+    ("weighted", 5): "7e11a9ea4764d7c3",
+    ("profile", 0): "44206e7e22cf5031",
+    ("profile", 5): "9df839e30f91c177",
+    ("grab", 0): "adcadd0b2104bb41",
+    ("grab", 5): "24f0dd0360cd038b",
+    ("rotation, open and daily caps", 1): "7812528a79eaaa62",
+    ("weighted, two caps, expiry", 1): "1bb5d1baeb9e41cd",
+    ("regions, SLA re-routes", 1): "04a04b3877861a16",
+    ("tiers", 1): "0475b00eac81b535",
+    ("a claim policy with a cap", 1): "700ebb5f978aade3",
+}
+"""A digest of every event of these runs over the `history` fixture (`_line`), recorded from
+the engine as it was written first (one function of closures): the same seed must keep writing
+the same ledger, event for event, whatever shape the engine takes."""
+
+
+def _recorded_policy(name: str) -> Any:
+    plain = {
+        "rotation": lr.EqualRotation(),
+        "weighted": lr.PerformanceWeighted(),
+        "profile": lr.ProfileMatching(),
+        "grab": lr.GrabWithCaps(held=6, daily=20, idle_after=timedelta(minutes=45)),
+    }
+    if name in plain:
+        return plain[name]
+    build = WAITING_POLICIES[name]
+    return lambda roster, seed: build(lr.Router, roster, seed)
+
+
+@pytest.mark.parametrize(("name", "seed"), list(RECORDED))
+def test_a_seed_writes_the_ledger_it_always_wrote(history: History, name: str, seed: int) -> None:
+    assert _digest(simulate(history, _recorded_policy(name), seed=seed)) == RECORDED[(name, seed)]

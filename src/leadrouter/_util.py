@@ -154,6 +154,27 @@ def stable_key(seed: int, name: str) -> int:
 
 
 @overload
+def unit_uniform(key: int, bits: int = 53) -> float: ...
+@overload
+def unit_uniform(key: Any, bits: int = 53) -> Any: ...
+def unit_uniform(key: Any, bits: int = 53) -> Any:
+    """A 64-bit key as a uniform in (0, 1): its top `bits` bits as an integer n, then
+    (n + 1/2) / 2**bits, the middle of the key's cell of width 2**-bits, so 0 is never drawn.
+
+    Takes an int or a numpy uint64 array (elementwise, no Python loop); the two give the same
+    float for the same key, bit for bit. Every seeded uniform of the simulator comes out of
+    this one mapping; its users differ only in how they make the key (the engine mixes a
+    blake2b key with a salt per purpose by splitmix64, `leadrouter.sim.capacity` takes
+    `stable_key` as it is) and in the resolution. With `bits` at most 52, n + 1/2 is exact, so
+    the least value is 2**-(bits + 1) and the most 1 - 2**-(bits + 1); with 53, n + 1/2 rounds
+    to even in the top half of (0, 1), and the top cell (one key in 2**53) gives 1.0: a user
+    that cannot take 1 clips or takes 52. A user's resolution is fixed once chosen: another
+    would change every draw, so every simulated ledger and fitted replicate for a seed.
+    """
+    return ((key >> (64 - bits)) + 0.5) * 2.0**-bits
+
+
+@overload
 def shrunk(value: float, n: float, prior: float, k: float) -> float: ...
 @overload
 def shrunk(value: Any, n: Any, prior: Any, k: float) -> Any: ...

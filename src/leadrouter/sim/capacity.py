@@ -24,7 +24,7 @@ from typing import Any
 
 import attrs
 
-from leadrouter._util import stable_key
+from leadrouter._util import stable_key, unit_uniform
 from leadrouter.sim.workweek import WorkClock, WorkWeek
 
 __all__ = ["ASSUMED_SPREAD", "CapacityFit", "fit_capacity", "work_positions"]
@@ -91,9 +91,10 @@ class CapacityFit:
         seed gives the same draw; without a pooled fit, the point estimate."""
         if not self.pooled:
             return self.point()
-        mu = self.mu + self.mu_se * _NORMAL.inv_cdf(_uniform(seed, "capacity\x00team"))
+        team = unit_uniform(stable_key(seed, "capacity\x00team"))
+        mu = self.mu + self.mu_se * _NORMAL.inv_cdf(team)
         return {
-            rep: self._capacity(rep, mu, _uniform(seed, f"capacity\x00{rep}"))
+            rep: self._capacity(rep, mu, unit_uniform(stable_key(seed, f"capacity\x00{rep}")))
             for rep in self.demand
         }
 
@@ -166,10 +167,6 @@ class CapacityFit:
                 f"demand across the team is assumed ({ASSUMED_SPREAD:g} on the log scale)"
             )
         return [note], gaps
-
-
-def _uniform(seed: int, name: str) -> float:
-    return ((stable_key(seed, name) >> 11) + 0.5) / 9007199254740992.0
 
 
 def _inv(p: float) -> float:

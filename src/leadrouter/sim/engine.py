@@ -51,7 +51,7 @@ from zoneinfo import ZoneInfo
 import attrs
 import numpy as np
 
-from leadrouter._util import stable_key, trusted_constructor
+from leadrouter._util import stable_key, trusted_constructor, unit_uniform
 from leadrouter.errors import BehaviourNeededError, ConfigError
 from leadrouter.events import (
     Arrived,
@@ -108,7 +108,9 @@ Router with a fresh, empty ledger."""
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
-_UNIT = 2.0**-52
+_BITS = 52
+"""The resolution of the engine's uniforms (`unit_uniform`): n + 1/2 is exact at 52 bits, so
+every draw is strictly inside (0, 1), from 2**-53 to 1 - 2**-53."""
 
 
 def _salt(purpose: str) -> np.uint64:
@@ -122,18 +124,17 @@ _key = stable_key.__wrapped__
 
 
 def _uniform(keys: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    """splitmix64's finaliser on each uint64 key, as a float in (0, 1)."""
+    """splitmix64's finaliser on each uint64 key, as a float in (0, 1) (`unit_uniform`).
+
+    A lead's keys for its purposes are one blake2b key XORed with a salt each, so they share
+    most of their bits; the finaliser spreads every bit over the whole word, which makes a
+    lead's draws for different purposes unrelated. (The capacity draws need no such mix: each
+    is `stable_key` of its own name, independent already.)"""
     with np.errstate(over="ignore"):
         z = keys + _GOLDEN
         z = (z ^ (z >> np.uint64(30))) * _MIX1
         z = (z ^ (z >> np.uint64(27))) * _MIX2
-    return _unit(z ^ (z >> np.uint64(31)))
-
-
-def _unit(bits: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    """uint64 values as floats in (0, 1): the top 52 bits plus one half, times 2**-52, so the
-    least is 2**-53 and the most 1 - 2**-53 (both exact); 0 and 1 are never drawn."""
-    found: np.ndarray[Any, Any] = ((bits >> np.uint64(12)).astype(np.float64) + 0.5) * _UNIT
+    found: np.ndarray[Any, Any] = unit_uniform(z ^ (z >> np.uint64(31)), _BITS)
     return found
 
 
@@ -321,108 +322,141 @@ def simulate(
     books and held caps drain as they do when reps give up on leads; None keeps such leads open
     for ever.
     """
-    import pandas as pd
-
     if behaviour is None:
         behaviour = default_behaviour(history)
     if tick_every <= timedelta(0):
         raise ConfigError(f"tick_every must be positive, got {tick_every!r}")
     if follow_up is not None and follow_up < timedelta(0):
         raise ConfigError(f"follow_up must be >= 0 or None, got {follow_up!r}")
-    leads = sorted(history.leads, key=lambda lead: (lead.arrived_at, lead.id))
-    reps = list(history.roster)
-    if not leads:
+    if not history.leads:
         raise ConfigError(f"{history!r} has no leads to simulate")
-    start = leads[0].arrived_at
-    clock = _SimClock(start)
-    router = make_router(policy, reps, seed, clock)
-    ledger = router.ledger
-    tz = ZoneInfo(history.tz)
-    pull = bool(router.strategy.tags.pull)
-    by_id = {lead.id: lead for lead in leads}
-    ids = list(by_id)
-    matrix = lead_uniforms_many(seed, ids)
-    # one tuple of Python floats per lead: indexing a tuple is far cheaper than a numpy row
-    draws = dict(zip(ids, map(tuple, matrix.tolist()), strict=True))
-    i_delay, i_reached, i_valid, i_converted, i_amount, i_neglect = (
-        PURPOSES.index(name)
-        for name in ("delay", "reached", "valid", "converted", "amount", "neglect")
+    run = _Simulation(
+        history, policy, behaviour, seed, tick_every, horizon, claim_backlog, follow_up
     )
-    active = [rep.id for rep in reps if rep.active]
-    capacity = {rep: float(behaviour.capacity(rep)) for rep in active}
-    day_share = _day_share(behaviour)
-    invalid_contact = float(getattr(behaviour, "invalid_contact", 1.0))
-    delay_of = behaviour.touch_delay_minutes
-    p_valid, p_contact, p_convert = behaviour.p_valid, behaviour.p_contact, behaviour.p_convert
-    record, holder = router.record, ledger.holder
-    all_events = ledger.events()
-    neglect_of = getattr(behaviour, "p_neglect", None)
-    work = _work_clock(behaviour, history.tz, start, leads[-1].arrived_at + horizon)
+    return run.run()
 
-    untouched: dict[str, set[str]] = {rep.id: set() for rep in reps}
-    touched: set[str] = set()
-    used: dict[tuple[str, str], int] = {}
-    seen = 0
-    # first touches and lost-closures due: (at, order, lead, rep, what)
-    heap: list[tuple[datetime, int, str, str, int]] = []
-    counter = itertools.count()
-    push = heapq.heappush
-    # Leads that may be in a pool, oldest arrival first, for claims. Entries go stale when a lead
-    # is claimed or assigned (dropped when they reach the top); a lead that comes back to a pool
-    # is pushed again.
-    pooled: list[tuple[datetime, str]] = []
-    day_span: list[Any] = [None, None, ""]  # [from, until, ISO day]: the local day of `now`
-    limits: dict[tuple[str, str], float] = {}
-    orders: dict[str, list[str]] = {}
 
-    def day_of(at: datetime) -> str:
-        lo, hi, day = day_span
-        if lo is not None and lo <= at < hi:
-            return str(day)
-        day = at.astimezone(tz).date().isoformat()
-        day_span[:] = [at, next_day(at), day]
-        return str(day)
+_U_DELAY, _U_REACHED, _U_VALID, _U_CONVERTED, _U_AMOUNT, _U_NEGLECT = (
+    PURPOSES.index(name) for name in ("delay", "reached", "valid", "converted", "amount", "neglect")
+)
 
-    def next_day(at: datetime) -> datetime:
+
+class _Simulation:
+    """One run of `simulate`: the Router, the reps' state the Router does not keep (untouched
+    leads per rep, first touches used per rep and day, the day's limits and claim order) and
+    the queue of scheduled touches and closures. `run` merges arrivals, that queue and ticks in
+    time order; every other method handles one kind of step. Built for one run and dropped."""
+
+    def __init__(
+        self,
+        history: History,
+        policy: Policy,
+        behaviour: Behaviour,
+        seed: int,
+        tick_every: timedelta,
+        horizon: timedelta,
+        claim_backlog: int,
+        follow_up: timedelta | None,
+    ) -> None:
+        leads = sorted(history.leads, key=lambda lead: (lead.arrived_at, lead.id))
+        reps = list(history.roster)
+        self.leads = leads
+        self.reps = reps
+        self.seed = seed
+        self.behaviour = behaviour
+        self.tick_every = tick_every
+        self.end = leads[-1].arrived_at + horizon
+        self.claim_backlog = claim_backlog
+        self.follow_up = follow_up
+        self.clock = _SimClock(leads[0].arrived_at)
+        self.router = router = make_router(policy, reps, seed, self.clock)
+        self.ledger = router.ledger
+        self.tz = ZoneInfo(history.tz)
+        self.pull = bool(router.strategy.tags.pull)
+        self.by_id = {lead.id: lead for lead in leads}
+        self.ids = list(self.by_id)
+        self.matrix = lead_uniforms_many(seed, self.ids)
+        # one tuple of Python floats per lead: indexing a tuple is far cheaper than a numpy row
+        self.draws = dict(zip(self.ids, map(tuple, self.matrix.tolist()), strict=True))
+        self.active = [rep.id for rep in reps if rep.active]
+        self.capacity = {rep: float(behaviour.capacity(rep)) for rep in self.active}
+        self.day_share = _day_share(behaviour)
+        self.invalid_contact = float(getattr(behaviour, "invalid_contact", 1.0))
+        self.neglect_of = getattr(behaviour, "p_neglect", None)
+        self.all_events = self.ledger.events()
+        self.work = _work_clock(behaviour, history.tz, leads[0].arrived_at, self.end)
+        self.untouched: dict[str, set[str]] = {rep.id: set() for rep in reps}
+        self.touched: set[str] = set()
+        self.used: dict[tuple[str, str], int] = {}
+        self.seen = 0
+        """How many of the ledger's events `follow` has read."""
+        self.heap: list[tuple[datetime, int, str, str, int]] = []
+        """First touches and lost-closures due: (at, order, lead, rep, what)."""
+        self.counter = itertools.count()
+        self.pooled: list[tuple[datetime, str]] = []
+        """Leads that may be in a pool, oldest arrival first, for claims. Entries go stale when
+        a lead is claimed or assigned (dropped when they reach the top); a lead that comes back
+        to a pool is pushed again."""
+        self.day_from: datetime | None = None
+        self.day_until: datetime | None = None
+        self.day = ""
+        """The local day (ISO date) of the last time `day_of` was asked, and its bounds."""
+        self.limits: dict[tuple[str, str], float] = {}
+        self.orders: dict[str, list[str]] = {}
+
+    def day_of(self, at: datetime) -> str:
+        lo, hi = self.day_from, self.day_until
+        if lo is not None and hi is not None and lo <= at < hi:
+            return self.day
+        self.day = at.astimezone(self.tz).date().isoformat()
+        self.day_from, self.day_until = at, self.next_day(at)
+        return self.day
+
+    def next_day(self, at: datetime) -> datetime:
+        tz = self.tz
         local = at.astimezone(tz)
         midnight = datetime(local.year, local.month, local.day, tzinfo=tz) + timedelta(days=1)
         return midnight.astimezone(at.tzinfo)
 
-    def later(at: datetime, minutes: float) -> datetime | None:
+    def later(self, at: datetime, minutes: float) -> datetime | None:
         """`minutes` after `at`: working minutes on the team's clock when the behaviour has
         working hours, else elapsed; None when that is past the end of the calendar."""
-        if work is None:
+        if self.work is None:
             return at + timedelta(minutes=minutes)
-        return work.after_working(at, minutes)
+        return self.work.after_working(at, minutes)
 
-    def new_day(day: str) -> None:
+    def new_day(self, day: str) -> None:
         """Draw every active rep's uniform for `day` at once: their first-touch limits and the
         order they claim in."""
-        drawn = rep_day_uniforms(seed, active, day).tolist()
-        scale = day_share(day)
+        active, capacity, limits = self.active, self.capacity, self.limits
+        drawn = rep_day_uniforms(self.seed, active, day).tolist()
+        scale = self.day_share(day)
         for rep, u in zip(active, drawn, strict=True):
             cap = capacity[rep]
             limits[(rep, day)] = cap if math.isinf(cap) else math.floor(cap * scale + u)
         by_rep = dict(zip(active, drawn, strict=True))
-        orders[day] = sorted(active, key=by_rep.__getitem__)
+        self.orders[day] = sorted(active, key=by_rep.__getitem__)
 
-    def daily_limit(rep: str, day: str) -> float:
-        found = limits.get((rep, day))
+    def daily_limit(self, rep: str, day: str) -> float:
+        found = self.limits.get((rep, day))
         if found is None:
-            if rep not in capacity:
+            if rep not in self.capacity:
                 return 0.0
-            new_day(day)
-            found = limits[(rep, day)]
+            self.new_day(day)
+            found = self.limits[(rep, day)]
         return found
 
-    def follow() -> None:
+    def follow(self) -> None:
         """Schedule first touches for leads the router just put in a book; note leads that
         entered a pool."""
-        nonlocal seen
+        all_events = self.all_events
         end = len(all_events)
-        if seen == end:
+        if self.seen == end:
             return
-        for event in all_events[seen:end]:
+        touched, untouched, draws = self.touched, self.untouched, self.draws
+        neglect_of, delay_of = self.neglect_of, self.behaviour.touch_delay_minutes
+        heap, counter, pooled, pull = self.heap, self.counter, self.pooled, self.pull
+        for event in all_events[self.seen : end]:
             kind = type(event)
             if kind is Assigned or kind is Claimed:
                 taken = cast(Assigned | Claimed, event)
@@ -430,15 +464,19 @@ def simulate(
                 if lead_id in touched or rep not in untouched:
                     continue
                 row = draws[lead_id]
-                if neglect_of is not None and kind is Assigned and row[i_neglect] < neglect_of(rep):
+                if (
+                    neglect_of is not None
+                    and kind is Assigned
+                    and row[_U_NEGLECT] < neglect_of(rep)
+                ):
                     continue  # the rep never gets to this lead
                 book = untouched[rep]
                 backlog = len(book)
-                delay = max(0.0, float(delay_of(rep, backlog, row[i_delay])))
-                when = later(taken.at, delay)
+                delay = max(0.0, float(delay_of(rep, backlog, row[_U_DELAY])))
+                when = self.later(taken.at, delay)
                 if when is not None:
                     book.add(lead_id)
-                    push(heap, (when, next(counter), lead_id, rep, _TOUCH))
+                    heapq.heappush(heap, (when, next(counter), lead_id, rep, _TOUCH))
             else:
                 if kind is Released:
                     # a lead taken back before its first touch no longer waits on that rep
@@ -448,48 +486,56 @@ def simulate(
                         waiting.discard(gone.lead_id)
                 if pull and (kind is Arrived or kind is Pooled or kind is Released):
                     lead_id = event.lead_id
-                    push(pooled, (by_id[lead_id].arrived_at, lead_id))
-        seen = end
+                    heapq.heappush(pooled, (self.by_id[lead_id].arrived_at, lead_id))
+        self.seen = end
 
-    def touch(now: datetime, lead_id: str, rep: str) -> None:
-        untouched[rep].discard(lead_id)
-        if lead_id in touched or holder(lead_id) != rep:
+    def touch(self, now: datetime, lead_id: str, rep: str) -> None:
+        """The rep's first touch of the lead, when it is still theirs and untouched and they
+        have first touches left today (else it waits for the next day's opening): the touch,
+        the verdict and, for a reached valid lead that buys, the sale; a valid lead that did
+        not buy is closed as lost after `follow_up`."""
+        untouched = self.untouched[rep]
+        untouched.discard(lead_id)
+        if lead_id in self.touched or self.ledger.holder(lead_id) != rep:
             return
-        day = day_of(now)
-        done = used.get((rep, day), 0)
-        if done >= daily_limit(rep, day):
-            tomorrow = later(next_day(now), 0.0)
+        day = self.day_of(now)
+        done = self.used.get((rep, day), 0)
+        if done >= self.daily_limit(rep, day):
+            tomorrow = self.later(self.next_day(now), 0.0)
             if tomorrow is not None:
-                untouched[rep].add(lead_id)
-                push(heap, (tomorrow, next(counter), lead_id, rep, _TOUCH))
+                untouched.add(lead_id)
+                heapq.heappush(self.heap, (tomorrow, next(self.counter), lead_id, rep, _TOUCH))
             return
-        used[(rep, day)] = done + 1
-        touched.add(lead_id)
-        lead = by_id[lead_id]
-        u = draws[lead_id]
+        self.used[(rep, day)] = done + 1
+        self.touched.add(lead_id)
+        behaviour, record = self.behaviour, self.router.record
+        lead = self.by_id[lead_id]
+        u = self.draws[lead_id]
         minutes = (now - lead.arrived_at).total_seconds() / 60.0
-        valid = bool(u[i_valid] < p_valid(lead))
+        valid = bool(u[_U_VALID] < behaviour.p_valid(lead))
         # p_contact is the chance of reaching a valid lead; invalid ones answer less often.
-        p_reach = p_contact(rep, lead, minutes)
+        p_reach = behaviour.p_contact(rep, lead, minutes)
         if not valid:
-            p_reach *= invalid_contact
-        reached = bool(u[i_reached] < p_reach)
+            p_reach *= self.invalid_contact
+        reached = bool(u[_U_REACHED] < p_reach)
         # every part is checked already (ids from the lead and roster, an aware time, bools)
         record(_new_touched(lead_id, rep, now, reached))
         record(_new_tagged(lead_id, rep, now, valid, _SIM_BY))
-        if reached and valid and u[i_converted] < p_convert(rep, lead):
-            amount = max(0.0, float(behaviour.amount(rep, lead, u[i_amount])))
+        if reached and valid and u[_U_CONVERTED] < behaviour.p_convert(rep, lead):
+            amount = max(0.0, float(behaviour.amount(rep, lead, u[_U_AMOUNT])))
             record(Converted(lead_id, rep, now, amount=amount))
-        elif valid and follow_up is not None:
-            push(heap, (now + follow_up, next(counter), lead_id, rep, _CLOSE))
+        elif valid and self.follow_up is not None:
+            heapq.heappush(
+                self.heap, (now + self.follow_up, next(self.counter), lead_id, rep, _CLOSE)
+            )
 
-    def close(now: datetime, lead_id: str, rep: str) -> None:
+    def close(self, now: datetime, lead_id: str, rep: str) -> None:
         """The rep gives up on a lead still in their book after the follow-up window."""
-        if holder(lead_id) == rep:
-            record(_new_tagged(lead_id, rep, now, False, _LOST))
+        if self.ledger.holder(lead_id) == rep:
+            self.router.record(_new_tagged(lead_id, rep, now, False, _LOST))
 
-    def oldest_pooled() -> str | None:
-        pool_of = ledger.pool_of
+    def oldest_pooled(self) -> str | None:
+        pooled, pool_of = self.pooled, self.ledger.pool_of
         while pooled:
             lead_id = pooled[0][1]
             if pool_of(lead_id) is not None:
@@ -497,61 +543,73 @@ def simulate(
             heapq.heappop(pooled)
         return None
 
-    def claims(now: datetime) -> None:
-        if not pooled or oldest_pooled() is None:
+    def claims(self, now: datetime) -> None:
+        """Each rep in the day's order claims the oldest pooled leads while they have fewer
+        than `claim_backlog` untouched and first touches left today; a refused claim ends
+        their turn."""
+        if not self.pooled or self.oldest_pooled() is None:
             return  # nothing to claim: no rep's turn could change anything
-        day = day_of(now)
-        if day not in orders:
-            new_day(day)
-        for rep in orders[day]:
-            while len(untouched[rep]) < claim_backlog and used.get((rep, day), 0) < daily_limit(
+        day = self.day_of(now)
+        if day not in self.orders:
+            self.new_day(day)
+        untouched, used, backlog = self.untouched, self.used, self.claim_backlog
+        claim = self.router.claim
+        for rep in self.orders[day]:
+            while len(untouched[rep]) < backlog and used.get((rep, day), 0) < self.daily_limit(
                 rep, day
             ):
-                oldest = oldest_pooled()
+                oldest = self.oldest_pooled()
                 if oldest is None:
                     return
-                decision = router.claim(rep, oldest, now=now)
-                follow()
+                decision = claim(rep, oldest, now=now)
+                self.follow()
                 if decision.rep_id != rep:
                     break
 
-    # Three streams merged in time order: arrivals (already sorted), touches (a heap) and ticks
-    # (every `tick_every`). At the same time an arrival runs first, then touches in the order they
-    # were scheduled, then the tick; nothing runs after `end`.
-    end = leads[-1].arrived_at + horizon
-    tick_at = start + tick_every
-    route, tick, pop = router.route, router.tick, heapq.heappop
-    n, i = len(leads), 0
-    while True:
-        when: datetime | None = None
-        kind = _ARRIVE
-        if i < n:
-            when = leads[i].arrived_at
-        if heap and (when is None or heap[0][0] < when):
-            when, kind = heap[0][0], _TOUCH
-        if tick_at <= end and (when is None or tick_at < when):
-            when, kind = tick_at, _TICK
-        if when is None or when > end:
-            break
-        clock.now = when
-        if kind == _ARRIVE:
-            route(leads[i], now=when)
-            i += 1
-            follow()
-            if pull:
-                claims(when)
-        elif kind == _TOUCH:
-            _, _, lead_id, rep, what = pop(heap)
-            if what == _TOUCH:
-                touch(when, lead_id, rep)
-            else:
-                close(when, lead_id, rep)
-        else:
-            tick_at += tick_every
-            tick(now=when)
-            follow()
-            if pull:
-                claims(when)
+    def run(self) -> SimRun:
+        """Three streams merged in time order: arrivals (already sorted), touches (a heap) and
+        ticks (every `tick_every`). At the same time an arrival runs first, then touches in the
+        order they were scheduled, then the tick; nothing runs after `end` (`horizon` past the
+        last arrival)."""
+        import pandas as pd
 
-    frame = pd.DataFrame(matrix, index=pd.Index(ids, name="lead_id"), columns=list(PURPOSES))
-    return SimRun(ledger, tuple(leads), tuple(reps), seed, frame, behaviour)
+        leads, clock, heap, pull = self.leads, self.clock, self.heap, self.pull
+        end, tick_every = self.end, self.tick_every
+        tick_at = leads[0].arrived_at + tick_every
+        route, tick, pop = self.router.route, self.router.tick, heapq.heappop
+        follow, claims, touch, close = self.follow, self.claims, self.touch, self.close
+        n, i = len(leads), 0
+        while True:
+            when: datetime | None = None
+            kind = _ARRIVE
+            if i < n:
+                when = leads[i].arrived_at
+            if heap and (when is None or heap[0][0] < when):
+                when, kind = heap[0][0], _TOUCH
+            if tick_at <= end and (when is None or tick_at < when):
+                when, kind = tick_at, _TICK
+            if when is None or when > end:
+                break
+            clock.now = when
+            if kind == _ARRIVE:
+                route(leads[i], now=when)
+                i += 1
+                follow()
+                if pull:
+                    claims(when)
+            elif kind == _TOUCH:
+                _, _, lead_id, rep, what = pop(heap)
+                if what == _TOUCH:
+                    touch(when, lead_id, rep)
+                else:
+                    close(when, lead_id, rep)
+            else:
+                tick_at += tick_every
+                tick(now=when)
+                follow()
+                if pull:
+                    claims(when)
+        frame = pd.DataFrame(
+            self.matrix, index=pd.Index(self.ids, name="lead_id"), columns=list(PURPOSES)
+        )
+        return SimRun(self.ledger, tuple(leads), tuple(self.reps), self.seed, frame, self.behaviour)

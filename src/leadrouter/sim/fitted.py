@@ -12,6 +12,7 @@ How each figure is estimated is in `leadrouter.sim.estimation`.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -80,6 +81,12 @@ class FittedBehaviour:
     segment_rate: FrozenMap[float] = attrs.field(default=EMPTY)
     """Each segment's conversion over its own product mix (`numbers.segment_conversion` is for a
     lead of product factor 1)."""
+    fitter: Callable[[History], FittedBehaviour] | None = attrs.field(
+        default=None, repr=False, eq=False
+    )
+    """How this model was fitted (`fit_behaviour` with its settings), for `refit`; the fitting
+    code hands it over, so the model needs no import of it (the estimation builds on the
+    model, not the reverse)."""
 
     def _seen(self, lead: Lead) -> Lead:
         """The lead as the model sees it: fields it left out read as empty."""
@@ -110,6 +117,7 @@ class FittedBehaviour:
         drawn = basis.fit(basis.bootstrap_weights(seed), capacity=basis.capacity_draw(seed))
         return attrs.evolve(
             drawn,
+            fitter=self.fitter,
             pickup_delays=FrozenMap(
                 {rep: _resample(seed, rep, sample) for rep, sample in drawn.pickup_delays.items()}
             ),
@@ -138,10 +146,12 @@ class FittedBehaviour:
     def refit(self, history: History) -> FittedBehaviour:
         """The same kind of model fitted on another History (e.g. an earlier time split, for
         calibration on held-out leads)."""
-        from leadrouter.sim.estimation import fit_behaviour
-
-        horizon = {} if self.basis is None else {"horizon": self.basis.horizon}
-        return fit_behaviour(history, prior_strength=self.prior_strength, **horizon)
+        if self.fitter is None:
+            raise ConfigError(
+                "refit: this model was not made by fit_behaviour, so how to fit it again is "
+                "unknown; call fit_behaviour(history, ...) instead"
+            )
+        return self.fitter(history)
 
     @property
     def invalid_contact(self) -> float:
