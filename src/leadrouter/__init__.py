@@ -7,6 +7,7 @@ functions that need them.
 """
 
 from leadrouter import errors, events, rules
+from leadrouter import stores as stores  # registers the opener Ledger.open calls
 from leadrouter._version import __version__
 from leadrouter.caps import Cap, FixedCap
 from leadrouter.clock import ManualClock, SystemClock

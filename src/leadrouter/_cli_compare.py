@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from leadrouter._cli_policies import BUILTIN_POLICIES, resolve_policies, with_roster
 from leadrouter._cli_reading import read_export, reading_flags
 from leadrouter._util import plural
 from leadrouter.errors import (
@@ -29,22 +30,6 @@ if TYPE_CHECKING:
     from leadrouter.sim.history import History
 
 __all__ = ["BUILTIN_POLICIES", "compare", "compare_parser", "resolve_policies", "with_roster"]
-
-BUILTIN_POLICIES = (
-    "equal-rotation",
-    "performance-weighted",
-    "utilization-weighted",
-    "quota-proportional",
-    "grab-with-caps",
-    "dynamic-caps",
-    "profile-matching",
-    "tiered-delay",
-)
-"""`leadrouter.sim.demo.DEMO_POLICIES`, spelled out so that building the parser imports nothing
-from the simulator (a test checks the two agree)."""
-
-_GLOB = frozenset("*?[")
-_EXPORT_SUFFIXES = frozenset({".csv", ".xlsx", ".parquet", ".pq", ".tsv", ".txt"})
 
 
 def compare_parser(commands: Any) -> None:
@@ -204,101 +189,6 @@ def _demo_history(args: argparse.Namespace, out: Path, status: Console) -> Histo
         path = synthetic.to_csv(out / "demo-export.csv")
     status.print(f"wrote the synthetic history as an export: {path}")
     return load_export(path, audience="command")
-
-
-def with_roster(history: History, path: Path) -> tuple[History, str]:
-    """The history with its reps replaced by the roster file's rows of the same id, and a line
-    saying how many matched."""
-    from leadrouter.playbooks import read_roster
-
-    if not path.is_file():
-        raise ConfigError(f"--roster {path}: no such file; give a CSV with an id column")
-    given = {rep.id: rep for rep in read_roster(path)}
-    reps = [given.get(rep.id, rep) for rep in history.roster]
-    matched = sum(rep.id in given for rep in history.roster)
-    if not matched:
-        raise ConfigError(
-            f"--roster {path}: none of its {len(given)} rep ids is a rep of the export "
-            f"({', '.join(rep.id for rep in history.roster[:6])} ...): use the export's ids"
-        )
-    unknown = sorted(set(given) - {rep.id for rep in history.roster})
-    said = f"roster {path}: {matched} of the export's {len(reps)} reps given" + (
-        f"; not in the export, ignored: {', '.join(unknown)}" if unknown else ""
-    )
-    return history.with_roster(reps), said
-
-
-def resolve_policies(
-    entries: Sequence[str] | None, history: History
-) -> tuple[dict[str, Policy], dict[str, str]]:
-    """`--policies` entries as {name: policy} and {name: note}: built-in names, playbook paths
-    and glob patterns, in the order given; a name is a playbook's file stem."""
-    import glob
-
-    from leadrouter.sim.demo import DEMO_POLICIES, demo_notes, demo_policies
-
-    wanted = list(entries) if entries else list(DEMO_POLICIES)
-    builtin = demo_policies(history)
-    builtin_notes = demo_notes(history)
-    policies: dict[str, Policy] = {}
-    notes: dict[str, str] = {}
-    origins: dict[str, str] = {}
-
-    def add(name: str, policy: Policy, note: str, origin: str) -> None:
-        if name in policies:
-            if origins[name] == origin:
-                return
-            raise ConfigError(
-                f"--policies: two policies are named {name!r} ({origins[name]} and {origin}); "
-                "a policy's name is its file name without .toml: rename one"
-            )
-        policies[name], notes[name], origins[name] = policy, note, origin
-
-    for entry in wanted:
-        if entry in builtin:
-            add(entry, builtin[entry], builtin_notes[entry], f"built-in {entry}")
-            continue
-        if _GLOB & set(entry):
-            matches = sorted(glob.glob(entry))
-            if not matches:
-                raise UnknownPolicyError(f"--policies {entry!r}: the pattern matches no file")
-            paths = [Path(match) for match in matches]
-        else:
-            paths = [Path(entry)]
-        for path in paths:
-            name, policy, note = _playbook_policy(path, entry, DEMO_POLICIES)
-            add(name, policy, note, str(path.resolve()))
-    return policies, notes
-
-
-def _playbook_policy(path: Path, entry: str, builtin: Sequence[str]) -> tuple[str, Policy, str]:
-    import difflib
-
-    from leadrouter.playbooks import read_playbook
-
-    if path.is_dir():
-        raise UnknownPolicyError(
-            f"--policies {entry!r}: {path} is a directory; give playbook files, e.g. {path}/*.toml"
-        )
-    if not path.is_file():
-        close = difflib.get_close_matches(entry, builtin, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise UnknownPolicyError(
-            f"--policies {entry!r}: no such playbook file and no built-in policy of that name."
-            f"{hint} Built-in policies: {', '.join(builtin)}"
-        )
-    if path.suffix.lower() in _EXPORT_SUFFIXES:
-        raise UnknownPolicyError(
-            f"--policies {entry!r}: {path} looks like an export, not a playbook; put the export "
-            "first: leadrouter compare EXPORT --policies PLAYBOOK.toml ..."
-        )
-    settings = read_playbook(path)
-    strategy = settings["strategy"]
-    note = (
-        f"playbook {path} ({type(strategy).__name__}); its rules, caps and timers over the "
-        "history's reps (the playbook's own roster is replaced)"
-    )
-    return path.stem, path, note
 
 
 @contextlib.contextmanager

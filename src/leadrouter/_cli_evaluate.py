@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from leadrouter._cli_policies import BUILTIN_POLICIES, resolve_policies, with_roster
 from leadrouter._cli_reading import read_export, reading_flags
 from leadrouter.errors import ConfigError, InvalidExportError
 
@@ -22,8 +23,6 @@ __all__ = ["evaluate", "evaluate_parser", "off_policy_text"]
 
 def evaluate_parser(commands: Any) -> None:
     """The `evaluate` sub-command's arguments."""
-    from leadrouter._cli_compare import BUILTIN_POLICIES
-
     command = commands.add_parser(
         "evaluate",
         help="estimate policies from an export's logged propensities, without a model",
@@ -56,8 +55,6 @@ def evaluate_parser(commands: Any) -> None:
 
 def evaluate(args: argparse.Namespace, out: TextIO = sys.stdout) -> None:
     """`leadrouter evaluate`: read, replay each policy, print the estimates."""
-    from leadrouter._cli_compare import resolve_policies, with_roster
-
     if not args.export.is_file():
         raise InvalidExportError(
             f"{args.export}: no such file; give the path of a CSV, Excel (.xlsx) or Parquet "

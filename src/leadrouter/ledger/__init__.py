@@ -19,6 +19,7 @@ rep's state is folded into; `_types` the read side's types (`LedgerView`, `RepSt
 read-only event log); `_fold` the log and the state machine that folds each event in; `_views`
 every read of the folded state; and this module `Ledger`, with what a stored ledger
 (`leadrouter.stores.durable`) overrides and the checks of the views against the log.
+`Ledger.open` reaches the stores through the opener they register (`open_with`).
 """
 
 from __future__ import annotations
@@ -41,6 +42,18 @@ if TYPE_CHECKING:
 __all__ = ["BLOCKED", "Ledger", "LedgerView", "RepStats"]
 
 _NO_TRANSACTION: AbstractContextManager[None] = nullcontext()
+
+
+_OPENER: Callable[..., Ledger] | None = None
+
+
+def open_with(opener: Callable[..., Ledger]) -> None:
+    """Register the function `Ledger.open` calls: `leadrouter.stores` does, when the package is
+    imported (which every `import leadrouter...` does first). The stores build on the ledger
+    (a stored ledger is a Ledger), so the ledger reaches them through this one hook rather than
+    by importing them: the dependency points one way."""
+    global _OPENER
+    _OPENER = opener
 
 
 class Ledger(_Views):
@@ -88,13 +101,12 @@ class Ledger(_Views):
         SnapshotWarning, and `verify()` recomputes the views from the log. Needs the `db` extra:
         `pip install 'leadrouter[db]'`.
         """
-        try:
-            from leadrouter.stores.durable import StoredLedger
-        except ImportError as exc:
+        if _OPENER is None:
             raise ConfigError(
-                f"Ledger.open needs SQLAlchemy and psycopg ({exc}): pip install 'leadrouter[db]'"
-            ) from exc
-        return StoredLedger.connect(
+                "Ledger.open: no store is registered; import leadrouter (which registers "
+                "leadrouter.stores) before opening a ledger"
+            )
+        return _OPENER(
             url,
             name,
             create=create,

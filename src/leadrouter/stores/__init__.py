@@ -1,8 +1,30 @@
 """Where a ledger's event log lives besides memory: SQL databases shared by many processes.
 
-`Ledger.open(url, name)` is the way in (it imports these modules on first use, so the
-in-memory ledger never needs SQLAlchemy): `sql` holds the tables, locks and named errors of
+`Ledger.open(url, name)` is the way in: this package registers the opener it calls
+(`leadrouter.ledger.open_with`) and imports the modules below on first use, so the in-memory
+ledger never needs SQLAlchemy. `sql` holds the tables, locks and named errors of
 SQLite and PostgreSQL, `codec` turns events and decisions into JSON, and `durable` the
 `StoredLedger` that folds the shared log into the usual in-memory views, starting from the
 latest snapshot of those views that `snapshot` writes and checks. See docs/stores.md.
 """
+
+from __future__ import annotations
+
+from typing import Any
+
+from leadrouter.errors import ConfigError
+from leadrouter.ledger import Ledger, open_with
+
+
+def _open(url: str, name: str, **options: Any) -> Ledger:
+    """`Ledger.open`: a StoredLedger over the database at `url` (needs the `db` extra)."""
+    try:
+        from leadrouter.stores.durable import StoredLedger
+    except ImportError as exc:
+        raise ConfigError(
+            f"Ledger.open needs SQLAlchemy and psycopg ({exc}): pip install 'leadrouter[db]'"
+        ) from exc
+    return StoredLedger.connect(url, name, **options)
+
+
+open_with(_open)
