@@ -511,10 +511,7 @@ TOML_VALUES = st.recursive(
 )
 
 
-SETTING_GAPS = {
-    ("TieredDelay", "tiers"): "an empty list is refused without naming `tiers`",
-    ("DynamicCaps", "tz"): "an unknown zone is refused without naming `tz`",
-}
+SETTING_GAPS: dict[tuple[str, str], str] = {}
 """Settings whose refusal does not yet name the setting."""
 
 

@@ -6,7 +6,8 @@ the setting and what is allowed. Lead and Rep fields fail with an InvalidValueEr
 the wrong kind) or its subclass OutOfRangeError (a number outside its range). Anything other than
 a Lead where a Lead is needed is a NotALeadError that says how to build one.
 
-This module imports only `leadrouter.errors` at load time, so `leadrouter.model` can use it.
+This module imports only `leadrouter.errors` and `leadrouter._util` at load time, so
+`leadrouter.model` can use it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any, TypeVar
 
 import attrs
 
+from leadrouter._util import FrozenMap
 from leadrouter.errors import (
     ConfigError,
     InvalidTypeError,
@@ -31,19 +33,25 @@ __all__ = [
     "SCORE_SCALE",
     "amount_field",
     "cap_limit",
+    "count_field",
     "is_iterable",
     "lead_id_arg",
     "lenient",
     "mapping_field",
     "non_negative_number",
     "not_a_lead",
+    "number_field",
     "of_type",
     "optional_amount_field",
     "positive_duration",
+    "propensity_field",
     "score_field",
     "score_threshold",
     "set_of",
+    "to_map",
+    "tuple_of",
     "valid_zone",
+    "whole_number",
 ]
 
 Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
@@ -80,10 +88,7 @@ def set_of(kind: type | tuple[type, ...], example: str) -> Validator:
     InvalidTypeError naming the class, the field, the value and an `example` of a right one."""
 
     def check(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
-        if isinstance(value, frozenset) and all(
-            isinstance(item, kind) and not (isinstance(item, bool) and kind is int)
-            for item in value
-        ):
+        if isinstance(value, frozenset) and _all_of(kind, value):
             return
         raise InvalidTypeError(
             f"{type(inst).__name__}.{attr.name} must be a set of {_plural(kind)}, got "
@@ -91,6 +96,34 @@ def set_of(kind: type | tuple[type, ...], example: str) -> Validator:
         )
 
     return check
+
+
+def tuple_of(
+    kind: type | tuple[type, ...], example: str, *, length: int | None = None
+) -> Validator:
+    """A tuple of `length` items (any number when None), all of `kind` (a bool is not taken for
+    an int), else InvalidTypeError naming the class, the field, the value and an `example`."""
+
+    def check(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
+        if (
+            isinstance(value, tuple)
+            and (length is None or len(value) == length)
+            and _all_of(kind, value)
+        ):
+            return
+        count = "" if length is None else f"{length} "
+        raise InvalidTypeError(
+            f"{type(inst).__name__}.{attr.name} must be a tuple of {count}{_plural(kind)}, got "
+            f"{type(value).__name__} {value!r}: write e.g. {attr.name}={example}"
+        )
+
+    return check
+
+
+def _all_of(kind: type | tuple[type, ...], items: Iterable[object]) -> bool:
+    """Whether every item is of `kind`, a bool not counting as an int."""
+    ints = kind is int
+    return all(isinstance(item, kind) and not (ints and isinstance(item, bool)) for item in items)
 
 
 def _plural(kind: type | tuple[type, ...]) -> str:
@@ -104,6 +137,8 @@ def mapping_field(example: str) -> Validator:
     class, the field, the value and an `example`."""
 
     def check(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
+        if isinstance(value, FrozenMap):  # what the converter makes: skip the slower ABC check
+            return
         if not isinstance(value, Mapping):
             raise InvalidTypeError(
                 f"{type(inst).__name__}.{attr.name} must be a mapping (a dict), got "
@@ -111,6 +146,14 @@ def mapping_field(example: str) -> Validator:
             )
 
     return check
+
+
+def to_map(value: Any) -> Any:
+    """Converter for mapping fields: a mapping frozen (a FrozenMap as it is), anything else as
+    given, for the field's `mapping_field` validator to name."""
+    if isinstance(value, FrozenMap):
+        return value
+    return FrozenMap(value) if isinstance(value, Mapping) else value
 
 
 def is_iterable(value: object) -> Iterable[Any]:
@@ -124,12 +167,15 @@ def is_iterable(value: object) -> Iterable[Any]:
 def of_type(kind: type, example: str, optional: bool = False) -> Validator:
     """A value of `kind` (None too when `optional`), else InvalidTypeError naming the class,
     the field, the value and an `example` of a right one. A bool is not taken for an int: a
-    `tier=True` is a mistake, not tier 1."""
+    `tier=True` is a mistake, not tier 1. One isinstance check for a right value: it guards
+    value objects built per routed lead (`Pick`)."""
+    ints = kind is int
 
     def check(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
-        if value is None and optional:
-            return
-        if isinstance(value, kind) and not (isinstance(value, bool) and kind is int):
+        if isinstance(value, kind):
+            if not (ints and isinstance(value, bool)):
+                return
+        elif value is None and optional:
             return
         raise InvalidTypeError(
             f"{type(inst).__name__}.{attr.name} must be {_article(kind)}"
@@ -145,13 +191,29 @@ def _article(kind: type) -> str:
     return names.get(kind, f"a {kind.__name__}")
 
 
-def cap_limit(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
-    """A whole number >= 0, or None for no limit."""
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-        raise ConfigError(
-            f"{type(inst).__name__}.{attr.name} must be a whole number >= 0 or None (no limit), "
-            f"got {value!r}"
-        )
+def whole_number(
+    at_least: int = 0, *, none: str | None = None, error: type[LeadRouterError] = ConfigError
+) -> Validator:
+    """A whole number >= `at_least` (a bool is not one), or None when `none` says what None
+    means; else `error` (a ConfigError for a setting) naming the class, the field, what is
+    allowed and the value."""
+    allowed = f"a whole number >= {at_least}" + (f" or None ({none})" if none else "")
+
+    def check(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
+        if value is None and none:
+            return
+        if isinstance(value, bool) or not isinstance(value, int) or value < at_least:
+            raise error(f"{type(inst).__name__}.{attr.name} must be {allowed}, got {value!r}")
+
+    return check
+
+
+cap_limit = whole_number(none="no limit")
+"""A cap's limit: a whole number >= 0, or None for no limit."""
+
+count_field = whole_number(error=InvalidValueError)
+"""A count of leads or days (`RepStats.received`, `CapForecast.history_days`): a whole number
+>= 0, else InvalidValueError."""
 
 
 def positive_duration(example: str, *, optional: bool = False) -> Validator:
@@ -170,22 +232,52 @@ def positive_duration(example: str, *, optional: bool = False) -> Validator:
     return check
 
 
-def non_negative_number(hint: str) -> Validator:
-    """A finite number >= 0; `hint` says what the number means, for the message."""
+def number_field(
+    hint: str,
+    *,
+    at_least: float | None = None,
+    finite: bool = True,
+    none: str | None = None,
+    error: type[LeadRouterError] = ConfigError,
+) -> Validator:
+    """A number (a bool is not one, NaN never is), finite unless `finite=False`, >= `at_least`
+    when given, or None when `none` says what None means; else `error` (a ConfigError for a
+    setting) naming the class, the field, what is allowed (`hint` says what the number means)
+    and the value."""
+    allowed = (
+        ("a finite number" if finite else "a number")
+        + ("" if at_least is None else f" >= {at_least:g}")
+        + f" ({hint})"
+        + (f" or None ({none})" if none else "")
+    )
+    low = -math.inf if at_least is None else at_least
 
     def check(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-            or value < 0
-        ):
-            raise ConfigError(
-                f"{type(inst).__name__}.{attr.name} must be a finite number >= 0 ({hint}), "
-                f"got {value!r}"
-            )
+        if value is None and none:
+            return
+        number = _number(value)
+        if number is None or (finite and math.isinf(number)) or number < low:
+            raise error(f"{type(inst).__name__}.{attr.name} must be {allowed}, got {value!r}")
 
     return check
+
+
+def non_negative_number(hint: str) -> Validator:
+    """A finite number >= 0; `hint` says what the number means, for the message."""
+    return number_field(hint, at_least=0)
+
+
+def propensity_field(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
+    """None, or the probability a randomising strategy had of choosing the rep: a number in
+    (0, 1], else InvalidValueError naming the class, the field and the value. Checked where a
+    `Pick` or an `Assigned` is made, so a wrong one never reaches an off-policy estimate."""
+    if value is None or (type(value) is float and 0.0 < value <= 1.0):
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 < value <= 1.0:
+        raise InvalidValueError(
+            f"{type(inst).__name__}.{attr.name} must be a number in (0, 1] or None (the chance "
+            f"the strategy had of choosing this rep), got {type(value).__name__} {value!r}"
+        )
 
 
 def _number(value: object) -> float | None:

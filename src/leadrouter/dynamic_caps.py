@@ -39,10 +39,20 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from leadrouter._memo import LedgerMemo
-from leadrouter._util import EMPTY, FrozenMap, check_aware, freeze, stable_key
+from leadrouter._util import EMPTY, FrozenMap, check_aware, stable_key
+from leadrouter._validators import (
+    count_field,
+    mapping_field,
+    number_field,
+    of_type,
+    to_map,
+    tuple_of,
+    valid_zone,
+    whole_number,
+)
 from leadrouter.caps import Cap, FixedCap, day_start
 from leadrouter.context import Context
-from leadrouter.errors import ConfigError, ForecastFitWarning
+from leadrouter.errors import ConfigError, ForecastFitWarning, InvalidValueError
 from leadrouter.forecast import SEASON, Fit, fit_smoothing, run_smoothing
 from leadrouter.model import zone
 
@@ -61,9 +71,28 @@ RECENT = 14
 """How many of the latest daily values `CapForecast.recent` shows."""
 
 FALLBACK, SEASONAL, NON_SEASONAL = "fallback", "seasonal", "non-seasonal"
+_MODELS = (SEASONAL, NON_SEASONAL, FALLBACK)
 
 
 # ------------------------------------------------------------------------------ explanation
+
+
+def _v_metric(inst: object, attr: attrs.Attribute[str], value: str) -> None:
+    if value not in METRICS:
+        raise ConfigError(
+            f"{type(inst).__name__}.{attr.name} must be one of {', '.join(METRICS)}, got {value!r}"
+        )
+
+
+def _v_model(inst: object, attr: attrs.Attribute[str], value: str) -> None:
+    if value not in _MODELS:
+        raise InvalidValueError(
+            f"{type(inst).__name__}.{attr.name} must be one of {', '.join(_MODELS)}, got {value!r}"
+        )
+
+
+_v_headroom = number_field("0.2 = 20% above the forecast", at_least=0)
+_v_day = of_type(date, "date(2026, 1, 5)", optional=True)
 
 
 @attrs.frozen
@@ -81,24 +110,32 @@ class CapForecast:
     bounds, and when the fit's optimiser did not converge (the parameters are its last step).
     """
 
-    rep_id: str
-    day: date
-    tz: str
-    metric: str
-    model: str
-    method: str
-    history_days: int
-    first_day: date | None
-    last_day: date | None
-    recent: tuple[int, ...]
-    params: FrozenMap[float] = attrs.field(converter=freeze)
-    fitted_on: date | None
-    components: FrozenMap[float] = attrs.field(converter=freeze)
-    forecast: float | None
-    headroom: float
-    bounds: tuple[int, int]
-    cap: int | None
-    note: str = ""
+    rep_id: str = attrs.field(validator=of_type(str, "'rep-1'"))
+    day: date = attrs.field(validator=of_type(date, "date(2026, 1, 5)"))
+    tz: str = attrs.field(validator=valid_zone)
+    metric: str = attrs.field(validator=_v_metric)
+    model: str = attrs.field(validator=_v_model)
+    method: str = attrs.field(validator=of_type(str, "'Holt-Winters'"))
+    history_days: int = attrs.field(validator=count_field)
+    first_day: date | None = attrs.field(validator=_v_day)
+    last_day: date | None = attrs.field(validator=_v_day)
+    recent: tuple[int, ...] = attrs.field(validator=tuple_of(int, "(3, 5, 4)"))
+    params: FrozenMap[float] = attrs.field(
+        converter=to_map, validator=mapping_field("{'alpha': 0.3}")
+    )
+    fitted_on: date | None = attrs.field(validator=_v_day)
+    components: FrozenMap[float] = attrs.field(
+        converter=to_map, validator=mapping_field("{'level': 5.0}")
+    )
+    forecast: float | None = attrs.field(
+        validator=number_field("leads a day", none="the fallback applies", error=InvalidValueError)
+    )
+    headroom: float = attrs.field(validator=_v_headroom)
+    bounds: tuple[int, int] = attrs.field(validator=tuple_of(int, "(1, 500)", length=2))
+    cap: int | None = attrs.field(
+        validator=whole_number(none="no daily limit", error=InvalidValueError)
+    )
+    note: str = attrs.field(default="", validator=of_type(str, "'held at the upper bound 500'"))
 
     @property
     def raw(self) -> float | None:
@@ -156,24 +193,6 @@ def _v_fallback(inst: object, attr: attrs.Attribute[FixedCap], value: FixedCap) 
         )
 
 
-def _v_whole(low: int) -> Any:
-    def check(inst: object, attr: attrs.Attribute[int], value: int) -> None:
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ConfigError(
-                f"DynamicCaps.{attr.name} must be a whole number >= {low}, got {value!r}"
-            )
-
-    return check
-
-
-def _v_headroom(inst: object, attr: attrs.Attribute[float], value: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
-        raise ConfigError(
-            f"DynamicCaps.headroom must be a number >= 0 (0.2 = 20% above the forecast), got "
-            f"{value!r}"
-        )
-
-
 def _bounds(value: Iterable[int]) -> tuple[int, int]:
     try:
         lo, hi = value
@@ -190,7 +209,7 @@ def _bounds(value: Iterable[int]) -> tuple[int, int]:
 
 
 def _v_tz(inst: DynamicCaps, attr: attrs.Attribute[str], value: str) -> None:
-    zone(value)
+    valid_zone(inst, attr, value)
     if inst.fallback.tz != value:
         raise ConfigError(
             f"DynamicCaps counts days in tz={value!r} but its fallback counts them in "
@@ -199,15 +218,10 @@ def _v_tz(inst: DynamicCaps, attr: attrs.Attribute[str], value: str) -> None:
         )
 
 
-def _v_metric(inst: object, attr: attrs.Attribute[str], value: str) -> None:
-    if value not in METRICS:
-        raise ConfigError(f"DynamicCaps.metric must be one of {', '.join(METRICS)}, got {value!r}")
-
-
 def _v_seasonal_after(inst: DynamicCaps, attr: attrs.Attribute[Any], value: int | None) -> None:
     if value is None:
         return
-    _v_whole(2 * SEASON)(inst, attr, value)
+    whole_number(2 * SEASON)(inst, attr, value)
     if value > inst.window:
         raise ConfigError(
             f"DynamicCaps.seasonal_after={value} is longer than window={inst.window}, so the "
@@ -217,7 +231,7 @@ def _v_seasonal_after(inst: DynamicCaps, attr: attrs.Attribute[Any], value: int 
 
 
 def _v_window(inst: DynamicCaps, attr: attrs.Attribute[int], value: int) -> None:
-    _v_whole(SEASON)(inst, attr, value)
+    whole_number(SEASON)(inst, attr, value)
     if value < inst.min_history_days:
         raise ConfigError(
             f"DynamicCaps.window={value} is shorter than min_history_days="
@@ -277,17 +291,15 @@ class DynamicCaps(Cap):
     """
 
     fallback: FixedCap = attrs.field(validator=_v_fallback)
-    min_history_days: int = attrs.field(default=14, validator=_v_whole(SEASON))
+    min_history_days: int = attrs.field(default=14, validator=whole_number(SEASON))
     headroom: float = attrs.field(default=0.2, validator=_v_headroom)
     bounds: tuple[int, int] = attrs.field(default=(1, 500), kw_only=True, converter=_bounds)
     tz: str = attrs.field(default="UTC", kw_only=True, validator=_v_tz)
     metric: str = attrs.field(default="touched", kw_only=True, validator=_v_metric)
     window: int = attrs.field(default=56, kw_only=True, validator=_v_window)
     seasonal_after: int | None = attrs.field(default=28, kw_only=True, validator=_v_seasonal_after)
-    refit_every: int = attrs.field(default=7, kw_only=True, validator=_v_whole(1))
-    trend: bool = attrs.field(
-        default=False, kw_only=True, validator=attrs.validators.instance_of(bool)
-    )
+    refit_every: int = attrs.field(default=7, kw_only=True, validator=whole_number(1))
+    trend: bool = attrs.field(default=False, kw_only=True, validator=of_type(bool, "True"))
     _memos: LedgerMemo[_Memo] = attrs.field(
         factory=LedgerMemo, init=False, eq=False, repr=False, hash=False
     )

@@ -14,7 +14,7 @@ from typing import Any
 import attrs
 
 from leadrouter._util import check_amount, check_aware, check_id
-from leadrouter._validators import of_type
+from leadrouter._validators import of_type, propensity_field
 from leadrouter.errors import InvalidValueError
 from leadrouter.model import Lead
 
@@ -54,13 +54,6 @@ def _v_bool(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
         )
 
 
-def _v_propensity(inst: object, attr: attrs.Attribute[Any], value: float | None) -> None:
-    if value is not None and not 0.0 < value <= 1.0:
-        raise InvalidValueError(
-            f"{type(inst).__name__}.{attr.name} must be in (0, 1] or None, got {value!r}"
-        )
-
-
 @attrs.frozen
 class Arrived:
     """A lead entered the system; it starts in the public pool."""
@@ -84,8 +77,8 @@ class Assigned:
     lead_id: str = attrs.field(validator=_v_id)
     rep_id: str = attrs.field(validator=_v_id)
     at: datetime = attrs.field(validator=_v_at)
-    by: str = attrs.field(default="")
-    propensity: float | None = attrs.field(default=None, kw_only=True, validator=_v_propensity)
+    by: str = attrs.field(default="", validator=of_type(str, "'EqualRotation'"))
+    propensity: float | None = attrs.field(default=None, kw_only=True, validator=propensity_field)
 
 
 @attrs.frozen
@@ -117,7 +110,7 @@ class Tagged:
     rep_id: str = attrs.field(validator=_v_id)
     at: datetime = attrs.field(validator=_v_at)
     valid: bool = attrs.field(validator=_v_bool)
-    reason: str = attrs.field(default="")
+    reason: str = attrs.field(default="", validator=of_type(str, "'blocked'"))
 
 
 @attrs.frozen
@@ -141,7 +134,7 @@ class Released:
     lead_id: str = attrs.field(validator=_v_id)
     rep_id: str = attrs.field(validator=_v_id)
     at: datetime = attrs.field(validator=_v_at)
-    reason: str = attrs.field(default="returned")
+    reason: str = attrs.field(default="returned", validator=of_type(str, "'sla'"))
     pool: str = attrs.field(default=PUBLIC, kw_only=True, validator=_v_id)
 
 
@@ -153,7 +146,7 @@ class Pooled:
     lead_id: str = attrs.field(validator=_v_id)
     at: datetime = attrs.field(validator=_v_at)
     pool: str = attrs.field(default=PUBLIC, validator=_v_id)
-    reason: str = attrs.field(default="")
+    reason: str = attrs.field(default="", validator=of_type(str, "'nurture'"))
     waiting: bool = attrs.field(default=False, kw_only=True, validator=_v_bool)
 
 

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any, Protocol, overload
 
 import attrs
 
+from leadrouter._validators import amount_field, count_field, of_type, whole_number
+from leadrouter.errors import InvalidValueError
 from leadrouter.events import Event
 
 if TYPE_CHECKING:
@@ -22,16 +24,18 @@ class RepStats:
     touches within the SLA (None when no SLA was asked for), first reached touches, leads tagged
     valid and invalid, conversions and revenue, and leads released from their book."""
 
-    rep_id: str
-    received: int
-    touched: int
-    touched_within_sla: int | None
-    reached: int
-    valid: int
-    invalid: int
-    converted: int
-    revenue: float
-    released: int
+    rep_id: str = attrs.field(validator=of_type(str, "'rep-1'"))
+    received: int = attrs.field(validator=count_field)
+    touched: int = attrs.field(validator=count_field)
+    touched_within_sla: int | None = attrs.field(
+        validator=whole_number(none="no SLA asked for", error=InvalidValueError)
+    )
+    reached: int = attrs.field(validator=count_field)
+    valid: int = attrs.field(validator=count_field)
+    invalid: int = attrs.field(validator=count_field)
+    converted: int = attrs.field(validator=count_field)
+    revenue: float = attrs.field(validator=amount_field)
+    released: int = attrs.field(validator=count_field)
 
 
 class _Log(Protocol):

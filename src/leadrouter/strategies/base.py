@@ -21,7 +21,15 @@ from typing import Any, ClassVar
 
 import attrs
 
-from leadrouter._util import EMPTY, FrozenMap, freeze, show
+from leadrouter._util import EMPTY, FrozenMap, show, trusted_constructor
+from leadrouter._validators import (
+    is_iterable,
+    lenient,
+    mapping_field,
+    of_type,
+    propensity_field,
+    to_map,
+)
 from leadrouter.context import Context, TickContext
 from leadrouter.errors import CapabilityError, ConfigError
 
@@ -33,19 +41,24 @@ __all__ = [
     "as_pick",
     "as_strategy",
     "check_batching",
+    "strategy_field",
+    "to_strategy",
     "with_views",
 ]
 
 
-def _views(value: Iterable[type]) -> tuple[type, ...]:
-    found = (value,) if isinstance(value, type) else tuple(value)
-    for need in found:
-        if not isinstance(need, type):
-            raise ConfigError(
-                f"StrategyTags.needs_views takes view protocols such as "
-                f"leadrouter.capabilities.ClaimsView, got {need!r}"
-            )
+def _views(value: Iterable[type] | type) -> tuple[type, ...]:
+    found = (value,) if isinstance(value, type) else lenient(lambda v: tuple(is_iterable(v)), value)
+    if not isinstance(found, tuple) or not all(isinstance(need, type) for need in found):
+        raise ConfigError(
+            f"StrategyTags.needs_views takes view protocols such as "
+            f"leadrouter.capabilities.ClaimsView, got {type(value).__name__} {value!r}: write "
+            "e.g. needs_views=(ClaimsView,)"
+        )
     return tuple(dict.fromkeys(found))
+
+
+_FLAG = of_type(bool, "True")
 
 
 @attrs.frozen
@@ -61,13 +74,13 @@ class StrategyTags:
     and one that declares it must override it (CapabilityError when the class is defined).
     """
 
-    needs_quota: bool = False
-    needs_tier: bool = False
-    needs_profile: bool = False
-    needs_history: bool = False
-    pull: bool = False
-    randomized: bool = False
-    batching: bool = False
+    needs_quota: bool = attrs.field(default=False, validator=_FLAG)
+    needs_tier: bool = attrs.field(default=False, validator=_FLAG)
+    needs_profile: bool = attrs.field(default=False, validator=_FLAG)
+    needs_history: bool = attrs.field(default=False, validator=_FLAG)
+    pull: bool = attrs.field(default=False, validator=_FLAG)
+    randomized: bool = attrs.field(default=False, validator=_FLAG)
+    batching: bool = attrs.field(default=False, validator=_FLAG)
     needs_views: tuple[type, ...] = attrs.field(default=(), converter=_views)
 
 
@@ -78,13 +91,18 @@ class Pick:
 
     With `rep_id=None`, `pool` names the pool the lead is left in for reps to claim (a pull
     strategy); without it the lead waits in the public pool and is offered again at tick.
+
+    Every field is checked where the Pick is made (text, a mapping, a propensity in (0, 1]), so a
+    strategy's mistake is an error naming the field, not a wrong record in the ledger.
     """
 
-    rep_id: str | None
-    scores: FrozenMap[float] = attrs.field(default=EMPTY, converter=freeze)
-    reason: str = ""
-    propensity: float | None = None
-    pool: str | None = None
+    rep_id: str | None = attrs.field(validator=of_type(str, "'rep-1'", optional=True))
+    scores: FrozenMap[float] = attrs.field(
+        default=EMPTY, converter=to_map, validator=mapping_field("{'rep-1': 0.8}")
+    )
+    reason: str = attrs.field(default="", validator=of_type(str, "'lowest deficit'"))
+    propensity: float | None = attrs.field(default=None, validator=propensity_field)
+    pool: str | None = attrs.field(default=None, validator=of_type(str, "'public'", optional=True))
 
 
 @attrs.frozen
@@ -93,10 +111,10 @@ class Release:
     to another rep at once (never back to the one who lost it). `pool` names the pool it goes
     back to (None: the public pool), e.g. the pool a rep claimed it from."""
 
-    lead_id: str
-    reason: str
-    reroute: bool = True
-    pool: str | None = None
+    lead_id: str = attrs.field(validator=of_type(str, "'L-1'"))
+    reason: str = attrs.field(validator=of_type(str, "'sla'"))
+    reroute: bool = attrs.field(default=True, validator=of_type(bool, "False"))
+    pool: str | None = attrs.field(default=None, validator=of_type(str, "'public'", optional=True))
 
 
 class Strategy:
@@ -197,15 +215,52 @@ class _FunctionStrategy(Strategy):
         return self.name
 
 
-def as_strategy(strategy: Strategy | Callable[[Context], Pick | str | None]) -> Strategy:
-    """A Strategy as is; a plain callable wrapped as a push strategy."""
+def as_strategy(
+    strategy: Strategy | Callable[[Context], Pick | str | None], where: str = "a strategy"
+) -> Strategy:
+    """A Strategy as is; a plain callable wrapped as a push strategy; anything else a
+    ConfigError saying that `where` takes one of those."""
     if isinstance(strategy, Strategy):
         return strategy
     if callable(strategy):
         return _FunctionStrategy(strategy)
-    raise ConfigError(f"a strategy must be a Strategy or a callable, got {strategy!r}")
+    raise _not_a_strategy(strategy, where, "EqualRotation()")
+
+
+def to_strategy(value: Any) -> Strategy | Any:
+    """Converter of a field holding a strategy (`Hierarchical.team`, `Explore.base`,
+    `Tier.strategy`): `as_strategy` where it applies, else the value as given, for the
+    `strategy_field` validator to name the class and the field."""
+    return lenient(as_strategy, value)
+
+
+def strategy_field(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
+    """A Strategy (which `to_strategy` made of any callable), else a ConfigError naming the
+    class, the field, the value and what to write."""
+    if not isinstance(value, Strategy):
+        raise _not_a_strategy(
+            value, f"{type(inst).__name__}.{attr.name}", f"{attr.name}=EqualRotation()"
+        )
+
+
+def _not_a_strategy(value: object, where: str, example: str) -> ConfigError:
+    return ConfigError(
+        f"{where} must be a Strategy or a callable f(ctx) -> rep id | Pick | None, got "
+        f"{type(value).__name__} {value!r}: write e.g. {example}"
+    )
+
+
+_bare_pick = trusted_constructor(Pick)
 
 
 def as_pick(result: Pick | str | None) -> Pick:
-    """A strategy's answer (rep id, Pick or None) as a Pick."""
-    return result if isinstance(result, Pick) else Pick(result)
+    """A strategy's answer (rep id, Pick or None) as a Pick; anything else is an
+    InvalidTypeError naming `Pick.rep_id`.
+
+    A rep id or None is the answer of most strategies for every routed lead, so it becomes a
+    Pick without re-running the validators that one isinstance check here already settles."""
+    if isinstance(result, Pick):
+        return result
+    if result is None or isinstance(result, str):
+        return _bare_pick(result, EMPTY, "", None, None)
+    return Pick(result)

@@ -26,7 +26,8 @@ from leadrouter.strategies.base import (
     Strategy,
     StrategyTags,
     as_pick,
-    as_strategy,
+    strategy_field,
+    to_strategy,
 )
 
 __all__ = ["Explore"]
@@ -116,7 +117,7 @@ class Explore(Strategy):
     does with no history.
     """
 
-    base: Strategy = attrs.field(converter=as_strategy, validator=_v_base)
+    base: Strategy = attrs.field(converter=to_strategy, validator=[strategy_field, _v_base])
     share: float = attrs.field(default=0.1, validator=_v_share)
 
     @property

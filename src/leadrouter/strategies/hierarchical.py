@@ -17,7 +17,8 @@ from leadrouter.strategies.base import (
     Strategy,
     StrategyTags,
     as_pick,
-    as_strategy,
+    strategy_field,
+    to_strategy,
     with_views,
 )
 from leadrouter.strategies.equal_rotation import EqualRotation
@@ -166,8 +167,12 @@ class Hierarchical(Strategy):
     rep strategy sees the router's ledger, so its views are Hierarchical's own needs.
     """
 
-    team: Strategy = attrs.field(factory=EqualRotation, converter=as_strategy)
-    rep: Strategy = attrs.field(factory=EqualRotation, converter=as_strategy)
+    team: Strategy = attrs.field(
+        factory=EqualRotation, converter=to_strategy, validator=strategy_field
+    )
+    rep: Strategy = attrs.field(
+        factory=EqualRotation, converter=to_strategy, validator=strategy_field
+    )
 
     def __attrs_post_init__(self) -> None:
         check_views(

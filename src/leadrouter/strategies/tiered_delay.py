@@ -18,6 +18,7 @@ from typing import Any
 
 import attrs
 
+from leadrouter._validators import is_iterable, lenient
 from leadrouter.capabilities import TierView, tier_view
 from leadrouter.context import Context, TickContext
 from leadrouter.errors import ConfigError, StrategyError
@@ -30,7 +31,8 @@ from leadrouter.strategies.base import (
     Strategy,
     StrategyTags,
     as_pick,
-    as_strategy,
+    strategy_field,
+    to_strategy,
     with_views,
 )
 
@@ -81,31 +83,34 @@ class Tier:
     `patience` a holder of this tier has to reach the lead before it falls through."""
 
     tier: int = attrs.field(validator=_v_tier)
-    strategy: Strategy = attrs.field(converter=as_strategy)
+    strategy: Strategy = attrs.field(converter=to_strategy, validator=strategy_field)
     patience: timedelta = attrs.field(validator=_v_patience)
 
 
-def _tiers(value: Iterable[Tier]) -> tuple[Tier, ...]:
+_EXAMPLE = "tiers=[Tier(tier=0, strategy=EqualRotation(), patience=timedelta(hours=4))]"
+
+
+def _tiers(value: Iterable[Tier] | Tier) -> tuple[Tier, ...] | Any:
     if isinstance(value, Tier):
-        value = (value,)
-    tiers = tuple(value)
-    if not tiers:
+        return (value,)
+    return lenient(lambda tiers: tuple(is_iterable(tiers)), value)
+
+
+def _v_tiers(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
+    """A non-empty tuple of Tier, top first with increasing tier numbers."""
+    if not isinstance(value, tuple) or not all(isinstance(tier, Tier) for tier in value):
         raise ConfigError(
-            "TieredDelay needs at least one Tier, e.g. "
-            "TieredDelay([Tier(tier=0, strategy=EqualRotation(), patience=timedelta(hours=4))])"
+            f"TieredDelay.tiers takes a list of Tier(tier=, strategy=, patience=), got "
+            f"{type(value).__name__} {value!r}: write e.g. {_EXAMPLE}"
         )
-    for tier in tiers:
-        if not isinstance(tier, Tier):
-            raise ConfigError(
-                f"TieredDelay takes a list of Tier(tier=, strategy=, patience=), got {tier!r}"
-            )
-    numbers = [tier.tier for tier in tiers]
+    if not value:
+        raise ConfigError(f"TieredDelay.tiers needs at least one Tier, e.g. {_EXAMPLE}")
+    numbers = [tier.tier for tier in value]
     if any(a >= b for a, b in pairwise(numbers)):
         raise ConfigError(
-            f"TieredDelay tiers must be listed top first with increasing tier numbers (0 = "
+            f"TieredDelay.tiers must be listed top first with increasing tier numbers (0 = "
             f"premium, 1 = standard, ...), got tiers {numbers}: reorder them or drop the repeat"
         )
-    return tiers
 
 
 _TAGS = StrategyTags(needs_tier=True, needs_views=(TierView,))
@@ -142,7 +147,7 @@ class TieredDelay(Strategy):
     whose `Rep.tier` is in no Tier get leads only by claiming them from the public pool.
     """
 
-    tiers: tuple[Tier, ...] = attrs.field(converter=_tiers)
+    tiers: tuple[Tier, ...] = attrs.field(converter=_tiers, validator=_v_tiers)
 
     @property
     def tags(self) -> StrategyTags:  # type: ignore[override]  # per instance: the tiers' views

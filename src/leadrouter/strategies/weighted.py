@@ -39,7 +39,7 @@ import attrs
 
 from leadrouter._memo import LedgerMemo
 from leadrouter._util import stable_key
-from leadrouter._validators import valid_zone
+from leadrouter._validators import number_field, valid_zone
 from leadrouter.caps import PERIODS, period_start
 from leadrouter.context import Context
 from leadrouter.errors import ConfigError
@@ -50,15 +50,14 @@ __all__ = ["Weighted"]
 
 def _v_period(inst: object, attr: attrs.Attribute[str], value: str) -> None:
     if value not in PERIODS:
-        raise ConfigError(f"period must be one of {', '.join(PERIODS)}, got {value!r}")
-
-
-def _v_catch_up(inst: object, attr: attrs.Attribute[float], value: float) -> None:
-    if not isinstance(value, int | float) or value < 0.5:
         raise ConfigError(
-            f"catch_up must be a number >= 0.5 (leads), got {value!r}: below 0.5 it would "
-            "disturb reps who never left"
+            f"{type(inst).__name__}.period must be one of {', '.join(PERIODS)}, got {value!r}"
         )
+
+
+_v_catch_up = number_field(
+    "leads; below 0.5 it would disturb reps who never left", at_least=0.5, finite=False
+)
 
 
 @attrs.frozen(repr=False)
