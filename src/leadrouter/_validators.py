@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from datetime import timedelta
+from datetime import UTC, timedelta, timezone
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
@@ -25,7 +26,6 @@ from leadrouter.errors import (
     InvalidTypeError,
     InvalidValueError,
     LeadRouterError,
-    NotALeadError,
     OutOfRangeError,
 )
 
@@ -35,11 +35,9 @@ __all__ = [
     "cap_limit",
     "count_field",
     "is_iterable",
-    "lead_id_arg",
     "lenient",
     "mapping_field",
     "non_negative_number",
-    "not_a_lead",
     "number_field",
     "of_type",
     "optional_amount_field",
@@ -52,6 +50,7 @@ __all__ = [
     "tuple_of",
     "valid_zone",
     "whole_number",
+    "zone",
 ]
 
 Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
@@ -61,11 +60,21 @@ SCORE_SCALE = "scores are 0-1"
 """What every message about a score outside 0-1 says: the one scale leadrouter uses."""
 
 
+def zone(name: str) -> ZoneInfo | timezone:
+    """The tz database zone `name`, or a ConfigError that says how to spell one."""
+    if name.upper() == "UTC":
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(
+            f"unknown time zone {name!r}: use an IANA name such as 'UTC' or 'Asia/Shanghai'"
+        ) from exc
+
+
 def valid_zone(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
     """An IANA time zone name: text (else InvalidTypeError) that names a zone of the tz
     database (else ConfigError), each naming the class and the field."""
-    from leadrouter.model import zone  # model imports this module: import on use
-
     of_type(str, "'Asia/Shanghai'")(inst, attr, value)
     try:
         zone(str(value))
@@ -347,53 +356,3 @@ def optional_amount_field(inst: object, attr: attrs.Attribute[Any], value: objec
     """None, or what `amount_field` allows."""
     if value is not None:
         amount_field(inst, attr, value)
-
-
-def not_a_lead(value: object, where: str, *, many: bool = False) -> NotALeadError:
-    """The error for `value` passed to `where` in place of a Lead (with `many`, in place of a
-    list of Leads), saying how to build one: from an id (`Lead(id=..., arrived_at=...)`) or from
-    a CRM row (`Lead.from_row(row)`)."""
-    from leadrouter.model import Lead  # model imports this module: import on use
-
-    wanted = "a list of Leads" if many else "a Lead"
-    build = 'Lead(id="L-9", arrived_at=datetime(..., tzinfo=timezone.utc), ...)'
-    if many and isinstance(value, Lead):
-        return NotALeadError(
-            f"{where} takes {wanted}, got a single Lead ({value.id!r}): pass [lead], or call "
-            "route(lead)"
-        )
-    if isinstance(value, str):
-        return NotALeadError(
-            f"{where} takes {wanted}, got the string {value!r}: build a Lead with "
-            f"Lead(id={value!r}, arrived_at=datetime(..., tzinfo=timezone.utc), ...); to act on "
-            "a lead already routed, pass its id to claim(), release() or why()"
-        )
-    if isinstance(value, Mapping):
-        return NotALeadError(
-            f"{where} takes {wanted}, got a {type(value).__name__}: build a Lead with "
-            f"Lead.from_row(row) (keys named like Lead fields fill them, others go to features) "
-            f"or {build}"
-        )
-    shown = repr(value)
-    shown = shown if len(shown) <= 60 else shown[:57] + "..."
-    return NotALeadError(
-        f"{where} takes {wanted}, got {type(value).__name__} {shown}: build a Lead with {build} "
-        "or Lead.from_row(row)"
-    )
-
-
-def lead_id_arg(value: object, where: str) -> str:
-    """`value` as the lead id a method such as `Router.claim` takes; a Lead passed in its place
-    is an InvalidValueError saying to pass `lead.id` (else the lookup would report a lead that
-    "never arrived")."""
-    if isinstance(value, str):
-        return value
-    from leadrouter.model import Lead  # model imports this module: import on use
-
-    if isinstance(value, Lead):
-        raise InvalidValueError(
-            f"{where} takes a lead id, got the Lead {value.id!r} itself: pass lead.id"
-        )
-    raise InvalidValueError(
-        f"{where} takes a lead id (a string), got {type(value).__name__} {value!r}"
-    )

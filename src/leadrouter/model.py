@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import typing
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
@@ -25,8 +24,15 @@ from leadrouter._validators import (
     score_field,
     set_of,
     valid_zone,
+    zone,
 )
-from leadrouter.errors import ConfigError, InvalidTypeError, InvalidValueError, NaiveDatetimeError
+from leadrouter.errors import (
+    ConfigError,
+    InvalidTypeError,
+    InvalidValueError,
+    NaiveDatetimeError,
+    NotALeadError,
+)
 
 __all__ = ["Decision", "Lead", "Reason", "Rep", "Shift", "zone"]
 
@@ -187,18 +193,6 @@ def parse_time(value: Any, tz: str | None) -> datetime:
         value = value.replace(tzinfo=zone(tz))
     result: datetime = value
     return result
-
-
-def zone(name: str) -> ZoneInfo | timezone:
-    """The tz database zone `name`, or a ConfigError that says how to spell one."""
-    if name.upper() == "UTC":
-        return UTC
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError(
-            f"unknown time zone {name!r}: use an IANA name such as 'UTC' or 'Asia/Shanghai'"
-        ) from exc
 
 
 @attrs.frozen
@@ -435,3 +429,49 @@ class Decision:
         notes = [line.strip() for line in lines[len(self.reasons) :]]
         header = ("reason", "rule", "detail", "reps")
         return render(f"Decision: {head}", rows, header=header, notes=notes)
+
+
+def not_a_lead(value: object, where: str, *, many: bool = False) -> NotALeadError:
+    """The error for `value` passed to `where` in place of a Lead (with `many`, in place of a
+    list of Leads), saying how to build one: from an id (`Lead(id=..., arrived_at=...)`) or from
+    a CRM row (`Lead.from_row(row)`)."""
+    wanted = "a list of Leads" if many else "a Lead"
+    build = 'Lead(id="L-9", arrived_at=datetime(..., tzinfo=timezone.utc), ...)'
+    if many and isinstance(value, Lead):
+        return NotALeadError(
+            f"{where} takes {wanted}, got a single Lead ({value.id!r}): pass [lead], or call "
+            "route(lead)"
+        )
+    if isinstance(value, str):
+        return NotALeadError(
+            f"{where} takes {wanted}, got the string {value!r}: build a Lead with "
+            f"Lead(id={value!r}, arrived_at=datetime(..., tzinfo=timezone.utc), ...); to act on "
+            "a lead already routed, pass its id to claim(), release() or why()"
+        )
+    if isinstance(value, Mapping):
+        return NotALeadError(
+            f"{where} takes {wanted}, got a {type(value).__name__}: build a Lead with "
+            f"Lead.from_row(row) (keys named like Lead fields fill them, others go to features) "
+            f"or {build}"
+        )
+    shown = repr(value)
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    return NotALeadError(
+        f"{where} takes {wanted}, got {type(value).__name__} {shown}: build a Lead with {build} "
+        "or Lead.from_row(row)"
+    )
+
+
+def lead_id_arg(value: object, where: str) -> str:
+    """`value` as the lead id a method such as `Router.claim` takes; a Lead passed in its place
+    is an InvalidValueError saying to pass `lead.id` (else the lookup would report a lead that
+    "never arrived")."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Lead):
+        raise InvalidValueError(
+            f"{where} takes a lead id, got the Lead {value.id!r} itself: pass lead.id"
+        )
+    raise InvalidValueError(
+        f"{where} takes a lead id (a string), got {type(value).__name__} {value!r}"
+    )

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING
 import attrs
 
 from leadrouter._util import EMPTY, check_aware, trusted_constructor
-from leadrouter._validators import lead_id_arg, not_a_lead
 from leadrouter.caps import Cap
 from leadrouter.clock import SystemClock
 from leadrouter.context import Context, TickContext
@@ -47,7 +46,7 @@ from leadrouter.events import (
 )
 from leadrouter.ledger import Ledger
 from leadrouter.lifecycle import Lifecycle
-from leadrouter.model import Decision, Lead, Reason, Rep
+from leadrouter.model import Decision, Lead, Reason, Rep, lead_id_arg, not_a_lead
 from leadrouter.roster import Roster
 from leadrouter.router._batch import lead_diff, route_batch
 from leadrouter.router._capping import Caps, as_caps
