@@ -66,9 +66,20 @@ def day_start(now: datetime, tz: str) -> datetime:
     """Midnight of `now`'s day in time zone `tz` (an aware datetime).
 
     Every zone's offset is a whole number of quarter hours, so all instants in one UTC quarter
-    hour share their local day: the answer is cached per quarter hour, not per instant.
+    hour share their local day: the answer is cached per quarter hour, not per instant. The
+    last answer per zone is also kept against the very `now` object asked about, because the
+    router asks every cap about the same `now` for each rep it considers for a lead.
     """
-    return _day_start(int(now.timestamp()) // 900, tz)
+    last = _LAST_DAY.get(tz)
+    if last is not None and last[0] is now:
+        return last[1]
+    start = _day_start(int(now.timestamp()) // 900, tz)
+    _LAST_DAY[tz] = (now, start)
+    return start
+
+
+_LAST_DAY: dict[str, tuple[datetime, datetime]] = {}
+"""zone -> (the `now` last asked about, its day start); each entry replaced whole."""
 
 
 @lru_cache(maxsize=4096)
@@ -123,7 +134,8 @@ class FixedCap(Cap):
     def _mark_full(self, rep_id: str, ctx: Context, today: datetime) -> None:
         """Remember a rep at the daily cap for the rest of `today` on this ledger."""
         found = self._full.get(ctx.view, today) or _NOBODY
-        self._full.put(ctx.view, found | {rep_id}, today)
+        if rep_id not in found:
+            self._full.put(ctx.view, found | {rep_id}, today)
 
     def remaining(self, rep_id: str, ctx: Context) -> int | None:
         room: list[int] = []

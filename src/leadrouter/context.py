@@ -35,7 +35,7 @@ class Context:
     same numbers for the same lead however many leads came before it.
     """
 
-    __slots__ = ("_rng", "can_take", "ids", "lead", "now", "roster", "seed", "view")
+    __slots__ = ("__weakref__", "_rng", "can_take", "ids", "lead", "now", "roster", "seed", "view")
 
     def __init__(
         self,

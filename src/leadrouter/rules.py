@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Hashable, Mapping
 from datetime import datetime
+from operator import attrgetter
 from typing import Any, ClassVar
 
 import attrs
@@ -221,6 +222,16 @@ def lead_value(lead: Lead, field: str) -> Any:
     return lead.features.get(field)
 
 
+@attrs.frozen
+class _Feature:
+    """`lead_value(lead, field)` for a `field` that is not a Lead attribute."""
+
+    field: str
+
+    def __call__(self, lead: Lead) -> Any:
+        return lead.features.get(self.field)
+
+
 @attrs.frozen(repr=False)
 class _Membership(Filter):
     """The lead's `field` value must be in the rep's `rep_attr` set; an empty set means the rep
@@ -229,9 +240,14 @@ class _Membership(Filter):
     field: str
     rep_attr: str
     factory: str
+    _value: Callable[[Lead], Any] = attrs.field(init=False, eq=False, hash=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        value = attrgetter(self.field) if self.field in _LEAD_ATTRS else _Feature(self.field)
+        object.__setattr__(self, "_value", value)
 
     def key(self, ctx: Context) -> Hashable:
-        return lead_value(ctx.lead, self.field) or ""
+        return self._value(ctx.lead) or ""
 
     def eligible(self, ctx: Context) -> frozenset[str]:
         value = self.key(ctx)

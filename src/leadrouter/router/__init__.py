@@ -51,6 +51,7 @@ from leadrouter.roster import Roster
 from leadrouter.router._batch import lead_diff, route_batch
 from leadrouter.router._capping import Caps, as_caps
 from leadrouter.router._deciding import Decider, check_strategy
+from leadrouter.router._explained import last_reason, with_first_reason
 from leadrouter.router._log import DecisionLog, load_table
 from leadrouter.router._timers import Timers
 from leadrouter.rules import Rule
@@ -66,6 +67,7 @@ _new_decision = trusted_constructor(Decision)
 _new_assigned = trusted_constructor(Assigned)
 _new_arrived = trusted_constructor(Arrived)
 _new_reason = trusted_constructor(Reason)
+_NOBODY: frozenset[str] = frozenset()
 
 
 class Router:
@@ -203,7 +205,8 @@ class Router:
             )
         else:
             assert decision.pool is not None
-            reason = decision.reasons[-1].detail if decision.reasons else ""
+            last = last_reason(decision)
+            reason = last.detail if last is not None else ""
             if not waiting and decision.pool == self.ledger.pool_of(decision.lead_id):
                 self._log.remember(decision)
                 return []
@@ -245,7 +248,9 @@ class Router:
             self._not_before_arrival(lead, now)
             if lead.id in self.ledger:
                 return self._retry(lead)
-            decision, waiting = self._decide(lead, now)
+            decision, waiting = self._decider.decide(
+                Context(lead, self._roster, self.ledger, now, self.seed), _NOBODY
+            )
             self._write(_new_arrived(lead))
             self._commit(decision, waiting)
             return decision
@@ -422,7 +427,7 @@ class Router:
         moved = Reason(
             "moved", f"taken back from {rep_id} ({reason})", frozenset({rep_id}), "release"
         )
-        decision = attrs.evolve(decision, reasons=(moved, *decision.reasons))
+        decision = with_first_reason(decision, moved)
         return [released, *self._commit(decision, waiting)]
 
     def handover(self, rep_id: str, now: datetime | None = None) -> list[Decision]:

@@ -18,6 +18,7 @@ from leadrouter.errors import DuplicateLeadError, StrategyError
 from leadrouter.events import Arrived
 from leadrouter.model import Decision, Lead
 from leadrouter.router._deciding import Pending
+from leadrouter.router._explained import last_reason
 from leadrouter.strategies.base import as_pick
 
 if TYPE_CHECKING:
@@ -75,7 +76,8 @@ def route_batch(router: Router, batch: list[Lead], now: datetime) -> list[Decisi
         decided.setdefault(lead.id, decision)
         if lead.id not in ledger:
             router._write(_new_arrived(lead))
-            router._commit(decision, decision.reasons[-1].code == "waiting")
+            last = last_reason(decision)
+            router._commit(decision, last is not None and last.code == "waiting")
     return [d for d in results if d is not None]
 
 

@@ -3,17 +3,122 @@ for both in a decision. Caps themselves live in `leadrouter.caps`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import weakref
+from collections.abc import Iterable
 
+from leadrouter._util import trusted_constructor
 from leadrouter.caps import Cap
-from leadrouter.context import Context, _always
-from leadrouter.errors import ConfigError
+from leadrouter.context import Context
+from leadrouter.errors import ConfigError, StrategyError
 from leadrouter.model import Reason
 
-__all__ = ["Capped", "Caps", "all_capped", "as_caps"]
+__all__ = ["Capped", "Caps", "Gate", "all_capped", "as_caps", "cap_reasons"]
 
-Capped = dict[str, tuple[str, str]]
-"""Reps a cap stopped while one lead was decided: rep id -> (the cap's words, the cap's repr)."""
+_new_reason = trusted_constructor(Reason)
+
+
+class Capped:
+    """Reps a cap stopped while one lead was decided, kept as the caps reported them and
+    worded only when the decision's reasons are read (`cap_reasons`).
+
+    `groups` are the reps left out at once because a cap knows they are full for the day
+    (`Caps.drop_saturated`): (rep ids, the cap's words for the first of them, the cap's repr),
+    the ids a tuple shared by every lead that meets the same full reps. `refusals` are reps the
+    strategy asked about and a cap refused: (rep id, the cap's words, the cap's repr). Keeping
+    the order of both, `as_dict` gives what a per-rep record would have held.
+    """
+
+    __slots__ = ("groups", "refusals")
+
+    def __init__(
+        self,
+        groups: tuple[tuple[tuple[str, ...], str, str], ...] = (),
+        refusals: tuple[tuple[str, str, str], ...] = (),
+    ) -> None:
+        self.groups = groups
+        self.refusals = refusals
+
+    def __bool__(self) -> bool:
+        return bool(self.groups or self.refusals)
+
+    def as_dict(self) -> dict[str, tuple[str, str]]:
+        """rep id -> (the cap's words, the cap's repr), in the order the reps were stopped (a rep
+        stopped twice keeps its first place and its last words)."""
+        table: dict[str, tuple[str, str]] = {}
+        for reps, why, cap in self.groups:
+            for rep in reps:
+                table[rep] = (why, cap)
+        for rep, why, cap in self.refusals:
+            table[rep] = (why, cap)
+        return table
+
+
+class Gate:
+    """`ctx.can_take` for one lead: whether every cap lets a rep take one more lead, each rep
+    asked about once, a refusal kept under the first cap that refuses; and the reps
+    `Caps.drop_saturated` left out. `capped()` hands what was stopped to the decision.
+
+    It holds its context weakly: the context holds it (as `can_take`), and a pair that holds
+    each other would outlive the lead until the garbage collector's next pass, on every lead.
+    """
+
+    __slots__ = ("_caps", "_ctx", "asked", "groups", "refusals")
+
+    def __init__(self, caps: Caps, ctx: Context) -> None:
+        self._caps = caps
+        self._ctx = weakref.ref(ctx)
+        self.asked: dict[str, bool] | None = None
+        """rep id -> the caps' answer, for the reps asked about so far (None before the first)."""
+        self.groups: list[tuple[tuple[str, ...], str, str]] | None = None
+        self.refusals: list[tuple[str, str, str]] | None = None
+
+    def __call__(self, rep_id: str) -> bool:
+        memo = self.asked
+        if memo is None:
+            memo = self.asked = {}
+        else:
+            known = memo.get(rep_id)
+            if known is not None:
+                return known
+        ctx = self._ctx()
+        if ctx is None:
+            raise StrategyError(
+                "ctx.can_take was called after the router finished with its lead: a strategy "
+                "may ask it only while it decides, with the ctx it was given"
+            )
+        caps = self._caps
+        for i, cap in enumerate(caps.caps):
+            why = cap.check(rep_id, ctx)
+            if why is not None:
+                if self.refusals is None:
+                    self.refusals = []
+                self.refusals.append((rep_id, why, caps.names[i]))
+                memo[rep_id] = False
+                return False
+        memo[rep_id] = True
+        return True
+
+    def __bool__(self) -> bool:
+        return bool(self.groups or self.refusals)
+
+    def capped(self) -> Capped | None:
+        """What the caps stopped so far (None: nobody)."""
+        if not self.groups and not self.refusals:
+            return None
+        return Capped(tuple(self.groups or ()), tuple(self.refusals or ()))
+
+
+def cap_reasons(capped: Capped) -> tuple[Reason, ...]:
+    """One reason per cap, naming every rep it stopped (the first rep's numbers shown)."""
+    by_cap: dict[str, list[tuple[str, str]]] = {}
+    for rep, (why, cap) in capped.as_dict().items():
+        by_cap.setdefault(cap, []).append((rep, why))
+    out = []
+    for cap, hits in by_cap.items():
+        rep, why = hits[0]
+        detail = why if len(hits) == 1 else f"{why} for {rep}; {len(hits) - 1} more at it"
+        out.append(_new_reason("capped", detail, frozenset(r for r, _ in hits), cap))
+    return tuple(out)
 
 
 def as_caps(caps: Cap | Iterable[Cap] | None) -> tuple[Cap, ...]:
@@ -59,81 +164,53 @@ def all_capped(caps: tuple[Cap, ...], ctx: Context) -> bool:
 class Caps:
     """The caps of one router, with what it caches about them."""
 
-    __slots__ = ("_saturated_cache", "caps")
+    __slots__ = ("_saturated_cache", "cached", "caps", "names")
 
     def __init__(self, caps: tuple[Cap, ...]) -> None:
         self.caps = caps
+        self.names = [repr(cap) for cap in caps]
+        self.cached = True
+        """False: work out who a cap holds back afresh for every lead (tests compare both)."""
         self._saturated_cache: dict[
             tuple[frozenset[str], tuple[frozenset[str], ...]],
             tuple[frozenset[str], tuple[tuple[Cap, str, tuple[str, ...]], ...]],
         ] = {}
 
-    def can_take(self, ctx: Context, capped: Capped) -> Callable[[str], bool]:
-        """`ctx.can_take`: whether every cap lets a rep take one more lead, asked once per rep
-        and lead; a refusal is entered in `capped` under the first cap that refuses."""
-        caps = self.caps
-        if not caps:
-            return _always
-        memo: dict[str, bool] = {}
-        names: dict[int, str] = {}
-
-        def can_take(rep_id: str) -> bool:
-            known = memo.get(rep_id)
-            if known is not None:
-                return known
-            for i, cap in enumerate(caps):
-                why = cap.check(rep_id, ctx)
-                if why is not None:
-                    name = names.get(i)
-                    if name is None:
-                        name = names[i] = repr(cap)
-                    capped[rep_id] = (why, name)
-                    memo[rep_id] = False
-                    return False
-            memo[rep_id] = True
-            return True
-
-        return can_take
-
-    def drop_saturated(self, ctx: Context, ids: frozenset[str], capped: Capped) -> frozenset[str]:
-        """Leave out reps a cap knows are full for the rest of the day, entered in `capped`
+    def drop_saturated(self, ctx: Context, ids: frozenset[str], gate: Gate) -> frozenset[str]:
+        """Leave out reps a cap knows are full for the rest of the day, entered in `gate`
         under that cap with its own words (its `check` of the first of them), so a cap that
         stops reps both ways is explained once, one way, in `reasons`."""
-        found = tuple(cap.saturated(ctx) for cap in self.caps)
-        full = frozenset().union(*found)
-        if not full or ids.isdisjoint(full):
-            return ids
+        caps = self.caps
+        if len(caps) == 1:
+            full = caps[0].saturated(ctx)
+            if not full or ids.isdisjoint(full):
+                return ids
+            found: tuple[frozenset[str], ...] = (full,)
+        else:
+            found = tuple(cap.saturated(ctx) for cap in caps)
+            full = frozenset().union(*found)
+            if not full or ids.isdisjoint(full):
+                return ids
         key = (ids, found)
-        hit = self._saturated_cache.get(key)
+        hit = self._saturated_cache.get(key) if self.cached else None
         if hit is None:
             left, stopped = ids & full, []
-            for cap, reps in zip(self.caps, found, strict=True):
+            for cap, name, reps in zip(self.caps, self.names, found, strict=True):
                 mine = sorted(left & reps)
                 if mine:
-                    stopped.append((cap, repr(cap), tuple(mine)))
+                    stopped.append((cap, name, tuple(mine)))
                     left -= reps
             hit = (ids - full, tuple(stopped))
             if len(self._saturated_cache) > 1024:
                 self._saturated_cache.clear()
             self._saturated_cache[key] = hit
+        groups = gate.groups
+        if groups is None:
+            groups = gate.groups = []
         for cap, name, held_back in hit[1]:
             why = cap.check(held_back[0], ctx) or "full for the rest of the day"
-            for rep in held_back:
-                capped[rep] = (why, name)
+            groups.append((held_back, why, name))
         return hit[0]
-
-    @staticmethod
-    def reasons(capped: Capped) -> tuple[Reason, ...]:
-        """One reason per cap, naming every rep it stopped (the first rep's numbers shown)."""
-        by_cap: dict[str, list[tuple[str, str]]] = {}
-        for rep, (why, cap) in capped.items():
-            by_cap.setdefault(cap, []).append((rep, why))
-        out = []
-        for cap, hits in by_cap.items():
-            rep, why = hits[0]
-            detail = why if len(hits) == 1 else f"{why} for {rep}; {len(hits) - 1} more at it"
-            out.append(Reason("capped", detail, frozenset(r for r, _ in hits), cap))
-        return tuple(out)
 
     def remaining(self, rep_id: str, ctx: Context) -> int | None:
         """How many more leads every cap lets `rep_id` take now (None: no cap limits it)."""

@@ -11,20 +11,27 @@ from collections.abc import Callable, Hashable, Iterable
 
 from leadrouter._util import trusted_constructor
 from leadrouter.capabilities import check_views
-from leadrouter.context import Context
+from leadrouter.context import Context, _always
 from leadrouter.errors import ConfigError, StrategyError
 from leadrouter.events import PUBLIC
 from leadrouter.ledger import LedgerView
 from leadrouter.model import Decision, Lead, Reason, Rep
-from leadrouter.router._capping import Capped, Caps
+from leadrouter.router._capping import Caps, Gate, cap_reasons
+from leadrouter.router._explained import worded_later
 from leadrouter.rules import Filter, PoolRule, PreferenceRule, Rule, as_filter
 from leadrouter.strategies.base import Pick, Strategy, as_pick, check_batching
 
 __all__ = ["Decider", "Pending", "check_strategy"]
 
-_new_decision = trusted_constructor(Decision)
+_new_reason = trusted_constructor(Reason)
 _NO_NOTE = Pick(None)
+_NOBODY: frozenset[str] = frozenset()
 _WAIT_REASON = "it waits in the public pool and is offered again at tick()"
+
+
+def _cap_reasons(gate: Gate | None) -> tuple[Reason, ...]:
+    capped = gate.capped() if gate is not None else None
+    return cap_reasons(capped) if capped is not None else ()
 
 
 def check_strategy(strategy: Strategy, ledger: LedgerView) -> None:
@@ -44,14 +51,14 @@ def check_strategy(strategy: Strategy, ledger: LedgerView) -> None:
 
 class Pending:
     """A lead between the rules and the strategy: its context, the reasons so far, and the
-    caps hit while the strategy looked."""
+    caps' gate (`ctx.can_take`, which records the reps the caps stop; None without caps)."""
 
-    __slots__ = ("capped", "ctx", "reasons")
+    __slots__ = ("ctx", "gate", "reasons")
 
-    def __init__(self, ctx: Context, reasons: tuple[Reason, ...], capped: Capped) -> None:
+    def __init__(self, ctx: Context, reasons: tuple[Reason, ...], gate: Gate | None) -> None:
         self.ctx = ctx
         self.reasons = reasons
-        self.capped = capped
+        self.gate = gate
 
 
 class Decider:
@@ -61,6 +68,9 @@ class Decider:
     __slots__ = (
         "_chosen_cache",
         "_eligible_cache",
+        "_keys",
+        "_waiting_cache",
+        "cached",
         "caps",
         "filters",
         "pool_rules",
@@ -81,10 +91,14 @@ class Decider:
         self.prefer_rules: list[PreferenceRule] = []
         for rule in rules:
             self._add_rule(rule)
+        self._keys = [rule.key for rule in self.filters]
         self._eligible_cache: dict[
             tuple[Hashable, ...], tuple[frozenset[str], tuple[Reason, ...]]
         ] = {}
         self._chosen_cache: dict[str, Reason] = {}
+        self._waiting_cache: dict[str, Reason] = {}
+        self.cached = True
+        """False: compute every eligible set afresh (tests compare both ways)."""
 
     def _add_rule(self, rule: Rule | Callable[[Lead, Rep], bool]) -> None:
         """File `rule` under each family it belongs to; a plain callable is a filter."""
@@ -115,15 +129,13 @@ class Decider:
         Cached by what the filters depend on (region, shift window ...), so routing many leads
         for the same region costs one dictionary lookup here.
         """
-        keys: list[Hashable] | None = []
-        for rule in self.filters:
-            key = rule.key(ctx)
+        keys: list[Hashable] = []
+        for key_of in self._keys:
+            key = key_of(ctx)
             if key is None:
-                keys = None
                 break
-            assert keys is not None
             keys.append(key)
-        cache_key = tuple(keys) if keys is not None else None
+        cache_key = tuple(keys) if self.cached and len(keys) == len(self._keys) else None
         if cache_key is not None:
             hit = self._eligible_cache.get(cache_key)
             if hit is not None:
@@ -190,11 +202,12 @@ class Decider:
                 ),
             )
             ids = ids - exclude
-        capped: Capped = {}
         caps = self.caps
-        if caps.caps:
-            ids = caps.drop_saturated(ctx, ids, capped)
-        can_take = caps.can_take(ctx, capped)
+        gate = Gate(caps, ctx) if caps.caps else None
+        can_take: Callable[[str], bool] = _always
+        if gate is not None:
+            ids = caps.drop_saturated(ctx, ids, gate)
+            can_take = gate
         ctx.ids = ids
         ctx.can_take = can_take
         for rule in self.prefer_rules:
@@ -211,7 +224,7 @@ class Decider:
                     now,
                     repr(rule),
                     None,
-                    (*reasons, *caps.reasons(capped), reason),
+                    (*reasons, *_cap_reasons(gate), reason),
                 )
             reasons = (
                 *reasons,
@@ -222,21 +235,31 @@ class Decider:
                     repr(rule),
                 ),
             )
-        return Pending(ctx, reasons, capped)
+        return Pending(ctx, reasons, gate)
 
     def conclude(self, pending: Pending, result: Pick | str | None) -> tuple[Decision, bool]:
         """Turn the strategy's answer into a Decision (and whether the lead waits), after
         checking the strategy kept to what it was offered."""
-        ctx, reasons, capped = pending.ctx, pending.reasons, pending.capped
+        ctx, reasons, gate = pending.ctx, pending.reasons, pending.gate
+        capped = gate.capped() if gate is not None else None
         lead, now, name = ctx.lead, ctx.now, self.strategy.name
         pick = _NO_NOTE if type(result) is str else as_pick(result)
         chosen_id = result if type(result) is str else pick.rep_id
         if chosen_id is None:
             if pick.pool is not None:
                 why = pick.reason or "left in the pool for reps to claim"
-                reasons = (*reasons, Reason("pooled", why, frozenset(), name))
-                return Decision(
-                    lead.id, None, "pooled", now, name, pick.pool, reasons, pick.scores
+                pooled = _new_reason("pooled", why, _NOBODY, name)
+                return worded_later(
+                    lead.id,
+                    None,
+                    "pooled",
+                    now,
+                    name,
+                    pick.pool,
+                    reasons,
+                    None,
+                    pooled,
+                    pick.scores,
                 ), False
             if capped or any(r.code == "capped" for r in reasons):
                 why = "every eligible rep is at a cap"
@@ -244,13 +267,13 @@ class Decider:
                 why = "no rep is eligible (see the exclusions)"
             else:
                 why = f"{name} chose nobody"
-            reasons = (
-                *reasons,
-                *self.caps.reasons(capped),
-                Reason("waiting", f"{why}; {_WAIT_REASON}", frozenset(), name),
-            )
-            return Decision(lead.id, None, "pooled", now, name, PUBLIC, reasons, pick.scores), True
-        if chosen_id not in ctx.ids or not ctx.can_take(chosen_id):
+            waiting = self._waiting(why)
+            return worded_later(
+                lead.id, None, "pooled", now, name, PUBLIC, reasons, capped, waiting, pick.scores
+            ), True
+        asked = gate.asked if gate is not None and ctx.can_take is gate else None
+        allowed = asked is not None and asked.get(chosen_id) is True
+        if chosen_id not in ctx.ids or not (allowed or ctx.can_take(chosen_id)):
             problem = (
                 "was not offered (not eligible)" if chosen_id not in ctx.ids else "is over a cap"
             )
@@ -258,21 +281,28 @@ class Decider:
                 f"{self.strategy!r} chose rep {chosen_id!r} for lead {lead.id!r}, but that rep "
                 f"{problem}: a strategy must pick from ctx.ids and check ctx.can_take"
             )
-        chosen = self._chosen(chosen_id, pick.reason)
-        if capped:
-            reasons = (*reasons, *self.caps.reasons(capped))
-        decision = _new_decision(
+        decision = worded_later(
             lead.id,
             chosen_id,
             "assigned",
             now,
             name,
             None,
-            (*reasons, chosen),
+            reasons,
+            capped,
+            self._chosen(chosen_id, pick.reason),
             pick.scores,
             pick.propensity,
         )
         return decision, False
+
+    def _waiting(self, why: str) -> Reason:
+        """The reason a lead waits, worded once per cause."""
+        found = self._waiting_cache.get(why)
+        if found is None:
+            found = _new_reason("waiting", f"{why}; {_WAIT_REASON}", _NOBODY, self.strategy.name)
+            self._waiting_cache[why] = found
+        return found
 
     def _chosen(self, rep_id: str, note: str) -> Reason:
         if note:

@@ -30,17 +30,16 @@ class DecisionLog:
     def remember(self, decision: Decision) -> None:
         """Keep `decision` as its lead's latest (and, the first time, its first); forget the
         oldest lead beyond `size`."""
-        log = self.latest
+        log, first = self.latest, self.first
         lead_id = decision.lead_id
-        if lead_id in log:
-            del log[lead_id]
+        log.pop(lead_id, None)
         log[lead_id] = decision
-        if lead_id not in self.first:
-            self.first[lead_id] = decision
+        if lead_id not in first:
+            first[lead_id] = decision
+            if len(first) > self.size:
+                first.popitem(last=False)
         if len(log) > self.size:
             log.popitem(last=False)
-        if len(self.first) > self.size:
-            self.first.popitem(last=False)
 
 
 def load_table(

@@ -1,0 +1,262 @@
+"""The router's fast paths decide exactly as its plain paths.
+
+What the router keeps between leads (eligible sets per rule key, who a cap holds back for the
+day, reasons worded only when read) must never change a decision, an event or a word. Each
+test runs the same random workload (roster, rules, caps, timers; routes, claims, releases,
+ticks, roster changes, with time going forward and leads sometimes dated in the past) through
+a router with its caches and one with them switched off, and compares everything each call
+returns, the ledgers, and the words of every decision read long after it was made.
+"""
+
+from __future__ import annotations
+
+import copy
+import pickle
+from datetime import timedelta
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import leadrouter as lr
+from leadrouter import rules
+from leadrouter.context import Context
+from leadrouter.router._explained import WordedLater
+
+from .conftest import T0
+
+REGIONS = ("north", "south", "east")
+PRODUCTS = ("crm", "erp")
+
+
+def ask_everyone(ctx: Context) -> str | None:
+    """Asks the caps about every rep on the roster, eligible or not (so caps refuse reps one by
+    one, and reps already held back are asked again), then takes the last one allowed."""
+    allowed = [rep for rep in sorted(ctx.roster) if ctx.can_take(rep)]
+    chosen = [rep for rep in allowed if rep in ctx.ids]
+    return chosen[-1] if chosen else None
+
+
+reps_st = st.lists(
+    st.builds(
+        lambda i, regions, skills, active: lr.Rep(
+            f"R{i}", regions=frozenset(regions), skills=frozenset(skills), active=active
+        ),
+        st.integers(0, 9),
+        st.sets(st.sampled_from(REGIONS), max_size=2),
+        st.sets(st.sampled_from(PRODUCTS), max_size=1),
+        st.sampled_from([True, True, True, False]),
+    ),
+    min_size=1,
+    max_size=7,
+    unique_by=lambda rep: rep.id,
+)
+
+caps_st = st.lists(
+    st.builds(
+        lr.FixedCap,
+        open=st.none() | st.integers(1, 4),
+        daily=st.none() | st.integers(1, 3),
+        tz=st.sampled_from(["UTC", "Asia/Shanghai"]),
+    ),
+    max_size=2,
+)
+
+rules_st = st.sets(st.sampled_from(["region", "skill", "dedup", "nurture", "either"]))
+
+route_st = st.tuples(
+    st.just("route"),
+    st.sampled_from(("", *REGIONS)),
+    st.sampled_from(("", *PRODUCTS)),
+    st.integers(0, 180),  # minutes the clock moves first
+    st.integers(0, 30),  # minutes the lead arrived before now
+    st.none() | st.sampled_from(["+1", "+2"]),
+    st.none() | st.floats(0, 1),
+)
+op_st = st.one_of(
+    route_st,
+    route_st,
+    route_st,
+    route_st,
+    st.tuples(st.just("claim"), st.integers(0, 9), st.integers(0, 40)),
+    st.tuples(st.just("release"), st.integers(0, 40), st.booleans()),
+    st.tuples(st.just("tick"), st.integers(0, 900)),
+    st.tuples(st.just("rep"), st.integers(0, 9), st.booleans(), st.sets(st.sampled_from(REGIONS))),
+)
+
+
+def build_rules(names: set[str]) -> list[Any]:
+    made: list[Any] = []
+    for name in sorted(names):
+        if name == "region":
+            made.append(rules.region())
+        elif name == "skill":
+            made.append(rules.skill())
+        elif name == "dedup":
+            made.append(rules.dedup_to_owner())
+        elif name == "nurture":
+            made.append(rules.nurture(below=0.1))
+        else:
+            made.append(rules.region() | rules.skill())
+    return made
+
+
+def make_router(
+    strategy: Any, reps: list[lr.Rep], names: set[str], caps: list[lr.FixedCap], timers: bool
+) -> lr.Router:
+    lifecycle = lr.Lifecycle(expire_after=timedelta(hours=5), reroute=True) if timers else None
+    return lr.Router(
+        strategy,
+        reps,
+        rules=build_rules(names),
+        caps=[attrs.evolve(cap) for cap in caps],  # a cap instance of its own
+        lifecycle=lifecycle,
+        clock=lr.ManualClock(T0),
+    )
+
+
+def plain(router: lr.Router) -> lr.Router:
+    router._decider.cached = False
+    router._decider.caps.cached = False
+    return router
+
+
+def run(router: lr.Router, op: tuple[Any, ...], leads: list[str], now: Any) -> Any:
+    """Apply one operation; what it returned (decisions worded now), or the error's type."""
+    kind = op[0]
+    try:
+        if kind == "route":
+            _, region, product, _, before, contact, score = op
+            lead_id = f"L{len(leads)}"
+            lead = lr.Lead(
+                lead_id,
+                now - timedelta(minutes=before),
+                region=region,
+                product=product,
+                contact=contact,
+                score=score,
+            )
+            leads.append(lead_id)
+            return router.route(lead, now=now)
+        if kind == "claim":
+            _, rep, which = op
+            if not leads:
+                return None
+            return router.claim(f"R{rep}", leads[which % len(leads)], now=now)
+        if kind == "release":
+            _, which, reroute = op
+            if not leads:
+                return None
+            return router.release(leads[which % len(leads)], now=now, reroute=reroute)
+        if kind == "tick":
+            return router.tick(now=now)
+        _, rep, active, regions = op
+        router.set_rep(lr.Rep(f"R{rep}", regions=frozenset(regions), active=active))
+        return None
+    except lr.LeadRouterError as exc:
+        return type(exc)
+
+
+@pytest.mark.parametrize("strategy", [lr.EqualRotation(), ask_everyone], ids=["rotation", "ask"])
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(
+    reps=reps_st,
+    names=rules_st,
+    caps=caps_st,
+    timers=st.booleans(),
+    ops=st.lists(op_st, min_size=20, max_size=60),
+)
+def test_cached_router_decides_and_words_exactly_as_the_plain_one(
+    strategy: Any,
+    reps: list[lr.Rep],
+    names: set[str],
+    caps: list[lr.FixedCap],
+    timers: bool,
+    ops: list[tuple[Any, ...]],
+) -> None:
+    """Invariant: for any workload, the router with its caches returns the same decisions
+    (with the same reasons, read at the end for the cached one and at once for the plain one),
+    writes the same events and answers `why` the same as the router without them."""
+    fast = make_router(strategy, reps, names, caps, timers)
+    slow = plain(make_router(strategy, reps, names, caps, timers))
+    fast_leads: list[str] = []
+    slow_leads: list[str] = []
+    now = T0
+    kept: list[tuple[Any, str | None]] = []
+    for op in ops:
+        if op[0] == "route":
+            now += timedelta(minutes=op[3])
+        elif op[0] == "tick":
+            now += timedelta(minutes=op[1])
+        got = run(fast, op, fast_leads, now)
+        expected = run(slow, op, slow_leads, now)
+        if isinstance(expected, lr.Decision):
+            assert isinstance(got, lr.Decision)
+            kept.append((got, expected.explain()))
+            assert (got.lead_id, got.rep_id, got.action, got.pool) == (
+                expected.lead_id,
+                expected.rep_id,
+                expected.action,
+                expected.pool,
+            )
+        else:
+            assert got == expected
+    assert list(fast.ledger.events()) == list(slow.ledger.events())
+    for decision, words in kept:
+        assert decision.explain() == words
+    for lead_id in fast_leads:
+        assert fast.why(lead_id) == slow.why(lead_id)
+        assert fast.why(lead_id).explain() == slow.why(lead_id).explain()
+
+
+def routed_with_reasons() -> lr.Decision:
+    router = lr.Router(
+        lr.EqualRotation(),
+        [lr.Rep("A", regions={"north"}), lr.Rep("B"), lr.Rep("C")],
+        rules=[rules.region()],
+        caps=lr.FixedCap(daily=1),
+    )
+    router.route(lr.Lead("L0", T0, region="south"), now=T0)
+    router.route(lr.Lead("L1", T0, region="south"), now=T0)
+    return router.route(lr.Lead("L2", T0, region="south"), now=T0)
+
+
+def test_a_decision_worded_later_is_a_decision_in_every_way_but_its_type() -> None:
+    decision = routed_with_reasons()
+    assert isinstance(decision, WordedLater)
+    words = [str(reason) for reason in decision.reasons]
+    assert words[0].startswith("excluded (region())") and "[A]" in words[0]
+    assert any(word.startswith("capped") for word in words)
+    same = lr.Decision(*(getattr(decision, f.name) for f in attrs.fields(lr.Decision)))
+    assert type(same) is lr.Decision
+    assert decision == same and same == decision
+    assert not (decision != same) and not (same != decision)  # noqa: SIM202 (both operators)
+    assert hash(decision) == hash(same)
+    assert repr(decision) == repr(same)
+    assert decision.explain() == same.explain()
+    assert decision != attrs.evolve(same, by="someone else")
+    for copied in (pickle.loads(pickle.dumps(decision)), copy.copy(decision)):
+        assert type(copied) is lr.Decision and copied == decision
+    evolved = attrs.evolve(decision, by="x")
+    assert evolved.by == "x" and evolved.reasons == decision.reasons
+    assert evolved == attrs.evolve(same, by="x")
+
+
+def test_can_take_kept_past_its_lead_is_a_named_error() -> None:
+    kept: list[Any] = []
+
+    def keeps_can_take(ctx: Context) -> str | None:
+        kept.append(ctx.can_take)
+        return lr.EqualRotation().route(ctx)
+
+    router = lr.Router(keeps_can_take, [lr.Rep("A")], caps=lr.FixedCap(daily=1))
+    assert router.route(lr.Lead("L0", T0), now=T0).rep_id == "A"
+    assert kept[0]("A") is True  # asked once already for this lead: the answer it gave then
+    with pytest.raises(lr.StrategyError, match="after the router finished with its lead"):
+        kept[0]("B")
