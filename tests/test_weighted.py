@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 import leadrouter as lr
 from leadrouter import rules
 from leadrouter._memo import LedgerMemo
+from leadrouter._util import FrozenMap, stable_key
 from leadrouter.strategies.quota_proportional import QuotaProportional
 from leadrouter.testing import check_strategy
 
@@ -131,6 +133,14 @@ class _NoMemo(LedgerMemo):  # type: ignore[type-arg]
         return value
 
 
+def _plain(strategy: lr.Strategy) -> lr.Strategy:
+    """`strategy` deciding the plain way on every lead: `Weighted.route`, counting every rep's
+    receipts afresh (no fast path, no receipt tally)."""
+    object.__setattr__(strategy, "_tallies", _NoMemo())
+    object.__setattr__(strategy, "_fast", _NoMemo())
+    return strategy
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     steps=st.lists(
@@ -159,7 +169,7 @@ def test_the_receipt_tally_decides_exactly_as_counting_afresh(
     def router(plain: bool) -> lr.Router:
         strategy = QuotaProportional(period=period)
         if plain:
-            object.__setattr__(strategy, "_tallies", _NoMemo())
+            _plain(strategy)
         return lr.Router(strategy, reps, rules=[rules.region()], caps=lr.FixedCap(daily=6))
 
     fast, plain = router(False), router(True)
@@ -211,3 +221,231 @@ def test_decisions_do_not_depend_on_the_process_hash_seed() -> None:
         for seed in range(4)
     }
     assert len(runs) == 1
+
+
+_REGIONS = ("north", "south", "")
+_FAST_STRATEGIES = {
+    "quota": lambda period, catch_up: QuotaProportional(period=period, catch_up=catch_up),
+    "performance": lambda period, catch_up: lr.PerformanceWeighted(
+        window=timedelta(days=2), prior_strength=2.0, period=period, catch_up=catch_up
+    ),
+    "revenue": lambda period, catch_up: lr.PerformanceWeighted(
+        window=timedelta(days=2), measure="revenue", period=period, catch_up=catch_up
+    ),
+    "utilization": lambda period, catch_up: lr.UtilizationWeighted(
+        window=timedelta(days=2), prior_strength=1.0, period=period, catch_up=catch_up
+    ),
+}
+
+
+def _past(seed: int, reps: list[lr.Rep]) -> list[lr.Event]:
+    """Two days of leads before T0 with random touches, tags and sales (so learned weights
+    differ), every lead assigned to a random rep."""
+    import random
+
+    rng = random.Random(seed)
+    events: list[lr.Event] = []
+    for i in range(rng.randint(0, 40)):
+        at = T0 - timedelta(days=2) + timedelta(minutes=70 * i)
+        rep = rng.choice(reps).id
+        lead = lr.Lead(f"H{i}", at)
+        events += [lr.Arrived(lead), lr.Assigned(lead.id, rep, at, by="history")]
+        later = at + timedelta(minutes=rng.choice([5, 90]))
+        if rng.random() < 0.6:
+            events.append(lr.Touched(lead.id, rep, later, reached=rng.random() < 0.5))
+        if rng.random() < 0.3:
+            events.append(lr.Converted(lead.id, rep, later, float(rng.randint(1, 5))))
+        elif rng.random() < 0.3:
+            events.append(lr.Tagged(lead.id, rep, later, valid=rng.random() < 0.5))
+    return events
+
+
+class _Busy(lr.Cap):
+    """A cap that refuses about a third of the reps, a different third as the ledger grows,
+    and never calls anyone saturated: the strategy's own pick is often refused."""
+
+    def check(self, rep_id: str, ctx: lr.Context) -> str | None:
+        return "busy" if stable_key(len(ctx.view), rep_id) % 3 == 0 else None
+
+    def __repr__(self) -> str:
+        return "Busy()"
+
+
+def _bits(decision: lr.Decision) -> list[tuple[str, str]]:
+    return sorted((rep, score.hex()) for rep, score in decision.scores.items())
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    kind=st.sampled_from(sorted(_FAST_STRATEGIES)),
+    busy=st.booleans(),
+    period=st.sampled_from(["day", "week", "all"]),
+    catch_up=st.sampled_from([0.5, 1, 2.5]),
+    seed=st.integers(0, 3),
+    history_seed=st.integers(0, 1000),
+    quotas=st.lists(st.sampled_from([0.0, 1.0, 1.0, 2.0, 4.0, 3.5]), min_size=6, max_size=6),
+    steps=st.lists(
+        st.tuples(
+            st.sampled_from(
+                ["lead"] * 6
+                + ["earlier", "preview", "manual", "backdated", "release", "sale", "hours"]
+                + ["handover", "rejoin"]
+            ),
+            st.integers(0, 99),
+        ),
+        min_size=5,
+        max_size=150,
+    ),
+)
+def test_the_fast_path_decides_exactly_as_the_plain_rule(
+    kind: str,
+    busy: bool,
+    period: str,
+    catch_up: float,
+    seed: int,
+    history_seed: int,
+    quotas: list[float],
+    steps: list[tuple[str, int]],
+) -> None:
+    """Every built-in weighted strategy routes through its fast path (receipts kept per ledger,
+    priorities computed with numpy, scores made when read) exactly as `Weighted.route` decides
+    on every lead: the same decisions, scores equal to the bit, the same ledgers — through
+    receipts the strategy did not make (manual and backdated assignments, re-routes, a rep's
+    hand-over), leads routed back in time (a receipt the strategy made that falls before the
+    current period), previews, rules, caps that refuse the strategy's pick, ties in priority,
+    new days and periods."""
+    reps = [
+        lr.Rep(f"r{i}", quota=q, regions={_REGIONS[i % 3]} if i % 3 < 2 else set())
+        for i, q in enumerate(quotas)
+    ]
+    if not any(q > 0 for q in quotas):
+        reps[0] = attrs.evolve(reps[0], quota=1.0)
+    past = _past(history_seed, reps)
+
+    def router(plain: bool) -> lr.Router:
+        strategy = _FAST_STRATEGIES[kind](period, catch_up)
+        return lr.Router(
+            _plain(strategy) if plain else strategy,
+            reps,
+            ledger=lr.Ledger.from_events(past),
+            rules=[rules.region()],
+            caps=[lr.FixedCap(daily=7), lr.FixedCap(open=5), *([_Busy()] if busy else [])],
+            seed=seed,
+        )
+
+    fast, plain = router(False), router(True)
+    now = T0
+    for i, (step, pick) in enumerate(steps):
+        lead = lr.Lead(f"L{i}", now, region=_REGIONS[pick % 3])
+        if step == "hours":
+            now += timedelta(hours=1 + pick % 30)
+        elif step in ("lead", "earlier", "preview"):
+            call = "preview" if step == "preview" else "route"
+            at = now - timedelta(days=1 + pick % 3) if step == "earlier" else now
+            lead = lr.Lead(f"L{i}", at, region=_REGIONS[pick % 3])
+            got, want = (getattr(r, call)(lead, now=at) for r in (fast, plain))
+            assert got == want
+            assert _bits(got) == _bits(want)
+            assert got.explain() == want.explain()
+        elif step in ("manual", "backdated"):
+            rep = reps[pick % len(reps)].id
+            at = now if step == "manual" else now - timedelta(days=1 + pick % 9)
+            for r in (fast, plain):
+                r.ledger.append(lr.Arrived(lr.Lead(f"L{i}", at)))
+                r.ledger.append(lr.Assigned(f"L{i}", rep, at, by="manual"))
+        elif step == "handover":
+            rep = reps[pick % len(reps)].id
+            if fast.roster[rep].active:
+                assert fast.handover(rep, now=now) == plain.handover(rep, now=now)
+        elif step == "rejoin":
+            for r in (fast, plain):
+                r.set_rep(reps[pick % len(reps)])
+        else:
+            held = sorted(fast.ledger.held())
+            if not held:
+                continue
+            lead_id, rep_id, _ = held[pick % len(held)]
+            for r in (fast, plain):
+                if step == "release":
+                    r.release(lead_id, now=now, reroute=True)
+                else:
+                    r.record(lr.Converted(lead_id, rep_id, now, 1.0 + pick % 3))
+    assert list(fast.ledger.events()) == list(plain.ledger.events())
+    assert list(fast.decisions()) == list(plain.decisions())
+
+
+@pytest.mark.parametrize("seed", [20, 27, 30])
+def test_a_tie_in_priority_goes_to_the_larger_weight_on_both_paths(seed: int) -> None:
+    """Shares that are binary fractions (quotas 0.5, 1, 2, 4) tie in priority between reps of
+    different weights; the fast path breaks such ties by weight, then by the seeded key,
+    exactly as the plain rule (these seeds give such ties within 30 leads)."""
+    import random
+
+    rng = random.Random(seed)
+    quotas = [rng.choice([1.0, 2.0, 4.0, 0.5]) for _ in range(rng.randint(2, 4))]
+    reps = [
+        lr.Rep(f"r{i}", quota=q, regions={"n"} if rng.random() < 0.3 else set())
+        for i, q in enumerate(quotas)
+    ]
+    fast, plain = (
+        lr.Router(s, reps, rules=[rules.region()])
+        for s in (QuotaProportional(), _plain(QuotaProportional()))
+    )
+    weight = {rep.id: rep.quota for rep in reps}
+    mixed_ties = 0
+    for i in range(30):
+        lead = lr.Lead(f"L{i}", T0, region=rng.choice(["n", "s"]))
+        got, want = fast.route(lead, now=T0), plain.route(lead, now=T0)
+        assert got == want
+        top = max(want.scores.values())
+        mixed_ties += len({weight[r] for r, p in want.scores.items() if p == top}) > 1
+    assert mixed_ties
+
+
+def test_lazy_scores_read_copy_and_pickle_as_the_plain_scores() -> None:
+    """The scores of a fast-path pick are made when first read, and are then the same mapping
+    as the plain path's: equal, same hash, same repr, and a pickle or copy is a plain one."""
+    import copy
+    import pickle
+
+    reps = [lr.Rep("a", quota=1.0), lr.Rep("b", quota=2.0), lr.Rep("c", quota=3.5)]
+    fast, plain = (lr.Router(s, reps) for s in (QuotaProportional(), _plain(QuotaProportional())))
+    for i in range(5):
+        lead = lr.Lead(f"L{i}", T0)
+        got, want = fast.route(lead, now=T0).scores, plain.route(lead, now=T0).scores
+    assert type(got).__name__ == "LazyScores" and type(want) is FrozenMap
+    assert len(got) == 3
+    assert repr(got) == repr(want) and got == want and want == got
+    assert hash(got) == hash(want) and dict(got) == dict(want)
+    for other in (pickle.loads(pickle.dumps(got)), copy.deepcopy(got), copy.copy(got)):
+        assert type(other) is FrozenMap and other == want
+
+
+def test_a_receipt_dated_before_the_period_is_not_counted_in_it_on_the_fast_path() -> None:
+    """After a preview, the ledger gains one receipt for the very rep the fast path expects,
+    but dated in an earlier day: the period's counts and receipt total it keeps stay as the
+    ledger has them, and it decides as the plain rule."""
+    from datetime import timedelta as td
+
+    from leadrouter.caps import period_start
+
+    reps = [lr.Rep("a", quota=1.0), lr.Rep("b", quota=2.0)]
+    strategy = QuotaProportional()
+    fast, plain = (lr.Router(s, reps) for s in (strategy, _plain(QuotaProportional())))
+    for i in range(4):
+        lead = lr.Lead(f"L{i}", T0)
+        assert fast.route(lead, now=T0) == plain.route(lead, now=T0)
+    expected = fast.preview(lr.Lead("P", T0), now=T0).rep_id
+    assert expected is not None
+    earlier = T0 - td(days=1)
+    for r in (fast, plain):
+        r.ledger.append(lr.Arrived(lr.Lead("old", earlier)))
+        r.ledger.append(lr.Assigned("old", expected, earlier, by="manual"))
+    for i in range(4, 8):
+        lead = lr.Lead(f"L{i}", T0)
+        got, want = fast.route(lead, now=T0), plain.route(lead, now=T0)
+        assert got == want and _bits(got) == _bits(want)
+    fast.preview(lr.Lead("Q", T0), now=T0)  # brings the tally up to the last receipt
+    (entry,) = strategy._fast._entries.values()
+    since = period_start(T0, "day", "UTC")
+    assert entry[2].period_total == fast.ledger.received_total(since) == 8

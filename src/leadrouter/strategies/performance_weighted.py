@@ -6,29 +6,31 @@ a rep with 3 leads and 1 sale is not crowned on luck. The leads themselves are s
 (`Weighted`): realised shares track the day's targets within one lead.
 
 This module also holds `_DailyWeighted`, the part shared with `UtilizationWeighted`: weights
-learned from the ledger over the window that ends at the start of the current day, computed once
-per (ledger, day, eligible reps) and cached.
+learned from the ledger over the window that ends at the start of the current day. Each rep's
+numbers are read once per (ledger, day) and the weights of each set of eligible reps computed
+from them once, and cached.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import Protocol, runtime_checkable
+from typing import cast
 
 import attrs
 
 from leadrouter._memo import LedgerMemo
 from leadrouter._util import FrozenMap, check_aware, shrunk
 from leadrouter._validators import non_negative_number, positive_duration
+from leadrouter.capabilities import is_sales_view
 from leadrouter.caps import day_start
 from leadrouter.context import Context
 from leadrouter.errors import ConfigError
 from leadrouter.ledger import LedgerView
-from leadrouter.model import Lead, Rep
-from leadrouter.strategies.base import Pick, StrategyTags
-from leadrouter.strategies.weighted import Weighted
+from leadrouter.model import Rep
+from leadrouter.strategies._deficits import FastWeighted
+from leadrouter.strategies.base import StrategyTags
 
 __all__ = ["MEASURES", "PerformanceWeighted"]
 
@@ -40,11 +42,31 @@ _MAX_SETS = 512
 
 @attrs.frozen
 class _Fit:
-    """One day's learned weights for one eligible set, and a line per rep saying where each
-    weight came from (appended to the decision's reason)."""
+    """One day's learned weights for one eligible set, and `note(rep)`: a line saying where a
+    rep's weight came from (appended to the decision's reason), written by `write` when first
+    asked for."""
 
     weights: dict[str, float]
-    notes: dict[str, str]
+    write: Callable[[str], str]
+    notes: dict[str, str] = attrs.field(factory=dict, eq=False, repr=False)
+
+    def note(self, rep: str) -> str:
+        found = self.notes.get(rep)
+        if found is None:
+            found = self.notes[rep] = self.write(rep)
+        return found
+
+
+class _Day:
+    """What a strategy learnt from one ledger for one day: each rep's measures over the window
+    (`_DailyWeighted._measure`, read once a day) and the fit of each eligible set made from
+    them, so a new set (a rep capped, a rule) costs arithmetic, not ledger reads."""
+
+    __slots__ = ("measures", "sets")
+
+    def __init__(self) -> None:
+        self.measures: dict[str, tuple[float, ...]] = {}
+        self.sets: dict[frozenset[str], _Fit] = {}
 
 
 WINDOW = positive_duration("timedelta(days=30)")
@@ -52,7 +74,7 @@ PRIOR = non_negative_number("pseudo-leads at the team rate; 20 is a good start, 
 
 
 @attrs.frozen(repr=False)
-class _DailyWeighted(Weighted):
+class _DailyWeighted(FastWeighted):
     """Base of weighted strategies whose weights are learned from the ledger.
 
     Weights come from events dated in the window `[midnight - window, midnight)`, where midnight
@@ -61,38 +83,37 @@ class _DailyWeighted(Weighted):
     outcomes move weights from the next day. They are computed once per (ledger, day, set of
     eligible reps) and cached by ledger, so one instance can serve many routers.
 
-    A subclass implements `_fit`; None from it (no data to tell reps apart) means equal weights.
+    A subclass implements `_measure` (one rep's numbers over the window) and `_fit` (the
+    weights of a set of reps from their numbers); None from `_fit` (no data to tell reps apart)
+    means equal weights.
     """
 
-    _cache: LedgerMemo[dict[frozenset[str], _Fit]] = attrs.field(
+    _cache: LedgerMemo[_Day] = attrs.field(
         factory=LedgerMemo, init=False, eq=False, repr=False, hash=False
     )
 
     window: timedelta = attrs.field(validator=WINDOW)
     prior_strength: float = attrs.field(validator=PRIOR)
 
-    def _fit(
-        self, view: LedgerView, ids: list[str], since: datetime, until: datetime
-    ) -> _Fit | None:
+    def _measure(
+        self, view: LedgerView, rep: str, since: datetime, until: datetime
+    ) -> tuple[float, ...]:
+        raise NotImplementedError
+
+    def _fit(self, ids: list[str], measures: Mapping[str, tuple[float, ...]]) -> _Fit | None:
         raise NotImplementedError
 
     def weights(self, ctx: Context) -> Mapping[str, float]:
         return self._fitted(ctx.view, ctx.ids, ctx.now).weights
 
-    def route(self, ctx: Context) -> Pick | None:
-        pick = super().route(ctx)
-        if pick is None or pick.rep_id is None:
-            return pick
-        note = self._fitted(ctx.view, ctx.ids, ctx.now).notes.get(pick.rep_id)
-        if not note:
-            return pick
-        return Pick(
-            pick.rep_id,
-            scores=pick.scores,
-            reason=f"{pick.reason}; {note}",
-            propensity=pick.propensity,
-            pool=pick.pool,
-        )
+    def _weight_table(self, ctx: Context) -> _Fit:
+        return self._fitted(ctx.view, ctx.ids, ctx.now)
+
+    _table_key = _weight_table  # the fit itself: the same object while the day's entry lasts
+
+    def _note(self, table: object, rep_id: str) -> str:
+        """Where the picked rep's weight came from, appended to the decision's reason."""
+        return cast(_Fit, table).note(rep_id)
 
     def explain_weights(
         self, ledger: LedgerView, reps: Iterable[str | Rep], now: datetime
@@ -109,21 +130,31 @@ class _DailyWeighted(Weighted):
 
     def _fitted(self, view: LedgerView, ids: frozenset[str], now: datetime) -> _Fit:
         midnight = day_start(now, self.tz)
-        sets = self._cache.setdefault(view, dict, midnight.date())
-        found = sets.get(ids)
+        day = self._cache.setdefault(view, _Day, midnight.date())
+        found = day.sets.get(ids)
         if found is None:
-            if len(sets) >= _MAX_SETS:
-                sets.clear()
-            found = sets[ids] = self._compute(view, ids, midnight)
+            if len(day.sets) >= _MAX_SETS:
+                day.sets.clear()
+            found = day.sets[ids] = self._compute(view, ids, midnight, day.measures)
         return found
 
-    def _compute(self, view: LedgerView, ids: frozenset[str], midnight: datetime) -> _Fit:
+    def _compute(
+        self,
+        view: LedgerView,
+        ids: frozenset[str],
+        midnight: datetime,
+        known: dict[str, tuple[float, ...]],
+    ) -> _Fit:
         ordered = sorted(ids)
-        fit = self._fit(view, ordered, midnight - self.window, midnight) if ordered else None
+        since = midnight - self.window
+        for rep in ordered:
+            if rep not in known:
+                known[rep] = self._measure(view, rep, since, midnight)
+        fit = self._fit(ordered, known) if ordered else None
         if fit is None:
             days = _span(self.window)
             note = f"equal weights: no data to tell reps apart in the {days} before today"
-            return _Fit({r: 1.0 for r in ordered}, {r: note for r in ordered})
+            return _Fit({r: 1.0 for r in ordered}, lambda rep: note)
         return fit
 
     def __repr__(self) -> str:
@@ -143,17 +174,6 @@ def _span(length: timedelta) -> str:
         count = length // timedelta(minutes=1)
         return f"{count} minute" + ("s" if count != 1 else "")
     return str(length)
-
-
-@runtime_checkable
-class _SalesView(Protocol):
-    """What measure="points" needs beyond `LedgerView`: each sale's lead (for its grade)."""
-
-    def conversions(
-        self, rep_id: str, since: datetime | None = None, until: datetime | None = None
-    ) -> list[tuple[datetime, str, float]]: ...
-
-    def lead(self, lead_id: str) -> Lead: ...
 
 
 def _points(value: Mapping[str, float] | None) -> FrozenMap[float] | None:
@@ -238,20 +258,20 @@ class PerformanceWeighted(_DailyWeighted):
                 f"{self.measure!r}): drop points= or set measure='points'"
             )
 
-    def _fit(
-        self, view: LedgerView, ids: list[str], since: datetime, until: datetime
-    ) -> _Fit | None:
-        received: dict[str, int] = {}
-        value: dict[str, float] = {}
-        for rep in ids:
-            stats = view.stats(rep, since=since, until=until)
-            received[rep] = stats.received
-            if self.measure == "conversion":
-                value[rep] = stats.converted
-            elif self.measure == "revenue":
-                value[rep] = stats.revenue
-            else:
-                value[rep] = self._points_of(view, rep, since, until)
+    def _measure(
+        self, view: LedgerView, rep: str, since: datetime, until: datetime
+    ) -> tuple[float, ...]:
+        """(leads received, value) over the window."""
+        stats = view.stats(rep, since=since, until=until)
+        if self.measure == "conversion":
+            return stats.received, stats.converted
+        if self.measure == "revenue":
+            return stats.received, stats.revenue
+        return stats.received, self._points_of(view, rep, since, until)
+
+    def _fit(self, ids: list[str], measures: Mapping[str, tuple[float, ...]]) -> _Fit | None:
+        received = {rep: measures[rep][0] for rep in ids}
+        value = {rep: measures[rep][1] for rep in ids}
         total_n = sum(received.values())
         total_v = sum(value.values())
         if total_n == 0 or total_v <= 0:
@@ -261,17 +281,17 @@ class PerformanceWeighted(_DailyWeighted):
         weights = {r: shrunk(value[r], received[r], team, k) for r in ids}
         what = {"conversion": "sales", "revenue": "revenue", "points": "points"}[self.measure]
         window = _span(self.window)
-        notes = {
-            r: (
+
+        def note(r: str) -> str:
+            return (
                 f"weight {weights[r]:.4g} = ({value[r]:.6g} {what} + {k:g} x team {team:.4g}) / "
                 f"({received[r]} leads + {k:g}) over the {window} before today"
             )
-            for r in ids
-        }
-        return _Fit(weights, notes)
+
+        return _Fit(weights, note)
 
     def _points_of(self, view: LedgerView, rep: str, since: datetime, until: datetime) -> float:
-        if not isinstance(view, _SalesView):
+        if not is_sales_view(view):
             raise ConfigError(
                 f'PerformanceWeighted(measure="points") needs each sale\'s lead, which this '
                 f"ledger view ({type(view).__name__}) does not offer (conversions() and lead()): "

@@ -8,8 +8,8 @@ import attrs
 
 from leadrouter.context import Context
 from leadrouter.errors import ConfigError
+from leadrouter.strategies._deficits import FastWeighted
 from leadrouter.strategies.base import StrategyTags
-from leadrouter.strategies.weighted import Weighted
 
 __all__ = ["QuotaProportional"]
 
@@ -23,7 +23,7 @@ def _team_quotas(value: Mapping[str, float] | None) -> dict[str, float]:
 
 
 @attrs.frozen(repr=False)
-class QuotaProportional(Weighted):
+class QuotaProportional(FastWeighted):
     """Each rep's share of leads is proportional to their quota (`Rep.quota`).
 
     When to use it: reps (or teams) have targets for the month and leads should follow them —
@@ -40,17 +40,25 @@ class QuotaProportional(Weighted):
     tags = StrategyTags(needs_quota=True)
 
     def weights(self, ctx: Context) -> Mapping[str, float]:
-        table = ctx.roster.cache.get(("quota weights", self))
-        if table is None:
-            table = ctx.roster.cache[("quota weights", self)] = self._table(ctx)
-        missing = [rep for rep in ctx.ids if rep not in table]
-        if missing:
+        table = self._weight_table(ctx)
+        if not table.keys() >= ctx.ids:
+            missing = [rep for rep in ctx.ids if rep not in table]
             rep = ctx.roster[sorted(missing)[0]]
             raise ConfigError(
                 f"QuotaProportional: rep {rep.id!r} has no quota and team {rep.team!r} has "
                 "none in team_quotas: set Rep(quota=...) or QuotaProportional(team_quotas="
                 "{team: quota})"
             )
+        return table
+
+    def _table_key(self, ctx: Context) -> object:
+        return ctx.roster
+
+    def _weight_table(self, ctx: Context) -> dict[str, float]:
+        """The weights of every active rep whose quota is known, one table per roster."""
+        table: dict[str, float] | None = ctx.roster.cache.get(("quota weights", self))
+        if table is None:
+            table = ctx.roster.cache[("quota weights", self)] = self._table(ctx)
         return table
 
     def _table(self, ctx: Context) -> dict[str, float]:

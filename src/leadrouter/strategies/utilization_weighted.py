@@ -7,6 +7,7 @@ given a verdict — so reps who let leads rot get fewer, by deficit (`Weighted`)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 import attrs
@@ -61,19 +62,21 @@ class UtilizationWeighted(_DailyWeighted):
 
     tags = StrategyTags(needs_history=True)
 
-    def _fit(
-        self, view: LedgerView, ids: list[str], since: datetime, until: datetime
-    ) -> _Fit | None:
-        received: dict[str, int] = {}
-        counts: dict[str, tuple[int, int, int]] = {}
-        for rep in ids:
-            stats = view.stats(rep, since=since, until=until, sla=self.sla)
-            received[rep] = stats.received
-            counts[rep] = (
-                stats.touched_within_sla or 0,
-                stats.reached,
-                stats.valid + stats.invalid,
-            )
+    def _measure(
+        self, view: LedgerView, rep: str, since: datetime, until: datetime
+    ) -> tuple[float, ...]:
+        """(leads received, touched within the SLA, reached, tagged) over the window."""
+        stats = view.stats(rep, since=since, until=until, sla=self.sla)
+        return (
+            stats.received,
+            stats.touched_within_sla or 0,
+            stats.reached,
+            stats.valid + stats.invalid,
+        )
+
+    def _fit(self, ids: list[str], measures: Mapping[str, tuple[float, ...]]) -> _Fit | None:
+        received = {rep: measures[rep][0] for rep in ids}
+        counts = {rep: measures[rep][1:] for rep in ids}
         total_n = sum(received.values())
         totals = [sum(c[i] for c in counts.values()) for i in range(3)]
         if total_n == 0 or not any(totals):
@@ -83,12 +86,13 @@ class UtilizationWeighted(_DailyWeighted):
         rates = {r: [shrunk(counts[r][i], received[r], team[i], k) for i in range(3)] for r in ids}
         weights = {r: sum(rates[r]) / 3 for r in ids}
         window = _span(self.window)
-        notes = {
-            r: (
+        sla = _span(self.sla)
+
+        def note(r: str) -> str:
+            return (
                 f"utilisation {weights[r]:.3g} = mean of shrunk rates: touched within "
-                f"{_span(self.sla)} {rates[r][0]:.2f}, reached {rates[r][1]:.2f}, tagged "
+                f"{sla} {rates[r][0]:.2f}, reached {rates[r][1]:.2f}, tagged "
                 f"{rates[r][2]:.2f} ({received[r]} leads in the {window} before today)"
             )
-            for r in ids
-        }
-        return _Fit(weights, notes)
+
+        return _Fit(weights, note)
