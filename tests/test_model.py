@@ -191,3 +191,32 @@ def test_a_value_of_the_wrong_type_is_a_named_type_error(make, says) -> None:
     with pytest.raises(lr.errors.InvalidTypeError, match=re.escape(says)) as caught:
         make()
     assert isinstance(caught.value, TypeError) and "write e.g." in str(caught.value)
+
+
+def test_a_frozen_map_pickled_in_another_process_hashes_as_that_process_does() -> None:
+    """A FrozenMap's hash is cached, and string hashes differ between processes: the pickle
+    carries the items, never the cached hash."""
+    import os
+    import pickle
+    import subprocess
+    import sys
+
+    from leadrouter._util import FrozenMap
+
+    original = FrozenMap({"region": "north", "segment": "smb"})
+    hash(original)  # cache it
+    code = (
+        "import pickle, sys\n"
+        "from leadrouter._util import FrozenMap\n"
+        "m = pickle.loads(sys.stdin.buffer.read())\n"
+        "fresh = FrozenMap({'region': 'north', 'segment': 'smb'})\n"
+        "print(hash(m) == hash(fresh), m in {fresh}, m == fresh)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        input=pickle.dumps(original),
+        capture_output=True,
+        check=True,
+        env={**os.environ, "PYTHONHASHSEED": "12345"},
+    )
+    assert result.stdout.decode().split() == ["True", "True", "True"]

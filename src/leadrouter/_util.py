@@ -38,6 +38,12 @@ class FrozenMap(Mapping[str, V]):
     def __len__(self) -> int:
         return len(self._data)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickles as its items only: a string's hash differs between processes (hash
+        randomisation), so a cached hash carried over would make an unpickled map miss in dicts
+        and sets of the process that reads it."""
+        return (type(self), (self._data,))
+
     def __hash__(self) -> int:
         if self._hash is None:
             self._hash = hash(frozenset((k, _hashable(v)) for k, v in self._data.items()))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import attrs
 
+from leadrouter._validators import mapping_field, to_map
 from leadrouter.context import Context
 from leadrouter.errors import ConfigError
 from leadrouter.strategies._deficits import FastWeighted
@@ -14,12 +16,14 @@ from leadrouter.strategies.base import StrategyTags
 __all__ = ["QuotaProportional"]
 
 
-def _team_quotas(value: Mapping[str, float] | None) -> dict[str, float]:
-    quotas = dict(value or {})
-    for team, quota in quotas.items():
-        if not isinstance(quota, int | float) or quota < 0:
-            raise ConfigError(f"team_quotas[{team!r}] must be a number >= 0, got {quota!r}")
-    return quotas
+def _v_quotas(inst: object, attr: attrs.Attribute[Any], value: Mapping[str, Any]) -> None:
+    """Every team's quota a number >= 0 (not a bool, not NaN), naming the team."""
+    for team, quota in value.items():
+        if isinstance(quota, bool) or not isinstance(quota, int | float) or not quota >= 0:
+            raise ConfigError(
+                f"{type(inst).__name__}.{attr.name}[{team!r}] must be a number >= 0, got "
+                f"{quota!r}: write e.g. {attr.name}={{{team!r}: 100}}"
+            )
 
 
 @attrs.frozen(repr=False)
@@ -35,7 +39,12 @@ class QuotaProportional(FastWeighted):
     100/200/300, within one lead at every point. It needs no history.
     """
 
-    team_quotas: Mapping[str, float] = attrs.field(factory=dict, converter=_team_quotas, hash=False)
+    team_quotas: Mapping[str, float] = attrs.field(
+        factory=dict,
+        converter=to_map,
+        validator=[mapping_field("{'north': 100}"), _v_quotas],
+        hash=False,
+    )
 
     tags = StrategyTags(needs_quota=True)
 
