@@ -7,6 +7,7 @@ Run from the project root::
     python benchmarks/bench_sim.py --leads 30000 --no-compare
     python benchmarks/bench_sim.py --million --no-compare   # 1,000,000 leads x 200 reps, measured
     python benchmarks/bench_sim.py --json sim.json  # also write the figures
+    python benchmarks/bench_sim.py --leads 20000 --repeat 5 --no-compare --no-scale  # medians
 
 What is measured (histories and behaviour models are built before any clock starts):
 
@@ -14,14 +15,19 @@ What is measured (histories and behaviour models are built before any clock star
   n_reps=50, days=60)`, one run per policy: EqualRotation, GrabWithCaps (a pull policy: reps
   claim from the pool, daily cap of one and a half average days' leads), PerformanceWeighted and
   TieredDelay (two tiers, see `tiered`). Reported as seconds, simulated leads per second and µs
-  per lead; the pull and tiered policies also as a ratio to EqualRotation (aim ≤ 2×).
+  per lead; the pull and tiered policies also as a ratio to EqualRotation (aim ≤ 2×). With
+  `--repeat N` every policy runs N times, the policies taking turns, and each figure is the
+  median (the turns spread a busy spell of a shared machine over all policies).
 - the baseline: a plain `heapq` discrete-event loop with no routing, pushing and popping as many
   events as the EqualRotation run handled (every arrival, first touch, lead given up as lost,
-  and tick), keyed by aware datetimes as the engine is. It is the floor for a Python event loop
-  (DESIGN §7½ measured ~4.8 µs per lead for a loop like it).
+  and tick), keyed by aware datetimes as the engine is, with Python's cyclic garbage collector
+  paused as `simulate()` pauses it. It is the floor for a Python event loop (DESIGN §7½
+  measured ~4.8 µs per lead for a loop like it).
 - the aims: simulate() per lead ≤ 5× the heapq loop (EqualRotation); 100,000 leads x 50 reps,
-  EqualRotation, one seed, in ≤ 10 s. A run with fewer leads is projected to 100,000 linearly
-  (the engine's cost per lead does not grow with the run).
+  EqualRotation, one seed, in ≤ 10 s. A run with fewer leads is projected to 100,000 linearly;
+  the cost per lead grows somewhat with the run (bigger ledgers and queues), so a projection
+  from a much smaller run is on the low side (in one session on the 2-core development
+  machine: 46 µs per lead at 200,000 leads x 200 reps, 57 µs at 300,000).
 - scale: EqualRotation on `synthetic(n_leads=--scale-leads, n_reps=200, days=--days)` (by default
   as many leads as above), projected linearly to 1,000,000 leads x 200 reps against the ≤ 60 s
   aim; `--million` runs the full 1,000,000 leads instead (1.5 minutes and 3 GB of memory on the
@@ -45,6 +51,7 @@ import heapq
 import itertools
 import math
 import platform
+import statistics
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -58,15 +65,15 @@ from _rows import Row, row, write_json
 import leadrouter as lr
 from leadrouter.events import Tagged, Touched
 from leadrouter.sim import History, compare, simulate, synthetic
-from leadrouter.sim.engine import Policy, default_behaviour
+from leadrouter.sim.engine import Policy, _collector_paused, default_behaviour
 
 AIM_LEADS = 100_000
 AIM_SECONDS = 10.0
 AIM_COMPARE_SECONDS = 120.0
 AIM_LOOP_RATIO = 5.0
-"""simulate() per lead over the bare heapq loop's (issue 13)."""
+"""simulate() per lead over the bare heapq loop's."""
 AIM_POLICY_RATIO = 2.0
-"""Pull and tiered policies' simulated cost per lead over EqualRotation's (issue 13)."""
+"""Pull and tiered policies' simulated cost per lead over EqualRotation's."""
 AIM_SCALE_LEADS, AIM_SCALE_REPS, AIM_SCALE_SECONDS = 1_000_000, 200, 60.0
 DEMO_POLICIES = 8
 TICK = timedelta(minutes=15)  # simulate()'s default tick_every
@@ -141,7 +148,12 @@ def heapq_baseline(history: History, touches: int, closes: int) -> float:
     """Seconds for a bare heapq loop over as many events: every arrival and tick pushed up
     front; popping an arrival pushes a first touch 20 minutes later (for the first `touches`),
     popping a touch pushes a close three days later (for the first `closes`). Nothing is routed
-    or recorded."""
+    or recorded. The collector is paused as in `simulate()`, so the two are timed alike."""
+    with _collector_paused():
+        return _heapq_loop(history, touches, closes)
+
+
+def _heapq_loop(history: History, touches: int, closes: int) -> float:
     leads = history.leads
     start, end = leads[0].arrived_at, leads[-1].arrived_at + HORIZON
     later, give_up = timedelta(minutes=20), timedelta(days=3)
@@ -192,19 +204,29 @@ def timed(fn: Callable[[], object]) -> tuple[float, object]:
 
 
 def measure_engine(
-    history: History, policies: Mapping[str, Policy]
+    history: History, policies: Mapping[str, Policy], repeat: int = 1
 ) -> tuple[list[EngineResult], lr.Ledger]:
+    """Each policy's median seconds over `repeat` runs, the policies taking turns; and the
+    first policy's ledger (its events size the heapq baseline)."""
     behaviour = default_behaviour(history)
-    results: list[EngineResult] = []
+    seconds: dict[str, list[float]] = {name: [] for name in policies}
+    events: dict[str, int] = {}
     first: lr.Ledger | None = None
-    for name, policy in policies.items():
-        print(f"  simulating {name} ...", file=sys.stderr, flush=True)
-        seconds, run = timed(lambda policy=policy: simulate(history, policy, behaviour, seed=0))
-        ledger = run.ledger  # type: ignore[attr-defined]
-        results.append(EngineResult(name, seconds, len(history.leads), len(ledger)))
-        if first is None:
-            first = ledger
+    for turn in range(repeat):
+        for name, policy in policies.items():
+            print(f"  simulating {name} ({turn + 1}/{repeat}) ...", file=sys.stderr, flush=True)
+            took, run = timed(lambda policy=policy: simulate(history, policy, behaviour, seed=0))
+            ledger = run.ledger  # type: ignore[attr-defined]
+            seconds[name].append(took)
+            events[name] = len(ledger)
+            if first is None:
+                first = ledger
+            del run, ledger
     assert first is not None
+    results = [
+        EngineResult(name, statistics.median(took), len(history.leads), events[name])
+        for name, took in seconds.items()
+    ]
     return results, first
 
 
@@ -223,6 +245,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--processes", type=int, default=1, help="compare(processes=...) (default 1)"
     )
     parser.add_argument("--no-compare", action="store_true", help="skip the comparison")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="runs of each policy, taking turns; figures are medians (default 1)",
+    )
     parser.add_argument(
         "--scale-leads",
         type=int,
@@ -246,7 +274,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         args.scale_leads = AIM_SCALE_LEADS
     if args.scale_leads is None:
         args.scale_leads = args.leads
-    sizes = (args.leads, args.reps, args.days, args.compare_leads, args.seeds, args.scale_leads)
+    sizes = (
+        args.leads,
+        args.reps,
+        args.days,
+        args.compare_leads,
+        args.seeds,
+        args.scale_leads,
+        args.repeat,
+    )
     if min(sizes) < 1:
         parser.error("sizes must be positive")
     return args
@@ -331,15 +367,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     made = len(history.leads)  # leads are built (and cached) before any clock starts
     print(f"{made:,} leads made", file=sys.stderr)
     default_behaviour(history)
-    results, ledger = measure_engine(history, engine_policies(history))
+    results, ledger = measure_engine(history, engine_policies(history), args.repeat)
     arrivals, touches, closes, ticks = loop_events(history, ledger)
     base_s = min(heapq_baseline(history, touches, closes) for _ in range(3))
     base_us = base_s / arrivals * 1e6
 
     print()
+    runs = f"median of {args.repeat} runs" if args.repeat > 1 else "one run"
     print(
         f"simulate(): synthetic(n_leads={args.leads:,}, n_reps={args.reps}, days={args.days}), "
-        f"one seed; behaviour = the history's truth"
+        f"one seed, {runs} per policy; behaviour = the history's truth"
     )
     print(
         f"| {'policy':<20} | {'seconds':>8} | {'leads/s':>9} | {'µs/lead':>8} | "

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,11 +26,13 @@ from leadrouter.model import Lead
 from leadrouter.sim import History, SimRun, simulate, synthetic
 from leadrouter.sim.engine import (
     PURPOSES,
+    _arrival_work,
     lead_uniforms,
     lead_uniforms_many,
     rep_day_uniform,
     rep_day_uniforms,
 )
+from leadrouter.sim.workweek import WorkClock, WorkWeek
 
 from .conftest import T0
 
@@ -283,6 +286,51 @@ def test_the_runs_draws_are_the_vectorised_rows(history: History) -> None:
     np.testing.assert_array_equal(run.draws.to_numpy(), lead_uniforms_many(4, ids))
 
 
+_ZONES = ("UTC", "Europe/Berlin", "America/New_York", "Asia/Shanghai")
+_WEEKS = (
+    ((9, 18),) * 5 + ((10, 16), None),
+    ((0, 24),) * 7,
+    (None, (8, 12), (13, 24), None, (0, 1), (9, 18), None),
+)
+
+
+@given(
+    st.sampled_from(_ZONES),
+    st.sampled_from(_WEEKS),
+    st.lists(
+        st.datetimes(
+            min_value=datetime(2025, 1, 2),
+            max_value=datetime(2025, 12, 30),
+            timezones=st.sampled_from([ZoneInfo(name) for name in _ZONES]),
+        ),
+        min_size=1,
+        max_size=20,
+    ),
+)
+def test_arrivals_placed_at_once_on_the_work_clock_are_placed_as_one_by_one(
+    tz: str, week: WorkWeek, instants: list[datetime]
+) -> None:
+    """Invariant: the engine places every arrival on the working-hours clock at once (numpy)
+    at exactly the float `WorkClock.work_at` gives for it alone, in any zone, from any zone,
+    across daylight-saving jumps - the touch times of a run depend on it."""
+    clock = WorkClock(date(2025, 1, 1), 370, week, tz)
+    assert _arrival_work(clock, instants) == [clock.work_at(at) for at in instants]
+
+
+@pytest.mark.parametrize("on", [True, False])
+def test_a_run_leaves_the_garbage_collector_as_it_found_it(history: History, on: bool) -> None:
+    was = gc.isenabled()
+    try:
+        gc.enable() if on else gc.disable()
+        simulate(history, lr.EqualRotation(), seed=0)
+        assert gc.isenabled() is on
+        with pytest.raises(ConfigError):
+            simulate(history, 42, seed=0)  # type: ignore[arg-type]
+        assert gc.isenabled() is on
+    finally:
+        gc.enable() if was else gc.disable()
+
+
 def test_pull_policies_are_deterministic_for_a_seed(history: History) -> None:
     grab = lr.GrabWithCaps(held=6, daily=20, idle_after=timedelta(minutes=45))
     one = simulate(history, grab, seed=3)
@@ -379,6 +427,44 @@ def test_skipping_re_offers_writes_exactly_what_making_them_writes(
         assert list(got.ledger.events()) == list(want.ledger.events())
         assert got.ledger.snapshot() == want.ledger.snapshot()
     assert got.ledger.waiting() or name.startswith("a claim"), "the case must make leads wait"
+
+
+def _ticked_every_time(strategy: lr.Strategy) -> lr.Strategy:
+    """The strategy under its own name with a `tick` of its own (doing what the base class's
+    does), so the engine cannot tell that it has no timers and ticks it every time."""
+    cls = type(strategy)
+
+    def tick(self: lr.Strategy, ctx: Any) -> Any:
+        return lr.Strategy.tick(self, ctx)
+
+    twin = type(cls.__name__, (cls,), {"tick": tick})
+    fields = {f.alias: getattr(strategy, f.name) for f in attrs.fields(cls) if f.init}
+    ticked: lr.Strategy = twin(**fields)
+    return ticked
+
+
+IDLE_TICK_CASES: dict[str, Callable[[lr.Strategy], Any]] = {
+    "no caps: no lead ever waits": lambda strategy: strategy,
+    "open and daily caps: leads wait": lambda strategy: (
+        lambda roster, seed: lr.Router(
+            strategy, roster, caps=lr.FixedCap(open=3, daily=5, tz="Asia/Shanghai"), seed=seed
+        )
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(IDLE_TICK_CASES))
+@pytest.mark.parametrize("strategy", [lr.EqualRotation(), lr.PerformanceWeighted()], ids=repr)
+def test_ticks_skipped_as_idle_would_have_written_nothing(
+    history: History, case: str, strategy: lr.Strategy
+) -> None:
+    """A strategy without timers, no lifecycle deadlines and no lead waiting: the engine skips
+    the tick, and the ledger is the one ticking every time writes."""
+    policy = IDLE_TICK_CASES[case]
+    skipped = simulate(history, policy(strategy), seed=2)
+    ticked = simulate(history, policy(_ticked_every_time(strategy)), seed=2)
+    assert list(skipped.ledger.events()) == list(ticked.ledger.events())
+    assert bool(skipped.ledger.waiting()) == case.endswith("leads wait")
 
 
 def test_when_no_rep_can_take_a_lead_tick_asks_the_strategy_nothing() -> None:

@@ -2,9 +2,11 @@
 
 The engine is a plain `heapq` discrete-event loop (DESIGN §7½: SimPy costs ~5× more per lead).
 It drives only the public Router API, as a CRM would: `route` at each arrival, `claim` for pull
-policies, `record` for touches, tags and sales, and `tick` every `tick_every` for timers. It
-never writes to the ledger itself, so every Router invariant (a lead in exactly one place, caps,
-the per-lead state machine) holds in a simulated run exactly as it does live.
+policies, `record` for touches, tags and sales, and `tick` every `tick_every` for timers (a
+tick that could not act - a strategy without timers, a lifecycle without deadlines and no lead
+waiting - is skipped: it would write nothing). It never writes to the ledger itself, so every
+Router invariant (a lead in exactly one place, caps, the per-lead state machine) holds in a
+simulated run exactly as it does live.
 
 Random numbers follow DESIGN §7 (common random numbers): every lead has a fixed row of uniforms
 keyed by (seed, lead id), one column per purpose (`PURPOSES`), and every rep a uniform per
@@ -38,12 +40,14 @@ Assumptions (each one names a choice the history cannot make for us):
 
 from __future__ import annotations
 
+import gc
 import heapq
 import itertools
 import math
 import os
-from collections.abc import Callable, Iterable
-from datetime import date, datetime, timedelta
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union, cast
 from zoneinfo import ZoneInfo
@@ -64,7 +68,7 @@ from leadrouter.events import (
     Touched,
 )
 from leadrouter.ledger import Ledger
-from leadrouter.model import Lead, Rep
+from leadrouter.model import Lead, Rep, zone
 from leadrouter.router import Router
 from leadrouter.sim.behaviour import Behaviour
 from leadrouter.sim.metrics import metrics, per_rep
@@ -321,6 +325,10 @@ def simulate(
     (`Tagged(valid=False, reason="lost")`, which keeps its first verdict in the statistics), so
     books and held caps drain as they do when reps give up on leads; None keeps such leads open
     for ever.
+
+    While it runs, Python's cyclic garbage collector is paused (a run makes next to no cyclic
+    garbage, and the collector's passes over the growing ledger cost about a fifth of the run);
+    it is left as it was found when the run ends or fails.
     """
     if behaviour is None:
         behaviour = default_behaviour(history)
@@ -330,22 +338,73 @@ def simulate(
         raise ConfigError(f"follow_up must be >= 0 or None, got {follow_up!r}")
     if not history.leads:
         raise ConfigError(f"{history!r} has no leads to simulate")
-    run = _Simulation(
-        history, policy, behaviour, seed, tick_every, horizon, claim_backlog, follow_up
-    )
-    return run.run()
+    with _collector_paused():
+        return _Simulation(
+            history, policy, behaviour, seed, tick_every, horizon, claim_backlog, follow_up
+        ).run()
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for the block, as it was after.
+
+    A run allocates millions of small objects (events, decisions, queue entries) and makes next
+    to no cyclic garbage (reference counting frees what it drops), yet the collector's repeated
+    passes over the growing ledger cost about a fifth of the run. Paused, it looks at what the
+    run leaves once, after it: runs back to back (as in `compare`) measured about an eighth
+    faster, that pass included. A collector already off stays off."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 _U_DELAY, _U_REACHED, _U_VALID, _U_CONVERTED, _U_AMOUNT, _U_NEGLECT = (
     PURPOSES.index(name) for name in ("delay", "reached", "valid", "converted", "amount", "neglect")
 )
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_NEVER = datetime.min.replace(tzinfo=UTC)
+"""A time before any run: the bounds of "today" before a day is known (no instant falls in
+[_NEVER, _NEVER)) and the instant `later` remembers before it has placed one."""
+
+
+def _arrival_work(clock: WorkClock, arrivals: list[datetime]) -> list[float]:
+    """`clock.work_at(at)` for every arrival at once, the same floats one by one gives.
+
+    Each instant's local wall time (pandas' time-zone conversion, with the clock's own zone)
+    in whole microseconds from the clock's first midnight, over 10**6 then 60 - what
+    `WorkClock.minute_of` computes per instant (exactly: the microseconds are integers below
+    2**53, and each division is correctly rounded either way) - then `WorkClock.work`,
+    `work_at`'s formula on an array."""
+    import pandas as pd
+
+    utc = np.fromiter(((at - _EPOCH) // _MICROSECOND for at in arrivals), np.int64, len(arrivals))
+    local = (
+        pd.DatetimeIndex(utc.astype("datetime64[us]")).tz_localize(UTC).tz_convert(zone(clock.tz))
+    )
+    wall = local.tz_localize(None).asi8
+    midnight = np.datetime64(clock.start, "us").astype(np.int64)
+    minutes = (wall - midnight).astype(float) / 1e6 / 60.0
+    return cast(list[float], clock.work(minutes).tolist())
 
 
 class _Simulation:
     """One run of `simulate`: the Router, the reps' state the Router does not keep (untouched
-    leads per rep, first touches used per rep and day, the day's limits and claim order) and
-    the queue of scheduled touches and closures. `run` merges arrivals, that queue and ticks in
-    time order; every other method handles one kind of step. Built for one run and dropped."""
+    leads per rep, today's first touches and limits per rep, today's claim order) and the queue
+    of scheduled touches and closures. `run` merges arrivals, that queue and ticks in time
+    order; every other method handles one kind of step. Built for one run and dropped.
+
+    What does not depend on the run is worked out before it starts, once: every lead's row of
+    uniforms (`lead_uniforms_many`), where each arrival falls on the working-hours clock (one
+    time-zone conversion of all arrivals instead of one per lead), each rep's capacity and
+    chance of neglect (asked once per rep; the Behaviour protocol makes them functions of the
+    rep alone). Time only moves forward, so the reps' per-day counts are kept for the current
+    day only.
+    """
 
     def __init__(
         self,
@@ -373,6 +432,10 @@ class _Simulation:
         self.ledger = router.ledger
         self.tz = ZoneInfo(history.tz)
         self.pull = bool(router.strategy.tags.pull)
+        self.timers = type(router.strategy).tick is not Strategy.tick or router.lifecycle.has_timers
+        """Whether `Router.tick` may act with no lead waiting: the strategy has timers of its
+        own (it overrides `Strategy.tick`) or the lifecycle has deadlines. Without either, a
+        tick with nothing waiting writes nothing (see `Router.tick`), so the run skips it."""
         self.by_id = {lead.id: lead for lead in leads}
         self.ids = list(self.by_id)
         self.matrix = lead_uniforms_many(seed, self.ids)
@@ -383,11 +446,20 @@ class _Simulation:
         self.day_share = _day_share(behaviour)
         self.invalid_contact = float(getattr(behaviour, "invalid_contact", 1.0))
         self.neglect_of = getattr(behaviour, "p_neglect", None)
+        self.neglect: dict[str, float] = {}
+        """Each rep's `p_neglect`, asked the first time a lead is pushed to them."""
         self.all_events = self.ledger.events()
-        self.work = _work_clock(behaviour, history.tz, leads[0].arrived_at, self.end)
+        self.work = work = _work_clock(behaviour, history.tz, leads[0].arrived_at, self.end)
+        self.arrival_work: dict[str, float] = (
+            {}
+            if work is None
+            else dict(
+                zip(self.ids, _arrival_work(work, [lead.arrived_at for lead in leads]), strict=True)
+            )
+        )
+        """Each lead's arrival on the working-hours clock (`WorkClock.work_at`)."""
         self.untouched: dict[str, set[str]] = {rep.id: set() for rep in reps}
         self.touched: set[str] = set()
-        self.used: dict[tuple[str, str], int] = {}
         self.seen = 0
         """How many of the ledger's events `follow` has read."""
         self.heap: list[tuple[datetime, int, str, str, int]] = []
@@ -397,20 +469,40 @@ class _Simulation:
         """Leads that may be in a pool, oldest arrival first, for claims. Entries go stale when
         a lead is claimed or assigned (dropped when they reach the top); a lead that comes back
         to a pool is pushed again."""
-        self.day_from: datetime | None = None
-        self.day_until: datetime | None = None
         self.day = ""
-        """The local day (ISO date) of the last time `day_of` was asked, and its bounds."""
-        self.limits: dict[tuple[str, str], float] = {}
-        self.orders: dict[str, list[str]] = {}
+        self.day_from = self.day_until = _NEVER
+        """Today: the local day (ISO date) of the latest step that asked (`today`), from that
+        step's time to the next local midnight."""
+        self.limit: dict[str, float] = {}
+        """Today's first-touch limit of each active rep."""
+        self.used: dict[str, int] = {}
+        """First touches each rep made today."""
+        self.order: list[str] = []
+        """Today's order of the active reps' claims."""
+        self.last_at, self.last_work = _NEVER, 0.0
+        """The last instant `later` placed on the working-hours clock, and its place."""
 
-    def day_of(self, at: datetime) -> str:
-        lo, hi = self.day_from, self.day_until
-        if lo is not None and hi is not None and lo <= at < hi:
-            return self.day
-        self.day = at.astimezone(self.tz).date().isoformat()
+    def today(self, at: datetime) -> None:
+        """Make `at`'s local day today (time never goes back, so a new day starts afresh):
+        every active rep's uniform for the day, drawn at once, gives their first-touch limit
+        and the order they claim in."""
+        if self.day_from <= at < self.day_until:
+            return
+        day = at.astimezone(self.tz).date().isoformat()
         self.day_from, self.day_until = at, self.next_day(at)
-        return self.day
+        if day == self.day:
+            return
+        self.day = day
+        active, capacity = self.active, self.capacity
+        drawn = rep_day_uniforms(self.seed, active, day).tolist()
+        scale = self.day_share(day)
+        self.limit = limit = {}
+        for rep, u in zip(active, drawn, strict=True):
+            cap = capacity[rep]
+            limit[rep] = cap if math.isinf(cap) else math.floor(cap * scale + u)
+        by_rep = dict(zip(active, drawn, strict=True))
+        self.order = sorted(active, key=by_rep.__getitem__)
+        self.used = {}
 
     def next_day(self, at: datetime) -> datetime:
         tz = self.tz
@@ -418,76 +510,78 @@ class _Simulation:
         midnight = datetime(local.year, local.month, local.day, tzinfo=tz) + timedelta(days=1)
         return midnight.astimezone(at.tzinfo)
 
-    def later(self, at: datetime, minutes: float) -> datetime | None:
+    def later(self, at: datetime, minutes: float, lead_id: str = "") -> datetime | None:
         """`minutes` after `at`: working minutes on the team's clock when the behaviour has
-        working hours, else elapsed; None when that is past the end of the calendar."""
-        if self.work is None:
+        working hours, else elapsed; None when that is past the end of the calendar.
+
+        On the clock, `at`'s own place is the arrival's precomputed one when `at` is the
+        arrival of `lead_id`, else the last one asked again (the claims of one tick share
+        their time), else `WorkClock.work_at`; the result is `WorkClock.after_working`'s."""
+        work = self.work
+        if work is None:
             return at + timedelta(minutes=minutes)
-        return self.work.after_working(at, minutes)
-
-    def new_day(self, day: str) -> None:
-        """Draw every active rep's uniform for `day` at once: their first-touch limits and the
-        order they claim in."""
-        active, capacity, limits = self.active, self.capacity, self.limits
-        drawn = rep_day_uniforms(self.seed, active, day).tolist()
-        scale = self.day_share(day)
-        for rep, u in zip(active, drawn, strict=True):
-            cap = capacity[rep]
-            limits[(rep, day)] = cap if math.isinf(cap) else math.floor(cap * scale + u)
-        by_rep = dict(zip(active, drawn, strict=True))
-        self.orders[day] = sorted(active, key=by_rep.__getitem__)
-
-    def daily_limit(self, rep: str, day: str) -> float:
-        found = self.limits.get((rep, day))
-        if found is None:
-            if rep not in self.capacity:
-                return 0.0
-            self.new_day(day)
-            found = self.limits[(rep, day)]
-        return found
+        if lead_id and at == self.by_id[lead_id].arrived_at:
+            start = self.arrival_work[lead_id]
+        elif at == self.last_at:
+            start = self.last_work
+        else:
+            start = self.last_work = work.work_at(at)
+            self.last_at = at
+        try:
+            return work.wall_at(start + max(minutes, 0.0))
+        except ConfigError:
+            return None  # past the calendar's end, where `after_working` says None
 
     def follow(self) -> None:
         """Schedule first touches for leads the router just put in a book; note leads that
         entered a pool."""
         all_events = self.all_events
         end = len(all_events)
-        if self.seen == end:
+        seen = self.seen
+        if seen == end:
             return
-        touched, untouched, draws = self.touched, self.untouched, self.draws
-        neglect_of, delay_of = self.neglect_of, self.behaviour.touch_delay_minutes
-        heap, counter, pooled, pull = self.heap, self.counter, self.pooled, self.pull
-        for event in all_events[self.seen : end]:
+        self.seen = end
+        touched, untouched, draws, by_id = self.touched, self.untouched, self.draws, self.by_id
+        neglect_of, neglect = self.neglect_of, self.neglect
+        delay_of = self.behaviour.touch_delay_minutes
+        heap, counter, pooled, pull, later = (
+            self.heap,
+            self.counter,
+            self.pooled,
+            self.pull,
+            self.later,
+        )
+        event: Any
+        for event in all_events[seen:end]:
             kind = type(event)
             if kind is Assigned or kind is Claimed:
-                taken = cast(Assigned | Claimed, event)
-                lead_id, rep = taken.lead_id, taken.rep_id
-                if lead_id in touched or rep not in untouched:
+                lead_id, rep = event.lead_id, event.rep_id
+                book = untouched.get(rep)
+                if book is None or lead_id in touched:
                     continue
                 row = draws[lead_id]
-                if (
-                    neglect_of is not None
-                    and kind is Assigned
-                    and row[_U_NEGLECT] < neglect_of(rep)
-                ):
-                    continue  # the rep never gets to this lead
-                book = untouched[rep]
-                backlog = len(book)
-                delay = max(0.0, float(delay_of(rep, backlog, row[_U_DELAY])))
-                when = self.later(taken.at, delay)
+                if neglect_of is not None and kind is Assigned:
+                    chance = neglect.get(rep)
+                    if chance is None:
+                        chance = neglect[rep] = neglect_of(rep)
+                    if row[_U_NEGLECT] < chance:
+                        continue  # the rep never gets to this lead
+                delay = max(0.0, float(delay_of(rep, len(book), row[_U_DELAY])))
+                when = later(event.at, delay, lead_id)
                 if when is not None:
                     book.add(lead_id)
                     heapq.heappush(heap, (when, next(counter), lead_id, rep, _TOUCH))
-            else:
-                if kind is Released:
-                    # a lead taken back before its first touch no longer waits on that rep
-                    gone = cast(Released, event)
-                    waiting = untouched.get(gone.rep_id)
-                    if waiting is not None:
-                        waiting.discard(gone.lead_id)
-                if pull and (kind is Arrived or kind is Pooled or kind is Released):
+            elif kind is Released:
+                # a lead taken back before its first touch no longer waits on that rep
+                waiting = untouched.get(event.rep_id)
+                if waiting is not None:
+                    waiting.discard(event.lead_id)
+                if pull:
                     lead_id = event.lead_id
-                    heapq.heappush(pooled, (self.by_id[lead_id].arrived_at, lead_id))
-        self.seen = end
+                    heapq.heappush(pooled, (by_id[lead_id].arrived_at, lead_id))
+            elif pull and (kind is Arrived or kind is Pooled):
+                lead_id = event.lead_id
+                heapq.heappush(pooled, (by_id[lead_id].arrived_at, lead_id))
 
     def touch(self, now: datetime, lead_id: str, rep: str) -> None:
         """The rep's first touch of the lead, when it is still theirs and untouched and they
@@ -498,15 +592,16 @@ class _Simulation:
         untouched.discard(lead_id)
         if lead_id in self.touched or self.ledger.holder(lead_id) != rep:
             return
-        day = self.day_of(now)
-        done = self.used.get((rep, day), 0)
-        if done >= self.daily_limit(rep, day):
+        if not self.day_from <= now < self.day_until:
+            self.today(now)
+        done = self.used.get(rep, 0)
+        if done >= self.limit.get(rep, 0.0):
             tomorrow = self.later(self.next_day(now), 0.0)
             if tomorrow is not None:
                 untouched.add(lead_id)
                 heapq.heappush(self.heap, (tomorrow, next(self.counter), lead_id, rep, _TOUCH))
             return
-        self.used[(rep, day)] = done + 1
+        self.used[rep] = done + 1
         self.touched.add(lead_id)
         behaviour, record = self.behaviour, self.router.record
         lead = self.by_id[lead_id]
@@ -549,15 +644,11 @@ class _Simulation:
         their turn."""
         if not self.pooled or self.oldest_pooled() is None:
             return  # nothing to claim: no rep's turn could change anything
-        day = self.day_of(now)
-        if day not in self.orders:
-            self.new_day(day)
-        untouched, used, backlog = self.untouched, self.used, self.claim_backlog
+        self.today(now)
+        untouched, used, limit, backlog = self.untouched, self.used, self.limit, self.claim_backlog
         claim = self.router.claim
-        for rep in self.orders[day]:
-            while len(untouched[rep]) < backlog and used.get((rep, day), 0) < self.daily_limit(
-                rep, day
-            ):
+        for rep in self.order:
+            while len(untouched[rep]) < backlog and used.get(rep, 0) < limit.get(rep, 0.0):
                 oldest = self.oldest_pooled()
                 if oldest is None:
                     return
@@ -569,26 +660,30 @@ class _Simulation:
     def run(self) -> SimRun:
         """Three streams merged in time order: arrivals (already sorted), touches (a heap) and
         ticks (every `tick_every`). At the same time an arrival runs first, then touches in the
-        order they were scheduled, then the tick; nothing runs after `end` (`horizon` past the
-        last arrival)."""
+        order they were scheduled, then the tick (skipped when it could not act, see
+        `timers`); nothing runs after `end` (`horizon` past the last arrival)."""
         import pandas as pd
 
         leads, clock, heap, pull = self.leads, self.clock, self.heap, self.pull
         end, tick_every = self.end, self.tick_every
-        tick_at = leads[0].arrived_at + tick_every
+        # the arrivals, then a time past `end`: once every stream is past it the run is over
+        arrivals = [lead.arrived_at for lead in leads]
+        arrivals.append(end + tick_every)
+        tick_at = arrivals[0] + tick_every
         route, tick, pop = self.router.route, self.router.tick, heapq.heappop
         follow, claims, touch, close = self.follow, self.claims, self.touch, self.close
-        n, i = len(leads), 0
+        timers, waiting = self.timers, self.ledger.waiting
+        i = 0
         while True:
-            when: datetime | None = None
+            when = arrivals[i]
             kind = _ARRIVE
-            if i < n:
-                when = leads[i].arrived_at
-            if heap and (when is None or heap[0][0] < when):
-                when, kind = heap[0][0], _TOUCH
-            if tick_at <= end and (when is None or tick_at < when):
+            if heap:
+                due = heap[0][0]
+                if due < when:
+                    when, kind = due, _TOUCH
+            if tick_at < when:
                 when, kind = tick_at, _TICK
-            if when is None or when > end:
+            if when > end:
                 break
             clock.now = when
             if kind == _ARRIVE:
@@ -605,8 +700,9 @@ class _Simulation:
                     close(when, lead_id, rep)
             else:
                 tick_at += tick_every
-                tick(now=when)
-                follow()
+                if timers or waiting():
+                    tick(now=when)
+                    follow()
                 if pull:
                     claims(when)
         frame = pd.DataFrame(

@@ -64,6 +64,8 @@ class TrueBehaviour:
     _reps: dict[str, RepTruth] = attrs.field(init=False, repr=False)
     _product: dict[str, tuple[float, float]] = attrs.field(init=False, repr=False)
     _source: dict[str, float] = attrs.field(init=False, repr=False)
+    _half_life: float = attrs.field(init=False, repr=False)
+    """The contact half-life in minutes, divided by `decay` (asked on every first touch)."""
 
     def __attrs_post_init__(self) -> None:
         for name in ("decay", "capacity_scale"):
@@ -87,6 +89,8 @@ class TrueBehaviour:
                 for p in truth.products
             },
         )
+        half_life = truth.contact.half_life.total_seconds() / 60.0 / self.decay
+        object.__setattr__(self, "_half_life", half_life)
         object.__setattr__(
             self,
             "_source",
@@ -130,14 +134,14 @@ class TrueBehaviour:
     def touch_delay_minutes(self, rep_id: str, backlog: int, u: float) -> float:
         """An exponential pick-up lag with the rep's mean, plus working through `backlog`
         waiting leads at one per `540 / capacity` working minutes - how `synthetic` queues."""
-        lag = -self._rep(rep_id).pickup * math.log1p(-_clip_u(u))
-        return lag + max(backlog, 0) * WORKDAY_MINUTES / self.capacity(rep_id)
+        rep = self._rep(rep_id)
+        lag = -rep.pickup * math.log1p(-_clip_u(u))
+        return lag + max(backlog, 0) * WORKDAY_MINUTES / (rep.capacity * self.capacity_scale)
 
     def p_contact(self, rep_id: str, lead: Lead, delay_minutes: float) -> float:
         """The generating `ContactDecay` (half-life divided by `decay`)."""
         contact = self.truth.contact
-        half = contact.half_life.total_seconds() / 60.0 / self.decay
-        fade: float = 0.5 ** (max(delay_minutes, 0.0) / half)
+        fade: float = 0.5 ** (max(delay_minutes, 0.0) / self._half_life)
         return contact.floor + (contact.at_zero - contact.floor) * fade
 
     def p_valid(self, lead: Lead) -> float:
