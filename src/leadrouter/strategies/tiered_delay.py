@@ -7,23 +7,31 @@ routed to the next tier; after the last tier it goes to the public pool for anyo
 The lead's tier is never remembered by the strategy: it is the number of its releases with reason
 "escalated" in the ledger. So a restart, a replay or a second router on the same ledger sees the
 same tier, and the escalation path of every lead can be read back from its events.
+
+`tick()` finds the leads to escalate through an index kept per ledger (`_Due`, in a
+`LedgerMemo`): the unreached held leads in a heap by the end of their tier's patience, and the
+leads tagged "blocked". It is fed from the events appended since the previous tick, so a tick
+looks only at leads that may be due, not at every held lead, and it decides exactly as a scan of
+every held lead does (`_scan`, which serves any view that is not a `Ledger`).
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from itertools import pairwise
 from typing import Any
 
 import attrs
 
+from leadrouter._memo import LedgerMemo
 from leadrouter._validators import is_iterable, lenient
 from leadrouter.capabilities import TierView, tier_view
 from leadrouter.context import Context, TickContext
 from leadrouter.errors import ConfigError, StrategyError
-from leadrouter.events import PUBLIC
-from leadrouter.ledger import BLOCKED
+from leadrouter.events import PUBLIC, Assigned, Claimed, Tagged
+from leadrouter.ledger import BLOCKED, Ledger
 from leadrouter.roster import Roster
 from leadrouter.strategies.base import (
     Pick,
@@ -148,6 +156,9 @@ class TieredDelay(Strategy):
     """
 
     tiers: tuple[Tier, ...] = attrs.field(converter=_tiers, validator=_v_tiers)
+    _index: LedgerMemo[_Due] = attrs.field(
+        factory=LedgerMemo, init=False, eq=False, repr=False, hash=False
+    )
 
     @property
     def tags(self) -> StrategyTags:  # type: ignore[override]  # per instance: the tiers' views
@@ -210,16 +221,7 @@ class TieredDelay(Strategy):
         leads at their tier."""
         view = tier_view(ctx.view, "TieredDelay")
         last = len(self.tiers)
-        due: list[tuple[datetime, str]] = []
-        for lead_id, _, since in view.held():
-            stage = _stage(view, lead_id)
-            if stage >= last:
-                continue
-            if view.tag_reason(lead_id) == BLOCKED or (
-                not view.reached(lead_id) and ctx.now - since >= self.tiers[stage].patience
-            ):
-                due.append((since, lead_id))
-        due.sort()
+        due = self._escalations(view, ctx.now)
         actions = [Release(lead_id, ESCALATED, reroute=True) for _, lead_id in due]
         taken = {lead_id for _, lead_id in due}
         seen: set[int] = set()
@@ -238,3 +240,168 @@ class TieredDelay(Strategy):
                     taken.add(action.lead_id)
                     actions.append(action)
         return actions
+
+    def _escalations(self, view: TierView, now: datetime) -> list[tuple[datetime, str]]:
+        """(held since, lead id) of each lead to escalate at `now`, in that order: from the
+        ledger's `_Due` index when it can answer exactly, else from `_scan`."""
+        if not INDEXED or not isinstance(view, Ledger):
+            return _scan(self, view, now)
+        index = self._index.get(view)
+        if index is None or index.read > len(view):
+            index = self._index.put(view, _Due(self, view))
+        else:
+            index.feed(self, view)
+        found = index.due(self, view, now)
+        return _scan(self, view, now) if found is None else found
+
+
+INDEXED = True
+"""Whether `TieredDelay.tick` uses its `_Due` index on a `Ledger` (False: always `_scan`; the
+two give the same escalations, which the tests check by comparing them)."""
+
+_FIXED = object()
+"""`_Due.zone` when every holding time has a fixed UTC offset."""
+_UNSET = object()
+"""`_Due.zone` before the index has seen a holding time."""
+
+
+def _scan(strategy: TieredDelay, view: TierView, now: datetime) -> list[tuple[datetime, str]]:
+    """The escalations at `now` by looking at every held lead: blocked, or unreached past its
+    tier's patience; oldest holding first (ties by lead id)."""
+    tiers, last = strategy.tiers, len(strategy.tiers)
+    due: list[tuple[datetime, str]] = []
+    for lead_id, _, since in view.held():
+        stage = _stage(view, lead_id)
+        if stage >= last:
+            continue
+        if view.tag_reason(lead_id) == BLOCKED or (
+            not view.reached(lead_id) and now - since >= tiers[stage].patience
+        ):
+            due.append((since, lead_id))
+    due.sort()
+    return due
+
+
+class _Due:
+    """The leads of one ledger that a tick may escalate: a heap of (end of patience, lead id)
+    for leads held unreached, and the set of leads tagged "blocked".
+
+    An entry is a promise to look, not a verdict: when it comes up, the lead's state now
+    decides, with the very test `_scan` makes (an entry of a lead reached, released, closed or
+    held again since is dropped). Fed from the events appended since the last read (`read`): an
+    `Assigned` or `Claimed` adds the lead's current holding, a `Tagged` the lead if it is
+    blocked now. The log only grows; a ledger that rebuilt its views gets a new index
+    (`LedgerMemo` checks the generation).
+
+    Python subtracts two times of the same `tzinfo` object by wall clock and others in UTC, so
+    the end of patience is a naive wall-clock time when every holding time is in one named zone
+    (`zone`, e.g. Asia/Shanghai; exact for a tick at a time in that same zone) and a naive UTC
+    time when every holding time has a fixed offset (`zone` is `_FIXED`; exact for any tick).
+    Holding times that mix the two, or two named zones, make `zone` None for good: `due`
+    answers None and the tick scans, as it does for a tick in another named zone.
+    """
+
+    __slots__ = ("blocked", "heap", "read", "zone")
+
+    def __init__(self, strategy: TieredDelay, view: Ledger) -> None:
+        self.heap: list[tuple[datetime, str]] = []
+        self.blocked: set[str] = set()
+        self.zone: object = _UNSET
+        self.read = len(view)
+        for lead_id, _, _ in view.held():
+            self._add(strategy, view, lead_id, taken=True, tagged=True)
+
+    def _key(self, at: datetime, delay: timedelta = timedelta(0)) -> datetime | None:
+        """`at + delay` as the heap compares it, naive (None when out of range)."""
+        try:
+            if self.zone is _FIXED:
+                offset = at.utcoffset()
+                assert offset is not None
+                return at.replace(tzinfo=None) - offset + delay
+            return at.replace(tzinfo=None) + delay
+        except OverflowError:
+            return None
+
+    def _add(
+        self, strategy: TieredDelay, view: Ledger, lead_id: str, taken: bool, tagged: bool
+    ) -> None:
+        """Index the lead's current holding (`taken`) and its "blocked" tag (`tagged`)."""
+        since = view.held_since(lead_id)
+        if since is None or self.zone is None:
+            return
+        stage = _stage(view, lead_id)
+        if stage >= len(strategy.tiers):
+            return
+        zone = _FIXED if isinstance(since.tzinfo, timezone) else since.tzinfo
+        if self.zone is not zone:
+            if self.zone is not _UNSET:
+                self.zone = None
+                return
+            self.zone = zone
+        if tagged and view.tag_reason(lead_id) == BLOCKED:
+            self.blocked.add(lead_id)
+        if taken and not view.reached(lead_id):
+            deadline = self._key(since, strategy.tiers[stage].patience)
+            if deadline is not None:  # else past the last representable time: never due
+                heapq.heappush(self.heap, (deadline, lead_id))
+
+    def feed(self, strategy: TieredDelay, view: Ledger) -> None:
+        """Take in the events appended since the last read."""
+        end = len(view)
+        if end == self.read:
+            return
+        taken: dict[str, None] = {}
+        tagged: dict[str, None] = {}
+        for event in view.events()[self.read : end]:
+            kind = type(event)
+            if kind is Assigned or kind is Claimed:
+                taken[event.lead_id] = None
+            elif isinstance(event, Tagged) and event.reason == BLOCKED:
+                tagged[event.lead_id] = None
+        self.read = end
+        for lead_id in taken:
+            self._add(strategy, view, lead_id, taken=True, tagged=lead_id in tagged)
+        for lead_id in tagged:
+            if lead_id not in taken:
+                self._add(strategy, view, lead_id, taken=False, tagged=True)
+
+    def due(
+        self, strategy: TieredDelay, view: Ledger, now: datetime
+    ) -> list[tuple[datetime, str]] | None:
+        """What `_scan` returns at `now`, or None when the index cannot say it exactly (see
+        the class docstring). Entries of leads escalated now go back on the heap: if the lead
+        is still held at the next tick (nobody applied the release), it is due again, as the
+        scan would find it."""
+        zone = self.zone
+        if zone is None or (zone is not _FIXED and zone is not _UNSET and now.tzinfo is not zone):
+            return None
+        tiers, heap = strategy.tiers, self.heap
+        found: dict[str, datetime] = {}
+        if heap:
+            limit = self._key(now)
+            if limit is None:
+                return None
+            kept: list[tuple[datetime, str]] = []
+            while heap and heap[0][0] <= limit:
+                entry = heapq.heappop(heap)
+                lead_id = entry[1]
+                since = view.held_since(lead_id)
+                if since is None or view.reached(lead_id):
+                    continue
+                stage = _stage(view, lead_id)
+                if stage < len(tiers) and now - since >= tiers[stage].patience:
+                    found[lead_id] = since
+                    kept.append(entry)
+            for entry in kept:
+                heapq.heappush(heap, entry)
+        for lead_id in list(self.blocked):
+            start = view.held_since(lead_id)
+            if (
+                start is None
+                or view.tag_reason(lead_id) != BLOCKED
+                or _stage(view, lead_id) >= len(tiers)
+            ):
+                self.blocked.discard(lead_id)
+            else:
+                found[lead_id] = start
+        return sorted((since, lead_id) for lead_id, since in found.items())
