@@ -251,7 +251,7 @@ def test_a_leads_row_depends_on_nothing_but_seed_and_lead() -> None:
 
 
 def test_uniforms_are_strictly_inside_zero_and_one() -> None:
-    from leadrouter.sim.engine import _BITS
+    from leadrouter.sim.draws import _BITS
 
     keys = np.array([0, 1, 2**12, 2**64 - 1, 2**64 - 2**12], dtype=np.uint64)
     extremes = unit_uniform(keys, _BITS)

@@ -55,7 +55,7 @@ from zoneinfo import ZoneInfo
 import attrs
 import numpy as np
 
-from leadrouter._util import stable_key, trusted_constructor, unit_uniform
+from leadrouter._util import trusted_constructor
 from leadrouter.errors import BehaviourNeededError, ConfigError
 from leadrouter.events import (
     Arrived,
@@ -71,6 +71,13 @@ from leadrouter.ledger import Ledger
 from leadrouter.model import Lead, Rep, zone
 from leadrouter.router import Router
 from leadrouter.sim.behaviour import Behaviour
+from leadrouter.sim.draws import (
+    PURPOSES,
+    lead_uniforms,
+    lead_uniforms_many,
+    rep_day_uniform,
+    rep_day_uniforms,
+)
 from leadrouter.sim.metrics import metrics, per_rep
 from leadrouter.sim.workweek import WorkClock
 from leadrouter.strategies.base import Strategy
@@ -95,9 +102,6 @@ __all__ = [
     "simulate",
 ]
 
-PURPOSES = ("delay", "reached", "valid", "converted", "amount", "neglect")
-"""The columns of a lead's row of uniforms, one per purpose; the same in every policy's run."""
-
 _SIM_BY = "sim"
 _new_touched = trusted_constructor(Touched)
 _new_tagged = trusted_constructor(Tagged)
@@ -107,75 +111,6 @@ Factory = Callable[[list[Rep], int], Router]
 Policy = Union[Strategy, str, "os.PathLike[str]", Factory]
 """A Strategy instance, a playbook path, or a factory `f(reps, seed) -> Router` that returns a
 Router with a fresh, empty ledger."""
-
-
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX2 = np.uint64(0x94D049BB133111EB)
-_BITS = 52
-"""The resolution of the engine's uniforms (`unit_uniform`): n + 1/2 is exact at 52 bits, so
-every draw is strictly inside (0, 1), from 2**-53 to 1 - 2**-53."""
-
-
-def _salt(purpose: str) -> np.uint64:
-    return np.uint64(stable_key(0, f"purpose\x00{purpose}"))
-
-
-_LEAD_SALTS = np.array([_salt(name) for name in PURPOSES], dtype=np.uint64)
-_REP_DAY_SALT = _salt("rep-day")
-_key = stable_key.__wrapped__
-"""`stable_key` without its cache: one key per lead would only push routing's tie-break keys out."""
-
-
-def _uniform(keys: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    """splitmix64's finaliser on each uint64 key, as a float in (0, 1) (`unit_uniform`).
-
-    A lead's keys for its purposes are one blake2b key XORed with a salt each, so they share
-    most of their bits; the finaliser spreads every bit over the whole word, which makes a
-    lead's draws for different purposes unrelated. (The capacity draws need no such mix: each
-    is `stable_key` of its own name, independent already.)"""
-    with np.errstate(over="ignore"):
-        z = keys + _GOLDEN
-        z = (z ^ (z >> np.uint64(30))) * _MIX1
-        z = (z ^ (z >> np.uint64(27))) * _MIX2
-    found: np.ndarray[Any, Any] = unit_uniform(z ^ (z >> np.uint64(31)), _BITS)
-    return found
-
-
-def lead_uniforms_many(seed: int, lead_ids: Iterable[str]) -> np.ndarray[Any, Any]:
-    """Every lead's row of uniforms at once: one row per lead id, one column per purpose in
-    `PURPOSES`, each in (0, 1).
-
-    Entry (i, j) is a pure function of (seed, lead id i, purpose j): a 64-bit key per lead from
-    `stable_key(seed, "lead" + id)` (blake2b), mixed with a fixed salt per purpose by splitmix64's
-    finaliser. So a lead's row does not depend on which other leads are drawn, or in what order.
-    """
-    keys = np.fromiter((_key(seed, f"lead\x00{lead_id}") for lead_id in lead_ids), dtype=np.uint64)
-    return _uniform(keys[:, None] ^ _LEAD_SALTS[None, :])
-
-
-def lead_uniforms(seed: int, lead_id: str) -> np.ndarray[Any, Any]:
-    """The lead's row of uniforms in (0, 1), one per purpose in `PURPOSES`.
-
-    A pure function of (seed, lead id): the same in every policy's run and on every machine, and
-    the same row `lead_uniforms_many` gives this lead.
-    """
-    row: np.ndarray[Any, Any] = lead_uniforms_many(seed, (lead_id,))[0]
-    return row
-
-
-def rep_day_uniforms(seed: int, rep_ids: Iterable[str], day: str) -> np.ndarray[Any, Any]:
-    """Each rep's uniform for one local day (ISO date), in (0, 1): a pure function of (seed,
-    rep, day), whichever other reps are drawn with it."""
-    keys = np.fromiter(
-        (_key(seed, f"rep\x00{rep_id}\x00{day}") for rep_id in rep_ids), dtype=np.uint64
-    )
-    return _uniform(keys ^ _REP_DAY_SALT)
-
-
-def rep_day_uniform(seed: int, rep_id: str, day: str) -> float:
-    """The rep's uniform for one local day (ISO date): a pure function of (seed, rep, day)."""
-    return float(rep_day_uniforms(seed, (rep_id,), day)[0])
 
 
 def default_behaviour(history: History, fit: bool = False) -> Behaviour:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -114,8 +114,11 @@ class WorkClock:
         )
 
     def minute_of(self, at: datetime) -> float:
-        """`at` as local wall-clock minutes since the start's midnight."""
-        local = at.astimezone(self._zone).replace(tzinfo=None)
+        """`at` as local wall-clock minutes since the start's midnight. The instant is read
+        through UTC, so a wall time a daylight-saving jump skipped (02:30 on the spring-forward
+        day, which Python keeps as written when the zone is already the clock's) counts as the
+        wall time that instant really shows (03:30)."""
+        local = at.astimezone(UTC).astimezone(self._zone).replace(tzinfo=None)
         return (local - self._midnight).total_seconds() / 60.0
 
     def instant(self, minute: float) -> datetime:
