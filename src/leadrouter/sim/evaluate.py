@@ -348,7 +348,7 @@ class _Moments:
         ratio = float((self.w * y).sum()) / total
         scale = total / n
         terms = self.w**2 * (self.second - 2.0 * ratio * self.mean + ratio**2) / scale**2
-        return ratio, _z(level) * math.sqrt(max(float(terms.sum()), 0.0)) / n
+        return ratio, _half_width(terms, level)
 
 
 def _plain(values: Array, level: float) -> tuple[float, float]:
@@ -361,12 +361,17 @@ def _plain(values: Array, level: float) -> tuple[float, float]:
 
 
 def _interval(values: Array, terms: Array, level: float) -> tuple[float, float]:
-    """The mean of `values` and the half-width of its normal interval, the variance of the mean
-    being `sum(terms) / n^2` (each lead's variance under the model); NaN for no values."""
-    n = len(values)
-    if n == 0:
+    """The mean of `values` and the half-width of its normal interval (`_half_width`); NaN for
+    no values."""
+    if len(values) == 0:
         return math.nan, math.nan
-    return float(values.mean()), _z(level) * math.sqrt(max(float(terms.sum()), 0.0)) / n
+    return float(values.mean()), _half_width(terms, level)
+
+
+def _half_width(terms: Array, level: float) -> float:
+    """The normal half-width of a mean over n leads whose variance is `sum(terms) / n^2`, each
+    term a lead's variance under the model."""
+    return _z(level) * math.sqrt(max(float(terms.sum()), 0.0)) / len(terms)
 
 
 class _DirectModel:
