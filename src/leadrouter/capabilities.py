@@ -114,12 +114,14 @@ def check_views(who: str, needs: Iterable[type], provider: object, where: str, f
     """Raise CapabilityError when `provider` (the view `who` will be given, or its class) lacks
     a method of a view in `needs`; `where` names that view in words and `fix` says what to do."""
     for need in needs:
-        if missing_methods(provider, need):
-            raise _view_error(who, need, provider, where, fix)
+        missing = missing_methods(provider, need)
+        if missing:
+            raise _view_error(who, need, missing, where, fix)
 
 
-def _view_error(who: str, need: type, provider: object, where: str, fix: str) -> CapabilityError:
-    missing = missing_methods(provider, need)
+def _view_error(
+    who: str, need: type, missing: tuple[str, ...], where: str, fix: str
+) -> CapabilityError:
     return CapabilityError(
         f"{who} needs the ledger view {need.__name__}, but {where} has no "
         f"{', '.join(missing)}: {fix}"
@@ -164,7 +166,7 @@ def _narrow(
     raise _view_error(
         who,
         need,
-        view,
+        missing_methods(view, need),
         f"the view it got ({type(view).__name__})",
         "give it a Router's Ledger (the Router checks this when it is built), or a view that "
         "defines these methods",
