@@ -52,20 +52,26 @@ _new_pick = trusted_constructor(Pick)
 class LazyScores(FrozenMap[float]):
     """Per-rep scores kept as the names and a numpy array of their values, turned into a dict
     of Python floats (the same values, `ndarray.tolist()` being exact) the first time they are
-    read. It is a FrozenMap in every other respect, and pickles as a plain one."""
+    read. `values[order[i]]` is the score of `names[i]`, so the dict lists the reps in the order
+    given, whatever order the values were computed in. It is a FrozenMap in every other
+    respect, and pickles as a plain one."""
 
-    __slots__ = ("_names", "_values")
+    __slots__ = ("_names", "_order", "_values")
 
-    def __init__(self, names: tuple[str, ...], values: NDArray[np.float64]) -> None:
+    def __init__(
+        self, names: tuple[str, ...], values: NDArray[np.float64], order: NDArray[np.intp]
+    ) -> None:
         self._names = names
         self._values = values
+        self._order = order
         self._hash = None
 
     def _filled(self) -> dict[str, float]:
         try:
             return self._data
         except AttributeError:
-            data: dict[str, float] = dict(zip(self._names, self._values.tolist(), strict=True))
+            values = self._values[self._order].tolist()
+            data: dict[str, float] = dict(zip(self._names, values, strict=True))
             self._data = data
             return data
 
@@ -93,44 +99,49 @@ class LazyScores(FrozenMap[float]):
 
 
 class _Plan:
-    """One eligible set under one weight table: the reps with a positive weight (in the set's
-    iteration order, as `Weighted.route` has them), their weights, shares and slots."""
+    """One eligible set under one weight table and tie-break seed: the reps with a positive
+    weight, their weights, shares and slots, in the order `Weighted.route` breaks ties in
+    (higher weight first, then the seeded key). Held in that order, the first of several equal
+    priorities is the one the plain path picks, so `argmax` (which returns the first) settles
+    a tie at the top with no further work. `listed` keeps the reps in the set's own order
+    (`Weighted.route`'s, which the scores mapping lists them in) and `order` where each is."""
 
     __slots__ = (
         "epoch",
         "key",
-        "keys",
+        "listed",
         "names",
+        "order",
+        "seed",
         "shares",
         "slot_list",
         "slots",
         "source",
-        "total",
-        "weights",
     )
 
     def __init__(
-        self, key: object, source: object, names: list[str], weights: list[float], tally: _Tally
+        self,
+        key: object,
+        source: object,
+        seed: int,
+        positive: list[tuple[str, float]],
+        tally: _Tally,
     ) -> None:
         import numpy as np
 
         self.key = key
         self.source = source
-        self.names = tuple(names)
-        self.weights = weights
-        self.total = math.fsum(weights)  # as Weighted.route: exact, whatever the order
-        self.shares = np.array([w / self.total for w in weights], dtype=np.float64)
-        self.slot_list = [tally.slot(rep) for rep in names]
+        self.seed = seed
+        self.listed = tuple(rep for rep, _ in positive)
+        positive = sorted(positive, key=lambda item: (-item[1], stable_key(seed, item[0])))
+        self.names = tuple(rep for rep, _ in positive)
+        place = {rep: i for i, rep in enumerate(self.names)}
+        self.order = np.array([place[rep] for rep in self.listed], dtype=np.intp)
+        total = math.fsum(w for _, w in positive)  # as Weighted.route: exact, whatever the order
+        self.shares = np.array([w / total for _, w in positive], dtype=np.float64)
+        self.slot_list = [tally.slot(rep) for rep in self.names]
         self.slots = np.array(self.slot_list, dtype=np.intp)
         self.epoch = -1
-        self.keys: dict[int, list[int]] = {}
-
-    def rank_keys(self, seed: int) -> list[int]:
-        """Each rep's seeded tie-break key (computed once per seed)."""
-        found = self.keys.get(seed)
-        if found is None:
-            found = self.keys[seed] = [stable_key(seed, rep) for rep in self.names]
-        return found
 
 
 class _Tally:
@@ -141,9 +152,11 @@ class _Tally:
     conversion on every lead."""
 
     __slots__ = (
+        "clamped",
         "counts",
         "epoch",
         "expect",
+        "floor",
         "lasts",
         "period_total",
         "plans",
@@ -158,6 +171,8 @@ class _Tally:
         self.slots: dict[str, int] = {}
         self.counts = np.zeros(64)
         self.lasts = np.full(64, -1.0)
+        self.floor = -1.0
+        self.clamped = np.full(64, -1.0)
         self.read: list[int] = []
         self.seen = -1
         self.period_total = -1
@@ -176,6 +191,7 @@ class _Tally:
                 grow = len(self.counts)
                 self.counts = np.concatenate([self.counts, np.zeros(grow)])
                 self.lasts = np.concatenate([self.lasts, np.full(grow, -1.0)])
+                self.clamped = np.concatenate([self.clamped, np.full(grow, self.floor)])
         return found
 
     def sync(self, view: LedgerView, since: datetime | None, plan: _Plan) -> None:
@@ -202,6 +218,7 @@ class _Tally:
                 else:
                     self.period_total = -1
                 self.lasts[slot] = self.seen
+                self.clamped[slot] = max(self.seen, self.floor)
                 self.counts[slot] = counted
                 self.read[slot] = self.epoch
             else:
@@ -211,7 +228,8 @@ class _Tally:
         self.expect = None
         epoch = self.epoch
         if plan.epoch != epoch:
-            lasts, counts, read = self.lasts, self.counts, self.read
+            lasts, clamped, counts, read = self.lasts, self.clamped, self.counts, self.read
+            floor = self.floor
             for rep, slot in zip(plan.names, plan.slot_list, strict=True):
                 if read[slot] == epoch:
                     continue
@@ -219,6 +237,7 @@ class _Tally:
                 at = -1 if last is None else last
                 if read[slot] < 0 or at != lasts[slot]:
                     lasts[slot] = at
+                    clamped[slot] = max(at, floor)
                     counts[slot] = view.count(rep, since)
                 read[slot] = epoch
             plan.epoch = epoch
@@ -274,7 +293,7 @@ class FastWeighted(Weighted):
             return self._noted(ctx, Weighted.route(self, ctx))
         key = self._table_key(ctx)
         plan = tally.plans.get(ids)
-        if plan is None or (plan.key is not key and plan.key != key):
+        if plan is None or (plan.key is not key and plan.key != key) or plan.seed != ctx.seed:
             source = self._weight_table(ctx)
             weight_of = self.weights(ctx).get
             positive = [(rep, w) for rep in ids if (w := float(weight_of(rep, 0.0))) > 0]
@@ -284,9 +303,7 @@ class FastWeighted(Weighted):
                 )
             if len(tally.plans) >= _MAX_PLANS:
                 tally.plans.clear()
-            names = [rep for rep, _ in positive]
-            weights = [w for _, w in positive]
-            plan = tally.plans[ids] = _Plan(key, source, names, weights, tally)
+            plan = tally.plans[ids] = _Plan(key, source, ctx.seed, positive, tally)
         tally.sync(view, since, plan)
         return self._decide(ctx, view, since, tally, plan)
 
@@ -295,33 +312,35 @@ class FastWeighted(Weighted):
     ) -> Pick | None:
         import numpy as np
 
-        counts = tally.counts[plan.slots]
-        lasts = tally.lasts[plan.slots]
-        n = int(np.add.reduce(counts))
         everything = tally.seen
         period_total = tally.period_total
         if period_total < 0:
             period_total = tally.period_total = view.received_total(since)
+        # Weighted.route's gap, min(everything - 1 - last, period_total), is everything - 1 -
+        # max(last, floor) with floor the position just before the period's first receipt;
+        # `clamped` holds max(last, floor), so the gap costs one subtraction
+        floor = float(everything - period_total - 1)
+        if floor != tally.floor:
+            tally.floor = floor
+            tally.clamped = np.maximum(tally.lasts, floor)
+        slots = plan.slots
+        counts = tally.counts[slots]
+        n = int(np.add.reduce(counts))
         flow = n / period_total if period_total else 1.0
         shares = plan.shares
         deficit = shares * (n + 1) - counts
-        gap = np.minimum((everything - 1) - lasts, period_total)
+        gap = (everything - 1) - tally.clamped[slots]
         on_schedule = shares * (flow * gap + 1) - 0.5
         low = on_schedule - self.catch_up
         high = on_schedule + self.catch_up
         # Weighted.route's clip (below low: low; else above high: high), as max then min: the
         # same floats, as no value here is NaN or a negative zero and low < high
         priority = np.minimum(np.maximum(deficit, low), high)
-        best = int(priority.argmax())
-        last_best = len(priority) - 1 - int(priority[::-1].argmax())
-        if last_best != best:  # a tie at the top: by weight, then by the seeded key
-            keys, weights = plan.rank_keys(ctx.seed), plan.weights
-            tied = np.flatnonzero(priority == priority[best]).tolist()
-            best = min(tied, key=lambda i: (-weights[i], keys[i]))
+        best = int(priority.argmax())  # the first of equal priorities: the plan's tie order
         names = plan.names
         if not ctx.can_take(names[best]):
-            keys, weights, values = plan.rank_keys(ctx.seed), plan.weights, priority.tolist()
-            ranked = sorted(range(len(names)), key=lambda i: (-values[i], -weights[i], keys[i]))
+            values = priority.tolist()
+            ranked = sorted(range(len(names)), key=lambda i: -values[i])  # stable: tie order
             best = next((i for i in ranked if ctx.can_take(names[i])), -1)
             if best < 0:
                 return None
@@ -333,5 +352,9 @@ class FastWeighted(Weighted):
         )
         note = self._note(plan.source, rep)
         return _new_pick(
-            rep, LazyScores(names, priority), f"{reason}; {note}" if note else reason, None, None
+            rep,
+            LazyScores(plan.listed, priority, plan.order),
+            f"{reason}; {note}" if note else reason,
+            None,
+            None,
         )
