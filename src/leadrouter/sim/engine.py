@@ -208,6 +208,16 @@ def make_router(policy: Policy, reps: list[Rep], seed: int, clock: _SimClock | N
     )
 
 
+RefusedUntil = Callable[[Ledger, str, datetime], "datetime | None"]
+"""A pull strategy's optional `refused_until(view, rep_id, now)`: a time before which it refuses
+every claim by the rep, whatever the lead and however the ledger grows meanwhile (None: no
+promise; `GrabWithCaps` makes one for its daily cap and cooldown). The simulator then skips that
+rep's turns until that time: each would end in a refused claim, which writes nothing."""
+
+REMEMBER_REFUSALS = True
+"""Whether the simulator trusts a strategy's `refused_until` (False: every rep asks every turn;
+the two write the same ledger, which the tests check by comparing them)."""
+
 # event kinds, in the order they run when due at the same time
 _ARRIVE, _TOUCH, _TICK = 0, 1, 2
 _CLOSE = 3
@@ -416,6 +426,13 @@ class _Simulation:
         """Today's order of the active reps' claims."""
         self.last_at, self.last_work = _NEVER, 0.0
         """The last instant `later` placed on the working-hours clock, and its place."""
+        asked = getattr(router.strategy, "refused_until", None)
+        self.refused_until: RefusedUntil | None = (
+            asked if REMEMBER_REFUSALS and self.pull and callable(asked) else None
+        )
+        """The strategy's promise of refusals, when it makes one (see `RefusedUntil`)."""
+        self.refused: dict[str, datetime] = {}
+        """Per rep, a time (in UTC) before which the strategy refuses all their claims."""
 
     def today(self, at: datetime) -> None:
         """Make `at`'s local day today (time never goes back, so a new day starts afresh):
@@ -576,13 +593,22 @@ class _Simulation:
     def claims(self, now: datetime) -> None:
         """Each rep in the day's order claims the oldest pooled leads while they have fewer
         than `claim_backlog` untouched and first touches left today; a refused claim ends
-        their turn."""
+        their turn. A rep the strategy promised to refuse until later (`refused_until`) has no
+        turn before then: it would end in a refusal, which writes nothing."""
         if not self.pooled or self.oldest_pooled() is None:
             return  # nothing to claim: no rep's turn could change anything
         self.today(now)
         untouched, used, limit, backlog = self.untouched, self.used, self.limit, self.claim_backlog
-        claim = self.router.claim
+        claim, ask, refused, ledger = (
+            self.router.claim,
+            self.refused_until,
+            self.refused,
+            self.ledger,
+        )
+        at = now.astimezone(UTC)
         for rep in self.order:
+            if len(untouched[rep]) >= backlog or refused.get(rep, _NEVER) > at:
+                continue
             while len(untouched[rep]) < backlog and used.get(rep, 0) < limit.get(rep, 0.0):
                 oldest = self.oldest_pooled()
                 if oldest is None:
@@ -590,6 +616,10 @@ class _Simulation:
                 decision = claim(rep, oldest, now=now)
                 self.follow()
                 if decision.rep_id != rep:
+                    if ask is not None:
+                        until = ask(ledger, rep, now)
+                        if until is not None:
+                            refused[rep] = until.astimezone(UTC)
                     break
 
     def run(self) -> SimRun:

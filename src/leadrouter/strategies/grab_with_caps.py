@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import attrs
@@ -27,6 +28,7 @@ from leadrouter.caps import day_start
 from leadrouter.context import Context, TickContext
 from leadrouter.errors import ConfigError
 from leadrouter.events import PUBLIC
+from leadrouter.ledger import LedgerView
 from leadrouter.rules import lead_value
 from leadrouter.strategies.base import Pick, Release, Strategy, StrategyTags
 
@@ -51,6 +53,13 @@ def _span(delta: timedelta) -> str:
     parts += [f"{minutes} min"] if minutes else []
     parts += [f"{secs} s"] if secs or not parts else []
     return " ".join(parts)
+
+
+@lru_cache(maxsize=1024)
+def _left_in(pool: str, detail: str) -> Pick:
+    """The Pick that leaves a lead in `pool`, `detail` ending its reason: one per pool and
+    detail (a Pick is immutable), not one per lead."""
+    return Pick(None, pool=pool, reason=f"left in pool {pool!r} for reps to claim{detail}")
 
 
 def _v_penalty(inst: object, attr: attrs.Attribute[str], value: object) -> None:
@@ -141,11 +150,12 @@ class GrabWithCaps(Strategy):
     def route(self, ctx: Context) -> Pick:
         """Leave the lead in its pool for reps to claim; never choose a rep."""
         pool, value = self._pool_and_value(ctx)
-        why = f"left in pool {pool!r} for reps to claim"
-        if self.pool_by is not None:
-            has = value is not None and str(value).strip()
-            why += f" (lead {self.pool_by} {value!r})" if has else f" (lead has no {self.pool_by})"
-        return Pick(None, pool=pool, reason=why)
+        if self.pool_by is None:
+            return _left_in(pool, "")
+        has = value is not None and str(value).strip()
+        return _left_in(
+            pool, f" (lead {self.pool_by} {value!r})" if has else f" (lead has no {self.pool_by})"
+        )
 
     # ------------------------------------------------------------------ claim
 
@@ -185,12 +195,39 @@ class GrabWithCaps(Strategy):
             start = day_start(now, self.tz)
             today = view.count(rep_id, since=start)
             if today >= cap:
-                resets = day_start(start + timedelta(days=1, hours=12), self.tz)
+                resets = self._next_day(start)
                 return (
                     f"received {today} leads today (daily cap {cap}{lowered}); the cap resets "
                     f"at {resets.isoformat()} ({self.tz})"
                 )
         return None
+
+    def refused_until(self, view: LedgerView, rep_id: str, now: datetime) -> datetime | None:
+        """A time before which `claim` refuses every claim by `rep_id`, whatever the lead, or
+        None when it cannot promise one: the end of a "cooldown" penalty, or the next start of
+        the day in `tz` when the rep has received `daily` leads today (the later of the two
+        when both hold).
+
+        The promise holds for a claim at any time from `now` until then, however the ledger
+        grows meanwhile: the receipts counted since the day's start and the idle releases only
+        add up, and more of either only refuses more. What may lift a refusal sooner is not
+        promised: a lead leaving the rep's book (the `held` cap), a "lower_caps" strike running
+        out while the rep is under `daily`. The simulator asks it after a refused claim, so
+        that it does not ask a rep again while the answer is known to be no."""
+        view = claims_view(view, "GrabWithCaps")
+        until: datetime | None = None
+        if self.penalty == "cooldown":
+            until = self._strikes(view, rep_id, now)[1]
+        if self.daily is not None:
+            start = day_start(now, self.tz)
+            if view.count(rep_id, since=start) >= self.daily:
+                resets = self._next_day(start)
+                until = resets if until is None else max(until, resets)
+        return until
+
+    def _next_day(self, start: datetime) -> datetime:
+        """The start of the day after the one starting at `start`, in `tz`."""
+        return day_start(start + timedelta(days=1, hours=12), self.tz)
 
     def _strikes(self, view: ClaimsView, rep_id: str, now: datetime) -> tuple[int, datetime | None]:
         """How many of the rep's idle releases are still penalised at `now`, and when the

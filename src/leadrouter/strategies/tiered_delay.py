@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
+from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 
 import attrs
 
 from leadrouter._memo import LedgerMemo
+from leadrouter._util import trusted_constructor
 from leadrouter._validators import is_iterable, lenient
 from leadrouter.capabilities import TierView, tier_view
 from leadrouter.context import Context, TickContext
@@ -50,12 +52,57 @@ ESCALATED = "escalated"
 """The release reason of one hop down the tiers; counting these gives a lead's tier."""
 
 _BY_TIER = "leadrouter.tiered_delay.by_tier"
+_OFFERED = "leadrouter.tiered_delay.offered"
+_new_pick = trusted_constructor(Pick)
+_new_release = trusted_constructor(Release)
+_NOBODY: frozenset[str] = frozenset()
 
 
 def _stage(view: TierView, lead_id: str) -> int:
     """How many times the lead was escalated: its index in the tier list."""
     releases = view.lead_releases(lead_id)
     return releases.count(ESCALATED) if releases else 0
+
+
+@lru_cache(maxsize=64)
+def _past_last(stage: int) -> Pick:
+    """The Pick of a lead escalated `stage` times, past the last tier (one per stage)."""
+    return Pick(
+        None,
+        pool=PUBLIC,
+        reason=f"escalated {stage} times, past the last tier: in the public pool for any rep to "
+        "claim",
+    )
+
+
+def _note(stage: int, tier: int, name: str) -> str:
+    """How a pick of the tier at index `stage` (numbered `tier`, chosen by `name`) is worded."""
+    where = "first shot" if stage == 0 else f"after {stage} escalation{'s' * (stage > 1)}"
+    return f"tier {tier} ({where}), by {name}"
+
+
+@lru_cache(maxsize=4096)
+def _chosen(rep_id: str, stage: int, tier: int, name: str) -> Pick:
+    """The Pick of `rep_id` named by a tier's strategy as a bare id: one per rep and tier (a
+    Pick is immutable), not one per lead."""
+    return Pick(rep_id, reason=_note(stage, tier, name))
+
+
+def _offered(roster: Roster, ids: frozenset[str], tier: int) -> frozenset[str]:
+    """`ids & (the reps of tier)`. The last answer per tier is kept on the roster beside the
+    very `ids` object it was computed from when that is a frozenset (the router offers one
+    eligible set, unchanged, to lead after lead), so asking again with that object reuses it,
+    every element in the same place."""
+    kept: dict[int, tuple[frozenset[str], frozenset[str]]] | None = roster.cache.get(_OFFERED)
+    if kept is None:
+        kept = roster.cache[_OFFERED] = {}
+    last = kept.get(tier)
+    if last is not None and last[0] is ids:
+        return last[1]
+    found = ids & _by_tier(roster).get(tier, _NOBODY)
+    if type(ids) is frozenset:
+        kept[tier] = (ids, found)
+    return found
 
 
 def _by_tier(roster: Roster) -> dict[int, frozenset[str]]:
@@ -167,21 +214,19 @@ class TieredDelay(Strategy):
         return with_views(_TAGS, *(tier.strategy for tier in self.tiers))
 
     def route(self, ctx: Context) -> Pick | None:
-        view = tier_view(ctx.view, "TieredDelay")
+        view = ctx.view if type(ctx.view) is Ledger else tier_view(ctx.view, "TieredDelay")
         stage = _stage(view, ctx.lead.id)
         if stage >= len(self.tiers):
-            return Pick(
-                None,
-                pool=PUBLIC,
-                reason=f"escalated {stage} times, past the last tier: in the public pool for any "
-                "rep to claim",
-            )
+            return _past_last(stage)
         tier = self.tiers[stage]
-        ids = ctx.ids & _by_tier(ctx.roster).get(tier.tier, frozenset())
+        ids = _offered(ctx.roster, ctx.ids, tier.tier)
         if not ids:
             return None
         sub = Context(ctx.lead, ctx.roster, ctx.view, ctx.now, ctx.seed, ids, ctx.can_take)
-        pick = as_pick(tier.strategy.route(sub))
+        result = tier.strategy.route(sub)
+        if type(result) is str and result in ids:  # a rep id, the answer of most strategies
+            return _chosen(result, stage, tier.tier, tier.strategy.name)
+        pick = as_pick(result)
         if pick.rep_id is None:
             return pick
         if pick.rep_id not in ids:
@@ -190,14 +235,10 @@ class TieredDelay(Strategy):
                 f"{pick.rep_id!r}, who is not an eligible rep of that tier: a strategy must pick "
                 "from ctx.ids"
             )
-        where = "first shot" if stage == 0 else f"after {stage} escalation{'s' * (stage > 1)}"
-        note = f"tier {tier.tier} ({where}), by {tier.strategy.name}"
-        return Pick(
-            pick.rep_id,
-            scores=pick.scores,
-            reason=f"{note}: {pick.reason}" if pick.reason else note,
-            propensity=pick.propensity,
-        )
+        note = _note(stage, tier.tier, tier.strategy.name)
+        # every part was checked where the tier's answer was made, and the note is text
+        reason = f"{note}: {pick.reason}" if pick.reason else note
+        return _new_pick(pick.rep_id, pick.scores, reason, pick.propensity, None)
 
     def claim(self, ctx: Context, rep_id: str) -> str | None:
         """Only reps of the lead's current tier may claim it; past the last tier, anyone."""
@@ -222,13 +263,13 @@ class TieredDelay(Strategy):
         view = tier_view(ctx.view, "TieredDelay")
         last = len(self.tiers)
         due = self._escalations(view, ctx.now)
-        actions = [Release(lead_id, ESCALATED, reroute=True) for _, lead_id in due]
+        actions = [_new_release(lead_id, ESCALATED, True, None) for _, lead_id in due]
         taken = {lead_id for _, lead_id in due}
         seen: set[int] = set()
         for tier in self.tiers:
             inner = tier.strategy
-            if id(inner) in seen:
-                continue
+            if id(inner) in seen or type(inner).tick is Strategy.tick:
+                continue  # asked already, or a strategy without timers (it takes none back)
             seen.add(id(inner))
             for action in inner.tick(ctx):
                 stage = _stage(view, action.lead_id)
@@ -293,10 +334,11 @@ class _Due:
     blocked now. The log only grows; a ledger that rebuilt its views gets a new index
     (`LedgerMemo` checks the generation).
 
-    Python subtracts two times of the same `tzinfo` object by wall clock and others in UTC, so
-    the end of patience is a naive wall-clock time when every holding time is in one named zone
-    (`zone`, e.g. Asia/Shanghai; exact for a tick at a time in that same zone) and a naive UTC
-    time when every holding time has a fixed offset (`zone` is `_FIXED`; exact for any tick).
+    Python subtracts and compares two times of the same `tzinfo` object by wall clock and others
+    in UTC, so the end of patience is a time in that zone, compared by wall clock, when every
+    holding time is in one named zone (`zone`, e.g. Asia/Shanghai; exact for a tick at a time in
+    that same zone) and a time in UTC when every holding time has a fixed offset (`zone` is
+    `_FIXED`; exact for any tick).
     Holding times that mix the two, or two named zones, make `zone` None for good: `due`
     answers None and the tick scans, as it does for a tick in another named zone.
     """
@@ -312,13 +354,12 @@ class _Due:
             self._add(strategy, view, lead_id, taken=True, tagged=True)
 
     def _key(self, at: datetime, delay: timedelta = timedelta(0)) -> datetime | None:
-        """`at + delay` as the heap compares it, naive (None when out of range)."""
+        """`at + delay` as the heap compares it, in UTC or in `zone` (None when out of range).
+        Every key of one heap has the same `tzinfo` object, so keys compare by their fields."""
         try:
             if self.zone is _FIXED:
-                offset = at.utcoffset()
-                assert offset is not None
-                return at.replace(tzinfo=None) - offset + delay
-            return at.replace(tzinfo=None) + delay
+                return at.astimezone(UTC) + delay
+            return at + delay
         except OverflowError:
             return None
 
