@@ -24,14 +24,13 @@ serialises its operations on its lock (for a stored ledger, also in one transact
 ledger has one router (docs/embedding.md, "Threads"); so one ledger's entry is never touched by
 two threads at once and needs no lock of its own. A strategy shared by routers over different
 ledgers, in different threads, touches one memo but each thread its own entry: getting or
-storing an entry is one operation on a weak dictionary, atomic in CPython, as is the removal of
-the entry of a ledger that was dropped. Reading a ledger from another thread while its router
-works is outside the rule: even a ledger's reads update its indexes.
+storing an entry is one operation on a dictionary keyed by the ledger, atomic in CPython, as is
+the removal of the entry of a ledger that was dropped. Reading a ledger from another thread
+while its router works is outside the rule: even a ledger's reads update its indexes.
 """
 
 from __future__ import annotations
 
-import contextlib
 import weakref
 from collections.abc import Callable, Hashable
 from typing import Any, Generic, TypeVar
@@ -43,30 +42,44 @@ _ANY_DAY: Hashable = object()
 
 
 class LedgerMemo(Generic[T]):
-    """A cache of one value per ledger (and day): see the module docstring."""
+    """A cache of one value per ledger (and day): see the module docstring.
+
+    Entries are filed by the ledger's `id` beside a weak reference to it, which both confirms
+    the ledger (an id is reused only after its object is gone) and, through its callback,
+    drops the entry when the ledger goes: a lookup is one dictionary get and one reference
+    call, cheap enough for caps and strategies that ask on every lead.
+    """
 
     __slots__ = ("_entries",)
 
     def __init__(self) -> None:
-        self._entries: weakref.WeakKeyDictionary[Any, tuple[int, Hashable, T]] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._entries: dict[int, tuple[weakref.ref[Any], int, Hashable, T]] = {}
 
     def get(self, ledger: Any, day: Hashable = _ANY_DAY) -> T | None:
         """The value stored for `ledger` (and `day`), or None."""
-        try:
-            entry = self._entries.get(ledger)
-        except TypeError:
+        entry = self._entries.get(id(ledger))
+        if (
+            entry is None
+            or entry[0]() is not ledger
+            or entry[1] != getattr(ledger, "generation", 0)
+            or entry[2] != day
+        ):
             return None
-        if entry is None or entry[0] != _generation(ledger) or entry[1] != day:
-            return None
-        return entry[2]
+        return entry[3]
 
     def put(self, ledger: Any, value: T, day: Hashable = _ANY_DAY) -> T:
         """Store `value` for `ledger` (and `day`) and return it; a ledger that cannot be weakly
         referenced stores nothing."""
-        with contextlib.suppress(TypeError):
-            self._entries[ledger] = (_generation(ledger), day, value)
+        entries, key = self._entries, id(ledger)
+        entry = entries.get(key)
+        if entry is not None and entry[0]() is ledger:
+            ref = entry[0]
+        else:
+            try:
+                ref = weakref.ref(ledger, _forget(entries, key))
+            except TypeError:
+                return value
+        entries[key] = (ref, _generation(ledger), day, value)
         return value
 
     def setdefault(self, ledger: Any, make: Callable[[], T], day: Hashable = _ANY_DAY) -> T:
@@ -89,6 +102,16 @@ class LedgerMemo(Generic[T]):
 
     def __repr__(self) -> str:
         return f"LedgerMemo({len(self._entries)} ledgers)"
+
+
+def _forget(entries: dict[int, Any], key: int) -> Callable[[Any], None]:
+    """The callback that drops a ledger's entry when the ledger is gone (called before its id
+    can be given to another object)."""
+
+    def forget(_: Any) -> None:
+        entries.pop(key, None)
+
+    return forget
 
 
 def _generation(ledger: Any) -> int:

@@ -217,22 +217,69 @@ class _Fold:
         if self._waiting.pop(event.lead_id, _ABSENT) is not _ABSENT:
             self._waiting_order = None
         state.claimed_from = state.pool if type(event) is Claimed else None
-        state.status, state.pool, state.rep = HELD, None, event.rep_id
-        state.held_since, state.first_touch, state.reached = event.at, None, False
-        state.tag_reason = None
-        rep = self._rep(event.rep_id)
-        rep.book[event.lead_id] = None
-        _add_sorted_pair(rep.received, event.at, rep.received_ids, event.lead_id)
-        _add_sorted(self._received_all, event.at)
-        self._position[event.rep_id] = self._received_count
-        self._received_count += 1
+        state.first_touch, state.reached, state.tag_reason = None, False, None
+        self._hold(state, event.rep_id, event.at)
         return state
+
+    def _hold(self, state: _LeadState, rep_id: str, at: datetime) -> None:
+        """Put a lead that is in no pool into `rep_id`'s book at `at`: the lead's holder and
+        the rep's book and receipts (what an Assigned and a Claimed both change)."""
+        state.status, state.pool, state.rep, state.held_since = HELD, None, rep_id, at
+        rep = self._reps.get(rep_id) or self._rep(rep_id)
+        lead_id = state.lead.id
+        rep.book[lead_id] = None
+        received = rep.received
+        if received and at < received[-1]:
+            _add_sorted_pair(received, at, rep.received_ids, lead_id)
+        else:  # the usual case, `_add_sorted_pair` at the end, without the call
+            received.append(at)
+            rep.received_ids.append(lead_id)
+        _add_sorted(self._received_all, at)
+        self._position[rep_id] = self._received_count
+        self._received_count += 1
 
     def _assigned(self, event: Assigned) -> None:
         self._take(event)
-        self._lru.pop(event.rep_id, None)
-        self._lru[event.rep_id] = len(self._events)
-        self._last_at[event.rep_id] = event.at
+        self._note_assigned(event.rep_id, event.at)
+
+    def _note_assigned(self, rep_id: str, at: datetime) -> None:
+        """The rotation's record of an assignment (`lru`, `last_assigned`), made before the
+        Assigned event joins the log: its place in the log is the log's length now."""
+        lru = self._lru
+        lru.pop(rep_id, None)
+        lru[rep_id] = len(self._events)
+        self._last_at[rep_id] = at
+
+    def _append_arrived_assigned(self, arrived: Arrived, assigned: Assigned) -> None:
+        """`append(arrived)` then `append(assigned)`, for a lead assigned as it arrives (what
+        `Router.route` writes for most leads), in one step that leaves the same log and views.
+
+        The lead goes straight into the rep's book rather than into the public pool and out of
+        it again: a new lead is in no pool's order and not waiting, so nothing else differs.
+        Event by event, which raises what `append` raises, when the lead is not new, when the
+        assignment is dated before the lead arrived, or when the ledger's class appends in its
+        own way (a stored ledger also writes each event to its database).
+        """
+        lead = arrived.lead
+        lead_id = lead.id
+        if (
+            type(self).append is not _Fold.append
+            or lead_id in self._leads
+            or assigned.lead_id != lead_id
+            or assigned.at < lead.arrived_at
+            or type(assigned) is not Assigned
+        ):
+            self.append(arrived)
+            self.append(assigned)
+            return
+        state = self._leads[lead_id] = _LeadState(lead)
+        if lead.contact:
+            self._by_contact.setdefault(lead.contact, []).append(lead_id)
+        self._events.append(arrived)
+        rep_id, at = assigned.rep_id, assigned.at
+        self._hold(state, rep_id, at)
+        self._note_assigned(rep_id, at)
+        self._events.append(assigned)
 
     def _claimed(self, event: Claimed) -> None:
         self._take(event)

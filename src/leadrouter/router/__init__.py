@@ -115,6 +115,9 @@ class Router:
         self._timers = Timers(self.lifecycle)
         self._seen = len(self.ledger) if not len(self.ledger) else -1
         self._durable = self.ledger.durable
+        self._one_step = type(self.ledger).append is Ledger.append
+        """Whether the ledger takes a lead's Arrived and Assigned in one step (a Ledger whose
+        class appends as Ledger does: not a stored ledger, which writes each to its database)."""
         self._roster_digest: tuple[Roster, str] | None = None
         self._op = self.ledger.guard(self._lock, self._roster_key)
         """Held around every operation: the lock itself in memory; for a stored ledger also one
@@ -178,9 +181,20 @@ class Router:
 
     # ------------------------------------------------------------------ writing
 
-    def _write(self, event: Event) -> None:
-        in_sync = len(self.ledger) == self._seen
-        self.ledger.append(event)
+    def _write(self, event: Event, arrived: Arrived | None = None) -> None:
+        """Append `event`, after `arrived` when given (the lead's Arrived: a Ledger takes an
+        Assigned together with it, in one step), and keep the timers in step with the ledger."""
+        ledger = self.ledger
+        in_sync = len(ledger) == self._seen
+        if arrived is None:
+            ledger.append(event)
+        elif self._one_step and type(event) is Assigned:
+            ledger._append_arrived_assigned(arrived, event)
+            if in_sync:
+                self._seen += 1  # the Arrived; the Assigned is counted below
+        else:
+            self._write(arrived)
+            ledger.append(event)
         if not in_sync:
             return
         self._seen += 1
@@ -192,8 +206,11 @@ class Router:
         self._timers.rebuild(self.ledger)
         self._seen = len(self.ledger)
 
-    def _commit(self, decision: Decision, waiting: bool) -> list[Event]:
-        """Write the event that carries out `decision` for a lead already in the ledger."""
+    def _commit(
+        self, decision: Decision, waiting: bool, arrived: Arrived | None = None
+    ) -> list[Event]:
+        """Write the event that carries out `decision`, for a lead already in the ledger or,
+        given its `arrived` event, for a new lead (written first)."""
         event: Event
         if decision.rep_id is not None:
             event = _new_assigned(
@@ -203,15 +220,18 @@ class Router:
                 decision.by,
                 decision.propensity,
             )
+            self._write(event, arrived)
         else:
             assert decision.pool is not None
+            if arrived is not None:
+                self._write(arrived)
             last = last_reason(decision)
             reason = last.detail if last is not None else ""
             if not waiting and decision.pool == self.ledger.pool_of(decision.lead_id):
                 self._log.remember(decision)
                 return []
             event = Pooled(decision.lead_id, decision.at, decision.pool, reason, waiting=waiting)
-        self._write(event)
+            self._write(event)
         self._log.remember(decision)
         if self._durable:
             self.ledger.note_decision(decision)
@@ -244,15 +264,18 @@ class Router:
         if not isinstance(lead, Lead):
             raise not_a_lead(lead, "Router.route")
         with self._op:
-            now = self._time(now)
-            self._not_before_arrival(lead, now)
+            if now is None:
+                now = self.clock()
+            if now is not lead.arrived_at:  # a lead's own time is aware already
+                check_aware(now, "now")
+            if now < lead.arrived_at:
+                self._not_before_arrival(lead, now)
             if lead.id in self.ledger:
                 return self._retry(lead)
             decision, waiting = self._decider.decide(
                 Context(lead, self._roster, self.ledger, now, self.seed), _NOBODY
             )
-            self._write(_new_arrived(lead))
-            self._commit(decision, waiting)
+            self._commit(decision, waiting, _new_arrived(lead))
             return decision
 
     def route_many(self, leads: Iterable[Lead], now: datetime | None = None) -> list[Decision]:

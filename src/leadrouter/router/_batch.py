@@ -60,8 +60,7 @@ def route_batch(router: Router, batch: list[Lead], now: datetime) -> list[Decisi
         if isinstance(prepared, Decision):
             # Settled by a rule (a pool, or dedup to the owner): written at once, so
             # the leads after it and the batch capacities see it.
-            router._write(_new_arrived(lead))
-            router._commit(prepared, False)
+            router._commit(prepared, False, _new_arrived(lead))
             results[i] = prepared
         else:
             pending.append((i, prepared))
@@ -75,9 +74,9 @@ def route_batch(router: Router, batch: list[Lead], now: datetime) -> list[Decisi
             continue
         decided.setdefault(lead.id, decision)
         if lead.id not in ledger:
-            router._write(_new_arrived(lead))
             last = last_reason(decision)
-            router._commit(decision, last is not None and last.code == "waiting")
+            waiting = last is not None and last.code == "waiting"
+            router._commit(decision, waiting, _new_arrived(lead))
     return [d for d in results if d is not None]
 
 

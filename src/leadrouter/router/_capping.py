@@ -86,13 +86,12 @@ class Gate:
                 "ctx.can_take was called after the router finished with its lead: a strategy "
                 "may ask it only while it decides, with the ctx it was given"
             )
-        caps = self._caps
-        for i, cap in enumerate(caps.caps):
+        for cap, name in self._caps.named:
             why = cap.check(rep_id, ctx)
             if why is not None:
                 if self.refusals is None:
                     self.refusals = []
-                self.refusals.append((rep_id, why, caps.names[i]))
+                self.refusals.append((rep_id, why, name))
                 memo[rep_id] = False
                 return False
         memo[rep_id] = True
@@ -164,11 +163,13 @@ def all_capped(caps: tuple[Cap, ...], ctx: Context) -> bool:
 class Caps:
     """The caps of one router, with what it caches about them."""
 
-    __slots__ = ("_saturated_cache", "cached", "caps", "names")
+    __slots__ = ("_saturated_cache", "cached", "caps", "named", "names")
 
     def __init__(self, caps: tuple[Cap, ...]) -> None:
         self.caps = caps
         self.names = [repr(cap) for cap in caps]
+        self.named = tuple(zip(caps, self.names, strict=True))
+        """(cap, its repr) for each cap, in order."""
         self.cached = True
         """False: work out who a cap holds back afresh for every lead (tests compare both)."""
         self._saturated_cache: dict[

@@ -69,6 +69,7 @@ class Decider:
         "_chosen_cache",
         "_eligible_cache",
         "_keys",
+        "_name",
         "_waiting_cache",
         "cached",
         "caps",
@@ -85,6 +86,8 @@ class Decider:
         caps: Caps,
     ) -> None:
         self.strategy = strategy
+        self._name = strategy.name
+        """The strategy's name, read once: decisions and their cached words carry it."""
         self.caps = caps
         self.filters: list[Filter] = []
         self.pool_rules: list[PoolRule] = []
@@ -98,7 +101,8 @@ class Decider:
         self._chosen_cache: dict[str, Reason] = {}
         self._waiting_cache: dict[str, Reason] = {}
         self.cached = True
-        """False: compute every eligible set afresh (tests compare both ways)."""
+        """False: compute every eligible set afresh, and decide every lead through `prepare`
+        and `conclude` (tests compare both ways)."""
 
     def _add_rule(self, rule: Rule | Callable[[Lead, Rep], bool]) -> None:
         """File `rule` under each family it belongs to; a plain callable is a filter."""
@@ -129,17 +133,19 @@ class Decider:
         Cached by what the filters depend on (region, shift window ...), so routing many leads
         for the same region costs one dictionary lookup here.
         """
-        keys: list[Hashable] = []
-        for key_of in self._keys:
-            key = key_of(ctx)
-            if key is None:
-                break
-            keys.append(key)
-        cache_key = tuple(keys) if self.cached and len(keys) == len(self._keys) else None
-        if cache_key is not None:
-            hit = self._eligible_cache.get(cache_key)
-            if hit is not None:
-                return hit
+        cache_key: tuple[Hashable, ...] | None = None
+        if self.cached:
+            keys: list[Hashable] = []
+            for key_of in self._keys:
+                key = key_of(ctx)
+                if key is None:
+                    break
+                keys.append(key)
+            else:
+                cache_key = tuple(keys)
+                hit = self._eligible_cache.get(cache_key)
+                if hit is not None:
+                    return hit
         roster = ctx.roster
         ids = roster.active_ids
         reasons: list[Reason] = []
@@ -160,11 +166,18 @@ class Decider:
         return result
 
     def decide(self, ctx: Context, exclude: frozenset[str]) -> tuple[Decision, bool]:
-        """The decision for `ctx.lead` at `ctx.now` and whether it leaves the lead waiting."""
-        prepared = self.prepare(ctx, exclude)
-        if isinstance(prepared, Decision):
-            return prepared, False
-        return self.conclude(prepared, self.strategy.route(prepared.ctx))
+        """The decision for `ctx.lead` at `ctx.now` and whether it leaves the lead waiting.
+
+        Without pool or preference rules no rule can settle the lead, so the steps of `prepare`
+        and `conclude` that remain run directly, with nothing kept between them.
+        """
+        if self.pool_rules or self.prefer_rules or not self.cached:
+            prepared = self.prepare(ctx, exclude)
+            if isinstance(prepared, Decision):
+                return prepared, False
+            return self.conclude(prepared, self.strategy.route(prepared.ctx))
+        reasons, gate = self._offer(ctx, exclude)
+        return self._conclude(ctx, reasons, gate, self.strategy.route(ctx))
 
     def reoffer(self, ctx: Context, avoid: frozenset[str]) -> Decision | None:
         """`decide` for a waiting lead: the Decision when it places the lead with a rep, None
@@ -190,26 +203,8 @@ class Decider:
                 pool, why = hit
                 reason = Reason("pooled", why, frozenset(), repr(pool_rule))
                 return Decision(lead.id, None, "pooled", now, repr(pool_rule), pool, (reason,))
-        ids, reasons = self.eligible(ctx)
-        if exclude and not ids.isdisjoint(exclude):
-            reasons = (
-                *reasons,
-                Reason(
-                    "excluded",
-                    "just lost this lead; a re-route never goes back to them",
-                    ids & exclude,
-                    "reroute",
-                ),
-            )
-            ids = ids - exclude
-        caps = self.caps
-        gate = Gate(caps, ctx) if caps.caps else None
-        can_take: Callable[[str], bool] = _always
-        if gate is not None:
-            ids = caps.drop_saturated(ctx, ids, gate)
-            can_take = gate
-        ctx.ids = ids
-        ctx.can_take = can_take
+        reasons, gate = self._offer(ctx, exclude)
+        ids, can_take = ctx.ids, ctx.can_take
         for rule in self.prefer_rules:
             hit = rule.prefer(ctx)
             if hit is None:
@@ -237,12 +232,48 @@ class Decider:
             )
         return Pending(ctx, reasons, gate)
 
+    def _offer(
+        self, ctx: Context, exclude: frozenset[str]
+    ) -> tuple[tuple[Reason, ...], Gate | None]:
+        """Set what the strategy is offered, `ctx.ids` (eligible, not in `exclude`, not held
+        back by a cap for the day) and `ctx.can_take`; return the reasons so far and the caps'
+        gate (None without caps)."""
+        ids, reasons = self.eligible(ctx)
+        if exclude and not ids.isdisjoint(exclude):
+            reasons = (
+                *reasons,
+                Reason(
+                    "excluded",
+                    "just lost this lead; a re-route never goes back to them",
+                    ids & exclude,
+                    "reroute",
+                ),
+            )
+            ids = ids - exclude
+        caps = self.caps
+        if caps.caps:
+            gate = Gate(caps, ctx)
+            ctx.ids = caps.drop_saturated(ctx, ids, gate)
+            ctx.can_take = gate
+            return reasons, gate
+        ctx.ids = ids
+        ctx.can_take = _always
+        return reasons, None
+
     def conclude(self, pending: Pending, result: Pick | str | None) -> tuple[Decision, bool]:
         """Turn the strategy's answer into a Decision (and whether the lead waits), after
         checking the strategy kept to what it was offered."""
-        ctx, reasons, gate = pending.ctx, pending.reasons, pending.gate
-        capped = gate.capped() if gate is not None else None
-        lead, now, name = ctx.lead, ctx.now, self.strategy.name
+        return self._conclude(pending.ctx, pending.reasons, pending.gate, result)
+
+    def _conclude(
+        self,
+        ctx: Context,
+        reasons: tuple[Reason, ...],
+        gate: Gate | None,
+        result: Pick | str | None,
+    ) -> tuple[Decision, bool]:
+        capped = gate.capped() if gate is not None and (gate.groups or gate.refusals) else None
+        lead, now, name = ctx.lead, ctx.now, self._name
         pick = _NO_NOTE if type(result) is str else as_pick(result)
         chosen_id = result if type(result) is str else pick.rep_id
         if chosen_id is None:
@@ -281,6 +312,7 @@ class Decider:
                 f"{self.strategy!r} chose rep {chosen_id!r} for lead {lead.id!r}, but that rep "
                 f"{problem}: a strategy must pick from ctx.ids and check ctx.can_take"
             )
+        chosen = None if pick.reason else self._chosen_cache.get(chosen_id)
         decision = worded_later(
             lead.id,
             chosen_id,
@@ -290,7 +322,7 @@ class Decider:
             None,
             reasons,
             capped,
-            self._chosen(chosen_id, pick.reason),
+            chosen if chosen is not None else self._chosen(chosen_id, pick.reason),
             pick.scores,
             pick.propensity,
         )
@@ -300,18 +332,18 @@ class Decider:
         """The reason a lead waits, worded once per cause."""
         found = self._waiting_cache.get(why)
         if found is None:
-            found = _new_reason("waiting", f"{why}; {_WAIT_REASON}", _NOBODY, self.strategy.name)
+            found = _new_reason("waiting", f"{why}; {_WAIT_REASON}", _NOBODY, self._name)
             self._waiting_cache[why] = found
         return found
 
     def _chosen(self, rep_id: str, note: str) -> Reason:
         if note:
-            return Reason("chosen", note, frozenset({rep_id}), self.strategy.name)
+            return Reason("chosen", note, frozenset({rep_id}), self._name)
         found = self._chosen_cache.get(rep_id)
         if found is None:
             doc = (type(self.strategy).__doc__ or "").strip().split("\n")[0].rstrip(".")
             found = Reason(
-                "chosen", doc or "chosen by the strategy", frozenset({rep_id}), self.strategy.name
+                "chosen", doc or "chosen by the strategy", frozenset({rep_id}), self._name
             )
             self._chosen_cache[rep_id] = found
         return found

@@ -82,7 +82,22 @@ class WordedLater(Decision):
 
 
 _new = object.__new__
-_set = object.__setattr__
+(
+    _set_lead_id,
+    _set_rep_id,
+    _set_action,
+    _set_at,
+    _set_by,
+    _set_pool,
+    _set_scores,
+    _set_propensity,
+) = (
+    Decision.__dict__[name].__set__
+    for name in ("lead_id", "rep_id", "action", "at", "by", "pool", "scores", "propensity")
+)
+_set_head = WordedLater.__dict__["_head"].__set__
+_set_capped = WordedLater.__dict__["_capped"].__set__
+_set_last = WordedLater.__dict__["_last"].__set__
 
 
 def worded_later(
@@ -99,19 +114,21 @@ def worded_later(
     propensity: float | None = None,
 ) -> WordedLater:
     """A WordedLater decision from parts the router has checked already (ids from the roster
-    and ledger, an aware time, a known action), so no validator runs again."""
+    and ledger, an aware time, a known action), so no validator runs again. Each field is set
+    through its slot's own setter, which is what the frozen class's setattr ends up calling,
+    minus the lookup by name."""
     self = _new(WordedLater)
-    _set(self, "lead_id", lead_id)
-    _set(self, "rep_id", rep_id)
-    _set(self, "action", action)
-    _set(self, "at", at)
-    _set(self, "by", by)
-    _set(self, "pool", pool)
-    _set(self, "scores", scores)
-    _set(self, "propensity", propensity)
-    _set(self, "_head", head)
-    _set(self, "_capped", capped)
-    _set(self, "_last", last)
+    _set_lead_id(self, lead_id)
+    _set_rep_id(self, rep_id)
+    _set_action(self, action)
+    _set_at(self, at)
+    _set_by(self, by)
+    _set_pool(self, pool)
+    _set_scores(self, scores)
+    _set_propensity(self, propensity)
+    _set_head(self, head)
+    _set_capped(self, capped)
+    _set_last(self, last)
     return self
 
 
