@@ -66,6 +66,7 @@ _REPORTED = (Touched, Tagged, Converted)
 _new_decision = trusted_constructor(Decision)
 _new_assigned = trusted_constructor(Assigned)
 _new_arrived = trusted_constructor(Arrived)
+_new_claimed = trusted_constructor(Claimed)
 _new_reason = trusted_constructor(Reason)
 _NOBODY: frozenset[str] = frozenset()
 
@@ -371,15 +372,12 @@ class Router:
             if refusal:
                 return refuse(refusal, self.strategy.name)
             pool = self.ledger.pool_of(lead_id)
-            self._write(Claimed(lead_id, rep_id, now))
-            decision = Decision(
-                lead_id,
-                rep_id,
-                "claimed",
-                now,
-                "claim",
-                pool,
-                (Reason("chosen", f"claimed from pool {pool!r}", frozenset({rep_id}), "claim"),),
+            self._write(_new_claimed(lead_id, rep_id, now))
+            chosen = _new_reason(
+                "chosen", f"claimed from pool {pool!r}", frozenset({rep_id}), "claim"
+            )
+            decision = _new_decision(
+                lead_id, rep_id, "claimed", now, "claim", pool, (chosen,), EMPTY, None
             )
             self._log.remember(decision)
             return decision
@@ -447,7 +445,7 @@ class Router:
         if not reroute:
             return [released]
         decision, waiting = self._decide(self.ledger.lead(lead_id), now, frozenset({rep_id}))
-        moved = Reason(
+        moved = _new_reason(
             "moved", f"taken back from {rep_id} ({reason})", frozenset({rep_id}), "release"
         )
         decision = with_first_reason(decision, moved)

@@ -338,7 +338,7 @@ class Decider:
 
     def _chosen(self, rep_id: str, note: str) -> Reason:
         if note:
-            return Reason("chosen", note, frozenset({rep_id}), self._name)
+            return _new_reason("chosen", note, frozenset({rep_id}), self._name)
         found = self._chosen_cache.get(rep_id)
         if found is None:
             doc = (type(self.strategy).__doc__ or "").strip().split("\n")[0].rstrip(".")
