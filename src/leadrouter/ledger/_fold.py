@@ -45,6 +45,7 @@ from leadrouter.ledger._state import (
     _Starts,
 )
 from leadrouter.ledger._types import _Log
+from leadrouter.model import Lead
 
 _FOLDED = (
     "_leads",
@@ -178,10 +179,15 @@ class _Fold:
                 f"lead id {lead.id!r} already arrived at {previous.lead.arrived_at.isoformat()}; "
                 f"this is {same} with that id: give each lead its own id"
             )
-        self._leads[lead.id] = _LeadState(lead)
+        self._new_lead(lead)
         self._pools[PUBLIC][lead.id] = None
+
+    def _new_lead(self, lead: Lead) -> _LeadState:
+        """The state of a lead that has just arrived, filed by id and by contact."""
+        state = self._leads[lead.id] = _LeadState(lead)
         if lead.contact:
             self._by_contact.setdefault(lead.contact, []).append(lead.id)
+        return state
 
     def _pooled(self, event: Pooled) -> None:
         state = self._state(event)
@@ -272,9 +278,7 @@ class _Fold:
             self.append(arrived)
             self.append(assigned)
             return
-        state = self._leads[lead_id] = _LeadState(lead)
-        if lead.contact:
-            self._by_contact.setdefault(lead.contact, []).append(lead_id)
+        state = self._new_lead(lead)
         self._events.append(arrived)
         rep_id, at = assigned.rep_id, assigned.at
         self._hold(state, rep_id, at)

@@ -157,8 +157,12 @@ class Router:
 
     # ------------------------------------------------------------------ time
 
-    def _time(self, now: datetime | None) -> datetime:
-        return check_aware(self.clock() if now is None else now, "now")
+    def _time(self, now: datetime | None, known: datetime | None = None) -> datetime:
+        """`now`, or the clock's time when None; checked to be aware unless it is `known`, a
+        time already checked (a lead's own `arrived_at`)."""
+        if now is None:
+            now = self.clock()
+        return now if now is known else check_aware(now, "now")
 
     @staticmethod
     def _not_before_arrival(lead: Lead, now: datetime) -> None:
@@ -265,12 +269,8 @@ class Router:
         if not isinstance(lead, Lead):
             raise not_a_lead(lead, "Router.route")
         with self._op:
-            if now is None:
-                now = self.clock()
-            if now is not lead.arrived_at:  # a lead's own time is aware already
-                check_aware(now, "now")
-            if now < lead.arrived_at:
-                self._not_before_arrival(lead, now)
+            now = self._time(now, lead.arrived_at)
+            self._not_before_arrival(lead, now)
             if lead.id in self.ledger:
                 return self._retry(lead)
             decision, waiting = self._decider.decide(

@@ -163,12 +163,11 @@ def all_capped(caps: tuple[Cap, ...], ctx: Context) -> bool:
 class Caps:
     """The caps of one router, with what it caches about them."""
 
-    __slots__ = ("_saturated_cache", "cached", "caps", "named", "names")
+    __slots__ = ("_saturated_cache", "cached", "caps", "named")
 
     def __init__(self, caps: tuple[Cap, ...]) -> None:
         self.caps = caps
-        self.names = [repr(cap) for cap in caps]
-        self.named = tuple(zip(caps, self.names, strict=True))
+        self.named = tuple((cap, repr(cap)) for cap in caps)
         """(cap, its repr) for each cap, in order."""
         self.cached = True
         """False: work out who a cap holds back afresh for every lead (tests compare both)."""
@@ -181,22 +180,15 @@ class Caps:
         """Leave out reps a cap knows are full for the rest of the day, entered in `gate`
         under that cap with its own words (its `check` of the first of them), so a cap that
         stops reps both ways is explained once, one way, in `reasons`."""
-        caps = self.caps
-        if len(caps) == 1:
-            full = caps[0].saturated(ctx)
-            if not full or ids.isdisjoint(full):
-                return ids
-            found: tuple[frozenset[str], ...] = (full,)
-        else:
-            found = tuple(cap.saturated(ctx) for cap in caps)
-            full = frozenset().union(*found)
-            if not full or ids.isdisjoint(full):
-                return ids
+        found = tuple([cap.saturated(ctx) for cap in self.caps])
+        full = found[0] if len(found) == 1 else frozenset().union(*found)  # one cap: no copy
+        if not full or ids.isdisjoint(full):
+            return ids
         key = (ids, found)
         hit = self._saturated_cache.get(key) if self.cached else None
         if hit is None:
             left, stopped = ids & full, []
-            for cap, name, reps in zip(self.caps, self.names, found, strict=True):
+            for (cap, name), reps in zip(self.named, found, strict=True):
                 mine = sorted(left & reps)
                 if mine:
                     stopped.append((cap, name, tuple(mine)))

@@ -16,7 +16,7 @@ from leadrouter.errors import ConfigError, StrategyError
 from leadrouter.events import PUBLIC
 from leadrouter.ledger import LedgerView
 from leadrouter.model import Decision, Lead, Reason, Rep
-from leadrouter.router._capping import Caps, Gate, cap_reasons
+from leadrouter.router._capping import Capped, Caps, Gate, cap_reasons
 from leadrouter.router._explained import worded_later
 from leadrouter.rules import Filter, PoolRule, PreferenceRule, Rule, as_filter
 from leadrouter.strategies.base import Pick, Strategy, as_pick, check_batching
@@ -29,8 +29,13 @@ _NOBODY: frozenset[str] = frozenset()
 _WAIT_REASON = "it waits in the public pool and is offered again at tick()"
 
 
+def _capped_by(gate: Gate | None) -> Capped | None:
+    """What the caps' gate stopped (None: no caps, or nobody)."""
+    return gate.capped() if gate is not None else None
+
+
 def _cap_reasons(gate: Gate | None) -> tuple[Reason, ...]:
-    capped = gate.capped() if gate is not None else None
+    capped = _capped_by(gate)
     return cap_reasons(capped) if capped is not None else ()
 
 
@@ -272,7 +277,7 @@ class Decider:
         gate: Gate | None,
         result: Pick | str | None,
     ) -> tuple[Decision, bool]:
-        capped = gate.capped() if gate is not None and (gate.groups or gate.refusals) else None
+        capped = _capped_by(gate)
         lead, now, name = ctx.lead, ctx.now, self._name
         pick = _NO_NOTE if type(result) is str else as_pick(result)
         chosen_id = result if type(result) is str else pick.rep_id
@@ -312,7 +317,6 @@ class Decider:
                 f"{self.strategy!r} chose rep {chosen_id!r} for lead {lead.id!r}, but that rep "
                 f"{problem}: a strategy must pick from ctx.ids and check ctx.can_take"
             )
-        chosen = None if pick.reason else self._chosen_cache.get(chosen_id)
         decision = worded_later(
             lead.id,
             chosen_id,
@@ -322,7 +326,7 @@ class Decider:
             None,
             reasons,
             capped,
-            chosen if chosen is not None else self._chosen(chosen_id, pick.reason),
+            self._chosen(chosen_id, pick.reason),
             pick.scores,
             pick.propensity,
         )
