@@ -80,7 +80,7 @@ from leadrouter.sim.draws import (
 )
 from leadrouter.sim.metrics import metrics, per_rep
 from leadrouter.sim.workweek import WorkClock
-from leadrouter.strategies.base import Strategy
+from leadrouter.strategies.base import Strategy, has_timers
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -377,7 +377,7 @@ class _Simulation:
         self.ledger = router.ledger
         self.tz = ZoneInfo(history.tz)
         self.pull = bool(router.strategy.tags.pull)
-        self.timers = type(router.strategy).tick is not Strategy.tick or router.lifecycle.has_timers
+        self.timers = has_timers(router.strategy) or router.lifecycle.has_timers
         """Whether `Router.tick` may act with no lead waiting: the strategy has timers of its
         own (it overrides `Strategy.tick`) or the lifecycle has deadlines. Without either, a
         tick with nothing waiting writes nothing (see `Router.tick`), so the run skips it."""

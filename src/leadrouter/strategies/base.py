@@ -41,6 +41,7 @@ __all__ = [
     "as_pick",
     "as_strategy",
     "check_batching",
+    "has_timers",
     "strategy_field",
     "to_strategy",
     "with_views",
@@ -251,6 +252,12 @@ def _not_a_strategy(value: object, where: str, example: str) -> ConfigError:
 
 
 _bare_pick = trusted_constructor(Pick)
+
+
+def has_timers(strategy: Strategy) -> bool:
+    """Whether `strategy` has timers of its own: its class overrides `Strategy.tick`, whose
+    default takes nothing back. A strategy without them can be left out of a tick."""
+    return type(strategy).tick is not Strategy.tick
 
 
 def as_pick(result: Pick | str | None) -> Pick:

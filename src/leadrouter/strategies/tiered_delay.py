@@ -41,6 +41,7 @@ from leadrouter.strategies.base import (
     Strategy,
     StrategyTags,
     as_pick,
+    has_timers,
     strategy_field,
     to_strategy,
     with_views,
@@ -268,7 +269,7 @@ class TieredDelay(Strategy):
         seen: set[int] = set()
         for tier in self.tiers:
             inner = tier.strategy
-            if id(inner) in seen or type(inner).tick is Strategy.tick:
+            if id(inner) in seen or not has_timers(inner):
                 continue  # asked already, or a strategy without timers (it takes none back)
             seen.add(id(inner))
             for action in inner.tick(ctx):
