@@ -1,4 +1,4 @@
-"""Intervals for an expected outcome from replicates paired on parameter draws.
+"""Intervals for an expected outcome from replicates that share parameter draws.
 
 The interval must cover the expected outcome at least at its nominal rate when replicates hold
 parameter spread and outcome noise (near it when parameter spread dominates), must not shrink to
@@ -9,17 +9,43 @@ the mean when the parameters are known.
 from __future__ import annotations
 
 import math
+from collections import Counter
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy import stats
 
-from leadrouter.sim.intervals import expected_interval, pair_draws
+from leadrouter.sim.intervals import (
+    FEWEST_DRAWS,
+    SEEDS_PER_DRAW,
+    draws_shared,
+    expected_interval,
+    share_draws,
+)
 
 
-def test_seeds_pair_on_the_first_seed_of_each_pair() -> None:
-    assert pair_draws([7, 3, 9, 4, 11]) == (7, 7, 9, 9, 11)
-    assert pair_draws([]) == ()
+def test_seeds_share_the_draw_of_the_first_seed_of_their_group() -> None:
+    assert share_draws(range(20)) == tuple(p - p % 4 for p in range(20))
+    assert share_draws([7, 3, 9, 4, 11, 5, 8, 1, 2, 6]) == (7, 7, 9, 9, 11, 11, 8, 8, 2, 2)
+    assert share_draws([7, 3, 9]) == (7, 3, 9)
+    assert share_draws([]) == ()
+    assert draws_shared(share_draws(range(20))) == "5 parameter draws, 4 seeds each"
+    assert draws_shared(share_draws(range(12))) == "5 parameter draws of 2-3 seeds"
+    assert draws_shared(share_draws(range(4))) == "4 parameter draws, one per seed"
+
+
+@given(st.integers(0, 200))
+def test_draws_are_consecutive_groups_of_at_most_four_and_at_least_five_draws(n: int) -> None:
+    draws = share_draws(range(n))
+    sizes = Counter(draws).values()
+    assert list(draws) == sorted(draws)  # groups are consecutive
+    assert all(draws[p] == p for p in set(draws))
+    assert len(sizes) == max(min(n, FEWEST_DRAWS), math.ceil(n / SEEDS_PER_DRAW))
+    if sizes:
+        assert max(sizes) - min(sizes) <= 1
+        assert max(sizes) <= SEEDS_PER_DRAW
 
 
 def test_known_parameters_give_the_t_interval_of_the_mean() -> None:
@@ -31,7 +57,7 @@ def test_known_parameters_give_the_t_interval_of_the_mean() -> None:
 
 
 def test_equal_values_give_a_zero_width_interval_and_nan_is_left_out() -> None:
-    assert expected_interval(np.zeros(6), pair_draws(range(6))) == (0.0, 0.0, 0.0)
+    assert expected_interval(np.zeros(6), share_draws(range(6))) == (0.0, 0.0, 0.0)
     mean, lo, hi = expected_interval(np.array([1.0, np.nan, 3.0, 2.0]), None)
     assert mean == pytest.approx(2.0) and lo < 2.0 < hi
     assert all(math.isnan(x) for x in expected_interval(np.array([np.nan, np.nan]), None))
@@ -39,9 +65,11 @@ def test_equal_values_give_a_zero_width_interval_and_nan_is_left_out() -> None:
 
 
 def _draw(rng: np.random.Generator, r: int, sd_param: float, sd_outcome: float) -> np.ndarray:
-    """`r` replicates paired on r / 2 parameter draws around a true mean of 0."""
-    params = rng.normal(0.0, sd_param, size=(r + 1) // 2)
-    return np.repeat(params, 2)[:r] + rng.normal(0.0, sd_outcome, size=r)
+    """`r` replicates sharing parameter draws as `share_draws` shares them, around a true mean
+    of 0."""
+    draws = np.array(share_draws(range(r)))
+    params = rng.normal(0.0, sd_param, size=r)
+    return params[draws] + rng.normal(0.0, sd_outcome, size=r)
 
 
 @pytest.mark.parametrize(
@@ -56,7 +84,7 @@ def test_covers_the_expected_value_at_least_at_the_nominal_rate(
     # and no more than 97% when the parameter spread dominates.
     rng = np.random.default_rng(1)
     trials, r = 2000, 20
-    draws = pair_draws(range(r))
+    draws = share_draws(range(r))
     covered = 0
     for _ in range(trials):
         centre = rng.normal(0.0, sd_param)  # where the fitted model's posterior is centred
@@ -69,11 +97,11 @@ def test_the_interval_does_not_shrink_to_nothing_as_replicates_grow() -> None:
     rng = np.random.default_rng(2)
     widths = []
     for r in (20, 200, 2000):
-        _, lo, hi = expected_interval(_draw(rng, r, 1.0, 1.0), pair_draws(range(r)))
+        _, lo, hi = expected_interval(_draw(rng, r, 1.0, 1.0), share_draws(range(r)))
         widths.append(hi - lo)
-    # the spread of pair means stays (sd_param plus half the outcome noise): the width tends to
-    # 2 * 1.96 * sqrt(1 + 1/2), never to zero
-    assert widths[-1] == pytest.approx(2 * 1.96 * math.sqrt(1.5), rel=0.15)
+    # the spread of the means of four seeds stays (sd_param plus a quarter of the outcome noise):
+    # the width tends to 2 * 1.96 * sqrt(1 + 1/4), never to zero
+    assert widths[-1] == pytest.approx(2 * 1.96 * math.sqrt(1.25), rel=0.15)
     known = [
         expected_interval(_draw(rng, r, 0.0, 1.0), None)
         for r in (20, 2000)  # known parameters: the Monte Carlo error alone, which does shrink

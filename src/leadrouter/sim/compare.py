@@ -2,11 +2,11 @@
 
 `compare(history, {"name": policy, ...}, seeds=20)` runs every policy once per seed. A seed is a
 replicate: a draw of the behaviour model's parameters (for a model that can redraw itself, such as
-a fitted one: a Bayesian bootstrap of the history's leads; two consecutive seeds share one draw)
-plus fresh outcome draws (every lead's row of uniforms and every rep-day uniform are keyed by the
-seed), shared by every policy within that seed, so each policy sees the same leads, the same model
-and the same luck (DESIGN §7). Each policy's expected outcome on this lead stream, and each paired
-difference to the baseline, is reported with a 95% interval that carries the parameter
+a fitted one: a Bayesian bootstrap of the history's leads; up to four consecutive seeds share one
+draw) plus fresh outcome draws (every lead's row of uniforms and every rep-day uniform are keyed by
+the seed), shared by every policy within that seed, so each policy sees the same leads, the same
+model and the same luck (DESIGN §7). Each policy's expected outcome on this lead stream, and each
+paired difference to the baseline, is reported with a 95% interval that carries the parameter
 uncertainty and the Monte Carlo error (`leadrouter.sim.intervals`). A policy compared with itself
 gives exactly zero difference with a zero-width interval.
 
@@ -34,7 +34,7 @@ import pandas as pd
 
 from leadrouter.errors import ConfigError, MissingExtraError
 from leadrouter.sim.engine import Behaviour, Policy, default_behaviour, replicate, simulate
-from leadrouter.sim.intervals import expected_interval, pair_draws
+from leadrouter.sim.intervals import draws_shared, expected_interval, share_draws
 from leadrouter.sim.metrics import (
     LOWER_IS_BETTER,
     METRIC_KINDS,
@@ -85,8 +85,8 @@ class Comparison:
     - `replicates`: what a seed redraws (model parameters and outcomes, or outcomes only);
     - `assumption_driven`: per policy, the metrics whose values rest on an assumption rather
       than on the history, each with why (see `caveats`);
-    - `draws`: the parameter draw each seed used (seeds paired on one draw, see
-      `leadrouter.sim.intervals`), None when the model's parameters were taken as known.
+    - `draws`: the parameter draw each seed used (up to four seeds share one
+      draw, see `leadrouter.sim.intervals`), None when the model's parameters were taken as known.
     """
 
     results: pd.DataFrame = attrs.field(eq=False, repr=False)
@@ -115,9 +115,9 @@ class Comparison:
         expected paired difference to the baseline and its interval).
 
         The estimand is the policy's expected outcome on this lead stream; the interval is the
-        prediction interval of one more parameter draw over the means of seeds paired on one
-        draw, so it carries the model's parameter uncertainty and does not shrink to nothing as
-        seeds grow (`leadrouter.sim.intervals`)."""
+        prediction interval of one more parameter draw over the means of the groups of seeds that
+        share one draw, so it carries the model's parameter uncertainty and does not shrink to
+        nothing as seeds grow (`leadrouter.sim.intervals`)."""
         base = self.results[self.results["policy"] == self.baseline].set_index("seed")
         draws = self.draws
         rows: dict[str, dict[str, float]] = {}
@@ -333,7 +333,8 @@ def compare(
     """Simulate every policy on `history` once per seed, with common random numbers.
 
     `seeds`: a count (seeds 0 … n−1) or the seeds themselves; 20 or more give intervals whose
-    parameter spread is well estimated (two consecutive seeds share a parameter draw).
+    parameter spread is well estimated (up to four consecutive seeds share a parameter draw, in at
+    least five draws: 20 seeds are five draws of four).
     `behaviour`: any object with the `Behaviour` methods; None takes the exact truth of a
     synthetic History (`history.truth.behaviour()`) and `fit_behaviour(history)` for any other,
     as `leadrouter compare` does. `baseline`: the policy differences are taken to (the
@@ -366,7 +367,7 @@ def compare(
         raise ConfigError(f"baseline {baseline!r} is not one of the policies {list(names)}")
     seed_list = tuple(range(seeds)) if isinstance(seeds, int) else tuple(seeds)
     if not seed_list:
-        raise ConfigError("compare needs at least one seed (seeds=10 is usual; 10-20)")
+        raise ConfigError("compare needs at least one seed (seeds=20 is usual)")
     if len(set(seed_list)) != len(seed_list):
         raise ConfigError(f"seeds must be distinct, got {list(seed_list)}")
     if processes < 1:
@@ -394,18 +395,18 @@ def compare(
         if progress is not None:
             progress(finished, total)
 
-    pairs = pair_draws(seed_list)
+    shared = share_draws(seed_list)
     job = _Job(history, dict(policies), behaviour, sla, seen, draws, dict(engine or {}))
     if executor is not None:
         with _executor(executor) as pool:
             futures = {
                 pool.submit(job.run, seed, draw): seed
-                for seed, draw in zip(seed_list, pairs, strict=True)
+                for seed, draw in zip(seed_list, shared, strict=True)
             }
             outputs = _collect(futures, seed_list, len(names), one_done)
     elif processes == 1 or len(seed_list) == 1 or "fork" not in get_all_start_methods():
         outputs = [
-            job.run(seed, draw, one_done) for seed, draw in zip(seed_list, pairs, strict=True)
+            job.run(seed, draw, one_done) for seed, draw in zip(seed_list, shared, strict=True)
         ]
     else:
         context = get_context("fork")
@@ -414,7 +415,7 @@ def compare(
         ) as pool:
             futures = {
                 pool.submit(_shared_seed, seed, draw): seed
-                for seed, draw in zip(seed_list, pairs, strict=True)
+                for seed, draw in zip(seed_list, shared, strict=True)
             }
             outputs = _collect(futures, seed_list, len(names), one_done)
     rows = [row for out in outputs for row in out.rows]
@@ -436,13 +437,13 @@ def compare(
         speeds=speeds,
         calibration=verdict,
         replicates=(
-            "a Bayesian bootstrap draw of the model's parameters (shared by a pair of seeds) plus "
-            "fresh outcome draws"
+            "a Bayesian bootstrap draw of the model's parameters plus fresh outcome draws "
+            f"({draws_shared(shared)})"
             if draws
             else "fresh outcome draws (the model's parameters are taken as known)"
         ),
         assumption_driven=_assumption_driven(history, policies, behaviour),
-        draws=pairs if draws else None,
+        draws=shared if draws else None,
         not_identified=_not_identified(names, baseline, behaviour),
     )
 

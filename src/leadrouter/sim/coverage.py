@@ -7,8 +7,8 @@
    (`truth_seeds`, parameters known): the mean is each policy's true expected outcome on that
    lead stream, and the mean paired difference to the baseline its true difference;
 2. **the estimate**: the same policies compared as an analyst would, with a behaviour model fitted
-   from the history (`fit_behaviour`) and `seeds` replicates (parameter draws shared by pairs of
-   seeds, `leadrouter.sim.intervals`);
+   from the history (`fit_behaviour`) and `seeds` replicates (parameter draws shared by up to
+   four seeds, `leadrouter.sim.intervals`);
 3. for each (policy, metric), whether the 95% level interval covers the true level and the
    difference interval covers the true difference, the error of each estimate and the interval's
    half-width.
