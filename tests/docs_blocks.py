@@ -31,6 +31,8 @@ ELLIPSIS = "..."
 NORMALISE = (
     # temporary directories (tempfile.mkdtemp, TemporaryDirectory): a new random name per run
     (re.compile(r"(?:/private)?(?:/tmp|/var/folders/[\w/]+?)/tmp[\w-]+"), "<tmp>"),
+    # a finished rich progress bar ends with its elapsed time
+    (re.compile(r"(━ \d+/\d+ .*) \d+:\d\d:\d\d$"), r"\1 <elapsed>"),
 )
 
 # The runner: every block compiled under the page's name and its line in the page (so a traceback
