@@ -326,14 +326,14 @@ class FastWeighted(Weighted):
             tally.floor = floor
             tally.clamped = np.maximum(tally.lasts, floor)
         slots = plan.slots
-        counts = tally.counts.take(slots)
+        counts = tally.counts[slots]
         # the counts are whole numbers far below 2**53, so every partial sum is exact in any
         # order: a dot product with ones is the exact total, at a third of a reduction's cost
         n = int(counts.dot(plan.ones))
         flow = n / period_total if period_total else 1.0
         shares = plan.shares
         deficit = shares * (n + 1) - counts
-        gap = (everything - 1) - tally.clamped.take(slots)
+        gap = (everything - 1) - tally.clamped[slots]
         on_schedule = shares * (flow * gap + 1) - 0.5
         low = on_schedule - self.catch_up
         high = on_schedule + self.catch_up
