@@ -1,7 +1,8 @@
 """A small coverage study runs in the suite, so a regression in the intervals fails CI.
 
 The full study (benchmarks/bench_coverage.py, over 100 histories) measures coverage against the
-aim of 93-97%; this one uses four small histories and two policies, and a loose bound: with 40
+aim of 93-97%; this one uses four small histories, two policies and the default 20 seeds (five
+parameter draws of four), and a loose bound: with 40
 intervals checked, an honest 95% interval misses more than a quarter of them with negligible
 probability, while the intervals this replaced (a t-interval of the mean over seeds) covered the
 truth a quarter of the time.
@@ -38,7 +39,7 @@ def rows() -> pd.DataFrame:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return coverage_study(
-            histories=4, seeds=10, truth_seeds=24, shapes=SMALL, policies=two, processes=2
+            histories=4, seeds=20, truth_seeds=24, shapes=SMALL, policies=two, processes=2
         )
 
 
