@@ -2,7 +2,7 @@
 
 The full study (benchmarks/bench_coverage.py, over 100 histories) measures coverage against the
 aim of 93-97%; this one uses four small histories, two policies and the default 20 seeds (five
-parameter draws of four), and a loose bound: with 40 intervals checked, an honest 95% interval
+parameter draws of four), and a loose bound: with 48 intervals checked, an honest 95% interval
 misses more than a quarter of them with negligible probability, while the intervals this replaced
 (a t-interval of the mean over seeds) covered the truth a quarter of the time.
 """
