@@ -377,6 +377,7 @@ JARGON = (
     re.compile(r"gini", re.IGNORECASE),
     re.compile(r"extrap\."),
     re.compile(r"bayesian|bootstrap", re.IGNORECASE),
+    re.compile(r"parameter draw"),
     re.compile(r"t-interval|misspecification|predictive interval"),
     re.compile(r"Etc/GMT"),
     re.compile(r"conversion_rate\["),

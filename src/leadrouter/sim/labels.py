@@ -144,6 +144,8 @@ _JARGON: tuple[tuple[re.Pattern[str], str], ...] = (
         re.compile(r"a Bayesian bootstrap draw of the model's parameters"),
         "the model refitted on a random reweighting of the history's leads",
     ),
+    (re.compile(r"\b1 parameter draw\b"), "1 reweighting"),
+    (re.compile(r"(\d+) parameter draws\b"), r"\1 reweightings"),
     (re.compile(r"a Bayesian bootstrap", re.IGNORECASE), "a random reweighting"),
     (re.compile(r"Bayesian bootstrap", re.IGNORECASE), "random reweighting"),
     (re.compile(r"exclude model misspecification"), "do not cover a wrong model"),
