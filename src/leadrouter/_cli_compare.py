@@ -70,7 +70,8 @@ def compare_parser(commands: Any) -> None:
         "--seeds",
         type=int,
         default=None,
-        help="replicates per policy; up to four share a parameter draw, in five draws or more (20)",
+        help="replicates per policy; up to four share one reweighting of the history, in five "
+        "reweightings or more (20)",
     )
     compare.add_argument(
         "--sensitivity-seeds",
@@ -130,8 +131,8 @@ def compare(args: argparse.Namespace) -> None:
     seeds = args.seeds if args.seeds is not None else (DEMO_SEEDS if args.demo else 20)
     if seeds < 4:
         raise ConfigError(
-            f"--seeds {seeds}: intervals need at least 4 seeds; 20 is usual (five parameter "
-            "draws of four seeds each)"
+            f"--seeds {seeds}: intervals need at least 4 seeds; 20 is usual (five reweightings "
+            "of the history, four seeds each)"
         )
     processes = args.processes or min(2, os.cpu_count() or 1)
     if processes < 1:
