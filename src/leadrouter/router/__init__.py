@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from leadrouter._util import EMPTY, check_aware, trusted_constructor
+from leadrouter._util import EMPTY, check_aware
 from leadrouter.caps import Cap
 from leadrouter.clock import SystemClock
 from leadrouter.context import Context, TickContext
@@ -54,6 +54,11 @@ from leadrouter.router._deciding import Decider, check_strategy
 from leadrouter.router._explained import last_reason, with_first_reason
 from leadrouter.router._log import DecisionLog, load_table
 from leadrouter.router._timers import Timers
+from leadrouter.router._trusted import new_arrived as _new_arrived
+from leadrouter.router._trusted import new_assigned as _new_assigned
+from leadrouter.router._trusted import new_claimed as _new_claimed
+from leadrouter.router._trusted import new_decision as _new_decision
+from leadrouter.router._trusted import new_reason as _new_reason
 from leadrouter.rules import Rule
 from leadrouter.strategies.base import Strategy, as_strategy
 
@@ -63,11 +68,6 @@ if TYPE_CHECKING:
 __all__ = ["Router"]
 
 _REPORTED = (Touched, Tagged, Converted)
-_new_decision = trusted_constructor(Decision)
-_new_assigned = trusted_constructor(Assigned)
-_new_arrived = trusted_constructor(Arrived)
-_new_claimed = trusted_constructor(Claimed)
-_new_reason = trusted_constructor(Reason)
 _NOBODY: frozenset[str] = frozenset()
 
 

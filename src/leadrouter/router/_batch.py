@@ -12,21 +12,18 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from leadrouter._util import trusted_constructor
 from leadrouter.context import _always
 from leadrouter.errors import DuplicateLeadError, StrategyError
-from leadrouter.events import Arrived
 from leadrouter.model import Decision, Lead
 from leadrouter.router._deciding import Pending
 from leadrouter.router._explained import last_reason
+from leadrouter.router._trusted import new_arrived as _new_arrived
 from leadrouter.strategies.base import as_pick
 
 if TYPE_CHECKING:
     from leadrouter.router import Router
 
 __all__ = ["lead_diff", "route_batch"]
-
-_new_arrived = trusted_constructor(Arrived)
 
 
 def lead_diff(old: Lead, new: Lead) -> str:

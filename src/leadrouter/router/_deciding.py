@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable
 
-from leadrouter._util import trusted_constructor
 from leadrouter.capabilities import check_views
 from leadrouter.context import Context, _always
 from leadrouter.errors import ConfigError, StrategyError
@@ -18,12 +17,12 @@ from leadrouter.ledger import LedgerView
 from leadrouter.model import Decision, Lead, Reason, Rep
 from leadrouter.router._capping import Capped, Caps, Gate, cap_reasons
 from leadrouter.router._explained import worded_later
+from leadrouter.router._trusted import new_reason as _new_reason
 from leadrouter.rules import Filter, PoolRule, PreferenceRule, Rule, as_filter
 from leadrouter.strategies.base import Pick, Strategy, as_pick, check_batching
 
 __all__ = ["Decider", "Pending", "check_strategy"]
 
-_new_reason = trusted_constructor(Reason)
 _NO_NOTE = Pick(None)
 _NOBODY: frozenset[str] = frozenset()
 _WAIT_REASON = "it waits in the public pool and is offered again at tick()"
@@ -247,7 +246,7 @@ class Decider:
         if exclude and not ids.isdisjoint(exclude):
             reasons = (
                 *reasons,
-                Reason(
+                _new_reason(
                     "excluded",
                     "just lost this lead; a re-route never goes back to them",
                     ids & exclude,

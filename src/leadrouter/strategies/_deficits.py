@@ -32,11 +32,12 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from leadrouter._memo import LedgerMemo
-from leadrouter._util import FrozenMap, stable_key, trusted_constructor
+from leadrouter._util import FrozenMap, stable_key
 from leadrouter.caps import period_start
 from leadrouter.context import Context
 from leadrouter.ledger import LedgerView
 from leadrouter.strategies.base import Pick
+from leadrouter.strategies.base import new_pick as _new_pick
 from leadrouter.strategies.weighted import Weighted
 
 if TYPE_CHECKING:
@@ -46,7 +47,6 @@ if TYPE_CHECKING:
 __all__ = ["FastWeighted", "LazyScores"]
 
 _MAX_PLANS = 512
-_new_pick = trusted_constructor(Pick)
 
 
 class LazyScores(FrozenMap[float]):

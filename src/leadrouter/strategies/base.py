@@ -251,7 +251,9 @@ def _not_a_strategy(value: object, where: str, example: str) -> ConfigError:
     )
 
 
-_bare_pick = trusted_constructor(Pick)
+new_pick = trusted_constructor(Pick)
+"""A positional Pick constructor that skips validation, for picks made of checked parts (see
+`leadrouter._util.trusted_constructor`); the one every built-in strategy uses."""
 
 
 def has_timers(strategy: Strategy) -> bool:
@@ -269,5 +271,5 @@ def as_pick(result: Pick | str | None) -> Pick:
     if isinstance(result, Pick):
         return result
     if result is None or isinstance(result, str):
-        return _bare_pick(result, EMPTY, "", None, None)
+        return new_pick(result, EMPTY, "", None, None)
     return Pick(result)

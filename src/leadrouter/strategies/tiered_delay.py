@@ -46,6 +46,7 @@ from leadrouter.strategies.base import (
     to_strategy,
     with_views,
 )
+from leadrouter.strategies.base import new_pick as _new_pick
 
 __all__ = ["BLOCKED", "ESCALATED", "Tier", "TieredDelay"]
 
@@ -54,7 +55,6 @@ ESCALATED = "escalated"
 
 _BY_TIER = "leadrouter.tiered_delay.by_tier"
 _OFFERED = "leadrouter.tiered_delay.offered"
-_new_pick = trusted_constructor(Pick)
 _new_release = trusted_constructor(Release)
 _NOBODY: frozenset[str] = frozenset()
 
