@@ -151,15 +151,19 @@ class _Tally:
     position (-1: none yet), as of `seen` receipts in the ledger, for every rep whose slot was
     read in the current `epoch`. They are whole numbers held as floats (exactly, far below
     2**53), so the priorities mix no integer arrays into float ones: the same values, with no
-    conversion on every lead."""
+    conversion on every lead. It also holds the priorities' constants (1, 0.5 and the
+    strategy's `catch_up`) as 0-d arrays."""
 
     __slots__ = (
+        "catch_up",
         "clamped",
         "counts",
         "epoch",
         "expect",
         "floor",
+        "half",
         "lasts",
+        "one",
         "period_total",
         "plans",
         "read",
@@ -167,9 +171,13 @@ class _Tally:
         "slots",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, catch_up: float) -> None:
         import numpy as np
 
+        # the constants of the priorities as 0-d arrays: numpy combines an array with a 0-d
+        # array faster than with a Python float (0.38 against 0.55 µs for 160 floats), and the
+        # result is the same IEEE-754 operation
+        self.one, self.half, self.catch_up = np.array(1.0), np.array(0.5), np.array(catch_up)
         self.slots: dict[str, int] = {}
         self.counts = np.zeros(64)
         self.lasts = np.full(64, -1.0)
@@ -291,7 +299,7 @@ class FastWeighted(Weighted):
         since = period_start(ctx.now, self.period, self.tz)
         tally = self._fast.get(view, since)
         if tally is None:
-            self._fast.put(view, _Tally(), since)
+            self._fast.put(view, _Tally(self.catch_up), since)
             return self._noted(ctx, Weighted.route(self, ctx))
         key = self._table_key(ctx)
         plan = tally.plans.get(ids)
@@ -334,9 +342,9 @@ class FastWeighted(Weighted):
         shares = plan.shares
         deficit = shares * (n + 1) - counts
         gap = (everything - 1) - tally.clamped[slots]
-        on_schedule = shares * (flow * gap + 1) - 0.5
-        low = on_schedule - self.catch_up
-        high = on_schedule + self.catch_up
+        on_schedule = shares * (flow * gap + tally.one) - tally.half
+        low = on_schedule - tally.catch_up
+        high = on_schedule + tally.catch_up
         # Weighted.route's clip (below low: low; else above high: high), as max then min: the
         # same floats, as no value here is NaN or a negative zero and low < high
         priority = np.minimum(np.maximum(deficit, low), high)
