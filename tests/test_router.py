@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 import leadrouter as lr
 from leadrouter import rules
 from leadrouter.context import Context
+from leadrouter.errors import InvalidTypeError
 
 from .conftest import T0, at, claim_race
 
@@ -501,6 +502,41 @@ def test_strategy_tick_actions_release_and_reroute() -> None:
     events = r.tick(at(61))
     assert [type(e).__name__ for e in events] == ["Released", "Assigned"]
     assert events[1].rep_id != d.rep_id  # type: ignore[union-attr]
+
+
+def test_released_events_carry_the_reason_and_pool_and_bad_ones_are_named_errors() -> None:
+    """A strategy's Release into the public pool, a named pool, and release() all write the
+    reason and pool given; a reason that is not text, or a pool that is not an id, is refused
+    by name before anything is written."""
+
+    class Returns(lr.EqualRotation):
+        def __init__(self, pool: str | None) -> None:
+            object.__setattr__(self, "_pool", pool)
+
+        def tick(self, ctx: lr.TickContext) -> list[lr.Release]:
+            assert isinstance(ctx.view, lr.Ledger)
+            return [
+                lr.Release(lead_id, "stale", pool=self._pool) for lead_id, _, _ in ctx.view.held()
+            ]
+
+    for pool, written in ((None, lr.PUBLIC), ("nurture", "nurture")):
+        r = router(strategy=Returns(pool))
+        r.route(lead(1))
+        released = r.tick(at(5))[0]
+        assert isinstance(released, lr.Released)
+        assert (released.reason, released.pool, released.at) == ("stale", written, at(5))
+    r = router(strategy=Returns(""))
+    r.route(lead(1))
+    written_before = len(r.ledger)
+    with pytest.raises(lr.InvalidValueError, match=r"Released\.pool"):
+        r.tick(at(5))
+    with pytest.raises(InvalidTypeError, match=r"Released\.reason must be text"):
+        r.release("L1", 5, at(6))  # type: ignore[arg-type]
+    assert len(r.ledger) == written_before
+    events = r.release("L1", "returned", at(7), reroute=False)
+    assert [(type(e).__name__, e.reason, e.pool) for e in events] == [  # type: ignore[union-attr]
+        ("Released", "returned", lr.PUBLIC)
+    ]
 
 
 def test_late_retry_still_returns_the_first_decision_and_reroutes_say_why() -> None:

@@ -59,8 +59,9 @@ from leadrouter.router._trusted import new_assigned as _new_assigned
 from leadrouter.router._trusted import new_claimed as _new_claimed
 from leadrouter.router._trusted import new_decision as _new_decision
 from leadrouter.router._trusted import new_reason as _new_reason
+from leadrouter.router._trusted import new_released as _new_released
 from leadrouter.rules import Rule
-from leadrouter.strategies.base import Strategy, as_strategy
+from leadrouter.strategies.base import Release, Strategy, as_strategy
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -429,24 +430,22 @@ class Router:
                     "lead in a rep's book can be released"
                 )
             again = self.lifecycle.reroute if reroute is None else reroute
-            return self._take_back(lead_id, holder, reason, now, again)
+            # the caller's reason is checked here, by the event's own validators
+            return self._take_back(Released(lead_id, holder, now, reason), again)
 
-    def _take_back(
-        self,
-        lead_id: str,
-        rep_id: str,
-        reason: str,
-        now: datetime,
-        reroute: bool,
-        pool: str | None = None,
-    ) -> list[Event]:
-        released = Released(lead_id, rep_id, now, reason, pool=PUBLIC if pool is None else pool)
+    def _take_back(self, released: Released, reroute: bool) -> list[Event]:
+        """Write `released` (the lead leaves its holder's book) and, with `reroute`, route the
+        lead on to anyone but that holder."""
         self._write(released)
         if not reroute:
             return [released]
+        lead_id, rep_id, now = released.lead_id, released.rep_id, released.at
         decision, waiting = self._decide(self.ledger.lead(lead_id), now, frozenset({rep_id}))
         moved = _new_reason(
-            "moved", f"taken back from {rep_id} ({reason})", frozenset({rep_id}), "release"
+            "moved",
+            f"taken back from {rep_id} ({released.reason})",
+            frozenset({rep_id}),
+            "release",
         )
         decision = with_first_reason(decision, moved)
         return [released, *self._commit(decision, waiting)]
@@ -460,7 +459,7 @@ class Router:
             self.set_rep(attrs.evolve(rep, active=False))
             decisions = []
             for lead_id in self.ledger.book_order(rep_id):
-                self._take_back(lead_id, rep_id, "rep_left", now, reroute=True)
+                self._take_back(_new_released(lead_id, rep_id, now, "rep_left", PUBLIC), True)
                 decisions.append(self._log.latest[lead_id])
             return decisions
 
@@ -481,12 +480,11 @@ class Router:
             for action in self.strategy.tick(tick_ctx):
                 holder = self.ledger.holder(action.lead_id)
                 if holder is not None:
-                    events += self._take_back(
-                        action.lead_id, holder, action.reason, now, action.reroute, action.pool
-                    )
+                    events += self._take_back(_released(action, holder, now), action.reroute)
             reroute = self.lifecycle.reroute
             for lead_id, rep_id, kind in self._timers.due(now, self.ledger):
-                events += self._take_back(lead_id, rep_id, kind, now, reroute)
+                released = _new_released(lead_id, rep_id, now, kind, PUBLIC)
+                events += self._take_back(released, reroute)
             events += self._offer_waiting(now)
             return events
 
@@ -537,3 +535,15 @@ class Router:
 
     def __repr__(self) -> str:
         return f"Router({self.strategy!r}, {len(self._roster)} reps, {len(self.ledger)} events)"
+
+
+def _released(action: Release, holder: str, now: datetime) -> Released:
+    """The Released event of a strategy's `Release` of a lead its `holder` has. The lead id is
+    one the ledger holds and a `Release` checked its reason (a str) when it was made, so with no
+    pool named (the public one) the event is built without checking them again; a named pool
+    (which the event requires to be an id) or an action of another type goes through the
+    event's own validators."""
+    if type(action) is Release and action.pool is None:
+        return _new_released(action.lead_id, holder, now, action.reason, PUBLIC)
+    pool = PUBLIC if action.pool is None else action.pool
+    return Released(action.lead_id, holder, now, action.reason, pool=pool)
