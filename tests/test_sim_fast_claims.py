@@ -9,10 +9,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -148,16 +147,6 @@ def history() -> History:
     return synthetic(n_leads=400, n_reps=6, days=8, seed=5)
 
 
-@contextmanager
-def _remembering(on: bool) -> Iterator[None]:
-    before = engine.REMEMBER_REFUSALS
-    engine.REMEMBER_REFUSALS = on
-    try:
-        yield
-    finally:
-        engine.REMEMBER_REFUSALS = before
-
-
 def _claims_counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """A one-item list counting every `Router.claim` call from now on."""
     calls = [0]
@@ -187,7 +176,7 @@ def test_trusting_refusals_writes_the_ledger_asking_every_turn_writes(
 
     runs = []
     for on in (True, False):
-        with _remembering(on):
+        with mock.patch.object(engine, "REMEMBER_REFUSALS", on):
             runs.append(simulate(history, policy, seed=seed, claim_backlog=backlog).ledger)
     fast, plain = runs
     assert list(fast.events()) == list(plain.events())
@@ -201,7 +190,7 @@ def test_a_rep_at_the_daily_cap_is_not_asked_again_that_day(
     asked = {}
     for on in (True, False):
         calls[0] = 0
-        with _remembering(on):
+        with mock.patch.object(engine, "REMEMBER_REFUSALS", on):
             simulate(history, lr.GrabWithCaps(daily=2), seed=0)
         asked[on] = calls[0]
     assert asked[True] < asked[False] / 2, asked

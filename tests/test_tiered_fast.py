@@ -8,10 +8,10 @@ the index's exact and fall-back paths are both exercised.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
+from unittest import mock
 from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
@@ -67,16 +67,6 @@ def _strategy(patience: tuple[int, int]) -> TieredDelay:
             Tier(tier=1, strategy=EqualRotation(), patience=timedelta(minutes=patience[1])),
         ]
     )
-
-
-@contextmanager
-def _indexed(on: bool) -> Iterator[None]:
-    before = tiered_delay.INDEXED
-    tiered_delay.INDEXED = on
-    try:
-        yield
-    finally:
-        tiered_delay.INDEXED = before
 
 
 def _outcome(act: Callable[[], Any]) -> Any:
@@ -135,9 +125,9 @@ def _twins(steps: list[tuple[Any, ...]], patience: tuple[int, int], zone: str) -
         if op[0] == "tick":
             clock += timedelta(minutes=op[1])
         local = ZONES[names[n % len(names)] if zone == "mixed" else zone](clock)
-        with _indexed(True):
+        with mock.patch.object(tiered_delay, "INDEXED", True):
             got = _apply(fast, op, local, n)
-        with _indexed(False):
+        with mock.patch.object(tiered_delay, "INDEXED", False):
             expected = _apply(plain, op, local, n)
         assert got == expected, op
         if op[0] == "tick":
