@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 import attrs
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import leadrouter as lr
@@ -22,16 +22,7 @@ from leadrouter._memo import LedgerMemo
 from leadrouter.events import Arrived, Assigned
 
 from .conftest import T0
-from .test_router_fast import (
-    build_rules,
-    caps_st,
-    make_router,
-    op_st,
-    plain,
-    reps_st,
-    rules_st,
-    run,
-)
+from .test_router_fast import build_rules, in_step, long_examples, make_router, plain, workloads
 
 
 class EventByEvent(lr.Ledger):
@@ -116,18 +107,8 @@ def test_a_ledger_that_appends_its_own_way_gets_each_event_through_its_append() 
     assert list(router.ledger.events()) == seen
 
 
-@settings(
-    max_examples=40,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-@given(
-    reps=reps_st,
-    names=rules_st,
-    caps=caps_st,
-    timers=st.booleans(),
-    ops=st.lists(op_st, min_size=20, max_size=60),
-)
+@settings(long_examples, max_examples=40)
+@workloads
 def test_a_router_writing_in_one_step_decides_and_times_as_one_writing_event_by_event(
     reps: list[lr.Rep],
     names: set[str],
@@ -151,16 +132,7 @@ def test_a_router_writing_in_one_step_decides_and_times_as_one_writing_event_by_
             clock=lr.ManualClock(T0),
         )
     )
-    fast_leads: list[str] = []
-    slow_leads: list[str] = []
-    now = T0
-    for op in ops:
-        if op[0] == "route":
-            now += timedelta(minutes=op[3])
-        elif op[0] == "tick":
-            now += timedelta(minutes=op[1])
-        got = run(fast, op, fast_leads, now)
-        expected = run(slow, op, slow_leads, now)
+    for got, expected in in_step(fast, slow, ops, []):
         if isinstance(expected, lr.Decision):
             assert isinstance(got, lr.Decision)
             assert got == expected

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -159,19 +160,39 @@ def run(router: lr.Router, op: tuple[Any, ...], leads: list[str], now: Any) -> A
         return type(exc)
 
 
-@pytest.mark.parametrize("strategy", [lr.EqualRotation(), ask_everyone], ids=["rotation", "ask"])
-@settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-@given(
+def in_step(
+    fast: lr.Router, slow: lr.Router, ops: list[tuple[Any, ...]], leads: list[str]
+) -> Iterator[tuple[Any, Any]]:
+    """Each operation run on `fast`, then on `slow`, at the same time (the clock moving first as
+    the operation says): what each returned. `leads` collects the ids of the leads routed."""
+    slow_leads: list[str] = []
+    now = T0
+    for op in ops:
+        if op[0] == "route":
+            now += timedelta(minutes=op[3])
+        elif op[0] == "tick":
+            now += timedelta(minutes=op[1])
+        yield run(fast, op, leads, now), run(slow, op, slow_leads, now)
+
+
+workloads = given(
     reps=reps_st,
     names=rules_st,
     caps=caps_st,
     timers=st.booleans(),
     ops=st.lists(op_st, min_size=20, max_size=60),
 )
+"""A random roster, rules, caps and timers, and a workload for them."""
+
+long_examples = settings(
+    deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+"""Settings for `workloads`, whose examples are long: no deadline (each test sets its count)."""
+
+
+@pytest.mark.parametrize("strategy", [lr.EqualRotation(), ask_everyone], ids=["rotation", "ask"])
+@settings(long_examples, max_examples=60)
+@workloads
 def test_cached_router_decides_and_words_exactly_as_the_plain_one(
     strategy: Any,
     reps: list[lr.Rep],
@@ -186,16 +207,8 @@ def test_cached_router_decides_and_words_exactly_as_the_plain_one(
     fast = make_router(strategy, reps, names, caps, timers)
     slow = plain(make_router(strategy, reps, names, caps, timers))
     fast_leads: list[str] = []
-    slow_leads: list[str] = []
-    now = T0
     kept: list[tuple[Any, str | None]] = []
-    for op in ops:
-        if op[0] == "route":
-            now += timedelta(minutes=op[3])
-        elif op[0] == "tick":
-            now += timedelta(minutes=op[1])
-        got = run(fast, op, fast_leads, now)
-        expected = run(slow, op, slow_leads, now)
+    for got, expected in in_step(fast, slow, ops, fast_leads):
         if isinstance(expected, lr.Decision):
             assert isinstance(got, lr.Decision)
             kept.append((got, expected.explain()))
