@@ -21,6 +21,12 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from leadrouter._trusted import new_arrived as _new_arrived
+from leadrouter._trusted import new_assigned as _new_assigned
+from leadrouter._trusted import new_claimed as _new_claimed
+from leadrouter._trusted import new_decision as _new_decision
+from leadrouter._trusted import new_reason as _new_reason
+from leadrouter._trusted import new_released as _new_released
 from leadrouter._util import EMPTY, check_aware
 from leadrouter.caps import Cap
 from leadrouter.clock import SystemClock
@@ -54,12 +60,6 @@ from leadrouter.router._deciding import Decider, check_strategy
 from leadrouter.router._explained import last_reason, with_first_reason
 from leadrouter.router._log import DecisionLog, load_table
 from leadrouter.router._timers import Timers
-from leadrouter.router._trusted import new_arrived as _new_arrived
-from leadrouter.router._trusted import new_assigned as _new_assigned
-from leadrouter.router._trusted import new_claimed as _new_claimed
-from leadrouter.router._trusted import new_decision as _new_decision
-from leadrouter.router._trusted import new_reason as _new_reason
-from leadrouter.router._trusted import new_released as _new_released
 from leadrouter.rules import Rule
 from leadrouter.strategies.base import Release, Strategy, as_strategy
 

@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from leadrouter._trusted import new_arrived as _new_arrived
 from leadrouter.context import _always
 from leadrouter.errors import DuplicateLeadError, StrategyError
 from leadrouter.model import Decision, Lead
 from leadrouter.router._deciding import Pending
 from leadrouter.router._explained import last_reason
-from leadrouter.router._trusted import new_arrived as _new_arrived
 from leadrouter.strategies.base import as_pick
 
 if TYPE_CHECKING:

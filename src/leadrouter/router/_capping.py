@@ -6,11 +6,11 @@ from __future__ import annotations
 import weakref
 from collections.abc import Iterable
 
+from leadrouter._trusted import new_reason as _new_reason
 from leadrouter.caps import Cap
 from leadrouter.context import Context
 from leadrouter.errors import ConfigError, StrategyError
 from leadrouter.model import Reason
-from leadrouter.router._trusted import new_reason as _new_reason
 
 __all__ = ["Capped", "Caps", "Gate", "all_capped", "as_caps", "cap_reasons"]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable
 
+from leadrouter._trusted import new_reason as _new_reason
 from leadrouter.capabilities import check_views
 from leadrouter.context import Context, _always
 from leadrouter.errors import ConfigError, StrategyError
@@ -17,7 +18,6 @@ from leadrouter.ledger import LedgerView
 from leadrouter.model import Decision, Lead, Reason, Rep
 from leadrouter.router._capping import Capped, Caps, Gate, cap_reasons
 from leadrouter.router._explained import worded_later
-from leadrouter.router._trusted import new_reason as _new_reason
 from leadrouter.rules import Filter, PoolRule, PreferenceRule, Rule, as_filter
 from leadrouter.strategies.base import Pick, Strategy, as_pick, check_batching
 

@@ -55,7 +55,8 @@ from zoneinfo import ZoneInfo
 import attrs
 import numpy as np
 
-from leadrouter._util import trusted_constructor
+from leadrouter._trusted import new_tagged as _new_tagged
+from leadrouter._trusted import new_touched as _new_touched
 from leadrouter.errors import BehaviourNeededError, ConfigError
 from leadrouter.events import (
     Arrived,
@@ -64,8 +65,6 @@ from leadrouter.events import (
     Converted,
     Pooled,
     Released,
-    Tagged,
-    Touched,
 )
 from leadrouter.ledger import Ledger
 from leadrouter.model import Lead, Rep, zone
@@ -103,8 +102,6 @@ __all__ = [
 ]
 
 _SIM_BY = "sim"
-_new_touched = trusted_constructor(Touched)
-_new_tagged = trusted_constructor(Tagged)
 
 
 Factory = Callable[[list[Rep], int], Router]

@@ -30,9 +30,15 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 import pandas as pd
 
-from leadrouter._util import FrozenMap, trusted_constructor, write_atomic
+from leadrouter._trusted import new_arrived as _new_arrived
+from leadrouter._trusted import new_assigned as _new_assigned
+from leadrouter._trusted import new_converted as _new_converted
+from leadrouter._trusted import new_lead as _new_lead
+from leadrouter._trusted import new_tagged as _new_tagged
+from leadrouter._trusted import new_touched as _new_touched
+from leadrouter._util import FrozenMap, write_atomic
 from leadrouter.errors import ConfigError, InvalidValueError, NaiveDatetimeError
-from leadrouter.events import Arrived, Assigned, Converted, Event, Tagged, Touched
+from leadrouter.events import Event
 from leadrouter.model import Lead, Rep, zone
 from leadrouter.sim.fields import (
     BOOL_FIELDS,
@@ -105,14 +111,6 @@ def read_frames_with(reader: FrameReader) -> None:
     by the same reader as a file."""
     global _frame_reader
     _frame_reader = reader
-
-
-_new_lead = trusted_constructor(Lead)
-_new_arrived = trusted_constructor(Arrived)
-_new_assigned = trusted_constructor(Assigned)
-_new_touched = trusted_constructor(Touched)
-_new_tagged = trusted_constructor(Tagged)
-_new_converted = trusted_constructor(Converted)
 
 
 class History:
