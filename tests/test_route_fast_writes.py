@@ -13,7 +13,6 @@ import gc
 from datetime import timedelta
 from typing import Any
 
-import attrs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,7 +21,7 @@ from leadrouter._memo import LedgerMemo
 from leadrouter.events import Arrived, Assigned
 
 from .conftest import T0
-from .test_router_fast import build_rules, in_step, long_examples, make_router, plain, workloads
+from .test_router_fast import in_step, long_examples, make_router, plain, workloads
 
 
 class EventByEvent(lr.Ledger):
@@ -121,17 +120,7 @@ def test_a_router_writing_in_one_step_decides_and_times_as_one_writing_event_by_
     events, release the same leads at `tick` (its timers kept in step) and keep the same
     views."""
     fast = make_router(lr.EqualRotation(), reps, names, caps, timers)
-    slow = plain(
-        lr.Router(
-            lr.EqualRotation(),
-            reps,
-            ledger=EventByEvent(),
-            rules=build_rules(names),
-            caps=[attrs.evolve(cap) for cap in caps],
-            lifecycle=fast.lifecycle,
-            clock=lr.ManualClock(T0),
-        )
-    )
+    slow = plain(make_router(lr.EqualRotation(), reps, names, caps, timers, EventByEvent()))
     for got, expected in in_step(fast, slow, ops, []):
         if isinstance(expected, lr.Decision):
             assert isinstance(got, lr.Decision)

@@ -105,12 +105,18 @@ def build_rules(names: set[str]) -> list[Any]:
 
 
 def make_router(
-    strategy: Any, reps: list[lr.Rep], names: set[str], caps: list[lr.FixedCap], timers: bool
+    strategy: Any,
+    reps: list[lr.Rep],
+    names: set[str],
+    caps: list[lr.FixedCap],
+    timers: bool,
+    ledger: lr.Ledger | None = None,
 ) -> lr.Router:
     lifecycle = lr.Lifecycle(expire_after=timedelta(hours=5), reroute=True) if timers else None
     return lr.Router(
         strategy,
         reps,
+        ledger=ledger,
         rules=build_rules(names),
         caps=[attrs.evolve(cap) for cap in caps],  # a cap instance of its own
         lifecycle=lifecycle,
