@@ -278,6 +278,29 @@ def test_an_operation_that_raises_writes_none_of_its_events(sql_opener: Opener) 
     assert len(sql_opener()) == 2
 
 
+def test_a_transaction_longer_than_one_insert_is_written_whole_and_in_order(
+    sql_opener: Opener,
+) -> None:
+    """One transaction of more events than one INSERT carries (several statements in one
+    script on PostgreSQL), with a decision beside them: all are stored, in the order
+    appended, and another process folds them to the same views."""
+    from leadrouter.stores.sql import _BATCH
+
+    ledger = sql_opener()
+    router = lr.Router(lambda ctx: None, team(), ledger=ledger)  # every lead to the pool
+    leads = [lr.Lead(f"L{i}", T0 + timedelta(seconds=i)) for i in range(_BATCH + 31)]
+    with ledger.transaction():
+        for lead in leads:
+            ledger.append(lr.Arrived(lead))
+        router.route(lr.Lead("last", at(1)), now=at(1))
+    other = sql_opener()
+    assert [e.lead_id for e in other.events()][: len(leads)] == [lead.id for lead in leads]
+    assert len(other) == len(ledger) == len(leads) + 2  # the last lead's Arrived and Pooled
+    assert other.snapshot() == ledger.snapshot()
+    assert other.verify() == []
+    assert other.first_decision("last") == router.why("last")
+
+
 def test_verify_finds_no_drift_and_names_views_that_drift(opener: Opener) -> None:
     ledger = opener()
     router = make_router(ledger)
