@@ -31,11 +31,14 @@ from leadrouter.model import Decision, Lead, Reason
 
 __all__ = [
     "KINDS",
+    "decision_text",
     "decode_decision",
     "decode_event",
-    "encode_decision",
     "encode_event",
+    "event_of",
+    "event_text",
     "idempotency_key",
+    "loads",
 ]
 
 KINDS: dict[str, type[Any]] = {
@@ -46,37 +49,70 @@ KINDS: dict[str, type[Any]] = {
 _TIME, _DAY = "$t", "$d"
 
 
-def _plain(value: Any, where: str) -> Any:
-    """`value` as JSON data; times and dates become tagged objects."""
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
+def _tag(value: Any) -> Any:
+    """A time or date as its tagged JSON object, another mapping as a dict; TypeError for
+    anything else JSON cannot hold (the `default` of `json.dumps`)."""
     if isinstance(value, datetime):
         tz = value.tzinfo
-        zone = tz.key if isinstance(tz, ZoneInfo) else None
-        return {_TIME: value.isoformat(), "z": zone}
+        return {_TIME: value.isoformat(), "z": tz.key if isinstance(tz, ZoneInfo) else None}
     if isinstance(value, date):
         return {_DAY: value.isoformat()}
+    if hasattr(value, "items"):
+        return dict(value.items())
+    raise TypeError(type(value).__name__)
+
+
+def _plain(value: Any, where: str) -> Any:
+    """`value` as JSON data; times and dates become tagged objects. Anything JSON cannot hold
+    is an InvalidValueError naming where it sits."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
     if isinstance(value, list | tuple):
         return [_plain(item, where) for item in value]
     if isinstance(value, dict) or hasattr(value, "items"):
         return {str(k): _plain(v, f"{where}[{k!r}]") for k, v in value.items()}
-    raise InvalidValueError(
-        f"{where} holds {type(value).__name__} {value!r}, which a SQL ledger cannot store as "
-        "JSON: keep lead features to text, numbers, booleans, times, lists and mappings"
-    )
+    try:
+        return _tag(value)
+    except TypeError:
+        raise InvalidValueError(
+            f"{where} holds {type(value).__name__} {value!r}, which a SQL ledger cannot store "
+            "as JSON: keep lead features to text, numbers, booleans, times, lists and mappings"
+        ) from None
+
+
+def _dumps(value: Any, where: str) -> str:
+    """`value` as JSON text, times and dates tagged: `json.dumps(_plain(value, where))` in one
+    pass of the C encoder."""
+    try:
+        return json.dumps(value, default=_tag)
+    except (TypeError, ValueError):
+        _plain(value, where)  # raises the error that says where
+        raise
+
+
+def _untag(data: dict[str, Any]) -> Any:
+    """A tagged JSON object as the time or date it stands for; any other object as it is (the
+    `object_hook` of `json.loads`)."""
+    if _TIME in data:
+        at = datetime.fromisoformat(data[_TIME])
+        zone = data.get("z")
+        return at.astimezone(ZoneInfo(zone)) if zone else at
+    if _DAY in data:
+        return date.fromisoformat(data[_DAY])
+    return data
+
+
+def loads(text: str | bytes) -> Any:
+    """JSON text written by this codec as Python data, tagged times and dates as themselves."""
+    return json.loads(text, object_hook=_untag)
 
 
 def _native(value: Any) -> Any:
+    """JSON data (as `encode_event` makes it) as Python data, as `loads` returns it."""
     if isinstance(value, list):
         return [_native(item) for item in value]
     if isinstance(value, dict):
-        if _TIME in value:
-            at = datetime.fromisoformat(value[_TIME])
-            zone = value.get("z")
-            return at.astimezone(ZoneInfo(zone)) if zone else at
-        if _DAY in value:
-            return date.fromisoformat(value[_DAY])
-        return {k: _native(v) for k, v in value.items()}
+        return _untag({k: _native(v) for k, v in value.items()})
     return value
 
 
@@ -86,24 +122,38 @@ def _lead_fields(lead: Lead) -> dict[str, Any]:
     return fields
 
 
+def _fields(event: Event) -> tuple[str, dict[str, Any]]:
+    """(kind, fields) of an event, its times and mappings as they are."""
+    if type(event) is Arrived:
+        return "Arrived", {"lead": _lead_fields(event.lead)}
+    fields = {f.name: getattr(event, f.name) for f in attrs.fields(type(event))}
+    return type(event).__name__, fields
+
+
 def encode_event(event: Event) -> tuple[str, dict[str, Any]]:
     """(kind, JSON payload) of an event."""
-    kind = type(event).__name__
-    if type(event) is Arrived:
-        fields = {"lead": _lead_fields(event.lead)}
-    else:
-        fields = {f.name: getattr(event, f.name) for f in attrs.fields(type(event))}
+    kind, fields = _fields(event)
     return kind, _plain(fields, f"{kind} of lead {event.lead_id!r}")
 
 
-def decode_event(kind: str, payload: dict[str, Any]) -> Event:
-    """The event `encode_event` turned into (kind, payload)."""
-    fields = _native(payload)
+def event_text(event: Event) -> tuple[str, str]:
+    """(kind, JSON text) of an event: the JSON text of `encode_event`'s payload."""
+    kind, fields = _fields(event)
+    return kind, _dumps(fields, f"{kind} of lead {event.lead_id!r}")
+
+
+def event_of(kind: str, fields: dict[str, Any]) -> Event:
+    """The event of this kind with these fields, as `loads` returns them."""
     cls = KINDS[kind]
     if cls is Arrived:
         return Arrived(Lead(**fields["lead"]))
     event: Event = cls(**fields)
     return event
+
+
+def decode_event(kind: str, payload: dict[str, Any]) -> Event:
+    """The event `encode_event` turned into (kind, payload)."""
+    return event_of(kind, _native(payload))
 
 
 def idempotency_key(event: Event) -> str | None:
@@ -117,19 +167,18 @@ def idempotency_key(event: Event) -> str | None:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def encode_decision(decision: Decision) -> dict[str, Any]:
-    """A routing decision as JSON data (for retries routed by another process)."""
+def decision_text(decision: Decision) -> str:
+    """A routing decision as JSON text (for retries routed by another process)."""
     data = {f.name: getattr(decision, f.name) for f in attrs.fields(Decision)}
     data["reasons"] = [
         {"code": r.code, "detail": r.detail, "reps": sorted(r.reps), "rule": r.rule}
         for r in decision.reasons
     ]
-    data["scores"] = dict(decision.scores)
-    result: dict[str, Any] = _plain(data, f"decision for lead {decision.lead_id!r}")
-    return result
+    return _dumps(data, f"decision for lead {decision.lead_id!r}")
 
 
-def decode_decision(payload: dict[str, Any]) -> Decision:
-    data = _native(payload)
+def decode_decision(data: dict[str, Any]) -> Decision:
+    """The decision `decision_text` wrote, from its text read with `loads`."""
+    data = dict(data)
     data["reasons"] = tuple(Reason(**r) for r in data["reasons"])
     return Decision(**data)

@@ -15,6 +15,7 @@ process opening the ledger loads the latest snapshot and folds only the events a
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -29,11 +30,12 @@ from leadrouter.ledger import _FOLDED, Ledger
 from leadrouter.model import Decision, Rep
 from leadrouter.stores import snapshot
 from leadrouter.stores.codec import (
+    decision_text,
     decode_decision,
-    decode_event,
-    encode_decision,
-    encode_event,
+    event_of,
+    event_text,
     idempotency_key,
+    loads,
 )
 from leadrouter.stores.sql import Row, SqlStore, Transaction, public_url
 
@@ -179,7 +181,7 @@ class StoredLedger(Ledger):
             if kind == _ROSTER:
                 self._roster = payload["key"]
             else:
-                fold(self, decode_event(kind, payload))
+                fold(self, event_of(kind, payload))
             self._seq = seq
 
     def _replay(self) -> Ledger:
@@ -199,7 +201,7 @@ class StoredLedger(Ledger):
 
     def _decode(self, txn: Transaction, upto: int | None) -> list[Event]:
         rows = self.store.since(txn, 0, self._seq if upto is None else upto)
-        return [decode_event(kind, payload) for _, kind, payload in rows if kind != _ROSTER]
+        return [event_of(kind, payload) for _, kind, payload in rows if kind != _ROSTER]
 
     def _rebuild(self) -> None:
         """Drop every view and fold the committed log again (after a rolled-back write), from
@@ -334,9 +336,9 @@ class StoredLedger(Ledger):
             key = idempotency_key(event)
             if key is not None and (key in txn.keys or self.store.has_key(txn, key)):
                 return
-            kind, payload = encode_event(event)
+            kind, text = event_text(event)
             Ledger.append(self, event)
-            txn.events.append((kind, payload, key))
+            txn.events.append((kind, text, key))
             if key is not None:
                 txn.keys.add(key)
 
@@ -349,13 +351,13 @@ class StoredLedger(Ledger):
         """Keep the first decision for a lead beside the log (a retry in any process returns
         it); a decision already stored for the lead is kept."""
         with self.transaction():
-            self._open().decisions.append((decision.lead_id, encode_decision(decision)))
+            self._open().decisions.append((decision.lead_id, decision_text(decision)))
 
     def first_decision(self, lead_id: str) -> Decision | None:
         """The decision stored for a lead by whichever process routed it first."""
         with self.transaction():
             txn = self._open()
-            pending = [p for lid, p in txn.decisions if lid == lead_id]
+            pending = [loads(text) for lid, text in txn.decisions if lid == lead_id]
             found = pending[0] if pending else self.store.decision(txn, lead_id)
         return None if found is None else decode_decision(found)
 
@@ -383,7 +385,7 @@ class StoredLedger(Ledger):
         """Record that routers on this ledger now use the roster with this key."""
         if key != self._roster:
             with self.transaction():
-                self._open().events.append((_ROSTER, {"key": key}, None))
+                self._open().events.append((_ROSTER, json.dumps({"key": key}), None))
                 self._roster = key
 
 

@@ -24,7 +24,6 @@ driver as fixed SQL text (see `SqlStore`).
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -42,6 +41,7 @@ from leadrouter.errors import (
     SchemaVersionError,
     StoreUnavailableError,
 )
+from leadrouter.stores.codec import loads
 
 __all__ = ["SCHEMA_VERSION", "SqlStore", "public_url"]
 
@@ -135,9 +135,10 @@ class Transaction:
     """One transaction holding a ledger's write lock, on the store's connection.
 
     `caught` holds the events committed after the sequence number the transaction was opened
-    at, read under the lock; `events` (kind, payload, idempotency key) and `decisions` (lead
-    id, payload) are what the caller appends, written together with the commit; `last` is
-    the sequence number of the last event written, once committed."""
+    at, read under the lock (payloads as `codec.loads` reads them); `events` (kind, JSON text,
+    idempotency key) and `decisions` (lead id, JSON text) are what the caller appends, written
+    together with the commit; `last` is the sequence number of the last event written, once
+    committed."""
 
     __slots__ = ("caught", "conn", "decisions", "events", "keys", "last")
 
@@ -145,10 +146,10 @@ class Transaction:
         self.conn = conn
         """The driver's connection (`sqlite3.Connection` or `psycopg.Connection`)."""
         self.caught = caught
-        self.events: list[tuple[str, dict[str, Any], str | None]] = []
+        self.events: list[tuple[str, str, str | None]] = []
         self.keys: set[str] = set()
         """The idempotency keys among `events`."""
-        self.decisions: list[tuple[str, dict[str, Any]]] = []
+        self.decisions: list[tuple[str, str]] = []
         self.last = 0
 
 
@@ -209,7 +210,7 @@ class SqlStore:
         """The kept connection's ClientCursor on PostgreSQL (see `_script`)."""
         self._sql = _Statements(self._pg)
         self._loads: Callable[[Any], dict[str, Any]] = (
-            _as_is if self._pg else json.loads  # psycopg decodes jsonb itself
+            _as_is if self._pg else loads  # psycopg decodes jsonb itself, with `loads`
         )
 
     def _engine(self) -> Engine:
@@ -270,6 +271,7 @@ class SqlStore:
         if self._pg:
             # the scripts say BEGIN and COMMIT themselves; the driver adds none
             conn.autocommit = True
+            self._dbapi.types.json.set_json_loads(loads, conn)
         return conn
 
     def _drop(self) -> None:
@@ -327,10 +329,10 @@ class SqlStore:
     def _commit(self, conn: Any, txn: Transaction) -> int:
         """Write the transaction's events and decisions and commit (one round trip on
         PostgreSQL); the last sequence number written, 0 when no event."""
-        name, dump, step = self.name, json.dumps, 4 * _BATCH
-        values = [v for kind, p, key in txn.events for v in (name, kind, dump(p), key)]
+        name, step = self.name, 4 * _BATCH
+        values = [v for kind, text, key in txn.events for v in (name, kind, text, key)]
         rows = [values[i : i + step] for i in range(0, len(values), step)]
-        decisions = [(name, lead_id, dump(payload)) for lead_id, payload in txn.decisions]
+        decisions = [(name, lead_id, text) for lead_id, text in txn.decisions]
         if self._pg:
             return self._commit_script(conn, rows, decisions)
         insert = self._sql.insert_events
