@@ -8,6 +8,7 @@ fine.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import subprocess
@@ -25,6 +26,7 @@ import pytest
 
 import leadrouter as lr
 from leadrouter.errors import (
+    InvalidValueError,
     LockTimeoutError,
     RosterMismatchError,
     SchemaVersionError,
@@ -38,7 +40,13 @@ sa = pytest.importorskip("sqlalchemy", reason="the SQL ledgers need: pip install
 pytest.importorskip("psycopg", reason="the PostgreSQL ledger needs: pip install 'leadrouter[db]'")
 
 from leadrouter.stores import durable, snapshot  # noqa: E402
-from leadrouter.stores.codec import decode_event, encode_event  # noqa: E402
+from leadrouter.stores.codec import (  # noqa: E402
+    decode_event,
+    encode_event,
+    event_of,
+    event_text,
+    loads,
+)
 from leadrouter.stores.sql import SCHEMA_VERSION  # noqa: E402
 
 STORES = ("memory", "sqlite", "postgresql")
@@ -153,6 +161,22 @@ def test_every_event_kind_survives_json_with_its_zone() -> None:
         back = decode_event(*encode_event(event))
         assert back == event
         assert back.at.tzinfo == ZoneInfo("Asia/Shanghai")
+        kind, text = event_text(event)  # what the store writes: the same JSON, in one pass
+        assert (kind, json.loads(text)) == encode_event(event)
+        assert event_of(kind, loads(text)) == event
+
+
+def test_a_feature_json_cannot_hold_is_a_named_error_and_nothing_is_written(
+    sql_opener: Opener,
+) -> None:
+    router = lr.Router(lr.EqualRotation(), team(), ledger=sql_opener())
+    odd = lr.Lead("L1", T0, features={"nested": {"tags": {"a", "b"}}})
+    with pytest.raises(
+        InvalidValueError, match=r"Arrived of lead 'L1'\[.*'nested'\]\['tags'\] holds set"
+    ):
+        router.route(odd, now=T0)
+    assert len(sql_opener()) == 0
+    assert router.route(lr.Lead("L2", T0), now=T0).ok
 
 
 # ---------------------------------------------------------------------- same answers
