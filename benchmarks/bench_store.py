@@ -15,6 +15,10 @@ claim succeeds). The clock runs from when every worker is ready until the last o
 start-up and imports are not timed. The in-memory figure is one process (a memory ledger cannot
 be shared). Every operation is one transaction behind the ledger's one write lock, so more
 workers add no throughput on one ledger; they show what the lock costs under contention.
+`bare tx/s` is the baseline for a SQL store: the same workers making the same transactions a
+route makes (lock and read what others committed, write two events and a decision, commit)
+straight through the store, with no Router, no Ledger and nothing to encode or fold: what the
+database and its driver allow on this machine, which no Router can beat.
 PostgreSQL is measured when `--pg` or LEADROUTER_TEST_PG names a database.
 
 `--open` measures instead how long `Ledger.open` takes on a SQLite ledger of 100,000 and
@@ -72,11 +76,37 @@ def _run(router: lr.Router, worker: int, ops: int, kind: str) -> None:
 
 
 def _worker(url: str, name: str, worker: int, ops: int, kind: str, ready: Any, go: Any) -> None:
+    if kind == "bare":
+        _bare(url, name, worker, ops, ready, go)
+        return
     router = _router(url, name, pool=kind == "claim")
     router.ledger.refresh()
     ready.put(worker)
     go.wait()
     _run(router, worker, ops, kind)
+
+
+def _bare(url: str, name: str, worker: int, ops: int, ready: Any, go: Any) -> None:
+    """The transactions a route makes, without the Router or the Ledger: take the lock and read
+    the rows committed since, write an Arrived, an Assigned and the decision (encoded once,
+    before the clock runs), commit. What the database and its driver cost alone."""
+    from leadrouter.stores.codec import decision_text, event_text
+    from leadrouter.stores.sql import SqlStore
+
+    store = SqlStore(url, name, lock_timeout=120)
+    store.check_schema(create=True)
+    sample = lr.Router(lr.EqualRotation(), REPS)
+    decision = decision_text(sample.route(lr.Lead("bare", T0), now=T0))
+    events = [(*event_text(event), None) for event in sample.ledger.events()]
+    seq = 0
+    ready.put(worker)
+    go.wait()
+    for i in range(ops):
+        with store.locked(seq) as txn:
+            txn.events.extend(events)
+            txn.decisions.append((f"bare-{worker}-{i}", decision))
+        seq = txn.last
+    store.dispose()
 
 
 def _fill_pool(url: str | None, name: str, workers: int, ops: int) -> lr.Router:
@@ -225,12 +255,13 @@ def main() -> None:
     ]
     if args.pg:
         stores.append(("postgresql", args.pg))
-    print(f"{'store':<11} {'workers':>7} {'routes/s':>10} {'claims/s':>10}")
+    print(f"{'store':<11} {'workers':>7} {'routes/s':>10} {'claims/s':>10} {'bare tx/s':>10}")
     for label, url in stores:
         for workers in [1] if url is None else args.workers:
             routes = measure(url, workers, args.ops, "route")
             claims = measure(url, workers, args.ops, "claim")
-            print(f"{label:<11} {workers:>7} {routes:>10,.0f} {claims:>10,.0f}")
+            bare = "-" if url is None else f"{measure(url, workers, args.ops, 'bare'):,.0f}"
+            print(f"{label:<11} {workers:>7} {routes:>10,.0f} {claims:>10,.0f} {bare:>10}")
 
 
 if __name__ == "__main__":

@@ -76,16 +76,19 @@ OPEN_AIM_EVENTS, OPEN_AIM_S = 1_000_000, 5.0
 
 
 def store_rows(out: str) -> list[Row]:
-    """Rows from bench_store.py's throughput table (`store workers routes/s claims/s`), each
-    store beside the in-memory ledger measured in the same run."""
-    found = re.findall(r"^(memory|sqlite|postgresql)\s+(\d+)\s+([\d,]+)\s+([\d,]+)\s*$", out, re.M)
+    """Rows from bench_store.py's throughput table (`store workers routes/s claims/s bare tx/s`),
+    each store beside the in-memory ledger measured in the same run, and a SQL store's routes
+    beside its bare transactions (the same statements without the Router)."""
+    found = re.findall(
+        r"^(memory|sqlite|postgresql)\s+(\d+)\s+([\d,]+)\s+([\d,]+)\s+([\d,]+|-)\s*$", out, re.M
+    )
     table = [
-        (store, int(w), float(r.replace(",", "")), float(c.replace(",", "")))
-        for store, w, r, c in found
+        (store, int(w), _number(r), _number(c), None if b == "-" else _number(b))
+        for store, w, r, c, b in found
     ]
-    memory = next(((r, c) for store, _, r, c in table if store == "memory"), (None, None))
+    memory = next(((r, c) for store, _, r, c, _ in table if store == "memory"), (None, None))
     rows = []
-    for store, workers, routes, claims in table:
+    for store, workers, routes, claims, bare in table:
         if store == "memory":
             continue
         aim_id, least = STORE_AIMS[store] if workers == 4 else (None, None)
@@ -104,7 +107,20 @@ def store_rows(out: str) -> list[Row]:
                     at_least=least if aimed else None,
                 )
             )
+        rows.append(
+            row(
+                "bench_store",
+                f"{store} routes/s, {workers} worker(s), vs its bare transactions",
+                routes,
+                "routes/s",
+                baseline=bare,
+            )
+        )
     return rows
+
+
+def _number(text: str) -> float:
+    return float(text.replace(",", ""))
 
 
 def store_open_rows(out: str) -> list[Row]:
@@ -167,7 +183,13 @@ JOBS = (
         ("--million",),  # measures 1,000,000 leads x 200 reps: about 1.5 min and 3 GB here
         ("--leads", "3000", "--compare-leads", "500", "--seeds", "2"),
     ),
-    Job("bench_store", "bench_store.py", (), ("--ops", "20", "--workers", "1", "4"), store_rows),
+    Job(
+        "bench_store",
+        "bench_store.py",
+        ("--ops", "1000"),  # 4,000 routes a store at 4 workers: about a minute in all
+        ("--ops", "20", "--workers", "1", "4"),
+        store_rows,
+    ),
     Job(
         "bench_store_open",
         "bench_store.py",

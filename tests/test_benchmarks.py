@@ -108,3 +108,17 @@ def test_run_details_and_one_table(quick_run: tuple[dict[str, Any], str]) -> Non
         if r["met"] is not None:
             (line,) = [line for line in body.splitlines() if r["measure"] in line]
             assert line.endswith(" met") and ("NOT met" in line) != r["met"], (line, r)
+
+
+def test_a_sql_store_routes_beside_its_bare_transactions(
+    quick_run: tuple[dict[str, Any], str],
+) -> None:
+    """Each SQL store's routes per second come with the same transactions made without the
+    Router as their baseline, measured in the same run, per worker count."""
+    data, _ = quick_run
+    bare = [r for r in data["rows"] if r["measure"].endswith("vs its bare transactions")]
+    assert {r["measure"].split(",")[1].strip() for r in bare} == {"1 worker(s)", "4 worker(s)"}
+    for r in bare:
+        assert r["measure"].startswith("sqlite routes/s")
+        assert _is_number(r["baseline"]) and r["baseline"] > 0, r
+        assert r["ratio"] == pytest.approx(r["value"] / r["baseline"]), r
