@@ -265,8 +265,9 @@ class SqlStore:
 
     def _driver(self) -> Any:
         """The driver connection this store keeps, connecting (with retries) if it has none."""
-        if self._held is None:
-            self._held = self._retrying(self.engine.raw_connection)
+        if self._held is not None:
+            return self._held.driver_connection
+        self._held = self._retrying(self.engine.raw_connection)
         conn: Any = self._held.driver_connection
         if self._pg:
             # the scripts say BEGIN and COMMIT themselves; the driver adds none
