@@ -340,14 +340,22 @@ class FastWeighted(Weighted):
         n = int(counts.dot(plan.ones))
         flow = n / period_total if period_total else 1.0
         shares = plan.shares
-        deficit = shares * (n + 1) - counts
-        gap = (everything - 1) - tally.clamped[slots]
-        on_schedule = shares * (flow * gap + tally.one) - tally.half
+        # Weighted.route's arithmetic, operation for operation, each result written over an
+        # array this lead made and no longer needs (an allocation saved per step; the scores
+        # keep `deficit`, which is new on every lead)
+        deficit = shares * (n + 1)
+        np.subtract(deficit, counts, out=deficit)
+        gap = tally.clamped[slots]
+        np.subtract(everything - 1, gap, out=gap)
+        np.multiply(flow, gap, out=gap)
+        np.add(gap, tally.one, out=gap)
+        np.multiply(shares, gap, out=gap)
+        on_schedule = np.subtract(gap, tally.half, out=gap)
         low = on_schedule - tally.catch_up
-        high = on_schedule + tally.catch_up
+        high = np.add(on_schedule, tally.catch_up, out=on_schedule)
         # Weighted.route's clip (below low: low; else above high: high), as max then min: the
         # same floats, as no value here is NaN or a negative zero and low < high
-        priority = np.minimum(np.maximum(deficit, low), high)
+        priority = np.minimum(np.maximum(deficit, low, out=deficit), high, out=deficit)
         best = int(priority.argmax())  # the first of equal priorities: the plan's tie order
         names = plan.names
         if not ctx.can_take(names[best]):
