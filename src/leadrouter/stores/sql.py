@@ -324,8 +324,8 @@ class SqlStore:
             cursor.nextset()
             cursor.nextset()
             rows = cursor.fetchall()
-        loads = self._loads
-        return [(seq, kind, loads(payload)) for seq, kind, payload in rows]
+        decode = self._loads
+        return [(seq, kind, decode(payload)) for seq, kind, payload in rows]
 
     def _commit(self, conn: Any, txn: Transaction) -> int:
         """Write the transaction's events and decisions and commit (one round trip on
@@ -463,14 +463,14 @@ class SqlStore:
         """(seq, kind, payload) of this ledger's events after `seq` up to `upto` (included),
         in order, read in batches (a long read: the transaction's own catch-up covers the
         short ones)."""
-        loads = self._loads
+        decode = self._loads
         with self._named_errors():
             cursor = txn.conn.cursor(name="leadrouter_log") if self._pg else txn.conn.cursor()
             try:
                 cursor.execute(self._sql.since_upto, (self.name, seq, upto))
                 while batch := cursor.fetchmany(_LONG_READ):
                     for found, kind, payload in batch:
-                        yield found, kind, loads(payload)
+                        yield found, kind, decode(payload)
             finally:
                 cursor.close()
 
