@@ -426,3 +426,28 @@ def test_deficit_tracks_new_shares_from_the_first_lead_of_a_day() -> None:
         counts[rep] += 1
         for r, q in quotas.items():
             assert abs(counts[r] - q / total * i) < 1.0 + 1e-9, (r, i, counts)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    picks=st.lists(st.sampled_from(["a1", "a2", "b1", "b2", "c1", "gone"]), max_size=25),
+    asked=st.sets(st.sampled_from(["A", "B", "C"])),
+)
+def test_the_team_view_orders_and_finds_teams_as_their_members_say(
+    picks: list[str], asked: set[str]
+) -> None:
+    """Hierarchical's team-level view: a team's place in `lru()` is its most recently assigned
+    member's, and a team is never assigned while none of its members was; a rep of no team on
+    the roster (here one who left) counts for no team."""
+    from leadrouter.strategies.hierarchical import _teams, _TeamView
+
+    roster = lr.Roster([lr.Rep(r, team=r[0].upper()) for r in ("a1", "a2", "b1", "b2", "c1")])
+    ledger = lr.Ledger()
+    for i, rep in enumerate(picks):
+        at = T0 + timedelta(minutes=i)
+        ledger.append(lr.Arrived(lr.Lead(f"L{i}", at)))
+        ledger.append(lr.Assigned(f"L{i}", rep, at, "test"))
+    view = _TeamView(ledger, _teams(roster))
+    last = {rep[0].upper(): i for i, rep in enumerate(picks) if rep != "gone"}
+    assert list(view.lru()) == sorted(last, key=last.__getitem__)
+    assert view.never_assigned(frozenset(asked)) == frozenset(asked - set(last))

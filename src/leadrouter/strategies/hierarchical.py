@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import itertools
+from collections.abc import Iterator
 from datetime import datetime, timedelta
+from typing import cast
 
 import attrs
 
@@ -36,10 +38,10 @@ def _team_of(rep: Rep) -> str:
 class _TeamView:
     """The ledger seen at team level: each team is one "rep" whose history is its members'."""
 
-    def __init__(self, view: LedgerView, members: Mapping[str, frozenset[str]]) -> None:
+    def __init__(self, view: LedgerView, teams: _Teams) -> None:
         self._view = view
-        self._members = members
-        self._team = {rep: team for team, reps in members.items() for rep in reps}
+        self._members = teams.members
+        self._team = teams.team_of
 
     def __len__(self) -> int:
         return len(self._view)
@@ -66,16 +68,16 @@ class _TeamView:
         return max(times) if times else None
 
     def lru(self) -> Iterator[str]:
-        last: dict[str, int] = {}
-        for position, rep in enumerate(self._view.lru()):
-            team = self._team.get(rep)
-            if team is not None:
-                last[team] = position
-        return iter(sorted(last, key=last.__getitem__))
+        # each team keyed by its reps in the reps' order, a later rep's position overwriting an
+        # earlier one's: the team's last position, in one pass at C speed (this runs per lead)
+        last: dict[str | None, int] = dict(
+            zip(map(self._team.get, self._view.lru()), itertools.count())
+        )
+        last.pop(None, None)  # reps of no team on this roster
+        return iter(sorted(cast("dict[str, int]", last), key=last.__getitem__))
 
     def never_assigned(self, rep_ids: frozenset[str]) -> frozenset[str]:
-        assigned = {self._team.get(rep) for rep in self._view.lru()}
-        return frozenset(team for team in rep_ids if team not in assigned)
+        return rep_ids.difference(map(self._team.get, self._view.lru()))
 
     def count(
         self, rep_id: str, since: datetime | None = None, until: datetime | None = None
@@ -127,9 +129,19 @@ class _TeamView:
         )
 
 
-def _teams(roster: Roster) -> tuple[Roster, dict[str, frozenset[str]]]:
-    """Team pseudo-reps (quota = members' quotas summed, tier = best member tier) and members."""
-    cached: tuple[Roster, dict[str, frozenset[str]]] | None = roster.cache.get("teams")
+@attrs.frozen
+class _Teams:
+    """A roster seen at team level: the team pseudo-reps, each team's members, each rep's team."""
+
+    roster: Roster
+    members: dict[str, frozenset[str]]
+    team_of: dict[str, str]
+
+
+def _teams(roster: Roster) -> _Teams:
+    """Team pseudo-reps (quota = members' quotas summed, tier = best member tier), members and
+    each rep's team, worked out once per roster."""
+    cached: _Teams | None = roster.cache.get("teams")
     if cached is not None:
         return cached
     members: dict[str, set[str]] = {}
@@ -146,7 +158,11 @@ def _teams(roster: Roster) -> tuple[Roster, dict[str, frozenset[str]]]:
                 quota=sum(quotas) if quotas else None,
             )
         )
-    result = (Roster(pseudo), {team: frozenset(reps) for team, reps in members.items()})
+    result = _Teams(
+        Roster(pseudo),
+        {team: frozenset(reps) for team, reps in members.items()},
+        {rep: team for team, reps in members.items() for rep in reps},
+    )
     roster.cache["teams"] = result
     return result
 
@@ -191,15 +207,17 @@ class Hierarchical(Strategy):
         return with_views(StrategyTags(), self.rep)
 
     def route(self, ctx: Context) -> Pick | None:
-        team_roster, members = _teams(ctx.roster)
-        groups: dict[str, frozenset[str]] = {team: reps & ctx.ids for team, reps in members.items()}
+        teams = _teams(ctx.roster)
+        groups: dict[str, frozenset[str]] = {
+            team: reps & ctx.ids for team, reps in teams.members.items()
+        }
         open_teams = frozenset(
             team for team, reps in groups.items() if any(ctx.can_take(r) for r in reps)
         )
         team_ctx = Context(
             ctx.lead,
-            team_roster,
-            _TeamView(ctx.view, members),
+            teams.roster,
+            _TeamView(ctx.view, teams),
             ctx.now,
             ctx.seed,
             ids=open_teams,
