@@ -448,6 +448,11 @@ def test_the_team_view_orders_and_finds_teams_as_their_members_say(
         ledger.append(lr.Arrived(lr.Lead(f"L{i}", at)))
         ledger.append(lr.Assigned(f"L{i}", rep, at, "test"))
     view = _TeamView(ledger, _teams(roster))
-    last = {rep[0].upper(): i for i, rep in enumerate(picks) if rep != "gone"}
-    assert list(view.lru()) == sorted(last, key=last.__getitem__)
-    assert view.never_assigned(frozenset(asked)) == frozenset(asked - set(last))
+    for more in ("c1", "a2"):  # asked again after the ledger grows: no stale answer
+        last = {rep[0].upper(): i for i, rep in enumerate(picks) if rep != "gone"}
+        assert list(view.lru()) == sorted(last, key=last.__getitem__)
+        assert view.never_assigned(frozenset(asked)) == frozenset(asked - set(last))
+        at = T0 + timedelta(minutes=len(picks))
+        ledger.append(lr.Arrived(lr.Lead(f"L{len(picks)}", at)))
+        ledger.append(lr.Assigned(f"L{len(picks)}", more, at, "test"))
+        picks = [*picks, more]

@@ -42,6 +42,21 @@ class _TeamView:
         self._view = view
         self._members = teams.members
         self._team = teams.team_of
+        self._last: tuple[int, dict[str, int]] | None = None
+        """(the view's event count, each assigned team's last position) when last worked out."""
+
+    def _positions(self) -> dict[str, int]:
+        """Each team with an assigned member, keyed to its most recently assigned member's
+        place in the reps' order: one pass at C speed (map, zip, dict; a later rep's position
+        overwrites an earlier one's), shared by `lru` and `never_assigned` until an event."""
+        events = len(self._view)
+        if self._last is None or self._last[0] != events:
+            last: dict[str | None, int] = dict(
+                zip(map(self._team.get, self._view.lru()), itertools.count())
+            )
+            last.pop(None, None)  # reps of no team on this roster
+            self._last = (events, cast("dict[str, int]", last))
+        return self._last[1]
 
     def __len__(self) -> int:
         return len(self._view)
@@ -68,16 +83,11 @@ class _TeamView:
         return max(times) if times else None
 
     def lru(self) -> Iterator[str]:
-        # each team keyed by its reps in the reps' order, a later rep's position overwriting an
-        # earlier one's: the team's last position, in one pass at C speed (this runs per lead)
-        last: dict[str | None, int] = dict(
-            zip(map(self._team.get, self._view.lru()), itertools.count())
-        )
-        last.pop(None, None)  # reps of no team on this roster
-        return iter(sorted(cast("dict[str, int]", last), key=last.__getitem__))
+        last = self._positions()
+        return iter(sorted(last, key=last.__getitem__))
 
     def never_assigned(self, rep_ids: frozenset[str]) -> frozenset[str]:
-        return rep_ids.difference(map(self._team.get, self._view.lru()))
+        return rep_ids.difference(self._positions())
 
     def count(
         self, rep_id: str, since: datetime | None = None, until: datetime | None = None
