@@ -146,6 +146,22 @@ class _Teams:
     roster: Roster
     members: dict[str, frozenset[str]]
     team_of: dict[str, str]
+    _groups: dict[frozenset[str], dict[str, frozenset[str]]] = attrs.field(
+        factory=dict, init=False, eq=False, repr=False
+    )
+
+    def groups(self, ids: frozenset[str]) -> dict[str, frozenset[str]]:
+        """Each team's members among `ids`, worked out once per eligible set (the router
+        offers the same few sets, one per region and cap state, lead after lead)."""
+        found = self._groups.get(ids)
+        if found is None:
+            if len(self._groups) >= _MAX_GROUPS:
+                self._groups.clear()
+            found = self._groups[ids] = {team: reps & ids for team, reps in self.members.items()}
+        return found
+
+
+_MAX_GROUPS = 256
 
 
 def _teams(roster: Roster) -> _Teams:
@@ -218,9 +234,7 @@ class Hierarchical(Strategy):
 
     def route(self, ctx: Context) -> Pick | None:
         teams = _teams(ctx.roster)
-        groups: dict[str, frozenset[str]] = {
-            team: reps & ctx.ids for team, reps in teams.members.items()
-        }
+        groups = teams.groups(ctx.ids)
         open_teams = frozenset(
             team for team, reps in groups.items() if any(ctx.can_take(r) for r in reps)
         )
