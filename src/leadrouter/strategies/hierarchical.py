@@ -235,9 +235,8 @@ class Hierarchical(Strategy):
     def route(self, ctx: Context) -> Pick | None:
         teams = _teams(ctx.roster)
         groups = teams.groups(ctx.ids)
-        open_teams = frozenset(
-            team for team, reps in groups.items() if any(ctx.can_take(r) for r in reps)
-        )
+        can_take = ctx.can_take
+        open_teams = frozenset(team for team, reps in groups.items() if any(map(can_take, reps)))
         team_ctx = Context(
             ctx.lead,
             teams.roster,
