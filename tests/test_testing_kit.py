@@ -47,10 +47,16 @@ def picks_inactive(ctx: Context) -> str | None:
     return min(ctx.ids, default=None, key=str) if ctx.ids else None
 
 
-def nondeterministic(ctx: Context) -> str | None:
-    """Draws from the global generator instead of ctx.rng."""
+def nondeterministic(ctx: Context) -> Pick | None:
+    """Draws from SystemRandom instead of ctx.rng: its rep and a score for every free rep, so
+    two runs, or an unpickled copy, differ on every lead with a free rep (a rep drawn alone
+    would agree by chance wherever one rep is free: the checks expected to fail here passed
+    about once in a thousand runs)."""
     ok = free_reps(ctx)
-    return random.SystemRandom().choice(ok) if ok else None
+    if not ok:
+        return None
+    draw = random.SystemRandom()
+    return Pick(draw.choice(ok), scores={rep: draw.random() for rep in ok})
 
 
 def ignores_caps(ctx: Context) -> str | None:
