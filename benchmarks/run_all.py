@@ -133,7 +133,7 @@ def store_open_rows(out: str) -> list[Row]:
     after = tail.group(1) if tail else "?"
     rows = []
     for events_text, replay, loaded, tailed, _writing in found:
-        events = int(events_text.replace(",", ""))
+        events = int(_number(events_text))
         aimed = events >= OPEN_AIM_EVENTS
         rows.append(
             row(

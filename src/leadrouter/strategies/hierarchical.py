@@ -139,6 +139,10 @@ class _TeamView:
         )
 
 
+_MAX_GROUPS = 256
+"""Eligible sets whose team groups `_Teams` keeps before it starts afresh."""
+
+
 @attrs.frozen
 class _Teams:
     """A roster seen at team level: the team pseudo-reps, each team's members, each rep's team."""
@@ -159,9 +163,6 @@ class _Teams:
                 self._groups.clear()
             found = self._groups[ids] = {team: reps & ids for team, reps in self.members.items()}
         return found
-
-
-_MAX_GROUPS = 256
 
 
 def _teams(roster: Roster) -> _Teams:
