@@ -106,7 +106,8 @@ def test_an_explicit_encoding_wins(tmp_path: Path) -> None:
 def test_semicolon_and_tab_delimited_files(tmp_path: Path) -> None:
     semi = write(tmp_path / "semi.csv", "id;created;cost\nA;2025-03-03 09:00;12,5\n")
     tab = write(tmp_path / "tab.tsv", "id\tcreated\tcost\nA\t2025-03-03 09:00\t12.5\n")
-    assert load_export(semi, tz="UTC").to_frame()["cost"].tolist() == [125.0]
+    # 12,5 is twelve and a half (a comma followed by other than three digits is decimal)
+    assert load_export(semi, tz="UTC").to_frame()["cost"].tolist() == [12.5]
     assert load_export(tab, tz="UTC").to_frame()["cost"].tolist() == [12.5]
 
 

@@ -24,7 +24,15 @@ NULLS = frozenset({"", "-", "--", "—", "n/a", "na", "nan", "nat", "null", "non
 _TRUE = ("1", "true", "t", "yes", "y", "是", "对", "√", "✓", "有效", "接通", "已接通", "成交")
 _FALSE = ("0", "false", "f", "no", "n", "否", "错", "×", "✗", "无效", "未接通", "未成交")
 _WORDS = {**dict.fromkeys(_TRUE, True), **dict.fromkeys(_FALSE, False), "已成交": True}
-_NUMBER_JUNK = r"(?i)[\s,¥￥$€£%]|元|rmb|cny|usd"
+_NUMBER_JUNK = r"(?i)[\s¥￥$€£%]|元|rmb|cny|usd"
+_COMMA_DECIMAL = r"^[-+]?(?:\d{1,3}(?:\.\d{3})+,\d+|\d*,(?:\d{1,2}|\d{4,}))$"
+"""A number only a decimal comma reads: `1.200,50`, `3,5`, `0,85` (a comma followed by other
+than three digits cannot separate thousands)."""
+_POINT_DECIMAL = r"^[-+]?(?:\d{1,3}(?:,\d{3})+\.\d+|\d*\.(?:\d{1,2}|\d{4,}))$"
+"""A number only a decimal point reads: `1,200.50`, `95.5`, `0.85`."""
+_LARGEST = {"cost": ("a cost", 1e12), "amount": ("an amount", 1e12)}
+"""Beyond these a cost or sale amount is an id, phone number or typo in the wrong column (a
+trillion in any currency), and its sums would swamp every figure or overflow."""
 _TIME = r"(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*([aApP][mM])?"
 _ZONE = r"\s*([zZ]|[+-]\d{2}(?::?\d{2})?)?"
 _YMD = re.compile(rf"(\d{{4}})[-/.](\d{{1,2}})[-/.](\d{{1,2}})(?:[ T]+{_TIME})?{_ZONE}")
@@ -305,26 +313,98 @@ def _assemble(year: int, month: int, day: int, rest: tuple[str | None, ...]) -> 
 def _numbers(
     column: pd.Series[Any], text: pd.Series[Any], header: str, field: str, ctx: _Context
 ) -> np.ndarray[Any, Any]:
+    """The column's numbers, each cell that is not one rejected with its row.
+
+    Text cells lose currency signs, units and spaces, then are read with the column's decimal
+    separator (`_separators`): a column written with decimal commas (`1.200,50`, what European
+    spreadsheets write) is read as such, never as thousands (which would make 3,5 into 35).
+    A value too large to be a cost or amount (`_LARGEST`) is rejected, not summed."""
     missing = _blank(text).to_numpy()
     if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
         values = column.to_numpy(dtype="float64", na_value=np.nan)
     else:
-        cleaned = text.str.replace(_NUMBER_JUNK, "", regex=True).where(~missing)
-        parsed = pd.to_numeric(cleaned, errors="coerce")
-        values = np.asarray(parsed, dtype="float64")
+        core = text.str.replace(_NUMBER_JUNK, "", regex=True).where(~missing, "")
+        read, mixed = _separators(core, header, ctx)
+        values = np.asarray(pd.to_numeric(read, errors="coerce"), dtype="float64")
+        missing = missing | mixed  # rejected already, with why
     values = values.copy()
     bad = ~missing & ~np.isfinite(values)
     for position in np.flatnonzero(bad).tolist():
-        ctx.reject(int(position), header, f"{text.iat[position]!r} is not a number")
-    if field in ("cost", "amount"):
+        cell = text.iat[position]
+        ctx.reject(
+            int(position),
+            header,
+            f"{cell!r} is too large a number"
+            if np.isinf(values[position])
+            else f"{cell!r} is not a number",
+        )
+    bounded = _LARGEST.get(field)
+    if bounded is not None:
+        named, largest = bounded
         negative = np.isfinite(values) & (values < 0)
         for position in np.flatnonzero(negative).tolist():
             ctx.reject(
-                int(position), header, f"{text.iat[position]!r} is negative: a {field} is 0 or more"
+                int(position), header, f"{text.iat[position]!r} is negative: {named} is 0 or more"
             )
-        bad |= negative
+        huge = np.isfinite(values) & (values > largest)
+        for position in np.flatnonzero(huge).tolist():
+            ctx.reject(
+                int(position),
+                header,
+                f"{text.iat[position]!r} is too large for {named} (over {largest:,.0f}): is "
+                "it an id or phone number in the wrong column?",
+            )
+        bad |= negative | huge
     values[bad] = np.nan
     return values
+
+
+def _separators(
+    core: pd.Series[Any], header: str, ctx: _Context
+) -> tuple[pd.Series[Any], np.ndarray[Any, Any]]:
+    """Number texts with their thousands separators taken out and a decimal point, and which
+    cells were rejected for mixing conventions.
+
+    A column where some cells can only be read with a decimal comma (`_COMMA_DECIMAL`) and none
+    only with a decimal point (`_POINT_DECIMAL`) is read with a decimal comma (dots separate
+    thousands), and each cell holding a comma is flagged, so the choice is visible. Otherwise
+    commas separate thousands. A column with cells of both kinds mixes two conventions: the
+    cells of the rarer kind are rejected, naming a cell of the other."""
+    held = core.str.contains(",", regex=False).to_numpy(dtype=bool, copy=True)
+    if not held.any():
+        return core, np.zeros(len(core), dtype=bool)
+    comma = core.str.contains(_COMMA_DECIMAL, regex=True).to_numpy(dtype=bool)
+    point = core.str.contains(_POINT_DECIMAL, regex=True).to_numpy(dtype=bool)
+    if comma.any() and point.any():
+        odd, usual = (comma, point) if comma.sum() <= point.sum() else (point, comma)
+        example = int(np.flatnonzero(usual)[0])
+        odd_name, usual_name = ("comma", "point") if odd is comma else ("point", "comma")
+        for position in np.flatnonzero(odd).tolist():
+            ctx.reject(
+                int(position),
+                header,
+                f"{core.iat[position]!r} has a decimal {odd_name}, while the column's other "
+                f"numbers have a decimal {usual_name} (e.g. {core.iat[example]!r} in row "
+                f"{ctx.rows[example]}): export the column with one decimal separator",
+            )
+        comma = comma if usual is comma else np.zeros_like(comma)
+        core = core.where(~odd, "")
+    else:
+        odd = np.zeros(len(core), dtype=bool)
+    if not comma.any():
+        return core.str.replace(",", "", regex=False), odd
+    read = core.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    held &= ~odd
+    example = int(np.flatnonzero(comma)[0])
+    reason = (
+        f"numbers written with a decimal comma ({core.iat[example]!r} in row "
+        f"{ctx.rows[example]} cannot be read otherwise)"
+    )
+    for position in np.flatnonzero(held).tolist():
+        ctx.flag(
+            int(position), header, reason, f"read as {read.iat[position]}: comma as decimal point"
+        )
+    return read, odd
 
 
 def _score_scale(
