@@ -420,8 +420,19 @@ def test_an_unreachable_database_names_the_url_without_its_password() -> None:
 
 
 def test_an_unreachable_sqlite_file_is_a_named_error(tmp_path: Path) -> None:
-    with pytest.raises(StoreUnavailableError, match="no-such-dir"):
-        lr.Ledger.open(f"sqlite:///{tmp_path / 'no-such-dir' / 'x.db'}", retries=1)
+    missing = tmp_path / "no-such-dir"
+    with pytest.raises(StoreUnavailableError) as found:
+        lr.Ledger.open(f"sqlite:///{missing / 'x.db'}")
+    # said before any connection is tried, with the fix, not "check that it runs"
+    assert str(found.value) == (
+        f"the folder {missing} of the SQLite ledger sqlite:///{missing / 'x.db'} does not exist "
+        "or is not a folder: create it first (SQLite makes the file, not its folder)"
+    )
+    taken = tmp_path / "taken.db"
+    taken.mkdir()
+    with pytest.raises(StoreUnavailableError, match="file can be written there") as found:
+        lr.Ledger.open(f"sqlite:///{taken}", retries=1)
+    assert "user and password" not in str(found.value)
 
 
 def test_waiting_too_long_for_the_lock_is_a_named_error_and_writes_nothing(

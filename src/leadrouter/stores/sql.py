@@ -27,6 +27,7 @@ import hashlib
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -195,6 +196,14 @@ class SqlStore:
             )
         if not name or len(name) > 200:
             raise ConfigError(f"a ledger name must be 1-200 characters, got {name!r}")
+        if backend == "sqlite":
+            folder = Path(str(parsed.database)).expanduser().absolute().parent
+            if not folder.is_dir():
+                raise StoreUnavailableError(
+                    f"the folder {folder} of the SQLite ledger {public_url(parsed)} does not "
+                    "exist or is not a folder: create it first (SQLite makes the file, not its "
+                    "folder)"
+                )
         self.url = parsed
         self.name = name
         self.dialect = backend
@@ -252,8 +261,12 @@ class SqlStore:
                 if attempt == self.retries:
                     raise StoreUnavailableError(
                         f"cannot reach the ledger database {public_url(self.url)} after "
-                        f"{self.retries} tries: {str(exc.orig).strip()}; check that it runs and "
-                        "the URL, user and password are right"
+                        f"{self.retries} tries: {str(exc.orig).strip()}; "
+                        + (
+                            "check that the file can be written there"
+                            if self.dialect == "sqlite"
+                            else "check that it runs and the URL, user and password are right"
+                        )
                     ) from exc
                 time.sleep(wait)
                 wait = min(wait * 2, 5.0)
