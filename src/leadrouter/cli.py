@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import leadrouter
 from leadrouter._cli_compare import BUILTIN_POLICIES, compare, compare_parser
 from leadrouter._cli_evaluate import evaluate, evaluate_parser
-from leadrouter._cli_reading import read_export, reading_flags
+from leadrouter._cli_reading import cannot_write, output_folder, read_export, reading_flags
 from leadrouter._util import format_duration, plural
 from leadrouter.errors import (
     ConfigError,
@@ -277,6 +277,7 @@ def _route(args: argparse.Namespace, out: TextIO) -> None:
 
     A file with any row that cannot be used routes nothing: routing is acting, and a lead left
     out of a batch would be lost without anyone noticing."""
+    output_folder(args.out, "--out", "the decisions")
     history = read_export(args.leads, args)
     if len(history.rejected):
         rows = history.rejected["row"].nunique()
@@ -301,7 +302,6 @@ def _route(args: argparse.Namespace, out: TextIO) -> None:
     ledger = router.ledger
     ended = {lead.id: _final(ledger, lead.id) for lead in leads}
     try:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
         with args.out.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             writer.writerow(DECISION_COLUMNS)
@@ -319,10 +319,7 @@ def _route(args: argparse.Namespace, out: TextIO) -> None:
                     ]
                 )
     except OSError as exc:
-        raise ConfigError(
-            f"--out {args.out}: cannot write the decisions ({exc.strerror or exc}): give a file "
-            "path in a folder you can write to"
-        ) from exc
+        raise cannot_write(args.out, "--out", "the decisions", exc) from exc
     routed = plural(len(leads), "lead")
     out.write(f"routed {routed} from {args.leads} with {args.playbook} -> {args.out}\n")
     _summary(decisions, ended, ledger, out)
@@ -336,7 +333,8 @@ def _summary(
 ) -> None:
     """Where the leads ended (a rep or a pool), then how that differs from the first
     decisions: the timers' releases, by reason. A first decision is not where a lead is: with a
-    first-touch SLA and no touches in the file, every assigned lead is taken back."""
+    first-touch SLA, every assigned lead is taken back, as the file's touches (made by whoever
+    held the lead then) are not replayed."""
     places = Counter(rep or f"pool:{pool}" for rep, pool in ended.values())
     ranked = sorted(places.items(), key=lambda kv: (-kv[1], kv[0]))
     width = max(_width("where the leads ended"), *(_width(where) for where, _ in ranked))
@@ -353,7 +351,10 @@ def _summary(
         )
         line += ")"
     if releases.get("sla"):
-        line += ": the file records no touches, so no first-touch SLA was met"
+        line += (
+            ": route replays no touches (the file's were made by the reps who held the leads "
+            "then), so no first-touch SLA is met"
+        )
     out.write(line + "\n")
 
 
