@@ -27,6 +27,30 @@ def test_inspect_prints_what_load_export_inspect_says(capsys: pytest.CaptureFixt
     assert "52 loaded (22 won, 15 lost, 15 open), 8 rejected" in err
 
 
+def test_inspect_names_the_rows_it_rejected(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    export = tmp_path / "leads.csv"
+    export.write_text(
+        "Lead ID,Created At,Owner,Cost\n"
+        "A1,2025-03-03 09:00,wang,10\n"
+        "A2,tomorrow,li,10\n"
+        "A3,2025-03-03 10:00,li,fifty\n"
+        "A4,soon,li,10\n"
+        "A5,2025-03-03 11:00,li,10\n",
+        encoding="utf-8",
+    )
+    code, out, err = run(["inspect", str(export), "--tz", "UTC"], capsys)
+    assert code == 0, err
+    listed = out.split("rejected rows\n", 1)[1].splitlines()[:3]
+    assert listed[0] == (
+        "  row 3, column 'Created At': 'tomorrow' is not a time leadrouter can read: write ISO "
+        "8601, e.g. 2025-03-03 09:15"
+    )
+    assert listed[1] == "  row 4, column 'Cost': 'fifty' is not a number"
+    assert listed[2].startswith("  row 5, column 'Created At': 'soon' is not a time")
+
+
 def test_inspect_takes_won_lost_and_as_of(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(
         ["inspect", str(B2B), "--tz", "UTC", "--lost", "Engaging", "--as-of", "2025-07-01"],

@@ -207,12 +207,18 @@ def test_a_missing_column_and_day_first_dates_name_their_flags(
     assert "name yours with --columns lead_id='your header'" in err
     assert "--columns takes FIELD=HEADER" in err
 
-    path.write_text("lead_id,arrived_at\nT1,31/12/2025 09:00\nT2,2026-01-05 09:00\n")
+    # dates only readable day first and dates only readable month first: the flag is named
+    path.write_text("lead_id,arrived_at\nT1,31/12/2025 09:00\nT2,12/30/2025 09:00\n")
     assert main(_route(path, "--out", tmp_path / "d.csv", "--tz", "UTC")) == 2
     err = capsys.readouterr().err
-    assert "1 row(s) cannot be used; nothing was routed" in err
-    assert "row 2, column 'arrived_at'" in err and "give --dayfirst" in err
+    assert "'31/12/2025 09:00' in column 'arrived_at' row 2 can only be day first" in err
+    assert "give --dayfirst" in err and "dayfirst=" not in err
+    path.write_text("lead_id,arrived_at\nT1,31/12/2025 09:00\nT2,2026-01-05 09:00\n")
+    assert main(_route(path, "--out", tmp_path / "d.csv", "--tz", "UTC")) == 0  # read day first
     assert main(_route(path, "--out", tmp_path / "d.csv", "--tz", "UTC", "--dayfirst")) == 0
+    # --no-dayfirst reads month first: 31/12/2025 cannot be, and a row rejected routes nothing
+    assert main(_route(path, "--out", tmp_path / "d.csv", "--tz", "UTC", "--no-dayfirst")) == 2
+    assert "'31/12/2025 09:00' is not a valid date read month first" in capsys.readouterr().err
 
 
 def test_one_column_map_fact_two_renderings(tmp_path: Path) -> None:

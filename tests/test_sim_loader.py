@@ -143,7 +143,7 @@ def test_day_first_dates_need_dayfirst(tmp_path: Path) -> None:
         utc(2025, 4, 3, 9, 15),
         utc(2025, 4, 13, 10),
     ]
-    month_first = load_export(path, tz="UTC")
+    month_first = load_export(path, tz="UTC", dayfirst=False)
     assert month_first.to_frame()["arrived_at"].tolist() == [utc(2025, 3, 4, 9, 15)]
     reason = month_first.rejected["reason"].tolist()[0]
     assert month_first.rejected["row"].tolist() == [3]
@@ -280,6 +280,20 @@ def test_bad_rows_in_excel_carry_the_sheet_row_number(tmp_path: Path) -> None:
     assert out["arrived_at"].tolist() == [utc(2025, 3, 3, 1), utc(2025, 3, 3, 4)]
     assert out["converted"].tolist() == [False, True]
     assert rejected_rows(history) == [(3, "创建时间")]
+
+
+def test_an_empty_first_sheet_names_the_sheets(tmp_path: Path) -> None:
+    path = tmp_path / "two.xlsx"
+    with pd.ExcelWriter(path) as book:
+        pd.DataFrame().to_excel(book, sheet_name="Summary", index=False)
+        leads = pd.DataFrame({"Lead ID": ["A1"], "Created At": ["2025-03-03 09:00"]})
+        leads.to_excel(book, sheet_name="Leads", index=False)
+    with pytest.raises(EmptyExportError) as caught:
+        load_export(path, tz="UTC")
+    assert str(caught.value) == (
+        f"{path}: the workbook's first sheet, 'Summary', is empty, and leadrouter reads the first "
+        "sheet: move the leads' sheet to the front, or save it as CSV (the other sheets: 'Leads')"
+    )
 
 
 def test_parquet_with_typed_and_aware_columns(tmp_path: Path) -> None:
@@ -465,6 +479,10 @@ def test_a_line_with_too_many_cells_names_the_line(tmp_path: Path) -> None:
     every = write(tmp_path / "every.csv", "id,created,cost\nA,2025-03-03 09:00,1,200\n")
     with pytest.raises(InvalidExportError, match="every row has more cells than the header"):
         load_export(every, tz="UTC")
+    # a report's title above the header reads as a one-cell header: the message says so
+    titled = write(tmp_path / "titled.csv", "Leads, March\nid,created,cost,x\nA,2025-03-03,1,2\n")
+    with pytest.raises(InvalidExportError, match=r"delete a title line above it"):
+        load_export(titled, tz="UTC")
 
 
 def test_utf16_with_bom_opens_too(tmp_path: Path) -> None:

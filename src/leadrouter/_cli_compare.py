@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from leadrouter._cli_policies import BUILTIN_POLICIES, resolve_policies, with_roster
-from leadrouter._cli_reading import read_export, reading_flags
+from leadrouter._cli_reading import count, output_folder, read_export, reading_flags
 from leadrouter._util import plural
 from leadrouter.errors import (
     ConfigError,
@@ -75,7 +75,7 @@ def compare_parser(commands: Any) -> None:
     )
     compare.add_argument(
         "--sensitivity-seeds",
-        type=int,
+        type=count,
         default=2,
         metavar="N",
         help="seeds per scenario for the sensitivity check, which re-runs the comparison "
@@ -148,6 +148,7 @@ def compare(args: argparse.Namespace) -> None:
     out: Path = args.out if args.out is not None else Path("demo-report")
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out}: exists and is not a directory; choose another")
+    output_folder(out, "--out", "the report", folder=True)  # before the long work
     from leadrouter.sim.loader import columns_from_flags
 
     columns_from_flags(args.columns)  # a wrong --columns fails before the slow imports
@@ -155,10 +156,17 @@ def compare(args: argparse.Namespace) -> None:
 
     from rich.console import Console
 
+    class PipedConsole(Console):
+        def on_broken_pipe(self) -> None:
+            """rich would exit with 1 when the reader goes away (`compare ... | head`): stop
+            printing and let `main` end quietly with 141, as every command does."""
+            self.quiet = True
+            raise BrokenPipeError
+
     # a pipe or a file gets 140 columns (rich would use 80) unless COLUMNS says otherwise
     wide = sys.stdout.isatty() or "COLUMNS" in os.environ
-    console = Console(highlight=False, width=None if wide else 140)
-    status = Console(stderr=True, highlight=False, soft_wrap=True)
+    console = PipedConsole(highlight=False, width=None if wide else 140)
+    status = PipedConsole(stderr=True, highlight=False, soft_wrap=True)
 
     history = _demo_history(args, out, status) if args.demo else read_export(args.export, args)
     if args.roster is not None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from leadrouter._cli_policies import BUILTIN_POLICIES, resolve_policies, with_roster
-from leadrouter._cli_reading import read_export, reading_flags
+from leadrouter._cli_reading import cannot_write, output_folder, read_export, reading_flags
 from leadrouter.errors import ConfigError, InvalidExportError
 
 if TYPE_CHECKING:
@@ -62,6 +62,8 @@ def evaluate(args: argparse.Namespace, out: TextIO = sys.stdout) -> None:
         )
     if args.csv is not None and args.csv.is_dir():
         raise ConfigError(f"--csv {args.csv}: is a directory; give a file name, e.g. est.csv")
+    if args.csv is not None:
+        output_folder(args.csv, "--csv", "the estimates")
     history = read_export(args.export, args)
     if args.roster is not None:
         history, said = with_roster(history, args.roster)
@@ -70,7 +72,10 @@ def evaluate(args: argparse.Namespace, out: TextIO = sys.stdout) -> None:
     result = _evaluate(history, policies)
     out.write(result.text() + "\n")
     if args.csv is not None:
-        result.table().to_csv(args.csv)
+        try:
+            result.table().to_csv(args.csv)
+        except OSError as exc:
+            raise cannot_write(args.csv, "--csv", "the estimates", exc) from exc
         out.write(f"wrote {args.csv}\n")
 
 

@@ -1,17 +1,23 @@
 """How the `leadrouter` commands read an export or leads file: the same reading flags on `route`,
 `compare` and `inspect`, and one call to `load_export` with them, so every command reads a file
-exactly as the API does and an error's advice names the flag that fixes it."""
+exactly as the API does and an error's advice names the flag that fixes it. And what the
+commands share besides: where they write (the folder of an output made, or refused with one
+message, before the work starts) and how a count option is read."""
 
 from __future__ import annotations
 
 import argparse
+import errno
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from leadrouter.errors import ConfigError
 
 if TYPE_CHECKING:
     from leadrouter.sim.history import History
 
-__all__ = ["read_export", "reading_flags"]
+__all__ = ["cannot_write", "count", "output_folder", "read_export", "reading_flags"]
 
 
 def reading_flags(command: argparse.ArgumentParser) -> None:
@@ -25,7 +31,11 @@ def reading_flags(command: argparse.ArgumentParser) -> None:
         "and both are listed",
     )
     command.add_argument(
-        "--dayfirst", action="store_true", help="read 03-04-2025 as 3 April, not March 4"
+        "--dayfirst",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="read 03-04-2025 as 3 April (--no-dayfirst: as March 4); without either, day "
+        "first when some date can only be read so, like 13-04-2025, and none only month first",
     )
     command.add_argument(
         "--encoding",
@@ -82,6 +92,50 @@ def read_export(path: Path, args: argparse.Namespace) -> History:
         lost=args.lost,
         as_of=args.as_of,
         audience="command",
+    )
+
+
+def count(text: str) -> int:
+    """An argparse `type` for a count option (`--sample`, `--sensitivity-seeds`): a whole
+    number, 0 or more; anything else is argparse's usage error, naming the option."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a whole number: give 0 or more"
+        ) from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative: give a whole number, 0 or more")
+    return value
+
+
+# ---------------------------------------------------------------------------- where it writes
+
+
+def output_folder(path: Path, flag: str, what: str, *, folder: bool = False) -> None:
+    """Make the folder `path` is written in (`path` itself when `folder`), with its parents,
+    and check it can be written to, before a command's work: a place that cannot be written
+    (/proc/x, /dev/null/x, a read-only folder) fails at once with `cannot_write`'s error, not
+    after a long simulation with a traceback."""
+    place = path if folder else path.parent
+    try:
+        if place.exists() and not place.is_dir():  # /dev/null/x: not "File exists"
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(place))
+        place.mkdir(parents=True, exist_ok=True)
+        if not os.access(place, os.W_OK):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(place))
+    except OSError as exc:
+        raise cannot_write(path, flag, what, exc, folder=folder) from exc
+
+
+def cannot_write(
+    path: Path, flag: str, what: str, exc: OSError, *, folder: bool = False
+) -> ConfigError:
+    """The error for an output that cannot be written: the flag and path, why, and what to give
+    instead."""
+    instead = "a folder you can write to" if folder else "a file path in a folder you can write to"
+    return ConfigError(
+        f"{flag} {path}: cannot write {what} ({exc.strerror or exc}): give {instead}"
     )
 
 

@@ -30,29 +30,26 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 
 import leadrouter
 from leadrouter._cli_compare import BUILTIN_POLICIES, compare, compare_parser
 from leadrouter._cli_evaluate import evaluate, evaluate_parser
-from leadrouter._cli_reading import cannot_write, output_folder, read_export, reading_flags
-from leadrouter._util import format_duration, plural
-from leadrouter.errors import (
-    ConfigError,
-    LeadRouterError,
-    LeadsFileError,
-    MissingExtraError,
+from leadrouter._cli_reading import (
+    cannot_write,
+    count,
+    output_folder,
+    read_export,
+    reading_flags,
 )
+from leadrouter._util import format_duration, plural
+from leadrouter.errors import LeadRouterError, LeadsFileError, MissingExtraError
 from leadrouter.events import Released
 from leadrouter.ledger import Ledger
 from leadrouter.lifecycle import Lifecycle
 from leadrouter.model import Decision
 from leadrouter.playbooks import load_playbook, read_playbook
 from leadrouter.router import Router
-
-if TYPE_CHECKING:
-    import pandas as pd
-
 
 __all__ = ["BUILTIN_POLICIES", "main"]
 
@@ -111,8 +108,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {leadrouter.__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("check", help="validate playbooks and show what they would do")
-    check.add_argument("playbooks", nargs="+", type=Path)
-    check.add_argument("--sample", type=int, default=12, help="sample leads to route (12)")
+    check.add_argument("playbooks", nargs="+", type=Path, help="the playbooks (TOML) to check")
+    check.add_argument("--sample", type=count, default=12, help="sample leads to route (12)")
     route = commands.add_parser(
         "route",
         help="route a file of leads (CSV, Excel or Parquet) with a playbook",
@@ -121,7 +118,11 @@ def _parser() -> argparse.ArgumentParser:
             "between arrivals; write each decision with its reasons and where the lead ended."
         ),
     )
-    route.add_argument("playbook", type=Path)
+    route.add_argument(
+        "playbook",
+        type=Path,
+        help="the playbook (TOML) that routes them: its strategy, rules, caps, timers and reps",
+    )
     route.add_argument(
         "leads", type=Path, help="the leads: CSV, Excel (.xlsx) or Parquet, as an export"
     )
@@ -246,25 +247,6 @@ def _describe_lifecycle(life: Lifecycle) -> str:
 # ---------------------------------------------------------------------------- route
 
 
-def _listed(rows: pd.DataFrame) -> str:
-    """Rows of `History.rejected` or `.flagged`, one line per column and reason (rows sharing
-    both are one line: how many, and the first one's action), at most SHOWN_ROWS lines."""
-    lines = []
-    for (column, reason), group in rows.groupby(["column", "reason"], sort=False):
-        first = group.iloc[0]
-        action = f": {first['action']}" if "action" in group.columns else ""
-        where = (
-            f"row {first['row']}"
-            if len(group) == 1
-            else f"{len(group)} rows ({group['row'].min()} to {group['row'].max()})"
-        )
-        alike = f" in row {first['row']}, alike in the others" if len(group) > 1 and action else ""
-        lines.append(f"{where}, column {column!r}: {reason}{action}{alike}")
-    if len(lines) > SHOWN_ROWS:
-        lines[SHOWN_ROWS:] = [f"… and {len(lines) - SHOWN_ROWS} more"]
-    return "\n  ".join(lines)
-
-
 def _final(ledger: Ledger, lead_id: str) -> tuple[str, str]:
     """(rep, pool) where the lead is now: the rep it is with, or the pool it waits in."""
     rep = ledger.owner(lead_id)
@@ -279,16 +261,18 @@ def _route(args: argparse.Namespace, out: TextIO) -> None:
     out of a batch would be lost without anyone noticing."""
     output_folder(args.out, "--out", "the decisions")
     history = read_export(args.leads, args)
+    from leadrouter.sim.inspection import listed_rows
+
     if len(history.rejected):
         rows = history.rejected["row"].nunique()
         raise LeadsFileError(
             f"{args.leads}: {rows} row(s) cannot be used; nothing was routed:\n  "
-            + _listed(history.rejected)
+            + "\n  ".join(listed_rows(history.rejected, SHOWN_ROWS))
         )
     if len(history.flagged):
         print(
             f"{args.leads}: {history.flagged['row'].nunique()} row(s) kept with a value "
-            f"adjusted:\n  {_listed(history.flagged)}",
+            "adjusted:\n  " + "\n  ".join(listed_rows(history.flagged, SHOWN_ROWS)),
             file=sys.stderr,
         )
     leads = history.leads

@@ -233,11 +233,13 @@ class ExportOption:
 
     def given(self, value: object, audience: Audience) -> str:
         """The option set to `value`, ready to paste: `columns={'Owner': 'rep_id'}` or
-        `--columns rep_id=Owner`; `dayfirst=True` or `--dayfirst`."""
+        `--columns rep_id=Owner`; `dayfirst=True` or `--dayfirst` (False: `--no-dayfirst`)."""
         if audience == "python":
             return f"{self.name}={value!r}"
         if value is True:
             return self.named(audience)
+        if value is False:
+            return f"--no-{self.name.replace('_', '-')}"
         if isinstance(value, Mapping):
             pairs = (f"{field}={shlex.quote(str(header))}" for header, field in value.items())
             return f"{self.named(audience)} {' '.join(pairs)}"

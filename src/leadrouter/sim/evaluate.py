@@ -123,7 +123,10 @@ class Evaluation:
           are left out (the estimate is over the others), and `note` says so;
         - `note`: what limits the row, in words ("" when nothing does).
         """
-        rows = {name: self._row(policy) for name, policy in self.policies.items()}
+        # a weight past the floats (a propensity below 1e-308) is inf: its row shows no
+        # estimate, and its note names the lead, rather than numpy warning about the inf
+        with np.errstate(over="ignore", invalid="ignore"):
+            rows = {name: self._row(policy) for name, policy in self.policies.items()}
         frame = pd.DataFrame.from_dict(rows, orient="index")
         frame.index.name = "policy"
         return frame
@@ -253,16 +256,41 @@ class Evaluation:
             for metric in METRICS
             for end in ("", "_lo", "_hi")
         ]
-        ess = float(w.sum() ** 2 / (w**2).sum()) if n and (w**2).sum() > 0 else 0.0
+        unit = w / w.max() if n and w.max() > 0 else w  # (sum w)^2 / sum w^2, no square of w
+        ess = float(unit.sum() ** 2 / (unit**2).sum()) if n and w.max() > 0 else 0.0
         total = len(self.lead_ids)
         out = {name: row[name] for name in order}
         out.update(
             matched=np.count_nonzero(policy.weight) / total,  # weighted exactly where matched
             ess=ess,
             no_support=1.0 - n / total,
-            note=_note(n, total, ess, sum(rep is None for rep in policy.choice)),
+            note="; ".join(
+                filter(
+                    None,
+                    (
+                        _note(n, total, ess, sum(rep is None for rep in policy.choice)),
+                        self._outweighs(policy.weight),
+                    ),
+                )
+            ),
         )
         return out
+
+    def _outweighs(self, weight: Array) -> str:
+        """A caveat naming the lead of the largest weight when it alone counts for more than
+        every logged lead together (weight above their number): a propensity that small (1e-300
+        is a weight of 1e300) makes the estimates that lead's, whatever the others did."""
+        total = len(self.lead_ids)
+        heavy = np.flatnonzero(weight > total)
+        if not len(heavy):
+            return ""
+        top = int(heavy[np.argmax(weight[heavy])])
+        more = f" ({len(heavy) - 1:,} other leads too)" if len(heavy) > 1 else ""
+        return (
+            f"lead {self.lead_ids[top]}'s propensity {self.propensity[top]:.3g} gives it a "
+            f"weight of {weight[top]:.3g}, more than all {total:,} logged leads together{more}: "
+            "the estimates rest on it; check the export's propensity column"
+        )
 
 
 def _range(row: pd.Series[Any], name: str, percent: bool) -> str:
@@ -270,9 +298,14 @@ def _range(row: pd.Series[Any], name: str, percent: bool) -> str:
     value, low, high = row[name], row[f"{name}_lo"], row[f"{name}_hi"]
     if not math.isfinite(value):
         return "no estimate"
+    return f"{_number(value, percent)} ({_number(low, percent)} to {_number(high, percent)})"
+
+
+def _number(value: float, percent: bool) -> str:
+    """ "6.1%" or "812"; in short (-3.16e+298%) when an extreme weight makes it huge."""
     if percent:
-        return f"{value:.1%} ({low:.1%} to {high:.1%})"
-    return f"{value:,.0f} ({low:,.0f} to {high:,.0f})"
+        return f"{value:.1%}" if abs(value) < 1e4 else f"{value * 100:.3g}%"
+    return f"{value:,.0f}" if abs(value) < 1e12 else f"{value:.3g}"
 
 
 def _note(n: int, total: int, ess: float, pooled: int) -> str:
@@ -326,16 +359,25 @@ class _Moments:
     mean: Array
     second: Array
 
+    @property
+    def top(self) -> float:
+        """The largest weight (at least 1): the variances are summed in units of its square,
+        so a propensity of 1e-300 (a weight of 1e300) does not overflow a square."""
+        return max(float(self.w.max(initial=1.0)), 1.0)
+
     def doubly_robust(self, y: Array, level: float) -> tuple[float, float]:
         """Mean of `q(a*) + w (y - q(a))`: the residual `y - q` has second moment
         `second - 2 q mean + q^2` and mean `mean - q` under the recalibrated model."""
         residual = self.second - 2.0 * self.q * self.mean + self.q**2
-        terms = self.w**2 * residual - (self.mean - self.q) ** 2
-        return _interval(self.q + self.w * (y - self.q_logged), terms, level)
+        top = self.top
+        terms = (self.w / top) ** 2 * residual - ((self.mean - self.q) / top) ** 2
+        return _interval(self.q + self.w * (y - self.q_logged), terms, level, top)
 
     def inverse_propensity(self, y: Array, level: float) -> tuple[float, float]:
         """Mean of `w y`: per lead `w^2 second - mean^2`."""
-        return _interval(self.w * y, self.w**2 * self.second - self.mean**2, level)
+        top = self.top
+        terms = (self.w / top) ** 2 * self.second - (self.mean / top) ** 2
+        return _interval(self.w * y, terms, level, top)
 
     def self_normalised(self, y: Array, level: float) -> tuple[float, float]:
         """`sum(w y) / sum(w)` with its delta-method variance: the influence of a lead is
@@ -346,8 +388,8 @@ class _Moments:
         if n == 0 or total <= 0:
             return math.nan, math.nan
         ratio = float((self.w * y).sum()) / total
-        scale = total / n
-        terms = self.w**2 * (self.second - 2.0 * ratio * self.mean + ratio**2) / scale**2
+        share = self.w / (total / n)  # each weight over the mean weight, however large they are
+        terms = share**2 * (self.second - 2.0 * ratio * self.mean + ratio**2)
         return ratio, _half_width(terms, level)
 
 
@@ -360,18 +402,18 @@ def _plain(values: Array, level: float) -> tuple[float, float]:
     return float(values.mean()), _z(level) * float(values.std(ddof=1)) / math.sqrt(n)
 
 
-def _interval(values: Array, terms: Array, level: float) -> tuple[float, float]:
+def _interval(values: Array, terms: Array, level: float, unit: float = 1.0) -> tuple[float, float]:
     """The mean of `values` and the half-width of its normal interval (`_half_width`); NaN for
     no values."""
     if len(values) == 0:
         return math.nan, math.nan
-    return float(values.mean()), _half_width(terms, level)
+    return float(values.mean()), _half_width(terms, level, unit)
 
 
-def _half_width(terms: Array, level: float) -> float:
+def _half_width(terms: Array, level: float, unit: float = 1.0) -> float:
     """The normal half-width of a mean over n leads whose variance is `sum(terms) / n^2`, each
-    term a lead's variance under the model."""
-    return _z(level) * math.sqrt(max(float(terms.sum()), 0.0)) / len(terms)
+    term a lead's variance under the model in units of `unit` squared."""
+    return _z(level) * unit * math.sqrt(max(float(terms.sum()), 0.0)) / len(terms)
 
 
 class _DirectModel:
@@ -448,6 +490,8 @@ def evaluate(
     replay.run()
     randomised = np.isfinite(propensity)
     chance = np.where(randomised, propensity, 1.0)
+    with np.errstate(over="ignore"):
+        inverse = 1.0 / chance  # inf past the floats (below 1e-308): see Evaluation.table
     named = {}
     for k, name in enumerate(policies):
         choice = replay.choices[k]
@@ -457,7 +501,7 @@ def evaluate(
         named[name] = _Policy(
             choice=choice,
             supported=supported,
-            weight=np.where(same, 1.0 / chance, 0.0),
+            weight=np.where(same, inverse, 0.0),
             q=replay.q[k],
         )
     return Evaluation(

@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from leadrouter.errors import Audience, ConfigError, MissingColumnError
+from leadrouter.errors import Audience, ConfigError, InvalidExportError, MissingColumnError
 from leadrouter.sim.cells import _COLUMNS
 from leadrouter.sim.fields import COLUMNS
 
@@ -245,3 +245,82 @@ def _resolve(
                 taken.add(found)
                 break
     return mapping
+
+
+def _unrepeated(headers: list[str]) -> list[str]:
+    """The headers with each repeat renamed as pandas does ("Owner", "Owner" -> "Owner",
+    "Owner.1"), skipping a name the table already has, so every column has its own name."""
+    taken = set(headers)
+    seen: set[str] = set()
+    names = []
+    for header in headers:
+        name, count = header, 0
+        while name in seen or (count and name in taken):
+            count += 1
+            name = f"{header}.{count}"
+        seen.add(name)
+        names.append(name)
+    return names
+
+
+def _column_letter(position: int) -> str:
+    """A 1-based column position as a spreadsheet letters it: 1 -> A, 27 -> AA."""
+    letters = ""
+    while position:
+        position, rest = divmod(position - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+def _repeated_headers(
+    written: list[str],
+    names: list[str],
+    mapping: Mapping[str, str],
+    columns: Mapping[str, str] | None,
+    origin: str,
+    audience: Audience,
+) -> list[tuple[int, str, str, str]]:
+    """Check the headers written more than once (`written`: as the source has them; `names`:
+    as `_unrepeated` renamed them, which `mapping` uses). A repeated header read as a field is
+    an `InvalidExportError` naming its columns, since which of them holds the field cannot be
+    told, unless `columns` names one of the renamed repeats ("Owner.1"), which says which.
+    Otherwise each is kept, under its new name, and reported: one flag per repeated header, on
+    the header row (row 1), for `History.flagged`."""
+    where: dict[str, list[int]] = {}
+    for position, header in enumerate(written):
+        where.setdefault(header, []).append(position)
+    fields = {header: field for field, header in mapping.items()}
+    chosen = {_norm(str(given)) for given in (columns or {})}
+    notes = []
+    for header, positions in where.items():
+        if len(positions) < 2:
+            continue
+        shown = " and ".join(f"{p + 1} ({_column_letter(p + 1)})" for p in positions)
+        times = "twice" if len(positions) == 2 else f"{len(positions)} times"
+        mapped = [p for p in positions if names[p] in fields]
+        picked = any(_norm(names[p]) in chosen for p in positions[1:])
+        if mapped and not picked:
+            field = fields[names[mapped[0]]]
+            renamed = ", ".join(repr(names[p]) for p in positions[1:])
+            raise InvalidExportError(
+                f"{origin}: the header {header!r} is written {times}, in columns "
+                f"{shown}, and is read as {field}: which of them holds {field} cannot be told: "
+                "rename or delete the repeats, or say which column holds it by its name as read "
+                f"(the repeats are read as {renamed}), e.g. "
+                f"{_COLUMNS.given({names[positions[1]]: field}, audience)} "
+                f"({column_map_direction(audience)})"
+            )
+        read = "; ".join(
+            f"column {_column_letter(p + 1)} as "
+            + (fields[names[p]] if names[p] in fields else f"the lead feature {names[p]!r}")
+            for p in positions
+        )
+        notes.append(
+            (
+                1,
+                header,
+                f"the header {header!r} is written {times} (columns {shown})",
+                f"read {read}",
+            )
+        )
+    return notes

@@ -97,7 +97,7 @@ class FrameReader(Protocol):
         *,
         origin: str,
         columns: Mapping[str, str] | None,
-        dayfirst: bool,
+        dayfirst: bool | None,
         tz: str | None,
     ) -> History: ...
 
@@ -200,13 +200,14 @@ class History:
         frame: pd.DataFrame,
         *,
         columns: Mapping[str, str] | None = None,
-        dayfirst: bool = False,
+        dayfirst: bool | None = None,
         tz: str | None = None,
     ) -> History:
         """A History from a DataFrame laid out like an export (one row per lead), read exactly
         as `load_export` reads a file: same header recognition, parsing, rejections and flags.
         Row numbers count the first row of `frame` as row 2, as if it were written to a sheet
-        under a header row."""
+        under a header row. A column name the frame repeats is read as a repeated header of a
+        file: an `InvalidExportError` naming its positions when it would be read as a field."""
         assert _frame_reader is not None, "leadrouter.sim.loader registers it on import"
         return _frame_reader(frame, origin="DataFrame", columns=columns, dayfirst=dayfirst, tz=tz)
 

@@ -51,6 +51,26 @@ SHOWN = 8
 """Reps, segments and rejection reasons listed by name; the rest are counted."""
 
 
+def listed_rows(rows: pd.DataFrame, most: int, where: str = "") -> list[str]:
+    """Rows of `History.rejected` or `.flagged`, one line per column and reason, each saying
+    which rows (rows sharing both are one line: how many, from which to which, and the first
+    one's action), at most `most` lines; the rest are counted (pointing to `where`, if given)."""
+    lines = []
+    for (column, reason), group in rows.groupby(["column", "reason"], sort=False):
+        first = group.iloc[0]
+        action = f": {first['action']}" if "action" in group.columns else ""
+        at = (
+            f"row {first['row']}"
+            if len(group) == 1
+            else f"{len(group)} rows ({group['row'].min()} to {group['row'].max()})"
+        )
+        alike = f" in row {first['row']}, alike in the others" if len(group) > 1 and action else ""
+        lines.append(f"{at}, column {column!r}: {reason}{action}{alike}")
+    if len(lines) > most:
+        lines[most:] = [f"... and {len(lines) - most} more" + (f" ({where})" if where else "")]
+    return lines
+
+
 def inspect_text(history: History) -> str:
     """The inspection of `history` as plain text (see the module docstring)."""
     frame = history.to_frame()
@@ -108,12 +128,7 @@ def inspect_text(history: History) -> str:
         )
     if n_rejected:
         lines.append("rejected rows")
-        grouped = rejected.groupby(["column", "reason"], sort=False)["row"]
-        reasons = [(len(rows), column, reason) for (column, reason), rows in grouped]
-        for n, column, reason in reasons[:SHOWN]:
-            lines.append(f"  {n:>4} x {column}: {reason}")
-        if len(reasons) > SHOWN:
-            lines.append(f"  ... and {len(reasons) - SHOWN} more reasons (History.rejected)")
+        lines.extend(f"  {line}" for line in listed_rows(rejected, SHOWN, "History.rejected"))
     missing = [
         name
         for name in MISSING_FIELD_ASSUMPTIONS

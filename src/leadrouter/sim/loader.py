@@ -15,12 +15,19 @@ What it guarantees, and why:
 - **The team's file as it is.** Common English and Chinese CRM headers are recognised without a
   map (case, spaces, underscores and bracketed units ignored; `leadrouter.sim.headers`); UTF-8
   (with or without BOM), UTF-16 with BOM and GBK/GB18030 files open without naming the
-  encoding; ISO times, `dd-mm-yyyy` (with `dayfirst=True`) or `mm/dd/yyyy`, `2025年3月3日`, Excel
-  serial numbers and Unix timestamps are read.
+  encoding; ISO times, `dd/mm/yyyy` or `mm/dd/yyyy`, `2025年3月3日`, Excel serial numbers and
+  Unix timestamps are read. Without `dayfirst`, a file whose dates can only be read day first
+  (13/03/2025) is read day first, and flagged so; one holding dates only readable day first and
+  dates only readable month first is an error naming one of each.
+- **One header, one column.** A header written twice that would be read as a field is an error
+  naming both positions (which of them holds the field cannot be told); repeated headers read as
+  no field are kept as `Owner.1` ... and flagged in the header row.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import shlex
 import sys
@@ -45,6 +52,7 @@ from leadrouter.errors import (
 from leadrouter.model import zone
 from leadrouter.sim.cells import (
     _COLUMNS,
+    _DAYFIRST,
     _TZ,
     _WORDS,
     NULLS,
@@ -52,6 +60,7 @@ from leadrouter.sim.cells import (
     _blank,
     _booleans,
     _Context,
+    _infer_dayfirst,
     _numbers,
     _parse_one,
     _propensities,
@@ -63,7 +72,9 @@ from leadrouter.sim.headers import (
     ALIASES,
     LOST_REASON,
     _norm,
+    _repeated_headers,
     _resolve,
+    _unrepeated,
     column_map_direction,
     columns_from_flags,
 )
@@ -92,7 +103,7 @@ _WON, _LOST, _AS_OF = ExportOption("won"), ExportOption("lost"), ExportOption("a
 def load_export(
     path: str | PathLike[str],
     columns: Mapping[str, str] | None = None,
-    dayfirst: bool = False,
+    dayfirst: bool | None = None,
     encoding: str | None = None,
     tz: str | None = None,
     *,
@@ -108,9 +119,13 @@ def load_export(
     CRM headers (`ALIASES`), and any other column is kept as a lead feature. Only `lead_id` and
     `arrived_at` are required. `encoding` is detected when not given (UTF-8 with or without BOM,
     UTF-16 with BOM, else GB18030, which reads GBK); an explicit one wins (CSV only: Excel and
-    Parquet files carry their own). `dayfirst=True` reads `03-04-2025` as 3 April (else as
-    March 4). `tz` is the zone of times written without an offset; a file with such times and no
-    `tz` raises `NaiveExportTimeError`.
+    Parquet files carry their own). `dayfirst=True` reads `03/04/2025` as 3 April,
+    `dayfirst=False` as March 4; by default the file decides: read day first when some of its
+    dates can only be read so (13/03/2025) and none only month first (03/13/2025), which is
+    flagged in `History.flagged`, else month first; both kinds in one file raise
+    `InvalidExportError`. A header written twice that would be read as a field raises
+    `InvalidExportError` naming its columns. `tz` is the zone of times written without an
+    offset; a file with such times and no `tz` raises `NaiveExportTimeError`.
 
     Headers are read through the export's profile when it is one of a CRM's default exports
     (`leadrouter.sim.profiles`: Salesforce, HubSpot, Pipedrive, Zoho, Odoo; `History.profile`
@@ -132,6 +147,7 @@ def load_export(
     """
     source = Path(path)
     raw = read_table(source, encoding, audience)
+    raw.columns = pd.Index(_as_written([str(name) for name in raw.columns], source, encoding))
     return build_history(
         raw,
         origin=str(source),
@@ -153,7 +169,7 @@ def build_history(
     *,
     origin: str,
     columns: Mapping[str, str] | None = None,
-    dayfirst: bool = False,
+    dayfirst: bool | None = None,
     tz: str | None = None,
     won: Sequence[str] = (),
     lost: Sequence[str] = (),
@@ -172,7 +188,9 @@ def build_history(
                 raise
             raise ConfigError(f"{_TZ.given(tz, audience)}: {exc}") from exc
     raw = raw.copy()
-    raw.columns = pd.Index([str(header) for header in raw.columns])
+    written = [str(header) for header in raw.columns]
+    named = _unrepeated(written)
+    raw.columns = pd.Index(named)
     texts = {header: _text(raw[header]) for header in raw.columns}
     for header in list(texts):  # a header cell left empty above an empty column: nothing to keep
         if re.fullmatch(r"Unnamed: \d+", header) and _blank(texts[header]).all():
@@ -187,6 +205,7 @@ def build_history(
             f"{reading.both()!r}: a stage is won or lost, not both"
         )
     mapping = _resolve(headers, columns, origin, audience, profile)
+    notes = _repeated_headers(written, named, mapping, columns, origin, audience)
     if "converted" in mapping:
         _not_a_stage(texts[mapping["converted"]], mapping["converted"], origin, reading, audience)
     for field in REQUIRED:
@@ -208,7 +227,15 @@ def build_history(
         raise EmptyExportError(
             f"{origin}: no rows under the header: export the leads, one row per lead"
         )
-    ctx = _Context(origin, rows, dayfirst, tz, audience)
+    day_only: dict[str, np.ndarray[Any, Any]] = {}
+    if dayfirst is None:
+        dates = {
+            header: texts[header]
+            for field, header in mapping.items()
+            if field in TIME_FIELDS and not pd.api.types.is_datetime64_any_dtype(raw[header])
+        }
+        day_only = _infer_dayfirst(dates, rows, origin, audience)
+    ctx = _Context(origin, rows, bool(dayfirst) or bool(day_only), tz, audience)
     data: dict[str, Any] = {}
     for field, header in mapping.items():
         column, text = raw[header], texts[header]
@@ -248,7 +275,9 @@ def build_history(
     _check_order(frame, fields, kept, ctx)
     _orphans(frame, fields, kept, ctx)
     rejected = sorted((int(rows[p]), h, r) for p, h, r in ctx.rejected)
-    flagged = sorted((int(rows[p]), h, r, a) for p, h, r, a in ctx.flagged if keep[p])
+    if day_only:
+        notes.append(_day_first_note(day_only, texts, rows, keep, audience))
+    flagged = sorted([(int(rows[p]), h, r, a) for p, h, r, a in ctx.flagged if keep[p]] + notes)
     history = History(
         frame,
         rejected=rejected,
@@ -272,11 +301,50 @@ def build_history(
     summary += ", see History.rejected" if python else ""
     if n_flagged:
         summary += f"; {n_flagged} flagged" + (", see History.flagged" if python else "")
+    if day_only:
+        summary += "; dates read day first (dd/mm/yyyy)"
     print(summary, file=sys.stderr)
     return history
 
 
 read_frames_with(build_history)
+
+_RENAMED = re.compile(r"(.+)\.\d+")
+"""A header pandas may have renamed: the repeat of "Owner" is read as "Owner.1"."""
+
+
+def _as_written(names: list[str], source: Path, encoding: str | None) -> list[str]:
+    """The table's headers as the file writes them. pandas renames a repeated header ("Owner",
+    "Owner" -> "Owner", "Owner.1"), which would hide the repeat from `build_history`; when a
+    name may be such a rename (its stem is a header too), the header row is read again, and each
+    renamed header gets its written name back (a header really written "Owner.1" keeps it)."""
+    present = set(names)
+    if not any((m := _RENAMED.fullmatch(name)) and m.group(1) in present for name in names):
+        return names
+    written = _header_row(source, encoding)
+    if written is None or len(written) != len(names):
+        return names
+    restored = []
+    for name, given in zip(names, written, strict=True):
+        renamed = _RENAMED.fullmatch(name)
+        repeat = renamed is not None and renamed.group(1) == given and written.count(given) > 1
+        restored.append(given if repeat else name)
+    return restored
+
+
+def _header_row(source: Path, encoding: str | None) -> list[str] | None:
+    """The first row of a CSV or Excel file as written (None for another kind of file), read
+    the way `read_table` reads the file."""
+    data = source.read_bytes()
+    if data.startswith(b"PK\x03\x04"):
+        top = pd.read_excel(source, sheet_name=0, header=None, nrows=1, dtype=object)
+        return ["" if pd.isna(cell) else str(cell) for cell in top.iloc[0].tolist()]
+    if data.startswith((b"PAR1", b"\xd0\xcf\x11\xe0")):
+        return None
+    from leadrouter.sim.reading import _decode, _delimiter
+
+    text = _decode(source, data, encoding, "python").lstrip("\ufeff")
+    return next(csv.reader(io.StringIO(text), delimiter=_delimiter(text)), None)
 
 
 def _zone_of(column: pd.Series[Any], text: pd.Series[Any]) -> str:
@@ -301,6 +369,35 @@ def _zone_of(column: pd.Series[Any], text: pd.Series[Any]) -> str:
         return "UTC"
     hours = int(offset[:3])
     return "UTC" if hours == 0 else f"Etc/GMT{-hours:+d}"
+
+
+def _day_first_note(
+    day_only: dict[str, np.ndarray[Any, Any]],
+    texts: dict[str, pd.Series[Any]],
+    rows: np.ndarray[Any, Any],
+    keep: np.ndarray[Any, Any],
+    audience: Audience,
+) -> tuple[int, str, str, str]:
+    """The flag saying the file's dates were read day first, at its first date that can only
+    be read so (on a kept row when there is one)."""
+    found = [(h, np.flatnonzero(mask & keep)) for h, mask in day_only.items()]
+    header, where = next(((h, at) for h, at in found if len(at)), (None, None))
+    if header is None or where is None:
+        header = next(iter(day_only))
+        where = np.flatnonzero(day_only[header])
+    position = int(where[0])
+    how = (
+        f"; give {_DAYFIRST.given(False, audience)} to read them month first"
+        if audience == "python"
+        else ""
+    )
+    return (
+        int(rows[position]),
+        header,
+        f"dates read day first (dd/mm/yyyy): {texts[header].iat[position]!r} cannot be month "
+        "first, and no date of the file can only be month first",
+        f"every dd/mm/yyyy date of the file read day first{how}",
+    )
 
 
 # --------------------------------------------------------------------------- rows

@@ -1,0 +1,245 @@
+"""The commands on a user's mistakes and odd surroundings: an output folder to make or one that
+cannot be, refused before the work; count options below 0; an extreme logged propensity; a
+reader that closes the pipe; and the docs that describe them."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import leadrouter as lr
+from leadrouter import _cli_compare, _cli_evaluate, cli
+from leadrouter.cli import main
+from leadrouter.errors import InvalidExportError
+from leadrouter.sim import History, evaluate, load_export, synthetic
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL_TEAM = ROOT / "strategies" / "small-team-no-data.toml"
+
+
+@pytest.fixture(scope="module")
+def explored() -> History:
+    return synthetic(300, 6, 14, seed=2, logging=lr.Explore(lr.EqualRotation(), share=0.2))
+
+
+@pytest.fixture(scope="module")
+def export(tmp_path_factory: pytest.TempPathFactory, explored: History) -> Path:
+    return explored.to_csv(tmp_path_factory.mktemp("export") / "explored.csv")
+
+
+def error_line(err: str) -> str:
+    assert "Traceback" not in err, err
+    lines = [line for line in err.splitlines() if line.startswith("leadrouter: error:")]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+def blocked(tmp_path: Path) -> list[Path]:
+    """Output paths whose folder cannot be made: under a regular file, and under /dev/null."""
+    (tmp_path / "a-file").write_text("x")
+    paths = [tmp_path / "a-file" / "sub" / "out"]
+    if Path("/dev/null").exists():
+        paths.append(Path("/dev/null/x"))
+    return paths
+
+
+def _never(*args: object, **kwargs: object) -> None:
+    raise AssertionError("the work started before the output place was checked")
+
+
+# ---------------------------------------------------------------- where the commands write
+
+
+def test_evaluate_makes_the_folder_of_its_csv(
+    export: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "not" / "yet" / "e.csv"
+    assert (
+        main(["evaluate", str(export), "--policies", "equal-rotation", "--csv", str(target)]) == 0
+    )
+    assert f"wrote {target}" in capsys.readouterr().out
+    assert pd.read_csv(target, index_col="policy").index.tolist() == ["equal-rotation"]
+
+
+def test_compare_refuses_an_out_folder_it_cannot_make_before_the_work(
+    export: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr(_cli_compare, "read_export", _never)
+    for out in blocked(tmp_path):
+        assert main(["compare", str(export), "--seeds", "4", "--out", str(out)]) == 2
+        line = error_line(capsys.readouterr().err)
+        assert line.startswith(f"leadrouter: error: --out {out}: cannot write the report (")
+        assert "give a folder you can write to" in line
+
+
+def test_route_and_evaluate_refuse_an_output_they_cannot_write_before_the_work(
+    export: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr(cli, "read_export", _never)
+    monkeypatch.setattr(_cli_evaluate, "read_export", _never)
+    for out in blocked(tmp_path):
+        assert main(["route", str(SMALL_TEAM), str(export), "--out", str(out)]) == 2
+        line = error_line(capsys.readouterr().err)
+        assert line.startswith(f"leadrouter: error: --out {out}: cannot write the decisions (")
+        assert main(["evaluate", str(export), "--csv", str(out)]) == 2
+        line = error_line(capsys.readouterr().err)
+        assert line.startswith(f"leadrouter: error: --csv {out}: cannot write the estimates (")
+        assert "give a file path in a folder you can write to" in line
+
+
+# ---------------------------------------------------------------- count options
+
+
+@pytest.mark.parametrize(
+    ("argv", "option"),
+    [
+        (["check", str(SMALL_TEAM), "--sample", "-5"], "--sample"),
+        (["check", str(SMALL_TEAM), "--sample", "many"], "--sample"),
+        (["compare", "--demo", "--sensitivity-seeds", "-3"], "--sensitivity-seeds"),
+    ],
+    ids=["negative-sample", "word-sample", "negative-sensitivity-seeds"],
+)
+def test_a_count_below_zero_is_a_usage_error_naming_the_option(
+    argv: list[str], option: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert f"error: argument {option}:" in err and "0 or more" in err
+    assert "Traceback" not in err
+
+
+# ---------------------------------------------------------------- extreme propensities
+
+
+def _with_propensity(export: Path, target: Path, lead_ids: list[str], value: str) -> Path:
+    frame = pd.read_csv(export, dtype=str, keep_default_na=False)
+    frame.loc[frame["lead_id"].isin(lead_ids), "propensity"] = value
+    frame.to_csv(target, index=False)
+    return target
+
+
+def _matched(history: History) -> list[str]:
+    """Leads where equal rotation chose the logged rep (so their weight counts)."""
+    result = evaluate(history, {"equal-rotation": lr.EqualRotation()})
+    weight = result.policies["equal-rotation"].weight
+    return [lead for lead, w in zip(result.lead_ids, weight, strict=True) if w > 0]
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_a_tiny_propensity_is_estimated_without_overflow_and_named_in_the_note(
+    explored: History, export: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lead = _matched(explored)[0]
+    path = _with_propensity(export, tmp_path / "tiny.csv", [lead], "1e-300")
+    assert main(["evaluate", str(path), "--policies", "equal-rotation"]) == 0
+    printed = capsys.readouterr().out
+    assert f"lead {lead}'s propensity 1e-300 gives it a weight of 1e+300" in printed
+    assert "more than all 300 logged leads together" in printed
+    assert max(len(line) for line in printed.splitlines()) < 400  # no 300-digit number
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_a_weight_past_the_floats_gives_no_estimate_not_an_error(
+    explored: History, export: Path, tmp_path: Path
+) -> None:
+    leads = _matched(explored)[:3]
+    path = _with_propensity(export, tmp_path / "tinier.csv", leads, "5e-324")
+    table = evaluate(load_export(path), {"equal-rotation": lr.EqualRotation()}).table()
+    row = table.loc["equal-rotation"]
+    assert not math.isfinite(row["conversion_rate"])  # printed as "no estimate"
+    assert "weight of inf" in row["note"] and "(2 other leads too)" in row["note"]
+
+
+# ---------------------------------------------------------------- a reader that goes away
+
+
+def test_compare_piped_to_a_reader_that_stops_ends_quietly_with_141(
+    export: Path, tmp_path: Path
+) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "leadrouter", "compare", str(export), "--policies",
+         "equal-rotation", "--seeds", "4", "--sensitivity-seeds", "0", "--out",
+         str(tmp_path / "report")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout.readline()
+    process.stdout.close()
+    err = process.stderr.read().decode()
+    code = process.wait(timeout=300)
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
+    assert code == 141
+
+
+# ---------------------------------------------------------------- what the docs and help say
+
+
+def _commands(parser: argparse.ArgumentParser | None = None) -> dict[str, argparse.ArgumentParser]:
+    """Every command and sub-command by name ("db upgrade" too)."""
+    found = {}
+    for action in (parser or cli._parser())._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, command in action.choices.items():
+                found[name] = command
+                found.update({f"{name} {sub}": c for sub, c in _commands(command).items()})
+    return found
+
+
+def test_every_argument_of_every_command_has_help() -> None:
+    for name, command in _commands().items():
+        for action in command._actions:
+            if not isinstance(action, argparse._SubParsersAction):
+                assert action.help, f"leadrouter {name} {action.dest}: no help text"
+
+
+def test_the_report_page_lists_every_compare_option() -> None:
+    page = (ROOT / "docs" / "analyst" / "report.md").read_text(encoding="utf-8")
+    options = [
+        option
+        for action in _commands()["compare"]._actions
+        if action.help != argparse.SUPPRESS
+        for option in action.option_strings
+        if option.startswith("--") and option != "--help"
+    ]
+    assert {"--won", "--lost", "--as-of"} <= set(options)
+    assert [option for option in options if f"`{option}" not in page] == []
+
+
+def test_an_xls_workbook_is_refused_as_the_errors_page_says(tmp_path: Path) -> None:
+    path = tmp_path / "old.xls"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512))
+    with pytest.raises(InvalidExportError, match=r"save it as \.xlsx"):
+        load_export(path)
+    page = (ROOT / "docs" / "errors.md").read_text(encoding="utf-8")
+    assert "(an old\n`.xls` too)" not in page
+    assert "`.xls` workbook is refused" in page
+
+
+def test_a_propensity_that_is_not_a_number_rejects_the_lead_as_documented(
+    export: Path, tmp_path: Path
+) -> None:
+    frame = pd.read_csv(export, dtype=str, keep_default_na=False)
+    first, second = frame["lead_id"].iloc[0], frame["lead_id"].iloc[1]
+    frame.loc[0, "propensity"], frame.loc[1, "propensity"] = "abc", "1.5"
+    frame.to_csv(tmp_path / "odd.csv", index=False)
+    history = load_export(tmp_path / "odd.csv")
+    ids = {lead.id for lead in history.leads}
+    assert first not in ids and second in ids
+    assert "'abc' is not a number" in history.rejected["reason"].tolist()
+    page = (ROOT / "docs" / "analyst" / "evaluate.md").read_text(encoding="utf-8")
+    assert "(`abc`) rejects the whole lead" in page

@@ -1,0 +1,221 @@
+"""load_export: dates written day first are read so when the file says so, and a header written
+twice is never read silently (one column taken as the field, the other as a feature)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from leadrouter.errors import InvalidExportError
+from leadrouter.sim import History, load_export
+
+SAMPLE = Path(__file__).resolve().parents[1] / "examples" / "data" / "sample_export.csv"
+TIMES = ("arrived_at", "assigned_at", "first_touch_at", "converted_at")
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> pd.Timestamp:
+    return pd.Timestamp(datetime(year, month, day, hour, minute, tzinfo=UTC))
+
+
+def day_first_sample(tmp_path: Path) -> Path:
+    """The bundled sample with every time written dd/mm/yyyy HH:MM, as a European CRM does."""
+    text = SAMPLE.read_text(encoding="utf-8")
+    swapped = re.sub(
+        r"(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):\d{2}\+08:00",
+        lambda m: f"{m[3]}/{m[2]}/{m[1]} {m[4]}:{m[5]}",
+        text,
+    )
+    return write(tmp_path / "eu.csv", swapped)
+
+
+# --------------------------------------------------------------------------- dates
+
+
+def test_a_day_first_export_is_read_day_first_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    history = load_export(day_first_sample(tmp_path), tz="Asia/Shanghai")
+    assert "dates read day first (dd/mm/yyyy)" in capsys.readouterr().err
+    assert history.rejected.empty
+    expected = load_export(SAMPLE).to_frame()
+    got = history.to_frame()
+    for field in TIMES:
+        assert got[field].equals(expected[field].dt.floor("min")), field
+    notes = history.flagged[history.flagged["reason"].str.startswith("dates read day first")]
+    assert len(notes) == 1
+    note = notes.iloc[0]
+    assert "cannot be month first" in note["reason"]
+    value = re.search(r"'([^']+)'", note["reason"])
+    assert value is not None and int(value[1][:2]) > 12
+    assert "dayfirst=False" in note["action"]
+
+
+def test_the_note_names_the_row_and_column_of_a_date_only_readable_day_first(
+    tmp_path: Path,
+) -> None:
+    path = write(
+        tmp_path / "eu.csv",
+        "Lead ID,Created At\nA,01/03/2025 09:00\nB,02/03/2025 09:00\nC,03/03/2025 09:00\n"
+        "D,13/03/2025 09:00\n",
+    )
+    history = load_export(path, tz="UTC")
+    assert history.to_frame()["arrived_at"].tolist() == [
+        utc(2025, 3, day, 9) for day in (1, 2, 3, 13)
+    ]
+    assert history.flagged.to_dict("records") == [
+        {
+            "row": 5,
+            "column": "Created At",
+            "reason": "dates read day first (dd/mm/yyyy): '13/03/2025 09:00' cannot be month "
+            "first, and no date of the file can only be month first",
+            "action": "every dd/mm/yyyy date of the file read day first; give dayfirst=False to "
+            "read them month first",
+        }
+    ]
+
+
+def test_dates_only_readable_one_way_each_in_one_file_are_an_error_naming_both(
+    tmp_path: Path,
+) -> None:
+    path = write(
+        tmp_path / "mixed.csv",
+        "id,created,close date\nA,13/03/2025 09:00,\nB,03/04/2025 10:00,03/14/2025 11:00\n",
+    )
+    with pytest.raises(InvalidExportError) as caught:
+        load_export(path, tz="UTC")
+    message = str(caught.value)
+    assert str(path) in message
+    assert "'13/03/2025 09:00' in column 'created' row 2 can only be day first" in message
+    assert "'03/14/2025 11:00' in column 'close date' row 3 only month first" in message
+    assert "dayfirst=True or dayfirst=False" in message and "ISO 8601" in message
+    with pytest.raises(InvalidExportError, match="give --dayfirst or --no-dayfirst to read them"):
+        load_export(path, tz="UTC", audience="command")
+    # either explicit choice reads the file that way, rejecting what cannot be read so
+    day = load_export(path, tz="UTC", dayfirst=True)
+    assert day.rejected["row"].tolist() == [3]
+    month = load_export(path, tz="UTC", dayfirst=False)
+    assert month.rejected["row"].tolist() == [2]
+
+
+def test_a_file_of_ambiguous_dates_is_read_month_first_without_a_note(tmp_path: Path) -> None:
+    path = write(tmp_path / "us.csv", "id,created\nA,03/04/2025 09:00\nB,12/01/2025 10:00\n")
+    history = load_export(path, tz="UTC")
+    assert history.to_frame()["arrived_at"].tolist() == [utc(2025, 3, 4, 9), utc(2025, 12, 1, 10)]
+    assert history.flagged.empty and history.rejected.empty
+    month_only = write(tmp_path / "us2.csv", "id,created\nA,03/04/2025 09:00\nB,03/14/2025 9:00\n")
+    assert load_export(month_only, tz="UTC").to_frame()["arrived_at"].tolist() == [
+        utc(2025, 3, 4, 9),
+        utc(2025, 3, 14, 9),
+    ]
+
+
+def test_an_explicit_dayfirst_false_reads_month_first_as_before(tmp_path: Path) -> None:
+    history = load_export(day_first_sample(tmp_path), tz="Asia/Shanghai", dayfirst=False)
+    assert len(history.rejected)
+    reasons = history.rejected["reason"]
+    assert reasons.str.contains("is not a valid date read month first").all()
+    assert reasons.str.contains("give dayfirst=True").all()
+    assert not history.flagged["reason"].str.contains("day first").any()
+    first = history.to_frame().iloc[0]
+    assert first["arrived_at"] == utc(2025, 3, 2, 22, 18)  # 03/03: the same either way
+
+
+def test_a_date_that_is_no_date_either_way_does_not_decide(tmp_path: Path) -> None:
+    path = write(tmp_path / "bad.csv", "id,created\nA,03/04/2025 09:00\nB,13/13/2025 10:00\n")
+    history = load_export(path, tz="UTC")
+    assert history.to_frame()["arrived_at"].tolist() == [utc(2025, 3, 4, 9)]
+    assert "read month first" in str(history.rejected["reason"].iat[0])
+
+
+# --------------------------------------------------------------------------- headers
+
+
+def test_a_header_written_twice_and_read_as_a_field_is_an_error_naming_its_columns(
+    tmp_path: Path,
+) -> None:
+    path = write(
+        tmp_path / "dup.csv",
+        "Lead ID,Created At,Owner,Owner,Cost\nA,2025-03-03 09:00,ann,bob,3\n",
+    )
+    with pytest.raises(InvalidExportError) as caught:
+        load_export(path, tz="UTC")
+    message = str(caught.value)
+    assert "'Owner' is written twice, in columns 3 (C) and 4 (D), and is read as rep_id" in message
+    assert "rename or delete the repeats" in message
+    assert "columns={'Owner.1': 'rep_id'}" in message
+    with pytest.raises(InvalidExportError, match=r"--columns rep_id=Owner\.1"):
+        load_export(path, tz="UTC", audience="command")
+
+
+def test_naming_one_repeat_in_columns_says_which_holds_the_field(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "dup.csv",
+        "Lead ID,Created At,Owner,Owner,Cost\nA,2025-03-03 09:00,ann,bob,3\n",
+    )
+    history = load_export(path, tz="UTC", columns={"Owner.1": "rep_id"})
+    frame = history.to_frame()
+    assert frame["rep_id"].tolist() == ["bob"] and frame["Owner"].tolist() == ["ann"]
+    assert history.flagged["row"].tolist() == [1]
+    reason = str(history.flagged["reason"].iat[0])
+    assert "'Owner' is written twice (columns 3 (C) and 4 (D))" in reason
+
+
+def test_a_repeated_header_read_as_no_field_is_kept_and_flagged(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "notes.csv",
+        "Lead ID,Created At,Note,Cost,Note,Note.1\nA,2025-03-03 09:00,x,3,y,z\n",
+    )
+    history = load_export(path, tz="UTC")
+    frame = history.to_frame()
+    assert frame[["Note", "Note.2", "Note.1"]].iloc[0].tolist() == ["x", "y", "z"]
+    assert history.flagged.to_dict("records") == [
+        {
+            "row": 1,
+            "column": "Note",
+            "reason": "the header 'Note' is written twice (columns 3 (C) and 5 (E))",
+            "action": "read column C as the lead feature 'Note'; column E as the lead feature "
+            "'Note.2'",
+        }
+    ]
+
+
+def test_a_header_really_written_with_a_number_is_not_a_repeat(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "v.csv",
+        "Lead ID,Created At,Owner,Owner.1\nA,2025-03-03 09:00,ann,bob\n",
+    )
+    history = load_export(path, tz="UTC")
+    assert history.flagged.empty
+    assert history.to_frame()["rep_id"].tolist() == ["ann"]
+
+
+def test_from_frame_with_a_repeated_column_name_is_the_named_error() -> None:
+    frame = pd.DataFrame(
+        [["A", "2025-03-03 09:00", "ann", "bob"]],
+        columns=["Lead ID", "Created At", "Owner", "Owner"],
+    )
+    with pytest.raises(InvalidExportError, match=r"DataFrame: the header 'Owner' is written twice"):
+        History.from_frame(frame, tz="UTC")
+    history = History.from_frame(frame, tz="UTC", columns={"Owner.1": "rep_id"})
+    assert history.to_frame()["rep_id"].tolist() == ["bob"]
+
+
+def test_an_excel_export_with_a_repeated_header_is_the_same_error(tmp_path: Path) -> None:
+    pytest.importorskip("openpyxl")
+    path = tmp_path / "dup.xlsx"
+    frame = pd.DataFrame(
+        [["A", "2025-03-03 09:00", "ann", "bob"]],
+        columns=["Lead ID", "Created At", "Owner", "Owner"],
+    )
+    frame.to_excel(path, index=False)
+    with pytest.raises(InvalidExportError, match=r"columns 3 \(C\) and 4 \(D\)"):
+        load_export(path, tz="UTC")
