@@ -118,6 +118,26 @@ def test_from_row_parses_strings_and_keeps_extra_columns() -> None:
     assert lead.features == {"campaign": "spring"}
 
 
+def test_from_row_reads_a_pandas_rows_empty_cells_as_not_given() -> None:
+    import io
+
+    import pandas as pd
+
+    text = "lead_id,arrived_at,region,source,score,campaign\nL1,2026-01-05T09:00:00+00:00,,ads,,\n"
+    row = pd.read_csv(io.StringIO(text)).to_dict("records")[0]
+    assert math.isnan(row["region"]) and math.isnan(row["campaign"])  # what pandas hands over
+    lead = lr.Lead.from_row(row)
+    assert (lead.region, lead.source, lead.score, lead.features) == ("", "ads", None, {})
+    assert lr.Lead.from_row(dict(row)) == lead  # a retry of the same row is the same lead
+    frame = pd.DataFrame({"id": ["L2"], "arrived_at": [pd.NaT]})
+    with pytest.raises(InvalidValueError, match="no 'arrived_at' value"):
+        lr.Lead.from_row(frame.to_dict("records")[0])
+    typed = pd.DataFrame({"id": ["L3"], "arrived_at": [T0], "region": [pd.NA]}).astype(
+        {"region": "string"}
+    )
+    assert lr.Lead.from_row(typed.to_dict("records")[0]).region == ""
+
+
 def test_from_row_names_the_bad_column() -> None:
     with pytest.raises(InvalidValueError, match="'score'"):
         lr.Lead.from_row({"id": "L1", "arrived_at": T0, "score": "high"})

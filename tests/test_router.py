@@ -610,3 +610,45 @@ def test_the_router_package_keeps_its_import_path_and_module_sizes() -> None:
     package = Path(leadrouter.router.__file__).parent
     sizes = {p.name: len(p.read_text().splitlines()) for p in package.glob("*.py")}
     assert max(sizes.values()) <= 700, sizes
+
+
+# ---------------------------------------------------------------------------- all or nothing
+
+
+def test_an_operation_that_raises_part_way_leaves_the_ledger_as_it_found_it() -> None:
+    """In memory as in a database transaction: a tick whose re-route fails keeps the lead with
+    its rep (the release is not kept without the re-route), and the next tick does both."""
+    failing = {"now": False}
+
+    def first_free(ctx: Context) -> str:
+        if failing["now"]:
+            raise RuntimeError("model down")
+        return sorted(ctx.ids)[0]
+
+    lifecycle = lr.Lifecycle(first_touch_sla=timedelta(minutes=30), reroute=True)
+    r = lr.Router(first_free, team(2), lifecycle=lifecycle)
+    r.route(lead(1), now=at(0))
+    before = list(r.ledger.events())
+    failing["now"] = True
+    with pytest.raises(RuntimeError, match="model down"):
+        r.tick(at(31))
+    assert list(r.ledger.events()) == before
+    assert r.ledger.holder("L1") == "R0" and r.ledger.verify() == []
+    failing["now"] = False
+    written = r.tick(at(40))
+    assert [type(e).__name__ for e in written] == ["Released", "Assigned"]
+    assert r.ledger.holder("L1") == "R1"
+
+
+def test_a_batch_with_a_bad_lead_late_in_it_writes_none_of_it() -> None:
+    r, untouched = router(), router()
+    r.route(lead(0), now=at(0))
+    untouched.route(lead(0), now=at(0))
+    before = list(r.ledger.events())
+    batch = [lead(1), lead(2), lr.Lead("L2", T0, cost=3.0)]  # the last repeats L2, differently
+    with pytest.raises(lr.errors.DuplicateLeadError):
+        r.route_many(batch, now=at(5))
+    assert list(r.ledger.events()) == before
+    assert "L1" not in r.ledger and r.ledger.verify() == []
+    # and it decides afterwards as a router that never saw the failed batch
+    assert r.route_many(batch[:2], now=at(5)) == untouched.route_many(batch[:2], now=at(5))

@@ -135,8 +135,11 @@ class Lead:
         """Build a Lead from one row of a CRM export or webhook payload.
 
         Keys named like Lead fields fill them (`lead_id` is accepted for `id`); any other key goes
-        into `features`. Strings are parsed: ISO-8601 times, numbers for score and cost; empty
-        strings mean "not given". A naive time needs `tz` (an IANA zone such as "Asia/Shanghai").
+        into `features`. Strings are parsed: ISO-8601 times, numbers for score and cost. An empty
+        cell means "not given", however the row holds it (an empty or blank string, None, or
+        the NaN / NA / NaT a pandas or CSV row has), and a feature not given is left out: a
+        blank region stays blank (not the text 'nan'), and a webhook retry of the same row is
+        the same lead. A naive time needs `tz` (an IANA zone such as "Asia/Shanghai").
         A score must already be 0-1: one row cannot show its scale, so a 0-100 score raises
         `OutOfRangeError` (divide it by 100; `load_export` does that for a whole 0-100 column).
         Errors name the key that was wrong.
@@ -145,15 +148,18 @@ class Lead:
         if "lead_id" in data and "id" not in data:
             data["id"] = data.pop("lead_id")
         for required in ("id", "arrived_at"):
-            if required not in data or data[required] in (None, ""):
+            if required not in data or _not_given(data[required]):
                 raise InvalidValueError(
                     f"Lead.from_row: the row has no {required!r} value: {row!r}"
                 )
         kwargs: dict[str, Any] = {}
         features: dict[str, Any] = dict(data.pop("features", None) or {})
         for key, value in data.items():
+            if _not_given(value):
+                value = None
             if key not in LEAD_FIELDS:
-                features[key] = value
+                if value is not None:
+                    features[key] = value
                 continue
             try:
                 kwargs[key] = _parse_field(key, value, tz)
@@ -165,6 +171,18 @@ class Lead:
             except (TypeError, ValueError) as exc:
                 raise InvalidValueError(f"Lead.from_row: column {key!r}: {exc}") from exc
         return cls(**kwargs, features=features)
+
+
+def _not_given(value: Any) -> bool:
+    """Whether a row's cell is empty: None, a blank string, a float NaN, or pandas' NA / NaT
+    (told by type name, so pandas need not be imported)."""
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    if isinstance(value, float):
+        return value != value
+    return type(value).__name__ in ("NAType", "NaTType")
 
 
 def _parse_field(key: str, value: Any, tz: str | None) -> Any:

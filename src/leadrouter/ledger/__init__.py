@@ -47,6 +47,37 @@ _NO_TRANSACTION: AbstractContextManager[None] = nullcontext()
 _OPENER: Callable[..., Ledger] | None = None
 
 
+class _Undo:
+    """A Router operation on an in-memory ledger: the router's lock, and all of the operation's
+    events or none. A route, tick, claim or hand-over writes several events (a release and the
+    re-route, a batch of leads); if it raises after writing some (a strategy that fails while
+    re-routing, a duplicate lead late in a batch), the ledger goes back to where the operation
+    began, as a stored ledger's transaction does, instead of keeping a lead released and never
+    offered again. Operations nest (a hand-over routes): only the outermost rolls back."""
+
+    __slots__ = ("_depth", "_ledger", "_lock", "_mark")
+
+    def __init__(self, ledger: Ledger, lock: AbstractContextManager[Any]) -> None:
+        self._ledger = ledger
+        self._lock = lock
+        self._depth = 0
+        self._mark = 0
+
+    def __enter__(self) -> None:
+        self._lock.__enter__()
+        if not self._depth:
+            self._mark = len(self._ledger._events)
+        self._depth += 1
+
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
+        try:
+            self._depth -= 1
+            if kind is not None and not self._depth and len(self._ledger._events) > self._mark:
+                self._ledger._roll_back(self._mark)
+        finally:
+            self._lock.__exit__(kind, exc, tb)
+
+
 def open_with(opener: Callable[..., Ledger]) -> None:
     """Register the function `Ledger.open` calls: `leadrouter.stores` does, when the package is
     imported (which every `import leadrouter...` does first). The stores build on the ledger
@@ -123,9 +154,21 @@ class Ledger(_Views):
     def guard(
         self, lock: AbstractContextManager[Any], roster: Callable[[], str]
     ) -> AbstractContextManager[Any]:
-        """What a Router holds around each operation: its own lock (in memory), or the lock and
-        one transaction in which `roster()` is checked against the ledger's (stored ledgers)."""
-        return lock
+        """What a Router holds around each operation: its own lock and, in memory, a mark of
+        the log that an operation raising part-way rolls back to (`_Undo`); on a stored ledger
+        the lock and one transaction in which `roster()` is checked against the ledger's."""
+        return _Undo(self, lock)
+
+    def _roll_back(self, mark: int) -> None:
+        """Drop the events after the first `mark` and fold the views again from the rest (the
+        same views, as `from_events` guarantees; `generation` moves on, so what strategies
+        derived from the dropped events is dropped too). Costs a replay of the log: it runs
+        only when an operation failed part-way."""
+        kept = self._events[:mark]
+        self._clear()
+        fold = Ledger.append
+        for event in kept:
+            fold(self, event)
 
     def refresh(self) -> None:
         """Fold in events other processes committed (nothing to do in memory)."""

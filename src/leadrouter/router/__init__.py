@@ -287,7 +287,9 @@ class Router:
         problem) sees them all at once, with each rep's remaining capacity under the caps;
         otherwise leads are routed in order, each seeing the assignments before it. Retries
         and rule outcomes are handled lead by lead exactly as in `route`. Every item is checked
-        to be a Lead (NotALeadError naming its position) before any is routed.
+        to be a Lead (NotALeadError naming its position) before any is routed. The batch is one
+        operation: when a lead raises (an id repeated with other fields, a `now` before its
+        arrival), none of the batch is written.
         """
         if isinstance(leads, Lead | str | Mapping):
             raise not_a_lead(leads, "Router.route_many", many=True)
@@ -295,9 +297,9 @@ class Router:
         for i, lead in enumerate(batch):
             if not isinstance(lead, Lead):
                 raise not_a_lead(lead, f"Router.route_many: leads[{i}]")
-        if not self.strategy.batches:
-            return [self.route(lead, now) for lead in batch]
         with self._op:
+            if not self.strategy.batches:
+                return [self.route(lead, now) for lead in batch]
             return route_batch(self, batch, self._time(now))
 
     def _retry(self, lead: Lead) -> Decision:
