@@ -467,6 +467,18 @@ def test_bad_configuration_is_named() -> None:
         lr.Lifecycle(first_touch_sla=timedelta(0))
     with pytest.raises(lr.ConfigError, match="threshold"):
         rules.nurture()
+    # a database URL where the ledger goes is the likeliest slip: the fix is named
+    with pytest.raises(lr.ConfigError, match=r"pass ledger=Ledger\.open\(url\)"):
+        lr.Router(lr.EqualRotation(), team(), ledger="sqlite:///team.db")  # type: ignore[arg-type]
+
+
+def test_one_rule_alone_is_taken_as_caps_takes_one_cap() -> None:
+    reps = [lr.Rep("north", regions=frozenset({"north"})), lr.Rep("any")]
+    alone = router(reps, rules=rules.region())  # type: ignore[arg-type]
+    listed = router(reps, rules=[rules.region()])
+    assert alone.rules == listed.rules
+    south = lead(1, region="south")
+    assert alone.route(south) == listed.route(south) and alone.ledger.holder("L1") == "any"
 
 
 def test_waiting_lead_is_not_offered_back_to_the_rep_who_lost_it() -> None:

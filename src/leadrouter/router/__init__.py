@@ -77,9 +77,9 @@ class Router:
 
     `strategy` is any Strategy (or a callable `f(ctx) -> rep id | None`); `reps` the roster;
     `ledger` the event store (a new in-memory one by default); `rules` filters, pool rules and
-    preference rules in any order; `caps` one cap or several (all apply); `lifecycle` the timers
-    `tick` runs; `clock` where `now` comes from when a call omits it (the wall clock, in UTC, if
-    None); `seed` fixes every tie-break and random draw.
+    preference rules in any order (or one rule); `caps` one cap or several (all apply);
+    `lifecycle` the timers `tick` runs; `clock` where `now` comes from when a call omits it (the
+    wall clock, in UTC, if None); `seed` fixes every tie-break and random draw.
 
     A strategy whose tags disagree with its code about batching, or that needs a ledger view
     (`StrategyTags.needs_views`) the ledger does not offer, is a CapabilityError here.
@@ -99,8 +99,15 @@ class Router:
     ) -> None:
         self.strategy = as_strategy(strategy)  # type: ignore[arg-type]
         self._roster = Roster(reps)
+        if ledger is not None and not isinstance(ledger, Ledger):
+            raise ConfigError(
+                f"ledger must be a Ledger, got {ledger!r}: for one in a database, pass "
+                f"ledger=Ledger.open(url)"
+            )
         self.ledger = ledger if ledger is not None else Ledger()
         check_strategy(self.strategy, self.ledger)
+        if isinstance(rules, Rule) or (callable(rules) and not isinstance(rules, Iterable)):
+            rules = (rules,)  # one rule, as `caps` takes one cap
         self.rules: tuple[Rule | Callable[[Lead, Rep], bool], ...] = tuple(rules)
         """The rules as given, in order (read-only; e.g. to build a shadow router)."""
         self.caps: tuple[Cap, ...] = as_caps(caps)
