@@ -13,6 +13,7 @@ import os
 import random
 import subprocess
 import sys
+import threading
 import time
 import uuid
 import warnings
@@ -260,6 +261,24 @@ def test_a_retry_in_another_process_returns_the_stored_decision(opener: Opener) 
     assert len(other) == 2
 
 
+def test_a_retry_elsewhere_of_a_lead_whose_features_json_changes_is_the_same_lead(
+    sql_opener: Opener,
+) -> None:
+    """Another process reads the lead back from JSON (a tuple as a list, an integer key as a
+    string): a retry sent to it with the original features is still the same lead. A NaN,
+    which JSON cannot hold, is refused naming where, on every SQL store, and nothing written."""
+    features = {"tags": (1, 2), 7: "seven"}
+    a = make_router(sql_opener())
+    decision = a.route(lr.Lead("L1", T0, features=features), now=at(1))
+    b = make_router(sql_opener())
+    assert b.route(lr.Lead("L1", T0, features={"tags": (1, 2), 7: "seven"}), now=at(5)) == decision
+    with pytest.raises(lr.errors.DuplicateLeadError, match="different fields"):
+        b.route(lr.Lead("L1", T0, features={"tags": (1, 3), 7: "seven"}), now=at(6))
+    with pytest.raises(lr.errors.InvalidValueError, match=r"\['score_raw'\] is nan, which JSON"):
+        a.route(lr.Lead("L2", T0, features={"score_raw": float("nan")}), now=at(7))
+    assert "L2" not in b.ledger and len(b.ledger) == 2
+
+
 def test_a_resent_report_is_one_event(sql_opener: Opener) -> None:
     a = make_router(sql_opener())
     a.route(lr.Lead("L1", T0), now=T0)
@@ -356,8 +375,17 @@ def test_the_roster_key_is_the_same_in_every_process() -> None:
 
 
 def test_the_in_memory_router_holds_only_its_lock() -> None:
+    """In memory an operation takes the router's lock and marks the log (to roll back to if it
+    raises); there is no transaction to open."""
     router = make_router(lr.Ledger())
-    assert router._op is router._lock
+    taken = []
+    with router._op:
+        worker = threading.Thread(target=lambda: taken.append(router._lock.acquire(timeout=0)))
+        worker.start()
+        worker.join()
+    assert taken == [False]  # held while the operation runs
+    assert router._lock.acquire(timeout=0)  # and let go after it
+    router._lock.release()
     assert lr.Ledger().transaction() is lr.Ledger().transaction()
 
 

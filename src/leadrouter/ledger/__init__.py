@@ -37,7 +37,7 @@ from leadrouter.ledger._views import _Views
 if TYPE_CHECKING:
     import pandas as pd
 
-    from leadrouter.model import Decision
+    from leadrouter.model import Decision, Lead
 
 __all__ = ["BLOCKED", "Ledger", "LedgerView", "RepStats"]
 
@@ -172,6 +172,10 @@ class Ledger(_Views):
 
     def refresh(self) -> None:
         """Fold in events other processes committed (nothing to do in memory)."""
+
+    def same_lead(self, known: Lead, lead: Lead) -> bool:
+        """Whether `lead`, sent again, is the lead `known` this ledger holds (a retry)."""
+        return known == lead
 
     def note_decision(self, decision: Decision) -> None:
         """Keep a lead's first decision beside a stored log (in memory the Router keeps it)."""

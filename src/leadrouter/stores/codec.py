@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -65,6 +66,11 @@ def _tag(value: Any) -> Any:
 def _plain(value: Any, where: str) -> Any:
     """`value` as JSON data; times and dates become tagged objects. Anything JSON cannot hold
     is an InvalidValueError naming where it sits."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidValueError(
+            f"{where} is {value!r}, which JSON cannot hold (PostgreSQL refuses it): leave the "
+            "feature out, or give None for a value not known"
+        )
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, list | tuple):
@@ -80,7 +86,7 @@ def _plain(value: Any, where: str) -> Any:
         ) from None
 
 
-_ENCODER = json.JSONEncoder(default=_tag)
+_ENCODER = json.JSONEncoder(default=_tag, allow_nan=False)
 """One encoder for every write: `json.dumps(value, default=...)` would build one per call (a
 third of the cost of encoding an event)."""
 
@@ -165,6 +171,14 @@ def event_of(kind: str, fields: dict[str, Any]) -> Event:
 def decode_event(kind: str, payload: dict[str, Any]) -> Event:
     """The event `encode_event` turned into (kind, payload)."""
     return event_of(kind, _native(payload))
+
+
+def lead_text(lead: Lead) -> str:
+    """A lead as its log stores it, as one JSON text with sorted keys: two leads with the same
+    text are the same stored lead, whatever JSON changed (a tuple read back as a list, integer
+    keys as strings, a NaN that never equals itself)."""
+    _, payload = encode_event(Arrived(lead))
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"))
 
 
 def idempotency_key(event: Event) -> str | None:

@@ -27,7 +27,7 @@ import attrs
 from leadrouter.errors import LeadRouterError, RosterMismatchError, SnapshotWarning
 from leadrouter.events import Event
 from leadrouter.ledger import _FOLDED, Ledger
-from leadrouter.model import Decision, Rep
+from leadrouter.model import Decision, Lead, Rep
 from leadrouter.stores import snapshot
 from leadrouter.stores.codec import (
     decision_text,
@@ -35,6 +35,7 @@ from leadrouter.stores.codec import (
     event_of,
     event_text,
     idempotency_key,
+    lead_text,
     loads,
 )
 from leadrouter.stores.sql import Row, SqlStore, Transaction, public_url
@@ -346,6 +347,12 @@ class StoredLedger(Ledger):
         """The transaction this process holds (called inside `transaction()`)."""
         assert self._txn is not None, "called outside a transaction"
         return self._txn
+
+    def same_lead(self, known: Lead, lead: Lead) -> bool:
+        """Equal, or stored alike: a lead another process routed is read back from JSON, so a
+        tuple feature comes back a list and integer keys strings; a retry of it is the same
+        lead (`lead_text`)."""
+        return known == lead or lead_text(known) == lead_text(lead)
 
     def note_decision(self, decision: Decision) -> None:
         """Keep the first decision for a lead beside the log (a retry in any process returns
