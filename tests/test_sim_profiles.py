@@ -182,7 +182,7 @@ def test_inspect_names_profile_fields_outcomes_rejections_and_assumptions() -> N
     assert "converted_at    close_date (won rows)" in text
     assert "lost_at         close_date (lost rows)" in text
     assert "Engaging  15    open     recognised: open" in text
-    assert "8 x engage_date: no arrival time" in text
+    assert "8 rows (11 to 58), column 'engage_date': no arrival time" in text
     assert "valid           validity is assumed" in text
     assert "rep_id  " not in text.split("missing fields")[1]
 

@@ -173,7 +173,7 @@ class Ledger(_Views):
     def refresh(self) -> None:
         """Fold in events other processes committed (nothing to do in memory)."""
 
-    def same_lead(self, known: Lead, lead: Lead) -> bool:
+    def _same_lead(self, known: Lead, lead: Lead) -> bool:
         """Whether `lead`, sent again, is the lead `known` this ledger holds (a retry)."""
         return known == lead
 

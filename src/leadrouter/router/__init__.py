@@ -311,7 +311,7 @@ class Router:
 
     def _retry(self, lead: Lead) -> Decision:
         known = self.ledger.lead(lead.id)
-        if not self.ledger.same_lead(known, lead):
+        if not self.ledger._same_lead(known, lead):
             raise DuplicateLeadError(
                 f"lead id {lead.id!r} was already routed with different fields "
                 f"({lead_diff(known, lead)}): a retry must send the same lead; a new lead needs "

@@ -348,7 +348,7 @@ class StoredLedger(Ledger):
         assert self._txn is not None, "called outside a transaction"
         return self._txn
 
-    def same_lead(self, known: Lead, lead: Lead) -> bool:
+    def _same_lead(self, known: Lead, lead: Lead) -> bool:
         """Equal, or stored alike: a lead another process routed is read back from JSON, so a
         tuple feature comes back a list and integer keys strings; a retry of it is the same
         lead (`lead_text`)."""
