@@ -664,3 +664,20 @@ def test_a_batch_with_a_bad_lead_late_in_it_writes_none_of_it() -> None:
     assert "L1" not in r.ledger and r.ledger.verify() == []
     # and it decides afterwards as a router that never saw the failed batch
     assert r.route_many(batch[:2], now=at(5)) == untouched.route_many(batch[:2], now=at(5))
+
+
+def test_why_says_where_a_lead_is_after_it_was_taken_back_without_a_new_decision() -> None:
+    life = lr.Lifecycle(first_touch_sla=timedelta(minutes=30))  # no re-route: back to the pool
+    r = router(team(2), lifecycle=life)
+    first = r.route(lead(1), now=at(0))
+    assert r.why("L1") == first  # the decision still says where the lead is
+    r.tick(at(31))
+    now = r.why("L1")
+    assert (now.rep_id, now.action, now.pool) == (None, "pooled", "public")
+    assert now.reasons[-1].detail == (
+        f"taken back from {first.rep_id} (sla); this is its place now, from the ledger"
+    )
+    r.claim("R1", "L1", now=at(40))
+    assert r.why("L1").rep_id == "R1" and r.why("L1").action == "claimed"
+    r.release("L1", "returned", now=at(41), reroute=False)
+    assert r.why("L1").reasons[-1].detail.startswith("taken back from R1 (returned)")

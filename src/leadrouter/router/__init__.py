@@ -322,24 +322,41 @@ class Router:
         return first if first is not None else self.why(lead.id)
 
     def why(self, lead_id: str) -> Decision:
-        """The decision that routed this lead: from the decision log, or, for a lead routed
-        before this router started (or pushed out of the log), its current place per the ledger.
+        """The decision that routed this lead: from the decision log while it still says where
+        the lead is; else (a lead routed before this router started or pushed out of the log,
+        or taken back since without a new decision: a release without re-route, an SLA timer)
+        its current place per the ledger, saying who it was last taken from and why.
         """
         lead_id = lead_id_arg(lead_id, "Router.why")
         with self._op:
+            ledger = self.ledger
             found = self._log.latest.get(lead_id)
-            if found is not None:
+            owner = ledger.owner(lead_id) if lead_id in ledger else None
+            if found is not None and (
+                found.rep_id == owner
+                if found.rep_id is not None
+                else owner is None and found.pool == ledger.pool_of(lead_id)
+            ):
                 return found
-            lead = self.ledger.lead(lead_id)
-            owner = self.ledger.owner(lead_id)
-            note = Reason("retry", "routed earlier; this is its place now, from the ledger")
+            lead = ledger.lead(lead_id)
+            taken = ledger.last_holder(lead_id) if owner is None else None
+            if taken is not None:
+                why = ledger.lead_releases(lead_id)[-1]
+                note = Reason(
+                    "released",
+                    f"taken back from {taken} ({why}); this is its place now, from the ledger",
+                    frozenset({taken}),
+                    "release",
+                )
+            else:
+                note = Reason("retry", "routed earlier; this is its place now, from the ledger")
             return Decision(
                 lead_id,
                 owner,
                 "assigned" if owner else "pooled",
                 lead.arrived_at,
                 "ledger",
-                self.ledger.pool_of(lead_id),
+                ledger.pool_of(lead_id),
                 (note,),
             )
 
