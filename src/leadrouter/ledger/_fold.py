@@ -62,6 +62,9 @@ _FOLDED = (
 )
 """The attributes that hold the state folded from the events (the rest are caches)."""
 
+_REPORTS = frozenset({Touched, Tagged, Converted})
+"""The events a CRM reports, which `append` records once however often they are sent."""
+
 
 class _Fold:
     """The event log and the state folded from it; `Ledger` adds the views and the store hooks.
@@ -97,6 +100,10 @@ class _Fold:
         self._received_count = 0
         self._position: dict[str, int] = {}
         self._fresh_cache: dict[frozenset[str], tuple[int, frozenset[str]]] = {}
+        self._reported: set[Event] = set()
+        """Every touch, tag and sale recorded, so one sent again is recognised (`append`). Not
+        in `_FOLDED`: a stored ledger's snapshot need not carry it, as its database already
+        keeps a report from being stored twice (the idempotency key)."""
         self._handlers: dict[type, Callable[[Any], None]] = {
             Arrived: self._arrived,
             Assigned: self._assigned,
@@ -117,13 +124,24 @@ class _Fold:
         return ledger
 
     def append(self, event: Event) -> None:
-        """Validate `event` against current state and record it; on error nothing changes."""
-        handler = self._handlers.get(type(event))
+        """Validate `event` against current state and record it; on error nothing changes.
+
+        A touch, tag or sale equal to one already recorded (the CRM's webhook sent it twice)
+        is not recorded again, as the SQL stores do with their idempotency keys: a retried
+        report neither counts a second touch nor fails as a second sale."""
+        kind = type(event)
+        handler = self._handlers.get(kind)
         if handler is None:
             raise InvalidValueError(
                 f"Ledger.append takes a leadrouter event, got {type(event).__name__}"
             )
-        handler(event)
+        if kind in _REPORTS:
+            if event in self._reported:
+                return
+            handler(event)
+            self._reported.add(event)
+        else:
+            handler(event)
         self._events.append(event)
 
     def extend(self, events: Iterable[Event]) -> None:
