@@ -472,6 +472,23 @@ def test_bad_configuration_is_named() -> None:
         lr.Router(lr.EqualRotation(), team(), ledger="sqlite:///team.db")  # type: ignore[arg-type]
 
 
+def test_misfits_are_named_when_the_router_is_built_not_at_the_first_lead() -> None:
+    reps = team()
+    with pytest.raises(lr.ConfigError, match=r"the class EqualRotation, not a strategy: write "):
+        lr.Router(lr.EqualRotation, reps)  # type: ignore[arg-type]
+    with pytest.raises(lr.ConfigError, match=r"region cannot be called as a filter.*write region"):
+        lr.Router(lr.EqualRotation(), reps, rules=[rules.region])  # type: ignore[list-item]
+    with pytest.raises(lr.ConfigError, match="a function of the lead and the rep"):
+        lr.Router(lr.EqualRotation(), reps, rules=[lambda lead: True])  # type: ignore[list-item]
+    with pytest.raises(lr.ConfigError, match=r"clock=ManualClock\(t\)"):
+        lr.Router(lr.EqualRotation(), reps, clock=T0)  # type: ignore[arg-type]
+    with pytest.raises(lr.ConfigError, match=r"callable f\(ctx\)"):
+        lr.Router(lambda: "R0", reps)  # type: ignore[arg-type,misc]
+    # what fits is still taken: a function of the context, a filter of the lead and the rep
+    fits = lr.Router(lambda ctx: "R0", reps, rules=[lambda lead, rep: True])
+    assert fits.route(lead(1), now=at(1)).rep_id == "R0"
+
+
 def test_one_rule_alone_is_taken_as_caps_takes_one_cap() -> None:
     reps = [lr.Rep("north", regions=frozenset({"north"})), lr.Rep("any")]
     alone = router(reps, rules=rules.region())  # type: ignore[arg-type]

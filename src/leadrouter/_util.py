@@ -146,6 +146,22 @@ def trusted_constructor(cls: type[T]) -> Callable[..., T]:
     return maker
 
 
+def calls_with(fn: Callable[..., Any], n: int) -> bool:
+    """Whether `fn` can be called with `n` positional arguments, by its signature (True when
+    it has none Python can read, as for some builtins: it is then tried when called). Lets a
+    misfit be named where it is given (a rule factory passed uncalled, `f(lead)` where
+    `f(lead, rep)` is meant), not at the first lead."""
+    import inspect
+
+    try:
+        inspect.signature(fn).bind(*range(n))
+    except TypeError:
+        return False
+    except ValueError:
+        return True
+    return True
+
+
 def format_duration(value: timedelta | None) -> str:
     """A duration as a playbook would write it: "30m", "4h", "7d" ("off" for None)."""
     if value is None:

@@ -115,6 +115,11 @@ class Router:
         self.lifecycle = lifecycle if lifecycle is not None else Lifecycle()
         if not isinstance(self.lifecycle, Lifecycle):
             raise ConfigError(f"lifecycle must be a Lifecycle, got {lifecycle!r}")
+        if clock is not None and not callable(clock):
+            raise ConfigError(
+                f"clock must be a callable that returns the time, got {clock!r}: for a fixed or "
+                "test time write clock=ManualClock(t)"
+            )
         self.clock: Callable[[], datetime] = clock if clock is not None else SystemClock()
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise ConfigError(f"seed must be an int, got {seed!r}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterable
 
 from leadrouter._trusted import new_reason as _new_reason
+from leadrouter._util import calls_with
 from leadrouter.capabilities import check_views
 from leadrouter.context import Context, _always
 from leadrouter.errors import ConfigError, StrategyError
@@ -113,6 +114,17 @@ class Decider:
         if not isinstance(rule, Rule):
             if not callable(rule):
                 raise ConfigError(f"rules takes leadrouter rules or callables, got {rule!r}")
+            if not calls_with(rule, 2):
+                name = getattr(rule, "__name__", repr(rule))
+                factory = getattr(rule, "__module__", "") == "leadrouter.rules"
+                raise ConfigError(
+                    f"rules: {name} cannot be called as a filter, f(lead, rep) -> bool: "
+                    + (
+                        f"it makes a rule; write {name}(...)"
+                        if factory
+                        else "give a function of the lead and the rep"
+                    )
+                )
             self.filters.append(as_filter(rule))
             return
         if not isinstance(rule, Filter | PoolRule | PreferenceRule):

@@ -17,11 +17,11 @@ names or at which methods a class overrides.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import attrs
 
-from leadrouter._util import EMPTY, FrozenMap, show, trusted_constructor
+from leadrouter._util import EMPTY, FrozenMap, calls_with, show, trusted_constructor
 from leadrouter._validators import (
     is_iterable,
     lenient,
@@ -223,8 +223,13 @@ def as_strategy(
     ConfigError saying that `where` takes one of those."""
     if isinstance(strategy, Strategy):
         return strategy
-    if callable(strategy):
-        return _FunctionStrategy(strategy)
+    if isinstance(strategy, type) and issubclass(strategy, Strategy):
+        raise ConfigError(
+            f"{where} is the class {strategy.__name__}, not a strategy: write "
+            f"{strategy.__name__}() (with its settings)"
+        )
+    if callable(strategy) and calls_with(strategy, 1):
+        return _FunctionStrategy(cast("Callable[[Context], Pick | str | None]", strategy))
     raise _not_a_strategy(strategy, where, "EqualRotation()")
 
 
