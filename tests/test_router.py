@@ -698,3 +698,32 @@ def test_why_says_where_a_lead_is_after_it_was_taken_back_without_a_new_decision
     assert r.why("L1").rep_id == "R1" and r.why("L1").action == "claimed"
     r.release("L1", "returned", now=at(41), reroute=False)
     assert r.why("L1").reasons[-1].detail.startswith("taken back from R1 (returned)")
+
+
+def test_a_filter_or_cap_answering_in_the_other_ones_words_is_named() -> None:
+    """A filter says True / False, a cap None / a reason: the other way round would let every
+    rep through (a filter's "not senior" is truthy) or refuse them all (a cap's True)."""
+    import numpy as np
+
+    def worded(lead: lr.Lead, rep: lr.Rep) -> bool:
+        return "not senior"  # type: ignore[return-value]
+
+    with pytest.raises(lr.errors.StrategyError, match=r"filter worded answered 'not senior'"):
+        router(rules=[worded]).route(lead(1), now=at(1))
+    numpy = router(rules=[lambda lead, rep: np.bool_(rep.id != "R0")])
+    assert numpy.route(lead(1), now=at(1)).rep_id != "R0"
+
+    class Agrees(lr.Cap):
+        def __init__(self, answer: object) -> None:
+            self.answer = answer
+
+        def check(self, rep_id: str, ctx: Context) -> str | None:
+            return self.answer  # type: ignore[return-value]
+
+        def __repr__(self) -> str:
+            return "Agrees()"
+
+    for answer in (True, ""):
+        with pytest.raises(lr.errors.StrategyError, match=r"Cap\.check returns None when"):
+            router(caps=Agrees(answer)).route(lead(1), now=at(1))
+    assert router(caps=Agrees(None)).route(lead(1), now=at(1)).rep_id is not None

@@ -30,7 +30,7 @@ import attrs
 
 from leadrouter._validators import score_threshold
 from leadrouter.context import Context
-from leadrouter.errors import CapabilityError, ConfigError
+from leadrouter.errors import CapabilityError, ConfigError, StrategyError
 from leadrouter.model import Lead, Rep, Shift
 
 __all__ = [
@@ -158,10 +158,28 @@ class Predicate(Filter):
 
     def eligible(self, ctx: Context) -> frozenset[str]:
         lead, func = ctx.lead, self.func
-        return frozenset(rep.id for rep in ctx.roster.active if func(lead, rep))
+        allowed = []
+        for rep in ctx.roster.active:
+            answer = func(lead, rep)
+            if answer is True or (answer is not False and _yes(self, answer, lead, rep)):
+                allowed.append(rep.id)
+        return frozenset(allowed)
 
     def __repr__(self) -> str:
         return getattr(self.func, "__name__", repr(self.func))
+
+
+def _yes(rule: Predicate, answer: object, lead: Lead, rep: Rep) -> bool:
+    """A filter's answer that is not a Python bool: numpy's bool as its value; anything else
+    a StrategyError, since a truthy string ("not senior", as a cap words a refusal) would let
+    every rep through."""
+    kind = type(answer)
+    if kind.__module__ == "numpy" and kind.__name__ in ("bool", "bool_"):
+        return bool(answer)
+    raise StrategyError(
+        f"filter {rule!r} answered {answer!r} for lead {lead.id!r} and rep {rep.id!r}: a filter "
+        "returns True (the rep may get the lead) or False"
+    )
 
 
 @attrs.frozen(repr=False)

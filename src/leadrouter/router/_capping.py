@@ -87,6 +87,11 @@ class Gate:
         for cap, name in self._caps.named:
             why = cap.check(rep_id, ctx)
             if why is not None:
+                if type(why) is not str or not why:
+                    raise StrategyError(
+                        f"cap {name} answered {why!r} for rep {rep_id!r}: Cap.check returns "
+                        "None when the rep may take the lead, else the reason in words"
+                    )
                 if self.refusals is None:
                     self.refusals = []
                 self.refusals.append((rep_id, why, name))
