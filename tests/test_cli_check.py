@@ -79,3 +79,15 @@ def test_sample_table_lines_up_with_east_asian_rep_ids(
     assert reps == {"张伟", "li", "王芳芳"}
     starts = {_width(row[: row.index(ROTATION_REASON)]) for row in rows}
     assert len(starts) == 1  # every reason starts in the same terminal column
+
+
+def test_a_playbook_that_loads_but_cannot_route_is_not_called_ok(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    playbook = tmp_path / "quota.toml"
+    playbook.write_text('[strategy]\nname = "QuotaProportional"\n\n[[reps]]\nid = "a"\n')
+    assert main(["check", str(playbook)]) == 2
+    captured = capsys.readouterr()
+    assert "OK" not in captured.out
+    assert f"{playbook}: the playbook loads, but routing sample lead" in captured.err
+    assert "rep 'a' has no quota" in captured.err

@@ -727,3 +727,14 @@ def test_a_filter_or_cap_answering_in_the_other_ones_words_is_named() -> None:
         with pytest.raises(lr.errors.StrategyError, match=r"Cap\.check returns None when"):
             router(caps=Agrees(answer)).route(lead(1), now=at(1))
     assert router(caps=Agrees(None)).route(lead(1), now=at(1)).rep_id is not None
+
+
+def test_pickling_a_router_says_what_to_keep_instead() -> None:
+    import pickle
+
+    with pytest.raises(InvalidTypeError, match=r"Ledger\.from_events\(events\)"):
+        pickle.dumps(router())
+    with pytest.raises(lr.errors.InvalidValueError, match="sla must be a timedelta"):
+        router().ledger.stats("R0", sla=30)  # type: ignore[arg-type]
+    with pytest.raises(lr.errors.NaiveDatetimeError, match="stats: since"):
+        router().ledger.stats("R0", since=T0.replace(tzinfo=None))

@@ -43,7 +43,7 @@ from leadrouter._cli_reading import (
     reading_flags,
 )
 from leadrouter._util import format_duration, plural
-from leadrouter.errors import LeadRouterError, LeadsFileError, MissingExtraError
+from leadrouter.errors import ConfigError, LeadRouterError, LeadsFileError, MissingExtraError
 from leadrouter.events import Released
 from leadrouter.ledger import Ledger
 from leadrouter.lifecycle import Lifecycle
@@ -205,6 +205,23 @@ def _check(path: Path, sample: int, out: TextIO) -> None:
     settings = read_playbook(path)
     reps = settings["reps"]
     teams = Counter(rep.team or "(no team)" for rep in reps)
+    import random
+
+    from leadrouter.clock import ManualClock
+
+    router = load_playbook(path, clock=ManualClock(START))
+    rng = random.Random(0)
+    rows = []
+    for i in range(sample):  # before saying OK: a playbook that cannot route is not OK
+        lead = sample_lead(i, START + timedelta(minutes=7 * i), rng)
+        try:
+            decision = router.route(lead, now=lead.arrived_at)
+        except LeadRouterError as exc:
+            raise ConfigError(
+                f"{path}: the playbook loads, but routing sample lead {lead.id} fails: {exc}"
+            ) from exc
+        why = decision.reasons[-1].detail if decision.reasons else ""
+        rows.append((lead.id, lead.region, lead.segment, "->", _where(decision), why))
     out.write(f"{path}: OK\n")
     out.write(f"  strategy : {settings['strategy']!r}\n")
     out.write(f"  rules    : {', '.join(map(repr, settings['rules'])) or 'none'}\n")
@@ -215,19 +232,7 @@ def _check(path: Path, sample: int, out: TextIO) -> None:
         + ", ".join(f"{team}={n}" for team, n in sorted(teams.items()))
         + "\n"
     )
-    import random
-
-    from leadrouter.clock import ManualClock
-
-    router = load_playbook(path, clock=ManualClock(START))
-    rng = random.Random(0)
     out.write(f"  what it would do with {sample} sample leads:\n")
-    rows = []
-    for i in range(sample):
-        lead = sample_lead(i, START + timedelta(minutes=7 * i), rng)
-        decision = router.route(lead, now=lead.arrived_at)
-        why = decision.reasons[-1].detail if decision.reasons else ""
-        rows.append((lead.id, lead.region, lead.segment, "->", _where(decision), why))
     if rows:
         _table(rows, 4, out)
 

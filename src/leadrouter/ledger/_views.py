@@ -9,6 +9,7 @@ from collections.abc import Iterator, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from leadrouter._util import check_aware
 from leadrouter.errors import InvalidValueError, UnknownLeadError
 from leadrouter.events import PUBLIC, Event
 from leadrouter.ledger._fold import _Fold
@@ -249,6 +250,13 @@ class _Views(_Fold):
         `touched_within_sla` counts first touches that came at most `sla` after the rep got the
         lead (None when `sla` is not given).
         """
+        for name, value in (("since", since), ("until", until)):
+            if value is not None:
+                check_aware(value, f"stats: {name}")
+        if sla is not None and not isinstance(sla, timedelta):
+            raise InvalidValueError(
+                f"stats: sla must be a timedelta, e.g. timedelta(minutes=30), got {sla!r}"
+            )
         rep = self._reps.get(rep_id) or _RepState()
         within: int | None = None
         if sla is not None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import attrs
 
@@ -35,6 +35,7 @@ from leadrouter.errors import (
     ConfigError,
     DuplicateLeadError,
     EventBeforeArrivalError,
+    InvalidTypeError,
     InvalidValueError,
     TransitionError,
 )
@@ -137,6 +138,14 @@ class Router:
         """Held around every operation: the lock itself in memory; for a stored ledger also one
         database transaction (write lock, catch-up, commit), so the operation is atomic."""
         self._timed = self.lifecycle.has_timers
+
+    def __reduce__(self) -> NoReturn:
+        raise InvalidTypeError(
+            "a Router cannot be pickled: it holds a lock, and its ledger (a database connection "
+            "for a stored one). Keep what it knows instead: a stored ledger "
+            "(Ledger.open(url)) keeps it for you, or pickle list(router.ledger.events()) and the "
+            "reps and build the Router again with Ledger.from_events(events)"
+        )
 
     # ------------------------------------------------------------------ roster
 
