@@ -738,3 +738,32 @@ def test_pickling_a_router_says_what_to_keep_instead() -> None:
         router().ledger.stats("R0", sla=30)  # type: ignore[arg-type]
     with pytest.raises(lr.errors.NaiveDatetimeError, match="stats: since"):
         router().ledger.stats("R0", since=T0.replace(tzinfo=None))
+
+
+def test_schedule_takes_shifts_only_and_nurture_takes_one_grade_as_written() -> None:
+    with pytest.raises(lr.ConfigError, match=r"schedule's shift of rep 'a' must be a Shift"):
+        rules.schedule({"a": "9-18"})  # type: ignore[dict-item]
+    with pytest.raises(lr.ConfigError, match=r"schedule's default must be a Shift"):
+        rules.schedule(default={"tz": "UTC"})  # type: ignore[arg-type]
+    one = rules.nurture(grades="Poor")
+    assert one == rules.nurture(grades=["Poor"])
+    r = router(rules=[one])
+    assert r.route(lead(1, grade="Poor"), now=at(1)).pool == "nurture"
+    assert r.route(lead(2, grade="P"), now=at(2)).rep_id is not None  # not one of its letters
+
+
+def test_an_error_from_the_teams_own_code_says_which_lead_it_was_routing() -> None:
+    def senior_only(lead: lr.Lead, rep: lr.Rep) -> bool:
+        return bool({"junior": False}["senior"])
+
+    with pytest.raises(KeyError) as caught:
+        router(rules=[senior_only]).route(lead(7), now=at(1))
+    assert caught.value.__notes__ == [
+        f"(raised while routing lead 'L7' at {at(1).isoformat()} with EqualRotation(), its "
+        "rules and caps)"
+    ]
+    r = router()
+    r.route(lead(1), now=at(1))
+    with pytest.raises(lr.errors.DuplicateLeadError) as own:  # the library's errors say it all
+        r.route(lead(1, cost=2.0), now=at(2))
+    assert not getattr(own.value, "__notes__", None)

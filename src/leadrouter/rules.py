@@ -306,7 +306,29 @@ def skill(field: str = "product") -> Filter:
 
 
 def _shift_map(value: Mapping[str, Shift] | None) -> Mapping[str, Shift]:
-    return dict(value or {})
+    """The shifts by rep id, each a Shift; anything else a ConfigError naming the rep."""
+    if value is not None and not isinstance(value, Mapping):
+        raise ConfigError(
+            f"schedule takes a mapping of rep id to Shift, got {value!r}: write e.g. "
+            "schedule({'ana': Shift('Asia/Shanghai')})"
+        )
+    shifts = dict(value or {})
+    for rep_id, shift in shifts.items():
+        _a_shift(shift, f"schedule's shift of rep {rep_id!r}")
+    return shifts
+
+
+def _a_shift(value: object, where: str) -> None:
+    if not isinstance(value, Shift):
+        raise ConfigError(
+            f"{where} must be a Shift, got {type(value).__name__} {value!r}: write e.g. "
+            "Shift('Asia/Shanghai', start=time(9), end=time(18))"
+        )
+
+
+def _default_shift(inst: object, attr: attrs.Attribute[Shift | None], value: object) -> None:
+    if value is not None:
+        _a_shift(value, "schedule's default")
 
 
 @attrs.frozen(repr=False)
@@ -315,7 +337,7 @@ class Schedule(Filter):
     always on. The eligible set is recomputed only when some shift starts or ends."""
 
     shifts: Mapping[str, Shift] = attrs.field(converter=_shift_map, hash=False)
-    default: Shift | None = None
+    default: Shift | None = attrs.field(default=None, validator=_default_shift)
 
     def shift_for(self, rep_id: str) -> Shift | None:
         """The rep's shift, or the default, or None (always on)."""
@@ -429,6 +451,8 @@ def nurture(
         raise ConfigError("nurture needs a threshold: below=<score> and/or grades=[...]")
     if below is not None:
         score_threshold(below, "nurture(below=...)")
+    if isinstance(grades, str):
+        grades = (grades,)  # one grade, as written: not its letters
     test = _LowIntent(below=below, grades=frozenset(grades), score=score)
     parts = ([f"below={below!r}"] if below is not None else []) + (
         [f"grades={sorted(grades)!r}"] if grades else []

@@ -13,7 +13,7 @@ from leadrouter._trusted import new_reason as _new_reason
 from leadrouter._util import calls_with
 from leadrouter.capabilities import check_views
 from leadrouter.context import Context, _always
-from leadrouter.errors import ConfigError, StrategyError
+from leadrouter.errors import ConfigError, LeadRouterError, StrategyError
 from leadrouter.events import PUBLIC
 from leadrouter.ledger import LedgerView
 from leadrouter.model import Decision, Lead, Reason, Rep
@@ -187,21 +187,39 @@ class Decider:
         Without pool or preference rules no rule can settle the lead, so the steps of `prepare`
         and `conclude` that remain run directly, with nothing kept between them.
         """
-        if self.pool_rules or self.prefer_rules or not self.cached:
-            prepared = self.prepare(ctx, exclude)
-            if isinstance(prepared, Decision):
-                return prepared, False
-            return self.conclude(prepared, self.strategy.route(prepared.ctx))
-        reasons, gate = self._offer(ctx, exclude)
-        return self._conclude(ctx, reasons, gate, self.strategy.route(ctx))
+        try:
+            if self.pool_rules or self.prefer_rules or not self.cached:
+                prepared = self.prepare(ctx, exclude)
+                if isinstance(prepared, Decision):
+                    return prepared, False
+                return self.conclude(prepared, self.strategy.route(prepared.ctx))
+            reasons, gate = self._offer(ctx, exclude)
+            return self._conclude(ctx, reasons, gate, self.strategy.route(ctx))
+        except Exception as exc:
+            self._note_where(exc, ctx)
+            raise
+
+    def _note_where(self, exc: Exception, ctx: Context) -> None:
+        """Add to an error raised by the team's own code (a rule, a cap, a strategy) which lead
+        it was routing and with what, so `KeyError: 'senior'` does not arrive alone. The
+        library's own errors say so themselves."""
+        if not isinstance(exc, LeadRouterError):
+            exc.add_note(
+                f"(raised while routing lead {ctx.lead.id!r} at {ctx.now.isoformat()} with "
+                f"{self.strategy!r}, its rules and caps)"
+            )
 
     def reoffer(self, ctx: Context, avoid: frozenset[str]) -> Decision | None:
         """`decide` for a waiting lead: the Decision when it places the lead with a rep, None
         when the lead would stay waiting (or go to a pool, which a waiting lead is already in)."""
-        prepared = self.prepare(ctx, avoid)
-        if isinstance(prepared, Decision):
-            return prepared if prepared.rep_id is not None else None
-        result = self.strategy.route(prepared.ctx)
+        try:
+            prepared = self.prepare(ctx, avoid)
+            if isinstance(prepared, Decision):
+                return prepared if prepared.rep_id is not None else None
+            result = self.strategy.route(prepared.ctx)
+        except Exception as exc:
+            self._note_where(exc, ctx)
+            raise
         chosen = result if type(result) is str else as_pick(result).rep_id
         if chosen is None:
             return None
