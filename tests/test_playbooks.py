@@ -663,3 +663,17 @@ shifts = { tz = "Mars/Base" }
         "  shifts[0]: Shift.tz: unknown time zone 'Mars/Base': use an IANA name such as 'UTC' "
         "or 'Asia/Shanghai'",
     ]
+
+
+def test_a_folder_a_non_utf8_file_or_an_unknown_override_is_a_playbook_error(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(PlaybookError, match=r"cannot be read \(it is a directory\)"):
+        load_playbook(tmp_path)
+    latin = tmp_path / "latin.toml"
+    latin.write_bytes('[strategy]\nname = "EqualRotation" # Müller\n'.encode("latin-1"))
+    with pytest.raises(PlaybookError, match="not UTF-8 text at byte"):
+        load_playbook(latin)
+    with pytest.raises(PlaybookError, match=r"unknown override 'sede'.*seed"):
+        load_playbook(PLAYBOOKS[0], sede=3)
+    assert load_playbook(PLAYBOOKS[0], seed=3).seed == 3

@@ -48,6 +48,7 @@ of its own, and every problem in a file is reported at once, each with its key p
 from __future__ import annotations
 
 import csv
+import inspect
 import tomllib
 from functools import cache
 from pathlib import Path
@@ -168,6 +169,13 @@ def read_playbook(path: str | Path) -> dict[str, Any]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise PlaybookError(f"{path}: no such playbook file") from exc
+    except UnicodeDecodeError as exc:
+        raise PlaybookError(
+            f"{path}: not UTF-8 text at byte {exc.start}: a playbook is a TOML file saved as UTF-8"
+        ) from exc
+    except OSError as exc:
+        what = "it is a directory" if path.is_dir() else (exc.strerror or str(exc)).lower()
+        raise PlaybookError(f"{path}: cannot be read ({what}): give a playbook .toml file") from exc
     except tomllib.TOMLDecodeError as exc:
         raise PlaybookError(f"{path}: not valid TOML: {exc}") from exc
     book = reader().read(data, Playbook, file=str(path))
@@ -194,5 +202,12 @@ def load_playbook(path: str | Path, **overrides: Any) -> Router:
     """A ready Router from a playbook file; keyword `overrides` (e.g. `clock=`, `ledger=`)
     are passed to the Router."""
     settings = read_playbook(path)
+    known = set(inspect.signature(Router).parameters)
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise PlaybookError(
+            f"load_playbook({str(path)!r}): unknown override {', '.join(map(repr, unknown))}: "
+            f"overrides are the Router's settings: {', '.join(sorted(known))}"
+        )
     settings.update(overrides)
     return Router(**settings)
