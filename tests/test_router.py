@@ -767,3 +767,12 @@ def test_an_error_from_the_teams_own_code_says_which_lead_it_was_routing() -> No
     with pytest.raises(lr.errors.DuplicateLeadError) as own:  # the library's errors say it all
         r.route(lead(1, cost=2.0), now=at(2))
     assert not getattr(own.value, "__notes__", None)
+
+
+def test_a_pick_names_a_rep_or_a_pool_and_the_decision_log_a_count() -> None:
+    with pytest.raises(lr.ConfigError, match="a rep or a pool to leave the lead in, not both"):
+        lr.Pick("R0", pool="grab")
+    assert lr.Pick(None, pool="grab").pool == "grab"
+    for size in (-1, "10", 1.5, True):
+        with pytest.raises(lr.ConfigError, match="decision_log must be a whole number"):
+            router(decision_log=size)

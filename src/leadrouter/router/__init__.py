@@ -126,6 +126,11 @@ class Router:
             raise ConfigError(f"seed must be an int, got {seed!r}")
         self.seed = seed
         self._lock = threading.RLock()
+        if isinstance(decision_log, bool) or not isinstance(decision_log, int) or decision_log < 0:
+            raise ConfigError(
+                f"decision_log must be a whole number of leads, 0 or more, got {decision_log!r}: "
+                "how many recent leads' decisions the router keeps for why(), e.g. 10_000"
+            )
         self._log = DecisionLog(decision_log)
         self._timers = Timers(self.lifecycle)
         self._seen = len(self.ledger) if not len(self.ledger) else -1

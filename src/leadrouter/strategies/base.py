@@ -105,6 +105,13 @@ class Pick:
     propensity: float | None = attrs.field(default=None, validator=propensity_field)
     pool: str | None = attrs.field(default=None, validator=of_type(str, "'public'", optional=True))
 
+    def __attrs_post_init__(self) -> None:
+        if self.pool is not None and self.rep_id is not None:
+            raise ConfigError(
+                f"Pick({self.rep_id!r}, pool={self.pool!r}): a pick names a rep or a pool to "
+                "leave the lead in, not both"
+            )
+
 
 @attrs.frozen
 class Release:
