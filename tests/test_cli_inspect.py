@@ -76,7 +76,15 @@ def test_a_stage_read_as_converted_names_the_flag_that_fixes_it(
 def test_an_as_of_before_the_export_ends_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(["inspect", str(B2B), "--tz", "UTC", "--as-of", "2025-03-05"], capsys)
     assert code == 2
-    assert "before the latest" in err
+    assert f"{B2B}: --as-of 2025-03-05 23:59:59.999999+00:00 is before the latest" in err
+    assert err.rstrip().endswith("give a later --as-of, or none (the latest time)")
+    from leadrouter.sim import History, load_export
+
+    with pytest.raises(ValueError, match=f"^{B2B}: as_of 2025-03-05"):
+        load_export(B2B, tz="UTC", as_of="2025-03-05")
+    frame = load_export(B2B, tz="UTC").to_frame()
+    with pytest.raises(ValueError, match=r"^History: as_of 2025"):  # the class's own wording
+        History(frame, as_of=frame["arrived_at"].min().to_pydatetime())
 
 
 def test_compare_runs_on_a_stage_export_with_open_deals(

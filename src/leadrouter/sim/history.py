@@ -506,28 +506,34 @@ def _outcome_table(given: pd.DataFrame | None, frame: pd.DataFrame) -> pd.DataFr
 
 
 def _latest(frame: pd.DataFrame) -> pd.Timestamp | None:
-    """The latest time of any time field, or None for a frame without one."""
-    found = [frame[name].max() for name in TIME_FIELDS if frame[name].notna().any()]
+    """The latest time of any time field the frame has, or None for a frame without one."""
+    found = [
+        frame[name].max() for name in TIME_FIELDS if name in frame and frame[name].notna().any()
+    ]
     return max(found) if found else None
 
 
-def _checked_as_of(as_of: datetime | None, frame: pd.DataFrame) -> datetime | None:
+def _checked_as_of(
+    as_of: datetime | None, frame: pd.DataFrame, where: str = "History:", option: str = "as_of"
+) -> datetime | None:
     """`as_of` if it is aware and not before anything the frame records (outcomes cannot be
-    known as of a moment earlier than a time they hold)."""
+    known as of a moment earlier than a time they hold). A message starts with `where` and
+    names the `option` as its reader writes it (`load_export` and the commands: the file and
+    `--as-of`)."""
     if as_of is None:
         return None
     if not isinstance(as_of, datetime) or as_of.utcoffset() is None:
         raise NaiveDatetimeError(
-            f"History: as_of must be a timezone-aware datetime, got {as_of!r}: e.g. "
+            f"{where} {option} must be a timezone-aware datetime, got {as_of!r}: e.g. "
             "datetime(2025, 3, 31, 18, tzinfo=ZoneInfo('Asia/Shanghai'))"
         )
     latest = _latest(frame)
     if latest is not None and pd.Timestamp(as_of) < latest:
-        field = next(name for name in TIME_FIELDS if frame[name].max() == latest)
+        field = next(name for name in TIME_FIELDS if name in frame and frame[name].max() == latest)
         raise InvalidValueError(
-            f"History: as_of {as_of.isoformat(sep=' ')} is before the latest {field} of the "
+            f"{where} {option} {as_of.isoformat(sep=' ')} is before the latest {field} of the "
             f"export ({latest.isoformat(sep=' ')}): outcomes are known as of a moment after "
-            "everything the export records; give a later as_of, or none (the latest time)"
+            f"everything the export records; give a later {option}, or none (the latest time)"
         )
     return as_of
 

@@ -87,6 +87,7 @@ from leadrouter.sim.history import (
     TIME_DTYPE,
     TIME_FIELDS,
     History,
+    _checked_as_of,
     read_frames_with,
 )
 from leadrouter.sim.profiles import GENERIC, Outcomes, detect
@@ -278,6 +279,7 @@ def build_history(
     if day_only:
         notes.append(_day_first_note(day_only, texts, rows, keep, audience))
     flagged = sorted([(int(rows[p]), h, r, a) for p, h, r, a in ctx.flagged if keep[p]] + notes)
+    known_as_of = _checked_as_of(_as_of(as_of, ctx), frame, f"{origin}:", _AS_OF.named(audience))
     history = History(
         frame,
         rejected=rejected,
@@ -286,7 +288,7 @@ def build_history(
         or _zone_of(raw[mapping["arrived_at"]].iloc[kept], texts[mapping["arrived_at"]].iloc[kept]),
         columns={field: fields[field] for field in COLUMNS if field in fields},
         origin=origin,
-        as_of=_as_of(as_of, ctx),
+        as_of=known_as_of,
         profile=profile.name if profile is not None else GENERIC,
         outcomes=_outcome_table(why, kept) if "stage" in mapping else None,
     )
