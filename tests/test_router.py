@@ -776,3 +776,14 @@ def test_a_pick_names_a_rep_or_a_pool_and_the_decision_log_a_count() -> None:
     for size in (-1, "10", 1.5, True):
         with pytest.raises(lr.ConfigError, match="decision_log must be a whole number"):
             router(decision_log=size)
+
+
+def test_a_region_that_differs_only_in_case_is_shown_as_a_near_miss() -> None:
+    r = router([lr.Rep("R0", regions=frozenset({"north"}))], rules=[rules.region()])
+    excluded = r.route(lead(1, region="North"), now=at(1)).reasons[0]
+    assert excluded.detail == (
+        "lead region 'North' is not among the rep's regions (reps cover 'north': values match "
+        "exactly, case and spaces included)"
+    )
+    other = r.route(lead(2, region="south"), now=at(2)).reasons[0]
+    assert other.detail == "lead region 'south' is not among the rep's regions"

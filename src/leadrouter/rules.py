@@ -283,7 +283,23 @@ class _Membership(Filter):
         return found
 
     def describe(self, ctx: Context) -> str:
-        return f"lead {self.field} {self.key(ctx)!r} is not among the rep's {self.rep_attr}"
+        value = self.key(ctx)
+        said = f"lead {self.field} {value!r} is not among the rep's {self.rep_attr}"
+        folded = str(value).strip().casefold()
+        near = sorted(
+            {
+                held
+                for rep in ctx.roster.active
+                for held in getattr(rep, self.rep_attr)
+                if held != value and str(held).strip().casefold() == folded
+            }
+        )
+        if near:  # 'North' against 'north': a near miss the words should show
+            said += (
+                f" (reps cover {', '.join(map(repr, near))}: values match exactly, case and "
+                "spaces included)"
+            )
+        return said
 
     def __repr__(self) -> str:
         default = "region" if self.rep_attr == "regions" else "product"
