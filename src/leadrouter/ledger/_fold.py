@@ -182,14 +182,6 @@ class _Fold:
         self, event: Touched | Tagged | Converted | Released, state: _LeadState, closed_ok: bool
     ) -> None:
         if state.rep == event.rep_id and (state.status == HELD or closed_ok):
-            since = state.held_since
-            if since is not None and event.at < since:
-                raise TransitionError(
-                    f"{type(event).__name__} of lead {event.lead_id!r} by rep {event.rep_id!r} "
-                    f"is dated {event.at.isoformat()}, before they got the lead "
-                    f"({since.isoformat()}): what happened before belongs to whoever held it "
-                    "then; check the time the CRM sent"
-                )
             return
         raise TransitionError(
             f"{type(event).__name__} of lead {event.lead_id!r} by rep {event.rep_id!r}, but the "
