@@ -249,3 +249,13 @@ def test_indexed_reads_between_appends_answer_as_a_replay(
         fresh = lr.Ledger.from_events(ledger.events())
         asked = _indexed_reads(ledger, minutes)
         assert asked == _indexed_reads(fresh, minutes) == _indexed_reads(ledger, minutes)
+
+
+def test_revenue_is_a_float_whatever_the_amounts_were_written_as() -> None:
+    ledger = _ledger_with(
+        lr.Arrived(_lead("L1")),
+        lr.Assigned("L1", "R1", at(0), "t"),
+        lr.Converted("L1", "R1", at(5), amount=100),
+    )
+    revenue = ledger.stats("R1").revenue
+    assert revenue == 100.0 and type(revenue) is float

@@ -787,3 +787,12 @@ def test_a_region_that_differs_only_in_case_is_shown_as_a_near_miss() -> None:
     )
     other = r.route(lead(2, region="south"), now=at(2)).reasons[0]
     assert other.detail == "lead region 'south' is not among the rep's regions"
+
+
+def test_a_cap_without_its_own_repr_is_named_by_its_class_in_explanations() -> None:
+    class Closed(lr.Cap):
+        def check(self, rep_id: str, ctx: Context) -> str | None:
+            return "closed today"
+
+    explained = router(caps=Closed()).route(lead(1), now=at(1)).explain()
+    assert "capped (Closed()): closed today" in explained and "object at 0x" not in explained

@@ -24,6 +24,11 @@ __all__ = ["PERIODS", "Cap", "FixedCap", "day_start", "period_start"]
 class Cap:
     """Base of every cap."""
 
+    def __repr__(self) -> str:
+        """The class name, as explanations show a cap (`capped (WeeklyCap()): ...`), for a cap
+        that does not give its own; attrs classes and the built-in caps show their settings."""
+        return f"{type(self).__name__}()"
+
     def check(self, rep_id: str, ctx: Context) -> str | None:
         """None if `rep_id` may take one more lead at `ctx.now`, else why not."""
         raise NotImplementedError

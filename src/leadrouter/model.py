@@ -213,6 +213,11 @@ def parse_time(value: Any, tz: str | None) -> datetime:
     return result
 
 
+def _v_tier(inst: object, attr: attrs.Attribute[Any], value: int) -> None:
+    if value < 0:
+        raise ConfigError(f"Rep.tier is 0 (the top tier) or more, got {value}: write e.g. tier=1")
+
+
 @attrs.frozen
 class Rep:
     """A sales person who follows leads up (销售员 / 顾问).
@@ -224,7 +229,7 @@ class Rep:
 
     id: str = attrs.field(validator=_v_id)
     team: str = attrs.field(default="", kw_only=True, validator=_v_str)
-    tier: int = attrs.field(default=0, kw_only=True, validator=of_type(int, "1"))
+    tier: int = attrs.field(default=0, kw_only=True, validator=[of_type(int, "1"), _v_tier])
     regions: frozenset[str] = attrs.field(
         default=frozenset(),
         kw_only=True,
@@ -248,9 +253,10 @@ class Rep:
 def _v_weekdays(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
     set_of(int, "{0, 1, 2, 3, 4}")(inst, attr, value)
     assert isinstance(value, frozenset)
-    if not value <= frozenset(range(7)):
+    if not value or not value <= frozenset(range(7)):
+        got = sorted(value) if value else "no day (a rep never on shift)"
         raise ConfigError(
-            f"Shift.weekdays must be 0 (Monday) to 6 (Sunday), got {sorted(value)}: write e.g. "
+            f"Shift.weekdays must be some of 0 (Monday) to 6 (Sunday), got {got}: write e.g. "
             "weekdays={0, 1, 2, 3, 4} for Monday to Friday"
         )
 

@@ -274,7 +274,7 @@ class _Views(_Fold):
             valid=_window(rep.valid, since, until),
             invalid=_window(rep.invalid, since, until),
             converted=len(sales),
-            revenue=sum(sale[1] for sale in sales),
+            revenue=float(sum(sale[1] for sale in sales)),
             released=_window(rep.released, since, until),
         )
 
