@@ -248,3 +248,12 @@ def test_a_negative_tier_and_a_shift_of_no_day_are_refused() -> None:
     with pytest.raises(lr.ConfigError, match=r"got no day \(a rep never on shift\)"):
         lr.Shift("UTC", weekdays=())
     assert lr.Rep("a", tier=2).tier == 2 and lr.Shift("UTC", weekdays={5}).weekdays == {5}
+
+
+def test_explain_lists_tied_scores_by_rep_id_whatever_order_the_mapping_has() -> None:
+    """Fast and plain weighted paths build the same scores from equal sets of reps that can
+    iterate in different orders: the words must not follow that order."""
+    one = lr.Decision("L1", "r2", "assigned", T0, "s", scores={"r5": 0.5, "r1": 0.5, "r2": 0.9})
+    other = attrs.evolve(one, scores={"r2": 0.9, "r1": 0.5, "r5": 0.5})
+    assert one.explain() == other.explain()
+    assert one.explain().splitlines()[-1] == "  scores: r2=0.9, r1=0.5, r5=0.5"

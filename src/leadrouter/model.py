@@ -439,7 +439,8 @@ class Decision:
         head += f" at {self.at.isoformat()}"
         lines = [head, *(f"  - {reason}" for reason in self.reasons)]
         if self.scores:
-            top = sorted(self.scores.items(), key=lambda kv: -kv[1])[:5]
+            # ties by rep id: the words must not depend on the order a set of reps iterates in
+            top = sorted(self.scores.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
             lines.append("  scores: " + ", ".join(f"{rep}={score:.3g}" for rep, score in top))
         return "\n".join(lines)
 
