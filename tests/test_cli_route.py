@@ -215,6 +215,7 @@ def test_a_missing_column_and_day_first_dates_name_their_flags(
     assert "give --dayfirst" in err and "dayfirst=" not in err
     path.write_text("lead_id,arrived_at\nT1,31/12/2025 09:00\nT2,2026-01-05 09:00\n")
     assert main(_route(path, "--out", tmp_path / "d.csv", "--tz", "UTC")) == 0  # read day first
+    assert "read day first; give --no-dayfirst to read them month first" in capsys.readouterr().err
     assert main(_route(path, "--out", tmp_path / "d.csv", "--tz", "UTC", "--dayfirst")) == 0
     # --no-dayfirst reads month first: 31/12/2025 cannot be, and a row rejected routes nothing
     assert main(_route(path, "--out", tmp_path / "d.csv", "--tz", "UTC", "--no-dayfirst")) == 2

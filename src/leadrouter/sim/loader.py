@@ -26,8 +26,6 @@ What it guarantees, and why:
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import shlex
 import sys
@@ -148,7 +146,6 @@ def load_export(
     """
     source = Path(path)
     raw = read_table(source, encoding, audience)
-    raw.columns = pd.Index(_as_written([str(name) for name in raw.columns], source, encoding))
     return build_history(
         raw,
         origin=str(source),
@@ -311,43 +308,6 @@ def build_history(
 
 read_frames_with(build_history)
 
-_RENAMED = re.compile(r"(.+)\.\d+")
-"""A header pandas may have renamed: the repeat of "Owner" is read as "Owner.1"."""
-
-
-def _as_written(names: list[str], source: Path, encoding: str | None) -> list[str]:
-    """The table's headers as the file writes them. pandas renames a repeated header ("Owner",
-    "Owner" -> "Owner", "Owner.1"), which would hide the repeat from `build_history`; when a
-    name may be such a rename (its stem is a header too), the header row is read again, and each
-    renamed header gets its written name back (a header really written "Owner.1" keeps it)."""
-    present = set(names)
-    if not any((m := _RENAMED.fullmatch(name)) and m.group(1) in present for name in names):
-        return names
-    written = _header_row(source, encoding)
-    if written is None or len(written) != len(names):
-        return names
-    restored = []
-    for name, given in zip(names, written, strict=True):
-        renamed = _RENAMED.fullmatch(name)
-        repeat = renamed is not None and renamed.group(1) == given and written.count(given) > 1
-        restored.append(given if repeat else name)
-    return restored
-
-
-def _header_row(source: Path, encoding: str | None) -> list[str] | None:
-    """The first row of a CSV or Excel file as written (None for another kind of file), read
-    the way `read_table` reads the file."""
-    data = source.read_bytes()
-    if data.startswith(b"PK\x03\x04"):
-        top = pd.read_excel(source, sheet_name=0, header=None, nrows=1, dtype=object)
-        return ["" if pd.isna(cell) else str(cell) for cell in top.iloc[0].tolist()]
-    if data.startswith((b"PAR1", b"\xd0\xcf\x11\xe0")):
-        return None
-    from leadrouter.sim.reading import _decode, _delimiter
-
-    text = _decode(source, data, encoding, "python").lstrip("\ufeff")
-    return next(csv.reader(io.StringIO(text), delimiter=_delimiter(text)), None)
-
 
 def _zone_of(column: pd.Series[Any], text: pd.Series[Any]) -> str:
     """The zone to read local days in when no `tz` was given: a typed column's own zone, or the
@@ -388,17 +348,13 @@ def _day_first_note(
         header = next(iter(day_only))
         where = np.flatnonzero(day_only[header])
     position = int(where[0])
-    how = (
-        f"; give {_DAYFIRST.given(False, audience)} to read them month first"
-        if audience == "python"
-        else ""
-    )
     return (
         int(rows[position]),
         header,
         f"dates read day first (dd/mm/yyyy): {texts[header].iat[position]!r} cannot be month "
         "first, and no date of the file can only be month first",
-        f"every dd/mm/yyyy date of the file read day first{how}",
+        f"every dd/mm/yyyy date of the file read day first; give "
+        f"{_DAYFIRST.given(False, audience)} to read them month first",
     )
 
 

@@ -11,8 +11,10 @@ the command's flag (`ExportOption`).
 from __future__ import annotations
 
 import codecs
+import csv
 import io
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +95,9 @@ def _read_excel(path: Path) -> pd.DataFrame:
     _need("openpyxl", path, "Excel files")
     try:
         with pd.ExcelFile(path, engine="openpyxl") as book:
-            frame: pd.DataFrame = pd.read_excel(book, sheet_name=0, dtype=object)
+            frame: pd.DataFrame = _as_written(
+                pd.read_excel(book, sheet_name=0, dtype=object), lambda: _excel_header(book)
+            )
             sheets = [str(name) for name in book.sheet_names]
     except Exception as exc:  # openpyxl raises many types for a damaged workbook
         raise InvalidExportError(f"{path}: cannot read this Excel workbook: {exc}") from exc
@@ -104,6 +108,38 @@ def _read_excel(path: Path) -> pd.DataFrame:
             "first sheet: move the leads' sheet to the front, or save it as CSV"
             + (f" (the other sheets: {', '.join(map(repr, others))})" if others else "")
         )
+    return frame
+
+
+def _excel_header(book: pd.ExcelFile) -> list[str]:
+    """The first row of the workbook's first sheet, as written."""
+    top = pd.read_excel(book, sheet_name=0, header=None, nrows=1, dtype=object)
+    return ["" if pd.isna(cell) else str(cell) for cell in top.iloc[0].tolist()]
+
+
+_RENAMED = re.compile(r"(.+)\.\d+")
+"""A header pandas may have renamed: the repeat of "Owner" is read as "Owner.1"."""
+
+
+def _as_written(frame: pd.DataFrame, header: Callable[[], list[str] | None]) -> pd.DataFrame:
+    """`frame` with its headers as the file writes them. pandas renames a repeated header
+    ("Owner", "Owner" -> "Owner", "Owner.1"), which would hide the repeat from the loader; when a
+    name may be such a rename (its stem is a header too), `header()` reads the header row as
+    written, and each renamed header gets its written name back (a header really written
+    "Owner.1" keeps it)."""
+    names = [str(name) for name in frame.columns]
+    present = set(names)
+    if not any((m := _RENAMED.fullmatch(name)) and m.group(1) in present for name in names):
+        return frame
+    written = header()
+    if written is None or len(written) != len(names):
+        return frame
+    restored = []
+    for name, given in zip(names, written, strict=True):
+        renamed = _RENAMED.fullmatch(name)
+        repeat = renamed is not None and renamed.group(1) == given and written.count(given) > 1
+        restored.append(given if repeat else name)
+    frame.columns = pd.Index(restored)
     return frame
 
 
@@ -233,18 +269,19 @@ def _read_csv(path: Path, data: bytes, encoding: str | None, audience: Audience)
     text = _decode(path, data, encoding, audience).lstrip("\ufeff")
     if not text.strip():
         raise EmptyExportError(f"{path}: the file is empty: export the leads with a header row")
-    options: dict[str, Any] = {
-        "sep": _delimiter(text),
-        "dtype": str,
-        "keep_default_na": False,
-    }
+    sep = _delimiter(text)
+    options: dict[str, Any] = {"sep": sep, "dtype": str, "keep_default_na": False}
+
+    def header() -> list[str] | None:
+        return next(csv.reader(io.StringIO(text), delimiter=sep), None)
+
     body = text.rstrip()
     if "\n\n" not in body.replace("\r", "") and _has("pyarrow"):
         try:
             frame: pd.DataFrame = pd.read_csv(
                 io.BytesIO(body.encode("utf-8")), engine="pyarrow", **options
             )
-            return frame
+            return _as_written(frame, header)
         except (ValueError, pd.errors.ParserError):
             pass  # a ragged or unusual file: the C engine below reads it or says where it fails
     try:
@@ -262,7 +299,7 @@ def _read_csv(path: Path, data: bytes, encoding: str | None, audience: Audience)
             "the delimiter and the quotes (a cell holding the delimiter must be in double "
             "quotes), and that the header is the first line (delete a title line above it)"
         )
-    return frame
+    return _as_written(frame, header)
 
 
 def _has(module: str) -> bool:
