@@ -24,6 +24,7 @@ from leadrouter._validators import (
     score_field,
     set_of,
     valid_zone,
+    whole_number,
     zone,
 )
 from leadrouter.errors import (
@@ -213,11 +214,6 @@ def parse_time(value: Any, tz: str | None) -> datetime:
     return result
 
 
-def _v_tier(inst: object, attr: attrs.Attribute[Any], value: int) -> None:
-    if value < 0:
-        raise ConfigError(f"Rep.tier is 0 (the top tier) or more, got {value}: write e.g. tier=1")
-
-
 @attrs.frozen
 class Rep:
     """A sales person who follows leads up (销售员 / 顾问).
@@ -229,7 +225,7 @@ class Rep:
 
     id: str = attrs.field(validator=_v_id)
     team: str = attrs.field(default="", kw_only=True, validator=_v_str)
-    tier: int = attrs.field(default=0, kw_only=True, validator=[of_type(int, "1"), _v_tier])
+    tier: int = attrs.field(default=0, kw_only=True, validator=[of_type(int, "1"), whole_number()])
     regions: frozenset[str] = attrs.field(
         default=frozenset(),
         kw_only=True,
