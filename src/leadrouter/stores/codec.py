@@ -173,12 +173,16 @@ def decode_event(kind: str, payload: dict[str, Any]) -> Event:
     return event_of(kind, _native(payload))
 
 
+def _canonical(value: Any) -> str:
+    """JSON data as one text with sorted keys and no spaces: equal data, equal text."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
 def lead_text(lead: Lead) -> str:
-    """A lead as its log stores it, as one JSON text with sorted keys: two leads with the same
-    text are the same stored lead, whatever JSON changed (a tuple read back as a list, integer
-    keys as strings, a NaN that never equals itself)."""
-    _, payload = encode_event(Arrived(lead))
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    """A lead as its log stores it, as one canonical JSON text: two leads with the same text
+    are the same stored lead, whatever JSON changed (a tuple read back as a list, integer keys
+    as strings)."""
+    return _canonical(encode_event(Arrived(lead))[1])
 
 
 def idempotency_key(event: Event) -> str | None:
@@ -187,9 +191,7 @@ def idempotency_key(event: Event) -> str | None:
     already keeps from repeating."""
     if not isinstance(event, Touched | Tagged | Converted):
         return None
-    kind, payload = encode_event(event)
-    text = json.dumps([kind, payload], sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+    return hashlib.sha256(_canonical(list(encode_event(event))).encode()).hexdigest()[:32]
 
 
 def decision_text(decision: Decision) -> str:
