@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import os
 import random
+import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -541,4 +543,8 @@ def main() -> lr.Router:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except BrokenPipeError:  # `python embed_in_crm.py | head`: the reader left; end quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(141)

@@ -539,6 +539,7 @@ def test_explain_shows_the_forecast_behind_the_cap() -> None:
         ({"bounds": (0, 0)}, "hi >= 1"),
         ({"bounds": 7}, "pair"),
         ({"headroom": -0.1}, "headroom"),
+        ({"headroom": 20}, r"<= 10 \(a fraction: 0.2 = 20% above"),  # 20% meant, 2,000% written
         ({"metric": "converted"}, "metric must be one of"),
         ({"min_history_days": 3}, ">= 7"),
         ({"window": 10}, "shorter than min_history_days"),

@@ -92,6 +92,24 @@ def test_demo_prints_the_same_day_every_run() -> None:
     assert "== why is it uneven? ==" in outputs[0]
 
 
+def test_demo_piped_into_a_reader_that_leaves_ends_quietly() -> None:
+    """`python embed_in_crm.py | head -1`: the script is a template for integrations, so when
+    the reader goes away it stops with 141 (as SIGPIPE would), not a BrokenPipeError trace."""
+    with subprocess.Popen(
+        [sys.executable, str(DEMO)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    ) as demo:
+        assert demo.stdout is not None and demo.stderr is not None
+        first = demo.stdout.readline()
+        demo.stdout.close()
+        errors = demo.stderr.read().decode()
+    assert first.startswith(b"leadrouter demo: one day")
+    assert demo.returncode == 141
+    assert errors == ""
+
+
 # --------------------------------------------------------------------------- invariants
 
 

@@ -245,27 +245,31 @@ def number_field(
     hint: str,
     *,
     at_least: float | None = None,
+    at_most: float | None = None,
     finite: bool = True,
     none: str | None = None,
     error: type[LeadRouterError] = ConfigError,
 ) -> Validator:
     """A number (a bool is not one, NaN never is), finite unless `finite=False`, >= `at_least`
-    when given, or None when `none` says what None means; else `error` (a ConfigError for a
-    setting) naming the class, the field, what is allowed (`hint` says what the number means)
-    and the value."""
+    and <= `at_most` when given, or None when `none` says what None means; else `error` (a
+    ConfigError for a setting) naming the class, the field, what is allowed (`hint` says what
+    the number means) and the value."""
     allowed = (
         ("a finite number" if finite else "a number")
         + ("" if at_least is None else f" >= {at_least:g}")
+        + ("" if at_least is None or at_most is None else " and")
+        + ("" if at_most is None else f" <= {at_most:g}")
         + f" ({hint})"
         + (f" or None ({none})" if none else "")
     )
     low = -math.inf if at_least is None else at_least
+    high = math.inf if at_most is None else at_most
 
     def check(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
         if value is None and none:
             return
         number = _number(value)
-        if number is None or (finite and math.isinf(number)) or number < low:
+        if number is None or (finite and math.isinf(number)) or not low <= number <= high:
             raise error(f"{type(inst).__name__}.{attr.name} must be {allowed}, got {value!r}")
 
     return check

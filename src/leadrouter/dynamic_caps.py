@@ -91,7 +91,8 @@ def _v_model(inst: object, attr: attrs.Attribute[str], value: str) -> None:
         )
 
 
-_v_headroom = number_field("0.2 = 20% above the forecast", at_least=0)
+# a headroom of 20 would let a rep get 21 times the forecast: someone meant 20%, written 0.2
+_v_headroom = number_field("a fraction: 0.2 = 20% above the forecast", at_least=0, at_most=10)
 _v_day = of_type(date, "date(2026, 1, 5)", optional=True)
 
 
