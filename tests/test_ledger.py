@@ -48,6 +48,18 @@ def test_lead_moves_pool_book_closed() -> None:
     ) == (1, 1, 1, 1, 1, 500.0)
 
 
+def test_a_call_after_the_sale_is_neither_a_touch_nor_a_reach() -> None:
+    """A reached touch reported after the lead closed (a thank-you call) is kept in the log but
+    counts as no first touch and no reach, so a rep never shows more leads reached than
+    touched."""
+    ledger = _ledger_with(lr.Arrived(_lead()), lr.Assigned("L1", "R1", at(1), "t"))
+    ledger.append(lr.Converted("L1", "R1", at(30), amount=100.0))
+    ledger.append(lr.Touched("L1", "R1", at(40), reached=True))
+    stats = ledger.stats("R1")
+    assert (stats.received, stats.touched, stats.reached, stats.converted) == (1, 0, 0, 1)
+    assert isinstance(list(ledger.events())[-1], lr.Touched)
+
+
 def test_invalid_tag_closes_lead_and_frees_the_book() -> None:
     ledger = _ledger_with(lr.Arrived(_lead()), lr.Assigned("L1", "R1", at(1), "t"))
     ledger.append(lr.Tagged("L1", "R1", at(2), valid=False, reason="wrong number"))

@@ -315,7 +315,10 @@ class _Fold:
             state.first_touch = event.at
             _add_sorted(rep.touched, event.at)
             _add_sorted(rep.touch_delays, (event.at, event.at - state.held_since))
-        if event.reached and not state.reached:
+        # a reach counts only on a lead this holding touched first: a call after the lead closed
+        # (a thank-you after the sale) is no first touch, so counting its reach would report
+        # more reps reached than touched
+        if event.reached and not state.reached and state.first_touch is not None:
             state.reached = True
             _add_sorted(rep.reached, event.at)
 
