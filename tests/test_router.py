@@ -6,6 +6,7 @@ import threading
 from collections import Counter
 from datetime import time, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -736,8 +737,31 @@ def test_pickling_a_router_says_what_to_keep_instead() -> None:
         pickle.dumps(router())
     with pytest.raises(lr.errors.InvalidValueError, match="sla must be a timedelta"):
         router().ledger.stats("R0", sla=30)  # type: ignore[arg-type]
-    with pytest.raises(lr.errors.NaiveDatetimeError, match="stats: since"):
-        router().ledger.stats("R0", since=T0.replace(tzinfo=None))
+    naive = T0.replace(tzinfo=None)
+    with pytest.raises(lr.errors.NaiveDatetimeError, match="since is a naive datetime"):
+        router().ledger.stats("R0", since=naive)
+
+
+@pytest.mark.parametrize(
+    "read",
+    [
+        lambda r, t: r.ledger.count("R0", since=t),
+        lambda r, t: r.ledger.count("R0", until=t),
+        lambda r, t: r.ledger.received_total(since=t),
+        lambda r, t: r.ledger.receipts("R0", since=t),
+        lambda r, t: r.ledger.conversions("R0", until=t),
+        lambda r, t: r.explain_load(since=t),
+        lambda r, t: r.ledger.stats("R0", until=t),
+    ],
+)
+def test_a_naive_window_bound_is_named_on_every_windowed_read(read: Any) -> None:
+    """Every read over a time window refuses a naive bound with the named error, on the hot
+    paths too (count and received_total, which remember their bounds), not a TypeError from
+    comparing it with the ledger's aware times."""
+    routed = router()
+    routed.route(lr.Lead("L1", T0), now=T0)
+    with pytest.raises(lr.errors.NaiveDatetimeError, match=r"(since|until) is a naive datetime"):
+        read(routed, T0.replace(tzinfo=None))
 
 
 def test_schedule_takes_shifts_only_and_nurture_takes_one_grade_as_written() -> None:

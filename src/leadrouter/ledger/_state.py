@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from operator import itemgetter
 from typing import Any
 
+from leadrouter._util import check_aware
 from leadrouter.events import PUBLIC
 from leadrouter.model import Lead
 
@@ -99,7 +100,12 @@ def _span(
     key: Callable[[Any], datetime] | None = None,
 ) -> tuple[int, int]:
     """The part of a time-sorted series dated in `[since, until)` (by `key`, for tuples whose
-    first item is the time); every windowed view reads its series through this."""
+    first item is the time); every windowed view reads its series through this. A bound that
+    is not an aware datetime is an error naming it, even when the series is empty."""
+    if since is not None:
+        check_aware(since, "since")
+    if until is not None:
+        check_aware(until, "until")
     lo = 0 if since is None else bisect_left(series, since, key=key)
     hi = len(series) if until is None else bisect_left(series, until, key=key)
     return lo, max(hi, lo)
@@ -161,6 +167,7 @@ class _Starts:
                         lo = found[1] = bisect_left(series, since, lo + 1)
                     found[2] = series[lo] if lo < len(series) else None
             return lo
+        check_aware(since, "since")  # once per bound: a remembered one was checked
         lo = bisect_left(series, since)
         if len(self.memo) >= 8:
             self.memo.clear()

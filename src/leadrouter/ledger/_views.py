@@ -9,13 +9,15 @@ from collections.abc import Iterator, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from leadrouter._util import check_aware
 from leadrouter.errors import InvalidValueError, UnknownLeadError
 from leadrouter.events import PUBLIC, Event
 from leadrouter.ledger._fold import _Fold
 from leadrouter.ledger._state import HELD, _first, _RepState, _span, _window
 from leadrouter.ledger._types import RepStats, _EventLog
 from leadrouter.model import Lead, zone
+
+_NO_REP = _RepState()
+"""What the views read for a rep the ledger has no event of: every series empty (never written)."""
 
 
 class _Views(_Fold):
@@ -233,7 +235,7 @@ class _Views(_Fold):
         """Leads the rep received (assigned or claimed) with `since <= at < until`."""
         rep = self._reps.get(rep_id)
         if rep is None:
-            return 0
+            return _window(_NO_REP.received, since, until)  # 0, with the bounds checked
         if since is not None and until is None:
             return len(rep.received) - rep.received_starts.index(rep.received, since)
         return _window(rep.received, since, until)
@@ -250,14 +252,11 @@ class _Views(_Fold):
         `touched_within_sla` counts first touches that came at most `sla` after the rep got the
         lead (None when `sla` is not given).
         """
-        for name, value in (("since", since), ("until", until)):
-            if value is not None:
-                check_aware(value, f"stats: {name}")
         if sla is not None and not isinstance(sla, timedelta):
             raise InvalidValueError(
                 f"stats: sla must be a timedelta, e.g. timedelta(minutes=30), got {sla!r}"
             )
-        rep = self._reps.get(rep_id) or _RepState()
+        rep = self._reps.get(rep_id, _NO_REP)
         within: int | None = None
         if sla is not None:
             lo, hi = _span(rep.touch_delays, since, until, _first)
@@ -286,9 +285,7 @@ class _Views(_Fold):
         For measures that weigh each sale by its lead (e.g. by `Lead.grade`, via `lead()`);
         bisected like `stats`, so the cost is the number of sales in the window.
         """
-        rep = self._reps.get(rep_id)
-        if rep is None:
-            return []
+        rep = self._reps.get(rep_id, _NO_REP)
         lo, hi = _span(rep.converted, since, until, _first)
         return [(at, lead_id, amount) for at, amount, lead_id in rep.converted[lo:hi]]
 
@@ -301,9 +298,7 @@ class _Views(_Fold):
         For measures that look at each received lead (e.g. conversion by `Lead.segment`, via
         `lead()`); bisected like `count`, so the cost is the number of leads in the window.
         """
-        rep = self._reps.get(rep_id)
-        if rep is None:
-            return []
+        rep = self._reps.get(rep_id, _NO_REP)
         lo, hi = _span(rep.received, since, until)
         return list(zip(rep.received[lo:hi], rep.received_ids[lo:hi], strict=True))
 
