@@ -490,8 +490,10 @@ def test_cli_check_prints_the_playbook_error_and_nothing_of_its_machinery(
     assert main(["check", str(path)]) == 2
     err = capsys.readouterr().err
     assert err == (
-        f'leadrouter: error: {path}: strategy.held: expected a whole number, got "15": '
-        "write e.g. held = 1\n"
+        f"leadrouter: error: {path}: 2 problems:\n"
+        '  strategy.held: expected a whole number, got "15": write e.g. held = 15\n'
+        '  strategy.idle_after: 30.5 has no unit: write the duration with one, "30.5s", '
+        '"30.5m", "30.5h", "30.5d" or "30.5w" (seconds, minutes, hours, days, weeks)\n'
     )
 
 
@@ -644,7 +646,9 @@ shifts = { tz = "Mars/Base" }
     with pytest.raises(PlaybookError) as info:
         reader().read(tomllib.loads(text), Everything, file="x.toml")
     assert str(info.value).splitlines() == [
-        "x.toml: 11 problems:",
+        "x.toml: 12 problems:",
+        '  wait: 5 has no unit: write the duration with one, "5s", "5m", "5h", "5d" or "5w" '
+        "(seconds, minutes, hours, days, weeks)",
         '  opens: expected a time of day, got "noon": write e.g. opens = "09:00"',
         "  starts: 2026-01-05T09:00:00 has no UTC offset, and leadrouter never guesses a time "
         "zone: write it with its offset, e.g. 2026-01-05T09:00:00+08:00",

@@ -50,6 +50,7 @@ Step = str | int
 """One step of a key path: a table key, or the index of an array item."""
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
+_NUMBER = re.compile(r"^\s*\d+(?:\.\d+)?\s*$")
 _ISO_DURATION = re.compile(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _TRUE = frozenset({"true", "yes", "y", "1"})
@@ -109,12 +110,23 @@ class Choice:
 
 
 def duration(value: object) -> timedelta:
-    """A timedelta from "45s", "30m", "4h", "7d", "1w", ISO "PT30M" / "P1DT2H", or a number of
-    seconds; ValueError for anything else."""
+    """A timedelta from "45s", "30m", "4h", "7d", "1w" or ISO "PT30M" / "P1DT2H"; ValueError for
+    anything else. A number without its unit (`first_touch_sla = 30`) is a ConfigError that
+    offers the units: an SLA of 30 is meant in minutes far more often than in seconds, and a
+    30-second SLA would release every lead before anyone could call."""
     if isinstance(value, timedelta):
         return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return timedelta(seconds=float(value))
+    if (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        or (isinstance(value, str) and _NUMBER.match(value))
+    ):
+        amount = str(value).strip()
+        raise ConfigError(
+            f"{_shown(value)} has no unit: write the duration with one, "
+            f'"{amount}s", "{amount}m", "{amount}h", "{amount}d" or "{amount}w" '
+            "(seconds, minutes, hours, days, weeks)"
+        )
     if isinstance(value, str):
         match = _DURATION.match(value)
         if match:
@@ -451,9 +463,9 @@ class Reader:
                 yield f"{place}: {leaf}"
                 continue
             key = path[-1] if path and isinstance(path[-1], str) else None
-            example = self.example(leaf_kind)
-            write = f"{key} = {example}" if key and self.source == "toml" else example
             found, value = _lookup(data, path)
+            example = _unquoted(value, self._given(leaf_kind)) or self.example(leaf_kind)
+            write = f"{key} = {example}" if key and self.source == "toml" else example
             if isinstance(leaf, KeyError) and not found:
                 yield f"{place}: missing: " + (
                     f"write e.g. {write}" if self.source == "toml" else "every row needs one"
@@ -580,6 +592,18 @@ def _lookup(data: Any, path: tuple[Step, ...]) -> tuple[bool, Any]:
         else:
             return False, None
     return True, data
+
+
+def _unquoted(value: object, kind: Any) -> str | None:
+    """A number written as text (`held = "15"`), written as the number it says (`15`), so the
+    fix offered is the user's own value without its quotes; None for anything else."""
+    if kind not in (int, float) or not isinstance(value, str):
+        return None
+    try:
+        number = kind(value.strip())
+    except ValueError:
+        return None
+    return str(number)
 
 
 def _shown(value: object) -> str:
