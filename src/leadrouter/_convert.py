@@ -117,8 +117,8 @@ def duration(value: object) -> timedelta:
     if isinstance(value, timedelta):
         return value
     if (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
+        (isinstance(value, int | float)
+        and not isinstance(value, bool))
         or (isinstance(value, str) and _NUMBER.match(value))
     ):
         amount = str(value).strip()
