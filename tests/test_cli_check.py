@@ -91,3 +91,48 @@ def test_a_playbook_that_loads_but_cannot_route_is_not_called_ok(
     assert "OK" not in captured.out
     assert f"{playbook}: the playbook loads, but routing sample lead" in captured.err
     assert "rep 'a' has no quota" in captured.err
+
+
+def test_every_playbook_is_checked_and_a_bad_one_fails_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`check a.toml missing.toml b.toml` checks b too: each broken file is one error line, and
+    the run exits 2 when any failed."""
+    good = tmp_path / "good.toml"
+    good.write_text(CJK_PLAYBOOK, encoding="utf-8")
+    assert main(["check", str(tmp_path / "missing.toml"), str(good), str(good)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out.count(f"{good}: OK") == 2
+    assert captured.err.splitlines() == [
+        f"leadrouter: error: {tmp_path / 'missing.toml'}: no such playbook file",
+        "leadrouter: 1 of 3 playbooks failed",
+    ]
+
+
+def test_check_warns_when_no_sample_lead_reaches_a_rep_or_a_rep_is_in_no_tier(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capped = tmp_path / "capped.toml"
+    capped.write_text(
+        CJK_PLAYBOOK.replace('[[reps]]\nid = "张伟"', '[[caps]]\nopen = 0\n[[reps]]\nid = "张伟"'),
+        encoding="utf-8",
+    )
+    assert main(["check", str(capped)]) == 0
+    assert (
+        "  warning: none of the 12 sample leads went to a rep; the first waits because: every "
+        "eligible rep is at a cap" in capsys.readouterr().out
+    )
+    tiered = tmp_path / "tiered.toml"
+    tiered.write_text(
+        '[strategy]\nname = "TieredDelay"\n[[strategy.tiers]]\ntier = 0\npatience = "2h"\n'
+        'strategy = { name = "EqualRotation" }\n'
+        '[[reps]]\nid = "a"\n[[reps]]\nid = "b"\ntier = 2\n',
+        encoding="utf-8",
+    )
+    assert main(["check", str(tiered)]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "  warning: b (tier 2) in no tier of TieredDelay: they get leads only by claiming them "
+        "from the public pool after the last tier\n" in out
+    )
+    assert "none of the" not in out

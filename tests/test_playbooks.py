@@ -287,7 +287,10 @@ REPS = '\n[[reps]]\nid = "a"\n[[reps]]\nid = "b"\n'
             'rules[0].name: unknown rule "vip"',
         ),
         ('[strategy]\nname = "EqualRotation"\n[[caps]]\nopen = -1' + REPS, "caps[0]"),
-        ('[strategy]\nname = "EqualRotation"' + REPS + REPS, "appear twice"),
+        (
+            '[strategy]\nname = "EqualRotation"' + REPS + REPS,
+            "rep id 'a' appears 2 times ([[reps]] 1, [[reps]] 3): ids are unique",
+        ),
         ('[strategy]\nname = "QuotaProportional"\nperiod = "fortnight"' + REPS, "period"),
         ("strategy = 3" + REPS, "strategy: expected a table"),
         ("[strategy\nname=", "not valid TOML"),
@@ -479,6 +482,65 @@ working_hours = { start = "9am" }
         '  lifecycle.working_hours.start: expected a time of day, got "9am": write e.g. '
         'start = "09:00"'
     )
+
+
+TIERED = """
+[strategy]
+name = "TieredDelay"
+[[strategy.tiers]]
+tier = 0
+patience = "2h"
+strategy = { name = "EqualRotation" }
+[[strategy.tiers]]
+tier = 1
+patience = "4h"
+strategy = { name = "EqualRotation" }
+"""
+
+
+def test_what_the_roster_makes_impossible_is_named_at_load(tmp_path: Path) -> None:
+    """A tier with no active rep would keep its leads in the pool for ever, and a shift for an
+    id the roster lacks leaves the rep it meant always on: both are errors when the playbook
+    loads, with every other problem of the file."""
+    path = _write(
+        tmp_path,
+        TIERED
+        + '[[rules]]\nname = "schedule"\n[rules.shifts]\nghost = { tz = "UTC" }\n'
+        + '[[reps]]\nid = "a"\ntier = 1\n[[reps]]\nid = "b"\ntier = 0\nactive = false\n',
+    )
+    with pytest.raises(PlaybookError) as info:
+        read_playbook(path)
+    assert str(info.value).splitlines() == [
+        f"{path}: 2 problems:",
+        "  strategy.tiers[0]: tier 0 has no active rep, so its leads would wait in the public "
+        "pool for one forever: give reps tier = 0, or remove the tier",
+        "  rules[0].shifts: 'ghost' not on the roster (reps: a, b): a shift names a rep by id",
+    ]
+
+
+def test_a_roster_in_utf16_or_with_a_bom_reads_and_other_encodings_name_the_line(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "late.toml").write_text(
+        '[strategy]\nname = "EqualRotation"\nroster = "r.csv"\n', encoding="utf-8"
+    )
+    with pytest.raises(PlaybookError, match="roster is a top-level key of a playbook: write it"):
+        read_playbook(tmp_path / "late.toml")
+    (tmp_path / "bom.toml").write_text(
+        '\ufeffroster = "r.csv"\n[strategy]\nname = "EqualRotation"\n', encoding="utf-8"
+    )
+    (tmp_path / "r.csv").write_text("id,team\r\n王伟,north\r\n", encoding="utf-16")
+    assert [rep.id for rep in read_playbook(tmp_path / "bom.toml")["reps"]] == ["王伟"]
+    (tmp_path / "r.csv").write_bytes("id,team\nli,north\n王伟,north\n".encode("gbk"))
+    with pytest.raises(PlaybookError, match=r"r\.csv: line 3: not UTF-8 text .*save the roster"):
+        read_playbook(tmp_path / "bom.toml")
+    (tmp_path / "r.csv").write_text("id,team\n", encoding="utf-8")
+    with pytest.raises(PlaybookError, match=r"r\.csv has no reps \(a header and no rows\?\)"):
+        read_playbook(tmp_path / "bom.toml")
+    (tmp_path / "r.csv").unlink()
+    (tmp_path / "r.csv").mkdir()
+    with pytest.raises(PlaybookError, match=r"r\.csv is a folder: name the roster CSV file"):
+        read_playbook(tmp_path / "bom.toml")
 
 
 def test_cli_check_prints_the_playbook_error_and_nothing_of_its_machinery(

@@ -58,6 +58,30 @@ def _tier_of(router: lr.Router, rep_id: str | None) -> int:
 # --------------------------------------------------------------------------- routing
 
 
+@pytest.mark.parametrize(
+    ("reps", "said"),
+    [
+        (STANDARD, "waits for tier 0, which has no rep on the roster"),
+        (
+            [*(lr.Rep(r.id, tier=0, active=False) for r in PREMIUM), *STANDARD],
+            "waits for tier 0, whose reps (p1, p2) are all inactive",
+        ),
+        (
+            [*(lr.Rep(r.id, tier=0, regions={"north"}) for r in PREMIUM), *STANDARD],
+            "waits for tier 0: none of its reps is eligible and under its caps now",
+        ),
+    ],
+)
+def test_a_lead_waiting_for_its_tier_says_why(reps: list[lr.Rep], said: str) -> None:
+    """A tier no rep can take keeps its leads in the pool (its first shot stands): the decision
+    says whether the tier is empty, all inactive or only ruled out now, so a team that removed
+    its premium reps hears it rather than finding every book empty."""
+    router = lr.Router(_two_tiers(), reps, rules=lr.rules.region())
+    decision = router.route(lr.Lead("L1", at(0), region="south"), now=at(0))
+    assert decision.rep_id is None
+    assert said in decision.reasons[-1].detail
+
+
 def test_new_leads_go_to_the_top_tier_only() -> None:
     router = _router()
     got = [_route(router, f"L{i}", i) for i in range(6)]

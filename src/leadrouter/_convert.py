@@ -116,10 +116,8 @@ def duration(value: object) -> timedelta:
     30-second SLA would release every lead before anyone could call."""
     if isinstance(value, timedelta):
         return value
-    if (
-        (isinstance(value, int | float)
-        and not isinstance(value, bool))
-        or (isinstance(value, str) and _NUMBER.match(value))
+    if (isinstance(value, int | float) and not isinstance(value, bool)) or (
+        isinstance(value, str) and _NUMBER.match(value)
     ):
         amount = str(value).strip()
         raise ConfigError(
@@ -309,7 +307,14 @@ def _check_keys(given: Mapping[str, Any], allowed: Sequence[str], owner: str) ->
     unknown = sorted(set(given) - set(allowed))
     if unknown:
         takes = f"allowed: {', '.join(allowed)}" if allowed else f"{owner} takes no settings"
-        raise ConfigError(f"unknown key(s) {unknown} for {owner}; {takes}")
+        # TOML puts every key after a [table] header into that table: a playbook's top-level
+        # key written below one lands here
+        placed = (
+            "; roster is a top-level key of a playbook: write it above the first [table]"
+            if "roster" in unknown
+            else ""
+        )
+        raise ConfigError(f"unknown key(s) {unknown} for {owner}; {takes}{placed}")
 
 
 def _table(value: object) -> Mapping[str, Any]:

@@ -27,7 +27,7 @@ import shutil
 import sys
 import unicodedata
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
@@ -78,8 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
         if args.command == "check":
-            for path in args.playbooks:
-                _check(path, args.sample, sys.stdout)
+            return _check_all(args.playbooks, args.sample)
         elif args.command == "route":
             _route(args, sys.stdout)
         elif args.command == "inspect":
@@ -198,6 +197,23 @@ def _table(rows: Sequence[Sequence[str]], indent: int, out: TextIO) -> None:
 # ---------------------------------------------------------------------------- check
 
 
+def _check_all(paths: Sequence[Path], sample: int) -> int:
+    """Check every playbook given, a bad one not stopping the others (`check strategies/*.toml`
+    shows every broken file in one run); 2 when any failed."""
+    failed = 0
+    for path in paths:
+        try:
+            _check(path, sample, sys.stdout)
+        except LeadRouterError as exc:
+            sys.stdout.flush()
+            print(f"leadrouter: error: {exc}", file=sys.stderr)
+            failed += 1
+    if failed and len(paths) > 1:
+        print(f"leadrouter: {failed} of {len(paths)} playbooks failed", file=sys.stderr)
+    sys.stdout.flush()
+    return 2 if failed else 0
+
+
 def _check(path: Path, sample: int, out: TextIO) -> None:
     """Print a playbook's settings, then route deterministic sample leads with it."""
     from leadrouter.testing.checks import START, sample_lead
@@ -235,6 +251,32 @@ def _check(path: Path, sample: int, out: TextIO) -> None:
     out.write(f"  what it would do with {sample} sample leads:\n")
     if rows:
         _table(rows, 4, out)
+    for warning in _check_warnings(settings, rows, router):
+        out.write(f"  warning: {warning}\n")
+
+
+def _check_warnings(
+    settings: dict[str, Any], rows: Sequence[tuple[str, ...]], router: Router
+) -> Iterator[str]:
+    """What loads but will likely not do what was meant: no sample lead reaching a rep (a push
+    strategy's leads all waiting: caps of 0, every rep inactive, a rule no lead passes), and reps
+    a TieredDelay offers nothing to (their tier is in no Tier)."""
+    from leadrouter.strategies.tiered_delay import TieredDelay
+
+    strategy = settings["strategy"]
+    if rows and not strategy.tags.pull and all(row[4].startswith("pool:") for row in rows):
+        yield (
+            f"none of the {len(rows)} sample leads went to a rep; the first waits because: "
+            f"{rows[0][5]}"
+        )
+    if isinstance(strategy, TieredDelay):
+        tiers = {tier.tier for tier in strategy.tiers}
+        outside = [f"{rep.id} (tier {rep.tier})" for rep in router.reps if rep.tier not in tiers]
+        if outside:
+            yield (
+                f"{', '.join(outside)} in no tier of TieredDelay: they get leads only by "
+                "claiming them from the public pool after the last tier"
+            )
 
 
 def _where(decision: Decision) -> str:

@@ -47,8 +47,10 @@ of its own, and every problem in a file is reported at once, each with its key p
 
 from __future__ import annotations
 
+import codecs
 import csv
 import inspect
+import io
 import tomllib
 from functools import cache
 from pathlib import Path
@@ -144,21 +146,71 @@ def read_roster(path: Path) -> list[Rep]:
     """The reps of a roster CSV file, one a row: columns named like `Rep` fields, cells read
     as the field's type (`quota` a number, `regions` "north;east", `active` yes/no); empty
     cells keep the default. The problems of every row are reported at once, each naming the
-    file, the row and the column."""
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        rows = [
-            (f"row {number}", {key: cell for key, cell in row.items() if cell not in (None, "")})
-            for number, row in enumerate(csv.DictReader(handle), start=2)
-        ]
+    file, the row and the column. UTF-8 (with or without a BOM) and UTF-16 with its BOM (what
+    Excel's "Unicode text" writes) are read; anything else is an error naming the line."""
+    handle = io.StringIO(_roster_text(path), newline="")
+    rows = [
+        (f"row {number}", {key: cell for key, cell in row.items() if cell not in (None, "")})
+        for number, row in enumerate(csv.DictReader(handle), start=2)
+    ]
     return reader("text").read_many(rows, Rep, file=str(path))
+
+
+def _roster_text(path: Path) -> str:
+    data = path.read_bytes()
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise PlaybookError(
+            f"{path}: line {line}: not UTF-8 text (byte {data[exc.start]:#04x}): save the roster "
+            "as UTF-8 (in Excel: Save As, CSV UTF-8)"
+        ) from exc
 
 
 def _roster_beside(playbook: Path, value: str) -> list[Rep]:
     """The reps of the roster file a playbook names, relative to the playbook's folder."""
     path = (playbook.parent / value).resolve()
+    if path.is_dir():
+        raise PlaybookError(f"{playbook}: roster: {path} is a folder: name the roster CSV file")
     if not path.is_file():
         raise PlaybookError(f"{playbook}: roster: roster file {path} does not exist")
-    return read_roster(path)
+    reps = read_roster(path)
+    if not reps:
+        raise PlaybookError(
+            f"{playbook}: roster: {path} has no reps (a header and no rows?): one row per rep"
+        )
+    return reps
+
+
+def _team_problems(strategy: Strategy, rules: list[Rule], reps: list[Rep]) -> list[str]:
+    """What the roster makes impossible: a TieredDelay tier with no active rep (its leads would
+    wait in the pool for it forever) and a shift for a rep the roster does not have (a typo in
+    an id, so the rep it meant is always on)."""
+    from leadrouter.strategies.tiered_delay import TieredDelay
+
+    problems = []
+    if isinstance(strategy, TieredDelay):
+        active = {rep.tier for rep in reps if rep.active}
+        for i, tier in enumerate(strategy.tiers):
+            if tier.tier not in active:
+                problems.append(
+                    f"strategy.tiers[{i}]: tier {tier.tier} has no active rep, so its leads would "
+                    f"wait in the public pool for one forever: give reps tier = {tier.tier}, or "
+                    "remove the tier"
+                )
+    ids = {rep.id for rep in reps}
+    for i, rule in enumerate(rules):
+        if isinstance(rule, Schedule):
+            unknown = sorted(set(rule.shifts) - ids)
+            if unknown:
+                problems.append(
+                    f"rules[{i}].shifts: {', '.join(map(repr, unknown))} not on the roster "
+                    f"(reps: {', '.join(sorted(ids))}): a shift names a rep by id"
+                )
+    return problems
 
 
 def read_playbook(path: str | Path) -> dict[str, Any]:
@@ -166,7 +218,7 @@ def read_playbook(path: str | Path) -> dict[str, Any]:
     without making a Router. Raises PlaybookError for anything that cannot work."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # a BOM from Notepad is fine
     except FileNotFoundError as exc:
         raise PlaybookError(f"{path}: no such playbook file") from exc
     except UnicodeDecodeError as exc:
@@ -180,14 +232,26 @@ def read_playbook(path: str | Path) -> dict[str, Any]:
         raise PlaybookError(f"{path}: not valid TOML: {exc}") from exc
     book = reader().read(data, Playbook, file=str(path))
     reps = list(book.reps)
+    places = [f"[[reps]] {i + 1}" for i in range(len(reps))]
     if book.roster is not None:
-        reps += _roster_beside(path, book.roster)
+        listed = _roster_beside(path, book.roster)
+        reps += listed
+        places += [f"{book.roster} row {row}" for row in range(2, len(listed) + 2)]
     if not reps:
         raise PlaybookError(f'{path}: reps: no reps: add [[reps]] tables or roster = "reps.csv"')
-    ids = [rep.id for rep in reps]
-    duplicates = sorted({rep_id for rep_id in ids if ids.count(rep_id) > 1})
-    if duplicates:
-        raise PlaybookError(f"{path}: reps: rep ids appear twice: {duplicates}")
+    where: dict[str, list[str]] = {}
+    for rep, place in zip(reps, places, strict=True):
+        where.setdefault(rep.id, []).append(place)
+    problems = [
+        f"reps: rep id {rep_id!r} appears {len(found)} times ({', '.join(found)}): ids are unique"
+        for rep_id, found in where.items()
+        if len(found) > 1
+    ]
+    problems += _team_problems(book.strategy, book.rules, reps)
+    if problems:
+        from leadrouter._convert import message
+
+        raise PlaybookError(message(str(path), problems))
     return {
         "strategy": book.strategy,
         "rules": book.rules,

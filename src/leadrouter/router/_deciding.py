@@ -22,7 +22,7 @@ from leadrouter.router._explained import worded_later
 from leadrouter.rules import Filter, PoolRule, PreferenceRule, Rule, as_filter
 from leadrouter.strategies.base import Pick, Strategy, as_pick, check_batching
 
-__all__ = ["Decider", "Pending", "check_strategy"]
+__all__ = ["Decider", "Pending", "as_rules", "check_strategy", "wrote_ledger"]
 
 _NO_NOTE = Pick(None)
 _NOBODY: frozenset[str] = frozenset()
@@ -52,6 +52,32 @@ def check_strategy(strategy: Strategy, ledger: LedgerView) -> None:
         "pass a Ledger (Ledger() or Ledger.open(url)), or a ledger whose class defines these "
         "methods",
     )
+
+
+def as_rules(
+    rules: Iterable[Rule | Callable[[Lead, Rep], bool]] | Rule | Callable[[Lead, Rep], bool],
+) -> tuple[Rule | Callable[[Lead, Rep], bool], ...]:
+    """`rules=` as a tuple: several rules in any iterable, or one rule (a Rule or a callable
+    filter) alone, as `caps=` takes one cap."""
+    if isinstance(rules, Rule) or (callable(rules) and not isinstance(rules, Iterable)):
+        return (rules,)
+    return tuple(rules)
+
+
+def wrote_ledger(strategy: Strategy, where: str, wrote: int) -> StrategyError:
+    """The error for a strategy that appended `wrote` events to the ledger while it decided
+    (`where`: the moment, e.g. "route() for lead 'L1'"). Strategies only read it: the Router
+    writes every event, so the same inputs give the same decision and a preview or a refused
+    claim changes nothing."""
+    return StrategyError(
+        f"{strategy!r} appended {wrote} event(s) to the ledger in {where} (they are in the "
+        "ledger now): a strategy only reads ctx.view; report "
+        "touches, tags and sales with Router.record() from your own code, not from the strategy"
+    )
+
+
+def _routing(ctx: Context) -> str:
+    return f"route() for lead {ctx.lead.id!r}"
 
 
 class Pending:
@@ -192,12 +218,27 @@ class Decider:
                 prepared = self.prepare(ctx, exclude)
                 if isinstance(prepared, Decision):
                     return prepared, False
-                return self.conclude(prepared, self.strategy.route(prepared.ctx))
+                return self.conclude(prepared, self.ask(prepared.ctx))
             reasons, gate = self._offer(ctx, exclude)
-            return self._conclude(ctx, reasons, gate, self.strategy.route(ctx))
+            view = ctx.view
+            size = len(view)
+            result = self.strategy.route(ctx)
+            if len(view) != size:
+                raise wrote_ledger(self.strategy, _routing(ctx), len(view) - size)
+            return self._conclude(ctx, reasons, gate, result)
         except Exception as exc:
             self._note_where(exc, ctx)
             raise
+
+    def ask(self, ctx: Context) -> Pick | str | None:
+        """The strategy's answer for `ctx`; StrategyError when it appended to the ledger while
+        deciding (`decide` does the same inline, on the path every routed lead takes)."""
+        view = ctx.view
+        size = len(view)
+        result = self.strategy.route(ctx)
+        if len(view) != size:
+            raise wrote_ledger(self.strategy, _routing(ctx), len(view) - size)
+        return result
 
     def _note_where(self, exc: Exception, ctx: Context) -> None:
         """Add to an error raised by the team's own code (a rule, a cap, a strategy) which lead
@@ -216,7 +257,7 @@ class Decider:
             prepared = self.prepare(ctx, avoid)
             if isinstance(prepared, Decision):
                 return prepared if prepared.rep_id is not None else None
-            result = self.strategy.route(prepared.ctx)
+            result = self.ask(prepared.ctx)
         except Exception as exc:
             self._note_where(exc, ctx)
             raise
@@ -328,6 +369,8 @@ class Decider:
                 ), False
             if capped or any(r.code == "capped" for r in reasons):
                 why = "every eligible rep is at a cap"
+            elif pick.reason:  # the strategy's own account of the wait (TieredDelay's tier)
+                why = pick.reason
             elif not ctx.ids:
                 why = "no rep is eligible (see the exclusions)"
             else:

@@ -27,7 +27,7 @@ from typing import Any
 import attrs
 
 from leadrouter._memo import LedgerMemo
-from leadrouter._util import trusted_constructor
+from leadrouter._util import show, trusted_constructor
 from leadrouter._validators import is_iterable, lenient
 from leadrouter.capabilities import TierView, tier_view
 from leadrouter.context import Context, TickContext
@@ -118,6 +118,21 @@ def _by_tier(roster: Roster) -> dict[int, frozenset[str]]:
     return found
 
 
+def _waiting(roster: Roster, tier: int) -> str:
+    """Why a lead waits for its tier: a tier with no active rep at all keeps its leads in the
+    pool until one joins (the first shot is the tier's, however long), which a team that
+    removed its premium reps must hear, not find out from an empty book."""
+    members = _by_tier(roster).get(tier, _NOBODY)
+    if not members:
+        return (
+            f"waits for tier {tier}, which has no rep on the roster (until a rep with "
+            f"tier={tier} joins; drop the tier from TieredDelay.tiers if it is gone)"
+        )
+    if not members & roster.active_ids:
+        return f"waits for tier {tier}, whose reps ({', '.join(sorted(members))}) are all inactive"
+    return f"waits for tier {tier}: none of its reps is eligible and under its caps now"
+
+
 def _v_tier(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ConfigError(
@@ -140,7 +155,7 @@ class Tier:
 
     tier: int = attrs.field(validator=_v_tier)
     strategy: Strategy = attrs.field(converter=to_strategy, validator=strategy_field)
-    patience: timedelta = attrs.field(validator=_v_patience)
+    patience: timedelta = attrs.field(validator=_v_patience, repr=show)
 
 
 _EXAMPLE = "tiers=[Tier(tier=0, strategy=EqualRotation(), patience=timedelta(hours=4))]"
@@ -222,7 +237,7 @@ class TieredDelay(Strategy):
         tier = self.tiers[stage]
         ids = _offered(ctx.roster, ctx.ids, tier.tier)
         if not ids:
-            return None
+            return Pick(None, reason=_waiting(ctx.roster, tier.tier))
         sub = Context(ctx.lead, ctx.roster, ctx.view, ctx.now, ctx.seed, ids, ctx.can_take)
         result = tier.strategy.route(sub)
         if type(result) is str and result in ids:  # a rep id, the answer of most strategies
