@@ -498,6 +498,25 @@ strategy = { name = "EqualRotation" }
 """
 
 
+@pytest.mark.parametrize("written", ["south;east", "south, east", "south,east", "south；east"])
+def test_a_list_of_text_written_as_one_string_is_split(tmp_path: Path, written: str) -> None:
+    """`regions = "south, east"` is two regions, as `"south;east"` is: read as one region
+    named "south, east" it would match no lead, and the rep would take only leads with none."""
+    path = _write(
+        tmp_path, f'[strategy]\nname = "EqualRotation"\n[[reps]]\nid = "a"\nregions = "{written}"\n'
+    )
+    assert read_playbook(path)["reps"][0].regions == {"south", "east"}
+
+
+def test_chinese_list_separators_split_a_roster_cell(tmp_path: Path) -> None:
+    (tmp_path / "p.toml").write_text(
+        'roster = "r.csv"\n[strategy]\nname = "EqualRotation"\n', encoding="utf-8"
+    )
+    (tmp_path / "r.csv").write_text('id,regions\n王伟,"华东、华南"\nli,"华北，华中"\n', "utf-8")
+    reps = read_playbook(tmp_path / "p.toml")["reps"]
+    assert [rep.regions for rep in reps] == [{"华东", "华南"}, {"华北", "华中"}]
+
+
 def test_what_the_roster_makes_impossible_is_named_at_load(tmp_path: Path) -> None:
     """A tier with no active rep would keep its leads in the pool for ever, and a shift for an
     id the roster lacks leaves the rep it meant always on: both are errors when the playbook

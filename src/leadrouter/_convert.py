@@ -50,6 +50,7 @@ Step = str | int
 """One step of a key path: a table key, or the index of an array item."""
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
+_LIST_SEPARATORS = re.compile("[;,\uff1b\uff0c\u3001]")
 _NUMBER = re.compile(r"^\s*\d+(?:\.\d+)?\s*$")
 _ISO_DURATION = re.compile(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -213,7 +214,8 @@ def _is_collection(kind: Any) -> bool:
 def _collection_hook(kind: Any, converter: cattrs.Converter) -> Callable[[object, object], Any]:
     """Lists, tuples and sets, item by item with the item's index in any failure. One table
     given for a list of tables is a list of one; text given for a list of text is split at ";"
-    (`regions = "north;east"`, as a CSV cell writes it)."""
+    or "," (`regions = "north;east"` or `"north, east"`, as a CSV cell writes it; the Chinese
+    "；", "，" and "、" too), never read as one item named "north, east" that matches nothing."""
     args = typing.get_args(kind)
     fixed = _is_fixed(kind)
     items = list(args) if fixed else [args[0]]
@@ -222,7 +224,7 @@ def _collection_hook(kind: Any, converter: cattrs.Converter) -> Callable[[object
 
     def structure(value: object, _: object) -> Any:
         if isinstance(value, str) and items == [str]:
-            value = [part.strip() for part in value.split(";") if part.strip()]
+            value = [part.strip() for part in _LIST_SEPARATORS.split(value) if part.strip()]
         elif isinstance(value, Mapping) and not fixed:
             value = [value]
         if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
