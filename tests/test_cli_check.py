@@ -136,3 +136,25 @@ def test_check_warns_when_no_sample_lead_reaches_a_rep_or_a_rep_is_in_no_tier(
         "from the public pool after the last tier\n" in out
     )
     assert "none of the" not in out
+
+
+def test_check_shows_working_hours_with_their_days_and_zone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`weekdays = [1, 2, 3, 4, 5]` is Tuesday to Saturday (0 is Monday) and hours without a
+    `tz` are UTC: check says both in words, so neither passes unnoticed."""
+    path = tmp_path / "hours.toml"
+    path.write_text(
+        CJK_PLAYBOOK
+        + '[lifecycle]\nfirst_touch_sla = "30m"\n'
+        + 'working_hours = { start = "08:30", end = "17:00", weekdays = [1, 2, 3, 4, 5] }\n',
+        encoding="utf-8",
+    )
+    assert main(["check", str(path)]) == 0
+    assert (
+        "  lifecycle: first-touch SLA 30m (working hours 08:30-17:00 Tue-Sat, UTC), expiry off"
+        in capsys.readouterr().out
+    )
+    assert lr.Shift("Asia/Shanghai", weekdays={0, 2, 3, 6}).describe() == (
+        "09:00-18:00 Mon, Wed-Thu, Sun, Asia/Shanghai"
+    )

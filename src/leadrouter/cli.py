@@ -50,6 +50,7 @@ from leadrouter.lifecycle import Lifecycle
 from leadrouter.model import Decision
 from leadrouter.playbooks import load_playbook, read_playbook
 from leadrouter.router import Router
+from leadrouter.rules import Schedule
 
 __all__ = ["BUILTIN_POLICIES", "main"]
 
@@ -283,8 +284,17 @@ def _where(decision: Decision) -> str:
     return decision.rep_id if decision.rep_id else f"pool:{decision.pool}"
 
 
+def _hours(working: Schedule) -> str:
+    """The working hours the timers count, in words: one shift for everyone, or how many reps
+    have their own (with the default for the rest)."""
+    default = "always on" if working.default is None else working.default.describe()
+    if not working.shifts:
+        return default
+    return f"{plural(len(working.shifts), 'rep')} on their own shifts, the others {default}"
+
+
 def _describe_lifecycle(life: Lifecycle) -> str:
-    hours = " (working hours only)" if life.working_hours is not None else ""
+    hours = "" if life.working_hours is None else f" (working hours {_hours(life.working_hours)})"
     return (
         f"first-touch SLA {format_duration(life.first_touch_sla)}{hours}, expiry "
         f"{format_duration(life.expire_after)}, re-route {'on' if life.reroute else 'off'}"

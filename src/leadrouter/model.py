@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import attrs
 
-from leadrouter._util import EMPTY, FrozenMap, check_aware, check_id, freeze
+from leadrouter._util import EMPTY, FrozenMap, check_aware, check_id, freeze, plural
 from leadrouter._validators import (
     amount_field,
     is_iterable,
@@ -261,6 +261,9 @@ def _to_days(value: Any) -> Any:
     return lenient(lambda days: frozenset(is_iterable(days)), value)
 
 
+_DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
 @attrs.frozen
 class Shift:
     """Working hours of one rep: `start`-`end` local time on `weekdays` (0 = Monday), in `tz`,
@@ -289,6 +292,23 @@ class Shift:
     def __attrs_post_init__(self) -> None:
         if self.start == self.end:
             raise ConfigError("Shift.start equals Shift.end: a shift must have some working time")
+
+    def describe(self) -> str:
+        """The shift in words, as a person checks it: "09:00-18:00 Mon-Fri, Asia/Shanghai"
+        (weekdays by name, so `weekdays = [1, 2, 3, 4, 5]` reads as the Tue-Sat it means)."""
+        days = sorted(self.weekdays)
+        runs: list[list[int]] = []
+        for day in days:
+            if runs and day == runs[-1][-1] + 1:
+                runs[-1].append(day)
+            else:
+                runs.append([day])
+        named = ", ".join(
+            _DAY_NAMES[run[0]] if len(run) == 1 else f"{_DAY_NAMES[run[0]]}-{_DAY_NAMES[run[-1]]}"
+            for run in runs
+        )
+        off = f" ({plural(len(self.days_off), 'day')} off)" if self.days_off else ""
+        return f"{self.start:%H:%M}-{self.end:%H:%M} {named}, {self.tz}{off}"
 
     def _intervals(self, day: date) -> list[tuple[datetime, datetime]]:
         """Working intervals that start on local `day`, as aware datetimes."""
