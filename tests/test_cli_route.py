@@ -306,3 +306,34 @@ def test_a_reader_that_stops_early_ends_the_command_quietly() -> None:
     assert "Traceback" not in err and "BrokenPipeError" not in err, err
     assert err == ""
     assert code in (0, 141)
+
+
+def test_a_rule_reading_a_field_no_lead_has_is_warned_about(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`field = "regoin"` turns the region rule off without a word (every lead lacks the field,
+    and a lead without it passes): check says which Lead field was probably meant, and route
+    says that no lead in the file has it."""
+    playbook = tmp_path / "typo.toml"
+    playbook.write_text(
+        '[strategy]\nname = "EqualRotation"\n[[rules]]\nname = "region"\nfield = "regoin"\n'
+        '[[reps]]\nid = "a"\nregions = ["north"]\n[[reps]]\nid = "b"\nregions = ["south"]\n',
+        encoding="utf-8",
+    )
+    assert main(["check", str(playbook)]) == 0
+    assert (
+        "  warning: region(field='regoin') reads 'regoin', which is no Lead field (did you mean "
+        "'region'?): it is read from each lead's features, and a lead without it passes\n"
+        in capsys.readouterr().out
+    )
+    leads = tmp_path / "leads.csv"
+    leads.write_text(
+        "lead_id,arrived_at,region,city\nL1,2026-03-02 09:00,north,x\nL2,2026-03-02 09:05,south,y\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "decisions.csv"
+    assert main(["route", str(playbook), str(leads), "--tz", "UTC", "--out", str(out)]) == 0
+    assert (
+        f"  warning: region(field='regoin') reads 'regoin', which no lead in {leads} has, so it "
+        "let every lead through (other columns: city)\n" in capsys.readouterr().out
+    )

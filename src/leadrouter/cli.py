@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import difflib
 import os
 import shutil
 import sys
@@ -31,6 +32,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
+
+import attrs
 
 import leadrouter
 from leadrouter._cli_compare import BUILTIN_POLICIES, compare, compare_parser
@@ -47,10 +50,10 @@ from leadrouter.errors import ConfigError, LeadRouterError, LeadsFileError, Miss
 from leadrouter.events import Released
 from leadrouter.ledger import Ledger
 from leadrouter.lifecycle import Lifecycle
-from leadrouter.model import Decision
+from leadrouter.model import Decision, Lead
 from leadrouter.playbooks import load_playbook, read_playbook
 from leadrouter.router import Router
-from leadrouter.rules import Schedule
+from leadrouter.rules import Schedule, lead_value
 
 __all__ = ["BUILTIN_POLICIES", "main"]
 
@@ -270,6 +273,14 @@ def _check_warnings(
             f"none of the {len(rows)} sample leads went to a rep; the first waits because: "
             f"{rows[0][5]}"
         )
+    for what, field in _fields_read(settings):
+        if field not in _LEAD_FIELDS:
+            near = difflib.get_close_matches(field, sorted(_LEAD_FIELDS), 1, 0.75)
+            if near:
+                yield (
+                    f"{what} reads {field!r}, which is no Lead field (did you mean {near[0]!r}?): "
+                    "it is read from each lead's features, and a lead without it passes"
+                )
     if isinstance(strategy, TieredDelay):
         tiers = {tier.tier for tier in strategy.tiers}
         outside = [f"{rep.id} (tier {rep.tier})" for rep in router.reps if rep.tier not in tiers]
@@ -291,6 +302,21 @@ def _hours(working: Schedule) -> str:
     if not working.shifts:
         return default
     return f"{plural(len(working.shifts), 'rep')} on their own shifts, the others {default}"
+
+
+_LEAD_FIELDS = frozenset(field.name for field in attrs.fields(Lead))
+
+
+def _fields_read(settings: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """(who reads it, field) for each lead field a playbook's rules and strategy read by name
+    (region, skill, pool_by): a name no lead has turns the rule off without a word."""
+    for rule in settings["rules"]:
+        field = getattr(rule, "field", None)
+        if isinstance(field, str):
+            yield repr(rule), field
+    pool_by = getattr(settings["strategy"], "pool_by", None)
+    if isinstance(pool_by, str):
+        yield f"{settings['strategy'].name}'s pool_by", pool_by
 
 
 def _describe_lifecycle(life: Lifecycle) -> str:
@@ -364,6 +390,13 @@ def _route(args: argparse.Namespace, out: TextIO) -> None:
     routed = plural(len(leads), "lead")
     out.write(f"routed {routed} from {args.leads} with {args.playbook} -> {args.out}\n")
     _summary(decisions, ended, ledger, out)
+    for what, field in _fields_read(read_playbook(args.playbook)):
+        if all(lead_value(lead, field) in (None, "") for lead in leads):
+            columns = sorted({key for lead in leads for key in lead.features})
+            out.write(
+                f"  warning: {what} reads {field!r}, which no lead in {args.leads} has, so it "
+                f"let every lead through (other columns: {', '.join(columns) or 'none'})\n"
+            )
 
 
 def _summary(
