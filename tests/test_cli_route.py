@@ -328,7 +328,8 @@ def test_a_rule_reading_a_field_no_lead_has_is_warned_about(
     )
     leads = tmp_path / "leads.csv"
     leads.write_text(
-        "lead_id,arrived_at,region,city\nL1,2026-03-02 09:00,north,x\nL2,2026-03-02 09:05,south,y\n",
+        "lead_id,arrived_at,region,city\n"
+        "L1,2026-03-02 09:00,north,x\nL2,2026-03-02 09:05,south,y\n",
         encoding="utf-8",
     )
     out = tmp_path / "decisions.csv"
