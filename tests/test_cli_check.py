@@ -119,8 +119,8 @@ def test_check_warns_when_no_sample_lead_reaches_a_rep_or_a_rep_is_in_no_tier(
     )
     assert main(["check", str(capped)]) == 0
     assert (
-        "  warning: none of the 12 sample leads went to a rep; the first waits because: every "
-        "eligible rep is at a cap" in capsys.readouterr().out
+        "  warning: none of the 12 sample leads went to a rep; the first waits because: "
+        "capped (FixedCap(open=0, daily=None, tz='UTC')): " in capsys.readouterr().out
     )
     tiered = tmp_path / "tiered.toml"
     tiered.write_text(

@@ -240,7 +240,14 @@ def _check(path: Path, sample: int, out: TextIO) -> None:
             raise ConfigError(
                 f"{path}: the playbook loads, but routing sample lead {lead.id} fails: {exc}"
             ) from exc
-        why = decision.reasons[-1].detail if decision.reasons else ""
+        # a lead no rep took is shown with every reason: the exclusions say why it waits
+        why = (
+            "; ".join(map(str, decision.reasons))
+            if decision.rep_id is None
+            else decision.reasons[-1].detail
+            if decision.reasons
+            else ""
+        )
         rows.append((lead.id, lead.region, lead.segment, "->", _where(decision), why))
     out.write(f"{path}: OK\n")
     out.write(f"  strategy : {settings['strategy']!r}\n")
