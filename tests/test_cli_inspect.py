@@ -59,7 +59,7 @@ def test_inspect_takes_won_lost_and_as_of(capsys: pytest.CaptureFixture[str]) ->
     assert code == 0, err
     assert "outcomes  22 won, 30 lost, 0 open" in out
     assert "Engaging  15    lost     given as lost" in out
-    assert "as of     2025-07-01 23:59 (UTC)" in out
+    assert "as of     2025-07-01 23:59, UTC" in out
 
 
 def test_a_stage_read_as_converted_names_the_flag_that_fixes_it(
@@ -115,3 +115,19 @@ def test_compare_runs_on_a_stage_export_with_open_deals(
     assert "52 loaded (22 won, 15 lost, 15 open)" in stderr
     assert "performance-weighted" in stdout
     assert (out / "report.html").is_file()
+
+
+def test_an_offset_read_off_the_times_is_said_as_utc_plus(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Times written with +08:00 give the zone "Etc/GMT-8", whose POSIX sign reads backwards:
+    inspect says UTC+8, as the report does."""
+    export = tmp_path / "offset.csv"
+    export.write_text(
+        "lead_id,arrived_at\nL1,2026-03-02T09:00:00+08:00\nL2,2026-03-02T10:00:00+08:00\n",
+        encoding="utf-8",
+    )
+    assert main(["inspect", str(export)]) == 0
+    out = capsys.readouterr().out
+    assert "  as of     2026-03-02 10:00, UTC+8\n" in out
+    assert "GMT" not in out

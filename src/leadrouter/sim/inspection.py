@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from leadrouter.sim.fields import FIELDS, STATUSES
+from leadrouter.sim.labels import zone_label
 
 if TYPE_CHECKING:
     from leadrouter.sim.history import History
@@ -99,7 +100,8 @@ def inspect_text(history: History) -> str:
     else:
         lines.append(f"  outcomes  {int(frame['converted'].sum())} converted (no stage column)")
     if len(history):
-        lines.append(f"  as of     {history.as_of:%Y-%m-%d %H:%M} ({history.tz})")
+        zone = zone_label(history.tz, history.as_of)
+        lines.append(f"  as of     {history.as_of:%Y-%m-%d %H:%M}, {zone}")
         local = frame["arrived_at"].dt.tz_convert(history.tz)
         lines.append(f"  arrivals  {local.min():%Y-%m-%d} to {local.max():%Y-%m-%d}")
     lines.append("  reps      " + _tally(frame["rep_id"].dropna()))
