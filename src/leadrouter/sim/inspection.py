@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from leadrouter.sim.fields import FIELDS, STATUSES
-from leadrouter.sim.labels import zone_label
+from leadrouter.sim.zones import zone_label
 
 if TYPE_CHECKING:
     from leadrouter.sim.history import History
