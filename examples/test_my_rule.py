@@ -31,6 +31,7 @@ from hypothesis.stateful import invariant
 import leadrouter as lr
 from leadrouter.testing import check_strategy, parametrize_with_checks, router_machine
 from leadrouter.testing import generators as gen
+from leadrouter.testing.machine import PHASES
 
 # The plugin adds the `clock`, `ledger` and `router_factory` fixtures used at the end.
 pytest_plugins = ["leadrouter.testing.plugin"]
@@ -229,4 +230,7 @@ class TeamMachine(TeamRouter):  # type: ignore[misc,valid-type]  # a class made 
 
 
 TestTeamMachine = TeamMachine.TestCase
-TestTeamMachine.settings = settings(max_examples=20, stateful_step_count=30, deadline=None)
+# phases=PHASES: every hypothesis phase but explain, which replays a failure hundreds of times.
+TestTeamMachine.settings = settings(
+    max_examples=20, stateful_step_count=30, deadline=None, phases=PHASES
+)

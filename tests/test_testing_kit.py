@@ -184,7 +184,12 @@ def test_inactive_rep_check_through_router() -> None:
 def test_expected_failures_need_reasons_and_known_names() -> None:
     random_draws = "draws from SystemRandom"
     check_strategy(
-        nondeterministic, {"check_deterministic": random_draws, "check_pickling": random_draws}
+        nondeterministic,
+        {
+            "check_deterministic": random_draws,
+            "check_draws_only_if_randomized": random_draws,
+            "check_pickling": random_draws,
+        },
     )
     with pytest.raises(ConfigError, match="unknown checks"):
         check_strategy(lr.EqualRotation(), expected_failures={"check_typo": "x"})

@@ -37,6 +37,7 @@ from leadrouter.errors import (
     EventBeforeArrivalError,
     InvalidTypeError,
     InvalidValueError,
+    StrategyError,
     TransitionError,
 )
 from leadrouter.events import (
@@ -56,8 +57,8 @@ from leadrouter.lifecycle import Lifecycle
 from leadrouter.model import Decision, Lead, Reason, Rep, lead_id_arg, not_a_lead
 from leadrouter.roster import Roster
 from leadrouter.router._batch import lead_diff, route_batch
-from leadrouter.router._capping import Caps, as_caps
-from leadrouter.router._deciding import Decider, check_strategy
+from leadrouter.router._capping import Caps, as_caps, reason_of
+from leadrouter.router._deciding import Decider, as_rules, check_strategy, wrote_ledger
 from leadrouter.router._explained import last_reason, with_first_reason
 from leadrouter.router._log import DecisionLog, load_table
 from leadrouter.router._timers import Timers
@@ -107,9 +108,7 @@ class Router:
             )
         self.ledger = ledger if ledger is not None else Ledger()
         check_strategy(self.strategy, self.ledger)
-        if isinstance(rules, Rule) or (callable(rules) and not isinstance(rules, Iterable)):
-            rules = (rules,)  # one rule, as `caps` takes one cap
-        self.rules: tuple[Rule | Callable[[Lead, Rep], bool], ...] = tuple(rules)
+        self.rules: tuple[Rule | Callable[[Lead, Rep], bool], ...] = as_rules(rules)
         """The rules as given, in order (read-only; e.g. to build a shadow router)."""
         self.caps: tuple[Cap, ...] = as_caps(caps)
         self._decider = Decider(self.strategy, self.rules, Caps(self.caps))
@@ -414,9 +413,16 @@ class Router:
                 if capped is not None:
                     return refuse(f"cap reached: {capped}", repr(cap))
             ctx.ids = ids
-            refusal = self.strategy.claim(ctx, rep_id)
-            if refusal:
-                return refuse(refusal, self.strategy.name)
+            size = len(self.ledger)
+            answer = self.strategy.claim(ctx, rep_id)
+            if len(self.ledger) != size:
+                wrote = len(self.ledger) - size
+                raise wrote_ledger(self.strategy, f"claim() of lead {lead_id!r}", wrote)
+            if answer is not None:
+                said = reason_of(
+                    answer, f"strategy {self.strategy!r}", rep_id, "Strategy.claim", "claim"
+                )
+                return refuse(said, self.strategy.name)
             pool = self.ledger.pool_of(lead_id)
             self._write(_new_claimed(lead_id, rep_id, now))
             chosen = _new_reason(
@@ -522,7 +528,12 @@ class Router:
                 self._resync()
             events: list[Event] = []
             tick_ctx = TickContext(self._roster, self.ledger, now, self.seed)
-            for action in self.strategy.tick(tick_ctx):
+            size = len(self.ledger)
+            actions = _tick_actions(self.strategy, self.strategy.tick(tick_ctx))
+            if len(self.ledger) != size:
+                wrote = len(self.ledger) - size
+                raise wrote_ledger(self.strategy, f"tick() at {now.isoformat()}", wrote)
+            for action in actions:
                 holder = self.ledger.holder(action.lead_id)
                 if holder is not None:
                     events += self._take_back(_released(action, holder, now), action.reroute)
@@ -580,6 +591,25 @@ class Router:
 
     def __repr__(self) -> str:
         return f"Router({self.strategy!r}, {len(self._roster)} reps, {len(self.ledger)} events)"
+
+
+def _tick_actions(strategy: Strategy, answer: object) -> list[Release]:
+    """What `strategy.tick()` answered, as a list of Release actions; anything else is a
+    StrategyError saying what it returned and what to return, instead of a TypeError from
+    iterating it (a tick() that forgot its `return` answers None)."""
+    if answer is None or isinstance(answer, str | Release) or not isinstance(answer, Iterable):
+        raise StrategyError(
+            f"{strategy!r}.tick() returned {answer!r}; return a list of Release (an empty list "
+            "when it takes nothing back)"
+        )
+    actions = list(answer)
+    for action in actions:
+        if not isinstance(action, Release):
+            raise StrategyError(
+                f"{strategy!r}.tick() returned {action!r} among its actions; return "
+                "Release(lead_id, reason) for each lead to take back"
+            )
+    return actions
 
 
 def _released(action: Release, holder: str, now: datetime) -> Released:

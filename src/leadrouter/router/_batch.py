@@ -16,7 +16,7 @@ from leadrouter._trusted import new_arrived as _new_arrived
 from leadrouter.context import _always
 from leadrouter.errors import DuplicateLeadError, StrategyError
 from leadrouter.model import Decision, Lead
-from leadrouter.router._deciding import Pending
+from leadrouter.router._deciding import Pending, wrote_ledger
 from leadrouter.router._explained import last_reason
 from leadrouter.strategies.base import as_pick
 
@@ -85,7 +85,11 @@ def _solve(
     ctxs = [p.ctx for _, p in pending]
     reps = frozenset().union(*(ctx.ids for ctx in ctxs))
     capacity = {rep: decider.caps.remaining(rep, ctxs[0]) for rep in sorted(reps)}
+    size = len(router.ledger)
     answers = list(strategy.route_batch(ctxs, capacity))
+    if len(router.ledger) != size:
+        where = f"route_batch() for leads {[ctx.lead.id for ctx in ctxs]}"
+        raise wrote_ledger(strategy, where, len(router.ledger) - size)
     if len(answers) != len(ctxs):
         raise StrategyError(
             f"{strategy!r}.route_batch returned {len(answers)} answers for "

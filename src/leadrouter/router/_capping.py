@@ -12,7 +12,20 @@ from leadrouter.context import Context
 from leadrouter.errors import ConfigError, StrategyError
 from leadrouter.model import Reason
 
-__all__ = ["Capped", "Caps", "Gate", "all_capped", "as_caps", "cap_reasons"]
+__all__ = ["Capped", "Caps", "Gate", "all_capped", "as_caps", "cap_reasons", "reason_of"]
+
+
+def reason_of(answer: object, who: str, rep_id: str, method: str, verb: str) -> str:
+    """A refusal by a `method` that allows with None and refuses with a reason (`Cap.check`,
+    `Strategy.claim`), given that it did not answer None: the reason, a non-empty string.
+    Anything else (True meant as "allowed", an empty string, a number) is a StrategyError naming
+    `who` answered it, for which rep, and what to return, rather than a silent refusal."""
+    if type(answer) is str and answer:
+        return answer
+    raise StrategyError(
+        f"{who} answered {answer!r} for rep {rep_id!r}: {method} returns None when the rep may "
+        f"{verb} the lead, else the reason in words"
+    )
 
 
 class Capped:
@@ -87,11 +100,7 @@ class Gate:
         for cap, name in self._caps.named:
             why = cap.check(rep_id, ctx)
             if why is not None:
-                if type(why) is not str or not why:
-                    raise StrategyError(
-                        f"cap {name} answered {why!r} for rep {rep_id!r}: Cap.check returns "
-                        "None when the rep may take the lead, else the reason in words"
-                    )
+                why = reason_of(why, f"cap {name}", rep_id, "Cap.check", "take")
                 if self.refusals is None:
                     self.refusals = []
                 self.refusals.append((rep_id, why, name))

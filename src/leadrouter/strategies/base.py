@@ -198,12 +198,19 @@ def check_batching(cls: type[Strategy], tags: StrategyTags) -> None:
         )
 
 
+_NEEDS = ("needs_quota", "needs_tier", "needs_profile", "needs_history")
+
+
 def with_views(tags: StrategyTags, *inner: Strategy) -> StrategyTags:
-    """`tags` with the views of the `inner` strategies added: the tags of a strategy that hands
-    its own ledger view on to them (a tier's strategy, Hierarchical's rep strategy), so the
-    Router's check at build time covers them too."""
+    """`tags` with the needs of the `inner` strategies added (their views, and the roster
+    fields and history they read): the tags of a strategy that hands its own roster and ledger
+    view on to them (a tier's strategy, Hierarchical's rep strategy), so the Router's check at
+    build time covers their views and the conformance checks give them the reps they need."""
     views = [*tags.needs_views, *(view for s in inner for view in s.tags.needs_views)]
-    return attrs.evolve(tags, needs_views=tuple(views))
+    needs = {
+        name: getattr(tags, name) or any(getattr(s.tags, name) for s in inner) for name in _NEEDS
+    }
+    return attrs.evolve(tags, needs_views=tuple(views), **needs)
 
 
 @attrs.frozen(repr=False)

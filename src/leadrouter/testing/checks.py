@@ -10,6 +10,7 @@ check's body never looks at tags to skip itself. `check_strategy` and `parametri
 
 from __future__ import annotations
 
+import functools
 import math
 import pickle
 import random
@@ -29,6 +30,7 @@ from leadrouter.lifecycle import Lifecycle
 from leadrouter.roster import Roster
 from leadrouter.router import Router
 from leadrouter.strategies.base import Pick, Release, Strategy, StrategyTags, as_pick
+from leadrouter.testing._fresh import StrategySource, as_factory
 from leadrouter.testing._invariants import assert_caps_kept, assert_one_place
 from leadrouter.testing._scenarios import (
     START,
@@ -47,6 +49,7 @@ __all__ = [
     "check_claim_answers",
     "check_deterministic",
     "check_does_not_mutate_view",
+    "check_draws_only_if_randomized",
     "check_handles_no_history",
     "check_handles_no_reps",
     "check_handles_one_rep",
@@ -62,8 +65,9 @@ __all__ = [
     "sample_roster",
 ]
 
-CheckFunction = Callable[[Strategy], None]
-"""A conformance check: takes a strategy, raises AssertionError naming the rule it broke."""
+CheckFunction = Callable[[StrategySource], None]
+"""A conformance check: takes a strategy (in any form `check_strategy` takes), raises
+AssertionError naming the rule it broke."""
 
 _TAG_NAMES = frozenset(field.name for field in attrs.fields(StrategyTags))
 
@@ -88,9 +92,14 @@ _APPLIES: dict[str, AppliesTo] = {}
 _REGISTERED: list[CheckFunction] = []
 
 
-def _check(**tags: bool) -> Callable[[CheckFunction], CheckFunction]:
+def _check(**tags: bool) -> Callable[[Callable[[Strategy], None]], CheckFunction]:
     """Register the decorated function as a check for strategies whose tags have these values
-    (`_check(pull=True)`: pull strategies only; `_check()`: every strategy)."""
+    (`_check(pull=True)`: pull strategies only; `_check()`: every strategy).
+
+    The registered check takes what `check_strategy` takes (an instance, a function strategy
+    `f(ctx)`, a class or another zero-argument factory), so `check_deterministic(MyRule)` tests
+    a `MyRule()` instead of failing on the class; anything else is a ConfigError saying what to
+    pass."""
     unknown = sorted(set(tags) - _TAG_NAMES)
     if unknown:
         raise ConfigError(
@@ -98,10 +107,14 @@ def _check(**tags: bool) -> Callable[[CheckFunction], CheckFunction]:
             f"got {', '.join(unknown)}"
         )
 
-    def register(func: CheckFunction) -> CheckFunction:
+    def register(func: Callable[[Strategy], None]) -> CheckFunction:
+        @functools.wraps(func)
+        def check(strategy: StrategySource) -> None:
+            func(strategy if isinstance(strategy, Strategy) else as_factory(strategy)())
+
         _APPLIES[func.__name__] = AppliesTo(tuple(sorted(tags.items())))
-        _REGISTERED.append(func)
-        return func
+        _REGISTERED.append(check)
+        return check
 
     return register
 
@@ -121,41 +134,16 @@ def checks_for_tags(tags: StrategyTags) -> tuple[CheckFunction, ...]:
 
 
 def _rep_of(result: Pick | str | None) -> str | None:
-    return result.rep_id if isinstance(result, Pick) else result
-
-
-@_check()
-def check_picks_offered_or_none(strategy: Strategy) -> None:
-    """route() returns None or a rep that was offered (in ctx.ids) and that ctx.can_take."""
-    for ctx, allowed in scenarios(1):
-        rep = _rep_of(strategy.route(ctx))
-        assert rep is None or rep in allowed, (
-            f"check_picks_offered_or_none: {strategy!r} picked {rep!r} for {ctx.lead.id}, but "
-            f"was offered {sorted(ctx.ids)} of which can_take allows {sorted(allowed)}"
-        )
-
-
-@_check()
-def check_deterministic(strategy: Strategy) -> None:
-    """Same lead, reps, history, time and seed give the same decision, also via a Router."""
-    first = [_rep_of(strategy.route(ctx)) for ctx, _ in scenarios(2)]
-    second = [_rep_of(strategy.route(ctx)) for ctx, _ in scenarios(2)]
-    assert first == second, (
-        f"check_deterministic: {strategy!r} decided {first} then {second} for identical inputs"
-    )
-    logs = [
-        router_run(strategy, "check_deterministic", seed=7).router.ledger.events() for _ in range(2)
-    ]
-    assert list(logs[0]) == list(logs[1]), (
-        f"check_deterministic: two routers with the same seed wrote different events for "
-        f"{strategy!r}"
-    )
+    """The rep a strategy's answer names, read as the Router reads it (`as_pick`), so an answer
+    of the wrong type (a list, a Rep) fails with the Router's message naming `Pick.rep_id`."""
+    return as_pick(result).rep_id
 
 
 @_check()
 def check_does_not_mutate_view(strategy: Strategy) -> None:
-    """route() only reads the ledger: no events appended, no view changed."""
-    for ctx, _ in scenarios(3):
+    """route() only reads the ledger: no events appended, no view changed. It runs first, so
+    a strategy that writes is told so before a check through a Router trips over its events."""
+    for ctx, _ in scenarios(3, strategy.tags):
         ledger = ctx.view
         assert isinstance(ledger, Ledger)
         before, size = ledger.snapshot(), len(ledger)
@@ -170,10 +158,79 @@ def check_does_not_mutate_view(strategy: Strategy) -> None:
 
 
 @_check()
+def check_picks_offered_or_none(strategy: Strategy) -> None:
+    """route() returns None or a rep that was offered (in ctx.ids) and that ctx.can_take."""
+    for ctx, allowed in scenarios(1, strategy.tags):
+        rep = _rep_of(strategy.route(ctx))
+        assert rep is None or rep in allowed, (
+            f"check_picks_offered_or_none: {strategy!r} picked {rep!r} for {ctx.lead.id}, but "
+            f"was offered {sorted(ctx.ids)} of which can_take allows {sorted(allowed)}"
+        )
+
+
+@_check()
+def check_deterministic(strategy: Strategy) -> None:
+    """Same lead, reps, history, time and seed give the same decision, also via a Router."""
+    first = [_rep_of(strategy.route(ctx)) for ctx, _ in scenarios(2, strategy.tags)]
+    second = [_rep_of(strategy.route(ctx)) for ctx, _ in scenarios(2, strategy.tags)]
+    assert first == second, (
+        f"check_deterministic: {strategy!r} decided {first} then {second} for identical inputs"
+    )
+    logs = [
+        router_run(strategy, "check_deterministic", seed=7).router.ledger.events() for _ in range(2)
+    ]
+    assert list(logs[0]) == list(logs[1]), (
+        f"check_deterministic: two routers with the same seed wrote different events for "
+        f"{strategy!r}"
+    )
+
+
+class _GivenDraws(Context):
+    """A copy of a Context whose `rng` is a given generator: the strategy's random draws vary
+    while every other input, the seed-keyed tie-breaks included, stays the same."""
+
+    __slots__ = ("_draws",)
+
+    def __init__(self, ctx: Context, draws: random.Random) -> None:
+        super().__init__(ctx.lead, ctx.roster, ctx.view, ctx.now, ctx.seed, ctx.ids, ctx.can_take)
+        self._draws = draws
+
+    @property
+    def rng(self) -> random.Random:
+        return self._draws
+
+
+def _redrawn(ctx: Context, where: str, draw: int) -> Context:
+    """`ctx` with `ctx.rng` seeded by (`where`, `draw`) instead of by the lead."""
+    return _GivenDraws(ctx, random.Random(stable_key(where, draw)))
+
+
+_OTHER_DRAWS = 8
+"""How many other seeds of `ctx.rng` `check_draws_only_if_randomized` tries per scenario."""
+
+
+@_check(randomized=False)
+def check_draws_only_if_randomized(strategy: Strategy) -> None:
+    """A strategy not tagged `randomized` decides the same whatever `ctx.rng` draws: one that
+    draws from it without the tag would skip `check_propensities` and log no propensities."""
+    where = f"check_draws_only_if_randomized ({strategy!r})"
+    for ctx, _ in scenarios(16, strategy.tags):
+        first = _rep_of(strategy.route(ctx))
+        for draw in range(_OTHER_DRAWS):
+            other = _rep_of(strategy.route(_redrawn(ctx, where, draw)))
+            assert other == first, (
+                f"{where}: chose {first!r} for {ctx.lead.id}, then {other!r} on the same inputs "
+                "with other draws of ctx.rng, but it is not tagged randomized: if it means to "
+                "randomise, tag it randomized=True and return a propensity (Pick(rep_id, "
+                "propensity=P)); otherwise do not draw from ctx.rng"
+            )
+
+
+@_check()
 def check_handles_no_reps(strategy: Strategy) -> None:
     """With no eligible reps, route() returns None (and does not raise)."""
     rng = random.Random(4)
-    roster = Roster(sample_roster(3, rng))
+    roster = Roster(sample_roster(3, rng, tags=strategy.tags))
     ctx = Context(sample_lead(0, START, rng), roster, Ledger(), START, ids=frozenset())
     rep = _rep_of(strategy.route(ctx))
     assert rep is None, f"check_handles_no_reps: {strategy!r} picked {rep!r} from no reps"
@@ -184,12 +241,19 @@ def _one_free_rep() -> Context:
     return Context(sample_lead(0, START, rng), Roster(sample_roster(1, rng)), Ledger(), START)
 
 
+_PULL_HINT = (
+    "; if this is a pull strategy (route() leaves leads in a pool for reps to claim), tag it "
+    "pull=True"
+)
+
+
 @_check(pull=False)
 def check_handles_one_rep(strategy: Strategy) -> None:
     """With one eligible rep under caps and no history, a push strategy gives it the lead."""
     rep = _rep_of(strategy.route(_one_free_rep()))
     assert rep == "rep0", (
-        f"check_handles_one_rep: {strategy!r} returned {rep!r} with one free rep, expected 'rep0'"
+        f"check_handles_one_rep: {strategy!r} returned {rep!r} with one free rep, expected "
+        f"'rep0'{_PULL_HINT if rep is None else ''}"
     )
 
 
@@ -220,7 +284,7 @@ def check_handles_no_history(strategy: Strategy) -> None:
     missing = [d.lead_id for d in run.decisions if d.rep_id is None]
     assert not missing, (
         f"check_handles_no_history: {strategy!r} left {missing} unrouted with free reps and no "
-        "history"
+        f"history{_PULL_HINT}"
     )
 
 
@@ -248,7 +312,7 @@ def check_caps_through_router(strategy: Strategy) -> None:
 @_check()
 def check_claim_answers(strategy: Strategy) -> None:
     """claim() answers None (allow) or a non-empty reason string, for any lead and rep."""
-    for ctx, _ in scenarios(11, count=6):
+    for ctx, _ in scenarios(11, strategy.tags, count=6):
         for rep_id in sorted(ctx.roster.active_ids):
             answer = strategy.claim(ctx, rep_id)
             assert answer is None or (isinstance(answer, str) and answer), (
@@ -267,7 +331,7 @@ def check_tick(strategy: Strategy) -> None:
     and tick() asked then, or at any later time, returns only Release actions for leads someone
     holds (not for pooled or closed ones)."""
     where = f"check_tick ({strategy!r})"
-    roster = Roster(sample_roster(3, random.Random(12)))
+    roster = Roster(sample_roster(3, random.Random(12), tags=strategy.tags))
     for later in _LATER:
         actions = list(strategy.tick(TickContext(roster, Ledger(), START + later)))
         assert not actions, f"{where}: tick on an empty ledger returned {actions}"
@@ -308,7 +372,7 @@ def check_route_batch(strategy: Strategy) -> None:
     daily=5), every batch gets one decision per lead and no cap is exceeded."""
     where = f"check_route_batch ({strategy!r})"
     rng = random.Random(13)
-    for ctx, _ in scenarios(13, count=8):
+    for ctx, _ in scenarios(13, strategy.tags, count=8):
         capacity: dict[str, int | None] = {
             rep: rng.choice((0, 1, 2, None)) for rep in sorted(ctx.roster.active_ids)
         }
@@ -316,7 +380,7 @@ def check_route_batch(strategy: Strategy) -> None:
         has_room = frozenset(rep for rep, room in capacity.items() if room != 0).__contains__
         batch = []
         for i in range(rng.randint(1, 6)):
-            lead = sample_lead(100 + i, ctx.now, rng)
+            lead = sample_lead(100 + i, ctx.now, rng, blanks=True)
             ids = frozenset(rng.sample(active, rng.randint(0, len(active))))
             batch.append(
                 Context(
@@ -354,21 +418,6 @@ def check_route_batch(strategy: Strategy) -> None:
     assert_one_place(run.router.ledger, where)
 
 
-class _GivenDraws(Context):
-    """A copy of a Context whose `rng` is a given generator: the strategy's random draws vary
-    while every other input, the seed-keyed tie-breaks included, stays the same."""
-
-    __slots__ = ("_draws",)
-
-    def __init__(self, ctx: Context, draws: random.Random) -> None:
-        super().__init__(ctx.lead, ctx.roster, ctx.view, ctx.now, ctx.seed, ctx.ids, ctx.can_take)
-        self._draws = draws
-
-    @property
-    def rng(self) -> random.Random:
-        return self._draws
-
-
 _DRAWS = 400
 """Draws per context for the frequency test of `check_propensities`."""
 
@@ -378,7 +427,7 @@ def _stated(strategy: Strategy, ctx: Context, where: str) -> Mapping[str, list[f
     for each rep chosen."""
     stated: dict[str, list[float]] = {}
     for draw in range(_DRAWS):
-        pick = as_pick(strategy.route(_GivenDraws(ctx, random.Random(stable_key(where, draw)))))
+        pick = as_pick(strategy.route(_redrawn(ctx, where, draw)))
         if pick.rep_id is not None and pick.propensity is not None:
             stated.setdefault(pick.rep_id, []).append(pick.propensity)
     return stated
@@ -394,7 +443,7 @@ def check_propensities(strategy: Strategy) -> None:
     propensity."""
     where = f"check_propensities ({strategy!r})"
     varied = []
-    for ctx, allowed in scenarios(14):
+    for ctx, allowed in scenarios(14, strategy.tags):
         pick = as_pick(strategy.route(ctx))
         if pick.rep_id is None:
             continue
@@ -449,7 +498,8 @@ def check_pickling(strategy: Strategy) -> None:
             "define the strategy (and any function it holds) at module level and keep only "
             "configuration in it"
         ) from exc
-    for (ctx, _), (same, _) in zip(scenarios(15), scenarios(15), strict=True):
+    pairs = zip(scenarios(15, strategy.tags), scenarios(15, strategy.tags), strict=True)
+    for (ctx, _), (same, _) in pairs:
         mine, theirs = as_pick(strategy.route(ctx)), as_pick(copy.route(same))
         assert mine == theirs, (
             f"check_pickling: {strategy!r} decided {mine!r} for {ctx.lead.id}, its unpickled "

@@ -9,25 +9,34 @@ that no cap is exceeded and that replaying the ledger's events rebuilds the same
 hypothesis finds a failure it shrinks it to a short, readable sequence of steps.
 
 It needs hypothesis (the `testing` extra).
+
+Its default settings (`TestCase.settings`, also for subclasses) leave out hypothesis's explain
+phase, which replays a failing machine hundreds of times to annotate it: on Python 3.11 that
+turned a failure found in a second into minutes. Pass `phases=PHASES` in your own settings to
+keep it out too.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
 from typing import Any, ClassVar
 
 import attrs
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from leadrouter.caps import Cap, FixedCap
 from leadrouter.clock import ManualClock
+from leadrouter.errors import ConfigError
 from leadrouter.events import Converted, Tagged, Touched
 from leadrouter.lifecycle import Lifecycle
 from leadrouter.model import Decision, Lead, Rep
 from leadrouter.router import Router
+from leadrouter.router._capping import as_caps
+from leadrouter.router._deciding import as_rules
 from leadrouter.rules import Rule
 from leadrouter.strategies.base import Strategy
 from leadrouter.testing import generators as gen
@@ -35,7 +44,11 @@ from leadrouter.testing._fresh import StrategySource, as_factory
 from leadrouter.testing._invariants import assert_caps_kept, assert_one_place, assert_replays
 from leadrouter.testing._scenarios import START
 
-__all__ = ["DEFAULT_CAPS", "DEFAULT_LIFECYCLE", "RouterMachine", "router_machine"]
+__all__ = ["DEFAULT_CAPS", "DEFAULT_LIFECYCLE", "PHASES", "RouterMachine", "router_machine"]
+
+PHASES: tuple[Phase, ...] = tuple(phase for phase in Phase if phase is not Phase.explain)
+"""Every hypothesis phase but explain: what the machine's default settings run, and what to pass
+as `settings(..., phases=PHASES)` when you give your own."""
 
 DEFAULT_CAPS: tuple[Cap, ...] = (FixedCap(open=3, daily=5),)
 """Caps small enough that a few steps reach them."""
@@ -68,6 +81,14 @@ class RouterMachine(RuleBasedStateMachine):
     clock: ManualClock
     strategy: Strategy
     arrived: int
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Give every machine class (hypothesis keeps settings per class) settings without
+        the explain phase."""
+        super().__init_subclass__(**kwargs)
+        cls.TestCase.settings = settings(
+            deadline=None, suppress_health_check=list(HealthCheck), phases=PHASES
+        )
 
     @initialize(data=st.data())
     def start(self, data: st.DataObject) -> None:
@@ -188,25 +209,41 @@ class RouterMachine(RuleBasedStateMachine):
         assert_replays(self.router.ledger, f"{self.strategy!r}")
 
 
+def _roster_strategy(roster: object) -> st.SearchStrategy[list[Rep]]:
+    """`router_machine(roster=...)`: a hypothesis strategy drawing rosters, or one fixed roster
+    (a list of Rep) used in every run; anything else a ConfigError saying what to pass."""
+    if isinstance(roster, st.SearchStrategy):
+        return roster
+    if isinstance(roster, Sequence) and roster and all(isinstance(r, Rep) for r in roster):
+        return st.just(list(roster))
+    raise ConfigError(
+        f"router_machine(roster=...) takes a hypothesis strategy drawing lists of Rep (e.g. "
+        f"generators.rosters(2, 5)) or one roster as a non-empty list of Rep, got {roster!r}"
+    )
+
+
 def router_machine(
     strategy_factory: StrategySource,
     *,
-    rules: Iterable[Rule | Callable[[Lead, Rep], bool]] = (),
+    rules: Iterable[Rule | Callable[[Lead, Rep], bool]] | Rule | Callable[[Lead, Rep], bool] = (),
     caps: Cap | Iterable[Cap] | None = DEFAULT_CAPS,
     lifecycle: Lifecycle | None = DEFAULT_LIFECYCLE,
-    roster: st.SearchStrategy[list[Rep]] | None = None,
+    roster: st.SearchStrategy[list[Rep]] | Sequence[Rep] | None = None,
     seed: int = 0,
 ) -> type[RouterMachine]:
     """A `RouterMachine` subclass whose Router uses the strategy `strategy_factory` makes, with
-    these rules, caps, lifecycle and router seed, on a roster drawn from `roster` (default:
-    `generators.rosters(2, 5)`).
+    these rules (one rule or several, as `Router` takes them), caps, lifecycle and router seed,
+    on a roster drawn from `roster` (a hypothesis strategy; a list of Rep for one fixed roster;
+    default `generators.rosters(2, 5)`).
 
     `strategy_factory` is a zero-argument factory (a Strategy class, `lambda: MyStrategy(x=1)`), a
     Strategy instance (deep-copied for every run) or a function strategy: every run of the
     machine starts from a fresh strategy. Run it with pytest through its `TestCase`::
 
         TestMyStrategy = router_machine(MyStrategy, caps=lr.FixedCap(open=2)).TestCase
-        TestMyStrategy.settings = settings(max_examples=20, stateful_step_count=30)
+        TestMyStrategy.settings = settings(
+            max_examples=20, stateful_step_count=30, deadline=None, phases=PHASES
+        )
 
     or with `hypothesis.stateful.run_state_machine_as_test(machine)`.
     """
@@ -214,12 +251,12 @@ def router_machine(
     name = re.sub(r"\W+", "_", factory().name).strip("_")
     config: dict[str, Any] = {
         "router_strategy": staticmethod(factory),
-        "router_rules": tuple(rules),
-        "router_caps": (caps,) if isinstance(caps, Cap) else tuple(caps or ()),
+        "router_rules": as_rules(rules),
+        "router_caps": as_caps(caps),
         "router_lifecycle": lifecycle,
         "router_seed": seed,
         "__doc__": f"RouterMachine on {factory()!r}.",
     }
     if roster is not None:
-        config["router_roster"] = roster
+        config["router_roster"] = _roster_strategy(roster)
     return type(f"RouterMachine_{name}", (RouterMachine,), config)
