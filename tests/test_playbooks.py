@@ -762,3 +762,37 @@ def test_a_folder_a_non_utf8_file_or_an_unknown_override_is_a_playbook_error(
     with pytest.raises(PlaybookError, match=r"unknown override 'sede'.*seed"):
         load_playbook(PLAYBOOKS[0], sede=3)
     assert load_playbook(PLAYBOOKS[0], seed=3).seed == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        (
+            '[strategy]\nname = "equal-rotation"' + REPS,
+            'unknown strategy "equal-rotation" (did you mean "EqualRotation"?); allowed:',
+        ),
+        (
+            '[strategy]\nname = "PerformanceWeigthed"' + REPS,
+            '(did you mean "PerformanceWeighted"?)',
+        ),
+        (
+            '[strategy]\nname = "EqualRotation"\nopen = 3' + REPS,
+            "EqualRotation takes no settings; open and daily are cap settings: write them in a "
+            "[[caps]] table",
+        ),
+        (
+            "[strategy]\nname = EqualRotation" + REPS,
+            'Invalid value (at line 2, column 8): text goes in quotes, e.g. name = "EqualRotation"',
+        ),
+        (
+            '[strategy]\nname = "EqualRotation"\nname = "X"' + REPS,
+            "Cannot overwrite a value (at line 3, column 11): a key is given twice in one table",
+        ),
+    ],
+)
+def test_a_near_miss_is_named_with_what_was_meant(tmp_path: Path, text: str, said: str) -> None:
+    """The names a sales-ops engineer writes (the CLI's equal-rotation, a typo, a cap setting in
+    the strategy table, an unquoted name, a key twice) get the fix, not only the rule broken."""
+    with pytest.raises(PlaybookError) as info:
+        read_playbook(_write(tmp_path, text))
+    assert said in str(info.value)

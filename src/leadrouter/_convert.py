@@ -16,6 +16,7 @@ happened) and raised as one `PlaybookError` whose lines name the file, the key p
 from __future__ import annotations
 
 import collections.abc as abc
+import difflib
 import enum
 import importlib
 import inspect
@@ -98,13 +99,28 @@ class Choice:
         if name is None:
             raise ConfigError(f'missing: name the {self.what}, name = "..." with one of {allowed}')
         if not isinstance(name, str) or name not in self.choices:
-            raise ConfigError(f"unknown {self.what} {_shown(name)}; allowed: {allowed}")
+            meant = _meant(name, self.choices)
+            hint = f" (did you mean {_shown(meant)}?)" if meant else ""
+            raise ConfigError(f"unknown {self.what} {_shown(name)}{hint}; allowed: {allowed}")
         module, _, attribute = self.choices[name].partition(":")
         try:
             found: Callable[..., Any] = getattr(importlib.import_module(module), attribute)
         except ImportError as exc:  # an optional dependency of this choice is missing
             raise ConfigError(f"{self.what} {name} cannot be loaded: {exc}") from exc
         return found
+
+
+def _meant(name: object, choices: Iterable[str]) -> str | None:
+    """The choice a name probably meant: the same letters in another case or spelling
+    ("equal-rotation", "equal_rotation", "equalrotation" for EqualRotation), else the closest."""
+    if not isinstance(name, str):
+        return None
+    folded = {re.sub(r"[\W_]", "", choice).casefold(): choice for choice in choices}
+    found = folded.get(re.sub(r"[\W_]", "", name).casefold())
+    if found is not None:
+        return found
+    close = difflib.get_close_matches(name, list(choices), 1, 0.75)
+    return close[0] if close else None
 
 
 # ---------------------------------------------------------------- scalar hooks
@@ -309,6 +325,8 @@ def _check_keys(given: Mapping[str, Any], allowed: Sequence[str], owner: str) ->
     unknown = sorted(set(given) - set(allowed))
     if unknown:
         takes = f"allowed: {', '.join(allowed)}" if allowed else f"{owner} takes no settings"
+        if {"open", "daily"} & set(unknown) and not {"open", "daily"} & set(allowed):
+            takes += "; open and daily are cap settings: write them in a [[caps]] table"
         # TOML puts every key after a [table] header into that table: a playbook's top-level
         # key written below one lands here
         placed = (

@@ -213,6 +213,14 @@ def _team_problems(strategy: Strategy, rules: list[Rule], reps: list[Rep]) -> li
     return problems
 
 
+_TOML_HINTS = (
+    ("Cannot overwrite a value", ": a key is given twice in one table; keep one"),
+    ("Cannot declare", ": a [table] is declared twice; merge them, or write [[table]] for a list"),
+    ("Invalid value", ': text goes in quotes, e.g. name = "EqualRotation", period = "month"'),
+)
+"""What the TOML parser's terse messages usually mean in a playbook, said after them."""
+
+
 def read_playbook(path: str | Path) -> dict[str, Any]:
     """The playbook's settings as built objects (strategy, rules, caps, lifecycle, reps, seed),
     without making a Router. Raises PlaybookError for anything that cannot work."""
@@ -229,7 +237,8 @@ def read_playbook(path: str | Path) -> dict[str, Any]:
         what = "it is a directory" if path.is_dir() else (exc.strerror or str(exc)).lower()
         raise PlaybookError(f"{path}: cannot be read ({what}): give a playbook .toml file") from exc
     except tomllib.TOMLDecodeError as exc:
-        raise PlaybookError(f"{path}: not valid TOML: {exc}") from exc
+        hint = next((said for start, said in _TOML_HINTS if str(exc).startswith(start)), "")
+        raise PlaybookError(f"{path}: not valid TOML: {exc}{hint}") from exc
     book = reader().read(data, Playbook, file=str(path))
     reps = list(book.reps)
     places = [f"[[reps]] {i + 1}" for i in range(len(reps))]
