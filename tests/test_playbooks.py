@@ -461,7 +461,7 @@ def test_every_problem_of_a_playbook_is_listed_with_key_value_and_fix(tmp_path: 
 name = "TieredDelay"
 [[strategy.tiers]]
 tier = "top"
-patience = "2 hours"
+patience = "two hours"
 strategy = { name = "EqualRotation", colour = "red" }
 [lifecycle]
 reroute = "yes"
@@ -476,8 +476,8 @@ working_hours = { start = "9am" }
         '  strategy.tiers[0].tier: expected a whole number, got "top": write e.g. tier = 1\n'
         "  strategy.tiers[0].strategy: unknown key(s) ['colour'] for EqualRotation; "
         "EqualRotation takes no settings\n"
-        '  strategy.tiers[0].patience: expected a duration ("45s", "30m", "4h", "7d", "1w" or '
-        'ISO "PT30M"), got "2 hours": write e.g. patience = "30m"\n'
+        '  strategy.tiers[0].patience: expected a duration ("45s", "30m", "30 min", "4h", "1h30m", '
+        '"7d", "1w" or ISO "PT30M"), got "two hours": write e.g. patience = "30m"\n'
         '  lifecycle.reroute: expected true or false, got "yes": write e.g. reroute = true\n'
         '  lifecycle.working_hours.start: expected a time of day, got "9am": write e.g. '
         'start = "09:00"'
@@ -650,6 +650,46 @@ def test_durations_read_as_written(amount: int, unit: str) -> None:
     names = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
     assert duration(f"{amount}{unit}") == timedelta(**{names[unit]: amount})
     assert duration(f"PT{amount}M") == timedelta(minutes=amount)
+
+
+@given(
+    parts=st.lists(
+        st.tuples(
+            st.integers(0, 500),
+            st.sampled_from(
+                [
+                    "s",
+                    "sec",
+                    "min",
+                    "Minutes",
+                    "h",
+                    "hrs",
+                    "Hour",
+                    "d",
+                    "days",
+                    "wk",
+                    "分钟",
+                    "小时",
+                ]
+            ),
+            st.sampled_from(["", " "]),
+        ),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_durations_in_words_and_in_parts_add_up(parts: list[tuple[int, str, str]]) -> None:
+    """ "30 min", "1h30m", "1 day 12 hours", "2小时": every part read in its unit, summed."""
+    seconds = {"s": 1, "sec": 1, "min": 60, "minutes": 60, "分钟": 60, "h": 3600, "hrs": 3600}
+    seconds |= {"hour": 3600, "小时": 3600, "d": 86400, "days": 86400, "wk": 604800}
+    text = " ".join(f"{amount}{space}{unit}" for amount, unit, space in parts)
+    expected = sum(amount * seconds[unit.casefold()] for amount, unit, _ in parts)
+    assert duration(text) == timedelta(seconds=expected)
+
+
+def test_a_capital_m_alone_is_refused_as_minutes_or_months() -> None:
+    with pytest.raises(lr.ConfigError, match='"1M": M could mean minutes or months: write "1m"'):
+        duration("1M")
 
 
 class Colour(enum.Enum):

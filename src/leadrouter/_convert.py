@@ -50,11 +50,19 @@ Source = Literal["toml", "text"]
 Step = str | int
 """One step of a key path: a table key, or the index of an array item."""
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
+_DURATION_PART = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([^\d\s.]+)\s*")
 _LIST_SEPARATORS = re.compile("[;,\uff1b\uff0c\u3001]")
 _NUMBER = re.compile(r"^\s*\d+(?:\.\d+)?\s*$")
 _ISO_DURATION = re.compile(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_UNIT_WORDS = {
+    "seconds": ("s", "sec", "secs", "second", "seconds", "秒", "秒钟"),
+    "minutes": ("m", "min", "mins", "minute", "minutes", "分", "分钟"),
+    "hours": ("h", "hr", "hrs", "hour", "hours", "时", "小时"),
+    "days": ("d", "day", "days", "天", "日"),
+    "weeks": ("w", "wk", "wks", "week", "weeks", "周", "星期"),
+}
+_UNITS = {word: unit for unit, words in _UNIT_WORDS.items() for word in words}
+"""Unit words a duration may be written with, any case: "30m", "30 min", "2 hours", "30分钟"."""
 _TRUE = frozenset({"true", "yes", "y", "1"})
 _FALSE = frozenset({"false", "no", "n", "0"})
 _SEQUENCES = {list: list, tuple: tuple, set: set, frozenset: frozenset, abc.Set: frozenset}
@@ -68,7 +76,11 @@ _KINDS: dict[Any, tuple[str, str, str]] = {
     int: ("a whole number", "1", "1"),
     float: ("a number", "0.5", "0.5"),
     str: ("text", '"..."', "..."),
-    timedelta: ('a duration ("45s", "30m", "4h", "7d", "1w" or ISO "PT30M")', '"30m"', "30m"),
+    timedelta: (
+        'a duration ("45s", "30m", "30 min", "4h", "1h30m", "7d", "1w" or ISO "PT30M")',
+        '"30m"',
+        "30m",
+    ),
     time: ("a time of day", '"09:00"', "09:00"),
     date: ("a date", "2026-01-05", "2026-01-05"),
     datetime: (
@@ -127,7 +139,7 @@ def _meant(name: object, choices: Iterable[str]) -> str | None:
 
 
 def duration(value: object) -> timedelta:
-    """A timedelta from "45s", "30m", "4h", "7d", "1w" or ISO "PT30M" / "P1DT2H"; ValueError for
+    """A timedelta from "45s", "30m", "30 min", "4h", "1h30m", "7d", "1w" or ISO "PT30M" / "P1DT2H"; ValueError for
     anything else. A number without its unit (`first_touch_sla = 30`) is a ConfigError that
     offers the units: an SLA of 30 is meant in minutes far more often than in seconds, and a
     30-second SLA would release every lead before anyone could call."""
@@ -143,14 +155,34 @@ def duration(value: object) -> timedelta:
             "(seconds, minutes, hours, days, weeks)"
         )
     if isinstance(value, str):
-        match = _DURATION.match(value)
-        if match:
-            return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
+        parts = _duration_parts(value)
+        if parts:
+            return sum((timedelta(**{unit: amount}) for amount, unit in parts), timedelta())
         iso = _ISO_DURATION.fullmatch(value.strip())
         if iso and any(iso.groups()):
             d, h, m, s = (int(g or 0) for g in iso.groups())
             return timedelta(days=d, hours=h, minutes=m, seconds=s)
     raise ValueError(f"not a duration: {value!r}")
+
+
+def _duration_parts(text: str) -> list[tuple[float, str]]:
+    """(amount, timedelta keyword) of each part of "1h30m", "1 day 12 hours", "30 min"; empty
+    when any of the text is not such a part (so "PT30M" and "30" are left to the other forms)."""
+    parts: list[tuple[float, str]] = []
+    at = 0
+    while at < len(text):
+        found = _DURATION_PART.match(text, at)
+        if found is not None and found.group(2) == "M":  # ISO's P1M is a month, PT1M a minute
+            raise ConfigError(
+                f"{_shown(text)}: M could mean minutes or months: write "
+                f'"{found.group(1)}m" for minutes, or the days ("30d" for a month)'
+            )
+        unit = None if found is None else _UNITS.get(found.group(2).casefold())
+        if found is None or unit is None:
+            return []
+        parts.append((float(found.group(1)), unit))
+        at = found.end()
+    return parts
 
 
 def _clock_time(value: object, _: object = None) -> time:
