@@ -139,10 +139,10 @@ def _meant(name: object, choices: Iterable[str]) -> str | None:
 
 
 def duration(value: object) -> timedelta:
-    """A timedelta from "45s", "30m", "30 min", "4h", "1h30m", "7d", "1w" or ISO "PT30M" / "P1DT2H"; ValueError for
-    anything else. A number without its unit (`first_touch_sla = 30`) is a ConfigError that
-    offers the units: an SLA of 30 is meant in minutes far more often than in seconds, and a
-    30-second SLA would release every lead before anyone could call."""
+    """A timedelta from "45s", "30m", "30 min", "4h", "1h30m", "7d", "1w" or ISO "PT30M" /
+    "P1DT2H"; ValueError for anything else. A number without its unit (`first_touch_sla = 30`)
+    is a ConfigError that offers the units: an SLA of 30 is meant in minutes far more often
+    than in seconds, and a 30-second SLA would release every lead before anyone could call."""
     if isinstance(value, timedelta):
         return value
     if (isinstance(value, int | float) and not isinstance(value, bool)) or (

@@ -24,7 +24,7 @@ Format (every section but `[strategy]` is optional)::
     tz = "Asia/Shanghai"
 
     [lifecycle]
-    first_touch_sla = "30m"        # durations: "45s", "30m", "30 min", "4h", "1h30m", "7d", "1w" or ISO "PT30M"
+    first_touch_sla = "30m"        # durations: "45s", "30m", "30 min", "1h30m", "7d" or "PT30M"
     expire_after = "7d"
     reroute = true
 
