@@ -465,7 +465,7 @@ patience = "two hours"
 strategy = { name = "EqualRotation", colour = "red" }
 [lifecycle]
 reroute = "yes"
-working_hours = { start = "9am" }
+working_hours = { start = "9 o'clock" }
 """
         + REPS,
     )
@@ -479,7 +479,7 @@ working_hours = { start = "9am" }
         '  strategy.tiers[0].patience: expected a duration ("45s", "30m", "30 min", "4h", "1h30m", '
         '"7d", "1w" or ISO "PT30M"), got "two hours": write e.g. patience = "30m"\n'
         '  lifecycle.reroute: expected true or false, got "yes": write e.g. reroute = true\n'
-        '  lifecycle.working_hours.start: expected a time of day, got "9am": write e.g. '
+        '  lifecycle.working_hours.start: expected a time of day, got "9 o\'clock": write e.g. '
         'start = "09:00"'
     )
 
@@ -836,3 +836,35 @@ def test_a_near_miss_is_named_with_what_was_meant(tmp_path: Path, text: str, sai
     with pytest.raises(PlaybookError) as info:
         read_playbook(_write(tmp_path, text))
     assert said in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [
+        ("9:00", time(9)),
+        ("9am", time(9)),
+        ("6:30 pm", time(18, 30)),
+        ("12am", time(0)),
+        ("12 PM", time(12)),
+        ("18:45", time(18, 45)),
+        ("09:00:30", time(9, 0, 30)),
+    ],
+)
+def test_times_of_day_read_as_people_write_them(tmp_path: Path, written: str, meant: time) -> None:
+    path = _write(
+        tmp_path,
+        f'[strategy]\nname = "EqualRotation"\n[lifecycle]\nfirst_touch_sla = "30m"\n'
+        f'working_hours = {{ start = "{written}", end = "23:59" }}' + REPS,
+    )
+    working = read_playbook(path)["lifecycle"].working_hours
+    assert working.default.start == meant
+
+
+def test_a_time_past_the_clock_is_refused_with_the_form_to_write(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        '[strategy]\nname = "EqualRotation"\n[lifecycle]\nfirst_touch_sla = "30m"\n'
+        'working_hours = { start = "13pm" }' + REPS,
+    )
+    with pytest.raises(PlaybookError, match=r'got "13pm": write e\.g\. start = "09:00"'):
+        read_playbook(path)

@@ -52,6 +52,7 @@ Step = str | int
 
 _DURATION_PART = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([^\d\s.]+)\s*")
 _LIST_SEPARATORS = re.compile("[;,\uff1b\uff0c\u3001]")
+_CLOCK = re.compile(r"(\d{1,2})(?::(\d{2}))?\s*(am|pm)?")
 _NUMBER = re.compile(r"^\s*\d+(?:\.\d+)?\s*$")
 _ISO_DURATION = re.compile(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?")
 _UNIT_WORDS = {
@@ -186,10 +187,20 @@ def _duration_parts(text: str) -> list[tuple[float, str]]:
 
 
 def _clock_time(value: object, _: object = None) -> time:
+    """A time of day: ISO "09:00" / "09:00:30", or as people write it, "9:00", "9am", "6:30 pm"
+    (12 am is midnight, 12 pm noon)."""
     if isinstance(value, time):
         return value
     if isinstance(value, str):
-        return time.fromisoformat(value.strip())
+        said = _CLOCK.fullmatch(value.strip().casefold())
+        if said is None:
+            return time.fromisoformat(value.strip())
+        hour, minute, half = int(said.group(1)), int(said.group(2) or 0), said.group(3)
+        if half and not 1 <= hour <= 12:
+            raise ValueError(f"not a time of day: {value!r}")
+        if half:
+            hour = hour % 12 + (12 if half == "pm" else 0)
+        return time(hour, minute)
     raise TypeError(f"not a time of day: {value!r}")
 
 
