@@ -33,7 +33,17 @@ import numpy as np
 import pandas as pd
 
 from leadrouter.errors import ConfigError, MissingExtraError
-from leadrouter.sim.engine import Behaviour, Policy, default_behaviour, replicate, simulate
+from leadrouter.sim.engine import (
+    Behaviour,
+    Policy,
+    check_history,
+    check_options,
+    check_policies,
+    check_seeds,
+    default_behaviour,
+    replicate,
+    simulate,
+)
 from leadrouter.sim.intervals import draws_shared, expected_interval, share_draws
 from leadrouter.sim.metrics import (
     LOWER_IS_BETTER,
@@ -358,18 +368,15 @@ def compare(
     model travel with it, so they must pickle for an executor in other processes. The result is
     the same as the serial run's for the same seeds, wherever the seeds ran.
     """
-    if not policies:
-        raise ConfigError("compare needs at least one policy: {'name': strategy, ...}")
+    check_history(history, "compare")
+    policies = check_policies(policies, "compare")
+    check_options("compare", behaviour, progress, sla)
     names = tuple(policies)
     if baseline is None:
         baseline = names[0]
     if baseline not in policies:
         raise ConfigError(f"baseline {baseline!r} is not one of the policies {list(names)}")
-    seed_list = tuple(range(seeds)) if isinstance(seeds, int) else tuple(seeds)
-    if not seed_list:
-        raise ConfigError("compare needs at least one seed (seeds=20 is usual)")
-    if len(set(seed_list)) != len(seed_list):
-        raise ConfigError(f"seeds must be distinct, got {list(seed_list)}")
+    seed_list = check_seeds(seeds, "compare")
     if processes < 1:
         raise ConfigError(f"processes must be >= 1, got {processes}")
     if behaviour is None:

@@ -48,10 +48,16 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from leadrouter.errors import ConfigError, InvalidValueError, MissingPropensityError
+from leadrouter.errors import InvalidValueError, MissingPropensityError
 from leadrouter.events import Arrived, Assigned, Touched
 from leadrouter.model import Lead
-from leadrouter.sim.engine import Policy, make_router
+from leadrouter.sim.engine import (
+    Policy,
+    check_history,
+    check_options,
+    check_policies,
+    make_router,
+)
 
 if TYPE_CHECKING:
     from leadrouter.router import Router
@@ -466,8 +472,9 @@ def evaluate(
     Raises MissingPropensityError when no assignment in `history` has a propensity, saying
     how to log them.
     """
-    if not policies:
-        raise ConfigError("evaluate needs at least one policy: {'name': strategy, ...}")
+    check_history(history, "evaluate")
+    policies = check_policies(policies, "evaluate")
+    check_options("evaluate", behaviour, progress)
     frame = history.to_frame()
     propensity = frame["propensity"].to_numpy(dtype=float)
     if not np.isfinite(propensity).any():
