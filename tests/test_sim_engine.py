@@ -579,7 +579,7 @@ RECORDED: dict[tuple[str, int], str] = {
     ("rotation, open and daily caps", 1): "7812528a79eaaa62",
     ("weighted, two caps, expiry", 1): "1bb5d1baeb9e41cd",
     ("regions, SLA re-routes", 1): "04a04b3877861a16",
-    ("tiers", 1): "0475b00eac81b535",
+    ("tiers", 1): "d91386cce88fbc2e",  # reasons only: a lead waiting for an empty tier says so
     ("a claim policy with a cap", 1): "700ebb5f978aade3",
 }
 """A digest of every event of these runs over the `history` fixture (`_line`), recorded from
