@@ -476,6 +476,23 @@ def test_waiting_too_long_for_the_lock_is_a_named_error_and_writes_nothing(
     assert len(sql_opener()) == 1
 
 
+def test_opening_waits_for_a_table_lock_no_longer_than_lock_timeout() -> None:
+    """An admin session holding the schema table (LOCK TABLE, a long migration) makes opening a
+    LockTimeoutError after `lock_timeout`, as the write lock does, not a wait without end."""
+    url = postgres_url()
+    lr.Ledger.open(url, name="locked-schema")  # the schema exists
+    admin = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with admin.begin() as conn:
+            conn.execute(sa.text("LOCK TABLE leadrouter_schema IN ACCESS EXCLUSIVE MODE"))
+            began = time.monotonic()
+            with pytest.raises(LockTimeoutError):
+                lr.Ledger.open(url, name="locked-schema", lock_timeout=0.5)
+            assert time.monotonic() - began < 10
+    finally:
+        admin.dispose()
+
+
 def test_a_second_roster_on_one_ledger_is_refused(sql_opener: Opener) -> None:
     a = make_router(sql_opener())
     a.route(lr.Lead("L1", T0), now=T0)
@@ -492,6 +509,35 @@ def test_a_second_roster_on_one_ledger_is_refused(sql_opener: Opener) -> None:
     with pytest.raises(RosterMismatchError, match="use_roster"):
         a.route(lr.Lead("L3", T0), now=at(3))
     assert make_router(sql_opener(), team(2)).route(lr.Lead("L3", T0), now=at(3)).ok
+
+
+def test_a_worker_forked_after_opening_connects_anew(sql_opener: Opener) -> None:
+    """A process forked after the ledger connected (gunicorn --preload) must not share the
+    parent's connection: on PostgreSQL one session's advisory lock excludes nobody. Each child
+    connects anew, so caps hold and every lead is written once, and the parent's connection
+    still works after its children exit."""
+    router = make_router(sql_opener(), caps=lr.FixedCap(open=4))
+    router.route(lr.Lead("P0", T0), now=T0)  # the parent holds a connection now
+    children = []
+    for k in range(3):
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child's outcome is its exit code
+            code = 0
+            try:
+                for i in range(8):
+                    router.route(lr.Lead(f"C{k}-{i}", T0), now=at(i))
+            except BaseException:
+                code = 1
+            os._exit(code)
+        children.append(pid)
+    assert [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in children] == [0, 0, 0]
+    assert router.route(lr.Lead("P1", T0), now=at(9)).lead_id == "P1"
+    ledger = sql_opener()
+    arrived = [e.lead_id for e in ledger.events() if isinstance(e, lr.Arrived)]
+    assert sorted(arrived) == sorted(
+        ["P0", "P1", *(f"C{k}-{i}" for k in range(3) for i in range(8))]
+    )
+    assert all(ledger.book_size(rep.id) <= 4 for rep in team())
 
 
 def test_a_connection_lost_mid_operation_commits_nothing_and_recovers() -> None:
@@ -523,6 +569,51 @@ def test_a_connection_lost_mid_operation_commits_nothing_and_recovers() -> None:
 def test_an_unsupported_url_is_a_config_error(url: str) -> None:
     with pytest.raises(lr.errors.ConfigError):
         lr.Ledger.open(url)
+
+
+def test_reconnecting_to_a_database_that_went_away_is_retried_then_named(tmp_path: Path) -> None:
+    """After the kept connection is lost, every operation reconnects through the same bounded
+    retries, and a database still away is StoreUnavailableError each time: the driver's own
+    error (which the pool hands up when it connects) is never what a caller sees."""
+    folder = tmp_path / "gone"
+    folder.mkdir()
+    ledger = lr.Ledger.open(f"sqlite:///{folder / 'x.db'}", retries=2)
+    router = make_router(ledger)
+    router.route(lr.Lead("L1", T0), now=T0)
+    ledger.store._drop()  # type: ignore[attr-defined]  # as after the server restarted
+    for path in folder.iterdir():
+        path.unlink()
+    folder.rmdir()
+    for minutes in (1, 2):
+        with pytest.raises(StoreUnavailableError, match="after 2 tries"):
+            router.route(lr.Lead(f"L{minutes + 1}", T0), now=at(minutes))
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        (
+            "postgresql//leadrouter:s3cret@127.0.0.1:5432/db",
+            "cannot read the ledger URL 'postgresql//leadrouter:***@127.0.0.1:5432/db'",
+        ),
+        ("postgresql://u:s3cret@host:port/db", "percent-encoded"),
+        ("sqlite://rel.db", "write three slashes for a path relative to the working folder"),
+        ("sqlite:///~/x.db", "starts with ~, which SQLite does not expand"),
+    ],
+)
+def test_a_malformed_url_says_the_fix_and_never_the_password(url: str, said: str) -> None:
+    with pytest.raises(lr.errors.ConfigError) as found:
+        lr.Ledger.open(url)
+    assert said in str(found.value)
+    assert "s3cret" not in str(found.value)
+
+
+def test_a_url_as_an_env_file_gives_it_and_the_postgres_alias_are_read(tmp_path: Path) -> None:
+    """A trailing newline or a leading space is trimmed; postgres:// (what many hosts print) is
+    PostgreSQL, reached through the same driver (here: nothing listens on port 9)."""
+    assert len(lr.Ledger.open(f" sqlite:///{tmp_path / 'x.db'}\n")) == 0
+    with pytest.raises(StoreUnavailableError, match=r"postgresql\+psycopg://u:\*\*\*@"):
+        lr.Ledger.open("postgres://u:s3cret@127.0.0.1:9/db", retries=1)
 
 
 # ---------------------------------------------------------------------- the router suite

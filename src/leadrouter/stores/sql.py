@@ -24,6 +24,8 @@ driver as fixed SQL text (see `SqlStore`).
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -108,6 +110,13 @@ def public_url(url: URL) -> str:
     return url.render_as_string(hide_password=True)
 
 
+def _redacted(url: str) -> str:
+    """A URL that could not be parsed, as a message may show it: whatever stands between a
+    user name's colon and the last @ before the host is taken for a password and hidden, even
+    in a URL too broken to parse (`postgresql//user:pw@host`)."""
+    return re.sub(r"([\w.%+-]+:)[^\s/]*@", r"\1***@", url)
+
+
 def _lock_key(name: str) -> int:
     """A signed 64-bit advisory-lock key for a ledger name (the same in every process)."""
     digest = hashlib.sha256(f"leadrouter:{name}".encode()).digest()
@@ -178,16 +187,25 @@ class SqlStore:
         retries: int = 5,
         backoff: float = 0.1,
     ) -> None:
+        url = url.strip()  # a URL pasted from an env file often brings a space or newline
         try:
             parsed = make_url(url)
-        except ArgumentError as exc:
+        except (ArgumentError, ValueError) as exc:
             raise ConfigError(
-                f"cannot read the ledger URL {url!r}: use sqlite:///path/to/file.db or "
-                "postgresql://user:password@host:5432/dbname"
+                f"cannot read the ledger URL {_redacted(url)!r}: use sqlite:///path/to/file.db "
+                "or postgresql://user:password@host:5432/dbname (a password with @, : or / in "
+                "it is written percent-encoded: @ as %40)"
             ) from exc
         backend = parsed.get_backend_name()
-        if backend == "postgresql":
+        if backend in ("postgresql", "postgres"):  # postgres:// is what many hosts print
             parsed = parsed.set(drivername="postgresql+psycopg")
+            backend = "postgresql"
+        elif backend == "sqlite" and parsed.database in (None, "") and parsed.host:
+            raise ConfigError(
+                f"the SQLite URL {public_url(parsed)!r} names a host, not a file: write three "
+                f"slashes for a path relative to the working folder (sqlite:///{parsed.host}) "
+                "and four for an absolute one (sqlite:////var/lib/leads.db)"
+            )
         elif backend != "sqlite" or parsed.database in (None, "", ":memory:"):
             raise ConfigError(
                 f"Ledger.open supports sqlite:///path/to/file.db and postgresql://..., got "
@@ -197,7 +215,12 @@ class SqlStore:
         if not name or len(name) > 200:
             raise ConfigError(f"a ledger name must be 1-200 characters, got {name!r}")
         if backend == "sqlite":
-            folder = Path(str(parsed.database)).expanduser().absolute().parent
+            if str(parsed.database).startswith("~"):
+                raise ConfigError(
+                    f"the SQLite path in {public_url(parsed)!r} starts with ~, which SQLite "
+                    "does not expand: write the whole path (sqlite:////home/me/leads.db)"
+                )
+            folder = Path(str(parsed.database)).absolute().parent
             if not folder.is_dir():
                 raise StoreUnavailableError(
                     f"the folder {folder} of the SQLite ledger {public_url(parsed)} does not "
@@ -214,6 +237,9 @@ class SqlStore:
         self._pg = backend == "postgresql"
         self.engine = self._engine()
         self._dbapi: Any = self.engine.dialect.dbapi
+        self._timeout_ms = str(max(1, int(lock_timeout * 1000)))
+        """`lock_timeout` as PostgreSQL's setting takes it."""
+        self._pid = os.getpid()
         self._held: PoolProxiedConnection | None = None
         self._cursor: Any = None
         """The kept connection's ClientCursor on PostgreSQL (see `_script`)."""
@@ -257,11 +283,13 @@ class SqlStore:
         for attempt in range(1, self.retries + 1):
             try:
                 return connect()
-            except OperationalError as exc:
+            except (OperationalError, self._dbapi.OperationalError) as exc:
+                # SQLAlchemy wraps the driver's error when it connects for a Connection; its
+                # pool hands the driver's own up when it connects for a raw one
                 if attempt == self.retries:
                     raise StoreUnavailableError(
                         f"cannot reach the ledger database {public_url(self.url)} after "
-                        f"{self.retries} tries: {str(exc.orig).strip()}; "
+                        f"{self.retries} tries: {str(getattr(exc, 'orig', exc)).strip()}; "
                         + (
                             "check that the file can be written there"
                             if self.dialect == "sqlite"
@@ -277,7 +305,16 @@ class SqlStore:
         return self._retrying(self.engine.connect)
 
     def _driver(self) -> Any:
-        """The driver connection this store keeps, connecting (with retries) if it has none."""
+        """The driver connection this store keeps, connecting (with retries) if it has none.
+
+        A process forked after the store connected (gunicorn --preload, multiprocessing) must
+        not use the parent's connection: both would talk over one session, whose advisory lock
+        then excludes neither. The child leaves it to the parent untouched (closing it would end
+        the parent's session too) and connects anew."""
+        if self._pid != os.getpid():
+            self._pid = os.getpid()
+            self._held = self._cursor = None
+            self.engine.dispose(close=False)
         if self._held is not None:
             return self._held.driver_connection
         self._held = self._retrying(self.engine.raw_connection)
@@ -329,7 +366,7 @@ class SqlStore:
             rows = [] if after is None else conn.execute(self._sql.since, since).fetchall()
         else:
             cursor = self._script(conn)
-            timeout_ms = str(max(1, int(self.lock_timeout * 1000)))
+            timeout_ms = self._timeout_ms
             if after is None:
                 cursor.execute(self._sql.begin, (timeout_ms, self._key))
                 return []
@@ -447,6 +484,10 @@ class SqlStore:
         conn = self._connect()
         try:
             with self._named_errors():
+                if self._pg:  # a table lock (an admin's LOCK TABLE) waits no longer than the lock
+                    conn.exec_driver_sql(
+                        "SELECT set_config('lock_timeout', %s, true)", (self._timeout_ms,)
+                    )
                 version = self._version(conn)
                 conn.rollback()
         finally:
@@ -462,7 +503,7 @@ class SqlStore:
             f"the ledger database {public_url(self.url)} has "
             + ("no leadrouter schema" if version is None else f"schema version {version}")
             + f"; this leadrouter needs version {SCHEMA_VERSION}: run `leadrouter db upgrade "
-            f"{public_url(self.url)}`"
+            "URL` with this ledger's URL" + (", password included" if self.url.password else "")
         )
 
     # ------------------------------------------------------------------ rows
