@@ -493,6 +493,41 @@ def test_opening_waits_for_a_table_lock_no_longer_than_lock_timeout() -> None:
         admin.dispose()
 
 
+def test_lost_tables_are_a_schema_error_not_a_database_to_wait_for(tmp_path: Path) -> None:
+    """Retrying cannot bring back dropped tables: the error says to run `db upgrade`, where
+    "retry once the database is back" would have a webhook answer 503 for ever."""
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    router = make_router(lr.Ledger.open(url))
+    router.route(lr.Lead("L1", T0), now=T0)
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE leadrouter_events"))
+    engine.dispose()
+    with pytest.raises(SchemaVersionError, match=r"has lost leadrouter's tables .*db upgrade"):
+        router.route(lr.Lead("L2", T0), now=at(1))
+
+
+def test_a_read_only_database_is_a_config_error_saying_where_to_point() -> None:
+    url = postgres_url()
+    admin = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    readonly = sa.engine.make_url(url).set(database="leadrouter_ro")
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(sa.text("DROP DATABASE IF EXISTS leadrouter_ro"))
+        conn.execute(sa.text("CREATE DATABASE leadrouter_ro"))
+    ro_url = readonly.render_as_string(hide_password=False)
+    lr.Ledger.open(ro_url)  # creates the schema while the database may still be written
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(sa.text("ALTER DATABASE leadrouter_ro SET default_transaction_read_only = on"))
+    try:
+        fresh = make_router(lr.Ledger.open(ro_url))
+        with pytest.raises(lr.errors.ConfigError, match=r"is read-only .*not a standby"):
+            fresh.route(lr.Lead("L1", T0), now=T0)
+    finally:
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(sa.text("DROP DATABASE IF EXISTS leadrouter_ro WITH (FORCE)"))
+        admin.dispose()
+
+
 def test_a_second_roster_on_one_ledger_is_refused(sql_opener: Opener) -> None:
     a = make_router(sql_opener())
     a.route(lr.Lead("L1", T0), now=T0)

@@ -40,6 +40,7 @@ from sqlalchemy.pool import PoolProxiedConnection
 
 from leadrouter.errors import (
     ConfigError,
+    LeadRouterError,
     LockTimeoutError,
     SchemaVersionError,
     StoreUnavailableError,
@@ -436,6 +437,9 @@ class SqlStore:
                     f"{self.name!r} in {public_url(self.url)}; another worker holds it: nothing "
                     "was written, retry the operation (or raise lock_timeout)"
                 ) from exc
+            problem = self._lasting(orig)
+            if problem is not None:
+                raise problem from exc
             if isinstance(orig, self._dbapi.OperationalError):
                 raise StoreUnavailableError(
                     f"lost the ledger database {public_url(self.url)} during an operation on "
@@ -443,6 +447,35 @@ class SqlStore:
                     "committed; retry it once the database is back"
                 ) from exc
             raise
+
+    def _lasting(self, orig: BaseException | None) -> LeadRouterError | None:
+        """The named error for a database error that retrying will not cure (a role without
+        the right, a read-only database or file, the tables gone), None for any other: said as
+        what to change, where "retry it once the database is back" would be retried forever."""
+        state = getattr(orig, "sqlstate", None)
+        said = str(orig).strip().splitlines()[0] if orig is not None else ""
+        where = f"the ledger database {public_url(self.url)}"
+        if state == "42501":
+            return ConfigError(
+                f"{where}: the role may not do this ({said}): grant it the right, or create the "
+                "schema once with `leadrouter db upgrade URL` as the database's owner"
+            )
+        if state == "25006" or "readonly database" in said:
+            return ConfigError(
+                f"{where} is read-only ({said}): "
+                + (
+                    "let this process write the file and its folder (SQLite writes a -wal file "
+                    "beside it)"
+                    if self.dialect == "sqlite"
+                    else "point the URL at the primary server, not a standby"
+                )
+            )
+        if state == "42P01" or said.startswith("no such table"):
+            return SchemaVersionError(
+                f"{where} has lost leadrouter's tables ({said}): run `leadrouter db upgrade URL` "
+                "with this ledger's URL to create them (the events in it are gone)"
+            )
+        return None
 
     # ------------------------------------------------------------------ schema
 
