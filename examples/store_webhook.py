@@ -24,7 +24,17 @@ from wsgiref.simple_server import make_server
 
 import leadrouter as lr
 from leadrouter import rules
-from leadrouter.errors import LockTimeoutError, StoreUnavailableError
+from leadrouter.errors import (
+    DuplicateLeadError,
+    InvalidTypeError,
+    InvalidValueError,
+    LockTimeoutError,
+    NotALeadError,
+    StoreUnavailableError,
+)
+
+BAD_LEAD = (InvalidValueError, InvalidTypeError, NotALeadError, DuplicateLeadError)
+"""What the request's lead is wrong in (answered 400: sending it again will not help)."""
 
 REPS = [
     lr.Rep("ana", regions={"north"}),
@@ -71,8 +81,12 @@ def make_app(url: str, team: str = "sales") -> Callable[[dict[str, Any], Respond
         except (LockTimeoutError, StoreUnavailableError) as exc:
             # nothing was written: the CRM's webhook retries, and a retry is safe
             return answer("503 Service Unavailable", {"error": str(exc)}, ("Retry-After", "5"))
-        except (lr.LeadRouterError, json.JSONDecodeError) as exc:
+        except (*BAD_LEAD, json.JSONDecodeError) as exc:
             return answer("400 Bad Request", {"error": str(exc)})
+        except lr.LeadRouterError as exc:
+            # the server's setup, not the lead (the roster changed under this worker, a schema
+            # to upgrade, a strategy's bug): 500, so the CRM keeps the lead and retries later
+            return answer("500 Internal Server Error", {"error": str(exc)})
         return answer(
             "200 OK",
             {

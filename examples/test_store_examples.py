@@ -85,3 +85,10 @@ def test_webhook_and_tick_worker_share_one_ledger(
     events = store_tick_worker.tick_once(router, later)
     assert sorted(e.lead_id for e in events if isinstance(e, lr.Released)) == ["L-0", "L-1", "L-2"]
     assert router.ledger.verify() == []
+    # another process adds a rep to the roster: this worker's roster is stale, a server-side
+    # matter, so the CRM gets a 500 (and retries later), not a 400 blaming the lead
+    changed = store_webhook.build_router(url, team)
+    changed.set_rep(lr.Rep("dee"))
+    later_lead = json.dumps({"id": "L-5", "arrived_at": arrived, "source": "ads"}).encode()
+    status, body = post(app, "/leads", later_lead)
+    assert status == "500 Internal Server Error" and "roster" in body["error"], body
