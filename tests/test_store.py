@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import threading
@@ -526,6 +527,38 @@ def test_a_read_only_database_is_a_config_error_saying_where_to_point() -> None:
         with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(sa.text("DROP DATABASE IF EXISTS leadrouter_ro WITH (FORCE)"))
         admin.dispose()
+
+
+@pytest.mark.parametrize(
+    ("tamper", "said"),
+    [
+        ("UPDATE leadrouter_events SET kind = 'Bogus' WHERE seq = {seq}", r"\(Bogus\).*KeyError"),
+        ("UPDATE leadrouter_events SET payload = '{{}}' WHERE seq = {seq}", r"\(Assigned\)"),
+        (
+            "INSERT INTO leadrouter_events (ledger, kind, payload) SELECT ledger, kind, payload "
+            "FROM leadrouter_events WHERE seq = {seq}",
+            r"\(Assigned\).*TransitionError",
+        ),
+    ],
+)
+def test_a_log_row_changed_outside_leadrouter_is_named_with_its_sequence_number(
+    tmp_path: Path, tamper: str, said: str
+) -> None:
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    make_router(lr.Ledger.open(url)).route(lr.Lead("L1", T0), now=T0)
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        seq = conn.execute(
+            sa.text("SELECT seq FROM leadrouter_events WHERE kind = 'Assigned'")
+        ).scalar()
+        conn.execute(sa.text(tamper.format(seq=seq)))
+    engine.dispose()
+    with pytest.raises(
+        lr.CorruptLogError, match=r"ledger 'default' in sqlite:.*sequence number "
+    ) as found:
+        lr.Ledger.open(url)
+    assert re.search(said, str(found.value)), found.value
+    assert "restore the database from a backup" in str(found.value)
 
 
 def test_a_second_roster_on_one_ledger_is_refused(sql_opener: Opener) -> None:

@@ -16,6 +16,7 @@ from leadrouter.dynamic_caps import CapForecast, DynamicCaps
 from leadrouter.errors import (
     CapabilityError,
     ConfigError,
+    CorruptLogError,
     DuplicateLeadError,
     EventBeforeArrivalError,
     InvalidValueError,
@@ -73,6 +74,7 @@ __all__ = [
     "ConfigError",
     "Context",
     "Converted",
+    "CorruptLogError",
     "Decision",
     "DuplicateLeadError",
     "DynamicCaps",

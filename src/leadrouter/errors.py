@@ -16,6 +16,7 @@ __all__ = [
     "CalibrationWarning",
     "CapabilityError",
     "ConfigError",
+    "CorruptLogError",
     "DuplicateLeadError",
     "EmptyExportError",
     "EventBeforeArrivalError",
@@ -171,6 +172,13 @@ class LockTimeoutError(LeadRouterError, TimeoutError):
 class SchemaVersionError(LeadRouterError, RuntimeError):
     """A SQL ledger's schema is newer than this leadrouter knows (upgrade leadrouter), or older
     (run `leadrouter db upgrade URL`)."""
+
+
+class CorruptLogError(LeadRouterError, ValueError):
+    """A row of a SQL ledger's event log cannot be read back as an event, or contradicts the
+    events before it (an unknown kind, a missing field, a second assignment): the log was changed
+    outside leadrouter. The message names the ledger, the row's sequence number and its kind;
+    nothing is folded past it."""
 
 
 class RosterMismatchError(ConfigError):

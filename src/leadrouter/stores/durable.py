@@ -24,7 +24,12 @@ from typing import Any, ClassVar, overload
 
 import attrs
 
-from leadrouter.errors import LeadRouterError, RosterMismatchError, SnapshotWarning
+from leadrouter.errors import (
+    CorruptLogError,
+    LeadRouterError,
+    RosterMismatchError,
+    SnapshotWarning,
+)
 from leadrouter.events import Event
 from leadrouter.ledger import _FOLDED, Ledger
 from leadrouter.model import Decision, Lead, Rep
@@ -179,11 +184,22 @@ class StoredLedger(Ledger):
         """Fold in `rows`, the events committed after `self._seq`, in order."""
         fold = Ledger.append
         for seq, kind, payload in rows:
-            if kind == _ROSTER:
-                self._roster = payload["key"]
-            else:
-                fold(self, event_of(kind, payload))
+            try:
+                if kind == _ROSTER:
+                    self._roster = payload["key"]
+                else:
+                    fold(self, event_of(kind, payload))
+            except Exception as exc:  # every row was folded once, by the worker that wrote it
+                raise self._corrupt(seq, kind, exc) from exc
             self._seq = seq
+
+    def _corrupt(self, seq: int, kind: str, exc: Exception) -> CorruptLogError:
+        return CorruptLogError(
+            f"ledger {self.store.name!r} in {public_url(self.store.url)}: the event at sequence "
+            f"number {seq} ({kind}) cannot be folded ({type(exc).__name__}: {exc}): the log was "
+            "changed outside leadrouter; restore the database from a backup, or remove that row "
+            "and run Ledger.verify()"
+        )
 
     def _replay(self) -> Ledger:
         """A new in-memory ledger folded from the whole log up to what this process last
