@@ -33,13 +33,10 @@ import numpy as np
 import pandas as pd
 
 from leadrouter.errors import ConfigError, MissingExtraError
+from leadrouter.sim.arguments import check_history, check_options, check_policies, check_seeds
 from leadrouter.sim.engine import (
     Behaviour,
     Policy,
-    check_history,
-    check_options,
-    check_policies,
-    check_seeds,
     default_behaviour,
     replicate,
     simulate,

@@ -51,11 +51,9 @@ from scipy import stats
 from leadrouter.errors import InvalidValueError, MissingPropensityError
 from leadrouter.events import Arrived, Assigned, Touched
 from leadrouter.model import Lead
+from leadrouter.sim.arguments import check_history, check_options, check_policies
 from leadrouter.sim.engine import (
     Policy,
-    check_history,
-    check_options,
-    check_policies,
     make_router,
 )
 
