@@ -30,6 +30,7 @@ from leadrouter.sim import (
     calibrate,
     compare,
     fit_behaviour,
+    load_export,
     synthetic,
 )
 from leadrouter.sim.labels import METRIC_LABELS, better, plain, zone_label
@@ -610,3 +611,19 @@ def test_labels_cover_every_metric_and_plain_translates_code_names() -> None:
         == "held out: conversion of pro and speed to lead, load inequality; a random reweighting"
     )
     assert plain("leads wasted by no one") == "leads wasted by no one"
+
+
+def test_a_report_of_an_export_describes_the_model_compare_fitted(tmp_path: Path) -> None:
+    """With no behaviour given, the report shows the model compare() fitted and kept on the
+    Comparison, never "the synthetic history's own truth ... right by construction" for an
+    export that has no truth; arguments given the wrong way round are a ConfigError."""
+    export = Path(__file__).resolve().parents[1] / "examples" / "data" / "sample_export.csv"
+    history = load_export(export, tz="Asia/Shanghai")
+    result = compare(history, {"rot": lr.EqualRotation()}, seeds=2, calibrate=False)
+    assert result.behaviour is not None
+    write_report(result, history, None, tmp_path / "out")
+    markdown = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    assert "right by construction" not in markdown
+    assert result.behaviour.summary().splitlines()[0] in markdown
+    with pytest.raises(ConfigError, match=r"write_report\(result, history, \.\.\.\)"):
+        write_report(history, result, None, tmp_path / "swapped")  # type: ignore[arg-type]

@@ -114,6 +114,9 @@ class Comparison:
     """Per policy, the metrics whose difference to the baseline the history cannot identify,
     each with why: their `_diff`, `_diff_lo`, `_diff_hi` cells in `table()` are NaN (see
     `_not_identified`)."""
+    behaviour: Any = attrs.field(default=None, eq=False, repr=False)
+    """The behaviour model the policies were simulated under (the one given, the fit `compare`
+    made, or a synthetic history's truth), so the report describes that model and no other."""
 
     def table(self, level: float = 0.95) -> pd.DataFrame:
         """One row per policy (index = policy name, in the order given), per metric the columns
@@ -449,6 +452,7 @@ def compare(
         assumption_driven=_assumption_driven(history, policies, behaviour),
         draws=shared if draws else None,
         not_identified=_not_identified(names, baseline, behaviour),
+        behaviour=behaviour,
     )
 
 

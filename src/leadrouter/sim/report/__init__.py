@@ -149,15 +149,16 @@ def write_report(
     """Write `report.html` (self-contained) and `report.md` (with `chart-*.png` beside it) into
     `out_dir` (created if needed) and return their paths.
 
-    `behaviour` is the model the comparison ran with (its `summary()` and `gaps` are shown; None
-    says a synthetic history's own truth was used). `notes` maps a policy name to one sentence
-    on how it is set up (shown beside the policy). `sla` is the SLA the comparison used
-    (`compare(sla=...)`), drawn on the speed chart. `anomalies=False` leaves the anomaly checks
-    out (they read the whole history again). `skipped` maps a policy that was left out of the
-    comparison to why (it could not run on this history); they are listed in a warning box.
-    `sensitivity`: the frame `leadrouter.sim.compare.sensitivity` returned, shown as how each
-    policy's rank moves when the model's assumptions move. `warnings`: the findings of
-    `leadrouter.sim.preflight` on the policies' settings, listed under the bottom line.
+    `behaviour` is the model the comparison ran with (its `summary()` and `gaps` are shown);
+    None takes the one `compare` kept (`comparison.behaviour`: the model it fitted, when it was
+    given none), and says so when it was a synthetic history's own truth. `notes` maps a policy
+    name to one sentence on how it is set up (shown beside the policy). `sla` is the SLA the
+    comparison used (`compare(sla=...)`), drawn on the speed chart. `anomalies=False` leaves the
+    anomaly checks out (they read the whole history again). `skipped` maps a policy that was
+    left out of the comparison to why (it could not run on this history); they are listed in a
+    warning box. `sensitivity`: the frame `leadrouter.sim.compare.sensitivity` returned, shown
+    as how each policy's rank moves when the model's assumptions move. `warnings`: the findings
+    of `leadrouter.sim.preflight` on the policies' settings, listed under the bottom line.
 
     Every file is written whole or not at all (a temporary file renamed into place). Raises
     ConfigError when `out_dir` exists and is not a directory.
@@ -165,6 +166,17 @@ def write_report(
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"{out}: exists and is not a directory; choose another --out")
+    from leadrouter.sim.compare import Comparison
+    from leadrouter.sim.history import History
+
+    if not isinstance(comparison, Comparison) or not isinstance(history, History):
+        raise ConfigError(
+            "write_report takes the Comparison compare() returned, then the History it ran on: "
+            f"write_report(result, history, ...), got {type(comparison).__name__} and "
+            f"{type(history).__name__}"
+        )
+    if behaviour is None and history.truth is None:
+        behaviour = comparison.behaviour  # the model compare fitted: never "the truth"
     blocks = build_blocks(
         comparison,
         history,
