@@ -305,3 +305,15 @@ def test_expected_sales_are_unbiased_and_quieter_than_counted_sales() -> None:
     se = c.std(axis=0, ddof=1) / math.sqrt(len(c))
     assert np.all(np.abs(c.mean(axis=0) - e.mean(axis=0)) < 4 * se)
     assert np.all(e.std(axis=0) < 0.7 * c.std(axis=0))
+
+
+def test_without_lead_costs_cost_per_sale_is_unknown_not_free() -> None:
+    """An export without a cost column gives every lead cost 0: its cost per sale is NaN, as
+    its ROI is, not 0 (which reads as sales that cost nothing)."""
+    history = synthetic(200, 3, 5, seed=4)
+    free = History.from_frame(history.to_frame().assign(cost=float("nan")), tz=history.tz)
+    table = compare(free, {"rot": lr.EqualRotation()}, seeds=2, calibrate=False).table()
+    assert math.isnan(table.loc["rot", "cost_per_sale"])
+    assert math.isnan(table.loc["rot", "roi"])
+    priced = compare(history, {"rot": lr.EqualRotation()}, seeds=2, calibrate=False).table()
+    assert priced.loc["rot", "cost_per_sale"] > 0

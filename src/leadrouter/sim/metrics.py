@@ -165,7 +165,8 @@ def metrics(
     """The run's metrics (every name in `METRICS`), read from its ledger.
 
     `conversion_rate`: sales / leads. `revenue`: sum of sale amounts. `roi`: (revenue − lead
-    cost) / lead cost (NaN with no cost). `cost_per_sale`: lead cost / sales (NaN with no sale).
+    cost) / lead cost (NaN with no cost). `cost_per_sale`: lead cost / sales (NaN with no sale,
+    or no cost: an export without costs does not make its sales free).
     `speed_to_lead_median`: median minutes from arrival to first touch, over touched leads.
     `coverage`: share of leads first-touched within `sla` of arrival. `wasted`: share never
     touched. `sla_breaches`: leads touched, but later than `sla` (so coverage + breaches / leads +
@@ -233,7 +234,7 @@ def run_metrics(
         "conversion_rate": sales / n if n else math.nan,
         "revenue": revenue,
         "roi": (revenue - cost) / cost if cost > 0 else math.nan,
-        "cost_per_sale": cost / sales if sales else math.nan,
+        "cost_per_sale": cost / sales if sales and cost > 0 else math.nan,
         "speed_to_lead_median": float(np.median(speeds)) if len(speeds) else math.nan,
         "coverage": within / n if n else math.nan,
         "wasted": (n - len(first)) / n if n else math.nan,
