@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 import leadrouter as lr
-from leadrouter.sim import History, compare
+from leadrouter.sim import History, compare, fit_behaviour, synthetic
 from leadrouter.sim.analysis import BUILTIN_BASELINE, choose_baseline
 from leadrouter.sim.compare import CANNOT_TELL, Comparison
 from leadrouter.sim.given import GivenBehaviour
@@ -305,3 +305,19 @@ def test_the_bottom_line_says_rep_skill_routing_has_no_demonstrable_gain_when_re
     assert "cannot tell reps apart in closing (p = 0.26)" in alike
     assert "has no demonstrable gain on this data" in alike
     assert "no demonstrable gain" not in with_spread(0.001)
+
+
+def test_an_export_without_a_sale_says_its_sales_figures_are_assumed() -> None:
+    """With no sale at all, conversion comes from the prior: the fit names the gap (with the
+    rule-of-three bound), conversion figures are marked as resting on an assumption, and the
+    bottom line does not say "Calibration passed" as if sales had been checked."""
+    history = synthetic(300, 4, 10, seed=2)
+    frame = history.to_frame().assign(converted=False, converted_at=pd.NaT, amount=float("nan"))
+    unsold = History.from_frame(frame, tz=history.tz)
+    model = fit_behaviour(unsold)
+    assert any("no sale among the 300 assigned leads" in gap for gap in model.gaps)
+    result = compare(unsold, {"rot": lr.EqualRotation(), "pw": lr.PerformanceWeighted()}, seeds=4)
+    assert result.assumption_driven["pw"]["conversion_rate"] == "the export records no sale"
+    said = bottom_line(result)
+    assert said.startswith("Calibration passed on what it could check, but not on sales (")
+    assert "Calibration passed: replaying" not in said

@@ -207,6 +207,15 @@ class _Basis:
             if gap is not None:
                 gaps.append(gap)
         y = at_risk["converted"].astype(bool).to_numpy().astype(float)
+        if not assigned["converted"].astype(bool).any():
+            # (0 + 1) / (n + 2) is the prior's rate, not a measured one: every figure built on
+            # it is marked as assumed, and the gap says how little 0 sales bound it
+            gaps.append(
+                f"no sale among the {len(assigned):,} assigned leads: conversion and revenue "
+                f"rest on a prior rate (at most {3 / max(len(assigned), 1):.1%} with 95% "
+                "confidence, by the rule of three), not on the data"
+            )
+            assumptions["conversion"] = "the export records no sale"
         if risk_weight is None:
             overall = float((y.sum() + 1.0) / (len(y) + 2.0))
         else:

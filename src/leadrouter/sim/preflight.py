@@ -35,6 +35,7 @@ import numpy as np
 
 from leadrouter._util import format_duration
 from leadrouter.rules import PoolRule
+from leadrouter.sim.calibration_checks import NOT_CHECKABLE
 from leadrouter.sim.compare import CANNOT_TELL, Comparison
 from leadrouter.sim.formats import fmt_diff, fmt_level, fmt_range, tone, values_table
 from leadrouter.sim.metrics import LOWER_IS_BETTER
@@ -384,6 +385,16 @@ def _calibration_sentence(comparison: Comparison) -> str:
     if verdict is None:
         return "Calibration was not run, so every number below is unchecked."
     if verdict.verdict == "pass":
+        checks = verdict.checks
+        read = {"status", "metric", "note"} <= set(checks.columns)
+        on_sales = checks[checks["metric"] == "conversion_rate"] if read else checks.iloc[:0]
+        sales = on_sales[on_sales["status"] == NOT_CHECKABLE] if read else on_sales
+        if len(sales) and len(sales) == len(on_sales):
+            why = str(sales["note"].iloc[0]).rstrip(".")
+            return (
+                f"Calibration passed on what it could check, but not on sales ({why}): the "
+                "sales and revenue figures below are the model's assumption."
+            )
         return "Calibration passed: replaying the history's own assignments reproduces it."
     if verdict.verdict == "fail":
         return (
