@@ -176,12 +176,12 @@ def check_table(calibration: Calibration) -> Table | None:
             )
         )
     return Table(
-        ("split", "check", "observed", "model", f"{calibration.level:.0%} interval", "leads",
-         "observed is"),
+        ("split", "check", "observed", "model", "interval", "leads", "observed is"),
         tuple(rows),
-        caption=f"{calibration.replicates} replicates per split; a level in brackets after an "
-        "interval: several figures are checked together, each at that wider level, so a right "
-        "model fails in at most 5% of histories",
+        caption=f"{calibration.replicates} replicates per split; each interval at "
+        f"{calibration.level:.0%}, or at the wider level in brackets after it: several figures "
+        "are checked together, each at that wider level, so a right model fails in at most "
+        f"{1 - calibration.level:.0%} of histories",
     )  # fmt: skip
 
 
