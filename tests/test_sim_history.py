@@ -256,3 +256,13 @@ def test_a_plain_history_writes_no_stage_columns_and_its_as_of_is_its_latest_tim
     assert frame["stage"].isna().all()
     latest = max(frame[c].max() for c in ("arrived_at", "first_touch_at", "converted_at"))
     assert team.as_of == latest.to_pydatetime()
+
+
+def test_a_frame_from_to_frame_keeps_its_zone_when_read_back() -> None:
+    """to_frame() gives UTC times; reading it back without tz= used to make local days UTC days
+    (a Shanghai team's working hours read as 01:00-10:00)."""
+    history = synthetic(120, 3, 5, seed=1)
+    assert history.tz != "UTC"
+    frame = history.to_frame().assign(cost=1.0)
+    assert History.from_frame(frame).tz == history.tz
+    assert History.from_frame(frame, tz="UTC").tz == "UTC"

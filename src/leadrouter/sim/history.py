@@ -207,8 +207,12 @@ class History:
         as `load_export` reads a file: same header recognition, parsing, rejections and flags.
         Row numbers count the first row of `frame` as row 2, as if it were written to a sheet
         under a header row. A column name the frame repeats is read as a repeated header of a
-        file: an `InvalidExportError` naming its positions when it would be read as a field."""
+        file: an `InvalidExportError` naming its positions when it would be read as a field.
+        Without `tz`, a frame from `History.to_frame()` keeps its history's zone (carried in
+        `frame.attrs["tz"]`): its times are UTC, and local days would otherwise be UTC days."""
         assert _frame_reader is not None, "leadrouter.sim.loader registers it on import"
+        if tz is None and isinstance(frame.attrs.get("tz"), str):
+            tz = frame.attrs["tz"]
         return _frame_reader(frame, origin="DataFrame", columns=columns, dayfirst=dayfirst, tz=tz)
 
     # ------------------------------------------------------------------ views
@@ -334,8 +338,10 @@ class History:
     def to_frame(self) -> pd.DataFrame:
         """One row per lead, oldest first: the export fields (`COLUMNS`), then any other column
         of the export as it was read. Times are UTC; NaN / NA / NaT where the export had no
-        value."""
-        return self._frame.copy()
+        value. `attrs["tz"]` holds the history's zone, which `History.from_frame` reads back."""
+        frame = self._frame.copy()
+        frame.attrs["tz"] = self._tz
+        return frame
 
     def to_csv(self, path: str | os.PathLike[str], encoding: str = "utf-8") -> Path:
         """Write the History as an export and return its path.
