@@ -62,3 +62,17 @@ def test_a_raw_deal_export_loads_calibrates_and_says_how_much_reps_differ(export
     assert spread.reps == 10 and spread.sd_lo <= spread.sd <= spread.sd_hi
     assert "in closing" in spread.describe()
     assert "open deals treated as censored" in " ".join(model.notes)
+
+
+def test_a_won_or_lost_value_no_stage_has_is_flagged_on_the_header_row() -> None:
+    """`lost=["Lostt"]` (a typo) used to be ignored without a word, the stage it meant read by
+    the built-in names or left open: each such value is flagged, naming the file's stages."""
+    history = load_export(
+        Path(__file__).parent / "data" / "b2b_pipeline.csv", lost=["Lostt"], won=["won"], tz="UTC"
+    )
+    header = history.flagged[history.flagged["row"] == 1]
+    assert header["reason"].tolist() == [
+        "lost value 'Lostt' is no stage in the file (its stages: 'Engaging', 'Lost', "
+        "'Prospecting', 'Won')"
+    ]
+    assert header["action"].tolist() == ["ignored: check its spelling"]

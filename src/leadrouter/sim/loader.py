@@ -275,6 +275,8 @@ def build_history(
     rejected = sorted((int(rows[p]), h, r) for p, h, r in ctx.rejected)
     if day_only:
         notes.append(_day_first_note(day_only, texts, rows, keep, audience))
+    if "stage" in mapping:
+        notes += _unmatched_stages(reading, why[1], mapping["stage"], audience)
     flagged = sorted([(int(rows[p]), h, r, a) for p, h, r, a in ctx.flagged if keep[p]] + notes)
     known_as_of = _checked_as_of(_as_of(as_of, ctx), frame, f"{origin}:", _AS_OF.named(audience))
     history = History(
@@ -499,6 +501,24 @@ def _statuses(
             )
     data["stage"] = status
     return labels, seen
+
+
+def _unmatched_stages(
+    reading: Outcomes, seen: Mapping[str, tuple[str, str]], header: str, audience: Audience
+) -> list[tuple[int, str, str, str]]:
+    """A header-row flag for each `won` / `lost` value no stage in the file is."""
+    options = {"won": _WON, "lost": _LOST}
+    stages = ", ".join(repr(value) for value in sorted(seen)[:8]) or "none"
+    return [
+        (
+            1,
+            header,
+            f"{options[option].named(audience)} value {value!r} is no stage in the file "
+            f"(its stages: {stages})",
+            "ignored: check its spelling",
+        )
+        for option, value in reading.unmatched(seen)
+    ]
 
 
 def _outcome_table(

@@ -281,6 +281,18 @@ class Outcomes:
         """Values given as both won and lost."""
         return [value for value in self.won if norm_value(value) in self._lost]
 
+    def unmatched(self, values: Iterable[str]) -> list[tuple[str, str]]:
+        """(option, value) for each `won` / `lost` value the team gave that none of `values`
+        (the stage texts found) is, compared as `outcome_of` compares: a typo (`Lostt`) that
+        would otherwise leave its stage read by the built-in names, or open, without a word."""
+        found = {norm_value(value) for value in values}
+        return [
+            (option, value)
+            for option, given in (("won", self.won), ("lost", self.lost))
+            for value in given
+            if norm_value(value) not in found
+        ]
+
     def outcome_of(self, value: str) -> tuple[str, str]:
         """(status, why) of one non-blank stage or status value."""
         key = norm_value(value)
