@@ -338,3 +338,15 @@ def test_a_rule_reading_a_field_no_lead_has_is_warned_about(
         f"  warning: region(field='regoin') reads 'regoin', which no lead in {leads} has, so it "
         "let every lead through (other columns: city)\n" in capsys.readouterr().out
     )
+
+
+def test_a_broken_playbook_is_said_before_the_export_is_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """route reads the playbook first: a broken one is the error even when the export is
+    missing too (reading a large export first would make the user wait to learn of a typo)."""
+    playbook = tmp_path / "broken.toml"
+    playbook.write_text('[strategy]\nname = "Nope"\n[[reps]]\nid = "a"\n', encoding="utf-8")
+    code = main(["route", str(playbook), str(tmp_path / "missing.csv"), "--out", "x.csv"])
+    assert code == 2
+    assert 'unknown strategy "Nope"' in capsys.readouterr().err

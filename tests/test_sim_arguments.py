@@ -67,6 +67,11 @@ CASES: list[tuple[str, Callable[[History], Any], str]] = [
         r"progress is a function f\(done, total\)",
     ),
     (
+        "calibrate as text",
+        lambda h: compare(h, ROT, seeds=2, calibrate="no"),  # type: ignore[arg-type]
+        r"calibrate is True or False, got 'no'",
+    ),
+    (
         "evaluate: strategy class",
         lambda h: evaluate(h, {"rot": lr.EqualRotation}),  # type: ignore[dict-item]
         r"evaluate: policy 'rot' is the class EqualRotation",

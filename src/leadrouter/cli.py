@@ -350,6 +350,7 @@ def _route(args: argparse.Namespace, out: TextIO) -> None:
     A file with any row that cannot be used routes nothing: routing is acting, and a lead left
     out of a batch would be lost without anyone noticing."""
     output_folder(args.out, "--out", "the decisions")
+    settings = read_playbook(args.playbook)  # a broken playbook is said before the file is read
     history = read_export(args.leads, args)
     from leadrouter.sim.inspection import listed_rows
 
@@ -397,7 +398,7 @@ def _route(args: argparse.Namespace, out: TextIO) -> None:
     routed = plural(len(leads), "lead")
     out.write(f"routed {routed} from {args.leads} with {args.playbook} -> {args.out}\n")
     _summary(decisions, ended, ledger, out)
-    for what, field in _fields_read(read_playbook(args.playbook)):
+    for what, field in _fields_read(settings):
         if all(lead_value(lead, field) in (None, "") for lead in leads):
             columns = sorted({key for lead in leads for key in lead.features})
             out.write(

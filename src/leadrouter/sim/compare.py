@@ -371,6 +371,8 @@ def compare(
     check_history(history, "compare")
     policies = check_policies(policies, "compare")
     check_options("compare", behaviour, progress, sla)
+    if not isinstance(calibrate, bool):
+        raise ConfigError(f"compare: calibrate is True or False, got {calibrate!r}")
     names = tuple(policies)
     if baseline is None:
         baseline = names[0]
