@@ -868,3 +868,26 @@ def test_a_time_past_the_clock_is_refused_with_the_form_to_write(tmp_path: Path)
     )
     with pytest.raises(PlaybookError, match=r'got "13pm": write e\.g\. start = "09:00"'):
         read_playbook(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        (
+            '[strategy]\nname = "PerformanceWeighted"\nwindow = "0s"' + REPS,
+            'PerformanceWeighted.window must be a positive duration, e.g. "30d", got "0s"',
+        ),
+        (
+            '[strategy]\nname = "EqualRotation"\n[lifecycle]\nworking_hours = { weekdays = [7] }'
+            + REPS,
+            "write e.g. weekdays = [0, 1, 2, 3, 4] for Monday to Friday",
+        ),
+    ],
+)
+def test_a_class_check_is_said_in_toml_to_a_playbook(tmp_path: Path, text: str, said: str) -> None:
+    """A class's own check speaks Python (timedelta(days=30), weekdays={0, 1}); in a playbook
+    its message shows the TOML to write instead."""
+    with pytest.raises(PlaybookError) as info:
+        read_playbook(_write(tmp_path, text))
+    assert said in str(info.value)
+    assert "timedelta" not in str(info.value) and "={" not in str(info.value)

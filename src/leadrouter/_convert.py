@@ -38,7 +38,7 @@ from cattrs.errors import (
 )
 from cattrs.gen import make_dict_structure_fn
 
-from leadrouter._util import FrozenMap
+from leadrouter._util import FrozenMap, format_duration
 from leadrouter.errors import ConfigError, LeadRouterError, NaiveDatetimeError, PlaybookError
 
 __all__ = ["Choice", "Reader", "Source", "duration", "message", "structure_call"]
@@ -121,6 +121,31 @@ class Choice:
         except ImportError as exc:  # an optional dependency of this choice is missing
             raise ConfigError(f"{self.what} {name} cannot be loaded: {exc}") from exc
         return found
+
+
+_TIMEDELTA_ARG = re.compile(r"timedelta\((weeks|days|hours|minutes|seconds)=(\d+)\)")
+_TIMEDELTA_REPR = re.compile(
+    r"datetime\.timedelta\((?:0|(?:days=(\d+))?(?:, )?(?:seconds=(\d+))?)\)"
+)
+_SET_ARG = re.compile(r"=\{([\d, ]+)\}")
+_UNIT_LETTER = {"weeks": "w", "days": "d", "hours": "h", "minutes": "m", "seconds": "s"}
+
+
+def _as_toml(message: str) -> str:
+    """A class's own check speaks Python; a playbook's reader is shown the TOML to write:
+    `timedelta(minutes=30)` as "30m", a repr `datetime.timedelta(0)` as "0s", `weekdays={0, 1}`
+    as `weekdays = [0, 1]`, and a timedelta is a duration."""
+    message = _TIMEDELTA_ARG.sub(lambda m: f'"{m.group(2)}{_UNIT_LETTER[m.group(1)]}"', message)
+    message = _TIMEDELTA_REPR.sub(
+        lambda m: (
+            '"'
+            + format_duration(timedelta(days=int(m.group(1) or 0), seconds=int(m.group(2) or 0)))
+            + '"'
+        ),
+        message,
+    )
+    message = _SET_ARG.sub(r" = [\1]", message)
+    return re.sub(r"\btimedelta\b", "duration", message)
 
 
 def _meant(name: object, choices: Iterable[str]) -> str | None:
@@ -528,7 +553,7 @@ class Reader:
         for path, leaf_kind, leaf in _leaves(exc, (), kind):
             place = _place(where, path, self.source)
             if isinstance(leaf, LeadRouterError):
-                yield f"{place}: {leaf}"
+                yield f"{place}: {_as_toml(str(leaf)) if self.source == 'toml' else leaf}"
                 continue
             key = path[-1] if path and isinstance(path[-1], str) else None
             found, value = _lookup(data, path)
