@@ -16,7 +16,6 @@ happened) and raised as one `PlaybookError` whose lines name the file, the key p
 from __future__ import annotations
 
 import collections.abc as abc
-import difflib
 import enum
 import importlib
 import inspect
@@ -38,7 +37,8 @@ from cattrs.errors import (
 )
 from cattrs.gen import make_dict_structure_fn
 
-from leadrouter._util import FrozenMap, format_duration
+from leadrouter._util import FrozenMap
+from leadrouter._written import as_toml, clock_time, duration, meant, shown
 from leadrouter.errors import ConfigError, LeadRouterError, NaiveDatetimeError, PlaybookError
 
 __all__ = ["Choice", "Reader", "Source", "duration", "message", "structure_call"]
@@ -50,20 +50,7 @@ Source = Literal["toml", "text"]
 Step = str | int
 """One step of a key path: a table key, or the index of an array item."""
 
-_DURATION_PART = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([^\d\s.]+)\s*")
 _LIST_SEPARATORS = re.compile("[;,\uff1b\uff0c\u3001]")
-_CLOCK = re.compile(r"(\d{1,2})(?::(\d{2}))?\s*(am|pm)?")
-_NUMBER = re.compile(r"^\s*\d+(?:\.\d+)?\s*$")
-_ISO_DURATION = re.compile(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?")
-_UNIT_WORDS = {
-    "seconds": ("s", "sec", "secs", "second", "seconds", "秒", "秒钟"),
-    "minutes": ("m", "min", "mins", "minute", "minutes", "分", "分钟"),
-    "hours": ("h", "hr", "hrs", "hour", "hours", "时", "小时"),
-    "days": ("d", "day", "days", "天", "日"),
-    "weeks": ("w", "wk", "wks", "week", "weeks", "周", "星期"),
-}
-_UNITS = {word: unit for unit, words in _UNIT_WORDS.items() for word in words}
-"""Unit words a duration may be written with, any case: "30m", "30 min", "2 hours", "30分钟"."""
 _TRUE = frozenset({"true", "yes", "y", "1"})
 _FALSE = frozenset({"false", "no", "n", "0"})
 _SEQUENCES = {list: list, tuple: tuple, set: set, frozenset: frozenset, abc.Set: frozenset}
@@ -112,9 +99,9 @@ class Choice:
         if name is None:
             raise ConfigError(f'missing: name the {self.what}, name = "..." with one of {allowed}')
         if not isinstance(name, str) or name not in self.choices:
-            meant = _meant(name, self.choices)
-            hint = f" (did you mean {_shown(meant)}?)" if meant else ""
-            raise ConfigError(f"unknown {self.what} {_shown(name)}{hint}; allowed: {allowed}")
+            probable = meant(name, self.choices)
+            hint = f" (did you mean {shown(probable)}?)" if probable else ""
+            raise ConfigError(f"unknown {self.what} {shown(name)}{hint}; allowed: {allowed}")
         module, _, attribute = self.choices[name].partition(":")
         try:
             found: Callable[..., Any] = getattr(importlib.import_module(module), attribute)
@@ -123,110 +110,7 @@ class Choice:
         return found
 
 
-_TIMEDELTA_ARG = re.compile(r"timedelta\((weeks|days|hours|minutes|seconds)=(\d+)\)")
-_TIMEDELTA_REPR = re.compile(
-    r"datetime\.timedelta\((?:0|(?:days=(\d+))?(?:, )?(?:seconds=(\d+))?)\)"
-)
-_SET_ARG = re.compile(r"=\{([\d, ]+)\}")
-_UNIT_LETTER = {"weeks": "w", "days": "d", "hours": "h", "minutes": "m", "seconds": "s"}
-
-
-def _as_toml(message: str) -> str:
-    """A class's own check speaks Python; a playbook's reader is shown the TOML to write:
-    `timedelta(minutes=30)` as "30m", a repr `datetime.timedelta(0)` as "0s", `weekdays={0, 1}`
-    as `weekdays = [0, 1]`, and a timedelta is a duration."""
-    message = _TIMEDELTA_ARG.sub(lambda m: f'"{m.group(2)}{_UNIT_LETTER[m.group(1)]}"', message)
-    message = _TIMEDELTA_REPR.sub(
-        lambda m: (
-            '"'
-            + format_duration(timedelta(days=int(m.group(1) or 0), seconds=int(m.group(2) or 0)))
-            + '"'
-        ),
-        message,
-    )
-    message = _SET_ARG.sub(r" = [\1]", message)
-    return re.sub(r"\btimedelta\b", "duration", message)
-
-
-def _meant(name: object, choices: Iterable[str]) -> str | None:
-    """The choice a name probably meant: the same letters in another case or spelling
-    ("equal-rotation", "equal_rotation", "equalrotation" for EqualRotation), else the closest."""
-    if not isinstance(name, str):
-        return None
-    folded = {re.sub(r"[\W_]", "", choice).casefold(): choice for choice in choices}
-    found = folded.get(re.sub(r"[\W_]", "", name).casefold())
-    if found is not None:
-        return found
-    close = difflib.get_close_matches(name, list(choices), 1, 0.75)
-    return close[0] if close else None
-
-
 # ---------------------------------------------------------------- scalar hooks
-
-
-def duration(value: object) -> timedelta:
-    """A timedelta from "45s", "30m", "30 min", "4h", "1h30m", "7d", "1w" or ISO "PT30M" /
-    "P1DT2H"; ValueError for anything else. A number without its unit (`first_touch_sla = 30`)
-    is a ConfigError that offers the units: an SLA of 30 is meant in minutes far more often
-    than in seconds, and a 30-second SLA would release every lead before anyone could call."""
-    if isinstance(value, timedelta):
-        return value
-    if (isinstance(value, int | float) and not isinstance(value, bool)) or (
-        isinstance(value, str) and _NUMBER.match(value)
-    ):
-        amount = str(value).strip()
-        raise ConfigError(
-            f"{_shown(value)} has no unit: write the duration with one, "
-            f'"{amount}s", "{amount}m", "{amount}h", "{amount}d" or "{amount}w" '
-            "(seconds, minutes, hours, days, weeks)"
-        )
-    if isinstance(value, str):
-        parts = _duration_parts(value)
-        if parts:
-            return sum((timedelta(**{unit: amount}) for amount, unit in parts), timedelta())
-        iso = _ISO_DURATION.fullmatch(value.strip())
-        if iso and any(iso.groups()):
-            d, h, m, s = (int(g or 0) for g in iso.groups())
-            return timedelta(days=d, hours=h, minutes=m, seconds=s)
-    raise ValueError(f"not a duration: {value!r}")
-
-
-def _duration_parts(text: str) -> list[tuple[float, str]]:
-    """(amount, timedelta keyword) of each part of "1h30m", "1 day 12 hours", "30 min"; empty
-    when any of the text is not such a part (so "PT30M" and "30" are left to the other forms)."""
-    parts: list[tuple[float, str]] = []
-    at = 0
-    while at < len(text):
-        found = _DURATION_PART.match(text, at)
-        if found is not None and found.group(2) == "M":  # ISO's P1M is a month, PT1M a minute
-            raise ConfigError(
-                f"{_shown(text)}: M could mean minutes or months: write "
-                f'"{found.group(1)}m" for minutes, or the days ("30d" for a month)'
-            )
-        unit = None if found is None else _UNITS.get(found.group(2).casefold())
-        if found is None or unit is None:
-            return []
-        parts.append((float(found.group(1)), unit))
-        at = found.end()
-    return parts
-
-
-def _clock_time(value: object, _: object = None) -> time:
-    """A time of day: ISO "09:00" / "09:00:30", or as people write it, "9:00", "9am", "6:30 pm"
-    (12 am is midnight, 12 pm noon)."""
-    if isinstance(value, time):
-        return value
-    if isinstance(value, str):
-        said = _CLOCK.fullmatch(value.strip().casefold())
-        if said is None:
-            return time.fromisoformat(value.strip())
-        hour, minute, half = int(said.group(1)), int(said.group(2) or 0), said.group(3)
-        if half and not 1 <= hour <= 12:
-            raise ValueError(f"not a time of day: {value!r}")
-        if half:
-            hour = hour % 12 + (12 if half == "pm" else 0)
-        return time(hour, minute)
-    raise TypeError(f"not a time of day: {value!r}")
 
 
 def _date(value: object, _: object = None) -> date:
@@ -503,7 +387,7 @@ class Reader:
         hooks: dict[type, Callable[[object, object], Any]] = {
             **{kind: scalar(kind) for kind in (bool, int, float, str)},
             timedelta: lambda value, _: duration(value),
-            time: _clock_time,
+            time: clock_time,
             date: _date,
             datetime: _datetime,
         }
@@ -553,7 +437,7 @@ class Reader:
         for path, leaf_kind, leaf in _leaves(exc, (), kind):
             place = _place(where, path, self.source)
             if isinstance(leaf, LeadRouterError):
-                yield f"{place}: {_as_toml(str(leaf)) if self.source == 'toml' else leaf}"
+                yield f"{place}: {as_toml(str(leaf)) if self.source == 'toml' else leaf}"
                 continue
             key = path[-1] if path and isinstance(path[-1], str) else None
             found, value = _lookup(data, path)
@@ -565,7 +449,7 @@ class Reader:
                 )
             else:
                 yield (
-                    f"{place}: expected {self.kind(leaf_kind)}, got {_shown(value)}: "
+                    f"{place}: expected {self.kind(leaf_kind)}, got {shown(value)}: "
                     f"write e.g. {write}"
                 )
 
@@ -578,9 +462,9 @@ class Reader:
             return _KINDS[kind][0]
         args = typing.get_args(kind)
         if _origin(kind) is Literal:
-            return "one of " + ", ".join(_shown(arg) for arg in args)
+            return "one of " + ", ".join(shown(arg) for arg in args)
         if isinstance(kind, type) and issubclass(kind, enum.Enum):
-            return "one of " + ", ".join(_shown(member.value) for member in kind)
+            return "one of " + ", ".join(shown(member.value) for member in kind)
         if _is_collection(kind):
             if _is_fixed(kind):
                 return f"a list of {len(args)} items, each {self.kind(args[0])}"
@@ -605,10 +489,10 @@ class Reader:
             return _KINDS[kind][2 if text else 1]
         args = typing.get_args(kind)
         if _origin(kind) is Literal:
-            return str(args[0]) if text else _shown(args[0])
+            return str(args[0]) if text else shown(args[0])
         if isinstance(kind, type) and issubclass(kind, enum.Enum):
             first = next(iter(kind)).value
-            return str(first) if text else _shown(first)
+            return str(first) if text else shown(first)
         if _is_collection(kind):
             if _is_fixed(kind):
                 return "[" + ", ".join(self.example(arg) for arg in args) + "]"
@@ -620,7 +504,7 @@ class Reader:
             return '"package.module:name"'
         if kind in self.choices:
             choice = self.choices[kind]
-            return f"{{ name = {_shown(choice.default or next(iter(choice.choices)))} }}"
+            return f"{{ name = {shown(choice.default or next(iter(choice.choices)))} }}"
         return "{ ... }"
 
     def _given(self, kind: Any) -> Any:
@@ -697,15 +581,6 @@ def _unquoted(value: object, kind: Any) -> str | None:
     except ValueError:
         return None
     return str(number)
-
-
-def _shown(value: object) -> str:
-    """A value as the file writes it: TOML `true`, "text", 30."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    return repr(value)
 
 
 def _optional(kind: Any) -> Any:

@@ -1,0 +1,144 @@
+"""Values as people write them in a playbook or a roster cell, read and said back: durations
+("30 min", "1h30m", "30分钟"; a number without its unit refused), times of day ("9am",
+"6:30 pm"), the name a misspelt one probably meant, a value as the file writes it, and a class's
+own Python-worded check said in TOML. `leadrouter._convert` structures a whole file with these.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Iterable
+from datetime import time, timedelta
+
+from leadrouter._util import format_duration
+from leadrouter.errors import ConfigError
+
+__all__ = ["as_toml", "clock_time", "duration", "meant", "shown"]
+
+_DURATION_PART = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([^\d\s.]+)\s*")
+_CLOCK = re.compile(r"(\d{1,2})(?::(\d{2}))?\s*(am|pm)?")
+_NUMBER = re.compile(r"^\s*\d+(?:\.\d+)?\s*$")
+_ISO_DURATION = re.compile(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?")
+_UNIT_WORDS = {
+    "seconds": ("s", "sec", "secs", "second", "seconds", "秒", "秒钟"),
+    "minutes": ("m", "min", "mins", "minute", "minutes", "分", "分钟"),
+    "hours": ("h", "hr", "hrs", "hour", "hours", "时", "小时"),
+    "days": ("d", "day", "days", "天", "日"),
+    "weeks": ("w", "wk", "wks", "week", "weeks", "周", "星期"),
+}
+_UNITS = {word: unit for unit, words in _UNIT_WORDS.items() for word in words}
+"""Unit words a duration may be written with, any case: "30m", "30 min", "2 hours", "30分钟"."""
+
+
+_TIMEDELTA_ARG = re.compile(r"timedelta\((weeks|days|hours|minutes|seconds)=(\d+)\)")
+_TIMEDELTA_REPR = re.compile(
+    r"datetime\.timedelta\((?:0|(?:days=(\d+))?(?:, )?(?:seconds=(\d+))?)\)"
+)
+_SET_ARG = re.compile(r"=\{([\d, ]+)\}")
+_UNIT_LETTER = {"weeks": "w", "days": "d", "hours": "h", "minutes": "m", "seconds": "s"}
+
+
+def as_toml(message: str) -> str:
+    """A class's own check speaks Python; a playbook's reader is shown the TOML to write:
+    `timedelta(minutes=30)` as "30m", a repr `datetime.timedelta(0)` as "0s", `weekdays={0, 1}`
+    as `weekdays = [0, 1]`, and a timedelta is a duration."""
+    message = _TIMEDELTA_ARG.sub(lambda m: f'"{m.group(2)}{_UNIT_LETTER[m.group(1)]}"', message)
+    message = _TIMEDELTA_REPR.sub(
+        lambda m: (
+            '"'
+            + format_duration(timedelta(days=int(m.group(1) or 0), seconds=int(m.group(2) or 0)))
+            + '"'
+        ),
+        message,
+    )
+    message = _SET_ARG.sub(r" = [\1]", message)
+    return re.sub(r"\btimedelta\b", "duration", message)
+
+
+def meant(name: object, choices: Iterable[str]) -> str | None:
+    """The choice a name probably meant: the same letters in another case or spelling
+    ("equal-rotation", "equal_rotation", "equalrotation" for EqualRotation), else the closest."""
+    if not isinstance(name, str):
+        return None
+    folded = {re.sub(r"[\W_]", "", choice).casefold(): choice for choice in choices}
+    found = folded.get(re.sub(r"[\W_]", "", name).casefold())
+    if found is not None:
+        return found
+    close = difflib.get_close_matches(name, list(choices), 1, 0.75)
+    return close[0] if close else None
+
+
+def duration(value: object) -> timedelta:
+    """A timedelta from "45s", "30m", "30 min", "4h", "1h30m", "7d", "1w" or ISO "PT30M" /
+    "P1DT2H"; ValueError for anything else. A number without its unit (`first_touch_sla = 30`)
+    is a ConfigError that offers the units: an SLA of 30 is meant in minutes far more often
+    than in seconds, and a 30-second SLA would release every lead before anyone could call."""
+    if isinstance(value, timedelta):
+        return value
+    if (isinstance(value, int | float) and not isinstance(value, bool)) or (
+        isinstance(value, str) and _NUMBER.match(value)
+    ):
+        amount = str(value).strip()
+        raise ConfigError(
+            f"{shown(value)} has no unit: write the duration with one, "
+            f'"{amount}s", "{amount}m", "{amount}h", "{amount}d" or "{amount}w" '
+            "(seconds, minutes, hours, days, weeks)"
+        )
+    if isinstance(value, str):
+        parts = _duration_parts(value)
+        if parts:
+            return sum((timedelta(**{unit: amount}) for amount, unit in parts), timedelta())
+        iso = _ISO_DURATION.fullmatch(value.strip())
+        if iso and any(iso.groups()):
+            d, h, m, s = (int(g or 0) for g in iso.groups())
+            return timedelta(days=d, hours=h, minutes=m, seconds=s)
+    raise ValueError(f"not a duration: {value!r}")
+
+
+def _duration_parts(text: str) -> list[tuple[float, str]]:
+    """(amount, timedelta keyword) of each part of "1h30m", "1 day 12 hours", "30 min"; empty
+    when any of the text is not such a part (so "PT30M" and "30" are left to the other forms)."""
+    parts: list[tuple[float, str]] = []
+    at = 0
+    while at < len(text):
+        found = _DURATION_PART.match(text, at)
+        if found is not None and found.group(2) == "M":  # ISO's P1M is a month, PT1M a minute
+            raise ConfigError(
+                f"{shown(text)}: M could mean minutes or months: write "
+                f'"{found.group(1)}m" for minutes, or the days ("30d" for a month)'
+            )
+        unit = None if found is None else _UNITS.get(found.group(2).casefold())
+        if found is None or unit is None:
+            return []
+        parts.append((float(found.group(1)), unit))
+        at = found.end()
+    return parts
+
+
+def clock_time(value: object, _: object = None) -> time:
+    """A time of day: ISO "09:00" / "09:00:30", or as people write it, "9:00", "9am", "6:30 pm"
+    (12 am is midnight, 12 pm noon)."""
+    if isinstance(value, time):
+        return value
+    if isinstance(value, str):
+        said = _CLOCK.fullmatch(value.strip().casefold())
+        if said is None:
+            return time.fromisoformat(value.strip())
+        hour, minute, half = int(said.group(1)), int(said.group(2) or 0), said.group(3)
+        if half and not 1 <= hour <= 12:
+            raise ValueError(f"not a time of day: {value!r}")
+        if half:
+            hour = hour % 12 + (12 if half == "pm" else 0)
+        return time(hour, minute)
+    raise TypeError(f"not a time of day: {value!r}")
+
+
+def shown(value: object) -> str:
+    """A value as the file writes it: TOML `true`, "text", 30."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    return repr(value)
