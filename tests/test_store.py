@@ -12,6 +12,7 @@ import json
 import os
 import random
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -989,3 +990,19 @@ def test_a_rolled_back_operation_leaves_no_rep_marked_full(sql_opener: Opener, c
         one_transaction()
     assert "L1" not in ledger
     assert router.route(lr.Lead("L2", T0), now=at(2)).rep_id == "r0"
+
+
+def test_a_server_that_accepts_but_never_answers_is_given_a_bounded_wait() -> None:
+    """A PostgreSQL server stopped mid-flight (the port open, nothing answering) made opening
+    wait without end; each try now waits CONNECT_TIMEOUT seconds, then the bounded retries end
+    in StoreUnavailableError."""
+    from leadrouter.stores.sql import CONNECT_TIMEOUT
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        began = time.monotonic()
+        with pytest.raises(StoreUnavailableError, match="after 1 tries"):
+            lr.Ledger.open(f"postgresql://u:pw@127.0.0.1:{port}/db", retries=1)
+        assert time.monotonic() - began < CONNECT_TIMEOUT + 20

@@ -54,6 +54,8 @@ SCHEMA_VERSION = 2
 
 1: the event log and first decisions. 2: adds `leadrouter_snapshots` (the upgrade creates it;
 nothing else changes, so a version-1 log is kept as it is)."""
+CONNECT_TIMEOUT = 10
+"""Seconds PostgreSQL is given to answer a new connection before the try counts as failed."""
 
 _metadata = sa.MetaData()
 
@@ -273,8 +275,15 @@ class SqlStore:
 
             return engine
         # no pre-ping: a connection found dead mid-operation fails that operation (nothing
-        # committed) and is dropped, so the next operation reconnects
-        return sa.create_engine(self.url, pool_size=2, max_overflow=2)
+        # committed) and is dropped, so the next operation reconnects. A server that accepts
+        # the connection but never answers (stopped, overloaded) is given CONNECT_TIMEOUT
+        # seconds a try, so the bounded retries stay bounded
+        return sa.create_engine(
+            self.url,
+            pool_size=2,
+            max_overflow=2,
+            connect_args={"connect_timeout": CONNECT_TIMEOUT},
+        )
 
     # ------------------------------------------------------------------ connecting
 
