@@ -891,3 +891,23 @@ def test_a_class_check_is_said_in_toml_to_a_playbook(tmp_path: Path, text: str, 
         read_playbook(_write(tmp_path, text))
     assert said in str(info.value)
     assert "timedelta" not in str(info.value) and "={" not in str(info.value)
+
+
+def test_every_failing_setting_of_one_table_is_listed_at_once(tmp_path: Path) -> None:
+    """A class's __init__ stops at its first failing check; the playbook lists every setting of
+    the table that fails its own check, so a file is fixed in one run, as the docs promise."""
+    path = _write(
+        tmp_path,
+        '[strategy]\nname = "QuotaProportional"\nperiod = "monthly"\ntz = "China"\n'
+        "[[caps]]\nopen = -1\ndaily = -5" + REPS,
+    )
+    with pytest.raises(PlaybookError) as info:
+        read_playbook(path)
+    assert str(info.value).splitlines() == [
+        f"{path}: 4 problems:",
+        "  strategy: QuotaProportional.period must be one of day, week, month, all, got 'monthly'",
+        "  strategy: QuotaProportional.tz: unknown time zone 'China': use an IANA name such as "
+        "'UTC' or 'Asia/Shanghai'",
+        "  caps[0]: FixedCap.open must be a whole number >= 0 or None (no limit), got -1",
+        "  caps[0]: FixedCap.daily must be a whole number >= 0 or None (no limit), got -5",
+    ]

@@ -313,9 +313,42 @@ def _attrs_hook(cls: type[Any], converter: cattrs.Converter) -> Callable[[object
                 found = list(exc.exceptions) if isinstance(exc, ClassValidationError) else [exc]
                 raise ClassValidationError(f"in {cls.__name__}", [unknown, *found], cls) from None
             raise
-        return made(table, cls)
+        try:
+            return made(table, cls)
+        except (LeadRouterError, ClassValidationError) as exc:
+            said = exc.exceptions if isinstance(exc, ClassValidationError) else [exc]
+            if len(said) != 1 or not isinstance(said[0], LeadRouterError):
+                raise  # a value of the wrong kind: cattrs has said every one already
+            found = _field_checks(cls, table, converter)
+            if len(found) > 1:  # said all at once, not the first the class's __init__ met
+                raise ClassValidationError(f"in {cls.__name__}", found, cls) from None
+            raise
 
     return structure
+
+
+def _field_checks(
+    cls: type[Any], table: Mapping[str, Any], converter: cattrs.Converter
+) -> list[Exception]:
+    """The failures of every field's own check on the values `table` gives, each field checked
+    alone: a class's `__init__` stops at its first failing validator, so `open = -1` and
+    `daily = -5` in one table would otherwise take two runs to see. A value that cannot be
+    structured, or a check that needs the other fields, is left to the class's own run."""
+    stub = object.__new__(cls)
+    found: list[Exception] = []
+    for field in attrs.fields(cls):
+        if not field.init or field.validator is None or field.alias not in table:
+            continue
+        try:
+            value = converter.structure(table[field.alias], field.type)
+            if field.converter is not None:
+                value = field.converter(value)
+            field.validator(stub, field, value)
+        except LeadRouterError as exc:
+            found.append(exc)
+        except Exception:  # left to the class's own run, which says it
+            continue
+    return found
 
 
 def structure_call(
