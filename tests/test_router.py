@@ -820,3 +820,13 @@ def test_a_cap_without_its_own_repr_is_named_by_its_class_in_explanations() -> N
 
     explained = router(caps=Closed()).route(lead(1), now=at(1)).explain()
     assert "capped (Closed()): closed today" in explained and "object at 0x" not in explained
+
+
+def test_a_schedule_says_its_hours_in_words() -> None:
+    """Its repr (shown by `check` and in explanations) says the hours as a person checks them,
+    not `datetime.time(9, 0)` and a frozenset of weekday numbers."""
+    assert repr(rules.schedule({"a": lr.Shift("UTC")})) == "schedule(1 shift)"
+    assert repr(rules.schedule(default=lr.Shift("Asia/Shanghai", weekdays={1, 2, 3}))) == (
+        "schedule(everyone 09:00-18:00 Tue-Thu, Asia/Shanghai)"
+    )
+    assert repr(rules.schedule()) == "schedule(always on)"

@@ -28,6 +28,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from leadrouter._util import plural
 from leadrouter._validators import score_threshold
 from leadrouter.context import Context
 from leadrouter.errors import CapabilityError, ConfigError, StrategyError
@@ -392,8 +393,11 @@ class Schedule(Filter):
         return hash((tuple(sorted(self.shifts.items())), self.default))
 
     def __repr__(self) -> str:
-        default = f", default={self.default!r}" if self.default is not None else ""
-        return f"schedule({len(self.shifts)} shifts{default})"
+        own = plural(len(self.shifts), "shift") if self.shifts else ""
+        if self.default is None:
+            return f"schedule({own or 'always on'})"
+        rest = "the others" if self.shifts else "everyone"
+        return f"schedule({own + ', ' if own else ''}{rest} {self.default.describe()})"
 
 
 def schedule(shifts: Mapping[str, Shift] | None = None, default: Shift | None = None) -> Schedule:
