@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -317,3 +318,16 @@ def test_without_lead_costs_cost_per_sale_is_unknown_not_free() -> None:
     assert math.isnan(table.loc["rot", "roi"])
     priced = compare(history, {"rot": lr.EqualRotation()}, seeds=2, calibrate=False).table()
     assert priced.loc["rot", "cost_per_sale"] > 0
+
+
+def test_a_notebook_cell_writes_a_mean_and_its_interval_in_one_scale() -> None:
+    """Comparison._repr_html_ used to write "-7,981 (-73.6k to +57.6k)": each row now has one
+    scale for its levels and one for its differences, as the report's tables do."""
+    history = synthetic(600, 5, 10, seed=2)
+    result = compare(history, {"rot": lr.EqualRotation(), "pw": lr.PerformanceWeighted()}, seeds=4)
+    html = result._repr_html_()
+    row = re.search(r"<td[^>]*>revenue</td>(.*?)</tr>", html)
+    assert row is not None
+    for cell in re.findall(r"<td[^>]*>([^<]*)</td>", row.group(1)):
+        numbers = re.findall(r"[-+]?[\d,.]+[kM]?", cell.split(":")[0])
+        assert len({n[-1] in "kM" for n in numbers}) == 1, cell

@@ -197,17 +197,29 @@ class Comparison:
         table = self.table().to_dict(orient="index")
         others = [name for name in self.policies if name != self.baseline]
 
+        def scale(metric: str, suffix: str) -> formats.Scale:
+            """One scale for a metric's row (its levels, or its differences), so a mean and
+            its interval never mix units: never "-7,981 (-73.6k to +57.6k)"."""
+            parts = (f"{metric}{suffix}{end}" for end in ("", "_lo", "_hi"))
+            return formats.scale_for(metric, [row[c] for row in table.values() for c in parts])
+
         def level(name: str, metric: str) -> str:
             mean, lo, hi = (table[name][f"{metric}{part}"] for part in ("", "_lo", "_hi"))
             mark = formats.ASSUMED if metric in self.assumption_driven.get(name, {}) else ""
-            return f"{formats.fmt_level(metric, mean)}{mark} ({formats.fmt_range(metric, lo, hi)})"
+            at = scale(metric, "")
+            shown = formats.fmt_range(metric, lo, hi, scale=at)
+            return f"{formats.fmt_level(metric, mean, at)}{mark} ({shown})"
 
         def diff(name: str, metric: str) -> str:
             if metric in self.not_identified.get(name, {}):
                 return formats.NOT_IDENTIFIED
             mean, lo, hi = (table[name][f"{metric}_diff{part}"] for part in ("", "_lo", "_hi"))
             told = formats.tone(metric, lo, hi)
-            shown = f"{formats.fmt_diff(metric, mean)} ({formats.fmt_range(metric, lo, hi, True)})"
+            at = scale(metric, "_diff")
+            shown = (
+                f"{formats.fmt_diff(metric, mean, at)} "
+                f"({formats.fmt_range(metric, lo, hi, True, scale=at)})"
+            )
             return shown + (f": {told}" if told else "")
 
         rows = [
