@@ -37,7 +37,8 @@ _TIMEDELTA_REPR = re.compile(
     r"datetime\.timedelta\((?:0|(?:days=(\d+))?(?:, )?(?:seconds=(\d+))?)\)"
 )
 _SET_ARG = re.compile(r"=\{([\d, ]+)\}")
-_UNIT_LETTER = {"weeks": "w", "days": "d", "hours": "h", "minutes": "m", "seconds": "s"}
+_UNIT_LETTER = {unit: words[0] for unit, words in _UNIT_WORDS.items()}
+"""The one-letter unit a duration is written with ("30m"), the first word of each unit."""
 
 
 def as_toml(message: str) -> str:

@@ -51,7 +51,7 @@ from leadrouter.events import Released
 from leadrouter.ledger import Ledger
 from leadrouter.lifecycle import Lifecycle
 from leadrouter.model import Decision, Lead
-from leadrouter.playbooks import load_playbook, read_playbook
+from leadrouter.playbooks import read_playbook
 from leadrouter.router import Router
 from leadrouter.rules import Schedule, lead_value
 
@@ -229,7 +229,7 @@ def _check(path: Path, sample: int, out: TextIO) -> None:
 
     from leadrouter.clock import ManualClock
 
-    router = load_playbook(path, clock=ManualClock(START))
+    router = Router(**settings, clock=ManualClock(START))  # the playbook as read above, once
     rng = random.Random(0)
     rows = []
     for i in range(sample):  # before saying OK: a playbook that cannot route is not OK
@@ -240,14 +240,10 @@ def _check(path: Path, sample: int, out: TextIO) -> None:
             raise ConfigError(
                 f"{path}: the playbook loads, but routing sample lead {lead.id} fails: {exc}"
             ) from exc
-        # a lead no rep took is shown with every reason: the exclusions say why it waits
-        why = (
-            "; ".join(map(str, decision.reasons))
-            if decision.rep_id is None
-            else decision.reasons[-1].detail
-            if decision.reasons
-            else ""
-        )
+        if decision.rep_id is None:  # every reason: the exclusions say why the lead waits
+            why = "; ".join(map(str, decision.reasons))
+        else:
+            why = decision.reasons[-1].detail if decision.reasons else ""
         rows.append((lead.id, lead.region, lead.segment, "->", _where(decision), why))
     out.write(f"{path}: OK\n")
     out.write(f"  strategy : {settings['strategy']!r}\n")
@@ -369,7 +365,7 @@ def _route(args: argparse.Namespace, out: TextIO) -> None:
     leads = history.leads
     from leadrouter.clock import ManualClock
 
-    router: Router = load_playbook(args.playbook, clock=ManualClock(leads[0].arrived_at))
+    router = Router(**settings, clock=ManualClock(leads[0].arrived_at))
     decisions = []
     for lead in leads:
         router.tick(lead.arrived_at)

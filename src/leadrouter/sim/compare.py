@@ -34,13 +34,7 @@ import pandas as pd
 
 from leadrouter.errors import ConfigError, MissingExtraError
 from leadrouter.sim.arguments import check_history, check_options, check_policies, check_seeds
-from leadrouter.sim.engine import (
-    Behaviour,
-    Policy,
-    default_behaviour,
-    replicate,
-    simulate,
-)
+from leadrouter.sim.engine import Behaviour, Policy, default_behaviour, replicate, simulate
 from leadrouter.sim.intervals import draws_shared, expected_interval, share_draws
 from leadrouter.sim.metrics import (
     LOWER_IS_BETTER,

@@ -52,10 +52,7 @@ from leadrouter.errors import InvalidValueError, MissingPropensityError
 from leadrouter.events import Arrived, Assigned, Touched
 from leadrouter.model import Lead
 from leadrouter.sim.arguments import check_history, check_options, check_policies
-from leadrouter.sim.engine import (
-    Policy,
-    make_router,
-)
+from leadrouter.sim.engine import Policy, make_router
 
 if TYPE_CHECKING:
     from leadrouter.router import Router
