@@ -331,3 +331,15 @@ def test_a_notebook_cell_writes_a_mean_and_its_interval_in_one_scale() -> None:
     for cell in re.findall(r"<td[^>]*>([^<]*)</td>", row.group(1)):
         numbers = re.findall(r"[-+]?[\d,.]+[kM]?", cell.split(":")[0])
         assert len({n[-1] in "kM" for n in numbers}) == 1, cell
+
+
+def test_one_seed_gives_blank_intervals_and_says_so(history: History) -> None:
+    """One replicate has no spread: the intervals are NaN, and the caveats say why, where a
+    reader of the table would otherwise meet blank columns without a word."""
+    one = compare(history, {"rotation": lr.EqualRotation(), "dump": dump}, seeds=1)
+    table = one.table()
+    assert not math.isnan(table.loc["dump", "conversion_rate"])
+    assert math.isnan(table.loc["dump", "conversion_rate_lo"])
+    assert any("One seed gives estimates but no intervals" in line for line in one.caveats())
+    two = compare(history, {"rotation": lr.EqualRotation(), "dump": dump}, seeds=2)
+    assert not any("One seed" in line for line in two.caveats())

@@ -159,6 +159,11 @@ class Comparison:
             f"Each seed is a replicate: {self.replicates}. Intervals exclude model "
             "misspecification (a wrong contact decay, rep effects the history never showed).",
         ]
+        if len(self.seeds) < 2:
+            lines.append(
+                "One seed gives estimates but no intervals (their columns are blank): an interval "
+                "needs the spread between replicates; run seeds=20."
+            )
         for name in self.policies:
             driven = self.assumption_driven.get(name, {})
             if driven:
