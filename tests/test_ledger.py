@@ -60,6 +60,19 @@ def test_a_call_after_the_sale_is_neither_a_touch_nor_a_reach() -> None:
     assert isinstance(list(ledger.events())[-1], lr.Touched)
 
 
+def test_the_first_touch_is_the_earliest_whatever_order_the_reports_came_in() -> None:
+    """Webhooks come at least once and unordered: the 09:20 call reported after the 09:45
+    one is the first touch, inside a 30-minute SLA, in the views and in a replay alike."""
+    ledger = _ledger_with(lr.Arrived(_lead()), lr.Assigned("L1", "R1", at(0), "t"))
+    ledger.append(lr.Touched("L1", "R1", at(45)))
+    ledger.append(lr.Touched("L1", "R1", at(20), reached=True))
+    assert ledger.first_touch("L1") == at(20)
+    stats = ledger.stats("R1", sla=timedelta(minutes=30))
+    assert (stats.touched, stats.touched_within_sla, stats.reached) == (1, 1, 1)
+    assert sum(ledger.daily("R1", metric="touched").values()) == 1
+    assert lr.Ledger.from_events(ledger.events()).snapshot() == ledger.snapshot()
+
+
 def test_invalid_tag_closes_lead_and_frees_the_book() -> None:
     ledger = _ledger_with(lr.Arrived(_lead()), lr.Assigned("L1", "R1", at(1), "t"))
     ledger.append(lr.Tagged("L1", "R1", at(2), valid=False, reason="wrong number"))

@@ -147,6 +147,29 @@ def test_from_row_names_the_bad_column() -> None:
         lr.Lead.from_row({"id": "L1"})
 
 
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("region", ["north"]),
+        ("contact", ["+86-1", "+86-2"]),
+        ("source", {"utm": "x"}),
+        ("score", True),
+        ("id", ["L1"]),
+    ],
+)
+def test_from_row_refuses_a_json_list_object_or_boolean_where_one_value_goes(
+    key: str, value: object
+) -> None:
+    """str() of them ("['north']") would be routed on as a region no rep has, and true a
+    score of 1.0: a webhook gets the 400 that Lead(...) gives for the same value."""
+    row = {"id": "L1", "arrived_at": T0, key: value}
+    with pytest.raises(InvalidValueError, match=f"column '{key}': one value is needed"):
+        lr.Lead.from_row(row)
+    assert lr.Lead.from_row({"id": "L1", "arrived_at": T0, "tags": ["a", "b"]}).features == {
+        "tags": ["a", "b"]
+    }
+
+
 def test_rep_sets_and_validation() -> None:
     rep = lr.Rep("R1", regions=["north", "south"], skills="loan")
     assert rep.regions == frozenset({"north", "south"})

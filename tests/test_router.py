@@ -174,6 +174,13 @@ def test_route_many_checks_every_item_before_routing_any() -> None:
     assert [d.rep_id for d in r.route_many([lead(0), lead(1)], now=T0)] == fresh
 
 
+def test_route_many_routes_the_batch_at_one_time_read_once_from_the_clock() -> None:
+    ticks = iter(at(i) for i in range(100))
+    r = router(clock=lambda: next(ticks))
+    decided = r.route_many([lead(0), lead(1), lead(2)])
+    assert {d.at for d in decided} == {at(0)}
+
+
 def test_a_lead_where_a_lead_id_belongs_says_pass_its_id() -> None:
     r = router()
     first = lead(1)
@@ -253,6 +260,20 @@ def test_daily_cap_resets_at_midnight_in_its_zone() -> None:
     assert r.tick(at(hours=6, minutes=59)) == []
     events = r.tick(at(hours=7))
     assert [e.lead_id for e in events] == ["L2"]
+
+
+def test_a_daily_cap_counts_only_its_own_day_when_a_later_day_was_routed_first() -> None:
+    """A backfill or a queue replayed after an outage routes a lead at its own, earlier time:
+    the later day's receipt is no receipt "today"."""
+    cap = lr.FixedCap(daily=1)
+    r = router(team(1), caps=cap)
+    r.route(lr.Lead("next-day", at(hours=24)), now=at(hours=24))
+    backfill = r.route(lead(1), now=at(0))
+    assert backfill.rep_id == "R0"
+    refused = r.route(lead(2), now=at(1))
+    assert refused.rep_id is None
+    assert "daily cap 1 reached (1 received today" in refused.explain()
+    assert cap.remaining("R0", Context(lead(3), r.roster, r.ledger, at(2))) == 0
 
 
 def test_several_caps_all_apply() -> None:
@@ -682,6 +703,78 @@ def test_a_batch_with_a_bad_lead_late_in_it_writes_none_of_it() -> None:
     assert "L1" not in r.ledger and r.ledger.verify() == []
     # and it decides afterwards as a router that never saw the failed batch
     assert r.route_many(batch[:2], now=at(5)) == untouched.route_many(batch[:2], now=at(5))
+
+
+def test_leads_routed_after_a_rolled_back_operation_still_get_their_deadlines() -> None:
+    """A rolled-back batch leaves the router's count of the events its timers saw ahead of the
+    ledger; when the ledger caught up again, the leads in between had no SLA at all."""
+    r = router(team(2), lifecycle=lr.Lifecycle(first_touch_sla=timedelta(minutes=30)))
+    r.route(lead(0), now=at(0))
+    with pytest.raises(lr.errors.DuplicateLeadError):
+        r.route_many([lead(1), lead(2), lead(3), lr.Lead("L0", T0, cost=3.0)], now=at(0))
+    for i in range(4, 8):
+        r.route(lead(i), now=at(0))
+    released = {e.lead_id for e in r.tick(at(120)) if isinstance(e, lr.Released)}
+    assert released == {"L0", "L4", "L5", "L6", "L7"}
+
+
+def test_a_deadline_a_failed_tick_took_up_comes_due_at_the_next_tick() -> None:
+    """embedding.md: after a tick whose re-route raised, the next tick releases and re-routes
+    the lead again, also when other reports came in between."""
+    failing = {"now": False}
+
+    def first_free(ctx: Context) -> str:
+        if failing["now"]:
+            raise RuntimeError("model down")
+        return sorted(ctx.ids)[0]
+
+    lifecycle = lr.Lifecycle(first_touch_sla=timedelta(minutes=30), reroute=True)
+    r = lr.Router(first_free, team(2), lifecycle=lifecycle)
+    r.route(lead(1), now=at(0))
+    r.route(lead(2), now=at(0))
+    failing["now"] = True
+    with pytest.raises(RuntimeError):
+        r.tick(at(31))
+    failing["now"] = False
+    r.record(lr.Touched("L2", "R0", at(32)))
+    written = r.tick(at(33))
+    moved = [(type(e).__name__, e.lead_id) for e in written]
+    assert moved == [("Released", "L1"), ("Assigned", "L1")]
+
+
+def test_a_waiting_lead_stamped_ahead_of_the_ticks_clock_waits_for_a_later_tick() -> None:
+    """A web worker's clock a few minutes ahead of the scheduler's: the lead it routed waits,
+    and the scheduler's tick must neither offer it before its arrival nor fail every tick."""
+    life = lr.Lifecycle(first_touch_sla=timedelta(minutes=30))
+    r = router(team(2), caps=lr.FixedCap(open=1), lifecycle=life)
+    r.route(lead(1), now=at(0))
+    r.route(lead(2), now=at(0))
+    r.route(lead(3, minutes=33), now=at(33))  # everyone at the cap: it waits
+    assert {e.lead_id for e in r.tick(at(31))} == {"L1", "L2"}  # both reclaimed; L3 not yet due
+    assert r.ledger.holder("L3") is None
+    assert [(type(e).__name__, e.lead_id) for e in r.tick(at(34))] == [("Assigned", "L3")]
+
+
+def test_a_handover_is_all_or_nothing_roster_included_and_needs_no_decision_log() -> None:
+    failing = {"now": False}
+
+    def first_free(ctx: Context) -> str:
+        if failing["now"]:
+            raise RuntimeError("model down")
+        return sorted(ctx.ids)[0]
+
+    r = lr.Router(first_free, team(2), decision_log=0)
+    r.route(lead(1), now=at(0))
+    r.route(lead(2), now=at(0))
+    failing["now"] = True
+    with pytest.raises(RuntimeError):
+        r.handover("R0", now=at(5))
+    assert r.roster["R0"].active and r.ledger.book("R0") == {"L1", "L2"}
+    failing["now"] = False
+    assert r.route(lead(3), now=at(6)).rep_id == "R0"  # still in the rotation
+    moved = r.handover("R0", now=at(7))
+    assert [(d.lead_id, d.rep_id) for d in moved] == [("L1", "R1"), ("L2", "R1"), ("L3", "R1")]
+    assert not r.roster["R0"].active and not r.ledger.book("R0")
 
 
 def test_why_says_where_a_lead_is_after_it_was_taken_back_without_a_new_decision() -> None:

@@ -8,7 +8,7 @@ import os
 import secrets
 import types
 from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar, overload
@@ -89,6 +89,18 @@ def check_aware(value: datetime, what: str) -> datetime:
             "zone; pass an aware one, e.g. datetime(..., tzinfo=timezone.utc)"
         )
     return value
+
+
+def instant(value: datetime) -> datetime:
+    """`value` as a time whose comparisons and arithmetic are real elapsed time: itself when its
+    offset is fixed (UTC, +08:00), else the same instant in UTC.
+
+    Python compares and subtracts two datetimes that share one `tzinfo` object by their wall
+    clocks, ignoring `fold`: in New York's repeated autumn hour 01:10 EST (the later) is
+    "before" 01:45 EDT, and 01:45 + 30 minutes is 02:15 EST, an hour and a half later. Every
+    deadline, elapsed time and "is it before" of a time that may carry a named zone goes
+    through this."""
+    return value if type(value.tzinfo) is timezone else value.astimezone(UTC)
 
 
 def check_id(value: object, what: str) -> str:

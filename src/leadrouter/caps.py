@@ -16,6 +16,7 @@ from leadrouter._memo import LedgerMemo
 from leadrouter._validators import cap_limit, valid_zone
 from leadrouter.context import Context
 from leadrouter.errors import ConfigError
+from leadrouter.ledger import LedgerView
 from leadrouter.model import zone
 
 __all__ = ["PERIODS", "Cap", "FixedCap", "day_start", "period_start"]
@@ -93,6 +94,11 @@ def _day_start(quarter: int, tz: str) -> datetime:
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+def _next_day(start: datetime, tz: str) -> datetime:
+    """The start of the day after the one that begins at `start` (23 to 25 hours later)."""
+    return day_start(start + timedelta(hours=36), tz)
+
+
 PERIODS = ("day", "week", "month", "all")
 
 
@@ -130,6 +136,16 @@ class FixedCap(Cap):
         factory=LedgerMemo, init=False, eq=False, hash=False, repr=False
     )
 
+    def _today(self, view: LedgerView, rep_id: str, start: datetime) -> int:
+        """Leads the rep received on the day that begins at `start`. Counted from `start` on,
+        which is the day's count unless the ledger holds receipts dated after the day (a lead
+        routed at an earlier `now` than others, a backfill): a count at the cap is made again
+        up to the day's end, so a later day's leads never fill this one."""
+        today = view.count(rep_id, since=start)
+        if self.daily is not None and today >= self.daily:
+            today = view.count(rep_id, start, _next_day(start, self.tz))
+        return today
+
     def saturated(self, ctx: Context) -> frozenset[str]:
         """Reps found at the daily cap earlier today (cached per ledger and day)."""
         if self.daily is None:
@@ -147,7 +163,8 @@ class FixedCap(Cap):
         if self.open is not None:
             room.append(self.open - ctx.view.book_size(rep_id))
         if self.daily is not None:
-            room.append(self.daily - ctx.view.count(rep_id, since=day_start(ctx.now, self.tz)))
+            start = day_start(ctx.now, self.tz)
+            room.append(self.daily - ctx.view.count(rep_id, start, _next_day(start, self.tz)))
         return max(min(room), 0) if room else None
 
     def would_refuse(self, rep_id: str, ctx: Context) -> bool | None:
@@ -157,7 +174,7 @@ class FixedCap(Cap):
         view = ctx.view
         if self.open is not None and view.book_size(rep_id) >= self.open:
             return True
-        if self.daily is not None and view.count(rep_id, since=day_start(ctx.now, self.tz)) >= (
+        if self.daily is not None and self._today(view, rep_id, day_start(ctx.now, self.tz)) >= (
             self.daily
         ):
             return None
@@ -171,7 +188,7 @@ class FixedCap(Cap):
                 return f"open-lead cap {self.open} reached ({held} held)"
         if self.daily is not None:
             start = day_start(ctx.now, self.tz)
-            today = view.count(rep_id, since=start)
+            today = self._today(view, rep_id, start)
             if today >= self.daily:
                 self._mark_full(rep_id, ctx, start)
                 return f"daily cap {self.daily} reached ({today} received today, {self.tz})"

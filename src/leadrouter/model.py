@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import typing
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
 import attrs
 
-from leadrouter._util import EMPTY, FrozenMap, check_aware, check_id, freeze, plural
+from leadrouter._util import EMPTY, FrozenMap, check_aware, check_id, freeze, instant, plural
 from leadrouter._validators import (
     amount_field,
     is_iterable,
@@ -186,7 +186,17 @@ def _not_given(value: Any) -> bool:
     return type(value).__name__ in ("NAType", "NaTType")
 
 
+_NOT_ONE_VALUE = (list, tuple, set, frozenset, dict, bytes, bool)
+"""What a row's cell for a text or number field cannot be: JSON's arrays, objects and true /
+false (str() of them, "['north']" or "True", would be routed on as if it were the value)."""
+
+
 def _parse_field(key: str, value: Any, tz: str | None) -> Any:
+    if isinstance(value, _NOT_ONE_VALUE) and key != "arrived_at":
+        raise ValueError(
+            f"one value is needed, a text or a number, got {type(value).__name__} {value!r}; "
+            "several values go under another key, into features"
+        )
     if key == "id":
         return str(value).strip()
     if key == "arrived_at":
@@ -311,7 +321,9 @@ class Shift:
         return f"{self.start:%H:%M}-{self.end:%H:%M} {named}, {self.tz}{off}"
 
     def _intervals(self, day: date) -> list[tuple[datetime, datetime]]:
-        """Working intervals that start on local `day`, as aware datetimes."""
+        """Working intervals that start on local `day`, in UTC: their lengths and the times
+        measured against them are real elapsed time (a night shift across a daylight-saving
+        change is 7 or 9 hours, not 8), whatever zone a caller's times carry."""
         if day.weekday() not in self.weekdays or day in self.days_off:
             return []
         tzinfo = zone(self.tz)
@@ -319,7 +331,7 @@ class Shift:
         finish = datetime.combine(
             day if self.end > self.start else day + timedelta(days=1), self.end, tzinfo
         )
-        return [(begin, finish)]
+        return [(begin.astimezone(UTC), finish.astimezone(UTC))]
 
     def _around(
         self, at: datetime, days_back: int, days_ahead: int
@@ -332,16 +344,19 @@ class Shift:
 
     def is_on(self, at: datetime) -> bool:
         """True when `at` falls inside a working interval."""
+        at = instant(at)
         return any(begin <= at < finish for begin, finish in self._around(at, 1, 0))
 
     def next_change(self, at: datetime) -> datetime:
         """The first moment after `at` when `is_on` may flip (a shift starts or ends)."""
         horizon = 8 + len(self.days_off)
+        at = instant(at)
         edges = [t for pair in self._around(at, 1, horizon) for t in pair if t > at]
         return min(edges) if edges else at + timedelta(days=horizon)
 
     def working_time(self, begin: datetime, end: datetime) -> timedelta:
         """Working time between two instants (zero if `end` <= `begin`)."""
+        begin, end = instant(begin), instant(end)
         if end <= begin:
             return timedelta(0)
         days = (end - begin).days + 2
@@ -355,7 +370,7 @@ class Shift:
     def add_working_time(self, begin: datetime, amount: timedelta) -> datetime:
         """The instant when `amount` of working time has passed since `begin`."""
         remaining = amount
-        cursor = begin
+        cursor = instant(begin)
         for _ in range(3660):
             for a, b in self._around(cursor, 1, 7):
                 lo = max(a, cursor)

@@ -27,7 +27,7 @@ from leadrouter._trusted import new_claimed as _new_claimed
 from leadrouter._trusted import new_decision as _new_decision
 from leadrouter._trusted import new_reason as _new_reason
 from leadrouter._trusted import new_released as _new_released
-from leadrouter._util import EMPTY, check_aware
+from leadrouter._util import EMPTY, check_aware, instant
 from leadrouter.caps import Cap
 from leadrouter.clock import SystemClock
 from leadrouter.context import Context, TickContext
@@ -133,6 +133,7 @@ class Router:
         self._log = DecisionLog(decision_log)
         self._timers = Timers(self.lifecycle)
         self._seen = len(self.ledger) if not len(self.ledger) else -1
+        self._generation = self.ledger.generation
         self._durable = self.ledger.durable
         self._one_step = type(self.ledger).append is Ledger.append
         """Whether the ledger takes a lead's Arrived and Assigned in one step (a Ledger whose
@@ -192,7 +193,7 @@ class Router:
 
     @staticmethod
     def _not_before_arrival(lead: Lead, now: datetime) -> None:
-        if now < lead.arrived_at:
+        if now is not lead.arrived_at and instant(now) < instant(lead.arrived_at):
             raise EventBeforeArrivalError(
                 f"now={now.isoformat()} is before lead {lead.id!r} arrived at "
                 f"{lead.arrived_at.isoformat()}: pass a later now= or fix the lead's arrived_at"
@@ -233,9 +234,11 @@ class Router:
             self._timers.schedule(event.lead_id, event.rep_id, event.at, touched=False)
 
     def _resync(self) -> None:
-        """Rebuild timer deadlines from the ledger (after a restart or foreign writes)."""
+        """Rebuild timer deadlines from the ledger (after a restart, foreign writes, or an
+        operation the ledger rolled back: its `generation` moved on)."""
         self._timers.rebuild(self.ledger)
         self._seen = len(self.ledger)
+        self._generation = self.ledger.generation
 
     def _commit(
         self, decision: Decision, waiting: bool, arrived: Arrived | None = None
@@ -323,9 +326,10 @@ class Router:
             if not isinstance(lead, Lead):
                 raise not_a_lead(lead, f"Router.route_many: leads[{i}]")
         with self._op:
+            now = self._time(now)  # one time for the batch, also when read from the clock
             if not self.strategy.batches:
                 return [self.route(lead, now) for lead in batch]
-            return route_batch(self, batch, self._time(now))
+            return route_batch(self, batch, now)
 
     def _retry(self, lead: Lead) -> Decision:
         known = self.ledger.lead(lead.id)
@@ -487,9 +491,13 @@ class Router:
     def _take_back(self, released: Released, reroute: bool) -> list[Event]:
         """Write `released` (the lead leaves its holder's book) and, with `reroute`, route the
         lead on to anyone but that holder."""
+        return self._moved(released, reroute)[0]
+
+    def _moved(self, released: Released, reroute: bool) -> tuple[list[Event], Decision | None]:
+        """`_take_back`, and the decision that re-routed the lead (None without `reroute`)."""
         self._write(released)
         if not reroute:
-            return [released]
+            return [released], None
         lead_id, rep_id, now = released.lead_id, released.rep_id, released.at
         decision, waiting = self._decide(self.ledger.lead(lead_id), now, frozenset({rep_id}))
         moved = _new_reason(
@@ -499,19 +507,30 @@ class Router:
             "release",
         )
         decision = with_first_reason(decision, moved)
-        return [released, *self._commit(decision, waiting)]
+        return [released, *self._commit(decision, waiting)], decision
 
     def handover(self, rep_id: str, now: datetime | None = None) -> list[Decision]:
         """A rep leaves (离职交接): they become inactive and every lead in their book is
-        released with reason "rep_left" and routed to someone else, oldest first."""
+        released with reason "rep_left" and routed to someone else, oldest first.
+
+        All or nothing, the roster with the ledger: when a re-route raises, the rep is active
+        again and keeps their book, as before the call."""
         with self._op:
             now = self._time(now)
-            rep = self._roster[rep_id]
-            self.set_rep(attrs.evolve(rep, active=False))
-            decisions = []
-            for lead_id in self.ledger.book_order(rep_id):
-                self._take_back(_new_released(lead_id, rep_id, now, "rep_left", PUBLIC), True)
-                decisions.append(self._log.latest[lead_id])
+            before = self._roster
+            rep = before[rep_id]
+            try:
+                self.set_rep(attrs.evolve(rep, active=False))
+                decisions = []
+                for lead_id in self.ledger.book_order(rep_id):
+                    released = _new_released(lead_id, rep_id, now, "rep_left", PUBLIC)
+                    decision = self._moved(released, True)[1]
+                    assert decision is not None
+                    decisions.append(decision)
+            except BaseException:
+                self._roster = before
+                self._decider.roster_changed()
+                raise
             return decisions
 
     def tick(self, now: datetime | None = None) -> list[Event]:
@@ -524,25 +543,34 @@ class Router:
         """
         with self._op:
             now = self._time(now)
-            if self._seen != len(self.ledger):
+            if self._seen != len(self.ledger) or self._generation != self.ledger.generation:
                 self._resync()
-            events: list[Event] = []
-            tick_ctx = TickContext(self._roster, self.ledger, now, self.seed)
-            size = len(self.ledger)
-            actions = _tick_actions(self.strategy, self.strategy.tick(tick_ctx))
-            if len(self.ledger) != size:
-                wrote = len(self.ledger) - size
-                raise wrote_ledger(self.strategy, f"tick() at {now.isoformat()}", wrote)
-            for action in actions:
-                holder = self.ledger.holder(action.lead_id)
-                if holder is not None:
-                    events += self._take_back(_released(action, holder, now), action.reroute)
-            reroute = self.lifecycle.reroute
-            for lead_id, rep_id, kind in self._timers.due(now, self.ledger):
-                released = _new_released(lead_id, rep_id, now, kind, PUBLIC)
-                events += self._take_back(released, reroute)
-            events += self._offer_waiting(now)
-            return events
+            try:
+                return self._tick(now)
+            except BaseException:
+                # deadlines taken off the heap for a tick that did not happen: find them again
+                self._seen = -1
+                raise
+
+    def _tick(self, now: datetime) -> list[Event]:
+        """`tick`'s steps, inside its operation."""
+        events: list[Event] = []
+        tick_ctx = TickContext(self._roster, self.ledger, now, self.seed)
+        size = len(self.ledger)
+        actions = _tick_actions(self.strategy, self.strategy.tick(tick_ctx))
+        if len(self.ledger) != size:
+            wrote = len(self.ledger) - size
+            raise wrote_ledger(self.strategy, f"tick() at {now.isoformat()}", wrote)
+        for action in actions:
+            holder = self.ledger.holder(action.lead_id)
+            if holder is not None:
+                events += self._take_back(_released(action, holder, now), action.reroute)
+        reroute = self.lifecycle.reroute
+        for lead_id, rep_id, kind in self._timers.due(now, self.ledger):
+            released = _new_released(lead_id, rep_id, now, kind, PUBLIC)
+            events += self._take_back(released, reroute)
+        events += self._offer_waiting(now)
+        return events
 
     def _offer_waiting(self, now: datetime) -> list[Event]:
         """Offer each waiting lead again, oldest first, and write those a rep takes now.
@@ -562,10 +590,14 @@ class Router:
         known_full = caps.full_count(probe) if gated else 0
         if gated and caps.all_capped(probe):
             return events
+        moment = instant(now)
         for lead_id in waiting:
+            lead = ledger.lead(lead_id)
+            if instant(lead.arrived_at) > moment:
+                continue  # stamped by a clock ahead of this tick's: offered at a later tick
             lost_by = ledger.last_holder(lead_id)
             avoid = frozenset({lost_by}) if lost_by else frozenset()
-            decision = decider.reoffer(self._context(ledger.lead(lead_id), now), avoid)
+            decision = decider.reoffer(self._context(lead, now), avoid)
             if decision is not None:
                 events += self._commit(decision, False)
             if gated and (decision is not None or caps.full_count(probe) != known_full):

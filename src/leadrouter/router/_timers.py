@@ -1,6 +1,8 @@
 """The lifecycle's timers: when each held lead's first-touch SLA and expiry fall due.
 
-Deadlines are kept in a heap built from the ledger, so `tick()` looks only at what is due. A
+Deadlines are kept in a heap built from the ledger, so `tick()` looks only at what is due. They
+are elapsed time: a 30-minute SLA falls due 30 minutes later also across a daylight-saving
+change, whatever zone the times are given in. A
 deadline is a promise to look, not a verdict: when it comes up, the lead must still be held by
 the same rep since the same time (and, for the SLA, still untouched) for it to count.
 """
@@ -12,6 +14,7 @@ import itertools
 from collections.abc import Iterator
 from datetime import datetime
 
+from leadrouter._util import instant
 from leadrouter.ledger import Ledger
 from leadrouter.lifecycle import Lifecycle
 
@@ -31,15 +34,16 @@ class Timers:
     def schedule(self, lead_id: str, rep_id: str, since: datetime, touched: bool) -> None:
         """Set the deadlines of a lead `rep_id` holds since `since`."""
         life = self.lifecycle
+        start = instant(since)  # elapsed time, also across a daylight-saving change
         if life.first_touch_sla is not None and not touched:
             heapq.heappush(
                 self._heap,
-                (since + life.first_touch_sla, next(self._counter), lead_id, rep_id, since, "sla"),
+                (start + life.first_touch_sla, next(self._counter), lead_id, rep_id, since, "sla"),
             )
         if life.expire_after is not None:
             heapq.heappush(
                 self._heap,
-                (since + life.expire_after, next(self._counter), lead_id, rep_id, since, "expired"),
+                (start + life.expire_after, next(self._counter), lead_id, rep_id, since, "expired"),
             )
 
     def rebuild(self, ledger: Ledger) -> None:
@@ -56,6 +60,7 @@ class Timers:
         back on the heap at its real time. The caller may schedule new deadlines between
         items (a re-route); those due by `now` come up in this same pass."""
         life, heap = self.lifecycle, self._heap
+        now = instant(now)
         while heap and heap[0][0] <= now:
             _, _, lead_id, rep_id, since, kind = heapq.heappop(heap)
             if ledger.holder(lead_id) != rep_id or ledger.held_since(lead_id) != since:

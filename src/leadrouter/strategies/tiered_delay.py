@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from functools import lru_cache
 from itertools import pairwise
 from typing import Any
@@ -27,7 +27,7 @@ from typing import Any
 import attrs
 
 from leadrouter._memo import LedgerMemo
-from leadrouter._util import show, trusted_constructor
+from leadrouter._util import instant, show, trusted_constructor
 from leadrouter._validators import is_iterable, lenient
 from leadrouter.capabilities import TierView, tier_view
 from leadrouter.context import Context, TickContext
@@ -316,11 +316,6 @@ INDEXED = True
 """Whether `TieredDelay.tick` uses its `_Due` index on a `Ledger` (False: always `_scan`; the
 two give the same escalations, which the tests check by comparing them)."""
 
-_FIXED = object()
-"""`_Due.zone` when every holding time has a fixed UTC offset."""
-_UNSET = object()
-"""`_Due.zone` before the index has seen a holding time."""
-
 
 def _scan(strategy: TieredDelay, view: TierView, now: datetime) -> list[tuple[datetime, str]]:
     """The escalations at `now` by looking at every held lead: blocked, or unreached past its
@@ -332,11 +327,16 @@ def _scan(strategy: TieredDelay, view: TierView, now: datetime) -> list[tuple[da
         if stage >= last:
             continue
         if view.tag_reason(lead_id) == BLOCKED or (
-            not view.reached(lead_id) and now - since >= tiers[stage].patience
+            not view.reached(lead_id) and instant(now) - instant(since) >= tiers[stage].patience
         ):
             due.append((since, lead_id))
-    due.sort()
+    due.sort(key=_oldest_first)
     return due
+
+
+def _oldest_first(item: tuple[datetime, str]) -> tuple[datetime, str]:
+    """The order escalations are made in: the holding's instant, then the lead id."""
+    return instant(item[0]), item[1]
 
 
 class _Due:
@@ -350,32 +350,24 @@ class _Due:
     blocked now. The log only grows; a ledger that rebuilt its views gets a new index
     (`LedgerMemo` checks the generation).
 
-    Python subtracts and compares two times of the same `tzinfo` object by wall clock and others
-    in UTC, so the end of patience is a time in that zone, compared by wall clock, when every
-    holding time is in one named zone (`zone`, e.g. Asia/Shanghai; exact for a tick at a time in
-    that same zone) and a time in UTC when every holding time has a fixed offset (`zone` is
-    `_FIXED`; exact for any tick).
-    Holding times that mix the two, or two named zones, make `zone` None for good: `due`
-    answers None and the tick scans, as it does for a tick in another named zone.
+    Patience is elapsed time (`leadrouter._util.instant`): the end of patience is kept in UTC, so
+    holdings in any zones, and ticks in any zone, compare exactly, also across a daylight-saving
+    change.
     """
 
-    __slots__ = ("blocked", "heap", "read", "zone")
+    __slots__ = ("blocked", "heap", "read")
 
     def __init__(self, strategy: TieredDelay, view: Ledger) -> None:
         self.heap: list[tuple[datetime, str]] = []
         self.blocked: set[str] = set()
-        self.zone: object = _UNSET
         self.read = len(view)
         for lead_id, _, _ in view.held():
             self._add(strategy, view, lead_id, taken=True, tagged=True)
 
     def _key(self, at: datetime, delay: timedelta = timedelta(0)) -> datetime | None:
-        """`at + delay` as the heap compares it, in UTC or in `zone` (None when out of range).
-        Every key of one heap has the same `tzinfo` object, so keys compare by their fields."""
+        """`at + delay` as the heap compares it, in UTC (None when out of range)."""
         try:
-            if self.zone is _FIXED:
-                return at.astimezone(UTC) + delay
-            return at + delay
+            return instant(at) + delay
         except OverflowError:
             return None
 
@@ -384,17 +376,11 @@ class _Due:
     ) -> None:
         """Index the lead's current holding (`taken`) and its "blocked" tag (`tagged`)."""
         since = view.held_since(lead_id)
-        if since is None or self.zone is None:
+        if since is None:
             return
         stage = _stage(view, lead_id)
         if stage >= len(strategy.tiers):
             return
-        zone = _FIXED if isinstance(since.tzinfo, timezone) else since.tzinfo
-        if self.zone is not zone:
-            if self.zone is not _UNSET:
-                self.zone = None
-                return
-            self.zone = zone
         if tagged and view.tag_reason(lead_id) == BLOCKED:
             self.blocked.add(lead_id)
         if taken and not view.reached(lead_id):
@@ -425,13 +411,10 @@ class _Due:
     def due(
         self, strategy: TieredDelay, view: Ledger, now: datetime
     ) -> list[tuple[datetime, str]] | None:
-        """What `_scan` returns at `now`, or None when the index cannot say it exactly (see
-        the class docstring). Entries of leads escalated now go back on the heap: if the lead
+        """What `_scan` returns at `now`, or None when `now` is past the last representable time
+        (the scan then answers). Entries of leads escalated now go back on the heap: if the lead
         is still held at the next tick (nobody applied the release), it is due again, as the
         scan would find it."""
-        zone = self.zone
-        if zone is None or (zone is not _FIXED and zone is not _UNSET and now.tzinfo is not zone):
-            return None
         tiers, heap = strategy.tiers, self.heap
         found: dict[str, datetime] = {}
         if heap:
@@ -446,7 +429,7 @@ class _Due:
                 if since is None or view.reached(lead_id):
                     continue
                 stage = _stage(view, lead_id)
-                if stage < len(tiers) and now - since >= tiers[stage].patience:
+                if stage < len(tiers) and instant(now) - instant(since) >= tiers[stage].patience:
                     found[lead_id] = since
                     kept.append(entry)
             for entry in kept:
@@ -461,4 +444,4 @@ class _Due:
                 self.blocked.discard(lead_id)
             else:
                 found[lead_id] = start
-        return sorted((since, lead_id) for lead_id, since in found.items())
+        return sorted(((since, lead_id) for lead_id, since in found.items()), key=_oldest_first)

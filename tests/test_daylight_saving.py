@@ -1,0 +1,103 @@
+"""Times are instants: deadlines, patience, shifts and "before arrival" are elapsed time, whatever
+zone the caller's times carry, also across a daylight-saving change.
+
+Python compares and subtracts two datetimes that share one `tzinfo` object by their wall
+clocks, ignoring `fold`; the docs recommend `clock=lambda: datetime.now(ZoneInfo(team_zone))`,
+which hands the router exactly such times. Each test gives the same instants once in UTC and
+once in the team's zone and expects one answer.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta, tzinfo
+from zoneinfo import ZoneInfo
+
+import pytest
+
+import leadrouter as lr
+from leadrouter import rules
+from leadrouter.errors import EventBeforeArrivalError
+
+NEW_YORK = ZoneInfo("America/New_York")
+BERLIN = ZoneInfo("Europe/Berlin")
+FALL_BACK = datetime(2026, 11, 1, 5, 45, tzinfo=UTC)
+"""01:45 EDT, a quarter of an hour before New York's clocks go back from 02:00 to 01:00."""
+
+
+def sla_router(lifecycle: lr.Lifecycle) -> lr.Router:
+    return lr.Router(lr.EqualRotation(), [lr.Rep("a"), lr.Rep("b")], lifecycle=lifecycle)
+
+
+@pytest.mark.parametrize("zone", [UTC, NEW_YORK], ids=["utc", "new-york"])
+def test_a_first_touch_sla_is_thirty_real_minutes_across_the_autumn_change(zone: tzinfo) -> None:
+    router = sla_router(lr.Lifecycle(first_touch_sla=timedelta(minutes=30)))
+    start = FALL_BACK.astimezone(zone)
+    router.route(lr.Lead("X", start), now=start)
+    assert router.tick((FALL_BACK + timedelta(minutes=29)).astimezone(zone)) == []
+    released = router.tick((FALL_BACK + timedelta(minutes=31)).astimezone(zone))
+    assert [(e.lead_id, e.reason) for e in released if isinstance(e, lr.Released)] == [("X", "sla")]
+
+
+@pytest.mark.parametrize("zone", [UTC, NEW_YORK], ids=["utc", "new-york"])
+def test_an_expiry_of_a_day_is_24_real_hours_across_the_spring_change(zone: tzinfo) -> None:
+    router = sla_router(lr.Lifecycle(expire_after=timedelta(hours=24)))
+    start = datetime(2026, 3, 7, 17, tzinfo=UTC)  # Saturday noon in New York; Sunday has 23 hours
+    router.route(lr.Lead("X", start.astimezone(zone)), now=start.astimezone(zone))
+    assert router.tick((start + timedelta(hours=23, minutes=1)).astimezone(zone)) == []
+    assert router.tick((start + timedelta(hours=24)).astimezone(zone))
+
+
+def test_a_route_in_the_repeated_hour_is_not_before_an_arrival_in_its_first_pass() -> None:
+    arrived = FALL_BACK.astimezone(NEW_YORK)  # 01:45 EDT
+    now = (FALL_BACK + timedelta(minutes=25)).astimezone(NEW_YORK)  # 01:10 EST, 25 minutes later
+    assert now < arrived  # what Python says of the two wall clocks
+    assert lr.Router(lr.EqualRotation(), [lr.Rep("a")]).route(lr.Lead("X", arrived), now=now).rep_id
+    early = lr.Lead("Y", now)  # arrived at 01:10 EST; 01:45 EDT is 25 minutes before it
+    with pytest.raises(EventBeforeArrivalError):
+        lr.Router(lr.EqualRotation(), [lr.Rep("a")]).route(early, now=arrived)
+    ledger = lr.Ledger()
+    ledger.append(lr.Arrived(early))
+    with pytest.raises(EventBeforeArrivalError):
+        ledger.append(lr.Assigned("Y", "a", arrived, by="test"))
+
+
+def test_a_night_shift_across_a_change_has_its_real_length() -> None:
+    night = lr.Shift("Europe/Berlin", start=time(22), end=time(6), weekdays=range(7))
+    spring = datetime(2026, 3, 28, 21, tzinfo=UTC)  # 22:00 CET; clocks go forward at 02:00
+    autumn = datetime(2026, 10, 24, 20, tzinfo=UTC)  # 22:00 CEST; clocks go back at 03:00
+    assert night.working_time(spring, spring + timedelta(hours=8)) == timedelta(hours=7)
+    assert night.working_time(autumn, autumn + timedelta(hours=10)) == timedelta(hours=9)
+    # 7 hours of the first night, the last 30 minutes at the start of the next
+    assert night.add_working_time(spring, timedelta(hours=7, minutes=30)) == datetime(
+        2026, 3, 29, 20, 30, tzinfo=UTC
+    )
+
+
+def test_a_shift_says_the_same_of_one_instant_in_any_zone() -> None:
+    night = lr.Shift("Europe/Berlin", start=time(22), end=time(2, 30), weekdays=range(7))
+    moment = datetime(2026, 10, 25, 1, 15, tzinfo=UTC)  # 02:15 CET, after the shift's 02:30 CEST
+    local = moment.astimezone(BERLIN)
+    assert local.fold == 1
+    assert night.is_on(moment) is False
+    assert night.is_on(local) is False
+    assert night.next_change(local) == night.next_change(moment)
+    schedule = rules.schedule({"night": night}, default=lr.Shift("Europe/Berlin", start=time(8)))
+    for now in (moment, local):
+        router = lr.Router(lr.EqualRotation(), [lr.Rep("night"), lr.Rep("day")], rules=[schedule])
+        assert router.route(lr.Lead("X", now), now=now).rep_id is None
+
+
+@pytest.mark.parametrize("zone", [UTC, NEW_YORK], ids=["utc", "new-york"])
+def test_a_tiers_patience_is_real_time_across_the_autumn_change(zone: tzinfo) -> None:
+    tiers = lr.TieredDelay(
+        [
+            lr.Tier(tier=0, strategy=lr.EqualRotation(), patience=timedelta(hours=4)),
+            lr.Tier(tier=1, strategy=lr.EqualRotation(), patience=timedelta(hours=4)),
+        ]
+    )
+    router = lr.Router(tiers, [lr.Rep("p", tier=0), lr.Rep("s", tier=1)])
+    start = datetime(2026, 11, 1, 4, 30, tzinfo=UTC)  # 00:30 EDT
+    router.route(lr.Lead("Y", start.astimezone(zone)), now=start.astimezone(zone))
+    assert router.tick((start + timedelta(hours=3, minutes=59)).astimezone(zone)) == []
+    moved = router.tick((start + timedelta(hours=4, minutes=6)).astimezone(zone))
+    assert [type(e).__name__ for e in moved] == ["Released", "Assigned"]
