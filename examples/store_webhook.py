@@ -81,7 +81,7 @@ def make_app(url: str, team: str = "sales") -> Callable[[dict[str, Any], Respond
         except (LockTimeoutError, StoreUnavailableError) as exc:
             # nothing was written: the CRM's webhook retries, and a retry is safe
             return answer("503 Service Unavailable", {"error": str(exc)}, ("Retry-After", "5"))
-        except (*BAD_LEAD, json.JSONDecodeError) as exc:
+        except (*BAD_LEAD, json.JSONDecodeError, UnicodeDecodeError) as exc:
             return answer("400 Bad Request", {"error": str(exc)})
         except lr.LeadRouterError as exc:
             # the server's setup, not the lead (the roster changed under this worker, a schema

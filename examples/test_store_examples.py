@@ -69,6 +69,10 @@ def test_webhook_and_tick_worker_share_one_ledger(
     assert post(again, "/leads", retry.encode()) == ("200 OK", answers[0])
     status, body = post(app, "/leads", b'{"id": "L-9"}')
     assert status == "400 Bad Request" and "arrived_at" in body["error"]
+    assert post(app, "/leads", b"\xff\xfe{")[0] == "400 Bad Request"  # not UTF-8
+    listed = {"id": "L-8", "arrived_at": arrived, "region": ["north"]}
+    status, body = post(app, "/leads", json.dumps(listed).encode())
+    assert status == "400 Bad Request" and "one value is needed" in body["error"]
     assert post(app, "/nowhere", b"")[0] == "404 Not Found"
 
     script = subprocess.run(

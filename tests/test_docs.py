@@ -238,3 +238,21 @@ def test_a_stray_marker_is_an_error(tmp_path: Path) -> None:
     text = "<!-- output: not checked, because slow -->\n\n```python\nx = 1\n```\n"
     with pytest.raises(db.DocsFormatError, match=r"page\.md:1: an 'output: not checked' marker"):
         db.parse(tmp_path / "page.md", text)
+
+
+def test_every_reason_code_the_router_writes_is_declared_and_documented() -> None:
+    """Code reading decisions switches on `Reason.code`: each code written anywhere in the
+    source is in `ReasonCode` and has its row in embedding.md's table, and nothing else is."""
+    import re
+    from typing import get_args
+
+    from leadrouter.model import ReasonCode
+
+    written: set[str] = set()
+    for path in (ROOT / "src" / "leadrouter").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        written |= set(re.findall(r"(?:_new_reason|Reason)\(\s*\"([a-z]+)\"", text))
+    table = (ROOT / "docs" / "embedding.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^\| `([a-z]+)` \| ", table, flags=re.MULTILINE))
+    assert written == set(get_args(ReasonCode))
+    assert set(get_args(ReasonCode)) <= documented

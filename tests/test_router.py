@@ -181,6 +181,26 @@ def test_route_many_routes_the_batch_at_one_time_read_once_from_the_clock() -> N
     assert {d.at for d in decided} == {at(0)}
 
 
+def test_a_release_or_claim_sent_twice_changes_nothing_the_second_time() -> None:
+    """Webhooks come at least once: a repeated "rep c gives lead L back" must not take L from
+    the rep it went to next, and a repeated claim is no refusal of the rep who holds it."""
+    r = router(team(3), lifecycle=lr.Lifecycle(reroute=True))
+    first = r.route(lead(1), now=at(0)).rep_id
+    assert first is not None
+    moved = r.release("L1", "returned", now=at(5), rep_id=first)
+    again = r.release("L1", "returned", now=at(5), rep_id=first)
+    assert [type(e).__name__ for e in moved] == ["Released", "Assigned"] and again == []
+    assert r.ledger.lead_releases("L1") == ("returned",)
+    with pytest.raises(lr.errors.UnknownRepError):
+        r.release("L1", now=at(6), rep_id="nobody")
+    pull = router(team(2), strategy=lr.GrabWithCaps())
+    pull.route(lead(2), now=at(0))
+    claimed = pull.claim("R1", "L2", now=at(1))
+    assert claimed.action == "claimed"
+    assert pull.claim("R1", "L2", now=at(2)) == claimed
+    assert pull.claim("R0", "L2", now=at(2)).action == "refused"
+
+
 def test_a_lead_where_a_lead_id_belongs_says_pass_its_id() -> None:
     r = router()
     first = lead(1)
@@ -289,7 +309,7 @@ def test_claims_refuse_with_reasons_and_change_nothing() -> None:
         r.route(lead(i, region="south"))
     size = len(r.ledger)
     refused = {
-        "held": ("B", "L0"),
+        "held": ("A", "L0"),  # B holds it
         "eligible": ("A", "L1"),
         "inactive": ("C", "L1"),
     }

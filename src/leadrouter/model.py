@@ -385,8 +385,18 @@ class Shift:
 
 
 ReasonCode = Literal[
-    "chosen", "excluded", "capped", "pooled", "waiting", "refused", "retry", "dedup", "skipped"
+    "chosen",
+    "excluded",
+    "capped",
+    "pooled",
+    "waiting",
+    "refused",
+    "retry",
+    "dedup",
+    "skipped",
+    "moved",
 ]
+"""Every code the router writes in a `Reason` (docs/embedding.md lists what each means)."""
 
 
 @attrs.frozen

@@ -365,7 +365,7 @@ class Router:
             if taken is not None:
                 why = ledger.lead_releases(lead_id)[-1]
                 note = Reason(
-                    "released",
+                    "retry",
                     f"taken back from {taken} ({why}); this is its place now, from the ledger",
                     frozenset({taken}),
                     "release",
@@ -388,6 +388,8 @@ class Router:
         Refused claims return a Decision with action "refused" saying why, and change nothing:
         the lead is held or closed, the rep is inactive or not eligible, a cap is reached, or the
         strategy refuses (e.g. a cooldown). Of two claims for the same lead exactly one wins.
+        A claim by the rep who holds the lead (a retry whose first answer was lost) changes
+        nothing and answers with the decision that put the lead in their book, as `why` does.
         """
         lead_id = lead_id_arg(lead_id, "Router.claim")
         with self._op:
@@ -402,6 +404,8 @@ class Router:
             status = self.ledger.status(lead_id)
             if status != "pooled":
                 holder = self.ledger.holder(lead_id)
+                if holder == rep_id:
+                    return self.why(lead_id)
                 return refuse(f"lead is held by {holder}" if holder else f"lead is {status}")
             if not rep.active:
                 return refuse("rep is inactive", "active")
@@ -468,16 +472,26 @@ class Router:
         now: datetime | None = None,
         *,
         reroute: bool | None = None,
+        rep_id: str | None = None,
     ) -> list[Event]:
         """Take a lead out of its holder's book into the public pool (退回).
 
         With `reroute` (default: the lifecycle's setting) it goes on to another rep at once,
         never back to the one who released it. Returns the events written.
+
+        `rep_id`, the rep giving the lead back, makes the call safe to repeat (a webhook
+        delivered twice): when that rep no longer holds the lead, it has been given back
+        already, and nothing is written (`[]`). Without it the current holder loses the lead,
+        whoever that is by now.
         """
         lead_id = lead_id_arg(lead_id, "Router.release")
         with self._op:
             now = self._time(now)
             holder = self.ledger.holder(lead_id)
+            if rep_id is not None:
+                self._roster[rep_id]  # an unknown rep is an error, not a release made already
+                if holder != rep_id:
+                    return []
             if holder is None:
                 status = self.ledger.status(lead_id)
                 raise TransitionError(
