@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[all]'
 	touch $(STAMP)
 
-# eight routing policies compared on a synthetic team (under a minute): terminal table + report
+# eight routing policies compared on a synthetic team (one to four minutes on two cores): terminal table + report
 demo: $(STAMP)
 	$(BIN)/leadrouter compare --demo --out demo-report
 	@echo "Open demo-report/report.html in a browser (or read demo-report/report.md)."

@@ -267,6 +267,24 @@ def test_route_picks_the_best_fit_that_can_take_it() -> None:
     assert router.ledger.waiting() == ("L3",)
 
 
+def test_a_batch_never_exceeds_a_cap_whose_remaining_promises_more_than_its_check() -> None:
+    """The batch is sized by `Cap.remaining`, which a team's own cap may leave at its default
+    (None: no limit) while its `check` refuses; each assignment is checked again as it is
+    written, so the batch places what `route` would and the cap holds."""
+
+    class OneOpen(lr.Cap):
+        def check(self, rep_id: str, ctx: Context) -> str | None:
+            held = ctx.view.book_size(rep_id)
+            return f"{held} open" if held >= 1 else None
+
+    leads = [lr.Lead(f"L{i}", T0) for i in range(6)]
+    batched = lr.Router(ProfileMatching(), [lr.Rep("a"), lr.Rep("b")], caps=OneOpen())
+    decisions = batched.route_many(leads, now=T0)
+    assert Counter(d.rep_id for d in decisions) == Counter({None: 4, "a": 1, "b": 1})
+    assert batched.ledger.book_size("a") == batched.ledger.book_size("b") == 1
+    assert batched.ledger.waiting() == tuple(d.lead_id for d in decisions if d.rep_id is None)
+
+
 def test_route_many_respects_caps_rules_and_leaves_the_rest_waiting() -> None:
     reps = [
         lr.Rep("north1", regions={"north"}, profile={"language": "zh"}),

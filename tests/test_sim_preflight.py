@@ -220,12 +220,37 @@ def test_the_bottom_line_says_the_export_cannot_tell_policies_apart_on_sales() -
     assert text.endswith("No warnings.")
 
 
+def test_a_difference_resting_on_an_assumption_is_shown_but_never_judged() -> None:
+    """A grab policy's sales rest on how reps would claim from a pool, which no push history
+    shows: however narrow its interval, it neither leads nor lags, and the line says why."""
+    comparison = attrs.evolve(
+        constructed(
+            {
+                "base": {"conversion_rate": [0.050, 0.052, 0.048, 0.050]},
+                "grab": {"conversion_rate": [0.080, 0.083, 0.077, 0.080]},
+                "push": {"conversion_rate": [0.030, 0.031, 0.029, 0.030]},
+            }
+        ),
+        assumption_driven={"grab": {"conversion_rate": "claiming cannot be learned"}},
+    )
+    sales = bottom_line(comparison).split("On sales, ")[1].split("On speed, ")[0]
+    assert "grab leads" not in sales and "the baseline base leads" not in sales
+    assert sales.startswith("no policy is shown to beat the baseline base")
+    assert "push converts less" in sales
+    assert (
+        "grab is not judged: the figures rest on an assumption the history cannot check "
+        "(claiming cannot be learned)" in sales
+    )
+    alone = attrs.evolve(comparison, policies=("base", "grab"))
+    assert "On sales, no policy can be judged against the baseline base" in bottom_line(alone)
+
+
 def test_one_seed_gives_no_interval_and_the_bottom_line_says_so_instead_of_a_verdict() -> None:
     comparison = constructed(
         {"base": {"conversion_rate": [0.05]}, "other": {"conversion_rate": [0.09]}}
     )
     text = bottom_line(comparison)
-    assert "On sales, no policy beats the baseline base; other has no interval yet" in text
+    assert "On sales, no policy is shown to beat the baseline base; other has no interval" in text
     assert "other leads" not in text and "cannot tell" not in text
 
 
@@ -321,3 +346,18 @@ def test_an_export_without_a_sale_says_its_sales_figures_are_assumed() -> None:
     said = bottom_line(result)
     assert said.startswith("Calibration passed on what it could check, but not on sales (")
     assert "Calibration passed: replaying" not in said
+    assert "On sales, no policy can be judged against the baseline rot" in said
+
+
+def test_a_pass_on_few_sales_or_without_amounts_says_what_it_could_not_catch() -> None:
+    history = synthetic(300, 4, 10, seed=2)
+    frame = history.to_frame()
+    sold = int(frame["converted"].sum())
+    assert sold < 30
+    result = compare(history, {"rot": lr.EqualRotation(), "pw": lr.PerformanceWeighted()}, seeds=4)
+    assert result.calibration is not None and result.calibration.verdict == "pass"
+    said = bottom_line(result)
+    assert said.startswith(f"Calibration passed, but it rests on {sold} sales, too few to catch")
+    priceless = History.from_frame(frame.assign(amount=float("nan")), tz=history.tz)
+    result = compare(priceless, {"rot": lr.EqualRotation()}, seeds=4)
+    assert "revenue could not be checked (the history has no sale amounts" in bottom_line(result)

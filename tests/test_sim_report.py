@@ -66,11 +66,18 @@ def behaviour(history: History) -> Any:
     return fit_behaviour(history)
 
 
+def _dump(reps: list[lr.Rep], seed: int) -> lr.Router:
+    """Every lead to the first rep: a push policy clearly slower than rotation, so some
+    difference is bold; the grab policy's never are (they rest on how reps would claim)."""
+    first = reps[0].id
+    return lr.Router(lambda ctx: first, reps, seed=seed)
+
+
 @pytest.fixture(scope="module")
 def comparison(history: History, behaviour: Any) -> Comparison:
     result = compare(
         history,
-        {"rotation": lr.EqualRotation(), EVIL_POLICY: lr.GrabWithCaps(daily=60)},
+        {"rotation": lr.EqualRotation(), EVIL_POLICY: lr.GrabWithCaps(daily=60), "dump": _dump},
         seeds=4,
         behaviour=behaviour,
         calibrate=False,
@@ -317,7 +324,9 @@ def test_formats_read_as_people_write_them() -> None:
     assert fmt_range("conversion_rate", -0.014, 0.001, diff=True) == "-1.4 to +0.1 points"
     assert fmt_range("revenue", -236_000.0, 7_313.0, diff=True) == "-236k to +7k"
     assert fmt_range("cost_per_sale", 0.0, 28_311.0) == "0.0k\u201328.3k"
-    assert fmt_diff("conversion_rate", -0.00001) == "+0.0 points"  # no "-0.0"
+    # a difference keeps its sign when it rounds to zero: "-0.0 to +1.3" spans 0, as it does
+    assert fmt_diff("conversion_rate", -0.00001) == "-0.0 points"
+    assert fmt_range("conversion_rate", -0.00002, 0.0127, diff=True) == "-0.0 to +1.3 points"
     assert fmt_level("gini", math.nan) == "-"
     assert fmt_range("gini", math.nan, 0.2) == "-"
 
@@ -361,13 +370,20 @@ def test_the_sensitivity_section_names_the_leader_in_every_scenario() -> None:
     frame = pd.DataFrame(rows, columns=list(SENSITIVITY_COLUMNS))
     frame.attrs.update(metric="conversion_rate", seeds=3)
     text = render_markdown(sensitivity_section(frame))
-    assert "rotation leads by conversion in every scenario" in text
+    assert "rotation ranks first by conversion in every scenario" in text
+    assert "no cell is bold" in text and "**" not in text
     assert "| grab | #2" in text.replace("\\#", "#")
     flipped = frame.copy()
     flipped.loc[(flipped["scenario"] == "no rep effects"), "rank"] = [2, 1]
     flipped.attrs.update(frame.attrs)
     assert "changes when the assumptions move" in sensitivity_line(flipped)
     assert "no rep effects: grab" in sensitivity_line(flipped)
+    tied = frame.copy()
+    tied["rank"] = 1
+    tied.attrs.update(frame.attrs, assumed="grab")
+    line = sensitivity_line(tied)
+    assert "grab and rotation share rank 1 by conversion in every scenario" in line
+    assert "grab rests on an assumption no scenario moves" in line
 
 
 # --------------------------------------------------------------------------- plain words
@@ -527,32 +543,48 @@ def test_a_table_column_shares_one_scale(comparison: Comparison) -> None:
             "cost_per_sale_diff_hi": 7_313.0,
         },
     }
-    levels, diffs = metric_tables(comparison, table, ["cost_per_sale"])
+    two = attrs.evolve(comparison, policies=tuple(names[:2]))
+    levels, diffs = metric_tables(two, table, ["cost_per_sale"])
     level_cells = [row[1] for row in levels.rows]
     assert [cell.text for cell in level_cells] == ["3.0k", "56.5k"]
     assert [cell.note for cell in level_cells] == ["0.9k\u20135.0k", "20.0k\u201399.0k"]
     assert diffs.rows[1][1].text == "+53k" and diffs.rows[1][1].note == "-236k to +7k"
 
 
-def _cells(markdown: str) -> list[tuple[bool, str]]:
-    """Every difference cell with an interval: (bold, interval text)."""
-    found = re.findall(
-        r"\| (\*\*)?[+-][^|<]*?(?:\*\* \((?:better|worse)\)|\*\*)?<br>([+-][^|]* to [^|]*?) (?=\|)",
-        markdown,
-    )
-    return [(bool(bold), interval) for bold, interval in found]
+_DIFF_CELL = re.compile(
+    r"\| (\*\*)?[+-][^|<]*?(?:\*\* \((?:better|worse)\)|\*\*)?"
+    r"<br>([+-][^|]* to [^|]*?) (?=\|)"
+)
+
+
+def _cells(markdown: str) -> list[tuple[str, bool, str]]:
+    """Every difference cell with an interval: (its row's first cell, bold, interval text)."""
+    found = []
+    for line in markdown.splitlines():
+        if not line.startswith("| "):
+            continue
+        row = line.split(" | ", 1)[0][2:]
+        for bold, interval in _DIFF_CELL.findall(line):
+            found.append((row, bool(bold), interval))
+    return found
 
 
 def test_bold_means_one_thing_the_interval_excludes_zero(report: ReportPaths) -> None:
+    """...and the difference rests on the history: the grab policy's, which rest on how reps
+    would claim from a pool, are marked and never bold, whatever their intervals."""
     from leadrouter.sim.report import Cell
     from leadrouter.sim.report.render import _CSS, _md_cell
 
     markdown = report.markdown.read_text(encoding="utf-8").replace("\\", "")
     cells = _cells(markdown)
-    assert any(bold for bold, _ in cells) and any(not bold for bold, _ in cells)
-    for bold, interval in cells:
+    assert any(bold for _, bold, _ in cells) and any(not bold for _, bold, _ in cells)
+    assumed = [(bold, interval) for row, bold, interval in cells if row.startswith("&lt;script")]
+    assert assumed and not any(bold for bold, _ in assumed)
+    for row, bold, interval in cells:
+        if row.startswith("&lt;script"):
+            continue
         lo, hi = (float(re.sub(r"[^\d.+-]", "", end)) for end in interval.split(" to ", 1))
-        assert (lo >= 0 or hi <= 0) if bold else (lo <= 0 <= hi), (bold, interval)
+        assert (lo >= 0 or hi <= 0) if bold else (lo <= 0 <= hi), (row, bold, interval)
     # nothing else is bold: not a calibration check outside its interval, not the mark
     assert "**" not in _md_cell(Cell("OUTSIDE", tone="alert"))
     bold_rules = re.findall(r"([^{}]+)\{[^}]*font-weight", _CSS)

@@ -43,7 +43,7 @@ def test_the_finding_is_said_in_plain_words() -> None:
     rng = np.random.default_rng(3)
     alike, differ = team(0.0, rng), team(0.8, rng)
     assert not alike.shown and "cannot tell reps apart" in alike.describe()
-    assert differ.shown and "reps really differ" in differ.describe()
+    assert differ.shown and "reps differ in closing by more than luck" in differ.describe()
     assert "20 reps" in differ.describe()
 
 
@@ -62,4 +62,4 @@ def test_the_fit_says_whether_reps_differ_on_synthetic_teams() -> None:
     assert alike.rep_spread is not None and differ.rep_spread is not None
     assert not alike.rep_spread.shown
     assert differ.rep_spread.shown and differ.rep_spread.sd_lo > 0.2
-    assert "how much reps differ in closing: reps really differ" in differ.summary()
+    assert "reps differ in closing: reps differ in closing by more than luck" in differ.summary()

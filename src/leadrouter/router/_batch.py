@@ -3,6 +3,8 @@
 Retries and leads a rule settles are handled one by one, exactly as `route` would; the rest go
 to the strategy's `route_batch` together, with each rep's remaining capacity under the caps,
 and its answers are checked against that capacity before anything of the batch is written.
+Each assignment is checked against the caps once more as it is written, so a cap is never
+exceeded even when its `remaining` promised more room than its `check` allows.
 """
 
 from __future__ import annotations
@@ -69,12 +71,26 @@ def route_batch(router: Router, batch: list[Lead], now: datetime) -> list[Decisi
         if decision is None:
             results[i] = decided[lead.id]
             continue
-        decided.setdefault(lead.id, decision)
         if lead.id not in ledger:
-            last = last_reason(decision)
-            waiting = last is not None and last.code == "waiting"
+            if decision.rep_id is not None and _refused(router, lead, decision.rep_id, now):
+                # the caps' `remaining` promised room their `check` no longer gives (a cap
+                # whose two answers disagree, or capacity the batch's earlier leads used):
+                # this lead is routed as `route` would route it now, so no cap is exceeded
+                decision, waiting = decider.decide(router._context(lead, now), frozenset())
+                results[i] = decision
+            else:
+                last = last_reason(decision)
+                waiting = last is not None and last.code == "waiting"
             router._commit(decision, waiting, _new_arrived(lead))
+        decided.setdefault(lead.id, decision)
     return [d for d in results if d is not None]
+
+
+def _refused(router: Router, lead: Lead, rep_id: str, now: datetime) -> bool:
+    """Whether a cap refuses `rep_id` one more lead now, with the batch's earlier leads
+    written: the check `route` makes, made again when the lead is written."""
+    ctx = router._context(lead, now)
+    return any(cap.check(rep_id, ctx) is not None for cap in router.caps)
 
 
 def _solve(

@@ -213,10 +213,11 @@ class Comparison:
             if metric in self.not_identified.get(name, {}):
                 return formats.NOT_IDENTIFIED
             mean, lo, hi = (table[name][f"{metric}_diff{part}"] for part in ("", "_lo", "_hi"))
-            told = formats.tone(metric, lo, hi)
+            assumed = metric in self.assumption_driven.get(name, {})
+            told = formats.tone(metric, lo, hi, assumed)
             at = scale(metric, "_diff")
             shown = (
-                f"{formats.fmt_diff(metric, mean, at)} "
+                f"{formats.fmt_diff(metric, mean, at)}{formats.ASSUMED if assumed else ''} "
                 f"({formats.fmt_range(metric, lo, hi, True, scale=at)})"
             )
             return shown + (f": {told}" if told else "")
@@ -581,8 +582,10 @@ def sensitivity(
     and half as fast, and every rep's capacity times 0.75 and times 1.5 (capacity is estimated
     from the stretches a rep was backlogged, and is an estimate where they never were).
 
-    Returns a tidy frame (`frame.attrs` holds the `metric`, the number of `seeds` and
-    `not_identified`: why the metric's differences are not identifiable, "" if they are), one row
+    Returns a tidy frame (`frame.attrs` holds the `metric`, the number of `seeds`,
+    `not_identified`: why the metric's differences are not identifiable, "" if they are, and
+    `assumed`: the policies whose metric rests on an assumption no scenario moves, such as how
+    reps would claim from a pool, comma-separated), one row
     per (scenario, policy), columns `SENSITIVITY_COLUMNS`: the
     metric's mean, its paired difference to the baseline with the 95% interval, and the
     policy's rank in that scenario (1 = highest; for `speed_to_lead_median`, `wasted`,
@@ -642,5 +645,11 @@ def sensitivity(
             )
     frame = pd.DataFrame(rows, columns=list(SENSITIVITY_COLUMNS))
     blank = {why for row in result.not_identified.values() for m, why in row.items() if m == metric}
-    frame.attrs.update(metric=metric, seeds=len(seed_list), not_identified="; ".join(sorted(blank)))
+    assumed = sorted(name for name, row in result.assumption_driven.items() if metric in row)
+    frame.attrs.update(
+        metric=metric,
+        seeds=len(seed_list),
+        not_identified="; ".join(sorted(blank)),
+        assumed=", ".join(assumed),
+    )
     return frame

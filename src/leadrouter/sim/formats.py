@@ -102,10 +102,14 @@ def scale_for(metric: str, values: Iterable[float]) -> Scale:
 
 def _number(metric: str, value: float, signed: bool = False, scale: Scale | None = None) -> str:
     """The bare number of a metric's value (no unit) on `scale` (by default the value's own):
-    percents as percent (points), money compact (12k, 1.25M), minutes and counts whole. A value
-    that rounds to zero is written without a minus sign."""
+    percents as percent (points), money compact (12k, 1.25M), minutes and counts whole. An
+    unsigned value that rounds to zero is written without a minus sign; a signed one (a
+    difference, an interval's end) keeps its own sign, so an interval from -0.002 to +1.27
+    points reads "-0.0 to +1.3", which spans 0 as it does, not "+0.0 to +1.3"."""
     scale = scale or scale_for(metric, (value,))
     shown = round(value / scale.divisor, scale.decimals) or 0.0
+    if signed and shown == 0.0 and value < 0.0:
+        shown = -0.0
     return f"{shown:{'+' if signed else ''},.{scale.decimals}f}{scale.suffix}"
 
 
@@ -151,11 +155,17 @@ def fmt_range(
     return f"{low}{between}{high}{_unit(metric, diff) if unit else ''}"
 
 
-def tone(metric: str, lo: float, hi: float) -> str:
+def tone(metric: str, lo: float, hi: float, assumed: bool = False) -> str:
     """`better`, `worse`, `different` (the interval excludes 0 for a name with no better
     direction) or "" (the interval straddles 0: no difference the model's randomness cannot
-    explain). Every tone but "" is shown in bold, and only they are."""
-    if missing(lo) or missing(hi) or lo <= 0.0 <= hi:
+    explain). Every tone but "" is shown in bold, and only they are.
+
+    A difference that rests on an assumption the history cannot check (`assumed`: the metric is
+    assumption-driven for the policy, marked `ASSUMED`) is never called better or worse: its
+    interval measures the simulation under that assumption, not how far the assumption and
+    what the model can only guess around it are from the team (the demo's grab policy read
+    "better" on revenue, and was worse under the process that generated the history)."""
+    if assumed or missing(lo) or missing(hi) or lo <= 0.0 <= hi:
         return ""
     way = better(metric)
     if way == 0:

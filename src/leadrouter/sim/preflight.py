@@ -38,7 +38,7 @@ from leadrouter.rules import PoolRule
 from leadrouter.sim.calibration_checks import NOT_CHECKABLE
 from leadrouter.sim.compare import CANNOT_TELL, Comparison
 from leadrouter.sim.formats import fmt_diff, fmt_level, fmt_range, tone, values_table
-from leadrouter.sim.metrics import LOWER_IS_BETTER
+from leadrouter.sim.metrics import LOWER_IS_BETTER, REVENUE
 
 if TYPE_CHECKING:
     from leadrouter.router import Router
@@ -380,6 +380,11 @@ def _names(names: Sequence[str]) -> str:
     return f"{', '.join(names[:-1])} and {names[-1]}"
 
 
+FEW_SALES = 30
+"""Below this many sales in the history, a calibration pass says it could catch little: with
+a dozen sales, the conversion check's interval runs from 0 to about twice the rate."""
+
+
 def _calibration_sentence(comparison: Comparison) -> str:
     verdict = comparison.calibration
     if verdict is None:
@@ -395,6 +400,23 @@ def _calibration_sentence(comparison: Comparison) -> str:
                 f"Calibration passed on what it could check, but not on sales ({why}): the "
                 "sales and revenue figures below are the model's assumption."
             )
+        caveats = []
+        money = checks[checks["metric"] == REVENUE] if read else checks.iloc[:0]
+        if len(money) and (money["status"] == NOT_CHECKABLE).all():
+            why = str(money["note"].iloc[0]).rstrip(".")
+            caveats.append(
+                f"revenue could not be checked ({why}), so the revenue figures below rest on "
+                "assumed amounts"
+            )
+        checked = on_sales[on_sales["status"] != NOT_CHECKABLE] if read else on_sales
+        sold = round(float((checked["observed"] * checked["leads"]).sum())) if read else FEW_SALES
+        if sold < FEW_SALES:
+            caveats.append(
+                f"it rests on {sold} sale{'' if sold == 1 else 's'}, too few to catch any but a "
+                "large misfit: read the sales figures as rough"
+            )
+        if caveats:
+            return f"Calibration passed, but {'; and '.join(caveats)}."
         return "Calibration passed: replaying the history's own assignments reproduces it."
     if verdict.verdict == "fail":
         return (
@@ -438,19 +460,23 @@ def _aspect_sentence(
         for name in others
     }
     unknown = [name for name in others if any(math.isnan(end) for end in bounds[name])]
-    tones = {name: tone(metric, *bounds[name]) for name in others if name not in unknown}
+    driven = {
+        name: comparison.assumption_driven[name][metric]
+        for name in others
+        if metric in comparison.assumption_driven.get(name, {}) and name not in unknown
+    }
+    tones = {
+        name: tone(metric, *bounds[name])
+        for name in others
+        if name not in unknown and name not in driven
+    }
     better = [name for name in tones if tones[name] == "better"]
     worse = [name for name in tones if tones[name] == "worse"]
     tied = [name for name in tones if tones[name] not in ("better", "worse")]
     warned = set(flagged)
 
     def note(name: str) -> str:
-        marks = []
-        if metric in comparison.assumption_driven.get(name, {}):
-            marks.append("assumption-driven")
-        if name in warned:
-            marks.append("see its warning")
-        return f" ({', '.join(marks)})" if marks else ""
+        return " (see its warning)" if name in warned else ""
 
     def figures(name: str) -> str:
         diff, lo, hi = (table[name][f"{metric}_diff{end}"] for end in ("", "_lo", "_hi"))
@@ -469,21 +495,30 @@ def _aspect_sentence(
         also = [name for name in better if name != leader]
         if also:
             parts.append(f"{_names(also)} also beat{'s' if len(also) == 1 else ''} the baseline")
-    elif worse and not tied and not unknown:
+    elif worse and not tied and not unknown and not driven:
         parts.append(f"On {aspect}, the baseline {base} leads: every other policy {lags}")
+    elif driven and not (worse or tied or unknown):
+        parts.append(f"On {aspect}, no policy can be judged against the baseline {base}")
     else:
-        parts.append(f"On {aspect}, no policy beats the baseline {base}")
+        parts.append(f"On {aspect}, no policy is shown to beat the baseline {base}")
     if tied:
         parts.append(
             f"the data cannot tell {_names(tied)} apart from {base} (the difference "
             f"interval{'s span' if len(tied) > 1 else ' spans'} 0)"
         )
-    if worse and (better or tied or unknown):
+    if worse and (better or tied or unknown or driven):
         parts.append(f"{_names(worse)} {lag if len(worse) > 1 else lags}")
     if unknown:
         parts.append(
             f"{_names(unknown)} {'have' if len(unknown) > 1 else 'has'} no interval yet (too few "
             "seeds: four or more give one)"
+        )
+    if driven:
+        reasons = "; ".join(sorted(set(driven.values())))
+        parts.append(
+            f"{_names(list(driven))} {'are' if len(driven) > 1 else 'is'} not judged: the "
+            f"figures rest "
+            f"on an assumption the history cannot check ({reasons})"
         )
     return "; ".join(parts) + "."
 

@@ -62,11 +62,11 @@ class RepSpread:
             f"the odds (95% interval {math.exp(self.sd_lo):.2f}x to {math.exp(self.sd_hi):.2f}x)"
         )
         if self.shown:
-            verdict = f"reps really differ in closing ({_p(self.p_value)})"
+            verdict = f"reps differ in closing by more than luck alone gives ({_p(self.p_value)})"
         else:
             verdict = (
                 f"the data cannot tell reps apart in closing ({_p(self.p_value)}): the "
-                "spread of their win rates is no larger than luck alone gives"
+                "spread of their win rates is within what luck alone often gives"
             )
         return f"{verdict}; {spread}; over {self.reps} reps and {self.sales} sales"
 

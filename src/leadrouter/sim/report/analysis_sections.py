@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from leadrouter.sim.compare import CANNOT_TELL
 from leadrouter.sim.labels import direction, metric_label
 from leadrouter.sim.report.document import Block, Bullets, Cell, Heading, Para, Table
-from leadrouter.sim.report.formats import as_text, fmt_diff, missing, scale_for, tone
+from leadrouter.sim.report.formats import as_text, fmt_diff, missing, scale_for
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -38,17 +38,31 @@ def _sensitivity_verdict(frame: pd.DataFrame) -> str:
         )
     leaders = _leaders(frame)
     distinct = set(leaders.values())
-    if len(distinct) == 1:
-        names = " and ".join(next(iter(distinct)))
-        return (
-            f"{names} leads by {metric} in every scenario: that conclusion does not hinge on the "
-            "rep effects, the contact decay or the reps' capacity."
-        )
-    named = "; ".join(f"{scenario}: {', '.join(names)}" for scenario, names in leaders.items())
-    return (
-        f"The policy leading by {metric} changes when the assumptions move ({named}): which "
-        "policy is best rests on them; read small differences as ties."
+    assumed = str(frame.attrs.get("assumed", ""))
+    caveat = (
+        f" ({assumed} rest{'s' if ',' not in assumed else ''} on an assumption no scenario moves, "
+        "such as how reps would claim from a pool)"
+        if assumed
+        else ""
     )
+    if len(distinct) == 1:
+        first = next(iter(distinct))
+        ranked = f"{first[0]} ranks first" if len(first) == 1 else f"{_joined(first)} share rank 1"
+        return (
+            f"{ranked} by {metric} in every scenario, so the order at the top does not hinge on "
+            "the rep effects, the contact decay or the reps' capacity; whether it beats the "
+            f"baseline is the comparison's interval above, not a rank{caveat}."
+        )
+    named = "; ".join(f"{scenario}: {_joined(names)}" for scenario, names in leaders.items())
+    return (
+        f"The policy ranked first by {metric} changes when the assumptions move ({named}): which "
+        f"policy is best rests on them; read small differences as ties{caveat}."
+    )
+
+
+def _joined(names: tuple[str, ...]) -> str:
+    """Names in a sentence: a; a and b; a, b and c."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def sensitivity_line(frame: pd.DataFrame) -> str:
@@ -72,10 +86,7 @@ def sensitivity_section(frame: pd.DataFrame) -> list[Block]:
         for scenario in scenarios:
             found = cells.loc[(scenario, name)]
             row.append(
-                Cell(
-                    f"#{int(found['rank'])} ({fmt_diff(metric, float(found['diff']), scale)})",
-                    tone=tone(metric, float(found["diff_lo"]), float(found["diff_hi"])),
-                )
+                Cell(f"#{int(found['rank'])} ({fmt_diff(metric, float(found['diff']), scale)})")
             )
         rows.append(tuple(row))
     verdict = _sensitivity_verdict(frame)
@@ -86,8 +97,11 @@ def sensitivity_section(frame: pd.DataFrame) -> list[Block]:
             f"({int(frame.attrs.get('seeds', 0)) or 'a few'} seeds each, model parameters fixed) "
             f"with one assumption moved (rep effects removed; contact decaying twice as fast, or "
             f"half as fast; every rep's capacity x0.75 or x1.5) and ranks the policies by "
-            f"{metric_label(metric).label} ({direction(metric)}); in brackets, the difference to "
-            f"the baseline, in bold when its interval excludes zero. " + verdict
+            f"{metric_label(metric).label} ({direction(metric)}), the first column with none "
+            "moved (a run of its own, so its figures differ a little from the tables above); in "
+            "brackets, the difference to the baseline. With the parameters fixed and few seeds, "
+            "these runs test whether the order holds, not whether a difference is real: no cell "
+            "is bold. " + verdict
         ),
         Table(("policy", *scenarios), tuple(rows)),
     ]

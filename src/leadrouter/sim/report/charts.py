@@ -194,7 +194,10 @@ def _chart_differences(comparison: Comparison, table: Values, names: Mapping[str
             row = table[name]
             mean = row[f"{metric}_diff"] * scale
             lo, hi = row[f"{metric}_diff_lo"] * scale, row[f"{metric}_diff_hi"] * scale
-            colour = _TONE_COLOURS[tone(metric, row[f"{metric}_diff_lo"], row[f"{metric}_diff_hi"])]
+            assumed = metric in comparison.assumption_driven.get(name, {})
+            colour = _TONE_COLOURS[
+                tone(metric, row[f"{metric}_diff_lo"], row[f"{metric}_diff_hi"], assumed)
+            ]
             if not missing(lo) and not missing(hi):
                 axis.plot([lo, hi], [y, y], color=colour, linewidth=2.2, solid_capstyle="butt")
             if not missing(mean):
@@ -209,8 +212,7 @@ def _chart_differences(comparison: Comparison, table: Values, names: Mapping[str
                     fontsize=7,
                     color=_TONE_COLOURS[""],
                 )
-            mark = ASSUMED if metric in comparison.assumption_driven.get(name, {}) else ""
-            labels.append(names[name] + mark)
+            labels.append(names[name] + (ASSUMED if assumed else ""))
         axis.axvline(0.0, color="#444", linestyle="--", linewidth=0.9)
         axis.set_yticks(range(len(labels)), labels, fontsize=8)
         axis.set_ylim(-0.7, max(len(labels), 1) - 0.3)

@@ -235,10 +235,12 @@ def _diff_cell(
     row = table[name]
     lo, hi = row[f"{metric}_diff_lo"], row[f"{metric}_diff_hi"]
     scale = scale or column_scale(table, metric, DIFF)
+    assumed = metric in comparison.assumption_driven.get(name, {})
     return Cell(
         fmt_diff(metric, row[f"{metric}_diff"], scale),
         fmt_range(metric, lo, hi, diff=True, scale=scale, unit=False),
-        tone=tone(metric, lo, hi),
+        tone=tone(metric, lo, hi, assumed),
+        mark=ASSUMED if assumed else "",
     )
 
 
