@@ -138,13 +138,29 @@ def test_playbooks_by_path_and_by_pattern_are_named_by_their_stem(
     assert "playbook" in markdown and "small-team-no-data.toml" in markdown
 
 
+@pytest.fixture(scope="module")
+def logged(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An export whose assignments carry the propensities an exploring router logged."""
+    import leadrouter as lr
+
+    history = synthetic(300, 4, 10, seed=4, logging=lr.Explore(lr.EqualRotation(), share=0.2))
+    return history.to_csv(tmp_path_factory.mktemp("logged") / "logged.csv")
+
+
+@pytest.mark.parametrize("propensities", [False, True], ids=["plain", "with-propensities"])
 def test_a_playbook_that_cannot_run_on_the_history_is_skipped_loudly(
-    export: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    export: Path,
+    logged: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    propensities: bool,
 ) -> None:
+    """...also from the off-policy estimates compare prints beside an export with logged
+    propensities, which had failed the whole run after the simulation, with no report."""
     code, stdout, stderr = run(
         [
             "compare",
-            str(export),
+            str(logged if propensities else export),
             "--policies",
             "equal-rotation",
             str(PLAYBOOKS / "quota-month.toml"),
@@ -162,6 +178,7 @@ def test_a_playbook_that_cannot_run_on_the_history_is_skipped_loudly(
     markdown = (tmp_path / "report.md").read_text(encoding="utf-8")
     assert "Left out: these policies cannot run on this history" in markdown
     assert "quota-month: QuotaProportional: rep" in markdown
+    assert ("Beside the what-if, from the logged propensities alone" in stdout) == propensities
 
 
 def test_without_baseline_equal_rotation_is_added_and_the_bottom_line_and_warnings_come_first(

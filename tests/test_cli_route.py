@@ -132,6 +132,39 @@ def test_a_binary_file_is_a_named_error_not_a_traceback(
     assert not (tmp_path / "d.csv").exists()
 
 
+def _zipped_csv() -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("leads export.csv", "lead_id,arrived_at\nL1,2026-01-05T09:00Z\n")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("content", "what"),
+    [
+        (_zipped_csv(), "a zip archive holding leads export.csv, not an Excel workbook: unzip"),
+        (
+            b"<html><body><table><tr><td>Lead</td></tr></table></body></html>",
+            "a web page (HTML), not a CSV or Excel export",
+        ),
+    ],
+    ids=["zipped-csv", "html-saved-as-xls"],
+)
+def test_a_zipped_export_or_a_web_page_is_named_for_what_it_is(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, what: str
+) -> None:
+    """Not "cannot read this Excel workbook: no item named [Content_Types].xml", and not "no
+    lead_id column" for a header made of HTML tags."""
+    path = tmp_path / "leads.xls"
+    path.write_bytes(content)
+    assert main(_route(path, "--out", tmp_path / "d.csv")) == 2
+    err = capsys.readouterr().err
+    assert what in err and "Traceback" not in err
+
+
 def test_a_daylight_saving_gap_is_moved_and_listed(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -8,6 +8,7 @@ from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -943,3 +944,41 @@ def test_a_schedule_says_its_hours_in_words() -> None:
         "schedule(everyone 09:00-18:00 Tue-Thu, Asia/Shanghai)"
     )
     assert repr(rules.schedule()) == "schedule(always on)"
+
+
+def test_can_take_after_the_router_finished_with_the_lead_is_an_error_not_a_stale_answer() -> None:
+    """A strategy that keeps its ctx and asks later got the caps' answers of that moment: "yes"
+    for a rep since at the cap. It is the StrategyError writing-your-own.md promises."""
+    kept: list[Context] = []
+
+    def keeper(ctx: Context) -> str:
+        kept.append(ctx)
+        return sorted(ctx.ids)[0]
+
+    r = router(team(2), strategy=keeper, caps=lr.FixedCap(open=1))
+    r.route(lead(1), now=at(0))
+    with pytest.raises(lr.errors.StrategyError, match=r"can_take\('R0'\) was called after"):
+        kept[0].can_take("R0")
+
+
+def test_a_cap_or_weighted_strategy_missing_its_method_is_named_when_the_router_is_built() -> None:
+    """Not an empty NotImplementedError at the first lead."""
+    from leadrouter.strategies.weighted import Weighted
+
+    class NoCheck(lr.Cap):
+        pass
+
+    @attrs.frozen(repr=False)
+    class NoWeights(Weighted):
+        pass
+
+    with pytest.raises(lr.ConfigError, match=r"NoCheck\(\) does not define check\(rep_id, ctx\)"):
+        router(caps=NoCheck())
+    with pytest.raises(lr.ConfigError, match=r"does not define weights\(ctx\)"):
+        router(strategy=NoWeights())
+
+    def full(rep_id: str, ctx: Context) -> None:
+        return None
+
+    with pytest.raises(lr.ConfigError, match=r"got the function 'full'.*rules=\[\.\.\.\]"):
+        router(caps=full)  # type: ignore[arg-type]

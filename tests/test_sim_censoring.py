@@ -273,3 +273,27 @@ def test_a_split_of_mostly_open_deals_is_not_checked_for_sales() -> None:
     assert "still open at the export" in note and "sales within it are not known yet" in note
     assert held.loc["contact_rate", "status"] == "pass"
     assert checks.loc[("fit", "conversion_rate"), "status"] == "pass"
+
+
+def test_many_sales_after_the_horizon_are_a_gap_that_names_the_flag() -> None:
+    """A team whose deals close later than the 30-day horizon sees conversion well below its
+    export's own rate: the fit says how many sales came later and how to count them, and a
+    horizon that covers them clears the gap. `leadrouter compare --horizon 90d` passes it."""
+    import argparse
+
+    from leadrouter._cli_reading import period
+
+    history = synthetic(800, 4, 120, seed=3, as_of=1)
+    frame = history.to_frame()
+    early = frame["converted"].astype(bool) & (
+        frame["converted_at"] + timedelta(days=40) < history.as_of
+    )
+    moved = early[early].index[::2]
+    frame.loc[moved, "converted_at"] += timedelta(days=40)
+    late = History.from_frame(frame, tz=history.tz)
+    gaps = [gap for gap in fit_behaviour(late).gaps if "came more than 30 days" in gap]
+    assert len(gaps) == 1 and f"{len(moved)} of the export's" in gaps[0]
+    assert "--horizon 90d" in gaps[0]
+    assert not any("came more than" in g for g in fit_behaviour(late, horizon=period("90d")).gaps)
+    with pytest.raises(argparse.ArgumentTypeError, match="no unit"):
+        period("90")

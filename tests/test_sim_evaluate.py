@@ -61,6 +61,25 @@ def test_a_propensity_that_is_not_a_probability_is_flagged_and_left_blank(tmp_pa
     assert flagged["reason"].str.contains("not a probability").all()
 
 
+def test_a_propensity_written_as_a_percent_is_read_as_one(tmp_path) -> None:
+    """As a spreadsheet formats a chance: "80%" is 0.8 and "0.67%" is 0.0067 (it had been
+    read as 0.67, a hundred times too likely, without a word), each flagged."""
+    history = synthetic(60, 3, 5, seed=2)
+    path = history.to_csv(tmp_path / "logged.csv")
+    frame = pd.read_csv(path, dtype=str)
+    assigned = frame.index[frame["rep_id"].notna()]
+    frame["propensity"] = None
+    frame.loc[assigned[0], "propensity"] = "80%"
+    frame.loc[assigned[1], "propensity"] = "0.67%"
+    frame.loc[assigned[2], "propensity"] = "0.25"
+    frame.to_csv(path, index=False)
+    loaded = load_export(path).to_frame()["propensity"]
+    values = loaded.loc[loaded.notna()].tolist()
+    assert values == pytest.approx([0.8, 0.0067, 0.25])
+    flags = load_export(path).flagged
+    assert flags["reason"].str.contains("is a percent").sum() == 2
+
+
 def test_a_history_frame_rejects_a_propensity_outside_zero_one() -> None:
     frame = synthetic(20, 2, 3, seed=2).to_frame()
     frame["propensity"] = 1.5

@@ -659,3 +659,15 @@ def test_a_report_of_an_export_describes_the_model_compare_fitted(tmp_path: Path
     assert result.behaviour.summary().splitlines()[0] in markdown
     with pytest.raises(ConfigError, match=r"write_report\(result, history, \.\.\.\)"):
         write_report(history, result, None, tmp_path / "swapped")  # type: ignore[arg-type]
+
+
+def test_a_listing_of_flagged_cells_counts_cells_and_rows_apart() -> None:
+    """A row flagged in two columns is two lines of the listing and one row of the count."""
+    import pandas as pd
+
+    from leadrouter.sim.report.sections import _listed
+
+    twice = pd.DataFrame({"row": [7, 7, 9], "column": ["a", "b", "a"]})
+    assert _listed("Flagged rows", 3, twice) == "Flagged rows: the first 3 of 3 (2 rows)"
+    once = pd.DataFrame({"row": [7, 9], "column": ["a", "a"]})
+    assert _listed("Flagged rows", 2, once) == "Flagged rows: the first 2 of 2"

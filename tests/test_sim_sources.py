@@ -87,3 +87,14 @@ def test_rows_add_up_to_total_on_synthetic() -> None:
     assert table.loc[TOTAL, "conversions"] == int(frame["converted"].sum())
     assert body["leads"].is_monotonic_decreasing
     assert set(body.index) == set(frame["source"])
+
+
+def test_an_export_without_costs_shows_them_unknown_not_free() -> None:
+    """No cost column: every cost, ROI and cost per sale is unknown (NaN, "-" in the report),
+    never a cost of 0 that reads as "these leads were free"."""
+    history = synthetic(n_leads=300, n_reps=4, days=10, seed=5)
+    priceless = History.from_frame(history.to_frame().assign(cost=np.nan), tz=history.tz)
+    table = source_table(priceless)
+    for column in ("cost", "roi", "cost_per_sale"):
+        assert table[column].isna().all(), column
+    assert table.loc[TOTAL, "conversions"] == source_table(history).loc[TOTAL, "conversions"]

@@ -450,3 +450,30 @@ def test_a_receipt_dated_before_the_period_is_not_counted_in_it_on_the_fast_path
     tally = strategy._fast.get(fast.ledger, since)
     assert tally is not None
     assert tally.period_total == fast.ledger.received_total(since) == 8
+
+
+@pytest.mark.parametrize("bad", [float("inf"), float("nan"), -1.0, "senior", None, True])
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "plain"])
+def test_a_weight_that_is_not_a_finite_number_at_least_0_names_the_rep(
+    bad: object, fast: bool
+) -> None:
+    """An infinite weight gave every lead to the other rep (its share NaN), a negative one was
+    taken as 0, a text was a bare ValueError; the weights' contract is now checked, on both
+    paths, naming the strategy, the rep and the value."""
+    from leadrouter.context import Context
+    from leadrouter.strategies._deficits import FastWeighted
+    from leadrouter.strategies.weighted import Weighted
+
+    @attrs.frozen(repr=False)
+    class Seniority(FastWeighted if fast else Weighted):  # type: ignore[misc]
+        def weights(self, ctx: Context) -> dict[str, object]:
+            # good for the first lead (which the fast path routes plainly), bad after it
+            return {"a": bad if len(ctx.view) else 1.0, "b": 1.0}
+
+        def _table_key(self, ctx: Context) -> object:
+            return ctx.roster
+
+    router = lr.Router(Seniority(), [lr.Rep("a"), lr.Rep("b")])
+    assert router.route(lr.Lead("L0", T0), now=T0).rep_id is not None
+    with pytest.raises(lr.errors.StrategyError, match=r"weights gave rep 'a' the weight"):
+        router.route(lr.Lead("L1", T0), now=T0)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from leadrouter._cli_policies import BUILTIN_POLICIES, resolve_policies, with_roster
-from leadrouter._cli_reading import count, output_folder, read_export, reading_flags
+from leadrouter._cli_reading import count, output_folder, period, read_export, reading_flags
 from leadrouter._util import plural
 from leadrouter.errors import (
     ConfigError,
@@ -81,6 +81,14 @@ def compare_parser(commands: Any) -> None:
         help="seeds per scenario for the sensitivity check, which re-runs the comparison "
         "without rep effects, with contact decaying twice as fast and half as fast, and with "
         "every rep's capacity x0.75 and x1.5 (2; 0 skips it)",
+    )
+    compare.add_argument(
+        "--horizon",
+        type=period,
+        default=None,
+        metavar="DURATION",
+        help="conversion and revenue count sales within this time of a lead's arrival (30d); "
+        "set it to the team's sales cycle, e.g. 90d, when many deals close later",
     )
     compare.add_argument(
         "--out", type=Path, default=None, help="where to write the report (--demo: demo-report)"
@@ -356,6 +364,7 @@ def _run_comparison(
             policies,
             seeds=seeds,
             baseline=args.baseline,
+            horizon=args.horizon,
             processes=processes,
             sensitivity_seeds=args.sensitivity_seeds,
             notes=notes,
@@ -371,12 +380,13 @@ def _run_comparison(
     )
     from leadrouter._cli_evaluate import off_policy_text
 
+    with status.status("writing the report (charts, sources, anomalies)"):
+        paths = analysis.write_report(out, title=title)
+    runnable = {name: policy for name, policy in policies.items() if name not in analysis.skipped}
     with status.status("estimating the policies off-policy from the logged propensities"):
-        off_policy = off_policy_text(history, policies)
+        off_policy = off_policy_text(history, runnable)
     if off_policy is not None:
         console.print("\nBeside the what-if, from the logged propensities alone:", markup=False)
         console.print(off_policy, markup=False)
-    with status.status("writing the report (charts, sources, anomalies)"):
-        paths = analysis.write_report(out, title=title)
     console.print(f"\nReport: {paths.html}")
     console.print(f"        {paths.markdown} (charts beside it)", markup=False)

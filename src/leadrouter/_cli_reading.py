@@ -2,13 +2,14 @@
 `compare` and `inspect`, and one call to `load_export` with them, so every command reads a file
 exactly as the API does and an error's advice names the flag that fixes it. And what the
 commands share besides: where they write (the folder of an output made, or refused with one
-message, before the work starts) and how a count option is read."""
+message, before the work starts) and how a count or duration option is read."""
 
 from __future__ import annotations
 
 import argparse
 import errno
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -93,6 +94,20 @@ def read_export(path: Path, args: argparse.Namespace) -> History:
         as_of=args.as_of,
         audience="command",
     )
+
+
+def period(text: str) -> timedelta:
+    """An argparse `type` for a duration option (`--horizon 90d`): "45m", "4h", "90d", "2w"
+    or ISO "P90D"; anything else is argparse's usage error with the units to write."""
+    from leadrouter._written import duration
+
+    try:
+        found = duration(text)
+    except (ValueError, ConfigError) as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if found <= timedelta(0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive duration: e.g. 90d")
+    return found
 
 
 def count(text: str) -> int:

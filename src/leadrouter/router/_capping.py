@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Iterable
+from typing import NoReturn
 
 from leadrouter._trusted import new_reason as _new_reason
 from leadrouter.caps import Cap
@@ -12,7 +13,7 @@ from leadrouter.context import Context
 from leadrouter.errors import ConfigError, StrategyError
 from leadrouter.model import Reason
 
-__all__ = ["Capped", "Caps", "Gate", "all_capped", "as_caps", "cap_reasons", "reason_of"]
+__all__ = ["Capped", "Caps", "Gate", "all_capped", "as_caps", "cap_reasons", "reason_of", "spent"]
 
 
 def reason_of(answer: object, who: str, rep_id: str, method: str, verb: str) -> str:
@@ -64,6 +65,15 @@ class Capped:
         return table
 
 
+def spent(rep_id: str) -> NoReturn:
+    """`ctx.can_take` once the router has finished with the lead: a StrategyError, not the
+    caps' answers of that moment (a strategy that kept the ctx would act on stale ones)."""
+    raise StrategyError(
+        f"ctx.can_take({rep_id!r}) was called after the router finished with its lead: a "
+        "strategy may ask it only while it decides, with the ctx it was given"
+    )
+
+
 class Gate:
     """`ctx.can_take` for one lead: whether every cap lets a rep take one more lead, each rep
     asked about once, a refusal kept under the first cap that refuses; and the reps
@@ -93,10 +103,7 @@ class Gate:
                 return known
         ctx = self._ctx()
         if ctx is None:
-            raise StrategyError(
-                "ctx.can_take was called after the router finished with its lead: a strategy "
-                "may ask it only while it decides, with the ctx it was given"
-            )
+            spent(rep_id)
         for cap, name in self._caps.named:
             why = cap.check(rep_id, ctx)
             if why is not None:
@@ -136,10 +143,21 @@ def as_caps(caps: Cap | Iterable[Cap] | None) -> tuple[Cap, ...]:
     """`Router(caps=...)` as a tuple: one cap, several, or none."""
     if caps is None:
         return ()
+    if callable(caps) and not isinstance(caps, Cap | Iterable):
+        raise ConfigError(
+            f"caps takes Cap objects, got the function {getattr(caps, '__name__', caps)!r}: "
+            "a cap is a subclass of leadrouter.Cap whose check(rep_id, ctx) answers None or "
+            "why not (a function of the lead and a rep is a rule: rules=[...])"
+        )
     found = (caps,) if isinstance(caps, Cap) else tuple(caps)
     for cap in found:
         if not isinstance(cap, Cap):
             raise ConfigError(f"caps takes Cap objects such as FixedCap(...), got {cap!r}")
+        if type(cap).check is Cap.check:
+            raise ConfigError(
+                f"{cap!r} does not define check(rep_id, ctx), which every cap answers: None "
+                "when the rep may take one more lead, else why not, in words"
+            )
     return found
 
 

@@ -17,7 +17,7 @@ from leadrouter.errors import ConfigError, LeadRouterError, StrategyError
 from leadrouter.events import PUBLIC
 from leadrouter.ledger import LedgerView
 from leadrouter.model import Decision, Lead, Reason, Rep
-from leadrouter.router._capping import Capped, Caps, Gate, cap_reasons
+from leadrouter.router._capping import Capped, Caps, Gate, cap_reasons, spent
 from leadrouter.router._explained import worded_later
 from leadrouter.rules import Filter, PoolRule, PreferenceRule, Rule, as_filter
 from leadrouter.strategies.base import Pick, Strategy, as_pick, check_batching
@@ -42,7 +42,23 @@ def _cap_reasons(gate: Gate | None) -> tuple[Reason, ...]:
 def check_strategy(strategy: Strategy, ledger: LedgerView) -> None:
     """CapabilityError when the strategy's tags and its code disagree about batching, or when
     `ledger` lacks a view the strategy (or a strategy inside it) declares it needs. Run when
-    the Router is built, so a misfit fails there, not at the first lead."""
+    the Router is built, so a misfit fails there, not at the first lead. A weighted
+    strategy that leaves out a method its base needs is a ConfigError naming it (it was an
+    empty NotImplementedError at the first lead)."""
+    from leadrouter.strategies._deficits import FastWeighted
+    from leadrouter.strategies.weighted import Weighted
+
+    for base, method in ((Weighted, "weights"), (FastWeighted, "_table_key")):
+        if isinstance(strategy, base) and getattr(type(strategy), method) is getattr(base, method):
+            raise ConfigError(
+                f"{strategy!r} does not define {method}(ctx), which {base.__name__} needs: "
+                + (
+                    "each eligible rep's target weight (>= 0, any scale)"
+                    if method == "weights"
+                    else "a value equal exactly while the weights stay the same (see "
+                    "leadrouter.strategies._deficits)"
+                )
+            )
     check_batching(type(strategy), strategy.tags)
     check_views(
         repr(strategy),
@@ -218,14 +234,17 @@ class Decider:
                 prepared = self.prepare(ctx, exclude)
                 if isinstance(prepared, Decision):
                     return prepared, False
-                return self.conclude(prepared, self.ask(prepared.ctx))
-            reasons, gate = self._offer(ctx, exclude)
-            view = ctx.view
-            size = len(view)
-            result = self.strategy.route(ctx)
-            if len(view) != size:
-                raise wrote_ledger(self.strategy, _routing(ctx), len(view) - size)
-            return self._conclude(ctx, reasons, gate, result)
+                decided = self.conclude(prepared, self.ask(prepared.ctx))
+            else:
+                reasons, gate = self._offer(ctx, exclude)
+                view = ctx.view
+                size = len(view)
+                result = self.strategy.route(ctx)
+                if len(view) != size:
+                    raise wrote_ledger(self.strategy, _routing(ctx), len(view) - size)
+                decided = self._conclude(ctx, reasons, gate, result)
+            ctx.can_take = spent  # a strategy that kept the ctx gets no stale answers
+            return decided
         except Exception as exc:
             self._note_where(exc, ctx)
             raise

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -206,6 +207,7 @@ def analyse(
     seeds: int = 20,
     baseline: str | None = None,
     behaviour: Behaviour | None = None,
+    horizon: timedelta | None = None,
     processes: int = 1,
     sensitivity_seeds: int = 2,
     notes: Mapping[str, str] | None = None,
@@ -216,6 +218,8 @@ def analyse(
     """Fit, calibrate, preflight, check, compare and move the assumptions (see the module
     docstring).
 
+    `horizon`: conversion counts sales within it of arrival when the model is fitted here (the
+    fit's default, 30 days, when None; a given `behaviour` keeps its own).
     `baseline` names one of `policies`; without it the built-in equal rotation is the baseline,
     added when none of the policies is one (`choose_baseline`). `remedy` is the advice given
     with a policy that cannot run (`preflight`). Raises ConfigError for an unknown baseline,
@@ -244,7 +248,12 @@ def analyse(
         report = progress
         return lambda done, total: report(name, done, total)
 
-    model: Behaviour = fit_behaviour(history) if behaviour is None else behaviour
+    if behaviour is None:
+        model: Behaviour = (
+            fit_behaviour(history) if horizon is None else fit_behaviour(history, horizon=horizon)
+        )
+    else:
+        model = behaviour
     stage("model", model)
     verdict = calibrate(history, model, seeds=max(seeds, 10), warn=False)
     stage("calibration", verdict)

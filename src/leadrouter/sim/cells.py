@@ -528,17 +528,28 @@ def _propensities(
 ) -> np.ndarray[Any, Any]:
     """The propensity column, each value a probability in (0, 1] on a row with a rep.
 
-    A value outside (0, 1] ("7%" is read as 7) or on a row without a rep cannot be the chance
-    of a logged assignment: it is left blank and flagged, so the lead stays in every analysis
-    and only off-policy evaluation treats its assignment as not randomised."""
+    A cell written as a percent ("80%", "0.67%", as a spreadsheet formats a chance) is divided
+    by 100 and flagged: "0.67%" is 0.0067, never 0.67 (a weight a hundred times too small). A
+    value outside (0, 1] or on a row without a rep cannot be the chance of a logged
+    assignment: it is left blank and flagged, so the lead stays in every analysis and only
+    off-policy evaluation treats its assignment as not randomised."""
     values = values.copy()
     given = np.isfinite(values)
+    percent = given & text.astype(str).str.contains("%", regex=False).to_numpy(dtype=bool)
+    for position in np.flatnonzero(percent).tolist():
+        values[position] /= 100.0
+        ctx.flag(
+            int(position),
+            header,
+            f"{text.iat[position]!r} is a percent",
+            f"read as {values[position]:g}",
+        )
     no_rep = np.ones(len(values), dtype=bool) if reps is None else pd.isna(reps)
     for position in np.flatnonzero(given & ((values <= 0.0) | (values > 1.0))).tolist():
         ctx.flag(
             int(position),
             header,
-            f"{text.iat[position]!r} is not a probability in (0, 1] (write 0.07 for 7%)",
+            f"{text.iat[position]!r} is not a probability in (0, 1] (write 0.07 or 7% for 7%)",
             "left blank: evaluate() treats this assignment as not randomised",
         )
         values[position] = np.nan

@@ -297,12 +297,20 @@ def _collect(
     policies: int,
     one_done: Callable[[], None],
 ) -> list[_Outcome]:
-    """The seeds' outcomes in seed order, reporting progress as each finishes."""
+    """The seeds' outcomes in seed order, reporting progress as each finishes. When one fails
+    or the user presses Ctrl-C, the seeds not started are cancelled, so the error arrives when
+    the seeds running finish, not after every queued one (a worker interrupted mid-seed hands
+    its KeyboardInterrupt back as that seed's result and would take the next one)."""
     found: dict[int, _Outcome] = {}
-    for future in as_completed(futures):
-        found[futures[future]] = future.result()
-        for _ in range(policies):
-            one_done()
+    try:
+        for future in as_completed(futures):
+            found[futures[future]] = future.result()
+            for _ in range(policies):
+                one_done()
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        raise
     return [found[seed] for seed in seeds]
 
 

@@ -475,10 +475,11 @@ def evaluate(
     if not np.isfinite(propensity).any():
         raise MissingPropensityError(
             f"{history.origin}: no assignment has a propensity, so nothing says what another "
-            "policy would have sold. Route with a little randomisation - Router(Explore(your "
-            "strategy, share=0.05 to 0.10), ...) logs each assignment's chance in "
-            "Assigned.propensity - and export it as a 'propensity' column; until then, use "
-            "compare() (a model-based what-if)"
+            "policy would have sold. Until the team logs one, compare the policies with a "
+            "model (leadrouter compare; compare() in Python). To start logging, route with a "
+            "little randomisation - Router(Explore(your strategy, share=0.05 to 0.10), ...) "
+            "writes each assignment's chance in Assigned.propensity - and export it as a "
+            "'propensity' column"
         )
     if behaviour is None:
         from leadrouter.sim.estimation import fit_behaviour

@@ -494,7 +494,8 @@ def _aspect_sentence(
         )
         also = [name for name in better if name != leader]
         if also:
-            parts.append(f"{_names(also)} also beat{'s' if len(also) == 1 else ''} the baseline")
+            named = _names([name + note(name) for name in also])
+            parts.append(f"{named} also beat{'s' if len(also) == 1 else ''} the baseline")
     elif worse and not tied and not unknown and not driven:
         parts.append(f"On {aspect}, the baseline {base} leads: every other policy {lags}")
     elif driven and not (worse or tied or unknown):

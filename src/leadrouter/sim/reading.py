@@ -61,6 +61,7 @@ def read_table(path: Path, encoding: str | None, audience: Audience) -> pd.DataF
             "Parquet export"
         ) from exc
     if data.startswith(b"PK\x03\x04"):
+        _not_a_zipped_export(path)
         return _read_excel(path)
     if data.startswith(b"PAR1"):
         return _read_parquet(path)
@@ -68,6 +69,12 @@ def read_table(path: Path, encoding: str | None, audience: Audience) -> pd.DataF
         raise InvalidExportError(
             f"{path}: an old Excel .xls workbook: open it in Excel or WPS and save it as .xlsx "
             "or CSV, then load that"
+        )
+    if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:15].lower().startswith((b"<!doctype html", b"<html")):
+        raise InvalidExportError(
+            f"{path}: a web page (HTML), not a CSV or Excel export, whatever its name says: "
+            'a CRM\'s "export to Excel" often saves an HTML table as .xls; open it in Excel or '
+            "WPS and save it as .xlsx or CSV, or export the leads as CSV"
         )
     if encoding is None and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         kind = next((name for magic, name in _BINARY.items() if data.startswith(magic)), None)
@@ -80,6 +87,25 @@ def read_table(path: Path, encoding: str | None, audience: Audience) -> pd.DataF
                 + ENCODING.given("utf-16-le", audience)
             )
     return _read_csv(path, data, encoding, audience)
+
+
+def _not_a_zipped_export(path: Path) -> None:
+    """An .xlsx workbook is a zip archive; a zip archive without a workbook inside (how large
+    CRM exports are delivered: a CSV zipped) is named so, with the files it holds."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except zipfile.BadZipFile:
+        return  # damaged: the workbook reader says what it finds
+    if "[Content_Types].xml" in names:
+        return
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    raise InvalidExportError(
+        f"{path}: a zip archive holding {shown or 'nothing'}, not an Excel workbook: unzip it "
+        "and load the export inside"
+    )
 
 
 def _need(module: str, path: Path, kind: str) -> None:

@@ -91,6 +91,9 @@ def source_table(history: History) -> pd.DataFrame:
     table["conversion_rate"] = _ratio(table["conversions"], table["leads"])
     table["roi"] = _ratio(table["revenue"] - table["cost"], table["cost"])
     table["cost_per_sale"] = _ratio(table["cost"], table["conversions"])
+    if not frame["cost"].notna().any():
+        # no cost column: what the leads cost is unknown, not 0 ("cost per sale 0": free)
+        table[["cost", "roi", "cost_per_sale"]] = np.nan
     return table.loc[:, list(SOURCE_COLUMNS)]
 
 

@@ -305,8 +305,7 @@ class FastWeighted(Weighted):
         plan = tally.plans.get(ids)
         if plan is None or (plan.key is not key and plan.key != key) or plan.seed != ctx.seed:
             source = self._weight_table(ctx)
-            weight_of = self.weights(ctx).get
-            positive = [(rep, w) for rep in ids if (w := float(weight_of(rep, 0.0))) > 0]
+            positive = self.positive(ctx, ids)
             if not positive:
                 return Pick(
                     None, reason=f"every eligible rep has a target share of 0 ({self.name})"

@@ -33,7 +33,7 @@ A weight change is absorbed the same way. A new period starts everyone at zero.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import attrs
 
@@ -42,7 +42,7 @@ from leadrouter._util import stable_key
 from leadrouter._validators import number_field, valid_zone
 from leadrouter.caps import PERIODS, period_start
 from leadrouter.context import Context
-from leadrouter.errors import ConfigError
+from leadrouter.errors import ConfigError, StrategyError
 from leadrouter.strategies.base import Pick, Strategy
 
 __all__ = ["Weighted"]
@@ -82,12 +82,33 @@ class Weighted(Strategy):
         """Target weight (>= 0, any scale) of each rep in `ctx.ids`."""
         raise NotImplementedError
 
+    def positive(self, ctx: Context, ids: Iterable[str]) -> list[tuple[str, float]]:
+        """(rep, weight) of the reps in `ids` whose weight is above 0 (a rep `weights` leaves
+        out has weight 0). A weight that is not a finite number >= 0 (a text, NaN, infinity, a
+        negative number) is a StrategyError naming the rep and the value: taken as it came, an
+        infinite weight gave every lead to another rep, and "senior" a bare ValueError."""
+        weight_of = self.weights(ctx).get
+        found = []
+        for rep in ids:
+            value = weight_of(rep, 0.0)
+            try:
+                weight = float(value) if not isinstance(value, bool | str) else math.nan
+            except (TypeError, ValueError):
+                weight = math.nan
+            if not (0.0 <= weight < math.inf):
+                raise StrategyError(
+                    f"{self!r}.weights gave rep {rep!r} the weight {value!r}: a weight is a "
+                    "finite number >= 0 (0 for a rep who should get no leads)"
+                )
+            if weight > 0:
+                found.append((rep, weight))
+        return found
+
     def route(self, ctx: Context) -> Pick | None:
         ids = ctx.ids
         if not ids:
             return None
-        weight_of = self.weights(ctx).get
-        positive = [(rep, w) for rep in ids if (w := float(weight_of(rep, 0.0))) > 0]
+        positive = self.positive(ctx, ids)
         if not positive:
             return Pick(None, reason=f"every eligible rep has a target share of 0 ({self.name})")
         total = math.fsum(w for _, w in positive)  # exact: the same whatever order ids iterate in

@@ -109,7 +109,7 @@ def sensitivity_section(frame: pd.DataFrame) -> list[Block]:
 
 _SOURCE_FORMATS: Mapping[str, Callable[[Any], str]] = {
     "leads": lambda v: f"{int(v):,}",
-    "cost": lambda v: f"{v:,.0f}",
+    "cost": lambda v: "-" if missing(v) else f"{v:,.0f}",
     "valid_rate": lambda v: "-" if missing(v) else f"{v:.1%}",
     "contact_rate": lambda v: "-" if missing(v) else f"{v:.1%}",
     "conversions": lambda v: f"{int(v):,}",

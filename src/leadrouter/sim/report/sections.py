@@ -104,10 +104,19 @@ def data_section(comparison: Comparison, history: History) -> list[Block]:
                         tuple(Cell(as_text(value)) for value in row)
                         for row in shown.loc[:, list(columns)].itertuples(index=False)
                     ),
-                    caption=f"{name}: the first {len(shown)} of {len(part)}",
+                    caption=_listed(name, len(shown), part),
                 )
             )
     return blocks
+
+
+def _listed(name: str, shown: int, part: pd.DataFrame) -> str:
+    """The caption of a listing of rejected or flagged cells: a row can be listed once per
+    column, so the count says both when they differ ("the first 20 of 492 (491 rows)")."""
+    rows = int(part["row"].nunique())
+    lines = len(part)
+    counted = f"{lines:,}" if rows == lines else f"{lines:,} ({rows:,} rows)"
+    return f"{name}: the first {shown} of {counted}"
 
 
 def _count_rows(frame: pd.DataFrame, what: str) -> str:
@@ -433,9 +442,10 @@ def reading_section(comparison: Comparison) -> list[Block]:
                 "sends leads to reps for segments they never had in the history: the more it "
                 "does, the more its sales figures are the model's guess rather than the "
                 "history's.",
-                "These are model-based what-ifs on past leads, not measurements. The history "
-                "was produced by one deterministic rule, so it cannot show unbiasedly what "
-                "another rule would have done.",
+                "These are model-based what-ifs on past leads, not measurements: a history "
+                "routed by one fixed rule cannot show unbiasedly what another rule would have "
+                "done (one whose assignments logged their propensities can: the command "
+                "leadrouter evaluate estimates from them).",
             )
         ),
         Para(
