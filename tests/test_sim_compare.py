@@ -343,3 +343,18 @@ def test_one_seed_gives_blank_intervals_and_says_so(history: History) -> None:
     assert any("One seed gives estimates but no intervals" in line for line in one.caveats())
     two = compare(history, {"rotation": lr.EqualRotation(), "dump": dump}, seeds=2)
     assert not any("One seed" in line for line in two.caveats())
+
+
+def test_an_interrupt_cancels_the_seeds_not_yet_started() -> None:
+    """Ctrl-C during a comparison with worker processes: the seeds still queued are cancelled,
+    so the command ends when the running ones stop, not after every queued seed has run."""
+    from concurrent.futures import Future
+
+    from leadrouter.sim.compare import _collect
+
+    interrupted: Future[Any] = Future()
+    interrupted.set_exception(KeyboardInterrupt())
+    queued: Future[Any] = Future()
+    with pytest.raises(KeyboardInterrupt):
+        _collect({interrupted: 0, queued: 1}, [0, 1], 2, lambda: None)
+    assert queued.cancelled()
