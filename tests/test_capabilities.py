@@ -340,3 +340,13 @@ def test_waiting_leads_are_placed_once_an_open_cap_frees() -> None:
     assert router.tick(at(5)) == []
     router.record(lr.Converted("L1", "a", at(6)))
     assert [type(e).__name__ for e in router.tick(at(7))] == ["Assigned"]
+
+
+@pytest.mark.parametrize("tags", [lr.StrategyTags, {"pull": True}], ids=["class", "dict"])
+def test_tags_that_are_not_a_strategytags_instance_are_named_where_the_class_is_defined(
+    tags: object,
+) -> None:
+    """StrategyTags without its parentheses was blamed on batching=True, a dict was an
+    AttributeError at the first lead."""
+    with pytest.raises(lr.errors.CapabilityError, match=r"Mine\.tags must be a StrategyTags"):
+        type("Mine", (lr.Strategy,), {"tags": tags})

@@ -256,3 +256,16 @@ def test_every_reason_code_the_router_writes_is_declared_and_documented() -> Non
     documented = set(re.findall(r"^\| `([a-z]+)` \| ", table, flags=re.MULTILINE))
     assert written == set(get_args(ReasonCode))
     assert set(get_args(ReasonCode)) <= documented
+
+
+def test_the_index_lists_every_page() -> None:
+    """docs/index.md's "All pages" is how a reader finds a page: none is left out."""
+    index = (ROOT / "docs" / "index.md").read_text(encoding="utf-8")
+    listed = set(index.split("## All pages", 1)[1].split("](")[1:])
+    linked = {part.split(")", 1)[0] for part in listed}
+    pages = {
+        str(path.relative_to(ROOT / "docs"))
+        for path in (ROOT / "docs").rglob("*.md")
+        if path.name != "index.md" or path.parent.name != "docs"
+    }
+    assert pages - linked == set()

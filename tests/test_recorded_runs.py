@@ -17,8 +17,8 @@ def _first_difference(name: str, now: list[Any]) -> str:
     then = RECORDED[name]
     for i, (a, b) in enumerate(zip(then, now, strict=False)):
         if a != b:
-            return f"{name}: event {i} was recorded as {a}, now {b}"
-    return f"{name}: {len(then)} events were recorded, now {len(now)}"
+            return f"{name}: event {i} was recorded as {a}, now {b}; {REGENERATE}"
+    return f"{name}: {len(then)} events were recorded, now {len(now)}; {REGENERATE}"
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +26,18 @@ def simulated() -> dict[str, list[Any]]:
     return simulated_runs()
 
 
+REGENERATE = (
+    "when the change of behaviour is intended (a new strategy, a reason worded anew), record "
+    "again with `python -m tests.recorded_runs` and check that no other run changed"
+)
+
+
 def test_the_recording_covers_every_workload(simulated: dict[str, list[Any]]) -> None:
-    assert set(RECORDED) == set(ROUTER_RUNS) | set(simulated)
+    workloads = set(ROUTER_RUNS) | set(simulated)
+    assert set(RECORDED) == workloads, (
+        f"recorded but gone: {sorted(set(RECORDED) - workloads)}; not recorded: "
+        f"{sorted(workloads - set(RECORDED))}: {REGENERATE}"
+    )
 
 
 @pytest.mark.parametrize("name", sorted(n for n in RECORDED if n.startswith("router/")))

@@ -417,3 +417,14 @@ def test_the_fits_names_stay_importable_from_estimation() -> None:
     for name in ("_assumed_delays", "_weighted_mean", "_known_outcomes", "_PAIR_COLUMNS"):
         assert getattr(estimation, name) is getattr(estimation_fit, name)
     assert estimation.fit_behaviour(synthetic(300, 3, 5, seed=2)).numbers is not None
+
+
+def test_a_product_with_no_priced_sale_is_a_gap_naming_it() -> None:
+    """A small history with no enterprise sale valued every simulated enterprise deal at the
+    median of all sales (3,080 against a 60,000 price) and said "Gaps: none"."""
+    model = fit_behaviour(synthetic(200, 5, 10, seed=13))
+    gaps = [gap for gap in model.gaps if gap.startswith("no priced sale of")]
+    assert len(gaps) == 1 and "enterprise (" in gaps[0] and "basic" not in gaps[0]
+    assert not any(
+        g.startswith("no priced sale") for g in fit_behaviour(synthetic(900, 5, 20, seed=1)).gaps
+    )

@@ -239,7 +239,7 @@ def test_progress_reports_every_run(history: History) -> None:
         calibrate=False,
         progress=lambda done, total: seen.append((done, total)),
     )
-    assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    assert seen == [(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)]
 
 
 def test_sensitivity_moves_the_assumptions_and_ranks_policies(history: History) -> None:

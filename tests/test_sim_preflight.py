@@ -347,6 +347,10 @@ def test_an_export_without_a_sale_says_its_sales_figures_are_assumed() -> None:
     assert said.startswith("Calibration passed on what it could check, but not on sales (")
     assert "Calibration passed: replaying" not in said
     assert "On sales, no policy can be judged against the baseline rot" in said
+    from leadrouter.sim.report.sections import PASS_WITHOUT_SALES, verdict_head
+
+    assert result.calibration is not None
+    assert verdict_head(result.calibration) == ("warn", PASS_WITHOUT_SALES)  # amber, not green
 
 
 def test_a_pass_on_few_sales_or_without_amounts_says_what_it_could_not_catch() -> None:

@@ -9,7 +9,7 @@ import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -245,7 +245,7 @@ class _Screen:
 
     HELD = ("calibration", "skipped", "comparison")
 
-    def __init__(self, console: Console, status: Console, what: Mapping[str, str]) -> None:
+    def __init__(self, console: Console, status: Console, what: Callable[[str, int], str]) -> None:
         self.console, self.status, self.what = console, status, what
         self.stack = contextlib.ExitStack()
         self.spinner: Any = None
@@ -288,7 +288,9 @@ class _Screen:
         if stage != self.stage:
             self.stack.close()
             self.stage = stage
-            self.bar = self.stack.enter_context(_progress(self.status, stage, self.what[stage]))
+            self.bar = self.stack.enter_context(
+                _progress(self.status, stage, self.what(stage, total))
+            )
         assert self.bar is not None
         self.bar(done, total)
 
@@ -353,11 +355,16 @@ def _run_comparison(
     from leadrouter.sim.analysis import analyse
     from leadrouter.sim.compare import SCENARIOS
 
-    runs = plural(len(policies), "policy")
-    what = {
-        "simulating": f"{runs} x {seeds} seeds",
-        "sensitivity": f"{len(SCENARIOS)} scenarios x {runs} x {args.sensitivity_seeds} seeds",
-    }
+    sensitivity_seeds = args.sensitivity_seeds
+
+    def what(stage: str, total: int) -> str:
+        """What a stage's runs are, read from their total: the policies that run, not the
+        policies given (one may have been skipped)."""
+        if stage == "simulating":
+            return f"{plural(total // max(seeds, 1), 'policy')} x {seeds} seeds"
+        runs = plural(total // max(len(SCENARIOS) * sensitivity_seeds, 1), "policy")
+        return f"{len(SCENARIOS)} scenarios x {runs} x {sensitivity_seeds} seeds"
+
     with _Screen(console, status, what) as screen:
         analysis = analyse(
             history,

@@ -163,6 +163,17 @@ class Calibration:
         """True only for a `pass` verdict."""
         return self.verdict == PASS
 
+    def not_checked(self, metric: str) -> str | None:
+        """Why `metric` could not be checked on any split (its rows' note), or None when it
+        was checked somewhere or has no row: a pass on the other figures says nothing of it."""
+        checks = self.checks
+        if not {"metric", "status", "note"} <= set(checks.columns):
+            return None
+        rows = checks[checks["metric"] == metric]
+        if len(rows) and (rows["status"] == NOT_CHECKABLE).all():
+            return str(rows["note"].iloc[0]).rstrip(".")
+        return None
+
     def summary(self) -> str:
         """The verdict, its reasons and each check, as plain text for a terminal or a report."""
         head = {

@@ -424,6 +424,9 @@ def compare(
         if progress is not None:
             progress(finished, total)
 
+    if progress is not None:
+        progress(0, total)  # first, so a progress bar and its clock start with the work
+
     shared = share_draws(seed_list)
     job = _Job(history, dict(policies), behaviour, sla, seen, draws, dict(engine or {}))
     if executor is not None:

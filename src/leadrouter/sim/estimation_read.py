@@ -436,6 +436,16 @@ def _sales(
         amount_median, sigma, default_amount = {}, 0.35, 10000.0
         gaps.append("no sale amounts: every sale is assumed worth 10,000")
         assumptions["amount"] = "the export has no sale amounts"
+    if amount_median:
+        products = assigned["product"].fillna("").astype(str)
+        unpriced = sorted(set(products[products != ""]) - set(amount_median))
+        if unpriced:
+            counts = products.value_counts()
+            named = ", ".join(f"{p} ({int(counts[p]):,} leads)" for p in unpriced)
+            gaps.append(
+                f"no priced sale of {named}: a simulated sale of it is valued at the median of "
+                f"all sales ({default_amount:,.0f}), a guess that may be far from its price"
+            )
     return sold, (amount_median, sigma, default_amount)
 
 

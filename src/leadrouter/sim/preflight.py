@@ -393,17 +393,15 @@ def _calibration_sentence(comparison: Comparison) -> str:
         checks = verdict.checks
         read = {"status", "metric", "note"} <= set(checks.columns)
         on_sales = checks[checks["metric"] == "conversion_rate"] if read else checks.iloc[:0]
-        sales = on_sales[on_sales["status"] == NOT_CHECKABLE] if read else on_sales
-        if len(sales) and len(sales) == len(on_sales):
-            why = str(sales["note"].iloc[0]).rstrip(".")
+        why = verdict.not_checked("conversion_rate")
+        if why is not None:
             return (
                 f"Calibration passed on what it could check, but not on sales ({why}): the "
                 "sales and revenue figures below are the model's assumption."
             )
         caveats = []
-        money = checks[checks["metric"] == REVENUE] if read else checks.iloc[:0]
-        if len(money) and (money["status"] == NOT_CHECKABLE).all():
-            why = str(money["note"].iloc[0]).rstrip(".")
+        why = verdict.not_checked(REVENUE)
+        if why is not None:
             caveats.append(
                 f"revenue could not be checked ({why}), so the revenue figures below rest on "
                 "assumed amounts"

@@ -133,8 +133,15 @@ class Strategy:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         tags = getattr(cls, "tags", None)
-        if isinstance(tags, StrategyTags):
-            check_batching(cls, tags)
+        if isinstance(tags, property):
+            return  # tags of each instance (a wrapper's are its inner strategy's): checked then
+        if not isinstance(tags, StrategyTags):
+            raise CapabilityError(
+                f"{cls.__name__}.tags must be a StrategyTags instance, got {tags!r}: write "
+                "tags = StrategyTags(...) (with the parentheses), e.g. "
+                "StrategyTags(needs_quota=True)"
+            )
+        check_batching(cls, tags)
 
     @property
     def name(self) -> str:

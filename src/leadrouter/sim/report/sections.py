@@ -126,6 +126,21 @@ def _count_rows(frame: pd.DataFrame, what: str) -> str:
 
 _VERDICT_TONE = {"pass": "pass", "fail": "fail", "not checkable": "warn"}
 
+PASS_WITHOUT_SALES = (
+    "PASS ON WHAT COULD BE CHECKED: sales could not be - the sales and revenue figures below "
+    "are the model's assumption"
+)
+
+
+def verdict_head(calibration: Calibration) -> tuple[str, str]:
+    """The calibration box's tone and headline. A pass whose sales could not be checked (an
+    export with no sale) is amber, not the green of a model checked on what matters most."""
+    verdict = calibration.verdict
+    if verdict == "pass" and calibration.not_checked("conversion_rate") is not None:
+        return "warn", PASS_WITHOUT_SALES
+    return _VERDICT_TONE.get(verdict, "warn"), VERDICT_HEADS.get(verdict, verdict.upper())
+
+
 VERDICT_HEADS = {
     "pass": "PASS: replaying the logged assignments through the model reproduces the history",
     "fail": "FAIL: the model does not reproduce the history - do not trust the what-ifs below",
@@ -201,10 +216,9 @@ def calibration_section(calibration: Calibration | None, tz: str | None = None) 
     if calibration is None:
         blocks.append(Box("warn", NOT_RUN[0], (NOT_RUN[1],)))
         return blocks
-    verdict = calibration.verdict
-    head = VERDICT_HEADS.get(verdict, verdict.upper())
+    tone, head = verdict_head(calibration)
     lines = calibration_lines(calibration, tz)
-    blocks.append(Box(_VERDICT_TONE.get(verdict, "warn"), head, tuple(lines)))
+    blocks.append(Box(tone, head, tuple(lines)))
     blocks.append(
         Para(
             "How it is checked: the logged assignments (every lead to the rep who really got it) "

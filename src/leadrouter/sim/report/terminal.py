@@ -24,10 +24,10 @@ from leadrouter.sim.report.formats import (
 )
 from leadrouter.sim.report.sections import (
     NOT_RUN,
-    VERDICT_HEADS,
     calibration_lines,
     check_table,
     metric_tables,
+    verdict_head,
 )
 
 if TYPE_CHECKING:
@@ -88,12 +88,12 @@ def calibration_panel(calibration: Calibration | None, tz: str | None = None) ->
             title_align="left",
             border_style="yellow",
         )
-    style = {"pass": "green", "fail": "bold red"}.get(calibration.verdict, "yellow")
+    tone, head = verdict_head(calibration)
+    style = {"pass": "green", "fail": "bold red"}.get(tone, "yellow")
     body = Text("\n".join(f"- {line}" for line in calibration_lines(calibration, tz)))
     if calibration.verdict == "fail":
         body.stylize("red")
     checks = check_table(calibration)
-    head = VERDICT_HEADS.get(calibration.verdict, calibration.verdict.upper())
     return Panel(
         Group(body, _rich_table(checks)) if checks is not None else body,
         title=f"Calibration: {head}",
