@@ -98,3 +98,13 @@ def test_a_baseline_that_cannot_run_is_a_named_error(loaded: History) -> None:
         analyse(loaded, {"quota": lr.QuotaProportional()}, seeds=4, sensitivity_seeds=0)
     with pytest.raises(ConfigError, match="at least one policy"):
         analyse(loaded, {}, seeds=4)
+
+
+def test_a_history_too_small_to_fit_is_refused_not_reported(loaded: History) -> None:
+    """A one-row export gave a full report of invented levels (conversion 24.6%, "the data
+    cannot tell apart"): below 30 leads with a rep there is nothing to learn reps from."""
+    from leadrouter.errors import InvalidExportError
+
+    tiny = History.from_frame(loaded.to_frame().head(5), tz=loaded.tz)
+    with pytest.raises(InvalidExportError, match=r"only \d leads? with a rep .*too few to learn"):
+        analyse(tiny, {"rotation": lr.EqualRotation()}, seeds=4, sensitivity_seeds=0)

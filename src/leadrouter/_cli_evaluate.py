@@ -10,7 +10,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from leadrouter._cli_policies import BUILTIN_POLICIES, resolve_policies, with_roster
-from leadrouter._cli_reading import cannot_write, output_folder, read_export, reading_flags
+from leadrouter._cli_reading import (
+    cannot_write,
+    output_folder,
+    read_export,
+    reading_flags,
+    working,
+)
 from leadrouter.errors import ConfigError, InvalidExportError
 
 if TYPE_CHECKING:
@@ -64,12 +70,14 @@ def evaluate(args: argparse.Namespace, out: TextIO = sys.stdout) -> None:
         raise ConfigError(f"--csv {args.csv}: is a directory; give a file name, e.g. est.csv")
     if args.csv is not None:
         output_folder(args.csv, "--csv", "the estimates")
-    history = read_export(args.export, args)
+    with working(f"reading {args.export.name}"):
+        history = read_export(args.export, args)
     if args.roster is not None:
         history, said = with_roster(history, args.roster)
         out.write(said + "\n")
     policies, _ = resolve_policies(args.policies, history)
-    result = _evaluate(history, policies)
+    with working(f"replaying {len(policies)} policies over {len(history):,} logged leads"):
+        result = _evaluate(history, policies)
     out.write(result.text() + "\n")
     if args.csv is not None:
         try:

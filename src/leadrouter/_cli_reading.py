@@ -7,8 +7,10 @@ message, before the work starts) and how a count or duration option is read."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import os
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -94,6 +96,17 @@ def read_export(path: Path, args: argparse.Namespace) -> History:
         as_of=args.as_of,
         audience="command",
     )
+
+
+@contextlib.contextmanager
+def working(what: str) -> Iterator[None]:
+    """A spinner on standard error saying what a long step is doing (reading a large workbook,
+    replaying every policy), so a minute of work is not a minute of silence. Only on a
+    terminal: a pipe or a log gets nothing."""
+    from rich.console import Console
+
+    with Console(stderr=True).status(what):
+        yield
 
 
 def period(text: str) -> timedelta:

@@ -44,6 +44,7 @@ from leadrouter._cli_reading import (
     output_folder,
     read_export,
     reading_flags,
+    working,
 )
 from leadrouter._util import format_duration, plural
 from leadrouter.errors import ConfigError, LeadRouterError, LeadsFileError, MissingExtraError
@@ -86,7 +87,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "route":
             _route(args, sys.stdout)
         elif args.command == "inspect":
-            sys.stdout.write(read_export(args.export, args).inspect() + "\n")
+            with working(f"reading {args.export.name}"):
+                history = read_export(args.export, args)
+            sys.stdout.write(history.inspect() + "\n")
         elif args.command == "db":
             _db(args, sys.stdout)
         elif args.command == "evaluate":

@@ -249,6 +249,7 @@ def analyse(
         return lambda done, total: report(name, done, total)
 
     if behaviour is None:
+        _enough_to_fit(history)
         model: Behaviour = (
             fit_behaviour(history) if horizon is None else fit_behaviour(history, horizon=horizon)
         )
@@ -310,3 +311,26 @@ def analyse(
         notes=notes,
         warnings=warnings,
     )
+
+
+FEWEST_ASSIGNED = 30
+"""Below this many leads with a rep, `analyse` does not fit a model: every figure would be the
+model's priors, dressed as a comparison."""
+
+
+def _enough_to_fit(history: History) -> None:
+    """InvalidExportError when the history has too few assigned leads to fit how reps behave
+    (a one-row export gave a full report of invented levels)."""
+    from leadrouter.errors import InvalidExportError
+
+    frame = history.to_frame()
+    assigned = int(frame["rep_id"].notna().sum())
+    if assigned < FEWEST_ASSIGNED:
+        sales = int(frame["converted"].astype(bool).sum())
+        raise InvalidExportError(
+            f"{history.origin}: only {assigned} lead{'' if assigned == 1 else 's'} with a rep "
+            f"({len(frame)} in all, {sales} sale{'' if sales == 1 else 's'}): too few to learn "
+            f"how the reps behave (at least {FEWEST_ASSIGNED}; a few hundred give intervals "
+            "worth reading), so every figure would be the model's assumption: export a longer "
+            "period"
+        )
