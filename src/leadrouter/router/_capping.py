@@ -215,7 +215,13 @@ class Caps:
         if not full or ids.isdisjoint(full):
             return ids
         key = (ids, found)
-        hit = self._saturated_cache.get(key) if self.cached else None
+        try:
+            hit = self._saturated_cache.get(key) if self.cached else None
+        except TypeError:
+            raise StrategyError(
+                f"caps {', '.join(name for _, name in self.named)} answered saturated(ctx) "
+                f"with {found!r}: a cap's saturated returns a frozenset of rep ids"
+            ) from None
         if hit is None:
             left, stopped = ids & full, []
             for (cap, name), reps in zip(self.named, found, strict=True):

@@ -4,6 +4,8 @@
   its `StrategyTags`, listed by `checks_for(strategy)`), each on a fresh instance;
 - `parametrize_with_checks([...])` turns them into one pytest test per (strategy, check), with
   expected failures as strict xfails carrying their reason;
+- `check_cap(cap)` checks a cap's optional answers (`remaining`, `saturated`, `would_refuse`)
+  agree with its `check` over three days of routing;
 - `router_machine(strategy)` is a hypothesis state machine running the strategy through a Router
   (imported on demand: it needs the `testing` extra);
 - `leadrouter.testing.generators` has hypothesis strategies for leads, rosters and event streams
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from leadrouter.testing.caps import check_cap
 from leadrouter.testing.checks import CHECKS, AppliesTo, applies_to, sample_roster
 from leadrouter.testing.suite import check_strategy, checks_for, parametrize_with_checks
 
@@ -25,6 +28,7 @@ __all__ = [
     "CHECKS",
     "AppliesTo",
     "applies_to",
+    "check_cap",
     "check_strategy",
     "checks_for",
     "parametrize_with_checks",

@@ -1,0 +1,82 @@
+"""check_cap: a cap's optional answers agree with its check, or the AssertionError says which
+does not, for which rep and when."""
+
+from __future__ import annotations
+
+import attrs
+import pytest
+
+import leadrouter as lr
+from leadrouter.context import Context
+from leadrouter.testing import check_cap
+
+
+@pytest.mark.parametrize(
+    "cap",
+    [
+        lr.FixedCap(open=2, daily=5),
+        lr.FixedCap(daily=3, tz="Asia/Shanghai"),
+        lr.DynamicCaps(fallback=lr.FixedCap(daily=4)),
+    ],
+    ids=repr,
+)
+def test_the_built_in_caps_pass(cap: lr.Cap) -> None:
+    check_cap(cap)
+
+
+@attrs.frozen
+class OneOpen(lr.FixedCap):
+    """caps.md's advice followed halfway: check refuses at one open lead, remaining still
+    FixedCap's (room up to `open`), which sized route_many batches past the cap."""
+
+    def check(self, rep_id: str, ctx: Context) -> str | None:
+        held = ctx.view.book_size(rep_id)
+        return f"{held} open" if held >= 1 else None
+
+    def would_refuse(self, rep_id: str, ctx: Context) -> bool | None:
+        return None
+
+
+class Hasty(lr.Cap):
+    """would_refuse says True for everyone: tick() would skip offers that would place leads."""
+
+    def check(self, rep_id: str, ctx: Context) -> str | None:
+        return None
+
+    def would_refuse(self, rep_id: str, ctx: Context) -> bool | None:
+        return True
+
+
+class Listed(lr.Cap):
+    def check(self, rep_id: str, ctx: Context) -> str | None:
+        return None
+
+    def saturated(self, ctx: Context) -> frozenset[str]:
+        return ["rep0"]  # type: ignore[return-value]
+
+
+class Agreeing(lr.Cap):
+    def check(self, rep_id: str, ctx: Context) -> str | None:
+        return True  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize(
+    ("cap", "words"),
+    [
+        (OneOpen(open=10), r"check refuses 'rep\d' \(1 open\) but remaining says \d+"),
+        (Hasty(), r"would_refuse\('rep\d'\) said True but check answered None"),
+        (Listed(), r"saturated\(ctx\) must return a frozenset of the roster's rep ids"),
+        (Agreeing(), r"check\('rep\d'\) must answer None .* got True"),
+    ],
+    ids=["remaining-too-generous", "would-refuse-wrong", "saturated-a-list", "check-true"],
+)
+def test_a_cap_whose_answers_disagree_is_named_with_the_rule_it_broke(
+    cap: lr.Cap, words: str
+) -> None:
+    with pytest.raises(AssertionError, match=words):
+        check_cap(cap)
+
+
+def test_only_a_cap_instance_is_checked() -> None:
+    with pytest.raises(TypeError, match="takes a Cap instance"):
+        check_cap(lr.FixedCap)  # type: ignore[arg-type]
