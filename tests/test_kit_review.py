@@ -95,8 +95,9 @@ class DeclaresProfile(BySeniority):
 def test_a_strategy_reading_a_field_real_data_leaves_empty_fails(
     strategy: type[lr.Strategy], error: str
 ) -> None:
-    with pytest.raises(AssertionError, match=error):
+    with pytest.raises(AssertionError, match=error) as failed:
         check_strategy(strategy)
+    assert "a blank field? the kit's leads come without score" in str(failed.value)
 
 
 def test_reps_have_the_fields_the_tags_declare() -> None:

@@ -982,3 +982,24 @@ def test_a_cap_or_weighted_strategy_missing_its_method_is_named_when_the_router_
 
     with pytest.raises(lr.ConfigError, match=r"got the function 'full'.*rules=\[\.\.\.\]"):
         router(caps=full)  # type: ignore[arg-type]
+
+
+def test_a_placeholder_date_is_a_named_error_or_a_deadline_never_due() -> None:
+    """.NET's 0001-01-01 and 9999-12-31 stand for "no date" in some CRMs: a daily cap cannot
+    place them in a day (OutOfRangeError, nothing written), and an SLA past the last
+    representable time never falls due (it had been a bare OverflowError)."""
+    from datetime import UTC, datetime
+
+    far = datetime(9999, 12, 31, 12, tzinfo=UTC)
+    timed = lr.Router(
+        lr.EqualRotation(), team(1), lifecycle=lr.Lifecycle(first_touch_sla=timedelta(days=1))
+    )
+    assert timed.route(lr.Lead("F", far), now=far).rep_id == "R0"
+    assert timed.tick(far) == []
+    old = datetime(1, 1, 1, 0, 30, tzinfo=UTC)
+    capped = lr.Router(
+        lr.EqualRotation(), team(1), caps=lr.FixedCap(daily=3, tz="America/New_York")
+    )
+    with pytest.raises(lr.errors.OutOfRangeError, match="placeholder date"):
+        capped.route(lr.Lead("O", old), now=old)
+    assert len(capped.ledger) == 0

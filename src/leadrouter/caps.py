@@ -15,7 +15,7 @@ import attrs
 from leadrouter._memo import LedgerMemo
 from leadrouter._validators import cap_limit, valid_zone
 from leadrouter.context import Context
-from leadrouter.errors import ConfigError
+from leadrouter.errors import ConfigError, OutOfRangeError
 from leadrouter.ledger import LedgerView
 from leadrouter.model import zone
 
@@ -79,7 +79,13 @@ def day_start(now: datetime, tz: str) -> datetime:
     last = _LAST_DAY.get(tz)
     if last is not None and last[0] is now:
         return last[1]
-    start = _day_start(int(now.timestamp()) // 900, tz)
+    try:
+        start = _day_start(int(now.timestamp()) // 900, tz)
+    except (OverflowError, ValueError, OSError):
+        raise OutOfRangeError(
+            f"{now.isoformat()} is too far from today to find its day in {tz}: a placeholder "
+            "date for 'no date' (0001-01-01, 9999-12-31)? give the lead's real time"
+        ) from None
     _LAST_DAY[tz] = (now, start)
     return start
 

@@ -35,16 +35,14 @@ class Timers:
         """Set the deadlines of a lead `rep_id` holds since `since`."""
         life = self.lifecycle
         start = instant(since)  # elapsed time, also across a daylight-saving change
-        if life.first_touch_sla is not None and not touched:
-            heapq.heappush(
-                self._heap,
-                (start + life.first_touch_sla, next(self._counter), lead_id, rep_id, since, "sla"),
-            )
-        if life.expire_after is not None:
-            heapq.heappush(
-                self._heap,
-                (start + life.expire_after, next(self._counter), lead_id, rep_id, since, "expired"),
-            )
+        for delay, kind in ((life.first_touch_sla, "sla"), (life.expire_after, "expired")):
+            if delay is None or (touched and kind == "sla"):
+                continue
+            try:
+                due = start + delay
+            except OverflowError:
+                continue  # past the last representable time: never due
+            heapq.heappush(self._heap, (due, next(self._counter), lead_id, rep_id, since, kind))
 
     def rebuild(self, ledger: Ledger) -> None:
         """Every deadline again, from who holds what in `ledger` (after a restart or writes by

@@ -79,11 +79,24 @@ def _failure(check: CheckFunction, strategy: Strategy) -> AssertionError | None:
         return exc
     except Exception as exc:
         failure = AssertionError(
-            f"{check.__name__}: {strategy!r} raised {type(exc).__name__}: {exc}"
+            f"{check.__name__}: {strategy!r} raised {type(exc).__name__}: {exc}{_hint(exc)}"
         )
         failure.__cause__ = exc
         return failure
     return None
+
+
+def _hint(exc: Exception) -> str:
+    """What a strategy that crashes on a missing field is most likely missing: the kit's leads
+    and rosters leave out, as real data does, what is often blank."""
+    if isinstance(exc, KeyError | TypeError | AttributeError):
+        return (
+            " (a blank field? the kit's leads come without score, grade or contact, and its "
+            "rosters give every third rep no quota and no profile unless the strategy's tags ask "
+            "for them: StrategyTags(needs_quota=True) or needs_profile=True; read what may be "
+            "blank with a default, e.g. rep.profile.get(...))"
+        )
+    return ""
 
 
 def check_strategy(
