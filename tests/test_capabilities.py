@@ -56,6 +56,15 @@ def test_grab_with_caps_as_team_strategy_fails_at_construction() -> None:
         Hierarchical(team=lr.GrabWithCaps(held=2))
 
 
+def test_a_team_strategy_reading_profiles_fails_and_its_quota_need_is_carried() -> None:
+    """A team is one pseudo-rep with its members' summed quota and best tier, no profile: a
+    team strategy weighting by profile silently fell back to equal weights."""
+    with pytest.raises(CapabilityError, match="reads rep profiles, but a team is seen as one rep"):
+        Hierarchical(team=lr.ProfileMatching())
+    assert Hierarchical(team=lr.QuotaProportional()).tags.needs_quota
+    assert not Hierarchical().tags.needs_quota
+
+
 def test_composed_strategies_carry_the_views_of_what_reads_their_ledger() -> None:
     assert Hierarchical(rep=_tiers()).tags.needs_views == (TierView,)
     assert Hierarchical().tags.needs_views == ()

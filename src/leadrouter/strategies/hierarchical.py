@@ -11,6 +11,7 @@ import attrs
 
 from leadrouter.capabilities import check_views
 from leadrouter.context import Context
+from leadrouter.errors import CapabilityError
 from leadrouter.ledger import LedgerView, RepStats
 from leadrouter.model import Rep
 from leadrouter.roster import Roster
@@ -226,12 +227,20 @@ class Hierarchical(Strategy):
             f"use {self.team.name} as Hierarchical's rep strategy (rep=...) or as a Router's own "
             "strategy, where it sees the router's ledger",
         )
+        if self.team.tags.needs_profile:
+            raise CapabilityError(
+                f"{self.team.name}, Hierarchical's team strategy, reads rep profiles, but a team "
+                "is seen as one rep with no profile (only its members' quotas summed and their "
+                f"best tier): use {self.team.name} as the rep strategy (rep=...)"
+            )
 
     @property
     def tags(self) -> StrategyTags:  # type: ignore[override]  # per instance: the rep's views
-        """No roster needs of its own; the views of the rep strategy, which reads the router's
-        ledger view."""
-        return with_views(StrategyTags(), self.rep)
+        """The rep strategy's needs and views (it reads the router's roster and ledger view),
+        and the quota or tier the team strategy needs (a team's are its members')."""
+        team = self.team.tags
+        own = StrategyTags(needs_quota=team.needs_quota, needs_tier=team.needs_tier)
+        return with_views(own, self.rep)
 
     def route(self, ctx: Context) -> Pick | None:
         teams = _teams(ctx.roster)
