@@ -131,3 +131,19 @@ def test_an_offset_read_off_the_times_is_said_as_utc_plus(
     out = capsys.readouterr().out
     assert "  as of     2026-03-02 10:00, UTC+8\n" in out
     assert "GMT" not in out
+
+
+def test_inspect_counts_the_leads_with_no_rep(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The look before a fit said how many reps, never how many leads had none."""
+    path = tmp_path / "leads.csv"
+    path.write_text(
+        "lead_id,arrived_at,rep_id\n"
+        "A1,2025-03-03T09:00Z,wang\nA2,2025-03-03T10:00Z,\nA3,2025-03-04T10:00Z,li\n"
+        "A4,2025-03-04T11:00Z,\n",
+        encoding="utf-8",
+    )
+    code, out, _ = run(["inspect", str(path)], capsys)
+    assert code == 0
+    assert "2 leads (50.0%) with no rep: never assigned, or the owner not recorded" in out

@@ -104,7 +104,17 @@ def inspect_text(history: History) -> str:
         lines.append(f"  as of     {history.as_of:%Y-%m-%d %H:%M}, {zone}")
         local = frame["arrived_at"].dt.tz_convert(history.tz)
         lines.append(f"  arrivals  {local.min():%Y-%m-%d} to {local.max():%Y-%m-%d}")
-    lines.append("  reps      " + _tally(frame["rep_id"].dropna()))
+    unowned = int(frame["rep_id"].isna().sum())
+    lines.append(
+        "  reps      "
+        + _tally(frame["rep_id"].dropna())
+        + (
+            f"; {unowned} lead{'' if unowned == 1 else 's'} ({unowned / len(frame):.1%}) with "
+            "no rep: never assigned, or the owner not recorded"
+            if unowned
+            else ""
+        )
+    )
     segments = frame["segment"][frame["segment"] != ""]
     lines.append("  segments  " + (_tally(segments) if len(segments) else "none"))
     lines.append("fields (field <- header)")
