@@ -358,3 +358,25 @@ def test_an_interrupt_cancels_the_seeds_not_yet_started() -> None:
     with pytest.raises(KeyboardInterrupt):
         _collect({interrupted: 0, queued: 1}, [0, 1], 2, lambda: None)
     assert queued.cancelled()
+
+
+def test_a_fitted_model_says_its_known_bias_beside_tiered_and_skill_policies(
+    history: History,
+) -> None:
+    """Measured against known truth, the fit over-states a tiered policy's sales and
+    under-states routing by skill: the caveats say so beside those policies, and say nothing
+    when the model is the truth itself."""
+    tiers = lr.TieredDelay(
+        [
+            lr.Tier(tier=0, strategy=lr.EqualRotation(), patience=timedelta(hours=2)),
+            lr.Tier(tier=1, strategy=lr.EqualRotation(), patience=timedelta(hours=2)),
+        ]
+    )
+    policies = {"rot": lr.EqualRotation(), "pw": lr.PerformanceWeighted(), "tiers": tiers}
+    loaded = History.from_frame(history.to_frame(), tz=history.tz)
+    fitted = compare(loaded, policies, seeds=2, calibrate=False)
+    assert set(fitted.biases) == {"pw", "tiers"}
+    said = "\n".join(fitted.caveats())
+    assert "tiers: the fitted model over-states a tiered policy's sales difference" in said
+    assert "pw: the fitted model shrinks reps' differences in closing" in said
+    assert compare(history, policies, seeds=2, calibrate=False).biases == {}

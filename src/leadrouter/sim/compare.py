@@ -34,6 +34,7 @@ import pandas as pd
 
 from leadrouter.errors import ConfigError, MissingExtraError
 from leadrouter.sim.arguments import check_history, check_options, check_policies, check_seeds
+from leadrouter.sim.biases import known_biases
 from leadrouter.sim.engine import Behaviour, Policy, default_behaviour, replicate, simulate
 from leadrouter.sim.intervals import draws_shared, expected_interval, share_draws
 from leadrouter.sim.metrics import (
@@ -87,7 +88,10 @@ class Comparison:
     - `assumption_driven`: per policy, the metrics whose values rest on an assumption rather
       than on the history, each with why (see `caveats`);
     - `draws`: the parameter draw each seed used (up to four seeds share one
-      draw, see `leadrouter.sim.intervals`), None when the model's parameters were taken as known.
+      draw, see `leadrouter.sim.intervals`), None when the model's parameters were taken as known;
+    - `biases`: per policy, what a fitted model is known to get wrong for its kind (a tiered
+      policy's sales over-stated, routing by skill under-stated; `leadrouter.sim.biases`), said
+      in `caveats`.
     """
 
     results: pd.DataFrame = attrs.field(eq=False, repr=False)
@@ -108,6 +112,8 @@ class Comparison:
     """Per policy, the metrics whose difference to the baseline the history cannot identify,
     each with why: their `_diff`, `_diff_lo`, `_diff_hi` cells in `table()` are NaN (see
     `_not_identified`)."""
+    biases: Mapping[str, str] = attrs.field(eq=False, repr=False, factory=dict)
+    """Per policy, what the fitted model is known to get wrong for its kind (`sim.biases`)."""
     behaviour: Any = attrs.field(default=None, eq=False, repr=False)
     """The behaviour model the policies were simulated under (the one given, the fit `compare`
     made, or a synthetic history's truth), so the report describes that model and no other."""
@@ -164,6 +170,7 @@ class Comparison:
                 "One seed gives estimates but no intervals (their columns are blank): an interval "
                 "needs the spread between replicates; run seeds=20."
             )
+        lines += [f"{name}: {self.biases[name]}." for name in self.policies if name in self.biases]
         for name in self.policies:
             driven = self.assumption_driven.get(name, {})
             if driven:
@@ -477,6 +484,7 @@ def compare(
         assumption_driven=_assumption_driven(history, policies, behaviour),
         draws=shared if draws else None,
         not_identified=_not_identified(names, baseline, behaviour),
+        biases=known_biases(history, policies, behaviour),
         behaviour=behaviour,
     )
 
