@@ -699,8 +699,10 @@ def _caps_and_claims(ledger: lr.Ledger) -> None:
     assert ledger.waiting() == ("L8", "L9")
     router.release(ledger.book_order("r0")[0], now=at(1), reroute=False)
     assert not router.claim("r1", "L8", now=at(2)).ok  # r1 is at its cap
-    assert router.claim("r0", "L8", now=at(2)).ok
-    assert not router.claim("r0", "L8", now=at(2)).ok  # held now
+    claimed = router.claim("r0", "L8", now=at(2))
+    assert claimed.ok
+    assert router.claim("r0", "L8", now=at(2)) == claimed  # a retry answers the claim again
+    assert not router.claim("r2", "L8", now=at(2)).ok  # held now
 
 
 def _timers_and_handover(ledger: lr.Ledger) -> None:
