@@ -687,26 +687,34 @@ def test_the_router_package_keeps_its_import_path_and_module_sizes() -> None:
 # ---------------------------------------------------------------------------- all or nothing
 
 
+class Flaky:
+    """A strategy giving each lead to the first free rep, raising "model down" (a scoring
+    service gone) while `failing`."""
+
+    def __init__(self) -> None:
+        self.failing = False
+
+    def __call__(self, ctx: Context) -> str:
+        if self.failing:
+            raise RuntimeError("model down")
+        return sorted(ctx.ids)[0]
+
+
 def test_an_operation_that_raises_part_way_leaves_the_ledger_as_it_found_it() -> None:
     """In memory as in a database transaction: a tick whose re-route fails keeps the lead with
     its rep (the release is not kept without the re-route), and the next tick does both."""
-    failing = {"now": False}
-
-    def first_free(ctx: Context) -> str:
-        if failing["now"]:
-            raise RuntimeError("model down")
-        return sorted(ctx.ids)[0]
+    first_free = Flaky()
 
     lifecycle = lr.Lifecycle(first_touch_sla=timedelta(minutes=30), reroute=True)
     r = lr.Router(first_free, team(2), lifecycle=lifecycle)
     r.route(lead(1), now=at(0))
     before = list(r.ledger.events())
-    failing["now"] = True
+    first_free.failing = True
     with pytest.raises(RuntimeError, match="model down"):
         r.tick(at(31))
     assert list(r.ledger.events()) == before
     assert r.ledger.holder("L1") == "R0" and r.ledger.verify() == []
-    failing["now"] = False
+    first_free.failing = False
     written = r.tick(at(40))
     assert [type(e).__name__ for e in written] == ["Released", "Assigned"]
     assert r.ledger.holder("L1") == "R1"
@@ -742,21 +750,16 @@ def test_leads_routed_after_a_rolled_back_operation_still_get_their_deadlines() 
 def test_a_deadline_a_failed_tick_took_up_comes_due_at_the_next_tick() -> None:
     """embedding.md: after a tick whose re-route raised, the next tick releases and re-routes
     the lead again, also when other reports came in between."""
-    failing = {"now": False}
-
-    def first_free(ctx: Context) -> str:
-        if failing["now"]:
-            raise RuntimeError("model down")
-        return sorted(ctx.ids)[0]
+    first_free = Flaky()
 
     lifecycle = lr.Lifecycle(first_touch_sla=timedelta(minutes=30), reroute=True)
     r = lr.Router(first_free, team(2), lifecycle=lifecycle)
     r.route(lead(1), now=at(0))
     r.route(lead(2), now=at(0))
-    failing["now"] = True
+    first_free.failing = True
     with pytest.raises(RuntimeError):
         r.tick(at(31))
-    failing["now"] = False
+    first_free.failing = False
     r.record(lr.Touched("L2", "R0", at(32)))
     written = r.tick(at(33))
     moved = [(type(e).__name__, e.lead_id) for e in written]
@@ -777,21 +780,16 @@ def test_a_waiting_lead_stamped_ahead_of_the_ticks_clock_waits_for_a_later_tick(
 
 
 def test_a_handover_is_all_or_nothing_roster_included_and_needs_no_decision_log() -> None:
-    failing = {"now": False}
-
-    def first_free(ctx: Context) -> str:
-        if failing["now"]:
-            raise RuntimeError("model down")
-        return sorted(ctx.ids)[0]
+    first_free = Flaky()
 
     r = lr.Router(first_free, team(2), decision_log=0)
     r.route(lead(1), now=at(0))
     r.route(lead(2), now=at(0))
-    failing["now"] = True
+    first_free.failing = True
     with pytest.raises(RuntimeError):
         r.handover("R0", now=at(5))
     assert r.roster["R0"].active and r.ledger.book("R0") == {"L1", "L2"}
-    failing["now"] = False
+    first_free.failing = False
     assert r.route(lead(3), now=at(6)).rep_id == "R0"  # still in the rotation
     moved = r.handover("R0", now=at(7))
     assert [(d.lead_id, d.rep_id) for d in moved] == [("L1", "R1"), ("L2", "R1"), ("L3", "R1")]
