@@ -179,6 +179,9 @@ def test_a_playbook_that_cannot_run_on_the_history_is_skipped_loudly(
     assert "Left out: these policies cannot run on this history" in markdown
     assert "quota-month: QuotaProportional: rep" in markdown
     assert ("Beside the what-if, from the logged propensities alone" in stdout) == propensities
+    # the report that gets mailed carries what the terminal showed
+    assert ("From the logged propensities" in markdown) == propensities
+    assert ("Off-policy estimates from 300 logged leads" in markdown) == propensities
 
 
 def test_without_baseline_equal_rotation_is_added_and_the_bottom_line_and_warnings_come_first(

@@ -387,11 +387,11 @@ def _run_comparison(
     )
     from leadrouter._cli_evaluate import off_policy_text
 
-    with status.status("writing the report (charts, sources, anomalies)"):
-        paths = analysis.write_report(out, title=title)
     runnable = {name: policy for name, policy in policies.items() if name not in analysis.skipped}
     with status.status("estimating the policies off-policy from the logged propensities"):
         off_policy = off_policy_text(history, runnable)
+    with status.status("writing the report (charts, sources, anomalies)"):
+        paths = analysis.write_report(out, title=title, off_policy=off_policy)
     if off_policy is not None:
         console.print("\nBeside the what-if, from the logged propensities alone:", markup=False)
         console.print(off_policy, markup=False)

@@ -88,9 +88,13 @@ class Analysis:
         return bottom_line(self.comparison, self.warnings)
 
     def write_report(
-        self, out: str | os.PathLike[str], title: str = "Routing policies compared"
+        self,
+        out: str | os.PathLike[str],
+        title: str = "Routing policies compared",
+        off_policy: str | None = None,
     ) -> ReportPaths:
-        """Write `report.html` and `report.md` into `out` (see `leadrouter.sim.write_report`)."""
+        """Write `report.html` and `report.md` into `out` (see `leadrouter.sim.write_report`;
+        `off_policy`: the estimates from logged propensities, a section of their own)."""
         from leadrouter.sim.report import write_report
 
         return write_report(
@@ -103,6 +107,7 @@ class Analysis:
             skipped=self.skipped,
             sensitivity=self.sensitivity,
             warnings=self.warnings,
+            off_policy=off_policy,
         )
 
     def _repr_html_(self) -> str:

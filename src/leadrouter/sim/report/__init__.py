@@ -67,6 +67,7 @@ from leadrouter.sim.report.document import (
     Figure,
     Heading,
     Para,
+    Pre,
     number_sections,
 )
 from leadrouter.sim.report.formats import (
@@ -145,6 +146,7 @@ def write_report(
     skipped: Mapping[str, str] | None = None,
     sensitivity: pd.DataFrame | None = None,
     warnings: Sequence[PolicyWarning] = (),
+    off_policy: str | None = None,
 ) -> ReportPaths:
     """Write `report.html` (self-contained) and `report.md` (with `chart-*.png` beside it) into
     `out_dir` (created if needed) and return their paths.
@@ -159,6 +161,8 @@ def write_report(
     warning box. `sensitivity`: the frame `leadrouter.sim.compare.sensitivity` returned, shown
     as how each policy's rank moves when the model's assumptions move. `warnings`: the findings
     of `leadrouter.sim.preflight` on the policies' settings, listed under the bottom line.
+    `off_policy`: the estimates from the export's logged propensities
+    (`Evaluation.text()`), shown in a section of their own beside the what-if.
 
     Every file is written whole or not at all (a temporary file renamed into place). Raises
     ConfigError when `out_dir` exists and is not a directory.
@@ -188,6 +192,7 @@ def write_report(
         skipped=skipped or {},
         sensitivity=sensitivity,
         warnings=warnings,
+        off_policy=off_policy,
     )
     out.mkdir(parents=True, exist_ok=True)
     charts: list[Path] = []
@@ -211,6 +216,7 @@ def build_blocks(
     skipped: Mapping[str, str] | None = None,
     sensitivity: pd.DataFrame | None = None,
     warnings: Sequence[PolicyWarning] = (),
+    off_policy: str | None = None,
 ) -> list[Block]:
     """The report as a list of blocks, in order, for either renderer: the bottom line and the
     warnings on the policies' settings first, then the calibration verdict before the data and
@@ -230,6 +236,16 @@ def build_blocks(
     blocks += data_section(comparison, history)
     blocks += comparison_section(comparison, table, notes, skipped or {})
     blocks += caveats_section(comparison)
+    if off_policy:
+        blocks += [
+            Heading(2, "From the logged propensities", "off-policy"),
+            Para(
+                "Beside the what-if: each policy estimated from the assignments the export logged "
+                "with their chances (propensities), with no model of the reps. Where these "
+                "intervals and the what-if's disagree, question the model first."
+            ),
+            Pre(off_policy),
+        ]
     if sensitivity is not None and len(sensitivity):
         blocks += sensitivity_section(sensitivity)
     blocks += charts_section(comparison, table, history, sla)
