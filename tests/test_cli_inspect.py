@@ -147,3 +147,22 @@ def test_inspect_counts_the_leads_with_no_rep(
     code, out, _ = run(["inspect", str(path)], capsys)
     assert code == 0
     assert "2 leads (50.0%) with no rep: never assigned, or the owner not recorded" in out
+
+
+def test_a_stage_column_under_a_header_no_field_takes_is_pointed_at(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`Result` holding Won / Lost was kept as a feature without a word, and the export read as
+    one with no sale: inspect names it and the flag that maps it."""
+    path = tmp_path / "leads.csv"
+    path.write_text(
+        "Lead Number,Date Received,Salesperson,Result\n"
+        "A1,2025-03-03 09:00,wang,Won\nA2,2025-03-03 10:00,li,Lost\nA3,2025-03-04 10:00,li,\n",
+        encoding="utf-8",
+    )
+    code, out, _ = run(
+        ["inspect", str(path), "--tz", "UTC", "--columns", "arrived_at=Date Received"], capsys
+    )
+    assert code == 0
+    assert "notes on columns\n  Result: looks like a stage (Lost, Won)" in out
+    assert "(map it: --columns stage=Result)" in out

@@ -138,6 +138,14 @@ def inspect_text(history: History) -> str:
                 ]
             )
         )
+    header_notes = history.flagged[history.flagged["row"] == 1]
+    if len(header_notes):
+        # flags on the header row are notes on whole columns (a stage-like column no field
+        # took, a won / lost value no stage is): said here, where a look before a fit sees them
+        lines.append("notes on columns")
+        lines.extend(
+            f"  {r.column}: {r.reason} ({r.action})" for r in header_notes.itertuples(index=False)
+        )
     if n_rejected:
         lines.append("rejected rows")
         lines.extend(f"  {line}" for line in listed_rows(rejected, SHOWN, "History.rejected"))

@@ -88,7 +88,7 @@ from leadrouter.sim.history import (
     _checked_as_of,
     read_frames_with,
 )
-from leadrouter.sim.profiles import GENERIC, Outcomes, detect
+from leadrouter.sim.profiles import GENERIC, LOST_VALUES, WON_VALUES, Outcomes, detect, norm_value
 from leadrouter.sim.reading import read_table
 
 __all__ = ["ALIASES", "build_history", "column_map_direction", "columns_from_flags", "load_export"]
@@ -277,6 +277,8 @@ def build_history(
         notes.append(_day_first_note(day_only, texts, rows, keep, audience))
     if "stage" in mapping:
         notes += _unmatched_stages(reading, why[1], mapping["stage"], audience)
+    else:
+        notes += _stage_like(texts, mapping, audience)
     flagged = sorted([(int(rows[p]), h, r, a) for p, h, r, a in ctx.flagged if keep[p]] + notes)
     known_as_of = _checked_as_of(_as_of(as_of, ctx), frame, f"{origin}:", _AS_OF.named(audience))
     history = History(
@@ -519,6 +521,34 @@ def _unmatched_stages(
         )
         for option, value in reading.unmatched(seen)
     ]
+
+
+def _stage_like(
+    texts: Mapping[str, pd.Series[Any]], mapping: Mapping[str, str], audience: Audience
+) -> list[tuple[int, str, str, str]]:
+    """A header-row flag for each column no field took whose values are nearly all stages
+    leadrouter knows (Won, Lost, Closed Won ...): under a header it does not recognise
+    (`Result`), it was kept as a feature and the export read as one with no sale at all."""
+    used = set(mapping.values())
+    notes = []
+    for header, text in texts.items():
+        if header in used:
+            continue
+        values = text.dropna().astype(str).str.strip()
+        values = values[values != ""]
+        known = values.map(norm_value).isin(WON_VALUES | LOST_VALUES)
+        if len(values) and known.mean() >= 0.8:
+            sample = ", ".join(sorted(set(values[known]))[:3])
+            notes.append(
+                (
+                    1,
+                    header,
+                    f"looks like a stage ({sample}) but no field took it: it was kept as a "
+                    "feature, and no sale is read from it",
+                    f"map it: {_COLUMNS.given({header: 'stage'}, audience)}",
+                )
+            )
+    return notes
 
 
 def _outcome_table(
