@@ -315,21 +315,24 @@ def test_a_warning_reads_policy_then_text() -> None:
 def test_the_bottom_line_says_rep_skill_routing_has_no_demonstrable_gain_when_reps_look_alike() -> (
     None
 ):
+    from leadrouter.sim.biases import BY_SKILL
     from leadrouter.sim.calibration import Calibration
     from leadrouter.sim.repspread import RepSpread
 
-    def with_spread(p_value: float) -> str:
+    def with_spread(p_value: float, by_skill: bool = True) -> str:
         comparison = constructed(
             {"base": {"conversion_rate": [0.05] * 4}, "other": {"conversion_rate": [0.05] * 4}}
         )
         spread = RepSpread(30, 6000, 400, 0.05, 0.0, 0.2, p_value)
         verdict = Calibration("pass", (), pd.DataFrame(), rep_spread=spread)
-        return bottom_line(attrs.evolve(comparison, calibration=verdict))
+        skill = {"other": BY_SKILL} if by_skill else {}
+        return bottom_line(attrs.evolve(comparison, calibration=verdict, biases=skill))
 
     alike = with_spread(0.26)
     assert "cannot tell reps apart in closing (p = 0.26)" in alike
-    assert "has no demonstrable gain on this data" in alike
+    assert "so other, routing by who closes better, has no demonstrable gain on this data" in alike
     assert "no demonstrable gain" not in with_spread(0.001)
+    assert "no demonstrable gain" not in with_spread(0.26, by_skill=False)  # none compared
 
 
 def test_an_export_without_a_sale_says_its_sales_figures_are_assumed() -> None:

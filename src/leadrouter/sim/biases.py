@@ -23,14 +23,14 @@ from typing import Any
 
 from leadrouter.sim.engine import Behaviour, Policy, make_router
 
-__all__ = ["known_biases"]
+__all__ = ["BY_SKILL", "known_biases"]
 
 _TIERED = (
     "the fitted model over-states a tiered policy's sales difference (its premium tier is "
     "picked on the history's own win rates, whose luck the fit credits again): read its "
     "conversion and revenue differences as optimistic"
 )
-_BY_SKILL = (
+BY_SKILL = (
     "the fitted model shrinks reps' differences in closing toward the team's, so where reps "
     "differ a lot the gain of routing by who closes better comes out smaller than it is "
     "(about half the truth on synthetic teams whose reps differed most): read it as a floor"
@@ -56,5 +56,5 @@ def known_biases(
         if isinstance(strategy, TieredDelay):
             found[name] = _TIERED
         elif isinstance(strategy, PerformanceWeighted | ProfileMatching):
-            found[name] = _BY_SKILL
+            found[name] = BY_SKILL
     return found

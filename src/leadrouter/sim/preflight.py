@@ -35,6 +35,7 @@ import numpy as np
 
 from leadrouter._util import format_duration
 from leadrouter.rules import PoolRule
+from leadrouter.sim.biases import BY_SKILL
 from leadrouter.sim.calibration_checks import NOT_CHECKABLE
 from leadrouter.sim.compare import CANNOT_TELL, Comparison
 from leadrouter.sim.formats import fmt_diff, fmt_level, fmt_range, tone, values_table
@@ -427,14 +428,16 @@ def _calibration_sentence(comparison: Comparison) -> str:
 
 def _skill_sentence(comparison: Comparison) -> tuple[str, ...]:
     """When the model found no demonstrable difference between reps in closing, the sentence
-    that says what follows for policies that route by rep skill; nothing otherwise."""
+    that says what follows for the compared policies that route by rep skill (named by
+    `Comparison.biases`); nothing otherwise, nor when no such policy was compared."""
     spread = comparison.calibration.rep_spread if comparison.calibration else None
-    if spread is None or spread.shown:
+    skill = [name for name, bias in comparison.biases.items() if bias == BY_SKILL]
+    if spread is None or spread.shown or not skill:
         return ()
     return (
-        f"The data cannot tell reps apart in closing (p = {spread.p_value:.2f}), so a policy "
-        "that routes by who closes better (performance weighting, profile matching) has no "
-        "demonstrable gain on this data.",
+        f"The data cannot tell reps apart in closing (p = {spread.p_value:.2f}), so "
+        f"{_names(skill)}, routing by who closes better, "
+        f"{'have' if len(skill) > 1 else 'has'} no demonstrable gain on this data.",
     )
 
 
