@@ -103,6 +103,12 @@ def instant(value: datetime) -> datetime:
     return value if type(value.tzinfo) is timezone else value.astimezone(UTC)
 
 
+def earlier(first: datetime, second: datetime) -> bool:
+    """Whether `first` is an instant before `second`, whatever zones they carry (`instant`);
+    the same object is never before itself, at no cost (a lead routed at its own arrival)."""
+    return first is not second and instant(first) < instant(second)
+
+
 def check_id(value: object, what: str) -> str:
     """An id is a non-empty string without surrounding whitespace."""
     if not isinstance(value, str):

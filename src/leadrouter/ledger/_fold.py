@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, Self
 
-from leadrouter._util import instant
+from leadrouter._util import earlier
 from leadrouter.errors import (
     DuplicateLeadError,
     EventBeforeArrivalError,
@@ -157,7 +157,7 @@ class _Fold:
                 f"{type(event).__name__} for lead {event.lead_id!r}, which never arrived: "
                 "append Arrived(lead) (or route the lead) first"
             )
-        if instant(event.at) < instant(state.lead.arrived_at):
+        if earlier(event.at, state.lead.arrived_at):
             raise EventBeforeArrivalError(
                 f"{type(event).__name__} for lead {event.lead_id!r} is dated "
                 f"{event.at.isoformat()}, before the lead arrived at "
@@ -286,12 +286,12 @@ class _Fold:
         own way (a stored ledger also writes each event to its database).
         """
         lead = arrived.lead
-        lead_id, at_arrival = lead.id, lead.arrived_at
+        lead_id = lead.id
         if (
             type(self).append is not _Fold.append
             or lead_id in self._leads
             or assigned.lead_id != lead_id
-            or (assigned.at is not lead.arrived_at and instant(assigned.at) < instant(at_arrival))
+            or earlier(assigned.at, lead.arrived_at)
             or type(assigned) is not Assigned
         ):
             self.append(arrived)
@@ -312,16 +312,13 @@ class _Fold:
         self._require_held_by(event, state, closed_ok=True)
         rep = self._rep(event.rep_id)
         first = state.first_touch
-        if first is None and state.status == HELD:
+        # reports come at least once and in any order: the first touch is the earliest
+        sooner = first is not None and earlier(event.at, first)
+        if (first is None and state.status == HELD) or sooner:
             assert state.held_since is not None
-            state.first_touch = event.at
-            _add_sorted(rep.touched, event.at)
-            _add_sorted(rep.touch_delays, (event.at, event.at - state.held_since))
-        elif first is not None and instant(event.at) < instant(first):
-            # reports come at least once and in any order: the first touch is the earliest
-            assert state.held_since is not None
-            rep.touched.remove(first)
-            rep.touch_delays.remove((first, first - state.held_since))
+            if first is not None:
+                rep.touched.remove(first)
+                rep.touch_delays.remove((first, first - state.held_since))
             state.first_touch = event.at
             _add_sorted(rep.touched, event.at)
             _add_sorted(rep.touch_delays, (event.at, event.at - state.held_since))

@@ -27,7 +27,7 @@ from leadrouter._trusted import new_claimed as _new_claimed
 from leadrouter._trusted import new_decision as _new_decision
 from leadrouter._trusted import new_reason as _new_reason
 from leadrouter._trusted import new_released as _new_released
-from leadrouter._util import EMPTY, check_aware, instant
+from leadrouter._util import EMPTY, check_aware, earlier
 from leadrouter.caps import Cap
 from leadrouter.clock import SystemClock
 from leadrouter.context import Context, TickContext
@@ -179,8 +179,12 @@ class Router:
         A new rep joins the rotation at the front; nothing about other reps changes.
         """
         with self._op:
-            self._roster = self._roster.replace(rep)
-            self._decider.roster_changed()
+            self._use_roster(self._roster.replace(rep))
+
+    def _use_roster(self, roster: Roster) -> None:
+        """Route with `roster` from now on; what was worked out for the one before is dropped."""
+        self._roster = roster
+        self._decider.roster_changed()
 
     # ------------------------------------------------------------------ time
 
@@ -193,7 +197,7 @@ class Router:
 
     @staticmethod
     def _not_before_arrival(lead: Lead, now: datetime) -> None:
-        if now is not lead.arrived_at and instant(now) < instant(lead.arrived_at):
+        if earlier(now, lead.arrived_at):
             raise EventBeforeArrivalError(
                 f"now={now.isoformat()} is before lead {lead.id!r} arrived at "
                 f"{lead.arrived_at.isoformat()}: pass a later now= or fix the lead's arrived_at"
@@ -542,8 +546,7 @@ class Router:
                     assert decision is not None
                     decisions.append(decision)
             except BaseException:
-                self._roster = before
-                self._decider.roster_changed()
+                self._use_roster(before)
                 raise
             return decisions
 
@@ -604,10 +607,9 @@ class Router:
         known_full = caps.full_count(probe) if gated else 0
         if gated and caps.all_capped(probe):
             return events
-        moment = instant(now)
         for lead_id in waiting:
             lead = ledger.lead(lead_id)
-            if instant(lead.arrived_at) > moment:
+            if earlier(now, lead.arrived_at):
                 continue  # stamped by a clock ahead of this tick's: offered at a later tick
             lost_by = ledger.last_holder(lead_id)
             avoid = frozenset({lost_by}) if lost_by else frozenset()

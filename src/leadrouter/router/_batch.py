@@ -18,6 +18,7 @@ from leadrouter._trusted import new_arrived as _new_arrived
 from leadrouter.context import _always
 from leadrouter.errors import DuplicateLeadError, StrategyError
 from leadrouter.model import Decision, Lead
+from leadrouter.router._capping import Gate
 from leadrouter.router._deciding import Pending, wrote_ledger
 from leadrouter.router._explained import last_reason
 from leadrouter.strategies.base import as_pick
@@ -88,9 +89,9 @@ def route_batch(router: Router, batch: list[Lead], now: datetime) -> list[Decisi
 
 def _refused(router: Router, lead: Lead, rep_id: str, now: datetime) -> bool:
     """Whether a cap refuses `rep_id` one more lead now, with the batch's earlier leads
-    written: the check `route` makes, made again when the lead is written."""
+    written: the check `route` makes (its `Gate`), made again when the lead is written."""
     ctx = router._context(lead, now)
-    return any(cap.check(rep_id, ctx) is not None for cap in router.caps)
+    return not Gate(router._decider.caps, ctx)(rep_id)
 
 
 def _solve(

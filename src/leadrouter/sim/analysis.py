@@ -233,6 +233,7 @@ def analyse(
     """
     from leadrouter.sim.behaviour import fit_behaviour
     from leadrouter.sim.calibration import calibrate
+    from leadrouter.sim.censoring import DEFAULT_HORIZON
     from leadrouter.sim.compare import compare, sensitivity
     from leadrouter.sim.preflight import check_outcomes, check_timers
 
@@ -255,11 +256,11 @@ def analyse(
 
     if behaviour is None:
         _enough_to_fit(history)
-        model: Behaviour = (
-            fit_behaviour(history) if horizon is None else fit_behaviour(history, horizon=horizon)
-        )
-    else:
-        model = behaviour
+    model: Behaviour = (
+        fit_behaviour(history, horizon=horizon or DEFAULT_HORIZON)
+        if behaviour is None
+        else behaviour
+    )
     stage("model", model)
     verdict = calibrate(history, model, seeds=max(seeds, 10), warn=False)
     stage("calibration", verdict)

@@ -19,9 +19,12 @@ Given behaviours (the truth of a synthetic history, a hand-made model) have neit
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
-from leadrouter.sim.engine import Behaviour, Policy, make_router
+from leadrouter.sim.engine import Behaviour
+
+if TYPE_CHECKING:
+    from leadrouter.strategies.base import Strategy
 
 __all__ = ["BY_SKILL", "known_biases"]
 
@@ -37,11 +40,9 @@ BY_SKILL = (
 )
 
 
-def known_biases(
-    history: Any, policies: Mapping[str, Policy], behaviour: Behaviour
-) -> dict[str, str]:
-    """Per policy, the known bias of a fitted `behaviour` for its kind (see the module
-    docstring); nothing for a given behaviour."""
+def known_biases(strategies: Mapping[str, Strategy], behaviour: Behaviour) -> dict[str, str]:
+    """Per policy (by its strategy), the known bias of a fitted `behaviour` for its kind (see
+    the module docstring); nothing for a given behaviour."""
     from leadrouter.sim.fitted import FittedBehaviour
     from leadrouter.strategies.performance_weighted import PerformanceWeighted
     from leadrouter.strategies.profile_matching import ProfileMatching
@@ -49,10 +50,8 @@ def known_biases(
 
     if not isinstance(behaviour, FittedBehaviour):
         return {}
-    reps = list(history.roster)
     found: dict[str, str] = {}
-    for name, policy in policies.items():
-        strategy = make_router(policy, reps, 0, None).strategy
+    for name, strategy in strategies.items():
         if isinstance(strategy, TieredDelay):
             found[name] = _TIERED
         elif isinstance(strategy, PerformanceWeighted | ProfileMatching):

@@ -55,6 +55,7 @@ from leadrouter.sim.metrics import (
 if TYPE_CHECKING:
     from leadrouter.sim.calibration import Calibration
     from leadrouter.sim.history import History
+    from leadrouter.strategies.base import Strategy
 
 __all__ = [
     "METRICS",
@@ -467,6 +468,7 @@ def compare(
         tables[name] = total_table / len(seed_list)
         speeds[name] = np.concatenate([out.speeds[name] for out in outputs])
     results = pd.DataFrame(rows, columns=["policy", "seed", *METRICS])
+    strategies = _strategies(history, policies)
     return Comparison(
         results,
         baseline,
@@ -481,10 +483,10 @@ def compare(
             if draws
             else "fresh outcome draws (the model's parameters are taken as known)"
         ),
-        assumption_driven=_assumption_driven(history, policies, behaviour),
+        assumption_driven=_assumption_driven(strategies, behaviour),
         draws=shared if draws else None,
         not_identified=_not_identified(names, baseline, behaviour),
-        biases=known_biases(history, policies, behaviour),
+        biases=known_biases(strategies, behaviour),
         behaviour=behaviour,
     )
 
@@ -551,18 +553,23 @@ def _blank_not_identified(
     return frame
 
 
-def _assumption_driven(
-    history: History, policies: Mapping[str, Policy], behaviour: Behaviour
-) -> dict[str, dict[str, str]]:
-    """Per policy, each metric resting on an assumed part of the model, with why."""
+def _strategies(history: History, policies: Mapping[str, Policy]) -> dict[str, Strategy]:
+    """Each policy's strategy, as a router built for the history's roster holds it."""
     from leadrouter.sim.engine import make_router
 
-    assumed = dict(getattr(behaviour, "assumptions", {}) or {})
     reps = list(history.roster)
+    return {name: make_router(policy, reps, 0, None).strategy for name, policy in policies.items()}
+
+
+def _assumption_driven(
+    strategies: Mapping[str, Strategy], behaviour: Behaviour
+) -> dict[str, dict[str, str]]:
+    """Per policy, each metric resting on an assumed part of the model, with why."""
+    assumed = dict(getattr(behaviour, "assumptions", {}) or {})
     found: dict[str, dict[str, str]] = {}
-    for name, policy in policies.items():
+    for name, strategy in strategies.items():
         parts = dict(assumed)
-        if make_router(policy, reps, 0, None).strategy.tags.pull:
+        if strategy.tags.pull:
             parts["claiming"] = _CLAIMING
         found[name] = {
             metric: "; ".join(parts[part] for part in sorted(needs) if part in parts)

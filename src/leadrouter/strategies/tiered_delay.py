@@ -321,17 +321,24 @@ def _scan(strategy: TieredDelay, view: TierView, now: datetime) -> list[tuple[da
     """The escalations at `now` by looking at every held lead: blocked, or unreached past its
     tier's patience; oldest holding first (ties by lead id)."""
     tiers, last = strategy.tiers, len(strategy.tiers)
+    moment = instant(now)
     due: list[tuple[datetime, str]] = []
     for lead_id, _, since in view.held():
         stage = _stage(view, lead_id)
         if stage >= last:
             continue
         if view.tag_reason(lead_id) == BLOCKED or (
-            not view.reached(lead_id) and instant(now) - instant(since) >= tiers[stage].patience
+            not view.reached(lead_id) and _past(tiers[stage].patience, since, moment)
         ):
             due.append((since, lead_id))
     due.sort(key=_oldest_first)
     return due
+
+
+def _past(patience: timedelta, since: datetime, moment: datetime) -> bool:
+    """Whether `patience` has run out at `moment` (an `instant`) for a holding since `since`:
+    elapsed time, also across a daylight-saving change."""
+    return moment - instant(since) >= patience
 
 
 def _oldest_first(item: tuple[datetime, str]) -> tuple[datetime, str]:
@@ -429,7 +436,7 @@ class _Due:
                 if since is None or view.reached(lead_id):
                     continue
                 stage = _stage(view, lead_id)
-                if stage < len(tiers) and instant(now) - instant(since) >= tiers[stage].patience:
+                if stage < len(tiers) and _past(tiers[stage].patience, since, limit):
                     found[lead_id] = since
                     kept.append(entry)
             for entry in kept:
