@@ -99,6 +99,28 @@ def test_route_and_evaluate_refuse_an_output_they_cannot_write_before_the_work(
         assert "give a file path in a folder you can write to" in line
 
 
+def test_a_failed_command_removes_the_folders_it_made_and_keeps_what_was_there(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tiny = tmp_path / "tiny.csv"  # readable, but too few leads to fit a model or route well
+    tiny.write_text("lead_id,created_at,owner\nL1,2026-01-05 09:00,ana\nL2,2026-01-05 09:05,\n")
+    fresh = tmp_path / "new" / "report"
+    assert main(["compare", str(tiny), "--seeds", "4", "--out", str(fresh)]) == 2
+    assert "leadrouter: error:" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    (kept / "notes.txt").write_text("mine")
+    assert main(["compare", str(tiny), "--seeds", "4", "--out", str(kept / "sub")]) == 2
+    assert sorted(p.name for p in kept.iterdir()) == ["notes.txt"]
+    capsys.readouterr()
+    bad_playbook = tmp_path / "bad.toml"
+    bad_playbook.write_text("[router]\nstrategy = 'NoSuchStrategy'\n")
+    decisions = tmp_path / "made" / "decisions.csv"
+    assert main(["route", str(bad_playbook), str(tiny), "--out", str(decisions)]) == 2
+    assert not (tmp_path / "made").exists()
+
+
 # ---------------------------------------------------------------- count options
 
 

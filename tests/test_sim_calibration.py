@@ -137,6 +137,24 @@ def test_bad_arguments_are_named_errors(history: History, fitted: FittedBehaviou
         calibrate(history, fitted, seeds=1)
 
 
+def test_progress_counts_every_replay_and_changes_nothing(
+    history: History, fitted: FittedBehaviour, verdict: Calibration
+) -> None:
+    seen: list[tuple[int, int]] = []
+    again = calibrate(history, fitted, seeds=6, progress=lambda *step: seen.append(step))
+    # a fitted model is replayed as fitted and as refitted on the earlier leads: 2 x 6 runs
+    assert seen == [(done, 12) for done in range(13)]
+    pd.testing.assert_frame_equal(again.checks, verdict.checks)
+    seen.clear()
+    calibrate(
+        history,
+        GivenBehaviour.from_truth(history.truth),
+        seeds=3,
+        progress=lambda *step: seen.append(step),
+    )
+    assert seen == [(done, 3) for done in range(4)]  # a given model checks both splits on one run
+
+
 def test_replay_sends_every_lead_to_its_logged_rep(history: History) -> None:
     frame = history.to_frame().iloc[:60]
     frame.loc[frame.index[:5], "rep_id"] = None

@@ -156,7 +156,11 @@ def compare(args: argparse.Namespace) -> None:
     out: Path = args.out if args.out is not None else Path("demo-report")
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out}: exists and is not a directory; choose another")
-    output_folder(out, "--out", "the report", folder=True)  # before the long work
+    with output_folder(out, "--out", "the report", folder=True):  # before the long work
+        _compare_into(args, seeds, processes, out)
+
+
+def _compare_into(args: argparse.Namespace, seeds: int, processes: int, out: Path) -> None:
     from leadrouter.sim.loader import columns_from_flags
 
     columns_from_flags(args.columns)  # a wrong --columns fails before the slow imports
@@ -255,8 +259,13 @@ class _Screen:
         self.opened = False
 
     def __enter__(self) -> _Screen:
-        self.spinner = self.stack.enter_context(self.status.status("fitting the behaviour model"))
+        self._spin("fitting the behaviour model")
         return self
+
+    def _spin(self, doing: str) -> None:
+        """A spinner saying what is being done, in place of what was showing."""
+        self.stack.close()
+        self.spinner = self.stack.enter_context(self.status.status(doing))
 
     def __exit__(self, *exc: object) -> None:
         self.stack.close()
@@ -306,8 +315,9 @@ class _Screen:
         if name in self.HELD and not self.opened:
             self.held.append((name, value))
             if name == "calibration":
+                self.stack.close()  # the replays' bar
                 self.status.print(f"calibration: {value.verdict} (shown with the results)")
-                self.spinner.update("checking the policies")
+                self._spin("checking the policies")
             return
         if name == "checks":
             self.status.print(
@@ -360,6 +370,8 @@ def _run_comparison(
     def what(stage: str, total: int) -> str:
         """What a stage's runs are, read from their total: the policies that run, not the
         policies given (one may have been skipped)."""
+        if stage == "calibrating":
+            return "replays of the history under the fitted model"
         if stage == "simulating":
             return f"{plural(total // max(seeds, 1), 'policy')} x {seeds} seeds"
         runs = plural(total // max(len(SCENARIOS) * sensitivity_seeds, 1), "policy")

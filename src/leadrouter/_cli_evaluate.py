@@ -5,6 +5,7 @@ the command runs, not when the parser is built."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -68,8 +69,15 @@ def evaluate(args: argparse.Namespace, out: TextIO = sys.stdout) -> None:
         )
     if args.csv is not None and args.csv.is_dir():
         raise ConfigError(f"--csv {args.csv}: is a directory; give a file name, e.g. est.csv")
-    if args.csv is not None:
+    with (
         output_folder(args.csv, "--csv", "the estimates")
+        if args.csv is not None
+        else contextlib.nullcontext()
+    ):
+        _evaluate_into(args, out)
+
+
+def _evaluate_into(args: argparse.Namespace, out: TextIO) -> None:
     with working(f"reading {args.export.name}"):
         history = read_export(args.export, args)
     if args.roster is not None:

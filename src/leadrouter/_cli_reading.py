@@ -140,12 +140,15 @@ def count(text: str) -> int:
 # ---------------------------------------------------------------------------- where it writes
 
 
-def output_folder(path: Path, flag: str, what: str, *, folder: bool = False) -> None:
+@contextlib.contextmanager
+def output_folder(path: Path, flag: str, what: str, *, folder: bool = False) -> Iterator[None]:
     """Make the folder `path` is written in (`path` itself when `folder`), with its parents,
     and check it can be written to, before a command's work: a place that cannot be written
     (/proc/x, /dev/null/x, a read-only folder) fails at once with `cannot_write`'s error, not
-    after a long simulation with a traceback."""
+    after a long simulation with a traceback. When the work in the `with` block fails, the
+    folders made here are removed again if still empty, so a failed run leaves no trace."""
     place = path if folder else path.parent
+    made = [each for each in (place, *place.parents) if not each.exists()]  # deepest first
     try:
         if place.exists() and not place.is_dir():  # /dev/null/x: not "File exists"
             raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(place))
@@ -154,6 +157,15 @@ def output_folder(path: Path, flag: str, what: str, *, folder: bool = False) -> 
             raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(place))
     except OSError as exc:
         raise cannot_write(path, flag, what, exc, folder=folder) from exc
+    try:
+        yield
+    except BaseException:
+        for each in made:
+            try:
+                each.rmdir()
+            except OSError:  # something was written in it: keep it and its parents
+                break
+        raise
 
 
 def cannot_write(

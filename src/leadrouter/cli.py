@@ -348,7 +348,11 @@ def _route(args: argparse.Namespace, out: TextIO) -> None:
 
     A file with any row that cannot be used routes nothing: routing is acting, and a lead left
     out of a batch would be lost without anyone noticing."""
-    output_folder(args.out, "--out", "the decisions")
+    with output_folder(args.out, "--out", "the decisions"):
+        _route_into(args, out)
+
+
+def _route_into(args: argparse.Namespace, out: TextIO) -> None:
     settings = read_playbook(args.playbook)  # a broken playbook is said before the file is read
     history = read_export(args.leads, args)
     from leadrouter.sim.inspection import listed_rows

@@ -20,7 +20,8 @@ the same defaults, so a notebook and the command give the same answer:
 
 `on_stage(name, value)` is called as each step finishes ("model", "calibration", "skipped",
 "checks" with the timer warnings, "comparison", "warnings" with every warning, "sensitivity"), so
-a caller can show results as they come; `progress(stage, done, total)` as simulation runs finish.
+a caller can show results as they come; `progress(stage, done, total)` as simulation runs finish
+(stages "calibrating", "simulating", "sensitivity").
 `Analysis.bottom_line()` is the result in one paragraph; `Analysis.write_report(out)` writes the
 HTML and Markdown report.
 """
@@ -262,7 +263,9 @@ def analyse(
         else behaviour
     )
     stage("model", model)
-    verdict = calibrate(history, model, seeds=max(seeds, 10), warn=False)
+    verdict = calibrate(
+        history, model, seeds=max(seeds, 10), warn=False, progress=forward("calibrating")
+    )
     stage("calibration", verdict)
     skipped = preflight(history, policies, model, remedy)
     stage("skipped", skipped)

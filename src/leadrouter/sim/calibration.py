@@ -43,9 +43,10 @@ can be checked, the replay's figures, the intervals) are `leadrouter.sim.calibra
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -277,6 +278,7 @@ def calibrate(
     level: float = 0.95,
     warn: bool = True,
     engine: Mapping[str, Any] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Calibration:
     """Replay the logged assignments through the model and check the history's conversion and
     contact rates, revenue per lead and each product's conversion fall inside the model's
@@ -289,6 +291,8 @@ def calibrate(
     simulated in each replicate (so backlogs carry across the split) and rates are read per
     split. `seeds` replicates (at least 2). With `warn`, a failed verdict warns
     (CalibrationWarning). `engine`: keyword arguments for `simulate` (as in `compare`).
+    `progress(done, total)` is called with 0 before the first replay and after each one (a
+    replay simulates the whole history, so on a long export each takes minutes).
     """
     from leadrouter.sim.engine import default_behaviour, replicate, simulate
     from leadrouter.sim.history import History as HistoryType
@@ -348,6 +352,7 @@ def calibrate(
     splits = [("fit", early if len(late) else frame, behaviour)]
     if len(late):
         splits.append(("held out", late, held_model))
+    ids_of = {name: set(part["lead_id"]) for name, part, _ in splits}
     product_of: dict[str, str] = {}
     if scope.products:
         product_of = {
@@ -358,14 +363,19 @@ def calibrate(
     # one run per (model, replicate) serves every split checked with that model: a given model
     # checks both splits on the same runs
     sims: dict[str, dict[str, list[float]]] = {name: {} for name, _, _ in splits}
-    for model in {id(model): model for _, _, model in splits}.values():
-        parts = [(name, set(part["lead_id"])) for name, part, used in splits if used is model]
-        for seed in range(seeds):
-            run = simulate(history, policy, replicate(model, seed), seed=seed, **dict(engine or {}))
-            events = run.ledger.events()
-            for name, ids in parts:
-                for metric, value in simulated(events, ids, product_of).items():
+    models = {id(model): model for _, _, model in splits}.values()
+    total = len(models) * seeds
+    if progress is not None:
+        progress(0, total)
+    for done, (model, seed) in enumerate(itertools.product(models, range(seeds)), start=1):
+        run = simulate(history, policy, replicate(model, seed), seed=seed, **dict(engine or {}))
+        events = run.ledger.events()
+        for name, _, used in splits:
+            if used is model:
+                for metric, value in simulated(events, ids_of[name], product_of).items():
                     sims[name].setdefault(metric, []).append(value)
+        if progress is not None:
+            progress(done, total)
     # the verdict fails when any check fails: each of the F checks is made at 1 - (1 - level) / F
     # (Bonferroni), so a model that is right fails in at most 1 - level of histories
     families = sum(checks_in(part, scope) for _, part, _ in splits)
