@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from collections.abc import Callable, Iterable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from wsgiref.simple_server import make_server
 
@@ -26,6 +27,7 @@ import leadrouter as lr
 from leadrouter import rules
 from leadrouter.errors import (
     DuplicateLeadError,
+    EventBeforeArrivalError,
     InvalidTypeError,
     InvalidValueError,
     LockTimeoutError,
@@ -35,6 +37,10 @@ from leadrouter.errors import (
 
 BAD_LEAD = (InvalidValueError, InvalidTypeError, NotALeadError, DuplicateLeadError)
 """What the request's lead is wrong in (answered 400: sending it again will not help)."""
+SKEW = timedelta(minutes=2)
+"""How far a lead's arrived_at may be ahead of this server's clock and be taken as the CRM's clock
+running a little ahead (answered 503, retry when that time has come); further ahead, the time
+itself is wrong (most often a wrong zone), answered 400 so it is seen at once."""
 
 REPS = [
     lr.Rep("ana", regions={"north"}),
@@ -77,10 +83,17 @@ def make_app(url: str, team: str = "sales") -> Callable[[dict[str, Any], Respond
                 raise lr.InvalidValueError("the body must be a JSON object: one lead")
             if not routers:
                 routers.append(build_router(url, team))
-            decision = routers[0].route(lr.Lead.from_row(row))
+            lead = lr.Lead.from_row(row)
+            decision = routers[0].route(lead)
         except (LockTimeoutError, StoreUnavailableError) as exc:
             # nothing was written: the CRM's webhook retries, and a retry is safe
             return answer("503 Service Unavailable", {"error": str(exc)}, ("Retry-After", "5"))
+        except EventBeforeArrivalError as exc:  # the lead is stamped after this server's now
+            ahead = lead.arrived_at - datetime.now(UTC)
+            if ahead > SKEW:
+                return answer("400 Bad Request", {"error": f"arrived_at is {ahead} ahead: {exc}"})
+            wait = str(max(1, math.ceil(ahead.total_seconds())))
+            return answer("503 Service Unavailable", {"error": str(exc)}, ("Retry-After", wait))
         except (*BAD_LEAD, json.JSONDecodeError, UnicodeDecodeError) as exc:
             return answer("400 Bad Request", {"error": str(exc)})
         except lr.LeadRouterError as exc:

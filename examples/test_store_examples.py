@@ -74,6 +74,13 @@ def test_webhook_and_tick_worker_share_one_ledger(
     status, body = post(app, "/leads", json.dumps(listed).encode())
     assert status == "400 Bad Request" and "one value is needed" in body["error"]
     assert post(app, "/nowhere", b"")[0] == "404 Not Found"
+    # a lead stamped ahead of the server's clock: by seconds, the CRM's clock runs ahead (retry
+    # soon); by hours, its time is wrong (a wrong zone), which a retry would not mend
+    for ahead, expected in [(timedelta(seconds=20), "503"), (timedelta(hours=8), "400")]:
+        stamped = (datetime.now(UTC) + ahead).isoformat()
+        early = json.dumps({"id": f"L-ahead-{expected}", "arrived_at": stamped}).encode()
+        status, body = post(app, "/leads", early)
+        assert status.startswith(expected) and "before lead" in body["error"], (status, body)
 
     script = subprocess.run(
         [sys.executable, str(EXAMPLES / "store_tick_worker.py"), url, "--team", team, "--once"],
