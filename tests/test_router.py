@@ -807,10 +807,15 @@ def test_why_says_where_a_lead_is_after_it_was_taken_back_without_a_new_decision
     assert now.reasons[-1].detail == (
         f"taken back from {first.rep_id} (sla); this is its place now, from the ledger"
     )
+    released = next(e for e in r.ledger.events() if isinstance(e, lr.Released))
+    assert now.at == released.at  # dated when it was taken back, not when it arrived
     r.claim("R1", "L1", now=at(40))
     assert r.why("L1").rep_id == "R1" and r.why("L1").action == "claimed"
+    restarted = router(team(2), lifecycle=life, ledger=r.ledger)  # its log never saw the claim
+    assert (restarted.why("L1").rep_id, restarted.why("L1").at) == ("R1", at(40))
     r.release("L1", "returned", now=at(41), reroute=False)
     assert r.why("L1").reasons[-1].detail.startswith("taken back from R1 (returned)")
+    assert r.why("L1").at == at(41)
 
 
 def test_a_filter_or_cap_answering_in_the_other_ones_words_is_named() -> None:

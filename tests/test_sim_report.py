@@ -438,9 +438,11 @@ def test_every_metric_is_defined_once_with_its_better_direction(
     markdown = report.markdown.read_text(encoding="utf-8")
     for metric in METRICS:
         label = METRIC_LABELS[metric]
-        # one definition, in the table of what the columns mean, before the first level
-        assert markdown.count(label.meaning) == 1, metric
-        assert markdown.index(label.meaning) < markdown.index("Levels: average")
+        # one definition, in the table of what the columns mean, before the first level (the
+        # SLA's length is said where a metric counts against it)
+        said = label.meaning.replace("(SLA)", "(SLA: 1h)")
+        assert markdown.count(said) == 1, metric
+        assert markdown.index(said) < markdown.index("Levels: average")
         arrow = "\u2193" if metric in LOWER_IS_BETTER else "\u2191"
         assert f"| {label.label} {arrow} |" in markdown.replace("\\", "")
     legend = markdown[markdown.index("What the columns mean") :]
@@ -671,3 +673,25 @@ def test_a_listing_of_flagged_cells_counts_cells_and_rows_apart() -> None:
     assert _listed("Flagged rows", 3, twice) == "Flagged rows: the first 3 of 3 (2 rows)"
     once = pd.DataFrame({"row": [7, 9], "column": ["a", "a"]})
     assert _listed("Flagged rows", 2, once) == "Flagged rows: the first 2 of 2"
+
+
+def test_the_report_states_and_draws_the_sla_coverage_was_counted_against(
+    history: History, behaviour: Any, tmp_path: Path
+) -> None:
+    half_hour = compare(
+        history,
+        {"rotation": lr.EqualRotation(), "dump": _dump},
+        seeds=4,
+        behaviour=behaviour,
+        calibrate=False,
+        sla=timedelta(minutes=30),
+    )
+    assert half_hour.sla == timedelta(minutes=30)
+    paths = write_report(half_hour, history, behaviour, tmp_path, anomalies=False)
+    markdown = paths.markdown.read_text(encoding="utf-8")
+    assert "first touched within the response-time target (SLA: 30m)" in markdown
+    assert "first touched later than the response-time target (SLA: 30m)" in markdown
+    assert "the dashed line is the SLA (30 min)" in markdown
+    assert "(SLA: 30m)" in "\n".join(str(t.caption) for t in comparison_tables(half_hour))
+    with pytest.raises(ConfigError, match="counted coverage against 30m"):
+        write_report(half_hour, history, behaviour, tmp_path, sla=timedelta(hours=1))

@@ -351,7 +351,8 @@ class Router:
         """The decision that routed this lead: from the decision log while it still says where
         the lead is; else (a lead routed before this router started or pushed out of the log,
         or taken back since without a new decision: a release without re-route, an SLA timer)
-        its current place per the ledger, saying who it was last taken from and why.
+        its current place per the ledger, saying who it was last taken from and why, dated when
+        the lead got there.
         """
         lead_id = lead_id_arg(lead_id, "Router.why")
         with self._op:
@@ -366,7 +367,13 @@ class Router:
                 return found
             lead = ledger.lead(lead_id)
             taken = ledger.last_holder(lead_id) if owner is None else None
+            since = ledger.held_since(lead_id) if owner is not None else lead.arrived_at
             if taken is not None:
+                since = next(
+                    event.at
+                    for event in reversed(ledger.events())  # rare: the log forgot the lead
+                    if isinstance(event, Released) and event.lead_id == lead_id
+                )
                 why = ledger.lead_releases(lead_id)[-1]
                 note = Reason(
                     "retry",
@@ -380,7 +387,7 @@ class Router:
                 lead_id,
                 owner,
                 "assigned" if owner else "pooled",
-                lead.arrived_at,
+                since or lead.arrived_at,
                 "ledger",
                 ledger.pool_of(lead_id),
                 (note,),

@@ -92,7 +92,8 @@ class Comparison:
       draw, see `leadrouter.sim.intervals`), None when the model's parameters were taken as known;
     - `biases`: per policy, what a fitted model is known to get wrong for its kind (a tiered
       policy's sales over-stated, routing by skill under-stated; `leadrouter.sim.biases`), said
-      in `caveats`.
+      in `caveats`;
+    - `sla`: the response-time target of `coverage` and `sla_breaches` (`compare(sla=)`).
     """
 
     results: pd.DataFrame = attrs.field(eq=False, repr=False)
@@ -118,6 +119,9 @@ class Comparison:
     behaviour: Any = attrs.field(default=None, eq=False, repr=False)
     """The behaviour model the policies were simulated under (the one given, the fit `compare`
     made, or a synthetic history's truth), so the report describes that model and no other."""
+    sla: timedelta = timedelta(hours=1)
+    """The response-time target `coverage` and `sla_breaches` were counted against, so the
+    report states it and draws it where the figures were measured."""
 
     def table(self, level: float = 0.95) -> pd.DataFrame:
         """One row per policy (index = policy name, in the order given), per metric the columns
@@ -488,6 +492,7 @@ def compare(
         not_identified=_not_identified(names, baseline, behaviour),
         biases=known_biases(strategies, behaviour),
         behaviour=behaviour,
+        sla=sla,
     )
 
 

@@ -76,7 +76,7 @@ METRIC_LABELS: Mapping[str, MetricLabel] = {
         "leads of the busiest rep divided by the average rep's (1 = even)",
     ),
     "sla_breaches": MetricLabel(
-        "SLA breaches", "count", "leads first touched later than the response-time target"
+        "SLA breaches", "count", "leads first touched later than the response-time target (SLA)"
     ),
     "reassignments": MetricLabel(
         "reassignments",

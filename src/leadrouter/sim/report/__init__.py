@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from leadrouter._util import write_atomic
+from leadrouter._util import format_duration, write_atomic
 from leadrouter.errors import ConfigError
 from leadrouter.sim.report.analysis_sections import (
     anomalies_section,
@@ -141,7 +141,7 @@ def write_report(
     *,
     title: str = "Routing policies compared",
     notes: Mapping[str, str] | None = None,
-    sla: timedelta = timedelta(hours=1),
+    sla: timedelta | None = None,
     anomalies: bool = True,
     skipped: Mapping[str, str] | None = None,
     sensitivity: pd.DataFrame | None = None,
@@ -154,8 +154,9 @@ def write_report(
     `behaviour` is the model the comparison ran with (its `summary()` and `gaps` are shown);
     None takes the one `compare` kept (`comparison.behaviour`: the model it fitted, when it was
     given none), and says so when it was a synthetic history's own truth. `notes` maps a policy
-    name to one sentence on how it is set up (shown beside the policy). `sla` is the SLA the
-    comparison used (`compare(sla=...)`), drawn on the speed chart. `anomalies=False` leaves the
+    name to one sentence on how it is set up (shown beside the policy). `sla`: the SLA drawn on the
+    speed chart; None, as usual, takes the one the comparison counted coverage against
+    (`compare(sla=...)`), and a different one is refused. `anomalies=False` leaves the
     anomaly checks out (they read the whole history again). `skipped` maps a policy that was
     left out of the comparison to why (it could not run on this history); they are listed in a
     warning box. `sensitivity`: the frame `leadrouter.sim.compare.sensitivity` returned, shown
@@ -178,6 +179,14 @@ def write_report(
             "write_report takes the Comparison compare() returned, then the History it ran on: "
             f"write_report(result, history, ...), got {type(comparison).__name__} and "
             f"{type(history).__name__}"
+        )
+    if sla is None:
+        sla = comparison.sla
+    elif sla != comparison.sla:
+        raise ConfigError(
+            f"write_report: sla={format_duration(sla)} but the comparison counted coverage "
+            f"against {format_duration(comparison.sla)}; leave sla out, or run compare(sla=...) "
+            "with the one to report"
         )
     if behaviour is None and history.truth is None:
         behaviour = comparison.behaviour  # the model compare fitted: never "the truth"

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from leadrouter._util import format_duration
 from leadrouter.sim.compare import CANNOT_TELL
 from leadrouter.sim.formats import (
     ASSUMED,
@@ -106,12 +108,23 @@ UNITS_MEAN = (
 )
 
 
-def definitions(metrics: Iterable[str]) -> list[str]:
+SLA_METRICS = frozenset({"coverage", "sla_breaches"})
+"""The metrics counted against the response-time target (`compare(sla=)`)."""
+
+
+def meaning(metric: str, sla: timedelta) -> str:
+    """A metric's definition, with the target's length where the metric counts against it."""
+    said = metric_label(metric).meaning
+    return (
+        said.replace("(SLA)", f"(SLA: {format_duration(sla)})") if metric in SLA_METRICS else said
+    )
+
+
+def definitions(metrics: Iterable[str], sla: timedelta) -> list[str]:
     """One line per metric: its label, its definition and its better direction."""
     return [
-        f"{metric_label(m).label}: {metric_label(m).meaning} ({direction(m)})"
-        if direction(m)
-        else f"{metric_label(m).label}: {metric_label(m).meaning}"
+        f"{metric_label(m).label}: {meaning(m, sla)}"
+        + (f" ({direction(m)})" if direction(m) else "")
         for m in metrics
     ]
 

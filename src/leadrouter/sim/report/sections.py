@@ -6,7 +6,7 @@ the intervals exclude, the behaviour model and how to read it all.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC
+from datetime import UTC, timedelta
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -43,6 +43,7 @@ from leadrouter.sim.report.formats import (
     fmt_diff,
     fmt_level,
     fmt_range,
+    meaning,
     scale_for,
     tone,
 )
@@ -298,13 +299,13 @@ _RESTS_ON: Mapping[str, str] = {
 """What a metric kind's differences rest on, in a few words (`METRIC_KINDS`)."""
 
 
-def _legend() -> list[Block]:
+def _legend(sla: timedelta) -> list[Block]:
     """What the columns mean, before the first table: each metric's label, definition, better
     direction and what it rests on, then what the arrows, bold, units and marks mean."""
     rows = tuple(
         (
             Cell(column_header(m)),
-            Cell(metric_label(m).meaning),
+            Cell(meaning(m, sla)),
             Cell(direction(m)),
             Cell(_RESTS_ON.get(METRIC_KINDS.get(m, ""), "")),
         )
@@ -342,7 +343,7 @@ def comparison_section(
             f"{comparison.baseline}, taken run by run (same leads, same luck), with its own 95% "
             f"interval."
         ),
-        *_legend(),
+        *_legend(comparison.sla),
     ]
     if notes:
         blocks.append(Heading(3, "Policies"))

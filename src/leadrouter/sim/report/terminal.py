@@ -116,7 +116,7 @@ def comparison_tables(
     _, diffs = metric_tables(comparison, table, compared, star=True)
     legend = [
         f"What the columns mean ({ARROWS_MEAN}):",
-        *(f"  {line}" for line in definitions(chosen)),
+        *(f"  {line}" for line in definitions(chosen, comparison.sla)),
         "* rests on the rep model too (sales and money); "
         f"{ASSUMED} rests on an assumption for that policy (see the notes below).",
         UNITS_MEAN,
