@@ -269,8 +269,11 @@ def test_leads_needed_rejects_what_cannot_be_planned() -> None:
 
     with pytest.raises(lr.InvalidValueError, match="share must be in"):
         leads_needed(0.0, 10, 0.5, 0.06, 0.01)
-    with pytest.raises(lr.InvalidValueError, match="difference not 0"):
-        leads_needed(0.1, 10, 0.5, 0.06, 0.0)
+    for difference in (0.0, math.nan):
+        with pytest.raises(lr.InvalidValueError, match="difference a number not 0"):
+            leads_needed(0.1, 10, 0.5, 0.06, difference)
+    with pytest.raises(lr.InvalidValueError, match="1 with one rep"):
+        leads_needed(0.1, 1, 0.5, 0.06, 0.01)
 
 
 def test_compare_shows_off_policy_estimates_only_when_the_export_has_propensities(
@@ -289,3 +292,126 @@ def test_a_pull_policy_gets_no_estimate_and_says_why(history: History) -> None:
     assert row["no_support"] == 1.0 and math.isnan(row["conversion_rate"])
     assert "hold 900 in a pool" in row["note"]
     assert "no estimate" in str(evaluate(history, {"grab": lr.GrabWithCaps()}))
+
+
+# ---------------------------------------------------------------- what the log cannot say
+
+
+def _with(history: History, **columns: object) -> History:
+    frame = history.to_frame()
+    for name, value in columns.items():
+        frame[name] = value
+    return History.from_frame(frame, tz=history.tz)
+
+
+def test_a_propensity_of_one_is_no_chance_for_another_rep(history: History) -> None:
+    """Explore writes 1 when one rep alone could take the lead; a CRM writes 1 for an
+    assignment it did not randomise: either way no other rep had a chance."""
+    frame = history.to_frame()
+    certain = frame["propensity"].to_numpy() > 0.5  # the base's picks, now logged as certain
+    partly = _with(history, propensity=np.where(certain, 1.0, frame["propensity"]))
+    row = evaluate(partly, {"pw": lr.PerformanceWeighted()}).table().loc["pw"]
+    choice = evaluate(partly, {"pw": lr.PerformanceWeighted()}).choices["pw"].to_numpy()
+    departs = certain & (choice != frame["rep_id"].to_numpy())
+    assert departs.any()
+    assert row["no_support"] == pytest.approx(departs.mean())
+    with pytest.raises(MissingPropensityError, match="every logged propensity is 1"):
+        evaluate(_with(history, propensity=1.0), {"rotation": lr.EqualRotation()})
+
+
+def test_a_randomised_candidate_draws_apart_from_the_log(history: History) -> None:
+    """The log was drawn by a router with seed 3: the same Explore evaluated with that seed
+    must not replay the logged draws (it would match the log on every explored lead)."""
+    explore = lr.Explore(lr.EqualRotation(), share=EXPLORE)
+    result = evaluate(history, {"explore": explore}, seed=3)
+    randomised = history.to_frame()["propensity"].to_numpy() < 0.5  # the explored leads
+    matched = result.choices["explore"].to_numpy() == history.to_frame()["rep_id"].to_numpy()
+    # a draw of its own matches an explored lead's rep about as often as chance allows
+    assert matched[randomised].mean() < 0.6
+    table, truth = result.table(), result.truth()
+    low, high = table.loc["explore", ["conversion_rate_lo", "conversion_rate_hi"]]
+    assert low <= truth.loc["explore", "conversion_rate"] <= high
+
+
+def test_an_export_without_amounts_estimates_no_revenue(history: History) -> None:
+    result = evaluate(_with(history, amount=np.nan), {"rotation": lr.EqualRotation()})
+    row = result.table().loc["rotation"]
+    assert math.isnan(row["revenue"]) and math.isnan(row["revenue_ips"])
+    assert math.isfinite(row["conversion_rate"])
+    assert math.isnan(result.logged_outcome()["revenue"])
+    assert "no sale in the export has an amount" in result.text()
+
+
+def test_no_sale_still_gets_an_interval_wider_than_zero(history: History) -> None:
+    """With no sale logged the level is unknown, not zero: every interval keeps a width (the
+    rule of three), the logged one too (Wilson's interval)."""
+    result = evaluate(
+        _with(history, converted=False, amount=np.nan, converted_at=pd.NaT),
+        {"rotation": lr.EqualRotation()},
+    )
+    row, own = result.table().loc["rotation"], result.logged_outcome()
+    assert row["conversion_rate_hi"] > row["conversion_rate_lo"] >= 0.0
+    assert own["conversion_rate"] == 0.0 and own["conversion_rate_hi"] > 0.002
+
+
+def test_an_estimate_stays_inside_its_interval_and_the_interval_inside_what_can_be() -> None:
+    from leadrouter.sim.evaluate import _cut
+
+    assert _cut(-0.01, 0.05, 1.0) == (0.0, 0.0, 0.04)
+    assert np.isnan(_cut(-0.3, 0.05, 1.0)).all()  # the whole interval below 0: no estimate
+    assert _cut(0.5, 0.1, 1.0) == (0.5, 0.4, 0.6)
+
+
+def test_a_column_in_percent_without_the_sign_is_read_as_percent(history: History) -> None:
+    frame = history.to_frame()
+    written = (frame["propensity"] * 100).round(6)
+    read = _with(history, propensity=written).to_frame()["propensity"]
+    assert np.allclose(read, frame["propensity"])
+    ones = frame["propensity"].where(frame["propensity"] > 0.5, 0.01) * 100  # "1" is 1%
+    assert _with(history, propensity=ones).to_frame()["propensity"].min() == pytest.approx(0.01)
+
+
+def test_an_unmapped_column_that_may_hold_the_chances_is_pointed_at(history: History) -> None:
+    frame = history.to_frame()
+    frame["Routing Probability"] = frame.pop("propensity")
+    with pytest.raises(MissingPropensityError, match="--columns propensity='Routing Probability'"):
+        evaluate(History.from_frame(frame, tz=history.tz), {"rotation": lr.EqualRotation()})
+
+
+def test_bad_levels_and_truth_without_one_are_named_errors(history: History) -> None:
+    for level in (95, 0, 1.0):
+        with pytest.raises(lr.InvalidValueError, match="level="):
+            evaluate(history, {"rotation": lr.EqualRotation()}, level=level)
+    plain = _with(synthetic(300, 4, 10, seed=1), propensity=0.5)
+    with pytest.raises(lr.ConfigError, match="synthetic history generated with logging="):
+        evaluate(plain, {"rotation": lr.EqualRotation()}).truth()
+
+
+def test_one_lead_that_makes_most_of_the_revenue_is_named(history: History) -> None:
+    frame = history.to_frame()
+    rotation = {"rotation": lr.EqualRotation()}
+    choice = evaluate(history, rotation).choices["rotation"].to_numpy()
+    weighty = np.flatnonzero(  # sold, and rotation chose the logged rep
+        frame["converted"].to_numpy(dtype=bool) & (choice == frame["rep_id"].to_numpy())
+    )
+    big = frame["amount"].to_numpy(dtype=float).copy()
+    big[weighty[0]] = 1e9
+    note = evaluate(_with(history, amount=big), rotation).table().loc["rotation", "note"]
+    assert f"lead {frame['lead_id'].iloc[weighty[0]]} alone makes up" in note
+
+
+def test_a_policy_choosing_reps_the_log_never_offered_is_named() -> None:
+    """The live router sent east leads to east reps only (a rule); a rotation over everyone
+    departs from what the log could ever show on every lead it sends across."""
+    east = {"rep01", "rep02", "rep03"}
+
+    def by_region(ctx: lr.Context) -> lr.Pick:
+        pool = sorted(r for r in ctx.ids if (r in east) == (ctx.lead.region == "east"))
+        return lr.Pick(ctx.rng.choice(pool), propensity=1 / len(pool))
+
+    split = synthetic(900, 6, 21, seed=6, logging=by_region)
+    own = lambda reps, seed: lr.Router(by_region, reps, seed=seed)  # noqa: E731
+    result = evaluate(split, {"rotation": lr.EqualRotation(), "own": own})
+    notes = result.table()["note"]
+    assert "a rep the logged routing could not have" in notes["rotation"]
+    assert "could not have" not in notes["own"]  # the live rules: every choice had a chance

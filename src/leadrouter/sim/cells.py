@@ -532,16 +532,23 @@ def _propensities(
     by 100 and flagged: "0.67%" is 0.0067, never 0.67 (a weight a hundred times too small). A
     value outside (0, 1] or on a row without a rep cannot be the chance of a logged
     assignment: it is left blank and flagged, so the lead stays in every analysis and only
-    off-policy evaluation treats its assignment as not randomised."""
+    off-policy evaluation treats its assignment as not randomised. A column written in percent
+    without the sign (most values above 1, none above 100: "82", "2") is read as percent
+    throughout, "1" included (1%, not a certainty), and every value is flagged."""
     values = values.copy()
     given = np.isfinite(values)
     percent = given & text.astype(str).str.contains("%", regex=False).to_numpy(dtype=bool)
+    plain = given & ~percent
+    scale = plain.any() and (values[plain] > 1.0).mean() > 0.5 and (values[plain] <= 100.0).all()
+    if scale:
+        percent = given
     for position in np.flatnonzero(percent).tolist():
         values[position] /= 100.0
         ctx.flag(
             int(position),
             header,
-            f"{text.iat[position]!r} is a percent",
+            f"{text.iat[position]!r} is a percent"
+            + (" (the column is written in percent: most values are above 1)" if scale else ""),
             f"read as {values[position]:g}",
         )
     no_rep = np.ones(len(values), dtype=bool) if reps is None else pd.isna(reps)

@@ -48,9 +48,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from leadrouter.errors import InvalidValueError, MissingPropensityError
+from leadrouter._util import stable_key
+from leadrouter.errors import ConfigError, InvalidValueError, MissingPropensityError
 from leadrouter.events import Arrived, Assigned, Touched
-from leadrouter.model import Lead
+from leadrouter.model import Lead, Rep
 from leadrouter.sim.arguments import check_history, check_options, check_policies
 from leadrouter.sim.engine import Policy, make_router
 
@@ -70,6 +71,9 @@ ESTIMATORS = ("dr", "ips", "snips")
 """Doubly robust (the table's unsuffixed columns), inverse propensity, self-normalised."""
 _GRID = (0.1, 0.3, 0.5, 0.7, 0.9)
 """Quantiles at which the direct model averages a rep's delay and a sale's amount."""
+_FEW_SALES = 3.0
+"""Below this many logged sales the log says little of the level of sales: intervals take it as
+this many (the rule of three), so none is zero wide."""
 FEW = 30.0
 """An effective sample size below this leaves the normal interval untrustworthy; the table's
 note says so."""
@@ -93,7 +97,7 @@ class Evaluation:
     `lead_ids`, `logged` (rep per lead, None when the log left it without one), `propensity`
     (NaN when not randomised), `sale` (1 when the lead bought) and `amount` (0 unless it
     bought), `q` (the direct model's expected sale, amount and squared amount per lead for the
-    logged rep), `level` (0.95)."""
+    logged rep), `level` (0.95), `amounts` (whether the log's sales have amounts)."""
 
     history: History
     lead_ids: tuple[str, ...]
@@ -104,6 +108,9 @@ class Evaluation:
     q: Array
     policies: Mapping[str, _Policy]
     level: float = 0.95
+    amounts: bool = True
+    """False when no sale in the log has an amount: revenue is then not estimated (NaN), as the
+    log's revenue would read 0 beside a model that prices every sale."""
 
     @property
     def choices(self) -> pd.DataFrame:
@@ -135,20 +142,30 @@ class Evaluation:
     def logged_outcome(self) -> pd.Series[float]:
         """The logged policy's own per-lead conversion and revenue, with intervals: the
         baseline every estimate is beside."""
-        row: dict[str, float] = {}
-        for metric, y in (("conversion_rate", self.sale), ("revenue", self.amount)):
-            mean, half = _plain(y, self.level)
-            row.update({metric: mean, f"{metric}_lo": mean - half, f"{metric}_hi": mean + half})
+        n, sales = len(self.sale), float(self.sale.sum())
+        low, high = _wilson(sales, n, self.level)
+        row = {
+            "conversion_rate": sales / n if n else math.nan,
+            "conversion_rate_lo": low,
+            "conversion_rate_hi": high,
+        }
+        if not self.amounts:
+            mean = half = math.nan
+        elif sales < _FEW_SALES:  # a spread from one or two sales says nothing
+            mean, half = (float(self.amount.mean()) if n else math.nan), math.nan
+        else:
+            mean, half = _plain(self.amount, self.level)
+        row.update(revenue=mean, revenue_lo=mean - half, revenue_hi=mean + half)
         return pd.Series(row, name="logged")
 
     def truth(self) -> pd.DataFrame:
         """The exact per-lead conversion and revenue of each policy on the supported leads, for
         a synthetic history generated with `logging=` (`SyntheticTruth.if_assigned`): what the
-        intervals should cover. Raises MissingPropensityError for any other history."""
+        intervals should cover. Raises ConfigError for any other history."""
         truth = self.history.truth
         chances = None if truth is None else truth.if_assigned
         if truth is None or chances is None:
-            raise MissingPropensityError(
+            raise ConfigError(
                 "Evaluation.truth() needs a synthetic history generated with logging=, e.g. "
                 "synthetic(..., logging=Explore(EqualRotation(), share=0.1))"
             )
@@ -178,17 +195,19 @@ class Evaluation:
         doubly robust estimate with its interval, how much of the log it rests on, and what
         limits it; then the same by the two other estimators."""
         n = len(self.lead_ids)
-        randomised = int(np.isfinite(self.propensity).sum())
+        randomised = int(_randomised(self.propensity).sum())
         own = self.logged_outcome()
         lines = [
-            f"Off-policy estimates from {n:,} logged leads ({randomised:,} assignments with a "
-            f"propensity); {self.level:.0%} intervals",
+            f"Off-policy estimates from {n:,} logged leads ({randomised:,} randomised "
+            f"assignments); {self.level:.0%} intervals",
             f"  logged policy: conversion {_range(own, 'conversion_rate', True)}, revenue per "
             f"lead {_range(own, 'revenue', False)}",
             "",
         ]
+        if not self.amounts:
+            lines.insert(-1, "  revenue: no sale in the export has an amount, so none is estimated")
         table = self.table()
-        width = max(len(str(name)) for name in table.index)
+        width = max(len("policy"), *(len(str(name)) for name in table.index))
         lines.append(
             f"  {'policy':<{width}}  {'conversion (doubly robust)':<26}  "
             f"{'revenue per lead':<24}  matched  effective n"
@@ -215,11 +234,16 @@ class Evaluation:
         model predicts nothing). The intervals' variances use the model times these factors, so
         a model that is right about which leads and reps sell but off in level (a fitted model
         typically is, by 10-20%) does not make every interval too narrow or too wide."""
-        observed = np.array(
-            [self.sale.sum(), self.amount.sum(), (self.amount**2).sum()], dtype=float
-        )
+        sales = float(self.sale.sum())
+        observed = np.array([sales, self.amount.sum(), (self.amount**2).sum()], dtype=float)
+        if sales < _FEW_SALES:
+            # so few sales that the level is unknown: taken as three (the rule of three's
+            # bound), never as zero, which would make every interval zero wide
+            observed = observed * (_FEW_SALES / sales) if sales else np.array([_FEW_SALES, 0, 0])
         predicted = self.q.sum(axis=0)
         factors: Array = np.divide(observed, predicted, out=np.ones(3), where=predicted > 0)
+        if sales == 0:
+            factors[1:] = factors[0]  # no amount was seen: the model's amounts, at that level
         return factors
 
     def _row(self, policy: _Policy) -> dict[str, Any]:
@@ -227,6 +251,7 @@ class Evaluation:
         n = int(keep.sum())
         w = policy.weight[keep]
         row: dict[str, Any] = {}
+        outside: set[str] = set()
         level = self.level
         scale = self.calibration
         for metric, y, column, square in (
@@ -246,11 +271,14 @@ class Evaluation:
                 "snips": moments.self_normalised(y, level),
             }
             ceiling = 1.0 if metric == "conversion_rate" else math.inf
+            priced = metric == "conversion_rate" or self.amounts
             for estimator in ESTIMATORS:
-                mean, half = estimates[estimator]
+                mean, half = estimates[estimator] if priced else (math.nan, math.nan)
                 name = metric if estimator == "dr" else f"{metric}_{estimator}"
-                low, high = max(mean - half, 0.0), min(mean + half, ceiling)
-                row.update({name: mean, f"{name}_lo": low, f"{name}_hi": high})
+                cut = _cut(mean, half, ceiling)
+                row.update(zip((name, f"{name}_lo", f"{name}_hi"), cut, strict=True))
+                if priced and not math.isnan(mean) and math.isnan(row[name]):
+                    outside.add(metric)
         order = [
             f"{metric}{suffix}{end}"
             for suffix in ("", "_ips", "_snips")
@@ -271,6 +299,9 @@ class Evaluation:
                     (
                         _note(n, total, ess, sum(rep is None for rep in policy.choice)),
                         self._outweighs(policy.weight),
+                        self._dominates(policy.weight),
+                        self._unshared(policy),
+                        _beyond(sorted(outside)),
                     ),
                 )
             ),
@@ -293,13 +324,78 @@ class Evaluation:
             "the estimates rest on it; check the export's propensity column"
         )
 
+    def _unshared(self, policy: _Policy) -> str:
+        """A caveat when the policy often chose reps the logged routing could not have: over
+        randomised leads, a policy whose every choice had a logged chance gets weights that
+        average 1, so an average well below it (4 standard errors) says the log never offered
+        those reps - rules or caps the logging router had and the policy lacks."""
+        over = _randomised(self.propensity) & np.array([c is not None for c in policy.choice])
+        w = policy.weight[over]
+        if len(w) < 2:
+            return ""
+        mean = float(w.mean())
+        error = math.sqrt(max(float((w**2).sum()) - float(np.count_nonzero(w)), 0.0)) / len(w)
+        if not mean + 4.0 * error < 1.0:
+            return ""
+        return (
+            f"its weights average {mean:.2f} where a policy the log supports gets 1: on about "
+            f"{1 - mean:.0%} of leads it chose a rep the logged routing could not have (a rule "
+            "or cap the live router had and this policy lacks), counted as non-matches, so its "
+            "estimates lean toward 0; evaluate it with the live router's rules (a playbook)"
+        )
+
+    def _dominates(self, weight: Array) -> str:
+        """A caveat naming the lead that alone makes up most of the inverse propensity
+        revenue estimate (a large weight on a large sale): the interval then rests on one
+        lead's luck, however many leads matched."""
+        if not self.amounts:
+            return ""
+        share_of = weight * self.amount
+        total = float(share_of.sum())
+        if not (math.isfinite(total) and total > 0):
+            return ""
+        top = int(np.argmax(share_of))
+        if share_of[top] / total <= 0.5:
+            return ""
+        return (
+            f"lead {self.lead_ids[top]} alone makes up {share_of[top] / total:.0%} of the "
+            f"revenue estimate (weight {weight[top]:.3g}, amount {self.amount[top]:,.0f}): "
+            "read its revenue as that one sale's luck"
+        )
+
 
 def _range(row: pd.Series[Any], name: str, percent: bool) -> str:
-    """ "6.1% (4.9% to 7.3%)" or "812 (640 to 990)"; "no estimate" for NaN."""
+    """ "6.1% (4.9% to 7.3%)" or "812 (640 to 990)"; "no estimate" for NaN, "(no interval)"
+    when the estimate has none (the log's revenue from fewer than three sales)."""
     value, low, high = row[name], row[f"{name}_lo"], row[f"{name}_hi"]
     if not math.isfinite(value):
         return "no estimate"
+    if math.isnan(low) or math.isnan(high):
+        return f"{_number(value, percent)} (no interval)"
     return f"{_number(value, percent)} ({_number(low, percent)} to {_number(high, percent)})"
+
+
+def _cut(mean: float, half: float, ceiling: float) -> tuple[float, float, float]:
+    """An estimate and its interval cut to [0, ceiling], where every truth lies: the estimate
+    is kept inside its cut interval (a doubly robust mean can fall below 0), and an interval
+    wholly outside gives no estimate (NaN): the log and the model then disagree too much for
+    any figure to stand."""
+    low, high = max(mean - half, 0.0), min(mean + half, ceiling)
+    if low > high:
+        return math.nan, math.nan, math.nan
+    return min(max(mean, low), high), low, high
+
+
+def _beyond(metrics: list[str]) -> str:
+    """The note for estimates whose whole interval fell outside what a rate or an amount can
+    be."""
+    if not metrics:
+        return ""
+    named = " and ".join("conversion" if m == "conversion_rate" else m for m in metrics)
+    return (
+        f"no {named} estimate: its whole interval fell below 0 (or above 100%), so the direct "
+        "model and the log disagree for this policy; check the model, or log longer"
+    )
 
 
 def _number(value: float, percent: bool) -> str:
@@ -327,6 +423,18 @@ def _note(n: int, total: int, ess: float, pooled: int) -> str:
             "explore more"
         )
     return "; ".join(notes)
+
+
+def _wilson(successes: float, n: int, level: float) -> tuple[float, float]:
+    """The Wilson score interval of a proportion: right also at 0 or n successes, where the
+    normal interval has width 0."""
+    if n == 0:
+        return math.nan, math.nan
+    z = _z(level)
+    share = successes / n
+    centre = (share + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(centre - half, 0.0), min(centre + half, 1.0)
 
 
 def _z(level: float) -> float:
@@ -461,7 +569,10 @@ def evaluate(
 
     `policies`: {name: policy} as for `compare` (a Strategy, a playbook path or a factory).
     `behaviour`: the direct model of the doubly robust estimator; `fit_behaviour(history)` by
-    default. `seed`: the seed of each policy's router (a randomised policy draws its choice).
+    default. `seed`: each policy's router seed (its tie order); a randomised policy draws one
+    choice per lead from random numbers of its own, derived from it (never the logged
+    router's, which would copy the log's exploration).
+    `level`: the intervals' coverage, a fraction in (0, 1).
     `progress(done, total)` is called as leads are replayed.
 
     Raises MissingPropensityError when no assignment in `history` has a propensity, saying
@@ -470,17 +581,14 @@ def evaluate(
     check_history(history, "evaluate")
     policies = check_policies(policies, "evaluate")
     check_options("evaluate", behaviour, progress)
+    if not (isinstance(level, float | int) and 0.0 < level < 1.0):
+        raise InvalidValueError(
+            f"evaluate: level={level!r}; give the interval's coverage as a fraction between 0 "
+            "and 1, e.g. level=0.95"
+        )
     frame = history.to_frame()
     propensity = frame["propensity"].to_numpy(dtype=float)
-    if not np.isfinite(propensity).any():
-        raise MissingPropensityError(
-            f"{history.origin}: no assignment has a propensity, so nothing says what another "
-            "policy would have sold. Until the team logs one, compare the policies with a "
-            "model (leadrouter compare; compare() in Python). To start logging, route with a "
-            "little randomisation - Router(Explore(your strategy, share=0.05 to 0.10), ...) "
-            "writes each assignment's chance in Assigned.propensity - and export it as a "
-            "'propensity' column"
-        )
+    _check_randomised(history, frame, propensity)
     if behaviour is None:
         from leadrouter.sim.estimation import fit_behaviour
 
@@ -488,10 +596,11 @@ def evaluate(
     rep_ids = frame["rep_id"].tolist()
     logged: tuple[str | None, ...] = tuple(None if pd.isna(r) else str(r) for r in rep_ids)
     sale = frame["converted"].to_numpy(dtype=float)
-    amount = np.where(sale > 0, np.nan_to_num(frame["amount"].to_numpy(dtype=float)), 0.0)
+    given = frame["amount"].to_numpy(dtype=float)
+    amount = np.where(sale > 0, np.nan_to_num(given), 0.0)
     replay = _Replay(history, policies, seed, _DirectModel(behaviour), progress)
     replay.run()
-    randomised = np.isfinite(propensity)
+    randomised = _randomised(propensity)
     chance = np.where(randomised, propensity, 1.0)
     with np.errstate(over="ignore"):
         inverse = 1.0 / chance  # inf past the floats (below 1e-308): see Evaluation.table
@@ -517,7 +626,66 @@ def evaluate(
         q=replay.logged,
         policies=named,
         level=level,
+        amounts=bool(np.isfinite(given[sale > 0]).any()) or not sale.any(),
     )
+
+
+def _randomised(propensity: Array) -> Array:
+    """The assignments the log randomised: a chance below 1. A propensity of 1 is a choice no
+    other rep had any chance of (Explore writes it when one rep alone could take the lead)."""
+    return np.isfinite(propensity) & (propensity < 1.0)
+
+
+_LIKE_PROPENSITY = ("propens", "probab", "chance", "likelihood")
+"""Words in a header that may hold the logged chances under a name leadrouter did not map."""
+
+
+def _check_randomised(history: History, frame: pd.DataFrame, propensity: Array) -> None:
+    """MissingPropensityError when no logged assignment was randomised, saying why: no
+    propensity at all (pointing at a column that may hold them), or every one of them 1."""
+    start = (
+        "Until the team logs them, compare the policies with a model (leadrouter compare; "
+        "compare() in Python). To start logging, route with a little randomisation - "
+        "Router(Explore(your strategy, share=0.05 to 0.10), ...) writes each assignment's "
+        "chance in Assigned.propensity - and export it as a 'propensity' column"
+    )
+    if _randomised(propensity).any():
+        return
+    if np.isfinite(propensity).any():
+        raise MissingPropensityError(
+            f"{history.origin}: every logged propensity is 1, so no assignment was randomised "
+            "and the log says nothing of what another rep would have sold. " + start
+        )
+    from leadrouter.sim.fields import COLUMNS
+
+    like = [
+        str(header)
+        for header in frame.columns
+        if header not in COLUMNS
+        and any(word in str(header).lower().replace(" ", "") for word in _LIKE_PROPENSITY)
+    ]
+    hint = (
+        f" The column {like[0]!r} may hold them: map it as the propensity, --columns "
+        f"propensity={like[0]!r} on the command line, columns={{'propensity': {like[0]!r}}} in "
+        "load_export."
+        if like
+        else ""
+    )
+    raise MissingPropensityError(
+        f"{history.origin}: no assignment has a propensity, so nothing says what another policy "
+        f"would have sold.{hint} " + start
+    )
+
+
+def _replaying(policy: Policy, reps: list[Rep], seed: int) -> Router:
+    """The router that replays `policy`. A randomised one draws from `ctx.rng`, keyed by (seed,
+    lead): with the logging router's seed (0 unless it was set, as evaluate's default) it would
+    draw the logged draws and copy the log's exploration lead for lead, so it gets a seed of
+    its own. A deterministic one keeps `seed`, its tie order being part of the policy."""
+    router = make_router(policy, reps, seed, None)
+    if router.strategy.tags.randomized:
+        router = make_router(policy, reps, stable_key(seed, "off-policy replay"), None)
+    return router
 
 
 class _Replay:
@@ -534,7 +702,7 @@ class _Replay:
         progress: Progress | None,
     ) -> None:
         reps = history.roster
-        self.routers: list[Router] = [make_router(p, reps, seed, None) for p in policies.values()]
+        self.routers: list[Router] = [_replaying(p, reps, seed) for p in policies.values()]
         self.history = history
         self.model = model
         self.progress = progress
@@ -612,13 +780,16 @@ def leads_needed(
     the number needed grows with how far the candidate departs and shrinks in proportion to the
     exploration share. An estimate for planning (the doubly robust estimator does a little
     better when the model is good), not a guarantee."""
-    if not (0 < share <= 1 and reps >= 1 and 0 <= agreement <= 1 and 0 < rate < 1) or not (
-        difference
+    if (
+        not (0 < share <= 1 and reps >= 1 and 0 <= agreement <= 1 and 0 < rate < 1)
+        or not (math.isfinite(difference) and difference)
+        or (reps == 1 and agreement < 1)
     ):
         raise InvalidValueError(
-            f"leads_needed: share must be in (0, 1], reps >= 1, agreement in [0, 1], rate in "
-            f"(0, 1) and difference not 0; got share={share}, reps={reps}, "
-            f"agreement={agreement}, rate={rate}, difference={difference}"
+            f"leads_needed: share must be in (0, 1], reps >= 1, agreement in [0, 1] (1 with one "
+            f"rep: there is no other to choose), rate in (0, 1) and difference a number not 0; "
+            f"got share={share}, reps={reps}, agreement={agreement}, rate={rate}, "
+            f"difference={difference}"
         )
     inverse = agreement / (1.0 - share + share / reps) + (1.0 - agreement) * reps / share
     variance = rate * max(inverse - 1.0, 0.0)
