@@ -34,14 +34,21 @@ def tick_once(router: lr.Router, now: datetime | None = None) -> list[lr.events.
 
 def run(url: str, team: str, every: float, times: int | None) -> None:
     """Tick every `every` seconds, `times` times (None: forever). A database that is down or
-    busy skips that tick (nothing was written) and the next one tries again."""
-    router = build_router(url, team)
+    busy skips that tick (nothing was written) and the next one tries again; so does any other
+    failure (the roster changed by another process, say), with the router built afresh for
+    the next tick: the worker says why and keeps running, since no SLA timer runs while it is
+    down."""
+    router: lr.Router | None = None
     done = 0
     while times is None or done < times:
         try:
+            router = router or build_router(url, team)
             tick_once(router)
         except (LockTimeoutError, StoreUnavailableError) as exc:
             print(f"tick skipped: {exc}")
+        except lr.LeadRouterError as exc:
+            print(f"tick failed, the next one starts afresh: {type(exc).__name__}: {exc}")
+            router = None
         done += 1
         if times is None or done < times:
             time.sleep(every)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -38,9 +37,10 @@ from leadrouter.errors import (
 BAD_LEAD = (InvalidValueError, InvalidTypeError, NotALeadError, DuplicateLeadError)
 """What the request's lead is wrong in (answered 400: sending it again will not help)."""
 SKEW = timedelta(minutes=2)
-"""How far a lead's arrived_at may be ahead of this server's clock and be taken as the CRM's clock
-running a little ahead (answered 503, retry when that time has come); further ahead, the time
-itself is wrong (most often a wrong zone), answered 400 so it is seen at once."""
+"""How far a lead's arrived_at may be ahead of this server's clock and be taken as the two clocks
+disagreeing a little: the lead is routed as of its own time. Further ahead, either its time is
+wrong (a wrong zone) or this server's clock is behind; the answer is 503, so the CRM keeps the
+lead and retries, never a 400 that would drop it."""
 
 REPS = [
     lr.Rep("ana", regions={"north"}),
@@ -84,16 +84,20 @@ def make_app(url: str, team: str = "sales") -> Callable[[dict[str, Any], Respond
             if not routers:
                 routers.append(build_router(url, team))
             lead = lr.Lead.from_row(row)
-            decision = routers[0].route(lead)
+            now = datetime.now(UTC)
+            ahead = lead.arrived_at - now
+            if ahead > SKEW:
+                raise lr.EventBeforeArrivalError(
+                    f"arrived_at {lead.arrived_at.isoformat()} is {ahead} after this server's "
+                    f"clock ({now.isoformat()}): check the zone of the CRM's times, and this "
+                    "server's clock (NTP)"
+                )
+            decision = routers[0].route(lead, now=max(now, lead.arrived_at))
         except (LockTimeoutError, StoreUnavailableError) as exc:
             # nothing was written: the CRM's webhook retries, and a retry is safe
             return answer("503 Service Unavailable", {"error": str(exc)}, ("Retry-After", "5"))
-        except EventBeforeArrivalError as exc:  # the lead is stamped after this server's now
-            ahead = lead.arrived_at - datetime.now(UTC)
-            if ahead > SKEW:
-                return answer("400 Bad Request", {"error": f"arrived_at is {ahead} ahead: {exc}"})
-            wait = str(max(1, math.ceil(ahead.total_seconds())))
-            return answer("503 Service Unavailable", {"error": str(exc)}, ("Retry-After", wait))
+        except EventBeforeArrivalError as exc:
+            return answer("503 Service Unavailable", {"error": str(exc)}, ("Retry-After", "60"))
         except (*BAD_LEAD, json.JSONDecodeError, UnicodeDecodeError) as exc:
             return answer("400 Bad Request", {"error": str(exc)})
         except lr.LeadRouterError as exc:
