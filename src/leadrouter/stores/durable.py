@@ -354,7 +354,10 @@ class StoredLedger(Ledger):
             if key is not None and (key in txn.keys or self.store.has_key(txn, key)):
                 return
             kind, text = event_text(event)
+            before = len(self)
             Ledger.append(self, event)
+            if len(self) == before:  # the same report in another form (100 and 100.0): one event
+                return
             txn.events.append((kind, text, key))
             if key is not None:
                 txn.keys.add(key)
