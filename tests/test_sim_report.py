@@ -589,7 +589,7 @@ def test_bold_means_one_thing_the_interval_excludes_zero(report: ReportPaths) ->
         assert (lo >= 0 or hi <= 0) if bold else (lo <= 0 <= hi), (row, bold, interval)
     # nothing else is bold: not a calibration check outside its interval, not the mark
     assert "**" not in _md_cell(Cell("OUTSIDE", tone="alert"))
-    bold_rules = re.findall(r"([^{}]+)\{[^}]*font-weight", _CSS)
+    bold_rules = re.findall(r"([^{}]+)\{[^}]*font-weight:(?:[6-9]00|bold)", _CSS)
     assert {rule.strip() for rule in bold_rules} == {"td.better", "td.worse", "td.different"}
     legend = "Bold marks a difference whose 95% interval excludes zero"
     assert legend in markdown and legend in report.html.read_text(encoding="utf-8")
@@ -695,3 +695,21 @@ def test_the_report_states_and_draws_the_sla_coverage_was_counted_against(
     assert "(SLA: 30m)" in "\n".join(str(t.caption) for t in comparison_tables(half_hour))
     with pytest.raises(ConfigError, match="counted coverage against 30m"):
         write_report(half_hour, history, behaviour, tmp_path, sla=timedelta(hours=1))
+
+
+def test_the_bottom_line_is_red_when_calibration_failed_and_colour_has_its_word(
+    comparison: Comparison,
+) -> None:
+    from leadrouter.sim.report import Cell, _line_style
+    from leadrouter.sim.report.document import Table
+    from leadrouter.sim.report.render import render_html
+
+    assert comparison.calibration is not None
+    failed = attrs.evolve(comparison.calibration, verdict="fail")
+    unchecked = attrs.evolve(comparison.calibration, verdict="not checkable")
+    assert _line_style(attrs.evolve(comparison, calibration=failed)) == "note alert"
+    assert _line_style(attrs.evolve(comparison, calibration=unchecked)) == "note caution"
+    assert _line_style(attrs.evolve(comparison, calibration=None)) == "note"
+    html = render_html([Table(("a",), ((Cell("+1.0", tone="better"),),))], "t")
+    assert '<td class="better">+1.0 <span class="word">(better)</span></td>' in html
+    assert "@media print" in html and "break-inside:avoid" in html

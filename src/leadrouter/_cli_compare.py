@@ -249,8 +249,10 @@ class _Screen:
 
     HELD = ("calibration", "skipped", "comparison")
 
-    def __init__(self, console: Console, status: Console, what: Callable[[str, int], str]) -> None:
-        self.console, self.status, self.what = console, status, what
+    def __init__(
+        self, console: Console, status: Console, what: Callable[[str, int], str], tz: str
+    ) -> None:
+        self.console, self.status, self.what, self.tz = console, status, what, tz
         self.stack = contextlib.ExitStack()
         self.spinner: Any = None
         self.stage = ""
@@ -333,7 +335,7 @@ class _Screen:
             self.spinner.update("checking calibration: replaying the history")
         elif name == "calibration":
             self.stack.close()
-            console.print(calibration_panel(value))
+            console.print(calibration_panel(value, self.tz))  # times as the report gives them
         elif name == "skipped":
             for policy, why in value.items():
                 console.print(
@@ -377,7 +379,7 @@ def _run_comparison(
         runs = plural(total // max(len(SCENARIOS) * sensitivity_seeds, 1), "policy")
         return f"{len(SCENARIOS)} scenarios x {runs} x {sensitivity_seeds} seeds"
 
-    with _Screen(console, status, what) as screen:
+    with _Screen(console, status, what, history.tz) as screen:
         analysis = analyse(
             history,
             policies,

@@ -235,7 +235,7 @@ def build_blocks(
     table = values_table(comparison)
     blocks: list[Block] = [
         Heading(1, title),
-        Para(f"Bottom line: {bottom_line(comparison, warnings)}", style="note"),
+        Para(f"Bottom line: {bottom_line(comparison, warnings)}", style=_line_style(comparison)),
     ]
     if warnings:
         blocks.append(
@@ -264,3 +264,12 @@ def build_blocks(
         blocks += anomalies_section(history)
     blocks += reading_section(comparison)
     return number_sections(blocks)
+
+
+def _line_style(comparison: Comparison) -> str:
+    """The bottom line's box: red when calibration failed (the what-ifs are not to be acted
+    on), amber when it could not check the model, blue otherwise."""
+    from leadrouter.sim.calibration_checks import FAIL, NOT_CHECKABLE
+
+    verdict = None if comparison.calibration is None else comparison.calibration.verdict
+    return {FAIL: "note alert", NOT_CHECKABLE: "note caution"}.get(verdict or "", "note")

@@ -34,7 +34,13 @@ pre{background:#f6f8fa;border:1px solid #d0d7de;padding:.8em;overflow-x:auto;fon
 figure{margin:1em 0 2em}figure img{max-width:100%;border:1px solid #d0d7de}
 figcaption{color:#57606a;font-size:.9em;margin-top:.3em}
 p.note{border-left:4px solid #0969da;background:#ddf4ff;padding:.6em 1em}
+p.note.alert{border-left-color:#cf222e;background:#ffebe9}
+p.note.caution{border-left-color:#bf8700;background:#fff8c5}
+td .word{font-weight:400;font-size:.85em}
 .overflow{overflow-x:auto}
+@media print{body{max-width:none;margin:0;padding:0;font-size:11px}
+.overflow,pre{overflow:visible}pre{white-space:pre-wrap}td .note{white-space:normal}
+table{font-size:.8em}tr,figure,.box{break-inside:avoid}h2,h3{break-after:avoid}}
 """
 
 
@@ -62,7 +68,9 @@ def _html_cell(cell: Cell, tag: str = "td") -> str:
     classes = f' class="{cell.tone}"' if cell.tone else ""
     mark = f'<span class="mark">{e(cell.mark)}</span>' if cell.mark else ""
     note = f'<span class="note">{e(cell.note)}</span>' if cell.note else ""
-    return f"<{tag}{classes}>{e(cell.text)}{mark}{note}</{tag}>"
+    # the word as well as the colour: red and green alone are one colour to many readers
+    word = f' <span class="word">({cell.tone})</span>' if cell.tone in ("better", "worse") else ""
+    return f"<{tag}{classes}>{e(cell.text)}{mark}{word}{note}</{tag}>"
 
 
 def _html_block(block: Block) -> str:
