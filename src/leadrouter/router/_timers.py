@@ -22,13 +22,16 @@ __all__ = ["Timers"]
 
 
 class Timers:
-    """The deadlines of one router's lifecycle, in due order."""
+    """The deadlines of one router's lifecycle, in due order, and for deadlines due at the same
+    instant in the order of their lead ids: an order the ledger alone fixes, so a router rebuilt
+    from it (a restart, another worker, a rolled-back call) re-routes the same leads in the same
+    order as the router that lived through it, whatever order the deadlines were set in."""
 
     __slots__ = ("_counter", "_heap", "lifecycle")
 
     def __init__(self, lifecycle: Lifecycle) -> None:
         self.lifecycle = lifecycle
-        self._heap: list[tuple[datetime, int, str, str, datetime, str]] = []
+        self._heap: list[tuple[datetime, str, str, int, str, datetime]] = []
         self._counter = itertools.count()
 
     def schedule(self, lead_id: str, rep_id: str, since: datetime, touched: bool) -> None:
@@ -42,7 +45,7 @@ class Timers:
                 due = start + delay
             except OverflowError:
                 continue  # past the last representable time: never due
-            heapq.heappush(self._heap, (due, next(self._counter), lead_id, rep_id, since, kind))
+            heapq.heappush(self._heap, (due, lead_id, kind, next(self._counter), rep_id, since))
 
     def rebuild(self, ledger: Ledger) -> None:
         """Every deadline again, from who holds what in `ledger` (after a restart or writes by
@@ -60,7 +63,7 @@ class Timers:
         life, heap = self.lifecycle, self._heap
         now = instant(now)
         while heap and heap[0][0] <= now:
-            _, _, lead_id, rep_id, since, kind = heapq.heappop(heap)
+            _, lead_id, kind, _, rep_id, since = heapq.heappop(heap)
             if ledger.holder(lead_id) != rep_id or ledger.held_since(lead_id) != since:
                 continue
             if kind == "sla":
@@ -74,7 +77,7 @@ class Timers:
                     real_due = shift.add_working_time(since, life.first_touch_sla)
                     if real_due > now:
                         heapq.heappush(
-                            heap, (real_due, next(self._counter), lead_id, rep_id, since, kind)
+                            heap, (real_due, lead_id, kind, next(self._counter), rep_id, since)
                         )
                         continue
             yield lead_id, rep_id, kind
