@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from datetime import time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -1006,3 +1006,71 @@ def test_a_placeholder_date_is_a_named_error_or_a_deadline_never_due() -> None:
     with pytest.raises(lr.errors.OutOfRangeError, match="placeholder date"):
         capped.route(lr.Lead("O", old), now=old)
     assert len(capped.ledger) == 0
+
+
+def test_a_rebuilt_router_reroutes_deadlines_due_together_in_the_same_order() -> None:
+    """Leads held since one instant fall due together; a router rebuilt from the ledger (a
+    restart, another worker) must take them in the order the live one does, or the re-routes
+    go to other reps."""
+    life = lr.Lifecycle(first_touch_sla=timedelta(minutes=30), reroute=True)
+    live = router(team(3), lifecycle=life)
+    for i in (3, 0, 2, 1):  # assigned in an order that is neither the ids' nor the reps'
+        live.route(lead(i), now=at(0))
+    rebuilt = router(team(3), lifecycle=life, ledger=lr.Ledger.from_events(live.ledger.events()))
+    assert rebuilt.tick(at(31)) == live.tick(at(31))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: lr.Router(lr.PerformanceWeighted(), team(2)),
+        lambda: lr.Router(lr.EqualRotation(), team(2), caps=lr.FixedCap(daily=3)),
+        lambda: lr.Router(lr.ProfileMatching(), team(2)),
+    ],
+    ids=["weighted-window", "daily-cap", "matching"],
+)
+@pytest.mark.parametrize(
+    "when", [datetime(1, 1, 2, tzinfo=UTC), datetime(9999, 12, 31, 23, tzinfo=UTC)]
+)
+def test_a_placeholder_date_at_the_calendar_edge_is_a_named_error(make, when) -> None:  # type: ignore[no-untyped-def]
+    """Either routed, or refused by name before anything is written; never a raw
+    OverflowError from the days and windows around a 0001-01-02 or 9999-12-31 lead."""
+    router_ = make()
+    try:
+        decision = router_.route(lr.Lead("L1", when), now=when)
+    except lr.errors.OutOfRangeError as exc:
+        said = str(exc)
+    else:
+        assert decision.lead_id == "L1"
+        return
+    assert "placeholder date" in said and "L1" in said
+    assert len(router_.ledger) == 0
+
+
+def test_why_on_a_router_whose_log_was_overtaken_says_the_holding_now() -> None:
+    """Router A routed the lead; router B, on the same ledger, took it back and the same rep
+    claimed it: A's log still names its own decision, which no longer made this holding."""
+    shared = lr.Ledger()
+    a, b = router(team(1), ledger=shared), router(team(1), ledger=shared)
+    a.route(lead(1), now=at(0))
+    b.release("L1", "returned", now=at(1), reroute=False)
+    b.claim("R0", "L1", now=at(2))
+    now = a.why("L1")
+    assert (now.rep_id, now.action, now.pool, now.at) == ("R0", "claimed", "public", at(2))
+
+
+def test_a_batch_writes_the_same_wait_reason_whatever_the_caps_remember() -> None:
+    """A router that lived through the day knows the reps are at their daily cap; one rebuilt
+    from the ledger finds it out in the batch. Both must write the same Pooled event."""
+
+    def build(ledger: lr.Ledger | None = None) -> lr.Router:
+        return lr.Router(lr.ProfileMatching(), team(2), ledger=ledger, caps=lr.FixedCap(daily=1))
+
+    live = build()
+    for i in range(3):
+        live.route(lead(i), now=at(0))
+    rebuilt = build(lr.Ledger.from_events(live.ledger.events()))
+    for each in (live, rebuilt):
+        each.route_many([lead(3)], now=at(0))
+    assert live.ledger.events()[-1] == rebuilt.ledger.events()[-1]
+    assert "every eligible rep is at a cap" in live.ledger.events()[-1].reason  # type: ignore[union-attr]

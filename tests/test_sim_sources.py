@@ -98,3 +98,13 @@ def test_an_export_without_costs_shows_them_unknown_not_free() -> None:
     for column in ("cost", "roi", "cost_per_sale"):
         assert table[column].isna().all(), column
     assert table.loc[TOTAL, "conversions"] == source_table(history).loc[TOTAL, "conversions"]
+
+
+def test_an_export_without_amounts_shows_revenue_unknown_not_zero() -> None:
+    """Sales but no amount on any: revenue and return are unknown, never 0 and -100% (while
+    the comparison prices each sale at an assumed value), and cost per sale stays known."""
+    history = synthetic(n_leads=300, n_reps=4, days=10, seed=5)
+    unpriced = History.from_frame(history.to_frame().assign(amount=np.nan), tz=history.tz)
+    table = source_table(unpriced)
+    assert table["revenue"].isna().all() and table["roi"].isna().all()
+    assert table["cost_per_sale"].notna().any()

@@ -1017,3 +1017,25 @@ def test_a_server_that_accepts_but_never_answers_is_given_a_bounded_wait() -> No
         with pytest.raises(StoreUnavailableError, match="after 1 tries"):
             lr.Ledger.open(f"postgresql://u:pw@127.0.0.1:{port}/db", retries=1)
         assert time.monotonic() - began < CONNECT_TIMEOUT + 20
+
+
+def test_a_postgresql_session_bounds_a_lost_worker_holding_the_lock() -> None:
+    """Every session the store opens has server-side keepalives and an idle-in-transaction
+    limit: a worker whose host vanished while holding the write lock is noticed in about a
+    minute, not after the system's TCP defaults (hours) of every other worker refused."""
+    ledger = lr.Ledger.open(postgres_url(), name="session-settings")
+    store = ledger.store  # type: ignore[attr-defined]
+    with store.locked() as txn:
+        # set by the session's options ("client"); SHOW gives 0 for keepalives on a unix socket
+        shown = dict(
+            txn.conn.execute(
+                "SELECT name, source FROM pg_settings WHERE name IN "
+                "('tcp_keepalives_idle', 'idle_in_transaction_session_timeout')"
+            ).fetchall()
+        )
+        idle = txn.conn.execute("SHOW idle_in_transaction_session_timeout").fetchone()[0]
+    assert shown == {
+        "tcp_keepalives_idle": "client",
+        "idle_in_transaction_session_timeout": "client",
+    }
+    assert idle == "5min"

@@ -19,7 +19,11 @@ from leadrouter.errors import ConfigError, OutOfRangeError
 from leadrouter.ledger import LedgerView
 from leadrouter.model import zone
 
-__all__ = ["PERIODS", "Cap", "FixedCap", "day_start", "period_start"]
+__all__ = ["AT_CAP", "PERIODS", "Cap", "FixedCap", "day_start", "period_start"]
+
+AT_CAP = "every eligible rep is at a cap"
+"""Why a lead waits when the caps left none of its eligible reps room: the same words whether
+the router's caps or a batch strategy's capacity found it, so every worker writes the same log."""
 
 
 class Cap:

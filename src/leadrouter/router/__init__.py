@@ -359,15 +359,20 @@ class Router:
             ledger = self.ledger
             found = self._log.latest.get(lead_id)
             owner = ledger.owner(lead_id) if lead_id in ledger else None
+            claimed = ledger.claimed_from(lead_id) if owner is not None else None
+            since = ledger.held_since(lead_id) if owner is not None else None
+            # the logged decision still says where the lead is only if it made this holding
+            # (another worker may have released it and handed it to the same rep since)
             if found is not None and (
                 found.rep_id == owner
+                and found.at == since
+                and (found.action == "claimed") == (claimed is not None)
                 if found.rep_id is not None
                 else owner is None and found.pool == ledger.pool_of(lead_id)
             ):
                 return found
             lead = ledger.lead(lead_id)
             taken = ledger.last_holder(lead_id) if owner is None else None
-            since = ledger.held_since(lead_id) if owner is not None else lead.arrived_at
             if taken is not None:
                 since = next(
                     event.at
@@ -386,10 +391,10 @@ class Router:
             return Decision(
                 lead_id,
                 owner,
-                "assigned" if owner else "pooled",
+                "claimed" if claimed is not None else "assigned" if owner else "pooled",
                 since or lead.arrived_at,
                 "ledger",
-                ledger.pool_of(lead_id),
+                claimed or ledger.pool_of(lead_id),
                 (note,),
             )
 

@@ -8,12 +8,14 @@ the strategy's answer and words the Decision. The Router writes what they decide
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable
+from datetime import MAXYEAR, MINYEAR
 
 from leadrouter._trusted import new_reason as _new_reason
 from leadrouter._util import calls_with
 from leadrouter.capabilities import check_views
+from leadrouter.caps import AT_CAP
 from leadrouter.context import Context, _always
-from leadrouter.errors import ConfigError, LeadRouterError, StrategyError
+from leadrouter.errors import ConfigError, LeadRouterError, OutOfRangeError, StrategyError
 from leadrouter.events import PUBLIC
 from leadrouter.ledger import LedgerView
 from leadrouter.model import Decision, Lead, Reason, Rep
@@ -246,8 +248,10 @@ class Decider:
             ctx.can_take = spent  # a strategy that kept the ctx gets no stale answers
             return decided
         except Exception as exc:
-            self._note_where(exc, ctx)
-            raise
+            named = self._failed(exc, ctx)
+            if named is None:
+                raise
+            raise named from exc
 
     def ask(self, ctx: Context) -> Pick | str | None:
         """The strategy's answer for `ctx`; StrategyError when it appended to the ledger while
@@ -258,6 +262,15 @@ class Decider:
         if len(view) != size:
             raise wrote_ledger(self.strategy, _routing(ctx), len(view) - size)
         return result
+
+    def _failed(self, exc: Exception, ctx: Context) -> OutOfRangeError | None:
+        """What to raise for `exc`, raised while deciding: an OutOfRangeError for an overflow
+        at the calendar's edge (a placeholder date); else None, `exc` itself being re-raised
+        with a note of which lead it was routing (`_note_where`)."""
+        edge = _calendar_edge(ctx) if isinstance(exc, OverflowError) else None
+        if edge is None:
+            self._note_where(exc, ctx)
+        return edge
 
     def _note_where(self, exc: Exception, ctx: Context) -> None:
         """Add to an error raised by the team's own code (a rule, a cap, a strategy) which lead
@@ -278,8 +291,10 @@ class Decider:
                 return prepared if prepared.rep_id is not None else None
             result = self.ask(prepared.ctx)
         except Exception as exc:
-            self._note_where(exc, ctx)
-            raise
+            named = self._failed(exc, ctx)
+            if named is None:
+                raise
+            raise named from exc
         chosen = result if type(result) is str else as_pick(result).rep_id
         if chosen is None:
             return None
@@ -387,7 +402,7 @@ class Decider:
                     pick.scores,
                 ), False
             if capped or any(r.code == "capped" for r in reasons):
-                why = "every eligible rep is at a cap"
+                why = AT_CAP
             elif pick.reason:  # the strategy's own account of the wait (TieredDelay's tier)
                 why = pick.reason
             elif not ctx.ids:
@@ -442,3 +457,17 @@ class Decider:
             )
             self._chosen_cache[rep_id] = found
         return found
+
+
+def _calendar_edge(ctx: Context) -> OutOfRangeError | None:
+    """The error for a lead routed in the first or last year Python's dates hold (a placeholder
+    such as 0001-01-01 or 9999-12-31): the days, windows and shifts around it fall off the
+    calendar. None for any other time (the overflow is then the team's code's own)."""
+    if not {ctx.now.year, ctx.lead.arrived_at.year} & {MINYEAR, MAXYEAR}:
+        return None
+    return OutOfRangeError(
+        f"lead {ctx.lead.id!r} at {ctx.lead.arrived_at.isoformat()} (routed at "
+        f"{ctx.now.isoformat()}): a time at the very start or end of the calendar, most often a "
+        "placeholder date, cannot be routed (the days and windows around it do not exist); "
+        "give the lead's real time"
+    )

@@ -435,7 +435,10 @@ def _sales(
     else:
         amount_median, sigma, default_amount = {}, 0.35, 10000.0
         gaps.append("no sale amounts: every sale is assumed worth 10,000")
-        assumptions["amount"] = "the export has no sale amounts"
+        assumptions["amount"] = (
+            "the export has no sale amounts, so every sale is priced at an assumed 10,000: read "
+            "revenue as sales x 10,000"
+        )
     if amount_median:
         products = assigned["product"].fillna("").astype(str)
         unpriced = sorted(set(products[products != ""]) - set(amount_median))

@@ -51,7 +51,8 @@ def source_table(history: History) -> pd.DataFrame:
     - `reached`: leads whose first touch connected; `contact_rate` = reached / leads (an
       untouched lead counts as not reached: it is a lead the source paid for and nobody reached).
     - `conversions`: leads that bought; `conversion_rate` = conversions / leads.
-    - `revenue`: summed sale amounts of converted leads (a sale without an amount counts 0).
+    - `revenue`: summed sale amounts of converted leads (a sale without an amount counts 0;
+      when no sale has one, revenue and `roi` are NaN: unknown, not 0).
     - `roi` = (revenue − cost) / cost, the return on lead cost; `cost_per_sale` = cost /
       conversions.
 
@@ -94,6 +95,10 @@ def source_table(history: History) -> pd.DataFrame:
     if not frame["cost"].notna().any():
         # no cost column: what the leads cost is unknown, not 0 ("cost per sale 0": free)
         table[["cost", "roi", "cost_per_sale"]] = np.nan
+    amounts = frame["amount"].to_numpy(dtype=float)[frame["converted"].to_numpy(dtype=bool)]
+    if len(amounts) and not np.isfinite(amounts).any():
+        # sales without any amount: what they brought is unknown, not 0 ("return -100%")
+        table[["revenue", "roi"]] = np.nan
     return table.loc[:, list(SOURCE_COLUMNS)]
 
 

@@ -56,6 +56,14 @@ SCHEMA_VERSION = 2
 nothing else changes, so a version-1 log is kept as it is)."""
 CONNECT_TIMEOUT = 10
 """Seconds PostgreSQL is given to answer a new connection before the try counts as failed."""
+SESSION_OPTIONS = (
+    "-c tcp_keepalives_idle=30 -c tcp_keepalives_interval=10 -c tcp_keepalives_count=3 "
+    "-c idle_in_transaction_session_timeout=300000"
+)
+"""PostgreSQL settings of every session: a worker whose host is lost (power, network) while it
+holds the write lock is noticed by the server within about a minute, and a session left idle in
+a transaction for five minutes (a frozen process) is ended, so its lock does not stop every
+other worker for the hours the system's TCP defaults would take. A URL's own `options` win."""
 
 _metadata = sa.MetaData()
 
@@ -282,7 +290,12 @@ class SqlStore:
             self.url,
             pool_size=2,
             max_overflow=2,
-            connect_args={"connect_timeout": CONNECT_TIMEOUT},
+            connect_args={"connect_timeout": CONNECT_TIMEOUT}
+            | (
+                {}
+                if "options" in sa.engine.make_url(self.url).query
+                else {"options": SESSION_OPTIONS}
+            ),
         )
 
     # ------------------------------------------------------------------ connecting

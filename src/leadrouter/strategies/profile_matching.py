@@ -36,7 +36,7 @@ from leadrouter._util import check_aware, shrunk, stable_key
 from leadrouter._validators import non_negative_number, positive_duration, valid_zone
 from leadrouter.assignment import METHODS, optimal_assignment, solve
 from leadrouter.capabilities import is_history_view
-from leadrouter.caps import day_start
+from leadrouter.caps import AT_CAP, day_start
 from leadrouter.context import Context
 from leadrouter.errors import ConfigError, StrategyError
 from leadrouter.ledger import LedgerView
@@ -396,9 +396,7 @@ class ProfileMatching(Strategy):
             }
             j = int(assign[i])
             if j < 0:
-                answers.append(
-                    Pick(None, scores=shown, reason="no capacity left among its eligible reps")
-                )
+                answers.append(Pick(None, scores=shown, reason=AT_CAP))
                 continue
             rep = order[j]
             shown[rep] = float(filled[i, j])

@@ -66,15 +66,17 @@ def charts_section(
             f"Each panel: every policy's difference to {base} (dot) with its 95% interval "
             "(line); an interval that does not cross the dashed zero line is a "
             "difference the model's randomness cannot explain. Green: better, red: worse, "
-            f"grey: no clear difference. {ASSUMED} after a name: assumption-driven for that "
-            "metric.",
+            f"grey: no clear difference, or a difference that rests on an assumption ({ASSUMED} "
+            "after a policy's name: assumption-driven for that metric, never green or red, "
+            "however far from zero).",
         ),
         Figure(
             "chart-load.png",
             load,
             "Leads received per rep, per policy",
             "Leads each rep received (assigned or claimed), mean per seed: how evenly each "
-            "policy spreads the load.",
+            "policy spreads the load. A lead taken back and given to another rep counts for "
+            "each rep who got it, so a policy that re-routes shows more receipts than leads.",
         ),
         Figure(
             "chart-speed.png",
