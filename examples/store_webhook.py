@@ -92,7 +92,12 @@ def make_app(url: str, team: str = "sales") -> Callable[[dict[str, Any], Respond
                     f"clock ({now.isoformat()}): check the zone of the CRM's times, and this "
                     "server's clock (NTP)"
                 )
-            decision = routers[0].route(lead, now=max(now, lead.arrived_at))
+            router = routers[0]
+            decision = router.route(lead, now=max(now, lead.arrived_at))
+            if decision.rep_id != router.ledger.owner(lead.id):
+                # a retry of a lead that moved on since its first answer (an SLA re-route, a
+                # hand-over): the CRM is told who holds it now, not who first got it
+                decision = router.why(lead.id)
         except (LockTimeoutError, StoreUnavailableError) as exc:
             # nothing was written: the CRM's webhook retries, and a retry is safe
             return answer("503 Service Unavailable", {"error": str(exc)}, ("Retry-After", "5"))

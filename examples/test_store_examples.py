@@ -103,6 +103,11 @@ def test_webhook_and_tick_worker_share_one_ledger(
         "L-soon",
     ]
     assert router.ledger.verify() == []
+    # the CRM retries L-0, whose first answer was lost: it learns who holds the lead now
+    status, body = post(app, "/leads", retry.encode())
+    router.ledger.refresh()
+    assert status == "200 OK" and body["rep_id"] == router.ledger.owner("L-0"), body
+    assert body["rep_id"] != answers[0]["rep_id"]
     # another process adds a rep to the roster: this worker's roster is stale, a server-side
     # matter, so the CRM gets a 500 (and retries later), not a 400 blaming the lead
     changed = store_webhook.build_router(url, team)
