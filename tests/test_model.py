@@ -280,3 +280,10 @@ def test_explain_lists_tied_scores_by_rep_id_whatever_order_the_mapping_has() ->
     other = attrs.evolve(one, scores={"r2": 0.9, "r1": 0.5, "r5": 0.5})
     assert one.explain() == other.explain()
     assert one.explain().splitlines()[-1] == "  scores: r2=0.9, r1=0.5, r5=0.5"
+
+
+def test_a_roster_is_a_mapping_whose_get_answers_none_for_a_stranger() -> None:
+    roster = lr.Roster([lr.Rep("ana")])
+    assert roster.get("ana") == lr.Rep("ana") and roster.get("zed") is None
+    with pytest.raises(lr.UnknownRepError, match="not on the roster"):
+        roster["zed"]

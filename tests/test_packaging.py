@@ -58,3 +58,10 @@ def test_py_typed_is_shipped() -> None:
     from importlib.resources import files
 
     assert files("leadrouter").joinpath("py.typed").is_file()
+
+
+def test_every_error_class_is_re_exported_from_leadrouter() -> None:
+    """docs/errors.md: every class is in leadrouter.errors and re-exported from leadrouter, so
+    `except lr.InvalidTypeError` works wherever the docs say it is raised."""
+    for name in lr.errors.__all__:
+        assert name in lr.__all__ and getattr(lr, name) is getattr(lr.errors, name), name

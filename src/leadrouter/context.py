@@ -37,6 +37,14 @@ class Context:
 
     __slots__ = ("__weakref__", "_rng", "can_take", "ids", "lead", "now", "roster", "seed", "view")
 
+    lead: Lead
+    roster: Roster
+    view: LedgerView
+    now: datetime
+    seed: int
+    ids: frozenset[str]
+    can_take: Callable[[str], bool]
+
     def __init__(
         self,
         lead: Lead,
@@ -82,6 +90,11 @@ class TickContext:
     """What a strategy's `tick` may read: the roster, the ledger view, the time and the seed."""
 
     __slots__ = ("now", "roster", "seed", "view")
+
+    roster: Roster
+    view: LedgerView
+    now: datetime
+    seed: int
 
     def __init__(self, roster: Roster, view: LedgerView, now: datetime, seed: int = 0) -> None:
         self.roster = roster

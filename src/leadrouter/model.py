@@ -132,7 +132,7 @@ class Lead:
     )
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any], *, tz: str | None = None) -> Lead:
+    def from_row(cls, row: Mapping[Any, Any], *, tz: str | None = None) -> Lead:
         """Build a Lead from one row of a CRM export or webhook payload.
 
         Keys named like Lead fields fill them (`lead_id` is accepted for `id`); any other key goes

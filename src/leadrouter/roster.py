@@ -46,6 +46,10 @@ class Roster(Mapping[str, Rep]):
                 "Router.set_rep(Rep(...)) first"
             ) from None
 
+    def get(self, rep_id: str, default: Rep | None = None) -> Rep | None:  # type: ignore[override]
+        """The Rep with this id, else `default`: as a mapping's `get`, never an error."""
+        return self._reps.get(rep_id, default)
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._reps)
 

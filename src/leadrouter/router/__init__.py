@@ -92,7 +92,9 @@ class Router:
         strategy: Strategy | Callable[[Context], object],
         reps: Iterable[Rep],
         ledger: Ledger | None = None,
-        rules: Iterable[Rule | Callable[[Lead, Rep], bool]] = (),
+        rules: Iterable[Rule | Callable[[Lead, Rep], bool]]
+        | Rule
+        | Callable[[Lead, Rep], bool] = (),
         caps: Cap | Iterable[Cap] | None = None,
         lifecycle: Lifecycle | None = None,
         clock: Callable[[], datetime] | None = None,

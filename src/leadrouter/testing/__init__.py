@@ -37,11 +37,13 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    """`router_machine` is imported on first use, so `import leadrouter.testing` does not load
-    hypothesis."""
-    if name == "router_machine":
-        from leadrouter.testing.machine import router_machine
+if not TYPE_CHECKING:  # a type checker sees the import above, and flags a misspelt name
 
-        return router_machine
-    raise AttributeError(f"module 'leadrouter.testing' has no attribute {name!r}")
+    def __getattr__(name: str) -> object:
+        """`router_machine` is imported on first use, so `import leadrouter.testing` does not
+        load hypothesis."""
+        if name == "router_machine":
+            from leadrouter.testing.machine import router_machine
+
+            return router_machine
+        raise AttributeError(f"module 'leadrouter.testing' has no attribute {name!r}")
