@@ -51,6 +51,25 @@ def test_inspect_names_the_rows_it_rejected(
     assert listed[2].startswith("  row 5, column 'Created At': 'soon' is not a time")
 
 
+def test_inspect_lists_the_rows_kept_with_a_value_adjusted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A command's summary counts flagged rows; inspect says which and why."""
+    export = tmp_path / "leads.csv"
+    export.write_text(
+        "Lead ID,Created At,Owner,Propensity\n"
+        "A1,2025-03-03 09:00,wang,0.8\n"
+        "A2,2025-03-03 09:30,li,80%\n"
+        "A3,2025-03-03 10:00,li,0.2\n",
+        encoding="utf-8",
+    )
+    code, out, err = run(["inspect", str(export), "--tz", "UTC"], capsys)
+    assert code == 0, err
+    assert f"1 flagged (leadrouter inspect {export} lists which and why)" in err
+    listed = out.split("rows kept with a value adjusted\n", 1)[1].splitlines()[0]
+    assert listed == "  row 3, column 'Propensity': '80%' is a percent: read as 0.8"
+
+
 def test_inspect_takes_won_lost_and_as_of(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(
         ["inspect", str(B2B), "--tz", "UTC", "--lost", "Engaging", "--as-of", "2025-07-01"],

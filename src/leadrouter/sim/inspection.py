@@ -149,6 +149,10 @@ def inspect_text(history: History) -> str:
     if n_rejected:
         lines.append("rejected rows")
         lines.extend(f"  {line}" for line in listed_rows(rejected, SHOWN, "History.rejected"))
+    adjusted = history.flagged[history.flagged["row"] > 1]
+    if len(adjusted):
+        lines.append("rows kept with a value adjusted")
+        lines.extend(f"  {line}" for line in listed_rows(adjusted, SHOWN, "History.flagged"))
     missing = [
         name
         for name in MISSING_FIELD_ASSUMPTIONS

@@ -304,6 +304,8 @@ def build_history(
     summary += ", see History.rejected" if python else ""
     if n_flagged:
         summary += f"; {n_flagged} flagged" + (", see History.flagged" if python else "")
+    if (n_rejected or n_flagged) and not python:
+        summary += f" (leadrouter inspect {origin} lists which and why)"
     if day_only:
         summary += "; dates read day first (dd/mm/yyyy)"
     print(summary, file=sys.stderr)
