@@ -355,11 +355,11 @@ def test_no_sale_still_gets_an_interval_wider_than_zero(history: History) -> Non
 
 
 def test_an_estimate_stays_inside_its_interval_and_the_interval_inside_what_can_be() -> None:
-    from leadrouter.sim.evaluate import _cut
+    from leadrouter.sim.estimators import cut
 
-    assert _cut(-0.01, 0.05, 1.0) == (0.0, 0.0, 0.04)
-    assert np.isnan(_cut(-0.3, 0.05, 1.0)).all()  # the whole interval below 0: no estimate
-    assert _cut(0.5, 0.1, 1.0) == (0.5, 0.4, 0.6)
+    assert cut(-0.01, 0.05, 1.0) == (0.0, 0.0, 0.04)
+    assert np.isnan(cut(-0.3, 0.05, 1.0)).all()  # the whole interval below 0: no estimate
+    assert cut(0.5, 0.1, 1.0) == (0.5, 0.4, 0.6)
 
 
 def test_a_column_in_percent_without_the_sign_is_read_as_percent(history: History) -> None:

@@ -16,7 +16,7 @@ From that log any other policy can be evaluated without a model of the team:
 3. **Estimators**, each a mean over the supported leads with a normal 95% interval (cut at 0,
    and at 1 for conversion: no truth lies beyond), whose variance is the direct model's,
    recalibrated to the log's own totals - never the outcomes' own variance, which moves with
-   the estimate (see `_Moments`):
+   the estimate (see `Moments`):
    - inverse propensity (`_ips`): mean of `w y` - unbiased, its variance grows with the weights;
    - self-normalised (`_snips`): `sum(w y) / sum(w)` - slightly biased, far steadier when the
      weights are large (delta-method interval);
@@ -54,6 +54,8 @@ from leadrouter.events import Arrived, Assigned, Touched
 from leadrouter.model import Lead, Rep
 from leadrouter.sim.arguments import check_history, check_options, check_policies
 from leadrouter.sim.engine import Policy, make_router
+from leadrouter.sim.estimators import Moments, cut, plain, z_of
+from leadrouter.sim.grading import wilson
 
 if TYPE_CHECKING:
     from leadrouter.router import Router
@@ -143,7 +145,7 @@ class Evaluation:
         """The logged policy's own per-lead conversion and revenue, with intervals: the
         baseline every estimate is beside."""
         n, sales = len(self.sale), float(self.sale.sum())
-        low, high = _wilson(sales, n, self.level)
+        low, high = wilson(int(sales), n, z_of(self.level))
         row = {
             "conversion_rate": sales / n if n else math.nan,
             "conversion_rate_lo": low,
@@ -154,7 +156,7 @@ class Evaluation:
         elif sales < _FEW_SALES:  # a spread from one or two sales says nothing
             mean, half = (float(self.amount.mean()) if n else math.nan), math.nan
         else:
-            mean, half = _plain(self.amount, self.level)
+            mean, half = plain(self.amount, self.level)
         row.update(revenue=mean, revenue_lo=mean - half, revenue_hi=mean + half)
         return pd.Series(row, name="logged")
 
@@ -258,7 +260,7 @@ class Evaluation:
             ("conversion_rate", self.sale[keep], 0, 0),
             ("revenue", self.amount[keep], 1, 2),
         ):
-            moments = _Moments(
+            moments = Moments(
                 w=w,
                 q_logged=self.q[keep, column],
                 q=policy.q[keep, column],
@@ -275,8 +277,8 @@ class Evaluation:
             for estimator in ESTIMATORS:
                 mean, half = estimates[estimator] if priced else (math.nan, math.nan)
                 name = metric if estimator == "dr" else f"{metric}_{estimator}"
-                cut = _cut(mean, half, ceiling)
-                row.update(zip((name, f"{name}_lo", f"{name}_hi"), cut, strict=True))
+                cuts = cut(mean, half, ceiling)
+                row.update(zip((name, f"{name}_lo", f"{name}_hi"), cuts, strict=True))
                 if priced and not math.isnan(mean) and math.isnan(row[name]):
                     outside.add(metric)
         order = [
@@ -375,17 +377,6 @@ def _range(row: pd.Series[Any], name: str, percent: bool) -> str:
     return f"{_number(value, percent)} ({_number(low, percent)} to {_number(high, percent)})"
 
 
-def _cut(mean: float, half: float, ceiling: float) -> tuple[float, float, float]:
-    """An estimate and its interval cut to [0, ceiling], where every truth lies: the estimate
-    is kept inside its cut interval (a doubly robust mean can fall below 0), and an interval
-    wholly outside gives no estimate (NaN): the log and the model then disagree too much for
-    any figure to stand."""
-    low, high = max(mean - half, 0.0), min(mean + half, ceiling)
-    if low > high:
-        return math.nan, math.nan, math.nan
-    return min(max(mean, low), high), low, high
-
-
 def _beyond(metrics: list[str]) -> str:
     """The note for estimates whose whole interval fell outside what a rate or an amount can
     be."""
@@ -423,106 +414,6 @@ def _note(n: int, total: int, ess: float, pooled: int) -> str:
             "explore more"
         )
     return "; ".join(notes)
-
-
-def _wilson(successes: float, n: int, level: float) -> tuple[float, float]:
-    """The Wilson score interval of a proportion: right also at 0 or n successes, where the
-    normal interval has width 0."""
-    if n == 0:
-        return math.nan, math.nan
-    z = _z(level)
-    share = successes / n
-    centre = (share + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(centre - half, 0.0), min(centre + half, 1.0)
-
-
-def _z(level: float) -> float:
-    return float(stats.norm.ppf(0.5 + level / 2.0))
-
-
-@attrs.frozen(eq=False)
-class _Moments:
-    """One policy's supported leads for one metric, and the three estimators' intervals.
-
-    The variance of each estimator is computed from the direct model, recalibrated to the log
-    (`mean`, `second`: the model's first and second moment of the outcome for the policy's
-    choice, times `Evaluation.calibration`), never from the outcomes themselves. Why: with
-    weights of 30 to 50, the outcomes' own variance moves with the estimate - a log in which
-    few of the matched leads happened to buy gives both a low estimate and a near-zero
-    variance, so the interval is narrowest exactly when it is most wrong (measured: two in
-    three covered), and taking the larger of the two variances over-covers (99%). The model's
-    variance depends only on which leads matched, not on whether they bought, so the error
-    over its standard error is close to normal (measured coverage 94-97%, docs/analyst/
-    evaluate.md).
-
-    Per lead, with `p` the logged chance of the policy's choice (so `w = 1/p` when matched and
-    0 otherwise), the variance of each term is estimated without bias by its matched part
-    `w^2 E[...]` less the square of its expectation, the unmatched leads contributing only the
-    latter.
-    """
-
-    w: Array
-    q_logged: Array
-    q: Array
-    mean: Array
-    second: Array
-
-    @property
-    def top(self) -> float:
-        """The largest weight (at least 1): the variances are summed in units of its square,
-        so a propensity of 1e-300 (a weight of 1e300) does not overflow a square."""
-        return max(float(self.w.max(initial=1.0)), 1.0)
-
-    def doubly_robust(self, y: Array, level: float) -> tuple[float, float]:
-        """Mean of `q(a*) + w (y - q(a))`: the residual `y - q` has second moment
-        `second - 2 q mean + q^2` and mean `mean - q` under the recalibrated model."""
-        residual = self.second - 2.0 * self.q * self.mean + self.q**2
-        top = self.top
-        terms = (self.w / top) ** 2 * residual - ((self.mean - self.q) / top) ** 2
-        return _interval(self.q + self.w * (y - self.q_logged), terms, level, top)
-
-    def inverse_propensity(self, y: Array, level: float) -> tuple[float, float]:
-        """Mean of `w y`: per lead `w^2 second - mean^2`."""
-        top = self.top
-        terms = (self.w / top) ** 2 * self.second - (self.mean / top) ** 2
-        return _interval(self.w * y, terms, level, top)
-
-    def self_normalised(self, y: Array, level: float) -> tuple[float, float]:
-        """`sum(w y) / sum(w)` with its delta-method variance: the influence of a lead is
-        `w (y - ratio)` over the mean weight, its second moment taken under the model and
-        centred on the estimate itself (so this one half-width moves with the estimate)."""
-        n = len(y)
-        total = float(self.w.sum())
-        if n == 0 or total <= 0:
-            return math.nan, math.nan
-        ratio = float((self.w * y).sum()) / total
-        share = self.w / (total / n)  # each weight over the mean weight, however large they are
-        terms = share**2 * (self.second - 2.0 * ratio * self.mean + ratio**2)
-        return ratio, _half_width(terms, level)
-
-
-def _plain(values: Array, level: float) -> tuple[float, float]:
-    """The mean of observed outcomes with its normal half-width from their own variance (no
-    weights, many leads: the case the empirical variance is right for)."""
-    n = len(values)
-    if n < 2:
-        return (float(values.mean()) if n else math.nan), math.inf if n else math.nan
-    return float(values.mean()), _z(level) * float(values.std(ddof=1)) / math.sqrt(n)
-
-
-def _interval(values: Array, terms: Array, level: float, unit: float = 1.0) -> tuple[float, float]:
-    """The mean of `values` and the half-width of its normal interval (`_half_width`); NaN for
-    no values."""
-    if len(values) == 0:
-        return math.nan, math.nan
-    return float(values.mean()), _half_width(terms, level, unit)
-
-
-def _half_width(terms: Array, level: float, unit: float = 1.0) -> float:
-    """The normal half-width of a mean over n leads whose variance is `sum(terms) / n^2`, each
-    term a lead's variance under the model in units of `unit` squared."""
-    return _z(level) * unit * math.sqrt(max(float(terms.sum()), 0.0)) / len(terms)
 
 
 class _DirectModel:
@@ -793,5 +684,5 @@ def leads_needed(
         )
     inverse = agreement / (1.0 - share + share / reps) + (1.0 - agreement) * reps / share
     variance = rate * max(inverse - 1.0, 0.0)
-    z = _z(level) + float(stats.norm.ppf(power))
+    z = z_of(level) + float(stats.norm.ppf(power))
     return math.ceil(z**2 * variance / difference**2)
