@@ -407,7 +407,7 @@ class Reason:
     excluded); `rule` names the rule, cap or strategy; `detail` says why in words.
     """
 
-    code: str = attrs.field(validator=_v_str)
+    code: ReasonCode = attrs.field(validator=_v_str)
     detail: str = attrs.field(validator=_v_str)
     reps: frozenset[str] = attrs.field(
         default=frozenset(), converter=_to_names, validator=set_of(str, "{'wang'}")

@@ -63,7 +63,7 @@ from leadrouter.router._explained import last_reason, with_first_reason
 from leadrouter.router._log import DecisionLog, load_table
 from leadrouter.router._timers import Timers
 from leadrouter.rules import Rule
-from leadrouter.strategies.base import Release, Strategy, as_strategy
+from leadrouter.strategies.base import Pick, Release, Strategy, as_strategy
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -89,7 +89,7 @@ class Router:
 
     def __init__(
         self,
-        strategy: Strategy | Callable[[Context], object],
+        strategy: Strategy | Callable[[Context], Pick | str | None],
         reps: Iterable[Rep],
         ledger: Ledger | None = None,
         rules: Iterable[Rule | Callable[[Lead, Rep], bool]]
@@ -101,7 +101,7 @@ class Router:
         seed: int = 0,
         decision_log: int = 10_000,
     ) -> None:
-        self.strategy = as_strategy(strategy)  # type: ignore[arg-type]
+        self.strategy = as_strategy(strategy)
         self._roster = Roster(reps)
         if ledger is not None and not isinstance(ledger, Ledger):
             raise ConfigError(

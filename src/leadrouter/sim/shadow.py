@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from leadrouter.context import Context
 from leadrouter.model import Decision, Lead
 from leadrouter.router import Router
-from leadrouter.strategies.base import Strategy
+from leadrouter.strategies.base import Pick, Strategy
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -46,7 +47,9 @@ class Shadow:
     rebuilt when the live roster changes, so joins and departures are mirrored.
     """
 
-    def __init__(self, router: Router, candidate: Strategy | Callable[..., object]) -> None:
+    def __init__(
+        self, router: Router, candidate: Strategy | Callable[[Context], Pick | str | None]
+    ) -> None:
         self.router = router
         self.candidate = candidate
         self._pairs: list[ShadowPair] = []
@@ -131,6 +134,6 @@ def _where(decision: Decision) -> str:
     return decision.rep_id if decision.rep_id is not None else f"pool:{decision.pool}"
 
 
-def shadow(router: Router, candidate: Strategy | Callable[..., object]) -> Shadow:
+def shadow(router: Router, candidate: Strategy | Callable[[Context], Pick | str | None]) -> Shadow:
     """Shadow the live `router` with `candidate` (see `Shadow`)."""
     return Shadow(router, candidate)
