@@ -8,6 +8,7 @@ fine.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -1039,3 +1040,20 @@ def test_a_postgresql_session_bounds_a_lost_worker_holding_the_lock() -> None:
         "idle_in_transaction_session_timeout": "client",
     }
     assert idle == "5min"
+
+
+FOLD_DIGEST = {3: "4ec52f4c3344c251"}
+"""Per snapshot FORMAT, a digest of the fold's source (ledger/_fold.py and _state.py)."""
+
+
+def test_a_change_of_the_fold_moves_the_snapshot_format() -> None:
+    """A snapshot is trusted when its FORMAT and version match; a fold changed within one
+    version would load a snapshot whose views a replay no longer gives."""
+    from leadrouter.stores.snapshot import FORMAT
+
+    root = Path(lr.__file__).parent / "ledger"
+    source = b"".join((root / name).read_bytes() for name in ("_fold.py", "_state.py"))
+    assert FOLD_DIGEST.get(FORMAT) == hashlib.sha256(source).hexdigest()[:16], (
+        "the fold changed: bump leadrouter.stores.snapshot.FORMAT and record the new digest "
+        "in FOLD_DIGEST (old snapshots are then refused and the log replayed once)"
+    )

@@ -40,9 +40,11 @@ from leadrouter.model import Lead
 
 __all__ = ["FORMAT", "dump", "dump_apart", "load", "paused_gc"]
 
-FORMAT = 2
-"""The layout of the pickled state; bump it when `Ledger._export_state` changes shape or a
-class it holds moves to another module."""
+FORMAT = 3
+"""The layout of the pickled state and the fold that made it; bump it when
+`Ledger._export_state` changes shape, a class it holds moves to another module, or the fold
+changes what it keeps (a snapshot of the old fold would otherwise be trusted, and its views
+differ from a replay's). tests/test_store.py keeps a digest of the fold beside this number."""
 
 _ALLOWED = frozenset(
     {
