@@ -1074,3 +1074,12 @@ def test_a_batch_writes_the_same_wait_reason_whatever_the_caps_remember() -> Non
         each.route_many([lead(3)], now=at(0))
     assert live.ledger.events()[-1] == rebuilt.ledger.events()[-1]
     assert "every eligible rep is at a cap" in live.ledger.events()[-1].reason  # type: ignore[union-attr]
+
+
+def test_a_rule_class_without_its_answer_is_refused_when_the_router_is_built() -> None:
+    class Senior(lr.rules.Filter):
+        """A filter that forgot eligible()."""
+
+    with pytest.raises(lr.ConfigError, match=r"is a Filter without its eligible\(ctx\)"):
+        router(rules=[Senior()])
+    assert router(rules=[rules.region() & rules.skill()]).route(lead(1), now=at(1)).ok

@@ -397,6 +397,15 @@ ReasonCode = Literal[
     "moved",
 ]
 """Every code the router writes in a `Reason` (docs/embedding.md lists what each means)."""
+REASON_CODES: tuple[ReasonCode, ...] = typing.get_args(ReasonCode)
+
+
+def _v_code(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
+    _v_str(inst, attr, value)
+    if value not in REASON_CODES:
+        raise InvalidValueError(
+            f"Reason.code must be one of {', '.join(REASON_CODES)}, got {value!r}"
+        )
 
 
 @attrs.frozen
@@ -407,7 +416,7 @@ class Reason:
     excluded); `rule` names the rule, cap or strategy; `detail` says why in words.
     """
 
-    code: ReasonCode = attrs.field(validator=_v_str)
+    code: ReasonCode = attrs.field(validator=_v_code)
     detail: str = attrs.field(validator=_v_str)
     reps: frozenset[str] = attrs.field(
         default=frozenset(), converter=_to_names, validator=set_of(str, "{'wang'}")

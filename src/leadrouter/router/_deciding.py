@@ -77,9 +77,23 @@ def as_rules(
 ) -> tuple[Rule | Callable[[Lead, Rep], bool], ...]:
     """`rules=` as a tuple: several rules in any iterable, or one rule (a Rule or a callable
     filter) alone, as `caps=` takes one cap."""
-    if isinstance(rules, Rule) or (callable(rules) and not isinstance(rules, Iterable)):
-        return (rules,)
-    return tuple(rules)
+    found = (
+        (rules,)
+        if isinstance(rules, Rule) or (callable(rules) and not isinstance(rules, Iterable))
+        else tuple(rules)
+    )
+    for rule in found:
+        for family, method in _ANSWERS:
+            if isinstance(rule, family) and getattr(type(rule), method) is getattr(family, method):
+                raise ConfigError(
+                    f"rule {rule!r} is a {family.__name__} without its {method}(ctx): give the "
+                    f"class one (see docs/embedding.md#rules), or it fails at the first lead"
+                )
+    return found
+
+
+_ANSWERS = ((Filter, "eligible"), (PoolRule, "pool_for"), (PreferenceRule, "prefer"))
+"""Each rule family and the method its subclasses must give (the base raises)."""
 
 
 def wrote_ledger(strategy: Strategy, where: str, wrote: int) -> StrategyError:
