@@ -415,3 +415,10 @@ def test_a_policy_choosing_reps_the_log_never_offered_is_named() -> None:
     notes = result.table()["note"]
     assert "a rep the logged routing could not have" in notes["rotation"]
     assert "could not have" not in notes["own"]  # the live rules: every choice had a chance
+
+
+def test_rows_over_different_leads_are_said_to_be(history: History) -> None:
+    both = evaluate(history, {"rotation": lr.EqualRotation(), "grab": lr.GrabWithCaps()})
+    assert "the rows rest on different leads" in both.text()
+    alone = evaluate(history, {"rotation": lr.EqualRotation()})
+    assert "the rows rest on different leads" not in alone.text()

@@ -221,6 +221,11 @@ class Evaluation:
             )
             if row["note"]:
                 lines.append(f"  {'':<{width}}  {row['note']}")
+        if len({policy.supported.tobytes() for policy in self.policies.values()}) > 1:
+            lines.append(
+                "  (the rows rest on different leads, each on those its choices had a logged "
+                "chance for: a difference between two rows is also one of leads)"
+            )
         lines += ["", "  by estimator (conversion): inverse propensity | self-normalised"]
         for name, row in table.iterrows():
             lines.append(
