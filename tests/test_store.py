@@ -1057,3 +1057,29 @@ def test_a_change_of_the_fold_moves_the_snapshot_format() -> None:
         "the fold changed: bump leadrouter.stores.snapshot.FORMAT and record the new digest "
         "in FOLD_DIGEST (old snapshots are then refused and the log replayed once)"
     )
+
+
+def test_opening_folds_the_log_without_holding_the_write_lock(
+    sql_opener: Opener, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker starting on a long log (no usable snapshot: a first start, an upgrade) folds it
+    while the others keep routing; what they commit meanwhile is caught up under the lock."""
+    from leadrouter.stores.durable import StoredLedger
+
+    writer = make_router(sql_opener())
+    for i in range(12):
+        writer.route(lr.Lead(f"L{i}", T0), now=at(i))
+    other = make_router(sql_opener(lock_timeout=1.0))
+    folding = StoredLedger._catch_up
+    meanwhile: list[lr.Decision] = []
+
+    def slow_fold(self: StoredLedger, rows: Any) -> None:
+        rows = list(rows)
+        if len(rows) > 5 and not meanwhile:  # the opening fold: another worker routes now
+            meanwhile.append(other.route(lr.Lead("W1", T0), now=at(20)))
+        folding(self, rows)
+
+    monkeypatch.setattr(StoredLedger, "_catch_up", slow_fold)
+    opened = sql_opener()
+    assert [d.lead_id for d in meanwhile] == ["W1"]  # no LockTimeoutError: no lock held
+    assert "W1" in opened and len(opened) == len(other.ledger)

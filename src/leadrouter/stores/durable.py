@@ -130,9 +130,15 @@ class StoredLedger(Ledger):
 
     def _fold_views(self) -> None:
         """Bring the empty views up to the log: from the latest good snapshot, then the events
-        after it (the whole log when there is none)."""
+        after it (the whole log when there is none). Those are read and folded without the
+        write lock, which a long fold (a million events after an upgrade refused the snapshot)
+        would hold past the other workers' lock_timeout; what they commit meanwhile is caught
+        up under the lock."""
         with snapshot.paused_gc():
             self._load_snapshot()
+            with self.store.reading() as txn:
+                last = self.store.count(txn, 0, _ROSTER)[1]
+                self._catch_up(self.store.since(txn, self._seq, last))
             self.refresh()
 
     def __repr__(self) -> str:

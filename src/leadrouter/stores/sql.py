@@ -46,6 +46,7 @@ from leadrouter.errors import (
     StoreUnavailableError,
 )
 from leadrouter.stores.codec import loads
+from leadrouter.stores.statements import SNAPSHOT_COLUMNS, Statements
 
 __all__ = ["SCHEMA_VERSION", "SqlStore", "public_url"]
 
@@ -254,7 +255,7 @@ class SqlStore:
         self._held: PoolProxiedConnection | None = None
         self._cursor: Any = None
         """The kept connection's ClientCursor on PostgreSQL (see `_script`)."""
-        self._sql = _Statements(self._pg)
+        self._sql = Statements(self._pg, _events.name, _decisions.name, _snapshots.name)
         self._loads: Callable[[Any], dict[str, Any]] = (
             _as_is if self._pg else loads  # psycopg decodes jsonb itself, with `loads`
         )
@@ -379,6 +380,21 @@ class SqlStore:
                     self._drop()
             raise
 
+    @contextmanager
+    def reading(self) -> Iterator[Transaction]:
+        """A transaction that reads what was committed without the write lock (other workers
+        keep writing meanwhile), for the long reads of opening a ledger; it writes nothing."""
+        conn = self._driver()
+        with self._named_errors():
+            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" if self._pg else "BEGIN")
+        try:
+            yield Transaction(conn, [])
+        finally:
+            try:
+                conn.execute("ROLLBACK")
+            except Exception:
+                self._drop()
+
     def _begin(self, conn: Any, after: int | None) -> list[Row]:
         """Take the write lock, then read the events after `after`: one round trip on
         PostgreSQL (the read is a statement of its own, so its snapshot is taken once the lock
@@ -463,10 +479,13 @@ class SqlStore:
             if problem is not None:
                 raise problem from exc
             if isinstance(orig, self._dbapi.OperationalError):
+                said, full = str(orig).strip(), getattr(orig, "sqlstate", None) == "53100"
+                full = full or "disk is full" in said or "No space left" in said
+                advice = "free space, then retry it" if full else "retry it once it is back"
                 raise StoreUnavailableError(
-                    f"lost the ledger database {public_url(self.url)} during an operation on "
-                    f"ledger {self.name!r} ({str(orig).strip()}): the operation was not "
-                    "committed; retry it once the database is back"
+                    f"{'the disk is full for' if full else 'lost'} the ledger database "
+                    f"{public_url(self.url)} during an operation on ledger {self.name!r} "
+                    f"({said}): the operation was not committed; {advice}"
                 ) from exc
             raise
 
@@ -601,7 +620,7 @@ class SqlStore:
     def snapshot(self, txn: Transaction) -> dict[str, Any] | None:
         """This ledger's stored snapshot row (seq, events, format, version, digest, data)."""
         found = self._one(txn, self._sql.snapshot, self.name)
-        return None if found is None else dict(zip(_SNAPSHOT_COLUMNS, found, strict=True))
+        return None if found is None else dict(zip(SNAPSHOT_COLUMNS, found, strict=True))
 
     def snapshot_events(self, txn: Transaction) -> int | None:
         """The event count of this ledger's stored snapshot, if any (without reading it)."""
@@ -615,7 +634,7 @@ class SqlStore:
 
         One statement (an upsert, atomic without the ledger's write lock), on a connection of
         its own: it runs in a thread beside the operations, which use the kept connection."""
-        values = (self.name, *(row[column] for column in _SNAPSHOT_COLUMNS))
+        values = (self.name, *(row[column] for column in SNAPSHOT_COLUMNS))
         sql = self._sql.replace_snapshot if replace else self._sql.save_snapshot
         conn = self._retrying(self.engine.raw_connection)
         try:
@@ -638,63 +657,6 @@ class SqlStore:
 
 _C = TypeVar("_C")
 
-_SNAPSHOT_COLUMNS = ("seq", "events", "format", "version", "digest", "data")
-
 
 def _as_is(payload: Any) -> Any:
     return payload
-
-
-class _Statements:
-    """The SQL text of every statement the store runs per operation, in the driver's
-    placeholder style (`?` for sqlite3, `%s` for psycopg), written once."""
-
-    def __init__(self, pg: bool) -> None:
-        mark = "%s" if pg else "?"
-        self._row = f"({mark}, {mark}, {'CAST(%s AS jsonb)' if pg else '?'}, {mark})"
-        self._inserts: dict[int, str] = {}
-
-        def sql(text: str) -> str:
-            return text.replace("?", mark)
-
-        log, snaps = _events.name, _snapshots.name
-        self.begin = "BEGIN; SELECT set_config('lock_timeout', %s, true), pg_advisory_xact_lock(%s)"
-        self.since = sql(
-            f"SELECT seq, kind, payload FROM {log} WHERE ledger = ? AND seq > ? ORDER BY seq"
-        )
-        self.begin_since = f"{self.begin}; {self.since}"
-        self.since_upto = sql(
-            f"SELECT seq, kind, payload FROM {log} WHERE ledger = ? AND seq > ? AND seq <= ? "
-            "ORDER BY seq"
-        )
-        self.has_key = sql(f"SELECT 1 FROM {log} WHERE ledger = ? AND idem_key = ?")
-        self.count = sql(f"SELECT count(*) FROM {log} WHERE ledger = ? AND seq <= ? AND kind <> ?")
-        self.last = sql(f"SELECT max(seq) FROM {log} WHERE ledger = ?")
-        payload = "CAST(%s AS jsonb)" if pg else "?"
-        self.add_decision = sql(
-            f"INSERT INTO {_decisions.name} (ledger, lead_id, payload) VALUES (?, ?, {payload}) "
-            "ON CONFLICT DO NOTHING"
-        )
-        self.decision = sql(
-            f"SELECT payload FROM {_decisions.name} WHERE ledger = ? AND lead_id = ?"
-        )
-        columns = ", ".join(_SNAPSHOT_COLUMNS)
-        self.snapshot = sql(f"SELECT {columns} FROM {snaps} WHERE ledger = ?")
-        self.snapshot_events = sql(f"SELECT events FROM {snaps} WHERE ledger = ?")
-        updates = ", ".join(f"{column} = excluded.{column}" for column in _SNAPSHOT_COLUMNS)
-        self.replace_snapshot = sql(
-            f"INSERT INTO {snaps} (ledger, {columns}) VALUES (?, ?, ?, ?, ?, ?, ?) "
-            f"ON CONFLICT (ledger) DO UPDATE SET {updates}"
-        )
-        self.save_snapshot = f"{self.replace_snapshot} WHERE {snaps}.seq < excluded.seq"
-
-    def insert_events(self, rows: int) -> str:
-        """One INSERT of `rows` events, returning their sequence numbers."""
-        text = self._inserts.get(rows)
-        if text is None:
-            text = self._inserts[rows] = (
-                f"INSERT INTO {_events.name} (ledger, kind, payload, idem_key) VALUES "
-                + ", ".join([self._row] * rows)
-                + " RETURNING seq"
-            )
-        return text
