@@ -18,6 +18,16 @@ def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
     return code, captured.out, captured.err
 
 
+def inspect_csv(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, *flags: str
+) -> tuple[int, str, str, Path]:
+    """`leadrouter inspect` on `text` written as leads.csv, with `flags`: (exit code, stdout,
+    stderr, the file's path)."""
+    path = tmp_path / "leads.csv"
+    path.write_text(text, encoding="utf-8")
+    return (*run(["inspect", str(path), *flags], capsys), path)
+
+
 def test_inspect_prints_what_load_export_inspect_says(capsys: pytest.CaptureFixture[str]) -> None:
     from leadrouter.sim.loader import load_export
 
@@ -30,17 +40,18 @@ def test_inspect_prints_what_load_export_inspect_says(capsys: pytest.CaptureFixt
 def test_inspect_names_the_rows_it_rejected(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    export = tmp_path / "leads.csv"
-    export.write_text(
+    code, out, err, _ = inspect_csv(
+        tmp_path,
+        capsys,
         "Lead ID,Created At,Owner,Cost\n"
         "A1,2025-03-03 09:00,wang,10\n"
         "A2,tomorrow,li,10\n"
         "A3,2025-03-03 10:00,li,fifty\n"
         "A4,soon,li,10\n"
         "A5,2025-03-03 11:00,li,10\n",
-        encoding="utf-8",
+        "--tz",
+        "UTC",
     )
-    code, out, err = run(["inspect", str(export), "--tz", "UTC"], capsys)
     assert code == 0, err
     listed = out.split("rejected rows\n", 1)[1].splitlines()[:3]
     assert listed[0] == (
@@ -55,15 +66,16 @@ def test_inspect_lists_the_rows_kept_with_a_value_adjusted(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A command's summary counts flagged rows; inspect says which and why."""
-    export = tmp_path / "leads.csv"
-    export.write_text(
+    code, out, err, export = inspect_csv(
+        tmp_path,
+        capsys,
         "Lead ID,Created At,Owner,Propensity\n"
         "A1,2025-03-03 09:00,wang,0.8\n"
         "A2,2025-03-03 09:30,li,80%\n"
         "A3,2025-03-03 10:00,li,0.2\n",
-        encoding="utf-8",
+        "--tz",
+        "UTC",
     )
-    code, out, err = run(["inspect", str(export), "--tz", "UTC"], capsys)
     assert code == 0, err
     assert f"1 flagged (leadrouter inspect {export} lists which and why)" in err
     listed = out.split("rows kept with a value adjusted\n", 1)[1].splitlines()[0]
@@ -141,13 +153,12 @@ def test_an_offset_read_off_the_times_is_said_as_utc_plus(
 ) -> None:
     """Times written with +08:00 give the zone "Etc/GMT-8", whose POSIX sign reads backwards:
     inspect says UTC+8, as the report does."""
-    export = tmp_path / "offset.csv"
-    export.write_text(
+    code, out, _, _ = inspect_csv(
+        tmp_path,
+        capsys,
         "lead_id,arrived_at\nL1,2026-03-02T09:00:00+08:00\nL2,2026-03-02T10:00:00+08:00\n",
-        encoding="utf-8",
     )
-    assert main(["inspect", str(export)]) == 0
-    out = capsys.readouterr().out
+    assert code == 0
     assert "  as of     2026-03-02 10:00, UTC+8\n" in out
     assert "GMT" not in out
 
@@ -156,14 +167,13 @@ def test_inspect_counts_the_leads_with_no_rep(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The look before a fit said how many reps, never how many leads had none."""
-    path = tmp_path / "leads.csv"
-    path.write_text(
+    code, out, _, _ = inspect_csv(
+        tmp_path,
+        capsys,
         "lead_id,arrived_at,rep_id\n"
         "A1,2025-03-03T09:00Z,wang\nA2,2025-03-03T10:00Z,\nA3,2025-03-04T10:00Z,li\n"
         "A4,2025-03-04T11:00Z,\n",
-        encoding="utf-8",
     )
-    code, out, _ = run(["inspect", str(path)], capsys)
     assert code == 0
     assert "2 leads (50.0%) with no rep: never assigned, or the owner not recorded" in out
 
@@ -173,14 +183,15 @@ def test_a_stage_column_under_a_header_no_field_takes_is_pointed_at(
 ) -> None:
     """`Result` holding Won / Lost was kept as a feature without a word, and the export read as
     one with no sale: inspect names it and the flag that maps it."""
-    path = tmp_path / "leads.csv"
-    path.write_text(
+    code, out, _, _ = inspect_csv(
+        tmp_path,
+        capsys,
         "Lead Number,Date Received,Salesperson,Result\n"
         "A1,2025-03-03 09:00,wang,Won\nA2,2025-03-03 10:00,li,Lost\nA3,2025-03-04 10:00,li,\n",
-        encoding="utf-8",
-    )
-    code, out, _ = run(
-        ["inspect", str(path), "--tz", "UTC", "--columns", "arrived_at=Date Received"], capsys
+        "--tz",
+        "UTC",
+        "--columns",
+        "arrived_at=Date Received",
     )
     assert code == 0
     assert "notes on columns\n  Result: looks like a stage (Lost, Won)" in out
