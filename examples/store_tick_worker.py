@@ -14,16 +14,13 @@ import argparse
 import time
 from datetime import datetime
 
+from store_webhook import build_router  # run as a script, examples/ is on the path
+
 import leadrouter as lr
 from leadrouter.errors import LockTimeoutError, StoreUnavailableError
 
-try:
-    from store_webhook import build_router  # run as a script: examples/ is on the path
-except ImportError:
-    from examples.store_webhook import build_router
 
-
-def tick_once(router: lr.Router, now: datetime | None = None) -> list[lr.events.Event]:
+def tick_once(router: lr.Router, now: datetime | None = None) -> list[lr.Moved]:
     """One tick; prints what it did and returns the events it wrote."""
     events = router.tick(now)
     released = [e for e in events if isinstance(e, lr.Released)]

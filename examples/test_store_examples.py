@@ -80,8 +80,8 @@ def test_webhook_and_tick_worker_share_one_ledger(
     soon = (datetime.now(UTC) + timedelta(seconds=20)).isoformat()
     status, body = post(app, "/leads", json.dumps({"id": "L-soon", "arrived_at": soon}).encode())
     assert status == "200 OK" and body["action"] == "assigned", body
-    later = (datetime.now(UTC) + timedelta(hours=8)).isoformat()
-    status, body = post(app, "/leads", json.dumps({"id": "L-later", "arrived_at": later}).encode())
+    ahead = (datetime.now(UTC) + timedelta(hours=8)).isoformat()
+    status, body = post(app, "/leads", json.dumps({"id": "L-later", "arrived_at": ahead}).encode())
     assert status.startswith("503") and "this server's clock" in body["error"], body
 
     script = subprocess.run(

@@ -157,9 +157,10 @@ def mapping_field(example: str) -> Validator:
     return check
 
 
-def to_map(value: Any) -> Any:
+def to_map(value: Mapping[str, Any]) -> FrozenMap[Any]:
     """Converter for mapping fields: a mapping frozen (a FrozenMap as it is), anything else as
-    given, for the field's `mapping_field` validator to name."""
+    given, for the field's `mapping_field` validator to name (the parameter's type is what a
+    type checker lets the field take)."""
     if isinstance(value, FrozenMap):
         return value
     return FrozenMap(value) if isinstance(value, Mapping) else value

@@ -25,6 +25,7 @@ __all__ = [
     "Claimed",
     "Converted",
     "Event",
+    "Moved",
     "Pooled",
     "Released",
     "Tagged",
@@ -152,3 +153,7 @@ class Pooled:
 
 Event = Arrived | Assigned | Claimed | Touched | Tagged | Converted | Released | Pooled
 """Any ledger event."""
+
+Moved = Released | Assigned | Pooled
+"""An event `Router.tick` and `Router.release` write: a lead taken back, given to a rep, or
+put in a pool (`isinstance` tells them apart; only Released and Pooled carry a reason)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import typing
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import attrs
 
@@ -36,6 +36,8 @@ from leadrouter.errors import (
 )
 
 __all__ = ["Decision", "Lead", "Reason", "Rep", "Shift", "zone"]
+
+_T = TypeVar("_T")
 
 LEAD_FIELDS = (
     "id",
@@ -87,11 +89,17 @@ def _v_number(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
         )
 
 
-def _to_names(value: Any) -> Any:
-    return lenient(str_set, value)
+# The converters' parameter types are what a type checker takes each field's argument to be
+# (attrs uses the converter's signature for __init__), so they say what a caller should pass;
+# at run time anything else passes through for the field's validator to name.
 
 
-def _to_map(value: Any) -> Any:
+def _to_names(value: Iterable[str]) -> frozenset[str]:
+    found: frozenset[str] = lenient(str_set, value)
+    return found
+
+
+def _to_map(value: Mapping[str, Any]) -> FrozenMap[Any]:
     """A mapping frozen; anything else as given, for the field's validator to name."""
     return freeze(value) if isinstance(value, Mapping) else value
 
@@ -267,8 +275,17 @@ def _v_weekdays(inst: object, attr: attrs.Attribute[Any], value: object) -> None
         )
 
 
-def _to_days(value: Any) -> Any:
-    return lenient(lambda days: frozenset(is_iterable(days)), value)
+def _frozen(value: Iterable[_T]) -> frozenset[_T]:
+    found: frozenset[_T] = lenient(lambda items: frozenset(is_iterable(items)), value)
+    return found
+
+
+def _to_days(value: Iterable[int]) -> frozenset[int]:
+    return _frozen(value)
+
+
+def _to_dates(value: Iterable[date]) -> frozenset[date]:
+    return _frozen(value)
 
 
 _DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -295,7 +312,7 @@ class Shift:
     days_off: frozenset[date] = attrs.field(
         default=frozenset(),
         kw_only=True,
-        converter=_to_days,
+        converter=_to_dates,
         validator=set_of(date, "{date(2026, 1, 1)}"),
     )
 

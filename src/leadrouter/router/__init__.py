@@ -47,6 +47,7 @@ from leadrouter.events import (
     Claimed,
     Converted,
     Event,
+    Moved,
     Pooled,
     Released,
     Tagged,
@@ -248,7 +249,7 @@ class Router:
 
     def _commit(
         self, decision: Decision, waiting: bool, arrived: Arrived | None = None
-    ) -> list[Event]:
+    ) -> list[Moved]:
         """Write the event that carries out `decision`, for a lead already in the ledger or,
         given its `arrived` event, for a new lead (written first)."""
         event: Event
@@ -491,7 +492,7 @@ class Router:
         *,
         reroute: bool | None = None,
         rep_id: str | None = None,
-    ) -> list[Event]:
+    ) -> list[Moved]:
         """Take a lead out of its holder's book into the public pool (退回).
 
         With `reroute` (default: the lifecycle's setting) it goes on to another rep at once,
@@ -520,12 +521,12 @@ class Router:
             # the caller's reason is checked here, by the event's own validators
             return self._take_back(Released(lead_id, holder, now, reason), again)
 
-    def _take_back(self, released: Released, reroute: bool) -> list[Event]:
+    def _take_back(self, released: Released, reroute: bool) -> list[Moved]:
         """Write `released` (the lead leaves its holder's book) and, with `reroute`, route the
         lead on to anyone but that holder."""
         return self._moved(released, reroute)[0]
 
-    def _moved(self, released: Released, reroute: bool) -> tuple[list[Event], Decision | None]:
+    def _moved(self, released: Released, reroute: bool) -> tuple[list[Moved], Decision | None]:
         """`_take_back`, and the decision that re-routed the lead (None without `reroute`)."""
         self._write(released)
         if not reroute:
@@ -564,7 +565,7 @@ class Router:
                 raise
             return decisions
 
-    def tick(self, now: datetime | None = None) -> list[Event]:
+    def tick(self, now: datetime | None = None) -> list[Moved]:
         """Run the timers at `now`, in this order, and return every event written:
 
         1. the strategy's own timers (e.g. escalation, penalties);
@@ -583,9 +584,9 @@ class Router:
                 self._seen = -1
                 raise
 
-    def _tick(self, now: datetime) -> list[Event]:
+    def _tick(self, now: datetime) -> list[Moved]:
         """`tick`'s steps, inside its operation."""
-        events: list[Event] = []
+        events: list[Moved] = []
         tick_ctx = TickContext(self._roster, self.ledger, now, self.seed)
         size = len(self.ledger)
         actions = _tick_actions(self.strategy, self.strategy.tick(tick_ctx))
@@ -603,7 +604,7 @@ class Router:
         events += self._offer_waiting(now)
         return events
 
-    def _offer_waiting(self, now: datetime) -> list[Event]:
+    def _offer_waiting(self, now: datetime) -> list[Moved]:
         """Offer each waiting lead again, oldest first, and write those a rep takes now.
 
         An offer that leaves the lead waiting writes nothing, so it builds no Decision; and when
@@ -614,7 +615,7 @@ class Router:
         waiting = ledger.waiting()
         if not waiting:
             return []
-        events: list[Event] = []
+        events: list[Moved] = []
         caps = decider.caps
         probe = self._context(ledger.lead(waiting[0]), now)
         gated = bool(self.caps)

@@ -254,11 +254,13 @@ def as_strategy(
     raise _not_a_strategy(strategy, where, "EqualRotation()")
 
 
-def to_strategy(value: Any) -> Strategy | Any:
+def to_strategy(value: Strategy | Callable[[Context], Pick | str | None]) -> Strategy:
     """Converter of a field holding a strategy (`Hierarchical.team`, `Explore.base`,
     `Tier.strategy`): `as_strategy` where it applies, else the value as given, for the
-    `strategy_field` validator to name the class and the field."""
-    return lenient(as_strategy, value)
+    `strategy_field` validator to name the class and the field (the parameter's type is what
+    a type checker lets the field take)."""
+    found: Strategy = lenient(as_strategy, value)
+    return found
 
 
 def strategy_field(inst: object, attr: attrs.Attribute[Any], value: object) -> None:

@@ -161,10 +161,11 @@ class Tier:
 _EXAMPLE = "tiers=[Tier(tier=0, strategy=EqualRotation(), patience=timedelta(hours=4))]"
 
 
-def _tiers(value: Iterable[Tier] | Tier) -> tuple[Tier, ...] | Any:
+def _tiers(value: Iterable[Tier] | Tier) -> tuple[Tier, ...]:
     if isinstance(value, Tier):
         return (value,)
-    return lenient(lambda tiers: tuple(is_iterable(tiers)), value)
+    found: tuple[Tier, ...] = lenient(lambda tiers: tuple(is_iterable(tiers)), value)
+    return found
 
 
 def _v_tiers(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
