@@ -713,3 +713,33 @@ def test_the_bottom_line_is_red_when_calibration_failed_and_colour_has_its_word(
     html = render_html([Table(("a",), ((Cell("+1.0", tone="better"),),))], "t")
     assert '<td class="better">+1.0 <span class="word">(better)</span></td>' in html
     assert "@media print" in html and "break-inside:avoid" in html
+
+
+def _png_size(png: bytes) -> tuple[int, int]:
+    """(width, height) in pixels, from the PNG's header."""
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
+@pytest.mark.parametrize("reps", [8, 34, 40, 41, 200])
+def test_the_load_chart_keeps_a_readable_width_for_any_team_size(reps: int) -> None:
+    """Drawn one cell per rep across, 34 reps made a 2,200-pixel-wide chart that a page shrinks
+    to unreadable labels; a larger team is drawn down the page, and beyond HEAT_MAP_REPS as
+    each policy's sorted load (the caption says which)."""
+    import types
+
+    import pandas as pd
+
+    from leadrouter.sim.report.charts import HEAT_MAP_REPS, _chart_load, load_caption
+
+    ids = [f"rep{i:03d}" for i in range(reps)]
+    per_rep = {
+        name: pd.DataFrame({"received": [float(i * k % 17) for i in range(reps)]}, index=ids)
+        for k, name in enumerate(["rotation", "weighted", "matching"], start=1)
+    }
+    comparison = types.SimpleNamespace(policies=list(per_rep), per_rep=per_rep)
+    names = {name: name for name in [*ids, *per_rep]}
+    width, height = _png_size(_chart_load(comparison, ids, names))  # type: ignore[arg-type]
+    assert width <= 1000  # the report's column is 1,180 px: drawn at its size or smaller
+    assert height <= 1200
+    sorted_profile = "sorted from most to fewest" in load_caption(reps)
+    assert sorted_profile == (reps > HEAT_MAP_REPS)

@@ -71,12 +71,7 @@ def charts_section(
             "however far from zero).",
         ),
         Figure(
-            "chart-load.png",
-            load,
-            "Leads received per rep, per policy",
-            "Leads each rep received (assigned or claimed), mean per seed: how evenly each "
-            "policy spreads the load. A lead taken back and given to another rep counts for "
-            "each rep who got it, so a policy that re-routes shows more receipts than leads.",
+            "chart-load.png", load, "Leads received per rep, per policy", load_caption(len(reps))
         ),
         Figure(
             "chart-speed.png",
@@ -230,6 +225,33 @@ def _chart_differences(comparison: Comparison, table: Values, names: Mapping[str
     return _png(figure)
 
 
+HEAT_MAP_REPS = 40
+"""Up to this many reps the load chart is a heat map (one cell per rep and policy, each
+readable); beyond, each policy's reps sorted from most to fewest leads, one line a policy."""
+
+_WIDE_REPS = 12
+"""Up to this many reps the heat map runs reps across; beyond, down the page, so the chart keeps
+the page's width and its labels stay readable (34 reps across were drawn 2,200 px wide)."""
+
+
+def load_caption(reps: int) -> str:
+    """The load chart's caption for a team of `reps` reps (its form depends on the size)."""
+    receipts = (
+        "A lead taken back and given to another rep counts for each rep who got it, so a "
+        "policy that re-routes shows more receipts than leads."
+    )
+    if reps > HEAT_MAP_REPS:
+        return (
+            f"Leads each rep received (assigned or claimed), mean per seed, with each policy's "
+            f"{reps} reps sorted from most to fewest: a flat line spreads the load evenly, a "
+            f"steep one concentrates it on a few reps. {receipts}"
+        )
+    return (
+        "Leads each rep received (assigned or claimed), mean per seed: how evenly each "
+        f"policy spreads the load. {receipts}"
+    )
+
+
 def _chart_load(comparison: Comparison, reps: list[str], names: Mapping[str, str]) -> bytes:
     policies = list(comparison.policies)
     values = np.array(
@@ -243,25 +265,56 @@ def _chart_load(comparison: Comparison, reps: list[str], names: Mapping[str, str
             for name in policies
         ]
     )
-    figure = _figure(max(6.0, 0.55 * len(reps) + 3.0), max(3.2, 0.42 * len(policies) + 1.3))
+    if len(reps) > HEAT_MAP_REPS:
+        return _load_profile(values, [names[p] for p in policies])
+    across = len(reps) <= _WIDE_REPS
+    shown = values if across else values.T
+    rows, columns = ([names[p] for p in policies], [names[r] for r in reps])
+    if not across:
+        rows, columns = columns, rows
+    figure = _figure(
+        max(6.0, 0.55 * len(columns) + 3.0), max(3.2, (0.42 if across else 0.26) * len(rows) + 1.3)
+    )
     axis = figure.subplots()
-    image = axis.imshow(values, aspect="auto", cmap="Blues", vmin=0.0)
-    axis.set_xticks(range(len(reps)), [names[r] for r in reps], rotation=45, ha="right", fontsize=8)
-    axis.set_yticks(range(len(policies)), [names[p] for p in policies], fontsize=8)
-    if values.size <= 400:
-        top = float(values.max()) if values.size else 0.0
-        for (i, j), value in np.ndenumerate(values):
-            axis.text(
-                j,
-                i,
-                f"{value:.0f}",
-                ha="center",
-                va="center",
-                fontsize=7,
-                color="white" if top and value > 0.6 * top else "#222",
-            )
+    image = axis.imshow(shown, aspect="auto", cmap="Blues", vmin=0.0)
+    if across:
+        axis.set_xticks(range(len(columns)), columns, rotation=45, ha="right", fontsize=8)
+    else:  # the policies as a header above a tall chart
+        axis.xaxis.tick_top()
+        axis.set_xticks(range(len(columns)), columns, fontsize=8)
+    axis.set_yticks(range(len(rows)), rows, fontsize=8)
+    top = float(shown.max()) if shown.size else 0.0
+    for (i, j), value in np.ndenumerate(shown):
+        axis.text(
+            j,
+            i,
+            f"{value:.0f}",
+            ha="center",
+            va="center",
+            fontsize=7,
+            color="white" if top and value > 0.6 * top else "#222",
+        )
     figure.colorbar(image, ax=axis, label="leads per seed")
     axis.set_title("Leads received per rep", fontsize=10, loc="left")
+    return _png(figure)
+
+
+def _load_profile(values: np.ndarray[Any, Any], policies: list[str]) -> bytes:
+    """Each policy's leads per rep, sorted from most to fewest, one line a policy: a team too
+    large for one readable cell per rep."""
+    figure = _figure(8.0, 4.6)
+    axis = figure.subplots()
+    ranks = np.arange(1, values.shape[1] + 1)
+    for colour, label, row in zip(_palette(len(policies)), policies, values, strict=True):
+        axis.plot(ranks, np.sort(row)[::-1], color=colour, linewidth=1.4, label=label)
+    axis.set_xlim(1, max(values.shape[1], 2))
+    axis.set_ylim(bottom=0.0)
+    axis.set_xlabel("reps, from most to fewest leads", fontsize=9)
+    axis.set_ylabel("leads per seed", fontsize=9)
+    axis.tick_params(labelsize=8)
+    axis.grid(color="#e5e5e5", linewidth=0.6)
+    axis.legend(fontsize=8, loc="upper right", frameon=False)
+    axis.set_title("Leads received per rep, sorted", fontsize=10, loc="left")
     return _png(figure)
 
 
