@@ -743,3 +743,23 @@ def test_the_load_chart_keeps_a_readable_width_for_any_team_size(reps: int) -> N
     assert height <= 1200
     sorted_profile = "sorted from most to fewest" in load_caption(reps)
     assert sorted_profile == (reps > HEAT_MAP_REPS)
+
+
+def test_a_contents_list_links_every_section_in_html_and_markdown(report: ReportPaths) -> None:
+    """The report runs to a dozen sections: a contents list under the bottom line links each, in
+    HTML to the section's id and in Markdown to the anchor Markdown renderers give its heading."""
+    from leadrouter.sim.report.render import _slug
+
+    html = report.html.read_text(encoding="utf-8")
+    nav = html[html.index('<nav class="contents"') : html.index("</nav>")]
+    targets = re.findall(r'href="#([a-z-]+)"', nav)
+    sections = re.findall(r'<h2 id="([a-z-]+)"', html)
+    assert targets == sections and len(sections) >= 8
+    assert html.index("Bottom line") < html.index("<nav") < html.index('<h2 id="calibration"')
+
+    markdown = report.markdown.read_text(encoding="utf-8")
+    headings = re.findall(r"^## (.+)$", markdown, flags=re.MULTILINE)
+    links = re.findall(r"^- \[(.+)\]\(#([^)]+)\)$", markdown, flags=re.MULTILINE)
+    assert [text for text, _ in links] == headings
+    assert links[0][1] == "1-calibration-read-this-first"
+    assert all(anchor == _slug(text.replace("\\", "")) for text, anchor in links)

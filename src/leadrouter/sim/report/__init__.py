@@ -69,6 +69,7 @@ from leadrouter.sim.report.document import (
     Para,
     Pre,
     number_sections,
+    with_contents,
 )
 from leadrouter.sim.report.formats import (
     ASSUMED,
@@ -263,7 +264,7 @@ def build_blocks(
     if anomalies:
         blocks += anomalies_section(history)
     blocks += reading_section(comparison)
-    return number_sections(blocks)
+    return with_contents(number_sections(blocks), after=2)
 
 
 def _line_style(comparison: Comparison) -> str:

@@ -83,7 +83,14 @@ class Figure:
     caption: str
 
 
-Block: TypeAlias = Heading | Para | Bullets | Table | Pre | Box | Figure
+@attrs.frozen
+class Contents:
+    """Links to the report's sections: (anchor, heading text) each, in order."""
+
+    entries: tuple[tuple[str, str], ...]
+
+
+Block: TypeAlias = Heading | Para | Bullets | Table | Pre | Box | Figure | Contents
 
 
 def number_sections(blocks: Sequence[Block]) -> list[Block]:
@@ -101,3 +108,16 @@ def number_sections(blocks: Sequence[Block]) -> list[Block]:
             block = attrs.evolve(block, text=f"{section}.{subsection} {block.text}")
         numbered.append(block)
     return numbered
+
+
+def with_contents(blocks: Sequence[Block], after: int) -> list[Block]:
+    """`blocks` with a `Contents` of their sections (level-2 headings with an anchor) inserted
+    at position `after`; a report of fewer than three sections needs none."""
+    entries = tuple(
+        (block.anchor, block.text)
+        for block in blocks
+        if isinstance(block, Heading) and block.level == 2 and block.anchor
+    )
+    if len(entries) < 3:
+        return list(blocks)
+    return [*blocks[:after], Contents(entries), *blocks[after:]]

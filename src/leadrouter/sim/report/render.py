@@ -10,7 +10,17 @@ import html
 import re
 from collections.abc import Sequence
 
-from leadrouter.sim.report.document import Block, Box, Bullets, Cell, Heading, Para, Pre, Table
+from leadrouter.sim.report.document import (
+    Block,
+    Box,
+    Bullets,
+    Cell,
+    Contents,
+    Heading,
+    Para,
+    Pre,
+    Table,
+)
 from leadrouter.sim.report.formats import BOLD_TONES
 
 _CSS = """
@@ -38,7 +48,9 @@ p.note.alert{border-left-color:#cf222e;background:#ffebe9}
 p.note.caution{border-left-color:#bf8700;background:#fff8c5}
 td .word{font-weight:400;font-size:.85em}
 .overflow{overflow-x:auto}
-@media print{body{max-width:none;margin:0;padding:0;font-size:11px}
+nav.contents ul{list-style:none;padding-left:0;columns:2 22em;margin:.4em 0 1.4em}
+nav.contents li{margin:.1em 0}
+@media print{body{max-width:none;margin:0;padding:0;font-size:11px}nav.contents{display:none}
 .overflow,pre{overflow:visible}pre{white-space:pre-wrap}td .note{white-space:normal}
 table{font-size:.8em}tr,figure,.box{break-inside:avoid}h2,h3{break-after:avoid}}
 """
@@ -96,6 +108,9 @@ def _html_block(block: Block) -> str:
         return f'<div class="overflow"><table>{caption}{head}<tbody>{body}</tbody></table></div>'
     if isinstance(block, Pre):
         return f"<pre>{e(block.text)}</pre>"
+    if isinstance(block, Contents):
+        links = "".join(f'<li><a href="#{e(a)}">{e(text)}</a></li>' for a, text in block.entries)
+        return f'<nav class="contents" aria-label="Contents"><ul>{links}</ul></nav>'
     if isinstance(block, Box):
         items = "".join(f"<li>{e(line)}</li>" for line in block.lines)
         listing = f"<ul>{items}</ul>" if items else ""
@@ -130,6 +145,12 @@ def _md_cell(cell: Cell) -> str:
     return text or " "
 
 
+def _slug(heading: str) -> str:
+    """The anchor Markdown renderers (GitHub, GitLab, VS Code) give a heading: lower case,
+    punctuation dropped, spaces as hyphens ("3. The comparison" -> "3-the-comparison")."""
+    return re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+
+
 def render_markdown(blocks: Sequence[Block]) -> str:
     """The blocks as Markdown; figures are referenced by their file names (written beside)."""
     out: list[str] = []
@@ -154,6 +175,10 @@ def render_markdown(blocks: Sequence[Block]) -> str:
         elif isinstance(block, Pre):
             fence = "````" if "```" in block.text else "```"
             out.append(f"{fence}text\n{block.text}\n{fence}")
+        elif isinstance(block, Contents):
+            out.append(
+                "\n".join(f"- [{_escape_md(text)}](#{_slug(text)})" for _, text in block.entries)
+            )
         elif isinstance(block, Box):
             mark = {"fail": "❌", "warn": "⚠️", "pass": "✅"}.get(block.tone, "")
             lines = [f"> **{mark} {_escape_md(block.title)}**"]
