@@ -26,11 +26,31 @@ from leadrouter.errors import (
 from leadrouter.model import zone
 from leadrouter.sim.history import TIME_DTYPE
 
-NULLS = frozenset({"", "-", "--", "—", "n/a", "na", "nan", "nat", "null", "none", "#n/a"})
+NULLS = frozenset(
+    {"", "-", "--", "—", "/", "n/a", "na", "nan", "nat", "null", "none", "#n/a", "无", "暂无"}
+)
+_NOT_YET = frozenset({"未跟进", "未联系", "未处理", "未触达", "未回访", "未拨打", "not yet"})
+"""Words a time column writes for "has not happened": read as no time."""
+NOBODY = frozenset(
+    {"公海", "未分配", "待分配", "无人", "无负责人", "unassigned", "(none)", "nobody", "no owner"}
+)
+"""Words an owner column writes for "no rep" (公海 is the pool, not a rep): read as no rep."""
 _TRUE = ("1", "true", "t", "yes", "y", "是", "对", "√", "✓", "有效", "接通", "已接通", "成交")
 _FALSE = ("0", "false", "f", "no", "n", "否", "错", "×", "✗", "无效", "未接通", "未成交")
-_WORDS = {**dict.fromkeys(_TRUE, True), **dict.fromkeys(_FALSE, False), "已成交": True}
+_WORDS: dict[str, bool | None] = {
+    **dict.fromkeys(_TRUE, True),
+    **dict.fromkeys(_FALSE, False),
+    **dict.fromkeys(("已成交", "有效线索", "已转化", "已联系"), True),
+    **dict.fromkeys(("无效线索", "未转化", "未联系"), False),
+    **dict.fromkeys(("待确认", "未确认", "待定", "不确定", "未知", "unknown", "?"), None),
+}
+"""Yes / no words; None: the cell says the answer is not known yet (read as unknown)."""
 _NUMBER_JUNK = r"(?i)[\s¥￥$€£%]|元|rmb|cny|usd"
+_SCALES = {"千": 1e3, "万": 1e4, "百万": 1e6, "千万": 1e7, "亿": 1e8}
+_SCALED = re.compile(r"^(.*\d)\s*(百万|千万|千|万|亿)$")
+"""A number written with a Chinese multiplier, `5.8万` (58,000), after units are taken off."""
+_HEADER_SCALE = re.compile(r"[(（\[【]\s*(百万|千万|千|万|亿)\s*元?\s*[)）\]】]")
+"""A header whose bracketed unit multiplies every value: `成交金额（万元）`, `费用(千元)`."""
 _COMMA_DECIMAL = r"^[-+]?(?:\d{1,3}(?:\.\d{3})+,\d+|\d*,(?:\d{1,2}|\d{4,}))$"
 """A number only a decimal comma reads: `1.200,50`, `3,5`, `0,85` (a comma followed by other
 than three digits cannot separate thousands)."""
@@ -123,8 +143,11 @@ def _text(column: pd.Series[Any]) -> pd.Series[Any]:
     return result
 
 
-def _blank(text: pd.Series[Any]) -> pd.Series[Any]:
-    return text.str.lower().isin(NULLS)
+def _blank(text: pd.Series[Any], field: str = "") -> pd.Series[Any]:
+    """Which cells hold no value: empty, a placeholder (NULLS), and for an owner column a word
+    for no rep (NOBODY)."""
+    lowered = text.str.lower()
+    return lowered.isin(NOBODY | NULLS) if field == "rep_id" else lowered.isin(NULLS)
 
 
 def _times(
@@ -132,7 +155,7 @@ def _times(
 ) -> pd.Series[Any]:
     """A time column in UTC; unreadable cells rejected, naive ones localised to `ctx.tz`."""
     n = len(column)
-    missing = _blank(text).to_numpy()
+    missing = (_blank(text) | text.str.lower().isin(_NOT_YET)).to_numpy()
     naive = np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")
     utc = naive.copy()
     if isinstance(column.dtype, pd.DatetimeTZDtype):
@@ -350,8 +373,16 @@ def _from_number(text: str) -> datetime | str:
     )
 
 
+_HALF_DAY = re.compile(r"(上午|早上|凌晨|下午|中午|晚上)\s*(\d{1,2}(?::\d{2}){1,2})")
+
+
 def _cjk(text: str) -> str:
-    """ "2025年3月3日 9时15分" -> "2025-3-3 9:15"."""
+    """ "2025年3月3日 9时15分" -> "2025-3-3 9:15"; "上午9:22" -> "9:22 am", "下午2:05" ->
+    "2:05 pm"; full-width colons as colons."""
+    text = text.replace("：", ":")
+    text = _HALF_DAY.sub(
+        lambda m: f"{m.group(2)} {'am' if m.group(1) in ('上午', '早上', '凌晨') else 'pm'}", text
+    )
     if not re.search("[年月日时点分秒]", text):
         return text
     text = re.sub(r"(\d)\s*[年月]\s*", r"\1-", text)
@@ -395,14 +426,31 @@ def _numbers(
     spreadsheets write) is read as such, never as thousands (which would make 3,5 into 35).
     A value too large to be a cost or amount (`_LARGEST`) is rejected, not summed."""
     missing = _blank(text).to_numpy()
+    money = field in _LARGEST
+    unit = _HEADER_SCALE.search(header) if money else None
+    scale = np.full(len(text), _SCALES[unit.group(1)] if unit else 1.0)
     if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
         values = column.to_numpy(dtype="float64", na_value=np.nan)
     else:
         core = text.str.replace(_NUMBER_JUNK, "", regex=True).where(~missing, "")
+        if money:  # a cell's own multiplier (5.8万) wins over the header's unit
+            parts = core.str.extract(_SCALED)
+            own = parts[1].notna().to_numpy()
+            core = core.where(~own, parts[0])
+            scale[own] = parts[1][own].map(_SCALES).to_numpy(dtype="float64")
         read, mixed = _separators(core, header, ctx)
         values = np.asarray(pd.to_numeric(read, errors="coerce"), dtype="float64")
         missing = missing | mixed  # rejected already, with why
     values = values.copy()
+    values *= scale
+    if unit is not None and np.isfinite(values).any():
+        ctx.flag(
+            int(np.flatnonzero(np.isfinite(values))[0]),
+            header,
+            f"the header gives the unit {unit.group(0)}: values in {unit.group(1)} "
+            f"({_SCALES[unit.group(1)]:,.0f}s)",
+            f"every value of the column multiplied by {_SCALES[unit.group(1)]:,.0f}",
+        )
     bad = ~missing & ~np.isfinite(values)
     for position in np.flatnonzero(bad).tolist():
         cell = text.iat[position]
@@ -580,11 +628,14 @@ def _booleans(text: pd.Series[Any], header: str, field: str, ctx: _Context) -> n
         hint = "; if the column holds sale dates, map it: " + _COLUMNS.given(
             {header: "converted_at"}, ctx.audience
         )
+    unknown = "read as no sale recorded" if field == "converted" else "read as unknown"
     words = lowered.tolist()
     originals = text.tolist()
     for position in np.flatnonzero(~missing).tolist():
-        word = _WORDS.get(words[position])
+        word = _WORDS.get(words[position], "")
         if word is None:
+            ctx.flag(position, header, f"{originals[position]!r}: not known yet", unknown)
+        elif word == "":
             ctx.reject(
                 position,
                 header,
@@ -594,3 +645,25 @@ def _booleans(text: pd.Series[Any], header: str, field: str, ctx: _Context) -> n
         else:
             values[position] = word
     return values
+
+
+def _quoted_amounts(data: dict[str, Any], mapping: dict[str, str], ctx: _Context) -> None:
+    """Without a stage column a positive amount makes a sale, unless the converted column says
+    no: then the amount is a quote (hand-kept sheets fill it on every lead), so it is left out,
+    each such row flagged, rather than a "no" overruled in silence."""
+    if "stage" in mapping or "converted" not in data or "amount" not in data:
+        return
+    amounts = data["amount"]
+    said_no = np.array([flag is False for flag in data["converted"]], dtype=bool)
+    quoted = said_no & (np.nan_to_num(amounts) > 0)
+    if "converted_at" in data:  # a sale date beside a "no" is not a quote: left as it is
+        quoted &= data["converted_at"].isna().to_numpy()
+    for position in np.flatnonzero(quoted).tolist():
+        ctx.flag(
+            position,
+            mapping["amount"],
+            f"amount {amounts[position]:,.2f} on a lead {mapping['converted']!r} marks not "
+            "converted",
+            "read as not converted; the amount left out as a quote",
+        )
+    amounts[quoted] = np.nan

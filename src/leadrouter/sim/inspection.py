@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from leadrouter.sim.fields import FIELDS, STATUSES
+from leadrouter.sim.fields import COLUMNS, FIELDS, STATUSES
 from leadrouter.sim.zones import zone_label
 
 if TYPE_CHECKING:
@@ -123,7 +123,7 @@ def inspect_text(history: History) -> str:
         "converted_at"
     )
     rows = {"converted_at": " (won rows)", "lost_at": " (lost rows)"} if split else {}
-    for name in FIELDS:
+    for name in COLUMNS:
         if name in columns:
             lines.append(f"  {name:<{width}}  {columns[name]}{rows.get(name, '')}")
     outcomes = history.outcomes

@@ -62,6 +62,7 @@ from leadrouter.sim.cells import (
     _numbers,
     _parse_one,
     _propensities,
+    _quoted_amounts,
     _score_scale,
     _text,
     _times,
@@ -245,7 +246,7 @@ def build_history(
             data[field] = _booleans(text, header, field, ctx)
         else:
             values = text.to_numpy(dtype=object).copy()
-            values[_blank(text).to_numpy()] = None
+            values[_blank(text, field).to_numpy()] = None
             data[field] = values
     if "score" in data:
         data["score"] = _score_scale(data["score"], texts[mapping["score"]], mapping["score"], ctx)
@@ -254,6 +255,7 @@ def build_history(
         data["propensity"] = _propensities(
             data["propensity"], texts[header], header, data.get("rep_id"), ctx
         )
+    _quoted_amounts(data, mapping, ctx)
     why = _statuses(data, mapping, reading, ctx)
     _require(data, texts, mapping, ctx)
     keep = np.ones(len(raw), dtype=bool)

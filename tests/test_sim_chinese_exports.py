@@ -1,0 +1,147 @@
+"""Exports the way Chinese CRMs and hand-kept sheets write them: amounts in 万, an explicit "no"
+beside a quoted amount, placeholders for "not yet" and "no owner", 上午 / 下午 times. Each was
+misread, or its lead rejected, while the comparison said nothing."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from leadrouter.sim import History, load_export
+
+HEADER = "线索编号,创建时间,负责人,首次跟进时间,是否有效,是否成交,成交金额"
+
+
+def load(tmp_path: Path, rows: list[str], header: str = HEADER) -> History:
+    path = tmp_path / "线索导出.csv"
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8-sig")
+    return load_export(path, tz="Asia/Shanghai")
+
+
+def reasons(history: History) -> dict[int, str]:
+    frame = history.flagged
+    return {int(r.row): f"{r.reason}: {r.action}" for r in frame.itertuples()}
+
+
+def test_amounts_in_wan_are_read_at_their_value(tmp_path: Path) -> None:
+    """`5.8万` was rejected with its lead (only sales carry amounts, so the sales went), and a
+    header in 万元 had its unit dropped: revenue 10,000 times too small, ROI -100%."""
+    history = load(
+        tmp_path,
+        [
+            "A1,2026-03-02 09:00,张伟,,是,是,5.8万",
+            "A2,2026-03-02 10:00,李娜,,是,是,1.2亿元",
+            "A3,2026-03-02 11:00,李娜,,是,是,12000元",
+            'A4,2026-03-02 12:00,李娜,,是,是,"¥12,000.00"',
+        ],
+    )
+    assert history.rejected.empty
+    amounts = history.to_frame().set_index("lead_id")["amount"].to_dict()
+    assert amounts == {"A1": 58_000.0, "A2": 120_000_000.0, "A3": 12_000.0, "A4": 12_000.0}
+
+    header = "线索编号,创建时间,负责人,是否成交,成交金额（万元）,线索成本(元)"
+    history = load(
+        tmp_path,
+        ["B1,2026-03-02 09:00,张伟,是,5.8,150", "B2,2026-03-02 10:00,李娜,是,3万,150"],
+        header,
+    )
+    frame = history.to_frame().set_index("lead_id")
+    assert frame["amount"].to_dict() == {"B1": 58_000.0, "B2": 30_000.0}  # a cell's own unit wins
+    assert frame["cost"].to_dict() == {"B1": 150.0, "B2": 150.0}  # 元: nothing to multiply
+    assert "multiplied by 10,000" in reasons(history)[2]
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(amount=st.integers(min_value=1, max_value=10**11))
+def test_any_amount_written_in_wan_reads_back(tmp_path: Path, amount: int) -> None:
+    written = f"{amount / 10_000:.4f}".rstrip("0").rstrip(".")
+    history = load(tmp_path, [f"A1,2026-03-02 09:00,张伟,,是,是,{written}万"])
+    assert math.isclose(history.to_frame()["amount"].iat[0], amount, rel_tol=1e-12)
+
+
+def test_a_no_under_converted_beside_a_quoted_amount_stays_a_no(tmp_path: Path) -> None:
+    """Hand-kept sheets fill the amount on every lead (the quote); a positive amount made each
+    lead a sale over the converted column's explicit no: 300 sales of 300 leads."""
+    history = load(
+        tmp_path,
+        [
+            "A1,2026-03-02 09:00,张伟,,是,否,3000",
+            "A2,2026-03-02 10:00,李娜,,是,是,8000",
+            "A3,2026-03-02 11:00,李娜,,是,,5000",
+        ],
+    )
+    frame = history.to_frame().set_index("lead_id")
+    assert frame["converted"].to_dict() == {"A1": False, "A2": True, "A3": True}
+    assert math.isnan(frame.loc["A1", "amount"]) and frame.loc["A2", "amount"] == 8000.0
+    assert "left out as a quote" in reasons(history)[2]
+
+
+def test_placeholders_for_not_yet_and_for_no_owner_are_read_as_none(tmp_path: Path) -> None:
+    """未跟进 in the first-touch column rejected exactly the untouched leads (wasted leads read
+    0%); 公海 (the pool) and 未分配 became reps given a full share in the simulation."""
+    history = load(
+        tmp_path,
+        [
+            "A1,2026-03-02 09:00,张伟,未跟进,是,否,",
+            "A2,2026-03-02 10:00,公海,/,是,否,",
+            "A3,2026-03-02 11:00,未分配,2026-03-02 11:30,有效线索,否,",
+            "A4,2026-03-02 12:00,无,2026-03-02 12:10,无效线索,否,",
+            "A5,2026-03-02 13:00,李娜,2026-03-02 13:05,待确认,否,",
+        ],
+    )
+    assert history.rejected.empty
+    frame = history.to_frame().set_index("lead_id")
+    assert frame["rep_id"].isna().to_dict() == {
+        "A1": False,
+        "A2": True,
+        "A3": True,
+        "A4": True,
+        "A5": False,
+    }
+    assert frame["first_touch_at"].isna()[["A1", "A2"]].all()
+    assert frame["valid"].to_dict() == {"A1": True, "A2": True, "A3": True, "A4": False, "A5": None}
+    assert reasons(history)[6] == "'待确认': not known yet: read as unknown"
+
+
+@pytest.mark.parametrize(
+    ("written", "hour", "minute"),
+    [
+        ("2026/3/5 上午9:22", 9, 22),
+        ("2026-03-05 上午 9:22:00", 9, 22),
+        ("2026/3/5 下午2:05", 14, 5),
+        ("2026/3/5 中午12:30", 12, 30),
+        ("2026/3/5 晚上11:40", 23, 40),
+        ("2026/3/5 凌晨12:15", 0, 15),
+        ("2026年03月05日 14：40", 14, 40),
+    ],
+)
+def test_half_day_times_and_full_width_colons_are_read(
+    tmp_path: Path, written: str, hour: int, minute: int
+) -> None:
+    history = load(tmp_path, [f"A1,{written},张伟,,是,否,"])
+    arrived = history.to_frame()["arrived_at"].iat[0].tz_convert("Asia/Shanghai")
+    assert (arrived.year, arrived.month, arrived.day) == (2026, 3, 5)
+    assert (arrived.hour, arrived.minute) == (hour, minute)
+
+
+def test_inspect_names_the_column_that_gave_converted(tmp_path: Path) -> None:
+    path = tmp_path / "leads.csv"
+    path.write_text(
+        "线索编号,创建时间,负责人,是否成交\nA1,2026-03-02 09:00,张伟,是\n", encoding="utf-8"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-m", "leadrouter", "inspect", str(path), "--tz", "Asia/Shanghai"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    fields = shown[shown.index("fields (field <- header)") :].splitlines()
+    assert any(line.split() == ["converted", "是否成交"] for line in fields)
