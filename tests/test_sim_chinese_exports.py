@@ -145,3 +145,85 @@ def test_inspect_names_the_column_that_gave_converted(tmp_path: Path) -> None:
     ).stdout
     fields = shown[shown.index("fields (field <- header)") :].splitlines()
     assert any(line.split() == ["converted", "是否成交"] for line in fields)
+
+
+def test_the_usual_owner_header_and_chinese_outcome_words_are_recognised(tmp_path: Path) -> None:
+    header = "线索编号,创建时间,线索负责人,线索状态"
+    history = load(
+        tmp_path,
+        [
+            "A1,2026-03-02 09:00,张伟,已转化",
+            "A2,2026-03-02 10:00,李娜,赢单（已回款）",
+            "A3,2026-03-02 11:00,李娜,无效线索",
+            "A4,2026-03-02 12:00,李娜,跟进中",
+        ],
+        header,
+    )
+    assert history.columns["rep_id"] == "线索负责人"
+    stages = history.to_frame().set_index("lead_id")["stage"].to_dict()
+    assert stages == {"A1": "won", "A2": "won", "A3": "lost", "A4": "open"}
+
+
+def excel(path: Path, sheets: dict[str, list[list[object]]]) -> Path:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.remove(book.active)
+    for name, rows in sheets.items():
+        sheet = book.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
+    book.save(path)
+    return path
+
+
+LEADS: list[list[object]] = [
+    ["线索编号", "创建时间", "负责人"],
+    ["A1", "2026-03-02 09:00", "张伟"],
+    ["A2", "2026-03-02 10:00", "李娜"],
+]
+
+
+@pytest.mark.parametrize(
+    ("sheets", "said"),
+    [
+        (
+            {"线索": [["线索导出（共2条）"], *LEADS]},
+            "names 1 of its 3 columns ('线索导出（共2条）')",
+        ),
+        (
+            {
+                "线索": [
+                    ["基本信息", None, None, "跟进情况", None],
+                    [*LEADS[0], "首次跟进", "是否成交"],
+                ]
+            },
+            "names 2 of its 5 columns ('基本信息', '跟进情况')",
+        ),
+        ({"说明": [["本表由销售部手工维护"]], "线索明细": LEADS}, "(the other sheets: '线索明细')"),
+    ],
+)
+def test_a_workbook_whose_first_row_is_no_header_says_so(
+    tmp_path: Path, sheets: dict[str, list[list[object]]], said: str
+) -> None:
+    """A title row, a merged group row over the header, or a sheet of notes first: the error
+    suggested --columns, which cannot help, and did not name the other sheets."""
+    from leadrouter.errors import InvalidExportError
+
+    path = excel(tmp_path / "线索.xlsx", sheets)
+    with pytest.raises(InvalidExportError, match="does not start with a header row") as caught:
+        load_export(path, tz="Asia/Shanghai")
+    assert said in str(caught.value) and "delete the rows above the header" in str(caught.value)
+
+
+def test_long_numeric_ids_that_collapse_say_why(tmp_path: Path) -> None:
+    """Excel keeps 15 digits of a number: ids of 18 digits stored as numbers became one id,
+    and every row but the first was rejected as a repeat with no word of the cause."""
+    rows = [["线索编号", "创建时间", "负责人"]] + [
+        [695123456789012345 + i, "2026-03-02 09:00", "张伟"] for i in range(3)
+    ]
+    history = load_export(excel(tmp_path / "ids.xlsx", {"线索": rows}), tz="Asia/Shanghai")
+    assert len(history) == 1 and len(history.rejected) == 2
+    assert all("format the id column as text" in reason for reason in history.rejected["reason"])
+    plain = load(tmp_path, ["A1,2026-03-02 09:00,张伟,,,,", "A1,2026-03-02 10:00,张伟,,,,"])
+    assert "format the id column" not in plain.rejected["reason"].iat[0]

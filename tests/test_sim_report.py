@@ -763,3 +763,30 @@ def test_a_contents_list_links_every_section_in_html_and_markdown(report: Report
     assert [text for text, _ in links] == headings
     assert links[0][1] == "1-calibration-read-this-first"
     assert all(anchor == _slug(text.replace("\\", "")) for text, anchor in links)
+
+
+def test_a_cjk_font_installed_after_matplotlib_cached_its_list_is_found(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """matplotlib keeps the font list of its first run: a Chinese font installed later was not
+    in it, and the report drew Chinese names as codes on a machine that had the font."""
+    from matplotlib import font_manager
+
+    from leadrouter.sim.report import charts
+
+    manager = font_manager.fontManager
+    stale = [entry for entry in manager.ttflist if entry.name not in charts._CJK_FAMILIES]
+    monkeypatch.setattr(manager, "ttflist", stale)
+    charts._font_files.cache_clear()
+    try:
+        found = dict(charts._font_files())
+        on_disk = [
+            path
+            for path in font_manager.findSystemFonts()
+            if any(part in re.sub(r"[\W_]", "", path.lower()) for part in charts._CJK_FILES)
+        ]
+        assert any(family in charts._CJK_FAMILIES for family in found) == bool(on_disk)
+        assert "DejaVu Sans" in found
+    finally:
+        charts._font_files.cache_clear()
+        charts._drawable.cache_clear()

@@ -667,3 +667,18 @@ def _quoted_amounts(data: dict[str, Any], mapping: dict[str, str], ctx: _Context
             "read as not converted; the amount left out as a quote",
         )
     amounts[quoted] = np.nan
+
+
+_LONG_NUMBER = re.compile(r"\d{16,}|\d(?:\.\d+)?[eE]\+?\d+")
+
+
+def _digits_lost(lead_id: str) -> str:
+    """Why a long numeric id can repeat: a spreadsheet keeps 15 significant digits of a number,
+    so ids of 16 or more digits stored as numbers collapse into each other (695123456789012345
+    and ...346 both become ...352), or are shown as 6.95E+17."""
+    if not _LONG_NUMBER.fullmatch(lead_id):
+        return ""
+    return (
+        " (an id of 16 or more digits stored as a number keeps only 15 of them in Excel, so "
+        "different ids become one: format the id column as text and export again)"
+    )

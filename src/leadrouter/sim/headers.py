@@ -73,7 +73,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "salesrep", "salesperson", "agent", "salesagent", "dealowner", "opportunityowner",
         "contactowner",
         "负责人", "销售", "跟进人", "销售员", "归属人", "所属销售", "顾问", "负责销售",
-        "销售顾问", "跟进销售",
+        "销售顾问", "跟进销售", "线索负责人", "客户负责人", "商机负责人", "所有人", "拥有者",
     ),
     "assigned_at": (
         "assignedat", "assigned", "assigneddate", "assignedtime", "assignmenttime", "assigntime",

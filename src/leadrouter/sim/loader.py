@@ -58,6 +58,7 @@ from leadrouter.sim.cells import (
     _blank,
     _booleans,
     _Context,
+    _digits_lost,
     _infer_dayfirst,
     _numbers,
     _parse_one,
@@ -386,7 +387,7 @@ def _require(
                 position,
                 id_header,
                 f"lead id {lead_id!r} is already in row {ctx.rows[first[lead_id]]}: one row per "
-                "lead, the first is kept",
+                f"lead, the first is kept{_digits_lost(lead_id)}",
             )
         else:
             first[lead_id] = position

@@ -227,7 +227,7 @@ WON_VALUES = frozenset(
     for v in (
         "won", "closed won", "closed-won", "deal won", "converted", "closed - converted",
         "qualified - converted", "customer", "signed", "成交", "已成交", "赢单", "已赢单", "签约",
-        "已签约", "已签单", "成单",
+        "已签约", "已签单", "成单", "已转化", "转客户", "已转客户", "已回款", "赢单（已回款）",
     )
 )  # fmt: skip
 """Stage / status values recognised as won."""
@@ -237,7 +237,7 @@ LOST_VALUES = frozenset(
         "lost", "closed lost", "closed-lost", "deal lost", "closed - not converted",
         "closed-lost to competition", "lost lead", "junk lead", "not qualified",
         "unqualified", "disqualified", "dead", "输单", "丢单", "已输单", "战败", "已流失",
-        "流失", "失败", "无效", "关闭", "已关闭",
+        "流失", "失败", "无效", "关闭", "已关闭", "无效线索", "已作废", "作废",
     )
 )  # fmt: skip
 """Stage / status values recognised as lost (closed without a sale)."""

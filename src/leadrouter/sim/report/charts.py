@@ -12,8 +12,10 @@ from __future__ import annotations
 import functools
 import io
 import math
+import re
 from collections.abc import Callable, Mapping
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -116,13 +118,31 @@ _CJK_FAMILIES = (
 """Fonts that draw Chinese names, tried after matplotlib's own when they are installed."""
 
 
+_CJK_FILES = ("wqy", "notosanscjk", "notoserifcjk", "sourcehan", "msyh", "simhei", "pingfang")
+"""Parts of the file names of the CJK fonts above, lower case, without separators."""
+
+
 @functools.cache
 def _font_files() -> tuple[tuple[str, str], ...]:
-    """(family, file) of matplotlib's default font and of every installed CJK family."""
+    """(family, file) of matplotlib's default font and of every installed CJK family.
+
+    matplotlib lists the fonts it found when it first ran, in a cache it does not refresh: a
+    CJK font installed since is missing from it, and Chinese names were drawn as codes on a
+    machine that has the font. When the list has no CJK family, the system's font files are
+    looked through for one and added."""
     from matplotlib import font_manager
 
+    manager = font_manager.fontManager
+    if not any(entry.name in _CJK_FAMILIES for entry in manager.ttflist):
+        for path in font_manager.findSystemFonts():
+            name = re.sub(r"[\W_]", "", Path(path).name.lower())
+            if any(part in name for part in _CJK_FILES):
+                try:
+                    manager.addfont(path)
+                except (OSError, RuntimeError, ValueError):
+                    continue  # a font file matplotlib cannot read: the others may do
     found: list[tuple[str, str]] = [("DejaVu Sans", str(font_manager.findfont("DejaVu Sans")))]
-    for entry in font_manager.fontManager.ttflist:
+    for entry in manager.ttflist:
         if entry.name in _CJK_FAMILIES and entry.name not in {f for f, _ in found}:
             found.append((entry.name, str(entry.fname)))
     return tuple(found)
