@@ -368,3 +368,22 @@ def test_a_pass_on_few_sales_or_without_amounts_says_what_it_could_not_catch() -
     priceless = History.from_frame(frame.assign(amount=float("nan")), tz=history.tz)
     result = compare(priceless, {"rot": lr.EqualRotation()}, seeds=4)
     assert "revenue could not be checked (the history has no sale amounts" in bottom_line(result)
+
+
+def test_the_bottom_line_says_how_many_rows_of_the_export_no_figure_includes(
+    tmp_path: Path,
+) -> None:
+    """Rejected rows can be exactly the leads a figure is about (the untouched ones, when the
+    first-touch column wrote a word for "not yet"); the bottom line said "No warnings"."""
+    from leadrouter.sim import load_export
+
+    path = tmp_path / "leads.csv"
+    rows = [f"L{i},2026-03-02 {9 + i}:00,ana" for i in range(4)] + ["L9,someday,ana"]
+    path.write_text("lead_id,created_at,owner\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    history = load_export(path, tz="UTC")
+    comparison = constructed({"base": {"conversion_rate": [0.05, 0.05, 0.05, 0.05]}})
+    text = bottom_line(comparison, (), history)
+    assert "1 of the export's 5 rows (20.0%) were rejected and are in no figure" in text
+    assert text.endswith("No warnings.")
+    path.write_text("lead_id,created_at,owner\n" + "\n".join(rows[:4]) + "\n", encoding="utf-8")
+    assert "rejected" not in bottom_line(comparison, (), load_export(path, tz="UTC"))

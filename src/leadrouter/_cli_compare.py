@@ -250,9 +250,10 @@ class _Screen:
     HELD = ("calibration", "skipped", "comparison")
 
     def __init__(
-        self, console: Console, status: Console, what: Callable[[str, int], str], tz: str
+        self, console: Console, status: Console, what: Callable[[str, int], str], history: History
     ) -> None:
-        self.console, self.status, self.what, self.tz = console, status, what, tz
+        self.console, self.status, self.what = console, status, what
+        self.history, self.tz = history, history.tz
         self.stack = contextlib.ExitStack()
         self.spinner: Any = None
         self.stage = ""
@@ -289,7 +290,8 @@ class _Screen:
 
         comparison = next(value for name, value in self.held if name == "comparison")
         self.stack.close()
-        self.console.print(Panel(Text(bottom_line(comparison, warnings)), title="Bottom line"))
+        line = bottom_line(comparison, warnings, self.history)
+        self.console.print(Panel(Text(line), title="Bottom line"))
         for warning in warnings:
             self.console.print("[bold yellow]warning[/] ", end="")
             self.console.print(str(warning), markup=False)
@@ -379,7 +381,7 @@ def _run_comparison(
         runs = plural(total // max(len(SCENARIOS) * sensitivity_seeds, 1), "policy")
         return f"{len(SCENARIOS)} scenarios x {runs} x {sensitivity_seeds} seeds"
 
-    with _Screen(console, status, what, history.tz) as screen:
+    with _Screen(console, status, what, history) as screen:
         analysis = analyse(
             history,
             policies,

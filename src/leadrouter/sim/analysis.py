@@ -86,7 +86,7 @@ class Analysis:
         open the terminal output and the report."""
         from leadrouter.sim.preflight import bottom_line
 
-        return bottom_line(self.comparison, self.warnings)
+        return bottom_line(self.comparison, self.warnings, self.history)
 
     def write_report(
         self,

@@ -525,15 +525,31 @@ def _aspect_sentence(
     return "; ".join(parts) + "."
 
 
-def bottom_line(comparison: Comparison, warnings: Sequence[PolicyWarning] = ()) -> str:
+def _rejected_sentence(history: History | None) -> tuple[str, ...]:
+    """The rows of the export left out of every figure, when any were (a column the loader could
+    not read can take out exactly the leads a figure is about, such as the untouched ones)."""
+    if history is None or history.rejected.empty:
+        return ()
+    rows = int(history.rejected["row"].nunique())
+    total = rows + len(history)
+    return (
+        f"{rows} of the export's {total} rows ({rows / total:.1%}) were rejected and are in no "
+        "figure: `leadrouter inspect` (or History.rejected) lists them with why.",
+    )
+
+
+def bottom_line(
+    comparison: Comparison, warnings: Sequence[PolicyWarning] = (), history: History | None = None
+) -> str:
     """The comparison's bottom line in one paragraph of plain words: the calibration verdict;
     which policy leads on sales (conversion) and on speed (median time to first touch) against
     the baseline, by how much, with the 95% interval of the paired difference; which policies
     the data cannot tell apart from the baseline (their difference interval spans 0, or, when
     the export cannot identify sales differences, "this export cannot tell these policies apart
     on sales"); when the model cannot tell reps apart in closing, that rep-skill routing has no
-    demonstrable gain on this data; and how many warnings there are. A policy leads only when
-    its interval excludes 0 in the better direction."""
+    demonstrable gain on this data; how many rows of the `history` (the export compared) were
+    rejected, which no figure includes; and how many warnings there are. A policy leads only
+    when its interval excludes 0 in the better direction."""
     table = values_table(comparison)
     flagged = [warning.policy for warning in warnings]
     count = len(warnings)
@@ -549,6 +565,7 @@ def bottom_line(comparison: Comparison, warnings: Sequence[PolicyWarning] = ()) 
             *_skill_sentence(comparison),
             _aspect_sentence(comparison, table, "conversion_rate", flagged),
             _aspect_sentence(comparison, table, "speed_to_lead_median", flagged),
+            *_rejected_sentence(history),
             closing,
         )
     )

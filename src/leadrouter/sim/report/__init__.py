@@ -236,7 +236,10 @@ def build_blocks(
     table = values_table(comparison)
     blocks: list[Block] = [
         Heading(1, title),
-        Para(f"Bottom line: {bottom_line(comparison, warnings)}", style=_line_style(comparison)),
+        Para(
+            f"Bottom line: {bottom_line(comparison, warnings, history)}",
+            style=_line_style(comparison),
+        ),
     ]
     if warnings:
         blocks.append(
