@@ -227,3 +227,28 @@ def test_long_numeric_ids_that_collapse_say_why(tmp_path: Path) -> None:
     assert all("format the id column as text" in reason for reason in history.rejected["reason"])
     plain = load(tmp_path, ["A1,2026-03-02 09:00,张伟,,,,", "A1,2026-03-02 10:00,张伟,,,,"])
     assert "format the id column" not in plain.rejected["reason"].iat[0]
+
+
+def test_a_time_column_of_dates_without_times_is_said(tmp_path: Path) -> None:
+    """Date-only first touches were read as midnight and flagged one by one as "before the
+    lead arrived", which blamed clocks; the column is now named for what it is."""
+    history = load(
+        tmp_path,
+        [
+            "A1,2026-03-02 09:00,张伟,2026/3/2,是,否,",
+            "A2,2026-03-02 10:00,李娜,2026/3/3,是,否,",
+        ],
+    )
+    notes = [reason for reason in history.flagged["reason"] if "without times" in reason]
+    assert notes == [
+        "the column holds dates without times: each is read as midnight, so speed to lead "
+        "measured from it is off by up to a day"
+    ]
+    timed = load(
+        tmp_path,
+        [
+            "A1,2026-03-02 09:00,张伟,2026/3/2 9:30,是,否,",
+            "A2,2026-03-02 10:00,李娜,2026/3/3 0:00,是,否,",
+        ],
+    )
+    assert not any("without times" in reason for reason in timed.flagged["reason"])

@@ -179,6 +179,7 @@ def _times(
             else:
                 moment = parsed.astimezone(UTC).replace(tzinfo=None)
                 utc[position] = np.datetime64(moment, "us")
+    _dates_only(text, missing, naive, utc, header, ctx)
     is_naive = ~np.isnat(naive)
     if is_naive.any():
         if ctx.tz is None:
@@ -192,6 +193,38 @@ def _times(
         utc = np.where(is_naive, _localize(naive, header, ctx), utc)
     times: pd.Series[Any] = pd.Series(utc).dt.tz_localize("UTC").astype(TIME_DTYPE)
     return times
+
+
+_DATE_ONLY = r"\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"
+
+
+def _dates_only(
+    text: pd.Series[Any],
+    missing: np.ndarray[Any, Any],
+    naive: np.ndarray[Any, Any],
+    utc: np.ndarray[Any, Any],
+    header: str,
+    ctx: _Context,
+) -> None:
+    """Flag a time column that holds dates without times (every value written as a date, or
+    every one at midnight): each of its times is read as midnight, so durations measured from
+    it (speed to lead) are off by up to a day, and a same-day first touch reads as before the
+    lead arrived."""
+    written = ~missing & np.isnat(utc)
+    if written.sum() < 2:
+        return
+    dates = text[written].str.fullmatch(_DATE_ONLY).all()
+    values = naive[written]
+    midnight = bool((values == values.astype("datetime64[D]")).all())
+    if dates or midnight:
+        first = int(np.flatnonzero(written)[0])
+        ctx.flag(
+            first,
+            header,
+            "the column holds dates without times: each is read as midnight, so speed to lead "
+            "measured from it is off by up to a day",
+            "export the column with its times (date and time) to measure speed to lead",
+        )
 
 
 def _has_offset(text: pd.Series[Any]) -> pd.Series[Any]:
