@@ -252,3 +252,28 @@ def test_a_time_column_of_dates_without_times_is_said(tmp_path: Path) -> None:
         ],
     )
     assert not any("without times" in reason for reason in timed.flagged["reason"])
+
+
+def test_inspect_names_reps_written_two_ways(tmp_path: Path) -> None:
+    """张伟 and 张伟(销售一部) were two reps to the simulator, without a word."""
+    from leadrouter.sim.inspection import inspect_text
+
+    history = load(
+        tmp_path,
+        [
+            "A1,2026-03-02 09:00,张伟,,是,否,",
+            "A2,2026-03-02 10:00,张伟(销售一部),,是,否,",
+            "A3,2026-03-02 11:00,张伟（销售一部）,,是,否,",
+            "A4,2026-03-02 12:00,Li Na,,是,否,",
+            "A5,2026-03-02 13:00,li na,,是,否,",
+            "A6,2026-03-02 14:00,王芳,,是,否,",
+        ],
+    )
+    alike = [
+        line.strip() for line in inspect_text(history).splitlines() if "may be one rep" in line
+    ]
+    assert alike == [
+        "may be one rep: Li Na / li na (write one name in the export to merge)",
+        "may be one rep: 张伟 / 张伟(销售一部) / 张伟（销售一部） "
+        "(write one name in the export to merge)",
+    ]

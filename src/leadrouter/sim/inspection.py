@@ -14,6 +14,7 @@ It reads a History only through its public views (`to_frame`, `columns`, `reject
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -115,6 +116,7 @@ def inspect_text(history: History) -> str:
             else ""
         )
     )
+    lines.extend(f"  {line}" for line in _alike(frame["rep_id"].dropna().unique().tolist()))
     segments = frame["segment"][frame["segment"] != ""]
     lines.append("  segments  " + (_tally(segments) if len(segments) else "none"))
     lines.append("fields (field <- header)")
@@ -163,6 +165,23 @@ def inspect_text(history: History) -> str:
         width = max(len(name) for name in missing)
         lines.extend(f"  {name:<{width}}  {MISSING_FIELD_ASSUMPTIONS[name]}" for name in missing)
     return "\n".join(lines)
+
+
+_SUFFIX = re.compile(r"\s*[(（\[【].*?[)）\]】]\s*$")
+
+
+def _alike(reps: list[str]) -> list[str]:
+    """A line per group of rep names that differ only by a bracketed suffix or by case
+    (张伟 / 张伟(销售一部) / 张伟（销售一部）): likely one person written two ways, whom the
+    simulator would take for several reps."""
+    groups: dict[str, list[str]] = {}
+    for rep in sorted(reps):
+        groups.setdefault(_SUFFIX.sub("", rep).casefold(), []).append(rep)
+    return [
+        f"          may be one rep: {' / '.join(names)} (write one name in the export to merge)"
+        for names in groups.values()
+        if len(names) > 1
+    ]
 
 
 def _tally(values: pd.Series[str]) -> str:
