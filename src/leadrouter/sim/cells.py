@@ -151,9 +151,10 @@ def _blank(text: pd.Series[Any], field: str = "") -> pd.Series[Any]:
 
 
 def _times(
-    column: pd.Series[Any], text: pd.Series[Any], header: str, ctx: _Context
+    column: pd.Series[Any], text: pd.Series[Any], header: str, ctx: _Context, field: str = ""
 ) -> pd.Series[Any]:
-    """A time column in UTC; unreadable cells rejected, naive ones localised to `ctx.tz`."""
+    """A time column in UTC; unreadable cells rejected, naive ones localised to `ctx.tz`; a
+    column speed to lead is measured to (`field`) flagged when it holds dates alone."""
     n = len(column)
     missing = (_blank(text) | text.str.lower().isin(_NOT_YET)).to_numpy()
     naive = np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")
@@ -179,7 +180,8 @@ def _times(
             else:
                 moment = parsed.astimezone(UTC).replace(tzinfo=None)
                 utc[position] = np.datetime64(moment, "us")
-    _dates_only(text, missing, naive, utc, header, ctx)
+    if field in ("assigned_at", "first_touch_at"):
+        _dates_only(text, missing, naive, utc, header, ctx)
     is_naive = ~np.isnat(naive)
     if is_naive.any():
         if ctx.tz is None:
@@ -206,10 +208,10 @@ def _dates_only(
     header: str,
     ctx: _Context,
 ) -> None:
-    """Flag a time column that holds dates without times (every value written as a date, or
-    every one at midnight): each of its times is read as midnight, so durations measured from
-    it (speed to lead) are off by up to a day, and a same-day first touch reads as before the
-    lead arrived."""
+    """Flag a first-touch or assignment column that holds dates without times (every value
+    written as a date, or every one at midnight): each is read as midnight, so speed to lead
+    is off by up to a day, and a same-day first touch reads as before the lead arrived. (A
+    deal export's close dates are days by nature: not flagged.)"""
     written = ~missing & np.isnat(utc)
     if written.sum() < 2:
         return

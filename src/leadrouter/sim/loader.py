@@ -240,7 +240,7 @@ def build_history(
     for field, header in mapping.items():
         column, text = raw[header], texts[header]
         if field in TIME_FIELDS:
-            data[field] = _times(column, text, header, ctx)
+            data[field] = _times(column, text, header, ctx, field)
         elif field in NUMBER_FIELDS:
             data[field] = _numbers(column, text, header, field, ctx)
         elif field in BOOL_FIELDS:
