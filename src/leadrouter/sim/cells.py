@@ -25,32 +25,9 @@ from leadrouter.errors import (
 )
 from leadrouter.model import zone
 from leadrouter.sim.history import TIME_DTYPE
+from leadrouter.sim.words import HEADER_SCALE, NOBODY, NOT_YET, NULLS, SCALED, SCALES, WORDS
 
-NULLS = frozenset(
-    {"", "-", "--", "—", "/", "n/a", "na", "nan", "nat", "null", "none", "#n/a", "无", "暂无"}
-)
-_NOT_YET = frozenset({"未跟进", "未联系", "未处理", "未触达", "未回访", "未拨打", "not yet"})
-"""Words a time column writes for "has not happened": read as no time."""
-NOBODY = frozenset(
-    {"公海", "未分配", "待分配", "无人", "无负责人", "unassigned", "(none)", "nobody", "no owner"}
-)
-"""Words an owner column writes for "no rep" (公海 is the pool, not a rep): read as no rep."""
-_TRUE = ("1", "true", "t", "yes", "y", "是", "对", "√", "✓", "有效", "接通", "已接通", "成交")
-_FALSE = ("0", "false", "f", "no", "n", "否", "错", "×", "✗", "无效", "未接通", "未成交")
-_WORDS: dict[str, bool | None] = {
-    **dict.fromkeys(_TRUE, True),
-    **dict.fromkeys(_FALSE, False),
-    **dict.fromkeys(("已成交", "有效线索", "已转化", "已联系"), True),
-    **dict.fromkeys(("无效线索", "未转化", "未联系"), False),
-    **dict.fromkeys(("待确认", "未确认", "待定", "不确定", "未知", "unknown", "?"), None),
-}
-"""Yes / no words; None: the cell says the answer is not known yet (read as unknown)."""
 _NUMBER_JUNK = r"(?i)[\s¥￥$€£%]|元|rmb|cny|usd"
-_SCALES = {"千": 1e3, "万": 1e4, "百万": 1e6, "千万": 1e7, "亿": 1e8}
-_SCALED = re.compile(r"^(.*\d)\s*(百万|千万|千|万|亿)$")
-"""A number written with a Chinese multiplier, `5.8万` (58,000), after units are taken off."""
-_HEADER_SCALE = re.compile(r"[(（\[【]\s*(百万|千万|千|万|亿)\s*元?\s*[)）\]】]")
-"""A header whose bracketed unit multiplies every value: `成交金额（万元）`, `费用(千元)`."""
 _COMMA_DECIMAL = r"^[-+]?(?:\d{1,3}(?:\.\d{3})+,\d+|\d*,(?:\d{1,2}|\d{4,}))$"
 """A number only a decimal comma reads: `1.200,50`, `3,5`, `0,85` (a comma followed by other
 than three digits cannot separate thousands)."""
@@ -156,7 +133,7 @@ def _times(
     """A time column in UTC; unreadable cells rejected, naive ones localised to `ctx.tz`; a
     column speed to lead is measured to (`field`) flagged when it holds dates alone."""
     n = len(column)
-    missing = (_blank(text) | text.str.lower().isin(_NOT_YET)).to_numpy()
+    missing = (_blank(text) | text.str.lower().isin(NOT_YET)).to_numpy()
     naive = np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")
     utc = naive.copy()
     if isinstance(column.dtype, pd.DatetimeTZDtype):
@@ -462,17 +439,17 @@ def _numbers(
     A value too large to be a cost or amount (`_LARGEST`) is rejected, not summed."""
     missing = _blank(text).to_numpy()
     money = field in _LARGEST
-    unit = _HEADER_SCALE.search(header) if money else None
-    scale = np.full(len(text), _SCALES[unit.group(1)] if unit else 1.0)
+    unit = HEADER_SCALE.search(header) if money else None
+    scale = np.full(len(text), SCALES[unit.group(1)] if unit else 1.0)
     if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
         values = column.to_numpy(dtype="float64", na_value=np.nan)
     else:
         core = text.str.replace(_NUMBER_JUNK, "", regex=True).where(~missing, "")
         if money:  # a cell's own multiplier (5.8万) wins over the header's unit
-            parts = core.str.extract(_SCALED)
+            parts = core.str.extract(SCALED)
             own = parts[1].notna().to_numpy()
             core = core.where(~own, parts[0])
-            scale[own] = parts[1][own].map(_SCALES).to_numpy(dtype="float64")
+            scale[own] = parts[1][own].map(SCALES).to_numpy(dtype="float64")
         read, mixed = _separators(core, header, ctx)
         values = np.asarray(pd.to_numeric(read, errors="coerce"), dtype="float64")
         missing = missing | mixed  # rejected already, with why
@@ -483,8 +460,8 @@ def _numbers(
             int(np.flatnonzero(np.isfinite(values))[0]),
             header,
             f"the header gives the unit {unit.group(0)}: values in {unit.group(1)} "
-            f"({_SCALES[unit.group(1)]:,.0f}s)",
-            f"every value of the column multiplied by {_SCALES[unit.group(1)]:,.0f}",
+            f"({SCALES[unit.group(1)]:,.0f}s)",
+            f"every value of the column multiplied by {SCALES[unit.group(1)]:,.0f}",
         )
     bad = ~missing & ~np.isfinite(values)
     for position in np.flatnonzero(bad).tolist():
@@ -667,7 +644,7 @@ def _booleans(text: pd.Series[Any], header: str, field: str, ctx: _Context) -> n
     words = lowered.tolist()
     originals = text.tolist()
     for position in np.flatnonzero(~missing).tolist():
-        word = _WORDS.get(words[position], "")
+        word = WORDS.get(words[position], "")
         if word is None:
             ctx.flag(position, header, f"{originals[position]!r}: not known yet", unknown)
         elif word == "":
@@ -702,18 +679,3 @@ def _quoted_amounts(data: dict[str, Any], mapping: dict[str, str], ctx: _Context
             "read as not converted; the amount left out as a quote",
         )
     amounts[quoted] = np.nan
-
-
-_LONG_NUMBER = re.compile(r"\d{16,}|\d(?:\.\d+)?[eE]\+?\d+")
-
-
-def _digits_lost(lead_id: str) -> str:
-    """Why a long numeric id can repeat: a spreadsheet keeps 15 significant digits of a number,
-    so ids of 16 or more digits stored as numbers collapse into each other (695123456789012345
-    and ...346 both become ...352), or are shown as 6.95E+17."""
-    if not _LONG_NUMBER.fullmatch(lead_id):
-        return ""
-    return (
-        " (an id of 16 or more digits stored as a number keeps only 15 of them in Excel, so "
-        "different ids become one: format the id column as text and export again)"
-    )

@@ -52,13 +52,10 @@ from leadrouter.sim.cells import (
     _COLUMNS,
     _DAYFIRST,
     _TZ,
-    _WORDS,
-    NULLS,
     _at,
     _blank,
     _booleans,
     _Context,
-    _digits_lost,
     _infer_dayfirst,
     _numbers,
     _parse_one,
@@ -92,6 +89,7 @@ from leadrouter.sim.history import (
 )
 from leadrouter.sim.profiles import GENERIC, LOST_VALUES, WON_VALUES, Outcomes, detect, norm_value
 from leadrouter.sim.reading import read_table
+from leadrouter.sim.words import NULLS, WORDS, digits_lost
 
 __all__ = ["ALIASES", "build_history", "column_map_direction", "columns_from_flags", "load_export"]
 
@@ -387,7 +385,7 @@ def _require(
                 position,
                 id_header,
                 f"lead id {lead_id!r} is already in row {ctx.rows[first[lead_id]]}: one row per "
-                f"lead, the first is kept{_digits_lost(lead_id)}",
+                f"lead, the first is kept{digits_lost(lead_id)}",
             )
         else:
             first[lead_id] = position
@@ -443,7 +441,7 @@ def _not_a_stage(
     values = [
         value
         for value in dict.fromkeys(text.tolist())
-        if value.lower() not in NULLS and value.lower() not in _WORDS
+        if value.lower() not in NULLS and value.lower() not in WORDS
     ]
     stages = [value for value in values if reading.outcome_of(value)[1] != _UNRECOGNISED]
     if not values or (not stages and _norm(header) not in ALIASES["stage"]):

@@ -135,13 +135,13 @@ def _read_excel(path: Path) -> pd.DataFrame:
             "first sheet: move the leads' sheet to the front, or save it as CSV" + elsewhere
         )
     named = [str(name) for name in frame.columns if not str(name).startswith("Unnamed:")]
-    used = [name for name in frame.columns if frame[name].notna().any()]  # not blank formatting
-    if len(named) < 2 or 2 * len(named) < len(used):
+    used = int(frame.notna().any(axis=0).sum())  # columns with a value, not blank formatting
+    if len(named) < 2 or 2 * len(named) < used:
         # a title above the header, a merged group row over it, or a sheet of notes first
         shown = ", ".join(repr(name) for name in named[:3]) or "nothing"
         raise InvalidExportError(
             f"{path}: the first sheet, {first!r}, does not start with a header row: its first "
-            f"row names {len(named)} of its {len(used)} columns ({shown}): a title, a "
+            f"row names {len(named)} of its {used} columns ({shown}): a title, a "
             "merged group header or a sheet of notes. leadrouter reads one header row, row 1 of "
             "the first sheet: delete the rows above the header (unmerge a two-row header into "
             "one), move the leads' sheet to the front, or save that sheet as CSV" + elsewhere

@@ -1,0 +1,63 @@
+"""The words exports write in their cells, as `leadrouter.sim.cells` reads them: placeholders
+for "no value", words for "not yet" and "no rep", yes / no in English and Chinese, Chinese
+multipliers of amounts (5.8万), and why long numeric ids repeat.
+
+Kept apart from the parsers so the vocabulary reads as one list, and grows in one place.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = [
+    "FALSE",
+    "HEADER_SCALE",
+    "NOBODY",
+    "NOT_YET",
+    "NULLS",
+    "SCALED",
+    "SCALES",
+    "TRUE",
+    "WORDS",
+    "digits_lost",
+]
+
+NULLS = frozenset(
+    {"", "-", "--", "—", "/", "n/a", "na", "nan", "nat", "null", "none", "#n/a", "无", "暂无"}
+)
+NOT_YET = frozenset({"未跟进", "未联系", "未处理", "未触达", "未回访", "未拨打", "not yet"})
+"""Words a time column writes for "has not happened": read as no time."""
+NOBODY = frozenset(
+    {"公海", "未分配", "待分配", "无人", "无负责人", "unassigned", "(none)", "nobody", "no owner"}
+)
+"""Words an owner column writes for "no rep" (公海 is the pool, not a rep): read as no rep."""
+TRUE = ("1", "true", "t", "yes", "y", "是", "对", "√", "✓", "有效", "接通", "已接通", "成交")
+FALSE = ("0", "false", "f", "no", "n", "否", "错", "×", "✗", "无效", "未接通", "未成交")
+WORDS: dict[str, bool | None] = {
+    **dict.fromkeys(TRUE, True),
+    **dict.fromkeys(FALSE, False),
+    **dict.fromkeys(("已成交", "有效线索", "已转化", "已联系"), True),
+    **dict.fromkeys(("无效线索", "未转化", "未联系"), False),
+    **dict.fromkeys(("待确认", "未确认", "待定", "不确定", "未知", "unknown", "?"), None),
+}
+"""Yes / no words; None: the cell says the answer is not known yet (read as unknown)."""
+SCALES = {"千": 1e3, "万": 1e4, "百万": 1e6, "千万": 1e7, "亿": 1e8}
+SCALED = re.compile(r"^(.*\d)\s*(百万|千万|千|万|亿)$")
+"""A number written with a Chinese multiplier, `5.8万` (58,000), after units are taken off."""
+HEADER_SCALE = re.compile(r"[(（\[【]\s*(百万|千万|千|万|亿)\s*元?\s*[)）\]】]")
+"""A header whose bracketed unit multiplies every value: `成交金额（万元）`, `费用(千元)`."""
+
+
+LONG_NUMBER = re.compile(r"\d{16,}|\d(?:\.\d+)?[eE]\+?\d+")
+
+
+def digits_lost(lead_id: str) -> str:
+    """Why a long numeric id can repeat: a spreadsheet keeps 15 significant digits of a number,
+    so ids of 16 or more digits stored as numbers collapse into each other (695123456789012345
+    and ...346 both become ...352), or are shown as 6.95E+17."""
+    if not LONG_NUMBER.fullmatch(lead_id):
+        return ""
+    return (
+        " (an id of 16 or more digits stored as a number keeps only 15 of them in Excel, so "
+        "different ids become one: format the id column as text and export again)"
+    )
