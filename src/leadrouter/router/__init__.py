@@ -269,11 +269,11 @@ class Router:
             last = last_reason(decision)
             reason = last.detail if last is not None else ""
             if not waiting and decision.pool == self.ledger.pool_of(decision.lead_id):
-                self._log.remember(decision)
+                self._log.remember(decision, arrived is not None)
                 return []
             event = Pooled(decision.lead_id, decision.at, decision.pool, reason, waiting=waiting)
             self._write(event)
-        self._log.remember(decision)
+        self._log.remember(decision, arrived is not None)
         if self._durable:
             self.ledger.note_decision(decision)
         return [event]
@@ -643,6 +643,7 @@ class Router:
     def decisions(self) -> Sequence[Decision]:
         """The most recent decisions (up to `decision_log` of them), oldest first."""
         with self._lock:
+            self._log.forget_undone(self.ledger)
             return tuple(self._log.latest.values())
 
     def explain_load(self, since: datetime | None = None) -> pd.DataFrame:
@@ -650,6 +651,7 @@ class Router:
         active, and — over the decisions in the log — how often the rep was chosen, excluded by
         a rule, or skipped because of a cap."""
         with self._op:
+            self._log.forget_undone(self.ledger)
             return load_table(self._log.latest.values(), self.ledger, self.reps, since)
 
     def __repr__(self) -> str:

@@ -20,26 +20,40 @@ __all__ = ["DecisionLog", "load_table"]
 class DecisionLog:
     """The latest and the first decision of each of the `size` most recent leads."""
 
-    __slots__ = ("first", "latest", "size")
+    __slots__ = ("first", "generation", "latest", "size")
 
     def __init__(self, size: int) -> None:
         self.size = size
         self.latest: OrderedDict[str, Decision] = OrderedDict()
         self.first: OrderedDict[str, Decision] = OrderedDict()
+        self.generation = 0
+        """The ledger's `generation` when the log last matched it (see `forget_undone`)."""
 
-    def remember(self, decision: Decision) -> None:
-        """Keep `decision` as its lead's latest (and, the first time, its first); forget the
-        oldest lead beyond `size`."""
+    def remember(self, decision: Decision, arrived: bool = False) -> None:
+        """Keep `decision` as its lead's latest, and as its first when the lead `arrived` with
+        it (or none is known); forget the oldest lead beyond `size`. A lead arriving again had
+        its first arrival rolled back: the decision kept for it then never took effect."""
         log, first = self.latest, self.first
         lead_id = decision.lead_id
         log.pop(lead_id, None)
         log[lead_id] = decision
-        if lead_id not in first:
+        if arrived or lead_id not in first:
+            first.pop(lead_id, None)
             first[lead_id] = decision
             if len(first) > self.size:
                 first.popitem(last=False)
         if len(log) > self.size:
             log.popitem(last=False)
+
+    def forget_undone(self, ledger: Ledger) -> None:
+        """Forget the decisions on leads the ledger no longer has: an operation that raised was
+        rolled back (the ledger's `generation` moved on), and what it decided never happened."""
+        if ledger.generation == self.generation:
+            return
+        self.generation = ledger.generation
+        for table in (self.latest, self.first):
+            for lead_id in [lead_id for lead_id in table if lead_id not in ledger]:
+                del table[lead_id]
 
 
 def load_table(

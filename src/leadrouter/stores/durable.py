@@ -244,7 +244,19 @@ class StoredLedger(Ledger):
 
         Besides the views `snapshot()` shows, compares the counters behind them (the number of
         events, the receipt positions and times, the last assignment times, the contacts), so
-        a snapshot that loaded wrong state is found whichever part is wrong."""
+        a snapshot that loaded wrong state is found whichever part is wrong. It holds the
+        ledger's lock while it compares, so a Router of this process writing meanwhile waits
+        (the comparison would read views half-way through a write)."""
+        with self._thread_lock:
+            return self._verified()
+
+    def snapshot(self) -> dict[str, Any]:
+        """The views, as `Ledger.snapshot`, read under the ledger's lock (a Router of this
+        process writing meanwhile waits: a read half-way through a write raised)."""
+        with self._thread_lock:
+            return super().snapshot()
+
+    def _verified(self) -> list[str]:
         drift = super().verify()
         replayed = self._replay()._export_state()
         held = self._export_state()
@@ -476,7 +488,15 @@ class _Guard:
         self._txn: AbstractContextManager[None] | None = None
 
     def __enter__(self) -> None:
-        self._lock.__enter__()
+        # the ledger's own lock first, then the router's: the order a caller's
+        # `with ledger.transaction():` around router calls takes them, so a thread in such a
+        # block and another thread's router call never wait for each other's lock for good
+        self._ledger._thread_lock.acquire()
+        try:
+            self._lock.__enter__()
+        except BaseException:
+            self._ledger._thread_lock.release()
+            raise
         self._depth += 1
         if self._depth > 1:
             return
@@ -493,6 +513,7 @@ class _Guard:
         except BaseException:
             self._depth -= 1
             self._lock.__exit__(None, None, None)
+            self._ledger._thread_lock.release()
             raise
 
     def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
@@ -504,4 +525,7 @@ class _Guard:
                     self._ledger.note_roster(self._roster())
                 txn.__exit__(kind, exc, tb)
         finally:
-            self._lock.__exit__(kind, exc, tb)
+            try:
+                self._lock.__exit__(kind, exc, tb)
+            finally:
+                self._ledger._thread_lock.release()

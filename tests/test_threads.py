@@ -1,0 +1,141 @@
+"""One Router shared by the threads of a service: what a threaded web server or an asyncio
+service does. Each test reproduces what went wrong under threads: a grouped block and a plain
+call that waited for each other for good, a retry answered with a decision that was rolled back,
+and a check of the views that read them half-way through a write."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+import leadrouter as lr
+
+T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
+REPS = [lr.Rep(name) for name in ("ana", "bo", "cy")]
+
+
+def run_all(*jobs: object, timeout: float = 120.0) -> list[BaseException]:
+    """Run each job in a thread; the errors they raised. Fails if any is still running after
+    `timeout` seconds (stuck: a deadlock)."""
+    errors: list[BaseException] = []
+
+    def wrapped(job: object) -> None:
+        try:
+            job()  # type: ignore[operator]
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=wrapped, args=(job,), daemon=True) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    assert not any(thread.is_alive() for thread in threads), "a thread is stuck: deadlock"
+    return errors
+
+
+def test_a_transaction_block_and_a_plain_call_on_one_router_never_deadlock(
+    tmp_path: Path,
+) -> None:
+    """A thread in `with ledger.transaction():` calling the router took the ledger's lock, then
+    the router's; a plain call took them the other way round: both waited for good, holding
+    SQLite's write lock, so every other worker on the file stopped too."""
+    ledger = lr.Ledger.open(f"sqlite:///{tmp_path / 'routing.db'}", "team")
+    router = lr.Router(lr.EqualRotation(), REPS, ledger=ledger)
+
+    def grouped() -> None:
+        for i in range(150):
+            with ledger.transaction():
+                decision = router.route(lr.Lead(f"G{i}", T0), now=T0)
+                assert decision.rep_id is not None
+                touched = lr.Touched(decision.lead_id, decision.rep_id, T0 + timedelta(minutes=1))
+                router.record(touched)
+
+    def plain() -> None:
+        for i in range(150):
+            router.route(lr.Lead(f"P{i}", T0), now=T0)
+
+    assert run_all(grouped, plain) == []
+    assert len(ledger.events()) == 150 * 2 + 150 * 2 + 150  # arrived and assigned, touches
+    assert ledger.verify() == []
+
+
+def test_a_retry_after_a_rolled_back_batch_answers_what_the_ledger_holds() -> None:
+    """A batch that raised was rolled back, but its decisions stayed in the router's memory: a
+    lead of that batch routed again later was answered one rep, and every retry of it another
+    (the rolled-back one), which the ledger never held."""
+    router = lr.Router(lr.EqualRotation(), REPS)
+    router.route(lr.Lead("X", T0, cost=1.0), now=T0)
+    with pytest.raises(lr.DuplicateLeadError):
+        router.route_many([lr.Lead("A", T0), lr.Lead("X", T0, cost=2.0)], now=T0)
+    assert "A" not in router.ledger
+    assert [decision.lead_id for decision in router.decisions()] == ["X"]
+    assert router.explain_load()["chosen"].sum() == 1
+    router.route(lr.Lead("B", T0), now=T0)
+    first = router.route(lr.Lead("A", T0), now=T0)
+    again = router.route(lr.Lead("A", T0), now=T0)
+    assert again == first and again.rep_id == router.ledger.holder("A")
+
+
+def test_threads_whose_batches_are_rolled_back_leave_every_retry_answered_alike() -> None:
+    """Threads send batches of which some end in a lead sent before with other fields (the
+    batch raises and is rolled back); then each lead is delivered and retried: every answer is
+    the rep the ledger holds the lead with, the first and the retry alike."""
+    router = lr.Router(lr.EqualRotation(), REPS)
+    router.route(lr.Lead("DUP", T0, cost=1.0), now=T0)
+
+    def worker(w: int) -> None:
+        for i in range(0, 60, 2):
+            leads = [lr.Lead(f"W{w}-{i}", T0), lr.Lead(f"W{w}-{i + 1}", T0)]
+            if i % 6 == 0:
+                leads.append(lr.Lead("DUP", T0, cost=2.0))
+            try:
+                router.route_many(leads, now=T0)
+            except lr.DuplicateLeadError:
+                continue
+
+    assert run_all(*(lambda w=w: worker(w) for w in range(4))) == []
+    for w in range(4):
+        for i in range(60):
+            lead = lr.Lead(f"W{w}-{i}", T0)
+            answer = router.route(lead, now=T0)
+            assert answer.rep_id == router.ledger.holder(lead.id), lead.id
+            assert router.route(lead, now=T0) == answer, lead.id
+
+
+def test_verify_and_snapshot_beside_routing_threads_read_whole_writes(tmp_path: Path) -> None:
+    """`verify()` from a maintenance thread of the serving process read the views half-way
+    through a router's write: it raised "dictionary changed size during iteration" or reported
+    drift that was not there (telling the operator to take the service down)."""
+    ledger = lr.Ledger.open(f"sqlite:///{tmp_path / 'routing.db'}", "team")
+    router = lr.Router(lr.EqualRotation(), REPS, ledger=ledger)
+    done = threading.Event()
+    found: list[list[str]] = []
+
+    def writer(w: int) -> None:
+        for i in range(400):
+            decision = router.route(lr.Lead(f"W{w}-{i}", T0), now=T0)
+            router.release(decision.lead_id, now=T0, rep_id=decision.rep_id)
+
+    failed: list[BaseException] = []
+
+    def checker() -> None:
+        while not done.is_set():
+            try:
+                found.append(ledger.verify())
+                ledger.snapshot()
+            except Exception as exc:
+                failed.append(exc)
+
+    check = threading.Thread(target=checker, daemon=True)
+    check.start()
+    try:
+        assert run_all(lambda: writer(0), lambda: writer(1)) == []
+    finally:
+        done.set()
+        check.join(60)
+    assert failed == []
+    assert found and all(drift == [] for drift in found)
