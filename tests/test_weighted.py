@@ -38,12 +38,20 @@ def test_quota_1_2_3_over_600_leads_is_exact_at_every_prefix() -> None:
     assert counts == {"a": 100, "b": 200, "c": 300}
 
 
-@settings(max_examples=60, deadline=None)
-@given(quotas=st.lists(st.integers(1, 20), min_size=2, max_size=7), n=st.integers(1, 300))
-def test_shares_track_any_quotas_within_one_lead(quotas: list[int], n: int) -> None:
-    """Invariant: with every rep eligible throughout, each rep's count stays within two leads
-    of quota share × leads so far, at every prefix (in practice about one: greedy deficit
-    allocation can overshoot one lead by a fraction when several reps tie at a full lead)."""
+@settings(max_examples=80, deadline=None)
+@given(
+    quotas=st.lists(
+        st.integers(1, 20) | st.floats(0.01, 100.0).map(lambda q: round(q, 3)),
+        min_size=2,
+        max_size=10,
+    ),
+    n=st.integers(1, 300),
+)
+def test_shares_track_any_quotas_within_two_leads(quotas: list[float], n: int) -> None:
+    """Invariant (the docs' guarantee): with every rep eligible throughout, each rep's count
+    stays within two leads of quota share × leads so far, at every prefix. Within one lead in
+    most cases; greedy deficit allocation with the catch-up clip measured up to 1.5 with quotas
+    a thousand times apart (docs/strategies/quota-proportional.md)."""
     reps = [lr.Rep(f"R{i}", quota=q) for i, q in enumerate(quotas)]
     router = lr.Router(QuotaProportional(), reps, clock=lr.ManualClock(T0))
     counts: Counter[str | None] = Counter()

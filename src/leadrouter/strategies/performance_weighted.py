@@ -3,7 +3,7 @@
 A rep's target weight is their performance over a window (conversion rate, revenue per lead, or
 grade-weighted points per lead), shrunk toward the team value with an empirical-Bayes prior, so
 a rep with 3 leads and 1 sale is not crowned on luck. The leads themselves are shared by deficit
-(`Weighted`): realised shares track the day's targets within about one lead.
+(`Weighted`): realised shares track the day's targets within two leads (one in most teams).
 
 This module also holds `_DailyWeighted`, the part shared with `UtilizationWeighted`: weights
 learned from the ledger over the window that ends at the start of the current day. Each rep's
@@ -228,8 +228,8 @@ class PerformanceWeighted(_DailyWeighted):
 
     Guarantee: weights come from events dated in the `window` before the start of the current
     day (in `tz`) and are fixed for the day; leads are shared by deficit over `period`, so while
-    every rep stays eligible each rep's count is within about one lead of their share at every
-    point. A sale recorded today moves weights from tomorrow.
+    every rep stays eligible each rep's count is within two leads of their share at every point
+    (one in most teams). A sale recorded today moves weights from tomorrow.
 
     With no history — no lead received by the eligible reps in the window, or no sale (revenue,
     points) among them — every rep gets weight 1: equal rotation by deficit.

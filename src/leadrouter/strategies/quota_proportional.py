@@ -36,7 +36,8 @@ class QuotaProportional(FastWeighted):
     `team_quotas` maps a team to its quota, split evenly across the team's reps that have no
     quota of their own. A rep with neither raises ConfigError naming the rep. Allocation is by
     deficit over `period` (see `Weighted`): quotas 1:2:3 over 600 leads give exactly
-    100/200/300, within about one lead at every point. It needs no history.
+    100/200/300, within one lead at every point (two at most for quotas far apart). It needs no
+    history.
     """
 
     team_quotas: Mapping[str, float] = attrs.field(

@@ -47,7 +47,8 @@ class UtilizationWeighted(_DailyWeighted):
 
     Guarantee: weights come from events dated in the `window` before the start of the current
     day (in `tz`) and are fixed for the day; leads are shared by deficit over `period`, so while
-    every rep stays eligible each rep's count is within one lead of their share at every point.
+    every rep stays eligible each rep's count is within two leads of their share at every point
+    (within one in most teams).
     Follow-up recorded today moves weights from tomorrow.
 
     With no history — no lead received by the eligible reps in the window, or none of them
