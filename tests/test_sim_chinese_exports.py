@@ -277,3 +277,14 @@ def test_inspect_names_reps_written_two_ways(tmp_path: Path) -> None:
         "may be one rep: 张伟 / 张伟(销售一部) / 张伟（销售一部） "
         "(write one name in the export to merge)",
     ]
+
+
+def test_as_of_without_an_offset_is_read_in_the_zone_the_file_writes(tmp_path: Path) -> None:
+    """Every time of the file carries +08:00 and no tz is needed, but `as_of="2026/3/28"` was
+    refused for want of one; it is read like the file's times, in their zone."""
+    path = tmp_path / "leads.csv"
+    rows = ["A1,2026-03-02T09:00:00+08:00,张伟", "A2,2026-03-03T10:00:00+08:00,李娜"]
+    path.write_text("线索编号,创建时间,负责人\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    history = load_export(path, as_of="2026/3/28")
+    assert history.as_of.isoformat() == "2026-03-28T23:59:59.999999+08:00"
+    assert history.tz == "Etc/GMT-8"

@@ -281,13 +281,14 @@ def build_history(
     else:
         notes += _stage_like(texts, mapping, audience)
     flagged = sorted([(int(rows[p]), h, r, a) for p, h, r, a in ctx.flagged if keep[p]] + notes)
+    arrivals = raw[mapping["arrived_at"]].iloc[kept], texts[mapping["arrived_at"]].iloc[kept]
+    ctx.tz = tz or _zone_of(*arrivals)  # a naive as_of is read in the file's own zone
     known_as_of = _checked_as_of(_as_of(as_of, ctx), frame, f"{origin}:", _AS_OF.named(audience))
     history = History(
         frame,
         rejected=rejected,
         flagged=flagged,
-        tz=tz
-        or _zone_of(raw[mapping["arrived_at"]].iloc[kept], texts[mapping["arrived_at"]].iloc[kept]),
+        tz=ctx.tz,
         columns={field: fields[field] for field in COLUMNS if field in fields},
         origin=origin,
         as_of=known_as_of,
