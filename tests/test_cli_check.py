@@ -158,3 +158,82 @@ def test_check_shows_working_hours_with_their_days_and_zone(
     assert lr.Shift("Asia/Shanghai", weekdays={0, 2, 3, 6}).describe() == (
         "09:00-18:00 Mon, Wed-Thu, Sun, Asia/Shanghai"
     )
+
+
+SHANGHAI_TEAM = """
+[strategy]
+name = "EqualRotation"
+
+[[reps]]
+id = "张伟"
+regions = ["华北"]
+
+[[reps]]
+id = "王芳"
+regions = "华东/华南"
+
+[[reps]]
+id = "李娜"
+regions = ["华北 华东"]
+
+[[rules]]
+name = "schedule"
+default = { tz = "Asia/Shanghai", days_off = [2026-10-01, 2026-10-02] }
+shifts = { "王芳" = { tz = "Asia/Shanghai", days_off = [2026-03-03] } }
+
+[[caps]]
+name = "FixedCap"
+daily = 30
+
+[lifecycle]
+first_touch_sla = "30m"
+working_hours = { tz = "Asia/Shanghai", start = "09:00", end = "18:00" }
+"""
+
+
+def test_check_warns_of_what_a_chinese_team_playbook_likely_did_not_mean(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each loaded without a word and routed wrong: a rep's own shift dropped the team's
+    holidays (王芳 got a lead on 国庆), the SLA ran on the holidays the schedule gave off, the
+    daily cap's day started at 08:00 Beijing time, and "华东/华南" was one region nobody has."""
+    path = tmp_path / "team.toml"
+    path.write_text(SHANGHAI_TEAM, encoding="utf-8")
+    assert main(["check", str(path)]) == 0
+    warnings = [line.strip() for line in capsys.readouterr().out.splitlines() if "warning:" in line]
+    said = "\n".join(warnings)
+    assert "the shift of 王芳 leaves out days off of the default (2026-10-01 ...)" in said
+    assert "schedule and [lifecycle] working_hours have different days off" in said
+    assert (
+        "FixedCap in UTC, but Asia/Shanghai elsewhere: a table without tz is UTC; "
+        'write tz = "Asia/Shanghai"' in said
+    )
+    assert (
+        'rep 王芳\'s region "华东/华南" is one region of that name: '
+        'write regions = ["华东", "华南"]' in said
+    )
+    assert 'rep 李娜\'s region "华北 华东"' in said
+    assert "张伟's region" not in said
+
+
+def test_route_warns_when_the_playbook_days_are_not_the_leads_zone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    playbook = tmp_path / "utc.toml"
+    playbook.write_text(
+        CJK_PLAYBOOK + '\n[[caps]]\nname = "FixedCap"\ndaily = 2\n', encoding="utf-8"
+    )
+    leads = tmp_path / "leads.csv"
+    leads.write_text(
+        "lead_id,arrived_at\nL1,2026-03-02 07:30\nL2,2026-03-02 08:10\n", encoding="utf-8"
+    )
+    out = tmp_path / "decisions.csv"
+    assert (
+        main(["route", str(playbook), str(leads), "--out", str(out), "--tz", "Asia/Shanghai"]) == 0
+    )
+    said = capsys.readouterr().out
+    assert (
+        "FixedCap in UTC, but the leads are read in Asia/Shanghai: a table without tz is UTC; "
+        'write tz = "Asia/Shanghai" in it' in said
+    )
+    assert out.read_bytes().startswith(b"\xef\xbb\xbf")  # a BOM: Excel reads the names right

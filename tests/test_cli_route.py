@@ -44,7 +44,7 @@ def _route(*args: str | Path) -> list[str]:
 
 
 def _decisions(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as handle:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
         return list(csv.DictReader(handle))
 
 

@@ -124,10 +124,13 @@ BUNDLED: dict[str, dict[str, Any]] = {
     },
     "performance-after-ramp": {
         "strategy": lr.PerformanceWeighted(
-            window=timedelta(days=30), prior_strength=20.0, measure="conversion"
+            window=timedelta(days=30),
+            prior_strength=20.0,
+            measure="conversion",
+            tz="Asia/Shanghai",
         ),
         "rules": [rules.nurture(below=0.2)],
-        "caps": [lr.FixedCap(open=40, daily=35)],
+        "caps": [lr.FixedCap(open=40, daily=35, tz="Asia/Shanghai")],
         "lifecycle": lr.Lifecycle(
             first_touch_sla=timedelta(minutes=20), reroute=True, working_hours=SHANGHAI_HOURS
         ),
@@ -160,10 +163,13 @@ BUNDLED: dict[str, dict[str, Any]] = {
     },
     "profile-matching": {
         "strategy": lr.ProfileMatching(
-            window=timedelta(days=90), prior_strength=20.0, feature="segment"
+            window=timedelta(days=90),
+            prior_strength=20.0,
+            feature="segment",
+            tz="Asia/Shanghai",
         ),
         "rules": [rules.region()],
-        "caps": [lr.FixedCap(open=40, daily=30)],
+        "caps": [lr.FixedCap(open=40, daily=30, tz="Asia/Shanghai")],
         "lifecycle": lr.Lifecycle(
             first_touch_sla=timedelta(minutes=30), reroute=True, working_hours=SHANGHAI_HOURS
         ),
@@ -399,7 +405,7 @@ def test_cli_route_writes_decisions_with_reasons(tmp_path: Path) -> None:
         ]
     )
     assert code == 0
-    with out.open(encoding="utf-8") as handle:
+    with out.open(encoding="utf-8-sig") as handle:
         decided = list(csv.DictReader(handle))
     assert [row["lead_id"] for row in decided] == [f"L{i}" for i in range(20)]
     north = {"wang", "li", "chen", "yang"}

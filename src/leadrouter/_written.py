@@ -120,10 +120,11 @@ def _duration_parts(text: str) -> list[tuple[float, str]]:
 
 def clock_time(value: object, _: object = None) -> time:
     """A time of day: ISO "09:00" / "09:00:30", or as people write it, "9:00", "9am", "6:30 pm"
-    (12 am is midnight, 12 pm noon)."""
+    (12 am is midnight, 12 pm noon), with a full-width colon too ("9：00")."""
     if isinstance(value, time):
         return value
     if isinstance(value, str):
+        value = value.replace("：", ":")
         said = _CLOCK.fullmatch(value.strip().casefold())
         if said is None:
             return time.fromisoformat(value.strip())

@@ -23,7 +23,9 @@ import argparse
 import contextlib
 import csv
 import difflib
+import json
 import os
+import re
 import shutil
 import sys
 import unicodedata
@@ -261,7 +263,7 @@ def _check(path: Path, sample: int, out: TextIO) -> None:
     out.write(f"  what it would do with {sample} sample leads:\n")
     if rows:
         _table(rows, 4, out)
-    for warning in _check_warnings(settings, rows, router):
+    for warning in (*_playbook_warnings(settings), *_check_warnings(settings, rows, router)):
         out.write(f"  warning: {warning}\n")
 
 
@@ -295,6 +297,73 @@ def _check_warnings(
                 f"{', '.join(outside)} in no tier of TieredDelay: they get leads only by "
                 "claiming them from the public pool after the last tier"
             )
+
+
+_SEPARATOR = re.compile(r"[/|]|^\s|\s$|(?=.*[\u3000-\u9fff])\s")
+"""A region or skill name that is likely several, or carries a stray space: "华东/华南",
+"华北 华东" (a space between Chinese names; "New York" is one name), "华南 "."""
+
+
+def _playbook_warnings(settings: Mapping[str, Any], leads_tz: str | None = None) -> Iterator[str]:
+    """What a playbook says that is likely not what was meant, seen without any lead: times read
+    in UTC beside times in another zone (a table without `tz` is UTC; with `leads_tz`, the zone
+    the leads are read in, the comparison is with it); a rep's own shift without the default's
+    days off (it replaces the default, holidays included); schedule and working hours with
+    different days off (the SLA runs on days the reps are off); a region or skill name that is
+    likely several ("华东/华南") or carries a space."""
+    schedules: list[tuple[str, Schedule]] = [
+        ("schedule", rule) for rule in settings["rules"] if isinstance(rule, Schedule)
+    ]
+    life = settings.get("lifecycle")
+    if life is not None and life.working_hours is not None:
+        schedules.append(("[lifecycle] working_hours", life.working_hours))
+    zoned: list[tuple[str, str]] = []
+    for where, table in schedules:
+        if table.default is not None:
+            zoned.append((f"{where}'s default", table.default.tz))
+        zoned += [(f"{where}'s shift of {rep}", shift.tz) for rep, shift in table.shifts.items()]
+    for part in (settings["strategy"], *(settings.get("caps") or ())):
+        # a day in its zone: the caps' daily limit, the weighted strategies' day of targets
+        if isinstance(getattr(part, "tz", None), str) and getattr(part, "daily", 0) is not None:
+            zoned.append((type(part).__name__, part.tz))
+    elsewhere = sorted({tz for _, tz in zoned if tz != "UTC"})
+    in_utc = [what for what, tz in zoned if tz == "UTC"]
+    local = leads_tz if leads_tz not in (None, "UTC") else None
+    if in_utc and (local or elsewhere):
+        said = f"the leads are read in {local}" if local else f"{', '.join(elsewhere)} elsewhere"
+        yield (
+            f"{', '.join(in_utc[:4])}{' ...' if len(in_utc) > 4 else ''} in UTC, but {said}: "
+            f'a table without tz is UTC; write tz = "{local or elsewhere[0]}" in it'
+        )
+    for where, table in schedules:
+        holidays = table.default.days_off if table.default is not None else frozenset()
+        short = [rep for rep, shift in table.shifts.items() if not holidays <= shift.days_off]
+        if short:
+            first = min(holidays - table.shifts[short[0]].days_off)
+            yield (
+                f"{where}: the shift of {', '.join(short[:4])} leaves out days off of the "
+                f"default ({first.isoformat()} ...): a rep's own shift replaces the default, "
+                "holidays included; list them in that shift too"
+            )
+    if len(schedules) > 1 and all(table.default is not None for _, table in schedules):
+        days = [table.default.days_off for _, table in schedules if table.default is not None]
+        if days[0] != days[-1]:
+            yield (
+                "schedule and [lifecycle] working_hours have different days off (in one only: "
+                f"{min(days[0] ^ days[-1]).isoformat()} ...): the first-touch SLA runs on days "
+                "the reps are off, or stops on days they work; write the same days in both"
+            )
+    for rep in settings["reps"]:
+        for kind, names in (("region", rep.regions), ("skill", rep.skills)):
+            for name in sorted(names):
+                if _SEPARATOR.search(name):
+                    parts = [part for part in re.split(r"[/|\s]+", name) if part]
+                    toml = "[" + ", ".join(json.dumps(p, ensure_ascii=False) for p in parts) + "]"
+                    yield (
+                        f"rep {rep.id}'s {kind} {json.dumps(name, ensure_ascii=False)} is one "
+                        f"{kind} of that name: write {kind}s = {toml} for "
+                        + (f"{len(parts)} {kind}s" if len(parts) > 1 else "one without the space")
+                    )
 
 
 def _where(decision: Decision) -> str:
@@ -380,7 +449,9 @@ def _route_into(args: argparse.Namespace, out: TextIO) -> None:
     ledger = router.ledger
     ended = {lead.id: _final(ledger, lead.id) for lead in leads}
     try:
-        with args.out.open("w", newline="", encoding="utf-8") as handle:
+        # with a BOM: Excel opens a CSV without one in the machine's code page (GBK on a
+        # Chinese Windows), and 张伟 would show as mojibake
+        with args.out.open("w", newline="", encoding="utf-8-sig") as handle:
             writer = csv.writer(handle)
             writer.writerow(DECISION_COLUMNS)
             for lead, decision in zip(leads, decisions, strict=True):
@@ -401,6 +472,8 @@ def _route_into(args: argparse.Namespace, out: TextIO) -> None:
     routed = plural(len(leads), "lead")
     out.write(f"routed {routed} from {args.leads} with {args.playbook} -> {args.out}\n")
     _summary(decisions, ended, ledger, out)
+    for warning in _playbook_warnings(settings, history.tz):
+        out.write(f"  warning: {warning}\n")
     for what, field in _fields_read(settings):
         if all(lead_value(lead, field) in (None, "") for lead in leads):
             columns = sorted({key for lead in leads for key in lead.features})
