@@ -237,3 +237,45 @@ def test_route_warns_when_the_playbook_days_are_not_the_leads_zone(
         'write tz = "Asia/Shanghai" in it' in said
     )
     assert out.read_bytes().startswith(b"\xef\xbb\xbf")  # a BOM: Excel reads the names right
+
+
+CHINESE_REGIONS = """
+[strategy]
+name = "EqualRotation"
+
+[[reps]]
+id = "张伟"
+regions = ["华北"]
+
+[[reps]]
+id = "王芳"
+regions = ["华东"]
+
+[[rules]]
+name = "region"
+"""
+
+
+def test_check_samples_leads_in_the_team_regions_and_route_names_a_mapped_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The sample leads were always in north, south and east: a team in 华北 and 华东 got
+    "none of the sample leads went to a rep" for a right playbook. And `field = "大区"` for
+    a column the file maps to region warned "no lead has 大区", not what to write."""
+    path = tmp_path / "team.toml"
+    path.write_text(CHINESE_REGIONS, encoding="utf-8")
+    assert main(["check", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "warning" not in out
+    assert {row[0].split()[1] for row in _samples(out)} == {"华北", "华东"}
+
+    path.write_text(CHINESE_REGIONS + 'field = "大区"\n', encoding="utf-8")
+    leads = tmp_path / "leads.csv"
+    leads.write_text("线索编号,创建时间,大区\nL1,2026-03-02 09:00,华北\n", encoding="utf-8")
+    out_csv = tmp_path / "decisions.csv"
+    argv = ["route", str(path), str(leads), "--out", str(out_csv), "--tz", "Asia/Shanghai"]
+    assert main(argv) == 0
+    assert (
+        "the file's column '大区' is read as the lead's region; write field = \"region\""
+        in capsys.readouterr().out
+    )

@@ -225,6 +225,7 @@ def _check_all(paths: Sequence[Path], sample: int) -> int:
 
 def _check(path: Path, sample: int, out: TextIO) -> None:
     """Print a playbook's settings, then route deterministic sample leads with it."""
+    from leadrouter.testing._scenarios import REGIONS
     from leadrouter.testing.checks import START, sample_lead
 
     settings = read_playbook(path)
@@ -237,8 +238,12 @@ def _check(path: Path, sample: int, out: TextIO) -> None:
     router = Router(**settings, clock=ManualClock(START))  # the playbook as read above, once
     rng = random.Random(0)
     rows = []
+    # the team's own regions when it names others (华北, 华东): the built-in north, south, east
+    # would wait with every rep of such a team, a false alarm
+    named = sorted(set().union(*(rep.regions for rep in reps)))
+    regions = named if named and not set(named) <= set(REGIONS) else REGIONS
     for i in range(sample):  # before saying OK: a playbook that cannot route is not OK
-        lead = sample_lead(i, START + timedelta(minutes=7 * i), rng)
+        lead = sample_lead(i, START + timedelta(minutes=7 * i), rng, regions=regions)
         try:
             decision = router.route(lead, now=lead.arrived_at)
         except LeadRouterError as exc:
@@ -474,12 +479,19 @@ def _route_into(args: argparse.Namespace, out: TextIO) -> None:
     _summary(decisions, ended, ledger, out)
     for warning in _playbook_warnings(settings, history.tz):
         out.write(f"  warning: {warning}\n")
+    mapped = {header: name for name, header in history.columns.items()}
     for what, field in _fields_read(settings):
         if all(lead_value(lead, field) in (None, "") for lead in leads):
             columns = sorted({key for lead in leads for key in lead.features})
+            fix = (
+                f": the file's column {field!r} is read as the lead's {mapped[field]}; write "
+                f'field = "{mapped[field]}" (or leave field out)'
+                if field in mapped
+                else f" (other columns: {', '.join(columns) or 'none'})"
+            )
             out.write(
                 f"  warning: {what} reads {field!r}, which no lead in {args.leads} has, so it "
-                f"let every lead through (other columns: {', '.join(columns) or 'none'})\n"
+                f"let every lead through{fix}\n"
             )
 
 

@@ -67,15 +67,23 @@ def sample_roster(
     return reps
 
 
-def sample_lead(i: int, at: datetime, rng: random.Random, *, blanks: bool = False) -> Lead:
-    """Lead `lead{i}` arriving `at`, with a source, region, segment, grade, score and cost.
+def sample_lead(
+    i: int,
+    at: datetime,
+    rng: random.Random,
+    *,
+    blanks: bool = False,
+    regions: Sequence[str] = REGIONS,
+) -> Lead:
+    """Lead `lead{i}` arriving `at`, with a source, region (one of `regions`), segment, grade,
+    score and cost.
 
     With `blanks`, some leads lack what ad platforms and web forms often leave out: every fourth
     (from `lead1`) has no grade, every fourth (from `lead3`) no score, and only odd-numbered ones
     have a contact. The same draws are made either way, so the other fields do not change.
     """
     source = rng.choice(("ads", "web", "referral"))
-    region = rng.choice(REGIONS)
+    region = rng.choice(regions)
     segment = rng.choice(SEGMENTS)
     grade: str | None = rng.choice("ABCD")
     score: float | None = round(rng.random(), 3)
