@@ -917,3 +917,14 @@ def test_every_failing_setting_of_one_table_is_listed_at_once(tmp_path: Path) ->
         "  caps[0]: FixedCap.open must be a whole number >= 0 or None (no limit), got -1",
         "  caps[0]: FixedCap.daily must be a whole number >= 0 or None (no limit), got -5",
     ]
+
+
+def test_a_roster_cell_says_active_in_chinese(tmp_path: Path) -> None:
+    """`active = 是/否` in a roster CSV was refused as "not yes or no"."""
+    (tmp_path / "reps.csv").write_text("id,active\n张伟,是\n王芳,否\n", encoding="utf-8")
+    playbook = tmp_path / "team.toml"
+    playbook.write_text(
+        'roster = "reps.csv"\n\n[strategy]\nname = "EqualRotation"\n', encoding="utf-8"
+    )
+    reps = {rep.id: rep.active for rep in read_playbook(playbook)["reps"]}
+    assert reps == {"张伟": True, "王芳": False}

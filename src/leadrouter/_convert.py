@@ -51,8 +51,8 @@ Step = str | int
 """One step of a key path: a table key, or the index of an array item."""
 
 _LIST_SEPARATORS = re.compile("[;,\uff1b\uff0c\u3001]")
-_TRUE = frozenset({"true", "yes", "y", "1"})
-_FALSE = frozenset({"false", "no", "n", "0"})
+_TRUE = frozenset({"true", "yes", "y", "1", "是", "对", "√"})
+_FALSE = frozenset({"false", "no", "n", "0", "否", "错", "×"})
 _SEQUENCES = {list: list, tuple: tuple, set: set, frozenset: frozenset, abc.Set: frozenset}
 _COLLECTIONS: frozenset[Any] = frozenset(
     {list, tuple, set, frozenset, abc.Sequence, abc.Collection, abc.Iterable, abc.Set}
