@@ -928,3 +928,19 @@ def test_a_roster_cell_says_active_in_chinese(tmp_path: Path) -> None:
     )
     reps = {rep.id: rep.active for rep in read_playbook(playbook)["reps"]}
     assert reps == {"张伟": True, "王芳": False}
+
+
+def test_a_playbook_caps_how_often_a_lead_is_re_routed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from leadrouter.cli import main
+
+    playbook = tmp_path / "team.toml"
+    playbook.write_text(
+        '[strategy]\nname = "EqualRotation"\n\n[[reps]]\nid = "张伟"\n\n[[reps]]\nid = "王芳"\n\n'
+        '[lifecycle]\nfirst_touch_sla = "30分钟"\nreroute = true\nmax_reroutes = 2\n',
+        encoding="utf-8",
+    )
+    assert read_playbook(playbook)["lifecycle"].max_reroutes == 2
+    assert main(["check", str(playbook)]) == 0
+    assert "re-route on (at most 2 times a lead)" in capsys.readouterr().out

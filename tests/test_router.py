@@ -1083,3 +1083,29 @@ def test_a_rule_class_without_its_answer_is_refused_when_the_router_is_built() -
     with pytest.raises(lr.ConfigError, match=r"is a Filter without its eligible\(ctx\)"):
         router(rules=[Senior()])
     assert router(rules=[rules.region() & rules.skill()]).route(lead(1), now=at(1)).ok
+
+
+@given(limit=st.integers(0, 4), reps=st.integers(2, 4))
+def test_a_lead_nobody_works_is_re_routed_at_most_max_reroutes_times(limit: int, reps: int) -> None:
+    """With two reps and re-route on, a lead nobody touched went back and forth for ever (30
+    minutes each, never resting in the public pool); `max_reroutes` stops it there."""
+    life = lr.Lifecycle(first_touch_sla=timedelta(minutes=30), reroute=True, max_reroutes=limit)
+    router = lr.Router(lr.EqualRotation(), [lr.Rep(f"r{i}") for i in range(reps)], lifecycle=life)
+    router.route(lr.Lead("L1", T0), now=T0)
+    for k in range(1, limit + 4):
+        router.tick(T0 + timedelta(minutes=31 * k))
+    assert router.ledger.lead_releases("L1") == ("sla",) * (limit + 1)
+    assert router.ledger.holder("L1") is None and router.ledger.pool_of("L1") == lr.PUBLIC
+    assert router.ledger.waiting() == ()  # it rests there for a claim, not offered again
+    assert router.claim("r0", "L1", now=T0 + timedelta(hours=9)).action == "claimed"
+    unlimited = lr.Router(
+        lr.EqualRotation(),
+        [lr.Rep("a"), lr.Rep("b")],
+        lifecycle=lr.Lifecycle(first_touch_sla=timedelta(minutes=30), reroute=True),
+    )
+    unlimited.route(lr.Lead("L1", T0), now=T0)
+    for k in range(1, 7):
+        unlimited.tick(T0 + timedelta(minutes=31 * k))
+    assert (
+        unlimited.ledger.holder("L1") is not None and len(unlimited.ledger.lead_releases("L1")) == 6
+    )

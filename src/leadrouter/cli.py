@@ -404,6 +404,11 @@ def _describe_lifecycle(life: Lifecycle) -> str:
     return (
         f"first-touch SLA {format_duration(life.first_touch_sla)}{hours}, expiry "
         f"{format_duration(life.expire_after)}, re-route {'on' if life.reroute else 'off'}"
+        + (
+            f" (at most {life.max_reroutes} times a lead)"
+            if life.reroute and life.max_reroutes is not None
+            else ""
+        )
     )
 
 

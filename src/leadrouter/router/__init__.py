@@ -597,10 +597,10 @@ class Router:
             holder = self.ledger.holder(action.lead_id)
             if holder is not None:
                 events += self._take_back(_released(action, holder, now), action.reroute)
-        reroute = self.lifecycle.reroute
+        life = self.lifecycle
         for lead_id, rep_id, kind in self._timers.due(now, self.ledger):
-            released = _new_released(lead_id, rep_id, now, kind, PUBLIC)
-            events += self._take_back(released, reroute)
+            again = life.reroutes(self.ledger.lead_releases(lead_id))
+            events += self._take_back(_new_released(lead_id, rep_id, now, kind, PUBLIC), again)
         events += self._offer_waiting(now)
         return events
 
