@@ -294,7 +294,10 @@ _DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 @attrs.frozen
 class Shift:
     """Working hours of one rep: `start`-`end` local time on `weekdays` (0 = Monday), in `tz`,
-    except `days_off`. An `end` earlier than `start` is a night shift running past midnight.
+    except `days_off`, and on `workdays` too (调休: a Saturday worked in exchange for a holiday);
+    `breaks` are times off inside the shift, each (start, end) in local time (午休 12:00-13:30:
+    nobody is on shift then, and an SLA's clock stops). An `end` earlier than `start` is a night
+    shift running past midnight.
 
     Times are evaluated in the rep's own zone, never the machine's, so a Shanghai rep and a Berlin
     rep are each on shift in their own daytime.
@@ -315,10 +318,42 @@ class Shift:
         converter=_to_dates,
         validator=set_of(date, "{date(2026, 1, 1)}"),
     )
+    workdays: frozenset[date] = attrs.field(
+        default=frozenset(),
+        kw_only=True,
+        converter=_to_dates,
+        validator=set_of(date, "{date(2026, 9, 27)}"),
+    )
+    breaks: tuple[tuple[time, time], ...] = attrs.field(default=(), kw_only=True, converter=tuple)
 
     def __attrs_post_init__(self) -> None:
         if self.start == self.end:
             raise ConfigError("Shift.start equals Shift.end: a shift must have some working time")
+        length = self._offset(self.end)
+        previous = timedelta(0)
+        for item in self.breaks:
+            if (
+                not isinstance(item, tuple)
+                or len(item) != 2
+                or not all(isinstance(t, time) for t in item)
+            ):
+                raise ConfigError(
+                    f"Shift.breaks holds (start, end) pairs of times, got {item!r}: write e.g. "
+                    "breaks=[(time(12), time(13, 30))]"
+                )
+            begin, end = self._offset(item[0]), self._offset(item[1])
+            if not previous <= begin < end <= length:
+                raise ConfigError(
+                    f"Shift.breaks: {item[0]:%H:%M}-{item[1]:%H:%M} must lie inside the shift "
+                    f"{self.start:%H:%M}-{self.end:%H:%M}, after any earlier break, and end after "
+                    "it starts"
+                )
+            previous = end
+
+    def _offset(self, at: time) -> timedelta:
+        """How far into the shift the local time `at` is (past midnight for a night shift)."""
+        since = datetime.combine(date.min, at) - datetime.combine(date.min, self.start)
+        return since if since > timedelta(0) or at == self.start else since + timedelta(days=1)
 
     def describe(self) -> str:
         """The shift in words, as a person checks it: "09:00-18:00 Mon-Fri, Asia/Shanghai"
@@ -335,20 +370,35 @@ class Shift:
             for run in runs
         )
         off = f" ({plural(len(self.days_off), 'day')} off)" if self.days_off else ""
-        return f"{self.start:%H:%M}-{self.end:%H:%M} {named}, {self.tz}{off}"
+        extra = f" (and {plural(len(self.workdays), 'workday')})" if self.workdays else ""
+        pauses = "".join(f", break {a:%H:%M}-{b:%H:%M}" for a, b in self.breaks)
+        return f"{self.start:%H:%M}-{self.end:%H:%M}{pauses} {named}{extra}, {self.tz}{off}"
 
     def _intervals(self, day: date) -> list[tuple[datetime, datetime]]:
         """Working intervals that start on local `day`, in UTC: their lengths and the times
         measured against them are real elapsed time (a night shift across a daylight-saving
         change is 7 or 9 hours, not 8), whatever zone a caller's times carry."""
-        if day.weekday() not in self.weekdays or day in self.days_off:
+        if (day.weekday() not in self.weekdays and day not in self.workdays) or (
+            day in self.days_off
+        ):
             return []
         tzinfo = zone(self.tz)
-        begin = datetime.combine(day, self.start, tzinfo)
-        finish = datetime.combine(
-            day if self.end > self.start else day + timedelta(days=1), self.end, tzinfo
-        )
-        return [(begin.astimezone(UTC), finish.astimezone(UTC))]
+        edges = [self.start]
+        for pause in self.breaks:
+            edges.extend(pause)
+        edges.append(self.end)
+        out = []
+        for begin_at, end_at in zip(edges[::2], edges[1::2], strict=True):
+            begin = datetime.combine(
+                day + (timedelta(days=1) if begin_at < self.start else timedelta(0)),
+                begin_at,
+                tzinfo,
+            )
+            finish = datetime.combine(
+                day + (timedelta(days=1) if end_at <= self.start else timedelta(0)), end_at, tzinfo
+            )
+            out.append((begin.astimezone(UTC), finish.astimezone(UTC)))
+        return out
 
     def _around(
         self, at: datetime, days_back: int, days_ahead: int
@@ -389,6 +439,8 @@ class Shift:
         remaining = amount
         cursor = instant(begin)
         for _ in range(3660):
+            local = zone(self.tz)
+            after = datetime.combine(cursor.astimezone(local).date() + timedelta(days=8), time(0))
             for a, b in self._around(cursor, 1, 7):
                 lo = max(a, cursor)
                 if b <= lo:
@@ -397,7 +449,9 @@ class Shift:
                     return lo + remaining
                 remaining -= b - lo
                 cursor = b
-            cursor = max(cursor, (cursor.astimezone(zone(self.tz)) + timedelta(days=7)))
+            # the intervals of the days looked at are used up: go on from the first day after
+            # them (jumping a week from the last interval's end skipped a week's working time)
+            cursor = max(cursor, after.replace(tzinfo=local).astimezone(UTC))
         raise ConfigError(f"{self!r} has no working time in ten years: check weekdays and days_off")
 
 
