@@ -279,3 +279,22 @@ def test_check_samples_leads_in_the_team_regions_and_route_names_a_mapped_field(
         "the file's column '大区' is read as the lead's region; write field = \"region\""
         in capsys.readouterr().out
     )
+
+
+def test_check_counts_in_words_that_read_right(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ "5 daies off" and "1 reps" were printed."""
+    path = tmp_path / "team.toml"
+    one = CHINESE_REGIONS.replace('[[reps]]\nid = "王芳"\nregions = ["华东"]\n', "")
+    path.write_text(one, encoding="utf-8")
+    assert main(["check", str(path)]) == 0
+    assert "roster   : 1 rep (1 active)" in capsys.readouterr().out
+    from leadrouter._util import plural
+
+    assert [plural(2, w) for w in ("day", "policy", "key", "company")] == [
+        "2 days",
+        "2 policies",
+        "2 keys",
+        "2 companies",
+    ]

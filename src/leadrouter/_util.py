@@ -243,10 +243,12 @@ def shrunk(value: Any, n: Any, prior: Any, k: float) -> Any:
 
 
 def plural(n: int, word: str) -> str:
-    """`n` and `word`, plural when n is not 1: "1 lead", "3 leads", "2 policies"."""
-    return (
-        f"{n} {word}" if n == 1 else f"{n} {word[:-1]}ies" if word.endswith("y") else f"{n} {word}s"
-    )
+    """`n` and `word`, plural when n is not 1: "1 lead", "3 leads", "2 policies", "5 days"."""
+    if n == 1:
+        return f"{n} {word}"
+    if word.endswith("y") and word[-2:-1] not in ("a", "e", "o", "u"):
+        return f"{n} {word[:-1]}ies"
+    return f"{n} {word}s"
 
 
 def write_atomic(target: Path, data: bytes) -> Path:

@@ -261,7 +261,7 @@ def _check(path: Path, sample: int, out: TextIO) -> None:
     out.write(f"  caps     : {', '.join(map(repr, settings['caps'])) or 'none'}\n")
     out.write(f"  lifecycle: {_describe_lifecycle(settings['lifecycle'])}\n")
     out.write(
-        f"  roster   : {len(reps)} reps ({sum(r.active for r in reps)} active); teams "
+        f"  roster   : {plural(len(reps), 'rep')} ({sum(r.active for r in reps)} active); teams "
         + ", ".join(f"{team}={n}" for team, n in sorted(teams.items()))
         + "\n"
     )
