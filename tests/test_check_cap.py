@@ -80,3 +80,31 @@ def test_a_cap_whose_answers_disagree_is_named_with_the_rule_it_broke(
 def test_only_a_cap_instance_is_checked() -> None:
     with pytest.raises(TypeError, match="takes a Cap instance"):
         check_cap(lr.FixedCap)  # type: ignore[arg-type]
+
+
+def test_a_cap_of_some_reps_only_holds_new_reps_to_less() -> None:
+    """新人: a lower daily cap for new reps beside the team's: `FixedCap(reps=...)` limits the
+    reps it names and lets the others pass."""
+    from collections import Counter
+    from datetime import UTC, datetime, timedelta
+
+    import leadrouter as lr
+
+    team, new = lr.FixedCap(daily=3), lr.FixedCap(daily=1, reps=["zhao"])
+    assert repr(team) == "FixedCap(open=None, daily=3, tz='UTC')"
+    assert repr(new) == "FixedCap(open=None, daily=1, tz='UTC', reps=['zhao'])"
+    router = lr.Router(
+        lr.EqualRotation(), [lr.Rep(r) for r in ("ana", "bo", "zhao")], caps=[team, new]
+    )
+    t0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    got = Counter(
+        router.route(
+            lr.Lead(f"L{i}", t0 + timedelta(minutes=i)), now=t0 + timedelta(minutes=i)
+        ).rep_id
+        for i in range(9)
+    )
+    assert got == {"ana": 3, "bo": 3, "zhao": 1, None: 2}
+    assert (
+        new.remaining("ana", lr.Context(lr.Lead("X", t0), router._roster, router.ledger, t0))
+        is None
+    )

@@ -944,3 +944,18 @@ def test_a_playbook_caps_how_often_a_lead_is_re_routed(
     assert read_playbook(playbook)["lifecycle"].max_reroutes == 2
     assert main(["check", str(playbook)]) == 0
     assert "re-route on (at most 2 times a lead)" in capsys.readouterr().out
+
+
+def test_a_playbook_gives_new_reps_a_cap_of_their_own(tmp_path: Path) -> None:
+    playbook = tmp_path / "team.toml"
+    playbook.write_text(
+        '[strategy]\nname = "EqualRotation"\n\n[[reps]]\nid = "张伟"\n\n[[reps]]\nid = "赵敏"\n\n'
+        '[[caps]]\nname = "FixedCap"\ndaily = 30\ntz = "Asia/Shanghai"\n\n'
+        '[[caps]]\nname = "FixedCap"\ndaily = 10\ntz = "Asia/Shanghai"\nreps = ["赵敏"]  # 新人\n',
+        encoding="utf-8",
+    )
+    caps = read_playbook(playbook)["caps"]
+    assert caps == [
+        lr.FixedCap(daily=30, tz="Asia/Shanghai"),
+        lr.FixedCap(daily=10, tz="Asia/Shanghai", reps=["赵敏"]),
+    ]

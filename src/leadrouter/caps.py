@@ -7,17 +7,18 @@ it before every assignment and claim, so a cap is never exceeded. Several caps c
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from functools import lru_cache
 
 import attrs
 
 from leadrouter._memo import LedgerMemo
-from leadrouter._validators import cap_limit, valid_zone
+from leadrouter._validators import cap_limit, lenient, set_of, valid_zone
 from leadrouter.context import Context
 from leadrouter.errors import ConfigError, OutOfRangeError
 from leadrouter.ledger import LedgerView
-from leadrouter.model import zone
+from leadrouter.model import str_set, zone
 
 __all__ = ["AT_CAP", "PERIODS", "Cap", "FixedCap", "day_start", "period_start"]
 
@@ -129,11 +130,17 @@ def period_start(now: datetime, period: str, tz: str) -> datetime | None:
 _NOBODY: frozenset[str] = frozenset()
 
 
-@attrs.frozen
+def _only(value: Iterable[str] | None) -> frozenset[str] | None:
+    found: frozenset[str] | None = None if value is None else lenient(str_set, value)
+    return found
+
+
+@attrs.frozen(repr=False)
 class FixedCap(Cap):
     """At most `open` leads in a rep's book at once, and at most `daily` leads received (assigned
     or claimed) per calendar day in time zone `tz` — never the machine's zone, so a team in
-    Shanghai resets at its own midnight. None means no limit.
+    Shanghai resets at its own midnight. None means no limit. With `reps`, the limits are those
+    reps' only (a lower one for new reps, 新人, beside the team's cap); others pass this cap.
 
     A refusal reason starts with "open-lead cap" or "daily cap", so code reading decisions can
     tell a full book from a day's limit.
@@ -142,9 +149,20 @@ class FixedCap(Cap):
     open: int | None = attrs.field(default=None, validator=cap_limit)
     daily: int | None = attrs.field(default=None, validator=cap_limit)
     tz: str = attrs.field(default="UTC", validator=valid_zone)
+    reps: frozenset[str] | None = attrs.field(
+        default=None,
+        kw_only=True,
+        converter=_only,
+        validator=attrs.validators.optional(set_of(str, "{'zhao'}")),
+    )
     _full: LedgerMemo[frozenset[str]] = attrs.field(
         factory=LedgerMemo, init=False, eq=False, hash=False, repr=False
     )
+
+    def __repr__(self) -> str:
+        only = "" if self.reps is None else f", reps={sorted(self.reps)!r}"
+        name = type(self).__name__
+        return f"{name}(open={self.open!r}, daily={self.daily!r}, tz={self.tz!r}{only})"
 
     def _today(self, view: LedgerView, rep_id: str, start: datetime) -> int:
         """Leads the rep received on the day that begins at `start`. Counted from `start` on,
@@ -169,6 +187,8 @@ class FixedCap(Cap):
             self._full.put(ctx.view, found | {rep_id}, today)
 
     def remaining(self, rep_id: str, ctx: Context) -> int | None:
+        if self.reps is not None and rep_id not in self.reps:
+            return None
         room: list[int] = []
         if self.open is not None:
             room.append(self.open - ctx.view.book_size(rep_id))
@@ -181,6 +201,8 @@ class FixedCap(Cap):
         """True at the open-lead cap (a refusal that remembers nothing), None at the daily cap
         (`check` would remember the rep as full for the day), False otherwise: the order of
         `check`, which looks at the open-lead cap first."""
+        if self.reps is not None and rep_id not in self.reps:
+            return False
         view = ctx.view
         if self.open is not None and view.book_size(rep_id) >= self.open:
             return True
@@ -191,6 +213,8 @@ class FixedCap(Cap):
         return False
 
     def check(self, rep_id: str, ctx: Context) -> str | None:
+        if self.reps is not None and rep_id not in self.reps:
+            return None
         view = ctx.view
         if self.open is not None:
             held = view.book_size(rep_id)
