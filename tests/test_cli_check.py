@@ -160,14 +160,19 @@ def test_check_shows_working_hours_with_their_days_and_zone(
     )
 
 
-SHANGHAI_TEAM = """
+TEAM_HEAD = """
 [strategy]
 name = "EqualRotation"
 
 [[reps]]
 id = "张伟"
 regions = ["华北"]
+"""
+"""The start of the Chinese teams' playbooks below."""
 
+SHANGHAI_TEAM = (
+    TEAM_HEAD
+    + """
 [[reps]]
 id = "王芳"
 regions = "华东/华南"
@@ -189,6 +194,7 @@ daily = 30
 first_touch_sla = "30m"
 working_hours = { tz = "Asia/Shanghai", start = "09:00", end = "18:00" }
 """
+)
 
 
 def test_check_warns_of_what_a_chinese_team_playbook_likely_did_not_mean(
@@ -239,14 +245,9 @@ def test_route_warns_when_the_playbook_days_are_not_the_leads_zone(
     assert out.read_bytes().startswith(b"\xef\xbb\xbf")  # a BOM: Excel reads the names right
 
 
-CHINESE_REGIONS = """
-[strategy]
-name = "EqualRotation"
-
-[[reps]]
-id = "张伟"
-regions = ["华北"]
-
+CHINESE_REGIONS = (
+    TEAM_HEAD
+    + """
 [[reps]]
 id = "王芳"
 regions = ["华东"]
@@ -254,6 +255,7 @@ regions = ["华东"]
 [[rules]]
 name = "region"
 """
+)
 
 
 def test_check_samples_leads_in_the_team_regions_and_route_names_a_mapped_field(
