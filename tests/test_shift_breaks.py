@@ -83,11 +83,12 @@ def test_the_first_touch_sla_stops_for_lunch() -> None:
         ([(time(13), time(12))], "end after it starts"),
         ([(time(14), time(15)), (time(12), time(13))], "after any earlier break"),
         ([(time(12),)], "holds (start, end) pairs of times"),
+        ("12:00-13:30", "holds (start, end) pairs of times"),
     ],
 )
-def test_a_break_outside_the_shift_is_refused(breaks: list[tuple[time, ...]], said: str) -> None:
-    with pytest.raises(lr.ConfigError, match=said.replace("(", r"\(").replace(")", r"\)")):
-        lr.Shift("Asia/Shanghai", breaks=breaks)
+def test_a_break_outside_the_shift_is_refused(breaks: object, said: str) -> None:
+    with pytest.raises(lr.LeadRouterError, match=said.replace("(", r"\(").replace(")", r"\)")):
+        lr.Shift("Asia/Shanghai", breaks=breaks)  # type: ignore[arg-type]
 
 
 def test_a_night_shift_break_after_midnight() -> None:

@@ -288,6 +288,27 @@ def _to_dates(value: Iterable[date]) -> frozenset[date]:
     return _frozen(value)
 
 
+def _to_breaks(value: Iterable[tuple[time, time]]) -> tuple[tuple[time, time], ...]:
+    """Pairs as tuples (a playbook writes lists); anything else as given, for `_v_breaks`."""
+    found: tuple[tuple[time, time], ...] = lenient(
+        lambda pairs: tuple(tuple(p) if isinstance(p, list) else p for p in is_iterable(pairs)),
+        value,
+    )
+    return found
+
+
+def _v_breaks(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
+    pairs = isinstance(value, tuple) and all(
+        isinstance(pair, tuple) and len(pair) == 2 and all(isinstance(t, time) for t in pair)
+        for pair in value
+    )
+    if not pairs:
+        raise InvalidTypeError(
+            f"Shift.breaks holds (start, end) pairs of times, got {type(value).__name__} "
+            f"{value!r}: write e.g. breaks=[(time(12), time(13, 30))]"
+        )
+
+
 _DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
@@ -324,7 +345,9 @@ class Shift:
         converter=_to_dates,
         validator=set_of(date, "{date(2026, 9, 27)}"),
     )
-    breaks: tuple[tuple[time, time], ...] = attrs.field(default=(), kw_only=True, converter=tuple)
+    breaks: tuple[tuple[time, time], ...] = attrs.field(
+        default=(), kw_only=True, converter=_to_breaks, validator=_v_breaks
+    )
 
     def __attrs_post_init__(self) -> None:
         if self.start == self.end:
@@ -332,15 +355,6 @@ class Shift:
         length = self._offset(self.end)
         previous = timedelta(0)
         for item in self.breaks:
-            if (
-                not isinstance(item, tuple)
-                or len(item) != 2
-                or not all(isinstance(t, time) for t in item)
-            ):
-                raise ConfigError(
-                    f"Shift.breaks holds (start, end) pairs of times, got {item!r}: write e.g. "
-                    "breaks=[(time(12), time(13, 30))]"
-                )
             begin, end = self._offset(item[0]), self._offset(item[1])
             if not previous <= begin < end <= length:
                 raise ConfigError(
