@@ -253,7 +253,7 @@ class _Screen:
         self, console: Console, status: Console, what: Callable[[str, int], str], history: History
     ) -> None:
         self.console, self.status, self.what = console, status, what
-        self.history, self.tz = history, history.tz
+        self.history = history
         self.stack = contextlib.ExitStack()
         self.spinner: Any = None
         self.stage = ""
@@ -337,7 +337,7 @@ class _Screen:
             self.spinner.update("checking calibration: replaying the history")
         elif name == "calibration":
             self.stack.close()
-            console.print(calibration_panel(value, self.tz))  # times as the report gives them
+            console.print(calibration_panel(value, self.history.tz))  # as the report gives times
         elif name == "skipped":
             for policy, why in value.items():
                 console.print(

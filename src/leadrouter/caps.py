@@ -186,8 +186,12 @@ class FixedCap(Cap):
         if rep_id not in found:
             self._full.put(ctx.view, found | {rep_id}, today)
 
+    def _spares(self, rep_id: str) -> bool:
+        """True for a rep this cap does not limit (not among its `reps`)."""
+        return self.reps is not None and rep_id not in self.reps
+
     def remaining(self, rep_id: str, ctx: Context) -> int | None:
-        if self.reps is not None and rep_id not in self.reps:
+        if self._spares(rep_id):
             return None
         room: list[int] = []
         if self.open is not None:
@@ -201,7 +205,7 @@ class FixedCap(Cap):
         """True at the open-lead cap (a refusal that remembers nothing), None at the daily cap
         (`check` would remember the rep as full for the day), False otherwise: the order of
         `check`, which looks at the open-lead cap first."""
-        if self.reps is not None and rep_id not in self.reps:
+        if self._spares(rep_id):
             return False
         view = ctx.view
         if self.open is not None and view.book_size(rep_id) >= self.open:
@@ -213,7 +217,7 @@ class FixedCap(Cap):
         return False
 
     def check(self, rep_id: str, ctx: Context) -> str | None:
-        if self.reps is not None and rep_id not in self.reps:
+        if self._spares(rep_id):
             return None
         view = ctx.view
         if self.open is not None:

@@ -24,7 +24,7 @@ from leadrouter.errors import (
     ScoreScaleError,
 )
 from leadrouter.model import zone
-from leadrouter.sim.history import TIME_DTYPE
+from leadrouter.sim.history import TIME_DTYPE, TIME_FIELDS
 from leadrouter.sim.words import HEADER_SCALE, NOBODY, NOT_YET, NULLS, SCALED, SCALES, WORDS
 
 _NUMBER_JUNK = r"(?i)[\s¥￥$€£%]|元|rmb|cny|usd"
@@ -121,19 +121,19 @@ def _text(column: pd.Series[Any]) -> pd.Series[Any]:
 
 
 def _blank(text: pd.Series[Any], field: str = "") -> pd.Series[Any]:
-    """Which cells hold no value: empty, a placeholder (NULLS), and for an owner column a word
-    for no rep (NOBODY)."""
-    lowered = text.str.lower()
-    return lowered.isin(NOBODY | NULLS) if field == "rep_id" else lowered.isin(NULLS)
+    """Which cells hold no value: empty, a placeholder (NULLS), and the words `field`'s column
+    writes for none: no rep in an owner column (NOBODY), "not yet" in a time column (NOT_YET)."""
+    extra = NOBODY if field == "rep_id" else NOT_YET if field in TIME_FIELDS else frozenset()
+    return text.str.lower().isin(NULLS | extra)
 
 
 def _times(
-    column: pd.Series[Any], text: pd.Series[Any], header: str, ctx: _Context, field: str = ""
+    column: pd.Series[Any], text: pd.Series[Any], header: str, ctx: _Context, field: str
 ) -> pd.Series[Any]:
     """A time column in UTC; unreadable cells rejected, naive ones localised to `ctx.tz`; a
     column speed to lead is measured to (`field`) flagged when it holds dates alone."""
     n = len(column)
-    missing = (_blank(text) | text.str.lower().isin(NOT_YET)).to_numpy()
+    missing = _blank(text, field).to_numpy()
     naive = np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")
     utc = naive.copy()
     if isinstance(column.dtype, pd.DatetimeTZDtype):
