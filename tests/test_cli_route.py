@@ -277,23 +277,150 @@ def test_summary_counts_where_leads_ended_not_first_decisions(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     playbook = _playbook(tmp_path, "ana", "bo")
-    # L1 and L2 go to ana and bo; at 10:00 both SLAs have run out (back to the pool), L3 is new
+    # L1 and L2 go to ana and bo; at 10:00 both SLAs have run out (back to the pool), L3 is new;
+    # with --until 10:15 L3's SLA (10:30) has not run out yet
     leads = _leads(tmp_path, ["2026-01-05T09:00Z", "2026-01-05T09:10Z", "2026-01-05T10:00Z"])
     out = tmp_path / "d.csv"
-    assert main(["route", str(playbook), str(leads), "--out", str(out)]) == 0
+    args = ["route", str(playbook), str(leads), "--out", str(out), "--until", "15m"]
+    assert main(args) == 0
     decided = _decisions(out)
     first, second, third = (row["rep_id"] for row in decided)  # the first decisions
     assert {first, second} == {"ana", "bo"} and third == first
     assert [row["final_pool"] for row in decided] == ["public", "public", ""]
     printed = capsys.readouterr().out.splitlines()
-    table = {line.split()[0]: int(line.split()[1]) for line in printed[2:4]}
+    assert printed[1] == (
+        "  timers run until 2026-01-05T10:15:00+00:00 (--until 15m after the last arrival); a "
+        "timer is still set after it, the next at 2026-01-05T10:30:00+00:00: give a later --until"
+    )
+    table = {line.split()[0]: int(line.split()[1]) for line in printed[3:5]}
     assert table == {"pool:public": 2, first: 1}  # not 2 for one rep and 1 for the other
-    assert "where the leads ended" in printed[1]
-    assert printed[4].startswith("first decisions: 3 to a rep, 0 to a pool; taken back by the")
-    assert printed[4].endswith(
+    assert "where the leads ended" in printed[2]
+    assert printed[5].startswith("first decisions: 3 to a rep, 0 to a pool; taken back by the")
+    assert printed[5].endswith(
         "(sla 2): route replays no touches (the file's were made by the reps who held the leads "
         "then), so no first-touch SLA is met"
     )
+
+
+# ---------------------------------------------------------------------------- timers
+
+
+def test_a_timer_runs_at_its_own_time_not_at_the_next_arrival(tmp_path: Path) -> None:
+    """L1's SLA runs out at 09:30, hours before L2 arrives: it is re-routed at 09:30, and the
+    file says so with the time; ticking only at arrivals re-routed it at 12:00."""
+    playbook = _playbook(tmp_path, "ana", "bo")
+    playbook.write_text(
+        playbook.read_text().replace("reroute = false", "reroute = true\nmax_reroutes = 1")
+    )
+    leads = _leads(tmp_path, ["2026-01-05T09:00Z", "2026-01-05T12:00Z"])
+    out = tmp_path / "d.csv"
+    assert main(["route", str(playbook), str(leads), "--out", str(out)]) == 0
+    first, second = _decisions(out)
+    one, other = first["rep_id"], ({"ana", "bo"} - {first["rep_id"]}).pop()
+    assert first["timers"] == (
+        f"2026-01-05T09:30:00+00:00 first-touch SLA missed: {one} -> {other} | "
+        f"2026-01-05T10:00:00+00:00 first-touch SLA missed: {other} -> pool:public"
+    )
+    assert (first["final_rep_id"], first["final_pool"]) == ("", "public")
+    again = second["rep_id"]
+    assert second["timers"] == (
+        f"2026-01-05T12:30:00+00:00 first-touch SLA missed: {again} -> "
+        + ({"ana", "bo"} - {again}).pop()
+    )
+
+
+def test_the_last_leads_timers_run_until_the_playbooks_longest_timer(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without --until the timers run until the last arrival plus the longest timer, so the
+    last lead's SLA has its full time (it ran at no arrival before)."""
+    playbook = _playbook(tmp_path, "ana", "bo")
+    leads = _leads(tmp_path, ["2026-01-05T09:00Z"])
+    out = tmp_path / "d.csv"
+    assert main(["route", str(playbook), str(leads), "--out", str(out)]) == 0
+    (only,) = _decisions(out)
+    assert only["timers"] == (
+        f"2026-01-05T09:30:00+00:00 first-touch SLA missed: {only['rep_id']} -> pool:public"
+    )
+    assert (only["final_rep_id"], only["final_pool"]) == ("", "public")
+    assert capsys.readouterr().out.splitlines()[1] == (
+        "  timers run until 2026-01-05T09:30:00+00:00 (the last arrival plus the playbook's "
+        "longest timer, first-touch SLA 30m)"
+    )
+
+
+def test_an_sla_in_working_hours_runs_on_the_next_working_day(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A lead in at 20:00 on a Monday with a 1h SLA counted 09:00-18:00 is due at 10:00 on
+    Tuesday: the default end reaches it, and the release is dated then, in the leads' zone."""
+    playbook = _playbook(tmp_path, "张伟", "李娜")
+    playbook.write_text(
+        playbook.read_text().replace(
+            'first_touch_sla = "30m"',
+            'first_touch_sla = "1h"\nworking_hours = { tz = "Asia/Shanghai", start = "09:00", '
+            'end = "18:00", weekdays = [0, 1, 2, 3, 4] }',
+        ),
+        encoding="utf-8",
+    )
+    leads = _leads(tmp_path, ["2026-01-05 20:00"])
+    out = tmp_path / "d.csv"
+    assert (
+        main(["route", str(playbook), str(leads), "--out", str(out), "--tz", "Asia/Shanghai"]) == 0
+    )
+    (only,) = _decisions(out)
+    assert only["timers"] == (
+        f"2026-01-06T10:00:00+08:00 first-touch SLA missed: {only['rep_id']} -> pool:public"
+    )
+    assert "first-touch SLA 1h of working time" in capsys.readouterr().out
+
+
+def test_a_lead_falls_through_the_tiers_at_each_tiers_patience(tmp_path: Path) -> None:
+    playbook = ROOT / "strategies" / "premium-then-standard.toml"
+    leads = _leads(tmp_path, ["2026-01-05 10:00"])
+    out = tmp_path / "d.csv"
+    # a lifecycle SLA of 30m would take the lead back first: a copy without it
+    text = playbook.read_text(encoding="utf-8")
+    copy = tmp_path / "tiers.toml"
+    copy.write_text(text.replace('first_touch_sla = "30m"\n', ""), encoding="utf-8")
+    assert main(["route", str(copy), str(leads), "--out", str(out), "--tz", "Asia/Shanghai"]) == 0
+    (only,) = _decisions(out)
+    steps = only["timers"].split(" | ")
+    assert steps[0].startswith("2026-01-05T12:00:00+08:00 escalated: senior-")
+    assert steps[0].endswith(" (fell to tier 1)")
+    assert steps[1].startswith("2026-01-05T16:00:00+08:00 escalated: ")
+    assert steps[1].endswith(" -> pool:public")
+    assert only["final_pool"] == "public"
+
+
+@pytest.mark.parametrize(
+    ("until", "says"),
+    [
+        ("tomorrow", "--until tomorrow: neither a time nor a duration: write a time such as"),
+        ("2026-01-04 09:00", "--until 2026-01-04 09:00 is before the last lead's arrival"),
+    ],
+    ids=["unreadable", "before-the-last-arrival"],
+)
+def test_a_bad_until_is_a_named_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], until: str, says: str
+) -> None:
+    playbook = _playbook(tmp_path, "ana", "bo")
+    leads = _leads(tmp_path, ["2026-01-05T09:00Z"])
+    args = ["route", str(playbook), str(leads), "--out", str(tmp_path / "d.csv"), "--until", until]
+    assert main(args) == 2
+    assert says in capsys.readouterr().err
+
+
+def test_until_a_time_in_the_leads_zone(tmp_path: Path) -> None:
+    playbook = _playbook(tmp_path, "ana", "bo")
+    leads = _leads(tmp_path, ["2026-01-05 09:00"])
+    out = tmp_path / "d.csv"
+    args = ["--out", str(out), "--tz", "Asia/Shanghai", "--until", "2026-01-05 09:29"]
+    assert main(["route", str(playbook), str(leads), *args]) == 0
+    assert _decisions(out)[0]["timers"] == ""  # the SLA runs out at 09:30 in Shanghai
+    args[-1] = "2026-01-05 09:30"
+    assert main(["route", str(playbook), str(leads), *args]) == 0
+    assert _decisions(out)[0]["timers"].startswith("2026-01-05T09:30:00+08:00 ")
 
 
 def test_summary_columns_line_up_with_chinese_rep_ids(
@@ -302,8 +429,9 @@ def test_summary_columns_line_up_with_chinese_rep_ids(
     playbook = _playbook(tmp_path, "张伟", "li")
     times = [f"2026-01-05T09:{m:02d}Z" for m in range(0, 25, 5)]
     leads = _leads(tmp_path, times)
-    assert main(["route", str(playbook), str(leads), "--out", str(tmp_path / "d.csv")]) == 0
-    rows = capsys.readouterr().out.splitlines()[1:4]
+    out = tmp_path / "d.csv"
+    assert main(["route", str(playbook), str(leads), "--out", str(out), "--until", "1m"]) == 0
+    rows = capsys.readouterr().out.splitlines()[2:5]
     assert {row.split()[0] for row in rows[1:]} == {"张伟", "li"}
     assert len({_width(row) for row in rows}) == 1  # counts end in one column
 

@@ -21,59 +21,35 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
 import difflib
-import json
 import os
-import re
-import shutil
 import sys
-import unicodedata
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-import attrs
-
 import leadrouter
 from leadrouter._cli_compare import BUILTIN_POLICIES, compare, compare_parser
 from leadrouter._cli_evaluate import evaluate, evaluate_parser
+from leadrouter._cli_playbook import LEAD_FIELDS, fields_read, playbook_warnings, table
 from leadrouter._cli_reading import (
-    cannot_write,
     count,
-    output_folder,
     read_export,
     reading_flags,
     working,
 )
+from leadrouter._cli_route import route, route_parser
 from leadrouter._util import format_duration, plural
-from leadrouter.errors import ConfigError, LeadRouterError, LeadsFileError, MissingExtraError
-from leadrouter.events import Released
-from leadrouter.ledger import Ledger
+from leadrouter.errors import ConfigError, LeadRouterError, MissingExtraError
 from leadrouter.lifecycle import Lifecycle
-from leadrouter.model import Decision, Lead
+from leadrouter.model import Decision
 from leadrouter.playbooks import read_playbook
 from leadrouter.router import Router
-from leadrouter.rules import Schedule, lead_value
+from leadrouter.rules import Schedule
 
 __all__ = ["BUILTIN_POLICIES", "main"]
-
-DECISION_COLUMNS = (
-    "lead_id",
-    "arrived_at",
-    "action",
-    "rep_id",
-    "pool",
-    "by",
-    "reasons",
-    "final_rep_id",
-    "final_pool",
-)
-
-SHOWN_ROWS = 20
-"""Rows listed in a message about a file's rows; the rest are counted."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -87,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "check":
             return _check_all(args.playbooks, args.sample)
         elif args.command == "route":
-            _route(args, sys.stdout)
+            route(args, sys.stdout)
         elif args.command == "inspect":
             with working(f"reading {args.export.name}"):
                 history = read_export(args.export, args)
@@ -118,24 +94,7 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="validate playbooks and show what they would do")
     check.add_argument("playbooks", nargs="+", type=Path, help="the playbooks (TOML) to check")
     check.add_argument("--sample", type=count, default=12, help="sample leads to route (12)")
-    route = commands.add_parser(
-        "route",
-        help="route a file of leads (CSV, Excel or Parquet) with a playbook",
-        description=(
-            "Route every lead of the file in arrival order, running the playbook's timers "
-            "between arrivals; write each decision with its reasons and where the lead ended."
-        ),
-    )
-    route.add_argument(
-        "playbook",
-        type=Path,
-        help="the playbook (TOML) that routes them: its strategy, rules, caps, timers and reps",
-    )
-    route.add_argument(
-        "leads", type=Path, help="the leads: CSV, Excel (.xlsx) or Parquet, as an export"
-    )
-    route.add_argument("--out", type=Path, required=True, help="where to write decisions (CSV)")
-    reading_flags(route)
+    route_parser(commands)
     inspect = commands.add_parser(
         "inspect",
         help="show how an export is read, before anything is fitted",
@@ -160,47 +119,6 @@ def _discard_stdout() -> None:
     with contextlib.suppress(OSError, ValueError):
         null = os.open(os.devnull, os.O_WRONLY)
         os.dup2(null, sys.stdout.fileno())
-
-
-def _width(text: str) -> int:
-    """Terminal columns `text` takes: East Asian wide and full-width characters (张伟, Ａ) take
-    two, combining marks none, so tables line up whatever script rep ids are written in."""
-    return sum(
-        0 if unicodedata.combining(char) else 2 if unicodedata.east_asian_width(char) in "WF" else 1
-        for char in text
-    )
-
-
-def _pad(text: str, width: int) -> str:
-    return text + " " * max(0, width - _width(text))
-
-
-def _wrap(text: str, width: int) -> list[str]:
-    """`text` in lines of at most `width` columns, broken only between words; a word wider
-    than a line gets a line of its own, whole."""
-    lines: list[str] = []
-    line = ""
-    for word in text.split():
-        if line and _width(line) + 1 + _width(word) > width:
-            lines.append(line)
-            line = word
-        else:
-            line = f"{line} {word}" if line else word
-    return [*lines, line] if line else lines
-
-
-def _table(rows: Sequence[Sequence[str]], indent: int, out: TextIO) -> None:
-    """Rows as aligned columns; the last column is wrapped at word boundaries to the terminal's
-    width (100 when not a terminal), its further lines starting under its first."""
-    widths = [max(_width(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-    lead = indent + sum(widths) + len(widths)
-    room = max(30, shutil.get_terminal_size((100, 24)).columns - lead)
-    for row in rows:
-        cells = " ".join(_pad(cell, width) for cell, width in zip(row, widths, strict=False))
-        lines = _wrap(row[-1], room) or [""]
-        out.write(f"{' ' * indent}{cells} {lines[0]}".rstrip() + "\n")
-        for more in lines[1:]:
-            out.write(f"{' ' * lead}{more}\n")
 
 
 # ---------------------------------------------------------------------------- check
@@ -267,8 +185,8 @@ def _check(path: Path, sample: int, out: TextIO) -> None:
     )
     out.write(f"  what it would do with {sample} sample leads:\n")
     if rows:
-        _table(rows, 4, out)
-    for warning in (*_playbook_warnings(settings), *_check_warnings(settings, rows, router)):
+        table(rows, 4, out)
+    for warning in (*playbook_warnings(settings), *_check_warnings(settings, rows, router)):
         out.write(f"  warning: {warning}\n")
 
 
@@ -286,9 +204,9 @@ def _check_warnings(
             f"none of the {len(rows)} sample leads went to a rep; the first waits because: "
             f"{rows[0][5]}"
         )
-    for what, field in _fields_read(settings):
-        if field not in _LEAD_FIELDS:
-            near = difflib.get_close_matches(field, sorted(_LEAD_FIELDS), 1, 0.75)
+    for what, field in fields_read(settings):
+        if field not in LEAD_FIELDS:
+            near = difflib.get_close_matches(field, sorted(LEAD_FIELDS), 1, 0.75)
             if near:
                 yield (
                     f"{what} reads {field!r}, which is no Lead field (did you mean {near[0]!r}?): "
@@ -304,73 +222,6 @@ def _check_warnings(
             )
 
 
-_SEPARATOR = re.compile(r"[/|]|^\s|\s$|(?=.*[\u3000-\u9fff])\s")
-"""A region or skill name that is likely several, or carries a stray space: "华东/华南",
-"华北 华东" (a space between Chinese names; "New York" is one name), "华南 "."""
-
-
-def _playbook_warnings(settings: Mapping[str, Any], leads_tz: str | None = None) -> Iterator[str]:
-    """What a playbook says that is likely not what was meant, seen without any lead: times read
-    in UTC beside times in another zone (a table without `tz` is UTC; with `leads_tz`, the zone
-    the leads are read in, the comparison is with it); a rep's own shift without the default's
-    days off (it replaces the default, holidays included); schedule and working hours with
-    different days off (the SLA runs on days the reps are off); a region or skill name that is
-    likely several ("华东/华南") or carries a space."""
-    schedules: list[tuple[str, Schedule]] = [
-        ("schedule", rule) for rule in settings["rules"] if isinstance(rule, Schedule)
-    ]
-    life = settings.get("lifecycle")
-    if life is not None and life.working_hours is not None:
-        schedules.append(("[lifecycle] working_hours", life.working_hours))
-    zoned: list[tuple[str, str]] = []
-    for where, table in schedules:
-        if table.default is not None:
-            zoned.append((f"{where}'s default", table.default.tz))
-        zoned += [(f"{where}'s shift of {rep}", shift.tz) for rep, shift in table.shifts.items()]
-    for part in (settings["strategy"], *(settings.get("caps") or ())):
-        # a day in its zone: the caps' daily limit, the weighted strategies' day of targets
-        if isinstance(getattr(part, "tz", None), str) and getattr(part, "daily", 0) is not None:
-            zoned.append((type(part).__name__, part.tz))
-    elsewhere = sorted({tz for _, tz in zoned if tz != "UTC"})
-    in_utc = [what for what, tz in zoned if tz == "UTC"]
-    local = leads_tz if leads_tz not in (None, "UTC") else None
-    if in_utc and (local or elsewhere):
-        said = f"the leads are read in {local}" if local else f"{', '.join(elsewhere)} elsewhere"
-        yield (
-            f"{', '.join(in_utc[:4])}{' ...' if len(in_utc) > 4 else ''} in UTC, but {said}: "
-            f'a table without tz is UTC; write tz = "{local or elsewhere[0]}" in it'
-        )
-    for where, table in schedules:
-        holidays = table.default.days_off if table.default is not None else frozenset()
-        short = [rep for rep, shift in table.shifts.items() if not holidays <= shift.days_off]
-        if short:
-            first = min(holidays - table.shifts[short[0]].days_off)
-            yield (
-                f"{where}: the shift of {', '.join(short[:4])} leaves out days off of the "
-                f"default ({first.isoformat()} ...): a rep's own shift replaces the default, "
-                "holidays included; list them in that shift too"
-            )
-    if len(schedules) > 1 and all(table.default is not None for _, table in schedules):
-        days = [table.default.days_off for _, table in schedules if table.default is not None]
-        if days[0] != days[-1]:
-            yield (
-                "schedule and [lifecycle] working_hours have different days off (in one only: "
-                f"{min(days[0] ^ days[-1]).isoformat()} ...): the first-touch SLA runs on days "
-                "the reps are off, or stops on days they work; write the same days in both"
-            )
-    for rep in settings["reps"]:
-        for kind, names in (("region", rep.regions), ("skill", rep.skills)):
-            for name in sorted(names):
-                if _SEPARATOR.search(name):
-                    parts = [part for part in re.split(r"[/|\s]+", name) if part]
-                    toml = "[" + ", ".join(json.dumps(p, ensure_ascii=False) for p in parts) + "]"
-                    yield (
-                        f"rep {rep.id}'s {kind} {json.dumps(name, ensure_ascii=False)} is one "
-                        f"{kind} of that name: write {kind}s = {toml} for "
-                        + (f"{len(parts)} {kind}s" if len(parts) > 1 else "one without the space")
-                    )
-
-
 def _where(decision: Decision) -> str:
     return decision.rep_id if decision.rep_id else f"pool:{decision.pool}"
 
@@ -384,21 +235,6 @@ def _hours(working: Schedule) -> str:
     return f"{plural(len(working.shifts), 'rep')} on their own shifts, the others {default}"
 
 
-_LEAD_FIELDS = frozenset(field.name for field in attrs.fields(Lead))
-
-
-def _fields_read(settings: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
-    """(who reads it, field) for each lead field a playbook's rules and strategy read by name
-    (region, skill, pool_by): a name no lead has turns the rule off without a word."""
-    for rule in settings["rules"]:
-        field = getattr(rule, "field", None)
-        if isinstance(field, str):
-            yield repr(rule), field
-    pool_by = getattr(settings["strategy"], "pool_by", None)
-    if isinstance(pool_by, str):
-        yield f"{settings['strategy'].name}'s pool_by", pool_by
-
-
 def _describe_lifecycle(life: Lifecycle) -> str:
     hours = "" if life.working_hours is None else f" (working hours {_hours(life.working_hours)})"
     return (
@@ -410,127 +246,6 @@ def _describe_lifecycle(life: Lifecycle) -> str:
             else ""
         )
     )
-
-
-# ---------------------------------------------------------------------------- route
-
-
-def _final(ledger: Ledger, lead_id: str) -> tuple[str, str]:
-    """(rep, pool) where the lead is now: the rep it is with, or the pool it waits in."""
-    rep = ledger.owner(lead_id)
-    return (rep, "") if rep else ("", ledger.pool_of(lead_id) or "")
-
-
-def _route(args: argparse.Namespace, out: TextIO) -> None:
-    """`leadrouter route`: every lead in arrival order, the timers run between arrivals; the
-    decisions (with where each lead ended) to `--out`, and a summary of where the leads ended.
-
-    A file with any row that cannot be used routes nothing: routing is acting, and a lead left
-    out of a batch would be lost without anyone noticing."""
-    with output_folder(args.out, "--out", "the decisions"):
-        _route_into(args, out)
-
-
-def _route_into(args: argparse.Namespace, out: TextIO) -> None:
-    settings = read_playbook(args.playbook)  # a broken playbook is said before the file is read
-    history = read_export(args.leads, args)
-    from leadrouter.sim.inspection import listed_rows
-
-    if len(history.rejected):
-        rows = history.rejected["row"].nunique()
-        raise LeadsFileError(
-            f"{args.leads}: {rows} row(s) cannot be used; nothing was routed:\n  "
-            + "\n  ".join(listed_rows(history.rejected, SHOWN_ROWS))
-        )
-    if len(history.flagged):
-        print(
-            f"{args.leads}: {history.flagged['row'].nunique()} row(s) kept with a value "
-            "adjusted:\n  " + "\n  ".join(listed_rows(history.flagged, SHOWN_ROWS)),
-            file=sys.stderr,
-        )
-    leads = history.leads
-    from leadrouter.clock import ManualClock
-
-    router = Router(**settings, clock=ManualClock(leads[0].arrived_at))
-    decisions = []
-    for lead in leads:
-        router.tick(lead.arrived_at)
-        decisions.append(router.route(lead, now=lead.arrived_at))
-    ledger = router.ledger
-    ended = {lead.id: _final(ledger, lead.id) for lead in leads}
-    try:
-        # with a BOM: Excel opens a CSV without one in the machine's code page (GBK on a
-        # Chinese Windows), and 张伟 would show as mojibake
-        with args.out.open("w", newline="", encoding="utf-8-sig") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(DECISION_COLUMNS)
-            for lead, decision in zip(leads, decisions, strict=True):
-                writer.writerow(
-                    [
-                        lead.id,
-                        lead.arrived_at.isoformat(),
-                        decision.action,
-                        decision.rep_id or "",
-                        decision.pool or "",
-                        decision.by,
-                        " | ".join(map(str, decision.reasons)),
-                        *ended[lead.id],
-                    ]
-                )
-    except OSError as exc:
-        raise cannot_write(args.out, "--out", "the decisions", exc) from exc
-    routed = plural(len(leads), "lead")
-    out.write(f"routed {routed} from {args.leads} with {args.playbook} -> {args.out}\n")
-    _summary(decisions, ended, ledger, out)
-    for warning in _playbook_warnings(settings, history.tz):
-        out.write(f"  warning: {warning}\n")
-    mapped = {header: name for name, header in history.columns.items()}
-    for what, field in _fields_read(settings):
-        if all(lead_value(lead, field) in (None, "") for lead in leads):
-            columns = sorted({key for lead in leads for key in lead.features})
-            fix = (
-                f": the file's column {field!r} is read as the lead's {mapped[field]}; write "
-                f'field = "{mapped[field]}" (or leave field out)'
-                if field in mapped
-                else f" (other columns: {', '.join(columns) or 'none'})"
-            )
-            out.write(
-                f"  warning: {what} reads {field!r}, which no lead in {args.leads} has, so it "
-                f"let every lead through{fix}\n"
-            )
-
-
-def _summary(
-    decisions: Sequence[Decision],
-    ended: Mapping[str, tuple[str, str]],
-    ledger: Ledger,
-    out: TextIO,
-) -> None:
-    """Where the leads ended (a rep or a pool), then how that differs from the first
-    decisions: the timers' releases, by reason. A first decision is not where a lead is: with a
-    first-touch SLA, every assigned lead is taken back, as the file's touches (made by whoever
-    held the lead then) are not replayed."""
-    places = Counter(rep or f"pool:{pool}" for rep, pool in ended.values())
-    ranked = sorted(places.items(), key=lambda kv: (-kv[1], kv[0]))
-    width = max(_width("where the leads ended"), *(_width(where) for where, _ in ranked))
-    digits = max(len("leads"), *(len(str(n)) for _, n in ranked))
-    out.write(f"  {_pad('where the leads ended', width)}  {'leads':>{digits}}\n")
-    for where, n in ranked:
-        out.write(f"  {_pad(where, width)}  {n:>{digits}}\n")
-    assigned = sum(d.rep_id is not None for d in decisions)
-    releases = Counter(e.reason for e in ledger.events() if isinstance(e, Released))
-    line = f"first decisions: {assigned} to a rep, {len(decisions) - assigned} to a pool"
-    if releases:
-        line += f"; taken back by the timers {sum(releases.values())} times (" + ", ".join(
-            f"{why} {n}" for why, n in releases.most_common()
-        )
-        line += ")"
-    if releases.get("sla"):
-        line += (
-            ": route replays no touches (the file's were made by the reps who held the leads "
-            "then), so no first-touch SLA is met"
-        )
-    out.write(line + "\n")
 
 
 # ---------------------------------------------------------------------- db

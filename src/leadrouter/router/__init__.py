@@ -37,7 +37,6 @@ from leadrouter.errors import (
     EventBeforeArrivalError,
     InvalidTypeError,
     InvalidValueError,
-    StrategyError,
     TransitionError,
 )
 from leadrouter.events import (
@@ -62,9 +61,9 @@ from leadrouter.router._capping import Caps, as_caps, reason_of
 from leadrouter.router._deciding import Decider, as_rules, check_strategy, wrote_ledger
 from leadrouter.router._explained import last_reason, with_first_reason
 from leadrouter.router._log import DecisionLog, load_table
-from leadrouter.router._timers import Timers
+from leadrouter.router._timers import Timers, strategy_release, tick_actions
 from leadrouter.rules import Rule
-from leadrouter.strategies.base import Pick, Release, Strategy, as_strategy
+from leadrouter.strategies.base import Pick, Strategy, as_strategy, has_timers
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -239,6 +238,11 @@ class Router:
         self._seen += 1
         if self._timed and (type(event) is Assigned or type(event) is Claimed):
             self._timers.schedule(event.lead_id, event.rep_id, event.at, touched=False)
+
+    def _catch_up(self) -> None:
+        """`_resync` when the ledger changed since the router last looked."""
+        if self._seen != len(self.ledger) or self._generation != self.ledger.generation:
+            self._resync()
 
     def _resync(self) -> None:
         """Rebuild timer deadlines from the ledger (after a restart, foreign writes, or an
@@ -575,8 +579,7 @@ class Router:
         """
         with self._op:
             now = self._time(now)
-            if self._seen != len(self.ledger) or self._generation != self.ledger.generation:
-                self._resync()
+            self._catch_up()
             try:
                 return self._tick(now)
             except BaseException:
@@ -584,19 +587,38 @@ class Router:
                 self._seen = -1
                 raise
 
+    def next_due(self, now: datetime | None = None) -> datetime | None:
+        """The earliest time after `now` at which `tick()` has a timer to run: a lifecycle
+        deadline (first-touch SLA, expiry) or one of the strategy's own (`Strategy.next_due`:
+        a tier's patience, an idle claim); None when no timer is set. Writes nothing.
+
+        A caller that ticks at each answer, instead of on a fixed beat, runs every timer at its
+        own time (`leadrouter route` does, between arrivals). The answer is a promise to look,
+        not a verdict: at that time the lead may have been touched or moved, or its SLA counted
+        in working hours may run later, and the tick then finds nothing, or less, to do; asked
+        again, the router answers the next time. Leads waiting in the pool are offered again at
+        each tick, but a shift starting or a daily cap resetting is no deadline here."""
+        with self._op:
+            now = self._time(now)
+            self._catch_up()
+            dues = [self._timers.next_after(now)]
+            if has_timers(self.strategy):
+                dues.append(self.strategy.next_due(TickContext(self._roster, self.ledger, now)))
+            return min((due for due in dues if due is not None), default=None)
+
     def _tick(self, now: datetime) -> list[Moved]:
         """`tick`'s steps, inside its operation."""
         events: list[Moved] = []
         tick_ctx = TickContext(self._roster, self.ledger, now, self.seed)
         size = len(self.ledger)
-        actions = _tick_actions(self.strategy, self.strategy.tick(tick_ctx))
+        actions = tick_actions(self.strategy, self.strategy.tick(tick_ctx))
         if len(self.ledger) != size:
             wrote = len(self.ledger) - size
             raise wrote_ledger(self.strategy, f"tick() at {now.isoformat()}", wrote)
         for action in actions:
             holder = self.ledger.holder(action.lead_id)
             if holder is not None:
-                events += self._take_back(_released(action, holder, now), action.reroute)
+                events += self._take_back(strategy_release(action, holder, now), action.reroute)
         life = self.lifecycle
         for lead_id, rep_id, kind in self._timers.due(now, self.ledger):
             again = life.reroutes(self.ledger.lead_releases(lead_id))
@@ -656,34 +678,3 @@ class Router:
 
     def __repr__(self) -> str:
         return f"Router({self.strategy!r}, {len(self._roster)} reps, {len(self.ledger)} events)"
-
-
-def _tick_actions(strategy: Strategy, answer: object) -> list[Release]:
-    """What `strategy.tick()` answered, as a list of Release actions; anything else is a
-    StrategyError saying what it returned and what to return, instead of a TypeError from
-    iterating it (a tick() that forgot its `return` answers None)."""
-    if answer is None or isinstance(answer, str | Release) or not isinstance(answer, Iterable):
-        raise StrategyError(
-            f"{strategy!r}.tick() returned {answer!r}; return a list of Release (an empty list "
-            "when it takes nothing back)"
-        )
-    actions = list(answer)
-    for action in actions:
-        if not isinstance(action, Release):
-            raise StrategyError(
-                f"{strategy!r}.tick() returned {action!r} among its actions; return "
-                "Release(lead_id, reason) for each lead to take back"
-            )
-    return actions
-
-
-def _released(action: Release, holder: str, now: datetime) -> Released:
-    """The Released event of a strategy's `Release` of a lead its `holder` has. The lead id is
-    one the ledger holds and a `Release` checked its reason (a str) when it was made, so with no
-    pool named (the public one) the event is built without checking them again; a named pool
-    (which the event requires to be an id) or an action of another type goes through the
-    event's own validators."""
-    if type(action) is Release and action.pool is None:
-        return _new_released(action.lead_id, holder, now, action.reason, PUBLIC)
-    pool = PUBLIC if action.pool is None else action.pool
-    return Released(action.lead_id, holder, now, action.reason, pool=pool)

@@ -1,4 +1,5 @@
-"""The lifecycle's timers: when each held lead's first-touch SLA and expiry fall due.
+"""The lifecycle's timers: when each held lead's first-touch SLA and expiry fall due; and a
+strategy's own timers, what its `tick()` answered, checked and turned into releases.
 
 Deadlines are kept in a heap built from the ledger, so `tick()` looks only at what is due. They
 are elapsed time: a 30-minute SLA falls due 30 minutes later also across a daylight-saving
@@ -11,14 +12,18 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 
+from leadrouter._trusted import new_released
 from leadrouter._util import instant
+from leadrouter.errors import StrategyError
+from leadrouter.events import PUBLIC, Released
 from leadrouter.ledger import Ledger
 from leadrouter.lifecycle import Lifecycle
+from leadrouter.strategies.base import Release, Strategy
 
-__all__ = ["Timers"]
+__all__ = ["Timers", "strategy_release", "tick_actions"]
 
 
 class Timers:
@@ -55,6 +60,15 @@ class Timers:
             touched = ledger.first_touch(lead_id) is not None
             self.schedule(lead_id, rep_id, since, touched)
 
+    def next_after(self, now: datetime) -> datetime | None:
+        """The earliest deadline later than `now` (None when none is set): after a `due(now)`
+        pass every deadline left is later, so this is the top of the heap, found without a
+        scan unless deadlines at or before `now` are still waiting for their pass."""
+        heap, moment = self._heap, instant(now)
+        if not heap or heap[0][0] > moment:
+            return heap[0][0] if heap else None
+        return min((entry[0] for entry in heap if entry[0] > moment), default=None)
+
     def due(self, now: datetime, ledger: Ledger) -> Iterator[tuple[str, str, str]]:
         """(lead id, rep id, "sla" or "expired") for each deadline due at `now` that still
         holds, earliest first. An SLA counted in working hours that is not really due yet goes
@@ -81,3 +95,34 @@ class Timers:
                         )
                         continue
             yield lead_id, rep_id, kind
+
+
+def tick_actions(strategy: Strategy, answer: object) -> list[Release]:
+    """What `strategy.tick()` answered, as a list of Release actions; anything else is a
+    StrategyError saying what it returned and what to return, instead of a TypeError from
+    iterating it (a tick() that forgot its `return` answers None)."""
+    if answer is None or isinstance(answer, str | Release) or not isinstance(answer, Iterable):
+        raise StrategyError(
+            f"{strategy!r}.tick() returned {answer!r}; return a list of Release (an empty list "
+            "when it takes nothing back)"
+        )
+    actions = list(answer)
+    for action in actions:
+        if not isinstance(action, Release):
+            raise StrategyError(
+                f"{strategy!r}.tick() returned {action!r} among its actions; return "
+                "Release(lead_id, reason) for each lead to take back"
+            )
+    return actions
+
+
+def strategy_release(action: Release, holder: str, now: datetime) -> Released:
+    """The Released event of a strategy's `Release` of a lead its `holder` has. The lead id is
+    one the ledger holds and a `Release` checked its reason (a str) when it was made, so with no
+    pool named (the public one) the event is built without checking them again; a named pool
+    (which the event requires to be an id) or an action of another type goes through the
+    event's own validators."""
+    if type(action) is Release and action.pool is None:
+        return new_released(action.lead_id, holder, now, action.reason, PUBLIC)
+    pool = PUBLIC if action.pool is None else action.pool
+    return Released(action.lead_id, holder, now, action.reason, pool=pool)

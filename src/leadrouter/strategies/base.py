@@ -17,6 +17,7 @@ names or at which methods a class overrides.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, ClassVar, cast
 
 import attrs
@@ -176,6 +177,17 @@ class Strategy:
     def tick(self, ctx: TickContext) -> Sequence[Release]:
         """Leads to take back at `ctx.now`; the default takes none."""
         return ()
+
+    def next_due(self, ctx: TickContext) -> datetime | None:
+        """The earliest time after `ctx.now` at which `tick()` may take a lead back, or None
+        when no timer of this strategy is set; the default (no timers) says None.
+
+        A promise to look, not a verdict: `tick()` then decides from the ledger, and may take
+        nothing. It lets a caller tick at each deadline instead of on a fixed beat
+        (`Router.next_due`, `leadrouter route`). A strategy that overrides `tick()` should
+        override this too; one that does not is ticked only when its caller ticks for another
+        reason (an arrival, another timer)."""
+        return None
 
     def __repr__(self) -> str:
         fields = getattr(type(self), "__attrs_attrs__", ())

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import attrs
@@ -171,6 +172,9 @@ class Explore(Strategy):
 
     def tick(self, ctx: TickContext) -> Sequence[Release]:
         return self.base.tick(ctx)
+
+    def next_due(self, ctx: TickContext) -> datetime | None:
+        return self.base.next_due(ctx)
 
     def __repr__(self) -> str:
         return f"Explore({self.base!r}, share={self.share!r})"

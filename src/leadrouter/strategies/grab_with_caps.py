@@ -240,6 +240,18 @@ class GrabWithCaps(Strategy):
 
     # ------------------------------------------------------------------ tick
 
+    def next_due(self, ctx: TickContext) -> datetime | None:
+        """The earliest end of `idle_after` after `ctx.now` of a claimed lead not yet touched."""
+        if self.idle_after is None:
+            return None
+        view = claims_view(ctx.view, "GrabWithCaps")
+        ends = (
+            since + self.idle_after
+            for lead_id, _, since in view.held()
+            if view.first_touch(lead_id) is None and view.claimed_from(lead_id) is not None
+        )
+        return min((end for end in ends if end > ctx.now), default=None)
+
     def tick(self, ctx: TickContext) -> Sequence[Release]:
         """Release every claimed lead its holder has not touched within `idle_after` of the
         claim, back to the pool it was claimed from, oldest claim first. Leads the router

@@ -299,6 +299,28 @@ class TieredDelay(Strategy):
                     actions.append(action)
         return actions
 
+    def next_due(self, ctx: TickContext) -> datetime | None:
+        """The earliest end of patience after `ctx.now` of a lead held unreached before its
+        last tier, or an earlier deadline of a tier strategy's own timers. A lead tagged
+        "blocked" is due at once, at the tick its caller makes when recording the tag."""
+        view = tier_view(ctx.view, "TieredDelay")
+        moment = instant(ctx.now)
+        tiers, last = self.tiers, len(self.tiers)
+        due: list[datetime] = []
+        for lead_id, _, since in view.held():
+            stage = _stage(view, lead_id)
+            if stage >= last or view.reached(lead_id):
+                continue
+            try:
+                end = instant(since) + tiers[stage].patience
+            except OverflowError:
+                continue  # past the last representable time: never due
+            if end > moment:
+                due.append(end)
+        inner = {id(tier.strategy): tier.strategy for tier in tiers}
+        due += [d for s in inner.values() if (d := s.next_due(ctx)) is not None]
+        return min(due, default=None)
+
     def _escalations(self, view: TierView, now: datetime) -> list[tuple[datetime, str]]:
         """(held since, lead id) of each lead to escalate at `now`, in that order: from the
         ledger's `_Due` index when it can answer exactly, else from `_scan`."""

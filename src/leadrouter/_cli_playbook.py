@@ -1,0 +1,145 @@
+"""What the `leadrouter` commands that read a playbook share: text laid out in columns that line
+up in any script (张伟 takes two columns), and the warnings about a playbook that loads but likely
+does not do what was meant, said by `check` and by `route`."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import unicodedata
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, TextIO
+
+import attrs
+
+from leadrouter.model import Lead
+from leadrouter.rules import Schedule
+
+__all__ = ["LEAD_FIELDS", "fields_read", "pad", "playbook_warnings", "table", "text_width"]
+
+
+def text_width(text: str) -> int:
+    """Terminal columns `text` takes: East Asian wide and full-width characters (张伟, Ａ) take
+    two, combining marks none, so tables line up whatever script rep ids are written in."""
+    return sum(
+        0 if unicodedata.combining(char) else 2 if unicodedata.east_asian_width(char) in "WF" else 1
+        for char in text
+    )
+
+
+def pad(text: str, width: int) -> str:
+    return text + " " * max(0, width - text_width(text))
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """`text` in lines of at most `width` columns, broken only between words; a word wider
+    than a line gets a line of its own, whole."""
+    lines: list[str] = []
+    line = ""
+    for word in text.split():
+        if line and text_width(line) + 1 + text_width(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    return [*lines, line] if line else lines
+
+
+def table(rows: Sequence[Sequence[str]], indent: int, out: TextIO) -> None:
+    """Rows as aligned columns; the last column is wrapped at word boundaries to the terminal's
+    width (100 when not a terminal), its further lines starting under its first."""
+    widths = [max(text_width(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    lead = indent + sum(widths) + len(widths)
+    last = max(30, shutil.get_terminal_size((100, 24)).columns - lead)
+    for row in rows:
+        cells = " ".join(pad(cell, room) for cell, room in zip(row, widths, strict=False))
+        lines = _wrap(row[-1], last) or [""]
+        out.write(f"{' ' * indent}{cells} {lines[0]}".rstrip() + "\n")
+        for more in lines[1:]:
+            out.write(f"{' ' * lead}{more}\n")
+
+
+# ---------------------------------------------------------------------------- warnings
+
+
+_SEPARATOR = re.compile(r"[/|]|^\s|\s$|(?=.*[\u3000-\u9fff])\s")
+"""A region or skill name that is likely several, or carries a stray space: "华东/华南",
+"华北 华东" (a space between Chinese names; "New York" is one name), "华南 "."""
+
+
+def playbook_warnings(settings: Mapping[str, Any], leads_tz: str | None = None) -> Iterator[str]:
+    """What a playbook says that is likely not what was meant, seen without any lead: times read
+    in UTC beside times in another zone (a table without `tz` is UTC; with `leads_tz`, the zone
+    the leads are read in, the comparison is with it); a rep's own shift without the default's
+    days off (it replaces the default, holidays included); schedule and working hours with
+    different days off (the SLA runs on days the reps are off); a region or skill name that is
+    likely several ("华东/华南") or carries a space."""
+    schedules: list[tuple[str, Schedule]] = [
+        ("schedule", rule) for rule in settings["rules"] if isinstance(rule, Schedule)
+    ]
+    life = settings.get("lifecycle")
+    if life is not None and life.working_hours is not None:
+        schedules.append(("[lifecycle] working_hours", life.working_hours))
+    zoned: list[tuple[str, str]] = []
+    for where, table in schedules:
+        if table.default is not None:
+            zoned.append((f"{where}'s default", table.default.tz))
+        zoned += [(f"{where}'s shift of {rep}", shift.tz) for rep, shift in table.shifts.items()]
+    for part in (settings["strategy"], *(settings.get("caps") or ())):
+        # a day in its zone: the caps' daily limit, the weighted strategies' day of targets
+        if isinstance(getattr(part, "tz", None), str) and getattr(part, "daily", 0) is not None:
+            zoned.append((type(part).__name__, part.tz))
+    elsewhere = sorted({tz for _, tz in zoned if tz != "UTC"})
+    in_utc = [what for what, tz in zoned if tz == "UTC"]
+    local = leads_tz if leads_tz not in (None, "UTC") else None
+    if in_utc and (local or elsewhere):
+        said = f"the leads are read in {local}" if local else f"{', '.join(elsewhere)} elsewhere"
+        yield (
+            f"{', '.join(in_utc[:4])}{' ...' if len(in_utc) > 4 else ''} in UTC, but {said}: "
+            f'a table without tz is UTC; write tz = "{local or elsewhere[0]}" in it'
+        )
+    for where, table in schedules:
+        holidays = table.default.days_off if table.default is not None else frozenset()
+        short = [rep for rep, shift in table.shifts.items() if not holidays <= shift.days_off]
+        if short:
+            first = min(holidays - table.shifts[short[0]].days_off)
+            yield (
+                f"{where}: the shift of {', '.join(short[:4])} leaves out days off of the "
+                f"default ({first.isoformat()} ...): a rep's own shift replaces the default, "
+                "holidays included; list them in that shift too"
+            )
+    if len(schedules) > 1 and all(table.default is not None for _, table in schedules):
+        days = [table.default.days_off for _, table in schedules if table.default is not None]
+        if days[0] != days[-1]:
+            yield (
+                "schedule and [lifecycle] working_hours have different days off (in one only: "
+                f"{min(days[0] ^ days[-1]).isoformat()} ...): the first-touch SLA runs on days "
+                "the reps are off, or stops on days they work; write the same days in both"
+            )
+    for rep in settings["reps"]:
+        for kind, names in (("region", rep.regions), ("skill", rep.skills)):
+            for name in sorted(names):
+                if _SEPARATOR.search(name):
+                    parts = [part for part in re.split(r"[/|\s]+", name) if part]
+                    toml = "[" + ", ".join(json.dumps(p, ensure_ascii=False) for p in parts) + "]"
+                    yield (
+                        f"rep {rep.id}'s {kind} {json.dumps(name, ensure_ascii=False)} is one "
+                        f"{kind} of that name: write {kind}s = {toml} for "
+                        + (f"{len(parts)} {kind}s" if len(parts) > 1 else "one without the space")
+                    )
+
+
+LEAD_FIELDS = frozenset(field.name for field in attrs.fields(Lead))
+
+
+def fields_read(settings: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """(who reads it, field) for each lead field a playbook's rules and strategy read by name
+    (region, skill, pool_by): a name no lead has turns the rule off without a word."""
+    for rule in settings["rules"]:
+        field = getattr(rule, "field", None)
+        if isinstance(field, str):
+            yield repr(rule), field
+    pool_by = getattr(settings["strategy"], "pool_by", None)
+    if isinstance(pool_by, str):
+        yield f"{settings['strategy'].name}'s pool_by", pool_by
