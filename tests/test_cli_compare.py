@@ -3,13 +3,17 @@ policies, and bad input answered with a named one-line error and exit code 2."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+from leadrouter._cli_output import LOCK, MANIFEST
 from leadrouter.cli import BUILTIN_POLICIES, main
 from leadrouter.sim import History, load_export, simulate, synthetic
 from leadrouter.sim.demo import (
@@ -453,3 +457,64 @@ def test_columns_maps_an_unknown_header_to_a_field(
     assert code == 0, stderr
     markdown = (tmp_path / "r" / "report.md").read_text(encoding="utf-8")
     assert f"| logged assignments | {len(small):,} leads with a rep" in markdown
+
+
+# --------------------------------------------------------------------------- one run per --out
+
+QUICK = ["--policies", "equal-rotation", "--seeds", "4", "--sensitivity-seeds", "0"]
+
+
+def test_a_second_compare_into_the_same_out_is_refused_while_the_first_writes(
+    export: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A lock held by a live process (this one stands in for the first compare): the second
+    run says who writes there and since when, and leaves the folder as it was."""
+    out = tmp_path / "report"
+    out.mkdir()
+    (out / "report.html").write_text("the first run's report")
+    since = datetime(2026, 1, 5, 14, 7).astimezone()
+    (out / LOCK).write_text(json.dumps({"pid": os.getpid(), "since": since.isoformat()}))
+    code, _, stderr = run(["compare", str(export), "--out", str(out), *QUICK], capsys)
+    assert code == 2
+    assert error_line(stderr) == (
+        f"leadrouter: error: --out {out}: another compare is writing to {out} since 14:07 (pid "
+        f"{os.getpid()}); wait for it to finish or choose another --out (if no compare is "
+        f"running, delete {out / LOCK})"
+    )
+    assert (out / "report.html").read_text() == "the first run's report"
+    assert (out / LOCK).exists()  # still the first run's
+
+
+def test_a_lock_left_by_a_process_that_is_gone_is_taken_over(
+    export: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    out = tmp_path / "report"
+    out.mkdir()
+    (out / LOCK).write_text(json.dumps({"pid": gone.pid, "since": "2026-01-05T14:07:00+00:00"}))
+    (out / ".compare-1.partial").mkdir()  # the staging folder of that killed run
+    code, _, stderr = run(["compare", str(export), "--out", str(out), *QUICK], capsys)
+    assert code == 0, stderr
+    assert (out / "report.html").is_file()
+    assert not (out / LOCK).exists()
+    assert not list(out.glob(".compare-*"))
+
+
+def test_a_later_run_leaves_no_file_of_an_earlier_run_looking_current(
+    export: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The files the previous compare wrote and this one did not (a chart of a policy no
+    longer compared) are taken away; the user's own files in the folder stay."""
+    out = tmp_path / "report"
+    assert run(["compare", str(export), "--out", str(out), *QUICK], capsys)[0] == 0
+    written = set(json.loads((out / MANIFEST).read_text()))
+    assert {"report.html", "report.md"} <= written
+    assert {path.name for path in out.iterdir()} == {*written, MANIFEST}
+    (out / "chart-old-policy.png").write_bytes(b"an earlier run's chart")
+    (out / MANIFEST).write_text(json.dumps(sorted({*written, "chart-old-policy.png"})))
+    (out / "my notes.txt").write_text("mine")
+    assert run(["compare", str(export), "--out", str(out), *QUICK], capsys)[0] == 0
+    assert not (out / "chart-old-policy.png").exists()
+    assert (out / "my notes.txt").read_text() == "mine"
+    assert {path.name for path in out.iterdir()} == {*written, MANIFEST, "my notes.txt"}

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from leadrouter._cli_output import ReportFolder, report_folder
 from leadrouter._cli_policies import BUILTIN_POLICIES, resolve_policies, with_roster
 from leadrouter._cli_reading import count, output_folder, period, read_export, reading_flags
 from leadrouter._util import plural
@@ -156,11 +157,16 @@ def compare(args: argparse.Namespace) -> None:
     out: Path = args.out if args.out is not None else Path("demo-report")
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out}: exists and is not a directory; choose another")
-    with output_folder(out, "--out", "the report", folder=True):  # before the long work
-        _compare_into(args, seeds, processes, out)
+    with (
+        output_folder(out, "--out", "the report", folder=True),  # before the long work
+        report_folder(out) as folder,
+    ):
+        _compare_into(args, seeds, processes, folder)
 
 
-def _compare_into(args: argparse.Namespace, seeds: int, processes: int, out: Path) -> None:
+def _compare_into(
+    args: argparse.Namespace, seeds: int, processes: int, folder: ReportFolder
+) -> None:
     from leadrouter.sim.loader import columns_from_flags
 
     columns_from_flags(args.columns)  # a wrong --columns fails before the slow imports
@@ -180,7 +186,7 @@ def _compare_into(args: argparse.Namespace, seeds: int, processes: int, out: Pat
     console = PipedConsole(highlight=False, width=None if wide else 140)
     status = PipedConsole(stderr=True, highlight=False, soft_wrap=True)
 
-    history = _demo_history(args, out, status) if args.demo else read_export(args.export, args)
+    history = _demo_history(args, folder, status) if args.demo else read_export(args.export, args)
     if args.roster is not None:
         history, said = with_roster(history, args.roster)
         status.print(said)
@@ -194,10 +200,10 @@ def _compare_into(args: argparse.Namespace, seeds: int, processes: int, out: Pat
     from leadrouter.sim.analysis import choose_baseline
 
     policies, args.baseline = choose_baseline(policies, args.baseline)
-    _run_comparison(args, history, policies, notes, seeds, processes, out, console, status)
+    _run_comparison(args, history, policies, notes, seeds, processes, folder, console, status)
 
 
-def _demo_history(args: argparse.Namespace, out: Path, status: Console) -> History:
+def _demo_history(args: argparse.Namespace, folder: ReportFolder, status: Console) -> History:
     """The demo walks the user's path: a synthetic history written as an export, read back."""
     from leadrouter.sim.demo import DEMO_DAYS, DEMO_LEADS, DEMO_REPS, demo_history
     from leadrouter.sim.loader import load_export
@@ -207,8 +213,8 @@ def _demo_history(args: argparse.Namespace, out: Path, status: Console) -> Histo
     days = args.demo_days or DEMO_DAYS
     with status.status(f"generating a synthetic team: {leads} leads, {reps} reps, {days} days"):
         synthetic = demo_history(n_leads=leads, n_reps=reps, days=days)
-        out.mkdir(parents=True, exist_ok=True)
-        path = synthetic.to_csv(out / "demo-export.csv")
+        path = synthetic.to_csv(folder.out / "demo-export.csv")
+        folder.keep(path)
     status.print(f"wrote the synthetic history as an export: {path}")
     return load_export(path, audience="command")
 
@@ -362,7 +368,7 @@ def _run_comparison(
     notes: dict[str, str],
     seeds: int,
     processes: int,
-    out: Path,
+    folder: ReportFolder,
     console: Console,
     status: Console,
 ) -> None:
@@ -407,9 +413,11 @@ def _run_comparison(
     with status.status("estimating the policies off-policy from the logged propensities"):
         off_policy = off_policy_text(history, runnable)
     with status.status("writing the report (charts, sources, anomalies)"):
-        paths = analysis.write_report(out, title=title, off_policy=off_policy)
+        staged = analysis.write_report(folder.staging, title=title, off_policy=off_policy)
+        placed = folder.publish()
+    html, markdown = placed[staged.html.name], placed[staged.markdown.name]
     if off_policy is not None:
         console.print("\nBeside the what-if, from the logged propensities alone:", markup=False)
         console.print(off_policy, markup=False)
-    console.print(f"\nReport: {paths.html}")
-    console.print(f"        {paths.markdown} (charts beside it)", markup=False)
+    console.print(f"\nReport: {html}")
+    console.print(f"        {markdown} (charts beside it)", markup=False)

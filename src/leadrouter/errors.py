@@ -35,6 +35,7 @@ __all__ = [
     "NaiveExportTimeError",
     "NotALeadError",
     "OutOfRangeError",
+    "OutputInUseError",
     "PlaybookError",
     "PolicyCannotRunError",
     "RosterMismatchError",
@@ -261,6 +262,12 @@ class LeadsFileError(LeadRouterError, ValueError):
 class UnknownPolicyError(LeadRouterError, LookupError):
     """A `--policies` entry that is neither a playbook file, a pattern matching playbook files,
     nor the name of a built-in policy; the message lists the built-in names."""
+
+
+class OutputInUseError(LeadRouterError, RuntimeError):
+    """Another `leadrouter compare` is writing into the same `--out` folder; names its process
+    and since when, so the second run waits or writes elsewhere instead of mixing its files
+    with the first's."""
 
 
 class MissingExtraError(LeadRouterError, ImportError):
