@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leadrouter.sim import History, load_export
+from leadrouter.sim.profiles import CHINESE_WON, Outcomes
 
 HEADER = "线索编号,创建时间,负责人,首次跟进时间,是否有效,是否成交,成交金额"
 
@@ -288,3 +289,55 @@ def test_as_of_without_an_offset_is_read_in_the_zone_the_file_writes(tmp_path: P
     history = load_export(path, as_of="2026/3/28")
     assert history.as_of.isoformat() == "2026-03-28T23:59:59.999999+08:00"
     assert history.tz == "Etc/GMT-8"
+
+
+STAGE_WORDS = {
+    "won": ["已签合同", "签约", "已签约", "合同签订", "赢单", "成交", "已成交", "已付款", "已回款"],
+    "lost": [
+        "输单", "丢单", "已流失", "流失", "失败", "关闭", "已关闭", "放弃", "无意向", "无效",
+        "空号", "停机", "错号", "重复线索",
+    ],
+    "open": [
+        "跟进中", "初步接触", "需求确认", "方案报价", "商务谈判", "意向客户", "待跟进", "新线索",
+        "已联系",
+    ],
+}  # fmt: skip
+
+
+def test_every_chinese_stage_word_is_read_as_its_outcome(tmp_path: Path) -> None:
+    """Each word a Chinese CRM writes in its stage column, read end to end: won, lost or open,
+    and recognised (not "not recognised, so open")."""
+    words = [(word, kind) for kind, listed in STAGE_WORDS.items() for word in listed]
+    rows = [f"S{i},2026-03-02 09:{i:02d},张伟,{word}" for i, (word, _) in enumerate(words)]
+    history = load(tmp_path, rows, "线索编号,创建时间,负责人,销售阶段")
+    stages = history.to_frame().set_index("lead_id")["stage"].to_dict()
+    assert {word: stages[f"S{i}"] for i, (word, _) in enumerate(words)} == dict(words)
+    said = history.outcomes.set_index("value")["why"].to_dict()
+    assert {word: said[word] for word, _ in words} == {
+        word: f"recognised: {kind}" for word, kind in words
+    }
+
+
+@given(
+    negation=st.sampled_from(["未", "不", "没有", "没", "尚未", "暂未", "非"]),
+    won=st.sampled_from(sorted(CHINESE_WON)),
+    space=st.sampled_from(["", " ", "　"]),
+)
+def test_a_negated_won_word_is_never_won(negation: str, won: str, space: str) -> None:
+    """未成交 holds 成交 but says the opposite: whatever the won word and the negation, with or
+    without a space between, it is never read as won (open, saying why)."""
+    status, why = Outcomes().outcome_of(f"{negation}{space}{won}")
+    assert status != "won"
+    assert (status, why) == (
+        "open",
+        "a won word negated, so not won: open (--lost if it means lost)",
+    )
+
+
+def test_a_negated_won_word_in_a_yes_no_column_is_no_stage(tmp_path: Path) -> None:
+    """没有成交 under 是否成交 is an answer, not a stage: the column is not taken for a stage
+    column (which would be refused as one mapped to converted)."""
+    history = load(
+        tmp_path, ["A1,2026-03-02 09:00,张伟,,,没有成交,", "A2,2026-03-02 10:00,张伟,,,是,"]
+    )
+    assert "stage" not in history.columns

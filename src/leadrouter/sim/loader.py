@@ -431,9 +431,6 @@ def _frame(
     return frame
 
 
-_UNRECOGNISED = "not recognised, so open"
-
-
 def _not_a_stage(
     text: pd.Series[Any], header: str, origin: str, reading: Outcomes, audience: Audience
 ) -> None:
@@ -444,7 +441,7 @@ def _not_a_stage(
         for value in dict.fromkeys(text.tolist())
         if value.lower() not in NULLS and value.lower() not in WORDS
     ]
-    stages = [value for value in values if reading.outcome_of(value)[1] != _UNRECOGNISED]
+    stages = [value for value in values if reading.names_stage(value)]
     if not values or (not stages and _norm(header) not in ALIASES["stage"]):
         return
     shown = ", ".join(repr(value) for value in values[:4])

@@ -20,14 +20,19 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 __all__ = [
+    "CHINESE_LOST",
+    "CHINESE_OPEN",
+    "CHINESE_WON",
     "GENERIC",
     "LOST_VALUES",
+    "NEGATIONS",
     "OPEN_VALUES",
     "PROFILES",
     "WON_VALUES",
     "Outcomes",
     "Profile",
     "detect",
+    "negated_won",
     "norm_value",
 ]
 
@@ -222,12 +227,36 @@ def detect(headers: Iterable[str]) -> Profile | None:
     return best
 
 
+CHINESE_WON = (
+    "成交", "已成交", "赢单", "已赢单", "签约", "已签约", "已签单", "成单", "已转化", "转客户",
+    "已转客户", "已回款", "赢单（已回款）", "已签合同", "合同签订", "签订合同", "已签订合同",
+    "已付款",
+)  # fmt: skip
+"""The stage words of Chinese CRMs and hand-kept sheets read as won: a contract signed (签约,
+已签合同), a deal closed (成交, 赢单) or paid (已付款, 已回款)."""
+CHINESE_LOST = (
+    "输单", "丢单", "已输单", "战败", "已流失", "流失", "失败", "放弃", "已放弃", "无意向",
+    "关闭", "已关闭", "无效", "无效线索", "已作废", "作废", "空号", "停机", "错号",
+    "重复线索",
+)  # fmt: skip
+"""Read as lost (closed without a sale): lost to a competitor or given up (输单, 放弃, 无意向);
+a lead that could never buy (无效, 空号, 停机, 错号: a dead or wrong number; 重复线索: a
+duplicate, whose sale, if any, is on the other record). 关闭 / 已关闭 are lost: the CRMs that
+write them write 赢单 / 成交 for a win, so a team whose 关闭 means won says `--won 关闭`."""
+CHINESE_OPEN = (
+    "跟进中", "跟进", "待跟进", "新线索", "已联系", "初步接触", "需求确认", "方案报价",
+    "商务谈判", "意向", "意向客户", "洽谈中", "报价", "谈判",
+)  # fmt: skip
+"""Read as open: a deal still being worked, from the first call to the negotiation."""
+NEGATIONS = ("未", "不", "没有", "没", "尚未", "暂未", "非")
+"""Words that turn a won word into its opposite (未成交, 没有签约): such a stage is never won;
+it is read as open, since it may mean lost or not yet, which `--lost` settles."""
+
 WON_VALUES = frozenset(
     norm_value(v)
     for v in (
         "won", "closed won", "closed-won", "deal won", "converted", "closed - converted",
-        "qualified - converted", "customer", "signed", "成交", "已成交", "赢单", "已赢单", "签约",
-        "已签约", "已签单", "成单", "已转化", "转客户", "已转客户", "已回款", "赢单（已回款）",
+        "qualified - converted", "customer", "signed", *CHINESE_WON,
     )
 )  # fmt: skip
 """Stage / status values recognised as won."""
@@ -236,8 +265,7 @@ LOST_VALUES = frozenset(
     for v in (
         "lost", "closed lost", "closed-lost", "deal lost", "closed - not converted",
         "closed-lost to competition", "lost lead", "junk lead", "not qualified",
-        "unqualified", "disqualified", "dead", "输单", "丢单", "已输单", "战败", "已流失",
-        "流失", "失败", "无效", "关闭", "已关闭", "无效线索", "已作废", "作废",
+        "unqualified", "disqualified", "dead", *CHINESE_LOST,
     )
 )  # fmt: skip
 """Stage / status values recognised as lost (closed without a sale)."""
@@ -251,12 +279,18 @@ OPEN_VALUES = frozenset(
         "perception analysis", "proposal/price quote", "negotiation/review",
         "appointmentscheduled", "qualifiedtobuy", "presentationscheduled",
         "decisionmakerboughtin", "contractsent", "lead", "subscriber", "marketingqualifiedlead",
-        "salesqualifiedlead", "opportunity", "qualified", "proposition", "跟进中", "跟进",
-        "新线索", "待跟进", "意向", "洽谈中", "报价", "谈判",
+        "salesqualifiedlead", "opportunity", "qualified", "proposition", *CHINESE_OPEN,
     )
 )  # fmt: skip
 """Stage / status values recognised as open (a deal still being worked); any value in none of
-the three sets is open too, but `History.outcomes` says it was not recognised."""
+the three sets is open too, but `History.outcomes` says it was not recognised. Values are
+compared whole (after `norm_value`), never by a part: 未成交 holds 成交 but is not it."""
+
+
+def negated_won(key: str) -> bool:
+    """Whether a normalised stage value is a negation followed by a won word (未成交, 不签约,
+    没有成交)."""
+    return any(key.startswith(word) and key[len(word) :] in WON_VALUES for word in NEGATIONS)
 
 
 @dataclass
@@ -305,10 +339,22 @@ class Outcomes:
                 return "won", f"{self.profile.name}: won"
             if key in map(norm_value, self.profile.lost):
                 return "lost", f"{self.profile.name}: lost"
+        if negated_won(key):
+            return "open", _NEGATED
         if key in WON_VALUES:
             return "won", "recognised: won"
         if key in LOST_VALUES:
             return "lost", "recognised: lost"
         if key in OPEN_VALUES:
             return "open", "recognised: open"
-        return "open", "not recognised, so open"
+        return "open", _UNRECOGNISED
+
+    def names_stage(self, value: str) -> bool:
+        """Whether `value` is a stage name, recognised or given: not a value read as open for
+        want of one, nor a negated won word (a yes / no column writing 没有成交 is no stage
+        column)."""
+        return self.outcome_of(value)[1] not in (_UNRECOGNISED, _NEGATED)
+
+
+_UNRECOGNISED = "not recognised, so open"
+_NEGATED = "a won word negated, so not won: open (--lost if it means lost)"
