@@ -24,6 +24,7 @@ every read of the folded state; and this module `Ledger`, with what a stored led
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -97,13 +98,33 @@ class Ledger(_Views):
     `Ledger()` lives in one process's memory. `Ledger.open(url)` keeps the log in SQLite or
     PostgreSQL for many processes (see docs/stores.md); it answers the same views.
 
-    A ledger takes no lock of its own: its operations, reads included (some keep an index for
-    the next read), run one at a time under the one Router that owns it (docs/embedding.md,
-    "Threads").
+    A ledger has one lock, which every Router on it holds around each operation (it is the
+    routers' lock): so the reads of the whole ledger (`verify`, `snapshot`, `to_frame`,
+    `held`, `pools`, `lead_ids`) take it too, and a maintenance thread that calls them while a
+    router writes waits for the write in progress instead of reading half of it. The other
+    reads (some keep an index for the next read) run inside a router's operations, or on the
+    thread that routes (docs/embedding.md, "Threads").
     """
 
     durable: ClassVar[bool] = False
     """True for a ledger whose log lives in a database shared with other processes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._thread_lock = threading.RLock()
+        """The lock of this ledger's writes: every Router on it holds it around each operation
+        (it is the routers' own lock), the whole-ledger reads take it (not in `_clear`: a
+        rollback, which starts the views over, runs under it)."""
+
+    def __getstate__(self) -> dict[str, Any]:
+        """A copy (pickle, `copy.deepcopy`) gets a lock of its own: a lock is not copied."""
+        state = self.__dict__.copy()
+        del state["_thread_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._thread_lock = threading.RLock()
 
     # ------------------------------------------------------------------ stores
 
@@ -189,7 +210,13 @@ class Ledger(_Views):
     def verify(self) -> list[str]:
         """Recompute every view from the log and say where the views held differ: one line per
         difference, none when they agree. A stored ledger reads its log from the database, so
-        this checks what this process answers against what the database records."""
+        this checks what this process answers against what the database records. Holds the
+        ledger's lock: a Router writing meanwhile waits (a view read half-way through a write
+        would show drift that is not there)."""
+        with self._thread_lock:
+            return self._drift()
+
+    def _drift(self) -> list[str]:
         self.refresh()
         replayed = self._replay().snapshot()
         held = self.snapshot()
@@ -212,5 +239,8 @@ class Ledger(_Views):
         return Ledger.from_events(self._events)
 
     def to_frame(self) -> pd.DataFrame:
-        """The event log as a DataFrame, one row per event (imports pandas on first use)."""
-        return _event_frame(self._events)
+        """The event log as a DataFrame, one row per event (imports pandas on first use); the
+        events as of one moment, read under the ledger's lock."""
+        with self._thread_lock:
+            events = list(self._events)
+        return _event_frame(events)

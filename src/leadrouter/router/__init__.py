@@ -14,7 +14,6 @@ nothing), `_capping` (the router's side of caps), `_batch` (`route_many` for bat
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, NoReturn
@@ -127,7 +126,9 @@ class Router:
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise ConfigError(f"seed must be an int, got {seed!r}")
         self.seed = seed
-        self._lock = threading.RLock()
+        self._lock = self.ledger._thread_lock
+        """The ledger's lock: every router on one ledger holds the same one, and the ledger's
+        whole-ledger reads (`verify`, `snapshot`) wait for an operation in progress."""
         if isinstance(decision_log, bool) or not isinstance(decision_log, int) or decision_log < 0:
             raise ConfigError(
                 f"decision_log must be a whole number of leads, 0 or more, got {decision_log!r}: "

@@ -109,7 +109,6 @@ class StoredLedger(Ledger):
         self._txn: Transaction | None = None
         """The transaction this process holds, if any (its events are not yet committed)."""
         self._roster: str | None = None
-        self._thread_lock = threading.RLock()
 
     @classmethod
     def connect(
@@ -249,12 +248,6 @@ class StoredLedger(Ledger):
         (the comparison would read views half-way through a write)."""
         with self._thread_lock:
             return self._verified()
-
-    def snapshot(self) -> dict[str, Any]:
-        """The views, as `Ledger.snapshot`, read under the ledger's lock (a Router of this
-        process writing meanwhile waits: a read half-way through a write raised)."""
-        with self._thread_lock:
-            return super().snapshot()
 
     def _verified(self) -> list[str]:
         drift = super().verify()
