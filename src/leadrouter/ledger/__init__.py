@@ -27,7 +27,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from leadrouter.errors import ConfigError
 from leadrouter.ledger._fold import _FOLDED as _FOLDED
@@ -48,19 +48,34 @@ _NO_TRANSACTION: AbstractContextManager[None] = nullcontext()
 _OPENER: Callable[..., Ledger] | None = None
 
 
+class Undoable(Protocol):
+    """What a Router keeps beside the ledger about its operations (its decision log), put back
+    when an operation is rolled back. `pending` is non-empty while the operation in progress has
+    changed something to put back; the guard empties it when the operation ends well (one test
+    of an empty list: the usual operation pays nothing more) and calls `undo` when it raises."""
+
+    pending: list[Any]
+
+    def undo(self, ledger: Ledger) -> None: ...
+
+
 class _Undo:
-    """A Router operation on an in-memory ledger: the router's lock, and all of the operation's
+    """A Router operation on an in-memory ledger: the ledger's lock, and all of the operation's
     events or none. A route, tick, claim or hand-over writes several events (a release and the
     re-route, a batch of leads); if it raises after writing some (a strategy that fails while
     re-routing, a duplicate lead late in a batch), the ledger goes back to where the operation
     began, as a stored ledger's transaction does, instead of keeping a lead released and never
-    offered again. Operations nest (a hand-over routes): only the outermost rolls back."""
+    offered again; and what the router remembers of the operation (`Undoable`) goes back with
+    it. Operations nest (a hand-over routes): only the outermost rolls back."""
 
-    __slots__ = ("_depth", "_ledger", "_lock", "_mark")
+    __slots__ = ("_depth", "_ledger", "_lock", "_mark", "_memory")
 
-    def __init__(self, ledger: Ledger, lock: AbstractContextManager[Any]) -> None:
+    def __init__(
+        self, ledger: Ledger, lock: AbstractContextManager[Any], memory: Undoable | None
+    ) -> None:
         self._ledger = ledger
         self._lock = lock
+        self._memory = memory
         self._depth = 0
         self._mark = 0
 
@@ -73,8 +88,14 @@ class _Undo:
     def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
         try:
             self._depth -= 1
-            if kind is not None and not self._depth and len(self._ledger._events) > self._mark:
-                self._ledger._roll_back(self._mark)
+            if not self._depth:
+                if kind is not None:
+                    if len(self._ledger._events) > self._mark:
+                        self._ledger._roll_back(self._mark)
+                    if self._memory is not None:
+                        self._memory.undo(self._ledger)
+                elif self._memory is not None and self._memory.pending:
+                    self._memory.pending.clear()
         finally:
             self._lock.__exit__(kind, exc, tb)
 
@@ -173,12 +194,16 @@ class Ledger(_Views):
         return _NO_TRANSACTION
 
     def guard(
-        self, lock: AbstractContextManager[Any], roster: Callable[[], str]
+        self,
+        lock: AbstractContextManager[Any],
+        roster: Callable[[], str],
+        memory: Undoable | None = None,
     ) -> AbstractContextManager[Any]:
-        """What a Router holds around each operation: its own lock and, in memory, a mark of
-        the log that an operation raising part-way rolls back to (`_Undo`); on a stored ledger
-        the lock and one transaction in which `roster()` is checked against the ledger's."""
-        return _Undo(self, lock)
+        """What a Router holds around each operation: its lock and, in memory, a mark of the log
+        that an operation raising part-way rolls back to (`_Undo`), `memory` with it; on a
+        stored ledger the lock and one transaction in which `roster()` is checked against the
+        ledger's."""
+        return _Undo(self, lock, memory)
 
     def _roll_back(self, mark: int) -> None:
         """Drop the events after the first `mark` and fold the views again from the rest (the

@@ -143,7 +143,7 @@ class Router:
         """Whether the ledger takes a lead's Arrived and Assigned in one step (a Ledger whose
         class appends as Ledger does: not a stored ledger, which writes each to its database)."""
         self._roster_digest: tuple[Roster, str] | None = None
-        self._op = self.ledger.guard(self._lock, self._roster_key)
+        self._op = self.ledger.guard(self._lock, self._roster_key, self._log)
         """Held around every operation: the lock itself in memory; for a stored ledger also one
         database transaction (write lock, catch-up, commit), so the operation is atomic."""
         self._timed = self.lifecycle.has_timers

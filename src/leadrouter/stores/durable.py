@@ -31,7 +31,7 @@ from leadrouter.errors import (
     SnapshotWarning,
 )
 from leadrouter.events import Event
-from leadrouter.ledger import _FOLDED, Ledger
+from leadrouter.ledger import _FOLDED, Ledger, Undoable
 from leadrouter.model import Decision, Lead, Rep
 from leadrouter.stores import snapshot
 from leadrouter.stores.codec import (
@@ -177,8 +177,13 @@ class StoredLedger(Ledger):
             if 0 < self.snapshot_every <= len(self) - self._snapshot_events:
                 self._write_snapshot()
 
-    def guard(self, lock: AbstractContextManager[Any], roster: Callable[[], str]) -> _Guard:
-        return _Guard(self, lock, roster)
+    def guard(
+        self,
+        lock: AbstractContextManager[Any],
+        roster: Callable[[], str],
+        memory: Undoable | None = None,
+    ) -> _Guard:
+        return _Guard(self, lock, roster, memory)
 
     def refresh(self) -> None:
         """Fold in the events other processes committed since this one last looked."""
@@ -467,16 +472,22 @@ class _StoredEvents:
 
 class _Guard:
     """A Router operation on a stored ledger: the router's lock, then one transaction in which
-    the router's roster is checked against the ledger's (and recorded when it changed)."""
+    the router's roster is checked against the ledger's (and recorded when it changed); when
+    the operation raises, what the router remembered of it (`memory`) is put back too."""
 
-    __slots__ = ("_depth", "_ledger", "_lock", "_roster", "_txn")
+    __slots__ = ("_depth", "_ledger", "_lock", "_memory", "_roster", "_txn")
 
     def __init__(
-        self, ledger: StoredLedger, lock: AbstractContextManager[Any], roster: Callable[[], str]
+        self,
+        ledger: StoredLedger,
+        lock: AbstractContextManager[Any],
+        roster: Callable[[], str],
+        memory: Undoable | None,
     ) -> None:
         self._ledger = ledger
         self._lock = lock
         self._roster = roster
+        self._memory = memory
         self._depth = 0
         self._txn: AbstractContextManager[None] | None = None
 
@@ -514,9 +525,19 @@ class _Guard:
             self._depth -= 1
             if self._depth == 0 and self._txn is not None:
                 txn, self._txn = self._txn, None
-                if exc is None:
-                    self._ledger.note_roster(self._roster())
-                txn.__exit__(kind, exc, tb)
+                memory = self._memory
+                try:
+                    if exc is None:
+                        self._ledger.note_roster(self._roster())
+                    txn.__exit__(kind, exc, tb)
+                except BaseException:  # not committed: the commit itself failed
+                    if memory is not None:
+                        memory.undo(self._ledger)
+                    raise
+                if memory is not None and kind is not None:
+                    memory.undo(self._ledger)
+                elif memory is not None and memory.pending:
+                    memory.pending.clear()
         finally:
             try:
                 self._lock.__exit__(kind, exc, tb)
