@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from leadrouter.errors import ConfigError
 from leadrouter.ledger._fold import _FOLDED as _FOLDED
+from leadrouter.ledger._fold import CLOCK_SKEW
 from leadrouter.ledger._state import _ABSENT, BLOCKED
 from leadrouter.ledger._types import LedgerView, RepStats, _event_frame
 from leadrouter.ledger._views import _Views
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
 
     from leadrouter.model import Decision, Lead
 
-__all__ = ["BLOCKED", "Ledger", "LedgerView", "RepStats"]
+__all__ = ["BLOCKED", "CLOCK_SKEW", "Ledger", "LedgerView", "RepStats"]
 
 _NO_TRANSACTION: AbstractContextManager[None] = nullcontext()
 

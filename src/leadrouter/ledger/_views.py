@@ -124,6 +124,13 @@ class _Views(_Fold):
         state = self._leads.get(lead_id)
         return state.held_since if state is not None and state.status == HELD else None
 
+    def placed_at(self, lead_id: str) -> datetime | None:
+        """When the lead got where it is now (its arrival, its entry into its pool, or the start
+        of its holding); None for a lead that never arrived. An event on the lead dated more
+        than `CLOCK_SKEW` before this is refused (EventOutOfOrderError)."""
+        state = self._leads.get(lead_id)
+        return None if state is None else state.placed_at
+
     def claimed_from(self, lead_id: str) -> str | None:
         """The pool the current holder claimed the lead from; None when nobody holds it or the
         router assigned it. A pull strategy uses it to send a lead back where it came from."""

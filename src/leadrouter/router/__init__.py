@@ -625,8 +625,9 @@ class Router:
             return events
         for lead_id in waiting:
             lead = ledger.lead(lead_id)
-            if earlier(now, lead.arrived_at):
-                continue  # stamped by a clock ahead of this tick's: offered at a later tick
+            placed = ledger.placed_at(lead_id)
+            if placed is not None and earlier(now, placed):
+                continue  # pooled by a clock ahead of this tick's: offered at a later tick
             lost_by = ledger.last_holder(lead_id)
             avoid = frozenset({lost_by}) if lost_by else frozenset()
             decision = decider.reoffer(self._context(lead, now), avoid)

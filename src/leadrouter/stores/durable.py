@@ -191,17 +191,24 @@ class StoredLedger(Ledger):
             pass
 
     def _catch_up(self, rows: Iterable[Row]) -> None:
-        """Fold in `rows`, the events committed after `self._seq`, in order."""
+        """Fold in `rows`, the events committed after `self._seq`, in order. Their dates are not
+        checked against the events they act on (`CLOCK_SKEW`): each was checked by the process
+        that wrote it, or written by a leadrouter that did not check, and a log that opened
+        before must open after an upgrade."""
         fold = Ledger.append
-        for seq, kind, payload in rows:
-            try:
-                if kind == _ROSTER:
-                    self._roster = payload["key"]
-                else:
-                    fold(self, event_of(kind, payload))
-            except Exception as exc:  # every row was folded once, by the worker that wrote it
-                raise self._corrupt(seq, kind, exc) from exc
-            self._seq = seq
+        self._in_order_only = False
+        try:
+            for seq, kind, payload in rows:
+                try:
+                    if kind == _ROSTER:
+                        self._roster = payload["key"]
+                    else:
+                        fold(self, event_of(kind, payload))
+                except Exception as exc:  # every row was folded once, by the worker that wrote it
+                    raise self._corrupt(seq, kind, exc) from exc
+                self._seq = seq
+        finally:
+            del self._in_order_only
 
     def _corrupt(self, seq: int, kind: str, exc: Exception) -> CorruptLogError:
         return CorruptLogError(
@@ -213,8 +220,13 @@ class StoredLedger(Ledger):
 
     def _replay(self) -> Ledger:
         """A new in-memory ledger folded from the whole log up to what this process last
-        folded, as the database holds it (never from a snapshot)."""
-        return Ledger.from_events(self._read_events(None))
+        folded, as the database holds it (never from a snapshot), with its dates taken as the
+        log holds them (as `_catch_up` takes them)."""
+        replayed = Ledger()
+        replayed._in_order_only = False
+        replayed.extend(self._read_events(None))
+        del replayed._in_order_only
+        return replayed
 
     def _read_events(self, upto: int | None) -> list[Event]:
         """The log's events (up to sequence `upto`, else up to what this process last folded),
