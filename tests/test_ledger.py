@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -200,6 +201,7 @@ LEDGER_API = frozenset(
     {
         *("append", "extend", "from_events", "events", "to_frame", "snapshot", "verify"),
         *("open", "durable", "transaction", "guard", "refresh", "note_decision", "first_decision"),
+        "placed_at",
         *("lead", "lead_ids", "status", "holder", "owner", "pool_of", "held_since", "held"),
         *("claimed_from", "first_touch", "reached", "tag_reason", "last_holder", "lead_releases"),
         *("book", "book_size", "book_order", "pool", "pools", "waiting", "is_waiting"),
@@ -216,7 +218,7 @@ def test_public_names_are_unchanged() -> None:
     package implement them (changing this list is changing the API)."""
     import leadrouter.ledger as module
 
-    assert module.__all__ == ["BLOCKED", "Ledger", "LedgerView", "RepStats"]
+    assert module.__all__ == ["BLOCKED", "CLOCK_SKEW", "Ledger", "LedgerView", "RepStats"]
     assert module.BLOCKED == "blocked"
     for name in ("Ledger", "LedgerView", "RepStats"):
         assert getattr(lr, name) is getattr(module, name)
@@ -237,6 +239,14 @@ def _indexed_reads(ledger: lr.Ledger, minutes: list[int]) -> object:
         ledger.waiting(),
         [ledger.never_assigned(frozenset(_REPS[:k])) for k in range(len(_REPS) + 1)],
     )
+
+
+def _not_before(ledger: lr.Ledger, lead_id: str, minute: int) -> datetime:
+    """`at(minute)`, or the time the lead got where it is if that is later: an event on a lead
+    is dated after the one it acts on (events on other leads may come in any order)."""
+    placed = ledger.placed_at(lead_id)
+    assert placed is not None
+    return max(at(minute), placed)
 
 
 @settings(max_examples=80, deadline=None)
@@ -268,9 +278,11 @@ def test_indexed_reads_between_appends_answer_as_a_replay(
         elif action == "wait":
             ledger.append(lr.Pooled(lead_id, at(minute), waiting=True))
         elif action == "take waiting" and ledger.waiting():
-            ledger.append(lr.Assigned(ledger.waiting()[0], rep, at(minute), "test"))
+            taken = ledger.waiting()[0]
+            ledger.append(lr.Assigned(taken, rep, _not_before(ledger, taken, minute), "test"))
         elif action == "release" and ledger.book_size(rep):
-            ledger.append(lr.Released(ledger.book_order(rep)[0], rep, at(minute)))
+            held = ledger.book_order(rep)[0]
+            ledger.append(lr.Released(held, rep, _not_before(ledger, held, minute)))
         fresh = lr.Ledger.from_events(ledger.events())
         asked = _indexed_reads(ledger, minutes)
         assert asked == _indexed_reads(fresh, minutes) == _indexed_reads(ledger, minutes)
@@ -284,3 +296,116 @@ def test_revenue_is_a_float_whatever_the_amounts_were_written_as() -> None:
     )
     revenue = ledger.stats("R1").revenue
     assert revenue == 100.0 and type(revenue) is float
+
+
+# ---------------------------------------------------------------------------- events in order
+
+SKEW = lr.ledger.CLOCK_SKEW
+MIN = timedelta(minutes=1)
+
+
+def held_lead(at_minutes: float = 10) -> tuple[lr.Ledger, datetime]:
+    """A ledger where rep "a" got lead L1 at T0 + `at_minutes`, and that time."""
+    ledger = lr.Ledger()
+    got = T0 + at_minutes * MIN
+    ledger.append(lr.Arrived(lr.Lead("L1", T0)))
+    ledger.append(lr.Assigned("L1", "a", got, "test"))
+    return ledger, got
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda at: lr.Touched("L1", "a", at),
+        lambda at: lr.Tagged("L1", "a", at, valid=True),
+        lambda at: lr.Converted("L1", "a", at, amount=1.0),
+        lambda at: lr.Released("L1", "a", at, "returned"),
+    ],
+    ids=["touched", "tagged", "converted", "released"],
+)
+def test_a_report_or_release_dated_before_the_holding_is_refused(make: Any) -> None:
+    """A worker whose clock is behind dated a touch (or a tag, sale, release) before the rep got
+    the lead: the ledger took it, and counted a touch "within the SLA" that came before the
+    assignment. Within CLOCK_SKEW it is taken (clocks disagree a little); beyond, refused,
+    naming both times, and nothing changes."""
+    ledger, got = held_lead()
+    before = ledger.snapshot()
+    with pytest.raises(lr.EventOutOfOrderError, match="before rep 'a' got the lead"):
+        ledger.append(make(got - SKEW - MIN))
+    assert ledger.snapshot() == before
+    ledger.append(make(got - SKEW))
+
+
+def test_a_claim_dated_before_the_lead_was_released_is_refused() -> None:
+    ledger, got = held_lead()
+    ledger.append(lr.Released("L1", "a", got + 5 * MIN, "returned"))
+    with pytest.raises(lr.EventOutOfOrderError, match="entered pool 'public'"):
+        ledger.append(lr.Claimed("L1", "b", got))
+    with pytest.raises(lr.EventOutOfOrderError):
+        ledger.append(lr.Assigned("L1", "b", got, "test"))
+    assert ledger.placed_at("L1") == got + 5 * MIN
+    ledger.append(lr.Claimed("L1", "b", got + 5 * MIN - SKEW))
+    assert ledger.holder("L1") == "b"
+
+
+def test_the_router_refuses_a_release_or_claim_dated_before_what_it_acts_on() -> None:
+    router = lr.Router(lr.EqualRotation(), [lr.Rep("a"), lr.Rep("b")])
+    router.route(lr.Lead("L1", T0), now=T0 + 30 * MIN)
+    with pytest.raises(lr.EventOutOfOrderError):
+        router.release("L1", now=T0 + 10 * MIN)
+    router.release("L1", now=T0 + 40 * MIN)
+    with pytest.raises(lr.EventOutOfOrderError):
+        router.claim("b", "L1", now=T0 + 35 * MIN)
+    assert router.claim("b", "L1", now=T0 + 41 * MIN).rep_id == "b"
+
+
+def test_a_tick_behind_the_clock_that_pooled_a_lead_leaves_it_for_a_later_tick() -> None:
+    """A lead released into the waiting pool by a worker whose clock runs ahead: a tick dated
+    before that release does not offer it (an assignment before the release would be refused,
+    and fail every tick), a later tick does."""
+    router = lr.Router(lr.EqualRotation(), [lr.Rep("a")], caps=lr.FixedCap(open=1))
+    router.route(lr.Lead("L1", T0), now=T0)
+    router.route(lr.Lead("L2", T0), now=T0)  # waits: "a" is at the cap
+    router.release("L1", now=T0 + 30 * MIN)  # "a" may take L2 now
+    router.ledger.append(lr.Pooled("L2", T0 + 30 * MIN, "public", "", waiting=True))
+    assert router.tick(T0 + 20 * MIN) == []
+    assert [type(e).__name__ for e in router.tick(T0 + 31 * MIN)] == ["Assigned"]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["route", "release", "claim", "touch"]),
+            st.integers(0, 4),
+            st.integers(-10, 10),
+        ),
+        max_size=40,
+    )
+)
+def test_no_event_is_dated_before_the_event_it_acts_on_beyond_the_skew(ops: list[Any]) -> None:
+    """Whatever times the callers give (clocks up to ten minutes apart, either way), the log
+    never holds an event dated more than CLOCK_SKEW before the one it acts on: a holding's
+    reports and release after the holding began, a claim or assignment after the lead entered
+    its pool. Calls that would break it raise EventOutOfOrderError and write nothing."""
+    router = lr.Router(lr.EqualRotation(), [lr.Rep("a"), lr.Rep("b")])
+    clock = T0
+    for step, (op, lead_no, skew) in enumerate(ops):
+        clock += MIN
+        now, lead_id = clock + skew * MIN, f"L{lead_no}"
+        try:
+            if op == "route" or lead_id not in router.ledger:
+                router.route(lr.Lead(f"L{step}", clock), now=max(now, clock))
+            elif op == "release" and router.ledger.holder(lead_id):
+                router.release(lead_id, now=now)
+            elif op == "claim" and router.ledger.holder(lead_id) is None:
+                router.claim("b", lead_id, now=now)
+            elif op == "touch" and (holder := router.ledger.holder(lead_id)):
+                router.record(lr.Touched(lead_id, holder, now))
+        except (lr.EventOutOfOrderError, lr.EventBeforeArrivalError, lr.TransitionError):
+            pass
+    placed: dict[str, datetime] = {}
+    for event in router.ledger.events():
+        since = placed.get(event.lead_id, event.at)
+        assert event.at >= since - SKEW, event
+        if not isinstance(event, lr.Touched | lr.Tagged | lr.Converted):
+            placed[event.lead_id] = event.at

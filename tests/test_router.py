@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -718,6 +719,59 @@ def test_an_operation_that_raises_part_way_leaves_the_ledger_as_it_found_it() ->
     written = r.tick(at(40))
     assert [type(e).__name__ for e in written] == ["Released", "Assigned"]
     assert r.ledger.holder("L1") == "R1"
+
+
+def failing_on(broken: set[str]) -> Callable[[Context], str]:
+    """The first free rep, raising "model down" for the leads in `broken`."""
+
+    def first_free(ctx: Context) -> str:
+        if ctx.lead.id in broken:
+            raise RuntimeError("model down")
+        return sorted(ctx.ids)[0]
+
+    return first_free
+
+
+def test_a_rolled_back_reroute_leaves_the_decision_before_it() -> None:
+    """A tick re-routed L1 (SLA), then failed re-routing L2 and was rolled back: the ledger kept
+    L1 with R0, but `decisions()` and `explain_load()` still showed the rolled-back re-route to
+    R1 as L1's latest decision. The decision before it is back."""
+    broken: set[str] = set()
+    lifecycle = lr.Lifecycle(first_touch_sla=timedelta(minutes=30), reroute=True)
+    r = lr.Router(failing_on(broken), team(2), lifecycle=lifecycle)
+    first = r.route(lead(1), now=at(0))
+    r.route(lead(2, minutes=1), now=at(1))
+    broken.add("L2")
+    with pytest.raises(RuntimeError, match="model down"):
+        r.tick(at(32))
+    assert r.ledger.holder("L1") == "R0"
+    assert [d for d in r.decisions() if d.lead_id == "L1"] == [first]
+    assert r.why("L1") == first
+    assert r.explain_load()["chosen"].to_dict() == {"R0": 2, "R1": 0}
+    broken.clear()
+    moved = r.tick(at(33))
+    assert [(type(e).__name__, e.lead_id) for e in moved][:2] == [
+        ("Released", "L1"),
+        ("Assigned", "L1"),
+    ]
+    assert r.decisions()[-2].lead_id == "L1" and r.decisions()[-2].rep_id == "R1"
+
+
+def test_a_retry_after_a_rolled_back_reroute_answers_what_the_ledger_holds() -> None:
+    """A router started on a ledger routed before (it knows no first decision of L1) re-routed
+    L1 in a tick that was then rolled back: the re-route was kept as L1's first decision, so a
+    retry of L1 answered R1, a rep the ledger never gave it to."""
+    broken: set[str] = set()
+    lifecycle = lr.Lifecycle(first_touch_sla=timedelta(minutes=30), reroute=True)
+    before = lr.Router(failing_on(broken), team(2), lifecycle=lifecycle)
+    before.route(lead(1), now=at(0))
+    before.route(lead(2, minutes=1), now=at(1))
+    ledger = lr.Ledger.from_events(before.ledger.events())
+    r = lr.Router(failing_on(broken), team(2), ledger=ledger, lifecycle=lifecycle)
+    broken.add("L2")
+    with pytest.raises(RuntimeError, match="model down"):
+        r.tick(at(32))
+    assert r.route(lead(1), now=at(33)).rep_id == ledger.holder("L1") == "R0"
 
 
 def test_a_batch_with_a_bad_lead_late_in_it_writes_none_of_it() -> None:

@@ -20,6 +20,7 @@ __all__ = [
     "DuplicateLeadError",
     "EmptyExportError",
     "EventBeforeArrivalError",
+    "EventOutOfOrderError",
     "ForecastFitWarning",
     "InvalidExportError",
     "InvalidTypeError",
@@ -106,6 +107,12 @@ class UnknownLeadError(TransitionError, LookupError):
 
 class EventBeforeArrivalError(TransitionError):
     """An event, or a routing `now`, dated before the lead arrived."""
+
+
+class EventOutOfOrderError(TransitionError):
+    """An event dated more than the clock-skew tolerance (`leadrouter.ledger.CLOCK_SKEW`) before
+    the event it acts on: a touch, tag, sale or release before the holding it reports on began,
+    a claim or assignment before the lead entered the pool it is taken from."""
 
 
 class StrategyError(LeadRouterError, RuntimeError):

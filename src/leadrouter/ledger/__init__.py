@@ -24,12 +24,14 @@ every read of the folded state; and this module `Ledger`, with what a stored led
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from leadrouter.errors import ConfigError
 from leadrouter.ledger._fold import _FOLDED as _FOLDED
+from leadrouter.ledger._fold import CLOCK_SKEW
 from leadrouter.ledger._state import _ABSENT, BLOCKED
 from leadrouter.ledger._types import LedgerView, RepStats, _event_frame
 from leadrouter.ledger._views import _Views
@@ -39,7 +41,7 @@ if TYPE_CHECKING:
 
     from leadrouter.model import Decision, Lead
 
-__all__ = ["BLOCKED", "Ledger", "LedgerView", "RepStats"]
+__all__ = ["BLOCKED", "CLOCK_SKEW", "Ledger", "LedgerView", "RepStats"]
 
 _NO_TRANSACTION: AbstractContextManager[None] = nullcontext()
 
@@ -47,19 +49,34 @@ _NO_TRANSACTION: AbstractContextManager[None] = nullcontext()
 _OPENER: Callable[..., Ledger] | None = None
 
 
+class Undoable(Protocol):
+    """What a Router keeps beside the ledger about its operations (its decision log), put back
+    when an operation is rolled back. `pending` is non-empty while the operation in progress has
+    changed something to put back; the guard empties it when the operation ends well (one test
+    of an empty list: the usual operation pays nothing more) and calls `undo` when it raises."""
+
+    pending: list[Any]
+
+    def undo(self, ledger: Ledger) -> None: ...
+
+
 class _Undo:
-    """A Router operation on an in-memory ledger: the router's lock, and all of the operation's
+    """A Router operation on an in-memory ledger: the ledger's lock, and all of the operation's
     events or none. A route, tick, claim or hand-over writes several events (a release and the
     re-route, a batch of leads); if it raises after writing some (a strategy that fails while
     re-routing, a duplicate lead late in a batch), the ledger goes back to where the operation
     began, as a stored ledger's transaction does, instead of keeping a lead released and never
-    offered again. Operations nest (a hand-over routes): only the outermost rolls back."""
+    offered again; and what the router remembers of the operation (`Undoable`) goes back with
+    it. Operations nest (a hand-over routes): only the outermost rolls back."""
 
-    __slots__ = ("_depth", "_ledger", "_lock", "_mark")
+    __slots__ = ("_depth", "_ledger", "_lock", "_mark", "_memory")
 
-    def __init__(self, ledger: Ledger, lock: AbstractContextManager[Any]) -> None:
+    def __init__(
+        self, ledger: Ledger, lock: AbstractContextManager[Any], memory: Undoable | None
+    ) -> None:
         self._ledger = ledger
         self._lock = lock
+        self._memory = memory
         self._depth = 0
         self._mark = 0
 
@@ -72,8 +89,14 @@ class _Undo:
     def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
         try:
             self._depth -= 1
-            if kind is not None and not self._depth and len(self._ledger._events) > self._mark:
-                self._ledger._roll_back(self._mark)
+            if not self._depth:
+                if kind is not None:
+                    if len(self._ledger._events) > self._mark:
+                        self._ledger._roll_back(self._mark)
+                    if self._memory is not None:
+                        self._memory.undo(self._ledger)
+                elif self._memory is not None and self._memory.pending:
+                    self._memory.pending.clear()
         finally:
             self._lock.__exit__(kind, exc, tb)
 
@@ -97,13 +120,33 @@ class Ledger(_Views):
     `Ledger()` lives in one process's memory. `Ledger.open(url)` keeps the log in SQLite or
     PostgreSQL for many processes (see docs/stores.md); it answers the same views.
 
-    A ledger takes no lock of its own: its operations, reads included (some keep an index for
-    the next read), run one at a time under the one Router that owns it (docs/embedding.md,
-    "Threads").
+    A ledger has one lock, which every Router on it holds around each operation (it is the
+    routers' lock): so the reads of the whole ledger (`verify`, `snapshot`, `to_frame`,
+    `held`, `pools`, `lead_ids`) take it too, and a maintenance thread that calls them while a
+    router writes waits for the write in progress instead of reading half of it. The other
+    reads (some keep an index for the next read) run inside a router's operations, or on the
+    thread that routes (docs/embedding.md, "Threads").
     """
 
     durable: ClassVar[bool] = False
     """True for a ledger whose log lives in a database shared with other processes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._thread_lock = threading.RLock()
+        """The lock of this ledger's writes: every Router on it holds it around each operation
+        (it is the routers' own lock), the whole-ledger reads take it (not in `_clear`: a
+        rollback, which starts the views over, runs under it)."""
+
+    def __getstate__(self) -> dict[str, Any]:
+        """A copy (pickle, `copy.deepcopy`) gets a lock of its own: a lock is not copied."""
+        state = self.__dict__.copy()
+        del state["_thread_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._thread_lock = threading.RLock()
 
     # ------------------------------------------------------------------ stores
 
@@ -152,12 +195,16 @@ class Ledger(_Views):
         return _NO_TRANSACTION
 
     def guard(
-        self, lock: AbstractContextManager[Any], roster: Callable[[], str]
+        self,
+        lock: AbstractContextManager[Any],
+        roster: Callable[[], str],
+        memory: Undoable | None = None,
     ) -> AbstractContextManager[Any]:
-        """What a Router holds around each operation: its own lock and, in memory, a mark of
-        the log that an operation raising part-way rolls back to (`_Undo`); on a stored ledger
-        the lock and one transaction in which `roster()` is checked against the ledger's."""
-        return _Undo(self, lock)
+        """What a Router holds around each operation: its lock and, in memory, a mark of the log
+        that an operation raising part-way rolls back to (`_Undo`), `memory` with it; on a
+        stored ledger the lock and one transaction in which `roster()` is checked against the
+        ledger's."""
+        return _Undo(self, lock, memory)
 
     def _roll_back(self, mark: int) -> None:
         """Drop the events after the first `mark` and fold the views again from the rest (the
@@ -189,7 +236,13 @@ class Ledger(_Views):
     def verify(self) -> list[str]:
         """Recompute every view from the log and say where the views held differ: one line per
         difference, none when they agree. A stored ledger reads its log from the database, so
-        this checks what this process answers against what the database records."""
+        this checks what this process answers against what the database records. Holds the
+        ledger's lock: a Router writing meanwhile waits (a view read half-way through a write
+        would show drift that is not there)."""
+        with self._thread_lock:
+            return self._drift()
+
+    def _drift(self) -> list[str]:
         self.refresh()
         replayed = self._replay().snapshot()
         held = self.snapshot()
@@ -212,5 +265,8 @@ class Ledger(_Views):
         return Ledger.from_events(self._events)
 
     def to_frame(self) -> pd.DataFrame:
-        """The event log as a DataFrame, one row per event (imports pandas on first use)."""
-        return _event_frame(self._events)
+        """The event log as a DataFrame, one row per event (imports pandas on first use); the
+        events as of one moment, read under the ledger's lock."""
+        with self._thread_lock:
+            events = list(self._events)
+        return _event_frame(events)

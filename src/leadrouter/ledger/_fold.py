@@ -9,13 +9,14 @@ the length of the log.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Self
 
-from leadrouter._util import earlier
+from leadrouter._util import earlier, instant
 from leadrouter.errors import (
     DuplicateLeadError,
     EventBeforeArrivalError,
+    EventOutOfOrderError,
     InvalidValueError,
     TransitionError,
     UnknownLeadError,
@@ -63,6 +64,13 @@ _FOLDED = (
 )
 """The attributes that hold the state folded from the events (the rest are caches)."""
 
+CLOCK_SKEW = timedelta(minutes=2)
+"""How much earlier than the event it acts on an event may be dated: the clocks of two workers
+(or of the CRM and a worker) disagree by this much at most. A touch, tag, sale or release dated
+earlier than the holding it acts on began, or a claim or assignment dated earlier than the lead
+entered its pool, by more than this is an `EventOutOfOrderError`. A constant, not a setting:
+every process folding one log must accept the same events (docs/stores.md)."""
+
 _REPORTS = frozenset({Touched, Tagged, Converted})
 """The events a CRM reports, which `append` records once however often they are sent."""
 
@@ -75,6 +83,11 @@ class _Fold:
     its views from its log, or loading a snapshot). The other attributes are the log, the event
     handlers and the views' indexes, which start empty with the state.
     """
+
+    _in_order_only: bool = True
+    """Whether `append` refuses an event dated before the one it acts on (`_in_order`); a stored
+    ledger folding rows already in its log turns it off (they were checked when written, or
+    written by a leadrouter that did not check)."""
 
     def __init__(self) -> None:
         self._clear()
@@ -165,6 +178,22 @@ class _Fold:
             )
         return state
 
+    def _in_order(self, event: Event, since: datetime | None, what: str) -> None:
+        """Refuse `event` when it is dated more than CLOCK_SKEW before `since`, the time of
+        `what` it acts on (a holding's start, a pool entry), so the log never says a lead was
+        touched, sold or given back before it was held, or taken before it was free."""
+        if (
+            since is not None
+            and self._in_order_only
+            and instant(event.at) + CLOCK_SKEW < instant(since)
+        ):
+            raise EventOutOfOrderError(
+                f"{type(event).__name__} for lead {event.lead_id!r} is dated "
+                f"{event.at.isoformat()}, before {what} at {since.isoformat()} (more than "
+                f"{CLOCK_SKEW} earlier, the clock skew allowed): check the clock of the process "
+                "that dated it, and the event's time zone"
+            )
+
     def _rep(self, rep_id: str) -> _RepState:
         rep = self._reps.get(rep_id)
         if rep is None:
@@ -183,6 +212,7 @@ class _Fold:
         self, event: Touched | Tagged | Converted | Released, state: _LeadState, closed_ok: bool
     ) -> None:
         if state.rep == event.rep_id and (state.status == HELD or closed_ok):
+            self._in_order(event, state.held_since, f"rep {event.rep_id!r} got the lead")
             return
         raise TransitionError(
             f"{type(event).__name__} of lead {event.lead_id!r} by rep {event.rep_id!r}, but the "
@@ -215,7 +245,9 @@ class _Fold:
                 f"Pooled for lead {event.lead_id!r}, which is {self._where(state)}: "
                 "only a lead nobody holds can move between pools (release it first)"
             )
+        self._in_order(event, state.placed_at, "the lead entered its pool")
         self._move_to_pool(state, event.pool, event.waiting)
+        state.placed_at = event.at
 
     def _move_to_pool(self, state: _LeadState, pool: str, waiting: bool) -> None:
         lead_id = state.lead.id
@@ -238,6 +270,7 @@ class _Fold:
                 + (" (release it first)" if state.status == HELD else "")
             )
         assert state.pool is not None
+        self._in_order(event, state.placed_at, f"the lead entered pool {state.pool!r}")
         del self._pools[state.pool][event.lead_id]
         if self._waiting.pop(event.lead_id, _ABSENT) is not _ABSENT:
             self._waiting_order = None
@@ -250,6 +283,7 @@ class _Fold:
         """Put a lead that is in no pool into `rep_id`'s book at `at`: the lead's holder and
         the rep's book and receipts (what an Assigned and a Claimed both change)."""
         state.status, state.pool, state.rep, state.held_since = HELD, None, rep_id, at
+        state.placed_at = at
         rep = self._reps.get(rep_id) or self._rep(rep_id)
         lead_id = state.lead.id
         rep.book[lead_id] = None
@@ -374,6 +408,7 @@ class _Fold:
         state.held_since, state.first_touch, state.reached = None, None, False
         state.tag_reason = None
         self._move_to_pool(state, event.pool, waiting=False)
+        state.placed_at = event.at
 
     def _export_state(self) -> dict[str, Any]:
         """The folded state (every view, no cache, not the events) as live objects, for a

@@ -36,6 +36,7 @@ class _LeadState:
         "held_since",
         "last_holder",
         "lead",
+        "placed_at",
         "pool",
         "reached",
         "rep",
@@ -56,6 +57,9 @@ class _LeadState:
         self.last_holder: str | None = None
         self.tag_reason: str | None = None
         self.claimed_from: str | None = None
+        self.placed_at = lead.arrived_at
+        """When the lead got where it is now: its arrival, its entry into its pool, the start
+        of its holding (what the next event on the lead acts on, see `_Fold._in_order`)."""
 
 
 class _RepState:

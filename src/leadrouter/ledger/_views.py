@@ -4,6 +4,7 @@ over time windows, each answered from the records `_fold` keeps current.
 
 from __future__ import annotations
 
+import threading
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime, timedelta
@@ -33,6 +34,9 @@ class _Views(_Fold):
     `leadrouter._memo.LedgerMemo`.
     """
 
+    _thread_lock: threading.RLock
+    """The ledger's lock (`Ledger` makes it), which the whole-ledger reads take."""
+
     def __len__(self) -> int:
         """The number of events recorded."""
         return len(self._events)
@@ -52,8 +56,10 @@ class _Views(_Fold):
         return state.lead
 
     def lead_ids(self) -> Iterator[str]:
-        """Every lead id, in order of arrival in the log."""
-        return iter(self._leads)
+        """Every lead id, in order of arrival in the log (as of the call: a list taken under
+        the ledger's lock, so a router writing meanwhile does not break the iteration)."""
+        with self._thread_lock:
+            return iter(list(self._leads))
 
     def holder(self, lead_id: str) -> str | None:
         """The rep whose book holds the lead now, or None (pooled, closed or unknown)."""
@@ -98,7 +104,8 @@ class _Views(_Fold):
 
     def pools(self) -> dict[str, int]:
         """Every pool that has ever held a lead, with how many leads it holds now."""
-        return {name: len(members) for name, members in self._pools.items()}
+        with self._thread_lock:
+            return {name: len(members) for name, members in self._pools.items()}
 
     def waiting(self) -> tuple[str, ...]:
         """Leads left in the public pool because no rep could take them, oldest arrival first."""
@@ -116,6 +123,13 @@ class _Views(_Fold):
         """When the current holder got the lead (None when nobody holds it)."""
         state = self._leads.get(lead_id)
         return state.held_since if state is not None and state.status == HELD else None
+
+    def placed_at(self, lead_id: str) -> datetime | None:
+        """When the lead got where it is now (its arrival, its entry into its pool, or the start
+        of its holding); None for a lead that never arrived. An event on the lead dated more
+        than `CLOCK_SKEW` before this is refused (EventOutOfOrderError)."""
+        state = self._leads.get(lead_id)
+        return None if state is None else state.placed_at
 
     def claimed_from(self, lead_id: str) -> str | None:
         """The pool the current holder claimed the lead from; None when nobody holds it or the
@@ -141,12 +155,16 @@ class _Views(_Fold):
         return None if state is None else state.tag_reason
 
     def held(self) -> Iterator[tuple[str, str, datetime]]:
-        """(lead id, rep id, held since) for every lead held now."""
-        for rep_id, rep in self._reps.items():
-            for lead_id in rep.book:
-                since = self._leads[lead_id].held_since
-                assert since is not None
-                yield lead_id, rep_id, since
+        """(lead id, rep id, held since) for every lead held now (as of the call: a list taken
+        under the ledger's lock)."""
+        found: list[tuple[str, str, datetime]] = []
+        with self._thread_lock:
+            for rep_id, rep in self._reps.items():
+                for lead_id in rep.book:
+                    since = self._leads[lead_id].held_since
+                    assert since is not None
+                    found.append((lead_id, rep_id, since))
+        return iter(found)
 
     def last_holder(self, lead_id: str) -> str | None:
         """The rep who last lost this lead by a release (None if it was never released)."""
@@ -351,7 +369,12 @@ class _Views(_Fold):
         return [cuts[i + 1] - cuts[i] for i in range(len(cuts) - 1)]
 
     def snapshot(self) -> dict[str, Any]:
-        """Every view as plain data, for comparing two ledgers (e.g. a replay with its source)."""
+        """Every view as plain data, for comparing two ledgers (e.g. a replay with its source);
+        read under the ledger's lock (a Router writing meanwhile waits)."""
+        with self._thread_lock:
+            return self._snapshot()
+
+    def _snapshot(self) -> dict[str, Any]:
         return {
             "leads": {
                 lid: (

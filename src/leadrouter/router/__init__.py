@@ -14,7 +14,6 @@ nothing), `_capping` (the router's side of caps), `_batch` (`route_many` for bat
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, NoReturn
@@ -126,7 +125,9 @@ class Router:
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise ConfigError(f"seed must be an int, got {seed!r}")
         self.seed = seed
-        self._lock = threading.RLock()
+        self._lock = self.ledger._thread_lock
+        """The ledger's lock: every router on one ledger holds the same one, and the ledger's
+        whole-ledger reads (`verify`, `snapshot`) wait for an operation in progress."""
         if isinstance(decision_log, bool) or not isinstance(decision_log, int) or decision_log < 0:
             raise ConfigError(
                 f"decision_log must be a whole number of leads, 0 or more, got {decision_log!r}: "
@@ -141,7 +142,7 @@ class Router:
         """Whether the ledger takes a lead's Arrived and Assigned in one step (a Ledger whose
         class appends as Ledger does: not a stored ledger, which writes each to its database)."""
         self._roster_digest: tuple[Roster, str] | None = None
-        self._op = self.ledger.guard(self._lock, self._roster_key)
+        self._op = self.ledger.guard(self._lock, self._roster_key, self._log)
         """Held around every operation: the lock itself in memory; for a stored ledger also one
         database transaction (write lock, catch-up, commit), so the operation is atomic."""
         self._timed = self.lifecycle.has_timers
@@ -646,8 +647,9 @@ class Router:
             return events
         for lead_id in waiting:
             lead = ledger.lead(lead_id)
-            if earlier(now, lead.arrived_at):
-                continue  # stamped by a clock ahead of this tick's: offered at a later tick
+            placed = ledger.placed_at(lead_id)
+            if placed is not None and earlier(now, placed):
+                continue  # pooled by a clock ahead of this tick's: offered at a later tick
             lost_by = ledger.last_holder(lead_id)
             avoid = frozenset({lost_by}) if lost_by else frozenset()
             decision = decider.reoffer(self._context(lead, now), avoid)

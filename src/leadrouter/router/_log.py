@@ -18,9 +18,13 @@ __all__ = ["DecisionLog", "load_table"]
 
 
 class DecisionLog:
-    """The latest and the first decision of each of the `size` most recent leads."""
+    """The latest and the first decision of each of the `size` most recent leads.
 
-    __slots__ = ("first", "generation", "latest", "size")
+    It is the router's `Undoable`: what an operation that raised decided never happened, so
+    `undo` puts back the decisions it replaced (a re-route rolled back leaves the decision
+    before it as the lead's latest) and forgets those on leads the ledger no longer has."""
+
+    __slots__ = ("first", "generation", "latest", "pending", "size")
 
     def __init__(self, size: int) -> None:
         self.size = size
@@ -28,6 +32,10 @@ class DecisionLog:
         self.first: OrderedDict[str, Decision] = OrderedDict()
         self.generation = 0
         """The ledger's `generation` when the log last matched it (see `forget_undone`)."""
+        self.pending: list[tuple[str, Decision | None, bool]] = []
+        """(lead id, its latest decision before, whether it had a first decision) for each
+        decision the operation in progress made on a lead already in the ledger, oldest first:
+        what `undo` puts back. Emptied by the router's guard when the operation ends well."""
 
     def remember(self, decision: Decision, arrived: bool = False) -> None:
         """Keep `decision` as its lead's latest, and as its first when the lead `arrived` with
@@ -35,8 +43,10 @@ class DecisionLog:
         its first arrival rolled back: the decision kept for it then never took effect."""
         log, first = self.latest, self.first
         lead_id = decision.lead_id
-        log.pop(lead_id, None)
+        before = log.pop(lead_id, None)
         log[lead_id] = decision
+        if not arrived:
+            self.pending.append((lead_id, before, lead_id in first))
         if arrived or lead_id not in first:
             first.pop(lead_id, None)
             first[lead_id] = decision
@@ -44,6 +54,22 @@ class DecisionLog:
                 first.popitem(last=False)
         if len(log) > self.size:
             log.popitem(last=False)
+
+    def undo(self, ledger: Ledger) -> None:
+        """The operation in progress raised and `ledger` went back to where it began: put back,
+        newest first, each decision it replaced on a lead the ledger had before (it comes back
+        as the most recent in `latest`'s order), and forget the decisions on leads that arrived
+        with it. A decision the log had pushed out beyond `size` meanwhile stays out."""
+        log, first = self.latest, self.first
+        for lead_id, before, had_first in reversed(self.pending):
+            log.pop(lead_id, None)
+            if before is not None:
+                log[lead_id] = before
+            if not had_first:
+                first.pop(lead_id, None)
+        self.pending.clear()
+        self.generation = -1
+        self.forget_undone(ledger)
 
     def forget_undone(self, ledger: Ledger) -> None:
         """Forget the decisions on leads the ledger no longer has: an operation that raised was

@@ -31,7 +31,7 @@ from leadrouter.errors import (
     SnapshotWarning,
 )
 from leadrouter.events import Event
-from leadrouter.ledger import _FOLDED, Ledger
+from leadrouter.ledger import _FOLDED, Ledger, Undoable
 from leadrouter.model import Decision, Lead, Rep
 from leadrouter.stores import snapshot
 from leadrouter.stores.codec import (
@@ -109,7 +109,6 @@ class StoredLedger(Ledger):
         self._txn: Transaction | None = None
         """The transaction this process holds, if any (its events are not yet committed)."""
         self._roster: str | None = None
-        self._thread_lock = threading.RLock()
 
     @classmethod
     def connect(
@@ -178,8 +177,13 @@ class StoredLedger(Ledger):
             if 0 < self.snapshot_every <= len(self) - self._snapshot_events:
                 self._write_snapshot()
 
-    def guard(self, lock: AbstractContextManager[Any], roster: Callable[[], str]) -> _Guard:
-        return _Guard(self, lock, roster)
+    def guard(
+        self,
+        lock: AbstractContextManager[Any],
+        roster: Callable[[], str],
+        memory: Undoable | None = None,
+    ) -> _Guard:
+        return _Guard(self, lock, roster, memory)
 
     def refresh(self) -> None:
         """Fold in the events other processes committed since this one last looked."""
@@ -187,17 +191,24 @@ class StoredLedger(Ledger):
             pass
 
     def _catch_up(self, rows: Iterable[Row]) -> None:
-        """Fold in `rows`, the events committed after `self._seq`, in order."""
+        """Fold in `rows`, the events committed after `self._seq`, in order. Their dates are not
+        checked against the events they act on (`CLOCK_SKEW`): each was checked by the process
+        that wrote it, or written by a leadrouter that did not check, and a log that opened
+        before must open after an upgrade."""
         fold = Ledger.append
-        for seq, kind, payload in rows:
-            try:
-                if kind == _ROSTER:
-                    self._roster = payload["key"]
-                else:
-                    fold(self, event_of(kind, payload))
-            except Exception as exc:  # every row was folded once, by the worker that wrote it
-                raise self._corrupt(seq, kind, exc) from exc
-            self._seq = seq
+        self._in_order_only = False
+        try:
+            for seq, kind, payload in rows:
+                try:
+                    if kind == _ROSTER:
+                        self._roster = payload["key"]
+                    else:
+                        fold(self, event_of(kind, payload))
+                except Exception as exc:  # every row was folded once, by the worker that wrote it
+                    raise self._corrupt(seq, kind, exc) from exc
+                self._seq = seq
+        finally:
+            del self._in_order_only
 
     def _corrupt(self, seq: int, kind: str, exc: Exception) -> CorruptLogError:
         return CorruptLogError(
@@ -209,8 +220,13 @@ class StoredLedger(Ledger):
 
     def _replay(self) -> Ledger:
         """A new in-memory ledger folded from the whole log up to what this process last
-        folded, as the database holds it (never from a snapshot)."""
-        return Ledger.from_events(self._read_events(None))
+        folded, as the database holds it (never from a snapshot), with its dates taken as the
+        log holds them (as `_catch_up` takes them)."""
+        replayed = Ledger()
+        replayed._in_order_only = False
+        replayed.extend(self._read_events(None))
+        del replayed._in_order_only
+        return replayed
 
     def _read_events(self, upto: int | None) -> list[Event]:
         """The log's events (up to sequence `upto`, else up to what this process last folded),
@@ -249,12 +265,6 @@ class StoredLedger(Ledger):
         (the comparison would read views half-way through a write)."""
         with self._thread_lock:
             return self._verified()
-
-    def snapshot(self) -> dict[str, Any]:
-        """The views, as `Ledger.snapshot`, read under the ledger's lock (a Router of this
-        process writing meanwhile waits: a read half-way through a write raised)."""
-        with self._thread_lock:
-            return super().snapshot()
 
     def _verified(self) -> list[str]:
         drift = super().verify()
@@ -474,16 +484,22 @@ class _StoredEvents:
 
 class _Guard:
     """A Router operation on a stored ledger: the router's lock, then one transaction in which
-    the router's roster is checked against the ledger's (and recorded when it changed)."""
+    the router's roster is checked against the ledger's (and recorded when it changed); when
+    the operation raises, what the router remembered of it (`memory`) is put back too."""
 
-    __slots__ = ("_depth", "_ledger", "_lock", "_roster", "_txn")
+    __slots__ = ("_depth", "_ledger", "_lock", "_memory", "_roster", "_txn")
 
     def __init__(
-        self, ledger: StoredLedger, lock: AbstractContextManager[Any], roster: Callable[[], str]
+        self,
+        ledger: StoredLedger,
+        lock: AbstractContextManager[Any],
+        roster: Callable[[], str],
+        memory: Undoable | None,
     ) -> None:
         self._ledger = ledger
         self._lock = lock
         self._roster = roster
+        self._memory = memory
         self._depth = 0
         self._txn: AbstractContextManager[None] | None = None
 
@@ -521,9 +537,19 @@ class _Guard:
             self._depth -= 1
             if self._depth == 0 and self._txn is not None:
                 txn, self._txn = self._txn, None
-                if exc is None:
-                    self._ledger.note_roster(self._roster())
-                txn.__exit__(kind, exc, tb)
+                memory = self._memory
+                try:
+                    if exc is None:
+                        self._ledger.note_roster(self._roster())
+                    txn.__exit__(kind, exc, tb)
+                except BaseException:  # not committed: the commit itself failed
+                    if memory is not None:
+                        memory.undo(self._ledger)
+                    raise
+                if memory is not None and kind is not None:
+                    memory.undo(self._ledger)
+                elif memory is not None and memory.pending:
+                    memory.pending.clear()
         finally:
             try:
                 self._lock.__exit__(kind, exc, tb)

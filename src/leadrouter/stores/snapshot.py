@@ -40,7 +40,7 @@ from leadrouter.model import Lead
 
 __all__ = ["FORMAT", "dump", "dump_apart", "load", "paused_gc"]
 
-FORMAT = 3
+FORMAT = 4
 """The layout of the pickled state and the fold that made it; bump it when
 `Ledger._export_state` changes shape, a class it holds moves to another module, or the fold
 changes what it keeps (a snapshot of the old fold would otherwise be trusted, and its views
@@ -81,6 +81,7 @@ _STATE_FIELDS = (
     "held_since",
     "last_holder",
     "lead",
+    "placed_at",
     "pool",
     "reached",
     "rep",
@@ -139,6 +140,7 @@ def _lead_state(v: tuple[Any, ...]) -> _LeadState:
         s.held_since,
         s.last_holder,
         s.lead,
+        s.placed_at,
         s.pool,
         s.reached,
         s.rep,
