@@ -5,7 +5,11 @@ the state every surviving worker sees.
 
 At the issue's scale: 6 claimers and 6 pushers, 250 operations each (3,000 in all) per store,
 which takes some 10 to 30 s a store on a 2-core machine. LEADROUTER_STRESS_OPS=2000 runs the
-same test with that many operations per worker (24,000 in all; minutes)."""
+same test with that many operations per worker (24,000 in all; minutes).
+
+The workers date their operations by one clock, the machine's (as processes on one machine, or
+on machines kept in time, do): a ledger refuses an event dated more than `CLOCK_SKEW` before what
+it acts on, and workers each counting their own minutes would be hours apart."""
 
 from __future__ import annotations
 
@@ -34,7 +38,6 @@ OPERATIONS = int(os.environ.get("LEADROUTER_STRESS_OPS", "250"))
 """Operations per worker."""
 WAIT = 120 + OPERATIONS * (PUSHERS + CLAIMERS) / 50
 """Seconds to wait for the workers: generous, so a slow machine fails no assertion."""
-MINUTE = timedelta(minutes=1)
 REPS = [lr.Rep(f"r{i}") for i in range(6)]
 
 
@@ -48,7 +51,14 @@ def _router(url: str, name: str) -> lr.Router:
 
 
 def _worker(
-    role: str, index: int, url: str, name: str, out: Any, finish: Any, holding: Any
+    role: str,
+    index: int,
+    url: str,
+    name: str,
+    out: Any,
+    finish: Any,
+    holding: Any,
+    began: float,
 ) -> None:
     """A pusher routes new leads (retrying some, as a webhook does); a claimer claims pooled
     leads for its rep and works its book (touch, sale, release). Reports what it wrote, then,
@@ -57,9 +67,8 @@ def _worker(
     ledger = router.ledger
     rng = random.Random(index)
     routed: dict[str, lr.Decision] = {}
-    now = T0
     for step in range(OPERATIONS):
-        now = T0 + (step + 1) * MINUTE
+        now = T0 + timedelta(seconds=time.time() - began)
         if (role, index) == VICTIM and step == OPERATIONS // 4:
             _wait_to_be_killed_in_a_transaction(router, now, holding)
         if role == "pusher":
@@ -127,8 +136,11 @@ def test_workers_killed_mid_run_lose_nothing(kind: str, tmp_path: Path) -> None:
     lr.Ledger.open(url, name).store.dispose()  # type: ignore[attr-defined]
     spawn = mp.get_context("spawn")
     out, finish, holding = spawn.Queue(), spawn.Event(), spawn.Event()
+    began = time.time()
     workers = {
-        (role, i): spawn.Process(target=_worker, args=(role, i, url, name, out, finish, holding))
+        (role, i): spawn.Process(
+            target=_worker, args=(role, i, url, name, out, finish, holding, began)
+        )
         for role, count in (("pusher", PUSHERS), ("claimer", CLAIMERS))
         for i in range(count)
     }
