@@ -220,7 +220,8 @@ def test_every_metric_and_the_assumption_mark_are_shown(
 def test_source_table_and_behaviour_model_are_in_the_report(report: ReportPaths) -> None:
     markdown = report.markdown.read_text(encoding="utf-8")
     assert "Lead sources" in markdown and "search" in markdown and "total" in markdown
-    assert "Behaviour model fitted from" in markdown
+    assert "The behaviour model is the simulator's picture of this team" in markdown
+    assert "capacity, first touches per working day" in markdown
     assert "Anomalies" in markdown
 
 
@@ -658,7 +659,8 @@ def test_a_report_of_an_export_describes_the_model_compare_fitted(tmp_path: Path
     write_report(result, history, None, tmp_path / "out")
     markdown = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
     assert "right by construction" not in markdown
-    assert result.behaviour.summary().splitlines()[0] in markdown
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert f"It was fitted from {escape(result.behaviour.origin)}, over" in html
     with pytest.raises(ConfigError, match=r"write_report\(result, history, \.\.\.\)"):
         write_report(history, result, None, tmp_path / "swapped")  # type: ignore[arg-type]
 

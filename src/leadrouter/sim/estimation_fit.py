@@ -138,6 +138,7 @@ def estimate(
         gaps=tuple(gaps),
         notes=tuple(notes),
         origin=basis.origin,
+        leads=len(basis.assigned),
         assumptions=FrozenMap(assumptions),
         basis=basis,
         ignored=basis.ignored,

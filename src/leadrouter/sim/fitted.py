@@ -12,7 +12,7 @@ How each figure is estimated is in `leadrouter.sim.estimation`.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +23,7 @@ from leadrouter.errors import ConfigError
 from leadrouter.model import Lead
 from leadrouter.sim.contact import HALF_LIFE, LOG_LOGIT
 from leadrouter.sim.given import GivenBehaviour, _clip_u, _queue_wait
+from leadrouter.sim.modelfacts import ModelFacts, PairFacts, ProductFacts, RepFacts
 
 if TYPE_CHECKING:
     from leadrouter.sim.estimation import _Basis
@@ -81,6 +82,8 @@ class FittedBehaviour:
     segment_rate: FrozenMap[float] = attrs.field(default=EMPTY)
     """Each segment's conversion over its own product mix (`numbers.segment_conversion` is for a
     lead of product factor 1)."""
+    leads: int = 0
+    """The leads the fit read: those with a rep (every lead when the owner is unknown)."""
     fitter: Callable[[History], FittedBehaviour] | None = attrs.field(
         default=None, repr=False, eq=False
     )
@@ -253,61 +256,84 @@ class FittedBehaviour:
             return f"{top:.0%} at once, halfway to the floor every {half:.0f} minutes"
         return f"logit = {a:.3f} {'-' if b < 0 else '+'} {abs(b):.3f} * ln(1 + delay minutes)"
 
-    def summary(self) -> str:
-        """What was fitted, what was assumed (gaps), and the pairs leaning on shrinkage."""
+    def describe(self) -> ModelFacts:
+        """The model's facts as plain data (`leadrouter.sim.modelfacts.ModelFacts`): how each
+        part was fitted, each rep's capacity, median pick-up delay, neglect and closing factor,
+        conversion by segment and by product, the gaps and the rep x segment pairs - the one
+        source both `summary()` and the report's section on the model are written from."""
         n = self.numbers
-        lines = [f"Behaviour model fitted from {self.origin}", ""]
-        lines.append("Fitted:")
-        lines.extend(f"  - {note}" for note in self.notes)
-        lines.append(
-            f"  - contact of a valid lead: {self._contact_formula()}, levelling off at "
+        contact = (
+            f"contact of a valid lead: {self._contact_formula()}, levelling off at "
             f"{self.contact_floor:.0%} "
             f"(at once {self.p_contact('', _PROBE, 0):.0%}, after 1 h "
             f"{self.p_contact('', _PROBE, 60):.0%}, after 1 day "
             f"{self.p_contact('', _PROBE, 1440):.0%})"
             f"; invalid leads reached {n.invalid_contact:.2f} times as often"
         )
-        caps = ", ".join(f"{r} {c:.1f}" for r, c in n.capacity_per_day.items())
-        lines.append(f"  - capacity (first touches per working day): {caps}")
-        rates = self.segment_rate or n.segment_conversion
-        seg = ", ".join(f"{s or '(none)'} {p:.1%}" for s, p in rates.items())
-        lines.append(f"  - conversion of reached valid leads by segment: {seg}")
-        if self.products is not None:
-            by_product = ", ".join(
-                f"{row.product} {row.factor:.2f}x ({row.sales:.3g} sales of "
-                f"{row.reached_valid:.3g}, {row.expected:.3g} expected)"
-                for row in self.products.itertuples()
+        pairs = tuple(
+            PairFacts(
+                rep_id=str(row.rep_id),
+                segment=str(row.segment),
+                leads=int(row.leads),
+                reached_valid=float(row.reached_valid),
+                sales=float(row.sales),
+                prior=float(row.prior),
+                estimate=float(row.estimate),
+                weight=float(row.weight),
+                thin=bool(row.flagged),
             )
-            lines.append(f"  - conversion by product, a factor on those rates: {by_product}")
-            amounts = ", ".join(
-                f"{row.product} {row.amount_median:,.0f}"
-                for row in self.products.itertuples()
-                if not math.isnan(row.amount_median)
-            )
-            if amounts:
-                lines.append(f"  - median sale amount by product: {amounts}")
-        if self.rep_spread is not None:
-            lines.append(f"  - how much reps differ in closing: {self.rep_spread.describe()}")
-        lines.append("")
-        if self.gaps:
-            lines.append("Gaps (assumed, not fitted):")
-            lines.extend(f"  - {gap}" for gap in self.gaps)
-        else:
-            lines.append("Gaps: none")
-        lines.append("")
-        flagged = self.pairs[self.pairs["flagged"]]
-        lines.append(
-            f"Rep x segment pairs with too little data (fewer than {self.prior_strength:g} "
-            f"reached valid leads; estimates lean on the shrinkage): {len(flagged)} of "
-            f"{len(self.pairs)}"
+            for row in self.pairs.itertuples()
         )
-        for row in flagged.itertuples():
-            lines.append(
-                f"  - {row.rep_id} x {row.segment or '(none)'}: {row.sales:.3g} sales of "
-                f"{row.reached_valid:.3g}, estimate {row.estimate:.1%} "
-                f"(data weight {row.weight:.0%}, prior {row.prior:.1%})"
+        leads: dict[str, int] = {}
+        for pair in pairs:
+            leads[pair.rep_id] = leads.get(pair.rep_id, 0) + pair.leads
+        reps = tuple(
+            RepFacts(
+                rep_id=rep,
+                leads=leads.get(rep),
+                capacity=n.capacity_per_day.get(rep),
+                pickup_median=_median(self.pickup_delays.get(rep, self.team_pickup_delays)),
+                neglect=n.neglect.get(rep),
+                closing_factor=self.rep_factor.get(rep),
             )
-        return "\n".join(lines)
+            for rep in _reps(n.capacity_per_day, self.pickup_delays, n.neglect, leads)
+        )
+        products = (
+            ()
+            if self.products is None
+            else tuple(
+                ProductFacts(
+                    product=str(row.product),
+                    factor=float(row.factor),
+                    sales=float(row.sales),
+                    reached_valid=float(row.reached_valid),
+                    expected=float(row.expected),
+                    amount_median=None
+                    if math.isnan(row.amount_median)
+                    else float(row.amount_median),
+                )
+                for row in self.products.itertuples()
+            )
+        )
+        return ModelFacts(
+            origin=self.origin,
+            leads=self.leads,
+            fitted=(*self.notes, contact),
+            reps=reps,
+            segments=tuple((self.segment_rate or n.segment_conversion).items()),
+            products=products,
+            rep_spread=None if self.rep_spread is None else self.rep_spread.describe(),
+            gaps=self.gaps,
+            pairs=pairs,
+            prior_strength=self.prior_strength,
+            delay_unit="working minutes" if self.work_hours is not None else "minutes",
+            workday_minutes=self.workday_minutes,
+        )
+
+    def summary(self) -> str:
+        """What was fitted, what was assumed (gaps), and the pairs leaning on shrinkage: the
+        text of `describe()`."""
+        return self.describe().text()
 
     def __repr__(self) -> str:
         return (
@@ -318,7 +344,20 @@ class FittedBehaviour:
 
 
 _PROBE = Lead("probe", datetime(2000, 1, 1, tzinfo=UTC))
-"""A lead for describing lead-independent figures in `summary()`."""
+"""A lead for describing lead-independent figures in `describe()`."""
+
+
+def _median(sample: tuple[float, ...]) -> float | None:
+    """The median of a sorted sample; None for none."""
+    if not sample:
+        return None
+    middle = len(sample) // 2
+    return sample[middle] if len(sample) % 2 else (sample[middle - 1] + sample[middle]) / 2
+
+
+def _reps(*keyed: Mapping[str, object]) -> list[str]:
+    """Every rep the mappings name, in their order of first appearance."""
+    return list(dict.fromkeys(rep for mapping in keyed for rep in mapping))
 
 
 def _resample(seed: int, rep_id: str, sample: tuple[float, ...]) -> tuple[float, ...]:

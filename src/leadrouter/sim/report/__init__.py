@@ -83,9 +83,9 @@ from leadrouter.sim.report.formats import (
     tone,
     values_table,
 )
+from leadrouter.sim.report.model_section import behaviour_section
 from leadrouter.sim.report.render import render_html, render_markdown
 from leadrouter.sim.report.sections import (
-    behaviour_section,
     calibration_section,
     caveats_section,
     comparison_section,

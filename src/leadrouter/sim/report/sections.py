@@ -1,13 +1,13 @@
 """The report's sections about the run itself, each a list of blocks: the calibration verdict
 (also on the terminal's panel), the data, the comparison's tables (also the terminal's), what
-the intervals exclude, the behaviour model and how to read it all.
+the intervals exclude and how to read it all (the behaviour model's is in `model_section`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -22,7 +22,6 @@ from leadrouter.sim.report.document import (
     Cell,
     Heading,
     Para,
-    Pre,
     Table,
 )
 from leadrouter.sim.report.formats import (
@@ -413,29 +412,6 @@ def caveats_section(comparison: Comparison) -> list[Block]:
             "conversion and revenue differences, which also rest on the rep model."
         ),
     ]
-
-
-def behaviour_section(behaviour: Any) -> list[Block]:
-    """The behaviour model's `summary()` (its repr when it has none) and its `gaps`, what the
-    data could not support; None says a synthetic history's own truth was used."""
-    blocks: list[Block] = [Heading(2, "The behaviour model", "behaviour")]
-    if behaviour is None:
-        blocks.append(
-            Para(
-                "No model was given: the synthetic history's own generating parameters (its "
-                "truth) were used, so the model is right by construction."
-            )
-        )
-        return blocks
-    summary = getattr(behaviour, "summary", None)
-    blocks.append(Pre(summary() if callable(summary) else repr(behaviour)))
-    gaps = tuple(getattr(behaviour, "gaps", ()) or ())
-    if gaps:
-        blocks.append(Heading(3, "Gaps: what the data could not support (assumed instead)"))
-        blocks.append(Bullets(gaps))
-    else:
-        blocks.append(Para("Gaps: none - every part of the model was fitted from the history."))
-    return blocks
 
 
 def reading_section(comparison: Comparison) -> list[Block]:
