@@ -429,7 +429,7 @@ def test_claims_are_refused_at_the_forecast_cap() -> None:
     router = lr.Router(lambda ctx: Pick(None, pool="grab"), [lr.Rep("a")], ledger=ledger, caps=caps)
     leads = [lr.Lead(f"G{i}", day(14, 9)) for i in range(8)]
     for lead in leads:
-        assert router.route(lead).pool == "grab"
+        assert router.route(lead, now=lead.arrived_at).pool == "grab"
     got = [router.claim("a", lead.id, now=day(14, 10)) for lead in leads]
     assert [d.action for d in got] == ["claimed"] * 6 + ["refused"] * 2
     assert got[-1].reasons[0].detail.startswith("cap reached: forecast daily cap 6 reached (6 rec")
