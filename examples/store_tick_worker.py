@@ -32,7 +32,7 @@ def tick_once(router: lr.Router, now: datetime | None = None) -> list[lr.Moved]:
 def run(url: str, team: str, every: float, times: int | None) -> None:
     """Tick every `every` seconds, `times` times (None: forever). A database that is down or
     busy skips that tick (nothing was written) and the next one tries again; so does any other
-    failure (the roster changed by another process, say), with the router built afresh for
+    failure (reps this ledger never used, say: another deploy), with the router built afresh for
     the next tick: the worker says why and keeps running, since no SLA timer runs while it is
     down."""
     router: lr.Router | None = None

@@ -106,8 +106,8 @@ def make_app(url: str, team: str = "sales") -> Callable[[dict[str, Any], Respond
         except (*BAD_LEAD, json.JSONDecodeError, UnicodeDecodeError) as exc:
             return answer("400 Bad Request", {"error": str(exc)})
         except lr.LeadRouterError as exc:
-            # the server's setup, not the lead (the roster changed under this worker, a schema
-            # to upgrade, a strategy's bug): 500, so the CRM keeps the lead and retries later
+            # the server's setup, not the lead (reps this ledger never used: another deploy; a
+            # schema to upgrade; a strategy's bug): 500, so the CRM keeps the lead and retries
             return answer("500 Internal Server Error", {"error": str(exc)})
         return answer(
             "200 OK",

@@ -201,6 +201,7 @@ LEDGER_API = frozenset(
     {
         *("append", "extend", "from_events", "events", "to_frame", "snapshot", "verify"),
         *("open", "durable", "transaction", "guard", "refresh", "note_decision", "first_decision"),
+        "roster",
         "placed_at",
         *("lead", "lead_ids", "status", "holder", "owner", "pool_of", "held_since", "held"),
         *("claimed_from", "first_touch", "reached", "tag_reason", "last_holder", "lead_releases"),

@@ -190,9 +190,11 @@ class CorruptLogError(LeadRouterError, ValueError):
 
 
 class RosterMismatchError(ConfigError):
-    """A Router's roster differs from the roster last used on the same SQL ledger (another
-    process has other reps, or changed them with `set_rep` or `handover`): mixing two rosters on
-    one ledger would route by two different teams, so the operation is refused."""
+    """A Router's roster was never used on its SQL ledger (another deploy, with other reps) and
+    differs from the one the ledger recorded last: mixing two rosters on one ledger would route
+    by two different teams, so the operation is refused. The message names the reps that
+    differ. (A Router whose roster the ledger used before, changed since by another process
+    with `set_rep` or `handover`, takes up the ledger's roster instead.)"""
 
 
 class SnapshotWarning(UserWarning):

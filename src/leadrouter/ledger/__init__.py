@@ -25,7 +25,7 @@ every read of the folded state; and this module `Ledger`, with what a stored led
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
@@ -39,7 +39,7 @@ from leadrouter.ledger._views import _Views
 if TYPE_CHECKING:
     import pandas as pd
 
-    from leadrouter.model import Decision, Lead
+    from leadrouter.model import Decision, Lead, Rep
 
 __all__ = ["BLOCKED", "CLOCK_SKEW", "Ledger", "LedgerView", "RepStats"]
 
@@ -58,6 +58,19 @@ class Undoable(Protocol):
     pending: list[Any]
 
     def undo(self, ledger: Ledger) -> None: ...
+
+
+class RosterLink(Protocol):
+    """A Router's roster as a stored ledger checks it around each operation: its digest
+    (`key`, the same in every process for the same reps), its reps, and `adopt`, which makes
+    the ledger's roster (`reps`, with digest `key`) the Router's from now on, as `set_rep`
+    would."""
+
+    def key(self) -> str: ...
+
+    def reps(self) -> Sequence[Rep]: ...
+
+    def adopt(self, reps: Sequence[Rep], key: str) -> None: ...
 
 
 class _Undo:
@@ -197,12 +210,12 @@ class Ledger(_Views):
     def guard(
         self,
         lock: AbstractContextManager[Any],
-        roster: Callable[[], str],
+        roster: RosterLink,
         memory: Undoable | None = None,
     ) -> AbstractContextManager[Any]:
         """What a Router holds around each operation: its lock and, in memory, a mark of the log
         that an operation raising part-way rolls back to (`_Undo`), `memory` with it; on a
-        stored ledger the lock and one transaction in which `roster()` is checked against the
+        stored ledger the lock and one transaction in which `roster` is checked against the
         ledger's."""
         return _Undo(self, lock, memory)
 
@@ -223,6 +236,12 @@ class Ledger(_Views):
     def _same_lead(self, known: Lead, lead: Lead) -> bool:
         """Whether `lead`, sent again, is the lead `known` this ledger holds (a retry)."""
         return known == lead
+
+    def roster(self) -> tuple[Rep, ...] | None:
+        """The reps the routers on this ledger route with, as the ledger recorded them: a
+        stored ledger records its routers' roster (docs/stores.md); an in-memory one records
+        none (its Router's `reps` are the roster), so None."""
+        return None
 
     def note_decision(self, decision: Decision) -> None:
         """Keep a lead's first decision beside a stored log (in memory the Router keeps it)."""

@@ -60,6 +60,7 @@ from leadrouter.router._capping import Caps, as_caps, reason_of
 from leadrouter.router._deciding import Decider, as_rules, check_strategy, wrote_ledger
 from leadrouter.router._explained import last_reason, with_first_reason
 from leadrouter.router._log import DecisionLog, load_table
+from leadrouter.router._roster_link import RosterLink
 from leadrouter.router._timers import Timers, strategy_release, tick_actions
 from leadrouter.rules import Rule
 from leadrouter.strategies.base import Pick, Strategy, as_strategy, has_timers
@@ -141,8 +142,8 @@ class Router:
         self._one_step = type(self.ledger).append is Ledger.append
         """Whether the ledger takes a lead's Arrived and Assigned in one step (a Ledger whose
         class appends as Ledger does: not a stored ledger, which writes each to its database)."""
-        self._roster_digest: tuple[Roster, str] | None = None
-        self._op = self.ledger.guard(self._lock, self._roster_key, self._log)
+        link = RosterLink(lambda: self._roster, self._use_roster)
+        self._op = self.ledger.guard(self._lock, link, self._log)
         """Held around every operation: the lock itself in memory; for a stored ledger also one
         database transaction (write lock, catch-up, commit), so the operation is atomic."""
         self._timed = self.lifecycle.has_timers
@@ -166,20 +167,12 @@ class Router:
     def roster(self) -> Roster:
         return self._roster
 
-    def _roster_key(self) -> str:
-        """The roster's digest, which a stored ledger compares across processes (computed once
-        per roster: `set_rep` makes a new one)."""
-        from leadrouter.stores.durable import roster_key
-
-        cached = self._roster_digest
-        if cached is None or cached[0] is not self._roster:
-            cached = self._roster_digest = (self._roster, roster_key(self.reps))
-        return cached[1]
-
     def set_rep(self, rep: Rep) -> None:
         """Add a rep, or replace the rep with the same id (e.g. to deactivate or re-skill).
 
-        A new rep joins the rotation at the front; nothing about other reps changes.
+        A new rep joins the rotation at the front; nothing about other reps changes. On a
+        stored ledger the new roster becomes the ledger's: the Routers of other processes take
+        it up at their next operation (docs/stores.md, "One roster per ledger").
         """
         with self._op:
             self._use_roster(self._roster.replace(rep))

@@ -28,7 +28,7 @@ from leadrouter.events import (
     Tagged,
     Touched,
 )
-from leadrouter.model import Decision, Lead, Reason
+from leadrouter.model import Decision, Lead, Reason, Rep
 
 __all__ = [
     "KINDS",
@@ -40,6 +40,9 @@ __all__ = [
     "event_text",
     "idempotency_key",
     "loads",
+    "rep_data",
+    "rep_of",
+    "roster_text",
 ]
 
 KINDS: dict[str, type[Any]] = {
@@ -192,6 +195,34 @@ def idempotency_key(event: Event) -> str | None:
     if not isinstance(event, Touched | Tagged | Converted):
         return None
     return hashlib.sha256(_canonical(list(encode_event(event))).encode()).hexdigest()[:32]
+
+
+def rep_data(rep: Rep) -> dict[str, Any]:
+    """A rep as JSON data, as the log stores a roster: its fields by name, sets as sorted
+    lists, the profile as an object (its values as a lead's features are stored). A value
+    JSON cannot hold is an InvalidValueError naming the rep."""
+    fields = {f.name: getattr(rep, f.name) for f in attrs.fields(Rep)}
+    fields = {k: sorted(v) if isinstance(v, frozenset) else v for k, v in fields.items()}
+    data: dict[str, Any] = _plain(fields, f"rep {rep.id!r}")
+    return data
+
+
+def rep_of(data: dict[str, Any]) -> Rep:
+    """The rep `rep_data` stored, from data as `loads` returns it."""
+    return Rep(**data)
+
+
+def roster_text(key: str, reps: list[Rep], at: datetime) -> str:
+    """The payload of a log row recording a roster: its digest `key`, its reps and when it was
+    recorded. A roster JSON cannot hold (a profile value that is an object of the caller's) is
+    recorded by its digest alone, as leadrouters before the reps were recorded did: a Router
+    with that roster routes as before, one with another roster cannot take it up."""
+    try:
+        reps_data: list[dict[str, Any]] | None = [rep_data(rep) for rep in reps]
+    except InvalidValueError:
+        reps_data = None
+    row = {"key": key, "at": at} if reps_data is None else {"key": key, "reps": reps_data, "at": at}
+    return _dumps(row, "roster")
 
 
 def decision_text(decision: Decision) -> str:

@@ -14,15 +14,12 @@ process opening the ledger loads the latest snapshot and folds only the events a
 
 from __future__ import annotations
 
-import hashlib
-import json
 import threading
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
+from datetime import UTC, datetime
 from typing import Any, ClassVar, overload
-
-import attrs
 
 from leadrouter.errors import (
     CorruptLogError,
@@ -31,7 +28,7 @@ from leadrouter.errors import (
     SnapshotWarning,
 )
 from leadrouter.events import Event
-from leadrouter.ledger import _FOLDED, Ledger, Undoable
+from leadrouter.ledger import _FOLDED, Ledger, RosterLink, Undoable
 from leadrouter.model import Decision, Lead, Rep
 from leadrouter.stores import snapshot
 from leadrouter.stores.codec import (
@@ -42,7 +39,9 @@ from leadrouter.stores.codec import (
     idempotency_key,
     lead_text,
     loads,
+    roster_text,
 )
+from leadrouter.stores.rosters import ROSTER, RosterLog, roster_key
 from leadrouter.stores.sql import Row, SqlStore, Transaction, public_url
 
 __all__ = ["SNAPSHOT_EVERY", "StoredLedger", "roster_key"]
@@ -51,35 +50,9 @@ SNAPSHOT_EVERY = 50_000
 """Events between two snapshots by default: a process opening the ledger folds at most about
 this many events after loading the latest snapshot (some 1.5 s at 30 µs an event)."""
 
-_ROSTER = "_roster"
-"""The kind of the log rows that record which roster the routers on this ledger use."""
-
 _SNAPSHOT_KEYS = frozenset({*_FOLDED, "events", "roster"})
-"""What a snapshot's state holds: the folded views, their event count, the ledger's roster."""
-
-
-def _canonical(value: Any) -> str:
-    """`repr` with sets and mappings in sorted order: the same text in every process (a set's
-    own repr follows string hashing, which differs per process)."""
-    if attrs.has(type(value)):
-        fields = (
-            f"{f.name}={_canonical(getattr(value, f.name))}" for f in attrs.fields(type(value))
-        )
-        return f"{type(value).__name__}({', '.join(fields)})"
-    if isinstance(value, set | frozenset):
-        return "{" + ", ".join(sorted(_canonical(item) for item in value)) + "}"
-    if isinstance(value, Mapping):
-        items = sorted(f"{_canonical(k)}: {_canonical(v)}" for k, v in value.items())
-        return "{" + ", ".join(items) + "}"
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_canonical(item) for item in value) + "]"
-    return repr(value)
-
-
-def roster_key(reps: Iterable[Rep]) -> str:
-    """A digest of a roster (every rep's fields), equal in every process for equal rosters."""
-    text = "\n".join(_canonical(rep) for rep in sorted(reps, key=lambda rep: rep.id))
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+"""What a snapshot's state holds: the folded views, their event count, the ledger's rosters
+(`RosterLog.state`)."""
 
 
 class StoredLedger(Ledger):
@@ -108,7 +81,8 @@ class StoredLedger(Ledger):
         self._seq = 0
         self._txn: Transaction | None = None
         """The transaction this process holds, if any (its events are not yet committed)."""
-        self._roster: str | None = None
+        self._rosters = RosterLog()
+        """The rosters the log recorded, as far as this process folded it."""
 
     @classmethod
     def connect(
@@ -136,7 +110,7 @@ class StoredLedger(Ledger):
         with snapshot.paused_gc():
             self._load_snapshot()
             with self.store.reading() as txn:
-                last = self.store.count(txn, 0, _ROSTER)[1]
+                last = self.store.count(txn, 0, ROSTER)[1]
                 self._catch_up(self.store.since(txn, self._seq, last))
             self.refresh()
 
@@ -167,6 +141,8 @@ class StoredLedger(Ledger):
                     self._catch_up(txn.caught)
                     yield
                 self._seq = max(self._seq, txn.last)
+                if self._rosters.seq is None and self._rosters.key is not None:
+                    self._rosters.seq = _last_seq_of(ROSTER, txn)
             except BaseException:
                 self._txn = None
                 if txn is not None and txn.events:
@@ -180,7 +156,7 @@ class StoredLedger(Ledger):
     def guard(
         self,
         lock: AbstractContextManager[Any],
-        roster: Callable[[], str],
+        roster: RosterLink,
         memory: Undoable | None = None,
     ) -> _Guard:
         return _Guard(self, lock, roster, memory)
@@ -200,8 +176,8 @@ class StoredLedger(Ledger):
         try:
             for seq, kind, payload in rows:
                 try:
-                    if kind == _ROSTER:
-                        self._roster = payload["key"]
+                    if kind == ROSTER:
+                        self._rosters.fold(seq, payload)
                     else:
                         fold(self, event_of(kind, payload))
                 except Exception as exc:  # every row was folded once, by the worker that wrote it
@@ -240,7 +216,7 @@ class StoredLedger(Ledger):
 
     def _decode(self, txn: Transaction, upto: int | None) -> list[Event]:
         rows = self.store.since(txn, 0, self._seq if upto is None else upto)
-        return [event_of(kind, payload) for _, kind, payload in rows if kind != _ROSTER]
+        return [event_of(kind, payload) for _, kind, payload in rows if kind != ROSTER]
 
     def _rebuild(self) -> None:
         """Drop every view and fold the committed log again (after a rolled-back write), from
@@ -248,7 +224,7 @@ class StoredLedger(Ledger):
         empty and the next transaction folds the whole log."""
         self._clear()
         self._seq = 0
-        self._roster = None
+        self._rosters = RosterLog()
         self._snapshot_events = 0
         self._snapshot_bad = False
         with suppress(LeadRouterError):
@@ -286,7 +262,7 @@ class StoredLedger(Ledger):
             row = self.store.snapshot(txn)
             if row is None:
                 return
-            counted, last = self.store.count(txn, row["seq"], _ROSTER)
+            counted, last = self.store.count(txn, row["seq"], ROSTER)
         if row["seq"] > last or counted != row["events"]:
             found: dict[str, Any] | str = (
                 f"it stands for {row['events']} events up to sequence number {row['seq']}, but "
@@ -306,7 +282,7 @@ class StoredLedger(Ledger):
             )
             return
         self._import_state(found, _StoredEvents(found["events"], row["seq"], self._read_events))
-        self._roster = found["roster"]
+        self._rosters = RosterLog(found["roster"])
         self._seq = row["seq"]
         self._snapshot_events = found["events"]
 
@@ -333,7 +309,7 @@ class StoredLedger(Ledger):
             self._snapshot_events = len(self)
             replace, self._snapshot_bad = self._snapshot_bad, False
             state = self._export_state()
-            state["roster"] = self._roster
+            state["roster"] = self._rosters.state()
             dumped = snapshot.dump_apart(state, self._seq, state["events"])
         except Exception as exc:  # the operation is committed: a cache must not fail it
             self._snapshot_failed(exc)
@@ -415,32 +391,59 @@ class StoredLedger(Ledger):
             found = pending[0] if pending else self.store.decision(txn, lead_id)
         return None if found is None else decode_decision(found)
 
-    def check_roster(self, key: str) -> None:
-        """Refuse a roster other than the one last recorded on this ledger; record it if none."""
-        if self._roster is None:
-            self.note_roster(key)
-        elif self._roster != key:
-            raise RosterMismatchError(
-                f"this Router's reps differ from those last used on ledger {self.store.name!r} "
-                f"in {public_url(self.store.url)} (another process has other reps, or changed "
-                "them with set_rep or handover): build every Router on one ledger with the same "
-                "reps; to change them for all, call ledger.use_roster(new_reps) once (e.g. at a "
-                "deploy) and rebuild the Routers with the new reps"
-            )
+    def check_roster(self, link: RosterLink) -> None:
+        """Let a Router route with the roster this ledger last recorded, whichever process
+        recorded it: record the Router's roster when the ledger has none; when the Router's was
+        the ledger's before (another worker changed it since with `set_rep`, `handover` or
+        `use_roster`), the Router takes up the ledger's (`link.adopt`), so a change made in one
+        worker reaches every worker at its next operation. A roster never recorded on this
+        ledger (another deploy), or one that cannot take up the ledger's (recorded as a digest
+        alone by an older leadrouter), is a RosterMismatchError naming the reps that differ:
+        routing by two teams at once would break every cap and rotation."""
+        rosters, key = self._rosters, link.key()
+        if rosters.key is None:
+            self.note_roster(link)
+        elif rosters.key != key:
+            reps = rosters.reps()
+            if reps is None or key not in rosters.earlier:
+                where = f"{self.store.name!r} in {public_url(self.store.url)}"
+                raise RosterMismatchError(rosters.mismatch(link.reps(), key, where))
+            link.adopt(reps, rosters.key)
+
+    def roster(self) -> tuple[Rep, ...] | None:
+        """The reps the routers on this ledger route with now: the roster the log last
+        recorded, whichever process recorded it (read under the write lock, so a change
+        another worker committed is seen). None when no roster was recorded yet, or only its
+        digest (by an older leadrouter, or reps with a profile value JSON cannot hold)."""
+        with self.transaction():
+            return self._rosters.reps()
 
     def use_roster(self, reps: Iterable[Rep]) -> None:
         """Make `reps` the roster of this ledger from now on: a deliberate change, e.g. in a
-        deploy script before the workers restart with new reps. Routers built with other reps
-        are refused from then on."""
+        deploy script that brings new reps. Every Router built with a roster this ledger
+        recorded before takes these up at its next operation; one built with a roster never
+        recorded here is refused."""
+        reps = list(reps)
         with self.transaction():
-            self.note_roster(roster_key(reps))
+            self._record(roster_key(reps), reps)
 
-    def note_roster(self, key: str) -> None:
-        """Record that routers on this ledger now use the roster with this key."""
-        if key != self._roster:
-            with self.transaction():
-                self._open().events.append((_ROSTER, json.dumps({"key": key}), None))
-                self._roster = key
+    def note_roster(self, link: RosterLink) -> None:
+        """Record the Router's roster as this ledger's, unless it is already."""
+        key = link.key()
+        if key != self._rosters.key:
+            self._record(key, list(link.reps()))
+
+    def _record(self, key: str, reps: list[Rep]) -> None:
+        with self.transaction():
+            text = roster_text(key, reps, datetime.now(UTC))
+            self._open().events.append((ROSTER, text, None))
+            self._rosters.fold(None, loads(text))
+
+
+def _last_seq_of(kind: str, txn: Transaction) -> int | None:
+    """The sequence number the committed `txn` gave its last event of this kind."""
+    found = [seq for seq, event in zip(txn.seqs, txn.events, strict=True) if event[0] == kind]
+    return found[-1] if found else None
 
 
 class _StoredEvents:
@@ -484,7 +487,8 @@ class _StoredEvents:
 
 class _Guard:
     """A Router operation on a stored ledger: the router's lock, then one transaction in which
-    the router's roster is checked against the ledger's (and recorded when it changed); when
+    the router's roster is checked against the ledger's (taken up when another process changed
+    it, recorded when the router changed it); when
     the operation raises, what the router remembered of it (`memory`) is put back too."""
 
     __slots__ = ("_depth", "_ledger", "_lock", "_memory", "_roster", "_txn")
@@ -493,7 +497,7 @@ class _Guard:
         self,
         ledger: StoredLedger,
         lock: AbstractContextManager[Any],
-        roster: Callable[[], str],
+        roster: RosterLink,
         memory: Undoable | None,
     ) -> None:
         self._ledger = ledger
@@ -521,7 +525,7 @@ class _Guard:
             txn.__enter__()
             self._txn = txn
             try:
-                self._ledger.check_roster(self._roster())
+                self._ledger.check_roster(self._roster)
             except BaseException as exc:
                 self._txn = None
                 txn.__exit__(type(exc), exc, exc.__traceback__)
@@ -540,7 +544,7 @@ class _Guard:
                 memory = self._memory
                 try:
                     if exc is None:
-                        self._ledger.note_roster(self._roster())
+                        self._ledger.note_roster(self._roster)
                     txn.__exit__(kind, exc, tb)
                 except BaseException:  # not committed: the commit itself failed
                     if memory is not None:

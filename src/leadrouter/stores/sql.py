@@ -159,10 +159,10 @@ class Transaction:
     `caught` holds the events committed after the sequence number the transaction was opened
     at, read under the lock (payloads as `codec.loads` reads them); `events` (kind, JSON text,
     idempotency key) and `decisions` (lead id, JSON text) are what the caller appends, written
-    together with the commit; `last` is the sequence number of the last event written, once
-    committed."""
+    together with the commit; once committed, `seqs` holds the sequence numbers the events got,
+    in their order, and `last` the greatest."""
 
-    __slots__ = ("caught", "conn", "decisions", "events", "keys", "last")
+    __slots__ = ("caught", "conn", "decisions", "events", "keys", "last", "seqs")
 
     def __init__(self, conn: Any, caught: list[Row]) -> None:
         self.conn = conn
@@ -172,6 +172,7 @@ class Transaction:
         self.keys: set[str] = set()
         """The idempotency keys among `events`."""
         self.decisions: list[tuple[str, str]] = []
+        self.seqs: list[int] = []
         self.last = 0
 
 
@@ -369,7 +370,8 @@ class SqlStore:
                 txn = Transaction(conn, self._begin(conn, after))
             yield txn
             with self._named_errors():
-                txn.last = self._commit(conn, txn)
+                txn.seqs = self._commit(conn, txn)
+                txn.last = txn.seqs[-1] if txn.seqs else 0
         except BaseException as exc:
             try:
                 conn.rollback()
@@ -416,9 +418,10 @@ class SqlStore:
         decode = self._loads
         return [(seq, kind, decode(payload)) for seq, kind, payload in rows]
 
-    def _commit(self, conn: Any, txn: Transaction) -> int:
+    def _commit(self, conn: Any, txn: Transaction) -> list[int]:
         """Write the transaction's events and decisions and commit (one round trip on
-        PostgreSQL); the last sequence number written, 0 when no event."""
+        PostgreSQL); the sequence numbers the events got, in their order (one INSERT numbers
+        its rows in order, whatever order RETURNING gives them in)."""
         name, step = self.name, 4 * _BATCH
         values = [v for kind, text, key in txn.events for v in (name, kind, text, key)]
         rows = [values[i : i + step] for i in range(0, len(values), step)]
@@ -429,18 +432,18 @@ class SqlStore:
         cursors = [conn.execute(insert(len(batch) // 4), batch) for batch in rows]
         if decisions:
             conn.cursor().executemany(self._sql.add_decision, decisions)
-        seqs = [row[0] for cursor in cursors for row in cursor.fetchall()]
+        seqs = sorted(row[0] for cursor in cursors for row in cursor.fetchall())
         conn.commit()
-        return max(seqs, default=0)
+        return seqs
 
     def _commit_script(
         self, conn: Any, rows: list[list[Any]], decisions: list[tuple[str, str, str]]
-    ) -> int:
+    ) -> list[int]:
         """PostgreSQL's write and commit as one script: the event INSERTs (each returning its
         sequence numbers), the decisions' INSERTs, COMMIT."""
         if not rows and not decisions:
             conn.commit()
-            return 0
+            return []
         insert = self._sql.insert_events
         statements = [insert(len(values) // 4) for values in rows]
         statements += [self._sql.add_decision] * len(decisions)
@@ -449,11 +452,11 @@ class SqlStore:
             "; ".join([*statements, "COMMIT"]),
             [v for values in rows for v in values] + [v for d in decisions for v in d],
         )
-        last = 0
+        seqs: list[int] = []
         for _ in rows:
-            last = max(last, *(seq for (seq,) in cursor.fetchall()))
+            seqs += sorted(seq for (seq,) in cursor.fetchall())
             cursor.nextset()
-        return last
+        return seqs
 
     def _script(self, conn: Any) -> Any:
         """The kept connection's cursor for scripts: several statements sent as one (the
