@@ -56,7 +56,7 @@ from leadrouter.lifecycle import Lifecycle
 from leadrouter.model import Decision, Lead
 from leadrouter.playbooks import read_playbook
 from leadrouter.router import Router
-from leadrouter.rules import Schedule, lead_value
+from leadrouter.rules import Reserve, Schedule, lead_value
 
 __all__ = ["BUILTIN_POLICIES", "main"]
 
@@ -314,8 +314,9 @@ def _playbook_warnings(settings: Mapping[str, Any], leads_tz: str | None = None)
     in UTC beside times in another zone (a table without `tz` is UTC; with `leads_tz`, the zone
     the leads are read in, the comparison is with it); a rep's own shift without the default's
     days off (it replaces the default, holidays included); schedule and working hours with
-    different days off (the SLA runs on days the reps are off); a region or skill name that is
-    likely several ("华东/华南") or carries a space."""
+    different days off (the SLA runs on days the reps are off); a `reserve` rule that leaves
+    the leads it reserves no active rep; a region or skill name that is likely several
+    ("华东/华南") or carries a space."""
     schedules: list[tuple[str, Schedule]] = [
         ("schedule", rule) for rule in settings["rules"] if isinstance(rule, Schedule)
     ]
@@ -357,6 +358,20 @@ def _playbook_warnings(settings: Mapping[str, Any], leads_tz: str | None = None)
                 "schedule and [lifecycle] working_hours have different days off (in one only: "
                 f"{min(days[0] ^ days[-1]).isoformat()} ...): the first-touch SLA runs on days "
                 "the reps are off, or stops on days they work; write the same days in both"
+            )
+    for rule in settings["rules"]:
+        if isinstance(rule, Reserve) and not any(
+            rep.active and rule.picks(rep) for rep in settings["reps"]
+        ):
+            picked = [rep.id for rep in settings["reps"] if rule.picks(rep)]
+            why = (
+                f"{', '.join(picked)} {'is' if len(picked) == 1 else 'are'} inactive"
+                if picked
+                else f"no rep on the roster matches: {rule.who()}"
+            )
+            yield (
+                f"{rule!r} leaves the leads whose {rule.condition()} no active rep ({why}): "
+                "they would wait in the pool for a claim"
             )
     for rep in settings["reps"]:
         for kind, names in (("region", rep.regions), ("skill", rep.skills)):

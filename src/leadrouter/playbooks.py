@@ -12,7 +12,7 @@ Format (every section but `[strategy]` is optional)::
     period = "month"
 
     [[rules]]
-    name = "region"                # region, skill, schedule, dedup_to_owner, nurture
+    name = "region"                # region, skill, schedule, reserve, dedup_to_owner, nurture
     [[rules]]
     name = "nurture"
     below = 0.3                    # Lead.score is 0-1
@@ -63,7 +63,7 @@ from leadrouter.errors import PlaybookError
 from leadrouter.lifecycle import Lifecycle
 from leadrouter.model import Rep, Shift
 from leadrouter.router import Router
-from leadrouter.rules import Rule, Schedule, schedule
+from leadrouter.rules import Reserve, Rule, Schedule, schedule
 from leadrouter.strategies.base import Strategy
 
 if TYPE_CHECKING:
@@ -98,7 +98,7 @@ CAPS: dict[str, str] = {
 }
 """Cap names a playbook may use, and the module defining each."""
 
-RULES = ("region", "skill", "schedule", "dedup_to_owner", "nurture")
+RULES = ("region", "skill", "schedule", "reserve", "dedup_to_owner", "nurture")
 """Rule names a playbook may use: the factory functions of `leadrouter.rules`, whose
 parameters are the rule table's keys."""
 
@@ -187,8 +187,9 @@ def _roster_beside(playbook: Path, value: str) -> list[Rep]:
 
 def _team_problems(strategy: Strategy, rules: list[Rule], reps: list[Rep]) -> list[str]:
     """What the roster makes impossible: a TieredDelay tier with no active rep (its leads would
-    wait in the pool for it forever) and a shift for a rep the roster does not have (a typo in
-    an id, so the rep it meant is always on)."""
+    wait in the pool for it forever), a shift for a rep the roster does not have (a typo in
+    an id, so the rep it meant is always on), and a `reserve` rule naming an id, team or tier no
+    rep has (a typo, so the leads it reserves go to fewer reps than meant, or wait for none)."""
     from leadrouter.strategies.tiered_delay import TieredDelay
 
     problems = []
@@ -210,6 +211,27 @@ def _team_problems(strategy: Strategy, rules: list[Rule], reps: list[Rep]) -> li
                     f"rules[{i}].shifts: {', '.join(map(repr, unknown))} not on the roster "
                     f"(reps: {', '.join(sorted(ids))}): a shift names a rep by id"
                 )
+        if isinstance(rule, Reserve):
+            problems += _reserve_problems(i, rule, reps)
+    return problems
+
+
+def _reserve_problems(i: int, rule: Reserve, reps: list[Rep]) -> list[str]:
+    """A `reserve` rule's ids, teams and tiers that no rep on the roster has."""
+    problems = []
+    named: list[tuple[str, frozenset[Any], set[Any], str]] = [
+        ("reps", rule.reps, {rep.id for rep in reps}, "a rep by id"),
+        ("teams", rule.teams, {rep.team for rep in reps if rep.team}, "a team as reps write it"),
+        ("tiers", rule.tiers, {rep.tier for rep in reps}, "a tier reps have"),
+    ]
+    for key, given, held, what in named:
+        unknown = sorted(given - held)
+        if unknown:
+            known = ", ".join(map(str, sorted(held))) or "none"
+            problems.append(
+                f"rules[{i}].{key}: {', '.join(map(repr, unknown))} not on the roster "
+                f"({key}: {known}): reserve names {what}"
+            )
     return problems
 
 
