@@ -884,9 +884,14 @@ def test_a_time_past_the_clock_is_refused_with_the_form_to_write(tmp_path: Path)
             'PerformanceWeighted.window must be a positive duration, e.g. "30d", got "0s"',
         ),
         (
+            '[strategy]\nname = "EqualRotation"\n[lifecycle]\nworking_hours = { weekdays = [] }'
+            + REPS,
+            "write e.g. weekdays = [0, 1, 2, 3, 4] or ['Mon-Fri'] for Monday to Friday",
+        ),
+        (
             '[strategy]\nname = "EqualRotation"\n[lifecycle]\nworking_hours = { weekdays = [7] }'
             + REPS,
-            "write e.g. weekdays = [0, 1, 2, 3, 4] for Monday to Friday",
+            "lifecycle.working_hours: Shift.weekdays: 7 is not a day: days are 0 = Monday, ",
         ),
     ],
 )
