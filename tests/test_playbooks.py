@@ -556,7 +556,7 @@ def test_a_roster_in_utf16_or_with_a_bom_reads_and_other_encodings_name_the_line
     )
     (tmp_path / "r.csv").write_text("id,team\r\n王伟,north\r\n", encoding="utf-16")
     assert [rep.id for rep in read_playbook(tmp_path / "bom.toml")["reps"]] == ["王伟"]
-    (tmp_path / "r.csv").write_bytes("id,team\nli,north\n王伟,north\n".encode("gbk"))
+    (tmp_path / "r.csv").write_bytes("id,team\nli,north\nMüller,north\n".encode("cp1252"))
     with pytest.raises(PlaybookError, match=r"r\.csv: line 3: not UTF-8 text .*save the roster"):
         read_playbook(tmp_path / "bom.toml")
     (tmp_path / "r.csv").write_text("id,team\n", encoding="utf-8")
@@ -803,7 +803,7 @@ def test_a_folder_a_non_utf8_file_or_an_unknown_override_is_a_playbook_error(
         load_playbook(tmp_path)
     latin = tmp_path / "latin.toml"
     latin.write_bytes('[strategy]\nname = "EqualRotation" # Müller\n'.encode("latin-1"))
-    with pytest.raises(PlaybookError, match="not UTF-8 text at byte"):
+    with pytest.raises(PlaybookError, match=r"latin\.toml: line 2: not UTF-8 text \(byte 0xfc\)"):
         load_playbook(latin)
     with pytest.raises(PlaybookError, match=r"unknown override 'sede'.*seed"):
         load_playbook(PLAYBOOKS[0], sede=3)

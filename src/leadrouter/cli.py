@@ -228,7 +228,8 @@ def _check(path: Path, sample: int, out: TextIO) -> None:
     from leadrouter.testing._scenarios import REGIONS
     from leadrouter.testing.checks import START, sample_lead
 
-    settings = read_playbook(path)
+    notes: list[str] = []
+    settings = read_playbook(path, notes=notes)
     reps = settings["reps"]
     teams = Counter(rep.team or "(no team)" for rep in reps)
     import random
@@ -256,6 +257,8 @@ def _check(path: Path, sample: int, out: TextIO) -> None:
             why = decision.reasons[-1].detail if decision.reasons else ""
         rows.append((lead.id, lead.region, lead.segment, "->", _where(decision), why))
     out.write(f"{path}: OK\n")
+    for note in notes:  # a file read as GB18030: said, as saving it as UTF-8 is safer
+        out.write(f"  note     : {note}\n")
     out.write(f"  strategy : {settings['strategy']!r}\n")
     out.write(f"  rules    : {', '.join(map(repr, settings['rules'])) or 'none'}\n")
     out.write(f"  caps     : {', '.join(map(repr, settings['caps'])) or 'none'}\n")
@@ -447,7 +450,9 @@ def _route(args: argparse.Namespace, out: TextIO) -> None:
 
 
 def _route_into(args: argparse.Namespace, out: TextIO) -> None:
-    settings = read_playbook(args.playbook)  # a broken playbook is said before the file is read
+    notes: list[str] = []
+    # a broken playbook is said before the leads file is read
+    settings = read_playbook(args.playbook, notes=notes)
     history = read_export(args.leads, args)
     from leadrouter.sim.inspection import listed_rows
 
@@ -497,6 +502,8 @@ def _route_into(args: argparse.Namespace, out: TextIO) -> None:
     routed = plural(len(leads), "lead")
     out.write(f"routed {routed} from {args.leads} with {args.playbook} -> {args.out}\n")
     _summary(decisions, ended, ledger, out)
+    for note in notes:
+        out.write(f"  note: {note}\n")
     for warning in _playbook_warnings(settings, history.tz):
         out.write(f"  warning: {warning}\n")
     mapped = {header: name for name, header in history.columns.items()}
