@@ -917,8 +917,8 @@ def test_every_failing_setting_of_one_table_is_listed_at_once(tmp_path: Path) ->
     assert str(info.value).splitlines() == [
         f"{path}: 4 problems:",
         "  strategy: QuotaProportional.period must be one of day, week, month, all, got 'monthly'",
-        "  strategy: QuotaProportional.tz: unknown time zone 'China': use an IANA name such as "
-        "'UTC' or 'Asia/Shanghai'",
+        "  strategy: QuotaProportional.tz: unknown time zone 'China': Beijing time (UTC+8, China "
+        "Standard Time) is 'Asia/Shanghai'",
         "  caps[0]: FixedCap.open must be a whole number >= 0 or None (no limit), got -1",
         "  caps[0]: FixedCap.daily must be a whole number >= 0 or None (no limit), got -5",
     ]
