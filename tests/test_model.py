@@ -268,7 +268,7 @@ def test_a_frozen_map_pickled_in_another_process_hashes_as_that_process_does() -
 def test_a_negative_tier_and_a_shift_of_no_day_are_refused() -> None:
     with pytest.raises(lr.ConfigError, match=r"Rep\.tier must be a whole number >= 0, got -1"):
         lr.Rep("a", tier=-1)
-    with pytest.raises(lr.ConfigError, match=r"got no day \(a rep never on shift\)"):
+    with pytest.raises(lr.ConfigError, match=r"has no day, so the rep would never be on shift"):
         lr.Shift("UTC", weekdays=())
     assert lr.Rep("a", tier=2).tier == 2 and lr.Shift("UTC", weekdays={5}).weekdays == {5}
 

@@ -20,7 +20,7 @@ ROOT = db.ROOT
 WRONG = {
     'lr.Rep("ana", regions=3)': 'Argument "regions" to "Rep"',
     'lr.Rep("ana", profile=["smb"])': 'Argument "profile" to "Rep"',
-    'lr.Shift(weekdays={"mon"})': "<set>",
+    "lr.Shift(weekdays={1.5})": "<set>",
     'lr.Lead("L1", NOW, features=[("a", 1)])': 'Argument "features" to "Lead"',
     "lr.Hierarchical(team=3)": 'Argument "team" to "Hierarchical"',
     "lr.TieredDelay(tiers=3)": 'Argument "tiers" to "TieredDelay"',
@@ -34,6 +34,8 @@ RIGHT = """
 lr.Rep("ana", regions={"north"}, skills=["solar"], profile={"segment": "smb"})
 lr.Rep("bo", regions="north")
 lr.Shift(weekdays=[0, 1, 2], days_off={date(2026, 1, 1)})
+lr.Shift(weekdays=["Mon-Fri", 6])
+lr.Shift(weekdays="周一至周五")
 lr.Lead("L2", NOW, features={"campaign": "spring"})
 lr.Hierarchical(team=lr.PerformanceWeighted(), rep=lambda ctx: None)
 lr.TieredDelay(lr.Tier(0, lr.EqualRotation(), timedelta(hours=2)))

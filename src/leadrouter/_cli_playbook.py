@@ -14,7 +14,7 @@ from typing import Any, TextIO
 import attrs
 
 from leadrouter.model import Lead
-from leadrouter.rules import Schedule
+from leadrouter.rules import Reserve, Schedule
 
 __all__ = ["LEAD_FIELDS", "fields_read", "pad", "playbook_warnings", "table", "text_width"]
 
@@ -69,12 +69,14 @@ _SEPARATOR = re.compile(r"[/|]|^\s|\s$|(?=.*[\u3000-\u9fff])\s")
 
 
 def playbook_warnings(settings: Mapping[str, Any], leads_tz: str | None = None) -> Iterator[str]:
-    """What a playbook says that is likely not what was meant, seen without any lead: times read
+    """What a playbook says that is likely not what was meant, seen without any lead: an
+    `Etc/GMT+N` zone (its sign is inverted: Etc/GMT+8 is UTC-8, not Beijing); times read
     in UTC beside times in another zone (a table without `tz` is UTC; with `leads_tz`, the zone
     the leads are read in, the comparison is with it); a rep's own shift without the default's
     days off (it replaces the default, holidays included); schedule and working hours with
-    different days off (the SLA runs on days the reps are off); a region or skill name that is
-    likely several ("华东/华南") or carries a space."""
+    different days off (the SLA runs on days the reps are off); a `reserve` rule that leaves
+    the leads it reserves no active rep; a region or skill name that is likely several
+    ("华东/华南") or carries a space."""
     schedules: list[tuple[str, Schedule]] = [
         ("schedule", rule) for rule in settings["rules"] if isinstance(rule, Schedule)
     ]
@@ -117,6 +119,35 @@ def playbook_warnings(settings: Mapping[str, Any], leads_tz: str | None = None) 
                 f"{min(days[0] ^ days[-1]).isoformat()} ...): the first-touch SLA runs on days "
                 "the reps are off, or stops on days they work; write the same days in both"
             )
+    hours = None if life is None else life.working_hours
+    tables: list[tuple[str, object]] = [
+        ("strategy", settings["strategy"]),
+        *((f"caps[{i}]", cap) for i, cap in enumerate(settings.get("caps") or ())),
+        *((f"rules[{i}]", rule) for i, rule in enumerate(settings["rules"])),
+        # a playbook writes working hours as one shift table
+        ("lifecycle.working_hours", hours.default if hours and not hours.shifts else hours),
+    ]
+    zones = [found for where, table in tables for found in _zones_in(table, where)]
+    if leads_tz:
+        zones.append(("--tz", leads_tz))
+    for where, tz in zones:
+        inverted = _posix_sign(tz)
+        if inverted:
+            yield f"{where}: {inverted}"
+    for rule in settings["rules"]:
+        if isinstance(rule, Reserve) and not any(
+            rep.active and rule.picks(rep) for rep in settings["reps"]
+        ):
+            picked = [rep.id for rep in settings["reps"] if rule.picks(rep)]
+            why = (
+                f"{', '.join(picked)} {'is' if len(picked) == 1 else 'are'} inactive"
+                if picked
+                else f"no rep on the roster matches: {rule.who()}"
+            )
+            yield (
+                f"{rule!r} leaves the leads whose {rule.condition()} no active rep ({why}): "
+                "they would wait in the pool for a claim"
+            )
     for rep in settings["reps"]:
         for kind, names in (("region", rep.regions), ("skill", rep.skills)):
             for name in sorted(names):
@@ -128,6 +159,51 @@ def playbook_warnings(settings: Mapping[str, Any], leads_tz: str | None = None) 
                         f"{kind} of that name: write {kind}s = {toml} for "
                         + (f"{len(parts)} {kind}s" if len(parts) > 1 else "one without the space")
                     )
+
+
+def _zones_in(value: object, where: str, depth: int = 0) -> Iterator[tuple[str, str]]:
+    """(key path, zone) of every `tz` setting in a playbook's built objects: strategies (and
+    those nested in them), caps, shifts of rules and working hours."""
+    if depth > 6 or isinstance(value, str):
+        return
+    kind: Any = type(value)
+    if attrs.has(kind):
+        for field in attrs.fields(kind):
+            if not field.init:
+                continue
+            item = getattr(value, field.name, None)
+            if field.name == "tz" and isinstance(item, str):
+                yield where, item
+            else:
+                yield from _zones_in(item, f"{where}.{field.alias}", depth + 1)
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            bare = re.fullmatch(r"[A-Za-z0-9_-]+", str(key))
+            step = str(key) if bare else json.dumps(str(key), ensure_ascii=False)
+            yield from _zones_in(item, f"{where}.{step}", depth + 1)
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            yield from _zones_in(item, f"{where}[{i}]", depth + 1)
+
+
+_ETC_GMT = re.compile(r"(?:Etc/)?GMT([+-])(\d{1,2})")
+
+
+def _posix_sign(tz: str) -> str | None:
+    """What an Etc/GMT+N zone really is, in words: its sign is POSIX's, the inverse of the usual
+    one, so "Etc/GMT+8" written for Beijing is UTC-8, 16 hours off; None for any other zone."""
+    found = _ETC_GMT.fullmatch(tz)
+    if found is None or int(found.group(2)) == 0:
+        return None
+    hours = int(found.group(2)) * (-1 if found.group(1) == "+" else 1)
+    said = (
+        f'tz = "{tz}" is UTC{hours:+d}, not UTC{-hours:+d}: the Etc/GMT zones carry the POSIX '
+        f"sign, the inverse of the usual one ({abs(hours)} hours "
+        f"{'ahead of' if hours > 0 else 'behind'} UTC)"
+    )
+    if hours == 8:
+        return f'{said}; that is Beijing time, which tz = "Asia/Shanghai" says plainly'
+    return f'{said}; for Beijing time (UTC+8) write tz = "Asia/Shanghai"'
 
 
 LEAD_FIELDS = frozenset(field.name for field in attrs.fields(Lead))

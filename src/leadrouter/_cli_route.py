@@ -98,7 +98,9 @@ def route(args: argparse.Namespace, out: TextIO) -> None:
 
 
 def _route_into(args: argparse.Namespace, out: TextIO) -> None:
-    settings = read_playbook(args.playbook)  # a broken playbook is said before the file is read
+    notes: list[str] = []
+    # a broken playbook is said before the leads file is read
+    settings = read_playbook(args.playbook, notes=notes)
     history = read_export(args.leads, args)
     from leadrouter.sim.inspection import listed_rows
 
@@ -160,6 +162,8 @@ def _route_into(args: argparse.Namespace, out: TextIO) -> None:
         out.write(f"; a timer is still set after it, the next at {at}: give a later --until")
     out.write("\n")
     _summary(decisions, ended, ledger, out)
+    for note in notes:  # a file read as GB18030: said, as saving it as UTF-8 is safer
+        out.write(f"  note: {note}\n")
     _file_warnings(settings, history, leads, args.leads, out)
 
 

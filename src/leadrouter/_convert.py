@@ -35,10 +35,10 @@ from cattrs.errors import (
     IterableValidationError,
     IterableValidationNote,
 )
-from cattrs.gen import make_dict_structure_fn
+from cattrs.gen import make_dict_structure_fn, override
 
 from leadrouter._util import FrozenMap
-from leadrouter._written import as_toml, clock_time, duration, meant, shown
+from leadrouter._written import AS_WRITTEN, as_toml, clock_time, duration, meant, shown
 from leadrouter.errors import ConfigError, LeadRouterError, NaiveDatetimeError, PlaybookError
 
 __all__ = ["Choice", "Reader", "Source", "duration", "message", "structure_call"]
@@ -299,7 +299,14 @@ def _attrs_hook(cls: type[Any], converter: cattrs.Converter) -> Callable[[object
     """An attrs class from a table: cattrs' generated structuring by the resolved field types,
     after checking the table names only the class's init fields (all unknown keys reported
     along with the fields' own failures)."""
-    made = make_dict_structure_fn(cls, converter, _cattrs_use_alias=True)
+    # a field the class's own converter reads as the file writes it (`weekdays = ["周一"]`) is
+    # passed on as given, not structured by its type (a set of whole numbers) first
+    written: dict[str, Any] = {
+        field.name: override(struct_hook=_as_given)
+        for field in attrs.fields(cls)
+        if field.metadata.get(AS_WRITTEN)
+    }
+    made = make_dict_structure_fn(cls, converter, _cattrs_use_alias=True, **written)
     keys = [field.alias for field in attrs.fields(cls) if field.init]
 
     def structure(value: object, _: object) -> Any:
@@ -327,6 +334,10 @@ def _attrs_hook(cls: type[Any], converter: cattrs.Converter) -> Callable[[object
     return structure
 
 
+def _as_given(value: object, _: object) -> object:
+    return value
+
+
 def _field_checks(
     cls: type[Any], table: Mapping[str, Any], converter: cattrs.Converter
 ) -> list[Exception]:
@@ -340,7 +351,9 @@ def _field_checks(
         if not field.init or field.validator is None or field.alias not in table:
             continue
         try:
-            value = converter.structure(table[field.alias], field.type)
+            value = table[field.alias]
+            if not field.metadata.get(AS_WRITTEN):
+                value = converter.structure(value, field.type)
             if field.converter is not None:
                 value = field.converter(value)
             field.validator(stub, field, value)
@@ -582,7 +595,8 @@ def _place(where: str, path: tuple[Step, ...], source: Source) -> str:
             dotted += f"[{step}]"
         else:
             bare = re.fullmatch(r"[A-Za-z0-9_-]+", step)
-            dotted += ("." if dotted else "") + (step if bare else json.dumps(step))
+            quoted = step if bare else json.dumps(step, ensure_ascii=False)  # "王芳", not \u738b
+            dotted += ("." if dotted else "") + quoted
     if source == "text" and dotted:
         return f"{where}, column {dotted}" if where else f"column {dotted}"
     if where:

@@ -12,11 +12,13 @@ This module imports only `leadrouter.errors` and `leadrouter._util` at load time
 
 from __future__ import annotations
 
+import difflib
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, timedelta, timezone
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import attrs
 
@@ -51,6 +53,7 @@ __all__ = [
     "valid_zone",
     "whole_number",
     "zone",
+    "zone_hint",
 ]
 
 Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
@@ -61,15 +64,103 @@ SCORE_SCALE = "scores are 0-1"
 
 
 def zone(name: str) -> ZoneInfo | timezone:
-    """The tz database zone `name`, or a ConfigError that says how to spell one."""
+    """The tz database zone `name`, or a ConfigError that says how to spell one: the zone a name
+    people write for it means (`UTC+8`, `GMT+8`, `Beijing`, `北京时间`: 'Asia/Shanghai'; `UTC+9`:
+    'Etc/GMT-9', its sign explained), or else an IANA name such as 'Asia/Shanghai'."""
     if name.upper() == "UTC":
         return UTC
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError(
-            f"unknown time zone {name!r}: use an IANA name such as 'UTC' or 'Asia/Shanghai'"
-        ) from exc
+        hint = zone_hint(name) or "use an IANA name such as 'UTC' or 'Asia/Shanghai'"
+        raise ConfigError(f"unknown time zone {name!r}: {hint}") from exc
+
+
+_BEIJING = "Beijing time (UTC+8, China Standard Time) is 'Asia/Shanghai'"
+_ZONE_WORDS = {
+    **dict.fromkeys(
+        (
+            "beijing",
+            "beijingtime",
+            "北京",
+            "北京时间",
+            "东八区",
+            "东8区",
+            "china",
+            "chinastandardtime",
+            "中国",
+            "中国时间",
+            "中国标准时间",
+            "shanghai",
+            "上海",
+            "asia/beijing",
+        ),
+        _BEIJING,
+    ),
+    "cst": (
+        "CST is China Standard Time or US Central Standard Time: write 'Asia/Shanghai' for "
+        "China, 'America/Chicago' for US Central"
+    ),
+    **dict.fromkeys(("hongkong", "香港", "hkt"), "Hong Kong time is 'Asia/Hong_Kong'"),
+    **dict.fromkeys(("taipei", "台北", "台湾"), "Taipei time is 'Asia/Taipei'"),
+    "ist": "IST is India Standard Time ('Asia/Kolkata') or Irish or Israel time",
+}
+"""Names people write for a zone that the tz database does not know, said back with the zone
+(spaces, dots and case ignored)."""
+
+_UTC_OFFSET = re.compile(
+    r"(?:utc|gmt|ut)?\s*([+-])\s*(\d{1,2})(?:\s*:?\s*(\d{2}))?(?:\s*(?:h|hours?|小时))?"
+)
+_HALF_HOURS = {
+    (5, 30): "Asia/Kolkata",
+    (5, 45): "Asia/Kathmandu",
+    (9, 30): "Australia/Darwin",
+    (3, 30): "Asia/Tehran",
+    (4, 30): "Asia/Kabul",
+    (6, 30): "Asia/Yangon",
+    (-3, 30): "America/St_Johns",
+    (-9, 30): "Pacific/Marquesas",
+}
+"""A zone for each UTC offset that is not whole hours (the Etc zones are whole hours only)."""
+
+
+def zone_hint(name: str) -> str | None:
+    """What a zone name the tz database does not know probably meant, in words, or None: a
+    name people write (`Beijing`, `北京时间`, `CST`), a UTC offset (`UTC+8`, `GMT+08:00`,
+    `+8`), or a tz name in another case or misspelt (`asia/shanghai`, `Asia/Shangai`)."""
+    folded = re.sub(r"[\s._]", "", name.strip().replace("＋", "+").replace("－", "-")).casefold()
+    if folded in _ZONE_WORDS:
+        return _ZONE_WORDS[folded]
+    offset = _UTC_OFFSET.fullmatch(folded)
+    if offset is not None:
+        return _offset_hint(offset.group(1), int(offset.group(2)), int(offset.group(3) or 0))
+    names = available_timezones()
+    same = [known for known in names if known.casefold() == name.strip().casefold()]
+    if same:
+        return f"did you mean {same[0]!r}? (zone names match case exactly)"
+    close = difflib.get_close_matches(name.strip(), sorted(names), 1, 0.8)
+    return f"did you mean {close[0]!r}?" if close else None
+
+
+def _offset_hint(sign: str, hours: int, minutes: int) -> str:
+    said = f"UTC{sign}{hours}" + (f":{minutes:02d}" if minutes else "")
+    if hours > 14 or minutes >= 60:
+        return f"no zone is {said}: a UTC offset is at most 14 hours"
+    if minutes:
+        known = _HALF_HOURS.get((hours if sign == "+" else -hours, minutes))
+        return (f"{known!r} is {said}" if known else f"name the zone of a place at {said}") + (
+            " (the Etc zones, an offset without a place, are whole hours only)"
+        )
+    if hours == 0:
+        return "UTC+0 is 'UTC'"
+    etc = f"Etc/GMT{'-' if sign == '+' else '+'}{hours}"
+    posix = f"the Etc zones carry the POSIX sign, the inverse of the usual one: {etc} is {said}"
+    if (sign, hours) == ("+", 8):
+        return f"{_BEIJING} (the offset without a place is {etc!r}: {posix})"
+    return (
+        f"for {said} write {etc!r} ({posix}), or better the zone of the place (such as "
+        "'Europe/Berlin'), which also follows its daylight-saving changes"
+    )
 
 
 def valid_zone(inst: object, attr: attrs.Attribute[Any], value: object) -> None:

@@ -1,7 +1,8 @@
 """Values as people write them in a playbook or a roster cell, read and said back: durations
 ("30 min", "1h30m", "30分钟"; a number without its unit refused), times of day ("9am",
-"6:30 pm"), the name a misspelt one probably meant, a value as the file writes it, and a class's
-own Python-worded check said in TOML. `leadrouter._convert` structures a whole file with these.
+"6:30 pm"), days of the week ("Mon-Fri", "周一至周五"), the name a misspelt one probably meant,
+a value as the file writes it, and a class's own Python-worded check said in TOML.
+`leadrouter._convert` structures a whole file with these.
 """
 
 from __future__ import annotations
@@ -9,13 +10,27 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import time, timedelta
 
 from leadrouter._util import format_duration
 from leadrouter.errors import ConfigError
 
-__all__ = ["as_toml", "clock_time", "duration", "meant", "shown"]
+__all__ = [
+    "AS_WRITTEN",
+    "DAYS_WRITTEN",
+    "as_toml",
+    "clock_time",
+    "duration",
+    "meant",
+    "shown",
+    "weekdays",
+]
+
+AS_WRITTEN = "leadrouter.as_written"
+"""attrs field metadata: the class's own converter reads the field's value as a file writes it
+(`Shift.weekdays`: `["周一", "周二"]`, `"Mon-Fri"`), so a playbook passes it on as given instead of
+structuring it by the field's type (a set of whole numbers) first."""
 
 _DURATION_PART = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([^\d\s.]+)\s*")
 _CLOCK = re.compile(r"(\d{1,2})(?::(\d{2}))?\s*(am|pm)?")
@@ -144,3 +159,103 @@ def shown(value: object) -> str:
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
     return repr(value)
+
+
+_ENGLISH_DAYS = (
+    ("mon", "monday"),
+    ("tue", "tues", "tuesday"),
+    ("wed", "weds", "wednesday"),
+    ("thu", "thur", "thurs", "thursday"),
+    ("fri", "friday"),
+    ("sat", "saturday"),
+    ("sun", "sunday"),
+)
+_CHINESE_NUMERALS = ("一", "二", "三", "四", "五", "六", ("日", "天"))
+_CHINESE_PREFIXES = ("周", "星期", "礼拜")
+_DAYS: dict[str, int] = {
+    **{word: day for day, words in enumerate(_ENGLISH_DAYS) for word in words},
+    **{
+        prefix + numeral: day
+        for day, numerals in enumerate(_CHINESE_NUMERALS)
+        for numeral in numerals
+        for prefix in _CHINESE_PREFIXES
+    },
+}
+"""Day names, any case, to their numbers (0 = Monday, as `date.weekday()`): English ("Mon",
+"Monday"), Chinese (周一..周日/周天, 星期一..星期日/星期天, 礼拜一..礼拜日/礼拜天)."""
+_BARE_NUMERALS: dict[str, int] = {
+    numeral: day
+    for day, numerals in enumerate(_CHINESE_NUMERALS)
+    for numeral in (numerals if isinstance(numerals, tuple) else (numerals,))
+}
+"""The end of a Chinese range may leave out the prefix: "周一至五" is 周一至周五."""
+_DAY_LIST = re.compile(r"\s*[,;，；、]\s*")
+_DAY_RANGE = re.compile(r"\s*(?:-|–|—|~|～|至|到)\s*")
+_DAY_NUMBERS = ", ".join(
+    f"{day} = {name}"
+    for day, name in enumerate(
+        ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+    )
+)
+DAYS_WRITTEN = (
+    f"days are {_DAY_NUMBERS}, or names like 'Mon' / 'Monday' / '周一' / '星期一', or a range "
+    "like 'Mon-Fri' / '周一至周五'"
+)
+"""How days of the week are written, for messages."""
+
+
+def weekdays(value: object) -> frozenset[int]:
+    """Days of the week as their numbers (0 = Monday ... 6 = Sunday), from numbers, day names
+    in English (any case) or Chinese, and ranges "A-B" ("A–B", "A~B", "A至B", "A到B"; a range
+    runs forward, so "Sat-Mon" is Saturday to Monday), given as a collection or as one text that
+    may list several ("Mon, Wed, Fri", "周一、周三"). A TypeError for a value that is no
+    collection of days or holds an item of the wrong kind, a ValueError naming an item that is
+    no day."""
+    if isinstance(value, str):
+        return _days_in_text(value)
+    if isinstance(value, bytes | Mapping) or not isinstance(value, Iterable):
+        raise TypeError(f"{value!r} is not a list of days")
+    days: set[int] = set()
+    wrong: list[str] = []  # every item that is no day, said at once
+    for item in value:
+        if isinstance(item, bool) or not isinstance(item, int | str):
+            raise TypeError(f"{item!r} is not a day")
+        try:
+            if isinstance(item, str):
+                days |= _days_in_text(item)
+            elif 0 <= item <= 6:
+                days.add(item)
+            else:
+                raise ValueError(f"{item!r} is not a day")
+        except ValueError as exc:
+            wrong.append(str(exc))
+    if wrong:
+        raise ValueError("; ".join(wrong))
+    return frozenset(days)
+
+
+def _days_in_text(text: str) -> frozenset[int]:
+    days: set[int] = set()
+    for part in _DAY_LIST.split(text.strip()):
+        if not part:
+            continue
+        ends = _DAY_RANGE.split(part)
+        if len(ends) == 1:
+            days.add(_day(part, part))
+        elif len(ends) == 2:
+            first = _day(ends[0], part)
+            last = _BARE_NUMERALS.get(ends[1])
+            if last is None or not ends[0].startswith(_CHINESE_PREFIXES):
+                last = _day(ends[1], part)
+            days.update((first + step) % 7 for step in range((last - first) % 7 + 1))
+        else:
+            raise ValueError(f"{shown(part)} is not a day or a range of days")
+    return frozenset(days)
+
+
+def _day(word: str, part: str) -> int:
+    day = _DAYS.get(word.strip().rstrip(".").casefold())
+    if day is None:
+        said = shown(word) if word == part else f"{shown(word)} in {shown(part)}"
+        raise ValueError(f"{said} is not a day")
+    return day

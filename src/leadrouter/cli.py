@@ -146,7 +146,8 @@ def _check(path: Path, sample: int, out: TextIO) -> None:
     from leadrouter.testing._scenarios import REGIONS
     from leadrouter.testing.checks import START, sample_lead
 
-    settings = read_playbook(path)
+    notes: list[str] = []
+    settings = read_playbook(path, notes=notes)
     reps = settings["reps"]
     teams = Counter(rep.team or "(no team)" for rep in reps)
     import random
@@ -174,6 +175,8 @@ def _check(path: Path, sample: int, out: TextIO) -> None:
             why = decision.reasons[-1].detail if decision.reasons else ""
         rows.append((lead.id, lead.region, lead.segment, "->", _where(decision), why))
     out.write(f"{path}: OK\n")
+    for note in notes:  # a file read as GB18030: said, as saving it as UTF-8 is safer
+        out.write(f"  note     : {note}\n")
     out.write(f"  strategy : {settings['strategy']!r}\n")
     out.write(f"  rules    : {', '.join(map(repr, settings['rules'])) or 'none'}\n")
     out.write(f"  caps     : {', '.join(map(repr, settings['caps'])) or 'none'}\n")

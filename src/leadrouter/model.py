@@ -27,6 +27,8 @@ from leadrouter._validators import (
     whole_number,
     zone,
 )
+from leadrouter._written import AS_WRITTEN, DAYS_WRITTEN
+from leadrouter._written import weekdays as read_weekdays
 from leadrouter.errors import (
     ConfigError,
     InvalidTypeError,
@@ -265,14 +267,27 @@ class Rep:
 
 
 def _v_weekdays(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
-    set_of(int, "{0, 1, 2, 3, 4}")(inst, attr, value)
-    assert isinstance(value, frozenset)
-    if not value or not value <= frozenset(range(7)):
-        got = sorted(value) if value else "no day (a rep never on shift)"
+    """Some of the days 0 (Monday) to 6 (Sunday), as `_to_days` read them; else why not, the
+    item that is no day named (the converter leaves a value it cannot read as given)."""
+    if isinstance(value, frozenset) and value <= _WEEK and value:
+        return
+    if isinstance(value, frozenset) and value <= _WEEK:
         raise ConfigError(
-            f"Shift.weekdays must be some of 0 (Monday) to 6 (Sunday), got {got}: write e.g. "
-            "weekdays={0, 1, 2, 3, 4} for Monday to Friday"
+            "Shift.weekdays has no day, so the rep would never be on shift: write e.g. "
+            "weekdays={0, 1, 2, 3, 4} or ['Mon-Fri'] for Monday to Friday (0 is Monday)"
         )
+    try:
+        read_weekdays(value)
+    except TypeError as exc:
+        collection = isinstance(value, Iterable) and not isinstance(value, bytes | Mapping)
+        raise InvalidTypeError(
+            f"Shift.weekdays must be a set of days, got {type(value).__name__} {value!r}"
+            + (f" ({exc})" if collection else "")
+            + f": {DAYS_WRITTEN}"
+        ) from None
+    except ValueError as exc:
+        raise ConfigError(f"Shift.weekdays: {exc}: {DAYS_WRITTEN} (got {value!r})") from None
+    raise InvalidTypeError(f"Shift.weekdays must be a set of days, got {value!r}: {DAYS_WRITTEN}")
 
 
 def _frozen(value: Iterable[_T]) -> frozenset[_T]:
@@ -280,8 +295,13 @@ def _frozen(value: Iterable[_T]) -> frozenset[_T]:
     return found
 
 
-def _to_days(value: Iterable[int]) -> frozenset[int]:
-    return _frozen(value)
+_WEEK = frozenset(range(7))
+
+
+def _to_days(value: Iterable[int | str] | str) -> frozenset[int]:
+    """Days as numbers, from numbers or names ("Mon", "周一", "Mon-Fri", "周一至周五")."""
+    found: frozenset[int] = lenient(read_weekdays, value)
+    return found
 
 
 def _to_dates(value: Iterable[date]) -> frozenset[date]:
@@ -314,8 +334,9 @@ _DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 @attrs.frozen
 class Shift:
-    """Working hours of one rep: `start`-`end` local time on `weekdays` (0 = Monday), in `tz`,
-    except `days_off`, and on `workdays` too (调休: a Saturday worked in exchange for a holiday);
+    """Working hours of one rep: `start`-`end` local time on `weekdays` (0 = Monday; or names,
+    "Mon", "周一", and ranges, "Mon-Fri", "周一至周五"), in `tz`, except `days_off`, and on
+    `workdays` too (调休: a Saturday worked in exchange for a holiday);
     `breaks` are times off inside the shift, each (start, end) in local time (午休 12:00-13:30:
     nobody is on shift then, and an SLA's clock stops). An `end` earlier than `start` is a night
     shift running past midnight.
@@ -332,6 +353,7 @@ class Shift:
         kw_only=True,
         converter=_to_days,
         validator=_v_weekdays,
+        metadata={AS_WRITTEN: True},
     )
     days_off: frozenset[date] = attrs.field(
         default=frozenset(),

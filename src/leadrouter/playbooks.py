@@ -12,7 +12,7 @@ Format (every section but `[strategy]` is optional)::
     period = "month"
 
     [[rules]]
-    name = "region"                # region, skill, schedule, dedup_to_owner, nurture
+    name = "region"                # region, skill, schedule, reserve, dedup_to_owner, nurture
     [[rules]]
     name = "nurture"
     below = 0.3                    # Lead.score is 0-1
@@ -47,7 +47,6 @@ of its own, and every problem in a file is reported at once, each with its key p
 
 from __future__ import annotations
 
-import codecs
 import csv
 import inspect
 import io
@@ -58,12 +57,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
+from leadrouter._text import Decoded, Encoding, UnknownEncodingError, guess
 from leadrouter.caps import Cap
 from leadrouter.errors import PlaybookError
 from leadrouter.lifecycle import Lifecycle
 from leadrouter.model import Rep, Shift
 from leadrouter.router import Router
-from leadrouter.rules import Rule, Schedule, schedule
+from leadrouter.rules import Reserve, Rule, Schedule, schedule
 from leadrouter.strategies.base import Strategy
 
 if TYPE_CHECKING:
@@ -98,7 +98,7 @@ CAPS: dict[str, str] = {
 }
 """Cap names a playbook may use, and the module defining each."""
 
-RULES = ("region", "skill", "schedule", "dedup_to_owner", "nurture")
+RULES = ("region", "skill", "schedule", "reserve", "dedup_to_owner", "nurture")
 """Rule names a playbook may use: the factory functions of `leadrouter.rules`, whose
 parameters are the rule table's keys."""
 
@@ -146,49 +146,66 @@ def read_roster(path: Path) -> list[Rep]:
     """The reps of a roster CSV file, one a row: columns named like `Rep` fields, cells read
     as the field's type (`quota` a number, `regions` "north;east", `active` yes/no); empty
     cells keep the default. The problems of every row are reported at once, each naming the
-    file, the row and the column. UTF-8 (with or without a BOM) and UTF-16 with its BOM (what
-    Excel's "Unicode text" writes) are read; anything else is an error naming the line."""
-    handle = io.StringIO(_roster_text(path), newline="")
+    file, the row and the column. UTF-8 (with or without a BOM), UTF-16 with its BOM (what
+    Excel's "Unicode text" writes) and GBK/GB18030 (Excel's CSV on a Chinese Windows) are read;
+    anything else is an error naming the line."""
+    return _read_roster(path)[0]
+
+
+def _read_roster(path: Path) -> tuple[list[Rep], Encoding]:
+    decoded = _decoded(path, path.read_bytes(), "roster")
+    handle = io.StringIO(decoded.text, newline="")
     rows = [
         (f"row {number}", {key: cell for key, cell in row.items() if cell not in (None, "")})
         for number, row in enumerate(csv.DictReader(handle), start=2)
     ]
-    return reader("text").read_many(rows, Rep, file=str(path))
+    return reader("text").read_many(rows, Rep, file=str(path)), decoded.encoding
 
 
-def _roster_text(path: Path) -> str:
-    data = path.read_bytes()
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16")
+def _decoded(path: Path, data: bytes, what: Literal["roster", "playbook"]) -> Decoded:
+    """The file's text, its encoding told from the bytes (`leadrouter._text`); a file in none
+    of them is a PlaybookError naming the line and how to save it."""
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise PlaybookError(
-            f"{path}: line {line}: not UTF-8 text (byte {data[exc.start]:#04x}): save the roster "
-            "as UTF-8 (in Excel: Save As, CSV UTF-8)"
-        ) from exc
+        return guess(data)
+    except UnknownEncodingError as exc:
+        if exc.utf16:
+            said = f"not UTF-16 text at byte {exc.at}, though it starts with its byte-order mark"
+        elif exc.odd is None:
+            said = f"not UTF-8 text (byte {data[exc.at]:#04x}), nor GBK/GB18030"
+        else:
+            said = (
+                f"not UTF-8 text (byte {data[exc.at]:#04x}), and read as GBK it is not like "
+                "Chinese text (a Western or Big5 encoding?)"
+            )
+        line = exc.where.split(" (", 1)[0]
+        if what == "roster":
+            fix = "save the roster as UTF-8 (in Excel: Save As, CSV UTF-8)"
+        else:
+            fix = "a playbook is a TOML file saved as UTF-8"
+        raise PlaybookError(f"{path}: {line}: {said}: {fix}") from None
 
 
-def _roster_beside(playbook: Path, value: str) -> list[Rep]:
-    """The reps of the roster file a playbook names, relative to the playbook's folder."""
+def _roster_beside(playbook: Path, value: str) -> tuple[list[Rep], Path, Encoding]:
+    """The reps of the roster file a playbook names, relative to the playbook's folder, the
+    file's path and the encoding it was read in."""
     path = (playbook.parent / value).resolve()
     if path.is_dir():
         raise PlaybookError(f"{playbook}: roster: {path} is a folder: name the roster CSV file")
     if not path.is_file():
         raise PlaybookError(f"{playbook}: roster: roster file {path} does not exist")
-    reps = read_roster(path)
+    reps, encoding = _read_roster(path)
     if not reps:
         raise PlaybookError(
             f"{playbook}: roster: {path} has no reps (a header and no rows?): one row per rep"
         )
-    return reps
+    return reps, path, encoding
 
 
 def _team_problems(strategy: Strategy, rules: list[Rule], reps: list[Rep]) -> list[str]:
     """What the roster makes impossible: a TieredDelay tier with no active rep (its leads would
-    wait in the pool for it forever) and a shift for a rep the roster does not have (a typo in
-    an id, so the rep it meant is always on)."""
+    wait in the pool for it forever), a shift for a rep the roster does not have (a typo in
+    an id, so the rep it meant is always on), and a `reserve` rule naming an id, team or tier no
+    rep has (a typo, so the leads it reserves go to fewer reps than meant, or wait for none)."""
     from leadrouter.strategies.tiered_delay import TieredDelay
 
     problems = []
@@ -210,6 +227,27 @@ def _team_problems(strategy: Strategy, rules: list[Rule], reps: list[Rep]) -> li
                     f"rules[{i}].shifts: {', '.join(map(repr, unknown))} not on the roster "
                     f"(reps: {', '.join(sorted(ids))}): a shift names a rep by id"
                 )
+        if isinstance(rule, Reserve):
+            problems += _reserve_problems(i, rule, reps)
+    return problems
+
+
+def _reserve_problems(i: int, rule: Reserve, reps: list[Rep]) -> list[str]:
+    """A `reserve` rule's ids, teams and tiers that no rep on the roster has."""
+    problems = []
+    named: list[tuple[str, frozenset[Any], set[Any], str]] = [
+        ("reps", rule.reps, {rep.id for rep in reps}, "a rep by id"),
+        ("teams", rule.teams, {rep.team for rep in reps if rep.team}, "a team as reps write it"),
+        ("tiers", rule.tiers, {rep.tier for rep in reps}, "a tier reps have"),
+    ]
+    for key, given, held, what in named:
+        unknown = sorted(given - held)
+        if unknown:
+            known = ", ".join(map(str, sorted(held))) or "none"
+            problems.append(
+                f"rules[{i}].{key}: {', '.join(map(repr, unknown))} not on the roster "
+                f"({key}: {known}): reserve names {what}"
+            )
     return problems
 
 
@@ -221,29 +259,33 @@ _TOML_HINTS = (
 """What the TOML parser's terse messages usually mean in a playbook, said after them."""
 
 
-def read_playbook(path: str | Path) -> dict[str, Any]:
+def read_playbook(path: str | Path, *, notes: list[str] | None = None) -> dict[str, Any]:
     """The playbook's settings as built objects (strategy, rules, caps, lifecycle, reps, seed),
-    without making a Router. Raises PlaybookError for anything that cannot work."""
+    without making a Router. Raises PlaybookError for anything that cannot work.
+
+    The playbook and its roster are read as UTF-8 (a BOM from Notepad is fine), UTF-16 with its
+    BOM, or GBK/GB18030 (what Notepad and Excel save on a Chinese Windows), told from the bytes;
+    a file read as GB18030 is said in `notes`, when a list is given (`leadrouter check` prints
+    them)."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # a BOM from Notepad is fine
+        decoded = _decoded(path, path.read_bytes(), "playbook")
+        data = tomllib.loads(decoded.text)
     except FileNotFoundError as exc:
         raise PlaybookError(f"{path}: no such playbook file") from exc
-    except UnicodeDecodeError as exc:
-        raise PlaybookError(
-            f"{path}: not UTF-8 text at byte {exc.start}: a playbook is a TOML file saved as UTF-8"
-        ) from exc
     except OSError as exc:
         what = "it is a directory" if path.is_dir() else (exc.strerror or str(exc)).lower()
         raise PlaybookError(f"{path}: cannot be read ({what}): give a playbook .toml file") from exc
     except tomllib.TOMLDecodeError as exc:
         hint = next((said for start, said in _TOML_HINTS if str(exc).startswith(start)), "")
         raise PlaybookError(f"{path}: not valid TOML: {exc}{hint}") from exc
+    guessed = [(path, decoded.encoding)]
     book = reader().read(data, Playbook, file=str(path))
     reps = list(book.reps)
     places = [f"[[reps]] {i + 1}" for i in range(len(reps))]
     if book.roster is not None:
-        listed = _roster_beside(path, book.roster)
+        listed, roster, encoding = _roster_beside(path, book.roster)
+        guessed.append((roster, encoding))
         reps += listed
         places += [f"{book.roster} row {row}" for row in range(2, len(listed) + 2)]
     if not reps:
@@ -261,6 +303,12 @@ def read_playbook(path: str | Path) -> dict[str, Any]:
         from leadrouter._convert import message
 
         raise PlaybookError(message(str(path), problems))
+    if notes is not None:
+        notes += [
+            f"{file} read as GB18030 (GBK, as Windows saves Chinese text), not UTF-8"
+            for file, encoding in guessed
+            if encoding == "GB18030"
+        ]
     return {
         "strategy": book.strategy,
         "rules": book.rules,

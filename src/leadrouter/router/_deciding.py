@@ -21,7 +21,7 @@ from leadrouter.ledger import LedgerView
 from leadrouter.model import Decision, Lead, Reason, Rep
 from leadrouter.router._capping import Capped, Caps, Gate, cap_reasons, spent
 from leadrouter.router._explained import worded_later
-from leadrouter.rules import Filter, PoolRule, PreferenceRule, Rule, as_filter
+from leadrouter.rules import FACTORIES, Filter, PoolRule, PreferenceRule, Rule, as_filter
 from leadrouter.strategies.base import Pick, Strategy, as_pick, check_batching
 
 __all__ = ["Decider", "Pending", "as_rules", "check_strategy", "wrote_ledger"]
@@ -172,9 +172,10 @@ class Decider:
         if not isinstance(rule, Rule):
             if not callable(rule):
                 raise ConfigError(f"rules takes leadrouter rules or callables, got {rule!r}")
-            if not calls_with(rule, 2):
+            # a factory passed uncalled (`rules.reserve`): some take two arguments, as a filter
+            factory = any(made is rule for made in FACTORIES)
+            if factory or not calls_with(rule, 2):
                 name = getattr(rule, "__name__", repr(rule))
-                factory = getattr(rule, "__module__", "") == "leadrouter.rules"
                 raise ConfigError(
                     f"rules: {name} cannot be called as a filter, f(lead, rep) -> bool: "
                     + (

@@ -10,7 +10,6 @@ the command's flag (`ExportOption`).
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import re
@@ -20,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from leadrouter._text import UnknownEncodingError, guess, line_of
 from leadrouter.errors import (
     Audience,
     ConfigError,
@@ -200,7 +200,7 @@ def _decode(path: Path, data: bytes, encoding: str | None, audience: Audience) -
                 f"{ENCODING.given('utf-8', audience)} or {ENCODING.given('gb18030', audience)}"
             ) from exc
         except UnicodeDecodeError as exc:
-            line = f"line {_line(data, exc.start)}, " if _lines_are_bytes(encoding) else ""
+            line = f"line {line_of(data, exc.start)}, " if _lines_are_bytes(encoding) else ""
             raise InvalidExportError(
                 f"{path}: not valid {encoding} at byte {exc.start} "
                 f"({line}{data[exc.start : exc.start + 8]!r}): leave out "
@@ -208,71 +208,29 @@ def _decode(path: Path, data: bytes, encoding: str | None, audience: Audience) -
                 f"encoding the file was saved in, e.g. {ENCODING.given('cp1252', audience)} or "
                 f"{ENCODING.given('big5', audience)}"
             ) from exc
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:  # its offsets do not count a BOM
-        not_utf8 = exc.start + (len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0)
-    fix = (
-        f"give the encoding it was saved in: {ENCODING.given('cp1252', audience)} (Excel on "
-        f"Western Windows), {ENCODING.given('big5', audience)} (Traditional Chinese)"
-    )
-    try:
-        text = data.decode("gb18030")
-    except UnicodeDecodeError as exc:
-        raise InvalidExportError(
-            f"{path}: neither UTF-8 nor GBK/GB18030 text: {_where(data, not_utf8)} is not "
-            f"UTF-8: {fix}, or another"
-        ) from exc
-    odd = _unlike_gbk(data, text)
-    if odd is not None:  # where UTF-8 fails: the culprit too in a UTF-8 file with a stray byte
-        raise InvalidExportError(
-            f"{path}: {_where(data, not_utf8)} does not look like UTF-8 or GBK/GB18030 text: "
-            f"it looks like a Western single-byte encoding or Big5 (read as GBK, {odd[0]} of its "
-            f"{odd[1]} non-ASCII characters are ones Chinese text seldom uses): {fix}, or "
-            f"{ENCODING.given('gb18030', audience)} if it is Chinese"
+        return guess(data).text
+    except UnknownEncodingError as exc:
+        if exc.utf16:
+            raise InvalidExportError(
+                f"{path}: starts with a UTF-16 byte-order mark, but is not UTF-16 text at byte "
+                f"{exc.at} ({exc.where}): the file is cut short or damaged; export it again"
+            ) from None
+        fix = (
+            f"give the encoding it was saved in: {ENCODING.given('cp1252', audience)} (Excel on "
+            f"Western Windows), {ENCODING.given('big5', audience)} (Traditional Chinese)"
         )
-    return text
-
-
-_GBK_ODD_SHARE = 0.2
-"""The share of non-ASCII characters outside GB2312 above which bytes are not taken for GBK."""
-
-_NEXT_ODD = re.compile(
-    rb"(?:[\x00-\x7f]|[\xa1-\xa9\xb0-\xf7][\xa1-\xfe])*+"  # ASCII and GB2312 characters
-    rb"([\x81-\xfe](?:[\x30-\x39][\x81-\xfe][\x30-\x39]|[\x40-\xfe]))"  # then any other one
-)
-"""From a character boundary of GB18030 bytes, the next character that is not ASCII or GB2312."""
-
-
-def _unlike_gbk(data: bytes, text: str) -> tuple[int, int] | None:
-    """Whether `data`, which decoded as GB18030 to `text`, is unlikely to be Chinese: the number
-    of its odd characters and of its non-ASCII ones; None when it reads as GBK.
-
-    GB18030 accepts almost any bytes, so a Windows-1252 or Big5 file decodes as GBK garbage
-    (`Müller` as `M黮ler`, Big5 `張偉` as `眎岸`). Real simplified-Chinese text is overwhelmingly
-    GB2312: two bytes, the first 0xB0-0xF7 (hanzi) or 0xA1-0xA9 (symbols), the second 0xA1-0xFE;
-    GBK's extension (first byte 0x81-0xA0 or 0xAA-0xFE, or second byte 0x40-0xA0: rare and
-    traditional characters) and GB18030's four-byte characters are a few per cent at most. A
-    single-byte Western encoding read as GBK pairs an accented letter with the next byte, mostly
-    an ASCII letter (0xFC 0x6C for `ül`), so nearly all its characters are odd; in Big5 the second
-    byte is 0x40-0x7E about 40% of the time and the most common hanzi start with 0xA4-0xAF, so
-    about half are. More than 20% odd (`_GBK_ODD_SHARE`) is therefore not taken for GBK, with
-    a wide margin both ways. There is no minimum count: one `Müller` in an English file is the
-    commonest case. The guarantee: a file this accepts is at least 80% GB2312 characters;
-    mostly-traditional or rare-character Chinese text in GBK is refused and needs the encoding
-    named (gb18030), never read as something else.
-    """
-    total = len(text) - len(text.encode("ascii", "ignore"))  # each is one multibyte character
-    count, at = 0, 0
-    while (match := _NEXT_ODD.match(data, at)) is not None:
-        count, at = count + 1, match.end()
-    return (count, total) if count > total * _GBK_ODD_SHARE else None
-
-
-def _line(data: bytes, at: int) -> int:
-    return data.count(b"\n", 0, at) + 1
+        if exc.odd is None:
+            raise InvalidExportError(
+                f"{path}: neither UTF-8 nor GBK/GB18030 text: {exc.where} is not UTF-8: {fix}, "
+                "or another"
+            ) from None
+        raise InvalidExportError(
+            f"{path}: {exc.where} does not look like UTF-8 or GBK/GB18030 text: it looks like a "
+            f"Western single-byte encoding or Big5 (read as GBK, {exc.odd[0]} of its "
+            f"{exc.odd[1]} non-ASCII characters are ones Chinese text seldom uses): {fix}, or "
+            f"{ENCODING.given('gb18030', audience)} if it is Chinese"
+        ) from None
 
 
 def _lines_are_bytes(encoding: str) -> bool:
@@ -281,19 +239,6 @@ def _lines_are_bytes(encoding: str) -> bool:
         return "\n".encode(encoding) == b"\n"
     except (LookupError, UnicodeError):
         return False
-
-
-def _where(data: bytes, at: int) -> str:
-    """`line 3 ('M\\xfcller,G\\xf3mez')`: the line holding byte `at` and its bytes around it."""
-    start = data.rfind(b"\n", 0, at) + 1
-    end = data.find(b"\n", at)
-    end = len(data) if end < 0 else end
-    low, high = max(start, at - 24), min(end, at + 24)
-    excerpt = repr(data[low:high].rstrip(b"\r"))[1:]  # the bytes as they are, without the b
-    return (
-        f"line {_line(data, at)} ({'...' if low > start else ''}{excerpt}"
-        f"{'...' if high < end else ''})"
-    )
 
 
 def _delimiter(text: str) -> str:
