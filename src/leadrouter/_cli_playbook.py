@@ -9,14 +9,27 @@ import re
 import shutil
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, TextIO
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
 
 import attrs
 
 from leadrouter.model import Lead
-from leadrouter.rules import Reserve, Schedule
+from leadrouter.rules import Reserve, Schedule, lead_value
 
-__all__ = ["LEAD_FIELDS", "fields_read", "pad", "playbook_warnings", "table", "text_width"]
+if TYPE_CHECKING:
+    from leadrouter.sim.history import History
+
+__all__ = [
+    "LEAD_FIELDS",
+    "counted",
+    "fields_read",
+    "file_warnings",
+    "pad",
+    "playbook_warnings",
+    "table",
+    "text_width",
+]
 
 
 def text_width(text: str) -> int:
@@ -58,6 +71,17 @@ def table(rows: Sequence[Sequence[str]], indent: int, out: TextIO) -> None:
         out.write(f"{' ' * indent}{cells} {lines[0]}".rstrip() + "\n")
         for more in lines[1:]:
             out.write(f"{' ' * lead}{more}\n")
+
+
+def counted(places: Mapping[str, int], title: str, out: TextIO) -> None:
+    """A count per place (a rep, `pool:public`) under `title`, most first, the counts lined up
+    in any script: the summary `route` and `handover` print."""
+    ranked = sorted(places.items(), key=lambda kv: (-kv[1], kv[0]))
+    room = max(text_width(title), *(text_width(where) for where, _ in ranked))
+    digits = max(len("leads"), *(len(str(n)) for _, n in ranked))
+    out.write(f"  {pad(title, room)}  {'leads':>{digits}}\n")
+    for where, n in ranked:
+        out.write(f"  {pad(where, room)}  {n:>{digits}}\n")
 
 
 # ---------------------------------------------------------------------------- warnings
@@ -219,3 +243,26 @@ def fields_read(settings: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     pool_by = getattr(settings["strategy"], "pool_by", None)
     if isinstance(pool_by, str):
         yield f"{settings['strategy'].name}'s pool_by", pool_by
+
+
+def file_warnings(settings: Mapping[str, Any], history: History, path: Path, out: TextIO) -> None:
+    """What a command acting on a leads file (`route`, `handover`) warns of: the playbook's
+    warnings, with the zone the leads were read in, and a rule reading a field that no lead in
+    the file has (it lets every lead through)."""
+    for warning in playbook_warnings(settings, history.tz):
+        out.write(f"  warning: {warning}\n")
+    leads = history.leads
+    mapped = {header: name for name, header in history.columns.items()}
+    for what, field in fields_read(settings):
+        if all(lead_value(lead, field) in (None, "") for lead in leads):
+            columns = sorted({key for lead in leads for key in lead.features})
+            fix = (
+                f": the file's column {field!r} is read as the lead's {mapped[field]}; write "
+                f'field = "{mapped[field]}" (or leave field out)'
+                if field in mapped
+                else f" (other columns: {', '.join(columns) or 'none'})"
+            )
+            out.write(
+                f"  warning: {what} reads {field!r}, which no lead in {path} has, so it "
+                f"let every lead through{fix}\n"
+            )

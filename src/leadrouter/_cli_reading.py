@@ -8,19 +8,35 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
 import errno
 import os
-from collections.abc import Iterator
-from datetime import timedelta
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from leadrouter.errors import ConfigError
+from leadrouter.errors import ConfigError, LeadsFileError
+from leadrouter.playbooks import read_playbook
 
 if TYPE_CHECKING:
     from leadrouter.sim.history import History
 
-__all__ = ["cannot_write", "count", "output_folder", "read_export", "reading_flags"]
+__all__ = [
+    "SHOWN_ROWS",
+    "cannot_write",
+    "count",
+    "local_time",
+    "output_folder",
+    "read_export",
+    "read_playbook_and_leads",
+    "reading_flags",
+    "write_csv",
+]
+
+SHOWN_ROWS = 20
+"""Rows listed in a message about a file's rows; the rest are counted."""
 
 
 def reading_flags(command: argparse.ArgumentParser) -> None:
@@ -98,6 +114,53 @@ def read_export(path: Path, args: argparse.Namespace) -> History:
     )
 
 
+def read_playbook_and_leads(
+    args: argparse.Namespace,
+    acting: str,
+    check: Callable[[dict[str, Any]], None] | None = None,
+) -> tuple[dict[str, Any], list[str], History]:
+    """`args.playbook` read (its notes, e.g. a file read as GB18030, in the list) and then
+    `args.leads` with the reading flags, for a command that acts on every lead (`route`,
+    `handover`; `acting` says what it does: "routed"). A broken playbook, or one `check`
+    refuses (a rep named on the command line and not on its roster), is said before the leads
+    file is read: a large workbook is not read for nothing. A file with any row that cannot be
+    used is refused whole, every bad row listed: acting on the rest would lose a lead without
+    anyone noticing. Rows kept with a value adjusted are listed on standard error and kept."""
+    from leadrouter.sim.inspection import listed_rows
+
+    notes: list[str] = []
+    settings = read_playbook(args.playbook, notes=notes)
+    if check is not None:
+        check(settings)
+    history = read_export(args.leads, args)
+    if len(history.rejected):
+        rows = history.rejected["row"].nunique()
+        raise LeadsFileError(
+            f"{args.leads}: {rows} row(s) cannot be used; nothing was {acting}:\n  "
+            + "\n  ".join(listed_rows(history.rejected, SHOWN_ROWS))
+        )
+    if len(history.flagged):
+        print(
+            f"{args.leads}: {history.flagged['row'].nunique()} row(s) kept with a value "
+            "adjusted:\n  " + "\n  ".join(listed_rows(history.flagged, SHOWN_ROWS)),
+            file=sys.stderr,
+        )
+    return settings, notes, history
+
+
+def local_time(text: str, like: datetime) -> datetime | None:
+    """A time option (`--until`, `--at`) as written, '2026-01-06 18:00' or with an offset; a
+    time without one is in the zone of `like` (the leads' zone), as the file's own times are
+    read. None when `text` is not a time: the caller says what else it takes."""
+    try:
+        found = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    if found.tzinfo is None:
+        found = found.replace(tzinfo=like.tzinfo)
+    return found.astimezone(like.tzinfo)
+
+
 @contextlib.contextmanager
 def working(what: str) -> Iterator[None]:
     """A spinner on standard error saying what a long step is doing (reading a large workbook,
@@ -166,6 +229,21 @@ def output_folder(path: Path, flag: str, what: str, *, folder: bool = False) -> 
             except OSError:  # something was written in it: keep it and its parents
                 break
         raise
+
+
+def write_csv(
+    path: Path, flag: str, what: str, header: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> None:
+    """`rows` under `header` to the CSV at `path`, in UTF-8 with a BOM: Excel opens a CSV
+    without one in the machine's code page (GBK on a Chinese Windows), and 张伟 would show as
+    mojibake. A place that cannot be written is `cannot_write`'s error."""
+    try:
+        with path.open("w", newline="", encoding="utf-8-sig") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(header)
+            writer.writerows(rows)
+    except OSError as exc:
+        raise cannot_write(path, flag, what, exc) from exc
 
 
 def cannot_write(

@@ -6,24 +6,26 @@ where it ended, to a CSV."""
 from __future__ import annotations
 
 import argparse
-import csv
-import sys
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from leadrouter._cli_playbook import fields_read, pad, playbook_warnings, text_width
-from leadrouter._cli_reading import cannot_write, output_folder, read_export, reading_flags
+from leadrouter._cli_playbook import counted, file_warnings
+from leadrouter._cli_reading import (
+    local_time,
+    output_folder,
+    read_playbook_and_leads,
+    reading_flags,
+    write_csv,
+)
 from leadrouter._util import format_duration, instant, plural
-from leadrouter.errors import ConfigError, LeadsFileError
+from leadrouter.errors import ConfigError
 from leadrouter.events import Assigned, Claimed, Event, Pooled, Released
 from leadrouter.ledger import Ledger
-from leadrouter.model import Decision, Lead
-from leadrouter.playbooks import read_playbook
+from leadrouter.model import Decision
 from leadrouter.router import Router
-from leadrouter.rules import lead_value
 from leadrouter.strategies.tiered_delay import ESCALATED, TieredDelay
 
 __all__ = ["DECISION_COLUMNS", "route", "route_parser"]
@@ -42,9 +44,6 @@ DECISION_COLUMNS = (
 )
 """The columns of `--out`: the first decision (action to reasons), what the timers did after it
 (`timers`: each change with its time), and where the lead ended (`final_*`)."""
-
-SHOWN_ROWS = 20
-"""Rows listed in a message about a file's rows; the rest are counted."""
 
 _WHY = {
     "sla": "first-touch SLA missed",
@@ -98,24 +97,7 @@ def route(args: argparse.Namespace, out: TextIO) -> None:
 
 
 def _route_into(args: argparse.Namespace, out: TextIO) -> None:
-    notes: list[str] = []
-    # a broken playbook is said before the leads file is read
-    settings = read_playbook(args.playbook, notes=notes)
-    history = read_export(args.leads, args)
-    from leadrouter.sim.inspection import listed_rows
-
-    if len(history.rejected):
-        rows = history.rejected["row"].nunique()
-        raise LeadsFileError(
-            f"{args.leads}: {rows} row(s) cannot be used; nothing was routed:\n  "
-            + "\n  ".join(listed_rows(history.rejected, SHOWN_ROWS))
-        )
-    if len(history.flagged):
-        print(
-            f"{args.leads}: {history.flagged['row'].nunique()} row(s) kept with a value "
-            "adjusted:\n  " + "\n  ".join(listed_rows(history.flagged, SHOWN_ROWS)),
-            file=sys.stderr,
-        )
+    settings, notes, history = read_playbook_and_leads(args, "routed")
     leads = history.leads
     last = leads[-1].arrived_at
     end, why_end = _end(args.until, settings, last)
@@ -131,28 +113,26 @@ def _route_into(args: argparse.Namespace, out: TextIO) -> None:
     ledger = router.ledger
     changes = _changes(ledger, router, {lead.id for lead in leads})
     ended = {lead.id: _final(ledger, lead.id) for lead in leads}
-    try:
-        # with a BOM: Excel opens a CSV without one in the machine's code page (GBK on a
-        # Chinese Windows), and 张伟 would show as mojibake
-        with args.out.open("w", newline="", encoding="utf-8-sig") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(DECISION_COLUMNS)
-            for lead, decision in zip(leads, decisions, strict=True):
-                writer.writerow(
-                    [
-                        lead.id,
-                        lead.arrived_at.isoformat(),
-                        decision.action,
-                        decision.rep_id or "",
-                        decision.pool or "",
-                        decision.by,
-                        " | ".join(map(str, decision.reasons)),
-                        " | ".join(changes.get(lead.id, ())),
-                        *ended[lead.id],
-                    ]
-                )
-    except OSError as exc:
-        raise cannot_write(args.out, "--out", "the decisions", exc) from exc
+    write_csv(
+        args.out,
+        "--out",
+        "the decisions",
+        DECISION_COLUMNS,
+        (
+            [
+                lead.id,
+                lead.arrived_at.isoformat(),
+                decision.action,
+                decision.rep_id or "",
+                decision.pool or "",
+                decision.by,
+                " | ".join(map(str, decision.reasons)),
+                " | ".join(changes.get(lead.id, ())),
+                *ended[lead.id],
+            ]
+            for lead, decision in zip(leads, decisions, strict=True)
+        ),
+    )
     routed = plural(len(leads), "lead")
     out.write(f"routed {routed} from {args.leads} with {args.playbook} -> {args.out}\n")
     out.write(f"  timers run until {end.isoformat()} ({why_end})")
@@ -164,7 +144,7 @@ def _route_into(args: argparse.Namespace, out: TextIO) -> None:
     _summary(decisions, ended, ledger, out)
     for note in notes:  # a file read as GB18030: said, as saving it as UTF-8 is safer
         out.write(f"  note: {note}\n")
-    _file_warnings(settings, history, leads, args.leads, out)
+    file_warnings(settings, history, args.leads, out)
 
 
 def run_timers(router: Router, end: datetime, *, before: bool = False) -> None:
@@ -191,22 +171,19 @@ def _end(until: str | None, settings: Mapping[str, Any], last: datetime) -> tupl
         pass
     else:
         return last + after, f"--until {until} after the last arrival"
-    try:
-        end = datetime.fromisoformat(until.strip())
-    except ValueError:
+    end = local_time(until, last)
+    if end is None:
         raise ConfigError(
             f"--until {until}: neither a time nor a duration: write a time such as "
             "'2026-01-06 18:00' (in the leads' zone) or a duration after the last arrival, "
             "such as 24h or 3d"
-        ) from None
-    if end.tzinfo is None:
-        end = end.replace(tzinfo=last.tzinfo)
+        )
     if end < last:
         raise ConfigError(
             f"--until {until} is before the last lead's arrival ({last.isoformat()}): give a "
             "later time, or a duration such as 24h"
         )
-    return end.astimezone(last.tzinfo), f"--until {until}"
+    return end, f"--until {until}"
 
 
 def _horizon(settings: Mapping[str, Any], last: datetime) -> tuple[datetime, str]:
@@ -294,12 +271,7 @@ def _summary(
     first-touch SLA, every assigned lead is taken back, as the file's touches (made by whoever
     held the lead then) are not replayed."""
     places = Counter(rep or f"pool:{pool}" for rep, pool in ended.values())
-    ranked = sorted(places.items(), key=lambda kv: (-kv[1], kv[0]))
-    room = max(text_width("where the leads ended"), *(text_width(where) for where, _ in ranked))
-    digits = max(len("leads"), *(len(str(n)) for _, n in ranked))
-    out.write(f"  {pad('where the leads ended', room)}  {'leads':>{digits}}\n")
-    for where, n in ranked:
-        out.write(f"  {pad(where, room)}  {n:>{digits}}\n")
+    counted(places, "where the leads ended", out)
     assigned = sum(d.rep_id is not None for d in decisions)
     releases = Counter(e.reason for e in ledger.events() if isinstance(e, Released))
     line = f"first decisions: {assigned} to a rep, {len(decisions) - assigned} to a pool"
@@ -314,27 +286,3 @@ def _summary(
             "then), so no first-touch SLA is met"
         )
     out.write(line + "\n")
-
-
-def _file_warnings(
-    settings: Mapping[str, Any], history: Any, leads: Iterable[Lead], path: Path, out: TextIO
-) -> None:
-    """The playbook's warnings, with the zone the leads were read in, and a rule reading a
-    field that no lead in the file has."""
-    for warning in playbook_warnings(settings, history.tz):
-        out.write(f"  warning: {warning}\n")
-    leads = list(leads)
-    mapped = {header: name for name, header in history.columns.items()}
-    for what, field in fields_read(settings):
-        if all(lead_value(lead, field) in (None, "") for lead in leads):
-            columns = sorted({key for lead in leads for key in lead.features})
-            fix = (
-                f": the file's column {field!r} is read as the lead's {mapped[field]}; write "
-                f'field = "{mapped[field]}" (or leave field out)'
-                if field in mapped
-                else f" (other columns: {', '.join(columns) or 'none'})"
-            )
-            out.write(
-                f"  warning: {what} reads {field!r}, which no lead in {path} has, so it "
-                f"let every lead through{fix}\n"
-            )

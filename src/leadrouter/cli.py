@@ -3,11 +3,13 @@
     leadrouter check PLAYBOOK...                      validate playbooks, show what they would do
     leadrouter inspect EXPORT                         show how an export is read, before a fit
     leadrouter route PLAYBOOK LEADS --out F.csv       route a file of leads, with reasons
+    leadrouter handover PLAYBOOK LEADS --rep R --out F.csv
+                                                      hand a departing rep's open leads to others
     leadrouter compare EXPORT --policies strategies/*.toml --seeds 20 --out DIR
                                                       compare policies on an export, write a report
     leadrouter compare --demo --out DIR               the same on a synthetic team, all 8 strategies
 
-`route`, `compare` and `inspect` read their file with the same reader as
+`route`, `handover`, `compare` and `inspect` read their file with the same reader as
 `leadrouter.sim.load_export` (CSV in any common encoding, Excel, Parquet; English and Chinese
 headers; CRM export profiles) and take the same reading flags (`--tz`, `--dayfirst`,
 `--encoding`, `--columns`, `--won`, `--lost`, `--as-of`); an error names the flag that fixes it.
@@ -33,6 +35,7 @@ from typing import Any, TextIO
 import leadrouter
 from leadrouter._cli_compare import BUILTIN_POLICIES, compare, compare_parser
 from leadrouter._cli_evaluate import evaluate, evaluate_parser
+from leadrouter._cli_handover import handover, handover_parser
 from leadrouter._cli_playbook import LEAD_FIELDS, fields_read, playbook_warnings, table
 from leadrouter._cli_reading import (
     count,
@@ -64,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check_all(args.playbooks, args.sample)
         elif args.command == "route":
             route(args, sys.stdout)
+        elif args.command == "handover":
+            handover(args, sys.stdout)
         elif args.command == "inspect":
             with working(f"reading {args.export.name}"):
                 history = read_export(args.export, args)
@@ -95,6 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("playbooks", nargs="+", type=Path, help="the playbooks (TOML) to check")
     check.add_argument("--sample", type=count, default=12, help="sample leads to route (12)")
     route_parser(commands)
+    handover_parser(commands)
     inspect = commands.add_parser(
         "inspect",
         help="show how an export is read, before anything is fitted",
