@@ -28,6 +28,7 @@ __all__ = [
     "LeadRouterError",
     "LeadsFileError",
     "LockTimeoutError",
+    "LogReplacedError",
     "MissingColumnError",
     "MissingExtraError",
     "MissingPropensityError",
@@ -187,6 +188,14 @@ class CorruptLogError(LeadRouterError, ValueError):
     events before it (an unknown kind, a missing field, a second assignment): the log was changed
     outside leadrouter. The message names the ledger, the row's sequence number and its kind;
     nothing is folded past it."""
+
+
+class LogReplacedError(LeadRouterError, RuntimeError):
+    """The event log of a SQL ledger is no longer the one this worker read (restored from a
+    backup while the worker ran): its rows now end before the last one the worker read, or the
+    row at that sequence number is another. The worker's views would disagree with the log and
+    with the other workers, so it writes nothing; the message names the ledger, the URL and
+    both sequence numbers. Restart the worker: it reopens the ledger from the database."""
 
 
 class RosterMismatchError(ConfigError):

@@ -24,6 +24,7 @@ from typing import Any, ClassVar, overload
 from leadrouter.errors import (
     CorruptLogError,
     LeadRouterError,
+    LogReplacedError,
     RosterMismatchError,
     SnapshotWarning,
 )
@@ -79,6 +80,9 @@ class StoredLedger(Ledger):
         self._snapshot_writer: threading.Thread | None = None
         """The thread storing the snapshot this process last started, until it is awaited."""
         self._seq = 0
+        self._mark: tuple[str, Any] | None = None
+        """The kind and payload of the row at `self._seq` as this process read it (or the JSON
+        text it wrote there), None until it read one: see `_continued`."""
         self._txn: Transaction | None = None
         """The transaction this process holds, if any (its events are not yet committed)."""
         self._rosters = RosterLog()
@@ -138,9 +142,10 @@ class StoredLedger(Ledger):
             try:
                 with self.store.locked(self._seq) as txn:
                     self._txn = txn
-                    self._catch_up(txn.caught)
+                    self._catch_up(self._continued(txn))
                     yield
-                self._seq = max(self._seq, txn.last)
+                if txn.last > self._seq:
+                    self._seq, self._mark = txn.last, txn.events[-1][:2]
                 if self._rosters.seq is None and self._rosters.key is not None:
                     self._rosters.seq = _last_seq_of(ROSTER, txn)
             except BaseException:
@@ -166,6 +171,52 @@ class StoredLedger(Ledger):
         with self.transaction():
             pass
 
+    def _continued(self, txn: Transaction) -> list[Row]:
+        """The rows `txn` caught after `self._seq`, once the row it caught at `self._seq` is
+        found to be the one this process last read or wrote; else LogReplacedError, and nothing
+        is folded or written.
+
+        A log restored from a backup while this process ran (cut back, then grown again with
+        the same sequence numbers) would otherwise be caught up from the middle: this process
+        would decide, and write, on views folded partly from rows the log no longer holds. The
+        check costs no query: the catch-up read starts at `self._seq` instead of after it. It
+        compares that one row (kind and payload), so a restored log whose row at `self._seq`
+        is again the very same event is taken for the log this process read."""
+        rows = txn.caught
+        if not self._seq:
+            return rows
+        if rows and rows[0][0] == self._seq:
+            _, kind, payload = rows[0]
+            if self._mark is None or self._is_mark(kind, payload):
+                self._mark = (kind, payload)
+                return rows[1:]
+        raise self._replaced(txn)
+
+    def _is_mark(self, kind: str, payload: dict[str, Any]) -> bool:
+        assert self._mark is not None
+        known, text = self._mark
+        return kind == known and payload == (loads(text) if isinstance(text, str) else text)
+
+    def _replaced(self, txn: Transaction) -> LogReplacedError:
+        rows, seq = txn.caught, self._seq
+        if not rows:
+            now = (
+                f"its last row is now sequence number {self.store.last(txn)}, where this worker "
+                f"had read up to sequence number {seq}"
+            )
+        elif rows[0][0] != seq:
+            now = (
+                f"it has no row at sequence number {seq} any more, the last one this worker "
+                f"read (it goes on at {rows[0][0]})"
+            )
+        else:
+            now = f"its row at sequence number {seq} is not the one this worker read there"
+        return LogReplacedError(
+            f"the log of ledger {self.store.name!r} in {public_url(self.store.url)} was replaced "
+            f"since this worker read it (restored from a backup?): {now}; nothing was written: "
+            "restart the worker (it reopens the ledger from the database)"
+        )
+
     def _catch_up(self, rows: Iterable[Row]) -> None:
         """Fold in `rows`, the events committed after `self._seq`, in order. Their dates are not
         checked against the events they act on (`CLOCK_SKEW`): each was checked by the process
@@ -182,7 +233,7 @@ class StoredLedger(Ledger):
                         fold(self, event_of(kind, payload))
                 except Exception as exc:  # every row was folded once, by the worker that wrote it
                     raise self._corrupt(seq, kind, exc) from exc
-                self._seq = seq
+                self._seq, self._mark = seq, (kind, payload)
         finally:
             del self._in_order_only
 
@@ -223,7 +274,7 @@ class StoredLedger(Ledger):
         the snapshot if there is a good one. If the database cannot be read now, the views stay
         empty and the next transaction folds the whole log."""
         self._clear()
-        self._seq = 0
+        self._seq, self._mark = 0, None
         self._rosters = RosterLog()
         self._snapshot_events = 0
         self._snapshot_bad = False

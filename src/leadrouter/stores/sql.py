@@ -156,8 +156,10 @@ Row = tuple[int, str, dict[str, Any]]
 class Transaction:
     """One transaction holding a ledger's write lock, on the store's connection.
 
-    `caught` holds the events committed after the sequence number the transaction was opened
-    at, read under the lock (payloads as `codec.loads` reads them); `events` (kind, JSON text,
+    `caught` holds the events from the sequence number the transaction was opened at on, read
+    under the lock (payloads as `codec.loads` reads them): the row at that number first, if it
+    is still there, so the caller can tell it is the row it read last (`StoredLedger`) without
+    a query of its own; `events` (kind, JSON text,
     idempotency key) and `decisions` (lead id, JSON text) are what the caller appends, written
     together with the commit; once committed, `seqs` holds the sequence numbers the events got,
     in their order, and `last` the greatest."""
@@ -360,8 +362,8 @@ class SqlStore:
 
     @contextmanager
     def locked(self, after: int | None = None) -> Iterator[Transaction]:
-        """A transaction holding this ledger's write lock, with the events after sequence
-        number `after` read under it (none read when None); its `events` and `decisions` are
+        """A transaction holding this ledger's write lock, with the events from sequence
+        number `after` on read under it (none read when None); its `events` and `decisions` are
         written and committed when the block ends, nothing is if it raises. Database errors
         come out as the named errors."""
         conn = self._driver()
@@ -398,7 +400,7 @@ class SqlStore:
                 self._drop()
 
     def _begin(self, conn: Any, after: int | None) -> list[Row]:
-        """Take the write lock, then read the events after `after`: one round trip on
+        """Take the write lock, then read the events from `after` on: one round trip on
         PostgreSQL (the read is a statement of its own, so its snapshot is taken once the lock
         is held and sees every commit before it)."""
         since = (self.name, after)
@@ -617,8 +619,11 @@ class SqlStore:
     def count(self, txn: Transaction, upto: int, skip_kind: str) -> tuple[int, int]:
         """(rows up to `upto` of any kind but `skip_kind`, this ledger's last sequence number)."""
         counted = self._one(txn, self._sql.count, self.name, upto, skip_kind)
-        last = self._one(txn, self._sql.last, self.name)
-        return counted[0] or 0, last[0] or 0
+        return counted[0] or 0, self.last(txn)
+
+    def last(self, txn: Transaction) -> int:
+        """This ledger's last sequence number (0 when its log is empty)."""
+        return self._one(txn, self._sql.last, self.name)[0] or 0
 
     def snapshot(self, txn: Transaction) -> dict[str, Any] | None:
         """This ledger's stored snapshot row (seq, events, format, version, digest, data)."""

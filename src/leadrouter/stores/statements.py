@@ -24,7 +24,7 @@ class Statements:
 
         self.begin = "BEGIN; SELECT set_config('lock_timeout', %s, true), pg_advisory_xact_lock(%s)"
         self.since = sql(
-            f"SELECT seq, kind, payload FROM {log} WHERE ledger = ? AND seq > ? ORDER BY seq"
+            f"SELECT seq, kind, payload FROM {log} WHERE ledger = ? AND seq >= ? ORDER BY seq"
         )
         self.begin_since = f"{self.begin}; {self.since}"
         self.since_upto = sql(
