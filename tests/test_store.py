@@ -106,11 +106,20 @@ class Opener:
             ledger.store.dispose()  # type: ignore[attr-defined]
 
 
-@pytest.fixture(params=STORES)
-def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
-    found = Opener(request.param, store_url(request.param, tmp_path))
-    yield found
-    found.close()
+def opener_over(*kinds: str) -> Any:
+    """The `opener` fixture over these kinds of store (a test module of SQL-only cases takes
+    ("sqlite", "postgresql")): one Opener per test, closed after it."""
+
+    @pytest.fixture(params=kinds, name="opener")
+    def fixture(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
+        found = Opener(request.param, store_url(request.param, tmp_path))
+        yield found
+        found.close()
+
+    return fixture
+
+
+opener = opener_over(*STORES)
 
 
 @pytest.fixture(params=STORES[1:])

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -25,16 +24,12 @@ import leadrouter as lr
 from leadrouter.errors import LogReplacedError, SnapshotWarning
 
 from .conftest import T0
-from .test_store import Opener, make_router, store_url
+from .test_store import Opener, make_router, opener_over
 
 sa = pytest.importorskip("sqlalchemy", reason="the SQL ledgers need: pip install 'leadrouter[db]'")
 
 
-@pytest.fixture(params=("sqlite", "postgresql"))
-def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
-    found = Opener(request.param, store_url(request.param, tmp_path))
-    yield found
-    found.close()
+opener = opener_over("sqlite", "postgresql")
 
 
 class Backup:

@@ -8,8 +8,6 @@ Each test opens the ledger several times, as separate worker processes would."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -17,19 +15,14 @@ import leadrouter as lr
 from leadrouter.errors import RosterMismatchError
 
 from .conftest import T0, at
-from .test_store import Opener, make_router, store_url, team
+from .test_store import Opener, make_router, opener_over, team
 
 sa = pytest.importorskip("sqlalchemy", reason="the SQL ledgers need: pip install 'leadrouter[db]'")
 
 from leadrouter.stores import durable  # noqa: E402
 from leadrouter.stores.rosters import roster_key  # noqa: E402
 
-
-@pytest.fixture(params=("sqlite", "postgresql"))
-def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
-    found = Opener(request.param, store_url(request.param, tmp_path))
-    yield found
-    found.close()
+opener = opener_over("sqlite", "postgresql")
 
 
 def _rows(opener: Opener) -> list[tuple[int, dict[str, object]]]:

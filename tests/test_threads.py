@@ -106,27 +106,26 @@ def test_threads_whose_batches_are_rolled_back_leave_every_retry_answered_alike(
             assert router.route(lead, now=T0) == answer, lead.id
 
 
-def test_verify_and_snapshot_beside_routing_threads_read_whole_writes(tmp_path: Path) -> None:
-    """`verify()` from a maintenance thread of the serving process read the views half-way
-    through a router's write: it raised "dictionary changed size during iteration" or reported
-    drift that was not there (telling the operator to take the service down)."""
-    ledger = lr.Ledger.open(f"sqlite:///{tmp_path / 'routing.db'}", "team")
-    router = lr.Router(lr.EqualRotation(), REPS, ledger=ledger)
+def _read_whole_beside_writers(router: lr.Router, leads: int, *reads: str) -> None:
+    """Two threads route and give back `leads` leads each while a third calls `verify()` and
+    the other whole-ledger `reads` (method names) in a loop: no read raises, and every
+    `verify()` finds the views agree with the log."""
+    ledger = router.ledger
     done = threading.Event()
     found: list[list[str]] = []
+    failed: list[BaseException] = []
 
     def writer(w: int) -> None:
-        for i in range(400):
+        for i in range(leads):
             decision = router.route(lr.Lead(f"W{w}-{i}", T0), now=T0)
             router.release(decision.lead_id, now=T0, rep_id=decision.rep_id)
-
-    failed: list[BaseException] = []
 
     def checker() -> None:
         while not done.is_set():
             try:
                 found.append(ledger.verify())
-                ledger.snapshot()
+                for read in reads:
+                    getattr(ledger, read)()
             except Exception as exc:
                 failed.append(exc)
 
@@ -139,6 +138,14 @@ def test_verify_and_snapshot_beside_routing_threads_read_whole_writes(tmp_path: 
         check.join(60)
     assert failed == []
     assert found and all(drift == [] for drift in found)
+
+
+def test_verify_and_snapshot_beside_routing_threads_read_whole_writes(tmp_path: Path) -> None:
+    """`verify()` from a maintenance thread of the serving process read the views half-way
+    through a router's write: it raised "dictionary changed size during iteration" or reported
+    drift that was not there (telling the operator to take the service down)."""
+    ledger = lr.Ledger.open(f"sqlite:///{tmp_path / 'routing.db'}", "team")
+    _read_whole_beside_writers(lr.Router(lr.EqualRotation(), REPS, ledger=ledger), 400, "snapshot")
 
 
 def test_an_in_memory_ledger_read_whole_beside_routing_threads() -> None:
@@ -147,36 +154,7 @@ def test_an_in_memory_ledger_read_whole_beside_routing_threads() -> None:
     changed size during iteration", or drift that was not there). They now take the lock every
     router on the ledger holds around its operations."""
     router = lr.Router(lr.EqualRotation(), REPS)
-    ledger = router.ledger
-    done = threading.Event()
-    found: list[list[str]] = []
-    failed: list[BaseException] = []
-
-    def writer(w: int) -> None:
-        for i in range(300):
-            decision = router.route(lr.Lead(f"W{w}-{i}", T0), now=T0)
-            router.release(decision.lead_id, now=T0, rep_id=decision.rep_id)
-
-    def checker() -> None:
-        while not done.is_set():
-            try:
-                found.append(ledger.verify())
-                ledger.snapshot()
-                list(ledger.held())
-                list(ledger.lead_ids())
-                ledger.pools()
-            except Exception as exc:
-                failed.append(exc)
-
-    check = threading.Thread(target=checker, daemon=True)
-    check.start()
-    try:
-        assert run_all(lambda: writer(0), lambda: writer(1)) == []
-    finally:
-        done.set()
-        check.join(60)
-    assert failed == []
-    assert found and all(drift == [] for drift in found)
+    _read_whole_beside_writers(router, 300, "snapshot", "held", "lead_ids", "pools", "to_frame")
 
 
 def test_two_routers_on_one_in_memory_ledger_share_its_lock() -> None:
