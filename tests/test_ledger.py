@@ -349,6 +349,25 @@ def test_a_claim_dated_before_the_lead_was_released_is_refused() -> None:
     assert ledger.holder("L1") == "b"
 
 
+def test_an_imported_history_may_take_its_dates_as_given() -> None:
+    """A history exported from a CRM whose clocks disagreed (a call logged before the
+    assignment it followed) replays with `in_order=False`, its dates kept as they are; by
+    default the replay stops at that event. The setting ends with the replay: the ledger then
+    refuses such an event again."""
+    events = [
+        lr.Arrived(_lead()),
+        lr.Assigned("L1", "a", T0 + 30 * MIN, "crm"),
+        lr.Touched("L1", "a", T0 + 10 * MIN),
+    ]
+    with pytest.raises(lr.EventOutOfOrderError):
+        lr.Ledger.from_events(events)
+    ledger = lr.Ledger.from_events(events, in_order=False)
+    assert list(ledger.events()) == events
+    assert ledger.first_touch("L1") == T0 + 10 * MIN
+    with pytest.raises(lr.EventOutOfOrderError):
+        ledger.append(lr.Converted("L1", "a", T0))
+
+
 def test_the_router_refuses_a_release_or_claim_dated_before_what_it_acts_on() -> None:
     router = lr.Router(lr.EqualRotation(), [lr.Rep("a"), lr.Rep("b")])
     router.route(lr.Lead("L1", T0), now=T0 + 30 * MIN)

@@ -8,7 +8,8 @@ the length of the log.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, Self
 
@@ -130,12 +131,35 @@ class _Fold:
         }
 
     @classmethod
-    def from_events(cls, events: Iterable[Event]) -> Self:
-        """Replay `events` into a new ledger; raises at the first event that is not valid."""
+    def from_events(cls, events: Iterable[Event], *, in_order: bool = True) -> Self:
+        """Replay `events` into a new ledger; raises at the first event that is not valid.
+
+        `in_order=False` takes each event's date as given, where `append` refuses one dated more
+        than `CLOCK_SKEW` before the event it acts on: for a history imported from a system
+        whose clocks disagreed (a touch logged before the assignment it follows). Every other
+        check still applies, and the dates are kept as they are, never moved."""
         ledger = cls()
-        for event in events:
-            ledger.append(event)
+        with ledger._dates_as_given(not in_order):
+            for event in events:
+                ledger.append(event)
         return ledger
+
+    @contextmanager
+    def _dates_as_given(self, given: bool = True) -> Iterator[None]:
+        """Within it (when `given`), `append` does not refuse an event dated before the one it
+        acts on; the setting before it is restored after it, also when it nests."""
+        if not given:
+            yield
+            return
+        before = self.__dict__.get("_in_order_only")
+        self._in_order_only = False
+        try:
+            yield
+        finally:
+            if before is None:
+                del self._in_order_only
+            else:
+                self._in_order_only = before
 
     def append(self, event: Event) -> None:
         """Validate `event` against current state and record it; on error nothing changes.

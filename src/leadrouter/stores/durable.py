@@ -223,8 +223,7 @@ class StoredLedger(Ledger):
         that wrote it, or written by a leadrouter that did not check, and a log that opened
         before must open after an upgrade."""
         fold = Ledger.append
-        self._in_order_only = False
-        try:
+        with self._dates_as_given():
             for seq, kind, payload in rows:
                 try:
                     if kind == ROSTER:
@@ -234,8 +233,6 @@ class StoredLedger(Ledger):
                 except Exception as exc:  # every row was folded once, by the worker that wrote it
                     raise self._corrupt(seq, kind, exc) from exc
                 self._seq, self._mark = seq, (kind, payload)
-        finally:
-            del self._in_order_only
 
     def _corrupt(self, seq: int, kind: str, exc: Exception) -> CorruptLogError:
         return CorruptLogError(
@@ -249,11 +246,7 @@ class StoredLedger(Ledger):
         """A new in-memory ledger folded from the whole log up to what this process last
         folded, as the database holds it (never from a snapshot), with its dates taken as the
         log holds them (as `_catch_up` takes them)."""
-        replayed = Ledger()
-        replayed._in_order_only = False
-        replayed.extend(self._read_events(None))
-        del replayed._in_order_only
-        return replayed
+        return Ledger.from_events(self._read_events(None), in_order=False)
 
     def _read_events(self, upto: int | None) -> list[Event]:
         """The log's events (up to sequence `upto`, else up to what this process last folded),
