@@ -375,6 +375,32 @@ def test_an_sla_in_working_hours_runs_on_the_next_working_day(
     assert "first-touch SLA 1h of working time" in capsys.readouterr().out
 
 
+def test_a_waiting_lead_is_taken_when_the_shift_starts(tmp_path: Path) -> None:
+    """A lead in over lunch waits for the 13:30 end of the break, one in on a national holiday
+    for the first working morning: each is taken then, with no timer or arrival to wake the
+    router (ticking only at timers left both in the pool)."""
+    holidays = ", ".join(f"2026-10-0{day}" for day in (1, 2, 5, 6, 7))
+    shift = (
+        '{ tz = "Asia/Shanghai", start = "09:00", end = "18:00", weekdays = "周一至周五", '
+        f'breaks = [["12:00", "13:30"]], days_off = [{holidays}] }}'
+    )
+    playbook = tmp_path / "shifts.toml"
+    playbook.write_text(
+        '[strategy]\nname = "EqualRotation"\n\n[[rules]]\nname = "schedule"\n'
+        f'default = {shift}\n\n[[reps]]\nid = "张伟"\n',
+        encoding="utf-8",
+    )
+    leads = _leads(tmp_path, ["2026-09-30 12:10", "2026-10-01 10:00"])
+    out = tmp_path / "d.csv"
+    args = ["--out", str(out), "--tz", "Asia/Shanghai", "--until", "2026-10-08 18:00"]
+    assert main(["route", str(playbook), str(leads), *args]) == 0
+    lunch, holiday = _decisions(out)
+    assert lunch["pool"] == holiday["pool"] == "public"
+    assert lunch["timers"] == "2026-09-30T13:30:00+08:00 taken from pool:public -> 张伟"
+    assert holiday["timers"] == "2026-10-08T09:00:00+08:00 taken from pool:public -> 张伟"
+    assert lunch["final_rep_id"] == holiday["final_rep_id"] == "张伟"
+
+
 def test_a_lead_falls_through_the_tiers_at_each_tiers_patience(tmp_path: Path) -> None:
     playbook = ROOT / "strategies" / "premium-then-standard.toml"
     leads = _leads(tmp_path, ["2026-01-05 10:00"])

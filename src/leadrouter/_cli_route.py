@@ -26,6 +26,7 @@ from leadrouter.events import Assigned, Claimed, Event, Pooled, Released
 from leadrouter.ledger import Ledger
 from leadrouter.model import Decision
 from leadrouter.router import Router
+from leadrouter.rules import Schedule
 from leadrouter.strategies.tiered_delay import ESCALATED, TieredDelay
 
 __all__ = ["DECISION_COLUMNS", "route", "route_parser"]
@@ -149,13 +150,26 @@ def _route_into(args: argparse.Namespace, out: TextIO) -> None:
 
 def run_timers(router: Router, end: datetime, *, before: bool = False) -> None:
     """Tick `router` at each timer's deadline up to `end` (`before`: only those earlier than
-    `end`), in the zone of `end`: a timer runs at its own time, not at the next arrival. Each
-    answer of `Router.next_due` is later than the one before, and every timer is a positive
-    delay, so the run ends."""
+    `end`), in the zone of `end`: a timer runs at its own time, not at the next arrival, and a
+    waiting lead is offered when a shift starts. Each next time is later than the one before,
+    and every timer is a positive delay, so the run ends."""
     at = router.clock()
-    while (due := router.next_due(at)) is not None and (due < end or (due == end and not before)):
+    while (due := _next_tick(router, at)) is not None and (due < end if before else due <= end):
         at = due.astimezone(end.tzinfo)
         router.tick(at)
+
+
+def _next_tick(router: Router, at: datetime) -> datetime | None:
+    """The next time after `at` to tick: the next timer (`Router.next_due`), or, while leads
+    wait in the pool, the next start or end of an active rep's `schedule` shift, so a lead that
+    came in over lunch or on a holiday is offered when the shift starts, not at whatever timer
+    or arrival comes next."""
+    dues = [router.next_due(at)]
+    if router.ledger.waiting():
+        schedules = [rule for rule in router.rules if isinstance(rule, Schedule)]
+        shifts = {rule.shift_for(rep.id) for rule in schedules for rep in router.reps if rep.active}
+        dues += [shift.next_change(at) for shift in shifts if shift is not None]
+    return min((due for due in dues if due is not None), default=None)
 
 
 def _end(until: str | None, settings: Mapping[str, Any], last: datetime) -> tuple[datetime, str]:
