@@ -266,6 +266,20 @@ def test_owners_not_on_the_roster_are_warned_of(
     assert "warning: owners not on the roster" in capsys.readouterr().out
 
 
+def test_an_owner_written_like_a_departing_rep_is_said_not_handed_over(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The CRM wrote 王芳 once as '王 芳': that lead is not hers to the roster, so it stays; the
+    warning names her, and the roster's id like another stranger."""
+    rows = [("王芳", OPEN), ("王 芳", OPEN), ("李 娜", OPEN), ("Kevin", OPEN)]
+    leads = _leads(tmp_path, rows)
+    assert _run(_playbook(tmp_path), leads, tmp_path / "o.csv", "--rep", "王芳") == 0
+    out = capsys.readouterr().out
+    assert "王 芳 (1 open lead, like 王芳, who leaves: not handed over)" in out
+    assert "李 娜 (1 open lead, like 李娜)" in out
+    assert "Kevin (1 open lead):" in out
+
+
 def test_the_documented_example_runs(tmp_path: Path) -> None:
     out = tmp_path / "handover.csv"
     code = main(

@@ -172,9 +172,10 @@ def _handover_into(args: argparse.Namespace, out: TextIO) -> None:
         out.write(f"  note: {note}\n")
     strangers = Counter({owner: n for owner, n in others.items() if owner not in router.roster})
     if strangers:
-        listed = ", ".join(f"{name} ({n})" for name, n in strangers.most_common(8))
+        ids = [rep.id for rep in router.reps]
+        listed = ", ".join(_stranger(name, n, ids, leaving) for name, n in strangers.most_common(8))
         out.write(
-            f"  warning: owners not on the roster of {args.playbook}: {listed} open leads: "
+            f"  warning: owners not on the roster of {args.playbook}: {listed}: "
             "their books count for no cap; if they are reps of the roster under another "
             "name, write the roster's ids in the owner column\n"
         )
@@ -307,6 +308,18 @@ def _nothing_of(name: str, owners: dict[str, str], path: Path) -> str:
         else f"; its owners: {', '.join(names[:8]) or 'none'}"
     )
     return f"{name} owns no lead in {path}: nothing to hand over{hint}"
+
+
+def _stranger(name: str, n: int, ids: Sequence[str], leaving: Sequence[str]) -> str:
+    """An owner not on the roster, their open leads, and the roster's id most like theirs (a
+    space, a typo in the CRM): a rep who leaves under another name keeps those leads."""
+    close = difflib.get_close_matches(name, ids, 1, 0.5)
+    said = f"{name} ({plural(n, 'open lead')}"
+    if not close:
+        return said + ")"
+    if close[0] in leaving:
+        return said + f", like {close[0]}, who leaves: not handed over)"
+    return said + f", like {close[0]})"
 
 
 def _waiting(decisions: Iterable[Decision]) -> list[str]:
