@@ -831,6 +831,16 @@ def _code_in_a_pickle(row: dict[str, Any]) -> dict[str, Any]:
     return {"data": data, "digest": hashlib.sha256(data).hexdigest()}
 
 
+def _of_the_format_before(row: dict[str, Any]) -> dict[str, Any]:
+    """The row as the snapshot format before this one wrote it: the same views, without the
+    row of the log they were taken after."""
+    state = snapshot.load(row, durable._SNAPSHOT_KEYS)
+    assert isinstance(state, dict)
+    del state["mark"]
+    old = snapshot.dump(state, row["seq"], row["events"])
+    return {"data": old["data"], "digest": old["digest"], "format": snapshot.FORMAT - 1}
+
+
 @pytest.mark.parametrize(
     ("tamper", "why"),
     [
@@ -838,8 +848,13 @@ def _code_in_a_pickle(row: dict[str, Any]) -> dict[str, Any]:
         (lambda row: {"version": "0.0.1"}, "written by leadrouter 0.0.1"),
         (lambda row: {"events": row["events"] - 1}, "the log holds"),
         (_code_in_a_pickle, "builtins.print is not part of a ledger's state"),
+        (
+            _of_the_format_before,
+            rf"written in snapshot format {snapshot.FORMAT - 1}, which this leadrouter \S+ no "
+            rf"longer reads \(it writes format {snapshot.FORMAT}\); folding the whole log",
+        ),
     ],
-    ids=["corrupt", "other-version", "not-the-log", "code"],
+    ids=["corrupt", "other-version", "not-the-log", "code", "format-before"],
 )
 def test_a_bad_snapshot_is_ignored_with_a_warning_and_the_log_replayed(
     sql_opener: Opener, tamper: Callable[[dict[str, Any]], dict[str, Any]], why: str
@@ -1049,7 +1064,12 @@ def test_a_postgresql_session_bounds_a_lost_worker_holding_the_lock() -> None:
     assert idle == "5min"
 
 
-FOLD_DIGEST = {3: "4ec52f4c3344c251", 4: "d4435dc39178deb0", 5: "493ad09e7ddba725"}
+FOLD_DIGEST = {
+    3: "4ec52f4c3344c251",
+    4: "d4435dc39178deb0",
+    5: "493ad09e7ddba725",
+    6: "493ad09e7ddba725",
+}
 """Per snapshot FORMAT, a digest of the fold's source (ledger/_fold.py and _state.py)."""
 
 

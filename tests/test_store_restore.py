@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import warnings
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,8 @@ from .test_store import Opener, make_router, opener_over
 
 sa = pytest.importorskip("sqlalchemy", reason="the SQL ledgers need: pip install 'leadrouter[db]'")
 
+from leadrouter.stores import durable  # noqa: E402
+from leadrouter.stores.rosters import ROSTER  # noqa: E402
 
 opener = opener_over("sqlite", "postgresql")
 
@@ -57,6 +60,22 @@ class Backup:
         """(seq, kind) of every row of the ledger's log."""
         return self._run(
             "SELECT seq, kind FROM leadrouter_events WHERE ledger = :name ORDER BY seq"
+        )
+
+    def snapshot(self) -> tuple[int, int]:
+        """(seq, events) of the ledger's stored snapshot, once the ledgers opened stored theirs."""
+        self.opener.settle()
+        return self._run("SELECT seq, events FROM leadrouter_snapshots WHERE ledger = :name")[0]
+
+    def events_upto(self, seq: int) -> int:
+        """The events (roster rows aside) of the ledger's log up to `seq`."""
+        return int(
+            self._run(
+                "SELECT count(*) FROM leadrouter_events WHERE ledger = :name AND seq <= :seq "
+                "AND kind <> :roster",
+                seq=seq,
+                roster=ROSTER,
+            )[0][0]
         )
 
     def last(self) -> int:
@@ -204,3 +223,58 @@ def test_a_snapshot_newer_than_the_restored_log_is_not_used(opener: Opener, tmp_
         fresh = opener(snapshot_every=4)
     assert [lead_id for lead_id, *_ in fresh.held()] == ["L1"]
     assert fresh.verify() == []
+
+
+def test_a_snapshot_taken_after_the_backup_is_not_used_once_the_log_grew_back_past_it(
+    opener: Opener, tmp_path: Path
+) -> None:
+    """The events restored alone (or a snapshot stored while the restore ran), then the log
+    grown back past the snapshot's sequence number: the event counts agree by coincidence, the
+    row the snapshot was taken after is another one, and the snapshot is not used."""
+    router = make_router(opener(snapshot_every=4))
+    _route(router, "L1")
+    backup = Backup(opener, tmp_path)
+    _route(router, *(f"L{i}" for i in range(2, 8)))
+    taken, events = backup.snapshot()
+    assert taken > backup.seq
+    backup._run("DELETE FROM leadrouter_events WHERE ledger = :name AND seq > :seq", seq=backup.seq)
+    with pytest.warns(SnapshotWarning, match="the log holds"):  # the log cut back: caught
+        backup.grow_past(taken)
+    assert backup.events_upto(taken) == events  # the counts alone would take the snapshot
+    with pytest.warns(
+        SnapshotWarning,
+        match=rf"the log's row at sequence number {taken} is not the one the snapshot was taken "
+        r"after \(restored from a backup\?\); folding the whole log instead",
+    ):
+        fresh = opener(snapshot_every=4)
+    assert not isinstance(fresh._events, durable._StoredEvents)  # type: ignore[attr-defined]
+    held = {lead_id for lead_id, *_ in fresh.held()}
+    assert "L1" in held and not held & {f"L{i}" for i in range(2, 8)}
+    assert fresh.verify() == []  # the views are a replay of the log
+    _works(make_router(fresh), "F1")
+    opener.settle()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the snapshot was replaced by one of this log
+        reopened = opener(snapshot_every=4)
+    assert isinstance(reopened._events, durable._StoredEvents)  # type: ignore[attr-defined]
+    assert reopened.verify() == []
+
+
+def test_a_snapshot_the_restored_log_still_holds_is_used(opener: Opener, tmp_path: Path) -> None:
+    _route(make_router(opener(snapshot_every=4)), "L1", "L2")
+    opener.settle()  # the snapshot is in the backup
+    backup = Backup(opener, tmp_path)
+    stored = backup.snapshot()
+    _route(make_router(opener(snapshot_every=0)), "L3", "L4")
+    read = backup.last()
+    backup.restore()
+    backup.grow_past(read)
+    assert backup.snapshot() == stored
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fresh = opener(snapshot_every=0)  # stores no snapshot of its own
+    assert isinstance(fresh._events, durable._StoredEvents)  # type: ignore[attr-defined]
+    assert fresh._snapshot_events == stored[1]  # type: ignore[attr-defined]
+    assert "L3" not in {lead_id for lead_id, *_ in fresh.held()}
+    assert fresh.verify() == []
+    _works(make_router(fresh), "F1")

@@ -51,9 +51,9 @@ SNAPSHOT_EVERY = 50_000
 """Events between two snapshots by default: a process opening the ledger folds at most about
 this many events after loading the latest snapshot (some 1.5 s at 30 µs an event)."""
 
-_SNAPSHOT_KEYS = frozenset({*_FOLDED, "events", "roster"})
+_SNAPSHOT_KEYS = frozenset({*_FOLDED, "events", "roster", "mark"})
 """What a snapshot's state holds: the folded views, their event count, the ledger's rosters
-(`RosterLog.state`)."""
+(`RosterLog.state`), the kind and payload of the log's row it was taken after (`_same_row`)."""
 
 
 class StoredLedger(Ledger):
@@ -82,7 +82,7 @@ class StoredLedger(Ledger):
         self._seq = 0
         self._mark: tuple[str, Any] | None = None
         """The kind and payload of the row at `self._seq` as this process read it (or the JSON
-        text it wrote there), None until it read one: see `_continued`."""
+        text it wrote there), None until it read one: see `_continued` and `_same_row`."""
         self._txn: Transaction | None = None
         """The transaction this process holds, if any (its events are not yet committed)."""
         self._rosters = RosterLog()
@@ -187,15 +187,10 @@ class StoredLedger(Ledger):
             return rows
         if rows and rows[0][0] == self._seq:
             _, kind, payload = rows[0]
-            if self._mark is None or self._is_mark(kind, payload):
+            if self._mark is None or _same_row(self._mark, kind, payload):
                 self._mark = (kind, payload)
                 return rows[1:]
         raise self._replaced(txn)
-
-    def _is_mark(self, kind: str, payload: dict[str, Any]) -> bool:
-        assert self._mark is not None
-        known, text = self._mark
-        return kind == known and payload == (loads(text) if isinstance(text, str) else text)
 
     def _replaced(self, txn: Transaction) -> LogReplacedError:
         rows, seq = txn.caught, self._seq
@@ -300,20 +295,35 @@ class StoredLedger(Ledger):
     # ------------------------------------------------------------------ snapshots
 
     def _load_snapshot(self) -> None:
-        """Take the views from the stored snapshot if it passes every check (see snapshot.py);
-        else warn and leave them empty, so the next transaction folds the whole log."""
+        """Take the views from the stored snapshot if it passes every check (see snapshot.py)
+        and was taken after the very row the log holds at its sequence number; else warn and
+        leave them empty, so the next transaction folds the whole log.
+
+        The counts alone can agree by coincidence after a restore from a backup: a snapshot
+        stored after the backup point (the events table restored alone, or a snapshot being
+        written while the restore ran) and a log grown back past its sequence number, numbered
+        without gaps. Its views would then be of a history the log no longer holds. So the row
+        at that number is read (one query, at open only) and compared, kind and payload, with
+        the one the snapshot keeps (`_same_row`, as a running worker compares its last row)."""
         with self.store.locked() as txn:
             row = self.store.snapshot(txn)
             if row is None:
                 return
             counted, last = self.store.count(txn, row["seq"], ROSTER)
-        if row["seq"] > last or counted != row["events"]:
+            at = self.store.row(txn, row["seq"])
+        seq = row["seq"]
+        if seq > last or counted != row["events"]:
             found: dict[str, Any] | str = (
-                f"it stands for {row['events']} events up to sequence number {row['seq']}, but "
+                f"it stands for {row['events']} events up to sequence number {seq}, but "
                 f"the log holds {counted} events up to there (and ends at {last})"
             )
         else:
             found = snapshot.load(row, _SNAPSHOT_KEYS)
+        if not isinstance(found, str) and (at is None or not _same_row(found["mark"], *at[1:])):
+            found = (
+                f"the log's row at sequence number {seq} is not the one the snapshot was taken "
+                "after (restored from a backup?)"
+            )
         if isinstance(found, str):
             self._snapshot_bad = True
             warnings.warn(
@@ -327,7 +337,8 @@ class StoredLedger(Ledger):
             return
         self._import_state(found, _StoredEvents(found["events"], row["seq"], self._read_events))
         self._rosters = RosterLog(found["roster"])
-        self._seq = row["seq"]
+        assert at is not None
+        self._seq, self._mark = seq, at[1:]
         self._snapshot_events = found["events"]
 
     def _write_snapshot(self) -> None:
@@ -354,6 +365,7 @@ class StoredLedger(Ledger):
             replace, self._snapshot_bad = self._snapshot_bad, False
             state = self._export_state()
             state["roster"] = self._rosters.state()
+            state["mark"] = self._mark
             dumped = snapshot.dump_apart(state, self._seq, state["events"])
         except Exception as exc:  # the operation is committed: a cache must not fail it
             self._snapshot_failed(exc)
@@ -482,6 +494,18 @@ class StoredLedger(Ledger):
             text = roster_text(key, reps, datetime.now(UTC))
             self._open().events.append((ROSTER, text, None))
             self._rosters.fold(None, loads(text))
+
+
+def _same_row(mark: tuple[str, Any] | None, kind: str, payload: dict[str, Any]) -> bool:
+    """Whether the log's row (`kind`, `payload`) is the one `mark` was kept of: the same kind
+    and payload (a mark written by this process holds its JSON text, one read holds the
+    payload). The one test of "is this still the log I read": a running worker applies it to
+    its last row before catching up (`_continued`), a worker opening the ledger to the row a
+    snapshot was taken after (`_load_snapshot`). None (no row read) matches no row."""
+    if mark is None:
+        return False
+    known, text = mark
+    return kind == known and payload == (loads(text) if isinstance(text, str) else text)
 
 
 def _last_seq_of(kind: str, txn: Transaction) -> int | None:

@@ -10,8 +10,10 @@ when every check passes, and otherwise ignored (the caller folds the whole log a
 - unpickling is restricted to the few classes a ledger's views hold (times, leads, the views'
   own slotted records), so a blob written by anyone with access to the database cannot make
   this process run code;
-- the caller then checks the snapshot against the log (its sequence number exists and the event
-  count up to it matches), and `Ledger.verify()` compares the views with a full replay.
+- the caller then checks the snapshot against the log (its sequence number exists, the event
+  count up to it matches, and the row there is the one the state says it was taken after, so a
+  log restored from a backup and grown back past it is not taken for the log it was folded
+  from), and `Ledger.verify()` compares the views with a full replay.
 
 The serialisation is pickle (protocol 5) of the views' own containers, with leads and their
 places as tuples of field values: on this machine a 1,000,000-event state loads in about 2.5 s,
@@ -40,13 +42,14 @@ from leadrouter.model import Lead
 
 __all__ = ["FORMAT", "dump", "dump_apart", "load", "paused_gc"]
 
-FORMAT = 5
+FORMAT = 6
 """The layout of the pickled state and the fold that made it; bump it when
 `Ledger._export_state` changes shape, a class it holds moves to another module, or the fold
 changes what it keeps (a snapshot of the old fold would otherwise be trusted, and its views
 differ from a replay's). tests/test_store.py keeps a digest of the fold beside this number.
 5: the state's "roster" holds the ledger's rosters (`rosters.RosterLog.state`: the reps, the
-row that recorded them, the earlier digests), where 4 held the latest digest."""
+row that recorded them, the earlier digests), where 4 held the latest digest. 6: the state's
+"mark" holds the kind and payload of the log's row the snapshot was taken after."""
 
 _ALLOWED = frozenset(
     {
@@ -265,6 +268,11 @@ def dump_apart(state: dict[str, Any], seq: int, events: int) -> Callable[[], dic
 def load(row: dict[str, Any], keys: frozenset[str]) -> dict[str, Any] | str:
     """The state (a mapping with exactly `keys`) a snapshot row holds, or why it cannot be used
     (a sentence)."""
+    if row["version"] == __version__ and row["format"] != FORMAT:
+        return (
+            f"it was written in snapshot format {row['format']}, which this leadrouter "
+            f"{__version__} no longer reads (it writes format {FORMAT})"
+        )
     if row["format"] != FORMAT or row["version"] != __version__:
         return (
             f"it was written by leadrouter {row['version']} (snapshot format {row['format']}), "

@@ -607,6 +607,11 @@ class SqlStore:
             finally:
                 cursor.close()
 
+    def row(self, txn: Transaction, seq: int) -> Row | None:
+        """This ledger's row at sequence number `seq`, if its log holds one."""
+        found = self._one(txn, self._sql.row, self.name, seq)
+        return None if found is None else (found[0], found[1], self._loads(found[2]))
+
     def has_key(self, txn: Transaction, key: str) -> bool:
         """Whether an event with this idempotency key is in the log."""
         return self._one(txn, self._sql.has_key, self.name, key) is not None

@@ -31,6 +31,7 @@ class Statements:
             f"SELECT seq, kind, payload FROM {log} WHERE ledger = ? AND seq > ? AND seq <= ? "
             "ORDER BY seq"
         )
+        self.row = sql(f"SELECT seq, kind, payload FROM {log} WHERE ledger = ? AND seq = ?")
         self.has_key = sql(f"SELECT 1 FROM {log} WHERE ledger = ? AND idem_key = ?")
         self.count = sql(f"SELECT count(*) FROM {log} WHERE ledger = ? AND seq <= ? AND kind <> ?")
         self.last = sql(f"SELECT max(seq) FROM {log} WHERE ledger = ?")
