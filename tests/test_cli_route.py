@@ -401,6 +401,26 @@ def test_a_waiting_lead_is_taken_when_the_shift_starts(tmp_path: Path) -> None:
     assert lunch["final_rep_id"] == holiday["final_rep_id"] == "张伟"
 
 
+def test_a_lead_waiting_for_the_daily_cap_is_taken_at_midnight_in_the_caps_zone(
+    tmp_path: Path,
+) -> None:
+    """With every rep at the day's cap, a lead waits; it is taken when the cap's day turns
+    (midnight in Shanghai), with no timer or arrival to wake the router."""
+    playbook = tmp_path / "capped.toml"
+    playbook.write_text(
+        '[strategy]\nname = "EqualRotation"\n\n[[caps]]\nname = "FixedCap"\ndaily = 1\n'
+        'tz = "Asia/Shanghai"\n\n[[reps]]\nid = "张伟"\n',
+        encoding="utf-8",
+    )
+    leads = _leads(tmp_path, ["2026-09-30 10:00", "2026-09-30 11:00"])
+    out = tmp_path / "d.csv"
+    args = ["--out", str(out), "--tz", "Asia/Shanghai", "--until", "2026-10-01 12:00"]
+    assert main(["route", str(playbook), str(leads), *args]) == 0
+    first, second = _decisions(out)
+    assert first["final_rep_id"] == "张伟"
+    assert second["timers"] == "2026-10-01T00:00:00+08:00 taken from pool:public -> 张伟"
+
+
 def test_a_lead_falls_through_the_tiers_at_each_tiers_patience(tmp_path: Path) -> None:
     playbook = ROOT / "strategies" / "premium-then-standard.toml"
     leads = _leads(tmp_path, ["2026-01-05 10:00"])

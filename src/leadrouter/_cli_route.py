@@ -21,6 +21,7 @@ from leadrouter._cli_reading import (
     write_csv,
 )
 from leadrouter._util import format_duration, instant, plural
+from leadrouter.caps import _next_day, day_start
 from leadrouter.errors import ConfigError
 from leadrouter.events import Assigned, Claimed, Event, Pooled, Released
 from leadrouter.ledger import Ledger
@@ -161,14 +162,19 @@ def run_timers(router: Router, end: datetime, *, before: bool = False) -> None:
 
 def _next_tick(router: Router, at: datetime) -> datetime | None:
     """The next time after `at` to tick: the next timer (`Router.next_due`), or, while leads
-    wait in the pool, the next start or end of an active rep's `schedule` shift, so a lead that
-    came in over lunch or on a holiday is offered when the shift starts, not at whatever timer
-    or arrival comes next."""
+    wait in the pool, the next start or end of an active rep's `schedule` shift and the next
+    midnight of a cap with a daily limit (in the cap's zone), so a lead that came in over lunch,
+    on a holiday or after every rep reached the day's cap is offered when a rep can take it,
+    not at whatever timer or arrival comes next."""
     dues = [router.next_due(at)]
     if router.ledger.waiting():
         schedules = [rule for rule in router.rules if isinstance(rule, Schedule)]
         shifts = {rule.shift_for(rep.id) for rule in schedules for rep in router.reps if rep.active}
         dues += [shift.next_change(at) for shift in shifts if shift is not None]
+        # a cap without `daily` (DynamicCaps) forecasts a daily limit; FixedCap(daily=None) has none
+        daily = [cap for cap in router.caps if getattr(cap, "daily", 0) is not None]
+        zones = {getattr(cap, "tz", None) for cap in daily}
+        dues += [_next_day(day_start(at, tz), tz) for tz in zones if isinstance(tz, str)]
     return min((due for due in dues if due is not None), default=None)
 
 
