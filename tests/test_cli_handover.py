@@ -297,3 +297,19 @@ def test_the_documented_example_runs(tmp_path: Path) -> None:
     )
     assert code == 0
     assert "刘洋" not in {row["to_rep_id"] for row in _rows(out)}  # at the cap of 3
+
+
+def test_an_inactive_rep_holding_open_leads_is_said(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A rep marked inactive on the roster (left earlier) who still owns open leads in the
+    export keeps them: nothing hands them over, so the run says so and names the flag."""
+    playbook = _playbook(tmp_path)
+    text = playbook.read_text(encoding="utf-8")
+    playbook.write_text(text.replace('id = "刘洋"', 'id = "刘洋"\nactive = false'), "utf-8")
+    leads = _leads(tmp_path, [("王芳", OPEN), ("刘洋", OPEN), ("刘洋", OPEN), ("李娜", OPEN)])
+    assert _run(playbook, leads, tmp_path / "out.csv", "--rep", "王芳") == 0
+    printed = capsys.readouterr().out
+    assert "inactive on the roster" in printed
+    assert "刘洋 (2 open leads)" in printed and "add --rep 刘洋" in printed
+    assert {row["from_rep_id"] for row in _rows(tmp_path / "out.csv")} == {"王芳"}

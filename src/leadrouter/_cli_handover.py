@@ -179,7 +179,22 @@ def _handover_into(args: argparse.Namespace, out: TextIO) -> None:
             "their books count for no cap; if they are reps of the roster under another "
             "name, write the roster's ids in the owner column\n"
         )
+    idle = {owner: n for owner, n in others.items() if _inactive(router, owner)}
+    if idle:
+        listed = ", ".join(f"{owner} ({plural(n, 'open lead')})" for owner, n in idle.items())
+        flags = " ".join(f"--rep {owner}" for owner in idle)
+        out.write(
+            f"  warning: inactive on the roster of {args.playbook} but holding open leads: "
+            f"{listed}: they keep them, as nobody hands them over; add {flags} to hand them "
+            "over too\n"
+        )
     file_warnings(settings, history, args.leads, out)
+
+
+def _inactive(router: Router, rep_id: str) -> bool:
+    """Whether `rep_id` is on the router's roster and inactive (`active = false` / 否)."""
+    rep = router.roster.get(rep_id)
+    return rep is not None and not rep.active
 
 
 def _on_roster(name: str, flag: str, reps: Sequence[Rep], playbook: Path) -> Rep:
