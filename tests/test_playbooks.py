@@ -543,6 +543,20 @@ def test_what_the_roster_makes_impossible_is_named_at_load(tmp_path: Path) -> No
     ]
 
 
+def test_a_shift_for_a_rep_written_with_a_stray_space_says_which_rep_it_meant(
+    tmp_path: Path,
+) -> None:
+    """A shift keyed "王芳 " (a space copied from a spreadsheet) names no rep; the error says
+    which one it probably meant."""
+    path = _write(
+        tmp_path,
+        '[strategy]\nname = "EqualRotation"\n[[rules]]\nname = "schedule"\n'
+        '[rules.shifts]\n"王芳 " = { tz = "Asia/Shanghai" }\n[[reps]]\nid = "王芳"\n',
+    )
+    with pytest.raises(PlaybookError, match=r"'王芳 ' \(did you mean '王芳'\?\) not on the roster"):
+        read_playbook(path)
+
+
 def test_a_roster_in_utf16_or_with_a_bom_reads_and_other_encodings_name_the_line(
     tmp_path: Path,
 ) -> None:

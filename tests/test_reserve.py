@@ -334,10 +334,11 @@ def test_a_playbook_reserving_for_reps_not_on_the_roster_is_an_error(tmp_path: P
     with pytest.raises(PlaybookError) as info:
         read_playbook(path)
     assert str(info.value).splitlines()[1:] == [
-        "  rules[0].reps: '张玮' not on the roster (reps: 张伟, 王芳): reserve names a rep by id",
-        "  rules[0].tiers: 3 not on the roster (tiers: 0, 1): reserve names a tier reps have",
-        "  rules[1].teams: 'ka' not on the roster (teams: KA): reserve names a team as reps "
-        "write it",
+        "  rules[0].reps: '张玮' not on the roster (reps: 张伟, 王芳): reserve names reps by id",
+        "  rules[0].tiers: 3 not on the roster (tiers: 0, 1): reserve names tiers the roster's "
+        "reps have",
+        "  rules[1].teams: 'ka' (did you mean 'KA'?) not on the roster (teams: KA): reserve "
+        "names teams as the roster does",
     ]
 
 

@@ -58,6 +58,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import attrs
 
 from leadrouter._text import Decoded, Encoding, UnknownEncodingError, guess
+from leadrouter._written import meant
 from leadrouter.caps import Cap
 from leadrouter.errors import PlaybookError
 from leadrouter.lifecycle import Lifecycle
@@ -224,7 +225,7 @@ def _team_problems(strategy: Strategy, rules: list[Rule], reps: list[Rep]) -> li
             unknown = sorted(set(rule.shifts) - ids)
             if unknown:
                 problems.append(
-                    f"rules[{i}].shifts: {', '.join(map(repr, unknown))} not on the roster "
+                    f"rules[{i}].shifts: {_unknown(unknown, ids)} not on the roster "
                     f"(reps: {', '.join(sorted(ids))}): a shift names a rep by id"
                 )
         if isinstance(rule, Reserve):
@@ -236,19 +237,30 @@ def _reserve_problems(i: int, rule: Reserve, reps: list[Rep]) -> list[str]:
     """A `reserve` rule's ids, teams and tiers that no rep on the roster has."""
     problems = []
     named: list[tuple[str, frozenset[Any], set[Any], str]] = [
-        ("reps", rule.reps, {rep.id for rep in reps}, "a rep by id"),
-        ("teams", rule.teams, {rep.team for rep in reps if rep.team}, "a team as reps write it"),
-        ("tiers", rule.tiers, {rep.tier for rep in reps}, "a tier reps have"),
+        ("reps", rule.reps, {rep.id for rep in reps}, "reps by id"),
+        ("teams", rule.teams, {rep.team for rep in reps if rep.team}, "teams as the roster does"),
+        ("tiers", rule.tiers, {rep.tier for rep in reps}, "tiers the roster's reps have"),
     ]
     for key, given, held, what in named:
         unknown = sorted(given - held)
         if unknown:
             known = ", ".join(map(str, sorted(held))) or "none"
             problems.append(
-                f"rules[{i}].{key}: {', '.join(map(repr, unknown))} not on the roster "
+                f"rules[{i}].{key}: {_unknown(unknown, held)} not on the roster "
                 f"({key}: {known}): reserve names {what}"
             )
     return problems
+
+
+def _unknown(names: list[Any], known: set[Any]) -> str:
+    """`names` as written, each with the roster's name it probably meant (a stray space, another
+    case, a character off: "'王芳 ' (did you mean '王芳'?)")."""
+    choices = [str(name) for name in known]
+    listed = []
+    for name in names:
+        probable = meant(name, choices)
+        listed.append(repr(name) + (f" (did you mean {probable!r}?)" if probable else ""))
+    return ", ".join(listed)
 
 
 _TOML_HINTS = (
