@@ -60,6 +60,18 @@ class Undoable(Protocol):
     def undo(self, ledger: Ledger) -> None: ...
 
 
+def settle(memory: Undoable | None, ledger: Ledger, failed: bool) -> None:
+    """End an operation for what the Router remembers of it: put it back (`undo`) when the
+    operation `failed` (the ledger rolled back), else let it go (the usual case: one test of an
+    empty list). Both guards, in memory and stored, end each operation with it."""
+    if memory is None:
+        return
+    if failed:
+        memory.undo(ledger)
+    elif memory.pending:
+        memory.pending.clear()
+
+
 class RosterLink(Protocol):
     """A Router's roster as a stored ledger checks it around each operation: its digest
     (`key`, the same in every process for the same reps), its reps, and `adopt`, which makes
@@ -103,13 +115,9 @@ class _Undo:
         try:
             self._depth -= 1
             if not self._depth:
-                if kind is not None:
-                    if len(self._ledger._events) > self._mark:
-                        self._ledger._roll_back(self._mark)
-                    if self._memory is not None:
-                        self._memory.undo(self._ledger)
-                elif self._memory is not None and self._memory.pending:
-                    self._memory.pending.clear()
+                if kind is not None and len(self._ledger._events) > self._mark:
+                    self._ledger._roll_back(self._mark)
+                settle(self._memory, self._ledger, kind is not None)
         finally:
             self._lock.__exit__(kind, exc, tb)
 

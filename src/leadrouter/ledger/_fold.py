@@ -270,11 +270,12 @@ class _Fold:
                 "only a lead nobody holds can move between pools (release it first)"
             )
         self._in_order(event, state.placed_at, "the lead entered its pool")
-        self._move_to_pool(state, event.pool, event.waiting)
-        state.placed_at = event.at
+        self._move_to_pool(state, event.pool, event.waiting, event.at)
 
-    def _move_to_pool(self, state: _LeadState, pool: str, waiting: bool) -> None:
+    def _move_to_pool(self, state: _LeadState, pool: str, waiting: bool, at: datetime) -> None:
+        """Put the lead in `pool` from `at` (where the next event on it must not be earlier)."""
         lead_id = state.lead.id
+        state.placed_at = at
         if state.pool is not None:
             del self._pools[state.pool][lead_id]
         self._pools.setdefault(pool, {})[lead_id] = None
@@ -431,8 +432,7 @@ class _Fold:
         state.status, state.rep, state.pool = POOLED, None, None
         state.held_since, state.first_touch, state.reached = None, None, False
         state.tag_reason = None
-        self._move_to_pool(state, event.pool, waiting=False)
-        state.placed_at = event.at
+        self._move_to_pool(state, event.pool, waiting=False, at=event.at)
 
     def _export_state(self) -> dict[str, Any]:
         """The folded state (every view, no cache, not the events) as live objects, for a

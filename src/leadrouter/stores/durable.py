@@ -29,7 +29,7 @@ from leadrouter.errors import (
     SnapshotWarning,
 )
 from leadrouter.events import Event
-from leadrouter.ledger import _FOLDED, Ledger, RosterLink, Undoable
+from leadrouter.ledger import _FOLDED, Ledger, RosterLink, Undoable, settle
 from leadrouter.model import Decision, Lead, Rep
 from leadrouter.stores import snapshot
 from leadrouter.stores.codec import (
@@ -609,19 +609,14 @@ class _Guard:
             self._depth -= 1
             if self._depth == 0 and self._txn is not None:
                 txn, self._txn = self._txn, None
-                memory = self._memory
                 try:
                     if exc is None:
                         self._ledger.note_roster(self._roster)
                     txn.__exit__(kind, exc, tb)
                 except BaseException:  # not committed: the commit itself failed
-                    if memory is not None:
-                        memory.undo(self._ledger)
+                    settle(self._memory, self._ledger, True)
                     raise
-                if memory is not None and kind is not None:
-                    memory.undo(self._ledger)
-                elif memory is not None and memory.pending:
-                    memory.pending.clear()
+                settle(self._memory, self._ledger, kind is not None)
         finally:
             try:
                 self._lock.__exit__(kind, exc, tb)
