@@ -14,14 +14,12 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import attrs
 
-from leadrouter.model import Lead
 from leadrouter.rules import Reserve, Schedule, lead_value
 
 if TYPE_CHECKING:
     from leadrouter.sim.history import History
 
 __all__ = [
-    "LEAD_FIELDS",
     "counted",
     "fields_read",
     "file_warnings",
@@ -228,9 +226,6 @@ def _posix_sign(tz: str) -> str | None:
     if hours == 8:
         return f'{said}; that is Beijing time, which tz = "Asia/Shanghai" says plainly'
     return f'{said}; for Beijing time (UTC+8) write tz = "Asia/Shanghai"'
-
-
-LEAD_FIELDS = frozenset(field.name for field in attrs.fields(Lead))
 
 
 def fields_read(settings: Mapping[str, Any]) -> Iterator[tuple[str, str]]:

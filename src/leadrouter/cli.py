@@ -36,7 +36,7 @@ import leadrouter
 from leadrouter._cli_compare import BUILTIN_POLICIES, compare, compare_parser
 from leadrouter._cli_evaluate import evaluate, evaluate_parser
 from leadrouter._cli_handover import handover, handover_parser
-from leadrouter._cli_playbook import LEAD_FIELDS, fields_read, playbook_warnings, table
+from leadrouter._cli_playbook import fields_read, playbook_warnings, table
 from leadrouter._cli_reading import (
     count,
     read_export,
@@ -51,6 +51,7 @@ from leadrouter.model import Decision
 from leadrouter.playbooks import read_playbook
 from leadrouter.router import Router
 from leadrouter.rules import Schedule
+from leadrouter.rules._base import LEAD_ATTRS
 
 __all__ = ["BUILTIN_POLICIES", "main"]
 
@@ -214,8 +215,8 @@ def _check_warnings(
             f"{rows[0][5]}"
         )
     for what, field in fields_read(settings):
-        if field not in LEAD_FIELDS:
-            near = difflib.get_close_matches(field, sorted(LEAD_FIELDS), 1, 0.75)
+        if field not in LEAD_ATTRS:
+            near = difflib.get_close_matches(field, sorted(LEAD_ATTRS), 1, 0.75)
             if near:
                 yield (
                     f"{what} reads {field!r}, which is no Lead field (did you mean {near[0]!r}?): "

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Hashable, Mapping
 from datetime import datetime
-from operator import attrgetter
 from typing import Any
 
 import attrs
@@ -34,14 +33,13 @@ from leadrouter.context import Context
 from leadrouter.errors import ConfigError
 from leadrouter.model import Lead, Shift
 from leadrouter.rules._base import (
-    LEAD_ATTRS,
-    Feature,
     Filter,
     PoolRule,
     Predicate,
     PreferenceRule,
     Rule,
     as_filter,
+    lead_reader,
     lead_value,
 )
 from leadrouter.rules._reserve import Reserve, reserve
@@ -77,8 +75,7 @@ class _Membership(Filter):
     _value: Callable[[Lead], Any] = attrs.field(init=False, eq=False, hash=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        value = attrgetter(self.field) if self.field in LEAD_ATTRS else Feature(self.field)
-        object.__setattr__(self, "_value", value)
+        object.__setattr__(self, "_value", lead_reader(self.field))
 
     def key(self, ctx: Context) -> Hashable:
         return self._value(ctx.lead) or ""

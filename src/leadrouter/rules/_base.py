@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
+from operator import attrgetter
 from typing import Any, ClassVar
 
 import attrs
@@ -223,3 +224,9 @@ class Feature:
 
     def __call__(self, lead: Lead) -> Any:
         return lead.features.get(self.field)
+
+
+def lead_reader(field: str) -> Callable[[Lead], Any]:
+    """`lead_value(lead, field)` as one callable made once per rule: the attribute's getter,
+    or the `features` entry's (a rule reads the field of every lead it sees)."""
+    return attrgetter(field) if field in LEAD_ATTRS else Feature(field)

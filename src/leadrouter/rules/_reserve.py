@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Collection, Hashable, Iterable, Mapping
-from operator import attrgetter
 from typing import Any
 
 import attrs
@@ -16,7 +15,7 @@ from leadrouter.context import Context
 from leadrouter.errors import ConfigError, InvalidTypeError
 from leadrouter.model import Lead, Rep
 from leadrouter.roster import Roster
-from leadrouter.rules._base import LEAD_ATTRS, Feature, Filter
+from leadrouter.rules._base import Filter, lead_reader
 
 __all__ = ["Reserve", "reserve"]
 
@@ -45,8 +44,7 @@ class Reserve(Filter):
     _value: Callable[[Lead], Any] = attrs.field(init=False, eq=False, hash=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        value = attrgetter(self.field) if self.field in LEAD_ATTRS else Feature(self.field)
-        object.__setattr__(self, "_value", value)
+        object.__setattr__(self, "_value", lead_reader(self.field))
 
     def matches(self, lead: Lead) -> bool:
         """Whether the lead's `field` meets the condition. A lead without the field (None, an

@@ -15,7 +15,7 @@ manager's manual `router.release(lead_id, "idle")` counts like a timer's.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -244,12 +244,7 @@ class GrabWithCaps(Strategy):
         """The earliest end of `idle_after` after `ctx.now` of a claimed lead not yet touched."""
         if self.idle_after is None:
             return None
-        view = claims_view(ctx.view, "GrabWithCaps")
-        ends = (
-            since + self.idle_after
-            for lead_id, _, since in view.held()
-            if view.first_touch(lead_id) is None and view.claimed_from(lead_id) is not None
-        )
+        ends = (since + self.idle_after for since, _, _ in _idle_claims(ctx))
         return min((end for end in ends if end > ctx.now), default=None)
 
     def tick(self, ctx: TickContext) -> Sequence[Release]:
@@ -258,14 +253,22 @@ class GrabWithCaps(Strategy):
         assigned (e.g. by `dedup_to_owner`) were not grabbed, so they are left alone."""
         if self.idle_after is None:
             return ()
-        view = claims_view(ctx.view, "GrabWithCaps")
         due = ctx.now - self.idle_after
-        idle: list[tuple[datetime, str, str]] = []
-        for lead_id, _, since in view.held():
-            if since > due or view.first_touch(lead_id) is not None:
-                continue
+        idle = sorted(_idle_claims(ctx, due))
+        return [Release(lead_id, IDLE, reroute=False, pool=source) for _, lead_id, source in idle]
+
+
+def _idle_claims(
+    ctx: TickContext, claimed_by: datetime | None = None
+) -> Iterator[tuple[datetime, str, str]]:
+    """(claimed at, lead id, pool it was claimed from) of each lead held since a claim (made
+    by `claimed_by`, when given) and not touched yet: what `idle_after` may take back (`tick`)
+    and when (`next_due`). A lead the router assigned was not grabbed, and is left alone."""
+    view = claims_view(ctx.view, "GrabWithCaps")
+    for lead_id, _, since in view.held():
+        if claimed_by is not None and since > claimed_by:
+            continue
+        if view.first_touch(lead_id) is None:
             source = view.claimed_from(lead_id)
             if source is not None:
-                idle.append((since, lead_id, source))
-        idle.sort()
-        return [Release(lead_id, IDLE, reroute=False, pool=source) for _, lead_id, source in idle]
+                yield since, lead_id, source

@@ -311,11 +311,8 @@ class TieredDelay(Strategy):
             stage = _stage(view, lead_id)
             if stage >= last or view.reached(lead_id):
                 continue
-            try:
-                end = instant(since) + tiers[stage].patience
-            except OverflowError:
-                continue  # past the last representable time: never due
-            if end > moment:
+            end = _utc_after(since, tiers[stage].patience)
+            if end is not None and end > moment:  # None: past the last time there is, never due
                 due.append(end)
         inner = {id(tier.strategy): tier.strategy for tier in tiers}
         due += [d for s in inner.values() if (d := s.next_due(ctx)) is not None]
@@ -364,6 +361,14 @@ def _past(patience: timedelta, since: datetime, moment: datetime) -> bool:
     return moment - instant(since) >= patience
 
 
+def _utc_after(at: datetime, delay: timedelta = timedelta(0)) -> datetime | None:
+    """`at + delay` as an instant in UTC, as deadlines are compared (None when out of range)."""
+    try:
+        return instant(at) + delay
+    except OverflowError:
+        return None
+
+
 def _oldest_first(item: tuple[datetime, str]) -> tuple[datetime, str]:
     """The order escalations are made in: the holding's instant, then the lead id."""
     return instant(item[0]), item[1]
@@ -394,13 +399,6 @@ class _Due:
         for lead_id, _, _ in view.held():
             self._add(strategy, view, lead_id, taken=True, tagged=True)
 
-    def _key(self, at: datetime, delay: timedelta = timedelta(0)) -> datetime | None:
-        """`at + delay` as the heap compares it, in UTC (None when out of range)."""
-        try:
-            return instant(at) + delay
-        except OverflowError:
-            return None
-
     def _add(
         self, strategy: TieredDelay, view: Ledger, lead_id: str, taken: bool, tagged: bool
     ) -> None:
@@ -414,7 +412,7 @@ class _Due:
         if tagged and view.tag_reason(lead_id) == BLOCKED:
             self.blocked.add(lead_id)
         if taken and not view.reached(lead_id):
-            deadline = self._key(since, strategy.tiers[stage].patience)
+            deadline = _utc_after(since, strategy.tiers[stage].patience)
             if deadline is not None:  # else past the last representable time: never due
                 heapq.heappush(self.heap, (deadline, lead_id))
 
@@ -448,7 +446,7 @@ class _Due:
         tiers, heap = strategy.tiers, self.heap
         found: dict[str, datetime] = {}
         if heap:
-            limit = self._key(now)
+            limit = _utc_after(now)
             if limit is None:
                 return None
             kept: list[tuple[datetime, str]] = []
