@@ -38,7 +38,15 @@ from cattrs.errors import (
 from cattrs.gen import make_dict_structure_fn, override
 
 from leadrouter._util import FrozenMap
-from leadrouter._written import AS_WRITTEN, as_toml, clock_time, duration, meant, shown
+from leadrouter._written import (
+    AS_WRITTEN,
+    LIST_SEPARATORS,
+    as_toml,
+    clock_time,
+    duration,
+    meant,
+    shown,
+)
 from leadrouter.errors import ConfigError, LeadRouterError, NaiveDatetimeError, PlaybookError
 
 __all__ = ["Choice", "Reader", "Source", "duration", "message", "structure_call"]
@@ -50,7 +58,6 @@ Source = Literal["toml", "text"]
 Step = str | int
 """One step of a key path: a table key, or the index of an array item."""
 
-_LIST_SEPARATORS = re.compile("[;,\uff1b\uff0c\u3001]")
 _TRUE = frozenset({"true", "yes", "y", "1", "是", "对", "√"})
 _FALSE = frozenset({"false", "no", "n", "0", "否", "错", "×"})
 _SEQUENCES = {list: list, tuple: tuple, set: set, frozenset: frozenset, abc.Set: frozenset}
@@ -192,7 +199,7 @@ def _collection_hook(kind: Any, converter: cattrs.Converter) -> Callable[[object
 
     def structure(value: object, _: object) -> Any:
         if isinstance(value, str) and items == [str]:
-            value = [part.strip() for part in _LIST_SEPARATORS.split(value) if part.strip()]
+            value = [part.strip() for part in LIST_SEPARATORS.split(value) if part.strip()]
         elif isinstance(value, Mapping) and not fixed:
             value = [value]
         if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):

@@ -41,13 +41,17 @@ class UnknownEncodingError(ValueError):
     """Bytes in none of the encodings told from the bytes.
 
     `at` is the byte where they stop being UTF-8 (UTF-16 for a file that starts with its BOM),
-    `where` that line and its bytes (`line 3 ('M\\xfcller')`), `odd` the number of characters
-    Chinese text seldom uses and of non-ASCII ones when GB18030 decodes them (None when it
-    cannot), and `utf16` whether the file starts with a UTF-16 byte-order mark."""
+    `line` its line (from 1), `where` that line and its bytes (`line 3 ('M\\xfcller')`), `odd`
+    the number of characters Chinese text seldom uses and of non-ASCII ones when GB18030 decodes
+    them (None when it cannot), and `utf16` whether the file starts with a UTF-16 byte-order
+    mark."""
 
-    def __init__(self, at: int, where: str, odd: tuple[int, int] | None, utf16: bool = False):
+    def __init__(
+        self, at: int, line: int, where: str, odd: tuple[int, int] | None, utf16: bool = False
+    ):
         super().__init__(f"not text in a known encoding at byte {at}: {where}")
         self.at = at
+        self.line = line
         self.where = where
         self.odd = odd
         self.utf16 = utf16
@@ -62,7 +66,7 @@ def guess(data: bytes) -> Decoded:
             return Decoded(data.decode("utf-16"), "UTF-16")
         except UnicodeDecodeError as exc:
             line = data[: exc.start].decode("utf-16", errors="replace").count("\n") + 1
-            raise UnknownEncodingError(exc.start, f"line {line}", None, utf16=True) from None
+            raise UnknownEncodingError(exc.start, line, f"line {line}", None, utf16=True) from None
     try:
         return Decoded(data.decode("utf-8-sig"), "UTF-8")
     except UnicodeDecodeError as exc:  # its offsets do not count a BOM
@@ -70,10 +74,12 @@ def guess(data: bytes) -> Decoded:
     try:
         text = data.decode("gb18030")
     except UnicodeDecodeError:
-        raise UnknownEncodingError(not_utf8, where(data, not_utf8), None) from None
+        raise UnknownEncodingError(
+            not_utf8, line_of(data, not_utf8), where(data, not_utf8), None
+        ) from None
     odd = unlike_gbk(data, text)
     if odd is not None:  # where UTF-8 fails: the culprit too in a UTF-8 file with a stray byte
-        raise UnknownEncodingError(not_utf8, where(data, not_utf8), odd)
+        raise UnknownEncodingError(not_utf8, line_of(data, not_utf8), where(data, not_utf8), odd)
     return Decoded(text, "GB18030")
 
 

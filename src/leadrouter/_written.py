@@ -19,6 +19,7 @@ from leadrouter.errors import ConfigError
 __all__ = [
     "AS_WRITTEN",
     "DAYS_WRITTEN",
+    "LIST_SEPARATORS",
     "as_toml",
     "clock_time",
     "duration",
@@ -184,12 +185,12 @@ _DAYS: dict[str, int] = {
 """Day names, any case, to their numbers (0 = Monday, as `date.weekday()`): English ("Mon",
 "Monday"), Chinese (周一..周日/周天, 星期一..星期日/星期天, 礼拜一..礼拜日/礼拜天)."""
 _BARE_NUMERALS: dict[str, int] = {
-    numeral: day
-    for day, numerals in enumerate(_CHINESE_NUMERALS)
-    for numeral in (numerals if isinstance(numerals, tuple) else (numerals,))
+    numeral: day for day, numerals in enumerate(_CHINESE_NUMERALS) for numeral in numerals
 }
 """The end of a Chinese range may leave out the prefix: "周一至五" is 周一至周五."""
-_DAY_LIST = re.compile(r"\s*[,;，；、]\s*")
+LIST_SEPARATORS = re.compile(r"\s*[,;，；、]\s*")
+"""What separates the items of a list written in one text, in English or Chinese punctuation
+("north;east", "周一、周三", "华东，华南")."""
 _DAY_RANGE = re.compile(r"\s*(?:-|–|—|~|～|至|到)\s*")
 _DAY_NUMBERS = ", ".join(
     f"{day} = {name}"
@@ -236,7 +237,7 @@ def weekdays(value: object) -> frozenset[int]:
 
 def _days_in_text(text: str) -> frozenset[int]:
     days: set[int] = set()
-    for part in _DAY_LIST.split(text.strip()):
+    for part in LIST_SEPARATORS.split(text.strip()):
         if not part:
             continue
         ends = _DAY_RANGE.split(part)

@@ -474,8 +474,8 @@ class Shift:
         """The instant when `amount` of working time has passed since `begin`."""
         remaining = amount
         cursor = instant(begin)
+        local = zone(self.tz)
         for _ in range(3660):
-            local = zone(self.tz)
             after = datetime.combine(cursor.astimezone(local).date() + timedelta(days=8), time(0))
             for a, b in self._around(cursor, 1, 7):
                 lo = max(a, cursor)

@@ -178,12 +178,11 @@ def _decoded(path: Path, data: bytes, what: Literal["roster", "playbook"]) -> De
                 f"not UTF-8 text (byte {data[exc.at]:#04x}), and read as GBK it is not like "
                 "Chinese text (a Western or Big5 encoding?)"
             )
-        line = exc.where.split(" (", 1)[0]
         if what == "roster":
             fix = "save the roster as UTF-8 (in Excel: Save As, CSV UTF-8)"
         else:
             fix = "a playbook is a TOML file saved as UTF-8"
-        raise PlaybookError(f"{path}: {line}: {said}: {fix}") from None
+        raise PlaybookError(f"{path}: line {exc.line}: {said}: {fix}") from None
 
 
 def _roster_beside(playbook: Path, value: str) -> tuple[list[Rep], Path, Encoding]:

@@ -12,6 +12,7 @@ How each figure is estimated is in `leadrouter.sim.estimation`.
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -348,11 +349,8 @@ _PROBE = Lead("probe", datetime(2000, 1, 1, tzinfo=UTC))
 
 
 def _median(sample: tuple[float, ...]) -> float | None:
-    """The median of a sorted sample; None for none."""
-    if not sample:
-        return None
-    middle = len(sample) // 2
-    return sample[middle] if len(sample) % 2 else (sample[middle - 1] + sample[middle]) / 2
+    """The sample's median; None for no sample."""
+    return statistics.median(sample) if sample else None
 
 
 def _reps(*keyed: Mapping[str, object]) -> list[str]:

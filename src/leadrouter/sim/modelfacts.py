@@ -3,7 +3,7 @@
 
 One source of facts for every reader of a model: `FittedBehaviour.summary()` is
 `describe().text()`, and the report's section on the behaviour model lays the same facts out as
-tables (`leadrouter.sim.report.behaviour`), so the terminal and the report cannot tell two
+tables (`leadrouter.sim.report.model_section`), so the terminal and the report cannot tell two
 stories. Every figure is the model's own value, unrounded; the readers round.
 """
 
