@@ -375,6 +375,22 @@ def test_an_sla_in_working_hours_runs_on_the_next_working_day(
     assert "first-touch SLA 1h of working time" in capsys.readouterr().out
 
 
+def _routed_in_shanghai(
+    tmp_path: Path, tables: str, times: list[str], until: str
+) -> list[dict[str, str]]:
+    """The decisions of `route` for leads arriving at `times` (Shanghai time) with equal
+    rotation, the rule or cap `tables` and one rep, 张伟, its timers run until `until`."""
+    playbook = tmp_path / "team.toml"
+    playbook.write_text(
+        f'[strategy]\nname = "EqualRotation"\n\n{tables}\n[[reps]]\nid = "张伟"\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "d.csv"
+    args = ["--out", str(out), "--tz", "Asia/Shanghai", "--until", until]
+    assert main(["route", str(playbook), str(_leads(tmp_path, times)), *args]) == 0
+    return _decisions(out)
+
+
 def test_a_waiting_lead_is_taken_when_the_shift_starts(tmp_path: Path) -> None:
     """A lead in over lunch waits for the 13:30 end of the break, one in on a national holiday
     for the first working morning: each is taken then, with no timer or arrival to wake the
@@ -384,17 +400,12 @@ def test_a_waiting_lead_is_taken_when_the_shift_starts(tmp_path: Path) -> None:
         '{ tz = "Asia/Shanghai", start = "09:00", end = "18:00", weekdays = "周一至周五", '
         f'breaks = [["12:00", "13:30"]], days_off = [{holidays}] }}'
     )
-    playbook = tmp_path / "shifts.toml"
-    playbook.write_text(
-        '[strategy]\nname = "EqualRotation"\n\n[[rules]]\nname = "schedule"\n'
-        f'default = {shift}\n\n[[reps]]\nid = "张伟"\n',
-        encoding="utf-8",
+    lunch, holiday = _routed_in_shanghai(
+        tmp_path,
+        f'[[rules]]\nname = "schedule"\ndefault = {shift}\n',
+        ["2026-09-30 12:10", "2026-10-01 10:00"],
+        until="2026-10-08 18:00",
     )
-    leads = _leads(tmp_path, ["2026-09-30 12:10", "2026-10-01 10:00"])
-    out = tmp_path / "d.csv"
-    args = ["--out", str(out), "--tz", "Asia/Shanghai", "--until", "2026-10-08 18:00"]
-    assert main(["route", str(playbook), str(leads), *args]) == 0
-    lunch, holiday = _decisions(out)
     assert lunch["pool"] == holiday["pool"] == "public"
     assert lunch["timers"] == "2026-09-30T13:30:00+08:00 taken from pool:public -> 张伟"
     assert holiday["timers"] == "2026-10-08T09:00:00+08:00 taken from pool:public -> 张伟"
@@ -406,17 +417,12 @@ def test_a_lead_waiting_for_the_daily_cap_is_taken_at_midnight_in_the_caps_zone(
 ) -> None:
     """With every rep at the day's cap, a lead waits; it is taken when the cap's day turns
     (midnight in Shanghai), with no timer or arrival to wake the router."""
-    playbook = tmp_path / "capped.toml"
-    playbook.write_text(
-        '[strategy]\nname = "EqualRotation"\n\n[[caps]]\nname = "FixedCap"\ndaily = 1\n'
-        'tz = "Asia/Shanghai"\n\n[[reps]]\nid = "张伟"\n',
-        encoding="utf-8",
+    first, second = _routed_in_shanghai(
+        tmp_path,
+        '[[caps]]\nname = "FixedCap"\ndaily = 1\ntz = "Asia/Shanghai"\n',
+        ["2026-09-30 10:00", "2026-09-30 11:00"],
+        until="2026-10-01 12:00",
     )
-    leads = _leads(tmp_path, ["2026-09-30 10:00", "2026-09-30 11:00"])
-    out = tmp_path / "d.csv"
-    args = ["--out", str(out), "--tz", "Asia/Shanghai", "--until", "2026-10-01 12:00"]
-    assert main(["route", str(playbook), str(leads), *args]) == 0
-    first, second = _decisions(out)
     assert first["final_rep_id"] == "张伟"
     assert second["timers"] == "2026-10-01T00:00:00+08:00 taken from pool:public -> 张伟"
 
