@@ -16,6 +16,7 @@ from leadrouter.sim.evaluate import Evaluation, evaluate
 from leadrouter.sim.grading import Grader, fit_grader
 from leadrouter.sim.history import History
 from leadrouter.sim.loader import load_export
+from leadrouter.sim.logged import history_from_ledger
 from leadrouter.sim.preflight import PolicyWarning, bottom_line, check_outcomes, check_timers
 from leadrouter.sim.report import ReportPaths, calibration_panel, comparison_tables, write_report
 from leadrouter.sim.repspread import RepSpread
@@ -64,6 +65,7 @@ __all__ = [
     "find_anomalies",
     "fit_behaviour",
     "fit_grader",
+    "history_from_ledger",
     "load_export",
     "shadow",
     "simulate",

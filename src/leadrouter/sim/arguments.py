@@ -80,7 +80,8 @@ def check_history(history: object, where: str) -> None:
     if not isinstance(history, History):
         raise ConfigError(
             f"{where} takes a History, got {type(history).__name__}: make one with "
-            "load_export(path) from a file or History.from_frame(frame) from a DataFrame"
+            "load_export(path) from a file, History.from_frame(frame) from a DataFrame or "
+            "history_from_ledger(router.ledger) from what a Router logged"
         )
 
 

@@ -33,7 +33,8 @@ exactly, and `benchmarks/bench_evaluate.py` measures how often the intervals cov
 Assumption the log cannot check: when a lead's assignment was randomised, every rep the policy
 may choose had a chance (true of Explore, which spreads its share over every rep that could
 take the lead under the router's rules); a policy that sends a lead to a rep the logging
-rules excluded is then silently counted as a non-match.
+rules excluded is then counted as a non-match, which the weights show on a log large enough
+(`support.unshared`: its note names reps chosen before they joined).
 """
 
 from __future__ import annotations
@@ -49,13 +50,14 @@ import pandas as pd
 from scipy import stats
 
 from leadrouter._util import stable_key
-from leadrouter.errors import ConfigError, InvalidValueError, MissingPropensityError
+from leadrouter.errors import ConfigError, InvalidValueError
 from leadrouter.events import Arrived, Assigned, Touched
 from leadrouter.model import Lead, Rep
 from leadrouter.sim.arguments import check_history, check_options, check_policies
 from leadrouter.sim.engine import Policy, make_router
 from leadrouter.sim.estimators import Moments, cut, plain, z_of
 from leadrouter.sim.grading import wilson
+from leadrouter.sim.support import FEW, check_randomised, randomised, unshared
 
 if TYPE_CHECKING:
     from leadrouter.router import Router
@@ -76,9 +78,6 @@ _GRID = (0.1, 0.3, 0.5, 0.7, 0.9)
 _FEW_SALES = 3.0
 """Below this many logged sales the log says little of the level of sales: intervals take it as
 this many (the rule of three), so none is zero wide."""
-FEW = 30.0
-"""An effective sample size below this leaves the normal interval untrustworthy; the table's
-note says so."""
 
 
 @attrs.frozen(eq=False)
@@ -197,10 +196,10 @@ class Evaluation:
         doubly robust estimate with its interval, how much of the log it rests on, and what
         limits it; then the same by the two other estimators."""
         n = len(self.lead_ids)
-        randomised = int(_randomised(self.propensity).sum())
+        drawn = int(randomised(self.propensity).sum())
         own = self.logged_outcome()
         lines = [
-            f"Off-policy estimates from {n:,} logged leads ({randomised:,} randomised "
+            f"Off-policy estimates from {n:,} logged leads ({drawn:,} randomised "
             f"assignments); {self.level:.0%} intervals",
             f"  logged policy: conversion {_range(own, 'conversion_rate', True)}, revenue per "
             f"lead {_range(own, 'revenue', False)}",
@@ -307,7 +306,14 @@ class Evaluation:
                         _note(n, total, ess, sum(rep is None for rep in policy.choice)),
                         self._outweighs(policy.weight),
                         self._dominates(policy.weight),
-                        self._unshared(policy),
+                        unshared(
+                            self.propensity,
+                            policy.choice,
+                            policy.weight,
+                            self.logged,
+                            self.lead_ids,
+                            ess,
+                        ),
                         _beyond(sorted(outside)),
                     ),
                 )
@@ -329,26 +335,6 @@ class Evaluation:
             f"lead {self.lead_ids[top]}'s propensity {self.propensity[top]:.3g} gives it a "
             f"weight of {weight[top]:.3g}, more than all {total:,} logged leads together{more}: "
             "the estimates rest on it; check the export's propensity column"
-        )
-
-    def _unshared(self, policy: _Policy) -> str:
-        """A caveat when the policy often chose reps the logged routing could not have: over
-        randomised leads, a policy whose every choice had a logged chance gets weights that
-        average 1, so an average well below it (4 standard errors) says the log never offered
-        those reps - rules or caps the logging router had and the policy lacks."""
-        over = _randomised(self.propensity) & np.array([c is not None for c in policy.choice])
-        w = policy.weight[over]
-        if len(w) < 2:
-            return ""
-        mean = float(w.mean())
-        error = math.sqrt(max(float((w**2).sum()) - float(np.count_nonzero(w)), 0.0)) / len(w)
-        if not mean + 4.0 * error < 1.0:
-            return ""
-        return (
-            f"its weights average {mean:.2f} where a policy the log supports gets 1: on about "
-            f"{1 - mean:.0%} of leads it chose a rep the logged routing could not have (a rule "
-            "or cap the live router had and this policy lacks), counted as non-matches, so its "
-            "estimates lean toward 0; evaluate it with the live router's rules (a playbook)"
         )
 
     def _dominates(self, weight: Array) -> str:
@@ -484,7 +470,7 @@ def evaluate(
         )
     frame = history.to_frame()
     propensity = frame["propensity"].to_numpy(dtype=float)
-    _check_randomised(history, frame, propensity)
+    check_randomised(history, frame, propensity)
     if behaviour is None:
         from leadrouter.sim.estimation import fit_behaviour
 
@@ -496,8 +482,8 @@ def evaluate(
     amount = np.where(sale > 0, np.nan_to_num(given), 0.0)
     replay = _Replay(history, policies, seed, _DirectModel(behaviour), progress)
     replay.run()
-    randomised = _randomised(propensity)
-    chance = np.where(randomised, propensity, 1.0)
+    drawn = randomised(propensity)
+    chance = np.where(drawn, propensity, 1.0)
     with np.errstate(over="ignore"):
         inverse = 1.0 / chance  # inf past the floats (below 1e-308): see Evaluation.table
     named = {}
@@ -505,7 +491,7 @@ def evaluate(
         choice = replay.choices[k]
         same = np.array([c is not None and c == a for c, a in zip(choice, logged, strict=True)])
         chose_rep = np.array([c is not None for c in choice])
-        supported = same | (randomised & chose_rep)
+        supported = same | (drawn & chose_rep)
         named[name] = _Policy(
             choice=choice,
             supported=supported,
@@ -523,53 +509,6 @@ def evaluate(
         policies=named,
         level=level,
         amounts=bool(np.isfinite(given[sale > 0]).any()) or not sale.any(),
-    )
-
-
-def _randomised(propensity: Array) -> Array:
-    """The assignments the log randomised: a chance below 1. A propensity of 1 is a choice no
-    other rep had any chance of (Explore writes it when one rep alone could take the lead)."""
-    return np.isfinite(propensity) & (propensity < 1.0)
-
-
-_LIKE_PROPENSITY = ("propens", "probab", "chance", "likelihood")
-"""Words in a header that may hold the logged chances under a name leadrouter did not map."""
-
-
-def _check_randomised(history: History, frame: pd.DataFrame, propensity: Array) -> None:
-    """MissingPropensityError when no logged assignment was randomised, saying why: no
-    propensity at all (pointing at a column that may hold them), or every one of them 1."""
-    start = (
-        "Until the team logs them, compare the policies with a model (leadrouter compare; "
-        "compare() in Python). To start logging, route with a little randomisation - "
-        "Router(Explore(your strategy, share=0.05 to 0.10), ...) writes each assignment's "
-        "chance in Assigned.propensity - and export it as a 'propensity' column"
-    )
-    if _randomised(propensity).any():
-        return
-    if np.isfinite(propensity).any():
-        raise MissingPropensityError(
-            f"{history.origin}: every logged propensity is 1, so no assignment was randomised "
-            "and the log says nothing of what another rep would have sold. " + start
-        )
-    from leadrouter.sim.fields import COLUMNS
-
-    like = [
-        str(header)
-        for header in frame.columns
-        if header not in COLUMNS
-        and any(word in str(header).lower().replace(" ", "") for word in _LIKE_PROPENSITY)
-    ]
-    hint = (
-        f" The column {like[0]!r} may hold them: map it as the propensity, --columns "
-        f"propensity={like[0]!r} on the command line, columns={{'propensity': {like[0]!r}}} in "
-        "load_export."
-        if like
-        else ""
-    )
-    raise MissingPropensityError(
-        f"{history.origin}: no assignment has a propensity, so nothing says what another policy "
-        f"would have sold.{hint} " + start
     )
 
 
