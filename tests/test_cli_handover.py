@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from leadrouter.cli import main
+from leadrouter.events import REP_LEFT
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "data" / "handover"
@@ -95,7 +96,7 @@ def test_open_leads_go_to_the_others_by_rotation_never_back_closed_ones_stay(
     assert {row["from_rep_id"] for row in rows} == {"王芳"}
     # equal rotation by last assignment: 张伟 and 刘洋 never had one, 李娜 had L3 at 09:02
     assert [row["to_rep_id"] for row in rows] == ["张伟", "刘洋", "李娜", "张伟"]
-    assert all("rep_left" in row["reasons"] for row in rows)
+    assert all(REP_LEFT in row["reasons"] for row in rows)
     said = capsys.readouterr().out
     assert "handed over 4 open leads of 王芳" in said
     assert "2 closed leads" in said

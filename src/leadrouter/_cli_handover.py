@@ -30,7 +30,7 @@ from leadrouter._cli_reading import (
 )
 from leadrouter._util import plural
 from leadrouter.errors import ConfigError, MissingColumnError, UnknownRepError
-from leadrouter.events import Arrived, Event, Tagged
+from leadrouter.events import REP_LEFT, Arrived, Event, Tagged
 from leadrouter.model import Decision, Rep
 from leadrouter.router import Router
 
@@ -42,9 +42,6 @@ __all__ = ["HANDOVER_COLUMNS", "handover", "handover_parser"]
 HANDOVER_COLUMNS = ("lead_id", "arrived_at", "from_rep_id", "to_rep_id", "pool", "by", "reasons")
 """The columns of `--out`, one row per lead handed over: whose it was, who has it now (or the
 pool it waits in), what decided (the strategy, or `--to`) and the reasons."""
-
-REASON = "rep_left"
-"""The reason of each release, as `Router.handover` writes it."""
 
 
 def handover_parser(commands: Any) -> None:
@@ -376,7 +373,7 @@ def _hand_over(
     router: Router, leaving: Sequence[str], to: str | None, at: datetime
 ) -> list[tuple[str, Decision]]:
     """(whose it was, the decision) for each lead of each departing rep, oldest first: by
-    `Router.handover` (the strategy, rules and caps), or, with `to`, released ("rep_left")
+    `Router.handover` (the strategy, rules and caps), or, with `to`, released (`REP_LEFT`)
     and claimed by `to` as a rep claims from the pool, so their caps and the rules still hold:
     a refused claim leaves the lead waiting in the pool, the refusal its reason."""
     moved: list[tuple[str, Decision]] = []
@@ -385,7 +382,7 @@ def _hand_over(
             moved += [(name, decision) for decision in router.handover(name, at)]
             continue
         for lead_id in router.ledger.book_order(name):
-            router.release(lead_id, REASON, at, reroute=False, rep_id=name)
+            router.release(lead_id, REP_LEFT, at, reroute=False, rep_id=name)
             moved.append((name, router.claim(to, lead_id, at)))
     return moved
 
