@@ -162,7 +162,7 @@ class Router:
     @property
     def reps(self) -> tuple[Rep, ...]:
         """Every rep on the roster, inactive ones included."""
-        return tuple(self._roster[rep_id] for rep_id in self._roster)
+        return self._roster.reps
 
     @property
     def roster(self) -> Roster:
