@@ -1,16 +1,19 @@
 """`leadrouter handover` (离职交接): a departing rep's open leads go to the others by the
-playbook, never back to them, with the other owners' open leads counted as their books; closed
-leads stay; `--to` gives them all to one rep within their caps; names and columns that cannot be
-used are named errors, said before anything is written."""
+playbook, never back to them, with the other owners' open leads counted as their books and the
+closed leads as their history (daily caps and learned strategies count them); closed leads stay;
+`--to` gives them all to one rep within their caps; names and columns that cannot be used are
+named errors, said before anything is written."""
 
 from __future__ import annotations
 
 import csv
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from leadrouter.cli import main
+from leadrouter.events import REP_LEFT
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "data" / "handover"
@@ -93,7 +96,7 @@ def test_open_leads_go_to_the_others_by_rotation_never_back_closed_ones_stay(
     assert {row["from_rep_id"] for row in rows} == {"王芳"}
     # equal rotation by last assignment: 张伟 and 刘洋 never had one, 李娜 had L3 at 09:02
     assert [row["to_rep_id"] for row in rows] == ["张伟", "刘洋", "李娜", "张伟"]
-    assert all("rep_left" in row["reasons"] for row in rows)
+    assert all(REP_LEFT in row["reasons"] for row in rows)
     said = capsys.readouterr().out
     assert "handed over 4 open leads of 王芳" in said
     assert "2 closed leads" in said
@@ -182,6 +185,102 @@ def test_an_owner_header_of_its_own_is_named_by_columns(
     assert [row["lead_id"] for row in _rows(out)] == ["L1"]
 
 
+# ---------------------------------------------------------------------------- closed leads
+
+
+def _export(tmp_path: Path, rows: list[tuple[str, str, str, str]]) -> Path:
+    """Leads L1.. with (created and assigned, owner, stage, lost date), the header read with
+    its Chinese names."""
+    path = tmp_path / "leads.csv"
+    lines = [
+        f"L{i + 1},{at},{owner},{at},{stage},{lost}"
+        for i, (at, owner, stage, lost) in enumerate(rows)
+    ]
+    header = "线索ID,创建时间,负责人,分配时间,阶段,输单时间\n"
+    path.write_text(header + "\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_closed_leads_assigned_today_count_against_a_daily_cap(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """李娜 closed 6 leads today under a daily cap of 8: 2 of 王芳's 5 leads fit, 3 wait."""
+    playbook = tmp_path / "team.toml"
+    playbook.write_text(
+        PLAYBOOK.format(caps='[[caps]]\nname = "FixedCap"\ndaily = 8\n'), encoding="utf-8"
+    )
+    closed = [(f"2026-01-05 09:0{i}", "李娜", WON if i % 2 else LOST, "") for i in range(6)]
+    mine = [(f"2026-01-05 10:0{i}", "王芳", OPEN, "") for i in range(5)]
+    out = tmp_path / "handover.csv"
+    leads = _export(tmp_path, closed + mine)
+    assert _run(playbook, leads, out, "--rep", "王芳", "--to", "李娜") == 0
+    rows = _rows(out)
+    assert [row["lead_id"] for row in rows] == ["L7", "L8", "L9", "L10", "L11"]
+    assert [row["to_rep_id"] for row in rows] == ["李娜", "李娜", "", "", ""]
+    assert all("daily cap 8 reached" in row["reasons"] for row in rows[2:])
+    said = capsys.readouterr().out
+    assert "history: 6 closed leads (3 won, 3 lost) of 1 owner, in the ledger" in said
+
+
+def test_a_learned_strategy_sees_who_closed_what(tmp_path: Path) -> None:
+    """Over the days before, 李娜 won every lead she had and 张伟 and 刘洋 lost every one:
+    PerformanceWeighted gives 李娜 most of 王芳's leads (with no history, a third each)."""
+    playbook = tmp_path / "team.toml"
+    text = PLAYBOOK.format(caps="").replace("EqualRotation", "PerformanceWeighted")
+    playbook.write_text(text + "\n", encoding="utf-8")
+    past = [
+        (f"2026-01-0{day} 1{hour}:00", rep, WON if rep == "李娜" else LOST, "")
+        for day in (2, 3)
+        for hour, rep in enumerate(["李娜", "张伟", "刘洋"] * 3)
+    ]
+    mine = [(f"2026-01-05 10:0{i}", "王芳", OPEN, "") for i in range(9)]
+    out = tmp_path / "handover.csv"
+    assert _run(playbook, _export(tmp_path, past + mine), out, "--rep", "王芳") == 0
+    went = Counter(row["to_rep_id"] for row in _rows(out))
+    assert went["李娜"] > went["张伟"] + went["刘洋"]
+
+
+def test_lost_leads_are_closed_at_their_date_and_strangers_history_is_said(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A lost lead of the rep who leaves stays (closed at its lost date, not in her book);
+    closed leads of owners no longer on the roster are kept as theirs, and said."""
+    rows = [
+        ("2026-01-05 09:00", "王芳", LOST, "2026-01-05 12:00"),
+        ("2026-01-05 09:01", "王芳", OPEN, ""),
+        ("2026-01-05 09:02", "老陈", WON, ""),
+        ("2026-01-05 09:03", "老陈", LOST, ""),
+        ("2026-01-05 09:04", "Kevin", LOST, ""),
+    ]
+    out = tmp_path / "handover.csv"
+    assert _run(_playbook(tmp_path), _export(tmp_path, rows), out, "--rep", "王芳") == 0
+    assert [row["lead_id"] for row in _rows(out)] == ["L2"]
+    said = capsys.readouterr().out
+    assert "at 2026-01-05T12:00:00+00:00" in said  # the export's time: the loss is the latest
+    assert "history: 4 closed leads (1 won, 3 lost) of 3 owners" in said
+    assert (
+        "history of owners not on the roster of " in said
+        and "老陈 (2 closed leads), Kevin (1 closed lead): kept as theirs" in said
+    )
+    assert "warning: owners not on the roster" not in said  # no open lead of theirs
+
+
+def test_an_open_lead_tagged_invalid_stays_open_and_is_said(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "leads.csv"
+    path.write_text(
+        "线索ID,创建时间,负责人,分配时间,阶段,是否有效\n"
+        f"L1,2026-01-05 09:00,王芳,2026-01-05 09:00,{OPEN},否\n"
+        f"L2,2026-01-05 09:01,王芳,2026-01-05 09:01,{OPEN},是\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "handover.csv"
+    assert _run(_playbook(tmp_path), path, out, "--rep", "王芳") == 0
+    assert [row["lead_id"] for row in _rows(out)] == ["L1", "L2"]
+    assert "note: 1 open lead tagged invalid in" in capsys.readouterr().out
+
+
 # ---------------------------------------------------------------------------- errors
 
 
@@ -231,7 +330,10 @@ def test_a_departing_rep_with_no_open_lead_is_said_and_exits_0(
         (("--to", "王芳"), "--to 王芳 is a rep who leaves"),
         (("--to", "李哪"), "--to 李哪: no rep of that id on the roster"),
         (("--at", "yesterday"), "--at yesterday: not a time"),
-        (("--at", "2026-01-05 08:00"), "--at 2026-01-05 08:00 is before lead L2"),
+        (
+            ("--at", "2026-01-05 08:00"),
+            "--at 2026-01-05 08:00 is before what the export records of lead L2 (Assigned at",
+        ),
     ],
     ids=["to-leaving", "to-unknown", "at-unreadable", "at-too-early"],
 )

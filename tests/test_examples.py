@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 import leadrouter as lr
+from leadrouter.events import REP_LEFT
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 DEMO = EXAMPLES / "embed_in_crm.py"
@@ -217,7 +218,7 @@ def test_handover_empties_the_leavers_book(
     router, leaver = day.router, demo.LEAVER
     assert router.roster[leaver].active is False
     assert router.ledger.book(leaver) == frozenset()
-    left = [e for e in events if isinstance(e, lr.Released) and e.reason == "rep_left"]
+    left = [e for e in events if isinstance(e, lr.Released) and e.reason == REP_LEFT]
     assert left, "the leaver had no open leads to hand over"
     assert {e.rep_id for e in left} == {leaver}
     assert {d.lead_id for d in day.handover} == {e.lead_id for e in left}

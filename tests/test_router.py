@@ -18,6 +18,7 @@ import leadrouter as lr
 from leadrouter import rules
 from leadrouter.context import Context
 from leadrouter.errors import InvalidTypeError
+from leadrouter.events import REP_LEFT
 
 from .conftest import T0, at, claim_race
 
@@ -622,7 +623,7 @@ def test_late_retry_still_returns_the_first_decision_and_reroutes_say_why() -> N
     assert latest.rep_id != first.rep_id
     assert latest.reasons[0].code == "moved" and "(sla)" in latest.reasons[0].detail
     decisions = r.handover(str(latest.rep_id), now=at(55))
-    assert decisions[0].reasons[0].detail.endswith("(rep_left)")
+    assert decisions[0].reasons[0].detail.endswith(f"({REP_LEFT})")
 
 
 def test_reps_at_the_daily_cap_are_left_out_with_one_grouped_reason() -> None:

@@ -34,15 +34,15 @@ def test_beijing_time_written_another_way_names_asia_shanghai(name: str) -> None
     [
         (
             "UTC+8",
-            "(the offset without a place is 'Etc/GMT-8': the Etc zones carry the POSIX sign, the "
-            "inverse of the usual one: Etc/GMT-8 is UTC+8)",
+            "(the offset without a place is 'Etc/GMT-8'; Etc/GMT-8 is UTC+8, not UTC-8: the "
+            "Etc/GMT zones carry the POSIX sign, the inverse of the usual one)",
         ),
         (
             "UTC+9",
-            "for UTC+9 write 'Etc/GMT-9' (the Etc zones carry the POSIX sign, the inverse of the "
-            "usual one: Etc/GMT-9 is UTC+9), or better the zone of the place",
+            "for UTC+9 write 'Etc/GMT-9' (Etc/GMT-9 is UTC+9, not UTC-9: the Etc/GMT zones carry "
+            "the POSIX sign, the inverse of the usual one), or better the zone of the place",
         ),
-        ("GMT-5", "for UTC-5 write 'Etc/GMT+5' (the Etc zones carry the POSIX sign"),
+        ("GMT-5", "for UTC-5 write 'Etc/GMT+5' (Etc/GMT+5 is UTC-5, not UTC+5: the Etc/GMT"),
         ("UTC+5:30", "'Asia/Kolkata' is UTC+5:30 (the Etc zones, an offset without a place"),
         ("UTC+0", "UTC+0 is 'UTC'"),
         ("UTC+15", "no zone is UTC+15"),
@@ -81,8 +81,9 @@ def test_a_playbook_zone_error_names_the_key_and_the_zone_meant(tmp_path: Path) 
         read_playbook(path)
     assert str(info.value) == (
         f"{path}: caps[0]: FixedCap.tz: unknown time zone 'UTC+8': Beijing time (UTC+8, China "
-        "Standard Time) is 'Asia/Shanghai' (the offset without a place is 'Etc/GMT-8': the Etc "
-        "zones carry the POSIX sign, the inverse of the usual one: Etc/GMT-8 is UTC+8)"
+        "Standard Time) is 'Asia/Shanghai' (the offset without a place is 'Etc/GMT-8'; "
+        "Etc/GMT-8 is UTC+8, not UTC-8: the Etc/GMT zones carry the POSIX sign, the inverse of "
+        "the usual one)"
     )
 
 
@@ -122,16 +123,14 @@ def test_check_warns_of_an_etc_gmt_zone_with_the_offset_it_really_is(
     beijing = 'for Beijing time (UTC+8) write tz = "Asia/Shanghai"'
     assert warnings == [
         '  warning: caps[0]: tz = "Etc/GMT+8" is UTC-8, not UTC+8: the Etc/GMT zones carry the '
-        f"POSIX sign, the inverse of the usual one (8 hours behind UTC); {beijing}",
+        f"POSIX sign, the inverse of the usual one; {beijing}",
         '  warning: rules[0].shifts."王芳": tz = "Etc/GMT+5" is UTC-5, not UTC+5: the Etc/GMT '
-        "zones carry the POSIX sign, the inverse of the usual one (5 hours behind UTC); "
-        f"{beijing}",
+        f"zones carry the POSIX sign, the inverse of the usual one; {beijing}",
         '  warning: rules[0].default: tz = "Etc/GMT-8" is UTC+8, not UTC-8: the Etc/GMT zones '
-        "carry the POSIX sign, the inverse of the usual one (8 hours ahead of UTC); that is "
-        'Beijing time, which tz = "Asia/Shanghai" says plainly',
+        "carry the POSIX sign, the inverse of the usual one; that is Beijing time, which tz = "
+        '"Asia/Shanghai" says plainly',
         '  warning: lifecycle.working_hours: tz = "Etc/GMT+8" is UTC-8, not UTC+8: the Etc/GMT '
-        "zones carry the POSIX sign, the inverse of the usual one (8 hours behind UTC); "
-        f"{beijing}",
+        f"zones carry the POSIX sign, the inverse of the usual one; {beijing}",
     ]
 
 

@@ -1,7 +1,7 @@
 """The `leadrouter handover` command (离职交接): a rep leaves, and their open leads in a CRM
 export go to the others by the playbook (its strategy, rules and caps), or all to one successor
-(`--to`), with the other owners' open leads counted as the books they are; who gets which lead,
-and which wait and why, to a CSV.
+(`--to`), with the other owners' open leads counted as the books they are and every owner's
+closed leads as the history they are; who gets which lead, and which wait and why, to a CSV.
 
 A command of its own rather than an option of `route`: `route` sends new leads in arrival order
 and runs the timers over days, while a hand-over moves leads already owned, at one moment, and
@@ -30,7 +30,7 @@ from leadrouter._cli_reading import (
 )
 from leadrouter._util import plural
 from leadrouter.errors import ConfigError, MissingColumnError, UnknownRepError
-from leadrouter.events import Arrived, Assigned, Event
+from leadrouter.events import REP_LEFT, Arrived, Event, Tagged
 from leadrouter.model import Decision, Rep
 from leadrouter.router import Router
 
@@ -43,9 +43,6 @@ HANDOVER_COLUMNS = ("lead_id", "arrived_at", "from_rep_id", "to_rep_id", "pool",
 """The columns of `--out`, one row per lead handed over: whose it was, who has it now (or the
 pool it waits in), what decided (the strategy, or `--to`) and the reasons."""
 
-REASON = "rep_left"
-"""The reason of each release, as `Router.handover` writes it."""
-
 
 def handover_parser(commands: Any) -> None:
     """The `handover` sub-command's arguments."""
@@ -55,7 +52,8 @@ def handover_parser(commands: Any) -> None:
         description=(
             "Take the open leads the departing reps own in the file and give them to the other "
             "reps by the playbook's strategy, rules and caps (or all to --to), counting every "
-            "other owner's open leads as their book; write who gets which lead, and why."
+            "other owner's open leads as their book and every owner's closed leads as their "
+            "history; write who gets which lead, and why."
         ),
     )
     command.add_argument(
@@ -99,10 +97,13 @@ def handover(args: argparse.Namespace, out: TextIO) -> None:
     first, each to another rep (never back to a departing one) or to the pool with the reasons;
     the rows to `--out` and a summary.
 
-    The other owners' open leads are the team's books: each is in the ledger as its owner's,
-    arrived and assigned at the export's times, so an `open` cap, a daily cap and a rotation
-    see them. Closed leads (won or lost) and leads without an owner are in no book and are not
-    moved. A file with any row that cannot be used hands over nothing."""
+    Every owned lead of the export is in the ledger as its owner's, at the export's times
+    (`_seed`): the open ones are the team's books, which an `open` cap counts; the closed ones
+    (won or lost) are history, in no book but counted by a daily cap (the day's assignments) and
+    by a strategy that learns from the ledger (who touched, won and lost what). Only the
+    departing reps' open leads move: closed leads and leads without an owner are not moved. A
+    closed lead whose owner is not on the roster is still history (that owner's, so no rep's),
+    and the summary says so. A file with any row that cannot be used hands over nothing."""
     with output_folder(args.out, "--out", "the hand-over"):
         _handover_into(args, out)
 
@@ -117,9 +118,10 @@ def _handover_into(args: argparse.Namespace, out: TextIO) -> None:
             _successor(args.to, leaving, settings["reps"], args.playbook)
 
     settings, notes, history = read_playbook_and_leads(args, "handed over", names)
-    owners, closed = _owners(history, args.leads)
+    export = _read_owners(history, args.leads)
+    owners, closed = export.owners, export.closed
     books = [lead_id for lead_id, owner in owners.items() if owner and lead_id not in closed]
-    seed = _seed(history.events, set(books))
+    seed, unclosed = _seed(history.events, export)
     at = _at(args.at, history, seed)
     from leadrouter.clock import ManualClock
     from leadrouter.ledger import Ledger
@@ -159,6 +161,14 @@ def _handover_into(args: argparse.Namespace, out: TextIO) -> None:
         f"{plural(len(others), 'owner')}; not moved: {plural(len(closed), 'closed lead')}, "
         f"{unowned} without an owner\n"
     )
+    past = Counter(owners[lead_id] for lead_id in closed if owners[lead_id])
+    if past:
+        won = sum(bool(owners[lead_id]) for lead_id in export.won)
+        out.write(
+            f"  history: {plural(sum(past.values()), 'closed lead')} ({won} won, "
+            f"{sum(past.values()) - won} lost) of {plural(len(past), 'owner')}, in the ledger "
+            "as theirs at their dates: daily caps and learned strategies count them\n"
+        )
     for name in leaving:
         if not any(was == name for was, _ in moved):
             out.write(f"  {_nothing_of(name, owners, args.leads)}\n")
@@ -170,14 +180,33 @@ def _handover_into(args: argparse.Namespace, out: TextIO) -> None:
         out.write(f"  {line}\n")
     for note in notes:  # a file read as GB18030: said, as saving it as UTF-8 is safer
         out.write(f"  note: {note}\n")
+    ids = [rep.id for rep in router.reps]
     strangers = Counter({owner: n for owner, n in others.items() if owner not in router.roster})
     if strangers:
-        ids = [rep.id for rep in router.reps]
-        listed = ", ".join(_stranger(name, n, ids, leaving) for name, n in strangers.most_common(8))
+        listed = ", ".join(
+            _stranger(name, n, "open lead", ids, leaving) for name, n in strangers.most_common(8)
+        )
         out.write(
             f"  warning: owners not on the roster of {args.playbook}: {listed}: "
             "their books count for no cap; if they are reps of the roster under another "
             "name, write the roster's ids in the owner column\n"
+        )
+    gone = Counter({owner: n for owner, n in past.items() if owner not in router.roster})
+    if gone:
+        listed = ", ".join(
+            _stranger(name, n, "closed lead", ids, ()) for name, n in gone.most_common(8)
+        )
+        more = f" and {plural(len(gone) - 8, 'other')}" if len(gone) > 8 else ""
+        out.write(
+            f"  history of owners not on the roster of {args.playbook}: {listed}{more}: kept "
+            "as theirs, in no rep's numbers; if they are reps of the roster under another "
+            "name, write the roster's ids in the owner column\n"
+        )
+    if unclosed:
+        out.write(
+            f"  note: {plural(unclosed, 'open lead')} tagged invalid in {args.leads} stay open, "
+            "as their stage says: the verdict, which would close them in the ledger, is not "
+            "loaded, so they are handed over like any open lead\n"
         )
     idle = {owner: n for owner, n in others.items() if _inactive(router, owner)}
     if idle:
@@ -227,10 +256,28 @@ def _successor(name: str, leaving: Sequence[str], reps: Sequence[Rep], playbook:
         )
 
 
-def _owners(history: History, path: Path) -> tuple[dict[str, str], set[str]]:
-    """Each lead's owner ("" when the row has none) and the ids of the closed ones: won (a
-    stage read as won, or a sale) or lost (a stage read as lost, or a lost date). A lead whose
-    export says neither is open. MissingColumnError when no column holds the owner."""
+@attrs.frozen
+class _Owned:
+    """Who owns what in the export: each lead's owner ("" when the row has none), the won leads
+    (a stage read as won, or a sale) and the lost ones (a stage read as lost, or a lost date),
+    each with its loss time (None when the export has none). A lead that is neither is open."""
+
+    owners: dict[str, str]
+    won: frozenset[str]
+    lost: dict[str, datetime | None]
+
+    @property
+    def closed(self) -> frozenset[str]:
+        """The won and the lost leads (a new set each call)."""
+        return self.won | self.lost.keys()
+
+
+def _read_owners(history: History, path: Path) -> _Owned:
+    """Who owns what in the export (`_Owned`), read from the History's frame as the loader
+    left it: its `stage` (won / lost / open, by the export's profile and `--won` / `--lost`),
+    `converted` and `lost_at`. MissingColumnError when no column holds the owner."""
+    import pandas as pd
+
     if "rep_id" not in history.columns:
         headers = sorted({key for lead in history.leads for key in lead.features})
         raise MissingColumnError(
@@ -244,30 +291,63 @@ def _owners(history: History, path: Path) -> tuple[dict[str, str], set[str]]:
         lead_id: owner if isinstance(owner, str) else ""
         for lead_id, owner in zip(frame["lead_id"], frame["rep_id"].astype(object), strict=True)
     }
-    shut = (
-        frame["stage"].isin(("won", "lost")).fillna(False)
-        | frame["converted"].astype(bool)
-        | frame["lost_at"].notna()
+    won = frame["converted"].astype(bool) | frame["stage"].eq("won").fillna(False)
+    lost = ~won & (frame["stage"].eq("lost").fillna(False) | frame["lost_at"].notna())
+    rows = frame[lost.to_numpy(dtype=bool)]
+    return _Owned(
+        owners,
+        frozenset(frame["lead_id"][won.to_numpy(dtype=bool)]),
+        {
+            lead_id: None if pd.isna(when) else when.to_pydatetime()
+            for lead_id, when in zip(rows["lead_id"], rows["lost_at"], strict=True)
+        },
     )
-    return owners, set(frame["lead_id"][shut.to_numpy(dtype=bool)])
 
 
-def _seed(events: Iterable[Event], books: set[str]) -> list[Event]:
-    """The open owned leads as the ledger's history: each lead's `Arrived` at its arrival and
-    `Assigned` to its owner at the export's assignment time (its arrival when the export has
-    none), in time order. Touches and outcomes are left out: no timer runs in a hand-over."""
-    return [
-        event
-        for event in events
-        if isinstance(event, Arrived | Assigned)
-        and (event.lead.id if isinstance(event, Arrived) else event.lead_id) in books
+def _seed(events: Iterable[Event], owned: _Owned) -> tuple[list[Event], int]:
+    """The owned leads as the ledger's history, in time order, and how many open leads' invalid
+    verdicts it leaves out.
+
+    Each owned lead's events as the History logs them (`History.events`: its arrival, the
+    assignment to its owner at the export's assignment time or its arrival, its first touch,
+    verdict and sale), so caps and strategies read the ledger of a team that worked as the
+    export says. A lost lead is closed as the simulator closes one, by a `Tagged(valid=False,
+    reason=LOST)` at its loss time (not before its last recorded event, when the export dates
+    the loss earlier or not at all): a lost lead is in no book, and a verdict it already had
+    stays its owner's. An open lead's invalid verdict is left out, and counted: the ledger
+    would close the lead, which the export says its owner still works. Leads without an owner
+    are left out: they are in nobody's book or history."""
+    from leadrouter.sim.engine import LOST
+
+    closed = owned.closed
+    kept: list[Event] = []
+    last: dict[str, datetime] = {}
+    shut: set[str] = set()
+    unclosed = 0
+    for event in events:
+        lead_id = event.lead.id if isinstance(event, Arrived) else event.lead_id
+        if not owned.owners[lead_id]:
+            continue
+        if isinstance(event, Tagged) and not event.valid:
+            if lead_id not in closed:
+                unclosed += 1
+                continue
+            shut.add(lead_id)
+        kept.append(event)
+        last[lead_id] = event.at
+    closing: list[Event] = [
+        Tagged(lead_id, owned.owners[lead_id], max(at or last[lead_id], last[lead_id]), False, LOST)
+        for lead_id, at in owned.lost.items()
+        if lead_id in last and lead_id not in shut
     ]
+    return sorted(kept + closing, key=lambda event: event.at), unclosed
 
 
 def _at(text: str | None, history: History, seed: Sequence[Event]) -> datetime:
     """When the hand-over happens: `--at` (a time in the leads' zone without an offset, or
-    now), else the export's time. Not before the latest assignment of a book it moves or
-    counts: the ledger keeps events in time order."""
+    now), else the export's time. Not before the latest event of the history it loads
+    (`_seed`, in time order): a hand-over at a time the export had not reached would count
+    assignments, sales and losses still to come."""
     like = history.as_of
     if text is None:
         return like
@@ -277,13 +357,14 @@ def _at(text: str | None, history: History, seed: Sequence[Event]) -> datetime:
             f"--at {text}: not a time: write a time such as '2026-01-06 18:00' (in the leads' "
             "zone), one with an offset, or now"
         )
-    latest = max(seed, key=lambda event: event.at, default=None)
+    latest = seed[-1] if seed else None
     if latest is not None and at < latest.at:
         lead = latest.lead.id if isinstance(latest, Arrived) else latest.lead_id
         raise ConfigError(
-            f"--at {text} is before lead {lead} came into its owner's book "
-            f"({latest.at.astimezone(like.tzinfo).isoformat()}): a hand-over moves the books "
-            "as they are then; give a later time, or leave --at out (the export's time)"
+            f"--at {text} is before what the export records of lead {lead} "
+            f"({type(latest).__name__} at {latest.at.astimezone(like.tzinfo).isoformat()}): a "
+            "hand-over moves the books as they are then, after the history it counts; give a "
+            "later time, or leave --at out (the export's time)"
         )
     return at
 
@@ -292,7 +373,7 @@ def _hand_over(
     router: Router, leaving: Sequence[str], to: str | None, at: datetime
 ) -> list[tuple[str, Decision]]:
     """(whose it was, the decision) for each lead of each departing rep, oldest first: by
-    `Router.handover` (the strategy, rules and caps), or, with `to`, released ("rep_left")
+    `Router.handover` (the strategy, rules and caps), or, with `to`, released (`REP_LEFT`)
     and claimed by `to` as a rep claims from the pool, so their caps and the rules still hold:
     a refused claim leaves the lead waiting in the pool, the refusal its reason."""
     moved: list[tuple[str, Decision]] = []
@@ -301,7 +382,7 @@ def _hand_over(
             moved += [(name, decision) for decision in router.handover(name, at)]
             continue
         for lead_id in router.ledger.book_order(name):
-            router.release(lead_id, REASON, at, reroute=False, rep_id=name)
+            router.release(lead_id, REP_LEFT, at, reroute=False, rep_id=name)
             moved.append((name, router.claim(to, lead_id, at)))
     return moved
 
@@ -325,11 +406,12 @@ def _nothing_of(name: str, owners: dict[str, str], path: Path) -> str:
     return f"{name} owns no lead in {path}: nothing to hand over{hint}"
 
 
-def _stranger(name: str, n: int, ids: Sequence[str], leaving: Sequence[str]) -> str:
-    """An owner not on the roster, their open leads, and the roster's id most like theirs (a
-    space, a typo in the CRM): a rep who leaves under another name keeps those leads."""
+def _stranger(name: str, n: int, kind: str, ids: Sequence[str], leaving: Sequence[str]) -> str:
+    """An owner not on the roster, their `n` leads of `kind` ("open lead"), and the roster's id
+    most like theirs (a space, a typo in the CRM): a rep of `leaving` under another name keeps
+    those leads."""
     close = difflib.get_close_matches(name, ids, 1, 0.5)
-    said = f"{name} ({plural(n, 'open lead')}"
+    said = f"{name} ({plural(n, kind)}"
     if not close:
         return said + ")"
     if close[0] in leaving:

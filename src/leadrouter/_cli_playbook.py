@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import attrs
 
+from leadrouter._validators import posix_sign
 from leadrouter.rules import Reserve, Schedule, lead_value
 
 if TYPE_CHECKING:
@@ -212,17 +213,14 @@ _ETC_GMT = re.compile(r"(?:Etc/)?GMT([+-])(\d{1,2})")
 
 
 def _posix_sign(tz: str) -> str | None:
-    """What an Etc/GMT+N zone really is, in words: its sign is POSIX's, the inverse of the usual
-    one, so "Etc/GMT+8" written for Beijing is UTC-8, 16 hours off; None for any other zone."""
+    """What an Etc/GMT+N zone really is, in `posix_sign`'s words (its sign is POSIX's, so
+    "Etc/GMT+8" written for Beijing is UTC-8, 16 hours off), and what to write for Beijing
+    time; None for any other zone."""
     found = _ETC_GMT.fullmatch(tz)
     if found is None or int(found.group(2)) == 0:
         return None
     hours = int(found.group(2)) * (-1 if found.group(1) == "+" else 1)
-    said = (
-        f'tz = "{tz}" is UTC{hours:+d}, not UTC{-hours:+d}: the Etc/GMT zones carry the POSIX '
-        f"sign, the inverse of the usual one ({abs(hours)} hours "
-        f"{'ahead of' if hours > 0 else 'behind'} UTC)"
-    )
+    said = posix_sign(f'tz = "{tz}"', hours)
     if hours == 8:
         return f'{said}; that is Beijing time, which tz = "Asia/Shanghai" says plainly'
     return f'{said}; for Beijing time (UTC+8) write tz = "Asia/Shanghai"'

@@ -23,7 +23,7 @@ from leadrouter._cli_reading import (
 from leadrouter._util import format_duration, instant, plural
 from leadrouter.caps import _next_day, day_start
 from leadrouter.errors import ConfigError
-from leadrouter.events import Assigned, Claimed, Event, Pooled, Released
+from leadrouter.events import REP_LEFT, Assigned, Claimed, Event, Pooled, Released
 from leadrouter.ledger import Ledger
 from leadrouter.model import Decision
 from leadrouter.router import Router
@@ -52,7 +52,7 @@ _WHY = {
     "expired": "expired",
     ESCALATED: "escalated",
     "idle": "idle claim",
-    "rep_left": "rep left",
+    REP_LEFT: "rep left",
 }
 """A release reason as the `timers` column says it."""
 

@@ -44,6 +44,7 @@ __all__ = [
     "of_type",
     "optional_amount_field",
     "positive_duration",
+    "posix_sign",
     "propensity_field",
     "score_field",
     "score_threshold",
@@ -154,12 +155,23 @@ def _offset_hint(sign: str, hours: int, minutes: int) -> str:
     if hours == 0:
         return "UTC+0 is 'UTC'"
     etc = f"Etc/GMT{'-' if sign == '+' else '+'}{hours}"
-    posix = f"the Etc zones carry the POSIX sign, the inverse of the usual one: {etc} is {said}"
+    posix = posix_sign(etc, hours if sign == "+" else -hours)
     if (sign, hours) == ("+", 8):
-        return f"{_BEIJING} (the offset without a place is {etc!r}: {posix})"
+        return f"{_BEIJING} (the offset without a place is {etc!r}; {posix})"
     return (
         f"for {said} write {etc!r} ({posix}), or better the zone of the place (such as "
         "'Europe/Berlin'), which also follows its daylight-saving changes"
+    )
+
+
+def posix_sign(name: str, hours: int) -> str:
+    """Why an Etc/GMT zone is not the offset its name seems to say: `name` (the zone as the
+    message writes it) is UTC`hours`, not the opposite. The one wording of the advice, for the
+    hint of an unknown "UTC+8" and the warning of a playbook's "Etc/GMT+8", so a reader who
+    meets both reads the same explanation."""
+    return (
+        f"{name} is UTC{hours:+d}, not UTC{-hours:+d}: the Etc/GMT zones carry the POSIX sign, "
+        "the inverse of the usual one"
     )
 
 

@@ -20,6 +20,7 @@ from leadrouter.model import Lead
 
 __all__ = [
     "PUBLIC",
+    "REP_LEFT",
     "Arrived",
     "Assigned",
     "Claimed",
@@ -34,6 +35,10 @@ __all__ = [
 
 PUBLIC = "public"
 """The name of the public pool (公海): where leads nobody holds go unless a rule names another."""
+
+REP_LEFT = "rep_left"
+"""The `Released.reason` of each lead taken from a rep who leaves (`Router.handover`, `leadrouter
+handover`): a hand-over the rep did not choose, which the anomaly checks count as no return."""
 
 
 def _v_id(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
@@ -128,7 +133,7 @@ class Converted:
 class Released:
     """A lead left a rep's book and returned to a pool (退回 / 回收 / 流转).
 
-    `reason` is free text; the router uses "returned", "expired", "sla", "rep_left" and
+    `reason` is free text; the router uses "returned", "expired", "sla", `REP_LEFT` and
     "escalated".
     """
 

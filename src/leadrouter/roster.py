@@ -16,9 +16,9 @@ __all__ = ["Roster"]
 
 
 class Roster(Mapping[str, Rep]):
-    """Reps by id (inactive ones included), with the active ones precomputed."""
+    """Reps by id (inactive ones included), with every rep and the active ones precomputed."""
 
-    __slots__ = ("_reps", "active", "active_ids", "cache")
+    __slots__ = ("_reps", "active", "active_ids", "cache", "reps")
 
     def __init__(self, reps: Iterable[Rep]) -> None:
         table: dict[str, Rep] = {}
@@ -31,7 +31,10 @@ class Roster(Mapping[str, Rep]):
                 )
             table[rep.id] = rep
         self._reps = table
-        self.active: tuple[Rep, ...] = tuple(rep for rep in table.values() if rep.active)
+        self.reps: tuple[Rep, ...] = tuple(table.values())
+        """Every rep, inactive ones included, in roster order: what `Router.reps` and the
+        roster a stored ledger records read, built once per roster rather than per call."""
+        self.active: tuple[Rep, ...] = tuple(rep for rep in self.reps if rep.active)
         self.active_ids: frozenset[str] = frozenset(rep.id for rep in self.active)
         self.cache: dict[Any, Any] = {}
         """Per-roster memo for rules and strategies; discarded with the roster."""

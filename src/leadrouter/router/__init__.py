@@ -40,6 +40,7 @@ from leadrouter.errors import (
 )
 from leadrouter.events import (
     PUBLIC,
+    REP_LEFT,
     Arrived,
     Assigned,
     Claimed,
@@ -161,7 +162,7 @@ class Router:
     @property
     def reps(self) -> tuple[Rep, ...]:
         """Every rep on the roster, inactive ones included."""
-        return tuple(self._roster[rep_id] for rep_id in self._roster)
+        return self._roster.reps
 
     @property
     def roster(self) -> Roster:
@@ -542,7 +543,7 @@ class Router:
 
     def handover(self, rep_id: str, now: datetime | None = None) -> list[Decision]:
         """A rep leaves (离职交接): they become inactive and every lead in their book is
-        released with reason "rep_left" and routed to someone else, oldest first.
+        released with reason `REP_LEFT` and routed to someone else, oldest first.
 
         All or nothing, the roster with the ledger: when a re-route raises, the rep is active
         again and keeps their book, as before the call."""
@@ -554,7 +555,7 @@ class Router:
                 self.set_rep(attrs.evolve(rep, active=False))
                 decisions = []
                 for lead_id in self.ledger.book_order(rep_id):
-                    released = _new_released(lead_id, rep_id, now, "rep_left", PUBLIC)
+                    released = _new_released(lead_id, rep_id, now, REP_LEFT, PUBLIC)
                     decision = self._moved(released, True)[1]
                     assert decision is not None
                     decisions.append(decision)

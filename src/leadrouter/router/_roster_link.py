@@ -32,8 +32,7 @@ class RosterLink:
         return cached[1]
 
     def reps(self) -> tuple[Rep, ...]:
-        roster = self._get()
-        return tuple(roster[rep_id] for rep_id in roster)
+        return self._get().reps
 
     def adopt(self, reps: Sequence[Rep], key: str) -> None:
         """Route with the ledger's roster from now on, known by the ledger's digest of it (the

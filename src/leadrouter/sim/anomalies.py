@@ -42,7 +42,16 @@ import pandas as pd
 
 from leadrouter._util import shrunk
 from leadrouter.errors import ConfigError
-from leadrouter.events import Arrived, Assigned, Claimed, Converted, Event, Released, Tagged
+from leadrouter.events import (
+    REP_LEFT,
+    Arrived,
+    Assigned,
+    Claimed,
+    Converted,
+    Event,
+    Released,
+    Tagged,
+)
 from leadrouter.ledger import Ledger
 from leadrouter.sim.history import History
 
@@ -142,7 +151,7 @@ def find_anomalies(
       60% counts as far: odds 4 against 1.5).
     - `fast_within`: a sale this soon after the rep got the lead (assignment or claim) is fast.
     - `cycle_reasons`: the release reasons that make a claim a cycle (None: every reason but
-      "rep_left", a hand-over the rep did not choose).
+      `REP_LEFT`, a hand-over the rep did not choose).
 
     Never raises on missing data: a check that needs what the source lacks gives one
     ``not_checkable`` entry saying why. Flags come first, by check then p-value; deterministic
@@ -506,7 +515,7 @@ def _cycling(
             claimed_by.pop(event.lead_id, None)
         elif isinstance(event, Released):
             rep = claimed_by.pop(event.lead_id, None)
-            counts = event.reason != "rep_left" if reasons is None else event.reason in reasons
+            counts = event.reason != REP_LEFT if reasons is None else event.reason in reasons
             if rep == event.rep_id and counts:
                 cycles[rep].append(event.lead_id)
                 why[rep][event.reason] += 1

@@ -87,6 +87,7 @@ if TYPE_CHECKING:
     from leadrouter.sim.history import History
 
 __all__ = [
+    "LOST",
     "PURPOSES",
     "Behaviour",
     "Policy",
@@ -218,7 +219,10 @@ the two write the same ledger, which the tests check by comparing them)."""
 # event kinds, in the order they run when due at the same time
 _ARRIVE, _TOUCH, _TICK = 0, 1, 2
 _CLOSE = 3
-_LOST = "lost"
+
+LOST = "lost"
+"""The reason of the `Tagged(valid=False)` that closes a lead as lost: the simulator's, for a lead
+worked for `follow_up` without a sale, and `leadrouter handover`'s, for an export's lost deals."""
 
 
 def _work_clock(behaviour: Behaviour, tz: str, start: datetime, end: datetime) -> WorkClock | None:
@@ -576,7 +580,7 @@ class _Simulation:
     def close(self, now: datetime, lead_id: str, rep: str) -> None:
         """The rep gives up on a lead still in their book after the follow-up window."""
         if self.ledger.holder(lead_id) == rep:
-            self.router.record(_new_tagged(lead_id, rep, now, False, _LOST))
+            self.router.record(_new_tagged(lead_id, rep, now, False, LOST))
 
     def oldest_pooled(self) -> str | None:
         pooled, pool_of = self.pooled, self.ledger.pool_of
