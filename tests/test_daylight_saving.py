@@ -101,3 +101,37 @@ def test_a_tiers_patience_is_real_time_across_the_autumn_change(zone: tzinfo) ->
     assert router.tick((start + timedelta(hours=3, minutes=59)).astimezone(zone)) == []
     moved = router.tick((start + timedelta(hours=4, minutes=6)).astimezone(zone))
     assert [type(e).__name__ for e in moved] == ["Released", "Assigned"]
+
+
+SPRING_NEW_YORK = datetime(2026, 3, 8, 6, 45, tzinfo=UTC)
+"""01:45 EST, a quarter of an hour before New York's clocks go forward from 02:00 to 03:00."""
+AUTUMN_BERLIN = datetime(2026, 10, 25, 0, 45, tzinfo=UTC)
+"""02:45 CEST, a quarter of an hour before Berlin's clocks go back from 03:00 to 02:00."""
+
+
+@pytest.mark.parametrize(
+    ("claimed", "zone"),
+    [
+        (SPRING_NEW_YORK, UTC),
+        (SPRING_NEW_YORK, NEW_YORK),
+        (AUTUMN_BERLIN, UTC),
+        (AUTUMN_BERLIN, BERLIN),
+    ],
+    ids=["spring-utc", "spring-new-york", "autumn-utc", "autumn-berlin"],
+)
+def test_an_idle_claim_is_due_thirty_real_minutes_after_it_across_a_change(
+    claimed: datetime, zone: tzinfo
+) -> None:
+    """`next_due` and `tick` agree on the end of `idle_after` in elapsed time. Counted on the
+    wall clock, 30 minutes after 01:45 EST end at 02:15, a time New York skips (and a tick at
+    03:00 EDT, 15 minutes on, saw them past), and 30 minutes after 02:45 CEST at 03:15 CET, an
+    hour and a half later."""
+    grab = lr.Router(lr.GrabWithCaps(idle_after=timedelta(minutes=30)), [lr.Rep("a")])
+    start = claimed.astimezone(zone)
+    grab.route(lr.Lead("X", start), now=start)
+    grab.claim("a", "X", now=start)
+    due = claimed + timedelta(minutes=30)
+    assert grab.next_due(start) == due
+    assert grab.tick((due - timedelta(minutes=1)).astimezone(zone)) == []
+    released = [e for e in grab.tick(due.astimezone(zone)) if isinstance(e, lr.Released)]
+    assert [(e.lead_id, e.reason) for e in released] == [("X", "idle")]

@@ -1,7 +1,9 @@
-"""TieredDelay's tick index decides exactly as the scan of every held lead does.
+"""TieredDelay's tick index decides, and says when the next lead is due, exactly as the scan of
+every held lead does.
 
 Two routers get the same random workload: one ticks with the index (`INDEXED = True`), the
-other with the scan (`INDEXED = False`); their ledgers must be identical after every step.
+other with the scan (`INDEXED = False`); their ledgers and their `next_due` must be identical
+after every step.
 Times are in UTC, in a named zone with a daylight-saving change inside the run, or a mix, so
 the index's exact and fall-back paths are both exercised.
 """
@@ -113,7 +115,8 @@ def _apply(router: lr.Router, op: tuple[Any, ...], now: datetime, n: int) -> Any
 
 def _twins(steps: list[tuple[Any, ...]], patience: tuple[int, int], zone: str) -> None:
     """Run `steps` on a router ticking with the index and one ticking with the scan, from
-    START; every step must return the same, and the ledgers must match after every tick."""
+    START; every step must return the same, `next_due` must say the same after it, and the
+    ledgers must match after every tick."""
     fast = lr.Router(_strategy(patience), REPS, seed=3)
     plain = lr.Router(_strategy(patience), REPS, seed=3)
     names = list(ZONES)
@@ -130,6 +133,11 @@ def _twins(steps: list[tuple[Any, ...]], patience: tuple[int, int], zone: str) -
         with mock.patch.object(tiered_delay, "INDEXED", False):
             expected = _apply(plain, op, local, n)
         assert got == expected, op
+        with mock.patch.object(tiered_delay, "INDEXED", True):
+            got = fast.next_due(local)
+        with mock.patch.object(tiered_delay, "INDEXED", False):
+            expected = plain.next_due(local)
+        assert got == expected, ("next_due", op)
         if op[0] == "tick":
             assert list(fast.ledger.events()) == list(plain.ledger.events())
     assert list(fast.ledger.events()) == list(plain.ledger.events())
@@ -205,3 +213,15 @@ def test_a_rebuilt_ledger_gets_a_new_index() -> None:
     ledger._clear()  # the same number of events, another lead held
     ledger.extend([Arrived(lr.Lead("L2", START)), Assigned("L2", "p2", START)])
     assert [a.lead_id for a in strategy.tick(TickContext(router.roster, ledger, later))] == ["L2"]
+
+
+def test_next_due_reads_the_index_not_every_held_lead() -> None:
+    """Once the index is built, `next_due` answers from it: asking after every tick costs no
+    look at every held lead."""
+    strategy = _strategy((60, 90))
+    router = lr.Router(strategy, REPS)
+    for n in range(3):
+        router.route(lr.Lead(f"L{n}", START), now=START + timedelta(minutes=n))
+    router.tick(START + timedelta(minutes=5))
+    with mock.patch.object(router.ledger, "held", side_effect=AssertionError("scanned")):
+        assert router.next_due(START + timedelta(minutes=5)) == START + timedelta(minutes=60)

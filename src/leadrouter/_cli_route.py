@@ -21,13 +21,11 @@ from leadrouter._cli_reading import (
     write_csv,
 )
 from leadrouter._util import format_duration, instant, plural
-from leadrouter.caps import _next_day, day_start
 from leadrouter.errors import ConfigError
 from leadrouter.events import REP_LEFT, Assigned, Claimed, Event, Pooled, Released
 from leadrouter.ledger import Ledger
 from leadrouter.model import Decision
 from leadrouter.router import Router
-from leadrouter.rules import Schedule
 from leadrouter.strategies.tiered_delay import ESCALATED, TieredDelay
 
 __all__ = ["DECISION_COLUMNS", "route", "route_parser"]
@@ -138,7 +136,8 @@ def _route_into(args: argparse.Namespace, out: TextIO) -> None:
     routed = plural(len(leads), "lead")
     out.write(f"routed {routed} from {args.leads} with {args.playbook} -> {args.out}\n")
     out.write(f"  timers run until {end.isoformat()} ({why_end})")
-    pending = router.next_due(end)
+    # the timers alone: a shift's start is no timer left for a lead no rep may ever take
+    pending = router.next_due(end, offers=False)
     if pending is not None:
         at = pending.astimezone(end.tzinfo).isoformat()
         out.write(f"; a timer is still set after it, the next at {at}: give a later --until")
@@ -150,32 +149,15 @@ def _route_into(args: argparse.Namespace, out: TextIO) -> None:
 
 
 def run_timers(router: Router, end: datetime, *, before: bool = False) -> None:
-    """Tick `router` at each timer's deadline up to `end` (`before`: only those earlier than
-    `end`), in the zone of `end`: a timer runs at its own time, not at the next arrival, and a
-    waiting lead is offered when a shift starts. Each next time is later than the one before,
-    and every timer is a positive delay, so the run ends."""
+    """Tick `router` at each time `Router.next_due` answers up to `end` (`before`: only those
+    earlier than `end`), in the zone of `end`: a timer runs at its own time, not at the next
+    arrival, and a waiting lead is offered when a shift starts or a daily cap's day turns. Each
+    next time is later than the one before, and every timer is a positive delay, so the run
+    ends."""
     at = router.clock()
-    while (due := _next_tick(router, at)) is not None and (due < end if before else due <= end):
+    while (due := router.next_due(at)) is not None and (due < end if before else due <= end):
         at = due.astimezone(end.tzinfo)
         router.tick(at)
-
-
-def _next_tick(router: Router, at: datetime) -> datetime | None:
-    """The next time after `at` to tick: the next timer (`Router.next_due`), or, while leads
-    wait in the pool, the next start or end of an active rep's `schedule` shift and the next
-    midnight of a cap with a daily limit (in the cap's zone), so a lead that came in over lunch,
-    on a holiday or after every rep reached the day's cap is offered when a rep can take it,
-    not at whatever timer or arrival comes next."""
-    dues = [router.next_due(at)]
-    if router.ledger.waiting():
-        schedules = [rule for rule in router.rules if isinstance(rule, Schedule)]
-        shifts = {rule.shift_for(rep.id) for rule in schedules for rep in router.reps if rep.active}
-        dues += [shift.next_change(at) for shift in shifts if shift is not None]
-        # a cap without `daily` (DynamicCaps) forecasts a daily limit; FixedCap(daily=None) has none
-        daily = [cap for cap in router.caps if getattr(cap, "daily", 0) is not None]
-        zones = {getattr(cap, "tz", None) for cap in daily}
-        dues += [_next_day(day_start(at, tz), tz) for tz in zones if isinstance(tz, str)]
-    return min((due for due in dues if due is not None), default=None)
 
 
 def _end(until: str | None, settings: Mapping[str, Any], last: datetime) -> tuple[datetime, str]:

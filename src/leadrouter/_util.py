@@ -7,7 +7,7 @@ import math
 import os
 import secrets
 import types
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
@@ -107,6 +107,12 @@ def earlier(first: datetime, second: datetime) -> bool:
     """Whether `first` is an instant before `second`, whatever zones they carry (`instant`);
     the same object is never before itself, at no cost (a lead routed at its own arrival)."""
     return first is not second and instant(first) < instant(second)
+
+
+def earliest(times: Iterable[datetime | None]) -> datetime | None:
+    """The earliest instant of `times` (`instant` order, whatever zones they carry), leaving out
+    None; None when there is none: the next of several timers, each of which may be unset."""
+    return min((t for t in times if t is not None), key=instant, default=None)
 
 
 def check_id(value: object, what: str) -> str:

@@ -15,12 +15,20 @@ import attrs
 
 from leadrouter._memo import LedgerMemo
 from leadrouter._validators import cap_limit, lenient, set_of, valid_zone
-from leadrouter.context import Context
+from leadrouter.context import Context, TickContext
 from leadrouter.errors import ConfigError, OutOfRangeError
 from leadrouter.ledger import LedgerView
 from leadrouter.model import str_set, zone
 
-__all__ = ["AT_CAP", "PERIODS", "Cap", "FixedCap", "day_start", "period_start"]
+__all__ = [
+    "AT_CAP",
+    "PERIODS",
+    "Cap",
+    "FixedCap",
+    "day_start",
+    "next_day_start",
+    "period_start",
+]
 
 AT_CAP = "every eligible rep is at a cap"
 """Why a lead waits when the caps left none of its eligible reps room: the same words whether
@@ -57,6 +65,17 @@ class Cap:
         dozens of capped reps on every lead late in the day. The default knows none.
         """
         return frozenset()
+
+    def next_reset(self, ctx: TickContext) -> datetime | None:
+        """The first time after `ctx.now` at which this cap may allow a rep it refuses now with
+        nothing written meanwhile (a daily limit's count starting over at midnight in the
+        cap's zone); None when only events lift its refusals, a lead leaving a book (the
+        default).
+
+        `Router.next_due` counts it while leads wait in the public pool, so that a caller
+        ticking at each answer offers a lead that waited for the day's cap when the day
+        turns. A cap that counts per period should say when the period ends."""
+        return None
 
     def would_refuse(self, rep_id: str, ctx: Context) -> bool | None:
         """What `check(rep_id, ctx)` would answer, known without asking it: True when it would
@@ -108,6 +127,11 @@ def _day_start(quarter: int, tz: str) -> datetime:
 def _next_day(start: datetime, tz: str) -> datetime:
     """The start of the day after the one that begins at `start` (23 to 25 hours later)."""
     return day_start(start + timedelta(hours=36), tz)
+
+
+def next_day_start(now: datetime, tz: str) -> datetime:
+    """The first midnight after `now` in time zone `tz`: when a count per day starts over."""
+    return _next_day(day_start(now, tz), tz)
 
 
 PERIODS = ("day", "week", "month", "all")
@@ -173,6 +197,10 @@ class FixedCap(Cap):
         if self.daily is not None and today >= self.daily:
             today = view.count(rep_id, start, _next_day(start, self.tz))
         return today
+
+    def next_reset(self, ctx: TickContext) -> datetime | None:
+        """The next midnight in `tz` when `daily` is set: the day's receipts count from zero."""
+        return None if self.daily is None else next_day_start(ctx.now, self.tz)
 
     def saturated(self, ctx: Context) -> frozenset[str]:
         """Reps found at the daily cap earlier today (cached per ledger and day)."""

@@ -50,8 +50,8 @@ from leadrouter._validators import (
     valid_zone,
     whole_number,
 )
-from leadrouter.caps import Cap, FixedCap, day_start
-from leadrouter.context import Context
+from leadrouter.caps import Cap, FixedCap, day_start, next_day_start
+from leadrouter.context import Context, TickContext
 from leadrouter.errors import ConfigError, ForecastFitWarning, InvalidValueError
 from leadrouter.forecast import SEASON, Fit, fit_smoothing, run_smoothing
 from leadrouter.model import zone
@@ -336,6 +336,10 @@ class DynamicCaps(Cap):
         if why is not None:
             self._mark_full(rep_id, ctx.view, plan.day)
         return why
+
+    def next_reset(self, ctx: TickContext) -> datetime | None:
+        """The next midnight in `tz`: each day has its own forecast cap, counted from zero."""
+        return next_day_start(ctx.now, self.tz)
 
     def saturated(self, ctx: Context) -> frozenset[str]:
         """Reps found at today's cap earlier today (cached per ledger and day): a day's cap never

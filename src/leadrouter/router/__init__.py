@@ -26,7 +26,7 @@ from leadrouter._trusted import new_claimed as _new_claimed
 from leadrouter._trusted import new_decision as _new_decision
 from leadrouter._trusted import new_reason as _new_reason
 from leadrouter._trusted import new_released as _new_released
-from leadrouter._util import EMPTY, check_aware, earlier
+from leadrouter._util import EMPTY, check_aware, earlier, earliest
 from leadrouter.caps import Cap
 from leadrouter.clock import SystemClock
 from leadrouter.context import Context, TickContext
@@ -62,7 +62,7 @@ from leadrouter.router._deciding import Decider, as_rules, check_strategy, wrote
 from leadrouter.router._explained import last_reason, with_first_reason
 from leadrouter.router._log import DecisionLog, load_table
 from leadrouter.router._roster_link import RosterLink
-from leadrouter.router._timers import Timers, strategy_release, tick_actions
+from leadrouter.router._timers import Timers, next_offer, strategy_release, tick_actions
 from leadrouter.rules import Rule
 from leadrouter.strategies.base import Pick, Strategy, as_strategy, has_timers
 
@@ -582,24 +582,31 @@ class Router:
                 self._seen = -1
                 raise
 
-    def next_due(self, now: datetime | None = None) -> datetime | None:
-        """The earliest time after `now` at which `tick()` has a timer to run: a lifecycle
-        deadline (first-touch SLA, expiry) or one of the strategy's own (`Strategy.next_due`:
-        a tier's patience, an idle claim); None when no timer is set. Writes nothing.
+    def next_due(self, now: datetime | None = None, *, offers: bool = True) -> datetime | None:
+        """The earliest time after `now` at which `tick()` may have something to do; None when
+        nothing is set. Writes nothing. It counts the lifecycle's deadlines (first-touch SLA,
+        expiry), the strategy's own (`Strategy.next_due`: a tier's patience, an idle claim)
+        and, with `offers`, while leads wait in the public pool, each time a rule or cap may
+        let a rep take one (`Rule.next_change`: a `schedule` shift starting or ending;
+        `Cap.next_reset`: a daily cap's midnight in its zone). `offers=False`: timers alone.
 
-        A caller that ticks at each answer, instead of on a fixed beat, runs every timer at its
-        own time (`leadrouter route` does, between arrivals). The answer is a promise to look,
-        not a verdict: at that time the lead may have been touched or moved, or its SLA counted
-        in working hours may run later, and the tick then finds nothing, or less, to do; asked
-        again, the router answers the next time. Leads waiting in the pool are offered again at
-        each tick, but a shift starting or a daily cap resetting is no deadline here."""
+        So a caller ticking at each answer, not every minute, writes what ticking every minute
+        would: each timer runs at its own time, and a lead in over lunch, on a holiday or after
+        every rep reached the day's cap is taken as soon as a rep can take it. A book freed by
+        the CRM (`record`, `release`) or a rep added (`set_rep`) comes with a call of the
+        caller's own: tick after it. The answer is a promise to look, not a verdict: by then
+        the lead may have been touched or moved, or its SLA counted in working hours may run
+        later; the tick then does less, and asked again, the router answers the next time."""
         with self._op:
             now = self._time(now)
             self._catch_up()
+            ctx = TickContext(self._roster, self.ledger, now)
             dues = [self._timers.next_after(now)]
             if has_timers(self.strategy):
-                dues.append(self.strategy.next_due(TickContext(self._roster, self.ledger, now)))
-            return min((due for due in dues if due is not None), default=None)
+                dues.append(self.strategy.next_due(ctx))
+            if offers and self.ledger.waiting():
+                dues.append(next_offer(self.rules, self.caps, ctx))
+            return earliest(dues)
 
     def _tick(self, now: datetime) -> list[Moved]:
         """`tick`'s steps, inside its operation."""

@@ -1,5 +1,6 @@
-"""The lifecycle's timers: when each held lead's first-touch SLA and expiry fall due; and a
-strategy's own timers, what its `tick()` answered, checked and turned into releases.
+"""The lifecycle's timers: when each held lead's first-touch SLA and expiry fall due; a
+strategy's own timers, what its `tick()` answered, checked and turned into releases; and when the
+rules and caps may let a waiting lead be taken (`next_offer`).
 
 Deadlines are kept in a heap built from the ledger, so `tick()` looks only at what is due. They
 are elapsed time: a 30-minute SLA falls due 30 minutes later also across a daylight-saving
@@ -12,18 +13,22 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 
 from leadrouter._trusted import new_released
-from leadrouter._util import instant
+from leadrouter._util import earliest, instant
+from leadrouter.caps import Cap
+from leadrouter.context import TickContext
 from leadrouter.errors import StrategyError
 from leadrouter.events import PUBLIC, Released
 from leadrouter.ledger import Ledger
 from leadrouter.lifecycle import Lifecycle
+from leadrouter.model import Lead, Rep
+from leadrouter.rules import Rule
 from leadrouter.strategies.base import Release, Strategy
 
-__all__ = ["Timers", "strategy_release", "tick_actions"]
+__all__ = ["Timers", "next_offer", "strategy_release", "tick_actions"]
 
 
 class Timers:
@@ -95,6 +100,17 @@ class Timers:
                         )
                         continue
             yield lead_id, rep_id, kind
+
+
+def next_offer(
+    rules: Iterable[Rule | Callable[[Lead, Rep], bool]], caps: Iterable[Cap], ctx: TickContext
+) -> datetime | None:
+    """The first time after `ctx.now` at which a rule's answers may change with the time
+    (`Rule.next_change`) or a cap's count start over (`Cap.next_reset`): when a lead waiting
+    because no rep could take it may be taken at a tick, with nothing else happening. A plain
+    callable as a rule does not say, and is taken to answer the same at any time."""
+    changes = (rule.next_change(ctx) for rule in rules if isinstance(rule, Rule))
+    return earliest(itertools.chain(changes, (cap.next_reset(ctx) for cap in caps)))
 
 
 def tick_actions(strategy: Strategy, answer: object) -> list[Release]:

@@ -16,7 +16,9 @@ one), never by looking at which methods it overrides. A `Rule` subclass that ans
 question without subclassing that family is a CapabilityError when the class is defined.
 
 Filters return sets of rep ids and say what their result depends on (`key`), so the router
-computes an eligible set once per region (or shift change), not once per lead and rep.
+computes an eligible set once per region (or shift change), not once per lead and rep. A rule
+whose answers turn on the clock says when they may next change (`next_change`: a schedule's next
+shift start or end), so that `Router.next_due` wakes its caller when a waiting lead may be taken.
 """
 
 from __future__ import annotations
@@ -27,9 +29,9 @@ from typing import Any
 
 import attrs
 
-from leadrouter._util import plural
+from leadrouter._util import earliest, plural
 from leadrouter._validators import score_threshold
-from leadrouter.context import Context
+from leadrouter.context import Context, TickContext
 from leadrouter.errors import ConfigError
 from leadrouter.model import Lead, Shift
 from leadrouter.rules._base import (
@@ -200,6 +202,12 @@ class Schedule(Filter):
 
     def describe(self, ctx: Context) -> str:
         return "off shift now"
+
+    def next_change(self, ctx: TickContext) -> datetime | None:
+        """The next start or end after `ctx.now` of an active rep's shift: when a rep may come
+        on shift (the end of a lunch break, the first working morning after a holiday)."""
+        shifts = {self.shift_for(rep.id) for rep in ctx.roster.active}
+        return earliest(shift.next_change(ctx.now) for shift in shifts if shift is not None)
 
     def __hash__(self) -> int:
         return hash((tuple(sorted(self.shifts.items())), self.default))

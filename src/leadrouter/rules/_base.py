@@ -5,12 +5,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
+from datetime import datetime
 from operator import attrgetter
 from typing import Any, ClassVar
 
 import attrs
 
-from leadrouter.context import Context
+from leadrouter._util import earliest
+from leadrouter.context import Context, TickContext
 from leadrouter.errors import CapabilityError, ConfigError, StrategyError
 from leadrouter.model import Lead, Rep
 
@@ -52,6 +54,16 @@ class Rule:
                     f"would never call it: subclass leadrouter.rules.{family} (class "
                     f"{cls.__name__}({family}): ...)"
                 )
+
+    def next_change(self, ctx: TickContext) -> datetime | None:
+        """The first time after `ctx.now` at which this rule's answers may change with the
+        time alone, the leads, roster and ledger staying as they are (a `schedule` shift
+        starting or ending); None when only they change its answers (the default).
+
+        `Router.next_due` counts it while leads wait in the public pool, so that a caller
+        ticking at each answer offers a waiting lead when this rule may first let a rep take
+        it. A rule whose answers turn on the clock should say when."""
+        return None
 
     def pool_for(self, ctx: Context) -> tuple[str, str] | None:
         """No pool: only a `PoolRule` sends leads to pools."""
@@ -159,30 +171,33 @@ def _yes(rule: Predicate, answer: object, lead: Lead, rep: Rep) -> bool:
 
 
 @attrs.frozen(repr=False)
-class _And(Filter):
+class _Pair(Filter):
+    """Two filters combined: what the result depends on, and when it may change, is what
+    either part's does."""
+
     left: Filter
     right: Filter
 
-    def eligible(self, ctx: Context) -> frozenset[str]:
-        return self.left.eligible(ctx) & self.right.eligible(ctx)
-
     def key(self, ctx: Context) -> Hashable | None:
         return _pair_key(self.left.key(ctx), self.right.key(ctx))
+
+    def next_change(self, ctx: TickContext) -> datetime | None:
+        return earliest((self.left.next_change(ctx), self.right.next_change(ctx)))
+
+
+@attrs.frozen(repr=False)
+class _And(_Pair):
+    def eligible(self, ctx: Context) -> frozenset[str]:
+        return self.left.eligible(ctx) & self.right.eligible(ctx)
 
     def __repr__(self) -> str:
         return f"({self.left!r} & {self.right!r})"
 
 
 @attrs.frozen(repr=False)
-class _Or(Filter):
-    left: Filter
-    right: Filter
-
+class _Or(_Pair):
     def eligible(self, ctx: Context) -> frozenset[str]:
         return self.left.eligible(ctx) | self.right.eligible(ctx)
-
-    def key(self, ctx: Context) -> Hashable | None:
-        return _pair_key(self.left.key(ctx), self.right.key(ctx))
 
     def __repr__(self) -> str:
         return f"({self.left!r} | {self.right!r})"
@@ -197,6 +212,9 @@ class _Not(Filter):
 
     def key(self, ctx: Context) -> Hashable | None:
         return self.inner.key(ctx)
+
+    def next_change(self, ctx: TickContext) -> datetime | None:
+        return self.inner.next_change(ctx)
 
     def __repr__(self) -> str:
         return f"~{self.inner!r}"

@@ -22,6 +22,7 @@ from typing import Any
 
 import attrs
 
+from leadrouter._util import instant
 from leadrouter._validators import cap_limit, positive_duration, valid_zone
 from leadrouter.capabilities import ClaimsView, claims_view
 from leadrouter.caps import day_start
@@ -241,19 +242,23 @@ class GrabWithCaps(Strategy):
     # ------------------------------------------------------------------ tick
 
     def next_due(self, ctx: TickContext) -> datetime | None:
-        """The earliest end of `idle_after` after `ctx.now` of a claimed lead not yet touched."""
+        """The earliest end of `idle_after` after `ctx.now` of a claimed lead not yet touched,
+        in UTC: `idle_after` is elapsed time, as `tick` counts it, also across a daylight-saving
+        change of the zone the claim's time carries."""
         if self.idle_after is None:
             return None
+        moment = instant(ctx.now)
         ends = (since + self.idle_after for since, _, _ in _idle_claims(ctx))
-        return min((end for end in ends if end > ctx.now), default=None)
+        return min((end for end in ends if end > moment), default=None)
 
     def tick(self, ctx: TickContext) -> Sequence[Release]:
         """Release every claimed lead its holder has not touched within `idle_after` of the
         claim, back to the pool it was claimed from, oldest claim first. Leads the router
-        assigned (e.g. by `dedup_to_owner`) were not grabbed, so they are left alone."""
+        assigned (e.g. by `dedup_to_owner`) were not grabbed, so they are left alone.
+        `idle_after` is elapsed time, whatever zone the times carry."""
         if self.idle_after is None:
             return ()
-        due = ctx.now - self.idle_after
+        due = instant(ctx.now) - self.idle_after
         idle = sorted(_idle_claims(ctx, due))
         return [Release(lead_id, IDLE, reroute=False, pool=source) for _, lead_id, source in idle]
 
@@ -263,12 +268,15 @@ def _idle_claims(
 ) -> Iterator[tuple[datetime, str, str]]:
     """(claimed at, lead id, pool it was claimed from) of each lead held since a claim (made
     by `claimed_by`, when given) and not touched yet: what `idle_after` may take back (`tick`)
-    and when (`next_due`). A lead the router assigned was not grabbed, and is left alone."""
+    and when (`next_due`). A lead the router assigned was not grabbed, and is left alone.
+    Claim times are `instant`s, so that adding `idle_after` to one, comparing it with
+    `claimed_by` and sorting by it count elapsed time in any zone."""
     view = claims_view(ctx.view, "GrabWithCaps")
     for lead_id, _, since in view.held():
-        if claimed_by is not None and since > claimed_by:
+        claimed = instant(since)
+        if claimed_by is not None and claimed > claimed_by:
             continue
         if view.first_touch(lead_id) is None:
             source = view.claimed_from(lead_id)
             if source is not None:
-                yield since, lead_id, source
+                yield claimed, lead_id, source

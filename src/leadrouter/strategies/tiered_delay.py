@@ -8,11 +8,12 @@ The lead's tier is never remembered by the strategy: it is the number of its rel
 "escalated" in the ledger. So a restart, a replay or a second router on the same ledger sees the
 same tier, and the escalation path of every lead can be read back from its events.
 
-`tick()` finds the leads to escalate through an index kept per ledger (`_Due`, in a
-`LedgerMemo`): the unreached held leads in a heap by the end of their tier's patience, and the
-leads tagged "blocked". It is fed from the events appended since the previous tick, so a tick
-looks only at leads that may be due, not at every held lead, and it decides exactly as a scan of
-every held lead does (`_scan`, which serves any view that is not a `Ledger`).
+`tick()` finds the leads to escalate, and `next_due()` the next end of patience, through an
+index kept per ledger (`_Due`, in a `LedgerMemo`): the unreached held leads in a heap by the end
+of their tier's patience, and the leads tagged "blocked". It is fed from the events appended
+since it was last read, so a tick looks only at leads that may be due, not at every held lead,
+and both answer exactly as a scan of every held lead does (`_scan` and `_scan_next_end`, which
+serve any view that is not a `Ledger`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from functools import lru_cache
 from itertools import pairwise
-from typing import Any
+from typing import Any, TypeGuard
 
 import attrs
 
@@ -302,39 +303,45 @@ class TieredDelay(Strategy):
     def next_due(self, ctx: TickContext) -> datetime | None:
         """The earliest end of patience after `ctx.now` of a lead held unreached before its
         last tier, or an earlier deadline of a tier strategy's own timers. A lead tagged
-        "blocked" is due at once, at the tick its caller makes when recording the tag."""
+        "blocked" is due at once, at the tick its caller makes when recording the tag.
+
+        Read from the index `tick` uses (the top of its heap, on a `Ledger`), so a caller that
+        asks after every tick does not pay for a look at every held lead each time."""
         view = tier_view(ctx.view, "TieredDelay")
-        moment = instant(ctx.now)
-        tiers, last = self.tiers, len(self.tiers)
-        due: list[datetime] = []
-        for lead_id, _, since in view.held():
-            stage = _stage(view, lead_id)
-            if stage >= last or view.reached(lead_id):
-                continue
-            end = _utc_after(since, tiers[stage].patience)
-            if end is not None and end > moment:  # None: past the last time there is, never due
-                due.append(end)
-        inner = {id(tier.strategy): tier.strategy for tier in tiers}
+        if _indexed(view):
+            end = self._fed_index(view).next_end(self, view, ctx.now)
+        else:
+            end = _scan_next_end(self, view, ctx.now)
+        due = [end] if end is not None else []
+        inner = {id(tier.strategy): tier.strategy for tier in self.tiers}
         due += [d for s in inner.values() if (d := s.next_due(ctx)) is not None]
         return min(due, default=None)
 
     def _escalations(self, view: TierView, now: datetime) -> list[tuple[datetime, str]]:
         """(held since, lead id) of each lead to escalate at `now`, in that order: from the
         ledger's `_Due` index when it can answer exactly, else from `_scan`."""
-        if not INDEXED or not isinstance(view, Ledger):
-            return _scan(self, view, now)
+        found = self._fed_index(view).due(self, view, now) if _indexed(view) else None
+        return _scan(self, view, now) if found is None else found
+
+    def _fed_index(self, view: Ledger) -> _Due:
+        """The `_Due` index of `view`, fed with every event the ledger holds: built on first
+        use, and again when the ledger's views were started over."""
         index = self._index.get(view)
         if index is None or index.read > len(view):
-            index = self._index.put(view, _Due(self, view))
-        else:
-            index.feed(self, view)
-        found = index.due(self, view, now)
-        return _scan(self, view, now) if found is None else found
+            return self._index.put(view, _Due(self, view))
+        index.feed(self, view)
+        return index
 
 
 INDEXED = True
-"""Whether `TieredDelay.tick` uses its `_Due` index on a `Ledger` (False: always `_scan`; the
-two give the same escalations, which the tests check by comparing them)."""
+"""Whether `TieredDelay.tick` and `next_due` use the `_Due` index on a `Ledger` (False: always
+`_scan` and `_scan_next_end`; the two give the same answers, which the tests check by comparing
+them)."""
+
+
+def _indexed(view: TierView) -> TypeGuard[Ledger]:
+    """Whether `view` is answered from the `_Due` index: a `Ledger`, with `INDEXED` on."""
+    return INDEXED and isinstance(view, Ledger)
 
 
 def _scan(strategy: TieredDelay, view: TierView, now: datetime) -> list[tuple[datetime, str]]:
@@ -353,6 +360,22 @@ def _scan(strategy: TieredDelay, view: TierView, now: datetime) -> list[tuple[da
             due.append((since, lead_id))
     due.sort(key=_oldest_first)
     return due
+
+
+def _scan_next_end(strategy: TieredDelay, view: TierView, now: datetime) -> datetime | None:
+    """The earliest end of patience after `now` of a lead held unreached before its last tier,
+    by looking at every held lead."""
+    tiers, last = strategy.tiers, len(strategy.tiers)
+    moment = instant(now)
+    ends: list[datetime] = []
+    for lead_id, _, since in view.held():
+        stage = _stage(view, lead_id)
+        if stage >= last or view.reached(lead_id):
+            continue
+        end = _utc_after(since, tiers[stage].patience)
+        if end is not None and end > moment:  # None: past the last time there is, never due
+            ends.append(end)
+    return min(ends, default=None)
 
 
 def _past(patience: timedelta, since: datetime, moment: datetime) -> bool:
@@ -435,6 +458,38 @@ class _Due:
         for lead_id in tagged:
             if lead_id not in taken:
                 self._add(strategy, view, lead_id, taken=False, tagged=True)
+
+    def _stands(self, strategy: TieredDelay, view: Ledger, entry: tuple[datetime, str]) -> bool:
+        """Whether a heap entry is the end of patience of the lead's holding now (held
+        unreached before its last tier, since the time the entry was made from). An entry
+        that is not can go: `due` would drop it, or find its lead through the entry of the
+        lead's current holding, which stands."""
+        deadline, lead_id = entry
+        since = view.held_since(lead_id)
+        if since is None or view.reached(lead_id):
+            return False
+        stage = _stage(view, lead_id)
+        tiers = strategy.tiers
+        return stage < len(tiers) and _utc_after(since, tiers[stage].patience) == deadline
+
+    def next_end(self, strategy: TieredDelay, view: Ledger, now: datetime) -> datetime | None:
+        """What `_scan_next_end` answers at `now`, from the heap: entries that no longer stand
+        are dropped from its top until one stands, which is the answer when it is later than
+        `now`. An entry due by `now` that stands waits for a tick's pass (`due`); while one is
+        on top, the answer is looked for among the others."""
+        heap, moment = self.heap, instant(now)
+        while heap and not self._stands(strategy, view, heap[0]):
+            heapq.heappop(heap)
+        if not heap or heap[0][0] > moment:
+            return heap[0][0] if heap else None
+        return min(
+            (
+                entry[0]
+                for entry in heap
+                if entry[0] > moment and self._stands(strategy, view, entry)
+            ),
+            default=None,
+        )
 
     def due(
         self, strategy: TieredDelay, view: Ledger, now: datetime
