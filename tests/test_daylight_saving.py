@@ -135,3 +135,30 @@ def test_an_idle_claim_is_due_thirty_real_minutes_after_it_across_a_change(
     assert grab.tick((due - timedelta(minutes=1)).astimezone(zone)) == []
     released = [e for e in grab.tick(due.astimezone(zone)) if isinstance(e, lr.Released)]
     assert [(e.lead_id, e.reason) for e in released] == [("X", "idle")]
+
+
+@pytest.mark.parametrize(
+    ("released", "zone"),
+    [(SPRING_NEW_YORK, NEW_YORK), (AUTUMN_BERLIN, BERLIN)],
+    ids=["spring-new-york", "autumn-berlin"],
+)
+def test_a_cooldown_ends_an_hour_of_real_time_after_the_idle_release(
+    released: datetime, zone: tzinfo
+) -> None:
+    """The penalty for an idle release lasts `cooldown` of elapsed time. Counted on the wall
+    clock of a named zone it ended an hour early across New York's spring change and an hour
+    late across Berlin's autumn one."""
+    grab = lr.Router(
+        lr.GrabWithCaps(idle_after=timedelta(minutes=30), cooldown=timedelta(hours=1)),
+        [lr.Rep("a")],
+    )
+    claimed = (released - timedelta(minutes=30)).astimezone(zone)
+    grab.route(lr.Lead("X", claimed), now=claimed)
+    grab.claim("a", "X", now=claimed)
+    grab.tick(released.astimezone(zone))
+    grab.route(lr.Lead("Y", released.astimezone(zone)), now=released.astimezone(zone))
+    before = (released + timedelta(minutes=59)).astimezone(zone)
+    refused = grab.claim("a", "Y", now=before)
+    assert refused.action == "refused"
+    assert "in cooldown" in refused.explain()
+    assert grab.claim("a", "Y", now=(released + timedelta(hours=1)).astimezone(zone)).ok

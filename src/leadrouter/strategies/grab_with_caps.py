@@ -25,7 +25,7 @@ import attrs
 from leadrouter._util import instant
 from leadrouter._validators import cap_limit, positive_duration, valid_zone
 from leadrouter.capabilities import ClaimsView, claims_view
-from leadrouter.caps import day_start
+from leadrouter.caps import day_start, next_day_start
 from leadrouter.context import Context, TickContext
 from leadrouter.errors import ConfigError
 from leadrouter.events import PUBLIC
@@ -196,7 +196,7 @@ class GrabWithCaps(Strategy):
             start = day_start(now, self.tz)
             today = view.count(rep_id, since=start)
             if today >= cap:
-                resets = self._next_day(start)
+                resets = next_day_start(start, self.tz)
                 return (
                     f"received {today} leads today (daily cap {cap}{lowered}); the cap resets "
                     f"at {resets.isoformat()} ({self.tz})"
@@ -222,19 +222,19 @@ class GrabWithCaps(Strategy):
         if self.daily is not None:
             start = day_start(now, self.tz)
             if view.count(rep_id, since=start) >= self.daily:
-                resets = self._next_day(start)
+                resets = next_day_start(start, self.tz)
                 until = resets if until is None else max(until, resets)
         return until
 
-    def _next_day(self, start: datetime) -> datetime:
-        """The start of the day after the one starting at `start`, in `tz`."""
-        return day_start(start + timedelta(days=1, hours=12), self.tz)
-
     def _strikes(self, view: ClaimsView, rep_id: str, now: datetime) -> tuple[int, datetime | None]:
         """How many of the rep's idle releases are still penalised at `now`, and when the
-        penalty of the last one ends. A release at t is penalised while now < t + cooldown."""
+        penalty of the last one ends. A release at t is penalised while now < t + cooldown,
+        counted in elapsed time (`instant`), also across a daylight-saving change."""
         last = view.last_release(rep_id, IDLE)
-        if last is None or now >= last + self.cooldown:
+        if last is None:
+            return 0, None
+        last, now = instant(last), instant(now)
+        if now >= last + self.cooldown:
             return 0, None
         count = view.releases(rep_id, IDLE, since=now - self.cooldown + _RESOLUTION)
         return max(count, 1), last + self.cooldown
