@@ -15,7 +15,7 @@ Five kinds of test, from the cheapest to the broadest:
 2. the conformance suite every strategy must pass (`check_strategy`, `parametrize_with_checks`);
 3. hypothesis properties over generated rosters and lead streams (`leadrouter.testing.generators`);
 4. scenario tests with the plugin's `router_factory` and `clock` fixtures;
-5. a hypothesis state machine (`router_machine`) that runs the team's router through random
+5. a hypothesis state machine (`RouterMachine`) that runs the team's router through random
    working days and checks the router's invariants, and the team's own, after every step.
 """
 
@@ -29,9 +29,9 @@ from hypothesis import given, settings
 from hypothesis.stateful import invariant
 
 import leadrouter as lr
-from leadrouter.testing import check_strategy, parametrize_with_checks, router_machine
+from leadrouter.testing import check_strategy, parametrize_with_checks
 from leadrouter.testing import generators as gen
-from leadrouter.testing.machine import PHASES
+from leadrouter.testing.machine import PHASES, RouterMachine
 
 # The plugin adds the `clock`, `ledger` and `router_factory` fixtures used at the end.
 pytest_plugins = ["leadrouter.testing.plugin"]
@@ -210,10 +210,9 @@ def test_ordinary_leads_go_to_the_smallest_book(
 # --------------------------------------------------------------------------- 5. state machine
 
 
-TeamRouter = router_machine(SmallestBook, rules=[vip_to_seniors], caps=lr.FixedCap(open=2))
-
-
-class TeamMachine(TeamRouter):  # type: ignore[misc,valid-type]  # a class made at run time
+class TeamMachine(
+    RouterMachine, strategy=SmallestBook, rules=[vip_to_seniors], caps=lr.FixedCap(open=2)
+):
     """Random working days of the team's router: leads arrive, reps claim, call, sell, return
     leads, go off shift and leave; time passes and timers fire. The machine checks the router's
     invariants after every step (every lead in one place, caps kept, the ledger replays); this

@@ -378,7 +378,7 @@ class LeakyCap(lr.FixedCap):
 
 def test_router_machine_cap_invariant_catches_a_cap_that_lets_reps_through() -> None:
     machine = router_machine(lr.EqualRotation, caps=[LeakyCap(open=1)], lifecycle=None)
-    with pytest.raises(AssertionError, match="holds 2 open leads, over LeakyCap"):
+    with pytest.raises(AssertionError, match=r"R0 holds 2 open leads \(L0, L1\), over LeakyCap"):
         run_state_machine_as_test(machine, settings=QUICK)
 
 

@@ -1,6 +1,7 @@
 """What a user's type checker says of code written against leadrouter (the package ships
-`py.typed`): the README's example and every script in examples/ pass `mypy --strict`, and a call
-that the library refuses at run time for an argument of the wrong type is flagged before it runs.
+`py.typed`): the README's example, the testing page's code and every script in examples/ pass
+`mypy --strict`, and a call that the library refuses at run time for an argument of the wrong
+type is flagged before it runs.
 
 The library's own sources are checked by `make typecheck`; this checks the API from outside, as
 a team embedding it sees it (a field whose converter took `Any` let `Rep("ana", regions=3)`
@@ -12,6 +13,8 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from tests import docs_blocks as db
 
@@ -79,11 +82,14 @@ def mypy(*args: str, cwd: Path = ROOT) -> list[str]:
     return [line for line in result.stdout.splitlines() if ": error:" in line]
 
 
-def test_the_readme_example_passes_strict_checking(tmp_path: Path) -> None:
-    page = db.parse(ROOT / "README.md")
+@pytest.mark.parametrize("name", ["README.md", "docs/testing.md"])
+def test_the_pages_code_passes_strict_checking(name: str, tmp_path: Path) -> None:
+    """The README's example, and the testing page's, which teams copy into their own strictly
+    checked test suites (subclassing the class `router_machine` returns was an invalid base)."""
+    page = db.parse(ROOT / name)
     code = "\n\n".join("\n".join(block.body) for block in page.python)
-    (tmp_path / "readme_example.py").write_text(code, encoding="utf-8")
-    assert mypy("readme_example.py", cwd=tmp_path) == []
+    (tmp_path / "page_code.py").write_text(code, encoding="utf-8")
+    assert mypy("page_code.py", cwd=tmp_path) == []
 
 
 def test_every_example_script_passes_strict_checking() -> None:

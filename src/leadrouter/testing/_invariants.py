@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from datetime import date
 
+from leadrouter._validators import zone
 from leadrouter.caps import Cap, FixedCap
 from leadrouter.ledger import Ledger
 
@@ -44,15 +46,27 @@ def assert_caps_kept(ledger: Ledger, caps: Iterable[Cap], where: str) -> None:
             continue
         for rep_id in sorted(ledger.reps()):
             held = ledger.book_size(rep_id)
+            book = ", ".join(sorted(ledger.book(rep_id)))
             assert cap.open is None or held <= cap.open, (
-                f"{where}: {rep_id} holds {held} open leads, over {cap!r}"
+                f"{where}: {rep_id} holds {held} open leads ({book}), over {cap!r}"
             )
             if cap.daily is None:
                 continue
             for day, count in sorted(ledger.daily(rep_id, tz=cap.tz).items()):
                 assert count <= cap.daily, (
-                    f"{where}: {rep_id} received {count} leads on {day}, over {cap!r}"
+                    f"{where}: {rep_id} received {count} leads on {day} "
+                    f"({_received_on(ledger, rep_id, day, cap.tz)}), over {cap!r}"
                 )
+
+
+def _received_on(ledger: Ledger, rep_id: str, day: date, tz: str) -> str:
+    """The leads `rep_id` received on local `day`, each with its time: which ones broke a cap."""
+    local = zone(tz)
+    return ", ".join(
+        f"{lead_id} at {at.isoformat()}"
+        for at, lead_id in ledger.receipts(rep_id)
+        if at.astimezone(local).date() == day
+    )
 
 
 def assert_replays(ledger: Ledger, where: str) -> None:

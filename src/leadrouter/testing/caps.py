@@ -12,22 +12,34 @@ touches, and after every step asks the cap about every rep, directly, at that mo
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+import attrs
+
 from leadrouter.caps import Cap
 from leadrouter.context import Context
+from leadrouter.errors import ConfigError
 from leadrouter.events import Touched
 from leadrouter.model import Lead
 from leadrouter.router import Router
 from leadrouter.strategies.equal_rotation import EqualRotation
-from leadrouter.testing._scenarios import START, sample_roster
+from leadrouter.testing._scenarios import START, sample_lead, sample_roster
 
 __all__ = ["check_cap"]
 
 
-def check_cap(cap: Cap, *, days: int = 3, leads_per_day: int = 40, seed: int = 0) -> None:
-    """Raise AssertionError naming the cap, the rep, the moment and the rule it broke when:
+def check_cap(
+    cap: Cap,
+    *,
+    days: int = 3,
+    leads_per_day: int = 40,
+    seed: int = 0,
+    leads: Sequence[Lead] = (),
+) -> None:
+    """Raise AssertionError naming the cap, the rep, the moment, the lead asked about and the
+    rule it broke when:
 
     - `check` answers anything but None or a non-empty reason, or answers twice differently;
     - `remaining` is not None or a whole number >= 0, is 0 while `check` allows the rep, or
@@ -38,35 +50,41 @@ def check_cap(cap: Cap, *, days: int = 3, leads_per_day: int = 40, seed: int = 0
 
     `cap` is used as given (one instance, as a router would hold it), over `days` days of
     `leads_per_day` leads each, spread through the working day, on a seeded roster of six reps
-    (one inactive)."""
+    (one inactive). Before each lead is routed the cap is asked about every rep for that lead,
+    as the router asks it, so a cap that reads the lead is tried on every kind: the leads vary in
+    source, region, segment, grade, score and contact, or are copies of `leads` (examples with
+    the fields your cap reads, such as `features`; each copy gets its own id and time)."""
     if not isinstance(cap, Cap):
         raise TypeError(f"check_cap takes a Cap instance, got {cap!r}")
+    if not all(isinstance(lead, Lead) for lead in leads):
+        raise ConfigError(f"check_cap(leads=...) takes example Lead objects, got {leads!r}")
     rng = random.Random(seed)
     reps = sample_roster(6, rng, inactive=1)
     router = Router(EqualRotation(), reps, caps=cap, seed=seed)
-    _agrees(cap, router, START)  # before any lead, so the router's own checks come second
     step = timedelta(hours=10) / leads_per_day
     for day in range(days):
         opening = START + timedelta(days=day, hours=8)
         for i in range(leads_per_day):
             now = opening + step * i
-            lead = Lead(f"L{day}-{i}", now, region=rng.choice(("north", "south", "")))
-            decision = router.route(lead, now=now)
-            held = decision.rep_id
+            lead = sample_lead(i, now, rng, blanks=True)
+            if leads:
+                lead = attrs.evolve(rng.choice(leads), id=lead.id, arrived_at=now)
+            lead = attrs.evolve(lead, id=f"L{day}-{i}")
+            _agrees(cap, router, now, lead)
+            held = router.route(lead, now=now).rep_id
             if held is not None and rng.random() < 0.5:
                 router.record(Touched(lead.id, held, now, reached=rng.random() < 0.5))
             if held is not None and rng.random() < 0.15:
                 router.release(lead.id, "returned", now=now, reroute=False)
-            _agrees(cap, router, now)
         router.tick(opening + timedelta(hours=12))
-        _agrees(cap, router, opening + timedelta(hours=12))
+        _agrees(cap, router, opening + timedelta(hours=12), attrs.evolve(lead, id="probe"))
 
 
-def _agrees(cap: Cap, router: Router, now: datetime) -> None:
-    """Every answer of `cap` about every rep at `now` agrees with its `check`."""
+def _agrees(cap: Cap, router: Router, now: datetime, lead: Lead) -> None:
+    """Every answer of `cap` about every rep at `now`, for `lead`, agrees with its `check`."""
     roster = router.roster
-    ctx = Context(Lead("probe", now), roster, router.ledger, now)
-    where = f"{cap!r} at {now.isoformat()}"
+    ctx = Context(lead, roster, router.ledger, now)
+    where = f"{cap!r} at {now.isoformat()}, asked about lead {_described(lead)}"
     ids = set(roster)
     full = cap.saturated(ctx)
     if not isinstance(full, set | frozenset) or not full <= ids:
@@ -100,6 +118,18 @@ def _agrees(cap: Cap, router: Router, now: datetime) -> None:
                 f"{where}: saturated(ctx) holds {rep!r}, whom check allows: a saturated rep is "
                 "one check refuses for the rest of the day"
             )
+
+
+def _described(lead: Lead) -> str:
+    """The lead's id and the fields it has that a blank lead has not, so a failure that depends
+    on the lead shows which kind of lead it was."""
+    blank = Lead(lead.id, lead.arrived_at)
+    given = [
+        f"{field.name}={getattr(lead, field.name)!r}"
+        for field in attrs.fields(Lead)
+        if getattr(lead, field.name) != getattr(blank, field.name)
+    ]
+    return f"{lead.id} ({', '.join(given) or 'no fields'})"
 
 
 def _one_answer(where: str, rep: str, answer: Any) -> None:

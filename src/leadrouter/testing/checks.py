@@ -163,8 +163,9 @@ def check_picks_offered_or_none(strategy: Strategy) -> None:
     for ctx, allowed in scenarios(1, strategy.tags):
         rep = _rep_of(strategy.route(ctx))
         assert rep is None or rep in allowed, (
-            f"check_picks_offered_or_none: {strategy!r} picked {rep!r} for {ctx.lead.id}, but "
-            f"was offered {sorted(ctx.ids)} of which can_take allows {sorted(allowed)}"
+            f"check_picks_offered_or_none: {strategy!r} picked {rep!r} for {ctx.lead.id} at "
+            f"{ctx.now.isoformat()}, but was offered {sorted(ctx.ids)} of which can_take allows "
+            f"{sorted(allowed)}"
         )
 
 

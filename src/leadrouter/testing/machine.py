@@ -19,6 +19,7 @@ keep it out too.
 from __future__ import annotations
 
 import re
+import types
 from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
 from typing import Any, ClassVar
@@ -44,7 +45,14 @@ from leadrouter.testing._fresh import StrategySource, as_factory
 from leadrouter.testing._invariants import assert_caps_kept, assert_one_place, assert_replays
 from leadrouter.testing._scenarios import START
 
-__all__ = ["DEFAULT_CAPS", "DEFAULT_LIFECYCLE", "PHASES", "RouterMachine", "router_machine"]
+__all__ = [
+    "DEFAULT_CAPS",
+    "DEFAULT_LIFECYCLE",
+    "PHASES",
+    "RouterMachine",
+    "RulesArg",
+    "router_machine",
+]
 
 PHASES: tuple[Phase, ...] = tuple(phase for phase in Phase if phase is not Phase.explain)
 """Every hypothesis phase but explain: what the machine's default settings run, and what to pass
@@ -58,16 +66,31 @@ DEFAULT_LIFECYCLE = Lifecycle(
 )
 """An SLA and an expiry that a few `time_passes` steps trigger, with re-routing."""
 
+RulesArg = Iterable[Rule | Callable[[Lead, Rep], bool]] | Rule | Callable[[Lead, Rep], bool]
+"""What `rules=` takes: one rule or several, as `Router` takes them."""
+
 REPORTS = ("touch", "reach", "convert", "invalid", "blocked", "release")
 """What the CRM reports about a held lead in `crm_reports`: a call (not reached, reached), a
 sale, an invalid tag, a valid tag with reason "blocked" (escalates in TieredDelay), a return."""
 
 
-class RouterMachine(RuleBasedStateMachine):
-    """A team at work on one Router; `router_machine(...)` makes a configured subclass.
+_INHERIT: Any = object()
+"""A class keyword not given: the subclass keeps its parent's setting."""
 
-    Subclass that to add your own rules (`@rule`) and invariants (`@invariant`); `self.router`,
-    `self.clock` and `self.strategy` are there after the first step.
+
+class RouterMachine(RuleBasedStateMachine):
+    """A team at work on one Router.
+
+    Configure it with class keywords, which a type checker reads as it reads any class::
+
+        class TeamMachine(RouterMachine, strategy=SmallestBook, rules=[vip_to_seniors]):
+            @invariant()
+            def vip_leads_only_held_by_seniors(self) -> None: ...
+
+    or with `router_machine(...)`, which takes the same settings and makes such a subclass. A
+    subclass of a configured machine keeps its settings unless it gives new ones. Add your own
+    rules (`@rule`) and invariants (`@invariant`); `self.router`, `self.clock` and
+    `self.strategy` are there after the first step.
     """
 
     router_strategy: ClassVar[Callable[[], Strategy]]
@@ -75,6 +98,7 @@ class RouterMachine(RuleBasedStateMachine):
     router_caps: ClassVar[tuple[Cap, ...]] = DEFAULT_CAPS
     router_lifecycle: ClassVar[Lifecycle | None] = DEFAULT_LIFECYCLE
     router_roster: ClassVar[st.SearchStrategy[list[Rep]]] = gen.rosters(min_size=2, max_size=5)
+    router_leads: ClassVar[st.SearchStrategy[Lead]] = gen.leads()
     router_seed: ClassVar[int] = 0
 
     router: Router
@@ -82,10 +106,35 @@ class RouterMachine(RuleBasedStateMachine):
     strategy: Strategy
     arrived: int
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        """Give every machine class (hypothesis keeps settings per class) settings without
-        the explain phase."""
+    def __init_subclass__(
+        cls,
+        *,
+        strategy: StrategySource = _INHERIT,
+        rules: RulesArg = _INHERIT,
+        caps: Cap | Iterable[Cap] | None = _INHERIT,
+        lifecycle: Lifecycle | None = _INHERIT,
+        roster: st.SearchStrategy[list[Rep]] | Sequence[Rep] | None = _INHERIT,
+        leads: st.SearchStrategy[Lead] | None = _INHERIT,
+        seed: int = _INHERIT,
+        **kwargs: Any,
+    ) -> None:
+        """Take the class keywords (those of `router_machine`), and give every machine class
+        (hypothesis keeps settings per class) settings without the explain phase."""
         super().__init_subclass__(**kwargs)
+        if strategy is not _INHERIT:
+            cls.router_strategy = staticmethod(as_factory(strategy))
+        if rules is not _INHERIT:
+            cls.router_rules = as_rules(rules)
+        if caps is not _INHERIT:
+            cls.router_caps = as_caps(caps)
+        if lifecycle is not _INHERIT:
+            cls.router_lifecycle = lifecycle
+        if roster is not _INHERIT and roster is not None:
+            cls.router_roster = _roster_strategy(roster)
+        if leads is not _INHERIT and leads is not None:
+            cls.router_leads = _leads_strategy(leads)
+        if seed is not _INHERIT:
+            cls.router_seed = seed
         cls.TestCase.settings = settings(
             deadline=None, suppress_health_check=list(HealthCheck), phases=PHASES
         )
@@ -93,6 +142,12 @@ class RouterMachine(RuleBasedStateMachine):
     @initialize(data=st.data())
     def start(self, data: st.DataObject) -> None:
         cls = type(self)
+        if not hasattr(cls, "router_strategy"):
+            raise ConfigError(
+                f"{cls.__name__} has no strategy to run: give it one, "
+                f"class {cls.__name__}(RouterMachine, strategy=MyStrategy), or make the class "
+                "with router_machine(MyStrategy)"
+            )
         roster = data.draw(cls.router_roster, label="roster")
         self.clock = ManualClock(START)
         self.strategy = cls.router_strategy()
@@ -108,9 +163,13 @@ class RouterMachine(RuleBasedStateMachine):
         self.arrived = 0
 
     def _lead(self, data: st.DataObject) -> Lead:
-        lead = data.draw(gen.leads(lead_id=f"L{self.arrived}", at=self.clock()), label="lead")
+        """The next lead: drawn from `leads`, with the machine's next id and the clock's time."""
+        lead_id, now = f"L{self.arrived}", self.clock()
+        placed = type(self).router_leads.map(
+            lambda drawn: attrs.evolve(drawn, id=lead_id, arrived_at=now)
+        )
         self.arrived += 1
-        return lead
+        return data.draw(placed, label="lead")
 
     def _placed(self, decision: Decision, step: str) -> None:
         """The lead went to an active rep, or into a pool."""
@@ -196,17 +255,34 @@ class RouterMachine(RuleBasedStateMachine):
             f"rep_leaves: {leaving} left but still holds {sorted(self.router.ledger.book(leaving))}"
         )
 
+    def where(self, invariant: str) -> str:
+        """How a broken invariant's message starts: which invariant, at what time of the run
+        (the clock of the steps hypothesis prints), with which strategy."""
+        return f"{invariant} broken at {self.clock().isoformat()} ({self.strategy!r})"
+
     @invariant()
     def every_lead_in_exactly_one_place(self) -> None:
-        assert_one_place(self.router.ledger, f"{self.strategy!r}")
+        assert_one_place(self.router.ledger, self.where("no lead lost: every lead in one place"))
 
     @invariant()
     def caps_never_exceeded(self) -> None:
-        assert_caps_kept(self.router.ledger, self.router.caps, f"{self.strategy!r}")
+        where = self.where("caps never exceeded")
+        assert_caps_kept(self.router.ledger, self.router.caps, where)
 
     @invariant()
     def replay_gives_the_same_state(self) -> None:
-        assert_replays(self.router.ledger, f"{self.strategy!r}")
+        assert_replays(self.router.ledger, self.where("the ledger replays to the same state"))
+
+
+def _leads_strategy(leads: object) -> st.SearchStrategy[Lead]:
+    """`leads=`: a hypothesis strategy drawing leads (their id and time are the machine's)."""
+    if isinstance(leads, st.SearchStrategy):
+        return leads
+    raise ConfigError(
+        "the machine's leads= takes a hypothesis strategy drawing Lead, e.g. "
+        f"generators.leads(features={{'city': st.sampled_from(['shanghai', 'beijing'])}}), got "
+        f"{leads!r}"
+    )
 
 
 def _roster_strategy(roster: object) -> st.SearchStrategy[list[Rep]]:
@@ -225,16 +301,18 @@ def _roster_strategy(roster: object) -> st.SearchStrategy[list[Rep]]:
 def router_machine(
     strategy_factory: StrategySource,
     *,
-    rules: Iterable[Rule | Callable[[Lead, Rep], bool]] | Rule | Callable[[Lead, Rep], bool] = (),
+    rules: RulesArg = (),
     caps: Cap | Iterable[Cap] | None = DEFAULT_CAPS,
     lifecycle: Lifecycle | None = DEFAULT_LIFECYCLE,
     roster: st.SearchStrategy[list[Rep]] | Sequence[Rep] | None = None,
+    leads: st.SearchStrategy[Lead] | None = None,
     seed: int = 0,
 ) -> type[RouterMachine]:
     """A `RouterMachine` subclass whose Router uses the strategy `strategy_factory` makes, with
     these rules (one rule or several, as `Router` takes them), caps, lifecycle and router seed,
     on a roster drawn from `roster` (a hypothesis strategy; a list of Rep for one fixed roster;
-    default `generators.rosters(2, 5)`).
+    default `generators.rosters(2, 5)`), with arriving leads drawn from `leads` (a hypothesis
+    strategy of Lead, default `generators.leads()`; the machine gives each its id and time).
 
     `strategy_factory` is a zero-argument factory (a Strategy class, `lambda: MyStrategy(x=1)`), a
     Strategy instance (deep-copied for every run) or a function strategy: every run of the
@@ -245,18 +323,23 @@ def router_machine(
             max_examples=20, stateful_step_count=30, deadline=None, phases=PHASES
         )
 
-    or with `hypothesis.stateful.run_state_machine_as_test(machine)`.
+    or with `hypothesis.stateful.run_state_machine_as_test(machine)`. To subclass it under a type
+    checker, give `RouterMachine` the same settings as class keywords instead.
     """
     factory = as_factory(strategy_factory)
     name = re.sub(r"\W+", "_", factory().name).strip("_")
-    config: dict[str, Any] = {
-        "router_strategy": staticmethod(factory),
-        "router_rules": as_rules(rules),
-        "router_caps": as_caps(caps),
-        "router_lifecycle": lifecycle,
-        "router_seed": seed,
-        "__doc__": f"RouterMachine on {factory()!r}.",
+    keywords: dict[str, Any] = {
+        "strategy": factory,
+        "rules": rules,
+        "caps": caps,
+        "lifecycle": lifecycle,
+        "roster": roster,
+        "leads": leads,
+        "seed": seed,
     }
-    if roster is not None:
-        config["router_roster"] = _roster_strategy(roster)
-    return type(f"RouterMachine_{name}", (RouterMachine,), config)
+    return types.new_class(
+        f"RouterMachine_{name}",
+        (RouterMachine,),
+        keywords,
+        lambda ns: ns.update({"__doc__": f"RouterMachine on {factory()!r}."}),
+    )
