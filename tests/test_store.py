@@ -398,7 +398,8 @@ def test_the_roster_key_is_the_same_in_every_process() -> None:
 
 def test_the_in_memory_router_holds_only_its_lock() -> None:
     """In memory an operation takes the router's lock and marks the log (to roll back to if it
-    raises); there is no transaction to open."""
+    raises); there is no transaction to open, and the ledger's block is one object, entered
+    again for each block (nothing allocated per call)."""
     router = make_router(lr.Ledger())
     taken = []
     with router._op:
@@ -408,7 +409,7 @@ def test_the_in_memory_router_holds_only_its_lock() -> None:
     assert taken == [False]  # held while the operation runs
     assert router._lock.acquire(timeout=0)  # and let go after it
     router._lock.release()
-    assert lr.Ledger().transaction() is lr.Ledger().transaction()
+    assert router.ledger.transaction() is router.ledger.transaction()
 
 
 # ---------------------------------------------------------------------- ledgers and schema
