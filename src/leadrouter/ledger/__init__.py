@@ -86,8 +86,8 @@ class Ledger(_Views):
 
     A ledger has one lock, which every Router on it holds around each operation (it is the
     routers' lock): so the reads of the whole ledger (`verify`, `snapshot`, `to_frame`,
-    `held`, `pools`, `lead_ids`) take it too, and a maintenance thread that calls them while a
-    router writes waits for the write in progress instead of reading half of it. The other
+    `held`, `pools`, `lead_ids`, `events`) take it too, and a maintenance thread that calls them
+    while a router writes waits for the write in progress instead of reading half of it. The other
     reads (some keep an index for the next read) run inside a router's operations, or on the
     thread that routes (docs/embedding.md, "Threads").
     """
