@@ -16,7 +16,7 @@ import leadrouter as lr
 from .conftest import T0, at
 from .test_store import Opener, make_router, opener, team
 
-__all__ = ["opener"]
+__all__ = ["opener"]  # the fixture, which pytest finds by its name here
 
 
 class CallerError(Exception):
