@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import warnings
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,8 @@ from leadrouter.stores import durable  # noqa: E402
 from leadrouter.stores.rosters import ROSTER  # noqa: E402
 
 opener = opener_over("sqlite", "postgresql")
+pytestmark = pytest.mark.filterwarnings("error::ResourceWarning")
+"""A connection left to the garbage collector (psycopg warns when it collects one) fails."""
 
 
 class Backup:
@@ -104,6 +107,21 @@ class Backup:
         )
 
 
+@pytest.fixture
+def take_backup(opener: Opener, tmp_path: Path) -> Iterator[Callable[[], Backup]]:
+    """Takes a Backup of the opener's ledger when called; after the test, closes the
+    connections of every one taken (left to the garbage collector, PostgreSQL's warn)."""
+    taken: list[Backup] = []
+
+    def take() -> Backup:
+        taken.append(Backup(opener, tmp_path))
+        return taken[-1]
+
+    yield take
+    for backup in taken:
+        backup.engine.dispose()
+
+
 def _sqlite_copy(source: Path, target: Path) -> None:
     with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
         src.backup(dst)
@@ -148,13 +166,13 @@ def _works(router: lr.Router, lead_id: str) -> None:
 
 
 def test_a_worker_running_through_a_restore_that_cut_the_log_back_stops(
-    opener: Opener, tmp_path: Path
+    opener: Opener, take_backup: Callable[[], Backup]
 ) -> None:
     stale = make_router(opener(snapshot_every=0))
     idle = make_router(opener(snapshot_every=0))
     _route(stale, "L1", "L2")
     idle.ledger.refresh()  # it read up to the backup, nothing after
-    backup = Backup(opener, tmp_path)
+    backup = take_backup()
     _route(stale, "L3", "L4")
     read = backup.last()
     backup.restore()
@@ -171,13 +189,13 @@ def test_a_worker_running_through_a_restore_that_cut_the_log_back_stops(
 
 
 def test_a_worker_running_through_a_restore_the_log_has_grown_past_stops(
-    opener: Opener, tmp_path: Path
+    opener: Opener, take_backup: Callable[[], Backup]
 ) -> None:
     stale = make_router(opener(snapshot_every=0))
     idle = make_router(opener(snapshot_every=0))
     _route(stale, "L1", "L2")
     idle.ledger.refresh()
-    backup = Backup(opener, tmp_path)
+    backup = take_backup()
     _route(stale, "L3", "L4")
     read = backup.last()
     backup.restore()
@@ -192,11 +210,11 @@ def test_a_worker_running_through_a_restore_the_log_has_grown_past_stops(
 
 
 def test_a_worker_whose_last_row_was_deleted_in_a_grown_log_stops(
-    opener: Opener, tmp_path: Path
+    opener: Opener, take_backup: Callable[[], Backup]
 ) -> None:
     stale = make_router(opener(snapshot_every=0))
     _route(stale, "L1")
-    backup = Backup(opener, tmp_path)
+    backup = take_backup()
     _route(stale, "L2")
     read = backup.last()
     backup._run("DELETE FROM leadrouter_events WHERE ledger = :name AND seq > :seq", seq=backup.seq)
@@ -209,10 +227,12 @@ def test_a_worker_whose_last_row_was_deleted_in_a_grown_log_stops(
     )
 
 
-def test_a_snapshot_newer_than_the_restored_log_is_not_used(opener: Opener, tmp_path: Path) -> None:
+def test_a_snapshot_newer_than_the_restored_log_is_not_used(
+    opener: Opener, take_backup: Callable[[], Backup]
+) -> None:
     router = make_router(opener(snapshot_every=4))
     _route(router, "L1")
-    backup = Backup(opener, tmp_path)
+    backup = take_backup()
     _route(router, *(f"L{i}" for i in range(2, 8)))
     opener.settle()
     assert backup._run(
@@ -226,14 +246,14 @@ def test_a_snapshot_newer_than_the_restored_log_is_not_used(opener: Opener, tmp_
 
 
 def test_a_snapshot_taken_after_the_backup_is_not_used_once_the_log_grew_back_past_it(
-    opener: Opener, tmp_path: Path
+    opener: Opener, take_backup: Callable[[], Backup]
 ) -> None:
     """The events restored alone (or a snapshot stored while the restore ran), then the log
     grown back past the snapshot's sequence number: the event counts agree by coincidence, the
     row the snapshot was taken after is another one, and the snapshot is not used."""
     router = make_router(opener(snapshot_every=4))
     _route(router, "L1")
-    backup = Backup(opener, tmp_path)
+    backup = take_backup()
     _route(router, *(f"L{i}" for i in range(2, 8)))
     taken, events = backup.snapshot()
     assert taken > backup.seq
@@ -260,10 +280,12 @@ def test_a_snapshot_taken_after_the_backup_is_not_used_once_the_log_grew_back_pa
     assert reopened.verify() == []
 
 
-def test_a_snapshot_the_restored_log_still_holds_is_used(opener: Opener, tmp_path: Path) -> None:
+def test_a_snapshot_the_restored_log_still_holds_is_used(
+    opener: Opener, take_backup: Callable[[], Backup]
+) -> None:
     _route(make_router(opener(snapshot_every=4)), "L1", "L2")
     opener.settle()  # the snapshot is in the backup
-    backup = Backup(opener, tmp_path)
+    backup = take_backup()
     stored = backup.snapshot()
     _route(make_router(opener(snapshot_every=0)), "L3", "L4")
     read = backup.last()

@@ -5,6 +5,7 @@ and a check of the views that read them half-way through a write."""
 
 from __future__ import annotations
 
+import sys
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -172,3 +173,51 @@ def test_two_routers_on_one_in_memory_ledger_share_its_lock() -> None:
     assert run_all(lambda: worker(first, 0), lambda: worker(second, 1)) == []
     assert len(ledger.events()) == 2 * 300 * 2
     assert ledger.verify() == []
+
+
+@pytest.mark.parametrize("store", ["memory", "sqlite"])
+def test_events_read_beside_a_routing_thread_hold_whole_operations(
+    store: str, tmp_path: Path
+) -> None:
+    """`ledger.events()` was a live view of the log, read without the ledger's lock: a thread
+    reading it while a router wrote saw half an operation (a lead released and not yet routed
+    on, an arrival before its assignment, events an operation that raises would take back), and
+    a view whose length and contents disagreed as the log grew under it. It is now the log as
+    of the call, its length read under the lock: whole operations, and the same events for as
+    long as the view is kept."""
+    ledger = (
+        lr.Ledger()
+        if store == "memory"
+        else lr.Ledger.open(f"sqlite:///{tmp_path / 'routing.db'}", "team")
+    )
+    router = lr.Router(lr.EqualRotation(), REPS, ledger=ledger)
+    reading, done = threading.Event(), threading.Event()
+    seen: list[int] = []
+
+    def writer() -> None:
+        reading.wait(60)
+        try:
+            for i in range(200):
+                router.route(lr.Lead(f"W{i}", T0), now=T0)
+                router.release(f"W{i}", now=T0, reroute=True)  # Released, then Assigned
+        finally:
+            done.set()
+
+    def reader() -> None:
+        while not done.is_set():
+            view = ledger.events()
+            events = list(view)
+            assert len(events) == len(view)
+            assert not events or type(events[-1]) is lr.Assigned, events[-1]
+            assert list(view) == events and list(reversed(view)) == events[::-1]
+            seen.append(len(events))
+            reading.set()
+
+    switching = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # threads take turns within an operation, not between two
+    try:
+        assert run_all(writer, reader) == []
+    finally:
+        sys.setswitchinterval(switching)
+    assert len(ledger.events()) == 200 * 4
+    assert len(set(seen)) > 2  # the reader read while the log grew

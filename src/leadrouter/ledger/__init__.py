@@ -17,7 +17,8 @@ A closed lead stays attributed to its rep for statistics but is in nobody's book
 The modules, each building on the ones before it: `_state` holds the records a lead's and a
 rep's state is folded into; `_types` the read side's types (`LedgerView`, `RepStats`, the
 read-only event log); `_fold` the log and the state machine that folds each event in; `_views`
-every read of the folded state; and this module `Ledger`, with what a stored ledger
+every read of the folded state; `_undo` a block of writes kept whole or not at all, with what
+the Routers remember of it; and this module `Ledger`, with what a stored ledger
 (`leadrouter.stores.durable`) overrides and the checks of the views against the log.
 `Ledger.open` reaches the stores through the opener they register (`open_with`).
 """
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from leadrouter.errors import ConfigError
@@ -34,6 +35,11 @@ from leadrouter.ledger._fold import _FOLDED as _FOLDED
 from leadrouter.ledger._fold import CLOCK_SKEW
 from leadrouter.ledger._state import _ABSENT, BLOCKED
 from leadrouter.ledger._types import LedgerView, RepStats, _event_frame
+from leadrouter.ledger._undo import Undoable as Undoable
+from leadrouter.ledger._undo import _Block, _Operation
+from leadrouter.ledger._undo import detach as detach
+from leadrouter.ledger._undo import keep as keep
+from leadrouter.ledger._undo import settle as settle
 from leadrouter.ledger._views import _Views
 
 if TYPE_CHECKING:
@@ -43,33 +49,7 @@ if TYPE_CHECKING:
 
 __all__ = ["BLOCKED", "CLOCK_SKEW", "Ledger", "LedgerView", "RepStats"]
 
-_NO_TRANSACTION: AbstractContextManager[None] = nullcontext()
-
-
 _OPENER: Callable[..., Ledger] | None = None
-
-
-class Undoable(Protocol):
-    """What a Router keeps beside the ledger about its operations (its decision log), put back
-    when an operation is rolled back. `pending` is non-empty while the operation in progress has
-    changed something to put back; the guard empties it when the operation ends well (one test
-    of an empty list: the usual operation pays nothing more) and calls `undo` when it raises."""
-
-    pending: list[Any]
-
-    def undo(self, ledger: Ledger) -> None: ...
-
-
-def settle(memory: Undoable | None, ledger: Ledger, failed: bool) -> None:
-    """End an operation for what the Router remembers of it: put it back (`undo`) when the
-    operation `failed` (the ledger rolled back), else let it go (the usual case: one test of an
-    empty list). Both guards, in memory and stored, end each operation with it."""
-    if memory is None:
-        return
-    if failed:
-        memory.undo(ledger)
-    elif memory.pending:
-        memory.pending.clear()
 
 
 class RosterLink(Protocol):
@@ -83,43 +63,6 @@ class RosterLink(Protocol):
     def reps(self) -> Sequence[Rep]: ...
 
     def adopt(self, reps: Sequence[Rep], key: str) -> None: ...
-
-
-class _Undo:
-    """A Router operation on an in-memory ledger: the ledger's lock, and all of the operation's
-    events or none. A route, tick, claim or hand-over writes several events (a release and the
-    re-route, a batch of leads); if it raises after writing some (a strategy that fails while
-    re-routing, a duplicate lead late in a batch), the ledger goes back to where the operation
-    began, as a stored ledger's transaction does, instead of keeping a lead released and never
-    offered again; and what the router remembers of the operation (`Undoable`) goes back with
-    it. Operations nest (a hand-over routes): only the outermost rolls back."""
-
-    __slots__ = ("_depth", "_ledger", "_lock", "_mark", "_memory")
-
-    def __init__(
-        self, ledger: Ledger, lock: AbstractContextManager[Any], memory: Undoable | None
-    ) -> None:
-        self._ledger = ledger
-        self._lock = lock
-        self._memory = memory
-        self._depth = 0
-        self._mark = 0
-
-    def __enter__(self) -> None:
-        self._lock.__enter__()
-        if not self._depth:
-            self._mark = len(self._ledger._events)
-        self._depth += 1
-
-    def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
-        try:
-            self._depth -= 1
-            if not self._depth:
-                if kind is not None and len(self._ledger._events) > self._mark:
-                    self._ledger._roll_back(self._mark)
-                settle(self._memory, self._ledger, kind is not None)
-        finally:
-            self._lock.__exit__(kind, exc, tb)
 
 
 def open_with(opener: Callable[..., Ledger]) -> None:
@@ -143,8 +86,8 @@ class Ledger(_Views):
 
     A ledger has one lock, which every Router on it holds around each operation (it is the
     routers' lock): so the reads of the whole ledger (`verify`, `snapshot`, `to_frame`,
-    `held`, `pools`, `lead_ids`) take it too, and a maintenance thread that calls them while a
-    router writes waits for the write in progress instead of reading half of it. The other
+    `held`, `pools`, `lead_ids`, `events`) take it too, and a maintenance thread that calls them
+    while a router writes waits for the write in progress instead of reading half of it. The other
     reads (some keep an index for the next read) run inside a router's operations, or on the
     thread that routes (docs/embedding.md, "Threads").
     """
@@ -154,20 +97,30 @@ class Ledger(_Views):
 
     def __init__(self) -> None:
         super().__init__()
+        self._own()
+
+    def _own(self) -> None:
+        """What this ledger object has of its own, beside its log and views (none of it is in
+        `_clear`: a rollback, which starts the views over, runs under the lock, in a block)."""
         self._thread_lock = threading.RLock()
         """The lock of this ledger's writes: every Router on it holds it around each operation
-        (it is the routers' own lock), the whole-ledger reads take it (not in `_clear`: a
-        rollback, which starts the views over, runs under it)."""
+        (it is the routers' own lock), the whole-ledger reads take it."""
+        self._block = _Block(self)
+        """`transaction()` in memory, and the block of every Router operation on it."""
+        self._kept: list[Undoable] = []
+        """What Routers remember of the operations of the open block (`leadrouter.ledger._undo`)."""
 
     def __getstate__(self) -> dict[str, Any]:
-        """A copy (pickle, `copy.deepcopy`) gets a lock of its own: a lock is not copied."""
+        """A copy (pickle, `copy.deepcopy`) gets a lock and a block of its own (a lock is not
+        copied) and keeps nothing of the Routers of this one."""
         state = self.__dict__.copy()
-        del state["_thread_lock"]
+        for name in ("_thread_lock", "_block", "_kept"):
+            del state[name]
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self._thread_lock = threading.RLock()
+        self._own()
 
     # ------------------------------------------------------------------ stores
 
@@ -211,9 +164,13 @@ class Ledger(_Views):
         )
 
     def transaction(self) -> AbstractContextManager[None]:
-        """A block in which the views are current and appends commit together. In memory there
-        is nothing to do: the same do-nothing context every time."""
-        return _NO_TRANSACTION
+        """A block of writes (Router calls, appends) that keeps all of its events or none: when
+        it raises, the ledger goes back to where it began, and the Routers' decision logs and
+        rosters with it, as a stored ledger's transaction is rolled back. It holds the ledger's
+        lock (other threads' operations wait), and the operations in it nest: one that raises
+        inside is rolled back with the block, not alone, so let the error leave the block.
+        The same object every time (entering it allocates nothing)."""
+        return self._block
 
     def guard(
         self,
@@ -221,11 +178,12 @@ class Ledger(_Views):
         roster: RosterLink,
         memory: Undoable | None = None,
     ) -> AbstractContextManager[Any]:
-        """What a Router holds around each operation: its lock and, in memory, a mark of the log
-        that an operation raising part-way rolls back to (`_Undo`), `memory` with it; on a
-        stored ledger the lock and one transaction in which `roster` is checked against the
-        ledger's."""
-        return _Undo(self, lock, memory)
+        """What a Router holds around each operation: in memory the ledger's block (`_Block`:
+        `lock`, which is the ledger's own, and a mark of the log that an operation raising
+        part-way rolls back to); on a stored ledger the lock and one transaction in which
+        `roster` is checked against the ledger's. At its end, `memory` (what the Router
+        remembers of the operation) is kept or put back with the outermost block."""
+        return _Operation(self, memory)
 
     def _roll_back(self, mark: int) -> None:
         """Drop the events after the first `mark` and fold the views again from the rest (the

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
+from itertools import islice
 from typing import TYPE_CHECKING, Any, Protocol, overload
 
 import attrs
@@ -52,25 +53,36 @@ class _Log(Protocol):
 
 
 class _EventLog(Sequence[Event]):
-    """A read-only window on the ledger's event list (no copy)."""
+    """A read-only window on the first `size` events of the ledger's event list (no copy).
 
-    __slots__ = ("_events",)
+    The log only grows (a rollback starts a new list: the one read here is left as it was), so
+    the window shows the same events for as long as it is kept, whatever is written later."""
 
-    def __init__(self, events: _Log) -> None:
+    __slots__ = ("_events", "_size")
+
+    def __init__(self, events: _Log, size: int) -> None:
         self._events = events
+        self._size = size
+
+    def _window(self) -> _Log | Sequence[Event]:
+        events = self._events
+        return events if len(events) == self._size else events[: self._size]
 
     @overload
     def __getitem__(self, index: int) -> Event: ...
     @overload
     def __getitem__(self, index: slice) -> Sequence[Event]: ...
     def __getitem__(self, index: int | slice) -> Event | Sequence[Event]:
-        return self._events[index]
+        return self._window()[index]
 
     def __len__(self) -> int:
-        return len(self._events)
+        return self._size
 
     def __iter__(self) -> Iterator[Event]:
-        return iter(self._events)
+        return islice(self._events, self._size)
+
+    def __reversed__(self) -> Iterator[Event]:
+        return reversed(self._window())
 
 
 class LedgerView(Protocol):

@@ -45,8 +45,14 @@ class _Views(_Fold):
         return lead_id in self._leads
 
     def events(self) -> Sequence[Event]:
-        """Every event in the order it was appended (a read-only view, not a copy)."""
-        return _EventLog(self._events)
+        """Every event in the order it was appended, as of the call: a read-only view, not a
+        copy, of the events the log held then, which later writes do not change. Its length is
+        read under the ledger's lock, so a thread reading while a router writes sees whole
+        operations (and blocks), never half of one that may yet be rolled back; on the thread
+        that routes, the lock is the one its router takes (nothing to wait for)."""
+        with self._thread_lock:
+            events = self._events
+            return _EventLog(events, len(events))
 
     def lead(self, lead_id: str) -> Lead:
         """The lead with this id; UnknownLeadError if it never arrived."""

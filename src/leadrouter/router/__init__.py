@@ -135,7 +135,7 @@ class Router:
                 f"decision_log must be a whole number of leads, 0 or more, got {decision_log!r}: "
                 "how many recent leads' decisions the router keeps for why(), e.g. 10_000"
             )
-        self._log = DecisionLog(decision_log)
+        self._log = DecisionLog(decision_log, self._set_roster)
         self._timers = Timers(self.lifecycle)
         self._seen = len(self.ledger) if not len(self.ledger) else -1
         self._generation = self.ledger.generation
@@ -179,7 +179,13 @@ class Router:
             self._use_roster(self._roster.replace(rep))
 
     def _use_roster(self, roster: Roster) -> None:
-        """Route with `roster` from now on; what was worked out for the one before is dropped."""
+        """Route with `roster` from now on (inside an operation: a block rolled back gives the
+        router the roster before back, `DecisionLog.undo`)."""
+        self._log.replaced_roster(self._roster)
+        self._set_roster(roster)
+
+    def _set_roster(self, roster: Roster) -> None:
+        """Make `roster` the router's; what was worked out for the one before is dropped."""
         self._roster = roster
         self._decider.roster_changed()
 
@@ -546,22 +552,17 @@ class Router:
         released with reason `REP_LEFT` and routed to someone else, oldest first.
 
         All or nothing, the roster with the ledger: when a re-route raises, the rep is active
-        again and keeps their book, as before the call."""
+        again and keeps their book, as before the call (a roster change is undone with the
+        operation's events, as every operation's)."""
         with self._op:
             now = self._time(now)
-            before = self._roster
-            rep = before[rep_id]
-            try:
-                self.set_rep(attrs.evolve(rep, active=False))
-                decisions = []
-                for lead_id in self.ledger.book_order(rep_id):
-                    released = _new_released(lead_id, rep_id, now, REP_LEFT, PUBLIC)
-                    decision = self._moved(released, True)[1]
-                    assert decision is not None
-                    decisions.append(decision)
-            except BaseException:
-                self._use_roster(before)
-                raise
+            self.set_rep(attrs.evolve(self._roster[rep_id], active=False))
+            decisions = []
+            for lead_id in self.ledger.book_order(rep_id):
+                released = _new_released(lead_id, rep_id, now, REP_LEFT, PUBLIC)
+                decision = self._moved(released, True)[1]
+                assert decision is not None
+                decisions.append(decision)
             return decisions
 
     def tick(self, now: datetime | None = None) -> list[Moved]:

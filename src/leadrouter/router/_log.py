@@ -1,15 +1,17 @@
 """The router's memory of its recent decisions: the latest per lead (for `why`, `explain_load`)
-and the first (what a retry of the same lead returns), for a bounded number of leads."""
+and the first (what a retry of the same lead returns), for a bounded number of leads; and what
+a rolled-back block of writes takes back of it, the router's roster with it."""
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from leadrouter.ledger import Ledger
 from leadrouter.model import Decision, Rep
+from leadrouter.roster import Roster
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -20,22 +22,32 @@ __all__ = ["DecisionLog", "load_table"]
 class DecisionLog:
     """The latest and the first decision of each of the `size` most recent leads.
 
-    It is the router's `Undoable`: what an operation that raised decided never happened, so
-    `undo` puts back the decisions it replaced (a re-route rolled back leaves the decision
-    before it as the lead's latest) and forgets those on leads the ledger no longer has."""
+    It is the router's `Undoable` (`leadrouter.ledger._undo`): what a block of writes that was
+    rolled back decided never happened, so `undo` puts back the decisions it replaced (a
+    re-route rolled back leaves the decision before it as the lead's latest), forgets those on
+    leads the ledger no longer has, and gives the router back the roster it had before the
+    block (`replaced_roster`), so the router routes with the roster the ledger kept."""
 
-    __slots__ = ("first", "generation", "latest", "pending", "size")
+    __slots__ = ("_restore", "first", "generation", "latest", "pending", "size")
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, restore: Callable[[Roster], None]) -> None:
         self.size = size
         self.latest: OrderedDict[str, Decision] = OrderedDict()
         self.first: OrderedDict[str, Decision] = OrderedDict()
         self.generation = 0
         """The ledger's `generation` when the log last matched it (see `forget_undone`)."""
-        self.pending: list[tuple[str, Decision | None, bool]] = []
-        """(lead id, its latest decision before, whether it had a first decision) for each
-        decision the operation in progress made on a lead already in the ledger, oldest first:
-        what `undo` puts back. Emptied by the router's guard when the operation ends well."""
+        self.pending: list[tuple[str, Decision | None, bool] | Roster] = []
+        """What `undo` puts back, oldest first, for the block of writes in progress: (lead id,
+        its latest decision before, whether it had a first decision) for each decision made on
+        a lead already in the ledger, and the roster before each change of the router's roster.
+        Emptied when the block ends well."""
+        self._restore = restore
+        """Makes a roster the router's again (without noting it as a change)."""
+
+    def replaced_roster(self, before: Roster) -> None:
+        """The router's roster `before` was replaced (`set_rep`, `handover`, one taken up from
+        a stored ledger): `undo` gives it back."""
+        self.pending.append(before)
 
     def remember(self, decision: Decision, arrived: bool = False) -> None:
         """Keep `decision` as its lead's latest, and as its first when the lead `arrived` with
@@ -56,12 +68,17 @@ class DecisionLog:
             log.popitem(last=False)
 
     def undo(self, ledger: Ledger) -> None:
-        """The operation in progress raised and `ledger` went back to where it began: put back,
-        newest first, each decision it replaced on a lead the ledger had before (it comes back
-        as the most recent in `latest`'s order), and forget the decisions on leads that arrived
-        with it. A decision the log had pushed out beyond `size` meanwhile stays out."""
+        """The block of writes in progress raised and `ledger` went back to where it began: put
+        back, newest first, each decision it replaced on a lead the ledger had before (it comes
+        back as the most recent in `latest`'s order) and the router's roster, and forget the
+        decisions on leads that arrived with it. A decision the log had pushed out beyond `size`
+        meanwhile stays out."""
         log, first = self.latest, self.first
-        for lead_id, before, had_first in reversed(self.pending):
+        for entry in reversed(self.pending):
+            if isinstance(entry, Roster):
+                self._restore(entry)
+                continue
+            lead_id, before, had_first = entry
             log.pop(lead_id, None)
             if before is not None:
                 log[lead_id] = before

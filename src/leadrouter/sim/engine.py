@@ -394,7 +394,6 @@ class _Simulation:
         self.neglect_of = getattr(behaviour, "p_neglect", None)
         self.neglect: dict[str, float] = {}
         """Each rep's `p_neglect`, asked the first time a lead is pushed to them."""
-        self.all_events = self.ledger.events()
         self.work = work = _work_clock(behaviour, history.tz, leads[0].arrived_at, self.end)
         self.arrival_work: dict[str, float] = (
             {}
@@ -488,8 +487,7 @@ class _Simulation:
     def follow(self) -> None:
         """Schedule first touches for leads the router just put in a book; note leads that
         entered a pool."""
-        all_events = self.all_events
-        end = len(all_events)
+        end = len(self.ledger)
         seen = self.seen
         if seen == end:
             return
@@ -505,7 +503,7 @@ class _Simulation:
             self.later,
         )
         event: Any
-        for event in all_events[seen:end]:
+        for event in self.ledger.events()[seen:end]:
             kind = type(event)
             if kind is Assigned or kind is Claimed:
                 lead_id, rep = event.lead_id, event.rep_id

@@ -29,7 +29,7 @@ from leadrouter.errors import (
     SnapshotWarning,
 )
 from leadrouter.events import Event
-from leadrouter.ledger import _FOLDED, Ledger, RosterLink, Undoable, settle
+from leadrouter.ledger import _FOLDED, Ledger, RosterLink, Undoable, detach, keep, settle
 from leadrouter.model import Decision, Lead, Rep
 from leadrouter.stores import snapshot
 from leadrouter.stores.codec import (
@@ -134,6 +134,9 @@ class StoredLedger(Ledger):
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
+        """The outermost block opens the database transaction and, when it ends, commits or
+        rolls back with the views, and `settle`s what the Routers remembered of its
+        operations: a caller's block that raises forgets their decisions and rosters too."""
         with self._thread_lock:
             if self._txn is not None:
                 yield
@@ -150,11 +153,16 @@ class StoredLedger(Ledger):
                     self._rosters.seq = _last_seq_of(ROSTER, txn)
             except BaseException:
                 self._txn = None
-                if txn is not None and txn.events:
-                    self._rebuild()
+                kept = detach(self)
+                try:
+                    if txn is not None and txn.events:
+                        self._rebuild()
+                finally:
+                    settle(kept, self, True)
                 raise
             finally:
                 self._txn = None
+            settle(detach(self), self, False)
             if 0 < self.snapshot_every <= len(self) - self._snapshot_events:
                 self._write_snapshot()
 
@@ -556,8 +564,9 @@ class _StoredEvents:
 class _Guard:
     """A Router operation on a stored ledger: the router's lock, then one transaction in which
     the router's roster is checked against the ledger's (taken up when another process changed
-    it, recorded when the router changed it); when
-    the operation raises, what the router remembered of it (`memory`) is put back too."""
+    it, recorded when the router changed it); what the router remembered of the operation
+    (`memory`) is let go or put back when the outermost transaction commits or rolls back
+    (`keep`, then `settle` in `StoredLedger.transaction`)."""
 
     __slots__ = ("_depth", "_ledger", "_lock", "_memory", "_roster", "_txn")
 
@@ -609,14 +618,10 @@ class _Guard:
             self._depth -= 1
             if self._depth == 0 and self._txn is not None:
                 txn, self._txn = self._txn, None
-                try:
-                    if exc is None:
-                        self._ledger.note_roster(self._roster)
-                    txn.__exit__(kind, exc, tb)
-                except BaseException:  # not committed: the commit itself failed
-                    settle(self._memory, self._ledger, True)
-                    raise
-                settle(self._memory, self._ledger, kind is not None)
+                if exc is None:
+                    self._ledger.note_roster(self._roster)
+                keep(self._memory, self._ledger, kind is not None)
+                txn.__exit__(kind, exc, tb)
         finally:
             try:
                 self._lock.__exit__(kind, exc, tb)

@@ -1,0 +1,145 @@
+"""A caller's own `with ledger.transaction():` around several Router calls is one block, kept
+whole or not at all, in memory as in SQLite and PostgreSQL: when it raises, the ledger goes back
+to where it began, and so does what the Router remembers beside it, its decision log and its
+roster. Before, a rolled-back block left the router answering a re-route that never happened
+and holding a roster the ledger had not kept (and a stored ledger then refused every operation
+with RosterMismatchError)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import pytest
+
+import leadrouter as lr
+
+from .conftest import T0, at
+from .test_store import Opener, make_router, opener, team
+
+__all__ = ["opener"]  # the fixture, which pytest finds by its name here
+
+
+class CallerError(Exception):
+    """An error of the caller's own code, inside its block."""
+
+
+def _rolled_back(
+    ledger: lr.Ledger, body: Callable[[], object], error: type[Exception] = CallerError
+) -> None:
+    """Run `body` in one `with ledger.transaction():`, which then raises CallerError (unless
+    `body` raised `error` itself); the error must reach the caller."""
+
+    def block() -> None:
+        with ledger.transaction():
+            body()
+            raise CallerError("the caller's block fails after the router's calls")
+
+    with pytest.raises(error):
+        block()
+
+
+def _held_leads(router: lr.Router) -> lr.Decision:
+    """Route L1 and L2 (each to a rep of its own); the decision that placed L1."""
+    first = router.route(lr.Lead("L1", T0), now=at(1))
+    router.route(lr.Lead("L2", T0), now=at(1))
+    assert first.rep_id is not None
+    return first
+
+
+def _by_lead(decisions: Sequence[lr.Decision]) -> dict[str, lr.Decision]:
+    return {decision.lead_id: decision for decision in decisions}
+
+
+def test_a_rolled_back_block_puts_back_the_decisions_it_replaced(opener: Opener) -> None:
+    ledger = opener()
+    router = make_router(ledger)
+    first = _held_leads(router)
+    claim = router.route(lr.Lead("G1", T0), now=at(1))
+    before, events = router.decisions(), list(ledger.events())
+
+    def body() -> None:
+        moved = router.release("L1", now=at(2), reroute=True)
+        assert router.why("L1").rep_id == moved[-1].rep_id != first.rep_id
+        router.release("G1", now=at(2), reroute=False)
+        router.claim("r3", "G1", now=at(3))
+        router.route(lr.Lead("L3", T0), now=at(3))
+
+    _rolled_back(ledger, body)
+    assert list(ledger.events()) == events
+    assert ledger.holder("L1") == first.rep_id and "L3" not in ledger
+    assert _by_lead(router.decisions()) == _by_lead(before)  # a decision put back is the newest
+    assert router.why("L1") == first
+    assert router.why("G1") == claim
+    assert router.route(lr.Lead("L1", T0), now=at(4)) == first  # a retry: the first decision
+    assert ledger.verify() == []
+
+
+def test_a_block_that_ends_well_keeps_every_decision_in_it(opener: Opener) -> None:
+    ledger = opener()
+    router = make_router(ledger)
+    _held_leads(router)
+    with ledger.transaction():
+        moved = router.release("L1", now=at(2), reroute=True)
+        router.route(lr.Lead("L3", T0), now=at(3))
+    assert router.why("L1").rep_id == moved[-1].rep_id
+    assert [d.lead_id for d in router.decisions()] == ["L2", "L1", "L3"]
+    assert router._log.pending == []  # nothing left to put back by a later block
+
+
+def test_a_rolled_back_block_gives_the_router_back_its_roster(opener: Opener) -> None:
+    ledger = opener()
+    router = make_router(ledger)
+    _held_leads(router)
+    reps = router.reps
+    _rolled_back(ledger, lambda: (router.set_rep(lr.Rep("r9")), router.handover("r0", now=at(2))))
+    assert router.reps == reps
+    assert ledger.roster() in (None, reps)
+    after = [router.route(lr.Lead(f"N{i}", T0), now=at(3)).rep_id for i in range(4)]
+    assert "r9" not in after and "r0" in after
+    assert opener().roster() in (None, reps)
+
+
+def test_a_roster_taken_up_in_a_rolled_back_block_is_given_back(opener: Opener) -> None:
+    """A roster another worker recorded is taken up inside the block; rolled back, the router
+    takes it up again at its next operation, as a roster recorded on the ledger."""
+    if opener.kind == "memory":
+        pytest.skip("an in-memory ledger records no roster")
+    ledger = opener()
+    router = make_router(ledger)
+    _held_leads(router)
+    reps = router.reps
+    newer = [*team(), lr.Rep("r9")]
+
+    def body() -> None:
+        ledger.use_roster(newer)  # type: ignore[attr-defined]
+        router.route(lr.Lead("L3", T0), now=at(2))
+        assert len(router.reps) == 5
+
+    _rolled_back(ledger, body)
+    assert router.reps == reps and ledger.roster() == reps
+    opener().use_roster(newer)  # type: ignore[attr-defined]
+    router.route(lr.Lead("L4", T0), now=at(3))
+    assert router.reps == tuple(newer)
+
+
+def test_an_operation_that_raises_in_a_block_is_rolled_back_with_the_block(
+    opener: Opener,
+) -> None:
+    """Operations nest in the caller's block: one that raises is undone when the error leaves
+    the block, with everything else in it, alike in memory and in a database."""
+    ledger = opener()
+    router = make_router(ledger)
+    first = _held_leads(router)
+    events = list(ledger.events())
+    batch = [lr.Lead("L5", T0), lr.Lead("L2", T0, cost=9.0)]  # L2 again, with other fields
+    _rolled_back(
+        ledger,
+        lambda: (
+            router.release("L1", now=at(2), reroute=True),
+            router.route_many(batch, now=at(3)),
+        ),
+        lr.errors.DuplicateLeadError,
+    )
+    assert list(ledger.events()) == events
+    assert router.why("L1") == first and "L5" not in ledger
+    assert sorted(d.lead_id for d in router.decisions()) == ["L1", "L2"]
