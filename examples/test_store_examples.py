@@ -201,3 +201,26 @@ def test_a_webhook_worker_serves_again_after_a_backup_is_restored_under_it(
     for i in (2, 1):
         status, body = post(app, "/leads", lead(i))
         assert status == "200 OK" and body["action"] == "assigned", body
+
+
+def test_the_tick_worker_sleeps_until_the_next_timer_not_a_fixed_beat(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    import store_tick_worker
+    import store_webhook
+
+    team = f"sales-{uuid.uuid4().hex[:8]}"
+    web = store_webhook.build_router(url, team)  # a webhook worker, another process in production
+    routed = datetime.now(UTC) - timedelta(minutes=30) + timedelta(seconds=20)
+    held = web.route(lr.Lead("L-1", routed, region="north"), now=routed)
+    slept: list[float] = []
+    monkeypatch.setattr(store_tick_worker.time, "sleep", slept.append)
+    store_tick_worker.run(url, team, every=600.0, times=1)
+    assert slept == []  # one tick and no sleep after the last
+    store_tick_worker.run(url, team, every=600.0, times=2)
+    assert len(slept) == 1 and 0.0 < slept[0] <= 20.0, slept  # until the SLA, not 600 s
+    # nothing set: it sleeps the longest it may, as a lead routed meanwhile sets a deadline
+    web.record(lr.Touched("L-1", held.rep_id or "", routed + timedelta(minutes=1)))
+    store_tick_worker.run(url, team, every=600.0, times=2)
+    assert slept[1:] == [600.0]
