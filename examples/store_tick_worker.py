@@ -1,10 +1,12 @@
-"""The scheduler beside the webhook workers: run the team's timers every minute.
+"""The scheduler beside the webhook workers: run the team's timers when they fall due.
 
 `router.tick()` takes back leads nobody touched within the SLA (re-routed to another rep) and
 offers waiting leads again. Each tick is one transaction on the shared ledger, so a second
-scheduler by mistake is harmless: it finds nothing left to do.
+scheduler by mistake is harmless: it finds nothing left to do. After each tick the worker sleeps
+until `router.next_due()`, and at most `--every` seconds (60): a lead routed by a webhook worker
+meanwhile sets a deadline this worker has not seen yet.
 
-    python examples/store_tick_worker.py sqlite:///routing.db            # every minute, forever
+    python examples/store_tick_worker.py sqlite:///routing.db            # at each timer, forever
     python examples/store_tick_worker.py sqlite:///routing.db --once     # one tick (e.g. cron)
 """
 
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 
 from store_webhook import build_router  # run as a script, examples/ is on the path
 
@@ -29,18 +31,36 @@ def tick_once(router: lr.Router, now: datetime | None = None) -> list[lr.Moved]:
     return events
 
 
+def seconds_to_next(router: lr.Router, ticked: datetime, every: float) -> float:
+    """How long to sleep after a tick at `ticked`: until the router's next deadline, and never
+    longer than `every`. `next_due` knows the ledger as of now; a lead a webhook worker routes
+    while this one sleeps sets its SLA at least `first_touch_sla` later, and a sale or a new rep
+    there may let a waiting lead be taken at once, so an `every` no longer than the shortest
+    timer runs every timer on time and offers such a lead within `every`. It is asked with the
+    tick's own `now`: a deadline at or before it was the tick's to run, and one between the
+    tick and the question is not skipped."""
+    due = router.next_due(ticked)
+    if due is None:
+        return every
+    return min(every, max(0.0, (due - datetime.now(UTC)).total_seconds()))
+
+
 def run(url: str, team: str, every: float, times: int | None) -> None:
-    """Tick every `every` seconds, `times` times (None: forever). A database that is down or
-    busy skips that tick (nothing was written) and the next one tries again; so does any other
+    """Tick `times` times (None: forever), each when the router's next timer falls due and at
+    most `every` seconds after the one before. A database that is down or busy skips that tick
+    (nothing was written) and the next one tries again after `every`; so does any other
     failure (reps this ledger never used, say: another deploy), with the router built afresh for
     the next tick: the worker says why and keeps running, since no SLA timer runs while it is
     down."""
     router: lr.Router | None = None
     done = 0
     while times is None or done < times:
+        wait = every
         try:
             router = router or build_router(url, team)
-            tick_once(router)
+            now = datetime.now(UTC)
+            tick_once(router, now)
+            wait = seconds_to_next(router, now, every)
         except (LockTimeoutError, StoreUnavailableError) as exc:
             print(f"tick skipped: {exc}")
         except lr.LeadRouterError as exc:
@@ -48,14 +68,19 @@ def run(url: str, team: str, every: float, times: int | None) -> None:
             router = None
         done += 1
         if times is None or done < times:
-            time.sleep(every)
+            time.sleep(wait)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="run the routing timers every minute")
+    parser = argparse.ArgumentParser(description="run the routing timers when they fall due")
     parser.add_argument("url", help="sqlite:///routing.db or postgresql://user:pw@host/db")
     parser.add_argument("--team", default="sales")
-    parser.add_argument("--every", type=float, default=60.0, help="seconds between ticks (60)")
+    parser.add_argument(
+        "--every",
+        type=float,
+        default=60.0,
+        help="at most this many seconds between ticks (60); sooner when a timer falls due",
+    )
     parser.add_argument("--once", action="store_true", help="one tick, then exit")
     args = parser.parse_args()
     run(args.url, args.team, args.every, 1 if args.once else None)

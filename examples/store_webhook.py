@@ -30,6 +30,7 @@ from leadrouter.errors import (
     InvalidTypeError,
     InvalidValueError,
     LockTimeoutError,
+    LogReplacedError,
     NotALeadError,
     StoreUnavailableError,
 )
@@ -98,6 +99,11 @@ def make_app(url: str, team: str = "sales") -> Callable[[dict[str, Any], Respond
                 # a retry of a lead that moved on since its first answer (an SLA re-route, a
                 # hand-over): the CRM is told who holds it now, not who first got it
                 decision = router.why(lead.id)
+        except LogReplacedError as exc:
+            # the database was restored from a backup under this worker: it wrote nothing, and
+            # the next request reopens the ledger on the restored log, as a restart would
+            routers.clear()
+            return answer("503 Service Unavailable", {"error": str(exc)}, ("Retry-After", "1"))
         except (LockTimeoutError, StoreUnavailableError) as exc:
             # nothing was written: the CRM's webhook retries, and a retry is safe
             return answer("503 Service Unavailable", {"error": str(exc)}, ("Retry-After", "5"))

@@ -139,3 +139,88 @@ def test_webhook_and_tick_worker_share_one_ledger(
         check=True,
     )
     assert script.stdout.startswith("tick: "), script.stdout
+
+
+def _restore_to(url: str, team: str, seq: int, lost: list[str]) -> None:
+    """The team's ledger as a backup taken at row `seq` gives it back: the rows written after it
+    gone, with the stored decisions of the leads `lost` they routed."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.begin() as conn:
+        after = {"ledger": team, "seq": seq}
+        conn.execute(
+            sa.text("DELETE FROM leadrouter_events WHERE ledger = :ledger AND seq > :seq"), after
+        )
+        for lead_id in lost:
+            conn.execute(
+                sa.text(
+                    "DELETE FROM leadrouter_decisions WHERE ledger = :ledger AND lead_id = :lead"
+                ),
+                {"ledger": team, "lead": lead_id},
+            )
+    engine.dispose()
+
+
+def _last_seq(url: str, team: str) -> int:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.connect() as conn:
+        found = conn.execute(
+            sa.text("SELECT max(seq) FROM leadrouter_events WHERE ledger = :ledger"),
+            {"ledger": team},
+        ).scalar_one()
+    engine.dispose()
+    return int(found)
+
+
+def test_a_webhook_worker_serves_again_after_a_backup_is_restored_under_it(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    import store_webhook
+
+    team = f"sales-{uuid.uuid4().hex[:8]}"
+    app = store_webhook.make_app(url, team)
+    arrived = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+
+    def lead(i: int) -> bytes:
+        return json.dumps({"id": f"L-{i}", "arrived_at": arrived, "region": "north"}).encode()
+
+    assert post(app, "/leads", lead(0))[0] == "200 OK"
+    backup = _last_seq(url, team)
+    assert post(app, "/leads", lead(1))[0] == "200 OK"
+    _restore_to(
+        url, team, backup, lost=["L-1"]
+    )  # the operator restored the database; this worker runs on
+    status, body = post(app, "/leads", lead(2))
+    assert status == "503 Service Unavailable" and "restored from a backup" in body["error"]
+    # the CRM retries: this worker reopened the ledger on the restored log and routes again,
+    # L-1 too, which the restored log no longer has
+    for i in (2, 1):
+        status, body = post(app, "/leads", lead(i))
+        assert status == "200 OK" and body["action"] == "assigned", body
+
+
+def test_the_tick_worker_sleeps_until_the_next_timer_not_a_fixed_beat(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    import store_tick_worker
+    import store_webhook
+
+    team = f"sales-{uuid.uuid4().hex[:8]}"
+    web = store_webhook.build_router(url, team)  # a webhook worker, another process in production
+    routed = datetime.now(UTC) - timedelta(minutes=30) + timedelta(seconds=20)
+    held = web.route(lr.Lead("L-1", routed, region="north"), now=routed)
+    slept: list[float] = []
+    monkeypatch.setattr(store_tick_worker.time, "sleep", slept.append)
+    store_tick_worker.run(url, team, every=600.0, times=1)
+    assert slept == []  # one tick and no sleep after the last
+    store_tick_worker.run(url, team, every=600.0, times=2)
+    assert len(slept) == 1 and 0.0 < slept[0] <= 20.0, slept  # until the SLA, not 600 s
+    # nothing set: it sleeps the longest it may, as a lead routed meanwhile sets a deadline
+    web.record(lr.Touched("L-1", held.rep_id or "", routed + timedelta(minutes=1)))
+    store_tick_worker.run(url, team, every=600.0, times=2)
+    assert slept[1:] == [600.0]

@@ -1164,3 +1164,19 @@ def test_a_lead_nobody_works_is_re_routed_at_most_max_reroutes_times(limit: int,
     assert (
         unlimited.ledger.holder("L1") is not None and len(unlimited.ledger.lead_releases("L1")) == 6
     )
+
+
+def test_a_mistyped_rep_id_names_the_rep_meant_and_writes_nothing() -> None:
+    r = lr.Router(lr.EqualRotation(), [lr.Rep("bo"), lr.Rep("ana"), lr.Rep("cy")])
+    held = r.route(lr.Lead("L1", at(0)), now=at(0))
+    size = len(r.ledger)
+    typo = held.rep_id.upper() if held.rep_id else ""
+    with pytest.raises(lr.UnknownRepError, match=rf"did you mean '{held.rep_id}'\?.*as the roster"):
+        r.record(lr.Touched("L1", typo, at(1)))
+    with pytest.raises(lr.UnknownRepError, match=r"'an' is not on the roster \(did you mean 'ana'"):
+        r.claim("an", "L1", now=at(1))
+    with pytest.raises(lr.UnknownRepError) as unknown:
+        r.handover("zed", now=at(1))
+    assert "did you mean" not in str(unknown.value)
+    assert "its reps are ana, bo, cy" in str(unknown.value)
+    assert len(r.ledger) == size

@@ -6,6 +6,7 @@ never mutated: the router swaps in a new one when a rep joins, leaves or changes
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -43,11 +44,22 @@ class Roster(Mapping[str, Rep]):
         try:
             return self._reps[rep_id]
         except KeyError:
-            known = ", ".join(sorted(self._reps)[:10]) or "none"
-            raise UnknownRepError(
-                f"rep {rep_id!r} is not on the roster (known: {known}): add it with "
-                "Router.set_rep(Rep(...)) first"
-            ) from None
+            raise UnknownRepError(self._unknown(rep_id)) from None
+
+    def _unknown(self, rep_id: str) -> str:
+        """What an unknown rep id is wrong in. Most often the CRM sent the id mistyped or in
+        another case, so the closest ids on the roster come first: told only "add it with
+        set_rep", a caller would put the typo on the roster of every worker of the ledger."""
+        ids = sorted(self._reps)
+        folded = {rep.casefold(): rep for rep in ids}
+        close = difflib.get_close_matches(str(rep_id).casefold(), list(folded), 3, 0.5)
+        meant = f" (did you mean {' or '.join(repr(folded[c]) for c in close)}?)" if close else ""
+        known = ", ".join(ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+        return (
+            f"rep {rep_id!r} is not on the roster{meant}; its reps are {known or 'none'}: "
+            "send the id as the roster has it, or add a rep who joined with "
+            "Router.set_rep(Rep(...)) first"
+        )
 
     def get(self, rep_id: str, default: Rep | None = None) -> Rep | None:  # type: ignore[override]
         """The Rep with this id, else `default`: as a mapping's `get`, never an error."""
