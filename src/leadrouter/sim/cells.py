@@ -303,11 +303,26 @@ def _parse_one(value: str, dayfirst: bool, audience: Audience = "python") -> dat
 
 _DM_HEAD = re.compile(r"(\d{1,2})[-/.](\d{1,2})[-/.]")
 """The start of a `_DMY` date, "13/03/": the two numbers, either of which may be the day."""
+_DOTTED = re.compile(r"\d{1,2}\.\d{1,2}\.")
+"""The start of a date written with dots, "03.12.": the layout of German, Swiss, Austrian,
+Nordic, Polish, Czech and Russian spreadsheets, always day first (no locale writes mm.dd.yyyy)."""
+
+
+_ONLY_DAY = "can only be day first (dd/mm/yyyy)"
+
+
+def _day_first_because(cell: str, otherwise: str) -> str:
+    """Why `cell`, a date that decided a file is day first, is one: written with dots, or
+    `otherwise` (no such month)."""
+    if _DOTTED.match(cell):
+        return "is written with dots (dd.mm.yyyy), a day-first layout"
+    return otherwise
 
 
 def _dmy_only(text: pd.Series[Any]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
     """Which cells of a column are `_DMY` dates (03/04/2025) that can only be read day first
-    (13/03/2025: there is no 13th month), and which only month first (03/13/2025). The two
+    (13/03/2025: there is no 13th month; 03.04.2025: dots are written day first), and which
+    only month first (03/13/2025). The two
     numbers are read once per distinct start of a cell ("13/03/", a few hundred at most), and the
     whole pattern is checked only on the cells that decide."""
     heads = text.str.slice(0, 6)
@@ -317,7 +332,7 @@ def _dmy_only(text: pd.Series[Any]) -> tuple[np.ndarray[Any, Any], np.ndarray[An
         if found is None:
             continue
         first, second = int(found.group(1)), int(found.group(2))
-        if 12 < first <= 31 and 1 <= second <= 12:
+        if (12 < first or _DOTTED.match(str(head))) and 1 <= first <= 31 and 1 <= second <= 12:
             day_only.append(head)
         elif 12 < second <= 31 and 1 <= first <= 12:
             month_only.append(head)
@@ -363,8 +378,9 @@ def _infer_dayfirst(
     )
     raise InvalidExportError(
         f"{origin}: dates are written both day first and month first: "
-        f"{columns[day_header].iat[day_at]!r} in column {day_header!r} row {rows[day_at]} can "
-        f"only be day first (dd/mm/yyyy), {columns[month_header].iat[month_at]!r} in column "
+        f"{columns[day_header].iat[day_at]!r} in column {day_header!r} row {rows[day_at]} "
+        f"{_day_first_because(columns[day_header].iat[day_at], _ONLY_DAY)}, "
+        f"{columns[month_header].iat[month_at]!r} in column "
         f"{month_header!r} row {rows[month_at]} only month first (mm/dd/yyyy): export the dates "
         "again in one layout (ISO 8601, 2025-03-13 09:00, is never ambiguous), or " + choose
     )

@@ -56,6 +56,7 @@ from leadrouter.sim.cells import (
     _blank,
     _booleans,
     _Context,
+    _day_first_because,
     _infer_dayfirst,
     _numbers,
     _parse_one,
@@ -356,11 +357,13 @@ def _day_first_note(
         header = next(iter(day_only))
         where = np.flatnonzero(day_only[header])
     position = int(where[0])
+    cell = texts[header].iat[position]
     return (
         int(rows[position]),
         header,
-        f"dates read day first (dd/mm/yyyy): {texts[header].iat[position]!r} cannot be month "
-        "first, and no date of the file can only be month first",
+        f"dates read day first (dd/mm/yyyy): {cell!r} "
+        f"{_day_first_because(cell, 'cannot be month first')}, and no date of the file can "
+        "only be month first",
         f"every dd/mm/yyyy date of the file read day first; give "
         f"{_DAYFIRST.given(False, audience)} to read them month first",
     )
