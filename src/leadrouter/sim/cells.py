@@ -311,10 +311,10 @@ Nordic, Polish, Czech and Russian spreadsheets, always day first (no locale writ
 _ONLY_DAY = "can only be day first (dd/mm/yyyy)"
 
 
-def _day_first_because(cell: str, otherwise: str) -> str:
+def _day_first_because(cell: object, otherwise: str) -> str:
     """Why `cell`, a date that decided a file is day first, is one: written with dots, or
     `otherwise` (no such month)."""
-    if _DOTTED.match(cell):
+    if _DOTTED.match(str(cell)):
         return "is written with dots (dd.mm.yyyy), a day-first layout"
     return otherwise
 
@@ -332,7 +332,7 @@ def _dmy_only(text: pd.Series[Any]) -> tuple[np.ndarray[Any, Any], np.ndarray[An
         if found is None:
             continue
         first, second = int(found.group(1)), int(found.group(2))
-        if (12 < first or _DOTTED.match(str(head))) and 1 <= first <= 31 and 1 <= second <= 12:
+        if (first > 12 or _DOTTED.match(str(head))) and 1 <= first <= 31 and 1 <= second <= 12:
             day_only.append(head)
         elif 12 < second <= 31 and 1 <= first <= 12:
             month_only.append(head)
