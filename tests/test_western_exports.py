@@ -45,3 +45,46 @@ def test_dotted_dates_are_day_first_even_when_no_day_is_above_twelve(tmp_path: P
     # an explicit choice still wins
     month_first = load(tmp_path, PIPEDRIVE, tz="UTC", dayfirst=False)
     assert month_first.to_frame()["arrived_at"].iloc[0] == utc(2026, 3, 1, 9)
+
+
+SALESFORCE_OPPORTUNITIES = (
+    "Opportunity ID,Opportunity Owner,Stage,Created Date,Close Date,Amount\n"
+    '006A1,"Smith, John",Closed Won,1/5/2026,1/20/2026,"USD 12,500.00"\n'
+    '006A2,"Smith, John",Closed Won,1/6/2026,1/21/2026,"$2,000.00"\n'
+    '006A3,"Lee, Amy",Closed Won,1/7/2026,1/22/2026,"EUR 10,000.00"\n'
+    '006A4,"Lee, Amy",Closed Won,1/8/2026,1/23/2026,"€1,250.00"\n'
+    '006A5,"Lee, Amy",Closed Won,1/9/2026,1/24/2026,CHF 1\'250.00\n'
+    '006A6,"Lee, Amy",Closed Won,1/9/2026,1/24/2026,"($1,250.00)"\n'
+)
+
+
+def test_amounts_in_another_currency_than_their_column_are_rejected_naming_both(
+    tmp_path: Path,
+) -> None:
+    history = load(tmp_path, SALESFORCE_OPPORTUNITIES, tz="America/New_York")
+    frame = history.to_frame().set_index("lead_id")
+    assert frame["amount"].to_dict() == {"006A1": 12500.0, "006A2": 2000.0}
+    reasons = dict(zip(history.rejected["row"], history.rejected["reason"], strict=True))
+    assert sorted(reasons) == [4, 5, 6, 7]
+    assert reasons[4].startswith(
+        "'EUR 10,000.00' is in EUR, while the column's amounts are in USD (e.g. 'USD 12,500.00' "
+        "in row 2): amounts in two currencies cannot be added up"
+    )
+    assert "'€1,250.00' is in EUR" in reasons[5]
+    assert "is in CHF" in reasons[6]
+    assert reasons[7] == "'($1,250.00)' is negative: an amount is 0 or more"
+
+
+def test_currency_codes_and_swiss_or_french_thousands_are_taken_off_a_number(
+    tmp_path: Path,
+) -> None:
+    history = load(
+        tmp_path,
+        "Deal - ID;Deal - Owner;Deal - Status;Deal - Deal created;Deal - Value\n"
+        "1;Zoë Lefèvre;won;2026-01-05 09:00;12.500,00 EUR\n"
+        "2;Zoë Lefèvre;won;2026-01-06 09:00;eur 3\u202f200,50\n"
+        "3;Zoë Lefèvre;won;2026-01-07 09:00;1'250,00 €\n",
+        tz="Europe/Berlin",
+    )
+    assert history.rejected.empty
+    assert history.to_frame()["amount"].tolist() == [12500.0, 3200.5, 1250.0]

@@ -25,9 +25,9 @@ from leadrouter.errors import (
 )
 from leadrouter.model import zone
 from leadrouter.sim.history import TIME_DTYPE, TIME_FIELDS
+from leadrouter.sim.money import JUNK, accounting_negative, foreign
 from leadrouter.sim.words import HEADER_SCALE, NOBODY, NOT_YET, NULLS, SCALED, SCALES, WORDS
 
-_NUMBER_JUNK = r"(?i)[\s¥￥$€£%]|元|rmb|cny|usd"
 _COMMA_DECIMAL = r"^[-+]?(?:\d{1,3}(?:\.\d{3})+,\d+|\d*,(?:\d{1,2}|\d{4,}))$"
 """A number only a decimal comma reads: `1.200,50`, `3,5`, `0,85` (a comma followed by other
 than three digits cannot separate thousands)."""
@@ -449,18 +449,23 @@ def _numbers(
 ) -> np.ndarray[Any, Any]:
     """The column's numbers, each cell that is not one rejected with its row.
 
-    Text cells lose currency signs, units and spaces, then are read with the column's decimal
-    separator (`_separators`): a column written with decimal commas (`1.200,50`, what European
-    spreadsheets write) is read as such, never as thousands (which would make 3,5 into 35).
-    A value too large to be a cost or amount (`_LARGEST`) is rejected, not summed."""
-    missing = _blank(text).to_numpy()
+    Text cells lose currency signs and codes, units and spaces (`leadrouter.sim.money`: a cost
+    or amount in another currency than the rest of its column is rejected, as adding them up
+    would be wrong), then are read with the column's decimal separator (`_separators`): a
+    column written with decimal commas (`1.200,50`, what European spreadsheets write) is read
+    as such, never as thousands (which would make 3,5 into 35). A value too large to be a cost
+    or amount (`_LARGEST`) is rejected, not summed."""
+    missing = _blank(text).to_numpy(copy=True)
     money = field in _LARGEST
     unit = HEADER_SCALE.search(header) if money else None
     scale = np.full(len(text), SCALES[unit.group(1)] if unit else 1.0)
     if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
         values = column.to_numpy(dtype="float64", na_value=np.nan)
     else:
-        core = text.str.replace(_NUMBER_JUNK, "", regex=True).where(~missing, "")
+        for position, reason in (foreign(text.where(~missing), ctx.rows) if money else {}).items():
+            ctx.reject(position, header, reason)
+            missing[position] = True
+        core = accounting_negative(text.str.replace(JUNK, "", regex=True).where(~missing, ""))
         if money:  # a cell's own multiplier (5.8万) wins over the header's unit
             parts = core.str.extract(SCALED)
             own = parts[1].notna().to_numpy()
