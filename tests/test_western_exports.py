@@ -20,8 +20,8 @@ def load(tmp_path: Path, text: str, **options: Any) -> History:
     return load_export(path, **options)
 
 
-def utc(year: int, month: int, day: int, hour: int = 0) -> pd.Timestamp:
-    return pd.Timestamp(datetime(year, month, day, hour, tzinfo=UTC))
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> pd.Timestamp:
+    return pd.Timestamp(datetime(year, month, day, hour, minute, tzinfo=UTC))
 
 
 PIPEDRIVE = (
@@ -88,3 +88,61 @@ def test_currency_codes_and_swiss_or_french_thousands_are_taken_off_a_number(
     )
     assert history.rejected.empty
     assert history.to_frame()["amount"].tolist() == [12500.0, 3200.5, 1250.0]
+
+
+SALESFORCE_LEADS = (
+    "Lead ID,Lead Owner,Lead Status,Create Date,Converted,Converted Date,Opportunity Amount\n"
+    '00Q01,"Smith, John",Qualified,1/5/2026 9:15 AM,1,1/9/2026,"$5,000.00"\n'
+    '00Q02,"Smith, John",Working,1/5/2026 10:15 AM,0,,\n'
+    '00Q03,"García, José",Unqualified,1/6/2026 12:05 PM,0,,\n'
+    '00Q04,"García, José",Nurturing,1/6/2026 11:15 PM,0,,\n'
+    '00Q05,"García, José",New,1/7/2026 12:30 AM,0,,\n'
+)
+
+
+def test_salesforce_default_lead_statuses_read_qualified_as_converted(tmp_path: Path) -> None:
+    history = load(tmp_path, SALESFORCE_LEADS, tz="America/New_York")
+    assert history.profile == "Salesforce Leads"
+    assert history.rejected.empty
+    assert history.columns["amount"] == "Opportunity Amount"
+    frame = history.to_frame().set_index("lead_id")
+    assert frame["stage"].to_dict() == {
+        "00Q01": "won",
+        "00Q02": "open",
+        "00Q03": "lost",
+        "00Q04": "open",
+        "00Q05": "open",
+    }
+    assert frame.loc["00Q01", "amount"] == 5000.0
+    assert frame.loc["00Q05", "arrived_at"] == utc(2026, 1, 7, 5, 30)  # 12:30 AM, New York
+    why = history.outcomes.set_index("value")["why"].to_dict()
+    assert why["Qualified"] == "Salesforce Leads: won"
+    assert why["Working"] == why["Nurturing"] == "recognised: open"
+
+
+def test_a_converted_lead_with_an_open_status_names_the_option_that_reads_it_won(
+    tmp_path: Path,
+) -> None:
+    text = "Lead ID,Owner,Status,Created,Converted\nL1,Amy,Qualified,2026-01-05 09:00,yes\n"
+    history = load(tmp_path, text + "L2,Amy,New,2026-01-05 10:00,no\n", tz="UTC")
+    assert history.rejected.to_dict("records") == [
+        {
+            "row": 2,
+            "column": "Converted",
+            "reason": "converted, but 'Status' is 'Qualified' (open): a converted lead is won: "
+            "give won=['Qualified'] if that is the status your CRM gives converted leads, else "
+            "fix one of the two",
+        }
+    ]
+    assert load(tmp_path, text, tz="UTC", won=["Qualified"]).to_frame()["converted"].all()
+
+
+def test_hubspot_evangelists_were_customers(tmp_path: Path) -> None:
+    history = load(
+        tmp_path,
+        "Record ID,Contact owner,Lifecycle Stage,Create Date\n"
+        "1,Amy Lee,Evangelist,2026-01-05T14:03:11Z\n"
+        "2,Amy Lee,Customer,2026-01-05T15:03:11Z\n"
+        "3,Amy Lee,Lead,2026-01-05T16:03:11Z\n",
+    )
+    assert history.to_frame()["stage"].tolist() == ["won", "won", "open"]

@@ -502,8 +502,9 @@ def _statuses(
             ctx.reject(
                 position,
                 mapping["converted"],
-                f"converted, but {mapping['stage']!r} is {texts[position]!r} "
-                f"({status[position]}): a converted lead is won; fix one of the two",
+                f"converted, but {mapping['stage']!r} is {texts[position]!r} ({status[position]})"
+                f": a converted lead is won: give {_listed(_WON, [texts[position]], ctx.audience)}"
+                " if that is the status your CRM gives converted leads, else fix one of the two",
             )
     data["stage"] = status
     return labels, seen
