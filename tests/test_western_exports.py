@@ -146,3 +146,23 @@ def test_hubspot_evangelists_were_customers(tmp_path: Path) -> None:
         "3,Amy Lee,Lead,2026-01-05T16:03:11Z\n",
     )
     assert history.to_frame()["stage"].tolist() == ["won", "won", "open"]
+
+
+def test_a_reports_totals_row_and_footer_are_rejected_as_such(tmp_path: Path) -> None:
+    rows = SALESFORCE_LEADS.splitlines()
+    footer = [
+        ",,,,,,",
+        'Grand Totals (5 records),,,,,,"$5,000.00"',
+        "",
+        '"Confidential Information - Do Not Distribute"',
+        '"Copyright (c) 2000-2026 salesforce.com, inc. All rights reserved."',
+    ]
+    history = load(tmp_path, "\n".join([*rows, *footer]) + "\n", tz="America/New_York")
+    assert len(history) == 5
+    reasons = dict(zip(history.rejected["row"], history.rejected["reason"], strict=True))
+    assert sorted(reasons) == [8, 10, 11]
+    assert reasons[8] == (
+        "no arrival time: 'Grand Totals (5 records)' is a totals row or a report footer, not a "
+        "lead (nothing is lost; delete such lines from the export to keep them out of the count)"
+    )
+    assert all("is a totals row or a report footer" in reason for reason in reasons.values())

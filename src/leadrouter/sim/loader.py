@@ -90,7 +90,7 @@ from leadrouter.sim.history import (
 )
 from leadrouter.sim.profiles import GENERIC, LOST_VALUES, WON_VALUES, Outcomes, detect, norm_value
 from leadrouter.sim.reading import read_table
-from leadrouter.sim.words import NULLS, WORDS, digits_lost
+from leadrouter.sim.words import NULLS, WORDS, digits_lost, no_arrival
 
 __all__ = ["ALIASES", "build_history", "column_map_direction", "columns_from_flags", "load_export"]
 
@@ -379,7 +379,7 @@ def _require(
     id_header, at_header = mapping["lead_id"], mapping["arrived_at"]
     ids = data["lead_id"]
     for position in np.flatnonzero(_blank(texts[at_header]).to_numpy()).tolist():
-        ctx.reject(int(position), at_header, "no arrival time: every lead needs one")
+        ctx.reject(int(position), at_header, no_arrival(ids[position]))
     first: dict[str, int] = {}
     for position, lead_id in enumerate(ids):
         if lead_id is None:
