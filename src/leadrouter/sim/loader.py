@@ -56,8 +56,6 @@ from leadrouter.sim.cells import (
     _blank,
     _booleans,
     _Context,
-    _day_first_because,
-    _infer_dayfirst,
     _numbers,
     _parse_one,
     _propensities,
@@ -66,6 +64,7 @@ from leadrouter.sim.cells import (
     _text,
     _times,
 )
+from leadrouter.sim.dayfirst import day_first_because, infer_dayfirst
 from leadrouter.sim.headers import (
     ALIASES,
     LOST_REASON,
@@ -233,7 +232,7 @@ def build_history(
             for field, header in mapping.items()
             if field in TIME_FIELDS and not pd.api.types.is_datetime64_any_dtype(raw[header])
         }
-        day_only = _infer_dayfirst(dates, rows, origin, audience)
+        day_only = infer_dayfirst(dates, rows, origin, audience)
     ctx = _Context(origin, rows, bool(dayfirst) or bool(day_only), tz, audience)
     data: dict[str, Any] = {}
     for field, header in mapping.items():
@@ -362,7 +361,7 @@ def _day_first_note(
         int(rows[position]),
         header,
         f"dates read day first (dd/mm/yyyy): {cell!r} "
-        f"{_day_first_because(cell, 'cannot be month first')}, and no date of the file can "
+        f"{day_first_because(cell, 'cannot be month first')}, and no date of the file can "
         "only be month first",
         f"every dd/mm/yyyy date of the file read day first; give "
         f"{_DAYFIRST.given(False, audience)} to read them month first",
