@@ -19,15 +19,14 @@ import pandas as pd
 from leadrouter.errors import (
     Audience,
     ExportOption,
-    InvalidExportError,
     NaiveExportTimeError,
     ScoreScaleError,
 )
 from leadrouter.model import zone
 from leadrouter.sim.history import TIME_DTYPE, TIME_FIELDS
+from leadrouter.sim.money import JUNK, accounting_negative, foreign
 from leadrouter.sim.words import HEADER_SCALE, NOBODY, NOT_YET, NULLS, SCALED, SCALES, WORDS
 
-_NUMBER_JUNK = r"(?i)[\s¥￥$€£%]|元|rmb|cny|usd"
 _COMMA_DECIMAL = r"^[-+]?(?:\d{1,3}(?:\.\d{3})+,\d+|\d*,(?:\d{1,2}|\d{4,}))$"
 """A number only a decimal comma reads: `1.200,50`, `3,5`, `0,85` (a comma followed by other
 than three digits cannot separate thousands)."""
@@ -301,75 +300,6 @@ def _parse_one(value: str, dayfirst: bool, audience: Audience = "python") -> dat
     return f"{value!r} is not a time leadrouter can read: write ISO 8601, e.g. 2025-03-03 09:15"
 
 
-_DM_HEAD = re.compile(r"(\d{1,2})[-/.](\d{1,2})[-/.]")
-"""The start of a `_DMY` date, "13/03/": the two numbers, either of which may be the day."""
-
-
-def _dmy_only(text: pd.Series[Any]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    """Which cells of a column are `_DMY` dates (03/04/2025) that can only be read day first
-    (13/03/2025: there is no 13th month), and which only month first (03/13/2025). The two
-    numbers are read once per distinct start of a cell ("13/03/", a few hundred at most), and the
-    whole pattern is checked only on the cells that decide."""
-    heads = text.str.slice(0, 6)
-    day_only, month_only = [], []
-    for head in heads.unique().tolist():
-        found = _DM_HEAD.match(str(head))
-        if found is None:
-            continue
-        first, second = int(found.group(1)), int(found.group(2))
-        if 12 < first <= 31 and 1 <= second <= 12:
-            day_only.append(head)
-        elif 12 < second <= 31 and 1 <= first <= 12:
-            month_only.append(head)
-    day = heads.isin(day_only).to_numpy(dtype=bool)
-    month = heads.isin(month_only).to_numpy(dtype=bool)
-    deciding = day | month
-    if deciding.any():
-        whole = text[deciding].str.fullmatch(_DMY.pattern).fillna(False)
-        is_date = np.zeros(len(text), dtype=bool)
-        is_date[deciding] = whole.to_numpy(dtype=bool)
-        day, month = day & is_date, month & is_date
-    return day, month
-
-
-def _infer_dayfirst(
-    columns: dict[str, pd.Series[Any]],
-    rows: np.ndarray[Any, Any],
-    origin: str,
-    audience: Audience = "python",
-) -> dict[str, np.ndarray[Any, Any]]:
-    """Whether the `_DMY` dates of these time columns ({header: text}) are written day first,
-    when `dayfirst` is not given: {header: cells only readable day first} when some date can
-    only be read day first and none only month first (an empty dict, read month first, when no
-    date decides or some can only be read month first). Both kinds in one file is an
-    `InvalidExportError` naming one of each, since either reading would misdate the other."""
-    day: dict[str, np.ndarray[Any, Any]] = {}
-    month_seen: tuple[str, int] | None = None
-    for header, text in columns.items():
-        day_only, month_only = _dmy_only(text)
-        if day_only.any():
-            day[header] = day_only
-        if month_seen is None and month_only.any():
-            month_seen = (header, int(np.flatnonzero(month_only)[0]))
-    if not day or month_seen is None:
-        return day
-    day_header = next(iter(day))
-    day_at = int(np.flatnonzero(day[day_header])[0])
-    month_header, month_at = month_seen
-    choose = (
-        f"give {_DAYFIRST.given(True, audience)} or {_DAYFIRST.given(False, audience)} to read "
-        "them all one way (the dates that cannot be read that way are then rejected, each "
-        "listed" + (" in History.rejected)" if audience == "python" else ")")
-    )
-    raise InvalidExportError(
-        f"{origin}: dates are written both day first and month first: "
-        f"{columns[day_header].iat[day_at]!r} in column {day_header!r} row {rows[day_at]} can "
-        f"only be day first (dd/mm/yyyy), {columns[month_header].iat[month_at]!r} in column "
-        f"{month_header!r} row {rows[month_at]} only month first (mm/dd/yyyy): export the dates "
-        "again in one layout (ISO 8601, 2025-03-13 09:00, is never ambiguous), or " + choose
-    )
-
-
 def _from_number(text: str) -> datetime | str:
     if "." not in text and len(text) == 10:
         return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=int(text))
@@ -433,18 +363,23 @@ def _numbers(
 ) -> np.ndarray[Any, Any]:
     """The column's numbers, each cell that is not one rejected with its row.
 
-    Text cells lose currency signs, units and spaces, then are read with the column's decimal
-    separator (`_separators`): a column written with decimal commas (`1.200,50`, what European
-    spreadsheets write) is read as such, never as thousands (which would make 3,5 into 35).
-    A value too large to be a cost or amount (`_LARGEST`) is rejected, not summed."""
-    missing = _blank(text).to_numpy()
+    Text cells lose currency signs and codes, units and spaces (`leadrouter.sim.money`: a cost
+    or amount in another currency than the rest of its column is rejected, as adding them up
+    would be wrong), then are read with the column's decimal separator (`_separators`): a
+    column written with decimal commas (`1.200,50`, what European spreadsheets write) is read
+    as such, never as thousands (which would make 3,5 into 35). A value too large to be a cost
+    or amount (`_LARGEST`) is rejected, not summed."""
+    missing = _blank(text).to_numpy(copy=True)
     money = field in _LARGEST
     unit = HEADER_SCALE.search(header) if money else None
     scale = np.full(len(text), SCALES[unit.group(1)] if unit else 1.0)
     if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
         values = column.to_numpy(dtype="float64", na_value=np.nan)
     else:
-        core = text.str.replace(_NUMBER_JUNK, "", regex=True).where(~missing, "")
+        for position, reason in (foreign(text.where(~missing), ctx.rows) if money else {}).items():
+            ctx.reject(position, header, reason)
+            missing[position] = True
+        core = accounting_negative(text.str.replace(JUNK, "", regex=True).where(~missing, ""))
         if money:  # a cell's own multiplier (5.8万) wins over the header's unit
             parts = core.str.extract(SCALED)
             own = parts[1].notna().to_numpy()

@@ -99,7 +99,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     ),
     "amount": (
         "amount", "dealamount", "dealvalue", "closevalue", "revenue", "value", "saleamount",
-        "expectedrevenue",
+        "expectedrevenue", "opportunityamount",
         "成交金额", "金额", "签约金额", "订单金额", "成交额",
     ),
     "stage": (

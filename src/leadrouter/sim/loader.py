@@ -56,7 +56,6 @@ from leadrouter.sim.cells import (
     _blank,
     _booleans,
     _Context,
-    _infer_dayfirst,
     _numbers,
     _parse_one,
     _propensities,
@@ -65,6 +64,7 @@ from leadrouter.sim.cells import (
     _text,
     _times,
 )
+from leadrouter.sim.dayfirst import day_first_because, infer_dayfirst
 from leadrouter.sim.headers import (
     ALIASES,
     LOST_REASON,
@@ -89,7 +89,7 @@ from leadrouter.sim.history import (
 )
 from leadrouter.sim.profiles import GENERIC, LOST_VALUES, WON_VALUES, Outcomes, detect, norm_value
 from leadrouter.sim.reading import read_table
-from leadrouter.sim.words import NULLS, WORDS, digits_lost
+from leadrouter.sim.words import NULLS, WORDS, digits_lost, no_arrival
 
 __all__ = ["ALIASES", "build_history", "column_map_direction", "columns_from_flags", "load_export"]
 
@@ -232,7 +232,7 @@ def build_history(
             for field, header in mapping.items()
             if field in TIME_FIELDS and not pd.api.types.is_datetime64_any_dtype(raw[header])
         }
-        day_only = _infer_dayfirst(dates, rows, origin, audience)
+        day_only = infer_dayfirst(dates, rows, origin, audience)
     ctx = _Context(origin, rows, bool(dayfirst) or bool(day_only), tz, audience)
     data: dict[str, Any] = {}
     for field, header in mapping.items():
@@ -356,11 +356,13 @@ def _day_first_note(
         header = next(iter(day_only))
         where = np.flatnonzero(day_only[header])
     position = int(where[0])
+    cell = texts[header].iat[position]
     return (
         int(rows[position]),
         header,
-        f"dates read day first (dd/mm/yyyy): {texts[header].iat[position]!r} cannot be month "
-        "first, and no date of the file can only be month first",
+        f"dates read day first (dd/mm/yyyy): {cell!r} "
+        f"{day_first_because(cell, 'cannot be month first')}, and no date of the file can "
+        "only be month first",
         f"every dd/mm/yyyy date of the file read day first; give "
         f"{_DAYFIRST.given(False, audience)} to read them month first",
     )
@@ -376,7 +378,7 @@ def _require(
     id_header, at_header = mapping["lead_id"], mapping["arrived_at"]
     ids = data["lead_id"]
     for position in np.flatnonzero(_blank(texts[at_header]).to_numpy()).tolist():
-        ctx.reject(int(position), at_header, "no arrival time: every lead needs one")
+        ctx.reject(int(position), at_header, no_arrival(ids[position]))
     first: dict[str, int] = {}
     for position, lead_id in enumerate(ids):
         if lead_id is None:
@@ -499,8 +501,9 @@ def _statuses(
             ctx.reject(
                 position,
                 mapping["converted"],
-                f"converted, but {mapping['stage']!r} is {texts[position]!r} "
-                f"({status[position]}): a converted lead is won; fix one of the two",
+                f"converted, but {mapping['stage']!r} is {texts[position]!r} ({status[position]})"
+                f": a converted lead is won: give {_listed(_WON, [texts[position]], ctx.audience)}"
+                " if that is the status your CRM gives converted leads, else fix one of the two",
             )
     data["stage"] = status
     return labels, seen

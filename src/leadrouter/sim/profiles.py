@@ -50,7 +50,9 @@ class Profile:
     marks a deal lost) to the normalised headers that hold it, best first; `signatures` are
     sets of normalised headers, any one of which, all present, identifies the export; `won` /
     `lost` are stage values that mean won / lost in this CRM only (HubSpot's lifecycle stage
-    "customer"); `report` says which report or export to run."""
+    "customer"; Salesforce's lead status "Qualified", the status its default picklist of New,
+    Working, Nurturing, Unqualified, Qualified gives a converted lead); `report` says which
+    report or export to run."""
 
     name: str
     report: str
@@ -103,8 +105,10 @@ PROFILES: tuple[Profile, ...] = (
             "grade": ("rating",),
             "segment": ("industry",),
             "contact": ("email", "phone"),
+            "amount": ("opportunityamount",),
         },
         signatures=(_sig("leadowner", "leadstatus", "createdate"), _sig("leadid", "leadstatus")),
+        won=("qualified",),
     ),
     Profile(
         name="HubSpot deals",
@@ -135,7 +139,7 @@ PROFILES: tuple[Profile, ...] = (
             "contact": ("email", "phonenumber"),
         },
         signatures=(_sig("recordid", "contactowner"), _sig("contactowner", "lifecyclestage")),
-        won=("customer",),
+        won=("customer", "evangelist"),
     ),
     Profile(
         name="Pipedrive deals",
@@ -272,7 +276,8 @@ LOST_VALUES = frozenset(
 OPEN_VALUES = frozenset(
     norm_value(v)
     for v in (
-        "open", "new", "in progress", "open - not contacted", "working - contacted",
+        "open", "new", "in progress", "open - not contacted", "working - contacted", "working",
+        "nurturing",
         "not contacted", "attempted to contact", "contacted", "contact in future",
         "pre-qualified", "open deal", "connected", "bad timing", "engaging", "prospecting",
         "qualification", "needs analysis", "value proposition", "id. decision makers",

@@ -20,6 +20,7 @@ __all__ = [
     "TRUE",
     "WORDS",
     "digits_lost",
+    "no_arrival",
 ]
 
 NULLS = frozenset(
@@ -61,3 +62,23 @@ def digits_lost(lead_id: str) -> str:
         " (an id of 16 or more digits stored as a number keeps only 15 of them in Excel, so "
         "different ids become one: format the id column as text and export again)"
     )
+
+
+SUMMARY = re.compile(
+    r"(?i)[\s\"']*(?:(?:grand\s+|sub)?totals?\b|(?:sum|summe|gesamt|somme|totale)\s*[:(]?\s*$"
+    r"|合计|总计|小计|confidential information|copyright\b)"
+)
+"""The first cell of a line under the leads that is no lead: a totals row (Total, Grand Totals
+(80 records), Subtotal, Summe, 合计) or a report's footer (Salesforce ends its exports with
+"Confidential Information - Do Not Distribute" and a copyright line)."""
+
+
+def no_arrival(lead_id: str | None) -> str:
+    """Why a row without an arrival time is rejected, naming a totals row or a report footer as
+    such, so the reader knows the row was never a lead and how to keep it out of the export."""
+    if lead_id is not None and SUMMARY.match(lead_id):
+        return (
+            f"no arrival time: {lead_id!r} is a totals row or a report footer, not a lead "
+            "(nothing is lost; delete such lines from the export to keep them out of the count)"
+        )
+    return "no arrival time: every lead needs one"

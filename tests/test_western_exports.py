@@ -1,0 +1,168 @@
+"""load_export on exports as US and European CRMs and Excel write them: Pipedrive's dotted
+European dates, Salesforce amounts in several currencies, a leads report's opportunity amount,
+and the totals and footer rows under a report. Each file is small and written as the CRM
+writes it, so a misreading shows as a wrong date, amount or outcome, never as a crash."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from leadrouter.sim import History, load_export
+
+
+def load(tmp_path: Path, text: str, **options: Any) -> History:
+    path = tmp_path / "export.csv"
+    path.write_text(text, encoding="utf-8")
+    return load_export(path, **options)
+
+
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> pd.Timestamp:
+    return pd.Timestamp(datetime(year, month, day, hour, minute, tzinfo=UTC))
+
+
+PIPEDRIVE = (
+    "Deal - ID;Deal - Owner;Deal - Status;Deal - Deal created;Deal - Value\n"
+    "1;Jürgen Müller;won;03.01.2026 09:00;12.500,00 €\n"
+    "2;Zoë Lefèvre;lost;05.01.2026 10:00;1.250,50 €\n"
+    "3;Zoë Lefèvre;open;07.01.2026 11:00;900,00 €\n"
+)
+
+
+def test_dotted_dates_are_day_first_even_when_no_day_is_above_twelve(tmp_path: Path) -> None:
+    history = load(tmp_path, PIPEDRIVE, tz="UTC")
+    assert history.to_frame()["arrived_at"].tolist() == [
+        utc(2026, 1, 3, 9),
+        utc(2026, 1, 5, 10),
+        utc(2026, 1, 7, 11),
+    ]
+    note = history.flagged[history.flagged["column"] == "Deal - Deal created"].iloc[0]
+    assert note["row"] == 2
+    assert "'03.01.2026 09:00' is written with dots (dd.mm.yyyy), a day-first" in note["reason"]
+    # an explicit choice still wins
+    month_first = load(tmp_path, PIPEDRIVE, tz="UTC", dayfirst=False)
+    assert month_first.to_frame()["arrived_at"].iloc[0] == utc(2026, 3, 1, 9)
+
+
+SALESFORCE_OPPORTUNITIES = (
+    "Opportunity ID,Opportunity Owner,Stage,Created Date,Close Date,Amount\n"
+    '006A1,"Smith, John",Closed Won,1/5/2026,1/20/2026,"USD 12,500.00"\n'
+    '006A2,"Smith, John",Closed Won,1/6/2026,1/21/2026,"$2,000.00"\n'
+    '006A3,"Lee, Amy",Closed Won,1/7/2026,1/22/2026,"EUR 10,000.00"\n'
+    '006A4,"Lee, Amy",Closed Won,1/8/2026,1/23/2026,"€1,250.00"\n'
+    '006A5,"Lee, Amy",Closed Won,1/9/2026,1/24/2026,CHF 1\'250.00\n'
+    '006A6,"Lee, Amy",Closed Won,1/9/2026,1/24/2026,"($1,250.00)"\n'
+)
+
+
+def test_amounts_in_another_currency_than_their_column_are_rejected_naming_both(
+    tmp_path: Path,
+) -> None:
+    history = load(tmp_path, SALESFORCE_OPPORTUNITIES, tz="America/New_York")
+    frame = history.to_frame().set_index("lead_id")
+    assert frame["amount"].to_dict() == {"006A1": 12500.0, "006A2": 2000.0}
+    reasons = dict(zip(history.rejected["row"], history.rejected["reason"], strict=True))
+    assert sorted(reasons) == [4, 5, 6, 7]
+    assert reasons[4].startswith(
+        "'EUR 10,000.00' is in EUR, while the column's amounts are in USD (e.g. 'USD 12,500.00' "
+        "in row 2): amounts in two currencies cannot be added up"
+    )
+    assert "'€1,250.00' is in EUR" in reasons[5]
+    assert "is in CHF" in reasons[6]
+    assert reasons[7] == "'($1,250.00)' is negative: an amount is 0 or more"
+
+
+def test_currency_codes_and_swiss_or_french_thousands_are_taken_off_a_number(
+    tmp_path: Path,
+) -> None:
+    history = load(
+        tmp_path,
+        "Deal - ID;Deal - Owner;Deal - Status;Deal - Deal created;Deal - Value\n"
+        "1;Zoë Lefèvre;won;2026-01-05 09:00;12.500,00 EUR\n"
+        "2;Zoë Lefèvre;won;2026-01-06 09:00;eur 3\u202f200,50\n"
+        "3;Zoë Lefèvre;won;2026-01-07 09:00;1'250,00 €\n",
+        tz="Europe/Berlin",
+    )
+    assert history.rejected.empty
+    assert history.to_frame()["amount"].tolist() == [12500.0, 3200.5, 1250.0]
+
+
+SALESFORCE_LEADS = (
+    "Lead ID,Lead Owner,Lead Status,Create Date,Converted,Converted Date,Opportunity Amount\n"
+    '00Q01,"Smith, John",Qualified,1/5/2026 9:15 AM,1,1/9/2026,"$5,000.00"\n'
+    '00Q02,"Smith, John",Working,1/5/2026 10:15 AM,0,,\n'
+    '00Q03,"García, José",Unqualified,1/6/2026 12:05 PM,0,,\n'
+    '00Q04,"García, José",Nurturing,1/6/2026 11:15 PM,0,,\n'
+    '00Q05,"García, José",New,1/7/2026 12:30 AM,0,,\n'
+)
+
+
+def test_salesforce_default_lead_statuses_read_qualified_as_converted(tmp_path: Path) -> None:
+    history = load(tmp_path, SALESFORCE_LEADS, tz="America/New_York")
+    assert history.profile == "Salesforce Leads"
+    assert history.rejected.empty
+    assert history.columns["amount"] == "Opportunity Amount"
+    frame = history.to_frame().set_index("lead_id")
+    assert frame["stage"].to_dict() == {
+        "00Q01": "won",
+        "00Q02": "open",
+        "00Q03": "lost",
+        "00Q04": "open",
+        "00Q05": "open",
+    }
+    assert frame.loc["00Q01", "amount"] == 5000.0
+    assert frame.loc["00Q05", "arrived_at"] == utc(2026, 1, 7, 5, 30)  # 12:30 AM, New York
+    why = history.outcomes.set_index("value")["why"].to_dict()
+    assert why["Qualified"] == "Salesforce Leads: won"
+    assert why["Working"] == why["Nurturing"] == "recognised: open"
+
+
+def test_a_converted_lead_with_an_open_status_names_the_option_that_reads_it_won(
+    tmp_path: Path,
+) -> None:
+    text = "Lead ID,Owner,Status,Created,Converted\nL1,Amy,Qualified,2026-01-05 09:00,yes\n"
+    history = load(tmp_path, text + "L2,Amy,New,2026-01-05 10:00,no\n", tz="UTC")
+    assert history.rejected.to_dict("records") == [
+        {
+            "row": 2,
+            "column": "Converted",
+            "reason": "converted, but 'Status' is 'Qualified' (open): a converted lead is won: "
+            "give won=['Qualified'] if that is the status your CRM gives converted leads, else "
+            "fix one of the two",
+        }
+    ]
+    assert load(tmp_path, text, tz="UTC", won=["Qualified"]).to_frame()["converted"].all()
+
+
+def test_hubspot_evangelists_were_customers(tmp_path: Path) -> None:
+    history = load(
+        tmp_path,
+        "Record ID,Contact owner,Lifecycle Stage,Create Date\n"
+        "1,Amy Lee,Evangelist,2026-01-05T14:03:11Z\n"
+        "2,Amy Lee,Customer,2026-01-05T15:03:11Z\n"
+        "3,Amy Lee,Lead,2026-01-05T16:03:11Z\n",
+    )
+    assert history.to_frame()["stage"].tolist() == ["won", "won", "open"]
+
+
+def test_a_reports_totals_row_and_footer_are_rejected_as_such(tmp_path: Path) -> None:
+    rows = SALESFORCE_LEADS.splitlines()
+    footer = [
+        ",,,,,,",
+        'Grand Totals (5 records),,,,,,"$5,000.00"',
+        "",
+        '"Confidential Information - Do Not Distribute"',
+        '"Copyright (c) 2000-2026 salesforce.com, inc. All rights reserved."',
+    ]
+    history = load(tmp_path, "\n".join([*rows, *footer]) + "\n", tz="America/New_York")
+    assert len(history) == 5
+    reasons = dict(zip(history.rejected["row"], history.rejected["reason"], strict=True))
+    assert sorted(reasons) == [8, 10, 11]
+    assert reasons[8] == (
+        "no arrival time: 'Grand Totals (5 records)' is a totals row or a report footer, not a "
+        "lead (nothing is lost; delete such lines from the export to keep them out of the count)"
+    )
+    assert all("is a totals row or a report footer" in reason for reason in reasons.values())
