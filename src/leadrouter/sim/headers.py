@@ -24,7 +24,7 @@ from leadrouter.sim.fields import COLUMNS
 if TYPE_CHECKING:
     from leadrouter.sim.profiles import Profile
 
-__all__ = ["ALIASES", "LOST_REASON", "column_map_direction", "columns_from_flags"]
+__all__ = ["ALIASES", "CURRENCY", "LOST_REASON", "column_map_direction", "columns_from_flags"]
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "lead_id": (
@@ -120,6 +120,11 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "propensity", "assignmentpropensity", "assignmentprobability", "pscore",
         "分配概率",
     ),
+    "currency": (
+        "amountcurrency", "opportunitycurrency", "dealcurrency", "currency", "currencycode",
+        "currencyisocode", "dealcurrencycode",
+        "币种", "货币",
+    ),
 }  # fmt: skip
 """Headers recognised for each field without a `columns=` map, normalised (lower case; spaces,
 underscores, hyphens, dots and bracketed units removed), in order of preference."""
@@ -127,10 +132,15 @@ underscores, hyphens, dots and bracketed units removed), in order of preference.
 LOST_REASON = "lost_reason"
 """Not a History field: a column whose non-blank value marks a deal lost (unless it is won);
 it stays in the History as a lead feature."""
+CURRENCY = "currency"
+"""Not a History field: a column naming the currency of each row's amount (Salesforce's Amount
+Currency, Pipedrive's Deal - Currency, HubSpot's Currency), read so that amounts in two
+currencies are not added up; it stays in the History as a lead feature."""
 _TARGETS = {
     "id": "lead_id",
     "status": "stage",
     LOST_REASON: LOST_REASON,
+    CURRENCY: CURRENCY,
     **{name: name for name in COLUMNS},
 }
 

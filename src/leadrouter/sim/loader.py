@@ -65,6 +65,7 @@ from leadrouter.sim.cells import (
 from leadrouter.sim.dayfirst import day_first_because, infer_dayfirst
 from leadrouter.sim.headers import (
     ALIASES,
+    CURRENCY,
     LOST_REASON,
     _norm,
     _repeated_headers,
@@ -84,6 +85,7 @@ from leadrouter.sim.history import (
     _checked_as_of,
     read_frames_with,
 )
+from leadrouter.sim.money import Written, currency_note
 from leadrouter.sim.profiles import GENERIC, Outcomes, detect
 from leadrouter.sim.reading import read_table
 from leadrouter.sim.stages import (
@@ -241,13 +243,19 @@ def build_history(
         }
         day_only = infer_dayfirst(dates, rows, origin, audience)
     ctx = _Context(origin, rows, bool(dayfirst) or bool(day_only), tz, audience)
+    stated = _currency_column(mapping, texts)
+    if stated is not None:
+        amounts = texts[mapping["amount"]]
+        notes.append(currency_note(amounts.where(~_blank(amounts)), mapping["amount"], stated))
     data: dict[str, Any] = {}
     for field, header in mapping.items():
         column, text = raw[header], texts[header]
         if field in TIME_FIELDS:
             data[field] = _times(column, text, header, ctx, field)
         elif field in NUMBER_FIELDS:
-            data[field] = _numbers(column, text, header, field, ctx)
+            data[field] = _numbers(
+                column, text, header, field, ctx, stated if field == "amount" else None
+            )
         elif field in BOOL_FIELDS:
             data[field] = _booleans(text, header, field, ctx)
         else:
@@ -322,6 +330,16 @@ def build_history(
 
 
 read_frames_with(build_history)
+
+
+def _currency_column(
+    mapping: Mapping[str, str], texts: Mapping[str, pd.Series[Any]]
+) -> Written | None:
+    """The currency column the amounts are checked against (its header and cells), when the
+    export has both."""
+    if CURRENCY not in mapping or "amount" not in mapping:
+        return None
+    return mapping[CURRENCY], texts[mapping[CURRENCY]]
 
 
 def _zone_of(column: pd.Series[Any], text: pd.Series[Any]) -> str:
@@ -427,7 +445,7 @@ def _frame(
     sold = out["converted_at"].notna().to_numpy() | (np.nan_to_num(out["amount"]) > 0)
     out["converted"] = np.array([flag is True for flag in out["converted"]]) | sold
     frame = pd.DataFrame(out)
-    mapped = {header for field, header in mapping.items() if field != LOST_REASON}
+    mapped = {header for field, header in mapping.items() if field not in (LOST_REASON, CURRENCY)}
     for header in raw.columns:
         if header in mapped:
             continue
