@@ -253,3 +253,34 @@ def test_one_currency_in_the_currency_column_is_said_and_nothing_rejected(
     note = history.flagged[history.flagged["row"] == 1].iloc[0]
     assert (note["column"], note["action"]) == ("Deal - Currency", "one currency: read as written")
     assert note["reason"] == "read as the currency of each amount in 'Deal - Value': EUR on 1 row"
+
+
+def test_the_converted_amount_is_read_before_the_unconverted_one_and_said_so(
+    tmp_path: Path,
+) -> None:
+    text = (
+        "Opportunity ID,Opportunity Owner,Stage,Created Date,Close Date,Amount Currency,Amount,"
+        "Amount (converted) Currency,Amount (converted)\n"
+        '006C1,Amy,Closed Won,1/5/2026,1/20/2026,USD,"12,500.00",USD,"12,500.00"\n'
+        '006C2,Ben,Closed Won,1/7/2026,1/22/2026,EUR,"10,000.00",USD,"11,000.00"\n'
+    )
+    history = load(tmp_path, text, tz="UTC")
+    assert history.rejected.empty
+    assert history.columns["amount"] == "Amount (converted)"
+    frame = history.to_frame()
+    assert frame["amount"].tolist() == [12500.0, 11000.0]
+    assert frame["Amount"].tolist() == ["12,500.00", "10,000.00"]
+    assert history.flagged.to_dict("records") == [
+        {
+            "row": 1,
+            "column": "Amount (converted)",
+            "reason": "both 'Amount' and 'Amount (converted)' are in the file",
+            "action": "amount read from 'Amount (converted)', converted to one currency; "
+            "'Amount' kept as a lead feature; 'Amount Currency' is the currency of 'Amount', "
+            "not applied",
+        }
+    ]
+    # a map naming the unconverted column wins, and its rows are checked against their currency
+    chosen = load(tmp_path, text, tz="UTC", columns={"Amount": "amount"})
+    assert chosen.to_frame()["amount"].tolist() == [12500.0]
+    assert chosen.rejected["row"].tolist() == [3]

@@ -24,7 +24,16 @@ from leadrouter.sim.fields import COLUMNS
 if TYPE_CHECKING:
     from leadrouter.sim.profiles import Profile
 
-__all__ = ["ALIASES", "CURRENCY", "LOST_REASON", "column_map_direction", "columns_from_flags"]
+__all__ = [
+    "ALIASES",
+    "CURRENCY",
+    "LOST_REASON",
+    "MONEY",
+    "column_map_direction",
+    "columns_from_flags",
+    "converted",
+    "converted_notes",
+]
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "lead_id": (
@@ -145,11 +154,23 @@ _TARGETS = {
 }
 
 
+_BRACKETED = re.compile(r"[(（\[【]([^)）\]】]*)[)）\]】]")
+_CONVERTED = frozenset({"converted", "converti", "convertie", "umgerechnet", "convertido"})
+"""What a CRM writes in brackets after a money header whose values it converted to the org's
+one currency: Salesforce's `Amount (converted)`, in French, German and Spanish too."""
+MONEY = ("amount", "cost")
+
+
 def _norm(header: str) -> str:
     """A header as ALIASES spell it: no BOM, bracketed units, spaces or separators; lower case."""
-    text = header.replace("\ufeff", "")
-    text = re.sub(r"[(（\[【][^)）\]】]*[)）\]】]", "", text)
+    text = _BRACKETED.sub("", header.replace("\ufeff", ""))
     return re.sub(r"[\s_\-./:：·]+", "", text).lower()
+
+
+def converted(header: str) -> bool:
+    """Whether a header says its amounts are converted to one currency (`Amount (converted)`):
+    such a column is read before the one it converts, whose rows may be in many currencies."""
+    return any(_norm(inner) in _CONVERTED for inner in _BRACKETED.findall(header))
 
 
 def column_map_direction(audience: Audience) -> str:
@@ -249,12 +270,42 @@ def _resolve(
         if field in mapping:
             continue
         for alias in aliases:
-            found = next((h for h in headers if h not in taken and norms[h] == alias), None)
-            if found is not None:
-                mapping[field] = found
-                taken.add(found)
+            found = [h for h in headers if h not in taken and norms[h] == alias]
+            if found:  # money: the converted column first; any other field: it last
+                found.sort(key=lambda header: converted(header) != (field in MONEY))
+                mapping[field] = found[0]
+                taken.add(found[0])
                 break
     return mapping
+
+
+def converted_notes(
+    headers: list[str], mapping: Mapping[str, str], columns: Mapping[str, str] | None
+) -> list[tuple[int, str, str, str]]:
+    """A header-row note for each money field read from a converted column (`Amount
+    (converted)`) that `_resolve` preferred to the unconverted one beside it (`Amount`), which
+    stays a lead feature; a currency column is the unconverted one's, so it is not applied."""
+    given = {_TARGETS.get(str(field)) for field in (columns or {}).values()}
+    notes = []
+    for field in MONEY:
+        header = mapping.get(field)
+        if header is None or not converted(header) or field in given:
+            continue
+        plain = [h for h in headers if _norm(h) == _norm(header) and not converted(h)]
+        if not plain:
+            continue
+        currency = mapping.get(CURRENCY)
+        unused = f"; {currency!r} is the currency of {plain[0]!r}, not applied" if currency else ""
+        notes.append(
+            (
+                1,
+                header,
+                f"both {plain[0]!r} and {header!r} are in the file",
+                f"{field} read from {header!r}, converted to one currency; {plain[0]!r} kept "
+                f"as a lead feature{unused}",
+            )
+        )
+    return notes
 
 
 def _unrepeated(headers: list[str]) -> list[str]:

@@ -73,6 +73,8 @@ from leadrouter.sim.headers import (
     _unrepeated,
     column_map_direction,
     columns_from_flags,
+    converted,
+    converted_notes,
 )
 from leadrouter.sim.history import (
     BOOL_FIELDS,
@@ -213,6 +215,7 @@ def build_history(
         )
     mapping = _resolve(headers, columns, origin, audience, profile)
     notes = _repeated_headers(written, named, mapping, columns, origin, audience)
+    notes += converted_notes(headers, mapping, columns)
     if "converted" in mapping:
         not_a_stage(texts[mapping["converted"]], mapping["converted"], origin, reading, audience)
     for field in REQUIRED:
@@ -336,8 +339,9 @@ def _currency_column(
     mapping: Mapping[str, str], texts: Mapping[str, pd.Series[Any]]
 ) -> Written | None:
     """The currency column the amounts are checked against (its header and cells), when the
-    export has both."""
-    if CURRENCY not in mapping or "amount" not in mapping:
+    export has both and the amounts are not a converted column (`Amount (converted)`), which
+    is in one currency whatever the currency of its row's unconverted amount."""
+    if CURRENCY not in mapping or "amount" not in mapping or converted(mapping["amount"]):
         return None
     return mapping[CURRENCY], texts[mapping[CURRENCY]]
 
