@@ -3,11 +3,12 @@
 `load_export` reads a file's headers here before it reads a row: the explicit `columns=` map
 first (`{file header: field}`, like `DataFrame.rename`), then the headers of a CRM's default
 export (`leadrouter.sim.profiles`), then the common English and Chinese CRM headers of `ALIASES`
-(case, spaces, underscores and bracketed units ignored: `_norm`), best alias first; a header
-serves one field. A map written the wrong way round, naming a header the file lacks or a field
-that does not exist, is an error that shows the entry as it should be written - in the Python
-form or, for the `leadrouter` commands, as their `--columns FIELD=HEADER` flags
-(`columns_from_flags`, checked before any file is read).
+and the French, German and Spanish ones of `leadrouter.sim.locales` (case, spaces, underscores,
+accents and bracketed units ignored: `_norm`), best alias first; a header serves one field. A
+map written the wrong way round, naming a header the file lacks or a field that does not exist,
+is an error that shows the entry as it should be written - in the Python form or, for the
+`leadrouter` commands, as their `--columns FIELD=HEADER` flags (`columns_from_flags`, checked
+before any file is read).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from typing import TYPE_CHECKING
 from leadrouter.errors import Audience, ConfigError, InvalidExportError, MissingColumnError
 from leadrouter.sim.cells import _COLUMNS
 from leadrouter.sim.fields import COLUMNS
+from leadrouter.sim.locales import HEADERS as LOCALE_HEADERS
+from leadrouter.sim.locales import unaccented
 
 if TYPE_CHECKING:
     from leadrouter.sim.profiles import Profile
@@ -135,8 +138,10 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "币种", "货币",
     ),
 }  # fmt: skip
-"""Headers recognised for each field without a `columns=` map, normalised (lower case; spaces,
-underscores, hyphens, dots and bracketed units removed), in order of preference."""
+"""Headers recognised for each field without a `columns=` map, normalised (`_norm`: lower case;
+spaces, underscores, hyphens, dots, apostrophes, accents and bracketed units removed), in order
+of preference: English, Chinese, then the French, German and Spanish ones of
+`leadrouter.sim.locales`."""
 
 LOST_REASON = "lost_reason"
 """Not a History field: a column whose non-blank value marks a deal lost (unless it is won);
@@ -162,9 +167,21 @@ MONEY = ("amount", "cost")
 
 
 def _norm(header: str) -> str:
-    """A header as ALIASES spell it: no BOM, bracketed units, spaces or separators; lower case."""
-    text = _BRACKETED.sub("", header.replace("\ufeff", ""))
-    return re.sub(r"[\s_\-./:：·]+", "", text).lower()
+    """A header as ALIASES spell it: no BOM, bracketed units, spaces, separators, apostrophes
+    or accents (`Propriétaire de l'opportunité` is `proprietairedelopportunite`); lower case."""
+    text = _BRACKETED.sub("", unaccented(header.replace("\ufeff", "")))
+    return re.sub(r"[\s_\-./:：·'’]+", "", text).lower()
+
+
+ALIASES.update(
+    {
+        field: (
+            *ALIASES[field],
+            *(alias for alias in dict.fromkeys(map(_norm, written)) if alias not in ALIASES[field]),
+        )
+        for field, written in LOCALE_HEADERS.items()
+    }
+)
 
 
 def converted(header: str) -> bool:
