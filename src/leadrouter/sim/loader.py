@@ -12,8 +12,9 @@ What it guarantees, and why:
   need `tz=` (the zone the CRM wrote them in), else `NaiveExportTimeError` says so. A local time
   that does not exist (the hour skipped when clocks jump forward) is moved forward, and an
   ambiguous one (clocks going back) is read as the first occurrence; both are flagged.
-- **The team's file as it is.** Common English and Chinese CRM headers are recognised without a
-  map (case, spaces, underscores and bracketed units ignored; `leadrouter.sim.headers`); UTF-8
+- **The team's file as it is.** Common English, Chinese, French, German and Spanish CRM headers
+  are recognised without a map (case, spaces, underscores, accents and bracketed units ignored;
+  `leadrouter.sim.headers`); UTF-8
   (with or without BOM), UTF-16 with BOM and GBK/GB18030 files open without naming the
   encoding; ISO times, `dd/mm/yyyy` or `mm/dd/yyyy`, `2025年3月3日`, Excel serial numbers and
   Unix timestamps are read. Without `dayfirst`, a file whose dates can only be read day first
@@ -125,8 +126,9 @@ def load_export(
     """Read a CSV, Excel (.xlsx) or Parquet export into a History (one row per lead).
 
     `columns` maps the file's headers to fields, like `DataFrame.rename` ({"Owner Name":
-    "rep_id"}); headers it does not name are recognised when they are common English or Chinese
-    CRM headers (`ALIASES`), and any other column is kept as a lead feature. Only `lead_id` and
+    "rep_id"}); headers it does not name are recognised when they are common CRM headers
+    (`ALIASES`: English, Chinese, French, German, Spanish), and any other column is kept as a
+    lead feature. Only `lead_id` and
     `arrived_at` are required. `encoding` is detected when not given (UTF-8 with or without BOM,
     UTF-16 with BOM, else GB18030, which reads GBK); an explicit one wins (CSV only: Excel and
     Parquet files carry their own). `dayfirst=True` reads `03/04/2025` as 3 April,
