@@ -166,3 +166,121 @@ def test_a_reports_totals_row_and_footer_are_rejected_as_such(tmp_path: Path) ->
         "lead (nothing is lost; delete such lines from the export to keep them out of the count)"
     )
     assert all("is a totals row or a report footer" in reason for reason in reasons.values())
+
+
+SALESFORCE_CURRENCY_COLUMN = (
+    "Opportunity ID,Opportunity Owner,Stage,Created Date,Close Date,Amount Currency,Amount\n"
+    '006B1,"Smith, John",Closed Won,1/5/2026,1/20/2026,USD,"12,500.00"\n'
+    '006B2,"Smith, John",Closed Won,1/6/2026,1/21/2026,USD,"2,000.00"\n'
+    '006B3,"Lee, Amy",Closed Won,1/7/2026,1/22/2026,EUR,"10,000.00"\n'
+    '006B4,"Lee, Amy",Closed Lost,1/8/2026,1/23/2026,EUR,\n'
+)
+
+
+def test_a_currency_column_beside_the_amounts_rejects_the_rows_in_another_currency(
+    tmp_path: Path,
+) -> None:
+    history = load(tmp_path, SALESFORCE_CURRENCY_COLUMN, tz="America/New_York")
+    assert history.rejected.to_dict("records") == [
+        {
+            "row": 4,
+            "column": "Amount",
+            "reason": "'10,000.00' is in EUR by its 'Amount Currency', while the column's "
+            "amounts are in USD (e.g. '12,500.00' in row 2): amounts in two currencies cannot be "
+            "added up; export the amounts converted to one currency (Salesforce: add Amount "
+            "(converted) to the report, which is read instead of Amount; Pipedrive: the value "
+            "in the default currency)",
+        }
+    ]
+    frame = history.to_frame().set_index("lead_id")
+    assert list(frame.index) == ["006B1", "006B2", "006B4"]
+    assert frame["amount"].dropna().to_dict() == {"006B1": 12500.0, "006B2": 2000.0}
+    assert frame["Amount Currency"].tolist() == ["USD", "USD", "EUR"]  # kept as a feature
+    note = history.flagged[history.flagged["row"] == 1].to_dict("records")
+    assert note == [
+        {
+            "row": 1,
+            "column": "Amount Currency",
+            "reason": "read as the currency of each amount in 'Amount': USD on 2 rows, EUR on 1 "
+            "row",
+            "action": "the amounts not in USD rejected (see the rejected rows)",
+        }
+    ]
+
+
+def test_a_currency_column_checks_amounts_typed_as_numbers_and_their_own_marks(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "deals.xlsx"
+    pd.DataFrame(
+        {
+            "Deal - ID": [1, 2, 3, 4],
+            "Deal - Owner": ["Ana", "Ana", "Ben", "Ben"],
+            "Deal - Status": ["won", "won", "won", "won"],
+            "Deal - Deal created": ["2026-01-05 09:00"] * 4,
+            "Deal - Value": [1200.0, 800.0, 500.0, 700.0],
+            "Deal - Currency": ["EUR", "EUR", "GBP", "EUR"],
+        }
+    ).to_excel(path, index=False)
+    history = load_export(path, tz="UTC")
+    reasons = dict(zip(history.rejected["row"], history.rejected["reason"], strict=True))
+    assert list(reasons) == [4]
+    assert reasons[4].startswith("'500' is in GBP by its 'Deal - Currency', while the column's")
+    marked = load(
+        tmp_path,
+        "Record ID,Deal Name,Deal Stage,Create Date,Amount,Currency\n"
+        "1,A,closedwon,2026-01-05T09:00:00Z,USD 900,USD\n"
+        "2,B,closedwon,2026-01-05T10:00:00Z,USD 300,EUR\n",
+    )
+    assert marked.rejected.to_dict("records")[0]["reason"].startswith(
+        "'USD 300' is marked USD, but its row's 'Currency' says 'EUR': which is right cannot "
+        "be told; export the amounts converted to one currency"
+    )
+    assert marked.to_frame()["amount"].tolist() == [900.0]
+
+
+def test_one_currency_in_the_currency_column_is_said_and_nothing_rejected(
+    tmp_path: Path,
+) -> None:
+    history = load(
+        tmp_path,
+        "Deal - ID;Deal - Owner;Deal - Status;Deal - Deal created;Deal - Value;Deal - Currency\n"
+        "1;Zoë;won;2026-01-05 09:00;12.500,00;EUR\n"
+        "2;Zoë;lost;2026-01-06 09:00;;\n",
+        tz="Europe/Berlin",
+    )
+    assert history.rejected.empty
+    note = history.flagged[history.flagged["row"] == 1].iloc[0]
+    assert (note["column"], note["action"]) == ("Deal - Currency", "one currency: read as written")
+    assert note["reason"] == "read as the currency of each amount in 'Deal - Value': EUR on 1 row"
+
+
+def test_the_converted_amount_is_read_before_the_unconverted_one_and_said_so(
+    tmp_path: Path,
+) -> None:
+    text = (
+        "Opportunity ID,Opportunity Owner,Stage,Created Date,Close Date,Amount Currency,Amount,"
+        "Amount (converted) Currency,Amount (converted)\n"
+        '006C1,Amy,Closed Won,1/5/2026,1/20/2026,USD,"12,500.00",USD,"12,500.00"\n'
+        '006C2,Ben,Closed Won,1/7/2026,1/22/2026,EUR,"10,000.00",USD,"11,000.00"\n'
+    )
+    history = load(tmp_path, text, tz="UTC")
+    assert history.rejected.empty
+    assert history.columns["amount"] == "Amount (converted)"
+    frame = history.to_frame()
+    assert frame["amount"].tolist() == [12500.0, 11000.0]
+    assert frame["Amount"].tolist() == ["12,500.00", "10,000.00"]
+    assert history.flagged.to_dict("records") == [
+        {
+            "row": 1,
+            "column": "Amount (converted)",
+            "reason": "both 'Amount' and 'Amount (converted)' are in the file",
+            "action": "amount read from 'Amount (converted)', converted to one currency; "
+            "'Amount' kept as a lead feature; 'Amount Currency' is the currency of 'Amount', "
+            "not applied",
+        }
+    ]
+    # a map naming the unconverted column wins, and its rows are checked against their currency
+    chosen = load(tmp_path, text, tz="UTC", columns={"Amount": "amount"})
+    assert chosen.to_frame()["amount"].tolist() == [12500.0]
+    assert chosen.rejected["row"].tolist() == [3]

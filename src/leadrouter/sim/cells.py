@@ -24,7 +24,7 @@ from leadrouter.errors import (
 )
 from leadrouter.model import zone
 from leadrouter.sim.history import TIME_DTYPE, TIME_FIELDS
-from leadrouter.sim.money import JUNK, accounting_negative, foreign
+from leadrouter.sim.money import JUNK, Written, accounting_negative, foreign
 from leadrouter.sim.words import HEADER_SCALE, NOBODY, NOT_YET, NULLS, SCALED, SCALES, WORDS
 
 _COMMA_DECIMAL = r"^[-+]?(?:\d{1,3}(?:\.\d{3})+,\d+|\d*,(?:\d{1,2}|\d{4,}))$"
@@ -359,26 +359,34 @@ def _assemble(year: int, month: int, day: int, rest: tuple[str | None, ...]) -> 
 
 
 def _numbers(
-    column: pd.Series[Any], text: pd.Series[Any], header: str, field: str, ctx: _Context
+    column: pd.Series[Any],
+    text: pd.Series[Any],
+    header: str,
+    field: str,
+    ctx: _Context,
+    written: Written | None = None,
 ) -> np.ndarray[Any, Any]:
     """The column's numbers, each cell that is not one rejected with its row.
 
-    Text cells lose currency signs and codes, units and spaces (`leadrouter.sim.money`: a cost
-    or amount in another currency than the rest of its column is rejected, as adding them up
-    would be wrong), then are read with the column's decimal separator (`_separators`): a
-    column written with decimal commas (`1.200,50`, what European spreadsheets write) is read
-    as such, never as thousands (which would make 3,5 into 35). A value too large to be a cost
-    or amount (`_LARGEST`) is rejected, not summed."""
+    A cost or amount in another currency than the rest of its column, by its own mark or by
+    its row's currency column (`written`: header and cells), is rejected, as adding them up
+    would be wrong (`leadrouter.sim.money`). Text cells lose currency signs and codes, units
+    and spaces, then are read with the column's decimal separator (`_separators`): a column
+    written with decimal commas (`1.200,50`, what European spreadsheets write) is read as such,
+    never as thousands (which would make 3,5 into 35). A value too large to be a cost or amount
+    (`_LARGEST`) is rejected, not summed."""
     missing = _blank(text).to_numpy(copy=True)
     money = field in _LARGEST
     unit = HEADER_SCALE.search(header) if money else None
     scale = np.full(len(text), SCALES[unit.group(1)] if unit else 1.0)
+    for position, reason in (
+        foreign(text.where(~missing), ctx.rows, written) if money else {}
+    ).items():
+        ctx.reject(position, header, reason)
+        missing[position] = True
     if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
         values = column.to_numpy(dtype="float64", na_value=np.nan)
     else:
-        for position, reason in (foreign(text.where(~missing), ctx.rows) if money else {}).items():
-            ctx.reject(position, header, reason)
-            missing[position] = True
         core = accounting_negative(text.str.replace(JUNK, "", regex=True).where(~missing, ""))
         if money:  # a cell's own multiplier (5.8万) wins over the header's unit
             parts = core.str.extract(SCALED)
@@ -389,6 +397,7 @@ def _numbers(
         values = np.asarray(pd.to_numeric(read, errors="coerce"), dtype="float64")
         missing = missing | mixed  # rejected already, with why
     values = values.copy()
+    values[missing] = np.nan
     values *= scale
     if unit is not None and np.isfinite(values).any():
         ctx.flag(

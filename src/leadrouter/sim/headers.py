@@ -3,11 +3,12 @@
 `load_export` reads a file's headers here before it reads a row: the explicit `columns=` map
 first (`{file header: field}`, like `DataFrame.rename`), then the headers of a CRM's default
 export (`leadrouter.sim.profiles`), then the common English and Chinese CRM headers of `ALIASES`
-(case, spaces, underscores and bracketed units ignored: `_norm`), best alias first; a header
-serves one field. A map written the wrong way round, naming a header the file lacks or a field
-that does not exist, is an error that shows the entry as it should be written - in the Python
-form or, for the `leadrouter` commands, as their `--columns FIELD=HEADER` flags
-(`columns_from_flags`, checked before any file is read).
+and the French, German and Spanish ones of `leadrouter.sim.locales` (case, spaces, underscores,
+accents and bracketed units ignored: `_norm`), best alias first; a header serves one field. A
+map written the wrong way round, naming a header the file lacks or a field that does not exist,
+is an error that shows the entry as it should be written - in the Python form or, for the
+`leadrouter` commands, as their `--columns FIELD=HEADER` flags (`columns_from_flags`, checked
+before any file is read).
 """
 
 from __future__ import annotations
@@ -20,11 +21,22 @@ from typing import TYPE_CHECKING
 from leadrouter.errors import Audience, ConfigError, InvalidExportError, MissingColumnError
 from leadrouter.sim.cells import _COLUMNS
 from leadrouter.sim.fields import COLUMNS
+from leadrouter.sim.locales import HEADERS as LOCALE_HEADERS
+from leadrouter.sim.locales import unaccented
 
 if TYPE_CHECKING:
     from leadrouter.sim.profiles import Profile
 
-__all__ = ["ALIASES", "LOST_REASON", "column_map_direction", "columns_from_flags"]
+__all__ = [
+    "ALIASES",
+    "CURRENCY",
+    "LOST_REASON",
+    "MONEY",
+    "column_map_direction",
+    "columns_from_flags",
+    "converted",
+    "converted_notes",
+]
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "lead_id": (
@@ -120,26 +132,62 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "propensity", "assignmentpropensity", "assignmentprobability", "pscore",
         "分配概率",
     ),
+    "currency": (
+        "amountcurrency", "opportunitycurrency", "dealcurrency", "currency", "currencycode",
+        "currencyisocode", "dealcurrencycode",
+        "币种", "货币",
+    ),
 }  # fmt: skip
-"""Headers recognised for each field without a `columns=` map, normalised (lower case; spaces,
-underscores, hyphens, dots and bracketed units removed), in order of preference."""
+"""Headers recognised for each field without a `columns=` map, normalised (`_norm`: lower case;
+spaces, underscores, hyphens, dots, apostrophes, accents and bracketed units removed), in order
+of preference: English, Chinese, then the French, German and Spanish ones of
+`leadrouter.sim.locales`."""
 
 LOST_REASON = "lost_reason"
 """Not a History field: a column whose non-blank value marks a deal lost (unless it is won);
 it stays in the History as a lead feature."""
+CURRENCY = "currency"
+"""Not a History field: a column naming the currency of each row's amount (Salesforce's Amount
+Currency, Pipedrive's Deal - Currency, HubSpot's Currency), read so that amounts in two
+currencies are not added up; it stays in the History as a lead feature."""
 _TARGETS = {
     "id": "lead_id",
     "status": "stage",
     LOST_REASON: LOST_REASON,
+    CURRENCY: CURRENCY,
     **{name: name for name in COLUMNS},
 }
 
 
+_BRACKETED = re.compile(r"[(（\[【]([^)）\]】]*)[)）\]】]")
+_CONVERTED = frozenset({"converted", "converti", "convertie", "umgerechnet", "convertido"})
+"""What a CRM writes in brackets after a money header whose values it converted to the org's
+one currency: Salesforce's `Amount (converted)`, in French, German and Spanish too."""
+MONEY = ("amount", "cost")
+
+
 def _norm(header: str) -> str:
-    """A header as ALIASES spell it: no BOM, bracketed units, spaces or separators; lower case."""
-    text = header.replace("\ufeff", "")
-    text = re.sub(r"[(（\[【][^)）\]】]*[)）\]】]", "", text)
-    return re.sub(r"[\s_\-./:：·]+", "", text).lower()
+    """A header as ALIASES spell it: no BOM, bracketed units, spaces, separators, apostrophes
+    or accents (`Propriétaire de l'opportunité` is `proprietairedelopportunite`); lower case."""
+    text = _BRACKETED.sub("", unaccented(header.replace("\ufeff", "")))
+    return re.sub(r"[\s_\-./:：·'’]+", "", text).lower()
+
+
+ALIASES.update(
+    {
+        field: (
+            *ALIASES[field],
+            *(alias for alias in dict.fromkeys(map(_norm, written)) if alias not in ALIASES[field]),
+        )
+        for field, written in LOCALE_HEADERS.items()
+    }
+)
+
+
+def converted(header: str) -> bool:
+    """Whether a header says its amounts are converted to one currency (`Amount (converted)`):
+    such a column is read before the one it converts, whose rows may be in many currencies."""
+    return any(_norm(inner) in _CONVERTED for inner in _BRACKETED.findall(header))
 
 
 def column_map_direction(audience: Audience) -> str:
@@ -239,12 +287,42 @@ def _resolve(
         if field in mapping:
             continue
         for alias in aliases:
-            found = next((h for h in headers if h not in taken and norms[h] == alias), None)
-            if found is not None:
-                mapping[field] = found
-                taken.add(found)
+            found = [h for h in headers if h not in taken and norms[h] == alias]
+            if found:  # money: the converted column first; any other field: it last
+                found.sort(key=lambda header: converted(header) != (field in MONEY))
+                mapping[field] = found[0]
+                taken.add(found[0])
                 break
     return mapping
+
+
+def converted_notes(
+    headers: list[str], mapping: Mapping[str, str], columns: Mapping[str, str] | None
+) -> list[tuple[int, str, str, str]]:
+    """A header-row note for each money field read from a converted column (`Amount
+    (converted)`) that `_resolve` preferred to the unconverted one beside it (`Amount`), which
+    stays a lead feature; a currency column is the unconverted one's, so it is not applied."""
+    given = {_TARGETS.get(str(field)) for field in (columns or {}).values()}
+    notes = []
+    for field in MONEY:
+        header = mapping.get(field)
+        if header is None or not converted(header) or field in given:
+            continue
+        plain = [h for h in headers if _norm(h) == _norm(header) and not converted(h)]
+        if not plain:
+            continue
+        currency = mapping.get(CURRENCY)
+        unused = f"; {currency!r} is the currency of {plain[0]!r}, not applied" if currency else ""
+        notes.append(
+            (
+                1,
+                header,
+                f"both {plain[0]!r} and {header!r} are in the file",
+                f"{field} read from {header!r}, converted to one currency; {plain[0]!r} kept "
+                f"as a lead feature{unused}",
+            )
+        )
+    return notes
 
 
 def _unrepeated(headers: list[str]) -> list[str]:

@@ -12,8 +12,9 @@ What it guarantees, and why:
   need `tz=` (the zone the CRM wrote them in), else `NaiveExportTimeError` says so. A local time
   that does not exist (the hour skipped when clocks jump forward) is moved forward, and an
   ambiguous one (clocks going back) is read as the first occurrence; both are flagged.
-- **The team's file as it is.** Common English and Chinese CRM headers are recognised without a
-  map (case, spaces, underscores and bracketed units ignored; `leadrouter.sim.headers`); UTF-8
+- **The team's file as it is.** Common English, Chinese, French, German and Spanish CRM headers
+  are recognised without a map (case, spaces, underscores, accents and bracketed units ignored;
+  `leadrouter.sim.headers`); UTF-8
   (with or without BOM), UTF-16 with BOM and GBK/GB18030 files open without naming the
   encoding; ISO times, `dd/mm/yyyy` or `mm/dd/yyyy`, `2025年3月3日`, Excel serial numbers and
   Unix timestamps are read. Without `dayfirst`, a file whose dates can only be read day first
@@ -27,7 +28,6 @@ What it guarantees, and why:
 from __future__ import annotations
 
 import re
-import shlex
 import sys
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
@@ -45,7 +45,6 @@ from leadrouter.errors import (
     ExportOption,
     MissingColumnError,
     NaiveExportTimeError,
-    StageAsConvertedError,
 )
 from leadrouter.model import zone
 from leadrouter.sim.cells import (
@@ -67,6 +66,7 @@ from leadrouter.sim.cells import (
 from leadrouter.sim.dayfirst import day_first_because, infer_dayfirst
 from leadrouter.sim.headers import (
     ALIASES,
+    CURRENCY,
     LOST_REASON,
     _norm,
     _repeated_headers,
@@ -74,12 +74,13 @@ from leadrouter.sim.headers import (
     _unrepeated,
     column_map_direction,
     columns_from_flags,
+    converted,
+    converted_notes,
 )
 from leadrouter.sim.history import (
     BOOL_FIELDS,
     COLUMNS,
     NUMBER_FIELDS,
-    OUTCOME_COLUMNS,
     STATUSES,
     TIME_DTYPE,
     TIME_FIELDS,
@@ -87,16 +88,27 @@ from leadrouter.sim.history import (
     _checked_as_of,
     read_frames_with,
 )
-from leadrouter.sim.profiles import GENERIC, LOST_VALUES, WON_VALUES, Outcomes, detect, norm_value
+from leadrouter.sim.money import Written, currency_note
+from leadrouter.sim.profiles import GENERIC, Outcomes, detect
 from leadrouter.sim.reading import read_table
-from leadrouter.sim.words import NULLS, WORDS, digits_lost, no_arrival
+from leadrouter.sim.stages import (
+    LOST,
+    WON,
+    not_a_stage,
+    outcome_table,
+    split_close_dates,
+    stage_like,
+    statuses,
+    unmatched_stages,
+)
+from leadrouter.sim.words import digits_lost, no_arrival
 
 __all__ = ["ALIASES", "build_history", "column_map_direction", "columns_from_flags", "load_export"]
 
 REQUIRED = ("lead_id", "arrived_at")
 
-_WON, _LOST, _AS_OF = ExportOption("won"), ExportOption("lost"), ExportOption("as_of")
-"""The options a message may name as the fix, as keywords or as the command's flags."""
+_AS_OF = ExportOption("as_of")
+"""The option a message names as the fix, as a keyword or as the command's flag."""
 
 
 def load_export(
@@ -114,8 +126,9 @@ def load_export(
     """Read a CSV, Excel (.xlsx) or Parquet export into a History (one row per lead).
 
     `columns` maps the file's headers to fields, like `DataFrame.rename` ({"Owner Name":
-    "rep_id"}); headers it does not name are recognised when they are common English or Chinese
-    CRM headers (`ALIASES`), and any other column is kept as a lead feature. Only `lead_id` and
+    "rep_id"}); headers it does not name are recognised when they are common CRM headers
+    (`ALIASES`: English, Chinese, French, German, Spanish), and any other column is kept as a
+    lead feature. Only `lead_id` and
     `arrived_at` are required. `encoding` is detected when not given (UTF-8 with or without BOM,
     UTF-16 with BOM, else GB18030, which reads GBK); an explicit one wins (CSV only: Excel and
     Parquet files carry their own). `dayfirst=True` reads `03/04/2025` as 3 April,
@@ -199,13 +212,14 @@ def build_history(
     reading = Outcomes(profile, tuple(map(str, won)), tuple(map(str, lost)))
     if reading.both():
         raise ConfigError(
-            f"{_WON.named(audience)} and {_LOST.named(audience)} both name "
+            f"{WON.named(audience)} and {LOST.named(audience)} both name "
             f"{reading.both()!r}: a stage is won or lost, not both"
         )
     mapping = _resolve(headers, columns, origin, audience, profile)
     notes = _repeated_headers(written, named, mapping, columns, origin, audience)
+    notes += converted_notes(headers, mapping, columns)
     if "converted" in mapping:
-        _not_a_stage(texts[mapping["converted"]], mapping["converted"], origin, reading, audience)
+        not_a_stage(texts[mapping["converted"]], mapping["converted"], origin, reading, audience)
     for field in REQUIRED:
         if field not in mapping:
             looked = ", ".join(repr(alias) for alias in ALIASES[field][:6])
@@ -234,13 +248,19 @@ def build_history(
         }
         day_only = infer_dayfirst(dates, rows, origin, audience)
     ctx = _Context(origin, rows, bool(dayfirst) or bool(day_only), tz, audience)
+    stated = _currency_column(mapping, texts)
+    if stated is not None:
+        amounts = texts[mapping["amount"]]
+        notes.append(currency_note(amounts.where(~_blank(amounts)), mapping["amount"], stated))
     data: dict[str, Any] = {}
     for field, header in mapping.items():
         column, text = raw[header], texts[header]
         if field in TIME_FIELDS:
             data[field] = _times(column, text, header, ctx, field)
         elif field in NUMBER_FIELDS:
-            data[field] = _numbers(column, text, header, field, ctx)
+            data[field] = _numbers(
+                column, text, header, field, ctx, stated if field == "amount" else None
+            )
         elif field in BOOL_FIELDS:
             data[field] = _booleans(text, header, field, ctx)
         else:
@@ -255,7 +275,7 @@ def build_history(
             data["propensity"], texts[header], header, data.get("rep_id"), ctx
         )
     _quoted_amounts(data, mapping, ctx)
-    why = _statuses(data, mapping, reading, ctx)
+    why = statuses(data, mapping, reading, ctx)
     _require(data, texts, mapping, ctx)
     keep = np.ones(len(raw), dtype=bool)
     for position, _, _ in ctx.rejected:
@@ -270,16 +290,16 @@ def build_history(
         )
     kept = np.flatnonzero(keep)
     frame = _frame(data, raw, texts, mapping, kept)
-    fields = _split_close_dates(frame, mapping)
+    fields = split_close_dates(frame, mapping)
     _check_order(frame, fields, kept, ctx)
     _orphans(frame, fields, kept, ctx)
     rejected = sorted((int(rows[p]), h, r) for p, h, r in ctx.rejected)
     if day_only:
         notes.append(_day_first_note(day_only, texts, rows, keep, audience))
     if "stage" in mapping:
-        notes += _unmatched_stages(reading, why[1], mapping["stage"], audience)
+        notes += unmatched_stages(reading, why[1], mapping["stage"], audience)
     else:
-        notes += _stage_like(texts, mapping, audience)
+        notes += stage_like(texts, mapping, audience)
     flagged = sorted([(int(rows[p]), h, r, a) for p, h, r, a in ctx.flagged if keep[p]] + notes)
     arrivals = raw[mapping["arrived_at"]].iloc[kept], texts[mapping["arrived_at"]].iloc[kept]
     ctx.tz = tz or _zone_of(*arrivals)  # a naive as_of is read in the file's own zone
@@ -293,7 +313,7 @@ def build_history(
         origin=origin,
         as_of=known_as_of,
         profile=profile.name if profile is not None else GENERIC,
-        outcomes=_outcome_table(why, kept) if "stage" in mapping else None,
+        outcomes=outcome_table(why, kept) if "stage" in mapping else None,
     )
     n_rejected = len({row for row, _, _ in rejected})
     n_flagged = len({row for row, _, _, _ in flagged})
@@ -315,6 +335,17 @@ def build_history(
 
 
 read_frames_with(build_history)
+
+
+def _currency_column(
+    mapping: Mapping[str, str], texts: Mapping[str, pd.Series[Any]]
+) -> Written | None:
+    """The currency column the amounts are checked against (its header and cells), when the
+    export has both and the amounts are not a converted column (`Amount (converted)`), which
+    is in one currency whatever the currency of its row's unconverted amount."""
+    if CURRENCY not in mapping or "amount" not in mapping or converted(mapping["amount"]):
+        return None
+    return mapping[CURRENCY], texts[mapping[CURRENCY]]
 
 
 def _zone_of(column: pd.Series[Any], text: pd.Series[Any]) -> str:
@@ -420,7 +451,7 @@ def _frame(
     sold = out["converted_at"].notna().to_numpy() | (np.nan_to_num(out["amount"]) > 0)
     out["converted"] = np.array([flag is True for flag in out["converted"]]) | sold
     frame = pd.DataFrame(out)
-    mapped = {header for field, header in mapping.items() if field != LOST_REASON}
+    mapped = {header for field, header in mapping.items() if field not in (LOST_REASON, CURRENCY)}
     for header in raw.columns:
         if header in mapped:
             continue
@@ -431,169 +462,6 @@ def _frame(
         column = column.reset_index(drop=True).where(~_blank(texts[header]))
         frame[name] = column.iloc[kept].reset_index(drop=True)
     return frame
-
-
-def _not_a_stage(
-    text: pd.Series[Any], header: str, origin: str, reading: Outcomes, audience: Audience
-) -> None:
-    """A column read as `converted` whose values are stages, not yes / no, is a
-    `StageAsConvertedError` (rejecting every row as "not yes or no" would hide the fix)."""
-    values = [
-        value
-        for value in dict.fromkeys(text.tolist())
-        if value.lower() not in NULLS and value.lower() not in WORDS
-    ]
-    stages = [value for value in values if reading.names_stage(value)]
-    if not values or (not stages and _norm(header) not in ALIASES["stage"]):
-        return
-    shown = ", ".join(repr(value) for value in values[:4])
-    raise StageAsConvertedError(
-        f"{origin}: column {header!r} holds stages ({shown}), not yes / no, and is read as "
-        f"converted: map it to stage, which reads stages as won / lost / open: "
-        f"{_COLUMNS.given({header: 'stage'}, audience)} (name a stage of your own that means "
-        f"won or lost with {_listed(_WON, ['Signed'], audience)} or "
-        f"{_listed(_LOST, ['Dropped'], audience)})"
-    )
-
-
-def _listed(option: ExportOption, values: Sequence[str], audience: Audience) -> str:
-    """`won=['Signed']` or `--won Signed`: a list option as the audience writes it."""
-    if audience == "python":
-        return option.given(list(values), audience)
-    return f"{option.named(audience)} " + " ".join(shlex.quote(value) for value in values)
-
-
-def _statuses(
-    data: dict[str, Any], mapping: dict[str, str], reading: Outcomes, ctx: _Context
-) -> tuple[np.ndarray[Any, Any], dict[str, tuple[str, str]]]:
-    """Turn the stage / status texts in `data` into won / lost / open (None where blank);
-    a row with a lost reason whose stage is neither won nor lost is lost. Rows whose converted
-    column says yes while the stage says lost or open are rejected. Returns each row's value as
-    `History.outcomes` shows it, and (status, why) per shown value."""
-    if "stage" not in mapping:
-        return np.full(0, None, dtype=object), {}
-    texts = data["stage"]
-    status = np.full(len(texts), None, dtype=object)
-    labels = np.array(texts, dtype=object)
-    seen: dict[str, tuple[str, str]] = {}
-    for position, value in enumerate(texts.tolist()):
-        if value is None:
-            continue
-        if value not in seen:
-            seen[value] = reading.outcome_of(value)
-        status[position] = seen[value][0]
-    reasons = data.get(LOST_REASON)
-    if reasons is not None:
-        marked = np.array([reason is not None for reason in reasons]) & ~np.isin(
-            status.astype(str), ("won", "lost")
-        )
-        for position in np.flatnonzero(marked).tolist():
-            label = f"{texts[position] or '(blank)'} + {mapping[LOST_REASON]}"
-            seen[label] = ("lost", f"{mapping[LOST_REASON]!r} given")
-            labels[position] = label
-        status[marked] = "lost"
-    converted = data.get("converted")
-    if converted is not None:
-        clash = np.array([flag is True for flag in converted]) & np.isin(
-            status.astype(str), ("lost", "open")
-        )
-        for position in np.flatnonzero(clash).tolist():
-            ctx.reject(
-                position,
-                mapping["converted"],
-                f"converted, but {mapping['stage']!r} is {texts[position]!r} ({status[position]})"
-                f": a converted lead is won: give {_listed(_WON, [texts[position]], ctx.audience)}"
-                " if that is the status your CRM gives converted leads, else fix one of the two",
-            )
-    data["stage"] = status
-    return labels, seen
-
-
-def _unmatched_stages(
-    reading: Outcomes, seen: Mapping[str, tuple[str, str]], header: str, audience: Audience
-) -> list[tuple[int, str, str, str]]:
-    """A header-row flag for each `won` / `lost` value no stage in the file is."""
-    options = {"won": _WON, "lost": _LOST}
-    stages = ", ".join(repr(value) for value in sorted(seen)[:8]) or "none"
-    return [
-        (
-            1,
-            header,
-            f"{options[option].named(audience)} value {value!r} is no stage in the file "
-            f"(its stages: {stages})",
-            "ignored: check its spelling",
-        )
-        for option, value in reading.unmatched(seen)
-    ]
-
-
-def _stage_like(
-    texts: Mapping[str, pd.Series[Any]], mapping: Mapping[str, str], audience: Audience
-) -> list[tuple[int, str, str, str]]:
-    """A header-row flag for each column no field took whose values are nearly all stages
-    leadrouter knows (Won, Lost, Closed Won ...): under a header it does not recognise
-    (`Result`), it was kept as a feature and the export read as one with no sale at all."""
-    used = set(mapping.values())
-    notes = []
-    for header, text in texts.items():
-        if header in used:
-            continue
-        values = text.dropna().astype(str).str.strip()
-        values = values[values != ""]
-        known = values.map(norm_value).isin(WON_VALUES | LOST_VALUES)
-        if len(values) and known.mean() >= 0.8:
-            sample = ", ".join(sorted(set(values[known]))[:3])
-            notes.append(
-                (
-                    1,
-                    header,
-                    f"looks like a stage ({sample}) but no field took it: it was kept as a "
-                    "feature, and no sale is read from it",
-                    f"map it: {_COLUMNS.given({header: 'stage'}, audience)}",
-                )
-            )
-    return notes
-
-
-def _outcome_table(
-    found: tuple[np.ndarray[Any, Any], dict[str, tuple[str, str]]],
-    kept: np.ndarray[Any, Any],
-) -> pd.DataFrame:
-    """`History.outcomes`: each stage value of the kept rows, its count and mapping."""
-    labels, seen = found
-    counts = pd.Series(labels[kept]).dropna().value_counts(sort=True)
-    return pd.DataFrame(
-        {
-            "value": [str(value) for value in counts.index],
-            "count": counts.to_numpy(dtype="int64"),
-            "outcome": [seen[value][0] for value in counts.index],
-            "why": [seen[value][1] for value in counts.index],
-        },
-        columns=list(OUTCOME_COLUMNS),
-    )
-
-
-def _split_close_dates(frame: pd.DataFrame, mapping: dict[str, str]) -> dict[str, str]:
-    """On rows with a status, only won rows are converted, and a close date is a sale date on
-    won rows only: on lost rows it is the loss time (unless a loss time column is given), on
-    open rows an expected date, dropped. Returns {field: header}, `lost_at` included when the
-    close date column gave it."""
-    fields = {field: header for field, header in mapping.items() if field != LOST_REASON}
-    status = frame["stage"]
-    known = status.notna().to_numpy()
-    if not known.any():
-        return fields
-    won = (status == "won").to_numpy()
-    lost = (status == "lost").to_numpy()
-    sale = frame["converted_at"]
-    if "converted_at" in mapping and "lost_at" not in mapping:
-        moved = lost & sale.notna().to_numpy()
-        if moved.any():
-            frame.loc[moved, "lost_at"] = sale[moved]
-            fields["lost_at"] = mapping["converted_at"]
-    frame.loc[known & ~won, "converted_at"] = pd.NaT
-    frame["converted"] = np.where(known, won, frame["converted"].to_numpy(dtype=bool))
-    return fields
 
 
 def _as_of(value: datetime | str | None, ctx: _Context) -> datetime | None:

@@ -3,22 +3,28 @@ column.
 
 CRMs write an amount with its currency: Salesforce `$12,500.00` or, in a multi-currency org,
 `USD 12,500.00` beside `EUR 10,000.00`; Pipedrive and European Excel `12.500,00 €`; Swiss
-`CHF 1'250.00`. `JUNK` is what `leadrouter.sim.cells` takes off a cost or amount before reading
-its number (currency symbols and ISO codes, spaces, percent signs, apostrophes separating
-thousands). `foreign` finds the cells whose currency differs from the column's own, since
-adding dollars to euros makes every revenue figure wrong without a word: those cells are
-rejected, each naming a cell of the column's currency, as a column mixing decimal separators is.
+`CHF 1'250.00`. Others write the currency in a column of its own beside a bare number
+(Salesforce `Amount Currency`, Pipedrive `Deal - Currency`, HubSpot `Currency`). `JUNK` is what
+`leadrouter.sim.cells` takes off a cost or amount before reading its number (currency symbols
+and ISO codes, spaces, percent signs, apostrophes separating thousands). `foreign` finds the
+cells whose currency, by their own mark or by their row's currency column, differs from the
+column's own, since adding dollars to euros makes every revenue figure wrong without a word:
+those cells are rejected, each naming a cell of the column's currency, as a column mixing
+decimal separators is. One rule for both ways of writing a currency, so a file cannot pass by
+writing it the other way.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["CODES", "JUNK", "SYMBOLS", "accounting_negative", "foreign"]
+from leadrouter.sim.words import NULLS
+
+__all__ = ["CODES", "JUNK", "SYMBOLS", "accounting_negative", "currency_note", "foreign"]
 
 SYMBOLS: dict[str, str] = {
     "us$": "USD", "$": "USD", "ca$": "CAD", "c$": "CAD", "au$": "AUD", "a$": "AUD",
@@ -62,23 +68,99 @@ def _currency(cell: str) -> str | None:
     return SYMBOLS.get(mark, mark.upper())
 
 
-def foreign(text: pd.Series[Any], rows: np.ndarray[Any, Any]) -> dict[int, str]:
-    """{position: reason} for each cell whose currency is not the column's own: the currency
-    most of its marked cells carry (ties: the first written). Cells without a mark are taken
-    to be in the column's currency; a column with one currency, or none, gives nothing."""
+def _stated(cell: str) -> str | None:
+    """The currency a currency column's cell names: a code or symbol as in an amount (`USD`,
+    `€`), else the cell itself in capitals (a code this module does not list is a currency
+    all the same); None when blank."""
+    text = cell.strip()
+    if text.lower() in NULLS:
+        return None
+    return _currency(text) or text.upper()
+
+
+Written: TypeAlias = tuple[str, "pd.Series[Any]"]
+"""A currency column: its header, and its cells as text, row by row with the amounts."""
+
+
+def _currencies(
+    text: pd.Series[Any], written: Written | None
+) -> tuple[pd.Series[Any], np.ndarray[Any, Any]]:
+    """Each non-blank cell's currency (its own mark, else its row's currency column; None when
+    neither says) and which cells are marked with another currency than their row's column."""
     marks = text.map(_currency, na_action="ignore")
-    counts = marks.value_counts(sort=False)
-    if len(counts) < 2:
-        return {}
-    usual = str(counts.idxmax())
-    example = int(np.flatnonzero((marks == usual).to_numpy(dtype=bool))[0])
-    odd = marks.notna().to_numpy(dtype=bool) & (marks != usual).to_numpy(dtype=bool)
-    return {
-        position: (
-            f"{text.iat[position]!r} is in {marks.iat[position]}, while the column's amounts are "
-            f"in {usual} (e.g. {text.iat[example]!r} in row {rows[example]}): amounts in two "
-            "currencies cannot be added up; export them converted to one currency (Salesforce: "
-            "the (converted) amount column; Pipedrive: the value in the default currency)"
+    if written is None:
+        return marks, np.zeros(len(text), dtype=bool)
+    stated = written[1].where(text.notna()).map(_stated, na_action="ignore")
+    clash = (marks.notna() & stated.notna() & (marks != stated)).to_numpy(dtype=bool)
+    return marks.where(marks.notna(), stated), clash
+
+
+def _usual(currencies: pd.Series[Any]) -> str | None:
+    """The column's currency: the one most of its cells are in (ties: the first written)."""
+    counts = currencies.value_counts(sort=False)
+    return str(counts.idxmax()) if len(counts) else None
+
+
+_CONVERT = (
+    "export the amounts converted to one currency "
+    "(Salesforce: add Amount (converted) to the report, which is read instead of Amount; "
+    "Pipedrive: the value in the default currency)"
+)
+
+
+def foreign(
+    text: pd.Series[Any], rows: np.ndarray[Any, Any], written: Written | None = None
+) -> dict[int, str]:
+    """{position: reason} for each cell whose currency is not the column's own: the currency
+    most of its cells carry (ties: the first written), a cell's currency being its own mark,
+    else the one its row's currency column (`written`) names. A cell marked with another
+    currency than its row's column names is rejected too, since which is right cannot be told.
+    Cells of which neither says a currency are taken to be in the column's; blank cells (NaN in
+    `text`) count for nothing; a column in one currency, or none, gives nothing."""
+    currencies, clash = _currencies(text, written)
+    found: dict[int, str] = {}
+    if written is not None:
+        for position in np.flatnonzero(clash).tolist():
+            found[position] = (
+                f"{text.iat[position]!r} is marked {currencies.iat[position]}, but its row's "
+                f"{written[0]!r} says {written[1].iat[position]!r}: which is right cannot be "
+                f"told; {_CONVERT}"
+            )
+    currencies = currencies.where(~clash)
+    usual = _usual(currencies)
+    if usual is None or currencies.nunique() < 2:
+        return found
+    usual_rows = (currencies == usual).to_numpy(dtype=bool)
+    example = int(np.flatnonzero(usual_rows)[0])
+    odd = currencies.notna().to_numpy(dtype=bool) & ~usual_rows
+    for position in np.flatnonzero(odd).tolist():
+        cell = str(text.iat[position])
+        by = f" by its {written[0]!r}" if written is not None and not MARK.search(cell) else ""
+        found[position] = (
+            f"{cell!r} is in {currencies.iat[position]}{by}, while the column's amounts are in "
+            f"{usual} (e.g. {text.iat[example]!r} in row {rows[example]}): amounts in two "
+            f"currencies cannot be added up; {_CONVERT}"
         )
-        for position in np.flatnonzero(odd).tolist()
-    }
+    return found
+
+
+def currency_note(text: pd.Series[Any], header: str, written: Written) -> tuple[int, str, str, str]:
+    """The note on the header row saying what a currency column told of the amounts in
+    `header` (blank cells NaN in `text`): how many rows are in each currency, and whether some
+    were rejected for being in another than the column's."""
+    currencies, clash = _currencies(text, written)
+    counts = currencies.where(~clash).value_counts(sort=False)
+    listing = ", ".join(f"{code} on {n} row{'' if n == 1 else 's'}" for code, n in counts.items())
+    usual = _usual(currencies.where(~clash))
+    told = [
+        f"the amounts not in {usual} rejected" if len(counts) > 1 else "",
+        "the amounts marked with another currency than their row's rejected" if clash.any() else "",
+    ]
+    action = "; ".join(part for part in told if part)
+    action = f"{action} (see the rejected rows)" if action else "one currency: read as written"
+    return (
+        1,
+        written[0],
+        f"read as the currency of each amount in {header!r}: {listing or 'none given'}",
+        action,
+    )

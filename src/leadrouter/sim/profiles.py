@@ -8,9 +8,11 @@ deal's) is read the way that CRM means it. A file matching no profile is read wi
 headers of `leadrouter.sim.loader.ALIASES`.
 
 `outcome_of` maps a stage or status value to won / lost / open: recognised stage names of these
-CRMs (and common English and Chinese ones), then the team's own `won=` / `lost=` values, which
+CRMs (and common English and Chinese ones, and French, German and Spanish ones of
+`leadrouter.sim.locales`), then the team's own `won=` / `lost=` values, which
 win; any other value is an open deal. Headers and values are compared normalised (lower case,
-no spaces or punctuation), so "Closed - Won", "closed_won" and "closedwon" are one value.
+no spaces, punctuation or accents), so "Closed - Won", "closed_won" and "closedwon" are one
+value, as are "Gagné" and "gagne".
 """
 
 from __future__ import annotations
@@ -18,6 +20,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+
+from leadrouter.sim.locales import LOST as LOCALE_LOST
+from leadrouter.sim.locales import OPEN as LOCALE_OPEN
+from leadrouter.sim.locales import WON as LOCALE_WON
+from leadrouter.sim.locales import unaccented
 
 __all__ = [
     "CHINESE_LOST",
@@ -38,8 +45,9 @@ __all__ = [
 
 
 def norm_value(value: str) -> str:
-    """A stage value as the tables below spell it: lower case, letters and digits only."""
-    return re.sub(r"[\W_]+", "", value).lower()
+    """A stage value as the tables below spell it: lower case, letters and digits only, accents
+    taken off (`Fermée gagnée` is `fermeegagnee`)."""
+    return re.sub(r"[\W_]+", "", unaccented(value)).lower()
 
 
 @dataclass(frozen=True)
@@ -260,7 +268,7 @@ WON_VALUES = frozenset(
     norm_value(v)
     for v in (
         "won", "closed won", "closed-won", "deal won", "converted", "closed - converted",
-        "qualified - converted", "customer", "signed", *CHINESE_WON,
+        "qualified - converted", "customer", "signed", *CHINESE_WON, *LOCALE_WON,
     )
 )  # fmt: skip
 """Stage / status values recognised as won."""
@@ -269,7 +277,7 @@ LOST_VALUES = frozenset(
     for v in (
         "lost", "closed lost", "closed-lost", "deal lost", "closed - not converted",
         "closed-lost to competition", "lost lead", "junk lead", "not qualified",
-        "unqualified", "disqualified", "dead", *CHINESE_LOST,
+        "unqualified", "disqualified", "dead", *CHINESE_LOST, *LOCALE_LOST,
     )
 )  # fmt: skip
 """Stage / status values recognised as lost (closed without a sale)."""
@@ -285,6 +293,7 @@ OPEN_VALUES = frozenset(
         "appointmentscheduled", "qualifiedtobuy", "presentationscheduled",
         "decisionmakerboughtin", "contractsent", "lead", "subscriber", "marketingqualifiedlead",
         "salesqualifiedlead", "opportunity", "qualified", "proposition", *CHINESE_OPEN,
+        *LOCALE_OPEN,
     )
 )  # fmt: skip
 """Stage / status values recognised as open (a deal still being worked); any value in none of

@@ -1,0 +1,110 @@
+"""French, German and Spanish words of CRM exports: the headers and stage values recognised.
+
+Salesforce, HubSpot, Pipedrive and Zoho export in their user's language: a French Salesforce
+leads report writes `Date de création`, `Propriétaire du lead`, `Statut du lead`, `Montant`; a
+German one `Erstellungsdatum`, `Lead-Inhaber`, `Lead-Status`, `Betrag`; a Spanish one `Fecha de
+creación`, `Propietario del candidato`, `Estado del candidato`, `Importe`, and stages such as
+`Gewonnen`, `Fermée gagnée` or `Cerrada ganada`. They are written here as the CRMs write them;
+`leadrouter.sim.headers` and `leadrouter.sim.profiles` compare them without case, spaces,
+punctuation or accents (`unaccented`), so `DATE DE CREATION` typed without its accent is the
+same header.
+
+Only words that mean one thing are listed, since a header read as the wrong field, or a stage
+as the wrong outcome, is worse than one not read (`MissingColumnError` then names the
+`columns=` fix, and an unknown stage is shown as such in `History.outcomes`). Left out on
+purpose: `Estado` alone (a status, but also a Mexican or Brazilian address's state), `Secteur`
+alone (an industry or a sales territory), `Propriétaire`, `Inhaber`, `Besitzer`, `Propietario`
+alone (the owner of a property or of the prospect's business as often as the lead's),
+`Vendeur`, `Verkäufer`, `Vendedor` (the salesperson in Odoo, the selling prospect in a
+property or car dealer's leads), and the stages `Abgeschlossen`, `Geschlossen`, `Fermé`,
+`Cerrado` alone (closed: won or lost?).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+__all__ = ["HEADERS", "LOST", "OPEN", "WON", "unaccented"]
+
+HEADERS: dict[str, tuple[str, ...]] = {
+    "lead_id": (
+        "ID du lead", "ID de la piste", "ID du prospect", "ID de l'opportunité",
+        "ID de fiche d'informations", "Datensatz-ID", "ID del candidato", "ID del lead",
+        "ID de registro", "ID de la oportunidad",
+    ),
+    "arrived_at": (
+        "Date de création", "Heure de création", "Créé le", "Erstellungsdatum",
+        "Erstellungszeit", "Erstellt am", "Fecha de creación", "Hora de creación", "Creado el",
+    ),
+    "source": (
+        "Origine de la piste", "Origine du lead", "Source du lead", "Canal", "Lead-Quelle",
+        "Quelle", "Kanal", "Origen del candidato", "Origen del lead",
+    ),
+    "contact": (
+        "Téléphone", "Téléphone portable", "Telefon", "Mobiltelefon", "Teléfono", "Móvil",
+        "Correo electrónico",
+    ),
+    "rep_id": (
+        "Propriétaire du lead", "Propriétaire de la piste", "Propriétaire du prospect",
+        "Propriétaire de l'opportunité", "Propriétaire de la transaction",
+        "Propriétaire de l'affaire", "Propriétaire du contact",
+        "Lead-Inhaber", "Opportunity-Inhaber", "Deal-Inhaber", "Kontaktinhaber",
+        "Lead-Besitzer", "Deal-Besitzer",
+        "Propietario del candidato", "Propietario del lead", "Propietario de la oportunidad",
+        "Propietario del negocio", "Propietario del contacto",
+    ),
+    "converted_at": (
+        "Date de clôture", "Date de fermeture", "Schlusstermin", "Abschlussdatum",
+        "Fecha de cierre",
+    ),
+    "amount": (
+        "Montant", "Montant de l'opportunité", "Montant de la transaction", "Betrag",
+        "Opportunity-Betrag", "Importe", "Monto", "Importe de la oportunidad",
+    ),
+    "stage": (
+        "Statut", "Statut du lead", "Statut de la piste", "Statut du prospect", "Étape",
+        "Étape de l'opportunité", "Phase de la transaction", "Phase", "Deal-Phase",
+        "Verkaufsphase", "Estado del candidato", "Estado del lead", "Etapa",
+        "Etapa de la oportunidad", "Etapa del negocio", "Fase",
+    ),
+    "lost_reason": ("Raison de la perte", "Verlustgrund", "Motivo de la pérdida"),
+    "currency": ("Devise", "Währung", "Moneda", "Divisa"),
+}  # fmt: skip
+"""Headers recognised for each field after the English and Chinese ones of
+`leadrouter.sim.headers.ALIASES`, as written (French, German, Spanish)."""
+
+WON = (
+    "Gagné", "Gagnée", "Fermé gagné", "Fermée gagnée", "Conclu gagné", "Conclue gagnée",
+    "Fermé - Converti", "Converti",
+    "Gewonnen", "Abgeschlossen und gewonnen", "Abgeschlossen - gewonnen",
+    "Geschlossen - Konvertiert", "Konvertiert",
+    "Ganado", "Ganada", "Cerrado ganado", "Cerrada ganada", "Cerrado - Convertido",
+    "Convertido",
+)  # fmt: skip
+"""Stage values read as won: a deal won (Closed Won), a lead converted (Closed - Converted)."""
+LOST = (
+    "Perdu", "Perdue", "Fermé perdu", "Fermée perdue", "Conclu perdu", "Conclue perdue",
+    "Fermé - Non converti", "Non qualifié",
+    "Verloren", "Abgeschlossen und verloren", "Abgeschlossen - verloren",
+    "Geschlossen - Nicht konvertiert", "Nicht qualifiziert",
+    "Perdido", "Perdida", "Cerrado perdido", "Cerrada perdida", "Cerrado - No convertido",
+    "No calificado",
+)  # fmt: skip
+"""Stage values read as lost: a deal lost (Closed Lost), a lead closed unconverted or not
+qualified."""
+OPEN = (
+    "Ouvert", "Ouverte", "Nouveau", "En cours",
+    "Offen", "Neu", "In Bearbeitung",
+    "Abierto", "Abierta", "Nuevo", "En curso",
+)  # fmt: skip
+"""Stage values read as open: a deal or lead still being worked."""
+
+
+def unaccented(text: str) -> str:
+    """`text` with the accents of Latin letters taken off (é -> e, ü -> u, ñ -> n) and
+    compatibility forms made plain (full-width Ｉ -> I); other scripts keep their marks (the
+    dakuten of Japanese kana), so only accents, never meaning, are ignored."""
+    plain = "".join(
+        char for char in unicodedata.normalize("NFKD", text) if not "\u0300" <= char <= "\u036f"
+    )
+    return unicodedata.normalize("NFC", plain)
