@@ -67,7 +67,7 @@ def reading_flags(command: argparse.ArgumentParser) -> None:
         metavar="FIELD=HEADER",
         default=(),
         help="which header holds a field, the field first, e.g. rep_id='Owner Name' (common "
-        "English and Chinese headers are recognised without this)",
+        "English, Chinese, French, German and Spanish headers are recognised without this)",
     )
     command.add_argument(
         "--won",

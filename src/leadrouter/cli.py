@@ -10,9 +10,10 @@
     leadrouter compare --demo --out DIR               the same on a synthetic team, all 8 strategies
 
 `route`, `handover`, `compare` and `inspect` read their file with the same reader as
-`leadrouter.sim.load_export` (CSV in any common encoding, Excel, Parquet; English and Chinese
-headers; CRM export profiles) and take the same reading flags (`--tz`, `--dayfirst`,
-`--encoding`, `--columns`, `--won`, `--lost`, `--as-of`); an error names the flag that fixes it.
+`leadrouter.sim.load_export` (CSV in any common encoding, Excel, Parquet; English, Chinese,
+French, German and Spanish headers; CRM export profiles) and take the same reading flags
+(`--tz`, `--dayfirst`, `--encoding`, `--columns`, `--won`, `--lost`, `--as-of`); an error names
+the flag that fixes it.
 
 Exit codes: 0 success, 2 bad input (a playbook, leads file, export or policy that cannot be used;
 the message names the file, row or key and the flag that fixes it), 130 interrupted, 141 when
