@@ -13,6 +13,7 @@ import attrs
 import pytest
 
 import leadrouter as lr
+from leadrouter.caps import period_start
 from leadrouter.context import Context
 from leadrouter.errors import ConfigError
 from leadrouter.strategies.base import Pick
@@ -78,6 +79,24 @@ class ByLocalWeekday(lr.Weighted):
         return {rep: 1.0 + (int(rep.removeprefix("rep")) + day) % 3 for rep in ctx.ids}
 
 
+@attrs.frozen(repr=False)
+class SeesWhoRoutedThePeriod(lr.PerformanceWeighted):
+    """PerformanceWeighted, failing when a lead of the current period was assigned by anyone
+    but itself (the history the check writes for it)."""
+
+    def route(self, ctx: Context) -> Pick | None:
+        assert isinstance(ctx.view, lr.Ledger)
+        since = period_start(ctx.now, self.period, self.tz)
+        assert since is not None
+        others = [
+            event.lead_id
+            for event in ctx.view.events()
+            if isinstance(event, lr.Assigned) and event.at >= since and event.by != self.name
+        ]
+        assert not others, f"leads of the period {since} routed by another strategy: {others}"
+        return super().route(ctx)
+
+
 class NoWeights(lr.Strategy):
     tags = lr.StrategyTags(weighted=True)
 
@@ -113,6 +132,11 @@ def test_the_history_weights_are_learned_from_differs_by_rep_and_ends_before_the
     for strategy in (lr.PerformanceWeighted(), lr.UtilizationWeighted()):
         weights = strategy.explain_weights(ledger, reps, start)
         assert max(weights.values()) > 1.5 * min(weights.values()), (strategy, weights)
+
+
+@pytest.mark.parametrize("tz", ["UTC", "Asia/Shanghai", "America/Los_Angeles"])
+def test_history_is_written_before_the_first_period_so_none_of_it_counts_in_one(tz: str) -> None:
+    check_shares_track_weights(SeesWhoRoutedThePeriod(tz=tz))
 
 
 @pytest.mark.parametrize(
