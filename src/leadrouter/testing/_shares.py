@@ -135,7 +135,12 @@ def _shares(weights: Mapping[str, Any], ids: frozenset[str], where: str) -> dict
 
 
 def _shown(weights: Mapping[str, Any]) -> str:
-    return "{" + ", ".join(f"{rep}: {weights[rep]:g}" for rep in sorted(weights)) + "}"
+    """Weights as `{anna: 2, bob: 1}`, short enough to read in a message."""
+    shown = (
+        f"{rep}: {value:g}" if isinstance(value, int | float) else f"{rep}: {value!r}"
+        for rep, value in sorted(weights.items())
+    )
+    return "{" + ", ".join(shown) + "}"
 
 
 def _settings(
@@ -179,6 +184,8 @@ def assert_shares_track(
             f"{where}: every rep must be active, so that every rep stays eligible (inactive: "
             f"{away}); pass a non-empty roster of active reps"
         )
+    if leads < 1:
+        raise ConfigError(f"{where}: leads= is how many leads to route a period, at least 1")
     starts = period_starts(period, tz, periods)
     ledger = Ledger()
     if strategy.tags.needs_history and period != "all":
