@@ -74,6 +74,9 @@ class StrategyTags:
     (and records propensities). `batching`: it solves a batch of leads together in
     `route_batch` (`Router.route_many`); a class that overrides `route_batch` must declare it,
     and one that declares it must override it (CapabilityError when the class is defined).
+    `weighted`: it states target weights (`weights(ctx)`) and promises the realised shares
+    track them, as `Weighted` does (every subclass of it carries the tag); the testing kit then
+    holds it to that promise (`check_shares_track_weights`).
     """
 
     needs_quota: bool = attrs.field(default=False, validator=_FLAG)
@@ -83,6 +86,7 @@ class StrategyTags:
     pull: bool = attrs.field(default=False, validator=_FLAG)
     randomized: bool = attrs.field(default=False, validator=_FLAG)
     batching: bool = attrs.field(default=False, validator=_FLAG)
+    weighted: bool = attrs.field(default=False, validator=_FLAG)
     needs_views: tuple[type, ...] = attrs.field(default=(), converter=_views)
 
 

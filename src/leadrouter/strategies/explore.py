@@ -124,8 +124,9 @@ class Explore(Strategy):
     @property
     def tags(self) -> StrategyTags:  # type: ignore[override]  # the base's tags, per instance
         """The base's needs, marked randomised; not batching, since Explore routes a batch lead
-        by lead (it has no `route_batch`)."""
-        return attrs.evolve(self.base.tags, randomized=True, batching=False)
+        by lead (it has no `route_batch`); not weighted, since its random picks move shares off
+        the base's weights (and it states none)."""
+        return attrs.evolve(self.base.tags, randomized=True, batching=False, weighted=False)
 
     @property
     def name(self) -> str:

@@ -244,7 +244,7 @@ class PerformanceWeighted(_DailyWeighted):
     measure: str = attrs.field(default="conversion", validator=_v_measure)
     points: FrozenMap[float] | None = attrs.field(default=None, converter=_points)
 
-    tags = StrategyTags(needs_history=True)
+    tags = StrategyTags(needs_history=True, weighted=True)
 
     def __attrs_post_init__(self) -> None:
         if self.measure == "points" and self.points is None:

@@ -47,7 +47,7 @@ class QuotaProportional(FastWeighted):
         hash=False,
     )
 
-    tags = StrategyTags(needs_quota=True)
+    tags = StrategyTags(needs_quota=True, weighted=True)
 
     def weights(self, ctx: Context) -> Mapping[str, float]:
         table = self._weight_table(ctx)

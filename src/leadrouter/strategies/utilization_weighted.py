@@ -61,7 +61,7 @@ class UtilizationWeighted(_DailyWeighted):
         default=timedelta(hours=1), validator=positive_duration("timedelta(hours=1)")
     )
 
-    tags = StrategyTags(needs_history=True)
+    tags = StrategyTags(needs_history=True, weighted=True)
 
     def _measure(
         self, view: LedgerView, rep: str, since: datetime, until: datetime

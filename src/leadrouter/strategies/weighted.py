@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 import attrs
 
@@ -46,9 +47,9 @@ from leadrouter._validators import number_field, valid_zone
 from leadrouter.caps import PERIODS, period_start
 from leadrouter.context import Context
 from leadrouter.errors import ConfigError, StrategyError
-from leadrouter.strategies.base import Pick, Strategy
+from leadrouter.strategies.base import Pick, Strategy, StrategyTags
 
-__all__ = ["Weighted"]
+__all__ = ["Weighted", "as_weight"]
 
 
 def _v_period(inst: object, attr: attrs.Attribute[str], value: str) -> None:
@@ -61,6 +62,17 @@ def _v_period(inst: object, attr: attrs.Attribute[str], value: str) -> None:
 _v_catch_up = number_field(
     "leads; below 0.5 it would disturb reps who never left", at_least=0.5, finite=False
 )
+
+
+def as_weight(value: object) -> float:
+    """A weight as a float, NaN for what is not a number (a text, a bool, None): the caller
+    refuses NaN, infinities and negative numbers with its own message."""
+    if isinstance(value, bool | str):
+        return math.nan
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return math.nan
 
 
 @attrs.frozen(repr=False)
@@ -81,6 +93,18 @@ class Weighted(Strategy):
     tz: str = attrs.field(default="UTC", kw_only=True, validator=valid_zone)
     catch_up: float = attrs.field(default=0.5, kw_only=True, validator=_v_catch_up)
 
+    tags = StrategyTags(weighted=True)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Keep the `weighted` tag on every subclass, also on one that declares tags of its own
+        (`StrategyTags(needs_profile=True)`): the tag states the guarantee of `route`, which a
+        subclass inherits, and the testing kit holds every weighted strategy to it, a subclass
+        that overrides `route` included."""
+        super().__init_subclass__(**kwargs)
+        tags = cls.__dict__.get("tags")
+        if isinstance(tags, StrategyTags) and not tags.weighted:
+            cls.tags = attrs.evolve(tags, weighted=True)
+
     def weights(self, ctx: Context) -> Mapping[str, float]:
         """Target weight (>= 0, any scale) of each rep in `ctx.ids`."""
         raise NotImplementedError
@@ -94,10 +118,7 @@ class Weighted(Strategy):
         found = []
         for rep in ids:
             value = weight_of(rep, 0.0)
-            try:
-                weight = float(value) if not isinstance(value, bool | str) else math.nan
-            except (TypeError, ValueError):
-                weight = math.nan
+            weight = as_weight(value)
             if not (0.0 <= weight < math.inf):
                 raise StrategyError(
                     f"{self!r}.weights gave rep {rep!r} the weight {value!r}: a weight is a "

@@ -4,6 +4,8 @@
   its `StrategyTags`, listed by `checks_for(strategy)`), each on a fresh instance;
 - `parametrize_with_checks([...])` turns them into one pytest test per (strategy, check), with
   expected failures as strict xfails carrying their reason;
+- `check_shares_track_weights(strategy)` (also run by `check_strategy` for a weighted
+  strategy) checks realised shares stay within two leads of the weights the strategy states;
 - `check_cap(cap)` checks a cap's optional answers (`remaining`, `saturated`, `would_refuse`)
   agree with its `check` over three days of routing;
 - `router_machine(strategy)` is a hypothesis state machine running the strategy through a Router
@@ -18,7 +20,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from leadrouter.testing.caps import check_cap
-from leadrouter.testing.checks import CHECKS, AppliesTo, applies_to, sample_roster
+from leadrouter.testing.checks import (
+    CHECKS,
+    AppliesTo,
+    applies_to,
+    check_shares_track_weights,
+    sample_roster,
+)
 from leadrouter.testing.suite import check_strategy, checks_for, parametrize_with_checks
 
 if TYPE_CHECKING:
@@ -29,6 +37,7 @@ __all__ = [
     "AppliesTo",
     "applies_to",
     "check_cap",
+    "check_shares_track_weights",
     "check_strategy",
     "checks_for",
     "parametrize_with_checks",

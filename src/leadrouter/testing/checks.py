@@ -15,8 +15,9 @@ import math
 import pickle
 import random
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Concatenate, ParamSpec, cast
 
 import attrs
 
@@ -27,6 +28,7 @@ from leadrouter.errors import ConfigError
 from leadrouter.events import Assigned
 from leadrouter.ledger import Ledger
 from leadrouter.lifecycle import Lifecycle
+from leadrouter.model import Rep
 from leadrouter.roster import Roster
 from leadrouter.router import Router
 from leadrouter.strategies.base import Pick, Release, Strategy, StrategyTags, as_pick
@@ -39,6 +41,7 @@ from leadrouter.testing._scenarios import (
     sample_roster,
     scenarios,
 )
+from leadrouter.testing._shares import assert_shares_track
 
 __all__ = [
     "CHECKS",
@@ -59,6 +62,7 @@ __all__ = [
     "check_propensities",
     "check_pull_leaves_leads_in_pool",
     "check_route_batch",
+    "check_shares_track_weights",
     "check_tick",
     "checks_for_tags",
     "sample_lead",
@@ -68,6 +72,8 @@ __all__ = [
 CheckFunction = Callable[[StrategySource], None]
 """A conformance check: takes a strategy (in any form `check_strategy` takes), raises
 AssertionError naming the rule it broke."""
+
+P = ParamSpec("P")
 
 _TAG_NAMES = frozenset(field.name for field in attrs.fields(StrategyTags))
 
@@ -92,14 +98,19 @@ _APPLIES: dict[str, AppliesTo] = {}
 _REGISTERED: list[CheckFunction] = []
 
 
-def _check(**tags: bool) -> Callable[[Callable[[Strategy], None]], CheckFunction]:
+def _check(
+    **tags: bool,
+) -> Callable[
+    [Callable[Concatenate[Strategy, P], None]], Callable[Concatenate[StrategySource, P], None]
+]:
     """Register the decorated function as a check for strategies whose tags have these values
     (`_check(pull=True)`: pull strategies only; `_check()`: every strategy).
 
     The registered check takes what `check_strategy` takes (an instance, a function strategy
     `f(ctx)`, a class or another zero-argument factory), so `check_deterministic(MyRule)` tests
     a `MyRule()` instead of failing on the class; anything else is a ConfigError saying what to
-    pass."""
+    pass. Options a check takes after the strategy (all with defaults: the suite passes none)
+    are passed on."""
     unknown = sorted(set(tags) - _TAG_NAMES)
     if unknown:
         raise ConfigError(
@@ -107,13 +118,16 @@ def _check(**tags: bool) -> Callable[[Callable[[Strategy], None]], CheckFunction
             f"got {', '.join(unknown)}"
         )
 
-    def register(func: Callable[[Strategy], None]) -> CheckFunction:
+    def register(
+        func: Callable[Concatenate[Strategy, P], None],
+    ) -> Callable[Concatenate[StrategySource, P], None]:
         @functools.wraps(func)
-        def check(strategy: StrategySource) -> None:
-            func(strategy if isinstance(strategy, Strategy) else as_factory(strategy)())
+        def check(strategy: StrategySource, /, *args: P.args, **options: P.kwargs) -> None:
+            made = strategy if isinstance(strategy, Strategy) else as_factory(strategy)()
+            func(made, *args, **options)
 
         _APPLIES[func.__name__] = AppliesTo(tuple(sorted(tags.items())))
-        _REGISTERED.append(check)
+        _REGISTERED.append(cast(CheckFunction, check))
         return check
 
     return register
@@ -506,6 +520,24 @@ def check_pickling(strategy: Strategy) -> None:
             f"check_pickling: {strategy!r} decided {mine!r} for {ctx.lead.id}, its unpickled "
             f"copy {theirs!r}"
         )
+
+
+@_check(weighted=True)
+def check_shares_track_weights(
+    strategy: Strategy, reps: Sequence[Rep] | None = None, *, leads: int = 48
+) -> None:
+    """Shares track targets. Through a Router over two of the strategy's periods (a "day",
+    "week" or "month" in its `tz`), `leads` leads each, on a small roster (`reps`, default five
+    reps with the fields the tags ask for) with every rep active and eligible and no caps, after
+    every lead each rep's count in the period is within two leads of its target share (its
+    weight, as `weights(ctx)` states it on the Context the lead is routed on, over the total)
+    x the period's leads so far: the guarantee of `Weighted`. Weights that change within a
+    period while only leads arrive fail as such, since no allocation can track them. History a
+    strategy learns from (`needs_history`: leads followed up better by some reps than others)
+    is written before the first period, so it never counts in one."""
+    assert_shares_track(
+        strategy, f"check_shares_track_weights ({strategy!r})", reps=reps, leads=leads
+    )
 
 
 CHECKS: tuple[CheckFunction, ...] = tuple(_REGISTERED)
