@@ -28,7 +28,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self
 
 from leadrouter.errors import ConfigError
 from leadrouter.ledger._fold import _FOLDED as _FOLDED
@@ -162,6 +162,21 @@ class Ledger(_Views):
             retries=retries,
             snapshot_every=snapshot_every,
         )
+
+    def close(self) -> None:
+        """Let go of what the ledger holds outside this process's memory, now rather than when
+        the garbage collector gets to it: a stored ledger waits for the snapshot it is storing,
+        closes its database connections and raises LedgerClosedError at any operation after
+        (a worker reopening after a restore, or shutting down, leaves no session behind on the
+        server). An in-memory ledger holds nothing of the kind and stays usable: this does
+        nothing, so code that closes the ledger it was given need not know which it holds.
+        Closing twice is closing once. `with Ledger.open(url) as ledger:` closes at the end."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
+        self.close()
 
     def transaction(self) -> AbstractContextManager[None]:
         """A block of writes (Router calls, appends) that keeps all of its events or none: when

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar, overload
 
 from leadrouter.errors import (
+    ConfigError,
     CorruptLogError,
     LeadRouterError,
     LogReplacedError,
@@ -125,6 +126,23 @@ class StoredLedger(Ledger):
         )
 
     # ------------------------------------------------------------------ transactions
+
+    def close(self) -> None:
+        """Wait for the snapshot this process is storing, then close every connection of the
+        ledger; any operation after raises LedgerClosedError (the views in memory still answer
+        as of the last transaction). Waits for an operation of another thread in progress (it
+        takes the ledger's lock); inside a block of this thread it is refused, as the block
+        would then end on a closed connection."""
+        with self._thread_lock:
+            if self._txn is not None:
+                raise ConfigError(
+                    f"ledger {self.store.name!r} was closed inside its own transaction (a "
+                    "`with ledger.transaction():` block or a Router operation): close it after "
+                    "the block ends"
+                )
+            if not self.store.closed:
+                self._await_snapshot()
+                self.store.close()
 
     def transaction(self) -> AbstractContextManager[None]:
         """Hold the ledger's write lock with the views up to date; commit on exit.
