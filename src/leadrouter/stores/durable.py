@@ -623,7 +623,7 @@ class _Guard:
                 self._ledger.check_roster(self._roster)
             except BaseException as exc:
                 self._txn = None
-                txn.__exit__(type(exc), exc, exc.__traceback__)
+                self._end(txn, exc)
                 raise
         except BaseException:
             self._depth -= 1
@@ -636,12 +636,26 @@ class _Guard:
             self._depth -= 1
             if self._depth == 0 and self._txn is not None:
                 txn, self._txn = self._txn, None
-                if exc is None:
-                    self._ledger.note_roster(self._roster)
-                keep(self._memory, self._ledger, kind is not None)
-                txn.__exit__(kind, exc, tb)
+                self._end(txn, exc)
         finally:
             try:
                 self._lock.__exit__(kind, exc, tb)
             finally:
                 self._ledger._thread_lock.release()
+
+    def _end(self, txn: AbstractContextManager[None], exc: BaseException | None) -> None:
+        """End the operation's transaction, which `exc` failed (None: it went well, and the
+        router's roster is recorded as its last step). Recording can raise too: the operation
+        then ends as failed, rolled back, so no failure leaves the transaction open (holding
+        the write lock that every other worker waits for)."""
+        if exc is None:
+            try:
+                self._ledger.note_roster(self._roster)
+            except BaseException as error:
+                self._end(txn, error)
+                raise
+        keep(self._memory, self._ledger, exc is not None)
+        if exc is None:
+            txn.__exit__(None, None, None)
+        else:
+            txn.__exit__(type(exc), exc, exc.__traceback__)
