@@ -51,24 +51,31 @@ def run(url: str, team: str, every: float, times: int | None) -> None:
     (nothing was written) and the next one tries again after `every`; so does any other
     failure (reps this ledger never used, say: another deploy), with the router built afresh for
     the next tick: the worker says why and keeps running, since no SLA timer runs while it is
-    down."""
+    down. The ledger of a router given up, and the last one when the worker stops, is closed:
+    its database connections end then, not when the garbage collector gets to them."""
     router: lr.Router | None = None
     done = 0
-    while times is None or done < times:
-        wait = every
-        try:
-            router = router or build_router(url, team)
-            now = datetime.now(UTC)
-            tick_once(router, now)
-            wait = seconds_to_next(router, now, every)
-        except (LockTimeoutError, StoreUnavailableError) as exc:
-            print(f"tick skipped: {exc}")
-        except lr.LeadRouterError as exc:
-            print(f"tick failed, the next one starts afresh: {type(exc).__name__}: {exc}")
-            router = None
-        done += 1
-        if times is None or done < times:
-            time.sleep(wait)
+    try:
+        while times is None or done < times:
+            wait = every
+            try:
+                router = router or build_router(url, team)
+                now = datetime.now(UTC)
+                tick_once(router, now)
+                wait = seconds_to_next(router, now, every)
+            except (LockTimeoutError, StoreUnavailableError) as exc:
+                print(f"tick skipped: {exc}")
+            except lr.LeadRouterError as exc:
+                print(f"tick failed, the next one starts afresh: {type(exc).__name__}: {exc}")
+                if router is not None:
+                    router.ledger.close()
+                router = None
+            done += 1
+            if times is None or done < times:
+                time.sleep(wait)
+    finally:
+        if router is not None:
+            router.ledger.close()
 
 
 def main() -> None:

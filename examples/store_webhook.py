@@ -65,12 +65,23 @@ def build_router(url: str, team: str = "sales") -> lr.Router:
 Respond = Callable[[str, list[tuple[str, str]]], Any]
 
 
-def make_app(url: str, team: str = "sales") -> Callable[[dict[str, Any], Respond], Iterable[bytes]]:
+class WebhookApp:
     """The WSGI application. The router is built on the first request, in the worker process
-    that serves it (a database connection must not cross a fork)."""
-    routers: list[lr.Router] = []
+    that serves it (a database connection must not cross a fork); `close` lets go of its
+    ledger's connections when the worker stops."""
 
-    def app(environ: dict[str, Any], respond: Respond) -> Iterable[bytes]:
+    def __init__(self, url: str, team: str = "sales") -> None:
+        self.url = url
+        self.team = team
+        self.router: lr.Router | None = None
+
+    def close(self) -> None:
+        """Close the router's ledger (its database connections), if one was opened."""
+        router, self.router = self.router, None
+        if router is not None:
+            router.ledger.close()
+
+    def __call__(self, environ: dict[str, Any], respond: Respond) -> Iterable[bytes]:
         def answer(status: str, body: dict[str, Any], *extra: tuple[str, str]) -> list[bytes]:
             respond(status, [("Content-Type", "application/json"), *extra])
             return [json.dumps(body).encode()]
@@ -82,8 +93,8 @@ def make_app(url: str, team: str = "sales") -> Callable[[dict[str, Any], Respond
             row = json.loads(environ["wsgi.input"].read(size) or b"null")
             if not isinstance(row, dict):
                 raise lr.InvalidValueError("the body must be a JSON object: one lead")
-            if not routers:
-                routers.append(build_router(url, team))
+            if self.router is None:
+                self.router = build_router(self.url, self.team)
             lead = lr.Lead.from_row(row)
             now = datetime.now(UTC)
             ahead = lead.arrived_at - now
@@ -93,7 +104,7 @@ def make_app(url: str, team: str = "sales") -> Callable[[dict[str, Any], Respond
                     f"clock ({now.isoformat()}): check the zone of the CRM's times, and this "
                     "server's clock (NTP)"
                 )
-            router = routers[0]
+            router = self.router
             decision = router.route(lead, now=max(now, lead.arrived_at))
             if decision.rep_id != router.ledger.owner(lead.id):
                 # a retry of a lead that moved on since its first answer (an SLA re-route, a
@@ -101,8 +112,9 @@ def make_app(url: str, team: str = "sales") -> Callable[[dict[str, Any], Respond
                 decision = router.why(lead.id)
         except LogReplacedError as exc:
             # the database was restored from a backup under this worker: it wrote nothing, and
-            # the next request reopens the ledger on the restored log, as a restart would
-            routers.clear()
+            # the next request reopens the ledger on the restored log, as a restart would (the
+            # old ledger's connections are closed now, not left to the garbage collector)
+            self.close()
             return answer("503 Service Unavailable", {"error": str(exc)}, ("Retry-After", "1"))
         except (LockTimeoutError, StoreUnavailableError) as exc:
             # nothing was written: the CRM's webhook retries, and a retry is safe
@@ -126,7 +138,10 @@ def make_app(url: str, team: str = "sales") -> Callable[[dict[str, Any], Respond
             },
         )
 
-    return app
+
+def make_app(url: str, team: str = "sales") -> WebhookApp:
+    """The WSGI application of the team's webhook (see `WebhookApp`)."""
+    return WebhookApp(url, team)
 
 
 def main() -> None:
@@ -135,9 +150,13 @@ def main() -> None:
     parser.add_argument("--team", default="sales")
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args()
-    with make_server("127.0.0.1", args.port, make_app(args.url, args.team)) as server:
-        print(f"routing leads posted to http://127.0.0.1:{args.port}/leads")
-        server.serve_forever()
+    app = make_app(args.url, args.team)
+    try:
+        with make_server("127.0.0.1", args.port, app) as server:
+            print(f"routing leads posted to http://127.0.0.1:{args.port}/leads")
+            server.serve_forever()
+    finally:  # Ctrl-C or a stop: the ledger's connections end with the worker
+        app.close()
 
 
 if __name__ == "__main__":

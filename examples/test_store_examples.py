@@ -175,6 +175,23 @@ def _last_seq(url: str, team: str) -> int:
     return int(found)
 
 
+def _built(module: Any, monkeypatch: pytest.MonkeyPatch) -> list[lr.Router]:
+    """The routers `module` builds with `build_router` from now on, in order."""
+    built: list[lr.Router] = []
+    build = module.build_router
+
+    def recorded(url: str, team: str = "sales") -> lr.Router:
+        built.append(build(url, team))
+        return built[-1]
+
+    monkeypatch.setattr(module, "build_router", recorded)
+    return built
+
+
+def _closed(router: lr.Router) -> bool:
+    return bool(router.ledger.store.closed)  # type: ignore[attr-defined]
+
+
 def test_a_webhook_worker_serves_again_after_a_backup_is_restored_under_it(
     url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -183,6 +200,7 @@ def test_a_webhook_worker_serves_again_after_a_backup_is_restored_under_it(
 
     team = f"sales-{uuid.uuid4().hex[:8]}"
     app = store_webhook.make_app(url, team)
+    built = _built(store_webhook, monkeypatch)
     arrived = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
 
     def lead(i: int) -> bytes:
@@ -196,11 +214,15 @@ def test_a_webhook_worker_serves_again_after_a_backup_is_restored_under_it(
     )  # the operator restored the database; this worker runs on
     status, body = post(app, "/leads", lead(2))
     assert status == "503 Service Unavailable" and "restored from a backup" in body["error"]
+    assert [_closed(router) for router in built] == [True]  # its connections ended at once
     # the CRM retries: this worker reopened the ledger on the restored log and routes again,
     # L-1 too, which the restored log no longer has
     for i in (2, 1):
         status, body = post(app, "/leads", lead(i))
         assert status == "200 OK" and body["action"] == "assigned", body
+    assert [_closed(router) for router in built] == [True, False]
+    app.close()  # the worker stops
+    assert [_closed(router) for router in built] == [True, True]
 
 
 def test_the_tick_worker_sleeps_until_the_next_timer_not_a_fixed_beat(
@@ -216,8 +238,10 @@ def test_the_tick_worker_sleeps_until_the_next_timer_not_a_fixed_beat(
     held = web.route(lr.Lead("L-1", routed, region="north"), now=routed)
     slept: list[float] = []
     monkeypatch.setattr("time.sleep", slept.append)  # the worker sleeps through time.sleep
+    built = _built(store_tick_worker, monkeypatch)
     store_tick_worker.run(url, team, every=600.0, times=1)
     assert slept == []  # one tick and no sleep after the last
+    assert len(built) == 1 and _closed(built[0])  # the worker closed its ledger as it stopped
     store_tick_worker.run(url, team, every=600.0, times=2)
     assert len(slept) == 1 and 0.0 < slept[0] <= 20.0, slept  # until the SLA, not 600 s
     # nothing set: it sleeps the longest it may, as a lead routed meanwhile sets a deadline

@@ -200,7 +200,8 @@ def test_every_lead_is_in_exactly_one_place(events: list[lr.Event]) -> None:
 LEDGER_API = frozenset(
     {
         *("append", "extend", "from_events", "events", "to_frame", "snapshot", "verify"),
-        *("open", "durable", "transaction", "guard", "refresh", "note_decision", "first_decision"),
+        *("open", "close", "durable", "transaction", "guard", "refresh", "note_decision"),
+        "first_decision",
         "roster",
         "placed_at",
         *("lead", "lead_ids", "status", "holder", "owner", "pool_of", "held_since", "held"),

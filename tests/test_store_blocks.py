@@ -3,7 +3,8 @@ whole or not at all, in memory as in SQLite and PostgreSQL: when it raises, the 
 to where it began, and so does what the Router remembers beside it, its decision log and its
 roster. Before, a rolled-back block left the router answering a re-route that never happened
 and holding a roster the ledger had not kept (and a stored ledger then refused every operation
-with RosterMismatchError)."""
+with RosterMismatchError). A Router operation that raises inside the block and is caught there
+is undone alone, and the block goes on."""
 
 from __future__ import annotations
 
@@ -143,3 +144,61 @@ def test_an_operation_that_raises_in_a_block_is_rolled_back_with_the_block(
     assert list(ledger.events()) == events
     assert router.why("L1") == first and "L5" not in ledger
     assert sorted(d.lead_id for d in router.decisions()) == ["L1", "L2"]
+
+
+def test_an_operation_that_raises_in_a_block_is_undone_alone_when_the_caller_catches_it(
+    opener: Opener,
+) -> None:
+    """A caller that catches a Router error inside its block (one bad lead of several) goes on,
+    and the block commits without what the failed operation wrote before it raised (here the
+    batch's first lead), or what its router remembered of it. Before, it committed that part."""
+    ledger = opener()
+    router = make_router(ledger)
+    _held_leads(router)
+    with ledger.transaction():
+        moved = router.release("L1", now=at(2), reroute=True)
+        with pytest.raises(lr.errors.DuplicateLeadError):
+            router.route_many([lr.Lead("L5", T0), lr.Lead("L2", T0, cost=9.0)], now=at(3))
+        assert "L5" not in ledger and ledger.holder("L1") == moved[-1].rep_id
+        router.route(lr.Lead("L6", T0), now=at(3))
+    for seen in [ledger] if opener.kind == "memory" else [ledger, opener()]:  # and another process
+        seen.refresh()
+        assert "L5" not in seen and "L6" in seen
+        assert seen.holder("L1") == moved[-1].rep_id
+    assert [d.lead_id for d in router.decisions()] == ["L2", "L1", "L6"]
+    assert router.why("L1").rep_id == moved[-1].rep_id and router._log.pending == []
+    again = router.route(lr.Lead("L5", T0), now=at(4))  # delivered again: routed afresh
+    assert again.rep_id is not None and router.route(lr.Lead("L5", T0), now=at(5)) == again
+    assert ledger.verify() == []
+
+
+def test_a_handover_undone_alone_in_a_block_gives_the_router_back_its_roster(
+    opener: Opener,
+) -> None:
+    """A hand-over whose re-route raises inside the caller's block is undone alone: the rep is
+    active again on the router and the ledger, and holds its leads; the block's other
+    operations, before and after it, are kept."""
+    failing = False
+
+    def first_free(ctx: lr.Context) -> str:
+        if failing:
+            raise RuntimeError("model down")
+        return sorted(ctx.ids)[0]
+
+    ledger = opener()
+    router = lr.Router(first_free, team(), ledger=ledger)
+    reps = router.reps
+    router.route(lr.Lead("L1", T0), now=at(1))
+    with ledger.transaction():
+        router.route(lr.Lead("L2", T0), now=at(2))
+        failing = True
+        with pytest.raises(RuntimeError, match="model down"):
+            router.handover("r0", now=at(3))
+        failing = False
+        assert router.reps == reps
+        router.route(lr.Lead("L3", T0), now=at(4))
+    assert router.reps == reps and ledger.roster() in (None, reps)
+    assert [ledger.holder(lead) for lead in ("L1", "L2", "L3")] == ["r0"] * 3
+    assert ledger.verify() == []
+    if opener.kind != "memory":
+        assert opener().roster() == reps and opener().holder("L3") == "r0"

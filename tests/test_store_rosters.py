@@ -166,3 +166,32 @@ def test_an_in_memory_ledger_records_no_roster() -> None:
     router = make_router(lr.Ledger())
     router.route(lr.Lead("L0", T0), now=T0)
     assert router.ledger.roster() is None
+
+
+class _RecordingError(Exception):
+    """Recording the roster failed (an error of any kind, as a bug or a MemoryError would)."""
+
+
+def test_an_operation_whose_roster_cannot_be_recorded_ends_its_transaction(
+    opener: Opener, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Recording the router's changed roster is the operation's last step; when it raised, the
+    transaction stayed open: the write lock held (every other worker timed out), the ledger's
+    thread lock held, and the router kept a roster the ledger never recorded."""
+    ledger = opener()
+    router = make_router(ledger)
+    router.route(lr.Lead("L1", T0), now=at(1))
+    reps = router.reps
+
+    def fails(link: object) -> None:
+        raise _RecordingError("the roster could not be recorded")
+
+    monkeypatch.setattr(ledger, "note_roster", fails)
+    with pytest.raises(_RecordingError):
+        router.set_rep(lr.Rep("r9"))
+    monkeypatch.undo()
+    assert router.reps == reps and ledger.roster() == reps
+    other = make_router(opener(lock_timeout=1.0))  # another worker takes the write lock
+    assert other.route(lr.Lead("L2", T0), now=at(2)).rep_id is not None
+    assert router.route(lr.Lead("L3", T0), now=at(3)).rep_id is not None
+    assert sorted(opener().lead_ids()) == ["L1", "L2", "L3"]

@@ -27,6 +27,7 @@ __all__ = [
     "InvalidValueError",
     "LeadRouterError",
     "LeadsFileError",
+    "LedgerClosedError",
     "LockTimeoutError",
     "LogReplacedError",
     "MissingColumnError",
@@ -196,6 +197,13 @@ class LogReplacedError(LeadRouterError, RuntimeError):
     row at that sequence number is another. The worker's views would disagree with the log and
     with the other workers, so it writes nothing; the message names the ledger, the URL and
     both sequence numbers. Restart the worker: it reopens the ledger from the database."""
+
+
+class LedgerClosedError(LeadRouterError, ValueError):
+    """An operation on a SQL ledger after its `close()` (or the end of its `with` block): its
+    connections are gone and it opens none again, so nothing was read or written. Raised as
+    Python raises for a closed file (a ValueError); the message names the ledger and the URL.
+    Open the ledger again with `Ledger.open(url, name)`."""
 
 
 class RosterMismatchError(ConfigError):

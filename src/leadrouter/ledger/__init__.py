@@ -28,7 +28,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self
 
 from leadrouter.errors import ConfigError
 from leadrouter.ledger._fold import _FOLDED as _FOLDED
@@ -163,13 +163,29 @@ class Ledger(_Views):
             snapshot_every=snapshot_every,
         )
 
+    def close(self) -> None:
+        """Let go of what the ledger holds outside this process's memory, now rather than when
+        the garbage collector gets to it: a stored ledger waits for the snapshot it is storing,
+        closes its database connections and raises LedgerClosedError at any operation after
+        (a worker reopening after a restore, or shutting down, leaves no session behind on the
+        server). An in-memory ledger holds nothing of the kind and stays usable: this does
+        nothing, so code that closes the ledger it was given need not know which it holds.
+        Closing twice is closing once. `with Ledger.open(url) as ledger:` closes at the end."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
+        self.close()
+
     def transaction(self) -> AbstractContextManager[None]:
         """A block of writes (Router calls, appends) that keeps all of its events or none: when
         it raises, the ledger goes back to where it began, and the Routers' decision logs and
         rosters with it, as a stored ledger's transaction is rolled back. It holds the ledger's
-        lock (other threads' operations wait), and the operations in it nest: one that raises
-        inside is rolled back with the block, not alone, so let the error leave the block.
-        The same object every time (entering it allocates nothing)."""
+        lock (other threads' operations wait). A Router operation in it that raises is undone
+        alone, with what its Router remembered of it, so a caller that catches the error inside
+        the block goes on and commits the rest without it. The same object every time
+        (entering it allocates nothing)."""
         return self._block
 
     def guard(
@@ -185,6 +201,18 @@ class Ledger(_Views):
         remembers of the operation) is kept or put back with the outermost block."""
         return _Operation(self, memory)
 
+    def _savepoint(self) -> Any:
+        """Where an operation nested in an open block begins (`leadrouter.ledger._undo`): in
+        memory, the length of the log."""
+        return len(self._events)
+
+    def _roll_back_to(self, mark: Any) -> bool:
+        """Undo what was written since `_savepoint` gave `mark`; whether there was anything."""
+        if len(self._events) <= mark:
+            return False
+        self._roll_back(mark)
+        return True
+
     def _roll_back(self, mark: int) -> None:
         """Drop the events after the first `mark` and fold the views again from the rest (the
         same views, as `from_events` guarantees; `generation` moves on, so what strategies
@@ -193,8 +221,9 @@ class Ledger(_Views):
         kept = self._events[:mark]
         self._clear()
         fold = Ledger.append
-        for event in kept:
-            fold(self, event)
+        with self._dates_as_given():  # each was taken once, as a stored ledger folds its log
+            for event in kept:
+                fold(self, event)
 
     def refresh(self) -> None:
         """Fold in events other processes committed (nothing to do in memory)."""

@@ -5,8 +5,17 @@ rosters) goes back with the events.
 
 The ledger's side of this is the same for the in-memory and the stored ledger: an operation
 ending hands what its Router remembered to the ledger (`keep`), and the end of the outermost
-block, which commits or rolls back, lets it go or puts it back (`settle`). So an operation
-nested in a caller's block is rolled back, and forgotten, with the block, never alone.
+block, which commits or rolls back, lets it go or puts it back (`settle`).
+
+An operation that begins inside a block already open (a caller's block, or another Router's
+operation) marks where it began (`savepoint`): when it raises, it is undone alone, its events
+and what its Router remembered of it (`end`), and the block goes on, so a caller that catches
+the error inside its block (a DuplicateLeadError for one lead of several) commits the rest
+without the failed operation's part. Only a nested operation takes a mark (a few lengths): one
+outside any block is the outermost block itself, rolled back whole, and pays nothing more. No
+database SAVEPOINT is needed: a stored ledger writes its rows at the commit, so until then they
+are lists in memory, cut back to the mark (`StoredLedger._savepoint`), and a SAVEPOINT would
+cost a round trip per operation to protect nothing.
 """
 
 from __future__ import annotations
@@ -21,11 +30,36 @@ class Undoable(Protocol):
     """What a Router keeps beside the ledger about its operations (its decision log and its
     roster), put back when the block they ran in is rolled back. `pending` is non-empty while an
     operation of the open block changed something to put back (one test of an empty list: the
-    usual operation pays nothing more); `undo` puts it back and empties it."""
+    usual operation pays nothing more); `undo` puts back the entries from `since` on (an
+    operation undone alone: those it added) and drops them."""
 
     pending: list[Any]
 
-    def undo(self, ledger: Ledger) -> None: ...
+    def undo(self, ledger: Ledger, since: int = 0) -> None: ...
+
+
+Mark = tuple[Any, int]
+"""Where an operation nested in an open block began: the ledger's mark (`Ledger._savepoint`)
+and how much its Router had `pending` then."""
+
+
+def savepoint(ledger: Ledger, memory: Undoable | None) -> Mark:
+    """Mark where an operation that begins inside an open block begins, for `end`."""
+    return ledger._savepoint(), 0 if memory is None else len(memory.pending)
+
+
+def end(ledger: Ledger, memory: Undoable | None, mark: Mark | None, failed: bool) -> None:
+    """An operation ends, `failed` or not. One that failed inside an open block (it has a
+    `mark`) is undone alone, now: the ledger goes back to the mark (`Ledger._roll_back_to`)
+    and its Router puts back what it remembered since, the decisions and the roster; the
+    block goes on, and keeps or drops the rest as a whole. Any other is `keep`t for the end of
+    the outermost block."""
+    if failed and mark is not None:
+        rolled_back = ledger._roll_back_to(mark[0])
+        if memory is not None and (rolled_back or len(memory.pending) > mark[1]):
+            memory.undo(ledger, mark[1])
+        failed = False
+    keep(memory, ledger, failed)
 
 
 def keep(memory: Undoable | None, ledger: Ledger, failed: bool) -> None:
@@ -66,7 +100,8 @@ class _Block:
     error of the caller's own code) takes the ledger back to where it began, as a stored
     ledger's transaction does, instead of keeping a lead released and never offered again.
     Blocks nest (a hand-over routes; a caller's block holds operations): only the outermost
-    rolls back, and then `settle`s. One object per ledger, entered again for each block."""
+    rolls back, and then `settle`s; an operation nested in it that fails is undone alone
+    (`end`). One object per ledger, entered again for each block."""
 
     __slots__ = ("_ledger", "_mark", "depth")
 
@@ -99,22 +134,31 @@ class _Block:
 
 class _Operation:
     """A Router operation on an in-memory ledger: the ledger's block, at whose end what the
-    Router remembered of the operation (`memory`) is kept or put back (`keep`)."""
+    Router remembered of the operation (`memory`) is kept or put back (`end`). Entered again
+    by the operations it runs (`route_many` routes each lead): only its outermost entry marks
+    where it began, when a block was open before it."""
 
-    __slots__ = ("_block", "_ledger", "_memory")
+    __slots__ = ("_block", "_depth", "_ledger", "_mark", "_memory")
 
     def __init__(self, ledger: Ledger, memory: Undoable | None) -> None:
         self._ledger = ledger
         self._block = ledger._block
         self._memory = memory
+        self._depth = 0
+        self._mark: Mark | None = None
 
     def __enter__(self) -> None:
-        self._block.__enter__()
+        block = self._block
+        block.__enter__()
+        if not self._depth:
+            self._mark = savepoint(self._ledger, self._memory) if block.depth > 1 else None
+        self._depth += 1
 
     def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
         memory = self._memory
         try:
-            if memory is not None and (kind is not None or memory.pending):
-                keep(memory, self._ledger, kind is not None)
+            self._depth -= 1
+            if not self._depth and (kind is not None or (memory is not None and memory.pending)):
+                end(self._ledger, memory, self._mark, kind is not None)
         finally:
             self._block.__exit__(kind, exc, tb)

@@ -67,14 +67,15 @@ class DecisionLog:
         if len(log) > self.size:
             log.popitem(last=False)
 
-    def undo(self, ledger: Ledger) -> None:
-        """The block of writes in progress raised and `ledger` went back to where it began: put
-        back, newest first, each decision it replaced on a lead the ledger had before (it comes
-        back as the most recent in `latest`'s order) and the router's roster, and forget the
-        decisions on leads that arrived with it. A decision the log had pushed out beyond `size`
-        meanwhile stays out."""
+    def undo(self, ledger: Ledger, since: int = 0) -> None:
+        """The block of writes in progress raised and `ledger` went back to where it began (or
+        one operation in it did, and `ledger` went back to where that began: then only the
+        entries from `since` on, which it added, are undone): put back, newest first, each
+        decision it replaced on a lead the ledger had before (it comes back as the most recent
+        in `latest`'s order) and the router's roster, and forget the decisions on leads that
+        arrived with it. A decision the log had pushed out beyond `size` meanwhile stays out."""
         log, first = self.latest, self.first
-        for entry in reversed(self.pending):
+        for entry in reversed(self.pending[since:]):
             if isinstance(entry, Roster):
                 self._restore(entry)
                 continue
@@ -84,7 +85,7 @@ class DecisionLog:
                 log[lead_id] = before
             if not had_first:
                 first.pop(lead_id, None)
-        self.pending.clear()
+        del self.pending[since:]
         self.generation = -1
         self.forget_undone(ledger)
 

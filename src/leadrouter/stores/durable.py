@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar, overload
 
 from leadrouter.errors import (
+    ConfigError,
     CorruptLogError,
     LeadRouterError,
     LogReplacedError,
@@ -29,7 +30,8 @@ from leadrouter.errors import (
     SnapshotWarning,
 )
 from leadrouter.events import Event
-from leadrouter.ledger import _FOLDED, Ledger, RosterLink, Undoable, detach, keep, settle
+from leadrouter.ledger import _FOLDED, Ledger, RosterLink, Undoable, detach, settle
+from leadrouter.ledger._undo import Mark, end, savepoint
 from leadrouter.model import Decision, Lead, Rep
 from leadrouter.stores import snapshot
 from leadrouter.stores.codec import (
@@ -126,6 +128,23 @@ class StoredLedger(Ledger):
 
     # ------------------------------------------------------------------ transactions
 
+    def close(self) -> None:
+        """Wait for the snapshot this process is storing, then close every connection of the
+        ledger; any operation after raises LedgerClosedError (the views in memory still answer
+        as of the last transaction). Waits for an operation of another thread in progress (it
+        takes the ledger's lock); inside a block of this thread it is refused, as the block
+        would then end on a closed connection."""
+        with self._thread_lock:
+            if self._txn is not None:
+                raise ConfigError(
+                    f"ledger {self.store.name!r} was closed inside its own transaction (a "
+                    "`with ledger.transaction():` block or a Router operation): close it after "
+                    "the block ends"
+                )
+            if not self.store.closed:
+                self._await_snapshot()
+                self.store.close()
+
     def transaction(self) -> AbstractContextManager[None]:
         """Hold the ledger's write lock with the views up to date; commit on exit.
 
@@ -165,6 +184,26 @@ class StoredLedger(Ledger):
             settle(detach(self), self, False)
             if 0 < self.snapshot_every <= len(self) - self._snapshot_events:
                 self._write_snapshot()
+
+    def _savepoint(self) -> tuple[int, int, int, dict[str, Any]]:
+        """Where an operation nested in this process's open transaction begins: the length of
+        the log in memory, of the rows and decisions to write at the commit (nothing reaches the
+        database before it, so these lists are all there is to undo there), and the rosters."""
+        txn = self._open()
+        return len(self), len(txn.events), len(txn.decisions), self._rosters.state()
+
+    def _roll_back_to(self, mark: Any) -> bool:
+        """Undo what was written since `_savepoint` gave `mark`: drop the rows and decisions
+        not yet written, put the rosters back and fold the views again."""
+        events, rows, decisions, rosters = mark
+        txn = self._open()
+        if len(txn.events) == rows and len(txn.decisions) == decisions:
+            return False
+        del txn.events[rows:], txn.decisions[decisions:]
+        txn.keys = {key for _, _, key in txn.events if key is not None}
+        self._rosters = RosterLog(rosters)
+        super()._roll_back_to(events)
+        return True
 
     def guard(
         self,
@@ -566,9 +605,10 @@ class _Guard:
     the router's roster is checked against the ledger's (taken up when another process changed
     it, recorded when the router changed it); what the router remembered of the operation
     (`memory`) is let go or put back when the outermost transaction commits or rolls back
-    (`keep`, then `settle` in `StoredLedger.transaction`)."""
+    (`end`, then `settle` in `StoredLedger.transaction`), or at once when the operation ran
+    inside a block already open and failed: it is then undone alone (`end`)."""
 
-    __slots__ = ("_depth", "_ledger", "_lock", "_memory", "_roster", "_txn")
+    __slots__ = ("_depth", "_ledger", "_lock", "_mark", "_memory", "_roster", "_txn")
 
     def __init__(
         self,
@@ -583,6 +623,8 @@ class _Guard:
         self._memory = memory
         self._depth = 0
         self._txn: AbstractContextManager[None] | None = None
+        self._mark: Mark | None = None
+        """Where the operation began, when it began inside a block already open (`savepoint`)."""
 
     def __enter__(self) -> None:
         # the ledger's own lock first, then the router's: the order a caller's
@@ -597,15 +639,18 @@ class _Guard:
         self._depth += 1
         if self._depth > 1:
             return
+        ledger = self._ledger
         try:
-            txn = self._ledger.transaction()
+            nested = ledger._txn is not None
+            txn = ledger.transaction()
             txn.__enter__()
             self._txn = txn
             try:
-                self._ledger.check_roster(self._roster)
+                self._mark = savepoint(ledger, self._memory) if nested else None
+                ledger.check_roster(self._roster)
             except BaseException as exc:
                 self._txn = None
-                txn.__exit__(type(exc), exc, exc.__traceback__)
+                self._end(txn, exc)
                 raise
         except BaseException:
             self._depth -= 1
@@ -618,12 +663,26 @@ class _Guard:
             self._depth -= 1
             if self._depth == 0 and self._txn is not None:
                 txn, self._txn = self._txn, None
-                if exc is None:
-                    self._ledger.note_roster(self._roster)
-                keep(self._memory, self._ledger, kind is not None)
-                txn.__exit__(kind, exc, tb)
+                self._end(txn, exc)
         finally:
             try:
                 self._lock.__exit__(kind, exc, tb)
             finally:
                 self._ledger._thread_lock.release()
+
+    def _end(self, txn: AbstractContextManager[None], exc: BaseException | None) -> None:
+        """End the operation's transaction, which `exc` failed (None: it went well, and the
+        router's roster is recorded as its last step). Recording can raise too: the operation
+        then ends as failed, rolled back, so no failure leaves the transaction open (holding
+        the write lock that every other worker waits for)."""
+        if exc is None:
+            try:
+                self._ledger.note_roster(self._roster)
+            except BaseException as error:
+                self._end(txn, error)
+                raise
+        end(self._ledger, self._memory, self._mark, exc is not None)
+        if exc is None:
+            txn.__exit__(None, None, None)
+        else:
+            txn.__exit__(type(exc), exc, exc.__traceback__)

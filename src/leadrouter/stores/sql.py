@@ -41,6 +41,7 @@ from sqlalchemy.pool import PoolProxiedConnection
 from leadrouter.errors import (
     ConfigError,
     LeadRouterError,
+    LedgerClosedError,
     LockTimeoutError,
     SchemaVersionError,
     StoreUnavailableError,
@@ -255,6 +256,8 @@ class SqlStore:
         self._timeout_ms = str(max(1, int(lock_timeout * 1000)))
         """`lock_timeout` as PostgreSQL's setting takes it."""
         self._pid = os.getpid()
+        self.closed = False
+        """Whether `close` ran: the store connects no more."""
         self._held: PoolProxiedConnection | None = None
         self._cursor: Any = None
         """The kept connection's ClientCursor on PostgreSQL (see `_script`)."""
@@ -305,7 +308,14 @@ class SqlStore:
     # ------------------------------------------------------------------ connecting
 
     def _retrying(self, connect: Callable[[], _C]) -> _C:
-        """`connect()`, retried with backoff while the database cannot be reached."""
+        """`connect()`, retried with backoff while the database cannot be reached; every
+        connection the store makes is made here, so a closed store makes none."""
+        if self.closed:
+            raise LedgerClosedError(
+                f"ledger {self.name!r} in {public_url(self.url)} was closed (Ledger.close(), or "
+                "the end of its with block), so it reads and writes nothing: open it again with "
+                "Ledger.open(url, name)"
+            )
         wait = self.backoff
         for attempt in range(1, self.retries + 1):
             try:
@@ -338,10 +348,7 @@ class SqlStore:
         not use the parent's connection: both would talk over one session, whose advisory lock
         then excludes neither. The child leaves it to the parent untouched (closing it would end
         the parent's session too) and connects anew."""
-        if self._pid != os.getpid():
-            self._pid = os.getpid()
-            self._held = self._cursor = None
-            self.engine.dispose(close=False)
+        self._leave_parent()
         if self._held is not None:
             return self._held.driver_connection
         self._held = self._retrying(self.engine.raw_connection)
@@ -351,6 +358,14 @@ class SqlStore:
             conn.autocommit = True
             self._dbapi.types.json.set_json_loads(loads, conn)
         return conn
+
+    def _leave_parent(self) -> None:
+        """In a process forked after the store connected: forget the parent's connections
+        without closing them (closing would end the parent's sessions)."""
+        if self._pid != os.getpid():
+            self._pid = os.getpid()
+            self._held = self._cursor = None
+            self.engine.dispose(close=False)
 
     def _drop(self) -> None:
         """Forget the kept connection (it broke, or its state is unknown): the next use
@@ -659,9 +674,16 @@ class SqlStore:
         finally:
             conn.close()
 
+    def close(self) -> None:
+        """Close every connection of this process and make no more (`LedgerClosedError`)."""
+        self.closed = True
+        self._leave_parent()
+        self.dispose()
+
     def dispose(self) -> None:
         """Close the kept connection and every pooled one."""
         held, self._held = self._held, None
+        self._cursor = None
         if held is not None:
             with suppress(Exception):
                 held.close()
