@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Mapping
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -195,8 +196,37 @@ def test_weights_that_move_while_only_leads_arrive_are_named_as_the_reason() -> 
     assert "the weights changed within the day while only leads were routed" in message
     assert "for lead0 at 2026-01-06T00:15:00+00:00" in message
     assert "its target" not in message
-    with pytest.raises(AssertionError, match="weights changed within the week"):
-        check_shares_track_weights(lr.PerformanceWeighted(period="week"))
+
+
+@pytest.mark.parametrize(
+    "strategy",
+    [
+        lr.PerformanceWeighted(period="week"),
+        lr.UtilizationWeighted(period="week"),
+        lr.PerformanceWeighted(period="month", tz="America/New_York"),
+    ],
+    ids=repr,
+)
+def test_weights_learned_again_each_midnight_of_a_longer_period_pass(strategy: Any) -> None:
+    """Performance and utilisation weighting learn their weights at each local midnight; with a
+    "week" or "month" period the weights move there, inside the period, which is their promise:
+    the bound holds until the first midnight, then the change is absorbed at a bounded pace."""
+    check_shares_track_weights(strategy)
+    check_strategy(strategy)
+
+
+def test_a_count_off_before_the_first_midnight_of_a_week_still_fails() -> None:
+    """The bound is checked from the period's start until the weights first move."""
+
+    @attrs.frozen(repr=False)
+    class EarlyFavourite(lr.PerformanceWeighted):
+        def route(self, ctx: Context) -> Pick | None:
+            if "rep0" in ctx.ids and ctx.can_take("rep0"):
+                return Pick("rep0", reason="planted")
+            return super().route(ctx)
+
+    with pytest.raises(AssertionError, match="leads this week"):
+        check_shares_track_weights(EarlyFavourite(period="week"))
 
 
 def test_the_check_is_chosen_by_the_weighted_tag_which_every_weighted_subclass_has() -> None:

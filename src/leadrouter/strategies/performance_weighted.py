@@ -231,9 +231,9 @@ class PerformanceWeighted(_DailyWeighted):
     every rep stays eligible each rep's count is within two leads of their share at every point
     (one in most teams). A sale recorded today moves weights from tomorrow.
     With a `period` longer than a day ("week", "month", "all") the weights are learned again
-    at each midnight inside it, so the target moves there: the bound holds from one midnight to
-    the next, and a change is absorbed at the bounded catch-up pace (`Weighted`);
-    `leadrouter.testing.check_shares_track_weights` reports it as weights that changed.
+    at each midnight inside it, so the target moves there: the bound holds from the period's
+    start to the first midnight inside it, and each change is then absorbed at the bounded
+    catch-up pace (`Weighted`), as `leadrouter.testing.check_shares_track_weights` checks.
 
     With no history — no lead received by the eligible reps in the window, or no sale (revenue,
     points) among them — every rep gets weight 1: equal rotation by deficit.

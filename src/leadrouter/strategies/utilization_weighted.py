@@ -51,9 +51,9 @@ class UtilizationWeighted(_DailyWeighted):
     (within one in most teams).
     Follow-up recorded today moves weights from tomorrow.
     With a `period` longer than a day ("week", "month", "all") the weights are learned again
-    at each midnight inside it, so the target moves there: the bound holds from one midnight to
-    the next, and a change is absorbed at the bounded catch-up pace (`Weighted`);
-    `leadrouter.testing.check_shares_track_weights` reports it as weights that changed.
+    at each midnight inside it, so the target moves there: the bound holds from the period's
+    start to the first midnight inside it, and each change is then absorbed at the bounded
+    catch-up pace (`Weighted`), as `leadrouter.testing.check_shares_track_weights` checks.
 
     With no history — no lead received by the eligible reps in the window, or none of them
     touched, reached or tagged — every rep gets weight 1: equal rotation by deficit.
