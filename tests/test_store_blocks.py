@@ -8,7 +8,9 @@ is undone alone, and the block goes on."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import pytest
 
@@ -202,3 +204,37 @@ def test_a_handover_undone_alone_in_a_block_gives_the_router_back_its_roster(
     assert ledger.verify() == []
     if opener.kind != "memory":
         assert opener().roster() == reps and opener().holder("L3") == "r0"
+
+
+def test_an_operation_whose_undo_fails_in_a_block_still_lets_go_of_the_lock(
+    opener: Opener, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An operation that raises inside the caller's block is undone alone; when undoing it
+    fails too (the database gone while a ledger opened from a snapshot reads its log back), the
+    operation still ends its part of the block, so the ledger's lock is free for other threads
+    once the block is over. Before, a stored ledger's operation left its part open, holding the
+    lock for as long as the error was kept (a logger or pytest keeping the traceback)."""
+    ledger = opener()
+    router = make_router(ledger)
+    _held_leads(router)
+
+    def undo_fails(self: lr.Ledger, mark: Any) -> bool:
+        raise lr.errors.StoreUnavailableError("the database went away while undoing")
+
+    monkeypatch.setattr(type(ledger), "_roll_back_to", undo_fails)
+    batch = [lr.Lead("L5", T0), lr.Lead("L2", T0, cost=9.0)]  # L2 again, with other fields
+    with pytest.raises(lr.errors.StoreUnavailableError) as caught, ledger.transaction():
+        router.route_many(batch, now=at(3))  # `caught` keeps the traceback
+    free: list[bool] = []
+
+    def other_thread() -> None:
+        free.append(ledger._thread_lock.acquire(timeout=10))
+        if free[0]:
+            ledger._thread_lock.release()
+
+    worker = threading.Thread(target=other_thread)
+    worker.start()
+    worker.join()
+    assert free == [True], caught.value
+    monkeypatch.undo()
+    assert "L5" not in ledger and ledger.verify() == []

@@ -672,16 +672,20 @@ class _Guard:
 
     def _end(self, txn: AbstractContextManager[None], exc: BaseException | None) -> None:
         """End the operation's transaction, which `exc` failed (None: it went well, and the
-        router's roster is recorded as its last step). Recording can raise too: the operation
-        then ends as failed, rolled back, so no failure leaves the transaction open (holding
-        the write lock that every other worker waits for)."""
-        if exc is None:
-            try:
+        router's roster is recorded as its last step). Recording can raise too, and so can
+        undoing an operation alone (`end`): the transaction then ends with that error, so no
+        failure leaves it open (holding the write lock that every other worker waits for)."""
+        try:
+            if exc is None:
                 self._ledger.note_roster(self._roster)
-            except BaseException as error:
-                self._end(txn, error)
-                raise
-        end(self._ledger, self._memory, self._mark, exc is not None)
+            end(self._ledger, self._memory, self._mark, exc is not None)
+        except BaseException as error:
+            try:
+                if exc is None:
+                    end(self._ledger, self._memory, self._mark, True)
+            finally:
+                txn.__exit__(type(error), error, error.__traceback__)
+            raise
         if exc is None:
             txn.__exit__(None, None, None)
         else:
