@@ -6,7 +6,8 @@ the strategy runs, `would_refuse` lets `tick()` skip offers that would write not
 answers disagree is not always caught by the router (it checks every assignment again, so no cap
 is exceeded, but leads wait that need not, or are offered in vain), and never by a test that
 only routes: `check_cap` drives a router with the cap through three days of leads, releases and
-touches, and after every step asks the cap about every rep, directly, at that moment.
+touches, and before every lead (about that lead) and after each day's tick asks the cap about
+every rep, directly, at that moment.
 """
 
 from __future__ import annotations
