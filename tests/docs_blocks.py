@@ -209,6 +209,48 @@ def links(text: str) -> list[str]:
     return re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", text)
 
 
+_HEADING = re.compile(r"^#{1,6}[ \t]+(?P<text>.*?)(?:[ \t]+#+)?[ \t]*$")
+_HTML_ANCHOR = re.compile(r"""<a\s+(?:name|id)=["']([^"']+)["']""")
+_ANCHORED = re.compile(r"\]\((?P<target>[^)#:\s]*)#(?P<anchor>[^)\s]+)\)")
+
+
+def slug(heading: str) -> str:
+    """The anchor GitHub gives a heading: lower case, punctuation (backticks, dots, brackets,
+    apostrophes) dropped, each space a hyphen; letters of any script, digits, `_` and `-` kept."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def anchors(text: str) -> set[str]:
+    """The anchors a page defines: one per heading outside fenced blocks (a repeated heading's
+    second anchor ends in `-1`, its third in `-2`), and each `<a name=...>` or `<a id=...>`."""
+    found: set[str] = set()
+    seen: dict[str, int] = {}
+    fenced = False
+    for line in text.splitlines():
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+            continue
+        if fenced:
+            continue
+        found.update(_HTML_ANCHOR.findall(line))
+        heading = _HEADING.match(line)
+        if heading:
+            base = slug(heading["text"])
+            repeat = seen.get(base, 0)
+            seen[base] = repeat + 1
+            found.add(base if repeat == 0 else f"{base}-{repeat}")
+    return found
+
+
+def anchored_links(text: str) -> list[tuple[int, str, str]]:
+    """Each link with an anchor: (line, target, anchor); the target is "" for the page itself."""
+    return [
+        (number, match["target"], match["anchor"])
+        for number, line in enumerate(text.splitlines(), start=1)
+        for match in _ANCHORED.finditer(line)
+    ]
+
+
 def normalise(lines: list[str] | tuple[str, ...]) -> list[str]:
     """Trailing spaces and trailing blank lines dropped, and the NORMALISE patterns replaced."""
     out = []

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -240,6 +241,55 @@ def test_the_report_page_lists_every_compare_option() -> None:
     ]
     assert {"--won", "--lost", "--as-of"} <= set(options)
     assert [option for option in options if f"`{option}" not in page] == []
+
+
+COMMAND_PAGES = {
+    "check": "docs/playbooks.md",
+    "route": "docs/playbooks.md",
+    "handover": "docs/playbooks.md",
+    "inspect": "docs/analyst/data.md",
+    "compare": "docs/analyst/report.md",
+    "evaluate": "docs/analyst/evaluate.md",
+    "db upgrade": "docs/stores.md",
+}
+"""The page that describes each command, where a reader of `--help` looks for more."""
+
+
+def options_not_named(command: argparse.ArgumentParser, page: str) -> list[str]:
+    """The `--options` of a command that its page never names as code (inline, or in a fenced
+    block such as a `$ leadrouter ...` example)."""
+    fenced = re.findall(r"^ *```[^\n]*\n(.*?)^ *```", page, flags=re.S | re.M)
+    prose = re.sub(r"^ *```[^\n]*\n.*?^ *```", "", page, flags=re.S | re.M)
+    code = "\n".join([*fenced, *re.findall(r"`([^`]+)`", prose)])
+    return [
+        option
+        for action in command._actions
+        if action.help != argparse.SUPPRESS
+        for option in action.option_strings
+        if option.startswith("--") and option != "--help"
+        if not re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", code)
+    ]
+
+
+def test_each_commands_page_names_every_option_of_its_help() -> None:
+    commands = _commands()
+    assert set(COMMAND_PAGES) >= {name for name in commands if name != "db"}
+    missing = {
+        name: options_not_named(commands[name], (ROOT / page).read_text(encoding="utf-8"))
+        for name, page in COMMAND_PAGES.items()
+    }
+    assert {name: options for name, options in missing.items() if options} == {}
+
+
+def test_an_option_named_only_in_prose_or_as_part_of_another_is_not_named() -> None:
+    parser = argparse.ArgumentParser()
+    for option in ("--tz", "--dayfirst", "--no-dayfirst", "--seeds", "--csv"):
+        parser.add_argument(option, help="x")
+    page = (
+        "Run `leadrouter x --tz Asia/Shanghai`, or --seeds 4 in prose.\n"
+        "```console\n$ leadrouter x --no-dayfirst --csv out.csv\n```\n"
+    )
+    assert options_not_named(parser, page) == ["--dayfirst", "--seeds"]
 
 
 def test_an_xls_workbook_is_refused_as_the_errors_page_says(tmp_path: Path) -> None:

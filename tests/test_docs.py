@@ -29,6 +29,10 @@ Not checked. An output block that cannot be compared (it needs the network, or a
 for CI) carries `<!-- output: not checked, because REASON -->` in the prose right before it.
 UNCHECKED below counts them per page, so adding one is a visible change to this file.
 
+Links. Every relative link leads to a file that exists, and every link to a section
+(`page.md#anchor`, `#anchor`) to a heading of that page, by the anchor GitHub gives it
+(tests/docs_blocks.py, `slug`).
+
 Updating. After an intended change of output, re-sync the pages in one command:
 
     LEADROUTER_UPDATE_DOCS=1 .venv/bin/pytest tests/test_docs.py
@@ -112,6 +116,24 @@ def test_relative_links_resolve() -> None:
             if not (page.parent / target).exists():
                 missing.append(f"{page.relative_to(ROOT)} -> {target}")
     assert missing == []
+
+
+def broken_anchors(pages: list[Path], root: Path = ROOT) -> list[str]:
+    """Each link to a heading that its page does not have: `page:line -> target#anchor`."""
+    broken = []
+    for page in pages:
+        for line, target, anchor in db.anchored_links(page.read_text(encoding="utf-8")):
+            linked = page.parent / target if target else page
+            if linked.suffix != ".md" or not linked.is_file():
+                continue  # a missing page is test_relative_links_resolve's to report
+            if anchor not in db.anchors(linked.read_text(encoding="utf-8")):
+                broken.append(f"{page.relative_to(root)}:{line} -> {target}#{anchor}")
+    return broken
+
+
+def test_link_anchors_exist() -> None:
+    """A link to a section (`page.md#heading`, `#heading`) lands on a heading of that page."""
+    assert broken_anchors(PAGES) == []
 
 
 # The conventions themselves, on small made-up pages.
@@ -269,3 +291,33 @@ def test_the_index_lists_every_page() -> None:
         if path.name != "index.md" or path.parent.name != "docs"
     }
     assert pages - linked == set()
+
+
+def test_a_link_to_a_missing_or_renamed_heading_is_reported(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "guide.md").write_text(
+        "# Guide\n\n## Handing over a rep's leads (离职交接)\n\n```python\n# Not a heading\n```\n\n"
+        "## `compare`: one call\n\n## Steps\n\n## Steps\n",
+        encoding="utf-8",
+    )
+    index = docs / "index.md"
+    index.write_text(
+        "# Index\n\n"
+        "[ok](guide.md#handing-over-a-reps-leads-离职交接) [ok](guide.md#compare-one-call)\n"
+        "[ok](guide.md#steps-1) [ok](#index) [renamed](guide.md#handing-over-leads)\n"
+        "[code](guide.md#not-a-heading) [self](#missing)\n",
+        encoding="utf-8",
+    )
+    assert db.anchors((docs / "guide.md").read_text(encoding="utf-8")) == {
+        "guide",
+        "handing-over-a-reps-leads-离职交接",
+        "compare-one-call",
+        "steps",
+        "steps-1",
+    }
+    assert broken_anchors([index], tmp_path) == [
+        "docs/index.md:4 -> guide.md#handing-over-leads",
+        "docs/index.md:5 -> guide.md#not-a-heading",
+        "docs/index.md:5 -> #missing",
+    ]

@@ -71,8 +71,9 @@ def compare_parser(commands: Any) -> None:
         "--seeds",
         type=int,
         default=None,
-        help="replicates per policy; up to four share one reweighting of the history, in five "
-        "reweightings or more (20)",
+        help="replicates per policy, each with fresh luck (20; at least 4); up to four share one "
+        "refit of the model on a randomly reweighted history, with at least five refits (one per "
+        "replicate when there are fewer than five)",
     )
     compare.add_argument(
         "--sensitivity-seeds",

@@ -8,8 +8,10 @@
     leadrouter compare EXPORT --policies strategies/*.toml --seeds 20 --out DIR
                                                       compare policies on an export, write a report
     leadrouter compare --demo --out DIR               the same on a synthetic team, all 8 strategies
+    leadrouter evaluate EXPORT --policies ...         estimate policies from logged propensities
+    leadrouter db upgrade URL                         create or migrate a SQL ledger's tables
 
-`route`, `handover`, `compare` and `inspect` read their file with the same reader as
+`route`, `handover`, `inspect`, `compare` and `evaluate` read their file with the same reader as
 `leadrouter.sim.load_export` (CSV in any common encoding, Excel, Parquet; English, Chinese,
 French, German and Spanish headers; CRM export profiles) and take the same reading flags
 (`--tz`, `--dayfirst`, `--encoding`, `--columns`, `--won`, `--lost`, `--as-of`); an error names
@@ -98,9 +100,20 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="leadrouter", description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", action="version", version=f"%(prog)s {leadrouter.__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    check = commands.add_parser("check", help="validate playbooks and show what they would do")
+    check = commands.add_parser(
+        "check",
+        help="validate playbooks and show what they would do",
+        description=(
+            "Load each playbook, print its strategy, rules, caps, timers and roster, and route "
+            "deterministic sample leads with it; a playbook that cannot load is an error naming "
+            "every problem, and one that loads but likely does not do what was meant ends with "
+            "warning: lines."
+        ),
+    )
     check.add_argument("playbooks", nargs="+", type=Path, help="the playbooks (TOML) to check")
-    check.add_argument("--sample", type=count, default=12, help="sample leads to route (12)")
+    check.add_argument(
+        "--sample", type=count, default=12, help="how many sample leads to route (12)"
+    )
     route_parser(commands)
     handover_parser(commands)
     inspect = commands.add_parser(
