@@ -230,19 +230,6 @@ def test_every_argument_of_every_command_has_help() -> None:
                 assert action.help, f"leadrouter {name} {action.dest}: no help text"
 
 
-def test_the_report_page_lists_every_compare_option() -> None:
-    page = (ROOT / "docs" / "analyst" / "report.md").read_text(encoding="utf-8")
-    options = [
-        option
-        for action in _commands()["compare"]._actions
-        if action.help != argparse.SUPPRESS
-        for option in action.option_strings
-        if option.startswith("--") and option != "--help"
-    ]
-    assert {"--won", "--lost", "--as-of"} <= set(options)
-    assert [option for option in options if f"`{option}" not in page] == []
-
-
 COMMAND_PAGES = {
     "check": "docs/playbooks.md",
     "route": "docs/playbooks.md",
