@@ -239,6 +239,36 @@ def test_a_currency_column_checks_amounts_typed_as_numbers_and_their_own_marks(
     assert marked.to_frame()["amount"].tolist() == [900.0]
 
 
+def test_a_dollar_or_yen_sign_is_the_currency_its_row_names_when_it_can_be(
+    tmp_path: Path,
+) -> None:
+    """`$` is written for Canadian and Australian dollars too, `¥` for yen: beside a currency
+    column naming one of them, the sign agrees with it; beside another, it still clashes."""
+    history = load(
+        tmp_path,
+        "Opportunity ID,Opportunity Owner,Stage,Created Date,Amount Currency,Amount\n"
+        '1,Amy,Closed Won,2026-01-05,CAD,"$1,000.00"\n'
+        '2,Amy,Closed Won,2026-01-06,CAD,"$2,000.00"\n'
+        '3,Amy,Closed Won,2026-01-07,USD,"$3,000.00"\n'
+        "4,Amy,Closed Won,2026-01-08,EUR,$400\n",
+        tz="UTC",
+    )
+    assert history.to_frame()["amount"].tolist() == [1000.0, 2000.0]
+    reasons = dict(zip(history.rejected["row"], history.rejected["reason"], strict=True))
+    assert reasons[4].startswith(
+        "'$3,000.00' is in USD by its 'Amount Currency', while the column's amounts are in CAD"
+    )
+    assert reasons[5].startswith("'$400' is marked USD, but its row's 'Amount Currency' says 'EUR'")
+    yen = load(
+        tmp_path,
+        "Record ID,Deal Name,Deal Stage,Create Date,Amount,Currency\n"
+        "1,A,closedwon,2026-01-05T09:00:00Z,¥120000,JPY\n"
+        "2,B,closedwon,2026-01-05T10:00:00Z,¥80000,JPY\n",
+    )
+    assert yen.rejected.empty
+    assert yen.to_frame()["amount"].tolist() == [120000.0, 80000.0]
+
+
 def test_one_currency_in_the_currency_column_is_said_and_nothing_rejected(
     tmp_path: Path,
 ) -> None:
