@@ -168,6 +168,23 @@ def test_a_reports_totals_row_and_footer_are_rejected_as_such(tmp_path: Path) ->
     assert all("is a totals row or a report footer" in reason for reason in reasons.values())
 
 
+def test_a_lead_whose_id_starts_with_total_is_not_called_a_totals_row(tmp_path: Path) -> None:
+    history = load(
+        tmp_path,
+        "Lead ID,Lead Owner,Create Date\n"
+        "Total Energies 7,Amy,\n"
+        "Summer Sale 3,Amy,\n"
+        "L3,Amy,2026-01-05 09:00\n"
+        "Total général,,\n"
+        "Subtotal: 1,,\n",
+        tz="UTC",
+    )
+    reasons = dict(zip(history.rejected["row"], history.rejected["reason"], strict=True))
+    assert reasons[2] == reasons[3] == "no arrival time: every lead needs one"
+    assert "'Total général' is a totals row" in reasons[5]
+    assert "'Subtotal: 1' is a totals row" in reasons[6]
+
+
 SALESFORCE_CURRENCY_COLUMN = (
     "Opportunity ID,Opportunity Owner,Stage,Created Date,Close Date,Amount Currency,Amount\n"
     '006B1,"Smith, John",Closed Won,1/5/2026,1/20/2026,USD,"12,500.00"\n'
