@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from leadrouter.errors import ConfigError
+from leadrouter.errors import ConfigError, EmptyExportError
 from leadrouter.events import (
     Arrived,
     Assigned,
@@ -43,7 +43,8 @@ def history_from_ledger(
     roster: Iterable[Rep] | None = None,
     tz: str = "UTC",
 ) -> History:
-    """The History of every lead that arrived in `ledger` (or in `events`), one row each.
+    """The History of every lead that arrived in `ledger` (or in `events`), one row each;
+    `EmptyExportError` when none did.
 
     `rep_id`, `assigned_at` and `propensity` are the lead's first assignment's (a claim from a
     pool has no propensity); `first_touch_at` is its first touch, `reached` whether any touch
@@ -90,9 +91,12 @@ def history_from_ledger(
             row["valid"] = event.valid
         elif isinstance(event, Converted):
             row.update(converted=True, converted_at=event.at, amount=event.amount)
+    if not rows:
+        raise EmptyExportError(
+            "history_from_ledger: no lead arrived in the ledger, so it holds no history to "
+            "evaluate: read the ledger the router routed with (router.ledger), after it routed"
+        )
     frame = pd.DataFrame(list(rows.values()))
-    if frame.empty:
-        frame = pd.DataFrame(columns=list(COLUMNS))
     frame = frame.sort_values("arrived_at", kind="stable").reset_index(drop=True)
     flagged = [
         (
