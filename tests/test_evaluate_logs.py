@@ -90,6 +90,16 @@ def test_evaluate_given_a_ledger_says_how_to_read_it() -> None:
         history_from_ledger("log.csv")  # type: ignore[arg-type]
 
 
+def test_a_rep_who_only_took_re_routed_leads_is_on_the_roster() -> None:
+    router = lr.Router(lr.EqualRotation(), [lr.Rep("ana"), lr.Rep("bo")], seed=1)
+    router.route(lr.Lead("L1", START), now=START)
+    router.release("L1", "escalated", START + timedelta(minutes=5), reroute=True)
+    router.route(lr.Lead("L2", START + timedelta(minutes=9)), now=START + timedelta(minutes=9))
+    history = history_from_ledger(router.ledger)
+    assert history.to_frame()["rep_id"].tolist() == ["ana", "ana"]
+    assert [rep.id for rep in history.roster] == ["ana", "bo"]
+
+
 def test_a_ledger_no_lead_arrived_in_is_a_named_error_not_an_empty_history() -> None:
     for empty in (lr.Ledger(), []):
         with pytest.raises(EmptyExportError, match="no lead arrived in the ledger"):
