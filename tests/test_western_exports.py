@@ -302,6 +302,18 @@ def test_one_currency_in_the_currency_column_is_said_and_nothing_rejected(
     assert note["reason"] == "read as the currency of each amount in 'Deal - Value': EUR on 1 row"
 
 
+def test_a_blank_currency_column_is_not_said_to_be_one_currency(tmp_path: Path) -> None:
+    history = load(
+        tmp_path,
+        "Deal - ID;Deal - Owner;Deal - Status;Deal - Deal created;Deal - Value;Deal - Currency\n"
+        "1;Zoë;won;2026-01-05 09:00;12.500,00;\n",
+        tz="Europe/Berlin",
+    )
+    note = history.flagged[history.flagged["row"] == 1].iloc[0]
+    assert note["reason"] == "read as the currency of each amount in 'Deal - Value': none given"
+    assert note["action"] == "no currency: read as written"
+
+
 def test_the_converted_amount_is_read_before_the_unconverted_one_and_said_so(
     tmp_path: Path,
 ) -> None:

@@ -179,7 +179,8 @@ def currency_note(text: pd.Series[Any], header: str, written: Written) -> tuple[
         "the amounts marked with another currency than their row's rejected" if clash.any() else "",
     ]
     action = "; ".join(part for part in told if part)
-    action = f"{action} (see the rejected rows)" if action else "one currency: read as written"
+    plain = "one currency: read as written" if len(counts) else "no currency: read as written"
+    action = f"{action} (see the rejected rows)" if action else plain
     return (
         1,
         written[0],
