@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import leadrouter as lr
-from leadrouter.errors import ConfigError, MissingPropensityError
+from leadrouter.errors import ConfigError, EmptyExportError, MissingPropensityError
 from leadrouter.sim import evaluate, history_from_ledger, load_export, synthetic
 
 CLOSE = {"ana": 0.05, "bo": 0.1, "cy": 0.15, "di": 0.2, "ed": 0.3}
@@ -88,6 +88,22 @@ def test_evaluate_given_a_ledger_says_how_to_read_it() -> None:
         evaluate(router.ledger, {"rotation": lr.EqualRotation()})  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="takes a Ledger"):
         history_from_ledger("log.csv")  # type: ignore[arg-type]
+
+
+def test_a_rep_who_only_took_re_routed_leads_is_on_the_roster() -> None:
+    router = lr.Router(lr.EqualRotation(), [lr.Rep("ana"), lr.Rep("bo")], seed=1)
+    router.route(lr.Lead("L1", START), now=START)
+    router.release("L1", "escalated", START + timedelta(minutes=5), reroute=True)
+    router.route(lr.Lead("L2", START + timedelta(minutes=9)), now=START + timedelta(minutes=9))
+    history = history_from_ledger(router.ledger)
+    assert history.to_frame()["rep_id"].tolist() == ["ana", "ana"]
+    assert [rep.id for rep in history.roster] == ["ana", "bo"]
+
+
+def test_a_ledger_no_lead_arrived_in_is_a_named_error_not_an_empty_history() -> None:
+    for empty in (lr.Ledger(), []):
+        with pytest.raises(EmptyExportError, match="no lead arrived in the ledger"):
+            history_from_ledger(empty)
 
 
 def test_a_rep_who_joined_mid_history_is_named() -> None:

@@ -168,6 +168,23 @@ def test_a_reports_totals_row_and_footer_are_rejected_as_such(tmp_path: Path) ->
     assert all("is a totals row or a report footer" in reason for reason in reasons.values())
 
 
+def test_a_lead_whose_id_starts_with_total_is_not_called_a_totals_row(tmp_path: Path) -> None:
+    history = load(
+        tmp_path,
+        "Lead ID,Lead Owner,Create Date\n"
+        "Total Energies 7,Amy,\n"
+        "Summer Sale 3,Amy,\n"
+        "L3,Amy,2026-01-05 09:00\n"
+        "Total général,,\n"
+        "Subtotal: 1,,\n",
+        tz="UTC",
+    )
+    reasons = dict(zip(history.rejected["row"], history.rejected["reason"], strict=True))
+    assert reasons[2] == reasons[3] == "no arrival time: every lead needs one"
+    assert "'Total général' is a totals row" in reasons[5]
+    assert "'Subtotal: 1' is a totals row" in reasons[6]
+
+
 SALESFORCE_CURRENCY_COLUMN = (
     "Opportunity ID,Opportunity Owner,Stage,Created Date,Close Date,Amount Currency,Amount\n"
     '006B1,"Smith, John",Closed Won,1/5/2026,1/20/2026,USD,"12,500.00"\n'
@@ -239,6 +256,36 @@ def test_a_currency_column_checks_amounts_typed_as_numbers_and_their_own_marks(
     assert marked.to_frame()["amount"].tolist() == [900.0]
 
 
+def test_a_dollar_or_yen_sign_is_the_currency_its_row_names_when_it_can_be(
+    tmp_path: Path,
+) -> None:
+    """`$` is written for Canadian and Australian dollars too, `¥` for yen: beside a currency
+    column naming one of them, the sign agrees with it; beside another, it still clashes."""
+    history = load(
+        tmp_path,
+        "Opportunity ID,Opportunity Owner,Stage,Created Date,Amount Currency,Amount\n"
+        '1,Amy,Closed Won,2026-01-05,CAD,"$1,000.00"\n'
+        '2,Amy,Closed Won,2026-01-06,CAD,"$2,000.00"\n'
+        '3,Amy,Closed Won,2026-01-07,USD,"$3,000.00"\n'
+        "4,Amy,Closed Won,2026-01-08,EUR,$400\n",
+        tz="UTC",
+    )
+    assert history.to_frame()["amount"].tolist() == [1000.0, 2000.0]
+    reasons = dict(zip(history.rejected["row"], history.rejected["reason"], strict=True))
+    assert reasons[4].startswith(
+        "'$3,000.00' is in USD by its 'Amount Currency', while the column's amounts are in CAD"
+    )
+    assert reasons[5].startswith("'$400' is marked USD, but its row's 'Amount Currency' says 'EUR'")
+    yen = load(
+        tmp_path,
+        "Record ID,Deal Name,Deal Stage,Create Date,Amount,Currency\n"
+        "1,A,closedwon,2026-01-05T09:00:00Z,¥120000,JPY\n"
+        "2,B,closedwon,2026-01-05T10:00:00Z,¥80000,JPY\n",
+    )
+    assert yen.rejected.empty
+    assert yen.to_frame()["amount"].tolist() == [120000.0, 80000.0]
+
+
 def test_one_currency_in_the_currency_column_is_said_and_nothing_rejected(
     tmp_path: Path,
 ) -> None:
@@ -253,6 +300,18 @@ def test_one_currency_in_the_currency_column_is_said_and_nothing_rejected(
     note = history.flagged[history.flagged["row"] == 1].iloc[0]
     assert (note["column"], note["action"]) == ("Deal - Currency", "one currency: read as written")
     assert note["reason"] == "read as the currency of each amount in 'Deal - Value': EUR on 1 row"
+
+
+def test_a_blank_currency_column_is_not_said_to_be_one_currency(tmp_path: Path) -> None:
+    history = load(
+        tmp_path,
+        "Deal - ID;Deal - Owner;Deal - Status;Deal - Deal created;Deal - Value;Deal - Currency\n"
+        "1;Zoë;won;2026-01-05 09:00;12.500,00;\n",
+        tz="Europe/Berlin",
+    )
+    note = history.flagged[history.flagged["row"] == 1].iloc[0]
+    assert note["reason"] == "read as the currency of each amount in 'Deal - Value': none given"
+    assert note["action"] == "no currency: read as written"
 
 
 def test_the_converted_amount_is_read_before_the_unconverted_one_and_said_so(

@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from leadrouter.errors import ConfigError
+from leadrouter.errors import ConfigError, EmptyExportError
 from leadrouter.events import (
     Arrived,
     Assigned,
@@ -43,13 +43,16 @@ def history_from_ledger(
     roster: Iterable[Rep] | None = None,
     tz: str = "UTC",
 ) -> History:
-    """The History of every lead that arrived in `ledger` (or in `events`), one row each.
+    """The History of every lead that arrived in `ledger` (or in `events`), one row each;
+    `EmptyExportError` when none did.
 
     `rep_id`, `assigned_at` and `propensity` are the lead's first assignment's (a claim from a
     pool has no propensity); `first_touch_at` is its first touch, `reached` whether any touch
     reached it, `valid` its latest verdict, `converted_at` and `amount` its sale. A lead moved
     after that first assignment is listed in `History.flagged` with where it went. `roster`:
-    the reps with their regions and skills (`router.reps`), else the reps the ledger names.
+    the reps with their regions and skills (`router.reps`), else every rep the ledger assigned
+    a lead to or saw claim one, first assignments or later (a rep who only took re-routed
+    leads is on the team all the same), in order of first assignment, then of first move.
     `tz`: the zone local days and hours are read in (the ledger's times are kept as they are).
     Lead features become columns of their own, as an export's extra columns do ("feature
     region" for one named like a field, rather than either overwriting the other)."""
@@ -63,12 +66,14 @@ def history_from_ledger(
         )
     rows: dict[str, dict[str, Any]] = {}
     moves: dict[str, list[str]] = {}
+    named: dict[str, None] = {}
     for event in ledger.events():
         if isinstance(event, Arrived):
             rows[event.lead.id] = _lead_row(event)
             continue
         row = rows[event.lead_id]
         if isinstance(event, Assigned | Claimed):
+            named[event.rep_id] = None
             if row["rep_id"] is None:
                 row.update(
                     rep_id=event.rep_id,
@@ -90,9 +95,12 @@ def history_from_ledger(
             row["valid"] = event.valid
         elif isinstance(event, Converted):
             row.update(converted=True, converted_at=event.at, amount=event.amount)
+    if not rows:
+        raise EmptyExportError(
+            "history_from_ledger: no lead arrived in the ledger, so it holds no history to "
+            "evaluate: read the ledger the router routed with (router.ledger), after it routed"
+        )
     frame = pd.DataFrame(list(rows.values()))
-    if frame.empty:
-        frame = pd.DataFrame(columns=list(COLUMNS))
     frame = frame.sort_values("arrived_at", kind="stable").reset_index(drop=True)
     flagged = [
         (
@@ -109,9 +117,16 @@ def history_from_ledger(
         frame,
         flagged=flagged,
         tz=tz,
-        roster=roster,
+        roster=_named(frame, named) if roster is None else roster,
         origin="ledger",
     )
+
+
+def _named(frame: pd.DataFrame, named: dict[str, None]) -> list[Rep]:
+    """The reps of the leads' first assignments, in that order (the History's own roster), then
+    those the ledger names only in a later move, so a policy replayed over them may choose them."""
+    firsts = dict.fromkeys(frame["rep_id"].dropna().tolist())
+    return [Rep(str(rep_id)) for rep_id in {**firsts, **named}]
 
 
 def _lead_row(event: Arrived) -> dict[str, Any]:

@@ -24,7 +24,7 @@ import pandas as pd
 
 from leadrouter.sim.words import NULLS
 
-__all__ = ["CODES", "JUNK", "SYMBOLS", "accounting_negative", "currency_note", "foreign"]
+__all__ = ["CODES", "JUNK", "SHARED", "SYMBOLS", "accounting_negative", "currency_note", "foreign"]
 
 SYMBOLS: dict[str, str] = {
     "us$": "USD", "$": "USD", "ca$": "CAD", "c$": "CAD", "au$": "AUD", "a$": "AUD",
@@ -32,6 +32,13 @@ SYMBOLS: dict[str, str] = {
 }  # fmt: skip
 """Currency symbols and the currency each is read as (`¥` as yuan, the CRMs this library
 started from; a column of yen written `¥` is one currency all the same)."""
+SHARED: dict[str, frozenset[str]] = {
+    "$": frozenset({"USD", "CAD", "AUD", "NZD", "MXN", "SGD", "HKD"}),
+    "¥": frozenset({"CNY", "JPY"}),
+    "￥": frozenset({"CNY", "JPY"}),
+}
+"""Symbols several currencies write: beside a currency column naming one of them (`$1,000.00`
+on a row whose Amount Currency is CAD), the symbol is that currency, not a clash with it."""
 CODES = (
     "USD", "EUR", "GBP", "CHF", "CAD", "AUD", "NZD", "JPY", "CNY", "HKD", "SGD", "SEK", "NOK",
     "DKK", "PLN", "CZK", "HUF", "RON", "INR", "BRL", "MXN", "ZAR",
@@ -60,11 +67,15 @@ def accounting_negative(core: pd.Series[Any]) -> pd.Series[Any]:
     return core.str.replace(_PARENTHESES, r"-\1", regex=True)
 
 
-def _currency(cell: str) -> str | None:
+def _currency(cell: str, stated: str | None = None) -> str | None:
+    """The currency a cell's own mark names, None when it has none; a symbol several currencies
+    write (`SHARED`) is the `stated` one of its row's currency column when it can be."""
     found = MARK.search(cell)
     if found is None:
         return None
     mark = found.group(0).lower()
+    if stated in SHARED.get(mark, ()):
+        return stated
     return SYMBOLS.get(mark, mark.upper())
 
 
@@ -87,10 +98,19 @@ def _currencies(
 ) -> tuple[pd.Series[Any], np.ndarray[Any, Any]]:
     """Each non-blank cell's currency (its own mark, else its row's currency column; None when
     neither says) and which cells are marked with another currency than their row's column."""
-    marks = text.map(_currency, na_action="ignore")
     if written is None:
-        return marks, np.zeros(len(text), dtype=bool)
+        return text.map(_currency, na_action="ignore"), np.zeros(len(text), dtype=bool)
     stated = written[1].where(text.notna()).map(_stated, na_action="ignore")
+    marks = pd.Series(
+        [
+            _currency(cell, said if isinstance(said, str) else None)
+            if isinstance(cell, str)
+            else None
+            for cell, said in zip(text, stated, strict=True)
+        ],
+        index=text.index,
+        dtype=object,
+    )
     clash = (marks.notna() & stated.notna() & (marks != stated)).to_numpy(dtype=bool)
     return marks.where(marks.notna(), stated), clash
 
@@ -135,7 +155,9 @@ def foreign(
     odd = currencies.notna().to_numpy(dtype=bool) & ~usual_rows
     for position in np.flatnonzero(odd).tolist():
         cell = str(text.iat[position])
-        by = f" by its {written[0]!r}" if written is not None and not MARK.search(cell) else ""
+        own = MARK.search(cell)
+        vague = own is None or own.group(0).lower() in SHARED
+        by = f" by its {written[0]!r}" if written is not None and vague else ""
         found[position] = (
             f"{cell!r} is in {currencies.iat[position]}{by}, while the column's amounts are in "
             f"{usual} (e.g. {text.iat[example]!r} in row {rows[example]}): amounts in two "
@@ -157,7 +179,8 @@ def currency_note(text: pd.Series[Any], header: str, written: Written) -> tuple[
         "the amounts marked with another currency than their row's rejected" if clash.any() else "",
     ]
     action = "; ".join(part for part in told if part)
-    action = f"{action} (see the rejected rows)" if action else "one currency: read as written"
+    plain = "one currency: read as written" if len(counts) else "no currency: read as written"
+    action = f"{action} (see the rejected rows)" if action else plain
     return (
         1,
         written[0],

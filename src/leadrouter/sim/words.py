@@ -65,12 +65,14 @@ def digits_lost(lead_id: str) -> str:
 
 
 SUMMARY = re.compile(
-    r"(?i)[\s\"']*(?:(?:grand\s+|sub)?totals?\b|(?:sum|summe|gesamt|somme|totale)\s*[:(]?\s*$"
-    r"|合计|总计|小计|confidential information|copyright\b)"
+    r"(?i)[\s\"']*(?:(?:(?:grand\s+|sub)?totals?(?:\s+g[eé]n[eé]ral)?|sum|summe|gesamt"
+    r"|gesamtergebnis|somme|totale|合计|总计|小计)(?=[\s\"']*(?:$|[:：(（\d]))"
+    r"|confidential information|copyright\s*(?:\(c\)|©)?\s*\d{4})"
 )
-"""The first cell of a line under the leads that is no lead: a totals row (Total, Grand Totals
-(80 records), Subtotal, Summe, 合计) or a report's footer (Salesforce ends its exports with
-"Confidential Information - Do Not Distribute" and a copyright line)."""
+"""The lead id of a line under the leads that is no lead: a totals row (Total, Grand Totals
+(80 records), Subtotal: 12, Total général, Summe, 合计) or a report's footer (Salesforce ends its
+exports with "Confidential Information - Do Not Distribute" and "Copyright (c) 2000-2026 ...").
+The word stands alone or before a count, so a lead named "Total Energies" is not one."""
 
 
 def no_arrival(lead_id: str | None) -> str:
