@@ -430,3 +430,36 @@ def test_no_event_is_dated_before_the_event_it_acts_on_beyond_the_skew(ops: list
         assert event.at >= since - SKEW, event
         if not isinstance(event, lr.Touched | lr.Tagged | lr.Converted):
             placed[event.lead_id] = event.at
+
+
+class _CountingLog(list[lr.Event]):
+    """An event list that counts the slices taken of it: a copy of the log each time."""
+
+    slices = 0
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            type(self).slices += 1
+        return super().__getitem__(index)
+
+
+def test_an_events_view_the_log_has_grown_past_reads_in_place_and_stays_as_it_was() -> None:
+    """`events()` is the log as of the call. Indexing a view the log had grown past copied the
+    whole window first, so reading such a view event by event cost the log's length each time."""
+    from leadrouter.ledger._types import _EventLog
+
+    router = lr.Router(lr.EqualRotation(), [lr.Rep("a"), lr.Rep("b")])
+    for i in range(6):
+        router.route(lr.Lead(f"L{i}", at(i)), now=at(i))
+    log = _CountingLog(router.ledger.events())
+    view = _EventLog(log, 8)
+    log.append(log[0])
+    kept = list(log[:8])
+    _CountingLog.slices = 0
+    assert [view[i] for i in range(8)] == kept and view[-1] == kept[-1] and view[-8] == kept[0]
+    assert list(reversed(view)) == kept[::-1]
+    assert _CountingLog.slices == 0
+    assert list(view[::3]) == kept[::3] and list(view[-3:]) == kept[-3:]
+    for outside in (8, -9):
+        with pytest.raises(IndexError):
+            view[outside]

@@ -64,16 +64,23 @@ class _EventLog(Sequence[Event]):
         self._events = events
         self._size = size
 
-    def _window(self) -> _Log | Sequence[Event]:
-        events = self._events
-        return events if len(events) == self._size else events[: self._size]
-
     @overload
     def __getitem__(self, index: int) -> Event: ...
     @overload
     def __getitem__(self, index: slice) -> Sequence[Event]: ...
     def __getitem__(self, index: int | slice) -> Event | Sequence[Event]:
-        return self._window()[index]
+        """An event or a slice of the window, read from the log in place: an index costs the
+        same on a view the log has grown past as on a fresh one."""
+        events = self._events
+        if isinstance(index, slice):
+            start, stop, step = index.indices(self._size)
+            if step == 1:
+                return events[start:stop]
+            return [events[i] for i in range(start, stop, step)]
+        position = index + self._size if index < 0 else index
+        if not 0 <= position < self._size:
+            raise IndexError(f"event index {index} out of range for {self._size} events")
+        return events[position]
 
     def __len__(self) -> int:
         return self._size
@@ -82,7 +89,8 @@ class _EventLog(Sequence[Event]):
         return islice(self._events, self._size)
 
     def __reversed__(self) -> Iterator[Event]:
-        return reversed(self._window())
+        events = self._events
+        return (events[i] for i in range(self._size - 1, -1, -1))
 
 
 class LedgerView(Protocol):
