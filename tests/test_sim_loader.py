@@ -587,3 +587,13 @@ def test_every_playbook_nurture_threshold_nurtures_some_sample_leads() -> None:
         assert 0 < nurtured < len(sample) // 2, (path.name, nurtured)
         checked.append(path.name)
     assert checked, "no playbook has a nurture rule to check"
+
+
+def test_a_file_whose_only_row_is_rejected_says_so_in_the_singular(tmp_path: Path) -> None:
+    path = tmp_path / "one.csv"
+    path.write_text("lead_id,arrived_at\nA1,not a time\n", encoding="utf-8")
+    with pytest.raises(EmptyExportError) as caught:
+        load_export(path, tz="UTC")
+    message = str(caught.value)
+    assert "no usable rows: its one row was rejected (row 2, arrived_at: " in message
+    assert "...)" not in message and "all 1 rows" not in message

@@ -24,8 +24,10 @@ from leadrouter._util import format_duration, instant, plural
 from leadrouter.errors import ConfigError
 from leadrouter.events import REP_LEFT, Assigned, Claimed, Event, Pooled, Released
 from leadrouter.ledger import Ledger
+from leadrouter.lifecycle import EXPIRED, SLA_MISSED
 from leadrouter.model import Decision
 from leadrouter.router import Router
+from leadrouter.strategies.grab_with_caps import IDLE
 from leadrouter.strategies.tiered_delay import ESCALATED, TieredDelay
 
 __all__ = ["DECISION_COLUMNS", "route", "route_parser"]
@@ -46,10 +48,10 @@ DECISION_COLUMNS = (
 (`timers`: each change with its time), and where the lead ended (`final_*`)."""
 
 _WHY = {
-    "sla": "first-touch SLA missed",
-    "expired": "expired",
+    SLA_MISSED: "first-touch SLA missed",
+    EXPIRED: "expired",
     ESCALATED: "escalated",
-    "idle": "idle claim",
+    IDLE: "idle claim",
     REP_LEFT: "rep left",
 }
 """A release reason as the `timers` column says it."""
@@ -282,7 +284,7 @@ def _summary(
             f"{why} {n}" for why, n in releases.most_common()
         )
         line += ")"
-    if releases.get("sla"):
+    if releases.get(SLA_MISSED):
         line += (
             ": route replays no touches (the file's were made by the reps who held the leads "
             "then), so no first-touch SLA is met"

@@ -10,7 +10,7 @@ import attrs
 from leadrouter._validators import of_type, positive_duration, whole_number
 from leadrouter.rules import Schedule
 
-__all__ = ["Lifecycle"]
+__all__ = ["EXPIRED", "SLA_MISSED", "TIMER_REASONS", "Lifecycle"]
 
 
 @attrs.frozen
@@ -58,5 +58,9 @@ class Lifecycle:
         return sum(reason in TIMER_REASONS for reason in released_before) < self.max_reroutes
 
 
-TIMER_REASONS = ("sla", "expired")
+SLA_MISSED = "sla"
+"""The release reason of a lead reclaimed because its first touch came too late."""
+EXPIRED = "expired"
+"""The release reason of a lead whose holding period ran out."""
+TIMER_REASONS = (SLA_MISSED, EXPIRED)
 """The release reasons these timers write."""

@@ -23,7 +23,7 @@ from leadrouter.context import TickContext
 from leadrouter.errors import StrategyError
 from leadrouter.events import PUBLIC, Released
 from leadrouter.ledger import Ledger
-from leadrouter.lifecycle import Lifecycle
+from leadrouter.lifecycle import EXPIRED, SLA_MISSED, Lifecycle
 from leadrouter.model import Lead, Rep
 from leadrouter.rules import Rule
 from leadrouter.strategies.base import Release, Strategy
@@ -48,8 +48,8 @@ class Timers:
         """Set the deadlines of a lead `rep_id` holds since `since`."""
         life = self.lifecycle
         start = instant(since)  # elapsed time, also across a daylight-saving change
-        for delay, kind in ((life.first_touch_sla, "sla"), (life.expire_after, "expired")):
-            if delay is None or (touched and kind == "sla"):
+        for delay, kind in ((life.first_touch_sla, SLA_MISSED), (life.expire_after, EXPIRED)):
+            if delay is None or (touched and kind == SLA_MISSED):
                 continue
             try:
                 due = start + delay
@@ -85,7 +85,7 @@ class Timers:
             _, lead_id, kind, _, rep_id, since = heapq.heappop(heap)
             if ledger.holder(lead_id) != rep_id or ledger.held_since(lead_id) != since:
                 continue
-            if kind == "sla":
+            if kind == SLA_MISSED:
                 if ledger.first_touch(lead_id) is not None:
                     continue
                 shift = (

@@ -284,7 +284,9 @@ def build_history(
         first = sorted(ctx.rejected, key=lambda item: item[0])[:3]
         shown = "; ".join(f"row {rows[p]}, {h}: {r}" for p, h, r in first)
         raise EmptyExportError(
-            f"{origin}: no usable rows: all {len(raw)} rows were rejected ({shown} ...): fix "
+            f"{origin}: no usable rows: "
+            f"{'its one row was' if len(raw) == 1 else f'all {len(raw)} rows were'} rejected "
+            f"({shown}{' ...' if len(ctx.rejected) > 3 else ''}): fix "
             f"those columns, or map the right headers with {_COLUMNS.named(audience)} "
             f"({column_map_direction(audience)})"
         )
