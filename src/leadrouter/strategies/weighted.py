@@ -49,7 +49,7 @@ from leadrouter.context import Context
 from leadrouter.errors import ConfigError, StrategyError
 from leadrouter.strategies.base import Pick, Strategy, StrategyTags
 
-__all__ = ["Weighted", "as_weight"]
+__all__ = ["Weighted"]
 
 
 def _v_period(inst: object, attr: attrs.Attribute[str], value: str) -> None:
