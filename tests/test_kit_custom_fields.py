@@ -151,6 +151,18 @@ def test_a_machine_without_a_strategy_says_how_to_give_one() -> None:
             pass
 
 
+def test_none_in_a_subclass_gives_back_the_default_draws_not_the_parents() -> None:
+    """`roster=None` and `leads=None` mean the defaults, as they do in `router_machine`."""
+    from leadrouter.testing.machine import DEFAULT_LEADS, DEFAULT_ROSTERS
+
+    class Defaults(SpeakersMachine, roster=None, leads=None):
+        pass
+
+    assert SpeakersMachine.router_roster is not DEFAULT_ROSTERS
+    assert Defaults.router_roster is DEFAULT_ROSTERS and Defaults.router_leads is DEFAULT_LEADS
+    assert Defaults.router_rules == SpeakersMachine.router_rules
+
+
 class Sneaky(RouterMachine, strategy=lr.EqualRotation, caps=lr.FixedCap(open=1)):
     """Writes past the router: the machine's own invariant must name the rep, leads and time."""
 

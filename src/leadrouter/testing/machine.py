@@ -47,7 +47,9 @@ from leadrouter.testing._scenarios import START
 
 __all__ = [
     "DEFAULT_CAPS",
+    "DEFAULT_LEADS",
     "DEFAULT_LIFECYCLE",
+    "DEFAULT_ROSTERS",
     "PHASES",
     "RouterMachine",
     "RulesArg",
@@ -65,6 +67,11 @@ DEFAULT_LIFECYCLE = Lifecycle(
     first_touch_sla=timedelta(minutes=30), expire_after=timedelta(days=2), reroute=True
 )
 """An SLA and an expiry that a few `time_passes` steps trigger, with re-routing."""
+
+DEFAULT_ROSTERS = gen.rosters(min_size=2, max_size=5)
+"""The rosters a machine draws unless given `roster=` (None also means these)."""
+DEFAULT_LEADS = gen.leads()
+"""The leads a machine draws unless given `leads=` (None also means these)."""
 
 RulesArg = Iterable[Rule | Callable[[Lead, Rep], bool]] | Rule | Callable[[Lead, Rep], bool]
 """What `rules=` takes: one rule or several, as `Router` takes them."""
@@ -97,8 +104,8 @@ class RouterMachine(RuleBasedStateMachine):
     router_rules: ClassVar[tuple[Rule | Callable[[Lead, Rep], bool], ...]] = ()
     router_caps: ClassVar[tuple[Cap, ...]] = DEFAULT_CAPS
     router_lifecycle: ClassVar[Lifecycle | None] = DEFAULT_LIFECYCLE
-    router_roster: ClassVar[st.SearchStrategy[list[Rep]]] = gen.rosters(min_size=2, max_size=5)
-    router_leads: ClassVar[st.SearchStrategy[Lead]] = gen.leads()
+    router_roster: ClassVar[st.SearchStrategy[list[Rep]]] = DEFAULT_ROSTERS
+    router_leads: ClassVar[st.SearchStrategy[Lead]] = DEFAULT_LEADS
     router_seed: ClassVar[int] = 0
 
     router: Router
@@ -129,10 +136,10 @@ class RouterMachine(RuleBasedStateMachine):
             cls.router_caps = as_caps(caps)
         if lifecycle is not _INHERIT:
             cls.router_lifecycle = lifecycle
-        if roster is not _INHERIT and roster is not None:
-            cls.router_roster = _roster_strategy(roster)
-        if leads is not _INHERIT and leads is not None:
-            cls.router_leads = _leads_strategy(leads)
+        if roster is not _INHERIT:
+            cls.router_roster = DEFAULT_ROSTERS if roster is None else _roster_strategy(roster)
+        if leads is not _INHERIT:
+            cls.router_leads = DEFAULT_LEADS if leads is None else _leads_strategy(leads)
         if seed is not _INHERIT:
             cls.router_seed = seed
         cls.TestCase.settings = settings(
