@@ -3,7 +3,7 @@
 Run from the project root::
 
     python benchmarks/bench_failed_ops.py                    # 200,000 events
-    python benchmarks/bench_failed_ops.py --events 20000     # the same, small
+    python benchmarks/bench_failed_ops.py --quick            # 20,000 events, a smoke test
     python benchmarks/bench_failed_ops.py --pg postgresql://user@host/db
 
 What is measured, on an in-memory ledger, a SQLite ledger folded from its whole log and one
@@ -121,7 +121,10 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=20, help="leads per route_many (20)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--pg", default=os.environ.get("LEADROUTER_TEST_PG"))
+    parser.add_argument("--quick", action="store_true", help="20,000 events")
     args = parser.parse_args()
+    if args.quick:
+        args.events = 20_000
     events = args.events - args.events % 4
     print(f"{events:,} events, batches of {args.batch} leads (median of {args.repeat})")
     print(
