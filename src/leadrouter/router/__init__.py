@@ -32,7 +32,6 @@ from leadrouter.clock import SystemClock
 from leadrouter.context import Context, TickContext
 from leadrouter.errors import (
     ConfigError,
-    DuplicateLeadError,
     EventBeforeArrivalError,
     InvalidTypeError,
     InvalidValueError,
@@ -56,7 +55,7 @@ from leadrouter.ledger import Ledger
 from leadrouter.lifecycle import Lifecycle
 from leadrouter.model import Decision, Lead, Reason, Rep, lead_id_arg, not_a_lead
 from leadrouter.roster import Roster
-from leadrouter.router._batch import lead_diff, route_batch
+from leadrouter.router._batch import check_batch, check_retry, route_batch
 from leadrouter.router._capping import Caps, as_caps, reason_of
 from leadrouter.router._deciding import Decider, as_rules, check_strategy, wrote_ledger
 from leadrouter.router._explained import last_reason, with_first_reason
@@ -329,7 +328,8 @@ class Router:
         and rule outcomes are handled lead by lead exactly as in `route`. Every item is checked
         to be a Lead (NotALeadError naming its position) before any is routed. The batch is one
         operation: when a lead raises (an id repeated with other fields, a `now` before its
-        arrival), none of the batch is written.
+        arrival), none of the batch is written: those are found before any lead is routed
+        (`check_batch`), so such a batch costs no rollback.
         """
         if isinstance(leads, Lead | str | Mapping):
             raise not_a_lead(leads, "Router.route_many", many=True)
@@ -339,18 +339,13 @@ class Router:
                 raise not_a_lead(lead, f"Router.route_many: leads[{i}]")
         with self._op:
             now = self._time(now)  # one time for the batch, also when read from the clock
+            check_batch(self, batch, now)
             if not self.strategy.batches:
                 return [self.route(lead, now) for lead in batch]
             return route_batch(self, batch, now)
 
     def _retry(self, lead: Lead) -> Decision:
-        known = self.ledger.lead(lead.id)
-        if not self.ledger._same_lead(known, lead):
-            raise DuplicateLeadError(
-                f"lead id {lead.id!r} was already routed with different fields "
-                f"({lead_diff(known, lead)}): a retry must send the same lead; a new lead needs "
-                "a new id"
-            )
+        check_retry(self.ledger, lead)
         first = self.ledger.first_decision(lead.id) if self._durable else None
         first = first or self._log.first.get(lead.id)
         return first if first is not None else self.why(lead.id)

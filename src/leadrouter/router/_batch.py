@@ -1,4 +1,5 @@
-"""`Router.route_many` for a strategy that solves batches (`StrategyTags(batching=True)`).
+"""`Router.route_many`: the checks of a whole batch before any of it is written, and the
+batch for a strategy that solves batches (`StrategyTags(batching=True)`).
 
 Retries and leads a rule settles are handled one by one, exactly as `route` would; the rest go
 to the strategy's `route_batch` together, with each rep's remaining capacity under the caps,
@@ -17,6 +18,7 @@ import attrs
 from leadrouter._trusted import new_arrived as _new_arrived
 from leadrouter.context import _always
 from leadrouter.errors import DuplicateLeadError, StrategyError
+from leadrouter.ledger import Ledger
 from leadrouter.model import Decision, Lead
 from leadrouter.router._capping import Gate
 from leadrouter.router._deciding import Pending, wrote_ledger
@@ -26,7 +28,7 @@ from leadrouter.strategies.base import as_pick
 if TYPE_CHECKING:
     from leadrouter.router import Router
 
-__all__ = ["lead_diff", "route_batch"]
+__all__ = ["check_batch", "check_retry", "lead_diff", "route_batch"]
 
 
 def lead_diff(old: Lead, new: Lead) -> str:
@@ -35,27 +37,54 @@ def lead_diff(old: Lead, new: Lead) -> str:
     return "differs in " + ", ".join(names)
 
 
-def route_batch(router: Router, batch: list[Lead], now: datetime) -> list[Decision]:
-    """Route `batch` at `now` through the strategy's `route_batch`; the caller holds the
-    router's operation lock and has checked every item is a Lead."""
-    ledger, decider = router.ledger, router._decider
+def check_retry(ledger: Ledger, lead: Lead) -> None:
+    """Raise DuplicateLeadError when the ledger holds another lead with `lead`'s id: a retry
+    must send the same lead."""
+    known = ledger.lead(lead.id)
+    if not ledger._same_lead(known, lead):
+        raise DuplicateLeadError(
+            f"lead id {lead.id!r} was already routed with different fields "
+            f"({lead_diff(known, lead)}): a retry must send the same lead; a new lead needs "
+            "a new id"
+        )
+
+
+def check_batch(router: Router, batch: list[Lead], now: datetime) -> None:
+    """Raise what routing `batch` at `now` would raise for one of its leads alone, before any
+    of it is written: a `now` before a lead's arrival (EventBeforeArrivalError), an id the
+    ledger holds for another lead or repeated in the batch with other fields
+    (DuplicateLeadError); in the batch's order, so the error is the one routing it lead by lead
+    would meet first. A batch refused here leaves nothing to roll back: the rollback of a
+    batch that fails part-way folds the views again, which on a long ledger takes seconds
+    under the ledger's lock. The caller holds the router's operation (the views are current)."""
+    ledger = router.ledger
+    first: dict[str, Lead] = {}
     for lead in batch:
         router._not_before_arrival(lead, now)
+        known = first.setdefault(lead.id, lead)
+        if known is not lead and not ledger._same_lead(known, lead):
+            raise DuplicateLeadError(
+                f"lead id {lead.id!r} appears twice in one batch with different "
+                f"fields ({lead_diff(known, lead)}): give each lead its own id"
+            )
+        if known is lead and lead.id in ledger:
+            check_retry(ledger, lead)
+
+
+def route_batch(router: Router, batch: list[Lead], now: datetime) -> list[Decision]:
+    """Route `batch` at `now` through the strategy's `route_batch`; the caller holds the
+    router's operation lock and has checked the batch (`check_batch`)."""
+    ledger, decider = router.ledger, router._decider
     results: list[Decision | None] = [None] * len(batch)
     pending: list[tuple[int, Pending]] = []
-    first: dict[str, Lead] = {}
+    first: set[str] = set()
     for i, lead in enumerate(batch):
         if lead.id in ledger:
             results[i] = router._retry(lead)
             continue
         if lead.id in first:
-            if first[lead.id] != lead:
-                raise DuplicateLeadError(
-                    f"lead id {lead.id!r} appears twice in one batch with different "
-                    f"fields ({lead_diff(first[lead.id], lead)}): give each lead its own id"
-                )
             continue
-        first[lead.id] = lead
+        first.add(lead.id)
         prepared = decider.prepare(router._context(lead, now), frozenset())
         if isinstance(prepared, Decision):
             # Settled by a rule (a pool, or dedup to the owner): written at once, so
