@@ -122,3 +122,23 @@ def test_a_sql_store_routes_beside_its_bare_transactions(
         assert r["measure"].startswith("sqlite routes/s")
         assert _is_number(r["baseline"]) and r["baseline"] > 0, r
         assert r["ratio"] == pytest.approx(r["value"] / r["baseline"]), r
+
+
+def test_the_failed_operations_script_prints_each_ledger_beside_its_successful_batch() -> None:
+    """`bench_failed_ops.py --quick` runs and prints, for every in-process ledger, a successful
+    batch beside a refused one and one rolled back (its figures are speed: not asserted)."""
+    done = subprocess.run(
+        [sys.executable, "benchmarks/bench_failed_ops.py", "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+        env={**os.environ, "LEADROUTER_TEST_PG": ""},
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    (header,) = [line for line in lines if line.startswith("ledger ")]
+    assert "route_many ok s" in header and "duplicate at end s" in header
+    rows = [line.split()[0] for line in lines[lines.index(header) + 1 :] if line.strip()]
+    assert rows == ["memory", "sqlite,", "sqlite,"]
