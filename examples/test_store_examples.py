@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 from wsgiref.util import setup_testing_defaults
@@ -225,6 +225,17 @@ def test_a_webhook_worker_serves_again_after_a_backup_is_restored_under_it(
     assert [_closed(router) for router in built] == [True, True]
 
 
+def _stopped_at(now: datetime) -> type[datetime]:
+    """A `datetime` whose `now()` is always `now`."""
+
+    class Stopped(datetime):
+        @classmethod
+        def now(cls, tz: tzinfo | None = None) -> Stopped:
+            return cls.fromtimestamp(now.timestamp(), tz)
+
+    return Stopped
+
+
 def test_the_tick_worker_sleeps_until_the_next_timer_not_a_fixed_beat(
     url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -234,7 +245,11 @@ def test_the_tick_worker_sleeps_until_the_next_timer_not_a_fixed_beat(
 
     team = f"sales-{uuid.uuid4().hex[:8]}"
     web = store_webhook.build_router(url, team)  # a webhook worker, another process in production
-    routed = datetime.now(UTC) - timedelta(minutes=30) + timedelta(seconds=20)
+    now = datetime.now(UTC).replace(microsecond=0)
+    # the worker's clock stands still at `now`: on a slow machine the SLA 20 s ahead would
+    # otherwise fall due while the test runs, and the lead be taken back instead of waited for
+    monkeypatch.setattr(store_tick_worker, "datetime", _stopped_at(now))
+    routed = now - timedelta(minutes=30) + timedelta(seconds=20)
     held = web.route(lr.Lead("L-1", routed, region="north"), now=routed)
     slept: list[float] = []
     monkeypatch.setattr("time.sleep", slept.append)  # the worker sleeps through time.sleep
@@ -242,8 +257,10 @@ def test_the_tick_worker_sleeps_until_the_next_timer_not_a_fixed_beat(
     store_tick_worker.run(url, team, every=600.0, times=1)
     assert slept == []  # one tick and no sleep after the last
     assert len(built) == 1 and _closed(built[0])  # the worker closed its ledger as it stopped
+    web.ledger.refresh()
+    assert web.ledger.holder("L-1") == held.rep_id  # not due yet: the tick left it
     store_tick_worker.run(url, team, every=600.0, times=2)
-    assert len(slept) == 1 and 0.0 < slept[0] <= 20.0, slept  # until the SLA, not 600 s
+    assert slept == [20.0]  # until the SLA, not 600 s
     # nothing set: it sleeps the longest it may, as a lead routed meanwhile sets a deadline
     web.record(lr.Touched("L-1", held.rep_id or "", routed + timedelta(minutes=1)))
     store_tick_worker.run(url, team, every=600.0, times=2)

@@ -107,12 +107,22 @@ def test_threads_whose_batches_are_rolled_back_leave_every_retry_answered_alike(
             assert router.route(lead, now=T0) == answer, lead.id
 
 
+CHECK_EVERY = 5
+"""Leads each writer routes between two of the checker's rounds of reads."""
+
+
 def _read_whole_beside_writers(router: lr.Router, leads: int, *reads: str) -> None:
     """Two threads route and give back `leads` leads each while a third calls `verify()` and
     the other whole-ledger `reads` (method names) in a loop: no read raises, and every
-    `verify()` finds the views agree with the log."""
+    `verify()` finds the views agree with the log.
+
+    The checker reads again each time a writer has routed `CHECK_EVERY` more leads (the writers
+    go on writing while it reads), not in a loop without pause: each `verify()` replays the
+    whole log under the lock, and a checker taking the lock back the moment it let go of it
+    starved the writers: the test took anything from 2 to 17 s on an idle machine, and could
+    run past `run_all`'s limit on a loaded one."""
     ledger = router.ledger
-    done = threading.Event()
+    turn, done = threading.Event(), threading.Event()
     found: list[list[str]] = []
     failed: list[BaseException] = []
 
@@ -120,15 +130,21 @@ def _read_whole_beside_writers(router: lr.Router, leads: int, *reads: str) -> No
         for i in range(leads):
             decision = router.route(lr.Lead(f"W{w}-{i}", T0), now=T0)
             router.release(decision.lead_id, now=T0, rep_id=decision.rep_id)
+            if i % CHECK_EVERY == CHECK_EVERY - 1:
+                turn.set()
 
     def checker() -> None:
-        while not done.is_set():
+        while True:  # at least once, and once more after the writers are done
+            turn.wait()
+            turn.clear()
             try:
                 found.append(ledger.verify())
                 for read in reads:
                     getattr(ledger, read)()
             except Exception as exc:
                 failed.append(exc)
+            if done.is_set():
+                return
 
     check = threading.Thread(target=checker, daemon=True)
     check.start()
@@ -136,7 +152,9 @@ def _read_whole_beside_writers(router: lr.Router, leads: int, *reads: str) -> No
         assert run_all(lambda: writer(0), lambda: writer(1)) == []
     finally:
         done.set()
-        check.join(60)
+        turn.set()
+        check.join(120)
+    assert not check.is_alive(), "the checker is stuck"
     assert failed == []
     assert found and all(drift == [] for drift in found)
 
