@@ -111,3 +111,40 @@ def test_a_localised_converted_amount_is_read_before_the_unconverted_one(tmp_pat
     assert history.to_frame()["amount"].tolist() == [1000.0, 1050.0]
     note = history.flagged[history.flagged["row"] == 1].iloc[0]
     assert note["reason"] == "both 'Betrag' and 'Betrag (umgerechnet)' are in the file"
+
+
+@pytest.mark.parametrize(
+    ("yes", "no"),
+    [
+        ("Oui", "Non"),
+        ("Vrai", "FAUX"),
+        ("Ja", "Nein"),
+        ("WAHR", "Falsch"),
+        ("Sí", "No"),
+        ("Si", "no"),
+        ("VERDADERO", "Falso"),
+    ],
+)
+def test_yes_and_no_are_read_in_french_german_and_spanish(
+    tmp_path: Path, yes: str, no: str
+) -> None:
+    history = load(
+        tmp_path,
+        "lead id,created at,reached,valid,converted\n"
+        f"1,2026-01-05 09:00,{yes},{yes},{no}\n"
+        f"2,2026-01-05 10:00,{no},{yes},{yes}\n",
+    )
+    assert history.rejected.empty
+    frame = history.to_frame()
+    assert frame["reached"].tolist() == [True, False]
+    assert frame["valid"].tolist() == [True, True]
+    assert frame["converted"].tolist() == [False, True]
+
+
+def test_a_word_neither_yes_nor_no_is_rejected_naming_the_words_read(tmp_path: Path) -> None:
+    history = load(
+        tmp_path, "lead id,created at,reached\n1,2026-01-05 09:00,Peut-être\n2,2026-01-05,Oui\n"
+    )
+    reason = history.rejected.iloc[0]["reason"]
+    assert "'Peut-être' is not yes or no" in reason
+    assert "oui/non, ja/nein or sí/no" in reason

@@ -24,6 +24,7 @@ from leadrouter.errors import (
 )
 from leadrouter.model import zone
 from leadrouter.sim.history import TIME_DTYPE, TIME_FIELDS
+from leadrouter.sim.locales import unaccented
 from leadrouter.sim.money import JUNK, Written, accounting_negative, foreign
 from leadrouter.sim.words import HEADER_SCALE, NOBODY, NOT_YET, NULLS, SCALED, SCALES, WORDS
 
@@ -586,17 +587,18 @@ def _booleans(text: pd.Series[Any], header: str, field: str, ctx: _Context) -> n
         )
     unknown = "read as no sale recorded" if field == "converted" else "read as unknown"
     words = lowered.tolist()
+    read = {word: WORDS.get(unaccented(word), "") for word in set(words)}
     originals = text.tolist()
     for position in np.flatnonzero(~missing).tolist():
-        word = WORDS.get(words[position], "")
+        word = read[words[position]]
         if word is None:
             ctx.flag(position, header, f"{originals[position]!r}: not known yet", unknown)
         elif word == "":
             ctx.reject(
                 position,
                 header,
-                f"{originals[position]!r} is not yes or no (write yes/no, true/false, 1/0 or "
-                f"是/否){hint}",
+                f"{originals[position]!r} is not yes or no (write yes/no, true/false, 1/0, "
+                f"是/否, oui/non, ja/nein or sí/no){hint}",
             )
         else:
             values[position] = word
