@@ -148,3 +148,47 @@ def test_a_word_neither_yes_nor_no_is_rejected_naming_the_words_read(tmp_path: P
     reason = history.rejected.iloc[0]["reason"]
     assert "'Peut-être' is not yes or no" in reason
     assert "oui/non, ja/nein or sí/no" in reason
+
+
+def test_dates_with_french_german_and_spanish_month_names_are_read(tmp_path: Path) -> None:
+    history = load(
+        tmp_path,
+        "lead id;created at;close date\n"
+        "1;3 janvier 2026;1er févr. 2026 à 09:15\n"
+        "2;3. Januar 2026 um 14:30;3. März 2026\n"
+        "3;3 de enero de 2026;15-dic-2026\n"
+        "4;03-Jan-2026;3 de Setiembre de 2026 9:15\n"
+        "5;3 JANVIER 2026;3. Mrz. 2026\n",
+    )
+    assert history.rejected.empty
+    frame = history.to_frame().set_index("lead_id").sort_index()
+    local = {
+        field: frame[field].dt.tz_convert("Europe/Paris").dt.strftime("%m-%d %H:%M").tolist()
+        for field in ("arrived_at", "converted_at")
+    }
+    assert local["arrived_at"] == ["01-03 00:00", "01-03 14:30", *["01-03 00:00"] * 3]
+    assert local["converted_at"] == [
+        "02-01 09:15",
+        "03-03 00:00",
+        "12-15 00:00",
+        "09-03 09:15",
+        "03-03 00:00",
+    ]
+
+
+def test_a_date_with_a_month_name_not_read_says_which_forms_are(tmp_path: Path) -> None:
+    history = load(
+        tmp_path,
+        "lead id,created at\n"
+        '1,"Montag, 3. Januar 2026"\n'
+        "2,31 février 2026\n"
+        "3,tomorrow\n"
+        "4,2026-01-05\n",
+    )
+    reasons = history.rejected["reason"].tolist()
+    assert "with no weekday before it" in reasons[0]
+    assert "3. Januar 2026" in reasons[0]
+    assert reasons[1] == "'31 février 2026' is not a valid date and time"
+    assert reasons[2] == (
+        "'tomorrow' is not a time leadrouter can read: write ISO 8601, e.g. 2025-03-03 09:15"
+    )

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import unicodedata
 
-__all__ = ["HEADERS", "LOST", "OPEN", "WON", "unaccented"]
+__all__ = ["HEADERS", "LOST", "MONTHS", "MONTH_NUMBERS", "OPEN", "WON", "unaccented"]
 
 HEADERS: dict[str, tuple[str, ...]] = {
     "lead_id": (
@@ -99,6 +99,39 @@ OPEN = (
 )  # fmt: skip
 """Stage values read as open: a deal or lead still being worked."""
 
+MONTHS = {
+    "French": (
+        "janvier janv", "février févr fevr", "mars", "avril avr", "mai", "juin",
+        "juillet juil", "août", "septembre sept", "octobre oct", "novembre nov",
+        "décembre déc",
+    ),
+    "German": (
+        "Januar Jänner Jan", "Februar Feb", "März Mär Mrz", "April Apr", "Mai", "Juni Jun",
+        "Juli Jul", "August Aug", "September Sept Sep", "Oktober Okt", "November Nov",
+        "Dezember Dez",
+    ),
+    "Spanish": (
+        "enero ene", "febrero feb", "marzo mar", "abril abr", "mayo may", "junio jun",
+        "julio jul", "agosto ago", "septiembre setiembre sept sep", "octubre oct",
+        "noviembre nov", "diciembre dic",
+    ),
+}  # fmt: skip
+"""Month names and their abbreviations, January first, as the CRMs and spreadsheets of each
+language write them in a date (`3 janvier 2026`, `3. Januar 2026`, `3 de enero de 2026`).
+A name or abbreviation shared by two languages is the same month in both (`mar`, `mai`,
+`sept`), which `MONTH_NUMBERS` checks as it is built."""
+
+
+def _month_numbers() -> dict[str, int]:
+    numbers: dict[str, int] = {}
+    for language, months in MONTHS.items():
+        for number, names in enumerate(months, start=1):
+            for name in names.split():
+                key = unaccented(name).lower()
+                if numbers.setdefault(key, number) != number:
+                    raise ValueError(f"{language} {name!r} is month {number}, elsewhere not")
+    return numbers
+
 
 def unaccented(text: str) -> str:
     """`text` with the accents of Latin letters taken off (é -> e, ü -> u, ñ -> n) and
@@ -108,3 +141,7 @@ def unaccented(text: str) -> str:
         char for char in unicodedata.normalize("NFKD", text) if not "\u0300" <= char <= "\u036f"
     )
     return unicodedata.normalize("NFC", plain)
+
+
+MONTH_NUMBERS = _month_numbers()
+"""{month name, lower case and unaccented: its number}, of every language of `MONTHS`."""
