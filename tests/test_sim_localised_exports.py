@@ -192,3 +192,38 @@ def test_a_date_with_a_month_name_not_read_says_which_forms_are(tmp_path: Path) 
     assert reasons[2] == (
         "'tomorrow' is not a time leadrouter can read: write ISO 8601, e.g. 2025-03-03 09:15"
     )
+
+
+@pytest.mark.parametrize(
+    ("header", "qualified"),
+    [
+        ("Propriétaire du lead,Statut du lead,Date de création", "Qualifié"),
+        ("Propriétaire de la piste,Statut de la piste,Date de creation", "Qualifiée"),
+        ("Lead-Inhaber,Lead-Status,Erstellungsdatum", "Qualifiziert"),
+        ("Propietario del candidato,Estado del candidato,Fecha de creación", "Calificado"),
+    ],
+)
+def test_a_localised_salesforce_leads_report_reads_its_qualified_status_as_won(
+    tmp_path: Path, header: str, qualified: str
+) -> None:
+    history = load(
+        tmp_path,
+        f"ID,{header}\n"
+        f"1,Zoë Lefèvre,{qualified},2026-01-05 09:00\n"
+        "2,Zoë Lefèvre,Non qualifié,2026-01-05 10:00\n"
+        "3,Zoë Lefèvre,Nouveau,2026-01-06 09:00\n",
+    )
+    assert history.profile == "Salesforce Leads"
+    assert history.to_frame()["stage"].tolist() == ["won", "lost", "open"]
+    assert outcomes(history)[qualified] == ("won", "Salesforce Leads: won")
+
+
+def test_a_french_hubspot_contacts_export_is_no_salesforce_leads_report(tmp_path: Path) -> None:
+    history = load(
+        tmp_path,
+        "ID de fiche d'informations,Propriétaire du contact,Statut du lead,Date de création\n"
+        "1,Amélie,Qualifié,2026-01-05 09:00\n"
+        "2,Amélie,Gagné,2026-01-05 10:00\n",
+    )
+    assert history.profile == "generic"
+    assert outcomes(history)["Qualifié"] == ("open", "not recognised, so open")

@@ -24,7 +24,17 @@ from __future__ import annotations
 
 import unicodedata
 
-__all__ = ["HEADERS", "LOST", "MONTHS", "MONTH_NUMBERS", "OPEN", "WON", "unaccented"]
+__all__ = [
+    "HEADERS",
+    "LOST",
+    "MONTHS",
+    "MONTH_NUMBERS",
+    "OPEN",
+    "QUALIFIED",
+    "SALESFORCE_LEADS",
+    "WON",
+    "unaccented",
+]
 
 HEADERS: dict[str, tuple[str, ...]] = {
     "lead_id": (
@@ -98,6 +108,30 @@ OPEN = (
     "Abierto", "Abierta", "Nuevo", "En curso",
 )  # fmt: skip
 """Stage values read as open: a deal or lead still being worked."""
+
+SALESFORCE_LEADS: tuple[dict[str, str], ...] = (
+    {"rep_id": "Propriétaire du lead", "stage": "Statut du lead", "arrived_at": "Date de création"},
+    {
+        "rep_id": "Propriétaire de la piste",
+        "stage": "Statut de la piste",
+        "arrived_at": "Date de création",
+    },
+    {"rep_id": "Lead-Inhaber", "stage": "Lead-Status", "arrived_at": "Erstellungsdatum"},
+    {
+        "rep_id": "Propietario del candidato",
+        "stage": "Estado del candidato",
+        "arrived_at": "Fecha de creación",
+    },
+)
+"""The Lead Owner, Lead Status and Create Date of a Salesforce leads report in French (which
+has called a lead `lead` and, before, `piste`), German and Spanish (`candidato`): all three
+together identify the report, as Lead Owner, Lead Status and Create Date do in English. No
+other CRM's export has the three: HubSpot's French contacts have `Statut du lead` but
+`Propriétaire du contact`, Zoho's leads `Heure de création` (Created Time)."""
+QUALIFIED = ("Qualifié", "Qualifiée", "Qualifiziert", "Calificado", "Calificada", "Cualificado")
+"""Salesforce's lead status Qualified, the status it gives a converted lead, as its French,
+German and Spanish orgs write it: won in a Salesforce leads report only (elsewhere a qualified
+lead is one still being worked)."""
 
 MONTHS = {
     "French": (
