@@ -1,4 +1,5 @@
-"""French, German and Spanish words of CRM exports: the headers and stage values recognised.
+"""French, German and Spanish words of CRM exports: the headers, stage values and month names
+recognised, and the headers that identify a Salesforce leads report in those languages.
 
 Salesforce, HubSpot, Pipedrive and Zoho export in their user's language: a French Salesforce
 leads report writes `Date de création`, `Propriétaire du lead`, `Statut du lead`, `Montant`; a
