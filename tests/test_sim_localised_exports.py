@@ -111,3 +111,119 @@ def test_a_localised_converted_amount_is_read_before_the_unconverted_one(tmp_pat
     assert history.to_frame()["amount"].tolist() == [1000.0, 1050.0]
     note = history.flagged[history.flagged["row"] == 1].iloc[0]
     assert note["reason"] == "both 'Betrag' and 'Betrag (umgerechnet)' are in the file"
+
+
+@pytest.mark.parametrize(
+    ("yes", "no"),
+    [
+        ("Oui", "Non"),
+        ("Vrai", "FAUX"),
+        ("Ja", "Nein"),
+        ("WAHR", "Falsch"),
+        ("Sí", "No"),
+        ("Si", "no"),
+        ("VERDADERO", "Falso"),
+    ],
+)
+def test_yes_and_no_are_read_in_french_german_and_spanish(
+    tmp_path: Path, yes: str, no: str
+) -> None:
+    history = load(
+        tmp_path,
+        "lead id,created at,reached,valid,converted\n"
+        f"1,2026-01-05 09:00,{yes},{yes},{no}\n"
+        f"2,2026-01-05 10:00,{no},{yes},{yes}\n",
+    )
+    assert history.rejected.empty
+    frame = history.to_frame()
+    assert frame["reached"].tolist() == [True, False]
+    assert frame["valid"].tolist() == [True, True]
+    assert frame["converted"].tolist() == [False, True]
+
+
+def test_a_word_neither_yes_nor_no_is_rejected_naming_the_words_read(tmp_path: Path) -> None:
+    history = load(
+        tmp_path, "lead id,created at,reached\n1,2026-01-05 09:00,Peut-être\n2,2026-01-05,Oui\n"
+    )
+    reason = history.rejected.iloc[0]["reason"]
+    assert "'Peut-être' is not yes or no" in reason
+    assert "oui/non, ja/nein or sí/no" in reason
+
+
+def test_dates_with_french_german_and_spanish_month_names_are_read(tmp_path: Path) -> None:
+    history = load(
+        tmp_path,
+        "lead id;created at;close date\n"
+        "1;3 janvier 2026;1er févr. 2026 à 09:15\n"
+        "2;3. Januar 2026 um 14:30;3. März 2026\n"
+        "3;3 de enero de 2026;15-dic-2026\n"
+        "4;03-Jan-2026;3 de Setiembre de 2026 9:15\n"
+        "5;3 JANVIER 2026;3. Mrz. 2026\n",
+    )
+    assert history.rejected.empty
+    frame = history.to_frame().set_index("lead_id").sort_index()
+    local = {
+        field: frame[field].dt.tz_convert("Europe/Paris").dt.strftime("%m-%d %H:%M").tolist()
+        for field in ("arrived_at", "converted_at")
+    }
+    assert local["arrived_at"] == ["01-03 00:00", "01-03 14:30", *["01-03 00:00"] * 3]
+    assert local["converted_at"] == [
+        "02-01 09:15",
+        "03-03 00:00",
+        "12-15 00:00",
+        "09-03 09:15",
+        "03-03 00:00",
+    ]
+
+
+def test_a_date_with_a_month_name_not_read_says_which_forms_are(tmp_path: Path) -> None:
+    history = load(
+        tmp_path,
+        "lead id,created at\n"
+        '1,"Montag, 3. Januar 2026"\n'
+        "2,31 février 2026\n"
+        "3,tomorrow\n"
+        "4,2026-01-05\n",
+    )
+    reasons = history.rejected["reason"].tolist()
+    assert "with no weekday before it" in reasons[0]
+    assert "3. Januar 2026" in reasons[0]
+    assert reasons[1] == "'31 février 2026' is not a valid date and time"
+    assert reasons[2] == (
+        "'tomorrow' is not a time leadrouter can read: write ISO 8601, e.g. 2025-03-03 09:15"
+    )
+
+
+@pytest.mark.parametrize(
+    ("header", "qualified"),
+    [
+        ("Propriétaire du lead,Statut du lead,Date de création", "Qualifié"),
+        ("Propriétaire de la piste,Statut de la piste,Date de creation", "Qualifiée"),
+        ("Lead-Inhaber,Lead-Status,Erstellungsdatum", "Qualifiziert"),
+        ("Propietario del candidato,Estado del candidato,Fecha de creación", "Calificado"),
+    ],
+)
+def test_a_localised_salesforce_leads_report_reads_its_qualified_status_as_won(
+    tmp_path: Path, header: str, qualified: str
+) -> None:
+    history = load(
+        tmp_path,
+        f"ID,{header}\n"
+        f"1,Zoë Lefèvre,{qualified},2026-01-05 09:00\n"
+        "2,Zoë Lefèvre,Non qualifié,2026-01-05 10:00\n"
+        "3,Zoë Lefèvre,Nouveau,2026-01-06 09:00\n",
+    )
+    assert history.profile == "Salesforce Leads"
+    assert history.to_frame()["stage"].tolist() == ["won", "lost", "open"]
+    assert outcomes(history)[qualified] == ("won", "Salesforce Leads: won")
+
+
+def test_a_french_hubspot_contacts_export_is_no_salesforce_leads_report(tmp_path: Path) -> None:
+    history = load(
+        tmp_path,
+        "ID de fiche d'informations,Propriétaire du contact,Statut du lead,Date de création\n"
+        "1,Amélie,Qualifié,2026-01-05 09:00\n"
+        "2,Amélie,Gagné,2026-01-05 10:00\n",
+    )
+    assert history.profile == "generic"
+    assert outcomes(history)["Qualifié"] == ("open", "not recognised, so open")

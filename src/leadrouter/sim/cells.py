@@ -24,6 +24,7 @@ from leadrouter.errors import (
 )
 from leadrouter.model import zone
 from leadrouter.sim.history import TIME_DTYPE, TIME_FIELDS
+from leadrouter.sim.locales import MONTH_NUMBERS, unaccented
 from leadrouter.sim.money import JUNK, Written, accounting_negative, foreign
 from leadrouter.sim.words import HEADER_SCALE, NOBODY, NOT_YET, NULLS, SCALED, SCALES, WORDS
 
@@ -39,6 +40,13 @@ _TIME = r"(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*([aApP][mM])?"
 _ZONE = r"\s*([zZ]|[+-]\d{2}(?::?\d{2})?)?"
 _YMD = re.compile(rf"(\d{{4}})[-/.](\d{{1,2}})[-/.](\d{{1,2}})(?:[ T]+{_TIME})?{_ZONE}")
 _DMY = re.compile(rf"(\d{{1,2}})[-/.](\d{{1,2}})[-/.](\d{{4}}|\d{{2}})(?:[ T]+{_TIME})?{_ZONE}")
+_NAMED_DAY = re.compile(
+    rf"(\d{{1,2}})(?:er)?\.?[\s-]*(?:de\s+)?([a-z]+)\.?[\s-]*(?:de\s+)?(\d{{4}})"
+    rf"(?:,?\s*(?:a\s+las|a|um)?\s+{_TIME})?{_ZONE}"
+)
+"""A date day first with a French, German or Spanish month name, lower case and unaccented:
+`3 janvier 2026`, `1er fevr. 2026 a 09:15`, `3. januar 2026 um 14:30`, `3 de enero de 2026`,
+`03-ene-2026`."""
 _OFFSET_END = re.compile(r"(?:[zZ]|[+-]\d{2}:?\d{2})$")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _NAMED_MONTHS = (
@@ -292,12 +300,24 @@ def _parse_one(value: str, dayfirst: bool, audience: Audience = "python") -> dat
             f"{value!r} is not a valid date read month first (mm/dd/yyyy): if your dates are "
             f"written day first, give {_DAYFIRST.given(True, audience)}"
         )
+    plain = unaccented(text).lower()
+    match = _NAMED_DAY.fullmatch(plain)
+    if match and match.group(2) in MONTH_NUMBERS:
+        day, month, year = match.group(1, 2, 3)
+        found = _assemble(int(year), MONTH_NUMBERS[month], int(day), match.groups()[3:])
+        return found or f"{value!r} is not a valid date and time"
     for layout in _NAMED_MONTHS:
         try:
             return datetime.strptime(text, layout)
         except ValueError:
             continue
-    return f"{value!r} is not a time leadrouter can read: write ISO 8601, e.g. 2025-03-03 09:15"
+    named = match or MONTH_NUMBERS.keys() & re.findall("[a-z]+", plain)
+    return f"{value!r} is not a time leadrouter can read: write ISO 8601, e.g. 2025-03-03 09:15" + (
+        " (a month by name is read as in 3 Jan 2026, Jan 3, 2026, 3 janvier 2026, 3. Januar "
+        "2026 or 3 de enero de 2026, with no weekday before it)"
+        if named
+        else ""
+    )
 
 
 def _from_number(text: str) -> datetime | str:
@@ -586,17 +606,18 @@ def _booleans(text: pd.Series[Any], header: str, field: str, ctx: _Context) -> n
         )
     unknown = "read as no sale recorded" if field == "converted" else "read as unknown"
     words = lowered.tolist()
+    read = {word: WORDS.get(unaccented(word), "") for word in set(words)}
     originals = text.tolist()
     for position in np.flatnonzero(~missing).tolist():
-        word = WORDS.get(words[position], "")
+        word = read[words[position]]
         if word is None:
             ctx.flag(position, header, f"{originals[position]!r}: not known yet", unknown)
         elif word == "":
             ctx.reject(
                 position,
                 header,
-                f"{originals[position]!r} is not yes or no (write yes/no, true/false, 1/0 or "
-                f"是/否){hint}",
+                f"{originals[position]!r} is not yes or no (write yes/no, true/false, 1/0, "
+                f"是/否, oui/non, ja/nein or sí/no){hint}",
             )
         else:
             values[position] = word

@@ -1,4 +1,5 @@
-"""French, German and Spanish words of CRM exports: the headers and stage values recognised.
+"""French, German and Spanish words of CRM exports: the headers, stage values and month names
+recognised, and the headers that identify a Salesforce leads report in those languages.
 
 Salesforce, HubSpot, Pipedrive and Zoho export in their user's language: a French Salesforce
 leads report writes `Date de création`, `Propriétaire du lead`, `Statut du lead`, `Montant`; a
@@ -24,7 +25,17 @@ from __future__ import annotations
 
 import unicodedata
 
-__all__ = ["HEADERS", "LOST", "OPEN", "WON", "unaccented"]
+__all__ = [
+    "HEADERS",
+    "LOST",
+    "MONTHS",
+    "MONTH_NUMBERS",
+    "OPEN",
+    "QUALIFIED",
+    "SALESFORCE_LEADS",
+    "WON",
+    "unaccented",
+]
 
 HEADERS: dict[str, tuple[str, ...]] = {
     "lead_id": (
@@ -99,6 +110,63 @@ OPEN = (
 )  # fmt: skip
 """Stage values read as open: a deal or lead still being worked."""
 
+SALESFORCE_LEADS: tuple[dict[str, str], ...] = (
+    {"rep_id": "Propriétaire du lead", "stage": "Statut du lead", "arrived_at": "Date de création"},
+    {
+        "rep_id": "Propriétaire de la piste",
+        "stage": "Statut de la piste",
+        "arrived_at": "Date de création",
+    },
+    {"rep_id": "Lead-Inhaber", "stage": "Lead-Status", "arrived_at": "Erstellungsdatum"},
+    {
+        "rep_id": "Propietario del candidato",
+        "stage": "Estado del candidato",
+        "arrived_at": "Fecha de creación",
+    },
+)
+"""The Lead Owner, Lead Status and Create Date of a Salesforce leads report in French (which
+has called a lead `lead` and, before, `piste`), German and Spanish (`candidato`): all three
+together identify the report, as Lead Owner, Lead Status and Create Date do in English. No
+other CRM's export has the three: HubSpot's French contacts have `Statut du lead` but
+`Propriétaire du contact`, Zoho's leads `Heure de création` (Created Time)."""
+QUALIFIED = ("Qualifié", "Qualifiée", "Qualifiziert", "Calificado", "Calificada", "Cualificado")
+"""Salesforce's lead status Qualified, the status it gives a converted lead, as its French,
+German and Spanish orgs write it: won in a Salesforce leads report only (elsewhere a qualified
+lead is one still being worked)."""
+
+MONTHS = {
+    "French": (
+        "janvier janv", "février févr fevr", "mars", "avril avr", "mai", "juin",
+        "juillet juil", "août", "septembre sept", "octobre oct", "novembre nov",
+        "décembre déc",
+    ),
+    "German": (
+        "Januar Jänner Jan", "Februar Feb", "März Mär Mrz", "April Apr", "Mai", "Juni Jun",
+        "Juli Jul", "August Aug", "September Sept Sep", "Oktober Okt", "November Nov",
+        "Dezember Dez",
+    ),
+    "Spanish": (
+        "enero ene", "febrero feb", "marzo mar", "abril abr", "mayo may", "junio jun",
+        "julio jul", "agosto ago", "septiembre setiembre sept sep", "octubre oct",
+        "noviembre nov", "diciembre dic",
+    ),
+}  # fmt: skip
+"""Month names and their abbreviations, January first, as the CRMs and spreadsheets of each
+language write them in a date (`3 janvier 2026`, `3. Januar 2026`, `3 de enero de 2026`).
+A name or abbreviation shared by two languages is the same month in both (`mar`, `mai`,
+`sept`), which `MONTH_NUMBERS` checks as it is built."""
+
+
+def _month_numbers() -> dict[str, int]:
+    numbers: dict[str, int] = {}
+    for language, months in MONTHS.items():
+        for number, names in enumerate(months, start=1):
+            for name in names.split():
+                key = unaccented(name).lower()
+                if numbers.setdefault(key, number) != number:
+                    raise ValueError(f"{language} {name!r} is month {number}, elsewhere not")
+    return numbers
+
 
 def unaccented(text: str) -> str:
     """`text` with the accents of Latin letters taken off (é -> e, ü -> u, ñ -> n) and
@@ -108,3 +176,7 @@ def unaccented(text: str) -> str:
         char for char in unicodedata.normalize("NFKD", text) if not "\u0300" <= char <= "\u036f"
     )
     return unicodedata.normalize("NFC", plain)
+
+
+MONTH_NUMBERS = _month_numbers()
+"""{month name, lower case and unaccented: its number}, of every language of `MONTHS`."""

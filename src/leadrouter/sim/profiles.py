@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 
 from leadrouter.sim.locales import LOST as LOCALE_LOST
 from leadrouter.sim.locales import OPEN as LOCALE_OPEN
+from leadrouter.sim.locales import QUALIFIED, SALESFORCE_LEADS, unaccented
 from leadrouter.sim.locales import WON as LOCALE_WON
-from leadrouter.sim.locales import unaccented
 
 __all__ = [
     "CHINESE_LOST",
@@ -59,8 +59,8 @@ class Profile:
     sets of normalised headers, any one of which, all present, identifies the export; `won` /
     `lost` are stage values that mean won / lost in this CRM only (HubSpot's lifecycle stage
     "customer"; Salesforce's lead status "Qualified", the status its default picklist of New,
-    Working, Nurturing, Unqualified, Qualified gives a converted lead); `report` says which
-    report or export to run."""
+    Working, Nurturing, Unqualified, Qualified gives a converted lead, and its French, German
+    and Spanish names); `report` says which report or export to run."""
 
     name: str
     report: str
@@ -78,6 +78,12 @@ class Profile:
 
 def _sig(*headers: str) -> frozenset[str]:
     return frozenset(headers)
+
+
+def _localised(field: str) -> tuple[str, ...]:
+    """The normalised French, German and Spanish headers of `field` in a Salesforce leads
+    report, each once."""
+    return tuple(dict.fromkeys(norm_value(headers[field]) for headers in SALESFORCE_LEADS))
 
 
 PROFILES: tuple[Profile, ...] = (
@@ -105,9 +111,9 @@ PROFILES: tuple[Profile, ...] = (
         "Date, Lead Source, Rating (and Converted Date); Export > Details Only (CSV)",
         headers={
             "lead_id": ("leadid",),
-            "arrived_at": ("createdate", "createddate"),
-            "rep_id": ("leadowner",),
-            "stage": ("leadstatus", "status"),
+            "arrived_at": ("createdate", "createddate", *_localised("arrived_at")),
+            "rep_id": ("leadowner", *_localised("rep_id")),
+            "stage": ("leadstatus", "status", *_localised("stage")),
             "converted_at": ("converteddate",),
             "source": ("leadsource",),
             "grade": ("rating",),
@@ -115,8 +121,12 @@ PROFILES: tuple[Profile, ...] = (
             "contact": ("email", "phone"),
             "amount": ("opportunityamount",),
         },
-        signatures=(_sig("leadowner", "leadstatus", "createdate"), _sig("leadid", "leadstatus")),
-        won=("qualified",),
+        signatures=(
+            _sig("leadowner", "leadstatus", "createdate"),
+            _sig("leadid", "leadstatus"),
+            *(_sig(*map(norm_value, headers.values())) for headers in SALESFORCE_LEADS),
+        ),
+        won=("qualified", *QUALIFIED),
     ),
     Profile(
         name="HubSpot deals",

@@ -22,6 +22,7 @@ from leadrouter.errors import Audience, ExportOption, StageAsConvertedError
 from leadrouter.sim.cells import _COLUMNS, _Context
 from leadrouter.sim.headers import ALIASES, LOST_REASON, _norm
 from leadrouter.sim.history import OUTCOME_COLUMNS
+from leadrouter.sim.locales import unaccented
 from leadrouter.sim.profiles import LOST_VALUES, WON_VALUES, Outcomes, norm_value
 from leadrouter.sim.words import NULLS, WORDS
 
@@ -49,7 +50,7 @@ def not_a_stage(
     values = [
         value
         for value in dict.fromkeys(text.tolist())
-        if value.lower() not in NULLS and value.lower() not in WORDS
+        if value.lower() not in NULLS and unaccented(value.lower()) not in WORDS
     ]
     stages = [value for value in values if reading.names_stage(value)]
     if not values or (not stages and _norm(header) not in ALIASES["stage"]):
