@@ -84,11 +84,11 @@ def _sessions(url: str, pids: list[int]) -> list[int]:
     return [pid for (pid,) in rows]
 
 
+@pytest.mark.parametrize("sql_opener", ["postgresql"], indirect=True)
 def test_a_closed_postgresql_ledger_ends_its_sessions_at_once(sql_opener: Opener) -> None:
     """The server ends the sessions while the worker still holds the ledger object (a worker
-    reopening after a restore keeps running): nothing waits for the garbage collector."""
-    if sql_opener.kind != "postgresql":
-        pytest.skip("PostgreSQL's sessions (SQLite's file: the test above)")
+    reopening after a restore keeps running): nothing waits for the garbage collector (SQLite's
+    file: the test above)."""
     assert sql_opener.url is not None
     ledger = sql_opener()
     make_router(ledger).route(lr.Lead("L1", T0), now=at(1))
