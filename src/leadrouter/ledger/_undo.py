@@ -115,7 +115,7 @@ class _Block:
         ledger = self._ledger
         ledger._thread_lock.acquire()
         if not self.depth:
-            self._mark = len(ledger._events)
+            self._mark = ledger._savepoint()
         self.depth += 1
 
     def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
@@ -124,8 +124,8 @@ class _Block:
             self.depth -= 1
             if not self.depth:
                 kept = detach(ledger)
-                if kind is not None and len(ledger._events) > self._mark:
-                    ledger._roll_back(self._mark)
+                if kind is not None:
+                    ledger._roll_back_to(self._mark)
                 if kept:
                     settle(kept, ledger, kind is not None)
         finally:
