@@ -88,7 +88,7 @@ from leadrouter.sim.history import (
     _checked_as_of,
     read_frames_with,
 )
-from leadrouter.sim.money import Written, currency_note
+from leadrouter.sim.money import Written, currency_column, currency_note
 from leadrouter.sim.profiles import GENERIC, Outcomes, detect
 from leadrouter.sim.reading import read_table
 from leadrouter.sim.stages import (
@@ -250,8 +250,7 @@ def build_history(
     ctx = _Context(origin, rows, bool(dayfirst) or bool(day_only), tz, audience)
     stated = _currency_column(mapping, texts)
     if stated is not None:
-        amounts = texts[mapping["amount"]]
-        notes.append(currency_note(amounts.where(~_blank(amounts)), mapping["amount"], stated))
+        notes.append(currency_note(mapping["amount"], stated))
     data: dict[str, Any] = {}
     for field, header in mapping.items():
         column, text = raw[header], texts[header]
@@ -342,12 +341,14 @@ read_frames_with(build_history)
 def _currency_column(
     mapping: Mapping[str, str], texts: Mapping[str, pd.Series[Any]]
 ) -> Written | None:
-    """The currency column the amounts are checked against (its header and cells), when the
-    export has both and the amounts are not a converted column (`Amount (converted)`), which
-    is in one currency whatever the currency of its row's unconverted amount."""
+    """The currency column the amounts are checked against, read for them, when the export
+    has both and the amounts are not a converted column (`Amount (converted)`), which is in one
+    currency whatever the currency of its row's unconverted amount."""
     if CURRENCY not in mapping or "amount" not in mapping or converted(mapping["amount"]):
         return None
-    return mapping[CURRENCY], texts[mapping[CURRENCY]]
+    amounts = texts[mapping["amount"]]
+    header = mapping[CURRENCY]
+    return currency_column(header, texts[header], amounts.where(~_blank(amounts)))
 
 
 def _zone_of(column: pd.Series[Any], text: pd.Series[Any]) -> str:

@@ -17,14 +17,25 @@ writing it the other way.
 from __future__ import annotations
 
 import re
-from typing import Any, TypeAlias
+from typing import Any
 
+import attrs
 import numpy as np
 import pandas as pd
 
 from leadrouter.sim.words import NULLS
 
-__all__ = ["CODES", "JUNK", "SHARED", "SYMBOLS", "accounting_negative", "currency_note", "foreign"]
+__all__ = [
+    "CODES",
+    "JUNK",
+    "SHARED",
+    "SYMBOLS",
+    "Written",
+    "accounting_negative",
+    "currency_column",
+    "currency_note",
+    "foreign",
+]
 
 SYMBOLS: dict[str, str] = {
     "us$": "USD", "$": "USD", "ca$": "CAD", "c$": "CAD", "au$": "AUD", "a$": "AUD",
@@ -89,18 +100,35 @@ def _stated(cell: str) -> str | None:
     return _currency(text) or text.upper()
 
 
-Written: TypeAlias = tuple[str, "pd.Series[Any]"]
-"""A currency column: its header, and its cells as text, row by row with the amounts."""
+@attrs.frozen(eq=False)
+class Written:
+    """A currency column beside the amounts, read once (`currency_column`) for both the
+    amounts' check (`foreign`) and the note on the header row (`currency_note`)."""
+
+    header: str
+    cells: pd.Series[Any]
+    """Its cells as text, row by row with the amounts."""
+    currencies: pd.Series[Any]
+    """Each non-blank amount's currency: its own mark, else its row's cell (None: neither)."""
+    clash: np.ndarray[Any, Any]
+    """Which amounts are marked with another currency than their row's cell names."""
+
+
+def currency_column(header: str, cells: pd.Series[Any], amounts: pd.Series[Any]) -> Written:
+    """The currency column `header` (its `cells`) as it reads for `amounts` (blank cells NaN)."""
+    currencies, clash = _currencies(amounts, cells)
+    return Written(header, cells, currencies, clash)
 
 
 def _currencies(
-    text: pd.Series[Any], written: Written | None
+    text: pd.Series[Any], cells: pd.Series[Any] | None
 ) -> tuple[pd.Series[Any], np.ndarray[Any, Any]]:
-    """Each non-blank cell's currency (its own mark, else its row's currency column; None when
-    neither says) and which cells are marked with another currency than their row's column."""
-    if written is None:
+    """Each non-blank cell's currency (its own mark, else its row's cell of the currency column
+    `cells`; None when neither says) and which cells are marked with another currency than
+    their row's column."""
+    if cells is None:
         return text.map(_currency, na_action="ignore"), np.zeros(len(text), dtype=bool)
-    stated = written[1].where(text.notna()).map(_stated, na_action="ignore")
+    stated = cells.where(text.notna()).map(_stated, na_action="ignore")
     marks = pd.Series(
         [
             _currency(cell, said if isinstance(said, str) else None)
@@ -136,15 +164,19 @@ def foreign(
     else the one its row's currency column (`written`) names. A cell marked with another
     currency than its row's column names is rejected too, since which is right cannot be told.
     Cells of which neither says a currency are taken to be in the column's; blank cells (NaN in
-    `text`) count for nothing; a column in one currency, or none, gives nothing."""
-    currencies, clash = _currencies(text, written)
+    `text`) count for nothing; a column in one currency, or none, gives nothing. With `written`,
+    `text` is the amounts it was read for (`currency_column`)."""
+    if written is None:
+        currencies, clash = _currencies(text, None)
+    else:
+        currencies, clash = written.currencies, written.clash
     found: dict[int, str] = {}
     if written is not None:
         for position in np.flatnonzero(clash).tolist():
             found[position] = (
                 f"{text.iat[position]!r} is marked {currencies.iat[position]}, but its row's "
-                f"{written[0]!r} says {written[1].iat[position]!r}: which is right cannot be "
-                f"told; {_CONVERT}"
+                f"{written.header!r} says {written.cells.iat[position]!r}: which is right cannot "
+                f"be told; {_CONVERT}"
             )
     currencies = currencies.where(~clash)
     usual = _usual(currencies)
@@ -157,7 +189,7 @@ def foreign(
         cell = str(text.iat[position])
         own = MARK.search(cell)
         vague = own is None or own.group(0).lower() in SHARED
-        by = f" by its {written[0]!r}" if written is not None and vague else ""
+        by = f" by its {written.header!r}" if written is not None and vague else ""
         found[position] = (
             f"{cell!r} is in {currencies.iat[position]}{by}, while the column's amounts are in "
             f"{usual} (e.g. {text.iat[example]!r} in row {rows[example]}): amounts in two "
@@ -166,11 +198,11 @@ def foreign(
     return found
 
 
-def currency_note(text: pd.Series[Any], header: str, written: Written) -> tuple[int, str, str, str]:
+def currency_note(header: str, written: Written) -> tuple[int, str, str, str]:
     """The note on the header row saying what a currency column told of the amounts in
-    `header` (blank cells NaN in `text`): how many rows are in each currency, and whether some
-    were rejected for being in another than the column's."""
-    currencies, clash = _currencies(text, written)
+    `header`: how many rows are in each currency, and whether some were rejected for being in
+    another than the column's."""
+    currencies, clash = written.currencies, written.clash
     counts = currencies.where(~clash).value_counts(sort=False)
     listing = ", ".join(f"{code} on {n} row{'' if n == 1 else 's'}" for code, n in counts.items())
     usual = _usual(currencies.where(~clash))
@@ -183,7 +215,7 @@ def currency_note(text: pd.Series[Any], header: str, written: Written) -> tuple[
     action = f"{action} (see the rejected rows)" if action else plain
     return (
         1,
-        written[0],
+        written.header,
         f"read as the currency of each amount in {header!r}: {listing or 'none given'}",
         action,
     )
