@@ -91,7 +91,7 @@ class Opener:
     def settle(self) -> None:
         """Wait for the snapshots the opened ledgers are storing (in a thread of their own)."""
         for ledger in self.opened:
-            ledger._await_snapshot()  # type: ignore[attr-defined]
+            ledger._snapshots.wait()  # type: ignore[attr-defined]
 
     def close(self) -> None:
         self.settle()
