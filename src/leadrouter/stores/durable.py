@@ -60,7 +60,8 @@ class StoredLedger(Ledger):
     `refresh()` first. `append` outside a transaction runs in its own.
 
     A transaction that raises after appending is rolled back in the database and the views are
-    rebuilt from the log, so memory never holds an event the database does not.
+    rebuilt from the log, so memory never holds an event the database does not. After
+    `close()` every read and operation raises LedgerClosedError.
     """
 
     durable: ClassVar[bool] = True
@@ -124,10 +125,14 @@ class StoredLedger(Ledger):
 
     def close(self) -> None:
         """Wait for the snapshot this process is storing, then close every connection of the
-        ledger; any operation after raises LedgerClosedError (the views in memory still answer
-        as of the last transaction). Waits for an operation of another thread in progress (it
-        takes the ledger's lock); inside a block of this thread it is refused, as the block
-        would then end on a closed connection."""
+        ledger and let go of its views: any read or operation after raises LedgerClosedError.
+
+        The views are refused too, not left answering as of the last transaction: they would
+        go on answering a log that other workers keep writing, with nothing to tell that they
+        stopped, and their memory (hundreds of MB for a long log) is given back at once, which
+        a worker reopening the ledger while it runs needs. Waits for an operation of another
+        thread in progress (it takes the ledger's lock); inside a block of this thread it is
+        refused, as the block would then end on a closed connection."""
         with self._thread_lock:
             if self._txn is not None:
                 raise ConfigError(
@@ -135,9 +140,14 @@ class StoredLedger(Ledger):
                     "`with ledger.transaction():` block or a Router operation): close it after "
                     "the block ends"
                 )
-            if not self.store.closed:
-                self._snapshots.wait()
-                self.store.close()
+            self._snapshots.wait()
+            store, held = self.store, self.__dict__
+            store.close()
+            # the class first: a thread reading without the lock meets LedgerClosedError, never
+            # an attribute gone missing
+            self.__class__ = _ClosedLedger
+            held.clear()
+            held["store"] = store
 
     def transaction(self) -> AbstractContextManager[None]:
         """Hold the ledger's write lock with the views up to date; commit on exit.
@@ -437,3 +447,27 @@ def _last_seq_of(kind: str, txn: Transaction) -> int | None:
     """The sequence number the committed `txn` gave its last event of this kind."""
     found = [seq for seq, event in zip(txn.seqs, txn.events, strict=True) if event[0] == kind]
     return found[-1] if found else None
+
+
+_STILL_OPEN = frozenset({"__class__", "close", "durable", "store"})
+"""What a closed ledger still answers: its class, `close` (closing twice is closing once), and
+`store`, the closed database it was kept in."""
+
+
+class _ClosedLedger(StoredLedger):
+    """A StoredLedger after `close()`: every attribute but `_STILL_OPEN` raises LedgerClosedError,
+    so every read (each view, the log, `len`, `in`) and every operation (its own, a Router's)
+    refuses alike, the views added to `Ledger` after this was written included. The one check
+    is here, made only once the ledger is closed: an open ledger's reads pay nothing for it."""
+
+    def __getattribute__(self, name: str) -> Any:
+        if name in _STILL_OPEN:
+            return object.__getattribute__(self, name)
+        store: SqlStore = object.__getattribute__(self, "store")
+        raise store.closed_error()
+
+    def close(self) -> None:
+        """Closed already: nothing to do."""
+
+    def __repr__(self) -> str:
+        return f"<StoredLedger {self.store.name!r} at {public_url(self.store.url)}, closed>"

@@ -31,7 +31,7 @@ class Guard:
     (`end`, then `settle` in `StoredLedger.transaction`), or at once when the operation ran
     inside a block already open and failed: it is then undone alone (`end`)."""
 
-    __slots__ = ("_depth", "_ledger", "_lock", "_mark", "_memory", "_roster", "_txn")
+    __slots__ = ("_depth", "_ledger", "_lock", "_mark", "_memory", "_own", "_roster", "_txn")
 
     def __init__(
         self,
@@ -41,6 +41,9 @@ class Guard:
         memory: Undoable | None,
     ) -> None:
         self._ledger = ledger
+        self._own = ledger._thread_lock
+        """The ledger's lock, held here: a ledger closed while an operation waits for it
+        refuses every attribute after (`StoredLedger.close`), and the lock must still be let go."""
         self._lock = lock
         self._roster = roster
         self._memory = memory
@@ -53,11 +56,11 @@ class Guard:
         # the ledger's own lock first, then the router's: the order a caller's
         # `with ledger.transaction():` around router calls takes them, so a thread in such a
         # block and another thread's router call never wait for each other's lock for good
-        self._ledger._thread_lock.acquire()
+        self._own.acquire()
         try:
             self._lock.__enter__()
         except BaseException:
-            self._ledger._thread_lock.release()
+            self._own.release()
             raise
         self._depth += 1
         if self._depth > 1:
@@ -78,7 +81,7 @@ class Guard:
         except BaseException:
             self._depth -= 1
             self._lock.__exit__(None, None, None)
-            self._ledger._thread_lock.release()
+            self._own.release()
             raise
 
     def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
@@ -91,7 +94,7 @@ class Guard:
             try:
                 self._lock.__exit__(kind, exc, tb)
             finally:
-                self._ledger._thread_lock.release()
+                self._own.release()
 
     def _end(self, txn: AbstractContextManager[None], exc: BaseException | None) -> None:
         """End the operation's transaction, which `exc` failed (None: it went well, and the

@@ -152,11 +152,7 @@ class SqlStore:
         """`connect()`, retried with backoff while the database cannot be reached; every
         connection the store makes is made here, so a closed store makes none."""
         if self.closed:
-            raise LedgerClosedError(
-                f"ledger {self.name!r} in {public_url(self.url)} was closed (Ledger.close(), or "
-                "the end of its with block), so it reads and writes nothing: open it again with "
-                "Ledger.open(url, name)"
-            )
+            raise self.closed_error()
         wait = self.backoff
         for attempt in range(1, self.retries + 1):
             try:
@@ -486,6 +482,14 @@ class SqlStore:
                 return bool(written.rowcount)
         finally:
             conn.close()
+
+    def closed_error(self) -> LedgerClosedError:
+        """What any use of this ledger after `close` raises (the store's and the ledger's)."""
+        return LedgerClosedError(
+            f"ledger {self.name!r} in {public_url(self.url)} was closed (Ledger.close(), or "
+            "the end of its with block), so it reads, answers and writes nothing: open it again "
+            "with Ledger.open(url, name)"
+        )
 
     def close(self) -> None:
         """Close every connection of this process and make no more (`LedgerClosedError`)."""
