@@ -82,7 +82,7 @@ def _ledgers(
         pass
     _append_bulk(path, "bench", events)
     with lr.Ledger.open(url, "bench", snapshot_every=1) as ledger:  # stores one at the end
-        ledger._await_snapshot()  # type: ignore[attr-defined]
+        ledger._snapshots.wait()  # type: ignore[attr-defined]
     found = [
         ("memory", lambda: lr.Ledger.from_events(_bulk_events(0, events // 4))),
         ("sqlite, log", lambda: _without_snapshot(url)),

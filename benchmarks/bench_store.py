@@ -181,7 +181,7 @@ import leadrouter.stores.durable
 start = time.perf_counter()
 ledger = lr.Ledger.open(sys.argv[1], sys.argv[2], snapshot_every=int(sys.argv[3]))
 opened = time.perf_counter() - start
-ledger._await_snapshot()  # one written in the background (snapshot_every=1) is stored
+ledger._snapshots.wait()  # one written in the background (snapshot_every=1) is stored
 print(opened, time.perf_counter() - start, len(ledger))
 """
 

@@ -89,9 +89,11 @@ class Opener:
         return ledger
 
     def settle(self) -> None:
-        """Wait for the snapshots the opened ledgers are storing (in a thread of their own)."""
+        """Wait for the snapshots the opened ledgers are storing (in a thread of their own;
+        a closed ledger waited for its own)."""
         for ledger in self.opened:
-            ledger._await_snapshot()  # type: ignore[attr-defined]
+            if not ledger.store.closed:  # type: ignore[attr-defined]
+                ledger._snapshots.wait()  # type: ignore[attr-defined]
 
     def close(self) -> None:
         self.settle()

@@ -153,7 +153,7 @@ def test_a_failed_operation_on_a_ledger_opened_from_a_snapshot(
     _held(router)
     sql_opener.settle()
     ledger, strategy = sql_opener(snapshot_every=0), Flaky()
-    assert ledger._snapshot_events > 0  # type: ignore[attr-defined]
+    assert ledger._snapshots.events > 0  # type: ignore[attr-defined]
     router = _router(ledger, strategy)
     _fails_cleanly(ledger, router, strategy, failure)
     with ledger.transaction():

@@ -30,7 +30,7 @@ from .test_store import Opener, make_router, opener_over
 
 sa = pytest.importorskip("sqlalchemy", reason="the SQL ledgers need: pip install 'leadrouter[db]'")
 
-from leadrouter.stores import durable  # noqa: E402
+from leadrouter.stores import snapshotting  # noqa: E402
 from leadrouter.stores.rosters import ROSTER  # noqa: E402
 
 opener = opener_over("sqlite", "postgresql")
@@ -267,7 +267,7 @@ def test_a_snapshot_taken_after_the_backup_is_not_used_once_the_log_grew_back_pa
         r"after \(restored from a backup\?\); folding the whole log instead",
     ):
         fresh = opener(snapshot_every=4)
-    assert not isinstance(fresh._events, durable._StoredEvents)  # type: ignore[attr-defined]
+    assert not isinstance(fresh._events, snapshotting.StoredEvents)  # type: ignore[attr-defined]
     held = {lead_id for lead_id, *_ in fresh.held()}
     assert "L1" in held and not held & {f"L{i}" for i in range(2, 8)}
     assert fresh.verify() == []  # the views are a replay of the log
@@ -276,7 +276,7 @@ def test_a_snapshot_taken_after_the_backup_is_not_used_once_the_log_grew_back_pa
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the snapshot was replaced by one of this log
         reopened = opener(snapshot_every=4)
-    assert isinstance(reopened._events, durable._StoredEvents)  # type: ignore[attr-defined]
+    assert isinstance(reopened._events, snapshotting.StoredEvents)  # type: ignore[attr-defined]
     assert reopened.verify() == []
 
 
@@ -295,8 +295,8 @@ def test_a_snapshot_the_restored_log_still_holds_is_used(
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         fresh = opener(snapshot_every=0)  # stores no snapshot of its own
-    assert isinstance(fresh._events, durable._StoredEvents)  # type: ignore[attr-defined]
-    assert fresh._snapshot_events == stored[1]  # type: ignore[attr-defined]
+    assert isinstance(fresh._events, snapshotting.StoredEvents)  # type: ignore[attr-defined]
+    assert fresh._snapshots.events == stored[1]  # type: ignore[attr-defined]
     assert "L3" not in {lead_id for lead_id, *_ in fresh.held()}
     assert fresh.verify() == []
     _works(make_router(fresh), "F1")

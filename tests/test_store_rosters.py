@@ -19,7 +19,7 @@ from .test_store import Opener, make_router, opener_over, team
 
 sa = pytest.importorskip("sqlalchemy", reason="the SQL ledgers need: pip install 'leadrouter[db]'")
 
-from leadrouter.stores import durable  # noqa: E402
+from leadrouter.stores import snapshotting  # noqa: E402
 from leadrouter.stores.rosters import roster_key  # noqa: E402
 
 opener = opener_over("sqlite", "postgresql")
@@ -153,8 +153,8 @@ def test_the_roster_comes_back_with_a_snapshot(opener: Opener) -> None:
     for i in range(4, 10):
         worker.route(lr.Lead(f"L{i}", T0), now=at(2))
     reopened = opener(snapshot_every=5)
-    assert isinstance(reopened._events, durable._StoredEvents)  # opened from a snapshot
-    assert reopened._snapshot_events > 4  # type: ignore[attr-defined]  # past the handover
+    assert isinstance(reopened._events, snapshotting.StoredEvents)  # opened from a snapshot
+    assert reopened._snapshots.events > 4  # type: ignore[attr-defined]  # past the handover
     assert reopened.roster() == worker.reps
     restarted = make_router(reopened)  # its roster, recorded before the snapshot, is known
     assert restarted.route(lr.Lead("L10", T0), now=at(3)).rep_id != "r0"

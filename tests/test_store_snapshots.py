@@ -28,7 +28,7 @@ from .test_store import Opener, make_router, opener, sql_opener, team, workload
 sa = pytest.importorskip("sqlalchemy", reason="the SQL ledgers need: pip install 'leadrouter[db]'")
 pytest.importorskip("psycopg", reason="the PostgreSQL ledger needs: pip install 'leadrouter[db]'")
 
-from leadrouter.stores import durable, snapshot  # noqa: E402
+from leadrouter.stores import durable, snapshot, snapshotting  # noqa: E402
 
 __all__ = ["opener", "sql_opener"]  # the fixtures, which pytest finds by their names here
 
@@ -90,8 +90,8 @@ def test_a_ledger_opened_from_a_snapshot_answers_as_full_replay(
     stored = make_router(sql_opener(snapshot_every=7))
     assert workload(stored, seed, steps=90) == workload(memory, seed, steps=90)
     reopened = sql_opener(snapshot_every=7)
-    assert isinstance(reopened._events, durable._StoredEvents)  # opened from a snapshot
-    assert len(reopened) - reopened._snapshot_events < 7  # type: ignore[attr-defined]
+    assert isinstance(reopened._events, snapshotting.StoredEvents)  # opened from a snapshot
+    assert len(reopened) - reopened._snapshots.events < 7  # type: ignore[attr-defined]
     assert reopened.snapshot() == memory.ledger.snapshot()
     assert _folded(reopened) == _folded(memory.ledger)  # in order, not only as views
     assert reopened.verify() == []
@@ -118,7 +118,7 @@ def _code_in_a_pickle(row: dict[str, Any]) -> dict[str, Any]:
 def _of_the_format_before(row: dict[str, Any]) -> dict[str, Any]:
     """The row as the snapshot format before this one wrote it: the same views, without the
     row of the log they were taken after."""
-    state = snapshot.load(row, durable._SNAPSHOT_KEYS)
+    state = snapshot.load(row, snapshotting.KEYS)
     assert isinstance(state, dict)
     del state["mark"]
     old = snapshot.dump(state, row["seq"], row["events"])
@@ -149,13 +149,13 @@ def test_a_bad_snapshot_is_ignored_with_a_warning_and_the_log_replayed(
     _set_snapshot(sql_opener, **tamper(_snapshot_row(sql_opener)))
     with pytest.warns(SnapshotWarning, match=why):
         replayed = sql_opener(snapshot_every=5)
-    assert replayed._snapshot_events == len(replayed)  # type: ignore[attr-defined]
+    assert replayed._snapshots.events == len(replayed)  # type: ignore[attr-defined]
     assert replayed.snapshot() == expected
     assert replayed.verify() == []
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the bad snapshot was replaced by a good one
         reopened = sql_opener(snapshot_every=5)
-    assert isinstance(reopened._events, durable._StoredEvents)  # type: ignore[attr-defined]
+    assert isinstance(reopened._events, snapshotting.StoredEvents)  # type: ignore[attr-defined]
     assert reopened.snapshot() == expected
 
 
@@ -163,7 +163,7 @@ def test_verify_reports_drift_from_a_tampered_snapshot(sql_opener: Opener) -> No
     router = make_router(sql_opener(snapshot_every=5))
     workload(router, seed=8, steps=40)
     row = _snapshot_row(sql_opener)
-    state = snapshot.load(row, durable._SNAPSHOT_KEYS)
+    state = snapshot.load(row, snapshotting.KEYS)
     assert isinstance(state, dict)
     lead_id = next(lid for lid, s in state["_leads"].items() if s.status == "held")
     state["_leads"][lead_id].rep = "ghost"
@@ -224,7 +224,7 @@ def test_the_operation_passing_the_mark_does_not_wait_for_the_snapshot(
     go.touch()
     row = _snapshot_row(sql_opener)
     assert row["events"] == 4  # the state as of the mark, not as of when it was pickled
-    state = snapshot.load(row, durable._SNAPSHOT_KEYS)
+    state = snapshot.load(row, snapshotting.KEYS)
     assert isinstance(state, dict)
     from_snapshot = lr.Ledger()
     from_snapshot._import_state(state, [])
@@ -240,7 +240,7 @@ def test_a_worker_skips_the_snapshot_another_one_just_stored(sql_opener: Opener)
     stored = _snapshot_row(sql_opener)
     early.route(lr.Lead("L9", T0), now=T0)  # past its own mark, but one was just stored
     assert _snapshot_row(sql_opener)["seq"] == stored["seq"]
-    assert early.ledger._snapshot_events == stored["events"]  # type: ignore[attr-defined]
+    assert early.ledger._snapshots.events == stored["events"]  # type: ignore[attr-defined]
 
 
 def test_ledger_open_defaults_to_the_stores_snapshot_interval() -> None:

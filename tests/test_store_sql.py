@@ -31,7 +31,7 @@ from .test_store import Opener, make_router, postgres_url, sql_opener, team
 sa = pytest.importorskip("sqlalchemy", reason="the SQL ledgers need: pip install 'leadrouter[db]'")
 pytest.importorskip("psycopg", reason="the PostgreSQL ledger needs: pip install 'leadrouter[db]'")
 
-from leadrouter.stores import durable  # noqa: E402
+from leadrouter.stores import snapshotting  # noqa: E402
 from leadrouter.stores.sql import SCHEMA_VERSION  # noqa: E402
 
 __all__ = ["sql_opener"]  # the fixture, which pytest finds by its name here
@@ -103,8 +103,8 @@ def test_db_upgrade_migrates_a_version_1_database(
     assert f"from version 1 to {SCHEMA_VERSION}" in capsys.readouterr().out
     ledger = lr.Ledger.open(url, snapshot_every=1, create=False)
     assert ledger.holder("L1") is not None  # the log was kept
-    ledger._await_snapshot()  # type: ignore[attr-defined]
-    assert isinstance(lr.Ledger.open(url)._events, durable._StoredEvents)  # type: ignore[attr-defined]
+    ledger._snapshots.wait()  # type: ignore[attr-defined]
+    assert isinstance(lr.Ledger.open(url)._events, snapshotting.StoredEvents)  # type: ignore[attr-defined]
 
 
 # ---------------------------------------------------------------------- named errors
@@ -355,7 +355,7 @@ def test_a_server_that_accepts_but_never_answers_is_given_a_bounded_wait() -> No
     """A PostgreSQL server stopped mid-flight (the port open, nothing answering) made opening
     wait without end; each try now waits CONNECT_TIMEOUT seconds, then the bounded retries end
     in StoreUnavailableError."""
-    from leadrouter.stores.sql import CONNECT_TIMEOUT
+    from leadrouter.stores.databases import CONNECT_TIMEOUT
 
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))

@@ -200,10 +200,11 @@ class LogReplacedError(LeadRouterError, RuntimeError):
 
 
 class LedgerClosedError(LeadRouterError, ValueError):
-    """An operation on a SQL ledger after its `close()` (or the end of its `with` block): its
-    connections are gone and it opens none again, so nothing was read or written. Raised as
-    Python raises for a closed file (a ValueError); the message names the ledger and the URL.
-    Open the ledger again with `Ledger.open(url, name)`."""
+    """An operation or a read on a SQL ledger after its `close()` (or the end of its `with`
+    block): its connections and its views are gone and it opens none again, so nothing was
+    read, answered or written. Raised as Python raises for a closed file (a ValueError); the
+    message names the ledger and the URL. Open the ledger again with `Ledger.open(url, name)`.
+    (An in-memory `Ledger()` is never closed: its `close()` does nothing.)"""
 
 
 class RosterMismatchError(ConfigError):

@@ -166,11 +166,13 @@ class Ledger(_Views):
     def close(self) -> None:
         """Let go of what the ledger holds outside this process's memory, now rather than when
         the garbage collector gets to it: a stored ledger waits for the snapshot it is storing,
-        closes its database connections and raises LedgerClosedError at any operation after
-        (a worker reopening after a restore, or shutting down, leaves no session behind on the
-        server). An in-memory ledger holds nothing of the kind and stays usable: this does
-        nothing, so code that closes the ledger it was given need not know which it holds.
-        Closing twice is closing once. `with Ledger.open(url) as ledger:` closes at the end."""
+        closes its database connections and drops its views, and raises LedgerClosedError at
+        any operation or read after (a worker reopening after a restore, or shutting down,
+        leaves no session behind on the server, and no views answering a log that others go on
+        writing). An in-memory ledger holds nothing of the kind and stays usable: this does
+        nothing, its views and operations go on answering, so code that closes the ledger it was
+        given need not know which it holds. Closing twice is closing once. `with
+        Ledger.open(url) as ledger:` closes at the end."""
 
     def __enter__(self) -> Self:
         return self

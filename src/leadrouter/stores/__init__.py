@@ -2,10 +2,13 @@
 
 `Ledger.open(url, name)` is the way in: this package registers the opener it calls
 (`leadrouter.ledger.open_with`) and imports the modules below on first use, so the in-memory
-ledger never needs SQLAlchemy. `sql` holds the tables, locks and named errors of
-SQLite and PostgreSQL, `codec` turns events and decisions into JSON, and `durable` the
-`StoredLedger` that folds the shared log into the usual in-memory views, starting from the
-latest snapshot of those views that `snapshot` writes and checks. See docs/stores.md.
+ledger never needs SQLAlchemy. `durable` holds the `StoredLedger`, which folds the shared log
+into the usual in-memory views, `guard` what a Router operation holds on it, `snapshotting`
+when it loads and stores the snapshot of its views (`snapshot`: what one holds and its checks),
+`rosters` the rosters the log records; `sql` the `SqlStore` (one ledger's transactions, locks and
+named errors on SQLite and PostgreSQL), `statements`, `schema` and `databases` its SQL text,
+tables and URLs, and `codec` turns events and decisions into JSON. docs/architecture.md has the
+map. See docs/stores.md.
 """
 
 from __future__ import annotations

@@ -43,6 +43,7 @@ __all__ = [
     "rep_data",
     "rep_of",
     "roster_text",
+    "same_row",
 ]
 
 KINDS: dict[str, type[Any]] = {
@@ -125,6 +126,18 @@ def loads(text: str | bytes) -> Any:
     One decoder serves every read: `json.loads(text, object_hook=...)` would build one per call
     (half the cost of reading an event)."""
     return _DECODER.decode(text.decode() if isinstance(text, bytes) else text)
+
+
+def same_row(mark: tuple[str, Any] | None, kind: str, payload: dict[str, Any]) -> bool:
+    """Whether the log's row (`kind`, `payload`) is the one `mark` was kept of: the same kind
+    and payload (a mark written by this process holds its JSON text, one read holds the
+    payload). The one test of "is this still the log I read": a running worker applies it to
+    its last row before catching up (`StoredLedger._continued`), a worker opening the ledger to
+    the row a snapshot was taken after (`Snapshots.load`). None (no row read) matches no row."""
+    if mark is None:
+        return False
+    known, text = mark
+    return kind == known and payload == (loads(text) if isinstance(text, str) else text)
 
 
 def _native(value: Any) -> Any:

@@ -8,18 +8,18 @@ else while it decides, and a crash anywhere (of the process or the database conn
 the whole operation or none of it.
 
 Opening a long log is fast because of snapshots: every `snapshot_every` events, the process
-that committed past the mark stores its folded state beside the log (`snapshot.py`), and a
-process opening the ledger loads the latest snapshot and folds only the events after it.
+that committed past the mark stores its folded state beside the log, and a process opening the
+ledger loads the latest snapshot and folds only the events after it (`snapshotting`: when; and
+`snapshot`: what a snapshot holds and its checks). What a Router operation holds around its
+transaction is `guard`; the database's side of a transaction, `sql.SqlStore`.
 """
 
 from __future__ import annotations
 
-import threading
-import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import UTC, datetime
-from typing import Any, ClassVar, overload
+from typing import Any, ClassVar
 
 from leadrouter.errors import (
     ConfigError,
@@ -27,11 +27,9 @@ from leadrouter.errors import (
     LeadRouterError,
     LogReplacedError,
     RosterMismatchError,
-    SnapshotWarning,
 )
 from leadrouter.events import Event
-from leadrouter.ledger import _FOLDED, Ledger, RosterLink, Undoable, detach, settle
-from leadrouter.ledger._undo import Mark, end, savepoint
+from leadrouter.ledger import Ledger, RosterLink, Undoable, detach, settle
 from leadrouter.model import Decision, Lead, Rep
 from leadrouter.stores import snapshot
 from leadrouter.stores.codec import (
@@ -43,19 +41,15 @@ from leadrouter.stores.codec import (
     lead_text,
     loads,
     roster_text,
+    same_row,
 )
+from leadrouter.stores.databases import public_url
+from leadrouter.stores.guard import Guard
 from leadrouter.stores.rosters import ROSTER, RosterLog, roster_key
-from leadrouter.stores.sql import Row, SqlStore, Transaction, public_url
+from leadrouter.stores.snapshotting import SNAPSHOT_EVERY, Snapshots, StoredEvents
+from leadrouter.stores.sql import Row, SqlStore, Transaction
 
 __all__ = ["SNAPSHOT_EVERY", "StoredLedger", "roster_key"]
-
-SNAPSHOT_EVERY = 50_000
-"""Events between two snapshots by default: a process opening the ledger folds at most about
-this many events after loading the latest snapshot (some 1.5 s at 30 µs an event)."""
-
-_SNAPSHOT_KEYS = frozenset({*_FOLDED, "events", "roster", "mark"})
-"""What a snapshot's state holds: the folded views, their event count, the ledger's rosters
-(`RosterLog.state`), the kind and payload of the log's row it was taken after (`_same_row`)."""
 
 
 class StoredLedger(Ledger):
@@ -66,7 +60,8 @@ class StoredLedger(Ledger):
     `refresh()` first. `append` outside a transaction runs in its own.
 
     A transaction that raises after appending is rolled back in the database and the views are
-    rebuilt from the log, so memory never holds an event the database does not.
+    rebuilt from the log, so memory never holds an event the database does not. After
+    `close()` every read and operation raises LedgerClosedError.
     """
 
     durable: ClassVar[bool] = True
@@ -74,17 +69,11 @@ class StoredLedger(Ledger):
     def __init__(self, store: SqlStore, snapshot_every: int = SNAPSHOT_EVERY) -> None:
         super().__init__()
         self.store = store
-        self.snapshot_every = snapshot_every
-        self._snapshot_events = 0
-        """The event count of the latest snapshot this process loaded or wrote."""
-        self._snapshot_bad = False
-        """Whether the stored snapshot failed its checks here (the next one replaces it)."""
-        self._snapshot_writer: threading.Thread | None = None
-        """The thread storing the snapshot this process last started, until it is awaited."""
+        self._snapshots = Snapshots(store, snapshot_every)
         self._seq = 0
         self._mark: tuple[str, Any] | None = None
         """The kind and payload of the row at `self._seq` as this process read it (or the JSON
-        text it wrote there), None until it read one: see `_continued` and `_same_row`."""
+        text it wrote there), None until it read one: see `_continued` and `codec.same_row`."""
         self._txn: Transaction | None = None
         """The transaction this process holds, if any (its events are not yet committed)."""
         self._rosters = RosterLog()
@@ -114,7 +103,13 @@ class StoredLedger(Ledger):
         would hold past the other workers' lock_timeout; what they commit meanwhile is caught
         up under the lock."""
         with snapshot.paused_gc():
-            self._load_snapshot()
+            found = self._snapshots.load()
+            if found is not None:
+                state, self._seq, self._mark = found
+                self._import_state(
+                    state, StoredEvents(state["events"], self._seq, self._read_events)
+                )
+                self._rosters = RosterLog(state["roster"])
             with self.store.reading() as txn:
                 last = self.store.count(txn, 0, ROSTER)[1]
                 self._catch_up(self.store.since(txn, self._seq, last))
@@ -130,10 +125,14 @@ class StoredLedger(Ledger):
 
     def close(self) -> None:
         """Wait for the snapshot this process is storing, then close every connection of the
-        ledger; any operation after raises LedgerClosedError (the views in memory still answer
-        as of the last transaction). Waits for an operation of another thread in progress (it
-        takes the ledger's lock); inside a block of this thread it is refused, as the block
-        would then end on a closed connection."""
+        ledger and let go of its views: any read or operation after raises LedgerClosedError.
+
+        The views are refused too, not left answering as of the last transaction: they would
+        go on answering a log that other workers keep writing, with nothing to tell that they
+        stopped, and their memory (hundreds of MB for a long log) is given back at once, which
+        a worker reopening the ledger while it runs needs. Waits for an operation of another
+        thread in progress (it takes the ledger's lock); inside a block of this thread it is
+        refused, as the block would then end on a closed connection."""
         with self._thread_lock:
             if self._txn is not None:
                 raise ConfigError(
@@ -141,9 +140,14 @@ class StoredLedger(Ledger):
                     "`with ledger.transaction():` block or a Router operation): close it after "
                     "the block ends"
                 )
-            if not self.store.closed:
-                self._await_snapshot()
-                self.store.close()
+            self._snapshots.wait()
+            store, held = self.store, self.__dict__
+            store.close()
+            # the class first: a thread reading without the lock meets LedgerClosedError, never
+            # an attribute gone missing
+            self.__class__ = _ClosedLedger
+            held.clear()
+            held["store"] = store
 
     def transaction(self) -> AbstractContextManager[None]:
         """Hold the ledger's write lock with the views up to date; commit on exit.
@@ -182,8 +186,8 @@ class StoredLedger(Ledger):
             finally:
                 self._txn = None
             settle(detach(self), self, False)
-            if 0 < self.snapshot_every <= len(self) - self._snapshot_events:
-                self._write_snapshot()
+            if self._snapshots.due(len(self)):
+                self._snapshots.write(self._snapshot_state, self._seq)
 
     def _savepoint(self) -> tuple[int, int, int, dict[str, Any]]:
         """Where an operation nested in this process's open transaction begins: the length of
@@ -210,8 +214,8 @@ class StoredLedger(Ledger):
         lock: AbstractContextManager[Any],
         roster: RosterLink,
         memory: Undoable | None = None,
-    ) -> _Guard:
-        return _Guard(self, lock, roster, memory)
+    ) -> Guard:
+        return Guard(self, lock, roster, memory)
 
     def refresh(self) -> None:
         """Fold in the events other processes committed since this one last looked."""
@@ -234,7 +238,7 @@ class StoredLedger(Ledger):
             return rows
         if rows and rows[0][0] == self._seq:
             _, kind, payload = rows[0]
-            if self._mark is None or _same_row(self._mark, kind, payload):
+            if self._mark is None or same_row(self._mark, kind, payload):
                 self._mark = (kind, payload)
                 return rows[1:]
         raise self._replaced(txn)
@@ -311,8 +315,7 @@ class StoredLedger(Ledger):
         self._clear()
         self._seq, self._mark = 0, None
         self._rosters = RosterLog()
-        self._snapshot_events = 0
-        self._snapshot_bad = False
+        self._snapshots.forget()
         with suppress(LeadRouterError):
             self._fold_views()
 
@@ -339,115 +342,12 @@ class StoredLedger(Ledger):
             drift.append("by_contact: differs from the log")
         return drift
 
-    # ------------------------------------------------------------------ snapshots
-
-    def _load_snapshot(self) -> None:
-        """Take the views from the stored snapshot if it passes every check (see snapshot.py)
-        and was taken after the very row the log holds at its sequence number; else warn and
-        leave them empty, so the next transaction folds the whole log.
-
-        The counts alone can agree by coincidence after a restore from a backup: a snapshot
-        stored after the backup point (the events table restored alone, or a snapshot being
-        written while the restore ran) and a log grown back past its sequence number, numbered
-        without gaps. Its views would then be of a history the log no longer holds. So the row
-        at that number is read (one query, at open only) and compared, kind and payload, with
-        the one the snapshot keeps (`_same_row`, as a running worker compares its last row)."""
-        with self.store.locked() as txn:
-            row = self.store.snapshot(txn)
-            if row is None:
-                return
-            counted, last = self.store.count(txn, row["seq"], ROSTER)
-            at = self.store.row(txn, row["seq"])
-        seq = row["seq"]
-        if seq > last or counted != row["events"]:
-            found: dict[str, Any] | str = (
-                f"it stands for {row['events']} events up to sequence number {seq}, but "
-                f"the log holds {counted} events up to there (and ends at {last})"
-            )
-        else:
-            found = snapshot.load(row, _SNAPSHOT_KEYS)
-        if not isinstance(found, str) and (at is None or not _same_row(found["mark"], *at[1:])):
-            found = (
-                f"the log's row at sequence number {seq} is not the one the snapshot was taken "
-                "after (restored from a backup?)"
-            )
-        if isinstance(found, str):
-            self._snapshot_bad = True
-            warnings.warn(
-                SnapshotWarning(
-                    f"ignored the snapshot of ledger {self.store.name!r} in "
-                    f"{public_url(self.store.url)}: {found}; folding the whole log instead (slower "
-                    "to open, never wrong); the next snapshot will replace it"
-                ),
-                stacklevel=5,
-            )
-            return
-        self._import_state(found, _StoredEvents(found["events"], row["seq"], self._read_events))
-        self._rosters = RosterLog(found["roster"])
-        assert at is not None
-        self._seq, self._mark = seq, at[1:]
-        self._snapshot_events = found["events"]
-
-    def _write_snapshot(self) -> None:
-        """Store the views as of `self._seq` as this ledger's snapshot, without making the
-        operation that passed the mark wait for it.
-
-        Done after the operation's commit, not inside its transaction (serialising a long state
-        takes seconds, and would hold every worker's write lock), and not in the operation
-        either: a forked child pickles the state as of now (`snapshot.dump_apart`) and a
-        thread of this process stores the row it sends, in a short transaction of its own.
-        That is right without the lock: it is the fold of the log up to `self._seq`, which no
-        later commit changes. A cache must not fail an operation: a failure to write it only
-        warns (the next mark tries again). When another process stored one since this process
-        last did, the mark moves to it instead (no two workers pay for the same snapshot)."""
-        try:
-            self._await_snapshot()
-            with self.store.locked() as txn:
-                stored = self.store.snapshot_events(txn)
-            if not self._snapshot_bad and stored is not None and stored > self._snapshot_events:
-                self._snapshot_events = stored
-                if len(self) - stored < self.snapshot_every:
-                    return
-            self._snapshot_events = len(self)
-            replace, self._snapshot_bad = self._snapshot_bad, False
-            state = self._export_state()
-            state["roster"] = self._rosters.state()
-            state["mark"] = self._mark
-            dumped = snapshot.dump_apart(state, self._seq, state["events"])
-        except Exception as exc:  # the operation is committed: a cache must not fail it
-            self._snapshot_failed(exc)
-            return
-        self._snapshot_writer = threading.Thread(
-            target=self._store_snapshot,
-            args=(dumped, replace),
-            name=f"leadrouter snapshot of {self.store.name}",
-            daemon=False,  # a process exiting (a cron job's one tick) stores it first
-        )
-        self._snapshot_writer.start()
-
-    def _store_snapshot(self, dumped: Callable[[], dict[str, Any]], replace: bool) -> None:
-        """Wait for the dumped row and store it (the snapshot writer thread)."""
-        try:
-            self.store.save_snapshot(dumped(), replace=replace)
-        except Exception as exc:
-            self._snapshot_bad = self._snapshot_bad or replace
-            self._snapshot_failed(exc)
-
-    def _await_snapshot(self) -> None:
-        """Wait until the snapshot this process started, if any, is stored (or failed)."""
-        writer, self._snapshot_writer = self._snapshot_writer, None
-        if writer is not None:
-            writer.join()
-
-    def _snapshot_failed(self, exc: Exception) -> None:
-        warnings.warn(
-            SnapshotWarning(
-                f"could not store a snapshot of ledger {self.store.name!r} "
-                f"({type(exc).__name__}: {exc}); the operation itself was committed, and "
-                f"the next {self.snapshot_every} events will try again"
-            ),
-            stacklevel=3,
-        )
+    def _snapshot_state(self) -> dict[str, Any]:
+        """What a snapshot of this ledger holds (`snapshotting.KEYS`), as of `self._seq`."""
+        state = self._export_state()
+        state["roster"] = self._rosters.state()
+        state["mark"] = self._mark
+        return state
 
     # ------------------------------------------------------------------ writing
 
@@ -543,150 +443,31 @@ class StoredLedger(Ledger):
             self._rosters.fold(None, loads(text))
 
 
-def _same_row(mark: tuple[str, Any] | None, kind: str, payload: dict[str, Any]) -> bool:
-    """Whether the log's row (`kind`, `payload`) is the one `mark` was kept of: the same kind
-    and payload (a mark written by this process holds its JSON text, one read holds the
-    payload). The one test of "is this still the log I read": a running worker applies it to
-    its last row before catching up (`_continued`), a worker opening the ledger to the row a
-    snapshot was taken after (`_load_snapshot`). None (no row read) matches no row."""
-    if mark is None:
-        return False
-    known, text = mark
-    return kind == known and payload == (loads(text) if isinstance(text, str) else text)
-
-
 def _last_seq_of(kind: str, txn: Transaction) -> int | None:
     """The sequence number the committed `txn` gave its last event of this kind."""
     found = [seq for seq, event in zip(txn.seqs, txn.events, strict=True) if event[0] == kind]
     return found[-1] if found else None
 
 
-class _StoredEvents:
-    """The event log of a ledger opened from a snapshot: the events the snapshot folded are read
-    from the database the first time anything asks for them (most workers never do), the
-    events folded since are kept as usual."""
-
-    __slots__ = ("_items", "_load", "_lock", "_missing", "_upto")
-
-    def __init__(self, missing: int, upto: int, load: Callable[[int], list[Event]]) -> None:
-        self._missing = missing
-        self._upto = upto
-        self._load = load
-        self._items: list[Event] = []
-        self._lock = threading.Lock()
-
-    def _all(self) -> list[Event]:
-        if self._missing:
-            with self._lock:
-                if self._missing:
-                    self._items[:0] = self._load(self._upto)
-                    self._missing = 0
-        return self._items
-
-    def append(self, event: Event, /) -> None:
-        self._items.append(event)
-
-    def __len__(self) -> int:
-        return self._missing + len(self._items)
-
-    def __iter__(self) -> Iterator[Event]:
-        return iter(self._all())
-
-    @overload
-    def __getitem__(self, index: int, /) -> Event: ...
-    @overload
-    def __getitem__(self, index: slice, /) -> Sequence[Event]: ...
-    def __getitem__(self, index: int | slice, /) -> Event | Sequence[Event]:
-        return self._all()[index]
+_STILL_OPEN = frozenset({"__class__", "close", "durable", "store"})
+"""What a closed ledger still answers: its class, `close` (closing twice is closing once), and
+`store`, the closed database it was kept in."""
 
 
-class _Guard:
-    """A Router operation on a stored ledger: the router's lock, then one transaction in which
-    the router's roster is checked against the ledger's (taken up when another process changed
-    it, recorded when the router changed it); what the router remembered of the operation
-    (`memory`) is let go or put back when the outermost transaction commits or rolls back
-    (`end`, then `settle` in `StoredLedger.transaction`), or at once when the operation ran
-    inside a block already open and failed: it is then undone alone (`end`)."""
+class _ClosedLedger(StoredLedger):
+    """A StoredLedger after `close()`: every attribute but `_STILL_OPEN` raises LedgerClosedError,
+    so every read (each view, the log, `len`, `in`) and every operation (its own, a Router's)
+    refuses alike, the views added to `Ledger` after this was written included. The one check
+    is here, made only once the ledger is closed: an open ledger's reads pay nothing for it."""
 
-    __slots__ = ("_depth", "_ledger", "_lock", "_mark", "_memory", "_roster", "_txn")
+    def __getattribute__(self, name: str) -> Any:
+        if name in _STILL_OPEN:
+            return object.__getattribute__(self, name)
+        store: SqlStore = object.__getattribute__(self, "store")
+        raise store.closed_error()
 
-    def __init__(
-        self,
-        ledger: StoredLedger,
-        lock: AbstractContextManager[Any],
-        roster: RosterLink,
-        memory: Undoable | None,
-    ) -> None:
-        self._ledger = ledger
-        self._lock = lock
-        self._roster = roster
-        self._memory = memory
-        self._depth = 0
-        self._txn: AbstractContextManager[None] | None = None
-        self._mark: Mark | None = None
-        """Where the operation began, when it began inside a block already open (`savepoint`)."""
+    def close(self) -> None:
+        """Closed already: nothing to do."""
 
-    def __enter__(self) -> None:
-        # the ledger's own lock first, then the router's: the order a caller's
-        # `with ledger.transaction():` around router calls takes them, so a thread in such a
-        # block and another thread's router call never wait for each other's lock for good
-        self._ledger._thread_lock.acquire()
-        try:
-            self._lock.__enter__()
-        except BaseException:
-            self._ledger._thread_lock.release()
-            raise
-        self._depth += 1
-        if self._depth > 1:
-            return
-        ledger = self._ledger
-        try:
-            nested = ledger._txn is not None
-            txn = ledger.transaction()
-            txn.__enter__()
-            self._txn = txn
-            try:
-                self._mark = savepoint(ledger, self._memory) if nested else None
-                ledger.check_roster(self._roster)
-            except BaseException as exc:
-                self._txn = None
-                self._end(txn, exc)
-                raise
-        except BaseException:
-            self._depth -= 1
-            self._lock.__exit__(None, None, None)
-            self._ledger._thread_lock.release()
-            raise
-
-    def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
-        try:
-            self._depth -= 1
-            if self._depth == 0 and self._txn is not None:
-                txn, self._txn = self._txn, None
-                self._end(txn, exc)
-        finally:
-            try:
-                self._lock.__exit__(kind, exc, tb)
-            finally:
-                self._ledger._thread_lock.release()
-
-    def _end(self, txn: AbstractContextManager[None], exc: BaseException | None) -> None:
-        """End the operation's transaction, which `exc` failed (None: it went well, and the
-        router's roster is recorded as its last step). Recording can raise too, and so can
-        undoing an operation alone (`end`): the transaction then ends with that error, so no
-        failure leaves it open (holding the write lock that every other worker waits for)."""
-        try:
-            if exc is None:
-                self._ledger.note_roster(self._roster)
-            end(self._ledger, self._memory, self._mark, exc is not None)
-        except BaseException as error:
-            try:
-                if exc is None:
-                    end(self._ledger, self._memory, self._mark, True)
-            finally:
-                txn.__exit__(type(error), error, error.__traceback__)
-            raise
-        if exc is None:
-            txn.__exit__(None, None, None)
-        else:
-            txn.__exit__(type(exc), exc, exc.__traceback__)
+    def __repr__(self) -> str:
+        return f"<StoredLedger {self.store.name!r} at {public_url(self.store.url)}, closed>"

@@ -1,41 +1,32 @@
-"""The SQL event log behind `Ledger.open`: SQLite (embedded) and PostgreSQL, via SQLAlchemy Core.
+"""`SqlStore`: one ledger's transactions on its SQL database (SQLite or PostgreSQL), the rows
+they read and write, and the one connection they go through.
 
-One table holds the events of every ledger in the database, each row with a sequence number,
-the ledger's name, the event's kind, its JSON payload and, for what the CRM reports, an
-idempotency key unique per ledger. Beside it, `leadrouter_snapshots` keeps each ledger's
-latest snapshot of its folded views (a cache: see durable.py), and `leadrouter_decisions` each
-lead's first decision. A transaction on a ledger first takes that ledger's write
-lock, so all writers to one ledger are serialised and each sees every event committed before it:
+A transaction on a ledger first takes that ledger's write lock, so all writers to one ledger are
+serialised and each sees every event committed before it:
 
 - PostgreSQL: `pg_advisory_xact_lock` on a 64-bit key derived from the ledger's name (released
   at commit, rollback, or when the session dies with its process), waited for at most
   `lock_timeout` seconds;
 - SQLite: `BEGIN IMMEDIATE`, which takes the database's write lock (one lock for every ledger in
-  the file), waited for by SQLite's busy timeout. The journal is a write-ahead log with
-  `synchronous=NORMAL`: a commit is durable once it returns as far as any crash of a process
-  goes (the data is in the operating system's hands); a power loss or OS crash can undo the
-  last commits before the next checkpoint, never tear one (SQLite's WAL guarantee), and saves
-  the fsync that otherwise bounds a ledger to one commit per disk flush.
+  the file), waited for by SQLite's busy timeout.
 
-SQLAlchemy creates the schema and pools the connections; the per-operation statements go to the
-driver as fixed SQL text (see `SqlStore`).
+Which URLs name a database and how its sessions are set up is `databases`; the tables and their
+version `schema`; the SQL text of each statement `statements`. SQLAlchemy creates the schema and
+pools the connections; the per-operation statements go to the driver as fixed SQL text (see
+`SqlStore`), and the database's errors come out as leadrouter's named errors.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from pathlib import Path
 from typing import Any, TypeVar
 
-import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import PoolProxiedConnection
 
 from leadrouter.errors import (
@@ -46,88 +37,13 @@ from leadrouter.errors import (
     SchemaVersionError,
     StoreUnavailableError,
 )
+from leadrouter.stores import schema
 from leadrouter.stores.codec import loads
+from leadrouter.stores.databases import database_url, engine, public_url
+from leadrouter.stores.schema import SCHEMA_VERSION
 from leadrouter.stores.statements import SNAPSHOT_COLUMNS, Statements
 
 __all__ = ["SCHEMA_VERSION", "SqlStore", "public_url"]
-
-SCHEMA_VERSION = 2
-"""The schema this leadrouter writes; `SqlStore.upgrade` brings older databases to it.
-
-1: the event log and first decisions. 2: adds `leadrouter_snapshots` (the upgrade creates it;
-nothing else changes, so a version-1 log is kept as it is)."""
-CONNECT_TIMEOUT = 10
-"""Seconds PostgreSQL is given to answer a new connection before the try counts as failed."""
-SESSION_OPTIONS = (
-    "-c tcp_keepalives_idle=30 -c tcp_keepalives_interval=10 -c tcp_keepalives_count=3 "
-    "-c idle_in_transaction_session_timeout=300000"
-)
-"""PostgreSQL settings of every session: a worker whose host is lost (power, network) while it
-holds the write lock is noticed by the server within about a minute, and a session left idle in
-a transaction for five minutes (a frozen process) is ended, so its lock does not stop every
-other worker for the hours the system's TCP defaults would take. A URL's own `options` win."""
-
-_metadata = sa.MetaData()
-
-_schema = sa.Table(
-    "leadrouter_schema",
-    _metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("version", sa.Integer, nullable=False),
-)
-
-_events = sa.Table(
-    "leadrouter_events",
-    _metadata,
-    sa.Column(
-        "seq",
-        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
-        primary_key=True,
-        autoincrement=True,
-    ),
-    sa.Column("ledger", sa.String(200), nullable=False),
-    sa.Column("kind", sa.String(40), nullable=False),
-    sa.Column("payload", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
-    sa.Column("idem_key", sa.String(64), nullable=True),
-    sa.UniqueConstraint("ledger", "idem_key", name="leadrouter_events_idem"),
-    sqlite_autoincrement=True,
-)
-sa.Index("leadrouter_events_ledger_seq", _events.c.ledger, _events.c.seq)
-
-_decisions = sa.Table(
-    "leadrouter_decisions",
-    _metadata,
-    sa.Column("ledger", sa.String(200), primary_key=True),
-    sa.Column("lead_id", sa.String(200), primary_key=True),
-    sa.Column("payload", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
-)
-
-_snapshots = sa.Table(
-    "leadrouter_snapshots",
-    _metadata,
-    sa.Column("ledger", sa.String(200), primary_key=True),
-    sa.Column("seq", sa.BigInteger, nullable=False),
-    sa.Column("events", sa.BigInteger, nullable=False),
-    sa.Column("format", sa.Integer, nullable=False),
-    sa.Column("version", sa.String(40), nullable=False),
-    sa.Column("digest", sa.String(64), nullable=False),
-    sa.Column("data", sa.LargeBinary, nullable=False),
-)
-"""The latest snapshot of each ledger's folded state: a cache beside the log (see durable.py)."""
-
-_MIGRATION_LOCK = 0x6C72_6D69_6772  # "lrmigr": serialises schema changes on PostgreSQL
-
-
-def public_url(url: URL) -> str:
-    """The URL as a message may show it: without the password."""
-    return url.render_as_string(hide_password=True)
-
-
-def _redacted(url: str) -> str:
-    """A URL that could not be parsed, as a message may show it: whatever stands between a
-    user name's colon and the last @ before the host is taken for a password and hidden, even
-    in a URL too broken to parse (`postgresql//user:pw@host`)."""
-    return re.sub(r"([\w.%+-]+:)[^\s/]*@", r"\1***@", url)
 
 
 def _lock_key(name: str) -> int:
@@ -203,55 +119,19 @@ class SqlStore:
         retries: int = 5,
         backoff: float = 0.1,
     ) -> None:
-        url = url.strip()  # a URL pasted from an env file often brings a space or newline
-        try:
-            parsed = make_url(url)
-        except (ArgumentError, ValueError) as exc:
-            raise ConfigError(
-                f"cannot read the ledger URL {_redacted(url)!r}: use sqlite:///path/to/file.db "
-                "or postgresql://user:password@host:5432/dbname (a password with @, : or / in "
-                "it is written percent-encoded: @ as %40)"
-            ) from exc
-        backend = parsed.get_backend_name()
-        if backend in ("postgresql", "postgres"):  # postgres:// is what many hosts print
-            parsed = parsed.set(drivername="postgresql+psycopg")
-            backend = "postgresql"
-        elif backend == "sqlite" and parsed.database in (None, "") and parsed.host:
-            raise ConfigError(
-                f"the SQLite URL {public_url(parsed)!r} names a host, not a file: write three "
-                f"slashes for a path relative to the working folder (sqlite:///{parsed.host}) "
-                "and four for an absolute one (sqlite:////var/lib/leads.db)"
-            )
-        elif backend != "sqlite" or parsed.database in (None, "", ":memory:"):
-            raise ConfigError(
-                f"Ledger.open supports sqlite:///path/to/file.db and postgresql://..., got "
-                f"{public_url(parsed)!r}: for a ledger in memory use Ledger() (an in-memory "
-                "SQLite database would be private to one connection)"
-            )
+        parsed = database_url(url)
         if not name or len(name) > 200:
             raise ConfigError(f"a ledger name must be 1-200 characters, got {name!r}")
-        if backend == "sqlite":
-            if str(parsed.database).startswith("~"):
-                raise ConfigError(
-                    f"the SQLite path in {public_url(parsed)!r} starts with ~, which SQLite "
-                    "does not expand: write the whole path (sqlite:////home/me/leads.db)"
-                )
-            folder = Path(str(parsed.database)).absolute().parent
-            if not folder.is_dir():
-                raise StoreUnavailableError(
-                    f"the folder {folder} of the SQLite ledger {public_url(parsed)} does not "
-                    "exist or is not a folder: create it first (SQLite makes the file, not its "
-                    "folder)"
-                )
         self.url = parsed
         self.name = name
-        self.dialect = backend
+        self.dialect = parsed.get_backend_name()
         self.lock_timeout = lock_timeout
         self.retries = max(1, retries)
         self.backoff = backoff
         self._key = _lock_key(name)
-        self._pg = backend == "postgresql"
-        self.engine = self._engine()
+        self._pg = self.dialect == "postgresql"
+        self.engine = engine(parsed, lock_timeout)
+
         self._dbapi: Any = self.engine.dialect.dbapi
         self._timeout_ms = str(max(1, int(lock_timeout * 1000)))
         """`lock_timeout` as PostgreSQL's setting takes it."""
@@ -261,48 +141,9 @@ class SqlStore:
         self._held: PoolProxiedConnection | None = None
         self._cursor: Any = None
         """The kept connection's ClientCursor on PostgreSQL (see `_script`)."""
-        self._sql = Statements(self._pg, _events.name, _decisions.name, _snapshots.name)
+        self._sql = Statements(self._pg, schema.EVENTS, schema.DECISIONS, schema.SNAPSHOTS)
         self._loads: Callable[[Any], dict[str, Any]] = (
             _as_is if self._pg else loads  # psycopg decodes jsonb itself, with `loads`
-        )
-
-    def _engine(self) -> Engine:
-        if self.dialect == "sqlite":
-            engine = sa.create_engine(
-                self.url,
-                connect_args={
-                    "timeout": self.lock_timeout,
-                    "isolation_level": None,
-                    "check_same_thread": False,
-                },
-            )
-
-            @sa.event.listens_for(engine, "connect")
-            def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-                cursor = dbapi_connection.cursor()
-                cursor.execute("PRAGMA journal_mode=WAL")
-                cursor.execute("PRAGMA synchronous=NORMAL")
-                cursor.close()
-
-            @sa.event.listens_for(engine, "begin")
-            def _begin(conn: Connection) -> None:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-            return engine
-        # no pre-ping: a connection found dead mid-operation fails that operation (nothing
-        # committed) and is dropped, so the next operation reconnects. A server that accepts
-        # the connection but never answers (stopped, overloaded) is given CONNECT_TIMEOUT
-        # seconds a try, so the bounded retries stay bounded
-        return sa.create_engine(
-            self.url,
-            pool_size=2,
-            max_overflow=2,
-            connect_args={"connect_timeout": CONNECT_TIMEOUT}
-            | (
-                {}
-                if "options" in sa.engine.make_url(self.url).query
-                else {"options": SESSION_OPTIONS}
-            ),
         )
 
     # ------------------------------------------------------------------ connecting
@@ -311,11 +152,7 @@ class SqlStore:
         """`connect()`, retried with backoff while the database cannot be reached; every
         connection the store makes is made here, so a closed store makes none."""
         if self.closed:
-            raise LedgerClosedError(
-                f"ledger {self.name!r} in {public_url(self.url)} was closed (Ledger.close(), or "
-                "the end of its with block), so it reads and writes nothing: open it again with "
-                "Ledger.open(url, name)"
-            )
+            raise self.closed_error()
         wait = self.backoff
         for attempt in range(1, self.retries + 1):
             try:
@@ -540,18 +377,6 @@ class SqlStore:
 
     # ------------------------------------------------------------------ schema
 
-    def _version(self, conn: Connection) -> int | None:
-        if not sa.inspect(conn).has_table(_schema.name):
-            return None
-        return conn.execute(sa.select(_schema.c.version)).scalar()
-
-    def _too_new(self, version: int) -> SchemaVersionError:
-        return SchemaVersionError(
-            f"the ledger database {public_url(self.url)} has schema version {version}, newer "
-            f"than this leadrouter's {SCHEMA_VERSION}: upgrade leadrouter (pip install -U "
-            "leadrouter) on every worker before it opens this database"
-        )
-
     def upgrade(self) -> tuple[int | None, int]:
         """Create or migrate the schema to `SCHEMA_VERSION`; (version before, version now).
 
@@ -559,16 +384,7 @@ class SqlStore:
         conn = self._connect()
         try:
             with self._named_errors(), conn.begin():
-                if self.dialect == "postgresql":
-                    conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_MIGRATION_LOCK)))
-                before = self._version(conn)
-                if before is not None and before > SCHEMA_VERSION:
-                    raise self._too_new(before)
-                if before != SCHEMA_VERSION:
-                    _metadata.create_all(conn)
-                    conn.execute(sa.delete(_schema))
-                    conn.execute(sa.insert(_schema).values(id=1, version=SCHEMA_VERSION))
-                return before, SCHEMA_VERSION
+                return schema.migrate(conn, public_url(self.url))
         finally:
             conn.close()
 
@@ -582,23 +398,16 @@ class SqlStore:
                     conn.exec_driver_sql(
                         "SELECT set_config('lock_timeout', %s, true)", (self._timeout_ms,)
                     )
-                version = self._version(conn)
+                version = schema.version(conn)
                 conn.rollback()
         finally:
             conn.close()
-        if version == SCHEMA_VERSION:
-            return
-        if version is not None and version > SCHEMA_VERSION:
-            raise self._too_new(version)
         if version is None and create:
             self.upgrade()
             return
-        raise SchemaVersionError(
-            f"the ledger database {public_url(self.url)} has "
-            + ("no leadrouter schema" if version is None else f"schema version {version}")
-            + f"; this leadrouter needs version {SCHEMA_VERSION}: run `leadrouter db upgrade "
-            "URL` with this ledger's URL" + (", password included" if self.url.password else "")
-        )
+        problem = schema.mismatch(version, public_url(self.url), bool(self.url.password))
+        if problem is not None:
+            raise problem
 
     # ------------------------------------------------------------------ rows
 
@@ -673,6 +482,14 @@ class SqlStore:
                 return bool(written.rowcount)
         finally:
             conn.close()
+
+    def closed_error(self) -> LedgerClosedError:
+        """What any use of this ledger after `close` raises (the store's and the ledger's)."""
+        return LedgerClosedError(
+            f"ledger {self.name!r} in {public_url(self.url)} was closed (Ledger.close(), or "
+            "the end of its with block), so it reads, answers and writes nothing: open it again "
+            "with Ledger.open(url, name)"
+        )
 
     def close(self) -> None:
         """Close every connection of this process and make no more (`LedgerClosedError`)."""
