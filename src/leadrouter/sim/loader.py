@@ -66,6 +66,7 @@ from leadrouter.sim.cells import (
     _text,
     _times,
 )
+from leadrouter.sim.dates import WrongWeekdayError, clock_words
 from leadrouter.sim.dayfirst import Order, day_first_because, infer_dayfirst, month_first_note
 from leadrouter.sim.headers import (
     ALIASES,
@@ -480,10 +481,13 @@ def _as_of(value: datetime | str | None, ctx: _Context) -> datetime | None:
     the export's times (in `tz` when it has no offset); a date alone is the end of that day."""
     if value is None or isinstance(value, datetime):
         return value
-    parsed = _parse_one(str(value), ctx.dayfirst, ctx.audience)
+    try:
+        parsed = _parse_one(str(value), ctx.dayfirst, ctx.audience)
+    except WrongWeekdayError as exc:
+        parsed = exc.reason
     if isinstance(parsed, str):
         raise ConfigError(f"{_AS_OF.given(value, ctx.audience)}: {parsed}")
-    if ":" not in str(value) and not re.search("[时点分]", str(value)):
+    if ":" not in clock_words(str(value)) and not re.search("[时点分]", str(value)):
         parsed = parsed + timedelta(days=1, microseconds=-1)
     if parsed.tzinfo is None:
         if ctx.tz is None:
