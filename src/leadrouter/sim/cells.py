@@ -275,8 +275,11 @@ def _parse_one(value: str, dayfirst: bool, audience: Audience = "python") -> dat
     text = value.strip()
     if _NUMBER.fullmatch(text):
         return _from_number(text)
-    text = clock_words(_cjk(text))
+    text = _cjk(text)
     found = _date(text, value, dayfirst, audience)
+    if found is None and (plain := clock_words(text)) != text:
+        text = plain
+        found = _date(text, value, dayfirst, audience)
     if found is None:
         weekday, rest = weekday_of(text)
         if weekday is not None:

@@ -31,6 +31,7 @@ __all__ = [
     "assemble",
     "clock_words",
     "day_name",
+    "may_start_with_weekday",
     "named_date",
     "weekday_fits",
     "weekday_of",
@@ -56,6 +57,7 @@ _MONTH_DAY = re.compile(
 """Month first, by name: `jan 3, 2026 9:15 am`, `january 3rd, 2026`, `jan 05 2026 09:15:00
 -0500` (lower case, unaccented)."""
 _WEEKDAY = re.compile(r"([^\W\d_]+)[.,\s]+")
+_LETTERS = re.compile(r"[^\W\d_]+")
 _CLOCK_WORDS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
     (re.compile(r"(?i)(?<=[\d\s])([ap])\.\s?m\.?(?=\s|$|[+-])"), r"\1m"),
     (re.compile(r"(?i)(?:\b12(?::00)?\s*)?\bnoon\b"), "12:00 pm"),
@@ -101,6 +103,19 @@ def weekday_of(text: str) -> tuple[int | None, str]:
         return None, text
     day = WEEKDAY_NUMBERS.get(unaccented(found.group(1)).lower())
     return (None, text) if day is None else (day, text[found.end() :])
+
+
+def may_start_with_weekday(head: str) -> bool:
+    """Whether a text starting with `head` (its first few characters) may start with a weekday
+    name: its first word is one, or, cut short, begins one (`Wednes`). Lets a column's
+    distinct starts rule out most cells before any is read whole."""
+    found = _LETTERS.match(unaccented(head).lower())
+    if found is None:
+        return False
+    word = found.group(0)
+    if found.end() < len(head):
+        return word in WEEKDAY_NUMBERS
+    return any(name.startswith(word) for name in WEEKDAY_NUMBERS)
 
 
 def named_date(text: str) -> tuple[int, int, int, tuple[str | None, ...]] | None:

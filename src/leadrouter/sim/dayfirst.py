@@ -22,6 +22,7 @@ import pandas as pd
 
 from leadrouter.errors import Audience, InvalidExportError
 from leadrouter.sim.cells import _DAYFIRST, _DMY, weekday_decides
+from leadrouter.sim.dates import may_start_with_weekday
 
 __all__ = ["Order", "day_first_because", "infer_dayfirst", "month_first_note"]
 
@@ -85,7 +86,7 @@ def _dmy_only(
         ),
         None,
     )
-    lettered = [head for head in starts if str(head)[:1].isalpha()]
+    lettered = [head for head in starts if may_start_with_weekday(str(head))]
     if lettered:
         named = np.flatnonzero(heads.isin(lettered).to_numpy(dtype=bool))
         cells = text.iloc[named]
