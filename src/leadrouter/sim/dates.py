@@ -12,7 +12,8 @@ A weekday is a check, never a guess: a date whose weekday is not the one written
 `WrongWeekdayError` (`load_export` names the file, row and column), since a cell contradicting
 itself may be misdated either way. Kept apart from `leadrouter.sim.cells`, which calls these
 when its fast ISO 8601 reader cannot read a cell, and from `leadrouter.sim.dayfirst`, which asks
-`weekday_decides` whether a weekday settles a dd/mm or mm/dd date.
+(through `leadrouter.sim.cells.weekday_decides`) whether a weekday settles a dd/mm or mm/dd
+date.
 """
 
 from __future__ import annotations
