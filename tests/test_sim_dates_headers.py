@@ -106,16 +106,35 @@ def test_dates_only_readable_one_way_each_in_one_file_are_an_error_naming_both(
     assert month.rejected["row"].tolist() == [2]
 
 
-def test_a_file_of_ambiguous_dates_is_read_month_first_without_a_note(tmp_path: Path) -> None:
-    path = write(tmp_path / "us.csv", "id,created\nA,03/04/2025 09:00\nB,12/01/2025 10:00\n")
+def test_a_file_of_ambiguous_dates_is_read_month_first_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Nothing in the file settles 03/04/2025: read month first, and the note names a date that
+    could be either and the option to read them day first; a date that decides leaves no note."""
+    path = write(tmp_path / "us.csv", "id,created\nA,2025-02-01 08:00\nB,03/04/2025 09:00\n")
     history = load_export(path, tz="UTC")
-    assert history.to_frame()["arrived_at"].tolist() == [utc(2025, 3, 4, 9), utc(2025, 12, 1, 10)]
-    assert history.flagged.empty and history.rejected.empty
-    month_only = write(tmp_path / "us2.csv", "id,created\nA,03/04/2025 09:00\nB,03/14/2025 9:00\n")
-    assert load_export(month_only, tz="UTC").to_frame()["arrived_at"].tolist() == [
-        utc(2025, 3, 4, 9),
-        utc(2025, 3, 14, 9),
+    assert history.to_frame()["arrived_at"].tolist() == [utc(2025, 2, 1, 8), utc(2025, 3, 4, 9)]
+    assert history.rejected.empty
+    assert history.flagged.to_dict("records") == [
+        {
+            "row": 3,
+            "column": "created",
+            "reason": "dates read month first (mm/dd/yyyy): '03/04/2025 09:00' can be read "
+            "either way, and no date of the file settles it (a day above 12, dots, or a weekday)",
+            "action": "every dd/mm/yyyy date of the file read month first; give dayfirst=True "
+            "if they are day first",
+        }
     ]
+    assert "dates read month first (mm/dd/yyyy), which nothing in the file settles" in (
+        capsys.readouterr().err
+    )
+    same = write(tmp_path / "same.csv", "id,created\nA,03/03/2025 09:00\nB,12/12/2025 10:00\n")
+    assert load_export(same, tz="UTC").flagged.empty  # the same date either way
+    assert load_export(path, tz="UTC", dayfirst=False).flagged.empty
+    month_only = write(tmp_path / "us2.csv", "id,created\nA,03/04/2025 09:00\nB,03/14/2025 9:00\n")
+    settled = load_export(month_only, tz="UTC")
+    assert settled.to_frame()["arrived_at"].tolist() == [utc(2025, 3, 4, 9), utc(2025, 3, 14, 9)]
+    assert settled.flagged.empty
 
 
 def test_an_explicit_dayfirst_false_reads_month_first_as_before(tmp_path: Path) -> None:

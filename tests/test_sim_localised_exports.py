@@ -179,14 +179,10 @@ def test_dates_with_french_german_and_spanish_month_names_are_read(tmp_path: Pat
 def test_a_date_with_a_month_name_not_read_says_which_forms_are(tmp_path: Path) -> None:
     history = load(
         tmp_path,
-        "lead id,created at\n"
-        '1,"Montag, 3. Januar 2026"\n'
-        "2,31 février 2026\n"
-        "3,tomorrow\n"
-        "4,2026-01-05\n",
+        "lead id,created at\n1,Januar 2026\n2,31 février 2026\n3,tomorrow\n4,2026-01-05\n",
     )
     reasons = history.rejected["reason"].tolist()
-    assert "with no weekday before it" in reasons[0]
+    assert "Monday, January 5, 2026" in reasons[0]
     assert "3. Januar 2026" in reasons[0]
     assert reasons[1] == "'31 février 2026' is not a valid date and time"
     assert reasons[2] == (

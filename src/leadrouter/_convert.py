@@ -46,6 +46,7 @@ from leadrouter._written import (
     duration,
     meant,
     shown,
+    yes_or_no,
 )
 from leadrouter.errors import ConfigError, LeadRouterError, NaiveDatetimeError, PlaybookError
 
@@ -58,8 +59,6 @@ Source = Literal["toml", "text"]
 Step = str | int
 """One step of a key path: a table key, or the index of an array item."""
 
-_TRUE = frozenset({"true", "yes", "y", "1", "是", "对", "√"})
-_FALSE = frozenset({"false", "no", "n", "0", "否", "错", "×"})
 _SEQUENCES = {list: list, tuple: tuple, set: set, frozenset: frozenset, abc.Set: frozenset}
 _COLLECTIONS: frozenset[Any] = frozenset(
     {list, tuple, set, frozenset, abc.Sequence, abc.Collection, abc.Iterable, abc.Set}
@@ -164,9 +163,10 @@ def _from_text(kind: type[T]) -> Callable[[object, object], T]:
             return strict(value, _)
         text = value.strip()
         if kind is bool:
-            if text.lower() not in _TRUE | _FALSE:
+            answer = yes_or_no(text)
+            if answer is None:
                 raise ValueError(f"{value!r} is not yes or no")
-            return kind(text.lower() in _TRUE)  # type: ignore[call-arg]
+            return kind(answer)  # type: ignore[call-arg]
         return kind(text)  # type: ignore[call-arg]
 
     return structure

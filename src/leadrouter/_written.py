@@ -1,8 +1,11 @@
-"""Values as people write them in a playbook or a roster cell, read and said back: durations
-("30 min", "1h30m", "30分钟"; a number without its unit refused), times of day ("9am",
-"6:30 pm"), days of the week ("Mon-Fri", "周一至周五"), the name a misspelt one probably meant,
-a value as the file writes it, and a class's own Python-worded check said in TOML.
-`leadrouter._convert` structures a whole file with these.
+"""Values as people write them in a playbook, a roster cell or an export, read and said back:
+durations ("30 min", "1h30m", "30分钟"; a number without its unit refused), times of day ("9am",
+"6:30 pm"), days of the week ("Mon-Fri", "周一至周五"), yes / no in the languages leadrouter
+reads (`YES`, `NO`, `yes_or_no`), the name a misspelt one probably meant, a value as the file
+writes it, and a class's own Python-worded check said in TOML. `leadrouter._convert` structures
+a whole file with these; the export reader (`leadrouter.sim`) reads its yes / no cells and
+weekday names with the same words, so a roster and an export never disagree on what `oui` or
+`Mon` means.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from datetime import time, timedelta
 
@@ -19,13 +23,18 @@ from leadrouter.errors import ConfigError
 __all__ = [
     "AS_WRITTEN",
     "DAYS_WRITTEN",
+    "ENGLISH_DAYS",
     "LIST_SEPARATORS",
+    "NO",
+    "YES",
     "as_toml",
     "clock_time",
     "duration",
     "meant",
     "shown",
+    "unaccented",
     "weekdays",
+    "yes_or_no",
 ]
 
 AS_WRITTEN = "leadrouter.as_written"
@@ -162,7 +171,7 @@ def shown(value: object) -> str:
     return repr(value)
 
 
-_ENGLISH_DAYS = (
+ENGLISH_DAYS = (
     ("mon", "monday"),
     ("tue", "tues", "tuesday"),
     ("wed", "weds", "wednesday"),
@@ -171,10 +180,11 @@ _ENGLISH_DAYS = (
     ("sat", "saturday"),
     ("sun", "sunday"),
 )
+"""English day names, Monday first, abbreviated and in full, lower case."""
 _CHINESE_NUMERALS = ("一", "二", "三", "四", "五", "六", ("日", "天"))
 _CHINESE_PREFIXES = ("周", "星期", "礼拜")
 _DAYS: dict[str, int] = {
-    **{word: day for day, words in enumerate(_ENGLISH_DAYS) for word in words},
+    **{word: day for day, words in enumerate(ENGLISH_DAYS) for word in words},
     **{
         prefix + numeral: day
         for day, numerals in enumerate(_CHINESE_NUMERALS)
@@ -260,3 +270,36 @@ def _day(word: str, part: str) -> int:
         said = shown(word) if word == part else f"{shown(word)} in {shown(part)}"
         raise ValueError(f"{said} is not a day")
     return day
+
+
+YES = (
+    "true", "t", "yes", "y", "1", "是", "对", "√", "✓",
+    "oui", "vrai", "ja", "wahr", "si", "verdadero",
+)  # fmt: skip
+NO = (
+    "false", "f", "no", "n", "0", "否", "错", "×", "✗",
+    "non", "faux", "nein", "falsch", "falso",
+)  # fmt: skip
+"""Yes / no as written in English, Chinese (是 / 否, 对 / 错, ticks and crosses), French, German
+and Spanish, with what their Excel writes for TRUE / FALSE (VRAI / FAUX, WAHR / FALSCH,
+VERDADERO / FALSO); `no` is Spanish and English alike. Lower case and without accents (`sí` is
+`si`), as `yes_or_no` looks them up. Each word means the same in every language that writes it
+(`si` is yes in Spanish, Italian and French), and single letters other than the English ones
+(j, o, s, v, w) are left out: a `w` may be a gender, an `s` a size."""
+_YES_OR_NO = {**dict.fromkeys(YES, True), **dict.fromkeys(NO, False)}
+
+
+def unaccented(text: str) -> str:
+    """`text` with the accents of Latin letters taken off (é -> e, ü -> u, ñ -> n) and
+    compatibility forms made plain (full-width Ｉ -> I); other scripts keep their marks (the
+    dakuten of Japanese kana), so only accents, never meaning, are ignored."""
+    plain = "".join(
+        char for char in unicodedata.normalize("NFKD", text) if not "\u0300" <= char <= "\u036f"
+    )
+    return unicodedata.normalize("NFC", plain)
+
+
+def yes_or_no(text: str) -> bool | None:
+    """True or False for a yes / no word of `YES` / `NO` in any case and with or without
+    accents (`Oui`, `SÍ`, `Nein`), None for any other text."""
+    return _YES_OR_NO.get(unaccented(text.strip()).lower())

@@ -10,7 +10,7 @@ lists them in `History.rejected` and `History.flagged` and nothing is dropped si
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
@@ -19,10 +19,22 @@ import pandas as pd
 from leadrouter.errors import (
     Audience,
     ExportOption,
+    InvalidExportError,
     NaiveExportTimeError,
     ScoreScaleError,
 )
 from leadrouter.model import zone
+from leadrouter.sim.dates import (
+    TIME,
+    ZONE,
+    WrongWeekdayError,
+    assemble,
+    clock_words,
+    day_name,
+    named_date,
+    weekday_fits,
+    weekday_of,
+)
 from leadrouter.sim.history import TIME_DTYPE, TIME_FIELDS
 from leadrouter.sim.locales import MONTH_NUMBERS, unaccented
 from leadrouter.sim.money import JUNK, Written, accounting_negative, foreign
@@ -36,33 +48,10 @@ _POINT_DECIMAL = r"^[-+]?(?:\d{1,3}(?:,\d{3})+\.\d+|\d*\.(?:\d{1,2}|\d{4,}))$"
 _LARGEST = {"cost": ("a cost", 1e12), "amount": ("an amount", 1e12)}
 """Beyond these a cost or sale amount is an id, phone number or typo in the wrong column (a
 trillion in any currency), and its sums would swamp every figure or overflow."""
-_TIME = r"(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*([aApP][mM])?"
-_ZONE = r"\s*([zZ]|[+-]\d{2}(?::?\d{2})?)?"
-_YMD = re.compile(rf"(\d{{4}})[-/.](\d{{1,2}})[-/.](\d{{1,2}})(?:[ T]+{_TIME})?{_ZONE}")
-_DMY = re.compile(rf"(\d{{1,2}})[-/.](\d{{1,2}})[-/.](\d{{4}}|\d{{2}})(?:[ T]+{_TIME})?{_ZONE}")
-_NAMED_DAY = re.compile(
-    rf"(\d{{1,2}})(?:er)?\.?[\s-]*(?:de\s+)?([a-z]+)\.?[\s-]*(?:de\s+)?(\d{{4}})"
-    rf"(?:,?\s*(?:a\s+las|a|um)?\s+{_TIME})?{_ZONE}"
-)
-"""A date day first with a French, German or Spanish month name, lower case and unaccented:
-`3 janvier 2026`, `1er fevr. 2026 a 09:15`, `3. januar 2026 um 14:30`, `3 de enero de 2026`,
-`03-ene-2026`."""
+_YMD = re.compile(rf"(\d{{4}})[-/.](\d{{1,2}})[-/.](\d{{1,2}})(?:[ T]+{TIME})?{ZONE}")
+_DMY = re.compile(rf"(\d{{1,2}})[-/.](\d{{1,2}})[-/.](\d{{4}}|\d{{2}})(?:[ T]+{TIME})?{ZONE}")
 _OFFSET_END = re.compile(r"(?:[zZ]|[+-]\d{2}:?\d{2})$")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
-_NAMED_MONTHS = (
-    "%b %d, %Y %I:%M %p",
-    "%b %d, %Y %H:%M",
-    "%b %d, %Y",
-    "%B %d, %Y %I:%M %p",
-    "%B %d, %Y %H:%M",
-    "%B %d, %Y",
-    "%d %b %Y %H:%M",
-    "%d %b %Y",
-    "%d %B %Y %H:%M",
-    "%d %B %Y",
-    "%d-%b-%Y %H:%M",
-    "%d-%b-%Y",
-)
 _EXCEL_EPOCH = datetime(1899, 12, 30)
 _EXCEL_RANGE = (20000.0, 80000.0)
 _STR_DTYPE: Any = "str" if int(pd.__version__.split(".")[0]) >= 3 else object
@@ -156,7 +145,12 @@ def _times(
         utc = _iso(text.where(aware), utc=True)
         failed = ~missing & np.isnat(naive) & np.isnat(utc)
         for position in np.flatnonzero(failed).tolist():
-            parsed = _parse_one(str(text.iat[position]), ctx.dayfirst, ctx.audience)
+            try:
+                parsed = _parse_one(str(text.iat[position]), ctx.dayfirst, ctx.audience)
+            except WrongWeekdayError as exc:
+                raise InvalidExportError(
+                    f"{ctx.origin}: column {header!r}, row {ctx.rows[position]}: {exc.reason}"
+                ) from None
             if isinstance(parsed, str):
                 ctx.reject(position, header, parsed)
             elif parsed.tzinfo is None:
@@ -276,22 +270,46 @@ def _at(series: pd.Series[Any], position: int) -> Any:
 
 
 def _parse_one(value: str, dayfirst: bool, audience: Audience = "python") -> datetime | str:
-    """One time the fast ISO parser could not read, or the reason it is not a time."""
+    """One time the fast ISO parser could not read, or the reason it is not a time. A weekday
+    in front is checked against the date: `WrongWeekdayError` when it is another day's."""
     text = value.strip()
     if _NUMBER.fullmatch(text):
         return _from_number(text)
     text = _cjk(text)
+    found = _date(text, value, dayfirst, audience)
+    if found is None and (plain := clock_words(text)) != text:
+        text = plain
+        found = _date(text, value, dayfirst, audience)
+    if found is None:
+        weekday, rest = weekday_of(text)
+        if weekday is not None:
+            found = _date(rest, value, dayfirst, audience)
+            if isinstance(found, datetime) and found.weekday() != weekday:
+                why = _wrong_weekday(value, rest, weekday, found, dayfirst, audience)
+                raise WrongWeekdayError(why)
+    if found is not None:
+        return found
+    named = MONTH_NUMBERS.keys() & re.findall("[a-z]+", unaccented(text).lower())
+    return f"{value!r} is not a time leadrouter can read: write ISO 8601, e.g. 2025-03-03 09:15" + (
+        " (a month by name is read as in Jan 3, 2026 9:15 AM, Monday, January 5, 2026, "
+        "3 Jan 2026, 03-Jan-26, 3 janvier 2026, 3. Januar 2026 or 3 de enero de 2026)"
+        if named
+        else ""
+    )
+
+
+def _date(text: str, value: str, dayfirst: bool, audience: Audience) -> datetime | str | None:
+    """`text` read as one of the date layouts (ISO, dd/mm or mm/dd by `dayfirst`, a month by
+    name); the reason when it has a layout but is no valid date, None when it has none."""
     match = _YMD.fullmatch(text)
     if match:
         year, month, day = match.group(1, 2, 3)
-        found = _assemble(int(year), int(month), int(day), match.groups()[3:])
+        found = assemble(int(year), int(month), int(day), match.groups()[3:])
         return found or f"{value!r} is not a valid date and time"
     match = _DMY.fullmatch(text)
     if match:
-        first, second, year = match.group(1, 2, 3)
-        day, month = (first, second) if dayfirst else (second, first)
-        full_year = int(year) + 2000 if len(year) == 2 else int(year)
-        found = _assemble(full_year, int(month), int(day), match.groups()[3:])
+        day, month, year = _dmy(match, dayfirst)
+        found = assemble(year, month, day, match.groups()[3:])
         if found is not None:
             return found
         if dayfirst:
@@ -300,24 +318,50 @@ def _parse_one(value: str, dayfirst: bool, audience: Audience = "python") -> dat
             f"{value!r} is not a valid date read month first (mm/dd/yyyy): if your dates are "
             f"written day first, give {_DAYFIRST.given(True, audience)}"
         )
-    plain = unaccented(text).lower()
-    match = _NAMED_DAY.fullmatch(plain)
-    if match and match.group(2) in MONTH_NUMBERS:
-        day, month, year = match.group(1, 2, 3)
-        found = _assemble(int(year), MONTH_NUMBERS[month], int(day), match.groups()[3:])
-        return found or f"{value!r} is not a valid date and time"
-    for layout in _NAMED_MONTHS:
-        try:
-            return datetime.strptime(text, layout)
-        except ValueError:
-            continue
-    named = match or MONTH_NUMBERS.keys() & re.findall("[a-z]+", plain)
-    return f"{value!r} is not a time leadrouter can read: write ISO 8601, e.g. 2025-03-03 09:15" + (
-        " (a month by name is read as in 3 Jan 2026, Jan 3, 2026, 3 janvier 2026, 3. Januar "
-        "2026 or 3 de enero de 2026, with no weekday before it)"
-        if named
-        else ""
+    named = named_date(text)
+    if named is None:
+        return None
+    year, month, day, rest = named
+    return assemble(year, month, day, rest) or f"{value!r} is not a valid date and time"
+
+
+def _dmy(match: re.Match[str], dayfirst: bool) -> tuple[int, int, int]:
+    """Day, month and year of a `_DMY` date read day first or month first (`03/04/26`: the
+    year 2026)."""
+    first, second, year = match.group(1, 2, 3)
+    day, month = (first, second) if dayfirst else (second, first)
+    return int(day), int(month), int(year) + 2000 if len(year) == 2 else int(year)
+
+
+def weekday_decides(cell: str) -> bool | None:
+    """Whether a dd/mm or mm/dd date with its weekday in front (`Mon 01/05/2026`) is day first
+    (True) or month first (False) by that weekday, the only reading on which it is that day;
+    None when the cell is no such date or both readings or neither fit."""
+    weekday, rest = weekday_of(cell.strip())
+    match = _DMY.fullmatch(clock_words(rest)) if weekday is not None else None
+    if weekday is None or match is None:
+        return None
+    fits = [weekday_fits(weekday, *reversed(_dmy(match, first))) for first in (True, False)]
+    return fits[0] if fits[0] != fits[1] else None
+
+
+def _wrong_weekday(
+    value: str, rest: str, weekday: int, found: datetime, dayfirst: bool, audience: Audience
+) -> str:
+    """Why a date with a weekday that is not its own cannot be read, and how to fix it: the
+    other dd/mm reading when that one is the weekday written, else the cell."""
+    said = f"{value!r} says {day_name(weekday)}, but {found:%Y-%m-%d} is a " + day_name(
+        found.weekday()
     )
+    match = _DMY.fullmatch(rest)
+    if match is not None and weekday_fits(weekday, *reversed(_dmy(match, not dayfirst))):
+        way = "day" if dayfirst else "month"
+        other = "month first (mm/dd/yyyy)" if dayfirst else "day first (dd/mm/yyyy)"
+        return (
+            f"{said} (read {way} first): read {other} it is a {day_name(weekday)}; give "
+            f"{_DAYFIRST.given(not dayfirst, audience)}"
+        )
+    return f"{said}: the date or its weekday is wrong; correct the cell and export again"
 
 
 def _from_number(text: str) -> datetime | str:
@@ -351,31 +395,6 @@ def _cjk(text: str) -> str:
     text = re.sub(r"(\d)\s*日", r"\1", text)
     text = re.sub(r"(\d)\s*[时点分]\s*(?=\d)", r"\1:", text)
     return re.sub(r"(\d)\s*[时点分秒]\s*$", r"\1", text)
-
-
-def _assemble(year: int, month: int, day: int, rest: tuple[str | None, ...]) -> datetime | None:
-    hour, minute, second, fraction, half, offset = rest
-    try:
-        clock = int(hour or 0)
-        if half:
-            if not 1 <= clock <= 12:
-                return None
-            clock = clock % 12 + (12 if half.lower() == "pm" else 0)
-        micro = int((fraction or "0")[:6].ljust(6, "0"))
-        tzinfo: timezone | None = None
-        if offset:
-            if offset in "zZ":
-                tzinfo = UTC
-            else:
-                sign = -1 if offset[0] == "-" else 1
-                digits = offset[1:].replace(":", "")
-                delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0))
-                tzinfo = timezone(sign * delta)
-        return datetime(
-            year, month, day, clock, int(minute or 0), int(second or 0), micro, tzinfo=tzinfo
-        )
-    except ValueError:
-        return None
 
 
 def _numbers(

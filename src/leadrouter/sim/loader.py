@@ -16,10 +16,13 @@ What it guarantees, and why:
   are recognised without a map (case, spaces, underscores, accents and bracketed units ignored;
   `leadrouter.sim.headers`); UTF-8
   (with or without BOM), UTF-16 with BOM and GBK/GB18030 files open without naming the
-  encoding; ISO times, `dd/mm/yyyy` or `mm/dd/yyyy`, `2025年3月3日`, Excel serial numbers and
-  Unix timestamps are read. Without `dayfirst`, a file whose dates can only be read day first
-  (13/03/2025) is read day first, and flagged so; one holding dates only readable day first and
-  dates only readable month first is an error naming one of each.
+  encoding; ISO times, `dd/mm/yyyy` or `mm/dd/yyyy`, `2025年3月3日`, months and weekdays by
+  name (`Mon, Jan 5, 2026 9:15 AM`, `5 janvier 2026`; `leadrouter.sim.dates`), Excel serial
+  numbers and Unix timestamps are read. Without `dayfirst`, a file whose dates can only be read
+  day first (13/03/2025, `Fri 01/05/2026` by its weekday) is read day first, and flagged so; one
+  holding dates only readable day first and dates only readable month first is an error naming
+  one of each; one whose dates could be either is read month first, and flagged so. A weekday
+  that is not the date's is an error naming the cell, never ignored.
 - **One header, one column.** A header written twice that would be read as a field is an error
   naming both positions (which of them holds the field cannot be told); repeated headers read as
   no field are kept as `Owner.1` ... and flagged in the header row.
@@ -63,7 +66,8 @@ from leadrouter.sim.cells import (
     _text,
     _times,
 )
-from leadrouter.sim.dayfirst import day_first_because, infer_dayfirst
+from leadrouter.sim.dates import WrongWeekdayError, clock_words
+from leadrouter.sim.dayfirst import Order, day_first_because, infer_dayfirst, month_first_note
 from leadrouter.sim.headers import (
     ALIASES,
     CURRENCY,
@@ -134,7 +138,9 @@ def load_export(
     Parquet files carry their own). `dayfirst=True` reads `03/04/2025` as 3 April,
     `dayfirst=False` as March 4; by default the file decides: read day first when some of its
     dates can only be read so (13/03/2025) and none only month first (03/13/2025), which is
-    flagged in `History.flagged`, else month first; both kinds in one file raise
+    flagged in `History.flagged`, else month first (flagged too when a date such as 03/04/2025
+    could be either and none decides); a weekday written before a date decides as well, and
+    one that is not the date's raises `InvalidExportError`; both kinds in one file raise
     `InvalidExportError`. A header written twice that would be read as a field raises
     `InvalidExportError` naming its columns. `tz` is the zone of times written without an
     offset; a file with such times and no `tz` raises `NaiveExportTimeError`.
@@ -239,14 +245,15 @@ def build_history(
         raise EmptyExportError(
             f"{origin}: no rows under the header: export the leads, one row per lead"
         )
-    day_only: dict[str, np.ndarray[Any, Any]] = {}
-    if dayfirst is None:
-        dates = {
-            header: texts[header]
-            for field, header in mapping.items()
-            if field in TIME_FIELDS and not pd.api.types.is_datetime64_any_dtype(raw[header])
-        }
-        day_only = infer_dayfirst(dates, rows, origin, audience)
+    dates = {
+        header: texts[header]
+        for field, header in mapping.items()
+        if field in TIME_FIELDS and not pd.api.types.is_datetime64_any_dtype(raw[header])
+    }
+    order = Order({}) if dayfirst is not None else infer_dayfirst(dates, rows, origin, audience)
+    day_only = order.day_only
+    if order.unsettled is not None:
+        notes.append(month_first_note(order.unsettled, dates, rows, audience))
     ctx = _Context(origin, rows, bool(dayfirst) or bool(day_only), tz, audience)
     stated = _currency_column(mapping, texts)
     if stated is not None:
@@ -331,6 +338,8 @@ def build_history(
         summary += f" (leadrouter inspect {origin} lists which and why)"
     if day_only:
         summary += "; dates read day first (dd/mm/yyyy)"
+    elif order.unsettled is not None:
+        summary += "; dates read month first (mm/dd/yyyy), which nothing in the file settles"
     print(summary, file=sys.stderr)
     return history
 
@@ -472,10 +481,13 @@ def _as_of(value: datetime | str | None, ctx: _Context) -> datetime | None:
     the export's times (in `tz` when it has no offset); a date alone is the end of that day."""
     if value is None or isinstance(value, datetime):
         return value
-    parsed = _parse_one(str(value), ctx.dayfirst, ctx.audience)
+    try:
+        parsed = _parse_one(str(value), ctx.dayfirst, ctx.audience)
+    except WrongWeekdayError as exc:
+        parsed = exc.reason
     if isinstance(parsed, str):
         raise ConfigError(f"{_AS_OF.given(value, ctx.audience)}: {parsed}")
-    if ":" not in str(value) and not re.search("[时点分]", str(value)):
+    if ":" not in clock_words(str(value)) and not re.search("[时点分]", str(value)):
         parsed = parsed + timedelta(days=1, microseconds=-1)
     if parsed.tzinfo is None:
         if ctx.tz is None:

@@ -1,5 +1,6 @@
-"""French, German and Spanish words of CRM exports: the headers, stage values and month names
-recognised, and the headers that identify a Salesforce leads report in those languages.
+"""French, German and Spanish words of CRM exports: the headers, stage values, month and weekday
+names recognised (with the English names), and the headers that identify a Salesforce leads
+report in those languages.
 
 Salesforce, HubSpot, Pipedrive and Zoho export in their user's language: a French Salesforce
 leads report writes `Date de création`, `Propriétaire du lead`, `Statut du lead`, `Montant`; a
@@ -23,7 +24,9 @@ property or car dealer's leads), and the stages `Abgeschlossen`, `Geschlossen`, 
 
 from __future__ import annotations
 
-import unicodedata
+from collections.abc import Mapping
+
+from leadrouter._written import ENGLISH_DAYS, unaccented
 
 __all__ = [
     "HEADERS",
@@ -33,6 +36,8 @@ __all__ = [
     "OPEN",
     "QUALIFIED",
     "SALESFORCE_LEADS",
+    "WEEKDAYS",
+    "WEEKDAY_NUMBERS",
     "WON",
     "unaccented",
 ]
@@ -135,6 +140,11 @@ German and Spanish orgs write it: won in a Salesforce leads report only (elsewhe
 lead is one still being worked)."""
 
 MONTHS = {
+    "English": (
+        "January Jan", "February Feb", "March Mar", "April Apr", "May", "June Jun",
+        "July Jul", "August Aug", "September Sept Sep", "October Oct", "November Nov",
+        "December Dec",
+    ),
     "French": (
         "janvier janv", "février févr fevr", "mars", "avril avr", "mai", "juin",
         "juillet juil", "août", "septembre sept", "octobre oct", "novembre nov",
@@ -152,31 +162,44 @@ MONTHS = {
     ),
 }  # fmt: skip
 """Month names and their abbreviations, January first, as the CRMs and spreadsheets of each
-language write them in a date (`3 janvier 2026`, `3. Januar 2026`, `3 de enero de 2026`).
-A name or abbreviation shared by two languages is the same month in both (`mar`, `mai`,
-`sept`), which `MONTH_NUMBERS` checks as it is built."""
+language write them in a date (`Jan 3, 2026`, `3 janvier 2026`, `3. Januar 2026`, `3 de enero
+de 2026`). A name or abbreviation shared by two languages is the same month in both (`mar`,
+`mai`, `sept`), which `MONTH_NUMBERS` checks as it is built."""
+WEEKDAYS = {
+    "English": tuple(" ".join(names) for names in ENGLISH_DAYS),
+    "French": (
+        "lundi lun", "mardi mar", "mercredi mer", "jeudi jeu", "vendredi ven", "samedi sam",
+        "dimanche dim",
+    ),
+    "German": (
+        "Montag Mo", "Dienstag Di", "Mittwoch Mi", "Donnerstag Do", "Freitag Fr",
+        "Samstag Sonnabend Sa", "Sonntag So",
+    ),
+    "Spanish": (
+        "lunes lun", "martes mar", "miércoles mié", "jueves jue", "viernes vie", "sábado sáb",
+        "domingo dom",
+    ),
+}  # fmt: skip
+"""Weekday names and their abbreviations, Monday first, as a date written with its weekday
+starts (`Mon, Jan 5, 2026`, `lundi 5 janvier 2026`, `Mo., 5. Januar 2026`, `lunes, 5 de enero
+de 2026`); the English ones are `leadrouter._written.ENGLISH_DAYS`, which a playbook's shifts
+read. A name shared by two languages is the same day in both (`lun`, `mar`), which
+`WEEKDAY_NUMBERS` checks as it is built."""
 
 
-def _month_numbers() -> dict[str, int]:
+def _numbers(names: Mapping[str, tuple[str, ...]], first: int, what: str) -> dict[str, int]:
     numbers: dict[str, int] = {}
-    for language, months in MONTHS.items():
-        for number, names in enumerate(months, start=1):
-            for name in names.split():
+    for language, written in names.items():
+        for number, words in enumerate(written, start=first):
+            for name in words.split():
                 key = unaccented(name).lower()
                 if numbers.setdefault(key, number) != number:
-                    raise ValueError(f"{language} {name!r} is month {number}, elsewhere not")
+                    raise ValueError(f"{language} {name!r} is {what} {number}, elsewhere not")
     return numbers
 
 
-def unaccented(text: str) -> str:
-    """`text` with the accents of Latin letters taken off (é -> e, ü -> u, ñ -> n) and
-    compatibility forms made plain (full-width Ｉ -> I); other scripts keep their marks (the
-    dakuten of Japanese kana), so only accents, never meaning, are ignored."""
-    plain = "".join(
-        char for char in unicodedata.normalize("NFKD", text) if not "\u0300" <= char <= "\u036f"
-    )
-    return unicodedata.normalize("NFC", plain)
-
-
-MONTH_NUMBERS = _month_numbers()
+MONTH_NUMBERS = _numbers(MONTHS, 1, "month")
 """{month name, lower case and unaccented: its number}, of every language of `MONTHS`."""
+WEEKDAY_NUMBERS = _numbers(WEEKDAYS, 0, "day")
+"""{weekday name, lower case and unaccented: its number, 0 for Monday as `date.weekday()`}, of
+every language of `WEEKDAYS`."""

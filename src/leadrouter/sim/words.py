@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import re
 
+from leadrouter._written import NO, YES
+
 __all__ = [
     "FALSE",
     "HEADER_SCALE",
-    "LOCALE_FALSE",
-    "LOCALE_TRUE",
     "NOBODY",
     "NOT_YET",
     "NULLS",
@@ -35,27 +35,20 @@ NOBODY = frozenset(
     {"公海", "未分配", "待分配", "无人", "无负责人", "unassigned", "(none)", "nobody", "no owner"}
 )
 """Words an owner column writes for "no rep" (公海 is the pool, not a rep): read as no rep."""
-TRUE = ("1", "true", "t", "yes", "y", "是", "对", "√", "✓", "有效", "接通", "已接通", "成交")
-FALSE = ("0", "false", "f", "no", "n", "否", "错", "×", "✗", "无效", "未接通", "未成交")
-LOCALE_TRUE = ("oui", "vrai", "ja", "wahr", "si", "verdadero")
-LOCALE_FALSE = ("non", "faux", "nein", "falsch", "falso")
-"""Yes / no in French, German and Spanish, and what their Excel writes for TRUE / FALSE (VRAI /
-FAUX, WAHR / FALSCH, VERDADERO / FALSO); `no` is Spanish and English alike. Written lower case
-and without accents (`sí` is `si`): `WORDS` is looked up with `leadrouter.sim.locales.unaccented`
-of the lower-cased cell. Each word means the same in every language that writes it (`si` is
-yes in Spanish, Italian and French), and single letters other than the English ones (j, o, s,
-v, w) are left out: a `w` may be a gender, an `s` a size."""
+TRUE = (*YES, "有效", "接通", "已接通", "成交", "已成交", "有效线索", "已转化", "已联系")
+FALSE = (*NO, "无效", "未接通", "未成交", "无效线索", "未转化", "未联系")
+"""Yes / no as an export's cells write them: the words of every yes / no cell
+(`leadrouter._written.YES` / `NO`, shared with the roster, in English, Chinese, French, German
+and Spanish), and the Chinese words of a lead's outcome columns (有效 valid, 接通 reached,
+成交 sold)."""
 WORDS: dict[str, bool | None] = {
     **dict.fromkeys(TRUE, True),
     **dict.fromkeys(FALSE, False),
-    **dict.fromkeys(LOCALE_TRUE, True),
-    **dict.fromkeys(LOCALE_FALSE, False),
-    **dict.fromkeys(("已成交", "有效线索", "已转化", "已联系"), True),
-    **dict.fromkeys(("无效线索", "未转化", "未联系"), False),
     **dict.fromkeys(("待确认", "未确认", "待定", "不确定", "未知", "unknown", "?"), None),
 }
-"""Yes / no words, lower case and unaccented; None: the cell says the answer is not known yet
-(read as unknown)."""
+"""Yes / no words, lower case and unaccented, as looked up with
+`leadrouter._written.unaccented` of the lower-cased cell; None: the cell says the answer is not
+known yet (read as unknown)."""
 SCALES = {"千": 1e3, "万": 1e4, "百万": 1e6, "千万": 1e7, "亿": 1e8}
 SCALED = re.compile(r"^(.*\d)\s*(百万|千万|千|万|亿)$")
 """A number written with a Chinese multiplier, `5.8万` (58,000), after units are taken off."""
