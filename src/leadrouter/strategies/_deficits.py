@@ -38,7 +38,7 @@ from leadrouter.context import Context
 from leadrouter.ledger import LedgerView
 from leadrouter.strategies.base import Pick
 from leadrouter.strategies.base import new_pick as _new_pick
-from leadrouter.strategies.weighted import Weighted
+from leadrouter.strategies.weighted import Weighted, pick_reason, share_words
 
 if TYPE_CHECKING:
     import numpy as np
@@ -104,7 +104,8 @@ class _Plan:
     (higher weight first, then the seeded key). Held in that order, the first of several equal
     priorities is the one the plain path picks, so `argmax` (which returns the first) settles
     a tie at the top with no further work. `listed` keeps the reps in the set's own order
-    (`Weighted.route`'s, which the scores mapping lists them in) and `order` where each is."""
+    (`Weighted.route`'s, which the scores mapping lists them in) and `order` where each is.
+    `words` holds the start of each rep's reason (`share_words`), worded when first picked."""
 
     __slots__ = (
         "epoch",
@@ -119,6 +120,7 @@ class _Plan:
         "slot_list",
         "slots",
         "source",
+        "words",
     )
 
     def __init__(
@@ -145,6 +147,7 @@ class _Plan:
         self.slot_list = [tally.slot(rep) for rep in self.names]
         self.slots = np.array(self.slot_list, dtype=np.intp)
         self.ones = np.ones(len(self.names))
+        self.words: list[str | None] = [None] * len(self.names)
         self.epoch = -1
 
 
@@ -375,10 +378,10 @@ class FastWeighted(Weighted):
                 return None
         rep = names[best]
         tally.expect = rep
-        reason = (
-            f"furthest below target share {plan.share_list[best]:.1%} this {self.period} "
-            f"({int(counts[best])} of {n} leads so far)"
-        )
+        words = plan.words[best]
+        if words is None:
+            words = plan.words[best] = share_words(plan.share_list[best], self.period)
+        reason = pick_reason(words, int(counts[best]), n)
         note = self._note(plan.source, rep)
         return _new_pick(
             rep,
