@@ -64,6 +64,19 @@ _v_catch_up = number_field(
 )
 
 
+def share_words(share: float, period: str) -> str:
+    """How the reason of a weighted pick begins: the rep's target share and the period. It
+    depends on the rep's share only, so the fast path words it once per eligible set and rep;
+    `pick_reason` adds the counts of the lead."""
+    return f"furthest below target share {share:.1%} this {period}"
+
+
+def pick_reason(words: str, received: int, n: int) -> str:
+    """The reason of a weighted pick: `share_words` and the rep's `received` of the `n` leads
+    the eligible reps got this period (both paths word every pick with these two)."""
+    return f"{words} ({received} of {n} leads so far)"
+
+
 def as_weight(value: object) -> float:
     """A weight as a float, NaN for what is not a number (a text, a bool, None): the caller
     refuses NaN, infinities and negative numbers with its own message."""
@@ -185,9 +198,6 @@ class Weighted(Strategy):
                 return Pick(
                     rep,
                     scores=priority,
-                    reason=(
-                        f"furthest below target share {weights[rep] / total:.1%} this "
-                        f"{self.period} ({received} of {n} leads so far)"
-                    ),
+                    reason=pick_reason(share_words(weights[rep] / total, self.period), received, n),
                 )
         return None
