@@ -166,7 +166,8 @@ class _Fold:
 
         A touch, tag or sale equal to one already recorded (the CRM's webhook sent it twice)
         is not recorded again, as the SQL stores do with their idempotency keys: a retried
-        report neither counts a second touch nor fails as a second sale."""
+        report neither counts a second touch nor fails as a second sale (a report is noted
+        first, which hashes it once, and forgotten again when it is refused)."""
         kind = type(event)
         handler = self._handlers.get(kind)
         if handler is None:
@@ -174,10 +175,16 @@ class _Fold:
                 f"Ledger.append takes a leadrouter event, got {type(event).__name__}"
             )
         if kind in _REPORTS:
-            if event in self._reported:
+            reported = self._reported
+            known = len(reported)
+            reported.add(event)
+            if len(reported) == known:
                 return
-            handler(event)
-            self._reported.add(event)
+            try:
+                handler(event)
+            except BaseException:
+                reported.discard(event)
+                raise
         else:
             handler(event)
         self._events.append(event)
@@ -187,30 +194,46 @@ class _Fold:
         for event in events:
             self.append(event)
 
-    def _state(self, event: Event) -> _LeadState:
+    def _state(self, event: Event) -> tuple[_LeadState, bool]:
+        """The record of the event's lead, and whether the event is dated more than CLOCK_SKEW
+        before the lead got where it is now (`placed_at`), which `_in_order` refuses once the
+        transition is known to be allowed (a wrong transition is the error to report first).
+
+        Raises UnknownLeadError for a lead that never arrived and EventBeforeArrivalError for an
+        event dated before the lead arrived. The event's instant and the placement's are worked
+        out once (`instant`) and serve both checks; the arrival's only when the event is before
+        the placement: every placement passed this check, so a lead is never placed before it
+        arrived, and an event not before its placement is not before its arrival."""
         state = self._leads.get(event.lead_id)
         if state is None:
             raise UnknownLeadError(
                 f"{type(event).__name__} for lead {event.lead_id!r}, which never arrived: "
                 "append Arrived(lead) (or route the lead) first"
             )
-        if earlier(event.at, state.lead.arrived_at):
+        at, placed = event.at, state.placed_at
+        if at is placed:
+            return state, False
+        at, placed = instant(at), instant(placed)
+        if at < placed and earlier(event.at, state.lead.arrived_at):
             raise EventBeforeArrivalError(
                 f"{type(event).__name__} for lead {event.lead_id!r} is dated "
                 f"{event.at.isoformat()}, before the lead arrived at "
                 f"{state.lead.arrived_at.isoformat()}: check the event's time and time zone"
             )
-        return state
+        return state, at + CLOCK_SKEW < placed
 
-    def _in_order(self, event: Event, since: datetime | None, what: str) -> None:
-        """Refuse `event` when it is dated more than CLOCK_SKEW before `since`, the time of
-        `what` it acts on (a holding's start, a pool entry), so the log never says a lead was
-        touched, sold or given back before it was held, or taken before it was free."""
-        if (
-            since is not None
-            and self._in_order_only
-            and instant(event.at) + CLOCK_SKEW < instant(since)
-        ):
+    def _in_order(self, event: Event, state: _LeadState, early: bool) -> None:
+        """Refuse `event` when it is dated more than CLOCK_SKEW before the lead got where it is
+        (`early`, from `_state`): the start of its holding, or its entry into its pool (what a
+        holding's events and a take act on), so the log never says a lead was touched, sold or
+        given back before it was held, or taken before it was free."""
+        if early and self._in_order_only:
+            since = state.placed_at
+            what = (
+                f"the lead entered pool {state.pool!r}"
+                if state.status == POOLED
+                else f"rep {state.rep!r} got the lead"
+            )
             raise EventOutOfOrderError(
                 f"{type(event).__name__} for lead {event.lead_id!r} is dated "
                 f"{event.at.isoformat()}, before {what} at {since.isoformat()} (more than "
@@ -233,11 +256,18 @@ class _Fold:
         return f"closed ({state.status}, attributed to {state.rep!r})"
 
     def _require_held_by(
-        self, event: Touched | Tagged | Converted | Released, state: _LeadState, closed_ok: bool
-    ) -> None:
+        self,
+        event: Touched | Tagged | Converted | Released,
+        placed: tuple[_LeadState, bool],
+        closed_ok: bool,
+    ) -> _LeadState:
+        """The lead's record (`placed`, from `_state`) when the event's rep holds the lead (or,
+        `closed_ok`, it closed in their book) and the event is not dated before the holding
+        began (`_in_order`: the lead was placed when the holding began, and stayed there)."""
+        state = placed[0]
         if state.rep == event.rep_id and (state.status == HELD or closed_ok):
-            self._in_order(event, state.held_since, f"rep {event.rep_id!r} got the lead")
-            return
+            self._in_order(event, state, placed[1])
+            return state
         raise TransitionError(
             f"{type(event).__name__} of lead {event.lead_id!r} by rep {event.rep_id!r}, but the "
             f"lead is {self._where(state)}: only the rep who holds a lead can report on it"
@@ -263,13 +293,13 @@ class _Fold:
         return state
 
     def _pooled(self, event: Pooled) -> None:
-        state = self._state(event)
+        state, early = self._state(event)
         if state.status != POOLED:
             raise TransitionError(
                 f"Pooled for lead {event.lead_id!r}, which is {self._where(state)}: "
                 "only a lead nobody holds can move between pools (release it first)"
             )
-        self._in_order(event, state.placed_at, "the lead entered its pool")
+        self._in_order(event, state, early)
         self._move_to_pool(state, event.pool, event.waiting, event.at)
 
     def _move_to_pool(self, state: _LeadState, pool: str, waiting: bool, at: datetime) -> None:
@@ -287,7 +317,7 @@ class _Fold:
             self._waiting_order = None
 
     def _take(self, event: Assigned | Claimed) -> _LeadState:
-        state = self._state(event)
+        state, early = self._state(event)
         if state.status != POOLED:
             raise TransitionError(
                 f"{type(event).__name__} of lead {event.lead_id!r} to rep {event.rep_id!r}, but "
@@ -295,7 +325,7 @@ class _Fold:
                 + (" (release it first)" if state.status == HELD else "")
             )
         assert state.pool is not None
-        self._in_order(event, state.placed_at, f"the lead entered pool {state.pool!r}")
+        self._in_order(event, state, early)
         del self._pools[state.pool][event.lead_id]
         if self._waiting.pop(event.lead_id, _ABSENT) is not _ABSENT:
             self._waiting_order = None
@@ -367,8 +397,7 @@ class _Fold:
         self._take(event)
 
     def _touched(self, event: Touched) -> None:
-        state = self._state(event)
-        self._require_held_by(event, state, closed_ok=True)
+        state = self._require_held_by(event, self._state(event), closed_ok=True)
         rep = self._rep(event.rep_id)
         first = state.first_touch
         # reports come at least once and in any order: the first touch is the earliest
@@ -389,8 +418,7 @@ class _Fold:
             _add_sorted(rep.reached, event.at)
 
     def _tagged(self, event: Tagged) -> None:
-        state = self._state(event)
-        self._require_held_by(event, state, closed_ok=True)
+        state = self._require_held_by(event, self._state(event), closed_ok=True)
         if state.status == INVALID or (state.status == CONVERTED and not event.valid):
             raise TransitionError(
                 f"Tagged(valid={event.valid}) for lead {event.lead_id!r}, which is already "
@@ -406,8 +434,7 @@ class _Fold:
             del rep.book[event.lead_id]
 
     def _converted(self, event: Converted) -> None:
-        state = self._state(event)
-        self._require_held_by(event, state, closed_ok=True)
+        state = self._require_held_by(event, self._state(event), closed_ok=True)
         if state.status == CONVERTED:
             raise TransitionError(
                 f"Converted for lead {event.lead_id!r}, which already converted: record one sale "
@@ -421,8 +448,7 @@ class _Fold:
         rep.revenue += event.amount
 
     def _released(self, event: Released) -> None:
-        state = self._state(event)
-        self._require_held_by(event, state, closed_ok=False)
+        state = self._require_held_by(event, self._state(event), closed_ok=False)
         rep = self._rep(event.rep_id)
         del rep.book[event.lead_id]
         _add_sorted(rep.released, event.at)
