@@ -490,7 +490,7 @@ FOLD_DIGEST = {
     3: "4ec52f4c3344c251",
     4: "d4435dc39178deb0",
     5: "493ad09e7ddba725",
-    6: "16eb417e023771c6",
+    6: "0361c59a552dacf1",
 }
 """Per snapshot FORMAT, a digest of the fold's source (ledger/_fold.py and _state.py)."""
 

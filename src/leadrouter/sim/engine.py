@@ -67,7 +67,7 @@ from leadrouter.events import (
     Released,
 )
 from leadrouter.ledger import Ledger
-from leadrouter.model import Lead, Rep, zone
+from leadrouter.model import Decision, Lead, Rep, zone
 from leadrouter.router import Router
 from leadrouter.sim.behaviour import Behaviour
 from leadrouter.sim.draws import (
@@ -492,36 +492,18 @@ class _Simulation:
         if seen == end:
             return
         self.seen = end
-        touched, untouched, draws, by_id = self.touched, self.untouched, self.draws, self.by_id
-        neglect_of, neglect = self.neglect_of, self.neglect
-        delay_of = self.behaviour.touch_delay_minutes
-        heap, counter, pooled, pull, later = (
-            self.heap,
-            self.counter,
+        untouched, by_id, pooled, pull, took = (
+            self.untouched,
+            self.by_id,
             self.pooled,
             self.pull,
-            self.later,
+            self.took,
         )
         event: Any
         for event in self.ledger.events()[seen:end]:
             kind = type(event)
             if kind is Assigned or kind is Claimed:
-                lead_id, rep = event.lead_id, event.rep_id
-                book = untouched.get(rep)
-                if book is None or lead_id in touched:
-                    continue
-                row = draws[lead_id]
-                if neglect_of is not None and kind is Assigned:
-                    chance = neglect.get(rep)
-                    if chance is None:
-                        chance = neglect[rep] = neglect_of(rep)
-                    if row[_U_NEGLECT] < chance:
-                        continue  # the rep never gets to this lead
-                delay = max(0.0, float(delay_of(rep, len(book), row[_U_DELAY])))
-                when = later(event.at, delay, lead_id)
-                if when is not None:
-                    book.add(lead_id)
-                    heapq.heappush(heap, (when, next(counter), lead_id, rep, _TOUCH))
+                took(event.lead_id, event.rep_id, event.at, kind is Assigned)
             elif kind is Released:
                 # a lead taken back before its first touch no longer waits on that rep
                 waiting = untouched.get(event.rep_id)
@@ -533,6 +515,41 @@ class _Simulation:
             elif pull and (kind is Arrived or kind is Pooled):
                 lead_id = event.lead_id
                 heapq.heappush(pooled, (by_id[lead_id].arrived_at, lead_id))
+
+    def routed(self, decision: Decision) -> None:
+        """`follow` after `route` wrote a lead's events. A push policy's route that gave the
+        lead to a rep wrote two: the lead's Arrived and the Assigned that carries out the
+        decision (`Router.route` writes the one, then the other, and nothing else), so the
+        decision says what `follow` would read there; anything else is read from the ledger."""
+        seen = self.seen + 2
+        rep = decision.rep_id
+        if rep is None or self.pull or len(self.ledger) != seen:
+            self.follow()
+            return
+        self.seen = seen
+        self.took(decision.lead_id, rep, decision.at, True)
+
+    def took(self, lead_id: str, rep: str, at: datetime, pushed: bool) -> None:
+        """The lead entered `rep`'s book at `at`, `pushed` to them (else claimed): its first
+        touch is scheduled, after the delay the behaviour draws for the rep's backlog, unless
+        it was touched already, the rep is not on the history's roster or never gets to a
+        pushed lead (`p_neglect`), or the touch would fall past the working-hours calendar."""
+        book = self.untouched.get(rep)
+        if book is None or lead_id in self.touched:
+            return
+        row = self.draws[lead_id]
+        neglect_of = self.neglect_of
+        if neglect_of is not None and pushed:
+            chance = self.neglect.get(rep)
+            if chance is None:
+                chance = self.neglect[rep] = neglect_of(rep)
+            if row[_U_NEGLECT] < chance:
+                return  # the rep never gets to this lead
+        delay = max(0.0, float(self.behaviour.touch_delay_minutes(rep, len(book), row[_U_DELAY])))
+        when = self.later(at, delay, lead_id)
+        if when is not None:
+            book.add(lead_id)
+            heapq.heappush(self.heap, (when, next(self.counter), lead_id, rep, _TOUCH))
 
     def touch(self, now: datetime, lead_id: str, rep: str) -> None:
         """The rep's first touch of the lead, when it is still theirs and untouched and they
@@ -635,7 +652,13 @@ class _Simulation:
         arrivals.append(end + tick_every)
         tick_at = arrivals[0] + tick_every
         route, tick, pop = self.router.route, self.router.tick, heapq.heappop
-        follow, claims, touch, close = self.follow, self.claims, self.touch, self.close
+        follow, routed, claims, touch, close = (
+            self.follow,
+            self.routed,
+            self.claims,
+            self.touch,
+            self.close,
+        )
         timers, waiting = self.timers, self.ledger.waiting
         i = 0
         while True:
@@ -651,9 +674,8 @@ class _Simulation:
                 break
             clock.now = when
             if kind == _ARRIVE:
-                route(leads[i], now=when)
+                routed(route(leads[i], now=when))
                 i += 1
-                follow()
                 if pull:
                     claims(when)
             elif kind == _TOUCH:
