@@ -407,6 +407,10 @@ class _Simulation:
         self.touched: set[str] = set()
         self.seen = 0
         """How many of the ledger's events `follow` has read."""
+        self.reported = 0
+        """How many reports (touches, tags, sales, closures) the run recorded since `follow`
+        last read the ledger: one event each, none of which `follow` acts on, so `routed` finds
+        where route's events begin without reading them."""
         self.heap: list[tuple[datetime, int, str, str, int]] = []
         """First touches and lost-closures due: (at, order, lead, rep, what)."""
         self.counter = itertools.count()
@@ -489,6 +493,7 @@ class _Simulation:
         entered a pool."""
         end = len(self.ledger)
         seen = self.seen
+        self.reported = 0
         if seen == end:
             return
         self.seen = end
@@ -520,13 +525,14 @@ class _Simulation:
         """`follow` after `route` wrote a lead's events. A push policy's route that gave the
         lead to a rep wrote two: the lead's Arrived and the Assigned that carries out the
         decision (`Router.route` writes the one, then the other, and nothing else), so the
-        decision says what `follow` would read there; anything else is read from the ledger."""
-        seen = self.seen + 2
+        decision says what `follow` would read there, after the run's own `reported` events;
+        when the ledger holds any other number of new events, they are read from it."""
+        seen = self.seen + self.reported + 2
         rep = decision.rep_id
         if rep is None or self.pull or len(self.ledger) != seen:
             self.follow()
             return
-        self.seen = seen
+        self.seen, self.reported = seen, 0
         self.took(decision.lead_id, rep, decision.at, True)
 
     def took(self, lead_id: str, rep: str, at: datetime, pushed: bool) -> None:
@@ -584,9 +590,11 @@ class _Simulation:
         # every part is checked already (ids from the lead and roster, an aware time, bools)
         record(_new_touched(lead_id, rep, now, reached))
         record(_new_tagged(lead_id, rep, now, valid, _SIM_BY))
+        self.reported += 2
         if reached and valid and u[_U_CONVERTED] < behaviour.p_convert(rep, lead):
             amount = max(0.0, float(behaviour.amount(rep, lead, u[_U_AMOUNT])))
             record(Converted(lead_id, rep, now, amount=amount))
+            self.reported += 1
         elif valid and self.follow_up is not None:
             heapq.heappush(
                 self.heap, (now + self.follow_up, next(self.counter), lead_id, rep, _CLOSE)
@@ -596,6 +604,7 @@ class _Simulation:
         """The rep gives up on a lead still in their book after the follow-up window."""
         if self.ledger.holder(lead_id) == rep:
             self.router.record(_new_tagged(lead_id, rep, now, False, LOST))
+            self.reported += 1
 
     def oldest_pooled(self) -> str | None:
         pooled, pool_of = self.pooled, self.ledger.pool_of
