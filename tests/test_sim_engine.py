@@ -618,7 +618,7 @@ def _tiered(reps: list[lr.Rep], seed: int) -> lr.Router:
     return lr.Router(lr.TieredDelay(tiers), given_reps, seed=seed)
 
 
-PUSH_POLICIES: dict[str, Callable[[], Any]] = {
+DECIDED_POLICIES: dict[str, Callable[[], Any]] = {
     "EqualRotation": lr.EqualRotation,
     "PerformanceWeighted": lambda: lr.PerformanceWeighted(window=timedelta(days=2)),
     "with open caps, leads wait": lambda: (
@@ -627,21 +627,25 @@ PUSH_POLICIES: dict[str, Callable[[], Any]] = {
         )
     ),
     "TieredDelay, leads released": lambda: _tiered,
+    "GrabWithCaps, claims refused": lambda: lr.GrabWithCaps(daily=8, held=3),
+    "GrabWithCaps, idle claims released": lambda: lr.GrabWithCaps(
+        held=5, idle_after=timedelta(minutes=45)
+    ),
 }
 
 
-@pytest.mark.parametrize("name", list(PUSH_POLICIES))
+@pytest.mark.parametrize("name", list(DECIDED_POLICIES))
 def test_assignments_read_off_decisions_write_what_reading_the_log_writes(
     history: History, name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A lead a push policy's route gave to a rep is scheduled from the decision route returned
-    (`_Simulation.routed`), not from the events it wrote: the run is event for event the one
-    that reads every new event from the ledger."""
+    """A lead a push policy's route gave to a rep, or a rep claimed, is scheduled from the
+    decision route or claim returned (`_Simulation.decided`), not from the events it wrote:
+    the run is event for event the one that reads every new event from the ledger."""
     from leadrouter.sim.engine import _Simulation
 
-    decided = simulate(history, PUSH_POLICIES[name](), seed=4)
-    monkeypatch.setattr(_Simulation, "routed", lambda self, decision: self.follow())
-    read = simulate(history, PUSH_POLICIES[name](), seed=4)
+    decided = simulate(history, DECIDED_POLICIES[name](), seed=4)
+    monkeypatch.setattr(_Simulation, "decided", lambda self, *_, **__: self.follow())
+    read = simulate(history, DECIDED_POLICIES[name](), seed=4)
     assert list(decided.ledger.events()) == list(read.ledger.events())
 
 

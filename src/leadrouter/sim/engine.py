@@ -522,18 +522,30 @@ class _Simulation:
                 heapq.heappush(pooled, (by_id[lead_id].arrived_at, lead_id))
 
     def routed(self, decision: Decision) -> None:
-        """`follow` after `route` wrote a lead's events. A push policy's route that gave the
-        lead to a rep wrote two: the lead's Arrived and the Assigned that carries out the
-        decision (`Router.route` writes the one, then the other, and nothing else), so the
-        decision says what `follow` would read there, after the run's own `reported` events;
-        when the ledger holds any other number of new events, they are read from it."""
-        seen = self.seen + self.reported + 2
-        rep = decision.rep_id
-        if rep is None or self.pull or len(self.ledger) != seen:
+        """`follow` after `route`: a push policy's route that gave the lead to a rep wrote the
+        lead's Arrived and the Assigned that carries out the decision (`decided`); any other
+        route's events are read from the ledger."""
+        if decision.rep_id is None or self.pull:
+            self.follow()
+        else:
+            self.decided(decision, 2, pushed=True)
+
+    def decided(self, decision: Decision, written: int, pushed: bool) -> None:
+        """`follow` after a route or claim that wrote `written` events, the last of them the
+        one that put the lead in `decision.rep_id`'s book at `decision.at` (`pushed`: an
+        Assigned, else a Claimed), or none: `Router.route` writes a new lead's Arrived, then
+        the event that carries out its decision, and `Router.claim` the Claimed or nothing.
+        The decision says what `follow` would read there, after the run's own `reported`
+        events; when the ledger holds any other number of new events, they are read."""
+        seen = self.seen + self.reported + written
+        if len(self.ledger) != seen:
             self.follow()
             return
         self.seen, self.reported = seen, 0
-        self.took(decision.lead_id, rep, decision.at, True)
+        if written:
+            rep = decision.rep_id
+            assert rep is not None
+            self.took(decision.lead_id, rep, decision.at, pushed)
 
     def took(self, lead_id: str, rep: str, at: datetime, pushed: bool) -> None:
         """The lead entered `rep`'s book at `at`, `pushed` to them (else claimed): its first
@@ -639,8 +651,9 @@ class _Simulation:
                 if oldest is None:
                     return
                 decision = claim(rep, oldest, now=now)
-                self.follow()
-                if decision.rep_id != rep:
+                claimed = decision.rep_id == rep
+                self.decided(decision, 1 if claimed else 0, pushed=False)
+                if not claimed:
                     if ask is not None:
                         until = ask(ledger, rep, now)
                         if until is not None:
