@@ -409,8 +409,8 @@ class _Simulation:
         """How many of the ledger's events `follow` has read."""
         self.reported = 0
         """How many reports (touches, tags, sales, closures) the run recorded since `follow`
-        last read the ledger: one event each, none of which `follow` acts on, so `routed` finds
-        where route's events begin without reading them."""
+        last read the ledger: one event each, none of which `follow` acts on, so `decided` finds
+        where a route's or claim's events begin without reading them."""
         self.heap: list[tuple[datetime, int, str, str, int]] = []
         """First touches and lost-closures due: (at, order, lead, rep, what)."""
         self.counter = itertools.count()
@@ -497,13 +497,8 @@ class _Simulation:
         if seen == end:
             return
         self.seen = end
-        untouched, by_id, pooled, pull, took = (
-            self.untouched,
-            self.by_id,
-            self.pooled,
-            self.pull,
-            self.took,
-        )
+        untouched, by_id, pooled, pull = self.untouched, self.by_id, self.pooled, self.pull
+        took = self.took
         event: Any
         for event in self.ledger.events()[seen:end]:
             kind = type(event)
@@ -521,31 +516,20 @@ class _Simulation:
                 lead_id = event.lead_id
                 heapq.heappush(pooled, (by_id[lead_id].arrived_at, lead_id))
 
-    def routed(self, decision: Decision) -> None:
-        """`follow` after `route`: a push policy's route that gave the lead to a rep wrote the
-        lead's Arrived and the Assigned that carries out the decision (`decided`); any other
-        route's events are read from the ledger."""
-        if decision.rep_id is None or self.pull:
-            self.follow()
-        else:
-            self.decided(decision, 2, pushed=True)
-
     def decided(self, decision: Decision, written: int, pushed: bool) -> None:
         """`follow` after a route or claim that wrote `written` events, the last of them the
         one that put the lead in `decision.rep_id`'s book at `decision.at` (`pushed`: an
-        Assigned, else a Claimed), or none: `Router.route` writes a new lead's Arrived, then
-        the event that carries out its decision, and `Router.claim` the Claimed or nothing.
-        The decision says what `follow` would read there, after the run's own `reported`
-        events; when the ledger holds any other number of new events, they are read."""
+        Assigned, else a Claimed), or none (`Router.route` writes a new lead's Arrived, then the
+        event that carries out its decision; `Router.claim` the Claimed or nothing): after the
+        run's own `reported` events, the decision says what `follow` would read; any other
+        number of new events is read from the ledger."""
         seen = self.seen + self.reported + written
         if len(self.ledger) != seen:
             self.follow()
             return
         self.seen, self.reported = seen, 0
         if written:
-            rep = decision.rep_id
-            assert rep is not None
-            self.took(decision.lead_id, rep, decision.at, pushed)
+            self.took(decision.lead_id, cast(str, decision.rep_id), decision.at, pushed)
 
     def took(self, lead_id: str, rep: str, at: datetime, pushed: bool) -> None:
         """The lead entered `rep`'s book at `at`, `pushed` to them (else claimed): its first
@@ -556,11 +540,10 @@ class _Simulation:
         if book is None or lead_id in self.touched:
             return
         row = self.draws[lead_id]
-        neglect_of = self.neglect_of
-        if neglect_of is not None and pushed:
+        if self.neglect_of is not None and pushed:
             chance = self.neglect.get(rep)
             if chance is None:
-                chance = self.neglect[rep] = neglect_of(rep)
+                chance = self.neglect[rep] = self.neglect_of(rep)
             if row[_U_NEGLECT] < chance:
                 return  # the rep never gets to this lead
         delay = max(0.0, float(self.behaviour.touch_delay_minutes(rep, len(book), row[_U_DELAY])))
@@ -674,13 +657,7 @@ class _Simulation:
         arrivals.append(end + tick_every)
         tick_at = arrivals[0] + tick_every
         route, tick, pop = self.router.route, self.router.tick, heapq.heappop
-        follow, routed, claims, touch, close = (
-            self.follow,
-            self.routed,
-            self.claims,
-            self.touch,
-            self.close,
-        )
+        follow, claims, touch, close = self.follow, self.claims, self.touch, self.close
         timers, waiting = self.timers, self.ledger.waiting
         i = 0
         while True:
@@ -696,8 +673,12 @@ class _Simulation:
                 break
             clock.now = when
             if kind == _ARRIVE:
-                routed(route(leads[i], now=when))
+                decision = route(leads[i], now=when)
                 i += 1
+                if pull or decision.rep_id is None:
+                    follow()
+                else:  # a push policy gave it to a rep: its Arrived and Assigned
+                    self.decided(decision, 2, pushed=True)
                 if pull:
                     claims(when)
             elif kind == _TOUCH:
