@@ -9,10 +9,12 @@ once in the team's zone and expects one answer.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta, tzinfo
+from datetime import UTC, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import leadrouter as lr
 from leadrouter import rules
@@ -162,3 +164,57 @@ def test_a_cooldown_ends_an_hour_of_real_time_after_the_idle_release(
     assert refused.action == "refused"
     assert "in cooldown" in refused.explain()
     assert grab.claim("a", "Y", now=(released + timedelta(hours=1)).astimezone(zone)).ok
+
+
+_ZONES = [UTC, NEW_YORK, BERLIN, timezone(timedelta(hours=-5))]
+
+
+def _shown(instant: datetime, zone: tzinfo, fold: int) -> datetime:
+    """`instant` in `zone`, its wall time read with `fold` (a time in the repeated or skipped
+    hour then names another instant, as a caller's own datetime may)."""
+    return instant.astimezone(zone).replace(fold=fold)
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(
+        st.tuples(st.integers(-100, 100), st.sampled_from(_ZONES), st.integers(0, 1)),
+        min_size=3,
+        max_size=8,
+    ),
+    st.booleans(),
+)
+def test_the_ledger_dates_events_by_their_instants_whatever_zones_they_carry(
+    times: list[tuple[int, tzinfo, int]], shared: bool
+) -> None:
+    """An arrival, an assignment and reports on it, dated minutes around New York's autumn
+    change in zones and folds of their own: each event is refused as before the arrival, or as
+    more than CLOCK_SKEW before the assignment it acts on, exactly when its instant is, and
+    taken otherwise. With `shared`, the reports reuse one datetime object, as a touch, its tag
+    and its sale do (the ledger remembers the instants it worked out for the last event)."""
+    stamps = [_shown(FALL_BACK + timedelta(minutes=m), z, f) for m, z, f in times]
+    arrived, assigned, *reports = stamps
+    if shared:
+        reports = [reports[0]] * len(reports)
+    ledger = lr.Ledger()
+    ledger.append(lr.Arrived(lr.Lead("X", arrived)))
+    moments = [arrived.astimezone(UTC)]
+    events: list[lr.Event] = [lr.Assigned("X", "a", assigned, by="test")]
+    events += [lr.Touched("X", "a", at, reached=i % 2 == 0) for i, at in enumerate(reports)]
+    for event in events:
+        moment = event.at.astimezone(UTC)
+        if moment < moments[0]:
+            expected: type[Exception] | None = EventBeforeArrivalError
+        elif len(moments) > 1 and moment + lr.ledger.CLOCK_SKEW < moments[1]:
+            expected = lr.EventOutOfOrderError
+        else:
+            expected = None
+        if expected is None:
+            ledger.append(event)
+            if type(event) is lr.Assigned:
+                moments.append(moment)
+        else:
+            with pytest.raises(expected):
+                ledger.append(event)
+        if len(moments) == 1:
+            break  # no assignment: the reports would be refused as not the holder's

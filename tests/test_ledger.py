@@ -463,3 +463,36 @@ def test_an_events_view_the_log_has_grown_past_reads_in_place_and_stays_as_it_wa
     for outside in (8, -9):
         with pytest.raises(IndexError):
             view[outside]
+
+
+def test_a_touch_its_tag_and_its_sale_convert_their_times_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A report's two date checks (not before the lead arrived, not more than CLOCK_SKEW before
+    the holding began) share one conversion of its time and one of the holding's start to an
+    instant, and a touch, its tag and its sale reported at one time share those: two
+    conversions for the three, where each check converted both of its times (twelve)."""
+    from zoneinfo import ZoneInfo
+
+    from leadrouter import _util
+    from leadrouter.ledger import _fold
+
+    converted: list[datetime] = []
+
+    def counted(value: datetime) -> datetime:
+        converted.append(value)
+        return real(value)
+
+    real = _util.instant
+    monkeypatch.setattr(_util, "instant", counted)
+    monkeypatch.setattr(_fold, "instant", counted)
+    start = T0.astimezone(ZoneInfo("Europe/Berlin"))
+    ledger = _ledger_with(lr.Arrived(lr.Lead("L1", start)))
+    ledger.append(lr.Assigned("L1", "a", start + MIN, "test"))
+    converted.clear()
+    now = start + 30 * MIN
+    ledger.append(lr.Touched("L1", "a", now, reached=True))
+    ledger.append(lr.Tagged("L1", "a", now, valid=True))
+    ledger.append(lr.Converted("L1", "a", now, amount=1.0))
+    assert len(converted) == 2
+    assert ledger.status("L1") == "converted"

@@ -287,3 +287,19 @@ def test_a_roster_is_a_mapping_whose_get_answers_none_for_a_stranger() -> None:
     assert roster.get("ana") == lr.Rep("ana") and roster.get("zed") is None
     with pytest.raises(lr.UnknownRepError, match="not on the roster"):
         roster["zed"]
+
+
+@given(
+    st.dictionaries(st.sampled_from("abcd"), st.integers()),
+    st.one_of(st.sampled_from("abcdz"), st.integers(), st.none()),
+)
+def test_a_frozen_maps_get_and_in_answer_as_its_dicts(data: dict[str, int], key: object) -> None:
+    """`get` (with and without a default) and `in` on a FrozenMap answer as on the dict it
+    holds, for any key, one of another type included (they are the dict's own, not the
+    Mapping mixin's, which catches a KeyError for every missing key)."""
+    from leadrouter._util import FrozenMap
+
+    frozen = FrozenMap(data)
+    assert frozen.get(key) == data.get(key)
+    assert frozen.get(key, -1) == data.get(key, -1)
+    assert (key in frozen) == (key in data)

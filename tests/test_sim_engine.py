@@ -604,3 +604,67 @@ def _recorded_policy(name: str) -> Any:
 @pytest.mark.parametrize(("name", "seed"), list(RECORDED))
 def test_a_seed_writes_the_ledger_it_always_wrote(history: History, name: str, seed: int) -> None:
     assert _digest(simulate(history, _recorded_policy(name), seed=seed)) == RECORDED[(name, seed)]
+
+
+def _tiered(reps: list[lr.Rep], seed: int) -> lr.Router:
+    """TieredDelay over the first half of the reps as tier 0, the rest tier 1: leads nobody
+    reached in time are released and assigned again."""
+    given_reps = [
+        attrs.evolve(rep, tier=0 if i < len(reps) // 2 else 1) for i, rep in enumerate(reps)
+    ]
+    tiers = [
+        lr.Tier(tier=t, strategy=lr.EqualRotation(), patience=timedelta(hours=2)) for t in (0, 1)
+    ]
+    return lr.Router(lr.TieredDelay(tiers), given_reps, seed=seed)
+
+
+DECIDED_POLICIES: dict[str, Callable[[], Any]] = {
+    "EqualRotation": lr.EqualRotation,
+    "PerformanceWeighted": lambda: lr.PerformanceWeighted(window=timedelta(days=2)),
+    "with open caps, leads wait": lambda: (
+        lambda roster, seed: lr.Router(
+            lr.EqualRotation(), roster, caps=lr.FixedCap(open=3), seed=seed
+        )
+    ),
+    "TieredDelay, leads released": lambda: _tiered,
+    "GrabWithCaps, claims refused": lambda: lr.GrabWithCaps(daily=8, held=3),
+    "GrabWithCaps, idle claims released": lambda: lr.GrabWithCaps(
+        held=5, idle_after=timedelta(minutes=45)
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(DECIDED_POLICIES))
+def test_assignments_read_off_decisions_write_what_reading_the_log_writes(
+    history: History, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lead a push policy's route gave to a rep, or a rep claimed, is scheduled from the
+    decision route or claim returned (`_Simulation.decided`), not from the events it wrote:
+    the run is event for event the one that reads every new event from the ledger."""
+    from leadrouter.sim.engine import _Simulation
+
+    decided = simulate(history, DECIDED_POLICIES[name](), seed=4)
+    monkeypatch.setattr(_Simulation, "decided", lambda self, *_, **__: self.follow())
+    read = simulate(history, DECIDED_POLICIES[name](), seed=4)
+    assert list(decided.ledger.events()) == list(read.ledger.events())
+
+
+def test_a_push_run_does_not_read_the_log_after_every_lead(
+    history: History, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading a lead's assignment off route's decision spares the run a read of the ledger's
+    new events after each lead (the lock, a view and a slice each time): with no lead waiting
+    and no timers, the run reads none."""
+    reads = 0
+    events = lr.Ledger.events
+
+    def counted(self: lr.Ledger) -> Any:
+        nonlocal reads
+        reads += 1
+        return events(self)
+
+    monkeypatch.setattr(lr.Ledger, "events", counted)
+    run = simulate(history, lr.EqualRotation(), seed=0)
+    monkeypatch.undo()
+    assert reads == 0
+    assert sum(type(event) is Assigned for event in run.ledger.events()) == len(history.leads)

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 import leadrouter as lr
@@ -180,3 +180,26 @@ def test_a_lead_taken_back_before_its_touch_no_longer_counts_in_the_backlog(
     # tick), so the backlog stays at the few leads handed back at once; counting reclaimed
     # leads would grow it by one per lead
     assert max(Backlogs.seen) <= 5
+
+
+NEW_YORK_CLOCK = WorkClock(date(2026, 3, 2), 300, WORK_HOURS, "America/New_York")
+
+
+@example(6 * 1440 + 150.0)  # 02:30 on 2026-03-08, which the spring change skips
+@example(244 * 1440 + 90.0)  # 01:30 on 2026-11-01, which the autumn change repeats
+@given(st.floats(0, 300 * 1440 - 1, allow_nan=False))
+def test_an_instant_is_the_wall_clock_minute_in_the_clocks_zone(minute: float) -> None:
+    """`WorkClock.instant` is the local wall time `minute` minutes after the start's midnight,
+    in the clock's zone with fold 0, to the microsecond (a wall time that a daylight-saving jump
+    skips, on 2026-03-08 in New York, included): the same datetime as the naive sum with the
+    zone attached, whichever way it is worked out."""
+    clock = NEW_YORK_CLOCK
+    got = clock.instant(minute)
+    naive = datetime.combine(clock.start, datetime.min.time()) + timedelta(minutes=minute)
+    want = naive.replace(tzinfo=ZoneInfo("America/New_York"))
+    assert (got.replace(tzinfo=None), got.fold, got.utcoffset()) == (
+        want.replace(tzinfo=None),
+        want.fold,
+        want.utcoffset(),
+    )
+    assert got.tzinfo is clock.instant(0.0).tzinfo

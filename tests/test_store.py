@@ -492,7 +492,7 @@ FOLD_DIGEST = {
     3: "4ec52f4c3344c251",
     4: "d4435dc39178deb0",
     5: "493ad09e7ddba725",
-    6: "d2430b8ed146f654",
+    6: "0361c59a552dacf1",
 }
 """Per snapshot FORMAT, a digest of the fold's source (ledger/_fold.py and _state.py)."""
 

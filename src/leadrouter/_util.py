@@ -33,6 +33,19 @@ class FrozenMap(Mapping[str, V]):
     def __getitem__(self, key: str) -> V:
         return self._data[key]
 
+    @overload
+    def get(self, key: str, /) -> V | None: ...
+    @overload
+    def get(self, key: str, /, default: V | T) -> V | T: ...
+    def get(self, key: str, /, default: Any = None) -> Any:
+        """`Mapping.get`, answered by the dict itself: the mixin's `get` goes through
+        `__getitem__` and catches a KeyError for a missing key, ten times the cost, on the
+        routing and simulation paths (a lead's features, a rep's effect per segment)."""
+        return self._data.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._data)
 

@@ -86,9 +86,9 @@ class _Fold:
     """
 
     _in_order_only: bool = True
-    """Whether `append` refuses an event dated before the one it acts on (`_in_order`); a stored
-    ledger folding rows already in its log turns it off (they were checked when written, or
-    written by a leadrouter that did not check)."""
+    """Whether `append` refuses an event dated before the one it acts on (`_refuse_early`); a
+    stored ledger folding rows already in its log turns it off (they were checked when written,
+    or written by a leadrouter that did not check)."""
 
     def __init__(self) -> None:
         self._clear()
@@ -115,6 +115,8 @@ class _Fold:
         self._received_count = 0
         self._position: dict[str, int] = {}
         self._fresh_cache: dict[frozenset[str], tuple[int, frozenset[str]]] = {}
+        self._instants: tuple[Any, ...] = (None, None, None, None)
+        """The last event's time and its lead's `placed_at`, each with its `instant` (`_state`)."""
         self._reported: set[Event] = set()
         """Every touch, tag and sale recorded, so one sent again is recognised (`append`). Not
         in `_FOLDED`: a stored ledger's snapshot need not carry it, as its database already
@@ -166,7 +168,8 @@ class _Fold:
 
         A touch, tag or sale equal to one already recorded (the CRM's webhook sent it twice)
         is not recorded again, as the SQL stores do with their idempotency keys: a retried
-        report neither counts a second touch nor fails as a second sale."""
+        report neither counts a second touch nor fails as a second sale (a report is noted
+        first, which hashes it once, and forgotten again when it is refused)."""
         kind = type(event)
         handler = self._handlers.get(kind)
         if handler is None:
@@ -174,10 +177,16 @@ class _Fold:
                 f"Ledger.append takes a leadrouter event, got {type(event).__name__}"
             )
         if kind in _REPORTS:
-            if event in self._reported:
+            reported = self._reported
+            known = len(reported)
+            reported.add(event)
+            if len(reported) == known:
                 return
-            handler(event)
-            self._reported.add(event)
+            try:
+                handler(event)
+            except BaseException:
+                reported.discard(event)
+                raise
         else:
             handler(event)
         self._events.append(event)
@@ -187,30 +196,52 @@ class _Fold:
         for event in events:
             self.append(event)
 
-    def _state(self, event: Event) -> _LeadState:
+    def _state(self, event: Event) -> tuple[_LeadState, bool]:
+        """The record of the event's lead, and whether the event is dated more than CLOCK_SKEW
+        before the lead got where it is now (`placed_at`), which `_refuse_early` refuses once the
+        transition is known to be allowed (a wrong transition is the error to report first).
+
+        Raises UnknownLeadError for a lead that never arrived and EventBeforeArrivalError for an
+        event dated before the lead arrived. The event's instant and the placement's are worked
+        out once (`instant`) and serve both checks; the arrival's only when the event is before
+        the placement: every placement passed this check, so a lead is never placed before it
+        arrived, and an event not before its placement is not before its arrival. The last
+        event's two instants are remembered by identity (a datetime never changes): a touch,
+        its tag and its sale, reported at one time, work them out once."""
         state = self._leads.get(event.lead_id)
         if state is None:
             raise UnknownLeadError(
                 f"{type(event).__name__} for lead {event.lead_id!r}, which never arrived: "
                 "append Arrived(lead) (or route the lead) first"
             )
-        if earlier(event.at, state.lead.arrived_at):
+        at, placed = event.at, state.placed_at
+        if at is placed:
+            return state, False
+        last = self._instants
+        at_utc = last[1] if at is last[0] else instant(at)
+        placed_utc = last[3] if placed is last[2] else instant(placed)
+        self._instants = (at, at_utc, placed, placed_utc)
+        if at_utc < placed_utc and earlier(at, state.lead.arrived_at):
             raise EventBeforeArrivalError(
                 f"{type(event).__name__} for lead {event.lead_id!r} is dated "
                 f"{event.at.isoformat()}, before the lead arrived at "
                 f"{state.lead.arrived_at.isoformat()}: check the event's time and time zone"
             )
-        return state
+        return state, at_utc + CLOCK_SKEW < placed_utc
 
-    def _in_order(self, event: Event, since: datetime | None, what: str) -> None:
-        """Refuse `event` when it is dated more than CLOCK_SKEW before `since`, the time of
-        `what` it acts on (a holding's start, a pool entry), so the log never says a lead was
-        touched, sold or given back before it was held, or taken before it was free."""
-        if (
-            since is not None
-            and self._in_order_only
-            and instant(event.at) + CLOCK_SKEW < instant(since)
-        ):
+    def _refuse_early(self, event: Event, state: _LeadState) -> None:
+        """Refuse `event`, which `_state` found dated more than CLOCK_SKEW before the lead got
+        where it is (the start of its holding, or its entry into its pool: what a holding's
+        events and a take act on), so the log never says a lead was touched, sold or given back
+        before it was held, or taken before it was free; unless dates are taken as given
+        (`_in_order_only` off). Called only for such an event: the usual one pays no call."""
+        if self._in_order_only:
+            since = state.placed_at
+            what = (
+                f"the lead entered pool {state.pool!r}"
+                if state.status == POOLED
+                else f"rep {state.rep!r} got the lead"
+            )
             raise EventOutOfOrderError(
                 f"{type(event).__name__} for lead {event.lead_id!r} is dated "
                 f"{event.at.isoformat()}, before {what} at {since.isoformat()} (more than "
@@ -233,11 +264,19 @@ class _Fold:
         return f"closed ({state.status}, attributed to {state.rep!r})"
 
     def _require_held_by(
-        self, event: Touched | Tagged | Converted | Released, state: _LeadState, closed_ok: bool
-    ) -> None:
+        self,
+        event: Touched | Tagged | Converted | Released,
+        placed: tuple[_LeadState, bool],
+        closed_ok: bool,
+    ) -> _LeadState:
+        """The lead's record (`placed`, from `_state`) when the event's rep holds the lead (or,
+        `closed_ok`, it closed in their book) and the event is not dated before the holding
+        began (`_refuse_early`: the lead was placed when the holding began, and stayed there)."""
+        state, early = placed
         if state.rep == event.rep_id and (state.status == HELD or closed_ok):
-            self._in_order(event, state.held_since, f"rep {event.rep_id!r} got the lead")
-            return
+            if early:
+                self._refuse_early(event, state)
+            return state
         raise TransitionError(
             f"{type(event).__name__} of lead {event.lead_id!r} by rep {event.rep_id!r}, but the "
             f"lead is {self._where(state)}: only the rep who holds a lead can report on it"
@@ -263,13 +302,14 @@ class _Fold:
         return state
 
     def _pooled(self, event: Pooled) -> None:
-        state = self._state(event)
+        state, early = self._state(event)
         if state.status != POOLED:
             raise TransitionError(
                 f"Pooled for lead {event.lead_id!r}, which is {self._where(state)}: "
                 "only a lead nobody holds can move between pools (release it first)"
             )
-        self._in_order(event, state.placed_at, "the lead entered its pool")
+        if early:
+            self._refuse_early(event, state)
         self._move_to_pool(state, event.pool, event.waiting, event.at)
 
     def _move_to_pool(self, state: _LeadState, pool: str, waiting: bool, at: datetime) -> None:
@@ -287,7 +327,7 @@ class _Fold:
             self._waiting_order = None
 
     def _take(self, event: Assigned | Claimed) -> _LeadState:
-        state = self._state(event)
+        state, early = self._state(event)
         if state.status != POOLED:
             raise TransitionError(
                 f"{type(event).__name__} of lead {event.lead_id!r} to rep {event.rep_id!r}, but "
@@ -295,7 +335,8 @@ class _Fold:
                 + (" (release it first)" if state.status == HELD else "")
             )
         assert state.pool is not None
-        self._in_order(event, state.placed_at, f"the lead entered pool {state.pool!r}")
+        if early:
+            self._refuse_early(event, state)
         del self._pools[state.pool][event.lead_id]
         if self._waiting.pop(event.lead_id, _ABSENT) is not _ABSENT:
             self._waiting_order = None
@@ -367,9 +408,8 @@ class _Fold:
         self._take(event)
 
     def _touched(self, event: Touched) -> None:
-        state = self._state(event)
-        self._require_held_by(event, state, closed_ok=True)
-        rep = self._rep(event.rep_id)
+        state = self._require_held_by(event, self._state(event), closed_ok=True)
+        rep = self._reps.get(event.rep_id) or self._rep(event.rep_id)
         first = state.first_touch
         # reports come at least once and in any order: the first touch is the earliest
         sooner = first is not None and earlier(event.at, first)
@@ -389,14 +429,13 @@ class _Fold:
             _add_sorted(rep.reached, event.at)
 
     def _tagged(self, event: Tagged) -> None:
-        state = self._state(event)
-        self._require_held_by(event, state, closed_ok=True)
+        state = self._require_held_by(event, self._state(event), closed_ok=True)
         if state.status == INVALID or (state.status == CONVERTED and not event.valid):
             raise TransitionError(
                 f"Tagged(valid={event.valid}) for lead {event.lead_id!r}, which is already "
                 f"closed as {state.status}: a closed lead keeps its verdict"
             )
-        rep = self._rep(event.rep_id)
+        rep = self._reps.get(event.rep_id) or self._rep(event.rep_id)
         if state.verdict is None:
             _add_sorted(rep.valid if event.valid else rep.invalid, event.at)
         state.verdict = event.valid
@@ -406,14 +445,13 @@ class _Fold:
             del rep.book[event.lead_id]
 
     def _converted(self, event: Converted) -> None:
-        state = self._state(event)
-        self._require_held_by(event, state, closed_ok=True)
+        state = self._require_held_by(event, self._state(event), closed_ok=True)
         if state.status == CONVERTED:
             raise TransitionError(
                 f"Converted for lead {event.lead_id!r}, which already converted: record one sale "
                 "per lead (add later amounts to your CRM, not the ledger)"
             )
-        rep = self._rep(event.rep_id)
+        rep = self._reps.get(event.rep_id) or self._rep(event.rep_id)
         if state.status == HELD:
             del rep.book[event.lead_id]
         state.status = CONVERTED
@@ -421,9 +459,8 @@ class _Fold:
         rep.revenue += event.amount
 
     def _released(self, event: Released) -> None:
-        state = self._state(event)
-        self._require_held_by(event, state, closed_ok=False)
-        rep = self._rep(event.rep_id)
+        state = self._require_held_by(event, self._state(event), closed_ok=False)
+        rep = self._reps.get(event.rep_id) or self._rep(event.rep_id)
         del rep.book[event.lead_id]
         _add_sorted(rep.released, event.at)
         _add_sorted(rep.released_for.setdefault(event.reason, []), event.at)

@@ -59,7 +59,7 @@ class _LeadState:
         self.claimed_from: str | None = None
         self.placed_at = lead.arrived_at
         """When the lead got where it is now: its arrival, its entry into its pool, the start
-        of its holding (what the next event on the lead acts on, see `_Fold._in_order`)."""
+        of its holding (what the next event on the lead acts on, see `_Fold._refuse_early`)."""
 
 
 class _RepState:

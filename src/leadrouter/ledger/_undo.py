@@ -103,33 +103,41 @@ class _Block:
     rolls back, and then `settle`s; an operation nested in it that fails is undone alone
     (`end`). One object per ledger, entered again for each block."""
 
-    __slots__ = ("_ledger", "_mark", "depth")
+    __slots__ = ("_acquire", "_ledger", "_mark", "_release", "depth")
 
     def __init__(self, ledger: Ledger) -> None:
         self._ledger = ledger
+        self._acquire = ledger._thread_lock.acquire
+        self._release = ledger._thread_lock.release
         self._mark = 0
         self.depth = 0
         """How many blocks are open (all on the thread that holds the ledger's lock)."""
 
     def __enter__(self) -> None:
-        ledger = self._ledger
-        ledger._thread_lock.acquire()
+        self._acquire()
         if not self.depth:
-            self._mark = ledger._savepoint()
+            self._mark = self._ledger._savepoint()
         self.depth += 1
 
     def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
-        ledger = self._ledger
         try:
             self.depth -= 1
-            if not self.depth:
-                kept = detach(ledger)
-                if kind is not None:
-                    ledger._roll_back_to(self._mark)
-                if kept:
-                    settle(kept, ledger, kind is not None)
+            if not self.depth and (kind is not None or self._ledger._kept):
+                self._end(kind is not None)
         finally:
-            ledger._thread_lock.release()
+            self._release()
+
+    def _end(self, failed: bool) -> None:
+        """The outermost block ends with something to do: it `failed` (the ledger goes back to
+        where the block began) or operations in it kept what their Routers remembered (it is
+        `settle`d). A block that ended well with nothing kept, the usual Router operation,
+        does not get here."""
+        ledger = self._ledger
+        kept = detach(ledger)
+        if failed:
+            ledger._roll_back_to(self._mark)
+        if kept:
+            settle(kept, ledger, failed)
 
 
 class _Operation:

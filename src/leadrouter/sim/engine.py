@@ -67,7 +67,7 @@ from leadrouter.events import (
     Released,
 )
 from leadrouter.ledger import Ledger
-from leadrouter.model import Lead, Rep, zone
+from leadrouter.model import Decision, Lead, Rep, zone
 from leadrouter.router import Router
 from leadrouter.sim.behaviour import Behaviour
 from leadrouter.sim.draws import (
@@ -407,6 +407,10 @@ class _Simulation:
         self.touched: set[str] = set()
         self.seen = 0
         """How many of the ledger's events `follow` has read."""
+        self.reported = 0
+        """How many reports (touches, tags, sales, closures) the run recorded since `follow`
+        last read the ledger: one event each, none of which `follow` acts on, so `decided` finds
+        where a route's or claim's events begin without reading them."""
         self.heap: list[tuple[datetime, int, str, str, int]] = []
         """First touches and lost-closures due: (at, order, lead, rep, what)."""
         self.counter = itertools.count()
@@ -489,39 +493,17 @@ class _Simulation:
         entered a pool."""
         end = len(self.ledger)
         seen = self.seen
+        self.reported = 0
         if seen == end:
             return
         self.seen = end
-        touched, untouched, draws, by_id = self.touched, self.untouched, self.draws, self.by_id
-        neglect_of, neglect = self.neglect_of, self.neglect
-        delay_of = self.behaviour.touch_delay_minutes
-        heap, counter, pooled, pull, later = (
-            self.heap,
-            self.counter,
-            self.pooled,
-            self.pull,
-            self.later,
-        )
+        untouched, by_id, pooled, pull = self.untouched, self.by_id, self.pooled, self.pull
+        took = self.took
         event: Any
         for event in self.ledger.events()[seen:end]:
             kind = type(event)
             if kind is Assigned or kind is Claimed:
-                lead_id, rep = event.lead_id, event.rep_id
-                book = untouched.get(rep)
-                if book is None or lead_id in touched:
-                    continue
-                row = draws[lead_id]
-                if neglect_of is not None and kind is Assigned:
-                    chance = neglect.get(rep)
-                    if chance is None:
-                        chance = neglect[rep] = neglect_of(rep)
-                    if row[_U_NEGLECT] < chance:
-                        continue  # the rep never gets to this lead
-                delay = max(0.0, float(delay_of(rep, len(book), row[_U_DELAY])))
-                when = later(event.at, delay, lead_id)
-                if when is not None:
-                    book.add(lead_id)
-                    heapq.heappush(heap, (when, next(counter), lead_id, rep, _TOUCH))
+                took(event.lead_id, event.rep_id, event.at, kind is Assigned)
             elif kind is Released:
                 # a lead taken back before its first touch no longer waits on that rep
                 waiting = untouched.get(event.rep_id)
@@ -533,6 +515,42 @@ class _Simulation:
             elif pull and (kind is Arrived or kind is Pooled):
                 lead_id = event.lead_id
                 heapq.heappush(pooled, (by_id[lead_id].arrived_at, lead_id))
+
+    def decided(self, decision: Decision, written: int, pushed: bool) -> None:
+        """`follow` after a route or claim that wrote `written` events, the last of them the
+        one that put the lead in `decision.rep_id`'s book at `decision.at` (`pushed`: an
+        Assigned, else a Claimed), or none (`Router.route` writes a new lead's Arrived, then the
+        event that carries out its decision; `Router.claim` the Claimed or nothing): after the
+        run's own `reported` events, the decision says what `follow` would read; any other
+        number of new events is read from the ledger."""
+        seen = self.seen + self.reported + written
+        if len(self.ledger) != seen:
+            self.follow()
+            return
+        self.seen, self.reported = seen, 0
+        if written:
+            self.took(decision.lead_id, cast(str, decision.rep_id), decision.at, pushed)
+
+    def took(self, lead_id: str, rep: str, at: datetime, pushed: bool) -> None:
+        """The lead entered `rep`'s book at `at`, `pushed` to them (else claimed): its first
+        touch is scheduled, after the delay the behaviour draws for the rep's backlog, unless
+        it was touched already, the rep is not on the history's roster or never gets to a
+        pushed lead (`p_neglect`), or the touch would fall past the working-hours calendar."""
+        book = self.untouched.get(rep)
+        if book is None or lead_id in self.touched:
+            return
+        row = self.draws[lead_id]
+        if self.neglect_of is not None and pushed:
+            chance = self.neglect.get(rep)
+            if chance is None:
+                chance = self.neglect[rep] = self.neglect_of(rep)
+            if row[_U_NEGLECT] < chance:
+                return  # the rep never gets to this lead
+        delay = max(0.0, float(self.behaviour.touch_delay_minutes(rep, len(book), row[_U_DELAY])))
+        when = self.later(at, delay, lead_id)
+        if when is not None:
+            book.add(lead_id)
+            heapq.heappush(self.heap, (when, next(self.counter), lead_id, rep, _TOUCH))
 
     def touch(self, now: datetime, lead_id: str, rep: str) -> None:
         """The rep's first touch of the lead, when it is still theirs and untouched and they
@@ -567,9 +585,11 @@ class _Simulation:
         # every part is checked already (ids from the lead and roster, an aware time, bools)
         record(_new_touched(lead_id, rep, now, reached))
         record(_new_tagged(lead_id, rep, now, valid, _SIM_BY))
+        self.reported += 2
         if reached and valid and u[_U_CONVERTED] < behaviour.p_convert(rep, lead):
             amount = max(0.0, float(behaviour.amount(rep, lead, u[_U_AMOUNT])))
             record(Converted(lead_id, rep, now, amount=amount))
+            self.reported += 1
         elif valid and self.follow_up is not None:
             heapq.heappush(
                 self.heap, (now + self.follow_up, next(self.counter), lead_id, rep, _CLOSE)
@@ -579,6 +599,7 @@ class _Simulation:
         """The rep gives up on a lead still in their book after the follow-up window."""
         if self.ledger.holder(lead_id) == rep:
             self.router.record(_new_tagged(lead_id, rep, now, False, LOST))
+            self.reported += 1
 
     def oldest_pooled(self) -> str | None:
         pooled, pool_of = self.pooled, self.ledger.pool_of
@@ -613,8 +634,9 @@ class _Simulation:
                 if oldest is None:
                     return
                 decision = claim(rep, oldest, now=now)
-                self.follow()
-                if decision.rep_id != rep:
+                claimed = decision.rep_id == rep
+                self.decided(decision, 1 if claimed else 0, pushed=False)
+                if not claimed:
                     if ask is not None:
                         until = ask(ledger, rep, now)
                         if until is not None:
@@ -651,9 +673,12 @@ class _Simulation:
                 break
             clock.now = when
             if kind == _ARRIVE:
-                route(leads[i], now=when)
+                decision = route(leads[i], now=when)
                 i += 1
-                follow()
+                if pull or decision.rep_id is None:
+                    follow()
+                else:  # a push policy gave it to a rep: its Arrived and Assigned
+                    self.decided(decision, 2, pushed=True)
                 if pull:
                     claims(when)
             elif kind == _TOUCH:
