@@ -218,3 +218,42 @@ def test_the_ledger_dates_events_by_their_instants_whatever_zones_they_carry(
                 ledger.append(event)
         if len(moments) == 1:
             break  # no assignment: the reports would be refused as not the holder's
+
+
+SPRING_FORWARD = datetime(2026, 3, 8, 6, 50, tzinfo=UTC)
+"""01:50 EST, ten minutes before New York's clocks go forward from 02:00 to 03:00."""
+
+
+@pytest.mark.parametrize("zone", [UTC, NEW_YORK], ids=["utc", "new-york"])
+def test_a_touch_twenty_real_minutes_after_the_assignment_is_within_a_30_minute_sla(
+    zone: tzinfo,
+) -> None:
+    """01:50 EST to 03:10 EDT is twenty minutes, though the wall clocks say eighty: a rep's
+    speed to lead is elapsed time (a fold that subtracted the wall clocks counted the touch as
+    late, and one in the repeated autumn hour as negative)."""
+    held, touched = SPRING_FORWARD.astimezone(zone), (SPRING_FORWARD + timedelta(minutes=20))
+    ledger = lr.Ledger()
+    ledger.append(lr.Arrived(lr.Lead("X", held)))
+    ledger.append(lr.Assigned("X", "a", held, by="test"))
+    ledger.append(lr.Touched("X", "a", touched.astimezone(zone), reached=True))
+    stats = ledger.stats("a", sla=timedelta(minutes=30))
+    assert (stats.touched, stats.touched_within_sla) == (1, 1)
+    assert ledger.stats("a", sla=timedelta(minutes=19)).touched_within_sla == 0
+
+
+def test_the_simulators_speed_to_lead_is_elapsed_minutes_across_the_spring_change() -> None:
+    """The simulator's speed metrics read minutes from arrival to first touch: twenty, not the
+    eighty New York's wall clocks show across the change."""
+    from types import SimpleNamespace
+
+    from leadrouter.sim.metrics import first_touches
+
+    arrived = SPRING_FORWARD.astimezone(NEW_YORK)
+    lead = lr.Lead("X", arrived)
+    ledger = lr.Ledger()
+    ledger.append(lr.Arrived(lead))
+    ledger.append(lr.Assigned("X", "a", arrived, by="test"))
+    touched = (SPRING_FORWARD + timedelta(minutes=20)).astimezone(NEW_YORK)
+    ledger.append(lr.Touched("X", "a", touched, reached=False))
+    run = SimpleNamespace(leads=[lead], ledger=ledger)
+    assert first_touches(run) == {"X": ("a", 20.0, False)}  # type: ignore[arg-type]

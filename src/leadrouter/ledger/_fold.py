@@ -229,6 +229,15 @@ class _Fold:
             )
         return state, at_utc + CLOCK_SKEW < placed_utc
 
+    def _elapsed(self, at: datetime, since: datetime) -> timedelta:
+        """Real time from `since` to `at` (`instant`: a lead held at 01:50 EST and touched at
+        03:10 EDT waited twenty minutes, not the eighty its wall clocks show), from the instants
+        `_state` just worked out for the event when they are these times."""
+        last_at, last_at_utc, placed, placed_utc = self._instants
+        at_utc: datetime = last_at_utc if at is last_at else instant(at)
+        since_utc: datetime = placed_utc if since is placed else instant(since)
+        return at_utc - since_utc
+
     def _refuse_early(self, event: Event, state: _LeadState) -> None:
         """Refuse `event`, which `_state` found dated more than CLOCK_SKEW before the lead got
         where it is (the start of its holding, or its entry into its pool: what a holding's
@@ -417,10 +426,10 @@ class _Fold:
             assert state.held_since is not None
             if first is not None:
                 rep.touched.remove(first)
-                rep.touch_delays.remove((first, first - state.held_since))
+                rep.touch_delays.remove((first, self._elapsed(first, state.held_since)))
             state.first_touch = event.at
             _add_sorted(rep.touched, event.at)
-            _add_sorted(rep.touch_delays, (event.at, event.at - state.held_since))
+            _add_sorted(rep.touch_delays, (event.at, self._elapsed(event.at, state.held_since)))
         # a reach counts only on a lead this holding touched first: a call after the lead closed
         # (a thank-you after the sale) is no first touch, so counting its reach would report
         # more reps reached than touched

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from leadrouter._util import instant
 from leadrouter.events import Assigned, Claimed, Converted, Tagged, Touched
 from leadrouter.model import Lead
 
@@ -108,7 +109,7 @@ def first_touches(run: SimRun) -> FirstTouches:
     found: FirstTouches = {}
     for event in run.ledger.events():
         if isinstance(event, Touched) and event.lead_id not in found:
-            minutes = (event.at - arrived[event.lead_id]).total_seconds() / 60.0
+            minutes = (instant(event.at) - instant(arrived[event.lead_id])).total_seconds() / 60
             found[event.lead_id] = (event.rep_id, minutes, event.reached)
     return found
 

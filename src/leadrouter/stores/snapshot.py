@@ -42,14 +42,16 @@ from leadrouter.model import Lead
 
 __all__ = ["FORMAT", "dump", "dump_apart", "load", "paused_gc"]
 
-FORMAT = 6
+FORMAT = 7
 """The layout of the pickled state and the fold that made it; bump it when
 `Ledger._export_state` changes shape, a class it holds moves to another module, or the fold
 changes what it keeps (a snapshot of the old fold would otherwise be trusted, and its views
 differ from a replay's). tests/test_store.py keeps a digest of the fold beside this number.
 5: the state's "roster" holds the ledger's rosters (`rosters.RosterLog.state`: the reps, the
 row that recorded them, the earlier digests), where 4 held the latest digest. 6: the state's
-"mark" holds the kind and payload of the log's row the snapshot was taken after."""
+"mark" holds the kind and payload of the log's row the snapshot was taken after. 7: a rep's
+touch delays are elapsed time, where 6 took a lead held and touched in one named zone across a
+daylight-saving change by its wall clocks (an hour off, or negative)."""
 
 _ALLOWED = frozenset(
     {
