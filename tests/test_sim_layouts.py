@@ -18,9 +18,10 @@ from leadrouter.sim import load_export
 from leadrouter.sim.cells import _parse_one
 from leadrouter.sim.layouts import LAYOUTS, Layout, common_layouts
 
-NEAR_MISSES = st.text(alphabet="0123456789/.: -APMapmT", max_size=22)
+NEAR_MISSES = st.text(alphabet="0123456789/.,: -APMapmTJanMärzDezSept", max_size=24)
 """Cells of the layouts' characters in any order: a padded day, a one-digit minute, a lower
-case am, a two-digit year, an hour of 0 or 13 with PM, a date written the other way round."""
+case am, a two-digit year, an hour of 0 or 13 with PM, a date written the other way round,
+a month's name cut short or run on."""
 
 
 def one_by_one(cell: str, dayfirst: bool) -> datetime | None:
@@ -38,15 +39,24 @@ def at_once(cells: list[str], dayfirst: bool) -> list[datetime | None]:
 
 
 @pytest.mark.parametrize("layout", LAYOUTS, ids=[layout.format for layout in LAYOUTS])
+@pytest.mark.parametrize("dayfirst", [False, True])
 @settings(max_examples=150, deadline=None)
 @given(data=st.data())
 def test_a_cell_of_a_common_layout_reads_as_it_does_alone(
-    layout: Layout, data: st.DataObject
+    layout: Layout, dayfirst: bool, data: st.DataObject
 ) -> None:
     """Every cell a layout admits that names a real time is read at once, as the instant
-    `_parse_one` reads; one naming none (February 30) is left to `_parse_one`, which rejects it."""
+    `_parse_one` reads, when dd/mm dates are read the layout's way; one naming none (February
+    30), or any cell when they are read the other way, is left to `_parse_one`."""
     cells = data.draw(st.lists(st.from_regex(layout.pattern, fullmatch=True), min_size=1))
-    assert at_once(cells, layout.dayfirst) == [one_by_one(c, layout.dayfirst) for c in cells]
+    fast = at_once(cells, dayfirst)
+    if layout.dayfirst in (None, dayfirst):
+        assert fast == [one_by_one(c, dayfirst) for c in cells]
+    else:
+        assert all(
+            read is None or read == one_by_one(c, dayfirst)
+            for c, read in zip(cells, fast, strict=True)
+        )
 
 
 @settings(max_examples=300, deadline=None)
@@ -67,6 +77,12 @@ def test_a_cell_read_at_once_reads_as_it_does_alone(cells: list[str], dayfirst: 
         ("1/5/2026 21:15", False, datetime(2026, 1, 5, 21, 15)),
         ("05.01.2026 09:15", True, datetime(2026, 1, 5, 9, 15)),
         ("5/1/2026 23:59", True, datetime(2026, 1, 5, 23, 59)),
+        ("Jan 05, 2026 09:15 PM", False, datetime(2026, 1, 5, 21, 15)),  # Zoho
+        ("Sep 5, 2026 12:15 AM", True, datetime(2026, 9, 5, 0, 15)),
+        ("5. März 2026 09:15", True, datetime(2026, 3, 5, 9, 15)),
+        ("31. Dezember 2026 23:59", False, datetime(2026, 12, 31, 23, 59)),
+        ("Feb 30, 2026 09:15 AM", False, None),
+        ("Sept 5, 2026 09:15 AM", False, None),  # read one by one
         ("2/30/2026 9:15 AM", False, None),  # no such day: left to _parse_one, which rejects it
         ("1/5/2026 9:15 am", False, None),  # lower case: left to _parse_one
         ("05.01.2026 09:15", False, None),  # dots read month first only one by one

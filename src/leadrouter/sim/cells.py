@@ -452,7 +452,8 @@ def _numbers(
     if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
         values = column.to_numpy(dtype="float64", na_value=np.nan)
     else:
-        core = accounting_negative(text.str.replace(JUNK, "", regex=True).where(~missing, ""))
+        core = text.where(~missing, "")  # only written cells cleaned: many columns are sparse
+        core[~missing] = accounting_negative(core[~missing].str.replace(JUNK, "", regex=True))
         if money:  # a cell's own multiplier (5.8万) wins over the header's unit
             parts = core.str.extract(SCALED)
             own = parts[1].notna().to_numpy()
