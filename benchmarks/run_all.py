@@ -183,6 +183,7 @@ JOBS = (
         ("--million",),  # measures 1,000,000 leads x 200 reps: about 1.5 min and 3 GB here
         ("--leads", "3000", "--compare-leads", "500", "--seeds", "2"),
     ),
+    Job("bench_load", "bench_load.py", (), ("--quick",)),
     Job(
         "bench_store",
         "bench_store.py",

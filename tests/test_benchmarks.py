@@ -142,3 +142,18 @@ def test_the_failed_operations_script_prints_each_ledger_beside_its_successful_b
     assert "route_many ok s" in header and "duplicate at end s" in header
     rows = [line.split()[0] for line in lines[lines.index(header) + 1 :] if line.strip()]
     assert rows == ["memory", "sqlite,", "sqlite,"]
+
+
+def test_loading_each_date_form_is_beside_a_parse_that_knows_the_form(
+    quick_run: tuple[dict[str, Any], str],
+) -> None:
+    """`bench_load.py --quick` loads an export in each of its five date forms, each beside
+    `read_csv` + `to_datetime` with the exact format measured in the same run, with no aim."""
+    data, _ = quick_run
+    rows = [r for r in data["rows"] if r["benchmark"] == "bench_load"]
+    forms = [r["measure"].split(" rows, ")[1].split(" times")[0] for r in rows]
+    assert forms == ["ISO", "US", "Zoho", "dotted", "German"]
+    for r in rows:
+        assert "20,000 rows" in r["measure"] and r["aim"] is None and r["met"] is None, r
+        assert _is_number(r["value"]) and _is_number(r["baseline"]) and r["baseline"] > 0, r
+        assert r["ratio"] == pytest.approx(r["value"] / r["baseline"]), r

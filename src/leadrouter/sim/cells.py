@@ -36,6 +36,7 @@ from leadrouter.sim.dates import (
     weekday_of,
 )
 from leadrouter.sim.history import TIME_DTYPE, TIME_FIELDS
+from leadrouter.sim.layouts import common_layouts
 from leadrouter.sim.locales import MONTH_NUMBERS, unaccented
 from leadrouter.sim.money import JUNK, Written, accounting_negative, foreign
 from leadrouter.sim.words import HEADER_SCALE, NOBODY, NOT_YET, NULLS, SCALED, SCALES, WORDS
@@ -144,20 +145,10 @@ def _times(
         naive = _iso(text.where(plain), utc=False)
         utc = _iso(text.where(aware), utc=True)
         failed = ~missing & np.isnat(naive) & np.isnat(utc)
-        for position in np.flatnonzero(failed).tolist():
-            try:
-                parsed = _parse_one(str(text.iat[position]), ctx.dayfirst, ctx.audience)
-            except WrongWeekdayError as exc:
-                raise InvalidExportError(
-                    f"{ctx.origin}: column {header!r}, row {ctx.rows[position]}: {exc.reason}"
-                ) from None
-            if isinstance(parsed, str):
-                ctx.reject(position, header, parsed)
-            elif parsed.tzinfo is None:
-                naive[position] = np.datetime64(parsed, "us")
-            else:
-                moment = parsed.astimezone(UTC).replace(tzinfo=None)
-                utc[position] = np.datetime64(moment, "us")
+        if failed.any():
+            common = common_layouts(text.where(failed), ctx.dayfirst)
+            naive = np.where(np.isnat(common), naive, common)
+            _one_by_one(text, failed & np.isnat(common), naive, utc, header, ctx)
     if field in ("assigned_at", "first_touch_at"):
         _dates_only(text, missing, naive, utc, header, ctx)
     is_naive = ~np.isnat(naive)
@@ -173,6 +164,39 @@ def _times(
         utc = np.where(is_naive, _localize(naive, header, ctx), utc)
     times: pd.Series[Any] = pd.Series(utc).dt.tz_localize("UTC").astype(TIME_DTYPE)
     return times
+
+
+def _one_by_one(
+    text: pd.Series[Any],
+    failed: np.ndarray[Any, Any],
+    naive: np.ndarray[Any, Any],
+    utc: np.ndarray[Any, Any],
+    header: str,
+    ctx: _Context,
+) -> None:
+    """Read the `failed` cells of a time column one at a time (`_parse_one`) into `naive` or
+    `utc`, in row order, rejecting those that are no time; a weekday that is not its date's is
+    an `InvalidExportError` naming the row. The cells are taken out of the column once, as a
+    list: looking each up in the Series cost more than reading it."""
+    cells = text.tolist()
+    at: dict[bool, list[int]] = {False: [], True: []}
+    moments: dict[bool, list[datetime]] = {False: [], True: []}
+    for position in np.flatnonzero(failed).tolist():
+        try:
+            parsed = _parse_one(str(cells[position]), ctx.dayfirst, ctx.audience)
+        except WrongWeekdayError as exc:
+            raise InvalidExportError(
+                f"{ctx.origin}: column {header!r}, row {ctx.rows[position]}: {exc.reason}"
+            ) from None
+        if isinstance(parsed, str):
+            ctx.reject(position, header, parsed)
+            continue
+        aware = parsed.tzinfo is not None
+        at[aware].append(position)
+        moments[aware].append(parsed.astimezone(UTC).replace(tzinfo=None) if aware else parsed)
+    for aware, into in ((False, naive), (True, utc)):
+        if at[aware]:
+            into[at[aware]] = np.array(moments[aware], dtype="datetime64[us]")
 
 
 _DATE_ONLY = r"\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"
@@ -385,6 +409,8 @@ _HALF_DAY = re.compile(r"(上午|早上|凌晨|下午|中午|晚上)\s*(\d{1,2}(
 def _cjk(text: str) -> str:
     """ "2025年3月3日 9时15分" -> "2025-3-3 9:15"; "上午9:22" -> "9:22 am", "下午2:05" ->
     "2:05 pm"; full-width colons as colons."""
+    if text.isascii():
+        return text
     text = text.replace("：", ":")
     text = _HALF_DAY.sub(
         lambda m: f"{m.group(2)} {'am' if m.group(1) in ('上午', '早上', '凌晨') else 'pm'}", text
@@ -426,7 +452,8 @@ def _numbers(
     if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
         values = column.to_numpy(dtype="float64", na_value=np.nan)
     else:
-        core = accounting_negative(text.str.replace(JUNK, "", regex=True).where(~missing, ""))
+        core = text.where(~missing, "")  # only written cells cleaned: many columns are sparse
+        core[~missing] = accounting_negative(core[~missing].str.replace(JUNK, "", regex=True))
         if money:  # a cell's own multiplier (5.8万) wins over the header's unit
             parts = core.str.extract(SCALED)
             own = parts[1].notna().to_numpy()

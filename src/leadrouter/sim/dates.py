@@ -123,7 +123,7 @@ def named_date(text: str) -> tuple[int, int, int, tuple[str | None, ...]] | None
     """Year, month, day and the time's groups (`TIME`, `ZONE`) of a date with its month by
     name, day first or month first (`_DAY_MONTH`, `_MONTH_DAY`); None when the text is no such
     date. Two-digit years are this century's (`05-Jan-26`: 2026), as Excel writes them."""
-    plain = unaccented(text).lower()
+    plain = (text if text.isascii() else unaccented(text)).lower()  # ASCII has no accents
     for pattern, first in ((_DAY_MONTH, "day"), (_MONTH_DAY, "month")):
         found = pattern.fullmatch(plain)
         if found is None:
