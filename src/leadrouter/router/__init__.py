@@ -328,7 +328,7 @@ class Router:
                 self._seen += 2
                 if self._timed:
                     self._timers.schedule(lead.id, rep_id, now, touched=False)
-                self._log.arrived(decision)
+                self._log.remember(decision, True)
                 if self._durable:
                     ledger.note_decision(decision)
             else:

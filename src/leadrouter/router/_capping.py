@@ -20,7 +20,6 @@ __all__ = [
     "as_caps",
     "cap_reasons",
     "close",
-    "open_gate",
     "reason_of",
     "spent",
 ]
@@ -129,10 +128,6 @@ class Gate:
         memo[rep_id] = True
         return True
 
-    def close(self) -> None:
-        """The router has finished with the lead: later calls are a StrategyError."""
-        self.ctx = None
-
     def __bool__(self) -> bool:
         return bool(self.groups or self.refusals)
 
@@ -143,23 +138,9 @@ class Gate:
         return Capped(tuple(self.groups or ()), tuple(self.refusals or ()))
 
 
-_new = object.__new__
-
-
-def open_gate(caps: Caps, ctx: Context) -> Gate:
-    """`Gate(caps, ctx)`, as the router opens one for every lead it decides: the same fields,
-    set without going through the class's call and `__init__`."""
-    gate: Gate = _new(Gate)
-    gate._named = caps.named
-    gate.ctx = ctx
-    gate.asked = None
-    gate.groups = None
-    gate.refusals = None
-    return gate
-
-
 def close(can_take: object) -> None:
-    """Close `can_take` when it is a Gate (a context's `can_take` once its lead is decided)."""
+    """Close `can_take` when it is a Gate (a context's `can_take` once its lead is decided):
+    the router has finished with the lead, and later calls are a StrategyError."""
     if type(can_take) is Gate:
         can_take.ctx = None
 

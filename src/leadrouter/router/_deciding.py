@@ -20,15 +20,7 @@ from leadrouter.errors import ConfigError, LeadRouterError, OutOfRangeError, Str
 from leadrouter.events import PUBLIC
 from leadrouter.ledger import LedgerView
 from leadrouter.model import Decision, Lead, Reason, Rep
-from leadrouter.router._capping import (
-    Capped,
-    Caps,
-    Gate,
-    cap_reasons,
-    close,
-    open_gate,
-    spent,
-)
+from leadrouter.router._capping import Capped, Caps, Gate, cap_reasons, close, spent
 from leadrouter.router._explained import worded_later
 from leadrouter.rules import FACTORIES, Filter, PoolRule, PreferenceRule, Rule, as_filter
 from leadrouter.strategies.base import Pick, Strategy, as_pick, check_batching
@@ -294,7 +286,7 @@ class Decider:
             caps = self.caps
             gate: Gate | None
             if caps.caps:
-                gate = open_gate(caps, ctx)
+                gate = Gate(caps, ctx)
                 ctx.ids = caps.drop_saturated(ctx, ids, gate)
                 ctx.can_take = gate
             else:
@@ -313,9 +305,7 @@ class Decider:
                 raise
             raise named from exc
         finally:
-            can_take = ctx.can_take
-            if type(can_take) is Gate:
-                can_take.ctx = None  # `Gate.close`, written out: it runs for every lead
+            close(ctx.can_take)
             ctx.can_take = spent
 
     def ask(self, ctx: Context) -> Pick | str | None:
@@ -421,7 +411,7 @@ class Decider:
             ids = ids - exclude
         caps = self.caps
         if caps.caps:
-            gate = open_gate(caps, ctx)
+            gate = Gate(caps, ctx)
             ctx.ids = caps.drop_saturated(ctx, ids, gate)
             ctx.can_take = gate
             return reasons, gate
@@ -442,8 +432,7 @@ class Decider:
         try:
             return self._conclude(pending.ctx, pending.reasons, pending.gate, result)
         finally:
-            if pending.gate is not None:
-                pending.gate.close()
+            close(pending.gate)
 
     def _conclude(
         self,
@@ -452,27 +441,6 @@ class Decider:
         gate: Gate | None,
         result: Pick | str | None,
     ) -> tuple[Decision, bool]:
-        if type(result) is str:  # a rep id: what most strategies answer for most leads
-            if gate is not None and ctx.can_take is gate:
-                asked = gate.asked
-                allowed = asked is not None and asked.get(result) is True
-            else:
-                allowed = False
-            if result not in ctx.ids or not (allowed or ctx.can_take(result)):
-                raise self._strayed(ctx, result)
-            chosen = self._chosen_cache.get(result) or self._chosen(result, "")
-            decision = worded_later(
-                ctx.lead.id,
-                result,
-                "assigned",
-                ctx.now,
-                self._name,
-                None,
-                reasons,
-                gate.capped() if gate is not None and (gate.groups or gate.refusals) else None,
-                chosen,
-            )
-            return decision, False
         capped = _capped_by(gate)
         lead, now, name = ctx.lead, ctx.now, self._name
         pick = _NO_NOTE if type(result) is str else as_pick(result)

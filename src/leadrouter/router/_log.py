@@ -67,22 +67,6 @@ class DecisionLog:
         if len(log) > size:
             log.popitem(False)
 
-    def arrived(self, decision: Decision) -> None:
-        """`remember(decision, arrived=True)`, for the decision a new lead arrived with (what
-        `Router.route` keeps for most leads): nothing for `undo` to put back, since the lead
-        leaves with its events."""
-        lead_id, size = decision.lead_id, self.size
-        log = self.latest
-        log.pop(lead_id, None)
-        log[lead_id] = decision
-        first = self.first
-        first.pop(lead_id, None)
-        first[lead_id] = decision
-        if len(first) > size:
-            first.popitem(False)
-        if len(log) > size:
-            log.popitem(False)
-
     def undo(self, ledger: Ledger, since: int = 0) -> None:
         """The block of writes in progress raised and `ledger` went back to where it began (or
         one operation in it did, and `ledger` went back to where that began: then only the
