@@ -36,20 +36,21 @@ _values = attrgetter(*_FIELDS)
 
 
 class WordedLater(Decision):
-    """A Decision whose `reasons` are `(*head, *reasons of capped, last)`, built on first read
-    from `_parts`, `(head, capped, last)` (one slot: a field less to set on every lead)."""
+    """A Decision whose `reasons` are `(*head, *reasons of capped, last)`, built on first read."""
 
-    __slots__ = ("_parts",)
+    __slots__ = ("_capped", "_head", "_last")
 
-    _parts: tuple[tuple[Reason, ...], Capped | None, Reason]
+    _head: tuple[Reason, ...]
+    _capped: Capped | None
+    _last: Reason
 
     @property
     def reasons(self) -> tuple[Reason, ...]:
         try:
             found: tuple[Reason, ...] = _SLOT.__get__(self, Decision)
         except AttributeError:
-            head, capped, last = self._parts
-            found = (*head, *(cap_reasons(capped) if capped else ()), last)
+            capped = self._capped
+            found = (*self._head, *(cap_reasons(capped) if capped else ()), self._last)
             _SLOT.__set__(self, found)
         return found
 
@@ -94,7 +95,9 @@ _new = object.__new__
     Decision.__dict__[name].__set__
     for name in ("lead_id", "rep_id", "action", "at", "by", "pool", "scores", "propensity")
 )
-_set_parts = WordedLater.__dict__["_parts"].__set__
+_set_head = WordedLater.__dict__["_head"].__set__
+_set_capped = WordedLater.__dict__["_capped"].__set__
+_set_last = WordedLater.__dict__["_last"].__set__
 
 
 def worded_later(
@@ -123,24 +126,23 @@ def worded_later(
     _set_pool(self, pool)
     _set_scores(self, scores)
     _set_propensity(self, propensity)
-    _set_parts(self, (head, capped, last))
+    _set_head(self, head)
+    _set_capped(self, capped)
+    _set_last(self, last)
     return self
 
 
 def last_reason(decision: Decision) -> Reason | None:
     """The decision's last reason (what a Pooled event quotes), without wording the rest."""
-    parts = getattr(decision, "_parts", None)
-    if parts is not None:
-        last: Reason = parts[2]
+    last: Reason | None = getattr(decision, "_last", None)
+    if last is not None:
         return last
     return decision.reasons[-1] if decision.reasons else None
 
 
 def with_first_reason(decision: Decision, reason: Reason) -> Decision:
     """`decision` with `reason` put before its reasons (still worded later if it was)."""
-    parts = getattr(decision, "_parts", None) if isinstance(decision, WordedLater) else None
-    if parts is not None:
-        head, capped, last = parts
+    if isinstance(decision, WordedLater) and getattr(decision, "_last", None) is not None:
         return worded_later(
             decision.lead_id,
             decision.rep_id,
@@ -148,9 +150,9 @@ def with_first_reason(decision: Decision, reason: Reason) -> Decision:
             decision.at,
             decision.by,
             decision.pool,
-            (reason, *head),
-            capped,
-            last,
+            (reason, *decision._head),
+            decision._capped,
+            decision._last,
             decision.scores,
             decision.propensity,
         )
