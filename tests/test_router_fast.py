@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import pickle
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import attrs
@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import leadrouter as lr
+from leadrouter import caps as caps_module
 from leadrouter import rules
 from leadrouter.context import Context
 from leadrouter.router._explained import WordedLater
@@ -30,6 +31,7 @@ from .conftest import T0
 
 REGIONS = ("north", "south", "east")
 PRODUCTS = ("crm", "erp")
+SEGMENTS = ("smb", "ent")
 
 
 def ask_everyone(ctx: Context) -> str | None:
@@ -40,13 +42,25 @@ def ask_everyone(ctx: Context) -> str | None:
     return chosen[-1] if chosen else None
 
 
+def first_by_name(ctx: Context) -> lr.Pick:
+    """Answers with a Pick, not an id: the first rep by name that a cap lets take the lead, with
+    a score and its own words; nobody, in its own words, when none can (or a pool for leads of
+    the "ent" segment, left for reps to claim)."""
+    if ctx.lead.segment == "ent":
+        return lr.Pick(None, pool="grab", reason="enterprise leads are claimed")
+    for rep in sorted(ctx.ids):
+        if ctx.can_take(rep):
+            return lr.Pick(rep, scores={rep: 1.0}, reason="first by name")
+    return lr.Pick(None, reason="nobody free by name")
+
+
 reps_st = st.lists(
     st.builds(
         lambda i, regions, skills, active: lr.Rep(
             f"R{i}", regions=frozenset(regions), skills=frozenset(skills), active=active
         ),
         st.integers(0, 9),
-        st.sets(st.sampled_from(REGIONS), max_size=2),
+        st.sets(st.sampled_from(REGIONS + SEGMENTS), max_size=2),
         st.sets(st.sampled_from(PRODUCTS), max_size=1),
         st.sampled_from([True, True, True, False]),
     ),
@@ -60,12 +74,17 @@ caps_st = st.lists(
         lr.FixedCap,
         open=st.none() | st.integers(1, 4),
         daily=st.none() | st.integers(1, 3),
-        tz=st.sampled_from(["UTC", "Asia/Shanghai"]),
+        tz=st.sampled_from(["UTC", "Asia/Shanghai", "America/New_York"]),
+        reps=st.none() | st.sets(st.sampled_from([f"R{i}" for i in range(10)]), max_size=4),
     ),
     max_size=2,
 )
 
-rules_st = st.sets(st.sampled_from(["region", "skill", "dedup", "nurture", "either"]))
+RULES = ("region", "skill", "dedup", "nurture", "either", "segment", "not", "feature", "callable")
+rules_st = st.sets(st.sampled_from(RULES))
+"""Filters the router files eligible sets for by the lead's attributes (region, skill, either,
+segment, not: `Filter._key_attributes`) and filters it cannot (a `features` entry, a plain
+callable), pool and preference rules, in any mix."""
 
 route_st = st.tuples(
     st.just("route"),
@@ -75,6 +94,8 @@ route_st = st.tuples(
     st.integers(0, 30),  # minutes the lead arrived before now
     st.none() | st.sampled_from(["+1", "+2"]),
     st.none() | st.floats(0, 1),
+    st.sampled_from(("", *SEGMENTS)),
+    st.sampled_from(("", *PRODUCTS)),  # the lead's "tier" feature
 )
 op_st = st.one_of(
     route_st,
@@ -99,8 +120,16 @@ def build_rules(names: set[str]) -> list[Any]:
             made.append(rules.dedup_to_owner())
         elif name == "nurture":
             made.append(rules.nurture(below=0.1))
-        else:
+        elif name == "either":
             made.append(rules.region() | rules.skill())
+        elif name == "segment":
+            made.append(rules.region(field="segment"))
+        elif name == "not":
+            made.append(~rules.skill(field="segment") & rules.region())
+        elif name == "feature":
+            made.append(rules.skill(field="tier"))
+        else:
+            made.append(lambda lead, rep: lead.segment != "smb" or rep.id != "R1")
     return made
 
 
@@ -135,7 +164,7 @@ def run(router: lr.Router, op: tuple[Any, ...], leads: list[str], now: Any) -> A
     kind = op[0]
     try:
         if kind == "route":
-            _, region, product, _, before, contact, score = op
+            _, region, product, _, before, contact, score, segment, tier = op
             lead_id = f"L{len(leads)}"
             lead = lr.Lead(
                 lead_id,
@@ -144,6 +173,8 @@ def run(router: lr.Router, op: tuple[Any, ...], leads: list[str], now: Any) -> A
                 product=product,
                 contact=contact,
                 score=score,
+                segment=segment,
+                features={"tier": tier} if tier else {},
             )
             leads.append(lead_id)
             return router.route(lead, now=now)
@@ -196,7 +227,11 @@ long_examples = settings(
 """Settings for `workloads`, whose examples are long: no deadline (each test sets its count)."""
 
 
-@pytest.mark.parametrize("strategy", [lr.EqualRotation(), ask_everyone], ids=["rotation", "ask"])
+@pytest.mark.parametrize(
+    "strategy",
+    [lr.EqualRotation(), ask_everyone, first_by_name],
+    ids=["rotation", "ask", "pick"],
+)
 @settings(long_examples, max_examples=60)
 @workloads
 def test_cached_router_decides_and_words_exactly_as_the_plain_one(
@@ -279,3 +314,92 @@ def test_can_take_kept_past_its_lead_is_a_named_error() -> None:
     assert kept[0]("A") is True  # asked once already for this lead: the answer it gave then
     with pytest.raises(lr.StrategyError, match="after the router finished with its lead"):
         kept[0]("B")
+
+
+def test_a_strategy_that_keeps_can_take_from_a_tick_gets_a_named_error() -> None:
+    """Invariant: every way the router decides a lead (route, and a waiting lead offered again
+    at tick) closes the caps' gate it handed the strategy when it has finished with the lead."""
+    kept: list[Any] = []
+
+    def keeps_can_take(ctx: Context) -> str | None:
+        kept.append(ctx.can_take)
+        return lr.EqualRotation().route(ctx)
+
+    router = lr.Router(keeps_can_take, [lr.Rep("A")], caps=lr.FixedCap(daily=1))
+    assert router.route(lr.Lead("L0", T0), now=T0).rep_id == "A"
+    assert router.route(lr.Lead("L1", T0), now=T0).rep_id is None  # waits for tomorrow
+    kept.clear()
+    moved = router.tick(now=T0 + timedelta(days=1))
+    assert [type(event).__name__ for event in moved] == ["Assigned"]
+    assert kept
+    with pytest.raises(lr.StrategyError, match="after the router finished with its lead"):
+        kept[0]("B")
+
+
+def test_eligible_sets_are_filed_by_the_lead_attributes_the_filters_read() -> None:
+    """The router reads the lead attributes its filters turn on in one step when every filter
+    says which (`Filter._key_attributes`), and asks each filter for its key otherwise."""
+
+    def decider(*made: Any) -> Any:
+        return lr.Router(lr.EqualRotation(), [lr.Rep("A")], rules=list(made))._decider
+
+    lead = lr.Lead("L0", T0, region="north", product="crm", segment="smb", features={"t": "x"})
+    assert decider(rules.region(), rules.skill())._lead_key(lead) == ("north", "crm")
+    assert decider(rules.region() | rules.skill(field="segment"))._lead_key(lead) == (
+        "north",
+        "smb",
+    )
+    assert decider(~rules.region())._lead_key(lead) == "north"
+    assert decider()._lead_key is None
+    assert decider(rules.region(), rules.skill(field="t"))._lead_key is None
+    assert decider(rules.region(), lambda lead, rep: True)._lead_key is None
+    assert decider(rules.schedule({}))._lead_key is None
+
+
+zones = st.sampled_from(
+    [
+        "UTC",
+        "Asia/Shanghai",
+        "America/New_York",
+        "Europe/London",
+        "Asia/Kathmandu",  # +05:45
+        "Australia/Lord_Howe",  # a half-hour daylight saving shift
+        "America/Sao_Paulo",  # once moved its clocks at midnight
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    asks=st.lists(
+        st.tuples(
+            st.integers(0, 40 * 86_400 * 1_000_000),  # microseconds after the start
+            zones,
+            st.booleans(),  # ask with the very datetime asked about before
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    start=st.sampled_from(
+        [
+            datetime(2018, 10, 20, tzinfo=UTC),  # Sao Paulo's midnight jump on 2018-11-04
+            datetime(2025, 3, 1, tzinfo=UTC),
+            datetime(2025, 10, 1, tzinfo=UTC),
+        ]
+    ),
+)
+def test_day_start_answers_what_working_it_out_afresh_answers(
+    asks: list[tuple[int, str, bool]], start: datetime
+) -> None:
+    """Invariant: whatever was asked before (the same instant, one in the same quarter hour, in
+    another zone, an earlier day), `day_start` and `next_day_start` answer the midnight worked
+    out afresh from the instant's quarter hour, as the router's caps count days by."""
+    fresh = caps_module._day_start.__wrapped__
+    previous: datetime | None = None
+    for micros, tz, same in asks:
+        now = previous if same and previous is not None else start + timedelta(microseconds=micros)
+        previous = now
+        expected = fresh(int(now.timestamp()) // 900, tz)
+        assert caps_module.day_start(now, tz) == expected
+        later = expected + timedelta(hours=36)
+        assert caps_module.next_day_start(now, tz) == fresh(int(later.timestamp()) // 900, tz)

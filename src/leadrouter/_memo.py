@@ -61,7 +61,7 @@ class LedgerMemo(Generic[T]):
         if (
             entry is None
             or entry[0]() is not ledger
-            or entry[1] != _generation(ledger)
+            or entry[1] != getattr(ledger, "generation", 0)  # `_generation`, asked on every lead
             or entry[2] != day
         ):
             return None

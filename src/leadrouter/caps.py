@@ -98,24 +98,46 @@ def day_start(now: datetime, tz: str) -> datetime:
     Every zone's offset is a whole number of quarter hours, so all instants in one UTC quarter
     hour share their local day: the answer is cached per quarter hour, not per instant. The
     last answer per zone is also kept against the very `now` object asked about, because the
-    router asks every cap about the same `now` for each rep it considers for a lead.
+    router asks every cap about the same `now` for each rep it considers for a lead, and
+    against its quarter hour, which the next leads most often share.
     """
     last = _LAST_DAY.get(tz)
-    if last is not None and last[0] is now:
-        return last[1]
+    if last is not None and last.now is now:
+        return last.start
     try:
-        start = _day_start(int(now.timestamp()) // 900, tz)
+        quarter = int(now.timestamp()) // 900
+        if last is not None and last.quarter == quarter:
+            last.now = now
+            return last.start
+        start = _day_start(quarter, tz)
     except (OverflowError, ValueError, OSError):
-        raise OutOfRangeError(
-            f"{now.isoformat()} is too far from today to find its day in {tz}: a placeholder "
-            "date for 'no date' (0001-01-01, 9999-12-31)? give the lead's real time"
-        ) from None
-    _LAST_DAY[tz] = (now, start)
+        raise _too_far(now, tz) from None
+    _LAST_DAY[tz] = _Day(now, start, quarter)
     return start
 
 
-_LAST_DAY: dict[str, tuple[datetime, datetime]] = {}
-"""zone -> (the `now` last asked about, its day start); each entry replaced whole."""
+class _Day:
+    """A zone's last answer in `day_start`: the day's `start` for the instants of one UTC
+    `quarter` hour, and `now`, the one asked about last (the next ask is most often the
+    same object). Only `now` changes in place; a new quarter hour gets a new `_Day`."""
+
+    __slots__ = ("now", "quarter", "start")
+
+    def __init__(self, now: datetime, start: datetime, quarter: int) -> None:
+        self.now = now
+        self.start = start
+        self.quarter = quarter
+
+
+def _too_far(now: datetime, tz: str) -> OutOfRangeError:
+    return OutOfRangeError(
+        f"{now.isoformat()} is too far from today to find its day in {tz}: a placeholder "
+        "date for 'no date' (0001-01-01, 9999-12-31)? give the lead's real time"
+    )
+
+
+_LAST_DAY: dict[str, _Day] = {}
+"""zone -> its last answer in `day_start`."""
 
 
 @lru_cache(maxsize=4096)
@@ -125,8 +147,25 @@ def _day_start(quarter: int, tz: str) -> datetime:
 
 
 def _next_day(start: datetime, tz: str) -> datetime:
-    """The start of the day after the one that begins at `start` (23 to 25 hours later)."""
-    return day_start(start + timedelta(hours=36), tz)
+    """The start of the day after the one that begins at `start` (23 to 25 hours later).
+
+    Kept per zone against the very `start` object asked about (`day_start` hands out one per
+    quarter hour), without touching `day_start`'s own memory of the day asked about: a cap
+    counting a rep's day up to its end asks for both, on the same lead."""
+    last = _NEXT_DAY.get(tz)
+    if last is not None and last[0] is start:
+        return last[1]
+    later = start + timedelta(hours=36)
+    try:
+        found = _day_start(int(later.timestamp()) // 900, tz)
+    except (OverflowError, ValueError, OSError):
+        raise _too_far(later, tz) from None
+    _NEXT_DAY[tz] = (start, found)
+    return found
+
+
+_NEXT_DAY: dict[str, tuple[datetime, datetime]] = {}
+"""zone -> (a day's start, the next day's start); each entry replaced whole."""
 
 
 def next_day_start(now: datetime, tz: str) -> datetime:
@@ -245,17 +284,22 @@ class FixedCap(Cap):
         return False
 
     def check(self, rep_id: str, ctx: Context) -> str | None:
-        if self._spares(rep_id):
+        # asked for every rep the router considers: `_spares` and `_today` written out
+        only = self.reps
+        if only is not None and rep_id not in only:
             return None
         view = ctx.view
         if self.open is not None:
             held = view.book_size(rep_id)
             if held >= self.open:
                 return f"open-lead cap {self.open} reached ({held} held)"
-        if self.daily is not None:
+        daily = self.daily
+        if daily is not None:
             start = day_start(ctx.now, self.tz)
-            today = self._today(view, rep_id, start)
-            if today >= self.daily:
-                self._mark_full(rep_id, ctx, start)
-                return f"daily cap {self.daily} reached ({today} received today, {self.tz})"
+            today = view.count(rep_id, since=start)
+            if today >= daily:
+                today = view.count(rep_id, start, _next_day(start, self.tz))
+                if today >= daily:
+                    self._mark_full(rep_id, ctx, start)
+                    return f"daily cap {daily} reached ({today} received today, {self.tz})"
         return None

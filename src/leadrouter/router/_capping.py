@@ -3,7 +3,6 @@ for both in a decision. Caps themselves live in `leadrouter.caps`."""
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Iterable
 from typing import NoReturn
 
@@ -13,7 +12,17 @@ from leadrouter.context import Context
 from leadrouter.errors import ConfigError, StrategyError
 from leadrouter.model import Reason
 
-__all__ = ["Capped", "Caps", "Gate", "all_capped", "as_caps", "cap_reasons", "reason_of", "spent"]
+__all__ = [
+    "Capped",
+    "Caps",
+    "Gate",
+    "all_capped",
+    "as_caps",
+    "cap_reasons",
+    "close",
+    "reason_of",
+    "spent",
+]
 
 
 def reason_of(answer: object, who: str, rep_id: str, method: str, verb: str) -> str:
@@ -79,15 +88,18 @@ class Gate:
     asked about once, a refusal kept under the first cap that refuses; and the reps
     `Caps.drop_saturated` left out. `capped()` hands what was stopped to the decision.
 
-    It holds its context weakly: the context holds it (as `can_take`), and a pair that holds
-    each other would outlive the lead until the garbage collector's next pass, on every lead.
+    It holds its context until the router has finished with the lead (`close`): the context
+    holds it back (as `can_take`), and the router breaks that pair when it closes the gate, so
+    neither waits for the garbage collector, and a strategy that kept `can_take` past its lead
+    gets a StrategyError (`spent`), not the caps' answers of that moment.
     """
 
-    __slots__ = ("_caps", "_ctx", "asked", "groups", "refusals")
+    __slots__ = ("_named", "asked", "ctx", "groups", "refusals")
 
     def __init__(self, caps: Caps, ctx: Context) -> None:
-        self._caps = caps
-        self._ctx = weakref.ref(ctx)
+        self._named = caps.named
+        self.ctx: Context | None = ctx
+        """The lead's context while it is decided; None once the gate is closed."""
         self.asked: dict[str, bool] | None = None
         """rep id -> the caps' answer, for the reps asked about so far (None before the first)."""
         self.groups: list[tuple[tuple[str, ...], str, str]] | None = None
@@ -101,10 +113,10 @@ class Gate:
             known = memo.get(rep_id)
             if known is not None:
                 return known
-        ctx = self._ctx()
+        ctx = self.ctx
         if ctx is None:
             spent(rep_id)
-        for cap, name in self._caps.named:
+        for cap, name in self._named:
             why = cap.check(rep_id, ctx)
             if why is not None:
                 why = reason_of(why, f"cap {name}", rep_id, "Cap.check", "take")
@@ -124,6 +136,13 @@ class Gate:
         if not self.groups and not self.refusals:
             return None
         return Capped(tuple(self.groups or ()), tuple(self.refusals or ()))
+
+
+def close(can_take: object) -> None:
+    """Close `can_take` when it is a Gate (a context's `can_take` once its lead is decided):
+    the router has finished with the lead, and later calls are a StrategyError."""
+    if type(can_take) is Gate:
+        can_take.ctx = None
 
 
 def cap_reasons(capped: Capped) -> tuple[Reason, ...]:
@@ -190,10 +209,33 @@ def all_capped(caps: tuple[Cap, ...], ctx: Context) -> bool:
     return True
 
 
+_HeldBack = tuple[frozenset[str], tuple[tuple[Cap, str, tuple[str, ...]], ...]]
+"""What `Caps.drop_saturated` leaves of an eligible set, and who each cap held back of it:
+(cap, its repr, the rep ids, sorted)."""
+
+
+def _held_back(
+    named: tuple[tuple[Cap, str], ...],
+    ids: frozenset[str],
+    found: tuple[frozenset[str], ...],
+    full: frozenset[str],
+) -> _HeldBack:
+    """`ids` without the reps the caps found full (`found`, per cap; `full`, all of them), and
+    each cap's share of those it held back, a rep under the first cap that found it full.
+    `found` may be each cap's full set or its meeting with `ids`: the answer is the same."""
+    left, stopped = ids & full, []
+    for (cap, name), reps in zip(named, found, strict=True):
+        mine = sorted(left & reps)
+        if mine:
+            stopped.append((cap, name, tuple(mine)))
+            left -= reps
+    return ids - full, tuple(stopped)
+
+
 class Caps:
     """The caps of one router, with what it caches about them."""
 
-    __slots__ = ("_saturated_cache", "cached", "caps", "named")
+    __slots__ = ("_by_ids", "_saturated_cache", "cached", "caps", "named")
 
     def __init__(self, caps: tuple[Cap, ...]) -> None:
         self.caps = caps
@@ -202,44 +244,82 @@ class Caps:
         self.cached = True
         """False: work out who a cap holds back afresh for every lead (tests compare both)."""
         self._saturated_cache: dict[
-            tuple[frozenset[str], tuple[frozenset[str], ...]],
-            tuple[frozenset[str], tuple[tuple[Cap, str, tuple[str, ...]], ...]],
+            tuple[frozenset[str], tuple[frozenset[str], ...]], _HeldBack
         ] = {}
+        """(eligible set, each cap's full set) -> what `drop_saturated` leaves out of it."""
+        self._by_ids: dict[frozenset[str], tuple[tuple[frozenset[str], ...], _HeldBack]] = {}
+        """eligible set -> (the reps of it each cap held back, the answer) last time."""
 
     def drop_saturated(self, ctx: Context, ids: frozenset[str], gate: Gate) -> frozenset[str]:
         """Leave out reps a cap knows are full for the rest of the day, entered in `gate`
         under that cap with its own words (its `check` of the first of them), so a cap that
-        stops reps both ways is explained once, one way, in `reasons`."""
-        found = tuple([cap.saturated(ctx) for cap in self.caps])
-        full = found[0] if len(found) == 1 else frozenset().union(*found)  # one cap: no copy
-        if not full or ids.isdisjoint(full):
-            return ids
-        key = (ids, found)
-        try:
-            hit = self._saturated_cache.get(key) if self.cached else None
-        except TypeError:
-            raise StrategyError(
-                f"caps {', '.join(name for _, name in self.named)} answered saturated(ctx) "
-                f"with {found!r}: a cap's saturated returns a frozenset of rep ids"
-            ) from None
-        if hit is None:
-            left, stopped = ids & full, []
-            for (cap, name), reps in zip(self.named, found, strict=True):
-                mine = sorted(left & reps)
-                if mine:
-                    stopped.append((cap, name, tuple(mine)))
-                    left -= reps
-            hit = (ids - full, tuple(stopped))
-            if len(self._saturated_cache) > 1024:
-                self._saturated_cache.clear()
-            self._saturated_cache[key] = hit
-        groups = gate.groups
-        if groups is None:
-            groups = gate.groups = []
-        for cap, name, held_back in hit[1]:
-            why = cap.check(held_back[0], ctx) or "full for the rest of the day"
-            groups.append((held_back, why, name))
+        stops reps both ways is explained once, one way, in `reasons`.
+
+        What is left out is cached by the eligible set and the caps' full sets (which grow a
+        few times a day), so most leads pay one lookup here, whether or not the two meet."""
+        caps = self.caps
+        if len(caps) == 1:
+            full = caps[0].saturated(ctx)
+            if not full:
+                return ids
+            found: tuple[frozenset[str], ...] = (full,)
+            sets = type(full) is frozenset
+        else:
+            found = tuple([cap.saturated(ctx) for cap in caps])
+            full = frozenset().union(*found)
+            if not full:
+                return ids
+            sets = all(type(reps) is frozenset for reps in found)
+        cache = self._saturated_cache
+        if self.cached and sets:
+            key = (ids, found)
+            hit = cache.get(key)
+            if hit is None:
+                hit = self._held_back_from(ids, found, full)
+                if len(cache) > 1024:
+                    cache.clear()
+                cache[key] = hit
+        else:  # not cached, or a cap that answers with something else than a frozenset
+            if ids.isdisjoint(full):
+                return ids
+            try:
+                found_hit = cache.get((ids, found)) if self.cached else None
+            except TypeError:
+                raise StrategyError(
+                    f"caps {', '.join(name for _, name in self.named)} answered "
+                    f"saturated(ctx) with {found!r}: a cap's saturated returns a frozenset "
+                    "of rep ids"
+                ) from None
+            hit = found_hit or _held_back(self.named, ids, found, full)
+            if self.cached and found_hit is None:
+                if len(cache) > 1024:
+                    cache.clear()
+                cache[(ids, found)] = hit
+        if hit[1]:
+            groups = gate.groups
+            if groups is None:
+                groups = gate.groups = []
+            for cap, name, held_back in hit[1]:
+                why = cap.check(held_back[0], ctx) or "full for the rest of the day"
+                groups.append((held_back, why, name))
         return hit[0]
+
+    def _held_back_from(
+        self, ids: frozenset[str], found: tuple[frozenset[str], ...], full: frozenset[str]
+    ) -> _HeldBack:
+        """`_held_back` for `ids`, the same answer (the same objects) as for the last full sets
+        met when each cap holds back the same reps of `ids` as then: a rep outside `ids` found
+        full changes nothing for it, and the strategy and ledger keep finding the eligible set
+        they know."""
+        meet = tuple([ids & reps for reps in found])
+        last = self._by_ids.get(ids)
+        if last is not None and last[0] == meet:
+            return last[1]
+        hit = (ids, ()) if not any(meet) else _held_back(self.named, ids, meet, full)
+        if len(self._by_ids) > 4096:
+            self._by_ids.clear()
+        self._by_ids[ids] = (meet, hit)
+        return hit
 
     def remaining(self, rep_id: str, ctx: Context) -> int | None:
         """How many more leads every cap lets `rep_id` take now (None: no cap limits it)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable
 from datetime import MAXYEAR, MINYEAR
+from operator import attrgetter
 
 from leadrouter._trusted import new_reason as _new_reason
 from leadrouter._util import calls_with
@@ -19,7 +20,7 @@ from leadrouter.errors import ConfigError, LeadRouterError, OutOfRangeError, Str
 from leadrouter.events import PUBLIC
 from leadrouter.ledger import LedgerView
 from leadrouter.model import Decision, Lead, Reason, Rep
-from leadrouter.router._capping import Capped, Caps, Gate, cap_reasons, spent
+from leadrouter.router._capping import Capped, Caps, Gate, cap_reasons, close, spent
 from leadrouter.router._explained import worded_later
 from leadrouter.rules import FACTORIES, Filter, PoolRule, PreferenceRule, Rule, as_filter
 from leadrouter.strategies.base import Pick, Strategy, as_pick, check_batching
@@ -129,9 +130,11 @@ class Decider:
     about them: eligible sets by what the filters depend on, and the wording of choices."""
 
     __slots__ = (
+        "_by_lead",
         "_chosen_cache",
         "_eligible_cache",
         "_keys",
+        "_lead_key",
         "_name",
         "_waiting_cache",
         "cached",
@@ -158,6 +161,11 @@ class Decider:
         for rule in rules:
             self._add_rule(rule)
         self._keys = [rule.key for rule in self.filters]
+        self._lead_key = _lead_key(self.filters)
+        """The Lead attributes every filter's answer turns on, read in one step (None when a
+        filter turns on more): the key of `_by_lead`."""
+        self._by_lead: dict[Hashable, tuple[frozenset[str], tuple[Reason, ...]]] = {}
+        """Eligible sets and their reasons by `_lead_key`'s values, for the current roster."""
         self._eligible_cache: dict[
             tuple[Hashable, ...], tuple[frozenset[str], tuple[Reason, ...]]
         ] = {}
@@ -201,6 +209,7 @@ class Decider:
     def roster_changed(self) -> None:
         """Forget eligible sets: they were computed for another roster."""
         self._eligible_cache.clear()
+        self._by_lead.clear()
 
     def eligible(self, ctx: Context) -> tuple[frozenset[str], tuple[Reason, ...]]:
         """Eligible rep ids after every filter, and why each other rep was excluded.
@@ -210,6 +219,16 @@ class Decider:
         """
         cache_key: tuple[Hashable, ...] | None = None
         if self.cached:
+            lead_key = self._lead_key
+            if lead_key is not None:
+                values = lead_key(ctx.lead)
+                hit = self._by_lead.get(values)
+                if hit is None:
+                    hit = self._eligible(ctx)
+                    if len(self._by_lead) > 4096:
+                        self._by_lead.clear()
+                    self._by_lead[values] = hit
+                return hit
             keys: list[Hashable] = []
             for key_of in self._keys:
                 key = key_of(ctx)
@@ -221,6 +240,15 @@ class Decider:
                 hit = self._eligible_cache.get(cache_key)
                 if hit is not None:
                     return hit
+        result = self._eligible(ctx)
+        if cache_key is not None:
+            if len(self._eligible_cache) > 4096:
+                self._eligible_cache.clear()
+            self._eligible_cache[cache_key] = result
+        return result
+
+    def _eligible(self, ctx: Context) -> tuple[frozenset[str], tuple[Reason, ...]]:
+        """`eligible`, worked out afresh."""
         roster = ctx.roster
         ids = roster.active_ids
         reasons: list[Reason] = []
@@ -233,40 +261,52 @@ class Decider:
             if removed:
                 reasons.append(Reason("excluded", rule.describe(ctx), removed, repr(rule)))
                 ids = ids & allowed
-        result = (ids, tuple(reasons))
-        if cache_key is not None:
-            if len(self._eligible_cache) > 4096:
-                self._eligible_cache.clear()
-            self._eligible_cache[cache_key] = result
-        return result
+        return ids, tuple(reasons)
 
     def decide(self, ctx: Context, exclude: frozenset[str]) -> tuple[Decision, bool]:
         """The decision for `ctx.lead` at `ctx.now` and whether it leaves the lead waiting.
 
         Without pool or preference rules no rule can settle the lead, so the steps of `prepare`
-        and `conclude` that remain run directly, with nothing kept between them.
+        and `conclude` that remain run directly, with nothing kept between them. Either way the
+        caps' gate is closed at the end (`ctx.can_take` is `spent`): a strategy that kept the
+        ctx gets no stale answers.
         """
         try:
             if self.pool_rules or self.prefer_rules or not self.cached:
                 prepared = self.prepare(ctx, exclude)
                 if isinstance(prepared, Decision):
                     return prepared, False
-                decided = self.conclude(prepared, self.ask(prepared.ctx))
+                return self.conclude(prepared, self.ask(prepared.ctx))
+            lead_key = self._lead_key  # `eligible`'s lookup, written out
+            found = self._by_lead.get(lead_key(ctx.lead)) if lead_key is not None else None
+            ids, reasons = found if found is not None else self.eligible(ctx)
+            if exclude and not ids.isdisjoint(exclude):
+                reasons = (*reasons, self._excluded(ids & exclude))
+                ids = ids - exclude
+            caps = self.caps
+            gate: Gate | None
+            if caps.caps:
+                gate = Gate(caps, ctx)
+                ctx.ids = caps.drop_saturated(ctx, ids, gate)
+                ctx.can_take = gate
             else:
-                reasons, gate = self._offer(ctx, exclude)
-                view = ctx.view
-                size = len(view)
-                result = self.strategy.route(ctx)
-                if len(view) != size:
-                    raise wrote_ledger(self.strategy, _routing(ctx), len(view) - size)
-                decided = self._conclude(ctx, reasons, gate, result)
-            ctx.can_take = spent  # a strategy that kept the ctx gets no stale answers
-            return decided
+                gate = None
+                ctx.ids = ids
+                ctx.can_take = _always
+            view = ctx.view
+            size = len(view)
+            result = self.strategy.route(ctx)
+            if len(view) != size:
+                raise wrote_ledger(self.strategy, _routing(ctx), len(view) - size)
+            return self._conclude(ctx, reasons, gate, result)
         except Exception as exc:
             named = self._failed(exc, ctx)
             if named is None:
                 raise
             raise named from exc
+        finally:
+            close(ctx.can_take)
+            ctx.can_take = spent
 
     def ask(self, ctx: Context) -> Pick | str | None:
         """The strategy's answer for `ctx`; StrategyError when it appended to the ledger while
@@ -305,15 +345,17 @@ class Decider:
             if isinstance(prepared, Decision):
                 return prepared if prepared.rep_id is not None else None
             result = self.ask(prepared.ctx)
+            chosen = result if type(result) is str else as_pick(result).rep_id
+            if chosen is None:
+                return None
+            return self.conclude(prepared, result)[0]
         except Exception as exc:
             named = self._failed(exc, ctx)
             if named is None:
                 raise
             raise named from exc
-        chosen = result if type(result) is str else as_pick(result).rep_id
-        if chosen is None:
-            return None
-        return self.conclude(prepared, result)[0]
+        finally:
+            close(ctx.can_take)
 
     def prepare(self, ctx: Context, exclude: frozenset[str]) -> Decision | Pending:
         """Everything before the strategy runs: pool rules, filters, caps and preference rules.
@@ -335,6 +377,7 @@ class Decider:
                 continue
             rep_id, why = hit
             if rep_id in ids and can_take(rep_id):
+                close(can_take)
                 reason = Reason("dedup", why, frozenset({rep_id}), repr(rule))
                 return Decision(
                     lead.id,
@@ -364,15 +407,7 @@ class Decider:
         gate (None without caps)."""
         ids, reasons = self.eligible(ctx)
         if exclude and not ids.isdisjoint(exclude):
-            reasons = (
-                *reasons,
-                _new_reason(
-                    "excluded",
-                    "just lost this lead; a re-route never goes back to them",
-                    ids & exclude,
-                    "reroute",
-                ),
-            )
+            reasons = (*reasons, self._excluded(ids & exclude))
             ids = ids - exclude
         caps = self.caps
         if caps.caps:
@@ -384,10 +419,20 @@ class Decider:
         ctx.can_take = _always
         return reasons, None
 
+    @staticmethod
+    def _excluded(reps: frozenset[str]) -> Reason:
+        """Why a re-route leaves out `reps`, the rep who just lost the lead."""
+        return _new_reason(
+            "excluded", "just lost this lead; a re-route never goes back to them", reps, "reroute"
+        )
+
     def conclude(self, pending: Pending, result: Pick | str | None) -> tuple[Decision, bool]:
         """Turn the strategy's answer into a Decision (and whether the lead waits), after
-        checking the strategy kept to what it was offered."""
-        return self._conclude(pending.ctx, pending.reasons, pending.gate, result)
+        checking the strategy kept to what it was offered; the caps' gate is closed then."""
+        try:
+            return self._conclude(pending.ctx, pending.reasons, pending.gate, result)
+        finally:
+            close(pending.gate)
 
     def _conclude(
         self,
@@ -431,13 +476,7 @@ class Decider:
         asked = gate.asked if gate is not None and ctx.can_take is gate else None
         allowed = asked is not None and asked.get(chosen_id) is True
         if chosen_id not in ctx.ids or not (allowed or ctx.can_take(chosen_id)):
-            problem = (
-                "was not offered (not eligible)" if chosen_id not in ctx.ids else "is over a cap"
-            )
-            raise StrategyError(
-                f"{self.strategy!r} chose rep {chosen_id!r} for lead {lead.id!r}, but that rep "
-                f"{problem}: a strategy must pick from ctx.ids and check ctx.can_take"
-            )
+            raise self._strayed(ctx, chosen_id)
         decision = worded_later(
             lead.id,
             chosen_id,
@@ -452,6 +491,14 @@ class Decider:
             pick.propensity,
         )
         return decision, False
+
+    def _strayed(self, ctx: Context, chosen_id: str) -> StrategyError:
+        """The error for a strategy that chose a rep it was not offered, or one over a cap."""
+        problem = "was not offered (not eligible)" if chosen_id not in ctx.ids else "is over a cap"
+        return StrategyError(
+            f"{self.strategy!r} chose rep {chosen_id!r} for lead {ctx.lead.id!r}, but that rep "
+            f"{problem}: a strategy must pick from ctx.ids and check ctx.can_take"
+        )
 
     def _waiting(self, why: str) -> Reason:
         """The reason a lead waits, worded once per cause."""
@@ -472,6 +519,22 @@ class Decider:
             )
             self._chosen_cache[rep_id] = found
         return found
+
+
+def _lead_key(filters: list[Filter]) -> Callable[[Lead], Hashable] | None:
+    """One getter of the Lead attributes that every filter's answer turns on alone
+    (`Filter._key_attributes`), or None when a filter turns on anything else. The values it
+    reads determine each filter's `key`, so they file eligible sets as the keys would."""
+    names: list[str] = []
+    for rule in filters:
+        found = rule._key_attributes()
+        if found is None:
+            return None
+        names += [name for name in found if name not in names]
+    if not names:
+        return None
+    getter: Callable[[Lead], Hashable] = attrgetter(*names)
+    return getter
 
 
 def _calendar_edge(ctx: Context) -> OutOfRangeError | None:

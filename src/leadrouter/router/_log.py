@@ -53,7 +53,7 @@ class DecisionLog:
         """Keep `decision` as its lead's latest, and as its first when the lead `arrived` with
         it (or none is known); forget the oldest lead beyond `size`. A lead arriving again had
         its first arrival rolled back: the decision kept for it then never took effect."""
-        log, first = self.latest, self.first
+        log, first, size = self.latest, self.first, self.size
         lead_id = decision.lead_id
         before = log.pop(lead_id, None)
         log[lead_id] = decision
@@ -62,10 +62,10 @@ class DecisionLog:
         if arrived or lead_id not in first:
             first.pop(lead_id, None)
             first[lead_id] = decision
-            if len(first) > self.size:
-                first.popitem(last=False)
-        if len(log) > self.size:
-            log.popitem(last=False)
+            if len(first) > size:
+                first.popitem(False)
+        if len(log) > size:
+            log.popitem(False)
 
     def undo(self, ledger: Ledger, since: int = 0) -> None:
         """The block of writes in progress raised and `ledger` went back to where it began (or

@@ -35,6 +35,7 @@ from leadrouter.context import Context, TickContext
 from leadrouter.errors import ConfigError
 from leadrouter.model import Lead, Shift
 from leadrouter.rules._base import (
+    LEAD_ATTRS,
     Filter,
     PoolRule,
     Predicate,
@@ -81,6 +82,10 @@ class _Membership(Filter):
 
     def key(self, ctx: Context) -> Hashable:
         return self._value(ctx.lead) or ""
+
+    def _key_attributes(self) -> tuple[str, ...] | None:
+        attribute = self.field in LEAD_ATTRS and self.field != "features"
+        return (self.field,) if attribute and type(self) is _Membership else None
 
     def eligible(self, ctx: Context) -> frozenset[str]:
         value = self.key(ctx)

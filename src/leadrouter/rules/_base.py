@@ -109,6 +109,13 @@ class Filter(Rule):
         """What `eligible` depends on besides the roster, or None if it cannot be cached."""
         return None
 
+    def _key_attributes(self) -> tuple[str, ...] | None:
+        """The Lead attributes that `key`, `eligible` and `describe` depend on alone, besides
+        the roster (None: something else too, or a `features` entry). The router then finds
+        the eligible set of a lead by those attributes' values, read in one step, instead of
+        asking each filter for its key. Only the library's own filters answer."""
+        return None
+
     def describe(self, ctx: Context) -> str:
         """Why a rep this rule excludes is excluded, in words."""
         return f"not allowed by {self!r}"
@@ -181,6 +188,12 @@ class _Pair(Filter):
     def key(self, ctx: Context) -> Hashable | None:
         return _pair_key(self.left.key(ctx), self.right.key(ctx))
 
+    def _key_attributes(self) -> tuple[str, ...] | None:
+        if type(self) not in (_And, _Or):
+            return None
+        left, right = self.left._key_attributes(), self.right._key_attributes()
+        return None if left is None or right is None else (*left, *right)
+
     def next_change(self, ctx: TickContext) -> datetime | None:
         return earliest((self.left.next_change(ctx), self.right.next_change(ctx)))
 
@@ -212,6 +225,9 @@ class _Not(Filter):
 
     def key(self, ctx: Context) -> Hashable | None:
         return self.inner.key(ctx)
+
+    def _key_attributes(self) -> tuple[str, ...] | None:
+        return self.inner._key_attributes() if type(self) is _Not else None
 
     def next_change(self, ctx: TickContext) -> datetime | None:
         return self.inner.next_change(ctx)

@@ -43,7 +43,9 @@ class EqualRotation(Strategy):
             for rep_id in sorted(fresh, key=order):
                 if can_take(rep_id):
                     return rep_id
-        for rep_id in view.lru():
-            if rep_id in ids and can_take(rep_id):
+        # the rotation, least recently assigned first, walked in C up to each eligible rep:
+        # most of it is reps the lead's rules leave out, or full for the day
+        for rep_id in filter(ids.__contains__, view.lru()):
+            if can_take(rep_id):
                 return rep_id
         return None
