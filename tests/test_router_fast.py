@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 import pickle
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -302,14 +302,20 @@ def test_a_decision_worded_later_is_a_decision_in_every_way_but_its_type() -> No
     assert evolved == attrs.evolve(same, by="x")
 
 
-def test_can_take_kept_past_its_lead_is_a_named_error() -> None:
-    kept: list[Any] = []
+def _keeps_can_take(kept: list[Any]) -> Callable[[Context], str | None]:
+    """EqualRotation that keeps every `can_take` it is handed in `kept`, as a buggy strategy
+    might."""
 
-    def keeps_can_take(ctx: Context) -> str | None:
+    def strategy(ctx: Context) -> str | None:
         kept.append(ctx.can_take)
         return lr.EqualRotation().route(ctx)
 
-    router = lr.Router(keeps_can_take, [lr.Rep("A")], caps=lr.FixedCap(daily=1))
+    return strategy
+
+
+def test_can_take_kept_past_its_lead_is_a_named_error() -> None:
+    kept: list[Any] = []
+    router = lr.Router(_keeps_can_take(kept), [lr.Rep("A")], caps=lr.FixedCap(daily=1))
     assert router.route(lr.Lead("L0", T0), now=T0).rep_id == "A"
     assert kept[0]("A") is True  # asked once already for this lead: the answer it gave then
     with pytest.raises(lr.StrategyError, match="after the router finished with its lead"):
@@ -320,12 +326,7 @@ def test_a_strategy_that_keeps_can_take_from_a_tick_gets_a_named_error() -> None
     """Invariant: every way the router decides a lead (route, and a waiting lead offered again
     at tick) closes the caps' gate it handed the strategy when it has finished with the lead."""
     kept: list[Any] = []
-
-    def keeps_can_take(ctx: Context) -> str | None:
-        kept.append(ctx.can_take)
-        return lr.EqualRotation().route(ctx)
-
-    router = lr.Router(keeps_can_take, [lr.Rep("A")], caps=lr.FixedCap(daily=1))
+    router = lr.Router(_keeps_can_take(kept), [lr.Rep("A")], caps=lr.FixedCap(daily=1))
     assert router.route(lr.Lead("L0", T0), now=T0).rep_id == "A"
     assert router.route(lr.Lead("L1", T0), now=T0).rep_id is None  # waits for tomorrow
     kept.clear()
