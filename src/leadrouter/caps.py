@@ -284,22 +284,17 @@ class FixedCap(Cap):
         return False
 
     def check(self, rep_id: str, ctx: Context) -> str | None:
-        # asked for every rep the router considers: `_spares` and `_today` written out
-        only = self.reps
-        if only is not None and rep_id not in only:
+        if self._spares(rep_id):
             return None
         view = ctx.view
         if self.open is not None:
             held = view.book_size(rep_id)
             if held >= self.open:
                 return f"open-lead cap {self.open} reached ({held} held)"
-        daily = self.daily
-        if daily is not None:
+        if self.daily is not None:
             start = day_start(ctx.now, self.tz)
-            today = view.count(rep_id, since=start)
-            if today >= daily:
-                today = view.count(rep_id, start, _next_day(start, self.tz))
-                if today >= daily:
-                    self._mark_full(rep_id, ctx, start)
-                    return f"daily cap {daily} reached ({today} received today, {self.tz})"
+            today = self._today(view, rep_id, start)
+            if today >= self.daily:
+                self._mark_full(rep_id, ctx, start)
+                return f"daily cap {self.daily} reached ({today} received today, {self.tz})"
         return None

@@ -19,7 +19,7 @@ from leadrouter.roster import Roster
 if TYPE_CHECKING:
     from leadrouter.ledger import LedgerView
 
-__all__ = ["Context", "TickContext", "lead_context"]
+__all__ = ["Context", "TickContext"]
 
 
 def _always(rep_id: str) -> bool:
@@ -84,24 +84,6 @@ class Context:
     def rep(self, rep_id: str) -> Rep:
         """The Rep with this id (UnknownRepError if it is not on the roster)."""
         return self.roster[rep_id]
-
-
-_new = object.__new__
-
-
-def lead_context(lead: Lead, roster: Roster, view: LedgerView, now: datetime, seed: int) -> Context:
-    """`Context(lead, roster, view, now, seed)`, as the router makes one for every lead it
-    decides: the same fields, set without going through the class's call and `__init__`."""
-    ctx: Context = _new(Context)
-    ctx.lead = lead
-    ctx.roster = roster
-    ctx.view = view
-    ctx.now = now
-    ctx.seed = seed
-    ctx.ids = roster.active_ids
-    ctx.can_take = _always
-    ctx._rng = None
-    return ctx
 
 
 class TickContext:

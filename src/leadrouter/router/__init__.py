@@ -29,7 +29,7 @@ from leadrouter._trusted import new_released as _new_released
 from leadrouter._util import EMPTY, check_aware, earlier, earliest
 from leadrouter.caps import Cap
 from leadrouter.clock import SystemClock
-from leadrouter.context import Context, TickContext, lead_context
+from leadrouter.context import Context, TickContext
 from leadrouter.errors import (
     ConfigError,
     EventBeforeArrivalError,
@@ -206,7 +206,7 @@ class Router:
             )
 
     def _context(self, lead: Lead, now: datetime) -> Context:
-        return lead_context(lead, self._roster, self.ledger, now, self.seed)
+        return Context(lead, self._roster, self.ledger, now, self.seed)
 
     def _decide(
         self, lead: Lead, now: datetime, exclude: frozenset[str] = frozenset()
@@ -316,23 +316,10 @@ class Router:
             ledger = self.ledger
             if lead.id in ledger:
                 return self._retry(lead)
-            in_sync = len(ledger) == self._seen  # deciding writes nothing
             decision, waiting = self._decider.decide(
-                lead_context(lead, self._roster, ledger, now, self.seed), _NOBODY
+                Context(lead, self._roster, ledger, now, self.seed), _NOBODY
             )
-            rep_id = decision.rep_id
-            if rep_id is not None and in_sync and self._one_step:
-                # `_commit` written out for what most leads take: assigned as they arrive
-                assigned = _new_assigned(lead.id, rep_id, now, decision.by, decision.propensity)
-                ledger._append_arrived_assigned(_new_arrived(lead), assigned)
-                self._seen += 2
-                if self._timed:
-                    self._timers.schedule(lead.id, rep_id, now, touched=False)
-                self._log.remember(decision, True)
-                if self._durable:
-                    ledger.note_decision(decision)
-            else:
-                self._commit(decision, waiting, _new_arrived(lead))
+            self._commit(decision, waiting, _new_arrived(lead))
             return decision
 
     def route_many(self, leads: Iterable[Lead], now: datetime | None = None) -> list[Decision]:
