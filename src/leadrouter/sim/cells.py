@@ -29,6 +29,7 @@ from leadrouter.sim.dates import (
     ZONE,
     WrongWeekdayError,
     assemble,
+    chinese_plain,
     clock_words,
     day_name,
     named_date,
@@ -40,6 +41,7 @@ from leadrouter.sim.layouts import common_layouts
 from leadrouter.sim.locales import MONTH_NUMBERS, unaccented
 from leadrouter.sim.money import JUNK, Written, accounting_negative, foreign
 from leadrouter.sim.words import HEADER_SCALE, NOBODY, NOT_YET, NULLS, SCALED, SCALES, WORDS
+from leadrouter.sim.zonenames import named_zone, out_of_season, season_note, unknown_zone
 
 _COMMA_DECIMAL = r"^[-+]?(?:\d{1,3}(?:\.\d{3})+,\d+|\d*,(?:\d{1,2}|\d{4,}))$"
 """A number only a decimal comma reads: `1.200,50`, `3,5`, `0,85` (a comma followed by other
@@ -181,9 +183,10 @@ def _one_by_one(
     cells = text.tolist()
     at: dict[bool, list[int]] = {False: [], True: []}
     moments: dict[bool, list[datetime]] = {False: [], True: []}
+    unseasonal: list[tuple[int, str]] = []
     for position in np.flatnonzero(failed).tolist():
         try:
-            parsed = _parse_one(str(cells[position]), ctx.dayfirst, ctx.audience)
+            parsed = _parse_one(str(cells[position]), ctx.dayfirst, ctx.audience, ctx.tz)
         except WrongWeekdayError as exc:
             raise InvalidExportError(
                 f"{ctx.origin}: column {header!r}, row {ctx.rows[position]}: {exc.reason}"
@@ -192,11 +195,15 @@ def _one_by_one(
             ctx.reject(position, header, parsed)
             continue
         aware = parsed.tzinfo is not None
+        if aware and (why := out_of_season(str(cells[position]), parsed)) is not None:
+            unseasonal.append((position, why))
         at[aware].append(position)
         moments[aware].append(parsed.astimezone(UTC).replace(tzinfo=None) if aware else parsed)
     for aware, into in ((False, naive), (True, utc)):
         if at[aware]:
             into[at[aware]] = np.array(moments[aware], dtype="datetime64[us]")
+    if unseasonal:
+        ctx.flag(unseasonal[0][0], header, *season_note(cells[unseasonal[0][0]], unseasonal))
 
 
 _DATE_ONLY = r"\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"
@@ -293,13 +300,19 @@ def _at(series: pd.Series[Any], position: int) -> Any:
     return series.iat[position]
 
 
-def _parse_one(value: str, dayfirst: bool, audience: Audience = "python") -> datetime | str:
+def _parse_one(
+    value: str, dayfirst: bool, audience: Audience = "python", tz: str | None = None
+) -> datetime | str:
     """One time the fast ISO parser could not read, or the reason it is not a time. A weekday
-    in front is checked against the date: `WrongWeekdayError` when it is another day's."""
+    in front is checked against the date: `WrongWeekdayError` when it is another day's. A zone
+    name after the time is its offset (`leadrouter.sim.zonenames`; `tz`, the zone given for
+    the export, settles a name that means several)."""
     text = value.strip()
     if _NUMBER.fullmatch(text):
         return _from_number(text)
-    text = _cjk(text)
+    text, ambiguous = named_zone(chinese_plain(text), tz, lambda zone: _TZ.given(zone, audience))
+    if ambiguous is not None:
+        return f"{value!r} {ambiguous}"
     found = _date(text, value, dayfirst, audience)
     if found is None and (plain := clock_words(text)) != text:
         text = plain
@@ -313,6 +326,8 @@ def _parse_one(value: str, dayfirst: bool, audience: Audience = "python") -> dat
                 raise WrongWeekdayError(why)
     if found is not None:
         return found
+    if (unknown := unknown_zone(text, lambda zone: _TZ.given(zone, audience))) is not None:
+        return f"{value!r} {unknown}"
     named = MONTH_NUMBERS.keys() & re.findall("[a-z]+", unaccented(text).lower())
     return f"{value!r} is not a time leadrouter can read: write ISO 8601, e.g. 2025-03-03 09:15" + (
         " (a month by name is read as in Jan 3, 2026 9:15 AM, Monday, January 5, 2026, "
@@ -401,26 +416,6 @@ def _from_number(text: str) -> datetime | str:
         f"{text!r} is a number, not a time (Excel serial dates run from {low:.0f} to "
         f"{high:.0f}, i.e. 1954 to 2119; Unix times have 10 or 13 digits)"
     )
-
-
-_HALF_DAY = re.compile(r"(上午|早上|凌晨|下午|中午|晚上)\s*(\d{1,2}(?::\d{2}){1,2})")
-
-
-def _cjk(text: str) -> str:
-    """ "2025年3月3日 9时15分" -> "2025-3-3 9:15"; "上午9:22" -> "9:22 am", "下午2:05" ->
-    "2:05 pm"; full-width colons as colons."""
-    if text.isascii():
-        return text
-    text = text.replace("：", ":")
-    text = _HALF_DAY.sub(
-        lambda m: f"{m.group(2)} {'am' if m.group(1) in ('上午', '早上', '凌晨') else 'pm'}", text
-    )
-    if not re.search("[年月日时点分秒]", text):
-        return text
-    text = re.sub(r"(\d)\s*[年月]\s*", r"\1-", text)
-    text = re.sub(r"(\d)\s*日", r"\1", text)
-    text = re.sub(r"(\d)\s*[时点分]\s*(?=\d)", r"\1:", text)
-    return re.sub(r"(\d)\s*[时点分秒]\s*$", r"\1", text)
 
 
 def _numbers(

@@ -30,6 +30,7 @@ __all__ = [
     "ZONE",
     "WrongWeekdayError",
     "assemble",
+    "chinese_plain",
     "clock_words",
     "day_name",
     "may_start_with_weekday",
@@ -169,3 +170,23 @@ def weekday_fits(weekday: int, year: int, month: int, day: int) -> bool:
         return date(year, month, day).weekday() == weekday
     except ValueError:
         return False
+
+
+_HALF_DAY = re.compile(r"(上午|早上|凌晨|下午|中午|晚上)\s*(\d{1,2}(?::\d{2}){1,2})")
+
+
+def chinese_plain(text: str) -> str:
+    """ "2025年3月3日 9时15分" -> "2025-3-3 9:15"; "上午9:22" -> "9:22 am", "下午2:05" ->
+    "2:05 pm"; full-width colons as colons."""
+    if text.isascii():
+        return text
+    text = text.replace("：", ":")
+    text = _HALF_DAY.sub(
+        lambda m: f"{m.group(2)} {'am' if m.group(1) in ('上午', '早上', '凌晨') else 'pm'}", text
+    )
+    if not re.search("[年月日时点分秒]", text):
+        return text
+    text = re.sub(r"(\d)\s*[年月]\s*", r"\1-", text)
+    text = re.sub(r"(\d)\s*日", r"\1", text)
+    text = re.sub(r"(\d)\s*[时点分]\s*(?=\d)", r"\1:", text)
+    return re.sub(r"(\d)\s*[时点分秒]\s*$", r"\1", text)

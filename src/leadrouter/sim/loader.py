@@ -106,6 +106,7 @@ from leadrouter.sim.stages import (
     unmatched_stages,
 )
 from leadrouter.sim.words import digits_lost, no_arrival
+from leadrouter.sim.zonenames import written_offset, zone_writing
 
 __all__ = ["ALIASES", "build_history", "column_map_direction", "columns_from_flags", "load_export"]
 
@@ -361,8 +362,10 @@ def _currency_column(
 
 
 def _zone_of(column: pd.Series[Any], text: pd.Series[Any]) -> str:
-    """The zone to read local days in when no `tz` was given: a typed column's own zone, or the
-    one UTC offset every arrival time is written with (+08:00 -> "Etc/GMT-8"), else UTC."""
+    """The zone to read local days in when no `tz` was given: a typed column's own zone, the
+    zone whose names the arrival times are written with (EST and EDT -> "America/New_York"),
+    or the one UTC offset every arrival time is written with (+08:00 or HKT -> "Etc/GMT-8"),
+    else UTC."""
     if isinstance(column.dtype, pd.DatetimeTZDtype):
         name = str(column.dtype.tz)
         try:
@@ -371,10 +374,12 @@ def _zone_of(column: pd.Series[Any], text: pd.Series[Any]) -> str:
             return "UTC"
         return name
     endings = set(text.str.slice(-6).unique().tolist())
+    if (named := zone_writing(map(str, endings))) is not None:
+        return named
     offsets = set()
     for ending in endings:
         found = re.search(r"([zZ]|[+-]\d{2}:?\d{2})$", str(ending))
-        offsets.add(found.group(1) if found else None)
+        offsets.add(found.group(1) if found else written_offset(str(ending)))
     if len(offsets) != 1 or None in offsets:
         return "UTC"
     offset = offsets.pop()
@@ -482,7 +487,7 @@ def _as_of(value: datetime | str | None, ctx: _Context) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return value
     try:
-        parsed = _parse_one(str(value), ctx.dayfirst, ctx.audience)
+        parsed = _parse_one(str(value), ctx.dayfirst, ctx.audience, ctx.tz)
     except WrongWeekdayError as exc:
         parsed = exc.reason
     if isinstance(parsed, str):

@@ -1,0 +1,186 @@
+"""Time-zone names written after a time, as US CRMs, Outlook and many web tools write them:
+`1/5/2026 9:15 AM EST`, `2026-01-05 09:15 CET`, `Jan 5, 2026 9:15 PM PDT`.
+
+A name is read as the UTC offset the tz database gives it, and only when that is one offset:
+`EST` is UTC-05:00 wherever it is written, but `CST` is US Central (UTC-06:00), China
+(UTC+08:00) and Cuba (UTC-05:00), `PST` both US Pacific and the Philippines, `IST` India, Israel
+and Ireland. Such a name is read when the `tz` given writes it (`tz="America/Chicago"` settles
+`CST` and `CDT` as US Central); otherwise its row is rejected with the meanings and the fix,
+never read as one of them by guess. The tz database, not a list kept here, says which names
+exist and what they mean, so a name keeps the meaning the zones on this machine give it.
+
+A name is also checked against its date: `EDT` on January 5 is written by no zone that day (New
+York writes `EST` then). The time is read as written, UTC-04:00, and `History.flagged` says so
+once per column (`out_of_season`), since the CRM's zone setting is probably wrong. `EST` in July
+is not flagged: Panama and Jamaica write `EST` all year.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from zoneinfo import ZoneInfo, available_timezones
+
+__all__ = [
+    "named_zone",
+    "out_of_season",
+    "season_note",
+    "unknown_zone",
+    "written_offset",
+    "zone_writing",
+]
+
+_NAME = re.compile(r"(?:(?<=\d)|(?<=[aApP][mM])|(?<=[aApP]\.[mM]\.))\s*([A-Z]{3,5})$")
+"""A zone name in capitals closing a time (`9:15 AM EST`, `09:15CET`)."""
+_READ_ELSEWHERE = frozenset({"GMT", "UTC"})
+"""Names the date reader itself reads (`leadrouter.sim.dates`: `GMT` alone is UTC)."""
+_YEARS = (2025, 2026)
+"""The years whose names are taken from the tz database: names change rarely, and a name no zone
+writes now (`CWT`, Central War Time) is no name a CRM writes."""
+_SHOWN = (
+    "America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles",
+    "America/Havana", "Asia/Manila", "Asia/Shanghai", "Asia/Kolkata", "Asia/Jerusalem",
+    "Europe/Dublin", "Europe/London", "Europe/Paris",
+)  # fmt: skip
+"""The zone named for an offset when several write it: the best known, else the first by
+name."""
+
+
+@functools.cache
+def _names() -> dict[str, dict[int, frozenset[str]]]:
+    """Each name of capital letters the tz database writes in `_YEARS`, with the zones that
+    write it at each offset (minutes east of UTC), read at noon on every month's 15th."""
+    names: dict[str, dict[int, set[str]]] = {}
+    for key in available_timezones():
+        zone = ZoneInfo(key)
+        for year in _YEARS:
+            for month in range(1, 13):
+                moment = datetime(year, month, 15, 12, tzinfo=zone)
+                name, offset = moment.tzname(), moment.utcoffset()
+                if name and name.isalpha() and name.isupper() and offset is not None:
+                    minutes = int(offset.total_seconds()) // 60
+                    names.setdefault(name, {}).setdefault(minutes, set()).add(key)
+    return {
+        name: {minutes: frozenset(zones) for minutes, zones in offsets.items()}
+        for name, offsets in names.items()
+    }
+
+
+def _shown(zones: Iterable[str]) -> str:
+    zones = set(zones)
+    return next(
+        (key for key in _SHOWN if key in zones), min(zones, key=lambda k: ("/" not in k, k))
+    )
+
+
+def _offset(minutes: int) -> str:
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
+
+
+def _utc(minutes: int) -> str:
+    offset = _offset(minutes)
+    return f"UTC{offset[:3]}:{offset[3:]}"
+
+
+def named_zone(text: str, tz: str | None, give_tz: Callable[[str], str]) -> tuple[str, str | None]:
+    """`text` with the zone name after its time written as its offset (`9:15 AM EST` ->
+    `9:15 AM -0500`), and None; the text unchanged when it ends in no name the tz database
+    knows; why it cannot be read ("ends in CST, which ...") when the name means several
+    offsets and `tz`, the zone the export's times were given in, writes none of them
+    (`give_tz` words the option that names a zone, as the caller's audience writes it)."""
+    found = _NAME.search(text)
+    if found is None or found[1] in _READ_ELSEWHERE or found[1] not in _names():
+        return text, None
+    name, offsets = found[1], _names()[found[1]]
+    settled = [minutes for minutes, zones in offsets.items() if tz in zones]
+    if len(offsets) == 1 or settled:
+        minutes = settled[0] if settled else next(iter(offsets))
+        return f"{text[: found.start()]} {_offset(minutes)}", None
+    shown = [f"{_utc(minutes)} ({_shown(zones)})" for minutes, zones in sorted(offsets.items())]
+    meanings = f"{', '.join(shown[:-1])} and {shown[-1]}"
+    example = give_tz(_shown(frozenset().union(*offsets.values())))
+    return text, (
+        f"ends in {name}, which the tz database writes for {meanings}: name the zone your CRM "
+        f"writes times in, e.g. {example}, to say which {name} it means, or export the times "
+        "with their offset"
+    )
+
+
+def unknown_zone(text: str, give_tz: Callable[[str], str]) -> str | None:
+    """Why a text ending in a name in capitals after its time (`9:15 AM XST`) is not read
+    ("ends in XST, ...") when that name is no zone the tz database writes; None when it ends in
+    no such name."""
+    found = _NAME.search(text)
+    if found is None or found[1] in _READ_ELSEWHERE or found[1] in _names():
+        return None
+    return (
+        f"ends in {found[1]}, which is no time-zone name the tz database writes: "
+        "export the times with their offset (e.g. 2025-03-03 09:15 -0500) or without a zone "
+        f"and name the zone, e.g. {give_tz('America/New_York')}"
+    )
+
+
+def out_of_season(text: str, when: datetime) -> str | None:
+    """Why the zone name after `text`'s time does not fit `when`, the time read from it, when
+    no zone writing that name at `when`'s offset writes it at that moment (`EDT` on January 5);
+    None when one does, or the text ends in no name."""
+    found = _NAME.search(text)
+    offset = when.utcoffset()
+    if found is None or offset is None:
+        return None
+    hour = when.replace(minute=0, second=0, microsecond=0)
+    return _out_of_season(found[1], int(offset.total_seconds()) // 60, hour)
+
+
+@functools.lru_cache(maxsize=4096)
+def _out_of_season(name: str, minutes: int, hour: datetime) -> str | None:
+    zones = _names().get(name, {}).get(minutes)
+    if not zones:
+        return None
+    if any(hour.astimezone(ZoneInfo(key)).tzname() == name for key in zones):
+        return None
+    shown = _shown(zones)
+    there = hour.astimezone(ZoneInfo(shown))
+    return (
+        f"{name} on {there:%Y-%m-%d}, when {shown} writes {there.tzname()} (and no zone "
+        f"writes {name})"
+    )
+
+
+def season_note(first: str, unseasonal: list[tuple[int, str]]) -> tuple[str, str]:
+    """What `History.flagged` says of a column whose times carry zone names their dates do
+    not fit (`unseasonal`: each one's position and `out_of_season` reason; `first`, the first
+    one's cell), and what was done: once per column, since a CRM writes them all alike."""
+    return (
+        f"{len(unseasonal)} time(s) carry a zone name their date does not fit, the first "
+        f"{first!r}: {unseasonal[0][1]}",
+        "read as written, at the offset the name gives: check the time-zone setting of the CRM "
+        "that wrote them",
+    )
+
+
+def written_offset(ending: str) -> str | None:
+    """The offset (`-0500`) of the one-offset zone name closing `ending`, else None."""
+    found = _NAME.search(ending)
+    offsets = _names().get(found[1], {}) if found else {}
+    return _offset(next(iter(offsets))) if len(offsets) == 1 else None
+
+
+def zone_writing(endings: Iterable[str]) -> str | None:
+    """The zone whose clock a column's times keep when they close with two or more zone names
+    that one zone writes between them (`EST` and `EDT`: America/New_York), so local days and
+    hours follow its daylight-saving changes; None otherwise (one name alone is one offset,
+    read as such)."""
+    pairs: set[tuple[str, int]] = set()
+    for ending in endings:
+        found = _NAME.search(ending)
+        if found is None or len(offsets := _names().get(found[1], {})) != 1:
+            return None
+        pairs.add((found[1], next(iter(offsets))))
+    if len({name for name, _ in pairs}) < 2:
+        return None
+    shared = frozenset.intersection(*(_names()[name][minutes] for name, minutes in pairs))
+    return _shown(shared) if shared else None
