@@ -198,3 +198,12 @@ def test_a_name_in_lower_case_or_inside_a_word_is_left_to_the_date_reader() -> N
     """Only capitals closing a time are a zone name: `noon` and a month are not touched."""
     for text in ["Jan 5, 2026 12 NOON", "2026-01-05 09:15 est", "5 JAN 2026", "EST 2026-01-05"]:
         assert named_zone(text, None, str) == (text, None)
+
+
+def test_a_weekday_settles_day_first_dates_that_close_with_a_zone_name(tmp_path: Path) -> None:
+    """Friday 1 May 2026 can only be read day first, whatever zone the time is in (CDT
+    included, US Central or Cuba, settled here by the zone given)."""
+    cells = ["Fri 01/05/2026 9:15 AM CDT", "Sat 02/05/2026 9:15 AM CDT"]
+    history = load(tmp_path, cells, tz="America/Chicago")
+    assert arrivals(history) == [utc(2026, 5, 1, 14, 15), utc(2026, 5, 2, 14, 15)]
+    assert "day first" in " ".join(history.flagged["reason"])

@@ -41,7 +41,13 @@ from leadrouter.sim.layouts import common_layouts
 from leadrouter.sim.locales import MONTH_NUMBERS, unaccented
 from leadrouter.sim.money import JUNK, Written, accounting_negative, foreign
 from leadrouter.sim.words import HEADER_SCALE, NOBODY, NOT_YET, NULLS, SCALED, SCALES, WORDS
-from leadrouter.sim.zonenames import named_zone, out_of_season, season_note, unknown_zone
+from leadrouter.sim.zonenames import (
+    named_zone,
+    out_of_season,
+    season_note,
+    unknown_zone,
+    without_zone_name,
+)
 
 _COMMA_DECIMAL = r"^[-+]?(?:\d{1,3}(?:\.\d{3})+,\d+|\d*,(?:\d{1,2}|\d{4,}))$"
 """A number only a decimal comma reads: `1.200,50`, `3,5`, `0,85` (a comma followed by other
@@ -377,7 +383,8 @@ def weekday_decides(cell: str) -> bool | None:
     (True) or month first (False) by that weekday, the only reading on which it is that day;
     None when the cell is no such date or both readings or neither fit."""
     weekday, rest = weekday_of(cell.strip())
-    match = _DMY.fullmatch(clock_words(rest)) if weekday is not None else None
+    plain = clock_words(without_zone_name(rest))
+    match = _DMY.fullmatch(plain) if weekday is not None else None
     if weekday is None or match is None:
         return None
     fits = [weekday_fits(weekday, *reversed(_dmy(match, first))) for first in (True, False)]

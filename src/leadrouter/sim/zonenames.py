@@ -28,6 +28,7 @@ __all__ = [
     "out_of_season",
     "season_note",
     "unknown_zone",
+    "without_zone_name",
     "written_offset",
     "zone_writing",
 ]
@@ -107,6 +108,12 @@ def named_zone(text: str, tz: str | None, give_tz: Callable[[str], str]) -> tupl
         f"writes times in, e.g. {example}, to say which {name} it means, or export the times "
         "with their offset"
     )
+
+
+def without_zone_name(text: str) -> str:
+    """`text` without a name in capitals closing its time, known or not (`Fri 01/05/2026 9:15
+    AM CST` -> `Fri 01/05/2026 9:15 AM`): what its date is does not depend on its offset."""
+    return _NAME.sub("", text)
 
 
 def unknown_zone(text: str, give_tz: Callable[[str], str]) -> str | None:
