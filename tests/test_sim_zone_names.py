@@ -16,6 +16,8 @@ from hypothesis import strategies as st
 
 from leadrouter.sim import History, load_export
 from leadrouter.sim.zonenames import named_zone
+from tests.test_sim_us_dates import arrivals
+from tests.test_sim_us_dates import at as utc
 
 
 def load(folder: Path, cells: list[str], **options: object) -> History:
@@ -23,16 +25,6 @@ def load(folder: Path, cells: list[str], **options: object) -> History:
     rows = "".join(f'{i},"{cell}",ann,no\n' for i, cell in enumerate(cells, 1))
     path.write_text("lead_id,created_at,owner,converted\n" + rows, encoding="utf-8")
     return load_export(path, **options)  # type: ignore[arg-type]
-
-
-def arrivals(history: History) -> list[datetime]:
-    frame = history.to_frame()
-    order = frame["lead_id"].astype(int).argsort()
-    return [stamp.to_pydatetime() for stamp in frame["arrived_at"].iloc[order]]
-
-
-def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
 
 
 @pytest.mark.parametrize(
