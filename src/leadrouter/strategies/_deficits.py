@@ -78,6 +78,13 @@ class LazyScores(FrozenMap[float]):
     def __getitem__(self, key: str) -> float:
         return self._filled()[key]
 
+    def get(self, key: str, /, default: Any = None) -> Any:
+        """`FrozenMap.get`, which reads the dict directly: here it is made first."""
+        return self._filled().get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._filled()
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._filled())
 
