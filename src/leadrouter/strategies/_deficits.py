@@ -163,8 +163,10 @@ class _Tally:
     position (-1: none yet), as of `seen` receipts in the ledger, for every rep whose slot was
     read in the current `epoch`. They are whole numbers held as floats (exactly, far below
     2**53), so the priorities mix no integer arrays into float ones: the same values, with no
-    conversion on every lead. It also holds the priorities' constants (1, 0.5 and the
-    strategy's `catch_up`) as 0-d arrays."""
+    conversion on every lead; `known` holds the same receipt counts as ints, for the reason
+    and the period's total, which then read no numpy scalar. It also holds the priorities'
+    constants (1, 0.5 and the strategy's `catch_up`) as 0-d arrays, and the ufuncs they are
+    computed with (`_decide` runs without an import)."""
 
     __slots__ = (
         "catch_up",
@@ -174,6 +176,7 @@ class _Tally:
         "expect",
         "floor",
         "half",
+        "known",
         "lasts",
         "numbers",
         "one",
@@ -182,6 +185,7 @@ class _Tally:
         "read",
         "seen",
         "slots",
+        "ufuncs",
     )
 
     def __init__(self, catch_up: float) -> None:
@@ -194,12 +198,14 @@ class _Tally:
         # the numbers of one lead (n + 1, the ledger's receipts - 1, and the flow), written
         # into 0-d arrays on each lead for the same reason: setting one costs 0.03 µs
         self.numbers = np.zeros(()), np.zeros(()), np.zeros(())
+        self.ufuncs = np.subtract, np.multiply, np.add, np.maximum, np.minimum
         self.slots: dict[str, int] = {}
         self.counts = np.zeros(64)
         self.lasts = np.full(64, -1.0)
         self.floor = -1.0
         self.clamped = np.full(64, -1.0)
         self.read: list[int] = []
+        self.known: list[int] = []
         self.seen = -1
         self.period_total = -1
         self.epoch = 0
@@ -213,6 +219,7 @@ class _Tally:
 
             found = self.slots[rep] = len(self.slots)
             self.read.append(-1)
+            self.known.append(0)
             if found == len(self.counts):
                 grow = len(self.counts)
                 self.counts = np.concatenate([self.counts, np.zeros(grow)])
@@ -240,12 +247,13 @@ class _Tally:
                 slot = self.slots[expect]
                 counted = view.count(expect, since)
                 if self.period_total >= 0 and self.read[slot] == self.epoch:
-                    self.period_total += counted - int(self.counts[slot])
+                    self.period_total += counted - self.known[slot]
                 else:
                     self.period_total = -1
-                self.lasts[slot] = self.seen
-                self.clamped[slot] = max(self.seen, self.floor)
-                self.counts[slot] = counted
+                seen, floor = self.seen, self.floor
+                self.lasts[slot] = seen
+                self.clamped[slot] = seen if seen > floor else floor
+                self.counts[slot] = self.known[slot] = counted
                 self.read[slot] = self.epoch
             else:
                 self.epoch += 1
@@ -255,6 +263,7 @@ class _Tally:
         epoch = self.epoch
         if plan.epoch != epoch:
             lasts, clamped, counts, read = self.lasts, self.clamped, self.counts, self.read
+            known = self.known
             floor = self.floor
             for rep, slot in zip(plan.names, plan.slot_list, strict=True):
                 if read[slot] == epoch:
@@ -264,7 +273,7 @@ class _Tally:
                 if read[slot] < 0 or at != lasts[slot]:
                     lasts[slot] = at
                     clamped[slot] = max(at, floor)
-                    counts[slot] = view.count(rep, since)
+                    counts[slot] = known[slot] = view.count(rep, since)
                 read[slot] = epoch
             plan.epoch = epoch
 
@@ -335,8 +344,6 @@ class FastWeighted(Weighted):
     def _decide(
         self, ctx: Context, view: LedgerView, since: datetime | None, tally: _Tally, plan: _Plan
     ) -> Pick | None:
-        import numpy as np
-
         everything = tally.seen
         period_total = tally.period_total
         if period_total < 0:
@@ -345,9 +352,10 @@ class FastWeighted(Weighted):
         # max(last, floor) with floor the position just before the period's first receipt;
         # `clamped` holds max(last, floor), so the gap costs one subtraction
         floor = float(everything - period_total - 1)
+        subtract, multiply, add, maximum, minimum = tally.ufuncs
         if floor != tally.floor:
             tally.floor = floor
-            tally.clamped = np.maximum(tally.lasts, floor)
+            tally.clamped = maximum(tally.lasts, floor)
         slots = plan.slots
         counts = tally.counts[slots]
         # the counts are whole numbers far below 2**53, so every partial sum is exact in any
@@ -358,7 +366,6 @@ class FastWeighted(Weighted):
         gone[()] = everything - 1
         flow[()] = n / period_total if period_total else 1.0
         shares = plan.shares
-        subtract, multiply, add = np.subtract, np.multiply, np.add
         # Weighted.route's arithmetic, operation for operation, each result written over an
         # array this lead made and no longer needs (an allocation saved per step; the scores
         # keep `deficit`, which is new on every lead)
@@ -374,7 +381,7 @@ class FastWeighted(Weighted):
         high = add(on_schedule, tally.catch_up, on_schedule)
         # Weighted.route's clip (below low: low; else above high: high), as max then min: the
         # same floats, as no value here is NaN or a negative zero and low < high
-        priority = np.minimum(np.maximum(deficit, low, out=deficit), high, out=deficit)
+        priority = minimum(maximum(deficit, low, out=deficit), high, out=deficit)
         best = int(priority.argmax())  # the first of equal priorities: the plan's tie order
         names = plan.names
         if not ctx.can_take(names[best]):
@@ -388,7 +395,7 @@ class FastWeighted(Weighted):
         words = plan.words[best]
         if words is None:
             words = plan.words[best] = share_words(plan.share_list[best], self.period)
-        reason = pick_reason(words, int(counts[best]), n)
+        reason = pick_reason(words, tally.known[plan.slot_list[best]], n)
         note = self._note(plan.source, rep)
         return _new_pick(
             rep,
