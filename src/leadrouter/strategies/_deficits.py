@@ -112,7 +112,8 @@ class _Plan:
     priorities is the one the plain path picks, so `argmax` (which returns the first) settles
     a tie at the top with no further work. `listed` keeps the reps in the set's own order
     (`Weighted.route`'s, which the scores mapping lists them in) and `order` where each is.
-    `words` holds the start of each rep's reason (`share_words`), worded when first picked."""
+    `words` holds the start of each rep's reason (`share_words`) and its end (`; ` and the
+    strategy's `_note`, or nothing), worded when the rep is first picked."""
 
     __slots__ = (
         "epoch",
@@ -154,7 +155,7 @@ class _Plan:
         self.slot_list = [tally.slot(rep) for rep in self.names]
         self.slots = np.array(self.slot_list, dtype=np.intp)
         self.ones = np.ones(len(self.names))
-        self.words: list[str | None] = [None] * len(self.names)
+        self.words: list[tuple[str, str] | None] = [None] * len(self.names)
         self.epoch = -1
 
 
@@ -286,7 +287,8 @@ class FastWeighted(Weighted):
     weights `weights(ctx)` would give for the same eligible set and ledger view do: the plan
     cache's key); it may give
     `_weight_table` (the weights as one object, which `_note` reads; `weights(ctx)` by default)
-    and `_note` (words appended to the reason of a pick)."""
+    and `_note` (words appended to the reason of a pick, which depend on the table and the rep
+    alone: the fast path asks once per eligible set and rep)."""
 
     _fast: LedgerMemo[_Tally] = attrs.field(
         factory=LedgerMemo, init=False, eq=False, repr=False, hash=False
@@ -392,15 +394,19 @@ class FastWeighted(Weighted):
                 return None
         rep = names[best]
         tally.expect = rep
-        words = plan.words[best]
-        if words is None:
-            words = plan.words[best] = share_words(plan.share_list[best], self.period)
+        worded = plan.words[best]
+        if worded is None:
+            note = self._note(plan.source, rep)
+            worded = plan.words[best] = (
+                share_words(plan.share_list[best], self.period),
+                f"; {note}" if note else "",
+            )
+        words, end = worded
         reason = pick_reason(words, tally.known[plan.slot_list[best]], n)
-        note = self._note(plan.source, rep)
         return _new_pick(
             rep,
             LazyScores(plan.listed, priority, plan.order),
-            f"{reason}; {note}" if note else reason,
+            reason + end if end else reason,
             None,
             None,
         )
