@@ -411,8 +411,9 @@ def test_a_tie_in_priority_goes_to_the_larger_weight_on_both_paths(seed: int) ->
 
 
 def test_lazy_scores_read_copy_and_pickle_as_the_plain_scores() -> None:
-    """The scores of a fast-path pick are made when first read, and are then the same mapping
-    as the plain path's: equal, same hash, same repr, and a pickle or copy is a plain one."""
+    """The scores of a fast-path pick are made when first read (also by `in` and `get`, which
+    a FrozenMap answers from its dict), and are then the same mapping as the plain path's:
+    equal, same hash, same repr, and a pickle or copy is a plain one."""
     import copy
     import pickle
 
@@ -422,6 +423,8 @@ def test_lazy_scores_read_copy_and_pickle_as_the_plain_scores() -> None:
         lead = lr.Lead(f"L{i}", T0)
         got, want = fast.route(lead, now=T0).scores, plain.route(lead, now=T0).scores
     assert type(got).__name__ == "LazyScores" and type(want) is FrozenMap
+    assert "b" in got and "z" not in got
+    assert got.get("c") == want.get("c") and got.get("z", -1.0) == -1.0
     assert len(got) == 3
     assert repr(got) == repr(want) and got == want and want == got
     assert hash(got) == hash(want) and dict(got) == dict(want)

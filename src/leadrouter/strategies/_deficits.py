@@ -78,6 +78,13 @@ class LazyScores(FrozenMap[float]):
     def __getitem__(self, key: str) -> float:
         return self._filled()[key]
 
+    def get(self, key: str, /, default: Any = None) -> Any:
+        """`FrozenMap.get`, which reads the dict directly: here it is made first."""
+        return self._filled().get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._filled()
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._filled())
 
@@ -105,7 +112,8 @@ class _Plan:
     priorities is the one the plain path picks, so `argmax` (which returns the first) settles
     a tie at the top with no further work. `listed` keeps the reps in the set's own order
     (`Weighted.route`'s, which the scores mapping lists them in) and `order` where each is.
-    `words` holds the start of each rep's reason (`share_words`), worded when first picked."""
+    `words` holds the start of each rep's reason (`share_words`) and its end (`; ` and the
+    strategy's `_note`, or nothing), worded when the rep is first picked."""
 
     __slots__ = (
         "epoch",
@@ -147,7 +155,7 @@ class _Plan:
         self.slot_list = [tally.slot(rep) for rep in self.names]
         self.slots = np.array(self.slot_list, dtype=np.intp)
         self.ones = np.ones(len(self.names))
-        self.words: list[str | None] = [None] * len(self.names)
+        self.words: list[tuple[str, str] | None] = [None] * len(self.names)
         self.epoch = -1
 
 
@@ -156,8 +164,10 @@ class _Tally:
     position (-1: none yet), as of `seen` receipts in the ledger, for every rep whose slot was
     read in the current `epoch`. They are whole numbers held as floats (exactly, far below
     2**53), so the priorities mix no integer arrays into float ones: the same values, with no
-    conversion on every lead. It also holds the priorities' constants (1, 0.5 and the
-    strategy's `catch_up`) as 0-d arrays."""
+    conversion on every lead; `known` holds the same receipt counts as ints, for the reason
+    and the period's total, which then read no numpy scalar. It also holds the priorities'
+    constants (1, 0.5 and the strategy's `catch_up`) as 0-d arrays, and the ufuncs they are
+    computed with (`_decide` runs without an import)."""
 
     __slots__ = (
         "catch_up",
@@ -167,6 +177,7 @@ class _Tally:
         "expect",
         "floor",
         "half",
+        "known",
         "lasts",
         "numbers",
         "one",
@@ -175,6 +186,7 @@ class _Tally:
         "read",
         "seen",
         "slots",
+        "ufuncs",
     )
 
     def __init__(self, catch_up: float) -> None:
@@ -187,12 +199,14 @@ class _Tally:
         # the numbers of one lead (n + 1, the ledger's receipts - 1, and the flow), written
         # into 0-d arrays on each lead for the same reason: setting one costs 0.03 µs
         self.numbers = np.zeros(()), np.zeros(()), np.zeros(())
+        self.ufuncs = np.subtract, np.multiply, np.add, np.maximum, np.minimum
         self.slots: dict[str, int] = {}
         self.counts = np.zeros(64)
         self.lasts = np.full(64, -1.0)
         self.floor = -1.0
         self.clamped = np.full(64, -1.0)
         self.read: list[int] = []
+        self.known: list[int] = []
         self.seen = -1
         self.period_total = -1
         self.epoch = 0
@@ -206,6 +220,7 @@ class _Tally:
 
             found = self.slots[rep] = len(self.slots)
             self.read.append(-1)
+            self.known.append(0)
             if found == len(self.counts):
                 grow = len(self.counts)
                 self.counts = np.concatenate([self.counts, np.zeros(grow)])
@@ -233,12 +248,13 @@ class _Tally:
                 slot = self.slots[expect]
                 counted = view.count(expect, since)
                 if self.period_total >= 0 and self.read[slot] == self.epoch:
-                    self.period_total += counted - int(self.counts[slot])
+                    self.period_total += counted - self.known[slot]
                 else:
                     self.period_total = -1
-                self.lasts[slot] = self.seen
-                self.clamped[slot] = max(self.seen, self.floor)
-                self.counts[slot] = counted
+                seen, floor = self.seen, self.floor
+                self.lasts[slot] = seen
+                self.clamped[slot] = seen if seen > floor else floor
+                self.counts[slot] = self.known[slot] = counted
                 self.read[slot] = self.epoch
             else:
                 self.epoch += 1
@@ -248,6 +264,7 @@ class _Tally:
         epoch = self.epoch
         if plan.epoch != epoch:
             lasts, clamped, counts, read = self.lasts, self.clamped, self.counts, self.read
+            known = self.known
             floor = self.floor
             for rep, slot in zip(plan.names, plan.slot_list, strict=True):
                 if read[slot] == epoch:
@@ -257,7 +274,7 @@ class _Tally:
                 if read[slot] < 0 or at != lasts[slot]:
                     lasts[slot] = at
                     clamped[slot] = max(at, floor)
-                    counts[slot] = view.count(rep, since)
+                    counts[slot] = known[slot] = view.count(rep, since)
                 read[slot] = epoch
             plan.epoch = epoch
 
@@ -270,7 +287,8 @@ class FastWeighted(Weighted):
     weights `weights(ctx)` would give for the same eligible set and ledger view do: the plan
     cache's key); it may give
     `_weight_table` (the weights as one object, which `_note` reads; `weights(ctx)` by default)
-    and `_note` (words appended to the reason of a pick)."""
+    and `_note` (words appended to the reason of a pick, which depend on the table and the rep
+    alone: the fast path asks once per eligible set and rep)."""
 
     _fast: LedgerMemo[_Tally] = attrs.field(
         factory=LedgerMemo, init=False, eq=False, repr=False, hash=False
@@ -328,8 +346,6 @@ class FastWeighted(Weighted):
     def _decide(
         self, ctx: Context, view: LedgerView, since: datetime | None, tally: _Tally, plan: _Plan
     ) -> Pick | None:
-        import numpy as np
-
         everything = tally.seen
         period_total = tally.period_total
         if period_total < 0:
@@ -338,9 +354,10 @@ class FastWeighted(Weighted):
         # max(last, floor) with floor the position just before the period's first receipt;
         # `clamped` holds max(last, floor), so the gap costs one subtraction
         floor = float(everything - period_total - 1)
+        subtract, multiply, add, maximum, minimum = tally.ufuncs
         if floor != tally.floor:
             tally.floor = floor
-            tally.clamped = np.maximum(tally.lasts, floor)
+            tally.clamped = maximum(tally.lasts, floor)
         slots = plan.slots
         counts = tally.counts[slots]
         # the counts are whole numbers far below 2**53, so every partial sum is exact in any
@@ -351,7 +368,6 @@ class FastWeighted(Weighted):
         gone[()] = everything - 1
         flow[()] = n / period_total if period_total else 1.0
         shares = plan.shares
-        subtract, multiply, add = np.subtract, np.multiply, np.add
         # Weighted.route's arithmetic, operation for operation, each result written over an
         # array this lead made and no longer needs (an allocation saved per step; the scores
         # keep `deficit`, which is new on every lead)
@@ -367,7 +383,7 @@ class FastWeighted(Weighted):
         high = add(on_schedule, tally.catch_up, on_schedule)
         # Weighted.route's clip (below low: low; else above high: high), as max then min: the
         # same floats, as no value here is NaN or a negative zero and low < high
-        priority = np.minimum(np.maximum(deficit, low, out=deficit), high, out=deficit)
+        priority = minimum(maximum(deficit, low, out=deficit), high, out=deficit)
         best = int(priority.argmax())  # the first of equal priorities: the plan's tie order
         names = plan.names
         if not ctx.can_take(names[best]):
@@ -378,15 +394,19 @@ class FastWeighted(Weighted):
                 return None
         rep = names[best]
         tally.expect = rep
-        words = plan.words[best]
-        if words is None:
-            words = plan.words[best] = share_words(plan.share_list[best], self.period)
-        reason = pick_reason(words, int(counts[best]), n)
-        note = self._note(plan.source, rep)
+        worded = plan.words[best]
+        if worded is None:
+            note = self._note(plan.source, rep)
+            worded = plan.words[best] = (
+                share_words(plan.share_list[best], self.period),
+                f"; {note}" if note else "",
+            )
+        words, end = worded
+        reason = pick_reason(words, tally.known[plan.slot_list[best]], n)
         return _new_pick(
             rep,
             LazyScores(plan.listed, priority, plan.order),
-            f"{reason}; {note}" if note else reason,
+            reason + end if end else reason,
             None,
             None,
         )
