@@ -162,7 +162,10 @@ class _Starts:
 
     def index(self, series: list[datetime], since: datetime) -> int:
         found = self.memo.get(since)
-        if found is not None and found[0].tzinfo is since.tzinfo and found[0].fold == since.fold:
+        if found is not None and (
+            found[0] is since  # the usual ask: the very bound remembered (`day_start` keeps it)
+            or (found[0].tzinfo is since.tzinfo and found[0].fold == since.fold)
+        ):
             lo: int = found[1]
             if lo < len(series):
                 item = series[lo]

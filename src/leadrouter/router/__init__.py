@@ -223,7 +223,7 @@ class Router:
         """Append `event`, after `arrived` when given (the lead's Arrived: a Ledger takes an
         Assigned together with it, in one step), and keep the timers in step with the ledger."""
         ledger = self.ledger
-        in_sync = len(ledger) == self._seen
+        in_sync = ledger.__len__() == self._seen  # a method call: `len()` enters Python from C
         if arrived is None:
             ledger.append(event)
         elif self._one_step and type(event) is Assigned:

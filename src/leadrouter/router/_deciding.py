@@ -20,7 +20,7 @@ from leadrouter.errors import ConfigError, LeadRouterError, OutOfRangeError, Str
 from leadrouter.events import PUBLIC
 from leadrouter.ledger import LedgerView
 from leadrouter.model import Decision, Lead, Reason, Rep
-from leadrouter.router._capping import Capped, Caps, Gate, cap_reasons, close, spent
+from leadrouter.router._capping import Caps, Gate, cap_reasons, close, spent
 from leadrouter.router._explained import worded_later
 from leadrouter.rules import FACTORIES, Filter, PoolRule, PreferenceRule, Rule, as_filter
 from leadrouter.strategies.base import Pick, Strategy, as_pick, check_batching
@@ -32,13 +32,8 @@ _NOBODY: frozenset[str] = frozenset()
 _WAIT_REASON = "it waits in the public pool and is offered again at tick()"
 
 
-def _capped_by(gate: Gate | None) -> Capped | None:
-    """What the caps' gate stopped (None: no caps, or nobody)."""
-    return gate.capped() if gate is not None else None
-
-
 def _cap_reasons(gate: Gate | None) -> tuple[Reason, ...]:
-    capped = _capped_by(gate)
+    capped = gate.capped() if gate is not None else None
     return cap_reasons(capped) if capped is not None else ()
 
 
@@ -293,11 +288,11 @@ class Decider:
                 gate = None
                 ctx.ids = ids
                 ctx.can_take = _always
-            view = ctx.view
-            size = len(view)
+            length = ctx.view.__len__  # called as a method: `len()` enters Python from C
+            size = length()
             result = self.strategy.route(ctx)
-            if len(view) != size:
-                raise wrote_ledger(self.strategy, _routing(ctx), len(view) - size)
+            if length() != size:
+                raise wrote_ledger(self.strategy, _routing(ctx), length() - size)
             return self._conclude(ctx, reasons, gate, result)
         except Exception as exc:
             named = self._failed(exc, ctx)
@@ -441,7 +436,7 @@ class Decider:
         gate: Gate | None,
         result: Pick | str | None,
     ) -> tuple[Decision, bool]:
-        capped = _capped_by(gate)
+        capped = gate.capped() if gate is not None else None  # what the caps stopped, if any
         lead, now, name = ctx.lead, ctx.now, self._name
         pick = _NO_NOTE if type(result) is str else as_pick(result)
         chosen_id = result if type(result) is str else pick.rep_id
