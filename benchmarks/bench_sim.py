@@ -92,7 +92,9 @@ def daily_cap(history: History) -> int:
 
 def tiered(reps: list[lr.Rep], seed: int) -> lr.Router:
     """TieredDelay over copies of the reps: the first two thirds tier 0 (a day's patience), the
-    rest tier 1 (two days); a lead nobody reached in time falls through to the next tier."""
+    rest tier 1 (two days); a lead nobody reached in time falls through to the next tier. Its
+    Router keeps no decision log, as the Router simulate() makes from a Strategy does, so the
+    ratio to EqualRotation compares like with like."""
     top = max(1, round(len(reps) * 2 / 3))
     given = [attrs.evolve(rep, tier=0 if i < top else 1) for i, rep in enumerate(reps)]
     strategy = lr.TieredDelay(
@@ -101,7 +103,7 @@ def tiered(reps: list[lr.Rep], seed: int) -> lr.Router:
             lr.Tier(tier=1, strategy=lr.EqualRotation(), patience=timedelta(days=2)),
         ]
     )
-    return lr.Router(strategy, given, seed=seed)
+    return lr.Router(strategy, given, seed=seed, decision_log=0)
 
 
 def engine_policies(history: History) -> dict[str, Policy]:

@@ -26,7 +26,6 @@ from leadrouter.model import Lead
 from leadrouter.sim import History, SimRun, simulate, synthetic
 from leadrouter.sim.engine import (
     PURPOSES,
-    _arrival_work,
     lead_uniforms,
     lead_uniforms_many,
     rep_day_uniform,
@@ -310,11 +309,12 @@ _WEEKS = (
 def test_arrivals_placed_at_once_on_the_work_clock_are_placed_as_one_by_one(
     tz: str, week: WorkWeek, instants: list[datetime]
 ) -> None:
-    """Invariant: the engine places every arrival on the working-hours clock at once (numpy)
-    at exactly the float `WorkClock.work_at` gives for it alone, in any zone, from any zone,
-    across daylight-saving jumps - the touch times of a run depend on it."""
+    """Invariant: the engine places every arrival on the working-hours clock at once
+    (`WorkClock.work_at_many`, numpy) at exactly the float `WorkClock.work_at` gives for it
+    alone, in any zone, from any zone, across daylight-saving jumps - the touch times of a run
+    depend on it."""
     clock = WorkClock(date(2025, 1, 1), 370, week, tz)
-    assert _arrival_work(clock, instants) == [clock.work_at(at) for at in instants]
+    assert clock.work_at_many(instants) == [clock.work_at(at) for at in instants]
 
 
 @pytest.mark.parametrize("on", [True, False])
@@ -668,3 +668,64 @@ def test_a_push_run_does_not_read_the_log_after_every_lead(
     monkeypatch.undo()
     assert reads == 0
     assert sum(type(event) is Assigned for event in run.ledger.events()) == len(history.leads)
+
+
+@pytest.mark.parametrize(
+    "name", [name for name, policy in DECIDED_POLICIES.items() if isinstance(policy(), lr.Strategy)]
+)
+def test_a_run_keeps_no_decision_log_and_writes_what_a_logging_router_writes(
+    history: History, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Router a run makes from a Strategy keeps no decisions for `Router.why` (nobody can
+    ask it once the run is over); the run is event for event the one a Router keeping the
+    default log writes."""
+    from leadrouter.sim import engine
+
+    made: list[lr.Router] = []
+    make = engine.make_router
+
+    def keep(*args: Any, **kwargs: Any) -> lr.Router:
+        made.append(make(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(engine, "make_router", keep)
+    bare = simulate(history, DECIDED_POLICIES[name](), seed=4)
+    monkeypatch.undo()
+    assert [router.decisions() for router in made] == [()]
+
+    def logging(reps: list[lr.Rep], seed: int) -> lr.Router:
+        return lr.Router(DECIDED_POLICIES[name](), reps, seed=seed)
+
+    logged = simulate(history, logging, seed=4)
+    assert list(bare.ledger.events()) == list(logged.ledger.events())
+
+
+def test_a_tick_is_read_off_what_it_returned(
+    history: History, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a tick the run schedules from the events `Router.tick` returned, not from the
+    ledger's new events (its own reports aside, they are those): a push policy whose ticks
+    release and re-route leads reads the ledger after no tick, and the run is event for event
+    the one that reads the ledger after every tick."""
+    import sys
+
+    from leadrouter.sim.engine import _Simulation
+
+    reads = 0
+    events = lr.Ledger.events
+
+    def counted(self: lr.Ledger) -> Any:
+        nonlocal reads
+        reads += sys._getframe(1).f_code.co_name == "follow"
+        return events(self)
+
+    monkeypatch.setattr(lr.Ledger, "events", counted)
+    returned = simulate(history, _tiered, seed=4)
+    assert reads == 0
+    follow = _Simulation.follow
+    monkeypatch.setattr(_Simulation, "follow", lambda self, moved=(): follow(self))
+    read = simulate(history, _tiered, seed=4)
+    assert reads > 0
+    released = [event for event in returned.ledger.events() if type(event) is Released]
+    assert released
+    assert list(returned.ledger.events()) == list(read.ledger.events())

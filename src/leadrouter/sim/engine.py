@@ -45,7 +45,7 @@ import heapq
 import itertools
 import math
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -53,7 +53,6 @@ from typing import TYPE_CHECKING, Any, Union, cast
 from zoneinfo import ZoneInfo
 
 import attrs
-import numpy as np
 
 from leadrouter._trusted import new_tagged as _new_tagged
 from leadrouter._trusted import new_touched as _new_touched
@@ -67,7 +66,7 @@ from leadrouter.events import (
     Released,
 )
 from leadrouter.ledger import Ledger
-from leadrouter.model import Decision, Lead, Rep, zone
+from leadrouter.model import Decision, Lead, Rep
 from leadrouter.router import Router
 from leadrouter.sim.behaviour import Behaviour
 from leadrouter.sim.draws import (
@@ -176,18 +175,33 @@ def replicate(behaviour: Behaviour, seed: int) -> Behaviour:
     return drawn
 
 
-def make_router(policy: Policy, reps: list[Rep], seed: int, clock: _SimClock | None) -> Router:
+def make_router(
+    policy: Policy,
+    reps: list[Rep],
+    seed: int,
+    clock: _SimClock | None,
+    decision_log: int = 10_000,
+) -> Router:
     """A fresh Router for `policy` over `reps`.
 
     A playbook's own roster is replaced by `reps` (the history's roster): the behaviour model
-    knows only the reps in the history, so a simulated rep must be one of them.
+    knows only the reps in the history, so a simulated rep must be one of them. A Router made
+    here from a Strategy or a playbook keeps `decision_log` leads' decisions for `Router.why`
+    (see `Router`); a factory's Router is the factory's own.
     """
     if isinstance(policy, Strategy):
-        return Router(policy, reps, clock=clock, seed=seed)
+        return Router(policy, reps, clock=clock, seed=seed, decision_log=decision_log)
     if isinstance(policy, str | os.PathLike):
         from leadrouter.playbooks import load_playbook
 
-        return load_playbook(Path(policy), reps=reps, clock=clock, seed=seed, ledger=Ledger())
+        return load_playbook(
+            Path(policy),
+            reps=reps,
+            clock=clock,
+            seed=seed,
+            ledger=Ledger(),
+            decision_log=decision_log,
+        )
     if callable(policy):
         router = policy(list(reps), seed)
         if not isinstance(router, Router):
@@ -274,7 +288,9 @@ def simulate(
 
     While it runs, Python's cyclic garbage collector is paused (a run makes next to no cyclic
     garbage, and the collector's passes over the growing ledger cost about a fifth of the run);
-    it is left as it was found when the run ends or fails.
+    it is left as it was found when the run ends or fails. A Router the run makes itself (from
+    a Strategy or a playbook) keeps no log of decisions (`decision_log=0`): nothing reads it,
+    and the events, decisions and explanations are the same; a factory may do the same.
     """
     if behaviour is None:
         behaviour = default_behaviour(history)
@@ -311,31 +327,9 @@ def _collector_paused() -> Iterator[None]:
 _U_DELAY, _U_REACHED, _U_VALID, _U_CONVERTED, _U_AMOUNT, _U_NEGLECT = (
     PURPOSES.index(name) for name in ("delay", "reached", "valid", "converted", "amount", "neglect")
 )
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 _NEVER = datetime.min.replace(tzinfo=UTC)
 """A time before any run: the bounds of "today" before a day is known (no instant falls in
 [_NEVER, _NEVER)) and the instant `later` remembers before it has placed one."""
-
-
-def _arrival_work(clock: WorkClock, arrivals: list[datetime]) -> list[float]:
-    """`clock.work_at(at)` for every arrival at once, the same floats one by one gives.
-
-    Each instant's local wall time (pandas' time-zone conversion, with the clock's own zone)
-    in whole microseconds from the clock's first midnight, over 10**6 then 60 - what
-    `WorkClock.minute_of` computes per instant (exactly: the microseconds are integers below
-    2**53, and each division is correctly rounded either way) - then `WorkClock.work`,
-    `work_at`'s formula on an array."""
-    import pandas as pd
-
-    utc = np.fromiter(((at - _EPOCH) // _MICROSECOND for at in arrivals), np.int64, len(arrivals))
-    local = (
-        pd.DatetimeIndex(utc.astype("datetime64[us]")).tz_localize(UTC).tz_convert(zone(clock.tz))
-    )
-    wall = local.tz_localize(None).asi8
-    midnight = np.datetime64(clock.start, "us").astype(np.int64)
-    minutes = (wall - midnight).astype(float) / 1e6 / 60.0
-    return cast(list[float], clock.work(minutes).tolist())
 
 
 class _Simulation:
@@ -374,7 +368,9 @@ class _Simulation:
         self.claim_backlog = claim_backlog
         self.follow_up = follow_up
         self.clock = _SimClock(leads[0].arrived_at)
-        self.router = router = make_router(policy, reps, seed, self.clock)
+        # the run's Router is dropped with it, so its log of decisions for `Router.why` would
+        # only be written, each decision kept alive until the run's end for nobody to read
+        self.router = router = make_router(policy, reps, seed, self.clock, decision_log=0)
         self.ledger = router.ledger
         self.tz = ZoneInfo(history.tz)
         self.pull = bool(router.strategy.tags.pull)
@@ -399,7 +395,7 @@ class _Simulation:
             {}
             if work is None
             else dict(
-                zip(self.ids, _arrival_work(work, [lead.arrived_at for lead in leads]), strict=True)
+                zip(self.ids, work.work_at_many([lead.arrived_at for lead in leads]), strict=True)
             )
         )
         """Each lead's arrival on the working-hours clock (`WorkClock.work_at`)."""
@@ -488,11 +484,12 @@ class _Simulation:
         except ConfigError:
             return None  # past the calendar's end, where `after_working` says None
 
-    def follow(self) -> None:
+    def follow(self, moved: Sequence[Any] = ()) -> None:
         """Schedule first touches for leads the router just put in a book; note leads that
-        entered a pool."""
+        entered a pool. `moved`: what a tick returned; when the new events are the run's own
+        `reported` ones then exactly those, it is read instead of the ledger (see `decided`)."""
         end = len(self.ledger)
-        seen = self.seen
+        seen, reported = self.seen, self.reported
         self.reported = 0
         if seen == end:
             return
@@ -500,7 +497,8 @@ class _Simulation:
         untouched, by_id, pooled, pull = self.untouched, self.by_id, self.pooled, self.pull
         took = self.took
         event: Any
-        for event in self.ledger.events()[seen:end]:
+        news = moved if seen + reported + len(moved) == end else self.ledger.events()[seen:end]
+        for event in news:
             kind = type(event)
             if kind is Assigned or kind is Claimed:
                 took(event.lead_id, event.rep_id, event.at, kind is Assigned)
@@ -690,8 +688,7 @@ class _Simulation:
             else:
                 tick_at += tick_every
                 if timers or waiting():
-                    tick(now=when)
-                    follow()
+                    follow(tick(now=when))
                 if pull:
                     claims(when)
         frame = pd.DataFrame(

@@ -24,6 +24,9 @@ import pandas as pd
 from leadrouter.errors import ConfigError
 from leadrouter.model import zone
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
 __all__ = [
     "WorkClock",
     "WorkWeek",
@@ -137,6 +140,27 @@ class WorkClock:
         day = min(max(int(minute // 1440.0), 0), len(self._day) - 1)
         opens, length, before = self._day[day]
         return before + min(max(minute - day * 1440.0 - opens, 0.0), length)
+
+    def work_at_many(self, instants: Sequence[datetime]) -> list[float]:
+        """`work_at` for many instants at once (the simulator places every arrival in one go):
+        the very floats `work_at` gives one by one, at a fraction of the cost.
+
+        Each instant's local wall time (pandas' time-zone conversion, with the clock's own
+        zone) in whole microseconds from the start's midnight, over 10**6 then 60 - what
+        `minute_of` computes per instant (exactly: the microseconds are integers below 2**53,
+        and each division is correctly rounded either way) - then `work`, `work_at`'s formula
+        on an array."""
+        utc = np.fromiter(
+            ((at - _EPOCH) // _MICROSECOND for at in instants), np.int64, len(instants)
+        )
+        local = (
+            pd.DatetimeIndex(utc.astype("datetime64[us]")).tz_localize(UTC).tz_convert(self._zone)
+        )
+        wall = local.tz_localize(None).asi8
+        midnight = np.datetime64(self.start, "us").astype(np.int64)
+        minutes = (wall - midnight).astype(float) / 1e6 / 60.0
+        found: list[float] = self.work(minutes).tolist()
+        return found
 
     def wall_at(self, work: float) -> datetime:
         """The instant when `work` working minutes have passed since the start's midnight
