@@ -1180,3 +1180,23 @@ def test_a_mistyped_rep_id_names_the_rep_meant_and_writes_nothing() -> None:
     assert "did you mean" not in str(unknown.value)
     assert "its reps are ana, bo, cy" in str(unknown.value)
     assert len(r.ledger) == size
+
+
+def test_a_dropped_router_is_freed_at_once_not_by_the_garbage_collector() -> None:
+    """Its decision log reaches back to it weakly: a router is no reference cycle, so one
+    dropped (a simulation's, a request's) goes when its last reference does."""
+    import gc
+    import weakref
+
+    reps = [lr.Rep(id=f"r{i}") for i in range(3)]
+    gc.disable()
+    try:
+        router = lr.Router(lr.EqualRotation(), reps)
+        for i in range(5):
+            router.route(lr.Lead(id=f"L{i}", arrived_at=T0), now=T0)
+        router.set_rep(lr.Rep(id="r3"))
+        dropped = weakref.ref(router)
+        del router
+        assert dropped() is None
+    finally:
+        gc.enable()

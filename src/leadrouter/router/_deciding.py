@@ -504,8 +504,9 @@ class Decider:
         return found
 
     def _chosen(self, rep_id: str, note: str) -> Reason:
-        if note:
-            return _new_reason("chosen", note, frozenset({rep_id}), self._name)
+        """Why `rep_id` was chosen: the strategy's `note`, or else the first line of its
+        docstring, worded once per rep; a note's reason shares that one's set of reps, so a
+        pick with a note makes one object, not two."""
         found = self._chosen_cache.get(rep_id)
         if found is None:
             doc = (type(self.strategy).__doc__ or "").strip().split("\n")[0].rstrip(".")
@@ -513,7 +514,7 @@ class Decider:
                 "chosen", doc or "chosen by the strategy", frozenset({rep_id}), self._name
             )
             self._chosen_cache[rep_id] = found
-        return found
+        return _new_reason("chosen", note, found.reps, self._name) if note else found
 
 
 def _lead_key(filters: list[Filter]) -> Callable[[Lead], Hashable] | None:

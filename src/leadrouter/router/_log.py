@@ -4,6 +4,7 @@ a rolled-back block of writes takes back of it, the router's roster with it."""
 
 from __future__ import annotations
 
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -31,6 +32,7 @@ class DecisionLog:
     __slots__ = ("_restore", "first", "generation", "latest", "pending", "size")
 
     def __init__(self, size: int, restore: Callable[[Roster], None]) -> None:
+        """`restore` is a bound method of the router that holds the log."""
         self.size = size
         self.latest: OrderedDict[str, Decision] = OrderedDict()
         self.first: OrderedDict[str, Decision] = OrderedDict()
@@ -41,8 +43,10 @@ class DecisionLog:
         its latest decision before, whether it had a first decision) for each decision made on
         a lead already in the ledger, and the roster before each change of the router's roster.
         Emptied when the block ends well."""
-        self._restore = restore
-        """Makes a roster the router's again (without noting it as a change)."""
+        self._restore = weakref.WeakMethod(restore)
+        """Makes a roster the router's again (without noting it as a change). Held weakly: the
+        router holds this log, and a strong hold back would make every router a reference
+        cycle, left for the garbage collector's next pass over the oldest objects."""
 
     def replaced_roster(self, before: Roster) -> None:
         """The router's roster `before` was replaced (`set_rep`, `handover`, one taken up from
@@ -77,7 +81,8 @@ class DecisionLog:
         log, first = self.latest, self.first
         for entry in reversed(self.pending[since:]):
             if isinstance(entry, Roster):
-                self._restore(entry)
+                if (restore := self._restore()) is not None:
+                    restore(entry)
                 continue
             lead_id, before, had_first = entry
             log.pop(lead_id, None)
