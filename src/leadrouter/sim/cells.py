@@ -39,7 +39,7 @@ from leadrouter.sim.dates import (
 from leadrouter.sim.history import TIME_DTYPE, TIME_FIELDS
 from leadrouter.sim.layouts import common_layouts
 from leadrouter.sim.locales import MONTH_NUMBERS, unaccented
-from leadrouter.sim.money import JUNK, Written, accounting_negative, foreign
+from leadrouter.sim.money import JUNK, Written, accounting_negative, bare_numbers, foreign
 from leadrouter.sim.words import HEADER_SCALE, NOBODY, NOT_YET, NULLS, SCALED, SCALES, WORDS
 from leadrouter.sim.zonenames import (
     named_zone,
@@ -454,13 +454,15 @@ def _numbers(
     if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
         values = column.to_numpy(dtype="float64", na_value=np.nan)
     else:
-        core = text.where(~missing, "")  # only written cells cleaned: many columns are sparse
-        core[~missing] = accounting_negative(core[~missing].str.replace(JUNK, "", regex=True))
+        core = text.where(~missing, "")
+        dressed = ~missing & ~bare_numbers(core)  # only these can hold more than a number
+        core[dressed] = accounting_negative(core[dressed].str.replace(JUNK, "", regex=True))
         if money:  # a cell's own multiplier (5.8万) wins over the header's unit
-            parts = core.str.extract(SCALED)
-            own = parts[1].notna().to_numpy()
-            core = core.where(~own, parts[0])
-            scale[own] = parts[1][own].map(SCALES).to_numpy(dtype="float64")
+            parts = core[dressed].str.extract(SCALED)
+            own = np.zeros(len(core), dtype=bool)
+            own[dressed] = parts[1].notna().to_numpy()
+            core[own] = parts[0][own[dressed]]
+            scale[own] = parts[1][own[dressed]].map(SCALES).to_numpy(dtype="float64")
         read, mixed = _separators(core, header, ctx)
         values = np.asarray(pd.to_numeric(read, errors="coerce"), dtype="float64")
         missing = missing | mixed  # rejected already, with why

@@ -427,19 +427,24 @@ def _require(
     ids = data["lead_id"]
     for position in np.flatnonzero(_blank(texts[at_header]).to_numpy()).tolist():
         ctx.reject(int(position), at_header, no_arrival(ids[position]))
+    column = pd.Series(ids, dtype=object)
+    none = column.isna().to_numpy()
+    again = column.duplicated().to_numpy() & ~none
     first: dict[str, int] = {}
-    for position, lead_id in enumerate(ids):
+    if again.any():
+        firsts = column.duplicated(keep=False).to_numpy() & ~none & ~again
+        first = {lead_id: position for position, lead_id in column[firsts].items()}
+    for position in np.flatnonzero(none | again).tolist():
+        lead_id = ids[position]
         if lead_id is None:
             ctx.reject(position, id_header, "no lead id: every row needs one")
-        elif lead_id in first:
+        else:
             ctx.reject(
                 position,
                 id_header,
                 f"lead id {lead_id!r} is already in row {ctx.rows[first[lead_id]]}: one row per "
                 f"lead, the first is kept{digits_lost(lead_id)}",
             )
-        else:
-            first[lead_id] = position
 
 
 def _frame(
