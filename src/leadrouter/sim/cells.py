@@ -147,11 +147,13 @@ def _times(
     elif pd.api.types.is_datetime64_dtype(column.dtype):
         naive = column.to_numpy(dtype="datetime64[us]").copy()
     else:
-        numeric = text.str.fullmatch(r"\d+(?:\.\d+)?") & ~text.str.fullmatch(r"\d{8}")
-        aware = _has_offset(text) & ~missing
+        numeric = text.str.fullmatch(r"\d+(?:\.\d+)?").to_numpy(dtype=bool, copy=True)
+        if numeric.any():
+            numeric[numeric] = ~text[numeric].str.fullmatch(r"\d{8}").to_numpy(dtype=bool)
+        aware = _has_offset(text).to_numpy(dtype=bool) & ~missing
         plain = ~missing & ~aware & ~numeric
-        naive = _iso(text.where(plain), utc=False)
-        utc = _iso(text.where(aware), utc=True)
+        naive = _iso(text, plain, utc=False)
+        utc = _iso(text, aware, utc=True)
         failed = ~missing & np.isnat(naive) & np.isnat(utc)
         if failed.any():
             common = common_layouts(text.where(failed), ctx.dayfirst)
@@ -230,9 +232,12 @@ def _dates_only(
     written = ~missing & np.isnat(utc)
     if written.sum() < 2:
         return
-    dates = text[written].str.fullmatch(_DATE_ONLY).all()
     values = naive[written]
-    midnight = bool((values == values.astype("datetime64[D]")).all())
+    at_midnight = values == values.astype("datetime64[D]")
+    if (~at_midnight & ~np.isnat(values)).any():  # a time of day read: no cell is a date alone
+        return
+    dates = text[written].str.fullmatch(_DATE_ONLY).all()
+    midnight = bool(at_midnight.all())
     if dates or midnight:
         first = int(np.flatnonzero(written)[0])
         ctx.flag(
@@ -253,16 +258,20 @@ def _has_offset(text: pd.Series[Any]) -> pd.Series[Any]:
     return endings.isin(aware)
 
 
-def _iso(values: pd.Series[Any], utc: bool) -> np.ndarray[Any, Any]:
-    """The fast path: ISO 8601 texts parsed at once (NaT where that fails, for the per-cell
-    parser to retry); naive, or UTC when `utc`."""
+def _iso(text: pd.Series[Any], which: np.ndarray[Any, Any], utc: bool) -> np.ndarray[Any, Any]:
+    """The fast path: the cells of `text` marked in `which` read as ISO 8601 at once (NaT where
+    that fails, for the per-cell parser to retry, and for the cells not marked); naive, or UTC
+    when `utc`."""
+    nothing = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[us]")
+    if not which.any():
+        return nothing
     try:
-        parsed = pd.to_datetime(values, format="ISO8601", errors="coerce", utc=utc)
+        parsed = pd.to_datetime(text.where(which), format="ISO8601", errors="coerce", utc=utc)
     except (ValueError, TypeError):  # e.g. offsets the ending check missed: retry per cell
-        return np.full(len(values), np.datetime64("NaT"), dtype="datetime64[us]")
+        return nothing
     if isinstance(parsed.dtype, pd.DatetimeTZDtype):
         if not utc:
-            return np.full(len(values), np.datetime64("NaT"), dtype="datetime64[us]")
+            return nothing
         parsed = parsed.dt.tz_localize(None)
     result: np.ndarray[Any, Any] = parsed.to_numpy(dtype="datetime64[us]").copy()
     return result
@@ -597,7 +606,7 @@ def _propensities(
     values: np.ndarray[Any, Any],
     text: pd.Series[Any],
     header: str,
-    reps: np.ndarray[Any, Any] | None,
+    reps: pd.Series[Any] | None,
     ctx: _Context,
 ) -> np.ndarray[Any, Any]:
     """The propensity column, each value a probability in (0, 1] on a row with a rep.
@@ -625,7 +634,7 @@ def _propensities(
             + (" (the column is written in percent: most values are above 1)" if scale else ""),
             f"read as {values[position]:g}",
         )
-    no_rep = np.ones(len(values), dtype=bool) if reps is None else pd.isna(reps)
+    no_rep = np.ones(len(values), dtype=bool) if reps is None else reps.isna().to_numpy()
     for position in np.flatnonzero(given & ((values <= 0.0) | (values > 1.0))).tolist():
         ctx.flag(
             int(position),

@@ -116,7 +116,7 @@ def canonical(frame: pd.DataFrame) -> pd.DataFrame:
         raise InvalidValueError(
             f"a History frame needs the columns {list(COLUMNS)}; missing {missing}"
         )
-    out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
+    columns: dict[str, pd.Series[Any]] = {}
     for name in COLUMNS:
         column = frame[name].reset_index(drop=True)
         if name in TIME_FIELDS:
@@ -133,7 +133,8 @@ def canonical(frame: pd.DataFrame) -> pd.DataFrame:
             column = column.astype(_STR)
             if name in _BLANK_IS_EMPTY:
                 column = column.fillna("")
-        out[name] = column
+        columns[name] = column
+    out = pd.DataFrame(columns, index=pd.RangeIndex(len(frame)))
     _check(out)
     _check_status(out)
     for name in frame.columns:

@@ -63,6 +63,7 @@ from leadrouter.sim.cells import (
     _propensities,
     _quoted_amounts,
     _score_scale,
+    _STR_DTYPE,
     _text,
     _times,
 )
@@ -270,10 +271,8 @@ def build_history(
             )
         elif field in BOOL_FIELDS:
             data[field] = _booleans(text, header, field, ctx)
-        else:
-            values = text.to_numpy(dtype=object).copy()
-            values[_blank(text, field).to_numpy()] = None
-            data[field] = values
+        else:  # kept as text, not Python objects: a History's text columns are text
+            data[field] = text.where(~_blank(text, field).to_numpy())
     if "score" in data:
         data["score"] = _score_scale(data["score"], texts[mapping["score"]], mapping["score"], ctx)
     if "propensity" in data:
@@ -425,18 +424,19 @@ def _require(
     """Reject rows without a lead id or arrival time, and later rows repeating a lead id."""
     id_header, at_header = mapping["lead_id"], mapping["arrived_at"]
     ids = data["lead_id"]
+    none = ids.isna().to_numpy()
     for position in np.flatnonzero(_blank(texts[at_header]).to_numpy()).tolist():
-        ctx.reject(int(position), at_header, no_arrival(ids[position]))
-    column = pd.Series(ids, dtype=object)
-    none = column.isna().to_numpy()
-    again = column.duplicated().to_numpy() & ~none
+        ctx.reject(
+            int(position), at_header, no_arrival(None if none[position] else ids.iat[position])
+        )
+    again = ids.duplicated().to_numpy() & ~none
     first: dict[str, int] = {}
     if again.any():
-        firsts = column.duplicated(keep=False).to_numpy() & ~none & ~again
-        first = {lead_id: position for position, lead_id in column[firsts].items()}
+        firsts = ids.duplicated(keep=False).to_numpy() & ~none & ~again
+        first = {lead_id: position for position, lead_id in ids[firsts].items()}
     for position in np.flatnonzero(none | again).tolist():
-        lead_id = ids[position]
-        if lead_id is None:
+        lead_id = ids.iat[position]
+        if none[position]:
             ctx.reject(position, id_header, "no lead id: every row needs one")
         else:
             ctx.reject(
@@ -468,10 +468,15 @@ def _frame(
             out[name] = pd.Series(pd.NaT, index=pd.RangeIndex(n), dtype=TIME_DTYPE)
         elif name in NUMBER_FIELDS:
             out[name] = np.full(n, np.nan)
-        else:
-            out[name] = np.full(n, None, dtype=object)
+        elif name in BOOL_FIELDS:
+            out[name] = pd.Series(pd.NA, index=pd.RangeIndex(n), dtype="boolean")
+        else:  # in the dtype the given text fields have, so History need not convert it
+            out[name] = pd.Series(None, index=pd.RangeIndex(n), dtype=_STR_DTYPE)
     sold = out["converted_at"].notna().to_numpy() | (np.nan_to_num(out["amount"]) > 0)
-    out["converted"] = np.array([flag is True for flag in out["converted"]]) | sold
+    said = data.get("converted")
+    if said is not None:
+        sold |= np.array([flag is True for flag in out["converted"]], dtype=bool)
+    out["converted"] = sold
     frame = pd.DataFrame(out)
     mapped = {header for field, header in mapping.items() if field not in (LOST_REASON, CURRENCY)}
     for header in raw.columns:
