@@ -473,7 +473,7 @@ def _numbers(
             core[own] = parts[0][own[dressed]]
             scale[own] = parts[1][own[dressed]].map(SCALES).to_numpy(dtype="float64")
         read, mixed = _separators(core, header, ctx)
-        values = np.asarray(pd.to_numeric(read, errors="coerce"), dtype="float64")
+        values = _to_floats(read, ~missing)
         missing = missing | mixed  # rejected already, with why
     values = values.copy()
     values[missing] = np.nan
@@ -514,6 +514,19 @@ def _numbers(
             )
         bad |= negative | huge
     values[bad] = np.nan
+    return values
+
+
+def _to_floats(read: pd.Series[Any], written: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """`pd.to_numeric` of the column `read` (NaN where it reads no number) at the cost of its
+    `written` cells alone: the others are blank ("") and read NaN. A blank cell is read beside
+    the written ones when the column has one, as it decides how they are read: with one, every
+    value goes through the float parser (`-0` is -0.0); without, integers are read as such."""
+    if written.all():
+        return np.asarray(pd.to_numeric(read, errors="coerce"), dtype="float64")
+    cells = pd.concat([read[written], pd.Series([""], dtype=read.dtype)], ignore_index=True)
+    values = np.full(len(read), np.nan)
+    values[written] = np.asarray(pd.to_numeric(cells, errors="coerce"), dtype="float64")[:-1]
     return values
 
 

@@ -457,13 +457,18 @@ def _frame(
     """The kept rows as a History frame: parsed fields, defaults for absent ones, `converted`
     derived, other columns as features."""
     n = len(kept)
+    every = n == len(raw)  # no row rejected: nothing to take out
+
+    def kept_rows(column: pd.Series[Any]) -> pd.Series[Any]:
+        return column.reset_index(drop=True) if every else column.iloc[kept].reset_index(drop=True)
+
     out: dict[str, Any] = {}
     for name in COLUMNS:
         value = data.get(name)
         if isinstance(value, pd.Series):
-            out[name] = value.iloc[kept].reset_index(drop=True)
+            out[name] = kept_rows(value)
         elif value is not None:
-            out[name] = np.asarray(value)[kept]
+            out[name] = np.asarray(value) if every else np.asarray(value)[kept]
         elif name in TIME_FIELDS:
             out[name] = pd.Series(pd.NaT, index=pd.RangeIndex(n), dtype=TIME_DTYPE)
         elif name in NUMBER_FIELDS:
@@ -486,8 +491,7 @@ def _frame(
         column = raw[header]
         if _is_text(column):
             column = texts[header]
-        column = column.reset_index(drop=True).where(~_blank(texts[header]))
-        frame[name] = column.iloc[kept].reset_index(drop=True)
+        frame[name] = kept_rows(column.reset_index(drop=True).where(~_blank(texts[header])))
     return frame
 
 
