@@ -53,6 +53,7 @@ from leadrouter.model import zone
 from leadrouter.sim.cells import (
     _COLUMNS,
     _DAYFIRST,
+    _STR_DTYPE,
     _TZ,
     _at,
     _blank,
@@ -63,7 +64,6 @@ from leadrouter.sim.cells import (
     _propensities,
     _quoted_amounts,
     _score_scale,
-    _STR_DTYPE,
     _text,
     _times,
 )
