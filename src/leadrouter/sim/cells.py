@@ -694,25 +694,3 @@ def _booleans(text: pd.Series[Any], header: str, field: str, ctx: _Context) -> n
         else:
             values[position] = word
     return values
-
-
-def _quoted_amounts(data: dict[str, Any], mapping: dict[str, str], ctx: _Context) -> None:
-    """Without a stage column a positive amount makes a sale, unless the converted column says
-    no: then the amount is a quote (hand-kept sheets fill it on every lead), so it is left out,
-    each such row flagged, rather than a "no" overruled in silence."""
-    if "stage" in mapping or "converted" not in data or "amount" not in data:
-        return
-    amounts = data["amount"]
-    said_no = np.array([flag is False for flag in data["converted"]], dtype=bool)
-    quoted = said_no & (np.nan_to_num(amounts) > 0)
-    if "converted_at" in data:  # a sale date beside a "no" is not a quote: left as it is
-        quoted &= data["converted_at"].isna().to_numpy()
-    for position in np.flatnonzero(quoted).tolist():
-        ctx.flag(
-            position,
-            mapping["amount"],
-            f"amount {amounts[position]:,.2f} on a lead {mapping['converted']!r} marks not "
-            "converted",
-            "read as not converted; the amount left out as a quote",
-        )
-    amounts[quoted] = np.nan

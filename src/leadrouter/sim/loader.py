@@ -62,7 +62,6 @@ from leadrouter.sim.cells import (
     _numbers,
     _parse_one,
     _propensities,
-    _quoted_amounts,
     _score_scale,
     _text,
     _times,
@@ -445,6 +444,28 @@ def _require(
                 f"lead id {lead_id!r} is already in row {ctx.rows[first[lead_id]]}: one row per "
                 f"lead, the first is kept{digits_lost(lead_id)}",
             )
+
+
+def _quoted_amounts(data: dict[str, Any], mapping: dict[str, str], ctx: _Context) -> None:
+    """Without a stage column a positive amount makes a sale, unless the converted column says
+    no: then the amount is a quote (hand-kept sheets fill it on every lead), so it is left out,
+    each such row flagged, rather than a "no" overruled in silence."""
+    if "stage" in mapping or "converted" not in data or "amount" not in data:
+        return
+    amounts = data["amount"]
+    said_no = np.array([flag is False for flag in data["converted"]], dtype=bool)
+    quoted = said_no & (np.nan_to_num(amounts) > 0)
+    if "converted_at" in data:  # a sale date beside a "no" is not a quote: left as it is
+        quoted &= data["converted_at"].isna().to_numpy()
+    for position in np.flatnonzero(quoted).tolist():
+        ctx.flag(
+            position,
+            mapping["amount"],
+            f"amount {amounts[position]:,.2f} on a lead {mapping['converted']!r} marks not "
+            "converted",
+            "read as not converted; the amount left out as a quote",
+        )
+    amounts[quoted] = np.nan
 
 
 def _frame(
