@@ -366,6 +366,61 @@ def test_duplicate_lead_ids_keep_the_first_row(tmp_path: Path) -> None:
     assert "already in row 2" in history.rejected["reason"].tolist()[0]
 
 
+@settings(max_examples=150, deadline=None)
+@given(ids=st.lists(st.sampled_from(["A", "B", "C", " A ", "", "n/a", "Total"]), max_size=12))
+def test_each_missing_or_repeated_lead_id_is_rejected_naming_its_first_row(ids: list[str]) -> None:
+    """Every row without a lead id is rejected as such, every later row repeating one names
+    the row that holds it first (ids read stripped), and every other row is kept, in order."""
+    frame = pd.DataFrame({"id": ["Z", *ids], "created": "2025-03-03 09:00"})
+    history = History.from_frame(frame, tz="UTC")
+    first: dict[str, int] = {}
+    expected = []
+    for row, cell in enumerate(["Z", *ids], start=2):
+        lead_id = cell.strip()
+        if lead_id in ("", "n/a"):
+            expected.append((row, "no lead id: every row needs one"))
+        elif lead_id in first:
+            expected.append(
+                (
+                    row,
+                    f"lead id {lead_id!r} is already in row {first[lead_id]}: one row per lead, "
+                    "the first is kept",
+                )
+            )
+        else:
+            first[lead_id] = row
+    rejected = history.rejected
+    assert list(zip(rejected["row"], rejected["reason"], strict=True)) == expected
+    assert set(rejected["column"]) <= {"id"}
+    assert history.to_frame()["lead_id"].tolist() == list(first)
+
+
+TOUCHES = ["2025-03-05", "2025-03-06 00:00", "2025-03-06 10:30", "2025-13-45", "bad", ""]
+"""First touches: a date alone, midnight written, a time of day, a date alone that is no
+date, no time at all, none."""
+
+
+@settings(max_examples=150, deadline=None)
+@given(touches=st.lists(st.sampled_from(TOUCHES), min_size=1, max_size=8))
+def test_a_first_touch_column_is_flagged_when_it_holds_dates_alone(touches: list[str]) -> None:
+    """The first-touch column is flagged when two or more of its cells are written and every
+    one is a date alone (whether or not it is a real date) or is read as midnight. (Its first
+    row is kept, as the flag is on the first written cell's row.)"""
+    touches = ["2025-03-05", *touches]
+    frame = pd.DataFrame(
+        {"id": [f"L{i}" for i in range(len(touches))], "created": "2025-03-01 08:00"}
+    )
+    frame["first touch"] = touches
+    history = History.from_frame(frame, columns={"first touch": "first_touch_at"}, tz="UTC")
+    written = [cell for cell in touches if cell]
+    expected = len(written) >= 2 and (
+        all(cell in ("2025-03-05", "2025-13-45") for cell in written)
+        or all(cell in ("2025-03-05", "2025-03-06 00:00") for cell in written)
+    )
+    reasons = history.flagged["reason"].tolist()
+    assert any(r.startswith("the column holds dates without times") for r in reasons) == expected
+
+
 def test_columns_maps_headers_like_rename(tmp_path: Path) -> None:
     path = write(
         tmp_path / "custom.csv",

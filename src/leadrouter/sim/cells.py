@@ -39,7 +39,7 @@ from leadrouter.sim.dates import (
 from leadrouter.sim.history import TIME_DTYPE, TIME_FIELDS
 from leadrouter.sim.layouts import common_layouts
 from leadrouter.sim.locales import MONTH_NUMBERS, unaccented
-from leadrouter.sim.money import JUNK, Written, accounting_negative, foreign
+from leadrouter.sim.money import JUNK, Written, accounting_negative, bare_numbers, foreign
 from leadrouter.sim.words import HEADER_SCALE, NOBODY, NOT_YET, NULLS, SCALED, SCALES, WORDS
 from leadrouter.sim.zonenames import (
     named_zone,
@@ -147,11 +147,13 @@ def _times(
     elif pd.api.types.is_datetime64_dtype(column.dtype):
         naive = column.to_numpy(dtype="datetime64[us]").copy()
     else:
-        numeric = text.str.fullmatch(r"\d+(?:\.\d+)?") & ~text.str.fullmatch(r"\d{8}")
-        aware = _has_offset(text) & ~missing
+        numeric = text.str.fullmatch(r"\d+(?:\.\d+)?").to_numpy(dtype=bool, copy=True)
+        if numeric.any():
+            numeric[numeric] = ~text[numeric].str.fullmatch(r"\d{8}").to_numpy(dtype=bool)
+        aware = _has_offset(text).to_numpy(dtype=bool) & ~missing
         plain = ~missing & ~aware & ~numeric
-        naive = _iso(text.where(plain), utc=False)
-        utc = _iso(text.where(aware), utc=True)
+        naive = _iso(text, plain, utc=False)
+        utc = _iso(text, aware, utc=True)
         failed = ~missing & np.isnat(naive) & np.isnat(utc)
         if failed.any():
             common = common_layouts(text.where(failed), ctx.dayfirst)
@@ -230,9 +232,12 @@ def _dates_only(
     written = ~missing & np.isnat(utc)
     if written.sum() < 2:
         return
-    dates = text[written].str.fullmatch(_DATE_ONLY).all()
     values = naive[written]
-    midnight = bool((values == values.astype("datetime64[D]")).all())
+    at_midnight = values == values.astype("datetime64[D]")
+    if (~at_midnight & ~np.isnat(values)).any():  # a time of day read: no cell is a date alone
+        return
+    dates = text[written].str.fullmatch(_DATE_ONLY).all()
+    midnight = bool(at_midnight.all())
     if dates or midnight:
         first = int(np.flatnonzero(written)[0])
         ctx.flag(
@@ -253,16 +258,20 @@ def _has_offset(text: pd.Series[Any]) -> pd.Series[Any]:
     return endings.isin(aware)
 
 
-def _iso(values: pd.Series[Any], utc: bool) -> np.ndarray[Any, Any]:
-    """The fast path: ISO 8601 texts parsed at once (NaT where that fails, for the per-cell
-    parser to retry); naive, or UTC when `utc`."""
+def _iso(text: pd.Series[Any], which: np.ndarray[Any, Any], utc: bool) -> np.ndarray[Any, Any]:
+    """The fast path: the cells of `text` marked in `which` read as ISO 8601 at once (NaT where
+    that fails, for the per-cell parser to retry, and for the cells not marked); naive, or UTC
+    when `utc`."""
+    nothing = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[us]")
+    if not which.any():
+        return nothing
     try:
-        parsed = pd.to_datetime(values, format="ISO8601", errors="coerce", utc=utc)
+        parsed = pd.to_datetime(text.where(which), format="ISO8601", errors="coerce", utc=utc)
     except (ValueError, TypeError):  # e.g. offsets the ending check missed: retry per cell
-        return np.full(len(values), np.datetime64("NaT"), dtype="datetime64[us]")
+        return nothing
     if isinstance(parsed.dtype, pd.DatetimeTZDtype):
         if not utc:
-            return np.full(len(values), np.datetime64("NaT"), dtype="datetime64[us]")
+            return nothing
         parsed = parsed.dt.tz_localize(None)
     result: np.ndarray[Any, Any] = parsed.to_numpy(dtype="datetime64[us]").copy()
     return result
@@ -454,15 +463,17 @@ def _numbers(
     if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
         values = column.to_numpy(dtype="float64", na_value=np.nan)
     else:
-        core = text.where(~missing, "")  # only written cells cleaned: many columns are sparse
-        core[~missing] = accounting_negative(core[~missing].str.replace(JUNK, "", regex=True))
+        core = text.where(~missing, "")
+        dressed = ~missing & ~bare_numbers(core)  # only these can hold more than a number
+        core[dressed] = accounting_negative(core[dressed].str.replace(JUNK, "", regex=True))
         if money:  # a cell's own multiplier (5.8万) wins over the header's unit
-            parts = core.str.extract(SCALED)
-            own = parts[1].notna().to_numpy()
-            core = core.where(~own, parts[0])
-            scale[own] = parts[1][own].map(SCALES).to_numpy(dtype="float64")
+            parts = core[dressed].str.extract(SCALED)
+            own = np.zeros(len(core), dtype=bool)
+            own[dressed] = parts[1].notna().to_numpy()
+            core[own] = parts[0][own[dressed]]
+            scale[own] = parts[1][own[dressed]].map(SCALES).to_numpy(dtype="float64")
         read, mixed = _separators(core, header, ctx)
-        values = np.asarray(pd.to_numeric(read, errors="coerce"), dtype="float64")
+        values = _to_floats(read, ~missing)
         missing = missing | mixed  # rejected already, with why
     values = values.copy()
     values[missing] = np.nan
@@ -503,6 +514,19 @@ def _numbers(
             )
         bad |= negative | huge
     values[bad] = np.nan
+    return values
+
+
+def _to_floats(read: pd.Series[Any], written: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """`pd.to_numeric` of the column `read` (NaN where it reads no number) at the cost of its
+    `written` cells alone: the others are blank ("") and read NaN. A blank cell is read beside
+    the written ones when the column has one, as it decides how they are read: with one, every
+    value goes through the float parser (`-0` is -0.0); without, integers are read as such."""
+    if written.all():
+        return np.asarray(pd.to_numeric(read, errors="coerce"), dtype="float64")
+    cells = pd.concat([read[written], pd.Series([""], dtype=read.dtype)], ignore_index=True)
+    values = np.full(len(read), np.nan)
+    values[written] = np.asarray(pd.to_numeric(cells, errors="coerce"), dtype="float64")[:-1]
     return values
 
 
@@ -595,7 +619,7 @@ def _propensities(
     values: np.ndarray[Any, Any],
     text: pd.Series[Any],
     header: str,
-    reps: np.ndarray[Any, Any] | None,
+    reps: pd.Series[Any] | None,
     ctx: _Context,
 ) -> np.ndarray[Any, Any]:
     """The propensity column, each value a probability in (0, 1] on a row with a rep.
@@ -623,7 +647,7 @@ def _propensities(
             + (" (the column is written in percent: most values are above 1)" if scale else ""),
             f"read as {values[position]:g}",
         )
-    no_rep = np.ones(len(values), dtype=bool) if reps is None else pd.isna(reps)
+    no_rep = np.ones(len(values), dtype=bool) if reps is None else reps.isna().to_numpy()
     for position in np.flatnonzero(given & ((values <= 0.0) | (values > 1.0))).tolist():
         ctx.flag(
             int(position),
@@ -670,25 +694,3 @@ def _booleans(text: pd.Series[Any], header: str, field: str, ctx: _Context) -> n
         else:
             values[position] = word
     return values
-
-
-def _quoted_amounts(data: dict[str, Any], mapping: dict[str, str], ctx: _Context) -> None:
-    """Without a stage column a positive amount makes a sale, unless the converted column says
-    no: then the amount is a quote (hand-kept sheets fill it on every lead), so it is left out,
-    each such row flagged, rather than a "no" overruled in silence."""
-    if "stage" in mapping or "converted" not in data or "amount" not in data:
-        return
-    amounts = data["amount"]
-    said_no = np.array([flag is False for flag in data["converted"]], dtype=bool)
-    quoted = said_no & (np.nan_to_num(amounts) > 0)
-    if "converted_at" in data:  # a sale date beside a "no" is not a quote: left as it is
-        quoted &= data["converted_at"].isna().to_numpy()
-    for position in np.flatnonzero(quoted).tolist():
-        ctx.flag(
-            position,
-            mapping["amount"],
-            f"amount {amounts[position]:,.2f} on a lead {mapping['converted']!r} marks not "
-            "converted",
-            "read as not converted; the amount left out as a quote",
-        )
-    amounts[quoted] = np.nan

@@ -116,7 +116,7 @@ def canonical(frame: pd.DataFrame) -> pd.DataFrame:
         raise InvalidValueError(
             f"a History frame needs the columns {list(COLUMNS)}; missing {missing}"
         )
-    out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
+    columns: dict[str, pd.Series[Any]] = {}
     for name in COLUMNS:
         column = frame[name].reset_index(drop=True)
         if name in TIME_FIELDS:
@@ -129,17 +129,43 @@ def canonical(frame: pd.DataFrame) -> pd.DataFrame:
             column = column.astype("boolean")
         else:
             if column.dtype == object or not pd.api.types.is_string_dtype(column.dtype):
-                column = pd.Series([None if is_missing(v) else str(v) for v in column])
+                column = _as_text(column)
             column = column.astype(_STR)
             if name in _BLANK_IS_EMPTY:
                 column = column.fillna("")
-        out[name] = column
+        columns[name] = column
+    out = pd.DataFrame(columns, index=pd.RangeIndex(len(frame)))
     _check(out)
     _check_status(out)
     for name in frame.columns:
         if name not in COLUMNS:
             out[name] = frame[name].reset_index(drop=True)
     return out
+
+
+_MISSING_TYPES = frozenset({type(None), float, np.float64, type(pd.NA), type(pd.NaT)})
+"""The types of a value `is_missing` can call missing."""
+
+
+def _as_text(column: pd.Series[Any]) -> pd.Series[Any]:
+    """Each value of a text column as `str`, None where `is_missing`: read at once when the
+    column holds only strings and missing values (what the loader gives: a column of strings
+    with None for blanks), else value by value (`_as_text_each`), for the same result."""
+    values = column.to_numpy(dtype=object)
+    missing = pd.isna(values)
+    if (
+        set(map(type, values[~missing].tolist())) <= {str}
+        and set(map(type, values[missing].tolist())) <= _MISSING_TYPES
+    ):
+        values = values.copy()
+        values[missing] = None
+        return pd.Series(values, dtype=object)
+    return _as_text_each(column)
+
+
+def _as_text_each(column: pd.Series[Any]) -> pd.Series[Any]:
+    """`_as_text`, one value at a time: `str(value)`, None where `is_missing`."""
+    return pd.Series([None if is_missing(v) else str(v) for v in column])
 
 
 def _utc(column: pd.Series[Any], name: str) -> pd.Series[Any]:

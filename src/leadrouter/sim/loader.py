@@ -53,6 +53,7 @@ from leadrouter.model import zone
 from leadrouter.sim.cells import (
     _COLUMNS,
     _DAYFIRST,
+    _STR_DTYPE,
     _TZ,
     _at,
     _blank,
@@ -61,7 +62,6 @@ from leadrouter.sim.cells import (
     _numbers,
     _parse_one,
     _propensities,
-    _quoted_amounts,
     _score_scale,
     _text,
     _times,
@@ -270,10 +270,8 @@ def build_history(
             )
         elif field in BOOL_FIELDS:
             data[field] = _booleans(text, header, field, ctx)
-        else:
-            values = text.to_numpy(dtype=object).copy()
-            values[_blank(text, field).to_numpy()] = None
-            data[field] = values
+        else:  # kept as text, not Python objects: a History's text columns are text
+            data[field] = text.where(~_blank(text, field).to_numpy())
     if "score" in data:
         data["score"] = _score_scale(data["score"], texts[mapping["score"]], mapping["score"], ctx)
     if "propensity" in data:
@@ -425,21 +423,49 @@ def _require(
     """Reject rows without a lead id or arrival time, and later rows repeating a lead id."""
     id_header, at_header = mapping["lead_id"], mapping["arrived_at"]
     ids = data["lead_id"]
+    none = ids.isna().to_numpy()
     for position in np.flatnonzero(_blank(texts[at_header]).to_numpy()).tolist():
-        ctx.reject(int(position), at_header, no_arrival(ids[position]))
+        ctx.reject(
+            int(position), at_header, no_arrival(None if none[position] else ids.iat[position])
+        )
+    again = ids.duplicated().to_numpy() & ~none
     first: dict[str, int] = {}
-    for position, lead_id in enumerate(ids):
-        if lead_id is None:
+    if again.any():
+        firsts = ids.duplicated(keep=False).to_numpy() & ~none & ~again
+        first = {lead_id: position for position, lead_id in ids[firsts].items()}
+    for position in np.flatnonzero(none | again).tolist():
+        lead_id = ids.iat[position]
+        if none[position]:
             ctx.reject(position, id_header, "no lead id: every row needs one")
-        elif lead_id in first:
+        else:
             ctx.reject(
                 position,
                 id_header,
                 f"lead id {lead_id!r} is already in row {ctx.rows[first[lead_id]]}: one row per "
                 f"lead, the first is kept{digits_lost(lead_id)}",
             )
-        else:
-            first[lead_id] = position
+
+
+def _quoted_amounts(data: dict[str, Any], mapping: dict[str, str], ctx: _Context) -> None:
+    """Without a stage column a positive amount makes a sale, unless the converted column says
+    no: then the amount is a quote (hand-kept sheets fill it on every lead), so it is left out,
+    each such row flagged, rather than a "no" overruled in silence."""
+    if "stage" in mapping or "converted" not in data or "amount" not in data:
+        return
+    amounts = data["amount"]
+    said_no = np.array([flag is False for flag in data["converted"]], dtype=bool)
+    quoted = said_no & (np.nan_to_num(amounts) > 0)
+    if "converted_at" in data:  # a sale date beside a "no" is not a quote: left as it is
+        quoted &= data["converted_at"].isna().to_numpy()
+    for position in np.flatnonzero(quoted).tolist():
+        ctx.flag(
+            position,
+            mapping["amount"],
+            f"amount {amounts[position]:,.2f} on a lead {mapping['converted']!r} marks not "
+            "converted",
+            "read as not converted; the amount left out as a quote",
+        )
+    amounts[quoted] = np.nan
 
 
 def _frame(
@@ -452,21 +478,31 @@ def _frame(
     """The kept rows as a History frame: parsed fields, defaults for absent ones, `converted`
     derived, other columns as features."""
     n = len(kept)
+    every = n == len(raw)  # no row rejected: nothing to take out
+
+    def kept_rows(column: pd.Series[Any]) -> pd.Series[Any]:
+        return column.reset_index(drop=True) if every else column.iloc[kept].reset_index(drop=True)
+
     out: dict[str, Any] = {}
     for name in COLUMNS:
         value = data.get(name)
         if isinstance(value, pd.Series):
-            out[name] = value.iloc[kept].reset_index(drop=True)
+            out[name] = kept_rows(value)
         elif value is not None:
-            out[name] = np.asarray(value)[kept]
+            out[name] = np.asarray(value) if every else np.asarray(value)[kept]
         elif name in TIME_FIELDS:
             out[name] = pd.Series(pd.NaT, index=pd.RangeIndex(n), dtype=TIME_DTYPE)
         elif name in NUMBER_FIELDS:
             out[name] = np.full(n, np.nan)
-        else:
-            out[name] = np.full(n, None, dtype=object)
+        elif name in BOOL_FIELDS:
+            out[name] = pd.Series(pd.NA, index=pd.RangeIndex(n), dtype="boolean")
+        else:  # in the dtype the given text fields have, so History need not convert it
+            out[name] = pd.Series(None, index=pd.RangeIndex(n), dtype=_STR_DTYPE)
     sold = out["converted_at"].notna().to_numpy() | (np.nan_to_num(out["amount"]) > 0)
-    out["converted"] = np.array([flag is True for flag in out["converted"]]) | sold
+    said = data.get("converted")
+    if said is not None:
+        sold |= np.array([flag is True for flag in out["converted"]], dtype=bool)
+    out["converted"] = sold
     frame = pd.DataFrame(out)
     mapped = {header for field, header in mapping.items() if field not in (LOST_REASON, CURRENCY)}
     for header in raw.columns:
@@ -476,8 +512,7 @@ def _frame(
         column = raw[header]
         if _is_text(column):
             column = texts[header]
-        column = column.reset_index(drop=True).where(~_blank(texts[header]))
-        frame[name] = column.iloc[kept].reset_index(drop=True)
+        frame[name] = kept_rows(column.reset_index(drop=True).where(~_blank(texts[header])))
     return frame
 
 

@@ -32,6 +32,7 @@ __all__ = [
     "SYMBOLS",
     "Written",
     "accounting_negative",
+    "bare_numbers",
     "currency_column",
     "currency_note",
     "foreign",
@@ -70,6 +71,18 @@ JUNK = re.compile(rf"[\s%'’]|{MARK.pattern}", re.IGNORECASE)
 `12 500,00` groups thousands with a narrow no-break space), percent signs and the apostrophes
 Swiss spreadsheets separate thousands with."""
 _PARENTHESES = re.compile(r"^\((.*)\)$")
+
+
+_BARE = r"[0-9.,+-]*"
+
+
+def bare_numbers(text: pd.Series[Any]) -> np.ndarray[Any, Any]:
+    """Which cells (text, NaN for none) are bare numbers: ASCII digits, signs, dots and commas
+    alone. No currency mark, nothing `JUNK` takes off, no accounting parentheses and no
+    multiplier (`5.8万`) can be in one, so the per-cell searches for them, which cost a regex a
+    cell, skip those cells: most cells of a number column, read at once here."""
+    bare: np.ndarray[Any, Any] = text.str.fullmatch(_BARE).to_numpy(dtype=bool, na_value=False)
+    return bare
 
 
 def accounting_negative(core: pd.Series[Any]) -> pd.Series[Any]:
@@ -127,20 +140,25 @@ def _currencies(
     `cells`; None when neither says) and which cells are marked with another currency than
     their row's column."""
     if cells is None:
-        return text.map(_currency, na_action="ignore"), np.zeros(len(text), dtype=bool)
+        return _marks(text, None), np.zeros(len(text), dtype=bool)
     stated = cells.where(text.notna()).map(_stated, na_action="ignore")
-    marks = pd.Series(
-        [
-            _currency(cell, said if isinstance(said, str) else None)
-            if isinstance(cell, str)
-            else None
-            for cell, said in zip(text, stated, strict=True)
-        ],
-        index=text.index,
-        dtype=object,
-    )
+    marks = _marks(text, stated)
     clash = (marks.notna() & stated.notna() & (marks != stated)).to_numpy(dtype=bool)
     return marks.where(marks.notna(), stated), clash
+
+
+def _marks(text: pd.Series[Any], stated: pd.Series[Any] | None) -> pd.Series[Any]:
+    """Each cell's currency by its own mark (`_currency`, a shared symbol read as its row's
+    `stated` currency when it can be), None for a cell without one or a blank cell (NaN).
+    Only the cells that are not bare numbers are searched: a bare number holds no mark."""
+    marks = np.full(len(text), None, dtype=object)
+    searched = np.flatnonzero(text.notna().to_numpy(dtype=bool) & ~bare_numbers(text))
+    cells = text.iloc[searched].tolist()
+    said = [None] * len(cells) if stated is None else stated.iloc[searched].tolist()
+    for at, cell, row in zip(searched.tolist(), cells, said, strict=True):
+        if isinstance(cell, str):
+            marks[at] = _currency(cell, row if isinstance(row, str) else None)
+    return pd.Series(marks, index=text.index, dtype=object)
 
 
 def _usual(currencies: pd.Series[Any]) -> str | None:

@@ -81,7 +81,7 @@ def statuses(
     `History.outcomes` shows it, and (status, why) per shown value."""
     if "stage" not in mapping:
         return np.full(0, None, dtype=object), {}
-    texts = data["stage"]
+    texts = data["stage"].to_numpy(dtype=object, na_value=None)
     status = np.full(len(texts), None, dtype=object)
     labels = np.array(texts, dtype=object)
     seen: dict[str, tuple[str, str]] = {}
@@ -93,7 +93,7 @@ def statuses(
         status[position] = seen[value][0]
     reasons = data.get(LOST_REASON)
     if reasons is not None:
-        marked = np.array([reason is not None for reason in reasons]) & ~np.isin(
+        marked = reasons.notna().to_numpy(dtype=bool) & ~np.isin(
             status.astype(str), ("won", "lost")
         )
         for position in np.flatnonzero(marked).tolist():
