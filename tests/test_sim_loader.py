@@ -652,3 +652,23 @@ def test_a_file_whose_only_row_is_rejected_says_so_in_the_singular(tmp_path: Pat
     message = str(caught.value)
     assert "no usable rows: its one row was rejected (row 2, arrived_at: " in message
     assert "...)" not in message and "all 1 rows" not in message
+
+
+@pytest.mark.parametrize("word", ["not yet", "未跟进", "N/A"])
+def test_an_arrival_written_as_not_yet_is_a_rejected_row_naming_its_row_and_column(
+    tmp_path: Path, word: str
+) -> None:
+    """A time column's words for "none yet" are blanks there, the arrival column included: the
+    row is rejected like any row without an arrival time, never a History-wide error."""
+    path = write(
+        tmp_path / "export.csv",
+        "lead_id,created_at,owner,converted\n"
+        "1,2026-01-05 09:15,ann,yes\n"
+        f"2,{word},bob,no\n"
+        "3,2026-01-06 09:15,bob,no\n",
+    )
+    history = load_export(path, tz="UTC")
+    assert [lead.id for lead in history.leads] == ["1", "3"]
+    assert history.rejected.to_dict("records") == [
+        {"row": 3, "column": "created_at", "reason": "no arrival time: every lead needs one"}
+    ]

@@ -424,7 +424,7 @@ def _require(
     id_header, at_header = mapping["lead_id"], mapping["arrived_at"]
     ids = data["lead_id"]
     none = ids.isna().to_numpy()
-    for position in np.flatnonzero(_blank(texts[at_header]).to_numpy()).tolist():
+    for position in np.flatnonzero(_blank(texts[at_header], "arrived_at").to_numpy()).tolist():
         ctx.reject(
             int(position), at_header, no_arrival(None if none[position] else ids.iat[position])
         )
