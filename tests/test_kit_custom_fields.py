@@ -11,7 +11,7 @@ import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import invariant, precondition, rule, run_state_machine_as_test
 
 import leadrouter as lr
 from leadrouter.context import Context
@@ -168,6 +168,7 @@ class Sneaky(RouterMachine, strategy=lr.EqualRotation, caps=lr.FixedCap(open=1))
 
     sneaked = 0
 
+    @precondition(lambda self: any(rep.active for rep in self.router.reps))
     @rule()
     def assigned_behind_the_routers_back(self) -> None:
         lead = lr.Lead(f"S{self.sneaked}", self.clock())
