@@ -267,33 +267,13 @@ class Decider:
         ctx gets no stale answers.
         """
         try:
-            if self.pool_rules or self.prefer_rules or not self.cached:
+            if self.pool_rules or self.prefer_rules:
                 prepared = self.prepare(ctx, exclude)
                 if isinstance(prepared, Decision):
                     return prepared, False
                 return self.conclude(prepared, self.ask(prepared.ctx))
-            lead_key = self._lead_key  # `eligible`'s lookup, written out
-            found = self._by_lead.get(lead_key(ctx.lead)) if lead_key is not None else None
-            ids, reasons = found if found is not None else self.eligible(ctx)
-            if exclude and not ids.isdisjoint(exclude):
-                reasons = (*reasons, self._excluded(ids & exclude))
-                ids = ids - exclude
-            caps = self.caps
-            gate: Gate | None
-            if caps.caps:
-                gate = Gate(caps, ctx)
-                ctx.ids = caps.drop_saturated(ctx, ids, gate)
-                ctx.can_take = gate
-            else:
-                gate = None
-                ctx.ids = ids
-                ctx.can_take = _always
-            length = ctx.view.__len__  # called as a method: `len()` enters Python from C
-            size = length()
-            result = self.strategy.route(ctx)
-            if length() != size:
-                raise wrote_ledger(self.strategy, _routing(ctx), length() - size)
-            return self._conclude(ctx, reasons, gate, result)
+            reasons, gate = self._offer(ctx, exclude)
+            return self._conclude(ctx, reasons, gate, self.ask(ctx))
         except Exception as exc:
             named = self._failed(exc, ctx)
             if named is None:
@@ -305,12 +285,12 @@ class Decider:
 
     def ask(self, ctx: Context) -> Pick | str | None:
         """The strategy's answer for `ctx`; StrategyError when it appended to the ledger while
-        deciding (`decide` does the same inline, on the path every routed lead takes)."""
-        view = ctx.view
-        size = len(view)
+        deciding."""
+        length = ctx.view.__len__  # called as a method: `len()` enters Python from C
+        size = length()
         result = self.strategy.route(ctx)
-        if len(view) != size:
-            raise wrote_ledger(self.strategy, _routing(ctx), len(view) - size)
+        if length() != size:
+            raise wrote_ledger(self.strategy, _routing(ctx), length() - size)
         return result
 
     def _failed(self, exc: Exception, ctx: Context) -> OutOfRangeError | None:
