@@ -59,7 +59,8 @@ _LARGEST = {"cost": ("a cost", 1e12), "amount": ("an amount", 1e12)}
 trillion in any currency), and its sums would swamp every figure or overflow."""
 _YMD = re.compile(rf"(\d{{4}})[-/.](\d{{1,2}})[-/.](\d{{1,2}})(?:[ T]+{TIME})?{ZONE}")
 _DMY = re.compile(rf"(\d{{1,2}})[-/.](\d{{1,2}})[-/.](\d{{4}}|\d{{2}})(?:[ T]+{TIME})?{ZONE}")
-_OFFSET_END = re.compile(r"(?:[zZ]|[+-]\d{2}:?\d{2})$")
+_OFFSET_END = re.compile(r"([zZ]|[+-]\d{2}:?\d{2})$")
+"""A UTC offset or Z closing a time (its one group)."""
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _EXCEL_EPOCH = datetime(1899, 12, 30)
 _EXCEL_RANGE = (20000.0, 80000.0)

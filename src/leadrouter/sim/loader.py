@@ -53,6 +53,7 @@ from leadrouter.model import zone
 from leadrouter.sim.cells import (
     _COLUMNS,
     _DAYFIRST,
+    _OFFSET_END,
     _STR_DTYPE,
     _TZ,
     _at,
@@ -376,7 +377,7 @@ def _zone_of(column: pd.Series[Any], text: pd.Series[Any]) -> str:
         return named
     offsets = set()
     for ending in endings:
-        found = re.search(r"([zZ]|[+-]\d{2}:?\d{2})$", str(ending))
+        found = _OFFSET_END.search(str(ending))
         offsets.add(found.group(1) if found else written_offset(str(ending)))
     if len(offsets) != 1 or None in offsets:
         return "UTC"

@@ -69,6 +69,21 @@ def _names() -> dict[str, dict[int, frozenset[str]]]:
     }
 
 
+def _name(text: str) -> str | None:
+    """The zone name closing `text`'s time, None when there is none or it is one the date
+    reader reads itself (`_READ_ELSEWHERE`)."""
+    found = _NAME.search(text)
+    return None if found is None or found[1] in _READ_ELSEWHERE else found[1]
+
+
+def _one_offset(text: str) -> tuple[str, int] | None:
+    """The zone name closing `text`'s time and its offset, when the tz database gives it one
+    (GMT included: a column's endings are read here, not its cells); None otherwise."""
+    found = _NAME.search(text)
+    offsets = _names().get(found[1], {}) if found else {}
+    return (found[1], next(iter(offsets))) if found and len(offsets) == 1 else None
+
+
 def _shown(zones: Iterable[str]) -> str:
     zones = set(zones)
     return next(
@@ -92,14 +107,14 @@ def named_zone(text: str, tz: str | None, give_tz: Callable[[str], str]) -> tupl
     knows; why it cannot be read ("ends in CST, which ...") when the name means several
     offsets and `tz`, the zone the export's times were given in, writes none of them
     (`give_tz` words the option that names a zone, as the caller's audience writes it)."""
-    found = _NAME.search(text)
-    if found is None or found[1] in _READ_ELSEWHERE or found[1] not in _names():
+    name = _name(text)
+    if name is None or name not in _names():
         return text, None
-    name, offsets = found[1], _names()[found[1]]
+    offsets = _names()[name]
     settled = [minutes for minutes, zones in offsets.items() if tz in zones]
     if len(offsets) == 1 or settled:
         minutes = settled[0] if settled else next(iter(offsets))
-        return f"{text[: found.start()]} {_offset(minutes)}", None
+        return _NAME.sub(f" {_offset(minutes)}", text), None
     shown = [f"{_utc(minutes)} ({_shown(zones)})" for minutes, zones in sorted(offsets.items())]
     meanings = f"{', '.join(shown[:-1])} and {shown[-1]}"
     example = give_tz(_shown(frozenset().union(*offsets.values())))
@@ -120,11 +135,11 @@ def unknown_zone(text: str, give_tz: Callable[[str], str]) -> str | None:
     """Why a text ending in a name in capitals after its time (`9:15 AM XST`) is not read
     ("ends in XST, ...") when that name is no zone the tz database writes; None when it ends in
     no such name."""
-    found = _NAME.search(text)
-    if found is None or found[1] in _READ_ELSEWHERE or found[1] in _names():
+    name = _name(text)
+    if name is None or name in _names():
         return None
     return (
-        f"ends in {found[1]}, which is no time-zone name the tz database writes: "
+        f"ends in {name}, which is no time-zone name the tz database writes: "
         "export the times with their offset (e.g. 2025-03-03 09:15 -0500) or without a zone "
         f"and name the zone, e.g. {give_tz('America/New_York')}"
     )
@@ -171,9 +186,8 @@ def season_note(first: str, unseasonal: list[tuple[int, str]]) -> tuple[str, str
 
 def written_offset(ending: str) -> str | None:
     """The offset (`-0500`) of the one-offset zone name closing `ending`, else None."""
-    found = _NAME.search(ending)
-    offsets = _names().get(found[1], {}) if found else {}
-    return _offset(next(iter(offsets))) if len(offsets) == 1 else None
+    named = _one_offset(ending)
+    return _offset(named[1]) if named is not None else None
 
 
 def zone_writing(endings: Iterable[str]) -> str | None:
@@ -183,10 +197,10 @@ def zone_writing(endings: Iterable[str]) -> str | None:
     read as such)."""
     pairs: set[tuple[str, int]] = set()
     for ending in endings:
-        found = _NAME.search(ending)
-        if found is None or len(offsets := _names().get(found[1], {})) != 1:
+        named = _one_offset(ending)
+        if named is None:
             return None
-        pairs.add((found[1], next(iter(offsets))))
+        pairs.add(named)
     if len({name for name, _ in pairs}) < 2:
         return None
     shared = frozenset.intersection(*(_names()[name][minutes] for name, minutes in pairs))
