@@ -5,6 +5,14 @@ Run from the project root::
     python benchmarks/bench_coverage.py                    # 102 histories: the full study
     python benchmarks/bench_coverage.py --histories 12     # a quick look
     python benchmarks/bench_coverage.py --json out.json    # where the rows and summary go
+    python benchmarks/bench_coverage.py --histories 1020 --resume rows.jsonl
+                                  # keep each history's rows as it finishes; run again to go on
+
+A full study takes hours. With `--resume FILE` every finished history is written to FILE at once
+and read back instead of run again, so a run that is stopped loses only the histories in flight,
+and `--first N` runs a later part (histories N, N+1, ...) that one file gathers; the table is
+always of the histories asked for. The file's first line holds the settings, and resuming with
+other settings is refused.
 
 What is measured (`leadrouter.sim.coverage.coverage_study`): synthetic histories of six shapes
 (`SHAPES`: team size, volume, busyness and how much reps differ), each with its known generating
@@ -71,6 +79,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=20, help="replicates per comparison (20)")
     parser.add_argument("--truth-seeds", type=int, default=30, help="seeds for the truth (30)")
     parser.add_argument("--processes", type=int, default=2, help="worker processes (2)")
+    parser.add_argument("--first", type=int, default=0, help="number of the first history (0)")
+    parser.add_argument(
+        "--resume", type=Path, help="JSON-lines file of finished histories, read and extended"
+    )
     parser.add_argument(
         "--json", type=Path, default=Path("coverage.json"), help="rows and summary (coverage.json)"
     )
@@ -87,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
         truth_seeds=args.truth_seeds,
         processes=args.processes,
         progress=progress,
+        first=args.first,
+        resume=args.resume,
     )
     rows.to_json(args.json.with_suffix(".rows.json"), orient="records")
     summary = summarise(rows)

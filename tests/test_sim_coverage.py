@@ -9,14 +9,17 @@ misses more than a quarter of them with negligible probability, while the interv
 
 from __future__ import annotations
 
+import json
 import warnings
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
 
 import leadrouter as lr
 from leadrouter.errors import ConfigError
-from leadrouter.sim import History
+from leadrouter.sim import History, coverage
 from leadrouter.sim.coverage import (
     ROW_COLUMNS,
     SUMMARY_COLUMNS,
@@ -98,3 +101,88 @@ def test_the_binomial_test_tells_chance_from_a_real_departure_from_95() -> None:
     assert summarise(row(95, 100))["p_nominal"].iloc[0] == pytest.approx(1.0)
     assert summarise(row(80, 100))["p_nominal"].iloc[0] < 1e-6
     assert summarise(row(300, 300))["p_nominal"].iloc[0] < 1e-6
+
+
+TINY = (Shape("tiny", 150, 3, 5),)
+
+
+def _tiny(**given: object) -> pd.DataFrame:
+    settings: dict[str, object] = {
+        "seeds": 4,
+        "truth_seeds": 3,
+        "shapes": TINY,
+        "metrics": ("conversion_rate",),
+        "policies": two,
+    }
+    settings.update(given)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return coverage_study(**settings)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def three_tiny() -> pd.DataFrame:
+    return _tiny(histories=3)
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    ran: list[int] = []
+    one = coverage._one
+
+    def counted(index: int, *rest: Any) -> list[dict[str, Any]]:
+        ran.append(index)
+        return one(index, *rest)
+
+    monkeypatch.setattr(coverage, "_one", counted)
+    return ran
+
+
+def test_a_resumed_study_runs_only_what_its_file_lacks_and_equals_one_run(
+    three_tiny: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parts run at different times, in any order, give the frame one call gives."""
+    ran = _counting(monkeypatch)
+    rows = tmp_path / "rows.jsonl"
+    later = _tiny(histories=2, first=1, resume=rows)
+    tail = three_tiny[three_tiny["history"] >= 1].reset_index(drop=True)
+    pd.testing.assert_frame_equal(later, tail)
+    whole = _tiny(histories=3, resume=rows)
+    assert ran == [1, 2, 0]
+    pd.testing.assert_frame_equal(whole, three_tiny)
+    assert _tiny(histories=3, resume=rows).equals(three_tiny) and ran == [1, 2, 0]
+    assert len(rows.read_text().splitlines()) == 1 + 3
+
+
+def test_a_history_cut_off_mid_write_is_run_again(
+    three_tiny: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = tmp_path / "rows.jsonl"
+    _tiny(histories=2, resume=rows)
+    text = rows.read_text()
+    rows.write_text(text[: len(text) - 40])
+    ran = _counting(monkeypatch)
+    pd.testing.assert_frame_equal(_tiny(histories=3, resume=rows), three_tiny)
+    assert ran == [1, 2]
+    assert [json.loads(line).get("history") for line in rows.read_text().splitlines()] == [
+        None,
+        0,
+        1,
+        2,
+    ]
+
+
+def test_a_rows_file_of_other_settings_or_not_a_rows_file_is_refused(tmp_path: Path) -> None:
+    rows = tmp_path / "rows.jsonl"
+    _tiny(histories=1, resume=rows)
+    with pytest.raises(ConfigError, match=r"other settings \(seeds: seeds 4, now 6\)"):
+        _tiny(histories=1, seeds=6, resume=rows)
+    lines = rows.read_text().splitlines()
+    rows.write_text("\n".join([lines[0], "{not json", *lines[1:]]) + "\n")
+    with pytest.raises(ConfigError, match=r"line 2: not one history's rows.*delete the line"):
+        _tiny(histories=1, resume=rows)
+    other = tmp_path / "other.csv"
+    other.write_text("lead_id,arrived_at\n1,2026-01-05\n")
+    with pytest.raises(ConfigError, match="line 1: not a coverage study's rows file"):
+        _tiny(histories=1, resume=other)
+    with pytest.raises(ConfigError, match="first >= 0"):
+        _tiny(histories=1, first=-1)

@@ -23,10 +23,12 @@ times `seeds`.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_all_start_methods, get_context
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -210,13 +212,70 @@ def _one(
 _JOB: list[Any] = []
 
 
-def _forked(index: int) -> list[dict[str, Any]]:
+def _forked(index: int) -> tuple[int, list[dict[str, Any]]]:
     shapes, seeds, truth_seeds, metrics, choose = _JOB[0]
-    return _one(index, shapes[index % len(shapes)], seeds, truth_seeds, metrics, choose)
+    return index, _one(index, shapes[index % len(shapes)], seeds, truth_seeds, metrics, choose)
 
 
 def _share(job: Any) -> None:
     _JOB[:] = [job]
+
+
+def _settings(job: tuple[Any, ...]) -> dict[str, Any]:
+    """What a history's rows depend on besides its index, as JSON reads it back."""
+    shapes, seeds, truth_seeds, metrics, choose = job
+    from leadrouter import __version__
+
+    written = {
+        "study": "leadrouter coverage study",
+        "leadrouter": __version__,
+        "seeds": seeds,
+        "truth_seeds": truth_seeds,
+        "shapes": [attrs.asdict(shape) for shape in shapes],
+        "metrics": metrics,
+        "policies": f"{choose.__module__}.{choose.__qualname__}",
+    }
+    settings: dict[str, Any] = json.loads(json.dumps(written))
+    return settings
+
+
+def _resumed(path: Path, settings: dict[str, Any]) -> dict[int, list[dict[str, Any]]]:
+    """The histories a rows file already holds. A new (or empty) file gets the settings as its
+    first line; a file whose last line was cut off mid-write loses that line, whose history is
+    then run again."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    lines = text.split("\n")
+    if len(lines) < 2 or not lines[0].strip():
+        path.write_text(json.dumps(settings) + "\n", encoding="utf-8")
+        return {}
+    if lines[-1]:
+        with path.open("r+", encoding="utf-8") as file:
+            file.truncate(len(text.encode("utf-8")) - len(lines[-1].encode("utf-8")))
+    fix = f"start a new file, or resume {path} with the settings it was begun with"
+    try:
+        written = json.loads(lines[0])
+    except json.JSONDecodeError:
+        written = None
+    if not isinstance(written, dict) or written.get("study") != settings["study"]:
+        raise ConfigError(f"{path}, line 1: not a coverage study's rows file; {fix}")
+    differing = sorted(key for key in settings if written.get(key) != settings[key])
+    if differing:
+        raise ConfigError(
+            f"{path} was begun with other settings ({', '.join(differing)}: "
+            + "; ".join(f"{k} {written.get(k)!r}, now {settings[k]!r}" for k in differing)
+            + f"), and rows of two settings measure nothing together; {fix}"
+        )
+    found: dict[int, list[dict[str, Any]]] = {}
+    for number, line in enumerate(lines[1:-1], start=2):
+        try:
+            history = json.loads(line)
+            found[int(history["history"])] = list(history["rows"])
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+            raise ConfigError(
+                f"{path}, line {number}: not one history's rows ({error}); delete the line to "
+                "run that history again"
+            ) from None
+    return found
 
 
 def coverage_study(
@@ -228,40 +287,61 @@ def coverage_study(
     policies: Callable[[History], Mapping[str, Policy]] = study_policies,
     processes: int = 1,
     progress: Callable[[int, int], None] | None = None,
+    first: int = 0,
+    resume: str | Path | None = None,
 ) -> pd.DataFrame:
-    """Measure coverage over `histories` synthetic histories (cycling through `shapes`, each
-    history with its own generating seed): a tidy frame with `ROW_COLUMNS`, one row per
-    (history, policy, metric, level or difference). `policies(history)` gives the policies to
-    compare, the first being the baseline. `processes > 1` runs histories in forked worker
-    processes. Deterministic: the same arguments give the same frame."""
-    if histories < 1 or seeds < 2 or truth_seeds < 2:
+    """Measure coverage over `histories` synthetic histories, numbered from `first` (history `i`
+    has shape `shapes[i % len(shapes)]` and its own generating seed): a tidy frame with
+    `ROW_COLUMNS`, one row per (history, policy, metric, level or difference), in history order.
+    `policies(history)` gives the policies to compare, the first being the baseline.
+    `processes > 1` runs histories in forked worker processes. Deterministic: the same arguments
+    give the same frame, however the histories are split between calls.
+
+    `resume` names a JSON-lines file that keeps each history's rows the moment it is done, and
+    whose histories are read instead of run again. A full study takes hours; with it, a run cut
+    off (a time box, a killed process) loses only the histories in flight, and a study can be run
+    in parts (`first`) and summarised whole. The file's first line records the settings; resuming
+    with other settings, or another leadrouter version, is a `ConfigError`, since rows of two
+    models would measure neither. (A change of the model within one version is not seen: start
+    a new file when the simulator changes.)"""
+    if histories < 1 or seeds < 2 or truth_seeds < 2 or first < 0:
         raise ConfigError(
-            f"coverage_study: needs histories >= 1, seeds >= 2 and truth_seeds >= 2, got "
-            f"{histories}, {seeds}, {truth_seeds}"
+            f"coverage_study: needs histories >= 1, seeds >= 2, truth_seeds >= 2 and first >= 0, "
+            f"got {histories}, {seeds}, {truth_seeds}, {first}"
         )
     if not shapes:
         raise ConfigError("coverage_study: needs at least one Shape")
     job = (tuple(shapes), seeds, truth_seeds, tuple(metrics), policies)
-    found: list[list[dict[str, Any]]] = []
-    indices = range(histories)
-    if processes > 1 and histories > 1 and "fork" in get_all_start_methods():
+    indices = range(first, first + histories)
+    path = None if resume is None else Path(resume)
+    found = {} if path is None else _resumed(path, _settings(job))
+    found = {index: found[index] for index in indices if index in found}
+    todo = [index for index in indices if index not in found]
+
+    def keep(index: int, rows: list[dict[str, Any]]) -> None:
+        found[index] = rows
+        if path is not None:
+            with path.open("a", encoding="utf-8") as file:
+                file.write(json.dumps({"history": index, "rows": rows}, default=float) + "\n")
+        if progress is not None:
+            progress(len(found), histories)
+
+    if processes > 1 and len(todo) > 1 and "fork" in get_all_start_methods():
         with ProcessPoolExecutor(
-            max_workers=min(processes, os.cpu_count() or 1, histories),
+            max_workers=min(processes, os.cpu_count() or 1, len(todo)),
             mp_context=get_context("fork"),
             initializer=_share,
             initargs=(job,),
         ) as pool:
-            for done, rows in enumerate(pool.map(_forked, indices), start=1):
-                found.append(rows)
-                if progress is not None:
-                    progress(done, histories)
+            for future in as_completed([pool.submit(_forked, index) for index in todo]):
+                keep(*future.result())
     else:
         _share(job)
-        for done, index in enumerate(indices, start=1):
-            found.append(_forked(index))
-            if progress is not None:
-                progress(done, histories)
-    return pd.DataFrame([row for rows in found for row in rows], columns=list(ROW_COLUMNS))
+        for index in todo:
+            keep(*_forked(index))
+    return pd.DataFrame(
+        [row for index in indices for row in found[index]], columns=list(ROW_COLUMNS)
+    )
 
 
 def summarise(rows: pd.DataFrame, by: Iterable[str] = ("policy", "metric", "kind")) -> pd.DataFrame:
