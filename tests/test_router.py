@@ -1183,8 +1183,9 @@ def test_a_mistyped_rep_id_names_the_rep_meant_and_writes_nothing() -> None:
 
 
 def test_a_dropped_router_is_freed_at_once_not_by_the_garbage_collector() -> None:
-    """Its decision log reaches back to it weakly: a router is no reference cycle, so one
-    dropped (a simulation's, a request's) goes when its last reference does."""
+    """Its decision log reaches back to it weakly, and its ledger is no cycle either: a router
+    dropped (a simulation's, a request's) goes when its last reference does, and the ledger it
+    made with it."""
     import gc
     import weakref
 
@@ -1195,8 +1196,9 @@ def test_a_dropped_router_is_freed_at_once_not_by_the_garbage_collector() -> Non
         for i in range(5):
             router.route(lr.Lead(id=f"L{i}", arrived_at=T0), now=T0)
         router.set_rep(lr.Rep(id="r3"))
-        dropped = weakref.ref(router)
+        dropped, its_ledger = weakref.ref(router), weakref.ref(router.ledger)
         del router
         assert dropped() is None
+        assert its_ledger() is None
     finally:
         gc.enable()
