@@ -504,3 +504,32 @@ def test_a_touch_its_tag_and_its_sale_convert_their_times_once(
     ledger.append(lr.Converted("L1", "a", now, amount=1.0))
     assert len(converted) == 2
     assert ledger.status("L1") == "converted"
+
+
+def test_a_dropped_ledger_is_freed_at_once_not_by_the_garbage_collector() -> None:
+    """A ledger is no reference cycle (its fold's handlers are the class's functions, its
+    block reaches back to it weakly), so one dropped (a simulation run's, a replay's) goes when
+    its last reference does: used, a block entered, one rolled back."""
+    import gc
+    import weakref
+
+    def used() -> weakref.ref[lr.Ledger]:
+        ledger = lr.Ledger()
+        ledger.append(lr.Arrived(lr.Lead("L1", T0)))
+        ledger.append(lr.Assigned("L1", "ana", at(1), "t"))
+        with ledger.transaction():
+            ledger.append(lr.Touched("L1", "ana", at(2)))
+        try:
+            with ledger.transaction():
+                ledger.append(lr.Arrived(lr.Lead("L2", at(3))))
+                raise KeyError("the caller's own error: the block is rolled back")
+        except KeyError:
+            pass
+        assert "L2" not in ledger and len(ledger) == 3
+        return weakref.ref(ledger)
+
+    gc.disable()
+    try:
+        assert used()() is None
+    finally:
+        gc.enable()

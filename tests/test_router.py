@@ -285,6 +285,22 @@ def test_daily_cap_resets_at_midnight_in_its_zone() -> None:
     assert [e.lead_id for e in events] == ["L2"]
 
 
+def test_a_full_reps_words_are_those_of_the_moment_the_lead_was_decided() -> None:
+    """Reps a cap found full for the day are left out before the strategy runs, under the
+    cap's own words for them at that moment: a decision read after the ledger moved on (a
+    lead given to a full rep by hand) still says what the cap said then, and a later decision
+    says what it says later. Wording them only when read would give the later words to both."""
+    r = router(team(2), caps=lr.FixedCap(open=2, daily=1))
+    r.route(lead(1), now=at(1))
+    r.route(lead(2), now=at(2))
+    assert r.route(lead(3), now=at(3)).rep_id is None  # both found full: L3 waits
+    before = r.route(lead(4), now=at(4))
+    r.ledger.append(lr.Assigned("L3", "R0", at(5), "by hand"))
+    after = r.route(lead(6), now=at(6))
+    assert "daily cap 1 reached (1 received today, UTC) for R0; 1 more at it" in before.explain()
+    assert "open-lead cap 2 reached (2 held) for R0; 1 more at it" in after.explain()
+
+
 def test_a_daily_cap_counts_only_its_own_day_when_a_later_day_was_routed_first() -> None:
     """A backfill or a queue replayed after an outage routes a lead at its own, earlier time:
     the later day's receipt is no receipt "today"."""
@@ -461,6 +477,12 @@ def test_handover_reroutes_the_whole_book() -> None:
     assert r.ledger.book(leaving) == frozenset()
     assert not r.roster[leaving].active
     assert all(r.route(lead(10 + i), now=at(31)).rep_id != leaving for i in range(4))
+    # each re-routed lead says so first, in the same words: one Reason, worded once and shared
+    moved = {id(d.reasons[0]) for d in decisions}
+    assert len(decisions) > 1 and len(moved) == 1
+    assert decisions[0].reasons[0] == lr.Reason(
+        "moved", f"taken back from {leaving} (rep_left)", frozenset({leaving}), "release"
+    )
 
 
 def test_new_rep_joins_at_the_front_of_the_rotation() -> None:
@@ -1183,8 +1205,9 @@ def test_a_mistyped_rep_id_names_the_rep_meant_and_writes_nothing() -> None:
 
 
 def test_a_dropped_router_is_freed_at_once_not_by_the_garbage_collector() -> None:
-    """Its decision log reaches back to it weakly: a router is no reference cycle, so one
-    dropped (a simulation's, a request's) goes when its last reference does."""
+    """Its decision log reaches back to it weakly, and its ledger is no cycle either: a router
+    dropped (a simulation's, a request's) goes when its last reference does, and the ledger it
+    made with it."""
     import gc
     import weakref
 
@@ -1195,8 +1218,9 @@ def test_a_dropped_router_is_freed_at_once_not_by_the_garbage_collector() -> Non
         for i in range(5):
             router.route(lr.Lead(id=f"L{i}", arrived_at=T0), now=T0)
         router.set_rep(lr.Rep(id="r3"))
-        dropped = weakref.ref(router)
+        dropped, its_ledger = weakref.ref(router), weakref.ref(router.ledger)
         del router
         assert dropped() is None
+        assert its_ledger() is None
     finally:
         gc.enable()

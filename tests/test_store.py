@@ -493,7 +493,7 @@ FOLD_DIGEST = {
     4: "d4435dc39178deb0",
     5: "493ad09e7ddba725",
     6: "0361c59a552dacf1",
-    7: "4b2c31ef9333b650",
+    7: "5f3d6673a5cd0043",
 }
 """Per snapshot FORMAT, a digest of the fold's source (ledger/_fold.py and _state.py)."""
 

@@ -121,16 +121,20 @@ class _Fold:
         """Every touch, tag and sale recorded, so one sent again is recognised (`append`). Not
         in `_FOLDED`: a stored ledger's snapshot need not carry it, as its database already
         keeps a report from being stored twice (the idempotency key)."""
-        self._handlers: dict[type, Callable[[Any], None]] = {
-            Arrived: self._arrived,
-            Assigned: self._assigned,
-            Claimed: self._claimed,
-            Touched: self._touched,
-            Tagged: self._tagged,
-            Converted: self._converted,
-            Released: self._released,
-            Pooled: self._pooled,
+        cls = type(self)
+        self._handlers: dict[type, Callable[[Any, Any], None]] = {
+            Arrived: cls._arrived,
+            Assigned: cls._assigned,
+            Claimed: cls._claimed,
+            Touched: cls._touched,
+            Tagged: cls._tagged,
+            Converted: cls._converted,
+            Released: cls._released,
+            Pooled: cls._pooled,
         }
+        """Each event's handler, the class's function (called with the ledger): bound methods
+        of this ledger held in its own table would make every ledger a reference cycle, left
+        for the garbage collector instead of freed when dropped."""
 
     @classmethod
     def from_events(cls, events: Iterable[Event], *, in_order: bool = True) -> Self:
@@ -183,12 +187,12 @@ class _Fold:
             if len(reported) == known:
                 return
             try:
-                handler(event)
+                handler(self, event)
             except BaseException:
                 reported.discard(event)
                 raise
         else:
-            handler(event)
+            handler(self, event)
         self._events.append(event)
 
     def extend(self, events: Iterable[Event]) -> None:

@@ -20,6 +20,8 @@ cost a round trip per operation to protect nothing.
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -101,38 +103,45 @@ class _Block:
     ledger's transaction does, instead of keeping a lead released and never offered again.
     Blocks nest (a hand-over routes; a caller's block holds operations): only the outermost
     rolls back, and then `settle`s; an operation nested in it that fails is undone alone
-    (`end`). One object per ledger, entered again for each block."""
+    (`end`). One object per ledger, entered again for each block.
+
+    It reaches its ledger weakly: the ledger holds it, and a strong hold back would make every
+    ledger a reference cycle, left for the garbage collector instead of freed when dropped. It
+    is entered through the ledger (`transaction()`, a Router's operation), which is alive then.
+    """
 
     __slots__ = ("_acquire", "_ledger", "_mark", "_release", "depth")
 
     def __init__(self, ledger: Ledger) -> None:
-        self._ledger = ledger
+        self._ledger: Callable[[], Ledger | None] = weakref.ref(ledger)
         self._acquire = ledger._thread_lock.acquire
         self._release = ledger._thread_lock.release
-        self._mark = 0
+        self._mark: Any = 0
+        """Where the outermost block began (`Ledger._savepoint`): what a failure goes back to."""
         self.depth = 0
         """How many blocks are open (all on the thread that holds the ledger's lock)."""
 
     def __enter__(self) -> None:
         self._acquire()
         if not self.depth:
-            self._mark = self._ledger._savepoint()
+            self._mark = _alive(self._ledger)._savepoint()
         self.depth += 1
 
     def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
         try:
             self.depth -= 1
-            if not self.depth and (kind is not None or self._ledger._kept):
-                self._end(kind is not None)
+            if not self.depth:
+                ledger = _alive(self._ledger)
+                if kind is not None or ledger._kept:
+                    self.end(ledger, kind is not None)
         finally:
             self._release()
 
-    def _end(self, failed: bool) -> None:
+    def end(self, ledger: Ledger, failed: bool) -> None:
         """The outermost block ends with something to do: it `failed` (the ledger goes back to
         where the block began) or operations in it kept what their Routers remembered (it is
         `settle`d). A block that ended well with nothing kept, the usual Router operation,
         does not get here."""
-        ledger = self._ledger
         kept = detach(ledger)
         if failed:
             ledger._roll_back_to(self._mark)
@@ -140,26 +149,45 @@ class _Block:
             settle(kept, ledger, failed)
 
 
+def _alive(ledger: Callable[[], Ledger | None]) -> Ledger:
+    """The ledger a block's weak reference reaches (alive while the block is entered)."""
+    found = ledger()
+    assert found is not None, "a ledger's block is entered only through the ledger"
+    return found
+
+
 class _Operation:
     """A Router operation on an in-memory ledger: the ledger's block, at whose end what the
     Router remembered of the operation (`memory`) is kept or put back (`end`). Entered again
     by the operations it runs (`route_many` routes each lead): only its outermost entry marks
-    where it began, when a block was open before it."""
+    where it began, when a block was open before it.
 
-    __slots__ = ("_block", "_depth", "_ledger", "_mark", "_memory")
+    It enters and leaves the ledger's block itself, as `_Block.__enter__` and `__exit__` do
+    (the lock, the block's depth and mark, `_Block.end` at the outermost exit), rather than
+    through them: every Router call pays one Python call on the way in and one on the way out.
+    It holds its ledger strongly (the Router holds it; the ledger does not)."""
+
+    __slots__ = ("_acquire", "_block", "_depth", "_ledger", "_mark", "_memory", "_release")
 
     def __init__(self, ledger: Ledger, memory: Undoable | None) -> None:
         self._ledger = ledger
-        self._block = ledger._block
+        self._block = block = ledger._block
+        self._acquire = block._acquire
+        self._release = block._release
         self._memory = memory
         self._depth = 0
         self._mark: Mark | None = None
 
     def __enter__(self) -> None:
+        self._acquire()
         block = self._block
-        block.__enter__()
-        if not self._depth:
-            self._mark = savepoint(self._ledger, self._memory) if block.depth > 1 else None
+        if block.depth:
+            if not self._depth:
+                self._mark = savepoint(self._ledger, self._memory)
+        else:
+            block._mark = self._ledger._savepoint()
+            self._mark = None
+        block.depth += 1
         self._depth += 1
 
     def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
@@ -169,4 +197,10 @@ class _Operation:
             if not self._depth and (kind is not None or (memory is not None and memory.pending)):
                 end(self._ledger, memory, self._mark, kind is not None)
         finally:
-            self._block.__exit__(kind, exc, tb)
+            block = self._block
+            try:
+                block.depth -= 1
+                if not block.depth and (kind is not None or self._ledger._kept):
+                    block.end(self._ledger, kind is not None)
+            finally:
+                self._release()

@@ -536,13 +536,7 @@ class Router:
             return [released], None
         lead_id, rep_id, now = released.lead_id, released.rep_id, released.at
         decision, waiting = self._decide(self.ledger.lead(lead_id), now, frozenset({rep_id}))
-        moved = _new_reason(
-            "moved",
-            f"taken back from {rep_id} ({released.reason})",
-            frozenset({rep_id}),
-            "release",
-        )
-        decision = with_first_reason(decision, moved)
+        decision = with_first_reason(decision, self._decider.moved(rep_id, released.reason))
         return [released, *self._commit(decision, waiting)], decision
 
     def handover(self, rep_id: str, now: datetime | None = None) -> list[Decision]:

@@ -22,6 +22,7 @@ __all__ = [
     "close",
     "reason_of",
     "spent",
+    "stopped",
 ]
 
 
@@ -86,7 +87,7 @@ def spent(rep_id: str) -> NoReturn:
 class Gate:
     """`ctx.can_take` for one lead: whether every cap lets a rep take one more lead, each rep
     asked about once, a refusal kept under the first cap that refuses; and the reps
-    `Caps.drop_saturated` left out. `capped()` hands what was stopped to the decision.
+    `Caps.drop_saturated` left out. `stopped(gate)` hands what was stopped to the decision.
 
     It holds its context until the router has finished with the lead (`close`): the context
     holds it back (as `can_take`), and the router breaks that pair when it closes the gate, so
@@ -131,11 +132,14 @@ class Gate:
     def __bool__(self) -> bool:
         return bool(self.groups or self.refusals)
 
-    def capped(self) -> Capped | None:
-        """What the caps stopped so far (None: nobody)."""
-        if not self.groups and not self.refusals:
-            return None
-        return Capped(tuple(self.groups or ()), tuple(self.refusals or ()))
+
+def stopped(gate: Gate | None) -> Capped | None:
+    """What the caps stopped so far while `gate`'s lead is decided (None: nobody, or the
+    router has no caps, `gate` None). One function for both, so a decision with caps pays one
+    call here, as a method on the gate would cost, and one without pays one too."""
+    if gate is None or not (gate.groups or gate.refusals):
+        return None
+    return Capped(tuple(gate.groups or ()), tuple(gate.refusals or ()))
 
 
 def close(can_take: object) -> None:

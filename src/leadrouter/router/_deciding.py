@@ -20,7 +20,7 @@ from leadrouter.errors import ConfigError, LeadRouterError, OutOfRangeError, Str
 from leadrouter.events import PUBLIC
 from leadrouter.ledger import LedgerView
 from leadrouter.model import Decision, Lead, Reason, Rep
-from leadrouter.router._capping import Caps, Gate, cap_reasons, close, spent
+from leadrouter.router._capping import Caps, Gate, cap_reasons, close, spent, stopped
 from leadrouter.router._explained import worded_later
 from leadrouter.rules import FACTORIES, Filter, PoolRule, PreferenceRule, Rule, as_filter
 from leadrouter.strategies.base import Pick, Strategy, as_pick, check_batching
@@ -33,7 +33,7 @@ _WAIT_REASON = "it waits in the public pool and is offered again at tick()"
 
 
 def _cap_reasons(gate: Gate | None) -> tuple[Reason, ...]:
-    capped = gate.capped() if gate is not None else None
+    capped = stopped(gate)
     return cap_reasons(capped) if capped is not None else ()
 
 
@@ -130,6 +130,7 @@ class Decider:
         "_eligible_cache",
         "_keys",
         "_lead_key",
+        "_moved_cache",
         "_name",
         "_waiting_cache",
         "cached",
@@ -166,6 +167,7 @@ class Decider:
         ] = {}
         self._chosen_cache: dict[str, Reason] = {}
         self._waiting_cache: dict[str, Reason] = {}
+        self._moved_cache: dict[tuple[str, str], Reason] = {}
         self.cached = True
         """False: compute every eligible set afresh, and decide every lead through `prepare`
         and `conclude` (tests compare both ways)."""
@@ -416,7 +418,7 @@ class Decider:
         gate: Gate | None,
         result: Pick | str | None,
     ) -> tuple[Decision, bool]:
-        capped = gate.capped() if gate is not None else None  # what the caps stopped, if any
+        capped = stopped(gate)
         lead, now, name = ctx.lead, ctx.now, self._name
         pick = _NO_NOTE if type(result) is str else as_pick(result)
         chosen_id = result if type(result) is str else pick.rep_id
@@ -481,6 +483,20 @@ class Decider:
         if found is None:
             found = _new_reason("waiting", f"{why}; {_WAIT_REASON}", _NOBODY, self._name)
             self._waiting_cache[why] = found
+        return found
+
+    def moved(self, rep_id: str, why: str) -> Reason:
+        """Why a re-routed lead left `rep_id`, taken back for `why` (the release's reason),
+        worded once per rep and reason: the leads of one hand-over, or of one rep's missed
+        SLAs, share one Reason rather than each building its own."""
+        key = (rep_id, why)
+        found = self._moved_cache.get(key)
+        if found is None:
+            if len(self._moved_cache) > 4096:
+                self._moved_cache.clear()
+            found = self._moved_cache[key] = _new_reason(
+                "moved", f"taken back from {rep_id} ({why})", frozenset({rep_id}), "release"
+            )
         return found
 
     def _chosen(self, rep_id: str, note: str) -> Reason:
