@@ -133,11 +133,11 @@ class _Block:
             if not self.depth:
                 ledger = _alive(self._ledger)
                 if kind is not None or ledger._kept:
-                    self.end(ledger, kind is not None)
+                    self._end(ledger, kind is not None)
         finally:
             self._release()
 
-    def end(self, ledger: Ledger, failed: bool) -> None:
+    def _end(self, ledger: Ledger, failed: bool) -> None:
         """The outermost block ends with something to do: it `failed` (the ledger goes back to
         where the block began) or operations in it kept what their Routers remembered (it is
         `settle`d). A block that ended well with nothing kept, the usual Router operation,
@@ -160,34 +160,23 @@ class _Operation:
     """A Router operation on an in-memory ledger: the ledger's block, at whose end what the
     Router remembered of the operation (`memory`) is kept or put back (`end`). Entered again
     by the operations it runs (`route_many` routes each lead): only its outermost entry marks
-    where it began, when a block was open before it.
+    where it began, when a block was open before it. It holds its ledger strongly (the Router
+    holds it; the ledger does not)."""
 
-    It enters and leaves the ledger's block itself, as `_Block.__enter__` and `__exit__` do
-    (the lock, the block's depth and mark, `_Block.end` at the outermost exit), rather than
-    through them: every Router call pays one Python call on the way in and one on the way out.
-    It holds its ledger strongly (the Router holds it; the ledger does not)."""
-
-    __slots__ = ("_acquire", "_block", "_depth", "_ledger", "_mark", "_memory", "_release")
+    __slots__ = ("_block", "_depth", "_ledger", "_mark", "_memory")
 
     def __init__(self, ledger: Ledger, memory: Undoable | None) -> None:
         self._ledger = ledger
-        self._block = block = ledger._block
-        self._acquire = block._acquire
-        self._release = block._release
+        self._block = ledger._block
         self._memory = memory
         self._depth = 0
         self._mark: Mark | None = None
 
     def __enter__(self) -> None:
-        self._acquire()
         block = self._block
-        if block.depth:
-            if not self._depth:
-                self._mark = savepoint(self._ledger, self._memory)
-        else:
-            block._mark = self._ledger._savepoint()
-            self._mark = None
-        block.depth += 1
+        block.__enter__()
+        if not self._depth:
+            self._mark = savepoint(self._ledger, self._memory) if block.depth > 1 else None
         self._depth += 1
 
     def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
@@ -197,10 +186,4 @@ class _Operation:
             if not self._depth and (kind is not None or (memory is not None and memory.pending)):
                 end(self._ledger, memory, self._mark, kind is not None)
         finally:
-            block = self._block
-            try:
-                block.depth -= 1
-                if not block.depth and (kind is not None or self._ledger._kept):
-                    block.end(self._ledger, kind is not None)
-            finally:
-                self._release()
+            self._block.__exit__(kind, exc, tb)
