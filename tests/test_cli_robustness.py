@@ -145,6 +145,21 @@ def test_a_count_below_zero_is_a_usage_error_naming_the_option(
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize("horizon", ["abc", "5x", "-5d", "0d"])
+def test_a_horizon_that_is_no_positive_duration_is_a_usage_error_with_the_units(
+    horizon: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A word, an unknown unit or a negative duration is refused as 0d is: naming the option
+    and showing durations to write, not only "not a duration"."""
+    with pytest.raises(SystemExit) as stopped:
+        main(["compare", "--demo", f"--horizon={horizon}"])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert f"error: argument --horizon: {horizon!r} is not a" in err
+    assert "45m, 4h, 90d or 2w" in err
+    assert "Traceback" not in err
+
+
 # ---------------------------------------------------------------- extreme propensities
 
 
