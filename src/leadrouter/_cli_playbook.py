@@ -124,10 +124,16 @@ def playbook_warnings(
     in_utc = [what for what, tz in zoned if tz == "UTC"]
     local = leads_tz if leads_tz not in (None, "UTC") else None
     if in_utc and (local or elsewhere):
-        said = f"the leads are read in {local}" if local else f"{', '.join(elsewhere)} elsewhere"
+        hours = None if local is None else _etc_offset(local)
+        said = (
+            f"the leads are read in {local if hours is None else f'UTC{hours:+d}'}"
+            if local
+            else f"{', '.join(elsewhere)} elsewhere"
+        )
+        write = "Asia/Shanghai" if hours == _BEIJING_HOURS else local or elsewhere[0]
         yield (
             f"{', '.join(in_utc[:4])}{' ...' if len(in_utc) > 4 else ''} in UTC, but {said}: "
-            f'a table without tz is UTC; write tz = "{local or elsewhere[0]}" in it'
+            f'a table without tz is UTC; write tz = "{write}" in it'
         )
     for where, table in schedules:
         holidays = table.default.days_off if table.default is not None else frozenset()
@@ -215,18 +221,28 @@ def _zones_in(value: object, where: str, depth: int = 0) -> Iterator[tuple[str, 
 
 
 _ETC_GMT = re.compile(r"(?:Etc/)?GMT([+-])(\d{1,2})")
+_BEIJING_HOURS = 8
+
+
+def _etc_offset(tz: str) -> int | None:
+    """The UTC offset in hours of an Etc/GMT±N zone, by the POSIX sign its name carries
+    ("Etc/GMT-8" is +8), or None for any other zone (and for GMT±0, which is UTC). A zone
+    read off a file's "+08:00" is named so: said as its offset, it reads as the file does."""
+    found = _ETC_GMT.fullmatch(tz)
+    if found is None or int(found.group(2)) == 0:
+        return None
+    return int(found.group(2)) * (-1 if found.group(1) == "+" else 1)
 
 
 def _posix_sign(tz: str) -> str | None:
     """What an Etc/GMT+N zone really is, in `posix_sign`'s words (its sign is POSIX's, so
     "Etc/GMT+8" written for Beijing is UTC-8, 16 hours off), and what to write for Beijing
     time; None for any other zone."""
-    found = _ETC_GMT.fullmatch(tz)
-    if found is None or int(found.group(2)) == 0:
+    hours = _etc_offset(tz)
+    if hours is None:
         return None
-    hours = int(found.group(2)) * (-1 if found.group(1) == "+" else 1)
     said = posix_sign(f'tz = "{tz}"', hours)
-    if hours == 8:
+    if hours == _BEIJING_HOURS:
         return f'{said}; that is Beijing time, which tz = "Asia/Shanghai" says plainly'
     return f'{said}; for Beijing time (UTC+8) write tz = "Asia/Shanghai"'
 
