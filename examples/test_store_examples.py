@@ -141,6 +141,24 @@ def test_webhook_and_tick_worker_share_one_ledger(
     assert script.stdout.startswith("tick: "), script.stdout
 
 
+@pytest.mark.parametrize("every", ["-5", "inf", "soon"])
+def test_the_tick_worker_refuses_a_wait_it_cannot_sleep(every: str, tmp_path: Path) -> None:
+    """A usage error naming --every, before any database is opened; a negative one was a
+    traceback from time.sleep after the first tick."""
+    url = f"sqlite:///{tmp_path / 'routing.db'}"
+    script = subprocess.run(
+        [sys.executable, str(EXAMPLES / "store_tick_worker.py"), url, "--every", every],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert script.returncode == 2, script.stderr
+    assert "error: argument --every:" in script.stderr and "e.g. 60" in script.stderr
+    assert "Traceback" not in script.stderr
+    assert not (tmp_path / "routing.db").exists()
+
+
 def _restore_to(url: str, team: str, seq: int, lost: list[str]) -> None:
     """The team's ledger as a backup taken at row `seq` gives it back: the rows written after it
     gone, with the stored decisions of the leads `lost` they routed."""
