@@ -13,6 +13,7 @@ meanwhile sets a deadline this worker has not seen yet.
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from datetime import UTC, datetime
 
@@ -78,13 +79,27 @@ def run(url: str, team: str, every: float, times: int | None) -> None:
             router.ledger.close()
 
 
+def seconds(text: str) -> float:
+    """An argparse type for `--every`: seconds, 0 or more and finite; anything else is a usage
+    error naming the option (`time.sleep` raised a traceback for a negative one)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds: e.g. 60") from None
+    if not 0 <= value < math.inf:
+        raise argparse.ArgumentTypeError(
+            f"{text} seconds cannot be waited: give 0 or more, e.g. 60"
+        )
+    return value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="run the routing timers when they fall due")
     parser.add_argument("url", help="sqlite:///routing.db or postgresql://user:pw@host/db")
     parser.add_argument("--team", default="sales")
     parser.add_argument(
         "--every",
-        type=float,
+        type=seconds,
         default=60.0,
         help="at most this many seconds between ticks (60); sooner when a timer falls due",
     )

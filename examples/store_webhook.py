@@ -144,11 +144,23 @@ def make_app(url: str, team: str = "sales") -> WebhookApp:
     return WebhookApp(url, team)
 
 
+def port(text: str) -> int:
+    """An argparse type for `--port`: a TCP port, 1-65535; anything else is a usage error naming
+    the option, before the ledger is opened (bind() raised a traceback for -1 or 99999)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number: e.g. 8000") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port: give 1 to 65535, e.g. 8000")
+    return value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="route leads posted to /leads")
     parser.add_argument("url", help="sqlite:///routing.db or postgresql://user:pw@host/db")
     parser.add_argument("--team", default="sales")
-    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--port", type=port, default=8000, help="the port to listen on (8000)")
     args = parser.parse_args()
     app = make_app(args.url, args.team)
     try:

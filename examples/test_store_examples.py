@@ -141,6 +141,35 @@ def test_webhook_and_tick_worker_share_one_ledger(
     assert script.stdout.startswith("tick: "), script.stdout
 
 
+@pytest.mark.parametrize(
+    ("script", "option", "value", "example"),
+    [
+        ("store_tick_worker.py", "--every", "-5", "e.g. 60"),
+        ("store_tick_worker.py", "--every", "inf", "e.g. 60"),
+        ("store_tick_worker.py", "--every", "soon", "e.g. 60"),
+        ("store_webhook.py", "--port", "-1", "e.g. 8000"),
+        ("store_webhook.py", "--port", "99999", "e.g. 8000"),
+    ],
+)
+def test_a_worker_refuses_an_option_it_cannot_use(
+    script: str, option: str, value: str, example: str, tmp_path: Path
+) -> None:
+    """A usage error naming the option, before any database is opened: a negative --every was
+    a traceback from time.sleep after the first tick, a --port out of range one from bind()."""
+    url = f"sqlite:///{tmp_path / 'routing.db'}"
+    run = subprocess.run(
+        [sys.executable, str(EXAMPLES / script), url, option, value],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 2, run.stderr
+    assert f"error: argument {option}:" in run.stderr and example in run.stderr
+    assert "Traceback" not in run.stderr
+    assert not (tmp_path / "routing.db").exists()
+
+
 def _restore_to(url: str, team: str, seq: int, lost: list[str]) -> None:
     """The team's ledger as a backup taken at row `seq` gives it back: the rows written after it
     gone, with the stored decisions of the leads `lost` they routed."""

@@ -8,6 +8,7 @@ import pytest
 
 import leadrouter as lr
 from leadrouter.context import Context
+from leadrouter.errors import InvalidTypeError
 from leadrouter.testing import check_cap
 
 
@@ -77,9 +78,15 @@ def test_a_cap_whose_answers_disagree_is_named_with_the_rule_it_broke(
         check_cap(cap)
 
 
-def test_only_a_cap_instance_is_checked() -> None:
-    with pytest.raises(TypeError, match="takes a Cap instance"):
-        check_cap(lr.FixedCap)  # type: ignore[arg-type]
+@pytest.mark.parametrize("given", [lr.FixedCap, lr.EqualRotation()], ids=["class", "strategy"])
+def test_only_a_cap_instance_is_checked(given: object) -> None:
+    """A named error (still a TypeError) that says what to pass instead."""
+    with pytest.raises(InvalidTypeError, match="takes a Cap instance") as refused:
+        check_cap(given)  # type: ignore[arg-type]
+    assert "e.g. check_cap(FixedCap(open=3)); a strategy is checked with check_strategy" in str(
+        refused.value
+    )
+    assert isinstance(refused.value, TypeError)
 
 
 def test_a_cap_of_some_reps_only_holds_new_reps_to_less() -> None:

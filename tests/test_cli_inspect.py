@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import pytest
@@ -77,9 +78,29 @@ def test_inspect_lists_the_rows_kept_with_a_value_adjusted(
         "UTC",
     )
     assert code == 0, err
-    assert f"1 flagged (leadrouter inspect {export} lists which and why)" in err
+    assert f"1 flagged (leadrouter inspect {export} --tz UTC lists which and why)" in err
     listed = out.split("rows kept with a value adjusted\n", 1)[1].splitlines()[0]
     assert listed == "  row 3, column 'Propensity': '80%' is a percent: read as 0.8"
+
+
+def test_the_summary_names_an_inspect_command_that_reads_the_file_as_it_was_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The command the summary names for the rejected rows carries the reading flags: pasted,
+    it reads the file (its times have no zone, so it would not without --tz) to the same
+    counts, however the path and the stage names are spelled."""
+    export = tmp_path / "my exports" / "b2b.csv"
+    export.parent.mkdir()
+    export.write_bytes(B2B.read_bytes())
+    flags = ["--tz", "UTC", "--lost", "Engaging", "Dead deal", "--as-of", "2025-07-01"]
+    flags += ["--columns", "rep_id=sales_agent", "--no-dayfirst"]
+    _, _, err = run(["inspect", str(export), *flags], capsys)
+    summary = err.splitlines()[0]
+    pasted = summary.split(" (leadrouter ", 1)[1].removesuffix(" lists which and why)")
+    code, out, again = run(shlex.split(pasted), capsys)
+    assert code == 0, again
+    assert again.splitlines()[0] == summary
+    assert "outcomes  22 won, 30 lost, 0 open" in out
 
 
 def test_inspect_takes_won_lost_and_as_of(capsys: pytest.CaptureFixture[str]) -> None:

@@ -145,6 +145,38 @@ def test_a_count_below_zero_is_a_usage_error_naming_the_option(
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize("horizon", ["abc", "5x", "-5d", "0d"])
+def test_a_horizon_that_is_no_positive_duration_is_a_usage_error_with_the_units(
+    horizon: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A word, an unknown unit or a negative duration is refused as 0d is: naming the option
+    and showing durations to write, not only "not a duration"."""
+    with pytest.raises(SystemExit) as stopped:
+        main(["compare", "--demo", f"--horizon={horizon}"])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert f"error: argument --horizon: {horizon!r} is not a" in err
+    assert "45m, 4h, 90d or 2w" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("text", ["", "id,quota\n"], ids=["empty", "header-only"])
+def test_a_roster_without_reps_is_said_so(
+    text: str, export: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It was refused as "none of its 0 rep ids is a rep of the export: use the export's ids"."""
+    roster = tmp_path / "roster.csv"
+    roster.write_text(text, encoding="utf-8")
+    argv = ["compare", str(export), "--roster", str(roster), "--out", str(tmp_path / "out")]
+    assert main(argv) == 2
+    line = error_line(capsys.readouterr().err)
+    assert line == (
+        f"leadrouter: error: --roster {roster}: no reps (an empty file, or a header and no "
+        "rows?): one row per rep under a header naming id (and any of team, tier, quota, "
+        "regions, skills, active)"
+    )
+
+
 # ---------------------------------------------------------------- extreme propensities
 
 

@@ -33,6 +33,9 @@ Links. Every relative link leads to a file that exists, and every link to a sect
 (`page.md#anchor`, `#anchor`) to a heading of that page, by the anchor GitHub gives it
 (tests/docs_blocks.py, `slug`).
 
+Files. Every relative path a page's command writes (`--out report`, `--csv`) is ignored by git,
+so following the docs from the repository root leaves no untracked file.
+
 Updating. After an intended change of output, re-sync the pages in one command:
 
     LEADROUTER_UPDATE_DOCS=1 .venv/bin/pytest tests/test_docs.py
@@ -278,6 +281,34 @@ def test_every_reason_code_the_router_writes_is_declared_and_documented() -> Non
     documented = set(re.findall(r"^\| `([a-z]+)` \| ", table, flags=re.MULTILINE))
     assert written == set(get_args(ReasonCode))
     assert set(get_args(ReasonCode)) <= documented
+
+
+def test_what_the_pages_commands_write_in_a_checkout_is_ignored_by_git() -> None:
+    """A reader runs a page's command from the repository root as written (`--out report`):
+    every relative path a command writes to (`--out`, `--csv`) is ignored by git, so following
+    the docs leaves no untracked file among the project's. Placeholders (`--out DIR`) are no
+    path."""
+    import re
+    import shutil
+    import subprocess
+
+    git = shutil.which("git")
+    if git is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    written = {
+        found
+        for page in PAGES
+        for found in re.findall(r"--(?:out|csv) ([a-z][\w./-]*)", page.read_text(encoding="utf-8"))
+    }
+    assert written, "no command writing a file was found: the pattern is out of date"
+    ignored = subprocess.run(
+        [git, "check-ignore", "--no-index", *sorted(written)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.split()
+    assert sorted(written - set(ignored)) == []
 
 
 def test_the_index_lists_every_page() -> None:

@@ -100,6 +100,21 @@ def test_a_strategy_reading_a_field_real_data_leaves_empty_fails(
     assert "a blank field? the kit's leads come without score" in str(failed.value)
 
 
+class FirstOffered(lr.Strategy):
+    """Indexes ctx.ids, a frozenset: a TypeError that no blank field explains."""
+
+    def route(self, ctx: lr.Context) -> str | None:
+        return ctx.ids[0] if ctx.ids else None  # type: ignore[index]
+
+
+def test_a_strategy_indexing_the_offered_ids_is_told_to_sort_them() -> None:
+    with pytest.raises(AssertionError, match="not subscriptable") as failed:
+        check_strategy(FirstOffered)
+    message = str(failed.value)
+    assert "(ctx.ids is a frozenset: to pick in a fixed order, sort it: sorted(ctx.ids))" in message
+    assert "blank field" not in message
+
+
 def test_reps_have_the_fields_the_tags_declare() -> None:
     check_strategy(DeclaresQuota)
     check_strategy(DeclaresProfile)

@@ -108,3 +108,32 @@ def test_a_history_too_small_to_fit_is_refused_not_reported(loaded: History) -> 
     tiny = History.from_frame(loaded.to_frame().head(5), tz=loaded.tz)
     with pytest.raises(InvalidExportError, match=r"only \d leads? with a rep .*too few to learn"):
         analyse(tiny, {"rotation": lr.EqualRotation()}, seeds=4, sensitivity_seeds=0)
+
+
+@pytest.mark.parametrize(
+    ("owner", "fix"),
+    [
+        (
+            None,
+            "no column was read as the rep (owner): export the lead owner's column, or name "
+            "yours with --columns rep_id='Owner Name' (columns={'Owner Name': 'rep_id'} in Python)",
+        ),
+        ("", "its column 'owner' is empty in every row: export the leads with their owner"),
+    ],
+    ids=["no-owner-column", "empty-owner-column"],
+)
+def test_an_export_without_owners_is_told_to_map_or_fill_them_not_to_export_longer(
+    loaded: History, owner: str | None, fix: str
+) -> None:
+    """Hundreds of leads and no rep: the fix is the owner column, which a longer period of the
+    same export would not give."""
+    from leadrouter.errors import InvalidExportError
+
+    frame = loaded.to_frame().drop(columns=["rep_id"])
+    if owner is not None:
+        frame["owner"] = owner
+    unowned = History.from_frame(frame, tz=loaded.tz)
+    with pytest.raises(InvalidExportError, match=r"only 0 leads with a rep") as refused:
+        analyse(unowned, {"rotation": lr.EqualRotation()}, seeds=4, sensitivity_seeds=0)
+    assert str(refused.value).endswith(fix)
+    assert "longer period" not in str(refused.value)

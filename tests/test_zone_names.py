@@ -148,6 +148,46 @@ def test_route_warns_of_it_too_and_of_the_leads_zone(
     assert 'warning: --tz: tz = "Etc/GMT+8" is UTC-8, not UTC+8' in out
 
 
+@pytest.mark.parametrize("command", ["route", "handover"])
+def test_a_zone_read_off_the_leads_offsets_is_no_zone_of_the_users_to_warn_of(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Times written with +08:00 and no --tz are read in "Etc/GMT-8": no one wrote that name,
+    so nothing warns that it reads backwards (it warned of a `--tz` never given)."""
+    path = tmp_path / "team.toml"
+    path.write_text(re.sub(r"Etc/GMT[+-]\d", "Asia/Shanghai", POSIX), encoding="utf-8")
+    leads = tmp_path / "leads.csv"
+    leads.write_text(
+        "lead_id,arrived_at,owner\nL1,2026-03-02T09:00:00+08:00,张伟\n", encoding="utf-8"
+    )
+    argv = [command, str(path), str(leads), "--out", str(tmp_path / "d.csv")]
+    assert main([*argv, *(["--rep", "张伟"] if command == "handover" else [])]) == 0
+    out = capsys.readouterr().out
+    assert "leads.csv" in out
+    assert "GMT" not in out
+
+
+def test_a_table_in_utc_beside_leads_read_off_their_offsets_is_told_the_offset(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The leads' zone read off "+08:00" is said as UTC+8, as inspect and the report say it,
+    and the advice is the zone the Etc/GMT warning would itself advise, not "Etc/GMT-8"."""
+    path = tmp_path / "team.toml"
+    path.write_text(
+        '[strategy]\nname = "EqualRotation"\n\n[[caps]]\ndaily = 30\n\n[[reps]]\nid = "a"\n',
+        encoding="utf-8",
+    )
+    leads = tmp_path / "leads.csv"
+    leads.write_text("lead_id,arrived_at\nL1,2026-03-02T09:00:00+08:00\n", encoding="utf-8")
+    assert main(["route", str(path), str(leads), "--out", str(tmp_path / "d.csv")]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "  warning: FixedCap in UTC, but the leads are read in UTC+8: a table without tz is UTC; "
+        'write tz = "Asia/Shanghai" in it\n'
+    ) in out
+    assert "GMT" not in out
+
+
 def test_no_warning_for_a_zone_named_after_a_place_or_utc(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -217,7 +217,7 @@ def _handover_into(args: argparse.Namespace, out: TextIO) -> None:
             f"{listed}: they keep them, as nobody hands them over; add {flags} to hand them "
             "over too\n"
         )
-    file_warnings(settings, history, args.leads, out)
+    file_warnings(settings, history, args, out)
 
 
 def _inactive(router: Router, rep_id: str) -> bool:

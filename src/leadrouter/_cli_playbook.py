@@ -9,7 +9,6 @@ import re
 import shutil
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 import attrs
@@ -18,6 +17,8 @@ from leadrouter._validators import posix_sign
 from leadrouter.rules import Reserve, Schedule, lead_value
 
 if TYPE_CHECKING:
+    import argparse
+
     from leadrouter.sim.history import History
 
 __all__ = [
@@ -91,9 +92,13 @@ _SEPARATOR = re.compile(r"[/|]|^\s|\s$|(?=.*[\u3000-\u9fff])\s")
 "华北 华东" (a space between Chinese names; "New York" is one name), "华南 "."""
 
 
-def playbook_warnings(settings: Mapping[str, Any], leads_tz: str | None = None) -> Iterator[str]:
+def playbook_warnings(
+    settings: Mapping[str, Any], leads_tz: str | None = None, given_tz: str | None = None
+) -> Iterator[str]:
     """What a playbook says that is likely not what was meant, seen without any lead: an
-    `Etc/GMT+N` zone (its sign is inverted: Etc/GMT+8 is UTC-8, not Beijing); times read
+    `Etc/GMT+N` zone (its sign is inverted: Etc/GMT+8 is UTC-8, not Beijing), in the playbook
+    or as `given_tz`, the command's `--tz` (not `leads_tz` when read off the file's offsets:
+    "+08:00" gives "Etc/GMT-8", a zone no one wrote and so no mistake to warn of); times read
     in UTC beside times in another zone (a table without `tz` is UTC; with `leads_tz`, the zone
     the leads are read in, the comparison is with it); a rep's own shift without the default's
     days off (it replaces the default, holidays included); schedule and working hours with
@@ -119,10 +124,16 @@ def playbook_warnings(settings: Mapping[str, Any], leads_tz: str | None = None) 
     in_utc = [what for what, tz in zoned if tz == "UTC"]
     local = leads_tz if leads_tz not in (None, "UTC") else None
     if in_utc and (local or elsewhere):
-        said = f"the leads are read in {local}" if local else f"{', '.join(elsewhere)} elsewhere"
+        hours = None if local is None else _etc_offset(local)
+        said = (
+            f"the leads are read in {local if hours is None else f'UTC{hours:+d}'}"
+            if local
+            else f"{', '.join(elsewhere)} elsewhere"
+        )
+        write = "Asia/Shanghai" if hours == _BEIJING_HOURS else local or elsewhere[0]
         yield (
             f"{', '.join(in_utc[:4])}{' ...' if len(in_utc) > 4 else ''} in UTC, but {said}: "
-            f'a table without tz is UTC; write tz = "{local or elsewhere[0]}" in it'
+            f'a table without tz is UTC; write tz = "{write}" in it'
         )
     for where, table in schedules:
         holidays = table.default.days_off if table.default is not None else frozenset()
@@ -151,8 +162,8 @@ def playbook_warnings(settings: Mapping[str, Any], leads_tz: str | None = None) 
         ("lifecycle.working_hours", hours.default if hours and not hours.shifts else hours),
     ]
     zones = [found for where, table in tables for found in _zones_in(table, where)]
-    if leads_tz:
-        zones.append(("--tz", leads_tz))
+    if given_tz:
+        zones.append(("--tz", given_tz))
     for where, tz in zones:
         inverted = _posix_sign(tz)
         if inverted:
@@ -210,18 +221,28 @@ def _zones_in(value: object, where: str, depth: int = 0) -> Iterator[tuple[str, 
 
 
 _ETC_GMT = re.compile(r"(?:Etc/)?GMT([+-])(\d{1,2})")
+_BEIJING_HOURS = 8
+
+
+def _etc_offset(tz: str) -> int | None:
+    """The UTC offset in hours of an Etc/GMT±N zone, by the POSIX sign its name carries
+    ("Etc/GMT-8" is +8), or None for any other zone (and for GMT±0, which is UTC). A zone
+    read off a file's "+08:00" is named so: said as its offset, it reads as the file does."""
+    found = _ETC_GMT.fullmatch(tz)
+    if found is None or int(found.group(2)) == 0:
+        return None
+    return int(found.group(2)) * (-1 if found.group(1) == "+" else 1)
 
 
 def _posix_sign(tz: str) -> str | None:
     """What an Etc/GMT+N zone really is, in `posix_sign`'s words (its sign is POSIX's, so
     "Etc/GMT+8" written for Beijing is UTC-8, 16 hours off), and what to write for Beijing
     time; None for any other zone."""
-    found = _ETC_GMT.fullmatch(tz)
-    if found is None or int(found.group(2)) == 0:
+    hours = _etc_offset(tz)
+    if hours is None:
         return None
-    hours = int(found.group(2)) * (-1 if found.group(1) == "+" else 1)
     said = posix_sign(f'tz = "{tz}"', hours)
-    if hours == 8:
+    if hours == _BEIJING_HOURS:
         return f'{said}; that is Beijing time, which tz = "Asia/Shanghai" says plainly'
     return f'{said}; for Beijing time (UTC+8) write tz = "Asia/Shanghai"'
 
@@ -238,11 +259,14 @@ def fields_read(settings: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
         yield f"{settings['strategy'].name}'s pool_by", pool_by
 
 
-def file_warnings(settings: Mapping[str, Any], history: History, path: Path, out: TextIO) -> None:
+def file_warnings(
+    settings: Mapping[str, Any], history: History, args: argparse.Namespace, out: TextIO
+) -> None:
     """What a command acting on a leads file (`route`, `handover`) warns of: the playbook's
-    warnings, with the zone the leads were read in, and a rule reading a field that no lead in
-    the file has (it lets every lead through)."""
-    for warning in playbook_warnings(settings, history.tz):
+    warnings, with the zone the leads were read in and the `--tz` given, and a rule reading a
+    field that no lead in the file (`args.leads`) has (it lets every lead through)."""
+    path = args.leads
+    for warning in playbook_warnings(settings, history.tz, args.tz):
         out.write(f"  warning: {warning}\n")
     leads = history.leads
     mapped = {header: name for name, header in history.columns.items()}

@@ -42,6 +42,11 @@ def with_roster(history: History, path: Path) -> tuple[History, str]:
     if not path.is_file():
         raise ConfigError(f"--roster {path}: no such file; give a CSV with an id column")
     given = {rep.id: rep for rep in read_roster(path)}
+    if not given:
+        raise ConfigError(
+            f"--roster {path}: no reps (an empty file, or a header and no rows?): one row per "
+            "rep under a header naming id (and any of team, tier, quota, regions, skills, active)"
+        )
     reps = [given.get(rep.id, rep) for rep in history.roster]
     matched = sum(rep.id in given for rep in history.roster)
     if not matched:

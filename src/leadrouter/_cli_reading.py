@@ -177,12 +177,19 @@ def period(text: str) -> timedelta:
     or ISO "P90D"; anything else is argparse's usage error with the units to write."""
     from leadrouter._written import duration
 
+    units = "45m, 4h, 90d or 2w"
     try:
-        found = duration(text)
-    except (ValueError, ConfigError) as exc:
+        found = duration(text.strip().removeprefix("-"))
+    except ConfigError as exc:  # a number without its unit: the message offers the units
         raise argparse.ArgumentTypeError(str(exc)) from None
-    if found <= timedelta(0):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive duration: e.g. 90d")
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a duration: write a number and its unit, such as {units}"
+        ) from None
+    if found <= timedelta(0) or text.strip().startswith("-"):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a positive duration: write one such as {units}"
+        )
     return found
 
 

@@ -147,7 +147,7 @@ def _route_into(args: argparse.Namespace, out: TextIO) -> None:
     _summary(decisions, ended, ledger, out)
     for note in notes:  # a file read as GB18030: said, as saving it as UTF-8 is safer
         out.write(f"  note: {note}\n")
-    file_warnings(settings, history, args.leads, out)
+    file_warnings(settings, history, args, out)
 
 
 def run_timers(router: Router, end: datetime, *, before: bool = False) -> None:

@@ -329,17 +329,29 @@ model's priors, dressed as a comparison."""
 
 def _enough_to_fit(history: History) -> None:
     """InvalidExportError when the history has too few assigned leads to fit how reps behave
-    (a one-row export gave a full report of invented levels)."""
+    (a one-row export gave a full report of invented levels). The fix it names depends on why:
+    no column read as the rep (map it), one empty in every row (export it filled), or too
+    short a period (export a longer one)."""
     from leadrouter.errors import InvalidExportError
 
     frame = history.to_frame()
     assigned = int(frame["rep_id"].notna().sum())
     if assigned < FEWEST_ASSIGNED:
         sales = int(frame["converted"].astype(bool).sum())
+        header = history.columns.get("rep_id")
+        if header is None:
+            fix = (
+                "no column was read as the rep (owner): export the lead owner's column, or "
+                "name yours with --columns rep_id='Owner Name' (columns={'Owner Name': "
+                "'rep_id'} in Python)"
+            )
+        elif assigned == 0:
+            fix = f"its column {header!r} is empty in every row: export the leads with their owner"
+        else:
+            fix = "export a longer period"
         raise InvalidExportError(
             f"{history.origin}: only {assigned} lead{'' if assigned == 1 else 's'} with a rep "
             f"({len(frame)} in all, {sales} sale{'' if sales == 1 else 's'}): too few to learn "
             f"how the reps behave (at least {FEWEST_ASSIGNED}; a few hundred give intervals "
-            "worth reading), so every figure would be the model's assumption: export a longer "
-            "period"
+            f"worth reading), so every figure would be the model's assumption; {fix}"
         )

@@ -31,6 +31,7 @@ What it guarantees, and why:
 from __future__ import annotations
 
 import re
+import shlex
 import sys
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
@@ -95,10 +96,11 @@ from leadrouter.sim.history import (
 )
 from leadrouter.sim.money import Written, currency_column, currency_note
 from leadrouter.sim.profiles import GENERIC, Outcomes, detect
-from leadrouter.sim.reading import read_table
+from leadrouter.sim.reading import ENCODING, read_table
 from leadrouter.sim.stages import (
     LOST,
     WON,
+    listed,
     not_a_stage,
     outcome_table,
     split_close_dates,
@@ -177,7 +179,34 @@ def load_export(
         lost=lost,
         as_of=as_of,
         audience=audience,
+        inspect_command=_inspect_command(source, columns, dayfirst, encoding, tz, won, lost, as_of),
     )
+
+
+def _inspect_command(
+    source: Path,
+    columns: Mapping[str, str] | None,
+    dayfirst: bool | None,
+    encoding: str | None,
+    tz: str | None,
+    won: Sequence[str],
+    lost: Sequence[str],
+    as_of: datetime | str | None,
+) -> str:
+    """The `leadrouter inspect` command that reads `source` as these options do, ready to paste:
+    a command's summary names it for the rows it rejected or flagged. Without the options the
+    file would read otherwise, or not at all (times without a zone need `--tz`)."""
+    words = ["leadrouter inspect", shlex.quote(str(source))]
+    single = ((_COLUMNS, columns or None), (_DAYFIRST, dayfirst), (ENCODING, encoding), (_TZ, tz))
+    words += [option.given(value, "command") for option, value in single if value is not None]
+    words += [
+        listed(option, list(values), "command")
+        for option, values in ((WON, won), (LOST, lost))
+        if values
+    ]
+    if as_of is not None:
+        words.append(_AS_OF.given(as_of, "command"))
+    return " ".join(words)
 
 
 # --------------------------------------------------------------------------- building
@@ -194,11 +223,13 @@ def build_history(
     lost: Sequence[str] = (),
     as_of: datetime | str | None = None,
     audience: Audience = "python",
+    inspect_command: str | None = None,
 ) -> History:
     """Read a table laid out like an export (one row per lead, headers as columns) into a
     History; `load_export` and `History.from_frame` both end here. `origin` names the source in
-    messages; row numbers count the first data row as row 2; the other options are
-    `load_export`'s."""
+    messages; row numbers count the first data row as row 2; `inspect_command` is the command
+    the summary names for the rows rejected or flagged (`load_export`'s, with its options);
+    the other options are `load_export`'s."""
     if tz is not None:
         try:
             zone(tz)
@@ -335,7 +366,7 @@ def build_history(
     if n_flagged:
         summary += f"; {n_flagged} flagged" + (", see History.flagged" if python else "")
     if (n_rejected or n_flagged) and not python:
-        summary += f" (leadrouter inspect {origin} lists which and why)"
+        summary += f" ({inspect_command or f'leadrouter inspect {origin}'} lists which and why)"
     if day_only:
         summary += "; dates read day first (dd/mm/yyyy)"
     elif order.unsettled is not None:

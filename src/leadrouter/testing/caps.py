@@ -21,7 +21,7 @@ import attrs
 
 from leadrouter.caps import Cap
 from leadrouter.context import Context
-from leadrouter.errors import ConfigError
+from leadrouter.errors import ConfigError, InvalidTypeError
 from leadrouter.events import Touched
 from leadrouter.model import Lead
 from leadrouter.router import Router
@@ -56,7 +56,10 @@ def check_cap(
     source, region, segment, grade, score and contact, or are copies of `leads` (examples with
     the fields your cap reads, such as `features`; each copy gets its own id and time)."""
     if not isinstance(cap, Cap):
-        raise TypeError(f"check_cap takes a Cap instance, got {cap!r}")
+        raise InvalidTypeError(
+            f"check_cap takes a Cap instance, got {cap!r}: pass the cap as a router holds it, "
+            "e.g. check_cap(FixedCap(open=3)); a strategy is checked with check_strategy"
+        )
     if not all(isinstance(lead, Lead) for lead in leads):
         raise ConfigError(f"check_cap(leads=...) takes example Lead objects, got {leads!r}")
     rng = random.Random(seed)

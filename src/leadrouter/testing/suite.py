@@ -88,7 +88,10 @@ def _failure(check: CheckFunction, strategy: Strategy) -> AssertionError | None:
 
 def _hint(exc: Exception) -> str:
     """What a strategy that crashes on a missing field is most likely missing: the kit's leads
-    and rosters leave out, as real data does, what is often blank."""
+    and rosters leave out, as real data does, what is often blank. A strategy that indexes
+    `ctx.ids`, a frozenset, is told so instead: no blank field would make it work."""
+    if isinstance(exc, TypeError) and "'frozenset' object is not subscriptable" in str(exc):
+        return " (ctx.ids is a frozenset: to pick in a fixed order, sort it: sorted(ctx.ids))"
     if isinstance(exc, KeyError | TypeError | AttributeError):
         return (
             " (a blank field? the kit's leads come without score, grade or contact, and its "
