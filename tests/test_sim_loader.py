@@ -672,3 +672,79 @@ def test_an_arrival_written_as_not_yet_is_a_rejected_row_naming_its_row_and_colu
     assert history.rejected.to_dict("records") == [
         {"row": 3, "column": "created_at", "reason": "no arrival time: every lead needs one"}
     ]
+
+
+def _short_flags(history: History) -> dict[int, str]:
+    flagged = history.flagged
+    short = flagged[flagged["reason"].str.contains("of the header's")]
+    return dict(zip(short["row"], short["column"], strict=True))
+
+
+def test_a_file_cut_off_inside_its_last_row_is_flagged_there(tmp_path: Path) -> None:
+    """The last lead lost its status and amount to the cut: kept, read as open, and said."""
+    path = tmp_path / "cut.csv"
+    path.write_text(
+        "lead_id,arrived_at,owner,status,amount\n"
+        "1,2026-01-05 09:00 +0800,ann,won,100\n"
+        "2,2026-01-05 10:00 +0800,bob,lost,\n"
+        "3,2026-01-05 11:00 +0800,ann",
+        encoding="utf-8",
+    )
+    history = load_export(path)
+    assert len(history.leads) == 3
+    assert _short_flags(history) == {4: "status"}
+    reason = history.flagged.set_index("row").loc[4, "reason"]
+    assert "3 of the header's 5 cells (the file's last row: was the file cut off?)" in reason
+
+
+def test_a_line_break_outside_quotes_flags_both_halves_of_its_row(tmp_path: Path) -> None:
+    path = tmp_path / "broken.csv"
+    path.write_text(
+        "lead_id,arrived_at,owner,note,status\n"
+        "1,2026-01-05 09:00 +0800,ann,called twice,won\n"
+        "2,2026-01-05 10:00 +0800,bob,first line\nsecond line,lost\n"
+        "3,2026-01-05 11:00 +0800,ann,,lost\n",
+        encoding="utf-8",
+    )
+    history = load_export(path)
+    assert _short_flags(history) == {3: "status", 4: "owner"}
+    assert 4 in set(history.rejected["row"])  # 'second line' has no arrival time: not a lead
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "1,2026-01-05 09:00 +0800,ann,won\n2,2026-01-05 10:00 +0800,bob,\n",
+        "1,2026-01-05 09:00 +0800,ann,won\n\n2,2026-01-05 10:00 +0800,bob,\n",  # a blank line
+        '1,2026-01-05 09:00 +0800,ann,"won\n(late)"\n2,2026-01-05 10:00 +0800,bob,lost',
+    ],
+)
+def test_whole_rows_are_not_flagged_short(tmp_path: Path, body: str) -> None:
+    path = tmp_path / "whole.csv"
+    path.write_text("lead_id,arrived_at,owner,status\n" + body, encoding="utf-8")
+    assert _short_flags(load_export(path)) == {}
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    cells=st.lists(st.integers(min_value=2, max_value=6), min_size=1, max_size=12),
+    ends_with_break=st.booleans(),
+)
+def test_exactly_the_rows_with_fewer_cells_than_the_header_are_flagged(
+    tmp_path: Path, cells: list[int], ends_with_break: bool
+) -> None:
+    """Whatever rows lose their trailing cells, those rows and no others are flagged, at the
+    first missing column, and every lead is kept."""
+    headers = ["lead_id", "arrived_at", "owner", "source", "region", "campaign"]
+    lines = [",".join(headers)]
+    for number, kept in enumerate(cells):
+        row = [f"L{number}", "2026-01-05 09:00 +0800", "ann", "ads", "north", "spring"]
+        lines.append(",".join(row[:kept]))
+    path = tmp_path / "ragged.csv"
+    path.write_text("\n".join(lines) + ("\n" if ends_with_break else ""), encoding="utf-8")
+    history = load_export(path)
+    assert len(history.leads) == len(cells)
+    expected = {number + 2: headers[kept] for number, kept in enumerate(cells) if kept < 6}
+    assert _short_flags(history) == expected

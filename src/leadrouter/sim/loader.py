@@ -96,7 +96,7 @@ from leadrouter.sim.history import (
 )
 from leadrouter.sim.money import Written, currency_column, currency_note
 from leadrouter.sim.profiles import GENERIC, Outcomes, detect
-from leadrouter.sim.reading import ENCODING, read_table
+from leadrouter.sim.reading import ENCODING, read_table, short_row_notes
 from leadrouter.sim.stages import (
     LOST,
     WON,
@@ -256,6 +256,7 @@ def build_history(
         )
     mapping = _resolve(headers, columns, origin, audience, profile)
     notes = _repeated_headers(written, named, mapping, columns, origin, audience)
+    notes += short_row_notes(raw, written)
     notes += converted_notes(headers, mapping, columns)
     if "converted" in mapping:
         not_a_stage(texts[mapping["converted"]], mapping["converted"], origin, reading, audience)

@@ -28,7 +28,7 @@ from leadrouter.errors import (
     InvalidExportError,
 )
 
-__all__ = ["ENCODING", "read_table"]
+__all__ = ["ENCODING", "read_table", "short_row_notes"]
 
 ENCODING = ExportOption("encoding")
 """The option that names a file's encoding (`encoding=` / `--encoding`)."""
@@ -282,7 +282,52 @@ def _read_csv(path: Path, data: bytes, encoding: str | None, audience: Audience)
             "the delimiter and the quotes (a cell holding the delimiter must be in double "
             "quotes), and that the header is the first line (delete a title line above it)"
         )
+    frame.attrs[SHORT_ROWS] = _short_rows(text, sep, len(frame.columns), len(frame))
     return _as_written(frame, header)
+
+
+SHORT_ROWS = "short_rows"
+"""The key of `DataFrame.attrs` under which `read_table` gives a CSV's rows with fewer cells than
+its header, `{position: cells}` (position 0 is the first row under the header)."""
+
+
+def short_row_notes(raw: pd.DataFrame, headers: list[str]) -> list[tuple[int, str, str, str]]:
+    """A `History.flagged` note for each row of a CSV `read_table` found with fewer cells than
+    the header (`headers`, as written; the missing cells are read as blank): a lead whose
+    status, owner or amount fell off the end of its row would otherwise be read as open,
+    unowned or worth nothing, with no word of it. The last row says the file may have been cut
+    off. The rows are taken out of `raw.attrs`, so they go no further than the notes."""
+    notes = []
+    for position, cells in raw.attrs.pop(SHORT_ROWS, {}).items():
+        last = " (the file's last row: was the file cut off?)" if position == len(raw) - 1 else ""
+        notes.append(
+            (
+                position + 2,
+                headers[cells],
+                f"{cells} of the header's {len(headers)} cells{last}: the cells from "
+                f"{headers[cells]!r} on are missing",
+                "read as blank: check that the file is whole (export it again if it was cut "
+                "off) and that no cell holds a line break outside double quotes",
+            )
+        )
+    return notes
+
+
+def _short_rows(text: str, sep: str, width: int, length: int) -> dict[int, int]:
+    """The rows of a CSV that have fewer cells than its header, which pandas fills with blanks
+    and says nothing of: a file cut off while it was written or copied ends in one, and a cell
+    with an unquoted line break splits its row into two. Looked for only when pandas' fast reader
+    has refused the file as ragged (or is not installed), so whole files pay nothing; when the
+    records cannot be matched with pandas' rows one to one, none is reported rather than the
+    wrong ones."""
+    records = csv.reader(io.StringIO(text), delimiter=sep)
+    next(records, None)
+    short: dict[int, int] = {}
+    position = -1
+    for position, record in enumerate(records):
+        if 0 < len(record) < width:
+            short[position] = len(record)
+    return short if position + 1 == length else {}
 
 
 def _has(module: str) -> bool:
