@@ -9,9 +9,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from leadrouter.errors import InvalidExportError
 from leadrouter.sim import History, load_export
+from leadrouter.sim.celltime import _parse_one
+from leadrouter.sim.dates import assemble, no_such_time
 
 SAMPLE = Path(__file__).resolve().parents[1] / "examples" / "data" / "sample_export.csv"
 TIMES = ("arrived_at", "assigned_at", "first_touch_at", "converted_at")
@@ -238,3 +242,44 @@ def test_an_excel_export_with_a_repeated_header_is_the_same_error(tmp_path: Path
     frame.to_excel(path, index=False)
     with pytest.raises(InvalidExportError, match=r"columns 3 \(C\) and 4 \(D\)"):
         load_export(path, tz="UTC")
+
+
+@pytest.mark.parametrize(
+    ("cell", "dayfirst", "why"),
+    [
+        ("2025-02-30 09:00", False, "is not a valid date and time: February 2025 has 28 days"),
+        ("2024-02-30", False, "February 2024 has 29 days"),
+        ("2025-13-01", False, "there is no month 13"),
+        ("2025-03-01 25:00", False, "hour 25 is past 23"),
+        ("2025-03-01 09:75", False, "minute 75 is past 59"),
+        ("2025-03-01 09:15:60", False, "second 60 is past 59"),
+        ("3/1/2025 13:15 PM", False, "13 PM is no hour: a 12-hour clock runs from 1 to 12"),
+        ("31/04/2025", True, "read day first (dd-mm-yyyy): April 2025 has 30 days"),
+        ("04/31/2025", False, "April 2025 has 30 days; if your dates are written day first"),
+        ("Feb 30, 2026 9:15 AM", False, "February 2026 has 28 days"),
+    ],
+)
+def test_a_date_that_names_no_day_says_why(cell: str, dayfirst: bool, why: str) -> None:
+    reason = _parse_one(cell, dayfirst)
+    assert isinstance(reason, str)
+    assert why in reason, reason
+
+
+@given(
+    year=st.integers(1, 9999),
+    month=st.integers(0, 14),
+    day=st.integers(0, 32),
+    hour=st.integers(0, 26),
+    minute=st.integers(0, 61),
+)
+def test_a_time_is_refused_with_a_reason_exactly_when_no_such_moment_exists(
+    year: int, month: int, day: int, hour: int, minute: int
+) -> None:
+    """The reason and the moment agree with Python's calendar: one of them, never both."""
+    rest = (str(hour), str(minute), None, None, None, None)
+    try:
+        exists: datetime | None = datetime(year, month, day, hour, minute)
+    except ValueError:
+        exists = None
+    assert assemble(year, month, day, rest) == exists
+    assert (no_such_time(year, month, day, rest) == "") == (exists is not None)

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from leadrouter.sim import load_export
-from leadrouter.sim.cells import _parse_one
+from leadrouter.sim.celltime import _parse_one
 from leadrouter.sim.layouts import LAYOUTS, Layout, common_layouts
 
 NEAR_MISSES = st.text(alphabet="0123456789/.,: -APMapmTJanMärzDezSept", max_size=24)

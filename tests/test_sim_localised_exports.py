@@ -184,7 +184,7 @@ def test_a_date_with_a_month_name_not_read_says_which_forms_are(tmp_path: Path) 
     reasons = history.rejected["reason"].tolist()
     assert "Monday, January 5, 2026" in reasons[0]
     assert "3. Januar 2026" in reasons[0]
-    assert reasons[1] == "'31 février 2026' is not a valid date and time"
+    assert reasons[1] == "'31 février 2026' is not a valid date and time: February 2026 has 28 days"
     assert reasons[2] == (
         "'tomorrow' is not a time leadrouter can read: write ISO 8601, e.g. 2025-03-03 09:15"
     )

@@ -10,7 +10,7 @@ lists them in `History.rejected` and `History.flagged` and nothing is dropped si
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import numpy as np
@@ -24,29 +24,18 @@ from leadrouter.errors import (
     ScoreScaleError,
 )
 from leadrouter.model import zone
+from leadrouter.sim.celltime import _TZ, _parse_one
 from leadrouter.sim.dates import (
-    TIME,
-    ZONE,
     WrongWeekdayError,
-    assemble,
-    chinese_plain,
-    clock_words,
-    day_name,
-    named_date,
-    weekday_fits,
-    weekday_of,
 )
 from leadrouter.sim.history import TIME_DTYPE, TIME_FIELDS
 from leadrouter.sim.layouts import common_layouts
-from leadrouter.sim.locales import MONTH_NUMBERS, unaccented
+from leadrouter.sim.locales import unaccented
 from leadrouter.sim.money import JUNK, Written, accounting_negative, bare_numbers, foreign
 from leadrouter.sim.words import HEADER_SCALE, NOBODY, NOT_YET, NULLS, SCALED, SCALES, WORDS
 from leadrouter.sim.zonenames import (
-    named_zone,
     out_of_season,
     season_note,
-    unknown_zone,
-    without_zone_name,
 )
 
 _COMMA_DECIMAL = r"^[-+]?(?:\d{1,3}(?:\.\d{3})+,\d+|\d*,(?:\d{1,2}|\d{4,}))$"
@@ -57,15 +46,10 @@ _POINT_DECIMAL = r"^[-+]?(?:\d{1,3}(?:,\d{3})+\.\d+|\d*\.(?:\d{1,2}|\d{4,}))$"
 _LARGEST = {"cost": ("a cost", 1e12), "amount": ("an amount", 1e12)}
 """Beyond these a cost or sale amount is an id, phone number or typo in the wrong column (a
 trillion in any currency), and its sums would swamp every figure or overflow."""
-_YMD = re.compile(rf"(\d{{4}})[-/.](\d{{1,2}})[-/.](\d{{1,2}})(?:[ T]+{TIME})?{ZONE}")
-_DMY = re.compile(rf"(\d{{1,2}})[-/.](\d{{1,2}})[-/.](\d{{4}}|\d{{2}})(?:[ T]+{TIME})?{ZONE}")
 _OFFSET_END = re.compile(r"([zZ]|[+-]\d{2}:?\d{2})$")
 """A UTC offset or Z closing a time (its one group)."""
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
-_EXCEL_EPOCH = datetime(1899, 12, 30)
-_EXCEL_RANGE = (20000.0, 80000.0)
 _STR_DTYPE: Any = "str" if int(pd.__version__.split(".")[0]) >= 3 else object
-_COLUMNS, _TZ, _DAYFIRST = map(ExportOption, ("columns", "tz", "dayfirst"))
+_COLUMNS = ExportOption("columns")
 
 
 class _Context:
@@ -314,125 +298,6 @@ def _localize(naive: np.ndarray[Any, Any], header: str, ctx: _Context) -> np.nda
 
 def _at(series: pd.Series[Any], position: int) -> Any:
     return series.iat[position]
-
-
-def _parse_one(
-    value: str, dayfirst: bool, audience: Audience = "python", tz: str | None = None
-) -> datetime | str:
-    """One time the fast ISO parser could not read, or the reason it is not a time. A weekday
-    in front is checked against the date: `WrongWeekdayError` when it is another day's. A zone
-    name after the time is its offset (`leadrouter.sim.zonenames`; `tz`, the zone given for
-    the export, settles a name that means several)."""
-    text = value.strip()
-    if _NUMBER.fullmatch(text):
-        return _from_number(text)
-    text, ambiguous = named_zone(chinese_plain(text), tz, lambda zone: _TZ.given(zone, audience))
-    if ambiguous is not None:
-        return f"{value!r} {ambiguous}"
-    found = _date(text, value, dayfirst, audience)
-    if found is None and (plain := clock_words(text)) != text:
-        text = plain
-        found = _date(text, value, dayfirst, audience)
-    if found is None:
-        weekday, rest = weekday_of(text)
-        if weekday is not None:
-            found = _date(rest, value, dayfirst, audience)
-            if isinstance(found, datetime) and found.weekday() != weekday:
-                why = _wrong_weekday(value, rest, weekday, found, dayfirst, audience)
-                raise WrongWeekdayError(why)
-    if found is not None:
-        return found
-    if (unknown := unknown_zone(text, lambda zone: _TZ.given(zone, audience))) is not None:
-        return f"{value!r} {unknown}"
-    named = MONTH_NUMBERS.keys() & re.findall("[a-z]+", unaccented(text).lower())
-    return f"{value!r} is not a time leadrouter can read: write ISO 8601, e.g. 2025-03-03 09:15" + (
-        " (a month by name is read as in Jan 3, 2026 9:15 AM, Monday, January 5, 2026, "
-        "3 Jan 2026, 03-Jan-26, 3 janvier 2026, 3. Januar 2026 or 3 de enero de 2026)"
-        if named
-        else ""
-    )
-
-
-def _date(text: str, value: str, dayfirst: bool, audience: Audience) -> datetime | str | None:
-    """`text` read as one of the date layouts (ISO, dd/mm or mm/dd by `dayfirst`, a month by
-    name); the reason when it has a layout but is no valid date, None when it has none."""
-    match = _YMD.fullmatch(text)
-    if match:
-        year, month, day = match.group(1, 2, 3)
-        found = assemble(int(year), int(month), int(day), match.groups()[3:])
-        return found or f"{value!r} is not a valid date and time"
-    match = _DMY.fullmatch(text)
-    if match:
-        day, month, year = _dmy(match, dayfirst)
-        found = assemble(year, month, day, match.groups()[3:])
-        if found is not None:
-            return found
-        if dayfirst:
-            return f"{value!r} is not a valid date read day first (dd-mm-yyyy)"
-        return (
-            f"{value!r} is not a valid date read month first (mm/dd/yyyy): if your dates are "
-            f"written day first, give {_DAYFIRST.given(True, audience)}"
-        )
-    named = named_date(text)
-    if named is None:
-        return None
-    year, month, day, rest = named
-    return assemble(year, month, day, rest) or f"{value!r} is not a valid date and time"
-
-
-def _dmy(match: re.Match[str], dayfirst: bool) -> tuple[int, int, int]:
-    """Day, month and year of a `_DMY` date read day first or month first (`03/04/26`: the
-    year 2026)."""
-    first, second, year = match.group(1, 2, 3)
-    day, month = (first, second) if dayfirst else (second, first)
-    return int(day), int(month), int(year) + 2000 if len(year) == 2 else int(year)
-
-
-def weekday_decides(cell: str) -> bool | None:
-    """Whether a dd/mm or mm/dd date with its weekday in front (`Mon 01/05/2026`) is day first
-    (True) or month first (False) by that weekday, the only reading on which it is that day;
-    None when the cell is no such date or both readings or neither fit."""
-    weekday, rest = weekday_of(cell.strip())
-    plain = clock_words(without_zone_name(rest))
-    match = _DMY.fullmatch(plain) if weekday is not None else None
-    if weekday is None or match is None:
-        return None
-    fits = [weekday_fits(weekday, *reversed(_dmy(match, first))) for first in (True, False)]
-    return fits[0] if fits[0] != fits[1] else None
-
-
-def _wrong_weekday(
-    value: str, rest: str, weekday: int, found: datetime, dayfirst: bool, audience: Audience
-) -> str:
-    """Why a date with a weekday that is not its own cannot be read, and how to fix it: the
-    other dd/mm reading when that one is the weekday written, else the cell."""
-    said = f"{value!r} says {day_name(weekday)}, but {found:%Y-%m-%d} is a " + day_name(
-        found.weekday()
-    )
-    match = _DMY.fullmatch(rest)
-    if match is not None and weekday_fits(weekday, *reversed(_dmy(match, not dayfirst))):
-        way = "day" if dayfirst else "month"
-        other = "month first (mm/dd/yyyy)" if dayfirst else "day first (dd/mm/yyyy)"
-        return (
-            f"{said} (read {way} first): read {other} it is a {day_name(weekday)}; give "
-            f"{_DAYFIRST.given(not dayfirst, audience)}"
-        )
-    return f"{said}: the date or its weekday is wrong; correct the cell and export again"
-
-
-def _from_number(text: str) -> datetime | str:
-    if "." not in text and len(text) == 10:
-        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=int(text))
-    if "." not in text and len(text) == 13:
-        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=int(text))
-    number = float(text)
-    low, high = _EXCEL_RANGE
-    if low <= number <= high:
-        return _EXCEL_EPOCH + timedelta(seconds=round(number * 86400))
-    return (
-        f"{text!r} is a number, not a time (Excel serial dates run from {low:.0f} to "
-        f"{high:.0f}, i.e. 1954 to 2119; Unix times have 10 or 13 digits)"
-    )
 
 
 def _numbers(

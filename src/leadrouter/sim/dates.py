@@ -12,12 +12,13 @@ A weekday is a check, never a guess: a date whose weekday is not the one written
 `WrongWeekdayError` (`load_export` names the file, row and column), since a cell contradicting
 itself may be misdated either way. Kept apart from `leadrouter.sim.cells`, which calls these
 when its fast ISO 8601 reader cannot read a cell, and from `leadrouter.sim.dayfirst`, which asks
-(through `leadrouter.sim.cells.weekday_decides`) whether a weekday settles a dd/mm or mm/dd
+(through `leadrouter.sim.celltime.weekday_decides`) whether a weekday settles a dd/mm or mm/dd
 date.
 """
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -35,6 +36,7 @@ __all__ = [
     "day_name",
     "may_start_with_weekday",
     "named_date",
+    "no_such_time",
     "weekday_fits",
     "weekday_of",
 ]
@@ -139,29 +141,53 @@ def named_date(text: str) -> tuple[int, int, int, tuple[str | None, ...]] | None
 
 def assemble(year: int, month: int, day: int, rest: tuple[str | None, ...]) -> datetime | None:
     """The datetime of a date and its time's groups (`TIME`, `ZONE`): 12 am is midnight, 12 pm
-    noon; None when no such time exists (February 30, 13 pm)."""
+    noon; None when no such time exists (February 30, 13 pm; `no_such_time` says why)."""
+    built = _built(year, month, day, rest)
+    return built if isinstance(built, datetime) else None
+
+
+def no_such_time(year: int, month: int, day: int, rest: tuple[str | None, ...]) -> str:
+    """Why a date and time's parts name no moment ("February 2025 has 28 days", "hour 25 is
+    past 23"), for a rejected row's reason: the cell is read already, so the fix is in what it
+    says. Empty when they do name one."""
+    built = _built(year, month, day, rest)
+    return "" if isinstance(built, datetime) else built
+
+
+def _built(year: int, month: int, day: int, rest: tuple[str | None, ...]) -> datetime | str:
     hour, minute, second, fraction, half, offset = rest
-    try:
-        clock = int(hour or 0)
-        if half:
-            if not 1 <= clock <= 12:
-                return None
-            clock = clock % 12 + (12 if half.lower() == "pm" else 0)
-        micro = int((fraction or "0")[:6].ljust(6, "0"))
-        tzinfo: timezone | None = None
-        if offset:
-            if offset in "zZ":
-                tzinfo = UTC
-            else:
-                sign = -1 if offset[0] == "-" else 1
-                digits = offset[1:].replace(":", "")
-                delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0))
-                tzinfo = timezone(sign * delta)
-        return datetime(
-            year, month, day, clock, int(minute or 0), int(second or 0), micro, tzinfo=tzinfo
-        )
-    except ValueError:
-        return None
+    clock = int(hour or 0)
+    if half:
+        if not 1 <= clock <= 12:
+            return f"{clock} {half.upper()} is no hour: a 12-hour clock runs from 1 to 12"
+        clock = clock % 12 + (12 if half.lower() == "pm" else 0)
+    if not 1 <= year <= 9999:
+        return f"year {year} is out of range"
+    if not 1 <= month <= 12:
+        return f"there is no month {month}"
+    last = calendar.monthrange(year, month)[1]
+    if not 1 <= day <= last:
+        return f"{date(year, month, 1):%B %Y} has {last} days"
+    for value, name, top in ((clock, "hour", 23), (int(minute or 0), "minute", 59)):
+        if value > top:
+            return f"{name} {value} is past {top}"
+    if int(second or 0) > 59:
+        return f"second {int(second or 0)} is past 59"
+    tzinfo: timezone | None = None
+    if offset:
+        if offset in "zZ":
+            tzinfo = UTC
+        else:
+            sign = -1 if offset[0] == "-" else 1
+            digits = offset[1:].replace(":", "")
+            delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0))
+            if delta >= timedelta(hours=24):
+                return f"{offset} is no UTC offset (they run from -12:00 to +14:00)"
+            tzinfo = timezone(sign * delta)
+    micro = int((fraction or "0")[:6].ljust(6, "0"))
+    return datetime(
+        year, month, day, clock, int(minute or 0), int(second or 0), micro, tzinfo=tzinfo
+    )
 
 
 def weekday_fits(weekday: int, year: int, month: int, day: int) -> bool:

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from leadrouter.errors import Audience, InvalidExportError
-from leadrouter.sim.cells import _DAYFIRST, _DMY, weekday_decides
+from leadrouter.sim.celltime import _DAYFIRST, _DMY, weekday_decides
 from leadrouter.sim.dates import may_start_with_weekday
 
 __all__ = ["Order", "day_first_because", "infer_dayfirst", "month_first_note"]

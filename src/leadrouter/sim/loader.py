@@ -53,21 +53,19 @@ from leadrouter.errors import (
 from leadrouter.model import zone
 from leadrouter.sim.cells import (
     _COLUMNS,
-    _DAYFIRST,
     _OFFSET_END,
     _STR_DTYPE,
-    _TZ,
     _at,
     _blank,
     _booleans,
     _Context,
     _numbers,
-    _parse_one,
     _propensities,
     _score_scale,
     _text,
     _times,
 )
+from leadrouter.sim.celltime import _DAYFIRST, _TZ, _parse_one
 from leadrouter.sim.dates import WrongWeekdayError, clock_words
 from leadrouter.sim.dayfirst import Order, day_first_because, infer_dayfirst, month_first_note
 from leadrouter.sim.headers import (
