@@ -4,7 +4,8 @@ The second layer of `load_export` (the first, `leadrouter.sim.reading`, turns a 
 of text cells). Every parser here takes a column and a `_Context` - the source, the row numbers
 as a spreadsheet shows them and the reading options - and returns the parsed values, reporting
 each cell it cannot use (`_Context.reject`) or had to adjust (`_Context.flag`), so `load_export`
-lists them in `History.rejected` and `History.flagged` and nothing is dropped silently.
+lists them in `History.rejected` and `History.flagged` and nothing is dropped silently. A time
+cell no column-wide reader takes is read alone by `leadrouter.sim.celltime`.
 """
 
 from __future__ import annotations
