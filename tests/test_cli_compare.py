@@ -518,3 +518,25 @@ def test_a_later_run_leaves_no_file_of_an_earlier_run_looking_current(
     assert not (out / "chart-old-policy.png").exists()
     assert (out / "my notes.txt").read_text() == "mine"
     assert {path.name for path in out.iterdir()} == {*written, MANIFEST, "my notes.txt"}
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["compare", "--policies", "equal-rotaton"], "Did you mean 'equal-rotation'?"),
+        (["compare", "--baseline", "nope"], "--baseline 'nope' is not one of the policies"),
+        (["evaluate", "--policies", "equal-rotaton"], "Did you mean 'equal-rotation'?"),
+    ],
+)
+def test_a_misspelt_policy_fails_before_the_export_is_read(
+    argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The export here cannot be read (no lead id, no arrival): the policy's error comes first,
+    as it would before a large export had taken its minute to load."""
+    unreadable = tmp_path / "no leads.csv"
+    unreadable.write_text("a,b\n1,2\n", encoding="utf-8")
+    out = ["--out", str(tmp_path / "report")] if argv[0] == "compare" else []
+    code, _, err = run([argv[0], str(unreadable), *argv[1:], *out], capsys)
+    assert code == 2
+    assert message in error_line(err)
+    assert not (tmp_path / "report").exists()

@@ -14,7 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from leadrouter._cli_output import ReportFolder, report_folder
-from leadrouter._cli_policies import BUILTIN_POLICIES, resolve_policies, with_roster
+from leadrouter._cli_policies import (
+    BUILTIN_POLICIES,
+    checked_policies,
+    resolve_policies,
+    with_roster,
+)
 from leadrouter._cli_reading import count, output_folder, period, read_export, reading_flags
 from leadrouter._util import plural
 from leadrouter.errors import (
@@ -187,17 +192,18 @@ def _compare_into(
     console = PipedConsole(highlight=False, width=None if wide else 140)
     status = PipedConsole(stderr=True, highlight=False, soft_wrap=True)
 
+    named = checked_policies(args.policies)  # before the export: a typo fails at once
+    if args.baseline is not None and args.baseline not in named:
+        raise UnknownPolicyError(
+            f"--baseline {args.baseline!r} is not one of the policies: {', '.join(named)}; "
+            "give one of these names (a built-in policy is named by adding it to --policies), "
+            "or leave --baseline out to compare against the built-in equal rotation"
+        )
     history = _demo_history(args, folder, status) if args.demo else read_export(args.export, args)
     if args.roster is not None:
         history, said = with_roster(history, args.roster)
         status.print(said)
     policies, notes = resolve_policies(args.policies, history)
-    if args.baseline is not None and args.baseline not in policies:
-        raise UnknownPolicyError(
-            f"--baseline {args.baseline!r} is not one of the policies: {', '.join(policies)}; "
-            "give one of these names (a built-in policy is named by adding it to --policies), "
-            "or leave --baseline out to compare against the built-in equal rotation"
-        )
     from leadrouter.sim.analysis import choose_baseline
 
     policies, args.baseline = choose_baseline(policies, args.baseline)

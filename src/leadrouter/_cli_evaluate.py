@@ -10,7 +10,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from leadrouter._cli_policies import BUILTIN_POLICIES, resolve_policies, with_roster
+from leadrouter._cli_policies import (
+    BUILTIN_POLICIES,
+    checked_policies,
+    resolve_policies,
+    with_roster,
+)
 from leadrouter._cli_reading import (
     cannot_write,
     output_folder,
@@ -78,6 +83,7 @@ def evaluate(args: argparse.Namespace, out: TextIO = sys.stdout) -> None:
 
 
 def _evaluate_into(args: argparse.Namespace, out: TextIO) -> None:
+    checked_policies(args.policies)  # before the export: a typo fails at once
     with working(f"reading {args.export.name}"):
         history = read_export(args.export, args)
     if args.roster is not None:

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from leadrouter.sim.engine import Policy
     from leadrouter.sim.history import History
 
-__all__ = ["BUILTIN_POLICIES", "resolve_policies", "with_roster"]
+__all__ = ["BUILTIN_POLICIES", "checked_policies", "resolve_policies", "with_roster"]
 
 BUILTIN_POLICIES = (
     "equal-rotation",
@@ -66,30 +66,43 @@ def resolve_policies(
 ) -> tuple[dict[str, Policy], dict[str, str]]:
     """`--policies` entries as {name: policy} and {name: note}: built-in names, playbook paths
     and glob patterns, in the order given; a name is a playbook's file stem."""
-    import glob
+    from leadrouter.sim.demo import demo_notes, demo_policies
 
-    from leadrouter.sim.demo import DEMO_POLICIES, demo_notes, demo_policies
-
-    wanted = list(entries) if entries else list(DEMO_POLICIES)
     builtin = demo_policies(history)
     builtin_notes = demo_notes(history)
     policies: dict[str, Policy] = {}
     notes: dict[str, str] = {}
+    for name, playbook in checked_policies(entries).items():
+        if playbook is None:
+            policies[name], notes[name] = builtin[name], builtin_notes[name]
+        else:
+            policies[name], notes[name] = playbook
+    return policies, notes
+
+
+def checked_policies(entries: Sequence[str] | None) -> dict[str, tuple[Path, str] | None]:
+    """`--policies` entries by name, in the order given: None for a built-in policy, the path
+    and note of a playbook (read and checked). Needs no export, so a command checks its
+    policies before reading one: a misspelt name fails at once, not after a large file loads."""
+    import glob
+
+    wanted = list(entries) if entries else list(BUILTIN_POLICIES)
+    found: dict[str, tuple[Path, str] | None] = {}
     origins: dict[str, str] = {}
 
-    def add(name: str, policy: Policy, note: str, origin: str) -> None:
-        if name in policies:
+    def add(name: str, playbook: tuple[Path, str] | None, origin: str) -> None:
+        if name in found:
             if origins[name] == origin:
                 return
             raise ConfigError(
                 f"--policies: two policies are named {name!r} ({origins[name]} and {origin}); "
                 "a policy's name is its file name without .toml: rename one"
             )
-        policies[name], notes[name], origins[name] = policy, note, origin
+        found[name], origins[name] = playbook, origin
 
     for entry in wanted:
-        if entry in builtin:
-            add(entry, builtin[entry], builtin_notes[entry], f"built-in {entry}")
+        if entry in BUILTIN_POLICIES:
+            add(entry, None, f"built-in {entry}")
             continue
         if _GLOB & set(entry):
             matches = sorted(glob.glob(entry))
@@ -99,12 +112,13 @@ def resolve_policies(
         else:
             paths = [Path(entry)]
         for path in paths:
-            name, policy, note = _playbook_policy(path, entry, DEMO_POLICIES)
-            add(name, policy, note, str(path.resolve()))
-    return policies, notes
+            name, note = _playbook_policy(path, entry, BUILTIN_POLICIES)
+            add(name, (path, note), str(path.resolve()))
+    return found
 
 
-def _playbook_policy(path: Path, entry: str, builtin: Sequence[str]) -> tuple[str, Policy, str]:
+def _playbook_policy(path: Path, entry: str, builtin: Sequence[str]) -> tuple[str, str]:
+    """A playbook's policy name (its file stem) and note, once it is read and checked."""
     import difflib
 
     from leadrouter.playbooks import read_playbook
@@ -131,4 +145,4 @@ def _playbook_policy(path: Path, entry: str, builtin: Sequence[str]) -> tuple[st
         f"playbook {path} ({type(strategy).__name__}); its rules, caps and timers over the "
         "history's reps (the playbook's own roster is replaced)"
     )
-    return path.stem, path, note
+    return path.stem, note
