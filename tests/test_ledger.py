@@ -533,3 +533,15 @@ def test_a_dropped_ledger_is_freed_at_once_not_by_the_garbage_collector() -> Non
         assert used()() is None
     finally:
         gc.enable()
+
+
+def test_an_unknown_lead_id_is_named_with_its_fix_as_the_errors_page_shows() -> None:
+    from pathlib import Path
+
+    router = lr.Router(lr.EqualRotation(), [lr.Rep("a")])
+    page = (Path(__file__).parent.parent / "docs" / "errors.md").read_text(encoding="utf-8")
+    for call in (lambda: router.release("L404", "x"), lambda: router.ledger.lead("L404")):
+        with pytest.raises(UnknownLeadError) as caught:
+            call()
+        assert "check the id" in str(caught.value)
+        assert str(caught.value) in page

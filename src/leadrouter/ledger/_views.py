@@ -58,7 +58,7 @@ class _Views(_Fold):
         """The lead with this id; UnknownLeadError if it never arrived."""
         state = self._leads.get(lead_id)
         if state is None:
-            raise UnknownLeadError(f"lead {lead_id!r} never arrived in this ledger")
+            raise _never_arrived(lead_id)
         return state.lead
 
     def lead_ids(self) -> Iterator[str]:
@@ -81,7 +81,7 @@ class _Views(_Fold):
         """ "pooled", "held", "converted" or "invalid"; UnknownLeadError if it never arrived."""
         state = self._leads.get(lead_id)
         if state is None:
-            raise UnknownLeadError(f"lead {lead_id!r} never arrived in this ledger")
+            raise _never_arrived(lead_id)
         return state.status
 
     def pool_of(self, lead_id: str) -> str | None:
@@ -402,3 +402,12 @@ class _Views(_Fold):
             "lru": list(self._lru),
             "stats": {rid: self.stats(rid) for rid in self._reps},
         }
+
+
+def _never_arrived(lead_id: str) -> UnknownLeadError:
+    """The error for a lead id the ledger never saw arrive, with the fix: usually a mistyped id,
+    a lead not routed yet, or a ledger rebuilt from part of the stored events."""
+    return UnknownLeadError(
+        f"lead {lead_id!r} never arrived in this ledger: check the id (`lead_id in ledger` tells "
+        "beforehand), route the lead first, or rebuild the ledger from all its stored events"
+    )
