@@ -5,7 +5,7 @@ Run from the project root::
     python benchmarks/bench_coverage.py                    # 102 histories: the full study
     python benchmarks/bench_coverage.py --histories 12     # a quick look
     python benchmarks/bench_coverage.py --json out.json    # where the rows and summary go
-    python benchmarks/bench_coverage.py --histories 1020 --resume rows.jsonl
+    python benchmarks/bench_coverage.py --histories 1020 --resume coverage-rows.jsonl
                                   # keep each history's rows as it finishes; run again to go on
 
 A full study takes hours. With `--resume FILE` every finished history is written to FILE at once
