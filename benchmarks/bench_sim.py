@@ -15,7 +15,9 @@ What is measured (histories and behaviour models are built before any clock star
   n_reps=50, days=60)`, one run per policy: EqualRotation, GrabWithCaps (a pull policy: reps
   claim from the pool, daily cap of one and a half average days' leads), PerformanceWeighted and
   TieredDelay (two tiers, see `tiered`). Reported as seconds, simulated leads per second and µs
-  per lead; the pull and tiered policies also as a ratio to EqualRotation (aim ≤ 2×). With
+  per lead; the pull and tiered policies also as a ratio to EqualRotation (aim ≤ 2×). Every
+  run draws its own uniforms (`forget_kept`), as a lone simulate() does, though runs of one seed
+  share them in `compare`. With
   `--repeat N` every policy runs N times, the policies taking turns, and each figure is the
   median (the turns spread a busy spell of a shared machine over all policies).
 - the baseline: a plain `heapq` discrete-event loop with no routing, pushing and popping as many
@@ -65,6 +67,7 @@ from _rows import Row, row, write_json
 import leadrouter as lr
 from leadrouter.events import Tagged, Touched
 from leadrouter.sim import History, compare, simulate, synthetic
+from leadrouter.sim.draws import forget_kept
 from leadrouter.sim.engine import Policy, _collector_paused, default_behaviour
 
 AIM_LEADS = 100_000
@@ -217,6 +220,7 @@ def measure_engine(
     for turn in range(repeat):
         for name, policy in policies.items():
             print(f"  simulating {name} ({turn + 1}/{repeat}) ...", file=sys.stderr, flush=True)
+            forget_kept()  # each run draws its uniforms, as a lone simulate() does
             took, run = timed(lambda policy=policy: simulate(history, policy, behaviour, seed=0))
             ledger = run.ledger  # type: ignore[attr-defined]
             seconds[name].append(took)
@@ -435,6 +439,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"|{'-' * 22}|{'-' * 10}|{'-' * 10}|")
     alone = 0.0
     for name, policy in policies.items():
+        forget_kept()
         seconds, _ = timed(lambda policy=policy: simulate(small, policy, behaviour, seed=0))
         alone += seconds
         print(f"| {name:<20} | {seconds:8.2f} | {seconds / args.compare_leads * 1e6:8.1f} |")

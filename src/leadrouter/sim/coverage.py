@@ -50,6 +50,7 @@ __all__ = [
     "SUMMARY_STATS",
     "Shape",
     "coverage_study",
+    "read_rows_file",
     "study_policies",
     "summarise",
 ]
@@ -221,13 +222,17 @@ def _share(job: Any) -> None:
     _JOB[:] = [job]
 
 
+_STUDY = "leadrouter coverage study"
+"""What a rows file's first line says it is."""
+
+
 def _settings(job: tuple[Any, ...]) -> dict[str, Any]:
     """What a history's rows depend on besides its index, as JSON reads it back."""
     shapes, seeds, truth_seeds, metrics, choose = job
     from leadrouter import __version__
 
     written = {
-        "study": "leadrouter coverage study",
+        "study": _STUDY,
         "leadrouter": __version__,
         "seeds": seeds,
         "truth_seeds": truth_seeds,
@@ -252,12 +257,7 @@ def _resumed(path: Path, settings: dict[str, Any]) -> dict[int, list[dict[str, A
         with path.open("r+", encoding="utf-8") as file:
             file.truncate(len(text.encode("utf-8")) - len(lines[-1].encode("utf-8")))
     fix = f"start a new file, or resume {path} with the settings it was begun with"
-    try:
-        written = json.loads(lines[0])
-    except json.JSONDecodeError:
-        written = None
-    if not isinstance(written, dict) or written.get("study") != settings["study"]:
-        raise ConfigError(f"{path}, line 1: not a coverage study's rows file; {fix}")
+    written, found = _rows_in(path, lines, fix)
     differing = sorted(key for key in settings if written.get(key) != settings[key])
     if differing:
         raise ConfigError(
@@ -265,6 +265,20 @@ def _resumed(path: Path, settings: dict[str, Any]) -> dict[int, list[dict[str, A
             + "; ".join(f"{k} {written.get(k)!r}, now {settings[k]!r}" for k in differing)
             + f"), and rows of two settings measure nothing together; {fix}"
         )
+    return found
+
+
+def _rows_in(
+    path: Path, lines: list[str], fix: str
+) -> tuple[dict[str, Any], dict[int, list[dict[str, Any]]]]:
+    """A rows file's settings (its first line) and the rows of each history on a whole line
+    after it (the last element of `lines`, empty or a line still being written, is left)."""
+    try:
+        written = json.loads(lines[0])
+    except json.JSONDecodeError:
+        written = None
+    if not isinstance(written, dict) or written.get("study") != _STUDY:
+        raise ConfigError(f"{path}, line 1: not a coverage study's rows file; {fix}")
     found: dict[int, list[dict[str, Any]]] = {}
     for number, line in enumerate(lines[1:-1], start=2):
         try:
@@ -275,7 +289,20 @@ def _resumed(path: Path, settings: dict[str, Any]) -> dict[int, list[dict[str, A
                 f"{path}, line {number}: not one history's rows ({error}); delete the line to "
                 "run that history again"
             ) from None
-    return found
+    return written, found
+
+
+def read_rows_file(path: str | Path) -> tuple[dict[str, Any], pd.DataFrame]:
+    """What a `coverage_study(resume=...)` file holds so far: the settings it was begun with
+    and the rows of every history finished (`ROW_COLUMNS`, in history order). Nothing is run
+    and nothing written, so a study of hours can be summarised while it goes on."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such rows file; give the file a study was resumed into")
+    lines = path.read_text(encoding="utf-8").split("\n")
+    written, found = _rows_in(path, lines, "give the file a study was resumed into")
+    rows = [row for index in sorted(found) for row in found[index]]
+    return written, pd.DataFrame(rows, columns=list(ROW_COLUMNS))
 
 
 def coverage_study(

@@ -8,6 +8,7 @@ a lead's row once per run (`SimRun.draws`)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -15,9 +16,13 @@ import numpy as np
 from leadrouter._util import stable_key, unit_uniform
 
 __all__ = [
+    "KEPT_LEADS",
     "PURPOSES",
+    "forget_kept",
+    "lead_rows",
     "lead_uniforms",
     "lead_uniforms_many",
+    "rep_day_row",
     "rep_day_uniform",
     "rep_day_uniforms",
 ]
@@ -92,3 +97,46 @@ def rep_day_uniforms(seed: int, rep_ids: Iterable[str], day: str) -> np.ndarray[
 def rep_day_uniform(seed: int, rep_id: str, day: str) -> float:
     """The rep's uniform for one local day (ISO date): a pure function of (seed, rep, day)."""
     return float(rep_day_uniforms(seed, (rep_id,), day)[0])
+
+
+KEPT_LEADS = 50_000
+"""`lead_rows` keeps the draws of runs up to this many leads: a bigger run is simulated seldom
+and drawing its uniforms is a small part of it, while keeping them would hold hundreds of MB."""
+
+LeadRows = tuple[np.ndarray[Any, Any], dict[str, tuple[float, ...]]]
+
+
+def lead_rows(seed: int, lead_ids: tuple[str, ...]) -> LeadRows:
+    """`lead_uniforms_many(seed, lead_ids)`, read-only, and the same rows as one tuple of Python
+    floats per lead id (indexing a tuple is far cheaper than a numpy row); neither may be
+    changed: they are shared.
+
+    The last two (seed, leads) asked are kept (for up to `KEPT_LEADS` leads): `compare` runs
+    every policy on one seed's draws (common random numbers), so every run of a seed but the
+    first finds them made instead of hashing every lead id again."""
+    if len(lead_ids) > KEPT_LEADS:
+        return _lead_rows(seed, lead_ids)
+    return _kept_lead_rows(seed, lead_ids)
+
+
+def _lead_rows(seed: int, lead_ids: tuple[str, ...]) -> LeadRows:
+    matrix = lead_uniforms_many(seed, lead_ids)
+    matrix.flags.writeable = False
+    return matrix, dict(zip(lead_ids, map(tuple, matrix.tolist()), strict=True))
+
+
+_kept_lead_rows = lru_cache(maxsize=2)(_lead_rows)
+
+
+@lru_cache(maxsize=1024)
+def rep_day_row(seed: int, rep_ids: tuple[str, ...], day: str) -> tuple[float, ...]:
+    """`rep_day_uniforms(seed, rep_ids, day)` as a tuple of Python floats; the last 1,024 asked
+    are kept, so the runs of one seed (every policy of a `compare`) draw each day once."""
+    return tuple(rep_day_uniforms(seed, rep_ids, day).tolist())
+
+
+def forget_kept() -> None:
+    """Drop the draws `lead_rows` and `rep_day_row` keep, so the next run draws its own, as a
+    lone `simulate()` does (benchmarks time each policy so, not on draws another policy made)."""
+    _kept_lead_rows.cache_clear()
+    rep_day_row.cache_clear()

@@ -40,13 +40,11 @@ Assumptions (each one names a choice the history cannot make for us):
 
 from __future__ import annotations
 
-import gc
 import heapq
 import itertools
 import math
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union, cast
@@ -69,10 +67,13 @@ from leadrouter.ledger import Ledger
 from leadrouter.model import Decision, Lead, Rep
 from leadrouter.router import Router
 from leadrouter.sim.behaviour import Behaviour
+from leadrouter.sim.collector import collector_paused as _collector_paused
 from leadrouter.sim.draws import (
     PURPOSES,
+    lead_rows,
     lead_uniforms,
     lead_uniforms_many,
+    rep_day_row,
     rep_day_uniform,
     rep_day_uniforms,
 )
@@ -306,24 +307,6 @@ def simulate(
         ).run()
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off for the block, as it was after.
-
-    A run allocates millions of small objects (events, decisions, queue entries) and makes next
-    to no cyclic garbage (reference counting frees what it drops), yet the collector's repeated
-    passes over the growing ledger cost about a fifth of the run. Paused, it looks at what the
-    run leaves once, after it: runs back to back (as in `compare`) measured about an eighth
-    faster, that pass included. A collector already off stays off."""
-    was_on = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_on:
-            gc.enable()
-
-
 _U_DELAY, _U_REACHED, _U_VALID, _U_CONVERTED, _U_AMOUNT, _U_NEGLECT = (
     PURPOSES.index(name) for name in ("delay", "reached", "valid", "converted", "amount", "neglect")
 )
@@ -339,7 +322,8 @@ class _Simulation:
     order; every other method handles one kind of step. Built for one run and dropped.
 
     What does not depend on the run is worked out before it starts, once: every lead's row of
-    uniforms (`lead_uniforms_many`), where each arrival falls on the working-hours clock (one
+    uniforms (`lead_rows`, kept for the next run of the seed, as the reps' uniforms of each day
+    are, `rep_day_row`), where each arrival falls on the working-hours clock (one
     time-zone conversion of all arrivals instead of one per lead), each rep's capacity and
     chance of neglect (asked once per rep; the Behaviour protocol makes them functions of the
     rep alone). Time only moves forward, so the reps' per-day counts are kept for the current
@@ -379,11 +363,9 @@ class _Simulation:
         own (it overrides `Strategy.tick`) or the lifecycle has deadlines. Without either, a
         tick with nothing waiting writes nothing (see `Router.tick`), so the run skips it."""
         self.by_id = {lead.id: lead for lead in leads}
-        self.ids = list(self.by_id)
-        self.matrix = lead_uniforms_many(seed, self.ids)
-        # one tuple of Python floats per lead: indexing a tuple is far cheaper than a numpy row
-        self.draws = dict(zip(self.ids, map(tuple, self.matrix.tolist()), strict=True))
-        self.active = [rep.id for rep in reps if rep.active]
+        self.ids = tuple(self.by_id)
+        self.matrix, self.draws = lead_rows(seed, self.ids)
+        self.active = tuple(rep.id for rep in reps if rep.active)
         self.capacity = {rep: float(behaviour.capacity(rep)) for rep in self.active}
         self.day_share = _day_share(behaviour)
         self.invalid_contact = float(getattr(behaviour, "invalid_contact", 1.0))
@@ -446,7 +428,7 @@ class _Simulation:
             return
         self.day = day
         active, capacity = self.active, self.capacity
-        drawn = rep_day_uniforms(self.seed, active, day).tolist()
+        drawn = rep_day_row(self.seed, active, day)
         scale = self.day_share(day)
         self.limit = limit = {}
         for rep, u in zip(active, drawn, strict=True):
@@ -645,7 +627,8 @@ class _Simulation:
         """Three streams merged in time order: arrivals (already sorted), touches (a heap) and
         ticks (every `tick_every`). At the same time an arrival runs first, then touches in the
         order they were scheduled, then the tick (skipped when it could not act, see
-        `timers`); nothing runs after `end` (`horizon` past the last arrival)."""
+        `timers`; for a push policy the idle ticks up to the next arrival or touch are passed at
+        once); nothing runs after `end` (`horizon` past the last arrival)."""
         import pandas as pd
 
         leads, clock, heap, pull = self.leads, self.clock, self.heap, self.pull
@@ -689,6 +672,14 @@ class _Simulation:
                 tick_at += tick_every
                 if timers or waiting():
                     follow(tick(now=when))
+                elif not pull:
+                    # idle, and so is every tick before the next arrival or touch (nothing runs
+                    # between): pass them as the loop would, without a step each
+                    due = arrivals[i]
+                    if heap and heap[0][0] < due:
+                        due = heap[0][0]
+                    while tick_at < due and not tick_at > end:
+                        tick_at += tick_every
                 if pull:
                     claims(when)
         frame = pd.DataFrame(

@@ -108,7 +108,8 @@ def first_touches(run: SimRun) -> FirstTouches:
     arrived = {lead.id: lead.arrived_at for lead in run.leads}
     found: FirstTouches = {}
     for event in run.ledger.events():
-        if isinstance(event, Touched) and event.lead_id not in found:
+        # a ledger holds events of its own classes only (`Ledger.append` refuses subclasses)
+        if type(event) is Touched and event.lead_id not in found:
             minutes = (instant(event.at) - instant(arrived[event.lead_id])).total_seconds() / 60
             found[event.lead_id] = (event.rep_id, minutes, event.reached)
     return found
@@ -133,16 +134,23 @@ def _expected_sales(
     and revenue, and leave out the coin flips of every touch: with them left in, each replicate
     carries outcome noise that widens the intervals well past what the parameters' uncertainty
     warrants (docs/analyst/limits.md)."""
-    amounts = dict(zip(run.draws.index, run.draws["amount"].tolist(), strict=True))
+    draws = run.draws
+    amounts = dict(zip(draws.index.tolist(), draws["amount"].tolist(), strict=True))
     team_rate = getattr(behaviour, "p_convert_team", None)
+    p_valid, p_contact, p_convert, amount = (
+        behaviour.p_valid,
+        behaviour.p_contact,
+        behaviour.p_convert,
+        behaviour.amount,
+    )
     sales = revenue = team = 0.0
     for lead_id, (rep, minutes, _) in first.items():
         lead = by_id[lead_id]
-        reach = behaviour.p_valid(lead) * behaviour.p_contact(rep, lead, minutes)
-        chance = reach * behaviour.p_convert(rep, lead)
+        reach = p_valid(lead) * p_contact(rep, lead, minutes)
+        chance = reach * p_convert(rep, lead)
         sales += chance
         if chance > 0:
-            revenue += chance * max(0.0, float(behaviour.amount(rep, lead, amounts[lead_id])))
+            revenue += chance * max(0.0, float(amount(rep, lead, amounts[lead_id])))
         if team_rate is not None:
             team += reach * team_rate(lead)
     return sales, revenue, (team if team_rate is not None else None)
@@ -203,16 +211,18 @@ def run_metrics(
     seen = set(seen_pairs) if seen_pairs is not None else None
     unseen = 0
     valid: set[str] = set()
+    event: Any
     for event in run.ledger.events():
-        if isinstance(event, Converted):
+        kind = type(event)  # a ledger's events are of its own classes, never subclasses
+        if kind is Converted:
             sales += 1
             revenue += event.amount
-        elif isinstance(event, Assigned | Claimed):
+        elif kind is Assigned or kind is Claimed:
             receipts[event.rep_id] = receipts.get(event.rep_id, 0) + 1
             per_lead[event.lead_id] = per_lead.get(event.lead_id, 0) + 1
             if seen is not None and (event.rep_id, by_id[event.lead_id].segment) not in seen:
                 unseen += 1
-        elif isinstance(event, Tagged) and event.valid:
+        elif kind is Tagged and event.valid:
             valid.add(event.lead_id)
     speeds = touch_speeds(first)
     limit = sla.total_seconds() / 60.0
@@ -260,16 +270,21 @@ def per_rep(run: SimRun, sla: timedelta = timedelta(hours=1)) -> pd.DataFrame:
 
 def run_per_rep(run: SimRun, first: FirstTouches) -> pd.DataFrame:
     rows: dict[str, dict[str, float]] = {
-        rep.id: {name: 0.0 for name in PER_REP_COLUMNS} for rep in run.reps
+        rep.id: dict.fromkeys(PER_REP_COLUMNS, 0.0) for rep in run.reps
     }
     speeds: dict[str, list[float]] = {rep.id: [] for rep in run.reps}
+    event: Any
     for event in run.ledger.events():
-        if isinstance(event, Assigned | Claimed):
-            rows.setdefault(event.rep_id, {name: 0.0 for name in PER_REP_COLUMNS})
-            rows[event.rep_id]["received"] += 1
-        elif isinstance(event, Converted):
-            rows[event.rep_id]["converted"] += 1
-            rows[event.rep_id]["revenue"] += event.amount
+        kind = type(event)
+        if kind is Assigned or kind is Claimed:
+            row = rows.get(event.rep_id)
+            if row is None:
+                row = rows[event.rep_id] = dict.fromkeys(PER_REP_COLUMNS, 0.0)
+            row["received"] += 1
+        elif kind is Converted:
+            row = rows[event.rep_id]
+            row["converted"] += 1
+            row["revenue"] += event.amount
     for rep, minutes, reached in first.values():
         rows[rep]["touched"] += 1
         rows[rep]["reached"] += int(reached)

@@ -164,7 +164,8 @@ class TrueBehaviour:
 
     def amount(self, rep_id: str, lead: Lead, u: float) -> float:
         """The product's price times a lognormal draw (spread 0.35), rounded to tens."""
-        price = self._product.get(lead.product, (0.0, self._mean_price()))[1]
+        known = self._product.get(lead.product)
+        price = known[1] if known is not None else self._mean_price()
         return float(round(price * math.exp(_AMOUNT_SIGMA * _NORMAL.inv_cdf(_clip_u(u))), -1))
 
     def _close(self, lead: Lead, shift: float) -> float:
