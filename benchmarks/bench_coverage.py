@@ -7,6 +7,8 @@ Run from the project root::
     python benchmarks/bench_coverage.py --json out.json    # where the rows and summary go
     python benchmarks/bench_coverage.py --histories 1020 --resume coverage-rows.jsonl
                                   # keep each history's rows as it finishes; run again to go on
+    python benchmarks/bench_coverage.py --resume coverage-rows.jsonl --done
+                                  # the table of the histories finished so far; runs nothing
 
 A full study takes hours. With `--resume FILE` every finished history is written to FILE at once
 and read back instead of run again, so a run that is stopped loses only the histories in flight,
@@ -44,7 +46,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from leadrouter.sim.coverage import coverage_study, summarise
+from leadrouter.sim.coverage import coverage_study, read_rows_file, summarise
 
 AIM = (0.93, 0.97)
 AIM_ERROR = 0.2
@@ -84,6 +86,11 @@ def main(argv: list[str] | None = None) -> int:
         "--resume", type=Path, help="JSON-lines file of finished histories, read and extended"
     )
     parser.add_argument(
+        "--done",
+        action="store_true",
+        help="summarise the histories the --resume file holds so far, and run nothing",
+    )
+    parser.add_argument(
         "--json", type=Path, default=Path("coverage.json"), help="rows and summary (coverage.json)"
     )
     args = parser.parse_args(argv)
@@ -93,15 +100,22 @@ def main(argv: list[str] | None = None) -> int:
         elapsed = time.perf_counter() - started
         print(f"  {done}/{total} histories, {elapsed:.0f} s", file=sys.stderr, flush=True)
 
-    rows = coverage_study(
-        histories=args.histories,
-        seeds=args.seeds,
-        truth_seeds=args.truth_seeds,
-        processes=args.processes,
-        progress=progress,
-        first=args.first,
-        resume=args.resume,
-    )
+    if args.done:
+        if args.resume is None:
+            parser.error("--done summarises a --resume file: name it")
+        settings, rows = read_rows_file(args.resume)
+        args.histories, args.seeds = rows["history"].nunique(), settings["seeds"]
+        args.truth_seeds = settings["truth_seeds"]
+    else:
+        rows = coverage_study(
+            histories=args.histories,
+            seeds=args.seeds,
+            truth_seeds=args.truth_seeds,
+            processes=args.processes,
+            progress=progress,
+            first=args.first,
+            resume=args.resume,
+        )
     rows.to_json(args.json.with_suffix(".rows.json"), orient="records")
     summary = summarise(rows)
     summary["aim"] = summary.apply(_mark, axis=1)

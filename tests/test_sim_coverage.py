@@ -26,6 +26,7 @@ from leadrouter.sim.coverage import (
     SUMMARY_STATS,
     Shape,
     coverage_study,
+    read_rows_file,
     summarise,
 )
 
@@ -186,3 +187,44 @@ def test_a_rows_file_of_other_settings_or_not_a_rows_file_is_refused(tmp_path: P
         _tiny(histories=1, resume=other)
     with pytest.raises(ConfigError, match="first >= 0"):
         _tiny(histories=1, first=-1)
+
+
+def test_a_rows_file_reads_back_as_the_study_so_far_without_running_or_writing(
+    three_tiny: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While a long study runs, its file reads back as the histories finished: a line still
+    being written is left alone (not cut off, as resuming would), and nothing is run."""
+    rows = tmp_path / "rows.jsonl"
+    _tiny(histories=3, resume=rows)
+    with rows.open("a", encoding="utf-8") as file:
+        file.write('{"history": 3, "rows": [{"hist')
+    before = rows.read_text()
+    ran = _counting(monkeypatch)
+    settings, read = read_rows_file(rows)
+    assert ran == [] and rows.read_text() == before
+    assert (settings["seeds"], settings["truth_seeds"]) == (4, 3)
+    pd.testing.assert_frame_equal(read, three_tiny)
+    with pytest.raises(ConfigError, match="no such rows file"):
+        read_rows_file(tmp_path / "none.jsonl")
+
+
+def test_the_benchmark_summarises_a_rows_file_so_far(
+    three_tiny: pd.DataFrame, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import importlib.util
+
+    rows = tmp_path / "rows.jsonl"
+    _tiny(histories=3, resume=rows)
+    script = Path(__file__).parents[1] / "benchmarks" / "bench_coverage.py"
+    spec = importlib.util.spec_from_file_location("bench_coverage", script)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = tmp_path / "summary.json"
+    assert bench.main(["--resume", str(rows), "--done", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("Coverage of 95% intervals: 3 histories, 4 replicates, truth from 3")
+    written = json.loads(out.read_text())
+    assert written["histories"] == 3
+    expected = summarise(three_tiny).to_dict("records")
+    assert [r["coverage"] for r in written["summary"]] == [r["coverage"] for r in expected]
