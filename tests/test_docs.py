@@ -57,7 +57,7 @@ import pytest
 from tests import docs_blocks as db
 
 ROOT = db.ROOT
-PAGES = sorted([ROOT / "README.md", ROOT / "examples" / "README.md", *ROOT.glob("docs/**/*.md")])
+PAGES = db.pages()
 CODE_PAGES = [
     page
     for page in PAGES
@@ -261,7 +261,7 @@ def test_update_rewrites_the_blocks_in_place(tmp_path: Path) -> None:
 
 def test_a_stray_marker_is_an_error(tmp_path: Path) -> None:
     text = "<!-- output: not checked, because slow -->\n\n```python\nx = 1\n```\n"
-    with pytest.raises(db.DocsFormatError, match=r"page\.md:1: an 'output: not checked' marker"):
+    with pytest.raises(db.DocsFormatError, match=r"page\.md:1: an output marker must come"):
         db.parse(tmp_path / "page.md", text)
 
 
