@@ -213,7 +213,8 @@ def outputs(page: Page) -> list[Output]:
 
 def unchecked(paths: list[Path]) -> list[Output]:
     """The outputs of these pages that no test compares and no marker accounts for."""
-    return [output for path in paths for output in outputs(parse(path)) if output.checked_by is None]
+    found = [output for path in paths for output in outputs(parse(path))]
+    return [output for output in found if output.checked_by is None]
 
 
 def _blocks(page: Page) -> list[Block]:
