@@ -305,9 +305,23 @@ def test_the_scan_names_each_output_and_what_compares_it(tmp_path: Path) -> None
     ]
 
 
-def test_a_stray_marker_is_an_error(tmp_path: Path) -> None:
-    text = "<!-- output: not checked, because slow -->\n\n```python\nx = 1\n```\n"
+@pytest.mark.parametrize(
+    "marker",
+    [
+        "<!-- output: not checked, because slow -->",
+        "<!-- output: compared by tests/test_x.py -->",
+        "<!-- illustration: a formula -->",
+    ],
+)
+def test_a_stray_marker_is_an_error(tmp_path: Path, marker: str) -> None:
+    text = f"{marker}\n\n```python\nx = 1\n```\n"
     with pytest.raises(db.DocsFormatError, match=r"page\.md:1: an output marker must come"):
+        db.parse(tmp_path / "page.md", text)
+
+
+def test_a_misspelt_marker_is_an_error(tmp_path: Path) -> None:
+    text = "<!-- output: compared by test_x.py -->\n```text\nx\n```\n"
+    with pytest.raises(db.DocsFormatError, match=r"page\.md:1: write the marker on one line"):
         db.parse(tmp_path / "page.md", text)
 
 
