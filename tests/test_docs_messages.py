@@ -308,3 +308,20 @@ def test_the_schema_upgrade_prints_what_the_stores_page_shows() -> None:
         assert main(["db", "upgrade", url]) == 0
     done = out.getvalue().strip().removeprefix(f"{url}: ")
     assert comment == f"# {public_url(database_url(command))}: {done}"
+
+
+def test_the_note_on_an_error_of_your_own_code_is_the_one_errors_md_quotes() -> None:
+    """docs/errors.md quotes, in its prose, the note the router adds to an error raised by the
+    caller's own code (a filter here), with the routing time elided as `...`."""
+
+    def senior_only(lead: lr.Lead, rep: lr.Rep) -> bool:
+        raise KeyError("senior")
+
+    router = lr.Router(lr.EqualRotation(), [lr.Rep("a")], rules=[senior_only])
+    with pytest.raises(KeyError) as caught:
+        router.route(lr.Lead("L7", T), now=T)
+    [note] = caught.value.__notes__
+    quoted = f"`{type(caught.value).__name__}: {caught.value}` then `{note}`"
+    quoted = quoted.replace(f" at {T.isoformat()} ", " at ... ")
+    page = " ".join((db.ROOT / ERRORS).read_text(encoding="utf-8").split())
+    assert quoted in page
