@@ -2,7 +2,8 @@
 
 The conventions (which block is whose output, what is normalised, the excerpt and "not checked"
 markers, the update mode) are stated once, in the docstring of tests/test_docs.py, which uses this
-module. Everything here is pure except `run_python`, `run_console` and `rewrite`.
+module. `outputs` lists what compares each documented output (`python -m tests.docs_blocks`).
+Everything here is pure except `run_python`, `run_console` and `rewrite`.
 """
 
 from __future__ import annotations
@@ -187,13 +188,9 @@ def outputs(page: Page) -> list[Output]:
     """Every output a page documents: each ```text block and each console command's output."""
     paired = {expected.first for expected in page.outputs.values()}
     marked = {
-        block.start: label
-        for entries, prefix in (
-            (page.unchecked, "not checked, because "),
-            (page.compared_by, ""),
-            (page.illustrations, "illustration: "),
-        )
-        for block, label in [(b, prefix + what) for b, what in entries]
+        **{block.start: f"not checked, because {reason}" for block, reason in page.unchecked},
+        **{block.start: test for block, test in page.compared_by},
+        **{block.start: f"illustration: {what}" for block, what in page.illustrations},
     }
     found = [
         Output(
