@@ -2,7 +2,8 @@
 
 The conventions (which block is whose output, what is normalised, the excerpt and "not checked"
 markers, the update mode) are stated once, in the docstring of tests/test_docs.py, which uses this
-module. Everything here is pure except `run_python`, `run_console` and `rewrite`.
+module. `outputs` lists what compares each documented output (`python -m tests.docs_blocks`).
+Everything here is pure except `run_python`, `run_console` and `rewrite`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ UPDATE_ENV = "LEADROUTER_UPDATE_DOCS"
 
 _FENCE = re.compile(r"^```(\S*)\s*$")
 _UNCHECKED = re.compile(r"^<!-- output: not checked, because (?P<reason>\S.*?) -->$")
+_COMPARED_BY = re.compile(r"^<!-- output: compared by (?P<test>tests/test_\w+\.py) -->$")
+_ILLUSTRATION = re.compile(r"^<!-- illustration: (?P<what>\S.*?) -->$")
+_MARKERS = (_UNCHECKED, _COMPARED_BY, _ILLUSTRATION)
 _SENTINEL = "\x1edocs-block-end\x1e"
 _SPLIT = re.compile(rf"\n?{_SENTINEL}(?P<seconds>[0-9.]+)\n")
 ELLIPSIS = "..."
@@ -109,6 +113,9 @@ class Page:
     outputs: dict[int, Expected] = field(default_factory=dict)  # python block index -> its output
     commands: list[Command] = field(default_factory=list)
     unchecked: list[tuple[Block, str]] = field(default_factory=list)
+    compared_by: list[tuple[Block, str]] = field(default_factory=list)  # (block, test file)
+    illustrations: list[tuple[Block, str]] = field(default_factory=list)  # (block, what it is)
+    text: list[Block] = field(default_factory=list)  # every ```text block, in page order
 
     @property
     def name(self) -> str:
@@ -129,10 +136,17 @@ def parse(path: Path, text: str | None = None) -> Page:
         elif block.lang == "console":
             page.commands.extend(_commands(block))
         elif block.lang == "text":
+            page.text.append(block)
             between = lines[(previous.end if previous else 0) : block.start - 1]
-            reason = _unchecked_reason(between)
+            reason = _marker(_UNCHECKED, between)
+            test = _marker(_COMPARED_BY, between)
+            what = _marker(_ILLUSTRATION, between)
             if reason is not None:
                 page.unchecked.append((block, reason))
+            elif test is not None:
+                page.compared_by.append((block, test))
+            elif what is not None:
+                page.illustrations.append((block, what))
             elif previous is not None and previous.lang == "python" and _is_lead_in(between):
                 page.outputs[len(page.python) - 1] = Expected(
                     block.start + 1, block.end - 1, block.body
@@ -140,6 +154,64 @@ def parse(path: Path, text: str | None = None) -> Page:
         previous = block
     _check_markers(page, blocks)
     return page
+
+
+def pages(root: Path = ROOT) -> list[Path]:
+    """The pages whose blocks are run and compared: README.md, examples/README.md, docs/**/*.md."""
+    found = [root / "README.md", root / "examples" / "README.md", *root.glob("docs/**/*.md")]
+    return sorted(path for path in found if path.is_file())
+
+
+COMPARED_HERE = "tests/test_docs.py"
+
+
+@dataclass(frozen=True)
+class Output:
+    """One documented output, where it is, and what compares it with what the code prints.
+
+    `checked_by` is the test file that compares it (tests/test_docs.py for an output block paired
+    with its code and for a console command's output; the file an `output: compared by` marker
+    names), `illustration: ...` for a block marked as no output at all, `not checked, because ...`
+    for a declared exception (counted in test_docs.UNCHECKED), or None: nothing compares it.
+    """
+
+    page: str
+    line: int  # the opening fence of a ```text block; the `$` line of a console command
+    first: str  # the block's first line, to recognise it by
+    checked_by: str | None
+
+    def __str__(self) -> str:
+        return f"{self.page}:{self.line}: {self.checked_by or 'UNCHECKED'}: {self.first[:70]}"
+
+
+def outputs(page: Page) -> list[Output]:
+    """Every output a page documents: each ```text block and each console command's output."""
+    paired = {expected.first for expected in page.outputs.values()}
+    marked = {
+        **{block.start: f"not checked, because {reason}" for block, reason in page.unchecked},
+        **{block.start: test for block, test in page.compared_by},
+        **{block.start: f"illustration: {what}" for block, what in page.illustrations},
+    }
+    found = [
+        Output(
+            page.name,
+            block.start,
+            next((line for line in block.body if line.strip()), ""),
+            COMPARED_HERE if block.start + 1 in paired else marked.get(block.start),
+        )
+        for block in page.text
+    ]
+    found += [
+        Output(page.name, command.line, f"$ {command.command}", COMPARED_HERE)
+        for command in page.commands
+    ]
+    return sorted(found, key=lambda output: output.line)
+
+
+def unchecked(paths: list[Path]) -> list[Output]:
+    """The outputs of these pages that no test compares and no marker accounts for."""
+    found = [output for path in paths for output in outputs(parse(path))]
+    return [output for output in found if output.checked_by is None]
 
 
 def _blocks(page: Page) -> list[Block]:
@@ -170,11 +242,12 @@ def _commands(block: Block) -> list[Command]:
     return commands
 
 
-def _unchecked_reason(between: list[str]) -> str | None:
+def _marker(pattern: re.Pattern[str], between: list[str]) -> str | None:
+    """The group a marker of this kind in the prose before a block names, or None."""
     for line in between:
-        match = _UNCHECKED.match(line.strip())
+        match = pattern.match(line.strip())
         if match:
-            return match.group("reason")
+            return match.group(1)
     return None
 
 
@@ -187,20 +260,22 @@ def _is_lead_in(between: list[str]) -> bool:
 
 
 def _check_markers(page: Page, blocks: list[Block]) -> None:
-    marked = {block.start for block, _ in page.unchecked}
+    marked = {block.start for block, _ in [*page.unchecked, *page.compared_by, *page.illustrations]}
     for number, line in enumerate(page.lines, start=1):
-        if not line.strip().startswith("<!-- output:"):
+        if not line.strip().startswith(("<!-- output:", "<!-- illustration:")):
             continue
-        if not _UNCHECKED.match(line.strip()):
+        if not any(pattern.match(line.strip()) for pattern in _MARKERS):
             raise DocsFormatError(
-                f"{page.name}:{number}: write the marker as "
-                "'<!-- output: not checked, because REASON -->', on one line"
+                f"{page.name}:{number}: write the marker on one line as "
+                "'<!-- output: not checked, because REASON -->', "
+                "'<!-- output: compared by tests/test_NAME.py -->' or "
+                "'<!-- illustration: WHAT IT SHOWS -->'"
             )
         following = next((b for b in blocks if b.start > number), None)
         if following is None or following.start not in marked:
             raise DocsFormatError(
-                f"{page.name}:{number}: an 'output: not checked' marker must come right before the "
-                "```text block it is about (only prose between)"
+                f"{page.name}:{number}: an output marker must come right before the ```text "
+                "block it is about (only prose between)"
             )
 
 
@@ -411,3 +486,9 @@ def _terminal(
         timeout=timeout,
         check=False,
     )
+
+
+if __name__ == "__main__":  # python -m tests.docs_blocks: every documented output, unchecked first
+    listed = [output for path in pages() for output in outputs(parse(path))]
+    for output in sorted(listed, key=lambda o: (o.checked_by is not None, o.page, o.line)):
+        print(output)

@@ -25,9 +25,17 @@ machine without the code changing (tests/docs_blocks.py, NORMALISE):
 The examples run with NO_COLOR=1, TERM=dumb and COLUMNS=140, so rich prints the same plain text
 on a laptop and in CI. Nothing else is normalised: numbers, names and counts must match exactly.
 
-Not checked. An output block that cannot be compared (it needs the network, or a run too slow
-for CI) carries `<!-- output: not checked, because REASON -->` in the prose right before it.
-UNCHECKED below counts them per page, so adding one is a visible change to this file.
+Every ```text block is accounted for (test_every_documented_output_is_compared; list them all with
+`python -m tests.docs_blocks`, unchecked first). One that is not the output of the code block
+before it carries one of these markers, on one line of the prose right before it:
+- `<!-- output: compared by tests/test_NAME.py -->`: a message or fact the page quotes rather
+  than prints (docs/errors.md's catalogue); that test provokes it from the code and compares, and
+  fails for a line of a block so marked that no case of it gives (tests/test_docs_messages.py);
+- `<!-- illustration: WHAT IT SHOWS -->`: no output at all, a formula or a diagram that no code
+  prints. Never for something the code prints or raises; a file the code reads is tested as read;
+- `<!-- output: not checked, because REASON -->`: an output that cannot be compared (it needs the
+  network, or a measured run). UNCHECKED below counts them per page, so adding one is a visible
+  change to this file.
 
 Links. Every relative link leads to a file that exists, and every link to a section
 (`page.md#anchor`, `#anchor`) to a heading of that page, by the anchor GitHub gives it
@@ -57,14 +65,14 @@ import pytest
 from tests import docs_blocks as db
 
 ROOT = db.ROOT
-PAGES = sorted([ROOT / "README.md", ROOT / "examples" / "README.md", *ROOT.glob("docs/**/*.md")])
+PAGES = db.pages()
 CODE_PAGES = [
     page
     for page in PAGES
     if any(f"```{lang}" in page.read_text(encoding="utf-8") for lang in ("python", "console"))
 ]
 
-UNCHECKED: dict[str, int] = {}
+UNCHECKED: dict[str, int] = {"docs/benchmarks.md": 1}
 
 
 def _updating() -> bool:
@@ -110,6 +118,25 @@ def test_unchecked_outputs_are_counted() -> None:
         if page.unchecked:
             found[page.name] = len(page.unchecked)
     assert found == UNCHECKED
+
+
+def test_every_documented_output_is_compared() -> None:
+    """A ```text block no test compares would go stale unnoticed: each is the output of the code
+    block before it, or carries a marker saying which test compares it or that it is no output."""
+    found = db.unchecked(PAGES)
+    assert found == [], (
+        "no test compares these documented outputs:\n"
+        + "\n".join(str(output) for output in found)
+        + "\nPut each right after the code that prints it (only blank lines or one line of prose"
+        " between), or mark it as the docstring of tests/test_docs.py says: compared by a test"
+        " that provokes it, an illustration, or not checked with the reason."
+    )
+
+
+def test_a_test_named_by_a_marker_exists_and_claims_its_blocks() -> None:
+    named = {test for path in PAGES for _, test in db.parse(path).compared_by}
+    for test in named:
+        assert f'"{test}"' in (ROOT / test).read_text(encoding="utf-8"), test
 
 
 def test_relative_links_resolve() -> None:
@@ -259,9 +286,42 @@ def test_update_rewrites_the_blocks_in_place(tmp_path: Path) -> None:
     assert path.read_text(encoding="utf-8").count("\n") == SAMPLE.count("\n") + 1
 
 
-def test_a_stray_marker_is_an_error(tmp_path: Path) -> None:
-    text = "<!-- output: not checked, because slow -->\n\n```python\nx = 1\n```\n"
-    with pytest.raises(db.DocsFormatError, match=r"page\.md:1: an 'output: not checked' marker"):
+def test_the_scan_names_each_output_and_what_compares_it(tmp_path: Path) -> None:
+    text = SAMPLE + (
+        "\nProse.\n\n```text\nquoted\n```\n\n<!-- output: compared by tests/test_x.py -->\n\n"
+        "```text\nraised\n```\n\n<!-- illustration: a formula -->\n```text\nx = 1\n```\n"
+    )
+    page = db.parse(tmp_path / "p.md", text)
+    listed = [(output.line, output.first, output.checked_by) for output in db.outputs(page)]
+    assert listed == [
+        (7, "a", db.COMPARED_HERE),
+        (18, "b", db.COMPARED_HERE),
+        (29, "a formula, not an output", None),
+        (35, "fetched", "not checked, because it needs the network"),
+        (40, "$ echo one; echo two; echo three", db.COMPARED_HERE),
+        (47, "quoted", None),
+        (53, "raised", "tests/test_x.py"),
+        (58, "x = 1", "illustration: a formula"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "marker",
+    [
+        "<!-- output: not checked, because slow -->",
+        "<!-- output: compared by tests/test_x.py -->",
+        "<!-- illustration: a formula -->",
+    ],
+)
+def test_a_stray_marker_is_an_error(tmp_path: Path, marker: str) -> None:
+    text = f"{marker}\n\n```python\nx = 1\n```\n"
+    with pytest.raises(db.DocsFormatError, match=r"page\.md:1: an output marker must come"):
+        db.parse(tmp_path / "page.md", text)
+
+
+def test_a_misspelt_marker_is_an_error(tmp_path: Path) -> None:
+    text = "<!-- output: compared by test_x.py -->\n```text\nx\n```\n"
+    with pytest.raises(db.DocsFormatError, match=r"page\.md:1: write the marker on one line"):
         db.parse(tmp_path / "page.md", text)
 
 
