@@ -492,19 +492,19 @@ class Router:
     def record_many(self, events: Iterable[Touched | Tagged | Converted]) -> None:
         """Record several reports in order as one operation: what `record` does for each, all
         or none. Reports delivered together (a rep's touch, tag and sale) pay for one operation
-        (one transaction on a stored ledger) and one roster check per rep, not one per event.
+        (one transaction on a stored ledger) and one roster check per run of one rep's events.
 
         Items and reps are checked before anything is written (InvalidValueError naming the
-        position; UnknownRepError); an event the ledger refuses part-way (a touch by a rep who
-        does not hold the lead) takes back those before it: the ledger is as before the call."""
+        position; UnknownRepError); an event the ledger refuses part-way takes back those
+        before it (a touch by a rep not holding the lead): the ledger is as before the call."""
         batch = check_reports(events)
         with self._op:
-            roster = self._roster
-            for rep_id in {event.rep_id for event in batch}:
-                roster[rep_id]
-            write = self._write
+            roster, rep_id = self._roster, None
             for event in batch:
-                write(event)
+                if event.rep_id != rep_id:
+                    rep_id = roster[event.rep_id].id
+            for event in batch:
+                self._write(event)
 
     def release(
         self,
