@@ -5,9 +5,10 @@ numbers, and the very ledger, of the plain computation."""
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from datetime import time, timedelta
 from typing import Any
 
+import attrs
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -29,6 +30,7 @@ from leadrouter.sim.draws import (
 )
 from leadrouter.sim.metrics import first_touches, run_metrics, run_per_rep, seen_pairs
 from leadrouter.sim.truth import TrueBehaviour
+from leadrouter.strategies.base import timers_announced
 
 from .test_sim_engine import IDLE_TICK_CASES, _ticked_every_time
 
@@ -246,3 +248,85 @@ def test_idle_ticks_passed_at_once_write_what_ticking_each_writes(
         on_the_grid, policy(_ticked_every_time(lr.EqualRotation())), seed=seed, **engine
     )
     assert list(passed.ledger.events()) == list(ticked.ledger.events())
+
+
+# ------------------------------------------------------------------ ticks only when a timer is due
+
+
+def _unannounced(strategy: lr.TieredDelay) -> lr.Strategy:
+    """`strategy` under its own name, saying nothing of its timers (`announces_timers` False),
+    so the engine ticks it every `tick_every`, as it ticks a strategy whose `next_due` may miss
+    a time its `tick` acts at."""
+    twin = type("TieredDelay", (lr.TieredDelay,), {"announces_timers": property(lambda s: False)})
+    ticked: lr.Strategy = twin(strategy.tiers)
+    return ticked
+
+
+_OFFICE = lr.rules.schedule(
+    default=lr.Shift("Asia/Shanghai", start=time(9), end=time(18), weekdays=frozenset(range(5)))
+)
+_PATIENCE = [timedelta(minutes=10), timedelta(hours=1), timedelta(hours=5), timedelta(days=1)]
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    st.booleans(),
+    st.lists(st.sampled_from(_PATIENCE), min_size=1, max_size=3),
+    st.sampled_from([5, 15, 45]),
+    st.sampled_from(
+        [
+            None,
+            lr.Lifecycle(first_touch_sla=timedelta(minutes=40), reroute=True),
+            lr.Lifecycle(first_touch_sla=timedelta(hours=3), reroute=True, working_hours=_OFFICE),
+            lr.Lifecycle(expire_after=timedelta(days=1)),
+        ]
+    ),
+    st.sampled_from([None, 1, 3]),
+    st.integers(min_value=0, max_value=2**32),
+)
+def test_ticks_only_when_a_timer_is_due_write_what_ticking_each_writes(
+    history: History,
+    on_the_grid: History,
+    gridded: bool,
+    patience: list[timedelta],
+    minutes: int,
+    lifecycle: lr.Lifecycle | None,
+    open_leads: int | None,
+    seed: int,
+) -> None:
+    """TieredDelay announces its timers: with no lead waiting, the engine ticks only when
+    `Router.next_due` says a tier's patience or a lifecycle deadline (SLA counted in working
+    hours or not, expiry) is due, passing the ticks between at once; the ledger is the one
+    ticking every `tick_every` writes, with arrivals on or off the tick grid, tiers of any
+    patience (shorter than a tick too), and leads waiting for a book to drain now and then."""
+    tiers = [
+        lr.Tier(tier=i, strategy=lr.EqualRotation(), patience=p) for i, p in enumerate(patience)
+    ]
+    strategy = lr.TieredDelay(tiers)
+    made = on_the_grid if gridded else history
+    caps = lr.FixedCap(open=open_leads) if open_leads is not None else None
+
+    def policy(chosen: lr.Strategy) -> Any:
+        def factory(roster: list[lr.Rep], seed: int) -> lr.Router:
+            reps = [attrs.evolve(rep, tier=i % len(tiers)) for i, rep in enumerate(roster)]
+            return lr.Router(chosen, reps, caps=caps, lifecycle=lifecycle, seed=seed)
+
+        return factory
+
+    engine: dict[str, Any] = {"tick_every": timedelta(minutes=minutes), "seed": seed}
+    skipped = simulate(made, policy(strategy), **engine)
+    ticked = simulate(made, policy(_unannounced(strategy)), **engine)
+    assert list(skipped.ledger.events()) == list(ticked.ledger.events())
+
+
+def test_a_tier_whose_timers_are_not_announced_keeps_the_beat() -> None:
+    """A tier's strategy with a `tick` of its own and no say on its timers makes the whole
+    TieredDelay unannounced: its tick may act at a time `next_due` does not name."""
+    quiet = lr.Tier(tier=0, strategy=lr.EqualRotation(), patience=timedelta(hours=1))
+    loud = lr.Tier(
+        tier=1, strategy=_ticked_every_time(lr.EqualRotation()), patience=timedelta(hours=1)
+    )
+    assert timers_announced(lr.TieredDelay([quiet]))
+    assert not timers_announced(lr.TieredDelay([quiet, loud]))
+    assert timers_announced(lr.EqualRotation())
+    assert not timers_announced(_ticked_every_time(lr.EqualRotation()))

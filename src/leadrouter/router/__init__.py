@@ -34,7 +34,6 @@ from leadrouter.errors import (
     ConfigError,
     EventBeforeArrivalError,
     InvalidTypeError,
-    InvalidValueError,
     TransitionError,
 )
 from leadrouter.events import (
@@ -55,7 +54,14 @@ from leadrouter.ledger import Ledger
 from leadrouter.lifecycle import Lifecycle
 from leadrouter.model import Decision, Lead, Reason, Rep, lead_id_arg, not_a_lead
 from leadrouter.roster import Roster
-from leadrouter.router._batch import check_batch, check_retry, route_batch
+from leadrouter.router._batch import (
+    REPORTED,
+    check_batch,
+    check_reports,
+    check_retry,
+    not_a_report,
+    route_batch,
+)
 from leadrouter.router._capping import Caps, as_caps, reason_of
 from leadrouter.router._deciding import Decider, as_rules, check_strategy, wrote_ledger
 from leadrouter.router._explained import last_reason, with_first_reason
@@ -70,7 +76,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Router"]
 
-_REPORTED = (Touched, Tagged, Converted)
 _NOBODY: frozenset[str] = frozenset()
 
 
@@ -478,14 +483,28 @@ class Router:
         The ledger checks the rep holds the lead (or, for a closed lead, that it is theirs);
         a rep not on the roster raises UnknownRepError.
         """
-        if not isinstance(event, _REPORTED):
-            raise InvalidValueError(
-                f"record takes Touched, Tagged or Converted, got {type(event).__name__}: use "
-                "route() for new leads, claim() for claims and release() to take a lead back"
-            )
+        if not isinstance(event, REPORTED):
+            raise not_a_report(event, "record")
         with self._op:
             self._roster[event.rep_id]
             self._write(event)
+
+    def record_many(self, events: Iterable[Touched | Tagged | Converted]) -> None:
+        """Record several reports in order as one operation: what `record` does for each, all
+        or none. Reports delivered together (a rep's touch, tag and sale) pay for one operation
+        (one transaction on a stored ledger) and one roster check per run of one rep's events.
+
+        Items and reps are checked before anything is written (InvalidValueError naming the
+        position; UnknownRepError); an event the ledger refuses part-way takes back those
+        before it (a touch by a rep not holding the lead): the ledger is as before the call."""
+        batch = check_reports(events)
+        with self._op:
+            roster, rep_id = self._roster, None
+            for event in batch:
+                if event.rep_id != rep_id:
+                    rep_id = roster[event.rep_id].id
+            for event in batch:
+                self._write(event)
 
     def release(
         self,
@@ -590,11 +609,16 @@ class Router:
         caller's own: tick after it. The answer is a promise to look, not a verdict: by then
         the lead may have been touched or moved, or its SLA counted in working hours may run
         later; the tick then does less, and asked again, the router answers the next time."""
-        with self._op:
+        # it writes nothing: in memory the lock alone serves; a stored ledger's transaction
+        # also brings in what other processes wrote
+        with self._op if self._durable else self._lock:
             now = self._time(now)
             self._catch_up()
+            due = self._timers.next_after(now)
+            if not (has_timers(self.strategy) or offers):
+                return due
             ctx = TickContext(self._roster, self.ledger, now)
-            dues = [self._timers.next_after(now)]
+            dues = [due]
             if has_timers(self.strategy):
                 dues.append(self.strategy.next_due(ctx))
             if offers and self.ledger.waiting():

@@ -1,5 +1,6 @@
 """`Router.route_many`: the checks of a whole batch before any of it is written, and the
-batch for a strategy that solves batches (`StrategyTags(batching=True)`).
+batch for a strategy that solves batches (`StrategyTags(batching=True)`); the checks of the
+reports `Router.record` and `record_many` take.
 
 Retries and leads a rule settles are handled one by one, exactly as `route` would; the rest go
 to the strategy's `route_batch` together, with each rep's remaining capacity under the caps,
@@ -10,6 +11,7 @@ exceeded even when its `remaining` promised more room than its `check` allows.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -17,7 +19,8 @@ import attrs
 
 from leadrouter._trusted import new_arrived as _new_arrived
 from leadrouter.context import _always
-from leadrouter.errors import DuplicateLeadError, StrategyError
+from leadrouter.errors import DuplicateLeadError, InvalidValueError, StrategyError
+from leadrouter.events import Converted, Event, Tagged, Touched
 from leadrouter.ledger import Ledger
 from leadrouter.model import Decision, Lead
 from leadrouter.router._capping import Gate
@@ -28,7 +31,43 @@ from leadrouter.strategies.base import as_pick
 if TYPE_CHECKING:
     from leadrouter.router import Router
 
-__all__ = ["check_batch", "check_retry", "lead_diff", "route_batch"]
+__all__ = [
+    "REPORTED",
+    "check_batch",
+    "check_reports",
+    "check_retry",
+    "lead_diff",
+    "not_a_report",
+    "route_batch",
+]
+
+REPORTED = (Touched, Tagged, Converted)
+"""The events the CRM reports, which `Router.record` writes."""
+
+
+def not_a_report(value: object, where: str) -> InvalidValueError:
+    """The error for `value` passed to `where` in place of a Touched, Tagged or Converted."""
+    return InvalidValueError(
+        f"{where} takes Touched, Tagged or Converted, got {type(value).__name__}: use route() "
+        "for new leads, claim() for claims and release() to take a lead back"
+    )
+
+
+def check_reports(
+    events: Iterable[Touched | Tagged | Converted],
+) -> list[Touched | Tagged | Converted]:
+    """`record_many`'s events as a list, each checked to be a report (the error names its
+    position) before any is written; a single event is an error saying to pass a list."""
+    if isinstance(events, Event):
+        raise InvalidValueError(
+            f"record_many takes a list of events, got a single {type(events).__name__}: pass "
+            "[event], or call record(event)"
+        )
+    batch = list(events)
+    for i, event in enumerate(batch):
+        if not isinstance(event, REPORTED):
+            raise not_a_report(event, f"record_many: events[{i}]")
+    return batch
 
 
 def lead_diff(old: Lead, new: Lead) -> str:

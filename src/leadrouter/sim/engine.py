@@ -4,9 +4,10 @@ The engine is a plain `heapq` discrete-event loop (DESIGN §7½: SimPy costs ~5�
 It drives only the public Router API, as a CRM would: `route` at each arrival, `claim` for pull
 policies, `record` for touches, tags and sales, and `tick` every `tick_every` for timers (a
 tick that could not act - a strategy without timers, a lifecycle without deadlines and no lead
-waiting - is skipped: it would write nothing). It never writes to the ledger itself, so every
-Router invariant (a lead in exactly one place, caps, the per-lead state machine) holds in a
-simulated run exactly as it does live.
+waiting - is skipped: it would write nothing; with no lead waiting and timers the Router
+announces, `timers_announced`, only the ticks at which `Router.next_due` finds one due run). It
+never writes to the ledger itself, so every Router invariant (a lead in exactly one place, caps,
+the per-lead state machine) holds in a simulated run exactly as it does live.
 
 Random numbers follow DESIGN §7 (common random numbers): every lead has a fixed row of uniforms
 keyed by (seed, lead id), one column per purpose (`PURPOSES`), and every rep a uniform per
@@ -62,6 +63,8 @@ from leadrouter.events import (
     Converted,
     Pooled,
     Released,
+    Tagged,
+    Touched,
 )
 from leadrouter.ledger import Ledger
 from leadrouter.model import Decision, Lead, Rep
@@ -79,7 +82,7 @@ from leadrouter.sim.draws import (
 )
 from leadrouter.sim.metrics import metrics, per_rep
 from leadrouter.sim.workweek import WorkClock
-from leadrouter.strategies.base import Strategy, has_timers
+from leadrouter.strategies.base import Strategy, has_timers, timers_announced
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -362,6 +365,9 @@ class _Simulation:
         """Whether `Router.tick` may act with no lead waiting: the strategy has timers of its
         own (it overrides `Strategy.tick`) or the lifecycle has deadlines. Without either, a
         tick with nothing waiting writes nothing (see `Router.tick`), so the run skips it."""
+        self.announced = timers_announced(router.strategy)
+        """Whether `Router.next_due` names every time a tick may act with no lead waiting (see
+        `timers_announced`): then the run ticks only when a timer is due, not each `tick_every`."""
         self.by_id = {lead.id: lead for lead in leads}
         self.ids = tuple(self.by_id)
         self.matrix, self.draws = lead_rows(seed, self.ids)
@@ -552,7 +558,7 @@ class _Simulation:
             return
         self.used[rep] = done + 1
         self.touched.add(lead_id)
-        behaviour, record = self.behaviour, self.router.record
+        behaviour = self.behaviour
         lead = self.by_id[lead_id]
         u = self.draws[lead_id]
         minutes = (now - lead.arrived_at).total_seconds() / 60.0
@@ -563,17 +569,17 @@ class _Simulation:
             p_reach *= self.invalid_contact
         reached = bool(u[_U_REACHED] < p_reach)
         # every part is checked already (ids from the lead and roster, an aware time, bools)
-        record(_new_touched(lead_id, rep, now, reached))
-        record(_new_tagged(lead_id, rep, now, valid, _SIM_BY))
-        self.reported += 2
+        reports: list[Touched | Tagged | Converted] = [_new_touched(lead_id, rep, now, reached)]
+        reports.append(_new_tagged(lead_id, rep, now, valid, _SIM_BY))
         if reached and valid and u[_U_CONVERTED] < behaviour.p_convert(rep, lead):
             amount = max(0.0, float(behaviour.amount(rep, lead, u[_U_AMOUNT])))
-            record(Converted(lead_id, rep, now, amount=amount))
-            self.reported += 1
+            reports.append(Converted(lead_id, rep, now, amount=amount))
         elif valid and self.follow_up is not None:
             heapq.heappush(
                 self.heap, (now + self.follow_up, next(self.counter), lead_id, rep, _CLOSE)
             )
+        self.router.record_many(reports)  # one operation for the lead's reports
+        self.reported += len(reports)
 
     def close(self, now: datetime, lead_id: str, rep: str) -> None:
         """The rep gives up on a lead still in their book after the follow-up window."""
@@ -599,12 +605,8 @@ class _Simulation:
             return  # nothing to claim: no rep's turn could change anything
         self.today(now)
         untouched, used, limit, backlog = self.untouched, self.used, self.limit, self.claim_backlog
-        claim, ask, refused, ledger = (
-            self.router.claim,
-            self.refused_until,
-            self.refused,
-            self.ledger,
-        )
+        claim, ask = self.router.claim, self.refused_until
+        refused, ledger = self.refused, self.ledger
         at = now.astimezone(UTC)
         for rep in self.order:
             if len(untouched[rep]) >= backlog or refused.get(rep, _NEVER) > at:
@@ -626,9 +628,9 @@ class _Simulation:
     def run(self) -> SimRun:
         """Three streams merged in time order: arrivals (already sorted), touches (a heap) and
         ticks (every `tick_every`). At the same time an arrival runs first, then touches in the
-        order they were scheduled, then the tick (skipped when it could not act, see
-        `timers`; for a push policy the idle ticks up to the next arrival or touch are passed at
-        once); nothing runs after `end` (`horizon` past the last arrival)."""
+        order they were scheduled, then the tick (skipped when it could not act, see `timers`
+        and `announced`; for a push policy the idle ticks up to the next arrival, touch or timer
+        are passed at once); nothing runs after `end` (`horizon` past the last arrival)."""
         import pandas as pd
 
         leads, clock, heap, pull = self.leads, self.clock, self.heap, self.pull
@@ -640,6 +642,8 @@ class _Simulation:
         route, tick, pop = self.router.route, self.router.tick, heapq.heappop
         follow, claims, touch, close = self.follow, self.claims, self.touch, self.close
         timers, waiting = self.timers, self.ledger.waiting
+        announced, next_due = self.announced, self.router.next_due
+        checked = arrivals[0]
         i = 0
         while True:
             when = arrivals[i]
@@ -670,16 +674,22 @@ class _Simulation:
                     close(when, lead_id, rep)
             else:
                 tick_at += tick_every
-                if timers or waiting():
+                if waiting() or (timers and not announced):
                     follow(tick(now=when))
-                elif not pull:
-                    # idle, and so is every tick before the next arrival or touch (nothing runs
-                    # between): pass them as the loop would, without a step each
-                    due = arrivals[i]
-                    if heap and heap[0][0] < due:
-                        due = heap[0][0]
-                    while tick_at < due and not tick_at > end:
-                        tick_at += tick_every
+                    checked = when
+                else:
+                    # timers due by `checked` have run; one set since falls due after `checked`
+                    timer = next_due(checked, offers=False) if timers else None
+                    checked = when
+                    if timer is not None and not timer > when:
+                        follow(tick(now=when))
+                    elif not pull:
+                        # idle, and so is every tick before the next arrival, touch or timer
+                        # (nothing runs between): pass them as the loop would, without a step each
+                        after = min(arrivals[i], heap[0][0]) if heap else arrivals[i]
+                        after = after if timer is None else min(after, timer)
+                        while tick_at < after and not tick_at > end:
+                            tick_at += tick_every
                 if pull:
                     claims(when)
         frame = pd.DataFrame(

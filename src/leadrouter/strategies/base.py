@@ -44,6 +44,7 @@ __all__ = [
     "check_batching",
     "has_timers",
     "strategy_field",
+    "timers_announced",
     "to_strategy",
     "with_views",
 ]
@@ -304,6 +305,17 @@ def has_timers(strategy: Strategy) -> bool:
     """Whether `strategy` has timers of its own: its class overrides `Strategy.tick`, whose
     default takes nothing back. A strategy without them can be left out of a tick."""
     return type(strategy).tick is not Strategy.tick
+
+
+def timers_announced(strategy: Strategy) -> bool:
+    """Whether `strategy.next_due` announces every time its `tick` may take a lead back: it
+    has no timers, or it says so (`announces_timers`, e.g. a strategy whose `next_due` is
+    worked out from the very deadlines its `tick` checks; a lead a write makes due at once,
+    such as a "blocked" tag, is the writer's to tick after). A caller may then tick only at
+    the times `Router.next_due` answers and write what ticking on a fixed beat writes (the
+    simulator does). A strategy that overrides `tick` says nothing by default: its timers may
+    act at times its `next_due` does not name, so its caller keeps the beat."""
+    return not has_timers(strategy) or getattr(strategy, "announces_timers", False) is True
 
 
 def as_pick(result: Pick | str | None) -> Pick:

@@ -44,6 +44,7 @@ from leadrouter.strategies.base import (
     as_pick,
     has_timers,
     strategy_field,
+    timers_announced,
     to_strategy,
     with_views,
 )
@@ -224,12 +225,29 @@ class TieredDelay(Strategy):
     _index: LedgerMemo[_Due] = attrs.field(
         factory=LedgerMemo, init=False, eq=False, repr=False, hash=False
     )
+    _timed: tuple[Strategy, ...] = attrs.field(init=False, eq=False, repr=False, hash=False)
+    """The tiers' strategies that may name a deadline (`next_due` overridden), each once."""
+
+    @_timed.default
+    def _timed_default(self) -> tuple[Strategy, ...]:
+        # worked out before the validators run: items that are no Tier are theirs to name
+        tiers = self.tiers if isinstance(self.tiers, tuple) else ()
+        inner = {id(t.strategy): t.strategy for t in tiers if isinstance(t, Tier)}
+        return tuple(s for s in inner.values() if type(s).next_due is not Strategy.next_due)
 
     @property
     def tags(self) -> StrategyTags:  # type: ignore[override]  # per instance: the tiers' views
         """Needs tiers and the `TierView`, plus the views the tiers' strategies read (they see
         the same ledger view)."""
         return with_views(_TAGS, *(tier.strategy for tier in self.tiers))
+
+    @property
+    def announces_timers(self) -> bool:
+        """`next_due` names every end of patience `tick` escalates at (both read the `_Due`
+        index, or scan alike); the tiers' own timers are announced when every tier's strategy
+        announces its own (`timers_announced`). A "blocked" tag is due at once: tick after
+        recording it."""
+        return all(timers_announced(tier.strategy) for tier in self.tiers)
 
     def route(self, ctx: Context) -> Pick | None:
         view = ctx.view if type(ctx.view) is Ledger else tier_view(ctx.view, "TieredDelay")
@@ -307,14 +325,15 @@ class TieredDelay(Strategy):
 
         Read from the index `tick` uses (the top of its heap, on a `Ledger`), so a caller that
         asks after every tick does not pay for a look at every held lead each time."""
-        view = tier_view(ctx.view, "TieredDelay")
+        view = ctx.view
         if _indexed(view):
             end = self._fed_index(view).next_end(self, view, ctx.now)
         else:
-            end = _scan_next_end(self, view, ctx.now)
+            end = _scan_next_end(self, tier_view(view, "TieredDelay"), ctx.now)
+        if not self._timed:
+            return end
         due = [end] if end is not None else []
-        inner = {id(tier.strategy): tier.strategy for tier in self.tiers}
-        due += [d for s in inner.values() if (d := s.next_due(ctx)) is not None]
+        due += [d for s in self._timed if (d := s.next_due(ctx)) is not None]
         return min(due, default=None)
 
     def _escalations(self, view: TierView, now: datetime) -> list[tuple[datetime, str]]:
@@ -339,7 +358,7 @@ INDEXED = True
 them)."""
 
 
-def _indexed(view: TierView) -> TypeGuard[Ledger]:
+def _indexed(view: object) -> TypeGuard[Ledger]:
     """Whether `view` is answered from the `_Due` index: a `Ledger`, with `INDEXED` on."""
     return INDEXED and isinstance(view, Ledger)
 
