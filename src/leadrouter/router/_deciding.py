@@ -269,7 +269,7 @@ class Decider:
         ctx gets no stale answers.
         """
         try:
-            if self.pool_rules or self.prefer_rules:
+            if self.pool_rules or self.prefer_rules or not self.cached:
                 prepared = self.prepare(ctx, exclude)
                 if isinstance(prepared, Decision):
                     return prepared, False
