@@ -23,7 +23,6 @@ from leadrouter.sim.dates import (
     clock_words,
     day_name,
     named_date,
-    no_such_time,
     weekday_fits,
     weekday_of,
 )
@@ -111,9 +110,7 @@ def _valid(
     valid date and time: February 2025 has 28 days", with a `fix` when the date's order may be
     the cause."""
     found = assemble(*ymd, rest)
-    if found is not None:
-        return found
-    return f"{value!r} {said}: {no_such_time(*ymd, rest)}{fix}"
+    return found if isinstance(found, datetime) else f"{value!r} {said}: {found}{fix}"
 
 
 def _dmy(match: re.Match[str], dayfirst: bool) -> tuple[int, int, int]:

@@ -36,7 +36,6 @@ __all__ = [
     "day_name",
     "may_start_with_weekday",
     "named_date",
-    "no_such_time",
     "weekday_fits",
     "weekday_of",
 ]
@@ -139,22 +138,11 @@ def named_date(text: str) -> tuple[int, int, int, tuple[str | None, ...]] | None
     return None
 
 
-def assemble(year: int, month: int, day: int, rest: tuple[str | None, ...]) -> datetime | None:
+def assemble(year: int, month: int, day: int, rest: tuple[str | None, ...]) -> datetime | str:
     """The datetime of a date and its time's groups (`TIME`, `ZONE`): 12 am is midnight, 12 pm
-    noon; None when no such time exists (February 30, 13 pm; `no_such_time` says why)."""
-    built = _built(year, month, day, rest)
-    return built if isinstance(built, datetime) else None
-
-
-def no_such_time(year: int, month: int, day: int, rest: tuple[str | None, ...]) -> str:
-    """Why a date and time's parts name no moment ("February 2025 has 28 days", "hour 25 is
-    past 23"), for a rejected row's reason: the cell is read already, so the fix is in what it
-    says. Empty when they do name one."""
-    built = _built(year, month, day, rest)
-    return "" if isinstance(built, datetime) else built
-
-
-def _built(year: int, month: int, day: int, rest: tuple[str | None, ...]) -> datetime | str:
+    noon; when no such time exists, why ("February 2025 has 28 days", "hour 25 is past 23",
+    "13 PM is no hour"), for a rejected row's reason: the cell is read already, so the fix is in
+    what it says."""
     hour, minute, second, fraction, half, offset = rest
     clock = int(hour or 0)
     if half:
@@ -168,11 +156,10 @@ def _built(year: int, month: int, day: int, rest: tuple[str | None, ...]) -> dat
     last = calendar.monthrange(year, month)[1]
     if not 1 <= day <= last:
         return f"{date(year, month, 1):%B %Y} has {last} days"
-    for value, name, top in ((clock, "hour", 23), (int(minute or 0), "minute", 59)):
+    minutes, seconds = int(minute or 0), int(second or 0)
+    for value, name, top in ((clock, "hour", 23), (minutes, "minute", 59), (seconds, "second", 59)):
         if value > top:
             return f"{name} {value} is past {top}"
-    if int(second or 0) > 59:
-        return f"second {int(second or 0)} is past 59"
     tzinfo: timezone | None = None
     if offset:
         if offset in "zZ":
@@ -185,9 +172,7 @@ def _built(year: int, month: int, day: int, rest: tuple[str | None, ...]) -> dat
                 return f"{offset} is no UTC offset (they run from -12:00 to +14:00)"
             tzinfo = timezone(sign * delta)
     micro = int((fraction or "0")[:6].ljust(6, "0"))
-    return datetime(
-        year, month, day, clock, int(minute or 0), int(second or 0), micro, tzinfo=tzinfo
-    )
+    return datetime(year, month, day, clock, minutes, seconds, micro, tzinfo=tzinfo)
 
 
 def weekday_fits(weekday: int, year: int, month: int, day: int) -> bool:
