@@ -203,7 +203,7 @@ def _compare_into(
     if args.roster is not None:
         history, said = with_roster(history, args.roster)
         status.print(said)
-    policies, notes = resolve_policies(args.policies, history)
+    policies, notes = resolve_policies(named, history)
     from leadrouter.sim.analysis import choose_baseline
 
     policies, args.baseline = choose_baseline(policies, args.baseline)

@@ -83,13 +83,13 @@ def evaluate(args: argparse.Namespace, out: TextIO = sys.stdout) -> None:
 
 
 def _evaluate_into(args: argparse.Namespace, out: TextIO) -> None:
-    checked_policies(args.policies)  # before the export: a typo fails at once
+    named = checked_policies(args.policies)  # before the export: a typo fails at once
     with working(f"reading {args.export.name}"):
         history = read_export(args.export, args)
     if args.roster is not None:
         history, said = with_roster(history, args.roster)
         out.write(said + "\n")
-    policies, _ = resolve_policies(args.policies, history)
+    policies, _ = resolve_policies(named, history)
     with working(f"replaying {len(policies)} policies over {len(history):,} logged leads"):
         result = _evaluate(history, policies)
     out.write(result.text() + "\n")

@@ -5,7 +5,7 @@ command runs."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -62,17 +62,17 @@ def with_roster(history: History, path: Path) -> tuple[History, str]:
 
 
 def resolve_policies(
-    entries: Sequence[str] | None, history: History
+    checked: Mapping[str, tuple[Path, str] | None], history: History
 ) -> tuple[dict[str, Policy], dict[str, str]]:
-    """`--policies` entries as {name: policy} and {name: note}: built-in names, playbook paths
-    and glob patterns, in the order given; a name is a playbook's file stem."""
+    """The policies `checked_policies` found, as {name: policy} and {name: note}, in their
+    order: a built-in one set up for `history`'s team, a playbook by its path."""
     from leadrouter.sim.demo import demo_notes, demo_policies
 
     builtin = demo_policies(history)
     builtin_notes = demo_notes(history)
     policies: dict[str, Policy] = {}
     notes: dict[str, str] = {}
-    for name, playbook in checked_policies(entries).items():
+    for name, playbook in checked.items():
         if playbook is None:
             policies[name], notes[name] = builtin[name], builtin_notes[name]
         else:
@@ -81,8 +81,9 @@ def resolve_policies(
 
 
 def checked_policies(entries: Sequence[str] | None) -> dict[str, tuple[Path, str] | None]:
-    """`--policies` entries by name, in the order given: None for a built-in policy, the path
-    and note of a playbook (read and checked). Needs no export, so a command checks its
+    """`--policies` entries (built-in names, playbook paths and glob patterns) by name, in the
+    order given, a playbook named by its file stem: None for a built-in policy, the path and
+    note of a playbook (read and checked). Needs no export, so a command checks its
     policies before reading one: a misspelt name fails at once, not after a large file loads."""
     import glob
 
