@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -71,6 +72,8 @@ class _Context:
         self.audience = audience
         self.rejected: list[tuple[int, str, str]] = []
         self.flagged: list[tuple[int, str, str, str]] = []
+        self.zones: dict[str, set[str]] = {}
+        """The tz database zones each time column's cells name (`09:15 America/New_York`)."""
 
     def reject(self, position: int, header: str, reason: str) -> None:
         self.rejected.append((position, header, reason))
@@ -189,6 +192,8 @@ def _one_by_one(
             ctx.reject(position, header, parsed)
             continue
         aware = parsed.tzinfo is not None
+        if isinstance(parsed.tzinfo, ZoneInfo):
+            ctx.zones.setdefault(header, set()).add(parsed.tzinfo.key)
         if aware and (why := out_of_season(str(cells[position]), parsed)) is not None:
             unseasonal.append((position, why))
         at[aware].append(position)

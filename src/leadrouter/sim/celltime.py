@@ -10,6 +10,7 @@ moment says why, in the words the row's rejection gives ("February 2025 has 28 d
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -27,7 +28,13 @@ from leadrouter.sim.dates import (
     weekday_of,
 )
 from leadrouter.sim.locales import MONTH_NUMBERS, unaccented
-from leadrouter.sim.zonenames import named_zone, unknown_zone, without_zone_name
+from leadrouter.sim.zonenames import (
+    in_zone,
+    named_zone,
+    unknown_zone,
+    without_zone_name,
+    zone_key,
+)
 
 __all__ = ["weekday_decides"]
 
@@ -49,9 +56,32 @@ def _parse_one(
     text = value.strip()
     if _NUMBER.fullmatch(text):
         return _from_number(text)
-    text, ambiguous = named_zone(chinese_plain(text), tz, lambda zone: _TZ.given(zone, audience))
-    if ambiguous is not None:
-        return f"{value!r} {ambiguous}"
+    give_tz = functools.partial(_TZ.given, audience=audience)
+    text, key, why = zone_key(chinese_plain(text), give_tz)
+    text, ambiguous = named_zone(text, tz, give_tz)
+    if why is not None or ambiguous is not None:
+        return f"{value!r} {why or ambiguous}"
+    found = _found(text, value, dayfirst, audience)
+    if key is not None and isinstance(found, datetime):
+        found = in_zone(found, key)
+        return found if isinstance(found, datetime) else f"{value!r} {found}"
+    if found is not None:
+        return found
+    if (unknown := unknown_zone(text, give_tz)) is not None:
+        return f"{value!r} {unknown}"
+    named = MONTH_NUMBERS.keys() & re.findall("[a-z]+", unaccented(text).lower())
+    return f"{value!r} is not a time leadrouter can read: write ISO 8601, e.g. 2025-03-03 09:15" + (
+        " (a month by name is read as in Jan 3, 2026 9:15 AM, Monday, January 5, 2026, "
+        "3 Jan 2026, 03-Jan-26, 3 janvier 2026, 3. Januar 2026 or 3 de enero de 2026)"
+        if named
+        else ""
+    )
+
+
+def _found(text: str, value: str, dayfirst: bool, audience: Audience) -> datetime | str | None:
+    """`text` read as a date in any layout: plain, with its time in words made plain, after a
+    weekday (checked: `WrongWeekdayError`); the reason when it has a layout but no valid date,
+    None when it has none."""
     found = _date(text, value, dayfirst, audience)
     if found is None and (plain := clock_words(text)) != text:
         text = plain
@@ -63,17 +93,7 @@ def _parse_one(
             if isinstance(found, datetime) and found.weekday() != weekday:
                 why = _wrong_weekday(value, rest, weekday, found, dayfirst, audience)
                 raise WrongWeekdayError(why)
-    if found is not None:
-        return found
-    if (unknown := unknown_zone(text, lambda zone: _TZ.given(zone, audience))) is not None:
-        return f"{value!r} {unknown}"
-    named = MONTH_NUMBERS.keys() & re.findall("[a-z]+", unaccented(text).lower())
-    return f"{value!r} is not a time leadrouter can read: write ISO 8601, e.g. 2025-03-03 09:15" + (
-        " (a month by name is read as in Jan 3, 2026 9:15 AM, Monday, January 5, 2026, "
-        "3 Jan 2026, 03-Jan-26, 3 janvier 2026, 3. Januar 2026 or 3 de enero de 2026)"
-        if named
-        else ""
-    )
+    return found
 
 
 def _date(text: str, value: str, dayfirst: bool, audience: Audience) -> datetime | str | None:

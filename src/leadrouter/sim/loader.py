@@ -340,7 +340,8 @@ def build_history(
         notes += stage_like(texts, mapping, audience)
     flagged = sorted([(int(rows[p]), h, r, a) for p, h, r, a in ctx.flagged if keep[p]] + notes)
     arrivals = raw[mapping["arrived_at"]].iloc[kept], texts[mapping["arrived_at"]].iloc[kept]
-    ctx.tz = tz or _zone_of(*arrivals)  # a naive as_of is read in the file's own zone
+    keys = ctx.zones.get(mapping["arrived_at"], set())
+    ctx.tz = tz or _zone_of(*arrivals, keys)  # a naive as_of is read in the file's own zone
     known_as_of = _checked_as_of(_as_of(as_of, ctx), frame, f"{origin}:", _AS_OF.named(audience))
     history = History(
         frame,
@@ -390,11 +391,13 @@ def _currency_column(
     return currency_column(header, texts[header], amounts.where(~_blank(amounts)))
 
 
-def _zone_of(column: pd.Series[Any], text: pd.Series[Any]) -> str:
+def _zone_of(column: pd.Series[Any], text: pd.Series[Any], keys: set[str]) -> str:
     """The zone to read local days in when no `tz` was given: a typed column's own zone, the
-    zone whose names the arrival times are written with (EST and EDT -> "America/New_York"),
-    or the one UTC offset every arrival time is written with (+08:00 or HKT -> "Etc/GMT-8"),
-    else UTC."""
+    one zone the arrival times name (`keys`: `09:15 America/New_York`), the zone whose names
+    they are written with (EST and EDT -> "America/New_York"), or the one UTC offset every
+    arrival time is written with (+08:00 or HKT -> "Etc/GMT-8"), else UTC."""
+    if len(keys) == 1:
+        return next(iter(keys))
     if isinstance(column.dtype, pd.DatetimeTZDtype):
         name = str(column.dtype.tz)
         try:

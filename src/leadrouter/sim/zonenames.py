@@ -13,6 +13,15 @@ A name is also checked against its date: `EDT` on January 5 is written by no zon
 York writes `EST` then). The time is read as written, UTC-04:00, and `History.flagged` says so
 once per column (`out_of_season`), since the CRM's zone setting is probably wrong. `EST` in July
 is not flagged: Panama and Jamaica write `EST` all year.
+
+A tz database key after a time names the zone itself: `2025-03-03 09:15 America/New_York`,
+`(America/New_York)`, or in brackets after an offset as RFC 9557, Java and JavaScript's Temporal
+write it (`2025-03-03T09:15-05:00[America/New_York]`). A time without an offset is that zone's
+local time, and one that zone's clocks skip or repeat is rejected, since the cell does not say
+which moment it is; an offset the zone does not keep at that moment is rejected as a
+contradiction. Anything else in brackets or parentheses after a time is rejected too, unless an
+offset precedes it (a JavaScript date's `GMT-0500 (Eastern Standard Time)`): what a cell says of
+its zone is read or refused, never dropped.
 """
 
 from __future__ import annotations
@@ -20,16 +29,18 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, available_timezones
 
 __all__ = [
+    "in_zone",
     "named_zone",
     "out_of_season",
     "season_note",
     "unknown_zone",
     "without_zone_name",
     "written_offset",
+    "zone_key",
     "zone_writing",
 ]
 
@@ -67,6 +78,87 @@ def _names() -> dict[str, dict[int, frozenset[str]]]:
         name: {minutes: frozenset(zones) for minutes, zones in offsets.items()}
         for name, offsets in names.items()
     }
+
+
+_KEY_END = re.compile(r"\s*\[!?([^\[\]]*)\]$|\s*\(([^()]*)\)$|(?<=\S)\s+([A-Za-z]+(?:/[\w+-]+)+)$")
+"""What may name a zone after a time: `[key]` (RFC 9557; `!` marks it critical), `(key)`, or a
+key with a slash (`America/New_York`; a key without one, `Japan`, only in brackets)."""
+_OFFSET_CLOSING = re.compile(r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$")
+
+
+@functools.cache
+def _keys() -> dict[str, str]:
+    """Every tz database key on this machine, by its lower-case spelling."""
+    return {key.lower(): key for key in available_timezones()}
+
+
+def zone_key(text: str, give_tz: Callable[[str], str]) -> tuple[str, ZoneInfo | None, str | None]:
+    """`text` without the tz database key closing it and that key's zone (`09:15
+    America/New_York`, `09:15 (America/New_York)`, `09:15-05:00[America/New_York]`), and None;
+    `text` and None twice when it closes with none; the reason it cannot be read when it closes
+    with brackets or parentheses that name no zone, except parentheses after an offset (a
+    JavaScript date's `(Eastern Standard Time)`, left to `leadrouter.sim.dates.clock_words`).
+    A zone name in capitals in parentheses (`(CST)`) comes back unbracketed, for `named_zone`.
+    `give_tz` words the option that names a zone, as the caller's audience writes it."""
+    found = _KEY_END.search(text)
+    if found is None:
+        return text, None, None
+    said = next(group for group in found.groups() if group is not None).strip()
+    rest = text[: found.start()]
+    key = _keys().get(said.lower())
+    if key is not None:
+        return rest, ZoneInfo(key), None
+    if found[2] is not None and _OFFSET_CLOSING.search(rest):
+        return text, None, None
+    if found[2] is not None and re.fullmatch("[A-Z]{3,5}", said):
+        return f"{rest} {said}", None, None
+    return (
+        text,
+        None,
+        (
+            f"ends in {found[0].strip()}, which names no zone in the tz database: export the times "
+            "with their offset (e.g. 2025-03-03 09:15 -0500), or with a zone such as "
+            f"America/New_York, or without a zone and name the zone, e.g. "
+            + give_tz("America/New_York")
+        ),
+    )
+
+
+def in_zone(found: datetime, zone: ZoneInfo) -> datetime | str:
+    """`found`, read from a cell that names `zone` after its time, as a moment: a time without
+    an offset as `zone`'s local time, one with an offset as written when `zone` keeps that
+    offset then; else why it is no one moment (the local time is skipped or repeated by a
+    daylight-saving change, or the offset is not the zone's)."""
+    shown = f"{found:%Y-%m-%d %H:%M}"
+    if found.tzinfo is not None:
+        kept = found.astimezone(zone).utcoffset()
+        if kept == found.utcoffset():
+            return found
+        assert kept is not None
+        return (
+            f"says {_utc(_minutes(found))} and {zone.key}, which is at "
+            f"{_utc(int(kept.total_seconds()) // 60)} then: the offset and the zone disagree; "
+            "correct the cell or export the times with their offset alone"
+        )
+    local = found.replace(tzinfo=zone)
+    if local.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != found:
+        return (
+            f"names {shown} in {zone.key}, a local time that does not exist (clocks jumped "
+            "forward): correct the cell or export the times with their offset"
+        )
+    if local.replace(fold=1).utcoffset() != local.utcoffset():
+        first, second = (_utc(_minutes(local.replace(fold=fold))) for fold in (0, 1))
+        return (
+            f"names {shown} in {zone.key}, which happens twice (clocks went back: {first}, then "
+            f"{second}), and does not say which: export the times with their offset"
+        )
+    return local
+
+
+def _minutes(moment: datetime) -> int:
+    offset = moment.utcoffset()
+    assert offset is not None
+    return int(offset.total_seconds()) // 60
 
 
 def _name(text: str) -> str | None:
@@ -127,8 +219,9 @@ def named_zone(text: str, tz: str | None, give_tz: Callable[[str], str]) -> tupl
 
 def without_zone_name(text: str) -> str:
     """`text` without a name in capitals closing its time, known or not (`Fri 01/05/2026 9:15
-    AM CST` -> `Fri 01/05/2026 9:15 AM`): what its date is does not depend on its offset."""
-    return _NAME.sub("", text)
+    AM CST` -> `Fri 01/05/2026 9:15 AM`), or a tz database key (`zone_key`): what its date is
+    does not depend on its offset."""
+    return _NAME.sub("", zone_key(text, str)[0])
 
 
 def unknown_zone(text: str, give_tz: Callable[[str], str]) -> str | None:
