@@ -349,6 +349,17 @@ def test_bad_to_or_at_is_a_named_error(
     assert not out.exists()
 
 
+def test_an_unreadable_at_is_named_before_the_export_is_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    leads = tmp_path / "leads.csv"
+    leads.write_text("not,an\nexport\n", encoding="utf-8")
+    assert (
+        _run(_playbook(tmp_path), leads, tmp_path / "o.csv", "--rep", "王芳", "--at", "soon") == 2
+    )
+    assert "leadrouter: error: --at soon: not a time" in capsys.readouterr().err
+
+
 def test_to_an_inactive_rep_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     playbook = _playbook(tmp_path)
     text = playbook.read_text(encoding="utf-8")

@@ -463,6 +463,19 @@ def test_a_bad_until_is_a_named_error(
     assert says in capsys.readouterr().err
 
 
+def test_an_unreadable_until_is_named_before_the_leads_are_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A mistyped option fails at once, not after a large export has loaded: the leads here
+    are no export at all, and the error is still the option's."""
+    playbook = _playbook(tmp_path, "ana", "bo")
+    leads = tmp_path / "leads.csv"
+    leads.write_text("not,an\nexport\n", encoding="utf-8")
+    args = ["route", str(playbook), str(leads), "--out", str(tmp_path / "d.csv")]
+    assert main([*args, "--until", "tomorrow"]) == 2
+    assert "--until tomorrow: neither a time nor a duration" in capsys.readouterr().err
+
+
 def test_until_a_time_in_the_leads_zone(tmp_path: Path) -> None:
     playbook = _playbook(tmp_path, "ana", "bo")
     leads = _leads(tmp_path, ["2026-01-05 09:00"])

@@ -14,7 +14,7 @@ import argparse
 import difflib
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -23,6 +23,7 @@ import attrs
 from leadrouter._cli_playbook import counted, file_warnings
 from leadrouter._cli_reading import (
     local_time,
+    option_time,
     output_folder,
     read_playbook_and_leads,
     reading_flags,
@@ -117,12 +118,13 @@ def _handover_into(args: argparse.Namespace, out: TextIO) -> None:
         if args.to is not None:
             _successor(args.to, leaving, settings["reps"], args.playbook)
 
+    when = _when(args.at)
     settings, notes, history = read_playbook_and_leads(args, "handed over", names)
     export = _read_owners(history, args.leads)
     owners, closed = export.owners, export.closed
     books = [lead_id for lead_id, owner in owners.items() if owner and lead_id not in closed]
     seed, unclosed = _seed(history.events, export)
-    at = _at(args.at, history, seed)
+    at = _at(args.at, when, history, seed)
     from leadrouter.clock import ManualClock
     from leadrouter.ledger import Ledger
 
@@ -343,20 +345,32 @@ def _seed(events: Iterable[Event], owned: _Owned) -> tuple[list[Event], int]:
     return sorted(kept + closing, key=lambda event: event.at), unclosed
 
 
-def _at(text: str | None, history: History, seed: Sequence[Event]) -> datetime:
-    """When the hand-over happens: `--at` (a time in the leads' zone without an offset, or
-    now), else the export's time. Not before the latest event of the history it loads
-    (`_seed`, in time order): a hand-over at a time the export had not reached would count
-    assignments, sales and losses still to come."""
-    like = history.as_of
+def _when(text: str | None) -> datetime | None:
+    """`--at` read before the export: its time (without an offset: in the leads' zone, placed
+    by `_at`), now, or None when not given; anything else a `ConfigError` saying what it
+    takes."""
     if text is None:
-        return like
-    at = datetime.now(like.tzinfo) if text.strip().lower() == "now" else local_time(text, like)
+        return None
+    at = datetime.now(UTC) if text.strip().lower() == "now" else option_time(text)
     if at is None:
         raise ConfigError(
             f"--at {text}: not a time: write a time such as '2026-01-06 18:00' (in the leads' "
             "zone), one with an offset, or now"
         )
+    return at
+
+
+def _at(
+    text: str | None, when: datetime | None, history: History, seed: Sequence[Event]
+) -> datetime:
+    """When the hand-over happens: `--at` as `text` and read (`_when`), else the export's
+    time. Not before the latest event of the history it loads (`_seed`, in time order): a
+    hand-over at a time the export had not reached would count assignments, sales and losses
+    still to come."""
+    like = history.as_of
+    if when is None:
+        return like
+    at = local_time(when, like)
     latest = seed[-1] if seed else None
     if latest is not None and at < latest.at:
         lead = latest.lead.id if isinstance(latest, Arrived) else latest.lead_id

@@ -28,6 +28,7 @@ __all__ = [
     "cannot_write",
     "count",
     "local_time",
+    "option_time",
     "output_folder",
     "read_export",
     "read_playbook_and_leads",
@@ -148,14 +149,19 @@ def read_playbook_and_leads(
     return settings, notes, history
 
 
-def local_time(text: str, like: datetime) -> datetime | None:
-    """A time option (`--until`, `--at`) as written, '2026-01-06 18:00' or with an offset; a
-    time without one is in the zone of `like` (the leads' zone), as the file's own times are
-    read. None when `text` is not a time: the caller says what else it takes."""
+def option_time(text: str) -> datetime | None:
+    """A time option (`--until`, `--at`) as written, '2026-01-06 18:00' or with an offset;
+    None when `text` is not a time: the caller says what else it takes. Read before the
+    export, so a mistyped option fails at once, not after a large file has loaded."""
     try:
-        found = datetime.fromisoformat(text.strip())
+        return datetime.fromisoformat(text.strip())
     except ValueError:
         return None
+
+
+def local_time(found: datetime, like: datetime) -> datetime:
+    """A time option's time (`option_time`) in the zone of `like` (the leads' zone); a time
+    without an offset is that zone's, as the file's own times are read."""
     if found.tzinfo is None:
         found = found.replace(tzinfo=like.tzinfo)
     return found.astimezone(like.tzinfo)

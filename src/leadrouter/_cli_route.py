@@ -15,6 +15,7 @@ from typing import Any, TextIO
 from leadrouter._cli_playbook import counted, file_warnings
 from leadrouter._cli_reading import (
     local_time,
+    option_time,
     output_folder,
     read_playbook_and_leads,
     reading_flags,
@@ -99,10 +100,11 @@ def route(args: argparse.Namespace, out: TextIO) -> None:
 
 
 def _route_into(args: argparse.Namespace, out: TextIO) -> None:
+    until = _until(args.until)
     settings, notes, history = read_playbook_and_leads(args, "routed")
     leads = history.leads
     last = leads[-1].arrived_at
-    end, why_end = _end(args.until, settings, last)
+    end, why_end = _end(args.until, until, settings, last)
     from leadrouter.clock import ManualClock
 
     router = Router(**settings, clock=ManualClock(leads[0].arrived_at))
@@ -162,32 +164,47 @@ def run_timers(router: Router, end: datetime, *, before: bool = False) -> None:
         router.tick(at)
 
 
-def _end(until: str | None, settings: Mapping[str, Any], last: datetime) -> tuple[datetime, str]:
-    """When the timers stop, and why then: `--until` (a time, or a duration after the last
-    arrival), else the last arrival plus the playbook's longest timer."""
+def _until(until: str | None) -> timedelta | datetime | None:
+    """`--until` read before the leads: a duration after the last arrival or a time (`_end`
+    places it), None when not given; neither is a `ConfigError` saying what it takes."""
     if until is None:
-        return _horizon(settings, last)
+        return None
     from leadrouter._written import duration
 
     try:
-        after = duration(until)
+        return duration(until)
     except (ValueError, ConfigError):
         pass
-    else:
-        return last + after, f"--until {until} after the last arrival"
-    end = local_time(until, last)
-    if end is None:
+    found = option_time(until)
+    if found is None:
         raise ConfigError(
             f"--until {until}: neither a time nor a duration: write a time such as "
             "'2026-01-06 18:00' (in the leads' zone) or a duration after the last arrival, "
             "such as 24h or 3d"
         )
+    return found
+
+
+def _end(
+    written: str | None,
+    until: timedelta | datetime | None,
+    settings: Mapping[str, Any],
+    last: datetime,
+) -> tuple[datetime, str]:
+    """When the timers stop, and why then: `--until` as `written` and read (`_until`: a time,
+    or a duration after the last arrival), else the last arrival plus the playbook's longest
+    timer."""
+    if until is None:
+        return _horizon(settings, last)
+    if isinstance(until, timedelta):
+        return last + until, f"--until {written} after the last arrival"
+    end = local_time(until, last)
     if end < last:
         raise ConfigError(
-            f"--until {until} is before the last lead's arrival ({last.isoformat()}): give a "
+            f"--until {written} is before the last lead's arrival ({last.isoformat()}): give a "
             "later time, or a duration such as 24h"
         )
-    return end, f"--until {until}"
+    return end, f"--until {written}"
 
 
 def _horizon(settings: Mapping[str, Any], last: datetime) -> tuple[datetime, str]:
