@@ -52,7 +52,7 @@ from leadrouter.events import (
 )
 from leadrouter.ledger import Ledger
 from leadrouter.lifecycle import Lifecycle
-from leadrouter.model import Decision, Lead, Reason, Rep, lead_id_arg, not_a_lead
+from leadrouter.model import Decision, Lead, Rep, lead_id_arg, not_a_lead
 from leadrouter.roster import Roster
 from leadrouter.router._batch import (
     REPORTED,
@@ -65,7 +65,7 @@ from leadrouter.router._batch import (
 from leadrouter.router._capping import Caps, as_caps, reason_of
 from leadrouter.router._deciding import Decider, as_rules, check_strategy, wrote_ledger
 from leadrouter.router._explained import last_reason, with_first_reason
-from leadrouter.router._log import DecisionLog, load_table
+from leadrouter.router._log import DecisionLog, load_table, placed
 from leadrouter.router._roster_link import RosterLink
 from leadrouter.router._timers import Timers, next_offer, strategy_release, tick_actions
 from leadrouter.rules import Rule
@@ -382,32 +382,7 @@ class Router:
                 else owner is None and found.pool == ledger.pool_of(lead_id)
             ):
                 return found
-            lead = ledger.lead(lead_id)
-            taken = ledger.last_holder(lead_id) if owner is None else None
-            if taken is not None:
-                since = next(
-                    event.at
-                    for event in reversed(ledger.events())  # rare: the log forgot the lead
-                    if isinstance(event, Released) and event.lead_id == lead_id
-                )
-                why = ledger.lead_releases(lead_id)[-1]
-                note = Reason(
-                    "retry",
-                    f"taken back from {taken} ({why}); this is its place now, from the ledger",
-                    frozenset({taken}),
-                    "release",
-                )
-            else:
-                note = Reason("retry", "routed earlier; this is its place now, from the ledger")
-            return Decision(
-                lead_id,
-                owner,
-                "claimed" if claimed is not None else "assigned" if owner else "pooled",
-                since or lead.arrived_at,
-                "ledger",
-                claimed or ledger.pool_of(lead_id),
-                (note,),
-            )
+            return placed(ledger, lead_id, owner, claimed, since)
 
     def claim(self, rep_id: str, lead_id: str, now: datetime | None = None) -> Decision:
         """A rep pulls a lead from a pool into their book (领取).

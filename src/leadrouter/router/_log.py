@@ -1,6 +1,7 @@
 """The router's memory of its recent decisions: the latest per lead (for `why`, `explain_load`)
-and the first (what a retry of the same lead returns), for a bounded number of leads; and what
-a rolled-back block of writes takes back of it, the router's roster with it."""
+and the first (what a retry of the same lead returns), for a bounded number of leads; what a
+rolled-back block of writes takes back of it, the router's roster with it; and, for a lead it
+no longer remembers, the lead's place as the ledger says (`placed`)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,15 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from leadrouter.events import Released
 from leadrouter.ledger import Ledger
-from leadrouter.model import Decision, Rep
+from leadrouter.model import Decision, Reason, Rep
 from leadrouter.roster import Roster
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["DecisionLog", "load_table"]
+__all__ = ["DecisionLog", "load_table", "placed"]
 
 
 class DecisionLog:
@@ -136,3 +138,42 @@ def load_table(
         for rep in reps
     ]
     return pd.DataFrame(rows).set_index("rep_id")
+
+
+def placed(
+    ledger: Ledger,
+    lead_id: str,
+    owner: str | None,
+    claimed: str | None,
+    since: datetime | None,
+) -> Decision:
+    """`Router.why` for a lead the decision log cannot answer for (routed before the router
+    started, pushed out of the log, or taken back since without a new decision): its place per
+    the ledger (`owner`, the pool it was `claimed` from, held `since`), saying who it was last
+    taken from and why, dated when the lead got there."""
+    lead = ledger.lead(lead_id)
+    taken = ledger.last_holder(lead_id) if owner is None else None
+    if taken is not None:
+        since = next(
+            event.at
+            for event in reversed(ledger.events())  # rare: the log forgot the lead
+            if isinstance(event, Released) and event.lead_id == lead_id
+        )
+        why = ledger.lead_releases(lead_id)[-1]
+        note = Reason(
+            "retry",
+            f"taken back from {taken} ({why}); this is its place now, from the ledger",
+            frozenset({taken}),
+            "release",
+        )
+    else:
+        note = Reason("retry", "routed earlier; this is its place now, from the ledger")
+    return Decision(
+        lead_id,
+        owner,
+        "claimed" if claimed is not None else "assigned" if owner else "pooled",
+        since or lead.arrived_at,
+        "ledger",
+        claimed or ledger.pool_of(lead_id),
+        (note,),
+    )
