@@ -1,6 +1,7 @@
 """The package's structure: no import cycle anywhere, imports inside functions included (the
 import contracts of pyproject.toml, checked by `make lint`, say which way each layer points; this
-says no two modules lean on each other at all), and no source file over 700 lines."""
+says no two modules lean on each other at all), no source file over 700 lines, and no simulator
+module missing from docs/architecture.md."""
 
 from __future__ import annotations
 
@@ -75,3 +76,15 @@ def test_no_source_file_is_over_700_lines() -> None:
         if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
     }
     assert long == {}
+
+
+def test_every_simulator_module_has_its_place_in_the_architecture_page() -> None:
+    """docs/architecture.md's table of the simulator's layers names every module of
+    `leadrouter.sim`: a module it leaves out is one a next contributor cannot find."""
+    page = (SRC.parents[1] / "docs" / "architecture.md").read_text(encoding="utf-8")
+    section = page.split("## The simulator", 1)[1].split("\n## ", 1)[0]
+    sim = SRC / "sim"
+    modules = {path.stem for path in sim.glob("*.py") if path.stem != "__init__"}
+    modules |= {path.name for path in sim.iterdir() if (path / "__init__.py").is_file()}
+    unnamed = sorted(m for m in modules if f"`{m}`" not in section and f"`{m}/`" not in section)
+    assert unnamed == []

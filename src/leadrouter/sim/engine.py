@@ -44,11 +44,9 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
-import os
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Union, cast
+from typing import TYPE_CHECKING, Any, cast
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -68,7 +66,6 @@ from leadrouter.events import (
 )
 from leadrouter.ledger import Ledger
 from leadrouter.model import Decision, Lead, Rep
-from leadrouter.router import Router
 from leadrouter.sim.behaviour import Behaviour
 from leadrouter.sim.collector import collector_paused as _collector_paused
 from leadrouter.sim.draws import (
@@ -81,8 +78,9 @@ from leadrouter.sim.draws import (
     rep_day_uniforms,
 )
 from leadrouter.sim.metrics import metrics, per_rep
+from leadrouter.sim.routers import Policy, SimClock, make_router, replicate
 from leadrouter.sim.workweek import WorkClock
-from leadrouter.strategies.base import Strategy, has_timers, timers_announced
+from leadrouter.strategies.base import has_timers, timers_announced
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -106,12 +104,6 @@ __all__ = [
 ]
 
 _SIM_BY = "sim"
-
-
-Factory = Callable[[list[Rep], int], Router]
-Policy = Union[Strategy, str, "os.PathLike[str]", Factory]
-"""A Strategy instance, a playbook path, or a factory `f(reps, seed) -> Router` that returns a
-Router with a fresh, empty ledger."""
 
 
 def default_behaviour(history: History, fit: bool = False) -> Behaviour:
@@ -158,70 +150,6 @@ class SimRun:
     def per_rep(self, sla: timedelta = timedelta(hours=1)) -> pd.DataFrame:
         """One row per rep (see `leadrouter.sim.metrics.per_rep`)."""
         return per_rep(self, sla)
-
-
-class _SimClock:
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-def replicate(behaviour: Behaviour, seed: int) -> Behaviour:
-    """The behaviour model for one replicate: `behaviour.replicate(seed)` for a model that can
-    redraw its parameters (a fitted one: a Bayesian bootstrap of the history's leads), else the
-    model itself (given parameters are taken as known)."""
-    redraw = getattr(behaviour, "replicate", None)
-    if redraw is None:
-        return behaviour
-    drawn: Behaviour = redraw(seed)
-    return drawn
-
-
-def make_router(
-    policy: Policy,
-    reps: list[Rep],
-    seed: int,
-    clock: _SimClock | None,
-    decision_log: int = 10_000,
-) -> Router:
-    """A fresh Router for `policy` over `reps`.
-
-    A playbook's own roster is replaced by `reps` (the history's roster): the behaviour model
-    knows only the reps in the history, so a simulated rep must be one of them. A Router made
-    here from a Strategy or a playbook keeps `decision_log` leads' decisions for `Router.why`
-    (see `Router`); a factory's Router is the factory's own.
-    """
-    if isinstance(policy, Strategy):
-        return Router(policy, reps, clock=clock, seed=seed, decision_log=decision_log)
-    if isinstance(policy, str | os.PathLike):
-        from leadrouter.playbooks import load_playbook
-
-        return load_playbook(
-            Path(policy),
-            reps=reps,
-            clock=clock,
-            seed=seed,
-            ledger=Ledger(),
-            decision_log=decision_log,
-        )
-    if callable(policy):
-        router = policy(list(reps), seed)
-        if not isinstance(router, Router):
-            raise ConfigError(
-                f"policy factory {policy!r} returned {router!r}: a factory must return a Router"
-            )
-        if len(router.ledger):
-            raise ConfigError(
-                f"policy factory {policy!r} returned a Router whose ledger already holds "
-                f"{len(router.ledger)} events: return one with a fresh ledger each call"
-            )
-        return router
-    raise ConfigError(
-        f"a policy is a Strategy, a playbook path or a factory f(reps, seed) -> Router; "
-        f"got {policy!r}"
-    )
 
 
 RefusedUntil = Callable[[Ledger, str, datetime], "datetime | None"]
@@ -354,7 +282,7 @@ class _Simulation:
         self.end = leads[-1].arrived_at + horizon
         self.claim_backlog = claim_backlog
         self.follow_up = follow_up
-        self.clock = _SimClock(leads[0].arrived_at)
+        self.clock = SimClock(leads[0].arrived_at)
         # the run's Router is dropped with it, so its log of decisions for `Router.why` would
         # only be written, each decision kept alive until the run's end for nobody to read
         self.router = router = make_router(policy, reps, seed, self.clock, decision_log=0)
