@@ -14,7 +14,9 @@ A full study takes hours. With `--resume FILE` every finished history is written
 and read back instead of run again, so a run that is stopped loses only the histories in flight,
 and `--first N` runs a later part (histories N, N+1, ...) that one file gathers; the table is
 always of the histories asked for. The file's first line holds the settings, and resuming with
-other settings is refused.
+other settings is refused. Every row keeps the per-seed values its interval was built from, so
+another interval is measured on the same simulations in seconds
+(`leadrouter.sim.coverage.recheck`), where running them again takes hours.
 
 What is measured (`leadrouter.sim.coverage.coverage_study`): synthetic histories of six shapes
 (`SHAPES`: team size, volume, busyness and how much reps differ), each with its known generating

@@ -27,8 +27,10 @@ from leadrouter.sim.coverage import (
     Shape,
     coverage_study,
     read_rows_file,
+    recheck,
     summarise,
 )
+from leadrouter.sim.intervals import expected_interval
 
 SMALL = (Shape("small", 700, 6, 14), Shape("small, reps differ", 700, 6, 14, rep_spread=(0.6, 0.4)))
 
@@ -228,3 +230,39 @@ def test_the_benchmark_summarises_a_rows_file_so_far(
     assert written["histories"] == 3
     expected = summarise(three_tiny).to_dict("records")
     assert [r["coverage"] for r in written["summary"]] == [r["coverage"] for r in expected]
+
+
+def test_recheck_with_compares_own_interval_gives_the_rows_back(rows: pd.DataFrame) -> None:
+    """The per-seed values kept in each row are the ones its interval was built from."""
+    again = recheck(rows, lambda values, draws: expected_interval(values, draws, 0.95))
+    pd.testing.assert_frame_equal(again, rows)
+    assert all(len(values) == 20 for values in rows["values"])
+    assert rows["draws"].map(lambda draws: len(set(draws))).eq(5).all()  # five draws of four
+
+
+def test_recheck_measures_another_interval_on_the_same_simulations(rows: pd.DataFrame) -> None:
+    """An interval twice as wide covers at least what the study's covered, and the estimate
+    and truth stay; a rows file without per-seed values is refused, not guessed."""
+
+    def twice(values: Any, draws: tuple[int, ...] | None) -> tuple[float, float, float]:
+        mean, lo, hi = expected_interval(values, draws, 0.95)
+        return mean, mean - 2 * (mean - lo), mean + 2 * (hi - mean)
+
+    wider = recheck(rows, twice)
+    assert (wider["estimate"] == rows["estimate"]).all()
+    assert (wider["covered"] >= rows["covered"]).all()
+    narrow = rows["kind"] == "diff"
+    assert ((wider["hi"] - wider["lo"])[narrow] > (rows["hi"] - rows["lo"])[narrow]).all()
+    with pytest.raises(ConfigError, match="do not keep their per-seed values"):
+        recheck(rows.drop(columns=["values"]), twice)
+
+
+def test_a_rows_file_begun_before_values_were_kept_is_refused(tmp_path: Path) -> None:
+    rows = tmp_path / "rows.jsonl"
+    _tiny(histories=1, resume=rows)
+    lines = rows.read_text().splitlines()
+    settings = json.loads(lines[0])
+    del settings["rows"]
+    rows.write_text("\n".join([json.dumps(settings), *lines[1:]]) + "\n")
+    with pytest.raises(ConfigError, match=r"other settings \(rows: rows None, now \["):
+        _tiny(histories=1, resume=rows)

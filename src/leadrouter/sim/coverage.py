@@ -51,6 +51,7 @@ __all__ = [
     "Shape",
     "coverage_study",
     "read_rows_file",
+    "recheck",
     "study_policies",
     "summarise",
 ]
@@ -111,8 +112,13 @@ ROW_COLUMNS = (
     "lo",
     "hi",
     "covered",
+    "values",
+    "draws",
 )
-"""One row per (history, policy, metric, kind): kind is `level` or `diff`."""
+"""One row per (history, policy, metric, kind): kind is `level` or `diff`. `values` are the
+per-seed values the interval was built from (a level's, or a difference's paired differences)
+and `draws` the parameter draw each seed used, so another interval can be measured on the same
+simulations (`recheck`) without running them again."""
 
 SUMMARY_STATS = (
     "histories",
@@ -181,6 +187,12 @@ def _one(
     )
     true_table: dict[str, dict[str, float]] = truth.table().to_dict("index")  # type: ignore[assignment]
     table: dict[str, dict[str, float]] = fitted.table().to_dict("index")  # type: ignore[assignment]
+    order = list(fitted.seeds)
+    runs = {
+        name: fitted.results[fitted.results["policy"] == name].set_index("seed")
+        for name in policies
+    }
+    draws = None if fitted.draws is None else list(fitted.draws)
     t = float(stats.t.ppf(0.975, truth_seeds - 1))
     rows: list[dict[str, Any]] = []
     for name in policies:
@@ -190,6 +202,9 @@ def _one(
                     continue
                 column = f"{metric}{suffix}"
                 true, est = true_table[name], table[name]
+                values = runs[name].loc[order, metric].to_numpy(dtype=float)
+                if kind == "diff":
+                    values = values - runs[baseline].loc[order, metric].to_numpy(dtype=float)
                 lo, hi = est[f"{column}_lo"], est[f"{column}_hi"]
                 rows.append(
                     {
@@ -205,6 +220,8 @@ def _one(
                         "lo": lo,
                         "hi": hi,
                         "covered": bool(lo <= true[column] <= hi),
+                        "values": values.tolist(),
+                        "draws": draws,
                     }
                 )
     return rows
@@ -239,6 +256,7 @@ def _settings(job: tuple[Any, ...]) -> dict[str, Any]:
         "shapes": [attrs.asdict(shape) for shape in shapes],
         "metrics": metrics,
         "policies": f"{choose.__module__}.{choose.__qualname__}",
+        "rows": list(ROW_COLUMNS),
     }
     settings: dict[str, Any] = json.loads(json.dumps(written))
     return settings
@@ -369,6 +387,40 @@ def coverage_study(
     return pd.DataFrame(
         [row for index in indices for row in found[index]], columns=list(ROW_COLUMNS)
     )
+
+
+Interval = Callable[[np.ndarray[Any, Any], tuple[int, ...] | None], tuple[float, float, float]]
+"""An interval to measure (`recheck`): `(values, draws) -> (estimate, low, high)`, given a
+row's per-seed values and the parameter draw each seed used (None: parameters known, every seed
+an outcome draw); `compare`'s own is
+`leadrouter.sim.intervals.expected_interval` at 95%."""
+
+
+def recheck(rows: pd.DataFrame, interval: Interval) -> pd.DataFrame:
+    """`rows` (from `coverage_study` or `read_rows_file`) with each interval built again by
+    `interval` from the same per-seed values: `estimate`, `lo`, `hi` and `covered` replaced, a
+    level's bounds kept within its metric's range as `Comparison.table` keeps them. An interval
+    is measured on the study's simulations in seconds, where running them takes hours; given
+    `compare`'s own interval, the rows come back as they were."""
+    from leadrouter.sim.metrics import METRIC_RANGE
+
+    if "values" not in rows or rows["values"].map(lambda kept: not isinstance(kept, list)).any():
+        raise ConfigError(
+            "recheck: these rows do not keep their per-seed values (a rows file begun before "
+            "they were kept); run the study again into a new file"
+        )
+    built = [
+        interval(np.asarray(values, dtype=float), None if draws is None else tuple(draws))
+        for values, draws in zip(rows["values"], rows["draws"], strict=True)
+    ]
+    estimate, lo, hi = (np.array(part, dtype=float) for part in zip(*built, strict=True))
+    level = (rows["kind"] == "level").to_numpy()
+    floor = rows["metric"].map(lambda metric: METRIC_RANGE[metric][0]).to_numpy(dtype=float)
+    ceiling = rows["metric"].map(lambda metric: METRIC_RANGE[metric][1]).to_numpy(dtype=float)
+    lo = np.where(level & ~np.isnan(lo), np.maximum(lo, floor), lo)
+    hi = np.where(level & ~np.isnan(hi), np.minimum(hi, ceiling), hi)
+    truth = rows["truth"].to_numpy(dtype=float)
+    return rows.assign(estimate=estimate, lo=lo, hi=hi, covered=(lo <= truth) & (truth <= hi))
 
 
 def summarise(rows: pd.DataFrame, by: Iterable[str] = ("policy", "metric", "kind")) -> pd.DataFrame:
