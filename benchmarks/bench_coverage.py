@@ -48,19 +48,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from leadrouter.sim.coverage import coverage_study, read_rows_file, summarise
-
-AIM = (0.93, 0.97)
-AIM_ERROR = 0.2
-
-
-def _mark(row: pd.Series) -> str:  # type: ignore[type-arg]
-    marks = []
-    if not AIM[0] <= row["coverage"] <= AIM[1]:
-        marks.append("coverage")
-    if row["error_over_half_width"] > AIM_ERROR:
-        marks.append("error")
-    return ", ".join(marks) or "ok"
+from leadrouter.sim.coverage import coverage_study, read_rows_file, summarise, verdicts
 
 
 def _show(summary: pd.DataFrame) -> str:
@@ -120,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     rows.to_json(args.json.with_suffix(".rows.json"), orient="records")
     summary = summarise(rows)
-    summary["aim"] = summary.apply(_mark, axis=1)
+    summary["aim"] = verdicts(summary)
     overall = summarise(rows.assign(all="all"), by=("all", "kind"))
     elapsed = time.perf_counter() - started
     print(

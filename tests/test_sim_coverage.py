@@ -266,3 +266,29 @@ def test_a_rows_file_begun_before_values_were_kept_is_refused(tmp_path: Path) ->
     rows.write_text("\n".join([json.dumps(settings), *lines[1:]]) + "\n")
     with pytest.raises(ConfigError, match=r"other settings \(rows: rows None, now \["):
         _tiny(histories=1, resume=rows)
+
+
+def test_the_interval_benchmark_measures_compares_own_as_the_study_did(
+    three_tiny: pd.DataFrame, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """bench_intervals.py's `compare` line is the study's own coverage; the others are built
+    from the same values, and a range with no history is a clear refusal."""
+    import importlib.util
+
+    rows = tmp_path / "rows.jsonl"
+    _tiny(histories=3, resume=rows)
+    script = Path(__file__).parents[1] / "benchmarks" / "bench_intervals.py"
+    spec = importlib.util.spec_from_file_location("bench_intervals", script)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = tmp_path / "intervals.json"
+    assert bench.main([str(rows), "--json", str(out)]) == 0
+    assert capsys.readouterr().out.startswith("Intervals measured on 3 histories of ")
+    written = json.loads(out.read_text())
+    own = next(line for line in written["overall"] if line["interval"] == "compare")
+    level = three_tiny[three_tiny["kind"] == "level"]["covered"].mean()
+    assert own["levels covered"] == pytest.approx(level)
+    assert [line["interval"] for line in written["overall"]] == list(bench.INTERVALS)
+    assert bench.main([str(rows), "--histories", "5:9"]) == 2
+    assert "no finished histories in 5:9" in capsys.readouterr().err

@@ -42,22 +42,32 @@ if TYPE_CHECKING:
     from leadrouter.sim.history import History
 
 __all__ = [
+    "AIM",
+    "AIM_ERROR",
     "COVERAGE_METRICS",
     "NOMINAL",
     "ROW_COLUMNS",
     "SHAPES",
     "SUMMARY_COLUMNS",
     "SUMMARY_STATS",
+    "Interval",
     "Shape",
     "coverage_study",
     "read_rows_file",
     "recheck",
     "study_policies",
     "summarise",
+    "verdicts",
 ]
 
 NOMINAL = 0.95
 """The coverage every interval promises."""
+
+AIM = (0.93, 0.97)
+"""The coverage every (policy, metric, kind) row should land in, over 100 histories or more."""
+
+AIM_ERROR = 0.2
+"""The largest mean error a row should have, as a share of its mean half-width."""
 
 COVERAGE_METRICS = ("conversion_rate", "revenue", "speed_to_lead_median", "coverage")
 """The metrics whose intervals are checked: sales, money, speed and the SLA."""
@@ -458,3 +468,15 @@ def summarise(rows: pd.DataFrame, by: Iterable[str] = ("policy", "metric", "kind
         for k, n in zip(covered, summary["histories"], strict=True)
     ]
     return summary.reset_index()[[*keys, *SUMMARY_STATS]]
+
+
+def verdicts(summary: pd.DataFrame) -> pd.Series[str]:
+    """Per row of `summarise`'s table, how it stands against the aim: "ok", or what it misses
+    ("coverage" outside `AIM`, "error" over `AIM_ERROR` of the half-width, or both)."""
+    coverage = ~summary["coverage"].between(*AIM)
+    error = summary["error_over_half_width"] > AIM_ERROR
+    words = [
+        ", ".join(word for word, missed in (("coverage", c), ("error", e)) if missed) or "ok"
+        for c, e in zip(coverage, error, strict=True)
+    ]
+    return pd.Series(words, index=summary.index, dtype=object)
