@@ -4,6 +4,7 @@ Run from the project root, on a rows file a coverage study wrote (bench_coverage
 
     python benchmarks/bench_intervals.py coverage-rows.jsonl
     python benchmarks/bench_intervals.py coverage-rows.jsonl --json intervals.json
+    python benchmarks/bench_intervals.py --normal 5x4     # where the intervals' model holds
 
 A coverage study spends hours simulating; its rows keep the per-seed values each interval was
 built from and each seed's parameter draw, so an interval built another way from the same values
@@ -32,6 +33,12 @@ half-width), the rows that depart from 95% by more than chance (binomial test, B
 the rows), and the largest err / half-width; then every row's coverage under each interval. An
 interval tuned on a study's histories should be judged on histories it was not tuned on: give
 `--histories FIRST:STOP` to measure on part of a file.
+
+`--normal 5x4` measures the same intervals where the model they assume holds exactly (normal
+draws and noise, no simulation), across the ratio of the parameter spread to the outcome noise
+left in a group's mean. It shows what no rows file can: with five draws, a row whose parameters
+barely move it (ratio near 0) cannot be told from one they move moderately (ratio 0.5-1), so an
+interval that covers 95% of the latter covers nearly all of the former.
 """
 
 from __future__ import annotations
@@ -155,14 +162,64 @@ def measure(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.DataFrame(overall), pd.DataFrame(per_row)
 
 
+def normal_study(
+    groups: int, size: int, ratios: Sequence[float], repeats: int, seed: int = 1
+) -> pd.DataFrame:
+    """Each interval's coverage and mean width where the model it assumes holds exactly:
+    `groups` draws of `size` seeds, value = g_k + e, g_k ~ N(0, tau^2) one draw's answer,
+    e ~ N(0, 1) outcome noise, the truth a fresh g ~ N(0, tau^2); per ratio tau^2 / (1 / size),
+    the parameter spread over the outcome noise left in a group's mean. `oracle` is the width
+    an interval knowing tau and the noise would have."""
+    rng = np.random.default_rng(seed)
+    draws = np.repeat(np.arange(groups), size)
+    found = []
+    for ratio in ratios:
+        tau = math.sqrt(ratio / size)
+        covered = dict.fromkeys(INTERVALS, 0)
+        width = dict.fromkeys(INTERVALS, 0.0)
+        for _ in range(repeats):
+            answers = rng.normal(0.0, tau, groups)
+            truth = rng.normal(0.0, tau)
+            values = answers[draws] + rng.normal(0.0, 1.0, groups * size)
+            for name, build in INTERVALS.items():
+                _, low, high = build(values, draws)
+                covered[name] += low <= truth <= high
+                width[name] += high - low
+        oracle = 2 * 1.96 * math.sqrt(tau**2 * (1 + 1 / groups) + 1 / (size * groups))
+        row: dict[str, float] = {"tau^2 / noise": ratio, "oracle width": oracle}
+        for name in INTERVALS:
+            row[f"{name}: covered"] = covered[name] / repeats
+            row[f"{name}: width"] = width[name] / repeats
+        found.append(row)
+    return pd.DataFrame(found)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("rows", type=Path, help="a coverage study's rows file (JSON lines)")
+    parser.add_argument(
+        "rows", type=Path, nargs="?", help="a coverage study's rows file (JSON lines)"
+    )
+    parser.add_argument(
+        "--normal",
+        metavar="KxM",
+        help="instead, measure the intervals where their model holds exactly, K draws of M "
+        "seeds (5x4 is compare's default of 20 seeds), across parameter-to-noise ratios",
+    )
+    parser.add_argument("--repeats", type=int, default=1000, help="with --normal (1000)")
     parser.add_argument(
         "--histories", default=":", help="FIRST:STOP, the histories to measure on (all)"
     )
     parser.add_argument("--json", type=Path, help="write the figures here too")
     args = parser.parse_args(argv)
+    if args.normal is not None:
+        groups, _, size = args.normal.partition("x")
+        ratios = (0.0, 0.2, 0.5, 1.0, 3.0, 10.0, 100.0)
+        table = normal_study(int(groups), int(size), ratios, args.repeats)
+        print(f"Intervals where their model holds: {groups} draws of {size} seeds\n")
+        print(table.to_string(index=False, float_format=lambda x: f"{x:.3g}"))
+        return 0
+    if args.rows is None:
+        parser.error("give a coverage study's rows file, or --normal KxM")
     _, rows = read_rows_file(args.rows)
     first, _, stop = args.histories.partition(":")
     histories = rows["history"]
