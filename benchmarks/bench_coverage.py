@@ -9,6 +9,9 @@ Run from the project root::
                                   # keep each history's rows as it finishes; run again to go on
     python benchmarks/bench_coverage.py --resume coverage-rows.jsonl --done
                                   # the table of the histories finished so far; runs nothing
+    python benchmarks/bench_coverage.py --resume coverage-rows.jsonl --done --histories 1020 \
+        --json docs/analyst/coverage-study.json --markdown
+                                  # the first 1,020 of them, as docs/analyst/limits.md shows them
 
 A full study takes hours. With `--resume FILE` every finished history is written to FILE at once
 and read back instead of run again, so a run that is stopped loses only the histories in flight,
@@ -65,9 +68,43 @@ def _show(summary: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+_METRIC_WORDS = {
+    "conversion_rate": "conversion",
+    "revenue": "revenue",
+    "speed_to_lead_median": "speed (median min)",
+    "coverage": "SLA coverage",
+}
+
+
+def markdown(summary: pd.DataFrame) -> str:
+    """The summary as docs/analyst/limits.md shows it: one line per (policy, metric), the level
+    and the difference side by side (the baseline has no difference)."""
+    lines = [
+        "| policy | metric | level: covered | level: err / half-width | level: p(95%) | "
+        "difference: covered | difference: err / half-width | difference: p(95%) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    rows = summary.set_index(["policy", "metric", "kind"])
+    for policy, metric in dict.fromkeys(zip(summary["policy"], summary["metric"], strict=True)):
+        cells = [policy, _METRIC_WORDS.get(metric, metric)]
+        for kind in ("level", "diff"):
+            if (policy, metric, kind) not in rows.index:
+                cells += ["(baseline)", "", ""]
+                continue
+            row = rows.loc[(policy, metric, kind)]
+            error = row["error_over_half_width"]
+            cells += [f"{row['coverage']:.0%}", f"{error:.2f}", f"{row['p_nominal']:.2f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--histories", type=int, default=102, help="synthetic histories (102)")
+    parser.add_argument(
+        "--histories",
+        type=int,
+        help="synthetic histories (102); with --done, the first N the file holds (all)",
+    )
     parser.add_argument("--seeds", type=int, default=20, help="replicates per comparison (20)")
     parser.add_argument("--truth-seeds", type=int, default=30, help="seeds for the truth (30)")
     parser.add_argument("--processes", type=int, default=2, help="worker processes (2)")
@@ -81,7 +118,13 @@ def main(argv: list[str] | None = None) -> int:
         help="summarise the histories the --resume file holds so far, and run nothing",
     )
     parser.add_argument(
-        "--json", type=Path, default=Path("coverage.json"), help="rows and summary (coverage.json)"
+        "--json",
+        type=Path,
+        default=Path("coverage.json"),
+        help="the summary (coverage.json); the rows go beside it (coverage.rows.json)",
+    )
+    parser.add_argument(
+        "--markdown", action="store_true", help="also print the table as limits.md shows it"
     )
     args = parser.parse_args(argv)
     started = time.perf_counter()
@@ -94,9 +137,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.resume is None:
             parser.error("--done summarises a --resume file: name it")
         settings, rows = read_rows_file(args.resume)
+        if args.histories is not None:
+            rows = rows[rows["history"].isin(sorted(rows["history"].unique())[: args.histories])]
         args.histories, args.seeds = rows["history"].nunique(), settings["seeds"]
         args.truth_seeds = settings["truth_seeds"]
     else:
+        args.histories = args.histories or 102
         rows = coverage_study(
             histories=args.histories,
             seeds=args.seeds,
@@ -136,14 +182,16 @@ def main(argv: list[str] | None = None) -> int:
                 "histories": args.histories,
                 "seeds": args.seeds,
                 "truth_seeds": args.truth_seeds,
-                "seconds": round(elapsed, 1),
+                "seconds": None if args.done else round(elapsed, 1),
                 "summary": summary.to_dict("records"),
-                "rows": rows.to_dict("records"),
+                "overall": overall.to_dict("records"),
             },
             indent=1,
             default=float,
         )
     )
+    if args.markdown:
+        print("\n" + markdown(summary))
     print(f"\nwrote {args.json}")
     return 0
 

@@ -292,3 +292,27 @@ def test_the_interval_benchmark_measures_compares_own_as_the_study_did(
     assert [line["interval"] for line in written["overall"]] == list(bench.INTERVALS)
     assert bench.main([str(rows), "--histories", "5:9"]) == 2
     assert "no finished histories in 5:9" in capsys.readouterr().err
+
+
+def test_the_table_limits_md_shows_is_the_committed_study_summary() -> None:
+    """docs/analyst/limits.md's coverage table is docs/analyst/coverage-study.json (written by
+    `bench_coverage.py --resume FILE --done --json`) as `--markdown` prints it, and the page
+    states that study's size and overall shares: a table typed by hand could drift from it."""
+    import importlib.util
+
+    root = Path(__file__).parents[1]
+    spec = importlib.util.spec_from_file_location(
+        "bench_coverage", root / "benchmarks" / "bench_coverage.py"
+    )
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    study = json.loads((root / "docs" / "analyst" / "coverage-study.json").read_text())
+    page = (root / "docs" / "analyst" / "limits.md").read_text(encoding="utf-8")
+    assert bench.markdown(pd.DataFrame(study["summary"])) in page
+    assert f"Latest full run ({study['histories']} histories, {study['seeds']} replicates" in page
+    shares = {line["kind"]: line["coverage"] for line in study["overall"]}
+    assert (
+        f"All level intervals together covered the truth {shares['level']:.1%} of the time, all "
+        f"difference intervals {shares['diff']:.1%}"
+    ) in " ".join(page.split())
