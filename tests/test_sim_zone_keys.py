@@ -141,3 +141,19 @@ def test_a_named_zone_reads_the_instant_or_says_why_there_is_none(
     refused = dict(zip(history.rejected["row"], history.rejected["reason"], strict=True))
     assert 4 in refused and "the offset and the zone disagree" in refused[4]
     assert (3 in refused) is not unique
+
+
+def test_a_name_in_capitals_in_parentheses_means_what_it_means_without_them(
+    tmp_path: Path,
+) -> None:
+    """`(CET)` is +01:00 as `CET` is (Algiers writes it all year), not the summer time of the
+    tz database's zone of that key, which `[CET]`, RFC 9557's zone, is; `(EDT)` in January is
+    flagged out of season as `EDT` is."""
+    cells = ["2025-07-03 09:15 (CET)", "2025-07-03 09:15 CET", "2025-07-03 09:15 [CET]"]
+    history = load(tmp_path, cells)
+    assert arrivals(history) == [utc(2025, 7, 3, 8, 15)] * 2 + [utc(2025, 7, 3, 7, 15)]
+    assert history.flagged.empty
+    winter = load(tmp_path, ["2026-01-05 09:15 (EDT)", "2026-01-05 09:15 EDT"])
+    assert arrivals(winter) == [utc(2026, 1, 5, 13, 15)] * 2
+    (flag,) = winter.flagged["reason"]
+    assert flag.startswith("2 time(s) carry a zone name their date does not fit, the first ")

@@ -98,20 +98,22 @@ def zone_key(text: str, give_tz: Callable[[str], str]) -> tuple[str, ZoneInfo | 
     `text` and None twice when it closes with none; the reason it cannot be read when it closes
     with brackets or parentheses that name no zone, except parentheses after an offset (a
     JavaScript date's `(Eastern Standard Time)`, left to `leadrouter.sim.dates.clock_words`).
-    A zone name in capitals in parentheses (`(CST)`) comes back unbracketed, for `named_zone`.
+    A zone name in capitals in parentheses (`(CST)`, `(CET)`) comes back unbracketed, for
+    `named_zone`, so it means what it means without them (`CET` is +01:00, never the summer
+    time of the tz database's `CET` zone).
     `give_tz` words the option that names a zone, as the caller's audience writes it."""
     found = _KEY_END.search(text)
     if found is None:
         return text, None, None
     said = next(group for group in found.groups() if group is not None).strip()
     rest = text[: found.start()]
-    key = _keys().get(said.lower())
-    if key is not None:
-        return rest, ZoneInfo(key), None
     if found[2] is not None and _OFFSET_CLOSING.search(rest):
         return text, None, None
     if found[2] is not None and re.fullmatch("[A-Z]{3,5}", said):
         return f"{rest} {said}", None, None
+    key = _keys().get(said.lower())
+    if key is not None:
+        return rest, ZoneInfo(key), None
     return (
         text,
         None,
@@ -242,7 +244,7 @@ def out_of_season(text: str, when: datetime) -> str | None:
     """Why the zone name after `text`'s time does not fit `when`, the time read from it, when
     no zone writing that name at `when`'s offset writes it at that moment (`EDT` on January 5);
     None when one does, or the text ends in no name."""
-    found = _NAME.search(text)
+    found = _NAME.search(zone_key(text, str)[0])
     offset = when.utcoffset()
     if found is None or offset is None:
         return None
