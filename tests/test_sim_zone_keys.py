@@ -32,6 +32,8 @@ from tests.test_sim_zone_names import load
         "2025-03-03T09:15-05:00[!America/New_York]",
         "2025-03-03T14:15:00Z[UTC]",
         "2025-03-03 23:15 [Japan]",
+        "2025-03-03 22:15 (GMT+8)",
+        "2025-03-03 14:15 (UTC)",
     ],
 )
 def test_a_cell_naming_its_zone_is_read_in_that_zone(tmp_path: Path, cell: str) -> None:

@@ -98,9 +98,9 @@ def zone_key(text: str, give_tz: Callable[[str], str]) -> tuple[str, ZoneInfo | 
     `text` and None twice when it closes with none; the reason it cannot be read when it closes
     with brackets or parentheses that name no zone, except parentheses after an offset (a
     JavaScript date's `(Eastern Standard Time)`, left to `leadrouter.sim.dates.clock_words`).
-    A zone name in capitals in parentheses (`(CST)`, `(CET)`) comes back unbracketed, for
-    `named_zone`, so it means what it means without them (`CET` is +01:00, never the summer
-    time of the tz database's `CET` zone).
+    A zone name in capitals or an offset in parentheses (`(CST)`, `(CET)`, `(GMT+8)`) comes
+    back unbracketed, for `named_zone` and `clock_words`, so it means what it means without
+    them (`CET` is +01:00, never the summer time of the tz database's `CET` zone).
     `give_tz` words the option that names a zone, as the caller's audience writes it."""
     found = _KEY_END.search(text)
     if found is None:
@@ -109,7 +109,9 @@ def zone_key(text: str, give_tz: Callable[[str], str]) -> tuple[str, ZoneInfo | 
     rest = text[: found.start()]
     if found[2] is not None and _OFFSET_CLOSING.search(rest):
         return text, None, None
-    if found[2] is not None and re.fullmatch("[A-Z]{3,5}", said):
+    if found[2] is not None and re.fullmatch(
+        r"[A-Z]{3,5}|(?i:gmt|utc)\s*[+-]\d{1,2}(?::?\d{2})?", said
+    ):
         return f"{rest} {said}", None, None
     key = _keys().get(said.lower())
     if key is not None:
