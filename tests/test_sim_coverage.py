@@ -9,9 +9,11 @@ misses more than a quarter of them with negligible probability, while the interv
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import warnings
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pandas as pd
@@ -33,6 +35,16 @@ from leadrouter.sim.coverage import (
 from leadrouter.sim.intervals import expected_interval
 
 SMALL = (Shape("small", 700, 6, 14), Shape("small, reps differ", 700, 6, 14, rep_spread=(0.6, 0.4)))
+
+
+def _benchmark(name: str) -> ModuleType:
+    """A script of benchmarks/ as a module, to call its `main` and functions."""
+    path = Path(__file__).parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def two(history: History) -> dict[str, object]:
@@ -213,15 +225,9 @@ def test_a_rows_file_reads_back_as_the_study_so_far_without_running_or_writing(
 def test_the_benchmark_summarises_a_rows_file_so_far(
     three_tiny: pd.DataFrame, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import importlib.util
-
     rows = tmp_path / "rows.jsonl"
     _tiny(histories=3, resume=rows)
-    script = Path(__file__).parents[1] / "benchmarks" / "bench_coverage.py"
-    spec = importlib.util.spec_from_file_location("bench_coverage", script)
-    assert spec is not None and spec.loader is not None
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = _benchmark("bench_coverage")
     out = tmp_path / "summary.json"
     assert bench.main(["--resume", str(rows), "--done", "--json", str(out)]) == 0
     printed = capsys.readouterr().out
@@ -273,15 +279,9 @@ def test_the_interval_benchmark_measures_compares_own_as_the_study_did(
 ) -> None:
     """bench_intervals.py's `compare` line is the study's own coverage; the others are built
     from the same values, and a range with no history is a clear refusal."""
-    import importlib.util
-
     rows = tmp_path / "rows.jsonl"
     _tiny(histories=3, resume=rows)
-    script = Path(__file__).parents[1] / "benchmarks" / "bench_intervals.py"
-    spec = importlib.util.spec_from_file_location("bench_intervals", script)
-    assert spec is not None and spec.loader is not None
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = _benchmark("bench_intervals")
     out = tmp_path / "intervals.json"
     assert bench.main([str(rows), "--json", str(out)]) == 0
     assert capsys.readouterr().out.startswith("Intervals measured on 3 histories of ")
@@ -298,15 +298,8 @@ def test_the_table_limits_md_shows_is_the_committed_study_summary() -> None:
     """docs/analyst/limits.md's coverage table is docs/analyst/coverage-study.json (written by
     `bench_coverage.py --resume FILE --done --json`) as `--markdown` prints it, and the page
     states that study's size and overall shares: a table typed by hand could drift from it."""
-    import importlib.util
-
     root = Path(__file__).parents[1]
-    spec = importlib.util.spec_from_file_location(
-        "bench_coverage", root / "benchmarks" / "bench_coverage.py"
-    )
-    assert spec is not None and spec.loader is not None
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = _benchmark("bench_coverage")
     study = json.loads((root / "docs" / "analyst" / "coverage-study.json").read_text())
     page = (root / "docs" / "analyst" / "limits.md").read_text(encoding="utf-8")
     assert bench.markdown(pd.DataFrame(study["summary"])) in page
