@@ -55,7 +55,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from leadrouter.sim.coverage import Interval, read_rows_file, recheck, summarise, verdicts
+from leadrouter.sim.coverage import IntervalBuilder, read_rows_file, recheck, summarise, verdicts
 from leadrouter.sim.intervals import expected_interval
 
 LEVEL = 0.95
@@ -133,7 +133,7 @@ def random_effects(
     return mean, mean - high, mean + high
 
 
-INTERVALS: dict[str, Interval] = {
+INTERVALS: dict[str, IntervalBuilder] = {
     "compare": compare_own,
     "subtracted": subtracted,
     "random effects": random_effects,

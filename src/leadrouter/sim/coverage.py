@@ -50,7 +50,7 @@ __all__ = [
     "SHAPES",
     "SUMMARY_COLUMNS",
     "SUMMARY_STATS",
-    "Interval",
+    "IntervalBuilder",
     "Shape",
     "coverage_study",
     "read_rows_file",
@@ -399,14 +399,16 @@ def coverage_study(
     )
 
 
-Interval = Callable[[np.ndarray[Any, Any], tuple[int, ...] | None], tuple[float, float, float]]
+IntervalBuilder = Callable[
+    [np.ndarray[Any, Any], tuple[int, ...] | None], tuple[float, float, float]
+]
 """An interval to measure (`recheck`): `(values, draws) -> (estimate, low, high)`, given a
 row's per-seed values and the parameter draw each seed used (None: parameters known, every seed
 an outcome draw); `compare`'s own is
 `leadrouter.sim.intervals.expected_interval` at 95%."""
 
 
-def recheck(rows: pd.DataFrame, interval: Interval) -> pd.DataFrame:
+def recheck(rows: pd.DataFrame, interval: IntervalBuilder) -> pd.DataFrame:
     """`rows` (from `coverage_study` or `read_rows_file`) with each interval built again by
     `interval` from the same per-seed values: `estimate`, `lo`, `hi` and `covered` replaced, a
     level's bounds kept within its metric's range as `Comparison.table` keeps them. An interval
