@@ -11,7 +11,7 @@ Run from the project root::
                                   # the table of the histories finished so far; runs nothing
     python benchmarks/bench_coverage.py --resume coverage-rows.jsonl --done --histories 1020 \
         --json docs/analyst/coverage-study.json --markdown
-                                  # the first 1,020 of them, as docs/analyst/limits.md shows them
+                                  # the first 1,020 of them, in the form limits.md shows
 
 A full study takes hours. With `--resume FILE` every finished history is written to FILE at once
 and read back instead of run again, so a run that is stopped loses only the histories in flight,

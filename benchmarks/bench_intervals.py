@@ -36,9 +36,11 @@ interval tuned on a study's histories should be judged on histories it was not t
 
 `--normal 5x4` measures the same intervals where the model they assume holds exactly (normal
 draws and noise, no simulation), across the ratio of the parameter spread to the outcome noise
-left in a group's mean. It shows what no rows file can: with five draws, a row whose parameters
-barely move it (ratio near 0) cannot be told from one they move moderately (ratio 0.5-1), so an
-interval that covers 95% of the latter covers nearly all of the former.
+left in a group's mean (tau^2 over the noise variance over m; the F ratio s_b^2 / (s_w^2 / m)
+estimates this ratio plus 1), with compare's own coverage also in closed form (`compare:
+exact`). It shows what no rows file can: with five draws, a row whose parameters barely move it
+(ratio near 0) cannot be told from one they move moderately (ratio 0.5-1), so an interval that
+keeps 95% on the latter covers nearly all of the former.
 """
 
 from __future__ import annotations
@@ -81,6 +83,15 @@ def _spreads(groups: list[np.ndarray[Any, Any]]) -> tuple[int, float, float, flo
     return len(groups), size, float(means.var(ddof=1)), squares / within if within else 0.0, within
 
 
+def _one_seed_a_draw(values: np.ndarray[Any, Any], draws: Sequence[int] | None) -> bool:
+    """Whether no outcome noise can be told apart from the parameter spread: parameters known
+    (no draws), every seed its own draw, or fewer than two draws."""
+    if draws is None:
+        return True
+    groups = _groups(values, draws)
+    return len(groups) < 2 or all(len(group) < 2 for group in groups)
+
+
 def compare_own(
     values: np.ndarray[Any, Any], draws: Sequence[int] | None
 ) -> tuple[float, float, float]:
@@ -90,10 +101,10 @@ def compare_own(
 def subtracted(
     values: np.ndarray[Any, Any], draws: Sequence[int] | None
 ) -> tuple[float, float, float]:
+    if _one_seed_a_draw(values, draws):
+        return compare_own(values, draws)
     mean = float(np.nanmean(values))
     k, m, between, within, df_within = _spreads(_groups(values, draws))
-    if df_within == 0:  # every seed its own draw: no outcome noise to tell apart
-        return compare_own(values, draws)
     scale, share = 1.0 + 1.0 / k, 1.0 / m
     variance = scale * between - share * within
     floor = within / (m * k)
@@ -112,10 +123,10 @@ _TAU = np.concatenate([[0.0], np.geomspace(1e-3, 200.0, 400)])
 def random_effects(
     values: np.ndarray[Any, Any], draws: Sequence[int] | None
 ) -> tuple[float, float, float]:
-    mean = float(np.nanmean(values))
-    k, m, between, within, df_within = _spreads(_groups(values, draws))
-    if df_within == 0:
+    if _one_seed_a_draw(values, draws):
         return compare_own(values, draws)
+    mean = float(np.nanmean(values))
+    k, m, between, within, _ = _spreads(_groups(values, draws))
     unit = math.sqrt(max(between, within / m))
     if unit == 0.0:
         return mean, mean, mean
@@ -186,12 +197,26 @@ def normal_study(
                 covered[name] += low <= truth <= high
                 width[name] += high - low
         oracle = 2 * 1.96 * math.sqrt(tau**2 * (1 + 1 / groups) + 1 / (size * groups))
-        row: dict[str, float] = {"tau^2 / noise": ratio, "oracle width": oracle}
+        row: dict[str, float] = {
+            "tau^2 / noise": ratio,
+            "oracle width": oracle,
+            "compare: exact": compare_exact(groups, ratio),
+        }
         for name in INTERVALS:
             row[f"{name}: covered"] = covered[name] / repeats
             row[f"{name}: width"] = width[name] / repeats
         found.append(row)
     return pd.DataFrame(found)
+
+
+def compare_exact(groups: int, ratio: float) -> float:
+    """Compare's own coverage where its model holds, in closed form: the error of the mean over
+    the truth is normal and independent of s_b^2, so the covered share is
+    P(|T(K-1)| <= t sqrt(c)), c = (ratio + 1)(1 + 1/K) / (ratio (1 + 1/K) + 1/K)."""
+    scale = 1 + 1 / groups
+    c = (ratio + 1) * scale / (ratio * scale + 1 / groups)
+    t = float(stats.t.ppf(0.5 + LEVEL / 2, groups - 1))
+    return float(2 * stats.t.cdf(t * math.sqrt(c), groups - 1) - 1)
 
 
 def main(argv: list[str] | None = None) -> int:

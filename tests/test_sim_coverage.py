@@ -16,6 +16,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -309,3 +310,20 @@ def test_the_table_limits_md_shows_is_the_committed_study_summary() -> None:
         f"All level intervals together covered the truth {shares['level']:.1%} of the time, all "
         f"difference intervals {shares['diff']:.1%}"
     ) in " ".join(page.split())
+
+
+def test_the_normal_study_measures_compares_interval_at_its_closed_form() -> None:
+    """Where the interval's model holds, compare's covered share over 400 repeats is its
+    closed-form coverage within four standard errors, at every ratio; the other intervals
+    are compare's own where no outcome noise can be told apart (no draws, one seed a draw)."""
+    bench = _benchmark("bench_intervals")
+    table = bench.normal_study(5, 4, (0.0, 1.0, 10.0), repeats=400)
+    error = 4 * (0.95 * 0.05 / 400) ** 0.5
+    assert (table["compare: covered"] - table["compare: exact"]).abs().max() < error
+    assert bench.compare_exact(5, 0.0) == pytest.approx(0.9976, abs=1e-4)
+    assert bench.compare_exact(5, 1e6) == pytest.approx(0.95, abs=1e-4)
+    values = np.linspace(0.0, 1.0, 8)
+    for draws in (None, tuple(range(8)), (0,) * 8):
+        for name in ("subtracted", "random effects"):
+            own = bench.compare_own(values, draws)
+            assert bench.INTERVALS[name](values, draws) == pytest.approx(own, nan_ok=True)

@@ -34,6 +34,12 @@ from tests.test_sim_zone_names import load
         "2025-03-03 23:15 [Japan]",
         "2025-03-03 22:15 (GMT+8)",
         "2025-03-03 14:15 (UTC)",
+        "2025-03-03 14:15 (Z)",
+        "2025-03-03 22:15 (+08:00)",
+        "2025-03-03 22:15 (PRC)",  # a key in capitals that no zone writes as its name
+        "2025-03-03 09:15 -05:00 (America/New_York)",  # the zone agrees with the offset
+        "2025-03-03T14:15:00Z[America/Los_Angeles]",  # RFC 9557: Z leaves the offset open
+        "Mon Mar 03 2025 22:15:00 GMT+8 (China Standard Time)",
     ],
 )
 def test_a_cell_naming_its_zone_is_read_in_that_zone(tmp_path: Path, cell: str) -> None:
@@ -47,6 +53,30 @@ def test_local_days_are_the_named_zones(tmp_path: Path) -> None:
     history = load(tmp_path, ["2025-03-03 23:30 America/Los_Angeles"] * 2)
     assert history.tz == "America/Los_Angeles"
     assert arrivals(history) == [utc(2025, 3, 4, 7, 30)] * 2
+
+
+@pytest.mark.parametrize(
+    ("cells", "zone"),
+    [
+        (["2026-01-05 23:30 (EST)", "2026-07-06 23:30 (EDT)"], "America/New_York"),
+        (["2026-01-05 23:30 (GMT+8)", "2026-07-06 23:30 (HKT)"], "Etc/GMT-8"),
+        # one cell naming a zone does not decide the days of the others
+        (["2026-01-05 23:30+08:00"] * 3 + ["2026-01-05 09:15 America/New_York"], "UTC"),
+    ],
+)
+def test_local_days_read_names_in_parentheses_and_need_every_time_to_name_the_zone(
+    tmp_path: Path, cells: list[str], zone: str
+) -> None:
+    assert load(tmp_path, cells).tz == zone
+
+
+def test_a_date_alone_in_a_named_zone_is_the_start_of_that_day(tmp_path: Path) -> None:
+    """Where the clocks jump at midnight (Santiago, 7 September 2025), a date alone is the
+    day's first moment, 01:00, not a time that does not exist; a dash date is no offset."""
+    cells = ["2025-09-07 America/Santiago", "03-03-2025 (America/Chicago)"]
+    history = load(tmp_path, cells, tz="Asia/Shanghai")
+    assert arrivals(history) == [utc(2025, 9, 7, 4), utc(2025, 3, 3, 6)]
+    assert history.rejected.empty
 
 
 @pytest.mark.parametrize(
@@ -78,6 +108,15 @@ def test_local_days_are_the_named_zones(tmp_path: Path) -> None:
         ("2025-03-03 09:15 Mars/Olympus_Mons", "ends in Mars/Olympus_Mons, which names no zone"),
         ("2025-03-03 09:15 [Eastern]", "ends in [Eastern], which names no zone"),
         ("2025-03-03 09:15 (PST)", "ends in PST, which the tz database writes for"),
+        ("03-03-2025 (call back)", "ends in (call back), which names no zone"),  # not -2025
+        ("2025-07-03 09:15 (cet)", "ends in (cet), which names no zone"),  # CET is no cet
+        ("2025-03-03 09:15 [localtime]", "ends in [localtime], which names no zone"),
+        ("2025-03-03 09:15 [Factory]", "ends in [Factory], which names no zone"),
+        (
+            "2025-03-03 09:15 -05:00 (America/Chicago)",
+            "says UTC-05:00 and America/Chicago, which is at UTC-06:00 then",
+        ),
+        ("TBD (call back)", "is not a time leadrouter can read"),  # no time, no zone talk
     ],
 )
 def test_a_cell_whose_zone_names_no_one_moment_is_refused_with_the_reason(

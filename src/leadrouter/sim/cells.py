@@ -72,8 +72,9 @@ class _Context:
         self.audience = audience
         self.rejected: list[tuple[int, str, str]] = []
         self.flagged: list[tuple[int, str, str, str]] = []
-        self.zones: dict[str, set[str]] = {}
-        """The tz database zones each time column's cells name (`09:15 America/New_York`)."""
+        self.zones: dict[str, dict[str, set[int]]] = {}
+        """Per time column, the tz database zones its cells name (`09:15 America/New_York`),
+        each with the positions of the cells that name it."""
 
     def reject(self, position: int, header: str, reason: str) -> None:
         self.rejected.append((position, header, reason))
@@ -193,7 +194,7 @@ def _one_by_one(
             continue
         aware = parsed.tzinfo is not None
         if isinstance(parsed.tzinfo, ZoneInfo):
-            ctx.zones.setdefault(header, set()).add(parsed.tzinfo.key)
+            ctx.zones.setdefault(header, {}).setdefault(parsed.tzinfo.key, set()).add(position)
         if aware and (why := out_of_season(str(cells[position]), parsed)) is not None:
             unseasonal.append((position, why))
         at[aware].append(position)

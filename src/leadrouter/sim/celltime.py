@@ -57,18 +57,31 @@ def _parse_one(
     if _NUMBER.fullmatch(text):
         return _from_number(text)
     give_tz = functools.partial(_TZ.given, audience=audience)
-    text, key, why = zone_key(chinese_plain(text), give_tz)
-    text, ambiguous = named_zone(text, tz, give_tz)
-    if why is not None or ambiguous is not None:
-        return f"{value!r} {why or ambiguous}"
+    text = chinese_plain(text)
+    rest, key, why = zone_key(text, give_tz)
+    if why is not None:  # an ending that names no zone, said only of what is a time without it
+        timed = isinstance(_found(rest, value, dayfirst, audience), datetime)
+        return f"{value!r} {why}" if timed else _unreadable(value, text)
+    text, ambiguous = named_zone(rest, tz, give_tz)
+    if ambiguous is not None:
+        return f"{value!r} {ambiguous}"
     found = _found(text, value, dayfirst, audience)
     if key is not None and isinstance(found, datetime):
-        found = in_zone(found, key)
+        plain = clock_words(text)
+        instant = plain.rstrip().endswith(("Z", "z"))
+        day = ":" not in plain and not re.search("[时点分]", text)
+        found = in_zone(found, key, instant=instant, day=day)
         return found if isinstance(found, datetime) else f"{value!r} {found}"
     if found is not None:
         return found
     if (unknown := unknown_zone(text, give_tz)) is not None:
         return f"{value!r} {unknown}"
+    return _unreadable(value, text)
+
+
+def _unreadable(value: str, text: str) -> str:
+    """Why `value` (read as `text`) is no time: the layouts to write, with the month names when
+    it has one."""
     named = MONTH_NUMBERS.keys() & re.findall("[a-z]+", unaccented(text).lower())
     return f"{value!r} is not a time leadrouter can read: write ISO 8601, e.g. 2025-03-03 09:15" + (
         " (a month by name is read as in Jan 3, 2026 9:15 AM, Monday, January 5, 2026, "

@@ -65,7 +65,7 @@ _CLOCK_WORDS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]
     (re.compile(r"(?i)(?<=[\d\s])([ap])\.\s?m\.?(?=\s|$|[+-])"), r"\1m"),
     (re.compile(r"(?i)(?:\b12(?::00)?\s*)?\bnoon\b"), "12:00 pm"),
     (re.compile(r"(?i)(?<![\d:])(\d{1,2})\s*([ap]m)\b"), r"\1:00 \2"),
-    (re.compile(r"(?i)((?:gmt|utc)?\s*[+-]\d{2}:?\d{2})\s*\([^()]*\)$"), r"\1"),
+    (re.compile(r"(?i)((?:(?:gmt|utc)\s*)?[+-]\d{1,2}(?::?\d{2})?|z)\s*\([^()]*\)$"), r"\1"),
     (
         re.compile(r"(?i)\s*\b(?:gmt|utc)\s*(?:([+-])(\d{1,2})(?::?(\d{2}))?)?$"),
         lambda m: f" {m[1]}{int(m[2]):02d}{m[3] or '00'}" if m[1] else " Z",

@@ -32,10 +32,11 @@ the noise of the path (who was touched, when), not the coin flip of every sale.
   of the weighted policies at 99-100% (docs/analyst/limits.md). Subtracting the outcome noise
   instead (within-group differences estimate it) is too noisy with 5-20 draws to keep the
   promised coverage: measured, it covered 82-91%. Where the interval's own model holds exactly
-  (benchmarks/bench_intervals.py --normal), it covers 95-97.4% wherever the parameters move a
-  figure more than the outcome noise left in a group's mean does, and up to 99.8% where they
-  barely move it: five draws cannot tell the two apart, so no interval built from them can be
-  narrower there and keep 95% elsewhere (docs/analyst/limits.md). Calibration predicts one observed
+  (benchmarks/bench_intervals.py --normal, and in closed form), it covers 95.1-97% where the
+  parameter spread's variance is over about twice that of the outcome noise left in a group's
+  mean, and up to 99.8% where the parameters barely move a figure: five draws cannot tell the
+  two apart, so no interval built from them can be narrower there and keep 95% elsewhere
+  (docs/analyst/limits.md). Calibration predicts one observed
   realisation, outcome noise included, so there every seed has its own draw
   (`leadrouter.sim.calibration`).
 - With parameters taken as known (a given model, or `parameter_draws=False`), every replicate is

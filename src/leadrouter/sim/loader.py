@@ -107,7 +107,7 @@ from leadrouter.sim.stages import (
     unmatched_stages,
 )
 from leadrouter.sim.words import digits_lost, no_arrival
-from leadrouter.sim.zonenames import written_offset, zone_writing
+from leadrouter.sim.zonenames import written_offset, zone_key, zone_writing
 
 __all__ = ["ALIASES", "build_history", "column_map_direction", "columns_from_flags", "load_export"]
 
@@ -340,8 +340,9 @@ def build_history(
         notes += stage_like(texts, mapping, audience)
     flagged = sorted([(int(rows[p]), h, r, a) for p, h, r, a in ctx.flagged if keep[p]] + notes)
     arrivals = raw[mapping["arrived_at"]].iloc[kept], texts[mapping["arrived_at"]].iloc[kept]
-    keys = ctx.zones.get(mapping["arrived_at"], set())
-    ctx.tz = tz or _zone_of(*arrivals, keys)  # a naive as_of is read in the file's own zone
+    naming = ctx.zones.get(mapping["arrived_at"], {})
+    whole = {key for key, at in naming.items() if at.issuperset(kept.tolist())}
+    ctx.tz = tz or _zone_of(*arrivals, whole)  # a naive as_of is read in the file's own zone
     known_as_of = _checked_as_of(_as_of(as_of, ctx), frame, f"{origin}:", _AS_OF.named(audience))
     history = History(
         frame,
@@ -393,9 +394,10 @@ def _currency_column(
 
 def _zone_of(column: pd.Series[Any], text: pd.Series[Any], keys: set[str]) -> str:
     """The zone to read local days in when no `tz` was given: a typed column's own zone, the
-    one zone the arrival times name (`keys`: `09:15 America/New_York`), the zone whose names
+    zone every arrival time names (`keys`: `09:15 America/New_York`), the zone whose names
     they are written with (EST and EDT -> "America/New_York"), or the one UTC offset every
-    arrival time is written with (+08:00 or HKT -> "Etc/GMT-8"), else UTC."""
+    arrival time is written with (+08:00 or HKT -> "Etc/GMT-8"), else UTC. A name or offset
+    in parentheses counts as without them (`(EST)`, `(GMT+8)`)."""
     if len(keys) == 1:
         return next(iter(keys))
     if isinstance(column.dtype, pd.DatetimeTZDtype):
@@ -406,6 +408,8 @@ def _zone_of(column: pd.Series[Any], text: pd.Series[Any], keys: set[str]) -> st
             return "UTC"
         return name
     endings = set(text.str.slice(-6).unique().tolist())
+    if any(str(ending).endswith(")") for ending in endings):
+        endings = {_unbracketed(str(ending)) for ending in text.str.slice(-16).unique().tolist()}
     if (named := zone_writing(map(str, endings))) is not None:
         return named
     offsets = set()
@@ -419,6 +423,12 @@ def _zone_of(column: pd.Series[Any], text: pd.Series[Any], keys: set[str]) -> st
         return "UTC"
     hours = int(offset[:3])
     return "UTC" if hours == 0 else f"Etc/GMT{-hours:+d}"
+
+
+def _unbracketed(ending: str) -> str:
+    """The last six characters of a time's ending with a name or offset in parentheses read as
+    without them (`09:15 (GMT+8)` -> ` +0800`), as the cells themselves are read."""
+    return clock_words(zone_key(ending, str)[0])[-6:]
 
 
 def _day_first_note(

@@ -83,41 +83,60 @@ def _names() -> dict[str, dict[int, frozenset[str]]]:
 _KEY_END = re.compile(r"\s*\[!?([^\[\]]*)\]$|\s*\(([^()]*)\)$|(?<=\S)\s+([A-Za-z]+(?:/[\w+-]+)+)$")
 """What may name a zone after a time: `[key]` (RFC 9557; `!` marks it critical), `(key)`, or a
 key with a slash (`America/New_York`; a key without one, `Japan`, only in brackets)."""
-_OFFSET_CLOSING = re.compile(r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$")
+_OFFSET = r"(?i:z|(?:(?:gmt|utc)\s*)?[+-]\d{1,2}(?::?\d{2})?)"
+_OFFSET_CLOSING = re.compile(
+    rf"\d:\d{{2}}(?::\d{{2}}(?:[.,]\d+)?)?\s*(?i:[ap]\.?m\.?\s*)?{_OFFSET}$"
+)
+"""A time closing with its offset (`09:15-05:00`, `09:15:00 GMT-0500`, `9:15 AM Z`): a date's
+own dashes (`03-03-2025`) are no offset."""
+_IN_PARENTHESES = re.compile(rf"[A-Z]{{3,5}}|{_OFFSET}")
+"""What parentheses after a time may hold and mean the same without them: a zone name in
+capitals (`(CET)`) or an offset (`(GMT+8)`, `(+08:00)`, `(Z)`)."""
+_NOT_ZONES = frozenset({"localtime", "Factory", "posixrules"})
+"""Keys the tz database lists that name no place: this machine's own zone, and placeholders."""
 
 
 @functools.cache
 def _keys() -> dict[str, str]:
-    """Every tz database key on this machine, by its lower-case spelling."""
-    return {key.lower(): key for key in available_timezones()}
+    """Every tz database key on this machine that names a place, by its lower-case spelling."""
+    return {key.lower(): key for key in available_timezones() if key not in _NOT_ZONES}
+
+
+def _key(said: str) -> str | None:
+    """The tz database key `said` names: one with a slash in any case (`america/new_york`),
+    one without only as the database writes it (`Japan`, `CET`: `cet` is no key)."""
+    key = _keys().get(said.lower())
+    return key if key is not None and ("/" in key or key == said) else None
 
 
 def zone_key(text: str, give_tz: Callable[[str], str]) -> tuple[str, ZoneInfo | None, str | None]:
-    """`text` without the tz database key closing it and that key's zone (`09:15
-    America/New_York`, `09:15 (America/New_York)`, `09:15-05:00[America/New_York]`), and None;
-    `text` and None twice when it closes with none; the reason it cannot be read when it closes
-    with brackets or parentheses that name no zone, except parentheses after an offset (a
-    JavaScript date's `(Eastern Standard Time)`, left to `leadrouter.sim.dates.clock_words`).
-    A zone name in capitals or an offset in parentheses (`(CST)`, `(CET)`, `(GMT+8)`) comes
-    back unbracketed, for `named_zone` and `clock_words`, so it means what it means without
-    them (`CET` is +01:00, never the summer time of the tz database's `CET` zone).
-    `give_tz` words the option that names a zone, as the caller's audience writes it."""
+    """What closes `text`'s time, read: `text` without a tz database key and that key's zone
+    (`09:15 America/New_York`, `09:15 (America/New_York)`, `09:15-05:00[America/New_York]`), and
+    None; `text` and None twice when it closes with none. A zone name in capitals or an offset
+    in parentheses (`(CST)`, `(CET)`, `(GMT+8)`) comes back unbracketed, for `named_zone` and
+    `clock_words`, so it means what it means without them (`CET` is +01:00, never the summer
+    time of the tz database's `CET` zone); after an offset, such a name or any words in
+    parentheses (a JavaScript date's `(Eastern Standard Time)`) are left to `clock_words`,
+    the offset saying all. Anything else in brackets or parentheses comes back as the reason
+    it cannot be read, with `text` without it, so the caller can tell a time with a bad ending
+    from no time at all. `give_tz` words the option that names a zone, as the caller's
+    audience writes it."""
     found = _KEY_END.search(text)
     if found is None:
         return text, None, None
     said = next(group for group in found.groups() if group is not None).strip()
     rest = text[: found.start()]
-    if found[2] is not None and _OFFSET_CLOSING.search(rest):
-        return text, None, None
-    if found[2] is not None and re.fullmatch(
-        r"[A-Z]{3,5}|(?i:gmt|utc)\s*[+-]\d{1,2}(?::?\d{2})?", said
-    ):
-        return f"{rest} {said}", None, None
-    key = _keys().get(said.lower())
+    after_offset = _OFFSET_CLOSING.search(rest) is not None
+    key = _key(said)
+    in_parentheses = found[2] is not None and _IN_PARENTHESES.fullmatch(said)
+    if in_parentheses and (key is None or said in _names()):
+        return (text if after_offset else f"{rest} {said}"), None, None
     if key is not None:
         return rest, ZoneInfo(key), None
+    if found[2] is not None and after_offset:
+        return text, None, None
     return (
-        text,
+        rest,
         None,
         (
             f"ends in {found[0].strip()}, which names no zone in the tz database: export the times "
@@ -128,15 +147,20 @@ def zone_key(text: str, give_tz: Callable[[str], str]) -> tuple[str, ZoneInfo | 
     )
 
 
-def in_zone(found: datetime, zone: ZoneInfo) -> datetime | str:
+def in_zone(
+    found: datetime, zone: ZoneInfo, instant: bool = False, day: bool = False
+) -> datetime | str:
     """`found`, read from a cell that names `zone` after its time, as a moment: a time without
     an offset as `zone`'s local time, one with an offset as written when `zone` keeps that
     offset then; else why it is no one moment (the local time is skipped or repeated by a
-    daylight-saving change, or the offset is not the zone's)."""
+    daylight-saving change, or the offset is not the zone's). `instant`: the offset was written
+    `Z`, which RFC 9557 reads as the moment in UTC with the zone's offset left open, so it never
+    disagrees. `day`: a date without a time, the day's first moment in the zone (after the gap
+    where its clocks jump at midnight)."""
     shown = f"{found:%Y-%m-%d %H:%M}"
     if found.tzinfo is not None:
         kept = found.astimezone(zone).utcoffset()
-        if kept == found.utcoffset():
+        if kept == found.utcoffset() or instant:
             return found
         assert kept is not None
         return (
@@ -145,6 +169,8 @@ def in_zone(found: datetime, zone: ZoneInfo) -> datetime | str:
             "correct the cell or export the times with their offset alone"
         )
     local = found.replace(tzinfo=zone)
+    if day:
+        return local.astimezone(UTC).astimezone(zone)
     if local.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != found:
         return (
             f"names {shown} in {zone.key}, a local time that does not exist (clocks jumped "
