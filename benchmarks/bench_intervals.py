@@ -49,7 +49,7 @@ import argparse
 import json
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -98,13 +98,26 @@ def compare_own(
     return expected_interval(values, draws, LEVEL)
 
 
+def _from_groups(
+    build: Callable[[float, int, float, float, float, int], tuple[float, float, float]],
+) -> IntervalBuilder:
+    """An interval built from a row's mean, K, m, s_b^2, s_w^2 and s_w^2's degrees of freedom;
+    compare's own where no outcome noise can be told apart (`_one_seed_a_draw`)."""
+
+    def interval(
+        values: np.ndarray[Any, Any], draws: Sequence[int] | None
+    ) -> tuple[float, float, float]:
+        if _one_seed_a_draw(values, draws):
+            return compare_own(values, draws)
+        return build(float(np.nanmean(values)), *_spreads(_groups(values, draws)))
+
+    return interval
+
+
+@_from_groups
 def subtracted(
-    values: np.ndarray[Any, Any], draws: Sequence[int] | None
+    mean: float, k: int, m: float, between: float, within: float, df_within: int
 ) -> tuple[float, float, float]:
-    if _one_seed_a_draw(values, draws):
-        return compare_own(values, draws)
-    mean = float(np.nanmean(values))
-    k, m, between, within, df_within = _spreads(_groups(values, draws))
     scale, share = 1.0 + 1.0 / k, 1.0 / m
     variance = scale * between - share * within
     floor = within / (m * k)
@@ -120,13 +133,10 @@ _TAU = np.concatenate([[0.0], np.geomspace(1e-3, 200.0, 400)])
 """The grid of parameter spreads, in units of the row's own spread."""
 
 
+@_from_groups
 def random_effects(
-    values: np.ndarray[Any, Any], draws: Sequence[int] | None
+    mean: float, k: int, m: float, between: float, within: float, _: int
 ) -> tuple[float, float, float]:
-    if _one_seed_a_draw(values, draws):
-        return compare_own(values, draws)
-    mean = float(np.nanmean(values))
-    k, m, between, within, _ = _spreads(_groups(values, draws))
     unit = math.sqrt(max(between, within / m))
     if unit == 0.0:
         return mean, mean, mean
@@ -182,7 +192,7 @@ def normal_study(
     the parameter spread over the outcome noise left in a group's mean. `oracle` is the width
     an interval knowing tau and the noise would have."""
     rng = np.random.default_rng(seed)
-    draws = np.repeat(np.arange(groups), size)
+    draws = tuple(np.repeat(np.arange(groups), size).tolist())
     found = []
     for ratio in ratios:
         tau = math.sqrt(ratio / size)
@@ -191,7 +201,7 @@ def normal_study(
         for _ in range(repeats):
             answers = rng.normal(0.0, tau, groups)
             truth = rng.normal(0.0, tau)
-            values = answers[draws] + rng.normal(0.0, 1.0, groups * size)
+            values = answers[np.asarray(draws)] + rng.normal(0.0, 1.0, groups * size)
             for name, build in INTERVALS.items():
                 _, low, high = build(values, draws)
                 covered[name] += low <= truth <= high
