@@ -168,6 +168,39 @@ def test_a_reports_totals_row_and_footer_are_rejected_as_such(tmp_path: Path) ->
     assert all("is a totals row or a report footer" in reason for reason in reasons.values())
 
 
+def test_a_report_starting_with_its_owner_column_has_its_totals_and_footer_named(
+    tmp_path: Path,
+) -> None:
+    # a Salesforce report's lines under the leads start in its first column, here the owner's
+    history = load(
+        tmp_path,
+        '"Opportunity Owner","Opportunity ID","Stage","Amount","Created Date"\n'
+        '"Amy Lee","006A1","Closed Won","USD 1,200.00","1/13/2026"\n'
+        '"Amy Lee","006A2","Prospecting","USD 800.00","1/14/2026"\n'
+        '"Grand Totals (2 records)","","","USD 2,000.00",""\n'
+        "\n"
+        '"Confidential Information - Do Not Distribute"\n'
+        '"Copyright (c) 2000-2026 salesforce.com, inc. All rights reserved."\n',
+        tz="America/New_York",
+    )
+    assert history.to_frame()["lead_id"].tolist() == ["006A1", "006A2"]
+    assert history.rejected.to_dict("records") == [
+        {
+            "row": row,
+            "column": "Created Date",
+            "reason": f"no arrival time: {line!r} (column 'Opportunity Owner') is a totals row "
+            "or a report footer, not a lead (nothing is lost; delete such lines from the export "
+            "to keep them out of the count)",
+        }
+        for row, line in [
+            (4, "Grand Totals (2 records)"),
+            (6, "Confidential Information - Do Not Distribute"),
+            (7, "Copyright (c) 2000-2026 salesforce.com, inc. All rights reserved."),
+        ]
+    ]
+    assert history.flagged.empty  # a footer line is short by nature: not a file cut off
+
+
 def test_a_lead_whose_id_starts_with_total_is_not_called_a_totals_row(tmp_path: Path) -> None:
     history = load(
         tmp_path,

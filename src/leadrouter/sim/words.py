@@ -82,12 +82,17 @@ exports with "Confidential Information - Do Not Distribute" and "Copyright (c) 2
 The word stands alone or before a count, so a lead named "Total Energies" is not one."""
 
 
-def no_arrival(lead_id: str | None) -> str:
+def no_arrival(lead_id: str | None, written_in: str | None = None) -> str:
     """Why a row without an arrival time is rejected, naming a totals row or a report footer as
-    such, so the reader knows the row was never a lead and how to keep it out of the export."""
+    such, so the reader knows the row was never a lead and how to keep it out of the export.
+    `lead_id` is the row's lead id, or, on a row without one, its first cell, which
+    `written_in` names the column of: a report's totals and footer lines start in its first
+    column, whichever field that is (Salesforce's reports often start with the owner)."""
     if lead_id is not None and SUMMARY.match(lead_id):
+        where = f" (column {written_in!r})" if written_in is not None else ""
         return (
-            f"no arrival time: {lead_id!r} is a totals row or a report footer, not a lead "
-            "(nothing is lost; delete such lines from the export to keep them out of the count)"
+            f"no arrival time: {lead_id!r}{where} is a totals row or a report footer, not a "
+            "lead (nothing is lost; delete such lines from the export to keep them out of the "
+            "count)"
         )
     return "no arrival time: every lead needs one"
