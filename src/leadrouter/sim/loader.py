@@ -94,7 +94,7 @@ from leadrouter.sim.history import (
 )
 from leadrouter.sim.money import Written, currency_column, currency_note
 from leadrouter.sim.profiles import GENERIC, Outcomes, detect
-from leadrouter.sim.reading import ENCODING, read_table, short_row_notes
+from leadrouter.sim.reading import ENCODING, merged_cell_notes, read_table, short_row_notes
 from leadrouter.sim.stages import (
     LOST,
     WON,
@@ -255,6 +255,7 @@ def build_history(
     mapping = _resolve(headers, columns, origin, audience, profile)
     notes = _repeated_headers(written, named, mapping, columns, origin, audience)
     short = short_row_notes(raw, written)
+    notes += merged_cell_notes(raw, written)
     notes += converted_notes(headers, mapping, columns)
     if "converted" in mapping:
         not_a_stage(texts[mapping["converted"]], mapping["converted"], origin, reading, audience)
