@@ -92,13 +92,18 @@ def _keys() -> dict[str, str]:
     return {key.lower(): key for key in available_timezones()}
 
 
+_UTC_OFFSET = re.compile(r"(?:UTC|GMT)\s*[+-]\d{1,2}(?::?\d{2})?")
+"""An offset from UTC written as Windows names its zones, `(UTC+08:00)`, or `(GMT-5)`."""
+
+
 def zone_key(text: str, give_tz: Callable[[str], str]) -> tuple[str, ZoneInfo | None, str | None]:
     """`text` without the tz database key closing it and that key's zone (`09:15
     America/New_York`, `09:15 (America/New_York)`, `09:15-05:00[America/New_York]`), and None;
     `text` and None twice when it closes with none; the reason it cannot be read when it closes
     with brackets or parentheses that name no zone, except parentheses after an offset (a
     JavaScript date's `(Eastern Standard Time)`, left to `leadrouter.sim.dates.clock_words`).
-    A zone name in capitals in parentheses (`(CST)`) comes back unbracketed, for `named_zone`.
+    A zone name in capitals in parentheses (`(CST)`), or an offset from UTC (`(UTC+08:00)`),
+    comes back unbracketed, for `named_zone` or the offset reader.
     `give_tz` words the option that names a zone, as the caller's audience writes it."""
     found = _KEY_END.search(text)
     if found is None:
@@ -110,7 +115,7 @@ def zone_key(text: str, give_tz: Callable[[str], str]) -> tuple[str, ZoneInfo | 
         return rest, ZoneInfo(key), None
     if found[2] is not None and _OFFSET_CLOSING.search(rest):
         return text, None, None
-    if found[2] is not None and re.fullmatch("[A-Z]{3,5}", said):
+    if found[2] is not None and (re.fullmatch("[A-Z]{3,5}", said) or _UTC_OFFSET.fullmatch(said)):
         return f"{rest} {said}", None, None
     return (
         text,
