@@ -376,3 +376,19 @@ def test_the_converted_amount_is_read_before_the_unconverted_one_and_said_so(
     chosen = load(tmp_path, text, tz="UTC", columns={"Amount": "amount"})
     assert chosen.to_frame()["amount"].tolist() == [12500.0]
     assert chosen.rejected["row"].tolist() == [3]
+
+
+def test_excels_delimiter_hint_is_read_as_excel_reads_it(tmp_path: Path) -> None:
+    # "sep=;" tells Excel the delimiter; Excel hides the line and shows the header as row 1
+    history = load(
+        tmp_path,
+        "\ufeffsep=;\r\n"
+        "Deal - ID;Deal - Owner;Deal - Status;Deal - Deal created;Deal - Value\r\n"
+        "1;Jürgen Müller, Berlin;won;03.01.2026 09:00;12.500,00 €\r\n"
+        "2;Zoë Lefèvre;lost;;900,00 €\r\n",
+        tz="UTC",
+    )
+    frame = history.to_frame()
+    assert frame["rep_id"].tolist() == ["Jürgen Müller, Berlin"]
+    assert frame["amount"].tolist() == [12500.0]
+    assert history.rejected[["row", "column"]].values.tolist() == [[3, "Deal - Deal created"]]

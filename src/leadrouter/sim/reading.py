@@ -371,11 +371,19 @@ def _delimiter(text: str) -> str:
     return best if counts[best] else ","
 
 
+_SEP_LINE = re.compile(r"sep=(.)\r?\n")
+"""Excel's delimiter hint, a first line `sep=;` that some exporters write so that Excel splits
+the file on that delimiter; Excel reads it and shows the header as row 1."""
+
+
 def _read_csv(path: Path, data: bytes, encoding: str | None, audience: Audience) -> pd.DataFrame:
     text = _decode(path, data, encoding, audience).lstrip("\ufeff")
+    hint = _SEP_LINE.match(text)
+    if hint is not None:  # read as Excel reads it: that delimiter, the header in row 1
+        text = text[hint.end() :]
     if not text.strip():
         raise EmptyExportError(f"{path}: the file is empty: export the leads with a header row")
-    sep = _delimiter(text)
+    sep = hint.group(1) if hint is not None else _delimiter(text)
     options: dict[str, Any] = {"sep": sep, "dtype": str, "keep_default_na": False}
 
     def header() -> list[str] | None:
