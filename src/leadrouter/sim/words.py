@@ -35,8 +35,8 @@ NOBODY = frozenset(
     {"公海", "未分配", "待分配", "无人", "无负责人", "unassigned", "(none)", "nobody", "no owner"}
 )
 """Words an owner column writes for "no rep" (公海 is the pool, not a rep): read as no rep."""
-TRUE = (*YES, "有效", "接通", "已接通", "成交", "已成交", "有效线索", "已转化", "已联系")
-FALSE = (*NO, "无效", "未接通", "未成交", "无效线索", "未转化", "未联系")
+TRUE = (*YES, "有效", "接通", "已接通", "成交", "已成交", "有效线索", "已转化", "已转换", "已联系")
+FALSE = (*NO, "无效", "未接通", "未成交", "无效线索", "未转化", "未转换", "未联系")
 """Yes / no as an export's cells write them: the words of every yes / no cell
 (`leadrouter._written.YES` / `NO`, shared with the roster, in English, Chinese, French, German
 and Spanish), and the Chinese words of a lead's outcome columns (有效 valid, 接通 reached,
