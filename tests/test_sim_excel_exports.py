@@ -81,8 +81,8 @@ def test_a_range_across_one_row_and_an_empty_range_fill_nothing(tmp_path: Path) 
     rows: list[list[Any]] = [
         ["X1", "张伟", "2025-03-03 09:15", "跟进中"],
         ["张伟 (2)", None, None, None],  # a group's title row, merged across the sheet
-        ["X2", None, "2025-03-03 10:15", None],
-        ["X3", None, "2025-03-03 11:15", None],
+        ["X2", None, "2025-03-03 10:15", "跟进中"],
+        ["X3", None, "2025-03-03 11:15", "跟进中"],
     ]
     path = workbook(tmp_path / "title.xlsx", rows, ["A3:D3", "B4:B5"])
     history = load(path)

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from leadrouter.sim import History, load_export
 
@@ -392,3 +394,72 @@ def test_excels_delimiter_hint_is_read_as_excel_reads_it(tmp_path: Path) -> None
     assert frame["rep_id"].tolist() == ["Jürgen Müller, Berlin"]
     assert frame["amount"].tolist() == [12500.0]
     assert history.rejected[["row", "column"]].values.tolist() == [[3, "Deal - Deal created"]]
+
+
+def test_a_deal_left_without_a_stage_is_flagged_with_how_it_was_read(tmp_path: Path) -> None:
+    # an open opportunity's Amount and Close Date are expected ones: read as a sale, it is said
+    history = load(
+        tmp_path,
+        "Opportunity ID,Opportunity Owner,Stage,Amount,Close Date,Created Date\n"
+        "006A1,Amy,Closed Won,100,1/20/2026,1/13/2026\n"
+        "006A2,Amy,,500,1/30/2026,1/13/2026\n"
+        "006A3,Amy,,,,1/14/2026\n"
+        "006A4,Amy,Prospecting,300,2/28/2026,1/14/2026\n",
+        tz="UTC",
+    )
+    frame = history.to_frame().set_index("lead_id")
+    assert frame["converted"].to_dict() == {
+        "006A1": True,
+        "006A2": True,
+        "006A3": False,
+        "006A4": False,
+    }
+    assert history.flagged.to_dict("records") == [
+        {
+            "row": 3,
+            "column": "Stage",
+            "reason": "no stage, while the column gives other rows one: read as an export "
+            "without stages reads it, sold by its 'Close Date' and 'Amount'",
+            "action": "read as won: fill in its stage (an open deal's amount and close date are "
+            "expected ones, not a sale)",
+        },
+        {
+            "row": 4,
+            "column": "Stage",
+            "reason": "no stage, while the column gives other rows one: read as an export "
+            "without stages reads it, not sold",
+            "action": "read as lost (not open): fill in its stage",
+        },
+    ]
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    deals=st.lists(
+        st.tuples(st.sampled_from(["Closed Won", "Closed Lost", "Prospecting", ""]), st.booleans()),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_each_blank_stage_beside_others_is_flagged_once(
+    tmp_path: Path, deals: list[tuple[str, bool]]
+) -> None:
+    """Whatever the stages and amounts, a row without a stage is flagged, once, exactly when
+    another row has one; a column with no stage at all is an export without stages."""
+    rows = [
+        f"006A{i},Amy,{stage},{'500' if valued else ''},1/30/2026,1/13/2026"
+        for i, (stage, valued) in enumerate(deals)
+    ]
+    history = load(
+        tmp_path,
+        "Opportunity ID,Opportunity Owner,Stage,Amount,Close Date,Created Date\n"
+        + "\n".join(rows)
+        + "\n",
+        tz="UTC",
+    )
+    staged = any(stage for stage, _ in deals)
+    blank = [i + 2 for i, (stage, _) in enumerate(deals) if not stage]
+    flagged = history.flagged[history.flagged["column"] == "Stage"]
+    assert flagged["row"].tolist() == (blank if staged else [])

@@ -98,6 +98,7 @@ from leadrouter.sim.reading import ENCODING, merged_cell_notes, read_table, shor
 from leadrouter.sim.stages import (
     LOST,
     WON,
+    blank_stages,
     listed,
     not_a_stage,
     outcome_table,
@@ -331,6 +332,7 @@ def build_history(
     kept = np.flatnonzero(keep)
     frame = _frame(data, raw, texts, mapping, kept)
     fields = split_close_dates(frame, mapping)
+    blank_stages(frame, mapping, kept, ctx, {note[0] for note in short})
     _check_order(frame, fields, kept, ctx)
     _orphans(frame, fields, kept, ctx)
     rejected = sorted((int(rows[p]), h, r) for p, h, r in ctx.rejected)
