@@ -165,6 +165,23 @@ def test_the_usual_owner_header_and_chinese_outcome_words_are_recognised(tmp_pat
     assert stages == {"A1": "won", "A2": "won", "A3": "lost", "A4": "open"}
 
 
+def test_a_converted_lead_written_zhuanhuan_is_won(tmp_path: Path) -> None:
+    # 已转换: 转换 is how Salesforce's Chinese, among others, writes a lead's Convert
+    rows = ["A1,2026-03-02 09:00,张伟,已转换,已转换", "A2,2026-03-02 10:00,李娜,跟进中,未转换"]
+    history = load(tmp_path, rows, "线索编号,创建时间,负责人,线索状态,是否转化")
+    assert history.to_frame()["stage"].tolist() == ["won", "open"]
+    # and as a yes / no, with its negation
+    path = tmp_path / "converted.csv"
+    path.write_text(
+        "线索编号,创建时间,负责人,是否转化\n"
+        "A1,2026-03-02 09:00,张伟,已转换\nA2,2026-03-02 10:00,李娜,未转换\n",
+        encoding="utf-8",
+    )
+    answers = load_export(path, tz="Asia/Shanghai", columns={"是否转化": "converted"})
+    assert answers.rejected.empty
+    assert answers.to_frame()["converted"].tolist() == [True, False]
+
+
 def excel(path: Path, sheets: dict[str, list[list[object]]]) -> Path:
     from openpyxl import Workbook
 

@@ -4,12 +4,12 @@ twice is never read silently (one column taken as the field, the other as a feat
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from leadrouter.errors import InvalidExportError
@@ -251,6 +251,8 @@ def test_an_excel_export_with_a_repeated_header_is_the_same_error(tmp_path: Path
         ("2024-02-30", False, "February 2024 has 29 days"),
         ("2025-13-01", False, "there is no month 13"),
         ("2025-03-01 25:00", False, "hour 25 is past 23"),
+        ("2025-03-01 24:30", False, "hour 24 is past 23"),  # 24:00 alone ends a day
+        ("9999-12-31 24:00", False, "year 10000 is out of range"),
         ("2025-03-01 09:75", False, "minute 75 is past 59"),
         ("2025-03-01 09:15:60", False, "second 60 is past 59"),
         ("3/1/2025 13:15 PM", False, "13 PM is no hour: a 12-hour clock runs from 1 to 12"),
@@ -272,15 +274,37 @@ def test_a_date_that_names_no_day_says_why(cell: str, dayfirst: bool, why: str) 
     hour=st.integers(0, 26),
     minute=st.integers(0, 61),
 )
+@example(year=2025, month=2, day=28, hour=24, minute=0)
+@example(year=9999, month=12, day=31, hour=24, minute=0)
+@example(year=2025, month=2, day=28, hour=24, minute=1)
 def test_a_time_is_refused_with_a_reason_exactly_when_no_such_moment_exists(
     year: int, month: int, day: int, hour: int, minute: int
 ) -> None:
-    """The reason and the moment agree with Python's calendar: one of them, never both."""
+    """The reason and the moment agree with Python's calendar: one of them, never both; 24:00
+    is the day's end, the next day's midnight, as ISO 8601 writes it."""
     rest = (str(hour), str(minute), None, None, None, None)
+    end_of_day = hour == 24 and minute == 0
     try:
-        exists: datetime | None = datetime(year, month, day, hour, minute)
-    except ValueError:
+        exists: datetime | None = datetime(year, month, day, 0 if end_of_day else hour, minute)
+        if end_of_day and exists is not None:
+            exists += timedelta(days=1)
+    except (ValueError, OverflowError):
         exists = None
     moment = assemble(year, month, day, rest)
     assert (moment if isinstance(moment, datetime) else None) == exists
     assert (isinstance(moment, str) and moment != "") == (exists is None)
+
+
+def test_the_end_of_a_day_written_24_00_is_the_next_days_midnight(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    path.write_text(
+        "线索ID,创建时间\nA1,2025-03-31 24:00:00\nA2,2025/12/31 24:00\nA3,2025-03-05 24:30\n",
+        encoding="utf-8",
+    )
+    history = load_export(path, tz="Asia/Shanghai")
+    assert history.to_frame()["arrived_at"].tolist() == [
+        pd.Timestamp("2025-03-31 16:00", tz="UTC"),
+        pd.Timestamp("2025-12-31 16:00", tz="UTC"),
+    ]
+    (reason,) = history.rejected["reason"]
+    assert reason == "'2025-03-05 24:30' is not a valid date and time: hour 24 is past 23"

@@ -72,6 +72,8 @@ def test_a_cell_read_at_once_reads_as_it_does_alone(cells: list[str], dayfirst: 
     ("cell", "dayfirst", "expected"),
     [
         ("1/5/2026 9:15 AM", False, datetime(2026, 1, 5, 9, 15)),
+        ("1/5/2026, 9:15 PM", False, datetime(2026, 1, 5, 21, 15)),  # ICU's comma
+        ("1/5/2026 , 9:15 PM", False, None),
         ("12/31/2026 12:00 AM", False, datetime(2026, 12, 31, 0, 0)),
         ("01/05/2026 12:30 PM", False, datetime(2026, 1, 5, 12, 30)),
         ("1/5/2026 21:15", False, datetime(2026, 1, 5, 21, 15)),

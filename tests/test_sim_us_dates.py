@@ -89,6 +89,31 @@ def test_a_zoho_export_with_named_months_is_read_in_its_zone(tmp_path: Path) -> 
     assert arrivals(history) == [at(2026, 1, 3, 14, 15), at(2026, 7, 15, 3, 40)]
 
 
+def test_a_comma_between_date_and_time_as_icu_writes_it_is_read(tmp_path: Path) -> None:
+    # Salesforce's ICU locale formats (en_US, en_GB, de_DE) put a comma there
+    history = load(
+        tmp_path,
+        "Lead ID,Lead Owner,Lead Status,Create Date\n"
+        '1,Amy,Working - Contacted,"1/5/2026, 9:15 AM"\n'
+        '2,Amy,Working - Contacted,"1/13/2026, 11:40 PM"\n'
+        '3,Amy,Working - Contacted,"1/14/2026, 9:15\u202fAM"\n'
+        '4,Amy,Working - Contacted,"2026-01-15, 09:15"\n',
+        tz="America/New_York",
+    )
+    assert history.rejected.empty and history.flagged.empty
+    assert arrivals(history) == [
+        at(2026, 1, 5, 14, 15),
+        at(2026, 1, 14, 4, 40),
+        at(2026, 1, 14, 14, 15),
+        at(2026, 1, 15, 14, 15),
+    ]
+    day_first = load(
+        tmp_path, 'id,created\n1,"05.01.2026, 09:15"\n2,"13/01/2026, 17:30"\n', tz="UTC"
+    )
+    assert day_first.rejected.empty
+    assert arrivals(day_first) == [at(2026, 1, 5, 9, 15), at(2026, 1, 13, 17, 30)]
+
+
 def test_a_web_crms_javascript_date_is_read_with_its_offset_and_needs_no_zone(
     tmp_path: Path,
 ) -> None:

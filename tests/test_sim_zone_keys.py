@@ -136,6 +136,15 @@ def test_a_name_in_parentheses_after_an_offset_is_the_offsets(tmp_path: Path) ->
     assert arrivals(load(tmp_path, cells)) == [utc(2025, 3, 3, 14, 15)] * 2
 
 
+def test_an_offset_from_utc_in_parentheses_is_that_offset(tmp_path: Path) -> None:
+    """`(UTC+08:00)`, as Windows names its zones, says the offset: read at it, never in the `tz`
+    given, and not refused as naming no zone."""
+    cells = ["2025-03-03 22:15 (UTC+08:00)", "2025-03-03 09:15 (GMT-5)", "2025-03-03 14:15 (UTC)"]
+    history = load(tmp_path, cells, tz="Asia/Tokyo")
+    assert history.rejected.empty
+    assert arrivals(history) == [utc(2025, 3, 3, 14, 15)] * 3
+
+
 def test_a_weekday_settles_day_first_dates_that_name_their_zone() -> None:
     assert weekday_decides("Fri 01/05/2026 09:15 Europe/Paris") is True
     assert weekday_decides("Fri 05/01/2026 09:15 (Europe/Paris)") is False

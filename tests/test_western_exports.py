@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from leadrouter.sim import History, load_export
 
@@ -166,6 +168,39 @@ def test_a_reports_totals_row_and_footer_are_rejected_as_such(tmp_path: Path) ->
         "lead (nothing is lost; delete such lines from the export to keep them out of the count)"
     )
     assert all("is a totals row or a report footer" in reason for reason in reasons.values())
+
+
+def test_a_report_starting_with_its_owner_column_has_its_totals_and_footer_named(
+    tmp_path: Path,
+) -> None:
+    # a Salesforce report's lines under the leads start in its first column, here the owner's
+    history = load(
+        tmp_path,
+        '"Opportunity Owner","Opportunity ID","Stage","Amount","Created Date"\n'
+        '"Amy Lee","006A1","Closed Won","USD 1,200.00","1/13/2026"\n'
+        '"Amy Lee","006A2","Prospecting","USD 800.00","1/14/2026"\n'
+        '"Grand Totals (2 records)","","","USD 2,000.00",""\n'
+        "\n"
+        '"Confidential Information - Do Not Distribute"\n'
+        '"Copyright (c) 2000-2026 salesforce.com, inc. All rights reserved."\n',
+        tz="America/New_York",
+    )
+    assert history.to_frame()["lead_id"].tolist() == ["006A1", "006A2"]
+    assert history.rejected.to_dict("records") == [
+        {
+            "row": row,
+            "column": "Created Date",
+            "reason": f"no arrival time: {line!r} (column 'Opportunity Owner') is a totals row "
+            "or a report footer, not a lead (nothing is lost; delete such lines from the export "
+            "to keep them out of the count)",
+        }
+        for row, line in [
+            (4, "Grand Totals (2 records)"),
+            (6, "Confidential Information - Do Not Distribute"),
+            (7, "Copyright (c) 2000-2026 salesforce.com, inc. All rights reserved."),
+        ]
+    ]
+    assert history.flagged.empty  # a footer line is short by nature: not a file cut off
 
 
 def test_a_lead_whose_id_starts_with_total_is_not_called_a_totals_row(tmp_path: Path) -> None:
@@ -343,3 +378,88 @@ def test_the_converted_amount_is_read_before_the_unconverted_one_and_said_so(
     chosen = load(tmp_path, text, tz="UTC", columns={"Amount": "amount"})
     assert chosen.to_frame()["amount"].tolist() == [12500.0]
     assert chosen.rejected["row"].tolist() == [3]
+
+
+def test_excels_delimiter_hint_is_read_as_excel_reads_it(tmp_path: Path) -> None:
+    # "sep=;" tells Excel the delimiter; Excel hides the line and shows the header as row 1
+    history = load(
+        tmp_path,
+        "\ufeffsep=;\r\n"
+        "Deal - ID;Deal - Owner;Deal - Status;Deal - Deal created;Deal - Value\r\n"
+        "1;Jürgen Müller, Berlin;won;03.01.2026 09:00;12.500,00 €\r\n"
+        "2;Zoë Lefèvre;lost;;900,00 €\r\n",
+        tz="UTC",
+    )
+    frame = history.to_frame()
+    assert frame["rep_id"].tolist() == ["Jürgen Müller, Berlin"]
+    assert frame["amount"].tolist() == [12500.0]
+    assert history.rejected[["row", "column"]].values.tolist() == [[3, "Deal - Deal created"]]
+
+
+def test_a_deal_left_without_a_stage_is_flagged_with_how_it_was_read(tmp_path: Path) -> None:
+    # an open opportunity's Amount and Close Date are expected ones: read as a sale, it is said
+    history = load(
+        tmp_path,
+        "Opportunity ID,Opportunity Owner,Stage,Amount,Close Date,Created Date\n"
+        "006A1,Amy,Closed Won,100,1/20/2026,1/13/2026\n"
+        "006A2,Amy,,500,1/30/2026,1/13/2026\n"
+        "006A3,Amy,,,,1/14/2026\n"
+        "006A4,Amy,Prospecting,300,2/28/2026,1/14/2026\n",
+        tz="UTC",
+    )
+    frame = history.to_frame().set_index("lead_id")
+    assert frame["converted"].to_dict() == {
+        "006A1": True,
+        "006A2": True,
+        "006A3": False,
+        "006A4": False,
+    }
+    assert history.flagged.to_dict("records") == [
+        {
+            "row": 3,
+            "column": "Stage",
+            "reason": "no stage, while the column gives other rows one: read as an export "
+            "without stages reads it, sold by its 'Close Date' and 'Amount'",
+            "action": "read as won: fill in its stage (an open deal's amount and close date are "
+            "expected ones, not a sale)",
+        },
+        {
+            "row": 4,
+            "column": "Stage",
+            "reason": "no stage, while the column gives other rows one: read as an export "
+            "without stages reads it, not sold",
+            "action": "read as lost (not open): fill in its stage",
+        },
+    ]
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    deals=st.lists(
+        st.tuples(st.sampled_from(["Closed Won", "Closed Lost", "Prospecting", ""]), st.booleans()),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_each_blank_stage_beside_others_is_flagged_once(
+    tmp_path: Path, deals: list[tuple[str, bool]]
+) -> None:
+    """Whatever the stages and amounts, a row without a stage is flagged, once, exactly when
+    another row has one; a column with no stage at all is an export without stages."""
+    rows = [
+        f"006A{i},Amy,{stage},{'500' if valued else ''},1/30/2026,1/13/2026"
+        for i, (stage, valued) in enumerate(deals)
+    ]
+    history = load(
+        tmp_path,
+        "Opportunity ID,Opportunity Owner,Stage,Amount,Close Date,Created Date\n"
+        + "\n".join(rows)
+        + "\n",
+        tz="UTC",
+    )
+    staged = any(stage for stage, _ in deals)
+    blank = [i + 2 for i, (stage, _) in enumerate(deals) if not stage]
+    flagged = history.flagged[history.flagged["column"] == "Stage"]
+    assert flagged["row"].tolist() == (blank if staged else [])

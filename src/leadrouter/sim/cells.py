@@ -40,11 +40,23 @@ from leadrouter.sim.zonenames import (
     season_note,
 )
 
-_COMMA_DECIMAL = r"^[-+]?(?:\d{1,3}(?:\.\d{3})+,\d+|\d*,(?:\d{1,2}|\d{4,}))$"
-"""A number only a decimal comma reads: `1.200,50`, `3,5`, `0,85` (a comma followed by other
-than three digits cannot separate thousands)."""
-_POINT_DECIMAL = r"^[-+]?(?:\d{1,3}(?:,\d{3})+\.\d+|\d*\.(?:\d{1,2}|\d{4,}))$"
-"""A number only a decimal point reads: `1,200.50`, `95.5`, `0.85`."""
+_COMMA_DECIMAL = (
+    r"^[-+]?(?:\d{1,3}(?:\.\d{3})+,\d+|\d*,(?:\d{1,2}|\d{4,})|0?,\d{3}|\d{1,3}(?:\.\d{3}){2,})$"
+)
+"""A number only a decimal comma reads: `1.200,50`, `3,5`, `0,85`, `0,850` (a comma followed by
+other than three digits, or by three after a lone 0, cannot separate thousands), and
+`1.250.000`, whose two dots can only separate thousands."""
+_POINT_DECIMAL = (
+    r"^[-+]?(?:\d{1,3}(?:,\d{3})+\.\d+|\d*\.(?:\d{1,2}|\d{4,})|0?\.\d{3}|\d{1,3}(?:,\d{3}){2,})$"
+)
+"""A number only a decimal point reads: `1,200.50`, `95.5`, `0.85`, `0.850`, and `1,250,000`,
+whose two commas can only separate thousands."""
+_DOT_GROUPS = r"^[-+]?[1-9]\d{0,2}(?:\.\d{3})+$"
+"""A number without a comma whose dots may separate thousands (`12.000`, `1.250.000`): in a
+column with a comma in no cell, only these can be read otherwise than with a decimal point."""
+_DOT_THOUSANDS = r"^[-+]?[1-9]\d{0,2}\.\d{3}$"
+"""A number each convention reads its own way: `12.000` is twelve with a decimal point, twelve
+thousand with dots between thousands (as German, French and Spanish spreadsheets write it)."""
 _LARGEST = {"cost": ("a cost", 1e12), "amount": ("an amount", 1e12)}
 """Beyond these a cost or sale amount is an id, phone number or typo in the wrong column (a
 trillion in any currency), and its sums would swamp every figure or overflow."""
@@ -411,31 +423,39 @@ def _separators(
 
     A column where some cells can only be read with a decimal comma (`_COMMA_DECIMAL`) and none
     only with a decimal point (`_POINT_DECIMAL`) is read with a decimal comma (dots separate
-    thousands), and each cell holding a comma is flagged, so the choice is visible. Otherwise
-    commas separate thousands. A column with cells of both kinds mixes two conventions: the
-    cells of the rarer kind are rejected, naming a cell of the other."""
+    thousands), and each cell holding a comma or a dot is flagged, so the choice is visible.
+    Otherwise commas separate thousands and a dot is the decimal point; when no cell settles
+    that, each cell the other convention reads a thousand times larger (`12.000`,
+    `_DOT_THOUSANDS`) is flagged, since a whole-euro amount written so would otherwise be read
+    as 12 in silence. A column with cells of both kinds mixes two conventions: the cells of the
+    rarer kind are rejected, naming a cell of the other."""
     held = core.str.contains(",", regex=False).to_numpy(dtype=bool, copy=True)
-    if not held.any():
-        return core, np.zeros(len(core), dtype=bool)
+    if not held.any() and not core.str.contains(_DOT_GROUPS, regex=True).any():
+        return core, np.zeros(len(core), dtype=bool)  # a dot here can only be decimal
+    held |= core.str.contains(".", regex=False).to_numpy(dtype=bool)
     comma = core.str.contains(_COMMA_DECIMAL, regex=True).to_numpy(dtype=bool)
     point = core.str.contains(_POINT_DECIMAL, regex=True).to_numpy(dtype=bool)
     if comma.any() and point.any():
         odd, usual = (comma, point) if comma.sum() <= point.sum() else (point, comma)
         example = int(np.flatnonzero(usual)[0])
-        odd_name, usual_name = ("comma", "point") if odd is comma else ("point", "comma")
+        other = _written_with(str(core.iat[example]), usual is comma)
         for position in np.flatnonzero(odd).tolist():
+            cell = str(core.iat[position])
             ctx.reject(
                 int(position),
                 header,
-                f"{core.iat[position]!r} has a decimal {odd_name}, while the column's other "
-                f"numbers have a decimal {usual_name} (e.g. {core.iat[example]!r} in row "
+                f"{cell!r} has {_written_with(cell, odd is comma)}, while the column's other "
+                f"numbers have {other} (e.g. {core.iat[example]!r} in row "
                 f"{ctx.rows[example]}): export the column with one decimal separator",
             )
         comma = comma if usual is comma else np.zeros_like(comma)
+        point = point if usual is point else np.zeros_like(point)
         core = core.where(~odd, "")
     else:
         odd = np.zeros(len(core), dtype=bool)
     if not comma.any():
+        if not point.any():
+            _flag_dot_thousands(core, header, ctx)
         return core.str.replace(",", "", regex=False), odd
     read = core.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
     held &= ~odd
@@ -449,6 +469,31 @@ def _separators(
             int(position), header, reason, f"read as {read.iat[position]}: comma as decimal point"
         )
     return read, odd
+
+
+def _written_with(cell: str, comma: bool) -> str:
+    """How a cell that settles its column's convention is written, for a message."""
+    if comma:
+        return "a decimal comma" if "," in cell else "dots between thousands"
+    return "a decimal point" if "." in cell else "commas between thousands"
+
+
+def _flag_dot_thousands(core: pd.Series[Any], header: str, ctx: _Context) -> None:
+    """Flag each `12.000` of a column no cell of which settles its decimal separator: read with a
+    decimal point (12), it is twelve thousand in a file whose dots separate thousands."""
+    ambiguous = core.str.contains(_DOT_THOUSANDS, regex=True).to_numpy(dtype=bool)
+    for position in np.flatnonzero(ambiguous).tolist():
+        cell = str(core.iat[position])
+        thousands = cell.replace(".", "")
+        ctx.flag(
+            int(position),
+            header,
+            f"{cell!r} is {float(cell):g} with a decimal point, or {int(thousands):,} with a dot "
+            "between thousands, and no number of the column settles which (such as 95.5, "
+            "1,200.50, 3,5 or 1.250.000)",
+            f"read as {float(cell):g}: dot as decimal point; if the dots separate thousands, "
+            f"export the column with its decimals ({cell},00) or without thousands separators",
+        )
 
 
 def _score_scale(

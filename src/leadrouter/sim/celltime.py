@@ -38,8 +38,11 @@ from leadrouter.sim.zonenames import (
 
 __all__ = ["weekday_decides"]
 
-_YMD = re.compile(rf"(\d{{4}})[-/.](\d{{1,2}})[-/.](\d{{1,2}})(?:[ T]+{TIME})?{ZONE}")
-_DMY = re.compile(rf"(\d{{1,2}})[-/.](\d{{1,2}})[-/.](\d{{4}}|\d{{2}})(?:[ T]+{TIME})?{ZONE}")
+_CLOCK = rf"(?:(?:,\s*|[ T]+){TIME})?{ZONE}"
+"""A time after a numeric date, if any: after a space, a T, or a comma, as the ICU locale formats
+write it (`1/5/2026, 9:15 AM`: US dates in Salesforce's ICU formats; `05.01.2026, 09:15`)."""
+_YMD = re.compile(rf"(\d{{4}})[-/.](\d{{1,2}})[-/.](\d{{1,2}}){_CLOCK}")
+_DMY = re.compile(rf"(\d{{1,2}})[-/.](\d{{1,2}})[-/.](\d{{4}}|\d{{2}}){_CLOCK}")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _EXCEL_EPOCH = datetime(1899, 12, 30)
 _EXCEL_RANGE = (20000.0, 80000.0)

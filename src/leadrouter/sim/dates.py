@@ -142,9 +142,10 @@ def named_date(text: str) -> tuple[int, int, int, tuple[str | None, ...]] | None
 
 def assemble(year: int, month: int, day: int, rest: tuple[str | None, ...]) -> datetime | str:
     """The datetime of a date and its time's groups (`TIME`, `ZONE`): 12 am is midnight, 12 pm
-    noon; when no such time exists, why ("February 2025 has 28 days", "hour 25 is past 23",
-    "13 PM is no hour"), for a rejected row's reason: the cell is read already, so the fix is in
-    what it says."""
+    noon, 24:00 the end of the day, the next day's midnight (ISO 8601 writes it so, and so do
+    systems that close a day at 24:00:00); when no such time exists, why ("February 2025 has 28
+    days", "hour 25 is past 23", "13 PM is no hour"), for a rejected row's reason: the cell is
+    read already, so the fix is in what it says."""
     hour, minute, second, fraction, half, offset = rest
     clock = int(hour or 0)
     if half:
@@ -159,6 +160,8 @@ def assemble(year: int, month: int, day: int, rest: tuple[str | None, ...]) -> d
     if not 1 <= day <= last:
         return f"{date(year, month, 1):%B %Y} has {last} days"
     minutes, seconds = int(minute or 0), int(second or 0)
+    end_of_day = clock == 24 and not half and minutes == seconds == int(fraction or 0) == 0
+    clock = 0 if end_of_day else clock
     for value, name, top in ((clock, "hour", 23), (minutes, "minute", 59), (seconds, "second", 59)):
         if value > top:
             return f"{name} {value} is past {top}"
@@ -174,7 +177,12 @@ def assemble(year: int, month: int, day: int, rest: tuple[str | None, ...]) -> d
                 return f"{offset} is no UTC offset (they run from -12:00 to +14:00)"
             tzinfo = timezone(sign * delta)
     micro = int((fraction or "0")[:6].ljust(6, "0"))
-    return datetime(year, month, day, clock, minutes, seconds, micro, tzinfo=tzinfo)
+    moment = datetime(year, month, day, clock, minutes, seconds, micro, tzinfo=tzinfo)
+    if end_of_day:
+        if moment.date() == date.max:
+            return f"year {year + 1} is out of range"
+        return moment + timedelta(days=1)
+    return moment
 
 
 def weekday_fits(weekday: int, year: int, month: int, day: int) -> bool:

@@ -1,17 +1,16 @@
 """The date layouts CRMs write most, after ISO 8601, read a whole column at once.
 
-`1/5/2026 9:15 AM` (Salesforce's and Dynamics' default), `05.01.2026 09:15` (German, Swiss,
-Nordic spreadsheets), `05/01/2026 09:15` (UK), `Jan 05, 2026 09:15 AM` (Zoho) and `5. Januar
-2026 09:15` (German) would otherwise be read one cell at a time by
-`leadrouter.sim.celltime._parse_one`, at several times the cost of a vectorised parse. Each layout
-here is a strict pattern (ASCII digits, one space, nothing optional) that every cell it admits is
-read by `_parse_one` as the same layout, beside the `pandas.to_datetime` format that reads it
-(a month by name first replaced by its number, so no format depends on the process's locale);
-the pattern is checked first, so the format's own leniency (a space-padded day, a one-digit
-minute) never reaches a cell. A cell the pattern admits but that names no real time (February
-30) comes back NaT, as does every other cell, for `_parse_one` to read or reject with its
-reason, so the fast path changes no reading, only its cost (tests/test_sim_layouts.py holds the
-two equal, by hypothesis).
+`1/5/2026 9:15 AM` (Salesforce's and Dynamics' default; `1/5/2026, 9:15 AM` in Salesforce's ICU
+locale formats), `05.01.2026 09:15` (German, Swiss, Nordic spreadsheets), `05/01/2026 09:15` (UK),
+`Jan 05, 2026 09:15 AM` (Zoho) and `5. Januar 2026 09:15` (German) would otherwise be read one cell
+at a time by `leadrouter.sim.celltime._parse_one`, at several times the cost of a vectorised parse.
+Each layout here is a strict pattern (ASCII digits, one space, nothing optional) that every cell it
+admits is read by `_parse_one` as the same layout, beside the `pandas.to_datetime` format that reads
+it (a month by name first replaced by its number, so no format depends on the process's locale); the
+pattern is checked first, so the format's own leniency (a space-padded day, a one-digit minute)
+never reaches a cell. A cell the pattern admits but that names no real time (February 30) comes back
+NaT, as does every other cell, for `_parse_one` to read or reject with its reason, so the fast path
+changes no reading, only its cost (tests/test_sim_layouts.py holds the two equal, by hypothesis).
 """
 
 from __future__ import annotations
@@ -49,6 +48,7 @@ class Layout(NamedTuple):
 
 LAYOUTS = (
     Layout(f"{_MONTH}/{_DAY}/[0-9]{{4}} {_HOUR_12}:[0-5][0-9] [AP]M", "%m/%d/%Y %I:%M %p", False),
+    Layout(f"{_MONTH}/{_DAY}/[0-9]{{4}}, {_HOUR_12}:[0-5][0-9] [AP]M", "%m/%d/%Y, %I:%M %p", False),
     Layout(f"{_MONTH}/{_DAY}/[0-9]{{4}} {_HOUR_24}:[0-5][0-9]", "%m/%d/%Y %H:%M", False),
     Layout(f"{_DAY}\\.{_MONTH}\\.[0-9]{{4}} {_HOUR_24}:[0-5][0-9]", "%d.%m.%Y %H:%M", True),
     Layout(f"{_DAY}/{_MONTH}/[0-9]{{4}} {_HOUR_24}:[0-5][0-9]", "%d/%m/%Y %H:%M", True),
@@ -65,9 +65,10 @@ LAYOUTS = (
         _GERMAN,
     ),
 )
-"""The layouts read at once: US month first with AM / PM or a 24-hour clock, day first with
-dots or slashes and a 24-hour clock; and, whichever way dd/mm dates are read, Zoho's `Jan 05,
-2026 09:15 AM` and German `5. Januar 2026 09:15`."""
+"""The layouts read at once: US month first with AM / PM (after a space, or after a comma as
+Salesforce writes them with its ICU locale formats: `1/5/2026, 9:15 AM`) or a 24-hour clock, day
+first with dots or slashes and a 24-hour clock; and, whichever way dd/mm dates are read, Zoho's
+`Jan 05, 2026 09:15 AM` and German `5. Januar 2026 09:15`."""
 
 
 def common_layouts(text: pd.Series[Any], dayfirst: bool) -> np.ndarray[Any, Any]:

@@ -94,10 +94,11 @@ from leadrouter.sim.history import (
 )
 from leadrouter.sim.money import Written, currency_column, currency_note
 from leadrouter.sim.profiles import GENERIC, Outcomes, detect
-from leadrouter.sim.reading import ENCODING, read_table, short_row_notes
+from leadrouter.sim.reading import ENCODING, merged_cell_notes, read_table, short_row_notes
 from leadrouter.sim.stages import (
     LOST,
     WON,
+    blank_stages,
     listed,
     not_a_stage,
     outcome_table,
@@ -106,7 +107,7 @@ from leadrouter.sim.stages import (
     statuses,
     unmatched_stages,
 )
-from leadrouter.sim.words import digits_lost, no_arrival
+from leadrouter.sim.words import SUMMARY, digits_lost, no_arrival
 from leadrouter.sim.zonenames import written_offset, zone_key, zone_writing
 
 __all__ = ["ALIASES", "build_history", "column_map_direction", "columns_from_flags", "load_export"]
@@ -254,7 +255,8 @@ def build_history(
         )
     mapping = _resolve(headers, columns, origin, audience, profile)
     notes = _repeated_headers(written, named, mapping, columns, origin, audience)
-    notes += short_row_notes(raw, written)
+    short = short_row_notes(raw, written)
+    notes += merged_cell_notes(raw, written)
     notes += converted_notes(headers, mapping, columns)
     if "converted" in mapping:
         not_a_stage(texts[mapping["converted"]], mapping["converted"], origin, reading, audience)
@@ -312,7 +314,8 @@ def build_history(
         )
     _quoted_amounts(data, mapping, ctx)
     why = statuses(data, mapping, reading, ctx)
-    _require(data, texts, mapping, ctx)
+    summaries = {int(rows[position]) for position in _require(data, texts, mapping, ctx)}
+    notes += [note for note in short if note[0] not in summaries]  # a footer line is short
     keep = np.ones(len(raw), dtype=bool)
     for position, _, _ in ctx.rejected:
         keep[position] = False
@@ -329,6 +332,7 @@ def build_history(
     kept = np.flatnonzero(keep)
     frame = _frame(data, raw, texts, mapping, kept)
     fields = split_close_dates(frame, mapping)
+    blank_stages(frame, mapping, kept, ctx, {note[0] for note in short})
     _check_order(frame, fields, kept, ctx)
     _orphans(frame, fields, kept, ctx)
     rejected = sorted((int(rows[p]), h, r) for p, h, r in ctx.rejected)
@@ -463,23 +467,33 @@ def _day_first_note(
 
 def _require(
     data: dict[str, Any], texts: dict[str, pd.Series[Any]], mapping: dict[str, str], ctx: _Context
-) -> None:
-    """Reject rows without a lead id or arrival time, and later rows repeating a lead id."""
+) -> set[int]:
+    """Reject rows without a lead id or arrival time, and later rows repeating a lead id; the
+    positions of the rows that are a report's totals or footer lines, not leads (`SUMMARY`),
+    are returned. Such a line is named so, in one reason, by its lead id or, on a row without
+    one, by its first cell in whichever column that is."""
     id_header, at_header = mapping["lead_id"], mapping["arrived_at"]
     ids = data["lead_id"]
     none = ids.isna().to_numpy()
+    summaries: set[int] = set()
     for position in np.flatnonzero(_blank(texts[at_header], "arrived_at").to_numpy()).tolist():
-        ctx.reject(
-            int(position), at_header, no_arrival(None if none[position] else ids.iat[position])
-        )
+        label: str | None = None if none[position] else str(ids.iat[position])
+        written_in: str | None = None
+        if label is None:
+            label, written_in = _first_cell(texts, position)
+        if label is not None and SUMMARY.match(label):
+            summaries.add(position)
+        ctx.reject(int(position), at_header, no_arrival(label, written_in))
     again = ids.duplicated().to_numpy() & ~none
     first: dict[str, int] = {}
     if again.any():
         firsts = ids.duplicated(keep=False).to_numpy() & ~none & ~again
         first = {lead_id: position for position, lead_id in ids[firsts].items()}
-    for position in np.flatnonzero(none | again).tolist():
+    unnamed = none.copy()
+    unnamed[list(summaries)] = False  # its one reason says what the line is
+    for position in np.flatnonzero(unnamed | again).tolist():
         lead_id = ids.iat[position]
-        if none[position]:
+        if unnamed[position]:
             ctx.reject(position, id_header, "no lead id: every row needs one")
         else:
             ctx.reject(
@@ -488,6 +502,16 @@ def _require(
                 f"lead id {lead_id!r} is already in row {ctx.rows[first[lead_id]]}: one row per "
                 f"lead, the first is kept{digits_lost(lead_id)}",
             )
+    return summaries
+
+
+def _first_cell(texts: dict[str, pd.Series[Any]], position: int) -> tuple[str | None, str | None]:
+    """The row's first written cell, and its column's header (None, None on a blank row)."""
+    for header, text in texts.items():
+        cell = text.iat[position]
+        if isinstance(cell, str) and cell.strip():
+            return cell.strip(), header
+    return None, None
 
 
 def _quoted_amounts(data: dict[str, Any], mapping: dict[str, str], ctx: _Context) -> None:

@@ -250,12 +250,13 @@ def detect(headers: Iterable[str]) -> Profile | None:
 
 
 CHINESE_WON = (
-    "成交", "已成交", "赢单", "已赢单", "签约", "已签约", "已签单", "成单", "已转化", "转客户",
-    "已转客户", "已回款", "赢单（已回款）", "已签合同", "合同签订", "签订合同", "已签订合同",
-    "已付款",
+    "成交", "已成交", "赢单", "已赢单", "签约", "已签约", "已签单", "成单", "已转化", "已转换",
+    "转客户", "已转客户", "已回款", "赢单（已回款）", "已签合同", "合同签订", "签订合同",
+    "已签订合同", "已付款",
 )  # fmt: skip
 """The stage words of Chinese CRMs and hand-kept sheets read as won: a contract signed (签约,
-已签合同), a deal closed (成交, 赢单) or paid (已付款, 已回款)."""
+已签合同), a deal closed (成交, 赢单) or paid (已付款, 已回款), a lead converted (已转化, or 已转换:
+转换 is how Salesforce's Chinese, among others, writes a lead's Convert)."""
 CHINESE_LOST = (
     "输单", "丢单", "已输单", "战败", "已流失", "流失", "失败", "放弃", "已放弃", "无意向",
     "关闭", "已关闭", "无效", "无效线索", "已作废", "作废", "空号", "停机", "错号",

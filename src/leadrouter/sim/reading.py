@@ -5,7 +5,8 @@ is not a readable table (a missing file, a directory, an image or archive picked
 old .xls workbook, text in an undetectable encoding) is an `InvalidExportError` naming the file
 and how to fix it. UTF-8 (with or without BOM), UTF-16 with BOM and GBK/GB18030 are detected;
 another encoding is named with the `encoding` option, which a message words as a keyword or as
-the command's flag (`ExportOption`).
+the command's flag (`ExportOption`). A workbook's cell merged over several rows is read on each
+of them, as the sheet shows it, and said (`merged_cell_notes`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from leadrouter._text import UnknownEncodingError, guess, line_of
@@ -28,7 +30,7 @@ from leadrouter.errors import (
     InvalidExportError,
 )
 
-__all__ = ["ENCODING", "read_table", "short_row_notes"]
+__all__ = ["ENCODING", "merged_cell_notes", "read_table", "short_row_notes"]
 
 ENCODING = ExportOption("encoding")
 """The option that names a file's encoding (`encoding=` / `--encoding`)."""
@@ -125,6 +127,7 @@ def _read_excel(path: Path) -> pd.DataFrame:
                 pd.read_excel(book, sheet_name=0, dtype=object), lambda: _excel_header(book)
             )
             sheets = [str(name) for name in book.sheet_names]
+        merged = _merged_ranges(path)
     except Exception as exc:  # openpyxl raises many types for a damaged workbook
         raise InvalidExportError(f"{path}: cannot read this Excel workbook: {exc}") from exc
     first, *others = sheets
@@ -146,7 +149,127 @@ def _read_excel(path: Path) -> pd.DataFrame:
             "the first sheet: delete the rows above the header (unmerge a two-row header into "
             "one), move the leads' sheet to the front, or save that sheet as CSV" + elsewhere
         )
+    frame.attrs[MERGED] = _fill_merged(frame, merged)
     return frame
+
+
+MERGED = "merged"
+"""The key of `DataFrame.attrs` under which `read_table` gives the cells of a workbook that a
+merged cell covers and that were read with its value, `{(position, column): (range, anchor,
+value)}` (position 0 is the first row under the header, column 0 the first column)."""
+
+_MERGE_CELL = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
+_RELATIONSHIPS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+_SHEET_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+
+
+def _merged_ranges(path: Path) -> set[tuple[str, int, int, int, int]]:
+    """The merged ranges of the workbook's first sheet, the one read: (as written, first
+    column, first row, last column, last row), 1-based as a spreadsheet counts. Read from the
+    sheet's XML, where they follow its cells, as the workbook reader does not give them. A
+    workbook laid out otherwise than Excel writes one (no such parts) has none found: it is
+    read as before, cell by cell."""
+    import zipfile
+    from xml.etree import ElementTree
+
+    found: set[tuple[str, int, int, int, int]] = set()
+    with zipfile.ZipFile(path) as archive:
+        try:
+            book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+            links = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+        except (KeyError, ElementTree.ParseError):
+            return found
+        first = next((element for element in book.iter() if element.tag.endswith("}sheet")), None)
+        link = None if first is None else first.get(_SHEET_ID)
+        target = next(
+            (
+                each.get("Target", "")
+                for each in links.iter(f"{_RELATIONSHIPS}Relationship")
+                if each.get("Id") == link
+            ),
+            None,
+        )
+        name = None if not target else target.lstrip("/") if target[0] == "/" else f"xl/{target}"
+        if name not in archive.namelist():
+            return found
+        with archive.open(name) as sheet:
+            tail = b""
+            for chunk in iter(lambda: sheet.read(1 << 20), b""):
+                text = tail + chunk
+                for match in _MERGE_CELL.finditer(text):
+                    left, top, right, bottom = (part.decode() for part in match.groups())
+                    found.add(
+                        (
+                            f"{left}{top}:{right}{bottom}",
+                            _column_number(left),
+                            int(top),
+                            _column_number(right),
+                            int(bottom),
+                        )
+                    )
+                tail = text[-80:]  # a range cut by the chunk's end is read whole with the next
+    return found
+
+
+def _column_number(letters: str) -> int:
+    """A spreadsheet column's number from its letters: A is 1, Z 26, AA 27."""
+    number = 0
+    for letter in letters:
+        number = number * 26 + ord(letter) - ord("A") + 1
+    return number
+
+
+def _fill_merged(
+    frame: pd.DataFrame, merged: set[tuple[str, int, int, int, int]]
+) -> dict[tuple[int, int], tuple[str, int, Any]]:
+    """Read each cell under the top of a merged range over rows of leads with the range's
+    value, as the sheet shows it on every row it covers (a 负责人 merged over its rep's leads):
+    the workbook holds the value in the range's first cell alone, and the others would read as
+    blank, leads with no owner or stage, in silence. The cells read so are returned for
+    `merged_cell_notes` to flag. A range that starts in the header row is not filled (the
+    header check above says what it is)."""
+    filled: dict[tuple[int, int], tuple[str, int, Any]] = {}
+    columns: dict[int, list[tuple[str, int, int]]] = {}
+    for written, column, top, _, bottom in sorted(merged, key=lambda found: found[1:]):
+        if 2 <= top < bottom and column <= len(frame.columns) and top - 2 < len(frame):
+            columns.setdefault(column - 1, []).append((written, top - 2, bottom - 2))
+    for column, ranges in columns.items():
+        cells: list[Any] = frame.iloc[:, column].tolist()
+        for written, anchor, last in ranges:
+            value = cells[anchor]
+            if _empty(value):
+                continue  # an empty merged range: blank on every row, as it shows
+            for position in range(anchor + 1, min(last + 1, len(cells))):
+                if _empty(cells[position]):
+                    cells[position] = value
+                    filled[(position, column)] = (written, anchor, value)
+        column_cells = np.empty(len(cells), dtype=object)
+        column_cells[:] = cells
+        frame.isetitem(column, column_cells)
+    return filled
+
+
+def _empty(cell: Any) -> bool:
+    return cell is None or (isinstance(cell, float) and cell != cell)
+
+
+def merged_cell_notes(raw: pd.DataFrame, headers: list[str]) -> list[tuple[int, str, str, str]]:
+    """A `History.flagged` note for each cell a merged range covers and `read_table` read with
+    its value (`MERGED`), naming the range, so the reading is visible. The cells are taken out
+    of `raw.attrs`, so they go no further than the notes."""
+    notes = []
+    for (position, column), (written, anchor, value) in raw.attrs.pop(MERGED, {}).items():
+        shown = repr(value if isinstance(value, str) else str(value))
+        notes.append(
+            (
+                position + 2,
+                headers[column],
+                f"the merged cell {written} shows {shown} on each of its rows; the workbook "
+                f"holds it in row {anchor + 2} alone",
+                f"read as {shown}, not blank: unmerge the cells and fill each row to say otherwise",
+            )
+        )
+    return notes
 
 
 def _excel_header(book: pd.ExcelFile) -> list[str]:
@@ -248,11 +371,19 @@ def _delimiter(text: str) -> str:
     return best if counts[best] else ","
 
 
+_SEP_LINE = re.compile(r"sep=(.)\r?\n")
+"""Excel's delimiter hint, a first line `sep=;` that some exporters write so that Excel splits
+the file on that delimiter; Excel reads it and shows the header as row 1."""
+
+
 def _read_csv(path: Path, data: bytes, encoding: str | None, audience: Audience) -> pd.DataFrame:
     text = _decode(path, data, encoding, audience).lstrip("\ufeff")
+    hint = _SEP_LINE.match(text)
+    if hint is not None:  # read as Excel reads it: that delimiter, the header in row 1
+        text = text[hint.end() :]
     if not text.strip():
         raise EmptyExportError(f"{path}: the file is empty: export the leads with a header row")
-    sep = _delimiter(text)
+    sep = hint.group(1) if hint is not None else _delimiter(text)
     options: dict[str, Any] = {"sep": sep, "dtype": str, "keep_default_na": False}
 
     def header() -> list[str] | None:

@@ -6,7 +6,8 @@ then the export's profile, then the recognised names), a non-blank lost reason m
 lost, and a close date becomes a sale on won rows and a loss on lost rows. Whatever this reads
 is shown: every value with its count and mapping in `History.outcomes`, a `won` / `lost` value no
 stage is and a column that looks like stages but no field took as notes on the header row, and
-a row whose converted column contradicts its stage is rejected, naming the option that fixes it.
+a row whose converted column contradicts its stage is rejected, naming the option that fixes it;
+a row left without a stage while others have one is flagged with how it was read.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from leadrouter.sim.words import NULLS, WORDS
 __all__ = [
     "LOST",
     "WON",
+    "blank_stages",
     "listed",
     "not_a_stage",
     "outcome_table",
@@ -203,3 +205,53 @@ def split_close_dates(frame: pd.DataFrame, mapping: dict[str, str]) -> dict[str,
     frame.loc[known & ~won, "converted_at"] = pd.NaT
     frame["converted"] = np.where(known, won, frame["converted"].to_numpy(dtype=bool))
     return fields
+
+
+def blank_stages(
+    frame: pd.DataFrame,
+    mapping: dict[str, str],
+    kept: np.ndarray[Any, Any],
+    ctx: _Context,
+    short: set[int],
+) -> None:
+    """Flag each row whose stage is blank while the column gives other rows one: it is read as
+    an export without stages reads a lead, sold when its amount, close date or converted column
+    says so and else not (lost, never open), and on a deal export those may be an open deal's
+    expected amount and close date, so the reading is said, row by row, never left silent.
+    `frame` holds the kept rows (`kept`: their positions in the file) after
+    `split_close_dates`; rows whose number is in `short` are flagged already for cells missing
+    from their end, the stage among them."""
+    if "stage" not in mapping:
+        return
+    blank = frame["stage"].isna().to_numpy()
+    if not blank.any() or blank.all():
+        return
+    sold = frame["converted"].to_numpy(dtype=bool)
+    dated = frame["converted_at"].notna().to_numpy()
+    valued = (frame["amount"] > 0).to_numpy(dtype=bool)
+    header = mapping["stage"]
+    for position in np.flatnonzero(blank).tolist():
+        if int(ctx.rows[kept[position]]) in short:
+            continue
+        if not sold[position]:
+            ctx.flag(
+                int(kept[position]),
+                header,
+                "no stage, while the column gives other rows one: read as an export without "
+                "stages reads it, not sold",
+                "read as lost (not open): fill in its stage",
+            )
+            continue
+        said = [
+            f"{mapping[field]!r}"
+            for field, shown in (("converted_at", dated), ("amount", valued))
+            if field in mapping and shown[position]
+        ] or [f"{mapping.get('converted', 'converted')!r}"]
+        ctx.flag(
+            int(kept[position]),
+            header,
+            "no stage, while the column gives other rows one: read as an export without stages "
+            f"reads it, sold by its {' and '.join(said)}",
+            "read as won: fill in its stage (an open deal's amount and close date are expected "
+            "ones, not a sale)",
+        )

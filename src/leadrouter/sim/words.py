@@ -35,8 +35,8 @@ NOBODY = frozenset(
     {"公海", "未分配", "待分配", "无人", "无负责人", "unassigned", "(none)", "nobody", "no owner"}
 )
 """Words an owner column writes for "no rep" (公海 is the pool, not a rep): read as no rep."""
-TRUE = (*YES, "有效", "接通", "已接通", "成交", "已成交", "有效线索", "已转化", "已联系")
-FALSE = (*NO, "无效", "未接通", "未成交", "无效线索", "未转化", "未联系")
+TRUE = (*YES, "有效", "接通", "已接通", "成交", "已成交", "有效线索", "已转化", "已转换", "已联系")
+FALSE = (*NO, "无效", "未接通", "未成交", "无效线索", "未转化", "未转换", "未联系")
 """Yes / no as an export's cells write them: the words of every yes / no cell
 (`leadrouter._written.YES` / `NO`, shared with the roster, in English, Chinese, French, German
 and Spanish), and the Chinese words of a lead's outcome columns (有效 valid, 接通 reached,
@@ -82,12 +82,17 @@ exports with "Confidential Information - Do Not Distribute" and "Copyright (c) 2
 The word stands alone or before a count, so a lead named "Total Energies" is not one."""
 
 
-def no_arrival(lead_id: str | None) -> str:
+def no_arrival(lead_id: str | None, written_in: str | None = None) -> str:
     """Why a row without an arrival time is rejected, naming a totals row or a report footer as
-    such, so the reader knows the row was never a lead and how to keep it out of the export."""
+    such, so the reader knows the row was never a lead and how to keep it out of the export.
+    `lead_id` is the row's lead id, or, on a row without one, its first cell, which
+    `written_in` names the column of: a report's totals and footer lines start in its first
+    column, whichever field that is (Salesforce's reports often start with the owner)."""
     if lead_id is not None and SUMMARY.match(lead_id):
+        where = f" (column {written_in!r})" if written_in is not None else ""
         return (
-            f"no arrival time: {lead_id!r} is a totals row or a report footer, not a lead "
-            "(nothing is lost; delete such lines from the export to keep them out of the count)"
+            f"no arrival time: {lead_id!r}{where} is a totals row or a report footer, not a "
+            "lead (nothing is lost; delete such lines from the export to keep them out of the "
+            "count)"
         )
     return "no arrival time: every lead needs one"
