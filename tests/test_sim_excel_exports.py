@@ -1,6 +1,7 @@
 """load_export on workbooks as people format them: a merged cell shows its value on every row it
 covers, so those rows are read with it (a 负责人 merged over the rep's leads is each lead's
-owner, never a lead with no owner), each such cell flagged with the range."""
+owner, never a lead with no owner), each such cell flagged with the range; a failed formula's
+value (`#REF!`) rejects its row, as the same sheet saved as CSV does."""
 
 from __future__ import annotations
 
@@ -124,3 +125,38 @@ def test_a_csv_has_no_merged_cells_to_read(tmp_path: Path) -> None:
     path.write_text("线索ID,负责人,创建时间\nX1,张伟,2025-03-03 09:15\nX2,,2025-03-03 10:15\n")
     frame = load(path).to_frame()
     assert frame["rep_id"].isna().tolist() == [False, True]
+
+
+_FAILED = "'{}' is an Excel error, not a value: the formula behind the cell failed"
+
+
+def test_a_failed_formula_is_rejected_as_an_excel_error_in_a_workbook_as_in_a_csv(
+    tmp_path: Path,
+) -> None:
+    """A workbook's `#REF!` reads as blank to the workbook reader: an owner left blank, a
+    lead nobody holds, in silence. It is written back and rejected, naming the cell, as the same
+    sheet saved as CSV is; `#N/A`, a lookup that found nothing, stays blank."""
+    rows: list[list[Any]] = [
+        ["X1", "张伟", "2025-03-03 09:15", "已成交"],
+        ["X2", "#REF!", "2025-03-03 10:15", "跟进中"],
+        ["X3", "李娜", "2025-03-03 11:15", "#NAME?"],
+        ["X4", "#N/A", "2025-03-03 12:15", "跟进中"],
+    ]
+    path = workbook(tmp_path / "errors.xlsx", rows, [])
+    book = openpyxl.load_workbook(path)
+    sheet = book.active
+    assert sheet is not None
+    for cell in ("B3", "D4", "B5"):  # as Excel stores a failed formula's value
+        sheet[cell].data_type = "e"
+    book.save(path)
+    saved = tmp_path / "errors.csv"
+    saved.write_text(
+        ",".join(HEADER) + "\n" + "".join(",".join(map(str, row)) + "\n" for row in rows),
+        encoding="utf-8",
+    )
+    for history in (load(path), load(saved)):
+        assert history.to_frame()["lead_id"].tolist() == ["X1", "X4"]
+        reasons = dict(zip(history.rejected["row"], history.rejected["reason"], strict=True))
+        assert reasons[3].startswith(_FAILED.format("#REF!"))
+        assert reasons[4].startswith(_FAILED.format("#NAME?"))
+        assert history.to_frame().set_index("lead_id")["rep_id"].isna().tolist() == [False, True]

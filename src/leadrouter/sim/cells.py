@@ -11,6 +11,7 @@ cell no column-wide reader takes is read alone by `leadrouter.sim.celltime`.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -34,7 +35,16 @@ from leadrouter.sim.history import TIME_DTYPE, TIME_FIELDS
 from leadrouter.sim.layouts import common_layouts
 from leadrouter.sim.locales import unaccented
 from leadrouter.sim.money import JUNK, Written, accounting_negative, bare_numbers, foreign
-from leadrouter.sim.words import HEADER_SCALE, NOBODY, NOT_YET, NULLS, SCALED, SCALES, WORDS
+from leadrouter.sim.words import (
+    EXCEL_ERRORS,
+    HEADER_SCALE,
+    NOBODY,
+    NOT_YET,
+    NULLS,
+    SCALED,
+    SCALES,
+    WORDS,
+)
 from leadrouter.sim.zonenames import (
     out_of_season,
     season_note,
@@ -93,6 +103,26 @@ class _Context:
 
     def flag(self, position: int, header: str, reason: str, action: str) -> None:
         self.flagged.append((position, header, reason, action))
+
+
+def excel_errors(texts: dict[str, pd.Series[Any]], headers: Iterable[str], ctx: _Context) -> None:
+    """Reject each row with a failed formula's value (`#REF!`, `#DIV/0!`: `EXCEL_ERRORS`) in
+    one of `headers`, naming the cell, and blank that cell so no later reading says it again:
+    such a cell holds no value, and read as text it would make a rep named `#REF!` or a
+    status nobody wrote."""
+    for header in headers:
+        text = texts[header]
+        failed = text.str.strip().str.lower().isin(EXCEL_ERRORS).to_numpy()
+        for position in np.flatnonzero(failed).tolist():
+            ctx.reject(
+                position,
+                header,
+                f"{text.iat[position]!r} is an Excel error, not a value: the formula behind the "
+                "cell failed (a deleted reference, a division by zero, a misspelt name); fix it "
+                "in the workbook, or paste the column as values, and export again",
+            )
+        if failed.any():
+            texts[header] = text.mask(failed, "")
 
 
 def _cell(value: Any) -> str:

@@ -64,6 +64,7 @@ from leadrouter.sim.cells import (
     _score_scale,
     _text,
     _times,
+    excel_errors,
 )
 from leadrouter.sim.celltime import _DAYFIRST, _TZ, _parse_one
 from leadrouter.sim.dates import WrongWeekdayError, clock_words
@@ -289,6 +290,7 @@ def build_history(
     if order.unsettled is not None:
         notes.append(month_first_note(order.unsettled, dates, rows, audience))
     ctx = _Context(origin, rows, bool(dayfirst) or bool(day_only), tz, audience)
+    excel_errors(texts, dict.fromkeys(mapping.values()), ctx)
     stated = _currency_column(mapping, texts)
     if stated is not None:
         notes.append(currency_note(mapping["amount"], stated))
@@ -335,7 +337,8 @@ def build_history(
     blank_stages(frame, mapping, kept, ctx, {note[0] for note in short})
     _check_order(frame, fields, kept, ctx)
     _orphans(frame, fields, kept, ctx)
-    rejected = sorted((int(rows[p]), h, r) for p, h, r in ctx.rejected)
+    said = {(p, h): r for p, h, r in reversed(ctx.rejected)}  # a cell's first reason says it
+    rejected = sorted((int(rows[p]), h, r) for (p, h), r in said.items())
     if day_only:
         notes.append(_day_first_note(day_only, texts, rows, keep, audience))
     if "stage" in mapping:

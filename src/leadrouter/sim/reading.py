@@ -127,7 +127,7 @@ def _read_excel(path: Path) -> pd.DataFrame:
                 pd.read_excel(book, sheet_name=0, dtype=object), lambda: _excel_header(book)
             )
             sheets = [str(name) for name in book.sheet_names]
-        merged = _merged_ranges(path)
+        merged, errors = _sheet_scan(path)
     except Exception as exc:  # openpyxl raises many types for a damaged workbook
         raise InvalidExportError(f"{path}: cannot read this Excel workbook: {exc}") from exc
     first, *others = sheets
@@ -149,8 +149,19 @@ def _read_excel(path: Path) -> pd.DataFrame:
             "the first sheet: delete the rows above the header (unmerge a two-row header into "
             "one), move the leads' sheet to the front, or save that sheet as CSV" + elsewhere
         )
+    _put_errors(frame, errors)
     frame.attrs[MERGED] = _fill_merged(frame, merged)
     return frame
+
+
+def _put_errors(frame: pd.DataFrame, errors: dict[tuple[int, int], str]) -> None:
+    """Write back the failed formulas' values (`#REF!`, `#DIV/0!`) the workbook reader reads as
+    blank, so a workbook's cell says what the same sheet saved as CSV says, and is rejected as
+    an Excel error rather than read as an owner or amount left blank."""
+    for (column, row), text in errors.items():
+        inside = 2 <= row < len(frame) + 2 and column <= len(frame.columns)
+        if inside and _empty(frame.iat[row - 2, column - 1]):
+            frame.iat[row - 2, column - 1] = text
 
 
 MERGED = "merged"
@@ -159,26 +170,36 @@ merged cell covers and that were read with its value, `{(position, column): (ran
 value)}` (position 0 is the first row under the header, column 0 the first column)."""
 
 _MERGE_CELL = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
+_ERROR_CELL = re.compile(
+    rb'<(?:\w+:)?c\b(?=[^>]*\bt="e")[^>]*?\br="([A-Z]+)(\d+)"[^>]*>'
+    rb"(?:(?!</(?:\w+:)?c>).)*?<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>",
+    re.S,
+)
+"""A cell holding a failed formula's value (`t="e"`): its column, row and the error shown."""
 _RELATIONSHIPS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _SHEET_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 
 
-def _merged_ranges(path: Path) -> set[tuple[str, int, int, int, int]]:
+def _sheet_scan(
+    path: Path,
+) -> tuple[set[tuple[str, int, int, int, int]], dict[tuple[int, int], str]]:
     """The merged ranges of the workbook's first sheet, the one read: (as written, first
-    column, first row, last column, last row), 1-based as a spreadsheet counts. Read from the
-    sheet's XML, where they follow its cells, as the workbook reader does not give them. A
-    workbook laid out otherwise than Excel writes one (no such parts) has none found: it is
-    read as before, cell by cell."""
+    column, first row, last column, last row), 1-based as a spreadsheet counts; and its cells
+    holding a failed formula's value, by (column, row): `#REF!`. Read from the sheet's XML, as
+    the workbook reader gives neither (it reads an error as blank). A workbook laid out
+    otherwise than Excel writes one (no such parts) has none found: it is read as before, cell
+    by cell."""
     import zipfile
     from xml.etree import ElementTree
 
     found: set[tuple[str, int, int, int, int]] = set()
+    errors: dict[tuple[int, int], str] = {}
     with zipfile.ZipFile(path) as archive:
         try:
             book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
             links = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
         except (KeyError, ElementTree.ParseError):
-            return found
+            return found, errors
         first = next((element for element in book.iter() if element.tag.endswith("}sheet")), None)
         link = None if first is None else first.get(_SHEET_ID)
         target = next(
@@ -191,7 +212,7 @@ def _merged_ranges(path: Path) -> set[tuple[str, int, int, int, int]]:
         )
         name = None if not target else target.lstrip("/") if target[0] == "/" else f"xl/{target}"
         if name not in archive.namelist():
-            return found
+            return found, errors
         with archive.open(name) as sheet:
             tail = b""
             for chunk in iter(lambda: sheet.read(1 << 20), b""):
@@ -207,8 +228,11 @@ def _merged_ranges(path: Path) -> set[tuple[str, int, int, int, int]]:
                             int(bottom),
                         )
                     )
-                tail = text[-80:]  # a range cut by the chunk's end is read whole with the next
-    return found
+                for match in _ERROR_CELL.finditer(text):
+                    letters, row, shown = match.groups()
+                    errors[(_column_number(letters.decode()), int(row))] = shown.decode()
+                tail = text[-4096:]  # a cell cut by the chunk's end is read whole with the next
+    return found, errors
 
 
 def _column_number(letters: str) -> int:

@@ -13,6 +13,7 @@ import re
 from leadrouter._written import NO, YES
 
 __all__ = [
+    "EXCEL_ERRORS",
     "FALSE",
     "HEADER_SCALE",
     "NOBODY",
@@ -29,6 +30,14 @@ __all__ = [
 NULLS = frozenset(
     {"", "-", "--", "—", "/", "n/a", "na", "nan", "nat", "null", "none", "#n/a", "无", "暂无"}
 )
+EXCEL_ERRORS = frozenset(
+    {
+        "#null!", "#div/0!", "#value!", "#ref!", "#name?", "#num!", "#spill!", "#calc!",
+        "#getting_data", "#field!", "#blocked!", "#connect!", "#busy!", "#unknown!",
+    }
+)  # fmt: skip
+"""What Excel shows, and exports, where a formula failed (lower case): no value. `#N/A`, a
+lookup that found nothing, is read as blank, as CRMs and sheets write it for "none"."""
 NOT_YET = frozenset({"未跟进", "未联系", "未处理", "未触达", "未回访", "未拨打", "not yet"})
 """Words a time column writes for "has not happened": read as no time."""
 NOBODY = frozenset(
