@@ -161,8 +161,9 @@ def written(moment: datetime, language: str) -> list[str]:
             f"{weekday[:3]} {name[:3]} {moment.day:02d} {moment.year} {clock}:00 GMT+0000 (UTC)",
             f"{weekday[:3]} {moment.month}/{moment.day}/{moment.year} {hour12}:{moment.minute:02d}"
             f" {half[0].lower()}.{half[1].lower()}.",
-            f"{moment.day}-{name[:3]}-{moment.year % 100:02d} {clock}",
         ]
+        if moment.year < 2030:  # two digits: 00-29 this century, as Excel reads them
+            forms.append(f"{moment.day}-{name[:3]}-{moment.year % 100:02d} {clock}")
     return forms
 
 
@@ -301,3 +302,17 @@ def test_the_roster_and_the_export_read_every_yes_no_word_alike(tmp_path: Path) 
     assert history.rejected.empty
     assert history.to_frame()["converted"].tolist() == expected
     assert pd.Series(expected).isin([True, False]).all()
+
+
+@pytest.mark.parametrize(
+    ("cell", "year"),
+    [("3/4/99 9:15", 1999), ("3/4/30", 1930), ("3/4/29", 2029), ("3/4/26", 2026)],
+)
+def test_a_two_digit_year_is_read_as_excel_reads_it(tmp_path: Path, cell: str, year: int) -> None:
+    """00-29 this century, 30-99 the last: `99` is 1999, never a lead dated 2099 that would
+    stretch the history over 74 years; and the same by month name (`03-Jan-99`)."""
+    path = tmp_path / "export.csv"
+    rows = f'1,"{cell}",ann,no\n2,"03-Jan-{cell.split("/")[2][:2]}",ann,no\n'
+    path.write_text("lead_id,created_at,owner,converted\n" + rows, encoding="utf-8")
+    history = load_export(path, tz="UTC")
+    assert [moment.year for moment in arrivals(history)] == [year, year]

@@ -23,6 +23,7 @@ from leadrouter.sim.dates import (
     chinese_plain,
     clock_words,
     day_name,
+    full_year,
     named_date,
     weekday_fits,
     weekday_of,
@@ -151,10 +152,10 @@ def _valid(
 
 def _dmy(match: re.Match[str], dayfirst: bool) -> tuple[int, int, int]:
     """Day, month and year of a `_DMY` date read day first or month first (`03/04/26`: the
-    year 2026)."""
+    year 2026, `full_year`)."""
     first, second, year = match.group(1, 2, 3)
     day, month = (first, second) if dayfirst else (second, first)
-    return int(day), int(month), int(year) + 2000 if len(year) == 2 else int(year)
+    return int(day), int(month), full_year(year)
 
 
 def weekday_decides(cell: str) -> bool | None:

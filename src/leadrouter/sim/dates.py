@@ -34,6 +34,7 @@ __all__ = [
     "chinese_plain",
     "clock_words",
     "day_name",
+    "full_year",
     "may_start_with_weekday",
     "named_date",
     "weekday_fits",
@@ -135,8 +136,7 @@ def named_date(text: str) -> tuple[int, int, int, tuple[str | None, ...]] | None
         one, two, year = found.group(1, 2, 3)
         day, month = (one, two) if first == "day" else (two, one)
         if month in MONTH_NUMBERS:
-            full = int(year) + 2000 if len(year) == 2 else int(year)
-            return full, MONTH_NUMBERS[month], int(day), found.groups()[3:]
+            return full_year(year), MONTH_NUMBERS[month], int(day), found.groups()[3:]
     return None
 
 
@@ -183,6 +183,16 @@ def assemble(year: int, month: int, day: int, rest: tuple[str | None, ...]) -> d
             return f"year {year + 1} is out of range"
         return moment + timedelta(days=1)
     return moment
+
+
+def full_year(year: str) -> int:
+    """A date's year as written; two digits as Excel reads them, 00-29 this century and 30-99
+    the last (`26` is 2026, `99` 1999, never 2099), since the cells come from sheets that show
+    them so."""
+    if len(year) != 2:
+        return int(year)
+    short = int(year)
+    return short + (2000 if short < 30 else 1900)
 
 
 def weekday_fits(weekday: int, year: int, month: int, day: int) -> bool:
