@@ -12,6 +12,7 @@ import pytest
 from leadrouter.errors import ConfigError, InvalidValueError, StageAsConvertedError
 from leadrouter.sim.history import History
 from leadrouter.sim.loader import load_export
+from leadrouter.sim.profiles import Outcomes
 
 DATA = Path(__file__).parent / "data"
 
@@ -201,3 +202,24 @@ def test_stage_values_are_checked_by_the_history() -> None:
     won = frame.copy()
     won["converted"] = False
     assert History(won).to_frame()["converted"].equals(frame["converted"])
+
+
+@pytest.mark.parametrize(
+    ("value", "outcome", "why"),
+    [
+        ("Closed Lost - No Budget", "lost", "recognised: lost (begins with 'Closed Lost')"),
+        ("Closed Won – Renewal", "won", "recognised: won (begins with 'Closed Won')"),
+        ("Lost: competitor", "lost", "recognised: lost (begins with 'Lost')"),
+        ("Won (upsell)", "won", "recognised: won (begins with 'Won')"),
+        ("Successfully realized", "won", "recognised: won"),  # Kommo / amoCRM
+        ("Deal failed", "lost", "recognised: lost"),
+        ("Negotiation - stalled", "open", "not recognised, so open"),
+        ("未成交 - 价格", "open", "a won word negated, so not won: open (--lost if it means lost)"),
+    ],
+)
+def test_a_stage_a_team_qualified_with_its_reason_is_read_as_the_stage(
+    value: str, outcome: str, why: str
+) -> None:
+    """Teams add the reason to the stage (`Closed Lost - No Budget`): read as the stage it
+    begins with, saying so, where it was read as open, a lost deal kept in a rep's book."""
+    assert Outcomes(profile=None).outcome_of(value) == (outcome, why)

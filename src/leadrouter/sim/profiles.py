@@ -279,7 +279,8 @@ WON_VALUES = frozenset(
     norm_value(v)
     for v in (
         "won", "closed won", "closed-won", "deal won", "converted", "closed - converted",
-        "qualified - converted", "customer", "signed", *CHINESE_WON, *LOCALE_WON,
+        "qualified - converted", "customer", "signed", "successfully realized",
+        *CHINESE_WON, *LOCALE_WON,
     )
 )  # fmt: skip
 """Stage / status values recognised as won."""
@@ -288,7 +289,8 @@ LOST_VALUES = frozenset(
     for v in (
         "lost", "closed lost", "closed-lost", "deal lost", "closed - not converted",
         "closed-lost to competition", "lost lead", "junk lead", "not qualified",
-        "unqualified", "disqualified", "dead", *CHINESE_LOST, *LOCALE_LOST,
+        "unqualified", "disqualified", "dead", "deal failed", "closed and not realized",
+        *CHINESE_LOST, *LOCALE_LOST,
     )
 )  # fmt: skip
 """Stage / status values recognised as lost (closed without a sale)."""
@@ -372,6 +374,14 @@ class Outcomes:
             return "lost", "recognised: lost"
         if key in OPEN_VALUES:
             return "open", "recognised: open"
+        head = _QUALIFIED.split(value, maxsplit=1)[0]
+        if head != value:  # a stage the team qualified with its reason: read as the stage
+            key = norm_value(head)
+            if negated_won(key):
+                return "open", _NEGATED
+            for status, names in (("won", WON_VALUES), ("lost", LOST_VALUES)):
+                if key in names:
+                    return status, f"recognised: {status} (begins with {head.strip()!r})"
         return "open", _UNRECOGNISED
 
     def names_stage(self, value: str) -> bool:
@@ -381,5 +391,8 @@ class Outcomes:
         return self.outcome_of(value)[1] not in (_UNRECOGNISED, _NEGATED)
 
 
+_QUALIFIED = re.compile(r"\s+[-–—]\s+|\s*[:(/,]\s*")
+"""What separates a stage from the reason a team adds to it: `Closed Lost - No Budget`,
+`Won (Renewal)`, `Lost: competitor`."""
 _UNRECOGNISED = "not recognised, so open"
 _NEGATED = "a won word negated, so not won: open (--lost if it means lost)"
