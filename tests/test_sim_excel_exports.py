@@ -160,3 +160,33 @@ def test_a_failed_formula_is_rejected_as_an_excel_error_in_a_workbook_as_in_a_cs
         assert reasons[3].startswith(_FAILED.format("#REF!"))
         assert reasons[4].startswith(_FAILED.format("#NAME?"))
         assert history.to_frame().set_index("lead_id")["rep_id"].isna().tolist() == [False, True]
+
+
+def test_a_failed_formula_in_excels_other_languages_is_rejected_and_na_is_blank(
+    tmp_path: Path,
+) -> None:
+    """A German sheet saved as CSV writes `#BEZUG!` where an English one writes `#REF!`; its
+    `#NV` is `#N/A`, read as blank."""
+    path = tmp_path / "german.csv"
+    path.write_text(
+        "lead_id;created_at;owner;amount\n1;05.01.2026 09:00;#BEZUG!;3,5\n"
+        "2;05.01.2026 10:00;Anna;#WERT!\n3;05.01.2026 11:00;#NV;4,5\n",
+        encoding="utf-8",
+    )
+    history = load_export(path, tz="Europe/Berlin")
+    assert history.to_frame()["lead_id"].tolist() == ["3"]
+    reasons = dict(zip(history.rejected["row"], history.rejected["reason"], strict=True))
+    assert reasons[2].startswith(_FAILED.format("#BEZUG!"))
+    assert reasons[3].startswith(_FAILED.format("#WERT!"))
+
+
+def test_an_empty_error_cell_takes_no_other_cells_value() -> None:
+    """The sheet's XML is read cell by cell: `<c t="e"/>` gives nothing, never the next cell's
+    value."""
+    from leadrouter.sim.reading import _ERROR_CELL
+
+    xml = (
+        b'<row r="3"><c r="D3" t="e"/><c r="E3"><v>7</v></c>'
+        b'<c r="F3" s="1" t="e"><f>1/0</f><v>#DIV/0!</v></c></row>'
+    )
+    assert [match.groups() for match in _ERROR_CELL.finditer(xml)] == [(b"F", b"3", b"#DIV/0!")]

@@ -50,7 +50,7 @@ def test_a_decimal_comma_export_reads_its_numbers_and_flags_the_reading(tmp_path
     ]
     cost = flagged[(flagged["column"] == "Cost") & (flagged["row"] == 2)].iloc[0]
     assert "decimal comma ('1.200,50' in row 2 cannot be read otherwise)" in cost["reason"]
-    assert cost["action"] == "read as 1200.50: comma as decimal point"
+    assert cost["action"] == "read as 1200.50: dots between thousands, comma as decimal point"
 
 
 def test_thousands_commas_stay_thousands(tmp_path: Path) -> None:

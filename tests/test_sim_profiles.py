@@ -223,3 +223,35 @@ def test_a_stage_a_team_qualified_with_its_reason_is_read_as_the_stage(
     """Teams add the reason to the stage (`Closed Lost - No Budget`): read as the stage it
     begins with, saying so, where it was read as open, a lost deal kept in a rep's book."""
     assert Outcomes(profile=None).outcome_of(value) == (outcome, why)
+
+
+def test_a_qualified_stage_reads_the_teams_own_names_and_is_flagged_once_per_value(
+    tmp_path: Path,
+) -> None:
+    """`Churned - price` is lost when the team says `Churned` is (and `Churned` is then a
+    stage of the file); `Lost/Won` names two stages and stays open; each value read by the
+    stage it begins with is flagged on the header row, with the option that reads it otherwise,
+    since its reason may undo its stage (`Closed Won - Cancelled`)."""
+    path = tmp_path / "deals.csv"
+    stages = ["Churned - price", "Closed Won - Cancelled", "Lost/Won", "Closed Won - Cancelled"]
+    rows = "".join(f"{n},2025-03-03 09:15,ann,{stage}\n" for n, stage in enumerate(stages, 1))
+    path.write_text("lead_id,created_at,owner,stage\n" + rows, encoding="utf-8")
+    history = load_export(path, tz="UTC", lost=["Churned"])
+    assert history.to_frame().set_index("lead_id")["stage"].to_dict() == {
+        "1": "lost",
+        "2": "won",
+        "3": "open",
+        "4": "won",
+    }
+    assert history.flagged[["row", "reason", "action"]].values.tolist() == [
+        [
+            1,
+            "stage 'Churned - price' read as lost: it begins with 'Churned'",
+            "if its reason undoes the stage, give won=['Churned - price']",
+        ],
+        [
+            1,
+            "stage 'Closed Won - Cancelled' read as won: it begins with 'Closed Won'",
+            "if its reason undoes the stage, give lost=['Closed Won - Cancelled']",
+        ],
+    ]

@@ -496,7 +496,12 @@ def _separators(
     )
     for position in np.flatnonzero(held).tolist():
         ctx.flag(
-            int(position), header, reason, f"read as {read.iat[position]}: comma as decimal point"
+            int(position),
+            header,
+            reason,
+            f"read as {read.iat[position]}: "
+            + ("dots between thousands, " if "." in str(core.iat[position]) else "")
+            + "comma as decimal point",
         )
     return read, odd
 

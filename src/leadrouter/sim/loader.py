@@ -95,7 +95,7 @@ from leadrouter.sim.history import (
 )
 from leadrouter.sim.money import Written, currency_column, currency_note
 from leadrouter.sim.profiles import GENERIC, Outcomes, detect
-from leadrouter.sim.reading import ENCODING, merged_cell_notes, read_table, short_row_notes
+from leadrouter.sim.reading import ENCODING, MERGED, merged_cell_notes, read_table, short_row_notes
 from leadrouter.sim.stages import (
     LOST,
     WON,
@@ -237,6 +237,7 @@ def build_history(
             if audience == "python":
                 raise
             raise ConfigError(f"{_TZ.given(tz, audience)}: {exc}") from exc
+    merged = raw.attrs.pop(MERGED, {})  # before any copy: pandas copies attrs deeply each time
     raw = raw.copy()
     written = [str(header) for header in raw.columns]
     named = _unrepeated(written)
@@ -257,7 +258,7 @@ def build_history(
     mapping = _resolve(headers, columns, origin, audience, profile)
     notes = _repeated_headers(written, named, mapping, columns, origin, audience)
     short = short_row_notes(raw, written)
-    notes += merged_cell_notes(raw, written)
+    notes += merged_cell_notes(merged, written)
     notes += converted_notes(headers, mapping, columns)
     if "converted" in mapping:
         not_a_stage(texts[mapping["converted"]], mapping["converted"], origin, reading, audience)

@@ -346,7 +346,9 @@ class Outcomes:
         """(option, value) for each `won` / `lost` value the team gave that none of `values`
         (the stage texts found) is, compared as `outcome_of` compares: a typo (`Lostt`) that
         would otherwise leave its stage read by the built-in names, or open, without a word."""
-        found = {norm_value(value) for value in values}
+        found = set()
+        for value in values:  # a stage qualified with its reason is its stage too
+            found |= {norm_value(value), norm_value(_QUALIFIED.split(value, maxsplit=1)[0])}
         return [
             (option, value)
             for option, given in (("won", self.won), ("lost", self.lost))
@@ -376,12 +378,11 @@ class Outcomes:
             return "open", "recognised: open"
         head = _QUALIFIED.split(value, maxsplit=1)[0]
         if head != value:  # a stage the team qualified with its reason: read as the stage
-            key = norm_value(head)
-            if negated_won(key):
-                return "open", _NEGATED
-            for status, names in (("won", WON_VALUES), ("lost", LOST_VALUES)):
-                if key in names:
-                    return status, f"recognised: {status} (begins with {head.strip()!r})"
+            status, why = self.outcome_of(head)
+            if why == _NEGATED:
+                return status, why
+            if why != _UNRECOGNISED and status != "open":
+                return status, f"{why} ({QUALIFIED_WHY} {head.strip()!r})"
         return "open", _UNRECOGNISED
 
     def names_stage(self, value: str) -> bool:
@@ -391,8 +392,10 @@ class Outcomes:
         return self.outcome_of(value)[1] not in (_UNRECOGNISED, _NEGATED)
 
 
-_QUALIFIED = re.compile(r"\s+[-–—]\s+|\s*[:(/,]\s*")
+_QUALIFIED = re.compile(r"\s+[-–—]\s+|\s*[:(]\s*")
 """What separates a stage from the reason a team adds to it: `Closed Lost - No Budget`,
-`Won (Renewal)`, `Lost: competitor`."""
+`Won (Renewal)`, `Lost: competitor` (not a comma or slash: `Lost/Won` says two stages)."""
+QUALIFIED_WHY = "begins with"
+"""How `History.outcomes` says a value was read by the stage it begins with."""
 _UNRECOGNISED = "not recognised, so open"
 _NEGATED = "a won word negated, so not won: open (--lost if it means lost)"

@@ -30,7 +30,7 @@ from leadrouter.errors import (
     InvalidExportError,
 )
 
-__all__ = ["ENCODING", "merged_cell_notes", "read_table", "short_row_notes"]
+__all__ = ["ENCODING", "MERGED", "merged_cell_notes", "read_table", "short_row_notes"]
 
 ENCODING = ExportOption("encoding")
 """The option that names a file's encoding (`encoding=` / `--encoding`)."""
@@ -171,11 +171,12 @@ value)}` (position 0 is the first row under the header, column 0 the first colum
 
 _MERGE_CELL = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
 _ERROR_CELL = re.compile(
-    rb'<(?:\w+:)?c\b(?=[^>]*\bt="e")[^>]*?\br="([A-Z]+)(\d+)"[^>]*>'
-    rb"(?:(?!</(?:\w+:)?c>).)*?<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>",
+    rb'<(?:\w+:)?c\b(?=[^>]*\bt="e")[^>]*?\br="([A-Z]+)(\d+)"[^>]*(?<!/)>'
+    rb"(?:(?!</(?:\w+:)?c>|<(?:\w+:)?c\b).)*?<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>",
     re.S,
 )
-"""A cell holding a failed formula's value (`t="e"`): its column, row and the error shown."""
+"""A cell holding a failed formula's value (`t="e"`): its column, row and the error shown,
+from within that cell's own element (an empty `<c t="e"/>` has none to give)."""
 _RELATIONSHIPS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _SHEET_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 
@@ -231,7 +232,7 @@ def _sheet_scan(
                 for match in _ERROR_CELL.finditer(text):
                     letters, row, shown = match.groups()
                     errors[(_column_number(letters.decode()), int(row))] = shown.decode()
-                tail = text[-4096:]  # a cell cut by the chunk's end is read whole with the next
+                tail = text[-65536:]  # a cell cut by the chunk's end is read whole with the next
     return found, errors
 
 
@@ -277,12 +278,15 @@ def _empty(cell: Any) -> bool:
     return cell is None or (isinstance(cell, float) and cell != cell)
 
 
-def merged_cell_notes(raw: pd.DataFrame, headers: list[str]) -> list[tuple[int, str, str, str]]:
+def merged_cell_notes(
+    merged: dict[tuple[int, int], tuple[str, int, Any]], headers: list[str]
+) -> list[tuple[int, str, str, str]]:
     """A `History.flagged` note for each cell a merged range covers and `read_table` read with
-    its value (`MERGED`), naming the range, so the reading is visible. The cells are taken out
-    of `raw.attrs`, so they go no further than the notes."""
+    its value (`merged`, taken out of the frame's `attrs[MERGED]` before anything copies the
+    frame: pandas copies `attrs` deeply with every frame it derives), naming the range, so the
+    reading is visible."""
     notes = []
-    for (position, column), (written, anchor, value) in raw.attrs.pop(MERGED, {}).items():
+    for (position, column), (written, anchor, value) in merged.items():
         shown = repr(value if isinstance(value, str) else str(value))
         notes.append(
             (

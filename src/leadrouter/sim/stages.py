@@ -24,7 +24,7 @@ from leadrouter.sim.cells import _COLUMNS, _Context
 from leadrouter.sim.headers import ALIASES, LOST_REASON, _norm
 from leadrouter.sim.history import OUTCOME_COLUMNS
 from leadrouter.sim.locales import unaccented
-from leadrouter.sim.profiles import LOST_VALUES, WON_VALUES, Outcomes, norm_value
+from leadrouter.sim.profiles import LOST_VALUES, QUALIFIED_WHY, WON_VALUES, Outcomes, norm_value
 from leadrouter.sim.words import NULLS, WORDS
 
 __all__ = [
@@ -123,10 +123,12 @@ def statuses(
 def unmatched_stages(
     reading: Outcomes, seen: Mapping[str, tuple[str, str]], header: str, audience: Audience
 ) -> list[tuple[int, str, str, str]]:
-    """A header-row flag for each `won` / `lost` value no stage in the file is."""
+    """A header-row flag for each `won` / `lost` value no stage in the file is, and for each
+    stage read by the stage it begins with (`Closed Lost - No Budget`: lost), since a reason a
+    team adds may undo its stage (`Closed Won - Cancelled`)."""
     options = {"won": WON, "lost": LOST}
     stages = ", ".join(repr(value) for value in sorted(seen)[:8]) or "none"
-    return [
+    unmatched = [
         (
             1,
             header,
@@ -136,6 +138,18 @@ def unmatched_stages(
         )
         for option, value in reading.unmatched(seen)
     ]
+    qualified = [
+        (
+            1,
+            header,
+            f"stage {value!r} read as {status}: it {why[why.index(QUALIFIED_WHY) :].rstrip(')')}",
+            "if its reason undoes the stage, give "
+            + listed(options["lost" if status == "won" else "won"], [value], audience),
+        )
+        for value, (status, why) in sorted(seen.items())
+        if f"({QUALIFIED_WHY} " in why
+    ]
+    return unmatched + qualified
 
 
 def stage_like(

@@ -28,16 +28,26 @@ __all__ = [
 ]
 
 NULLS = frozenset(
-    {"", "-", "--", "—", "/", "n/a", "na", "nan", "nat", "null", "none", "#n/a", "无", "暂无"}
-)
+    {
+        "", "-", "--", "—", "/", "n/a", "na", "nan", "nat", "null", "none", "#n/a", "#nv", "#n/d",
+        "#н/д", "无", "暂无",
+    }
+)  # fmt: skip
 EXCEL_ERRORS = frozenset(
     {
         "#null!", "#div/0!", "#value!", "#ref!", "#name?", "#num!", "#spill!", "#calc!",
         "#getting_data", "#field!", "#blocked!", "#connect!", "#busy!", "#unknown!",
+        "#wert!", "#bezug!", "#zahl!", "#überlauf!", "#kalk!",  # German
+        "#valeur!", "#nom?", "#nombre!", "#nul!", "#propager!", "#calcul!",  # French
+        "#¡valor!", "#¡ref!", "#¿nombre?", "#¡num!", "#¡nulo!", "#¡div/0!", "#¡desbordamiento!",
+        "#valor!", "#nome?", "#núm!", "#nulo!",  # Portuguese
+        "#значен!", "#ссылка!", "#имя?", "#число!", "#пусто!", "#дел/0!",  # Russian
     }
 )  # fmt: skip
-"""What Excel shows, and exports, where a formula failed (lower case): no value. `#N/A`, a
-lookup that found nothing, is read as blank, as CRMs and sheets write it for "none"."""
+"""What Excel shows, and a sheet saved as CSV writes, where a formula failed (lower case), in
+the languages whose exports leadrouter reads and the common others: no value. `#N/A` (`#NV`,
+`#N/D`, `#Н/Д`), a lookup that found nothing, is read as blank, as CRMs and sheets write it for
+"none"."""
 NOT_YET = frozenset({"未跟进", "未联系", "未处理", "未触达", "未回访", "未拨打", "not yet"})
 """Words a time column writes for "has not happened": read as no time."""
 NOBODY = frozenset(
