@@ -255,3 +255,18 @@ def test_a_qualified_stage_reads_the_teams_own_names_and_is_flagged_once_per_val
             "if its reason undoes the stage, give lost=['Closed Won - Cancelled']",
         ],
     ]
+
+
+def test_the_load_summary_counts_rows_without_a_stage(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Rows left without a stage are read by their amount or close date and flagged; the
+    summary counts them apart, so its won / lost / open add up to the leads loaded."""
+    path = tmp_path / "deals.csv"
+    path.write_text(
+        "lead_id,created_at,owner,stage,amount\n1,2025-03-03 09:15,ann,Closed Won,100\n"
+        "2,2025-03-03 09:15,bob,,50\n3,2025-03-03 09:15,bob,,\n",
+        encoding="utf-8",
+    )
+    load_export(path, tz="UTC")
+    assert "3 loaded (1 won, 0 lost, 0 open, 2 without a stage)" in capsys.readouterr().err

@@ -368,8 +368,9 @@ def build_history(
     python = audience == "python"
     summary = f"{origin}: {len(history)} loaded"
     if "stage" in mapping and frame["stage"].notna().any():
-        counts = frame["stage"].value_counts()
-        summary += " (" + ", ".join(f"{counts.get(s, 0)} {s}" for s in STATUSES) + ")"
+        counts, blank = frame["stage"].value_counts(), int(frame["stage"].isna().sum())
+        read = [f"{counts.get(s, 0)} {s}" for s in STATUSES] + [f"{blank} without a stage"]
+        summary += " (" + ", ".join(read[: len(STATUSES) + bool(blank)]) + ")"
     summary += f", {n_rejected} rejected"
     summary += ", see History.rejected" if python else ""
     if n_flagged:
