@@ -22,6 +22,7 @@ from leadrouter.sim.dates import (
     assemble,
     chinese_plain,
     clock_words,
+    date_alone,
     day_name,
     full_year,
     named_date,
@@ -71,10 +72,8 @@ def _parse_one(
         return f"{value!r} {ambiguous}"
     found = _found(text, value, dayfirst, audience)
     if key is not None and isinstance(found, datetime):
-        plain = clock_words(text)
-        instant = plain.rstrip().endswith(("Z", "z"))
-        day = ":" not in plain and not re.search("[时点分]", text)
-        found = in_zone(found, key, instant=instant, day=day)
+        instant = clock_words(text).rstrip().endswith(("Z", "z"))
+        found = in_zone(found, key, instant=instant, day=date_alone(value))
         return found if isinstance(found, datetime) else f"{value!r} {found}"
     if found is not None:
         return found

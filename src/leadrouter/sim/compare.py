@@ -40,7 +40,6 @@ from leadrouter.sim.intervals import draws_shared, expected_interval, share_draw
 from leadrouter.sim.metrics import (
     LOWER_IS_BETTER,
     METRIC_KINDS,
-    METRIC_RANGE,
     METRICS,
     PER_REP_COLUMNS,
     first_touches,
@@ -50,6 +49,7 @@ from leadrouter.sim.metrics import (
     run_per_rep,
     seen_pairs,
     touch_speeds,
+    within_range,
 )
 
 if TYPE_CHECKING:
@@ -142,11 +142,9 @@ class Comparison:
             for metric in METRICS:
                 values = own.loc[list(self.seeds), metric].to_numpy(dtype=float)
                 diffs = values - base.loc[list(self.seeds), metric].to_numpy(dtype=float)
-                low, high = METRIC_RANGE[metric]
                 mean, lo, hi = expected_interval(values, draws, level)
                 row[metric] = mean
-                row[f"{metric}_lo"] = lo if math.isnan(lo) else max(lo, low)
-                row[f"{metric}_hi"] = hi if math.isnan(hi) else min(hi, high)
+                row[f"{metric}_lo"], row[f"{metric}_hi"] = within_range(metric, lo, hi)
                 mean, lo, hi = expected_interval(diffs, draws, level)
                 row[f"{metric}_diff"] = mean
                 row[f"{metric}_diff_lo"] = lo

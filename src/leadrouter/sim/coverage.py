@@ -414,23 +414,24 @@ def recheck(rows: pd.DataFrame, interval: IntervalBuilder) -> pd.DataFrame:
     level's bounds kept within its metric's range as `Comparison.table` keeps them. An interval
     is measured on the study's simulations in seconds, where running them takes hours; given
     `compare`'s own interval, the rows come back as they were."""
-    from leadrouter.sim.metrics import METRIC_RANGE
+    from leadrouter.sim.metrics import within_range
 
     if "values" not in rows or rows["values"].map(lambda kept: not isinstance(kept, list)).any():
         raise ConfigError(
             "recheck: these rows do not keep their per-seed values (a rows file begun before "
             "they were kept); run the study again into a new file"
         )
-    built = [
-        interval(np.asarray(values, dtype=float), None if draws is None else tuple(draws))
-        for values, draws in zip(rows["values"], rows["draws"], strict=True)
-    ]
+    built = []
+    for values, draws, metric, kind in zip(
+        rows["values"], rows["draws"], rows["metric"], rows["kind"], strict=True
+    ):
+        mean, low, high = interval(
+            np.asarray(values, dtype=float), None if draws is None else tuple(draws)
+        )
+        built.append(
+            (mean, *within_range(metric, low, high)) if kind == "level" else (mean, low, high)
+        )
     estimate, lo, hi = (np.array(part, dtype=float) for part in zip(*built, strict=True))
-    level = (rows["kind"] == "level").to_numpy()
-    floor = rows["metric"].map(lambda metric: METRIC_RANGE[metric][0]).to_numpy(dtype=float)
-    ceiling = rows["metric"].map(lambda metric: METRIC_RANGE[metric][1]).to_numpy(dtype=float)
-    lo = np.where(level & ~np.isnan(lo), np.maximum(lo, floor), lo)
-    hi = np.where(level & ~np.isnan(hi), np.minimum(hi, ceiling), hi)
     truth = rows["truth"].to_numpy(dtype=float)
     return rows.assign(estimate=estimate, lo=lo, hi=hi, covered=(lo <= truth) & (truth <= hi))
 

@@ -33,6 +33,7 @@ __all__ = [
     "assemble",
     "chinese_plain",
     "clock_words",
+    "date_alone",
     "day_name",
     "full_year",
     "may_start_with_weekday",
@@ -183,6 +184,12 @@ def assemble(year: int, month: int, day: int, rest: tuple[str | None, ...]) -> d
             return f"year {year + 1} is out of range"
         return moment + timedelta(days=1)
     return moment
+
+
+def date_alone(text: str) -> bool:
+    """Whether a date or time as written (`2026-01-05`, `Jan 5, 2026`, not `9am` or `9点`)
+    has no time of day: such a cell means a whole day."""
+    return ":" not in clock_words(text) and not re.search("[时点分]", text)
 
 
 def full_year(year: str) -> int:

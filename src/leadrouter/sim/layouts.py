@@ -4,14 +4,14 @@
 locale formats), `05.01.2026 09:15` (German, Swiss, Nordic spreadsheets), `05/01/2026 09:15` (UK),
 `Jan 05, 2026 09:15 AM` (Zoho) and `5. Januar 2026 09:15` (German) would otherwise be read one cell
 at a time by `leadrouter.sim.celltime._parse_one`, at several times the cost of a vectorised parse.
-Each layout here is a strict pattern (ASCII digits, one space or the one comma and space its
-form writes, nothing optional) that every cell it
-admits is read by `_parse_one` as the same layout, beside the `pandas.to_datetime` format that reads
-it (a month by name first replaced by its number, so no format depends on the process's locale); the
-pattern is checked first, so the format's own leniency (a space-padded day, a one-digit minute)
-never reaches a cell. A cell the pattern admits but that names no real time (February 30) comes back
-NaT, as does every other cell, for `_parse_one` to read or reject with its reason, so the fast path
-changes no reading, only its cost (tests/test_sim_layouts.py holds the two equal, by hypothesis).
+Each layout here is a strict pattern (ASCII digits, one space or the one comma and space its form
+writes, nothing optional) that every cell it admits is read by `_parse_one` as the same layout,
+beside the `pandas.to_datetime` format that reads it (a month by name first replaced by its number,
+so no format depends on the process's locale); the pattern is checked first, so the format's own
+leniency (a space-padded day, a one-digit minute) never reaches a cell. A cell the pattern admits
+but that names no real time (February 30) comes back NaT, as does every other cell, for `_parse_one`
+to read or reject with its reason, so the fast path changes no reading, only its cost
+(tests/test_sim_layouts.py holds the two equal, by hypothesis).
 """
 
 from __future__ import annotations

@@ -67,7 +67,7 @@ from leadrouter.sim.cells import (
     excel_errors,
 )
 from leadrouter.sim.celltime import _DAYFIRST, _TZ, _parse_one
-from leadrouter.sim.dates import WrongWeekdayError, clock_words
+from leadrouter.sim.dates import WrongWeekdayError, clock_words, date_alone
 from leadrouter.sim.dayfirst import Order, day_first_because, infer_dayfirst, month_first_note
 from leadrouter.sim.headers import (
     ALIASES,
@@ -600,7 +600,7 @@ def _as_of(value: datetime | str | None, ctx: _Context) -> datetime | None:
         parsed = exc.reason
     if isinstance(parsed, str):
         raise ConfigError(f"{_AS_OF.given(value, ctx.audience)}: {parsed}")
-    if ":" not in clock_words(str(value)) and not re.search("[时点分]", str(value)):
+    if date_alone(str(value)):
         parsed = parsed + timedelta(days=1, microseconds=-1)
     if parsed.tzinfo is None:
         if ctx.tz is None:

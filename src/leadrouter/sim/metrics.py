@@ -38,6 +38,7 @@ __all__ = [
     "run_per_rep",
     "seen_pairs",
     "touch_speeds",
+    "within_range",
 ]
 
 METRICS = (
@@ -96,6 +97,17 @@ METRIC_RANGE: Mapping[str, tuple[float, float]] = {
 }
 """The values each metric can take: level intervals are clipped to them (a conversion rate's
 interval never reaches below 0)."""
+
+
+def within_range(metric: str, low: float, high: float) -> tuple[float, float]:
+    """A level interval's bounds kept within what `metric` can be (`METRIC_RANGE`: a share
+    between 0 and 1, a count or an amount not under 0); a NaN bound, no interval, stays NaN."""
+    floor, ceiling = METRIC_RANGE[metric]
+    return (
+        low if math.isnan(low) else max(low, floor),
+        high if math.isnan(high) else min(high, ceiling),
+    )
+
 
 PER_REP_COLUMNS = ("received", "touched", "reached", "converted", "revenue", "speed_median")
 

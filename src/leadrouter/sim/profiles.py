@@ -348,7 +348,7 @@ class Outcomes:
         would otherwise leave its stage read by the built-in names, or open, without a word."""
         found = set()
         for value in values:  # a stage qualified with its reason is its stage too
-            found |= {norm_value(value), norm_value(_QUALIFIED.split(value, maxsplit=1)[0])}
+            found |= {norm_value(value), norm_value(_stage_part(value))}
         return [
             (option, value)
             for option, given in (("won", self.won), ("lost", self.lost))
@@ -376,7 +376,7 @@ class Outcomes:
             return "lost", "recognised: lost"
         if key in OPEN_VALUES:
             return "open", "recognised: open"
-        head = _QUALIFIED.split(value, maxsplit=1)[0]
+        head = _stage_part(value)
         if head != value:  # a stage the team qualified with its reason: read as the stage
             status, why = self.outcome_of(head)
             if why == _NEGATED:
@@ -395,6 +395,14 @@ class Outcomes:
 _QUALIFIED = re.compile(r"\s+[-–—]\s+|\s*[:(]\s*")
 """What separates a stage from the reason a team adds to it: `Closed Lost - No Budget`,
 `Won (Renewal)`, `Lost: competitor` (not a comma or slash: `Lost/Won` says two stages)."""
+
+
+def _stage_part(value: str) -> str:
+    """The stage a value begins with, before the reason a team added (`_QUALIFIED`); the whole
+    value when it has none."""
+    return _QUALIFIED.split(value, maxsplit=1)[0]
+
+
 QUALIFIED_WHY = "begins with"
 """How `History.outcomes` says a value was read by the stage it begins with."""
 _UNRECOGNISED = "not recognised, so open"

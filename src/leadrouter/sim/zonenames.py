@@ -159,13 +159,12 @@ def in_zone(
     where its clocks jump at midnight)."""
     shown = f"{found:%Y-%m-%d %H:%M}"
     if found.tzinfo is not None:
-        kept = found.astimezone(zone).utcoffset()
-        if kept == found.utcoffset() or instant:
+        kept = _minutes(found.astimezone(zone))
+        if kept == _minutes(found) or instant:
             return found
-        assert kept is not None
         return (
-            f"says {_utc(_minutes(found))} and {zone.key}, which is at "
-            f"{_utc(int(kept.total_seconds()) // 60)} then: the offset and the zone disagree; "
+            f"says {_utc(_minutes(found))} and {zone.key}, which is at {_utc(kept)} then: the "
+            "offset and the zone disagree; "
             "correct the cell or export the times with their offset alone"
         )
     local = found.replace(tzinfo=zone)
