@@ -12,6 +12,9 @@ Run from the project root::
     python benchmarks/bench_coverage.py --resume coverage-rows.jsonl --done --histories 1020 \
         --json docs/analyst/coverage-study.json --markdown
                                   # the first 1,020 of them, in the form limits.md shows
+    python benchmarks/bench_coverage.py --histories 1020 --resume new-rows.jsonl \
+        --truth-from coverage-rows.jsonl
+                                  # a changed fit on the same histories, at half the cost
 
 A full study takes hours. With `--resume FILE` every finished history is written to FILE at once
 and read back instead of run again, so a run that is stopped loses only the histories in flight,
@@ -19,7 +22,11 @@ and `--first N` runs a later part (histories N, N+1, ...) that one file gathers;
 always of the histories asked for. The file's first line holds the settings, and resuming with
 other settings is refused. Every row keeps the per-seed values its interval was built from, so
 another interval is measured on the same simulations in seconds
-(`leadrouter.sim.coverage.recheck`), where running them again takes hours.
+(`leadrouter.sim.coverage.recheck`), where running them again takes hours. With `--truth-from
+FILE`, a history FILE holds takes its truth from there instead of simulating it again: the truth
+depends on the history, the policies and the simulator, not on the fitted model, so a change to
+the fit is measured on the same histories in about half the time (after a change to the
+simulator itself, run the truth again).
 
 What is measured (`leadrouter.sim.coverage.coverage_study`): synthetic histories of six shapes
 (`SHAPES`: team size, volume, busyness and how much reps differ), each with its known generating
@@ -113,6 +120,11 @@ def main(argv: list[str] | None = None) -> int:
         "--resume", type=Path, help="JSON-lines file of finished histories, read and extended"
     )
     parser.add_argument(
+        "--truth-from",
+        type=Path,
+        help="an earlier study's rows file of the same settings, whose truth is reused",
+    )
+    parser.add_argument(
         "--done",
         action="store_true",
         help="summarise the histories the --resume file holds so far, and run nothing",
@@ -151,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
             progress=progress,
             first=args.first,
             resume=args.resume,
+            truth_from=args.truth_from,
         )
     rows.to_json(args.json.with_suffix(".rows.json"), orient="records")
     summary = summarise(rows)

@@ -204,6 +204,31 @@ def test_a_rows_file_of_other_settings_or_not_a_rows_file_is_refused(tmp_path: P
         _tiny(histories=1, first=-1)
 
 
+def test_a_study_reusing_an_earlier_truth_gives_the_same_rows_without_simulating_it(
+    three_tiny: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`truth_from` takes each known history's truth (value and standard error) from an earlier
+    rows file: the rows are those a full run gives, and only a history the file lacks has its
+    truth simulated. A file of other settings holds another truth and is refused."""
+    earlier = tmp_path / "earlier.jsonl"
+    _tiny(histories=2, resume=earlier)
+    simulated: list[int] = []
+    truth = coverage._simulated_truth
+
+    def counted(history: History, *rest: Any) -> Any:
+        simulated.append(len(history))
+        return truth(history, *rest)
+
+    monkeypatch.setattr(coverage, "_simulated_truth", counted)
+    again = _tiny(histories=3, truth_from=earlier, resume=tmp_path / "new.jsonl")
+    pd.testing.assert_frame_equal(again, three_tiny)
+    assert len(simulated) == 1
+    with pytest.raises(ConfigError, match=r"other settings \(seeds: seeds 4, now 6\)"):
+        _tiny(histories=1, seeds=6, truth_from=earlier)
+    with pytest.raises(ConfigError, match="no such rows file"):
+        _tiny(histories=1, truth_from=tmp_path / "none.jsonl")
+
+
 def test_a_rows_file_reads_back_as_the_study_so_far_without_running_or_writing(
     three_tiny: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

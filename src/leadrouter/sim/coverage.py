@@ -173,29 +173,25 @@ def _one(
     truth_seeds: int,
     metrics: Sequence[str],
     choose: Callable[[History], Mapping[str, Policy]],
+    known: Sequence[Mapping[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
-    """The rows of one history: the truth, the fitted comparison and their agreement."""
-    from scipy import stats
-
+    """The rows of one history: the truth, the fitted comparison and their agreement. `known`
+    is this history's rows from an earlier study of the same settings, whose truth is taken
+    instead of simulated again."""
     from leadrouter.sim.behaviour import fit_behaviour
     from leadrouter.sim.compare import compare
 
     history = shape.history(seed=10_000 + index)
-    assert history.truth is not None
     policies = dict(choose(history))
     baseline = next(iter(policies))
-    truth = compare(
-        history,
-        policies,
-        seeds=range(1_000_000, 1_000_000 + truth_seeds),
-        behaviour=history.truth.behaviour(),
-        calibrate=False,
-        parameter_draws=False,
+    true = (
+        _simulated_truth(history, policies, truth_seeds)
+        if known is None
+        else {(row["policy"], _column(row)): (row["truth"], row["truth_se"]) for row in known}
     )
     fitted = compare(
         history, policies, seeds=seeds, behaviour=fit_behaviour(history), calibrate=False
     )
-    true_table: dict[str, dict[str, float]] = truth.table().to_dict("index")  # type: ignore[assignment]
     table: dict[str, dict[str, float]] = fitted.table().to_dict("index")  # type: ignore[assignment]
     order = list(fitted.seeds)
     runs = {
@@ -203,7 +199,6 @@ def _one(
         for name in policies
     }
     draws = None if fitted.draws is None else list(fitted.draws)
-    t = float(stats.t.ppf(0.975, truth_seeds - 1))
     rows: list[dict[str, Any]] = []
     for name in policies:
         for metric in metrics:
@@ -211,7 +206,7 @@ def _one(
                 if kind == "diff" and name == baseline:
                     continue
                 column = f"{metric}{suffix}"
-                true, est = true_table[name], table[name]
+                (truth, truth_se), est = true[(name, column)], table[name]
                 values = runs[name].loc[order, metric].to_numpy(dtype=float)
                 if kind == "diff":
                     values = values - runs[baseline].loc[order, metric].to_numpy(dtype=float)
@@ -223,13 +218,12 @@ def _one(
                         "policy": name,
                         "metric": metric,
                         "kind": kind,
-                        "truth": true[column],
-                        # the truth's standard error, from its t-interval over truth_seeds
-                        "truth_se": (true[f"{column}_hi"] - true[column]) / t,
+                        "truth": truth,
+                        "truth_se": truth_se,
                         "estimate": est[column],
                         "lo": lo,
                         "hi": hi,
-                        "covered": bool(lo <= true[column] <= hi),
+                        "covered": bool(lo <= truth <= hi),
                         "values": values.tolist(),
                         "draws": draws,
                     }
@@ -237,16 +231,51 @@ def _one(
     return rows
 
 
+def _simulated_truth(
+    history: History, policies: Mapping[str, Policy], truth_seeds: int
+) -> dict[tuple[str, str], tuple[float, float]]:
+    """Every (policy, column)'s true expected value and its standard error (from the
+    t-interval over `truth_seeds`): the policies simulated under the history's generating
+    process with its parameters known."""
+    from scipy import stats
+
+    from leadrouter.sim.compare import compare
+
+    assert history.truth is not None
+    truth = compare(
+        history,
+        policies,
+        seeds=range(1_000_000, 1_000_000 + truth_seeds),
+        behaviour=history.truth.behaviour(),
+        calibrate=False,
+        parameter_draws=False,
+    )
+    t = float(stats.t.ppf(0.975, truth_seeds - 1))
+    table: dict[str, dict[str, float]] = truth.table().to_dict("index")  # type: ignore[assignment]
+    return {
+        (name, column): (row[column], (row[f"{column}_hi"] - row[column]) / t)
+        for name, row in table.items()
+        for column in row
+        if not column.endswith(("_lo", "_hi"))
+    }
+
+
+def _column(row: Mapping[str, Any]) -> str:
+    """The `table()` column a row measures: its metric, with `_diff` for a difference."""
+    return f"{row['metric']}_diff" if row["kind"] == "diff" else str(row["metric"])
+
+
 _JOB: list[Any] = []
 
 
 def _forked(index: int) -> tuple[int, list[dict[str, Any]]]:
-    shapes, seeds, truth_seeds, metrics, choose = _JOB[0]
-    return index, _one(index, shapes[index % len(shapes)], seeds, truth_seeds, metrics, choose)
+    (shapes, seeds, truth_seeds, metrics, choose), known = _JOB
+    shape = shapes[index % len(shapes)]
+    return index, _one(index, shape, seeds, truth_seeds, metrics, choose, known.get(index))
 
 
-def _share(job: Any) -> None:
-    _JOB[:] = [job]
+def _share(job: Any, known: Mapping[int, Any]) -> None:
+    _JOB[:] = [job, known]
 
 
 _STUDY = "leadrouter coverage study"
@@ -286,6 +315,22 @@ def _resumed(path: Path, settings: dict[str, Any]) -> dict[int, list[dict[str, A
             file.truncate(len(text.encode("utf-8")) - len(lines[-1].encode("utf-8")))
     fix = f"start a new file, or resume {path} with the settings it was begun with"
     written, found = _rows_in(path, lines, fix)
+    _same_settings(path, written, settings, fix)
+    return found
+
+
+def _earlier(path: Path, settings: dict[str, Any]) -> dict[int, list[dict[str, Any]]]:
+    """The histories of an earlier study's rows file, for their truth (`truth_from`); refused
+    when it was begun with other settings, whose truth is another."""
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such rows file; give a file an earlier study resumed into")
+    fix = f"give a rows file begun with this study's settings, or run without the truth of {path}"
+    written, found = _rows_in(path, path.read_text(encoding="utf-8").split("\n"), fix)
+    _same_settings(path, written, settings, fix)
+    return found
+
+
+def _same_settings(path: Path, written: dict[str, Any], settings: dict[str, Any], fix: str) -> None:
     differing = sorted(key for key in settings if written.get(key) != settings[key])
     if differing:
         raise ConfigError(
@@ -293,7 +338,6 @@ def _resumed(path: Path, settings: dict[str, Any]) -> dict[int, list[dict[str, A
             + "; ".join(f"{k} {written.get(k)!r}, now {settings[k]!r}" for k in differing)
             + f"), and rows of two settings measure nothing together; {fix}"
         )
-    return found
 
 
 def _rows_in(
@@ -344,6 +388,7 @@ def coverage_study(
     progress: Callable[[int, int], None] | None = None,
     first: int = 0,
     resume: str | Path | None = None,
+    truth_from: str | Path | None = None,
 ) -> pd.DataFrame:
     """Measure coverage over `histories` synthetic histories, numbered from `first` (history `i`
     has shape `shapes[i % len(shapes)]` and its own generating seed): a tidy frame with
@@ -358,7 +403,13 @@ def coverage_study(
     in parts (`first`) and summarised whole. The file's first line records the settings; resuming
     with other settings, or another leadrouter version, is a `ConfigError`, since rows of two
     models would measure neither. (A change of the model within one version is not seen: start
-    a new file when the simulator changes.)"""
+    a new file when the simulator changes.)
+
+    `truth_from` names the rows file of an earlier study of the same settings: each history it
+    holds takes its truth from there instead of simulating it again, which halves the cost of
+    measuring a change to the fitted model on the same histories. The truth depends on the
+    history, the policies and the simulator, not on the fit; after a change to the simulator
+    itself, run the truth again."""
     if histories < 1 or seeds < 2 or truth_seeds < 2 or first < 0:
         raise ConfigError(
             f"coverage_study: needs histories >= 1, seeds >= 2, truth_seeds >= 2 and first >= 0, "
@@ -372,6 +423,7 @@ def coverage_study(
     found = {} if path is None else _resumed(path, _settings(job))
     found = {index: found[index] for index in indices if index in found}
     todo = [index for index in indices if index not in found]
+    known = {} if truth_from is None else _earlier(Path(truth_from), _settings(job))
 
     def keep(index: int, rows: list[dict[str, Any]]) -> None:
         found[index] = rows
@@ -386,12 +438,12 @@ def coverage_study(
             max_workers=min(processes, os.cpu_count() or 1, len(todo)),
             mp_context=get_context("fork"),
             initializer=_share,
-            initargs=(job,),
+            initargs=(job, known),
         ) as pool:
             for future in as_completed([pool.submit(_forked, index) for index in todo]):
                 keep(*future.result())
     else:
-        _share(job)
+        _share(job, known)
         for index in todo:
             keep(*_forked(index))
     return pd.DataFrame(
