@@ -412,7 +412,7 @@ def test_the_fits_names_stay_importable_from_estimation() -> None:
     it always had."""
     from leadrouter.sim import estimation, estimation_fit, estimation_read
 
-    for name in ("_Basis", "_mix_expectation", "_pickups", "_MIN_PICKUP_SAMPLE", "_PICKUP_PRIOR"):
+    for name in ("_Basis", "_mix_expectation"):
         assert getattr(estimation, name) is getattr(estimation_read, name)
     for name in ("_assumed_delays", "_weighted_mean", "_known_outcomes", "_PAIR_COLUMNS"):
         assert getattr(estimation, name) is getattr(estimation_fit, name)

@@ -179,14 +179,24 @@ def test_a_replicate_redraws_parameters_deterministically(fitted: FittedBehaviou
     assert one.contact_coef == again.contact_coef
     assert one.numbers.conversion != other.numbers.conversion
     assert one.contact_coef != fitted.contact_coef
-    # capacity is redrawn from the censored fit (tests/test_sim_capacity.py); pick-up delays are
-    # resampled, the same for the same seed
+    # capacity is redrawn from the censored fit (tests/test_sim_capacity.py); pick-up delays
+    # are redrawn (tests/test_sim_pickups.py) and neglect re-estimated, the same for the same seed
     assert one.numbers.capacity_per_day != fitted.numbers.capacity_per_day
     assert one.pickup_delays == again.pickup_delays != fitted.pickup_delays
-    for rep, sample in one.pickup_delays.items():
-        assert set(sample) <= set(fitted.pickup_delays[rep]) and len(sample) == len(
-            fitted.pickup_delays[rep]
-        )
+    assert one.numbers.neglect == again.numbers.neglect != fitted.numbers.neglect
+
+
+def test_a_replicates_neglect_centres_on_the_fit_with_its_sampling_spread(
+    fitted: FittedBehaviour,
+) -> None:
+    """Neglect (leads a rep never touched) is re-estimated on each replicate's weights: it
+    stayed as fitted, so a rotation's SLA coverage, which every neglected lead lowers, carried
+    none of its uncertainty."""
+    draws = [fitted.replicate(seed).numbers.neglect for seed in range(60)]
+    for rep, estimate in fitted.numbers.neglect.items():
+        values = np.array([d[rep] for d in draws])
+        assert values.std() > 0.1 * estimate
+        assert abs(values.mean() - estimate) < 4 * values.std() / np.sqrt(len(values)) + 0.002
 
 
 def test_replicates_centre_on_the_fit_and_vary_less_where_data_is_plentiful(

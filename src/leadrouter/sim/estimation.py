@@ -32,11 +32,8 @@ from leadrouter.sim.estimation_fit import _PAIR_COLUMNS as _PAIR_COLUMNS
 from leadrouter.sim.estimation_fit import _assumed_delays as _assumed_delays
 from leadrouter.sim.estimation_fit import _known_outcomes as _known_outcomes
 from leadrouter.sim.estimation_fit import _weighted_mean as _weighted_mean
-from leadrouter.sim.estimation_read import _MIN_PICKUP_SAMPLE as _MIN_PICKUP_SAMPLE
-from leadrouter.sim.estimation_read import _PICKUP_PRIOR as _PICKUP_PRIOR
 from leadrouter.sim.estimation_read import _Basis as _Basis
 from leadrouter.sim.estimation_read import _mix_expectation as _mix_expectation
-from leadrouter.sim.estimation_read import _pickups as _pickups
 from leadrouter.sim.leaks import _without_owner
 
 if TYPE_CHECKING:

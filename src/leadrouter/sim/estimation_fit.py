@@ -22,6 +22,7 @@ from leadrouter.sim.fitted import FittedBehaviour
 from leadrouter.sim.given import WORKDAY_MINUTES, GivenBehaviour
 from leadrouter.sim.products import _PRODUCT_PRIOR_SD, _amounts, _product_factors
 from leadrouter.sim.repspread import rep_spread
+from leadrouter.sim.touches import _neglect
 from leadrouter.sim.workweek import working_minutes_per_day
 
 if TYPE_CHECKING:
@@ -100,6 +101,9 @@ def estimate(
     )
     if weights is not None and len(basis.sold):
         amount_median, amount_sigma, default_amount = _amounts(basis.sold, cw)
+    neglect, team_neglect = basis.neglect, basis.team_neglect
+    if weights is not None and neglect:
+        neglect, team_neglect = _neglect(basis.assigned, basis.k, w)
     if products is not None:
         products["amount_median"] = [amount_median.get(p, math.nan) for p in products["product"]]
 
@@ -119,8 +123,8 @@ def estimate(
         default_amount=default_amount,
         amount_sigma=amount_sigma,
         work_hours=basis.work_hours,
-        neglect=basis.neglect,
-        default_neglect=basis.team_neglect,
+        neglect=neglect,
+        default_neglect=team_neglect,
         workday_minutes=(
             working_minutes_per_day(basis.work_hours) if basis.work_hours else WORKDAY_MINUTES
         ),
@@ -130,8 +134,8 @@ def estimate(
         contact_coef=(float(a), float(b)),
         contact_floor=float(floor),
         contact_shape=shape,
-        pickup_delays=FrozenMap(basis.pickups),
-        team_pickup_delays=basis.team_pickups,
+        pickup_delays=FrozenMap(basis.pickups.point()),
+        team_pickup_delays=basis.pickups.team,
         prior_strength=basis.k,
         pairs=pairs,
         rep_factor=FrozenMap(rep_factor),

@@ -12,7 +12,6 @@ with one weight per lead, as often as replicates are asked for.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -27,6 +26,7 @@ from leadrouter.sim.estimation_fit import estimate
 from leadrouter.sim.fitting import fitted
 from leadrouter.sim.given import WORKDAY_MINUTES
 from leadrouter.sim.leaks import _LEAK_CLEARABLE, _forget_owner, _outcome_leaks
+from leadrouter.sim.pickups import MIN_SAMPLE, Pickups, read_pickups
 from leadrouter.sim.products import _amounts
 from leadrouter.sim.touches import (
     _backlog_at_assignment,
@@ -40,13 +40,6 @@ from leadrouter.sim.workweek import WorkWeek, infer_work_week, working_minutes_p
 if TYPE_CHECKING:
     from leadrouter.sim.fitted import FittedBehaviour
     from leadrouter.sim.history import History
-
-
-_MIN_PICKUP_SAMPLE = 20
-"""A rep needs this many leads first-touched with nothing waiting before their own pick-up
-delays are used; fewer, and the team's are scaled to theirs."""
-_PICKUP_PRIOR = 5.0
-"""Pseudo-leads at the team's pace a rep's few pick-up delays are shrunk toward (`_pickups`)."""
 
 
 @attrs.frozen(eq=False)
@@ -67,8 +60,7 @@ class _Basis:
     has_valid: bool
     capacity: dict[str, float]
     team_capacity: float
-    pickups: dict[str, tuple[float, ...]]
-    team_pickups: tuple[float, ...]
+    pickups: Pickups
     amount_median: dict[str, float]
     amount_sigma: float
     default_amount: float
@@ -176,8 +168,8 @@ class _Basis:
             )
             assumptions["contact"] = f"the export has no {missing}"
 
-        # ---- pick-up delay (fixed across replicates) and capacity (censored, redrawn)
-        capacity, capacity_fit, pickups, team_pickups = _delays_and_capacity(
+        # ---- pick-up delay and capacity (censored), each redrawn by a replicate
+        capacity, capacity_fit, pickups = _delays_and_capacity(
             history, assigned, touched, (work_hours, workday), owner_known, notes, gaps, assumptions
         )
         neglect, team_neglect = _neglect(assigned, k) if has_touch else ({}, 0.0)
@@ -242,7 +234,6 @@ class _Basis:
             capacity=capacity,
             team_capacity=team_capacity,
             pickups=pickups,
-            team_pickups=team_pickups,
             amount_median=amount_median,
             amount_sigma=sigma,
             default_amount=default_amount,
@@ -298,9 +289,9 @@ def _delays_and_capacity(
     notes: list[str],
     gaps: list[str],
     assumptions: dict[str, str],
-) -> tuple[dict[str, float], CapacityFit | None, dict[str, tuple[float, ...]], tuple[float, ...]]:
+) -> tuple[dict[str, float], CapacityFit | None, Pickups]:
     """Each rep's capacity, the censored fit behind it, and the pick-up delays with nothing
-    waiting, per rep and the team's: (capacity, fit, pickups, team pickups). With first-touch
+    waiting (`leadrouter.sim.pickups`): (capacity, fit, pickups). With first-touch
     times capacity is the censored fit's point estimate (`leadrouter.sim.capacity`) and the
     pick-up sample is read again off leads whose rep was done with their last first touch;
     without, capacity is the 90th percentile of daily assignments and there are no pick-ups.
@@ -312,17 +303,16 @@ def _delays_and_capacity(
     reps = [rep.id for rep in history.roster]
     capacity: dict[str, float] = {}
     capacity_fit: CapacityFit | None = None
-    pickups: dict[str, tuple[float, ...]] = {}
-    team_pickups: tuple[float, ...] = ()
+    pickups = Pickups(team=(), own={}, s2=0.0)
     if len(touched):
         backlog = _backlog_at_assignment(assigned)
         touched["backlog"] = backlog.reindex(touched.index).fillna(0).to_numpy()
         free = touched[touched["backlog"] == 0]
-        team_pickups, pickups = _pickups(free)
+        pickups = read_pickups(free)
         # with the owner recorded because of the outcome, nothing is read per rep (the
         # team's figures replace it: _without_owner)
         capacity_fit = (
-            fit_capacity(touched, history.tz, work_hours, workday, pickups, team_pickups)
+            fit_capacity(touched, history.tz, work_hours, workday, pickups.point(), pickups.team)
             if owner_known
             else None
         )
@@ -332,9 +322,9 @@ def _delays_and_capacity(
             # first touch when the lead came (the queue is the simulator's to add)
             service = {rep: workday / c for rep, c in capacity.items() if c > 0}
             rested = _rested_at_assignment(touched, history.tz, work_hours, service)
-            if int((rested & (touched["backlog"] == 0)).sum()) >= _MIN_PICKUP_SAMPLE:
+            if int((rested & (touched["backlog"] == 0)).sum()) >= MIN_SAMPLE:
                 free = touched[rested & (touched["backlog"] == 0)]
-                team_pickups, pickups = _pickups(free)
+                pickups = read_pickups(free)
             found, missing_capacity = capacity_fit.describe()
             notes.extend(found)
             gaps.extend(missing_capacity)
@@ -345,7 +335,7 @@ def _delays_and_capacity(
         notes.append(
             f"pick-up delay: empirical per rep over {len(free)} leads touched with nothing "
             "waiting and their rep done with the last first touch "
-            f"(a rep's own with {_MIN_PICKUP_SAMPLE}+ such leads, else the team's scaled to "
+            f"(a rep's own with {MIN_SAMPLE}+ such leads, else the team's scaled to "
             "their few); queue wait "
             f"backlog * {workday:g} / capacity"
         )
@@ -363,7 +353,7 @@ def _delays_and_capacity(
         daily = assigned.groupby([assigned["rep_id"], local_day]).size()
         for owner, counts in daily.groupby(level=0):
             capacity[str(owner)] = max(float(np.quantile(counts.to_numpy(), 0.9)), 1.0)
-    return capacity, capacity_fit, pickups, team_pickups
+    return capacity, capacity_fit, pickups
 
 
 def _at_risk(
@@ -482,28 +472,6 @@ def _mix_expectation(
     except (ValueError, np.linalg.LinAlgError):
         return np.full(len(at_risk), overall)
     return 1.0 / (1.0 + np.exp(-(design.to_numpy() @ np.asarray(result.params))))
-
-
-def _pickups(free: Any) -> tuple[tuple[float, ...], dict[str, tuple[float, ...]]]:
-    """The team's sorted pick-up delays and each rep's, from leads first-touched with nothing
-    waiting: a rep with `_MIN_PICKUP_SAMPLE` or more such leads gets their own delays; a rep with
-    fewer gets the team's scaled by how slow their few are (the mean of ln(1 + delay) against
-    the team's, shrunk with `_PICKUP_PRIOR` pseudo-leads), so a slow rep the queue seldom left
-    idle is not given the quick reps' habits."""
-    import numpy as np
-
-    sorted_team = np.sort(free["work_delay"].to_numpy(dtype=float))
-    team = tuple(float(x) for x in sorted_team)
-    centre = float(np.log1p(sorted_team).mean()) if len(team) else 0.0
-    own: dict[str, tuple[float, ...]] = {}
-    for rep_id, group in free.groupby("rep_id"):
-        delays = np.sort(group["work_delay"].to_numpy(dtype=float))
-        if len(delays) >= _MIN_PICKUP_SAMPLE:
-            own[str(rep_id)] = tuple(float(x) for x in delays)
-        else:
-            shift = float((np.log1p(delays) - centre).sum()) / (len(delays) + _PICKUP_PRIOR)
-            own[str(rep_id)] = tuple(float(x) for x in sorted_team * math.exp(shift))
-    return team, own
 
 
 LATE_SALES = 0.1

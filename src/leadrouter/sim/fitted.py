@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from leadrouter._util import EMPTY, FrozenMap, stable_key
+from leadrouter._util import EMPTY, FrozenMap
 from leadrouter.errors import ConfigError
 from leadrouter.model import Lead
 from leadrouter.sim.contact import HALF_LIFE, LOG_LOGIT
@@ -110,22 +110,21 @@ class FittedBehaviour:
         standard error, then each rep given it; keyed by (seed, rep), see
         `leadrouter.sim.capacity`), so a rep measured over many backlogged touches varies little
         and a never-backlogged one as much as the team does. Product factors and each product's
-        median sale amount and log spread are re-estimated with the weights too. Each rep's
-        empirical pick-up delays (and the team's) are resampled with replacement, keyed by
-        (seed, rep), so speed carries the uncertainty of a sample of a few dozen delays. The
-        lead-mix expectation stays as fitted. The same seed gives the same replicate.
+        median sale amount and log spread are re-estimated with the weights too, and so is each
+        rep's neglect (the share of their leads never touched). Each rep's empirical pick-up
+        delays (and the team's) are resampled with replacement, keyed by (seed, rep), so speed
+        carries the uncertainty of a sample of a few dozen delays; a rep with too few delays of
+        their own has the team's scaled by a shift drawn from its posterior
+        (`leadrouter.sim.pickups`). The lead-mix expectation stays as fitted. The same seed
+        gives the same replicate.
         """
         if self.basis is None:
             return self
         basis = self.basis
         drawn = basis.fit(basis.bootstrap_weights(seed), capacity=basis.capacity_draw(seed))
+        team, own = basis.pickups.draw(seed)
         return attrs.evolve(
-            drawn,
-            fitter=self.fitter,
-            pickup_delays=FrozenMap(
-                {rep: _resample(seed, rep, sample) for rep, sample in drawn.pickup_delays.items()}
-            ),
-            team_pickup_delays=_resample(seed, "", drawn.team_pickup_delays),
+            drawn, fitter=self.fitter, pickup_delays=FrozenMap(own), team_pickup_delays=team
         )
 
     def varied(
@@ -356,14 +355,3 @@ def _median(sample: tuple[float, ...]) -> float | None:
 def _reps(*keyed: Mapping[str, object]) -> list[str]:
     """Every rep the mappings name, in their order of first appearance."""
     return list(dict.fromkeys(rep for mapping in keyed for rep in mapping))
-
-
-def _resample(seed: int, rep_id: str, sample: tuple[float, ...]) -> tuple[float, ...]:
-    """A bootstrap resample of a sorted sample (with replacement, sorted), keyed by (seed,
-    rep): the same for a rep whatever other reps are drawn."""
-    import numpy as np
-
-    if len(sample) < 2:
-        return sample
-    rng = np.random.default_rng(stable_key(seed, f"pickup\x00{rep_id}"))
-    return tuple(float(x) for x in np.sort(rng.choice(np.asarray(sample), size=len(sample))))

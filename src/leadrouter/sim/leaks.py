@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from leadrouter.sim.pickups import Pickups
 from leadrouter.sim.touches import _backlog_at_assignment
 
 if TYPE_CHECKING:
@@ -112,8 +113,9 @@ def _without_owner(basis: _Basis, history: History) -> _Basis:
         basis,
         capacity=dict.fromkeys(reps, even),
         team_capacity=even,
-        team_pickups=tuple(float(x) for x in np.sort(free["work_delay"].to_numpy())),
-        pickups={},
+        pickups=Pickups(
+            team=tuple(float(x) for x in np.sort(free["work_delay"].to_numpy())), own={}, s2=0.0
+        ),
         neglect={},
         gaps=(
             *basis.gaps,

@@ -16,18 +16,22 @@ from leadrouter._util import shrunk
 from leadrouter.sim.workweek import WorkClock, WorkWeek
 
 
-def _neglect(assigned: Any, k: float) -> tuple[dict[str, float], float]:
+def _neglect(assigned: Any, k: float, weights: Any = None) -> tuple[dict[str, float], float]:
     """Per rep, the share of their leads never first-touched, shrunk toward the team's with `k`
-    pseudo-leads; leads assigned in the last three days of the export are left out."""
+    pseudo-leads; leads assigned in the last three days of the export are left out. `weights`
+    (a Series on `assigned`'s index; None = every lead once) counts each lead that many times,
+    so a replicate's Bayesian-bootstrap weights redraw the rates with their uncertainty."""
     import pandas as pd
 
     cutoff = assigned["assigned_at"].max() - pd.Timedelta(days=3)
-    old = assigned[assigned["assigned_at"] <= cutoff]
+    kept = assigned["assigned_at"] <= cutoff
+    old = assigned[kept]
     if old.empty:
         return {}, 0.0
-    never = old["first_touch_at"].isna()
-    team = float(never.mean())
-    per_rep = never.groupby(old["rep_id"]).agg(["sum", "count"])
+    w = pd.Series(1.0, index=old.index) if weights is None else weights[kept]
+    never = old["first_touch_at"].isna().astype(float) * w
+    team = float(never.sum() / w.sum())
+    per_rep = pd.DataFrame({"sum": never, "count": w}).groupby(old["rep_id"]).sum()
     return (
         {str(r): float(shrunk(row["sum"], row["count"], team, k)) for r, row in per_rep.iterrows()},
         team,
