@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import leadrouter as lr
 from leadrouter.errors import ConfigError
 from leadrouter.model import Lead
 from leadrouter.sim import (
@@ -18,6 +19,7 @@ from leadrouter.sim import (
     FittedBehaviour,
     GivenBehaviour,
     History,
+    compare,
     fit_behaviour,
     synthetic,
 )
@@ -428,3 +430,30 @@ def test_a_product_with_no_priced_sale_is_a_gap_naming_it() -> None:
     assert not any(
         g.startswith("no priced sale") for g in fit_behaviour(synthetic(900, 5, 20, seed=1)).gaps
     )
+
+
+def test_assignment_times_of_days_alone_are_a_gap_and_make_speed_an_assumption() -> None:
+    """An export whose arrivals are days (no assignment time) measures every delay to first
+    touch from midnight: the fit says so, and a comparison marks speed to lead as resting on
+    an assumption instead of judging it. The same history with its times has no such gap."""
+    history = synthetic(400, 4, 10, seed=5)
+    frame = history.to_frame()
+    days = frame.assign(
+        arrived_at=frame["arrived_at"].dt.tz_convert(history.tz).dt.normalize(),
+        assigned_at=frame["assigned_at"].dt.tz_convert(history.tz).dt.normalize(),
+    )
+    model = fit_behaviour(History(days, tz=history.tz, roster=history.roster))
+    gap = "every assignment time (the arrival, where the export has no assignment time) is"
+    assert any(g.startswith(gap) for g in model.gaps)
+    assert model.assumptions["delay"] == "the export's assignment times are days, not times"
+    policies = {"rotation": lr.EqualRotation(), "again": lr.EqualRotation()}
+    driven = compare(
+        History(days, tz=history.tz, roster=history.roster),
+        policies,
+        seeds=2,
+        behaviour=model,
+        calibrate=False,
+        parameter_draws=False,
+    ).assumption_driven
+    assert "speed_to_lead_median" in driven["again"]
+    assert not any(g.startswith(gap) for g in fit_behaviour(history).gaps)

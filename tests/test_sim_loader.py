@@ -421,6 +421,31 @@ def test_a_first_touch_column_is_flagged_when_it_holds_dates_alone(touches: list
     assert any(r.startswith("the column holds dates without times") for r in reasons) == expected
 
 
+def test_an_arrival_of_days_alone_is_flagged_when_speed_to_lead_is_measured_from_it() -> None:
+    """Salesforce's lead reports give "Create Date" as a day. With first touches and no
+    assignment time, each lead is taken as assigned when it arrived, at midnight: speed to lead
+    was measured from there, hours too slow, and no flag said so. A deal export (no first
+    touches) or one with its own assignment times is not flagged for its created days."""
+    base = {
+        "id": ["L1", "L2", "L3"],
+        "created": ["2025-03-03", "2025-03-03", "2025-03-04"],
+        "first call": ["2025-03-03 10:15", "2025-03-03 14:40", "2025-03-04 09:05"],
+    }
+
+    def flagged(**extra: list[str]) -> list[str]:
+        columns = {"first call": "first_touch_at", **dict.fromkeys(extra, "assigned_at")}
+        history = History.from_frame(pd.DataFrame({**base, **extra}), columns=columns, tz="UTC")
+        return history.flagged.loc[
+            history.flagged["reason"].str.startswith("the column holds dates without times"),
+            "column",
+        ].tolist()
+
+    assert flagged() == ["created"]
+    assert flagged(assigned=["2025-03-03 10:01", "2025-03-03 14:30", "2025-03-04 09:00"]) == []
+    deals = pd.DataFrame({"id": base["id"], "created": base["created"], "stage": "Won"})
+    assert History.from_frame(deals, tz="UTC").flagged.empty
+
+
 def test_columns_maps_headers_like_rename(tmp_path: Path) -> None:
     path = write(
         tmp_path / "custom.csv",

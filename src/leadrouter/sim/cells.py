@@ -97,6 +97,11 @@ class _Context:
         self.zones: dict[str, dict[str, set[int]]] = {}
         """Per time column, the tz database zones its cells name (`09:15 America/New_York`),
         each with the positions of the cells that name it."""
+        self.timed: frozenset[str] = frozenset({"assigned_at", "first_touch_at"})
+        """The time fields whose time of day speed to lead is measured with: a column of
+        dates alone among them is flagged (`_dates_only`). The arrival joins them when the
+        export has first touches and no assignment time: a lead is then taken as assigned
+        when it arrived."""
 
     def reject(self, position: int, header: str, reason: str) -> None:
         self.rejected.append((position, header, reason))
@@ -168,7 +173,7 @@ def _times(
     column: pd.Series[Any], text: pd.Series[Any], header: str, ctx: _Context, field: str
 ) -> pd.Series[Any]:
     """A time column in UTC; unreadable cells rejected, naive ones localised to `ctx.tz`; a
-    column speed to lead is measured to (`field`) flagged when it holds dates alone."""
+    column speed to lead is measured with (`ctx.timed`) flagged when it holds dates alone."""
     n = len(column)
     missing = _blank(text, field).to_numpy()
     naive = np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")
@@ -191,7 +196,7 @@ def _times(
             common = common_layouts(text.where(failed), ctx.dayfirst)
             naive = np.where(np.isnat(common), naive, common)
             _one_by_one(text, failed & np.isnat(common), naive, utc, header, ctx)
-    if field in ("assigned_at", "first_touch_at"):
+    if field in ctx.timed:
         _dates_only(text, missing, naive, utc, header, ctx)
     is_naive = ~np.isnat(naive)
     if is_naive.any():
@@ -259,10 +264,11 @@ def _dates_only(
     header: str,
     ctx: _Context,
 ) -> None:
-    """Flag a first-touch or assignment column that holds dates without times (every value
-    written as a date, or every one at midnight): each is read as midnight, so speed to lead
-    is off by up to a day, and a same-day first touch reads as before the lead arrived. (A
-    deal export's close dates are days by nature: not flagged.)"""
+    """Flag a column speed to lead is measured with (first touch, assignment, or the arrival
+    when it stands for the assignment) that holds dates without times (every value written as
+    a date, or every one at midnight): each is read as midnight, so speed to lead is off by up
+    to a day, and a same-day first touch reads as before the lead arrived. (A deal export's
+    created and close dates are days by nature: not flagged when it has no first touches.)"""
     written = ~missing & np.isnat(utc)
     if written.sum() < 2:
         return

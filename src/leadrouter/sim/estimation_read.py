@@ -160,6 +160,15 @@ class _Basis:
                 "and conversion is fitted over leads regardless of validity"
             )
             assumptions["validity"] = "the export has no valid/invalid verdicts"
+        if has_touch and _days_alone(assigned["assigned_at"], history.tz):
+            gaps.append(
+                "every assignment time (the arrival, where the export has no assignment time) "
+                "is midnight: the export gives days, not times, so each delay to first touch "
+                "is measured from the start of its day - pick-up delays, capacity and speed to "
+                "lead are hours too slow; export the arrival (or assignment) with its time of "
+                "day"
+            )
+            assumptions["delay"] = "the export's assignment times are days, not times"
         if not (has_touch and has_reached):
             missing = "first-touch times" if not has_touch else "reached / not reached"
             gaps.append(
@@ -389,6 +398,15 @@ def _at_risk(
             "and closing is assumed"
         )
     return at_risk, basis_name
+
+
+def _days_alone(times: Any, tz: str) -> bool:
+    """True when every time given is midnight in `tz`: a column of days written as times."""
+    given = times.dropna()
+    if given.empty:
+        return False
+    local = given.dt.tz_convert(tz)
+    return bool((local == local.dt.normalize()).all())
 
 
 def _sales(

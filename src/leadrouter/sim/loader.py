@@ -291,6 +291,8 @@ def build_history(
     if order.unsettled is not None:
         notes.append(month_first_note(order.unsettled, dates, rows, audience))
     ctx = _Context(origin, rows, bool(dayfirst) or bool(day_only), tz, audience)
+    if "first_touch_at" in mapping and "assigned_at" not in mapping:
+        ctx.timed |= {"arrived_at"}  # a lead is taken as assigned when it arrived
     excel_errors(texts, dict.fromkeys(mapping.values()), ctx)
     stated = _currency_column(mapping, texts)
     if stated is not None:
