@@ -254,7 +254,34 @@ def test_a_qualified_stage_reads_the_teams_own_names_and_is_flagged_once_per_val
             "stage 'Closed Won - Cancelled' read as won: it begins with 'Closed Won'",
             "if its reason undoes the stage, give lost=['Closed Won - Cancelled']",
         ],
+        [
+            1,
+            "stage 'Lost/Won' is not one leadrouter recognises: its rows are read as open (a "
+            "deal still in progress)",
+            "if it means won or lost, give won=['Lost/Won'] or lost=['Lost/Won']",
+        ],
     ]
+
+
+def test_a_stage_no_name_matches_is_flagged_with_the_options_that_read_it(
+    tmp_path: Path,
+) -> None:
+    """A team's own word for a sale (`Paid`) was read as open, its sales kept open with no
+    word outside `History.outcomes`: each such stage is flagged once on the header row, naming
+    `won=` and `lost=`; a stage leadrouter knows, or one the team named, is not."""
+    path = tmp_path / "leads.csv"
+    stages = ["Paid", "Paid", "Working", "Closed Lost", "Nurture", "Signed"]
+    rows = "".join(f"{n},2025-03-03 09:15,ann,{stage}\n" for n, stage in enumerate(stages, 1))
+    path.write_text("lead_id,created_at,owner,stage\n" + rows, encoding="utf-8")
+    flagged = load_export(path, tz="UTC").flagged
+    assert flagged["reason"].str.extract(r"stage '(\w+)' is not one")[0].tolist() == [
+        "Nurture",
+        "Paid",
+    ]
+    assert set(flagged["row"]) == {1}
+    assert "won=['Paid'] or lost=['Paid']" in flagged["action"].iloc[1]
+    named = load_export(path, tz="UTC", won=["Paid"]).flagged["reason"]
+    assert not named.str.contains("'Paid'").any()
 
 
 def test_the_load_summary_counts_rows_without_a_stage(

@@ -381,15 +381,15 @@ class Outcomes:
             status, why = self.outcome_of(head)
             if why == _NEGATED:
                 return status, why
-            if why != _UNRECOGNISED and status != "open":
+            if why != UNRECOGNISED and status != "open":
                 return status, f"{why} ({QUALIFIED_WHY} {head.strip()!r})"
-        return "open", _UNRECOGNISED
+        return "open", UNRECOGNISED
 
     def names_stage(self, value: str) -> bool:
         """Whether `value` is a stage name, recognised or given: not a value read as open for
         want of one, nor a negated won word (a yes / no column writing 没有成交 is no stage
         column)."""
-        return self.outcome_of(value)[1] not in (_UNRECOGNISED, _NEGATED)
+        return self.outcome_of(value)[1] not in (UNRECOGNISED, _NEGATED)
 
 
 _QUALIFIED = re.compile(r"\s+[-–—]\s+|\s*[:(]\s*")
@@ -405,5 +405,6 @@ def _stage_part(value: str) -> str:
 
 QUALIFIED_WHY = "begins with"
 """How `History.outcomes` says a value was read by the stage it begins with."""
-_UNRECOGNISED = "not recognised, so open"
+UNRECOGNISED = "not recognised, so open"
+"""How `History.outcomes` says a value no stage name matched was read."""
 _NEGATED = "a won word negated, so not won: open (--lost if it means lost)"

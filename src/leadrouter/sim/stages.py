@@ -24,7 +24,14 @@ from leadrouter.sim.cells import _COLUMNS, _Context
 from leadrouter.sim.headers import ALIASES, LOST_REASON, _norm
 from leadrouter.sim.history import OUTCOME_COLUMNS
 from leadrouter.sim.locales import unaccented
-from leadrouter.sim.profiles import LOST_VALUES, QUALIFIED_WHY, WON_VALUES, Outcomes, norm_value
+from leadrouter.sim.profiles import (
+    LOST_VALUES,
+    QUALIFIED_WHY,
+    UNRECOGNISED,
+    WON_VALUES,
+    Outcomes,
+    norm_value,
+)
 from leadrouter.sim.words import NULLS, WORDS
 
 __all__ = [
@@ -123,9 +130,11 @@ def statuses(
 def unmatched_stages(
     reading: Outcomes, seen: Mapping[str, tuple[str, str]], header: str, audience: Audience
 ) -> list[tuple[int, str, str, str]]:
-    """A header-row flag for each `won` / `lost` value no stage in the file is, and for each
+    """A header-row flag for each `won` / `lost` value no stage in the file is; for each
     stage read by the stage it begins with (`Closed Lost - No Budget`: lost), since a reason a
-    team adds may undo its stage (`Closed Won - Cancelled`)."""
+    team adds may undo its stage (`Closed Won - Cancelled`); and for each stage no name matched,
+    read as open, since a team's own word for a sale (`Paid`, `Signed up`) would otherwise keep
+    its sales open in silence."""
     options = {"won": WON, "lost": LOST}
     stages = ", ".join(repr(value) for value in sorted(seen)[:8]) or "none"
     unmatched = [
@@ -149,7 +158,19 @@ def unmatched_stages(
         for value, (status, why) in sorted(seen.items())
         if f"({QUALIFIED_WHY} " in why
     ]
-    return unmatched + qualified
+    unknown = [
+        (
+            1,
+            header,
+            f"stage {value!r} is not one leadrouter recognises: its rows are read as open (a "
+            "deal still in progress)",
+            f"if it means won or lost, give {listed(WON, [value], audience)} or "
+            f"{listed(LOST, [value], audience)}",
+        )
+        for value, (_, why) in sorted(seen.items())
+        if why == UNRECOGNISED
+    ]
+    return unmatched + qualified + unknown
 
 
 def stage_like(
