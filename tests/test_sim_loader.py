@@ -773,3 +773,29 @@ def test_exactly_the_rows_with_fewer_cells_than_the_header_are_flagged(
     assert len(history.leads) == len(cells)
     expected = {number + 2: headers[kept] for number, kept in enumerate(cells) if kept < 6}
     assert _short_flags(history) == expected
+
+
+def test_a_time_years_away_from_the_rest_of_its_column_is_flagged_and_kept() -> None:
+    """A mistyped year (`1930` among leads of March 2025) stretched the history to 95 years
+    with no word: it is flagged on its row, read as written; a time within a year of the rest
+    is not."""
+    created = [f"2025-03-{1 + i % 28:02d} 09:{i:02d}" for i in range(40)]
+    created[5], created[9] = "1930-03-06 09:05", "2026-01-05 10:00"
+    history = History.from_frame(pd.DataFrame({"id": range(40), "created": created}), tz="UTC")
+    assert len(history) == 40
+    assert history.flagged[["row", "column"]].values.tolist() == [[7, "created"]]
+    assert history.flagged["reason"].iloc[0] == (
+        "'1930-03-06 09:05' is 95 years before the rest of its column (80% of it falls between "
+        "2025-03-02 and 2025-03-25): read as written"
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(minutes=st.lists(st.integers(0, 365 * 24 * 60), min_size=20, max_size=60))
+def test_times_within_a_year_of_each_other_are_never_flagged_as_far_off(
+    minutes: list[int],
+) -> None:
+    start = pd.Timestamp("2025-01-01 00:00")
+    created = [(start + pd.Timedelta(minutes=m)).strftime("%Y-%m-%d %H:%M") for m in minutes]
+    frame = pd.DataFrame({"id": range(len(created)), "created": created})
+    assert History.from_frame(frame, tz="UTC").flagged.empty

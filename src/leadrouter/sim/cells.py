@@ -209,8 +209,38 @@ def _times(
                 + _TZ.given("Asia/Shanghai", ctx.audience)
             )
         utc = np.where(is_naive, _localize(naive, header, ctx), utc)
+    _far_off(utc, text, header, ctx)
     times: pd.Series[Any] = pd.Series(utc).dt.tz_localize("UTC").astype(TIME_DTYPE)
     return times
+
+
+_YEAR = np.timedelta64(365, "D")
+
+
+def _far_off(utc: np.ndarray[Any, Any], text: pd.Series[Any], header: str, ctx: _Context) -> None:
+    """Flag each time far outside the rest of its column (20 or more times): beyond its 10th to
+    90th percentiles by more than their span, and by more than a year. A mistyped year (`1925`,
+    `2205`) is read as written and stretches the history it is in: one lead 95 years before the
+    rest made a history of 95 years, with no word."""
+    given = ~np.isnat(utc)
+    if given.sum() < 20:
+        return
+    low, high = np.percentile(utc[given].astype("int64"), [10, 90], method="inverted_cdf")
+    bulk = np.array([low, high]).astype("datetime64[us]")
+    margin = max(bulk[1] - bulk[0], _YEAR)
+    far = given & ((utc < bulk[0] - margin) | (utc > bulk[1] + margin))
+    for position in np.flatnonzero(far).tolist():
+        years = abs(
+            int((utc[position] - (bulk[0] if utc[position] < bulk[0] else bulk[1])) / _YEAR)
+        )
+        ctx.flag(
+            position,
+            header,
+            f"{text.iat[position]!r} is {max(years, 1)} year{'s' if years > 1 else ''} "
+            f"{'before' if utc[position] < bulk[0] else 'after'} the rest of its column (80% of "
+            f"it falls between {str(bulk[0])[:10]} and {str(bulk[1])[:10]}): read as written",
+            "if the year is mistyped, correct it in the export and load it again",
+        )
 
 
 def _one_by_one(
