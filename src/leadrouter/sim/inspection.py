@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -24,6 +24,7 @@ from leadrouter.sim.fields import COLUMNS, FIELDS, STATUSES
 from leadrouter.sim.zones import zone_label
 
 if TYPE_CHECKING:
+    from leadrouter.errors import Audience
     from leadrouter.sim.history import History
 
 __all__ = ["MISSING_FIELD_ASSUMPTIONS", "inspect_text"]
@@ -201,3 +202,34 @@ def _aligned(rows: Sequence[tuple[str, ...]]) -> list[str]:
         + row[-1]
         for row in rows
     ]
+
+
+def load_summary(
+    origin: str,
+    loaded: int,
+    stages: pd.Series[Any] | None,
+    counted: tuple[int, int],
+    audience: Audience,
+    inspect_command: str | None = None,
+    dates: str | None = None,
+) -> str:
+    """The line `load_export` prints: the rows loaded (won, lost, open and without a stage, by
+    `stages`, each kept row's when the export has a stage column), the rows rejected and flagged
+    (`counted`), where to read which and why (`History.rejected` from Python, the inspect command
+    from a terminal), and how `dates` were read when the file itself did not say."""
+    n_rejected, n_flagged = counted
+    python = audience == "python"
+    summary = f"{origin}: {loaded} loaded"
+    if stages is not None and stages.notna().any():
+        counts, blank = stages.value_counts(), int(stages.isna().sum())
+        read = [f"{counts.get(s, 0)} {s}" for s in STATUSES] + [f"{blank} without a stage"]
+        summary += " (" + ", ".join(read[: len(STATUSES) + bool(blank)]) + ")"
+    summary += f", {n_rejected} rejected"
+    summary += ", see History.rejected" if python else ""
+    if n_flagged:
+        summary += f"; {n_flagged} flagged" + (", see History.flagged" if python else "")
+    if (n_rejected or n_flagged) and not python:
+        summary += f" ({inspect_command or f'leadrouter inspect {origin}'} lists which and why)"
+    if dates is not None:
+        summary += f"; dates read {dates}"
+    return summary

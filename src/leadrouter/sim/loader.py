@@ -86,13 +86,13 @@ from leadrouter.sim.history import (
     BOOL_FIELDS,
     COLUMNS,
     NUMBER_FIELDS,
-    STATUSES,
     TIME_DTYPE,
     TIME_FIELDS,
     History,
     _checked_as_of,
     read_frames_with,
 )
+from leadrouter.sim.inspection import load_summary
 from leadrouter.sim.money import Written, currency_column, currency_note
 from leadrouter.sim.profiles import GENERIC, Outcomes, detect
 from leadrouter.sim.reading import ENCODING, MERGED, merged_cell_notes, read_table, short_row_notes
@@ -365,25 +365,19 @@ def build_history(
         profile=profile.name if profile is not None else GENERIC,
         outcomes=outcome_table(why, kept) if "stage" in mapping else None,
     )
-    n_rejected = len({row for row, _, _ in rejected})
-    n_flagged = len({row for row, _, _, _ in flagged})
-    python = audience == "python"
-    summary = f"{origin}: {len(history)} loaded"
-    if "stage" in mapping and frame["stage"].notna().any():
-        counts, blank = frame["stage"].value_counts(), int(frame["stage"].isna().sum())
-        read = [f"{counts.get(s, 0)} {s}" for s in STATUSES] + [f"{blank} without a stage"]
-        summary += " (" + ", ".join(read[: len(STATUSES) + bool(blank)]) + ")"
-    summary += f", {n_rejected} rejected"
-    summary += ", see History.rejected" if python else ""
-    if n_flagged:
-        summary += f"; {n_flagged} flagged" + (", see History.flagged" if python else "")
-    if (n_rejected or n_flagged) and not python:
-        summary += f" ({inspect_command or f'leadrouter inspect {origin}'} lists which and why)"
-    if day_only:
-        summary += "; dates read day first (dd/mm/yyyy)"
-    elif order.unsettled is not None:
-        summary += "; dates read month first (mm/dd/yyyy), which nothing in the file settles"
-    print(summary, file=sys.stderr)
+    read_as = (
+        "day first (dd/mm/yyyy)"
+        if day_only
+        else "month first (mm/dd/yyyy), which nothing in the file settles"
+        if order.unsettled is not None
+        else None
+    )
+    counted = len({row for row, _, _ in rejected}), len({row for row, _, _, _ in flagged})
+    stages = frame["stage"] if "stage" in mapping else None
+    print(
+        load_summary(origin, len(history), stages, counted, audience, inspect_command, read_as),
+        file=sys.stderr,
+    )
     return history
 
 
