@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         "--json",
         type=Path,
         default=Path("coverage.json"),
-        help="the summary (coverage.json); the rows go beside it (coverage.rows.json)",
+        help="the summary (coverage.json); a run writes its rows beside it (coverage.rows.json)",
     )
     parser.add_argument(
         "--markdown", action="store_true", help="also print the table as limits.md shows it"
@@ -165,7 +165,8 @@ def main(argv: list[str] | None = None) -> int:
             resume=args.resume,
             truth_from=args.truth_from,
         )
-    rows.to_json(args.json.with_suffix(".rows.json"), orient="records")
+    if not args.done:  # with --done the rows are the --resume file's already
+        rows.to_json(args.json.with_suffix(".rows.json"), orient="records")
     summary = summarise(rows)
     summary["aim"] = verdicts(summary)
     overall = summarise(rows.assign(all="all"), by=("all", "kind"))

@@ -262,6 +262,8 @@ def test_the_benchmark_summarises_a_rows_file_so_far(
     assert written["histories"] == 3
     expected = summarise(three_tiny).to_dict("records")
     assert [r["coverage"] for r in written["summary"]] == [r["coverage"] for r in expected]
+    # the rows are the --resume file's: none written beside the summary (docs/ keeps only it)
+    assert not out.with_suffix(".rows.json").exists()
 
 
 def test_recheck_with_compares_own_interval_gives_the_rows_back(rows: pd.DataFrame) -> None:
