@@ -401,9 +401,10 @@ def _at_risk(
 
 
 def _days_alone(times: Any, tz: str) -> bool:
-    """True when every time given is midnight in `tz`: a column of days written as times."""
+    """True when every time given, two or more, is midnight in `tz`: a column of days written
+    as times (one lead at midnight is not a column of days)."""
     given = times.dropna()
-    if given.empty:
+    if len(given) < 2:
         return False
     local = given.dt.tz_convert(tz)
     return bool((local == local.dt.normalize()).all())
