@@ -322,12 +322,18 @@ def _resumed(path: Path, settings: dict[str, Any]) -> dict[int, list[dict[str, A
 def _earlier(path: Path, settings: dict[str, Any]) -> dict[int, list[dict[str, Any]]]:
     """The histories of an earlier study's rows file, for their truth (`truth_from`); refused
     when it was begun with other settings, whose truth is another."""
-    if not path.is_file():
-        raise ConfigError(f"{path}: no such rows file; give a file an earlier study resumed into")
-    fix = f"give a rows file begun with this study's settings, or run without the truth of {path}"
-    written, found = _rows_in(path, path.read_text(encoding="utf-8").split("\n"), fix)
+    fix = "give the rows file of an earlier study begun with this study's settings"
+    written, found = _rows_file(path, fix)
     _same_settings(path, written, settings, fix)
     return found
+
+
+def _rows_file(path: Path, fix: str) -> tuple[dict[str, Any], dict[int, list[dict[str, Any]]]]:
+    """A finished or running study's rows file as `_rows_in` reads it; a path that is no file
+    is a `ConfigError` ending in `fix`."""
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such rows file; {fix}")
+    return _rows_in(path, path.read_text(encoding="utf-8").split("\n"), fix)
 
 
 def _same_settings(path: Path, written: dict[str, Any], settings: dict[str, Any], fix: str) -> None:
@@ -368,11 +374,7 @@ def read_rows_file(path: str | Path) -> tuple[dict[str, Any], pd.DataFrame]:
     """What a `coverage_study(resume=...)` file holds so far: the settings it was begun with
     and the rows of every history finished (`ROW_COLUMNS`, in history order). Nothing is run
     and nothing written, so a study of hours can be summarised while it goes on."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: no such rows file; give the file a study was resumed into")
-    lines = path.read_text(encoding="utf-8").split("\n")
-    written, found = _rows_in(path, lines, "give the file a study was resumed into")
+    written, found = _rows_file(Path(path), "give the file a study was resumed into")
     rows = [row for index in sorted(found) for row in found[index]]
     return written, pd.DataFrame(rows, columns=list(ROW_COLUMNS))
 
