@@ -230,14 +230,13 @@ def _far_off(utc: np.ndarray[Any, Any], text: pd.Series[Any], header: str, ctx: 
     margin = max(bulk[1] - bulk[0], _YEAR)
     far = given & ((utc < bulk[0] - margin) | (utc > bulk[1] + margin))
     for position in np.flatnonzero(far).tolist():
-        years = abs(
-            int((utc[position] - (bulk[0] if utc[position] < bulk[0] else bulk[1])) / _YEAR)
-        )
+        before = bool(utc[position] < bulk[0])
+        years = abs(int((utc[position] - bulk[0 if before else 1]) / _YEAR))
         ctx.flag(
             position,
             header,
             f"{text.iat[position]!r} is {max(years, 1)} year{'s' if years > 1 else ''} "
-            f"{'before' if utc[position] < bulk[0] else 'after'} the rest of its column (80% of "
+            f"{'before' if before else 'after'} the rest of its column (80% of "
             f"it falls between {str(bulk[0])[:10]} and {str(bulk[1])[:10]}): read as written",
             "if the year is mistyped, correct it in the export and load it again",
         )

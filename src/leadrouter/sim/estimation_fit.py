@@ -20,6 +20,7 @@ from leadrouter._util import FrozenMap, shrunk
 from leadrouter.sim.contact import LOG_LOGIT, _contact_curve, _contact_fit, _contact_level
 from leadrouter.sim.fitted import FittedBehaviour
 from leadrouter.sim.given import WORKDAY_MINUTES, GivenBehaviour
+from leadrouter.sim.pickups import Samples
 from leadrouter.sim.products import _PRODUCT_PRIOR_SD, _amounts, _product_factors
 from leadrouter.sim.repspread import rep_spread
 from leadrouter.sim.touches import _neglect
@@ -52,12 +53,16 @@ Curve = tuple[str, float, float, float]
 
 
 def estimate(
-    basis: _Basis, weights: Any, capacity: Mapping[str, float] | None = None
+    basis: _Basis,
+    weights: Any,
+    capacity: Mapping[str, float] | None = None,
+    pickups: Samples | None = None,
 ) -> FittedBehaviour:
     """The model estimated from `basis` with one weight per assigned lead (a Series on
     `basis.assigned`'s index; None = every lead once). Every count below is a weighted sum, so
     unit weights give the plain fit and Bayesian-bootstrap weights a replicate. `capacity`
-    replaces the fitted capacities (a replicate's draw, `_Basis.capacity_draw`)."""
+    replaces the fitted capacities (a replicate's draw, `_Basis.capacity_draw`), `pickups` the
+    fitted pick-up samples (a replicate's draw, `leadrouter.sim.pickups.Pickups.draw`)."""
     import pandas as pd
 
     w = pd.Series(1.0, index=basis.assigned.index) if weights is None else weights
@@ -101,6 +106,9 @@ def estimate(
     )
     if weights is not None and len(basis.sold):
         amount_median, amount_sigma, default_amount = _amounts(basis.sold, cw)
+    team_pickups, pickups_by_rep = (
+        (basis.pickups.team, basis.pickups.point()) if pickups is None else pickups
+    )
     neglect, team_neglect = basis.neglect, basis.team_neglect
     if weights is not None and neglect:
         neglect, team_neglect = _neglect(basis.assigned, basis.k, w)
@@ -134,8 +142,8 @@ def estimate(
         contact_coef=(float(a), float(b)),
         contact_floor=float(floor),
         contact_shape=shape,
-        pickup_delays=FrozenMap(basis.pickups.point()),
-        team_pickup_delays=basis.pickups.team,
+        pickup_delays=FrozenMap(pickups_by_rep),
+        team_pickup_delays=team_pickups,
         prior_strength=basis.k,
         pairs=pairs,
         rep_factor=FrozenMap(rep_factor),

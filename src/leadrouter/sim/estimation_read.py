@@ -26,7 +26,7 @@ from leadrouter.sim.estimation_fit import estimate
 from leadrouter.sim.fitting import fitted
 from leadrouter.sim.given import WORKDAY_MINUTES
 from leadrouter.sim.leaks import _LEAK_CLEARABLE, _forget_owner, _outcome_leaks
-from leadrouter.sim.pickups import MIN_SAMPLE, Pickups, read_pickups
+from leadrouter.sim.pickups import MIN_SAMPLE, Pickups, Samples, read_pickups
 from leadrouter.sim.products import _amounts
 from leadrouter.sim.touches import (
     _backlog_at_assignment,
@@ -97,12 +97,18 @@ class _Basis:
         found = self.censored if weights is None else self.censored.reweighted(weights)
         return w * found.weight
 
-    def fit(self, weights: Any, capacity: Mapping[str, float] | None = None) -> FittedBehaviour:
+    def fit(
+        self,
+        weights: Any,
+        capacity: Mapping[str, float] | None = None,
+        pickups: Samples | None = None,
+    ) -> FittedBehaviour:
         """The model estimated with one weight per assigned lead (a Series on `assigned`'s
         index; None = every lead once): unit weights give the plain fit, Bayesian-bootstrap
         weights (`bootstrap_weights`) a replicate. `capacity` replaces the fitted capacities
-        (a replicate's draw, `capacity_draw`). See `leadrouter.sim.estimation_fit.estimate`."""
-        return estimate(self, weights, capacity)
+        and `pickups` the pick-up samples (a replicate's draws: `capacity_draw`,
+        `pickups.draw`). See `leadrouter.sim.estimation_fit.estimate`."""
+        return estimate(self, weights, capacity, pickups)
 
     @classmethod
     def read(cls, history: History, k: float, horizon: timedelta = DEFAULT_HORIZON) -> _Basis:

@@ -121,11 +121,12 @@ class FittedBehaviour:
         if self.basis is None:
             return self
         basis = self.basis
-        drawn = basis.fit(basis.bootstrap_weights(seed), capacity=basis.capacity_draw(seed))
-        team, own = basis.pickups.draw(seed)
-        return attrs.evolve(
-            drawn, fitter=self.fitter, pickup_delays=FrozenMap(own), team_pickup_delays=team
+        drawn = basis.fit(
+            basis.bootstrap_weights(seed),
+            capacity=basis.capacity_draw(seed),
+            pickups=basis.pickups.draw(seed),
         )
+        return attrs.evolve(drawn, fitter=self.fitter)
 
     def varied(
         self, rep_effects: bool = True, decay: float = 1.0, capacity: float = 1.0

@@ -29,7 +29,7 @@ import attrs
 
 from leadrouter._util import stable_key, unit_uniform
 
-__all__ = ["MIN_SAMPLE", "PRIOR", "Pickups", "read_pickups"]
+__all__ = ["MIN_SAMPLE", "PRIOR", "Pickups", "Samples", "read_pickups"]
 
 MIN_SAMPLE = 20
 """A rep needs this many leads first-touched with nothing waiting before their own pick-up
@@ -38,6 +38,9 @@ PRIOR = 5.0
 """Delays at the team's pace a rep's few pick-up delays are shrunk toward."""
 
 _NORMAL = NormalDist()
+
+Samples = tuple[tuple[float, ...], dict[str, tuple[float, ...]]]
+"""(the team's pick-up sample, each rep's), as a fitted model simulates them."""
 
 
 @attrs.frozen(eq=False)
@@ -55,7 +58,7 @@ class Pickups:
         the posterior mean of their shift."""
         return {rep: self._sample(rep, self.team, None) for rep in self.own}
 
-    def draw(self, seed: int) -> tuple[tuple[float, ...], dict[str, tuple[float, ...]]]:
+    def draw(self, seed: int) -> Samples:
         """(the team's sample, each rep's) for the replicate `seed`: the team's and each rep's
         own delays resampled with replacement, a scaled rep's shift drawn from its posterior;
         keyed by (seed, rep), so a rep's draw does not depend on the other reps."""
