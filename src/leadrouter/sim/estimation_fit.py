@@ -306,9 +306,13 @@ def _conversion(
         {"sales": y * risk_w, "exp": at_risk["expected"] * risk_w, "rep_id": at_risk["rep_id"]}
     )
     rep_stats = weighted.groupby("rep_id")[["sales", "exp"]].sum()
-    measured = rep_shape(spread, at_risk["expected"]) if draw is None else None
-    fixed = k * overall if measured is None else measured
-    rep_prior, seed = (fixed, None) if draw is None else (draw[0].rep, draw[1])
+    held, seed = (None, None) if draw is None else draw
+    measured = rep_shape(spread, at_risk["expected"]) if held is None else None
+    if held is None:
+        by_spread = measured is not None
+        rep_prior = k * overall if measured is None else measured
+    else:
+        by_spread, rep_prior = held.by_spread, held.rep
     reps = [str(r) for r in rep_stats.index]
     pseudo = pseudo_sales(rep_prior, seed, [f"rep\x00{r}" for r in reps])
     rep_factor = {
@@ -327,16 +331,16 @@ def _conversion(
     ]
     pair_prior = (
         _pair_spread(leads_per_pair.index, sales, count, segment_rate, rep_stats)
-        if draw is None
-        else draw[0].pair
+        if held is None
+        else held.pair
     )
     pair_pseudo = pseudo_sales(
         pair_prior, seed, [f"pair\x00{r}\x00{g}" for r, g in leads_per_pair.index]
     )
     reps_by = (
-        f"{k:g} pseudo-leads"
-        if draw is None and measured is None
-        else f"the spread between reps ({spread_words(rep_prior)})"
+        f"the spread between reps ({spread_words(rep_prior)})"
+        if by_spread
+        else f"{k:g} pseudo-leads"
     )
     notes.append(
         f"conversion over {len(at_risk)} {basis.basis_name} ({int(y.sum())} sales): segment "
@@ -372,7 +376,7 @@ def _conversion(
         # with open deals, censoring-weighted counts: the leads and sales they stand for
         pairs["reached_valid"] = pairs["reached_valid"].round().astype(int)
         pairs["sales"] = pairs["sales"].round().astype(int)
-    used = Shrinkage(rep=rep_prior, pair=pair_prior)
+    used = Shrinkage(rep=rep_prior, pair=pair_prior, by_spread=by_spread)
     if not basis.owner_known:
         # the owned leads were picked by their outcome: no rep is told apart from another
         conversion, rep_factor, pairs = {}, {}, pairs.iloc[:0]

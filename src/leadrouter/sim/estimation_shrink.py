@@ -55,10 +55,13 @@ MOST_PSEUDO_SALES = 1e6
 @attrs.frozen
 class Shrinkage:
     """The pseudo-sales a fit shrank rep factors (`rep`) and rep x segment pairs (`pair`) with,
-    `1 / tau^2` each; a replicate shrinks with the same (see the module docstring)."""
+    `1 / tau^2` each; a replicate shrinks with the same (see the module docstring). `by_spread`
+    is False when no spread between reps could be measured (reps unknown, or no sale) and the
+    reps' prior is the fit's fixed pseudo-count."""
 
     rep: float
     pair: float
+    by_spread: bool = True
 
 
 def spread_words(shape: float) -> str:
