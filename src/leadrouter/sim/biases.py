@@ -4,7 +4,8 @@ truth, said beside those policies' results (`Comparison.biases`, in `caveats()`)
 - Routing by who closes better (performance weighting, profile matching) gains what the reps'
   differences are worth, and the fit shrinks those differences toward the team's (partial
   pooling, right for the small-sample reps it protects). Where reps differ a lot, the gain comes
-  out smaller than it is.
+  out smaller than it is: on the coverage benchmark's histories whose reps differ strongly, a
+  third of a half-width below the truth on average (docs/analyst/limits.md).
 
 A tiered policy whose tiers are picked on the history's own win rates was listed here too, its
 sales difference over-stated (a winner's curse: the fit credited the reps picked as weak with
@@ -29,8 +30,8 @@ __all__ = ["BY_SKILL", "known_biases"]
 
 BY_SKILL = (
     "the fitted model shrinks reps' differences in closing toward the team's, so where reps "
-    "differ a lot the gain of routing by who closes better comes out smaller than it is "
-    "(about half the truth on synthetic teams whose reps differed most): read it as a floor"
+    "differ a lot the gain of routing by who closes better comes out smaller than it is: read "
+    "it as a floor"
 )
 
 

@@ -72,8 +72,8 @@ def estimate(
     replaces the fitted capacities (a replicate's draw, `_Basis.capacity_draw`), `pickups` the
     fitted pick-up samples (a replicate's draw, `leadrouter.sim.pickups.Pickups.draw`), and
     `draw` is a replicate's (the fit's shrinkage of reps and pairs, and the replicate's seed):
-    reps and pairs are then drawn from their posterior given the fit's spreads
-    (`leadrouter.sim.estimation_shrink`) instead of having their spreads measured."""
+    reps (with the fit's spread) and pairs (with a spread re-estimated from the replicate's
+    sums) are then drawn from their posterior (`leadrouter.sim.estimation_shrink`)."""
     import pandas as pd
 
     w = pd.Series(1.0, index=basis.assigned.index) if weights is None else weights
@@ -286,9 +286,9 @@ def _conversion(
     pair's rate a multiple of segment rate x rep factor, each shrunk toward its prior by the
     spread the history shows between reps (`spread`; without one, `k` pseudo-leads at the
     overall rate) and between pairs (`leadrouter.sim.estimation_shrink`). A replicate's `draw`
-    (the fit's shrinkage and the replicate's seed) keeps the fit's spreads and draws reps and
-    pairs from their posterior given them. Without a known owner there are no rep factors or
-    pairs."""
+    (the fit's shrinkage and the replicate's seed) keeps the fit's rep spread, re-estimates the
+    pairs' from its weighted sums, and draws reps and pairs from their posterior given them.
+    Without a known owner there are no rep factors or pairs."""
     import pandas as pd
 
     k, assigned, at_risk = basis.k, basis.assigned, basis.at_risk
@@ -329,10 +329,8 @@ def _conversion(
         min(segment_rate[str(g)] * rep_factor.get(str(r), 1.0), 0.999)
         for r, g in leads_per_pair.index
     ]
-    pair_prior = (
-        _pair_spread(leads_per_pair.index, sales, count, segment_rate, rep_stats)
-        if held is None
-        else held.pair
+    pair_prior = _pair_spread(
+        leads_per_pair.index, sales, count, segment_rate, rep_stats, 1.0 if held is None else 2.0
     )
     pair_pseudo = pseudo_sales(
         pair_prior, seed, [f"pair\x00{r}\x00{g}" for r, g in leads_per_pair.index]
@@ -385,16 +383,21 @@ def _conversion(
 
 
 def _pair_spread(
-    keys: Any, sales: list[float], count: list[float], segment_rate: Mapping[str, float], reps: Any
+    keys: Any,
+    sales: list[float],
+    count: list[float],
+    segment_rate: Mapping[str, float],
+    reps: Any,
+    chance: float,
 ) -> float:
-    """The pseudo-sales pairs are shrunk with (`pair_shape`), their spread measured within
-    their rep: against each rep's own unshrunk factor, else what shrinking left of the reps'
-    luck would read as pairs differing."""
+    """The pseudo-sales pairs are shrunk with (`pair_shape`, `chance` its count of sampling
+    errors), their spread measured within their rep: against each rep's own unshrunk factor,
+    else what shrinking left of the reps' luck would read as pairs differing."""
     seen = [key for key, n in zip(keys, count, strict=True) if n > 0]
     used = len({r for r, _ in seen}) + len({g for _, g in seen}) - 1
     own = (reps["sales"] / reps["exp"].clip(lower=1e-12)).to_dict()
     within = [min(segment_rate[str(g)] * float(own.get(r, 1.0)), 0.999) for r, g in keys]
-    return pair_shape(sales, count, within, used)
+    return pair_shape(sales, count, within, used, chance)
 
 
 def _by_product(

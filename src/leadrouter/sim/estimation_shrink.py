@@ -16,17 +16,24 @@ right prior carries no such bias, whatever the selection. So tau is the history'
 - between pairs, the DerSimonian-Laird moment estimate over the pairs' sales against their
   priors, the chance part counted with the degrees of freedom the priors used up (`pair_shape`).
 
-A replicate keeps the fit's spreads (`Shrinkage`) and draws the reps and pairs from their
-posterior given them: its sales are the Bayesian bootstrap's weighted sums, which vary as the
-data's uncertainty does, and its pseudo-sales a Gamma(shape, 1) draw keyed by (seed, name)
-(`pseudo_sales`), whose mean is the fit's `shape`. The sum `(sales + pseudo) / (expected +
-shape)` then varies about as its posterior does: a rep or pair seen on many sales by its
-sampling error, one seen on almost none by the team's spread. Across reps, posterior means
-differ less than the true reps do (by the shrinkage); the posterior draws add back what is
-missing, so a policy that learns inside the simulation who closes best (performance weighting,
-profile matching) meets reps that differ about as much as the spread says. Drawing the spread
-itself too (from its flat-prior posterior) made them differ more than the truth on small
-histories; holding it is what the coverage study measured (docs/analyst/limits.md).
+A replicate keeps the fit's rep spread and re-estimates the pairs' from its own weighted sums;
+it then draws the reps and pairs from their posterior given those spreads: its sales are the
+Bayesian bootstrap's weighted sums, which vary as the data's uncertainty does, and its
+pseudo-sales a Gamma(shape, 1) draw keyed by (seed, name) (`pseudo_sales`), whose mean is the
+`shape`. The sum `(sales + pseudo) / (expected + shape)` then varies about as its posterior does:
+a rep or pair seen on many sales by its sampling error, one seen on almost none by the team's
+spread. Across reps, posterior means differ less than the true reps do (by the shrinkage); the
+posterior draws add back what is missing, so a policy that learns inside the simulation who
+closes best (performance weighting, profile matching) meets reps that differ about as much as
+the spread says.
+
+How a replicate treats each spread is what the coverage study measured (docs/analyst/limits.md).
+The pairs' spread is often estimated at zero, and held there a learning policy met no pair
+differences in any replicate and its gain came out too small; re-estimated from the replicate's
+weighted sums it varies as the estimate's own uncertainty does (`pair_shape`'s `chance`: the
+bootstrap adds a second sampling error to the data's, so chance is counted twice and the
+replicates' spreads centre on the fit's). The reps' spread is held: drawing it from its
+flat-prior posterior made reps differ more than the truth on small histories.
 """
 
 from __future__ import annotations
@@ -55,7 +62,8 @@ MOST_PSEUDO_SALES = 1e6
 @attrs.frozen
 class Shrinkage:
     """The pseudo-sales a fit shrank rep factors (`rep`) and rep x segment pairs (`pair`) with,
-    `1 / tau^2` each; a replicate shrinks with the same (see the module docstring). `by_spread`
+    `1 / tau^2` each; a replicate shrinks reps with the same and re-estimates the pairs' (see the
+    module docstring). `by_spread`
     is False when no spread between reps could be measured (reps unknown, or no sale) and the
     reps' prior is the fit's fixed pseudo-count."""
 
@@ -87,7 +95,7 @@ def rep_shape(spread: RepSpread | None, expected: Any) -> float | None:
     return _shape((spread.sd * scale) ** 2)
 
 
-def pair_shape(sales: Any, count: Any, prior: Any, used: int) -> float:
+def pair_shape(sales: Any, count: Any, prior: Any, used: int, chance: float = 1.0) -> float:
     """The pseudo-sales a rep x segment pair's multiple of its prior is shrunk with: `1 / tau^2`,
     tau^2 the DerSimonian-Laird moment estimate of the pairs' spread beyond chance.
 
@@ -96,7 +104,9 @@ def pair_shape(sales: Any, count: Any, prior: Any, used: int) -> float:
     it would average from chance alone, over the weights' spread, is tau^2 (at least 0). `used`
     counts the figures the priors were fitted with (reps + segments - 1), so a team whose pairs
     are only what their rep and segment make them gets tau^2 near 0 and pairs at their prior.
-    Pairs without an expected sale tell nothing and are left out."""
+    Pairs without an expected sale tell nothing and are left out. `chance` counts the sampling
+    errors in the sums: 1 for the data, 2 for a Bayesian-bootstrap replicate's weighted sums
+    (the resampling adds its own), so a replicate's tau^2 centres on the fit's."""
     expected = np.asarray(count, dtype=float) * np.asarray(prior, dtype=float)
     keep = expected > 0
     free = int(keep.sum()) - used
@@ -108,7 +118,7 @@ def pair_shape(sales: Any, count: Any, prior: Any, used: int) -> float:
     centre = float((weight * ratio).sum() / weight.sum())
     q = float((weight * (ratio - centre) ** 2).sum())
     scale = float(weight.sum() - (weight**2).sum() / weight.sum())
-    return _shape(max(q - free, 0.0) / max(scale, 1e-12))
+    return _shape(max(q - chance * free, 0.0) / max(scale, 1e-12))
 
 
 def pseudo_sales(shape: float, seed: int | None, names: list[str]) -> Any:

@@ -83,7 +83,8 @@ class FittedBehaviour:
     nothing to tell apart. A replicate does not recompute it."""
     shrinkage: Shrinkage | None = attrs.field(default=None, repr=False)
     """The pseudo-sales rep factors and rep x segment pairs were shrunk with: the spreads the
-    history shows between them (`leadrouter.sim.estimation_shrink`), which a replicate keeps."""
+    history shows between them (`leadrouter.sim.estimation_shrink`); a replicate keeps the reps'
+    and re-estimates the pairs'."""
     segment_rate: FrozenMap[float] = attrs.field(default=EMPTY)
     """Each segment's conversion over its own product mix (`numbers.segment_conversion` is for a
     lead of product factor 1)."""
@@ -108,8 +109,9 @@ class FittedBehaviour:
         by an Exp(1) draw keyed by (seed, lead id), i.e. a flat Dirichlet over the leads.
 
         Validity, contact decay and segment rates are re-estimated with the weights. Rep factors
-        and rep x segment rates are drawn from their posterior given the fit's spreads
-        (`shrinkage`; the weighted sales plus a gamma draw of the prior's pseudo-sales, see
+        and rep x segment rates are drawn from their posterior (the weighted sales plus a gamma
+        draw of the prior's pseudo-sales), given the fit's spread between reps (`shrinkage`) and
+        the spread between pairs re-estimated from the weighted sums (see
         `leadrouter.sim.estimation_shrink`), so a pair seen on many leads varies by its
         sampling error and one seen on almost none by the spread between pairs. Every rep's
         capacity is drawn from the censored capacity fit's posterior (the team's
