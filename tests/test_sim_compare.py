@@ -360,12 +360,13 @@ def test_an_interrupt_cancels_the_seeds_not_yet_started() -> None:
     assert queued.cancelled()
 
 
-def test_a_fitted_model_says_its_known_bias_beside_tiered_and_skill_policies(
+def test_a_fitted_model_says_its_known_bias_beside_skill_policies_only(
     history: History,
 ) -> None:
-    """Measured against known truth, the fit over-states a tiered policy's sales and
-    under-states routing by skill: the caveats say so beside those policies, and say nothing
-    when the model is the truth itself."""
+    """Measured against known truth, the fit under-states routing by skill where reps differ a
+    lot: the caveats say so beside those policies, and say nothing beside a tiered policy (its
+    winner's curse is gone since reps are shrunk by the history's spread) or when the model is
+    the truth itself."""
     tiers = lr.TieredDelay(
         [
             lr.Tier(tier=0, strategy=lr.EqualRotation(), patience=timedelta(hours=2)),
@@ -375,8 +376,8 @@ def test_a_fitted_model_says_its_known_bias_beside_tiered_and_skill_policies(
     policies = {"rot": lr.EqualRotation(), "pw": lr.PerformanceWeighted(), "tiers": tiers}
     loaded = History.from_frame(history.to_frame(), tz=history.tz)
     fitted = compare(loaded, policies, seeds=2, calibrate=False)
-    assert set(fitted.biases) == {"pw", "tiers"}
+    assert set(fitted.biases) == {"pw"}
     said = "\n".join(fitted.caveats())
-    assert "tiers: the fitted model over-states a tiered policy's sales difference" in said
+    assert "tiers:" not in said
     assert "pw: the fitted model shrinks reps' differences in closing" in said
     assert compare(history, policies, seeds=2, calibrate=False).biases == {}

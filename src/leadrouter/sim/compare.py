@@ -90,8 +90,8 @@ class Comparison:
       than on the history, each with why (see `caveats`);
     - `draws`: the parameter draw each seed used (up to four seeds share one
       draw, see `leadrouter.sim.intervals`), None when the model's parameters were taken as known;
-    - `biases`: per policy, what a fitted model is known to get wrong for its kind (a tiered
-      policy's sales over-stated, routing by skill under-stated; `leadrouter.sim.biases`), said
+    - `biases`: per policy, what a fitted model is known to get wrong for its kind (routing by
+      skill under-stated where reps differ a lot; `leadrouter.sim.biases`), said
       in `caveats`;
     - `sla`: the response-time target of `coverage` and `sla_breaches` (`compare(sla=)`).
     """

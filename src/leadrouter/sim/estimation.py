@@ -51,12 +51,17 @@ def fit_behaviour(
 
     - **Conversion** (a sale, given a valid lead was reached; given only a touch, or only an
       assignment, when the export lacks `reached` / `valid` - a gap says so), in three layers of
-      shrinkage with `prior_strength` pseudo-leads at each: the segment's rate shrinks toward the
-      team's; each rep's factor is observed sales over the sales a statsmodels GLM (Binomial) of
-      the lead mix (segment, product, source) expects for the rep's leads, shrunk toward 1 (so a
-      rep given harder leads is not called weak); each rep x segment pair's rate shrinks toward
-      segment rate x rep factor. A pair with fewer than `prior_strength` leads is flagged: its
-      estimate is mostly the prior. When the export has more than one product, each product
+      shrinkage: the segment's rate shrinks toward the team's with `prior_strength`
+      pseudo-leads; each rep's factor is observed sales over the sales a statsmodels GLM
+      (Binomial) of the lead mix (segment, product, source) expects for the rep's leads, shrunk
+      toward 1 (so a rep given harder leads is not called weak); each rep x segment pair's rate
+      shrinks toward segment rate x rep factor. Reps and pairs are shrunk by the spread the
+      history shows between them net of chance (`leadrouter.sim.estimation_shrink`: the rep
+      spread of `model.rep_spread`, the pairs' by DerSimonian-Laird moments), not by a fixed
+      count: reps that close alike are not told apart on luck (which a policy picking reps by
+      their win rates would otherwise be credited with), and reps that differ a lot keep most
+      of their difference. A pair with fewer than `prior_strength` leads is flagged: its
+      estimate leans on the prior. When the export has more than one product, each product
       gets a factor (`model.products`, `numbers.product_conversion`): its sales over the sales
       the rep x segment rates expect for its leads, the log factor shrunk by a normal prior (sd
       1: products are few, each with many leads, and a dearer product is expected to close

@@ -18,11 +18,18 @@ from typing import TYPE_CHECKING, Any
 
 from leadrouter._util import FrozenMap, shrunk
 from leadrouter.sim.contact import LOG_LOGIT, _contact_curve, _contact_fit, _contact_level
+from leadrouter.sim.estimation_shrink import (
+    Shrinkage,
+    pair_shape,
+    pseudo_sales,
+    rep_shape,
+    spread_words,
+)
 from leadrouter.sim.fitted import FittedBehaviour
 from leadrouter.sim.given import WORKDAY_MINUTES, GivenBehaviour
 from leadrouter.sim.pickups import Samples
 from leadrouter.sim.products import _PRODUCT_PRIOR_SD, _amounts, _product_factors
-from leadrouter.sim.repspread import rep_spread
+from leadrouter.sim.repspread import RepSpread, rep_spread
 from leadrouter.sim.touches import _neglect
 from leadrouter.sim.workweek import working_minutes_per_day
 
@@ -57,12 +64,16 @@ def estimate(
     weights: Any,
     capacity: Mapping[str, float] | None = None,
     pickups: Samples | None = None,
+    draw: tuple[Shrinkage, int] | None = None,
 ) -> FittedBehaviour:
     """The model estimated from `basis` with one weight per assigned lead (a Series on
     `basis.assigned`'s index; None = every lead once). Every count below is a weighted sum, so
     unit weights give the plain fit and Bayesian-bootstrap weights a replicate. `capacity`
     replaces the fitted capacities (a replicate's draw, `_Basis.capacity_draw`), `pickups` the
-    fitted pick-up samples (a replicate's draw, `leadrouter.sim.pickups.Pickups.draw`)."""
+    fitted pick-up samples (a replicate's draw, `leadrouter.sim.pickups.Pickups.draw`), and
+    `draw` is a replicate's (the fit's shrinkage of reps and pairs, and the replicate's seed):
+    reps (with the fit's spread) and pairs (with a spread re-estimated from the replicate's
+    sums) are then drawn from their posterior (`leadrouter.sim.estimation_shrink`)."""
     import pandas as pd
 
     w = pd.Series(1.0, index=basis.assigned.index) if weights is None else weights
@@ -75,7 +86,14 @@ def estimate(
     overall_valid, valid_rate = _validity(basis, w, notes)
     curve, invalid_contact = _contact(basis, w, notes, gaps, assumptions)
     notes.extend(basis.notes)
-    overall, segment_rate, rep_factor, conversion, pairs = _conversion(basis, cw, weights, notes)
+    spread = (
+        rep_spread(*_known_outcomes(_sold(basis.at_risk), basis.at_risk, basis.censored))
+        if draw is None and basis.owner_known
+        else None
+    )
+    overall, segment_rate, rep_factor, conversion, pairs, shrinkage = _conversion(
+        basis, cw, weights, notes, spread, draw
+    )
     product_factor, product_norm, products = _by_product(
         basis, cw, weights, conversion, segment_rate, overall, notes
     )
@@ -157,11 +175,8 @@ def estimate(
         rep_effects_known=basis.owner_known,
         products=products,
         segment_rate=FrozenMap(segment_mix),
-        rep_spread=(
-            rep_spread(*_known_outcomes(_sold(basis.at_risk), basis.at_risk, basis.censored))
-            if weights is None and basis.owner_known
-            else None
-        ),
+        rep_spread=spread if weights is None else None,
+        shrinkage=shrinkage,
     )
 
 
@@ -257,14 +272,23 @@ def _contact(
 
 
 def _conversion(
-    basis: _Basis, cw: Any, weights: Any, notes: list[str]
-) -> tuple[float, dict[str, float], dict[str, float], dict[str, dict[str, float]], Any]:
+    basis: _Basis,
+    cw: Any,
+    weights: Any,
+    notes: list[str],
+    spread: RepSpread | None,
+    draw: tuple[Shrinkage, int] | None,
+) -> tuple[float, dict[str, float], dict[str, float], dict[str, dict[str, float]], Any, Shrinkage]:
     """Conversion over the leads at risk, each counted with its weight in the conversion sums
-    `cw`: (overall rate, segment rates, rep factors, rep x segment rates, the pairs table).
-    The segment's rate shrinks toward the overall one; a rep's factor is their sales over the
-    sales the lead-mix GLM expects for their leads, shrunk toward 1; a pair's rate shrinks
-    toward segment rate x rep factor, each with `k` pseudo-leads. Without a known owner there
-    are no rep factors or pairs."""
+    `cw`: (overall rate, segment rates, rep factors, rep x segment rates, the pairs table, the
+    shrinkage used). The segment's rate shrinks toward the overall one with `k` pseudo-leads. A
+    rep's factor is their sales over the sales the lead-mix GLM expects for their leads, and a
+    pair's rate a multiple of segment rate x rep factor, each shrunk toward its prior by the
+    spread the history shows between reps (`spread`; without one, `k` pseudo-leads at the
+    overall rate) and between pairs (`leadrouter.sim.estimation_shrink`). A replicate's `draw`
+    (the fit's shrinkage and the replicate's seed) keeps the fit's rep spread, re-estimates the
+    pairs' from its weighted sums, and draws reps and pairs from their posterior given them.
+    Without a known owner there are no rep factors or pairs."""
     import pandas as pd
 
     k, assigned, at_risk = basis.k, basis.assigned, basis.at_risk
@@ -282,40 +306,67 @@ def _conversion(
         {"sales": y * risk_w, "exp": at_risk["expected"] * risk_w, "rep_id": at_risk["rep_id"]}
     )
     rep_stats = weighted.groupby("rep_id")[["sales", "exp"]].sum()
-    prior_sales = k * overall
+    held, seed = (None, None) if draw is None else draw
+    measured = rep_shape(spread, at_risk["expected"]) if held is None else None
+    if held is None:
+        by_spread = measured is not None
+        rep_prior = k * overall if measured is None else measured
+    else:
+        by_spread, rep_prior = held.by_spread, held.rep
+    reps = [str(r) for r in rep_stats.index]
+    pseudo = pseudo_sales(rep_prior, seed, [f"rep\x00{r}" for r in reps])
     rep_factor = {
-        str(r): float((row["sales"] + prior_sales) / (row["exp"] + prior_sales))
-        for r, row in rep_stats.iterrows()
+        r: float((sales + extra) / (exp + rep_prior))
+        for r, sales, exp, extra in zip(
+            reps, rep_stats["sales"], rep_stats["exp"], pseudo, strict=True
+        )
     }
-    notes.append(
-        f"conversion over {len(at_risk)} {basis.basis_name} ({int(y.sum())} sales): segment "
-        f"rate, rep factor vs a GLM of the lead mix, rep x segment pairs, each shrunk with "
-        f"{k:g} pseudo-leads"
-    )
     leads_per_pair = assigned.groupby(["rep_id", "segment"]).size()
     risk_pair = _rate(at_risk, "converted", [at_risk["rep_id"], at_risk["segment"]], cw)
+    in_pairs = risk_pair.reindex(leads_per_pair.index, fill_value=0.0)
+    sales, count = in_pairs["sum"].tolist(), in_pairs["count"].tolist()
+    prior = [
+        min(segment_rate[str(g)] * rep_factor.get(str(r), 1.0), 0.999)
+        for r, g in leads_per_pair.index
+    ]
+    pair_prior = _pair_spread(
+        leads_per_pair.index, sales, count, segment_rate, rep_stats, 1.0 if held is None else 2.0
+    )
+    pair_pseudo = pseudo_sales(
+        pair_prior, seed, [f"pair\x00{r}\x00{g}" for r, g in leads_per_pair.index]
+    )
+    reps_by = (
+        f"the spread between reps ({spread_words(rep_prior)})"
+        if by_spread
+        else f"{k:g} pseudo-leads"
+    )
+    notes.append(
+        f"conversion over {len(at_risk)} {basis.basis_name} ({int(y.sum())} sales): segment "
+        f"rate shrunk with {k:g} pseudo-leads; rep factor vs a GLM of the lead mix shrunk by "
+        f"{reps_by}; rep x segment pairs by the spread between them "
+        f"({spread_words(pair_prior)})"
+    )
     rows = []
     conversion: dict[str, dict[str, float]] = {}
-    for key, leads in leads_per_pair.items():
-        rep_id, segment = key
-        found = (rep_id, segment) in risk_pair.index
-        sales = float(risk_pair.loc[(rep_id, segment), "sum"]) if found else 0.0
-        count = float(risk_pair.loc[(rep_id, segment), "count"]) if found else 0.0
-        prior = min(segment_rate[str(segment)] * rep_factor.get(str(rep_id), 1.0), 0.999)
-        estimate = shrunk(sales, count, prior, k)
+    for (rep_id, segment), leads, n, s_, p, extra in zip(
+        leads_per_pair.index, leads_per_pair, count, sales, prior, pair_pseudo, strict=True
+    ):
+        # the multiple (sales + pseudo) / (n * p + shape) of the prior p, as a rate
+        strength = pair_prior / max(p, 1e-12)
+        estimate = (s_ + extra) / (n + strength)
         conversion.setdefault(str(rep_id), {})[str(segment)] = float(estimate)
         rows.append(
             {
                 "rep_id": str(rep_id),
                 "segment": str(segment),
                 "leads": int(leads),
-                "reached_valid": count,
-                "sales": sales,
-                "raw_rate": sales / count if count else float("nan"),
-                "prior": prior,
+                "reached_valid": n,
+                "sales": s_,
+                "raw_rate": s_ / n if n else float("nan"),
+                "prior": p,
                 "estimate": float(estimate),
-                "weight": count / (count + k),
-                "flagged": count < k,
+                "weight": n / (n + strength),
+                "flagged": n < k,
             }
         )
     pairs = pd.DataFrame(rows, columns=list(_PAIR_COLUMNS))
@@ -323,11 +374,30 @@ def _conversion(
         # with open deals, censoring-weighted counts: the leads and sales they stand for
         pairs["reached_valid"] = pairs["reached_valid"].round().astype(int)
         pairs["sales"] = pairs["sales"].round().astype(int)
+    used = Shrinkage(rep=rep_prior, pair=pair_prior, by_spread=by_spread)
     if not basis.owner_known:
         # the owned leads were picked by their outcome: no rep is told apart from another
         conversion, rep_factor, pairs = {}, {}, pairs.iloc[:0]
         notes.append("no rep factors or rep x segment pairs: the owner is unknown")
-    return overall, segment_rate, rep_factor, conversion, pairs
+    return overall, segment_rate, rep_factor, conversion, pairs, used
+
+
+def _pair_spread(
+    keys: Any,
+    sales: list[float],
+    count: list[float],
+    segment_rate: Mapping[str, float],
+    reps: Any,
+    chance: float,
+) -> float:
+    """The pseudo-sales pairs are shrunk with (`pair_shape`, `chance` its count of sampling
+    errors), their spread measured within their rep: against each rep's own unshrunk factor,
+    else what shrinking left of the reps' luck would read as pairs differing."""
+    seen = [key for key, n in zip(keys, count, strict=True) if n > 0]
+    used = len({r for r, _ in seen}) + len({g for _, g in seen}) - 1
+    own = (reps["sales"] / reps["exp"].clip(lower=1e-12)).to_dict()
+    within = [min(segment_rate[str(g)] * float(own.get(r, 1.0)), 0.999) for r, g in keys]
+    return pair_shape(sales, count, within, used, chance)
 
 
 def _by_product(

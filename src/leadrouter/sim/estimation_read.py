@@ -38,6 +38,7 @@ from leadrouter.sim.touches import (
 from leadrouter.sim.workweek import WorkWeek, infer_work_week, working_minutes_per_day
 
 if TYPE_CHECKING:
+    from leadrouter.sim.estimation_shrink import Shrinkage
     from leadrouter.sim.fitted import FittedBehaviour
     from leadrouter.sim.history import History
 
@@ -102,13 +103,15 @@ class _Basis:
         weights: Any,
         capacity: Mapping[str, float] | None = None,
         pickups: Samples | None = None,
+        draw: tuple[Shrinkage, int] | None = None,
     ) -> FittedBehaviour:
         """The model estimated with one weight per assigned lead (a Series on `assigned`'s
         index; None = every lead once): unit weights give the plain fit, Bayesian-bootstrap
         weights (`bootstrap_weights`) a replicate. `capacity` replaces the fitted capacities
         and `pickups` the pick-up samples (a replicate's draws: `capacity_draw`,
-        `pickups.draw`). See `leadrouter.sim.estimation_fit.estimate`."""
-        return estimate(self, weights, capacity, pickups)
+        `pickups.draw`), and `draw` is a replicate's shrinkage and seed. See
+        `leadrouter.sim.estimation_fit.estimate`."""
+        return estimate(self, weights, capacity, pickups, draw)
 
     @classmethod
     def read(cls, history: History, k: float, horizon: timedelta = DEFAULT_HORIZON) -> _Basis:

@@ -28,6 +28,7 @@ from leadrouter.sim.modelfacts import ModelFacts, PairFacts, ProductFacts, RepFa
 
 if TYPE_CHECKING:
     from leadrouter.sim.estimation import _Basis
+    from leadrouter.sim.estimation_shrink import Shrinkage
     from leadrouter.sim.history import History
     from leadrouter.sim.repspread import RepSpread
     from leadrouter.sim.workweek import WorkWeek
@@ -80,6 +81,10 @@ class FittedBehaviour:
     """How much reps really differ in closing once sampling noise is taken out, with the test of
     "no differences" (`leadrouter.sim.repspread`); None when the reps are unknown or there is
     nothing to tell apart. A replicate does not recompute it."""
+    shrinkage: Shrinkage | None = attrs.field(default=None, repr=False)
+    """The pseudo-sales rep factors and rep x segment pairs were shrunk with: the spreads the
+    history shows between them (`leadrouter.sim.estimation_shrink`); a replicate keeps the reps'
+    and re-estimates the pairs'."""
     segment_rate: FrozenMap[float] = attrs.field(default=EMPTY)
     """Each segment's conversion over its own product mix (`numbers.segment_conversion` is for a
     lead of product factor 1)."""
@@ -103,20 +108,23 @@ class FittedBehaviour:
         """The model refitted on a Bayesian bootstrap of the history's leads: each lead weighted
         by an Exp(1) draw keyed by (seed, lead id), i.e. a flat Dirichlet over the leads.
 
-        Validity, contact decay, segment rates, rep factors and rep x segment rates are
-        re-estimated with the weights, so a pair seen on few leads varies a lot between
-        replicates and one seen on many hardly at all. Every rep's capacity is drawn from the
-        censored capacity fit's posterior (the team's capacity-to-demand mean redrawn from its
-        standard error, then each rep given it; keyed by (seed, rep), see
-        `leadrouter.sim.capacity`), so a rep measured over many backlogged touches varies little
-        and a never-backlogged one as much as the team does. Product factors and each product's
-        median sale amount and log spread are re-estimated with the weights too, and so is each
-        rep's neglect (the share of their leads never touched). Each rep's empirical pick-up
-        delays (and the team's) are resampled with replacement, keyed by (seed, rep), so speed
-        carries the uncertainty of a sample of a few dozen delays; a rep with too few delays of
-        their own has the team's scaled by a shift drawn from its posterior
-        (`leadrouter.sim.pickups`). The lead-mix expectation stays as fitted. The same seed
-        gives the same replicate.
+        Validity, contact decay and segment rates are re-estimated with the weights. Rep factors
+        and rep x segment rates are drawn from their posterior (the weighted sales plus a gamma
+        draw of the prior's pseudo-sales), given the fit's spread between reps (`shrinkage`) and
+        the spread between pairs re-estimated from the weighted sums (see
+        `leadrouter.sim.estimation_shrink`), so a pair seen on many leads varies by its
+        sampling error and one seen on almost none by the spread between pairs. Every rep's
+        capacity is drawn from the censored capacity fit's posterior (the team's
+        capacity-to-demand mean redrawn from its standard error, then each rep given it;
+        keyed by (seed, rep), see `leadrouter.sim.capacity`), so a rep measured over many
+        backlogged touches varies little and a never-backlogged one as much as the team
+        does. Product factors and each product's median sale amount and log spread are
+        re-estimated with the weights too, and so is each rep's neglect (the share of their
+        leads never touched). Each rep's empirical pick-up delays (and the team's) are
+        resampled with replacement, keyed by (seed, rep), so speed carries the uncertainty
+        of a sample of a few dozen delays; a rep with too few delays of their own has the
+        team's scaled by a shift drawn from its posterior (`leadrouter.sim.pickups`). The
+        lead-mix expectation stays as fitted. The same seed gives the same replicate.
         """
         if self.basis is None:
             return self
@@ -125,6 +133,7 @@ class FittedBehaviour:
             basis.bootstrap_weights(seed),
             capacity=basis.capacity_draw(seed),
             pickups=basis.pickups.draw(seed),
+            draw=None if self.shrinkage is None else (self.shrinkage, seed),
         )
         return attrs.evolve(drawn, fitter=self.fitter)
 

@@ -18,9 +18,9 @@ from leadrouter._util import shrunk
 
 _PRODUCT_PRIOR_SD = 1.0
 """The prior spread of a product's log conversion factor (a normal centred on 1x): the same
-weight the lead-mix GLM's ridge gives a product term. Weaker than the `prior_strength`
-pseudo-leads reps are shrunk with: products are few, each with many leads, and expected to differ
-(a dearer product closes less often)."""
+weight the lead-mix GLM's ridge gives a product term. Weaker than reps are usually shrunk
+(`leadrouter.sim.estimation_shrink`): products are few, each with many leads, and expected to
+differ (a dearer product closes less often)."""
 
 
 _PRODUCT_COLUMNS = (
