@@ -5,7 +5,7 @@ truth, said beside those policies' results (`Comparison.biases`, in `caveats()`)
   differences are worth, and the fit shrinks those differences toward the team's (partial
   pooling, right for the small-sample reps it protects). Where reps differ a lot, the gain comes
   out smaller than it is: on the coverage benchmark's histories whose reps differ strongly, a
-  quarter of a half-width below the truth on average (docs/analyst/limits.md).
+  fifth to a quarter of a half-width below the truth on average (docs/analyst/limits.md).
 
 A tiered policy whose tiers are picked on the history's own win rates was listed here too, its
 sales difference over-stated (a winner's curse: the fit credited the reps picked as weak with
