@@ -307,8 +307,8 @@ def _conversion(
     )
     rep_stats = weighted.groupby("rep_id")[["sales", "exp"]].sum()
     held, seed = (None, None) if draw is None else draw
-    measured = rep_shape(spread, at_risk["expected"]) if held is None else None
     if held is None:
+        measured = rep_shape(spread, at_risk["expected"])
         by_spread = measured is not None
         rep_prior = k * overall if measured is None else measured
     else:

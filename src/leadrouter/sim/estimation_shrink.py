@@ -63,9 +63,8 @@ MOST_PSEUDO_SALES = 1e6
 class Shrinkage:
     """The pseudo-sales a fit shrank rep factors (`rep`) and rep x segment pairs (`pair`) with,
     `1 / tau^2` each; a replicate shrinks reps with the same and re-estimates the pairs' (see the
-    module docstring). `by_spread`
-    is False when no spread between reps could be measured (reps unknown, or no sale) and the
-    reps' prior is the fit's fixed pseudo-count."""
+    module docstring). `by_spread` is False when no spread between reps could be measured (reps
+    unknown, or no sale) and the reps' prior is the fit's fixed pseudo-count."""
 
     rep: float
     pair: float
